@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // 2-core machines: two workers, one per core
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
