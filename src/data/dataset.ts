@@ -1,0 +1,105 @@
+/**
+ * Datasets as verge's training, evaluation and calibration code sees them: float32 samples and
+ * integer class labels, already split into train and test.
+ */
+import { VergeError } from '../errors.ts';
+
+export interface Split {
+  /** Samples, row-major [count, ...shape], float32. */
+  x: Float32Array;
+  /** Class labels, one per sample. */
+  y: Int32Array;
+  count: number;
+}
+
+export interface Dataset {
+  name: string;
+  /** Where the data came from (a path, or 'repo subset'), reported by every command using data. */
+  source: string;
+  /** Shape of one sample, e.g. [1, 28, 28]. */
+  shape: number[];
+  classes: number;
+  train: Split;
+  test: Split;
+}
+
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  count: number;
+}
+
+/** mulberry32: small, fast, seedable PRNG (deterministic shuffles and initializers). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates permutation of 0..n-1 with a seeded generator. */
+export function permutation(n: number, seed: number): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  const r = rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}
+
+export interface BatchOptions {
+  shuffle?: boolean;
+  seed?: number;
+  /** Drop a final partial batch (keeps every training step the same shape). */
+  dropLast?: boolean;
+}
+
+/** Iterate over mini-batches of a split (copies samples into fresh contiguous buffers). */
+export function* batches(split: Split, batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
+  if (!(batchSize > 0)) throw new VergeError('E_BAD_ARGUMENT', `batch size must be a positive integer, got ${batchSize}`);
+  const n = split.count;
+  const per = n === 0 ? 0 : split.x.length / n;
+  const order = opts.shuffle ? permutation(n, opts.seed ?? 0) : undefined;
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    if (opts.dropLast && count < batchSize) return;
+    const x = new Float32Array(count * per);
+    const y = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      const idx = order ? order[start + i]! : start + i;
+      x.set(split.x.subarray(idx * per, (idx + 1) * per), i * per);
+      y[i] = split.y[idx]!;
+    }
+    yield { x, y, count };
+  }
+}
+
+/** First `count` samples of a split (views, no copy). */
+export function take(split: Split, count: number): Split {
+  const n = Math.min(count, split.count);
+  const per = split.count === 0 ? 0 : split.x.length / split.count;
+  return { x: split.x.subarray(0, n * per), y: split.y.subarray(0, n), count: n };
+}
+
+/** Standardize in place with a mean and standard deviation (e.g. computed on the train split). */
+export function normalize(split: Split, mean: number, std: number): void {
+  const x = split.x;
+  for (let i = 0; i < x.length; i++) x[i] = (x[i]! - mean) / std;
+}
+
+export function meanStd(x: Float32Array): { mean: number; std: number } {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  const mean = s / Math.max(1, x.length);
+  let v = 0;
+  for (let i = 0; i < x.length; i++) v += (x[i]! - mean) ** 2;
+  return { mean, std: Math.sqrt(v / Math.max(1, x.length)) || 1 };
+}
