@@ -21,6 +21,8 @@ export interface SessionOptions {
   /** Write onnxruntime's profile (chrome trace JSON) with this file prefix. */
   profilePrefix?: string;
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** Save the graph onnxruntime actually executes (after its fusions), e.g. to show int8 kernels. */
+  optimizedModelPath?: string;
 }
 
 export function availableProviders(): string[] {
@@ -46,6 +48,7 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
   };
   if (opts.threads) o.intraOpNumThreads = opts.threads;
   if (opts.interOpThreads) o.interOpNumThreads = opts.interOpThreads;
+  if (opts.optimizedModelPath) o.optimizedModelFilePath = opts.optimizedModelPath;
   if (opts.profilePrefix) {
     o.enableProfiling = true;
     o.profileFilePrefix = opts.profilePrefix;

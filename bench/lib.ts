@@ -1,0 +1,102 @@
+/**
+ * Shared benchmark plumbing: machine/version facts, timing statistics, result files.
+ * Benchmarks compare side by side in one run and report ratios; the JSON in bench/results/
+ * says what machine and versions produced it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/onnx/io.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const RESULTS_DIR = join(here, 'results');
+
+function pkgVersion(name: string): string | undefined {
+  try {
+    const p = join(here, '..', 'node_modules', name, 'package.json');
+    return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuFlags(): string[] {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(' ') ?? [];
+    return flags.filter((f) => /^(avx|avx2|avx512f|avx512_vnni|avx_vnni|fma|amx_int8)$/.test(f));
+  } catch {
+    return [];
+  }
+}
+
+export function pythonVersions(): Record<string, string> | undefined {
+  try {
+    const out = execFileSync(
+      'python3',
+      ['-c', 'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    return JSON.parse(out) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function machineInfo(): Record<string, unknown> {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    cpu_flags: cpuFlags(),
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntime_node: pkgVersion('onnxruntime-node'),
+    verge: pkgVersion('..') ?? '0.1.0',
+    date: new Date().toISOString(),
+  };
+}
+
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export interface TimingStats {
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  runs: number;
+}
+
+export function stats(samplesMs: number[]): TimingStats {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
+  return { p50_ms: round(quantile(s, 0.5)), p99_ms: round(quantile(s, 0.99)), mean_ms: round(mean), runs: s.length };
+}
+
+export function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Write bench/results/<name>.json atomically with the machine facts, and return the path. */
+export function writeResult(name: string, figures: Record<string, unknown>): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}.json`);
+  writeFileAtomic(path, JSON.stringify({ benchmark: name, machine: machineInfo(), ...figures }, null, 2) + '\n');
+  return path;
+}
+
+/** Print a plain table to stdout. */
+export function printTable(header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  for (const [ri, r] of cells.entries()) {
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    if (ri === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
