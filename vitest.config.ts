@@ -8,6 +8,8 @@ export default defineConfig({
     // 2-core machines: two workers, one per core
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // the JSON report lets .ci/run print a plain 'N passed, N failed' closing line
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/report.json' },
   },
 });
