@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'E_CONFLICT'
   | 'E_SIGNATURE'
   | 'E_INTEGRITY'
+  | 'E_PROTOCOL'
   | 'E_INTERNAL';
 
 export class VergeError extends Error {

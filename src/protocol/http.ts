@@ -1,0 +1,253 @@
+/**
+ * HTTP request/response schemas: agent ↔ cloud (enrollment, signing key, artifact download) and
+ * the operator API. The cloud turns them into Fastify JSON schemas with `z.toJSONSchema`, so these
+ * zod definitions are the one source of truth for both sides and for the OpenAPI document.
+ *
+ * Auth: operators send `Authorization: Bearer <api key>`; devices send
+ * `Authorization: Basic base64(<device_id>:<password>)` with the credentials from enrollment.
+ * Errors are `{error: {code, message}}` with an HTTP status (400 bad input, 401/403 auth,
+ * 404 unknown, 409 conflict, 416 bad range).
+ */
+import { z } from 'zod';
+import {
+  ArtifactRef,
+  DeviceIdSchema,
+  DeviceProfile,
+  EpochMs,
+  ErrorInfo,
+  ModelName,
+  Precision,
+  SemverString,
+  Sha256Hex,
+  Tags,
+  AckState,
+} from './messages.ts';
+import { HTTP_API_ROOT } from './version.ts';
+
+/** Paths, relative to the cloud's base URL. */
+export const HTTP_PATHS = {
+  enroll: `${HTTP_API_ROOT}/enroll`,
+  signingKey: `${HTTP_API_ROOT}/signing-key`,
+  /** GET with Range support; device or operator auth. */
+  artifact: (sha256: string) => `${HTTP_API_ROOT}/artifacts/${sha256}`,
+  artifacts: `${HTTP_API_ROOT}/artifacts`,
+  enrollTokens: `${HTTP_API_ROOT}/enroll-tokens`,
+  apiKeys: `${HTTP_API_ROOT}/api-keys`,
+  devices: `${HTTP_API_ROOT}/devices`,
+  device: (id: string) => `${HTTP_API_ROOT}/devices/${encodeURIComponent(id)}`,
+  revokeDevice: (id: string) => `${HTTP_API_ROOT}/devices/${encodeURIComponent(id)}/revoke`,
+  models: `${HTTP_API_ROOT}/models`,
+  model: (name: string) => `${HTTP_API_ROOT}/models/${encodeURIComponent(name)}`,
+  deployments: `${HTTP_API_ROOT}/deployments`,
+  deployment: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}`,
+  promote: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/promote`,
+  rollback: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/rollback`,
+  status: `${HTTP_API_ROOT}/status`,
+  openapi: '/openapi.json',
+  metrics: '/metrics',
+  health: '/healthz',
+} as const;
+
+export const ErrorResponse = z.object({ error: ErrorInfo });
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+// ---- agent ↔ cloud -------------------------------------------------------------------------
+
+export const SigningKeyResponse = z.object({
+  algorithm: z.literal('ed25519'),
+  key_id: z.string(),
+  /** SPKI PEM */
+  public_key_pem: z.string(),
+});
+export type SigningKeyResponse = z.infer<typeof SigningKeyResponse>;
+
+export const EnrollRequest = z.object({
+  token: z.string().min(16).max(256),
+  /** Human name shown by `verge devices`; unique per fleet. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'name: letters, digits, _ . - (max 64)'),
+  profile: DeviceProfile,
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+export const EnrollResponse = z.object({
+  device_id: DeviceIdSchema,
+  name: z.string(),
+  tags: Tags,
+  /** MQTT credentials: client id and username are the device id. */
+  credentials: z.object({ username: z.string(), password: z.string() }),
+  /** Broker URL the device should connect to (mqtt://host:port). */
+  mqtt_url: z.string(),
+  signing_key: SigningKeyResponse,
+  protocol_version: z.number().int(),
+});
+export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+// ---- operator API ---------------------------------------------------------------------------
+
+export const ROLES = ['admin', 'read-only'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const CreateApiKeyRequest = z.object({ role: Role, name: z.string().max(64).optional() });
+export const ApiKeyResponse = z.object({ key: z.string(), role: Role, name: z.string().nullable() });
+export type ApiKeyResponse = z.infer<typeof ApiKeyResponse>;
+
+export const CreateEnrollTokenRequest = z.object({
+  tags: Tags.default({}),
+  /** Lifetime; default ENROLL_TOKEN_TTL_S in the cloud. */
+  ttl_s: z.number().int().positive().max(30 * 24 * 3600).optional(),
+});
+export type CreateEnrollTokenRequest = z.input<typeof CreateEnrollTokenRequest>;
+export const EnrollTokenResponse = z.object({ token: z.string(), expires_at: EpochMs, tags: Tags });
+export type EnrollTokenResponse = z.infer<typeof EnrollTokenResponse>;
+
+export const DEVICE_STATUSES = ['online', 'offline', 'revoked'] as const;
+export const Device = z.object({
+  id: DeviceIdSchema,
+  name: z.string(),
+  status: z.enum(DEVICE_STATUSES),
+  tags: Tags,
+  profile: DeviceProfile.nullable(),
+  /** What the device reports serving (first model when several). */
+  model: z.string().nullable(),
+  version: z.string().nullable(),
+  variant: z.string().nullable(),
+  models: z.array(z.object({ name: z.string(), version: z.string(), variant: z.string() })),
+  last_seen: EpochMs.nullable(),
+  enrolled_at: EpochMs,
+});
+export type Device = z.infer<typeof Device>;
+export const DevicesResponse = z.object({ devices: z.array(Device) });
+export type DevicesResponse = z.infer<typeof DevicesResponse>;
+
+export const ArtifactUploadResponse = z.object({ sha256: Sha256Hex, size: z.number().int() });
+export type ArtifactUploadResponse = z.infer<typeof ArtifactUploadResponse>;
+
+/** Register a variant of a model version whose artifact was uploaded (POST /v1/artifacts) before. */
+export const PublishModelRequest = z.object({
+  name: ModelName,
+  version: SemverString,
+  variant: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('fp32'),
+  precision: Precision.default('fp32'),
+  profile: z.string().max(64).nullable().default(null),
+  sha256: Sha256Hex,
+  /** Lineage: the model this one was derived from, `name@version`. */
+  parent: z.string().max(200).nullable().default(null),
+  /** Lineage: what was applied to the parent (e.g. `quantize:static-int8`, `prune:0.8`). */
+  optimization: z.string().max(200).nullable().default(null),
+  metrics: z.record(z.string().max(64), z.number()).default({}),
+});
+export type PublishModelRequest = z.input<typeof PublishModelRequest>;
+
+export const ModelVariant = ArtifactRef.extend({ created_at: EpochMs });
+export type ModelVariant = z.infer<typeof ModelVariant>;
+
+export const ModelVersion = z.object({
+  name: ModelName,
+  version: SemverString,
+  parent: z.string().nullable(),
+  optimization: z.string().nullable(),
+  metrics: z.record(z.string(), z.number()),
+  variants: z.array(ModelVariant),
+  created_at: EpochMs,
+});
+export type ModelVersion = z.infer<typeof ModelVersion>;
+export const ModelsResponse = z.object({ models: z.array(z.object({ name: ModelName, versions: z.array(ModelVersion) })) });
+export type ModelsResponse = z.infer<typeof ModelsResponse>;
+
+export const DeploymentTarget = z
+  .object({
+    devices: z.array(z.string()).optional(),
+    tags: Tags.optional(),
+    profile: z
+      .object({
+        class: z.string().optional(),
+        arch: z.string().optional(),
+        precision: Precision.optional(),
+        min_memory_mb: z.number().int().optional(),
+      })
+      .optional(),
+  })
+  .refine((t) => t.devices !== undefined || t.tags !== undefined || t.profile !== undefined, 'target needs devices, tags or profile');
+export type DeploymentTarget = z.infer<typeof DeploymentTarget>;
+
+/**
+ * Health gate of a canary: every canary device must ack `loaded`, then, within `timeout_s`, report
+ * at least `min_inferences` inferences in total with error rate ≤ max_error_rate and
+ * p95 latency ≤ max_p95_ms. Otherwise the deployment rolls back automatically.
+ */
+export const HealthGate = z.object({
+  max_error_rate: z.number().min(0).max(1).default(0.05),
+  max_p95_ms: z.number().positive().nullable().default(null),
+  min_inferences: z.number().int().nonnegative().default(0),
+  timeout_s: z.number().positive().default(300),
+});
+export type HealthGate = z.infer<typeof HealthGate>;
+
+export const STRATEGIES = ['all', 'canary'] as const;
+export const CreateDeploymentRequest = z.object({
+  model: ModelName,
+  version: SemverString,
+  target: DeploymentTarget,
+  strategy: z.enum(STRATEGIES).default('all'),
+  canary_percent: z.number().int().min(1).max(99).nullable().default(null),
+  health: HealthGate.default({ max_error_rate: 0.05, max_p95_ms: null, min_inferences: 0, timeout_s: 300 }),
+  /** Promote automatically when the canary passes; false = wait for `promote`. */
+  auto_promote: z.boolean().default(true),
+});
+export type CreateDeploymentRequest = z.input<typeof CreateDeploymentRequest>;
+
+export const DEPLOYMENT_STATES = ['canary', 'rolling', 'succeeded', 'failed', 'rolled_back', 'superseded'] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+/** Per device: ack states plus pending (nothing heard yet) and rolled_back. */
+export const DEVICE_DEPLOYMENT_STATES = ['pending', ...['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const, 'rolled_back'] as const;
+export type DeviceDeploymentState = (typeof DEVICE_DEPLOYMENT_STATES)[number];
+
+export const DeploymentDevice = z.object({
+  device_id: z.string(),
+  name: z.string(),
+  canary: z.boolean(),
+  /** false while a canary waits for promotion. */
+  released: z.boolean(),
+  state: z.enum(DEVICE_DEPLOYMENT_STATES),
+  variant: z.string().nullable(),
+  error: ErrorInfo.nullable(),
+  updated_at: EpochMs,
+});
+export type DeploymentDevice = z.infer<typeof DeploymentDevice>;
+
+export const Deployment = z.object({
+  id: z.string(),
+  model: ModelName,
+  version: SemverString,
+  /** Version the targeted devices ran before (rollback goes there); null = none. */
+  previous_version: z.string().nullable(),
+  target: z.record(z.string(), z.unknown()),
+  strategy: z.enum(STRATEGIES),
+  canary_percent: z.number().nullable(),
+  health: HealthGate,
+  auto_promote: z.boolean(),
+  state: z.enum(DEPLOYMENT_STATES),
+  reason: z.string().nullable(),
+  created_at: EpochMs,
+  updated_at: EpochMs,
+  devices: z.array(DeploymentDevice),
+});
+export type Deployment = z.infer<typeof Deployment>;
+export const DeploymentsResponse = z.object({ deployments: z.array(Deployment) });
+export type DeploymentsResponse = z.infer<typeof DeploymentsResponse>;
+
+export const RollbackRequest = z.object({ reason: z.string().max(512).optional() });
+
+export const StatusResponse = z.object({
+  protocol_version: z.number().int(),
+  broker: z.object({ kind: z.enum(['embedded', 'external']), url: z.string() }),
+  db: z.object({ kind: z.enum(['sqlite', 'postgres']) }),
+  devices: z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), revoked: z.number().int() }),
+  models: z.number().int(),
+  deployments: z.object({ total: z.number().int(), active: z.number().int() }),
+  telemetry: z.object({ messages: z.number().int(), inferences: z.number().int(), errors: z.number().int() }),
+});
+export type StatusResponse = z.infer<typeof StatusResponse>;
+
+export { AckState };

@@ -1,0 +1,11 @@
+/**
+ * The edge ↔ cloud wire contract (docs/protocol.md): MQTT topics, message schemas, HTTP schemas,
+ * artifact signatures and variant selection. `cloud/` and `edge/` both import from here; nothing
+ * else defines a wire format.
+ */
+export * from './version.ts';
+export * from './topics.ts';
+export * from './messages.ts';
+export * from './http.ts';
+export * from './signature.ts';
+export * from './variant.ts';

@@ -1,0 +1,260 @@
+/**
+ * MQTT message schemas (zod), one per verb. Every message carries the envelope
+ * `{v, id, ts}`: protocol version, a unique message id (receivers deduplicate on it) and the
+ * sender's clock in epoch milliseconds. Field names are snake_case on the wire, like the CLI's JSON.
+ * Unknown fields are dropped on parse, so adding an optional field is backward compatible.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { VergeError } from '../errors.ts';
+import type { DeviceVerb } from './topics.ts';
+import { PROTOCOL_VERSION } from './version.ts';
+
+export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'message id: 8-128 chars of [A-Za-z0-9_.:-]');
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256: 64 lowercase hex digits');
+export const DeviceIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{2,63}$/);
+export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'model name: letters, digits, _ . -');
+/** Semantic version (validated with `semver` by the registry; the schema only bounds the shape). */
+export const SemverString = z.string().min(5).max(64);
+export const EpochMs = z.number().int().nonnegative();
+export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(256));
+
+/** Numeric precisions a device can execute and a variant can be built in. */
+export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8', 'int4'] as const;
+export const Precision = z.enum(PRECISIONS);
+export type Precision = z.infer<typeof Precision>;
+
+export const Envelope = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  id: MessageId,
+  ts: EpochMs,
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/** What an agent reports about its hardware; used for variant selection and profile targeting. */
+export const DeviceProfile = z.object({
+  /** Operator-chosen class name (e.g. `edge-small`) that variants can target with `--profile`. */
+  class: z.string().max(64).optional(),
+  arch: z.string().max(32),
+  platform: z.string().max(32),
+  cpu: z.object({ model: z.string().max(128), cores: z.number().int().positive() }),
+  memory_mb: z.number().int().positive(),
+  precisions: z.array(Precision).min(1),
+  accelerators: z.array(z.string().max(64)).default([]),
+});
+export type DeviceProfile = z.infer<typeof DeviceProfile>;
+
+/** One downloadable variant of a model version. `url` is relative to the cloud's base URL. */
+export const ArtifactRef = z.object({
+  variant: z.string().max(64),
+  precision: Precision,
+  /** Profile class this variant is built for; absent = any device. */
+  profile: z.string().max(64).nullable().default(null),
+  sha256: Sha256Hex,
+  size: z.number().int().nonnegative(),
+  url: z.string().max(512),
+  /** base64 ed25519 signature over the 32 raw bytes of the sha256 digest (see signature.ts). */
+  signature: z.string().max(128),
+  key_id: z.string().max(64),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+export const DesiredModel = z.object({
+  deployment_id: z.string().max(64),
+  name: ModelName,
+  version: SemverString,
+  /** Variants to choose from; the agent picks one for its profile (selectVariant). */
+  variants: z.array(ArtifactRef).min(1),
+});
+export type DesiredModel = z.infer<typeof DesiredModel>;
+
+/**
+ * cloud → device, retained: the device's complete desired state. A device converges to it:
+ * loads every listed model (atomically swapping versions) and unloads models not listed.
+ * `generation` increases with every change; a device ignores a message older than what it has.
+ */
+export const DeployMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  generation: z.number().int().nonnegative(),
+  models: z.array(DesiredModel),
+});
+export type DeployMessage = z.infer<typeof DeployMessage>;
+
+/** cloud → device, not retained: one-off instructions. */
+export const COMMANDS = ['revoked', 'resync', 'report'] as const;
+export const CommandMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  /** revoked: credentials were revoked, stop reconnecting; resync: re-send status and acks; report: send a heartbeat now. */
+  command: z.enum(COMMANDS),
+  reason: z.string().max(512).optional(),
+});
+export type CommandMessage = z.infer<typeof CommandMessage>;
+
+export const ServedModel = z.object({
+  name: ModelName,
+  version: SemverString,
+  variant: z.string().max(64),
+  sha256: Sha256Hex,
+  deployment_id: z.string().max(64).nullable().default(null),
+});
+export type ServedModel = z.infer<typeof ServedModel>;
+
+/** device → cloud, QoS 0, every HEARTBEAT_INTERVAL_MS: liveness, profile and what it serves. */
+export const HeartbeatMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  uptime_s: z.number().nonnegative(),
+  profile: DeviceProfile,
+  models: z.array(ServedModel),
+  /** Telemetry records waiting in the agent's offline queue. */
+  queue_depth: z.number().int().nonnegative().default(0),
+  agent_version: z.string().max(64).optional(),
+});
+export type HeartbeatMessage = z.infer<typeof HeartbeatMessage>;
+
+/** device → cloud, retained, also the agent's MQTT last will (state offline). */
+export const StatusMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  state: z.enum(['online', 'offline']),
+  reason: z.string().max(512).optional(),
+});
+export type StatusMessage = z.infer<typeof StatusMessage>;
+
+/** Progress of one device on one deployment, in order; `failed` and `rejected` are final. */
+export const ACK_STATES = ['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const;
+export const AckState = z.enum(ACK_STATES);
+export type AckState = z.infer<typeof AckState>;
+
+export const ErrorInfo = z.object({ code: z.string().max(64), message: z.string().max(1024) });
+
+/**
+ * device → cloud, QoS 1. `rejected` = artifact failed sha256 or signature verification
+ * (error.code E_INTEGRITY / E_SIGNATURE); `failed` = could not download or load.
+ */
+export const AckMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  deployment_id: z.string().max(64),
+  model: z.object({ name: ModelName, version: SemverString }),
+  variant: z.string().max(64).optional(),
+  sha256: Sha256Hex.optional(),
+  state: AckState,
+  error: ErrorInfo.optional(),
+});
+export type AckMessage = z.infer<typeof AckMessage>;
+
+/**
+ * Latency histogram bucket upper bounds in ms (Prometheus-style, cumulative is NOT used on the
+ * wire: counts[i] = observations in (bounds[i-1], bounds[i]], counts[bounds.length] = above the
+ * last bound). Range chosen to cover ~0.1 ms int8 MLPs to multi-second cold loads.
+ */
+export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
+
+export const LatencyHistogram = z
+  .object({
+    bounds: z.array(z.number().positive()).max(64),
+    counts: z.array(z.number().int().nonnegative()).max(65),
+    sum: z.number().nonnegative(),
+    count: z.number().int().nonnegative(),
+  })
+  .refine((h) => h.counts.length === h.bounds.length + 1, 'counts must have bounds.length + 1 entries');
+export type LatencyHistogram = z.infer<typeof LatencyHistogram>;
+
+/**
+ * device → cloud, QoS 1, at least once (queued offline by the agent; the cloud counts each `id`
+ * once). One record covers one model over one window.
+ */
+export const TelemetryMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  window_start: EpochMs,
+  window_end: EpochMs,
+  model: z.object({ name: ModelName, version: SemverString, variant: z.string().max(64) }),
+  deployment_id: z.string().max(64).nullable().default(null),
+  inferences: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  latency_ms: LatencyHistogram,
+  /** Result summary, e.g. predicted class → count. */
+  results: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
+});
+export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
+
+/** Schema per verb, for encode/decode. */
+export const MESSAGE_SCHEMAS = {
+  deploy: DeployMessage,
+  command: CommandMessage,
+  heartbeat: HeartbeatMessage,
+  telemetry: TelemetryMessage,
+  status: StatusMessage,
+  ack: AckMessage,
+} as const satisfies Record<DeviceVerb, z.ZodType>;
+
+export type MessageOf<V extends DeviceVerb> = z.infer<(typeof MESSAGE_SCHEMAS)[V]>;
+/** What a sender fills in; `v`, `id`, `ts` default when absent. */
+export type MessageInput<V extends DeviceVerb> = Omit<z.input<(typeof MESSAGE_SCHEMAS)[V]>, 'v' | 'id' | 'ts'> &
+  Partial<Envelope>;
+
+/** Default heartbeat period of agents; the cloud marks a device offline after HEARTBEAT_TIMEOUT_MS. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** Three missed heartbeats (a common liveness rule, cf. MQTT keepalive × 1.5 grace). */
+export const HEARTBEAT_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+export function newMessageId(): string {
+  return randomUUID();
+}
+
+/** Validate and serialize a message for `verb`; fills the envelope. Throws E_PROTOCOL on invalid input. */
+export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V>): Buffer {
+  const full = { v: PROTOCOL_VERSION, id: newMessageId(), ts: Date.now(), ...msg };
+  const parsed = MESSAGE_SCHEMAS[verb].safeParse(full);
+  if (!parsed.success) throw new VergeError('E_PROTOCOL', `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`);
+  return Buffer.from(JSON.stringify(parsed.data));
+}
+
+/** Parse and validate a received payload for `verb`. Throws E_PROTOCOL (bad JSON, wrong version, bad shape). */
+export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | string): MessageOf<V> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch {
+    throw new VergeError('E_PROTOCOL', `${verb} message is not JSON`);
+  }
+  const v = (json as { v?: unknown } | null)?.v;
+  if (v !== PROTOCOL_VERSION) {
+    throw new VergeError('E_PROTOCOL', `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`);
+  }
+  const parsed = MESSAGE_SCHEMAS[verb].safeParse(json);
+  if (!parsed.success) throw new VergeError('E_PROTOCOL', `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`);
+  return parsed.data as MessageOf<V>;
+}
+
+/** Empty histogram with the standard buckets. */
+export function emptyHistogram(): LatencyHistogram {
+  return { bounds: [...LATENCY_BUCKETS_MS], counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sum: 0, count: 0 };
+}
+
+/** Record one observation (mutates h). */
+export function observeLatency(h: LatencyHistogram, ms: number): void {
+  let i = h.bounds.findIndex((b) => ms <= b);
+  if (i < 0) i = h.bounds.length;
+  h.counts[i] = (h.counts[i] ?? 0) + 1;
+  h.sum += ms;
+  h.count += 1;
+}
+
+/** Add histograms with identical bounds. */
+export function mergeHistograms(a: LatencyHistogram, b: LatencyHistogram): LatencyHistogram {
+  if (a.bounds.length !== b.bounds.length || a.bounds.some((x, i) => x !== b.bounds[i])) {
+    throw new VergeError('E_PROTOCOL', 'cannot merge latency histograms with different buckets');
+  }
+  return { bounds: [...a.bounds], counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)), sum: a.sum + b.sum, count: a.count + b.count };
+}
+
+/** Upper bound of the bucket holding quantile q (0..1): a conservative latency estimate. Infinity when it falls above the last bound. */
+export function histogramQuantile(h: LatencyHistogram, q: number): number {
+  if (h.count === 0) return 0;
+  const rank = Math.ceil(q * h.count);
+  let seen = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    seen += h.counts[i]!;
+    if (seen >= rank) return i < h.bounds.length ? h.bounds[i]! : Infinity;
+  }
+  return Infinity;
+}

@@ -1,0 +1,117 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  CreateDeploymentRequest,
+  EnrollResponse,
+  PROTOCOL_VERSION,
+  decodeMessage,
+  deviceMayPublish,
+  deviceMaySubscribe,
+  deviceTopic,
+  emptyHistogram,
+  encodeMessage,
+  histogramQuantile,
+  observeLatency,
+  parseDeviceTopic,
+  publicKeyId,
+  selectVariant,
+  signArtifact,
+  verifyArtifactSignature,
+  type ArtifactRef,
+} from '../../src/protocol/index.ts';
+
+const profile = {
+  arch: 'x64',
+  platform: 'linux',
+  cpu: { model: 'test', cores: 2 },
+  memory_mb: 1024,
+  precisions: ['fp32', 'int8'] as ('fp32' | 'int8')[],
+  accelerators: [],
+};
+
+describe('topics and ACL rule', () => {
+  it('round-trips device topics', () => {
+    expect(deviceTopic('dev-abc', 'deploy')).toBe('verge/v1/dev/dev-abc/deploy');
+    expect(parseDeviceTopic('verge/v1/dev/dev-abc/telemetry')).toEqual({ deviceId: 'dev-abc', verb: 'telemetry' });
+    expect(parseDeviceTopic('verge/v1/dev/+/telemetry')).toBeNull();
+    expect(parseDeviceTopic('verge/v1/dev/dev-abc/nope')).toBeNull();
+    expect(() => deviceTopic('a/b', 'deploy')).toThrow(/invalid device id/);
+  });
+  it('lets a device use only its own topics in the right direction', () => {
+    expect(deviceMayPublish('dev-a', 'verge/v1/dev/dev-a/telemetry')).toBe(true);
+    expect(deviceMayPublish('dev-a', 'verge/v1/dev/dev-a/deploy')).toBe(false);
+    expect(deviceMayPublish('dev-a', 'verge/v1/dev/dev-b/telemetry')).toBe(false);
+    expect(deviceMaySubscribe('dev-a', 'verge/v1/dev/dev-a/deploy')).toBe(true);
+    expect(deviceMaySubscribe('dev-a', 'verge/v1/dev/dev-b/deploy')).toBe(false);
+    expect(deviceMaySubscribe('dev-a', 'verge/v1/dev/+/deploy')).toBe(false);
+    expect(deviceMaySubscribe('dev-a', 'verge/#')).toBe(false);
+    expect(deviceMaySubscribe('dev-a', 'verge/v1/dev/dev-a/telemetry')).toBe(false);
+  });
+});
+
+describe('messages', () => {
+  it('encodes with envelope and decodes', () => {
+    const h = emptyHistogram();
+    observeLatency(h, 0.7);
+    observeLatency(h, 3);
+    observeLatency(h, 9000);
+    const buf = encodeMessage('telemetry', {
+      device_id: 'dev-a',
+      window_start: 1,
+      window_end: 2,
+      model: { name: 'm', version: '1.0.0', variant: 'int8' },
+      inferences: 3,
+      errors: 0,
+      latency_ms: h,
+    });
+    const msg = decodeMessage('telemetry', buf);
+    expect(msg.v).toBe(PROTOCOL_VERSION);
+    expect(msg.id.length).toBeGreaterThanOrEqual(8);
+    expect(msg.latency_ms.counts.reduce((a, b) => a + b)).toBe(3);
+    expect(histogramQuantile(msg.latency_ms, 0.5)).toBe(5);
+    expect(histogramQuantile(msg.latency_ms, 1)).toBe(Infinity);
+  });
+  it('rejects wrong version, bad JSON and bad shape with E_PROTOCOL', () => {
+    expect(() => decodeMessage('status', '{')).toThrow(/not JSON/);
+    expect(() => decodeMessage('status', JSON.stringify({ v: 2, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online' }))).toThrow(/version 2/);
+    expect(() => decodeMessage('status', JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'asleep' }))).toThrow(/invalid status/);
+    expect(() => encodeMessage('ack', { device_id: 'dev-a' } as never)).toThrow(/E_PROTOCOL|invalid ack/);
+  });
+  it('ignores unknown fields (additive changes stay compatible)', () => {
+    const m = decodeMessage('status', JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online', extra: 1 }));
+    expect(m).not.toHaveProperty('extra');
+  });
+  it('HTTP schemas convert to JSON schema for Fastify', () => {
+    for (const s of [EnrollResponse, CreateDeploymentRequest]) {
+      const js = z.toJSONSchema(s, { target: 'draft-7', io: 'input' }) as { type: string };
+      expect(js.type).toBe('object');
+    }
+    expect(CreateDeploymentRequest.safeParse({ model: 'm', version: '1.0.0', target: {} }).success).toBe(false);
+  });
+});
+
+describe('signatures and variants', () => {
+  it('verifies a signature and rejects a tampered digest or another key', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const other = generateKeyPairSync('ed25519').publicKey;
+    const sha = 'ab'.repeat(32);
+    const sig = signArtifact(sha, privateKey);
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(verifyArtifactSignature(sha, sig, pem)).toBe(true);
+    expect(verifyArtifactSignature('cd'.repeat(32), sig, pem)).toBe(false);
+    expect(verifyArtifactSignature(sha, sig, other)).toBe(false);
+    expect(publicKeyId(pem)).toMatch(/^[0-9a-f]{16}$/);
+  });
+  it('selects the variant for a profile', () => {
+    const ref = (variant: string, precision: 'fp32' | 'int8' | 'fp16', size: number, p: string | null = null): ArtifactRef => ({
+      variant, precision, profile: p, sha256: '0'.repeat(64), size, url: '', signature: '', key_id: '',
+    });
+    const vs = [ref('fp32', 'fp32', 100), ref('int8', 'int8', 30), ref('fp16', 'fp16', 50), ref('big', 'fp32', 90, 'edge-large')];
+    expect(selectVariant(vs, { precisions: ['fp32'] })?.variant).toBe('fp32');
+    expect(selectVariant(vs, { precisions: ['fp32', 'int8'] })?.variant).toBe('int8');
+    expect(selectVariant(vs, { precisions: ['fp32', 'int8'], class: 'edge-large' })?.variant).toBe('big');
+    expect(selectVariant([ref('int8', 'int8', 1)], { precisions: ['fp32'] })).toBeNull();
+    expect(profile.precisions).toContain('fp32');
+  });
+});
