@@ -1,2 +1,3 @@
 export * from './session.ts';
 export * from './tensor.ts';
+export * from './batching.ts';

@@ -2,20 +2,32 @@
  * Sessions over onnxruntime-node. The only place (with tensor.ts) that touches onnxruntime.
  * A Session is created from an IR model, model bytes or a file path; run() takes and returns
  * verge TensorValues.
+ *
+ * Inputs are validated against the model's declared graph inputs before onnxruntime sees them,
+ * so a wrong shape or dtype gets a verge error naming the input. The checks are compiled once at
+ * create() (no per-call decoding or allocation beyond the feeds object) to keep the overhead over
+ * a bare onnxruntime session within DESIGN.md's 5%.
  */
+import { basename } from 'node:path';
 import ort from 'onnxruntime-node';
 import { VergeError } from '../errors.ts';
-import { encodeModel } from '../onnx/codec.ts';
-import type { Model } from '../onnx/ir.ts';
+import { decodeModel, encodeModel } from '../onnx/codec.ts';
+import { numberToFloat16Bits, type DType } from '../onnx/dtype.ts';
+import type { Dim, Model, ValueInfo } from '../onnx/ir.ts';
 import { readBytes } from '../onnx/io.ts';
-import { fromOrt, toOrt, type TensorValue } from './tensor.ts';
+import { describeValue, fromOrt, isOrtDType, tensor, toOrt, type TensorValue } from './tensor.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
 export interface SessionOptions {
   /** Intra-op threads (default: onnxruntime's choice, one per physical core). */
   threads?: number;
+  /** Inter-op threads; only used when executionMode is 'parallel'. */
   interOpThreads?: number;
+  /** 'parallel' runs independent branches of the graph concurrently (default 'sequential'). */
+  executionMode?: 'sequential' | 'parallel';
+  /** Default 'cpu'. 'cuda' / 'webgpu' fail with E_PROVIDER_UNAVAILABLE when absent. */
   executionProvider?: ExecutionProvider;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write onnxruntime's profile (chrome trace JSON) with this file prefix. */
@@ -23,6 +35,15 @@ export interface SessionOptions {
   logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Save the graph onnxruntime actually executes (after its fusions), e.g. to show int8 kernels. */
   optimizedModelPath?: string;
+  /** Check feeds against the declared inputs before running (default true). */
+  validateInputs?: boolean;
+}
+
+/** A declared graph input or output. `dtype` undefined: not a tensor; `shape` undefined: rank unknown. */
+export interface IOSpec {
+  name: string;
+  dtype?: DType;
+  shape?: Dim[];
 }
 
 export function availableProviders(): string[] {
@@ -33,13 +54,25 @@ export function availableProviders(): string[] {
   }
 }
 
+function providerUnavailable(ep: string, why: string): VergeError {
+  return new VergeError('E_PROVIDER_UNAVAILABLE', `execution provider '${ep}' is not available: ${why}; use --provider cpu`);
+}
+
 function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   const ep = opts.executionProvider ?? 'cpu';
+  if (!EXECUTION_PROVIDERS.includes(ep)) {
+    throw new VergeError('E_BAD_ARGUMENT', `unknown execution provider '${ep}' (choose ${EXECUTION_PROVIDERS.join(', ')})`);
+  }
   if (ep !== 'cpu' && !availableProviders().includes(ep)) {
-    throw new VergeError(
-      'E_PROVIDER_UNAVAILABLE',
-      `execution provider '${ep}' is not available in this onnxruntime build (available: ${availableProviders().join(', ')})`,
-    );
+    throw providerUnavailable(ep, `this onnxruntime build has ${availableProviders().join(', ')}`);
+  }
+  for (const [k, v] of [
+    ['threads', opts.threads],
+    ['interOpThreads', opts.interOpThreads],
+  ] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
+      throw new VergeError('E_BAD_ARGUMENT', `${k} must be a non-negative integer, got ${v}`);
+    }
   }
   const o: ort.InferenceSession.SessionOptions = {
     executionProviders: [ep],
@@ -48,6 +81,7 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
   };
   if (opts.threads) o.intraOpNumThreads = opts.threads;
   if (opts.interOpThreads) o.interOpNumThreads = opts.interOpThreads;
+  if (opts.executionMode) o.executionMode = opts.executionMode;
   if (opts.optimizedModelPath) o.optimizedModelFilePath = opts.optimizedModelPath;
   if (opts.profilePrefix) {
     o.enableProfiling = true;
@@ -70,32 +104,185 @@ export function runtimeError(e: unknown, what: string): VergeError {
   return new VergeError('E_RUNTIME', `${what}: ${clean}`);
 }
 
+export function formatShape(shape: readonly Dim[] | undefined): string {
+  if (!shape) return '[?]';
+  return `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]`;
+}
+
+/** An input check compiled once per session: rank -1 = unknown; fixed[i] -1 = symbolic. */
+interface InputCheck {
+  name: string;
+  dtype: DType | undefined;
+  rank: number;
+  fixed: number[];
+  expected: string;
+}
+
+function compileCheck(spec: IOSpec): InputCheck {
+  const fixed = (spec.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+  return {
+    name: spec.name,
+    dtype: spec.dtype,
+    rank: spec.shape ? spec.shape.length : -1,
+    fixed,
+    expected: `${spec.dtype ?? 'any'} ${formatShape(spec.shape)}`,
+  };
+}
+
+function specFromValueInfo(v: ValueInfo): IOSpec {
+  if (v.type?.kind !== 'tensor') return { name: v.name };
+  const s: IOSpec = { name: v.name, dtype: v.type.dtype };
+  if (v.type.shape) s.shape = [...v.type.shape];
+  return s;
+}
+
+function specFromOrt(m: ort.InferenceSession.ValueMetadata | undefined, name: string): IOSpec {
+  if (!m || !m.isTensor || !isOrtDType(m.type)) return { name };
+  // onnxruntime reports an unknown rank as [] too, so [] stays "unknown" here.
+  const s: IOSpec = { name, dtype: m.type as DType };
+  if (m.shape.length) s.shape = m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null));
+  return s;
+}
+
+/** Symbolic dims that stand for the batch: the first dim, or one whose name says so. */
+const BATCH_DIM_NAME = /batch|^n$/i;
+
+export interface SynthesizeOptions {
+  /** Value for symbolic batch dims (the first dim, or one named like 'batch'). Default 1. */
+  batch?: number;
+  /** 'random' (default): uniform [0, 1) floats, 0/1 integers and booleans; 'zeros'. */
+  fill?: 'random' | 'zeros';
+  seed?: number;
+  /** Explicit dims per input name, overriding the declared shape. */
+  dims?: Record<string, number[]>;
+}
+
+/** Concrete dims for a declared input: symbolic batch dims → batch, other symbolic dims → 1. */
+export function concreteDims(spec: IOSpec, batch = 1): number[] {
+  if (!spec.shape) {
+    throw new VergeError('E_UNSUPPORTED', `input '${spec.name}' declares no shape, so verge cannot make up a value for it; pass one`);
+  }
+  return spec.shape.map((d, i) => {
+    if (typeof d === 'number' && d >= 0) return d;
+    return i === 0 || (typeof d === 'string' && BATCH_DIM_NAME.test(d)) ? batch : 1;
+  });
+}
+
+/** Inputs made up from the declared input types (for warm-up, `verge run --random`, benchmarks). */
+export function synthesizeInputs(specs: readonly IOSpec[], opts: SynthesizeOptions = {}): Record<string, TensorValue> {
+  const next = rng(opts.seed ?? 0);
+  const random = (opts.fill ?? 'random') === 'random';
+  const feeds: Record<string, TensorValue> = {};
+  for (const spec of specs) {
+    if (!spec.dtype) throw new VergeError('E_UNSUPPORTED', `input '${spec.name}' is not a tensor; verge cannot make up a value for it`);
+    const dims = opts.dims?.[spec.name] ?? concreteDims(spec, opts.batch ?? 1);
+    const v = tensor(spec.dtype, dims);
+    if (random) {
+      const data = v.data;
+      if (spec.dtype === 'string') {
+        // leave empty strings
+      } else if (spec.dtype === 'float16') {
+        const d = data as Uint16Array;
+        for (let i = 0; i < d.length; i++) d[i] = numberToFloat16Bits(next());
+      } else if (spec.dtype === 'float32' || spec.dtype === 'float64') {
+        const d = data as Float32Array;
+        for (let i = 0; i < d.length; i++) d[i] = next();
+      } else if (spec.dtype === 'int64' || spec.dtype === 'uint64') {
+        const d = data as BigInt64Array;
+        for (let i = 0; i < d.length; i++) d[i] = next() < 0.5 ? 0n : 1n;
+      } else if (spec.dtype === 'int4' || spec.dtype === 'uint4') {
+        const d = data as Uint8Array;
+        for (let i = 0; i < d.length; i++) d[i] = next() < 0.5 ? 0x00 : 0x11;
+      } else {
+        // small non-negative integers keep index-like inputs (Gather, Embedding) in range
+        const d = data as Uint8Array;
+        for (let i = 0; i < d.length; i++) d[i] = next() < 0.5 ? 0 : 1;
+      }
+    }
+    feeds[spec.name] = v;
+  }
+  return feeds;
+}
+
+/**
+ * mulberry32, seeded: synthesized inputs are reproducible. (data/ has the same generator, but
+ * runtime/ sits below data/ and cannot import it.)
+ */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export class Session {
+  /** Declared graph inputs (initializer-backed inputs of old models excluded, as onnxruntime does). */
+  readonly inputs: readonly IOSpec[];
+  readonly outputs: readonly IOSpec[];
+  readonly executionProvider: ExecutionProvider;
+  private readonly checks: readonly InputCheck[] | undefined;
+
   private constructor(
     private readonly inner: ort.InferenceSession,
     readonly source: string,
-  ) {}
+    inputs: IOSpec[],
+    outputs: IOSpec[],
+    opts: SessionOptions,
+  ) {
+    this.inputs = inputs;
+    this.outputs = outputs;
+    this.executionProvider = opts.executionProvider ?? 'cpu';
+    this.checks = opts.validateInputs === false ? undefined : inputs.map(compileCheck);
+  }
 
   static async create(model: Model | Uint8Array | string, opts: SessionOptions = {}): Promise<Session> {
-    let bytes: Uint8Array;
+    const ortOptions = sessionOptions(opts);
+    let ir: Model;
     let source: string;
+    let ortModel: Uint8Array | string;
     if (typeof model === 'string') {
-      bytes = readBytes(model);
-      source = model;
+      const bytes = readBytes(model);
+      source = basename(model);
+      // Decoding first classifies truncated and non-ONNX files (E_MODEL_TRUNCATED, E_NOT_ONNX)
+      // better than onnxruntime does, and gives the declared inputs for validation.
+      ir = decodeModel(bytes, source);
+      // onnxruntime resolves external data files relative to the model path, so give it the path then.
+      const external = ir.graph.initializers.some((t) => t.storage === 'external');
+      ortModel = external ? model : bytes;
     } else if (model instanceof Uint8Array) {
-      bytes = model;
       source = 'model';
+      ir = decodeModel(model, source);
+      ortModel = model;
     } else {
-      bytes = encodeModel(model);
+      ir = model;
       source = model.graph.name || 'model';
+      ortModel = encodeModel(model);
     }
+    let inner: ort.InferenceSession;
     try {
-      const inner = await ort.InferenceSession.create(bytes, sessionOptions(opts));
-      return new Session(inner, source);
+      inner = await ort.InferenceSession.create(ortModel as Uint8Array, ortOptions);
     } catch (e) {
-      if (e instanceof VergeError) throw e;
+      const ep = opts.executionProvider ?? 'cpu';
+      if (ep !== 'cpu' && /provider|shared library|adapter|cuda|webgpu|dawn/i.test(String((e as Error)?.message ?? e))) {
+        throw providerUnavailable(ep, String((e as Error).message).split('\n')[0]!.slice(0, 200));
+      }
       throw runtimeError(e, `onnxruntime cannot load ${source}`);
     }
+    const byName = new Map(ir.graph.inputs.map((v) => [v.name, v]));
+    const outByName = new Map(ir.graph.outputs.map((v) => [v.name, v]));
+    const inputs = inner.inputNames.map((name, i) => {
+      const v = byName.get(name);
+      return v?.type ? specFromValueInfo(v) : specFromOrt(inner.inputMetadata?.[i], name);
+    });
+    const outputs = inner.outputNames.map((name, i) => {
+      const v = outByName.get(name);
+      return v?.type ? specFromValueInfo(v) : specFromOrt(inner.outputMetadata?.[i], name);
+    });
+    return new Session(inner, source, inputs, outputs, opts);
   }
 
   get inputNames(): readonly string[] {
@@ -107,11 +294,34 @@ export class Session {
 
   /** Run the model; `fetches` limits which outputs are computed (default: all). */
   async run(feeds: Record<string, TensorValue>, fetches?: readonly string[]): Promise<Record<string, TensorValue>> {
-    for (const name of this.inner.inputNames) {
-      if (!(name in feeds)) throw new VergeError('E_INPUT_MISSING', `${this.source} needs input '${name}'`);
-    }
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+    const checks = this.checks;
+    if (checks) {
+      for (let c = 0; c < checks.length; c++) {
+        const check = checks[c]!;
+        const v = feeds[check.name];
+        if (v === undefined) throw this.missing(check, feeds);
+        if (check.dtype !== undefined && v.dtype !== check.dtype) {
+          throw new VergeError(
+            'E_DTYPE_MISMATCH',
+            `${this.source}: input '${check.name}' expects ${check.expected}, got ${describeValue(v)}`,
+          );
+        }
+        if (check.rank >= 0) {
+          const dims = v.dims;
+          let ok = dims.length === check.rank;
+          for (let i = 0; ok && i < check.rank; i++) ok = check.fixed[i]! < 0 || dims[i] === check.fixed[i];
+          if (!ok) {
+            throw new VergeError(
+              'E_SHAPE_MISMATCH',
+              `${this.source}: input '${check.name}' expects shape ${formatShape(this.inputs[c]!.shape)}, got [${dims.join(', ')}]`,
+            );
+          }
+        }
+        ortFeeds[check.name] = toOrt(v, `${this.source}: input '${check.name}'`);
+      }
+    }
+    for (const k in feeds) if (!(k in ortFeeds)) ortFeeds[k] = toOrt(feeds[k]!, `${this.source}: input '${k}'`);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = fetches ? await this.inner.run(ortFeeds, fetches as string[]) : await this.inner.run(ortFeeds);
@@ -119,8 +329,36 @@ export class Session {
       throw runtimeError(e, `${this.source} failed to run`);
     }
     const res: Record<string, TensorValue> = {};
-    for (const [k, v] of Object.entries(out)) res[k] = fromOrt(v as ort.Tensor);
+    for (const k in out) res[k] = fromOrt(out[k] as ort.Tensor);
     return res;
+  }
+
+  private missing(check: InputCheck, feeds: Record<string, TensorValue>): VergeError {
+    const given = Object.keys(feeds);
+    return new VergeError(
+      'E_INPUT_MISSING',
+      `${this.source} needs input '${check.name}' (${check.expected}); given: ${given.length ? given.map((g) => `'${g}'`).join(', ') : 'none'}`,
+    );
+  }
+
+  /** Inputs made up from this model's declared inputs (symbolic batch dims → `batch`). */
+  synthesizeInputs(opts: SynthesizeOptions = {}): Record<string, TensorValue> {
+    return synthesizeInputs(this.inputs, opts);
+  }
+
+  /**
+   * Run `runs` times on synthesized inputs so onnxruntime allocates its arenas and picks kernels
+   * before timed or latency-sensitive calls. Returns each run's wall time in ms.
+   */
+  async warmup(runs = 1, opts: SynthesizeOptions = {}): Promise<number[]> {
+    const feeds = this.synthesizeInputs(opts);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await this.run(feeds);
+      times.push(performance.now() - t0);
+    }
+    return times;
   }
 
   /** Stop profiling and return the profile file path (when profilePrefix was set). */

@@ -1,0 +1,62 @@
+/**
+ * NumPy .npz archives: a zip of `<name>.npy` members (numpy.savez stores them, savez_compressed
+ * deflates them). Zip handling is fflate's; members are .npy (npy.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { VergeError } from '../errors.ts';
+import { writeFileAtomic } from '../onnx/io.ts';
+import { encodeNpy, parseNpy, type NdArray } from './npy.ts';
+
+const ZIP_MAGIC = [0x50, 0x4b]; // "PK"
+
+export function isNpz(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === ZIP_MAGIC[0] && bytes[1] === ZIP_MAGIC[1];
+}
+
+/** Parse .npz bytes into arrays by name (the member name without `.npy`). */
+export function parseNpz(bytes: Uint8Array, source = 'arrays.npz'): Record<string, NdArray> {
+  if (!isNpz(bytes)) throw new VergeError('E_DATA_INVALID', `${source} is not an .npz (zip) archive`);
+  let members: Record<string, Uint8Array>;
+  try {
+    members = unzipSync(bytes);
+  } catch (e) {
+    throw new VergeError('E_DATA_INVALID', `${source} is a damaged or truncated zip archive (${(e as Error).message})`);
+  }
+  const out: Record<string, NdArray> = {};
+  for (const [member, data] of Object.entries(members)) {
+    if (member.endsWith('/')) continue; // directory entries
+    const name = member.replace(/\.npy$/, '');
+    out[name] = parseNpy(data, `${source}:${member}`);
+  }
+  return out;
+}
+
+/** Encode arrays as .npz; `compress` deflates members like numpy.savez_compressed. */
+export function encodeNpz(arrays: Record<string, NdArray>, compress = false): Uint8Array {
+  const files: Zippable = {};
+  for (const [name, arr] of Object.entries(arrays)) {
+    if (!name || name.includes('/')) throw new VergeError('E_BAD_ARGUMENT', `'${name}' cannot name an .npz member`);
+    files[`${name}.npy`] = [encodeNpy(arr), { level: compress ? 6 : 0 }];
+  }
+  return zipSync(files);
+}
+
+export function readNpz(path: string): Record<string, NdArray> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new VergeError('E_FILE_NOT_FOUND', `${path} does not exist`);
+    throw new VergeError('E_FILE_UNREADABLE', `${path} cannot be read (${code ?? (e as Error).message})`);
+  }
+  return parseNpz(bytes, path);
+}
+
+/** Write atomically (temp file + rename). Returns the byte count. */
+export function writeNpz(path: string, arrays: Record<string, NdArray>, compress = false): number {
+  const bytes = encodeNpz(arrays, compress);
+  writeFileAtomic(path, bytes);
+  return bytes.length;
+}
