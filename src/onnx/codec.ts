@@ -86,6 +86,14 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): Model {
   } catch (e) {
     throw classifyDecodeError(e, bytes, source);
   }
+  if (!proto.graph && looksLikeText(bytes)) throw new VergeError('E_NOT_ONNX', `${source} looks like a text file, not an ONNX model`);
+  if (!proto.graph && proto.irVersion !== 0n && (proto.producerName || proto.opsetImport.length)) {
+    // a model header (ir_version, producer, opsets) but the file stops before its graph
+    throw new VergeError(
+      'E_MODEL_TRUNCATED',
+      `${source} ends after ${fmtInt(bytes.length)} bytes, before the model's graph (truncated or incomplete download?)`,
+    );
+  }
   if (!proto.graph || proto.irVersion === 0n) {
     throw new VergeError(
       'E_NOT_ONNX',
@@ -95,18 +103,27 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): Model {
   return modelFromProto(proto);
 }
 
+/**
+ * Text files (JSON, CSV, a saved error page) often parse as a protobuf prefix that "ends early";
+ * an ONNX file never starts with printable text (its first byte is a field tag such as 0x08).
+ */
+function looksLikeText(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, Math.min(bytes.length, 64));
+  return head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0x80);
+}
+
 function classifyDecodeError(e: unknown, bytes: Uint8Array, source: string): VergeError {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/premature EOF|out of range|truncated|EOF/i.test(msg)) {
+  if (looksLikeText(bytes)) return new VergeError('E_NOT_ONNX', `${source} looks like a text file, not an ONNX model`);
+  // @bufbuild/protobuf reports a cut inside a varint/length-delimited field as 'premature EOF' and
+  // one inside a fixed32/fixed64 field (float, double) as a DataView bounds error.
+  if (/premature EOF|out of range|truncated|EOF|outside the bounds of the DataView/i.test(msg)) {
     return new VergeError(
       'E_MODEL_TRUNCATED',
       `${source} ends unexpectedly after ${fmtInt(bytes.length)} bytes (truncated or incomplete download?)`,
     );
   }
-  const head = bytes.subarray(0, Math.min(bytes.length, 64));
-  const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  const what = printable ? 'looks like a text file' : 'is not valid ONNX protobuf';
-  return new VergeError('E_NOT_ONNX', `${source} ${what}, not an ONNX model (${msg})`);
+  return new VergeError('E_NOT_ONNX', `${source} is not valid ONNX protobuf, not an ONNX model (${msg})`);
 }
 
 export function modelFromProto(p: ModelProto): Model {
