@@ -1,0 +1,105 @@
+/** Built-in architectures, by name, for `verge train --arch` and examples. */
+import { VergeError } from '../errors.ts';
+import type { Model } from '../onnx/ir.ts';
+import { ReLU, ReLU6 } from './layers/activations.ts';
+import { Conv2d } from './layers/conv.ts';
+import { Dense } from './layers/dense.ts';
+import { BatchNorm } from './layers/normalization.ts';
+import { GlobalAvgPool, MaxPool } from './layers/pool.ts';
+import { GRU } from './layers/recurrent.ts';
+import { Flatten, Reshape } from './layers/shape.ts';
+import type { Layer, Shape } from './layer.ts';
+import { Sequential } from './network.ts';
+
+export interface ArchitectureOptions {
+  /** Per-sample input shape, e.g. [1, 28, 28]. */
+  inputShape: Shape;
+  classes: number;
+  seed?: number;
+}
+
+function needImage(name: string, s: Shape): void {
+  if (s.length !== 3) throw new VergeError('E_SHAPE_MISMATCH', `architecture '${name}' needs image samples [channels, height, width], got [${s.join(', ')}]`);
+}
+
+/**
+ * The seed CNN of DESIGN.md: conv 32×3×3 ReLU, maxpool 2, conv 64×3×3 ReLU, maxpool 2, flatten,
+ * dense 64 ReLU, dense classes. PyTorch-default initialization.
+ */
+export function cnn({ inputShape, classes }: ArchitectureOptions): Sequential {
+  needImage('cnn', inputShape);
+  return new Sequential(inputShape, [
+    new Conv2d({ filters: 32, kernel: 3 }),
+    new ReLU(),
+    new MaxPool(2),
+    new Conv2d({ filters: 64, kernel: 3 }),
+    new ReLU(),
+    new MaxPool(2),
+    new Flatten(),
+    new Dense(64),
+    new ReLU(),
+    new Dense(classes),
+  ]);
+}
+
+/** Multi-layer perceptron: flatten, dense 256 ReLU, dense 128 ReLU, dense classes. */
+export function mlp({ inputShape, classes }: ArchitectureOptions): Sequential {
+  return new Sequential(inputShape, [new Flatten(), new Dense(256), new ReLU(), new Dense(128), new ReLU(), new Dense(classes)]);
+}
+
+function convBnRelu6(layers: Layer[], opts: ConstructorParameters<typeof Conv2d>[0]): void {
+  layers.push(new Conv2d({ useBias: false, kernelInit: 'he-normal', padding: 'same', ...opts }), new BatchNorm(), new ReLU6());
+}
+
+/**
+ * A small MobileNet (v1 style): a stride-2 3×3 stem, then depthwise-separable blocks (3×3
+ * depthwise + 1×1 pointwise, each with BatchNorm and ReLU6), global average pooling, dense.
+ */
+export function mobilenetTiny({ inputShape, classes }: ArchitectureOptions): Sequential {
+  needImage('mobilenet-tiny', inputShape);
+  const layers: Layer[] = [];
+  convBnRelu6(layers, { filters: 16, kernel: 3, stride: 2 });
+  let channels = 16;
+  const blocks: [number, number][] = [
+    [32, 1],
+    [64, 2],
+    [64, 1],
+  ];
+  for (const [out, stride] of blocks) {
+    convBnRelu6(layers, { filters: channels, kernel: 3, stride, groups: channels });
+    convBnRelu6(layers, { filters: out, kernel: 1 });
+    channels = out;
+  }
+  layers.push(new GlobalAvgPool(), new Dense(classes));
+  return new Sequential(inputShape, layers);
+}
+
+/** GRU sequence classifier: each row of a sample is a time step (e.g. 28 steps of 28 pixels), GRU 64, dense. */
+export function gruClassifier({ inputShape, classes }: ArchitectureOptions): Sequential {
+  const features = inputShape[inputShape.length - 1]!;
+  const steps = inputShape.reduce((a, b) => a * b, 1) / features;
+  return new Sequential(inputShape, [new Reshape([steps, features]), new GRU(64), new Dense(classes)]);
+}
+
+export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequential> = {
+  cnn,
+  mlp,
+  'mobilenet-tiny': mobilenetTiny,
+  gru: gruClassifier,
+};
+
+export function architectureNames(): string[] {
+  return Object.keys(ARCHITECTURES);
+}
+
+/** The network for an architecture name (unbuilt: use .summary() or .build()). */
+export function architecture(name: string, opts: ArchitectureOptions): Sequential {
+  const make = ARCHITECTURES[name];
+  if (!make) throw new VergeError('E_BAD_ARGUMENT', `unknown architecture '${name}' (known: ${architectureNames().join(', ')})`);
+  if (!(Number.isInteger(opts.classes) && opts.classes > 0)) throw new VergeError('E_BAD_ARGUMENT', `classes must be a positive integer, got ${opts.classes}`);
+  return make(opts);
+}
+
+export function buildArchitecture(name: string, opts: ArchitectureOptions): Model {
+  return architecture(name, opts).build({ seed: opts.seed ?? 0, name });
+}

@@ -1,0 +1,133 @@
+/** Element-wise activations and Softmax. */
+import { VergeError } from '../../errors.ts';
+import { float } from '../../onnx/builder.ts';
+import { Layer, type BuildContext, type Shape } from '../layer.ts';
+
+export type ActivationName = 'relu' | 'relu6' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'linear';
+export const ACTIVATION_NAMES: readonly ActivationName[] = ['relu', 'relu6', 'leaky-relu', 'sigmoid', 'tanh', 'gelu', 'softmax', 'linear'];
+
+abstract class Elementwise extends Layer {
+  outputShape([s]: Shape[]): Shape {
+    return s!;
+  }
+  paramCount(): number {
+    return 0;
+  }
+}
+
+export class ReLU extends Elementwise {
+  readonly kind = 'relu';
+  constructor(name?: string) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('Relu', [x!]);
+  }
+}
+
+/** min(max(x, 0), 6), as Clip (MobileNet's activation). */
+export class ReLU6 extends Elementwise {
+  readonly kind = 'relu6';
+  constructor(name?: string) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('Clip', [x!, ctx.g.scalar(0, 'float32', 'clip_min'), ctx.g.scalar(6, 'float32', 'clip_max')]);
+  }
+}
+
+export class LeakyReLU extends Elementwise {
+  readonly kind = 'leakyrelu';
+  /** Default 0.01 (PyTorch's negative_slope). */
+  constructor(
+    readonly alpha = 0.01,
+    name?: string,
+  ) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('LeakyRelu', [x!], { alpha: float(this.alpha) });
+  }
+}
+
+export class Sigmoid extends Elementwise {
+  readonly kind = 'sigmoid';
+  constructor(name?: string) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('Sigmoid', [x!]);
+  }
+}
+
+export class Tanh extends Elementwise {
+  readonly kind = 'tanh';
+  constructor(name?: string) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('Tanh', [x!]);
+  }
+}
+
+/**
+ * GELU from primitive ops. 'tanh' (default): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), made of
+ * Mul/Add/Tanh so autodiff covers it. 'erf': the exact form 0.5·x·(1 + erf(x/√2)).
+ */
+export class GELU extends Elementwise {
+  readonly kind = 'gelu';
+  constructor(
+    readonly approximate: 'tanh' | 'erf' = 'tanh',
+    name?: string,
+  ) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    const g = ctx.g;
+    const half = g.scalar(0.5, 'float32', 'gelu_half');
+    const one = g.scalar(1, 'float32', 'gelu_one');
+    let inner: string;
+    if (this.approximate === 'erf') {
+      inner = g.op('Erf', [g.op('Mul', [x!, g.scalar(Math.SQRT1_2, 'float32', 'gelu_rsqrt2')])]);
+    } else {
+      const x3 = g.op('Mul', [g.op('Mul', [x!, x!]), x!]);
+      const poly = g.op('Add', [x!, g.op('Mul', [x3, g.scalar(0.044715, 'float32', 'gelu_c')])]);
+      inner = g.op('Tanh', [g.op('Mul', [poly, g.scalar(Math.sqrt(2 / Math.PI), 'float32', 'gelu_k')])]);
+    }
+    return g.op('Mul', [g.op('Mul', [x!, half]), g.op('Add', [inner, one])]);
+  }
+}
+
+/** Softmax over the last axis. */
+export class Softmax extends Elementwise {
+  readonly kind = 'softmax';
+  constructor(name?: string) {
+    super(name);
+  }
+  emit(ctx: BuildContext, _s: string, [x]: string[]): string {
+    return ctx.g.op('Softmax', [x!], { axis: -1 });
+  }
+}
+
+export function activation(name: ActivationName): Layer | undefined {
+  switch (name) {
+    case 'relu':
+      return new ReLU();
+    case 'relu6':
+      return new ReLU6();
+    case 'leaky-relu':
+      return new LeakyReLU();
+    case 'sigmoid':
+      return new Sigmoid();
+    case 'tanh':
+      return new Tanh();
+    case 'gelu':
+      return new GELU();
+    case 'softmax':
+      return new Softmax();
+    case 'linear':
+      return undefined;
+    default:
+      throw new VergeError('E_BAD_ARGUMENT', `unknown activation '${String(name)}' (known: ${ACTIVATION_NAMES.join(', ')})`);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * GRU and LSTM cells written out in primitive ONNX ops (MatMul, Add, Sub, Mul, Sigmoid, Tanh,
+ * Slice, Reshape, Transpose, Concat), unrolled over a fixed sequence length, with the exact
+ * semantics and tensor layouts of ONNX's GRU and LSTM operators. Used by nn's GRU/LSTM layers and
+ * by the lowering pass in train/lower that rewrites imported GRU/LSTM nodes, so autodiff only ever
+ * sees primitives. Parameters keep ONNX's packed layout (W [dirs, gates·H, I], R [dirs, gates·H, H],
+ * B [dirs, 2·gates·H]) and are sliced inside the graph, so a trained unrolled model's parameters
+ * drop straight back into a fused GRU/LSTM node.
+ */
+import { VergeError } from '../errors.ts';
+import type { GraphBuilder } from '../onnx/builder.ts';
+
+export type RecurrentCell = 'GRU' | 'LSTM';
+export type RecurrentDirection = 'forward' | 'reverse' | 'bidirectional';
+
+export interface RecurrentSpec {
+  cell: RecurrentCell;
+  hidden: number;
+  seqLen: number;
+  /** 0: X [T, B, I], Y [T, dirs, B, H], states [dirs, B, H]; 1: X [B, T, I], Y [B, T, dirs, H], states [B, dirs, H]. */
+  layout: 0 | 1;
+  direction: RecurrentDirection;
+  /** GRU only: apply the reset gate after the recurrent matmul (PyTorch's form). */
+  linearBeforeReset?: boolean;
+  /** ONNX `activations` attribute: per direction [f, g] (GRU) or [f, g, h] (LSTM). Default Sigmoid/Tanh. */
+  activations?: string[];
+}
+
+export interface RecurrentInputs {
+  X: string;
+  W: string;
+  R: string;
+  B?: string;
+  initialH?: string;
+  initialC?: string;
+  /** LSTM peepholes [dirs, 3·H] (i, o, f). */
+  P?: string;
+}
+
+/** Which outputs to produce: an exact value name, true for an automatic name, or absent to skip. */
+export interface RecurrentWanted {
+  Y?: string | boolean;
+  Yh?: string | boolean;
+  Yc?: string | boolean;
+}
+
+export interface RecurrentOutputs {
+  Y?: string;
+  Yh?: string;
+  Yc?: string;
+}
+
+const SUPPORTED_ACTIVATIONS = ['Sigmoid', 'Tanh', 'Relu'];
+
+export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: RecurrentInputs, want: RecurrentWanted): RecurrentOutputs {
+  const H = spec.hidden;
+  const T = spec.seqLen;
+  const G = spec.cell === 'GRU' ? 3 : 4;
+  const perDir = spec.cell === 'GRU' ? 2 : 3;
+  const dirs: boolean[] = spec.direction === 'bidirectional' ? [false, true] : [spec.direction === 'reverse'];
+  if (!(Number.isInteger(T) && T > 0)) throw new VergeError('E_UNSUPPORTED', `${spec.cell}: unrolling needs a fixed sequence length, got ${T}`);
+  if (!(Number.isInteger(H) && H > 0)) throw new VergeError('E_BAD_ARGUMENT', `${spec.cell}: hidden size must be a positive integer, got ${H}`);
+  const defaults = spec.cell === 'GRU' ? ['Sigmoid', 'Tanh'] : ['Sigmoid', 'Tanh', 'Tanh'];
+  const acts = spec.activations && spec.activations.length > 0 ? spec.activations : dirs.flatMap(() => defaults);
+  if (acts.length !== perDir * dirs.length) {
+    throw new VergeError('E_GRAPH_INVALID', `${spec.cell}: ${acts.length} activations given, ${perDir * dirs.length} needed`);
+  }
+  for (const a of acts) {
+    if (!SUPPORTED_ACTIVATIONS.includes(a)) {
+      throw new VergeError('E_UNSUPPORTED', `${spec.cell} activation '${a}' cannot be lowered (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+    }
+  }
+
+  const consts = new Map<string, string>();
+  const ints = (v: number[]): string => {
+    const key = v.join(',');
+    let name = consts.get(key);
+    if (!name) consts.set(key, (name = g.constInt64(v, [v.length], 'rnn_const')));
+    return name;
+  };
+  const slice = (x: string, start: number, end: number, axis: number): string => g.op('Slice', [x, ints([start]), ints([end]), ints([axis])]);
+  const reshape = (x: string, shape: number[], output?: string): string => g.op('Reshape', [x, ints(shape)], {}, output ? { output } : {});
+  const act = (name: string, x: string): string => g.op(name, [x]);
+  const seqAxis = spec.layout === 0 ? 0 : 1;
+  const stateAxis = spec.layout === 0 ? 0 : 1;
+
+  interface DirResult {
+    hs: string[];
+    lastH: string;
+    lastC?: string;
+  }
+
+  const runDirection = (d: number, reverse: boolean): DirResult => {
+    const [f, gAct, hAct] = acts.slice(d * perDir, (d + 1) * perDir) as [string, string, string?];
+    const wT = g.op('Transpose', [reshape(slice(io.W, d, d + 1, 0), [G * H, -1])], { perm: [1, 0] }); // [I, G·H]
+    const rT = g.op('Transpose', [reshape(slice(io.R, d, d + 1, 0), [G * H, H])], { perm: [1, 0] }); // [H, G·H]
+    let xBias: string | undefined;
+    let recurrentHBias: string | undefined; // GRU with linear_before_reset: Rbh stays inside r ⊙ (…)
+    if (io.B) {
+      const bd = reshape(slice(io.B, d, d + 1, 0), [2 * G * H]);
+      const wb = slice(bd, 0, G * H, 0);
+      const rb = slice(bd, G * H, 2 * G * H, 0);
+      if (spec.cell === 'GRU' && spec.linearBeforeReset) {
+        const mask = g.constFloat([...new Array<number>(2 * H).fill(1), ...new Array<number>(H).fill(0)], [3 * H], 'gru_bias_mask');
+        xBias = g.op('Add', [wb, g.op('Mul', [rb, mask])]);
+        recurrentHBias = slice(rb, 2 * H, 3 * H, 0);
+      } else {
+        xBias = g.op('Add', [wb, rb]);
+      }
+    }
+    // Input projections of all time steps in one MatMul.
+    let xw = g.op('MatMul', [io.X, wT]);
+    if (xBias) xw = g.op('Add', [xw, xBias]);
+    let hPrev = io.initialH ? reshape(slice(io.initialH, d, d + 1, stateAxis), [-1, H]) : undefined;
+    let cPrev = io.initialC ? reshape(slice(io.initialC, d, d + 1, stateAxis), [-1, H]) : undefined;
+    let peep: { i: string; o: string; f: string } | undefined;
+    if (io.P) {
+      const pd = reshape(slice(io.P, d, d + 1, 0), [3 * H]);
+      peep = { i: slice(pd, 0, H, 0), o: slice(pd, H, 2 * H, 0), f: slice(pd, 2 * H, 3 * H, 0) };
+    }
+    let rzrT: string | undefined;
+    let rhT: string | undefined;
+    if (spec.cell === 'GRU' && !spec.linearBeforeReset) {
+      rzrT = slice(rT, 0, 2 * H, 1);
+      rhT = slice(rT, 2 * H, 3 * H, 1);
+    }
+    const hs = new Array<string>(T);
+    for (let step = 0; step < T; step++) {
+      const t = reverse ? T - 1 - step : step;
+      const xt = reshape(slice(xw, t, t + 1, seqAxis), [-1, G * H]);
+      if (spec.cell === 'GRU') {
+        const xzr = slice(xt, 0, 2 * H, 1);
+        const xh = slice(xt, 2 * H, 3 * H, 1);
+        let zrPre = xzr;
+        let hr: string | undefined;
+        if (hPrev) {
+          if (spec.linearBeforeReset) {
+            hr = g.op('MatMul', [hPrev, rT]);
+            zrPre = g.op('Add', [xzr, slice(hr, 0, 2 * H, 1)]);
+          } else {
+            zrPre = g.op('Add', [xzr, g.op('MatMul', [hPrev, rzrT!])]);
+          }
+        }
+        const zr = act(f, zrPre);
+        const z = slice(zr, 0, H, 1);
+        const r = () => slice(zr, H, 2 * H, 1);
+        let hPre = xh;
+        if (spec.linearBeforeReset) {
+          let inner = hr ? slice(hr, 2 * H, 3 * H, 1) : undefined;
+          if (recurrentHBias) inner = inner ? g.op('Add', [inner, recurrentHBias]) : recurrentHBias;
+          if (inner) hPre = g.op('Add', [xh, g.op('Mul', [r(), inner])]);
+        } else if (hPrev) {
+          hPre = g.op('Add', [xh, g.op('MatMul', [g.op('Mul', [r(), hPrev]), rhT!])]);
+        }
+        const hh = act(gAct, hPre);
+        // H = (1 - z) ⊙ h̃ + z ⊙ H_prev, written as h̃ + z ⊙ (H_prev - h̃).
+        hPrev = hPrev ? g.op('Add', [hh, g.op('Mul', [z, g.op('Sub', [hPrev, hh])])]) : g.op('Sub', [hh, g.op('Mul', [z, hh])]);
+      } else {
+        const gates = hPrev ? g.op('Add', [xt, g.op('MatMul', [hPrev, rT])]) : xt;
+        let iPre = slice(gates, 0, H, 1);
+        let oPre = slice(gates, H, 2 * H, 1);
+        let fPre = slice(gates, 2 * H, 3 * H, 1);
+        const cPre = slice(gates, 3 * H, 4 * H, 1);
+        if (peep && cPrev) {
+          iPre = g.op('Add', [iPre, g.op('Mul', [peep.i, cPrev])]);
+          fPre = g.op('Add', [fPre, g.op('Mul', [peep.f, cPrev])]);
+        }
+        const iGate = act(f, iPre);
+        const cand = act(gAct, cPre);
+        const ic = g.op('Mul', [iGate, cand]);
+        const c = cPrev ? g.op('Add', [g.op('Mul', [act(f, fPre), cPrev]), ic]) : ic;
+        if (peep) oPre = g.op('Add', [oPre, g.op('Mul', [peep.o, c])]);
+        const oGate = act(f, oPre);
+        hPrev = g.op('Mul', [oGate, act(hAct!, c)]);
+        cPrev = c;
+      }
+      hs[t] = hPrev;
+    }
+    return { hs, lastH: hPrev!, ...(cPrev ? { lastC: cPrev } : {}) };
+  };
+
+  const results = dirs.map((reverse, d) => runDirection(d, reverse));
+  const outName = (w: string | boolean | undefined): string | undefined => (typeof w === 'string' && w !== '' ? w : undefined);
+  const out: RecurrentOutputs = {};
+  const nd = dirs.length;
+
+  if (want.Y) {
+    const stepShape = spec.layout === 0 ? [1, 1, -1, H] : [-1, 1, 1, H];
+    const perDirY = results.map((res) =>
+      g.op('Concat', res.hs.map((h) => reshape(h, stepShape)), { axis: seqAxis }, nd === 1 && outName(want.Y) ? { output: outName(want.Y)! } : {}),
+    );
+    out.Y = nd === 1 ? perDirY[0]! : g.op('Concat', perDirY, { axis: spec.layout === 0 ? 1 : 2 }, outName(want.Y) ? { output: outName(want.Y)! } : {});
+  }
+  const stateOut = (pick: (r: DirResult) => string, w: string | boolean): string => {
+    const shape = spec.layout === 0 ? [1, -1, H] : [-1, 1, H];
+    const name = outName(w);
+    if (nd === 1) return reshape(pick(results[0]!), shape, name);
+    return g.op('Concat', results.map((r) => reshape(pick(r), shape)), { axis: stateAxis }, name ? { output: name } : {});
+  };
+  if (want.Yh) out.Yh = stateOut((r) => r.lastH, want.Yh);
+  if (want.Yc) {
+    if (spec.cell !== 'LSTM') throw new VergeError('E_BAD_ARGUMENT', `Y_c exists only for LSTM`);
+    out.Yc = stateOut((r) => r.lastC!, want.Yc);
+  }
+  return out;
+}
