@@ -128,7 +128,9 @@ export function parseNpy(bytes: Uint8Array, source = 'array.npy'): NdArray {
   }
   // Copy into a fresh, aligned buffer: typed arrays need alignment, and callers may keep the
   // array long after the file buffer.
-  const copy = bytes.slice(dataStart, dataStart + byteLen);
+  // (Node's Buffer.slice would return a view, hence the explicit copy.)
+  const copy = new Uint8Array(byteLen);
+  copy.set(bytes.subarray(dataStart, dataStart + byteLen));
   if (bigEndian && Ctor.BYTES_PER_ELEMENT > 1) swapBytes(copy, Ctor.BYTES_PER_ELEMENT);
   const data = new Ctor(copy.buffer, 0, count);
   return { dtype, shape: header.shape, data };
