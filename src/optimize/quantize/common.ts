@@ -1,0 +1,218 @@
+/**
+ * What every quantizer shares: the result/report shape, quantization arithmetic (scale and zero
+ * point from a range, per-channel symmetric weights), element-type inference over a graph, and
+ * byte accounting.
+ */
+import { VergeError } from '../../errors.ts';
+import { encodeModel } from '../../onnx/codec.ts';
+import { dtypeFromCode, type DType } from '../../onnx/dtype.ts';
+import { defaultOpset, numel, type Graph, type Model, type Node, type Tensor } from '../../onnx/ir.ts';
+
+export type QuantizeMode = 'dynamic' | 'static' | 'fp16' | 'weight-bits' | 'qat';
+
+export interface SkippedNode {
+  node: string;
+  op: string;
+  reason: string;
+}
+
+export interface QuantizeReport {
+  mode: QuantizeMode;
+  /** Nodes now computed in the reduced precision (or whose weights are stored reduced). */
+  quantized_nodes: number;
+  /** Count of quantized nodes per op type. */
+  quantized_ops: Record<string, number>;
+  skipped: SkippedNode[];
+  bytes_in: number;
+  bytes_out: number;
+  /** Mode-specific details (calibration ranges summary, bits, scheme, ...). */
+  [extra: string]: unknown;
+}
+
+export interface QuantizeResult {
+  model: Model;
+  report: QuantizeReport;
+}
+
+/** An observed or chosen real-valued range of a tensor. */
+export interface ActivationRange {
+  min: number;
+  max: number;
+}
+
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** Integer limits of the quantized element types verge emits. */
+export const QRANGE: Record<'uint8' | 'int8', { lo: number; hi: number }> = {
+  uint8: { lo: 0, hi: 255 },
+  int8: { lo: -128, hi: 127 },
+};
+
+/**
+ * Smallest scale verge emits: a constant tensor (range of width 0) would otherwise give scale 0,
+ * which QuantizeLinear divides by. Any positive value is exact for a constant 0.
+ */
+export const MIN_SCALE = 1e-8;
+
+/**
+ * Asymmetric affine parameters for a range. The range is widened to include 0 so that 0 (padding,
+ * ReLU output) is exactly representable, as the ONNX quantization spec requires.
+ */
+export function affineParams(range: ActivationRange, qtype: 'uint8' | 'int8'): QuantParams {
+  const { lo, hi } = QRANGE[qtype];
+  const rmin = Math.min(0, range.min);
+  const rmax = Math.max(0, range.max);
+  let scale = (rmax - rmin) / (hi - lo);
+  if (!(scale > MIN_SCALE) || !Number.isFinite(scale)) scale = rmax - rmin > 0 && Number.isFinite(rmax - rmin) ? MIN_SCALE : 1;
+  const zeroPoint = Math.min(hi, Math.max(lo, Math.round(lo - rmin / scale)));
+  return { scale, zeroPoint };
+}
+
+/** Round half to even, as QuantizeLinear does. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export interface ChannelQuantized {
+  /** Quantized values, same layout as the input. */
+  q: Int8Array;
+  /** One scale per channel (or one for per-tensor). */
+  scales: Float32Array;
+}
+
+/** Largest magnitude int8 symmetric weights use: ±127 keeps the range symmetric (no -128). */
+export const INT8_SYMMETRIC_MAX = 127;
+
+/**
+ * Symmetric int8 quantization of a weight tensor along `axis` (per channel) or as a whole
+ * (axis undefined): scale = max|w| / 127, zero point 0.
+ */
+export function quantizeSymmetricInt8(data: Float32Array, dims: readonly number[], axis: number | undefined): ChannelQuantized {
+  const channels = axis === undefined ? 1 : dims[axis]!;
+  const inner = axis === undefined ? data.length : numel(dims.slice(axis + 1));
+  const absmax = new Float64Array(channels);
+  for (let i = 0; i < data.length; i++) {
+    const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
+    const a = Math.abs(data[i]!);
+    if (a > absmax[c]!) absmax[c] = a;
+  }
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) scales[c] = absmax[c]! > 0 ? absmax[c]! / INT8_SYMMETRIC_MAX : 1;
+  const q = new Int8Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
+    const v = roundHalfEven(data[i]! / scales[c]!);
+    q[i] = Math.max(-INT8_SYMMETRIC_MAX, Math.min(INT8_SYMMETRIC_MAX, v));
+  }
+  return { q, scales };
+}
+
+/** float32 view of a float initializer (float64 converted), or undefined for other types. */
+export function float32Data(t: Tensor): Float32Array | undefined {
+  if (t.data instanceof Float32Array && t.dtype === 'float32') return t.data;
+  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
+  return undefined;
+}
+
+/** Serialized size of a model in bytes. */
+export function modelBytes(model: Model): number {
+  return encodeModel(model).length;
+}
+
+export function countOps(nodes: Iterable<Node>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) out[n.opType] = (out[n.opType] ?? 0) + 1;
+  return out;
+}
+
+/** The default-domain opset, or an error naming what is missing. */
+export function requireOpset(model: Model, min: number, what: string): number {
+  const v = defaultOpset(model);
+  if (v === undefined) throw new VergeError('E_MODEL_INVALID', `${what}: the model imports no default ONNX opset`);
+  if (v < min) {
+    throw new VergeError('E_UNSUPPORTED', `${what} needs ONNX opset >= ${min}; this model uses opset ${v} (re-export it with a newer opset)`);
+  }
+  return v;
+}
+
+/** Make sure the model imports `domain` (e.g. com.microsoft) at least at `version`. */
+export function ensureOpsetImport(model: Model, domain: string, version: number): void {
+  const found = model.opsetImports.find((o) => o.domain === domain);
+  if (!found) model.opsetImports.push({ domain, version });
+  else if (found.version < version) found.version = version;
+}
+
+// Outputs whose element type differs from the first input's.
+const FIXED_OUTPUT_TYPE: Record<string, DType> = {
+  Shape: 'int64',
+  Size: 'int64',
+  NonZero: 'int64',
+  ArgMax: 'int64',
+  ArgMin: 'int64',
+  Equal: 'bool',
+  Greater: 'bool',
+  GreaterOrEqual: 'bool',
+  Less: 'bool',
+  LessOrEqual: 'bool',
+  Not: 'bool',
+  And: 'bool',
+  Or: 'bool',
+  Xor: 'bool',
+  IsNaN: 'bool',
+  IsInf: 'bool',
+  DynamicQuantizeLinear: 'uint8',
+  MatMulInteger: 'int32',
+  ConvInteger: 'int32',
+};
+
+/**
+ * Element type of every value in a graph, inferred forward from inputs, initializers and simple
+ * per-op rules (most ops output their first input's type). Good enough to tell float activations
+ * from shapes, indices and masks, which is all the quantizers need; unknown values are absent.
+ */
+export function inferElementTypes(graph: Graph): Map<string, DType> {
+  const types = new Map<string, DType>();
+  for (const i of graph.inputs) if (i.type?.kind === 'tensor') types.set(i.name, i.type.dtype);
+  for (const t of graph.initializers) types.set(t.name, t.dtype);
+  for (const s of graph.sparseInitializers) types.set(s.values.name, s.values.dtype);
+  for (const v of [...graph.valueInfo, ...graph.outputs]) if (v.type?.kind === 'tensor') types.set(v.name, v.type.dtype);
+  for (const n of graph.nodes) {
+    const first = n.inputs[0] ? types.get(n.inputs[0]) : undefined;
+    let out: DType | undefined;
+    const to = n.attributes.to;
+    if (n.opType === 'Cast' && to?.type === 'int') out = dtypeFromCode(to.value);
+    else if (n.opType === 'Constant') {
+      const v = n.attributes.value;
+      if (v?.type === 'tensor') out = v.value.dtype;
+      else if (n.attributes.value_float || n.attributes.value_floats) out = 'float32';
+      else if (n.attributes.value_int || n.attributes.value_ints) out = 'int64';
+    } else if (n.opType === 'ConstantOfShape') {
+      const v = n.attributes.value;
+      out = v?.type === 'tensor' ? v.value.dtype : 'float32';
+    } else if (n.opType === 'Where') out = n.inputs[1] ? types.get(n.inputs[1]) : undefined;
+    else if (n.opType === 'DequantizeLinear' || n.opType === 'DynamicQuantizeLinear') out = n.opType === 'DequantizeLinear' ? 'float32' : 'uint8';
+    else if (n.opType === 'QuantizeLinear') out = n.inputs[2] ? (types.get(n.inputs[2]) ?? 'uint8') : 'uint8';
+    else out = FIXED_OUTPUT_TYPE[n.opType] ?? first;
+    const o0 = n.outputs[0];
+    if (o0 && out && !types.has(o0)) types.set(o0, out);
+    // Multi-output ops (Split, TopK values, MaxPool indices...) — type the rest like input 0, except
+    // known index outputs.
+    for (let k = 1; k < n.outputs.length; k++) {
+      const o = n.outputs[k];
+      if (!o || types.has(o)) continue;
+      if ((n.opType === 'MaxPool' || n.opType === 'TopK') && k === 1) types.set(o, 'int64');
+      else if (n.opType === 'DynamicQuantizeLinear') types.set(o, k === 1 ? 'float32' : 'uint8');
+      else if (first && n.opType === 'Split') types.set(o, first);
+    }
+  }
+  return types;
+}
+
+/** Node name for reports (nodes may be unnamed in exported models). */
+export function nodeLabel(n: Node, index: number): string {
+  return n.name || `${n.opType}_${index}`;
+}

@@ -1,0 +1,378 @@
+/**
+ * Static int8 quantization in QDQ form. Weights become int8 initializers (symmetric, per channel
+ * by default) behind DequantizeLinear; activations get QuantizeLinear→DequantizeLinear pairs with
+ * ranges from calibration (asymmetric uint8 by default); biases become int32 with
+ * scale = input scale × weight scale. The layout follows onnxruntime's QDQ conventions so that its
+ * graph optimizer fuses DQ→op→Q groups into int8 kernels (QLinearConv, QGemm, QLinearMatMul,
+ * QLinearAdd, ...). Nodes onnxruntime cannot run quantized stay float and are reported with why.
+ *
+ * Steps: plan (which nodes and tensors, decided on the float graph), calibrate (ranges for the
+ * planned tensors), apply (pure rewrite given the ranges).
+ */
+import { VergeError } from '../../errors.ts';
+import { cloneModel, GraphBuilder, makeTensor } from '../../onnx/builder.ts';
+import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
+import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
+import { calibrate, type CalibrateOptions, type CalibrationData, type CalibrationResult } from './calibrate.ts';
+import {
+  affineParams,
+  countOps,
+  float32Data,
+  inferElementTypes,
+  modelBytes,
+  nodeLabel,
+  quantizeSymmetricInt8,
+  roundHalfEven,
+  QRANGE,
+  type ActivationRange,
+  type QuantizeResult,
+  type QuantParams,
+  type SkippedNode,
+} from './common.ts';
+
+export interface StaticQuantizeOptions {
+  /** Per-channel weight scales (default true; needs opset >= 13, else per-tensor). */
+  perChannel?: boolean;
+  /** Activation element type: asymmetric uint8 (default; the u8s8 VNNI path) or int8. */
+  activationType?: 'uint8' | 'int8';
+  /** Op types to quantize (default: every op verge knows how to quantize). */
+  opTypes?: readonly string[];
+  /** Node names to leave in float. */
+  excludeNodes?: readonly string[];
+}
+
+/** Ops with a float weight that become QLinearConv / QGemm / QLinearMatMul. */
+const WEIGHTED_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
+/** Ops whose own int8 kernels onnxruntime fuses from DQ→op→Q (QLinearAdd, QLinearAveragePool, ...). */
+const ARITHMETIC_OPS = new Set(['Add', 'Mul', 'AveragePool', 'GlobalAveragePool', 'Concat']);
+/**
+ * Ops that only move or select values: onnxruntime drops the Q/DQ pair around them and runs them
+ * on int8 directly, which needs the output to share the input's scale and zero point.
+ */
+const PASS_THROUGH_OPS = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze']);
+/** Activations folded into the preceding quantized node: a zero point at the range's bottom clips like ReLU. */
+const FOLDABLE_ACTIVATIONS = new Set(['Relu', 'Clip']);
+
+export const STATIC_QUANTIZABLE_OPS: readonly string[] = [...WEIGHTED_OPS, ...ARITHMETIC_OPS, ...PASS_THROUGH_OPS, ...FOLDABLE_ACTIVATIONS];
+
+/** How one activation tensor is quantized: with its own calibrated range, or sharing another's. */
+type TensorPlan = { own: true } | { sameAs: string };
+
+export interface StaticPlan {
+  /** Node index → kind of quantization. */
+  nodes: Map<number, 'weighted' | 'arithmetic' | 'pass-through'>;
+  /** Index of a folded activation node → index of the node it folds into. */
+  folded: Map<number, number>;
+  tensors: Map<string, TensorPlan>;
+  skipped: SkippedNode[];
+  perChannel: boolean;
+  notes: string[];
+}
+
+function clipLowerBound(n: Node, idx: GraphIndex): number | undefined {
+  if (n.opType === 'Relu') return 0;
+  if (n.inputs.length > 1) {
+    if (!n.inputs[1]) return undefined;
+    const t = idx.constant(n.inputs[1]);
+    const d = t ? float32Data(t) : undefined;
+    return d && d.length === 1 ? d[0] : undefined;
+  }
+  return n.attributes.min ? floatAttr(n, 'min', -Infinity) : undefined;
+}
+
+/** Decide, on the float graph, which nodes and tensors static quantization will touch. */
+export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): StaticPlan {
+  const g = model.graph;
+  const opset = defaultOpset(model) ?? 0;
+  if (opset < 10) throw new VergeError('E_UNSUPPORTED', `static quantization needs ONNX opset >= 10 (QuantizeLinear); this model uses ${opset}`);
+  const notes: string[] = [];
+  let perChannel = opts.perChannel ?? true;
+  if (perChannel && opset < 13) {
+    perChannel = false;
+    notes.push(`opset ${opset} < 13 has no per-axis DequantizeLinear: weights quantized per tensor`);
+  }
+  const idx = new GraphIndex(g);
+  const types = inferElementTypes(g);
+  const allowed = new Set(opts.opTypes ?? STATIC_QUANTIZABLE_OPS);
+  const excluded = new Set(opts.excludeNodes ?? []);
+  const indexOf = new Map(g.nodes.map((n, i) => [n, i]));
+  const plan: StaticPlan = { nodes: new Map(), folded: new Map(), tensors: new Map(), skipped: [], perChannel, notes };
+  const isActivation = (v: string | undefined): v is string => !!v && !idx.constant(v) && types.get(v) === 'float32';
+  const own = (v: string) => {
+    if (!plan.tensors.has(v)) plan.tensors.set(v, { own: true });
+  };
+  const skip = (n: Node, i: number, reason: string) => plan.skipped.push({ node: nodeLabel(n, i), op: n.opType, reason });
+  /** Fold a following Relu/Clip(min 0) into node i's output; returns the tensor to quantize. */
+  const outputOf = (i: number, n: Node): string => {
+    const out = n.outputs[0]!;
+    const next = idx.soleConsumer(out);
+    if (next && FOLDABLE_ACTIVATIONS.has(next.opType) && allowed.has(next.opType) && !excluded.has(next.name) && clipLowerBound(next, idx) === 0) {
+      plan.folded.set(indexOf.get(next)!, i);
+      return next.outputs[0]!;
+    }
+    return out;
+  };
+
+  g.nodes.forEach((n, i) => {
+    if (plan.folded.has(i)) return;
+    if (!isDefaultDomainOp(n)) return skip(n, i, `custom domain '${n.domain}'`);
+    if (!allowed.has(n.opType)) {
+      return skip(n, i, STATIC_QUANTIZABLE_OPS.includes(n.opType) ? 'op type not selected' : `onnxruntime has no int8 QDQ kernel for ${n.opType}; left in float`);
+    }
+    if (excluded.has(n.name)) return skip(n, i, 'excluded by name');
+    const x = n.inputs[0];
+    if (WEIGHTED_OPS.has(n.opType)) {
+      const why = weightedProblem(n, idx, isActivation);
+      if (why) return skip(n, i, why);
+      plan.nodes.set(i, 'weighted');
+      own(x!);
+      own(outputOf(i, n));
+    } else if (ARITHMETIC_OPS.has(n.opType)) {
+      const inputs = n.opType === 'Add' || n.opType === 'Mul' || n.opType === 'Concat' ? n.inputs : [x];
+      if (!inputs.every(isActivation)) return skip(n, i, 'an input is a constant or not float32 (quantized only between activations)');
+      if (n.opType === 'AveragePool' && intAttr(n, 'count_include_pad', 0) !== 0) {
+        return skip(n, i, 'AveragePool with count_include_pad has no QLinearAveragePool fusion');
+      }
+      plan.nodes.set(i, 'arithmetic');
+      for (const v of inputs) own(v!);
+      own(n.opType === 'Add' || n.opType === 'Mul' ? outputOf(i, n) : n.outputs[0]!);
+    } else if (PASS_THROUGH_OPS.has(n.opType)) {
+      if (n.outputs.length > 1 && n.outputs[1]) return skip(n, i, `${n.opType} with a second (indices) output has no int8 kernel`);
+      if (!x || !plan.tensors.has(x)) return skip(n, i, 'input is not quantized, so there is nothing to pass through in int8');
+      plan.nodes.set(i, 'pass-through');
+      const out = n.outputs[0]!;
+      if (!plan.tensors.has(out)) plan.tensors.set(out, { sameAs: x });
+    } else {
+      skip(n, i, `${n.opType} is only quantized when folded into a preceding quantized node (needs a lower bound of 0 and a sole consumer)`);
+    }
+  });
+  return plan;
+}
+
+function isDefaultDomainOp(n: Node): boolean {
+  return n.domain === '' || n.domain === 'ai.onnx';
+}
+
+/** Why a Conv/Gemm/MatMul cannot become a QLinear kernel, or undefined when it can. */
+function weightedProblem(n: Node, idx: GraphIndex, isActivation: (v: string | undefined) => boolean): string | undefined {
+  if (!isActivation(n.inputs[0])) return 'input is not a float32 activation';
+  const w = n.inputs[1] ? idx.constant(n.inputs[1]) : undefined;
+  if (!w || w.dtype !== 'float32') return 'weight is not a constant float32 initializer';
+  if (n.opType === 'Conv' && w.dims.length < 3) return 'Conv weight of rank < 3';
+  if (n.opType !== 'Conv' && w.dims.length !== 2) return `${n.opType} weight is not 2-D`;
+  if (n.opType === 'Gemm') {
+    if (intAttr(n, 'transA', 0) !== 0) return 'Gemm with transA=1 has no QGemm fusion';
+    if (floatAttr(n, 'alpha', 1) !== 1) return 'Gemm with alpha != 1';
+    if (n.inputs[2] && floatAttr(n, 'beta', 1) !== 1) return 'Gemm with beta != 1';
+  }
+  const b = n.inputs[2];
+  if (b && n.opType !== 'MatMul') {
+    const bt = idx.constant(b);
+    const outChannels = n.opType === 'Conv' ? w.dims[0]! : intAttr(n, 'transB', 0) ? w.dims[0]! : w.dims[1]!;
+    if (!bt || bt.dtype !== 'float32') return 'bias is not a constant float32 initializer';
+    if (numel(bt.dims) !== outChannels || bt.dims.filter((d) => d !== 1).length > 1) return 'bias is not one value per output channel';
+  }
+  return undefined;
+}
+
+/** Activation tensors that need a calibrated range for this plan (names in the float graph). */
+export function calibrationTensors(plan: StaticPlan): string[] {
+  return [...plan.tensors].filter(([, p]) => 'own' in p).map(([t]) => t);
+}
+
+function rootOf(plan: StaticPlan, t: string): string {
+  let cur = t;
+  for (let p = plan.tensors.get(cur); p && 'sameAs' in p; p = plan.tensors.get(cur)) cur = p.sameAs;
+  return cur;
+}
+
+/** Weight channel axis for per-channel scales: output channels of Conv, columns (N) of Gemm/MatMul. */
+function weightAxis(n: Node): number {
+  if (n.opType === 'Conv') return 0;
+  if (n.opType === 'Gemm') return intAttr(n, 'transB', 0) ? 0 : 1;
+  return 1;
+}
+
+/**
+ * Rewrite `model` into QDQ form given calibrated `ranges` for the plan's tensors. Pure: the input
+ * model is not modified.
+ */
+export function applyStatic(model: Model, plan: StaticPlan, ranges: Record<string, ActivationRange>, opts: StaticQuantizeOptions = {}): QuantizeResult {
+  const qtype = opts.activationType ?? 'uint8';
+  if (!(qtype in QRANGE)) throw new VergeError('E_BAD_ARGUMENT', `activation type must be uint8 or int8, got ${String(qtype)}`);
+  const out = cloneModel(model);
+  const g = out.graph;
+  const b = new GraphBuilder(emptyLike(g));
+  // the builder must know every name already used in g
+  for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs, n.name]) if (v) b.uniqueName(v);
+  for (const t of g.initializers) b.uniqueName(t.name);
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) b.uniqueName(v.name);
+  const idx = new GraphIndex(g);
+  const graphInputs = new Set(g.inputs.map((i) => i.name));
+
+  // Q/DQ parameters per root tensor, as shared initializers
+  const params = new Map<string, { p: QuantParams; scale: string; zero: string }>();
+  const paramsOf = (t: string) => {
+    const root = rootOf(plan, t);
+    let e = params.get(root);
+    if (!e) {
+      const r = ranges[root];
+      if (!r || !Number.isFinite(r.min) || !Number.isFinite(r.max)) {
+        throw new VergeError('E_BAD_ARGUMENT', `no calibrated range for tensor '${root}'`);
+      }
+      const p = affineParams(r, qtype);
+      e = { p, scale: b.initializer(`${root}_scale`, 'float32', [], [p.scale]), zero: b.initializer(`${root}_zero_point`, qtype, [], [p.zeroPoint]) };
+      params.set(root, e);
+    }
+    return e;
+  };
+
+  const nodes: Node[] = [];
+  const emit = (op: string, inputs: string[], outputs: string[], attrs: Node['attributes'] = {}) => {
+    nodes.push({ name: b.uniqueName(`${outputs[0]}_${op}`), opType: op, domain: '', inputs, outputs, attributes: attrs });
+  };
+  const qdq = (src: string, dst: string, t: string) => {
+    const { scale, zero } = paramsOf(t);
+    const q = b.uniqueName(`${t}_quantized`);
+    emit('QuantizeLinear', [src, scale, zero], [q]);
+    emit('DequantizeLinear', [q, scale, zero], [dst]);
+  };
+
+  // Activation graph inputs: quantize at the top, and have every consumer read the dequantized copy.
+  const inputRename = new Map<string, string>();
+  for (const t of plan.tensors.keys()) {
+    if (!graphInputs.has(t)) continue;
+    const dq = b.uniqueName(`${t}_dequantized`);
+    qdq(t, dq, t);
+    inputRename.set(t, dq);
+  }
+
+  const removedInitializers = new Set<string>();
+  const quantizedOps: Node[] = [];
+  let weightsQuantized = 0;
+  g.nodes.forEach((orig, i) => {
+    if (plan.folded.has(i)) return;
+    const n: Node = { ...orig, inputs: orig.inputs.map((v) => inputRename.get(v) ?? v), outputs: [...orig.outputs] };
+    const kind = plan.nodes.get(i);
+    // The output a folded Relu/Clip used to produce is now produced by this node.
+    for (const [fi, pi] of plan.folded) if (pi === i) n.outputs[0] = g.nodes[fi]!.outputs[0]!;
+    if (kind === 'weighted') {
+      weightsQuantized++;
+      const wName = orig.inputs[1]!;
+      const w = idx.constant(wName)!;
+      const axis = plan.perChannel ? weightAxis(orig) : undefined;
+      const { q, scales } = quantizeSymmetricInt8(float32Data(w)!, w.dims, axis);
+      const perAxis = axis !== undefined;
+      const sdims = perAxis ? [scales.length] : [];
+      const wq = b.initializer(`${wName}_quantized`, 'int8', w.dims, q);
+      const ws = b.initializer(`${wName}_scale`, 'float32', sdims, scales);
+      const wz = b.initializer(`${wName}_zero_point`, 'int8', sdims);
+      const wdq = b.uniqueName(`${wName}_dequantized`);
+      emit('DequantizeLinear', [wq, ws, wz], [wdq], perAxis ? { axis: { type: 'int', value: axis } } : {});
+      n.inputs[1] = wdq;
+      removedInitializers.add(wName);
+      const biasName = orig.inputs[2];
+      if (biasName && orig.opType !== 'MatMul') {
+        const bias = float32Data(idx.constant(biasName)!)!;
+        const inScale = paramsOf(orig.inputs[0]!).p.scale;
+        const bscale = new Float32Array(bias.length);
+        const bq = new Int32Array(bias.length);
+        for (let c = 0; c < bias.length; c++) {
+          bscale[c] = inScale * scales[perAxis ? c : 0]!;
+          bq[c] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(bias[c]! / bscale[c]!)));
+        }
+        const bdims = perAxis ? [bias.length] : [];
+        const bqName = b.initializer(`${biasName}_quantized`, 'int32', [bias.length], bq);
+        const bsName = b.initializer(`${biasName}_scale`, 'float32', bdims, perAxis ? bscale : bscale.subarray(0, 1));
+        const bzName = b.initializer(`${biasName}_zero_point`, 'int32', bdims);
+        const bdq = b.uniqueName(`${biasName}_dequantized`);
+        emit('DequantizeLinear', [bqName, bsName, bzName], [bdq], perAxis ? { axis: { type: 'int', value: 0 } } : {});
+        n.inputs[2] = bdq;
+        removedInitializers.add(biasName);
+      }
+    }
+    // Quantized outputs: the producer writes `<t>_float`, Q→DQ restores `<t>` for every consumer.
+    const post: [string, string][] = [];
+    n.outputs = n.outputs.map((o) => {
+      if (!o || !plan.tensors.has(o) || graphInputs.has(o)) return o;
+      const f = b.uniqueName(`${o}_float`);
+      post.push([f, o]);
+      return f;
+    });
+    nodes.push(n);
+    if (kind) quantizedOps.push(orig);
+    for (const [f, o] of post) qdq(f, o, o);
+  });
+
+  // Replace the float weights that no float node still reads.
+  const stillUsed = new Set(nodes.flatMap((n) => n.inputs));
+  g.initializers = g.initializers.filter((t) => !removedInitializers.has(t.name) || stillUsed.has(t.name));
+  g.initializers.push(...b.graph.initializers);
+  g.nodes = nodes;
+  // value_info of renamed tensors would now describe the wrong values; onnxruntime re-infers shapes.
+  const quantizedNames = new Set(plan.tensors.keys());
+  g.valueInfo = g.valueInfo.filter((v) => !quantizedNames.has(v.name));
+
+  const folded = [...plan.folded.keys()].map((fi) => model.graph.nodes[fi]!);
+  const quantized_ops = countOps([...quantizedOps, ...folded]);
+  return {
+    model: out,
+    report: {
+      mode: 'static',
+      quantized_nodes: quantizedOps.length + folded.length,
+      quantized_ops,
+      skipped: plan.skipped,
+      bytes_in: modelBytes(model),
+      bytes_out: modelBytes(out),
+      per_channel: plan.perChannel,
+      activation_type: qtype,
+      weights_quantized: weightsQuantized,
+      folded_activations: folded.length,
+      notes: plan.notes,
+    },
+  };
+}
+
+function emptyLike(g: Graph): Graph {
+  return { name: g.name, nodes: [], initializers: [], sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] };
+}
+
+/** Static quantization with ranges already known (pure; see quantizeStaticCalibrated for the whole flow). */
+export function quantizeStatic(model: Model, ranges: Record<string, ActivationRange>, opts: StaticQuantizeOptions = {}): QuantizeResult {
+  return applyStatic(model, planStatic(model, opts), ranges, opts);
+}
+
+export interface CalibratedStaticOptions extends StaticQuantizeOptions, CalibrateOptions {}
+
+/** Plan, calibrate on `data`, and rewrite: the whole static quantization flow. */
+export async function quantizeStaticCalibrated(model: Model, data: CalibrationData, opts: CalibratedStaticOptions): Promise<QuantizeResult> {
+  const plan = planStatic(model, opts);
+  const tensors = calibrationTensors(plan);
+  let cal: CalibrationResult | undefined;
+  if (tensors.length > 0) cal = await calibrate(model, tensors, data, opts);
+  const res = applyStatic(model, plan, cal?.ranges ?? {}, opts);
+  res.report.calibration = {
+    method: opts.method,
+    ...(opts.method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}),
+    source: data.source,
+    samples: data.samples,
+    tensors: tensors.length,
+    // how much the calibrator narrowed the observed ranges, on average (1 = min-max)
+    mean_range_fraction: cal ? meanRangeFraction(cal) : 1,
+  };
+  return res;
+}
+
+function meanRangeFraction(cal: CalibrationResult): number {
+  let s = 0;
+  let k = 0;
+  for (const [t, r] of Object.entries(cal.ranges)) {
+    const o = cal.observed[t]!;
+    const w = o.max - o.min;
+    if (w > 0) {
+      s += (r.max - r.min) / w;
+      k++;
+    }
+  }
+  return k ? Math.round((s / k) * 1e4) / 1e4 : 1;
+}
