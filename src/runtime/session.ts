@@ -8,7 +8,9 @@
  * create() (no per-call decoding or allocation beyond the feeds object) to keep the overhead over
  * a bare onnxruntime session within DESIGN.md's 5%.
  */
-import { basename } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { VergeError } from '../errors.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
@@ -54,6 +56,23 @@ export function availableProviders(): string[] {
   }
 }
 
+/**
+ * onnxruntime-node ships CUDA's provider as separate shared libraries that its installer may or may
+ * not have fetched ('bundled: false'). When they are missing, creating a session logs a native
+ * error and fails; checking for the files first gives a clean E_PROVIDER_UNAVAILABLE instead.
+ * Returns undefined when the binary folder cannot be located (then creation decides).
+ */
+function providerLibraryMissing(ep: string): boolean | undefined {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const bin = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    if (!existsSync(bin)) return undefined;
+    return !readdirSync(bin).some((f) => f.includes(`onnxruntime_providers_${ep}`));
+  } catch {
+    return undefined;
+  }
+}
+
 function providerUnavailable(ep: string, why: string): VergeError {
   return new VergeError('E_PROVIDER_UNAVAILABLE', `execution provider '${ep}' is not available: ${why}; use --provider cpu`);
 }
@@ -63,8 +82,17 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
   if (!EXECUTION_PROVIDERS.includes(ep)) {
     throw new VergeError('E_BAD_ARGUMENT', `unknown execution provider '${ep}' (choose ${EXECUTION_PROVIDERS.join(', ')})`);
   }
-  if (ep !== 'cpu' && !availableProviders().includes(ep)) {
-    throw providerUnavailable(ep, `this onnxruntime build has ${availableProviders().join(', ')}`);
+  if (ep !== 'cpu') {
+    let backend: { name: string; bundled: boolean } | undefined;
+    try {
+      backend = ort.listSupportedBackends().find((b) => b.name === ep);
+    } catch {
+      backend = undefined;
+    }
+    if (!backend) throw providerUnavailable(ep, `this onnxruntime build has ${availableProviders().join(', ')}`);
+    if (!backend.bundled && providerLibraryMissing(ep)) {
+      throw providerUnavailable(ep, `onnxruntime-node was installed without its ${ep} provider libraries`);
+    }
   }
   for (const [k, v] of [
     ['threads', opts.threads],
