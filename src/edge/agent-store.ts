@@ -1,0 +1,205 @@
+/**
+ * Everything an agent keeps across restarts, in its data dir:
+ *   agent.db              SQLite: identity (from enrollment), models being served, the deploy
+ *                         generation applied, and the outbox (telemetry and acks not yet
+ *                         acknowledged by the broker)
+ *   artifacts/<sha>.onnx  verified model artifacts, content-addressed
+ *   downloads/            partial downloads (<sha>.part), resumed by the next attempt
+ * A restarted agent serves its last good models from here before it has talked to the cloud.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { VergeError } from '../errors.ts';
+import type { EnrollResponse } from '../protocol/index.ts';
+
+export interface AgentIdentity {
+  device_id: string;
+  name: string;
+  password: string;
+  mqtt_url: string;
+  cloud_url: string;
+  signing_key: EnrollResponse['signing_key'];
+  tags: Record<string, string>;
+  enrolled_at: number;
+}
+
+/** A model the agent serves (or served last): enough to reload it offline and to report it. */
+export interface ActiveModel {
+  name: string;
+  version: string;
+  variant: string;
+  sha256: string;
+  deployment_id: string | null;
+}
+
+export interface OutboxRow {
+  seq: number;
+  id: string;
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1;
+}
+
+export class AgentStore {
+  readonly db: Database.Database;
+  readonly artifactsDir: string;
+  readonly downloadsDir: string;
+
+  constructor(readonly dataDir: string) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      this.artifactsDir = join(dataDir, 'artifacts');
+      this.downloadsDir = join(dataDir, 'downloads');
+      mkdirSync(this.artifactsDir, { recursive: true });
+      mkdirSync(this.downloadsDir, { recursive: true });
+      this.db = new Database(join(dataDir, 'agent.db'));
+    } catch (e) {
+      throw new VergeError('E_FILE_UNREADABLE', `cannot open agent data dir ${dataDir}: ${(e as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a queued telemetry record or an activated model survives power loss, not only a crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS active_models (
+        name TEXT PRIMARY KEY, version TEXT NOT NULL, variant TEXT NOT NULL, sha256 TEXT NOT NULL,
+        deployment_id TEXT, activated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS model_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,
+        variant TEXT NOT NULL, sha256 TEXT NOT NULL, deployment_id TEXT, activated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
+        payload BLOB NOT NULL, qos INTEGER NOT NULL, created_at INTEGER NOT NULL);
+    `);
+  }
+
+  private getKv(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  private setKv(key: string, value: string): void {
+    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  identity(): AgentIdentity | undefined {
+    const raw = this.getKv('identity');
+    return raw ? (JSON.parse(raw) as AgentIdentity) : undefined;
+  }
+
+  saveIdentity(id: AgentIdentity): void {
+    this.setKv('identity', JSON.stringify(id));
+  }
+
+  /** Highest deploy generation fully applied (retained re-deliveries of it are no-ops). */
+  appliedGeneration(): number {
+    return Number(this.getKv('generation') ?? -1);
+  }
+
+  setAppliedGeneration(g: number): void {
+    this.setKv('generation', String(g));
+  }
+
+  activeModels(): ActiveModel[] {
+    return this.db.prepare('SELECT name, version, variant, sha256, deployment_id FROM active_models ORDER BY name').all() as ActiveModel[];
+  }
+
+  /** Record `m` as served; the one it replaces stays in history (and its artifact on disk) as the fallback. */
+  activate(m: ActiveModel): void {
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO active_models (name, version, variant, sha256, deployment_id, activated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET version = excluded.version, variant = excluded.variant, sha256 = excluded.sha256,
+             deployment_id = excluded.deployment_id, activated_at = excluded.activated_at`,
+        )
+        .run(m.name, m.version, m.variant, m.sha256, m.deployment_id, now);
+      this.db
+        .prepare('INSERT INTO model_history (name, version, variant, sha256, deployment_id, activated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(m.name, m.version, m.variant, m.sha256, m.deployment_id, now);
+    })();
+  }
+
+  deactivate(name: string): void {
+    this.db.prepare('DELETE FROM active_models WHERE name = ?').run(name);
+  }
+
+  /** Earlier good models of `name`, newest first, excluding `exceptSha`. */
+  previousModels(name: string, exceptSha?: string): ActiveModel[] {
+    return this.db
+      .prepare(
+        `SELECT name, version, variant, sha256, deployment_id FROM model_history WHERE name = ? AND sha256 != ?
+         GROUP BY sha256 ORDER BY MAX(seq) DESC`,
+      )
+      .all(name, exceptSha ?? '') as ActiveModel[];
+  }
+
+  artifactPath(sha256: string): string {
+    return join(this.artifactsDir, `${sha256}.onnx`);
+  }
+
+  hasArtifact(sha256: string): boolean {
+    return existsSync(this.artifactPath(sha256));
+  }
+
+  /** Move a verified download into the store. */
+  storeArtifact(sha256: string, verifiedFile: string): string {
+    const dest = this.artifactPath(sha256);
+    renameSync(verifiedFile, dest);
+    return dest;
+  }
+
+  dropArtifact(sha256: string): void {
+    try {
+      unlinkSync(this.artifactPath(sha256));
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /**
+   * Delete artifacts no longer needed: keep the active ones and, per model, the `keepPrevious`
+   * most recent earlier ones (the rollback and corruption fallback).
+   */
+  collectGarbage(keepPrevious = 1): string[] {
+    const keep = new Set<string>();
+    for (const m of this.activeModels()) {
+      keep.add(m.sha256);
+      for (const p of this.previousModels(m.name, m.sha256).slice(0, keepPrevious)) keep.add(p.sha256);
+    }
+    const removed: string[] = [];
+    for (const f of readdirSync(this.artifactsDir)) {
+      const sha = f.replace(/\.onnx$/, '');
+      if (f.endsWith('.onnx') && !keep.has(sha)) {
+        this.dropArtifact(sha);
+        removed.push(sha);
+      }
+    }
+    return removed;
+  }
+
+  // ---- outbox: at-least-once delivery of telemetry and acks ------------------------------------
+
+  enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1): void {
+    this.db.prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)').run(id, topic, payload, qos, Date.now());
+  }
+
+  /** Oldest pending rows with seq > afterSeq. */
+  pending(limit: number, afterSeq = 0): OutboxRow[] {
+    return this.db.prepare('SELECT seq, id, topic, payload, qos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as OutboxRow[];
+  }
+
+  delivered(seq: number): void {
+    this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(seq);
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,645 @@
+/**
+ * The edge agent: serves models over its local API, keeps them in step with the desired state the
+ * cloud publishes, and reports back. Works offline: the last good models load from the data dir at
+ * start, telemetry and acks queue in SQLite until the broker takes them, and the MQTT session keeps
+ * reconnecting with backoff.
+ *
+ * Deployment path for one model: received → pick the variant for this profile → download (resume
+ * from a partial file) → sha256 → ed25519 signature of the digest → verified → load a session →
+ * atomic swap (in-flight requests finish on the old session) → loaded. A digest or signature
+ * mismatch is `rejected`, a download or load failure `failed`; either way the old model stays.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { VergeError, isVergeError } from '../errors.ts';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  decodeMessage,
+  deviceSubscriptions,
+  deviceTopic,
+  encodeMessage,
+  parseDeviceTopic,
+  publicKeyId,
+  verifyArtifactSignature,
+  type AckState,
+  type ArtifactRef,
+  type DeployMessage,
+  type DesiredModel,
+  type DeviceProfile,
+  type MessageInput,
+} from '../protocol/index.ts';
+import { AgentStore, type ActiveModel, type AgentIdentity } from './agent-store.ts';
+import { downloadArtifact } from './artifact-download.ts';
+import { deviceAuthHeader, enroll, joinUrl } from './enrollment.ts';
+import { InferenceStats } from './inference-stats.ts';
+import { buildLocalApi } from './local-api.ts';
+import { MqttSession, backoffDelay } from './mqtt-session.ts';
+import { OutboxPump } from './outbox-pump.ts';
+import { detectProfile } from './profile.ts';
+import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
+import { chooseVariant } from './variant-choice.ts';
+
+export const AGENT_VERSION = '0.1.0';
+/** Telemetry window: how often inference statistics become a queued telemetry record. */
+export const TELEMETRY_INTERVAL_MS = 5_000;
+/** Download attempts per deployment before the agent acks `failed` (the next deploy or reconnect retries). */
+export const DOWNLOAD_ATTEMPTS = 5;
+
+export interface EdgeAgentOptions {
+  /** Where identity, models and the outbox live; a restart with the same dir resumes. */
+  dataDir: string;
+  /** Cloud base URL; needed for the first start (enrollment) and for artifact downloads. */
+  cloudUrl?: string;
+  /** One-time enrollment token; needed only when the data dir holds no identity yet. */
+  enrollToken?: string;
+  name?: string;
+  profile?: DeviceProfile;
+  /** Local API port (0 = any free port; default: the port of the last run, else any). */
+  port?: number;
+  host?: string;
+  /** Use this broker instead of the one the cloud named at enrollment. */
+  brokerUrl?: string;
+  heartbeatIntervalMs?: number;
+  telemetryIntervalMs?: number;
+  /** onnxruntime intra-op threads per model session (default 1: several agents share a host in tests and the quickstart). */
+  sessionThreads?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Reconnect backoff bounds (tests shorten them). */
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export interface AckRecord {
+  deployment_id: string;
+  model: string;
+  version: string;
+  variant?: string;
+  state: AckState;
+  error?: { code: string; message: string };
+}
+
+export interface EdgeAgentEvents {
+  connected: [];
+  disconnected: [reason: string];
+  refused: [reason: string];
+  revoked: [];
+  ack: [ack: AckRecord];
+  /** A new model is being served. */
+  swapped: [model: LoadedModel];
+}
+
+export type AgentConnectionState = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked';
+
+function sanitizeName(n: string): string {
+  const s = n.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return s || 'device';
+}
+
+export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
+  readonly served = new ServedModels();
+  readonly stats: InferenceStats;
+  readonly api: FastifyInstance;
+  url = '';
+  state: AgentConnectionState = 'offline';
+  private session?: MqttSession;
+  private pump?: OutboxPump;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = Date.now();
+  private desired?: DeployMessage;
+  private converging?: Promise<void>;
+  private retryTimer?: NodeJS.Timeout;
+  private retryAttempt = 0;
+  private stopped = false;
+  private readonly downloadAbort = new AbortController();
+  readonly acks: AckRecord[] = [];
+
+  private constructor(
+    readonly store: AgentStore,
+    readonly identity: AgentIdentity,
+    readonly profile: DeviceProfile,
+    private readonly opts: EdgeAgentOptions,
+  ) {
+    super();
+    this.stats = new InferenceStats({ device: identity.name });
+    this.api = buildLocalApi({ served: this.served, stats: this.stats, agentInfo: () => this.info() });
+  }
+
+  get deviceId(): string {
+    return this.identity.device_id;
+  }
+
+  get name(): string {
+    return this.identity.name;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[${this.identity.name}] ${line}`);
+  }
+
+  /**
+   * Open the data dir, enroll when it holds no identity, serve the last good models, start the
+   * local API and the MQTT session. Throws (E_NETWORK, E_AUTH, ...) only when a first enrollment
+   * fails; once enrolled, an unreachable cloud or broker just means "offline, retrying".
+   */
+  static async start(opts: EdgeAgentOptions): Promise<EdgeAgent> {
+    const store = new AgentStore(opts.dataDir);
+    try {
+      let identity = store.identity();
+      const profile = opts.profile ?? detectProfile();
+      if (!identity) {
+        if (!opts.cloudUrl || !opts.enrollToken) {
+          throw new VergeError('E_BAD_ARGUMENT', `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`);
+        }
+        const name = sanitizeName(opts.name ?? hostname());
+        const res = await enroll(opts.cloudUrl, opts.enrollToken, name, profile);
+        identity = {
+          device_id: res.device_id,
+          name: res.name,
+          password: res.credentials.password,
+          mqtt_url: res.mqtt_url,
+          cloud_url: opts.cloudUrl,
+          signing_key: res.signing_key,
+          tags: res.tags,
+          enrolled_at: Date.now(),
+        };
+        store.saveIdentity(identity);
+        opts.log?.(`[${identity.name}] enrolled as ${identity.device_id}`);
+      } else if (opts.cloudUrl && opts.cloudUrl !== identity.cloud_url) {
+        // The cloud moved (new address, same control plane): keep the identity, follow the URL.
+        identity = { ...identity, cloud_url: opts.cloudUrl };
+        store.saveIdentity(identity);
+      }
+      const agent = new EdgeAgent(store, identity, profile, opts);
+      await agent.loadLastGood();
+      await agent.listen();
+      agent.connect();
+      agent.startTimers();
+      return agent;
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  // ---- local API ------------------------------------------------------------------------------
+
+  private async listen(): Promise<void> {
+    const remembered = Number(this.store.db.prepare("SELECT value FROM kv WHERE key = 'port'").pluck().get() ?? 0);
+    const host = this.opts.host ?? '127.0.0.1';
+    const port = this.opts.port ?? remembered;
+    try {
+      this.url = await this.api.listen({ port, host });
+    } catch (e) {
+      if (this.opts.port === undefined && (e as { code?: string }).code === 'EADDRINUSE') this.url = await this.api.listen({ port: 0, host });
+      else throw new VergeError('E_NETWORK', `cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    }
+    const actual = new URL(this.url).port;
+    this.store.db.prepare("INSERT INTO kv (key, value) VALUES ('port', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(actual);
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      device_id: this.identity.device_id,
+      name: this.identity.name,
+      cloud: this.identity.cloud_url,
+      broker: this.brokerUrl,
+      connection: this.state,
+      outbox_pending: this.store.db.open ? this.store.pendingCount() : 0,
+      profile: this.profile,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+  }
+
+  // ---- last good models -----------------------------------------------------------------------
+
+  /** Re-hash and load an artifact from the store; undefined when it is missing or corrupt. */
+  private async loadStored(m: ActiveModel): Promise<LoadedModel | undefined> {
+    if (!this.store.hasArtifact(m.sha256)) return undefined;
+    const bytes = readFileSync(this.store.artifactPath(m.sha256));
+    if (createHash('sha256').update(bytes).digest('hex') !== m.sha256) {
+      this.log(`stored artifact ${m.sha256.slice(0, 12)} of ${m.name}@${m.version} is corrupt on disk; dropping it`);
+      this.store.dropArtifact(m.sha256);
+      return undefined;
+    }
+    try {
+      return await loadModelBytes(m, bytes, { threads: this.opts.sessionThreads ?? 1 });
+    } catch (e) {
+      this.log(`cannot load stored ${m.name}@${m.version}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async loadLastGood(): Promise<void> {
+    for (const m of this.store.activeModels()) {
+      let loaded = await this.loadStored(m);
+      if (!loaded) {
+        for (const prev of this.store.previousModels(m.name, m.sha256)) {
+          loaded = await this.loadStored(prev);
+          if (loaded) {
+            this.store.activate(prev);
+            break;
+          }
+        }
+      }
+      if (loaded) {
+        this.served.swap(loaded);
+        this.log(`serving ${loaded.name}@${loaded.version} (${loaded.variant}) from the data dir`);
+      } else {
+        this.store.deactivate(m.name);
+      }
+    }
+  }
+
+  // ---- MQTT -----------------------------------------------------------------------------------
+
+  get brokerUrl(): string {
+    return this.opts.brokerUrl ?? this.identity.mqtt_url;
+  }
+
+  private connect(): void {
+    const id = this.identity.device_id;
+    this.state = 'connecting';
+    const session = new MqttSession({
+      url: this.brokerUrl,
+      clientId: id,
+      username: id,
+      password: this.identity.password,
+      subscriptions: deviceSubscriptions(id),
+      will: { topic: deviceTopic(id, 'status'), payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }), qos: 1, retain: true },
+      baseDelayMs: this.opts.reconnectBaseMs,
+      maxDelayMs: this.opts.reconnectMaxMs,
+    });
+    this.session = session;
+    this.pump = new OutboxPump(this.store, (topic, payload, qos) => session.publish(topic, payload, qos));
+    this.pump.on('delivered', () => this.stats.telemetryPending.set(this.store.pendingCount()));
+    session.on('connected', () => {
+      this.state = 'online';
+      this.log(`connected to ${this.brokerUrl}${session.connects > 1 ? ` (reconnect ${session.connects - 1})` : ''}`);
+      void session
+        .publish(deviceTopic(id, 'status'), encodeMessage('status', { device_id: id, state: 'online' }), 1, true)
+        .catch(() => undefined);
+      this.heartbeat();
+      this.pump!.connected();
+      this.emit('connected');
+    });
+    session.on('disconnected', (reason) => {
+      this.state = 'offline';
+      this.pump!.disconnected();
+      this.log(`disconnected (${reason}); reconnecting with backoff`);
+      this.emit('disconnected', reason);
+    });
+    session.on('refused', (reason) => {
+      if (this.state !== 'revoked') this.state = 'refused';
+      this.log(`broker refused this device: ${reason}`);
+      this.emit('refused', reason);
+    });
+    session.on('message', (topic, payload) => this.onMessage(topic, payload));
+    session.start();
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const t = parseDeviceTopic(topic);
+    if (!t || t.deviceId !== this.identity.device_id) return;
+    try {
+      if (t.verb === 'deploy') {
+        if (payload.length === 0) return; // retained message cleared
+        const msg = decodeMessage('deploy', payload);
+        if (this.desired && msg.generation < this.desired.generation) return;
+        this.desired = msg;
+        void this.converge();
+      } else if (t.verb === 'command') {
+        const cmd = decodeMessage('command', payload);
+        if (cmd.command === 'revoked') {
+          this.log(`revoked by the cloud${cmd.reason ? `: ${cmd.reason}` : ''}; still serving local models, no longer connecting`);
+          this.state = 'revoked';
+          void this.session?.stop();
+          this.emit('revoked');
+        } else if (cmd.command === 'report') {
+          this.heartbeat();
+        } else if (cmd.command === 'resync') {
+          this.store.setAppliedGeneration(-1);
+          for (const m of this.store.activeModels()) {
+            if (m.deployment_id) this.ack({ deployment_id: m.deployment_id, name: m.name, version: m.version }, 'loaded', m);
+          }
+          this.heartbeat();
+          void this.converge();
+        }
+      }
+    } catch (e) {
+      this.log(`ignoring a ${t.verb} message: ${(e as Error).message}`);
+    }
+  }
+
+  private heartbeat(): void {
+    if (!this.session?.connected) return;
+    const payload = encodeMessage('heartbeat', {
+      device_id: this.identity.device_id,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      profile: this.profile,
+      models: this.store.activeModels(),
+      queue_depth: this.store.pendingCount(),
+      agent_version: AGENT_VERSION,
+    });
+    void this.session.publish(deviceTopic(this.identity.device_id, 'heartbeat'), payload, 0).catch(() => undefined);
+  }
+
+  /** Queue a message for at-least-once delivery (survives restarts and outages). */
+  private enqueue<V extends 'telemetry' | 'ack'>(verb: V, msg: MessageInput<V>): void {
+    const id = randomUUID();
+    const payload = encodeMessage(verb, { ...msg, id } as MessageInput<V>);
+    this.store.enqueue(id, deviceTopic(this.identity.device_id, verb), payload, 1);
+    this.stats.telemetryPending.set(this.store.pendingCount());
+    this.pump?.kick();
+  }
+
+  private ack(
+    dep: { deployment_id: string; name: string; version: string },
+    state: AckState,
+    extra: { variant?: string; sha256?: string } = {},
+    error?: { code: string; message: string },
+  ): void {
+    const rec: AckRecord = { deployment_id: dep.deployment_id, model: dep.name, version: dep.version, variant: extra.variant, state, error };
+    this.acks.push(rec);
+    this.emit('ack', rec);
+    this.enqueue('ack', {
+      device_id: this.identity.device_id,
+      deployment_id: dep.deployment_id,
+      model: { name: dep.name, version: dep.version },
+      variant: extra.variant,
+      sha256: extra.sha256,
+      state,
+      error: error ? { code: error.code, message: error.message.slice(0, 1024) } : undefined,
+    });
+  }
+
+  private startTimers(): void {
+    const hb = setInterval(() => this.heartbeat(), this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+    const tm = setInterval(() => this.flushTelemetry(), this.opts.telemetryIntervalMs ?? TELEMETRY_INTERVAL_MS);
+    hb.unref();
+    tm.unref();
+    this.timers.push(hb, tm);
+  }
+
+  /** Turn the inference statistics since the last call into queued telemetry records. */
+  flushTelemetry(): number {
+    const windows = this.stats.takeWindows();
+    const active = new Map(this.store.activeModels().map((m) => [m.name, m]));
+    for (const w of windows) {
+      const a = active.get(w.model.name);
+      this.enqueue('telemetry', {
+        device_id: this.identity.device_id,
+        window_start: w.window_start,
+        window_end: w.window_end,
+        model: w.model,
+        deployment_id: a && a.version === w.model.version ? a.deployment_id : null,
+        inferences: w.inferences,
+        errors: w.errors,
+        latency_ms: w.latency_ms,
+        results: Object.keys(w.results).length ? w.results : undefined,
+      });
+    }
+    return windows.length;
+  }
+
+  // ---- deployments ----------------------------------------------------------------------------
+
+  /** Converge on the latest desired state; serialized, latest wins. */
+  private converge(): Promise<void> {
+    if (this.converging) return this.converging;
+    this.converging = (async () => {
+      try {
+        let applied: DeployMessage | undefined;
+        while (this.desired && this.desired !== applied && !this.stopped) {
+          applied = this.desired;
+          if (applied.generation <= this.store.appliedGeneration() && this.allServed(applied)) continue;
+          const complete = await this.applyDesired(applied);
+          if (complete) {
+            this.store.setAppliedGeneration(applied.generation);
+            this.retryAttempt = 0;
+          } else if (this.desired === applied) {
+            this.scheduleRetry();
+          }
+        }
+      } finally {
+        this.converging = undefined;
+      }
+    })();
+    return this.converging;
+  }
+
+  private allServed(d: DeployMessage): boolean {
+    return d.models.every((m) => this.served.get(m.name)?.version === m.version);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    const delay = Math.max(1000, backoffDelay(this.retryAttempt++, 2000, 60_000));
+    this.log(`will retry the deployment in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.converge();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** Returns false when a model failed for a reason worth retrying (network). */
+  private async applyDesired(d: DeployMessage): Promise<boolean> {
+    let complete = true;
+    for (const m of d.models) {
+      const outcome = await this.applyModel(m);
+      if (outcome === 'retry') complete = false;
+    }
+    const wanted = new Set(d.models.map((m) => m.name));
+    for (const name of this.served.names()) {
+      if (!wanted.has(name)) {
+        this.served.remove(name);
+        this.store.deactivate(name);
+        this.log(`stopped serving ${name} (no longer in the desired state)`);
+      }
+    }
+    this.store.collectGarbage();
+    return complete;
+  }
+
+  private async applyModel(m: DesiredModel): Promise<'ok' | 'final' | 'retry'> {
+    const dep = { deployment_id: m.deployment_id, name: m.name, version: m.version };
+    const { chosen, reasons } = chooseVariant(m.variants, this.profile);
+    if (!chosen) {
+      this.ack(dep, 'failed', {}, { code: 'E_UNSUPPORTED', message: `no variant of ${m.name}@${m.version} fits this device: ${reasons.join('; ')}` });
+      return 'final';
+    }
+    const current = this.served.get(m.name);
+    if (current && current.sha256 === chosen.sha256) {
+      const active = this.store.activeModels().find((a) => a.name === m.name);
+      if (active?.deployment_id !== m.deployment_id) {
+        this.store.activate({ name: m.name, version: m.version, variant: chosen.variant, sha256: chosen.sha256, deployment_id: m.deployment_id });
+        this.ack(dep, 'loaded', chosen);
+      }
+      return 'ok';
+    }
+    this.ack(dep, 'received', chosen);
+    this.log(`deploying ${m.name}@${m.version}: variant ${chosen.variant} (${chosen.precision}, ${chosen.size} bytes)`);
+
+    // Signature first: it covers the digest, so a wrong one is refused before any byte is fetched.
+    const sigError = this.checkSignature(chosen);
+    if (sigError) {
+      this.stats.artifactsRejected.inc({ reason: 'signature' });
+      this.log(`REJECTED ${m.name}@${m.version} (${chosen.variant}): ${sigError}`);
+      this.ack(dep, 'rejected', chosen, { code: 'E_SIGNATURE', message: sigError });
+      return 'final';
+    }
+
+    if (!this.store.hasArtifact(chosen.sha256)) {
+      this.ack(dep, 'downloading', chosen);
+      try {
+        await this.download(chosen);
+      } catch (e) {
+        const err = isVergeError(e) ? e : new VergeError('E_NETWORK', (e as Error).message);
+        if (err.code === 'E_INTEGRITY') {
+          this.stats.artifactsRejected.inc({ reason: 'digest' });
+          this.log(`REJECTED ${m.name}@${m.version} (${chosen.variant}): ${err.message}`);
+          this.ack(dep, 'rejected', chosen, { code: err.code, message: err.message });
+          return 'final';
+        }
+        if (this.stopped) return 'retry';
+        this.log(`download of ${m.name}@${m.version} failed: ${err.message}`);
+        this.ack(dep, 'failed', chosen, { code: err.code, message: err.message });
+        return err.code === 'E_AUTH' || err.code === 'E_NOT_FOUND' ? 'final' : 'retry';
+      }
+    }
+    this.ack(dep, 'verified', chosen);
+
+    const entry: ActiveModel = { name: m.name, version: m.version, variant: chosen.variant, sha256: chosen.sha256, deployment_id: m.deployment_id };
+    const loaded = await this.loadStored(entry).catch(() => undefined);
+    if (!loaded) {
+      this.stats.artifactsRejected.inc({ reason: 'load' });
+      this.ack(dep, 'failed', chosen, { code: 'E_MODEL_INVALID', message: `${m.name}@${m.version} (${chosen.variant}) verified but onnxruntime cannot load it` });
+      return 'final';
+    }
+    this.store.activate(entry);
+    this.served.swap(loaded);
+    this.log(`serving ${m.name}@${m.version} (${chosen.variant})`);
+    this.ack(dep, 'loaded', chosen);
+    this.emit('swapped', loaded);
+    return 'ok';
+  }
+
+  /** Undefined when the variant carries a valid signature by the cloud key this agent enrolled with. */
+  private checkSignature(v: ArtifactRef): string | undefined {
+    const key = this.identity.signing_key;
+    const keyId = key.key_id || publicKeyId(key.public_key_pem);
+    if (v.key_id !== keyId) return `artifact ${v.sha256.slice(0, 12)} is signed with key ${v.key_id}, not the cloud key ${keyId} this device enrolled with`;
+    if (!verifyArtifactSignature(v.sha256, v.signature, key.public_key_pem)) {
+      return `signature of artifact ${v.sha256.slice(0, 12)} does not verify against the cloud key ${keyId}`;
+    }
+    return undefined;
+  }
+
+  private async download(v: ArtifactRef): Promise<void> {
+    const url = /^https?:\/\//.test(v.url) ? v.url : joinUrl(this.identity.cloud_url, v.url.replace(/^\//, ''));
+    let lastLogged = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await downloadArtifact(
+          {
+            url,
+            sha256: v.sha256,
+            bytes: v.size,
+            headers: { authorization: deviceAuthHeader(this.identity.device_id, this.identity.password) },
+            signal: this.downloadAbort.signal,
+            onProgress: (received, total) => {
+              if (Date.now() - lastLogged > 2000 && total) {
+                lastLogged = Date.now();
+                this.log(`downloading ${v.sha256.slice(0, 12)}: ${Math.round((100 * received) / total)}%`);
+              }
+            },
+          },
+          this.store.downloadsDir,
+        );
+        if (res.resumedFrom > 0) this.log(`resumed download of ${v.sha256.slice(0, 12)} at byte ${res.resumedFrom}`);
+        this.store.storeArtifact(v.sha256, res.path);
+        return;
+      } catch (e) {
+        const code = isVergeError(e) ? e.code : 'E_NETWORK';
+        if (code !== 'E_NETWORK' || attempt + 1 >= DOWNLOAD_ATTEMPTS || this.stopped) throw e;
+        await new Promise((r) => setTimeout(r, Math.max(200, backoffDelay(attempt, 500, 8000))));
+      }
+    }
+  }
+
+  /** Resolve when `predicate` holds for an ack, or reject after `timeoutMs`. */
+  waitForAck(predicate: (a: AckRecord) => boolean, timeoutMs = 30_000): Promise<AckRecord> {
+    const found = this.acks.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.off('ack', on);
+        reject(new VergeError('E_NETWORK', `${this.name}: no matching ack within ${timeoutMs} ms (last: ${JSON.stringify(this.acks.at(-1) ?? null)})`));
+      }, timeoutMs);
+      const on = (a: AckRecord): void => {
+        if (!predicate(a)) return;
+        clearTimeout(t);
+        this.off('ack', on);
+        resolve(a);
+      };
+      this.on('ack', on);
+    });
+  }
+
+  /** Flush telemetry and wait until the outbox is empty (or the timeout passes). */
+  async drainOutbox(timeoutMs = 10_000): Promise<boolean> {
+    this.flushTelemetry();
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.store.pendingCount() === 0) return true;
+      this.pump?.kick();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.store.pendingCount() === 0;
+  }
+
+  /** Stop cleanly: telemetry of the current window is queued (delivered on the next start). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.downloadAbort.abort();
+    try {
+      this.flushTelemetry();
+    } catch {
+      /* store may be unusable; nothing more to save */
+    }
+    this.pump?.stop();
+    if (this.session?.connected) {
+      await this.session
+        .publish(deviceTopic(this.identity.device_id, 'status'), encodeMessage('status', { device_id: this.identity.device_id, state: 'offline', reason: 'agent stopped' }), 1, true)
+        .catch(() => undefined);
+    }
+    await this.session?.stop();
+    await this.converging?.catch(() => undefined);
+    await this.api.close();
+    await this.served.close();
+    this.store.close();
+  }
+
+  /** Simulate a crash for fault tests: drop the MQTT connection without a goodbye and close everything without flushing. */
+  async crash(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.downloadAbort.abort();
+    this.pump?.stop();
+    await this.session?.kill();
+    await this.converging?.catch(() => undefined);
+    await this.api.close();
+    await this.served.close();
+    this.store.close();
+  }
+}
+

@@ -1,0 +1,55 @@
+/**
+ * Enrollment: trade a one-time token for a device id, MQTT credentials and the cloud's signing key
+ * (protocol EnrollRequest/EnrollResponse over HTTP). Done once; the answer is kept in the data dir.
+ */
+import { VergeError } from '../errors.ts';
+import { EnrollResponse, HTTP_PATHS, type DeviceProfile } from '../protocol/index.ts';
+
+/** One try at enrollment; the cloud may be starting, so a caller can retry on E_NETWORK. */
+export const ENROLL_TIMEOUT_MS = 15_000;
+
+export function joinUrl(base: string, path: string): string {
+  return new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    return body.error?.message ?? `HTTP ${res.status}`;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}
+
+export async function enroll(cloudUrl: string, token: string, name: string, profile: DeviceProfile): Promise<EnrollResponse> {
+  let url: string;
+  try {
+    url = joinUrl(cloudUrl, HTTP_PATHS.enroll.replace(/^\//, ''));
+  } catch {
+    throw new VergeError('E_BAD_ARGUMENT', `--cloud '${cloudUrl}' is not a URL (e.g. http://127.0.0.1:8470)`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, name, profile }),
+      signal: AbortSignal.timeout(ENROLL_TIMEOUT_MS),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new VergeError('E_NETWORK', `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+  }
+  if (res.status === 401 || res.status === 403) throw new VergeError('E_AUTH', `enrollment refused: ${await errorMessage(res)}`);
+  if (res.status === 409) throw new VergeError('E_CONFLICT', `enrollment refused: ${await errorMessage(res)}`);
+  if (res.status === 400) throw new VergeError('E_BAD_ARGUMENT', `enrollment refused: ${await errorMessage(res)}`);
+  if (!res.ok) throw new VergeError('E_NETWORK', `enrollment at ${cloudUrl} failed: ${await errorMessage(res)}`);
+  const parsed = EnrollResponse.safeParse(await res.json());
+  if (!parsed.success) throw new VergeError('E_NETWORK', `the cloud at ${cloudUrl} answered enrollment with an unexpected body`);
+  return parsed.data;
+}
+
+/** HTTP Basic credentials a device sends for artifacts (protocol/http.ts). */
+export function deviceAuthHeader(deviceId: string, password: string): string {
+  return `Basic ${Buffer.from(`${deviceId}:${password}`).toString('base64')}`;
+}

@@ -1,0 +1,258 @@
+/**
+ * The agent's local inference API (Fastify, built by a function so tests inject into it without a
+ * socket):
+ *   POST /v1/models/<name>:predict   JSON tensors, or a binary float32 body (see below)
+ *   GET  /v1/models                  what this agent serves
+ *   GET  /v1/agent                   identity, cloud connection, telemetry backlog
+ *   GET  /metrics                    Prometheus text
+ *   GET  /healthz
+ *
+ * Binary form: `Content-Type: application/octet-stream`, the body is little-endian float32 values,
+ * `X-Verge-Dims: 1,1,28,28` gives the shape and `X-Verge-Input` the input name (default: the model's
+ * only input). With `Accept: application/octet-stream` the answer is the first output (or
+ * `X-Verge-Output`) as raw little-endian values with the same headers; otherwise it is JSON.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { VergeError, isVergeError } from '../errors.ts';
+import { allocate, type DType } from '../onnx/dtype.ts';
+import type { TensorValue } from '../runtime/index.ts';
+import { predictedClasses, type InferenceStats } from './inference-stats.ts';
+import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
+
+/** Largest request body: a batch of 256 RGB 224×224 float32 images as JSON is ~150 MB; 64 MB covers binary ones and JSON batches of small images. */
+export const MAX_BODY_BYTES = 64 * 2 ** 20;
+
+export interface LocalApiOptions {
+  served: ServedModels;
+  stats: InferenceStats;
+  /** Extra facts for GET /v1/agent (device id, connection state, telemetry backlog...). */
+  agentInfo?: () => Record<string, unknown>;
+  logger?: boolean;
+}
+
+interface JsonTensor {
+  dims: number[];
+  data: (number | boolean)[];
+  dtype?: string;
+}
+
+const HTTP_STATUS: Partial<Record<string, number>> = {
+  E_NOT_FOUND: 404,
+  E_BAD_ARGUMENT: 400,
+  E_SHAPE_MISMATCH: 400,
+  E_DTYPE_MISMATCH: 400,
+  E_INPUT_MISSING: 400,
+  E_DATA_INVALID: 400,
+  E_UNSUPPORTED: 400,
+};
+
+const JSON_DTYPES: DType[] = ['float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool'];
+
+function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+  const err = isVergeError(e) ? e : new VergeError('E_INTERNAL', e instanceof Error ? e.message : String(e));
+  const status = HTTP_STATUS[err.code] ?? (err.code === 'E_RUNTIME' ? 500 : 500);
+  return reply.code(status).send({ error: { code: err.code, message: err.message } });
+}
+
+function specFor(model: LoadedModel, name: string): TensorSpec {
+  const spec = model.inputs.find((i) => i.name === name);
+  if (!spec) {
+    throw new VergeError(
+      'E_INPUT_MISSING',
+      `model '${model.name}' has no input '${name}' (inputs: ${model.inputs.map((i) => i.name).join(', ')})`,
+    );
+  }
+  return spec;
+}
+
+function checkDims(model: LoadedModel, spec: TensorSpec, dims: number[]): void {
+  if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new VergeError('E_BAD_ARGUMENT', `input '${spec.name}': dims must be a list of non-negative integers`);
+  }
+  if (!spec.shape) return;
+  const want = spec.shape;
+  const wrong =
+    want.length !== dims.length || want.some((d, i) => typeof d === 'number' && d > 0 && d !== dims[i]);
+  if (wrong) {
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `input '${spec.name}' of model '${model.name}' has shape [${want.map((d) => d ?? '?').join(', ')}], got [${dims.join(', ')}]`,
+    );
+  }
+}
+
+function count(dims: number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function jsonToTensor(model: LoadedModel, name: string, t: JsonTensor): TensorValue {
+  const spec = specFor(model, name);
+  if (!t || typeof t !== 'object' || !Array.isArray(t.dims) || !Array.isArray(t.data)) {
+    throw new VergeError('E_BAD_ARGUMENT', `input '${name}' must be {"dims": [...], "data": [...]}`);
+  }
+  checkDims(model, spec, t.dims);
+  const dtype = (t.dtype ?? (spec.dtype === 'unknown' ? 'float32' : spec.dtype)) as DType;
+  if (!JSON_DTYPES.includes(dtype)) throw new VergeError('E_UNSUPPORTED', `input '${name}': dtype ${dtype} cannot be sent as JSON`);
+  if (spec.dtype !== 'unknown' && dtype !== spec.dtype) {
+    throw new VergeError('E_DTYPE_MISMATCH', `input '${name}' of model '${model.name}' is ${spec.dtype}, request says ${dtype}`);
+  }
+  const n = count(t.dims);
+  if (t.data.length !== n) {
+    throw new VergeError('E_SHAPE_MISMATCH', `input '${name}': dims [${t.dims.join(', ')}] need ${n} values, got ${t.data.length}`);
+  }
+  const data = allocate(dtype, n);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) data[i] = BigInt(Math.trunc(Number(t.data[i])));
+  } else {
+    const arr = data as Float32Array;
+    for (let i = 0; i < n; i++) {
+      const v = t.data[i];
+      if (typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new VergeError('E_BAD_ARGUMENT', `input '${name}': data[${i}] is not a number`);
+      }
+      arr[i] = Number(v);
+    }
+  }
+  return { dtype, dims: [...t.dims], data };
+}
+
+function tensorToJson(t: TensorValue): JsonTensor {
+  const data: number[] = new Array(t.data.length);
+  const src = t.data as ArrayLike<number | bigint>;
+  for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
+  return { dims: t.dims, dtype: t.dtype, data };
+}
+
+function parseDimsHeader(value: string | string[] | undefined): number[] {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) throw new VergeError('E_BAD_ARGUMENT', 'a binary request needs an X-Verge-Dims header, e.g. "1,1,28,28"');
+  const dims = raw.split(',').map((s) => Number(s.trim()));
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new VergeError('E_BAD_ARGUMENT', `X-Verge-Dims '${raw}' is not a list of integers`);
+  return dims;
+}
+
+function binaryToTensor(model: LoadedModel, body: Buffer, headers: Record<string, string | string[] | undefined>): Record<string, TensorValue> {
+  const inputHeader = headers['x-verge-input'];
+  const name = (Array.isArray(inputHeader) ? inputHeader[0] : inputHeader) ?? (model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
+  if (!name) {
+    throw new VergeError('E_INPUT_MISSING', `model '${model.name}' has several inputs; name one with X-Verge-Input (${model.inputs.map((i) => i.name).join(', ')})`);
+  }
+  const spec = specFor(model, name);
+  const dims = parseDimsHeader(headers['x-verge-dims']);
+  checkDims(model, spec, dims);
+  if (spec.dtype !== 'float32' && spec.dtype !== 'unknown') {
+    throw new VergeError('E_DTYPE_MISMATCH', `the binary form carries float32; input '${name}' is ${spec.dtype} (use JSON)`);
+  }
+  const n = count(dims);
+  if (body.length !== n * 4) {
+    throw new VergeError('E_SHAPE_MISMATCH', `binary body has ${body.length} bytes; dims [${dims.join(', ')}] of float32 need ${n * 4}`);
+  }
+  // Copy into an aligned buffer: Fastify's body may sit at any byte offset of a shared pool.
+  const data = new Float32Array(n);
+  new Uint8Array(data.buffer).set(body);
+  return { [name]: { dtype: 'float32', dims, data } };
+}
+
+export function modelSummary(m: LoadedModel): Record<string, unknown> {
+  return {
+    name: m.name,
+    version: m.version,
+    variant: m.variant,
+    sha256: m.sha256,
+    inputs: m.inputs,
+    outputs: m.outputs,
+    loaded_at: new Date(m.loadedAt).toISOString(),
+  };
+}
+
+export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
+  const { served, stats } = opts;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: MAX_BODY_BYTES });
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.get('/healthz', async () => ({ ok: true, models: served.names().length }));
+  app.get('/v1/models', async () => ({ models: served.list().map(modelSummary) }));
+  app.get('/v1/agent', async () => ({ ...(opts.agentInfo?.() ?? {}), models: served.list().map(modelSummary) }));
+  app.get('/metrics', async (_req, reply) => {
+    stats.modelsLoaded.set(served.names().length);
+    reply.header('content-type', stats.registry.contentType);
+    return stats.metricsText();
+  });
+
+  // `<name>:predict` is one path segment; the verb after the colon is parsed here rather than by the router.
+  app.post<{ Params: { target: string } }>('/v1/models/:target', async (req, reply) => {
+    const target = req.params.target;
+    const colon = target.lastIndexOf(':');
+    const name = colon > 0 ? target.slice(0, colon) : target;
+    const verb = colon > 0 ? target.slice(colon + 1) : '';
+    if (verb !== 'predict') {
+      return sendError(reply, new VergeError('E_NOT_FOUND', `unknown verb '${verb || '(none)'}': use POST /v1/models/${name}:predict`));
+    }
+    let lease;
+    try {
+      lease = served.lease(name);
+    } catch (e) {
+      return sendError(reply, e);
+    }
+    const m = lease.model;
+    const started = performance.now();
+    let running = false;
+    try {
+      let feeds: Record<string, TensorValue>;
+      const ctype = String(req.headers['content-type'] ?? '');
+      if (ctype.startsWith('application/octet-stream')) {
+        feeds = binaryToTensor(m, req.body as Buffer, req.headers);
+      } else {
+        const body = req.body as { inputs?: Record<string, JsonTensor> } | undefined;
+        if (!body || typeof body.inputs !== 'object' || body.inputs === null) {
+          throw new VergeError('E_BAD_ARGUMENT', 'request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}');
+        }
+        feeds = {};
+        for (const [k, v] of Object.entries(body.inputs)) feeds[k] = jsonToTensor(m, k, v);
+        for (const spec of m.inputs) {
+          if (!(spec.name in feeds)) {
+            throw new VergeError('E_INPUT_MISSING', `model '${m.name}' needs input '${spec.name}' (${spec.dtype} [${(spec.shape ?? []).map((d) => d ?? '?').join(', ')}])`);
+          }
+        }
+      }
+      running = true;
+      const outputs = await lease.run(feeds);
+      running = false;
+      const ms = performance.now() - started;
+      const first = Object.values(outputs)[0];
+      stats.record(m, ms, true, first ? predictedClasses(first.dims, first.data as ArrayLike<number>) : undefined);
+      const modelInfo = { name: m.name, version: m.version, variant: m.variant };
+      if (String(req.headers.accept ?? '').includes('application/octet-stream')) {
+        const outHeader = req.headers['x-verge-output'];
+        const outName = (Array.isArray(outHeader) ? outHeader[0] : outHeader) ?? Object.keys(outputs)[0]!;
+        const t = outputs[outName];
+        if (!t) throw new VergeError('E_NOT_FOUND', `model '${m.name}' has no output '${outName}'`);
+        const view = t.data as Float32Array;
+        reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-verge-output', outName)
+          .header('x-verge-dims', t.dims.join(','))
+          .header('x-verge-dtype', t.dtype)
+          .header('x-verge-model', `${m.name}@${m.version}#${m.variant}`);
+        return reply.send(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
+      }
+      const out: Record<string, JsonTensor> = {};
+      for (const [k, v] of Object.entries(outputs)) out[k] = tensorToJson(v);
+      return { outputs: out, model: modelInfo };
+    } catch (e) {
+      // A request refused by validation is the caller's fault; a model that fails on a valid
+      // request is the model's, counts against its health, and answers 500.
+      if (running) {
+        stats.record(m, performance.now() - started, false);
+        const err = isVergeError(e) ? e : new VergeError('E_RUNTIME', String(e));
+        return reply.code(500).send({ error: { code: err.code, message: err.message } });
+      }
+      return sendError(reply, e);
+    } finally {
+      lease.release();
+    }
+  });
+  return app;
+}
