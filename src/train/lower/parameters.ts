@@ -4,9 +4,10 @@
  */
 import { VergeError } from '../../errors.ts';
 import { cloneModel } from '../../onnx/builder.ts';
-import type { Dim, Model } from '../../onnx/ir.ts';
+import { isDefaultDomain, type Dim, type Model } from '../../onnx/ir.ts';
 import { Session } from '../../runtime/session.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
+import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
 
 /**
  * Concrete shapes of named intermediate values for these feeds: the values are exposed as extra
@@ -47,4 +48,18 @@ export function transferParameters(target: Model, source: Model): { model: Model
     return { ...t, data: s.data.slice() as typeof t.data, storage: 'raw' };
   });
   return { model: out, copied };
+}
+
+/**
+ * lowerRecurrent for a model whose recurrent inputs have no declared sequence length (e.g. a
+ * PyTorch export, where GRU reads a Transpose output): their shapes are probed by running the
+ * model once on `feeds` (a sample batch shaped like the real data), then the nodes are lowered.
+ */
+export async function lowerRecurrentFor(model: Model, feeds: Record<string, TensorValue>): Promise<Model> {
+  if (!hasRecurrent(model)) return model;
+  const xs = model.graph.nodes.filter((n) => (n.opType === 'GRU' || n.opType === 'LSTM') && isDefaultDomain(n.domain)).map((n) => n.inputs[0]!);
+  const graphInputs = new Set(model.graph.inputs.map((i) => i.name));
+  const shapes = await probeShapes(model, feeds, xs.filter((x) => !graphInputs.has(x)));
+  for (const x of xs) if (graphInputs.has(x) && feeds[x]) shapes[x] = feeds[x]!.dims;
+  return lowerRecurrent(model, { shapes });
 }

@@ -5,7 +5,14 @@ import type { Model } from '../../onnx/ir.ts';
 import { Session } from '../../runtime/session.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
 import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
-import { transferParameters } from './parameters.ts';
+import { lowerRecurrentFor, transferParameters } from './parameters.ts';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '../../onnx/io.ts';
+import { readNpy } from '../../data/npy.ts';
+
+const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/models');
 
 /** Acceptance tolerance of the brief: lowered outputs equal onnxruntime's fused GRU/LSTM within 1e-5. */
 const TOLERANCE = 1e-5;
@@ -173,5 +180,22 @@ describe('lowerRecurrent', () => {
     dynamic.graph.inputs[0]!.type = { kind: 'tensor', dtype: 'float32', shape: ['seq', 'batch', 2] };
     expect(() => lowerRecurrent(dynamic)).toThrow(/E_UNSUPPORTED|fixed sequence length/);
     expect(lowerRecurrent(dynamic, { sequenceLength: 2 }).graph.nodes.some((n) => n.opType === 'GRU')).toBe(false);
+  });
+});
+
+describe('lowerRecurrent on the PyTorch-exported GRU fixture', () => {
+  const path = join(FIXTURE_DIR, 'gru_classifier.onnx');
+  it.skipIf(!existsSync(path))('lowered model reproduces PyTorch output within 1e-5', async () => {
+    const model = loadModel(path);
+    const x = readNpy(join(FIXTURE_DIR, 'gru_classifier.input.npy'));
+    const want = readNpy(join(FIXTURE_DIR, 'gru_classifier.output.npy'));
+    const feeds = { input: { dtype: 'float32' as const, dims: x.shape, data: x.data as Float32Array } };
+    const lowered = await lowerRecurrentFor(model, feeds);
+    expect(hasRecurrent(lowered)).toBe(false);
+    const got = (await runAll(lowered, feeds)).output!;
+    expect(got.dims).toEqual(want.shape);
+    const w = want.data as Float32Array;
+    const g = got.data as Float32Array;
+    for (let i = 0; i < w.length; i++) expect(Math.abs(g[i]! - w[i]!)).toBeLessThan(TOLERANCE);
   });
 });
