@@ -1,0 +1,178 @@
+/**
+ * Reverse-mode automatic differentiation of ONNX graphs. `differentiate` walks a forward graph
+ * backwards and asks each node's gradient rule (grad/) for its inputs' gradients, summing the
+ * contributions of values read by several nodes. Everything emitted is standard ONNX, so the
+ * result runs on a stock onnxruntime build.
+ */
+import { VergeError } from '../errors.ts';
+import { cloneModel, GraphBuilder, makeTensor, tensorValueInfo } from '../onnx/builder.ts';
+import { isFloat, type DType } from '../onnx/dtype.ts';
+import type { Graph, Model, Node, Tensor } from '../onnx/ir.ts';
+import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
+import { GradContext, gradRule, LowerContext } from './grad/index.ts';
+import { probeShapes, type ShapeMap } from './shapes.ts';
+
+/** Ops whose outputs carry no gradient (integer, boolean or piecewise-constant results). */
+export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
+  'Shape', 'Size', 'ArgMax', 'ArgMin', 'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Not', 'And',
+  'Or', 'Xor', 'ConstantOfShape', 'Constant', 'RandomUniformLike', 'RandomNormalLike', 'RandomUniform',
+  'RandomNormal', 'NonZero', 'Range', 'OneHot', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'EyeLike',
+]);
+
+/** Constant tensors of a graph: initializers and Constant nodes' values, by name. */
+export function graphConstants(graph: Graph): Map<string, Tensor> {
+  const m = new Map<string, Tensor>();
+  for (const t of graph.initializers) m.set(t.name, t);
+  for (const n of graph.nodes) {
+    if (n.opType !== 'Constant' || !isDefaultDomain(n.domain)) continue;
+    const a = n.attributes.value ?? n.attributes.value_ints ?? n.attributes.value_int ?? n.attributes.value_floats ?? n.attributes.value_float;
+    if (!a) continue;
+    const out = n.outputs[0]!;
+    if (a.type === 'tensor') m.set(out, a.value);
+    else if (a.type === 'ints') m.set(out, makeTensor(out, 'int64', [a.value.length], a.value));
+    else if (a.type === 'int') m.set(out, makeTensor(out, 'int64', [], [a.value]));
+    else if (a.type === 'floats') m.set(out, makeTensor(out, 'float32', [a.value.length], a.value));
+    else if (a.type === 'float') m.set(out, makeTensor(out, 'float32', [], [a.value]));
+  }
+  return m;
+}
+
+export function opsetOf(model: Model): number {
+  return defaultOpset(model) ?? DEFAULT_OPSET;
+}
+
+export interface LoweredForward {
+  model: Model;
+  /** initializer name → value holding its new contents after a training step (BN running stats). */
+  stateUpdates: Map<string, string>;
+}
+
+/**
+ * Training-mode forward: a copy of the model in which nodes that behave differently while training
+ * (BatchNormalization, Dropout, MaxPool needing its argmax) are rewritten by their rules.
+ */
+export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): LoweredForward {
+  const m = cloneModel(model);
+  const opset = opsetOf(m);
+  const nodes = m.graph.nodes;
+  m.graph.nodes = [];
+  const g = new GraphBuilder(m.graph);
+  const constants = graphConstants(m.graph);
+  const stateUpdates = new Map<string, string>();
+  const inits = new Set(m.graph.initializers.map((t) => t.name));
+  nodes.forEach((node, i) => {
+    const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
+    if (!rule?.trainingForward) {
+      m.graph.nodes.push(node);
+      return;
+    }
+    const ctx = new LowerContext(g, node, shapes, constants, opset, (name, next) => {
+      if (!inits.has(name)) {
+        throw new VergeError('E_UNSUPPORTED', `${node.opType} node '${node.name}': state '${name}' must be an initializer to be updated`);
+      }
+      stateUpdates.set(name, next);
+    }, seed + i);
+    rule.trainingForward(ctx);
+  });
+  return { model: m, stateUpdates };
+}
+
+/**
+ * Emit the backward pass into `g`. `seeds` maps forward values to their (already emitted)
+ * gradients; returns the gradient of each `wrt` name (undefined when no gradient reaches it).
+ */
+export function differentiate(
+  g: GraphBuilder,
+  forward: readonly Node[],
+  shapes: ShapeMap,
+  constants: Map<string, Tensor>,
+  opset: number,
+  seeds: Map<string, string>,
+  wrt: readonly string[],
+): Map<string, string | undefined> {
+  // Forward sweep: which values depend differentiably on a wrt name.
+  const requires = new Set<string>(wrt);
+  for (const n of forward) {
+    if (NON_DIFFERENTIABLE.has(n.opType) || !n.inputs.some((i) => requires.has(i))) continue;
+    for (const o of n.outputs) {
+      const s = shapes.get(o);
+      if (o && (!s || isFloat(s.dtype))) requires.add(o);
+    }
+  }
+  const contributions = new Map<string, string[]>();
+  const add = (name: string, grad: string) => {
+    const list = contributions.get(name);
+    if (list) list.push(grad);
+    else contributions.set(name, [grad]);
+  };
+  const total = (name: string): string | undefined => {
+    const list = contributions.get(name);
+    if (!list || list.length === 0) return undefined;
+    if (list.length === 1) return list[0];
+    const sum = g.op('Sum', list);
+    contributions.set(name, [sum]);
+    return sum;
+  };
+  for (const [v, grad] of seeds) add(v, grad);
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const node = forward[k]!;
+    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
+    const needs = node.inputs.map((i) => !!i && requires.has(i));
+    if (!needs.some(Boolean)) continue;
+    const dys = node.outputs.map((o) => (o ? total(o) : undefined));
+    if (!dys.some(Boolean)) continue;
+    const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
+    if (!rule?.grad) {
+      throw new VergeError('E_NO_GRADIENT', `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`);
+    }
+    const grads = rule.grad(new GradContext(g, node, shapes, constants, opset, dys, needs));
+    grads.forEach((grad, i) => {
+      if (grad && needs[i]) add(node.inputs[i]!, grad);
+    });
+  }
+  const result = new Map<string, string | undefined>();
+  for (const w of wrt) result.set(w, total(w));
+  return result;
+}
+
+export interface GradientModel {
+  model: Model;
+  /** Forward output name → the graph input that takes its upstream gradient (dims at the first probe). */
+  seedInputs: Map<string, { input: string; dtype: DType; dims: number[] }>;
+  /** wrt name → graph output holding its gradient (absent when no gradient reaches it). */
+  gradOutputs: Map<string, string>;
+}
+
+/**
+ * A model computing the forward outputs and the gradients of `wrt` (initializers or graph
+ * inputs) given upstream gradients of the outputs as extra inputs. The training-mode forward
+ * is used. This is what the finite-difference checks exercise.
+ */
+export async function buildGradientModel(model: Model, wrt: readonly string[], seed = 0): Promise<GradientModel> {
+  const shapes0 = await probeShapes(model);
+  const lowered = lowerForTraining(model, shapes0, seed);
+  const shapes = await probeShapes(lowered.model);
+  const m = lowered.model;
+  const forward = [...m.graph.nodes];
+  const g = new GraphBuilder(m.graph);
+  const seedInputs: GradientModel['seedInputs'] = new Map();
+  const seeds = new Map<string, string>();
+  for (const out of m.graph.outputs) {
+    const s = shapes.get(out.name)!;
+    const decl = out.type?.kind === 'tensor' ? out.type.shape : undefined;
+    const name = g.uniqueName(`${out.name}_grad`);
+    g.graph.inputs.push(tensorValueInfo(name, s.dtype, decl ?? s.dims));
+    seedInputs.set(out.name, { input: name, dtype: s.dtype, dims: s.dims });
+    seeds.set(out.name, name);
+  }
+  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, wrt);
+  const gradOutputs = new Map<string, string>();
+  for (const [w, grad] of grads) {
+    if (!grad) continue;
+    const s = shapes.get(w)!;
+    const name = g.op('Identity', [grad], {}, { output: g.uniqueName(`${w}_grad`) });
+    g.graph.outputs.push(tensorValueInfo(name, s.dtype));
+    gradOutputs.set(w, name);
+  }
+  return { model: m, seedInputs, gradOutputs };
+}

@@ -1,0 +1,35 @@
+import type { GradRule } from './rule.ts';
+
+/**
+ * BatchNormalization in training mode, rewritten into primitives (their rules give the gradient):
+ * normalize with the batch's statistics and update the running statistics as PyTorch does —
+ * running = momentum_onnx·running + (1 − momentum_onnx)·batch, with the UNBIASED batch variance
+ * (n/(n−1)), so a model trained here matches one trained in PyTorch.
+ */
+export const BatchNormalization: GradRule = {
+  op: 'BatchNormalization',
+  trainingForward: (c) => {
+    const [x, scale, bias, runMean, runVar] = [0, 1, 2, 3, 4].map((i) => c.input(i)) as [string, string, string, string, string];
+    const rank = c.rank(x);
+    const ch = c.dims(scale)[0]!;
+    const eps = c.attrFloat('epsilon', 1e-5);
+    const momentum = c.attrFloat('momentum', 0.9);
+    const axes = c.ints([0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
+    const bcast = c.ints([1, ch, ...new Array<number>(rank - 2).fill(1)]);
+    const mean = c.op('ReduceMean', [x, axes], { keepdims: 1 });
+    const xc = c.op('Sub', [x, mean]);
+    const variance = c.op('ReduceMean', [c.op('Mul', [xc, xc]), axes], { keepdims: 1 });
+    const std = c.op('Sqrt', [c.op('Add', [variance, c.scalar(eps)])]);
+    const xhat = c.op('Div', [xc, std]);
+    const scaled = c.op('Mul', [xhat, c.op('Reshape', [scale, bcast])]);
+    c.g.op('Add', [scaled, c.op('Reshape', [bias, bcast])], {}, { output: c.output(0) });
+    // Running statistics (not differentiated: nothing downstream of the loss reads them).
+    const flatC = c.ints([ch]);
+    const count = c.toFloat(c.op('ReduceProd', [c.op('Gather', [c.op('Shape', [x]), axes])], { keepdims: 0 }));
+    const unbias = c.op('Div', [count, c.op('Sub', [count, c.scalar(1)])]);
+    const blend = (run: string, batch: string) =>
+      c.op('Add', [c.op('Mul', [run, c.scalar(momentum)]), c.op('Mul', [batch, c.scalar(1 - momentum)])]);
+    c.updateState(runMean, blend(runMean, c.op('Reshape', [mean, flatC])));
+    c.updateState(runVar, blend(runVar, c.op('Mul', [c.op('Reshape', [variance, flatC]), unbias])));
+  },
+};

@@ -1,0 +1,44 @@
+import type { GradRule } from './rule.ts';
+import { convWeightGrad } from './conv-weight.ts';
+import { windowOf } from './window.ts';
+
+/**
+ * Conv (any spatial rank, groups, strides, pads, dilations, auto_pad).
+ * dX = ConvTranspose(dY, W) with output_padding restoring the floor-dropped rows;
+ * dW = patches·dY as one batched MatMul (conv-weight.ts); dB = Σ dY over batch and space.
+ */
+export const Conv: GradRule = {
+  op: 'Conv',
+  grad: (c) => {
+    const [x, wName] = [c.input(0), c.input(1)];
+    const y = c.output(0);
+    const wDims = c.dims(wName);
+    const w = windowOf(c, x, y, wDims.slice(2));
+    const r = w.kernel.length;
+    const group = c.attrInt('group', 1);
+    const dy = c.dy();
+    let dX: string | undefined, dW: string | undefined, dB: string | undefined;
+    if (c.needsGrad(0)) {
+      const outputPadding = w.inSize.map(
+        (n, i) => n + w.pads[i]! + w.pads[i + r]! - ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
+      );
+      dX = c.op('ConvTranspose', [dy, wName], {
+        strides: w.strides,
+        dilations: w.dilations,
+        pads: w.pads,
+        group,
+        output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
+      });
+    }
+    if (c.needsGrad(1)) {
+      const [m, cg] = wDims as [number, number];
+      const L = w.outSize.reduce((a, b) => a * b, 1);
+      const dy3 = c.op('Reshape', [dy, c.ints([-1, m, L])]);
+      dW = convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
+    }
+    if (c.has(2) && c.needsGrad(2)) {
+      dB = c.op('ReduceSum', [dy, c.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 });
+    }
+    return [dX, dW, dB];
+  },
+};

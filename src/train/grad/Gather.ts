@@ -1,0 +1,37 @@
+import type { GradRule } from './rule.ts';
+
+/**
+ * Embedding-style gather: the gradient rows are scattered back with ScatterND(reduction=add), so
+ * repeated indices sum correctly. Other axes are moved to the front with a transpose.
+ */
+export const Gather: GradRule = {
+  op: 'Gather',
+  grad: (c) => {
+    const data = c.input(0);
+    const idx = c.input(1);
+    const r = c.rank(data);
+    const q = c.rank(idx);
+    const axis = c.axis(c.attrInt('axis', 0), r);
+    let dy = c.dy();
+    let zeros: string;
+    const perm = [axis, ...Array.from({ length: r }, (_, i) => i).filter((i) => i !== axis)];
+    if (axis !== 0) {
+      // dY dims: data[:axis] + idx dims + data[axis+1:] → idx dims first.
+      const yPerm = [
+        ...Array.from({ length: q }, (_, i) => axis + i),
+        ...Array.from({ length: axis }, (_, i) => i),
+        ...Array.from({ length: r - axis - 1 }, (_, i) => axis + q + i),
+      ];
+      dy = c.op('Transpose', [dy], { perm: yPerm });
+      zeros = c.op('Transpose', [c.zerosLike(data)], { perm });
+    } else zeros = c.zerosLike(data);
+    const indices = c.op('Unsqueeze', [idx, c.ints([-1])]);
+    let d = c.op('ScatterND', [zeros, indices, dy], { reduction: 'add' });
+    if (axis !== 0) {
+      const inverse = new Array<number>(r);
+      perm.forEach((p, i) => (inverse[p] = i));
+      d = c.op('Transpose', [d], { perm: inverse });
+    }
+    return [d, undefined];
+  },
+};

@@ -1,0 +1,3 @@
+import type { GradRule } from './rule.ts';
+
+export const Identity: GradRule = { op: 'Identity', grad: (c) => [c.dy()] };

@@ -1,0 +1,40 @@
+import type { GradRule } from './rule.ts';
+import { windowOf } from './window.ts';
+
+/**
+ * MaxPool. Training forward asks the pool for its argmax Indices (flat over N·C·H·W). The
+ * gradient routes dY to those positions: MaxUnpool (one op) when windows cannot overlap, else
+ * ScatterElements with reduction=add (overlapping windows may pick the same element twice).
+ */
+export const MaxPool: GradRule = {
+  op: 'MaxPool',
+  trainingForward: (c) => {
+    const n = c.node;
+    if (n.outputs[1]) {
+      c.g.graph.nodes.push(n);
+      return;
+    }
+    c.g.node('MaxPool', [n.inputs[0]!], n.attributes as never, {
+      outputs: [n.outputs[0]!, c.g.uniqueName(`${n.outputs[0]}_argmax`)],
+      name: n.name,
+    });
+  },
+  grad: (c) => {
+    const x = c.input(0);
+    const indices = c.output(1);
+    if (!indices) c.fail('internal: MaxPool indices missing from the training forward');
+    if (c.attrInt('storage_order', 0) !== 0) c.fail('storage_order=1 is not supported');
+    const kernel = c.attrInts('kernel_shape')!;
+    const w = windowOf(c, x, c.output(0), kernel);
+    const overlapping = w.kernel.some((k, i) => k > w.strides[i]! || (w.dilations[i]! > 1 && k > 1));
+    if (!overlapping) return [c.op('MaxUnpool', [c.dy(), indices, c.shapeOf(x)], { kernel_shape: kernel, strides: w.strides, pads: w.pads })];
+    const flat = c.ints([-1]);
+    const zeros = c.op('Reshape', [c.zerosLike(x), flat]);
+    const scattered = c.op(
+      'ScatterElements',
+      [zeros, c.op('Reshape', [indices, flat]), c.op('Reshape', [c.dy(), flat])],
+      { axis: 0, reduction: 'add' },
+    );
+    return [c.reshapeLike(scattered, x)];
+  },
+};

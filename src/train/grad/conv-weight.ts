@@ -1,0 +1,63 @@
+/**
+ * Weight gradient of a convolution as ONE batched MatMul over patches (im2col built from strided
+ * Slices). The probe of DESIGN.md found the alternative — a Conv whose "kernel" is the upstream
+ * gradient — the single most expensive node of the backward pass.
+ *
+ * For groups g, with src [N, Cs, …] the tensor patches are cut from and other [N, Co, L]:
+ *   P[g, K·Cs/g, N·L]  (slices of srcᵀ, concatenated along the channel axis: no transpose of P)
+ *   O[g, N·L, Co/g]    (one transpose of `other`)
+ *   R = P @ O → [g, K, Cs/g, Co/g] → transpose → [g, Co/g, Cs/g, K]
+ * Conv uses src = X, other = dY (result = W [M, C/g, k…]); ConvTranspose uses src = dY, other = X
+ * (result = W [C, M/g, k…]): the same layout falls out for both.
+ */
+import type { NodeView } from './rule.ts';
+import { kernelOffsets, type Window } from './window.ts';
+
+export function convWeightGrad(
+  c: NodeView,
+  src: string,
+  srcChannels: number,
+  other: string,
+  otherChannels: number,
+  group: number,
+  w: Window,
+  srcPads: number[],
+  patchSize: number[],
+  weightDims: number[],
+): string {
+  const r = w.kernel.length;
+  const csg = srcChannels / group;
+  const cog = otherChannels / group;
+  const L = patchSize.reduce((a, b) => a * b, 1);
+  const offsets = kernelOffsets(w.kernel);
+  const K = offsets.length;
+  // srcᵀ: [Cs, N, spatial…] → [g, Cs/g, N, spatial…]
+  let t = c.op('Transpose', [src], { perm: [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)] });
+  if (srcPads.some((p) => p !== 0)) {
+    t = c.op('Pad', [t, c.ints([0, 0, ...srcPads.slice(0, r), 0, 0, ...srcPads.slice(r)])]);
+  }
+  const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
+  let patches: string;
+  if (K === 1 && w.strides.every((s) => s === 1) && srcPads.every((p) => p === 0)) patches = t;
+  else {
+    const slices = offsets.map((o) => {
+      const starts = o.map((k, i) => k * w.dilations[i]!);
+      const ends = starts.map((s, i) => s + (patchSize[i]! - 1) * w.strides[i]! + 1);
+      return c.op('Slice', [t, c.ints(starts), c.ints(ends), c.ints(spatialAxes), c.ints(w.strides)]);
+    });
+    // [Cs, N, L] per offset → reshape each to [g, Cs/g, N·L] then concat along axis 1 = [g, K·Cs/g, N·L]
+    patches = K === 1 ? slices[0]! : '';
+    if (K > 1) {
+      const grouped = slices.map((s) => c.op('Reshape', [s, c.ints([group, csg, -1])]));
+      patches = c.op('Concat', grouped, { axis: 1 });
+    }
+  }
+  const P = c.op('Reshape', [patches, c.ints([group, K * csg, -1])]);
+  // other [N, Co, L] → [N, g, Co/g, L] → [g, N, L, Co/g] → [g, N·L, Co/g]
+  const o4 = c.op('Reshape', [other, c.ints([-1, group, cog, L])]);
+  const O = c.op('Reshape', [c.op('Transpose', [o4], { perm: [1, 0, 3, 2] }), c.ints([group, -1, cog])]);
+  const R = c.op('MatMul', [P, O]);
+  const R4 = c.op('Reshape', [R, c.ints([group, K, csg, cog])]);
+  const T = c.op('Transpose', [R4], { perm: [0, 3, 2, 1] });
+  return c.op('Reshape', [T, c.ints(weightDims)]);
+}

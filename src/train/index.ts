@@ -1,0 +1,22 @@
+/**
+ * train/: automatic differentiation of ONNX graphs and training on onnxruntime.
+ *
+ *   const s = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-3 }, threads: 2 });
+ *   const { loss, correct, count } = await s.step({ image: x }, labels, lr);   // one Session.run
+ *   await s.evaluate({ image: x }, labels);      // inference mode (running BN stats, no dropout)
+ *   await s.predict({ image: x });               // model outputs
+ *   saveModel(s.exportModel(), 'trained.onnx');  // plain inference ONNX with the trained weights
+ *   s.getState() / s.setState(st); s.saveCheckpoint(p) / s.loadCheckpoint(p); await s.release();
+ *
+ * Lower level: buildTrainingGraph (forward + loss + backward + optimizer as one ONNX model),
+ * buildGradientModel / differentiate (reverse-mode autodiff), checkGradients (finite differences),
+ * GRAD_RULES (one rule per op in grad/<Op>.ts).
+ */
+export { TrainingSession, CHECKPOINT_MARK, type TrainingSessionOptions, type StepResult, type TrainingState } from './session.ts';
+export { buildTrainingGraph, buildInferenceGraph, type TrainingGraph, type TrainingGraphOptions, type StateTensor } from './training-graph.ts';
+export { differentiate, buildGradientModel, lowerForTraining, NON_DIFFERENTIABLE, type GradientModel } from './autodiff.ts';
+export { appendLoss, LOSS_KINDS, type LossKind } from './loss.ts';
+export { appendOptimizer, defaultLearningRate, ADAM_DEFAULTS, type OptimizerKind, type OptimizerOptions } from './optimizer.ts';
+export { checkGradients, assertGradients, type GradCheckOptions, type GradCheckResult } from './gradcheck.ts';
+export { GRAD_RULES, gradRule, type GradRule } from './grad/index.ts';
+export { probeShapes, type ShapeMap, type ValueShape } from './shapes.ts';

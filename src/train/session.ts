@@ -1,0 +1,231 @@
+/**
+ * TrainingSession: the API the trainer (fit), the CLI and federated clients call. It owns one
+ * onnxruntime session over the training graph and keeps parameters, running statistics and
+ * optimizer state as tensors between steps: a step is one Session.run and a swap of references.
+ */
+import { VergeError } from '../errors.ts';
+import { cloneModel, makeModel, makeTensor } from '../onnx/builder.ts';
+import type { Model, Tensor } from '../onnx/ir.ts';
+import { loadModel, saveModel } from '../onnx/io.ts';
+import { Session } from '../runtime/session.ts';
+import type { TensorValue } from '../runtime/tensor.ts';
+import type { LossKind } from './loss.ts';
+import { defaultLearningRate, type OptimizerOptions } from './optimizer.ts';
+import { buildInferenceGraph, buildTrainingGraph, type StateTensor, type TrainingGraph } from './training-graph.ts';
+
+export interface TrainingSessionOptions {
+  loss: LossKind;
+  optimizer: OptimizerOptions;
+  /** Model output the loss applies to (default: the first output). */
+  output?: string;
+  /** Parameters to keep fixed: a list of initializer names or a predicate. */
+  frozen?: string[] | ((param: string) => boolean);
+  /** Clip gradients to this global L2 norm before the update. */
+  clipNorm?: number;
+  /** onnxruntime intra-op threads. */
+  threads?: number;
+  /** Seed of the dropout masks. */
+  seed?: number;
+}
+
+export interface StepResult {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Correct predictions in the batch (classification losses). */
+  correct?: number;
+  /** Samples in the batch. */
+  count: number;
+}
+
+/** Everything needed to resume: parameters, running statistics, optimizer state and the step. */
+export interface TrainingState {
+  step: number;
+  tensors: Record<string, TensorValue>;
+}
+
+/** Metadata key marking a checkpoint file (an ONNX file whose initializers are the state). */
+export const CHECKPOINT_MARK = 'verge.checkpoint';
+
+export class TrainingSession {
+  private evalSession?: Session;
+  private evalGraph?: Awaited<ReturnType<typeof buildInferenceGraph>>;
+  private predictSession?: Session;
+  private readonly state = new Map<string, TensorValue>();
+  private steps = 0;
+
+  private constructor(
+    private readonly source: Model,
+    readonly graph: TrainingGraph,
+    private readonly train: Session,
+    private readonly opts: TrainingSessionOptions,
+  ) {
+    const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
+    for (const s of graph.state) {
+      const t = inits.get(s.input);
+      const data = t ? (t.data as Float32Array).slice() : new (s.dtype === 'float64' ? Float64Array : Float32Array)(s.dims.reduce((a, b) => a * b, 1));
+      this.state.set(s.input, { dtype: s.dtype, dims: [...s.dims], data });
+    }
+  }
+
+  static async create(model: Model, opts: TrainingSessionOptions): Promise<TrainingSession> {
+    const graph = await buildTrainingGraph(model, opts);
+    if (graph.parameters.length === 0) throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
+    const train = await Session.create(graph.model, { threads: opts.threads });
+    return new TrainingSession(model, graph, train, opts);
+  }
+
+  /** Trained parameter names (initializers of the source model). */
+  get parameterNames(): readonly string[] {
+    return this.graph.parameters;
+  }
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  private labelFeed(labels: TensorValue, batch: number, dtype = this.graph.labelsDtype): TensorValue {
+    const n = labels.data.length;
+    if (dtype === 'int64') {
+      if (labels.dtype === 'int64') return { ...labels, dims: [n] };
+      const src = labels.data as ArrayLike<number>;
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) out[i] = BigInt(src[i]!);
+      if (n !== batch) throw new VergeError('E_SHAPE_MISMATCH', `got ${n} labels for a batch of ${batch}`);
+      return { dtype: 'int64', dims: [n], data: out };
+    }
+    const src = labels.data as ArrayLike<number | bigint>;
+    const data = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Number(src[i]!);
+    return { dtype, dims: labels.dims, data };
+  }
+
+  private batchOf(inputs: Record<string, TensorValue>): number {
+    const first = this.graph.dataInputs[0];
+    const v = first ? inputs[first] : undefined;
+    if (!v) throw new VergeError('E_INPUT_MISSING', `training needs input '${first}'`);
+    return v.dims[0] ?? 1;
+  }
+
+  /** One optimizer step on a batch; `lr` defaults to the optimizer's learning rate. */
+  async step(inputs: Record<string, TensorValue>, labels: TensorValue, lr = defaultLearningRate(this.opts.optimizer)): Promise<StepResult> {
+    const batch = this.batchOf(inputs);
+    const feeds: Record<string, TensorValue> = {};
+    for (const name of this.graph.dataInputs) {
+      const v = inputs[name];
+      if (!v) throw new VergeError('E_INPUT_MISSING', `training needs input '${name}'`);
+      feeds[name] = v;
+    }
+    feeds[this.graph.labels] = this.labelFeed(labels, batch);
+    feeds[this.graph.lr] = { dtype: 'float32', dims: [], data: Float32Array.of(lr) };
+    feeds[this.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(this.steps + 1) };
+    for (const [k, v] of this.state) feeds[k] = v;
+    const out = await this.train.run(feeds);
+    for (const s of this.graph.state) this.state.set(s.input, out[s.output]!);
+    this.steps++;
+    return this.result(out, this.graph.loss, this.graph.correct, batch);
+  }
+
+  private result(out: Record<string, TensorValue>, loss: string, correct: string | undefined, count: number): StepResult {
+    const r: StepResult = { loss: Number(out[loss]!.data[0]), count };
+    if (correct) r.correct = Number(out[correct]!.data[0]);
+    return r;
+  }
+
+  private stateFeeds(): Record<string, TensorValue> {
+    const f: Record<string, TensorValue> = {};
+    for (const s of this.graph.state) if (s.kind !== 'optimizer') f[s.input] = this.state.get(s.input)!;
+    return f;
+  }
+
+  private modelStateNames(): string[] {
+    return this.graph.state.filter((s) => s.kind !== 'optimizer').map((s) => s.input);
+  }
+
+  /** Inference-mode loss/accuracy (running statistics, no dropout) with the current parameters. */
+  async evaluate(inputs: Record<string, TensorValue>, labels: TensorValue): Promise<StepResult> {
+    if (!this.evalSession) {
+      this.evalGraph = await buildInferenceGraph(this.source, this.modelStateNames(), { kind: this.opts.loss, output: this.opts.output });
+      this.evalSession = await Session.create(this.evalGraph.model, { threads: this.opts.threads });
+    }
+    const e = this.evalGraph!;
+    const batch = this.batchOf(inputs);
+    const feeds: Record<string, TensorValue> = { ...this.stateFeeds() };
+    for (const name of this.graph.dataInputs) feeds[name] = inputs[name]!;
+    feeds[e.labels] = this.labelFeed(labels, batch, e.labelsDtype);
+    const out = await this.evalSession.run(feeds);
+    return this.result(out, e.loss, e.correct, batch);
+  }
+
+  /** The model's outputs in inference mode with the current parameters. */
+  async predict(inputs: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
+    if (!this.predictSession) {
+      const g = await buildInferenceGraph(this.source, this.modelStateNames());
+      this.predictSession = await Session.create(g.model, { threads: this.opts.threads });
+    }
+    return this.predictSession.run({ ...inputs, ...this.stateFeeds() });
+  }
+
+  /** A plain inference model: the source graph with the trained parameters and running statistics. */
+  exportModel(): Model {
+    const m = cloneModel(this.source);
+    m.graph.initializers = m.graph.initializers.map((t) => {
+      const v = this.state.get(t.name);
+      return v ? { ...t, data: v.data.slice() as Tensor['data'], storage: 'raw' as const } : t;
+    });
+    return m;
+  }
+
+  getState(): TrainingState {
+    const tensors: Record<string, TensorValue> = {};
+    for (const [k, v] of this.state) tensors[k] = { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() as TensorValue['data'] };
+    return { step: this.steps, tensors };
+  }
+
+  setState(s: TrainingState): void {
+    for (const st of this.graph.state) {
+      const v = s.tensors[st.input];
+      if (!v) throw new VergeError('E_BAD_ARGUMENT', `training state lacks '${st.input}'`);
+      if (v.dims.join(',') !== st.dims.join(',') || v.dtype !== st.dtype) {
+        throw new VergeError('E_SHAPE_MISMATCH', `state '${st.input}' is ${v.dtype}[${v.dims.join(', ')}], expected ${st.dtype}[${st.dims.join(', ')}]`);
+      }
+    }
+    for (const st of this.graph.state) {
+      const v = s.tensors[st.input]!;
+      this.state.set(st.input, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() as TensorValue['data'] });
+    }
+    this.steps = s.step;
+  }
+
+  /** Write the state as an ONNX file of initializers (atomic: temp file + rename). */
+  saveCheckpoint(path: string): void {
+    const s = this.getState();
+    const inits: Tensor[] = Object.entries(s.tensors).map(([name, v]) => makeTensor(name, v.dtype, v.dims, v.data));
+    const m = makeModel({ name: 'checkpoint', nodes: [], initializers: inits, sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] });
+    m.metadataProps = [
+      { key: CHECKPOINT_MARK, value: '1' },
+      { key: 'step', value: String(s.step) },
+    ];
+    saveModel(m, path);
+  }
+
+  loadCheckpoint(path: string): void {
+    const m = loadModel(path);
+    if (!m.metadataProps?.some((p) => p.key === CHECKPOINT_MARK)) {
+      throw new VergeError('E_DATA_INVALID', `${path} is not a verge training checkpoint`);
+    }
+    const step = Number(m.metadataProps.find((p) => p.key === 'step')?.value ?? 0);
+    const tensors: Record<string, TensorValue> = {};
+    for (const t of m.graph.initializers) tensors[t.name] = { dtype: t.dtype, dims: [...t.dims], data: t.data };
+    this.setState({ step, tensors });
+  }
+
+  /** State tensors described (for summaries): name, kind, dims. */
+  get stateTensors(): readonly StateTensor[] {
+    return this.graph.state;
+  }
+
+  async release(): Promise<void> {
+    await this.train.release();
+    await this.evalSession?.release();
+    await this.predictSession?.release();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Shapes of every value of a forward graph, learned by running it once on onnxruntime at two
+ * sizes of its symbolic dimensions. Gradient rules need ranks and static sizes (to pick the
+ * reduction axes of a broadcast gradient, the output padding of a transposed convolution, …);
+ * probing covers every op onnxruntime runs without a shape-inference table of our own.
+ */
+import { VergeError } from '../errors.ts';
+import type { DType } from '../onnx/dtype.ts';
+import { allocate } from '../onnx/dtype.ts';
+import { makeModel } from '../onnx/builder.ts';
+import type { Graph, Model } from '../onnx/ir.ts';
+import { isDefaultDomain } from '../onnx/ir.ts';
+import { Session } from '../runtime/session.ts';
+import type { TensorValue } from '../runtime/tensor.ts';
+
+/** The two sizes given to symbolic dimensions; > 1 so a broadcast dim (1) is never confused with them. */
+export const PROBE_SIZES = [2, 3] as const;
+
+export interface ValueShape {
+  dtype: DType;
+  /** Sizes at the first probe. */
+  dims: number[];
+  /** dynamic[i]: dimension i changed with the symbolic input sizes (e.g. follows the batch). */
+  dynamic: boolean[];
+}
+
+export type ShapeMap = Map<string, ValueShape>;
+
+export function isStatic(s: ValueShape): boolean {
+  return !s.dynamic.some(Boolean);
+}
+
+function probeFeeds(graph: Graph, size: number): Record<string, TensorValue> {
+  const inits = new Set(graph.initializers.map((t) => t.name));
+  const feeds: Record<string, TensorValue> = {};
+  for (const vi of graph.inputs) {
+    if (inits.has(vi.name)) continue;
+    const t = vi.type;
+    if (!t || t.kind !== 'tensor' || !t.shape) {
+      throw new VergeError('E_SHAPE_MISMATCH', `graph input '${vi.name}' has no declared shape; training needs one (symbolic dims allowed)`);
+    }
+    const dims = t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : size));
+    const n = dims.reduce((a, b) => a * b, 1);
+    const data = allocate(t.dtype, n);
+    if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < n; i++) data[i] = ((i * 7919) % 17) / 17 - 0.4;
+    feeds[vi.name] = { dtype: t.dtype, dims, data };
+  }
+  return feeds;
+}
+
+/** Run `graph` at both probe sizes and record dtype and dims of every value. */
+export async function probeShapes(model: Model): Promise<ShapeMap> {
+  const graph = model.graph;
+  const shapes: ShapeMap = new Map();
+  for (const t of graph.initializers) shapes.set(t.name, { dtype: t.dtype, dims: [...t.dims], dynamic: t.dims.map(() => false) });
+  const names: string[] = [];
+  const seen = new Set(shapes.keys());
+  for (const vi of graph.inputs) seen.add(vi.name);
+  for (const n of graph.nodes) for (const o of n.outputs) if (o && !seen.has(o)) (seen.add(o), names.push(o));
+  const probe: Model = makeModel(
+    { ...graph, outputs: names.map((name) => ({ name })), valueInfo: [] },
+    { opset: model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version },
+  );
+  probe.opsetImports = model.opsetImports;
+  probe.irVersion = Math.max(model.irVersion, 7);
+  const results: Record<string, TensorValue>[] = [];
+  const session = await Session.create(probe, { threads: 1, graphOptimization: 'disabled' });
+  try {
+    for (const size of PROBE_SIZES) {
+      const feeds = probeFeeds(graph, size);
+      const out = await session.run(feeds);
+      for (const [k, v] of Object.entries(feeds)) out[k] = v;
+      results.push(out);
+    }
+  } finally {
+    await session.release();
+  }
+  const [a, b] = results as [Record<string, TensorValue>, Record<string, TensorValue>];
+  for (const [name, va] of Object.entries(a)) {
+    const vb = b[name]!;
+    const dynamic = va.dims.map((d, i) => vb.dims.length !== va.dims.length || vb.dims[i] !== d);
+    shapes.set(name, { dtype: va.dtype, dims: [...va.dims], dynamic });
+  }
+  return shapes;
+}
+

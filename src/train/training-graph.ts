@@ -1,0 +1,152 @@
+/**
+ * The training model: forward (training mode) + loss + backward + optimizer update in ONE ONNX
+ * graph. Parameters, running statistics and optimizer state are graph inputs whose next values
+ * are graph outputs, so the caller keeps them as tensors between steps and never rebuilds the
+ * graph; learning rate and step count are scalar inputs so schedules need no rebuild either.
+ */
+import { VergeError } from '../errors.ts';
+import { cloneModel, GraphBuilder, tensorValueInfo } from '../onnx/builder.ts';
+import { isFloat, type DType } from '../onnx/dtype.ts';
+import type { Model, Tensor } from '../onnx/ir.ts';
+import { differentiate, graphConstants, lowerForTraining, opsetOf } from './autodiff.ts';
+import { appendLoss, type LossKind } from './loss.ts';
+import { appendOptimizer, type OptimizerOptions, type OptimizerSlot } from './optimizer.ts';
+import { probeShapes } from './shapes.ts';
+
+/** One tensor the training step reads and rewrites. */
+export interface StateTensor {
+  /** Graph input name (= the initializer's name for parameters and buffers). */
+  input: string;
+  /** Graph output holding the value after the step. */
+  output: string;
+  dtype: DType;
+  dims: number[];
+  kind: 'param' | 'buffer' | 'optimizer';
+  /** For optimizer slots: the parameter they belong to. */
+  param?: string;
+  slot?: OptimizerSlot['kind'];
+}
+
+export interface TrainingGraphOptions {
+  loss: LossKind;
+  optimizer: OptimizerOptions;
+  /** Model output the loss applies to (default: the first). */
+  output?: string;
+  frozen?: string[] | ((param: string) => boolean);
+  clipNorm?: number;
+  seed?: number;
+}
+
+export interface TrainingGraph {
+  model: Model;
+  /** The forward model's data inputs (fed by the caller every step). */
+  dataInputs: string[];
+  labels: string;
+  labelsDtype: DType;
+  lr: string;
+  step: string;
+  loss: string;
+  correct?: string;
+  state: StateTensor[];
+  /** Trained parameters (initializer names), in graph order. */
+  parameters: string[];
+  /** Float initializers left constant (frozen, or no gradient reaches them). */
+  constants: string[];
+}
+
+function isFrozen(frozen: TrainingGraphOptions['frozen'], name: string): boolean {
+  if (!frozen) return false;
+  return Array.isArray(frozen) ? frozen.includes(name) : frozen(name);
+}
+
+function outputName(model: Model, output?: string): string {
+  const outs = model.graph.outputs.map((o) => o.name);
+  if (outs.length === 0) throw new VergeError('E_GRAPH_INVALID', 'the model has no outputs to train');
+  if (output === undefined) return outs[0]!;
+  if (!outs.includes(output)) throw new VergeError('E_BAD_ARGUMENT', `model has no output '${output}' (outputs: ${outs.join(', ')})`);
+  return output;
+}
+
+function moveToInputs(m: Model, names: Set<string>): void {
+  const keep: Tensor[] = [];
+  for (const t of m.graph.initializers) {
+    if (names.has(t.name)) m.graph.inputs.push(tensorValueInfo(t.name, t.dtype, t.dims));
+    else keep.push(t);
+  }
+  m.graph.initializers = keep;
+}
+
+export async function buildTrainingGraph(model: Model, opts: TrainingGraphOptions): Promise<TrainingGraph> {
+  const out = outputName(model, opts.output);
+  const shapes0 = await probeShapes(model);
+  const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0);
+  const m = lowered.model;
+  const shapes = await probeShapes(m);
+  const forward = [...m.graph.nodes];
+  const inits = new Set(m.graph.initializers.map((t) => t.name));
+  const dataInputs = m.graph.inputs.map((i) => i.name).filter((n) => !inits.has(n));
+  const candidates = m.graph.initializers
+    .filter((t) => isFloat(t.dtype) && !lowered.stateUpdates.has(t.name) && !isFrozen(opts.frozen, t.name))
+    .map((t) => t.name);
+  m.graph.outputs = [];
+  const g = new GraphBuilder(m.graph);
+  const loss = appendLoss(g, opts.loss, out, shapes.get(out)!);
+  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), new Map([[out, loss.grad]]), candidates);
+  const parameters = candidates.filter((p) => grads.get(p));
+  const lr = g.uniqueName('learning_rate');
+  const step = g.uniqueName('step');
+  g.graph.inputs.push(tensorValueInfo(lr, 'float32', []), tensorValueInfo(step, 'float32', []));
+  const byName = new Map(m.graph.initializers.map((t) => [t.name, t]));
+  const opt = appendOptimizer(
+    g,
+    parameters.map((p) => ({ name: p, grad: grads.get(p)!, dtype: byName.get(p)!.dtype, dims: byName.get(p)!.dims })),
+    opts.optimizer,
+    lr,
+    step,
+    opts.clipNorm,
+  );
+  const state: StateTensor[] = [];
+  const emit = (value: string, name: string) => g.op('Identity', [value], {}, { output: g.uniqueName(name) });
+  for (const p of parameters) {
+    const t = byName.get(p)!;
+    state.push({ input: p, output: emit(opt.updated.get(p)!, `${p}.next`), dtype: t.dtype, dims: t.dims, kind: 'param' });
+  }
+  for (const [b, next] of lowered.stateUpdates) {
+    const t = byName.get(b)!;
+    state.push({ input: b, output: emit(next, `${b}.next`), dtype: t.dtype, dims: t.dims, kind: 'buffer' });
+  }
+  for (const s of opt.slots) state.push({ input: s.input, output: s.output, dtype: s.dtype, dims: s.dims, kind: 'optimizer', param: s.param, slot: s.kind });
+  moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
+  g.graph.outputs.push(tensorValueInfo(loss.loss, shapes.get(out)!.dtype, []));
+  if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
+  for (const s of state) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
+  const constants = model.graph.initializers.filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name)).map((t) => t.name);
+  return { model: m, dataInputs, labels: loss.labels, labelsDtype: loss.labelsDtype, lr, step, loss: loss.loss, correct: loss.correct, state, parameters, constants };
+}
+
+export interface EvalGraph {
+  model: Model;
+  labels: string;
+  labelsDtype: DType;
+  loss: string;
+  correct?: string;
+}
+
+/**
+ * Inference-mode graphs over the SAME state names as the training graph (parameters and running
+ * statistics are inputs): `withLoss` adds labels, loss and correct count; otherwise the model's
+ * own outputs are computed.
+ */
+export async function buildInferenceGraph(model: Model, stateNames: string[], loss?: { kind: LossKind; output?: string }): Promise<EvalGraph> {
+  const m = cloneModel(model);
+  moveToInputs(m, new Set(stateNames));
+  if (!loss) return { model: m, labels: '', labelsDtype: 'float32', loss: '' };
+  const out = outputName(model, loss.output);
+  const shapes = await probeShapes(model);
+  const g = new GraphBuilder(m.graph);
+  const nodes = appendLoss(g, loss.kind, out, shapes.get(out)!, false);
+  m.graph.outputs = [tensorValueInfo(nodes.loss, shapes.get(out)!.dtype, [])];
+  if (nodes.correct) m.graph.outputs.push(tensorValueInfo(nodes.correct, 'int64', []));
+  return { model: m, labels: nodes.labels, labelsDtype: nodes.labelsDtype, loss: nodes.loss, correct: nodes.correct };
+}
+
