@@ -229,6 +229,8 @@ export const Deployment = z.object({
   auto_promote: z.boolean(),
   state: z.enum(DEPLOYMENT_STATES),
   reason: z.string().nullable(),
+  /** When the canary's health gate passed (null = not yet); with auto_promote false it then waits for promote. */
+  gate_passed_at: EpochMs.nullable(),
   created_at: EpochMs,
   updated_at: EpochMs,
   devices: z.array(DeploymentDevice),

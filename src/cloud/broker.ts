@@ -1,0 +1,85 @@
+/**
+ * Embedded MQTT broker (aedes) with verge's device authentication and per-device ACLs.
+ * Devices log in with client id = username = device id and the password from enrollment; the
+ * control plane's own client uses a per-process service credential.
+ */
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { deviceMayPublish, deviceMaySubscribe } from '../protocol/index.ts';
+
+export interface BrokerAuthority {
+  service: { username: string; password: string };
+  /** true when the device exists, is not revoked and the password matches. */
+  authenticateDevice(deviceId: string, password: string): Promise<boolean>;
+}
+
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  /** Connected device clients (not counting the service client). */
+  connectedDevices(): number;
+  /** Drop a client's connection now (used on revocation). */
+  disconnect(clientId: string): void;
+  close(): Promise<void>;
+}
+
+/** MQTT CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function startEmbeddedBroker(authority: BrokerAuthority, host = '127.0.0.1', port = 0): Promise<EmbeddedBroker> {
+  const serviceIds = new Set<string>();
+  const broker = await Aedes.createBroker({
+    authenticate(client: Client, username, password, done) {
+      const pass = password?.toString('utf8') ?? '';
+      if (username === authority.service.username) {
+        if (pass === authority.service.password) {
+          serviceIds.add(client.id);
+          return done(null, true);
+        }
+        return done(authError('bad service credentials', BAD_USERNAME_OR_PASSWORD), false);
+      }
+      // a device may only log in under its own id, so it can neither impersonate nor kick another
+      if (!username || client.id !== username) return done(authError('client id must equal username', NOT_AUTHORIZED), false);
+      authority.authenticateDevice(username, pass).then(
+        (ok) => (ok ? done(null, true) : done(authError('bad credentials or revoked device', BAD_USERNAME_OR_PASSWORD), false)),
+        () => done(authError('authentication unavailable', NOT_AUTHORIZED), false),
+      );
+    },
+    authorizePublish(client, packet, callback) {
+      if (client === null || serviceIds.has(client.id)) return callback(null);
+      if (deviceMayPublish(client.id, packet.topic)) return callback(null);
+      callback(new Error(`device ${client.id} may not publish to ${packet.topic}`));
+    },
+    authorizeSubscribe(client, sub, callback) {
+      if (serviceIds.has(client.id)) return callback(null, sub);
+      // negate (SUBACK 0x80) rather than disconnect: the device learns the subscription was refused
+      callback(null, deviceMaySubscribe(client.id, sub.topic) ? sub : null);
+    },
+  });
+  broker.on('clientDisconnect', (c: Client) => serviceIds.delete(c.id));
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actualPort = (server.address() as { port: number }).port;
+  const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+  return {
+    url: `mqtt://${host}:${actualPort}`,
+    port: actualPort,
+    connectedDevices: () => Object.keys(clients).filter((id) => !serviceIds.has(id)).length,
+    disconnect(clientId) {
+      clients[clientId]?.close();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of Object.values(clients)) c.close();
+        server.close(() => broker.close(() => resolve()));
+      }),
+  };
+}

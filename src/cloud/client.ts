@@ -1,0 +1,78 @@
+/**
+ * Operator-side HTTP client of the control plane, used by the CLI commands. Finds the cloud via
+ * --cloud / VERGE_CLOUD and the key via --api-key / VERGE_API_KEY / <data-dir>/admin.key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VergeError, type ErrorCode } from '../errors.ts';
+import { ADMIN_KEY_FILE } from './secrets.ts';
+
+export interface CloudConnection {
+  url: string;
+  apiKey: string | null;
+}
+
+/** Default API URL of a local `verge cloud` (its default --port). */
+export const DEFAULT_CLOUD_URL = 'http://127.0.0.1:8080';
+/** Per-request timeout: long enough for a large upload's response, short enough to report a hung cloud. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export function resolveCloud(opts: { cloud?: string; apiKey?: string; dataDir?: string }): CloudConnection {
+  const url = (opts.cloud ?? process.env.VERGE_CLOUD ?? DEFAULT_CLOUD_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(url)) throw new VergeError('E_BAD_ARGUMENT', `--cloud must be an http(s) URL, got '${url}'`);
+  let apiKey = opts.apiKey ?? process.env.VERGE_API_KEY ?? null;
+  const dataDir = opts.dataDir ?? process.env.VERGE_CLOUD_DATA_DIR;
+  if (!apiKey && dataDir) {
+    const p = join(dataDir, ADMIN_KEY_FILE);
+    if (!existsSync(p)) throw new VergeError('E_AUTH', `no ${ADMIN_KEY_FILE} in ${dataDir} (has 'verge cloud --data-dir ${dataDir}' run?)`);
+    apiKey = readFileSync(p, 'utf8').trim();
+  }
+  return { url, apiKey };
+}
+
+export class CloudClient {
+  constructor(readonly conn: CloudConnection) {}
+
+  async request<T>(method: string, path: string, body?: unknown, opts: { raw?: Uint8Array } = {}): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.conn.apiKey) headers.authorization = `Bearer ${this.conn.apiKey}`;
+    let payload: string | Uint8Array | undefined;
+    if (opts.raw) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = opts.raw;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.conn.url + path, { method, headers, body: payload, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new VergeError('E_NETWORK', `cannot reach the control plane at ${this.conn.url} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      throw new VergeError('E_NETWORK', `${this.conn.url}${path} answered ${res.status} with non-JSON (is that a verge control plane?)`);
+    }
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+      if (res.status === 401 && !this.conn.apiKey) throw new VergeError('E_AUTH', 'no API key: pass --api-key, set VERGE_API_KEY, or --data-dir of a local cloud');
+      throw new VergeError((err?.code as ErrorCode) ?? 'E_INTERNAL', err?.message ?? `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+  upload<T>(path: string, bytes: Uint8Array): Promise<T> {
+    return this.request<T>('POST', path, undefined, { raw: bytes });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Control-plane tables, in the SQL subset SQLite and PostgreSQL share (TEXT, BIGINT, INTEGER,
+ * DOUBLE PRECISION; JSON kept as TEXT; booleans as 0/1). Idempotent: replicas run them at start.
+ */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS api_keys (
+     key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS enroll_tokens (
+     token_hash TEXT PRIMARY KEY, tags TEXT NOT NULL, expires_at BIGINT NOT NULL,
+     used_at BIGINT, device_id TEXT, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS devices (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL, tags TEXT NOT NULL,
+     profile TEXT, presence TEXT NOT NULL DEFAULT 'offline', revoked_at BIGINT, last_seen BIGINT,
+     models TEXT NOT NULL DEFAULT '[]', generation BIGINT NOT NULL DEFAULT 0, enrolled_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS artifacts (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS model_versions (
+     name TEXT NOT NULL, version TEXT NOT NULL, parent TEXT, optimization TEXT, metrics TEXT NOT NULL,
+     created_at BIGINT NOT NULL, PRIMARY KEY (name, version))`,
+  `CREATE TABLE IF NOT EXISTS model_variants (
+     name TEXT NOT NULL, version TEXT NOT NULL, variant TEXT NOT NULL, precision TEXT NOT NULL, profile TEXT,
+     sha256 TEXT NOT NULL, size BIGINT NOT NULL, signature TEXT NOT NULL, key_id TEXT NOT NULL,
+     created_at BIGINT NOT NULL, PRIMARY KEY (name, version, variant))`,
+  `CREATE TABLE IF NOT EXISTS deployments (
+     id TEXT PRIMARY KEY, model TEXT NOT NULL, version TEXT NOT NULL, previous_version TEXT, target TEXT NOT NULL,
+     strategy TEXT NOT NULL, canary_percent INTEGER, health TEXT NOT NULL, auto_promote INTEGER NOT NULL,
+     state TEXT NOT NULL, reason TEXT, gate_passed_at BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS deployment_devices (
+     deployment_id TEXT NOT NULL, device_id TEXT NOT NULL, canary INTEGER NOT NULL, released INTEGER NOT NULL,
+     state TEXT NOT NULL, variant TEXT, error TEXT, previous_version TEXT, previous_deployment TEXT,
+     updated_at BIGINT NOT NULL, PRIMARY KEY (deployment_id, device_id))`,
+  `CREATE TABLE IF NOT EXISTS assignments (
+     device_id TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, deployment_id TEXT NOT NULL,
+     PRIMARY KEY (device_id, model))`,
+  `CREATE TABLE IF NOT EXISTS telemetry (
+     id TEXT PRIMARY KEY, device_id TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, variant TEXT NOT NULL,
+     deployment_id TEXT, window_start BIGINT NOT NULL, window_end BIGINT NOT NULL, inferences BIGINT NOT NULL,
+     errors BIGINT NOT NULL, latency TEXT NOT NULL, results TEXT, received_at BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS telemetry_model ON telemetry (model, version, device_id)`,
+  `CREATE INDEX IF NOT EXISTS deployments_model ON deployments (model, state)`,
+];

@@ -1,0 +1,26 @@
+/**
+ * The control plane's SQL seam: one small interface, two drivers (SQLite by default, PostgreSQL
+ * with `--db postgres://…`). Queries are written once, in the common subset of both dialects, with
+ * `?` placeholders (the PostgreSQL driver rewrites them to `$n`).
+ */
+export type SqlValue = string | number | null;
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  all<T extends Row = Row>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  /** Returns the number of affected rows. */
+  run(sql: string, params?: SqlValue[]): Promise<number>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Apply the DDL statements once, safely when several replicas start at the same time. */
+  migrate(statements: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function first<T extends Row>(db: SqlExecutor, sql: string, params?: SqlValue[]): Promise<T | undefined> {
+  return (await db.all<T>(sql, params))[0];
+}

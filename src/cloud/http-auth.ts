@@ -1,0 +1,74 @@
+/**
+ * HTTP authentication: operators by API key (Bearer) with roles, devices by their enrollment
+ * credentials (Basic). Each route declares `config.auth`; one onRequest hook enforces it.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { VergeError } from '../errors.ts';
+import type { Role } from '../protocol/index.ts';
+import type { Repository } from './repository.ts';
+import { hashSecret, secretMatches } from './secrets.ts';
+
+/** none: public; read: any operator key; admin: admin key; device: device credentials; device-or-read: either. */
+export type AuthMode = 'none' | 'read' | 'admin' | 'device' | 'device-or-read';
+export type Principal = { kind: 'operator'; role: Role } | { kind: 'device'; deviceId: string } | { kind: 'anonymous' };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+/** A VergeError with an HTTP status (401 vs 403 both carry E_AUTH). */
+export class HttpError extends VergeError {
+  constructor(
+    readonly statusCode: number,
+    code: ConstructorParameters<typeof VergeError>[0],
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+async function identify(req: FastifyRequest, repo: Repository): Promise<Principal> {
+  const h = req.headers.authorization;
+  if (!h) return { kind: 'anonymous' };
+  const [scheme, value = ''] = h.split(' ', 2);
+  if (scheme?.toLowerCase() === 'bearer') {
+    const role = await repo.apiKeyRole(hashSecret(value.trim()));
+    if (!role) throw new HttpError(401, 'E_AUTH', 'unknown API key');
+    return { kind: 'operator', role };
+  }
+  if (scheme?.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const id = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const dev = colon > 0 ? await repo.getDevice(id) : null;
+    if (!dev || dev.id !== id || !secretMatches(password, dev.secret_hash)) throw new HttpError(401, 'E_AUTH', 'bad device credentials');
+    if (dev.revoked_at !== null) throw new HttpError(403, 'E_AUTH', `device ${id} is revoked`);
+    return { kind: 'device', deviceId: id };
+  }
+  throw new HttpError(401, 'E_AUTH', `unsupported authorization scheme '${scheme}'`);
+}
+
+export function installAuth(app: FastifyInstance, repo: Repository): void {
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (req) => {
+    const mode: AuthMode = req.routeOptions.config?.auth ?? 'none';
+    if (mode === 'none') {
+      req.principal = { kind: 'anonymous' };
+      return;
+    }
+    const p = await identify(req, repo);
+    req.principal = p;
+    if (p.kind === 'anonymous') throw new HttpError(401, 'E_AUTH', 'authentication required (Authorization: Bearer <api key>)');
+    const okOperator = p.kind === 'operator' && (mode === 'read' || mode === 'device-or-read' || (mode === 'admin' && p.role === 'admin'));
+    const okDevice = p.kind === 'device' && (mode === 'device' || mode === 'device-or-read');
+    if (okOperator || okDevice) return;
+    if (p.kind === 'operator' && mode === 'admin') throw new HttpError(403, 'E_AUTH', 'this API key is read-only; the operation needs an admin key');
+    throw new HttpError(403, 'E_AUTH', 'not allowed for these credentials');
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The control plane's MQTT client: the same code against the embedded broker and an external one.
+ * With several replicas on one external broker it uses shared subscriptions, so each device
+ * message is handled by exactly one replica.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { VergeError } from '../errors.ts';
+import {
+  cloudSubscriptions,
+  deviceTopic,
+  encodeMessage,
+  parseDeviceTopic,
+  sharedSubscription,
+  VERBS,
+  type DeviceVerb,
+  type MessageInput,
+} from '../protocol/index.ts';
+
+export type DeviceMessageHandler = (deviceId: string, verb: DeviceVerb, payload: Buffer) => void;
+
+/** Group name of the control plane's shared subscriptions. */
+export const SHARED_GROUP = 'verge-cloud';
+/** Reconnect period of the service client; brokers restart in seconds. */
+const RECONNECT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class CloudMessaging {
+  private constructor(private readonly client: MqttClient) {}
+
+  static async connect(opts: {
+    url: string;
+    clientId: string;
+    username?: string;
+    password?: string;
+    /** Use MQTT 5 shared subscriptions (external broker, several replicas). */
+    shared: boolean;
+    onMessage: DeviceMessageHandler;
+  }): Promise<CloudMessaging> {
+    let client: MqttClient;
+    try {
+      client = await mqtt.connectAsync(opts.url, {
+        clientId: opts.clientId,
+        username: opts.username,
+        password: opts.password,
+        protocolVersion: opts.shared ? 5 : 4,
+        clean: true,
+        reconnectPeriod: RECONNECT_MS,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+      }, false);
+    } catch (e) {
+      throw new VergeError('E_NETWORK', `cannot connect to MQTT broker ${opts.url}: ${(e as Error).message}`);
+    }
+    client.on('error', () => undefined); // reconnects on its own; errors surface as failed publishes
+    client.on('message', (topic, payload) => {
+      const t = parseDeviceTopic(topic);
+      if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload);
+    });
+    const filters = cloudSubscriptions().map((f) => (opts.shared ? sharedSubscription(SHARED_GROUP, f) : f));
+    const subscribe = () => client.subscribeAsync(filters, { qos: 1 });
+    await subscribe();
+    // clean sessions forget subscriptions: resubscribe after every reconnect
+    client.on('connect', (ack) => {
+      if (!ack.sessionPresent) subscribe().catch(() => undefined);
+    });
+    return new CloudMessaging(client);
+  }
+
+  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
+    const spec = VERBS[verb];
+    await this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), { qos: spec.qos, retain: spec.retained });
+  }
+
+  /** Remove a retained message (an empty retained payload deletes it, MQTT 3.1.1 §3.3.1.3). */
+  async clearRetained(deviceId: string, verb: DeviceVerb): Promise<void> {
+    await this.client.publishAsync(deviceTopic(deviceId, verb), Buffer.alloc(0), { qos: 1, retain: true });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
