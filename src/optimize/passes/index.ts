@@ -1,0 +1,8 @@
+export { foldBatchNorm } from './batchnorm-folding.ts';
+export { foldConstants, constantNodesToInitializers, FOLD_MAX_GROWTH_BYTES } from './constant-folding.ts';
+export { eliminateDeadNodes, removeUnusedInitializers } from './dead-code.ts';
+export { removeIdentities } from './identity-removal.ts';
+export { simplifyShapeOps, resolveReshapeTarget } from './shape-simplification.ts';
+export { inferStaticShapes, type StaticShapes, type SymDim } from './static-shapes.ts';
+export { GraphIndex } from './graph-index.ts';
+export * from './pipeline.ts';

@@ -1,0 +1,62 @@
+/**
+ * optimizeGraph: run graph passes in order and report what each removed. Every pass is a pure
+ * `Model -> Model`; the pipeline only sequences them and counts.
+ */
+import { VergeError } from '../../errors.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { foldBatchNorm } from './batchnorm-folding.ts';
+import { foldConstants } from './constant-folding.ts';
+import { eliminateDeadNodes } from './dead-code.ts';
+import { removeIdentities } from './identity-removal.ts';
+import { simplifyShapeOps } from './shape-simplification.ts';
+
+export type GraphPass = (model: Model) => Model | Promise<Model>;
+
+/** The passes by name, in the default order (shape simplification exposes constants to folding). */
+export const GRAPH_PASSES = {
+  'remove-identities': removeIdentities,
+  'simplify-shapes': simplifyShapeOps,
+  'fold-constants': foldConstants,
+  'fold-batchnorm': foldBatchNorm,
+  'eliminate-dead-nodes': eliminateDeadNodes,
+} satisfies Record<string, GraphPass>;
+
+export type GraphPassName = keyof typeof GRAPH_PASSES;
+export const DEFAULT_PASSES = Object.keys(GRAPH_PASSES) as GraphPassName[];
+
+export interface PassResult {
+  pass: GraphPassName;
+  nodesBefore: number;
+  nodesAfter: number;
+  initializersBefore: number;
+  initializersAfter: number;
+}
+
+export interface OptimizeGraphOptions {
+  passes?: GraphPassName[];
+}
+
+export async function optimizeGraph(
+  model: Model,
+  opts: OptimizeGraphOptions = {},
+): Promise<{ model: Model; passes: PassResult[] }> {
+  const names = opts.passes ?? DEFAULT_PASSES;
+  const results: PassResult[] = [];
+  let current = model;
+  for (const name of names) {
+    const pass = GRAPH_PASSES[name] as GraphPass | undefined;
+    if (!pass) {
+      throw new VergeError('E_BAD_ARGUMENT', `unknown graph pass '${name}' (known: ${DEFAULT_PASSES.join(', ')})`);
+    }
+    const next = await pass(current);
+    results.push({
+      pass: name,
+      nodesBefore: current.graph.nodes.length,
+      nodesAfter: next.graph.nodes.length,
+      initializersBefore: current.graph.initializers.length,
+      initializersAfter: next.graph.initializers.length,
+    });
+    current = next;
+  }
+  return { model: current, passes: results };
+}

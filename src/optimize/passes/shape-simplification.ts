@@ -1,0 +1,86 @@
+/**
+ * Shape-op simplification: shape computations whose result is known statically become constants.
+ * - A Reshape whose target shape is computed (Shape -> Gather -> Unsqueeze -> Concat, as
+ *   `x.view(x.size(0), -1)` exports) gets a constant target: a static dim stays a number, a dynamic
+ *   dim copied from the same position of the data becomes 0 ("keep"), and one remaining dim -1.
+ * - Any other computed shape value that is fully static becomes an initializer.
+ * The chains that fed them become dead and are removed.
+ */
+import { cloneModel, makeTensor } from '../../onnx/builder.ts';
+import { dtypeCode } from '../../onnx/dtype.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { isDefaultDomain } from '../../onnx/ir.ts';
+import { constantNodesToInitializers } from './constant-folding.ts';
+import { eliminateDeadNodesInPlace } from './dead-code.ts';
+import { GraphIndex, intAttr } from './graph-index.ts';
+import { inferStaticShapes, type SymDim } from './static-shapes.ts';
+
+const INT64_CODE = dtypeCode('int64');
+
+export function simplifyShapeOps(model: Model): Model {
+  const out = cloneModel(model);
+  const g = out.graph;
+  // Exporters write shape constants (gather indices, the -1 of a flatten) as Constant nodes.
+  constantNodesToInitializers(g);
+  const { shapes, values } = inferStaticShapes(g);
+  const index = new GraphIndex(g);
+  const used = new Set<string>([...g.initializers.map((t) => t.name), ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
+  let changed = false;
+
+  for (const n of g.nodes) {
+    if (!isDefaultDomain(n.domain) || n.opType !== 'Reshape') continue;
+    const target = n.inputs[1];
+    if (!target || index.constant(target) || !index.producer.has(target)) continue;
+    const val = values.get(target);
+    const data = shapes.get(n.inputs[0]!);
+    if (!val) continue;
+    const resolved = resolveReshapeTarget(val, data, intAttr(n, 'allowzero', 0) === 1);
+    if (!resolved) continue;
+    const name = fresh(`${n.name || 'reshape'}_shape`);
+    g.initializers.push(makeTensor(name, 'int64', [resolved.length], resolved));
+    n.inputs = [n.inputs[0]!, name];
+    changed = true;
+  }
+
+  // Fully static values produced by computation (e.g. Shape of a static tensor) become constants.
+  for (const n of g.nodes) {
+    for (let k = 0; k < n.inputs.length; k++) {
+      const name = n.inputs[k]!;
+      if (!name || index.constant(name) || !index.producer.has(name)) continue;
+      const val = values.get(name);
+      const shape = shapes.get(name);
+      if (!val || !shape || !val.every((d) => typeof d === 'number') || shape.some((d) => typeof d !== 'number')) continue;
+      const producer = index.producer.get(name)!;
+      if (producer.opType === 'Constant') continue;
+      // Tracked values are int64 shape values; a Cast to another type is left to constant folding.
+      if (producer.opType === 'Cast' && intAttr(producer, 'to', INT64_CODE) !== INT64_CODE) continue;
+      const constName = fresh(`${name}_static`);
+      g.initializers.push(makeTensor(constName, 'int64', shape as number[], val as number[]));
+      n.inputs[k] = constName;
+      changed = true;
+    }
+  }
+  if (changed) eliminateDeadNodesInPlace(g);
+  return out;
+}
+
+/** A constant Reshape target equivalent to `val` for data of shape `data`, or undefined. */
+export function resolveReshapeTarget(val: SymDim[], data: SymDim[] | undefined, allowZero: boolean): number[] | undefined {
+  const out: (number | undefined)[] = val.map((d, k) => {
+    if (typeof d === 'number') return d;
+    // Same symbol at the same position of the data: "copy this dim" is what 0 means.
+    if (!allowZero && data && data[k] === d) return 0;
+    return undefined;
+  });
+  const unknown = out.filter((d) => d === undefined).length;
+  if (unknown === 0) return out as number[];
+  if (unknown === 1 && !out.includes(-1)) return out.map((d) => (d === undefined ? -1 : d));
+  return undefined;
+}
+
