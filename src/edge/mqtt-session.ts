@@ -76,6 +76,13 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     const client = mqtt.connect(this.opts.url, o);
     this.client = client;
     client.on('connect', () => {
+      if (this.opts.subscriptions.length === 0) {
+        this.attempt = 0;
+        this.up = true;
+        this.connects++;
+        this.emit('connected');
+        return;
+      }
       client.subscribe(this.opts.subscriptions, { qos: 1 }, (err, granted) => {
         if (err) {
           this.lastError = err.message;

@@ -15,7 +15,7 @@ export const OUTBOX_RETRY_MS = 1000;
 
 export interface OutboxSource {
   pending(limit: number, afterSeq?: number): OutboxRow[];
-  delivered(seq: number): void;
+  deliveredMany(seqs: readonly number[]): void;
   pendingCount(): number;
 }
 
@@ -27,6 +27,9 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
   private readonly inflight = new Set<number>();
   private cursor = 0;
   private retryTimer?: NodeJS.Timeout;
+  /** Acknowledged rows not yet deleted: deletes are batched into one transaction per tick. */
+  private readonly acked = new Set<number>();
+  private flushScheduled = false;
   delivered = 0;
 
   constructor(
@@ -59,7 +62,9 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
 
   private pump(): void {
     while (this.online && this.inflight.size < this.window) {
-      const rows = this.source.pending(this.window - this.inflight.size, this.cursor).filter((r) => !this.inflight.has(r.seq));
+      const rows = this.source
+        .pending(this.window - this.inflight.size, this.cursor)
+        .filter((r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq));
       if (rows.length === 0) break;
       for (const row of rows) {
         this.cursor = Math.max(this.cursor, row.seq);
@@ -68,13 +73,13 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
         this.publish(row.topic, Buffer.from(row.payload), row.qos).then(
           () => {
             // Acknowledged by the broker: safe to forget, whatever happened to the connection since.
-            this.source.delivered(row.seq);
+            this.acked.add(row.seq);
+            this.scheduleFlush();
             this.delivered++;
             this.emit('delivered', row.id);
             if (gen !== this.generation) return;
             this.inflight.delete(row.seq);
-            if (this.inflight.size === 0 && this.source.pendingCount() === 0) this.emit('drained');
-            else this.pump();
+            this.pump();
           },
           () => {
             if (gen !== this.generation) return; // the reconnect resends it
@@ -93,7 +98,28 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
     }
   }
 
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Delete acknowledged rows now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.acked.size === 0) return;
+    const seqs = [...this.acked];
+    try {
+      this.source.deliveredMany(seqs);
+    } catch {
+      return; // store closed: the rows are sent again after restart, and deduplicated
+    }
+    for (const s of seqs) this.acked.delete(s);
+    if (this.inflight.size === 0 && this.source.pendingCount() === 0) this.emit('drained');
+  }
+
   stop(): void {
+    this.flush();
     this.online = false;
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);

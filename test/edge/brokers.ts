@@ -1,0 +1,132 @@
+/**
+ * Real MQTT brokers for edge tests: an in-process aedes (the embedded default) and a Mosquitto
+ * process started here on an ephemeral port (so a test may kill and restart it without touching
+ * the machine's shared Mosquitto on 1883).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+
+export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+
+export interface TestBroker {
+  kind: 'aedes' | 'mosquitto';
+  url: string;
+  port: number;
+  /** Take the broker down (all connections drop). */
+  stop(): Promise<void>;
+  /** Bring it back on the same port. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * In-process aedes. `onPublish` sees every message the broker accepts, as an embedded control
+ * plane does (it needs no subscription, so nothing published right after a restart is missed).
+ */
+export async function startAedes(onPublish?: (topic: string, payload: Buffer) => void): Promise<TestBroker> {
+  let server: Server | undefined;
+  let broker: Aedes | undefined;
+  let port = 0;
+  const up = async () => {
+    broker = await Aedes.createBroker();
+    if (onPublish) broker.on('publish', (packet, client) => client && onPublish(packet.topic, packet.payload as Buffer));
+    const s = createServer(broker.handle);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (s.address() as { port: number }).port;
+    server = s;
+  };
+  const down = async () => {
+    const s = server;
+    const b = broker;
+    server = undefined;
+    broker = undefined;
+    if (b) await new Promise<void>((r) => b.close(() => r()));
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await up();
+  return {
+    kind: 'aedes',
+    get url() {
+      return `mqtt://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    stop: down,
+    start: up,
+    close: down,
+  };
+}
+
+export async function startMosquitto(): Promise<TestBroker> {
+  if (!MOSQUITTO_BIN) throw new Error('mosquitto is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'verge-mosq-'));
+  // Started as root, mosquitto drops to its own user; it must still be able to save its state here.
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_dest none', ''].join('\n'));
+  let proc: ChildProcess | undefined;
+  const up = async () => {
+    proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(port);
+  };
+  const down = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    // SIGTERM: mosquitto writes its persistence file and exits, as a service restart does.
+    await new Promise<void>((r) => {
+      p.once('exit', () => r());
+      p.kill('SIGTERM');
+    });
+  };
+  await up();
+  return {
+    kind: 'mosquitto',
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop: down,
+    start: up,
+    close: async () => {
+      await down();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Why a Mosquitto test cannot run here, or undefined. Under CI a missing broker is a failure, not a skip. */
+export function mosquittoSkipReason(): string | undefined {
+  if (MOSQUITTO_BIN) return undefined;
+  if (process.env.CI === 'true') throw new Error('CI=true but mosquitto is not installed (apt-get install mosquitto)');
+  return 'mosquitto not installed (apt-get install mosquitto)';
+}
