@@ -19,8 +19,12 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'per
 export const DEFAULT_PERCENTILE = 99.99;
 /** Histogram resolution: TensorRT's entropy calibrator uses 2048 bins. */
 export const HISTOGRAM_BINS = 2048;
-/** Quantized levels the entropy method compares against: 128 = 7 bits of magnitude for int8. */
+/**
+ * Quantized levels the entropy method compares against: 128 = the 7 bits of magnitude a signed
+ * int8 range gives |x|; a tensor that is never negative gets all 256 levels of asymmetric uint8.
+ */
 export const ENTROPY_QUANT_LEVELS = 128;
+export const ENTROPY_QUANT_LEVELS_NONNEGATIVE = 256;
 
 /**
  * A calibrator sees every batch of one tensor, possibly in two passes: histogram methods need the
@@ -134,7 +138,7 @@ export class EntropyCalibrator implements Calibrator {
   private hist: Histogram | undefined;
   constructor(
     readonly bins = HISTOGRAM_BINS,
-    readonly levels = ENTROPY_QUANT_LEVELS,
+    readonly levels?: number,
   ) {}
   observe(pass: number, values: Float32Array): void {
     if (pass === 0) return this.extremes.observe(0, values);
@@ -148,8 +152,11 @@ export class EntropyCalibrator implements Calibrator {
     const ext = this.extremes.range();
     const absmax = Math.max(Math.abs(ext.min), Math.abs(ext.max));
     if (!h || h.total === 0 || absmax === 0) return absmax;
-    const hist = h.counts;
-    const n = this.levels;
+    // The zero spike of ReLU outputs would dominate P and pull the threshold down: as NVIDIA's
+    // pytorch-quantization does, bin 0 counts like its neighbour.
+    const hist = Float64Array.from(h.counts);
+    hist[0] = hist[1]!;
+    const n = this.levels ?? (ext.min >= 0 ? ENTROPY_QUANT_LEVELS_NONNEGATIVE : ENTROPY_QUANT_LEVELS);
     let bestKl = Infinity;
     let bestI = h.bins;
     const p = new Float64Array(h.bins);
