@@ -1,0 +1,106 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Dataset } from '../data/dataset.ts';
+import { loadFashionMnist } from '../data/fashion-mnist.ts';
+import { Dense, Flatten, ReLU, Sequential } from '../nn/index.ts';
+import { evaluate, fit, holdOut, type FitOptions } from './fit.ts';
+import { TrainingSession, type TrainingSessionOptions } from './session.ts';
+
+/** Small slice of real Fashion-MNIST: enough to see learning, fast on 2 cores. */
+const data: Dataset = loadFashionMnist({ train: 640, test: 200 });
+const CHANCE = 1 / data.classes;
+const tmp = mkdtempSync(join(tmpdir(), 'verge-fit-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const model = () => new Sequential(data.shape, [new Flatten(), new Dense(32), new ReLU(), new Dense(10)]).build({ seed: 3 });
+
+async function session(opts: Partial<TrainingSessionOptions> = {}): Promise<TrainingSession> {
+  return TrainingSession.create(model(), { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 3e-3 }, threads: 1, ...opts });
+}
+
+async function run(opts: FitOptions, sOpts: Partial<TrainingSessionOptions> = {}) {
+  const s = await session(sOpts);
+  try {
+    return { result: await fit(s, data, { batchSize: 32, lr: 3e-3, seed: 1, ...opts }), state: s.getState(), test: await evaluate(s, data) };
+  } finally {
+    await s.release();
+  }
+}
+
+describe('fit', () => {
+  it('learns, and the same seed gives the same history', async () => {
+    const a = await run({ epochs: 2, validation: 0.2 });
+    const b = await run({ epochs: 2, validation: 0.2 });
+    expect(a.result.history).toHaveLength(2);
+    expect(a.result.history.map((h) => [h.loss, h.accuracy, h.val_loss, h.val_accuracy])).toEqual(
+      b.result.history.map((h) => [h.loss, h.accuracy, h.val_loss, h.val_accuracy]),
+    );
+    expect(a.result.history[1]!.loss).toBeLessThan(a.result.history[0]!.loss);
+    expect(a.test.accuracy).toBeGreaterThan(3 * CHANCE);
+    expect(a.result.steps).toBe(2 * Math.ceil(512 / 32));
+    const c = await run({ epochs: 1, seed: 2, validation: 0.2 });
+    expect(c.result.history[0]!.loss).not.toBe(a.result.history[0]!.loss);
+  });
+
+  it('resuming from an epoch checkpoint continues exactly where a straight run goes', async () => {
+    const straight = await run({ epochs: 3, validation: 'test' });
+    const dir = join(tmp, 'ckpt');
+    const first = await run({ epochs: 2, validation: 'test', checkpointDir: dir });
+    expect(first.result.history).toHaveLength(2);
+    expect(readdirSync(dir).sort()).toEqual(['epoch-0002.ckpt.onnx', 'fit-state.json']);
+    const resumed = await run({ epochs: 3, validation: 'test', checkpointDir: dir, resume: true });
+    expect(resumed.result.resumedFrom).toBe(2);
+    expect(resumed.result.history.map((h) => h.val_loss)).toEqual(straight.result.history.map((h) => h.val_loss));
+    expect(resumed.state.step).toBe(straight.state.step);
+    await expect(run({ epochs: 3, batchSize: 16, checkpointDir: dir, resume: true })).rejects.toThrow(/cannot resume.*batchSize/);
+  });
+
+  it('stops early when the monitored metric stops improving and restores the best parameters', async () => {
+    // min_delta larger than any possible gain: only the first epoch counts as an improvement.
+    const r = await run({ epochs: 10, validation: 0.25, earlyStopping: { patience: 1, monitor: 'val_accuracy', minDelta: 2 } });
+    expect(r.result.stoppedEarly).toBe(true);
+    expect(r.result.history).toHaveLength(3);
+    expect(r.result.bestEpoch).toBe(1);
+    const s = await session();
+    s.setState(r.state);
+    const { validation } = holdOut(data.train, 0.25, 1);
+    const v = await evaluate(s, data, validation);
+    await s.release();
+    expect(v.loss).toBeCloseTo(r.result.history[0]!.val_loss!, 5);
+  });
+
+  it('runs a fixed number of steps with a schedule and reports progress', async () => {
+    const seen: number[] = [];
+    const lrs: number[] = [];
+    const r = await run({ steps: 25, schedule: { kind: 'cosine', warmup: 5 }, onProgress: (p) => (seen.push(p.globalStep), lrs.push(p.lr)) });
+    expect(r.result.steps).toBe(25);
+    expect(r.result.epochs).toBe(2); // 20 steps per epoch at batch 32 on 640 samples
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(lrs[0]).toBeCloseTo(3e-3 / 5, 12);
+    expect(lrs[4]).toBeCloseTo(3e-3, 12);
+    expect(lrs[24]).toBeLessThan(lrs[5]!);
+  });
+
+  it('trains with MSE on one-hot targets; evaluate() of the exported plain model agrees with the session', async () => {
+    const s = await session({ loss: 'mse', optimizer: { kind: 'sgd', lr: 0.5, momentum: 0.9 } });
+    const r = await fit(s, data, { epochs: 2, batchSize: 32, lr: 0.5, loss: 'mse', seed: 1 });
+    expect(r.history[0]!.accuracy).toBeNull();
+    const viaSession = await evaluate(s, data, data.test, { loss: 'mse' });
+    const viaModel = await evaluate(s.exportModel(), data, data.test, { loss: 'mse' });
+    await s.release();
+    expect(viaModel.samples).toBe(200);
+    expect(viaModel.accuracy).toBe(viaSession.accuracy);
+    expect(viaModel.loss).toBeCloseTo(viaSession.loss, 5);
+    expect(viaModel.accuracy).toBeGreaterThan(3 * CHANCE);
+  });
+
+  it('rejects bad options with clear errors', async () => {
+    const s = await session();
+    await expect(fit(s, data, { batchSize: 0 })).rejects.toThrow(/batch size/);
+    await expect(fit(s, data, { earlyStopping: { patience: 1, monitor: 'val_loss' } })).rejects.toThrow(/no validation data/);
+    await expect(fit(s, data, { inputShape: [3, 28, 28] })).rejects.toThrow(/does not hold/);
+    await s.release();
+  });
+});
