@@ -104,6 +104,8 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
 
   const converted: Node[] = [];
   const keptFloat: SkippedNode[] = [];
+  const float32Compute: SkippedNode[] = [];
+  const weightOnly: Node[] = [];
   g.nodes.forEach((n0, idx) => {
     const n: Node = { ...n0, inputs: [...n0.inputs], outputs: [...n0.outputs] };
     const hasFloat = n.inputs.some(isFloat32) || n.outputs.some(isFloat32);
@@ -140,7 +142,13 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
     for (const o of n.outputs) if (isFloat32(o)) precision.set(o, half ? 'h' : 'f');
     nodes.push(n);
     if (half) converted.push(n0);
-    else keptFloat.push({ node: nodeLabel(n0, idx), op: n0.opType, reason: fp16Reason(n0, fp16Ops) });
+    else {
+      const entry = { node: nodeLabel(n0, idx), op: n0.opType, reason: fp16Reason(n0, fp16Ops) };
+      float32Compute.push(entry);
+      // a float32 node reading float16-stored weights still shrank; one with none is untouched
+      if (n0.inputs.some((v) => halfInits.has(v))) weightOnly.push(n0);
+      else keptFloat.push(entry);
+    }
   });
 
   // graph outputs: back to float32 unless fp16 I/O was asked
@@ -169,8 +177,11 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
     model: out,
     report: {
       mode: 'fp16',
-      quantized_nodes: converted.length,
-      quantized_ops: countOps(converted),
+      // nodes computing in float16, plus float32 nodes whose weights are now stored in float16
+      quantized_nodes: converted.length + weightOnly.length,
+      quantized_ops: countOps([...converted, ...weightOnly]),
+      fp16_compute_nodes: converted.length,
+      float32_compute: float32Compute,
       skipped: keptFloat,
       bytes_in: modelBytes(model),
       bytes_out: modelBytes(out),

@@ -284,9 +284,9 @@ export function applyStatic(model: Model, plan: StaticPlan, ranges: Record<strin
         const bdims = perAxis ? [bias.length] : [];
         const bqName = b.initializer(`${biasName}_quantized`, 'int32', [bias.length], bq);
         const bsName = b.initializer(`${biasName}_scale`, 'float32', bdims, perAxis ? bscale : bscale.subarray(0, 1));
-        const bzName = b.initializer(`${biasName}_zero_point`, 'int32', bdims);
         const bdq = b.uniqueName(`${biasName}_dequantized`);
-        emit('DequantizeLinear', [bqName, bsName, bzName], [bdq], perAxis ? { axis: { type: 'int', value: 0 } } : {});
+        // no zero point input: it defaults to 0 of the int32 input type, and saves 4 bytes per channel
+        emit('DequantizeLinear', [bqName, bsName], [bdq], perAxis ? { axis: { type: 'int', value: 0 } } : {});
         n.inputs[2] = bdq;
         removedInitializers.add(biasName);
       }

@@ -1,0 +1,66 @@
+/**
+ * One entry point over every quantization mode, used by `verge quantize` and the `verge optimize`
+ * sweep: mode + options in, quantized model + report out.
+ */
+import { VergeError } from '../../errors.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.ts';
+import { DEFAULT_CALIBRATION_SAMPLES, resolveCalibration } from './calibration-data.ts';
+import type { QuantizeMode, QuantizeResult } from './common.ts';
+import { quantizeDynamic } from './dynamic.ts';
+import { convertToFloat16 } from './fp16.ts';
+import { quantizeStaticCalibrated } from './static.ts';
+import { quantizeWeightBits, type WeightBitsScheme } from './weight-bits.ts';
+
+export const QUANTIZE_MODES = ['dynamic', 'static', 'fp16', 'weight-bits'] as const;
+export type QuantizeCliMode = (typeof QUANTIZE_MODES)[number];
+
+export interface QuantizeOptions {
+  mode: QuantizeCliMode;
+  /** dynamic/static/weight-bits: per-channel scales (default true). */
+  perChannel?: boolean;
+  /** static: calibration source — a dataset name, a folder/.npz, or 'random'. Default 'random'. */
+  calib?: string;
+  calibMethod?: CalibrationMethod;
+  calibSamples?: number;
+  percentile?: number;
+  activationType?: 'uint8' | 'int8';
+  /** weight-bits: bits per weight (2–8) and scheme. */
+  bits?: number;
+  scheme?: WeightBitsScheme;
+  /** fp16: which nodes compute in float16 ('cpu' default, 'all'); keep I/O float32 unless fp16Io. */
+  fp16Compute?: 'cpu' | 'all';
+  fp16Io?: boolean;
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function quantizeModel(model: Model, opts: QuantizeOptions): Promise<QuantizeResult> {
+  switch (opts.mode) {
+    case 'dynamic':
+      return quantizeDynamic(model, { perChannel: opts.perChannel });
+    case 'static': {
+      const method = opts.calibMethod ?? 'minmax';
+      if (!CALIBRATION_METHODS.includes(method)) {
+        throw new VergeError('E_BAD_ARGUMENT', `unknown calibration method '${method}' (expected ${CALIBRATION_METHODS.join(', ')})`);
+      }
+      const data = resolveCalibration(model, opts.calib ?? 'random', opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES, opts.seed);
+      return quantizeStaticCalibrated(model, data, {
+        method,
+        percentile: opts.percentile,
+        perChannel: opts.perChannel,
+        activationType: opts.activationType,
+        onProgress: opts.onProgress,
+      });
+    }
+    case 'fp16':
+      return convertToFloat16(model, { compute: opts.fp16Compute, fp16Io: opts.fp16Io });
+    case 'weight-bits':
+      if (opts.bits === undefined) throw new VergeError('E_BAD_ARGUMENT', 'weight-bits mode needs --bits N (2–8)');
+      return quantizeWeightBits(model, { bits: opts.bits, scheme: opts.scheme, perChannel: opts.perChannel });
+    default:
+      throw new VergeError('E_BAD_ARGUMENT', `unknown quantization mode '${String((opts as { mode: unknown }).mode)}' (expected ${QUANTIZE_MODES.join(', ')})`);
+  }
+}
+
+export type { QuantizeMode };
