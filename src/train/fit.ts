@@ -486,3 +486,39 @@ function writeCheckpoint(session: TrainingSession, dir: string, state: FitCheckp
     }
   }
 }
+
+/**
+ * The per-sample input shape a model takes for this dataset, checked: the model must have one data
+ * input (graph inputs that are not initializers) whose non-batch dims hold exactly the dataset's
+ * sample values, and (when static) an output with one score per class.
+ */
+export function sampleShapeFor(model: Model, data: Dataset, opts: { output?: string; loss?: LossKind } = {}): { input: string; shape: number[] } {
+  const inits = new Set(model.graph.initializers.map((t) => t.name));
+  const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1) {
+    throw new VergeError('E_UNSUPPORTED', `the model has ${inputs.length} data inputs (${inputs.map((i) => i.name).join(', ')}); training and evaluation on a dataset need exactly one`);
+  }
+  const vi = inputs[0]!;
+  const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const dataShape = `[${data.shape.join(', ')}]`;
+  if (vi.type?.kind !== 'tensor' || !vi.type.shape) throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' declares no shape; cannot fit ${data.name} samples ${dataShape} to it`);
+  if (vi.type.dtype !== 'float32') throw new VergeError('E_DTYPE_MISMATCH', `model input '${vi.name}' takes ${vi.type.dtype}; ${data.name} samples are float32`);
+  const dims = vi.type.shape.slice(1);
+  let shape: number[];
+  if (dims.every((d): d is number => typeof d === 'number' && d > 0)) shape = dims;
+  else if (dims.length === data.shape.length && dims.every((d, i) => typeof d !== 'number' || d === data.shape[i])) shape = data.shape;
+  else {
+    throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' has dims [${vi.type.shape.join(', ')}], which ${data.name} samples ${dataShape} cannot fill`);
+  }
+  if (count(shape) !== count(data.shape)) {
+    throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' takes samples of [${shape.join(', ')}] (${count(shape)} values) but ${data.name} samples are ${dataShape} (${count(data.shape)} values)`);
+  }
+  const out = opts.output ? model.graph.outputs.find((o) => o.name === opts.output) : model.graph.outputs[0];
+  if (!out) throw new VergeError('E_BAD_ARGUMENT', `the model has no output${opts.output ? ` '${opts.output}'` : 's'}`);
+  const oshape = out.type?.kind === 'tensor' ? out.type.shape : undefined;
+  const classes = oshape && oshape.length === 2 ? oshape[1] : undefined;
+  if (typeof classes === 'number' && classes !== data.classes) {
+    throw new VergeError('E_SHAPE_MISMATCH', `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes}`);
+  }
+  return { input: vi.name, shape };
+}
