@@ -516,7 +516,9 @@ export function tensorToProto(t: Tensor): TensorProto {
     p.stringData = t.data as Uint8Array<ArrayBuffer>[];
   } else if (storage === 'raw') {
     const d = t.data as NumericArray;
-    p.rawData = new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+    const raw = new Uint8Array(d.byteLength);
+    raw.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    p.rawData = raw;
   } else {
     setTypedFields(t, p);
   }

@@ -1,0 +1,8 @@
+import { dtypeFromCode } from '../../dtype.ts';
+import { tensorType, type ShapeRule } from '../rule.ts';
+
+/** BlackmanWindow: 1-D of `size` (input 0's value); output_datatype (default float32). */
+export const BlackmanWindow: ShapeRule = {
+  op: 'BlackmanWindow',
+  infer: (ctx) => tensorType(dtypeFromCode(ctx.int('output_datatype', 1)) ?? 'float32', [ctx.numbers(0)?.[0] ?? null]),
+};

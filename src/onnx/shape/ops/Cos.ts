@@ -1,0 +1,4 @@
+import { sameAsInput } from '../elementwise.ts';
+
+/** Cos: output has the shape and type of the input. */
+export const Cos = sameAsInput('Cos');

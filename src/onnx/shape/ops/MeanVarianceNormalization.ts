@@ -1,0 +1,4 @@
+import { sameAsInput } from '../elementwise.ts';
+
+/** MeanVarianceNormalization: output has the shape and type of the input. */
+export const MeanVarianceNormalization = sameAsInput('MeanVarianceNormalization');

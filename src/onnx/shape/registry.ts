@@ -1,0 +1,25 @@
+/** Registry of shape rules by (domain, op type). */
+import * as ops from './ops/index.ts';
+import type { ShapeRule } from './rule.ts';
+
+const rules = new Map<string, ShapeRule>();
+
+function key(domain: string, op: string): string {
+  return `${domain}::${op}`;
+}
+
+/** Add (or replace) a rule; domain '' is ai.onnx. */
+export function registerShapeRule(rule: ShapeRule): void {
+  rules.set(key(rule.domain ?? '', rule.op), rule);
+}
+
+for (const rule of Object.values(ops) as ShapeRule[]) registerShapeRule(rule);
+
+export function ruleFor(domain: string, op: string): ShapeRule | undefined {
+  return rules.get(key(domain === 'ai.onnx' ? '' : domain, op));
+}
+
+/** Op types with a rule in the default domain. */
+export function shapeRuleOps(): string[] {
+  return [...rules.values()].filter((r) => !r.domain).map((r) => r.op).sort();
+}
