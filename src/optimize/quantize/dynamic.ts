@@ -10,6 +10,7 @@ import { VergeError } from '../../errors.ts';
 import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
 import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
+import { prepareForQuantization } from './prepare.ts';
 import { countOps, float32Data, inferElementTypes, modelBytes, nodeLabel, quantizeSymmetricInt8, type QuantizeResult, type SkippedNode } from './common.ts';
 
 export interface DynamicQuantizeOptions {
@@ -18,6 +19,8 @@ export interface DynamicQuantizeOptions {
   /** Op types to quantize (default MatMul, Gemm, Conv). */
   opTypes?: readonly string[];
   excludeNodes?: readonly string[];
+  /** Fold BatchNormalization/Constant/Identity first (default true; see prepare.ts). */
+  prepare?: boolean;
 }
 
 export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = ['MatMul', 'Gemm', 'Conv'];
@@ -25,7 +28,9 @@ export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = ['MatMul', 'Gemm', 'Co
 const MIN_OPSET = 11;
 
 /** Dynamic int8 quantization of MatMul/Gemm/Conv with constant weights. Pure. */
-export function quantizeDynamic(model: Model, opts: DynamicQuantizeOptions = {}): QuantizeResult {
+export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {}): QuantizeResult {
+  const prepared = opts.prepare === false ? { model: input, report: undefined } : prepareForQuantization(input);
+  const model = prepared.model;
   const opset = defaultOpset(model) ?? 0;
   if (opset < MIN_OPSET) throw new VergeError('E_UNSUPPORTED', `dynamic quantization needs ONNX opset >= ${MIN_OPSET}; this model uses ${opset}`);
   const perChannel = opts.perChannel ?? true;
@@ -141,9 +146,10 @@ export function quantizeDynamic(model: Model, opts: DynamicQuantizeOptions = {})
       quantized_nodes: quantized.length,
       quantized_ops: countOps(quantized),
       skipped,
-      bytes_in: modelBytes(model),
+      bytes_in: modelBytes(input),
       bytes_out: modelBytes(out),
       per_channel: perChannel,
+      ...(prepared.report ? { prepare: prepared.report } : {}),
     },
   };
 }

@@ -7,3 +7,4 @@ export * from './fp16.ts';
 export * from './weight-bits.ts';
 export * from './executed-ops.ts';
 export * from './quantize.ts';
+export * from './prepare.ts';

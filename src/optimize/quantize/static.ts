@@ -13,6 +13,7 @@ import { VergeError } from '../../errors.ts';
 import { cloneModel, GraphBuilder, makeTensor } from '../../onnx/builder.ts';
 import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
+import { prepareForQuantization } from './prepare.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData, type CalibrationResult } from './calibrate.ts';
 import {
   affineParams,
@@ -115,6 +116,8 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
 
   g.nodes.forEach((n, i) => {
     if (plan.folded.has(i)) return;
+    // nodes that never touch a float activation (Constant, Shape arithmetic) are not candidates
+    if (!n.inputs.some(isActivation)) return;
     if (!isDefaultDomainOp(n)) return skip(n, i, `custom domain '${n.domain}'`);
     if (!allowed.has(n.opType)) {
       return skip(n, i, STATIC_QUANTIZABLE_OPS.includes(n.opType) ? 'op type not selected' : `onnxruntime has no int8 QDQ kernel for ${n.opType}; left in float`);
@@ -342,15 +345,21 @@ export function quantizeStatic(model: Model, ranges: Record<string, ActivationRa
   return applyStatic(model, planStatic(model, opts), ranges, opts);
 }
 
-export interface CalibratedStaticOptions extends StaticQuantizeOptions, CalibrateOptions {}
+export interface CalibratedStaticOptions extends StaticQuantizeOptions, CalibrateOptions {
+  /** Fold BatchNormalization/Constant/Identity first (default true; see prepare.ts). */
+  prepare?: boolean;
+}
 
 /** Plan, calibrate on `data`, and rewrite: the whole static quantization flow. */
 export async function quantizeStaticCalibrated(model: Model, data: CalibrationData, opts: CalibratedStaticOptions): Promise<QuantizeResult> {
-  const plan = planStatic(model, opts);
+  const prepared = opts.prepare === false ? { model, report: undefined } : prepareForQuantization(model);
+  const plan = planStatic(prepared.model, opts);
   const tensors = calibrationTensors(plan);
   let cal: CalibrationResult | undefined;
-  if (tensors.length > 0) cal = await calibrate(model, tensors, data, opts);
-  const res = applyStatic(model, plan, cal?.ranges ?? {}, opts);
+  if (tensors.length > 0) cal = await calibrate(prepared.model, tensors, data, opts);
+  const res = applyStatic(prepared.model, plan, cal?.ranges ?? {}, opts);
+  res.report.bytes_in = modelBytes(model);
+  if (prepared.report) res.report.prepare = prepared.report;
   res.report.calibration = {
     method: opts.method,
     ...(opts.method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}),
