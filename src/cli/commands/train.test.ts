@@ -1,0 +1,111 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeNpy } from '../../data/npy.ts';
+import { FIXTURE_MODELS_DIR } from '../../../test/fixtures/index.ts';
+import { pool, verge } from '../../../test/cli/cli.ts';
+import { loadModel } from '../../onnx/io.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { sequenceTask } from '../../../test/nn/sequence-task.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'verge-train-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function oneErrorLine(stderr: string, code: string): void {
+  const lines = stderr.trim().split('\n');
+  expect(lines[lines.length - 1]).toMatch(new RegExp(`^error: ${code}: `));
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('verge train / verge eval', () => {
+  it('trains --arch mlp on Fashion-MNIST, writes a plain model that verge eval scores the same', async () => {
+    const out = join(tmp, 'mlp.onnx');
+    const r = await verge(['train', '--arch', 'mlp', '--data', 'fashion-mnist', '--limit', '600', '--limit-test', '300', '--epochs', '2', '--batch', '32', '--seed', '3', '--threads', '1', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(Object.keys(report)).toEqual(expect.arrayContaining(['epochs', 'steps', 'samples_per_sec', 'history', 'test', 'peak_rss_mb', 'data']));
+    expect(report.epochs).toBe(2);
+    expect(report.steps).toBe(2 * Math.ceil(600 / 32));
+    expect(report.history[1]).toEqual(expect.objectContaining({ epoch: 2, loss: expect.any(Number), accuracy: expect.any(Number), samples_per_sec: expect.any(Number) }));
+    expect(report.data).toEqual(expect.objectContaining({ train: 600, test: 300, source: expect.any(String) }));
+    expect(report.test.accuracy).toBeGreaterThan(0.5);
+    expect(r.stderr).toMatch(/epoch 1: loss/);
+    const e = await verge(['eval', out, '--data', 'fashion-mnist', '--limit', '300', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const ev = JSON.parse(e.stdout);
+    expect(ev.samples).toBe(300);
+    expect(ev.accuracy).toBe(report.test.accuracy);
+    expect(ev.loss).toBeCloseTo(report.test.loss, 4);
+  });
+
+  it('fine-tunes the PyTorch-exported seed CNN with a frozen feature extractor', async () => {
+    const out = join(tmp, 'seed_cnn_ft.onnx');
+    const r = await verge(['train', join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx'), '--data', 'fashion-mnist', '--limit', '256', '--limit-test', '200', '--steps', '8', '--freeze', '^(?!fc2)', '--optimizer', 'sgd', '--lr', '0.05', '--momentum', '0.9', '--threads', '1', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.steps).toBe(8);
+    expect(report.model).toEqual({ file: expect.stringMatching(/seed_cnn\.onnx$/) });
+    const weights = (m: Model) => new Map(m.graph.initializers.map((t) => [t.name, Array.from(t.data as Float32Array)]));
+    const before = weights(loadModel(join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx')));
+    const after = weights(loadModel(out));
+    const names = [...before.keys()];
+    expect(names.some((n) => n.startsWith('fc2'))).toBe(true);
+    for (const n of names) {
+      if (n.startsWith('fc2')) expect(after.get(n), n).not.toEqual(before.get(n));
+      else expect(after.get(n), n).toEqual(before.get(n));
+    }
+  });
+
+  it('trains the PyTorch GRU fixture (lowered for training) on a sequence dataset folder', async () => {
+    const dir = join(tmp, 'seq');
+    const data = sequenceTask({ train: 1500, test: 400, seed: 1 });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [1500, 5, 8], data: data.train.x });
+    writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [1500], data: data.train.y });
+    writeNpy(join(dir, 'x_test.npy'), { dtype: 'float32', shape: [400, 5, 8], data: data.test.x });
+    writeNpy(join(dir, 'y_test.npy'), { dtype: 'int32', shape: [400], data: data.test.y });
+    const out = join(tmp, 'gru.onnx');
+    const r = await verge(['train', join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'), '--data', dir, '--epochs', '4', '--batch', '32', '--lr', '0.01', '--seed', '1', '--threads', '1', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/lowered GRU/);
+    const report = JSON.parse(r.stdout);
+    expect(report.test.accuracy).toBeGreaterThan(0.6); // chance is 0.25
+    const e = await verge(['eval', out, '--data', dir, '--json']);
+    expect(JSON.parse(e.stdout).accuracy).toBeCloseTo(report.test.accuracy, 2);
+  });
+
+  it('bad inputs end with one clear line and no output file', async () => {
+    const out = join(tmp, 'never.onnx');
+    const cases: [string[], string, RegExp][] = [
+      [['train', '--arch', 'resnet9000', '--data', 'fashion-mnist', '--limit', '10', '--out', out], 'E_BAD_ARGUMENT', /unknown architecture 'resnet9000' \(known: cnn, mlp, mobilenet-tiny, gru\)/],
+      [['train', join(FIXTURE_MODELS_DIR, 'residual_block.onnx'), '--data', 'fashion-mnist', '--limit', '10', '--out', out], 'E_SHAPE_MISMATCH', /cannot fill|takes samples/],
+      [['train', '--arch', 'cnn', '--data', join(tmp, 'no-such-dir'), '--out', out], 'E_DATA_NOT_FOUND', /neither a built-in dataset/],
+      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--optimizer', 'rmsprop', '--out', out], 'E_BAD_ARGUMENT', /--optimizer must be one of sgd, adam, adamw/],
+      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--schedule', 'linear', '--out', out], 'E_BAD_ARGUMENT', /bad --schedule/],
+      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--out', join(tmp, 'missing-dir', 'm.onnx')], 'E_FILE_NOT_FOUND', /output folder/],
+      [['train', join(tmp, 'nope.onnx'), '--arch', 'cnn', '--data', 'fashion-mnist', '--out', out], 'E_BAD_ARGUMENT', /either --arch/],
+      [['eval', join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'), '--data', 'fashion-mnist', '--limit', '10'], 'E_SHAPE_MISMATCH', /input 'input'/],
+      [['eval', join(tmp, 'nope.onnx'), '--data', 'fashion-mnist'], 'E_FILE_NOT_FOUND', /does not exist/],
+    ];
+    const results = await pool(cases, 2, ([args]) => verge(args));
+    cases.forEach(([args, code, message], i) => {
+      const r = results[i]!;
+      expect(r.code, args.join(' ')).not.toBe(0);
+      oneErrorLine(r.stderr, code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    });
+    expect(readdirSync(tmp).filter((f) => f.startsWith('never') || f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('--help describes the options and their defaults', async () => {
+    const r = await verge(['train', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--arch', '--data', '--epochs', '--steps', '--batch', '--optimizer', '--lr', '--loss', '--no-shuffle', '--seed', '--threads', '--schedule', '--freeze', '--limit', '--out', '--json']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toMatch(/default: "64"/);
+  });
+});
