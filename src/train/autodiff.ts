@@ -10,6 +10,7 @@ import { isFloat, type DType } from '../onnx/dtype.ts';
 import type { Graph, Model, Node, Tensor } from '../onnx/ir.ts';
 import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
 import { GradContext, gradRule, LowerContext } from './grad/index.ts';
+import { commuteReluMaxPool } from './rewrite.ts';
 import { probeShapes, type ShapeMap } from './shapes.ts';
 
 /** Ops whose outputs carry no gradient (integer, boolean or piecewise-constant results). */
@@ -53,6 +54,7 @@ export interface LoweredForward {
  */
 export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): LoweredForward {
   const m = cloneModel(model);
+  m.graph = commuteReluMaxPool(m.graph);
   const opset = opsetOf(m);
   const nodes = m.graph.nodes;
   m.graph.nodes = [];

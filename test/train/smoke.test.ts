@@ -2,7 +2,7 @@ import { test, expect } from 'vitest';
 import { batches } from '../../src/data/dataset.ts';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
 import { TrainingSession } from '../../src/train/session.ts';
-import { seedCnn } from './models.ts';
+import { seedCnn } from '../fixtures/train/models.ts';
 
 test('seed cnn trains', async () => {
   const ds = loadFashionMnist({ train: 2000, test: 500 });

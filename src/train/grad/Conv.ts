@@ -1,5 +1,5 @@
 import type { GradRule } from './rule.ts';
-import { convWeightGrad } from './conv-weight.ts';
+import { convWeightGrad, convWeightGradAsConv, CONV_WEIGHT_GRAD } from './conv-weight.ts';
 import { windowOf } from './window.ts';
 
 /**
@@ -34,7 +34,10 @@ export const Conv: GradRule = {
       const [m, cg] = wDims as [number, number];
       const L = w.outSize.reduce((a, b) => a * b, 1);
       const dy3 = c.op('Reshape', [dy, c.ints([-1, m, L])]);
-      dW = convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
+      dW =
+        CONV_WEIGHT_GRAD === 'conv' && group === 1 && r === 2
+          ? convWeightGradAsConv(c, x, dy, w, wDims)
+          : convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
     }
     if (c.has(2) && c.needsGrad(2)) {
       dB = c.op('ReduceSum', [dy, c.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 });

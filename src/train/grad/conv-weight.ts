@@ -53,6 +53,14 @@ export function convWeightGrad(
     }
   }
   const P = c.op('Reshape', [patches, c.ints([group, K * csg, -1])]);
+  if (group === 1) {
+    // otherᵀ [Co, N·L] is a block transpose (L-long runs stay contiguous: cheap), then ONE Gemm
+    // with transB: R = otherᵀ · Pᵀ → [Co, K·Cs]; no element-wise transpose of a big tensor.
+    const oT = c.op('Reshape', [c.op('Transpose', [other], { perm: [1, 0, 2] }), c.ints([otherChannels, -1])]);
+    const R = c.op('Gemm', [oT, c.op('Reshape', [P, c.ints([K * csg, -1])])], { transB: 1 });
+    const T = c.op('Transpose', [c.op('Reshape', [R, c.ints([cog, K, csg])])], { perm: [0, 2, 1] });
+    return c.op('Reshape', [T, c.ints(weightDims)]);
+  }
   // other [N, Co, L] → [N, g, Co/g, L] → [g, N, L, Co/g] → [g, N·L, Co/g]
   const o4 = c.op('Reshape', [other, c.ints([-1, group, cog, L])]);
   const O = c.op('Reshape', [c.op('Transpose', [o4], { perm: [1, 0, 3, 2] }), c.ints([group, -1, cog])]);
@@ -60,4 +68,19 @@ export function convWeightGrad(
   const R4 = c.op('Reshape', [R, c.ints([group, K, csg, cog])]);
   const T = c.op('Transpose', [R4], { perm: [0, 3, 2, 1] });
   return c.op('Reshape', [T, c.ints(weightDims)]);
+}
+
+/**
+ * Formulation switch for measurement (bench/train-vs-pytorch): 'patches' (default) or 'conv' —
+ * the weight gradient as a Conv of Xᵀ [C, N, H, W] with dYᵀ [M, N, Ho, Wo] as its kernel.
+ */
+export const CONV_WEIGHT_GRAD: 'patches' | 'conv' = process.env.VERGE_CONV_WGRAD === 'conv' ? 'conv' : 'patches';
+
+export function convWeightGradAsConv(c: NodeView, x: string, dy: string, w: Window, weightDims: number[]): string {
+  const xT = c.op('Transpose', [x], { perm: [1, 0, 2, 3] });
+  const dyT = c.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
+  // Output spatial size may exceed the kernel when the forward dropped trailing rows: slice it.
+  let r = c.op('Conv', [xT, dyT], { strides: w.dilations, dilations: w.strides, pads: w.pads });
+  r = c.op('Slice', [r, c.ints([0, 0]), c.ints(w.kernel), c.ints([2, 3])]);
+  return c.op('Reshape', [c.op('Transpose', [r], { perm: [1, 0, 2, 3] }), c.ints(weightDims)]);
 }

@@ -7,7 +7,7 @@
  */
 import { VergeError } from '../../errors.ts';
 import { makeTensor, type GraphBuilder } from '../../onnx/builder.ts';
-import { dtypeCode, type DType } from '../../onnx/dtype.ts';
+import { dtypeCode, isFloat, type DType } from '../../onnx/dtype.ts';
 import type { Attribute, Node, Tensor } from '../../onnx/ir.ts';
 import { isStatic, type ShapeMap, type ValueShape } from '../shapes.ts';
 
@@ -80,9 +80,13 @@ export class NodeView {
   dtype(name: string): DType {
     return this.shape(name).dtype;
   }
-  /** Float dtype the node computes in (its first input's). */
+  /** Float dtype the node computes in: its first float input's (Where's condition is bool), else its output's. */
   get floatType(): DType {
-    return this.dtype(this.input(0));
+    for (const i of this.node.inputs) {
+      const s = i ? this.shapes.get(i) : undefined;
+      if (s && isFloat(s.dtype)) return s.dtype;
+    }
+    return this.dtype(this.output(0));
   }
   /** Normalize a possibly negative axis against a rank. */
   axis(a: number, rank: number): number {

@@ -1,0 +1,194 @@
+/**
+ * Training throughput, verge vs PyTorch, side by side in one run: DESIGN.md's seed CNN, batch 64,
+ * Adam (lr 1e-3), 2 threads each, the same Fashion-MNIST batches and the same number of timed
+ * steps after a warm-up. Rounds alternate (PyTorch, verge, PyTorch, verge, …) so machine noise
+ * hits both; samples/s is the median over rounds. Peak RSS of each process is reported.
+ *
+ *   npm run bench -- train-vs-pytorch [--steps 200] [--warmup 20] [--rounds 2] [--threads 2] [--profile]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
+import { TrainingSession } from '../src/train/session.ts';
+import { seedCnn } from '../test/fixtures/train/models.ts';
+import { peakRssMb } from '../src/cli/output.ts';
+import { machineInfo, printTable, round, writeResult } from './lib.ts';
+
+/** Debian's python3 carries python3-torch; a pyenv shim earlier on PATH may not. */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+function pythonVersions(): Record<string, string> | undefined {
+  try {
+    const out = execFileSync(PYTHON, ['-c', 'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return JSON.parse(out) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const STEPS = arg('steps', 200);
+const WARMUP = arg('warmup', 20);
+const ROUNDS = arg('rounds', 2);
+const THREADS = arg('threads', 2);
+const BATCH = 64;
+const PROFILE = process.argv.includes('--profile');
+
+// The PyTorch side: the same architecture, optimizer and batches, timed the same way.
+const TORCH_SCRIPT = String.raw`
+import json, resource, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+torch.set_num_threads(int(sys.argv[2]))
+torch.manual_seed(0)
+d = sys.argv[1]; steps = int(sys.argv[3]); warmup = int(sys.argv[4]); batch = int(sys.argv[5])
+x = torch.from_numpy(np.fromfile(d + '/x.f32', dtype=np.float32).reshape(-1, 1, 28, 28))
+y = torch.from_numpy(np.fromfile(d + '/y.i64', dtype=np.int64))
+model = nn.Sequential(
+    nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(1600, 64), nn.ReLU(), nn.Linear(64, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+lossf = nn.CrossEntropyLoss()
+n = x.shape[0] // batch
+def step(i):
+    j = (i % n) * batch
+    opt.zero_grad()
+    loss = lossf(model(x[j:j + batch]), y[j:j + batch])
+    loss.backward()
+    opt.step()
+    return loss
+for i in range(warmup):
+    step(i)
+t = time.perf_counter()
+for i in range(steps):
+    last = step(warmup + i)
+dt = time.perf_counter() - t
+print(json.dumps({"seconds": dt, "loss": float(last), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+`;
+
+interface RoundResult {
+  samples_per_sec: number;
+  ms_per_step: number;
+  loss: number;
+}
+
+async function main(): Promise<void> {
+  const need = (STEPS + WARMUP) * BATCH;
+  const ds = loadFashionMnist({ train: Math.min(60000, need), test: 1 });
+  const count = Math.floor(ds.train.count / BATCH) * BATCH;
+  const dir = mkdtempSync(join(tmpdir(), 'verge-bench-'));
+  writeFileSync(join(dir, 'x.f32'), ds.train.x.subarray(0, count * 784));
+  writeFileSync(join(dir, 'y.i64'), new Uint8Array(BigInt64Array.from(Array.from(ds.train.y.subarray(0, count), BigInt)).buffer));
+  const torchAvailable = pythonVersions() !== undefined;
+  const session = await TrainingSession.create(seedCnn(), {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam', lr: 1e-3 },
+    threads: THREADS,
+  });
+  const nBatches = count / BATCH;
+  const feeds = Array.from({ length: nBatches }, (_, b) => ({
+    x: { image: { dtype: 'float32' as const, dims: [BATCH, 1, 28, 28], data: ds.train.x.subarray(b * BATCH * 784, (b + 1) * BATCH * 784) } },
+    y: { dtype: 'int32' as const, dims: [BATCH], data: ds.train.y.subarray(b * BATCH, (b + 1) * BATCH) },
+  }));
+  let stepIndex = 0;
+  const vergeStep = async () => {
+    const f = feeds[stepIndex++ % nBatches]!;
+    return session.step(f.x, f.y, 1e-3);
+  };
+  for (let i = 0; i < WARMUP; i++) await vergeStep();
+  const verge: RoundResult[] = [];
+  const torch: RoundResult[] = [];
+  let torchRss = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    if (torchAvailable) {
+      const out = execFileSync(PYTHON, ['-c', TORCH_SCRIPT, dir, String(THREADS), String(STEPS), String(WARMUP), String(BATCH)], {
+        encoding: 'utf8',
+      });
+      const t = JSON.parse(out) as { seconds: number; loss: number; peak_rss_mb: number };
+      torch.push({ samples_per_sec: (STEPS * BATCH) / t.seconds, ms_per_step: (t.seconds * 1000) / STEPS, loss: t.loss });
+      torchRss = Math.max(torchRss, t.peak_rss_mb);
+    }
+    const t0 = performance.now();
+    let last = { loss: NaN };
+    for (let i = 0; i < STEPS; i++) last = await vergeStep();
+    const ms = performance.now() - t0;
+    verge.push({ samples_per_sec: (STEPS * BATCH * 1000) / ms, ms_per_step: ms / STEPS, loss: last.loss });
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const vSps = median(verge.map((r) => r.samples_per_sec));
+  const tSps = torchAvailable ? median(torch.map((r) => r.samples_per_sec)) : NaN;
+  const result = {
+    machine: machineInfo(),
+    python: pythonVersions() ?? null,
+    config: { model: 'seed CNN', batch: BATCH, optimizer: 'adam', lr: 1e-3, threads: THREADS, steps: STEPS, warmup: WARMUP, rounds: ROUNDS, data: ds.source },
+    verge: { samples_per_sec: round(vSps, 1), ms_per_step: round((BATCH * 1000) / vSps, 2), rounds: verge, peak_rss_mb: peakRssMb() },
+    pytorch: torchAvailable
+      ? { samples_per_sec: round(tSps, 1), ms_per_step: round((BATCH * 1000) / tSps, 2), rounds: torch, peak_rss_mb: round(torchRss, 1) }
+      : { skipped: 'python3 with torch not found' },
+    ratio_verge_over_pytorch: torchAvailable ? round(vSps / tSps, 3) : null,
+  };
+  if (PROFILE) await profile();
+  const path = writeResult('train-vs-pytorch', result);
+  printTable(
+    ['engine', 'samples/s', 'ms/step', 'peak RSS MB'],
+    [
+      ['verge', round(vSps, 1), round((BATCH * 1000) / vSps, 2), peakRssMb()],
+      ['pytorch', round(tSps, 1), round((BATCH * 1000) / tSps, 2), round(torchRss, 1)],
+    ],
+  );
+  process.stdout.write(`ratio verge/pytorch: ${result.ratio_verge_over_pytorch}\nwrote ${path}\n`);
+  await session.release();
+
+  // onnxruntime's profiler over a few steps: time per op type and the top nodes (to guide formulations).
+  async function profile(): Promise<void> {
+    const { Session } = await import('../src/runtime/session.ts');
+    const { readFileSync } = await import('node:fs');
+    const prefix = join(tmpdir(), 'verge-train-profile');
+    process.chdir(tmpdir());
+    const s = await Session.create(session.graph.model, { threads: THREADS, profilePrefix: prefix });
+    const st = session.getState();
+    const f = feeds[0]!;
+    const fd: Record<string, import('../src/runtime/tensor.ts').TensorValue> = { ...st.tensors, ...f.x };
+    fd[session.graph.labels] = { dtype: 'int64', dims: [BATCH], data: BigInt64Array.from(Array.from(f.y.data, BigInt)) };
+    fd[session.graph.lr] = { dtype: 'float32', dims: [], data: Float32Array.of(1e-3) };
+    fd[session.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(1) };
+    for (let i = 0; i < 30; i++) await s.run(fd);
+    s.endProfiling();
+    await s.release();
+    const { readdirSync } = await import('node:fs');
+    const name = readdirSync(tmpdir()).filter((f) => f.startsWith('verge-train-profile') && f.endsWith('.json')).sort().at(-1);
+    if (!name) throw new Error('onnxruntime wrote no profile');
+    const file = join(tmpdir(), name);
+    const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+    const byOp = new Map<string, number>();
+    const byNode = new Map<string, number>();
+    let total = 0;
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      const op = e.args?.op_name ?? '?';
+      byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+      byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
+      total += e.dur;
+    }
+    const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, round(v / 30 / 1000, 3), `${round((100 * v) / total, 1)}%`]);
+    process.stderr.write(`profile: ${round(total / 30 / 1000, 2)} ms kernel time per step\n`);
+    printTable(['op', 'ms/step', 'share'], rows);
+    const nodes = [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k.replace(/_kernel_time$/, ''), round(v / 30 / 1000, 3)]);
+    printTable(['node', 'ms/step'], nodes);
+    rmSync(file, { force: true });
+  }
+}
+
+await main();

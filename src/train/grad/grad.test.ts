@@ -1,0 +1,222 @@
+/**
+ * Finite-difference checks of every gradient rule (single-op graphs through the full autodiff
+ * path). float64 where onnxruntime has double kernels; float32 (differences taken in float64 in
+ * JS) for Conv, ConvTranspose, pools and the ops that only have float kernels.
+ */
+import { describe, expect, test } from 'vitest';
+import { rng } from '../../data/dataset.ts';
+import { GraphBuilder, makeModel, type AttrInput } from '../../onnx/builder.ts';
+import type { DType } from '../../onnx/dtype.ts';
+import type { TensorValue } from '../../runtime/tensor.ts';
+import { buildGradientModel } from '../autodiff.ts';
+import { assertGradients, type GradCheckOptions } from '../gradcheck.ts';
+import { GRAD_RULES } from './index.ts';
+
+type Fill = 'signed' | 'positive' | 'distinct';
+interface In {
+  dims: number[];
+  dtype?: DType;
+  /** Explicit values (constants such as indices, axes) — these become initializers. */
+  values?: number[];
+  fill?: Fill;
+}
+interface Case {
+  inputs: Record<string, In>;
+  attrs?: Record<string, AttrInput>;
+  outputs?: number;
+  dtype?: DType;
+  opset?: number;
+  wrt?: string[];
+  tol?: GradCheckOptions;
+}
+
+function fill(n: number, how: Fill, seed: number): number[] {
+  const r = rng(seed);
+  if (how === 'distinct') {
+    // A shuffled grid with 0.05 spacing: no ties and no kinks within the FD step.
+    const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [v[i], v[j]] = [v[j]!, v[i]!];
+    }
+    return v;
+  }
+  return Array.from({ length: n }, () => {
+    const m = 0.2 + r() * 0.8; // magnitude away from 0: no ReLU/Clip/Abs kink inside the FD step
+    return how === 'positive' ? m : r() < 0.5 ? -m : m;
+  });
+}
+
+async function check(op: string, c: Case): Promise<void> {
+  const dtype = c.dtype ?? 'float64';
+  const g = new GraphBuilder();
+  const feeds: Record<string, TensorValue> = {};
+  const wrt: string[] = [];
+  let seed = 1;
+  const names = Object.entries(c.inputs).map(([name, spec]) => {
+    if (name.startsWith('_')) return ''; // omitted optional input
+    const dt = spec.dtype ?? dtype;
+    if (spec.values) return g.initializer(name, dt, spec.dims, spec.values);
+    const n = spec.dims.reduce((a, b) => a * b, 1);
+    const data = fill(n, spec.fill ?? 'signed', seed++);
+    g.input(name, dt, spec.dims);
+    feeds[name] = { dtype: dt, dims: spec.dims, data: dt === 'float64' ? Float64Array.from(data) : Float32Array.from(data) };
+    wrt.push(name);
+    return name;
+  });
+  const outs = g.node(op, names, c.attrs ?? {}, { outputs: c.outputs ?? 1 });
+  for (const o of outs) g.output(o);
+  const model = makeModel(g.graph, { opset: c.opset });
+  await assertGradients(model, feeds, c.wrt ?? wrt, c.tol);
+}
+
+const f32 = 'float32' as const;
+const CASES: Record<string, [string, Case][]> = {
+  Conv: [
+    ['3x3 pads 1 with bias', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5] }, w: { dims: [4, 3, 3, 3] }, b: { dims: [4] } }, attrs: { pads: [1, 1, 1, 1] } }],
+    ['stride 2, asymmetric pads, dilation 2', { dtype: f32, inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] } }, attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] } }],
+    ['groups 2', { dtype: f32, inputs: { x: { dims: [2, 4, 6, 6] }, w: { dims: [6, 2, 3, 3] }, b: { dims: [6] } }, attrs: { group: 2 } }],
+    ['depthwise stride 2', { dtype: f32, inputs: { x: { dims: [1, 3, 7, 7] }, w: { dims: [3, 1, 3, 3] } }, attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    ['auto_pad SAME_UPPER stride 2', { dtype: f32, inputs: { x: { dims: [1, 2, 6, 5] }, w: { dims: [2, 2, 3, 3] } }, attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }],
+    ['1-D conv', { dtype: f32, inputs: { x: { dims: [2, 3, 10] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } }, attrs: { strides: [2], pads: [1, 1] } }],
+    ['1x1 conv', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [5, 3, 1, 1] } } }],
+  ],
+  ConvTranspose: [
+    ['stride 2 pads 1 output_padding 1', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [3, 2, 3, 3] }, b: { dims: [2] } }, attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } }],
+    ['groups 2 dilation 2', { dtype: f32, inputs: { x: { dims: [1, 4, 3, 3] }, w: { dims: [4, 1, 2, 2] } }, attrs: { group: 2, dilations: [2, 2] } }],
+  ],
+  Gemm: [
+    ['plain with bias row', { inputs: { a: { dims: [3, 4] }, b: { dims: [4, 5] }, c: { dims: [5] } } }],
+    ['transA transB alpha beta', { inputs: { a: { dims: [4, 3] }, b: { dims: [5, 4] }, c: { dims: [3, 1] } }, attrs: { transA: 1, transB: 1, alpha: 0.7, beta: 1.3 } }],
+    ['transB, full C', { inputs: { a: { dims: [3, 4] }, b: { dims: [5, 4] }, c: { dims: [3, 5] } }, attrs: { transB: 1 } }],
+    ['transA only, scalar C', { inputs: { a: { dims: [4, 3] }, b: { dims: [4, 2] }, c: { dims: [] } }, attrs: { transA: 1 } }],
+  ],
+  MatMul: [
+    ['2-D', { inputs: { a: { dims: [3, 4] }, b: { dims: [4, 2] } } }],
+    ['batched x weight', { inputs: { a: { dims: [2, 3, 4] }, b: { dims: [4, 2] } } }],
+    ['broadcast batch', { inputs: { a: { dims: [2, 1, 3, 4] }, b: { dims: [3, 4, 2] } } }],
+    ['vector x matrix', { inputs: { a: { dims: [4] }, b: { dims: [2, 4, 3] } } }],
+    ['matrix x vector', { inputs: { a: { dims: [2, 3, 4] }, b: { dims: [4] } } }],
+  ],
+  Add: [['broadcast [2,3,4]+[3,1]', { inputs: { a: { dims: [2, 3, 4] }, b: { dims: [3, 1] } } }]],
+  Sub: [['broadcast [4]-[2,3,4]', { inputs: { a: { dims: [4] }, b: { dims: [2, 3, 4] } } }]],
+  Mul: [['broadcast [2,1,4]*[3,1]', { inputs: { a: { dims: [2, 1, 4] }, b: { dims: [3, 1] } } }]],
+  Div: [['broadcast [2,3]/[3]', { inputs: { a: { dims: [2, 3] }, b: { dims: [3], fill: 'positive' } } }]],
+  Pow: [
+    ['constant exponent 3', { inputs: { x: { dims: [2, 3] }, e: { dims: [], values: [3] } } }],
+    ['trained exponent', { inputs: { x: { dims: [2, 3], fill: 'positive' }, e: { dims: [3], fill: 'positive' } } }],
+  ],
+  Relu: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  LeakyRelu: [['alpha 0.1', { dtype: f32, inputs: { x: { dims: [3, 4] } }, attrs: { alpha: 0.1 } }]],
+  Clip: [['min/max inputs', { dtype: f32, inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [-0.5] }, hi: { dims: [], values: [0.55] } } }]],
+  Sigmoid: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  Tanh: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  Exp: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  Log: [['', { inputs: { x: { dims: [3, 4], fill: 'positive' } } }]],
+  Sqrt: [['', { inputs: { x: { dims: [3, 4], fill: 'positive' } } }]],
+  Neg: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  Abs: [['', { inputs: { x: { dims: [3, 4] } } }]],
+  Erf: [['', { dtype: f32, inputs: { x: { dims: [3, 4] } } }]],
+  Gelu: [
+    ['exact', { dtype: f32, opset: 20, inputs: { x: { dims: [3, 4] } } }],
+    ['tanh approximation', { dtype: f32, opset: 20, inputs: { x: { dims: [3, 4] } }, attrs: { approximate: 'tanh' } }],
+  ],
+  Softmax: [
+    ['last axis', { inputs: { x: { dims: [2, 3, 4] } } }],
+    ['axis 1', { inputs: { x: { dims: [2, 3, 4] } }, attrs: { axis: 1 } }],
+  ],
+  LogSoftmax: [['axis 1', { inputs: { x: { dims: [3, 5] } }, attrs: { axis: 1 } }]],
+  MaxPool: [
+    ['2x2 stride 2 (unpool path), odd size', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    ['3x3 stride 1 pads 1 (overlapping: scatter-add path)', { dtype: f32, inputs: { x: { dims: [1, 2, 5, 4], fill: 'distinct' } }, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
+  ],
+  AveragePool: [
+    ['2x2 stride 2', { dtype: f32, inputs: { x: { dims: [2, 2, 4, 5] } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    ['3x3 stride 2 pads 1 exclude pad', { dtype: f32, inputs: { x: { dims: [1, 2, 6, 5] } }, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    ['3x3 stride 2 pads 1 include pad', { dtype: f32, inputs: { x: { dims: [1, 2, 5, 5] } }, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 } }],
+  ],
+  GlobalAveragePool: [['', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 5] } } }]],
+  BatchNormalization: [
+    [
+      'training mode',
+      {
+        inputs: { x: { dims: [4, 3, 2, 2] }, scale: { dims: [3] }, bias: { dims: [3] }, mean: { dims: [3], values: [0, 0, 0] }, var: { dims: [3], values: [1, 1, 1] } },
+        wrt: ['x', 'scale', 'bias'],
+      },
+    ],
+  ],
+  Flatten: [['axis 2', { inputs: { x: { dims: [2, 3, 2, 2] } }, attrs: { axis: 2 } }]],
+  Reshape: [['', { inputs: { x: { dims: [2, 3, 4] }, s: { dims: [2], dtype: 'int64', values: [4, -1] } } }]],
+  Squeeze: [['', { inputs: { x: { dims: [2, 1, 3] }, a: { dims: [1], dtype: 'int64', values: [1] } } }]],
+  Unsqueeze: [['', { inputs: { x: { dims: [2, 3] }, a: { dims: [1], dtype: 'int64', values: [0] } } }]],
+  Transpose: [['perm 2,0,1', { inputs: { x: { dims: [2, 3, 4] } }, attrs: { perm: [2, 0, 1] } }]],
+  Concat: [['axis 1', { inputs: { a: { dims: [2, 3] }, b: { dims: [2, 1] }, c: { dims: [2, 2] } }, attrs: { axis: 1 } }]],
+  Split: [['axis 1, three parts', { inputs: { x: { dims: [2, 6] }, s: { dims: [3], dtype: 'int64', values: [1, 2, 3] } }, attrs: { axis: 1 }, outputs: 3 }]],
+  Slice: [
+    [
+      'negative start, two axes',
+      { inputs: { x: { dims: [3, 5, 4] }, st: { dims: [2], dtype: 'int64', values: [1, -3] }, en: { dims: [2], dtype: 'int64', values: [3, 100] }, ax: { dims: [2], dtype: 'int64', values: [0, 2] } } },
+    ],
+  ],
+  Gather: [
+    ['embedding rows with repeats', { inputs: { emb: { dims: [5, 3] }, idx: { dims: [2, 3], dtype: 'int64', values: [0, 2, 2, 4, 0, 0] } } }],
+    ['axis 1, scalar index', { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [2] } }, attrs: { axis: 1 } }],
+  ],
+  ReduceSum: [
+    ['axes 1, keepdims 0', { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [1], dtype: 'int64', values: [1] } }, attrs: { keepdims: 0 } }],
+    ['all axes', { inputs: { x: { dims: [2, 3] } } }],
+  ],
+  ReduceMean: [['axes 0,2 keepdims 1', { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [2], dtype: 'int64', values: [0, 2] } } }]],
+  Expand: [['[3,1] → [2,3,4]', { inputs: { x: { dims: [3, 1] }, s: { dims: [3], dtype: 'int64', values: [2, 3, 4] } } }]],
+  Where: [
+    [
+      'broadcast branches',
+      { inputs: { c: { dims: [2, 3], dtype: 'bool', values: [1, 0, 1, 1, 0, 0] }, a: { dims: [2, 3] }, b: { dims: [3] } } },
+    ],
+  ],
+  // The float32 output limits the useful FD step to float32 resolution.
+  Cast: [['float64 → float32', { inputs: { x: { dims: [2, 3] } }, attrs: { to: 1 }, tol: { eps: 1e-3, rtol: 1e-3, atol: 1e-5 } }]],
+  Identity: [['', { inputs: { x: { dims: [2, 3] } } }]],
+  Dropout: [['ratio 0 is the identity', { dtype: f32, inputs: { x: { dims: [2, 3] }, r: { dims: [], values: [0] } } }]],
+};
+
+describe('gradient rules (finite differences)', () => {
+  for (const [op, cases] of Object.entries(CASES)) {
+    for (const [name, c] of cases) test(`${op}${name ? `: ${name}` : ''}`, () => check(op, c));
+  }
+  test('every registered rule has a finite-difference case', () => {
+    expect([...GRAD_RULES.keys()].filter((op) => !(op in CASES))).toEqual([]);
+  });
+});
+
+describe('training-mode rewrites', () => {
+  test('Dropout: the gradient is the scaled keep-mask of the same step', async () => {
+    const g = new GraphBuilder();
+    g.input('x', 'float32', [4, 50]);
+    const [y, mask] = g.node('Dropout', ['x', g.initializer('ratio', 'float32', [], [0.3])], {}, { outputs: 2 });
+    g.output(y!);
+    g.output(mask!);
+    const gm = await buildGradientModel(makeModel(g.graph), ['x'], 7);
+    const { Session } = await import('../../runtime/session.ts');
+    const s = await Session.create(gm.model);
+    const x = Float32Array.from({ length: 200 }, (_, i) => 1 + i / 200);
+    const seedY = gm.seedInputs.get(y!)!;
+    const seedM = gm.seedInputs.get(mask!)!;
+    const out = await s.run({
+      x: { dtype: 'float32', dims: [4, 50], data: x },
+      [seedY.input]: { dtype: 'float32', dims: [4, 50], data: new Float32Array(200).fill(1) },
+      [seedM.input]: { dtype: seedM.dtype, dims: [4, 50], data: new Uint8Array(200) },
+    });
+    const m = out[mask!]!.data as Uint8Array;
+    const yv = out[y!]!.data as Float32Array;
+    const dx = out[gm.gradOutputs.get('x')!]!.data as Float32Array;
+    const kept = m.reduce((a, b) => a + b, 0);
+    expect(kept).toBeGreaterThan(100);
+    expect(kept).toBeLessThan(180);
+    for (let i = 0; i < 200; i++) {
+      expect(dx[i]).toBeCloseTo(m[i] ? 1 / 0.7 : 0, 5);
+      expect(yv[i]).toBeCloseTo(m[i] ? x[i]! / 0.7 : 0, 5);
+    }
+    await s.release();
+  });
+});
