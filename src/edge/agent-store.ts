@@ -85,6 +85,18 @@ export class AgentStore {
     this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /** Whether `dataDir` holds an enrolled identity, without creating anything. */
+  static peekIdentity(dataDir: string): boolean {
+    const path = join(dataDir, 'agent.db');
+    if (!existsSync(path)) return false;
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return !!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'kv'").get() && !!db.prepare("SELECT 1 FROM kv WHERE key = 'identity'").get();
+    } finally {
+      db.close();
+    }
+  }
+
   identity(): AgentIdentity | undefined {
     const raw = this.getKv('identity');
     return raw ? (JSON.parse(raw) as AgentIdentity) : undefined;

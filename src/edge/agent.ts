@@ -10,7 +10,8 @@
  * mismatch is `rejected`, a download or load failure `failed`; either way the old model stays.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -146,34 +147,39 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
    * fails; once enrolled, an unreachable cloud or broker just means "offline, retrying".
    */
   static async start(opts: EdgeAgentOptions): Promise<EdgeAgent> {
+    const profile = opts.profile ?? detectProfile();
+    // Enroll before touching the disk, so a refused or unreachable first start leaves nothing behind.
+    let enrolled: AgentIdentity | undefined;
+    if (!existsSync(join(opts.dataDir, 'agent.db')) || !AgentStore.peekIdentity(opts.dataDir)) {
+      if (!opts.cloudUrl || !opts.enrollToken) {
+        throw new VergeError('E_BAD_ARGUMENT', `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`);
+      }
+      const name = sanitizeName(opts.name ?? hostname());
+      const res = await enroll(opts.cloudUrl, opts.enrollToken, name, profile);
+      enrolled = {
+        device_id: res.device_id,
+        name: res.name,
+        password: res.credentials.password,
+        mqtt_url: res.mqtt_url,
+        cloud_url: opts.cloudUrl,
+        signing_key: res.signing_key,
+        tags: res.tags,
+        enrolled_at: Date.now(),
+      };
+    }
     const store = new AgentStore(opts.dataDir);
     try {
       let identity = store.identity();
-      const profile = opts.profile ?? detectProfile();
-      if (!identity) {
-        if (!opts.cloudUrl || !opts.enrollToken) {
-          throw new VergeError('E_BAD_ARGUMENT', `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`);
-        }
-        const name = sanitizeName(opts.name ?? hostname());
-        const res = await enroll(opts.cloudUrl, opts.enrollToken, name, profile);
-        identity = {
-          device_id: res.device_id,
-          name: res.name,
-          password: res.credentials.password,
-          mqtt_url: res.mqtt_url,
-          cloud_url: opts.cloudUrl,
-          signing_key: res.signing_key,
-          tags: res.tags,
-          enrolled_at: Date.now(),
-        };
+      if (enrolled) {
+        identity = enrolled;
         store.saveIdentity(identity);
         opts.log?.(`[${identity.name}] enrolled as ${identity.device_id}`);
-      } else if (opts.cloudUrl && opts.cloudUrl !== identity.cloud_url) {
+      } else if (opts.cloudUrl && opts.cloudUrl !== identity!.cloud_url) {
         // The cloud moved (new address, same control plane): keep the identity, follow the URL.
-        identity = { ...identity, cloud_url: opts.cloudUrl };
+        identity = { ...identity!, cloud_url: opts.cloudUrl };
         store.saveIdentity(identity);
       }
-      const agent = new EdgeAgent(store, identity, profile, opts);
+      const agent = new EdgeAgent(store, identity!, profile, opts);
       await agent.loadLastGood();
       await agent.listen();
       agent.connect();

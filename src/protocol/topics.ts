@@ -19,6 +19,12 @@ export type DeviceVerb = CloudToDeviceVerb | DeviceToCloudVerb;
  * - deploy: the device's full desired state, retained so a device that (re)connects gets it at once.
  * - status: online/offline presence, retained; the agent also sets it as its MQTT last will.
  * - telemetry/ack at QoS 1: at-least-once; the cloud deduplicates by message id.
+ *   A device deletes a queued record when the broker acknowledges it (PUBACK), and a broker
+ *   acknowledges once it has routed the message to the subscribers present at that moment. So the
+ *   cloud's subscription must be durable: on an external broker a persistent session (clean: false /
+ *   MQTT 5 session expiry) so the broker queues while the cloud reconnects; with the embedded
+ *   broker, devices must not be accepted before the cloud's client has subscribed, nor after it
+ *   unsubscribed on shutdown. Otherwise a publish in that gap is acknowledged and dropped.
  */
 export const VERBS: Record<DeviceVerb, { from: 'cloud' | 'device'; retained: boolean; qos: 0 | 1 }> = {
   deploy: { from: 'cloud', retained: true, qos: 1 },

@@ -1,0 +1,145 @@
+/**
+ * End-to-end harness: a real control plane (buildControlPlane; embedded aedes + SQLite, or an
+ * external broker + PostgreSQL), real edge agents (EdgeAgent, in-process or as `verge agent`
+ * processes), talking real HTTP and MQTT on ephemeral ports.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
+import { EdgeAgent, type EdgeAgentOptions } from '../../src/edge/agent.ts';
+import { parseProfileSpec } from '../../src/edge/profile.ts';
+import {
+  HTTP_PATHS,
+  type CreateDeploymentRequest,
+  type Deployment,
+  type EnrollTokenResponse,
+  type ModelVersion,
+  type StatusResponse,
+} from '../../src/protocol/index.ts';
+import { freePort } from '../edge/brokers.ts';
+
+export interface CloudOptions {
+  db?: string;
+  pgSchema?: string;
+  broker?: string;
+}
+
+export class TestCloud {
+  cp!: ControlPlane;
+  url = '';
+  admin!: CloudClient;
+  private httpPort = 0;
+  private mqttPort = 0;
+  constructor(
+    readonly dataDir: string,
+    readonly opts: CloudOptions,
+  ) {}
+
+  static async start(opts: CloudOptions = {}): Promise<TestCloud> {
+    const c = new TestCloud(mkdtempSync(join(tmpdir(), 'verge-e2e-cloud-')), opts);
+    c.httpPort = await freePort();
+    c.mqttPort = opts.broker ? 0 : await freePort();
+    await c.up();
+    return c;
+  }
+
+  /** Start (again) on the same ports and data dir: a restart, as agents see it. */
+  async up(): Promise<void> {
+    this.cp = await buildControlPlane({
+      dataDir: this.dataDir,
+      db: this.opts.db,
+      pgSchema: this.opts.pgSchema,
+      broker: this.opts.broker,
+      mqttPort: this.opts.broker ? undefined : this.mqttPort,
+      tickMs: 100,
+    });
+    const { url } = await this.cp.start({ port: this.httpPort });
+    this.url = url;
+    this.admin = new CloudClient({ url, apiKey: this.cp.adminKey });
+  }
+
+  async down(): Promise<void> {
+    await this.cp.close();
+  }
+
+  async close(): Promise<void> {
+    await this.cp.close().catch(() => undefined);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async token(tags: Record<string, string> = {}): Promise<string> {
+    return (await this.admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags })).token;
+  }
+
+  async publish(name: string, version: string, bytes: Uint8Array, variant = 'fp32', precision = 'fp32'): Promise<ModelVersion> {
+    const a = await this.admin.upload<{ sha256: string }>(HTTP_PATHS.artifacts, bytes);
+    return this.admin.post<ModelVersion>(HTTP_PATHS.models, { name, version, sha256: a.sha256, variant, precision });
+  }
+
+  deploy(req: CreateDeploymentRequest): Promise<Deployment> {
+    return this.admin.post<Deployment>(HTTP_PATHS.deployments, req);
+  }
+
+  deployment(id: string): Promise<Deployment> {
+    return this.admin.get<Deployment>(HTTP_PATHS.deployment(id));
+  }
+
+  async waitDeployment(id: string, states: Deployment['state'][], timeoutMs = 30_000): Promise<Deployment> {
+    let d = await this.deployment(id);
+    const until = Date.now() + timeoutMs;
+    while (!states.includes(d.state)) {
+      if (Date.now() > until) throw new Error(`deployment ${id} is ${d.state} (${d.reason}), not ${states.join('/')}: ${JSON.stringify(d.devices.map((x) => [x.name, x.state, x.error?.code]))}`);
+      await sleep(100);
+      d = await this.deployment(id);
+    }
+    return d;
+  }
+
+  async status(): Promise<StatusResponse> {
+    await this.cp.flush();
+    return this.admin.get<StatusResponse>(HTTP_PATHS.status);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Agent options for tests: short intervals and backoff, one onnxruntime thread. */
+export function agentOptions(dataDir: string, extra: Partial<EdgeAgentOptions> = {}): EdgeAgentOptions {
+  return {
+    dataDir,
+    profile: parseProfileSpec('gateway'),
+    port: 0,
+    heartbeatIntervalMs: 500,
+    telemetryIntervalMs: 200,
+    reconnectBaseMs: 50,
+    reconnectMaxMs: 500,
+    sessionThreads: 1,
+    ...extra,
+  };
+}
+
+export async function startAgent(cloud: TestCloud, name: string, extra: Partial<EdgeAgentOptions> = {}): Promise<EdgeAgent> {
+  const dataDir = mkdtempSync(join(tmpdir(), `verge-e2e-${name}-`));
+  return EdgeAgent.start(agentOptions(dataDir, { cloudUrl: cloud.url, enrollToken: await cloud.token(), name, ...extra }));
+}
+
+/** One Fashion-MNIST-shaped request through the agent's real HTTP API; returns the status code. */
+export async function predict(agent: { url: string }, model: string, batch = 1, value = 0.5): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${agent.url}/v1/models/${model}:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: { input: { dims: [batch, 1, 28, 28], data: new Array(batch * 784).fill(value) } } }),
+  });
+  return { status: res.status, body: await res.json() };
+}
