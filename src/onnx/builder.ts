@@ -3,6 +3,7 @@
  * in train/, passes in optimize/). It appends to a Graph it owns and hands out unique names.
  */
 import { VergeError } from '../errors.ts';
+import { copyPresenceMarks } from './codec.ts';
 import { allocate, storageLength, type DType, type TensorData } from './dtype.ts';
 import {
   DEFAULT_IR_VERSION,
@@ -210,11 +211,11 @@ export function makeModel(graph: Graph, opts: ModelOptions = {}): Model {
   return m;
 }
 
-/** Deep copy of a graph (typed arrays copied) so passes can stay pure. */
+/** Deep copy of a graph (typed arrays copied) so passes can stay pure. Encodes to the same bytes. */
 export function cloneGraph(g: Graph): Graph {
-  return structuredClone(g);
+  return copyPresenceMarks(g, structuredClone(g));
 }
 
 export function cloneModel(m: Model): Model {
-  return structuredClone(m);
+  return copyPresenceMarks(m, structuredClone(m));
 }

@@ -68,6 +68,23 @@ function markDefaults(target: object, proto: object, schema: { field: Record<str
   if (present.length) Object.defineProperty(target, EXPLICIT_DEFAULTS, { value: present, enumerable: true, writable: true, configurable: true });
 }
 
+/**
+ * Copy the presence marks of `src` onto its deep copy `dst` (structuredClone drops symbol-keyed
+ * properties), so that a cloned model still encodes to the same bytes. Returns `dst`.
+ */
+export function copyPresenceMarks<T>(src: T, dst: T): T {
+  const walk = (a: unknown, b: unknown): void => {
+    if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return;
+    if (ArrayBuffer.isView(a)) return;
+    const marks = (a as WithExplicit)[EXPLICIT_DEFAULTS];
+    if (marks) Object.defineProperty(b, EXPLICIT_DEFAULTS, { value: [...marks], enumerable: true, writable: true, configurable: true });
+    if (Array.isArray(a)) a.forEach((x, i) => walk(x, (b as unknown[])[i]));
+    else for (const k of Object.keys(a)) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+  };
+  walk(src, dst);
+  return dst;
+}
+
 /** Should `key` be written: it has a value, or it was present with the default value. */
 function shouldWrite(src: object, key: string, value: unknown): boolean {
   if (value === undefined) return false;
