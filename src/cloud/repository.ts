@@ -93,6 +93,12 @@ function toDeploymentDevice(r: Record<string, unknown>): DeploymentDeviceRecord 
   };
 }
 
+/** PostgreSQL 23505 / SQLite SQLITE_CONSTRAINT_UNIQUE: a concurrent insert won the race. */
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 export class Repository {
   constructor(readonly db: SqlDatabase) {}
 
@@ -124,6 +130,15 @@ export class Repository {
    * when two enrollments race on two replicas (the conditional UPDATE decides).
    */
   async enrollDevice(tokenHash: string, device: { id: string; name: string; secretHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
+    try {
+      return await this.enrollDeviceOnce(tokenHash, device);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new VergeError('E_CONFLICT', `a device named '${device.name}' is already enrolled`);
+      throw e;
+    }
+  }
+
+  private async enrollDeviceOnce(tokenHash: string, device: { id: string; name: string; secretHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
     return this.db.transaction(async (tx) => {
       const now = Date.now();
       const tok = await first<{ tags: string; used_at: number | null; expires_at: number }>(
