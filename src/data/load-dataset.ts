@@ -41,29 +41,45 @@ export function loadDataset(nameOrDir: string, opts: LoadDatasetOptions = {}): D
   try {
     isDir = statSync(path).isDirectory();
   } catch (e) {
-    throw new VergeError('E_FILE_UNREADABLE', `${nameOrDir} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new VergeError(
+      'E_FILE_UNREADABLE',
+      `${nameOrDir} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   if (isDir) {
     let files: string[];
     try {
       files = readdirSync(path);
     } catch (e) {
-      throw new VergeError('E_FILE_UNREADABLE', `folder ${nameOrDir} cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new VergeError(
+        'E_FILE_UNREADABLE',
+        `folder ${nameOrDir} cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     for (const need of ['x.npy', 'y.npy']) {
       if (!files.includes(need)) {
-        throw new VergeError('E_DATA_NOT_FOUND', `folder ${nameOrDir} has no ${need} (a data folder holds x.npy and y.npy, optionally x_test.npy and y_test.npy)`);
+        throw new VergeError(
+          'E_DATA_NOT_FOUND',
+          `folder ${nameOrDir} has no ${need} (a data folder holds x.npy and y.npy, optionally x_test.npy and y_test.npy)`,
+        );
       }
     }
     arrays = (name) => (files.includes(`${name}.npy`) ? readNpy(join(path, `${name}.npy`)) : undefined);
   } else if (extname(path).toLowerCase() === '.npz') {
     const all = readNpz(path);
     for (const need of ['x', 'y']) {
-      if (!all[need]) throw new VergeError('E_DATA_NOT_FOUND', `${nameOrDir} has no array '${need}' (it holds ${Object.keys(all).join(', ') || 'nothing'})`);
+      if (!all[need])
+        throw new VergeError(
+          'E_DATA_NOT_FOUND',
+          `${nameOrDir} has no array '${need}' (it holds ${Object.keys(all).join(', ') || 'nothing'})`,
+        );
     }
     arrays = (name) => all[name];
   } else {
-    throw new VergeError('E_DATA_INVALID', `${nameOrDir} is a file; --data takes a dataset name, a folder with x.npy and y.npy, or an .npz file`);
+    throw new VergeError(
+      'E_DATA_INVALID',
+      `${nameOrDir} is a file; --data takes a dataset name, a folder with x.npy and y.npy, or an .npz file`,
+    );
   }
 
   const x = arrays('x')!;
@@ -71,7 +87,10 @@ export function loadDataset(nameOrDir: string, opts: LoadDatasetOptions = {}): D
   const xTest = arrays('x_test');
   const yTest = arrays('y_test');
   if ((xTest === undefined) !== (yTest === undefined)) {
-    throw new VergeError('E_DATA_INVALID', `${nameOrDir} has ${xTest ? 'x_test without y_test' : 'y_test without x_test'}`);
+    throw new VergeError(
+      'E_DATA_INVALID',
+      `${nameOrDir} has ${xTest ? 'x_test without y_test' : 'y_test without x_test'}`,
+    );
   }
   let train = toSplit(x, y, nameOrDir, 'x', 'y');
   let test: Split;
@@ -79,7 +98,10 @@ export function loadDataset(nameOrDir: string, opts: LoadDatasetOptions = {}): D
   if (xTest && yTest) {
     test = toSplit(xTest, yTest, nameOrDir, 'x_test', 'y_test');
     if (xTest.shape.slice(1).join(',') !== shape.join(',')) {
-      throw new VergeError('E_DATA_INVALID', `${nameOrDir}: x_test samples are [${xTest.shape.slice(1)}], x samples are [${shape}]`);
+      throw new VergeError(
+        'E_DATA_INVALID',
+        `${nameOrDir}: x_test samples are [${xTest.shape.slice(1)}], x samples are [${shape}]`,
+      );
     }
   } else {
     const n = train.count;
@@ -93,7 +115,10 @@ export function loadDataset(nameOrDir: string, opts: LoadDatasetOptions = {}): D
   for (const s of [train, test]) for (let i = 0; i < s.count; i++) if (s.y[i]! > maxLabel) maxLabel = s.y[i]!;
   const classes = maxLabel + 1;
   if (classes > MAX_CLASSES) {
-    throw new VergeError('E_DATA_INVALID', `${nameOrDir}: labels go up to ${maxLabel}; y must hold class indices 0..C-1`);
+    throw new VergeError(
+      'E_DATA_INVALID',
+      `${nameOrDir}: labels go up to ${maxLabel}; y must hold class indices 0..C-1`,
+    );
   }
   if (limits.train !== undefined) train = take(train, limits.train);
   if (limits.test !== undefined) test = take(test, limits.test);
@@ -102,7 +127,8 @@ export function loadDataset(nameOrDir: string, opts: LoadDatasetOptions = {}): D
 
 /** Samples as float32 (uint8 scaled to [0, 1]) and labels as int32 class indices. */
 function toSplit(x: NdArray, y: NdArray, source: string, xName: string, yName: string): Split {
-  if (x.shape.length < 1) throw new VergeError('E_DATA_INVALID', `${source}: ${xName} is a scalar; it needs a sample axis`);
+  if (x.shape.length < 1)
+    throw new VergeError('E_DATA_INVALID', `${source}: ${xName} is a scalar; it needs a sample axis`);
   const n = x.shape[0]!;
   const yOk = (y.shape.length === 1 || (y.shape.length === 2 && y.shape[1] === 1)) && y.shape[0] === n;
   if (!yOk) {
@@ -131,7 +157,10 @@ function labelsAsInt32(y: NdArray, source: string, name: string): Int32Array {
   for (let i = 0; i < out.length; i++) {
     const label = elementAsNumber(y, i);
     if (!Number.isInteger(label) || label < 0) {
-      throw new VergeError('E_DATA_INVALID', `${source}: ${name}[${i}] = ${label} is not a class index (a non-negative integer)`);
+      throw new VergeError(
+        'E_DATA_INVALID',
+        `${source}: ${name}[${i}] = ${label} is not a class index (a non-negative integer)`,
+      );
     }
     out[i] = label;
   }
@@ -141,4 +170,13 @@ function labelsAsInt32(y: NdArray, source: string, name: string): Int32Array {
 function elementAsNumber(a: NdArray, i: number): number {
   if (a.dtype === 'float16') return float16BitsToNumber((a.data as Uint16Array)[i]!);
   return Number(a.data[i]!);
+}
+
+/**
+ * The line every command that uses data prints (DESIGN.md: report which source and how many
+ * samples), e.g. `data: fashion-mnist from /usr/share/datasets/fashion-mnist (60,000 train / 10,000 test)`.
+ */
+export function describeDataset(ds: Dataset): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return `data: ${ds.name} from ${ds.source} (${n(ds.train.count)} train / ${n(ds.test.count)} test, shape [${ds.shape.join(', ')}], ${ds.classes} classes)`;
 }

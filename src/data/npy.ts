@@ -80,7 +80,15 @@ function dtypeOfDescr(descr: string, source: string): { dtype: DType; bigEndian:
   const m = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(descr);
   const dtype = m ? FROM_DESCR[`${m[2]}${m[3]}`] : undefined;
   if (!m || !dtype) {
-    const kind: Record<string, string> = { U: 'unicode strings', S: 'byte strings', O: 'Python objects', c: 'complex numbers', M: 'datetimes', m: 'timedeltas', V: 'raw void records' };
+    const kind: Record<string, string> = {
+      U: 'unicode strings',
+      S: 'byte strings',
+      O: 'Python objects',
+      c: 'complex numbers',
+      M: 'datetimes',
+      m: 'timedeltas',
+      V: 'raw void records',
+    };
     const what = m ? kind[m[2]!] : undefined;
     throw new VergeError(
       'E_UNSUPPORTED',
@@ -93,7 +101,12 @@ function dtypeOfDescr(descr: string, source: string): { dtype: DType; bigEndian:
 /** Parse .npy bytes. `source` names the file in errors. */
 export function parseNpy(bytes: Uint8Array, source = 'array.npy'): NdArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw invalid(source, bytes.length < 10 ? `only ${bytes.length} bytes: too short for a .npy file` : 'not a .npy file (no \\x93NUMPY magic)');
+    throw invalid(
+      source,
+      bytes.length < 10
+        ? `only ${bytes.length} bytes: too short for a .npy file`
+        : 'not a .npy file (no \\x93NUMPY magic)',
+    );
   }
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -107,10 +120,14 @@ export function parseNpy(bytes: Uint8Array, source = 'array.npy'): NdArray {
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
-    throw new VergeError('E_UNSUPPORTED', `${source}: .npy format version ${major}.${bytes[7]} is not supported (1.0-3.0 are)`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${source}: .npy format version ${major}.${bytes[7]} is not supported (1.0-3.0 are)`,
+    );
   }
   const dataStart = headerStart + headerLen;
-  if (bytes.length < dataStart) throw invalid(source, `truncated: the header needs ${dataStart} bytes, the file has ${bytes.length}`);
+  if (bytes.length < dataStart)
+    throw invalid(source, `truncated: the header needs ${dataStart} bytes, the file has ${bytes.length}`);
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart));
   const header = parseHeader(text, source);
   const { dtype, bigEndian } = dtypeOfDescr(header.descr, source);
@@ -124,7 +141,10 @@ export function parseNpy(bytes: Uint8Array, source = 'array.npy'): NdArray {
   const Ctor = storageCtor(dtype);
   const byteLen = count * Ctor.BYTES_PER_ELEMENT;
   if (bytes.length - dataStart < byteLen) {
-    throw invalid(source, `truncated: holds ${bytes.length - dataStart} of the ${byteLen} data bytes its header declares`);
+    throw invalid(
+      source,
+      `truncated: holds ${bytes.length - dataStart} of the ${byteLen} data bytes its header declares`,
+    );
   }
   // Copy into a fresh, aligned buffer: typed arrays need alignment, and callers may keep the
   // array long after the file buffer.
@@ -152,7 +172,10 @@ export function encodeNpy(arr: NdArray): Uint8Array {
   if (!descr) throw new VergeError('E_UNSUPPORTED', `${arr.dtype} arrays cannot be written as .npy`);
   const count = elementCount(arr.shape);
   if (arr.data.length !== count) {
-    throw new VergeError('E_SHAPE_MISMATCH', `array of shape [${arr.shape.join(', ')}] needs ${count} values, holds ${arr.data.length}`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `array of shape [${arr.shape.join(', ')}] needs ${count} values, holds ${arr.data.length}`,
+    );
   }
   if (!(arr.data instanceof storageCtor(arr.dtype))) {
     throw new VergeError('E_DTYPE_MISMATCH', `${arr.dtype} array data must be a ${storageCtor(arr.dtype).name}`);
@@ -161,7 +184,8 @@ export function encodeNpy(arr: NdArray): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = 10 + header.length + 1; // magic+version+len, header, trailing newline
   header += ' '.repeat((HEADER_ALIGN - (unpadded % HEADER_ALIGN)) % HEADER_ALIGN) + '\n';
-  if (header.length > 0xffff) throw new VergeError('E_UNSUPPORTED', `array of rank ${arr.shape.length} has too long a .npy header`);
+  if (header.length > 0xffff)
+    throw new VergeError('E_UNSUPPORTED', `array of rank ${arr.shape.length} has too long a .npy header`);
   const data = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
   const out = new Uint8Array(10 + header.length + data.length);
   out.set(MAGIC, 0);

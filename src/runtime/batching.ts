@@ -17,7 +17,10 @@ function rowLength(v: TensorValue, what: string): number {
   const rows = v.dims[0]!;
   const perRow = rows === 0 ? 0 : v.data.length / rows;
   if (!Number.isInteger(perRow)) {
-    throw new VergeError('E_UNSUPPORTED', `${what}: ${v.dtype} rows of [${v.dims.join(', ')}] do not start on byte boundaries`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${what}: ${v.dtype} rows of [${v.dims.join(', ')}] do not start on byte boundaries`,
+    );
   }
   return perRow;
 }
@@ -44,7 +47,10 @@ function concatRows(parts: TensorValue[], name: string): TensorValue {
   let offset = 0;
   for (const p of parts) {
     if (p.dims.length !== dims.length || p.dims.slice(1).some((d, i) => d !== first.dims[i + 1])) {
-      throw new VergeError('E_SHAPE_MISMATCH', `output '${name}' changes shape between batches ([${first.dims}] vs [${p.dims}])`);
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `output '${name}' changes shape between batches ([${first.dims}] vs [${p.dims}])`,
+      );
     }
     data.set(p.data as Float32Array, offset);
     offset += p.data.length;
@@ -83,7 +89,8 @@ export async function runBatched(
   const perRow: Record<string, number> = {};
   for (const name of names) {
     const v = feeds[name]!;
-    if (v.dims.length === 0) throw new VergeError('E_SHAPE_MISMATCH', `input '${name}' is a scalar; it has no dim 0 to batch along`);
+    if (v.dims.length === 0)
+      throw new VergeError('E_SHAPE_MISMATCH', `input '${name}' is a scalar; it has no dim 0 to batch along`);
     if (rows >= 0 && v.dims[0] !== rows) {
       throw new VergeError('E_SHAPE_MISMATCH', `inputs disagree on dim 0 (${rows} vs ${v.dims[0]} for '${name}')`);
     }

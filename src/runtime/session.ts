@@ -74,13 +74,19 @@ function providerLibraryMissing(ep: string): boolean | undefined {
 }
 
 function providerUnavailable(ep: string, why: string): VergeError {
-  return new VergeError('E_PROVIDER_UNAVAILABLE', `execution provider '${ep}' is not available: ${why}; use --provider cpu`);
+  return new VergeError(
+    'E_PROVIDER_UNAVAILABLE',
+    `execution provider '${ep}' is not available: ${why}; use --provider cpu`,
+  );
 }
 
 function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   const ep = opts.executionProvider ?? 'cpu';
   if (!EXECUTION_PROVIDERS.includes(ep)) {
-    throw new VergeError('E_BAD_ARGUMENT', `unknown execution provider '${ep}' (choose ${EXECUTION_PROVIDERS.join(', ')})`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `unknown execution provider '${ep}' (choose ${EXECUTION_PROVIDERS.join(', ')})`,
+    );
   }
   if (ep !== 'cpu') {
     let backend: { name: string; bundled: boolean } | undefined;
@@ -123,10 +129,13 @@ export function runtimeError(e: unknown, what: string): VergeError {
   const raw = e instanceof Error ? e.message : String(e);
   const line = raw.split('\n').find((l) => l.trim()) ?? raw;
   const clean = line.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*[A-Z_]+\s*:\s*/, '').trim();
-  if (/Could not find an implementation|not implemented|No op registered|Unrecognized attribute.*op_type/i.test(clean)) {
+  if (
+    /Could not find an implementation|not implemented|No op registered|Unrecognized attribute.*op_type/i.test(clean)
+  ) {
     return new VergeError('E_UNKNOWN_OP', `${what}: ${clean}`);
   }
-  if (/Got invalid dimensions|dimension|shape/i.test(clean)) return new VergeError('E_SHAPE_MISMATCH', `${what}: ${clean}`);
+  if (/Got invalid dimensions|dimension|shape/i.test(clean))
+    return new VergeError('E_SHAPE_MISMATCH', `${what}: ${clean}`);
   if (/Unexpected input data type|type|Actual:/i.test(clean) && /type/i.test(clean))
     return new VergeError('E_DTYPE_MISMATCH', `${what}: ${clean}`);
   return new VergeError('E_RUNTIME', `${what}: ${clean}`);
@@ -168,7 +177,8 @@ function specFromOrt(m: ort.InferenceSession.ValueMetadata | undefined, name: st
   if (!m || !m.isTensor || !isOrtDType(m.type)) return { name };
   // onnxruntime reports an unknown rank as [] too, so [] stays "unknown" here.
   const s: IOSpec = { name, dtype: m.type as DType };
-  if (m.shape.length) s.shape = m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null));
+  if (m.shape.length)
+    s.shape = m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null));
   return s;
 }
 
@@ -188,7 +198,10 @@ export interface SynthesizeOptions {
 /** Concrete dims for a declared input: symbolic batch dims → batch, other symbolic dims → 1. */
 export function concreteDims(spec: IOSpec, batch = 1): number[] {
   if (!spec.shape) {
-    throw new VergeError('E_UNSUPPORTED', `input '${spec.name}' declares no shape, so verge cannot make up a value for it; pass one`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `input '${spec.name}' declares no shape, so verge cannot make up a value for it; pass one`,
+    );
   }
   return spec.shape.map((d, i) => {
     if (typeof d === 'number' && d >= 0) return d;
@@ -202,7 +215,11 @@ export function synthesizeInputs(specs: readonly IOSpec[], opts: SynthesizeOptio
   const random = (opts.fill ?? 'random') === 'random';
   const feeds: Record<string, TensorValue> = {};
   for (const spec of specs) {
-    if (!spec.dtype) throw new VergeError('E_UNSUPPORTED', `input '${spec.name}' is not a tensor; verge cannot make up a value for it`);
+    if (!spec.dtype)
+      throw new VergeError(
+        'E_UNSUPPORTED',
+        `input '${spec.name}' is not a tensor; verge cannot make up a value for it`,
+      );
     const dims = opts.dims?.[spec.name] ?? concreteDims(spec, opts.batch ?? 1);
     const v = tensor(spec.dtype, dims);
     if (random) {
@@ -295,8 +312,16 @@ export class Session {
       inner = await ort.InferenceSession.create(ortModel as Uint8Array, ortOptions);
     } catch (e) {
       const ep = opts.executionProvider ?? 'cpu';
-      if (ep !== 'cpu' && /provider|shared library|adapter|cuda|webgpu|dawn/i.test(String((e as Error)?.message ?? e))) {
-        throw providerUnavailable(ep, String((e as Error).message).split('\n')[0]!.slice(0, 200));
+      if (
+        ep !== 'cpu' &&
+        /provider|shared library|adapter|cuda|webgpu|dawn/i.test(String((e as Error)?.message ?? e))
+      ) {
+        throw providerUnavailable(
+          ep,
+          String((e as Error).message)
+            .split('\n')[0]!
+            .slice(0, 200),
+        );
       }
       throw runtimeError(e, `onnxruntime cannot load ${source}`);
     }

@@ -75,10 +75,14 @@ export function describeValue(v: Pick<TensorValue, 'dtype' | 'dims'>): string {
  */
 export function checkStorage(v: TensorValue, what = 'tensor'): void {
   if (v.dtype === 'string') {
-    if (!Array.isArray(v.data)) throw new VergeError('E_DTYPE_MISMATCH', `${what}: a string tensor needs an array of byte strings`);
+    if (!Array.isArray(v.data))
+      throw new VergeError('E_DTYPE_MISMATCH', `${what}: a string tensor needs an array of byte strings`);
   } else if (!(v.data instanceof storageCtor(v.dtype))) {
     const got = (v.data as object)?.constructor?.name ?? typeof v.data;
-    throw new VergeError('E_DTYPE_MISMATCH', `${what}: ${v.dtype} data must be a ${storageCtor(v.dtype).name}, got ${got}`);
+    throw new VergeError(
+      'E_DTYPE_MISMATCH',
+      `${what}: ${v.dtype} data must be a ${storageCtor(v.dtype).name}, got ${got}`,
+    );
   }
   const need = expectedStorageLength(v.dtype, v.dims);
   if (v.data.length !== need) {
@@ -113,14 +117,18 @@ const FLOAT16_ARRAY = (globalThis as { Float16Array?: { new (...a: unknown[]): A
 /** onnxruntime tensor -> verge value. Shares the buffer for every dtype but string. */
 export function fromOrt(t: ort.Tensor): TensorValue {
   const dtype = t.type as DType;
-  if (!isOrtDType(dtype)) throw new VergeError('E_UNSUPPORTED', `onnxruntime returned a ${t.type} tensor, which verge cannot read`);
+  if (!isOrtDType(dtype))
+    throw new VergeError('E_UNSUPPORTED', `onnxruntime returned a ${t.type} tensor, which verge cannot read`);
   const dims = t.dims as number[];
   if (dtype === 'string') return { dtype, dims: [...dims], data: (t.data as string[]).map((s) => utf8enc.encode(s)) };
   let data = t.data as TensorData;
   if (dtype === 'float16' && !(data instanceof Uint16Array)) {
     // With a Float16Array global onnxruntime returns float16 as numbers; verge keeps the raw bits.
     const d = data as unknown as ArrayBufferView & { length: number };
-    data = FLOAT16_ARRAY && d instanceof FLOAT16_ARRAY ? new Uint16Array(d.buffer, d.byteOffset, d.length) : (data as unknown as Uint16Array);
+    data =
+      FLOAT16_ARRAY && d instanceof FLOAT16_ARRAY
+        ? new Uint16Array(d.buffer, d.byteOffset, d.length)
+        : (data as unknown as Uint16Array);
   } else if (dtype === 'int4' && !(data instanceof Uint8Array)) {
     const d = data as Int8Array;
     data = new Uint8Array(d.buffer, d.byteOffset, d.length);
@@ -141,7 +149,8 @@ export function tensor(dtype: DType, dims: number[], values?: TensorInput): Tens
   let data: TensorData;
   if (values === undefined) data = allocate(dtype, n);
   else if (!Array.isArray(values)) data = values as TensorData;
-  else if (dtype === 'string') data = (values as (string | Uint8Array)[]).map((s) => (typeof s === 'string' ? utf8enc.encode(s) : s));
+  else if (dtype === 'string')
+    data = (values as (string | Uint8Array)[]).map((s) => (typeof s === 'string' ? utf8enc.encode(s) : s));
   else {
     if (dtype === 'int4' || dtype === 'uint4') {
       throw new VergeError('E_UNSUPPORTED', `make ${dtype} tensors from packed Uint8Array bytes, not a number array`);
@@ -217,7 +226,10 @@ export function float32(dims: number[], data?: Float32Array | number[]): TensorV
   const n = elementCount(dims);
   const arr = data ? (data instanceof Float32Array ? data : Float32Array.from(data)) : new Float32Array(n);
   if (arr.length !== n) {
-    throw new VergeError('E_SHAPE_MISMATCH', `float32 tensor of dims [${dims.join(', ')}] needs ${n} values, got ${arr.length}`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `float32 tensor of dims [${dims.join(', ')}] needs ${n} values, got ${arr.length}`,
+    );
   }
   return { dtype: 'float32', dims, data: arr };
 }

@@ -18,10 +18,30 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const seed = fixturePath('seed_cnn');
 const two = join(tmp, 'two.onnx');
 const runs: Record<string, string[]> = {
-  runInput: ['run', seed, '--input', fixturePath('seed_cnn.input.npy'), '--out', join(tmp, 'y.npy'), '--json', '--threads', '1'],
+  runInput: [
+    'run',
+    seed,
+    '--input',
+    fixturePath('seed_cnn.input.npy'),
+    '--out',
+    join(tmp, 'y.npy'),
+    '--json',
+    '--threads',
+    '1',
+  ],
   runRandom: ['run', seed, '--random', '--batch', '3', '--seed', '5', '--json'],
   runHuman: ['run', seed, '--random'],
-  runTwoDir: ['run', two, '--input', `a=${join(tmp, 'a.npy')}`, '--input', `b=${join(tmp, 'b.npy')}`, '--out', join(tmp, 'outdir') + '/', '--json'],
+  runTwoDir: [
+    'run',
+    two,
+    '--input',
+    `a=${join(tmp, 'a.npy')}`,
+    '--input',
+    `b=${join(tmp, 'b.npy')}`,
+    '--out',
+    join(tmp, 'outdir') + '/',
+    '--json',
+  ],
   runTwoNpz: ['run', two, '--input', join(tmp, 'ab.npz'), '--out', join(tmp, 'outs.npz')],
   runTwoNpy: ['run', two, '--random', '--out', join(tmp, 'one.npy')],
   bench: ['bench', seed, '--batch', '1,4', '--runs', '3', '--warmup', '1', '--threads', '1', '--json'],
@@ -36,7 +56,11 @@ beforeAll(async () => {
   // a model with two inputs and two outputs (y batched, s a scalar)
   saveModel(twoInputModel(true), two);
   mkdirSync(join(tmp, 'outdir'));
-  writeNpy(join(tmp, 'a.npy'), { dtype: 'float32', shape: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => i) });
+  writeNpy(join(tmp, 'a.npy'), {
+    dtype: 'float32',
+    shape: [2, 4],
+    data: Float32Array.from({ length: 8 }, (_, i) => i),
+  });
   writeNpy(join(tmp, 'b.npy'), { dtype: 'float32', shape: [2, 4], data: new Float32Array(8).fill(10) });
   const { writeNpz } = await import('../../src/data/npz.ts');
   writeNpz(join(tmp, 'ab.npz'), { a: readNpy(join(tmp, 'a.npy')), b: readNpy(join(tmp, 'b.npy')) });
@@ -45,6 +69,7 @@ beforeAll(async () => {
   names.forEach((n, i) => (r[n] = results[i]!));
 }, 120_000);
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON reports are checked field by field below
 function json(name: string): Record<string, any> {
   const res = r[name]!;
   expect(res.code, res.stderr).toBe(0);
@@ -59,12 +84,16 @@ describe('verge run', () => {
     const expected = readNpy(fixturePath('seed_cnn.output.npy'));
     expect(j.outputs.output.dims).toEqual([2, 10]);
     expect(j.outputs.output.dtype).toBe('float32');
-    j.outputs.output.first.forEach((v: number, i: number) => expect(v).toBeCloseTo((expected.data as Float32Array)[i]!, 4));
+    j.outputs.output.first.forEach((v: number, i: number) =>
+      expect(v).toBeCloseTo((expected.data as Float32Array)[i]!, 4),
+    );
     expect(j.inputs.input.source).toContain('seed_cnn.input.npy');
     expect(j.ms).toBeGreaterThan(0);
     const y = readNpy(join(tmp, 'y.npy'));
     expect(y.shape).toEqual([2, 10]);
-    (y.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (expected.data as Float32Array)[i]!)).toBeLessThan(1e-4));
+    (y.data as Float32Array).forEach((v, i) =>
+      expect(Math.abs(v - (expected.data as Float32Array)[i]!)).toBeLessThan(1e-4),
+    );
   });
 
   it('synthesizes inputs with --random --batch and prints a preview', () => {
@@ -77,7 +106,9 @@ describe('verge run', () => {
   it('takes named inputs and .npz inputs; writes several outputs to a folder or an .npz', () => {
     const j = json('runTwoDir');
     expect(Object.keys(j.outputs).sort()).toEqual(['s', 'y']);
-    expect(Array.from(readNpy(join(tmp, 'outdir', 'y.npy')).data as Float32Array)).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
+    expect(Array.from(readNpy(join(tmp, 'outdir', 'y.npy')).data as Float32Array)).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17,
+    ]);
     const s = readNpy(join(tmp, 'outdir', 's.npy'));
     expect([s.shape, Array.from(s.data as Float32Array)]).toEqual([[], [28]]);
     expect(r.runTwoNpz!.code, r.runTwoNpz!.stderr).toBe(0);
@@ -106,7 +137,14 @@ describe('verge bench', () => {
 
 describe('verge data', () => {
   it('describes a folder of numpy arrays and fashion-mnist, with source and counts', () => {
-    expect(json('data')).toMatchObject({ name: 'tiny_dataset', source: TINY, train: 18, test: 2, shape: [4, 4], classes: 3 });
+    expect(json('data')).toMatchObject({
+      name: 'tiny_dataset',
+      source: TINY,
+      train: 18,
+      test: 2,
+      shape: [4, 4],
+      classes: 3,
+    });
     const f = json('dataFmnist');
     expect(f).toMatchObject({ name: 'fashion-mnist', train: 100, test: 50, shape: [1, 28, 28], classes: 10 });
     expect(typeof f.source).toBe('string');

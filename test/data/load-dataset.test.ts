@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HOLDOUT_FRACTION, loadDataset } from '../../src/data/load-dataset.ts';
+import { HOLDOUT_FRACTION, describeDataset, loadDataset } from '../../src/data/load-dataset.ts';
 import { readNpy, writeNpy } from '../../src/data/npy.ts';
 import { writeNpz } from '../../src/data/npz.ts';
 
@@ -33,6 +33,7 @@ describe('loadDataset', () => {
     // test = samples 18 and 19, labels 18 % 3 and 19 % 3
     expect(Array.from(ds.test.y)).toEqual([0, 1]);
     expect(ds.test.x[0]).toBeCloseTo(x[18 * 16]! / 255, 7);
+    expect(describeDataset(ds)).toBe(`data: tiny_dataset from ${TINY} (18 train / 2 test, shape [4, 4], 3 classes)`);
     const limited = loadDataset(TINY, { limits: { train: 5, test: 1 } });
     expect([limited.train.count, limited.train.x.length, limited.test.count]).toEqual([5, 80, 1]);
   });
@@ -49,14 +50,23 @@ describe('loadDataset', () => {
     expect([ds.train.count, ds.test.count, ds.classes, ds.shape]).toEqual([4, 2, 6, [3]]);
     expect(Array.from(ds.train.x)).toEqual(Array.from(x));
     const npz = join(tmp, 'set.npz');
-    writeNpz(npz, { x: { dtype: 'float32', shape: [10, 2], data: new Float32Array(20) }, y: { dtype: 'int64', shape: [10], data: new BigInt64Array(10).fill(1n) } });
+    writeNpz(npz, {
+      x: { dtype: 'float32', shape: [10, 2], data: new Float32Array(20) },
+      y: { dtype: 'int64', shape: [10], data: new BigInt64Array(10).fill(1n) },
+    });
     const z = loadDataset(npz);
     expect([z.name, z.train.count, z.test.count, z.classes]).toEqual(['set', 9, 1, 2]);
   });
 
   it('loads fashion-mnist by name', () => {
     const ds = loadDataset('fashion-mnist', { limits: { train: 10, test: 10 } });
-    expect([ds.name, ds.train.count, ds.test.count, ds.classes, ds.shape]).toEqual(['fashion-mnist', 10, 10, 10, [1, 28, 28]]);
+    expect([ds.name, ds.train.count, ds.test.count, ds.classes, ds.shape]).toEqual([
+      'fashion-mnist',
+      10,
+      10,
+      10,
+      [1, 28, 28],
+    ]);
   });
 
   it('fails clearly on bad folders', () => {

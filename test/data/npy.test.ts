@@ -11,10 +11,24 @@ const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'verge-npy-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const NUMPY_CODES = { f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', u1: 'uint8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32', i8: 'int64', u8: 'uint64' } as const;
+const NUMPY_CODES = {
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  u1: 'uint8',
+  i2: 'int16',
+  u2: 'uint16',
+  i4: 'int32',
+  u4: 'uint32',
+  i8: 'int64',
+  u8: 'uint64',
+} as const;
 
 function values(a: NdArray): number[] {
-  return Array.from(a.data as ArrayLike<number | bigint>, (v) => (a.dtype === 'float16' ? float16BitsToNumber(v as number) : Number(v)));
+  return Array.from(a.data as ArrayLike<number | bigint>, (v) =>
+    a.dtype === 'float16' ? float16BitsToNumber(v as number) : Number(v),
+  );
 }
 
 function errorOf(f: () => unknown): { code?: string; message: string } {
@@ -64,7 +78,9 @@ describe('.npy written by numpy', () => {
     expect(t.code).toBe('E_DATA_INVALID');
     expect(t.message).toMatch(/cut\.npy: truncated: holds 43 of the 48 data bytes/);
     expect(errorOf(() => parseNpy(full.subarray(0, 40), 'h.npy')).message).toMatch(/truncated/);
-    expect(errorOf(() => parseNpy(new TextEncoder().encode('hello, world: not numpy'), 'x.npy')).code).toBe('E_DATA_INVALID');
+    expect(errorOf(() => parseNpy(new TextEncoder().encode('hello, world: not numpy'), 'x.npy')).code).toBe(
+      'E_DATA_INVALID',
+    );
     expect(errorOf(() => readNpy(join(tmp, 'missing.npy'))).code).toBe('E_FILE_NOT_FOUND');
   });
 
@@ -74,7 +90,9 @@ describe('.npy written by numpy', () => {
     writeNpy(p, a);
     expect(readNpy(p)).toEqual(a);
     expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    expect(errorOf(() => encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array(3) })).code).toBe('E_SHAPE_MISMATCH');
+    expect(errorOf(() => encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array(3) })).code).toBe(
+      'E_SHAPE_MISMATCH',
+    );
     expect(errorOf(() => writeNpy(join(tmp, 'no-such-dir', 'x.npy'), a)).code).toBe('E_FILE_NOT_FOUND');
     expect(existsSync(join(tmp, 'no-such-dir'))).toBe(false);
   });
@@ -91,7 +109,10 @@ describe('.npz', () => {
   }
 
   it('round-trips stored and deflated archives, and rejects damaged ones', () => {
-    const arrays = { x: { dtype: 'float32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }, y: { dtype: 'uint8', shape: [2], data: new Uint8Array([0, 255]) } } satisfies Record<string, NdArray>;
+    const arrays = {
+      x: { dtype: 'float32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) },
+      y: { dtype: 'uint8', shape: [2], data: new Uint8Array([0, 255]) },
+    } satisfies Record<string, NdArray>;
     for (const compress of [false, true]) {
       const p = join(tmp, `r${compress}.npz`);
       writeNpz(p, arrays, compress);

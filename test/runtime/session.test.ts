@@ -41,7 +41,9 @@ describe('Session on PyTorch-exported fixtures', () => {
       const session = await Session.create(fixturePath(name), { threads: 1 });
       const input = readNpy(fixturePath(`${name}.input.npy`));
       const expected = readNpy(fixturePath(`${name}.output.npy`));
-      const out = await session.run({ [session.inputNames[0]!]: { dtype: input.dtype, dims: input.shape, data: input.data } });
+      const out = await session.run({
+        [session.inputNames[0]!]: { dtype: input.dtype, dims: input.shape, data: input.data },
+      });
       const y = out[session.outputNames[0]!]!;
       expect(y.dims).toEqual(expected.shape);
       expect(maxAbsDiff(y.data as Float32Array, expected.data as Float32Array)).toBeLessThan(PYTORCH_TOLERANCE);
@@ -57,13 +59,20 @@ describe('input validation before onnxruntime', () => {
     const rank = s.run({ x: float32([1, 28, 28]) });
     await expect(rank).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
     await expect(rank).rejects.toThrow("seed_cnn: input 'x' expects shape [batch, 1, 28, 28], got [1, 28, 28]");
-    await expect(s.run({ x: float32([2, 3, 28, 28]) })).rejects.toThrow(/expects shape \[batch, 1, 28, 28\], got \[2, 3, 28, 28\]/);
+    await expect(s.run({ x: float32([2, 3, 28, 28]) })).rejects.toThrow(
+      /expects shape \[batch, 1, 28, 28\], got \[2, 3, 28, 28\]/,
+    );
     const dt = s.run({ x: tensor('float64', [1, 1, 28, 28]) });
     await expect(dt).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
     await expect(dt).rejects.toThrow(/expects float32 \[batch, 1, 28, 28\], got float64 \[1, 1, 28, 28\]/);
-    await expect(s.run({ y: float32([1]) })).rejects.toMatchObject({ code: 'E_INPUT_MISSING', message: expect.stringMatching(/needs input 'x'.*given: 'y'/) });
+    await expect(s.run({ y: float32([1]) })).rejects.toMatchObject({
+      code: 'E_INPUT_MISSING',
+      message: expect.stringMatching(/needs input 'x'.*given: 'y'/),
+    });
     // data that does not fill the dims
-    await expect(s.run({ x: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(5) } })).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
+    await expect(
+      s.run({ x: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(5) } }),
+    ).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
     // symbolic batch accepts any size
     expect((await s.run({ x: float32([3, 1, 28, 28]) })).logits!.dims).toEqual([3, 10]);
   });
@@ -87,10 +96,21 @@ describe('session options', () => {
     const m = twoInputModel();
     expect(await codeOf(Session.create(m, { threads: -1 }))).toBe('E_BAD_ARGUMENT');
     expect(await codeOf(Session.create(m, { executionProvider: 'tpu' as 'cpu' }))).toBe('E_BAD_ARGUMENT');
-    const s = await Session.create(m, { threads: 1, interOpThreads: 1, executionMode: 'parallel', executionProvider: 'cpu' });
+    const s = await Session.create(m, {
+      threads: 1,
+      interOpThreads: 1,
+      executionMode: 'parallel',
+      executionProvider: 'cpu',
+    });
     expect(s.executionProvider).toBe('cpu');
     // Without onnxruntime-node's CUDA provider libraries, a CUDA session must fail with the provider code.
-    const bin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    const bin = join(
+      dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')),
+      'bin',
+      'napi-v6',
+      process.platform,
+      process.arch,
+    );
     const hasCuda = existsSync(bin) && readdirSync(bin).some((f) => f.includes('onnxruntime_providers_cuda'));
     const cuda = await codeOf(Session.create(m, { executionProvider: 'cuda' }));
     if (!hasCuda) expect(cuda).toBe('E_PROVIDER_UNAVAILABLE');
@@ -148,7 +168,9 @@ describe('tensor conversion for every dtype onnxruntime-node supports', () => {
 
   it('rejects storage that does not match the dtype', async () => {
     const s = await Session.create(identityModel(['float32']));
-    await expect(s.run({ in_float32: { dtype: 'float32', dims: [1, 3], data: new Float64Array(3) } })).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
+    await expect(
+      s.run({ in_float32: { dtype: 'float32', dims: [1, 3], data: new Float64Array(3) } }),
+    ).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
   });
 });
 
@@ -165,8 +187,16 @@ describe('runBatched', () => {
 
   it('handles named feeds, and refuses outputs that are not batched', async () => {
     const s = await Session.create(twoInputModel(true));
-    const a = tensor('float32', [5, 4], Array.from({ length: 20 }, (_, i) => i));
-    const b = tensor('float32', [5, 4], Array.from({ length: 20 }, () => 1));
+    const a = tensor(
+      'float32',
+      [5, 4],
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const b = tensor(
+      'float32',
+      [5, 4],
+      Array.from({ length: 20 }, () => 1),
+    );
     const y = (await runBatched(s, { a, b }, 2, ['y'])).y!;
     expect(Array.from(y.data as Float32Array)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(await codeOf(runBatched(s, { a, b }, 2))).toBe('E_UNSUPPORTED'); // 's' is a scalar

@@ -29,7 +29,10 @@ export function parseBatches(value: string): number[] {
   return parts.map((p) => {
     const n = Number(p);
     if (!/^\d+$/.test(p) || !Number.isSafeInteger(n) || n < 1) {
-      throw new VergeError('E_BAD_ARGUMENT', `--batch takes a comma-separated list of positive integers, got '${value}'`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `--batch takes a comma-separated list of positive integers, got '${value}'`,
+      );
     }
     return n;
   });
@@ -73,10 +76,15 @@ export function register(program: Command): void {
         const d0 = spec.shape?.[0];
         const wrong = typeof d0 === 'number' ? batches.find((b) => b !== d0) : undefined;
         if (wrong !== undefined) {
-          throw new VergeError('E_BAD_ARGUMENT', `input '${spec.name}' has a fixed batch of ${d0}, so it cannot run batch ${wrong}; use --batch ${d0}`);
+          throw new VergeError(
+            'E_BAD_ARGUMENT',
+            `input '${spec.name}' has a fixed batch of ${d0}, so it cannot run batch ${wrong}; use --batch ${d0}`,
+          );
         }
       }
-      note(`bench ${model}: batches ${batches.join(', ')}, ${runs} runs after ${warmup} warm-up, threads ${threads ?? 'default'}, ${session.executionProvider}`);
+      note(
+        `bench ${model}: batches ${batches.join(', ')}, ${runs} runs after ${warmup} warm-up, threads ${threads ?? 'default'}, ${session.executionProvider}`,
+      );
       const results: BenchResult[] = [];
       const bar = progressBar(batches.length * (runs + warmup), 'bench [{bar}] {value}/{total} batch {batch}');
       let done = 0;
@@ -107,12 +115,25 @@ export function register(program: Command): void {
       }
       bar.stop();
       await session.release();
-      const report = { model, provider: session.executionProvider, threads: threads ?? null, warmup, results, peak_rss_mb: peakRssMb() };
+      const report = {
+        model,
+        provider: session.executionProvider,
+        threads: threads ?? null,
+        warmup,
+        results,
+        peak_rss_mb: peakRssMb(),
+      };
       emit(opts, report, () =>
         [
           table(
             ['batch', 'p50 ms', 'p99 ms', 'mean ms', 'samples/s'],
-            results.map((r) => [r.batch, r.p50_ms.toFixed(3), r.p99_ms.toFixed(3), r.mean_ms.toFixed(3), r.samples_per_sec.toFixed(1)]),
+            results.map((r) => [
+              r.batch,
+              r.p50_ms.toFixed(3),
+              r.p99_ms.toFixed(3),
+              r.mean_ms.toFixed(3),
+              r.samples_per_sec.toFixed(1),
+            ]),
           ),
           `peak RSS ${report.peak_rss_mb} MiB`,
         ].join('\n'),

@@ -17,7 +17,8 @@ export function register(program: Command): void {
       emit(
         opts,
         { in: input, out: opts.out, bytes_in: bytesIn, bytes_out: bytesOut, bytes: bytesOut },
-        () => `wrote ${opts.out}: ${bytesOut.toLocaleString('en-US')} bytes (from ${bytesIn.toLocaleString('en-US')} bytes)`,
+        () =>
+          `wrote ${opts.out}: ${bytesOut.toLocaleString('en-US')} bytes (from ${bytesIn.toLocaleString('en-US')} bytes)`,
       );
     });
 }

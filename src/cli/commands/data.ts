@@ -13,14 +13,19 @@ interface DataOptions {
 export function register(program: Command): void {
   program
     .command('data')
-    .description('describe a dataset: a built-in name (fashion-mnist), a folder with x.npy and y.npy (+ x_test.npy, y_test.npy), or an .npz')
-    .argument('<name|dir>', "dataset name or folder; without x_test/y_test the last 10% of x/y is the test split")
+    .description(
+      'describe a dataset: a built-in name (fashion-mnist), a folder with x.npy and y.npy (+ x_test.npy, y_test.npy), or an .npz',
+    )
+    .argument('<name|dir>', 'dataset name or folder; without x_test/y_test the last 10% of x/y is the test split')
     .option('--limit-train <n>', 'read at most this many training samples')
     .option('--limit-test <n>', 'read at most this many test samples')
     .option('--json', 'print one JSON object: {name, source, train, test, shape, classes, train_label_counts}')
     .action((nameOrDir: string, opts: DataOptions) => {
       const ds = loadDataset(nameOrDir, {
-        limits: { train: positiveInt('--limit-train', opts.limitTrain), test: positiveInt('--limit-test', opts.limitTest) },
+        limits: {
+          train: positiveInt('--limit-train', opts.limitTrain),
+          test: positiveInt('--limit-test', opts.limitTest),
+        },
       });
       const counts = new Array<number>(ds.classes).fill(0);
       for (let i = 0; i < ds.train.count; i++) counts[ds.train.y[i]!]!++;

@@ -42,7 +42,10 @@ export function nonNegativeInt(flag: string, value: string | undefined): number 
 export function parseProvider(value: string | undefined): ExecutionProvider | undefined {
   if (value === undefined) return undefined;
   if (!(EXECUTION_PROVIDERS as readonly string[]).includes(value)) {
-    throw new VergeError('E_BAD_ARGUMENT', `--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got '${value}'`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got '${value}'`,
+    );
   }
   return value as ExecutionProvider;
 }
@@ -56,7 +59,10 @@ function toValue(a: NdArray): TensorValue {
 }
 
 /** Read `--input` specs: `file.npy` (single-input model), `name=file.npy`, or `file.npz` (members by input name). */
-export function readInputs(specs: string[], session: Session): { feeds: Record<string, TensorValue>; sources: Record<string, string> } {
+export function readInputs(
+  specs: string[],
+  session: Session,
+): { feeds: Record<string, TensorValue>; sources: Record<string, string> } {
   const feeds: Record<string, TensorValue> = {};
   const sources: Record<string, string> = {};
   const names = session.inputNames;
@@ -71,7 +77,10 @@ export function readInputs(specs: string[], session: Session): { feeds: Record<s
       for (const [member, arr] of Object.entries(arrays)) {
         const target = name ?? member;
         if (!names.includes(target)) {
-          throw new VergeError('E_BAD_ARGUMENT', `${file} holds '${member}', which is not an input of ${session.source} (inputs: ${names.join(', ')})`);
+          throw new VergeError(
+            'E_BAD_ARGUMENT',
+            `${file} holds '${member}', which is not an input of ${session.source} (inputs: ${names.join(', ')})`,
+          );
         }
         feeds[target] = toValue(arr);
         sources[target] = `${file}:${member}`;
@@ -112,7 +121,10 @@ function planOut(out: string, outputCount: number): OutPlan {
   if (ext === '.npz') return { kind: 'npz', path: out };
   if (ext === '.npy') {
     if (outputCount > 1) {
-      throw new VergeError('E_BAD_ARGUMENT', `the model has ${outputCount} outputs: give --out a .npz file or an existing folder`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `the model has ${outputCount} outputs: give --out a .npz file or an existing folder`,
+      );
     }
     return { kind: 'npy', path: out };
   }
@@ -159,17 +171,26 @@ export function register(program: Command): void {
     .command('run')
     .description('run a model once on onnxruntime, with inputs from .npy/.npz files or made up from its input types')
     .argument('<model>', 'ONNX model file')
-    .option('--input <spec>', 'input data: FILE.npy (single-input model), NAME=FILE.npy, or FILE.npz with one array per input; repeatable', collect)
+    .option(
+      '--input <spec>',
+      'input data: FILE.npy (single-input model), NAME=FILE.npy, or FILE.npz with one array per input; repeatable',
+      collect,
+    )
     .option('--random', 'synthesize inputs from the declared input types (uniform [0,1) floats, 0/1 integers)')
     .option('--batch <n>', 'with --random: value of symbolic batch dims (other symbolic dims are 1)', '1')
     .option('--seed <s>', 'with --random: seed of the generator', '0')
-    .option('--out <path>', 'write outputs: FILE.npy (one output), FILE.npz (all outputs), or an existing folder (NAME.npy each)')
+    .option(
+      '--out <path>',
+      'write outputs: FILE.npy (one output), FILE.npz (all outputs), or an existing folder (NAME.npy each)',
+    )
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)')
     .option('--provider <ep>', `execution provider: ${EXECUTION_PROVIDERS.join(', ')}`, 'cpu')
     .option('--json', 'print one JSON object: {model, inputs, outputs:{NAME:{dims, dtype, first, min, max, mean}}, ms}')
     .action(async (model: string, opts: RunOptions) => {
-      if (!opts.input?.length && !opts.random) throw new VergeError('E_BAD_ARGUMENT', 'give --input FILE.npy or --random');
-      if (opts.input?.length && opts.random) throw new VergeError('E_BAD_ARGUMENT', '--input and --random exclude each other');
+      if (!opts.input?.length && !opts.random)
+        throw new VergeError('E_BAD_ARGUMENT', 'give --input FILE.npy or --random');
+      if (opts.input?.length && opts.random)
+        throw new VergeError('E_BAD_ARGUMENT', '--input and --random exclude each other');
       const batch = positiveInt('--batch', opts.batch)!;
       const seed = nonNegativeInt('--seed', opts.seed)!;
       const threads = positiveInt('--threads', opts.threads);
@@ -196,11 +217,23 @@ export function register(program: Command): void {
       const report = {
         model,
         provider: session.executionProvider,
-        inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { dims: v.dims, dtype: v.dtype, source: sources[k] }])),
+        inputs: Object.fromEntries(
+          Object.entries(feeds).map(([k, v]) => [k, { dims: v.dims, dtype: v.dtype, source: sources[k] }]),
+        ),
         outputs: Object.fromEntries(
           Object.entries(outputs).map(([k, v]) => {
             const s = summarize(v);
-            return [k, { dims: v.dims, dtype: v.dtype, first: previewValues(v, PREVIEW_VALUES), min: s.min, max: s.max, mean: s.mean }];
+            return [
+              k,
+              {
+                dims: v.dims,
+                dtype: v.dtype,
+                first: previewValues(v, PREVIEW_VALUES),
+                min: s.min,
+                max: s.max,
+                mean: s.mean,
+              },
+            ];
           }),
         ),
         ms: Math.round(ms * 1000) / 1000,
@@ -210,11 +243,14 @@ export function register(program: Command): void {
       if (written.length) note(`wrote ${written.join(', ')}`);
       emit(opts, report, () => {
         const lines = [`${model}: ran in ${report.ms.toFixed(2)} ms (load ${report.load_ms} ms, ${report.provider})`];
-        for (const [k, v] of Object.entries(report.inputs)) lines.push(`  input  ${k}: ${v.dtype} ${formatShape(v.dims)} from ${v.source}`);
+        for (const [k, v] of Object.entries(report.inputs))
+          lines.push(`  input  ${k}: ${v.dtype} ${formatShape(v.dims)} from ${v.source}`);
         for (const [k, v] of Object.entries(report.outputs)) {
           const first = v.first.map((x) => (typeof x === 'number' ? +x.toPrecision(5) : JSON.stringify(x))).join(', ');
           const more = v.dims.reduce((a, b) => a * b, 1) > v.first.length ? ', …' : '';
-          const stats = Number.isNaN(v.min) ? '' : `  min ${+v.min.toPrecision(5)} max ${+v.max.toPrecision(5)} mean ${+v.mean.toPrecision(5)}`;
+          const stats = Number.isNaN(v.min)
+            ? ''
+            : `  min ${+v.min.toPrecision(5)} max ${+v.max.toPrecision(5)} mean ${+v.mean.toPrecision(5)}`;
           lines.push(`  output ${k}: ${v.dtype} ${formatShape(v.dims)} [${first}${more}]${stats}`);
         }
         return lines.join('\n');
