@@ -3,3 +3,7 @@ export * from './ir.ts';
 export * from './codec.ts';
 export * from './builder.ts';
 export * from './io.ts';
+export * from './toposort.ts';
+export * from './validate.ts';
+export * from './info.ts';
+export * from './shape/index.ts';
