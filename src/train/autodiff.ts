@@ -38,8 +38,15 @@ export function graphConstants(graph: Graph): Map<string, Tensor> {
   return m;
 }
 
+/** Oldest default-domain opset whose op signatures (axes/split as inputs) the rules emit. */
+export const MIN_TRAINING_OPSET = 13;
+
 export function opsetOf(model: Model): number {
-  return defaultOpset(model) ?? DEFAULT_OPSET;
+  const v = defaultOpset(model) ?? DEFAULT_OPSET;
+  if (v < MIN_TRAINING_OPSET) {
+    throw new VergeError('E_UNSUPPORTED', `model uses opset ${v}; training needs opset ${MIN_TRAINING_OPSET} or newer (re-export or convert the model)`);
+  }
+  return v;
 }
 
 export interface LoweredForward {

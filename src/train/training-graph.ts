@@ -85,7 +85,8 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
   const forward = [...m.graph.nodes];
   const inits = new Set(m.graph.initializers.map((t) => t.name));
   const dataInputs = m.graph.inputs.map((i) => i.name).filter((n) => !inits.has(n));
-  const candidates = m.graph.initializers
+  // Only the source model's own initializers are parameters (not constants the rewrites added).
+  const candidates = model.graph.initializers
     .filter((t) => isFloat(t.dtype) && !lowered.stateUpdates.has(t.name) && !isFrozen(opts.frozen, t.name))
     .map((t) => t.name);
   m.graph.outputs = [];

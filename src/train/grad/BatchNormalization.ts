@@ -14,11 +14,14 @@ export const BatchNormalization: GradRule = {
     const ch = c.dims(scale)[0]!;
     const eps = c.attrFloat('epsilon', 1e-5);
     const momentum = c.attrFloat('momentum', 0.9);
-    const axes = c.ints([0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
+    const axisList = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+    const axes = c.ints(axisList);
+    // ReduceMean takes its axes as an input from opset 18, as an attribute before.
+    const mean_ = (v: string) => (c.opset >= 18 ? c.op('ReduceMean', [v, axes], { keepdims: 1 }) : c.op('ReduceMean', [v], { axes: axisList, keepdims: 1 }));
     const bcast = c.ints([1, ch, ...new Array<number>(rank - 2).fill(1)]);
-    const mean = c.op('ReduceMean', [x, axes], { keepdims: 1 });
+    const mean = mean_(x);
     const xc = c.op('Sub', [x, mean]);
-    const variance = c.op('ReduceMean', [c.op('Mul', [xc, xc]), axes], { keepdims: 1 });
+    const variance = mean_(c.op('Mul', [xc, xc]));
     const std = c.op('Sqrt', [c.op('Add', [variance, c.scalar(eps)])]);
     const xhat = c.op('Div', [xc, std]);
     const scaled = c.op('Mul', [xhat, c.op('Reshape', [scale, bcast])]);

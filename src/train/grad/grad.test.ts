@@ -145,6 +145,7 @@ const CASES: Record<string, [string, Case][]> = {
       },
     ],
   ],
+  Pad: [['constant, two axes', { inputs: { x: { dims: [2, 3, 4] }, p: { dims: [6], dtype: 'int64', values: [0, 1, 2, 0, 2, 1] } } }]],
   Flatten: [['axis 2', { inputs: { x: { dims: [2, 3, 2, 2] } }, attrs: { axis: 2 } }]],
   Reshape: [['', { inputs: { x: { dims: [2, 3, 4] }, s: { dims: [2], dtype: 'int64', values: [4, -1] } } }]],
   Squeeze: [['', { inputs: { x: { dims: [2, 1, 3] }, a: { dims: [1], dtype: 'int64', values: [1] } } }]],

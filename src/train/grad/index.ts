@@ -27,6 +27,7 @@ import { MatMul } from './MatMul.ts';
 import { MaxPool } from './MaxPool.ts';
 import { Mul } from './Mul.ts';
 import { Neg } from './Neg.ts';
+import { Pad } from './Pad.ts';
 import { Pow } from './Pow.ts';
 import { ReduceMean } from './ReduceMean.ts';
 import { ReduceSum } from './ReduceSum.ts';
@@ -45,7 +46,7 @@ import { Unsqueeze } from './Unsqueeze.ts';
 import { Where } from './Where.ts';
 
 export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
-  [Abs, Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Conv, ConvTranspose, Div, Dropout, Erf, Exp, Expand, Flatten, Gather, Gelu, Gemm, GlobalAveragePool, Identity, LeakyRelu, Log, LogSoftmax, MatMul, MaxPool, Mul, Neg, Pow, ReduceMean, ReduceSum, Relu, Reshape, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze, Where].map((r) => [r.op, r]),
+  [Abs, Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Conv, ConvTranspose, Div, Dropout, Erf, Exp, Expand, Flatten, Gather, Gelu, Gemm, GlobalAveragePool, Identity, LeakyRelu, Log, LogSoftmax, MatMul, MaxPool, Mul, Neg, Pad, Pow, ReduceMean, ReduceSum, Relu, Reshape, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze, Where].map((r) => [r.op, r]),
 );
 
 export function gradRule(op: string): GradRule | undefined {
