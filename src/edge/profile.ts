@@ -17,8 +17,9 @@ export const PROFILE_PRESETS: Record<string, Partial<DeviceProfile>> = {
   gateway: { class: 'gateway', arch: 'x64', memory_mb: 8192, precisions: ['fp32'] },
   // A smart camera with an int8 path (NPU/DSP or VNNI): runs int8, falls back to fp32.
   camera: { class: 'camera', arch: 'arm64', memory_mb: 1024, cpu: { model: 'Cortex-A55 (simulated)', cores: 2 }, precisions: ['int8', 'fp32'] },
-  // A microcontroller-class device: a few MB of RAM, so the memory gate decides what fits.
-  small: { class: 'small', arch: 'arm', memory_mb: 4, cpu: { model: 'Cortex-M7 (simulated)', cores: 1 }, precisions: ['fp32', 'int8'] },
+  // A microcontroller-class device with fp16 arithmetic and a few MB of RAM: a variant built for
+  // its class wins, and the memory gate rules out full-precision models.
+  small: { class: 'small', arch: 'arm', memory_mb: 4, cpu: { model: 'Cortex-M7 (simulated)', cores: 1 }, precisions: ['fp32', 'fp16', 'int8'] },
 };
 
 /** This host as a device: onnxruntime's CPU provider runs fp32 and int8 (QDQ/integer) graphs everywhere. */
