@@ -92,10 +92,19 @@ export class TrainingSession {
       if (n !== batch) throw new VergeError('E_SHAPE_MISMATCH', `got ${n} labels for a batch of ${batch}`);
       return { dtype: 'int64', dims: [n], data: out };
     }
+    // Float targets take the output's shape: [batch] class labels for a [batch, 1] output reshape.
+    const decl = this.graph.model.graph.inputs.find((i) => i.name === this.graph.labels)?.type;
+    const shape = decl?.kind === 'tensor' ? decl.shape : undefined;
+    let dims = labels.dims;
+    if (shape && shape.length !== dims.length) {
+      const rest = shape.slice(1).map((d) => (typeof d === 'number' ? d : 1));
+      if (batch * rest.reduce((a, b) => a * b, 1) === n) dims = [batch, ...rest];
+    }
+    if (labels.dtype === dtype) return { ...labels, dims };
     const src = labels.data as ArrayLike<number | bigint>;
     const data = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = Number(src[i]!);
-    return { dtype, dims: labels.dims, data };
+    return { dtype, dims, data };
   }
 
   private batchOf(inputs: Record<string, TensorValue>): number {
