@@ -34,6 +34,7 @@ export interface SessionOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write onnxruntime's profile (chrome trace JSON) with this file prefix. */
   profilePrefix?: string;
+  /** onnxruntime's native log level (0 verbose … 4 fatal). Default 4. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Save the graph onnxruntime actually executes (after its fusions), e.g. to show int8 kernels. */
   optimizedModelPath?: string;
@@ -73,6 +74,21 @@ function providerLibraryMissing(ep: string): boolean | undefined {
   }
 }
 
+/** The informative part of onnxruntime's provider failure (it prefixes source locations and lambdas). */
+function providerFailure(message: string): string {
+  const first = message.split('\n')[0]!;
+  const failed = /(Failed to [^.]*)/.exec(first)?.[1];
+  return (failed ?? first.replace(/^.*?:\d+ /, '')).slice(0, 200);
+}
+
+/**
+ * WebGPU on Linux goes through Vulkan, which needs GPU device nodes. Without /dev/dri, Dawn only
+ * finds software adapters that onnxruntime rejects (after printing native warnings), so say so up front.
+ */
+function webgpuDeviceMissing(): boolean {
+  return process.platform === 'linux' && !existsSync('/dev/dri');
+}
+
 function providerUnavailable(ep: string, why: string): VergeError {
   return new VergeError(
     'E_PROVIDER_UNAVAILABLE',
@@ -99,6 +115,8 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
     if (!backend.bundled && providerLibraryMissing(ep)) {
       throw providerUnavailable(ep, `onnxruntime-node was installed without its ${ep} provider libraries`);
     }
+    if (ep === 'webgpu' && webgpuDeviceMissing())
+      throw providerUnavailable(ep, 'this machine has no GPU device (/dev/dri)');
   }
   for (const [k, v] of [
     ['threads', opts.threads],
@@ -111,7 +129,9 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
   const o: ort.InferenceSession.SessionOptions = {
     executionProviders: [ep],
     graphOptimizationLevel: opts.graphOptimization ?? 'all',
-    logSeverityLevel: opts.logSeverity ?? 3,
+    // Fatal only: onnxruntime's errors also arrive as exceptions, which verge turns into one line;
+    // its native log would add unparseable lines to stderr.
+    logSeverityLevel: opts.logSeverity ?? 4,
   };
   if (opts.threads) o.intraOpNumThreads = opts.threads;
   if (opts.interOpThreads) o.interOpNumThreads = opts.interOpThreads;
@@ -316,12 +336,7 @@ export class Session {
         ep !== 'cpu' &&
         /provider|shared library|adapter|cuda|webgpu|dawn/i.test(String((e as Error)?.message ?? e))
       ) {
-        throw providerUnavailable(
-          ep,
-          String((e as Error).message)
-            .split('\n')[0]!
-            .slice(0, 200),
-        );
+        throw providerUnavailable(ep, providerFailure(String((e as Error).message)));
       }
       throw runtimeError(e, `onnxruntime cannot load ${source}`);
     }
@@ -347,6 +362,57 @@ export class Session {
 
   /** Run the model; `fetches` limits which outputs are computed (default: all). */
   async run(feeds: Record<string, TensorValue>, fetches?: readonly string[]): Promise<Record<string, TensorValue>> {
+    const ortFeeds = this.toOrtFeeds(feeds);
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = fetches ? await this.inner.run(ortFeeds, fetches as string[]) : await this.inner.run(ortFeeds);
+    } catch (e) {
+      throw runtimeError(e, `${this.source} failed to run`);
+    }
+    const res: Record<string, TensorValue> = {};
+    for (const k in out) res[k] = fromOrt(out[k] as ort.Tensor);
+    return res;
+  }
+
+  /**
+   * Run the model writing into preallocated output tensors (onnxruntime's output binding): a
+   * steady-state inference loop then allocates no output buffers. Computes only the outputs given;
+   * each must have the exact dims the model produces. Returns `outputs`, filled.
+   */
+  async runInto(
+    feeds: Record<string, TensorValue>,
+    outputs: Record<string, TensorValue>,
+  ): Promise<Record<string, TensorValue>> {
+    const ortFeeds = this.toOrtFeeds(feeds);
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const k in outputs) {
+      if (!this.inner.outputNames.includes(k)) {
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `${this.source} has no output '${k}' (outputs: ${this.outputNames.join(', ')})`,
+        );
+      }
+      fetches[k] = toOrt(outputs[k]!, `${this.source}: output '${k}'`);
+    }
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.inner.run(ortFeeds, fetches);
+    } catch (e) {
+      throw runtimeError(e, `${this.source} failed to run`);
+    }
+    for (const k in outputs) {
+      const got = out[k] as ort.Tensor | undefined;
+      const want = outputs[k]!;
+      // onnxruntime fills the bound buffer; copy only if it ever hands back a different one.
+      if (got && got.data !== want.data && (got.data as Float32Array).buffer !== (want.data as Float32Array).buffer) {
+        (want.data as Float32Array).set(got.data as Float32Array);
+      }
+    }
+    return outputs;
+  }
+
+  /** Validate feeds against the compiled checks and wrap them as onnxruntime tensors (no copies). */
+  private toOrtFeeds(feeds: Record<string, TensorValue>): Record<string, ort.Tensor> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     const checks = this.checks;
     if (checks) {
@@ -375,15 +441,7 @@ export class Session {
       }
     }
     for (const k in feeds) if (!(k in ortFeeds)) ortFeeds[k] = toOrt(feeds[k]!, `${this.source}: input '${k}'`);
-    let out: ort.InferenceSession.OnnxValueMapType;
-    try {
-      out = fetches ? await this.inner.run(ortFeeds, fetches as string[]) : await this.inner.run(ortFeeds);
-    } catch (e) {
-      throw runtimeError(e, `${this.source} failed to run`);
-    }
-    const res: Record<string, TensorValue> = {};
-    for (const k in out) res[k] = fromOrt(out[k] as ort.Tensor);
-    return res;
+    return ortFeeds;
   }
 
   private missing(check: InputCheck, feeds: Record<string, TensorValue>): VergeError {

@@ -115,6 +115,10 @@ describe('session options', () => {
     const cuda = await codeOf(Session.create(m, { executionProvider: 'cuda' }));
     if (!hasCuda) expect(cuda).toBe('E_PROVIDER_UNAVAILABLE');
     else expect([undefined, 'E_PROVIDER_UNAVAILABLE']).toContain(cuda); // libraries present but maybe no GPU
+    // WebGPU on Linux needs GPU device nodes; without them verge refuses before onnxruntime tries.
+    if (process.platform === 'linux' && !existsSync('/dev/dri')) {
+      expect(await codeOf(Session.create(m, { executionProvider: 'webgpu' }))).toBe('E_PROVIDER_UNAVAILABLE');
+    }
   });
 });
 
@@ -171,6 +175,21 @@ describe('tensor conversion for every dtype onnxruntime-node supports', () => {
     await expect(
       s.run({ in_float32: { dtype: 'float32', dims: [1, 3], data: new Float64Array(3) } }),
     ).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
+  });
+});
+
+describe('runInto (preallocated outputs)', () => {
+  it("fills the caller's output buffer and matches run()", async () => {
+    const s = await Session.create(seedCnn(), { threads: 1 });
+    const feeds = s.synthesizeInputs({ batch: 2, seed: 4 });
+    const expected = (await s.run(feeds)).logits!;
+    const logits = tensor('float32', [2, 10]);
+    const buffer = logits.data;
+    const out = await s.runInto(feeds, { logits });
+    expect(out.logits!.data).toBe(buffer);
+    expect(Array.from(buffer as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+    expect(await codeOf(s.runInto(feeds, { nope: tensor('float32', [2, 10]) }))).toBe('E_BAD_ARGUMENT');
+    expect(await codeOf(s.runInto(feeds, { logits: tensor('float32', [3, 10]) }))).toMatch(/^E_/);
   });
 });
 
