@@ -54,7 +54,12 @@ export function toAttribute(v: AttrInput): Attribute {
 }
 
 /** Make a tensor; `data` may be a plain number array (converted to the dtype's storage). */
-export function makeTensor(name: string, dtype: DType, dims: number[], data?: TensorData | number[] | bigint[]): Tensor {
+export function makeTensor(
+  name: string,
+  dtype: DType,
+  dims: number[],
+  data?: TensorData | number[] | bigint[],
+): Tensor {
   const count = dims.reduce((a, b) => a * b, 1);
   let stored: TensorData;
   if (data === undefined) stored = allocate(dtype, count);
@@ -155,7 +160,12 @@ export class GraphBuilder {
   constInt64(values: number[], dims: number[] = [values.length], prefix = 'const_i64'): string {
     return this.initializer(prefix, 'int64', dims, values);
   }
-  constFloat(values: number[], dims: number[] = [values.length], prefix = 'const_f32', dtype: DType = 'float32'): string {
+  constFloat(
+    values: number[],
+    dims: number[] = [values.length],
+    prefix = 'const_f32',
+    dtype: DType = 'float32',
+  ): string {
     return this.initializer(prefix, dtype, dims, values);
   }
   scalar(value: number, dtype: DType = 'float32', prefix = 'scalar'): string {
@@ -163,7 +173,12 @@ export class GraphBuilder {
   }
 
   /** Append a node; returns its output names. Empty-string inputs mean "optional input omitted". */
-  node(opType: string, inputs: string[], attrs: Record<string, AttrInput | undefined> = {}, opts: NodeOptions = {}): string[] {
+  node(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrInput | undefined> = {},
+    opts: NodeOptions = {},
+  ): string[] {
     const outs = opts.outputs ?? 1;
     const outputs =
       typeof outs === 'number'
@@ -184,7 +199,12 @@ export class GraphBuilder {
   }
 
   /** Append a single-output node and return the output name. */
-  op(opType: string, inputs: string[], attrs: Record<string, AttrInput | undefined> = {}, opts: Omit<NodeOptions, 'outputs'> & { output?: string } = {}): string {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrInput | undefined> = {},
+    opts: Omit<NodeOptions, 'outputs'> & { output?: string } = {},
+  ): string {
     return this.node(opType, inputs, attrs, { ...opts, outputs: opts.output ? [opts.output] : 1 })[0]!;
   }
 }

@@ -33,17 +33,7 @@ import {
 } from 'onnx-buf';
 import { VergeError, fmtInt } from '../errors.ts';
 import { allocate, dtypeCode, dtypeFromCode, storageCtor, type DType, type NumericArray } from './dtype.ts';
-import type {
-  Attribute,
-  Graph,
-  KeyValue,
-  Model,
-  Node,
-  SparseTensor,
-  Tensor,
-  ValueInfo,
-  ValueType,
-} from './ir.ts';
+import type { Attribute, Graph, KeyValue, Model, Node, SparseTensor, Tensor, ValueInfo, ValueType } from './ir.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -63,9 +53,16 @@ function markDefaults(target: object, proto: object, schema: { field: Record<str
   const present: string[] = [];
   for (const k of keys) {
     const f = schema.field[k];
-    if (f && isFieldSet(proto as never, f as never) && isDefault((proto as Record<string, unknown>)[k])) present.push(k);
+    if (f && isFieldSet(proto as never, f as never) && isDefault((proto as Record<string, unknown>)[k]))
+      present.push(k);
   }
-  if (present.length) Object.defineProperty(target, EXPLICIT_DEFAULTS, { value: present, enumerable: true, writable: true, configurable: true });
+  if (present.length)
+    Object.defineProperty(target, EXPLICIT_DEFAULTS, {
+      value: present,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
 }
 
 /**
@@ -77,7 +74,13 @@ export function copyPresenceMarks<T>(src: T, dst: T): T {
     if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return;
     if (ArrayBuffer.isView(a)) return;
     const marks = (a as WithExplicit)[EXPLICIT_DEFAULTS];
-    if (marks) Object.defineProperty(b, EXPLICIT_DEFAULTS, { value: [...marks], enumerable: true, writable: true, configurable: true });
+    if (marks)
+      Object.defineProperty(b, EXPLICIT_DEFAULTS, {
+        value: [...marks],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     if (Array.isArray(a)) a.forEach((x, i) => walk(x, (b as unknown[])[i]));
     else for (const k of Object.keys(a)) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
   };
@@ -103,7 +106,8 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): Model {
   } catch (e) {
     throw classifyDecodeError(e, bytes, source);
   }
-  if (!proto.graph && looksLikeText(bytes)) throw new VergeError('E_NOT_ONNX', `${source} looks like a text file, not an ONNX model`);
+  if (!proto.graph && looksLikeText(bytes))
+    throw new VergeError('E_NOT_ONNX', `${source} looks like a text file, not an ONNX model`);
   if (!proto.graph && proto.irVersion !== 0n && (proto.producerName || proto.opsetImport.length)) {
     // a model header (ir_version, producer, opsets) but the file stops before its graph
     throw new VergeError(

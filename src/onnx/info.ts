@@ -56,7 +56,8 @@ export interface ModelInfoOptions {
 
 function summarizeValue(name: string, type: Model['graph']['inputs'][number]['type']): TensorSummary {
   if (!type) return { name, dtype: 'unknown', shape: null };
-  if (type.kind === 'opaque') return { name, dtype: type.proto.value.case?.replace(/Type$/, '') ?? 'unknown', shape: null };
+  if (type.kind === 'opaque')
+    return { name, dtype: type.proto.value.case?.replace(/Type$/, '') ?? 'unknown', shape: null };
   return { name, dtype: type.dtype, shape: type.shape ? [...type.shape] : null };
 }
 

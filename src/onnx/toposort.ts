@@ -76,7 +76,7 @@ export function toposort(graph: Graph): Node[] {
   const heap: number[] = [];
   const push = (v: number) => {
     heap.push(v);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (heap[parent]! <= heap[i]!) break;
       [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
@@ -88,7 +88,7 @@ export function toposort(graph: Graph): Node[] {
     const last = heap.pop()!;
     if (heap.length) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

@@ -40,7 +40,8 @@ export function validateGraph(graph: Graph, outerScope: Iterable<string> = []): 
     initNames.add(t.name);
   }
   // an initializer may also be listed as a graph input (an input with a default value, IR < 4 style)
-  for (const name of inputNames) define(name, initNames.has(name) ? `initializer and graph input '${name}'` : `graph input '${name}'`);
+  for (const name of inputNames)
+    define(name, initNames.has(name) ? `initializer and graph input '${name}'` : `graph input '${name}'`);
   for (const name of initNames) if (!inputNames.has(name)) define(name, `initializer '${name}'`);
 
   graph.nodes.forEach((n, i) => {
@@ -97,7 +98,10 @@ export function validateModel(model: Model): void {
       );
     }
     if (functionDomains.has(domain)) continue; // local functions may be called under their own domain
-    throw new VergeError('E_GRAPH_INVALID', `${firstUser} uses domain '${domain}', which the model does not import in opset_import`);
+    throw new VergeError(
+      'E_GRAPH_INVALID',
+      `${firstUser} uses domain '${domain}', which the model does not import in opset_import`,
+    );
   }
   validateGraph(model.graph);
 }

@@ -68,6 +68,10 @@ export function readDataSets(m: SuiteModel): DataSet[] {
     .sort()
     .map((d) => {
       const dir = join(m.dir, d);
-      return { name: d, inputs: numbered(dir, 'input_').map(readTensorPb), outputs: numbered(dir, 'output_').map(readTensorPb) };
+      return {
+        name: d,
+        inputs: numbered(dir, 'input_').map(readTensorPb),
+        outputs: numbered(dir, 'output_').map(readTensorPb),
+      };
     });
 }

@@ -62,7 +62,9 @@ describe('tensor storage round-trip', () => {
         expect(back.dtype).toBe(dtype);
         expect(back.storage).toBe(layout);
         expect(back.dims).toEqual([values.length]);
-        expect(Array.from(back.data as ArrayLike<number | bigint>)).toEqual(Array.from(t.data as ArrayLike<number | bigint>));
+        expect(Array.from(back.data as ArrayLike<number | bigint>)).toEqual(
+          Array.from(t.data as ArrayLike<number | bigint>),
+        );
         const proto = fromBinary(ModelProtoSchema, bytes).graph!.initializer[0]!;
         expect(proto.rawData.length > 0).toBe(layout === 'raw');
       });
@@ -153,7 +155,9 @@ describe('subgraphs', () => {
     const thenBranch = ifNode.attributes['then_branch']!;
     expect(thenBranch.type).toBe('graph');
     expect(thenBranch.type === 'graph' && thenBranch.value.name).toBe('branch_1');
-    expect(thenBranch.type === 'graph' && Array.from(thenBranch.value.initializers[0]!.data as Float32Array)).toEqual([1]);
+    expect(thenBranch.type === 'graph' && Array.from(thenBranch.value.initializers[0]!.data as Float32Array)).toEqual([
+      1,
+    ]);
     expect(equals(ModelProtoSchema, modelToProto(model), modelToProto(m))).toBe(true);
   });
 
@@ -164,17 +168,20 @@ describe('subgraphs', () => {
     ['test_scan_sum', 'Scan', 'body'],
     ['test_scan9_sum', 'Scan', 'body'],
   ] as const) {
-    it.skipIf(!!skip && process.env.CI !== 'true')(`${op} body from the backend suite (${test})${skip ? ` (skipped: ${skip})` : ''}`, () => {
-      const path = join(BACKEND_SUITE_ROOT, 'node', test, 'model.onnx');
-      expect(existsSync(path), skip).toBe(true);
-      const bytes = new Uint8Array(readFileSync(path));
-      const model = decodeModel(bytes, test);
-      const node = model.graph.nodes.find((n) => n.opType === op)!;
-      const body = node.attributes[attr]!;
-      expect(body.type).toBe('graph');
-      expect(body.type === 'graph' && body.value.nodes.length).toBeGreaterThan(0);
-      expect(Buffer.compare(Buffer.from(encodeModel(model)), Buffer.from(bytes))).toBe(0);
-    });
+    it.skipIf(!!skip && process.env.CI !== 'true')(
+      `${op} body from the backend suite (${test})${skip ? ` (skipped: ${skip})` : ''}`,
+      () => {
+        const path = join(BACKEND_SUITE_ROOT, 'node', test, 'model.onnx');
+        expect(existsSync(path), skip).toBe(true);
+        const bytes = new Uint8Array(readFileSync(path));
+        const model = decodeModel(bytes, test);
+        const node = model.graph.nodes.find((n) => n.opType === op)!;
+        const body = node.attributes[attr]!;
+        expect(body.type).toBe('graph');
+        expect(body.type === 'graph' && body.value.nodes.length).toBeGreaterThan(0);
+        expect(Buffer.compare(Buffer.from(encodeModel(model)), Buffer.from(bytes))).toBe(0);
+      },
+    );
   }
 });
 
@@ -198,7 +205,11 @@ describe('bad files', () => {
   it('truncated bytes give E_MODEL_TRUNCATED at any cut inside the graph', () => {
     // cuts across the whole file: inside varints, length-delimited fields and float data
     const cuts = [bytes.length - 1, Math.floor(bytes.length / 2), 1000, 200, 100, 60, 40];
-    for (const cut of cuts) expect(codeOf(() => decodeModel(bytes.subarray(0, cut), 'cut.onnx')), `cut at ${cut}`).toBe('E_MODEL_TRUNCATED');
+    for (const cut of cuts)
+      expect(
+        codeOf(() => decodeModel(bytes.subarray(0, cut), 'cut.onnx')),
+        `cut at ${cut}`,
+      ).toBe('E_MODEL_TRUNCATED');
   });
 
   it('the truncation message names the byte count', () => {

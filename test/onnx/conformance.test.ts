@@ -35,12 +35,14 @@ const MIN_LOSSLESS_SHARE = 0.99;
  * byte-identically (asserted below), so onnxruntime ran exactly the original file. Checked by hand
  * on 2026-11-22 by printing both outputs.
  */
-const RANDOM = 'random op: onnxruntime draws from its own generator, not numpy\'s';
-const DROPOUT = 'training-mode Dropout: the random mask is onnxruntime\'s, not numpy\'s';
-const CAST_STRING = "float->string: onnxruntime prints 9 significant digits ('0.60484552'), numpy the shortest repr ('0.6048455')";
+const RANDOM = "random op: onnxruntime draws from its own generator, not numpy's";
+const DROPOUT = "training-mode Dropout: the random mask is onnxruntime's, not numpy's";
+const CAST_STRING =
+  "float->string: onnxruntime prints 9 significant digits ('0.60484552'), numpy the shortest repr ('0.6048455')";
 const FFT =
   'float32 FFT: elements whose exact value is 0 come out as ~1e-4 beside values of ~500 (relative error 2e-7), which the element-wise atol rejects';
-const RESIZE_ALIGN = 'Resize downsample with align_corners: onnxruntime samples different source pixels than the reference';
+const RESIZE_ALIGN =
+  'Resize downsample with align_corners: onnxruntime samples different source pixels than the reference';
 const ORT_KNOWN_FAILURES: Record<string, string> = {
   'node/test_bernoulli': RANDOM,
   'node/test_bernoulli_double': RANDOM,
@@ -77,7 +79,8 @@ function tensorIoReason(model: Model): string | undefined {
   for (const v of [...model.graph.inputs.filter((i) => !inits.has(i.name)), ...model.graph.outputs]) {
     const t = v.type;
     if (!t || t.kind !== 'tensor') return `'${v.name}' is not a tensor (sequence/map/optional)`;
-    if (t.rawElemType !== undefined || !isOrtDType(t.dtype)) return `'${v.name}' is ${t.dtype}, which onnxruntime-node cannot pass`;
+    if (t.rawElemType !== undefined || !isOrtDType(t.dtype))
+      return `'${v.name}' is ${t.dtype}, which onnxruntime-node cannot pass`;
   }
   return undefined;
 }
@@ -102,10 +105,12 @@ function compare(name: string, got: TensorValue, want: Tensor): string | undefin
   if (want.dtype === 'string') {
     const a = got.data as Uint8Array[];
     const b = want.data as Uint8Array[];
-    for (let i = 0; i < n; i++) if (Buffer.compare(Buffer.from(a[i]!), Buffer.from(b[i]!)) !== 0) return `${name}[${i}] differs`;
+    for (let i = 0; i < n; i++)
+      if (Buffer.compare(Buffer.from(a[i]!), Buffer.from(b[i]!)) !== 0) return `${name}[${i}] differs`;
     return undefined;
   }
-  const float = want.dtype === 'float32' || want.dtype === 'float64' || want.dtype === 'float16' || want.dtype === 'bfloat16';
+  const float =
+    want.dtype === 'float32' || want.dtype === 'float64' || want.dtype === 'float16' || want.dtype === 'bfloat16';
   for (let i = 0; i < n; i++) {
     if (!float) {
       if ((got.data as ArrayLike<number | bigint>)[i] !== (want.data as ArrayLike<number | bigint>)[i]) {
@@ -162,7 +167,15 @@ describe('ONNX backend suite conformance', () => {
     async () => {
       expect(skipReason, skipReason).toBeUndefined();
       const models = listSuiteModels();
-      const counts = { models: models.length, decoded: 0, lossless: 0, byteIdentical: 0, runnable: 0, outputsMatch: 0, knownFailures: 0 };
+      const counts = {
+        models: models.length,
+        decoded: 0,
+        lossless: 0,
+        byteIdentical: 0,
+        runnable: 0,
+        outputsMatch: 0,
+        knownFailures: 0,
+      };
       const notLossless: string[] = [];
       const mismatches: string[] = [];
       const unexpectedlyPassing: string[] = [];
@@ -180,7 +193,11 @@ describe('ONNX backend suite conformance', () => {
         counts.decoded++;
         const out = encodeModel(model);
         const identical = Buffer.compare(Buffer.from(out), Buffer.from(bytes)) === 0;
-        const sameMessage = equals(ModelProtoSchema, fromBinary(ModelProtoSchema, bytes), fromBinary(ModelProtoSchema, out));
+        const sameMessage = equals(
+          ModelProtoSchema,
+          fromBinary(ModelProtoSchema, bytes),
+          fromBinary(ModelProtoSchema, out),
+        );
         if (identical) counts.byteIdentical++;
         if (identical && sameMessage) counts.lossless++;
         else notLossless.push(`${m.id}: ${identical ? '' : 'bytes differ; '}${sameMessage ? '' : 'messages differ'}`);
@@ -205,8 +222,7 @@ describe('ONNX backend suite conformance', () => {
           counts.knownFailures++;
           // onnxruntime ran the original bytes: the difference cannot come from the codec
           if (!identical) mismatches.push(`${m.id}: allow-listed (${known}) but not byte-identical: ${outcome.reason}`);
-        }
-        else mismatches.push(`${m.id}: ${outcome.reason}`);
+        } else mismatches.push(`${m.id}: ${outcome.reason}`);
       }
       const seconds = (Date.now() - t0) / 1000;
       console.log(
@@ -230,7 +246,13 @@ describe('ONNX backend suite conformance', () => {
   );
 });
 
-async function runModel(m: SuiteModel, model: Model, original: Uint8Array, reencoded: Uint8Array, identical: boolean): Promise<Outcome> {
+async function runModel(
+  m: SuiteModel,
+  model: Model,
+  original: Uint8Array,
+  reencoded: Uint8Array,
+  identical: boolean,
+): Promise<Outcome> {
   // When the bytes are identical one session serves as both "original loads" and "re-encoded runs".
   const first = await tryCreate(original);
   if (typeof first === 'string') return { kind: 'not-loadable', reason: first };

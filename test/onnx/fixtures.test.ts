@@ -39,7 +39,9 @@ async function checkAgainstPytorch(name: string): Promise<void> {
   const y = readNpy(fixturePath(`${name}.output.npy`));
   const session = await Session.create(model, { threads: 1 });
   try {
-    const out = await session.run({ [meta.inputs[0]!.name]: { dtype: 'float32', dims: x.shape, data: x.data as Float32Array } });
+    const out = await session.run({
+      [meta.inputs[0]!.name]: { dtype: 'float32', dims: x.shape, data: x.data as Float32Array },
+    });
     const got = out[meta.outputs[0]!.name]!;
     expect(got.dims).toEqual(y.shape);
     expectClose(got.data as Float32Array, y.data as Float32Array);
@@ -55,10 +57,13 @@ describe('PyTorch fixtures', () => {
 
   const skip = fixtureSkipReason();
   for (const name of TORCHVISION_FIXTURES) {
-    it.skipIf(!!skip && process.env.CI !== 'true')(`torchvision ${name}${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-      const path = await ensureTorchvisionFixture(name);
-      expect(path, skip).toBeDefined();
-      await checkAgainstPytorch(name);
-    });
+    it.skipIf(!!skip && process.env.CI !== 'true')(
+      `torchvision ${name}${skip ? ` (skipped: ${skip})` : ''}`,
+      async () => {
+        const path = await ensureTorchvisionFixture(name);
+        expect(path, skip).toBeDefined();
+        await checkAgainstPytorch(name);
+      },
+    );
   }
 });

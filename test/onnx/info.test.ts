@@ -64,7 +64,9 @@ describe('verge info on PyTorch fixtures', () => {
   });
 
   it('bad files fail with one line and a non-zero exit', () => {
-    const r = spawnSync(process.execPath, [VERGE, 'info', join(import.meta.dirname, 'nope.onnx')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [VERGE, 'info', join(import.meta.dirname, 'nope.onnx')], {
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: E_FILE_NOT_FOUND: /);
@@ -76,12 +78,15 @@ describe('verge info on PyTorch fixtures', () => {
 
   const skip = fixtureSkipReason();
   for (const name of TORCHVISION_FIXTURES) {
-    it.skipIf(!!skip && process.env.CI !== 'true')(`torchvision ${name}${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-      const path = await ensureTorchvisionFixture(name);
-      expect(path, skip).toBeDefined();
-      // in-process: one CLI test above covers the command; each CLI start costs seconds here
-      checkAgainstMeta(name, modelInfo(decodeModel(new Uint8Array(readFileSync(path!)))), path!);
-    });
+    it.skipIf(!!skip && process.env.CI !== 'true')(
+      `torchvision ${name}${skip ? ` (skipped: ${skip})` : ''}`,
+      async () => {
+        const path = await ensureTorchvisionFixture(name);
+        expect(path, skip).toBeDefined();
+        // in-process: one CLI test above covers the command; each CLI start costs seconds here
+        checkAgainstMeta(name, modelInfo(decodeModel(new Uint8Array(readFileSync(path!)))), path!);
+      },
+    );
   }
 });
 

@@ -55,7 +55,9 @@ describe('inference against the ONNX backend suite', () => {
           counts[v]++;
           if (v === 'conflict') {
             const t = types.get(o.name)!;
-            conflicts.push(`${m.id} '${o.name}': inferred ${t.dtype}[${t.shape}], declared ${o.type.dtype}[${o.type.shape}]`);
+            conflicts.push(
+              `${m.id} '${o.name}': inferred ${t.dtype}[${t.shape}], declared ${o.type.dtype}[${o.type.shape}]`,
+            );
           }
           if (v === 'unknown') {
             const producer = model.graph.nodes.find((n) => n.outputs.includes(o.name))?.opType ?? '?';
@@ -66,7 +68,10 @@ describe('inference against the ONNX backend suite', () => {
       console.log(
         `shape inference vs declared suite outputs: ${JSON.stringify(counts)}\n` +
           `  partial = some dims left unknown (they depend on input values at run time)\n` +
-          `  unknown by producing op: ${[...unknownOps.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          `  unknown by producing op: ${[...unknownOps.entries()]
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
       );
       expect(conflicts).toEqual([]);
       expect(counts.exact).toBeGreaterThanOrEqual(MIN_EXACT_SUITE_SHAPES);
@@ -123,7 +128,9 @@ function single(
   const b = new GraphBuilder();
   b.input('x', 'float32', xShape);
   const extra = (opts.consts ?? []).map((c, i) => (c === null ? '' : b.constInt64(c, [c.length], `c${i}`)));
-  b.node(op, ['x', ...extra], attrs as never, { outputs: Array.from({ length: opts.outputs ?? 1 }, (_, i) => `y${i}`) });
+  b.node(op, ['x', ...extra], attrs as never, {
+    outputs: Array.from({ length: opts.outputs ?? 1 }, (_, i) => `y${i}`),
+  });
   return inferShapes(makeModel(b.graph, { opset: opts.opset ?? 17 }), { trustDeclared: false });
 }
 
@@ -146,7 +153,12 @@ describe('op rules', () => {
   });
 
   it('MaxPool: ceil_mode, and Indices is int64', () => {
-    const t = single('MaxPool', [1, 1, 5, 5], { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: 1 }, { outputs: 2 });
+    const t = single(
+      'MaxPool',
+      [1, 1, 5, 5],
+      { kernel_shape: ints([2, 2]), strides: ints([2, 2]), ceil_mode: 1 },
+      { outputs: 2 },
+    );
     expect(shapeOf(t, 'y0')).toEqual([1, 1, 3, 3]);
     expect(t.get('y1')?.dtype).toBe('int64');
     const floor = single('MaxPool', [1, 1, 5, 5], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
@@ -170,16 +182,26 @@ describe('op rules', () => {
 
   it('ReduceSum/ReduceMean: axes as input (ReduceSum 13+, ReduceMean 18+) or attribute, keepdims', () => {
     expect(shapeOf(single('ReduceSum', [2, 3, 4], {}, { opset: 13, consts: [[1]] }), 'y0')).toEqual([2, 1, 4]);
-    expect(shapeOf(single('ReduceSum', [2, 3, 4], { keepdims: 0, axes: ints([1]) }, { opset: 11 }), 'y0')).toEqual([2, 4]);
+    expect(shapeOf(single('ReduceSum', [2, 3, 4], { keepdims: 0, axes: ints([1]) }, { opset: 11 }), 'y0')).toEqual([
+      2, 4,
+    ]);
     expect(shapeOf(single('ReduceMean', [2, 3, 4], { axes: ints([-1]) }, { opset: 17 }), 'y0')).toEqual([2, 3, 1]);
-    expect(shapeOf(single('ReduceMean', [2, 3, 4], { keepdims: 0 }, { opset: 18, consts: [[0, 2]] }), 'y0')).toEqual([3]);
+    expect(shapeOf(single('ReduceMean', [2, 3, 4], { keepdims: 0 }, { opset: 18, consts: [[0, 2]] }), 'y0')).toEqual([
+      3,
+    ]);
     expect(shapeOf(single('ReduceMean', [2, 3, 4], { keepdims: 0 }, { opset: 17 }), 'y0')).toEqual([]);
   });
 
   it('Split, Slice, Gather, Transpose, Concat, Flatten', () => {
     const split = single('Split', [6, 4], { axis: 0 }, { opset: 13, consts: [[2, 4]], outputs: 2 });
-    expect([shapeOf(split, 'y0'), shapeOf(split, 'y1')]).toEqual([[2, 4], [4, 4]]);
-    expect(shapeOf(single('Slice', ['b', 10], {}, { opset: 13, consts: [[1], [-1], [1], [2]] }), 'y0')).toEqual(['b', 4]);
+    expect([shapeOf(split, 'y0'), shapeOf(split, 'y1')]).toEqual([
+      [2, 4],
+      [4, 4],
+    ]);
+    expect(shapeOf(single('Slice', ['b', 10], {}, { opset: 13, consts: [[1], [-1], [1], [2]] }), 'y0')).toEqual([
+      'b',
+      4,
+    ]);
     expect(shapeOf(single('Transpose', ['b', 3, 5], { perm: ints([2, 0, 1]) }), 'y0')).toEqual([5, 'b', 3]);
     expect(shapeOf(single('Flatten', ['b', 3, 5, 2], { axis: 2 }), 'y0')).toEqual([null, 10]);
     expect(shapeOf(single('Flatten', [2, 3, 5, 2], { axis: -1 }), 'y0')).toEqual([30, 2]);
@@ -248,7 +270,11 @@ describe('withValueInfo', () => {
     expect(Buffer.compare(Buffer.from(encodeModel(model)), Buffer.from(bytes))).toBe(0);
     const infos = new Map(annotated.graph.valueInfo.map((v) => [v.name, v.type]));
     for (const n of model.graph.nodes.slice(0, -1)) expect(infos.get(n.outputs[0]!)).toBeDefined();
-    expect(infos.get(model.graph.nodes[6]!.outputs[0]!)).toEqual({ kind: 'tensor', dtype: 'float32', shape: ['batch', 1600] });
+    expect(infos.get(model.graph.nodes[6]!.outputs[0]!)).toEqual({
+      kind: 'tensor',
+      dtype: 'float32',
+      shape: ['batch', 1600],
+    });
 
     const x = readNpy(fixturePath('seed_cnn.input.npy'));
     const want = readNpy(fixturePath('seed_cnn.output.npy'));

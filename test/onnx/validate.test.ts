@@ -41,17 +41,20 @@ describe('validateModel', () => {
   });
 
   const skip = backendSuiteSkipReason();
-  it.skipIf(!!skip && process.env.CI !== 'true')(`accepts all backend-suite models${skip ? ` (skipped: ${skip})` : ''}`, () => {
-    const invalid: string[] = [];
-    for (const m of listSuiteModels()) {
-      try {
-        validateModel(decodeModel(new Uint8Array(readFileSync(m.modelPath)), m.id));
-      } catch (e) {
-        invalid.push(`${m.id}: ${(e as Error).message}`);
+  it.skipIf(!!skip && process.env.CI !== 'true')(
+    `accepts all backend-suite models${skip ? ` (skipped: ${skip})` : ''}`,
+    () => {
+      const invalid: string[] = [];
+      for (const m of listSuiteModels()) {
+        try {
+          validateModel(decodeModel(new Uint8Array(readFileSync(m.modelPath)), m.id));
+        } catch (e) {
+          invalid.push(`${m.id}: ${(e as Error).message}`);
+        }
       }
-    }
-    expect(invalid).toEqual([]);
-  });
+      expect(invalid).toEqual([]);
+    },
+  );
 
   it('dangling input: names the node and the missing value', () => {
     const b = chain();
@@ -72,11 +75,15 @@ describe('validateModel', () => {
   it('a node output that overwrites a graph input or initializer', () => {
     const b = chain();
     b.graph.nodes[0]!.outputs = ['x'];
-    expect(errorOf(() => validateModel(makeModel(b.graph))).message).toMatch(/'x' is defined twice: by graph input 'x' and by node 'relu'/);
+    expect(errorOf(() => validateModel(makeModel(b.graph))).message).toMatch(
+      /'x' is defined twice: by graph input 'x' and by node 'relu'/,
+    );
     const c = chain();
     const w = c.initializer('w', 'float32', [2]);
     c.graph.nodes[1]!.outputs = [w];
-    expect(errorOf(() => validateModel(makeModel(c.graph))).message).toMatch(/'w' is defined twice: by initializer 'w' and by node 'neg'/);
+    expect(errorOf(() => validateModel(makeModel(c.graph))).message).toMatch(
+      /'w' is defined twice: by initializer 'w' and by node 'neg'/,
+    );
   });
 
   it('initializer name clashes: duplicate initializers, dense vs sparse; input+initializer is allowed', () => {
@@ -109,7 +116,9 @@ describe('validateModel', () => {
     b.op('FusedGemm', ['r2'], {}, { name: 'fused', domain: 'com.microsoft' });
     const e = errorOf(() => validateModel(makeModel(b.graph)));
     expect(e.message).toMatch(/node 'fused' \(com.microsoft:FusedGemm\) uses domain 'com.microsoft'/);
-    expect(() => validateModel(makeModel(b.graph, { extraOpsets: [{ domain: 'com.microsoft', version: 1 }] }))).not.toThrow();
+    expect(() =>
+      validateModel(makeModel(b.graph, { extraOpsets: [{ domain: 'com.microsoft', version: 1 }] })),
+    ).not.toThrow();
   });
 
   it('graph outputs must be produced', () => {
@@ -132,7 +141,9 @@ describe('validateModel', () => {
     expect(() => validateModel(makeModel(b.graph))).not.toThrow();
     (b.graph.nodes[2]!.attributes['else_branch']!.value as Graph).nodes[0]!.inputs = ['undefined_outer'];
     const e = errorOf(() => validateModel(makeModel(b.graph)));
-    expect(e.message).toMatch(/in a subgraph of node 'if' \(If\): graph 'then': node 'id' \(Identity\) reads 'undefined_outer'/);
+    expect(e.message).toMatch(
+      /in a subgraph of node 'if' \(If\): graph 'then': node 'id' \(Identity\) reads 'undefined_outer'/,
+    );
     // an outer scope passed explicitly
     expect(() => validateGraph(branch('from_outside'), ['from_outside'])).not.toThrow();
     expect(() => validateGraph(branch('from_outside'))).toThrow(/reads 'from_outside'/);

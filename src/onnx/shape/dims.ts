@@ -86,7 +86,13 @@ export function windowOut(
 }
 
 /** Resolve auto_pad for one axis: [padBegin, padEnd] (SAME_* pads so that out = ceil(in / stride)). */
-export function autoPads(autoPad: string, input: Dim, kernel: Dim, stride: number, dilation: number): [number, number] | undefined {
+export function autoPads(
+  autoPad: string,
+  input: Dim,
+  kernel: Dim,
+  stride: number,
+  dilation: number,
+): [number, number] | undefined {
   if (autoPad === 'VALID') return [0, 0];
   if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') return undefined;
   if (!known(input) || !known(kernel)) return undefined;

@@ -5,7 +5,17 @@
  * resolved. Symbolic dims ('batch') are kept. Unknown ops, and any rule that cannot decide, give
  * undefined for their outputs; inference never throws.
  */
-import { defaultOpset, isDefaultDomain, numel, type Dim, type Graph, type Model, type Node, type Tensor, type TensorType } from '../ir.ts';
+import {
+  defaultOpset,
+  isDefaultDomain,
+  numel,
+  type Dim,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+  type TensorType,
+} from '../ir.ts';
 import { toposort } from '../toposort.ts';
 import { ruleFor } from './registry.ts';
 import type { ShapeContext, SymbolicValue } from './rule.ts';
@@ -149,7 +159,6 @@ class GraphInference {
 
   private context(node: Node, scope: Scope): ShapeContext {
     const name = (i: number) => node.inputs[i] ?? '';
-    const self = this;
     const ctx: ShapeContext = {
       node,
       opset: this.opset,
@@ -181,8 +190,8 @@ class GraphInference {
         return a?.type === 'string' ? a.value : fallback;
       }) as ShapeContext['string'],
       subgraph: (g, inputTypes) => {
-        const inner = self.run(g, scope, inputTypes);
-        const own = self.opts.trustDeclared ? declaredTypes(g) : new Map<string, TensorType>();
+        const inner = this.run(g, scope, inputTypes);
+        const own = this.opts.trustDeclared ? declaredTypes(g) : new Map<string, TensorType>();
         return g.outputs.map((o) => refine(lookup(inner, 'types', o.name), own.get(o.name)));
       },
     };

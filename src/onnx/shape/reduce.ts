@@ -20,13 +20,23 @@ export function reduction(op: string, axesInputSince: number): ShapeRule {
       if (!axes) {
         // axes computed at run time: only the rank is known
         const count = ctx.shape(1)?.[0];
-        if (keep) return tensorType(x.dtype, shape.map(() => null));
-        return tensorType(x.dtype, typeof count === 'number' ? new Array<null>(shape.length - count).fill(null) : undefined);
+        if (keep)
+          return tensorType(
+            x.dtype,
+            shape.map(() => null),
+          );
+        return tensorType(
+          x.dtype,
+          typeof count === 'number' ? new Array<null>(shape.length - count).fill(null) : undefined,
+        );
       }
       if (axes.length === 0 && fromInput && ctx.int('noop_with_empty_axes', 0) === 1) return tensorType(x.dtype, shape);
       const set = new Set(axes.length ? axes.map((a) => normAxis(a, shape.length)) : shape.map((_, i) => i));
       if (set.has(undefined)) return undefined;
-      return tensorType(x.dtype, keep ? shape.map((d, i) => (set.has(i) ? 1 : d)) : shape.filter((_, i) => !set.has(i)));
+      return tensorType(
+        x.dtype,
+        keep ? shape.map((d, i) => (set.has(i) ? 1 : d)) : shape.filter((_, i) => !set.has(i)),
+      );
     },
   };
 }

@@ -21,5 +21,8 @@ export function ruleFor(domain: string, op: string): ShapeRule | undefined {
 
 /** Op types with a rule in the default domain. */
 export function shapeRuleOps(): string[] {
-  return [...rules.values()].filter((r) => !r.domain).map((r) => r.op).sort();
+  return [...rules.values()]
+    .filter((r) => !r.domain)
+    .map((r) => r.op)
+    .sort();
 }

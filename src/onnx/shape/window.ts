@@ -37,4 +37,3 @@ export function poolShape(ctx: ShapeContext, x: Dim[] | undefined): Dim[] | unde
   if (!x || !kernel) return undefined;
   return [x[0]!, x[1]!, ...windowShape(ctx, x.slice(2), kernel, ctx.int('ceil_mode', 0) === 1)];
 }
-

@@ -11,6 +11,9 @@ export const Compress: ShapeRule = {
     if (axisAttr === undefined) return tensorType(x.dtype, [null]);
     if (!x.shape) return tensorType(x.dtype);
     const a = normAxis(axisAttr, x.shape.length);
-    return tensorType(x.dtype, x.shape.map((d, i) => (i === a ? null : d)));
+    return tensorType(
+      x.dtype,
+      x.shape.map((d, i) => (i === a ? null : d)),
+    );
   },
 };

@@ -4,8 +4,15 @@ import { tensorType, type ShapeRule } from '../rule.ts';
 export const Constant: ShapeRule = {
   op: 'Constant',
   infer: (ctx) => {
-    const a = ctx.attr('value') ?? ctx.attr('sparse_value') ?? ctx.attr('value_int') ?? ctx.attr('value_ints') ??
-      ctx.attr('value_float') ?? ctx.attr('value_floats') ?? ctx.attr('value_string') ?? ctx.attr('value_strings');
+    const a =
+      ctx.attr('value') ??
+      ctx.attr('sparse_value') ??
+      ctx.attr('value_int') ??
+      ctx.attr('value_ints') ??
+      ctx.attr('value_float') ??
+      ctx.attr('value_floats') ??
+      ctx.attr('value_string') ??
+      ctx.attr('value_strings');
     if (!a) return undefined;
     switch (a.type) {
       case 'tensor':

@@ -25,7 +25,15 @@ export const Einsum: ShapeRule = {
         counts.set(label, (counts.get(label) ?? 0) + 1);
       });
     }
-    const out = rhs ?? [...counts.keys()].filter((l) => counts.get(l) === 1).sort().join('');
-    return tensorType(dtype, [...out].map((l) => dims.get(l) ?? null));
+    const out =
+      rhs ??
+      [...counts.keys()]
+        .filter((l) => counts.get(l) === 1)
+        .sort()
+        .join('');
+    return tensorType(
+      dtype,
+      [...out].map((l) => dims.get(l) ?? null),
+    );
   },
 };

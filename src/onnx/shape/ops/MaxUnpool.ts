@@ -16,7 +16,9 @@ export const MaxUnpool: ShapeRule = {
     const n = kernel.length;
     const strides = ctx.ints('strides') ?? new Array<number>(n).fill(1);
     const pads = ctx.ints('pads') ?? new Array<number>(2 * n).fill(0);
-    const spatial = x.shape.slice(2).map((d, i) => (known(d) ? (d - 1) * strides[i]! + kernel[i]! - pads[i]! - pads[i + n]! : null));
+    const spatial = x.shape
+      .slice(2)
+      .map((d, i) => (known(d) ? (d - 1) * strides[i]! + kernel[i]! - pads[i]! - pads[i + n]! : null));
     return tensorType(x.dtype, [x.shape[0]!, x.shape[1]!, ...spatial]);
   },
 };

@@ -11,7 +11,8 @@ export const OneHot: ShapeRule = {
     if (!dtype) return undefined;
     if (!idx) return tensorType(dtype);
     const c = ctx.constant(1);
-    const depth: Dim = c && c.data.length === 1 && c.dtype !== 'string' ? Number((c.data as ArrayLike<number | bigint>)[0]) : null;
+    const depth: Dim =
+      c && c.data.length === 1 && c.dtype !== 'string' ? Number((c.data as ArrayLike<number | bigint>)[0]) : null;
     const a = normAxis(ctx.int('axis', -1), idx.length + 1);
     if (a === undefined) return undefined;
     const out = [...idx];

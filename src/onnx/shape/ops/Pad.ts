@@ -10,9 +10,17 @@ export const Pad: ShapeRule = {
     if (!x.shape) return tensorType(x.dtype);
     const shape = x.shape;
     const pads = ctx.opset >= 11 ? ctx.numbers(1) : (ctx.ints('pads') ?? ctx.ints('paddings'));
-    if (!pads) return tensorType(x.dtype, shape.map(() => null));
+    if (!pads)
+      return tensorType(
+        x.dtype,
+        shape.map(() => null),
+      );
     const axes = ctx.opset >= 18 && ctx.has(3) ? ctx.numbers(3) : shape.map((_, i) => i);
-    if (!axes) return tensorType(x.dtype, shape.map(() => null));
+    if (!axes)
+      return tensorType(
+        x.dtype,
+        shape.map(() => null),
+      );
     const out = [...shape];
     axes.forEach((a, j) => {
       const i = normAxis(a, shape.length);

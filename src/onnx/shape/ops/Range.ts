@@ -13,7 +13,8 @@ export const Range: ShapeRule = {
     const dtype = ctx.dtype(0) ?? ctx.dtype(1);
     if (!dtype) return undefined;
     const [start, limit, delta] = [scalar(ctx, 0), scalar(ctx, 1), scalar(ctx, 2)];
-    if (start === undefined || limit === undefined || delta === undefined || delta === 0) return tensorType(dtype, [null]);
+    if (start === undefined || limit === undefined || delta === undefined || delta === 0)
+      return tensorType(dtype, [null]);
     return tensorType(dtype, [Math.max(Math.ceil((limit - start) / delta), 0)]);
   },
 };

@@ -10,7 +10,12 @@ export function constantFloats(ctx: ShapeContext, i: number): number[] | undefin
 }
 
 /** Resize output dims from `sizes` or floor(dim * scale), on all axes or on `axes` (opset 18). */
-export function resizedShape(x: Dim[], scales: number[] | undefined, sizes: number[] | undefined, axes?: number[]): Dim[] | undefined {
+export function resizedShape(
+  x: Dim[],
+  scales: number[] | undefined,
+  sizes: number[] | undefined,
+  axes?: number[],
+): Dim[] | undefined {
   const ax = axes ?? x.map((_, i) => i);
   const out = [...x];
   for (let j = 0; j < ax.length; j++) {
@@ -38,7 +43,14 @@ export const Resize: ShapeRule = {
     const sizes = ctx.opset >= 11 && ctx.has(3) ? ctx.numbers(3) : undefined;
     const policy = ctx.string('keep_aspect_ratio_policy', 'stretch');
     const usable = (sizes && sizes.length > 0) || (scales && scales.length > 0);
-    if (!usable || (sizes && policy !== 'stretch')) return tensorType(x.dtype, x.shape.map(() => null));
-    return tensorType(x.dtype, resizedShape(x.shape, scales?.length ? scales : undefined, sizes?.length ? sizes : undefined, ctx.ints('axes')));
+    if (!usable || (sizes && policy !== 'stretch'))
+      return tensorType(
+        x.dtype,
+        x.shape.map(() => null),
+      );
+    return tensorType(
+      x.dtype,
+      resizedShape(x.shape, scales?.length ? scales : undefined, sizes?.length ? sizes : undefined, ctx.ints('axes')),
+    );
   },
 };

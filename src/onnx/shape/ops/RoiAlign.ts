@@ -6,6 +6,11 @@ export const RoiAlign: ShapeRule = {
   infer: (ctx) => {
     const x = ctx.input(0);
     if (!x) return undefined;
-    return tensorType(x.dtype, [ctx.shape(1)?.[0] ?? null, x.shape?.[1] ?? null, ctx.int('output_height', 1), ctx.int('output_width', 1)]);
+    return tensorType(x.dtype, [
+      ctx.shape(1)?.[0] ?? null,
+      x.shape?.[1] ?? null,
+      ctx.int('output_height', 1),
+      ctx.int('output_width', 1),
+    ]);
   },
 };

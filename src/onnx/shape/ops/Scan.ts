@@ -26,7 +26,12 @@ export const Scan: ShapeRule = {
       const a = s ? normAxis(inAxes[j]!, s.length) : undefined;
       if (s && a !== undefined) {
         if (j === 0) seq = s[a]!;
-        inputs.push(tensorType(t.dtype, s.filter((_, i) => i !== a)));
+        inputs.push(
+          tensorType(
+            t.dtype,
+            s.filter((_, i) => i !== a),
+          ),
+        );
       } else inputs.push(t && tensorType(t.dtype));
     }
     const outs = ctx.subgraph(body.value, inputs);

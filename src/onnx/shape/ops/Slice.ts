@@ -66,7 +66,11 @@ export const Slice: ShapeRule = {
     if (!x) return undefined;
     const sp = spec(ctx);
     if (!x.shape) return tensorType(x.dtype);
-    if (!sp) return tensorType(x.dtype, x.shape.map(() => null));
+    if (!sp)
+      return tensorType(
+        x.dtype,
+        x.shape.map(() => null),
+      );
     return tensorType(x.dtype, apply(x.shape, sp));
   },
   value: (ctx): SymbolicValue | undefined => {

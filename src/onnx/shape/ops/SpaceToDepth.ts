@@ -10,6 +10,11 @@ export const SpaceToDepth: ShapeRule = {
     if (!x) return undefined;
     const s = x.shape;
     if (!s || s.length !== 4) return tensorType(x.dtype, s);
-    return tensorType(x.dtype, [s[0]!, arith((c) => c * b * b, s[1]!), arith((h) => h / b, s[2]!), arith((w) => w / b, s[3]!)]);
+    return tensorType(x.dtype, [
+      s[0]!,
+      arith((c) => c * b * b, s[1]!),
+      arith((h) => h / b, s[2]!),
+      arith((w) => w / b, s[3]!),
+    ]);
   },
 };

@@ -26,6 +26,11 @@ export const Split: ShapeRule = {
       sizes = Array.from({ length: outs }, (_, i) => Math.max(0, Math.min(part, total - i * part)));
       if (ctx.opset < 18 && total % outs !== 0) sizes = new Array<Dim>(outs).fill(null);
     } else sizes = new Array<Dim>(outs).fill(null);
-    return sizes.map((s) => tensorType(x.dtype, shape.map((d, i) => (i === a ? s : d))));
+    return sizes.map((s) =>
+      tensorType(
+        x.dtype,
+        shape.map((d, i) => (i === a ? s : d)),
+      ),
+    );
   },
 };

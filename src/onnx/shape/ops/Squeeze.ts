@@ -13,14 +13,23 @@ export const Squeeze: ShapeRule = {
     if (ctx.opset >= 13 && ctx.has(1) && !raw) {
       // axes computed at run time: only the rank is known
       const count = ctx.shape(1)?.[0];
-      return tensorType(x.dtype, typeof count === 'number' ? new Array<null>(shape.length - count).fill(null) : undefined);
+      return tensorType(
+        x.dtype,
+        typeof count === 'number' ? new Array<null>(shape.length - count).fill(null) : undefined,
+      );
     }
     if (!raw) {
       if (!shape.every(known)) return tensorType(x.dtype); // which dims are 1 is not known
-      return tensorType(x.dtype, shape.filter((d) => d !== 1));
+      return tensorType(
+        x.dtype,
+        shape.filter((d) => d !== 1),
+      );
     }
     const axes = new Set(raw.map((a) => normAxis(a, shape.length)));
-    return tensorType(x.dtype, shape.filter((_, i) => !axes.has(i)));
+    return tensorType(
+      x.dtype,
+      shape.filter((_, i) => !axes.has(i)),
+    );
   },
   value: (ctx): SymbolicValue | undefined => {
     const v = ctx.value(0);

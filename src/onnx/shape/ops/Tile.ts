@@ -9,7 +9,14 @@ export const Tile: ShapeRule = {
     if (!x) return undefined;
     const reps = ctx.numbers(1);
     if (!x.shape) return tensorType(x.dtype);
-    if (!reps) return tensorType(x.dtype, x.shape.map(() => null));
-    return tensorType(x.dtype, x.shape.map((d, i) => (reps[i] === 1 ? d : arith((a, b) => a * b, d, reps[i]!))));
+    if (!reps)
+      return tensorType(
+        x.dtype,
+        x.shape.map(() => null),
+      );
+    return tensorType(
+      x.dtype,
+      x.shape.map((d, i) => (reps[i] === 1 ? d : arith((a, b) => a * b, d, reps[i]!))),
+    );
   },
 };

@@ -10,6 +10,9 @@ export const Transpose: ShapeRule = {
     const shape = x.shape;
     const perm = ctx.ints('perm') ?? shape.map((_, i) => shape.length - 1 - i);
     if (perm.length !== shape.length) return undefined;
-    return tensorType(x.dtype, perm.map((p) => shape[p] ?? null));
+    return tensorType(
+      x.dtype,
+      perm.map((p) => shape[p] ?? null),
+    );
   },
 };

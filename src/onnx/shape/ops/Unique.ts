@@ -13,13 +13,22 @@ export const Unique: ShapeRule = {
     const axisAttr = ctx.int('axis');
     const s = x.shape;
     if (axisAttr === undefined || !s) {
-      const total = s && s.every((d) => typeof d === 'number') ? s.reduce<number>((a, b) => a * (b as number), 1) : null;
-      return [tensorType(x.dtype, [null]), tensorType('int64', [null]), tensorType('int64', [total]), tensorType('int64', [null])];
+      const total =
+        s && s.every((d) => typeof d === 'number') ? s.reduce<number>((a, b) => a * (b as number), 1) : null;
+      return [
+        tensorType(x.dtype, [null]),
+        tensorType('int64', [null]),
+        tensorType('int64', [total]),
+        tensorType('int64', [null]),
+      ];
     }
     const a = normAxis(axisAttr, s.length);
     if (a === undefined) return undefined;
     return [
-      tensorType(x.dtype, s.map((d, i) => (i === a ? null : d))),
+      tensorType(
+        x.dtype,
+        s.map((d, i) => (i === a ? null : d)),
+      ),
       tensorType('int64', [null]),
       tensorType('int64', [s[a]!]),
       tensorType('int64', [null]),

@@ -10,7 +10,8 @@ export const Unsqueeze: ShapeRule = {
     if (!x) return undefined;
     const raw = ctx.opset >= 13 ? ctx.numbers(1) : ctx.ints('axes');
     const count = ctx.opset >= 13 ? ctx.shape(1)?.[0] : undefined;
-    if (x.shape && !raw && typeof count === 'number') return tensorType(x.dtype, new Array<Dim>(x.shape.length + count).fill(null));
+    if (x.shape && !raw && typeof count === 'number')
+      return tensorType(x.dtype, new Array<Dim>(x.shape.length + count).fill(null));
     if (!x.shape || !raw) return tensorType(x.dtype);
     const rank = x.shape.length + raw.length;
     const axes = new Set(raw.map((a) => normAxis(a, rank)));
