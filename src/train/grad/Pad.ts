@@ -7,13 +7,14 @@ export const Pad: GradRule = {
     const x = c.input(0);
     const rank = c.rank(x);
     if (c.attrString('mode', 'constant') !== 'constant') c.fail('only constant-mode padding is differentiable');
-    const pads = c.constInts(c.input(1));
-    if (!pads) c.fail('pads must be a constant to differentiate');
+    const padsConst = c.constInts(c.input(1));
+    if (!padsConst) c.fail('pads must be a constant to differentiate');
+    const pads = padsConst!;
     let axes = Array.from({ length: rank }, (_, i) => i);
     if (c.has(3)) {
       const a = c.constInts(c.input(3));
       if (!a) c.fail('pad axes must be a constant to differentiate');
-      axes = a.map((v) => c.axis(v, rank));
+      axes = a!.map((v) => c.axis(v, rank));
     }
     const n = axes.length;
     if (pads.some((p) => p < 0)) c.fail('negative (cropping) pads are not supported');
