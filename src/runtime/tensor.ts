@@ -22,7 +22,11 @@ export interface TensorValue {
   data: TensorData;
 }
 
-/** Element types onnxruntime-node can take as inputs and return as outputs, by verge name. */
+/**
+ * Element types onnxruntime-node can take as inputs and return as outputs, by verge name.
+ * int4/uint4 are not among them: onnxruntime-common declares them, but the 1.30 node binding
+ * rejects them at run time ("Tensor.type is not supported"); models use them only inside.
+ */
 export const ORT_DTYPES = [
   'float32',
   'float64',
@@ -37,8 +41,6 @@ export const ORT_DTYPES = [
   'uint64',
   'bool',
   'string',
-  'int4',
-  'uint4',
 ] as const satisfies readonly DType[];
 
 export type OrtDType = (typeof ORT_DTYPES)[number];
@@ -100,10 +102,6 @@ export function toOrt(v: TensorValue, what = 'tensor'): ort.Tensor {
   }
   let data: unknown = v.data;
   if (v.dtype === 'string') data = (v.data as Uint8Array[]).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
-  else if (v.dtype === 'int4' && v.data instanceof Uint8Array) {
-    // verge stores packed 4-bit values as Uint8Array; onnxruntime wants signed int4 as Int8Array (same bytes).
-    data = new Int8Array(v.data.buffer, v.data.byteOffset, v.data.length);
-  }
   try {
     return new ort.Tensor(v.dtype as 'float32', data as Float32Array, v.dims);
   } catch (e) {
@@ -129,9 +127,6 @@ export function fromOrt(t: ort.Tensor): TensorValue {
       FLOAT16_ARRAY && d instanceof FLOAT16_ARRAY
         ? new Uint16Array(d.buffer, d.byteOffset, d.length)
         : (data as unknown as Uint16Array);
-  } else if (dtype === 'int4' && !(data instanceof Uint8Array)) {
-    const d = data as Int8Array;
-    data = new Uint8Array(d.buffer, d.byteOffset, d.length);
   }
   return { dtype, dims: [...dims], data };
 }

@@ -12,6 +12,7 @@ import {
   runBatched,
   tensor,
   previewValues,
+  toOrt,
   type TensorValue,
 } from '../../src/runtime/index.ts';
 import { fixturePath } from '../fixtures/index.ts';
@@ -140,7 +141,7 @@ describe('warm-up and synthesized inputs', () => {
 
 describe('tensor conversion for every dtype onnxruntime-node supports', () => {
   it('round-trips values of every dtype through an Identity model', async () => {
-    const dtypes = ORT_DTYPES.filter((d) => d !== 'int4' && d !== 'uint4');
+    const dtypes = ORT_DTYPES;
     const s = await Session.create(identityModel(dtypes));
     const inputs: Record<string, TensorValue> = {
       in_float32: tensor('float32', [2, 3], [0.5, -1, 2, 3, 4, 5]),
@@ -170,8 +171,12 @@ describe('tensor conversion for every dtype onnxruntime-node supports', () => {
     expect(out.out_int64!.data).toBeInstanceOf(BigInt64Array);
   });
 
-  it('rejects storage that does not match the dtype', async () => {
+  it('rejects storage that does not match the dtype, and dtypes onnxruntime-node cannot take', async () => {
     const s = await Session.create(identityModel(['float32']));
+    await expect(
+      s.run({ in_float32: { dtype: 'bfloat16', dims: [1, 3], data: new Uint16Array(3) } }),
+    ).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
+    expect(await codeOf(() => toOrt({ dtype: 'int4', dims: [2], data: new Uint8Array(1) }))).toBe('E_UNSUPPORTED');
     await expect(
       s.run({ in_float32: { dtype: 'float32', dims: [1, 3], data: new Float64Array(3) } }),
     ).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
