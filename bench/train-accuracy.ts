@@ -32,9 +32,16 @@ const seed = Number(values.seed);
 const limit = values.limit ? Number(values.limit) : undefined;
 
 const data = loadFashionMnist(limit ? { train: limit } : {});
-process.stderr.write(`seed CNN on ${data.train.count} / ${data.test.count} Fashion-MNIST samples from ${data.source}; ${epochs} epochs, Adam ${LR}, batch ${BATCH}, ${threads} threads\n`);
+process.stderr.write(
+  `seed CNN on ${data.train.count} / ${data.test.count} Fashion-MNIST samples from ${data.source}; ${epochs} epochs, Adam ${LR}, batch ${BATCH}, ${threads} threads\n`,
+);
 const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed });
-const session = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: LR }, threads, seed });
+const session = await TrainingSession.create(model, {
+  loss: 'cross-entropy',
+  optimizer: { kind: 'adam', lr: LR },
+  threads,
+  seed,
+});
 const started = performance.now();
 let lastNote = 0;
 const result = await fit(session, data, {
@@ -47,10 +54,15 @@ const result = await fit(session, data, {
     const now = performance.now();
     if (now - lastNote > 15_000) {
       lastNote = now;
-      process.stderr.write(`  epoch ${p.epoch} step ${p.step}/${p.epochSteps} loss ${p.loss.toFixed(4)} acc ${p.accuracy?.toFixed(4)} ${Math.round(p.samplesPerSec)} samples/s\n`);
+      process.stderr.write(
+        `  epoch ${p.epoch} step ${p.step}/${p.epochSteps} loss ${p.loss.toFixed(4)} acc ${p.accuracy?.toFixed(4)} ${Math.round(p.samplesPerSec)} samples/s\n`,
+      );
     }
   },
-  onEpochEnd: (r) => process.stderr.write(`epoch ${r.epoch}: train loss ${r.loss.toFixed(4)}, test accuracy ${((r.val_accuracy ?? 0) * 100).toFixed(2)}%, ${r.samples_per_sec} samples/s\n`),
+  onEpochEnd: (r) =>
+    process.stderr.write(
+      `epoch ${r.epoch}: train loss ${r.loss.toFixed(4)}, test accuracy ${((r.val_accuracy ?? 0) * 100).toFixed(2)}%, ${r.samples_per_sec} samples/s\n`,
+    ),
 });
 const seconds = (performance.now() - started) / 1000;
 await session.release();
@@ -59,11 +71,23 @@ const accuracyAfter = (e: number) => result.history.find((h) => h.epoch === e)?.
 const after1 = accuracyAfter(1);
 const after5 = accuracyAfter(5);
 const figures = {
-  config: { model: 'seed CNN (nn cnn)', optimizer: 'adam', lr: LR, batch: BATCH, epochs, threads, seed, train_samples: data.train.count, test_samples: data.test.count, data_source: data.source },
+  config: {
+    model: 'seed CNN (nn cnn)',
+    optimizer: 'adam',
+    lr: LR,
+    batch: BATCH,
+    epochs,
+    threads,
+    seed,
+    train_samples: data.train.count,
+    test_samples: data.test.count,
+    data_source: data.source,
+  },
   test_accuracy_after_epoch_1: after1,
   test_accuracy_after_epoch_5: after5,
   targets: { after_epoch_1: TARGET_AFTER_EPOCH_1, after_epoch_5: TARGET_AFTER_EPOCH_5 },
-  meets_targets: after1 !== null && after5 !== null ? after1 >= TARGET_AFTER_EPOCH_1 && after5 >= TARGET_AFTER_EPOCH_5 : null,
+  meets_targets:
+    after1 !== null && after5 !== null ? after1 >= TARGET_AFTER_EPOCH_1 && after5 >= TARGET_AFTER_EPOCH_5 : null,
   samples_per_sec: result.samples_per_sec,
   wall_seconds: round(seconds, 1),
   history: result.history,
@@ -71,7 +95,16 @@ const figures = {
 const path = writeResult('train-accuracy', figures);
 printTable(
   ['epoch', 'train loss', 'train acc', 'test loss', 'test acc', 'samples/s'],
-  result.history.map((h) => [h.epoch, h.loss.toFixed(4), (h.accuracy ?? 0).toFixed(4), (h.val_loss ?? 0).toFixed(4), (h.val_accuracy ?? 0).toFixed(4), h.samples_per_sec]),
+  result.history.map((h) => [
+    h.epoch,
+    h.loss.toFixed(4),
+    (h.accuracy ?? 0).toFixed(4),
+    (h.val_loss ?? 0).toFixed(4),
+    (h.val_accuracy ?? 0).toFixed(4),
+    h.samples_per_sec,
+  ]),
 );
-console.log(`after epoch 1: ${after1 === null ? '-' : (after1 * 100).toFixed(2) + '%'} (target ${TARGET_AFTER_EPOCH_1 * 100}%), after epoch 5: ${after5 === null ? '-' : (after5 * 100).toFixed(2) + '%'} (target ${TARGET_AFTER_EPOCH_5 * 100}%)`);
+console.log(
+  `after epoch 1: ${after1 === null ? '-' : (after1 * 100).toFixed(2) + '%'} (target ${TARGET_AFTER_EPOCH_1 * 100}%), after epoch 5: ${after5 === null ? '-' : (after5 * 100).toFixed(2) + '%'} (target ${TARGET_AFTER_EPOCH_5 * 100}%)`,
+);
 console.log(`wrote ${path}`);

@@ -19,7 +19,11 @@ export interface ArchitectureOptions {
 }
 
 function needImage(name: string, s: Shape): void {
-  if (s.length !== 3) throw new VergeError('E_SHAPE_MISMATCH', `architecture '${name}' needs image samples [channels, height, width], got [${s.join(', ')}]`);
+  if (s.length !== 3)
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `architecture '${name}' needs image samples [channels, height, width], got [${s.join(', ')}]`,
+    );
 }
 
 /**
@@ -44,11 +48,22 @@ export function cnn({ inputShape, classes }: ArchitectureOptions): Sequential {
 
 /** Multi-layer perceptron: flatten, dense 256 ReLU, dense 128 ReLU, dense classes. */
 export function mlp({ inputShape, classes }: ArchitectureOptions): Sequential {
-  return new Sequential(inputShape, [new Flatten(), new Dense(256), new ReLU(), new Dense(128), new ReLU(), new Dense(classes)]);
+  return new Sequential(inputShape, [
+    new Flatten(),
+    new Dense(256),
+    new ReLU(),
+    new Dense(128),
+    new ReLU(),
+    new Dense(classes),
+  ]);
 }
 
 function convBnRelu6(layers: Layer[], opts: ConstructorParameters<typeof Conv2d>[0]): void {
-  layers.push(new Conv2d({ useBias: false, kernelInit: 'he-normal', padding: 'same', ...opts }), new BatchNorm(), new ReLU6());
+  layers.push(
+    new Conv2d({ useBias: false, kernelInit: 'he-normal', padding: 'same', ...opts }),
+    new BatchNorm(),
+    new ReLU6(),
+  );
 }
 
 /**
@@ -95,8 +110,10 @@ export function architectureNames(): string[] {
 /** The network for an architecture name (unbuilt: use .summary() or .build()). */
 export function architecture(name: string, opts: ArchitectureOptions): Sequential {
   const make = ARCHITECTURES[name];
-  if (!make) throw new VergeError('E_BAD_ARGUMENT', `unknown architecture '${name}' (known: ${architectureNames().join(', ')})`);
-  if (!(Number.isInteger(opts.classes) && opts.classes > 0)) throw new VergeError('E_BAD_ARGUMENT', `classes must be a positive integer, got ${opts.classes}`);
+  if (!make)
+    throw new VergeError('E_BAD_ARGUMENT', `unknown architecture '${name}' (known: ${architectureNames().join(', ')})`);
+  if (!(Number.isInteger(opts.classes) && opts.classes > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `classes must be a positive integer, got ${opts.classes}`);
   return make(opts);
 }
 

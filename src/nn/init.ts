@@ -4,16 +4,17 @@
  */
 import { VergeError } from '../errors.ts';
 
-export type InitName =
-  | 'torch'
-  | 'he-uniform'
-  | 'he-normal'
-  | 'glorot-uniform'
-  | 'glorot-normal'
-  | 'zeros'
-  | 'ones';
+export type InitName = 'torch' | 'he-uniform' | 'he-normal' | 'glorot-uniform' | 'glorot-normal' | 'zeros' | 'ones';
 
-export const INIT_NAMES: readonly InitName[] = ['torch', 'he-uniform', 'he-normal', 'glorot-uniform', 'glorot-normal', 'zeros', 'ones'];
+export const INIT_NAMES: readonly InitName[] = [
+  'torch',
+  'he-uniform',
+  'he-normal',
+  'glorot-uniform',
+  'glorot-normal',
+  'zeros',
+  'ones',
+];
 
 /** Fan-in and fan-out of a weight, as PyTorch and Keras compute them (receptive field times channels). */
 export interface Fans {

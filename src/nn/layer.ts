@@ -63,7 +63,11 @@ export abstract class Layer {
     }
     if (inputs.length === 0) throw new VergeError('E_BAD_ARGUMENT', `${this.kind} needs at least one input`);
     const shape = this.outputShape(inputs.map((i) => i.shape));
-    return new SymbolicTensor(shape, this.outputDType(inputs.map((i) => i.dtype)), { kind: 'layer', layer: this, inputs });
+    return new SymbolicTensor(shape, this.outputDType(inputs.map((i) => i.dtype)), {
+      kind: 'layer',
+      layer: this,
+      inputs,
+    });
   }
 
   /** Create (or reuse) a float32 parameter initializer named `${scope}.${param}`. */

@@ -24,8 +24,12 @@ export interface InputOptions {
 
 /** A network input: per-sample shape (the batch dimension is added by build()). */
 export function input(shape: Shape, opts: InputOptions = {}): SymbolicTensor {
-  if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new VergeError('E_BAD_ARGUMENT', `input shape ${shapeStr(shape)} must hold positive integers`);
-  return new SymbolicTensor([...shape], opts.dtype ?? 'float32', { kind: 'input', name: opts.name ?? DEFAULT_INPUT_NAME });
+  if (!shape.every((d) => Number.isInteger(d) && d > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `input shape ${shapeStr(shape)} must hold positive integers`);
+  return new SymbolicTensor([...shape], opts.dtype ?? 'float32', {
+    kind: 'input',
+    name: opts.name ?? DEFAULT_INPUT_NAME,
+  });
 }
 
 export interface BuildOptions {
@@ -56,15 +60,27 @@ export class Network {
   private readonly calls: LayerCall[];
   private readonly layerNames = new Map<Layer, string>();
 
-  constructor(opts: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; outputNames?: string[] }) {
+  constructor(opts: {
+    inputs: SymbolicTensor | SymbolicTensor[];
+    outputs: SymbolicTensor | SymbolicTensor[];
+    outputNames?: string[];
+  }) {
     this.inputs = Array.isArray(opts.inputs) ? opts.inputs : [opts.inputs];
     this.outputs = Array.isArray(opts.outputs) ? opts.outputs : [opts.outputs];
     if (this.outputs.length === 0) throw new VergeError('E_BAD_ARGUMENT', 'a network needs at least one output');
-    this.outputNames = opts.outputNames ?? (this.outputs.length === 1 ? [DEFAULT_OUTPUT_NAME] : this.outputs.map((_, i) => `${DEFAULT_OUTPUT_NAME}_${i}`));
-    if (this.outputNames.length !== this.outputs.length) throw new VergeError('E_BAD_ARGUMENT', 'one output name per output');
+    this.outputNames =
+      opts.outputNames ??
+      (this.outputs.length === 1 ? [DEFAULT_OUTPUT_NAME] : this.outputs.map((_, i) => `${DEFAULT_OUTPUT_NAME}_${i}`));
+    if (this.outputNames.length !== this.outputs.length)
+      throw new VergeError('E_BAD_ARGUMENT', 'one output name per output');
     const inputNames = this.inputs.map((i) => (i.source.kind === 'input' ? i.source.name : ''));
-    if (inputNames.some((n) => n === '')) throw new VergeError('E_BAD_ARGUMENT', 'network inputs must come from input()');
-    if (new Set(inputNames).size !== inputNames.length) throw new VergeError('E_BAD_ARGUMENT', `network inputs need distinct names (got ${inputNames.join(', ')}); use input(shape, { name })`);
+    if (inputNames.some((n) => n === ''))
+      throw new VergeError('E_BAD_ARGUMENT', 'network inputs must come from input()');
+    if (new Set(inputNames).size !== inputNames.length)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `network inputs need distinct names (got ${inputNames.join(', ')}); use input(shape, { name })`,
+      );
     this.calls = this.topoOrder();
     this.nameLayers();
   }
@@ -78,7 +94,11 @@ export class Network {
       if (done.has(t)) return;
       done.add(t);
       if (t.source.kind === 'input') {
-        if (!declared.has(t)) throw new VergeError('E_BAD_ARGUMENT', `the network uses input '${t.source.name}' that is not among its inputs`);
+        if (!declared.has(t))
+          throw new VergeError(
+            'E_BAD_ARGUMENT',
+            `the network uses input '${t.source.name}' that is not among its inputs`,
+          );
         return;
       }
       for (const i of t.source.inputs) visit(i);
@@ -131,13 +151,33 @@ export class Network {
 
   /** A table: layer, type, output shape (with the batch dimension), parameters; then the total. */
   summary(): string {
-    const rows = this.layers().map((r) => [r.name, r.kind, `[batch, ${r.outputShape.join(', ')}]`, r.params.toLocaleString('en-US')]);
-    const inputs = this.inputs.map((i) => [(i.source as { name: string }).name, 'input', `[batch, ${i.shape.join(', ')}]`, '0']);
+    const rows = this.layers().map((r) => [
+      r.name,
+      r.kind,
+      `[batch, ${r.outputShape.join(', ')}]`,
+      r.params.toLocaleString('en-US'),
+    ]);
+    const inputs = this.inputs.map((i) => [
+      (i.source as { name: string }).name,
+      'input',
+      `[batch, ${i.shape.join(', ')}]`,
+      '0',
+    ]);
     const cells = [['layer', 'type', 'output shape', 'params'], ...inputs, ...rows];
     const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
-    const fmt = (r: string[]) => r.map((v, c) => (c === 3 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+    const fmt = (r: string[]) =>
+      r
+        .map((v, c) => (c === 3 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd();
     const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-    const lines = [fmt(cells[0]!), rule, ...cells.slice(1).map(fmt), rule, `total parameters: ${this.paramCount().toLocaleString('en-US')}`];
+    const lines = [
+      fmt(cells[0]!),
+      rule,
+      ...cells.slice(1).map(fmt),
+      rule,
+      `total parameters: ${this.paramCount().toLocaleString('en-US')}`,
+    ];
     return lines.join('\n');
   }
 
@@ -145,7 +185,12 @@ export class Network {
   build(opts: BuildOptions = {}): Model {
     const g = new GraphBuilder();
     g.graph.name = opts.name ?? 'verge_nn';
-    const ctx: BuildContext = { g, rand: rng(opts.seed ?? DEFAULT_SEED), training: opts.training ?? false, params: new Map() };
+    const ctx: BuildContext = {
+      g,
+      rand: rng(opts.seed ?? DEFAULT_SEED),
+      training: opts.training ?? false,
+      params: new Map(),
+    };
     const values = new Map<SymbolicTensor, string>();
     for (const i of this.inputs) {
       values.set(i, g.input((i.source as { name: string }).name, i.dtype, [BATCH_DIM, ...i.shape]));
@@ -153,13 +198,28 @@ export class Network {
     for (const name of this.outputNames) g.reserve(name);
     for (const call of this.calls) {
       const ins = call.inputs.map((t) => values.get(t)!);
-      values.set(call.output, call.layer.emit(ctx, this.layerNames.get(call.layer)!, ins, call.inputs.map((t) => t.shape)));
+      values.set(
+        call.output,
+        call.layer.emit(
+          ctx,
+          this.layerNames.get(call.layer)!,
+          ins,
+          call.inputs.map((t) => t.shape),
+        ),
+      );
     }
     this.outputs.forEach((o, k) => {
       const name = this.outputNames[k]!;
       let v = values.get(o)!;
       // An output that is an input or another output needs its own node to carry the name.
-      g.graph.nodes.push({ name: g.uniqueName(`${name}_output`), opType: 'Identity', domain: '', inputs: [v], outputs: [name], attributes: {} });
+      g.graph.nodes.push({
+        name: g.uniqueName(`${name}_output`),
+        opType: 'Identity',
+        domain: '',
+        inputs: [v],
+        outputs: [name],
+        attributes: {},
+      });
       v = name;
       g.output(v, o.dtype, [BATCH_DIM, ...o.shape]);
     });

@@ -52,22 +52,35 @@ export interface RecurrentOutputs {
 
 const SUPPORTED_ACTIVATIONS = ['Sigmoid', 'Tanh', 'Relu'];
 
-export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: RecurrentInputs, want: RecurrentWanted): RecurrentOutputs {
+export function emitRecurrent(
+  g: GraphBuilder,
+  spec: RecurrentSpec,
+  io: RecurrentInputs,
+  want: RecurrentWanted,
+): RecurrentOutputs {
   const H = spec.hidden;
   const T = spec.seqLen;
   const G = spec.cell === 'GRU' ? 3 : 4;
   const perDir = spec.cell === 'GRU' ? 2 : 3;
   const dirs: boolean[] = spec.direction === 'bidirectional' ? [false, true] : [spec.direction === 'reverse'];
-  if (!(Number.isInteger(T) && T > 0)) throw new VergeError('E_UNSUPPORTED', `${spec.cell}: unrolling needs a fixed sequence length, got ${T}`);
-  if (!(Number.isInteger(H) && H > 0)) throw new VergeError('E_BAD_ARGUMENT', `${spec.cell}: hidden size must be a positive integer, got ${H}`);
+  if (!(Number.isInteger(T) && T > 0))
+    throw new VergeError('E_UNSUPPORTED', `${spec.cell}: unrolling needs a fixed sequence length, got ${T}`);
+  if (!(Number.isInteger(H) && H > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `${spec.cell}: hidden size must be a positive integer, got ${H}`);
   const defaults = spec.cell === 'GRU' ? ['Sigmoid', 'Tanh'] : ['Sigmoid', 'Tanh', 'Tanh'];
   const acts = spec.activations && spec.activations.length > 0 ? spec.activations : dirs.flatMap(() => defaults);
   if (acts.length !== perDir * dirs.length) {
-    throw new VergeError('E_GRAPH_INVALID', `${spec.cell}: ${acts.length} activations given, ${perDir * dirs.length} needed`);
+    throw new VergeError(
+      'E_GRAPH_INVALID',
+      `${spec.cell}: ${acts.length} activations given, ${perDir * dirs.length} needed`,
+    );
   }
   for (const a of acts) {
     if (!SUPPORTED_ACTIVATIONS.includes(a)) {
-      throw new VergeError('E_UNSUPPORTED', `${spec.cell} activation '${a}' cannot be lowered (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+      throw new VergeError(
+        'E_UNSUPPORTED',
+        `${spec.cell} activation '${a}' cannot be lowered (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
+      );
     }
   }
 
@@ -78,8 +91,10 @@ export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: Recurren
     if (!name) consts.set(key, (name = g.constInt64(v, [v.length], 'rnn_const')));
     return name;
   };
-  const slice = (x: string, start: number, end: number, axis: number): string => g.op('Slice', [x, ints([start]), ints([end]), ints([axis])]);
-  const reshape = (x: string, shape: number[], output?: string): string => g.op('Reshape', [x, ints(shape)], {}, output ? { output } : {});
+  const slice = (x: string, start: number, end: number, axis: number): string =>
+    g.op('Slice', [x, ints([start]), ints([end]), ints([axis])]);
+  const reshape = (x: string, shape: number[], output?: string): string =>
+    g.op('Reshape', [x, ints(shape)], {}, output ? { output } : {});
   const act = (name: string, x: string): string => g.op(name, [x]);
   const seqAxis = spec.layout === 0 ? 0 : 1;
   const stateAxis = spec.layout === 0 ? 0 : 1;
@@ -101,7 +116,11 @@ export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: Recurren
       const wb = slice(bd, 0, G * H, 0);
       const rb = slice(bd, G * H, 2 * G * H, 0);
       if (spec.cell === 'GRU' && spec.linearBeforeReset) {
-        const mask = g.constFloat([...new Array<number>(2 * H).fill(1), ...new Array<number>(H).fill(0)], [3 * H], 'gru_bias_mask');
+        const mask = g.constFloat(
+          [...new Array<number>(2 * H).fill(1), ...new Array<number>(H).fill(0)],
+          [3 * H],
+          'gru_bias_mask',
+        );
         xBias = g.op('Add', [wb, g.op('Mul', [rb, mask])]);
         recurrentHBias = slice(rb, 2 * H, 3 * H, 0);
       } else {
@@ -154,7 +173,9 @@ export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: Recurren
         }
         const hh = act(gAct, hPre);
         // H = (1 - z) ⊙ h̃ + z ⊙ H_prev, written as h̃ + z ⊙ (H_prev - h̃).
-        hPrev = hPrev ? g.op('Add', [hh, g.op('Mul', [z, g.op('Sub', [hPrev, hh])])]) : g.op('Sub', [hh, g.op('Mul', [z, hh])]);
+        hPrev = hPrev
+          ? g.op('Add', [hh, g.op('Mul', [z, g.op('Sub', [hPrev, hh])])])
+          : g.op('Sub', [hh, g.op('Mul', [z, hh])]);
       } else {
         const gates = hPrev ? g.op('Add', [xt, g.op('MatMul', [hPrev, rT])]) : xt;
         let iPre = slice(gates, 0, H, 1);
@@ -180,22 +201,41 @@ export function emitRecurrent(g: GraphBuilder, spec: RecurrentSpec, io: Recurren
   };
 
   const results = dirs.map((reverse, d) => runDirection(d, reverse));
-  const outName = (w: string | boolean | undefined): string | undefined => (typeof w === 'string' && w !== '' ? w : undefined);
+  const outName = (w: string | boolean | undefined): string | undefined =>
+    typeof w === 'string' && w !== '' ? w : undefined;
   const out: RecurrentOutputs = {};
   const nd = dirs.length;
 
   if (want.Y) {
     const stepShape = spec.layout === 0 ? [1, 1, -1, H] : [-1, 1, 1, H];
     const perDirY = results.map((res) =>
-      g.op('Concat', res.hs.map((h) => reshape(h, stepShape)), { axis: seqAxis }, nd === 1 && outName(want.Y) ? { output: outName(want.Y)! } : {}),
+      g.op(
+        'Concat',
+        res.hs.map((h) => reshape(h, stepShape)),
+        { axis: seqAxis },
+        nd === 1 && outName(want.Y) ? { output: outName(want.Y)! } : {},
+      ),
     );
-    out.Y = nd === 1 ? perDirY[0]! : g.op('Concat', perDirY, { axis: spec.layout === 0 ? 1 : 2 }, outName(want.Y) ? { output: outName(want.Y)! } : {});
+    out.Y =
+      nd === 1
+        ? perDirY[0]!
+        : g.op(
+            'Concat',
+            perDirY,
+            { axis: spec.layout === 0 ? 1 : 2 },
+            outName(want.Y) ? { output: outName(want.Y)! } : {},
+          );
   }
   const stateOut = (pick: (r: DirResult) => string, w: string | boolean): string => {
     const shape = spec.layout === 0 ? [1, -1, H] : [-1, 1, H];
     const name = outName(w);
     if (nd === 1) return reshape(pick(results[0]!), shape, name);
-    return g.op('Concat', results.map((r) => reshape(pick(r), shape)), { axis: stateAxis }, name ? { output: name } : {});
+    return g.op(
+      'Concat',
+      results.map((r) => reshape(pick(r), shape)),
+      { axis: stateAxis },
+      name ? { output: name } : {},
+    );
   };
   if (want.Yh) out.Yh = stateOut((r) => r.lastH, want.Yh);
   if (want.Yc) {

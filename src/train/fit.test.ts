@@ -14,16 +14,26 @@ const CHANCE = 1 / data.classes;
 const tmp = mkdtempSync(join(tmpdir(), 'verge-fit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const model = () => new Sequential(data.shape, [new Flatten(), new Dense(32), new ReLU(), new Dense(10)]).build({ seed: 3 });
+const model = () =>
+  new Sequential(data.shape, [new Flatten(), new Dense(32), new ReLU(), new Dense(10)]).build({ seed: 3 });
 
 async function session(opts: Partial<TrainingSessionOptions> = {}): Promise<TrainingSession> {
-  return TrainingSession.create(model(), { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 3e-3 }, threads: 1, ...opts });
+  return TrainingSession.create(model(), {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam', lr: 3e-3 },
+    threads: 1,
+    ...opts,
+  });
 }
 
 async function run(opts: FitOptions, sOpts: Partial<TrainingSessionOptions> = {}) {
   const s = await session(sOpts);
   try {
-    return { result: await fit(s, data, { batchSize: 32, lr: 3e-3, seed: 1, ...opts }), state: s.getState(), test: await evaluate(s, data) };
+    return {
+      result: await fit(s, data, { batchSize: 32, lr: 3e-3, seed: 1, ...opts }),
+      state: s.getState(),
+      test: await evaluate(s, data),
+    };
   } finally {
     await s.release();
   }
@@ -54,12 +64,18 @@ describe('fit', () => {
     expect(resumed.result.resumedFrom).toBe(2);
     expect(resumed.result.history.map((h) => h.val_loss)).toEqual(straight.result.history.map((h) => h.val_loss));
     expect(resumed.state.step).toBe(straight.state.step);
-    await expect(run({ epochs: 3, batchSize: 16, checkpointDir: dir, resume: true })).rejects.toThrow(/cannot resume.*batchSize/);
+    await expect(run({ epochs: 3, batchSize: 16, checkpointDir: dir, resume: true })).rejects.toThrow(
+      /cannot resume.*batchSize/,
+    );
   });
 
   it('stops early when the monitored metric stops improving and restores the best parameters', async () => {
     // min_delta larger than any possible gain: only the first epoch counts as an improvement.
-    const r = await run({ epochs: 10, validation: 0.25, earlyStopping: { patience: 1, monitor: 'val_accuracy', minDelta: 2 } });
+    const r = await run({
+      epochs: 10,
+      validation: 0.25,
+      earlyStopping: { patience: 1, monitor: 'val_accuracy', minDelta: 2 },
+    });
     expect(r.result.stoppedEarly).toBe(true);
     expect(r.result.history).toHaveLength(3);
     expect(r.result.bestEpoch).toBe(1);
@@ -74,7 +90,11 @@ describe('fit', () => {
   it('runs a fixed number of steps with a schedule and reports progress', async () => {
     const seen: number[] = [];
     const lrs: number[] = [];
-    const r = await run({ steps: 25, schedule: { kind: 'cosine', warmup: 5 }, onProgress: (p) => (seen.push(p.globalStep), lrs.push(p.lr)) });
+    const r = await run({
+      steps: 25,
+      schedule: { kind: 'cosine', warmup: 5 },
+      onProgress: (p) => (seen.push(p.globalStep), lrs.push(p.lr)),
+    });
     expect(r.result.steps).toBe(25);
     expect(r.result.epochs).toBe(2); // 20 steps per epoch at batch 32 on 640 samples
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
@@ -99,7 +119,9 @@ describe('fit', () => {
   it('rejects bad options with clear errors', async () => {
     const s = await session();
     await expect(fit(s, data, { batchSize: 0 })).rejects.toThrow(/batch size/);
-    await expect(fit(s, data, { earlyStopping: { patience: 1, monitor: 'val_loss' } })).rejects.toThrow(/no validation data/);
+    await expect(fit(s, data, { earlyStopping: { patience: 1, monitor: 'val_loss' } })).rejects.toThrow(
+      /no validation data/,
+    );
     await expect(fit(s, data, { inputShape: [3, 28, 28] })).rejects.toThrow(/does not hold/);
     await s.release();
   });

@@ -142,10 +142,12 @@ function subset(split: Split, idx: ArrayLike<number>): Split {
 
 /** Split off a seeded random `fraction` of the training split for validation. */
 export function holdOut(split: Split, fraction: number, seed: number): { train: Split; validation: Split } {
-  if (!(fraction > 0 && fraction < 1)) throw new VergeError('E_BAD_ARGUMENT', `validation fraction must be in (0, 1), got ${fraction}`);
+  if (!(fraction > 0 && fraction < 1))
+    throw new VergeError('E_BAD_ARGUMENT', `validation fraction must be in (0, 1), got ${fraction}`);
   const n = sampleCount(split);
   const k = Math.max(1, Math.round(n * fraction));
-  if (k >= n) throw new VergeError('E_BAD_ARGUMENT', `validation fraction ${fraction} leaves no training samples out of ${n}`);
+  if (k >= n)
+    throw new VergeError('E_BAD_ARGUMENT', `validation fraction ${fraction} leaves no training samples out of ${n}`);
   const p = permutation(n, seed + VALIDATION_SEED_OFFSET);
   const valIdx = Array.from(p.subarray(n - k)).sort((a, b) => a - b);
   const trainIdx = Array.from(p.subarray(0, n - k)).sort((a, b) => a - b);
@@ -172,7 +174,10 @@ function resolveInputShape(data: Dataset, override?: number[]): number[] {
   const shape = override ?? data.shape;
   const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
   if (n(shape) !== n(data.shape)) {
-    throw new VergeError('E_SHAPE_MISMATCH', `input shape [${shape.join(', ')}] does not hold the dataset's samples [${data.shape.join(', ')}]`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `input shape [${shape.join(', ')}] does not hold the dataset's samples [${data.shape.join(', ')}]`,
+    );
   }
   return shape;
 }
@@ -180,10 +185,15 @@ function resolveInputShape(data: Dataset, override?: number[]): number[] {
 function sessionInput(session: TrainingSession, name?: string): string {
   const inputs = session.graph.dataInputs;
   if (name) {
-    if (!inputs.includes(name)) throw new VergeError('E_BAD_ARGUMENT', `the model has no input '${name}' (inputs: ${inputs.join(', ')})`);
+    if (!inputs.includes(name))
+      throw new VergeError('E_BAD_ARGUMENT', `the model has no input '${name}' (inputs: ${inputs.join(', ')})`);
     return name;
   }
-  if (inputs.length !== 1) throw new VergeError('E_UNSUPPORTED', `fit feeds one input from the dataset; this model has ${inputs.length} (${inputs.join(', ')})`);
+  if (inputs.length !== 1)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `fit feeds one input from the dataset; this model has ${inputs.length} (${inputs.join(', ')})`,
+    );
   return inputs[0]!;
 }
 
@@ -216,7 +226,7 @@ function batchLoss(logits: TensorValue, y: Int32Array, loss: LossKind): number {
       for (const v of row) s += Math.exp(v - m);
       total += m + Math.log(s) - row[label]!;
     } else if (loss === 'mse') {
-      for (let j = 0; j < c; j++) total += ((row[j]! - (j === label ? 1 : 0)) ** 2) / c;
+      for (let j = 0; j < c; j++) total += (row[j]! - (j === label ? 1 : 0)) ** 2 / c;
     } else {
       for (let j = 0; j < c; j++) {
         const z = row[j]!;
@@ -247,7 +257,12 @@ function isTrainingSession(t: TrainingSession | Model): t is TrainingSession {
  * Accuracy (argmax of the output vs the label) and mean loss over a split, in inference mode.
  * Takes a TrainingSession (current parameters) or a plain model (run on onnxruntime).
  */
-export async function evaluate(target: TrainingSession | Model, data: Dataset, split: Split = data.test, opts: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate(
+  target: TrainingSession | Model,
+  data: Dataset,
+  split: Split = data.test,
+  opts: EvaluateOptions = {},
+): Promise<EvaluationResult> {
   const loss = opts.loss ?? 'cross-entropy';
   const shape = resolveInputShape(data, opts.inputShape);
   const bs = opts.batchSize ?? EVAL_BATCH_SIZE;
@@ -272,13 +287,17 @@ export async function evaluate(target: TrainingSession | Model, data: Dataset, s
     const session = await Session.create(target, opts.threads ? { threads: opts.threads } : {});
     try {
       const name = opts.inputName ?? session.inputNames[0]!;
-      if (session.inputNames.length !== 1) throw new VergeError('E_UNSUPPORTED', `evaluate feeds one input; the model has ${session.inputNames.length}`);
+      if (session.inputNames.length !== 1)
+        throw new VergeError('E_UNSUPPORTED', `evaluate feeds one input; the model has ${session.inputNames.length}`);
       const output = opts.output ?? session.outputNames[0]!;
       for (const b of batches(split, bs)) {
         const out = await session.run(inputFeed(name, shape, b.x, b.count), [output]);
         const logits = out[output]!;
         if (logits.data.length % b.count !== 0 || logits.dims[0] !== b.count) {
-          throw new VergeError('E_SHAPE_MISMATCH', `output '${output}' has dims [${logits.dims.join(', ')}], not one row per sample`);
+          throw new VergeError(
+            'E_SHAPE_MISMATCH',
+            `output '${output}' has dims [${logits.dims.join(', ')}], not one row per sample`,
+          );
         }
         totalLoss += batchLoss(logits, b.y, loss) * b.count;
         correct += argmaxCorrect(logits, b.y);
@@ -314,7 +333,8 @@ function readCheckpointState(dir: string): FitCheckpointState | undefined {
 /** Train `session` on `data`. */
 export async function fit(session: TrainingSession, data: Dataset, opts: FitOptions = {}): Promise<FitResult> {
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new VergeError('E_BAD_ARGUMENT', `batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `batch size must be a positive integer, got ${batchSize}`);
   const seed = opts.seed ?? 0;
   const shuffle = opts.shuffle ?? true;
   const loss = opts.loss ?? 'cross-entropy';
@@ -333,12 +353,14 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
   let totalSteps: number;
   let epochs: number;
   if (opts.steps !== undefined) {
-    if (!(Number.isInteger(opts.steps) && opts.steps > 0)) throw new VergeError('E_BAD_ARGUMENT', `steps must be a positive integer, got ${opts.steps}`);
+    if (!(Number.isInteger(opts.steps) && opts.steps > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `steps must be a positive integer, got ${opts.steps}`);
     totalSteps = opts.steps;
     epochs = Math.ceil(totalSteps / stepsPerEpoch);
   } else {
     epochs = opts.epochs ?? 1;
-    if (!(Number.isInteger(epochs) && epochs > 0)) throw new VergeError('E_BAD_ARGUMENT', `epochs must be a positive integer, got ${epochs}`);
+    if (!(Number.isInteger(epochs) && epochs > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `epochs must be a positive integer, got ${epochs}`);
     totalSteps = epochs * stepsPerEpoch;
   }
   const scheduleSpec = opts.schedule ?? { kind: 'constant' };
@@ -346,8 +368,10 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
 
   const es = opts.earlyStopping;
   const monitor: Monitor = es?.monitor ?? (validation ? 'val_loss' : 'loss');
-  if (es && monitor.startsWith('val_') && !validation) throw new VergeError('E_BAD_ARGUMENT', `early stopping monitors ${monitor} but there is no validation data`);
-  if (es && !(Number.isInteger(es.patience) && es.patience >= 0)) throw new VergeError('E_BAD_ARGUMENT', `early-stopping patience must be a whole number, got ${es.patience}`);
+  if (es && monitor.startsWith('val_') && !validation)
+    throw new VergeError('E_BAD_ARGUMENT', `early stopping monitors ${monitor} but there is no validation data`);
+  if (es && !(Number.isInteger(es.patience) && es.patience >= 0))
+    throw new VergeError('E_BAD_ARGUMENT', `early-stopping patience must be a whole number, got ${es.patience}`);
 
   const config = { batchSize, seed, shuffle, schedule: describeSchedule(scheduleSpec), lr: baseLr };
   let history: EpochRecord[] = [];
@@ -363,7 +387,10 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
     if (st) {
       for (const k of Object.keys(config) as (keyof typeof config)[]) {
         if (st.config[k] !== config[k]) {
-          throw new VergeError('E_BAD_ARGUMENT', `cannot resume: the checkpoint was made with ${k}=${st.config[k]}, this run has ${k}=${config[k]}`);
+          throw new VergeError(
+            'E_BAD_ARGUMENT',
+            `cannot resume: the checkpoint was made with ${k}=${st.config[k]}, this run has ${k}=${config[k]}`,
+          );
         }
       }
       session.loadCheckpoint(join(opts.checkpointDir, st.checkpoint));
@@ -392,9 +419,16 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
     for (const b of batches(train, batchSize, { shuffle, seed: seed * 1000 + epoch })) {
       if (globalStep >= totalSteps) break;
       lr = schedule(globalStep);
-      const r: StepResult = await session.step(inputFeed(inputName, shape, b.x, b.count), encodeLabels(b.y, loss, data.classes), lr);
+      const r: StepResult = await session.step(
+        inputFeed(inputName, shape, b.x, b.count),
+        encodeLabels(b.y, loss, data.classes),
+        lr,
+      );
       if (!Number.isFinite(r.loss)) {
-        throw new VergeError('E_RUNTIME', `training diverged: loss is ${r.loss} at step ${globalStep + 1} (lower the learning rate?)`);
+        throw new VergeError(
+          'E_RUNTIME',
+          `training diverged: loss is ${r.loss} at step ${globalStep + 1} (lower the learning rate?)`,
+        );
       }
       epochLoss += r.loss * b.count;
       if (r.correct === undefined) hasCorrect = false;
@@ -447,7 +481,17 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
         wait++;
       }
     }
-    if (opts.checkpointDir) writeCheckpoint(session, opts.checkpointDir, { version: 1, epoch, globalStep, checkpoint: '', history, best, wait, config });
+    if (opts.checkpointDir)
+      writeCheckpoint(session, opts.checkpointDir, {
+        version: 1,
+        epoch,
+        globalStep,
+        checkpoint: '',
+        history,
+        best,
+        wait,
+        config,
+      });
     if (es && wait > es.patience) {
       stoppedEarly = true;
       break;
@@ -455,7 +499,8 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
   }
   if (stoppedEarly && (es?.restoreBest ?? true)) {
     if (bestState) session.setState(bestState);
-    else if (opts.checkpointDir && existsSync(join(opts.checkpointDir, BEST_FILE))) session.loadCheckpoint(join(opts.checkpointDir, BEST_FILE));
+    else if (opts.checkpointDir && existsSync(join(opts.checkpointDir, BEST_FILE)))
+      session.loadCheckpoint(join(opts.checkpointDir, BEST_FILE));
   }
   return {
     history,
@@ -492,33 +537,58 @@ function writeCheckpoint(session: TrainingSession, dir: string, state: FitCheckp
  * input (graph inputs that are not initializers) whose non-batch dims hold exactly the dataset's
  * sample values, and (when static) an output with one score per class.
  */
-export function sampleShapeFor(model: Model, data: Dataset, opts: { output?: string; loss?: LossKind } = {}): { input: string; shape: number[] } {
+export function sampleShapeFor(
+  model: Model,
+  data: Dataset,
+  opts: { output?: string; loss?: LossKind } = {},
+): { input: string; shape: number[] } {
   const inits = new Set(model.graph.initializers.map((t) => t.name));
   const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
   if (inputs.length !== 1) {
-    throw new VergeError('E_UNSUPPORTED', `the model has ${inputs.length} data inputs (${inputs.map((i) => i.name).join(', ')}); training and evaluation on a dataset need exactly one`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `the model has ${inputs.length} data inputs (${inputs.map((i) => i.name).join(', ')}); training and evaluation on a dataset need exactly one`,
+    );
   }
   const vi = inputs[0]!;
   const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const dataShape = `[${data.shape.join(', ')}]`;
-  if (vi.type?.kind !== 'tensor' || !vi.type.shape) throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' declares no shape; cannot fit ${data.name} samples ${dataShape} to it`);
-  if (vi.type.dtype !== 'float32') throw new VergeError('E_DTYPE_MISMATCH', `model input '${vi.name}' takes ${vi.type.dtype}; ${data.name} samples are float32`);
+  if (vi.type?.kind !== 'tensor' || !vi.type.shape)
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `model input '${vi.name}' declares no shape; cannot fit ${data.name} samples ${dataShape} to it`,
+    );
+  if (vi.type.dtype !== 'float32')
+    throw new VergeError(
+      'E_DTYPE_MISMATCH',
+      `model input '${vi.name}' takes ${vi.type.dtype}; ${data.name} samples are float32`,
+    );
   const dims = vi.type.shape.slice(1);
   let shape: number[];
   if (dims.every((d): d is number => typeof d === 'number' && d > 0)) shape = dims;
-  else if (dims.length === data.shape.length && dims.every((d, i) => typeof d !== 'number' || d === data.shape[i])) shape = data.shape;
+  else if (dims.length === data.shape.length && dims.every((d, i) => typeof d !== 'number' || d === data.shape[i]))
+    shape = data.shape;
   else {
-    throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' has dims [${vi.type.shape.join(', ')}], which ${data.name} samples ${dataShape} cannot fill`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `model input '${vi.name}' has dims [${vi.type.shape.join(', ')}], which ${data.name} samples ${dataShape} cannot fill`,
+    );
   }
   if (count(shape) !== count(data.shape)) {
-    throw new VergeError('E_SHAPE_MISMATCH', `model input '${vi.name}' takes samples of [${shape.join(', ')}] (${count(shape)} values) but ${data.name} samples are ${dataShape} (${count(data.shape)} values)`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `model input '${vi.name}' takes samples of [${shape.join(', ')}] (${count(shape)} values) but ${data.name} samples are ${dataShape} (${count(data.shape)} values)`,
+    );
   }
   const out = opts.output ? model.graph.outputs.find((o) => o.name === opts.output) : model.graph.outputs[0];
   if (!out) throw new VergeError('E_BAD_ARGUMENT', `the model has no output${opts.output ? ` '${opts.output}'` : 's'}`);
   const oshape = out.type?.kind === 'tensor' ? out.type.shape : undefined;
   const classes = oshape && oshape.length === 2 ? oshape[1] : undefined;
   if (typeof classes === 'number' && classes !== data.classes) {
-    throw new VergeError('E_SHAPE_MISMATCH', `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes}`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes}`,
+    );
   }
   return { input: vi.name, shape };
 }

@@ -23,14 +23,16 @@ export const DEFAULT_STEP_GAMMA = 0.1;
 export function makeSchedule(spec: ScheduleSpec, baseLr: number, totalSteps: number): Schedule {
   if (!(baseLr > 0)) throw new VergeError('E_BAD_ARGUMENT', `learning rate must be positive, got ${baseLr}`);
   const warmup = spec.warmup ?? 0;
-  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new VergeError('E_BAD_ARGUMENT', `warm-up must be a whole number of steps, got ${warmup}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0))
+    throw new VergeError('E_BAD_ARGUMENT', `warm-up must be a whole number of steps, got ${warmup}`);
   let after: Schedule;
   switch (spec.kind) {
     case 'constant':
       after = () => baseLr;
       break;
     case 'step': {
-      if (!(Number.isInteger(spec.every) && spec.every > 0)) throw new VergeError('E_BAD_ARGUMENT', `step schedule needs a positive step count, got ${spec.every}`);
+      if (!(Number.isInteger(spec.every) && spec.every > 0))
+        throw new VergeError('E_BAD_ARGUMENT', `step schedule needs a positive step count, got ${spec.every}`);
       const gamma = spec.gamma ?? DEFAULT_STEP_GAMMA;
       after = (s) => baseLr * gamma ** Math.floor(s / spec.every);
       break;
@@ -53,7 +55,10 @@ export function makeSchedule(spec: ScheduleSpec, baseLr: number, totalSteps: num
  */
 export function parseSchedule(text: string): ScheduleSpec {
   const bad = (why: string) =>
-    new VergeError('E_BAD_ARGUMENT', `bad --schedule '${text}': ${why} (expected constant | step:<steps>[:<gamma>] | cosine[:<min_lr>], optionally +warmup:<steps>)`);
+    new VergeError(
+      'E_BAD_ARGUMENT',
+      `bad --schedule '${text}': ${why} (expected constant | step:<steps>[:<gamma>] | cosine[:<min_lr>], optionally +warmup:<steps>)`,
+    );
   const [main, ...mods] = text.trim().split('+');
   let warmup: number | undefined;
   for (const m of mods) {

@@ -63,15 +63,28 @@ function expectClose(got: TensorValue, want: NdArray | { dims: number[]; data: F
   expect(got.dims).toEqual(want.dims);
   const a = got.data as Float32Array;
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - want.data[i]!) / Math.max(1, Math.abs(want.data[i]!)));
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs(a[i]! - want.data[i]!) / Math.max(1, Math.abs(want.data[i]!)));
   expect(worst).toBeLessThan(TOLERANCE);
 }
 
 /** Build a one-layer network over `shape`, run it on onnxruntime with seeded input. */
-async function single(layer: Layer, shape: Shape, batch = 2, seed = 1): Promise<{ model: Model; x: NdArray; y: TensorValue }> {
+async function single(
+  layer: Layer,
+  shape: Shape,
+  batch = 2,
+  seed = 1,
+): Promise<{ model: Model; x: NdArray; y: TensorValue }> {
   const model = new Sequential(shape, [layer]).build({ seed });
   const dims = [batch, ...shape];
-  const x = { dims, data: randomData(dims.reduce((a, b) => a * b, 1), seed + 10, 2) };
+  const x = {
+    dims,
+    data: randomData(
+      dims.reduce((a, b) => a * b, 1),
+      seed + 10,
+      2,
+    ),
+  };
   return { model, x, y: await run(model, { input: { dtype: 'float32', ...x } }) };
 }
 
@@ -85,13 +98,38 @@ describe('nn layers on onnxruntime vs JS references', () => {
     expectClose(seq.y, { dims: [2, 4, 3], data: flat.data });
   });
 
-  const convCases: { label: string; opts: ConstructorParameters<typeof Conv2d>[0]; shape: Shape; pads: [number, number, number, number] }[] = [
+  const convCases: {
+    label: string;
+    opts: ConstructorParameters<typeof Conv2d>[0];
+    shape: Shape;
+    pads: [number, number, number, number];
+  }[] = [
     { label: 'valid', opts: { filters: 4, kernel: 3 }, shape: [3, 7, 6], pads: [0, 0, 0, 0] },
-    { label: 'same, stride 2', opts: { filters: 4, kernel: 3, stride: 2, padding: 'same' }, shape: [2, 8, 7], pads: [0, 1, 1, 1] },
-    { label: 'same, even kernel (extra pad at the end)', opts: { filters: 2, kernel: 2, padding: 'same' }, shape: [2, 5, 5], pads: [0, 0, 1, 1] },
-    { label: 'explicit pads, dilation 2', opts: { filters: 3, kernel: [3, 2], padding: [2, 1, 0, 1], dilation: 2 }, shape: [2, 9, 8], pads: [2, 1, 0, 1] },
+    {
+      label: 'same, stride 2',
+      opts: { filters: 4, kernel: 3, stride: 2, padding: 'same' },
+      shape: [2, 8, 7],
+      pads: [0, 1, 1, 1],
+    },
+    {
+      label: 'same, even kernel (extra pad at the end)',
+      opts: { filters: 2, kernel: 2, padding: 'same' },
+      shape: [2, 5, 5],
+      pads: [0, 0, 1, 1],
+    },
+    {
+      label: 'explicit pads, dilation 2',
+      opts: { filters: 3, kernel: [3, 2], padding: [2, 1, 0, 1], dilation: 2 },
+      shape: [2, 9, 8],
+      pads: [2, 1, 0, 1],
+    },
     { label: 'groups 2', opts: { filters: 4, kernel: 3, groups: 2, padding: 1 }, shape: [4, 6, 6], pads: [1, 1, 1, 1] },
-    { label: 'depthwise', opts: { filters: 3, kernel: 3, groups: 3, padding: 'same', useBias: false }, shape: [3, 5, 5], pads: [1, 1, 1, 1] },
+    {
+      label: 'depthwise',
+      opts: { filters: 3, kernel: 3, groups: 3, padding: 'same', useBias: false },
+      shape: [3, 5, 5],
+      pads: [1, 1, 1, 1],
+    },
   ];
   it.each(convCases)('Conv2d $label', async ({ opts, shape, pads }) => {
     const layer = new Conv2d(opts);
@@ -107,12 +145,17 @@ describe('nn layers on onnxruntime vs JS references', () => {
   it('Conv1d equals a Conv2d over a height-1 image', async () => {
     const { model, x, y } = await single(new Conv1d({ filters: 3, kernel: 3, stride: 2, padding: 'same' }), [2, 9]);
     const w = init(model, 'conv1d_1.weight');
-    const want = conv2d({ dims: [2, 2, 1, 9], data: x.data }, { dims: [3, 2, 1, 3], data: f32(w) }, f32(init(model, 'conv1d_1.bias')), {
-      stride: [1, 2],
-      pads: [0, 1, 0, 1],
-      dilation: [1, 1],
-      groups: 1,
-    });
+    const want = conv2d(
+      { dims: [2, 2, 1, 9], data: x.data },
+      { dims: [3, 2, 1, 3], data: f32(w) },
+      f32(init(model, 'conv1d_1.bias')),
+      {
+        stride: [1, 2],
+        pads: [0, 1, 0, 1],
+        dilation: [1, 1],
+        groups: 1,
+      },
+    );
     expectClose(y, { dims: [2, 3, 5], data: want.data });
   });
 
@@ -191,7 +234,9 @@ describe('nn layers on onnxruntime vs JS references', () => {
     const ids = input([3], { dtype: 'int64' });
     const emb = new Embedding({ vocab: 10, dim: 4 });
     const model = new Network({ inputs: ids, outputs: emb.apply(ids) }).build({ seed: 2 });
-    const y = await run(model, { input: { dtype: 'int64', dims: [2, 3], data: BigInt64Array.from([0n, 9n, 3n, 3n, 1n, 0n]) } });
+    const y = await run(model, {
+      input: { dtype: 'int64', dims: [2, 3], data: BigInt64Array.from([0n, 9n, 3n, 3n, 1n, 0n]) },
+    });
     const table = f32(init(model, 'embedding_1.weight'));
     const want = new Float32Array(24);
     [0, 9, 3, 3, 1, 0].forEach((id, i) => want.set(table.subarray(id * 4, id * 4 + 4), i * 4));
@@ -210,7 +255,9 @@ describe('nn layers on onnxruntime vs JS references', () => {
     const xa = randomData(8, 1);
     const xb = randomData(8, 2);
     const s = await Session.create(model);
-    const y = (await s.run({ a: { dtype: 'float32', dims: [2, 4], data: xa }, b: { dtype: 'float32', dims: [2, 4], data: xb } })).logits!;
+    const y = (
+      await s.run({ a: { dtype: 'float32', dims: [2, 4], data: xa }, b: { dtype: 'float32', dims: [2, 4], data: xb } })
+    ).logits!;
     await s.release();
     const p = dense({ dims: [2, 4], data: xa }, nd(init(model, 'proj.weight')), f32(init(model, 'proj.bias')));
     const want = new Float32Array(16);
@@ -232,7 +279,13 @@ describe('nn layers on onnxruntime vs JS references', () => {
         const layer = new Cell({ units: 5, fused });
         const { model, x, y } = await single(layer, [6, 3], 3, 8);
         const prefix = Cell === GRU ? 'gru_1' : 'lstm_1';
-        const want = ref(x, f32(init(model, `${prefix}.W`)), f32(init(model, `${prefix}.R`)), f32(init(model, `${prefix}.B`)), 5);
+        const want = ref(
+          x,
+          f32(init(model, `${prefix}.W`)),
+          f32(init(model, `${prefix}.R`)),
+          f32(init(model, `${prefix}.B`)),
+          5,
+        );
         expectClose(y, { dims: [3, 5], data: want });
         expect(model.graph.nodes.some((n) => n.opType === 'GRU' || n.opType === 'LSTM')).toBe(fused);
         expect(layer.paramCount([[6, 3]])).toBe(gates * 5 * (3 + 5 + 2));
@@ -241,7 +294,8 @@ describe('nn layers on onnxruntime vs JS references', () => {
   });
 
   it('bidirectional GRU with returnSequences: unrolled equals fused', async () => {
-    const net = (fused: boolean) => new Sequential([4, 3], [new GRU({ units: 2, bidirectional: true, returnSequences: true, fused })]);
+    const net = (fused: boolean) =>
+      new Sequential([4, 3], [new GRU({ units: 2, bidirectional: true, returnSequences: true, fused })]);
     const x = { dtype: 'float32' as const, dims: [2, 4, 3], data: randomData(24, 9) };
     const a = await run(net(false).build({ seed: 3 }), { input: x });
     const b = await run(net(true).build({ seed: 3 }), { input: x });
@@ -277,7 +331,10 @@ describe('nn networks', () => {
   });
 
   it('summary lists output shapes and parameter counts', () => {
-    const net = new Sequential([1, 28, 28], [new Conv2d({ filters: 8, kernel: 3, name: 'stem' }), new ReLU(), new Flatten(), new Dense(10)]);
+    const net = new Sequential(
+      [1, 28, 28],
+      [new Conv2d({ filters: 8, kernel: 3, name: 'stem' }), new ReLU(), new Flatten(), new Dense(10)],
+    );
     const text = net.summary();
     expect(text).toMatch(/stem\s+conv2d\s+\[batch, 8, 26, 26\]\s+80/);
     expect(text).toMatch(/dense_1\s+dense\s+\[batch, 10\]\s+54,090/);
@@ -290,6 +347,8 @@ function erf(x: number): number {
   const s = Math.sign(x);
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }

@@ -43,7 +43,13 @@ export function conv2d(
   return { dims: [N, F, OH, OW], data: out };
 }
 
-export function pool2d(x: NdArray, k: [number, number], s: [number, number], pads: [number, number, number, number], mode: 'max' | 'avg'): NdArray {
+export function pool2d(
+  x: NdArray,
+  k: [number, number],
+  s: [number, number],
+  pads: [number, number, number, number],
+  mode: 'max' | 'avg',
+): NdArray {
   const [N, C, H, W] = x.dims as [number, number, number, number];
   const [pt, pl, pb, pr] = pads;
   const OH = Math.floor((H + pt + pb - k[0]) / s[0]) + 1;

@@ -33,7 +33,13 @@ function split(count: number, seed: number, T: number, F: number): Split {
   return { x, y, count };
 }
 
-export function sequenceTask(opts: { train: number; test: number; seed?: number; steps?: number; features?: number }): Dataset {
+export function sequenceTask(opts: {
+  train: number;
+  test: number;
+  seed?: number;
+  steps?: number;
+  features?: number;
+}): Dataset {
   const seed = opts.seed ?? 0;
   const T = opts.steps ?? SEQUENCE_STEPS;
   const F = opts.features ?? SEQUENCE_FEATURES;

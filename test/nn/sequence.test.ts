@@ -22,7 +22,12 @@ const MIN_ACCURACY = 0.6;
 const GRU_FIXTURE = join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx');
 
 async function train(model: Model): Promise<{ session: TrainingSession; accuracy: number }> {
-  const session = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-2 }, threads: 1, seed: 1 });
+  const session = await TrainingSession.create(model, {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam', lr: 1e-2 },
+    threads: 1,
+    seed: 1,
+  });
   await fit(session, data, { epochs: 5, batchSize: 32, lr: 1e-2, seed: 1 });
   return { session, accuracy: (await evaluate(session, data)).accuracy };
 }
@@ -33,23 +38,32 @@ describe('GRU sequence classifiers train on the order-and-sum task', () => {
     const before = await evaluate(model, data);
     const { session, accuracy } = await train(model);
     await session.release();
-    console.log(`nn GRU: test accuracy ${before.accuracy.toFixed(3)} before, ${accuracy.toFixed(3)} after training (chance ${CHANCE})`);
+    console.log(
+      `nn GRU: test accuracy ${before.accuracy.toFixed(3)} before, ${accuracy.toFixed(3)} after training (chance ${CHANCE})`,
+    );
     expect(accuracy).toBeGreaterThan(MIN_ACCURACY);
   });
 
-  it.skipIf(!existsSync(GRU_FIXTURE))('imported from PyTorch (ONNX GRU node, lowered for training, saved back fused)', async () => {
-    const source = loadModel(GRU_FIXTURE);
-    expect(hasRecurrent(source)).toBe(true);
-    const lowered = await lowerRecurrentFor(source, { input: { dtype: 'float32', dims: [2, 5, 8], data: data.train.x.slice(0, 80) } });
-    const before = await evaluate(source, data);
-    const { session, accuracy } = await train(lowered);
-    const trained = transferParameters(source, session.exportModel()).model;
-    await session.release();
-    console.log(`PyTorch GRU fixture: test accuracy ${before.accuracy.toFixed(3)} before, ${accuracy.toFixed(3)} after training (chance ${CHANCE})`);
-    expect(accuracy).toBeGreaterThan(MIN_ACCURACY);
-    // The saved model keeps PyTorch's fused GRU node and scores the same with the trained weights.
-    expect(hasRecurrent(trained)).toBe(true);
-    const fused = await evaluate(trained, data);
-    expect(fused.accuracy).toBeCloseTo(accuracy, 2);
-  });
+  it.skipIf(!existsSync(GRU_FIXTURE))(
+    'imported from PyTorch (ONNX GRU node, lowered for training, saved back fused)',
+    async () => {
+      const source = loadModel(GRU_FIXTURE);
+      expect(hasRecurrent(source)).toBe(true);
+      const lowered = await lowerRecurrentFor(source, {
+        input: { dtype: 'float32', dims: [2, 5, 8], data: data.train.x.slice(0, 80) },
+      });
+      const before = await evaluate(source, data);
+      const { session, accuracy } = await train(lowered);
+      const trained = transferParameters(source, session.exportModel()).model;
+      await session.release();
+      console.log(
+        `PyTorch GRU fixture: test accuracy ${before.accuracy.toFixed(3)} before, ${accuracy.toFixed(3)} after training (chance ${CHANCE})`,
+      );
+      expect(accuracy).toBeGreaterThan(MIN_ACCURACY);
+      // The saved model keeps PyTorch's fused GRU node and scores the same with the trained weights.
+      expect(hasRecurrent(trained)).toBe(true);
+      const fused = await evaluate(trained, data);
+      expect(fused.accuracy).toBeCloseTo(accuracy, 2);
+    },
+  );
 });

@@ -22,14 +22,18 @@ export function register(program: Command): void {
     .command('eval')
     .description("measure a classifier's accuracy and loss on a dataset's test split (onnxruntime, inference mode)")
     .argument('<model>', 'ONNX model (one input taking the samples, first output = class scores)')
-    .requiredOption('--data <name|dir>', 'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz')
+    .requiredOption(
+      '--data <name|dir>',
+      'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz',
+    )
     .option('--loss <name>', `loss to report: ${LOSS_KINDS.join(', ')}`, 'cross-entropy')
     .option('--batch <n>', 'evaluation batch size', '500')
     .option('--limit <n>', 'use at most this many test samples')
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--json', 'print one JSON object: {accuracy, loss, samples, data}')
     .action(async (modelPath: string, opts: EvalOptions) => {
-      if (!(LOSS_KINDS as readonly string[]).includes(opts.loss)) throw new VergeError('E_BAD_ARGUMENT', `--loss must be one of ${LOSS_KINDS.join(', ')}, got '${opts.loss}'`);
+      if (!(LOSS_KINDS as readonly string[]).includes(opts.loss))
+        throw new VergeError('E_BAD_ARGUMENT', `--loss must be one of ${LOSS_KINDS.join(', ')}, got '${opts.loss}'`);
       const model = loadModel(modelPath);
       const batchSize = positiveInt('--batch', opts.batch)!;
       const threads = positiveInt('--threads', opts.threads);
@@ -45,8 +49,14 @@ export function register(program: Command): void {
       });
       emit(
         opts,
-        { accuracy: r.accuracy, loss: r.loss, samples: r.samples, data: { name: data.name, source: data.source, test: data.test.count } },
-        () => `accuracy ${(100 * r.accuracy).toFixed(2)}%  loss ${r.loss.toFixed(4)}  on ${r.samples} test samples of ${data.name} (${data.source})`,
+        {
+          accuracy: r.accuracy,
+          loss: r.loss,
+          samples: r.samples,
+          data: { name: data.name, source: data.source, test: data.test.count },
+        },
+        () =>
+          `accuracy ${(100 * r.accuracy).toFixed(2)}%  loss ${r.loss.toFixed(4)}  on ${r.samples} test samples of ${data.name} (${data.source})`,
       );
     });
 }

@@ -21,13 +21,43 @@ function oneErrorLine(stderr: string, code: string): void {
 describe('verge train / verge eval', () => {
   it('trains --arch mlp on Fashion-MNIST, writes a plain model that verge eval scores the same', async () => {
     const out = join(tmp, 'mlp.onnx');
-    const r = await verge(['train', '--arch', 'mlp', '--data', 'fashion-mnist', '--limit', '600', '--limit-test', '300', '--epochs', '2', '--batch', '32', '--seed', '3', '--threads', '1', '--out', out, '--json']);
+    const r = await verge([
+      'train',
+      '--arch',
+      'mlp',
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      '600',
+      '--limit-test',
+      '300',
+      '--epochs',
+      '2',
+      '--batch',
+      '32',
+      '--seed',
+      '3',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report)).toEqual(expect.arrayContaining(['epochs', 'steps', 'samples_per_sec', 'history', 'test', 'peak_rss_mb', 'data']));
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['epochs', 'steps', 'samples_per_sec', 'history', 'test', 'peak_rss_mb', 'data']),
+    );
     expect(report.epochs).toBe(2);
     expect(report.steps).toBe(2 * Math.ceil(600 / 32));
-    expect(report.history[1]).toEqual(expect.objectContaining({ epoch: 2, loss: expect.any(Number), accuracy: expect.any(Number), samples_per_sec: expect.any(Number) }));
+    expect(report.history[1]).toEqual(
+      expect.objectContaining({
+        epoch: 2,
+        loss: expect.any(Number),
+        accuracy: expect.any(Number),
+        samples_per_sec: expect.any(Number),
+      }),
+    );
     expect(report.data).toEqual(expect.objectContaining({ train: 600, test: 300, source: expect.any(String) }));
     expect(report.test.accuracy).toBeGreaterThan(0.5);
     expect(r.stderr).toMatch(/epoch 1: loss/);
@@ -41,12 +71,37 @@ describe('verge train / verge eval', () => {
 
   it('fine-tunes the PyTorch-exported seed CNN with a frozen feature extractor', async () => {
     const out = join(tmp, 'seed_cnn_ft.onnx');
-    const r = await verge(['train', join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx'), '--data', 'fashion-mnist', '--limit', '256', '--limit-test', '200', '--steps', '8', '--freeze', '^(?!fc2)', '--optimizer', 'sgd', '--lr', '0.05', '--momentum', '0.9', '--threads', '1', '--out', out, '--json']);
+    const r = await verge([
+      'train',
+      join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx'),
+      '--data',
+      'fashion-mnist',
+      '--limit',
+      '256',
+      '--limit-test',
+      '200',
+      '--steps',
+      '8',
+      '--freeze',
+      '^(?!fc2)',
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '0.05',
+      '--momentum',
+      '0.9',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.steps).toBe(8);
     expect(report.model).toEqual({ file: expect.stringMatching(/seed_cnn\.onnx$/) });
-    const weights = (m: Model) => new Map(m.graph.initializers.map((t) => [t.name, Array.from(t.data as Float32Array)]));
+    const weights = (m: Model) =>
+      new Map(m.graph.initializers.map((t) => [t.name, Array.from(t.data as Float32Array)]));
     const before = weights(loadModel(join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx')));
     const after = weights(loadModel(out));
     const names = [...before.keys()];
@@ -67,7 +122,25 @@ describe('verge train / verge eval', () => {
     writeNpy(join(dir, 'x_test.npy'), { dtype: 'float32', shape: [400, 5, 8], data: data.test.x });
     writeNpy(join(dir, 'y_test.npy'), { dtype: 'int32', shape: [400], data: data.test.y });
     const out = join(tmp, 'gru.onnx');
-    const r = await verge(['train', join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'), '--data', dir, '--epochs', '4', '--batch', '32', '--lr', '0.01', '--seed', '1', '--threads', '1', '--out', out, '--json']);
+    const r = await verge([
+      'train',
+      join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'),
+      '--data',
+      dir,
+      '--epochs',
+      '4',
+      '--batch',
+      '32',
+      '--lr',
+      '0.01',
+      '--seed',
+      '1',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/lowered GRU/);
     const report = JSON.parse(r.stdout);
@@ -79,14 +152,55 @@ describe('verge train / verge eval', () => {
   it('bad inputs end with one clear line and no output file', async () => {
     const out = join(tmp, 'never.onnx');
     const cases: [string[], string, RegExp][] = [
-      [['train', '--arch', 'resnet9000', '--data', 'fashion-mnist', '--limit', '10', '--out', out], 'E_BAD_ARGUMENT', /unknown architecture 'resnet9000' \(known: cnn, mlp, mobilenet-tiny, gru\)/],
-      [['train', join(FIXTURE_MODELS_DIR, 'residual_block.onnx'), '--data', 'fashion-mnist', '--limit', '10', '--out', out], 'E_SHAPE_MISMATCH', /cannot fill|takes samples/],
-      [['train', '--arch', 'cnn', '--data', join(tmp, 'no-such-dir'), '--out', out], 'E_DATA_NOT_FOUND', /neither a built-in dataset/],
-      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--optimizer', 'rmsprop', '--out', out], 'E_BAD_ARGUMENT', /--optimizer must be one of sgd, adam, adamw/],
-      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--schedule', 'linear', '--out', out], 'E_BAD_ARGUMENT', /bad --schedule/],
-      [['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--out', join(tmp, 'missing-dir', 'm.onnx')], 'E_FILE_NOT_FOUND', /output folder/],
-      [['train', join(tmp, 'nope.onnx'), '--arch', 'cnn', '--data', 'fashion-mnist', '--out', out], 'E_BAD_ARGUMENT', /either --arch/],
-      [['eval', join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'), '--data', 'fashion-mnist', '--limit', '10'], 'E_SHAPE_MISMATCH', /input 'input'/],
+      [
+        ['train', '--arch', 'resnet9000', '--data', 'fashion-mnist', '--limit', '10', '--out', out],
+        'E_BAD_ARGUMENT',
+        /unknown architecture 'resnet9000' \(known: cnn, mlp, mobilenet-tiny, gru\)/,
+      ],
+      [
+        [
+          'train',
+          join(FIXTURE_MODELS_DIR, 'residual_block.onnx'),
+          '--data',
+          'fashion-mnist',
+          '--limit',
+          '10',
+          '--out',
+          out,
+        ],
+        'E_SHAPE_MISMATCH',
+        /cannot fill|takes samples/,
+      ],
+      [
+        ['train', '--arch', 'cnn', '--data', join(tmp, 'no-such-dir'), '--out', out],
+        'E_DATA_NOT_FOUND',
+        /neither a built-in dataset/,
+      ],
+      [
+        ['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--optimizer', 'rmsprop', '--out', out],
+        'E_BAD_ARGUMENT',
+        /--optimizer must be one of sgd, adam, adamw/,
+      ],
+      [
+        ['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--schedule', 'linear', '--out', out],
+        'E_BAD_ARGUMENT',
+        /bad --schedule/,
+      ],
+      [
+        ['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--out', join(tmp, 'missing-dir', 'm.onnx')],
+        'E_FILE_NOT_FOUND',
+        /output folder/,
+      ],
+      [
+        ['train', join(tmp, 'nope.onnx'), '--arch', 'cnn', '--data', 'fashion-mnist', '--out', out],
+        'E_BAD_ARGUMENT',
+        /either --arch/,
+      ],
+      [
+        ['eval', join(FIXTURE_MODELS_DIR, 'gru_classifier.onnx'), '--data', 'fashion-mnist', '--limit', '10'],
+        'E_SHAPE_MISMATCH',
+        /input 'input'/,
+      ],
       [['eval', join(tmp, 'nope.onnx'), '--data', 'fashion-mnist'], 'E_FILE_NOT_FOUND', /does not exist/],
     ];
     const results = await pool(cases, 2, ([args]) => verge(args));
@@ -103,7 +217,24 @@ describe('verge train / verge eval', () => {
   it('--help describes the options and their defaults', async () => {
     const r = await verge(['train', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--arch', '--data', '--epochs', '--steps', '--batch', '--optimizer', '--lr', '--loss', '--no-shuffle', '--seed', '--threads', '--schedule', '--freeze', '--limit', '--out', '--json']) {
+    for (const flag of [
+      '--arch',
+      '--data',
+      '--epochs',
+      '--steps',
+      '--batch',
+      '--optimizer',
+      '--lr',
+      '--loss',
+      '--no-shuffle',
+      '--seed',
+      '--threads',
+      '--schedule',
+      '--freeze',
+      '--limit',
+      '--out',
+      '--json',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toMatch(/default: "64"/);

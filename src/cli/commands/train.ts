@@ -56,7 +56,8 @@ interface TrainOptions {
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new VergeError('E_BAD_ARGUMENT', `${flag} must be a positive number, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be a positive number, got '${value}'`);
   return n;
 }
 
@@ -66,14 +67,17 @@ function nonNegativeNumber(flag: string, value: string | undefined): number | un
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new VergeError('E_BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
   return value as T;
 }
 
 function checkOutPath(out: string): void {
   const dir = dirname(resolve(out));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VergeError('E_FILE_NOT_FOUND', `output folder ${dir} does not exist`);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new VergeError('E_BAD_ARGUMENT', `--out ${out} is a folder; give a file name`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new VergeError('E_FILE_NOT_FOUND', `output folder ${dir} does not exist`);
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new VergeError('E_BAD_ARGUMENT', `--out ${out} is a folder; give a file name`);
 }
 
 function fmt(v: number | null, digits = 4): string {
@@ -86,7 +90,10 @@ export function register(program: Command): void {
     .description('train a built-in architecture (--arch) or an ONNX model on a dataset; saves a plain inference model')
     .argument('[model]', 'ONNX model to train (fine-tune) instead of --arch')
     .option('--arch <name>', `built-in architecture: ${architectureNames().join(', ')}`)
-    .requiredOption('--data <name|dir>', 'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz')
+    .requiredOption(
+      '--data <name|dir>',
+      'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz',
+    )
     .option('--epochs <n>', 'epochs to train (default 1)')
     .option('--steps <n>', 'train this many optimizer steps instead of whole epochs')
     .option('--batch <n>', 'mini-batch size', '64')
@@ -98,22 +105,42 @@ export function register(program: Command): void {
     .option('--no-shuffle', 'keep the data order (default: reshuffle every epoch)')
     .option('--seed <n>', 'seed for initialization, shuffling, dropout and validation split', '0')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)')
-    .option('--schedule <spec>', 'learning-rate schedule: constant | step:<steps>[:<gamma>] | cosine[:<min_lr>], optionally +warmup:<steps>', 'constant')
-    .option('--freeze <regex>', 'keep parameters whose names match this regular expression fixed (e.g. fine-tune only the head)')
+    .option(
+      '--schedule <spec>',
+      'learning-rate schedule: constant | step:<steps>[:<gamma>] | cosine[:<min_lr>], optionally +warmup:<steps>',
+      'constant',
+    )
+    .option(
+      '--freeze <regex>',
+      'keep parameters whose names match this regular expression fixed (e.g. fine-tune only the head)',
+    )
     .option('--clip-norm <x>', 'clip gradients to this global L2 norm')
-    .option('--validation <fraction|test>', "validate every epoch on a held-out fraction of the training data (e.g. 0.1) or on the test split ('test')")
-    .option('--early-stopping <patience>', 'stop after this many epochs without improvement of the validation loss (training loss without validation)')
+    .option(
+      '--validation <fraction|test>',
+      "validate every epoch on a held-out fraction of the training data (e.g. 0.1) or on the test split ('test')",
+    )
+    .option(
+      '--early-stopping <patience>',
+      'stop after this many epochs without improvement of the validation loss (training loss without validation)',
+    )
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch into this folder')
     .option('--resume', 'continue from the last checkpoint in --checkpoint-dir')
     .option('--limit <n>', 'use at most this many training samples')
     .option('--limit-test <n>', 'use at most this many test samples')
     .requiredOption('--out <model.onnx>', 'where to write the trained inference model (atomic write)')
-    .option('--json', 'print one JSON object: {epochs, steps, samples_per_sec, history, test:{accuracy, loss}, peak_rss_mb, data, out}')
+    .option(
+      '--json',
+      'print one JSON object: {epochs, steps, samples_per_sec, history, test:{accuracy, loss}, peak_rss_mb, data, out}',
+    )
     .action(async (modelPath: string | undefined, opts: TrainOptions) => {
       if ((modelPath === undefined) === (opts.arch === undefined)) {
-        throw new VergeError('E_BAD_ARGUMENT', 'give either --arch <name> or a model file to train, not both or neither');
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          'give either --arch <name> or a model file to train, not both or neither',
+        );
       }
-      if (opts.epochs !== undefined && opts.steps !== undefined) throw new VergeError('E_BAD_ARGUMENT', 'give --epochs or --steps, not both');
+      if (opts.epochs !== undefined && opts.steps !== undefined)
+        throw new VergeError('E_BAD_ARGUMENT', 'give --epochs or --steps, not both');
       if (opts.resume && !opts.checkpointDir) throw new VergeError('E_BAD_ARGUMENT', '--resume needs --checkpoint-dir');
       const optimizer = oneOf('--optimizer', opts.optimizer, OPTIMIZERS);
       const loss = oneOf<LossKind>('--loss', opts.loss, LOSS_KINDS);
@@ -140,20 +167,33 @@ export function register(program: Command): void {
         if (opts.validation === 'test') validation = 'test';
         else {
           const f = Number(opts.validation);
-          if (!(f > 0 && f < 1)) throw new VergeError('E_BAD_ARGUMENT', `--validation must be a fraction in (0, 1) or 'test', got '${opts.validation}'`);
+          if (!(f > 0 && f < 1))
+            throw new VergeError(
+              'E_BAD_ARGUMENT',
+              `--validation must be a fraction in (0, 1) or 'test', got '${opts.validation}'`,
+            );
           validation = f;
         }
       }
       let earlyStopping: EarlyStoppingOptions | undefined;
-      if (opts.earlyStopping !== undefined) earlyStopping = { patience: opts.earlyStopping.trim() === '0' ? 0 : positiveInt('--early-stopping', opts.earlyStopping)! };
-      if (modelPath !== undefined && !existsSync(modelPath)) throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
+      if (opts.earlyStopping !== undefined)
+        earlyStopping = {
+          patience: opts.earlyStopping.trim() === '0' ? 0 : positiveInt('--early-stopping', opts.earlyStopping)!,
+        };
+      if (modelPath !== undefined && !existsSync(modelPath))
+        throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
       checkOutPath(opts.out);
 
-      const data = loadDataset(opts.data, { limits: { train: positiveInt('--limit', opts.limit), test: positiveInt('--limit-test', opts.limitTest) } });
-      note(`data: ${data.name} from ${data.source}: ${data.train.count} train / ${data.test.count} test samples of [${data.shape.join(', ')}], ${data.classes} classes`);
+      const data = loadDataset(opts.data, {
+        limits: { train: positiveInt('--limit', opts.limit), test: positiveInt('--limit-test', opts.limitTest) },
+      });
+      note(
+        `data: ${data.name} from ${data.source}: ${data.train.count} train / ${data.test.count} test samples of [${data.shape.join(', ')}], ${data.classes} classes`,
+      );
 
       let source: Model;
-      if (opts.arch !== undefined) source = buildArchitecture(opts.arch, { inputShape: data.shape, classes: data.classes, seed });
+      if (opts.arch !== undefined)
+        source = buildArchitecture(opts.arch, { inputShape: data.shape, classes: data.classes, seed });
       else source = loadModel(modelPath!);
       const { input, shape } = sampleShapeFor(source, data);
 
@@ -182,7 +222,9 @@ export function register(program: Command): void {
         seed,
       });
       try {
-        note(`training ${session.parameterNames.length} parameter tensors with ${optimizer} (lr ${lr}, ${opts.schedule ?? 'constant'}), batch ${batchSize}`);
+        note(
+          `training ${session.parameterNames.length} parameter tensors with ${optimizer} (lr ${lr}, ${opts.schedule ?? 'constant'}), batch ${batchSize}`,
+        );
         let progress: ReturnType<typeof progressBar> | undefined;
         const result = await fit(session, data, {
           ...(steps !== undefined ? { steps } : { epochs: epochs ?? 1 }),
@@ -198,7 +240,10 @@ export function register(program: Command): void {
           ...(earlyStopping ? { earlyStopping } : {}),
           ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir, resume: opts.resume ?? false } : {}),
           onProgress: (p) => {
-            progress ??= progressBar(p.totalSteps, 'train [{bar}] {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | acc {acc} | {sps} samples/s');
+            progress ??= progressBar(
+              p.totalSteps,
+              'train [{bar}] {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | acc {acc} | {sps} samples/s',
+            );
             progress.update(p.globalStep, {
               epoch: `${p.epoch}/${p.epochs}`,
               loss: p.loss.toFixed(4),
@@ -208,7 +253,9 @@ export function register(program: Command): void {
           },
           onEpochEnd: (r: EpochRecord) => {
             if (!process.stderr.isTTY) {
-              note(`epoch ${r.epoch}: loss ${fmt(r.loss)} acc ${fmt(r.accuracy)} val_loss ${fmt(r.val_loss)} val_acc ${fmt(r.val_accuracy)} ${r.samples_per_sec} samples/s`);
+              note(
+                `epoch ${r.epoch}: loss ${fmt(r.loss)} acc ${fmt(r.accuracy)} val_loss ${fmt(r.val_loss)} val_acc ${fmt(r.val_accuracy)} ${r.samples_per_sec} samples/s`,
+              );
             }
           },
         });
@@ -240,7 +287,14 @@ export function register(program: Command): void {
           [
             table(
               ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'samples/s'],
-              result.history.map((h) => [h.epoch, fmt(h.loss), fmt(h.accuracy), fmt(h.val_loss), fmt(h.val_accuracy), h.samples_per_sec]),
+              result.history.map((h) => [
+                h.epoch,
+                fmt(h.loss),
+                fmt(h.accuracy),
+                fmt(h.val_loss),
+                fmt(h.val_accuracy),
+                h.samples_per_sec,
+              ]),
             ),
             `test: accuracy ${(100 * test.accuracy).toFixed(2)}% loss ${test.loss.toFixed(4)} on ${test.samples} samples`,
             `${result.steps} steps at ${result.samples_per_sec} samples/s; peak RSS ${report.peak_rss_mb} MiB`,

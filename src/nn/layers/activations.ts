@@ -4,7 +4,16 @@ import { float } from '../../onnx/builder.ts';
 import { Layer, type BuildContext, type Shape } from '../layer.ts';
 
 export type ActivationName = 'relu' | 'relu6' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'linear';
-export const ACTIVATION_NAMES: readonly ActivationName[] = ['relu', 'relu6', 'leaky-relu', 'sigmoid', 'tanh', 'gelu', 'softmax', 'linear'];
+export const ACTIVATION_NAMES: readonly ActivationName[] = [
+  'relu',
+  'relu6',
+  'leaky-relu',
+  'sigmoid',
+  'tanh',
+  'gelu',
+  'softmax',
+  'linear',
+];
 
 abstract class Elementwise extends Layer {
   outputShape([s]: Shape[]): Shape {
@@ -128,6 +137,9 @@ export function activation(name: ActivationName): Layer | undefined {
     case 'linear':
       return undefined;
     default:
-      throw new VergeError('E_BAD_ARGUMENT', `unknown activation '${String(name)}' (known: ${ACTIVATION_NAMES.join(', ')})`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `unknown activation '${String(name)}' (known: ${ACTIVATION_NAMES.join(', ')})`,
+      );
   }
 }

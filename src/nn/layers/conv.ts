@@ -18,7 +18,13 @@ function toArray(v: number | number[], rank: number, what: string): number[] {
 }
 
 /** ONNX pads [begin_1..begin_n, end_1..end_n] for spatial sizes `input`. */
-export function resolvePads(padding: Padding, input: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
+export function resolvePads(
+  padding: Padding,
+  input: number[],
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+): number[] {
   const rank = input.length;
   if (padding === 'valid') return new Array<number>(2 * rank).fill(0);
   if (padding === 'same') {
@@ -39,9 +45,17 @@ export function resolvePads(padding: Padding, input: number[], kernel: number[],
 }
 
 /** Output spatial size of a convolution/pooling window (floor mode). */
-export function windowOutput(input: number[], kernel: number[], strides: number[], dilations: number[], pads: number[]): number[] {
+export function windowOutput(
+  input: number[],
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+  pads: number[],
+): number[] {
   const rank = input.length;
-  return input.map((n, i) => Math.floor((n + pads[i]! + pads[i + rank]! - (kernel[i]! - 1) * dilations[i]! - 1) / strides[i]!) + 1);
+  return input.map(
+    (n, i) => Math.floor((n + pads[i]! + pads[i + rank]! - (kernel[i]! - 1) * dilations[i]! - 1) / strides[i]!) + 1,
+  );
 }
 
 export interface ConvOptions {
@@ -76,7 +90,8 @@ export class ConvNd extends Layer {
     super(opts.name);
     this.rank = rank;
     this.kind = `conv${rank}d`;
-    if (!(Number.isInteger(opts.filters) && opts.filters > 0)) throw new VergeError('E_BAD_ARGUMENT', `${this.kind} filters must be a positive integer`);
+    if (!(Number.isInteger(opts.filters) && opts.filters > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `${this.kind} filters must be a positive integer`);
     this.filters = opts.filters;
     this.kernel = toArray(opts.kernel, rank, `${this.kind} kernel`);
     this.strides = toArray(opts.stride ?? 1, rank, `${this.kind} stride`);
@@ -86,7 +101,11 @@ export class ConvNd extends Layer {
     this.useBias = opts.useBias ?? true;
     this.kernelInit = opts.kernelInit ?? 'torch';
     this.biasInit = opts.biasInit ?? 'torch';
-    if (this.filters % this.groups !== 0) throw new VergeError('E_BAD_ARGUMENT', `${this.kind}: filters ${this.filters} not divisible by groups ${this.groups}`);
+    if (this.filters % this.groups !== 0)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `${this.kind}: filters ${this.filters} not divisible by groups ${this.groups}`,
+      );
   }
 
   private pads(s: Shape): number[] {
@@ -94,10 +113,13 @@ export class ConvNd extends Layer {
   }
 
   outputShape([s]: Shape[]): Shape {
-    if (!s || s.length !== this.rank + 1) throw shapeError(this.kind, `expects [channels, ${this.rank} spatial dims], got ${shapeStr(s ?? [])}`);
-    if (s[0]! % this.groups !== 0) throw shapeError(this.kind, `input channels ${s[0]} not divisible by groups ${this.groups}`);
+    if (!s || s.length !== this.rank + 1)
+      throw shapeError(this.kind, `expects [channels, ${this.rank} spatial dims], got ${shapeStr(s ?? [])}`);
+    if (s[0]! % this.groups !== 0)
+      throw shapeError(this.kind, `input channels ${s[0]} not divisible by groups ${this.groups}`);
     const out = windowOutput(s.slice(1), this.kernel, this.strides, this.dilations, this.pads(s));
-    if (out.some((d) => d < 1)) throw shapeError(this.kind, `kernel ${shapeStr(this.kernel)} does not fit input ${shapeStr(s)}`);
+    if (out.some((d) => d < 1))
+      throw shapeError(this.kind, `kernel ${shapeStr(this.kernel)} does not fit input ${shapeStr(s)}`);
     return [this.filters, ...out];
   }
 

@@ -21,7 +21,8 @@ export class Dense extends Layer {
   constructor(opts: DenseOptions | number) {
     const o = typeof opts === 'number' ? { units: opts } : opts;
     super(o.name);
-    if (!(Number.isInteger(o.units) && o.units > 0)) throw new VergeError('E_BAD_ARGUMENT', `dense units must be a positive integer, got ${o.units}`);
+    if (!(Number.isInteger(o.units) && o.units > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `dense units must be a positive integer, got ${o.units}`);
     this.units = o.units;
     this.useBias = o.useBias ?? true;
     this.kernelInit = o.kernelInit ?? 'torch';
@@ -29,7 +30,8 @@ export class Dense extends Layer {
   }
 
   outputShape([s]: Shape[]): Shape {
-    if (!s || s.length === 0) throw shapeError(this.kind, `needs an input with a feature axis, got ${shapeStr(s ?? [])}`);
+    if (!s || s.length === 0)
+      throw shapeError(this.kind, `needs an input with a feature axis, got ${shapeStr(s ?? [])}`);
     return [...s.slice(0, -1), this.units];
   }
 

@@ -15,7 +15,8 @@ export class Embedding extends Layer {
   readonly dim: number;
   constructor(opts: EmbeddingOptions) {
     super(opts.name);
-    if (!(opts.vocab > 0 && opts.dim > 0)) throw new VergeError('E_BAD_ARGUMENT', `embedding vocab and dim must be positive`);
+    if (!(opts.vocab > 0 && opts.dim > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `embedding vocab and dim must be positive`);
     this.vocab = opts.vocab;
     this.dim = opts.dim;
   }

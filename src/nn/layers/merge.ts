@@ -10,7 +10,8 @@ export class Add extends Layer {
   outputShape(inputs: Shape[]): Shape {
     const [first] = inputs;
     for (const s of inputs) {
-      if (shapeStr(s) !== shapeStr(first!)) throw shapeError(this.kind, `inputs differ in shape: ${inputs.map(shapeStr).join(' vs ')}`);
+      if (shapeStr(s) !== shapeStr(first!))
+        throw shapeError(this.kind, `inputs differ in shape: ${inputs.map(shapeStr).join(' vs ')}`);
     }
     return first!;
   }
@@ -45,7 +46,10 @@ export class Concat extends Layer {
     const out = [...inputs[0]!];
     for (const s of inputs.slice(1)) {
       if (s.length !== rank || s.some((d, i) => i !== a && d !== out[i])) {
-        throw shapeError(this.kind, `inputs do not match outside axis ${this.axis}: ${inputs.map(shapeStr).join(' vs ')}`);
+        throw shapeError(
+          this.kind,
+          `inputs do not match outside axis ${this.axis}: ${inputs.map(shapeStr).join(' vs ')}`,
+        );
       }
       out[a]! += s[a]!;
     }

@@ -25,7 +25,8 @@ export class BatchNorm extends Layer {
     super(opts.name);
     this.momentum = opts.momentum ?? 0.1;
     this.epsilon = opts.epsilon ?? 1e-5;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new VergeError('E_BAD_ARGUMENT', `batchnorm momentum must be in [0, 1]`);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new VergeError('E_BAD_ARGUMENT', `batchnorm momentum must be in [0, 1]`);
   }
   outputShape([s]: Shape[]): Shape {
     if (!s || s.length < 1) throw shapeError(this.kind, `needs a channel axis, got ${shapeStr(s ?? [])}`);
@@ -44,7 +45,12 @@ export class BatchNorm extends Layer {
     // ONNX momentum weighs the old running value: onnx = 1 - pytorch.
     const attrs = { epsilon: float(this.epsilon), momentum: float(1 - this.momentum) };
     if (!ctx.training) return ctx.g.op('BatchNormalization', [x!, scale, bias, mean, variance], attrs);
-    const [y] = ctx.g.node('BatchNormalization', [x!, scale, bias, mean, variance], { ...attrs, training_mode: 1 }, { outputs: 3 });
+    const [y] = ctx.g.node(
+      'BatchNormalization',
+      [x!, scale, bias, mean, variance],
+      { ...attrs, training_mode: 1 },
+      { outputs: 3 },
+    );
     return y!;
   }
 }

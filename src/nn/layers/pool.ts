@@ -27,7 +27,10 @@ abstract class PoolNd extends Layer {
     const kernel = arr(this.opts.kernel);
     const strides = arr(this.opts.stride ?? this.opts.kernel);
     if (kernel.length !== rank || strides.length !== rank) {
-      throw new VergeError('E_BAD_ARGUMENT', `${this.kind}: kernel/stride must have ${rank} entries for input ${shapeStr(s)}`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `${this.kind}: kernel/stride must have ${rank} entries for input ${shapeStr(s)}`,
+      );
     }
     const ones = new Array<number>(rank).fill(1);
     return { kernel, strides, pads: resolvePads(this.opts.padding ?? 'valid', s.slice(1), kernel, strides, ones) };
@@ -36,8 +39,15 @@ abstract class PoolNd extends Layer {
   outputShape([s]: Shape[]): Shape {
     if (!s || s.length < 2) throw shapeError(this.kind, `expects [channels, spatial...], got ${shapeStr(s ?? [])}`);
     const { kernel, strides, pads } = this.geometry(s);
-    const out = windowOutput(s.slice(1), kernel, strides, kernel.map(() => 1), pads);
-    if (out.some((d) => d < 1)) throw shapeError(this.kind, `window ${shapeStr(kernel)} does not fit input ${shapeStr(s)}`);
+    const out = windowOutput(
+      s.slice(1),
+      kernel,
+      strides,
+      kernel.map(() => 1),
+      pads,
+    );
+    if (out.some((d) => d < 1))
+      throw shapeError(this.kind, `window ${shapeStr(kernel)} does not fit input ${shapeStr(s)}`);
     return [s[0]!, ...out];
   }
 

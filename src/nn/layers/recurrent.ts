@@ -27,7 +27,8 @@ abstract class RecurrentLayer extends Layer {
   constructor(opts: RecurrentOptions | number) {
     const o = typeof opts === 'number' ? { units: opts } : opts;
     super(o.name);
-    if (!(Number.isInteger(o.units) && o.units > 0)) throw new VergeError('E_BAD_ARGUMENT', `recurrent units must be a positive integer, got ${o.units}`);
+    if (!(Number.isInteger(o.units) && o.units > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `recurrent units must be a positive integer, got ${o.units}`);
     this.units = o.units;
     this.returnSequences = o.returnSequences ?? false;
     this.bidirectional = o.bidirectional ?? false;

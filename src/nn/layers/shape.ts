@@ -25,7 +25,10 @@ export class Reshape extends Layer {
   constructor(target: number[], name?: string) {
     super(name);
     if (target.filter((d) => d === -1).length > 1 || target.some((d) => !Number.isInteger(d) || d === 0 || d < -1)) {
-      throw new VergeError('E_BAD_ARGUMENT', `reshape target ${shapeStr(target)} must hold positive sizes and at most one -1`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `reshape target ${shapeStr(target)} must hold positive sizes and at most one -1`,
+      );
     }
     this.target = target;
   }

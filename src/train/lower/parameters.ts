@@ -13,7 +13,11 @@ import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
  * Concrete shapes of named intermediate values for these feeds: the values are exposed as extra
  * graph outputs and the model is run once on onnxruntime.
  */
-export async function probeShapes(model: Model, feeds: Record<string, TensorValue>, names: string[]): Promise<Record<string, Dim[]>> {
+export async function probeShapes(
+  model: Model,
+  feeds: Record<string, TensorValue>,
+  names: string[],
+): Promise<Record<string, Dim[]>> {
   if (names.length === 0) return {};
   const probe = cloneModel(model);
   const present = new Set(probe.graph.outputs.map((o) => o.name));
@@ -42,7 +46,10 @@ export function transferParameters(target: Model, source: Model): { model: Model
     const s = byName.get(t.name);
     if (!s) return t;
     if (s.dtype !== t.dtype || s.dims.join(',') !== t.dims.join(',')) {
-      throw new VergeError('E_SHAPE_MISMATCH', `parameter '${t.name}' is ${s.dtype}[${s.dims}] in the trained model but ${t.dtype}[${t.dims}] in the target`);
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `parameter '${t.name}' is ${s.dtype}[${s.dims}] in the trained model but ${t.dtype}[${t.dims}] in the target`,
+      );
     }
     copied++;
     return { ...t, data: s.data.slice() as typeof t.data, storage: 'raw' };
@@ -57,9 +64,15 @@ export function transferParameters(target: Model, source: Model): { model: Model
  */
 export async function lowerRecurrentFor(model: Model, feeds: Record<string, TensorValue>): Promise<Model> {
   if (!hasRecurrent(model)) return model;
-  const xs = model.graph.nodes.filter((n) => (n.opType === 'GRU' || n.opType === 'LSTM') && isDefaultDomain(n.domain)).map((n) => n.inputs[0]!);
+  const xs = model.graph.nodes
+    .filter((n) => (n.opType === 'GRU' || n.opType === 'LSTM') && isDefaultDomain(n.domain))
+    .map((n) => n.inputs[0]!);
   const graphInputs = new Set(model.graph.inputs.map((i) => i.name));
-  const shapes = await probeShapes(model, feeds, xs.filter((x) => !graphInputs.has(x)));
+  const shapes = await probeShapes(
+    model,
+    feeds,
+    xs.filter((x) => !graphInputs.has(x)),
+  );
   for (const x of xs) if (graphInputs.has(x) && feeds[x]) shapes[x] = feeds[x]!.dims;
   return lowerRecurrent(model, { shapes });
 }

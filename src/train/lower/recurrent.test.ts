@@ -48,7 +48,13 @@ function recurrentModel(c: Case, seed: number): { model: Model; feeds: Record<st
   feeds.X = { dtype: 'float32', dims: xDims, data: randomArray(xDims[0]! * xDims[1]! * xDims[2]!, r, 2) };
   const w = g.initializer('W', 'float32', [nd, G * c.H, c.I], randomArray(nd * G * c.H * c.I, r, 0.6));
   const rr = g.initializer('R', 'float32', [nd, G * c.H, c.H], randomArray(nd * G * c.H * c.H, r, 0.6));
-  const inputs = [x, w, rr, c.bias ? g.initializer('B', 'float32', [nd, 2 * G * c.H], randomArray(nd * 2 * G * c.H, r, 0.5)) : '', ''];
+  const inputs = [
+    x,
+    w,
+    rr,
+    c.bias ? g.initializer('B', 'float32', [nd, 2 * G * c.H], randomArray(nd * 2 * G * c.H, r, 0.5)) : '',
+    '',
+  ];
   const state = (name: string): string => {
     feeds[name] = { dtype: 'float32', dims: stateDims, data: randomArray(nd * c.B * c.H, r) };
     return g.input(name, 'float32', stateDims);
@@ -112,30 +118,101 @@ function cases(): Case[] {
     }
   }
   // Make sure both settings of each optional input occur at least once per cell.
-  out.push({ cell: 'GRU', direction: 'forward', lbr: 0, bias: false, initialH: true, initialC: false, peepholes: false, layout: 0, T: 4, B: 2, I: 3, H: 5 });
-  out.push({ cell: 'GRU', direction: 'forward', lbr: 1, bias: true, initialH: false, initialC: false, peepholes: false, layout: 0, T: 4, B: 2, I: 3, H: 5 });
-  out.push({ cell: 'LSTM', direction: 'bidirectional', lbr: 0, bias: true, initialH: true, initialC: true, peepholes: true, layout: 0, T: 4, B: 2, I: 3, H: 5 });
-  out.push({ cell: 'LSTM', direction: 'forward', lbr: 0, bias: false, initialH: false, initialC: false, peepholes: false, layout: 0, T: 4, B: 2, I: 3, H: 5 });
+  out.push({
+    cell: 'GRU',
+    direction: 'forward',
+    lbr: 0,
+    bias: false,
+    initialH: true,
+    initialC: false,
+    peepholes: false,
+    layout: 0,
+    T: 4,
+    B: 2,
+    I: 3,
+    H: 5,
+  });
+  out.push({
+    cell: 'GRU',
+    direction: 'forward',
+    lbr: 1,
+    bias: true,
+    initialH: false,
+    initialC: false,
+    peepholes: false,
+    layout: 0,
+    T: 4,
+    B: 2,
+    I: 3,
+    H: 5,
+  });
+  out.push({
+    cell: 'LSTM',
+    direction: 'bidirectional',
+    lbr: 0,
+    bias: true,
+    initialH: true,
+    initialC: true,
+    peepholes: true,
+    layout: 0,
+    T: 4,
+    B: 2,
+    I: 3,
+    H: 5,
+  });
+  out.push({
+    cell: 'LSTM',
+    direction: 'forward',
+    lbr: 0,
+    bias: false,
+    initialH: false,
+    initialC: false,
+    peepholes: false,
+    layout: 0,
+    T: 4,
+    B: 2,
+    I: 3,
+    H: 5,
+  });
   return out;
 }
 
 describe('lowerRecurrent', () => {
-  it.each(cases().map((c, i) => [`${c.cell} ${c.direction} lbr=${c.lbr} B=${c.bias} h0=${c.initialH} c0=${c.initialC} P=${c.peepholes}`, c, i] as const))(
-    '%s equals onnxruntime within 1e-5',
-    async (_label, c, i) => {
-      const { model, feeds } = recurrentModel(c, 100 + i);
-      const lowered = lowerRecurrent(model);
-      expect(hasRecurrent(lowered)).toBe(false);
-      expect(lowered.graph.nodes.every((n) => !['GRU', 'LSTM', 'Loop', 'Scan'].includes(n.opType))).toBe(true);
-      expect(hasRecurrent(model)).toBe(true); // pure: the input model is untouched
-      const [want, got] = await Promise.all([runAll(model, feeds), runAll(lowered, feeds)]);
-      for (const name of Object.keys(want)) expect(maxDiff(got[name]!, want[name]!)).toBeLessThan(TOLERANCE);
-    },
-  );
+  it.each(
+    cases().map(
+      (c, i) =>
+        [
+          `${c.cell} ${c.direction} lbr=${c.lbr} B=${c.bias} h0=${c.initialH} c0=${c.initialC} P=${c.peepholes}`,
+          c,
+          i,
+        ] as const,
+    ),
+  )('%s equals onnxruntime within 1e-5', async (_label, c, i) => {
+    const { model, feeds } = recurrentModel(c, 100 + i);
+    const lowered = lowerRecurrent(model);
+    expect(hasRecurrent(lowered)).toBe(false);
+    expect(lowered.graph.nodes.every((n) => !['GRU', 'LSTM', 'Loop', 'Scan'].includes(n.opType))).toBe(true);
+    expect(hasRecurrent(model)).toBe(true); // pure: the input model is untouched
+    const [want, got] = await Promise.all([runAll(model, feeds), runAll(lowered, feeds)]);
+    for (const name of Object.keys(want)) expect(maxDiff(got[name]!, want[name]!)).toBeLessThan(TOLERANCE);
+  });
 
   it('handles layout=1 (batch first) like the layout-0 node on transposed data', async () => {
     for (const cell of ['GRU', 'LSTM'] as const) {
-      const base: Case = { cell, direction: 'bidirectional', lbr: 1, bias: true, initialH: true, initialC: true, peepholes: false, layout: 0, T: 3, B: 2, I: 4, H: 3 };
+      const base: Case = {
+        cell,
+        direction: 'bidirectional',
+        lbr: 1,
+        bias: true,
+        initialH: true,
+        initialC: true,
+        peepholes: false,
+        layout: 0,
+        T: 3,
+        B: 2,
+        I: 4,
+        H: 3,
+      };
       const ref = recurrentModel(base, 7);
       const batchFirst = recurrentModel({ ...base, layout: 1 }, 7);
       // Same parameters; feed batch-first data that is the transpose of the reference's.
@@ -143,10 +220,15 @@ describe('lowerRecurrent', () => {
       const tr = (v: TensorValue, d0: number, d1: number, rest: number): TensorValue => {
         const src = v.data as Float32Array;
         const dst = new Float32Array(src.length);
-        for (let a = 0; a < d0; a++) for (let b = 0; b < d1; b++) dst.set(src.subarray((a * d1 + b) * rest, (a * d1 + b + 1) * rest), (b * d0 + a) * rest);
+        for (let a = 0; a < d0; a++)
+          for (let b = 0; b < d1; b++)
+            dst.set(src.subarray((a * d1 + b) * rest, (a * d1 + b + 1) * rest), (b * d0 + a) * rest);
         return { dtype: 'float32', dims: [v.dims[1]!, v.dims[0]!, ...v.dims.slice(2)], data: dst };
       };
-      const feeds: Record<string, TensorValue> = { X: tr(ref.feeds.X!, 3, 2, 4), initial_h: tr(ref.feeds.initial_h!, 2, 2, 3) };
+      const feeds: Record<string, TensorValue> = {
+        X: tr(ref.feeds.X!, 3, 2, 4),
+        initial_h: tr(ref.feeds.initial_h!, 2, 2, 3),
+      };
       if (cell === 'LSTM') feeds.initial_c = tr(ref.feeds.initial_c!, 2, 2, 3);
       const want = await runAll(ref.model, ref.feeds);
       const got = await runAll(lowerRecurrent(batchFirst.model), feeds);
@@ -157,22 +239,59 @@ describe('lowerRecurrent', () => {
       for (let t = 0; t < 3; t++)
         for (let d = 0; d < 2; d++)
           for (let b = 0; b < 2; b++)
-            for (let h = 0; h < 3; h++) expect(Math.abs(yb[((b * 3 + t) * 2 + d) * 3 + h]! - y[((t * 2 + d) * 2 + b) * 3 + h]!)).toBeLessThan(TOLERANCE);
+            for (let h = 0; h < 3; h++)
+              expect(Math.abs(yb[((b * 3 + t) * 2 + d) * 3 + h]! - y[((t * 2 + d) * 2 + b) * 3 + h]!)).toBeLessThan(
+                TOLERANCE,
+              );
       expect(maxDiff(got.Y_h!, tr(want.Y_h!, 2, 2, 3))).toBeLessThan(TOLERANCE);
     }
   });
 
   it('keeps parameter names, so trained weights transfer back into the fused model', () => {
-    const { model } = recurrentModel({ cell: 'GRU', direction: 'forward', lbr: 1, bias: true, initialH: false, initialC: false, peepholes: false, layout: 0, T: 2, B: 1, I: 2, H: 2 }, 1);
+    const { model } = recurrentModel(
+      {
+        cell: 'GRU',
+        direction: 'forward',
+        lbr: 1,
+        bias: true,
+        initialH: false,
+        initialC: false,
+        peepholes: false,
+        layout: 0,
+        T: 2,
+        B: 1,
+        I: 2,
+        H: 2,
+      },
+      1,
+    );
     const lowered = lowerRecurrent(model);
     (lowered.graph.initializers.find((t) => t.name === 'W')!.data as Float32Array).fill(0.25);
     const { model: back, copied } = transferParameters(model, lowered);
     expect(copied).toBe(3);
-    expect(Array.from(back.graph.initializers.find((t) => t.name === 'W')!.data as Float32Array).every((v) => v === 0.25)).toBe(true);
+    expect(
+      Array.from(back.graph.initializers.find((t) => t.name === 'W')!.data as Float32Array).every((v) => v === 0.25),
+    ).toBe(true);
   });
 
   it('refuses what it cannot lower, with a clear error', () => {
-    const { model } = recurrentModel({ cell: 'GRU', direction: 'forward', lbr: 0, bias: true, initialH: false, initialC: false, peepholes: false, layout: 0, T: 2, B: 1, I: 2, H: 2 }, 1);
+    const { model } = recurrentModel(
+      {
+        cell: 'GRU',
+        direction: 'forward',
+        lbr: 0,
+        bias: true,
+        initialH: false,
+        initialC: false,
+        peepholes: false,
+        layout: 0,
+        T: 2,
+        B: 1,
+        I: 2,
+        H: 2,
+      },
+      1,
+    );
     const withLens = structuredClone(model);
     withLens.graph.nodes[0]!.inputs[4] = 'X';
     expect(() => lowerRecurrent(withLens)).toThrow(/sequence_lens/);

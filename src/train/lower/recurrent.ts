@@ -58,14 +58,21 @@ function hiddenSize(graph: Graph, node: Node, gates: number): number {
   if (r && typeof r[2] === 'number') return r[2];
   const w = declaredShape(graph, node.inputs[1]!);
   if (w && typeof w[1] === 'number') return w[1] / gates;
-  throw new VergeError('E_GRAPH_INVALID', `${node.opType} node '${node.name}' has no hidden_size and no static R/W to derive it from`);
+  throw new VergeError(
+    'E_GRAPH_INVALID',
+    `${node.opType} node '${node.name}' has no hidden_size and no static R/W to derive it from`,
+  );
 }
 
 function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurrentOptions): void {
   const op = node.opType;
   const what = `${op} node '${node.name}'`;
   const input = (i: number): string | undefined => (node.inputs[i] ? node.inputs[i] : undefined);
-  if (input(4)) throw new VergeError('E_UNSUPPORTED', `${what}: sequence_lens cannot be lowered (all sequences must have the full length)`);
+  if (input(4))
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${what}: sequence_lens cannot be lowered (all sequences must have the full length)`,
+    );
   if (node.attributes.clip) throw new VergeError('E_UNSUPPORTED', `${what}: the clip attribute cannot be lowered`);
   if (attrInt(node, 'input_forget')) throw new VergeError('E_UNSUPPORTED', `${what}: input_forget=1 cannot be lowered`);
   if (node.attributes.activation_alpha || node.attributes.activation_beta) {
@@ -74,17 +81,30 @@ function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurre
   const layout = (attrInt(node, 'layout') ?? 0) as 0 | 1;
   const dirAttr = node.attributes.direction;
   const direction = (dirAttr && dirAttr.type === 'string' ? dirAttr.value : 'forward') as RecurrentDirection;
-  if (!['forward', 'reverse', 'bidirectional'].includes(direction)) throw new VergeError('E_GRAPH_INVALID', `${what}: unknown direction '${direction}'`);
+  if (!['forward', 'reverse', 'bidirectional'].includes(direction))
+    throw new VergeError('E_GRAPH_INVALID', `${what}: unknown direction '${direction}'`);
   const actAttr = node.attributes.activations;
   const activations = actAttr && actAttr.type === 'strings' ? actAttr.value : undefined;
   const cell = op as 'GRU' | 'LSTM';
   const hidden = hiddenSize(graph, node, cell === 'GRU' ? 3 : 4);
   const seqLen = sequenceLength(graph, node, layout, opts);
   const outs = node.outputs;
-  const want = { Y: outs[0] || undefined, Yh: outs[1] || undefined, Yc: cell === 'LSTM' ? outs[2] || undefined : undefined };
+  const want = {
+    Y: outs[0] || undefined,
+    Yh: outs[1] || undefined,
+    Yc: cell === 'LSTM' ? outs[2] || undefined : undefined,
+  };
   emitRecurrent(
     g,
-    { cell, hidden, seqLen, layout, direction, linearBeforeReset: (attrInt(node, 'linear_before_reset') ?? 0) !== 0, ...(activations ? { activations } : {}) },
+    {
+      cell,
+      hidden,
+      seqLen,
+      layout,
+      direction,
+      linearBeforeReset: (attrInt(node, 'linear_before_reset') ?? 0) !== 0,
+      ...(activations ? { activations } : {}),
+    },
     {
       X: node.inputs[0]!,
       W: node.inputs[1]!,
@@ -104,7 +124,11 @@ export function lowerRecurrent(model: Model, opts: LowerRecurrentOptions = {}): 
   const opset = model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version ?? 0;
   // Slice with tensor inputs (what the unrolled cells use) exists from opset 10; raising a model's
   // opset would change the meaning of its other ops, so older models are refused instead.
-  if (opset < MIN_LOWERING_OPSET) throw new VergeError('E_UNSUPPORTED', `lowering GRU/LSTM needs opset ${MIN_LOWERING_OPSET} or newer; this model imports opset ${opset}`);
+  if (opset < MIN_LOWERING_OPSET)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `lowering GRU/LSTM needs opset ${MIN_LOWERING_OPSET} or newer; this model imports opset ${opset}`,
+    );
   const out = cloneModel(model);
   const graph = out.graph;
   const original = graph.nodes;
