@@ -30,7 +30,7 @@ function checkAgainstMeta(name: string, info: ModelInfo, path: string): void {
   const meta = fixtureMeta(name);
   expect(info.parameters).toBe(meta.expected_parameters);
   expect(info.parameters).toBe(meta.pytorch_parameters + meta.bn_running_stats);
-  expect(info.macs).toBe((meta as unknown as { macs_per_sample: number }).macs_per_sample);
+  expect(info.macs).toBe(meta.macs_per_sample);
   expect(info.macsUnknownNodes).toBe(0);
   expect(info.ops).toEqual(meta.ops);
   expect(info.nodes).toBe(meta.nodes);
