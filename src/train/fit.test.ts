@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../data/dataset.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
-import { Dense, Flatten, ReLU, Sequential } from '../nn/index.ts';
+import { BatchNorm, Conv2d, Dense, Dropout, Flatten, ReLU, Sequential } from '../nn/index.ts';
+import { Session } from '../runtime/session.ts';
 import { evaluate, fit, holdOut, type FitOptions } from './fit.ts';
 import { TrainingSession, type TrainingSessionOptions } from './session.ts';
 
@@ -114,6 +115,35 @@ describe('fit', () => {
     expect(viaModel.accuracy).toBe(viaSession.accuracy);
     expect(viaModel.loss).toBeCloseTo(viaSession.loss, 5);
     expect(viaModel.accuracy).toBeGreaterThan(3 * CHANCE);
+  });
+
+  it('BatchNorm/Dropout nets: running statistics move during fit and the exported model uses them', async () => {
+    const net = new Sequential(data.shape, [
+      new Conv2d({ filters: 4, kernel: 3, stride: 2 }),
+      new BatchNorm(),
+      new ReLU(),
+      new Flatten(),
+      new Dropout(0.2),
+      new Dense(10),
+    ]);
+    const s = await TrainingSession.create(net.build({ seed: 1 }), {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 3e-3 },
+      threads: 1,
+      seed: 1,
+    });
+    await fit(s, data, { epochs: 1, batchSize: 32, lr: 3e-3, seed: 1 });
+    const exported = s.exportModel();
+    const mean = exported.graph.initializers.find((t) => t.name === 'batchnorm_1.running_mean')!.data as Float32Array;
+    expect(Array.from(mean).some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    // The plain model on onnxruntime gives the session's inference-mode outputs.
+    const x = { dtype: 'float32' as const, dims: [4, ...data.shape], data: data.test.x.slice(0, 4 * 784) };
+    const want = Object.values(await s.predict({ input: x }))[0]!.data as Float32Array;
+    const ort = await Session.create(exported);
+    const got = (await ort.run({ input: x })).logits!.data as Float32Array;
+    await ort.release();
+    await s.release();
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
   });
 
   it('rejects bad options with clear errors', async () => {
