@@ -1,0 +1,193 @@
+/**
+ * Worker process of bench/fleet.ts: many simulated agents in one process, each a real MQTT
+ * connection with its own device credentials, speaking protocol v1 (status, heartbeat, deploy →
+ * download + sha256 + ed25519 verification → acks, telemetry at QoS 1). No onnxruntime: a
+ * simulated agent does the protocol work of a device, not the inference.
+ *
+ * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}]}, telemetry
+ * {perAgent, only?: ids}, go, stop. Replies: connected, ready, sent, stopped.
+ */
+import { createHash } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  decodeMessage,
+  deviceTopic,
+  emptyHistogram,
+  encodeMessage,
+  observeLatency,
+  selectVariant,
+  verifyArtifactSignature,
+} from '../../src/protocol/index.ts';
+import { SIM_PROFILE } from './sim-profile.ts';
+
+interface Creds {
+  id: string;
+  password: string;
+}
+
+type FromParent =
+  | { cmd: 'init'; brokerUrl: string; cloudUrl: string; publicKeyPem: string; agents: Creds[] }
+  | { cmd: 'telemetry'; perAgent: number; only: string[] }
+  | { cmd: 'go' }
+  | { cmd: 'stop' };
+
+/** Connections opened at once per worker: aedes and Mosquitto both accept bursts of this size. */
+const CONNECT_CONCURRENCY = 250;
+/** Artifact downloads at once per worker: bounds memory (each holds one artifact). */
+const DOWNLOAD_CONCURRENCY = 64;
+
+
+const send = (m: unknown) => process.send!(m);
+const clients = new Map<string, MqttClient>();
+let cloudUrl = '';
+let publicKeyPem = '';
+let prepared: { client: MqttClient; topic: string; payloads: Buffer[] }[] = [];
+let downloadsActive = 0;
+const downloadQueue: (() => void)[] = [];
+
+async function withDownloadSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (downloadsActive >= DOWNLOAD_CONCURRENCY) await new Promise<void>((r) => downloadQueue.push(r));
+  downloadsActive++;
+  try {
+    return await fn();
+  } finally {
+    downloadsActive--;
+    downloadQueue.shift()?.();
+  }
+}
+
+function ack(client: MqttClient, c: Creds, deploymentId: string, model: { name: string; version: string }, state: 'received' | 'verified' | 'loaded' | 'rejected' | 'failed', extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {}): void {
+  client.publish(deviceTopic(c.id, 'ack'), encodeMessage('ack', { device_id: c.id, deployment_id: deploymentId, model, state, ...extra }), { qos: 1 });
+}
+
+async function onDeploy(client: MqttClient, c: Creds, payload: Buffer): Promise<void> {
+  if (payload.length === 0) return;
+  const msg = decodeMessage('deploy', payload);
+  for (const m of msg.models) {
+    const model = { name: m.name, version: m.version };
+    const v = selectVariant(m.variants, SIM_PROFILE);
+    if (!v) {
+      ack(client, c, m.deployment_id, model, 'failed', { error: { code: 'E_UNSUPPORTED', message: 'no variant' } });
+      continue;
+    }
+    ack(client, c, m.deployment_id, model, 'received', { variant: v.variant, sha256: v.sha256 });
+    try {
+      const bytes = await withDownloadSlot(async () => {
+        const res = await fetch(new URL(v.url, cloudUrl), { headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` } });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return Buffer.from(await res.arrayBuffer());
+      });
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== v.sha256) {
+        ack(client, c, m.deployment_id, model, 'rejected', { variant: v.variant, error: { code: 'E_INTEGRITY', message: 'sha256 mismatch' } });
+        continue;
+      }
+      if (!verifyArtifactSignature(v.sha256, v.signature, publicKeyPem)) {
+        ack(client, c, m.deployment_id, model, 'rejected', { variant: v.variant, error: { code: 'E_SIGNATURE', message: 'bad signature' } });
+        continue;
+      }
+      ack(client, c, m.deployment_id, model, 'verified', { variant: v.variant, sha256: v.sha256 });
+      ack(client, c, m.deployment_id, model, 'loaded', { variant: v.variant, sha256: v.sha256 });
+    } catch (e) {
+      ack(client, c, m.deployment_id, model, 'failed', { variant: v.variant, error: { code: 'E_NETWORK', message: (e as Error).message } });
+    }
+  }
+}
+
+function connectOne(url: string, c: Creds): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, {
+      clientId: c.id,
+      username: c.id,
+      password: c.password,
+      clean: true,
+      protocolVersion: 4,
+      keepalive: 120,
+      reconnectPeriod: 2000,
+      connectTimeout: 60_000,
+    });
+    let settled = false;
+    client.once('connect', () => {
+      client.subscribe(deviceTopic(c.id, 'deploy'), { qos: 1 }, () => {
+        client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), { qos: 1, retain: true });
+        client.publish(deviceTopic(c.id, 'heartbeat'), encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }), { qos: 0 });
+        if (!settled) (settled = true), resolve(true);
+      });
+    });
+    client.on('error', () => {
+      if (!settled) (settled = true), resolve(false);
+    });
+    client.on('message', (topic, payload) => {
+      if (topic.endsWith('/deploy')) onDeploy(client, c, payload).catch(() => undefined);
+    });
+    clients.set(c.id, client);
+  });
+}
+
+process.on('message', async (m: FromParent) => {
+  if (m.cmd === 'init') {
+    cloudUrl = m.cloudUrl;
+    publicKeyPem = m.publicKeyPem;
+    let ok = 0;
+    let failed = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < m.agents.length; i += CONNECT_CONCURRENCY) {
+      const res = await Promise.all(m.agents.slice(i, i + CONNECT_CONCURRENCY).map((c) => connectOne(m.brokerUrl, c)));
+      for (const r of res) r ? ok++ : failed++;
+    }
+    send({ ev: 'connected', ok, failed, seconds: (performance.now() - t0) / 1000 });
+  } else if (m.cmd === 'telemetry') {
+    // Encode (and validate) every message before the clock starts: the bench measures transport
+    // and ingestion, not how fast this process builds JSON.
+    prepared = [];
+    const now = Date.now();
+    const hist = emptyHistogram();
+    observeLatency(hist, 1.2);
+    for (const id of m.only) {
+      const client = clients.get(id);
+      if (!client) continue;
+      const payloads: Buffer[] = [];
+      for (let k = 0; k < m.perAgent; k++) {
+        payloads.push(
+          encodeMessage('telemetry', {
+            device_id: id,
+            window_start: now,
+            window_end: now + 1000,
+            model: { name: 'seed', version: '1.0.0', variant: 'fp32' },
+            inferences: 1,
+            errors: 0,
+            latency_ms: hist,
+          }),
+        );
+      }
+      prepared.push({ client, topic: deviceTopic(id, 'telemetry'), payloads });
+    }
+    send({ ev: 'ready', messages: prepared.reduce((a, p) => a + p.payloads.length, 0) });
+  } else if (m.cmd === 'go') {
+    const t0 = performance.now();
+    let acked = 0;
+    let errors = 0;
+    await Promise.all(
+      prepared.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            let left = p.payloads.length;
+            if (left === 0) return resolve();
+            for (const payload of p.payloads) {
+              p.client.publish(p.topic, payload, { qos: 1 }, (err) => {
+                if (err) errors++;
+                else acked++;
+                if (--left === 0) resolve();
+              });
+            }
+          }),
+      ),
+    );
+    send({ ev: 'sent', acked, errors, seconds: (performance.now() - t0) / 1000 });
+  } else if (m.cmd === 'stop') {
+    await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => undefined)));
+    send({ ev: 'stopped' });
+    process.exit(0);
+  }
+});
+send({ ev: 'up' });
