@@ -1,0 +1,123 @@
+/**
+ * `verge optimize <in> --data D [--target <profile|file.json>] --out-dir <dir> [--json]`: build every
+ * compressed variant, measure accuracy, bytes and latency (B=1 and B=32, side by side in one run),
+ * write each variant and a report (report.md, report.svg, report.json); with --target, pick the
+ * most accurate variant that fits the device profile.
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { VergeError } from '../../errors.ts';
+import { loadDataset } from '../../data/load-dataset.ts';
+import { encodeModel } from '../../onnx/codec.ts';
+import { loadModel, writeFileAtomic } from '../../onnx/io.ts';
+import { DEVICE_PROFILES, resolveDeviceProfile } from '../../optimize/device-profiles.ts';
+import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS, measureVariants } from '../../optimize/measure.ts';
+import { buildReport, reportMarkdown, reportSvg } from '../../optimize/report.ts';
+import { buildVariants, SWEEP_DEFAULTS, VARIANT_NAMES, type VariantName } from '../../optimize/sweep.ts';
+import { selectVariant } from '../../optimize/variants.ts';
+import { DEFAULT_CALIBRATION_SAMPLES } from '../../optimize/quantize/calibration-data.ts';
+import { emit, note, table } from '../output.ts';
+
+interface OptimizeCliOptions {
+  data: string;
+  target?: string;
+  outDir: string;
+  samples?: string;
+  variants?: string;
+  sparsity: string;
+  filterRatio: string;
+  bits: string;
+  finetuneEpochs: string;
+  finetuneSamples?: string;
+  calibSamples: string;
+  threads: string;
+  rounds: string;
+  json?: boolean;
+}
+
+function num(flag: string, v: string, integer = false): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  }
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('optimize')
+    .description('compression sweep: build fp32/fp16/int8/pruned/n-bit variants, measure accuracy, size and latency, write them and a report')
+    .argument('<in>', 'input ONNX model (a classifier: one float input, logits output)')
+    .requiredOption('--data <name|dir>', 'labelled data: accuracy on its test split, calibration and fine-tuning on its train split')
+    .requiredOption('--out-dir <dir>', 'folder for the variant models and report.md, report.svg, report.json (created if missing)')
+    .option('--target <profile>', `device profile to select a variant for: ${Object.keys(DEVICE_PROFILES).join(', ')}, or a .json file {name, memory_mb, latency_budget_ms, batch, precisions}`)
+    .option('--samples <n>', 'measure accuracy on at most this many test samples (default: all)')
+    .option('--variants <list>', `comma-separated subset of: ${VARIANT_NAMES.join(', ')} (fp32 is always built)`)
+    .option('--sparsity <f>', 'unstructured pruning sparsity', String(SWEEP_DEFAULTS.sparsity))
+    .option('--filter-ratio <f>', 'structured pruning: fraction of filters/units removed per layer', String(SWEEP_DEFAULTS.filterRatio))
+    .option('--bits <n>', 'weight-bits variant: bits per weight', String(SWEEP_DEFAULTS.bits))
+    .option('--finetune-epochs <n>', 'fine-tune the pruned variants for this many epochs (0: prune only)', '0')
+    .option('--finetune-samples <n>', 'fine-tune on at most this many training samples per epoch')
+    .option('--calib-samples <n>', 'static int8 calibration samples from the train split', String(DEFAULT_CALIBRATION_SAMPLES))
+    .option('--threads <n>', 'onnxruntime threads per session', String(DEFAULT_THREADS))
+    .option('--rounds <n>', 'latency rounds over all variants (5 timed runs per variant and batch size each)', String(DEFAULT_ROUNDS))
+    .option('--json', 'print one JSON object: the report (variants with bytes, accuracy, latency and ratios to fp32; target choice)')
+    .action(async (input: string, opts: OptimizeCliOptions) => {
+      const only = opts.variants?.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const v of only ?? []) {
+        if (!(VARIANT_NAMES as readonly string[]).includes(v)) throw new VergeError('E_BAD_ARGUMENT', `unknown variant '${v}' (known: ${VARIANT_NAMES.join(', ')})`);
+      }
+      const profile = opts.target ? resolveDeviceProfile(opts.target) : undefined;
+      const threads = num('--threads', opts.threads, true);
+      const model = loadModel(input);
+      const data = loadDataset(opts.data);
+      note(`data: ${data.name} from ${data.source} (${data.train.count} train, ${data.test.count} test)`);
+      mkdirSync(opts.outDir, { recursive: true });
+      const variants = await buildVariants(model, data, {
+        only: only as VariantName[] | undefined,
+        sparsity: num('--sparsity', opts.sparsity),
+        filterRatio: num('--filter-ratio', opts.filterRatio),
+        bits: num('--bits', opts.bits, true),
+        finetuneEpochs: num('--finetune-epochs', opts.finetuneEpochs, true),
+        finetuneSamples: opts.finetuneSamples ? num('--finetune-samples', opts.finetuneSamples, true) : undefined,
+        calibSamples: num('--calib-samples', opts.calibSamples, true),
+        threads,
+        onProgress: (m) => note(`  ${m}`),
+      });
+      const files: Record<string, string> = {};
+      for (const v of variants) {
+        v.bytes = encodeModel(v.model);
+        files[v.name] = `${v.name}.onnx`;
+        writeFileAtomic(join(opts.outDir, files[v.name]!), v.bytes);
+      }
+      const batches = [...new Set([...DEFAULT_LATENCY_BATCHES, ...(profile ? [profile.batch] : [])])].sort((a, b) => a - b);
+      note(`measuring ${variants.length} variants (accuracy, latency at batch ${batches.join(', ')})`);
+      const measured = await measureVariants(variants, data.test, data.shape, {
+        batches,
+        threads,
+        rounds: num('--rounds', opts.rounds, true),
+        samples: opts.samples ? num('--samples', opts.samples, true) : undefined,
+        onProgress: (m) => note(`  ${m}`),
+      });
+      const choice = profile ? selectVariant(measured, profile) : undefined;
+      const report = buildReport(basename(input), { source: data.source, test_samples: measured[0]!.samples }, threads, measured, files, choice);
+      writeFileAtomic(join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+      writeFileAtomic(join(opts.outDir, 'report.md'), reportMarkdown(report));
+      writeFileAtomic(join(opts.outDir, 'report.svg'), reportSvg(report));
+      emit(opts, { out_dir: opts.outDir, ...report }, () => {
+        const rows = report.variants.map((v) => [
+          v.name + (v.name === report.target?.selected ? ' *' : ''),
+          v.precision,
+          (v.bytes / 1024).toFixed(1),
+          v.bytes_ratio.toFixed(3),
+          (v.accuracy * 100).toFixed(2),
+          ...v.latency.map((l) => `${l.p50_ms.toFixed(3)} (${v.latency_ratio[`b${l.batch}`]!.toFixed(2)}x)`),
+        ]);
+        const lines = [table(['variant', 'prec', 'KB', 'x bytes', 'acc %', ...batches.map((b) => `B=${b} p50 ms`)], rows)];
+        if (report.target) lines.push(report.target.selected ? `target ${report.target.profile.name}: ${report.target.selected} (${report.target.reason})` : `target ${report.target.profile.name}: ${report.target.reason}`);
+        lines.push(`wrote ${variants.length} models, report.md, report.svg, report.json to ${opts.outDir}`);
+        return lines.join('\n');
+      });
+    });
+}

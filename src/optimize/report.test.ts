@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { VariantMeasurement } from './measure.ts';
+import { buildReport, reportMarkdown, reportSvg } from './report.ts';
+import { selectVariant } from './variants.ts';
+
+function m(name: string, precision: VariantMeasurement['precision'], bytes: number, accuracy: number, b1: number, b32: number): VariantMeasurement {
+  const lat = (batch: number, p50: number) => ({ batch, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: 1 });
+  return { name, precision, description: `${name} <desc>`, bytes, accuracy, samples: 500, latency: [lat(1, b1), lat(32, b32)] };
+}
+
+const measured = [m('fp32', 'fp32', 400_000, 0.9, 0.2, 4), m('int8-static', 'int8', 100_000, 0.895, 0.1, 1), m('filters', 'fp32', 120_000, 0.88, 0.05, 2)];
+
+describe('optimize report', () => {
+  const choice = selectVariant(measured, { name: 'camera', memory_mb: 0.25, latency_budget_ms: 1, batch: 1, precisions: ['fp32', 'int8'] });
+  const r = buildReport('cnn.onnx', { source: 'test', test_samples: 500 }, 2, measured, { fp32: 'fp32.onnx' }, choice);
+
+  it('computes ratios to fp32 and accuracy drops in points', () => {
+    const q = r.variants.find((v) => v.name === 'int8-static')!;
+    expect(q.bytes_ratio).toBe(0.25);
+    expect(q.accuracy_drop_pt).toBe(0.5);
+    expect(q.latency_ratio).toEqual({ b1: 0.5, b32: 0.25 });
+    expect(r.target?.selected).toBe('int8-static');
+    expect(r.variants[0]!.file).toBe('fp32.onnx');
+  });
+
+  it('renders a Markdown table with one row per variant and the target section', () => {
+    const md = reportMarkdown(r);
+    const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---'));
+    expect(rows).toHaveLength(1 + measured.length);
+    expect(md).toContain('| **int8-static** (selected) | int8 | 97.7 | 0.250 | 89.50 | 0.50 | 0.100 | 0.500 | 1.000 | 0.250 |');
+    expect(md).toContain('## Target: camera');
+    expect(md).toMatch(/- fp32: .*memory budget/);
+  });
+
+  it('draws two panels with one point per variant, escaping text', () => {
+    const svg = reportSvg(r);
+    expect(svg.startsWith('<?xml')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<circle [^>]*r="5"[^>]*><title>/g)).toHaveLength(2 * measured.length);
+    expect(svg).toContain('accuracy vs size');
+    expect(svg).toContain('accuracy vs latency (batch 1)');
+    expect(svg).toContain('selected for camera');
+    expect(svg).not.toContain('<desc>');
+    // balanced tags: every opened element is closed
+    const opened = (svg.match(/<(rect|circle|line|text|svg)\b[^>]*[^/]>/g) ?? []).length;
+    const closed = (svg.match(/<\/(rect|circle|line|text|svg)>/g) ?? []).length;
+    expect(opened).toBe(closed);
+  });
+});

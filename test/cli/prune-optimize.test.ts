@@ -1,0 +1,159 @@
+/** `verge prune` and `verge optimize` through the real CLI, on the PyTorch-trained seed CNN. */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/onnx/io.ts';
+import { trainedFixturePath } from '../optimize/helpers.ts';
+import { pool, verge } from './cli.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'verge-prune-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const model = trainedFixturePath('seed_cnn_fmnist');
+
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'));
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+describe('verge prune', () => {
+  it('unstructured: one JSON object, a sparse file at <= 0.35x that loads', async () => {
+    const out = join(tmp, 'p80.onnx');
+    const r = await verge(['prune', model, '--sparsity', '0.8', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.mode).toBe('unstructured');
+    expect(j.sparsity).toBeCloseTo(0.8, 3);
+    expect(j.ratio).toBeLessThanOrEqual(0.35);
+    expect(j.bytes_out).toBe(readFileSync(out).length);
+    expect(loadModel(out).graph.sparseInitializers.length).toBeGreaterThan(0);
+  });
+
+  it('structured with fine-tuning: smaller dense model, accuracy before/after', async () => {
+    const out = join(tmp, 's50.onnx');
+    const r = await verge([
+      'prune',
+      model,
+      '--sparsity',
+      '0.5',
+      '--structured',
+      '--data',
+      'fashion-mnist',
+      '--finetune-epochs',
+      '1',
+      '--finetune-samples',
+      '640',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.layers.map((l: { after: number }) => l.after)).toEqual([16, 32, 32]);
+    expect(j.finetune.steps).toBe(10);
+    expect(j.accuracy_before).toBeGreaterThan(0.85);
+    expect(j.accuracy_after).toBeGreaterThan(0.5);
+    expect(loadModel(out).graph.sparseInitializers).toEqual([]);
+  });
+
+  it('bad flags fail with one line and write nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--sparsity', '1.5'], /E_BAD_ARGUMENT: --sparsity must be in \[0, 1\)/],
+      [['--sparsity', 'lots'], /E_BAD_ARGUMENT: --sparsity must be a number/],
+      [['--sparsity', '0.5', '--finetune-epochs', '2'], /E_BAD_ARGUMENT: --finetune-epochs needs --data/],
+      [['--sparsity', '0.5', '--norm', 'l3', '--structured'], /E_BAD_ARGUMENT: --norm must be one of l1, l2/],
+    ];
+    const out = join(tmp, 'never.onnx');
+    const results = await pool(cases, 2, ([flags]) => verge(['prune', model, ...flags, '--out', out]));
+    results.forEach((r, k) => {
+      expect(r.code).not.toBe(0);
+      expect(oneErrorLine(r.stderr)).toMatch(cases[k]![1]);
+      expect(r.stdout).toBe('');
+    });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a model with nothing to prune structurally says why', async () => {
+    const r = await verge([
+      'prune',
+      join('test/fixtures/models', 'gru_classifier.onnx'),
+      '--sparsity',
+      '0.5',
+      '--structured',
+      '--out',
+      join(tmp, 'g.onnx'),
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(oneErrorLine(r.stderr)).toMatch(/E_UNSUPPORTED: no layer could be pruned structurally/);
+  });
+});
+
+describe('verge optimize', () => {
+  it('sweeps, writes every variant and the report, and selects for a target', async () => {
+    const dir = join(tmp, 'opt');
+    const r = await verge([
+      'optimize',
+      model,
+      '--data',
+      'fashion-mnist',
+      '--out-dir',
+      dir,
+      '--variants',
+      'int8-static,filters',
+      '--samples',
+      '300',
+      '--rounds',
+      '1',
+      '--calib-samples',
+      '64',
+      '--target',
+      'mcu-class',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.variants.map((v: { name: string }) => v.name)).toEqual(['fp32', 'int8-static', 'filters']);
+    for (const v of j.variants) {
+      expect(v.samples).toBe(300);
+      expect(v.latency.map((l: { batch: number }) => l.batch)).toEqual([1, 32]);
+      expect(readFileSync(join(dir, v.file)).length).toBe(v.bytes);
+    }
+    expect(j.variants[1].bytes_ratio).toBeLessThan(0.3);
+    // mcu-class runs int8 only: fp32 and filters are rejected for precision
+    expect(j.target.rejected.find((x: { name: string }) => x.name === 'fp32').reason).toMatch(
+      /fp32 arithmetic is not supported/,
+    );
+    expect(readdirSync(dir).sort()).toEqual([
+      'filters.onnx',
+      'fp32.onnx',
+      'int8-static.onnx',
+      'report.json',
+      'report.md',
+      'report.svg',
+    ]);
+    expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).variants).toHaveLength(3);
+    expect(readFileSync(join(dir, 'report.svg'), 'utf8')).toContain('accuracy vs size');
+  });
+
+  it('rejects an unknown target and an unknown variant with one line', async () => {
+    const bad = join(tmp, 'bad-profile.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ name: 'x', memory_mb: 1, latency_budget_ms: 1, batch: 0, precisions: ['fp32'] }),
+    );
+    const cases: [string[], RegExp][] = [
+      [['--target', 'toaster'], /E_BAD_ARGUMENT: unknown device profile 'toaster'/],
+      [['--target', bad], /E_BAD_ARGUMENT: .*field 'batch'/],
+      [['--variants', 'int3'], /E_BAD_ARGUMENT: unknown variant 'int3'/],
+    ];
+    const results = await pool(cases, 2, ([flags]) =>
+      verge(['optimize', model, '--data', 'fashion-mnist', '--out-dir', join(tmp, 'never'), ...flags]),
+    );
+    results.forEach((r, k) => {
+      expect(r.code).not.toBe(0);
+      expect(oneErrorLine(r.stderr)).toMatch(cases[k]![1]);
+    });
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+});
