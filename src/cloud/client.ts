@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError, type ErrorCode } from '../errors.ts';
+import { HTTP_PATHS, type Deployment } from '../protocol/index.ts';
 import { ADMIN_KEY_FILE } from './secrets.ts';
 
 export interface CloudConnection {
@@ -75,4 +76,37 @@ export class CloudClient {
   upload<T>(path: string, bytes: Uint8Array): Promise<T> {
     return this.request<T>('POST', path, undefined, { raw: bytes });
   }
+}
+
+/** Poll period of `--wait`: fast enough to feel live, slow enough to be negligible load. */
+const WAIT_POLL_MS = 500;
+
+/**
+ * Poll a deployment until it is final (succeeded, failed, rolled_back, superseded) or a canary
+ * passed its gate and waits for a manual promote. `onProgress` gets each polled state.
+ */
+export async function waitForDeployment(
+  client: CloudClient,
+  id: string,
+  opts: { timeoutMs: number; onProgress?: (d: Deployment) => void },
+): Promise<Deployment> {
+  const started = Date.now();
+  for (;;) {
+    const d = await client.get<Deployment>(HTTP_PATHS.deployment(id));
+    opts.onProgress?.(d);
+    const final = ['succeeded', 'failed', 'rolled_back', 'superseded'].includes(d.state);
+    const awaitingPromote = d.state === 'canary' && d.gate_passed_at !== null && !d.auto_promote;
+    if (final || awaitingPromote) return d;
+    if (Date.now() - started > opts.timeoutMs) {
+      throw new VergeError('E_NETWORK', `deployment ${id} still ${d.state} after ${Math.round(opts.timeoutMs / 1000)}s (${summarize(d)})`);
+    }
+    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+  }
+}
+
+/** `2/3 loaded, 1 pending` */
+export function summarize(d: Deployment): string {
+  const counts = new Map<string, number>();
+  for (const x of d.devices) counts.set(x.state, (counts.get(x.state) ?? 0) + 1);
+  return [...counts.entries()].map(([s, n]) => `${n} ${s}`).join(', ');
 }

@@ -17,6 +17,7 @@ import {
   decodeMessage,
   type ApiKeyResponse,
   type Device,
+  type DeviceConfigResponse,
   type DeviceVerb,
   type EnrollRequest,
   type EnrollResponse,
@@ -85,6 +86,7 @@ export interface ControlPlaneCore {
   deployments: DeploymentController;
   signingKeyResponse(): SigningKeyResponse;
   enroll(req: EnrollRequest): Promise<EnrollResponse>;
+  deviceConfig(deviceId: string): Promise<DeviceConfigResponse>;
   createEnrollToken(req: CreateEnrollTokenRequest): Promise<EnrollTokenResponse>;
   createApiKey(role: Role, name: string | null): Promise<ApiKeyResponse>;
   listDevices(): Promise<Device[]>;
@@ -220,6 +222,18 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         name: dev.name,
         tags: dev.tags,
         credentials: { username: dev.id, password },
+        mqtt_url: opts.publicMqttUrl ?? brokerUrl ?? '',
+        signing_key: core.signingKeyResponse(),
+        protocol_version: PROTOCOL_VERSION,
+      };
+    },
+
+    async deviceConfig(deviceId) {
+      const d = await findDevice(deviceId);
+      return {
+        device_id: d.id,
+        name: d.name,
+        tags: d.tags,
         mqtt_url: opts.publicMqttUrl ?? brokerUrl ?? '',
         signing_key: core.signingKeyResponse(),
         protocol_version: PROTOCOL_VERSION,

@@ -15,6 +15,7 @@ import {
   Deployment,
   DeploymentsResponse,
   Device,
+  DeviceConfigResponse,
   DevicesResponse,
   EnrollRequest,
   EnrollResponse,
@@ -70,6 +71,12 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
     '/v1/enroll',
     { schema: { tags: ['agent'], body: js(EnrollRequest, 'input'), response: { 200: js(EnrollResponse), ...errors } } },
     async (req) => core.enroll(parse(EnrollRequest, req.body)),
+  );
+
+  app.get(
+    '/v1/device',
+    { config: { auth: 'device' }, schema: { tags: ['agent'], response: { 200: js(DeviceConfigResponse), ...errors } } },
+    async (req) => core.deviceConfig((req.principal as { deviceId: string }).deviceId),
   );
 
   app.get(

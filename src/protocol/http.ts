@@ -27,6 +27,8 @@ import { HTTP_API_ROOT } from './version.ts';
 /** Paths, relative to the cloud's base URL. */
 export const HTTP_PATHS = {
   enroll: `${HTTP_API_ROOT}/enroll`,
+  /** GET, device auth: the device's current connection settings (broker URL may change across cloud restarts). */
+  deviceConfig: `${HTTP_API_ROOT}/device`,
   signingKey: `${HTTP_API_ROOT}/signing-key`,
   /** GET with Range support; device or operator auth. */
   artifact: (sha256: string) => `${HTTP_API_ROOT}/artifacts/${sha256}`,
@@ -81,6 +83,10 @@ export const EnrollResponse = z.object({
   protocol_version: z.number().int(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+/** GET /v1/device (device auth): what enrollment returned, minus the password. */
+export const DeviceConfigResponse = EnrollResponse.omit({ credentials: true });
+export type DeviceConfigResponse = z.infer<typeof DeviceConfigResponse>;
 
 // ---- operator API ---------------------------------------------------------------------------
 
