@@ -6,6 +6,7 @@
  *   npm run bench -- train-accuracy [--epochs N] [--threads N] [--limit N] [--seed S]
  */
 import { parseArgs } from 'node:util';
+import { meanStd } from '../src/data/dataset.ts';
 import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
 import { fit } from '../src/train/fit.ts';
@@ -35,7 +36,9 @@ const data = loadFashionMnist(limit ? { train: limit } : {});
 process.stderr.write(
   `seed CNN on ${data.train.count} / ${data.test.count} Fashion-MNIST samples from ${data.source}; ${epochs} epochs, Adam ${LR}, batch ${BATCH}, ${threads} threads\n`,
 );
-const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed });
+// Inputs standardized inside the model with the training split's statistics (the model still takes [0, 1] pixels).
+const standardize = meanStd(data.train.x);
+const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed, standardize });
 const session = await TrainingSession.create(model, {
   loss: 'cross-entropy',
   optimizer: { kind: 'adam', lr: LR },

@@ -7,6 +7,7 @@ import { Dense } from './layers/dense.ts';
 import { BatchNorm } from './layers/normalization.ts';
 import { GlobalAvgPool, MaxPool } from './layers/pool.ts';
 import { GRU } from './layers/recurrent.ts';
+import { Standardize } from './layers/preprocessing.ts';
 import { Flatten, Reshape } from './layers/shape.ts';
 import type { Layer, Shape } from './layer.ts';
 import { Sequential } from './network.ts';
@@ -16,6 +17,15 @@ export interface ArchitectureOptions {
   inputShape: Shape;
   classes: number;
   seed?: number;
+  /**
+   * Standardize inputs inside the model with these statistics (e.g. the training split's mean and
+   * standard deviation), so the model still takes raw samples. Default: none.
+   */
+  standardize?: { mean: number; std: number };
+}
+
+function pre(opts: ArchitectureOptions): Layer[] {
+  return opts.standardize ? [new Standardize(opts.standardize)] : [];
 }
 
 function needImage(name: string, s: Shape): void {
@@ -30,9 +40,11 @@ function needImage(name: string, s: Shape): void {
  * The seed CNN of DESIGN.md: conv 32×3×3 ReLU, maxpool 2, conv 64×3×3 ReLU, maxpool 2, flatten,
  * dense 64 ReLU, dense classes. PyTorch-default initialization.
  */
-export function cnn({ inputShape, classes }: ArchitectureOptions): Sequential {
+export function cnn(opts: ArchitectureOptions): Sequential {
+  const { inputShape, classes } = opts;
   needImage('cnn', inputShape);
   return new Sequential(inputShape, [
+    ...pre(opts),
     new Conv2d({ filters: 32, kernel: 3 }),
     new ReLU(),
     new MaxPool(2),
@@ -47,8 +59,10 @@ export function cnn({ inputShape, classes }: ArchitectureOptions): Sequential {
 }
 
 /** Multi-layer perceptron: flatten, dense 256 ReLU, dense 128 ReLU, dense classes. */
-export function mlp({ inputShape, classes }: ArchitectureOptions): Sequential {
+export function mlp(opts: ArchitectureOptions): Sequential {
+  const { inputShape, classes } = opts;
   return new Sequential(inputShape, [
+    ...pre(opts),
     new Flatten(),
     new Dense(256),
     new ReLU(),
@@ -70,9 +84,10 @@ function convBnRelu6(layers: Layer[], opts: ConstructorParameters<typeof Conv2d>
  * A small MobileNet (v1 style): a stride-2 3×3 stem, then depthwise-separable blocks (3×3
  * depthwise + 1×1 pointwise, each with BatchNorm and ReLU6), global average pooling, dense.
  */
-export function mobilenetTiny({ inputShape, classes }: ArchitectureOptions): Sequential {
+export function mobilenetTiny(opts: ArchitectureOptions): Sequential {
+  const { inputShape, classes } = opts;
   needImage('mobilenet-tiny', inputShape);
-  const layers: Layer[] = [];
+  const layers: Layer[] = pre(opts);
   convBnRelu6(layers, { filters: 16, kernel: 3, stride: 2 });
   let channels = 16;
   const blocks: [number, number][] = [
@@ -90,10 +105,11 @@ export function mobilenetTiny({ inputShape, classes }: ArchitectureOptions): Seq
 }
 
 /** GRU sequence classifier: each row of a sample is a time step (e.g. 28 steps of 28 pixels), GRU 64, dense. */
-export function gruClassifier({ inputShape, classes }: ArchitectureOptions): Sequential {
+export function gruClassifier(opts: ArchitectureOptions): Sequential {
+  const { inputShape, classes } = opts;
   const features = inputShape[inputShape.length - 1]!;
   const steps = inputShape.reduce((a, b) => a * b, 1) / features;
-  return new Sequential(inputShape, [new Reshape([steps, features]), new GRU(64), new Dense(classes)]);
+  return new Sequential(inputShape, [...pre(opts), new Reshape([steps, features]), new GRU(64), new Dense(classes)]);
 }
 
 export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequential> = {

@@ -13,3 +13,4 @@ export * from './layers/activations.ts';
 export * from './layers/merge.ts';
 export * from './layers/embedding.ts';
 export * from './layers/recurrent.ts';
+export * from './layers/preprocessing.ts';

@@ -27,6 +27,7 @@ import {
   Sequential,
   Sigmoid,
   Softmax,
+  Standardize,
   Tanh,
   input,
   type Layer,
@@ -224,6 +225,19 @@ describe('nn layers on onnxruntime vs JS references', () => {
     expect(bn.attributes.training_mode).toEqual({ type: 'int', value: 1 });
     expect(bn.attributes.momentum).toEqual({ type: 'float', value: expect.closeTo(0.9, 6) });
     expect(model.graph.nodes.find((n) => n.opType === 'Dropout')!.inputs).toHaveLength(3);
+  });
+
+  it('Standardize with scalar and per-channel statistics', async () => {
+    const one = await single(new Standardize({ mean: 0.25, std: 0.5 }), [3, 2]);
+    expectClose(one.y, { dims: one.x.dims, data: one.x.data.map((v) => (v - 0.25) / 0.5) });
+    const per = await single(new Standardize({ mean: [1, -1], std: [2, 4] }), [2, 3]);
+    expectClose(per.y, {
+      dims: per.x.dims,
+      data: per.x.data.map((v, i) => {
+        const c = Math.floor(i / 3) % 2;
+        return (v - [1, -1][c]!) / [2, 4][c]!;
+      }),
+    });
   });
 
   it('Flatten, Reshape, Embedding', async () => {

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { VergeError } from '../../errors.ts';
+import { meanStd } from '../../data/dataset.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
@@ -49,6 +50,7 @@ interface TrainOptions {
   resume?: boolean;
   limit?: string;
   limitTest?: string;
+  standardize: boolean;
   out: string;
   json?: boolean;
 }
@@ -125,6 +127,10 @@ export function register(program: Command): void {
     )
     .option('--checkpoint-dir <dir>', 'write a checkpoint after every epoch into this folder')
     .option('--resume', 'continue from the last checkpoint in --checkpoint-dir')
+    .option(
+      '--no-standardize',
+      "--arch models: do not standardize inputs inside the model with the training split's mean and std",
+    )
     .option('--limit <n>', 'use at most this many training samples')
     .option('--limit-test <n>', 'use at most this many test samples')
     .requiredOption('--out <model.onnx>', 'where to write the trained inference model (atomic write)')
@@ -192,9 +198,16 @@ export function register(program: Command): void {
       );
 
       let source: Model;
-      if (opts.arch !== undefined)
-        source = buildArchitecture(opts.arch, { inputShape: data.shape, classes: data.classes, seed });
-      else source = loadModel(modelPath!);
+      let standardize: { mean: number; std: number } | undefined;
+      if (opts.arch !== undefined) {
+        if (opts.standardize) standardize = meanStd(data.train.x);
+        source = buildArchitecture(opts.arch, {
+          inputShape: data.shape,
+          classes: data.classes,
+          seed,
+          ...(standardize ? { standardize } : {}),
+        });
+      } else source = loadModel(modelPath!);
       const { input, shape } = sampleShapeFor(source, data);
 
       // GRU/LSTM: train the unrolled form, save the trained weights in the original nodes.
@@ -273,7 +286,10 @@ export function register(program: Command): void {
           test: { accuracy: test.accuracy, loss: test.loss, samples: test.samples },
           peak_rss_mb: peakRssMb(),
           data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
-          model: opts.arch !== undefined ? { arch: opts.arch } : { file: modelPath },
+          model:
+            opts.arch !== undefined
+              ? { arch: opts.arch, ...(standardize ? { standardize } : {}) }
+              : { file: modelPath },
           optimizer,
           lr,
           batch: batchSize,

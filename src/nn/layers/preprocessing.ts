@@ -1,0 +1,47 @@
+/**
+ * Fixed input preprocessing inside the model, so deployed models take raw samples: Standardize
+ * subtracts a mean and divides by a standard deviation (scalars, or one per channel).
+ */
+import { VergeError } from '../../errors.ts';
+import { Layer, shapeError, type BuildContext, type Shape } from '../layer.ts';
+
+export interface StandardizeOptions {
+  mean: number | number[];
+  std: number | number[];
+  name?: string;
+}
+
+export class Standardize extends Layer {
+  readonly kind = 'standardize';
+  readonly mean: number[];
+  readonly std: number[];
+  constructor(opts: StandardizeOptions) {
+    super(opts.name);
+    this.mean = typeof opts.mean === 'number' ? [opts.mean] : opts.mean;
+    this.std = typeof opts.std === 'number' ? [opts.std] : opts.std;
+    if (this.mean.length !== this.std.length || this.mean.length === 0)
+      throw new VergeError('E_BAD_ARGUMENT', 'standardize: give as many means as standard deviations');
+    if (!this.std.every((s) => s > 0))
+      throw new VergeError('E_BAD_ARGUMENT', 'standardize: standard deviations must be positive');
+  }
+  outputShape([s]: Shape[]): Shape {
+    if (this.mean.length > 1 && s![0] !== this.mean.length) {
+      throw shapeError(this.kind, `${this.mean.length} per-channel statistics for ${s![0]} channels`);
+    }
+    return s!;
+  }
+  paramCount(): number {
+    return 0;
+  }
+  emit(ctx: BuildContext, _scope: string, [x]: string[], [s]: Shape[]): string {
+    // Per-channel statistics broadcast as [C, 1, …, 1] against [batch, C, …].
+    const dims = this.mean.length > 1 ? [this.mean.length, ...s!.slice(1).map(() => 1)] : [];
+    const mean = ctx.g.constFloat(this.mean, dims, 'standardize_mean');
+    const invStd = ctx.g.constFloat(
+      this.std.map((v) => 1 / v),
+      dims,
+      'standardize_inv_std',
+    );
+    return ctx.g.op('Mul', [ctx.g.op('Sub', [x!, mean]), invStd]);
+  }
+}
