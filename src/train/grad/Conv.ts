@@ -1,5 +1,6 @@
 import type { GradRule } from './rule.ts';
-import { convWeightGrad, convWeightGradAsConv, CONV_WEIGHT_GRAD } from './conv-weight.ts';
+import { convWeightGrad, convWeightGradAsConv } from './conv-weight.ts';
+import { formulations } from './formulations.ts';
 import { windowOf } from './window.ts';
 
 /**
@@ -35,7 +36,7 @@ export const Conv: GradRule = {
       const L = w.outSize.reduce((a, b) => a * b, 1);
       const dy3 = c.op('Reshape', [dy, c.ints([-1, m, L])]);
       dW =
-        CONV_WEIGHT_GRAD === 'conv' && group === 1 && r === 2
+        formulations.convWeight === 'conv' && group === 1 && r === 2
           ? convWeightGradAsConv(c, x, dy, w, wDims)
           : convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
     }

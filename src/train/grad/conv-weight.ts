@@ -71,11 +71,10 @@ export function convWeightGrad(
 }
 
 /**
- * Formulation switch for measurement (bench/train-vs-pytorch): 'patches' (default) or 'conv' —
- * the weight gradient as a Conv of Xᵀ [C, N, H, W] with dYᵀ [M, N, Ho, Wo] as its kernel.
+ * The alternative (formulations.convWeight = 'conv'): the weight gradient as a Conv of Xᵀ [C, N, H, W]
+ * with dYᵀ [M, N, Ho, Wo] as its kernel. Measured on the seed CNN: its Conv node alone cost ~5× the
+ * patches Gemm (the "kernel" is the 11×11 upstream gradient: badly shaped GEMMs inside onnxruntime).
  */
-export const CONV_WEIGHT_GRAD: 'patches' | 'conv' = process.env.VERGE_CONV_WGRAD === 'conv' ? 'conv' : 'patches';
-
 export function convWeightGradAsConv(c: NodeView, x: string, dy: string, w: Window, weightDims: number[]): string {
   const xT = c.op('Transpose', [x], { perm: [1, 0, 2, 3] });
   const dyT = c.op('Transpose', [dy], { perm: [1, 0, 2, 3] });

@@ -10,6 +10,7 @@ import type { DType } from '../../onnx/dtype.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
 import { buildGradientModel } from '../autodiff.ts';
 import { assertGradients, type GradCheckOptions } from '../gradcheck.ts';
+import { formulations } from './formulations.ts';
 import { GRAD_RULES } from './index.ts';
 
 type Fill = 'signed' | 'positive' | 'distinct';
@@ -127,7 +128,9 @@ const CASES: Record<string, [string, Case][]> = {
   ],
   LogSoftmax: [['axis 1', { inputs: { x: { dims: [3, 5] } }, attrs: { axis: 1 } }]],
   MaxPool: [
-    ['2x2 stride 2 (unpool path), odd size', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    ['2x2 stride 2, odd width', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    ['3x2 stride 3x2 (non-overlapping: unpool path)', { dtype: f32, inputs: { x: { dims: [2, 3, 7, 5], fill: 'distinct' } }, attrs: { kernel_shape: [3, 2], strides: [3, 2] } }],
+    ['2x2 stride 2, square odd size', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
     ['3x3 stride 1 pads 1 (overlapping: scatter-add path)', { dtype: f32, inputs: { x: { dims: [1, 2, 5, 4], fill: 'distinct' } }, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
   ],
   AveragePool: [
@@ -187,6 +190,31 @@ describe('gradient rules (finite differences)', () => {
   }
   test('every registered rule has a finite-difference case', () => {
     expect([...GRAD_RULES.keys()].filter((op) => !(op in CASES))).toEqual([]);
+  });
+});
+
+describe('alternative formulations', () => {
+  const cases: [string, () => () => void, string, Case][] = [
+    [
+      'MaxPool 2x2/2 via SpaceToDepth, ArgMax, OneHot, DepthToSpace',
+      () => ((formulations.maxPool = 'space-to-depth'), () => (formulations.maxPool = 'indices')),
+      'MaxPool',
+      { dtype: f32, inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+    ],
+    [
+      'Conv weight gradient as a Conv over transposed tensors',
+      () => ((formulations.convWeight = 'conv'), () => (formulations.convWeight = 'patches')),
+      'Conv',
+      { dtype: f32, inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 3] } }, attrs: { strides: [2, 2], pads: [1, 1, 0, 0] } },
+    ],
+  ];
+  test.each(cases)('%s', async (_name, set, op, c) => {
+    const restore = set();
+    try {
+      await check(op, c);
+    } finally {
+      restore();
+    }
   });
 });
 
