@@ -34,10 +34,11 @@ export interface ModelInfo {
   bytes: number;
   /**
    * Multiply-accumulates of one forward pass through Conv, ConvTranspose, Gemm, MatMul (and their
-   * quantized forms) and GRU/LSTM/RNN, with every symbolic or unknown dim (batch) taken as 1.
+   * integer/QLinear forms and onnxruntime's fused com.microsoft forms) and GRU/LSTM/RNN, with every
+   * symbolic or unknown dim (batch) taken as 1.
    */
   macs: number;
-  /** Nodes of those ops whose shapes could not be inferred (their MACs are not in `macs`). */
+  /** Nodes of those ops whose shapes could not be inferred, or Conv/Gemm/MatMul of other domains (not in `macs`). */
   macsUnknownNodes: number;
   irVersion: number;
   producer: string;
@@ -72,46 +73,70 @@ function concrete(shape: Dim[] | undefined): number[] | undefined {
   return shape?.map((d) => (typeof d === 'number' ? d : 1));
 }
 
+/** Weight input of the conv-like ops whose MACs are counted. */
+const CONV_WEIGHT: Record<string, number> = {
+  Conv: 1,
+  ConvInteger: 1,
+  QLinearConv: 3,
+  'com.microsoft:FusedConv': 1,
+};
+/** B input of the matrix-product ops whose MACs are counted (transB, where present, transposes it). */
+const MATMUL_B: Record<string, number> = {
+  MatMul: 1,
+  MatMulInteger: 1,
+  QLinearMatMul: 3,
+  Gemm: 1,
+  'com.microsoft:FusedGemm': 1,
+  'com.microsoft:QGemm': 3,
+  'com.microsoft:FusedMatMul': 1,
+  'com.microsoft:DynamicQuantizeMatMul': 1,
+  'com.microsoft:MatMulIntegerToFloat': 1,
+};
+
+const COMPUTE_OP_TYPES = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'QLinearConv',
+  'QLinearMatMul',
+  'GRU',
+  'LSTM',
+  'RNN',
+]);
+
 /** MACs of one node, undefined when it is a counted op whose shapes are unknown, 0 for other ops. */
 export function nodeMacs(node: Node, types: Map<string, TensorType>): number | undefined {
-  if (!isDefaultDomain(node.domain)) return 0;
+  const key = isDefaultDomain(node.domain) ? node.opType : `${node.domain}:${node.opType}`;
   const shape = (name: string | undefined) => (name ? concrete(types.get(name)?.shape) : undefined);
   const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
   const attrInt = (name: string, fallback: number) => {
     const a = node.attributes[name];
     return a?.type === 'int' ? a.value : fallback;
   };
-  switch (node.opType) {
-    case 'Conv':
-    case 'ConvInteger':
-    case 'QLinearConv': {
-      const w = shape(node.inputs[node.opType === 'QLinearConv' ? 3 : 1]);
-      const y = shape(node.outputs[0]);
-      if (!w || !y) return undefined;
-      // each output element: C_in/group * kernel multiply-accumulates (W is [C_out, C_in/group, k...])
-      return prod(y) * prod(w.slice(1));
-    }
+  if (key in CONV_WEIGHT) {
+    const w = shape(node.inputs[CONV_WEIGHT[key]!]);
+    const y = shape(node.outputs[0]);
+    if (!w || !y) return undefined;
+    // each output element: C_in/group * kernel multiply-accumulates (W is [C_out, C_in/group, k...])
+    return prod(y) * prod(w.slice(1));
+  }
+  if (key in MATMUL_B) {
+    const b = shape(node.inputs[MATMUL_B[key]!]);
+    const y = shape(node.outputs[0]);
+    if (!b || !y || b.length === 0) return undefined;
+    // the contracted length K, read from B (rows, or columns when transB)
+    if (b.length === 1) return prod(y) * b[0]!;
+    const k = attrInt('transB', 0) ? b[b.length - 1]! : b[b.length - 2]!;
+    return prod(y) * k;
+  }
+  switch (key) {
     case 'ConvTranspose': {
       const w = shape(node.inputs[1]);
       const x = shape(node.inputs[0]);
       if (!w || !x) return undefined;
       // each input element is scattered through C_out/group * kernel weights (W is [C_in, C_out/group, k...])
       return prod(x) * prod(w.slice(1));
-    }
-    case 'Gemm': {
-      const a = shape(node.inputs[0]);
-      const y = shape(node.outputs[0]);
-      if (!a || !y || a.length !== 2) return undefined;
-      const k = attrInt('transA', 0) ? a[0]! : a[1]!;
-      return prod(y) * k;
-    }
-    case 'MatMul':
-    case 'MatMulInteger':
-    case 'QLinearMatMul': {
-      const a = shape(node.inputs[0]);
-      const y = shape(node.outputs[0]);
-      if (!a || !y || a.length === 0) return undefined;
-      return prod(y) * a[a.length - 1]!;
     }
     case 'GRU':
     case 'LSTM':
@@ -124,7 +149,9 @@ export function nodeMacs(node: Node, types: Map<string, TensorType>): number | u
       return x[0]! * x[1]! * w[0]! * w[1]! * (w[2]! + r[2]!);
     }
     default:
-      return 0;
+      // a Conv/Gemm/MatMul of another domain (e.g. onnxruntime's com.microsoft.nchwc Conv with its
+      // blocked channel layout): compute-heavy, but its MACs are not known here
+      return COMPUTE_OP_TYPES.has(node.opType) && !isDefaultDomain(node.domain) ? undefined : 0;
   }
 }
 

@@ -112,4 +112,17 @@ describe('modelInfo counting rules', () => {
     expect(info.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', 4] }]);
     expect(info.ops).toEqual({ MatMul: 1, Reshape: 1 });
   });
+
+  it('flags compute ops it cannot count instead of counting them as 0', () => {
+    const b = new GraphBuilder();
+    b.input('x', 'float32', [1, 8, 4, 4]);
+    const w = b.initializer('w', 'float32', [8, 8, 1, 1]);
+    b.op('Conv', ['x', w], {}, { domain: 'com.microsoft.nchwc' });
+    const z = b.op('MatMul', ['x', 'x_unknown_rank']);
+    b.output(z);
+    const info = modelInfo(makeModel(b.graph, { extraOpsets: [{ domain: 'com.microsoft.nchwc', version: 1 }] }));
+    expect(info.macs).toBe(0);
+    expect(info.macsUnknownNodes).toBe(2);
+    expect(info.ops).toEqual({ 'com.microsoft.nchwc:Conv': 1, MatMul: 1 });
+  });
 });

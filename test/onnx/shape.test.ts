@@ -289,3 +289,23 @@ describe('withValueInfo', () => {
     }
   });
 });
+
+describe('onnxruntime contrib ops (com.microsoft)', () => {
+  it('fused and quantized forms get Conv/Gemm/MatMul shapes, and count MACs', async () => {
+    const { modelInfo } = await import('../../src/onnx/info.ts');
+    const b = new GraphBuilder();
+    b.input('x', 'float32', ['n', 3, 8, 8]);
+    const w = b.initializer('w', 'float32', [4, 3, 3, 3]);
+    const c = b.op('FusedConv', ['x', w], { activation: 'Relu' }, { domain: 'com.microsoft' });
+    const f = b.op('Flatten', [c]);
+    const wm = b.initializer('wm', 'float32', [144, 10]);
+    const m = b.op('FusedMatMul', [f, wm], {}, { domain: 'com.microsoft' });
+    b.output(m);
+    const model = makeModel(b.graph, { extraOpsets: [{ domain: 'com.microsoft', version: 1 }] });
+    const t = inferShapes(model, { trustDeclared: false });
+    expect(shapeOf(t, c)).toEqual(['n', 4, 6, 6]);
+    expect(shapeOf(t, m)).toEqual(['n', 10]);
+    expect(modelInfo(model).macs).toBe(4 * 6 * 6 * 27 + 144 * 10);
+    expect(shapeRuleOps('com.microsoft')).toContain('QLinearAdd');
+  });
+});

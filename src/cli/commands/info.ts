@@ -13,12 +13,12 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** 1,234,567 -> '1.23 M' for the human summary. */
-function approx(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(n);
+/** (1,234,567, 'MAC') -> '1.23 MMAC' for the human summary. */
+function approx(n: number, unit = ''): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G${unit}`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M${unit}`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k${unit}`;
+  return `${n}${unit ? ` ${unit}` : ''}`;
 }
 
 function shapeText(t: TensorSummary): string {
@@ -37,8 +37,8 @@ export function formatInfo(path: string, info: ModelInfo): string {
   );
   lines.push(`  ${fmt(info.bytes)} bytes, ${fmt(info.parameters)} parameters (${approx(info.parameters)})`);
   lines.push(
-    `  ${fmt(info.macs)} multiply-accumulates per sample (${approx(info.macs)}MAC)` +
-      (info.macsUnknownNodes ? `, ${info.macsUnknownNodes} node(s) with unknown shapes not counted` : ''),
+    `  ${fmt(info.macs)} multiply-accumulates per sample (${approx(info.macs, 'MAC')})` +
+      (info.macsUnknownNodes ? `; ${info.macsUnknownNodes} more node(s) whose MACs are unknown (not counted)` : ''),
   );
   lines.push(`  ${fmt(info.nodes)} nodes${info.subgraphNodes ? ` (+ ${fmt(info.subgraphNodes)} in subgraphs)` : ''}`);
   lines.push('');
@@ -73,7 +73,8 @@ Figures:
   macs        multiply-accumulates of one forward pass through Conv, ConvTranspose, Gemm, MatMul,
               their integer/QLinear forms and GRU/LSTM/RNN; every symbolic or unknown dimension
               (such as the batch) is taken as 1. macsUnknownNodes counts such nodes whose shapes
-              could not be inferred (not included).
+              could not be inferred or whose layout is not understood (e.g. onnxruntime's
+              com.microsoft.nchwc Conv); their MACs are not included.
   nodes, ops  nodes of the main graph (subgraphNodes: inside If/Loop/Scan bodies).`,
     )
     .action((path: string, opts: { json?: boolean }) => {

@@ -1,4 +1,5 @@
 /** Registry of shape rules by (domain, op type). */
+import * as contrib from './contrib/index.ts';
 import * as ops from './ops/index.ts';
 import type { ShapeRule } from './rule.ts';
 
@@ -13,16 +14,16 @@ export function registerShapeRule(rule: ShapeRule): void {
   rules.set(key(rule.domain ?? '', rule.op), rule);
 }
 
-for (const rule of Object.values(ops) as ShapeRule[]) registerShapeRule(rule);
+for (const rule of [...Object.values(ops), ...Object.values(contrib)] as ShapeRule[]) registerShapeRule(rule);
 
 export function ruleFor(domain: string, op: string): ShapeRule | undefined {
   return rules.get(key(domain === 'ai.onnx' ? '' : domain, op));
 }
 
-/** Op types with a rule in the default domain. */
-export function shapeRuleOps(): string[] {
+/** Op types with a rule in `domain` (default: ai.onnx). */
+export function shapeRuleOps(domain = ''): string[] {
   return [...rules.values()]
-    .filter((r) => !r.domain)
+    .filter((r) => (r.domain ?? '') === domain)
     .map((r) => r.op)
     .sort();
 }
