@@ -26,6 +26,8 @@ export interface ModelVariant {
 
 export interface LatencyStats {
   batch: number;
+  /** Fastest run: on a shared, noisy machine the least disturbed measurement. */
+  min_ms: number;
   p50_ms: number;
   p90_ms: number;
   mean_ms: number;
@@ -48,7 +50,7 @@ export interface MeasureOptions {
   batches?: number[];
   /** onnxruntime intra-op threads per session (default 2: the project machines' core count). */
   threads?: number;
-  /** Rounds over all variants; each round times every variant `runsPerRound` times per batch size. */
+  /** Rounds over all variants; each round times every variant `runsPerRound` times per batch size, interleaved. */
   rounds?: number;
   runsPerRound?: number;
   /** Accuracy on at most this many samples (default: the whole split). */
@@ -114,6 +116,7 @@ function latencyStats(batch: number, times: number[]): LatencyStats {
   const p50 = quantile(s, 0.5);
   return {
     batch,
+    min_ms: r(s[0]!),
     p50_ms: r(p50),
     p90_ms: r(quantile(s, 0.9)),
     mean_ms: r(s.reduce((a, b) => a + b, 0) / s.length),
@@ -157,16 +160,17 @@ export async function measureVariants(variants: ModelVariant[], test: Split, sam
         times.set(`${v.name}@${b}`, []);
       }
     }
+    // Finely interleaved: one run of each variant in turn, so a burst of load from elsewhere on
+    // the machine lands on every variant alike instead of on whichever was being timed.
     for (let r = 0; r < rounds; r++) {
       opts.onProgress?.(`latency round ${r + 1}/${rounds}`);
-      for (const { v, s, input } of sessions) {
+      for (let k = 0; k < runs; k++) {
         for (const b of batchSizes) {
           const x: TensorValue = { dtype: 'float32', dims: [b, ...sampleShape], data: inputsByBatch.get(b)! };
-          const list = times.get(`${v.name}@${b}`)!;
-          for (let k = 0; k < runs; k++) {
+          for (const { v, s, input } of sessions) {
             const t0 = process.hrtime.bigint();
             await s.run({ [input]: x });
-            list.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            times.get(`${v.name}@${b}`)!.push(Number(process.hrtime.bigint() - t0) / 1e6);
           }
         }
       }

@@ -4,7 +4,7 @@ import { buildReport, reportMarkdown, reportSvg } from './report.ts';
 import { selectVariant } from './variants.ts';
 
 function m(name: string, precision: VariantMeasurement['precision'], bytes: number, accuracy: number, b1: number, b32: number): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({ batch, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: 1 });
+  const lat = (batch: number, p50: number) => ({ batch, min_ms: p50, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: 1 });
   return { name, precision, description: `${name} <desc>`, bytes, accuracy, samples: 500, latency: [lat(1, b1), lat(32, b32)] };
 }
 

@@ -7,7 +7,7 @@ import type { VariantMeasurement } from './measure.ts';
 import { selectVariant } from './variants.ts';
 
 function m(name: string, precision: VariantMeasurement['precision'], kb: number, accuracy: number, b1: number, b32: number): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({ batch, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: (batch * 1000) / p50 });
+  const lat = (batch: number, p50: number) => ({ batch, min_ms: p50, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: (batch * 1000) / p50 });
   return { name, precision, description: '', bytes: kb * 1024, accuracy, samples: 1000, latency: [lat(1, b1), lat(32, b32)] };
 }
 
