@@ -3,7 +3,7 @@
  * tests without a socket), an MQTT side (embedded aedes broker or an external broker), state in
  * SQLite or PostgreSQL, artifacts on disk. `start({port: 0})` listens for real.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -43,6 +43,7 @@ import { DeploymentController } from './deployments.ts';
 import { HttpError, installAuth } from './http-auth.ts';
 import { registerRoutes } from './http-api.ts';
 import { CloudMessaging } from './messaging.ts';
+import { mosquittoPasswordHash, writeMosquittoAuthFiles } from './mosquitto-auth.ts';
 import { ControlPlaneMetrics } from './metrics.ts';
 import { Repository, type DeviceRecord } from './repository.ts';
 import { ADMIN_KEY_FILE, hashSecret, loadOrCreateSigningKey, newSecret, secretMatches, type SigningKey } from './secrets.ts';
@@ -67,6 +68,11 @@ export interface ControlPlaneOptions {
   publicMqttUrl?: string;
   /** HTTP bind address (default 127.0.0.1). */
   host?: string;
+  /**
+   * With an external Mosquitto: write its password and ACL files here (on start, enrollment,
+   * revocation, and every AUTH_SYNC_MS); Mosquitto re-reads them on SIGHUP (docs/cloud.md).
+   */
+  mosquittoAuthDir?: string;
   /** Deployment re-evaluation period (timeouts, telemetry gates). */
   tickMs?: number;
   /** Fastify request logging. */
@@ -78,6 +84,8 @@ export const ENROLL_TOKEN_TTL_S = 24 * 3600;
 /** Deployment re-evaluation period; health-gate timeouts are seconds to minutes. */
 const DEFAULT_TICK_MS = 1000;
 const SERVICE_USERNAME = 'verge-cloud';
+/** Replicas rewrite the broker auth files this often, so one replica's enrollment reaches every file writer. */
+const AUTH_SYNC_MS = 5000;
 
 export interface ControlPlaneCore {
   repo: Repository;
@@ -114,6 +122,8 @@ export interface ControlPlane {
   start(opts?: { port?: number }): Promise<{ url: string; mqttUrl: string }>;
   /** Write buffered telemetry now (tests, shutdown). */
   flush(): Promise<void>;
+  /** Rewrite the external broker's auth files now; true when they changed (the broker needs a SIGHUP). */
+  syncBrokerAuth(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -157,6 +167,21 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   const instanceId = `${SERVICE_USERNAME}-${randomBytes(4).toString('hex')}`;
+  /** Write the external broker's auth files from the database (no-op without mosquittoAuthDir). */
+  const syncBrokerAuth = async (): Promise<boolean> => {
+    if (!opts.mosquittoAuthDir) return false;
+    const username = opts.brokerUsername ?? SERVICE_USERNAME;
+    const password = opts.brokerPassword ?? '';
+    // deterministic salt for the service entry, so replicas write identical files
+    const salt = createHash('sha256').update(`${username}:${password}`).digest().subarray(0, 12);
+    const devices = (await repo.listDevices()).filter((d) => d.revoked_at === null && d.broker_hash !== null);
+    return writeMosquittoAuthFiles(
+      opts.mosquittoAuthDir,
+      { username, passwordHash: mosquittoPasswordHash(password, salt) },
+      devices.map((d) => ({ id: d.id, brokerHash: d.broker_hash! })),
+    );
+  };
+  await syncBrokerAuth();
   const servicePassword = newSecret('svc_');
   let broker: EmbeddedBroker | null = null;
   let messaging: CloudMessaging | null = null;
@@ -215,8 +240,15 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async enroll(req) {
       const deviceId = `dev-${randomBytes(6).toString('hex')}`;
       const password = newSecret('');
-      const dev = await repo.enrollDevice(hashSecret(req.token), { id: deviceId, name: req.name, secretHash: hashSecret(password), profile: req.profile });
+      const dev = await repo.enrollDevice(hashSecret(req.token), {
+        id: deviceId,
+        name: req.name,
+        secretHash: hashSecret(password),
+        brokerHash: mosquittoPasswordHash(password),
+        profile: req.profile,
+      });
       metrics.enrollments.inc();
+      await syncBrokerAuth();
       return {
         device_id: dev.id,
         name: dev.name,
@@ -260,6 +292,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async revokeDevice(idOrName) {
       const d = await findDevice(idOrName);
       await repo.revokeDevice(d.id);
+      await syncBrokerAuth();
       if (messaging) {
         await messaging.publish(d.id, 'command', { device_id: d.id, command: 'revoked', reason: 'revoked by operator' }).catch(() => undefined);
         await messaging.clearRetained(d.id, 'deploy').catch(() => undefined);
@@ -462,16 +495,22 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const port = (app.server.address() as { port: number }).port;
       cp.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
       cp.mqttUrl = brokerUrl;
+      let lastAuthSync = Date.now();
       ticker = setInterval(() => {
         if (ticking) return;
         ticking = true;
+        const syncAuth = Date.now() - lastAuthSync >= AUTH_SYNC_MS;
+        if (syncAuth) lastAuthSync = Date.now();
         flushHeartbeats()
+          .then(() => (syncAuth ? syncBrokerAuth() : false))
           .then(() => deployments.tick())
           .catch((e) => app.log.error(e))
           .finally(() => (ticking = false));
       }, opts.tickMs ?? DEFAULT_TICK_MS);
       return { url: cp.url, mqttUrl: brokerUrl! };
     },
+
+    syncBrokerAuth,
 
     async flush() {
       await telemetry.flush();

@@ -30,6 +30,8 @@ export interface DeviceRecord {
   models: ServedModel[];
   generation: number;
   enrolled_at: number;
+  /** Password hash in the external broker's format (Mosquitto $7$), for generated auth files. */
+  broker_hash: string | null;
 }
 
 export interface DeploymentRecord extends Omit<Deployment, 'devices' | 'target'> {
@@ -57,6 +59,7 @@ function toDevice(r: Record<string, unknown>): DeviceRecord {
     models: json(r.models, []),
     generation: Number(r.generation),
     enrolled_at: Number(r.enrolled_at),
+    broker_hash: (r.broker_hash as string | null) ?? null,
   };
 }
 
@@ -129,7 +132,7 @@ export class Repository {
    * Consume a token and create the device in one transaction: a token works exactly once, even
    * when two enrollments race on two replicas (the conditional UPDATE decides).
    */
-  async enrollDevice(tokenHash: string, device: { id: string; name: string; secretHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
+  async enrollDevice(tokenHash: string, device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
     try {
       return await this.enrollDeviceOnce(tokenHash, device);
     } catch (e) {
@@ -138,7 +141,7 @@ export class Repository {
     }
   }
 
-  private async enrollDeviceOnce(tokenHash: string, device: { id: string; name: string; secretHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
+  private async enrollDeviceOnce(tokenHash: string, device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
     return this.db.transaction(async (tx) => {
       const now = Date.now();
       const tok = await first<{ tags: string; used_at: number | null; expires_at: number }>(
@@ -158,9 +161,9 @@ export class Repository {
       ]);
       if (changed !== 1) throw new VergeError('E_AUTH', 'enrollment token already used');
       await tx.run(
-        `INSERT INTO devices (id, name, secret_hash, tags, profile, presence, models, generation, enrolled_at)
-         VALUES (?, ?, ?, ?, ?, 'offline', '[]', 0, ?)`,
-        [device.id, device.name, device.secretHash, tok.tags, JSON.stringify(device.profile), now],
+        `INSERT INTO devices (id, name, secret_hash, tags, profile, presence, models, generation, enrolled_at, broker_hash)
+         VALUES (?, ?, ?, ?, ?, 'offline', '[]', 0, ?, ?)`,
+        [device.id, device.name, device.secretHash, tok.tags, JSON.stringify(device.profile), now, device.brokerHash],
       );
       return (await this.getDeviceWith(tx, device.id))!;
     });

@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .option('--mqtt-port <port>', 'embedded broker port (0 = ephemeral)', String(DEFAULT_MQTT_PORT))
     .option('--mqtt-host <addr>', 'embedded broker bind address', '127.0.0.1')
     .option('--public-mqtt-url <url>', 'broker URL handed to devices at enrollment (default: the broker URL)')
+    .option('--mosquitto-auth-dir <dir>', 'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)')
     .option('--db <url>', 'postgres://user@host:port/db for PostgreSQL; default SQLite in the data dir')
     .option('--pg-schema <name>', 'PostgreSQL schema for the tables', 'public')
     .option('--verbose', 'log every HTTP request')
@@ -42,6 +43,7 @@ export function register(program: Command): void {
         mqttHost: opts.mqttHost,
         mqttPort: intOption('--mqtt-port', opts.mqttPort),
         publicMqttUrl: opts.publicMqttUrl,
+        mosquittoAuthDir: opts.mosquittoAuthDir,
         host: opts.host,
         logger: !!opts.verbose,
       });

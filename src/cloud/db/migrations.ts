@@ -11,7 +11,8 @@ export const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS devices (
      id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL, tags TEXT NOT NULL,
      profile TEXT, presence TEXT NOT NULL DEFAULT 'offline', revoked_at BIGINT, last_seen BIGINT,
-     models TEXT NOT NULL DEFAULT '[]', generation BIGINT NOT NULL DEFAULT 0, enrolled_at BIGINT NOT NULL)`,
+     models TEXT NOT NULL DEFAULT '[]', generation BIGINT NOT NULL DEFAULT 0, enrolled_at BIGINT NOT NULL,
+     broker_hash TEXT)`,
   `CREATE TABLE IF NOT EXISTS artifacts (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, created_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS model_versions (
      name TEXT NOT NULL, version TEXT NOT NULL, parent TEXT, optimization TEXT, metrics TEXT NOT NULL,
