@@ -127,6 +127,47 @@ function fmtTick(t: number): string {
   return Math.abs(t) >= 100 ? t.toFixed(0) : Math.abs(t) >= 10 ? t.toFixed(1).replace(/\.0$/, '') : String(Math.round(t * 1000) / 1000);
 }
 
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Approximate width of 11 px Helvetica text (no font metrics in a hand-written SVG). */
+const CHAR_WIDTH = 6.2;
+
+function overlap(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/** Greedy label placement: the first spot around the point that overlaps nothing already drawn. */
+function placeLabel(text: string, cx: number, cy: number, placed: Box[], area: Box): { x: number; y: number; anchor: string; box: Box } {
+  const w = text.length * CHAR_WIDTH;
+  const h = 12;
+  const spots: [number, number, 'start' | 'end' | 'middle'][] = [
+    [8, -6, 'start'], [8, 14, 'start'], [-8, -6, 'end'], [-8, 14, 'end'], [0, -10, 'middle'], [0, 20, 'middle'], [8, 4, 'start'], [-8, 4, 'end'],
+  ];
+  let best: { x: number; y: number; anchor: string; box: Box } | undefined;
+  let bestCost = Infinity;
+  for (const [dx, dy, anchor] of spots) {
+    const x = cx + dx;
+    const y = cy + dy;
+    const left = anchor === 'start' ? x : anchor === 'end' ? x - w : x - w / 2;
+    const box = { x: left, y: y - h + 2, w, h };
+    const outside = box.x < area.x || box.x + box.w > area.x + area.w || box.y < area.y || box.y + box.h > area.y + area.h ? 1e6 : 0;
+    const cost = outside + placed.reduce((s, b) => s + overlap(box, b), 0);
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = { x, y, anchor, box };
+      if (cost === 0) break;
+    }
+  }
+  return best!;
+}
+
 interface Point {
   x: number;
   y: number;
@@ -163,17 +204,16 @@ function panel(left: number, title: string, xLabel: string, points: Point[]): st
   parts.push(
     `<text x="${left - 48}" y="${PANEL.top + PANEL.h / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 ${left - 48} ${PANEL.top + PANEL.h / 2})">top-1 accuracy (%)</text>`,
   );
-  // Labels alternate above/below to reduce overlap of nearby points.
-  const order = points.map((p, i) => ({ p, i })).sort((a, b) => a.p.x - b.p.x);
-  order.forEach(({ p }, k) => {
+  const placed: Box[] = points.map((p) => ({ x: sx(p.x) - 6, y: sy(p.y) - 6, w: 12, h: 12 }));
+  for (const p of [...points].sort((a, b) => a.x - b.x)) {
     const cx = sx(p.x);
     const cy = sy(p.y);
     if (p.selected) parts.push(`<circle cx="${cx}" cy="${cy}" r="10" fill="none" stroke="#2ca02c" stroke-width="3"/>`);
     parts.push(`<circle cx="${cx}" cy="${cy}" r="5" fill="${p.color}" stroke="#333" stroke-width="0.8"><title>${esc(`${p.label}: ${p.x}, ${p.y.toFixed(2)}%`)}</title></circle>`);
-    const dy = k % 2 === 0 ? -10 : 18;
-    const anchor = cx > left + PANEL.w - 60 ? 'end' : 'start';
-    parts.push(`<text x="${cx + (anchor === 'end' ? -7 : 7)}" y="${cy + dy}" font-size="11" text-anchor="${anchor}">${esc(p.label)}</text>`);
-  });
+    const label = placeLabel(p.label, cx, cy, placed, { x: left, y: PANEL.top, w: PANEL.w, h: PANEL.h });
+    placed.push(label.box);
+    parts.push(`<text x="${label.x}" y="${label.y}" font-size="11" text-anchor="${label.anchor}">${esc(p.label)}</text>`);
+  }
   return parts.join('\n');
 }
 
