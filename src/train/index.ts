@@ -19,4 +19,6 @@ export { appendLoss, LOSS_KINDS, type LossKind } from './loss.ts';
 export { appendOptimizer, defaultLearningRate, ADAM_DEFAULTS, type OptimizerKind, type OptimizerOptions } from './optimizer.ts';
 export { checkGradients, assertGradients, type GradCheckOptions, type GradCheckResult } from './gradcheck.ts';
 export { GRAD_RULES, gradRule, type GradRule } from './grad/index.ts';
+export { formulations, type Formulations } from './grad/formulations.ts';
+export { commuteReluMaxPool } from './rewrite.ts';
 export { probeShapes, type ShapeMap, type ValueShape } from './shapes.ts';

@@ -3,6 +3,7 @@ import type { GradRule } from './rule.ts';
 /**
  * Embedding-style gather: the gradient rows are scattered back with ScatterND(reduction=add), so
  * repeated indices sum correctly. Other axes are moved to the front with a transpose.
+ * Negative constant indices are not supported by ScatterND's bounds in all builds: use ≥ 0.
  */
 export const Gather: GradRule = {
   op: 'Gather',
@@ -26,7 +27,12 @@ export const Gather: GradRule = {
       zeros = c.op('Transpose', [c.zerosLike(data)], { perm });
     } else zeros = c.zerosLike(data);
     const indices = c.op('Unsqueeze', [idx, c.ints([-1])]);
-    let d = c.op('ScatterND', [zeros, indices, dy], { reduction: 'add' });
+    // Constant, distinct indices (a lowered RNN picking time steps) need no accumulation: a plain
+    // ScatterND works at any opset. Repeated or computed indices (embeddings) need reduction=add (opset 16).
+    const constIdx = c.constInts(idx);
+    const distinct = constIdx !== undefined && new Set(constIdx).size === constIdx.length;
+    if (!distinct && c.opset < 16) c.fail('gathering computed or repeated indices needs opset 16 (ScatterND reduction=add)');
+    let d = c.op('ScatterND', [zeros, indices, dy], distinct ? {} : { reduction: 'add' });
     if (axis !== 0) {
       const inverse = new Array<number>(r);
       perm.forEach((p, i) => (inverse[p] = i));

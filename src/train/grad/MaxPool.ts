@@ -59,6 +59,7 @@ export const MaxPool: GradRule = {
     const w = windowOf(c, x, c.output(0), kernel);
     const overlapping = w.kernel.some((k, i) => k > w.strides[i]! || (w.dilations[i]! > 1 && k > 1));
     if (!overlapping) return [c.op('MaxUnpool', [c.dy(), indices, c.shapeOf(x)], { kernel_shape: kernel, strides: w.strides, pads: w.pads })];
+    if (c.opset < 16) c.fail('overlapping max-pool windows need opset 16 (ScatterElements reduction=add)');
     const flat = c.ints([-1]);
     const zeros = c.op('Reshape', [c.zerosLike(x), flat]);
     const scattered = c.op(

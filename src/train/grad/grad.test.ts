@@ -164,6 +164,7 @@ const CASES: Record<string, [string, Case][]> = {
   ],
   Gather: [
     ['embedding rows with repeats', { inputs: { emb: { dims: [5, 3] }, idx: { dims: [2, 3], dtype: 'int64', values: [0, 2, 2, 4, 0, 0] } } }],
+    ['distinct constant indices at opset 14 (plain ScatterND)', { opset: 14, inputs: { x: { dims: [4, 3] }, idx: { dims: [2], dtype: 'int64', values: [3, 1] } } }],
     ['axis 1, scalar index', { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [2] } }, attrs: { axis: 1 } }],
   ],
   ReduceSum: [
