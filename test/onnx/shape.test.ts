@@ -12,8 +12,9 @@ import type { Dim, Model, TensorType } from '../../src/onnx/ir.ts';
 import { loadModel } from '../../src/onnx/io.ts';
 import { inferShapes, shapeRuleOps, withValueInfo } from '../../src/onnx/shape/index.ts';
 import { Session } from '../../src/runtime/session.ts';
+import { isOrtDType, type TensorValue } from '../../src/runtime/tensor.ts';
 import { fixturePath, readNpy } from '../fixtures/index.ts';
-import { backendSuiteSkipReason, listSuiteModels } from './backend-suite.ts';
+import { backendSuiteSkipReason, listSuiteModels, readDataSets } from './backend-suite.ts';
 
 /** Declared output shapes of the suite that inference reproduces exactly (measured: 1,035 of 1,241). */
 const MIN_EXACT_SUITE_SHAPES = 1000;
@@ -75,6 +76,68 @@ describe('inference against the ONNX backend suite', () => {
       );
       expect(conflicts).toEqual([]);
       expect(counts.exact).toBeGreaterThanOrEqual(MIN_EXACT_SUITE_SHAPES);
+    },
+  );
+});
+
+describe('inference against onnxruntime', () => {
+  it.skipIf(!!suiteSkip && process.env.CI !== 'true')(
+    `every inferred value (intermediates included) has the dims onnxruntime computes${suiteSkip ? ` (skipped: ${suiteSkip})` : ''}`,
+    async () => {
+      expect(suiteSkip, suiteSkip).toBeUndefined();
+      let models = 0;
+      let values = 0;
+      const wrong: string[] = [];
+      for (const m of listSuiteModels()) {
+        const model = decodeModel(new Uint8Array(readFileSync(m.modelPath)), m.id);
+        const inits = new Set(model.graph.initializers.map((t) => t.name));
+        const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
+        const io = [...inputs, ...model.graph.outputs];
+        if (io.some((v) => v.type?.kind !== 'tensor' || !isOrtDType(v.type.dtype))) continue;
+        const types = inferShapes(model, { trustDeclared: false });
+        // expose every inferred intermediate value as an extra graph output
+        const declared = new Set(model.graph.outputs.map((o) => o.name));
+        const extra = model.graph.nodes
+          .flatMap((n) => n.outputs)
+          .filter((o) => o && !declared.has(o) && types.get(o)?.shape && isOrtDType(types.get(o)!.dtype))
+          .map((o) => ({ name: o, type: types.get(o)! }));
+        const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+        let session: Session;
+        try {
+          session = await Session.create(encodeModel(probe), { threads: 1, validateInputs: false, logSeverity: 4 });
+        } catch {
+          continue; // onnxruntime cannot load this model (see the conformance test for why)
+        }
+        try {
+          const ds = readDataSets(m)[0];
+          if (!ds) continue;
+          const feeds: Record<string, TensorValue> = {};
+          ds.inputs.forEach((t, i) => {
+            const name = t.name && inputs.some((v) => v.name === t.name) ? t.name : inputs[i]!.name;
+            feeds[name] = { dtype: t.dtype, dims: t.dims, data: t.data };
+          });
+          const out = await session.run(feeds);
+          models++;
+          for (const [name, v] of Object.entries(out)) {
+            const t = types.get(name);
+            if (!t?.shape) continue;
+            values++;
+            const same =
+              t.dtype === v.dtype &&
+              t.shape.length === v.dims.length &&
+              t.shape.every((d, i) => typeof d !== 'number' || d === v.dims[i]);
+            if (!same)
+              wrong.push(`${m.id} '${name}': inferred ${t.dtype}[${t.shape}], onnxruntime ${v.dtype}[${v.dims}]`);
+          }
+        } finally {
+          await session.release();
+        }
+      }
+      console.log(
+        `inferred types checked against onnxruntime: ${values} values in ${models} models, ${wrong.length} wrong`,
+      );
+      expect(wrong).toEqual([]);
+      expect(values).toBeGreaterThan(2000);
     },
   );
 });
