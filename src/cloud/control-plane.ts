@@ -407,7 +407,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const flushHeartbeats = async () => {
     const batch = [...pendingHeartbeats.values()];
     pendingHeartbeats.clear();
-    for (const h of batch) await repo.recordHeartbeat(h.device_id, h.profile, h.models, Date.now());
+    const now = Date.now();
+    await repo.recordHeartbeats(batch.map((h) => ({ id: h.device_id, profile: h.profile, models: h.models, at: now })));
   };
 
   // ---- HTTP app ----

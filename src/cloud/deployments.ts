@@ -33,6 +33,8 @@ const STATE_RANK: Record<DeviceDeploymentState, number> = {
   rolled_back: 6,
 };
 const ACTIVE = ['canary', 'rolling'] as const;
+/** Ack bursts within this window cause one deployment evaluation. */
+const EVALUATE_COALESCE_MS = 20;
 export const TERMINAL_DEPLOYMENT_STATES = ['succeeded', 'failed', 'rolled_back', 'superseded'] as const;
 
 export interface DeploymentHost {
@@ -185,8 +187,7 @@ export class DeploymentController {
   }
 
   async onAck(ack: AckMessage): Promise<void> {
-    const rows = await this.repo.deploymentDevices(ack.deployment_id);
-    const row = rows.find((r) => r.device_id === ack.device_id);
+    const row = await this.repo.deploymentDevice(ack.deployment_id, ack.device_id);
     if (!row) return; // unknown or foreign deployment: nothing to update
     const lower = (Object.keys(STATE_RANK) as DeviceDeploymentState[]).filter((s) => STATE_RANK[s] < STATE_RANK[ack.state]);
     const changed = await this.repo.setDeviceDeploymentState(ack.deployment_id, ack.device_id, ack.state, {
@@ -203,12 +204,29 @@ export class DeploymentController {
         deployment_id: ack.deployment_id,
       });
     }
-    if (changed) await this.evaluate(ack.deployment_id);
+    // only these states can change the deployment's state; evaluations are coalesced because a
+    // rollout to N devices brings N acks at once
+    if (changed && ['loaded', 'failed', 'rejected'].includes(ack.state)) this.scheduleEvaluate(ack.deployment_id);
+  }
+
+  private readonly scheduled = new Map<string, Promise<void>>();
+  /** Evaluate soon, once per burst: callers in the same EVALUATE_COALESCE_MS window share one run. */
+  scheduleEvaluate(id: string): Promise<void> {
+    const pending = this.scheduled.get(id);
+    if (pending) return pending;
+    const p = new Promise<void>((resolve) => setTimeout(resolve, EVALUATE_COALESCE_MS))
+      .then(() => {
+        this.scheduled.delete(id);
+        return this.evaluate(id);
+      })
+      .catch(() => undefined);
+    this.scheduled.set(id, p);
+    return p;
   }
 
   /** Re-evaluate every active deployment (timeouts, telemetry-based gates). */
   async tick(): Promise<void> {
-    for (const d of await this.repo.listDeployments({ active: true })) await this.evaluate(d.id);
+    for (const d of await this.repo.listDeployments({ active: true })) await this.scheduleEvaluate(d.id);
   }
 
   async evaluate(id: string): Promise<void> {

@@ -191,6 +191,20 @@ export class Repository {
       id,
     ]);
   }
+  /** Many heartbeats in one transaction (they arrive from the whole fleet every few seconds). */
+  async recordHeartbeats(beats: { id: string; profile: DeviceProfile; models: ServedModel[]; at: number }[]): Promise<void> {
+    if (beats.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const b of beats) {
+        await tx.run("UPDATE devices SET profile = ?, models = ?, last_seen = ?, presence = 'online' WHERE id = ? AND revoked_at IS NULL", [
+          JSON.stringify(b.profile),
+          JSON.stringify(b.models),
+          b.at,
+          b.id,
+        ]);
+      }
+    });
+  }
   async recordPresence(id: string, presence: 'online' | 'offline', at: number): Promise<void> {
     await this.db.run('UPDATE devices SET presence = ?, last_seen = ? WHERE id = ? AND revoked_at IS NULL', [presence, at, id]);
   }
@@ -322,6 +336,10 @@ export class Repository {
   }
   async deploymentDevices(id: string): Promise<DeploymentDeviceRecord[]> {
     return (await this.db.all('SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY canary DESC, device_id', [id])).map(toDeploymentDevice);
+  }
+  async deploymentDevice(id: string, deviceId: string): Promise<DeploymentDeviceRecord | null> {
+    const r = await first(this.db, 'SELECT * FROM deployment_devices WHERE deployment_id = ? AND device_id = ?', [id, deviceId]);
+    return r ? toDeploymentDevice(r) : null;
   }
   async countDeployments(): Promise<{ total: number; active: number }> {
     const r = await first<{ total: number; active: number }>(

@@ -24,9 +24,20 @@ export class SqliteDatabase implements SqlDatabase {
     while (this.inTx) await new Promise<void>((r) => this.waiting.push(r));
   }
 
+  /** Prepared statements by SQL text: compiling costs more than running a small statement. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   private exec: SqlExecutor = {
-    all: async <T extends Row>(sql: string, params: SqlValue[] = []) => this.db.prepare(sql).all(...params) as T[],
-    run: async (sql: string, params: SqlValue[] = []) => this.db.prepare(sql).run(...params).changes,
+    all: async <T extends Row>(sql: string, params: SqlValue[] = []) => this.stmt(sql).all(...params) as T[],
+    run: async (sql: string, params: SqlValue[] = []) => this.stmt(sql).run(...params).changes,
   };
 
   async all<T extends Row = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
