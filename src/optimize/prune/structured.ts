@@ -4,7 +4,8 @@
  * BatchNormalization/InstanceNormalization parameters, the next Conv's input channels, the rows of
  * a Gemm/MatMul behind Flatten (channel x spatial blocks), and channel offsets through Concat.
  * A producer whose channels reach anything else (a residual Add, a graph output, a depthwise conv,
- * a reshape that mixes channels) is left whole and reported as skipped with the reason.
+ * a reshape that mixes channels) is left whole and reported as skipped with the reason. A depthwise
+ * Conv behind a pruned layer loses the same channels (MobileNet's expand -> depthwise -> project).
  */
 import { VergeError } from '../../errors.ts';
 import { cloneModel, makeTensor } from '../../onnx/builder.ts';
@@ -41,7 +42,7 @@ const CHANNEL_WISE = new Set([
 const PER_CHANNEL_PARAMS: Record<string, number[]> = { BatchNormalization: [1, 2, 3, 4], InstanceNormalization: [1, 2] };
 
 interface ChannelUse {
-  kind: 'conv-in' | 'dense-in' | 'params';
+  kind: 'conv-in' | 'dense-in' | 'params' | 'depthwise';
   node: Node;
   /** Channel offset of the producer's channels in the consumer's input (Concat). */
   offset: number;
@@ -89,8 +90,18 @@ function traceUses(
       continue;
     }
     if (c.opType === 'Conv') {
-      if (c.inputs[0] !== value || !constWeight(c, 1, index)) throw new NotPrunable(`Conv '${c.name}' reads it as weights`);
-      if (intAttr(c, 'group', 1) !== 1) throw new NotPrunable(`it feeds grouped/depthwise Conv '${c.name}'`);
+      const w = constWeight(c, 1, index);
+      if (c.inputs[0] !== value || !w) throw new NotPrunable(`Conv '${c.name}' reads it as weights`);
+      const group = intAttr(c, 'group', 1);
+      if (group !== 1 && group === width && w.dims[0] === width && w.dims[1] === 1) {
+        // Depthwise (one filter per channel): channel c in is channel c out, so the channel
+        // disappears from this conv too and the trace continues behind it.
+        if (c.inputs[2] && !constWeight(c, 2, index)) throw new NotPrunable(`depthwise Conv '${c.name}' has a computed bias`);
+        uses.push({ kind: 'depthwise', node: c, offset, block: 1 });
+        traceUses(c.outputs[0]!, offset, width, index, channelsOf, uses, depth + 1);
+        continue;
+      }
+      if (group !== 1) throw new NotPrunable(`it feeds grouped Conv '${c.name}'`);
       uses.push({ kind: 'conv-in', node: c, offset, block: 1 });
       continue;
     }
@@ -243,6 +254,7 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
   const report: FilterPruneReport = { layers: [], skipped: [], parametersBefore: floatParams(g), parametersAfter: 0 };
   // Per tensor name: indices to remove along an axis.
   const removals = new Map<string, Map<number, Set<number>>>();
+  const depthwise = new Set<Node>();
   const remove = (tensor: string, axis: number, idx: Iterable<number>): void => {
     const byAxis = removals.get(tensor) ?? new Map<number, Set<number>>();
     const set = byAxis.get(axis) ?? new Set<number>();
@@ -285,6 +297,10 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
         for (const k of PER_CHANNEL_PARAMS[u.node.opType]!) remove(u.node.inputs[k]!, 0, shifted);
       } else if (u.kind === 'conv-in') {
         remove(u.node.inputs[1]!, 1, shifted);
+      } else if (u.kind === 'depthwise') {
+        remove(u.node.inputs[1]!, 0, shifted);
+        if (u.node.inputs[2]) remove(u.node.inputs[2], 0, shifted);
+        depthwise.add(u.node);
       } else {
         const w = index.constant(u.node.inputs[1]!)!;
         const inAxis = u.node.opType === 'Gemm' && intAttr(u.node, 'transB', 0) === 1 ? 1 : 0;
@@ -303,6 +319,9 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
     for (const [axis, set] of byAxis) cur = sliceAxis(cur, axis, complement(cur.dims[axis]!, set));
     return cur;
   });
+  // A depthwise conv has one group per remaining channel.
+  const byName = new Map(g.initializers.map((t) => [t.name, t]));
+  for (const n of depthwise) n.attributes.group = { type: 'int', value: byName.get(n.inputs[1]!)!.dims[0]! };
   // Intermediate shapes changed: drop the (optional) recorded value infos rather than keep wrong ones.
   g.valueInfo = [];
   report.parametersAfter = floatParams(g);
