@@ -11,6 +11,7 @@
  * (result = W [C, M/g, k…]): the same layout falls out for both.
  */
 import type { NodeView } from './rule.ts';
+import { formulations } from './formulations.ts';
 import { kernelOffsets, type Window } from './window.ts';
 
 export function convWeightGrad(
@@ -38,19 +39,29 @@ export function convWeightGrad(
   }
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
   let patches: string;
+  let slicesOf: string[] | undefined;
   if (K === 1 && w.strides.every((s) => s === 1) && srcPads.every((p) => p === 0)) patches = t;
   else {
-    const slices = offsets.map((o) => {
+    slicesOf = offsets.map((o) => {
       const starts = o.map((k, i) => k * w.dilations[i]!);
       const ends = starts.map((s, i) => s + (patchSize[i]! - 1) * w.strides[i]! + 1);
       return c.op('Slice', [t, c.ints(starts), c.ints(ends), c.ints(spatialAxes), c.ints(w.strides)]);
     });
     // [Cs, N, L] per offset → reshape each to [g, Cs/g, N·L] then concat along axis 1 = [g, K·Cs/g, N·L]
+    const slices = slicesOf;
     patches = K === 1 ? slices[0]! : '';
-    if (K > 1) {
+    if (K > 1 && !(group === 1 && formulations.convWeight === 'patch-gemms')) {
       const grouped = slices.map((s) => c.op('Reshape', [s, c.ints([group, csg, -1])]));
       patches = c.op('Concat', grouped, { axis: 1 });
     }
+  }
+  if (group === 1 && K > 1 && formulations.convWeight === 'patch-gemms') {
+    // One Gemm per kernel offset straight from each slice: no Concat copy of the patches.
+    const oT = c.op('Reshape', [c.op('Transpose', [other], { perm: [1, 0, 2] }), c.ints([otherChannels, -1])]);
+    const flat = c.ints([csg, -1]);
+    const parts = slicesOf!.map((sl) => c.op('Unsqueeze', [c.op('Gemm', [oT, c.op('Reshape', [sl, flat])], { transB: 1 }), c.ints([2])]));
+    // [Co, Cs, 1] × K → [Co, Cs, K]
+    return c.op('Reshape', [c.op('Concat', parts, { axis: 2 }), c.ints(weightDims)]);
   }
   const P = c.op('Reshape', [patches, c.ints([group, K * csg, -1])]);
   if (group === 1) {

@@ -203,6 +203,12 @@ describe('alternative formulations', () => {
       { dtype: f32, inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
     ],
     [
+      'Conv weight gradient as one Gemm per kernel offset',
+      () => ((formulations.convWeight = 'patch-gemms'), () => (formulations.convWeight = 'patches')),
+      'Conv',
+      { dtype: f32, inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 2] } }, attrs: { strides: [2, 1], pads: [1, 1, 0, 0], dilations: [1, 2] } },
+    ],
+    [
       'Conv weight gradient as a Conv over transposed tensors',
       () => ((formulations.convWeight = 'conv'), () => (formulations.convWeight = 'patches')),
       'Conv',
