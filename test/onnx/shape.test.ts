@@ -13,7 +13,15 @@ import { loadModel } from '../../src/onnx/io.ts';
 import { inferShapes, shapeRuleOps, withValueInfo } from '../../src/onnx/shape/index.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { isOrtDType, type TensorValue } from '../../src/runtime/tensor.ts';
-import { fixturePath, readNpy } from '../fixtures/index.ts';
+import {
+  SMALL_FIXTURES,
+  TORCHVISION_FIXTURES,
+  ensureTorchvisionFixture,
+  fixturePath,
+  fixtureSkipReason,
+  readNpy,
+  type TorchvisionFixture,
+} from '../fixtures/index.ts';
 import { backendSuiteSkipReason, listSuiteModels, readDataSets } from './backend-suite.ts';
 
 /** Declared output shapes of the suite that inference reproduces exactly (measured: 1,035 of 1,241). */
@@ -80,9 +88,60 @@ describe('inference against the ONNX backend suite', () => {
   );
 });
 
+/**
+ * Run `model` on onnxruntime with every inferred value exposed as an extra graph output and
+ * compare: dtype, rank and every known dim must equal the computed tensor's; a symbolic dim must
+ * take one value throughout the model. undefined when onnxruntime cannot load the model.
+ */
+async function checkAgainstRuntime(
+  model: Model,
+  feedsFor: (inputs: string[]) => Record<string, TensorValue>,
+): Promise<{ values: number; wrong: string[] } | undefined> {
+  const types = inferShapes(model, { trustDeclared: false });
+  const declared = new Set(model.graph.outputs.map((o) => o.name));
+  const extra = model.graph.nodes
+    .flatMap((n) => n.outputs)
+    .filter((o) => o && !declared.has(o) && types.get(o)?.shape && isOrtDType(types.get(o)!.dtype))
+    .map((o) => ({ name: o, type: types.get(o)! }));
+  const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+  let session: Session;
+  try {
+    session = await Session.create(encodeModel(probe), { threads: 1, validateInputs: false, logSeverity: 4 });
+  } catch {
+    return undefined; // onnxruntime cannot load this model (the conformance test reports why)
+  }
+  try {
+    const inits = new Set(model.graph.initializers.map((t) => t.name));
+    const out = await session.run(feedsFor(model.graph.inputs.filter((i) => !inits.has(i.name)).map((i) => i.name)));
+    const symbols = new Map<string, number>();
+    const wrong: string[] = [];
+    let values = 0;
+    for (const [name, v] of Object.entries(out)) {
+      const t = types.get(name);
+      if (!t?.shape) continue;
+      values++;
+      const same =
+        t.dtype === v.dtype &&
+        t.shape.length === v.dims.length &&
+        t.shape.every((d, i) => {
+          if (typeof d === 'number') return d === v.dims[i];
+          if (typeof d === 'string') {
+            if (!symbols.has(d)) symbols.set(d, v.dims[i]!);
+            return symbols.get(d) === v.dims[i];
+          }
+          return true;
+        });
+      if (!same) wrong.push(`'${name}': inferred ${t.dtype}[${t.shape}], onnxruntime ${v.dtype}[${v.dims}]`);
+    }
+    return { values, wrong };
+  } finally {
+    await session.release();
+  }
+}
+
 describe('inference against onnxruntime', () => {
   it.skipIf(!!suiteSkip && process.env.CI !== 'true')(
-    `every inferred value (intermediates included) has the dims onnxruntime computes${suiteSkip ? ` (skipped: ${suiteSkip})` : ''}`,
+    `every inferred value of the backend suite (intermediates included) has the dims onnxruntime computes${suiteSkip ? ` (skipped: ${suiteSkip})` : ''}`,
     async () => {
       expect(suiteSkip, suiteSkip).toBeUndefined();
       let models = 0;
@@ -91,47 +150,22 @@ describe('inference against onnxruntime', () => {
       for (const m of listSuiteModels()) {
         const model = decodeModel(new Uint8Array(readFileSync(m.modelPath)), m.id);
         const inits = new Set(model.graph.initializers.map((t) => t.name));
-        const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
-        const io = [...inputs, ...model.graph.outputs];
+        const io = [...model.graph.inputs.filter((i) => !inits.has(i.name)), ...model.graph.outputs];
         if (io.some((v) => v.type?.kind !== 'tensor' || !isOrtDType(v.type.dtype))) continue;
-        const types = inferShapes(model, { trustDeclared: false });
-        // expose every inferred intermediate value as an extra graph output
-        const declared = new Set(model.graph.outputs.map((o) => o.name));
-        const extra = model.graph.nodes
-          .flatMap((n) => n.outputs)
-          .filter((o) => o && !declared.has(o) && types.get(o)?.shape && isOrtDType(types.get(o)!.dtype))
-          .map((o) => ({ name: o, type: types.get(o)! }));
-        const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
-        let session: Session;
-        try {
-          session = await Session.create(encodeModel(probe), { threads: 1, validateInputs: false, logSeverity: 4 });
-        } catch {
-          continue; // onnxruntime cannot load this model (see the conformance test for why)
-        }
-        try {
-          const ds = readDataSets(m)[0];
-          if (!ds) continue;
+        const ds = readDataSets(m)[0];
+        if (!ds) continue;
+        const r = await checkAgainstRuntime(model, (inputs) => {
           const feeds: Record<string, TensorValue> = {};
           ds.inputs.forEach((t, i) => {
-            const name = t.name && inputs.some((v) => v.name === t.name) ? t.name : inputs[i]!.name;
+            const name = t.name && inputs.includes(t.name) ? t.name : inputs[i]!;
             feeds[name] = { dtype: t.dtype, dims: t.dims, data: t.data };
           });
-          const out = await session.run(feeds);
-          models++;
-          for (const [name, v] of Object.entries(out)) {
-            const t = types.get(name);
-            if (!t?.shape) continue;
-            values++;
-            const same =
-              t.dtype === v.dtype &&
-              t.shape.length === v.dims.length &&
-              t.shape.every((d, i) => typeof d !== 'number' || d === v.dims[i]);
-            if (!same)
-              wrong.push(`${m.id} '${name}': inferred ${t.dtype}[${t.shape}], onnxruntime ${v.dtype}[${v.dims}]`);
-          }
-        } finally {
-          await session.release();
-        }
+          return feeds;
+        });
+        if (!r) continue;
+        models++;
+        values += r.values;
+        wrong.push(...r.wrong.map((w) => `${m.id} ${w}`));
       }
       console.log(
         `inferred types checked against onnxruntime: ${values} values in ${models} models, ${wrong.length} wrong`,
@@ -140,6 +174,27 @@ describe('inference against onnxruntime', () => {
       expect(values).toBeGreaterThan(2000);
     },
   );
+
+  const fixtureSkip = fixtureSkipReason();
+  for (const name of [...SMALL_FIXTURES, ...TORCHVISION_FIXTURES]) {
+    const torchvision = (TORCHVISION_FIXTURES as readonly string[]).includes(name);
+    it.skipIf(torchvision && !!fixtureSkip && process.env.CI !== 'true')(
+      `${name}: every layer's inferred shape (batch symbolic) matches onnxruntime${torchvision && fixtureSkip ? ` (skipped: ${fixtureSkip})` : ''}`,
+      async () => {
+        const path = torchvision ? await ensureTorchvisionFixture(name as TorchvisionFixture) : fixturePath(name);
+        expect(path, fixtureSkip).toBeDefined();
+        const x = readNpy(fixturePath(`${name}.input.npy`));
+        const r = await checkAgainstRuntime(loadModel(path!), (inputs) => ({
+          [inputs[0]!]: { dtype: 'float32', dims: x.shape, data: x.data as Float32Array },
+        }));
+        expect(r).toBeDefined();
+        expect(r!.wrong).toEqual([]);
+        expect(r!.values).toBeGreaterThanOrEqual(
+          loadModel(path!).graph.nodes.filter((n) => n.opType !== 'Constant').length,
+        );
+      },
+    );
+  }
 });
 
 function shapeOf(types: Map<string, TensorType>, name: string): Dim[] | undefined {
