@@ -65,7 +65,10 @@ export class ArtifactStore {
  * Parse a single `Range: bytes=a-b` / `bytes=a-` / `bytes=-n` header against a size.
  * Returns null for no/unsupported header (serve whole), 'unsatisfiable' for a bad range.
  */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return null; // multi-range or other units: ignore, serve the whole body (RFC 9110 allows it)

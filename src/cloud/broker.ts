@@ -31,7 +31,11 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export async function startEmbeddedBroker(authority: BrokerAuthority, host = '127.0.0.1', port = 0): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  authority: BrokerAuthority,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<EmbeddedBroker> {
   const serviceIds = new Set<string>();
   const broker = await Aedes.createBroker({
     authenticate(client: Client, username, password, done) {
@@ -44,9 +48,11 @@ export async function startEmbeddedBroker(authority: BrokerAuthority, host = '12
         return done(authError('bad service credentials', BAD_USERNAME_OR_PASSWORD), false);
       }
       // a device may only log in under its own id, so it can neither impersonate nor kick another
-      if (!username || client.id !== username) return done(authError('client id must equal username', NOT_AUTHORIZED), false);
+      if (!username || client.id !== username)
+        return done(authError('client id must equal username', NOT_AUTHORIZED), false);
       authority.authenticateDevice(username, pass).then(
-        (ok) => (ok ? done(null, true) : done(authError('bad credentials or revoked device', BAD_USERNAME_OR_PASSWORD), false)),
+        (ok) =>
+          ok ? done(null, true) : done(authError('bad credentials or revoked device', BAD_USERNAME_OR_PASSWORD), false),
         () => done(authError('authentication unavailable', NOT_AUTHORIZED), false),
       );
     },

@@ -25,7 +25,11 @@ export function resolveCloud(opts: { cloud?: string; apiKey?: string; dataDir?: 
   const dataDir = opts.dataDir ?? process.env.VERGE_CLOUD_DATA_DIR;
   if (!apiKey && dataDir) {
     const p = join(dataDir, ADMIN_KEY_FILE);
-    if (!existsSync(p)) throw new VergeError('E_AUTH', `no ${ADMIN_KEY_FILE} in ${dataDir} (has 'verge cloud --data-dir ${dataDir}' run?)`);
+    if (!existsSync(p))
+      throw new VergeError(
+        'E_AUTH',
+        `no ${ADMIN_KEY_FILE} in ${dataDir} (has 'verge cloud --data-dir ${dataDir}' run?)`,
+      );
     apiKey = readFileSync(p, 'utf8').trim();
   }
   return { url, apiKey };
@@ -47,21 +51,33 @@ export class CloudClient {
     }
     let res: Response;
     try {
-      res = await fetch(this.conn.url + path, { method, headers, body: payload, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await fetch(this.conn.url + path, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new VergeError('E_NETWORK', `cannot reach the control plane at ${this.conn.url} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+      throw new VergeError(
+        'E_NETWORK',
+        `cannot reach the control plane at ${this.conn.url} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
+      );
     }
     const text = await res.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
-      throw new VergeError('E_NETWORK', `${this.conn.url}${path} answered ${res.status} with non-JSON (is that a verge control plane?)`);
+      throw new VergeError(
+        'E_NETWORK',
+        `${this.conn.url}${path} answered ${res.status} with non-JSON (is that a verge control plane?)`,
+      );
     }
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
-      if (res.status === 401 && !this.conn.apiKey) throw new VergeError('E_AUTH', 'no API key: pass --api-key, set VERGE_API_KEY, or --data-dir of a local cloud');
+      if (res.status === 401 && !this.conn.apiKey)
+        throw new VergeError('E_AUTH', 'no API key: pass --api-key, set VERGE_API_KEY, or --data-dir of a local cloud');
       throw new VergeError((err?.code as ErrorCode) ?? 'E_INTERNAL', err?.message ?? `HTTP ${res.status}`);
     }
     return json as T;
@@ -98,7 +114,10 @@ export async function waitForDeployment(
     const awaitingPromote = d.state === 'canary' && d.gate_passed_at !== null && !d.auto_promote;
     if (final || awaitingPromote) return d;
     if (Date.now() - started > opts.timeoutMs) {
-      throw new VergeError('E_NETWORK', `deployment ${id} still ${d.state} after ${Math.round(opts.timeoutMs / 1000)}s (${summarize(d)})`);
+      throw new VergeError(
+        'E_NETWORK',
+        `deployment ${id} still ${d.state} after ${Math.round(opts.timeoutMs / 1000)}s (${summarize(d)})`,
+      );
     }
     await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
   }

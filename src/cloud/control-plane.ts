@@ -46,7 +46,14 @@ import { CloudMessaging } from './messaging.ts';
 import { mosquittoPasswordHash, writeMosquittoAuthFiles } from './mosquitto-auth.ts';
 import { ControlPlaneMetrics } from './metrics.ts';
 import { Repository, type DeviceRecord } from './repository.ts';
-import { ADMIN_KEY_FILE, hashSecret, loadOrCreateSigningKey, newSecret, secretMatches, type SigningKey } from './secrets.ts';
+import {
+  ADMIN_KEY_FILE,
+  hashSecret,
+  loadOrCreateSigningKey,
+  newSecret,
+  secretMatches,
+  type SigningKey,
+} from './secrets.ts';
 import { TelemetryIngest } from './telemetry.ts';
 
 export interface ControlPlaneOptions {
@@ -129,7 +136,8 @@ export interface ControlPlane {
 
 function openDatabase(opts: ControlPlaneOptions): SqlDatabase {
   if (opts.db && /^postgres(ql)?:\/\//.test(opts.db)) return new PostgresDatabase(opts.db, opts.pgSchema ?? 'public');
-  if (opts.db && !opts.db.startsWith('sqlite:')) throw new VergeError('E_BAD_ARGUMENT', `--db must be postgres://… or sqlite:<path>, got '${opts.db}'`);
+  if (opts.db && !opts.db.startsWith('sqlite:'))
+    throw new VergeError('E_BAD_ARGUMENT', `--db must be postgres://… or sqlite:<path>, got '${opts.db}'`);
   return new SqliteDatabase(opts.db ? opts.db.slice('sqlite:'.length) : join(opts.dataDir, 'verge.db'));
 }
 
@@ -158,12 +166,10 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const signingKey = loadOrCreateSigningKey(opts.dataDir);
   const admin = loadOrCreateAdminKey(opts.dataDir);
   if ((await repo.apiKeyRole(hashSecret(admin.key))) === null) {
-    await repo.db.run('INSERT INTO api_keys (key_hash, role, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING', [
-      hashSecret(admin.key),
-      'admin',
-      ADMIN_KEY_FILE,
-      Date.now(),
-    ]);
+    await repo.db.run(
+      'INSERT INTO api_keys (key_hash, role, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING',
+      [hashSecret(admin.key), 'admin', ADMIN_KEY_FILE, Date.now()],
+    );
   }
 
   const instanceId = `${SERVICE_USERNAME}-${randomBytes(4).toString('hex')}`;
@@ -188,7 +194,11 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let brokerUrl: string | null = opts.broker ?? null;
 
   const deviceStatus = (d: DeviceRecord): Device['status'] =>
-    d.revoked_at !== null ? 'revoked' : d.presence === 'online' && d.last_seen !== null && Date.now() - d.last_seen <= HEARTBEAT_TIMEOUT_MS ? 'online' : 'offline';
+    d.revoked_at !== null
+      ? 'revoked'
+      : d.presence === 'online' && d.last_seen !== null && Date.now() - d.last_seen <= HEARTBEAT_TIMEOUT_MS
+        ? 'online'
+        : 'offline';
 
   const metrics = new ControlPlaneMetrics(
     async () => {
@@ -208,7 +218,12 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const generation = await repo.nextGeneration(deviceId);
     await messaging.publish(deviceId, 'deploy', { device_id: deviceId, generation, models });
   };
-  const deployments: DeploymentController = new DeploymentController({ repo, metrics, artifactUrl, publishDesiredState });
+  const deployments: DeploymentController = new DeploymentController({
+    repo,
+    metrics,
+    artifactUrl,
+    publishDesiredState,
+  });
 
   const toDevice = (d: DeviceRecord): Device => ({
     id: d.id,
@@ -235,7 +250,11 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     artifacts,
     metrics,
     deployments,
-    signingKeyResponse: () => ({ algorithm: 'ed25519', key_id: signingKey.keyId, public_key_pem: signingKey.publicKeyPem }),
+    signingKeyResponse: () => ({
+      algorithm: 'ed25519',
+      key_id: signingKey.keyId,
+      public_key_pem: signingKey.publicKeyPem,
+    }),
 
     async enroll(req) {
       const deviceId = `dev-${randomBytes(6).toString('hex')}`;
@@ -294,7 +313,9 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await repo.revokeDevice(d.id);
       await syncBrokerAuth();
       if (messaging) {
-        await messaging.publish(d.id, 'command', { device_id: d.id, command: 'revoked', reason: 'revoked by operator' }).catch(() => undefined);
+        await messaging
+          .publish(d.id, 'command', { device_id: d.id, command: 'revoked', reason: 'revoked by operator' })
+          .catch(() => undefined);
         await messaging.clearRetained(d.id, 'deploy').catch(() => undefined);
       }
       broker?.disconnect(d.id);
@@ -316,11 +337,20 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         optimization: req.optimization ?? null,
         metrics: req.metrics ?? {},
       };
-      if (!semver.valid(req.version)) throw new VergeError('E_BAD_ARGUMENT', `version '${req.version}' is not semver (like 1.2.0)`);
-      if (r.parent !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]*@\S+$/.test(r.parent)) throw new VergeError('E_BAD_ARGUMENT', `parent '${r.parent}' must be name@version`);
+      if (!semver.valid(req.version))
+        throw new VergeError('E_BAD_ARGUMENT', `version '${req.version}' is not semver (like 1.2.0)`);
+      if (r.parent !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]*@\S+$/.test(r.parent))
+        throw new VergeError('E_BAD_ARGUMENT', `parent '${r.parent}' must be name@version`);
       const size = await repo.artifactSize(req.sha256);
-      if (size === null || !artifacts.has(req.sha256)) throw new VergeError('E_NOT_FOUND', `artifact ${req.sha256} was not uploaded (POST /v1/artifacts first)`);
-      await repo.upsertModelVersion({ name: req.name, version: req.version, parent: r.parent, optimization: r.optimization, metrics: r.metrics });
+      if (size === null || !artifacts.has(req.sha256))
+        throw new VergeError('E_NOT_FOUND', `artifact ${req.sha256} was not uploaded (POST /v1/artifacts first)`);
+      await repo.upsertModelVersion({
+        name: req.name,
+        version: req.version,
+        parent: r.parent,
+        optimization: r.optimization,
+        metrics: r.metrics,
+      });
       await repo.insertVariant(req.name, req.version, {
         variant: r.variant,
         precision: r.precision,
@@ -340,7 +370,10 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         byName.set(v.name, [...(byName.get(v.name) ?? []), mv]);
       }
       return {
-        models: [...byName.entries()].map(([n, versions]) => ({ name: n, versions: versions.sort((a, b) => semver.compare(a.version, b.version)) })),
+        models: [...byName.entries()].map(([n, versions]) => ({
+          name: n,
+          versions: versions.sort((a, b) => semver.compare(a.version, b.version)),
+        })),
       };
     },
 
@@ -422,7 +455,11 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'verge control plane', version: String(PROTOCOL_VERSION), description: 'Operator and agent API of verge (docs/protocol.md)' },
+      info: {
+        title: 'verge control plane',
+        version: String(PROTOCOL_VERSION),
+        description: 'Operator and agent API of verge (docs/protocol.md)',
+      },
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'operator API key (admin.key or POST /v1/api-keys)' },
@@ -433,16 +470,29 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   installAuth(app, repo);
   app.setErrorHandler((err: FastifyError | VergeError, _req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof HttpError)
+      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
     if (isVergeError(err)) {
-      const status = { E_BAD_ARGUMENT: 400, E_PROTOCOL: 400, E_AUTH: 401, E_NOT_FOUND: 404, E_CONFLICT: 409, E_UNSUPPORTED: 422, E_NETWORK: 503 }[err.code as string] ?? 500;
+      const status =
+        {
+          E_BAD_ARGUMENT: 400,
+          E_PROTOCOL: 400,
+          E_AUTH: 401,
+          E_NOT_FOUND: 404,
+          E_CONFLICT: 409,
+          E_UNSUPPORTED: 422,
+          E_NETWORK: 503,
+        }[err.code as string] ?? 500;
       return reply.code(status).send({ error: { code: err.code, message: err.message } });
     }
     const fe = err as FastifyError;
     if (fe.validation) return reply.code(400).send({ error: { code: 'E_BAD_ARGUMENT', message: fe.message } });
-    if (fe.statusCode && fe.statusCode < 500) return reply.code(fe.statusCode).send({ error: { code: 'E_BAD_ARGUMENT', message: fe.message } });
+    if (fe.statusCode && fe.statusCode < 500)
+      return reply.code(fe.statusCode).send({ error: { code: 'E_BAD_ARGUMENT', message: fe.message } });
     app.log.error(err);
-    return reply.code(500).send({ error: { code: 'E_INTERNAL', message: fe.message.split('\n')[0] ?? 'internal error' } });
+    return reply
+      .code(500)
+      .send({ error: { code: 'E_INTERNAL', message: fe.message.split('\n')[0] ?? 'internal error' } });
   });
   registerRoutes(app, core);
   await app.ready();

@@ -67,12 +67,18 @@ export class DeploymentController {
 
   async create(input: unknown): Promise<Deployment> {
     const parsed = CreateDeploymentRequest.safeParse(input);
-    if (!parsed.success) throw new VergeError('E_BAD_ARGUMENT', `invalid deployment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `invalid deployment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const req = parsed.data;
-    if (req.strategy === 'canary' && req.canary_percent === null) throw new VergeError('E_BAD_ARGUMENT', 'canary strategy needs canary_percent (1-99)');
+    if (req.strategy === 'canary' && req.canary_percent === null)
+      throw new VergeError('E_BAD_ARGUMENT', 'canary strategy needs canary_percent (1-99)');
     const mv = await this.repo.getModelVersion(req.model, req.version, this.host.artifactUrl);
     if (!mv) throw new VergeError('E_NOT_FOUND', `model ${req.model}@${req.version} is not published`);
-    if (mv.variants.length === 0) throw new VergeError('E_NOT_FOUND', `model ${req.model}@${req.version} has no artifacts`);
+    if (mv.variants.length === 0)
+      throw new VergeError('E_NOT_FOUND', `model ${req.model}@${req.version} has no artifacts`);
 
     const devices = await this.resolveTarget(req.target);
     for (const d of devices) {
@@ -84,8 +90,11 @@ export class DeploymentController {
       }
     }
     // canary set: online devices first, then by name; at least one device
-    const ordered = [...devices].sort((a, b) => Number(b.presence === 'online') - Number(a.presence === 'online') || a.name.localeCompare(b.name));
-    const canaryCount = req.strategy === 'canary' ? Math.max(1, Math.ceil((ordered.length * req.canary_percent!) / 100)) : 0;
+    const ordered = [...devices].sort(
+      (a, b) => Number(b.presence === 'online') - Number(a.presence === 'online') || a.name.localeCompare(b.name),
+    );
+    const canaryCount =
+      req.strategy === 'canary' ? Math.max(1, Math.ceil((ordered.length * req.canary_percent!) / 100)) : 0;
     const now = Date.now();
     const id = `dep-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
     const rows: DeploymentDeviceRecord[] = [];
@@ -126,11 +135,15 @@ export class DeploymentController {
     const deviceIds = new Set(rows.map((r) => r.device_id));
     for (const old of await this.repo.listDeployments({ model: req.model, active: true })) {
       const oldDevices = await this.repo.deploymentDevices(old.id);
-      if (oldDevices.some((x) => deviceIds.has(x.device_id))) await this.repo.transitionDeployment(old.id, [...ACTIVE], 'superseded', `superseded by ${id}`);
+      if (oldDevices.some((x) => deviceIds.has(x.device_id)))
+        await this.repo.transitionDeployment(old.id, [...ACTIVE], 'superseded', `superseded by ${id}`);
     }
     await this.repo.insertDeployment(record, rows);
     this.host.metrics.deployments.inc({ strategy: req.strategy });
-    await this.release(record, rows.filter((r) => r.released).map((r) => r.device_id));
+    await this.release(
+      record,
+      rows.filter((r) => r.released).map((r) => r.device_id),
+    );
     await this.evaluate(id);
     return this.view(id);
   }
@@ -150,7 +163,8 @@ export class DeploymentController {
       chosen = chosen.filter((d) => wanted.has(d.id));
     }
     chosen = chosen.filter((d) => matchesTarget(d, t));
-    if (chosen.length === 0) throw new VergeError('E_NOT_FOUND', `no enrolled device matches target ${JSON.stringify(t)}`);
+    if (chosen.length === 0)
+      throw new VergeError('E_NOT_FOUND', `no enrolled device matches target ${JSON.stringify(t)}`);
     return chosen;
   }
 
@@ -189,7 +203,9 @@ export class DeploymentController {
   async onAck(ack: AckMessage): Promise<void> {
     const row = await this.repo.deploymentDevice(ack.deployment_id, ack.device_id);
     if (!row) return; // unknown or foreign deployment: nothing to update
-    const lower = (Object.keys(STATE_RANK) as DeviceDeploymentState[]).filter((s) => STATE_RANK[s] < STATE_RANK[ack.state]);
+    const lower = (Object.keys(STATE_RANK) as DeviceDeploymentState[]).filter(
+      (s) => STATE_RANK[s] < STATE_RANK[ack.state],
+    );
     const changed = await this.repo.setDeviceDeploymentState(ack.deployment_id, ack.device_id, ack.state, {
       variant: ack.variant ?? null,
       error: ack.error ?? null,
@@ -236,23 +252,41 @@ export class DeploymentController {
     if (d.state === 'canary') {
       const canary = devs.filter((x) => x.canary);
       const bad = canary.find((x) => x.state === 'failed' || x.state === 'rejected');
-      if (bad) return void (await this.rollback(id, `canary device ${bad.device_id} ${bad.state}${bad.error ? `: ${bad.error.code} ${bad.error.message}` : ''}`, 'canary-failure'));
+      if (bad)
+        return void (await this.rollback(
+          id,
+          `canary device ${bad.device_id} ${bad.state}${bad.error ? `: ${bad.error.code} ${bad.error.message}` : ''}`,
+          'canary-failure',
+        ));
       const timedOut = Date.now() - d.created_at > d.health.timeout_s * 1000;
       if (d.gate_passed_at !== null) return; // waiting for a manual promote
       if (canary.every((x) => x.state === 'loaded')) {
-        const verdict = await this.healthVerdict(d, canary.map((x) => x.device_id));
-        if (verdict.kind === 'fail') return void (await this.rollback(id, `health gate failed: ${verdict.reason}`, 'health-gate'));
+        const verdict = await this.healthVerdict(
+          d,
+          canary.map((x) => x.device_id),
+        );
+        if (verdict.kind === 'fail')
+          return void (await this.rollback(id, `health gate failed: ${verdict.reason}`, 'health-gate'));
         if (verdict.kind === 'pass') {
           if (d.auto_promote) return void (await this.promote(id));
           await this.repo.markGatePassed(id, `health gate passed (${verdict.reason}); waiting for promote`);
           return;
         }
-        if (timedOut) return void (await this.rollback(id, `health gate timed out after ${d.health.timeout_s}s: ${verdict.reason}`, 'timeout'));
+        if (timedOut)
+          return void (await this.rollback(
+            id,
+            `health gate timed out after ${d.health.timeout_s}s: ${verdict.reason}`,
+            'timeout',
+          ));
         return;
       }
       if (timedOut) {
         const waiting = canary.filter((x) => x.state !== 'loaded').map((x) => x.device_id);
-        return void (await this.rollback(id, `health gate timed out after ${d.health.timeout_s}s: not loaded on ${waiting.join(', ')}`, 'timeout'));
+        return void (await this.rollback(
+          id,
+          `health gate timed out after ${d.health.timeout_s}s: not loaded on ${waiting.join(', ')}`,
+          'timeout',
+        ));
       }
       return;
     }
@@ -260,7 +294,12 @@ export class DeploymentController {
     const released = devs.filter((x) => x.released);
     const bad = released.filter((x) => x.state === 'failed' || x.state === 'rejected');
     if (bad.length) {
-      await this.repo.transitionDeployment(id, ['rolling'], 'failed', `${bad.length} device(s) failed: ${bad.map((x) => `${x.device_id} ${x.state}${x.error ? ` (${x.error.code})` : ''}`).join(', ')}`);
+      await this.repo.transitionDeployment(
+        id,
+        ['rolling'],
+        'failed',
+        `${bad.length} device(s) failed: ${bad.map((x) => `${x.device_id} ${x.state}${x.error ? ` (${x.error.code})` : ''}`).join(', ')}`,
+      );
       return;
     }
     if (released.length === devs.length && released.every((x) => x.state === 'loaded')) {
@@ -269,7 +308,10 @@ export class DeploymentController {
   }
 
   /** pass / fail / pending, from canary telemetry for the new version since the deployment began. */
-  private async healthVerdict(d: DeploymentRecord, deviceIds: string[]): Promise<{ kind: 'pass' | 'fail' | 'pending'; reason: string }> {
+  private async healthVerdict(
+    d: DeploymentRecord,
+    deviceIds: string[],
+  ): Promise<{ kind: 'pass' | 'fail' | 'pending'; reason: string }> {
     const rows = await this.repo.telemetryFor(d.model, d.version, deviceIds, d.created_at);
     let inferences = 0;
     let errors = 0;
@@ -288,8 +330,10 @@ export class DeploymentController {
     const p95 = hist ? histogramQuantile(hist, 0.95) : 0;
     const summary = `${inferences} inferences, error rate ${errorRate.toFixed(3)} (max ${d.health.max_error_rate}), p95 ≤ ${p95} ms${d.health.max_p95_ms !== null ? ` (max ${d.health.max_p95_ms})` : ''}`;
     if (inferences > 0 && errorRate > d.health.max_error_rate) return { kind: 'fail', reason: summary };
-    if (d.health.max_p95_ms !== null && inferences > 0 && p95 > d.health.max_p95_ms) return { kind: 'fail', reason: summary };
-    if (inferences < d.health.min_inferences) return { kind: 'pending', reason: `${summary}; need ${d.health.min_inferences} inferences` };
+    if (d.health.max_p95_ms !== null && inferences > 0 && p95 > d.health.max_p95_ms)
+      return { kind: 'fail', reason: summary };
+    if (inferences < d.health.min_inferences)
+      return { kind: 'pending', reason: `${summary}; need ${d.health.min_inferences} inferences` };
     return { kind: 'pass', reason: summary };
   }
 
@@ -297,23 +341,42 @@ export class DeploymentController {
     const d = await this.repo.getDeployment(id);
     if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${id}'`);
     if (d.state === 'rolling' || d.state === 'succeeded') return this.view(id);
-    if (d.state !== 'canary') throw new VergeError('E_CONFLICT', `deployment ${id} is ${d.state}; only a canary can be promoted`);
+    if (d.state !== 'canary')
+      throw new VergeError('E_CONFLICT', `deployment ${id} is ${d.state}; only a canary can be promoted`);
     const devs = await this.repo.deploymentDevices(id);
     const bad = devs.find((x) => x.canary && (x.state === 'failed' || x.state === 'rejected'));
     if (bad) throw new VergeError('E_CONFLICT', `canary device ${bad.device_id} ${bad.state}; roll back instead`);
-    if (await this.repo.transitionDeployment(id, ['canary'], 'rolling', d.gate_passed_at ? null : 'promoted by operator before the health gate passed')) {
-      await this.release(d, devs.filter((x) => !x.released).map((x) => x.device_id));
+    if (
+      await this.repo.transitionDeployment(
+        id,
+        ['canary'],
+        'rolling',
+        d.gate_passed_at ? null : 'promoted by operator before the health gate passed',
+      )
+    ) {
+      await this.release(
+        d,
+        devs.filter((x) => !x.released).map((x) => x.device_id),
+      );
       await this.evaluate(id);
     }
     return this.view(id);
   }
 
-  async rollback(id: string, reason: string, trigger: 'operator' | 'canary-failure' | 'health-gate' | 'timeout' = 'operator'): Promise<Deployment> {
+  async rollback(
+    id: string,
+    reason: string,
+    trigger: 'operator' | 'canary-failure' | 'health-gate' | 'timeout' = 'operator',
+  ): Promise<Deployment> {
     const d = await this.repo.getDeployment(id);
     if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${id}'`);
     if (d.state === 'rolled_back') return this.view(id);
-    if (d.state === 'superseded') throw new VergeError('E_CONFLICT', `deployment ${id} was superseded; roll back the newer one`);
-    if (!(await this.repo.transitionDeployment(id, ['canary', 'rolling', 'succeeded', 'failed'], 'rolled_back', reason))) return this.view(id);
+    if (d.state === 'superseded')
+      throw new VergeError('E_CONFLICT', `deployment ${id} was superseded; roll back the newer one`);
+    if (
+      !(await this.repo.transitionDeployment(id, ['canary', 'rolling', 'succeeded', 'failed'], 'rolled_back', reason))
+    )
+      return this.view(id);
     this.host.metrics.rollbacks.inc({ trigger });
     for (const x of await this.repo.deploymentDevices(id)) {
       if (!x.released) continue;
@@ -334,11 +397,14 @@ export class DeploymentController {
   }
 
   /** Desired-state entries for a device, for the retained deploy message. */
-  async desiredModels(deviceId: string): Promise<{ deployment_id: string; name: string; version: string; variants: ModelVersion['variants'] }[]> {
+  async desiredModels(
+    deviceId: string,
+  ): Promise<{ deployment_id: string; name: string; version: string; variants: ModelVersion['variants'] }[]> {
     const out = [];
     for (const a of await this.repo.assignmentsOf(deviceId)) {
       const mv = await this.repo.getModelVersion(a.model, a.version, this.host.artifactUrl);
-      if (mv && mv.variants.length) out.push({ deployment_id: a.deployment_id, name: a.model, version: a.version, variants: mv.variants });
+      if (mv && mv.variants.length)
+        out.push({ deployment_id: a.deployment_id, name: a.model, version: a.version, variants: mv.variants });
     }
     return out;
   }

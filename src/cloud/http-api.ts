@@ -41,11 +41,21 @@ function js(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string
 /** Validate with zod too: applies defaults and refinements JSON schema cannot express. */
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body ?? {});
-  if (!r.success) throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   return r.data;
 }
 
-const errors = { 400: js(ErrorResponse), 401: js(ErrorResponse), 403: js(ErrorResponse), 404: js(ErrorResponse), 409: js(ErrorResponse) };
+const errors = {
+  400: js(ErrorResponse),
+  401: js(ErrorResponse),
+  403: js(ErrorResponse),
+  404: js(ErrorResponse),
+  409: js(ErrorResponse),
+};
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
 
 /** Largest artifact accepted by upload (a model file); 4 GiB covers multi-GB LLM-class ONNX files. */
@@ -65,7 +75,9 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // ---- agent ↔ cloud ----
-  app.get('/v1/signing-key', { schema: { tags: ['agent'], response: { 200: js(SigningKeyResponse) } } }, async () => core.signingKeyResponse());
+  app.get('/v1/signing-key', { schema: { tags: ['agent'], response: { 200: js(SigningKeyResponse) } } }, async () =>
+    core.signingKeyResponse(),
+  );
 
   app.post(
     '/v1/enroll',
@@ -81,19 +93,35 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
 
   app.get(
     '/v1/artifacts/:sha256',
-    { config: { auth: 'device-or-read' }, schema: { tags: ['agent'], params: { type: 'object', properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['sha256'] } } },
+    {
+      config: { auth: 'device-or-read' },
+      schema: {
+        tags: ['agent'],
+        params: {
+          type: 'object',
+          properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+          required: ['sha256'],
+        },
+      },
+    },
     async (req, reply) => {
       const { sha256 } = req.params as { sha256: string };
       if (!core.artifacts.has(sha256)) throw new VergeError('E_NOT_FOUND', `no artifact ${sha256}`);
       const size = core.artifacts.size(sha256);
       const range = parseRange(req.headers.range, size);
-      reply.header('accept-ranges', 'bytes').header('etag', `"${sha256}"`).header('content-type', 'application/octet-stream');
+      reply
+        .header('accept-ranges', 'bytes')
+        .header('etag', `"${sha256}"`)
+        .header('content-type', 'application/octet-stream');
       if (range === 'unsatisfiable') {
         reply.code(416).header('content-range', `bytes */${size}`);
         return reply.send();
       }
       if (range) {
-        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+          .header('content-length', range.end - range.start + 1);
         return reply.send(core.artifacts.read(sha256, range));
       }
       reply.header('content-length', size);
@@ -104,63 +132,120 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
   // ---- operator API ----
   app.post(
     '/v1/enroll-tokens',
-    { config: { auth: 'admin' }, schema: { tags: ['devices'], body: js(CreateEnrollTokenRequest, 'input'), response: { 200: js(EnrollTokenResponse), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['devices'],
+        body: js(CreateEnrollTokenRequest, 'input'),
+        response: { 200: js(EnrollTokenResponse), ...errors },
+      },
+    },
     async (req) => core.createEnrollToken(parse(CreateEnrollTokenRequest, req.body)),
   );
 
   app.post(
     '/v1/api-keys',
-    { config: { auth: 'admin' }, schema: { tags: ['operators'], body: js(CreateApiKeyRequest, 'input'), response: { 200: js(ApiKeyResponse), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['operators'],
+        body: js(CreateApiKeyRequest, 'input'),
+        response: { 200: js(ApiKeyResponse), ...errors },
+      },
+    },
     async (req) => {
       const body = parse(CreateApiKeyRequest, req.body);
       return core.createApiKey(body.role, body.name ?? null);
     },
   );
 
-  app.get('/v1/devices', { config: { auth: 'read' }, schema: { tags: ['devices'], response: { 200: js(DevicesResponse), ...errors } } }, async () => ({
-    devices: await core.listDevices(),
-  }));
+  app.get(
+    '/v1/devices',
+    { config: { auth: 'read' }, schema: { tags: ['devices'], response: { 200: js(DevicesResponse), ...errors } } },
+    async () => ({
+      devices: await core.listDevices(),
+    }),
+  );
 
-  app.get('/v1/devices/:id', { config: { auth: 'read' }, schema: { tags: ['devices'], params: idParam, response: { 200: js(Device), ...errors } } }, async (req) =>
-    core.getDevice((req.params as { id: string }).id),
+  app.get(
+    '/v1/devices/:id',
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['devices'], params: idParam, response: { 200: js(Device), ...errors } },
+    },
+    async (req) => core.getDevice((req.params as { id: string }).id),
   );
 
   app.post(
     '/v1/devices/:id/revoke',
-    { config: { auth: 'admin' }, schema: { tags: ['devices'], params: idParam, response: { 200: js(Device), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: { tags: ['devices'], params: idParam, response: { 200: js(Device), ...errors } },
+    },
     async (req) => core.revokeDevice((req.params as { id: string }).id),
   );
 
   app.post(
     '/v1/artifacts',
-    { config: { auth: 'admin' }, bodyLimit: MAX_ARTIFACT_BYTES, schema: { tags: ['models'], response: { 200: js(ArtifactUploadResponse), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      bodyLimit: MAX_ARTIFACT_BYTES,
+      schema: { tags: ['models'], response: { 200: js(ArtifactUploadResponse), ...errors } },
+    },
     async (req) => {
-      if (!req.body || typeof (req.body as Readable).pipe !== 'function') throw new VergeError('E_BAD_ARGUMENT', 'send the artifact as application/octet-stream');
+      if (!req.body || typeof (req.body as Readable).pipe !== 'function')
+        throw new VergeError('E_BAD_ARGUMENT', 'send the artifact as application/octet-stream');
       return core.uploadArtifact(req.body as Readable);
     },
   );
 
   app.post(
     '/v1/models',
-    { config: { auth: 'admin' }, schema: { tags: ['models'], body: js(PublishModelRequest, 'input'), response: { 200: js(ModelVersion), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['models'],
+        body: js(PublishModelRequest, 'input'),
+        response: { 200: js(ModelVersion), ...errors },
+      },
+    },
     async (req) => core.publishModel(parse(PublishModelRequest, req.body)),
   );
 
-  app.get('/v1/models', { config: { auth: 'read' }, schema: { tags: ['models'], response: { 200: js(ModelsResponse), ...errors } } }, async () => core.listModels());
+  app.get(
+    '/v1/models',
+    { config: { auth: 'read' }, schema: { tags: ['models'], response: { 200: js(ModelsResponse), ...errors } } },
+    async () => core.listModels(),
+  );
 
   app.get(
     '/v1/models/:name',
-    { config: { auth: 'read' }, schema: { tags: ['models'], params: { type: 'object', properties: { name: { type: 'string' } } }, response: { 200: js(ModelsResponse), ...errors } } },
+    {
+      config: { auth: 'read' },
+      schema: {
+        tags: ['models'],
+        params: { type: 'object', properties: { name: { type: 'string' } } },
+        response: { 200: js(ModelsResponse), ...errors },
+      },
+    },
     async (req) => {
       const res = await core.listModels((req.params as { name: string }).name);
-      if (res.models.length === 0) throw new VergeError('E_NOT_FOUND', `no model '${(req.params as { name: string }).name}'`);
+      if (res.models.length === 0)
+        throw new VergeError('E_NOT_FOUND', `no model '${(req.params as { name: string }).name}'`);
       return res;
     },
   );
 
   app.post(
     '/v1/deployments',
-    { config: { auth: 'admin' }, schema: { tags: ['deployments'], body: js(CreateDeploymentRequest, 'input'), response: { 200: js(Deployment), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['deployments'],
+        body: js(CreateDeploymentRequest, 'input'),
+        response: { 200: js(Deployment), ...errors },
+      },
+    },
     async (req) => core.deployments.create(req.body),
   );
 
@@ -170,7 +255,10 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
       config: { auth: 'read' },
       schema: {
         tags: ['deployments'],
-        querystring: { type: 'object', properties: { model: { type: 'string' }, active: { type: 'string', enum: ['true', 'false'] } } },
+        querystring: {
+          type: 'object',
+          properties: { model: { type: 'string' }, active: { type: 'string', enum: ['true', 'false'] } },
+        },
         response: { 200: js(DeploymentsResponse), ...errors },
       },
     },
@@ -182,24 +270,42 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
 
   app.get(
     '/v1/deployments/:id',
-    { config: { auth: 'read' }, schema: { tags: ['deployments'], params: idParam, response: { 200: js(Deployment), ...errors } } },
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['deployments'], params: idParam, response: { 200: js(Deployment), ...errors } },
+    },
     async (req) => core.deployments.view((req.params as { id: string }).id),
   );
 
   app.post(
     '/v1/deployments/:id/promote',
-    { config: { auth: 'admin' }, schema: { tags: ['deployments'], params: idParam, response: { 200: js(Deployment), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: { tags: ['deployments'], params: idParam, response: { 200: js(Deployment), ...errors } },
+    },
     async (req) => core.deployments.promote((req.params as { id: string }).id),
   );
 
   app.post(
     '/v1/deployments/:id/rollback',
-    { config: { auth: 'admin' }, schema: { tags: ['deployments'], params: idParam, body: js(RollbackRequest, 'input'), response: { 200: js(Deployment), ...errors } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['deployments'],
+        params: idParam,
+        body: js(RollbackRequest, 'input'),
+        response: { 200: js(Deployment), ...errors },
+      },
+    },
     async (req) => {
       const body = parse(RollbackRequest, req.body);
       return core.deployments.rollback((req.params as { id: string }).id, body.reason ?? 'rolled back by operator');
     },
   );
 
-  app.get('/v1/status', { config: { auth: 'read' }, schema: { tags: ['operators'], response: { 200: js(StatusResponse), ...errors } } }, async () => core.status());
+  app.get(
+    '/v1/status',
+    { config: { auth: 'read' }, schema: { tags: ['operators'], response: { 200: js(StatusResponse), ...errors } } },
+    async () => core.status(),
+  );
 }

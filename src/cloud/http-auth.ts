@@ -47,7 +47,8 @@ async function identify(req: FastifyRequest, repo: Repository): Promise<Principa
     const id = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const dev = colon > 0 ? await repo.getDevice(id) : null;
-    if (!dev || dev.id !== id || !secretMatches(password, dev.secret_hash)) throw new HttpError(401, 'E_AUTH', 'bad device credentials');
+    if (!dev || dev.id !== id || !secretMatches(password, dev.secret_hash))
+      throw new HttpError(401, 'E_AUTH', 'bad device credentials');
     if (dev.revoked_at !== null) throw new HttpError(403, 'E_AUTH', `device ${id} is revoked`);
     return { kind: 'device', deviceId: id };
   }
@@ -64,11 +65,15 @@ export function installAuth(app: FastifyInstance, repo: Repository): void {
     }
     const p = await identify(req, repo);
     req.principal = p;
-    if (p.kind === 'anonymous') throw new HttpError(401, 'E_AUTH', 'authentication required (Authorization: Bearer <api key>)');
-    const okOperator = p.kind === 'operator' && (mode === 'read' || mode === 'device-or-read' || (mode === 'admin' && p.role === 'admin'));
+    if (p.kind === 'anonymous')
+      throw new HttpError(401, 'E_AUTH', 'authentication required (Authorization: Bearer <api key>)');
+    const okOperator =
+      p.kind === 'operator' &&
+      (mode === 'read' || mode === 'device-or-read' || (mode === 'admin' && p.role === 'admin'));
     const okDevice = p.kind === 'device' && (mode === 'device' || mode === 'device-or-read');
     if (okOperator || okDevice) return;
-    if (p.kind === 'operator' && mode === 'admin') throw new HttpError(403, 'E_AUTH', 'this API key is read-only; the operation needs an admin key');
+    if (p.kind === 'operator' && mode === 'admin')
+      throw new HttpError(403, 'E_AUTH', 'this API key is read-only; the operation needs an admin key');
     throw new HttpError(403, 'E_AUTH', 'not allowed for these credentials');
   });
 }

@@ -1,4 +1,11 @@
 /** verge control plane (docs/cloud.md). */
 export { buildControlPlane, ENROLL_TOKEN_TTL_S, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
-export { CloudClient, resolveCloud, waitForDeployment, summarize, DEFAULT_CLOUD_URL, type CloudConnection } from './client.ts';
+export {
+  CloudClient,
+  resolveCloud,
+  waitForDeployment,
+  summarize,
+  DEFAULT_CLOUD_URL,
+  type CloudConnection,
+} from './client.ts';
 export { TERMINAL_DEPLOYMENT_STATES } from './deployments.ts';

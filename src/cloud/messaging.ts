@@ -38,15 +38,19 @@ export class CloudMessaging {
   }): Promise<CloudMessaging> {
     let client: MqttClient;
     try {
-      client = await mqtt.connectAsync(opts.url, {
-        clientId: opts.clientId,
-        username: opts.username,
-        password: opts.password,
-        protocolVersion: opts.shared ? 5 : 4,
-        clean: true,
-        reconnectPeriod: RECONNECT_MS,
-        connectTimeout: CONNECT_TIMEOUT_MS,
-      }, false);
+      client = await mqtt.connectAsync(
+        opts.url,
+        {
+          clientId: opts.clientId,
+          username: opts.username,
+          password: opts.password,
+          protocolVersion: opts.shared ? 5 : 4,
+          clean: true,
+          reconnectPeriod: RECONNECT_MS,
+          connectTimeout: CONNECT_TIMEOUT_MS,
+        },
+        false,
+      );
     } catch (e) {
       throw new VergeError('E_NETWORK', `cannot connect to MQTT broker ${opts.url}: ${(e as Error).message}`);
     }
@@ -67,7 +71,10 @@ export class CloudMessaging {
 
   async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
     const spec = VERBS[verb];
-    await this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), { qos: spec.qos, retain: spec.retained });
+    await this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), {
+      qos: spec.qos,
+      retain: spec.retained,
+    });
   }
 
   /** Remove a retained message (an empty retained payload deletes it, MQTT 3.1.1 §3.3.1.3). */

@@ -52,7 +52,8 @@ export function writeMosquittoAuthFiles(
   devices: { id: string; brokerHash: string }[],
 ): boolean {
   mkdirSync(dir, { recursive: true });
-  const passwd = [`${service.username}:${service.passwordHash}`, ...devices.map((d) => `${d.id}:${d.brokerHash}`)].join('\n') + '\n';
+  const passwd =
+    [`${service.username}:${service.passwordHash}`, ...devices.map((d) => `${d.id}:${d.brokerHash}`)].join('\n') + '\n';
   const a = writeIfChanged(join(dir, 'passwd'), passwd);
   const b = writeIfChanged(join(dir, 'acl'), mosquittoAcl(service.username));
   return a || b;

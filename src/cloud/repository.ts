@@ -107,11 +107,20 @@ export class Repository {
 
   // ---- API keys ----
   async countApiKeys(role?: Role): Promise<number> {
-    const r = await first<{ n: number }>(this.db, `SELECT COUNT(*) AS n FROM api_keys${role ? ' WHERE role = ?' : ''}`, role ? [role] : []);
+    const r = await first<{ n: number }>(
+      this.db,
+      `SELECT COUNT(*) AS n FROM api_keys${role ? ' WHERE role = ?' : ''}`,
+      role ? [role] : [],
+    );
     return Number(r?.n ?? 0);
   }
   async insertApiKey(keyHash: string, role: Role, name: string | null): Promise<void> {
-    await this.db.run('INSERT INTO api_keys (key_hash, role, name, created_at) VALUES (?, ?, ?, ?)', [keyHash, role, name, Date.now()]);
+    await this.db.run('INSERT INTO api_keys (key_hash, role, name, created_at) VALUES (?, ?, ?, ?)', [
+      keyHash,
+      role,
+      name,
+      Date.now(),
+    ]);
   }
   async apiKeyRole(keyHash: string): Promise<Role | null> {
     const r = await first<{ role: Role }>(this.db, 'SELECT role FROM api_keys WHERE key_hash = ?', [keyHash]);
@@ -132,16 +141,23 @@ export class Repository {
    * Consume a token and create the device in one transaction: a token works exactly once, even
    * when two enrollments race on two replicas (the conditional UPDATE decides).
    */
-  async enrollDevice(tokenHash: string, device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
+  async enrollDevice(
+    tokenHash: string,
+    device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile },
+  ): Promise<DeviceRecord> {
     try {
       return await this.enrollDeviceOnce(tokenHash, device);
     } catch (e) {
-      if (isUniqueViolation(e)) throw new VergeError('E_CONFLICT', `a device named '${device.name}' is already enrolled`);
+      if (isUniqueViolation(e))
+        throw new VergeError('E_CONFLICT', `a device named '${device.name}' is already enrolled`);
       throw e;
     }
   }
 
-  private async enrollDeviceOnce(tokenHash: string, device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile }): Promise<DeviceRecord> {
+  private async enrollDeviceOnce(
+    tokenHash: string,
+    device: { id: string; name: string; secretHash: string; brokerHash: string; profile: DeviceProfile },
+  ): Promise<DeviceRecord> {
     return this.db.transaction(async (tx) => {
       const now = Date.now();
       const tok = await first<{ tags: string; used_at: number | null; expires_at: number }>(
@@ -154,11 +170,10 @@ export class Repository {
       if (Number(tok.expires_at) <= now) throw new VergeError('E_AUTH', 'enrollment token expired');
       const taken = await first(tx, 'SELECT id FROM devices WHERE name = ?', [device.name]);
       if (taken) throw new VergeError('E_CONFLICT', `a device named '${device.name}' is already enrolled`);
-      const changed = await tx.run('UPDATE enroll_tokens SET used_at = ?, device_id = ? WHERE token_hash = ? AND used_at IS NULL', [
-        now,
-        device.id,
-        tokenHash,
-      ]);
+      const changed = await tx.run(
+        'UPDATE enroll_tokens SET used_at = ?, device_id = ? WHERE token_hash = ? AND used_at IS NULL',
+        [now, device.id, tokenHash],
+      );
       if (changed !== 1) throw new VergeError('E_AUTH', 'enrollment token already used');
       await tx.run(
         `INSERT INTO devices (id, name, secret_hash, tags, profile, presence, models, generation, enrolled_at, broker_hash)
@@ -171,7 +186,11 @@ export class Repository {
 
   // ---- devices ----
   private async getDeviceWith(ex: SqlExecutor, idOrName: string): Promise<DeviceRecord | null> {
-    const r = await first(ex, 'SELECT * FROM devices WHERE id = ? OR name = ? ORDER BY (id = ?) DESC', [idOrName, idOrName, idOrName]);
+    const r = await first(ex, 'SELECT * FROM devices WHERE id = ? OR name = ? ORDER BY (id = ?) DESC', [
+      idOrName,
+      idOrName,
+      idOrName,
+    ]);
     return r ? toDevice(r) : null;
   }
   getDevice(idOrName: string): Promise<DeviceRecord | null> {
@@ -181,32 +200,38 @@ export class Repository {
     return (await this.db.all('SELECT * FROM devices ORDER BY name')).map(toDevice);
   }
   async revokeDevice(id: string): Promise<void> {
-    await this.db.run('UPDATE devices SET revoked_at = ?, presence = ? WHERE id = ? AND revoked_at IS NULL', [Date.now(), 'offline', id]);
-  }
-  async recordHeartbeat(id: string, profile: DeviceProfile, models: ServedModel[], at: number): Promise<void> {
-    await this.db.run("UPDATE devices SET profile = ?, models = ?, last_seen = ?, presence = 'online' WHERE id = ? AND revoked_at IS NULL", [
-      JSON.stringify(profile),
-      JSON.stringify(models),
-      at,
+    await this.db.run('UPDATE devices SET revoked_at = ?, presence = ? WHERE id = ? AND revoked_at IS NULL', [
+      Date.now(),
+      'offline',
       id,
     ]);
   }
+  async recordHeartbeat(id: string, profile: DeviceProfile, models: ServedModel[], at: number): Promise<void> {
+    await this.db.run(
+      "UPDATE devices SET profile = ?, models = ?, last_seen = ?, presence = 'online' WHERE id = ? AND revoked_at IS NULL",
+      [JSON.stringify(profile), JSON.stringify(models), at, id],
+    );
+  }
   /** Many heartbeats in one transaction (they arrive from the whole fleet every few seconds). */
-  async recordHeartbeats(beats: { id: string; profile: DeviceProfile; models: ServedModel[]; at: number }[]): Promise<void> {
+  async recordHeartbeats(
+    beats: { id: string; profile: DeviceProfile; models: ServedModel[]; at: number }[],
+  ): Promise<void> {
     if (beats.length === 0) return;
     await this.db.transaction(async (tx) => {
       for (const b of beats) {
-        await tx.run("UPDATE devices SET profile = ?, models = ?, last_seen = ?, presence = 'online' WHERE id = ? AND revoked_at IS NULL", [
-          JSON.stringify(b.profile),
-          JSON.stringify(b.models),
-          b.at,
-          b.id,
-        ]);
+        await tx.run(
+          "UPDATE devices SET profile = ?, models = ?, last_seen = ?, presence = 'online' WHERE id = ? AND revoked_at IS NULL",
+          [JSON.stringify(b.profile), JSON.stringify(b.models), b.at, b.id],
+        );
       }
     });
   }
   async recordPresence(id: string, presence: 'online' | 'offline', at: number): Promise<void> {
-    await this.db.run('UPDATE devices SET presence = ?, last_seen = ? WHERE id = ? AND revoked_at IS NULL', [presence, at, id]);
+    await this.db.run('UPDATE devices SET presence = ?, last_seen = ? WHERE id = ? AND revoked_at IS NULL', [
+      presence,
+      at,
+      id,
+    ]);
   }
   /** Replace the entry for one model in what the device reports serving (a `loaded` ack is news before the next heartbeat). */
   async recordServedModel(id: string, served: ServedModel): Promise<void> {
@@ -229,14 +254,23 @@ export class Repository {
 
   // ---- artifacts and models ----
   async recordArtifact(sha256: string, size: number): Promise<void> {
-    await this.db.run('INSERT INTO artifacts (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING', [sha256, size, Date.now()]);
+    await this.db.run(
+      'INSERT INTO artifacts (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, size, Date.now()],
+    );
   }
   async artifactSize(sha256: string): Promise<number | null> {
     const r = await first<{ size: number }>(this.db, 'SELECT size FROM artifacts WHERE sha256 = ?', [sha256]);
     return r ? Number(r.size) : null;
   }
 
-  async upsertModelVersion(v: { name: string; version: string; parent: string | null; optimization: string | null; metrics: Record<string, number> }): Promise<void> {
+  async upsertModelVersion(v: {
+    name: string;
+    version: string;
+    parent: string | null;
+    optimization: string | null;
+    metrics: Record<string, number>;
+  }): Promise<void> {
     await this.db.run(
       `INSERT INTO model_versions (name, version, parent, optimization, metrics, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name, version) DO NOTHING`,
@@ -246,14 +280,17 @@ export class Repository {
 
   /** Insert a variant; identical re-publish is a no-op, a different artifact under the same name is E_CONFLICT. */
   async insertVariant(name: string, version: string, v: Omit<ModelVariant, 'created_at' | 'url'>): Promise<void> {
-    const existing = await first<{ sha256: string }>(this.db, 'SELECT sha256 FROM model_variants WHERE name = ? AND version = ? AND variant = ?', [
-      name,
-      version,
-      v.variant,
-    ]);
+    const existing = await first<{ sha256: string }>(
+      this.db,
+      'SELECT sha256 FROM model_variants WHERE name = ? AND version = ? AND variant = ?',
+      [name, version, v.variant],
+    );
     if (existing) {
       if (existing.sha256 === v.sha256) return;
-      throw new VergeError('E_CONFLICT', `${name}@${version} variant ${v.variant} already exists with a different artifact (versions are immutable)`);
+      throw new VergeError(
+        'E_CONFLICT',
+        `${name}@${version} variant ${v.variant} already exists with a different artifact (versions are immutable)`,
+      );
     }
     await this.db.run(
       `INSERT INTO model_variants (name, version, variant, precision, profile, sha256, size, signature, key_id, created_at)
@@ -262,10 +299,17 @@ export class Repository {
     );
   }
 
-  async getModelVersion(name: string, version: string, artifactUrl: (sha: string) => string): Promise<ModelVersion | null> {
+  async getModelVersion(
+    name: string,
+    version: string,
+    artifactUrl: (sha: string) => string,
+  ): Promise<ModelVersion | null> {
     const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
     if (!r) return null;
-    const variants = await this.db.all('SELECT * FROM model_variants WHERE name = ? AND version = ? ORDER BY variant', [name, version]);
+    const variants = await this.db.all('SELECT * FROM model_variants WHERE name = ? AND version = ? ORDER BY variant', [
+      name,
+      version,
+    ]);
     return {
       name,
       version,
@@ -305,15 +349,38 @@ export class Repository {
         `INSERT INTO deployments (id, model, version, previous_version, target, strategy, canary_percent, health, auto_promote,
            state, reason, gate_passed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
-          d.id, d.model, d.version, d.previous_version, JSON.stringify(d.target), d.strategy, d.canary_percent,
-          JSON.stringify(d.health), d.auto_promote ? 1 : 0, d.state, d.reason, d.gate_passed_at, d.created_at, d.updated_at,
+          d.id,
+          d.model,
+          d.version,
+          d.previous_version,
+          JSON.stringify(d.target),
+          d.strategy,
+          d.canary_percent,
+          JSON.stringify(d.health),
+          d.auto_promote ? 1 : 0,
+          d.state,
+          d.reason,
+          d.gate_passed_at,
+          d.created_at,
+          d.updated_at,
         ],
       );
       for (const dd of devices) {
         await tx.run(
           `INSERT INTO deployment_devices (deployment_id, device_id, canary, released, state, variant, error, previous_version,
              previous_deployment, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [d.id, dd.device_id, dd.canary ? 1 : 0, dd.released ? 1 : 0, dd.state, dd.variant, null, dd.previous_version, dd.previous_deployment, dd.updated_at],
+          [
+            d.id,
+            dd.device_id,
+            dd.canary ? 1 : 0,
+            dd.released ? 1 : 0,
+            dd.state,
+            dd.variant,
+            null,
+            dd.previous_version,
+            dd.previous_deployment,
+            dd.updated_at,
+          ],
         );
       }
     });
@@ -331,14 +398,24 @@ export class Repository {
       params.push(filter.model);
     }
     if (filter.active) where.push("state IN ('canary', 'rolling')");
-    const rows = await this.db.all(`SELECT * FROM deployments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC`, params);
+    const rows = await this.db.all(
+      `SELECT * FROM deployments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC`,
+      params,
+    );
     return rows.map(toDeployment);
   }
   async deploymentDevices(id: string): Promise<DeploymentDeviceRecord[]> {
-    return (await this.db.all('SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY canary DESC, device_id', [id])).map(toDeploymentDevice);
+    return (
+      await this.db.all('SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY canary DESC, device_id', [
+        id,
+      ])
+    ).map(toDeploymentDevice);
   }
   async deploymentDevice(id: string, deviceId: string): Promise<DeploymentDeviceRecord | null> {
-    const r = await first(this.db, 'SELECT * FROM deployment_devices WHERE deployment_id = ? AND device_id = ?', [id, deviceId]);
+    const r = await first(this.db, 'SELECT * FROM deployment_devices WHERE deployment_id = ? AND device_id = ?', [
+      id,
+      deviceId,
+    ]);
     return r ? toDeploymentDevice(r) : null;
   }
   async countDeployments(): Promise<{ total: number; active: number }> {
@@ -353,7 +430,12 @@ export class Repository {
    * Conditional state change: only applies when the deployment is still in one of `from`, so
    * replicas evaluating the same deployment concurrently make each transition exactly once.
    */
-  async transitionDeployment(id: string, from: DeploymentState[], to: DeploymentState, reason: string | null): Promise<boolean> {
+  async transitionDeployment(
+    id: string,
+    from: DeploymentState[],
+    to: DeploymentState,
+    reason: string | null,
+  ): Promise<boolean> {
     const n = await this.db.run(
       `UPDATE deployments SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
       [to, reason, Date.now(), id, ...from],
@@ -361,12 +443,10 @@ export class Repository {
     return n === 1;
   }
   async markGatePassed(id: string, reason: string): Promise<boolean> {
-    const n = await this.db.run("UPDATE deployments SET gate_passed_at = ?, reason = ?, updated_at = ? WHERE id = ? AND state = 'canary' AND gate_passed_at IS NULL", [
-      Date.now(),
-      reason,
-      Date.now(),
-      id,
-    ]);
+    const n = await this.db.run(
+      "UPDATE deployments SET gate_passed_at = ?, reason = ?, updated_at = ? WHERE id = ? AND state = 'canary' AND gate_passed_at IS NULL",
+      [Date.now(), reason, Date.now(), id],
+    );
     return n === 1;
   }
 
@@ -374,25 +454,46 @@ export class Repository {
     deploymentId: string,
     deviceId: string,
     state: DeviceDeploymentState,
-    opts: { variant?: string | null; error?: { code: string; message: string } | null; onlyFrom?: DeviceDeploymentState[] } = {},
+    opts: {
+      variant?: string | null;
+      error?: { code: string; message: string } | null;
+      onlyFrom?: DeviceDeploymentState[];
+    } = {},
   ): Promise<boolean> {
     const cond = opts.onlyFrom ? ` AND state IN (${opts.onlyFrom.map(() => '?').join(', ')})` : '';
     const n = await this.db.run(
       `UPDATE deployment_devices SET state = ?, variant = COALESCE(?, variant), error = ?, updated_at = ?
        WHERE deployment_id = ? AND device_id = ?${cond}`,
-      [state, opts.variant ?? null, opts.error ? JSON.stringify(opts.error) : null, Date.now(), deploymentId, deviceId, ...(opts.onlyFrom ?? [])],
+      [
+        state,
+        opts.variant ?? null,
+        opts.error ? JSON.stringify(opts.error) : null,
+        Date.now(),
+        deploymentId,
+        deviceId,
+        ...(opts.onlyFrom ?? []),
+      ],
     );
     return n === 1;
   }
   async releaseDevices(deploymentId: string, deviceIds: string[]): Promise<void> {
     for (const d of deviceIds) {
-      await this.db.run('UPDATE deployment_devices SET released = 1, updated_at = ? WHERE deployment_id = ? AND device_id = ?', [Date.now(), deploymentId, d]);
+      await this.db.run(
+        'UPDATE deployment_devices SET released = 1, updated_at = ? WHERE deployment_id = ? AND device_id = ?',
+        [Date.now(), deploymentId, d],
+      );
     }
   }
 
   // ---- desired state (assignments) ----
   async assignment(deviceId: string, model: string): Promise<{ version: string; deployment_id: string } | null> {
-    return (await first<{ version: string; deployment_id: string }>(this.db, 'SELECT version, deployment_id FROM assignments WHERE device_id = ? AND model = ?', [deviceId, model])) ?? null;
+    return (
+      (await first<{ version: string; deployment_id: string }>(
+        this.db,
+        'SELECT version, deployment_id FROM assignments WHERE device_id = ? AND model = ?',
+        [deviceId, model],
+      )) ?? null
+    );
   }
   async assign(deviceId: string, model: string, version: string, deploymentId: string): Promise<void> {
     await this.db.run(
@@ -403,21 +504,32 @@ export class Repository {
   }
   /** Remove an assignment only if it still belongs to `deploymentId` (a newer deployment wins). */
   async unassign(deviceId: string, model: string, deploymentId: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM assignments WHERE device_id = ? AND model = ? AND deployment_id = ?', [deviceId, model, deploymentId])) === 1;
-  }
-  async reassignIfOwned(deviceId: string, model: string, fromDeployment: string, version: string, toDeployment: string): Promise<boolean> {
     return (
-      (await this.db.run('UPDATE assignments SET version = ?, deployment_id = ? WHERE device_id = ? AND model = ? AND deployment_id = ?', [
-        version,
-        toDeployment,
+      (await this.db.run('DELETE FROM assignments WHERE device_id = ? AND model = ? AND deployment_id = ?', [
         deviceId,
         model,
-        fromDeployment,
+        deploymentId,
       ])) === 1
     );
   }
+  async reassignIfOwned(
+    deviceId: string,
+    model: string,
+    fromDeployment: string,
+    version: string,
+    toDeployment: string,
+  ): Promise<boolean> {
+    return (
+      (await this.db.run(
+        'UPDATE assignments SET version = ?, deployment_id = ? WHERE device_id = ? AND model = ? AND deployment_id = ?',
+        [version, toDeployment, deviceId, model, fromDeployment],
+      )) === 1
+    );
+  }
   async assignmentsOf(deviceId: string): Promise<{ model: string; version: string; deployment_id: string }[]> {
-    return this.db.all('SELECT model, version, deployment_id FROM assignments WHERE device_id = ? ORDER BY model', [deviceId]);
+    return this.db.all('SELECT model, version, deployment_id FROM assignments WHERE device_id = ? ORDER BY model', [
+      deviceId,
+    ]);
   }
 
   // ---- telemetry ----
@@ -432,8 +544,19 @@ export class Repository {
           `INSERT INTO telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end, inferences, errors,
              latency, results, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
           [
-            t.id, t.device_id, t.model.name, t.model.version, t.model.variant, t.deployment_id, t.window_start, t.window_end,
-            t.inferences, t.errors, JSON.stringify(t.latency_ms), t.results ? JSON.stringify(t.results) : null, now,
+            t.id,
+            t.device_id,
+            t.model.name,
+            t.model.version,
+            t.model.variant,
+            t.deployment_id,
+            t.window_start,
+            t.window_end,
+            t.inferences,
+            t.errors,
+            JSON.stringify(t.latency_ms),
+            t.results ? JSON.stringify(t.results) : null,
+            now,
           ],
         );
         if (n === 1) fresh.push(t);
@@ -442,7 +565,12 @@ export class Repository {
     });
   }
 
-  async telemetryFor(model: string, version: string, deviceIds: string[], since: number): Promise<{ inferences: number; errors: number; latency: string }[]> {
+  async telemetryFor(
+    model: string,
+    version: string,
+    deviceIds: string[],
+    since: number,
+  ): Promise<{ inferences: number; errors: number; latency: string }[]> {
     if (deviceIds.length === 0) return [];
     return this.db.all(
       `SELECT inferences, errors, latency FROM telemetry WHERE model = ? AND version = ? AND window_end >= ?
@@ -456,6 +584,10 @@ export class Repository {
       this.db,
       'SELECT COUNT(*) AS messages, SUM(inferences) AS inferences, SUM(errors) AS errors FROM telemetry',
     );
-    return { messages: Number(r?.messages ?? 0), inferences: Number(r?.inferences ?? 0), errors: Number(r?.errors ?? 0) };
+    return {
+      messages: Number(r?.messages ?? 0),
+      inferences: Number(r?.inferences ?? 0),
+      errors: Number(r?.errors ?? 0),
+    };
   }
 }

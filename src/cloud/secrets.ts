@@ -2,7 +2,15 @@
  * Secrets of the control plane: API keys, device passwords, enrollment tokens (random, stored
  * hashed) and the ed25519 artifact-signing key (a file in the data dir).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publicKeyId } from '../protocol/index.ts';

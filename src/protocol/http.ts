@@ -101,7 +101,12 @@ export type ApiKeyResponse = z.infer<typeof ApiKeyResponse>;
 export const CreateEnrollTokenRequest = z.object({
   tags: Tags.default({}),
   /** Lifetime; default ENROLL_TOKEN_TTL_S in the cloud. */
-  ttl_s: z.number().int().positive().max(30 * 24 * 3600).optional(),
+  ttl_s: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600)
+    .optional(),
 });
 export type CreateEnrollTokenRequest = z.input<typeof CreateEnrollTokenRequest>;
 export const EnrollTokenResponse = z.object({ token: z.string(), expires_at: EpochMs, tags: Tags });
@@ -133,7 +138,10 @@ export type ArtifactUploadResponse = z.infer<typeof ArtifactUploadResponse>;
 export const PublishModelRequest = z.object({
   name: ModelName,
   version: SemverString,
-  variant: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('fp32'),
+  variant: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('fp32'),
   precision: Precision.default('fp32'),
   profile: z.string().max(64).nullable().default(null),
   sha256: Sha256Hex,
@@ -158,7 +166,9 @@ export const ModelVersion = z.object({
   created_at: EpochMs,
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;
-export const ModelsResponse = z.object({ models: z.array(z.object({ name: ModelName, versions: z.array(ModelVersion) })) });
+export const ModelsResponse = z.object({
+  models: z.array(z.object({ name: ModelName, versions: z.array(ModelVersion) })),
+});
 export type ModelsResponse = z.infer<typeof ModelsResponse>;
 
 export const DeploymentTarget = z
@@ -174,7 +184,10 @@ export const DeploymentTarget = z
       })
       .optional(),
   })
-  .refine((t) => t.devices !== undefined || t.tags !== undefined || t.profile !== undefined, 'target needs devices, tags or profile');
+  .refine(
+    (t) => t.devices !== undefined || t.tags !== undefined || t.profile !== undefined,
+    'target needs devices, tags or profile',
+  );
 export type DeploymentTarget = z.infer<typeof DeploymentTarget>;
 
 /**
@@ -206,7 +219,11 @@ export type CreateDeploymentRequest = z.input<typeof CreateDeploymentRequest>;
 export const DEPLOYMENT_STATES = ['canary', 'rolling', 'succeeded', 'failed', 'rolled_back', 'superseded'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 /** Per device: ack states plus pending (nothing heard yet) and rolled_back. */
-export const DEVICE_DEPLOYMENT_STATES = ['pending', ...['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const, 'rolled_back'] as const;
+export const DEVICE_DEPLOYMENT_STATES = [
+  'pending',
+  ...(['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const),
+  'rolled_back',
+] as const;
 export type DeviceDeploymentState = (typeof DEVICE_DEPLOYMENT_STATES)[number];
 
 export const DeploymentDevice = z.object({
@@ -251,7 +268,12 @@ export const StatusResponse = z.object({
   protocol_version: z.number().int(),
   broker: z.object({ kind: z.enum(['embedded', 'external']), url: z.string() }),
   db: z.object({ kind: z.enum(['sqlite', 'postgres']) }),
-  devices: z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), revoked: z.number().int() }),
+  devices: z.object({
+    total: z.number().int(),
+    online: z.number().int(),
+    offline: z.number().int(),
+    revoked: z.number().int(),
+  }),
   models: z.number().int(),
   deployments: z.object({ total: z.number().int(), active: z.number().int() }),
   telemetry: z.object({ messages: z.number().int(), inferences: z.number().int(), errors: z.number().int() }),

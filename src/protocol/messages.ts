@@ -204,7 +204,11 @@ export function newMessageId(): string {
 export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V>): Buffer {
   const full = { v: PROTOCOL_VERSION, id: newMessageId(), ts: Date.now(), ...msg };
   const parsed = MESSAGE_SCHEMAS[verb].safeParse(full);
-  if (!parsed.success) throw new VergeError('E_PROTOCOL', `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`);
+  if (!parsed.success)
+    throw new VergeError(
+      'E_PROTOCOL',
+      `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
+    );
   return Buffer.from(JSON.stringify(parsed.data));
 }
 
@@ -218,16 +222,28 @@ export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | s
   }
   const v = (json as { v?: unknown } | null)?.v;
   if (v !== PROTOCOL_VERSION) {
-    throw new VergeError('E_PROTOCOL', `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`);
+    throw new VergeError(
+      'E_PROTOCOL',
+      `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`,
+    );
   }
   const parsed = MESSAGE_SCHEMAS[verb].safeParse(json);
-  if (!parsed.success) throw new VergeError('E_PROTOCOL', `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`);
+  if (!parsed.success)
+    throw new VergeError(
+      'E_PROTOCOL',
+      `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
+    );
   return parsed.data as MessageOf<V>;
 }
 
 /** Empty histogram with the standard buckets. */
 export function emptyHistogram(): LatencyHistogram {
-  return { bounds: [...LATENCY_BUCKETS_MS], counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sum: 0, count: 0 };
+  return {
+    bounds: [...LATENCY_BUCKETS_MS],
+    counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    sum: 0,
+    count: 0,
+  };
 }
 
 /** Record one observation (mutates h). */
@@ -244,7 +260,12 @@ export function mergeHistograms(a: LatencyHistogram, b: LatencyHistogram): Laten
   if (a.bounds.length !== b.bounds.length || a.bounds.some((x, i) => x !== b.bounds[i])) {
     throw new VergeError('E_PROTOCOL', 'cannot merge latency histograms with different buckets');
   }
-  return { bounds: [...a.bounds], counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)), sum: a.sum + b.sum, count: a.count + b.count };
+  return {
+    bounds: [...a.bounds],
+    counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)),
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+  };
 }
 
 /** Upper bound of the bucket holding quantile q (0..1): a conservative latency estimate. Infinity when it falls above the last bound. */

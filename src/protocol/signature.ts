@@ -25,7 +25,11 @@ export function signArtifact(sha256Hex: string, privateKey: KeyObject | string):
 }
 
 /** True when `signatureB64` is a valid signature of `sha256Hex` by the PEM/KeyObject public key. */
-export function verifyArtifactSignature(sha256Hex: string, signatureB64: string, publicKey: KeyObject | string): boolean {
+export function verifyArtifactSignature(
+  sha256Hex: string,
+  signatureB64: string,
+  publicKey: KeyObject | string,
+): boolean {
   try {
     return verify(null, artifactSignaturePayload(sha256Hex), publicKey, Buffer.from(signatureB64, 'base64'));
   } catch {

@@ -10,7 +10,10 @@ import type { ArtifactRef, DeviceProfile, Precision } from './messages.ts';
 /** Lower = preferred on a device that supports it. */
 const PRECISION_PREFERENCE: Record<Precision, number> = { int4: 0, int8: 1, fp16: 2, bf16: 3, fp32: 4 };
 
-export function selectVariant(variants: readonly ArtifactRef[], profile: Pick<DeviceProfile, 'class' | 'precisions'>): ArtifactRef | null {
+export function selectVariant(
+  variants: readonly ArtifactRef[],
+  profile: Pick<DeviceProfile, 'class' | 'precisions'>,
+): ArtifactRef | null {
   const usable = variants.filter(
     (v) => profile.precisions.includes(v.precision) && (v.profile == null || v.profile === profile.class),
   );

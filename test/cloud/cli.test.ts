@@ -14,7 +14,10 @@ const run = promisify(execFile);
 const VERGE = join(import.meta.dirname, '../../bin/verge.js');
 const MODEL = join(import.meta.dirname, '../fixtures/models/seed_cnn.onnx');
 
-async function verge(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function verge(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run('node', [VERGE, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -32,7 +35,9 @@ describe('operator CLI against `verge cloud`', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'verge-cli-cloud-'));
-    proc = spawn('node', [VERGE, 'cloud', '--port', '0', '--mqtt-port', '0', '--data-dir', dir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn('node', [VERGE, 'cloud', '--port', '0', '--mqtt-port', '0', '--data-dir', dir, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let buf = '';
       proc.stdout!.on('data', (c: Buffer) => {
@@ -64,15 +69,26 @@ describe('operator CLI against `verge cloud`', () => {
     await dev.connect();
     await dev.subscribe();
     try {
-      const pub = await verge(['model', 'publish', MODEL, '--name', 'seed', '--version', '1.0.0', '--metric', 'accuracy=0.9', '--json'], env);
+      const pub = await verge(
+        ['model', 'publish', MODEL, '--name', 'seed', '--version', '1.0.0', '--metric', 'accuracy=0.9', '--json'],
+        env,
+      );
       expect(pub.code).toBe(0);
       expect(JSON.parse(pub.stdout).variants[0].signature).toBeTruthy();
       // --data-dir finds admin.key without VERGE_API_KEY
-      const dep = await verge(['deploy', 'seed@1.0.0', '--tag', 'site=cli', '--wait', '--json', '--data-dir', dir], { VERGE_CLOUD: info.url });
+      const dep = await verge(['deploy', 'seed@1.0.0', '--tag', 'site=cli', '--wait', '--json', '--data-dir', dir], {
+        VERGE_CLOUD: info.url,
+      });
       expect(dep.code, dep.stderr).toBe(0);
       expect(JSON.parse(dep.stdout)).toMatchObject({ state: 'succeeded', model: 'seed', version: '1.0.0' });
       const list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
-      expect(list.devices[0]).toMatchObject({ name: 'cli-device', status: 'online', model: 'seed', version: '1.0.0', variant: 'fp32' });
+      expect(list.devices[0]).toMatchObject({
+        name: 'cli-device',
+        status: 'online',
+        model: 'seed',
+        version: '1.0.0',
+        variant: 'fp32',
+      });
       expect(typeof list.devices[0].last_seen).toBe('number');
       const rb = await verge(['rollback', 'seed', '--json'], env);
       expect(rb.code).toBe(3); // the rollout ended rolled back: reported, non-zero

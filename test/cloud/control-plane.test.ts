@@ -67,7 +67,14 @@ async function token(c: Cloud, tags: Record<string, string> = {}): Promise<strin
   return (await c.admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags })).token;
 }
 
-async function publish(c: Cloud, name: string, version: string, content: string, variant = 'fp32', precision = 'fp32'): Promise<ModelVersion> {
+async function publish(
+  c: Cloud,
+  name: string,
+  version: string,
+  content: string,
+  variant = 'fp32',
+  precision = 'fp32',
+): Promise<ModelVersion> {
   const a = await c.admin.upload<{ sha256: string }>(HTTP_PATHS.artifacts, Buffer.from(content));
   return c.admin.post<ModelVersion>(HTTP_PATHS.models, { name, version, sha256: a.sha256, variant, precision });
 }
@@ -136,7 +143,11 @@ for (const backend of backends) {
       expect((await reader.get<DevicesResponse>(HTTP_PATHS.devices)).devices).toBeInstanceOf(Array);
       await expect(reader.post(HTTP_PATHS.enrollTokens, {})).rejects.toThrow(/read-only/);
       await expect(reader.post(HTTP_PATHS.apiKeys, { role: 'admin' })).rejects.toMatchObject({ code: 'E_AUTH' });
-      const res = await fetch(cloud.url + HTTP_PATHS.enrollTokens, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(cloud.url + HTTP_PATHS.enrollTokens, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status).toBe(403);
     });
 
@@ -157,7 +168,11 @@ for (const backend of backends) {
       const late = await SimDevice.create(cloud.url, t, 'late-device');
       devices.push(late);
       const mv = await publish(cloud, 'late-model', '1.0.0', 'x'.repeat(10_000));
-      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'late-model', version: '1.0.0', target: { tags: { fleet: 'late' } } });
+      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'late-model',
+        version: '1.0.0',
+        target: { tags: { fleet: 'late' } },
+      });
       expect(dep.state).toBe('rolling');
       expect(dep.devices.map((d) => d.state)).toEqual(['pending']);
       // the device was offline during the deployment; the broker hands it the retained state
@@ -174,11 +189,19 @@ for (const backend of backends) {
         return d.state === 'succeeded' && d;
       }, 'deployment succeeded');
       expect(done.devices[0]).toMatchObject({ state: 'loaded', variant: 'fp32' });
-      const listed = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find((d) => d.id === late.id)!;
+      const listed = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find(
+        (d) => d.id === late.id,
+      )!;
       expect(listed).toMatchObject({ status: 'online', model: 'late-model', version: '1.0.0', variant: 'fp32' });
       // bad range → 416; unauthenticated download → 401
       const sha = mv.variants[0]!.sha256;
-      expect((await fetch(cloud.url + HTTP_PATHS.artifact(sha), { headers: { authorization: late.authHeader, range: 'bytes=20000-' } })).status).toBe(416);
+      expect(
+        (
+          await fetch(cloud.url + HTTP_PATHS.artifact(sha), {
+            headers: { authorization: late.authHeader, range: 'bytes=20000-' },
+          })
+        ).status,
+      ).toBe(416);
       expect((await fetch(cloud.url + HTTP_PATHS.artifact(sha))).status).toBe(401);
     });
 
@@ -186,7 +209,11 @@ for (const backend of backends) {
       const fleet = await Promise.all([1, 2, 3].map(() => device('canary', { fleet: 'c' })));
       await publish(cloud, 'cm', '1.0.0', 'cm v1');
       await publish(cloud, 'cm', '2.0.0', 'cm v2');
-      const base = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'cm', version: '1.0.0', target: { tags: { fleet: 'c' } } });
+      const base = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'cm',
+        version: '1.0.0',
+        target: { tags: { fleet: 'c' } },
+      });
       await waitFor(async () => (await deployment(cloud, base.id)).state === 'succeeded', 'baseline rollout');
       const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
         model: 'cm',
@@ -209,7 +236,8 @@ for (const backend of backends) {
       }, 'automatic rollback');
       expect(rolled.reason).toMatch(/health gate failed/);
       await waitFor(() => canary.serving.get('cm')?.version === '1.0.0', 'canary back on v1');
-      for (const d of fleet) if (d !== canary) expect(d.desired.every((m) => m.models.every((x) => x.version === '1.0.0'))).toBe(true);
+      for (const d of fleet)
+        if (d !== canary) expect(d.desired.every((m) => m.models.every((x) => x.version === '1.0.0'))).toBe(true);
       const metrics = await (await fetch(cloud.url + '/metrics')).text();
       expect(metrics).toMatch(/verge_rollbacks_total\{trigger="health-gate"\} 1/);
     });
@@ -219,7 +247,13 @@ for (const backend of backends) {
       await publish(cloud, 'pm', '1.0.0', 'pm v1');
       await publish(cloud, 'pm', '1.1.0', 'pm v1.1');
       for (const d of fleet) d.auto = { failVersions: ['1.0.0'] };
-      const bad = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'pm', version: '1.0.0', target: { tags: { fleet: 'p' } }, strategy: 'canary', canary_percent: 50 });
+      const bad = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'pm',
+        version: '1.0.0',
+        target: { tags: { fleet: 'p' } },
+        strategy: 'canary',
+        canary_percent: 50,
+      });
       const badDone = await waitFor(async () => {
         const d = await deployment(cloud, bad.id);
         return d.state === 'rolled_back' && d;
@@ -256,7 +290,11 @@ for (const backend of backends) {
     it('counts telemetry once per message id (redelivery is deduplicated)', async () => {
       const d = await device('telemetry', { fleet: 't' });
       await publish(cloud, 'tm', '1.0.0', 'tm v1');
-      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'tm', version: '1.0.0', target: { devices: [d.id] } });
+      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'tm',
+        version: '1.0.0',
+        target: { devices: [d.id] },
+      });
       await waitFor(async () => (await deployment(cloud, dep.id)).state === 'succeeded', 'loaded');
       const before = (await cloud.admin.get<StatusResponse>(HTTP_PATHS.status)).telemetry;
       const payload = await d.telemetry('tm', 7, 1);
@@ -279,30 +317,41 @@ for (const backend of backends) {
       expect(metrics).toMatch(/verge_telemetry_records_total\{result="duplicate"\} [2-9]/);
       // a message with another protocol version is dropped and counted
       await d.publish('telemetry', {} as never, Buffer.from(JSON.stringify({ v: 99, id: 'abcdefgh', ts: 1 })));
-      await waitFor(async () => /verge_messages_rejected_total\{verb="telemetry"\} 1/.test(await (await fetch(cloud.url + '/metrics')).text()), 'rejected counted');
+      await waitFor(
+        async () =>
+          /verge_messages_rejected_total\{verb="telemetry"\} 1/.test(
+            await (await fetch(cloud.url + '/metrics')).text(),
+          ),
+        'rejected counted',
+      );
     });
 
-    it.skipIf(backend.external)('broker ACL: a device cannot subscribe to or publish on another device\'s topics; bad credentials are refused', async () => {
-      const a = await device('acl', {}, { auto: false });
-      const b = await device('acl', {}, { auto: false });
-      expect(await a.subscribe([deviceTopic(b.id, 'deploy')])).toEqual([128]);
-      expect(await a.subscribe(['verge/v1/dev/+/deploy'])).toEqual([128]);
-      expect(await a.subscribe(['verge/#'])).toEqual([128]);
-      expect(await a.subscribe([deviceTopic(a.id, 'telemetry')])).toEqual([128]);
-      expect(await a.subscribe([deviceTopic(a.id, 'deploy')])).toEqual([1]);
-      // publishing as another device: the broker drops the connection, the cloud never sees it
-      const before = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find((d) => d.id === b.id)!.last_seen;
-      const spoof = encodeMessage('status', { device_id: b.id, state: 'offline', reason: 'spoofed' });
-      a.client!.publish(deviceTopic(b.id, 'status'), spoof, { qos: 1 }, () => undefined);
-      await waitFor(() => !a.client!.connected, 'spoofing client disconnected');
-      await new Promise((r) => setTimeout(r, 200));
-      const after = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find((d) => d.id === b.id)!;
-      expect(after.last_seen).toBe(before);
-      expect(after.status).toBe('online');
-      const c = new SimDevice(cloud.url, a.enrollment);
-      await expect(c.connect({ password: 'wrong' })).rejects.toThrow(/Bad username or password|Not authorized/i);
-      await expect(c.connect({ clientId: b.id })).rejects.toThrow(/Not authorized|Bad username/i);
-    });
+    it.skipIf(backend.external)(
+      "broker ACL: a device cannot subscribe to or publish on another device's topics; bad credentials are refused",
+      async () => {
+        const a = await device('acl', {}, { auto: false });
+        const b = await device('acl', {}, { auto: false });
+        expect(await a.subscribe([deviceTopic(b.id, 'deploy')])).toEqual([128]);
+        expect(await a.subscribe(['verge/v1/dev/+/deploy'])).toEqual([128]);
+        expect(await a.subscribe(['verge/#'])).toEqual([128]);
+        expect(await a.subscribe([deviceTopic(a.id, 'telemetry')])).toEqual([128]);
+        expect(await a.subscribe([deviceTopic(a.id, 'deploy')])).toEqual([1]);
+        // publishing as another device: the broker drops the connection, the cloud never sees it
+        const before = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find(
+          (d) => d.id === b.id,
+        )!.last_seen;
+        const spoof = encodeMessage('status', { device_id: b.id, state: 'offline', reason: 'spoofed' });
+        a.client!.publish(deviceTopic(b.id, 'status'), spoof, { qos: 1 }, () => undefined);
+        await waitFor(() => !a.client!.connected, 'spoofing client disconnected');
+        await new Promise((r) => setTimeout(r, 200));
+        const after = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices.find((d) => d.id === b.id)!;
+        expect(after.last_seen).toBe(before);
+        expect(after.status).toBe('online');
+        const c = new SimDevice(cloud.url, a.enrollment);
+        await expect(c.connect({ password: 'wrong' })).rejects.toThrow(/Bad username or password|Not authorized/i);
+        await expect(c.connect({ clientId: b.id })).rejects.toThrow(/Not authorized|Bad username/i);
+      },
+    );
 
     it('a revoked device is disconnected, refused by the broker, and refused over HTTP', async () => {
       const d = await device('revoked', {}, { auto: false });
@@ -320,15 +369,29 @@ for (const backend of backends) {
       } else {
         await waitFor(() => d.commands.some((c) => c.command === 'revoked'), 'revoked command');
       }
-      await expect(cloud.admin.post(HTTP_PATHS.deployments, { model: 'rm', version: '1.0.0', target: { devices: [d.id] } })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+      await expect(
+        cloud.admin.post(HTTP_PATHS.deployments, { model: 'rm', version: '1.0.0', target: { devices: [d.id] } }),
+      ).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     });
 
     it('rejects bad input with one clear error', async () => {
-      await expect(cloud.admin.post(HTTP_PATHS.deployments, { model: 'nope', version: '1.0.0', target: { tags: { a: 'b' } } })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
-      await expect(cloud.admin.post(HTTP_PATHS.deployments, { model: 'sig-model', version: '1.0.0', target: {} })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
-      await expect(cloud.admin.post(HTTP_PATHS.deployments, { model: 'sig-model', version: '1.0.0', target: { tags: { none: 'x' } } })).rejects.toThrow(/no enrolled device/);
-      await expect(cloud.admin.post(HTTP_PATHS.models, { name: 'x', version: '1.0.0', sha256: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
-      const spec = (await (await fetch(cloud.url + "/openapi.json")).json()) as { paths: Record<string, unknown> };
+      await expect(
+        cloud.admin.post(HTTP_PATHS.deployments, { model: 'nope', version: '1.0.0', target: { tags: { a: 'b' } } }),
+      ).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+      await expect(
+        cloud.admin.post(HTTP_PATHS.deployments, { model: 'sig-model', version: '1.0.0', target: {} }),
+      ).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
+      await expect(
+        cloud.admin.post(HTTP_PATHS.deployments, {
+          model: 'sig-model',
+          version: '1.0.0',
+          target: { tags: { none: 'x' } },
+        }),
+      ).rejects.toThrow(/no enrolled device/);
+      await expect(
+        cloud.admin.post(HTTP_PATHS.models, { name: 'x', version: '1.0.0', sha256: 'f'.repeat(64) }),
+      ).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+      const spec = (await (await fetch(cloud.url + '/openapi.json')).json()) as { paths: Record<string, unknown> };
       expect(Object.keys(spec.paths)).toContain('/v1/deployments');
     });
   });
@@ -339,7 +402,11 @@ describe('control plane restart (embedded broker + SQLite)', () => {
     const first = await startCloud({ name: 'embedded', external: false });
     const d = await SimDevice.create(first.url, await token(first), 'restart-1');
     await publish(first, 'rs', '1.0.0', 'rs v1');
-    await first.admin.post(HTTP_PATHS.deployments, { model: 'rs', version: '1.0.0', target: { devices: ['restart-1'] } });
+    await first.admin.post(HTTP_PATHS.deployments, {
+      model: 'rs',
+      version: '1.0.0',
+      target: { devices: ['restart-1'] },
+    });
     const adminKey = first.cp.adminKey;
     await stopCloud(first, { keepData: true });
     const second = await startCloud({ name: 'embedded', external: false }, { dataDir: first.dataDir, schema: '' });
@@ -358,44 +425,61 @@ describe('control plane restart (embedded broker + SQLite)', () => {
   });
 });
 
-describe.skipIf(externalSkip !== null)('two control-plane replicas (shared PostgreSQL + Mosquitto + artifact volume)', () => {
-  it('a deployment created through one replica is delivered, and its status is visible through the other', async () => {
-    const b: Backend = { name: 'external', external: true };
-    const a = await startCloud(b);
-    const other = await startCloud(b, { dataDir: a.dataDir, schema: a.schema! });
-    const sims: SimDevice[] = [];
-    try {
-      expect(other.cp.signingKey.keyId).toBe(a.cp.signingKey.keyId);
-      const t = (await other.admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags: { r: '2' } })).token;
-      for (const i of [1, 2]) {
-        const s = await SimDevice.create(i === 1 ? a.url : other.url, i === 1 ? t : await token(a, { r: '2' }), `replica-${i}`);
-        s.auto = {};
-        await s.connect();
-        await s.subscribe();
-        sims.push(s);
+describe.skipIf(externalSkip !== null)(
+  'two control-plane replicas (shared PostgreSQL + Mosquitto + artifact volume)',
+  () => {
+    it('a deployment created through one replica is delivered, and its status is visible through the other', async () => {
+      const b: Backend = { name: 'external', external: true };
+      const a = await startCloud(b);
+      const other = await startCloud(b, { dataDir: a.dataDir, schema: a.schema! });
+      const sims: SimDevice[] = [];
+      try {
+        expect(other.cp.signingKey.keyId).toBe(a.cp.signingKey.keyId);
+        const t = (await other.admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags: { r: '2' } })).token;
+        for (const i of [1, 2]) {
+          const s = await SimDevice.create(
+            i === 1 ? a.url : other.url,
+            i === 1 ? t : await token(a, { r: '2' }),
+            `replica-${i}`,
+          );
+          s.auto = {};
+          await s.connect();
+          await s.subscribe();
+          sims.push(s);
+        }
+        await publish(a, 'rep', '1.0.0', 'rep v1');
+        const dep = await a.admin.post<Deployment>(HTTP_PATHS.deployments, {
+          model: 'rep',
+          version: '1.0.0',
+          target: { tags: { r: '2' } },
+          strategy: 'canary',
+          canary_percent: 50,
+        });
+        const seen = await waitFor(
+          async () => {
+            const d = await other.admin.get<Deployment>(HTTP_PATHS.deployment(dep.id));
+            return d.state === 'succeeded' && d;
+          },
+          'rollout visible through the other replica',
+          20_000,
+        );
+        expect(seen.devices.every((x) => x.state === 'loaded')).toBe(true);
+        for (const s of sims) expect(s.serving.get('rep')?.version).toBe('1.0.0');
+        // each device message is handled by one replica (shared subscriptions): telemetry counted once
+        await sims[0]!.telemetry('rep', 5, 0);
+        await waitFor(async () => {
+          await a.cp.flush();
+          await other.cp.flush();
+          return (await a.admin.get<StatusResponse>(HTTP_PATHS.status)).telemetry.inferences === 5;
+        }, 'telemetry counted');
+        const devicesViaOther = (await other.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices;
+        expect(devicesViaOther.filter((d) => d.model === 'rep')).toHaveLength(2);
+      } finally {
+        for (const s of sims) await s.close();
+        await clearRetained(sims.map((s) => s.id));
+        await other.cp.close();
+        await stopCloud(a);
       }
-      await publish(a, 'rep', '1.0.0', 'rep v1');
-      const dep = await a.admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'rep', version: '1.0.0', target: { tags: { r: '2' } }, strategy: 'canary', canary_percent: 50 });
-      const seen = await waitFor(async () => {
-        const d = await other.admin.get<Deployment>(HTTP_PATHS.deployment(dep.id));
-        return d.state === 'succeeded' && d;
-      }, 'rollout visible through the other replica', 20_000);
-      expect(seen.devices.every((x) => x.state === 'loaded')).toBe(true);
-      for (const s of sims) expect(s.serving.get('rep')?.version).toBe('1.0.0');
-      // each device message is handled by one replica (shared subscriptions): telemetry counted once
-      await sims[0]!.telemetry('rep', 5, 0);
-      await waitFor(async () => {
-        await a.cp.flush();
-        await other.cp.flush();
-        return (await a.admin.get<StatusResponse>(HTTP_PATHS.status)).telemetry.inferences === 5;
-      }, 'telemetry counted');
-      const devicesViaOther = (await other.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices;
-      expect(devicesViaOther.filter((d) => d.model === 'rep')).toHaveLength(2);
-    } finally {
-      for (const s of sims) await s.close();
-      await clearRetained(sims.map((s) => s.id));
-      await other.cp.close();
-      await stopCloud(a);
-    }
-  });
-});
+    });
+  },
+);

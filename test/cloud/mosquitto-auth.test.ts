@@ -12,7 +12,14 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
 import { mosquittoPasswordHash } from '../../src/cloud/mosquitto-auth.ts';
-import { HTTP_PATHS, deviceTopic, encodeMessage, type Deployment, type EnrollTokenResponse, type ModelVersion } from '../../src/protocol/index.ts';
+import {
+  HTTP_PATHS,
+  deviceTopic,
+  encodeMessage,
+  type Deployment,
+  type EnrollTokenResponse,
+  type ModelVersion,
+} from '../../src/protocol/index.ts';
 import { SimDevice, waitFor } from './sim-device.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -50,12 +57,22 @@ describe.skipIf(mosquittoMissing !== null)('generated Mosquitto auth files (exte
     });
     writeFileSync(
       join(dir, 'mosquitto.conf'),
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${dir}/auth/passwd`, `acl_file ${dir}/auth/acl`, 'persistence false', 'user root', ''].join('\n'),
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${dir}/auth/passwd`,
+        `acl_file ${dir}/auth/acl`,
+        'persistence false',
+        'user root',
+        '',
+      ].join('\n'),
     );
     broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
     // wait for the broker to accept the service login
     await waitFor(async () => {
-      const c = await mqtt.connectAsync(brokerUrl, { username: 'verge-cloud', password: servicePassword, reconnectPeriod: 0 }, false).catch(() => null);
+      const c = await mqtt
+        .connectAsync(brokerUrl, { username: 'verge-cloud', password: servicePassword, reconnectPeriod: 0 }, false)
+        .catch(() => null);
       await c?.endAsync();
       return c !== null;
     }, 'mosquitto up');
@@ -95,18 +112,30 @@ describe.skipIf(mosquittoMissing !== null)('generated Mosquitto auth files (exte
     await b.subscribe();
     const art = await admin.upload<{ sha256: string }>(HTTP_PATHS.artifacts, Buffer.from('mosq model'));
     await admin.post<ModelVersion>(HTTP_PATHS.models, { name: 'mq', version: '1.0.0', sha256: art.sha256 });
-    const dep = await admin.post<Deployment>(HTTP_PATHS.deployments, { model: 'mq', version: '1.0.0', target: { devices: ['mosq-b'] } });
+    const dep = await admin.post<Deployment>(HTTP_PATHS.deployments, {
+      model: 'mq',
+      version: '1.0.0',
+      target: { devices: ['mosq-b'] },
+    });
     await waitFor(() => b.latestDesired(), 'b receives its desired state');
     await new Promise((r) => setTimeout(r, 300));
     expect(a.desired.filter((m) => m.device_id === b.id)).toHaveLength(0);
     expect(dep.devices).toHaveLength(1);
     // a publishing as b is dropped by the broker: b's presence stays online
-    await a.client!.publishAsync(deviceTopic(b.id, 'status'), encodeMessage('status', { device_id: b.id, state: 'offline' }), { qos: 1 }).catch(() => undefined);
+    await a
+      .client!.publishAsync(
+        deviceTopic(b.id, 'status'),
+        encodeMessage('status', { device_id: b.id, state: 'offline' }),
+        { qos: 1 },
+      )
+      .catch(() => undefined);
     await new Promise((r) => setTimeout(r, 300));
     expect((await admin.get<{ status: string }>(HTTP_PATHS.device(b.id))).status).toBe('online');
     // revoke a: the password file no longer has it; after reload it cannot log in
     await admin.post(HTTP_PATHS.revokeDevice(a.id));
     broker.kill('SIGHUP');
+    // Mosquitto 2 re-checks connected clients on reload: the revoked one is dropped
+    await waitFor(() => !a.client!.connected, 'revoked device disconnected on reload');
     await a.close();
     await waitFor(async () => {
       const again = new SimDevice(url, a.enrollment);

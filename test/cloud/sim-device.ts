@@ -36,7 +36,12 @@ export const PROFILE_X64: DeviceProfile = {
   accelerators: [],
 };
 
-export async function enroll(cloudUrl: string, token: string, name: string, profile: DeviceProfile = PROFILE_X64): Promise<{ status: number; body: EnrollResponse & { error?: { code: string } } }> {
+export async function enroll(
+  cloudUrl: string,
+  token: string,
+  name: string,
+  profile: DeviceProfile = PROFILE_X64,
+): Promise<{ status: number; body: EnrollResponse & { error?: { code: string } } }> {
   const res = await fetch(cloudUrl + HTTP_PATHS.enroll, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -45,7 +50,11 @@ export async function enroll(cloudUrl: string, token: string, name: string, prof
   return { status: res.status, body: (await res.json()) as EnrollResponse & { error?: { code: string } } };
 }
 
-export function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export function waitFor<T>(
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const poll = async () => {
@@ -86,7 +95,12 @@ export class SimDevice {
     return 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
   }
 
-  static async create(cloudUrl: string, token: string, name: string, profile: DeviceProfile = PROFILE_X64): Promise<SimDevice> {
+  static async create(
+    cloudUrl: string,
+    token: string,
+    name: string,
+    profile: DeviceProfile = PROFILE_X64,
+  ): Promise<SimDevice> {
     const r = await enroll(cloudUrl, token, name, profile);
     if (r.status !== 200) throw new Error(`enroll failed: ${r.status} ${JSON.stringify(r.body)}`);
     return new SimDevice(cloudUrl, r.body, profile);
@@ -141,11 +155,19 @@ export class SimDevice {
 
   async publish<V extends DeviceVerb>(verb: V, msg: MessageInput<V>, raw?: Buffer): Promise<Buffer> {
     const payload = raw ?? encodeMessage(verb, msg);
-    await this.client!.publishAsync(deviceTopic(this.id, verb), payload, { qos: VERBS[verb].qos === 0 ? 0 : 1, retain: VERBS[verb].retained });
+    await this.client!.publishAsync(deviceTopic(this.id, verb), payload, {
+      qos: VERBS[verb].qos === 0 ? 0 : 1,
+      retain: VERBS[verb].retained,
+    });
     return payload;
   }
 
-  async ack(deploymentId: string, model: { name: string; version: string }, state: AckState, extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {}): Promise<void> {
+  async ack(
+    deploymentId: string,
+    model: { name: string; version: string },
+    state: AckState,
+    extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {},
+  ): Promise<void> {
     await this.publish('ack', { device_id: this.id, deployment_id: deploymentId, model, state, ...extra });
   }
 
@@ -181,7 +203,9 @@ export class SimDevice {
     const url = this.cloudUrl + ref.url;
     const parts: Buffer[] = [];
     if (opts.resumeAt !== undefined) {
-      const a = await fetch(url, { headers: { authorization: this.authHeader, range: `bytes=0-${opts.resumeAt - 1}` } });
+      const a = await fetch(url, {
+        headers: { authorization: this.authHeader, range: `bytes=0-${opts.resumeAt - 1}` },
+      });
       if (a.status !== 206) throw new Error(`range request answered ${a.status}`);
       parts.push(Buffer.from(await a.arrayBuffer()));
       const b = await fetch(url, { headers: { authorization: this.authHeader, range: `bytes=${opts.resumeAt}-` } });
@@ -195,7 +219,8 @@ export class SimDevice {
     const bytes = Buffer.concat(parts);
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (sha !== ref.sha256) throw Object.assign(new Error('sha256 mismatch'), { code: 'E_INTEGRITY' });
-    if (!verifyArtifactSignature(sha, ref.signature, this.enrollment.signing_key.public_key_pem)) throw Object.assign(new Error('bad signature'), { code: 'E_SIGNATURE' });
+    if (!verifyArtifactSignature(sha, ref.signature, this.enrollment.signing_key.public_key_pem))
+      throw Object.assign(new Error('bad signature'), { code: 'E_SIGNATURE' });
     return bytes;
   }
 
@@ -208,25 +233,39 @@ export class SimDevice {
       const model = { name: m.name, version: m.version };
       await this.ack(m.deployment_id, model, 'received');
       if (!ref) {
-        await this.ack(m.deployment_id, model, 'failed', { error: { code: 'E_UNSUPPORTED', message: 'no variant fits' } });
+        await this.ack(m.deployment_id, model, 'failed', {
+          error: { code: 'E_UNSUPPORTED', message: 'no variant fits' },
+        });
         continue;
       }
       await this.ack(m.deployment_id, model, 'downloading', { variant: ref.variant });
       try {
         await this.download(ref);
       } catch (e) {
-        await this.ack(m.deployment_id, model, 'rejected', { variant: ref.variant, error: { code: (e as { code?: string }).code ?? 'E_NETWORK', message: (e as Error).message } });
+        await this.ack(m.deployment_id, model, 'rejected', {
+          variant: ref.variant,
+          error: { code: (e as { code?: string }).code ?? 'E_NETWORK', message: (e as Error).message },
+        });
         continue;
       }
       await this.ack(m.deployment_id, model, 'verified', { variant: ref.variant, sha256: ref.sha256 });
       if (this.auto?.failVersions?.includes(m.version)) {
-        await this.ack(m.deployment_id, model, 'failed', { variant: ref.variant, error: { code: 'E_RUNTIME', message: 'simulated load failure' } });
+        await this.ack(m.deployment_id, model, 'failed', {
+          variant: ref.variant,
+          error: { code: 'E_RUNTIME', message: 'simulated load failure' },
+        });
         continue;
       }
-      this.serving.set(m.name, { version: m.version, variant: ref.variant, sha256: ref.sha256, deployment_id: m.deployment_id });
+      this.serving.set(m.name, {
+        version: m.version,
+        variant: ref.variant,
+        sha256: ref.sha256,
+        deployment_id: m.deployment_id,
+      });
       await this.ack(m.deployment_id, model, 'loaded', { variant: ref.variant, sha256: ref.sha256 });
     }
-    for (const name of [...this.serving.keys()]) if (!msg.models.some((m) => m.name === name)) this.serving.delete(name);
+    for (const name of [...this.serving.keys()])
+      if (!msg.models.some((m) => m.name === name)) this.serving.delete(name);
   }
 
   latestDesired(): DeployMessage | undefined {

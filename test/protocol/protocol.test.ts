@@ -74,12 +74,19 @@ describe('messages', () => {
   });
   it('rejects wrong version, bad JSON and bad shape with E_PROTOCOL', () => {
     expect(() => decodeMessage('status', '{')).toThrow(/not JSON/);
-    expect(() => decodeMessage('status', JSON.stringify({ v: 2, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online' }))).toThrow(/version 2/);
-    expect(() => decodeMessage('status', JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'asleep' }))).toThrow(/invalid status/);
+    expect(() =>
+      decodeMessage('status', JSON.stringify({ v: 2, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online' })),
+    ).toThrow(/version 2/);
+    expect(() =>
+      decodeMessage('status', JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'asleep' })),
+    ).toThrow(/invalid status/);
     expect(() => encodeMessage('ack', { device_id: 'dev-a' } as never)).toThrow(/E_PROTOCOL|invalid ack/);
   });
   it('ignores unknown fields (additive changes stay compatible)', () => {
-    const m = decodeMessage('status', JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online', extra: 1 }));
+    const m = decodeMessage(
+      'status',
+      JSON.stringify({ v: 1, id: 'abcdefgh', ts: 1, device_id: 'dev-a', state: 'online', extra: 1 }),
+    );
     expect(m).not.toHaveProperty('extra');
   });
   it('HTTP schemas convert to JSON schema for Fastify', () => {
@@ -104,10 +111,27 @@ describe('signatures and variants', () => {
     expect(publicKeyId(pem)).toMatch(/^[0-9a-f]{16}$/);
   });
   it('selects the variant for a profile', () => {
-    const ref = (variant: string, precision: 'fp32' | 'int8' | 'fp16', size: number, p: string | null = null): ArtifactRef => ({
-      variant, precision, profile: p, sha256: '0'.repeat(64), size, url: '', signature: '', key_id: '',
+    const ref = (
+      variant: string,
+      precision: 'fp32' | 'int8' | 'fp16',
+      size: number,
+      p: string | null = null,
+    ): ArtifactRef => ({
+      variant,
+      precision,
+      profile: p,
+      sha256: '0'.repeat(64),
+      size,
+      url: '',
+      signature: '',
+      key_id: '',
     });
-    const vs = [ref('fp32', 'fp32', 100), ref('int8', 'int8', 30), ref('fp16', 'fp16', 50), ref('big', 'fp32', 90, 'edge-large')];
+    const vs = [
+      ref('fp32', 'fp32', 100),
+      ref('int8', 'int8', 30),
+      ref('fp16', 'fp16', 50),
+      ref('big', 'fp32', 90, 'edge-large'),
+    ];
     expect(selectVariant(vs, { precisions: ['fp32'] })?.variant).toBe('fp32');
     expect(selectVariant(vs, { precisions: ['fp32', 'int8'] })?.variant).toBe('int8');
     expect(selectVariant(vs, { precisions: ['fp32', 'int8'], class: 'edge-large' })?.variant).toBe('big');

@@ -10,7 +10,8 @@ const DEFAULT_MQTT_PORT = 1884;
 
 function intOption(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new VergeError('E_BAD_ARGUMENT', `${name} must be a port number 0-65535, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new VergeError('E_BAD_ARGUMENT', `${name} must be a port number 0-65535, got '${v}'`);
   return n;
 }
 
@@ -20,14 +21,21 @@ export function register(program: Command): void {
     .description('run the control plane: operator API, device registry, model registry, deployments, MQTT broker')
     .option('--port <port>', 'HTTP API port (0 = ephemeral)', String(DEFAULT_PORT))
     .option('--host <addr>', 'HTTP bind address', '127.0.0.1')
-    .option('--data-dir <dir>', 'state directory: SQLite db, artifacts, signing key, admin.key', process.env.VERGE_CLOUD_DATA_DIR ?? 'verge-cloud')
+    .option(
+      '--data-dir <dir>',
+      'state directory: SQLite db, artifacts, signing key, admin.key',
+      process.env.VERGE_CLOUD_DATA_DIR ?? 'verge-cloud',
+    )
     .option('--broker <url>', 'external MQTT broker (mqtt://host:port); default: embedded broker')
     .option('--broker-username <u>', 'control-plane username on the external broker')
     .option('--broker-password <p>', 'control-plane password on the external broker (or VERGE_BROKER_PASSWORD)')
     .option('--mqtt-port <port>', 'embedded broker port (0 = ephemeral)', String(DEFAULT_MQTT_PORT))
     .option('--mqtt-host <addr>', 'embedded broker bind address', '127.0.0.1')
     .option('--public-mqtt-url <url>', 'broker URL handed to devices at enrollment (default: the broker URL)')
-    .option('--mosquitto-auth-dir <dir>', 'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)')
+    .option(
+      '--mosquitto-auth-dir <dir>',
+      'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)',
+    )
     .option('--db <url>', 'postgres://user@host:port/db for PostgreSQL; default SQLite in the data dir')
     .option('--pg-schema <name>', 'PostgreSQL schema for the tables', 'public')
     .option('--verbose', 'log every HTTP request')
@@ -53,7 +61,8 @@ export function register(program: Command): void {
       } catch (e) {
         await cp.close().catch(() => undefined);
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'EADDRINUSE') throw new VergeError('E_NETWORK', `port already in use (${err.message}); pass --port / --mqtt-port`);
+        if (err.code === 'EADDRINUSE')
+          throw new VergeError('E_NETWORK', `port already in use (${err.message}); pass --port / --mqtt-port`);
         throw e;
       }
       const info = {

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { CloudClient, resolveCloud, summarize, waitForDeployment } from '../../cloud/client.ts';
 import { VergeError } from '../../errors.ts';
-import { HTTP_PATHS, PRECISIONS, type CreateDeploymentRequest, type Deployment, type DeploymentsResponse } from '../../protocol/index.ts';
+import {
+  HTTP_PATHS,
+  PRECISIONS,
+  type CreateDeploymentRequest,
+  type Deployment,
+  type DeploymentsResponse,
+} from '../../protocol/index.ts';
 import { emit, note } from '../output.ts';
 import { collect, parseKeyValues } from './enroll-token.ts';
 
@@ -10,7 +16,8 @@ const DEFAULT_WAIT_S = 600;
 
 function parseRef(ref: string): { name: string; version: string } {
   const at = ref.lastIndexOf('@');
-  if (at <= 0 || at === ref.length - 1) throw new VergeError('E_BAD_ARGUMENT', `expected <name>@<version>, got '${ref}'`);
+  if (at <= 0 || at === ref.length - 1)
+    throw new VergeError('E_BAD_ARGUMENT', `expected <name>@<version>, got '${ref}'`);
   return { name: ref.slice(0, at), version: ref.slice(at + 1) };
 }
 
@@ -24,7 +31,8 @@ function parseStrategy(s: string): { strategy: 'all' | 'canary'; canary_percent:
 function num(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new VergeError('E_BAD_ARGUMENT', `${flag} must be a non-negative number, got '${v}'`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be a non-negative number, got '${v}'`);
   return n;
 }
 
@@ -32,8 +40,12 @@ function num(v: string | undefined, flag: string): number | undefined {
 export function finish(opts: { json?: boolean }, d: Deployment): void {
   emit(opts, d, () => {
     const lines = [`deployment ${d.id}: ${d.model}@${d.version} ${d.state}${d.reason ? ` — ${d.reason}` : ''}`];
-    for (const x of d.devices) lines.push(`  ${x.name.padEnd(20)} ${x.canary ? 'canary ' : '       '}${x.state.padEnd(12)} ${x.variant ?? ''}${x.error ? `  ${x.error.code}: ${x.error.message}` : ''}`);
-    if (d.state === 'canary' && d.gate_passed_at !== null) lines.push(`health gate passed; promote with: verge deploy ${d.model}@${d.version} --promote`);
+    for (const x of d.devices)
+      lines.push(
+        `  ${x.name.padEnd(20)} ${x.canary ? 'canary ' : '       '}${x.state.padEnd(12)} ${x.variant ?? ''}${x.error ? `  ${x.error.code}: ${x.error.message}` : ''}`,
+      );
+    if (d.state === 'canary' && d.gate_passed_at !== null)
+      lines.push(`health gate passed; promote with: verge deploy ${d.model}@${d.version} --promote`);
     return lines.join('\n');
   });
   if (d.state === 'failed' || d.state === 'rolled_back') {
@@ -42,7 +54,11 @@ export function finish(opts: { json?: boolean }, d: Deployment): void {
   }
 }
 
-export async function waitAndFinish(client: CloudClient, d: Deployment, opts: { json?: boolean; wait?: boolean; waitTimeout?: string }): Promise<void> {
+export async function waitAndFinish(
+  client: CloudClient,
+  d: Deployment,
+  opts: { json?: boolean; wait?: boolean; waitTimeout?: string },
+): Promise<void> {
   if (!opts.wait) return finish(opts, d);
   let last = '';
   const final = await waitForDeployment(client, d.id, {
@@ -59,7 +75,9 @@ export async function waitAndFinish(client: CloudClient, d: Deployment, opts: { 
 export function register(program: Command): void {
   program
     .command('deploy')
-    .description('deploy a published model version to devices (all at once, or canary with a health gate and automatic rollback)')
+    .description(
+      'deploy a published model version to devices (all at once, or canary with a health gate and automatic rollback)',
+    )
     .argument('<name@version>', 'model and version, e.g. classifier@1.2.0')
     .option('--devices <a,b>', 'target devices by name or id (comma-separated)')
     .option('--tag <k=v>', 'target devices with this tag (repeatable; all must match)', collect, [])
@@ -83,20 +101,31 @@ export function register(program: Command): void {
       const { name, version } = parseRef(ref);
       const client = new CloudClient(resolveCloud(opts));
       if (opts.promote) {
-        const active = (await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?model=${encodeURIComponent(name)}&active=true`)).deployments.find(
-          (d) => d.version === version && d.state === 'canary',
-        );
+        const active = (
+          await client.get<DeploymentsResponse>(
+            `${HTTP_PATHS.deployments}?model=${encodeURIComponent(name)}&active=true`,
+          )
+        ).deployments.find((d) => d.version === version && d.state === 'canary');
         if (!active) throw new VergeError('E_NOT_FOUND', `no canary deployment of ${name}@${version} to promote`);
         return waitAndFinish(client, await client.post<Deployment>(HTTP_PATHS.promote(active.id)), opts);
       }
       const target: CreateDeploymentRequest['target'] = {};
-      if (opts.devices) target.devices = String(opts.devices).split(',').map((s) => s.trim()).filter(Boolean);
+      if (opts.devices)
+        target.devices = String(opts.devices)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
       if (opts.tag.length) target.tags = parseKeyValues(opts.tag, '--tag');
       if (opts.profileClass || opts.arch || opts.precision) {
-        if (opts.precision && !(PRECISIONS as readonly string[]).includes(opts.precision)) throw new VergeError('E_BAD_ARGUMENT', `--precision must be one of ${PRECISIONS.join(', ')}`);
+        if (opts.precision && !(PRECISIONS as readonly string[]).includes(opts.precision))
+          throw new VergeError('E_BAD_ARGUMENT', `--precision must be one of ${PRECISIONS.join(', ')}`);
         target.profile = { class: opts.profileClass, arch: opts.arch, precision: opts.precision };
       }
-      if (!target.devices && !target.tags && !target.profile) throw new VergeError('E_BAD_ARGUMENT', 'choose targets: --devices a,b, --tag k=v, or --profile-class/--arch/--precision');
+      if (!target.devices && !target.tags && !target.profile)
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          'choose targets: --devices a,b, --tag k=v, or --profile-class/--arch/--precision',
+        );
       const maxErrorRate = num(opts.maxErrorRate, '--max-error-rate')!;
       if (maxErrorRate > 1) throw new VergeError('E_BAD_ARGUMENT', '--max-error-rate must be between 0 and 1');
       const dep = await client.post<Deployment>(HTTP_PATHS.deployments, {
@@ -112,7 +141,9 @@ export function register(program: Command): void {
         },
         auto_promote: opts.autoPromote !== false,
       } satisfies CreateDeploymentRequest);
-      note(`deployment ${dep.id}: ${dep.devices.length} device(s), ${dep.devices.filter((d) => d.released).length} released now`);
+      note(
+        `deployment ${dep.id}: ${dep.devices.length} device(s), ${dep.devices.filter((d) => d.released).length} released now`,
+      );
       await waitAndFinish(client, dep, opts);
     });
 }

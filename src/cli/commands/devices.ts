@@ -20,7 +20,10 @@ export function register(program: Command): void {
     program
       .command('devices')
       .description('list enrolled devices: status, what they serve, last seen (subcommand: revoke)')
-      .option('--json', 'print {devices:[{name, status, model, version, variant, last_seen, …}]} (last_seen in epoch ms)'),
+      .option(
+        '--json',
+        'print {devices:[{name, status, model, version, variant, last_seen, …}]} (last_seen in epoch ms)',
+      ),
   ).action(async (opts) => {
     const res = await new CloudClient(resolveCloud(opts)).get<DevicesResponse>(HTTP_PATHS.devices);
     emit(opts, res, () =>
@@ -28,7 +31,17 @@ export function register(program: Command): void {
         ? 'no devices enrolled (create a token with `verge enroll-token`, then run `verge agent`)'
         : table(
             ['name', 'status', 'model', 'version', 'variant', 'last seen', 'tags'],
-            res.devices.map((d) => [d.name, d.status, d.model ?? '-', d.version ?? '-', d.variant ?? '-', ago(d.last_seen), Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',')]),
+            res.devices.map((d) => [
+              d.name,
+              d.status,
+              d.model ?? '-',
+              d.version ?? '-',
+              d.variant ?? '-',
+              ago(d.last_seen),
+              Object.entries(d.tags)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+            ]),
           ),
     );
   });

@@ -29,8 +29,12 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const client = new CloudClient(resolveCloud(opts));
       const ttl = opts.ttl === undefined ? undefined : Number(opts.ttl);
-      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new VergeError('E_BAD_ARGUMENT', `--ttl must be a positive integer, got '${opts.ttl}'`);
-      const res = await client.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags: parseKeyValues(opts.tag, '--tag'), ttl_s: ttl });
+      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0))
+        throw new VergeError('E_BAD_ARGUMENT', `--ttl must be a positive integer, got '${opts.ttl}'`);
+      const res = await client.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, {
+        tags: parseKeyValues(opts.tag, '--tag'),
+        ttl_s: ttl,
+      });
       emit(opts, res, () => res.token);
     });
 }

@@ -4,7 +4,14 @@ import semver from 'semver';
 import { CloudClient, resolveCloud } from '../../cloud/client.ts';
 import { VergeError } from '../../errors.ts';
 import { loadModel } from '../../onnx/io.ts';
-import { HTTP_PATHS, PRECISIONS, type ArtifactUploadResponse, type ModelsResponse, type ModelVersion, type Precision } from '../../protocol/index.ts';
+import {
+  HTTP_PATHS,
+  PRECISIONS,
+  type ArtifactUploadResponse,
+  type ModelsResponse,
+  type ModelVersion,
+  type Precision,
+} from '../../protocol/index.ts';
 import { emit, note, table } from '../output.ts';
 import { collect, parseKeyValues } from './enroll-token.ts';
 
@@ -29,20 +36,28 @@ export function register(program: Command): void {
       .requiredOption('--name <name>', 'model name')
       .requiredOption('--version <semver>', 'model version, e.g. 1.0.0')
       .option('--variant <name>', 'variant name (fp32, int8, pruned, …)', 'fp32')
-      .option('--precision <p>', `numeric precision: ${PRECISIONS.join('|')} (default: the variant name if it is one, else fp32)`)
+      .option(
+        '--precision <p>',
+        `numeric precision: ${PRECISIONS.join('|')} (default: the variant name if it is one, else fp32)`,
+      )
       .option('--profile <class>', 'device profile class this variant is built for (default: any device)')
       .option('--parent <name@version>', 'lineage: the model this one was derived from')
       .option('--optimization <what>', 'lineage: what was applied to the parent (e.g. quantize:static-int8)')
       .option('--metric <k=v>', 'metric to record, e.g. accuracy=0.91 (repeatable)', collect, [])
       .option('--json', 'print the model version as one JSON object'),
   ).action(async (file: string, opts) => {
-    if (!existsSync(file) || !statSync(file).isFile()) throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${file}`);
-    if (!semver.valid(opts.version)) throw new VergeError('E_BAD_ARGUMENT', `--version '${opts.version}' is not semver (like 1.2.0)`);
-    const precision: Precision = opts.precision ?? ((PRECISIONS as readonly string[]).includes(opts.variant) ? opts.variant : 'fp32');
-    if (!(PRECISIONS as readonly string[]).includes(precision)) throw new VergeError('E_BAD_ARGUMENT', `--precision must be one of ${PRECISIONS.join(', ')}`);
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${file}`);
+    if (!semver.valid(opts.version))
+      throw new VergeError('E_BAD_ARGUMENT', `--version '${opts.version}' is not semver (like 1.2.0)`);
+    const precision: Precision =
+      opts.precision ?? ((PRECISIONS as readonly string[]).includes(opts.variant) ? opts.variant : 'fp32');
+    if (!(PRECISIONS as readonly string[]).includes(precision))
+      throw new VergeError('E_BAD_ARGUMENT', `--precision must be one of ${PRECISIONS.join(', ')}`);
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(parseKeyValues(opts.metric, '--metric'))) {
-      if (!Number.isFinite(Number(v))) throw new VergeError('E_BAD_ARGUMENT', `--metric ${k} must be a number, got '${v}'`);
+      if (!Number.isFinite(Number(v)))
+        throw new VergeError('E_BAD_ARGUMENT', `--metric ${k} must be a number, got '${v}'`);
       metrics[k] = Number(v);
     }
     loadModel(file); // refuse a truncated or non-ONNX file before uploading it (throws E_NOT_ONNX, …)
@@ -61,19 +76,36 @@ export function register(program: Command): void {
       optimization: opts.optimization ?? null,
       metrics,
     });
-    emit(opts, mv, () => `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed; variants: ${mv.variants.map((v) => v.variant).join(', ')}`);
+    emit(
+      opts,
+      mv,
+      () =>
+        `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
+    );
   });
 
-  cloudOptions(model.command('list').description('list models, versions and variants').argument('[name]', 'only this model').option('--json', 'print {models:[…]}')).action(
-    async (name: string | undefined, opts) => {
-      const client = new CloudClient(resolveCloud(opts));
-      const res = await client.get<ModelsResponse>(name ? HTTP_PATHS.model(name) : HTTP_PATHS.models);
-      emit(opts, res, () =>
-        table(
-          ['model', 'version', 'variants', 'parent', 'optimization'],
-          res.models.flatMap((m) => m.versions.map((v) => [m.name, v.version, v.variants.map((x) => `${x.variant}(${x.size})`).join(' '), v.parent ?? '-', v.optimization ?? '-'])),
+  cloudOptions(
+    model
+      .command('list')
+      .description('list models, versions and variants')
+      .argument('[name]', 'only this model')
+      .option('--json', 'print {models:[…]}'),
+  ).action(async (name: string | undefined, opts) => {
+    const client = new CloudClient(resolveCloud(opts));
+    const res = await client.get<ModelsResponse>(name ? HTTP_PATHS.model(name) : HTTP_PATHS.models);
+    emit(opts, res, () =>
+      table(
+        ['model', 'version', 'variants', 'parent', 'optimization'],
+        res.models.flatMap((m) =>
+          m.versions.map((v) => [
+            m.name,
+            v.version,
+            v.variants.map((x) => `${x.variant}(${x.size})`).join(' '),
+            v.parent ?? '-',
+            v.optimization ?? '-',
+          ]),
         ),
-      );
-    },
-  );
+      ),
+    );
+  });
 }

@@ -21,10 +21,16 @@ export function register(program: Command): void {
       const client = new CloudClient(resolveCloud(opts));
       let id: string | undefined = opts.deployment;
       if (!id) {
-        if (!ref) throw new VergeError('E_BAD_ARGUMENT', 'give a model name (name or name@version) or --deployment <id>');
+        if (!ref)
+          throw new VergeError('E_BAD_ARGUMENT', 'give a model name (name or name@version) or --deployment <id>');
         const [name, version] = ref.split('@') as [string, string | undefined];
-        const ds = (await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?model=${encodeURIComponent(name)}`)).deployments;
-        const candidate = ds.find((d) => d.state !== 'rolled_back' && d.state !== 'superseded' && (version === undefined || d.version === version));
+        const ds = (
+          await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?model=${encodeURIComponent(name)}`)
+        ).deployments;
+        const candidate = ds.find(
+          (d) =>
+            d.state !== 'rolled_back' && d.state !== 'superseded' && (version === undefined || d.version === version),
+        );
         if (!candidate) throw new VergeError('E_NOT_FOUND', `no deployment of ${ref} to roll back`);
         id = candidate.id;
       }

@@ -19,7 +19,15 @@ export function register(program: Command): void {
       const out = {
         cloud: conn.url,
         ...status,
-        active_deployments: active.map((d) => ({ id: d.id, model: d.model, version: d.version, state: d.state, strategy: d.strategy, devices: summarize(d), reason: d.reason })),
+        active_deployments: active.map((d) => ({
+          id: d.id,
+          model: d.model,
+          version: d.version,
+          state: d.state,
+          strategy: d.strategy,
+          devices: summarize(d),
+          reason: d.reason,
+        })),
       };
       emit(opts, out, () =>
         [
@@ -27,7 +35,10 @@ export function register(program: Command): void {
           `devices: ${status.devices.total} (${status.devices.online} online, ${status.devices.offline} offline, ${status.devices.revoked} revoked)`,
           `models: ${status.models}; deployments: ${status.deployments.total} (${status.deployments.active} active)`,
           `telemetry: ${status.telemetry.messages} records, ${status.telemetry.inferences} inferences, ${status.telemetry.errors} errors`,
-          ...out.active_deployments.map((d) => `  ${d.id} ${d.model}@${d.version} ${d.state} (${d.strategy}): ${d.devices}${d.reason ? ` — ${d.reason}` : ''}`),
+          ...out.active_deployments.map(
+            (d) =>
+              `  ${d.id} ${d.model}@${d.version} ${d.state} (${d.strategy}): ${d.devices}${d.reason ? ` — ${d.reason}` : ''}`,
+          ),
         ].join('\n'),
       );
     });

@@ -33,7 +33,8 @@ export class PostgresDatabase implements SqlDatabase {
 
   private executor(q: pg.Pool | pg.PoolClient): SqlExecutor {
     return {
-      all: async <T extends Row>(sql: string, params: SqlValue[] = []) => (await q.query(numbered(sql), params)).rows as T[],
+      all: async <T extends Row>(sql: string, params: SqlValue[] = []) =>
+        (await q.query(numbered(sql), params)).rows as T[],
       run: async (sql: string, params: SqlValue[] = []) => (await q.query(numbered(sql), params)).rowCount ?? 0,
     };
   }
