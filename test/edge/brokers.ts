@@ -94,7 +94,7 @@ export async function startMosquitto(): Promise<TestBroker> {
   chmodSync(dir, 0o777);
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_dest none', ''].join('\n'));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_dest none', 'max_queued_messages 10000', ''].join('\n'));
   let proc: ChildProcess | undefined;
   const up = async () => {
     proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
