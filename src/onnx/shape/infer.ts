@@ -9,7 +9,6 @@ import {
   defaultOpset,
   isDefaultDomain,
   numel,
-  type Dim,
   type Graph,
   type Model,
   type Node,
@@ -235,9 +234,4 @@ export function withValueInfo(model: Model, opts: InferOptions = {}): Model {
   }
   for (const a of added) if (a.type.shape === undefined) delete a.type.shape;
   return { ...model, graph: { ...g, valueInfo: [...g.valueInfo, ...added] } };
-}
-
-/** Elements of a tensor type with symbolic/unknown dims taken as 1 (used for MAC estimates). */
-export function elementsAssumingOne(shape: Dim[]): number {
-  return shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
 }
