@@ -5,7 +5,7 @@
  */
 import { VergeError } from '../errors.ts';
 import type { DType } from '../onnx/dtype.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
+import { makeTensor, type GraphBuilder } from '../onnx/builder.ts';
 import { initValues, type Fans, type InitName, type Uniform } from './init.ts';
 
 /** Shape of one sample (the batch dimension is implicit and symbolic). */
@@ -104,4 +104,15 @@ export function shapeError(kind: string, message: string): VergeError {
 
 export function product(s: readonly number[]): number {
   return s.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * A fixed float constant as a Constant node, not an initializer: training treats float
+ * initializers as parameters, and these values (standardization statistics, GELU coefficients,
+ * clip bounds) must stay what they are.
+ */
+export function fixedConstant(g: GraphBuilder, prefix: string, values: number[], dims: number[] = []): string {
+  const name = g.uniqueName(prefix);
+  g.node('Constant', [], { value: makeTensor(name, 'float32', dims, values) }, { outputs: [name] });
+  return name;
 }

@@ -116,12 +116,10 @@ export function emitRecurrent(
       const wb = slice(bd, 0, G * H, 0);
       const rb = slice(bd, G * H, 2 * G * H, 0);
       if (spec.cell === 'GRU' && spec.linearBeforeReset) {
-        const mask = g.constFloat(
-          [...new Array<number>(2 * H).fill(1), ...new Array<number>(H).fill(0)],
-          [3 * H],
-          'gru_bias_mask',
-        );
-        xBias = g.op('Add', [wb, g.op('Mul', [rb, mask])]);
+        // z and r take both biases outside; the candidate takes only Wbh here (Rbh goes inside r ⊙ (…)).
+        // No float constants: training would treat a float initializer as a parameter.
+        const zr = g.op('Add', [slice(wb, 0, 2 * H, 0), slice(rb, 0, 2 * H, 0)]);
+        xBias = g.op('Concat', [zr, slice(wb, 2 * H, 3 * H, 0)], { axis: 0 });
         recurrentHBias = slice(rb, 2 * H, 3 * H, 0);
       } else {
         xBias = g.op('Add', [wb, rb]);

@@ -338,6 +338,38 @@ describe('nn networks', () => {
     expect(std('glorot-uniform')).toBeCloseTo(Math.sqrt(6 / 700) / Math.sqrt(3), 3);
   });
 
+  it('the only float initializers are parameters (fixed constants are Constant nodes, which training leaves alone)', () => {
+    const net = new Sequential(
+      [2, 6, 6],
+      [
+        new Standardize({ mean: [0.5, 0.1], std: [0.2, 0.3] }),
+        new Conv2d({ filters: 2, kernel: 3 }),
+        new BatchNorm(),
+        new ReLU6(),
+        new GELU(),
+        new GELU('erf'),
+        new Dropout(0.1),
+        new Reshape([2, 16]),
+        new GRU({ units: 3 }),
+        new Dense(2),
+      ],
+    );
+    const floats = net
+      .build({ seed: 1 })
+      .graph.initializers.filter((t) => t.dtype === 'float32')
+      .map((t) => t.name);
+    expect(
+      floats.every((n) => /\.(weight|bias|running_mean|running_var|W|R|B)$/.test(n)),
+      floats.join(', '),
+    ).toBe(true);
+    expect(net.paramCount()).toBe(
+      net
+        .build({ seed: 1 })
+        .graph.initializers.filter((t) => t.dtype === 'float32')
+        .reduce((a, t) => a + t.data.length, 0),
+    );
+  });
+
   it('shape errors name the layer and the shapes', () => {
     expect(() => new Sequential([1, 4, 4], [new Conv2d({ filters: 2, kernel: 5 })])).toThrow(/conv2d.*does not fit/);
     expect(() => new Sequential([8], [new Conv2d({ filters: 2, kernel: 3 })])).toThrow(/E_SHAPE|expects \[channels/);

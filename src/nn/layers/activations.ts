@@ -1,7 +1,7 @@
 /** Element-wise activations and Softmax. */
 import { VergeError } from '../../errors.ts';
 import { float } from '../../onnx/builder.ts';
-import { Layer, type BuildContext, type Shape } from '../layer.ts';
+import { Layer, fixedConstant, type BuildContext, type Shape } from '../layer.ts';
 
 export type ActivationName = 'relu' | 'relu6' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'linear';
 export const ACTIVATION_NAMES: readonly ActivationName[] = [
@@ -41,7 +41,7 @@ export class ReLU6 extends Elementwise {
     super(name);
   }
   emit(ctx: BuildContext, _s: string, [x]: string[]): string {
-    return ctx.g.op('Clip', [x!, ctx.g.scalar(0, 'float32', 'clip_min'), ctx.g.scalar(6, 'float32', 'clip_max')]);
+    return ctx.g.op('Clip', [x!, fixedConstant(ctx.g, 'clip_min', [0]), fixedConstant(ctx.g, 'clip_max', [6])]);
   }
 }
 
@@ -93,15 +93,15 @@ export class GELU extends Elementwise {
   }
   emit(ctx: BuildContext, _s: string, [x]: string[]): string {
     const g = ctx.g;
-    const half = g.scalar(0.5, 'float32', 'gelu_half');
-    const one = g.scalar(1, 'float32', 'gelu_one');
+    const half = fixedConstant(g, 'gelu_half', [0.5]);
+    const one = fixedConstant(g, 'gelu_one', [1]);
     let inner: string;
     if (this.approximate === 'erf') {
-      inner = g.op('Erf', [g.op('Mul', [x!, g.scalar(Math.SQRT1_2, 'float32', 'gelu_rsqrt2')])]);
+      inner = g.op('Erf', [g.op('Mul', [x!, fixedConstant(g, 'gelu_rsqrt2', [Math.SQRT1_2])])]);
     } else {
       const x3 = g.op('Mul', [g.op('Mul', [x!, x!]), x!]);
-      const poly = g.op('Add', [x!, g.op('Mul', [x3, g.scalar(0.044715, 'float32', 'gelu_c')])]);
-      inner = g.op('Tanh', [g.op('Mul', [poly, g.scalar(Math.sqrt(2 / Math.PI), 'float32', 'gelu_k')])]);
+      const poly = g.op('Add', [x!, g.op('Mul', [x3, fixedConstant(g, 'gelu_c', [0.044715])])]);
+      inner = g.op('Tanh', [g.op('Mul', [poly, fixedConstant(g, 'gelu_k', [Math.sqrt(2 / Math.PI)])])]);
     }
     return g.op('Mul', [g.op('Mul', [x!, half]), g.op('Add', [inner, one])]);
   }

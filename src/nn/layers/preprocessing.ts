@@ -3,7 +3,7 @@
  * subtracts a mean and divides by a standard deviation (scalars, or one per channel).
  */
 import { VergeError } from '../../errors.ts';
-import { Layer, shapeError, type BuildContext, type Shape } from '../layer.ts';
+import { Layer, fixedConstant, shapeError, type BuildContext, type Shape } from '../layer.ts';
 
 export interface StandardizeOptions {
   mean: number | number[];
@@ -36,11 +36,12 @@ export class Standardize extends Layer {
   emit(ctx: BuildContext, _scope: string, [x]: string[], [s]: Shape[]): string {
     // Per-channel statistics broadcast as [C, 1, …, 1] against [batch, C, …].
     const dims = this.mean.length > 1 ? [this.mean.length, ...s!.slice(1).map(() => 1)] : [];
-    const mean = ctx.g.constFloat(this.mean, dims, 'standardize_mean');
-    const invStd = ctx.g.constFloat(
+    const mean = fixedConstant(ctx.g, 'standardize_mean', this.mean, dims);
+    const invStd = fixedConstant(
+      ctx.g,
+      'standardize_inv_std',
       this.std.map((v) => 1 / v),
       dims,
-      'standardize_inv_std',
     );
     return ctx.g.op('Mul', [ctx.g.op('Sub', [x!, mean]), invStd]);
   }
