@@ -49,7 +49,10 @@ interface Worker {
 }
 
 function startWorker(): Promise<Worker> {
-  const proc = fork(join(here, 'fleet', 'sim-agents.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(join(here, 'fleet', 'sim-agents.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiting = new Map<string, (m: any) => void>();
   const early = new Map<string, any>();
   proc.on('message', (m: any) => {
@@ -75,7 +78,13 @@ function startWorker(): Promise<Worker> {
   return worker.next('up').then(() => worker);
 }
 
-async function inject<T>(cp: ControlPlane, method: 'GET' | 'POST', url: string, payload?: unknown, raw?: Buffer): Promise<T> {
+async function inject<T>(
+  cp: ControlPlane,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+  raw?: Buffer,
+): Promise<T> {
   const res = await cp.app.inject({
     method,
     url,
@@ -115,8 +124,14 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       const batch = await Promise.all(
         Array.from({ length: Math.min(ENROLL_CONCURRENCY, CONNECTED - i) }, async (_, k) => {
           const n = i + k;
-          const { token } = await inject<{ token: string }>(cp!, 'POST', HTTP_PATHS.enrollTokens, { tags: { group: n < ROLLOUT ? 'rollout' : 'idle' } });
-          const e = await inject<EnrollResponse>(cp!, 'POST', HTTP_PATHS.enroll, { token, name: `sim-${n}`, profile: SIM_PROFILE });
+          const { token } = await inject<{ token: string }>(cp!, 'POST', HTTP_PATHS.enrollTokens, {
+            tags: { group: n < ROLLOUT ? 'rollout' : 'idle' },
+          });
+          const e = await inject<EnrollResponse>(cp!, 'POST', HTTP_PATHS.enroll, {
+            token,
+            name: `sim-${n}`,
+            profile: SIM_PROFILE,
+          });
           return { id: e.device_id, password: e.credentials.password };
         }),
       );
@@ -130,12 +145,20 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     for (let w = 0; w < WORKERS; w++) workers.push(await startWorker());
     const t1 = performance.now();
     workers.forEach((w, i) =>
-      w.proc.send({ cmd: 'init', brokerUrl: mqttUrl, cloudUrl: url, publicKeyPem: cp!.signingKey.publicKeyPem, agents: creds.filter((_, k) => k % WORKERS === i) }),
+      w.proc.send({
+        cmd: 'init',
+        brokerUrl: mqttUrl,
+        cloudUrl: url,
+        publicKeyPem: cp!.signingKey.publicKeyPem,
+        agents: creds.filter((_, k) => k % WORKERS === i),
+      }),
     );
     const conn = await Promise.all(workers.map((w) => w.next('connected')));
     const connectS = (performance.now() - t1) / 1000;
     const connected = conn.reduce((a, c) => a + c.ok, 0);
-    log(`[${kind}] ${connected} connected (${conn.reduce((a, c) => a + c.failed, 0)} failed) in ${connectS.toFixed(1)} s`);
+    log(
+      `[${kind}] ${connected} connected (${conn.reduce((a, c) => a + c.failed, 0)} failed) in ${connectS.toFixed(1)} s`,
+    );
     let online = 0;
     const until = Date.now() + 60_000;
     while (Date.now() < until) {
@@ -148,9 +171,20 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     // rollout
     const artifact = readFileSync(ARTIFACT);
     const a = await inject<{ sha256: string }>(cp, 'POST', HTTP_PATHS.artifacts, undefined, artifact);
-    await inject(cp, 'POST', HTTP_PATHS.models, { name: 'seed', version: '1.0.0', sha256: a.sha256, variant: 'fp32', precision: 'fp32' });
+    await inject(cp, 'POST', HTTP_PATHS.models, {
+      name: 'seed',
+      version: '1.0.0',
+      sha256: a.sha256,
+      variant: 'fp32',
+      precision: 'fp32',
+    });
     const t2 = performance.now();
-    let dep = await inject<Deployment>(cp, 'POST', HTTP_PATHS.deployments, { model: 'seed', version: '1.0.0', target: { tags: { group: 'rollout' } }, strategy: 'all' });
+    let dep = await inject<Deployment>(cp, 'POST', HTTP_PATHS.deployments, {
+      model: 'seed',
+      version: '1.0.0',
+      target: { tags: { group: 'rollout' } },
+      strategy: 'all',
+    });
     const rolloutUntil = Date.now() + STEP_TIMEOUT_MS;
     while (dep.state === 'rolling' && Date.now() < rolloutUntil) {
       await sleep(200);
@@ -158,11 +192,19 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     }
     const rolloutS = (performance.now() - t2) / 1000;
     const loaded = dep.devices.filter((d) => d.state === 'loaded').length;
-    log(`[${kind}] rollout to ${dep.devices.length} devices: ${dep.state}, ${loaded} loaded, ${rolloutS.toFixed(1)} s (${artifact.length} byte artifact each)`);
+    log(
+      `[${kind}] rollout to ${dep.devices.length} devices: ${dep.state}, ${loaded} loaded, ${rolloutS.toFixed(1)} s (${artifact.length} byte artifact each)`,
+    );
 
     // telemetry
     const rolloutIds = new Set(creds.slice(0, ROLLOUT).map((c) => c.id));
-    workers.forEach((w, i) => w.proc.send({ cmd: 'telemetry', perAgent: MESSAGES, only: creds.filter((c, k) => k % WORKERS === i && rolloutIds.has(c.id)).map((c) => c.id) }));
+    workers.forEach((w, i) =>
+      w.proc.send({
+        cmd: 'telemetry',
+        perAgent: MESSAGES,
+        only: creds.filter((c, k) => k % WORKERS === i && rolloutIds.has(c.id)).map((c) => c.id),
+      }),
+    );
     const ready = await Promise.all(workers.map((w) => w.next('ready')));
     const total = ready.reduce((s, r) => s + r.messages, 0);
     const base = (await status(cp)).telemetry.messages;
@@ -181,7 +223,9 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const ingestS = (performance.now() - t3) / 1000;
     const acked = sent.reduce((s, r) => s + r.acked, 0);
     const dups = (await duplicates(cp)) - dupBase;
-    log(`[${kind}] telemetry: ${total} sent, ${acked} acked by the broker in ${publishS.toFixed(1)} s, ${stored} stored by the cloud after ${ingestS.toFixed(1)} s`);
+    log(
+      `[${kind}] telemetry: ${total} sent, ${acked} acked by the broker in ${publishS.toFixed(1)} s, ${stored} stored by the cloud after ${ingestS.toFixed(1)} s`,
+    );
 
     return {
       broker: kind,
@@ -191,7 +235,13 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       connected,
       connect_s: round(connectS, 1),
       cloud_online: online,
-      rollout: { devices: dep.devices.length, state: dep.state, loaded, seconds: round(rolloutS, 2), artifact_bytes: artifact.length },
+      rollout: {
+        devices: dep.devices.length,
+        state: dep.state,
+        loaded,
+        seconds: round(rolloutS, 2),
+        artifact_bytes: artifact.length,
+      },
       telemetry: {
         messages: total,
         broker_acked: acked,
@@ -225,13 +275,21 @@ const path = writeResult('fleet', {
   results,
   notes: [
     'simulated agents: real MQTT connections with per-device credentials, protocol v1 messages validated with zod; deploy handling downloads the artifact over HTTP and verifies sha256 + ed25519 signature, no onnxruntime',
-    'control plane, broker and simulated agents share one 2-core machine: the agents\' CPU competes with the broker and the cloud',
+    "control plane, broker and simulated agents share one 2-core machine: the agents' CPU competes with the broker and the cloud",
     'Mosquitto runs with allow_anonymous (no verge auth plugin), the embedded broker authenticates every device',
   ],
 });
 printTable(
   ['broker', 'connected', 'rollout devices', 'rollout s', 'telemetry msgs', 'msgs/s', 'lost'],
-  results.map((r: any) => [r.broker, r.connected, `${r.rollout.loaded}/${r.rollout.devices}`, r.rollout.seconds, r.telemetry.messages, r.telemetry.msgs_per_s, r.telemetry.lost]),
+  results.map((r: any) => [
+    r.broker,
+    r.connected,
+    `${r.rollout.loaded}/${r.rollout.devices}`,
+    r.rollout.seconds,
+    r.telemetry.messages,
+    r.telemetry.msgs_per_s,
+    r.telemetry.lost,
+  ]),
 );
 console.log(`wrote ${path}`);
 process.exit(0);

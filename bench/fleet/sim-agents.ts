@@ -36,7 +36,6 @@ const CONNECT_CONCURRENCY = 250;
 /** Artifact downloads at once per worker: bounds memory (each holds one artifact). */
 const DOWNLOAD_CONCURRENCY = 64;
 
-
 const send = (m: unknown) => process.send!(m);
 const clients = new Map<string, MqttClient>();
 let cloudUrl = '';
@@ -56,8 +55,19 @@ async function withDownloadSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function ack(client: MqttClient, c: Creds, deploymentId: string, model: { name: string; version: string }, state: 'received' | 'verified' | 'loaded' | 'rejected' | 'failed', extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {}): void {
-  client.publish(deviceTopic(c.id, 'ack'), encodeMessage('ack', { device_id: c.id, deployment_id: deploymentId, model, state, ...extra }), { qos: 1 });
+function ack(
+  client: MqttClient,
+  c: Creds,
+  deploymentId: string,
+  model: { name: string; version: string },
+  state: 'received' | 'verified' | 'loaded' | 'rejected' | 'failed',
+  extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {},
+): void {
+  client.publish(
+    deviceTopic(c.id, 'ack'),
+    encodeMessage('ack', { device_id: c.id, deployment_id: deploymentId, model, state, ...extra }),
+    { qos: 1 },
+  );
 }
 
 async function onDeploy(client: MqttClient, c: Creds, payload: Buffer): Promise<void> {
@@ -73,23 +83,34 @@ async function onDeploy(client: MqttClient, c: Creds, payload: Buffer): Promise<
     ack(client, c, m.deployment_id, model, 'received', { variant: v.variant, sha256: v.sha256 });
     try {
       const bytes = await withDownloadSlot(async () => {
-        const res = await fetch(new URL(v.url, cloudUrl), { headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` } });
+        const res = await fetch(new URL(v.url, cloudUrl), {
+          headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` },
+        });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         return Buffer.from(await res.arrayBuffer());
       });
       const digest = createHash('sha256').update(bytes).digest('hex');
       if (digest !== v.sha256) {
-        ack(client, c, m.deployment_id, model, 'rejected', { variant: v.variant, error: { code: 'E_INTEGRITY', message: 'sha256 mismatch' } });
+        ack(client, c, m.deployment_id, model, 'rejected', {
+          variant: v.variant,
+          error: { code: 'E_INTEGRITY', message: 'sha256 mismatch' },
+        });
         continue;
       }
       if (!verifyArtifactSignature(v.sha256, v.signature, publicKeyPem)) {
-        ack(client, c, m.deployment_id, model, 'rejected', { variant: v.variant, error: { code: 'E_SIGNATURE', message: 'bad signature' } });
+        ack(client, c, m.deployment_id, model, 'rejected', {
+          variant: v.variant,
+          error: { code: 'E_SIGNATURE', message: 'bad signature' },
+        });
         continue;
       }
       ack(client, c, m.deployment_id, model, 'verified', { variant: v.variant, sha256: v.sha256 });
       ack(client, c, m.deployment_id, model, 'loaded', { variant: v.variant, sha256: v.sha256 });
     } catch (e) {
-      ack(client, c, m.deployment_id, model, 'failed', { variant: v.variant, error: { code: 'E_NETWORK', message: (e as Error).message } });
+      ack(client, c, m.deployment_id, model, 'failed', {
+        variant: v.variant,
+        error: { code: 'E_NETWORK', message: (e as Error).message },
+      });
     }
   }
 }
@@ -109,13 +130,26 @@ function connectOne(url: string, c: Creds): Promise<boolean> {
     let settled = false;
     client.once('connect', () => {
       client.subscribe(deviceTopic(c.id, 'deploy'), { qos: 1 }, () => {
-        client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), { qos: 1, retain: true });
-        client.publish(deviceTopic(c.id, 'heartbeat'), encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }), { qos: 0 });
-        if (!settled) (settled = true), resolve(true);
+        client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), {
+          qos: 1,
+          retain: true,
+        });
+        client.publish(
+          deviceTopic(c.id, 'heartbeat'),
+          encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
+          { qos: 0 },
+        );
+        if (!settled) {
+          settled = true;
+          resolve(true);
+        }
       });
     });
     client.on('error', () => {
-      if (!settled) (settled = true), resolve(false);
+      if (!settled) {
+        settled = true;
+        resolve(false);
+      }
     });
     client.on('message', (topic, payload) => {
       if (topic.endsWith('/deploy')) onDeploy(client, c, payload).catch(() => undefined);
@@ -133,7 +167,10 @@ process.on('message', async (m: FromParent) => {
     const t0 = performance.now();
     for (let i = 0; i < m.agents.length; i += CONNECT_CONCURRENCY) {
       const res = await Promise.all(m.agents.slice(i, i + CONNECT_CONCURRENCY).map((c) => connectOne(m.brokerUrl, c)));
-      for (const r of res) r ? ok++ : failed++;
+      for (const r of res) {
+        if (r) ok++;
+        else failed++;
+      }
     }
     send({ ev: 'connected', ok, failed, seconds: (performance.now() - t0) / 1000 });
   } else if (m.cmd === 'telemetry') {

@@ -156,7 +156,10 @@ async function localAccuracy(model: Model, data: Dataset, n: number): Promise<nu
 }
 
 /** Train the seed CNN briefly with verge's trainer; undefined (and why) when it is unavailable. */
-async function trainSeedCnn(data: Dataset, steps: number): Promise<{ model: Model; info: QuickstartSummary['model']['train'] } | { error: string }> {
+async function trainSeedCnn(
+  data: Dataset,
+  steps: number,
+): Promise<{ model: Model; info: QuickstartSummary['model']['train'] } | { error: string }> {
   let train: typeof import('../train/index.ts');
   let fitMod: typeof import('../train/fit.ts');
   let nn: typeof import('../nn/index.ts');
@@ -169,7 +172,11 @@ async function trainSeedCnn(data: Dataset, steps: number): Promise<{ model: Mode
   }
   try {
     const model = nn.buildArchitecture('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 0 });
-    const session = await train.TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-3 }, threads: 2 });
+    const session = await train.TrainingSession.create(model, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 1e-3 },
+      threads: 2,
+    });
     try {
       const bar = progressBar(steps, '  training [{bar}] {value}/{total} steps  loss {loss}  {sps} samples/s');
       bar.update(0, { loss: '-', sps: 0 });
@@ -183,7 +190,10 @@ async function trainSeedCnn(data: Dataset, steps: number): Promise<{ model: Mode
       });
       bar.stop();
       const seconds = (performance.now() - t0) / 1000;
-      return { model: session.exportModel(), info: { steps: res.steps, samples_per_sec: Math.round(res.samples_per_sec), seconds: round(seconds, 1) } };
+      return {
+        model: session.exportModel(),
+        info: { steps: res.steps, samples_per_sec: Math.round(res.samples_per_sec), seconds: round(seconds, 1) },
+      };
     } finally {
       await session.release();
     }
@@ -206,14 +216,26 @@ async function makeVariants(model: Model, data: Dataset): Promise<{ variants: Va
   try {
     const calib = q.calibrationFromSplit(model, data.train, [1, 28, 28], CALIBRATION_SAMPLES, 'fashion-mnist train');
     const res = await q.quantizeStaticCalibrated(model, calib, { method: 'minmax', perChannel: true });
-    variants.push({ variant: 'int8', precision: 'int8', profile: null, bytes: encodeModel(res.model), note: `static int8, ${res.report.quantized_nodes} nodes, calibrated on ${calib.samples} images` });
+    variants.push({
+      variant: 'int8',
+      precision: 'int8',
+      profile: null,
+      bytes: encodeModel(res.model),
+      note: `static int8, ${res.report.quantized_nodes} nodes, calibrated on ${calib.samples} images`,
+    });
   } catch (e) {
     notes.push(`no int8 variant: ${e instanceof VergeError ? e.toLine() : (e as Error).message.split('\n')[0]}`);
   }
   try {
     const res = q.convertToFloat16(model, { compute: 'cpu' });
     // Built for the small device class: half the memory of fp32, and no int8 path needed.
-    variants.push({ variant: 'fp16', precision: 'fp16', profile: 'small', bytes: encodeModel(res.model), note: 'float16 weights and compute where onnxruntime CPU has fp16 kernels' });
+    variants.push({
+      variant: 'fp16',
+      precision: 'fp16',
+      profile: 'small',
+      bytes: encodeModel(res.model),
+      note: 'float16 weights and compute where onnxruntime CPU has fp16 kernels',
+    });
   } catch (e) {
     notes.push(`no fp16 variant: ${e instanceof VergeError ? e.toLine() : (e as Error).message.split('\n')[0]}`);
   }
@@ -222,13 +244,20 @@ async function makeVariants(model: Model, data: Dataset): Promise<{ variants: Va
 
 class Operator {
   readonly client: CloudClient;
-  constructor(readonly cp: ControlPlane, url: string) {
+  constructor(
+    readonly cp: ControlPlane,
+    url: string,
+  ) {
     this.client = new CloudClient({ url, apiKey: cp.adminKey });
   }
   async token(): Promise<string> {
-    return (await this.client.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags: { site: 'quickstart' } })).token;
+    return (await this.client.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags: { site: 'quickstart' } }))
+      .token;
   }
-  async publish(v: Variant, meta: { parent: string | null; optimization: string | null; metrics: Record<string, number> }): Promise<ModelVersion> {
+  async publish(
+    v: Variant,
+    meta: { parent: string | null; optimization: string | null; metrics: Record<string, number> },
+  ): Promise<ModelVersion> {
     const a = await this.client.upload<{ sha256: string }>(HTTP_PATHS.artifacts, v.bytes);
     return this.client.post<ModelVersion>(HTTP_PATHS.models, {
       name: MODEL_NAME,
@@ -249,17 +278,28 @@ class Operator {
       const d = await this.deployment(id);
       if (done(d)) return d;
       if (d.state === 'rolled_back' || d.state === 'failed') {
-        throw new VergeError('E_CONFLICT', `deployment ${id} ${d.state}: ${d.reason ?? ''} (${d.devices.map((x) => `${x.name}=${x.state}${x.error ? ` ${x.error.code}` : ''}`).join(', ')})`);
+        throw new VergeError(
+          'E_CONFLICT',
+          `deployment ${id} ${d.state}: ${d.reason ?? ''} (${d.devices.map((x) => `${x.name}=${x.state}${x.error ? ` ${x.error.code}` : ''}`).join(', ')})`,
+        );
       }
-      if (Date.now() > until) throw new VergeError('E_NETWORK', `timed out waiting for ${what} (deployment ${id} is ${d.state})`);
+      if (Date.now() > until)
+        throw new VergeError('E_NETWORK', `timed out waiting for ${what} (deployment ${id} is ${d.state})`);
       await sleep(100);
     }
   }
 }
 
 /** Send `n` test images one request each through an agent's HTTP API; accuracy and latency. */
-async function evaluateAgent(agent: EdgeAgent, data: Dataset, n: number, label: string): Promise<{ accuracy: number; p50: number; p99: number; model: { name: string; version: string; variant: string } }> {
-  const listed = (await (await fetch(`${agent.url}/v1/models`)).json()) as { models: { name: string; inputs: { name: string }[] }[] };
+async function evaluateAgent(
+  agent: EdgeAgent,
+  data: Dataset,
+  n: number,
+  label: string,
+): Promise<{ accuracy: number; p50: number; p99: number; model: { name: string; version: string; variant: string } }> {
+  const listed = (await (await fetch(`${agent.url}/v1/models`)).json()) as {
+    models: { name: string; inputs: { name: string }[] }[];
+  };
   const served = listed.models.find((m) => m.name === MODEL_NAME);
   if (!served) throw new VergeError('E_NOT_FOUND', `${agent.name} does not serve ${MODEL_NAME}`);
   const input = served.inputs[0]!.name;
@@ -269,12 +309,23 @@ async function evaluateAgent(agent: EdgeAgent, data: Dataset, n: number, label: 
   let model = { name: '', version: '', variant: '' };
   const bar = progressBar(n, `  {device} [{bar}] {value}/{total} images`);
   for (let i = 0; i < n; i++) {
-    const body = JSON.stringify({ inputs: { [input]: { dims: [1, 1, 28, 28], data: Array.from(data.test.x.subarray(i * per, (i + 1) * per)) } } });
+    const body = JSON.stringify({
+      inputs: { [input]: { dims: [1, 1, 28, 28], data: Array.from(data.test.x.subarray(i * per, (i + 1) * per)) } },
+    });
     const t0 = performance.now();
-    const res = await fetch(`${agent.url}/v1/models/${MODEL_NAME}:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const json = (await res.json()) as { outputs?: Record<string, { data: number[] }>; model?: typeof model; error?: { code: string; message: string } };
+    const res = await fetch(`${agent.url}/v1/models/${MODEL_NAME}:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const json = (await res.json()) as {
+      outputs?: Record<string, { data: number[] }>;
+      model?: typeof model;
+      error?: { code: string; message: string };
+    };
     times.push(performance.now() - t0);
-    if (!res.ok || !json.outputs) throw new VergeError('E_RUNTIME', `${agent.name} answered ${res.status}: ${json.error?.message ?? 'no outputs'}`);
+    if (!res.ok || !json.outputs)
+      throw new VergeError('E_RUNTIME', `${agent.name} answered ${res.status}: ${json.error?.message ?? 'no outputs'}`);
     model = json.model!;
     const scores = Object.values(json.outputs)[0]!.data;
     let best = 0;
@@ -287,20 +338,27 @@ async function evaluateAgent(agent: EdgeAgent, data: Dataset, n: number, label: 
   return { accuracy: correct / n, p50: quantile(times, 0.5), p99: quantile(times, 0.99), model };
 }
 
-export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary: QuickstartSummary; cp: ControlPlane; agents: EdgeAgent[]; cleanup: () => Promise<void> }> {
+export async function runQuickstart(
+  opts: QuickstartOptions,
+): Promise<{ summary: QuickstartSummary; cp: ControlPlane; agents: EdgeAgent[]; cleanup: () => Promise<void> }> {
   const started = performance.now();
   const TOTAL = 7;
   const samples = opts.samples ?? DEFAULT_TEST_SAMPLES;
   const trainSteps = opts.trainSteps ?? DEFAULT_TRAIN_STEPS;
-  if (!Number.isInteger(samples) || samples < 1 || samples > 10_000) throw new VergeError('E_BAD_ARGUMENT', `--samples must be 1..10000, got ${samples}`);
-  if (!Number.isInteger(trainSteps) || trainSteps < 1) throw new VergeError('E_BAD_ARGUMENT', `--train-steps must be a positive integer, got ${trainSteps}`);
+  if (!Number.isInteger(samples) || samples < 1 || samples > 10_000)
+    throw new VergeError('E_BAD_ARGUMENT', `--samples must be 1..10000, got ${samples}`);
+  if (!Number.isInteger(trainSteps) || trainSteps < 1)
+    throw new VergeError('E_BAD_ARGUMENT', `--train-steps must be a positive integer, got ${trainSteps}`);
 
   let baseDir: string;
   let ownDir = false;
   if (opts.dataDir) {
     baseDir = resolve(opts.dataDir);
     if (existsSync(baseDir) && readdirSync(baseDir).length > 0) {
-      throw new VergeError('E_CONFLICT', `${baseDir} is not empty: give the quickstart a new folder (or omit --data-dir for a temporary one)`);
+      throw new VergeError(
+        'E_CONFLICT',
+        `${baseDir} is not empty: give the quickstart a new folder (or omit --data-dir for a temporary one)`,
+      );
     }
     mkdirSync(baseDir, { recursive: true });
   } else {
@@ -325,13 +383,23 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
 
     // 2. model
     step(2, TOTAL, 'loading Fashion-MNIST');
-    const data = loadFashionMnist({ train: opts.noTrain ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES), test: samples });
+    const data = loadFashionMnist({
+      train: opts.noTrain ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES),
+      test: samples,
+    });
     note(`  ${data.source}: ${data.train.count} train / ${data.test.count} test images`);
     let model: Model;
     let source: 'trained' | 'fixture';
     let sourceNote: string;
     let trainInfo: QuickstartSummary['model']['train'];
-    const trained = opts.noTrain ? { error: '--no-train given' } : (step(3, TOTAL, `training the seed CNN for ${trainSteps} steps (batch ${TRAIN_BATCH}, Adam) with verge's trainer`), await trainSeedCnn(data, trainSteps));
+    const trained = opts.noTrain
+      ? { error: '--no-train given' }
+      : (step(
+          3,
+          TOTAL,
+          `training the seed CNN for ${trainSteps} steps (batch ${TRAIN_BATCH}, Adam) with verge's trainer`,
+        ),
+        await trainSeedCnn(data, trainSteps));
     if ('model' in trained) {
       model = trained.model;
       source = 'trained';
@@ -339,7 +407,8 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
       sourceNote = `trained here by verge on onnxruntime: ${trained.info!.steps} steps, ${trained.info!.samples_per_sec} samples/s, ${trained.info!.seconds} s`;
     } else {
       if (opts.noTrain) step(3, TOTAL, 'using the committed seed CNN (--no-train)');
-      if (!existsSync(FIXTURE_MODEL)) throw new VergeError('E_FILE_NOT_FOUND', `cannot train (${trained.error}) and ${FIXTURE_MODEL} is missing`);
+      if (!existsSync(FIXTURE_MODEL))
+        throw new VergeError('E_FILE_NOT_FOUND', `cannot train (${trained.error}) and ${FIXTURE_MODEL} is missing`);
       model = decodeModel(readFileSync(FIXTURE_MODEL), FIXTURE_MODEL);
       source = 'fixture';
       sourceNote = `committed PyTorch-trained model test/fixtures/models/seed_cnn_fmnist.onnx (${trained.error})`;
@@ -354,8 +423,14 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
     for (const n of notes) note(`  note: ${n}`);
     for (const v of variants) {
       const parent = v.variant === 'fp32' ? null : `${MODEL_NAME}@${MODEL_VERSION}`;
-      await op.publish(v, { parent, optimization: v.variant === 'fp32' ? null : `quantize:${v.variant}`, metrics: v.variant === 'fp32' ? { test_accuracy: round(localAcc, 4) } : {} });
-      note(`  published ${MODEL_NAME}@${MODEL_VERSION} ${v.variant.padEnd(5)} ${String(v.bytes.length).padStart(8)} bytes${v.profile ? ` (for profile '${v.profile}')` : ''}`);
+      await op.publish(v, {
+        parent,
+        optimization: v.variant === 'fp32' ? null : `quantize:${v.variant}`,
+        metrics: v.variant === 'fp32' ? { test_accuracy: round(localAcc, 4) } : {},
+      });
+      note(
+        `  published ${MODEL_NAME}@${MODEL_VERSION} ${v.variant.padEnd(5)} ${String(v.bytes.length).padStart(8)} bytes${v.profile ? ` (for profile '${v.profile}')` : ''}`,
+      );
     }
 
     // 5. agents
@@ -373,7 +448,9 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
         sessionThreads: 1,
       });
       agents.push(agent);
-      note(`  ${d.name.padEnd(10)} ${d.role.padEnd(28)} ${agent.url}  (${agent.profile.precisions.join('+')}, ${agent.profile.memory_mb} MB)`);
+      note(
+        `  ${d.name.padEnd(10)} ${d.role.padEnd(28)} ${agent.url}  (${agent.profile.precisions.join('+')}, ${agent.profile.memory_mb} MB)`,
+      );
     }
     const until = Date.now() + STEP_TIMEOUT_MS;
     while (!agents.every((a) => a.state === 'online')) {
@@ -382,7 +459,11 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
     }
 
     // 6. canary → gate → promote
-    step(6, TOTAL, `deploying with a canary (health gate: ≥ ${CANARY_MIN_INFERENCES} inferences, error rate ≤ ${CANARY_MAX_ERROR_RATE}), then promoting`);
+    step(
+      6,
+      TOTAL,
+      `deploying with a canary (health gate: ≥ ${CANARY_MIN_INFERENCES} inferences, error rate ≤ ${CANARY_MAX_ERROR_RATE}), then promoting`,
+    );
     const t6 = performance.now();
     let dep = await op.client.post<Deployment>(HTTP_PATHS.deployments, {
       model: MODEL_NAME,
@@ -390,19 +471,43 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
       target: { tags: { site: 'quickstart' } },
       strategy: 'canary',
       canary_percent: CANARY_PERCENT,
-      health: { max_error_rate: CANARY_MAX_ERROR_RATE, min_inferences: CANARY_MIN_INFERENCES, timeout_s: STEP_TIMEOUT_MS / 1000 },
+      health: {
+        max_error_rate: CANARY_MAX_ERROR_RATE,
+        min_inferences: CANARY_MIN_INFERENCES,
+        timeout_s: STEP_TIMEOUT_MS / 1000,
+      },
       auto_promote: false,
     });
     const canaryNames = dep.devices.filter((d) => d.canary).map((d) => d.name);
     note(`  deployment ${dep.id}: canary ${canaryNames.join(', ')}; others wait`);
     const canaryAgents = agents.filter((a) => canaryNames.includes(a.name));
-    dep = await op.waitFor(dep.id, (d) => d.devices.filter((x) => x.canary).every((x) => x.state === 'loaded'), 'the canary to load');
-    note(`  canary loaded (${dep.devices.filter((x) => x.canary).map((x) => `${x.name}: ${x.variant}`).join(', ')}); sending ${CANARY_REQUESTS} images through it`);
+    dep = await op.waitFor(
+      dep.id,
+      (d) => d.devices.filter((x) => x.canary).every((x) => x.state === 'loaded'),
+      'the canary to load',
+    );
+    note(
+      `  canary loaded (${dep.devices
+        .filter((x) => x.canary)
+        .map((x) => `${x.name}: ${x.variant}`)
+        .join(', ')}); sending ${CANARY_REQUESTS} images through it`,
+    );
     for (const a of canaryAgents) {
       for (let i = 0; i < CANARY_REQUESTS; i++) {
         const idx = i % data.test.count;
-        const body = JSON.stringify({ inputs: { [a.served.get(MODEL_NAME)!.inputs[0]!.name]: { dims: [1, 1, 28, 28], data: Array.from(data.test.x.subarray(idx * 784, (idx + 1) * 784)) } } });
-        const r = await fetch(`${a.url}/v1/models/${MODEL_NAME}:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const body = JSON.stringify({
+          inputs: {
+            [a.served.get(MODEL_NAME)!.inputs[0]!.name]: {
+              dims: [1, 1, 28, 28],
+              data: Array.from(data.test.x.subarray(idx * 784, (idx + 1) * 784)),
+            },
+          },
+        });
+        const r = await fetch(`${a.url}/v1/models/${MODEL_NAME}:predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         await r.arrayBuffer();
       }
       a.flushTelemetry();
@@ -414,7 +519,9 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
     note('  promoted: releasing to every device');
     dep = await op.waitFor(dep.id, (d) => d.state === 'succeeded', 'the rollout to every device');
     const rolloutS = (performance.now() - t6) / 1000;
-    note(`  rollout ${dep.state} in ${rolloutS.toFixed(1)} s: ${dep.devices.map((x) => `${x.name}=${x.variant}`).join(', ')}`);
+    note(
+      `  rollout ${dep.state} in ${rolloutS.toFixed(1)} s: ${dep.devices.map((x) => `${x.name}=${x.variant}`).join(', ')}`,
+    );
 
     // 7. traffic
     step(7, TOTAL, `sending ${samples} Fashion-MNIST test images through each agent's HTTP API`);
@@ -447,9 +554,22 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<{ summary:
         source_note: sourceNote,
         train: trainInfo,
         test_accuracy_local: round(localAcc, 4),
-        variants: variants.map((v) => ({ variant: v.variant, precision: v.precision, bytes: v.bytes.length, profile: v.profile, note: v.note })),
+        variants: variants.map((v) => ({
+          variant: v.variant,
+          precision: v.precision,
+          bytes: v.bytes.length,
+          profile: v.profile,
+          note: v.note,
+        })),
       },
-      deployment: { id: dep.id, strategy: `canary:${dep.canary_percent}`, canary: canaryNames, gate, state: dep.state, seconds: round(rolloutS, 2) },
+      deployment: {
+        id: dep.id,
+        strategy: `canary:${dep.canary_percent}`,
+        canary: canaryNames,
+        gate,
+        state: dep.state,
+        seconds: round(rolloutS, 2),
+      },
       cloud: { url, mqtt_url: mqttUrl, data_dir: baseDir },
       data: { source: data.source, test_samples: samples },
       elapsed_s: round((performance.now() - started) / 1000, 1),
@@ -472,7 +592,15 @@ function humanSummary(s: QuickstartSummary): string {
     '',
     table(
       ['device', 'profile', 'variant', 'bytes', 'accuracy', 'p50 ms', 'p99 ms'],
-      s.devices.map((d) => [d.name, d.profile, d.variant, s.model.variants.find((v) => v.variant === d.variant)?.bytes ?? '', pct(d.accuracy), d.p50_ms.toFixed(2), d.p99_ms.toFixed(2)]),
+      s.devices.map((d) => [
+        d.name,
+        d.profile,
+        d.variant,
+        s.model.variants.find((v) => v.variant === d.variant)?.bytes ?? '',
+        pct(d.accuracy),
+        d.p50_ms.toFixed(2),
+        d.p99_ms.toFixed(2),
+      ]),
     ),
     '',
     '  latency = one image per HTTP request, measured by the client (JSON encode + HTTP + inference)',
@@ -486,7 +614,10 @@ export async function main(argv = process.argv): Promise<void> {
       "verge quickstart: a control plane, a seed CNN trained briefly on Fashion-MNIST (or the committed one), its int8/fp16 variants, three edge agents with different profiles, a canary rollout promoted after its health gate, and test images through every agent's API",
     )
     .option('--once', 'run once, print the summary and exit (default: stay up and serve)')
-    .option('--json', 'print ONE JSON object {devices:[{name, model, version, variant, accuracy, p50_ms}], ...} on stdout')
+    .option(
+      '--json',
+      'print ONE JSON object {devices:[{name, model, version, variant, accuracy, p50_ms}], ...} on stdout',
+    )
     .option('--data-dir <dir>', 'keep everything in this (new, empty) folder instead of a temporary one')
     .option('--port <port>', 'control plane API port (default: a free one)')
     .option('--train-steps <n>', `optimizer steps of the brief training run`, String(DEFAULT_TRAIN_STEPS))
@@ -497,10 +628,27 @@ export async function main(argv = process.argv): Promise<void> {
   let run: Awaited<ReturnType<typeof runQuickstart>> | undefined;
   try {
     program.parse(argv);
-    const o = program.opts<{ once?: boolean; json?: boolean; dataDir?: string; port?: string; trainSteps: string; train: boolean; samples: string }>();
+    const o = program.opts<{
+      once?: boolean;
+      json?: boolean;
+      dataDir?: string;
+      port?: string;
+      trainSteps: string;
+      train: boolean;
+      samples: string;
+    }>();
     const port = o.port === undefined ? undefined : Number(o.port);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new VergeError('E_BAD_ARGUMENT', `--port must be 0..65535, got '${o.port}'`);
-    run = await runQuickstart({ once: o.once, json: o.json, dataDir: o.dataDir, port, trainSteps: Number(o.trainSteps), samples: Number(o.samples), noTrain: !o.train });
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
+      throw new VergeError('E_BAD_ARGUMENT', `--port must be 0..65535, got '${o.port}'`);
+    run = await runQuickstart({
+      once: o.once,
+      json: o.json,
+      dataDir: o.dataDir,
+      port,
+      trainSteps: Number(o.trainSteps),
+      samples: Number(o.samples),
+      noTrain: !o.train,
+    });
     emit({ json: o.json }, run.summary, () => humanSummary(run!.summary));
     if (o.once) {
       await run.cleanup();
@@ -509,8 +657,11 @@ export async function main(argv = process.argv): Promise<void> {
     note('');
     note(`the fleet stays up (Ctrl-C to stop):`);
     note(`  control plane API  ${run.summary.cloud.url}   (OpenAPI: ${run.summary.cloud.url}/openapi.json)`);
-    note(`  operator commands  VERGE_CLOUD=${run.summary.cloud.url} VERGE_API_KEY=$(cat ${run.cp.adminKeyPath}) npx verge devices`);
-    for (const d of run.summary.devices) note(`  ${d.name.padEnd(10)} ${d.url}/v1/models/${MODEL_NAME}:predict   (${d.variant})`);
+    note(
+      `  operator commands  VERGE_CLOUD=${run.summary.cloud.url} VERGE_API_KEY=$(cat ${run.cp.adminKeyPath}) npx verge devices`,
+    );
+    for (const d of run.summary.devices)
+      note(`  ${d.name.padEnd(10)} ${d.url}/v1/models/${MODEL_NAME}:predict   (${d.variant})`);
     note(`  try: curl -s ${run.summary.devices[0]!.url}/v1/models`);
     await new Promise<void>((done) => {
       const stop = (sig: string) => {

@@ -82,7 +82,9 @@ export class AgentStore {
   }
 
   private setKv(key: string, value: string): void {
-    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   /** Whether `dataDir` holds an enrolled identity, without creating anything. */
@@ -91,7 +93,10 @@ export class AgentStore {
     if (!existsSync(path)) return false;
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
-      return !!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'kv'").get() && !!db.prepare("SELECT 1 FROM kv WHERE key = 'identity'").get();
+      return (
+        !!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'kv'").get() &&
+        !!db.prepare("SELECT 1 FROM kv WHERE key = 'identity'").get()
+      );
     } finally {
       db.close();
     }
@@ -116,7 +121,9 @@ export class AgentStore {
   }
 
   activeModels(): ActiveModel[] {
-    return this.db.prepare('SELECT name, version, variant, sha256, deployment_id FROM active_models ORDER BY name').all() as ActiveModel[];
+    return this.db
+      .prepare('SELECT name, version, variant, sha256, deployment_id FROM active_models ORDER BY name')
+      .all() as ActiveModel[];
   }
 
   /** Record `m` as served; the one it replaces stays in history (and its artifact on disk) as the fallback. */
@@ -131,7 +138,9 @@ export class AgentStore {
         )
         .run(m.name, m.version, m.variant, m.sha256, m.deployment_id, now);
       this.db
-        .prepare('INSERT INTO model_history (name, version, variant, sha256, deployment_id, activated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO model_history (name, version, variant, sha256, deployment_id, activated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
         .run(m.name, m.version, m.variant, m.sha256, m.deployment_id, now);
     })();
   }
@@ -197,12 +206,16 @@ export class AgentStore {
   // ---- outbox: at-least-once delivery of telemetry and acks ------------------------------------
 
   enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1): void {
-    this.db.prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)').run(id, topic, payload, qos, Date.now());
+    this.db
+      .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, topic, payload, qos, Date.now());
   }
 
   /** Oldest pending rows with seq > afterSeq. */
   pending(limit: number, afterSeq = 0): OutboxRow[] {
-    return this.db.prepare('SELECT seq, id, topic, payload, qos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as OutboxRow[];
+    return this.db
+      .prepare('SELECT seq, id, topic, payload, qos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as OutboxRow[];
   }
 
   delivered(seq: number): void {

@@ -96,7 +96,10 @@ export interface EdgeAgentEvents {
 export type AgentConnectionState = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked';
 
 function sanitizeName(n: string): string {
-  const s = n.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  const s = n
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64);
   return s || 'device';
 }
 
@@ -152,7 +155,10 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     let enrolled: AgentIdentity | undefined;
     if (!existsSync(join(opts.dataDir, 'agent.db')) || !AgentStore.peekIdentity(opts.dataDir)) {
       if (!opts.cloudUrl || !opts.enrollToken) {
-        throw new VergeError('E_BAD_ARGUMENT', `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`);
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`,
+        );
       }
       const name = sanitizeName(opts.name ?? hostname());
       const res = await enroll(opts.cloudUrl, opts.enrollToken, name, profile);
@@ -200,11 +206,14 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     try {
       this.url = await this.api.listen({ port, host });
     } catch (e) {
-      if (this.opts.port === undefined && (e as { code?: string }).code === 'EADDRINUSE') this.url = await this.api.listen({ port: 0, host });
+      if (this.opts.port === undefined && (e as { code?: string }).code === 'EADDRINUSE')
+        this.url = await this.api.listen({ port: 0, host });
       else throw new VergeError('E_NETWORK', `cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
     const actual = new URL(this.url).port;
-    this.store.db.prepare("INSERT INTO kv (key, value) VALUES ('port', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(actual);
+    this.store.db
+      .prepare("INSERT INTO kv (key, value) VALUES ('port', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(actual);
   }
 
   info(): Record<string, unknown> {
@@ -275,7 +284,12 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       username: id,
       password: this.identity.password,
       subscriptions: deviceSubscriptions(id),
-      will: { topic: deviceTopic(id, 'status'), payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }), qos: 1, retain: true },
+      will: {
+        topic: deviceTopic(id, 'status'),
+        payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }),
+        qos: 1,
+        retain: true,
+      },
       baseDelayMs: this.opts.reconnectBaseMs,
       maxDelayMs: this.opts.reconnectMaxMs,
     });
@@ -320,7 +334,9 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       } else if (t.verb === 'command') {
         const cmd = decodeMessage('command', payload);
         if (cmd.command === 'revoked') {
-          this.log(`revoked by the cloud${cmd.reason ? `: ${cmd.reason}` : ''}; still serving local models, no longer connecting`);
+          this.log(
+            `revoked by the cloud${cmd.reason ? `: ${cmd.reason}` : ''}; still serving local models, no longer connecting`,
+          );
           this.state = 'revoked';
           void this.session?.stop();
           this.emit('revoked');
@@ -329,7 +345,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         } else if (cmd.command === 'resync') {
           this.store.setAppliedGeneration(-1);
           for (const m of this.store.activeModels()) {
-            if (m.deployment_id) this.ack({ deployment_id: m.deployment_id, name: m.name, version: m.version }, 'loaded', m);
+            if (m.deployment_id)
+              this.ack({ deployment_id: m.deployment_id, name: m.name, version: m.version }, 'loaded', m);
           }
           this.heartbeat();
           void this.converge();
@@ -368,7 +385,14 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     extra: { variant?: string; sha256?: string } = {},
     error?: { code: string; message: string },
   ): void {
-    const rec: AckRecord = { deployment_id: dep.deployment_id, model: dep.name, version: dep.version, variant: extra.variant, state, error };
+    const rec: AckRecord = {
+      deployment_id: dep.deployment_id,
+      model: dep.name,
+      version: dep.version,
+      variant: extra.variant,
+      state,
+      error,
+    };
     this.acks.push(rec);
     this.emit('ack', rec);
     this.enqueue('ack', {
@@ -475,14 +499,28 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     const dep = { deployment_id: m.deployment_id, name: m.name, version: m.version };
     const { chosen, reasons } = chooseVariant(m.variants, this.profile);
     if (!chosen) {
-      this.ack(dep, 'failed', {}, { code: 'E_UNSUPPORTED', message: `no variant of ${m.name}@${m.version} fits this device: ${reasons.join('; ')}` });
+      this.ack(
+        dep,
+        'failed',
+        {},
+        {
+          code: 'E_UNSUPPORTED',
+          message: `no variant of ${m.name}@${m.version} fits this device: ${reasons.join('; ')}`,
+        },
+      );
       return 'final';
     }
     const current = this.served.get(m.name);
     if (current && current.sha256 === chosen.sha256) {
       const active = this.store.activeModels().find((a) => a.name === m.name);
       if (active?.deployment_id !== m.deployment_id) {
-        this.store.activate({ name: m.name, version: m.version, variant: chosen.variant, sha256: chosen.sha256, deployment_id: m.deployment_id });
+        this.store.activate({
+          name: m.name,
+          version: m.version,
+          variant: chosen.variant,
+          sha256: chosen.sha256,
+          deployment_id: m.deployment_id,
+        });
         this.ack(dep, 'loaded', chosen);
       }
       return 'ok';
@@ -519,11 +557,20 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     }
     this.ack(dep, 'verified', chosen);
 
-    const entry: ActiveModel = { name: m.name, version: m.version, variant: chosen.variant, sha256: chosen.sha256, deployment_id: m.deployment_id };
+    const entry: ActiveModel = {
+      name: m.name,
+      version: m.version,
+      variant: chosen.variant,
+      sha256: chosen.sha256,
+      deployment_id: m.deployment_id,
+    };
     const loaded = await this.loadStored(entry).catch(() => undefined);
     if (!loaded) {
       this.stats.artifactsRejected.inc({ reason: 'load' });
-      this.ack(dep, 'failed', chosen, { code: 'E_MODEL_INVALID', message: `${m.name}@${m.version} (${chosen.variant}) verified but onnxruntime cannot load it` });
+      this.ack(dep, 'failed', chosen, {
+        code: 'E_MODEL_INVALID',
+        message: `${m.name}@${m.version} (${chosen.variant}) verified but onnxruntime cannot load it`,
+      });
       return 'final';
     }
     this.store.activate(entry);
@@ -538,7 +585,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private checkSignature(v: ArtifactRef): string | undefined {
     const key = this.identity.signing_key;
     const keyId = key.key_id || publicKeyId(key.public_key_pem);
-    if (v.key_id !== keyId) return `artifact ${v.sha256.slice(0, 12)} is signed with key ${v.key_id}, not the cloud key ${keyId} this device enrolled with`;
+    if (v.key_id !== keyId)
+      return `artifact ${v.sha256.slice(0, 12)} is signed with key ${v.key_id}, not the cloud key ${keyId} this device enrolled with`;
     if (!verifyArtifactSignature(v.sha256, v.signature, key.public_key_pem)) {
       return `signature of artifact ${v.sha256.slice(0, 12)} does not verify against the cloud key ${keyId}`;
     }
@@ -584,7 +632,12 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.off('ack', on);
-        reject(new VergeError('E_NETWORK', `${this.name}: no matching ack within ${timeoutMs} ms (last: ${JSON.stringify(this.acks.at(-1) ?? null)})`));
+        reject(
+          new VergeError(
+            'E_NETWORK',
+            `${this.name}: no matching ack within ${timeoutMs} ms (last: ${JSON.stringify(this.acks.at(-1) ?? null)})`,
+          ),
+        );
       }, timeoutMs);
       const on = (a: AckRecord): void => {
         if (!predicate(a)) return;
@@ -623,7 +676,12 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     this.pump?.stop();
     if (this.session?.connected) {
       await this.session
-        .publish(deviceTopic(this.identity.device_id, 'status'), encodeMessage('status', { device_id: this.identity.device_id, state: 'offline', reason: 'agent stopped' }), 1, true)
+        .publish(
+          deviceTopic(this.identity.device_id, 'status'),
+          encodeMessage('status', { device_id: this.identity.device_id, state: 'offline', reason: 'agent stopped' }),
+          1,
+          true,
+        )
         .catch(() => undefined);
     }
     await this.session?.stop();
@@ -648,4 +706,3 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     this.store.close();
   }
 }
-

@@ -34,9 +34,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 async function hashFile(path: string): Promise<ReturnType<typeof createHash>> {
   const h = createHash('sha256');
-  await pipeline(createReadStream(path), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) h.update(chunk);
-  });
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h;
 }
 
@@ -52,7 +50,8 @@ export async function sha256File(path: string): Promise<string> {
  */
 export async function downloadArtifact(req: DownloadRequest, dir: string): Promise<DownloadResult> {
   const sha = req.sha256.toLowerCase();
-  if (!SHA256_HEX.test(sha)) throw new VergeError('E_BAD_ARGUMENT', `artifact digest '${req.sha256}' is not a sha256 hex string`);
+  if (!SHA256_HEX.test(sha))
+    throw new VergeError('E_BAD_ARGUMENT', `artifact digest '${req.sha256}' is not a sha256 hex string`);
   const part = join(dir, `${sha}.part`);
   const done = join(dir, `${sha}.download`);
   let have = existsSync(part) ? statSync(part).size : 0;
@@ -69,16 +68,22 @@ export async function downloadArtifact(req: DownloadRequest, dir: string): Promi
     res = await fetch(req.url, { headers, signal: req.signal });
   } catch (e) {
     if (req.signal?.aborted) throw new VergeError('E_NETWORK', `download of ${req.url} aborted`);
-    throw new VergeError('E_NETWORK', `cannot download ${req.url}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`);
+    throw new VergeError(
+      'E_NETWORK',
+      `cannot download ${req.url}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`,
+    );
   }
 
-  let append = false;
+  let append: boolean;
   if (res.status === 206) {
     const range = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
     if (!range || Number(range[1]) !== have) {
       await res.body?.cancel();
       unlinkSync(part);
-      throw new VergeError('E_NETWORK', `server answered ${req.url} with range '${res.headers.get('content-range')}' instead of bytes ${have}-; retry starts over`);
+      throw new VergeError(
+        'E_NETWORK',
+        `server answered ${req.url} with range '${res.headers.get('content-range')}' instead of bytes ${have}-; retry starts over`,
+      );
     }
     append = true;
   } else if (res.status === 416 && have > 0) {
@@ -103,7 +108,12 @@ export async function downloadArtifact(req: DownloadRequest, dir: string): Promi
         received += chunk.length;
         req.onProgress?.(received, total);
         if (total !== undefined && received > total) {
-          cb(new VergeError('E_INTEGRITY', `artifact ${sha.slice(0, 12)} is longer than the announced ${fmtInt(total)} bytes`));
+          cb(
+            new VergeError(
+              'E_INTEGRITY',
+              `artifact ${sha.slice(0, 12)} is longer than the announced ${fmtInt(total)} bytes`,
+            ),
+          );
           return;
         }
         cb(null, chunk);
@@ -122,7 +132,10 @@ export async function downloadArtifact(req: DownloadRequest, dir: string): Promi
         throw e;
       }
       // Keep the partial file: the next attempt resumes from it.
-      throw new VergeError('E_NETWORK', `download of ${req.url} interrupted after ${fmtInt(received)} bytes (${(e as Error).message}); it resumes on retry`);
+      throw new VergeError(
+        'E_NETWORK',
+        `download of ${req.url} interrupted after ${fmtInt(received)} bytes (${(e as Error).message}); it resumes on retry`,
+      );
     }
   }
   const digest = hash.digest('hex');

@@ -21,7 +21,12 @@ async function errorMessage(res: Response): Promise<string> {
   }
 }
 
-export async function enroll(cloudUrl: string, token: string, name: string, profile: DeviceProfile): Promise<EnrollResponse> {
+export async function enroll(
+  cloudUrl: string,
+  token: string,
+  name: string,
+  profile: DeviceProfile,
+): Promise<EnrollResponse> {
   let url: string;
   try {
     url = joinUrl(cloudUrl, HTTP_PATHS.enroll.replace(/^\//, ''));
@@ -38,14 +43,19 @@ export async function enroll(cloudUrl: string, token: string, name: string, prof
     });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new VergeError('E_NETWORK', `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+    throw new VergeError(
+      'E_NETWORK',
+      `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
+    );
   }
-  if (res.status === 401 || res.status === 403) throw new VergeError('E_AUTH', `enrollment refused: ${await errorMessage(res)}`);
+  if (res.status === 401 || res.status === 403)
+    throw new VergeError('E_AUTH', `enrollment refused: ${await errorMessage(res)}`);
   if (res.status === 409) throw new VergeError('E_CONFLICT', `enrollment refused: ${await errorMessage(res)}`);
   if (res.status === 400) throw new VergeError('E_BAD_ARGUMENT', `enrollment refused: ${await errorMessage(res)}`);
   if (!res.ok) throw new VergeError('E_NETWORK', `enrollment at ${cloudUrl} failed: ${await errorMessage(res)}`);
   const parsed = EnrollResponse.safeParse(await res.json());
-  if (!parsed.success) throw new VergeError('E_NETWORK', `the cloud at ${cloudUrl} answered enrollment with an unexpected body`);
+  if (!parsed.success)
+    throw new VergeError('E_NETWORK', `the cloud at ${cloudUrl} answered enrollment with an unexpected body`);
   return parsed.data;
 }
 

@@ -52,7 +52,11 @@ export class InferenceStats {
       buckets: LATENCY_BUCKETS_MS.map((ms) => ms / 1000),
       registers: [this.registry],
     });
-    this.modelsLoaded = new Gauge({ name: 'verge_agent_models_loaded', help: 'Models currently served', registers: [this.registry] });
+    this.modelsLoaded = new Gauge({
+      name: 'verge_agent_models_loaded',
+      help: 'Models currently served',
+      registers: [this.registry],
+    });
     this.telemetryPending = new Gauge({
       name: 'verge_agent_outbox_pending',
       help: 'Telemetry and acks queued locally, not yet acknowledged by the broker',
@@ -68,7 +72,12 @@ export class InferenceStats {
 
   /** Record one request; `classes` = predicted class per sample when the output is a [N, C] score matrix. */
   record(model: ModelKey, ms: number, ok: boolean, classes?: ArrayLike<number>): void {
-    this.requests.inc({ model: model.name, version: model.version, variant: model.variant, status: ok ? 'ok' : 'error' });
+    this.requests.inc({
+      model: model.name,
+      version: model.version,
+      variant: model.variant,
+      status: ok ? 'ok' : 'error',
+    });
     const key = `${model.name}\u0000${model.version}\u0000${model.variant}`;
     let w = this.windows.get(key);
     if (!w) {
@@ -90,7 +99,8 @@ export class InferenceStats {
     }
     this.latency.observe({ model: model.name, variant: model.variant }, ms / 1000);
     observeLatency(w.latency_ms, ms);
-    if (classes) for (let i = 0; i < classes.length; i++) w.results[String(classes[i])] = (w.results[String(classes[i])] ?? 0) + 1;
+    if (classes)
+      for (let i = 0; i < classes.length; i++) w.results[String(classes[i])] = (w.results[String(classes[i])] ?? 0) + 1;
   }
 
   /** Everything recorded since the last call (one entry per model), and start a new window. */

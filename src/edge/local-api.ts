@@ -46,7 +46,19 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   E_UNSUPPORTED: 400,
 };
 
-const JSON_DTYPES: DType[] = ['float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool'];
+const JSON_DTYPES: DType[] = [
+  'float32',
+  'float64',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+];
 
 function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = isVergeError(e) ? e : new VergeError('E_INTERNAL', e instanceof Error ? e.message : String(e));
@@ -71,8 +83,7 @@ function checkDims(model: LoadedModel, spec: TensorSpec, dims: number[]): void {
   }
   if (!spec.shape) return;
   const want = spec.shape;
-  const wrong =
-    want.length !== dims.length || want.some((d, i) => typeof d === 'number' && d > 0 && d !== dims[i]);
+  const wrong = want.length !== dims.length || want.some((d, i) => typeof d === 'number' && d > 0 && d !== dims[i]);
   if (wrong) {
     throw new VergeError(
       'E_SHAPE_MISMATCH',
@@ -92,13 +103,20 @@ function jsonToTensor(model: LoadedModel, name: string, t: JsonTensor): TensorVa
   }
   checkDims(model, spec, t.dims);
   const dtype = (t.dtype ?? (spec.dtype === 'unknown' ? 'float32' : spec.dtype)) as DType;
-  if (!JSON_DTYPES.includes(dtype)) throw new VergeError('E_UNSUPPORTED', `input '${name}': dtype ${dtype} cannot be sent as JSON`);
+  if (!JSON_DTYPES.includes(dtype))
+    throw new VergeError('E_UNSUPPORTED', `input '${name}': dtype ${dtype} cannot be sent as JSON`);
   if (spec.dtype !== 'unknown' && dtype !== spec.dtype) {
-    throw new VergeError('E_DTYPE_MISMATCH', `input '${name}' of model '${model.name}' is ${spec.dtype}, request says ${dtype}`);
+    throw new VergeError(
+      'E_DTYPE_MISMATCH',
+      `input '${name}' of model '${model.name}' is ${spec.dtype}, request says ${dtype}`,
+    );
   }
   const n = count(t.dims);
   if (t.data.length !== n) {
-    throw new VergeError('E_SHAPE_MISMATCH', `input '${name}': dims [${t.dims.join(', ')}] need ${n} values, got ${t.data.length}`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `input '${name}': dims [${t.dims.join(', ')}] need ${n} values, got ${t.data.length}`,
+    );
   }
   const data = allocate(dtype, n);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
@@ -127,25 +145,41 @@ function parseDimsHeader(value: string | string[] | undefined): number[] {
   const raw = Array.isArray(value) ? value[0] : value;
   if (!raw) throw new VergeError('E_BAD_ARGUMENT', 'a binary request needs an X-Verge-Dims header, e.g. "1,1,28,28"');
   const dims = raw.split(',').map((s) => Number(s.trim()));
-  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new VergeError('E_BAD_ARGUMENT', `X-Verge-Dims '${raw}' is not a list of integers`);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0))
+    throw new VergeError('E_BAD_ARGUMENT', `X-Verge-Dims '${raw}' is not a list of integers`);
   return dims;
 }
 
-function binaryToTensor(model: LoadedModel, body: Buffer, headers: Record<string, string | string[] | undefined>): Record<string, TensorValue> {
+function binaryToTensor(
+  model: LoadedModel,
+  body: Buffer,
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, TensorValue> {
   const inputHeader = headers['x-verge-input'];
-  const name = (Array.isArray(inputHeader) ? inputHeader[0] : inputHeader) ?? (model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
+  const name =
+    (Array.isArray(inputHeader) ? inputHeader[0] : inputHeader) ??
+    (model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
   if (!name) {
-    throw new VergeError('E_INPUT_MISSING', `model '${model.name}' has several inputs; name one with X-Verge-Input (${model.inputs.map((i) => i.name).join(', ')})`);
+    throw new VergeError(
+      'E_INPUT_MISSING',
+      `model '${model.name}' has several inputs; name one with X-Verge-Input (${model.inputs.map((i) => i.name).join(', ')})`,
+    );
   }
   const spec = specFor(model, name);
   const dims = parseDimsHeader(headers['x-verge-dims']);
   checkDims(model, spec, dims);
   if (spec.dtype !== 'float32' && spec.dtype !== 'unknown') {
-    throw new VergeError('E_DTYPE_MISMATCH', `the binary form carries float32; input '${name}' is ${spec.dtype} (use JSON)`);
+    throw new VergeError(
+      'E_DTYPE_MISMATCH',
+      `the binary form carries float32; input '${name}' is ${spec.dtype} (use JSON)`,
+    );
   }
   const n = count(dims);
   if (body.length !== n * 4) {
-    throw new VergeError('E_SHAPE_MISMATCH', `binary body has ${body.length} bytes; dims [${dims.join(', ')}] of float32 need ${n * 4}`);
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `binary body has ${body.length} bytes; dims [${dims.join(', ')}] of float32 need ${n * 4}`,
+    );
   }
   // Copy into an aligned buffer: Fastify's body may sit at any byte offset of a shared pool.
   const data = new Float32Array(n);
@@ -168,8 +202,10 @@ export function modelSummary(m: LoadedModel): Record<string, unknown> {
 export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
   const { served, stats } = opts;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: MAX_BODY_BYTES });
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+    (_req, body, done) => done(null, body),
   );
 
   app.get('/healthz', async () => ({ ok: true, models: served.names().length }));
@@ -188,7 +224,10 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     const name = colon > 0 ? target.slice(0, colon) : target;
     const verb = colon > 0 ? target.slice(colon + 1) : '';
     if (verb !== 'predict') {
-      return sendError(reply, new VergeError('E_NOT_FOUND', `unknown verb '${verb || '(none)'}': use POST /v1/models/${name}:predict`));
+      return sendError(
+        reply,
+        new VergeError('E_NOT_FOUND', `unknown verb '${verb || '(none)'}': use POST /v1/models/${name}:predict`),
+      );
     }
     let lease;
     try {
@@ -207,13 +246,19 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       } else {
         const body = req.body as { inputs?: Record<string, JsonTensor> } | undefined;
         if (!body || typeof body.inputs !== 'object' || body.inputs === null) {
-          throw new VergeError('E_BAD_ARGUMENT', 'request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}');
+          throw new VergeError(
+            'E_BAD_ARGUMENT',
+            'request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}',
+          );
         }
         feeds = {};
         for (const [k, v] of Object.entries(body.inputs)) feeds[k] = jsonToTensor(m, k, v);
         for (const spec of m.inputs) {
           if (!(spec.name in feeds)) {
-            throw new VergeError('E_INPUT_MISSING', `model '${m.name}' needs input '${spec.name}' (${spec.dtype} [${(spec.shape ?? []).map((d) => d ?? '?').join(', ')}])`);
+            throw new VergeError(
+              'E_INPUT_MISSING',
+              `model '${m.name}' needs input '${spec.name}' (${spec.dtype} [${(spec.shape ?? []).map((d) => d ?? '?').join(', ')}])`,
+            );
           }
         }
       }

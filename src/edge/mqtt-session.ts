@@ -16,7 +16,12 @@ export const KEEPALIVE_S = 30;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** "Full jitter" backoff: uniform in [0, min(max, base·2^attempt)] (AWS Architecture Blog, 2015). */
-export function backoffDelay(attempt: number, baseMs = RECONNECT_BASE_MS, maxMs = RECONNECT_MAX_MS, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs = RECONNECT_BASE_MS,
+  maxMs = RECONNECT_MAX_MS,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(random() * cap);
 }
@@ -131,7 +136,9 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
   publish(topic: string, payload: Buffer | string, qos: 0 | 1, retain = false): Promise<void> {
     const client = this.client;
     if (!client || !this.up) return Promise.reject(new Error('not connected'));
-    return new Promise((resolve, reject) => client.publish(topic, payload, { qos, retain }, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      client.publish(topic, payload, { qos, retain }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   async stop(): Promise<void> {

@@ -16,10 +16,22 @@ export const PROFILE_PRESETS: Record<string, Partial<DeviceProfile>> = {
   // tuned int8 kernels.
   gateway: { class: 'gateway', arch: 'x64', memory_mb: 8192, precisions: ['fp32'] },
   // A smart camera with an int8 path (NPU/DSP or VNNI): runs int8, falls back to fp32.
-  camera: { class: 'camera', arch: 'arm64', memory_mb: 1024, cpu: { model: 'Cortex-A55 (simulated)', cores: 2 }, precisions: ['int8', 'fp32'] },
+  camera: {
+    class: 'camera',
+    arch: 'arm64',
+    memory_mb: 1024,
+    cpu: { model: 'Cortex-A55 (simulated)', cores: 2 },
+    precisions: ['int8', 'fp32'],
+  },
   // A microcontroller-class device with fp16 arithmetic and a few MB of RAM: a variant built for
   // its class wins, and the memory gate rules out full-precision models.
-  small: { class: 'small', arch: 'arm', memory_mb: 4, cpu: { model: 'Cortex-M7 (simulated)', cores: 1 }, precisions: ['fp32', 'fp16', 'int8'] },
+  small: {
+    class: 'small',
+    arch: 'arm',
+    memory_mb: 4,
+    cpu: { model: 'Cortex-M7 (simulated)', cores: 1 },
+    precisions: ['fp32', 'fp16', 'int8'],
+  },
 };
 
 /** This host as a device: onnxruntime's CPU provider runs fp32 and int8 (QDQ/integer) graphs everywhere. */
@@ -48,7 +60,8 @@ function parsePrecisions(v: string): Precision[] {
 
 function positiveInt(key: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new VergeError('E_BAD_ARGUMENT', `--profile ${key} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new VergeError('E_BAD_ARGUMENT', `--profile ${key} must be a positive integer, got '${value}'`);
   return n;
 }
 
@@ -60,13 +73,25 @@ const PROFILE_KEYS = 'class, arch, platform, cpu_model, cores, memory_mb, precis
  * e.g. `int8+fp32`), accelerators (joined with '+').
  */
 export function parseProfileSpec(spec: string | undefined, base: DeviceProfile = detectProfile()): DeviceProfile {
-  const p: DeviceProfile = { ...base, cpu: { ...base.cpu }, precisions: [...base.precisions], accelerators: [...base.accelerators] };
+  const p: DeviceProfile = {
+    ...base,
+    cpu: { ...base.cpu },
+    precisions: [...base.precisions],
+    accelerators: [...base.accelerators],
+  };
   if (!spec) return p;
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) {
       const preset = PROFILE_PRESETS[part];
-      if (!preset) throw new VergeError('E_BAD_ARGUMENT', `unknown --profile preset '${part}' (known: ${Object.keys(PROFILE_PRESETS).join(', ')})`);
+      if (!preset)
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `unknown --profile preset '${part}' (known: ${Object.keys(PROFILE_PRESETS).join(', ')})`,
+        );
       Object.assign(p, preset, {
         cpu: { ...(preset.cpu ?? p.cpu) },
         precisions: [...(preset.precisions ?? p.precisions)],

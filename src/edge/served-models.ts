@@ -43,7 +43,10 @@ export interface ModelLease {
   release(): void;
 }
 
-function specs(list: { name: string; type?: { kind: string; dtype?: DType; shape?: Dim[] } }[], skip: Set<string>): TensorSpec[] {
+function specs(
+  list: { name: string; type?: { kind: string; dtype?: DType; shape?: Dim[] } }[],
+  skip: Set<string>,
+): TensorSpec[] {
   return list
     .filter((v) => !skip.has(v.name))
     .map((v) => ({
@@ -54,7 +57,11 @@ function specs(list: { name: string; type?: { kind: string; dtype?: DType; shape
 }
 
 /** Create an onnxruntime session for verified model bytes and read its input/output specs. */
-export async function loadModelBytes(id: ModelIdentity, bytes: Uint8Array, opts: SessionOptions = {}): Promise<LoadedModel> {
+export async function loadModelBytes(
+  id: ModelIdentity,
+  bytes: Uint8Array,
+  opts: SessionOptions = {},
+): Promise<LoadedModel> {
   const ir = decodeModel(bytes, `${id.name}@${id.version} (${id.variant})`);
   const initNames = new Set(ir.graph.initializers.map((t) => t.name));
   const session = await Session.create(bytes, opts);
@@ -92,7 +99,10 @@ export class ServedModels {
   lease(name: string): ModelLease {
     const entry = this.current.get(name);
     if (!entry) {
-      throw new VergeError('E_NOT_FOUND', `no model named '${name}' is served here (serving: ${this.names().join(', ') || 'none'})`);
+      throw new VergeError(
+        'E_NOT_FOUND',
+        `no model named '${name}' is served here (serving: ${this.names().join(', ') || 'none'})`,
+      );
     }
     entry.refs++;
     let released = false;

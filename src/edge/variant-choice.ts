@@ -37,8 +37,10 @@ export function chooseVariant(variants: readonly ArtifactRef[], profile: DeviceP
     return false;
   });
   for (const v of fitting) {
-    if (!profile.precisions.includes(v.precision)) reasons.push(`${v.variant}: precision ${v.precision} not supported (runs ${profile.precisions.join(', ')})`);
-    else if (v.profile != null && v.profile !== profile.class) reasons.push(`${v.variant}: built for profile '${v.profile}'`);
+    if (!profile.precisions.includes(v.precision))
+      reasons.push(`${v.variant}: precision ${v.precision} not supported (runs ${profile.precisions.join(', ')})`);
+    else if (v.profile != null && v.profile !== profile.class)
+      reasons.push(`${v.variant}: built for profile '${v.profile}'`);
   }
   return { chosen: selectVariant(fitting, profile), reasons };
 }

@@ -22,70 +22,81 @@ const backends = [
 ];
 
 for (const backend of backends) {
-  describe.skipIf(backend.skip !== null)(`agents over ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
-    let cloud: TestCloud;
-    let broker: TestBroker | undefined;
-    let schema: string | undefined;
-    const agents: EdgeAgent[] = [];
+  describe.skipIf(backend.skip !== null)(
+    `agents over ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`,
+    () => {
+      let cloud: TestCloud;
+      let broker: TestBroker | undefined;
+      let schema: string | undefined;
+      const agents: EdgeAgent[] = [];
 
-    beforeAll(async () => {
-      if (backend.external) {
-        broker = await startMosquitto();
-        schema = uniqueSchema();
-        cloud = await TestCloud.start({ broker: broker.url, db: PG_URL, pgSchema: schema });
-      } else {
-        cloud = await TestCloud.start();
-      }
-    });
-    afterAll(async () => {
-      for (const a of agents) await a.stop().catch(() => undefined);
-      await cloud?.close();
-      await broker?.close();
-      if (schema) await dropSchema(schema);
-    });
-
-    it('deploys to agents, and the cloud counts every inference exactly once across a broker restart', async () => {
-      agents.push(await startAgent(cloud, 'cam-a'), await startAgent(cloud, 'cam-b'));
-      await waitUntil(() => agents.every((a) => a.state === 'online'), 10_000, 'agents online');
-      await cloud.publish('seed', '1.0.0', seedCnnBytes());
-      const dep = await cloud.deploy({ model: 'seed', version: '1.0.0', target: { devices: agents.map((a) => a.name) } });
-      await cloud.waitDeployment(dep.id, ['succeeded']);
-      let sent = 0;
-      const burst = async (n: number) => {
-        for (let i = 0; i < n; i++) {
-          for (const a of agents) {
-            const r = await predict(a, 'seed');
-            expect(r.status).toBe(200);
-            expect(r.body.model).toEqual({ name: 'seed', version: '1.0.0', variant: 'fp32' });
-            sent++;
-          }
+      beforeAll(async () => {
+        if (backend.external) {
+          broker = await startMosquitto();
+          schema = uniqueSchema();
+          cloud = await TestCloud.start({ broker: broker.url, db: PG_URL, pgSchema: schema });
+        } else {
+          cloud = await TestCloud.start();
         }
-      };
-      await burst(20);
-
-      // The fault: the broker goes down (embedded: the whole control plane process state with it).
-      if (broker) await broker.stop();
-      else await cloud.down();
-      await waitUntil(() => agents.every((a) => a.state !== 'online'), 10_000, 'agents notice the outage');
-      await burst(15); // served offline; telemetry queues in each agent's SQLite outbox
-      agents.forEach((a) => a.flushTelemetry());
-      expect(agents.some((a) => a.store.pendingCount() > 0)).toBe(true);
-      if (broker) await broker.start();
-      else await cloud.up();
-      await waitUntil(() => agents.every((a) => a.state === 'online'), 15_000, 'agents reconnect');
-      await burst(10);
-
-      for (const a of agents) expect(await a.drainOutbox(15_000)).toBe(true);
-      let counted = 0;
-      await waitUntil(async () => (counted = (await cloud.status()).telemetry.inferences) >= sent, 15_000, `the cloud to count ${sent} inferences (has ${counted})`).catch((e) => {
-        throw new Error(`${(e as Error).message}; has ${counted}`);
       });
-      await sleep(300); // late duplicates, if any, would land now
-      const status = await cloud.status();
-      expect(status.telemetry.inferences).toBe(sent);
-      expect(status.telemetry.errors).toBe(0);
-    }, 90_000);
-  });
+      afterAll(async () => {
+        for (const a of agents) await a.stop().catch(() => undefined);
+        await cloud?.close();
+        await broker?.close();
+        if (schema) await dropSchema(schema);
+      });
+
+      it('deploys to agents, and the cloud counts every inference exactly once across a broker restart', async () => {
+        agents.push(await startAgent(cloud, 'cam-a'), await startAgent(cloud, 'cam-b'));
+        await waitUntil(() => agents.every((a) => a.state === 'online'), 10_000, 'agents online');
+        await cloud.publish('seed', '1.0.0', seedCnnBytes());
+        const dep = await cloud.deploy({
+          model: 'seed',
+          version: '1.0.0',
+          target: { devices: agents.map((a) => a.name) },
+        });
+        await cloud.waitDeployment(dep.id, ['succeeded']);
+        let sent = 0;
+        const burst = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            for (const a of agents) {
+              const r = await predict(a, 'seed');
+              expect(r.status).toBe(200);
+              expect(r.body.model).toEqual({ name: 'seed', version: '1.0.0', variant: 'fp32' });
+              sent++;
+            }
+          }
+        };
+        await burst(20);
+
+        // The fault: the broker goes down (embedded: the whole control plane process state with it).
+        if (broker) await broker.stop();
+        else await cloud.down();
+        await waitUntil(() => agents.every((a) => a.state !== 'online'), 10_000, 'agents notice the outage');
+        await burst(15); // served offline; telemetry queues in each agent's SQLite outbox
+        agents.forEach((a) => a.flushTelemetry());
+        expect(agents.some((a) => a.store.pendingCount() > 0)).toBe(true);
+        if (broker) await broker.start();
+        else await cloud.up();
+        await waitUntil(() => agents.every((a) => a.state === 'online'), 15_000, 'agents reconnect');
+        await burst(10);
+
+        for (const a of agents) expect(await a.drainOutbox(15_000)).toBe(true);
+        let counted = 0;
+        await waitUntil(
+          async () => (counted = (await cloud.status()).telemetry.inferences) >= sent,
+          15_000,
+          `the cloud to count ${sent} inferences (has ${counted})`,
+        ).catch((e) => {
+          throw new Error(`${(e as Error).message}; has ${counted}`);
+        });
+        await sleep(300); // late duplicates, if any, would land now
+        const status = await cloud.status();
+        expect(status.telemetry.inferences).toBe(sent);
+        expect(status.telemetry.errors).toBe(0);
+      }, 90_000);
+    },
+  );
 }
 
 describe('agent faults against the control plane (embedded broker + SQLite)', () => {
@@ -140,13 +151,19 @@ describe('agent faults against the control plane (embedded broker + SQLite)', ()
     const failed = await cloud.waitDeployment(dep.id, ['failed']);
     expect(failed.devices[0]).toMatchObject({ name: 'edge-1', state: 'rejected', error: { code: 'E_INTEGRITY' } });
     expect((await predict(good, 'clf')).body.model.version).toBe('1.0.0');
-    expect(await (await fetch(`${good.url}/metrics`)).text()).toMatch(/verge_agent_artifacts_rejected_total\{[^}]*reason="digest"[^}]*\} 1/);
+    expect(await (await fetch(`${good.url}/metrics`)).text()).toMatch(
+      /verge_agent_artifacts_rejected_total\{[^}]*reason="digest"[^}]*\} 1/,
+    );
   });
 
   it('refuses an artifact whose signature does not verify, without downloading it', async () => {
     const mv = await cloud.publish('clf', '1.2.0', tinyModelBytes(3));
     const forged = Buffer.alloc(64, 7).toString('base64');
-    await cloud.cp.repo.db.run('UPDATE model_variants SET signature = ? WHERE name = ? AND version = ?', [forged, 'clf', '1.2.0']);
+    await cloud.cp.repo.db.run('UPDATE model_variants SET signature = ? WHERE name = ? AND version = ?', [
+      forged,
+      'clf',
+      '1.2.0',
+    ]);
     const dep = await cloud.deploy({ model: 'clf', version: '1.2.0', target: { devices: ['edge-1'] } });
     const failed = await cloud.waitDeployment(dep.id, ['failed']);
     expect(failed.devices[0]).toMatchObject({ state: 'rejected', error: { code: 'E_SIGNATURE' } });

@@ -16,18 +16,25 @@ import { predict, TestCloud, waitUntil } from './harness.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Forwards everything to the cloud; artifact bodies trickle out (8 KiB every 40 ms). */
-async function throttlingProxy(upstream: string): Promise<{ url: string; artifactRanges: (string | undefined)[]; server: Server }> {
+async function throttlingProxy(
+  upstream: string,
+): Promise<{ url: string; artifactRanges: (string | undefined)[]; server: Server }> {
   const artifactRanges: (string | undefined)[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
     const isArtifact = req.method === 'GET' && /^\/v1\/artifacts\//.test(req.url ?? '');
     if (isArtifact) artifactRanges.push(req.headers.range);
     let up: Response;
     try {
-      up = await fetch(upstream + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      up = await fetch(upstream + req.url, {
+        method: req.method,
+        headers,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
     } catch {
       res.writeHead(502).end();
       return;
@@ -50,8 +57,15 @@ async function throttlingProxy(upstream: string): Promise<{ url: string; artifac
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, artifactRanges, server };
 }
 
-function startAgentProcess(args: string[]): { child: ChildProcess; started: Promise<{ url: string; device_id: string }>; stderr: () => string } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'verge.js'), 'agent', '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startAgentProcess(args: string[]): {
+  child: ChildProcess;
+  started: Promise<{ url: string; device_id: string }>;
+  stderr: () => string;
+} {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'verge.js'), 'agent', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -89,7 +103,16 @@ describe('verge agent process killed during a download', () => {
     const digest = sha256(bytes);
     await cloud.publish('seed', '1.0.0', bytes);
 
-    const first = startAgentProcess(['--cloud', p.url, '--enroll-token', await cloud.token(), '--name', 'killme', '--data-dir', dataDir]);
+    const first = startAgentProcess([
+      '--cloud',
+      p.url,
+      '--enroll-token',
+      await cloud.token(),
+      '--name',
+      'killme',
+      '--data-dir',
+      dataDir,
+    ]);
     children.push(first.child);
     const info = await first.started;
     const dep = await cloud.deploy({ model: 'seed', version: '1.0.0', target: { devices: ['killme'] } });

@@ -72,7 +72,13 @@ export class TestCloud {
     return (await this.admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, { tags })).token;
   }
 
-  async publish(name: string, version: string, bytes: Uint8Array, variant = 'fp32', precision = 'fp32'): Promise<ModelVersion> {
+  async publish(
+    name: string,
+    version: string,
+    bytes: Uint8Array,
+    variant = 'fp32',
+    precision = 'fp32',
+  ): Promise<ModelVersion> {
     const a = await this.admin.upload<{ sha256: string }>(HTTP_PATHS.artifacts, bytes);
     return this.admin.post<ModelVersion>(HTTP_PATHS.models, { name, version, sha256: a.sha256, variant, precision });
   }
@@ -89,7 +95,10 @@ export class TestCloud {
     let d = await this.deployment(id);
     const until = Date.now() + timeoutMs;
     while (!states.includes(d.state)) {
-      if (Date.now() > until) throw new Error(`deployment ${id} is ${d.state} (${d.reason}), not ${states.join('/')}: ${JSON.stringify(d.devices.map((x) => [x.name, x.state, x.error?.code]))}`);
+      if (Date.now() > until)
+        throw new Error(
+          `deployment ${id} is ${d.state} (${d.reason}), not ${states.join('/')}: ${JSON.stringify(d.devices.map((x) => [x.name, x.state, x.error?.code]))}`,
+        );
       await sleep(100);
       d = await this.deployment(id);
     }
@@ -106,7 +115,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -129,13 +142,24 @@ export function agentOptions(dataDir: string, extra: Partial<EdgeAgentOptions> =
   };
 }
 
-export async function startAgent(cloud: TestCloud, name: string, extra: Partial<EdgeAgentOptions> = {}): Promise<EdgeAgent> {
+export async function startAgent(
+  cloud: TestCloud,
+  name: string,
+  extra: Partial<EdgeAgentOptions> = {},
+): Promise<EdgeAgent> {
   const dataDir = mkdtempSync(join(tmpdir(), `verge-e2e-${name}-`));
-  return EdgeAgent.start(agentOptions(dataDir, { cloudUrl: cloud.url, enrollToken: await cloud.token(), name, ...extra }));
+  return EdgeAgent.start(
+    agentOptions(dataDir, { cloudUrl: cloud.url, enrollToken: await cloud.token(), name, ...extra }),
+  );
 }
 
 /** One Fashion-MNIST-shaped request through the agent's real HTTP API; returns the status code. */
-export async function predict(agent: { url: string }, model: string, batch = 1, value = 0.5): Promise<{ status: number; body: any }> {
+export async function predict(
+  agent: { url: string },
+  model: string,
+  batch = 1,
+  value = 0.5,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${agent.url}/v1/models/${model}:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

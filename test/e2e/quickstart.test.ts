@@ -12,10 +12,14 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('npm start -- --once --json', () => {
   it('prints one JSON object: three devices serving the deployed version, each as accurate as the model', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'quickstart.js'), '--once', '--json', '--train-steps', '80', '--samples', '150'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'quickstart.js'), '--once', '--json', '--train-steps', '80', '--samples', '150'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

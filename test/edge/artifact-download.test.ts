@@ -27,9 +27,21 @@ describe('artifact download', () => {
   it('resumes with a Range request after the downloading process is SIGKILLed, and verifies', async () => {
     server.ranges.length = 0;
     server.throttle = { chunk: 8 * 1024, delayMs: 30 }; // ~60 chunks: several seconds to kill it in
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'download-child.ts'), server.url('/a'), digest, dir, String(artifact.length)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'download-child.ts'),
+        server.url('/a'),
+        digest,
+        dir,
+        String(artifact.length),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const part = join(dir, `${digest}.part`);
     const killedAt = await new Promise<number>((resolve, reject) => {
       const poll = setInterval(() => {
@@ -63,7 +75,13 @@ describe('artifact download', () => {
     server.throttle = { chunk: 8 * 1024, delayMs: 20 };
     const ac = new AbortController();
     const first = downloadArtifact(
-      { url: server.url('/a'), sha256: digest, bytes: artifact.length, signal: ac.signal, onProgress: (n) => n > 100_000 && ac.abort() },
+      {
+        url: server.url('/a'),
+        sha256: digest,
+        bytes: artifact.length,
+        signal: ac.signal,
+        onProgress: (n) => n > 100_000 && ac.abort(),
+      },
       dir,
     );
     await expect(first).rejects.toMatchObject({ code: 'E_NETWORK' });
@@ -77,7 +95,10 @@ describe('artifact download', () => {
   it('starts over when the server ignores Range', async () => {
     server.throttle = { chunk: 8 * 1024, delayMs: 20 };
     const ac = new AbortController();
-    await downloadArtifact({ url: server.url('/a'), sha256: digest, signal: ac.signal, onProgress: (n) => n > 50_000 && ac.abort() }, dir).catch(() => undefined);
+    await downloadArtifact(
+      { url: server.url('/a'), sha256: digest, signal: ac.signal, onProgress: (n) => n > 50_000 && ac.abort() },
+      dir,
+    ).catch(() => undefined);
     server.honorRange = false;
     server.throttle = { chunk: 64 * 1024, delayMs: 0 };
     try {
@@ -91,7 +112,9 @@ describe('artifact download', () => {
 
   it('refuses a tampered artifact (E_INTEGRITY) and deletes it', async () => {
     server.throttle = { chunk: 64 * 1024, delayMs: 0 };
-    await expect(downloadArtifact({ url: server.url('/tampered'), sha256: digest, bytes: artifact.length }, dir)).rejects.toMatchObject({
+    await expect(
+      downloadArtifact({ url: server.url('/tampered'), sha256: digest, bytes: artifact.length }, dir),
+    ).rejects.toMatchObject({
       code: 'E_INTEGRITY',
     });
     expect(existsSync(join(dir, `${digest}.part`))).toBe(false);
@@ -99,7 +122,11 @@ describe('artifact download', () => {
   });
 
   it('reports a missing artifact and an unreachable server with codes', async () => {
-    await expect(downloadArtifact({ url: server.url('/missing'), sha256: digest }, dir)).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
-    await expect(downloadArtifact({ url: 'http://127.0.0.1:1/x', sha256: digest }, dir)).rejects.toMatchObject({ code: 'E_NETWORK' });
+    await expect(downloadArtifact({ url: server.url('/missing'), sha256: digest }, dir)).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    });
+    await expect(downloadArtifact({ url: 'http://127.0.0.1:1/x', sha256: digest }, dir)).rejects.toMatchObject({
+      code: 'E_NETWORK',
+    });
   });
 });

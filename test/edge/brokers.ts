@@ -55,7 +55,8 @@ export async function startAedes(onPublish?: (topic: string, payload: Buffer) =>
   let port = 0;
   const up = async () => {
     broker = await Aedes.createBroker();
-    if (onPublish) broker.on('publish', (packet, client) => client && onPublish(packet.topic, packet.payload as Buffer));
+    if (onPublish)
+      broker.on('publish', (packet, client) => client && onPublish(packet.topic, packet.payload as Buffer));
     const s = createServer(broker.handle);
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
@@ -94,7 +95,18 @@ export async function startMosquitto(): Promise<TestBroker> {
   chmodSync(dir, 0o777);
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_dest none', 'max_queued_messages 10000', ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'log_dest none',
+      'max_queued_messages 10000',
+      '',
+    ].join('\n'),
+  );
   let proc: ChildProcess | undefined;
   const up = async () => {
     proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });

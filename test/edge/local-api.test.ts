@@ -43,7 +43,11 @@ describe('local inference API', () => {
     const res = await api.inject({
       method: 'POST',
       url: '/v1/models/seed:predict',
-      headers: { 'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-verge-dims': input.shape.join(',') },
+      headers: {
+        'content-type': 'application/octet-stream',
+        accept: 'application/octet-stream',
+        'x-verge-dims': input.shape.join(','),
+      },
       payload: Buffer.from(x.buffer, x.byteOffset, x.byteLength),
     });
     expect(res.statusCode).toBe(200);
@@ -56,10 +60,18 @@ describe('local inference API', () => {
   });
 
   it('refuses bad requests with a code and does not count them against the model', async () => {
-    const wrongShape = await api.inject({ method: 'POST', url: '/v1/models/seed:predict', payload: { inputs: { input: { dims: [1, 1, 27, 28], data: new Array(756).fill(0) } } } });
+    const wrongShape = await api.inject({
+      method: 'POST',
+      url: '/v1/models/seed:predict',
+      payload: { inputs: { input: { dims: [1, 1, 27, 28], data: new Array(756).fill(0) } } },
+    });
     expect(wrongShape.statusCode).toBe(400);
     expect(wrongShape.json().error.code).toBe('E_SHAPE_MISMATCH');
-    const shortData = await api.inject({ method: 'POST', url: '/v1/models/seed:predict', payload: { inputs: { input: { dims: [1, 1, 28, 28], data: [1, 2] } } } });
+    const shortData = await api.inject({
+      method: 'POST',
+      url: '/v1/models/seed:predict',
+      payload: { inputs: { input: { dims: [1, 1, 28, 28], data: [1, 2] } } },
+    });
     expect(shortData.json().error.code).toBe('E_SHAPE_MISMATCH');
     const missing = await api.inject({ method: 'POST', url: '/v1/models/seed:predict', payload: { inputs: {} } });
     expect(missing.json().error.code).toBe('E_INPUT_MISSING');
@@ -89,7 +101,11 @@ describe('local inference API', () => {
 
   it('counts run-time failures of a bad model as errors in its health window', async () => {
     served.swap(await load('bad', '0.0.1', failingModelBytes()));
-    const res = await api.inject({ method: 'POST', url: '/v1/models/bad:predict', payload: { inputs: { input: { dims: [1, 1, 28, 28], data: new Array(784).fill(0.5) } } } });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/models/bad:predict',
+      payload: { inputs: { input: { dims: [1, 1, 28, 28], data: new Array(784).fill(0.5) } } },
+    });
     expect(res.statusCode).toBe(500);
     const w = stats.takeWindows().find((x) => x.model.name === 'bad')!;
     expect(w.inferences).toBe(1);
@@ -107,7 +123,9 @@ describe('atomic model swap', () => {
     expect(served.get('swap')!.version).toBe('2.0.0');
     expect(served.retiringCount).toBe(1);
     // The in-flight request still runs on v1's session (a released session would throw).
-    const out = await lease.run({ input: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784).fill(1) } });
+    const out = await lease.run({
+      input: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784).fill(1) },
+    });
     expect(lease.model.version).toBe('1.0.0');
     expect((out.output!.data as Float32Array)[0]).toBeCloseTo(784 * 1e-3, 3);
     lease.release();
@@ -117,9 +135,13 @@ describe('atomic model swap', () => {
 
   it('serves every one of many concurrent requests across a swap', async () => {
     const body = { inputs: { input: { dims: [1, 1, 28, 28], data: new Array(784).fill(1) } } };
-    const requests = Array.from({ length: 40 }, () => api.inject({ method: 'POST', url: '/v1/models/swap:predict', payload: body }));
+    const requests = Array.from({ length: 40 }, () =>
+      api.inject({ method: 'POST', url: '/v1/models/swap:predict', payload: body }),
+    );
     served.swap(await load('swap', '3.0.0', tinyModelBytes(3)));
-    const more = Array.from({ length: 40 }, () => api.inject({ method: 'POST', url: '/v1/models/swap:predict', payload: body }));
+    const more = Array.from({ length: 40 }, () =>
+      api.inject({ method: 'POST', url: '/v1/models/swap:predict', payload: body }),
+    );
     const all = await Promise.all([...requests, ...more]);
     expect(all.map((r) => r.statusCode)).toEqual(new Array(80).fill(200));
     const versions = new Set(all.map((r) => r.json().model.version));

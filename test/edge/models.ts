@@ -36,7 +36,10 @@ export function tinyModelBytes(scale = 1): Uint8Array {
   const g = new GraphBuilder();
   const x = g.input('input', 'float32', ['batch', 1, 28, 28]);
   const flat = g.op('Flatten', [x], { axis: 1 });
-  const w = g.constFloat(Array.from({ length: 784 * 10 }, (_, i) => ((i % 10) + 1) * scale * 1e-3), [784, 10]);
+  const w = g.constFloat(
+    Array.from({ length: 784 * 10 }, (_, i) => ((i % 10) + 1) * scale * 1e-3),
+    [784, 10],
+  );
   const y = g.op('MatMul', [flat, w], {}, { output: 'output' });
   g.output(y, 'float32', ['batch', 10]);
   return encodeModel(makeModel(g.graph, { opset: 13 }));

@@ -91,7 +91,11 @@ async function scenario(broker: TestBroker, received: Map<string, number>): Prom
   expect(pendingAtCrash).toBeGreaterThan(0); // the restart below must deliver these from disk
   agent = new Agentish(dir, broker.url);
   agent.send(200, ids);
-  await until(() => ids.every((id) => received.has(id)), 20_000, `all ${ids.length} ids (have ${ids.filter((id) => received.has(id)).length})`);
+  await until(
+    () => ids.every((id) => received.has(id)),
+    20_000,
+    `all ${ids.length} ids (have ${ids.filter((id) => received.has(id)).length})`,
+  );
   await until(() => agent.store.pendingCount() === 0, 5000, 'outbox drained');
   expect(ids.filter((id) => !received.has(id))).toEqual([]);
   await agent.crash();
@@ -113,24 +117,30 @@ describe('outbox delivery over a real broker', () => {
   }, 60_000);
 
   const skip = mosquittoSkipReason();
-  it.skipIf(!!skip)(`Mosquitto: broker restart and agent crash lose nothing${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const broker = await startMosquitto();
-    const received = new Map<string, number>();
-    // The "cloud": a persistent session (clean: false, QoS 1), so Mosquitto keeps its subscription
-    // and queues messages for it across the broker's own restart.
-    const cloud = mqtt.connect(broker.url, { clientId: 'verge-cloud-test', clean: false, reconnectPeriod: 100 });
-    cloud.on('message', (topic, payload) => {
-      const id = (JSON.parse(payload.toString()) as { id: string }).id;
-      received.set(id, (received.get(id) ?? 0) + 1);
-    });
-    await new Promise<void>((resolve, reject) => {
-      cloud.once('connect', () => cloud.subscribe('verge/v1/dev/+/telemetry', { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-    });
-    try {
-      await scenario(broker, received);
-    } finally {
-      await cloud.endAsync(true);
-      await broker.close();
-    }
-  }, 60_000);
+  it.skipIf(!!skip)(
+    `Mosquitto: broker restart and agent crash lose nothing${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const broker = await startMosquitto();
+      const received = new Map<string, number>();
+      // The "cloud": a persistent session (clean: false, QoS 1), so Mosquitto keeps its subscription
+      // and queues messages for it across the broker's own restart.
+      const cloud = mqtt.connect(broker.url, { clientId: 'verge-cloud-test', clean: false, reconnectPeriod: 100 });
+      cloud.on('message', (topic, payload) => {
+        const id = (JSON.parse(payload.toString()) as { id: string }).id;
+        received.set(id, (received.get(id) ?? 0) + 1);
+      });
+      await new Promise<void>((resolve, reject) => {
+        cloud.once('connect', () =>
+          cloud.subscribe('verge/v1/dev/+/telemetry', { qos: 1 }, (e) => (e ? reject(e) : resolve())),
+        );
+      });
+      try {
+        await scenario(broker, received);
+      } finally {
+        await cloud.endAsync(true);
+        await broker.close();
+      }
+    },
+    60_000,
+  );
 });

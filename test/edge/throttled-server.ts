@@ -40,7 +40,10 @@ export async function startThrottledServer(files: Record<string, Uint8Array>): P
         res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
         return;
       }
-      res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        'content-length': body.length - start,
+      });
     } else {
       res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
     }

@@ -22,7 +22,8 @@ interface AgentOptions {
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new VergeError('E_BAD_ARGUMENT', `${name} must be an integer ≥ ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new VergeError('E_BAD_ARGUMENT', `${name} must be an integer ≥ ${min}, got '${v}'`);
   return n;
 }
 
@@ -35,7 +36,10 @@ export function register(program: Command): void {
     .option('--cloud <url>', 'control plane URL (default: $VERGE_CLOUD; needed for the first start)')
     .option('--enroll-token <token>', 'one-time enrollment token from `verge enroll-token` (first start only)')
     .option('--name <name>', 'device name shown by `verge devices` (default: host name)')
-    .option('--data-dir <dir>', 'identity, models and telemetry queue (default: ./.verge/agent or ./.verge/agent-<name>)')
+    .option(
+      '--data-dir <dir>',
+      'identity, models and telemetry queue (default: ./.verge/agent or ./.verge/agent-<name>)',
+    )
     .option('--port <port>', 'local API port (default: the port of the previous run, else a free one)')
     .option('--host <addr>', 'local API bind address', '127.0.0.1')
     .option(
@@ -64,7 +68,13 @@ export function register(program: Command): void {
       const served = agent.served.list().map((m) => `${m.name}@${m.version} (${m.variant})`);
       emit(
         opts,
-        { url: agent.url, device_id: agent.deviceId, name: agent.name, data_dir: dataDir, models: agent.served.names() },
+        {
+          url: agent.url,
+          device_id: agent.deviceId,
+          name: agent.name,
+          data_dir: dataDir,
+          models: agent.served.names(),
+        },
         () =>
           [
             `agent ${agent.name} (${agent.deviceId}) serving on ${agent.url}`,
