@@ -54,6 +54,7 @@ describe('verge quantize', () => {
       [['quantize', MODEL, '--mode', 'static', '--calib', join(dir, 'no-such-data')], /E_DATA_NOT_FOUND/],
       [['quantize', MODEL, '--mode', 'static', '--calib-method', 'median'], /E_BAD_ARGUMENT: --calib-method must be one of/],
       [['quantize', MODEL, '--mode', 'static', '--calib-samples', 'many'], /E_BAD_ARGUMENT: --calib-samples must be an integer/],
+      [['quantize', MODEL, '--mode', 'qat'], /E_BAD_ARGUMENT: qat mode trains on labelled data/],
     ];
     const results = await pool(cases.map((c, i) => [...c, i] as const), 2, async ([args, re, i]) => {
       const out = join(dir, `bad${i}.onnx`);

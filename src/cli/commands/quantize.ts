@@ -9,6 +9,7 @@ import { loadModel, saveModel } from '../../onnx/io.ts';
 import {
   CALIBRATION_METHODS,
   DEFAULT_CALIBRATION_SAMPLES,
+  DEFAULT_QAT_STEPS,
   DEFAULT_PERCENTILE,
   executedOps,
   QUANTIZE_MODES,
@@ -33,6 +34,8 @@ interface QuantizeCliOptions {
   fp16Compute: string;
   fp16Io?: boolean;
   kernels: boolean;
+  qatSteps: string;
+  qatLr?: string;
   json?: boolean;
 }
 
@@ -54,13 +57,13 @@ function number(flag: string, value: string, integer: boolean): number {
 export function register(program: Command): void {
   program
     .command('quantize')
-    .description('quantize a model: dynamic int8, static int8 (QDQ, calibrated), float16, or weight-only n-bit')
+    .description('quantize a model: dynamic int8, static int8 (QDQ, calibrated), float16, weight-only n-bit, or quantization-aware training (qat)')
     .argument('<in>', 'input ONNX model')
     .requiredOption('--mode <mode>', `quantization mode: ${QUANTIZE_MODES.join(', ')}`)
     .requiredOption('--out <file>', 'output ONNX model (written atomically)')
     .option('--bits <n>', 'weight-bits: bits per weight, 2 to 8')
     .option('--scheme <s>', "weight-bits: 'affine' (per-channel scale/zero point) or 'fixed-point' (round(w·2^b)/2^b)", 'affine')
-    .option('--calib <src>', "static: calibration samples — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random'", 'random')
+    .option('--calib <src>', "static/qat: samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only)", 'random')
     .option('--calib-method <m>', `static: ${CALIBRATION_METHODS.join(', ')}`, 'minmax')
     .option('--calib-samples <n>', 'static: number of calibration samples', String(DEFAULT_CALIBRATION_SAMPLES))
     .option('--percentile <p>', 'static, percentile method: central percentage of values kept', String(DEFAULT_PERCENTILE))
@@ -69,6 +72,8 @@ export function register(program: Command): void {
     .option('--activation-type <t>', 'static: activation type, uint8 (asymmetric) or int8', 'uint8')
     .option('--fp16-compute <c>', "fp16: 'cpu' (only ops onnxruntime's CPU runs in float16) or 'all'", 'cpu')
     .option('--fp16-io', 'fp16: make graph inputs/outputs float16 too (default: keep float32)')
+    .option('--qat-steps <n>', 'qat: fine-tuning steps with fake quantization (batch 64) on the --calib dataset', String(DEFAULT_QAT_STEPS))
+    .option('--qat-lr <x>', 'qat: Adam learning rate (default 1e-4)')
     .option('--no-kernels', 'skip loading the result in onnxruntime to list the kernels it runs')
     .option('--json', 'print one JSON object: {bytes_in, bytes_out, ratio, quantized_nodes, skipped, mode, ...}')
     .action(async (input: string, opts: QuantizeCliOptions) => {
@@ -81,9 +86,15 @@ export function register(program: Command): void {
       if (mode === 'weight-bits' && bits === undefined) throw new VergeError('E_BAD_ARGUMENT', '--mode weight-bits needs --bits N (2 to 8)');
       const calibSamples = number('--calib-samples', opts.calibSamples, true);
       const percentile = number('--percentile', opts.percentile, false);
+      const qatSteps = number('--qat-steps', opts.qatSteps, true);
+      const qatLr = opts.qatLr === undefined ? undefined : number('--qat-lr', opts.qatLr, false);
+      if (mode === 'qat' && opts.calib === 'random') {
+        throw new VergeError('E_BAD_ARGUMENT', 'qat mode trains on labelled data: pass --calib <dataset name or folder>');
+      }
       const model = loadModel(input);
       let bar: ReturnType<typeof progressBar> | undefined;
-      if (mode === 'static') note(`calibrating on ${opts.calib} (${calibSamples} samples, ${calibMethod})`);
+      let stepBar: ReturnType<typeof progressBar> | undefined;
+      if (mode === 'static' || mode === 'qat') note(`calibrating on ${opts.calib} (${calibSamples} samples, ${calibMethod})`);
       const started = Date.now();
       const res = await quantizeModel(model, {
         mode,
@@ -97,6 +108,13 @@ export function register(program: Command): void {
         activationType,
         fp16Compute,
         fp16Io: opts.fp16Io,
+        qatSteps,
+        qatLr,
+        onStep: (step, total, loss) => {
+          stepBar ??= progressBar(total, '  QAT |{bar}| {value}/{total} steps loss {loss}');
+          stepBar.update(step, { loss: loss.toFixed(4) });
+          if (step === total) stepBar.stop();
+        },
         onProgress: (done, total) => {
           bar ??= progressBar(total, '  calibration |{bar}| {value}/{total} batches');
           bar.update(done);
@@ -105,7 +123,7 @@ export function register(program: Command): void {
       });
       const bytesOut = saveModel(res.model, opts.out);
       const seconds = (Date.now() - started) / 1000;
-      const kernels = opts.kernels && (mode === 'static' || mode === 'dynamic') ? await executedOps(res.model) : undefined;
+      const kernels = opts.kernels && (mode === 'static' || mode === 'dynamic' || mode === 'qat') ? await executedOps(res.model) : undefined;
       const r = res.report;
       const json = {
         ...r,

@@ -8,3 +8,4 @@ export * from './weight-bits.ts';
 export * from './executed-ops.ts';
 export * from './quantize.ts';
 export * from './prepare.ts';
+export * from './qat.ts';
