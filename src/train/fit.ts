@@ -70,7 +70,10 @@ export interface FitOptions {
   /** Reshuffle the training split every epoch. Default true. */
   shuffle?: boolean;
   seed?: number;
-  /** Base learning rate (default 1e-3). */
+  /**
+   * Base learning rate fed to every step (the schedule scales it). Default 1e-3. fit always passes
+   * it, so it overrides the rate the session's optimizer was created with.
+   */
   lr?: number;
   schedule?: ScheduleSpec;
   /** Hold out a fraction of the training split, use the test split ('test'), or a given split. */
