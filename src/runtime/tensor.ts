@@ -190,6 +190,39 @@ export function elementAsNumber(v: TensorValue, i: number): number {
   }
 }
 
+const INTEGER_DTYPES: ReadonlySet<DType> = new Set<DType>([
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+]);
+
+/**
+ * Convert a numeric tensor to another numeric dtype like numpy's astype: integers truncate toward
+ * zero (and wrap like typed arrays do), bool is value != 0. Returns `v` itself when already `dtype`.
+ */
+export function castTensor(v: TensorValue, dtype: DType): TensorValue {
+  if (v.dtype === dtype) return v;
+  if (v.dtype === 'string' || dtype === 'string' || !isOrtDType(dtype) || !isOrtDType(v.dtype)) {
+    throw new VergeError('E_UNSUPPORTED', `cannot cast ${v.dtype} to ${dtype}`);
+  }
+  const n = elementCount(v.dims);
+  const values = new Array<number | bigint>(n);
+  for (let i = 0; i < n; i++) {
+    const x = elementAsNumber(v, i);
+    if (dtype === 'bool') values[i] = x !== 0 ? 1 : 0;
+    else if (dtype === 'int64' || dtype === 'uint64')
+      values[i] = BigInt.asIntN(64, BigInt(Number.isFinite(x) ? Math.trunc(x) : 0));
+    else values[i] = INTEGER_DTYPES.has(dtype) ? Math.trunc(x) : x;
+  }
+  if (dtype === 'uint64') for (let i = 0; i < n; i++) values[i] = BigInt.asUintN(64, values[i] as bigint);
+  return tensor(dtype, v.dims, values as number[]);
+}
+
 /** Summary statistics over a numeric tensor (for previews and --json reports). */
 export function summarize(v: TensorValue): { min: number; max: number; mean: number; count: number } {
   const count = elementCount(v.dims);

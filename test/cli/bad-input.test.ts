@@ -61,12 +61,6 @@ const cases: Case[] = [
     outputs: () => [out('m2.onnx')],
   },
   { name: 'bench: missing model', args: () => ['bench', p('missing.onnx'), '--json'], code: 'E_FILE_NOT_FOUND' },
-  {
-    name: 'run: missing input file',
-    args: () => ['run', seed, '--input', p('missing.npy'), '--out', out('m3.npy')],
-    code: 'E_FILE_NOT_FOUND',
-    outputs: () => [out('m3.npy')],
-  },
   { name: 'data: missing folder', args: () => ['data', p('no-such-folder'), '--json'], code: 'E_DATA_NOT_FOUND' },
   // truncated model (a real model cut in half)
   {
@@ -81,15 +75,8 @@ const cases: Case[] = [
     code: 'E_MODEL_TRUNCATED',
     outputs: () => [out('t2.onnx')],
   },
-  { name: 'bench: truncated model', args: () => ['bench', p('truncated.onnx')], code: 'E_MODEL_TRUNCATED' },
   // a text file renamed .onnx
   { name: 'run: text file', args: () => ['run', p('notes.onnx'), '--random', '--json'], code: 'E_NOT_ONNX' },
-  {
-    name: 'convert: text file',
-    args: () => ['convert', p('notes.onnx'), '--out', out('n2.onnx')],
-    code: 'E_NOT_ONNX',
-    outputs: () => [out('n2.onnx')],
-  },
   // wrong input shape / dtype / missing input
   {
     name: 'run: wrong input shape',
@@ -103,12 +90,6 @@ const cases: Case[] = [
     code: 'E_DTYPE_MISMATCH',
     outputs: () => [out('d.npz')],
   },
-  {
-    name: 'run: missing input',
-    args: () => ['run', p('two-inputs.onnx'), '--input', `a=${p('a.npy')}`, '--out', out('mi.npy')],
-    code: 'E_INPUT_MISSING',
-    outputs: () => [out('mi.npy')],
-  },
   // unknown op
   {
     name: 'run: unknown op',
@@ -118,33 +99,13 @@ const cases: Case[] = [
   },
   // unreadable data folders
   { name: 'data: folder of garbage .npy', args: () => ['data', p('data-garbage'), '--json'], code: 'E_DATA_INVALID' },
-  { name: 'data: folder without y.npy', args: () => ['data', p('data-no-y')], code: 'E_DATA_NOT_FOUND' },
   // bad --batch (and other numeric flags)
-  { name: 'bench: --batch 0', args: () => ['bench', seed, '--batch', '0'], code: 'E_BAD_ARGUMENT' },
   { name: 'bench: --batch 1,abc', args: () => ['bench', seed, '--batch', '1,abc', '--json'], code: 'E_BAD_ARGUMENT' },
   {
     name: 'run: --batch 1.5',
     args: () => ['run', seed, '--random', '--batch', '1.5', '--out', out('b.npy')],
     code: 'E_BAD_ARGUMENT',
     outputs: () => [out('b.npy')],
-  },
-  { name: 'bench: --threads zero', args: () => ['bench', seed, '--threads', '0'], code: 'E_BAD_ARGUMENT' },
-  {
-    name: 'run: --out with an unknown extension',
-    args: () => ['run', seed, '--random', '--out', out('y.txt')],
-    code: 'E_BAD_ARGUMENT',
-    outputs: () => [out('y.txt')],
-  },
-  {
-    name: 'run: --out in a missing folder',
-    args: () => ['run', seed, '--random', '--out', join(tmp, 'nope', 'y.npy')],
-    code: 'E_FILE_NOT_FOUND',
-    outputs: () => [join(tmp, 'nope')],
-  },
-  {
-    name: 'run: --provider cuda without CUDA',
-    args: () => ['run', seed, '--random', '--provider', 'cuda'],
-    code: 'E_PROVIDER_UNAVAILABLE',
   },
 ];
 
@@ -168,9 +129,9 @@ describe('bad input through the CLI', () => {
   const results = new Map<string, CliResult>();
   beforeAll(async () => {
     const all = [...cases, ...infoCases];
-    const rs = await pool(all, 3, (c) => verge(c.args()));
+    const rs = await pool(all, 2, (c) => verge(c.args()));
     all.forEach((c, i) => results.set(c.name, rs[i]!));
-  }, 120_000);
+  }, 600_000); // spawning the CLI costs 1-3 s of CPU each (it loads every command module)
 
   for (const c of cases) {
     it(`${c.name} → ${c.code}`, () => {
@@ -188,6 +149,12 @@ describe('bad input through the CLI', () => {
       expectOneErrorLine(r, c.code);
     });
   }
+
+  it('suggests --cast for a dtype mismatch from a file', () => {
+    expect(results.get('run: wrong input dtype')!.stderr).toMatch(
+      /expects float32 .* got float64 .*\(pass --cast to convert\)/,
+    );
+  });
 
   it('leaves no temp files in the output folder', () => {
     expect(readdirSync(outDir)).toEqual([]);

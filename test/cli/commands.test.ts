@@ -29,8 +29,8 @@ const runs: Record<string, string[]> = {
     '--threads',
     '1',
   ],
-  runRandom: ['run', seed, '--random', '--batch', '3', '--seed', '5', '--json'],
-  runHuman: ['run', seed, '--random'],
+  runHuman: ['run', seed, '--random', '--batch', '3', '--seed', '5'],
+  runCast: ['run', seed, '--input', join(tmp, 'x64.npy'), '--cast', '--json'],
   runTwoDir: [
     'run',
     two,
@@ -43,12 +43,9 @@ const runs: Record<string, string[]> = {
     '--json',
   ],
   runTwoNpz: ['run', two, '--input', join(tmp, 'ab.npz'), '--out', join(tmp, 'outs.npz')],
-  runTwoNpy: ['run', two, '--random', '--out', join(tmp, 'one.npy')],
   bench: ['bench', seed, '--batch', '1,4', '--runs', '3', '--warmup', '1', '--threads', '1', '--json'],
   data: ['data', TINY, '--json'],
-  dataFmnist: ['data', 'fashion-mnist', '--json', '--limit-train', '100', '--limit-test', '50'],
   convert: ['convert', seed, '--out', join(tmp, 'c.onnx'), '--json'],
-  helpBench: ['bench', '--help'],
 };
 const r: Record<string, CliResult> = {};
 
@@ -56,6 +53,7 @@ beforeAll(async () => {
   // a model with two inputs and two outputs (y batched, s a scalar)
   saveModel(twoInputModel(true), two);
   mkdirSync(join(tmp, 'outdir'));
+  writeNpy(join(tmp, 'x64.npy'), { dtype: 'float64', shape: [1, 1, 28, 28], data: new Float64Array(784).fill(0.5) });
   writeNpy(join(tmp, 'a.npy'), {
     dtype: 'float32',
     shape: [2, 4],
@@ -65,9 +63,9 @@ beforeAll(async () => {
   const { writeNpz } = await import('../../src/data/npz.ts');
   writeNpz(join(tmp, 'ab.npz'), { a: readNpy(join(tmp, 'a.npy')), b: readNpy(join(tmp, 'b.npy')) });
   const names = Object.keys(runs);
-  const results = await pool(names, 3, (n) => verge(runs[n]!));
+  const results = await pool(names, 2, (n) => verge(runs[n]!));
   names.forEach((n, i) => (r[n] = results[i]!));
-}, 120_000);
+}, 600_000); // see bad-input.test.ts: each CLI spawn costs 1-3 s of CPU
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON reports are checked field by field below
 function json(name: string): Record<string, any> {
@@ -97,10 +95,17 @@ describe('verge run', () => {
   });
 
   it('synthesizes inputs with --random --batch and prints a preview', () => {
-    const j = json('runRandom');
-    expect(j.inputs.input).toMatchObject({ dims: [3, 1, 28, 28], dtype: 'float32', source: 'random (seed 5)' });
-    expect(j.outputs.output.dims).toEqual([3, 10]);
-    expect(r.runHuman!.stdout).toMatch(/output output: float32 \[1, 10\] \[.+\]\s+min .* max .* mean/);
+    const out = r.runHuman!.stdout;
+    expect(r.runHuman!.code, r.runHuman!.stderr).toBe(0);
+    expect(out).toMatch(/input {2}input: float32 \[3, 1, 28, 28\] from random \(seed 5\)/);
+    expect(out).toMatch(/output output: float32 \[3, 10\] \[.+, …\]\s+min .* max .* mean/);
+  });
+
+  it('--cast converts numpy float64 input to the model dtype', () => {
+    const j = json('runCast');
+    expect(j.inputs.input).toMatchObject({ dtype: 'float32', dims: [1, 1, 28, 28] });
+    expect(j.inputs.input.source).toMatch(/cast from float64/);
+    expect(j.outputs.output.dims).toEqual([1, 10]);
   });
 
   it('takes named inputs and .npz inputs; writes several outputs to a folder or an .npz', () => {
@@ -114,7 +119,6 @@ describe('verge run', () => {
     expect(r.runTwoNpz!.code, r.runTwoNpz!.stderr).toBe(0);
     const z = readNpz(join(tmp, 'outs.npz'));
     expect(Array.from(z.y!.data as Float32Array)).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
-    expect(r.runTwoNpy!.stderr).toMatch(/^error: E_BAD_ARGUMENT: the model has 2 outputs/);
   });
 });
 
@@ -130,13 +134,11 @@ describe('verge bench', () => {
     }
     expect(j.peak_rss_mb).toBeGreaterThan(10);
     expect(r.bench!.stderr).toMatch(/bench .*batches 1, 4/);
-    expect(r.helpBench!.stdout).toMatch(/--batch <list>.*\(default: "1,32"\)/s);
-    expect(r.helpBench!.stdout).toMatch(/--runs <n>/);
   });
 });
 
 describe('verge data', () => {
-  it('describes a folder of numpy arrays and fashion-mnist, with source and counts', () => {
+  it('describes a folder of numpy arrays, with source and counts', () => {
     expect(json('data')).toMatchObject({
       name: 'tiny_dataset',
       source: TINY,
@@ -145,9 +147,6 @@ describe('verge data', () => {
       shape: [4, 4],
       classes: 3,
     });
-    const f = json('dataFmnist');
-    expect(f).toMatchObject({ name: 'fashion-mnist', train: 100, test: 50, shape: [1, 28, 28], classes: 10 });
-    expect(typeof f.source).toBe('string');
   });
 });
 

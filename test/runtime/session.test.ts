@@ -12,6 +12,7 @@ import {
   runBatched,
   tensor,
   previewValues,
+  castTensor,
   toOrt,
   type TensorValue,
 } from '../../src/runtime/index.ts';
@@ -180,6 +181,19 @@ describe('tensor conversion for every dtype onnxruntime-node supports', () => {
     await expect(
       s.run({ in_float32: { dtype: 'float32', dims: [1, 3], data: new Float64Array(3) } }),
     ).rejects.toMatchObject({ code: 'E_DTYPE_MISMATCH' });
+  });
+});
+
+describe('castTensor', () => {
+  it('converts like numpy astype', () => {
+    const f = tensor('float64', [5], [1.7, -2.5, 0, 300, 65504]);
+    expect(Array.from(castTensor(f, 'int32').data as Int32Array)).toEqual([1, -2, 0, 300, 65504]);
+    expect(Array.from(castTensor(f, 'uint8').data as Uint8Array)).toEqual([1, 254, 0, 44, 224]);
+    expect(Array.from(castTensor(f, 'int64').data as BigInt64Array)).toEqual([1n, -2n, 0n, 300n, 65504n]);
+    expect(Array.from(castTensor(f, 'bool').data as Uint8Array)).toEqual([1, 1, 0, 1, 1]);
+    expect(previewValues(castTensor(f, 'float16'), 5)).toEqual([1.7001953125, -2.5, 0, 300, 65504]);
+    expect(castTensor(f, 'float64')).toBe(f);
+    expect(() => castTensor(tensor('string', [1], ['a']), 'float32')).toThrow(/cannot cast string/);
   });
 });
 

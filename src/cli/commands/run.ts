@@ -13,6 +13,7 @@ import {
   EXECUTION_PROVIDERS,
   Session,
   formatShape,
+  castTensor,
   previewValues,
   summarize,
   type ExecutionProvider,
@@ -164,6 +165,7 @@ interface RunOptions {
   json?: boolean;
   threads?: string;
   provider?: string;
+  cast?: boolean;
 }
 
 export function register(program: Command): void {
@@ -176,6 +178,7 @@ export function register(program: Command): void {
       'input data: FILE.npy (single-input model), NAME=FILE.npy, or FILE.npz with one array per input; repeatable',
       collect,
     )
+    .option('--cast', "convert input files to the model's input dtypes (e.g. numpy's default float64 to float32)")
     .option('--random', 'synthesize inputs from the declared input types (uniform [0,1) floats, 0/1 integers)')
     .option('--batch <n>', 'with --random: value of symbolic batch dims (other symbolic dims are 1)', '1')
     .option('--seed <s>', 'with --random: seed of the generator', '0')
@@ -206,10 +209,29 @@ export function register(program: Command): void {
       if (opts.random) {
         feeds = session.synthesizeInputs({ batch, seed });
         sources = Object.fromEntries(Object.keys(feeds).map((k) => [k, `random (seed ${seed})`]));
-      } else ({ feeds, sources } = readInputs(opts.input!, session));
+      } else {
+        ({ feeds, sources } = readInputs(opts.input!, session));
+        if (opts.cast) {
+          for (const spec of session.inputs) {
+            const v = feeds[spec.name];
+            if (v && spec.dtype && v.dtype !== spec.dtype) {
+              feeds[spec.name] = castTensor(v, spec.dtype);
+              sources[spec.name] += ` (cast from ${v.dtype})`;
+            }
+          }
+        }
+      }
 
       const t1 = performance.now();
-      const outputs = await session.run(feeds);
+      let outputs: Record<string, TensorValue>;
+      try {
+        outputs = await session.run(feeds);
+      } catch (e) {
+        if (e instanceof VergeError && e.code === 'E_DTYPE_MISMATCH' && !opts.random && !opts.cast) {
+          throw new VergeError(e.code, `${e.message} (pass --cast to convert)`);
+        }
+        throw e;
+      }
       const ms = performance.now() - t1;
       const written = plan ? writeOutputs(plan, outputs) : [];
       await session.release();
