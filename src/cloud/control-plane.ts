@@ -80,6 +80,12 @@ export interface ControlPlaneOptions {
    * revocation, and every AUTH_SYNC_MS); Mosquitto re-reads them on SIGHUP (docs/cloud.md).
    */
   mosquittoAuthDir?: string;
+  /**
+   * Stable MQTT client id of this replica on an external broker (e.g. the host or pod name). When
+   * set, the replica keeps a persistent broker session, so device messages sent while it is
+   * disconnected wait for it. Default: a random id with a clean session.
+   */
+  instanceId?: string;
   /** Deployment re-evaluation period (timeouts, telemetry gates). */
   tickMs?: number;
   /** Fastify request logging. */
@@ -172,7 +178,9 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     );
   }
 
-  const instanceId = `${SERVICE_USERNAME}-${randomBytes(4).toString('hex')}`;
+  const instanceId = opts.instanceId
+    ? `${SERVICE_USERNAME}-${opts.instanceId}`
+    : `${SERVICE_USERNAME}-${randomBytes(4).toString('hex')}`;
   /** Write the external broker's auth files from the database (no-op without mosquittoAuthDir). */
   const syncBrokerAuth = async (): Promise<boolean> => {
     if (!opts.mosquittoAuthDir) return false;
@@ -531,6 +539,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         username: opts.broker ? opts.brokerUsername : SERVICE_USERNAME,
         password: opts.broker ? opts.brokerPassword : servicePassword,
         shared: !!opts.broker,
+        persistentSession: !!opts.broker && !!opts.instanceId,
         onMessage: (deviceId, verb, payload) => {
           handleMessage(deviceId, verb, payload).catch((e) => app.log.error(e));
         },

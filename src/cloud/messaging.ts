@@ -23,6 +23,13 @@ export const SHARED_GROUP = 'verge-cloud';
 /** Reconnect period of the service client; brokers restart in seconds. */
 const RECONNECT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long the broker keeps a disconnected replica's session: covers restarts and rollouts of the control plane. */
+const SESSION_EXPIRY_S = 3600;
+/**
+ * A publish waits this long for the broker's PUBACK before the caller moves on: desired state is
+ * in the database, and the client delivers the queued message when the broker is back.
+ */
+const PUBLISH_WAIT_MS = 5000;
 
 export class CloudMessaging {
   private constructor(private readonly client: MqttClient) {}
@@ -34,35 +41,42 @@ export class CloudMessaging {
     password?: string;
     /** Use MQTT 5 shared subscriptions (external broker, several replicas). */
     shared: boolean;
+    /** Keep the broker session across disconnects (needs a stable clientId). */
+    persistentSession?: boolean;
     onMessage: DeviceMessageHandler;
   }): Promise<CloudMessaging> {
-    let client: MqttClient;
-    try {
-      client = await mqtt.connectAsync(
-        opts.url,
-        {
-          clientId: opts.clientId,
-          username: opts.username,
-          password: opts.password,
-          protocolVersion: opts.shared ? 5 : 4,
-          clean: true,
-          reconnectPeriod: RECONNECT_MS,
-          connectTimeout: CONNECT_TIMEOUT_MS,
-        },
-        false,
-      );
-    } catch (e) {
-      throw new VergeError('E_NETWORK', `cannot connect to MQTT broker ${opts.url}: ${(e as Error).message}`);
-    }
-    client.on('error', () => undefined); // reconnects on its own; errors surface as failed publishes
+    const client = mqtt.connect(opts.url, {
+      clientId: opts.clientId,
+      username: opts.username,
+      password: opts.password,
+      protocolVersion: opts.shared ? 5 : 4,
+      // a persistent session keeps the subscriptions (and queues QoS 1 device messages) while
+      // this replica is disconnected, e.g. across an external broker restart
+      clean: !opts.persistentSession,
+      ...(opts.persistentSession && opts.shared ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
+      reconnectPeriod: RECONNECT_MS,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+    });
+    // handlers first: a resumed session delivers queued messages right after CONNACK
     client.on('message', (topic, payload) => {
       const t = parseDeviceTopic(topic);
       if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload);
     });
     const filters = cloudSubscriptions().map((f) => (opts.shared ? sharedSubscription(SHARED_GROUP, f) : f));
     const subscribe = () => client.subscribeAsync(filters, { qos: 1 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+        client.once('close', () => reject(new Error('connection closed')));
+      });
+    } catch (e) {
+      client.end(true);
+      throw new VergeError('E_NETWORK', `cannot connect to MQTT broker ${opts.url}: ${(e as Error).message}`);
+    }
+    client.on('error', () => undefined); // reconnects on its own; errors surface as failed publishes
     await subscribe();
-    // clean sessions forget subscriptions: resubscribe after every reconnect
+    // a clean session forgets subscriptions: resubscribe after every reconnect without one
     client.on('connect', (ack) => {
       if (!ack.sessionPresent) subscribe().catch(() => undefined);
     });
@@ -71,10 +85,14 @@ export class CloudMessaging {
 
   async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
     const spec = VERBS[verb];
-    await this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), {
+    const sent = this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), {
       qos: spec.qos,
       retain: spec.retained,
     });
+    sent.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sent, new Promise<void>((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Remove a retained message (an empty retained payload deletes it, MQTT 3.1.1 §3.3.1.3). */

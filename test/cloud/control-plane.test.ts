@@ -483,3 +483,62 @@ describe.skipIf(externalSkip !== null)(
     });
   },
 );
+
+describe.skipIf(externalSkip !== null)('control plane restart on an external broker (persistent session)', () => {
+  it('telemetry sent while the only replica is down is delivered when it comes back', async () => {
+    const b: Backend = { name: 'external', external: true };
+    const dataDir = mkdtempSync(join(tmpdir(), 'verge-cloud-test-'));
+    const schema = uniqueSchema();
+    const instanceId = `test-${schema}`;
+    const build = async () => {
+      const cp = await buildControlPlane({
+        dataDir,
+        db: PG_URL,
+        pgSchema: schema,
+        broker: MOSQUITTO_URL,
+        instanceId,
+        tickMs: 100,
+      });
+      const { url } = await cp.start({ port: 0 });
+      return { cp, url, admin: new CloudClient({ url, apiKey: cp.adminKey }), dataDir, schema } satisfies Cloud;
+    };
+    const first = await build();
+    const d = await SimDevice.create(first.url, await token(first), 'persist-1');
+    d.auto = {};
+    await d.connect();
+    await d.subscribe();
+    try {
+      await publish(first, 'ps', '1.0.0', 'ps v1');
+      const dep = await first.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'ps',
+        version: '1.0.0',
+        target: { devices: ['persist-1'] },
+      });
+      await waitFor(async () => (await deployment(first, dep.id)).state === 'succeeded', 'loaded');
+      await first.cp.close(); // the replica goes away; its broker session stays
+      await d.telemetry('ps', 11, 0);
+      const second = await build();
+      try {
+        await waitFor(async () => {
+          await second.cp.flush();
+          return (await second.admin.get<StatusResponse>(HTTP_PATHS.status)).telemetry.inferences === 11;
+        }, 'queued telemetry delivered after restart');
+      } finally {
+        await second.cp.close();
+      }
+    } finally {
+      await d.close();
+      await clearRetained([d.id]);
+      // drop the persistent session of the test replica
+      const c = await mqtt.connectAsync(MOSQUITTO_URL, {
+        clientId: `verge-cloud-${instanceId}`,
+        clean: true,
+        reconnectPeriod: 0,
+      });
+      await c.endAsync();
+      await dropSchema(schema);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(b.external).toBe(true);
+  });
+});

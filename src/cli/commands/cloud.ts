@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { VergeError } from '../../errors.ts';
 import { buildControlPlane } from '../../cloud/index.ts';
@@ -52,6 +53,7 @@ export function register(program: Command): void {
         mqttPort: intOption('--mqtt-port', opts.mqttPort),
         publicMqttUrl: opts.publicMqttUrl,
         mosquittoAuthDir: opts.mosquittoAuthDir,
+        instanceId: opts.broker ? opts.instanceId : undefined,
         host: opts.host,
         logger: !!opts.verbose,
       });
