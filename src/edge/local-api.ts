@@ -15,6 +15,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { VergeError, isVergeError } from '../errors.ts';
 import { allocate, type DType } from '../onnx/dtype.ts';
+import { AGENT_BINARY_HEADERS as H, PredictRequest, type JsonTensor } from '../protocol/index.ts';
 import type { TensorValue } from '../runtime/index.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
@@ -28,12 +29,6 @@ export interface LocalApiOptions {
   /** Extra facts for GET /v1/agent (device id, connection state, telemetry backlog...). */
   agentInfo?: () => Record<string, unknown>;
   logger?: boolean;
-}
-
-interface JsonTensor {
-  dims: number[];
-  data: (number | boolean)[];
-  dtype?: string;
 }
 
 const HTTP_STATUS: Partial<Record<string, number>> = {
@@ -134,7 +129,7 @@ function jsonToTensor(model: LoadedModel, name: string, t: JsonTensor): TensorVa
   return { dtype, dims: [...t.dims], data };
 }
 
-function tensorToJson(t: TensorValue): JsonTensor {
+function tensorToJson(t: TensorValue): { dims: number[]; dtype: string; data: number[] } {
   const data: number[] = new Array(t.data.length);
   const src = t.data as ArrayLike<number | bigint>;
   for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
@@ -155,7 +150,7 @@ function binaryToTensor(
   body: Buffer,
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, TensorValue> {
-  const inputHeader = headers['x-verge-input'];
+  const inputHeader = headers[H.input];
   const name =
     (Array.isArray(inputHeader) ? inputHeader[0] : inputHeader) ??
     (model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
@@ -166,7 +161,7 @@ function binaryToTensor(
     );
   }
   const spec = specFor(model, name);
-  const dims = parseDimsHeader(headers['x-verge-dims']);
+  const dims = parseDimsHeader(headers[H.dims]);
   checkDims(model, spec, dims);
   if (spec.dtype !== 'float32' && spec.dtype !== 'unknown') {
     throw new VergeError(
@@ -244,13 +239,15 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       if (ctype.startsWith('application/octet-stream')) {
         feeds = binaryToTensor(m, req.body as Buffer, req.headers);
       } else {
-        const body = req.body as { inputs?: Record<string, JsonTensor> } | undefined;
-        if (!body || typeof body.inputs !== 'object' || body.inputs === null) {
+        const parsed = PredictRequest.safeParse(req.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
           throw new VergeError(
             'E_BAD_ARGUMENT',
-            'request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}',
+            `request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`,
           );
         }
+        const body = parsed.data;
         feeds = {};
         for (const [k, v] of Object.entries(body.inputs)) feeds[k] = jsonToTensor(m, k, v);
         for (const spec of m.inputs) {
@@ -270,20 +267,20 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       stats.record(m, ms, true, first ? predictedClasses(first.dims, first.data as ArrayLike<number>) : undefined);
       const modelInfo = { name: m.name, version: m.version, variant: m.variant };
       if (String(req.headers.accept ?? '').includes('application/octet-stream')) {
-        const outHeader = req.headers['x-verge-output'];
+        const outHeader = req.headers[H.output];
         const outName = (Array.isArray(outHeader) ? outHeader[0] : outHeader) ?? Object.keys(outputs)[0]!;
         const t = outputs[outName];
         if (!t) throw new VergeError('E_NOT_FOUND', `model '${m.name}' has no output '${outName}'`);
         const view = t.data as Float32Array;
         reply
           .header('content-type', 'application/octet-stream')
-          .header('x-verge-output', outName)
-          .header('x-verge-dims', t.dims.join(','))
-          .header('x-verge-dtype', t.dtype)
-          .header('x-verge-model', `${m.name}@${m.version}#${m.variant}`);
+          .header(H.output, outName)
+          .header(H.dims, t.dims.join(','))
+          .header(H.dtype, t.dtype)
+          .header(H.model, `${m.name}@${m.version}#${m.variant}`);
         return reply.send(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
       }
-      const out: Record<string, JsonTensor> = {};
+      const out: Record<string, ReturnType<typeof tensorToJson>> = {};
       for (const [k, v] of Object.entries(outputs)) out[k] = tensorToJson(v);
       return { outputs: out, model: modelInfo };
     } catch (e) {

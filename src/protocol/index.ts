@@ -9,3 +9,4 @@ export * from './messages.ts';
 export * from './http.ts';
 export * from './signature.ts';
 export * from './variant.ts';
+export * from './agent-api.ts';

@@ -1,0 +1,62 @@
+/**
+ * The agent's local inference API (served by every `verge agent`, docs/edge.md): request and
+ * response shapes of `POST /v1/models/<name>:predict` (JSON form), the headers of its binary form,
+ * and `GET /v1/models`. Applications on the device are its clients.
+ */
+import { z } from 'zod';
+
+/** Local API paths. `<name>:predict` is one path segment (Google API style custom verb). */
+export const AGENT_API_PATHS = {
+  predict: (model: string) => `/v1/models/${encodeURIComponent(model)}:predict`,
+  models: '/v1/models',
+  agent: '/v1/agent',
+  metrics: '/metrics',
+  health: '/healthz',
+} as const;
+
+/** Binary form: raw little-endian float32 body, shape and names in headers. */
+export const AGENT_BINARY_HEADERS = {
+  dims: 'x-verge-dims',
+  input: 'x-verge-input',
+  output: 'x-verge-output',
+  dtype: 'x-verge-dtype',
+  model: 'x-verge-model',
+} as const;
+
+export const JsonTensor = z.object({
+  dims: z.array(z.number().int().nonnegative()).max(16),
+  data: z.array(z.union([z.number(), z.boolean()])),
+  /** Element type; default: the model input's. */
+  dtype: z.string().max(16).optional(),
+});
+export type JsonTensor = z.infer<typeof JsonTensor>;
+
+export const PredictRequest = z.object({ inputs: z.record(z.string().max(256), JsonTensor) });
+export type PredictRequest = z.infer<typeof PredictRequest>;
+
+export const PredictResponse = z.object({
+  outputs: z.record(
+    z.string(),
+    z.object({ dims: z.array(z.number().int()), dtype: z.string(), data: z.array(z.number()) }),
+  ),
+  model: z.object({ name: z.string(), version: z.string(), variant: z.string() }),
+});
+export type PredictResponse = z.infer<typeof PredictResponse>;
+
+export const LocalTensorSpec = z.object({
+  name: z.string(),
+  dtype: z.string(),
+  shape: z.array(z.union([z.number(), z.string(), z.null()])).nullable(),
+});
+
+export const LocalModel = z.object({
+  name: z.string(),
+  version: z.string(),
+  variant: z.string(),
+  sha256: z.string(),
+  inputs: z.array(LocalTensorSpec),
+  outputs: z.array(LocalTensorSpec),
+  loaded_at: z.string(),
+});
+export const LocalModelsResponse = z.object({ models: z.array(LocalModel) });
+export type LocalModelsResponse = z.infer<typeof LocalModelsResponse>;
