@@ -34,6 +34,11 @@ export function register(program: Command): void {
     .option('--mqtt-host <addr>', 'embedded broker bind address', '127.0.0.1')
     .option('--public-mqtt-url <url>', 'broker URL handed to devices at enrollment (default: the broker URL)')
     .option(
+      '--instance-id <id>',
+      'stable id of this replica on an external broker (keeps a persistent MQTT session)',
+      hostname(),
+    )
+    .option(
       '--mosquitto-auth-dir <dir>',
       'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)',
     )
