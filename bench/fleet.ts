@@ -56,6 +56,7 @@ function startWorker(): Promise<Worker> {
   const waiting = new Map<string, (m: any) => void>();
   const early = new Map<string, any>();
   proc.on('message', (m: any) => {
+    if (m.ev === 'progress') return log(`  worker ${proc.pid}: ${m.ok} connected, ${m.failed} failed`);
     const w = waiting.get(m.ev);
     if (w) {
       waiting.delete(m.ev);
@@ -113,7 +114,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
   let cp: ControlPlane | undefined;
   try {
     if (kind === 'mosquitto') broker = await startMosquitto();
-    cp = await buildControlPlane({ dataDir, broker: broker?.url, tickMs: 250 });
+    cp = await buildControlPlane({ dataDir, broker: broker?.url, instanceId: broker ? `bench-${process.pid}` : undefined, tickMs: 250 });
     const { url, mqttUrl } = await cp.start({ port: 0 });
     log(`[${kind}] control plane ${url}, broker ${mqttUrl}`);
 

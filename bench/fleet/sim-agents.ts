@@ -33,6 +33,8 @@ type FromParent =
 
 /** Connections opened at once per worker: aedes and Mosquitto both accept bursts of this size. */
 const CONNECT_CONCURRENCY = 250;
+/** Give up waiting for one connection after this long (it keeps retrying in the background). */
+const CONNECT_TIMEOUT_MS = 60_000;
 /** Artifact downloads at once per worker: bounds memory (each holds one artifact). */
 const DOWNLOAD_CONCURRENCY = 64;
 
@@ -128,7 +130,16 @@ function connectOne(url: string, c: Creds): Promise<boolean> {
       connectTimeout: 60_000,
     });
     let settled = false;
+    // A connection that is neither accepted nor refused within the timeout counts as failed (it
+    // keeps retrying in the background) so one stuck client cannot stall the whole fleet.
+    const timer = setTimeout(() => {
+      if (!settled) {
+        settled = true;
+        resolve(false);
+      }
+    }, CONNECT_TIMEOUT_MS);
     client.once('connect', () => {
+      clearTimeout(timer);
       client.subscribe(deviceTopic(c.id, 'deploy'), { qos: 1 }, () => {
         client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), {
           qos: 1,
@@ -171,6 +182,7 @@ process.on('message', async (m: FromParent) => {
         if (r) ok++;
         else failed++;
       }
+      if ((i / CONNECT_CONCURRENCY) % 8 === 7) send({ ev: 'progress', ok, failed });
     }
     send({ ev: 'connected', ok, failed, seconds: (performance.now() - t0) / 1000 });
   } else if (m.cmd === 'telemetry') {

@@ -25,6 +25,8 @@ export type DeviceVerb = CloudToDeviceVerb | DeviceToCloudVerb;
  *   MQTT 5 session expiry) so the broker queues while the cloud reconnects; with the embedded
  *   broker, devices must not be accepted before the cloud's client has subscribed, nor after it
  *   unsubscribed on shutdown. Otherwise a publish in that gap is acknowledged and dropped.
+ *   Mosquitto 2 restores a persistent session after its own restart (CONNACK sessionPresent=1)
+ *   but not the session's shared `$share/…` subscriptions: subscribe again on every CONNACK.
  */
 export const VERBS: Record<DeviceVerb, { from: 'cloud' | 'device'; retained: boolean; qos: 0 | 1 }> = {
   deploy: { from: 'cloud', retained: true, qos: 1 },

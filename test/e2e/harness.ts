@@ -31,6 +31,7 @@ export class TestCloud {
   admin!: CloudClient;
   private httpPort = 0;
   private mqttPort = 0;
+  private readonly instanceId = `e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   constructor(
     readonly dataDir: string,
     readonly opts: CloudOptions,
@@ -51,6 +52,8 @@ export class TestCloud {
       db: this.opts.db,
       pgSchema: this.opts.pgSchema,
       broker: this.opts.broker,
+      // as `verge cloud` does by default (host name): a persistent broker session for this replica
+      instanceId: this.opts.broker ? this.instanceId : undefined,
       mqttPort: this.opts.broker ? undefined : this.mqttPort,
       tickMs: 100,
     });
