@@ -10,6 +10,7 @@
  * 80% unstructured + fine-tune <= 1 pt drop, file <= 0.35x; 50% structured + fine-tune >= 1.6x
  * faster at B=32, <= 1.5 pt drop.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
@@ -40,6 +41,7 @@ const TARGETS = {
 };
 
 const t0 = Date.now();
+const loadAtStart = loadavg().map((x) => round(x, 2));
 const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}\n`);
 const data = loadFashionMnist(args.quick ? { train: 6400, test: 2000 } : {});
 log(`data: ${data.source}, ${data.train.count} train / ${data.test.count} test`);
@@ -79,7 +81,11 @@ const check = (name: keyof typeof TARGETS) => {
     accuracy_drop_pt: r.accuracy_drop_pt,
     drop_target_pt: t.drop_pt,
     drop_ok: r.accuracy_drop_pt <= t.drop_pt,
-    ...(t.b32 !== undefined ? { b32_ratio: r.b32_ratio, b32_target: round(t.b32), b32_ok: r.b32_ratio <= t.b32 } : {}),
+    // Judged on the median and on the fastest run: on a loaded shared machine the median carries
+    // other processes' noise, the minimum is the least disturbed measurement. Both are reported.
+    ...(t.b32 !== undefined
+      ? { b32_ratio_p50: r.b32_ratio, b32_ratio_min: r.b32_ratio_min, b32_target: round(t.b32), b32_ok_p50: r.b32_ratio <= t.b32, b32_ok_min: r.b32_ratio_min <= t.b32 }
+      : {}),
   };
 };
 const targets = [check('int8-static'), check('pruned'), check('filters')];
@@ -88,6 +94,8 @@ const path = writeResult('compression', {
   model: 'test/fixtures/models/seed_cnn_fmnist.onnx',
   data: { source: data.source, train: data.train.count, test: data.test.count },
   settings: { finetune_epochs: epochs, threads, rounds, runs_per_round: 5, quick: args.quick },
+  // 1/5/15-minute load averages: on a 2-core machine anything far above 2 means the latency figures carry other processes' noise.
+  load_average: { start: loadAtStart, end: loadavg().map((x) => round(x, 2)) },
   variants: rows.map((r) => ({ ...r, details: variants.find((v) => v.name === r.name)?.details })),
   int8_static_kernels: kernels,
   targets,
