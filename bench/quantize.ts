@@ -25,7 +25,11 @@ import { FIXTURE_MODELS_DIR } from '../test/fixtures/index.ts';
 import { printTable, quantile, round, stats, writeResult } from './lib.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '200' }, threads: { type: 'string', default: '1' }, test: { type: 'string', default: '10000' } },
+  options: {
+    runs: { type: 'string', default: '200' },
+    threads: { type: 'string', default: '1' },
+    test: { type: 'string', default: '10000' },
+  },
 });
 const RUNS = Number(values.runs);
 const THREADS = Number(values.threads);
@@ -65,7 +69,12 @@ for (const [name, m] of variants) {
   const b1 = stats(latency[name]![1]!).p50_ms;
   const b32 = stats(latency[name]![32]!).p50_ms;
   // p10: the machine is shared, so the quiet runs tell the kernels' own speed best
-  const b32p10 = round(quantile([...latency[name]![32]!].sort((a, c) => a - c), 0.1));
+  const b32p10 = round(
+    quantile(
+      [...latency[name]![32]!].sort((a, c) => a - c),
+      0.1,
+    ),
+  );
   if (name === 'fp32') Object.assign(base, { acc, b1, b32, b32p10 });
   const k = await executedOps(m);
   rows.push({
@@ -86,11 +95,42 @@ for (const [name, m] of variants) {
 }
 for (const s of sessions) await s.release();
 printTable(
-  ['variant', 'bytes', 'ratio', 'accuracy', 'drop pt', 'B=1 ms', 'B=1 ratio', 'B=32 ms', 'B=32 ratio', 'B=32 p10 ratio', 'int8 kernels'],
+  [
+    'variant',
+    'bytes',
+    'ratio',
+    'accuracy',
+    'drop pt',
+    'B=1 ms',
+    'B=1 ratio',
+    'B=32 ms',
+    'B=32 ratio',
+    'B=32 p10 ratio',
+    'int8 kernels',
+  ],
   rows.map(
     (r) =>
-      [r.variant, r.bytes, r.bytes_ratio, r.accuracy, r.accuracy_drop_pt, r.b1_p50_ms, r.b1_ratio, r.b32_p50_ms, r.b32_ratio, r.b32_p10_ratio, r.int8_kernels] as (string | number)[],
+      [
+        r.variant,
+        r.bytes,
+        r.bytes_ratio,
+        r.accuracy,
+        r.accuracy_drop_pt,
+        r.b1_p50_ms,
+        r.b1_ratio,
+        r.b32_p50_ms,
+        r.b32_ratio,
+        r.b32_p10_ratio,
+        r.int8_kernels,
+      ] as (string | number)[],
   ),
 );
-const path = writeResult('quantize', { model: 'seed_cnn_fmnist.onnx', test_samples: ds.test.count, calibration: { source: calib.source, samples: calib.samples }, threads: THREADS, runs: RUNS, variants: rows });
+const path = writeResult('quantize', {
+  model: 'seed_cnn_fmnist.onnx',
+  test_samples: ds.test.count,
+  calibration: { source: calib.source, samples: calib.samples },
+  threads: THREADS,
+  runs: RUNS,
+  variants: rows,
+});
 console.log(`wrote ${path}`);

@@ -13,7 +13,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('verge quantize', () => {
   it('--json prints one object per mode and writes a loadable model', async () => {
     const runs = [
-      ['static', ['--mode', 'static', '--calib', 'fashion-mnist', '--calib-samples', '64', '--calib-method', 'percentile']],
+      [
+        'static',
+        ['--mode', 'static', '--calib', 'fashion-mnist', '--calib-samples', '64', '--calib-method', 'percentile'],
+      ],
       ['dynamic', ['--mode', 'dynamic']],
       ['fp16', ['--mode', 'fp16']],
       ['wb3', ['--mode', 'weight-bits', '--bits', '3', '--scheme', 'fixed-point']],
@@ -50,16 +53,29 @@ describe('verge quantize', () => {
       [['quantize', truncated, '--mode', 'dynamic'], /E_MODEL_TRUNCATED|E_MODEL_INVALID/],
       [['quantize', MODEL, '--mode', 'int3'], /E_BAD_ARGUMENT: --mode must be one of/],
       [['quantize', MODEL, '--mode', 'weight-bits'], /E_BAD_ARGUMENT: --mode weight-bits needs --bits/],
-      [['quantize', MODEL, '--mode', 'weight-bits', '--bits', '12'], /E_BAD_ARGUMENT: --bits must be an integer from 2 to 8/],
+      [
+        ['quantize', MODEL, '--mode', 'weight-bits', '--bits', '12'],
+        /E_BAD_ARGUMENT: --bits must be an integer from 2 to 8/,
+      ],
       [['quantize', MODEL, '--mode', 'static', '--calib', join(dir, 'no-such-data')], /E_DATA_NOT_FOUND/],
-      [['quantize', MODEL, '--mode', 'static', '--calib-method', 'median'], /E_BAD_ARGUMENT: --calib-method must be one of/],
-      [['quantize', MODEL, '--mode', 'static', '--calib-samples', 'many'], /E_BAD_ARGUMENT: --calib-samples must be an integer/],
+      [
+        ['quantize', MODEL, '--mode', 'static', '--calib-method', 'median'],
+        /E_BAD_ARGUMENT: --calib-method must be one of/,
+      ],
+      [
+        ['quantize', MODEL, '--mode', 'static', '--calib-samples', 'many'],
+        /E_BAD_ARGUMENT: --calib-samples must be an integer/,
+      ],
       [['quantize', MODEL, '--mode', 'qat'], /E_BAD_ARGUMENT: qat mode trains on labelled data/],
     ];
-    const results = await pool(cases.map((c, i) => [...c, i] as const), 2, async ([args, re, i]) => {
-      const out = join(dir, `bad${i}.onnx`);
-      return { args, re, out, res: await verge([...args, '--out', out]) };
-    });
+    const results = await pool(
+      cases.map((c, i) => [...c, i] as const),
+      2,
+      async ([args, re, i]) => {
+        const out = join(dir, `bad${i}.onnx`);
+        return { args, re, out, res: await verge([...args, '--out', out]) };
+      },
+    );
     for (const { args, re, out, res } of results) {
       expect(res.code, args.join(' ')).not.toBe(0);
       const lines = res.stderr.trim().split('\n');

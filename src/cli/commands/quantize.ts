@@ -57,22 +57,40 @@ function number(flag: string, value: string, integer: boolean): number {
 export function register(program: Command): void {
   program
     .command('quantize')
-    .description('quantize a model: dynamic int8, static int8 (QDQ, calibrated), float16, weight-only n-bit, or quantization-aware training (qat)')
+    .description(
+      'quantize a model: dynamic int8, static int8 (QDQ, calibrated), float16, weight-only n-bit, or quantization-aware training (qat)',
+    )
     .argument('<in>', 'input ONNX model')
     .requiredOption('--mode <mode>', `quantization mode: ${QUANTIZE_MODES.join(', ')}`)
     .requiredOption('--out <file>', 'output ONNX model (written atomically)')
     .option('--bits <n>', 'weight-bits: bits per weight, 2 to 8')
-    .option('--scheme <s>', "weight-bits: 'affine' (per-channel scale/zero point) or 'fixed-point' (round(w·2^b)/2^b)", 'affine')
-    .option('--calib <src>', "static/qat: samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only)", 'random')
+    .option(
+      '--scheme <s>',
+      "weight-bits: 'affine' (per-channel scale/zero point) or 'fixed-point' (round(w·2^b)/2^b)",
+      'affine',
+    )
+    .option(
+      '--calib <src>',
+      "static/qat: samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only)",
+      'random',
+    )
     .option('--calib-method <m>', `static: ${CALIBRATION_METHODS.join(', ')}`, 'minmax')
     .option('--calib-samples <n>', 'static: number of calibration samples', String(DEFAULT_CALIBRATION_SAMPLES))
-    .option('--percentile <p>', 'static, percentile method: central percentage of values kept', String(DEFAULT_PERCENTILE))
+    .option(
+      '--percentile <p>',
+      'static, percentile method: central percentage of values kept',
+      String(DEFAULT_PERCENTILE),
+    )
     .option('--per-channel', 'per-channel weight scales (the default)', true)
     .option('--no-per-channel', 'one scale per weight tensor')
     .option('--activation-type <t>', 'static: activation type, uint8 (asymmetric) or int8', 'uint8')
     .option('--fp16-compute <c>', "fp16: 'cpu' (only ops onnxruntime's CPU runs in float16) or 'all'", 'cpu')
     .option('--fp16-io', 'fp16: make graph inputs/outputs float16 too (default: keep float32)')
-    .option('--qat-steps <n>', 'qat: fine-tuning steps with fake quantization (batch 64) on the --calib dataset', String(DEFAULT_QAT_STEPS))
+    .option(
+      '--qat-steps <n>',
+      'qat: fine-tuning steps with fake quantization (batch 64) on the --calib dataset',
+      String(DEFAULT_QAT_STEPS),
+    )
     .option('--qat-lr <x>', 'qat: Adam learning rate (default 1e-4)')
     .option('--no-kernels', 'skip loading the result in onnxruntime to list the kernels it runs')
     .option('--json', 'print one JSON object: {bytes_in, bytes_out, ratio, quantized_nodes, skipped, mode, ...}')
@@ -83,18 +101,23 @@ export function register(program: Command): void {
       const activationType = oneOf('--activation-type', opts.activationType, ['uint8', 'int8'] as const);
       const fp16Compute = oneOf('--fp16-compute', opts.fp16Compute, ['cpu', 'all'] as const);
       const bits = opts.bits === undefined ? undefined : number('--bits', opts.bits, true);
-      if (mode === 'weight-bits' && bits === undefined) throw new VergeError('E_BAD_ARGUMENT', '--mode weight-bits needs --bits N (2 to 8)');
+      if (mode === 'weight-bits' && bits === undefined)
+        throw new VergeError('E_BAD_ARGUMENT', '--mode weight-bits needs --bits N (2 to 8)');
       const calibSamples = number('--calib-samples', opts.calibSamples, true);
       const percentile = number('--percentile', opts.percentile, false);
       const qatSteps = number('--qat-steps', opts.qatSteps, true);
       const qatLr = opts.qatLr === undefined ? undefined : number('--qat-lr', opts.qatLr, false);
       if (mode === 'qat' && opts.calib === 'random') {
-        throw new VergeError('E_BAD_ARGUMENT', 'qat mode trains on labelled data: pass --calib <dataset name or folder>');
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          'qat mode trains on labelled data: pass --calib <dataset name or folder>',
+        );
       }
       const model = loadModel(input);
       let bar: ReturnType<typeof progressBar> | undefined;
       let stepBar: ReturnType<typeof progressBar> | undefined;
-      if (mode === 'static' || mode === 'qat') note(`calibrating on ${opts.calib} (${calibSamples} samples, ${calibMethod})`);
+      if (mode === 'static' || mode === 'qat')
+        note(`calibrating on ${opts.calib} (${calibSamples} samples, ${calibMethod})`);
       const started = Date.now();
       const res = await quantizeModel(model, {
         mode,
@@ -123,7 +146,10 @@ export function register(program: Command): void {
       });
       const bytesOut = saveModel(res.model, opts.out);
       const seconds = (Date.now() - started) / 1000;
-      const kernels = opts.kernels && (mode === 'static' || mode === 'dynamic' || mode === 'qat') ? await executedOps(res.model) : undefined;
+      const kernels =
+        opts.kernels && (mode === 'static' || mode === 'dynamic' || mode === 'qat')
+          ? await executedOps(res.model)
+          : undefined;
       const r = res.report;
       const json = {
         ...r,
@@ -137,12 +163,26 @@ export function register(program: Command): void {
       emit(opts, json, () => {
         const lines = [
           `${mode}: ${input} (${r.bytes_in.toLocaleString('en-US')} bytes) -> ${opts.out} (${bytesOut.toLocaleString('en-US')} bytes, ${json.ratio}x)`,
-          `quantized ${r.quantized_nodes} nodes: ${Object.entries(r.quantized_ops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+          `quantized ${r.quantized_nodes} nodes: ${
+            Object.entries(r.quantized_ops)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ') || 'none'
+          }`,
         ];
-        if (kernels) lines.push(`onnxruntime runs: ${Object.entries(kernels.ops).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        if (kernels)
+          lines.push(
+            `onnxruntime runs: ${Object.entries(kernels.ops)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
         if (r.skipped.length > 0) {
           lines.push(`left unquantized (${r.skipped.length}):`);
-          lines.push(table(['node', 'op', 'reason'], r.skipped.slice(0, 30).map((s) => [s.node, s.op, s.reason])));
+          lines.push(
+            table(
+              ['node', 'op', 'reason'],
+              r.skipped.slice(0, 30).map((s) => [s.node, s.op, s.reason]),
+            ),
+          );
           if (r.skipped.length > 30) lines.push(`... and ${r.skipped.length - 30} more (see --json)`);
         }
         return lines.join('\n');

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../data/dataset.ts';
-import { EntropyCalibrator, MinMaxCalibrator, PercentileCalibrator, makeCalibrator, type Calibrator } from './calibrate.ts';
+import {
+  EntropyCalibrator,
+  MinMaxCalibrator,
+  PercentileCalibrator,
+  makeCalibrator,
+  type Calibrator,
+} from './calibrate.ts';
 
 function gaussian(n: number, seed: number): Float32Array {
   const next = rng(seed);

@@ -268,7 +268,12 @@ export interface CalibrationResult {
  * Observe `tensors` (float32 values of the model) over the calibration batches and return a range
  * for each. The model is run with those tensors added as outputs.
  */
-export async function calibrate(model: Model, tensors: readonly string[], data: CalibrationData, opts: CalibrateOptions): Promise<CalibrationResult> {
+export async function calibrate(
+  model: Model,
+  tensors: readonly string[],
+  data: CalibrationData,
+  opts: CalibrateOptions,
+): Promise<CalibrationResult> {
   if (data.batches.length === 0) throw new VergeError('E_BAD_ARGUMENT', 'calibration needs at least one sample');
   const augmented = cloneModel(model);
   const existing = new Set(augmented.graph.outputs.map((o) => o.name));
@@ -288,7 +293,10 @@ export async function calibrate(model: Model, tensors: readonly string[], data: 
         for (const t of tensors) {
           const v = out[t];
           if (!v || v.dtype !== 'float32') {
-            throw new VergeError('E_DTYPE_MISMATCH', `calibration: tensor '${t}' is ${v?.dtype ?? 'missing'}, expected float32`);
+            throw new VergeError(
+              'E_DTYPE_MISMATCH',
+              `calibration: tensor '${t}' is ${v?.dtype ?? 'missing'}, expected float32`,
+            );
           }
           const c = calibrators.get(t)!;
           if (pass < c.passes) c.observe(pass, v.data as Float32Array);

@@ -19,7 +19,9 @@ export function modelInputs(model: Model): IOSpec[] {
   const inits = new Set(model.graph.initializers.map((t) => t.name));
   return model.graph.inputs
     .filter((i) => !inits.has(i.name))
-    .map((i) => (i.type?.kind === 'tensor' ? { name: i.name, dtype: i.type.dtype, shape: i.type.shape } : { name: i.name }));
+    .map((i) =>
+      i.type?.kind === 'tensor' ? { name: i.name, dtype: i.type.dtype, shape: i.type.shape } : { name: i.name },
+    );
 }
 
 /** The model's single float input, or a clear error (data-driven calibration feeds one tensor). */
@@ -41,7 +43,13 @@ function batchSizeOf(spec: IOSpec): number {
 }
 
 /** Calibration batches from the first `samples` samples of a split. */
-export function calibrationFromSplit(model: Model, split: Split, sampleShape: readonly number[], samples: number, source: string): CalibrationData {
+export function calibrationFromSplit(
+  model: Model,
+  split: Split,
+  sampleShape: readonly number[],
+  samples: number,
+  source: string,
+): CalibrationData {
   const spec = singleFloatInput(model);
   const per = sampleShape.reduce((a, b) => a * b, 1);
   const n = Math.min(samples, split.count);
@@ -64,7 +72,10 @@ export function calibrationFromSplit(model: Model, split: Split, sampleShape: re
     batches.push({ [spec.name]: { dtype: 'float32', dims: [count, ...declared], data: x } });
   }
   if (batches.length === 0) {
-    throw new VergeError('E_BAD_ARGUMENT', `input '${spec.name}' takes batches of ${bs}; calibrate on at least ${bs} samples`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `input '${spec.name}' takes batches of ${bs}; calibrate on at least ${bs} samples`,
+    );
   }
   return { source, samples: n, batches };
 }

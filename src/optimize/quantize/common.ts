@@ -66,7 +66,8 @@ export function affineParams(range: ActivationRange, qtype: 'uint8' | 'int8'): Q
   const rmin = Math.min(0, range.min);
   const rmax = Math.max(0, range.max);
   let scale = (rmax - rmin) / (hi - lo);
-  if (!(scale > MIN_SCALE) || !Number.isFinite(scale)) scale = rmax - rmin > 0 && Number.isFinite(rmax - rmin) ? MIN_SCALE : 1;
+  if (!(scale > MIN_SCALE) || !Number.isFinite(scale))
+    scale = rmax - rmin > 0 && Number.isFinite(rmax - rmin) ? MIN_SCALE : 1;
   const zeroPoint = Math.min(hi, Math.max(lo, Math.round(lo - rmin / scale)));
   return { scale, zeroPoint };
 }
@@ -91,7 +92,11 @@ export const INT8_SYMMETRIC_MAX = 127;
  * Symmetric int8 quantization of a weight tensor along `axis` (per channel) or as a whole
  * (axis undefined): scale = max|w| / 127, zero point 0.
  */
-export function quantizeSymmetricInt8(data: Float32Array, dims: readonly number[], axis: number | undefined): ChannelQuantized {
+export function quantizeSymmetricInt8(
+  data: Float32Array,
+  dims: readonly number[],
+  axis: number | undefined,
+): ChannelQuantized {
   const channels = axis === undefined ? 1 : dims[axis]!;
   const inner = axis === undefined ? data.length : numel(dims.slice(axis + 1));
   const absmax = new Float64Array(channels);
@@ -134,7 +139,10 @@ export function requireOpset(model: Model, min: number, what: string): number {
   const v = defaultOpset(model);
   if (v === undefined) throw new VergeError('E_MODEL_INVALID', `${what}: the model imports no default ONNX opset`);
   if (v < min) {
-    throw new VergeError('E_UNSUPPORTED', `${what} needs ONNX opset >= ${min}; this model uses opset ${v} (re-export it with a newer opset)`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${what} needs ONNX opset >= ${min}; this model uses opset ${v} (re-export it with a newer opset)`,
+    );
   }
   return v;
 }
@@ -179,7 +187,8 @@ export function inferElementTypes(graph: Graph): Map<string, DType> {
   for (const i of graph.inputs) if (i.type?.kind === 'tensor') types.set(i.name, i.type.dtype);
   for (const t of graph.initializers) types.set(t.name, t.dtype);
   for (const s of graph.sparseInitializers) types.set(s.values.name, s.values.dtype);
-  for (const v of [...graph.valueInfo, ...graph.outputs]) if (v.type?.kind === 'tensor') types.set(v.name, v.type.dtype);
+  for (const v of [...graph.valueInfo, ...graph.outputs])
+    if (v.type?.kind === 'tensor') types.set(v.name, v.type.dtype);
   for (const n of graph.nodes) {
     const first = n.inputs[0] ? types.get(n.inputs[0]) : undefined;
     let out: DType | undefined;
@@ -194,7 +203,8 @@ export function inferElementTypes(graph: Graph): Map<string, DType> {
       const v = n.attributes.value;
       out = v?.type === 'tensor' ? v.value.dtype : 'float32';
     } else if (n.opType === 'Where') out = n.inputs[1] ? types.get(n.inputs[1]) : undefined;
-    else if (n.opType === 'DequantizeLinear' || n.opType === 'DynamicQuantizeLinear') out = n.opType === 'DequantizeLinear' ? 'float32' : 'uint8';
+    else if (n.opType === 'DequantizeLinear' || n.opType === 'DynamicQuantizeLinear')
+      out = n.opType === 'DequantizeLinear' ? 'float32' : 'uint8';
     else if (n.opType === 'QuantizeLinear') out = n.inputs[2] ? (types.get(n.inputs[2]) ?? 'uint8') : 'uint8';
     else out = FIXED_OUTPUT_TYPE[n.opType] ?? first;
     const o0 = n.outputs[0];

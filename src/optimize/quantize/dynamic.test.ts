@@ -42,16 +42,28 @@ describe('dynamic int8', () => {
   it('Gemm alpha/beta and a MatMul are folded in correctly', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['batch', 12]);
-    const w = b.initializer('w', 'float32', [12, 6], Array.from({ length: 72 }, (_, i) => Math.sin(i * 0.7)));
+    const w = b.initializer(
+      'w',
+      'float32',
+      [12, 6],
+      Array.from({ length: 72 }, (_, i) => Math.sin(i * 0.7)),
+    );
     const c = b.initializer('c', 'float32', [6], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]);
     const h = b.op('Gemm', [x, w, c], { alpha: 0.5, beta: float(2) });
-    const w2 = b.initializer('w2', 'float32', [6, 3], Array.from({ length: 18 }, (_, i) => Math.cos(i)));
+    const w2 = b.initializer(
+      'w2',
+      'float32',
+      [6, 3],
+      Array.from({ length: 18 }, (_, i) => Math.cos(i)),
+    );
     b.output(b.op('MatMul', [h, w2]), 'float32');
     const m = makeModel(b.graph, { opset: 17 });
     const x0 = Float32Array.from({ length: 5 * 12 }, (_, i) => Math.sin(i * 1.3));
     const res = quantizeDynamic(m);
     expect(res.report.quantized_ops).toEqual({ Gemm: 1, MatMul: 1 });
-    expect(cosineSimilarity(await runAll(m, x0, [12]), await runAll(res.model, x0, [12]))).toBeGreaterThanOrEqual(MIN_COSINE);
+    expect(cosineSimilarity(await runAll(m, x0, [12]), await runAll(res.model, x0, [12]))).toBeGreaterThanOrEqual(
+      MIN_COSINE,
+    );
   });
 
   it('reports what it cannot quantize', () => {

@@ -11,7 +11,16 @@ import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
 import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
-import { countOps, float32Data, inferElementTypes, modelBytes, nodeLabel, quantizeSymmetricInt8, type QuantizeResult, type SkippedNode } from './common.ts';
+import {
+  countOps,
+  float32Data,
+  inferElementTypes,
+  modelBytes,
+  nodeLabel,
+  quantizeSymmetricInt8,
+  type QuantizeResult,
+  type SkippedNode,
+} from './common.ts';
 
 export interface DynamicQuantizeOptions {
   /** Per-output-channel weight scales (default true). */
@@ -39,7 +48,11 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
   const prepared = opts.prepare === false ? { model: input, report: undefined } : prepareForQuantization(input);
   const model = prepared.model;
   const opset = defaultOpset(model) ?? 0;
-  if (opset < MIN_OPSET) throw new VergeError('E_UNSUPPORTED', `dynamic quantization needs ONNX opset >= ${MIN_OPSET}; this model uses ${opset}`);
+  if (opset < MIN_OPSET)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `dynamic quantization needs ONNX opset >= ${MIN_OPSET}; this model uses ${opset}`,
+    );
   const perChannel = opts.perChannel ?? true;
   const allowed = new Set(opts.opTypes ?? DYNAMIC_QUANTIZABLE_OPS);
   const excluded = new Set(opts.excludeNodes ?? []);
@@ -69,7 +82,14 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       const q = b.uniqueName(`${x}_quantized`);
       const s = b.uniqueName(`${x}_scale`);
       const z = b.uniqueName(`${x}_zero_point`);
-      nodes.push({ name: b.uniqueName(`${x}_DynamicQuantizeLinear`), opType: 'DynamicQuantizeLinear', domain: '', inputs: [x], outputs: [q, s, z], attributes: {} });
+      nodes.push({
+        name: b.uniqueName(`${x}_DynamicQuantizeLinear`),
+        opType: 'DynamicQuantizeLinear',
+        domain: '',
+        inputs: [x],
+        outputs: [q, s, z],
+        attributes: {},
+      });
       e = [q, s, z];
       dql.set(x, e);
     }
@@ -135,7 +155,12 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       const bdata = float32Data(bias)!;
       const beta = n.opType === 'Gemm' ? floatAttr(n, 'beta', 1) : 1;
       const bdims = n.opType === 'Conv' ? [1, bdata.length, ...new Array(wdims.length - 2).fill(1)] : bias.dims;
-      const bName = b.initializer(`${biasName}_bias`, 'float32', bdims, beta === 1 ? Float32Array.from(bdata) : bdata.map((v) => v * beta));
+      const bName = b.initializer(
+        `${biasName}_bias`,
+        'float32',
+        bdims,
+        beta === 1 ? Float32Array.from(bdata) : bdata.map((v) => v * beta),
+      );
       replaced.add(biasName);
       emit('Add', [scaled, bName], {}, y);
     }

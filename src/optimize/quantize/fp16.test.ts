@@ -22,15 +22,23 @@ describe('float16', () => {
       expect(res.model.graph.initializers.filter((t) => t.dtype === 'float32')).toEqual([]);
       const out = await runAll(res.model, ds.test.x, SHAPE);
       let maxRel = 0;
-      for (let i = 0; i < ref.length; i++) maxRel = Math.max(maxRel, Math.abs(out[i]! - ref[i]!) / (Math.abs(ref[i]!) + 1));
+      for (let i = 0; i < ref.length; i++)
+        maxRel = Math.max(maxRel, Math.abs(out[i]! - ref[i]!) / (Math.abs(ref[i]!) + 1));
       expect(maxRel).toBeLessThan(1e-2);
       expect(cosineSimilarity(ref, out)).toBeGreaterThan(0.9999);
     }
     // 'cpu': arithmetic keeps float32 and says why
     const cpu = convertToFloat16(m).report;
-    expect(cpu.float32_compute).toContainEqual(expect.objectContaining({ op: 'Conv', reason: expect.stringMatching(/no float16 Conv kernel/) }));
+    expect(cpu.float32_compute).toContainEqual(
+      expect.objectContaining({ op: 'Conv', reason: expect.stringMatching(/no float16 Conv kernel/) }),
+    );
     expect(cpu.quantized_ops).toEqual({ Conv: 2, Gemm: 2 });
-    expect(convertToFloat16(m, { compute: 'all' }).report.quantized_ops).toMatchObject({ Conv: 2, Gemm: 2, Relu: 3, MaxPool: 2 });
+    expect(convertToFloat16(m, { compute: 'all' }).report.quantized_ops).toMatchObject({
+      Conv: 2,
+      Gemm: 2,
+      Relu: 3,
+      MaxPool: 2,
+    });
   });
 
   it('fp16Io makes the graph take and return float16', async () => {
@@ -53,11 +61,19 @@ describe('float16', () => {
     b.output(b.op('Flatten', [b.op('Unsqueeze', [c, b.constInt64([0])])]), 'float16');
     const k = await executedOps(makeModel(b.graph, { opset: 17 }));
     expect(k.ops.Cast ?? 0).toBe(0);
-    expect(ORT_CPU_FP16_OPS).toEqual(expect.arrayContaining(['Transpose', 'Reshape', 'Concat', 'Flatten', 'Unsqueeze']));
+    expect(ORT_CPU_FP16_OPS).toEqual(
+      expect.arrayContaining(['Transpose', 'Reshape', 'Concat', 'Flatten', 'Unsqueeze']),
+    );
     // and a float16 Conv is computed in float32 by onnxruntime (it inserts Casts), so verge keeps it float32
     const g = new GraphBuilder();
     const xi = g.input('x', 'float16', [1, 1, 4, 4]);
-    g.output(g.op('Conv', [xi, g.initializer('w', 'float16', [1, 1, 3, 3], new Uint16Array(9).fill(numberToFloat16Bits(0.1)))]), 'float16');
+    g.output(
+      g.op('Conv', [
+        xi,
+        g.initializer('w', 'float16', [1, 1, 3, 3], new Uint16Array(9).fill(numberToFloat16Bits(0.1))),
+      ]),
+      'float16',
+    );
     expect((await executedOps(makeModel(g.graph, { opset: 17 }))).ops.Cast).toBeGreaterThan(0);
     expect(ORT_CPU_FP16_OPS).not.toContain('Conv');
   });

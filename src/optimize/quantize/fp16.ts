@@ -33,7 +33,16 @@ export const ORT_CPU_FP16_OPS: readonly string[] = [
 ];
 
 /** Ops that are never converted: they carry shapes/indices, or their float inputs are parameters. */
-const NEVER_FP16 = new Set(['Shape', 'Size', 'Range', 'NonMaxSuppression', 'TopK', 'RandomNormal', 'RandomUniform', 'Multinomial']);
+const NEVER_FP16 = new Set([
+  'Shape',
+  'Size',
+  'Range',
+  'NonMaxSuppression',
+  'TopK',
+  'RandomNormal',
+  'RandomUniform',
+  'Multinomial',
+]);
 /** Inputs that must stay float32 whatever the node's precision (Resize roi/scales). */
 const FLOAT32_PARAM_INPUTS: Record<string, number[]> = { Resize: [1, 2], Upsample: [1] };
 
@@ -57,7 +66,8 @@ function toHalf(t: Tensor, name: string): Tensor {
 /** float16 conversion. Pure. */
 export function convertToFloat16(model: Model, opts: Fp16Options = {}): QuantizeResult {
   const opset = defaultOpset(model) ?? 0;
-  if (opset < 6) throw new VergeError('E_UNSUPPORTED', `float16 conversion needs ONNX opset >= 6 (Cast); this model uses ${opset}`);
+  if (opset < 6)
+    throw new VergeError('E_UNSUPPORTED', `float16 conversion needs ONNX opset >= 6 (Cast); this model uses ${opset}`);
   const compute = opts.compute ?? 'cpu';
   const fp16Ops = compute === 'all' ? undefined : new Set(compute === 'cpu' ? ORT_CPU_FP16_OPS : compute);
   const out = cloneModel(model);
@@ -81,7 +91,14 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
     let c = casts.get(key);
     if (!c) {
       c = b.uniqueName(`${v}_${to === 'h' ? 'fp16' : 'fp32'}`);
-      nodes.push({ name: b.uniqueName(`${c}_Cast`), opType: 'Cast', domain: '', inputs: [v], outputs: [c], attributes: { to: { type: 'int', value: to === 'h' ? 10 : 1 } } });
+      nodes.push({
+        name: b.uniqueName(`${c}_Cast`),
+        opType: 'Cast',
+        domain: '',
+        inputs: [v],
+        outputs: [c],
+        attributes: { to: { type: 'int', value: to === 'h' ? 10 : 1 } },
+      });
       casts.set(key, c);
     }
     return c;
@@ -115,7 +132,11 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
     // converting an isolated Reshape would just add two Casts around it.
     const worthIt = fp16Ops === undefined || floatActs.length === 0 || floatActs.some((v) => precision.get(v) === 'h');
     const half =
-      worthIt && !NEVER_FP16.has(n.opType) && (fp16Ops === undefined || fp16Ops.has(n.opType)) && n.domain === '' && !hasSubgraph(n);
+      worthIt &&
+      !NEVER_FP16.has(n.opType) &&
+      (fp16Ops === undefined || fp16Ops.has(n.opType)) &&
+      n.domain === '' &&
+      !hasSubgraph(n);
     const params = FLOAT32_PARAM_INPUTS[n.opType] ?? [];
     n.inputs = n.inputs.map((v, k) => {
       if (!isFloat32(v)) return v;
@@ -136,7 +157,8 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
     }
     if (half) {
       for (const [k, a] of Object.entries(n.attributes)) {
-        if (a.type === 'tensor' && a.value.dtype === 'float32') n.attributes[k] = { ...a, value: toHalf(a.value, a.value.name) };
+        if (a.type === 'tensor' && a.value.dtype === 'float32')
+          n.attributes[k] = { ...a, value: toHalf(a.value, a.value.name) };
       }
     }
     for (const o of n.outputs) if (isFloat32(o)) precision.set(o, half ? 'h' : 'f');
@@ -164,7 +186,14 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
       n.outputs = n.outputs.map((v) => (v === o.name ? inner : v));
       n.inputs = n.inputs.map((v) => (v === o.name ? inner : v));
     }
-    nodes.push({ name: b.uniqueName(`${o.name}_Cast`), opType: 'Cast', domain: '', inputs: [inner], outputs: [o.name], attributes: { to: { type: 'int', value: want === 'h' ? 10 : 1 } } });
+    nodes.push({
+      name: b.uniqueName(`${o.name}_Cast`),
+      opType: 'Cast',
+      domain: '',
+      inputs: [inner],
+      outputs: [o.name],
+      attributes: { to: { type: 'int', value: want === 'h' ? 10 : 1 } },
+    });
   }
 
   const used = new Set(nodes.flatMap((n) => n.inputs));
@@ -200,7 +229,8 @@ function fp16Reason(n: Node, fp16Ops: Set<string> | undefined): string {
   if (NEVER_FP16.has(n.opType)) return `${n.opType} works on shapes/indices; kept float32`;
   if (n.domain !== '') return `custom domain '${n.domain}'`;
   if (hasSubgraph(n)) return 'has subgraphs';
-  if (fp16Ops && !fp16Ops.has(n.opType)) return `onnxruntime's CPU provider has no float16 ${n.opType} kernel; computes in float32 on float16-stored weights`;
+  if (fp16Ops && !fp16Ops.has(n.opType))
+    return `onnxruntime's CPU provider has no float16 ${n.opType} kernel; computes in float32 on float16-stored weights`;
   if (fp16Ops) return 'its input is float32 (converting it alone would only add Casts)';
   return 'kept float32';
 }

@@ -20,5 +20,12 @@ export function prepareForQuantization(model: Model): { model: Model; report: Pr
   const bnBefore = m.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length;
   const out = eliminateDeadNodes(foldBatchNorm(removeIdentities(m)));
   const bnAfter = out.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length;
-  return { model: out, report: { nodes_before: model.graph.nodes.length, nodes_after: out.graph.nodes.length, batchnorm_folded: bnBefore - bnAfter } };
+  return {
+    model: out,
+    report: {
+      nodes_before: model.graph.nodes.length,
+      nodes_after: out.graph.nodes.length,
+      batchnorm_folded: bnBefore - bnAfter,
+    },
+  };
 }

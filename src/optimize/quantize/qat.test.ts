@@ -34,13 +34,17 @@ describe('quantization-aware training', () => {
     const s = await Session.create(gm.model);
     const xv = Float32Array.from([0.1, 0.2, -0.3, 1, 1, 1, -0.2, 0.05, 0.1, 0.3, -0.4, 0.2]);
     const dy = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-    const feeds = { x: { dtype: 'float32' as const, dims: [4, 3], data: xv }, [gm.seedInputs.get(out)!.input]: { dtype: 'float32' as const, dims: [4, 2], data: dy } };
+    const feeds = {
+      x: { dtype: 'float32' as const, dims: [4, 3], data: xv },
+      [gm.seedInputs.get(out)!.input]: { dtype: 'float32' as const, dims: [4, 2], data: dy },
+    };
     const res = await s.run(feeds);
     const dx = res[gm.gradOutputs.get('x')!]!.data as Float32Array;
     const y = res[out]!.data as Float32Array;
     // expected: dy masked where the (fake-quantized) output left [-1, 1], times the fake-quantized w^T
     // ONNX Round and QuantizeLinear round half to even
-    const fqv = (v: number, sc: number, z: number, lo: number, hi: number) => (Math.min(hi, Math.max(lo, roundHalfEven(v / sc) + z)) - z) * sc;
+    const fqv = (v: number, sc: number, z: number, lo: number, hi: number) =>
+      (Math.min(hi, Math.max(lo, roundHalfEven(v / sc) + z)) - z) * sc;
     const wv = [0.5, -1, 1.5, 0.25, -0.75, 2];
     const ws = 2 / 127; // per-tensor symmetric: max|w| / 127
     const wq = wv.map((v) => fqv(v, ws, 0, -127, 127));
@@ -77,7 +81,13 @@ describe.skipIf(!existsSync(TRAINED))('QAT on the trained seed CNN', () => {
     const ds = loadFashionMnist({ train: 2048, test: 1000 });
     const m = loadModel(TRAINED);
     const calib = calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist');
-    const res = await quantizeAwareTraining(m, calib, { method: 'minmax', train: ds.train, sampleShape: SHAPE, steps: 30, threads: 1 });
+    const res = await quantizeAwareTraining(m, calib, {
+      method: 'minmax',
+      train: ds.train,
+      sampleShape: SHAPE,
+      steps: 30,
+      threads: 1,
+    });
     const fp32 = await accuracy(m, ds.test, SHAPE);
     const qat = await accuracy(res.model, ds.test, SHAPE);
     console.log(`QAT (30 steps): float ${fp32} -> qat int8 ${qat}; ${JSON.stringify(res.report.qat)}`);
@@ -86,7 +96,8 @@ describe.skipIf(!existsSync(TRAINED))('QAT on the trained seed CNN', () => {
     expect((await executedOps(res.model)).ops.QLinearConv).toBe(2);
     // the weights really changed: the int8 weights differ from those of static quantization
     const st = await quantizeStaticCalibrated(m, calib, { method: 'minmax' });
-    const q = (model: typeof m) => model.graph.initializers.find((t) => t.name === 'net.7.weight_quantized')!.data as Int8Array;
+    const q = (model: typeof m) =>
+      model.graph.initializers.find((t) => t.name === 'net.7.weight_quantized')!.data as Int8Array;
     let changed = 0;
     const a = q(res.model);
     const b = q(st.model);

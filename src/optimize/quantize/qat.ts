@@ -20,7 +20,14 @@ import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
 import type { Model, Node } from '../../onnx/ir.ts';
 import { TrainingSession } from '../../train/index.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData } from './calibrate.ts';
-import { affineParams, INT8_SYMMETRIC_MAX, MIN_SCALE, QRANGE, type ActivationRange, type QuantizeResult } from './common.ts';
+import {
+  affineParams,
+  INT8_SYMMETRIC_MAX,
+  MIN_SCALE,
+  QRANGE,
+  type ActivationRange,
+  type QuantizeResult,
+} from './common.ts';
 import { prepareForQuantization } from './prepare.ts';
 import { applyStatic, calibrationTensors, planStatic, type StaticPlan, type StaticQuantizeOptions } from './static.ts';
 import { intAttr } from '../passes/graph-index.ts';
@@ -41,7 +48,12 @@ function rootOf(plan: StaticPlan, t: string): string {
 }
 
 /** Insert fake quantization for a static plan. Pure. */
-export function insertFakeQuant(model: Model, plan: StaticPlan, ranges: Record<string, ActivationRange>, opts: StaticQuantizeOptions = {}): FakeQuantModel {
+export function insertFakeQuant(
+  model: Model,
+  plan: StaticPlan,
+  ranges: Record<string, ActivationRange>,
+  opts: StaticQuantizeOptions = {},
+): FakeQuantModel {
   const qtype = opts.activationType ?? 'uint8';
   const out = cloneModel(model);
   const g = out.graph;
@@ -54,10 +66,16 @@ export function insertFakeQuant(model: Model, plan: StaticPlan, ranges: Record<s
     return n;
   };
   const nodes: Node[] = [];
-  const op = (type: string, inputs: string[], attrs: Record<string, number | number[]> = {}, output?: string): string => {
+  const op = (
+    type: string,
+    inputs: string[],
+    attrs: Record<string, number | number[]> = {},
+    output?: string,
+  ): string => {
     const o = output ?? b.uniqueName(`${inputs[0]}_${type.toLowerCase()}`);
     const attributes: Node['attributes'] = {};
-    for (const [k, v] of Object.entries(attrs)) attributes[k] = Array.isArray(v) ? { type: 'ints', value: v } : { type: 'int', value: v };
+    for (const [k, v] of Object.entries(attrs))
+      attributes[k] = Array.isArray(v) ? { type: 'ints', value: v } : { type: 'int', value: v };
     nodes.push({ name: b.uniqueName(`${o}_${type}`), opType: type, domain: '', inputs, outputs: [o], attributes });
     return o;
   };
@@ -103,10 +121,19 @@ export function insertFakeQuant(model: Model, plan: StaticPlan, ranges: Record<s
       // per-channel symmetric int8 weights, scale = max|w| / 127 of the current weights
       const w = orig.inputs[1]!;
       const rank = g.initializers.find((t) => t.name === w)!.dims.length;
-      const axis = !plan.perChannel ? undefined : orig.opType === 'Conv' ? 0 : orig.opType === 'Gemm' && intAttr(orig, 'transB', 0) ? 0 : 1;
+      const axis = !plan.perChannel
+        ? undefined
+        : orig.opType === 'Conv'
+          ? 0
+          : orig.opType === 'Gemm' && intAttr(orig, 'transB', 0)
+            ? 0
+            : 1;
       const axes = Array.from({ length: rank }, (_, k) => k).filter((k) => k !== axis);
       const absmax = op('ReduceMax', [op('Abs', [detach(w)])], { axes, keepdims: 1 });
-      const scale = op('Max', [op('Div', [absmax, konst('qat_int8_max', [], [INT8_SYMMETRIC_MAX])]), konst('qat_min_scale', [], [MIN_SCALE])]);
+      const scale = op('Max', [
+        op('Div', [absmax, konst('qat_int8_max', [], [INT8_SYMMETRIC_MAX])]),
+        konst('qat_min_scale', [], [MIN_SCALE]),
+      ]);
       n.inputs[1] = fakeQuant(w, scale, undefined, -INT8_SYMMETRIC_MAX, INT8_SYMMETRIC_MAX);
     }
     const post: [string, string][] = [];
@@ -146,8 +173,13 @@ export interface QatOptions extends StaticQuantizeOptions, Omit<CalibrateOptions
 export const QAT_DEFAULT_LR = 1e-4;
 
 /** Calibrate, fine-tune with fake quantization, and export the static int8 model. */
-export async function quantizeAwareTraining(model: Model, calib: CalibrationData, opts: QatOptions): Promise<QuantizeResult> {
-  if (!(opts.steps > 0)) throw new VergeError('E_BAD_ARGUMENT', `QAT needs a positive number of steps, got ${opts.steps}`);
+export async function quantizeAwareTraining(
+  model: Model,
+  calib: CalibrationData,
+  opts: QatOptions,
+): Promise<QuantizeResult> {
+  if (!(opts.steps > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `QAT needs a positive number of steps, got ${opts.steps}`);
   const prepared = prepareForQuantization(model).model;
   const plan = planStatic(prepared, opts);
   const cal = await calibrate(prepared, calibrationTensors(plan), calib, opts);
@@ -166,19 +198,25 @@ export async function quantizeAwareTraining(model: Model, calib: CalibrationData
     let step = 0;
     for (let epoch = 0; step < opts.steps; epoch++) {
       const before = step;
-      for (const bt of batches(opts.train, opts.batchSize ?? 64, { shuffle: true, seed: (opts.seed ?? 0) * 1000 + epoch, dropLast: true })) {
+      for (const bt of batches(opts.train, opts.batchSize ?? 64, {
+        shuffle: true,
+        seed: (opts.seed ?? 0) * 1000 + epoch,
+        dropLast: true,
+      })) {
         if (step >= opts.steps) break;
         const r = await session.step(
           { [inputName]: { dtype: 'float32', dims: [bt.count, ...opts.sampleShape], data: bt.x } },
           { dtype: 'int32', dims: [bt.count], data: bt.y },
           opts.lr ?? QAT_DEFAULT_LR,
         );
-        if (!Number.isFinite(r.loss)) throw new VergeError('E_RUNTIME', `QAT diverged: loss ${r.loss} at step ${step + 1} (lower --lr)`);
+        if (!Number.isFinite(r.loss))
+          throw new VergeError('E_RUNTIME', `QAT diverged: loss ${r.loss} at step ${step + 1} (lower --lr)`);
         history.push(r.loss);
         step++;
         opts.onStep?.(step, opts.steps, r.loss);
       }
-      if (step === before) throw new VergeError('E_DATA_INVALID', 'QAT: the training split has fewer samples than one batch');
+      if (step === before)
+        throw new VergeError('E_DATA_INVALID', 'QAT: the training split has fewer samples than one batch');
     }
     // trained weights back into the float graph, then the same static rewrite with the QAT ranges
     const trained = session.exportModel();

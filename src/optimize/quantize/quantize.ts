@@ -54,9 +54,17 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     case 'static': {
       const method = opts.calibMethod ?? 'minmax';
       if (!CALIBRATION_METHODS.includes(method)) {
-        throw new VergeError('E_BAD_ARGUMENT', `unknown calibration method '${method}' (expected ${CALIBRATION_METHODS.join(', ')})`);
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `unknown calibration method '${method}' (expected ${CALIBRATION_METHODS.join(', ')})`,
+        );
       }
-      const data = resolveCalibration(model, opts.calib ?? 'random', opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES, opts.seed);
+      const data = resolveCalibration(
+        model,
+        opts.calib ?? 'random',
+        opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES,
+        opts.seed,
+      );
       return quantizeStaticCalibrated(model, data, {
         method,
         percentile: opts.percentile,
@@ -67,9 +75,19 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     }
     case 'qat': {
       const source = opts.calib ?? 'random';
-      if (source === 'random') throw new VergeError('E_BAD_ARGUMENT', 'qat mode trains on labelled data: pass --calib <dataset name or folder>');
+      if (source === 'random')
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          'qat mode trains on labelled data: pass --calib <dataset name or folder>',
+        );
       const ds = loadDataset(source, { limits: { train: QAT_TRAIN_SAMPLES, test: 0 } });
-      const calib = calibrationFromSplit(model, ds.train, ds.shape, opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES, `${ds.name} train (${ds.source})`);
+      const calib = calibrationFromSplit(
+        model,
+        ds.train,
+        ds.shape,
+        opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES,
+        `${ds.name} train (${ds.source})`,
+      );
       return quantizeAwareTraining(model, calib, {
         method: opts.calibMethod ?? 'minmax',
         percentile: opts.percentile,
@@ -90,7 +108,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       if (opts.bits === undefined) throw new VergeError('E_BAD_ARGUMENT', 'weight-bits mode needs --bits N (2–8)');
       return quantizeWeightBits(model, { bits: opts.bits, scheme: opts.scheme, perChannel: opts.perChannel });
     default:
-      throw new VergeError('E_BAD_ARGUMENT', `unknown quantization mode '${String((opts as { mode: unknown }).mode)}' (expected ${QUANTIZE_MODES.join(', ')})`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `unknown quantization mode '${String((opts as { mode: unknown }).mode)}' (expected ${QUANTIZE_MODES.join(', ')})`,
+      );
   }
 }
 

@@ -37,7 +37,9 @@ describe('static int8 (QDQ) on the seed CNN', () => {
     for (const transB of [1, 0] as const) {
       const m = buildSeedCnn(7, { transB });
       const before = encodeModel(m);
-      const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 128, 'fmnist'), { method: 'minmax' });
+      const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 128, 'fmnist'), {
+        method: 'minmax',
+      });
       expect(encodeModel(m)).toEqual(before); // pure: input untouched
       const x = ds.test.x.subarray(0, 64 * 784);
       const cos = cosineSimilarity(await runAll(m, x, SHAPE), await runAll(res.model, x, SHAPE));
@@ -68,9 +70,28 @@ describe('static int8 (QDQ) on the seed CNN', () => {
   it('ops onnxruntime cannot run in int8 stay float and are reported with a reason', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [8, 16]);
-    const w = b.initializer('w', 'float32', [16, 8], Array.from({ length: 128 }, (_, i) => Math.sin(i)));
+    const w = b.initializer(
+      'w',
+      'float32',
+      [16, 8],
+      Array.from({ length: 128 }, (_, i) => Math.sin(i)),
+    );
     const h = b.op('Sigmoid', [b.op('MatMul', [x, w])]);
-    const y = b.op('Softmax', [b.op('Gemm', [h, b.initializer('w2', 'float32', [8, 4], Array.from({ length: 32 }, (_, i) => Math.cos(i)))], { transA: 1 })]);
+    const y = b.op('Softmax', [
+      b.op(
+        'Gemm',
+        [
+          h,
+          b.initializer(
+            'w2',
+            'float32',
+            [8, 4],
+            Array.from({ length: 32 }, (_, i) => Math.cos(i)),
+          ),
+        ],
+        { transA: 1 },
+      ),
+    ]);
     b.output(y, 'float32');
     const m = makeModel(b.graph, { opset: 17 });
     const res = await quantizeStaticCalibrated(m, randomCalibration(m, 8), { method: 'minmax' });
@@ -95,7 +116,9 @@ describe.skipIf(!existsSync(TRAINED))('static int8 on the trained seed CNN fixtu
   it('≤ 0.27× bytes, ≤ 0.5 pt accuracy drop on 1,000 test images, and onnxruntime runs int8 kernels', async () => {
     const m = loadModel(TRAINED);
     const fp32 = await accuracy(m, ds.test, SHAPE);
-    const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist'), { method: 'minmax' });
+    const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist'), {
+      method: 'minmax',
+    });
     const int8 = await accuracy(res.model, ds.test, SHAPE);
     const ratio = res.report.bytes_out / res.report.bytes_in;
     console.log(`static int8 seed CNN: accuracy ${fp32} -> ${int8} (1,000 test), bytes ratio ${ratio.toFixed(4)}`);
@@ -113,7 +136,9 @@ describe.skipIf(!existsSync(TRAINED))('static int8 on the trained seed CNN fixtu
     const m = loadModel(TRAINED);
     const fp32 = await accuracy(m, ds.test, SHAPE);
     for (const method of ['percentile', 'entropy'] as const) {
-      const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist'), { method });
+      const res = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist'), {
+        method,
+      });
       const acc = await accuracy(res.model, ds.test, SHAPE);
       console.log(`static int8 ${method}: accuracy ${fp32} -> ${acc}`);
       expect(fp32 - acc).toBeLessThanOrEqual(0.01);

@@ -10,7 +10,7 @@
  * planned tensors), apply (pure rewrite given the ranges).
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, GraphBuilder, makeTensor } from '../../onnx/builder.ts';
+import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
 import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
@@ -54,7 +54,12 @@ const PASS_THROUGH_OPS = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 
 /** Activations folded into the preceding quantized node: a zero point at the range's bottom clips like ReLU. */
 const FOLDABLE_ACTIVATIONS = new Set(['Relu', 'Clip']);
 
-export const STATIC_QUANTIZABLE_OPS: readonly string[] = [...WEIGHTED_OPS, ...ARITHMETIC_OPS, ...PASS_THROUGH_OPS, ...FOLDABLE_ACTIVATIONS];
+export const STATIC_QUANTIZABLE_OPS: readonly string[] = [
+  ...WEIGHTED_OPS,
+  ...ARITHMETIC_OPS,
+  ...PASS_THROUGH_OPS,
+  ...FOLDABLE_ACTIVATIONS,
+];
 
 /** How one activation tensor is quantized: with its own calibrated range, or sharing another's. */
 type TensorPlan = { own: true } | { sameAs: string };
@@ -85,7 +90,11 @@ function clipLowerBound(n: Node, idx: GraphIndex): number | undefined {
 export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): StaticPlan {
   const g = model.graph;
   const opset = defaultOpset(model) ?? 0;
-  if (opset < 10) throw new VergeError('E_UNSUPPORTED', `static quantization needs ONNX opset >= 10 (QuantizeLinear); this model uses ${opset}`);
+  if (opset < 10)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `static quantization needs ONNX opset >= 10 (QuantizeLinear); this model uses ${opset}`,
+    );
   const notes: string[] = [];
   let perChannel = opts.perChannel ?? true;
   if (perChannel && opset < 13) {
@@ -102,12 +111,19 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
   const own = (v: string) => {
     if (!plan.tensors.has(v)) plan.tensors.set(v, { own: true });
   };
-  const skip = (n: Node, i: number, reason: string) => plan.skipped.push({ node: nodeLabel(n, i), op: n.opType, reason });
+  const skip = (n: Node, i: number, reason: string) =>
+    plan.skipped.push({ node: nodeLabel(n, i), op: n.opType, reason });
   /** Fold a following Relu/Clip(min 0) into node i's output; returns the tensor to quantize. */
   const outputOf = (i: number, n: Node): string => {
     const out = n.outputs[0]!;
     const next = idx.soleConsumer(out);
-    if (next && FOLDABLE_ACTIVATIONS.has(next.opType) && allowed.has(next.opType) && !excluded.has(next.name) && clipLowerBound(next, idx) === 0) {
+    if (
+      next &&
+      FOLDABLE_ACTIVATIONS.has(next.opType) &&
+      allowed.has(next.opType) &&
+      !excluded.has(next.name) &&
+      clipLowerBound(next, idx) === 0
+    ) {
       plan.folded.set(indexOf.get(next)!, i);
       return next.outputs[0]!;
     }
@@ -120,7 +136,13 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
     if (!n.inputs.some(isActivation)) return;
     if (!isDefaultDomainOp(n)) return skip(n, i, `custom domain '${n.domain}'`);
     if (!allowed.has(n.opType)) {
-      return skip(n, i, STATIC_QUANTIZABLE_OPS.includes(n.opType) ? 'op type not selected' : `onnxruntime has no int8 QDQ kernel for ${n.opType}; left in float`);
+      return skip(
+        n,
+        i,
+        STATIC_QUANTIZABLE_OPS.includes(n.opType)
+          ? 'op type not selected'
+          : `onnxruntime has no int8 QDQ kernel for ${n.opType}; left in float`,
+      );
     }
     if (excluded.has(n.name)) return skip(n, i, 'excluded by name');
     const x = n.inputs[0];
@@ -132,7 +154,8 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
       own(outputOf(i, n));
     } else if (ARITHMETIC_OPS.has(n.opType)) {
       const inputs = n.opType === 'Add' || n.opType === 'Mul' || n.opType === 'Concat' ? n.inputs : [x];
-      if (!inputs.every(isActivation)) return skip(n, i, 'an input is a constant or not float32 (quantized only between activations)');
+      if (!inputs.every(isActivation))
+        return skip(n, i, 'an input is a constant or not float32 (quantized only between activations)');
       if (n.opType === 'AveragePool' && intAttr(n, 'count_include_pad', 0) !== 0) {
         return skip(n, i, 'AveragePool with count_include_pad has no QLinearAveragePool fusion');
       }
@@ -140,13 +163,19 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
       for (const v of inputs) own(v!);
       own(n.opType === 'Add' || n.opType === 'Mul' ? outputOf(i, n) : n.outputs[0]!);
     } else if (PASS_THROUGH_OPS.has(n.opType)) {
-      if (n.outputs.length > 1 && n.outputs[1]) return skip(n, i, `${n.opType} with a second (indices) output has no int8 kernel`);
-      if (!x || !plan.tensors.has(x)) return skip(n, i, 'input is not quantized, so there is nothing to pass through in int8');
+      if (n.outputs.length > 1 && n.outputs[1])
+        return skip(n, i, `${n.opType} with a second (indices) output has no int8 kernel`);
+      if (!x || !plan.tensors.has(x))
+        return skip(n, i, 'input is not quantized, so there is nothing to pass through in int8');
       plan.nodes.set(i, 'pass-through');
       const out = n.outputs[0]!;
       if (!plan.tensors.has(out)) plan.tensors.set(out, { sameAs: x });
     } else {
-      skip(n, i, `${n.opType} is only quantized when folded into a preceding quantized node (needs a lower bound of 0 and a sole consumer)`);
+      skip(
+        n,
+        i,
+        `${n.opType} is only quantized when folded into a preceding quantized node (needs a lower bound of 0 and a sole consumer)`,
+      );
     }
   });
   return plan;
@@ -157,7 +186,11 @@ function isDefaultDomainOp(n: Node): boolean {
 }
 
 /** Why a Conv/Gemm/MatMul cannot become a QLinear kernel, or undefined when it can. */
-function weightedProblem(n: Node, idx: GraphIndex, isActivation: (v: string | undefined) => boolean): string | undefined {
+function weightedProblem(
+  n: Node,
+  idx: GraphIndex,
+  isActivation: (v: string | undefined) => boolean,
+): string | undefined {
   if (!isActivation(n.inputs[0])) return 'input is not a float32 activation';
   const w = n.inputs[1] ? idx.constant(n.inputs[1]) : undefined;
   if (!w || w.dtype !== 'float32') return 'weight is not a constant float32 initializer';
@@ -173,7 +206,8 @@ function weightedProblem(n: Node, idx: GraphIndex, isActivation: (v: string | un
     const bt = idx.constant(b);
     const outChannels = n.opType === 'Conv' ? w.dims[0]! : intAttr(n, 'transB', 0) ? w.dims[0]! : w.dims[1]!;
     if (!bt || bt.dtype !== 'float32') return 'bias is not a constant float32 initializer';
-    if (numel(bt.dims) !== outChannels || bt.dims.filter((d) => d !== 1).length > 1) return 'bias is not one value per output channel';
+    if (numel(bt.dims) !== outChannels || bt.dims.filter((d) => d !== 1).length > 1)
+      return 'bias is not one value per output channel';
   }
   return undefined;
 }
@@ -200,9 +234,15 @@ function weightAxis(n: Node): number {
  * Rewrite `model` into QDQ form given calibrated `ranges` for the plan's tensors. Pure: the input
  * model is not modified.
  */
-export function applyStatic(model: Model, plan: StaticPlan, ranges: Record<string, ActivationRange>, opts: StaticQuantizeOptions = {}): QuantizeResult {
+export function applyStatic(
+  model: Model,
+  plan: StaticPlan,
+  ranges: Record<string, ActivationRange>,
+  opts: StaticQuantizeOptions = {},
+): QuantizeResult {
   const qtype = opts.activationType ?? 'uint8';
-  if (!(qtype in QRANGE)) throw new VergeError('E_BAD_ARGUMENT', `activation type must be uint8 or int8, got ${String(qtype)}`);
+  if (!(qtype in QRANGE))
+    throw new VergeError('E_BAD_ARGUMENT', `activation type must be uint8 or int8, got ${String(qtype)}`);
   const out = cloneModel(model);
   const g = out.graph;
   const b = new GraphBuilder(emptyLike(g));
@@ -224,7 +264,11 @@ export function applyStatic(model: Model, plan: StaticPlan, ranges: Record<strin
         throw new VergeError('E_BAD_ARGUMENT', `no calibrated range for tensor '${root}'`);
       }
       const p = affineParams(r, qtype);
-      e = { p, scale: b.initializer(`${root}_scale`, 'float32', [], [p.scale]), zero: b.initializer(`${root}_zero_point`, qtype, [], [p.zeroPoint]) };
+      e = {
+        p,
+        scale: b.initializer(`${root}_scale`, 'float32', [], [p.scale]),
+        zero: b.initializer(`${root}_zero_point`, qtype, [], [p.zeroPoint]),
+      };
       params.set(root, e);
     }
     return e;
@@ -232,7 +276,14 @@ export function applyStatic(model: Model, plan: StaticPlan, ranges: Record<strin
 
   const nodes: Node[] = [];
   const emit = (op: string, inputs: string[], outputs: string[], attrs: Node['attributes'] = {}) => {
-    nodes.push({ name: b.uniqueName(`${outputs[0]}_${op}`), opType: op, domain: '', inputs, outputs, attributes: attrs });
+    nodes.push({
+      name: b.uniqueName(`${outputs[0]}_${op}`),
+      opType: op,
+      domain: '',
+      inputs,
+      outputs,
+      attributes: attrs,
+    });
   };
   const qdq = (src: string, dst: string, t: string) => {
     const { scale, zero } = paramsOf(t);
@@ -341,7 +392,11 @@ function emptyLike(g: Graph): Graph {
 }
 
 /** Static quantization with ranges already known (pure; see quantizeStaticCalibrated for the whole flow). */
-export function quantizeStatic(model: Model, ranges: Record<string, ActivationRange>, opts: StaticQuantizeOptions = {}): QuantizeResult {
+export function quantizeStatic(
+  model: Model,
+  ranges: Record<string, ActivationRange>,
+  opts: StaticQuantizeOptions = {},
+): QuantizeResult {
   return applyStatic(model, planStatic(model, opts), ranges, opts);
 }
 
@@ -351,7 +406,11 @@ export interface CalibratedStaticOptions extends StaticQuantizeOptions, Calibrat
 }
 
 /** Plan, calibrate on `data`, and rewrite: the whole static quantization flow. */
-export async function quantizeStaticCalibrated(model: Model, data: CalibrationData, opts: CalibratedStaticOptions): Promise<QuantizeResult> {
+export async function quantizeStaticCalibrated(
+  model: Model,
+  data: CalibrationData,
+  opts: CalibratedStaticOptions,
+): Promise<QuantizeResult> {
   const prepared = opts.prepare === false ? { model, report: undefined } : prepareForQuantization(model);
   const plan = planStatic(prepared.model, opts);
   const tensors = calibrationTensors(plan);

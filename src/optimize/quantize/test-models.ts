@@ -28,13 +28,23 @@ export function buildSeedCnn(seed = 1, opts: { transB?: 0 | 1 } = {}): Model {
   const x = b.input('input', 'float32', ['batch', 1, 28, 28]);
   const conv = (inp: string, cin: number, cout: number) => {
     const w = b.initializer('conv_w', 'float32', [cout, cin, 3, 3], heUniform(next, cout * cin * 9, cin * 9));
-    const bias = b.initializer('conv_b', 'float32', [cout], heUniform(next, cout, cin * 9).map((v) => v * 0.1));
+    const bias = b.initializer(
+      'conv_b',
+      'float32',
+      [cout],
+      heUniform(next, cout, cin * 9).map((v) => v * 0.1),
+    );
     return b.op('Relu', [b.op('Conv', [inp, w, bias], { kernel_shape: [3, 3] })]);
   };
   const pool = (inp: string) => b.op('MaxPool', [inp], { kernel_shape: [2, 2], strides: [2, 2] });
   const dense = (inp: string, nin: number, nout: number) => {
     const w = b.initializer('dense_w', 'float32', transB ? [nout, nin] : [nin, nout], heUniform(next, nin * nout, nin));
-    const bias = b.initializer('dense_b', 'float32', [nout], heUniform(next, nout, nin).map((v) => v * 0.1));
+    const bias = b.initializer(
+      'dense_b',
+      'float32',
+      [nout],
+      heUniform(next, nout, nin).map((v) => v * 0.1),
+    );
     return b.op('Gemm', [inp, w, bias], { transB });
   };
   let h = pool(conv(x, 1, 32));
@@ -66,7 +76,13 @@ export async function runAll(model: Model, x: Float32Array, sampleShape: number[
     const parts: Float32Array[] = [];
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);
-      const out = await s.run({ [s.inputNames[0]!]: { dtype: 'float32', dims: [count, ...sampleShape], data: x.slice(start * per, (start + count) * per) } });
+      const out = await s.run({
+        [s.inputNames[0]!]: {
+          dtype: 'float32',
+          dims: [count, ...sampleShape],
+          data: x.slice(start * per, (start + count) * per),
+        },
+      });
       parts.push(out[s.outputNames[0]!]!.data as Float32Array);
     }
     const total = new Float32Array(parts.reduce((a, p) => a + p.length, 0));

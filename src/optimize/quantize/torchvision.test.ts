@@ -18,7 +18,8 @@ const MIN_COSINE = 0.99;
 const CALIBRATION_SAMPLES = 4;
 
 const skipReason = fixtureSkipReason();
-if (skipReason && process.env.CI === 'true') throw new Error(`torchvision fixtures unavailable under CI: ${skipReason}`);
+if (skipReason && process.env.CI === 'true')
+  throw new Error(`torchvision fixtures unavailable under CI: ${skipReason}`);
 if (skipReason) console.warn(`skipping torchvision quantization test: ${skipReason}`);
 
 describe.skipIf(!!skipReason)('torchvision models, int8', () => {
@@ -34,7 +35,10 @@ describe.skipIf(!!skipReason)('torchvision models, int8', () => {
       const st = await quantizeStaticCalibrated(m, randomCalibration(m, CALIBRATION_SAMPLES, 7), { method: 'minmax' });
       const dy = quantizeDynamic(m);
       const cos: Record<string, number> = {};
-      for (const [mode, q] of [['static', st], ['dynamic', dy]] as const) {
+      for (const [mode, q] of [
+        ['static', st],
+        ['dynamic', dy],
+      ] as const) {
         const s = await Session.create(q.model, { threads: 1 });
         cos[mode] = cosineSimilarity(y0, Object.values(await s.run(feeds))[0]!.data as Float32Array);
         await s.release();

@@ -44,9 +44,13 @@ describe('weight-only n-bit quantization', () => {
       for (let bits = 2; bits <= 8; bits++) {
         const res = quantizeWeightBits(m, { bits, scheme });
         const s = await Session.create(decodeModel(encodeModel(res.model)));
-        const y = Object.values(await s.run({ x: { dtype: 'float32', dims: [K, K], data: eye } }))[0]!.data as Float32Array;
+        const y = Object.values(await s.run({ x: { dtype: 'float32', dims: [K, K], data: eye } }))[0]!
+          .data as Float32Array;
         const q = quantizeWeightCodes(w, [K, N], bits, scheme, scheme === 'affine' ? 1 : undefined);
-        const expected = Array.from(q.codes, (c, i) => (c - q.zero[scheme === 'affine' ? i % N : 0]!) * q.scale[scheme === 'affine' ? i % N : 0]!);
+        const expected = Array.from(
+          q.codes,
+          (c, i) => (c - q.zero[scheme === 'affine' ? i % N : 0]!) * q.scale[scheme === 'affine' ? i % N : 0]!,
+        );
         for (let i = 0; i < y.length; i++) expect(y[i]).toBeCloseTo(expected[i]!, 6);
         if (scheme === 'affine') {
           const maxErr = Math.max(...Array.from(w, (v, i) => Math.abs(v - y[i]!)));

@@ -50,7 +50,13 @@ interface Codes {
 }
 
 /** Quantize one tensor to unsigned b-bit codes with scale/zero point per channel of `axis`. */
-export function quantizeWeightCodes(data: Float32Array, dims: readonly number[], bits: number, scheme: WeightBitsScheme, axis: number | undefined): Codes {
+export function quantizeWeightCodes(
+  data: Float32Array,
+  dims: readonly number[],
+  bits: number,
+  scheme: WeightBitsScheme,
+  axis: number | undefined,
+): Codes {
   const levels = 2 ** bits - 1;
   if (scheme === 'fixed-point') {
     const half = 2 ** (bits - 1);
@@ -120,13 +126,18 @@ export function unpackBits(packed: Uint8Array, bits: number, count: number): Uin
 export function quantizeWeightBits(model: Model, opts: WeightBitsOptions): QuantizeResult {
   const bits = opts.bits;
   if (!Number.isInteger(bits) || bits < MIN_WEIGHT_BITS || bits > MAX_WEIGHT_BITS) {
-    throw new VergeError('E_BAD_ARGUMENT', `--bits must be an integer from ${MIN_WEIGHT_BITS} to ${MAX_WEIGHT_BITS}, got ${bits}`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--bits must be an integer from ${MIN_WEIGHT_BITS} to ${MAX_WEIGHT_BITS}, got ${bits}`,
+    );
   }
   const scheme = opts.scheme ?? 'affine';
-  if (scheme !== 'affine' && scheme !== 'fixed-point') throw new VergeError('E_BAD_ARGUMENT', `unknown weight-bits scheme '${String(scheme)}' (affine, fixed-point)`);
+  if (scheme !== 'affine' && scheme !== 'fixed-point')
+    throw new VergeError('E_BAD_ARGUMENT', `unknown weight-bits scheme '${String(scheme)}' (affine, fixed-point)`);
   const perChannel = scheme === 'affine' && (opts.perChannel ?? true);
   const opset = defaultOpset(model) ?? 0;
-  if (opset < 11) throw new VergeError('E_UNSUPPORTED', `weight-bits quantization needs ONNX opset >= 11; this model uses ${opset}`);
+  if (opset < 11)
+    throw new VergeError('E_UNSUPPORTED', `weight-bits quantization needs ONNX opset >= 11; this model uses ${opset}`);
   const useUint4 = bits === 4 && opset >= UINT4_OPSET && (opts.storage ?? 'auto') === 'auto';
 
   const out = cloneModel(model);
@@ -255,7 +266,12 @@ function unpackSubgraph(
   const shifted = emit('Div', [word, b.initializer(`${name}_shift`, 'int32', [8], divisor)], {}, name);
   const masked = emit('Mod', [shifted, b.initializer(`${name}_modulus`, 'int32', [], [2 ** bits])], {}, name);
   const flat = emit('Reshape', [masked, b.constInt64([-1], [1], `${name}_flat`)], {}, name);
-  const head = emit('Slice', [flat, b.constInt64([0], [1], `${name}_start`), b.constInt64([count], [1], `${name}_end`)], {}, name);
+  const head = emit(
+    'Slice',
+    [flat, b.constInt64([0], [1], `${name}_start`), b.constInt64([count], [1], `${name}_end`)],
+    {},
+    name,
+  );
   const shaped = emit('Reshape', [head, b.constInt64([...dims], [dims.length], `${name}_shape`)], {}, name);
   return emit('Cast', [shaped], { to: { type: 'int', value: 2 } }, name);
 }
