@@ -96,6 +96,9 @@ function toDeploymentDevice(r: Record<string, unknown>): DeploymentDeviceRecord 
   };
 }
 
+/** 100 rows × 13 columns = 1,300 parameters: well under SQLite's 32,766 and PostgreSQL's 65,535. */
+const TELEMETRY_ROWS_PER_INSERT = 100;
+
 /** PostgreSQL 23505 / SQLite SQLITE_CONSTRAINT_UNIQUE: a concurrent insert won the race. */
 function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: string }).code;
@@ -533,35 +536,45 @@ export class Repository {
   }
 
   // ---- telemetry ----
-  /** Insert records; returns those that were new (first delivery of their message id). */
+  /**
+   * Insert records; returns those that were new (first delivery of their message id). Multi-row
+   * INSERT … ON CONFLICT DO NOTHING RETURNING id: one statement per TELEMETRY_ROWS_PER_INSERT
+   * rows (PostgreSQL pays a round trip per statement).
+   */
   async insertTelemetry(records: TelemetryMessage[]): Promise<TelemetryMessage[]> {
     if (records.length === 0) return [];
+    const unique = new Map<string, TelemetryMessage>();
+    for (const t of records) if (!unique.has(t.id)) unique.set(t.id, t);
+    const rows = [...unique.values()];
     const now = Date.now();
     return this.db.transaction(async (tx) => {
-      const fresh: TelemetryMessage[] = [];
-      for (const t of records) {
-        const n = await tx.run(
-          `INSERT INTO telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end, inferences, errors,
-             latency, results, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-          [
-            t.id,
-            t.device_id,
-            t.model.name,
-            t.model.version,
-            t.model.variant,
-            t.deployment_id,
-            t.window_start,
-            t.window_end,
-            t.inferences,
-            t.errors,
-            JSON.stringify(t.latency_ms),
-            t.results ? JSON.stringify(t.results) : null,
-            now,
-          ],
+      const fresh = new Set<string>();
+      for (let i = 0; i < rows.length; i += TELEMETRY_ROWS_PER_INSERT) {
+        const chunk = rows.slice(i, i + TELEMETRY_ROWS_PER_INSERT);
+        const params = chunk.flatMap((t) => [
+          t.id,
+          t.device_id,
+          t.model.name,
+          t.model.version,
+          t.model.variant,
+          t.deployment_id,
+          t.window_start,
+          t.window_end,
+          t.inferences,
+          t.errors,
+          JSON.stringify(t.latency_ms),
+          t.results ? JSON.stringify(t.results) : null,
+          now,
+        ]);
+        const inserted = await tx.all<{ id: string }>(
+          `INSERT INTO telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end, inferences,
+             errors, latency, results, received_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          params,
         );
-        if (n === 1) fresh.push(t);
+        for (const r of inserted) fresh.add(r.id);
       }
-      return fresh;
+      return rows.filter((t) => fresh.has(t.id));
     });
   }
 
