@@ -112,6 +112,7 @@ async function main(): Promise<void> {
   let torchRss = 0;
   for (let r = 0; r < ROUNDS; r++) {
     if (torchAvailable) {
+      process.stderr.write(`round ${r + 1}/${ROUNDS}: pytorch ${STEPS} steps…\n`);
       const out = execFileSync(PYTHON, ['-c', TORCH_SCRIPT, dir, String(THREADS), String(STEPS), String(WARMUP), String(BATCH)], {
         encoding: 'utf8',
       });
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
       torch.push({ samples_per_sec: (STEPS * BATCH) / t.seconds, ms_per_step: (t.seconds * 1000) / STEPS, loss: t.loss });
       torchRss = Math.max(torchRss, t.peak_rss_mb);
     }
+    process.stderr.write(`round ${r + 1}/${ROUNDS}: verge ${STEPS} steps…\n`);
     const t0 = performance.now();
     let last = { loss: NaN };
     for (let i = 0; i < STEPS; i++) last = await vergeStep();
@@ -126,7 +128,11 @@ async function main(): Promise<void> {
     verge.push({ samples_per_sec: (STEPS * BATCH * 1000) / ms, ms_per_step: ms / STEPS, loss: last.loss });
   }
   rmSync(dir, { recursive: true, force: true });
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
   const vSps = median(verge.map((r) => r.samples_per_sec));
   const tSps = torchAvailable ? median(torch.map((r) => r.samples_per_sec)) : NaN;
   const result = {
