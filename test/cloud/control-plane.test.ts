@@ -374,6 +374,62 @@ for (const backend of backends) {
       ).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     });
 
+    it('targets by profile, predicts the variant per device, refuses devices no variant fits; heartbeats and last will update presence', async () => {
+      const small = await SimDevice.create(cloud.url, await token(cloud), 'profile-small', {
+        ...PROFILE_X64,
+        class: 'edge-small',
+        precisions: ['int8'],
+      });
+      const big = await SimDevice.create(cloud.url, await token(cloud), 'profile-big', {
+        ...PROFILE_X64,
+        arch: 'arm64',
+        precisions: ['fp32'],
+      });
+      devices.push(small, big);
+      for (const d of [small, big]) {
+        d.auto = {};
+        await d.connect();
+        await d.subscribe();
+      }
+      await publish(cloud, 'vm', '1.0.0', 'vm fp32');
+      await publish(cloud, 'vm', '1.0.0', 'vm int8', 'int8', 'int8');
+      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'vm',
+        version: '1.0.0',
+        target: { profile: { class: 'edge-small' } },
+      });
+      expect(dep.devices.map((d) => [d.name, d.variant])).toEqual([['profile-small', 'int8']]);
+      await waitFor(() => small.serving.get('vm')?.variant === 'int8', 'int8 variant loaded');
+      const armOnly = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'vm',
+        version: '1.0.0',
+        target: { profile: { arch: 'arm64' } },
+      });
+      expect(armOnly.devices.map((d) => [d.name, d.variant])).toEqual([['profile-big', 'fp32']]);
+      await publish(cloud, 'int8only', '1.0.0', 'int8 only', 'int8', 'int8');
+      await expect(
+        cloud.admin.post(HTTP_PATHS.deployments, {
+          model: 'int8only',
+          version: '1.0.0',
+          target: { devices: ['profile-big'] },
+        }),
+      ).rejects.toMatchObject({
+        code: 'E_UNSUPPORTED',
+      });
+      // heartbeat reports what it serves; the last will marks it offline when the connection dies
+      await big.heartbeat();
+      await cloud.cp.flush();
+      const viaHeartbeat = await cloud.admin.get<{ profile: { arch: string }; status: string }>(
+        HTTP_PATHS.device('profile-big'),
+      );
+      expect(viaHeartbeat).toMatchObject({ status: 'online', profile: { arch: 'arm64' } });
+      big.client!.stream.destroy(); // abrupt loss: the broker publishes the will
+      await waitFor(
+        async () => (await cloud.admin.get<{ status: string }>(HTTP_PATHS.device('profile-big'))).status === 'offline',
+        'offline via last will',
+      );
+    });
+
     it('rejects bad input with one clear error', async () => {
       await expect(
         cloud.admin.post(HTTP_PATHS.deployments, { model: 'nope', version: '1.0.0', target: { tags: { a: 'b' } } }),

@@ -134,7 +134,7 @@ export class SimDevice {
       if (topic === deviceTopic(this.id, 'deploy')) {
         const msg = decodeMessage('deploy', payload);
         this.desired.push(msg);
-        if (this.auto) void this.apply(msg);
+        if (this.auto) this.apply(msg).catch(() => undefined); // a dropped connection ends the attempt
       } else if (topic === deviceTopic(this.id, 'command')) this.commands.push(decodeMessage('command', payload));
     });
     await this.publish('status', { device_id: this.id, state: 'online' });

@@ -8,7 +8,7 @@ import {
   type Deployment,
   type DeploymentsResponse,
 } from '../../protocol/index.ts';
-import { emit, note } from '../output.ts';
+import { emit, note, table } from '../output.ts';
 import { collect, parseKeyValues } from './enroll-token.ts';
 
 /** Default `--wait` limit: a canary's default health-gate timeout (300 s) plus a margin. */
@@ -73,6 +73,39 @@ export async function waitAndFinish(
 }
 
 export function register(program: Command): void {
+  program
+    .command('deployments')
+    .description('deployment history, newest first (state, strategy, per-device summary)')
+    .argument('[model]', 'only deployments of this model')
+    .option('--active', 'only deployments in progress (canary or rolling)')
+    .option('--cloud <url>', 'control plane URL (or VERGE_CLOUD)')
+    .option('--api-key <key>', 'API key (or VERGE_API_KEY)')
+    .option('--data-dir <dir>', "read the admin key from a local cloud's data dir")
+    .option('--json', 'print {deployments:[…]} with per-device states')
+    .action(async (model: string | undefined, opts) => {
+      const q = new URLSearchParams();
+      if (model) q.set('model', model);
+      if (opts.active) q.set('active', 'true');
+      const res = await new CloudClient(resolveCloud(opts)).get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?${q}`);
+      emit(opts, res, () =>
+        res.deployments.length === 0
+          ? 'no deployments'
+          : table(
+              ['id', 'model', 'version', 'strategy', 'state', 'devices', 'created', 'reason'],
+              res.deployments.map((d) => [
+                d.id,
+                d.model,
+                d.version,
+                d.strategy === 'canary' ? `canary:${d.canary_percent}` : 'all',
+                d.state,
+                summarize(d),
+                new Date(d.created_at).toISOString().slice(0, 19).replace('T', ' '),
+                d.reason ?? '',
+              ]),
+            ),
+      );
+    });
+
   program
     .command('deploy')
     .description(
