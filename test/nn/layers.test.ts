@@ -338,7 +338,7 @@ describe('nn networks', () => {
     expect(std('glorot-uniform')).toBeCloseTo(Math.sqrt(6 / 700) / Math.sqrt(3), 3);
   });
 
-  it('the only float initializers are parameters (fixed constants are Constant nodes, which training leaves alone)', () => {
+  it('float initializers are the parameters (plus the dropout ratio, which training rewrites away); fixed constants are Constant nodes', () => {
     const net = new Sequential(
       [2, 6, 6],
       [
@@ -359,10 +359,11 @@ describe('nn networks', () => {
       .graph.initializers.filter((t) => t.dtype === 'float32')
       .map((t) => t.name);
     expect(
-      floats.every((n) => /\.(weight|bias|running_mean|running_var|W|R|B)$/.test(n)),
+      floats.every((n) => /\.(weight|bias|running_mean|running_var|W|R|B)$/.test(n) || n.startsWith('dropout_ratio')),
       floats.join(', '),
     ).toBe(true);
-    expect(net.paramCount()).toBe(
+    // + 1: the dropout ratio scalar
+    expect(net.paramCount() + 1).toBe(
       net
         .build({ seed: 1 })
         .graph.initializers.filter((t) => t.dtype === 'float32')

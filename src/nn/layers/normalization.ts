@@ -6,7 +6,7 @@
  */
 import { VergeError } from '../../errors.ts';
 import { float } from '../../onnx/builder.ts';
-import { Layer, fixedConstant, shapeError, shapeStr, type BuildContext, type Shape } from '../layer.ts';
+import { Layer, shapeError, shapeStr, type BuildContext, type Shape } from '../layer.ts';
 
 export interface BatchNormOptions {
   /** PyTorch convention: running = (1 - momentum) * running + momentum * batch. Default 0.1 (PyTorch's). */
@@ -70,7 +70,9 @@ export class Dropout extends Layer {
     return 0;
   }
   emit(ctx: BuildContext, _scope: string, [x]: string[]): string {
-    const ratio = fixedConstant(ctx.g, 'dropout_ratio', [this.rate]);
+    // An initializer, not a Constant node: training rewrites Dropout (reading the ratio as a
+    // constant input) and no gradient ever reaches it, so it never becomes a parameter.
+    const ratio = ctx.g.scalar(this.rate, 'float32', 'dropout_ratio');
     if (!ctx.training) return ctx.g.op('Dropout', [x!, ratio]);
     const on = ctx.g.initializer('dropout_training', 'bool', [], [1]);
     // A seed drawn from the build's stream keeps training builds reproducible.
