@@ -19,16 +19,23 @@ import { Gather } from './Gather.ts';
 import { Gelu } from './Gelu.ts';
 import { Gemm } from './Gemm.ts';
 import { GlobalAveragePool } from './GlobalAveragePool.ts';
+import { HardSigmoid } from './HardSigmoid.ts';
+import { HardSwish } from './HardSwish.ts';
 import { Identity } from './Identity.ts';
+import { LayerNormalization } from './LayerNormalization.ts';
 import { LeakyRelu } from './LeakyRelu.ts';
 import { Log } from './Log.ts';
 import { LogSoftmax } from './LogSoftmax.ts';
 import { MatMul } from './MatMul.ts';
+import { Max } from './Max.ts';
 import { MaxPool } from './MaxPool.ts';
+import { Min } from './Min.ts';
 import { Mul } from './Mul.ts';
 import { Neg } from './Neg.ts';
+import { PRelu } from './PRelu.ts';
 import { Pad } from './Pad.ts';
 import { Pow } from './Pow.ts';
+import { Reciprocal } from './Reciprocal.ts';
 import { ReduceMean } from './ReduceMean.ts';
 import { ReduceSum } from './ReduceSum.ts';
 import { Relu } from './Relu.ts';
@@ -36,17 +43,19 @@ import { Reshape } from './Reshape.ts';
 import { Sigmoid } from './Sigmoid.ts';
 import { Slice } from './Slice.ts';
 import { Softmax } from './Softmax.ts';
+import { Softplus } from './Softplus.ts';
 import { Split } from './Split.ts';
 import { Sqrt } from './Sqrt.ts';
 import { Squeeze } from './Squeeze.ts';
 import { Sub } from './Sub.ts';
+import { Sum } from './Sum.ts';
 import { Tanh } from './Tanh.ts';
 import { Transpose } from './Transpose.ts';
 import { Unsqueeze } from './Unsqueeze.ts';
 import { Where } from './Where.ts';
 
 export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
-  [Abs, Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Conv, ConvTranspose, Div, Dropout, Erf, Exp, Expand, Flatten, Gather, Gelu, Gemm, GlobalAveragePool, Identity, LeakyRelu, Log, LogSoftmax, MatMul, MaxPool, Mul, Neg, Pad, Pow, ReduceMean, ReduceSum, Relu, Reshape, Sigmoid, Slice, Softmax, Split, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze, Where].map((r) => [r.op, r]),
+  [Abs, Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Conv, ConvTranspose, Div, Dropout, Erf, Exp, Expand, Flatten, Gather, Gelu, Gemm, GlobalAveragePool, HardSigmoid, HardSwish, Identity, LayerNormalization, LeakyRelu, Log, LogSoftmax, MatMul, Max, MaxPool, Min, Mul, Neg, PRelu, Pad, Pow, Reciprocal, ReduceMean, ReduceSum, Relu, Reshape, Sigmoid, Slice, Softmax, Softplus, Split, Sqrt, Squeeze, Sub, Sum, Tanh, Transpose, Unsqueeze, Where].map((r) => [r.op, r]),
 );
 
 export function gradRule(op: string): GradRule | undefined {
