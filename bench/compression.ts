@@ -49,7 +49,12 @@ const data = loadFashionMnist(args.quick ? { train: 6400, test: 2000 } : {});
 log(`data: ${data.source}, ${data.train.count} train / ${data.test.count} test`);
 const source = loadModel(MODEL);
 
-const variants: BuiltVariant[] = await buildVariants(source, data, { finetuneEpochs: epochs, threads, seed: 0, onProgress: log });
+const variants: BuiltVariant[] = await buildVariants(source, data, {
+  finetuneEpochs: epochs,
+  threads,
+  seed: 0,
+  onProgress: log,
+});
 if (epochs > 0) {
   // Control: the unpruned model fine-tuned the same way. The fixture was trained for 5 epochs only,
   // so extra epochs alone can raise accuracy; the pruned variants' drop is also reported against it.
@@ -59,32 +64,57 @@ if (epochs > 0) {
     threads,
     seed: 0,
     onProgress: (step, total, loss) => {
-      if (step % 100 === 0 || step === total) log(`fine-tuning fp32 control: step ${step}/${total} loss ${loss.toFixed(4)}`);
+      if (step % 100 === 0 || step === total)
+        log(`fine-tuning fp32 control: step ${step}/${total} loss ${loss.toFixed(4)}`);
     },
   });
-  variants.push({ ...base, name: 'fp32 (+ft control)', description: `fp32 fine-tuned ${epochs} epoch(s) like the pruned variants, unpruned`, model: control.model, bytes: undefined, details: { history: control.history } });
+  variants.push({
+    ...base,
+    name: 'fp32 (+ft control)',
+    description: `fp32 fine-tuned ${epochs} epoch(s) like the pruned variants, unpruned`,
+    model: control.model,
+    bytes: undefined,
+    details: { history: control.history },
+  });
   // The same pruning without fine-tuning, to show what fine-tuning buys.
   const raw = await buildVariants(source, data, { only: ['pruned', 'filters'], finetuneEpochs: 0, onProgress: log });
   for (const v of raw.filter((x) => x.name !== 'fp32')) variants.push({ ...v, name: `${v.name} (no ft)` });
 }
 log(`measuring ${variants.length} variants`);
-const measured = await measureVariants(variants, data.test, data.shape, { batches: [1, 32], threads, rounds, onProgress: log });
+const measured = await measureVariants(variants, data.test, data.shape, {
+  batches: [1, 32],
+  threads,
+  rounds,
+  onProgress: log,
+});
 const ref = measured.find((m) => m.name === 'fp32')!;
 // Latency again with one onnxruntime thread: on a loaded 2-core machine a 2-thread run waits for
 // its slower thread, so single-thread ratios are the less disturbed comparison.
 let singleThread: VariantMeasurement[] | undefined;
 if (threads !== 1) {
   log('latency with 1 thread');
-  singleThread = await measureVariants(variants, take(data.test, 250), data.shape, { batches: [1, 32], threads: 1, rounds, onProgress: log });
+  singleThread = await measureVariants(variants, take(data.test, 250), data.shape, {
+    batches: [1, 32],
+    threads: 1,
+    rounds,
+    onProgress: log,
+  });
 }
 
 function latencyRatios(m: VariantMeasurement, base: VariantMeasurement) {
-  const lat = (b: number, k: 'p50_ms' | 'min_ms') => round(m.latency.find((l) => l.batch === b)![k] / base.latency.find((l) => l.batch === b)![k]);
-  return { b1_ratio: lat(1, 'p50_ms'), b32_ratio: lat(32, 'p50_ms'), b1_ratio_min: lat(1, 'min_ms'), b32_ratio_min: lat(32, 'min_ms') };
+  const lat = (b: number, k: 'p50_ms' | 'min_ms') =>
+    round(m.latency.find((l) => l.batch === b)![k] / base.latency.find((l) => l.batch === b)![k]);
+  return {
+    b1_ratio: lat(1, 'p50_ms'),
+    b32_ratio: lat(32, 'p50_ms'),
+    b1_ratio_min: lat(1, 'min_ms'),
+    b32_ratio_min: lat(32, 'min_ms'),
+  };
 }
 
 function ratios(m: VariantMeasurement) {
-  const lat = (b: number, k: 'p50_ms' | 'min_ms') => round(m.latency.find((l) => l.batch === b)![k] / ref.latency.find((l) => l.batch === b)![k]);
+  const lat = (b: number, k: 'p50_ms' | 'min_ms') =>
+    round(m.latency.find((l) => l.batch === b)![k] / ref.latency.find((l) => l.batch === b)![k]);
   const single = singleThread?.find((x) => x.name === m.name);
   const singleRef = singleThread?.find((x) => x.name === 'fp32');
   return {
@@ -111,7 +141,9 @@ const check = (name: keyof typeof TARGETS) => {
   const t = TARGETS[name] as { bytes?: number; drop_pt: number; b32?: number };
   return {
     variant: name,
-    ...(t.bytes !== undefined ? { bytes_ratio: r.bytes_ratio, bytes_target: t.bytes, bytes_ok: r.bytes_ratio <= t.bytes } : {}),
+    ...(t.bytes !== undefined
+      ? { bytes_ratio: r.bytes_ratio, bytes_target: t.bytes, bytes_ok: r.bytes_ratio <= t.bytes }
+      : {}),
     accuracy_drop_pt: r.accuracy_drop_pt,
     ...('accuracy_drop_vs_control_pt' in r ? { accuracy_drop_vs_control_pt: r.accuracy_drop_vs_control_pt } : {}),
     drop_target_pt: t.drop_pt,
@@ -122,7 +154,9 @@ const check = (name: keyof typeof TARGETS) => {
       ? {
           b32_ratio_p50: r.b32_ratio,
           b32_ratio_min: r.b32_ratio_min,
-          ...(r.single_thread ? { b32_ratio_1thread_p50: r.single_thread.b32_ratio, b32_ratio_1thread_min: r.single_thread.b32_ratio_min } : {}),
+          ...(r.single_thread
+            ? { b32_ratio_1thread_p50: r.single_thread.b32_ratio, b32_ratio_1thread_min: r.single_thread.b32_ratio_min }
+            : {}),
           b32_target: round(t.b32),
           b32_ok_p50: r.b32_ratio <= t.b32,
           b32_ok_min: r.b32_ratio_min <= t.b32,
@@ -164,9 +198,20 @@ if (singleThread) {
   console.log(`\none onnxruntime thread (${singleThread[0]!.samples} samples for accuracy, latency side by side):`);
   printTable(
     ['variant', 'B=1 ms', 'x B=1', 'B=32 ms', 'x B=32', 'x B=32 (min)'],
-    rows.map((r) => [r.name, r.single_thread!.latency[0]!.p50_ms.toFixed(3), r.single_thread!.b1_ratio.toFixed(3), r.single_thread!.latency[1]!.p50_ms.toFixed(3), r.single_thread!.b32_ratio.toFixed(3), r.single_thread!.b32_ratio_min.toFixed(3)]),
+    rows.map((r) => [
+      r.name,
+      r.single_thread!.latency[0]!.p50_ms.toFixed(3),
+      r.single_thread!.b1_ratio.toFixed(3),
+      r.single_thread!.latency[1]!.p50_ms.toFixed(3),
+      r.single_thread!.b32_ratio.toFixed(3),
+      r.single_thread!.b32_ratio_min.toFixed(3),
+    ]),
   );
 }
-console.log(`\nint8-static executes: ${Object.entries(kernels.ops).map(([k, v]) => `${k}×${v}`).join(', ')}`);
+console.log(
+  `\nint8-static executes: ${Object.entries(kernels.ops)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ')}`,
+);
 for (const t of targets) console.log(`target ${t.variant}: ${JSON.stringify(t)}`);
 console.log(`\nwrote ${path}`);

@@ -57,7 +57,10 @@ export function resolveDeviceProfile(nameOrFile: string): DeviceProfile {
   const builtin = DEVICE_PROFILES[nameOrFile];
   if (builtin) return builtin;
   if (!nameOrFile.endsWith('.json')) {
-    throw new VergeError('E_BAD_ARGUMENT', `unknown device profile '${nameOrFile}' (built-in: ${Object.keys(DEVICE_PROFILES).join(', ')}; or a .json file)`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `unknown device profile '${nameOrFile}' (built-in: ${Object.keys(DEVICE_PROFILES).join(', ')}; or a .json file)`,
+    );
   }
   const bytes = readBytes(nameOrFile);
   let raw: unknown;
@@ -69,8 +72,10 @@ export function resolveDeviceProfile(nameOrFile: string): DeviceProfile {
   const parsed = DeviceProfileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new VergeError('E_BAD_ARGUMENT', `${nameOrFile}: device profile field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `${nameOrFile}: device profile field '${issue.path.join('.') || '(root)'}': ${issue.message}`,
+    );
   }
   return parsed.data;
 }
-

@@ -74,7 +74,8 @@ export function serialized(v: ModelVariant): Uint8Array {
 function dataInput(model: Model): string {
   const inits = new Set(model.graph.initializers.map((t) => t.name));
   const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1) throw new VergeError('E_UNSUPPORTED', `measuring needs a model with one data input; this one has ${inputs.length}`);
+  if (inputs.length !== 1)
+    throw new VergeError('E_UNSUPPORTED', `measuring needs a model with one data input; this one has ${inputs.length}`);
   return inputs[0]!.name;
 }
 
@@ -91,16 +92,27 @@ function argmaxCorrect(logits: TensorValue, labels: Int32Array, offset: number):
 }
 
 /** Top-1 accuracy of a classifier session over a split. */
-export async function measureAccuracy(session: Session, input: string, split: Split, sampleShape: number[], limit?: number): Promise<{ accuracy: number; samples: number }> {
+export async function measureAccuracy(
+  session: Session,
+  input: string,
+  split: Split,
+  sampleShape: number[],
+  limit?: number,
+): Promise<{ accuracy: number; samples: number }> {
   const n = Math.min(split.count, limit ?? Infinity);
   const per = sampleShape.reduce((a, b) => a * b, 1);
   let correct = 0;
   for (let start = 0; start < n; start += EVAL_BATCH) {
     const b = Math.min(EVAL_BATCH, n - start);
-    const x: TensorValue = { dtype: 'float32', dims: [b, ...sampleShape], data: split.x.subarray(start * per, (start + b) * per) };
+    const x: TensorValue = {
+      dtype: 'float32',
+      dims: [b, ...sampleShape],
+      data: split.x.subarray(start * per, (start + b) * per),
+    };
     const out = await session.run({ [input]: x });
     const logits = out[session.outputNames[0]!]!;
-    if (logits.dtype !== 'float32') throw new VergeError('E_DTYPE_MISMATCH', `classifier output is ${logits.dtype}, expected float32 logits`);
+    if (logits.dtype !== 'float32')
+      throw new VergeError('E_DTYPE_MISMATCH', `classifier output is ${logits.dtype}, expected float32 logits`);
     correct += argmaxCorrect(logits, split.y, start);
   }
   return { accuracy: n ? correct / n : 0, samples: n };
@@ -126,7 +138,12 @@ function latencyStats(batch: number, times: number[]): LatencyStats {
 }
 
 /** Accuracy, bytes and side-by-side latency of every variant on a labelled split. */
-export async function measureVariants(variants: ModelVariant[], test: Split, sampleShape: number[], opts: MeasureOptions = {}): Promise<VariantMeasurement[]> {
+export async function measureVariants(
+  variants: ModelVariant[],
+  test: Split,
+  sampleShape: number[],
+  opts: MeasureOptions = {},
+): Promise<VariantMeasurement[]> {
   const batchSizes = opts.batches ?? DEFAULT_LATENCY_BATCHES;
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   const runs = opts.runsPerRound ?? DEFAULT_RUNS_PER_ROUND;
@@ -191,6 +208,10 @@ export async function measureVariants(variants: ModelVariant[], test: Split, sam
 /** Latency of a measurement at a batch size (throws when it was not measured). */
 export function latencyAt(m: VariantMeasurement, batch: number): LatencyStats {
   const l = m.latency.find((x) => x.batch === batch);
-  if (!l) throw new VergeError('E_BAD_ARGUMENT', `latency of ${m.name} was not measured at batch ${batch} (measured: ${m.latency.map((x) => x.batch).join(', ')})`);
+  if (!l)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `latency of ${m.name} was not measured at batch ${batch} (measured: ${m.latency.map((x) => x.batch).join(', ')})`,
+    );
   return l;
 }

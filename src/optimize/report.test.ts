@@ -3,15 +3,48 @@ import type { VariantMeasurement } from './measure.ts';
 import { buildReport, reportMarkdown, reportSvg } from './report.ts';
 import { selectVariant } from './variants.ts';
 
-function m(name: string, precision: VariantMeasurement['precision'], bytes: number, accuracy: number, b1: number, b32: number): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({ batch, min_ms: p50, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: 1 });
-  return { name, precision, description: `${name} <desc>`, bytes, accuracy, samples: 500, latency: [lat(1, b1), lat(32, b32)] };
+function m(
+  name: string,
+  precision: VariantMeasurement['precision'],
+  bytes: number,
+  accuracy: number,
+  b1: number,
+  b32: number,
+): VariantMeasurement {
+  const lat = (batch: number, p50: number) => ({
+    batch,
+    min_ms: p50,
+    p50_ms: p50,
+    p90_ms: p50,
+    mean_ms: p50,
+    runs: 10,
+    samples_per_sec: 1,
+  });
+  return {
+    name,
+    precision,
+    description: `${name} <desc>`,
+    bytes,
+    accuracy,
+    samples: 500,
+    latency: [lat(1, b1), lat(32, b32)],
+  };
 }
 
-const measured = [m('fp32', 'fp32', 400_000, 0.9, 0.2, 4), m('int8-static', 'int8', 100_000, 0.895, 0.1, 1), m('filters', 'fp32', 120_000, 0.88, 0.05, 2)];
+const measured = [
+  m('fp32', 'fp32', 400_000, 0.9, 0.2, 4),
+  m('int8-static', 'int8', 100_000, 0.895, 0.1, 1),
+  m('filters', 'fp32', 120_000, 0.88, 0.05, 2),
+];
 
 describe('optimize report', () => {
-  const choice = selectVariant(measured, { name: 'camera', memory_mb: 0.25, latency_budget_ms: 1, batch: 1, precisions: ['fp32', 'int8'] });
+  const choice = selectVariant(measured, {
+    name: 'camera',
+    memory_mb: 0.25,
+    latency_budget_ms: 1,
+    batch: 1,
+    precisions: ['fp32', 'int8'],
+  });
   const r = buildReport('cnn.onnx', { source: 'test', test_samples: 500 }, 2, measured, { fp32: 'fp32.onnx' }, choice);
 
   it('computes ratios to fp32 and accuracy drops in points', () => {
@@ -27,7 +60,9 @@ describe('optimize report', () => {
     const md = reportMarkdown(r);
     const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---'));
     expect(rows).toHaveLength(1 + measured.length);
-    expect(md).toContain('| **int8-static** (selected) | int8 | 97.7 | 0.250 | 89.50 | 0.50 | 0.100 | 0.500 | 1.000 | 0.250 |');
+    expect(md).toContain(
+      '| **int8-static** (selected) | int8 | 97.7 | 0.250 | 89.50 | 0.50 | 0.100 | 0.500 | 1.000 | 0.250 |',
+    );
     expect(md).toContain('## Target: camera');
     expect(md).toMatch(/- fp32: .*memory budget/);
   });

@@ -52,7 +52,13 @@ export function buildReport(
     ),
   }));
   const report: OptimizeReport = { model, data, threads, reference: ref.name, variants };
-  if (choice) report.target = { profile: choice.profile, selected: choice.selected?.name ?? null, reason: choice.reason, rejected: choice.rejected };
+  if (choice)
+    report.target = {
+      profile: choice.profile,
+      selected: choice.selected?.name ?? null,
+      reason: choice.reason,
+      rejected: choice.rejected,
+    };
   return report;
 }
 
@@ -70,7 +76,15 @@ export function reportMarkdown(r: OptimizeReport): string {
       `(onnxruntime, ${r.threads} thread(s)), all variants measured side by side in one run. Ratios are to \`${r.reference}\`.`,
     '',
   );
-  const head = ['variant', 'precision', 'KB', '× bytes', 'accuracy %', 'drop (pt)', ...batches.flatMap((b) => [`B=${b} ms`, `× B=${b}`])];
+  const head = [
+    'variant',
+    'precision',
+    'KB',
+    '× bytes',
+    'accuracy %',
+    'drop (pt)',
+    ...batches.flatMap((b) => [`B=${b} ms`, `× B=${b}`]),
+  ];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const v of r.variants) {
     const name = v.name === sel ? `**${v.name}** (selected)` : v.name;
@@ -93,8 +107,16 @@ export function reportMarkdown(r: OptimizeReport): string {
   if (r.target) {
     const p = r.target.profile;
     lines.push('', `## Target: ${p.name}`, '');
-    lines.push(`Budget: ${p.memory_mb} MB, ${p.latency_budget_ms} ms at batch ${p.batch}, precisions ${p.precisions.join('/')}.`, '');
-    lines.push(r.target.selected ? `Selected **${r.target.selected}**: ${r.target.reason}.` : `Nothing selected: ${r.target.reason}.`, '');
+    lines.push(
+      `Budget: ${p.memory_mb} MB, ${p.latency_budget_ms} ms at batch ${p.batch}, precisions ${p.precisions.join('/')}.`,
+      '',
+    );
+    lines.push(
+      r.target.selected
+        ? `Selected **${r.target.selected}**: ${r.target.reason}.`
+        : `Nothing selected: ${r.target.reason}.`,
+      '',
+    );
     for (const x of r.target.rejected) lines.push(`- ${x.name}: ${x.reason}`);
   }
   lines.push('', '![accuracy vs size and latency](report.svg)', '');
@@ -124,7 +146,11 @@ function ticks(lo: number, hi: number, count = 5): number[] {
 }
 
 function fmtTick(t: number): string {
-  return Math.abs(t) >= 100 ? t.toFixed(0) : Math.abs(t) >= 10 ? t.toFixed(1).replace(/\.0$/, '') : String(Math.round(t * 1000) / 1000);
+  return Math.abs(t) >= 100
+    ? t.toFixed(0)
+    : Math.abs(t) >= 10
+      ? t.toFixed(1).replace(/\.0$/, '')
+      : String(Math.round(t * 1000) / 1000);
 }
 
 interface Box {
@@ -144,11 +170,24 @@ function overlap(a: Box, b: Box): number {
 }
 
 /** Greedy label placement: the first spot around the point that overlaps nothing already drawn. */
-function placeLabel(text: string, cx: number, cy: number, placed: Box[], area: Box): { x: number; y: number; anchor: string; box: Box } {
+function placeLabel(
+  text: string,
+  cx: number,
+  cy: number,
+  placed: Box[],
+  area: Box,
+): { x: number; y: number; anchor: string; box: Box } {
   const w = text.length * CHAR_WIDTH;
   const h = 12;
   const spots: [number, number, 'start' | 'end' | 'middle'][] = [
-    [8, -6, 'start'], [8, 14, 'start'], [-8, -6, 'end'], [-8, 14, 'end'], [0, -10, 'middle'], [0, 20, 'middle'], [8, 4, 'start'], [-8, 4, 'end'],
+    [8, -6, 'start'],
+    [8, 14, 'start'],
+    [-8, -6, 'end'],
+    [-8, 14, 'end'],
+    [0, -10, 'middle'],
+    [0, 20, 'middle'],
+    [8, 4, 'start'],
+    [-8, 4, 'end'],
   ];
   let best: { x: number; y: number; anchor: string; box: Box } | undefined;
   let bestCost = Infinity;
@@ -157,7 +196,8 @@ function placeLabel(text: string, cx: number, cy: number, placed: Box[], area: B
     const y = cy + dy;
     const left = anchor === 'start' ? x : anchor === 'end' ? x - w : x - w / 2;
     const box = { x: left, y: y - h + 2, w, h };
-    const outside = box.x < area.x || box.x + box.w > area.x + area.w || box.y < area.y || box.y + box.h > area.y + area.h ? 1e6 : 0;
+    const outside =
+      box.x < area.x || box.x + box.w > area.x + area.w || box.y < area.y || box.y + box.h > area.y + area.h ? 1e6 : 0;
     const cost = outside + placed.reduce((s, b) => s + overlap(box, b), 0);
     if (cost < bestCost) {
       bestCost = cost;
@@ -188,19 +228,27 @@ function panel(left: number, title: string, xLabel: string, points: Point[]): st
   const sx = (x: number) => left + ((x - x0) / (x1 - x0)) * PANEL.w;
   const sy = (y: number) => PANEL.top + PANEL.h - ((y - y0) / (y1 - y0)) * PANEL.h;
   const parts: string[] = [];
-  parts.push(`<rect x="${left}" y="${PANEL.top}" width="${PANEL.w}" height="${PANEL.h}" fill="#fafafa" stroke="#999"/>`);
-  parts.push(`<text x="${left + PANEL.w / 2}" y="${PANEL.top - 12}" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
+  parts.push(
+    `<rect x="${left}" y="${PANEL.top}" width="${PANEL.w}" height="${PANEL.h}" fill="#fafafa" stroke="#999"/>`,
+  );
+  parts.push(
+    `<text x="${left + PANEL.w / 2}" y="${PANEL.top - 12}" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+  );
   for (const t of ticks(Math.max(0, x0), x1)) {
     const x = sx(t);
     parts.push(`<line x1="${x}" y1="${PANEL.top}" x2="${x}" y2="${PANEL.top + PANEL.h}" stroke="#e3e3e3"/>`);
-    parts.push(`<text x="${x}" y="${PANEL.top + PANEL.h + 16}" text-anchor="middle" font-size="11">${fmtTick(t)}</text>`);
+    parts.push(
+      `<text x="${x}" y="${PANEL.top + PANEL.h + 16}" text-anchor="middle" font-size="11">${fmtTick(t)}</text>`,
+    );
   }
   for (const t of ticks(y0, y1)) {
     const y = sy(t);
     parts.push(`<line x1="${left}" y1="${y}" x2="${left + PANEL.w}" y2="${y}" stroke="#e3e3e3"/>`);
     parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${fmtTick(t)}</text>`);
   }
-  parts.push(`<text x="${left + PANEL.w / 2}" y="${PANEL.top + PANEL.h + 36}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>`);
+  parts.push(
+    `<text x="${left + PANEL.w / 2}" y="${PANEL.top + PANEL.h + 36}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>`,
+  );
   parts.push(
     `<text x="${left - 48}" y="${PANEL.top + PANEL.h / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 ${left - 48} ${PANEL.top + PANEL.h / 2})">top-1 accuracy (%)</text>`,
   );
@@ -209,10 +257,14 @@ function panel(left: number, title: string, xLabel: string, points: Point[]): st
     const cx = sx(p.x);
     const cy = sy(p.y);
     if (p.selected) parts.push(`<circle cx="${cx}" cy="${cy}" r="10" fill="none" stroke="#2ca02c" stroke-width="3"/>`);
-    parts.push(`<circle cx="${cx}" cy="${cy}" r="5" fill="${p.color}" stroke="#333" stroke-width="0.8"><title>${esc(`${p.label}: ${p.x}, ${p.y.toFixed(2)}%`)}</title></circle>`);
+    parts.push(
+      `<circle cx="${cx}" cy="${cy}" r="5" fill="${p.color}" stroke="#333" stroke-width="0.8"><title>${esc(`${p.label}: ${p.x}, ${p.y.toFixed(2)}%`)}</title></circle>`,
+    );
     const label = placeLabel(p.label, cx, cy, placed, { x: left, y: PANEL.top, w: PANEL.w, h: PANEL.h });
     placed.push(label.box);
-    parts.push(`<text x="${label.x}" y="${label.y}" font-size="11" text-anchor="${label.anchor}">${esc(p.label)}</text>`);
+    parts.push(
+      `<text x="${label.x}" y="${label.y}" font-size="11" text-anchor="${label.anchor}">${esc(p.label)}</text>`,
+    );
   }
   return parts.join('\n');
 }
@@ -222,18 +274,34 @@ export function reportSvg(r: OptimizeReport, batch?: number): string {
   const b = batch ?? r.target?.profile.batch ?? Math.max(...(r.variants[0]?.latency.map((l) => l.batch) ?? [1]));
   const sel = r.target?.selected;
   const pts = (x: (v: ReportVariant) => number): Point[] =>
-    r.variants.map((v) => ({ x: x(v), y: v.accuracy * 100, label: v.name, color: COLORS[v.precision] ?? '#555', selected: v.name === sel }));
+    r.variants.map((v) => ({
+      x: x(v),
+      y: v.accuracy * 100,
+      label: v.name,
+      color: COLORS[v.precision] ?? '#555',
+      selected: v.name === sel,
+    }));
   const latencyOf = (v: ReportVariant) => v.latency.find((l) => l.batch === b)?.p50_ms ?? NaN;
   const legend = Object.entries(COLORS)
-    .map(([k, c], i) => `<circle cx="${W - 250 + i * 80}" cy="${H - 18}" r="5" fill="${c}" stroke="#333" stroke-width="0.8"/><text x="${W - 240 + i * 80}" y="${H - 14}" font-size="12">${k}</text>`)
+    .map(
+      ([k, c], i) =>
+        `<circle cx="${W - 250 + i * 80}" cy="${H - 18}" r="5" fill="${c}" stroke="#333" stroke-width="0.8"/><text x="${W - 240 + i * 80}" y="${H - 14}" font-size="12">${k}</text>`,
+    )
     .join('\n');
-  const selNote = sel ? `<circle cx="40" cy="${H - 18}" r="8" fill="none" stroke="#2ca02c" stroke-width="3"/><text x="54" y="${H - 14}" font-size="12">selected for ${esc(r.target!.profile.name)}</text>` : '';
+  const selNote = sel
+    ? `<circle cx="40" cy="${H - 18}" r="8" fill="none" stroke="#2ca02c" stroke-width="3"/><text x="54" y="${H - 14}" font-size="12">selected for ${esc(r.target!.profile.name)}</text>`
+    : '';
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="17">${esc(`verge optimize: ${r.model}`)}</text>`,
-    panel(PANEL.left[0]!, 'accuracy vs size', 'model file (KB)', pts((v) => Math.round((v.bytes / 1024) * 10) / 10)),
+    panel(
+      PANEL.left[0]!,
+      'accuracy vs size',
+      'model file (KB)',
+      pts((v) => Math.round((v.bytes / 1024) * 10) / 10),
+    ),
     panel(PANEL.left[1]!, `accuracy vs latency (batch ${b})`, `p50 latency at batch ${b} (ms)`, pts(latencyOf)),
     legend,
     selNote,

@@ -78,17 +78,35 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
   say('graph passes');
   const { model: base, passes } = await optimizeGraph(densifySparseInitializers(source));
   // fp32 is always built: every ratio in the report is relative to it.
-  out.push({ name: 'fp32', precision: 'fp32', description: 'graph passes only (reference)', model: base, details: { passes } });
+  out.push({
+    name: 'fp32',
+    precision: 'fp32',
+    description: 'graph passes only (reference)',
+    model: base,
+    details: { passes },
+  });
 
   if (want.has('fp16')) {
     say('fp16');
     const r = await convertToFloat16(base, {});
-    out.push({ name: 'fp16', precision: 'fp16', description: 'float16 weights and compute, float32 I/O', model: r.model, details: { quantize: r.report } });
+    out.push({
+      name: 'fp16',
+      precision: 'fp16',
+      description: 'float16 weights and compute, float32 I/O',
+      model: r.model,
+      details: { quantize: r.report },
+    });
   }
   if (want.has('int8-dynamic')) {
     say('dynamic int8');
     const r = await quantizeDynamic(base, { perChannel: true });
-    out.push({ name: 'int8-dynamic', precision: 'int8', description: 'int8 weights, activations quantized at run time', model: r.model, details: { quantize: r.report } });
+    out.push({
+      name: 'int8-dynamic',
+      precision: 'int8',
+      description: 'int8 weights, activations quantized at run time',
+      model: r.model,
+      details: { quantize: r.report },
+    });
   }
   if (want.has('int8-static')) {
     say('static int8 (calibrating)');
@@ -107,7 +125,8 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
     seed: opts.seed,
     maxSamples: opts.finetuneSamples,
     onProgress: (step: number, total: number, loss: number) => {
-      if (step % 100 === 0 || step === total) say(`fine-tuning ${label}: step ${step}/${total} loss ${loss.toFixed(4)}`);
+      if (step % 100 === 0 || step === total)
+        say(`fine-tuning ${label}: step ${step}/${total} loss ${loss.toFixed(4)}`);
     },
   });
 
@@ -168,14 +187,26 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
     }
     if (want.has('filters+int8')) {
       say('static int8 of the filter-pruned model');
-      out.push({ name: 'filters+int8', precision: 'int8', description: `${pct}% filters removed, then static int8`, model: await staticInt8(model, data, calibSamples), details: {} });
+      out.push({
+        name: 'filters+int8',
+        precision: 'int8',
+        description: `${pct}% filters removed, then static int8`,
+        model: await staticInt8(model, data, calibSamples),
+        details: {},
+      });
     }
   }
 
   if (want.has('weight-bits')) {
     say(`weight-only ${bits}-bit`);
     const r = quantizeWeightBits(base, { bits, scheme: 'affine' });
-    out.push({ name: 'weight-bits', precision: 'fp32', description: `${bits}-bit weights (affine, per channel), dequantized at load; fp32 compute`, model: r.model, details: { quantize: r.report } });
+    out.push({
+      name: 'weight-bits',
+      precision: 'fp32',
+      description: `${bits}-bit weights (affine, per channel), dequantized at load; fp32 compute`,
+      model: r.model,
+      details: { quantize: r.report },
+    });
   }
   return out;
 }
@@ -185,7 +216,11 @@ export interface SweepResult {
   measurements: VariantMeasurement[];
 }
 
-export async function runSweep(source: Model, data: Dataset, opts: SweepOptions & MeasureOptions = {}): Promise<SweepResult> {
+export async function runSweep(
+  source: Model,
+  data: Dataset,
+  opts: SweepOptions & MeasureOptions = {},
+): Promise<SweepResult> {
   const variants = await buildVariants(source, data, opts);
   const measurements = await measureVariants(variants, data.test, data.shape, opts);
   return { variants, measurements };

@@ -6,9 +6,32 @@ import { DEVICE_PROFILES, resolveDeviceProfile, type DeviceProfile } from './dev
 import type { VariantMeasurement } from './measure.ts';
 import { selectVariant } from './variants.ts';
 
-function m(name: string, precision: VariantMeasurement['precision'], kb: number, accuracy: number, b1: number, b32: number): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({ batch, min_ms: p50, p50_ms: p50, p90_ms: p50, mean_ms: p50, runs: 10, samples_per_sec: (batch * 1000) / p50 });
-  return { name, precision, description: '', bytes: kb * 1024, accuracy, samples: 1000, latency: [lat(1, b1), lat(32, b32)] };
+function m(
+  name: string,
+  precision: VariantMeasurement['precision'],
+  kb: number,
+  accuracy: number,
+  b1: number,
+  b32: number,
+): VariantMeasurement {
+  const lat = (batch: number, p50: number) => ({
+    batch,
+    min_ms: p50,
+    p50_ms: p50,
+    p90_ms: p50,
+    mean_ms: p50,
+    runs: 10,
+    samples_per_sec: (batch * 1000) / p50,
+  });
+  return {
+    name,
+    precision,
+    description: '',
+    bytes: kb * 1024,
+    accuracy,
+    samples: 1000,
+    latency: [lat(1, b1), lat(32, b32)],
+  };
 }
 
 const measured = [
@@ -20,7 +43,13 @@ const measured = [
 
 describe('selectVariant', () => {
   it('picks the most accurate variant within every budget and says why the others lost', () => {
-    const camera: DeviceProfile = { name: 'cam', memory_mb: 0.25, latency_budget_ms: 1, batch: 1, precisions: ['fp32', 'int8'] };
+    const camera: DeviceProfile = {
+      name: 'cam',
+      memory_mb: 0.25,
+      latency_budget_ms: 1,
+      batch: 1,
+      precisions: ['fp32', 'int8'],
+    };
     const c = selectVariant(measured, camera);
     expect(c.selected?.name).toBe('int8-static');
     const why = Object.fromEntries(c.rejected.map((r) => [r.name, r.reason]));
@@ -30,10 +59,18 @@ describe('selectVariant', () => {
   });
 
   it('judges latency at the profile batch size', () => {
-    const batchy: DeviceProfile = { name: 'b', memory_mb: 10, latency_budget_ms: 1, batch: 32, precisions: ['fp32', 'fp16', 'int8'] };
+    const batchy: DeviceProfile = {
+      name: 'b',
+      memory_mb: 10,
+      latency_budget_ms: 1,
+      batch: 32,
+      precisions: ['fp32', 'fp16', 'int8'],
+    };
     const c = selectVariant(measured, batchy);
     expect(c.selected?.name).toBe('filters+int8');
-    expect(c.rejected.find((r) => r.name === 'int8-static')?.reason).toMatch(/p50 1.2 ms at batch 32 exceeds the 1 ms budget/);
+    expect(c.rejected.find((r) => r.name === 'int8-static')?.reason).toMatch(
+      /p50 1.2 ms at batch 32 exceeds the 1 ms budget/,
+    );
   });
 
   it('reports when nothing fits, and when a batch size was not measured', () => {
@@ -45,7 +82,13 @@ describe('selectVariant', () => {
   });
 
   it('breaks accuracy ties by size', () => {
-    const all: DeviceProfile = { name: 'a', memory_mb: 10, latency_budget_ms: 10, batch: 1, precisions: ['fp32', 'fp16'] };
+    const all: DeviceProfile = {
+      name: 'a',
+      memory_mb: 10,
+      latency_budget_ms: 10,
+      batch: 1,
+      precisions: ['fp32', 'fp16'],
+    };
     expect(selectVariant(measured, all).selected?.name).toBe('fp16');
   });
 });
@@ -61,10 +104,16 @@ describe('device profiles', () => {
 
   it('reads a profile from JSON and rejects bad ones with the field named', () => {
     const good = join(tmp, 'kiosk.json');
-    writeFileSync(good, JSON.stringify({ name: 'kiosk', memory_mb: 2, latency_budget_ms: 5, batch: 4, precisions: ['fp32'] }));
+    writeFileSync(
+      good,
+      JSON.stringify({ name: 'kiosk', memory_mb: 2, latency_budget_ms: 5, batch: 4, precisions: ['fp32'] }),
+    );
     expect(resolveDeviceProfile(good).batch).toBe(4);
     const bad = join(tmp, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ name: 'x', memory_mb: -1, latency_budget_ms: 5, batch: 1, precisions: ['fp32'] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ name: 'x', memory_mb: -1, latency_budget_ms: 5, batch: 1, precisions: ['fp32'] }),
+    );
     expect(() => resolveDeviceProfile(bad)).toThrow(/memory_mb/);
     const notJson = join(tmp, 'broken.json');
     writeFileSync(notJson, '{ name: ');

@@ -27,11 +27,14 @@ export function selectVariant(measured: readonly VariantMeasurement[], profile: 
   const fitting: VariantMeasurement[] = [];
   for (const m of measured) {
     const reasons: string[] = [];
-    if (!profile.precisions.includes(m.precision)) reasons.push(`${m.precision} arithmetic is not supported (device runs ${profile.precisions.join('/')})`);
-    if (m.bytes > profile.memory_mb * MB) reasons.push(`${fmtMb(m.bytes)} exceeds the ${profile.memory_mb} MB memory budget`);
+    if (!profile.precisions.includes(m.precision))
+      reasons.push(`${m.precision} arithmetic is not supported (device runs ${profile.precisions.join('/')})`);
+    if (m.bytes > profile.memory_mb * MB)
+      reasons.push(`${fmtMb(m.bytes)} exceeds the ${profile.memory_mb} MB memory budget`);
     const lat = m.latency.find((l) => l.batch === profile.batch);
     if (!lat) reasons.push(`latency was not measured at batch ${profile.batch}`);
-    else if (lat.p50_ms > profile.latency_budget_ms) reasons.push(`p50 ${lat.p50_ms} ms at batch ${profile.batch} exceeds the ${profile.latency_budget_ms} ms budget`);
+    else if (lat.p50_ms > profile.latency_budget_ms)
+      reasons.push(`p50 ${lat.p50_ms} ms at batch ${profile.batch} exceeds the ${profile.latency_budget_ms} ms budget`);
     if (reasons.length) rejected.push({ name: m.name, reason: reasons.join('; ') });
     else fitting.push(m);
   }
@@ -40,9 +43,15 @@ export function selectVariant(measured: readonly VariantMeasurement[], profile: 
   }
   const latencyOf = (m: VariantMeasurement) => m.latency.find((l) => l.batch === profile.batch)!.p50_ms;
   // Most accurate; among equally accurate ones the smaller, then the faster.
-  const best = [...fitting].sort((a, b) => b.accuracy - a.accuracy || a.bytes - b.bytes || latencyOf(a) - latencyOf(b))[0]!;
+  const best = [...fitting].sort(
+    (a, b) => b.accuracy - a.accuracy || a.bytes - b.bytes || latencyOf(a) - latencyOf(b),
+  )[0]!;
   for (const m of fitting) {
-    if (m !== best) rejected.push({ name: m.name, reason: `fits, but accuracy ${(m.accuracy * 100).toFixed(2)}% < ${(best.accuracy * 100).toFixed(2)}% of ${best.name}${m.accuracy === best.accuracy ? ' (tie broken by size, then latency)' : ''}` });
+    if (m !== best)
+      rejected.push({
+        name: m.name,
+        reason: `fits, but accuracy ${(m.accuracy * 100).toFixed(2)}% < ${(best.accuracy * 100).toFixed(2)}% of ${best.name}${m.accuracy === best.accuracy ? ' (tie broken by size, then latency)' : ''}`,
+      });
   }
   return {
     profile,

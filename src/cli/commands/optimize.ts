@@ -47,26 +47,56 @@ function num(flag: string, v: string, integer = false): number {
 export function register(program: Command): void {
   program
     .command('optimize')
-    .description('compression sweep: build fp32/fp16/int8/pruned/n-bit variants, measure accuracy, size and latency, write them and a report')
+    .description(
+      'compression sweep: build fp32/fp16/int8/pruned/n-bit variants, measure accuracy, size and latency, write them and a report',
+    )
     .argument('<in>', 'input ONNX model (a classifier: one float input, logits output)')
-    .requiredOption('--data <name|dir>', 'labelled data: accuracy on its test split, calibration and fine-tuning on its train split')
-    .requiredOption('--out-dir <dir>', 'folder for the variant models and report.md, report.svg, report.json (created if missing)')
-    .option('--target <profile>', `device profile to select a variant for: ${Object.keys(DEVICE_PROFILES).join(', ')}, or a .json file {name, memory_mb, latency_budget_ms, batch, precisions}`)
+    .requiredOption(
+      '--data <name|dir>',
+      'labelled data: accuracy on its test split, calibration and fine-tuning on its train split',
+    )
+    .requiredOption(
+      '--out-dir <dir>',
+      'folder for the variant models and report.md, report.svg, report.json (created if missing)',
+    )
+    .option(
+      '--target <profile>',
+      `device profile to select a variant for: ${Object.keys(DEVICE_PROFILES).join(', ')}, or a .json file {name, memory_mb, latency_budget_ms, batch, precisions}`,
+    )
     .option('--samples <n>', 'measure accuracy on at most this many test samples (default: all)')
     .option('--variants <list>', `comma-separated subset of: ${VARIANT_NAMES.join(', ')} (fp32 is always built)`)
     .option('--sparsity <f>', 'unstructured pruning sparsity', String(SWEEP_DEFAULTS.sparsity))
-    .option('--filter-ratio <f>', 'structured pruning: fraction of filters/units removed per layer', String(SWEEP_DEFAULTS.filterRatio))
+    .option(
+      '--filter-ratio <f>',
+      'structured pruning: fraction of filters/units removed per layer',
+      String(SWEEP_DEFAULTS.filterRatio),
+    )
     .option('--bits <n>', 'weight-bits variant: bits per weight', String(SWEEP_DEFAULTS.bits))
     .option('--finetune-epochs <n>', 'fine-tune the pruned variants for this many epochs (0: prune only)', '0')
     .option('--finetune-samples <n>', 'fine-tune on at most this many training samples per epoch')
-    .option('--calib-samples <n>', 'static int8 calibration samples from the train split', String(DEFAULT_CALIBRATION_SAMPLES))
+    .option(
+      '--calib-samples <n>',
+      'static int8 calibration samples from the train split',
+      String(DEFAULT_CALIBRATION_SAMPLES),
+    )
     .option('--threads <n>', 'onnxruntime threads per session', String(DEFAULT_THREADS))
-    .option('--rounds <n>', 'latency rounds over all variants (5 timed runs per variant and batch size each)', String(DEFAULT_ROUNDS))
-    .option('--json', 'print one JSON object: the report (variants with bytes, accuracy, latency and ratios to fp32; target choice)')
+    .option(
+      '--rounds <n>',
+      'latency rounds over all variants (5 timed runs per variant and batch size each)',
+      String(DEFAULT_ROUNDS),
+    )
+    .option(
+      '--json',
+      'print one JSON object: the report (variants with bytes, accuracy, latency and ratios to fp32; target choice)',
+    )
     .action(async (input: string, opts: OptimizeCliOptions) => {
-      const only = opts.variants?.split(',').map((s) => s.trim()).filter(Boolean);
+      const only = opts.variants
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const v of only ?? []) {
-        if (!(VARIANT_NAMES as readonly string[]).includes(v)) throw new VergeError('E_BAD_ARGUMENT', `unknown variant '${v}' (known: ${VARIANT_NAMES.join(', ')})`);
+        if (!(VARIANT_NAMES as readonly string[]).includes(v))
+          throw new VergeError('E_BAD_ARGUMENT', `unknown variant '${v}' (known: ${VARIANT_NAMES.join(', ')})`);
       }
       const profile = opts.target ? resolveDeviceProfile(opts.target) : undefined;
       const threads = num('--threads', opts.threads, true);
@@ -91,7 +121,9 @@ export function register(program: Command): void {
         files[v.name] = `${v.name}.onnx`;
         writeFileAtomic(join(opts.outDir, files[v.name]!), v.bytes);
       }
-      const batches = [...new Set([...DEFAULT_LATENCY_BATCHES, ...(profile ? [profile.batch] : [])])].sort((a, b) => a - b);
+      const batches = [...new Set([...DEFAULT_LATENCY_BATCHES, ...(profile ? [profile.batch] : [])])].sort(
+        (a, b) => a - b,
+      );
       note(`measuring ${variants.length} variants (accuracy, latency at batch ${batches.join(', ')})`);
       const measured = await measureVariants(variants, data.test, data.shape, {
         batches,
@@ -101,7 +133,14 @@ export function register(program: Command): void {
         onProgress: (m) => note(`  ${m}`),
       });
       const choice = profile ? selectVariant(measured, profile) : undefined;
-      const report = buildReport(basename(input), { source: data.source, test_samples: measured[0]!.samples }, threads, measured, files, choice);
+      const report = buildReport(
+        basename(input),
+        { source: data.source, test_samples: measured[0]!.samples },
+        threads,
+        measured,
+        files,
+        choice,
+      );
       writeFileAtomic(join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
       writeFileAtomic(join(opts.outDir, 'report.md'), reportMarkdown(report));
       writeFileAtomic(join(opts.outDir, 'report.svg'), reportSvg(report));
@@ -114,8 +153,15 @@ export function register(program: Command): void {
           (v.accuracy * 100).toFixed(2),
           ...v.latency.map((l) => `${l.p50_ms.toFixed(3)} (${v.latency_ratio[`b${l.batch}`]!.toFixed(2)}x)`),
         ]);
-        const lines = [table(['variant', 'prec', 'KB', 'x bytes', 'acc %', ...batches.map((b) => `B=${b} p50 ms`)], rows)];
-        if (report.target) lines.push(report.target.selected ? `target ${report.target.profile.name}: ${report.target.selected} (${report.target.reason})` : `target ${report.target.profile.name}: ${report.target.reason}`);
+        const lines = [
+          table(['variant', 'prec', 'KB', 'x bytes', 'acc %', ...batches.map((b) => `B=${b} p50 ms`)], rows),
+        ];
+        if (report.target)
+          lines.push(
+            report.target.selected
+              ? `target ${report.target.profile.name}: ${report.target.selected} (${report.target.reason})`
+              : `target ${report.target.profile.name}: ${report.target.reason}`,
+          );
         lines.push(`wrote ${variants.length} models, report.md, report.svg, report.json to ${opts.outDir}`);
         return lines.join('\n');
       });

@@ -14,7 +14,11 @@ import { Session } from '../../runtime/session.ts';
 import { measureAccuracy } from '../../optimize/measure.ts';
 import { finetune, FINETUNE_LR, type FinetuneResult } from '../../optimize/prune/finetune.ts';
 import { pruneMagnitude, pruningMasks, type PruneScope } from '../../optimize/prune/magnitude.ts';
-import { densifySparseInitializers, toSparseInitializers, type SparseIndexLayout } from '../../optimize/prune/sparse-storage.ts';
+import {
+  densifySparseInitializers,
+  toSparseInitializers,
+  type SparseIndexLayout,
+} from '../../optimize/prune/sparse-storage.ts';
 import { pruneFilters, type FilterNorm } from '../../optimize/prune/structured.ts';
 import { emit, note, progressBar, table } from '../output.ts';
 
@@ -43,7 +47,8 @@ function num(flag: string, v: string, integer = false): number {
 }
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new VergeError('E_BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
   return v as T;
 }
 
@@ -61,30 +66,55 @@ async function accuracyOf(model: Model, data: Dataset, threads: number): Promise
 export function register(program: Command): void {
   program
     .command('prune')
-    .description('prune a model: unstructured magnitude pruning (sparse initializers) or structured filter pruning (smaller dense model)')
+    .description(
+      'prune a model: unstructured magnitude pruning (sparse initializers) or structured filter pruning (smaller dense model)',
+    )
     .argument('<in>', 'input ONNX model')
-    .requiredOption('--sparsity <f>', 'fraction to prune, in [0, 1): of weights (unstructured) or of filters/units per layer (--structured)')
+    .requiredOption(
+      '--sparsity <f>',
+      'fraction to prune, in [0, 1): of weights (unstructured) or of filters/units per layer (--structured)',
+    )
     .option('--structured', 'remove whole Conv filters and Gemm/MatMul units and rewire their consumers')
     .option('--norm <n>', 'structured: filter ranking norm, l1 or l2', 'l1')
-    .option('--scope <s>', "unstructured: 'global' (one magnitude threshold over all layers) or 'layer' (same sparsity in each)", 'global')
-    .option('--layout <l>', "unstructured: sparse index layout, 'compact' (int16 indices, smallest; onnxruntime loads it) or 'int64' (what the ONNX checker accepts)", 'compact')
-    .option('--data <name|dir>', 'dataset to fine-tune on and to report accuracy before/after (fashion-mnist, a folder of .npy, an .npz)')
-    .option('--finetune-epochs <n>', 'fine-tuning epochs on --data (unstructured: gradual pruning on the polynomial schedule while training)', '0')
+    .option(
+      '--scope <s>',
+      "unstructured: 'global' (one magnitude threshold over all layers) or 'layer' (same sparsity in each)",
+      'global',
+    )
+    .option(
+      '--layout <l>',
+      "unstructured: sparse index layout, 'compact' (int16 indices, smallest; onnxruntime loads it) or 'int64' (what the ONNX checker accepts)",
+      'compact',
+    )
+    .option(
+      '--data <name|dir>',
+      'dataset to fine-tune on and to report accuracy before/after (fashion-mnist, a folder of .npy, an .npz)',
+    )
+    .option(
+      '--finetune-epochs <n>',
+      'fine-tuning epochs on --data (unstructured: gradual pruning on the polynomial schedule while training)',
+      '0',
+    )
     .option('--finetune-samples <n>', 'fine-tune on at most this many training samples per epoch')
     .option('--lr <x>', 'fine-tuning Adam learning rate', String(FINETUNE_LR))
     .option('--threads <n>', 'onnxruntime threads', '2')
     .option('--seed <s>', 'seed of the fine-tuning shuffles', '0')
     .requiredOption('--out <file>', 'output ONNX model (written atomically)')
-    .option('--json', 'print one JSON object: {mode, sparsity, bytes_in, bytes_out, ratio, layers, accuracy_before, accuracy_after, finetune}')
+    .option(
+      '--json',
+      'print one JSON object: {mode, sparsity, bytes_in, bytes_out, ratio, layers, accuracy_before, accuracy_after, finetune}',
+    )
     .action(async (input: string, opts: PruneCliOptions) => {
       const sparsity = num('--sparsity', opts.sparsity);
-      if (!(sparsity >= 0 && sparsity < 1)) throw new VergeError('E_BAD_ARGUMENT', `--sparsity must be in [0, 1), got ${sparsity}`);
+      if (!(sparsity >= 0 && sparsity < 1))
+        throw new VergeError('E_BAD_ARGUMENT', `--sparsity must be in [0, 1), got ${sparsity}`);
       const norm = oneOf<FilterNorm>('--norm', opts.norm, ['l1', 'l2']);
       const scope = oneOf<PruneScope>('--scope', opts.scope, ['global', 'layer']);
       const layout = oneOf<SparseIndexLayout>('--layout', opts.layout, ['compact', 'int64']);
       const epochs = num('--finetune-epochs', opts.finetuneEpochs, true);
       const threads = num('--threads', opts.threads, true);
-      if (epochs > 0 && !opts.data) throw new VergeError('E_BAD_ARGUMENT', '--finetune-epochs needs --data to train on');
+      if (epochs > 0 && !opts.data)
+        throw new VergeError('E_BAD_ARGUMENT', '--finetune-epochs needs --data to train on');
       const bytesIn = readBytes(input).length;
       const source = densifySparseInitializers(loadModel(input));
       const data = opts.data ? loadDataset(opts.data) : undefined;
@@ -137,7 +167,11 @@ export function register(program: Command): void {
           for (const b of m) zeros += b === 0 ? 1 : 0;
         }
         achieved = total ? zeros / total : 0;
-        layers = [...masks.entries()].map(([name, m]) => ({ name, elements: m.length, sparsity: Math.round((1 - m.reduce((s, b) => s + b, 0) / m.length) * 1e4) / 1e4 }));
+        layers = [...masks.entries()].map(([name, m]) => ({
+          name,
+          elements: m.length,
+          sparsity: Math.round((1 - m.reduce((s, b) => s + b, 0) / m.length) * 1e4) / 1e4,
+        }));
       }
       const accuracyAfter = data ? await accuracyOf(result, data, threads) : undefined;
       const stored = opts.structured ? result : toSparseInitializers(result, { layout }).model;
@@ -149,14 +183,18 @@ export function register(program: Command): void {
         in: input,
         out: opts.out,
         mode: opts.structured ? 'structured' : 'unstructured',
-        ...(opts.structured ? { norm, parameters_removed: Math.round(achieved * 1e4) / 1e4 } : { scope, layout, sparsity: Math.round(achieved * 1e4) / 1e4 }),
+        ...(opts.structured
+          ? { norm, parameters_removed: Math.round(achieved * 1e4) / 1e4 }
+          : { scope, layout, sparsity: Math.round(achieved * 1e4) / 1e4 }),
         target_sparsity: sparsity,
         bytes_in: bytesIn,
         bytes_out: bytes.length,
         ratio: Math.round((bytes.length / bytesIn) * 1e4) / 1e4,
         layers,
         ...(skipped ? { skipped } : {}),
-        ...(data ? { data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count } } : {}),
+        ...(data
+          ? { data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count } }
+          : {}),
         ...(accuracyBefore !== undefined ? { accuracy_before: accuracyBefore, accuracy_after: accuracyAfter } : {}),
         finetune: ft ? { epochs, steps: ft.steps, history: ft.history } : null,
       };
@@ -164,14 +202,28 @@ export function register(program: Command): void {
         const lines = [
           `wrote ${opts.out}: ${bytes.length} bytes (${(summary.ratio * 100).toFixed(1)}% of ${bytesIn})`,
           opts.structured
-            ? `structured (${norm}): ${((achieved) * 100).toFixed(1)}% of parameters removed`
+            ? `structured (${norm}): ${(achieved * 100).toFixed(1)}% of parameters removed`
             : `unstructured (${scope}): ${(achieved * 100).toFixed(1)}% of prunable weights are zero, stored as sparse initializers (${layout})`,
         ];
         if (opts.structured) {
-          lines.push(table(['layer', 'op', 'before', 'after'], (layers as { name: string; op: string; before: number; after: number }[]).map((l) => [l.name, l.op, l.before, l.after])));
-          for (const s of skipped as { name: string; reason: string }[]) lines.push(`kept whole: ${s.name}: ${s.reason}`);
+          lines.push(
+            table(
+              ['layer', 'op', 'before', 'after'],
+              (layers as { name: string; op: string; before: number; after: number }[]).map((l) => [
+                l.name,
+                l.op,
+                l.before,
+                l.after,
+              ]),
+            ),
+          );
+          for (const s of skipped as { name: string; reason: string }[])
+            lines.push(`kept whole: ${s.name}: ${s.reason}`);
         }
-        if (accuracyBefore !== undefined) lines.push(`accuracy: ${(accuracyBefore * 100).toFixed(2)}% -> ${(accuracyAfter! * 100).toFixed(2)}% on ${data!.test.count} test samples${ft ? ` after ${epochs} fine-tune epoch(s)` : ''}`);
+        if (accuracyBefore !== undefined)
+          lines.push(
+            `accuracy: ${(accuracyBefore * 100).toFixed(2)}% -> ${(accuracyAfter! * 100).toFixed(2)}% on ${data!.test.count} test samples${ft ? ` after ${epochs} fine-tune epoch(s)` : ''}`,
+          );
         return lines.join('\n');
       });
     });

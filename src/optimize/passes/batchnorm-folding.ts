@@ -15,7 +15,9 @@ export function foldBatchNorm(model: Model): Model {
   let folded = 0;
   for (;;) {
     const index = new GraphIndex(g);
-    const bn = g.nodes.find((n) => isDefaultDomain(n.domain) && n.opType === 'BatchNormalization' && foldTarget(n, index));
+    const bn = g.nodes.find(
+      (n) => isDefaultDomain(n.domain) && n.opType === 'BatchNormalization' && foldTarget(n, index),
+    );
     if (!bn) break;
     fold(g, index, bn, foldTarget(bn, index)!);
     folded++;
@@ -100,11 +102,13 @@ function fold(g: Graph, index: GraphIndex, bn: Node, t: Target): void {
   const newW = new Float32Array(wData.length);
   if (producer.opType === 'Conv' || t.transB) {
     const per = wData.length / channels;
-    for (let c = 0; c < channels; c++) for (let k = 0; k < per; k++) newW[c * per + k] = wData[c * per + k]! * params.scale[c]!;
+    for (let c = 0; c < channels; c++)
+      for (let k = 0; k < per; k++) newW[c * per + k] = wData[c * per + k]! * params.scale[c]!;
   } else {
     // Gemm B is [K, N]: scale columns
     const rows = wData.length / channels;
-    for (let r = 0; r < rows; r++) for (let c = 0; c < channels; c++) newW[r * channels + c] = wData[r * channels + c]! * params.scale[c]!;
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < channels; c++) newW[r * channels + c] = wData[r * channels + c]! * params.scale[c]!;
   }
   const alpha = producer.opType === 'Gemm' ? floatAttr(producer, 'alpha', 1) : 1;
   const beta = producer.opType === 'Gemm' ? floatAttr(producer, 'beta', 1) : 1;
@@ -132,7 +136,10 @@ function fold(g: Graph, index: GraphIndex, bn: Node, t: Target): void {
 }
 
 function uniqueInitName(g: Graph, base: string): string {
-  const used = new Set<string>([...g.initializers.map((t) => t.name), ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
+  const used = new Set<string>([
+    ...g.initializers.map((t) => t.name),
+    ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs]),
+  ]);
   let name = base;
   for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
   return name;

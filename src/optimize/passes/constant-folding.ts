@@ -77,7 +77,12 @@ export async function foldConstants(model: Model, opts: ConstantFoldingOptions =
 }
 
 function tensorBytes(t: Tensor): number {
-  return t.dtype === 'string' ? 0 : byteSize(t.dtype, t.dims.reduce((a, b) => a * b, 1));
+  return t.dtype === 'string'
+    ? 0
+    : byteSize(
+        t.dtype,
+        t.dims.reduce((a, b) => a * b, 1),
+      );
 }
 
 /** Replace default-domain Constant nodes by initializers of the same name. */

@@ -27,17 +27,38 @@ function withPassThroughs(m: Model): Model {
   const relu = g.nodes.find((n) => n.opType === 'Relu')!;
   const reluOut = relu.outputs[0]!;
   for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === reluOut ? 'relu_identity' : i));
-  g.nodes.splice(g.nodes.indexOf(relu) + 1, 0, { name: 'id0', opType: 'Identity', domain: '', inputs: [reluOut], outputs: ['relu_identity'], attributes: {} });
+  g.nodes.splice(g.nodes.indexOf(relu) + 1, 0, {
+    name: 'id0',
+    opType: 'Identity',
+    domain: '',
+    inputs: [reluOut],
+    outputs: ['relu_identity'],
+    attributes: {},
+  });
   const gemms = g.nodes.filter((n) => n.opType === 'Gemm');
   const last = gemms[gemms.length - 1]!;
   const x = last.inputs[0]!;
   g.initializers.push(makeTensor('drop_ratio', 'float32', [], [0.5]), makeTensor('drop_training', 'bool', [], [0]));
-  g.nodes.splice(g.nodes.indexOf(last), 0, { name: 'drop', opType: 'Dropout', domain: '', inputs: [x, 'drop_ratio', 'drop_training'], outputs: ['dropped', ''], attributes: {} });
+  g.nodes.splice(g.nodes.indexOf(last), 0, {
+    name: 'drop',
+    opType: 'Dropout',
+    domain: '',
+    inputs: [x, 'drop_ratio', 'drop_training'],
+    outputs: ['dropped', ''],
+    attributes: {},
+  });
   last.inputs[0] = 'dropped';
   // logits produced by an Identity: removing it must rename the producer's output, not lose the output
   const logits = g.outputs[0]!.name;
   last.outputs = ['pre_logits'];
-  g.nodes.push({ name: 'id_out', opType: 'Identity', domain: '', inputs: ['pre_logits'], outputs: [logits], attributes: {} });
+  g.nodes.push({
+    name: 'id_out',
+    opType: 'Identity',
+    domain: '',
+    inputs: ['pre_logits'],
+    outputs: [logits],
+    attributes: {},
+  });
   return out;
 }
 
@@ -87,8 +108,25 @@ describe('graph passes on the trained seed CNN fixtures', () => {
   it('the pipeline takes the BN+view variants to the plain op set', async () => {
     const m = trainedFixture('seed_cnn_bn_fmnist');
     const { model, passes } = await optimizeGraph(m);
-    expect(passes.map((p) => p.pass)).toEqual(['remove-identities', 'simplify-shapes', 'fold-constants', 'fold-batchnorm', 'eliminate-dead-nodes']);
-    expect(model.graph.nodes.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Flatten', 'Gemm', 'Relu', 'Gemm']);
+    expect(passes.map((p) => p.pass)).toEqual([
+      'remove-identities',
+      'simplify-shapes',
+      'fold-constants',
+      'fold-batchnorm',
+      'eliminate-dead-nodes',
+    ]);
+    expect(model.graph.nodes.map((n) => n.opType)).toEqual([
+      'Conv',
+      'Relu',
+      'MaxPool',
+      'Conv',
+      'Relu',
+      'MaxPool',
+      'Flatten',
+      'Gemm',
+      'Relu',
+      'Gemm',
+    ]);
     await expectSameOutputs(m, model);
   });
 });
@@ -146,7 +184,14 @@ describe('dead-node elimination', () => {
     const m = cloneModel(trainedFixture('seed_cnn_fmnist'));
     const g = m.graph;
     g.initializers.push(makeTensor('unused_w', 'float32', [2], [1, 2]));
-    g.nodes.push({ name: 'dangling', opType: 'Relu', domain: '', inputs: [g.nodes[0]!.outputs[0]!], outputs: ['dangling_out'], attributes: {} });
+    g.nodes.push({
+      name: 'dangling',
+      opType: 'Relu',
+      domain: '',
+      inputs: [g.nodes[0]!.outputs[0]!],
+      outputs: ['dangling_out'],
+      attributes: {},
+    });
     const clean = eliminateDeadNodes(m);
     expect(clean.graph.nodes.length).toBe(g.nodes.length - 1);
     expect(clean.graph.initializers.some((t) => t.name === 'unused_w')).toBe(false);

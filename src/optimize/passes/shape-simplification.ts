@@ -24,7 +24,10 @@ export function simplifyShapeOps(model: Model): Model {
   constantNodesToInitializers(g);
   const { shapes, values } = inferStaticShapes(g);
   const index = new GraphIndex(g);
-  const used = new Set<string>([...g.initializers.map((t) => t.name), ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
+  const used = new Set<string>([
+    ...g.initializers.map((t) => t.name),
+    ...g.nodes.flatMap((n) => [...n.inputs, ...n.outputs]),
+  ]);
   const fresh = (base: string): string => {
     let name = base;
     for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
@@ -55,7 +58,8 @@ export function simplifyShapeOps(model: Model): Model {
       if (!name || index.constant(name) || !index.producer.has(name)) continue;
       const val = values.get(name);
       const shape = shapes.get(name);
-      if (!val || !shape || !val.every((d) => typeof d === 'number') || shape.some((d) => typeof d !== 'number')) continue;
+      if (!val || !shape || !val.every((d) => typeof d === 'number') || shape.some((d) => typeof d !== 'number'))
+        continue;
       const producer = index.producer.get(name)!;
       if (producer.opType === 'Constant') continue;
       // Tracked values are int64 shape values; a Cast to another type is left to constant folding.
@@ -71,7 +75,11 @@ export function simplifyShapeOps(model: Model): Model {
 }
 
 /** A constant Reshape target equivalent to `val` for data of shape `data`, or undefined. */
-export function resolveReshapeTarget(val: SymDim[], data: SymDim[] | undefined, allowZero: boolean): number[] | undefined {
+export function resolveReshapeTarget(
+  val: SymDim[],
+  data: SymDim[] | undefined,
+  allowZero: boolean,
+): number[] | undefined {
   const out: (number | undefined)[] = val.map((d, k) => {
     if (typeof d === 'number') return d;
     // Same symbol at the same position of the data: "copy this dim" is what 0 means.
@@ -83,4 +91,3 @@ export function resolveReshapeTarget(val: SymDim[], data: SymDim[] | undefined, 
   if (unknown === 1 && !out.includes(-1)) return out.map((d) => (d === undefined ? -1 : d));
   return undefined;
 }
-

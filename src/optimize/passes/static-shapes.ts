@@ -20,15 +20,71 @@ export interface StaticShapes {
 const MAX_TRACKED_VALUES = 64;
 
 const SAME_SHAPE = new Set([
-  'Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Elu', 'Selu', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish',
-  'Gelu', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Ceil', 'Floor', 'Round', 'Sign', 'Not',
-  'Cast', 'CastLike', 'Clip', 'Identity', 'Dropout', 'BatchNormalization', 'InstanceNormalization', 'LRN',
-  'Softmax', 'LogSoftmax', 'Hardmax', 'LayerNormalization', 'QuantizeLinear', 'DequantizeLinear', 'Sin', 'Cos',
-  'Mish', 'ThresholdedRelu', 'Celu', 'PRelu',
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'LeakyRelu',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Softsign',
+  'HardSigmoid',
+  'HardSwish',
+  'Gelu',
+  'Erf',
+  'Exp',
+  'Log',
+  'Neg',
+  'Abs',
+  'Sqrt',
+  'Reciprocal',
+  'Ceil',
+  'Floor',
+  'Round',
+  'Sign',
+  'Not',
+  'Cast',
+  'CastLike',
+  'Clip',
+  'Identity',
+  'Dropout',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'LRN',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'LayerNormalization',
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'Sin',
+  'Cos',
+  'Mish',
+  'ThresholdedRelu',
+  'Celu',
+  'PRelu',
 ]);
 const BROADCAST = new Set([
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And',
-  'Or', 'Xor', 'Where', 'Max', 'Min', 'Sum', 'Mean', 'BitShift',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Mod',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
+  'Where',
+  'Max',
+  'Min',
+  'Sum',
+  'Mean',
+  'BitShift',
 ]);
 /** Ops whose values (not just shapes) are tracked when their inputs' values are known. */
 const VALUE_OPS = new Set(['Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'Identity', 'Slice', 'Size']);
@@ -42,7 +98,10 @@ export function inferStaticShapes(g: Graph): StaticShapes {
     if (initNames.has(inp.name)) continue;
     const t = inp.type;
     if (t?.kind !== 'tensor' || !t.shape) continue;
-    shapes.set(inp.name, t.shape.map((d) => (d === null || d === '' ? `?${fresh++}` : d)));
+    shapes.set(
+      inp.name,
+      t.shape.map((d) => (d === null || d === '' ? `?${fresh++}` : d)),
+    );
   }
   for (const t of g.initializers) {
     if (shapes.has(t.name) && !g.inputs.some((i) => i.name === t.name)) continue;
@@ -104,7 +163,13 @@ function axesOf(n: Node, values: Map<string, SymDim[]>): number[] | undefined {
   return v && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
 }
 
-function poolShape(n: Node, x: SymDim[], kernel: number[], channels: SymDim, fresh: () => string): SymDim[] | undefined {
+function poolShape(
+  n: Node,
+  x: SymDim[],
+  kernel: number[],
+  channels: SymDim,
+  fresh: () => string,
+): SymDim[] | undefined {
   const spatial = x.length - 2;
   const strides = intsAttr(n, 'strides') ?? Array<number>(spatial).fill(1);
   const dil = intsAttr(n, 'dilations') ?? Array<number>(spatial).fill(1);
@@ -153,7 +218,7 @@ function inferNode(n: Node, shapes: Map<string, SymDim[]>, values: Map<string, S
     case 'Conv': {
       const w = s(1);
       if (!x || !w || w.some((d) => typeof d !== 'number')) return;
-      set(poolShape(n, x, (intsAttr(n, 'kernel_shape') ?? (w.slice(2) as number[])), w[0]!, fresh));
+      set(poolShape(n, x, intsAttr(n, 'kernel_shape') ?? (w.slice(2) as number[]), w[0]!, fresh));
       return;
     }
     case 'MaxPool':
@@ -279,7 +344,9 @@ function inferNode(n: Node, shapes: Map<string, SymDim[]>, values: Map<string, S
       if (!x) return;
       const axes = axesOf(n, values);
       if (!axes && n.inputs[1]) return;
-      const drop = new Set((axes ?? x.map((d, k) => (d === 1 ? k : -1)).filter((k) => k >= 0)).map((a) => normAxis(a, x.length)));
+      const drop = new Set(
+        (axes ?? x.map((d, k) => (d === 1 ? k : -1)).filter((k) => k >= 0)).map((a) => normAxis(a, x.length)),
+      );
       set(x.filter((_, k) => !drop.has(k)));
       setValue(v(0));
       return;

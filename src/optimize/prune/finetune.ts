@@ -45,7 +45,11 @@ export interface FinetuneResult {
 function dataInputName(model: Model): string {
   const inits = new Set(model.graph.initializers.map((t) => t.name));
   const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1) throw new VergeError('E_UNSUPPORTED', `fine-tuning needs a model with one data input, this one has ${inputs.length}`);
+  if (inputs.length !== 1)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `fine-tuning needs a model with one data input, this one has ${inputs.length}`,
+    );
   return inputs[0]!.name;
 }
 
@@ -60,8 +64,14 @@ function applyMasks(session: TrainingSession, masks: Map<string, Uint8Array>): v
   session.setState(state);
 }
 
-export async function finetune(model: Model, train: Split, sampleShape: number[], opts: FinetuneOptions): Promise<FinetuneResult> {
-  if (!(opts.epochs >= 0) || !Number.isInteger(opts.epochs)) throw new VergeError('E_BAD_ARGUMENT', `fine-tune epochs must be a whole number >= 0, got ${opts.epochs}`);
+export async function finetune(
+  model: Model,
+  train: Split,
+  sampleShape: number[],
+  opts: FinetuneOptions,
+): Promise<FinetuneResult> {
+  if (!(opts.epochs >= 0) || !Number.isInteger(opts.epochs))
+    throw new VergeError('E_BAD_ARGUMENT', `fine-tune epochs must be a whole number >= 0, got ${opts.epochs}`);
   const dense = densifySparseInitializers(model);
   if (opts.epochs === 0) return { model: dense, steps: 0, history: [] };
   const input = dataInputName(dense);
@@ -70,7 +80,8 @@ export async function finetune(model: Model, train: Split, sampleShape: number[]
   const per = train.x.length / Math.max(1, train.count);
   const split: Split = { x: train.x.subarray(0, count * per), y: train.y.subarray(0, count), count };
   const stepsPerEpoch = Math.floor(count / batch);
-  if (stepsPerEpoch === 0) throw new VergeError('E_DATA_INVALID', `fine-tuning needs at least ${batch} training samples, got ${count}`);
+  if (stepsPerEpoch === 0)
+    throw new VergeError('E_DATA_INVALID', `fine-tuning needs at least ${batch} training samples, got ${count}`);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const session = await TrainingSession.create(dense, {
     loss: 'cross-entropy',
@@ -107,7 +118,10 @@ export async function finetune(model: Model, train: Split, sampleShape: number[]
     }
     if (opts.gradual) {
       // The schedule ends exactly at the target: prune the final weights once more to be sure.
-      const pruned = pruneMagnitude(session.exportModel(), { sparsity: opts.gradual.sparsity, scope: opts.gradual.scope });
+      const pruned = pruneMagnitude(session.exportModel(), {
+        sparsity: opts.gradual.sparsity,
+        scope: opts.gradual.scope,
+      });
       return { model: pruned.model, steps: step, history };
     }
     return { model: session.exportModel(), steps: step, history };

@@ -63,11 +63,15 @@ function zeroSmallest(data: Float32Array, count: number): void {
   for (let i = 0; i < count && i < order.length; i++) data[order[i]!] = 0;
 }
 
-export function pruneMagnitude(model: Model, opts: MagnitudePruneOptions): { model: Model; report: MagnitudePruneReport } {
+export function pruneMagnitude(
+  model: Model,
+  opts: MagnitudePruneOptions,
+): { model: Model; report: MagnitudePruneReport } {
   checkSparsity(opts.sparsity);
   const out = cloneModel(model);
   const weights = prunableWeights(out).filter((w) => w.tensor.data.length >= (opts.minElements ?? 0));
-  if (weights.length === 0) throw new VergeError('E_UNSUPPORTED', 'the model has no Conv, Gemm or MatMul weights to prune');
+  if (weights.length === 0)
+    throw new VergeError('E_UNSUPPORTED', 'the model has no Conv, Gemm or MatMul weights to prune');
   if ((opts.scope ?? 'global') === 'layer') {
     for (const { tensor } of weights) {
       const d = tensor.data as Float32Array;
@@ -125,7 +129,10 @@ export function pruningMasks(model: Model): Map<string, Uint8Array> {
   const masks = new Map<string, Uint8Array>();
   for (const { tensor } of prunableWeights(model)) {
     const d = tensor.data as Float32Array;
-    masks.set(tensor.name, Uint8Array.from(d, (v) => (v === 0 ? 0 : 1)));
+    masks.set(
+      tensor.name,
+      Uint8Array.from(d, (v) => (v === 0 ? 0 : 1)),
+    );
   }
   return masks;
 }
@@ -134,7 +141,13 @@ export function pruningMasks(model: Model): Map<string, Uint8Array> {
  * Polynomial sparsity schedule (Zhu & Gupta, "To prune, or not to prune", 2017):
  * s_t = s_f + (s_i - s_f) * (1 - t/T)^3, pruning fast while many weights are redundant, slowly near the end.
  */
-export function polynomialSparsity(step: number, totalSteps: number, finalSparsity: number, initialSparsity = 0, power = 3): number {
+export function polynomialSparsity(
+  step: number,
+  totalSteps: number,
+  finalSparsity: number,
+  initialSparsity = 0,
+  power = 3,
+): number {
   if (totalSteps <= 0) return finalSparsity;
   const t = Math.min(1, Math.max(0, step / totalSteps));
   return finalSparsity + (initialSparsity - finalSparsity) * (1 - t) ** power;

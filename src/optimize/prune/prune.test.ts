@@ -51,7 +51,9 @@ describe('unstructured magnitude pruning', () => {
   });
 
   it('rejects a sparsity outside [0, 1)', () => {
-    expect(() => pruneMagnitude(trainedFixture('seed_cnn_fmnist'), { sparsity: 1.2 })).toThrow(/E_BAD_ARGUMENT|sparsity/);
+    expect(() => pruneMagnitude(trainedFixture('seed_cnn_fmnist'), { sparsity: 1.2 })).toThrow(
+      /E_BAD_ARGUMENT|sparsity/,
+    );
   });
 
   it('keep-masks and the polynomial schedule', () => {
@@ -122,10 +124,12 @@ function maskedEquivalent(m: Model, report: FilterPruneReport): Model {
     const c = w.dims[outAxis]!;
     const inner = w.dims.slice(outAxis + 1).reduce((a, b) => a * b, 1);
     const outer = w.dims.slice(0, outAxis).reduce((a, b) => a * b, 1);
-    for (const r of layer.removed) for (let o = 0; o < outer; o++) d.fill(0, (o * c + r) * inner, (o * c + r + 1) * inner);
+    for (const r of layer.removed)
+      for (let o = 0; o < outer; o++) d.fill(0, (o * c + r) * inner, (o * c + r + 1) * inner);
     if (node.inputs[2]) for (const r of layer.removed) (init(out, node.inputs[2]).data as Float32Array)[r] = 0;
     const bn = g.nodes.find((n) => n.opType === 'BatchNormalization' && n.inputs[0] === node.outputs[0]);
-    if (bn) for (const r of layer.removed) for (const k of [2, 3]) (init(out, bn.inputs[k]!).data as Float32Array)[r] = 0;
+    if (bn)
+      for (const r of layer.removed) for (const k of [2, 3]) (init(out, bn.inputs[k]!).data as Float32Array)[r] = 0;
   }
   return out;
 }
@@ -172,9 +176,19 @@ describe('structured filter pruning', () => {
   it('removes the same channels from a depthwise Conv behind a pruned layer (MobileNet blocks)', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 2, 6, 6]);
-    const w = (name: string, dims: number[]) => b.initializer(name, 'float32', dims, Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.71 + dims[0]!)));
+    const w = (name: string, dims: number[]) =>
+      b.initializer(
+        name,
+        'float32',
+        dims,
+        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.71 + dims[0]!)),
+      );
     const expand = b.op('Relu', [b.op('Conv', [x, w('we', [6, 2, 1, 1]), w('be', [6])])]);
-    const dw = b.op('Clip', [b.op('Conv', [expand, w('wdw', [6, 1, 3, 3])], { group: 6, pads: [1, 1, 1, 1] }), b.scalar(0), b.scalar(6)]);
+    const dw = b.op('Clip', [
+      b.op('Conv', [expand, w('wdw', [6, 1, 3, 3])], { group: 6, pads: [1, 1, 1, 1] }),
+      b.scalar(0),
+      b.scalar(6),
+    ]);
     const project = b.op('Conv', [dw, w('wp', [3, 6, 1, 1])]);
     b.output(b.op('Gemm', [b.op('Flatten', [project]), w('wg', [2, 108])], { transB: 1 }), 'float32', ['n', 2]);
     const m = makeModel(b.graph, { opset: 17 });
@@ -185,14 +199,24 @@ describe('structured filter pruning', () => {
     ]);
     expect(init(model, 'wdw').dims).toEqual([3, 1, 3, 3]);
     expect(model.graph.nodes[2]!.attributes.group).toEqual({ type: 'int', value: 3 });
-    const input = { dtype: 'float32' as const, dims: [2, 2, 6, 6], data: new Float32Array(144).map((_, i) => Math.cos(i)) };
+    const input = {
+      dtype: 'float32' as const,
+      dims: [2, 2, 6, 6],
+      data: new Float32Array(144).map((_, i) => Math.cos(i)),
+    };
     await expectSame(maskedEquivalent(m, report), model, { x: input });
   });
 
   it('rewires channel offsets through Concat', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 2, 6, 6]);
-    const w = (name: string, dims: number[]) => b.initializer(name, 'float32', dims, Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37 + dims[0]!)));
+    const w = (name: string, dims: number[]) =>
+      b.initializer(
+        name,
+        'float32',
+        dims,
+        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37 + dims[0]!)),
+      );
     const a = b.op('Relu', [b.op('Conv', [x, w('wa', [4, 2, 3, 3]), w('ba', [4])], { pads: [1, 1, 1, 1] })]);
     const c = b.op('Relu', [b.op('Conv', [x, w('wc', [6, 2, 1, 1])])]);
     const cat = b.op('Concat', [a, c], { axis: 1 });
@@ -207,7 +231,11 @@ describe('structured filter pruning', () => {
       [4, 2],
     ]);
     expect(init(model, 'wd').dims).toEqual([2, 5, 3, 3]);
-    const input = { dtype: 'float32' as const, dims: [2, 2, 6, 6], data: new Float32Array(144).map((_, i) => Math.sin(i)) };
+    const input = {
+      dtype: 'float32' as const,
+      dims: [2, 2, 6, 6],
+      data: new Float32Array(144).map((_, i) => Math.sin(i)),
+    };
     await expectSame(maskedEquivalent(m, report), model, { x: input });
   });
 });

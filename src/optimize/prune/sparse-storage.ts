@@ -49,7 +49,15 @@ function zerosOf(data: SparseData): number {
   return z;
 }
 
-function sparseChunk(name: string, dtype: 'float32' | 'int8' | 'uint8', data: SparseData, offset: number, length: number, dims: number[], layout: SparseIndexLayout): SparseTensor {
+function sparseChunk(
+  name: string,
+  dtype: 'float32' | 'int8' | 'uint8',
+  data: SparseData,
+  offset: number,
+  length: number,
+  dims: number[],
+  layout: SparseIndexLayout,
+): SparseTensor {
   const idx: number[] = [];
   const vals: number[] = [];
   for (let i = 0; i < length; i++) {
@@ -68,7 +76,10 @@ function sparseChunk(name: string, dtype: 'float32' | 'int8' | 'uint8', data: Sp
 }
 
 /** Convert sparse-enough float32 initializers to sparse initializers. Pure. */
-export function toSparseInitializers(model: Model, opts: SparseStorageOptions = {}): { model: Model; report: SparseStorageReport } {
+export function toSparseInitializers(
+  model: Model,
+  opts: SparseStorageOptions = {},
+): { model: Model; report: SparseStorageReport } {
   const layout = opts.layout ?? 'compact';
   const minSparsity = opts.minSparsity ?? 0;
   const out = cloneModel(model);
@@ -80,7 +91,9 @@ export function toSparseInitializers(model: Model, opts: SparseStorageOptions = 
   for (const t of g.initializers) {
     const data = t.data;
     const dtype = t.dtype;
-    const supported = (dtype === 'float32' && data instanceof Float32Array) || ((dtype === 'int8' || dtype === 'uint8') && (data instanceof Int8Array || data instanceof Uint8Array));
+    const supported =
+      (dtype === 'float32' && data instanceof Float32Array) ||
+      ((dtype === 'int8' || dtype === 'uint8') && (data instanceof Int8Array || data instanceof Uint8Array));
     if (!supported || inputs.has(t.name) || data.length < MIN_SPARSE_ELEMENTS) {
       keep.push(t);
       continue;
@@ -90,7 +103,10 @@ export function toSparseInitializers(model: Model, opts: SparseStorageOptions = 
     const nnz = data.length - zeros;
     const elementBytes = dtype === 'float32' ? 4 : 1;
     const indexBytes = layout === 'int64' ? 8 : 2;
-    if (zeros / data.length < minSparsity || nnz * (elementBytes + indexBytes) > MAX_SPARSE_FRACTION * data.length * elementBytes) {
+    if (
+      zeros / data.length < minSparsity ||
+      nnz * (elementBytes + indexBytes) > MAX_SPARSE_FRACTION * data.length * elementBytes
+    ) {
       keep.push(t);
       continue;
     }
@@ -109,8 +125,24 @@ export function toSparseInitializers(model: Model, opts: SparseStorageOptions = 
       const shape = `${t.name}__shape`;
       keep.push(makeTensor(shape, 'int64', [t.dims.length], t.dims));
       newNodes.push(
-        { name: `${t.name}__concat`, opType: 'Concat', domain: '', inputs: parts, outputs: [flat], attributes: { axis: { type: 'int', value: 0 } }, docString: SPARSE_CHUNK_DOC },
-        { name: `${t.name}__reshape`, opType: 'Reshape', domain: '', inputs: [flat, shape], outputs: [t.name], attributes: {}, docString: SPARSE_CHUNK_DOC },
+        {
+          name: `${t.name}__concat`,
+          opType: 'Concat',
+          domain: '',
+          inputs: parts,
+          outputs: [flat],
+          attributes: { axis: { type: 'int', value: 0 } },
+          docString: SPARSE_CHUNK_DOC,
+        },
+        {
+          name: `${t.name}__reshape`,
+          opType: 'Reshape',
+          domain: '',
+          inputs: [flat, shape],
+          outputs: [t.name],
+          attributes: {},
+          docString: SPARSE_CHUNK_DOC,
+        },
       );
       report.tensors.push({ name: t.name, elements: data.length, nonZeros: nnz, chunks: parts.length });
     }
@@ -120,7 +152,10 @@ export function toSparseInitializers(model: Model, opts: SparseStorageOptions = 
   // Reassembly nodes come first: every weight they produce is read later.
   g.nodes = [...newNodes, ...g.nodes];
   report.sparseBytes = g.sparseInitializers.reduce(
-    (s, sp) => s + sp.values.data.length * (sp.values.dtype === 'float32' ? 4 : 1) + sp.indices.data.length * bytesPerIndex(sp.indices),
+    (s, sp) =>
+      s +
+      sp.values.data.length * (sp.values.dtype === 'float32' ? 4 : 1) +
+      sp.indices.data.length * bytesPerIndex(sp.indices),
     0,
   );
   return { model: out, report };
@@ -135,9 +170,13 @@ export function sparseToDense(sp: SparseTensor): Tensor {
   const total = numel(sp.dims);
   const dtype = sp.values.dtype;
   if (dtype !== 'float32' && dtype !== 'int8' && dtype !== 'uint8') {
-    throw new VergeError('E_UNSUPPORTED', `sparse tensor '${sp.values.name}' holds ${dtype}; verge densifies float32, int8 and uint8`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `sparse tensor '${sp.values.name}' holds ${dtype}; verge densifies float32, int8 and uint8`,
+    );
   }
-  const out = dtype === 'float32' ? new Float32Array(total) : dtype === 'int8' ? new Int8Array(total) : new Uint8Array(total);
+  const out =
+    dtype === 'float32' ? new Float32Array(total) : dtype === 'int8' ? new Int8Array(total) : new Uint8Array(total);
   const vals = sp.values.data as SparseData;
   const idx = sp.indices.data;
   const rank = sp.dims.length;
@@ -147,7 +186,11 @@ export function sparseToDense(sp: SparseTensor): Tensor {
     let lin = 0;
     if (coords) for (let r = 0; r < rank; r++) lin += Number(idx[i * rank + r]!) * strides[r]!;
     else lin = Number(idx[i]!);
-    if (lin < 0 || lin >= total) throw new VergeError('E_MODEL_INVALID', `sparse tensor '${sp.values.name}' has index ${lin} outside its ${total} elements`);
+    if (lin < 0 || lin >= total)
+      throw new VergeError(
+        'E_MODEL_INVALID',
+        `sparse tensor '${sp.values.name}' has index ${lin} outside its ${total} elements`,
+      );
     out[lin] = vals[i]!;
   }
   return makeTensor(sp.values.name, dtype, [...sp.dims], out);
@@ -177,7 +220,12 @@ function foldChunkReassembly(g: Graph): void {
       const first = byName.get(n.inputs[0]!)!;
       const parts = n.inputs.map((i) => byName.get(i)!.data as SparseData);
       const total = parts.reduce((s, p) => s + p.length, 0);
-      const flat = first.dtype === 'float32' ? new Float32Array(total) : first.dtype === 'int8' ? new Int8Array(total) : new Uint8Array(total);
+      const flat =
+        first.dtype === 'float32'
+          ? new Float32Array(total)
+          : first.dtype === 'int8'
+            ? new Int8Array(total)
+            : new Uint8Array(total);
       let off = 0;
       for (const p of parts) {
         flat.set(p, off);

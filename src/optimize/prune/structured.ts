@@ -34,12 +34,36 @@ export interface FilterPruneReport {
 
 /** Ops that keep channel c of their input in channel c of their output. */
 const CHANNEL_WISE = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Celu', 'HardSigmoid', 'HardSwish', 'Gelu', 'Softplus',
-  'Softsign', 'Mish', 'Identity', 'Dropout', 'MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool',
-  'GlobalLpPool', 'BatchNormalization', 'InstanceNormalization', 'Clip',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Celu',
+  'HardSigmoid',
+  'HardSwish',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Identity',
+  'Dropout',
+  'MaxPool',
+  'AveragePool',
+  'LpPool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'GlobalLpPool',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'Clip',
 ]);
 /** Channel-wise ops whose inputs 1.. are per-channel parameters to slice. */
-const PER_CHANNEL_PARAMS: Record<string, number[]> = { BatchNormalization: [1, 2, 3, 4], InstanceNormalization: [1, 2] };
+const PER_CHANNEL_PARAMS: Record<string, number[]> = {
+  BatchNormalization: [1, 2, 3, 4],
+  InstanceNormalization: [1, 2],
+};
 
 interface ChannelUse {
   kind: 'conv-in' | 'dense-in' | 'params' | 'depthwise';
@@ -79,13 +103,16 @@ function traceUses(
     if (!isDefaultDomain(c.domain)) throw new NotPrunable(`its channels reach ${c.domain}.${c.opType}`);
     if (CHANNEL_WISE.has(c.opType)) {
       if (c.inputs[0] !== value) throw new NotPrunable(`its channels are a parameter of ${c.opType} '${c.name}'`);
-      if (!allOutputsUnusedExceptFirst(c, index)) throw new NotPrunable(`${c.opType} '${c.name}' has extra outputs in use`);
+      if (!allOutputsUnusedExceptFirst(c, index))
+        throw new NotPrunable(`${c.opType} '${c.name}' has extra outputs in use`);
       const params = PER_CHANNEL_PARAMS[c.opType];
       if (params) {
-        if (!params.every((k) => constWeight(c, k, index))) throw new NotPrunable(`${c.opType} '${c.name}' has non-constant parameters`);
+        if (!params.every((k) => constWeight(c, k, index)))
+          throw new NotPrunable(`${c.opType} '${c.name}' has non-constant parameters`);
         uses.push({ kind: 'params', node: c, offset, block: 1 });
       }
-      if (c.opType === 'Clip' && c.inputs.slice(1).some((i) => i && !index.constant(i))) throw new NotPrunable(`Clip '${c.name}' has computed bounds`);
+      if (c.opType === 'Clip' && c.inputs.slice(1).some((i) => i && !index.constant(i)))
+        throw new NotPrunable(`Clip '${c.name}' has computed bounds`);
       traceUses(c.outputs[0]!, offset, width, index, channelsOf, uses, depth + 1);
       continue;
     }
@@ -96,7 +123,8 @@ function traceUses(
       if (group !== 1 && group === width && w.dims[0] === width && w.dims[1] === 1) {
         // Depthwise (one filter per channel): channel c in is channel c out, so the channel
         // disappears from this conv too and the trace continues behind it.
-        if (c.inputs[2] && !constWeight(c, 2, index)) throw new NotPrunable(`depthwise Conv '${c.name}' has a computed bias`);
+        if (c.inputs[2] && !constWeight(c, 2, index))
+          throw new NotPrunable(`depthwise Conv '${c.name}' has a computed bias`);
         uses.push({ kind: 'depthwise', node: c, offset, block: 1 });
         traceUses(c.outputs[0]!, offset, width, index, channelsOf, uses, depth + 1);
         continue;
@@ -121,11 +149,13 @@ function traceUses(
       continue;
     }
     if (c.opType === 'Flatten' || c.opType === 'Reshape') {
-      if (c.opType === 'Flatten' && intAttr(c, 'axis', 1) !== 1) throw new NotPrunable(`Flatten '${c.name}' does not flatten from the channel axis`);
+      if (c.opType === 'Flatten' && intAttr(c, 'axis', 1) !== 1)
+        throw new NotPrunable(`Flatten '${c.name}' does not flatten from the channel axis`);
       if (c.opType === 'Reshape') {
         const target = index.constant(c.inputs[1] ?? '');
         const dims = target ? intValues(target) : undefined;
-        if (!dims || dims.length !== 2 || dims[1] !== -1) throw new NotPrunable(`Reshape '${c.name}' is not a flatten to [batch, -1]`);
+        if (!dims || dims.length !== 2 || dims[1] !== -1)
+          throw new NotPrunable(`Reshape '${c.name}' is not a flatten to [batch, -1]`);
       }
       for (const d of index.consumersOf(c.outputs[0]!)) traceDense(d, c.outputs[0]!, offset, width, index, uses);
       if (index.graphOutputs.has(c.outputs[0]!)) throw new NotPrunable('its flattened channels are a graph output');
@@ -140,16 +170,26 @@ function traceUses(
 }
 
 /** A Gemm/MatMul reading a flattened [batch, width*block] tensor. */
-function traceDense(d: Node, value: string, offset: number, width: number, index: GraphIndex, uses: ChannelUse[], knownBlock?: number): void {
+function traceDense(
+  d: Node,
+  value: string,
+  offset: number,
+  width: number,
+  index: GraphIndex,
+  uses: ChannelUse[],
+  knownBlock?: number,
+): void {
   const w = constWeight(d, 1, index);
   if ((d.opType !== 'Gemm' && d.opType !== 'MatMul') || d.inputs[0] !== value || !w) {
     throw new NotPrunable(`flattened channels reach ${d.opType} '${d.name}'`);
   }
-  if (d.opType === 'Gemm' && intAttr(d, 'transA', 0) !== 0) throw new NotPrunable(`Gemm '${d.name}' transposes its input`);
+  if (d.opType === 'Gemm' && intAttr(d, 'transA', 0) !== 0)
+    throw new NotPrunable(`Gemm '${d.name}' transposes its input`);
   if (w.dims.length !== 2) throw new NotPrunable(`${d.opType} '${d.name}' has a ${w.dims.length}-D weight`);
   const k = d.opType === 'Gemm' && intAttr(d, 'transB', 0) === 1 ? w.dims[1]! : w.dims[0]!;
   const block = knownBlock ?? k / width;
-  if (!Number.isInteger(block) || block * width !== k) throw new NotPrunable(`${d.opType} '${d.name}' input size ${k} is not a multiple of ${width} channels`);
+  if (!Number.isInteger(block) || block * width !== k)
+    throw new NotPrunable(`${d.opType} '${d.name}' input size ${k} is not a multiple of ${width} channels`);
   uses.push({ kind: 'dense-in', node: d, offset, block });
 }
 
@@ -180,8 +220,16 @@ function asProducer(n: Node, index: GraphIndex): Producer | string | undefined {
     const transB = intAttr(n, 'transB', 0) === 1;
     const units = transB ? w.dims[0]! : w.dims[1]!;
     const bias = n.inputs[2] ? constWeight(n, 2, index) : undefined;
-    if (n.inputs[2] && (!bias || (bias.data.length !== units && bias.data.length !== 1))) return 'bias is not a constant per-unit vector';
-    return { node: n, weight: w, outAxis: transB ? 0 : 1, channels: units, bias: bias && bias.data.length === units ? bias : undefined, output: n.outputs[0]! };
+    if (n.inputs[2] && (!bias || (bias.data.length !== units && bias.data.length !== 1)))
+      return 'bias is not a constant per-unit vector';
+    return {
+      node: n,
+      weight: w,
+      outAxis: transB ? 0 : 1,
+      channels: units,
+      bias: bias && bias.data.length === units ? bias : undefined,
+      output: n.outputs[0]!,
+    };
   }
   if (n.opType === 'MatMul') {
     if (!w || w.dims.length !== 2) return undefined;
@@ -192,7 +240,14 @@ function asProducer(n: Node, index: GraphIndex): Producer | string | undefined {
       const other = add.inputs[0] === out ? add.inputs[1]! : add.inputs[0]!;
       const b = index.constant(other);
       if (b && b.data instanceof Float32Array && b.data.length === units) {
-        return { node: n, weight: w, outAxis: 1, channels: units, addBias: { node: add, tensor: b }, output: add.outputs[0]! };
+        return {
+          node: n,
+          weight: w,
+          outAxis: 1,
+          channels: units,
+          addBias: { node: add, tensor: b },
+          output: add.outputs[0]!,
+        };
       }
     }
     return { node: n, weight: w, outAxis: 1, channels: units, output: out };
@@ -223,7 +278,8 @@ export function sliceAxis(t: Tensor, axis: number, keep: number[]): Tensor {
   const outer = t.dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const out = new Float32Array(outer * keep.length * inner);
   let p = 0;
-  for (let o = 0; o < outer; o++) for (const ch of keep) out.set(d.subarray((o * c + ch) * inner, (o * c + ch + 1) * inner), (p++) * inner);
+  for (let o = 0; o < outer; o++)
+    for (const ch of keep) out.set(d.subarray((o * c + ch) * inner, (o * c + ch + 1) * inner), p++ * inner);
   const dims = [...t.dims];
   dims[axis] = keep.length;
   return makeTensor(t.name, 'float32', dims, out);
@@ -276,7 +332,8 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
       if ((weightUsers.get(p.weight.name) ?? 0) > 1) throw new NotPrunable('its weights are shared with another node');
       traceUses(p.output, 0, p.channels, index, channelsOf, uses);
       for (const u of uses) {
-        if (u.kind !== 'params' && (weightUsers.get(u.node.inputs[1]!) ?? 0) > 1) throw new NotPrunable(`consumer '${u.node.name}' shares its weights`);
+        if (u.kind !== 'params' && (weightUsers.get(u.node.inputs[1]!) ?? 0) > 1)
+          throw new NotPrunable(`consumer '${u.node.name}' shares its weights`);
       }
     } catch (e) {
       if (!(e instanceof NotPrunable)) throw e;
@@ -309,7 +366,13 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
         remove(w.name, inAxis, rows);
       }
     }
-    report.layers.push({ name, op: n.opType, before: p.channels, after: keepCount, removed: [...removed].sort((a, b) => a - b) });
+    report.layers.push({
+      name,
+      op: n.opType,
+      before: p.channels,
+      after: keepCount,
+      removed: [...removed].sort((a, b) => a - b),
+    });
   }
 
   g.initializers = g.initializers.map((t) => {
@@ -326,7 +389,10 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
   g.valueInfo = [];
   report.parametersAfter = floatParams(g);
   if (report.layers.length === 0 && opts.ratio > 0) {
-    throw new VergeError('E_UNSUPPORTED', `no layer could be pruned structurally: ${report.skipped.map((s) => `${s.name} (${s.reason})`).join('; ') || 'no Conv/Gemm/MatMul layers'}`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `no layer could be pruned structurally: ${report.skipped.map((s) => `${s.name} (${s.reason})`).join('; ') || 'no Conv/Gemm/MatMul layers'}`,
+    );
   }
   return { model: out, report };
 }
