@@ -2,7 +2,7 @@
  * Fleet benchmark: one control plane, thousands of simulated agents over a real MQTT broker
  * (the embedded aedes broker, and a Mosquitto process when installed).
  *
- *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto]
+ *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto] [--name fleet]
  *
  * Measures (per broker): devices enrolled and connected (each its own MQTT connection and
  * credentials, spread over worker processes: one process cannot hold 10,000 client sockets next to
@@ -250,6 +250,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         lost: total - stored,
         duplicates: dups,
         publish_s: round(publishS, 2),
+        // devices → broker (PUBACKed), before the control plane's ingestion
+        broker_msgs_per_s: Math.round(acked / publishS),
         end_to_end_s: round(ingestS, 2),
         msgs_per_s: Math.round(stored / ingestS),
       },
@@ -270,7 +272,7 @@ const results: Record<string, unknown>[] = [];
 for (const kind of BROKERS) results.push(await runOne(kind));
 
 const targets = { connected: 10_000, rollout_devices: 1_000, rollout_s: 30, msgs_per_s: 20_000 };
-const path = writeResult('fleet', {
+const path = writeResult(arg('name', 'fleet'), {
   config: { connected: CONNECTED, rollout: ROLLOUT, messages_per_device: MESSAGES, workers: WORKERS, brokers: BROKERS },
   targets,
   results,
