@@ -80,6 +80,45 @@ function startAgentProcess(args: string[]): {
   return { child, started, stderr: () => err };
 }
 
+describe('verge agent bad input', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'verge.js'), 'agent', ...args], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('refuses with one line and leaves no data dir: no identity, unreachable cloud', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'verge-agent-bad-'));
+    try {
+      const cases: [string[], RegExp][] = [
+        [['--data-dir', join(base, 'a')], /^error: E_BAD_ARGUMENT: .* holds no enrolled agent/],
+        [
+          ['--data-dir', join(base, 'b'), '--cloud', 'http://127.0.0.1:9', '--enroll-token', 'et_0123456789abcdef'],
+          /^error: E_NETWORK: cannot reach the cloud/,
+        ],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await run(args);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr.trim()).toMatch(pattern);
+      }
+      expect(existsSync(join(base, 'a'))).toBe(false);
+      expect(existsSync(join(base, 'b'))).toBe(false);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('verge agent process killed during a download', () => {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
