@@ -4,6 +4,8 @@
  * ratio to float32. Latencies are measured interleaved (one run of each variant per round), so
  * machine noise hits every variant alike.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -48,6 +50,52 @@ const variants: [string, Model][] = [
   ['weight-bits 4 (affine)', quantizeWeightBits(fp32, { bits: 4 }).model],
 ];
 
+/**
+ * Kernel time per B=32 run from onnxruntime's profiler (sum over nodes, median over runs): the
+ * compute itself, without the JS↔native call overhead. Profiled sessions run interleaved too.
+ */
+async function kernelMs(
+  models: Model[],
+  x: { dtype: 'float32'; dims: number[]; data: Float32Array },
+  runs: number,
+): Promise<number[]> {
+  const dirs = models.map(() => mkdtempSync(join(tmpdir(), 'verge-bench-prof-')));
+  try {
+    const profiled = await Promise.all(
+      models.map((m, i) => Session.create(m, { threads: THREADS, profilePrefix: join(dirs[i]!, 'p') })),
+    );
+    for (let r = 0; r < runs; r++) for (const s of profiled) await s.run({ input: x });
+    const out: number[] = [];
+    for (const [i, s] of profiled.entries()) {
+      s.endProfiling();
+      await s.release();
+      const file = readdirSync(dirs[i]!).find((f) => f.startsWith('p'))!;
+      const events = JSON.parse(readFileSync(join(dirs[i]!, file), 'utf8')) as {
+        cat: string;
+        name: string;
+        dur: number;
+      }[];
+      // model_run events bracket each run; kernel events follow in order
+      const perRun: number[] = [];
+      for (const e of events) {
+        if (e.cat === 'Session' && e.name === 'model_run') perRun.push(0);
+        else if (e.cat === 'Node' && e.name.endsWith('_kernel_time') && perRun.length > 0)
+          perRun[perRun.length - 1]! += e.dur;
+      }
+      const sorted = perRun.filter((v) => v > 0).sort((a, b) => a - b);
+      out.push(round(quantile(sorted, 0.5) / 1000));
+    }
+    return out;
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+const kernels = await kernelMs(
+  variants.map(([, m]) => m),
+  { dtype: 'float32', dims: [32, ...SHAPE], data: ds.test.x.slice(0, 32 * 784) },
+  Math.min(RUNS, 100),
+);
 const rows: Record<string, unknown>[] = [];
 const sessions = await Promise.all(variants.map(([, m]) => Session.create(m, { threads: THREADS })));
 const latency: Record<string, Record<number, number[]>> = {};
@@ -62,7 +110,7 @@ for (const batch of [1, 32]) {
     }
   }
 }
-const base = { bytes: encodeModel(fp32).length, acc: 0, b1: 0, b32: 0, b32p10: 0 };
+const base = { bytes: encodeModel(fp32).length, acc: 0, b1: 0, b32: 0, b32p10: 0, kernel: 0 };
 for (const [name, m] of variants) {
   const bytes = encodeModel(m).length;
   const acc = await accuracy(m, ds.test, SHAPE);
@@ -77,6 +125,8 @@ for (const [name, m] of variants) {
   );
   if (name === 'fp32') Object.assign(base, { acc, b1, b32, b32p10 });
   const k = await executedOps(m);
+  const kernel = kernels[variants.findIndex(([n]) => n === name)]!;
+  if (name === 'fp32') base.kernel = kernel;
   rows.push({
     variant: name,
     bytes,
@@ -89,6 +139,8 @@ for (const [name, m] of variants) {
     b32_ratio: round(b32 / base.b32, 3),
     b32_p10_ms: b32p10,
     b32_p10_ratio: round(b32p10 / base.b32p10, 3),
+    b32_kernel_ms: kernel,
+    b32_kernel_ratio: round(kernel / base.kernel, 3),
     int8_kernels: k.int8_kernels,
     executed_ops: k.ops,
   });
@@ -106,6 +158,7 @@ printTable(
     'B=32 ms',
     'B=32 ratio',
     'B=32 p10 ratio',
+    'B=32 kernel ratio',
     'int8 kernels',
   ],
   rows.map(
@@ -121,6 +174,7 @@ printTable(
         r.b32_p50_ms,
         r.b32_ratio,
         r.b32_p10_ratio,
+        r.b32_kernel_ratio,
         r.int8_kernels,
       ] as (string | number)[],
   ),
