@@ -198,15 +198,24 @@ export class Network {
     for (const name of this.outputNames) g.reserve(name);
     for (const call of this.calls) {
       const ins = call.inputs.map((t) => values.get(t)!);
-      values.set(
-        call.output,
-        call.layer.emit(
-          ctx,
-          this.layerNames.get(call.layer)!,
-          ins,
-          call.inputs.map((t) => t.shape),
-        ),
-      );
+      const scope = this.layerNames.get(call.layer)!;
+      const first = g.graph.nodes.length;
+      const shapes = call.inputs.map((t) => t.shape);
+      const out = call.layer.emit(ctx, scope, ins, shapes);
+      // Node and value names say which layer they belong to (profiles, error messages), e.g.
+      // 'conv2d_1/Conv' computing 'conv2d_1/conv'; later passes can add their own names freely.
+      const renamed = new Map<string, string>();
+      for (const n of g.graph.nodes.slice(first)) {
+        n.inputs = n.inputs.map((i) => renamed.get(i) ?? i);
+        n.outputs = n.outputs.map((o) => {
+          if (!o) return o;
+          const r = g.uniqueName(`${scope}/${o}`);
+          renamed.set(o, r);
+          return r;
+        });
+        n.name = g.uniqueName(`${scope}/${n.opType}`);
+      }
+      values.set(call.output, renamed.get(out) ?? out);
     }
     this.outputs.forEach((o, k) => {
       const name = this.outputNames[k]!;
