@@ -61,6 +61,9 @@ function matchesTarget(d: DeviceRecord, t: DeploymentTarget): boolean {
 export class DeploymentController {
   constructor(private readonly host: DeploymentHost) {}
 
+  /** Model versions read during one release, shared by its devices (a release takes milliseconds). */
+  private versionMemo: Map<string, Promise<ModelVersion | null>> | null = null;
+
   private get repo(): Repository {
     return this.host.repo;
   }
@@ -99,8 +102,9 @@ export class DeploymentController {
     const id = `dep-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
     const rows: DeploymentDeviceRecord[] = [];
     const previousVersions: string[] = [];
+    const current = await this.repo.assignmentsOfModel(req.model);
     for (const [i, d] of ordered.entries()) {
-      const prev = await this.repo.assignment(d.id, req.model);
+      const prev = current.get(d.id);
       if (prev) previousVersions.push(prev.version);
       const canary = i < canaryCount;
       rows.push({
@@ -171,9 +175,14 @@ export class DeploymentController {
   /** Point the devices' desired state at this deployment's version and publish it. */
   private async release(d: DeploymentRecord, deviceIds: string[]): Promise<void> {
     await this.repo.releaseDevices(d.id, deviceIds);
-    for (const dev of deviceIds) {
-      await this.repo.assign(dev, d.model, d.version, d.id);
-      await this.host.publishDesiredState(dev);
+    this.versionMemo ??= new Map();
+    try {
+      await forEachLimit(deviceIds, PUBLISH_CONCURRENCY, async (dev) => {
+        await this.repo.assign(dev, d.model, d.version, d.id);
+        await this.host.publishDesiredState(dev);
+      });
+    } finally {
+      this.versionMemo = null;
     }
   }
 
@@ -378,15 +387,15 @@ export class DeploymentController {
     )
       return this.view(id);
     this.host.metrics.rollbacks.inc({ trigger });
-    for (const x of await this.repo.deploymentDevices(id)) {
-      if (!x.released) continue;
+    const released = (await this.repo.deploymentDevices(id)).filter((x) => x.released);
+    await forEachLimit(released, PUBLISH_CONCURRENCY, async (x) => {
       const changed =
         x.previous_version !== null && x.previous_deployment !== null
           ? await this.repo.reassignIfOwned(x.device_id, d.model, id, x.previous_version, x.previous_deployment)
           : await this.repo.unassign(x.device_id, d.model, id);
       await this.repo.setDeviceDeploymentState(id, x.device_id, 'rolled_back', { error: x.error });
       if (changed) await this.host.publishDesiredState(x.device_id);
-    }
+    });
     return this.view(id);
   }
 
@@ -402,12 +411,33 @@ export class DeploymentController {
   ): Promise<{ deployment_id: string; name: string; version: string; variants: ModelVersion['variants'] }[]> {
     const out = [];
     for (const a of await this.repo.assignmentsOf(deviceId)) {
-      const mv = await this.repo.getModelVersion(a.model, a.version, this.host.artifactUrl);
+      const key = `${a.model}@${a.version}`;
+      const load = () => this.repo.getModelVersion(a.model, a.version, this.host.artifactUrl);
+      let mvP = this.versionMemo?.get(key);
+      if (!mvP) {
+        mvP = load();
+        this.versionMemo?.set(key, mvP);
+      }
+      const mv = await mvP;
       if (mv && mv.variants.length)
         out.push({ deployment_id: a.deployment_id, name: a.model, version: a.version, variants: mv.variants });
     }
     return out;
   }
+}
+
+/**
+ * Devices updated in parallel during a release or rollback: overlaps database round trips and
+ * broker PUBACKs; bounded so a 10,000-device rollout does not open 10,000 queries at once.
+ */
+const PUBLISH_CONCURRENCY = 16;
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function mostCommon(xs: string[]): string | null {

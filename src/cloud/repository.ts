@@ -98,6 +98,8 @@ function toDeploymentDevice(r: Record<string, unknown>): DeploymentDeviceRecord 
 
 /** 100 rows × 13 columns = 1,300 parameters: well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const TELEMETRY_ROWS_PER_INSERT = 100;
+/** Rows per multi-row statement elsewhere (≤ 10 columns → ≤ 2,000 parameters). */
+const IN_LIST_CHUNK = 200;
 
 /** PostgreSQL 23505 / SQLite SQLITE_CONSTRAINT_UNIQUE: a concurrent insert won the race. */
 function isUniqueViolation(e: unknown): boolean {
@@ -248,11 +250,12 @@ export class Repository {
   }
   /** Atomically bump and return the device's desired-state generation. */
   async nextGeneration(id: string): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      await tx.run('UPDATE devices SET generation = generation + 1 WHERE id = ?', [id]);
-      const r = await first<{ generation: number }>(tx, 'SELECT generation FROM devices WHERE id = ?', [id]);
-      return Number(r?.generation ?? 0);
-    });
+    const r = await first<{ generation: number }>(
+      this.db,
+      'UPDATE devices SET generation = generation + 1 WHERE id = ? RETURNING generation',
+      [id],
+    );
+    return Number(r?.generation ?? 0);
   }
 
   // ---- artifacts and models ----
@@ -368,11 +371,12 @@ export class Repository {
           d.updated_at,
         ],
       );
-      for (const dd of devices) {
+      for (let k = 0; k < devices.length; k += IN_LIST_CHUNK) {
+        const chunk = devices.slice(k, k + IN_LIST_CHUNK);
         await tx.run(
           `INSERT INTO deployment_devices (deployment_id, device_id, canary, released, state, variant, error, previous_version,
-             previous_deployment, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
+             previous_deployment, updated_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          chunk.flatMap((dd) => [
             d.id,
             dd.device_id,
             dd.canary ? 1 : 0,
@@ -383,7 +387,7 @@ export class Repository {
             dd.previous_version,
             dd.previous_deployment,
             dd.updated_at,
-          ],
+          ]),
         );
       }
     });
@@ -480,10 +484,11 @@ export class Repository {
     return n === 1;
   }
   async releaseDevices(deploymentId: string, deviceIds: string[]): Promise<void> {
-    for (const d of deviceIds) {
+    for (let i = 0; i < deviceIds.length; i += IN_LIST_CHUNK) {
+      const chunk = deviceIds.slice(i, i + IN_LIST_CHUNK);
       await this.db.run(
-        'UPDATE deployment_devices SET released = 1, updated_at = ? WHERE deployment_id = ? AND device_id = ?',
-        [Date.now(), deploymentId, d],
+        `UPDATE deployment_devices SET released = 1, updated_at = ? WHERE deployment_id = ? AND device_id IN (${chunk.map(() => '?').join(', ')})`,
+        [Date.now(), deploymentId, ...chunk],
       );
     }
   }
@@ -497,6 +502,14 @@ export class Repository {
         [deviceId, model],
       )) ?? null
     );
+  }
+  /** Current assignment of one model on every device that has it. */
+  async assignmentsOfModel(model: string): Promise<Map<string, { version: string; deployment_id: string }>> {
+    const rows = await this.db.all<{ device_id: string; version: string; deployment_id: string }>(
+      'SELECT device_id, version, deployment_id FROM assignments WHERE model = ?',
+      [model],
+    );
+    return new Map(rows.map((r) => [r.device_id, { version: r.version, deployment_id: r.deployment_id }]));
   }
   async assign(deviceId: string, model: string, version: string, deploymentId: string): Promise<void> {
     await this.db.run(
