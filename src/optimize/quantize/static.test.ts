@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../data/fashion-mnist.ts';
@@ -8,7 +9,8 @@ import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { loadModel } from '../../onnx/io.ts';
 import type { Model, Tensor } from '../../onnx/ir.ts';
 import { FIXTURE_MODELS_DIR } from '../../../test/fixtures/index.ts';
-import { calibrationFromSplit, randomCalibration } from './calibration-data.ts';
+import { writeNpy } from '../../data/npy.ts';
+import { calibrationFromDataset, calibrationFromSplit, randomCalibration } from './calibration-data.ts';
 import { executedOps } from './executed-ops.ts';
 import { planStatic, quantizeStatic, quantizeStaticCalibrated } from './static.ts';
 import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
@@ -103,6 +105,31 @@ describe('static int8 (QDQ) on the seed CNN', () => {
     // still loads and runs
     const out = await runAll(res.model, new Float32Array(8 * 16).fill(0.5), [16], 8);
     expect(out.length).toBe(32);
+  });
+
+  it('int8 activations and a folder of x.npy as calibration data work too', async () => {
+    const m = buildSeedCnn(9);
+    const dir = mkdtempSync(join(tmpdir(), 'verge-calib-'));
+    try {
+      const n = 64;
+      writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: ds.train.x.slice(0, n * 784) });
+      writeNpy(join(dir, 'y.npy'), {
+        dtype: 'int64',
+        shape: [n],
+        data: BigInt64Array.from(ds.train.y.subarray(0, n), (v) => BigInt(v)),
+      });
+      const data = calibrationFromDataset(m, dir, n);
+      expect(data.samples).toBeLessThanOrEqual(n);
+      const res = await quantizeStaticCalibrated(m, data, { method: 'percentile', activationType: 'int8' });
+      expect(res.model.graph.initializers.find((t) => t.name === 'input_zero_point')?.dtype).toBe('int8');
+      const x = ds.test.x.subarray(0, 32 * 784);
+      expect(cosineSimilarity(await runAll(m, x, SHAPE), await runAll(res.model, x, SHAPE))).toBeGreaterThanOrEqual(
+        MIN_COSINE,
+      );
+      expect((await executedOps(res.model)).ops.QLinearConv).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a missing calibrated range is a clear error', () => {
