@@ -15,9 +15,35 @@ import { probeShapes, type ShapeMap } from './shapes.ts';
 
 /** Ops whose outputs carry no gradient (integer, boolean or piecewise-constant results). */
 export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
-  'Shape', 'Size', 'ArgMax', 'ArgMin', 'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Not', 'And',
-  'Or', 'Xor', 'ConstantOfShape', 'Constant', 'RandomUniformLike', 'RandomNormalLike', 'RandomUniform',
-  'RandomNormal', 'NonZero', 'Range', 'OneHot', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'EyeLike',
+  'Shape',
+  'Size',
+  'ArgMax',
+  'ArgMin',
+  'Equal',
+  'Greater',
+  'GreaterOrEqual',
+  'Less',
+  'LessOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'ConstantOfShape',
+  'Constant',
+  'RandomUniformLike',
+  'RandomNormalLike',
+  'RandomUniform',
+  'RandomNormal',
+  'NonZero',
+  'Range',
+  'OneHot',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'IsNaN',
+  'IsInf',
+  'EyeLike',
 ]);
 
 /** Constant tensors of a graph: initializers and Constant nodes' values, by name. */
@@ -26,7 +52,12 @@ export function graphConstants(graph: Graph): Map<string, Tensor> {
   for (const t of graph.initializers) m.set(t.name, t);
   for (const n of graph.nodes) {
     if (n.opType !== 'Constant' || !isDefaultDomain(n.domain)) continue;
-    const a = n.attributes.value ?? n.attributes.value_ints ?? n.attributes.value_int ?? n.attributes.value_floats ?? n.attributes.value_float;
+    const a =
+      n.attributes.value ??
+      n.attributes.value_ints ??
+      n.attributes.value_int ??
+      n.attributes.value_floats ??
+      n.attributes.value_float;
     if (!a) continue;
     const out = n.outputs[0]!;
     if (a.type === 'tensor') m.set(out, a.value);
@@ -44,7 +75,10 @@ export const MIN_TRAINING_OPSET = 13;
 export function opsetOf(model: Model): number {
   const v = defaultOpset(model) ?? DEFAULT_OPSET;
   if (v < MIN_TRAINING_OPSET) {
-    throw new VergeError('E_UNSUPPORTED', `model uses opset ${v}; training needs opset ${MIN_TRAINING_OPSET} or newer (re-export or convert the model)`);
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `model uses opset ${v}; training needs opset ${MIN_TRAINING_OPSET} or newer (re-export or convert the model)`,
+    );
   }
   return v;
 }
@@ -75,12 +109,23 @@ export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): Lowe
       m.graph.nodes.push(node);
       return;
     }
-    const ctx = new LowerContext(g, node, shapes, constants, opset, (name, next) => {
-      if (!inits.has(name)) {
-        throw new VergeError('E_UNSUPPORTED', `${node.opType} node '${node.name}': state '${name}' must be an initializer to be updated`);
-      }
-      stateUpdates.set(name, next);
-    }, seed + i);
+    const ctx = new LowerContext(
+      g,
+      node,
+      shapes,
+      constants,
+      opset,
+      (name, next) => {
+        if (!inits.has(name)) {
+          throw new VergeError(
+            'E_UNSUPPORTED',
+            `${node.opType} node '${node.name}': state '${name}' must be an initializer to be updated`,
+          );
+        }
+        stateUpdates.set(name, next);
+      },
+      seed + i,
+    );
     rule.trainingForward(ctx);
   });
   return { model: m, stateUpdates };
@@ -132,7 +177,10 @@ export function differentiate(
     if (!dys.some(Boolean)) continue;
     const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
     if (!rule?.grad) {
-      throw new VergeError('E_NO_GRADIENT', `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`);
+      throw new VergeError(
+        'E_NO_GRADIENT',
+        `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`,
+      );
     }
     const grads = rule.grad(new GradContext(g, node, shapes, constants, opset, dys, needs));
     grads.forEach((grad, i) => {

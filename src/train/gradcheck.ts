@@ -89,7 +89,8 @@ export async function checkGradients(
     const results: GradCheckResult[] = [];
     for (const name of wrt) {
       const x = point[name];
-      if (!x || !isFloats(x.data)) throw new VergeError('E_BAD_ARGUMENT', `gradient check: '${name}' is not a float input`);
+      if (!x || !isFloats(x.data))
+        throw new VergeError('E_BAD_ARGUMENT', `gradient check: '${name}' is not a float input`);
       const double = x.dtype === 'float64';
       const eps = opts.eps ?? (double ? 1e-6 : 1e-3);
       const rtol = opts.rtol ?? (double ? 1e-5 : 2e-2);
@@ -97,7 +98,8 @@ export async function checkGradients(
       const gradName = gm.gradOutputs.get(name);
       const n = x.data.length;
       const ana = gradName ? (analytic[gradName]!.data as Floats) : new Float64Array(n);
-      if (ana.length !== n) throw new VergeError('E_SHAPE_MISMATCH', `gradient of '${name}' has ${ana.length} elements, input has ${n}`);
+      if (ana.length !== n)
+        throw new VergeError('E_SHAPE_MISMATCH', `gradient of '${name}' has ${ana.length} elements, input has ${n}`);
       const count = Math.min(n, opts.maxElements ?? 24);
       const picks = count === n ? [...Array(n).keys()] : Array.from({ length: count }, () => Math.floor(random() * n));
       const res: GradCheckResult = { name, checked: count, maxAbsError: 0, maxRelError: 0, failures: [] };
@@ -126,7 +128,10 @@ export async function checkGradients(
   }
 }
 
-function withZeroSeeds(point: Record<string, TensorValue>, seeds: GradientModel['seedInputs']): Record<string, TensorValue> {
+function withZeroSeeds(
+  point: Record<string, TensorValue>,
+  seeds: GradientModel['seedInputs'],
+): Record<string, TensorValue> {
   const f: Record<string, TensorValue> = { ...point };
   for (const s of seeds.values()) f[s.input] = { dtype: s.dtype, dims: s.dims, data: allocate(s.dtype, numel(s.dims)) };
   return f;

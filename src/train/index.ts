@@ -12,11 +12,36 @@
  * buildGradientModel / differentiate (reverse-mode autodiff), checkGradients (finite differences),
  * GRAD_RULES (one rule per op in grad/<Op>.ts).
  */
-export { TrainingSession, CHECKPOINT_MARK, type TrainingSessionOptions, type StepResult, type TrainingState } from './session.ts';
-export { buildTrainingGraph, buildInferenceGraph, type TrainingGraph, type TrainingGraphOptions, type StateTensor } from './training-graph.ts';
-export { differentiate, buildGradientModel, lowerForTraining, NON_DIFFERENTIABLE, type GradientModel } from './autodiff.ts';
+export {
+  TrainingSession,
+  CHECKPOINT_MARK,
+  type TrainingSessionOptions,
+  type StepResult,
+  type TrainingState,
+} from './session.ts';
+export {
+  buildTrainingGraph,
+  buildInferenceGraph,
+  type TrainingGraph,
+  type TrainingGraphOptions,
+  type StateTensor,
+} from './training-graph.ts';
+export {
+  differentiate,
+  buildGradientModel,
+  lowerForTraining,
+  NON_DIFFERENTIABLE,
+  MIN_TRAINING_OPSET,
+  type GradientModel,
+} from './autodiff.ts';
 export { appendLoss, LOSS_KINDS, type LossKind } from './loss.ts';
-export { appendOptimizer, defaultLearningRate, ADAM_DEFAULTS, type OptimizerKind, type OptimizerOptions } from './optimizer.ts';
+export {
+  appendOptimizer,
+  defaultLearningRate,
+  ADAM_DEFAULTS,
+  type OptimizerKind,
+  type OptimizerOptions,
+} from './optimizer.ts';
 export { checkGradients, assertGradients, type GradCheckOptions, type GradCheckResult } from './gradcheck.ts';
 export { GRAD_RULES, gradRule, type GradRule } from './grad/index.ts';
 export { formulations, type Formulations } from './grad/formulations.ts';

@@ -34,17 +34,23 @@ export function appendLoss(g: GraphBuilder, kind: LossKind, output: string, s: V
   const to = dtypeCode(dt);
   const batchDim: Dim = s.dynamic[0] ? 'batch' : s.dims[0]!;
   const scalar = (v: number) => g.scalar(v, dt, 'loss_c');
-  const ints = (v: number[]) => g.constInt64(v, [v.length], 'loss_i');
   const op = (t: string, i: string[], a: Parameters<GraphBuilder['op']>[2] = {}) => g.op(t, i, a);
   if (kind === 'cross-entropy') {
     if (s.dims.length !== 2 || s.dynamic[1]) {
-      throw new VergeError('E_SHAPE_MISMATCH', `cross-entropy needs logits of shape [batch, classes]; '${output}' has rank ${s.dims.length}`);
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `cross-entropy needs logits of shape [batch, classes]; '${output}' has rank ${s.dims.length}`,
+      );
     }
     const classes = s.dims[1]!;
     const labels = g.uniqueName('labels');
     g.graph.inputs.push({ name: labels, type: { kind: 'tensor', dtype: 'int64', shape: [batchDim] } });
     const logp = op('LogSoftmax', [output], { axis: 1 });
-    let onehot = op('OneHot', [labels, g.scalar(classes, 'int64', 'loss_depth'), g.constFloat([0, 1], [2], 'loss_onehot')], { axis: -1 });
+    let onehot = op(
+      'OneHot',
+      [labels, g.scalar(classes, 'int64', 'loss_depth'), g.constFloat([0, 1], [2], 'loss_onehot')],
+      { axis: -1 },
+    );
     if (dt !== 'float32') onehot = op('Cast', [onehot], { to });
     const n = op('Cast', [op('Gather', [op('Shape', [output]), g.scalar(0, 'int64', 'loss_axis0')])], { to });
     const loss = op('Neg', [op('Div', [op('ReduceSum', [op('Mul', [onehot, logp])], { keepdims: 0 }), n])]);
@@ -54,7 +60,14 @@ export function appendLoss(g: GraphBuilder, kind: LossKind, output: string, s: V
     return { labels, labelsDtype: 'int64', loss, correct, grad };
   }
   const labels = g.uniqueName('targets');
-  g.graph.inputs.push({ name: labels, type: { kind: 'tensor', dtype: dt, shape: s.dims.map((d, i) => (s.dynamic[i] ? (i === 0 ? 'batch' : `d${i}`) : d)) } });
+  g.graph.inputs.push({
+    name: labels,
+    type: {
+      kind: 'tensor',
+      dtype: dt,
+      shape: s.dims.map((d, i) => (s.dynamic[i] ? (i === 0 ? 'batch' : `d${i}`) : d)),
+    },
+  });
   const count = op('Cast', [op('ReduceProd', [op('Shape', [output])], { keepdims: 0 })], { to });
   if (kind === 'mse') {
     const diff = op('Sub', [output, labels]);
@@ -75,4 +88,3 @@ export function appendLoss(g: GraphBuilder, kind: LossKind, output: string, s: V
   }
   throw new VergeError('E_BAD_ARGUMENT', `unknown loss '${String(kind)}' (expected ${LOSS_KINDS.join(', ')})`);
 }
-

@@ -117,11 +117,22 @@ export function appendOptimizer(
     let param = p.name;
     let d = grads[i]!;
     if (wd && opt.kind === 'adam') d = op('Add', [d, op('Mul', [param, s(wd)])]);
-    if (wd && opt.kind === 'adamw') param = op('Mul', [param, op('Sub', [s(1), op('Mul', [cast(lrInput, p.dtype), s(wd)])])]);
+    if (wd && opt.kind === 'adamw')
+      param = op('Mul', [param, op('Sub', [s(1), op('Mul', [cast(lrInput, p.dtype), s(wd)])])]);
     const m = slot(p, 'exp_avg');
-    const mNext = g.op('Add', [op('Mul', [m, s(b1)]), op('Mul', [d, s(1 - b1)])], {}, { output: slots[slots.length - 1]!.output });
+    const mNext = g.op(
+      'Add',
+      [op('Mul', [m, s(b1)]), op('Mul', [d, s(1 - b1)])],
+      {},
+      { output: slots[slots.length - 1]!.output },
+    );
     const v = slot(p, 'exp_avg_sq');
-    const vNext = g.op('Add', [op('Mul', [v, s(b2)]), op('Mul', [op('Mul', [d, d]), s(1 - b2)])], {}, { output: slots[slots.length - 1]!.output });
+    const vNext = g.op(
+      'Add',
+      [op('Mul', [v, s(b2)]), op('Mul', [op('Mul', [d, d]), s(1 - b2)])],
+      {},
+      { output: slots[slots.length - 1]!.output },
+    );
     const denom = op('Add', [op('Mul', [op('Sqrt', [vNext]), cast(invSqrtBc2, p.dtype)]), s(eps)]);
     updated.set(p.name, op('Sub', [param, op('Mul', [op('Div', [mNext, denom]), cast(stepSize, p.dtype)])]));
   });

@@ -69,12 +69,17 @@ describe.each(['seed_cnn', 'mlp', 'bn_cnn'])('one step on %s matches PyTorch', (
       const param = key.slice(kind.length + 1);
       const got = state[param];
       expect(got, `state has ${param}`).toBeDefined();
-      const d = kind === 'sgd' ? maxDiff(got!.data as Float32Array, t.data as Float32Array) : adamDiff(f, param, got!.data as Float32Array, t.data as Float32Array);
+      const d =
+        kind === 'sgd'
+          ? maxDiff(got!.data as Float32Array, t.data as Float32Array)
+          : adamDiff(f, param, got!.data as Float32Array, t.data as Float32Array);
       if (process.env.VERGE_PARITY_VERBOSE) console.log(name, kind, param, d);
       expect(d, param).toBeLessThan(PARITY_TOLERANCE);
       compared.push(param);
     }
-    expect(compared.filter((p) => s.parameterNames.includes(p)).sort(), String(s.parameterNames)).toEqual([...s.parameterNames].sort());
+    expect(compared.filter((p) => s.parameterNames.includes(p)).sort(), String(s.parameterNames)).toEqual(
+      [...s.parameterNames].sort(),
+    );
     await s.release();
   });
 });

@@ -49,9 +49,17 @@ describe('recurrent models after lowering', () => {
     const n = dims.reduce((a, b) => a * b, 1);
     const x: TensorValue = { dtype: 'float32', dims, data: rand(n, 5, 1) };
     const model = await lowerRecurrentFor(source, { [input.name]: x });
-    const s = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-2 }, threads: 1 });
+    const s = await TrainingSession.create(model, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 1e-2 },
+      threads: 1,
+    });
     const batch = dims[0]!;
-    const labels: TensorValue = { dtype: 'int32', dims: [batch], data: Int32Array.from({ length: batch }, (_, i) => i % 2) };
+    const labels: TensorValue = {
+      dtype: 'int32',
+      dims: [batch],
+      data: Int32Array.from({ length: batch }, (_, i) => i % 2),
+    };
     const first = await s.step({ [input.name]: x }, labels);
     let last = first;
     for (let i = 0; i < 15; i++) last = await s.step({ [input.name]: x }, labels);

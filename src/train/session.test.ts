@@ -126,13 +126,18 @@ describe('losses', () => {
     g.input('x', 'float32', ['batch', IN]);
     const w = g.initializer('w', 'float32', [IN, 1], [3, -2, 40]); // large logits: stability
     g.output(g.op('MatMul', ['x', w], {}, { output: 'z' }), 'float32', ['batch', 1]);
-    const s = await TrainingSession.create(makeModel(g.graph), { loss: 'binary-cross-entropy', optimizer: { kind: 'sgd' }, threads: 1 });
+    const s = await TrainingSession.create(makeModel(g.graph), {
+      loss: 'binary-cross-entropy',
+      optimizer: { kind: 'sgd' },
+      threads: 1,
+    });
     const labels: TensorValue = { dtype: 'int32', dims: [N], data: Int32Array.from([1, 0, 1, 1]) };
     const z = (await s.predict({ x })).z!.data as Float32Array;
-    const want = Array.from(z).reduce((a, v, i) => {
-      const yv = labels.data[i] as number;
-      return a + Math.max(v, 0) - v * yv + Math.log1p(Math.exp(-Math.abs(v)));
-    }, 0) / N;
+    const want =
+      Array.from(z).reduce((a, v, i) => {
+        const yv = labels.data[i] as number;
+        return a + Math.max(v, 0) - v * yv + Math.log1p(Math.exp(-Math.abs(v)));
+      }, 0) / N;
     const correct = Array.from(z).filter((v, i) => v > 0 === (labels.data[i] as number) > 0.5).length;
     const r = await s.step({ x }, labels, 0.01);
     expect(Number.isFinite(r.loss)).toBe(true);
@@ -153,7 +158,11 @@ function fixtureBatch(count: number, seed: number): { x: TensorValue; y: TensorV
 describe('training session on PyTorch-exported models', () => {
   test('cross-entropy: partial batch, evaluate/predict, exported model equals predict', async () => {
     const model = loadModel(join(FIXTURES, 'bn_cnn.onnx'));
-    const s = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-3 }, threads: 1 });
+    const s = await TrainingSession.create(model, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 1e-3 },
+      threads: 1,
+    });
     const full = fixtureBatch(16, 1);
     const r1 = await s.step({ input: full.x }, full.y);
     expect(r1.count).toBe(16);
@@ -193,7 +202,12 @@ describe('training session on PyTorch-exported models', () => {
     const model = loadModel(join(FIXTURES, 'mlp.onnx'));
     const head = (p: string) => !p.startsWith('5.');
     for (const frozen of [['1.weight', '1.bias', '3.weight', '3.bias'], head]) {
-      const s = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'sgd', lr: 0.1 }, frozen, threads: 1 });
+      const s = await TrainingSession.create(model, {
+        loss: 'cross-entropy',
+        optimizer: { kind: 'sgd', lr: 0.1 },
+        frozen,
+        threads: 1,
+      });
       expect([...s.parameterNames].sort()).toEqual(['5.bias', '5.weight']);
       const b = fixtureBatch(8, 3);
       await s.step({ input: b.x }, b.y);
@@ -210,7 +224,11 @@ describe('training session on PyTorch-exported models', () => {
 
   test('checkpoint: save, keep training, load, resume gives the same step', async () => {
     const model = loadModel(join(FIXTURES, 'mlp.onnx'));
-    const s = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-2 }, threads: 1 });
+    const s = await TrainingSession.create(model, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 1e-2 },
+      threads: 1,
+    });
     const b1 = fixtureBatch(8, 4);
     const b2 = fixtureBatch(8, 5);
     await s.step({ input: b1.x }, b1.y);
@@ -218,7 +236,11 @@ describe('training session on PyTorch-exported models', () => {
     s.saveCheckpoint(path);
     const continued = await s.step({ input: b2.x }, b2.y);
     const after = s.getState();
-    const s2 = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 1e-2 }, threads: 1 });
+    const s2 = await TrainingSession.create(model, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 1e-2 },
+      threads: 1,
+    });
     s2.loadCheckpoint(path);
     expect(s2.stepCount).toBe(1);
     const resumed = await s2.step({ input: b2.x }, b2.y);
@@ -230,7 +252,11 @@ describe('training session on PyTorch-exported models', () => {
   });
 
   test('a file that is not a checkpoint is refused with a code', async () => {
-    const s = await TrainingSession.create(loadModel(join(FIXTURES, 'mlp.onnx')), { loss: 'cross-entropy', optimizer: { kind: 'sgd' }, threads: 1 });
+    const s = await TrainingSession.create(loadModel(join(FIXTURES, 'mlp.onnx')), {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'sgd' },
+      threads: 1,
+    });
     expect(() => s.loadCheckpoint(join(FIXTURES, 'mlp.onnx'))).toThrow(/not a verge training checkpoint/);
     const bad = join(tmp, 'bad.onnx');
     writeFileSync(bad, 'not onnx');
@@ -245,22 +271,30 @@ describe('failure paths', () => {
     g.input('x', 'float32', ['batch', IN]);
     const w = g.initializer('w', 'float32', [IN, OUT], W0);
     g.output(g.op('Cos', [g.op('MatMul', ['x', w])], {}, { name: 'the_cos', output: 'y' }), 'float32', ['batch', OUT]);
-    await expect(TrainingSession.create(makeModel(g.graph), { loss: 'mse', optimizer: { kind: 'sgd' } })).rejects.toMatchObject({
+    await expect(
+      TrainingSession.create(makeModel(g.graph), { loss: 'mse', optimizer: { kind: 'sgd' } }),
+    ).rejects.toMatchObject({
       code: 'E_NO_GRADIENT',
       message: 'no gradient rule for Cos (node the_cos)',
     });
   });
 
   test('cross-entropy on a rank-3 output and an unknown output are refused', async () => {
-    await expect(TrainingSession.create(linear(), { loss: 'mse', optimizer: { kind: 'sgd' }, output: 'nope' })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
+    await expect(
+      TrainingSession.create(linear(), { loss: 'mse', optimizer: { kind: 'sgd' }, output: 'nope' }),
+    ).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
     const g = new GraphBuilder();
     g.input('x', 'float32', ['batch', 2, IN]);
     const w = g.initializer('w', 'float32', [IN, OUT], W0);
     g.output(g.op('MatMul', ['x', w], {}, { output: 'y' }), 'float32', ['batch', 2, OUT]);
-    await expect(TrainingSession.create(makeModel(g.graph), { loss: 'cross-entropy', optimizer: { kind: 'sgd' } })).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
+    await expect(
+      TrainingSession.create(makeModel(g.graph), { loss: 'cross-entropy', optimizer: { kind: 'sgd' } }),
+    ).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
   });
 
   test('everything frozen: nothing to train', async () => {
-    await expect(TrainingSession.create(linear(), { loss: 'mse', optimizer: { kind: 'sgd' }, frozen: () => true })).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
+    await expect(
+      TrainingSession.create(linear(), { loss: 'mse', optimizer: { kind: 'sgd' }, frozen: () => true }),
+    ).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
   });
 });

@@ -62,14 +62,17 @@ export class TrainingSession {
     const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
     for (const s of graph.state) {
       const t = inits.get(s.input);
-      const data = t ? (t.data as Float32Array).slice() : new (s.dtype === 'float64' ? Float64Array : Float32Array)(s.dims.reduce((a, b) => a * b, 1));
+      const data = t
+        ? (t.data as Float32Array).slice()
+        : new (s.dtype === 'float64' ? Float64Array : Float32Array)(s.dims.reduce((a, b) => a * b, 1));
       this.state.set(s.input, { dtype: s.dtype, dims: [...s.dims], data });
     }
   }
 
   static async create(model: Model, opts: TrainingSessionOptions): Promise<TrainingSession> {
     const graph = await buildTrainingGraph(model, opts);
-    if (graph.parameters.length === 0) throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
+    if (graph.parameters.length === 0)
+      throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
     const train = await Session.create(graph.model, { threads: opts.threads });
     return new TrainingSession(model, graph, train, opts);
   }
@@ -115,7 +118,11 @@ export class TrainingSession {
   }
 
   /** One optimizer step on a batch; `lr` defaults to the optimizer's learning rate. */
-  async step(inputs: Record<string, TensorValue>, labels: TensorValue, lr = defaultLearningRate(this.opts.optimizer)): Promise<StepResult> {
+  async step(
+    inputs: Record<string, TensorValue>,
+    labels: TensorValue,
+    lr = defaultLearningRate(this.opts.optimizer),
+  ): Promise<StepResult> {
     const batch = this.batchOf(inputs);
     const feeds: Record<string, TensorValue> = {};
     for (const name of this.graph.dataInputs) {
@@ -133,7 +140,12 @@ export class TrainingSession {
     return this.result(out, this.graph.loss, this.graph.correct, batch);
   }
 
-  private result(out: Record<string, TensorValue>, loss: string, correct: string | undefined, count: number): StepResult {
+  private result(
+    out: Record<string, TensorValue>,
+    loss: string,
+    correct: string | undefined,
+    count: number,
+  ): StepResult {
     const r: StepResult = { loss: Number(out[loss]!.data[0]), count };
     if (correct) r.correct = Number(out[correct]!.data[0]);
     return r;
@@ -152,7 +164,10 @@ export class TrainingSession {
   /** Inference-mode loss/accuracy (running statistics, no dropout) with the current parameters. */
   async evaluate(inputs: Record<string, TensorValue>, labels: TensorValue): Promise<StepResult> {
     if (!this.evalSession) {
-      this.evalGraph = await buildInferenceGraph(this.source, this.modelStateNames(), { kind: this.opts.loss, output: this.opts.output });
+      this.evalGraph = await buildInferenceGraph(this.source, this.modelStateNames(), {
+        kind: this.opts.loss,
+        output: this.opts.output,
+      });
       this.evalSession = await Session.create(this.evalGraph.model, { threads: this.opts.threads });
     }
     const e = this.evalGraph!;
@@ -185,7 +200,8 @@ export class TrainingSession {
 
   getState(): TrainingState {
     const tensors: Record<string, TensorValue> = {};
-    for (const [k, v] of this.state) tensors[k] = { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() as TensorValue['data'] };
+    for (const [k, v] of this.state)
+      tensors[k] = { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() as TensorValue['data'] };
     return { step: this.steps, tensors };
   }
 
@@ -194,7 +210,10 @@ export class TrainingSession {
       const v = s.tensors[st.input];
       if (!v) throw new VergeError('E_BAD_ARGUMENT', `training state lacks '${st.input}'`);
       if (v.dims.join(',') !== st.dims.join(',') || v.dtype !== st.dtype) {
-        throw new VergeError('E_SHAPE_MISMATCH', `state '${st.input}' is ${v.dtype}[${v.dims.join(', ')}], expected ${st.dtype}[${st.dims.join(', ')}]`);
+        throw new VergeError(
+          'E_SHAPE_MISMATCH',
+          `state '${st.input}' is ${v.dtype}[${v.dims.join(', ')}], expected ${st.dtype}[${st.dims.join(', ')}]`,
+        );
       }
     }
     for (const st of this.graph.state) {
@@ -208,7 +227,15 @@ export class TrainingSession {
   saveCheckpoint(path: string): void {
     const s = this.getState();
     const inits: Tensor[] = Object.entries(s.tensors).map(([name, v]) => makeTensor(name, v.dtype, v.dims, v.data));
-    const m = makeModel({ name: 'checkpoint', nodes: [], initializers: inits, sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] });
+    const m = makeModel({
+      name: 'checkpoint',
+      nodes: [],
+      initializers: inits,
+      sparseInitializers: [],
+      inputs: [],
+      outputs: [],
+      valueInfo: [],
+    });
     m.metadataProps = [
       { key: CHECKPOINT_MARK, value: '1' },
       { key: 'step', value: String(s.step) },

@@ -37,12 +37,16 @@ function probeFeeds(graph: Graph, size: number): Record<string, TensorValue> {
     if (inits.has(vi.name)) continue;
     const t = vi.type;
     if (!t || t.kind !== 'tensor' || !t.shape) {
-      throw new VergeError('E_SHAPE_MISMATCH', `graph input '${vi.name}' has no declared shape; training needs one (symbolic dims allowed)`);
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `graph input '${vi.name}' has no declared shape; training needs one (symbolic dims allowed)`,
+      );
     }
     const dims = t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : size));
     const n = dims.reduce((a, b) => a * b, 1);
     const data = allocate(t.dtype, n);
-    if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < n; i++) data[i] = ((i * 7919) % 17) / 17 - 0.4;
+    if (data instanceof Float32Array || data instanceof Float64Array)
+      for (let i = 0; i < n; i++) data[i] = ((i * 7919) % 17) / 17 - 0.4;
     feeds[vi.name] = { dtype: t.dtype, dims, data };
   }
   return feeds;
@@ -52,11 +56,18 @@ function probeFeeds(graph: Graph, size: number): Record<string, TensorValue> {
 export async function probeShapes(model: Model): Promise<ShapeMap> {
   const graph = model.graph;
   const shapes: ShapeMap = new Map();
-  for (const t of graph.initializers) shapes.set(t.name, { dtype: t.dtype, dims: [...t.dims], dynamic: t.dims.map(() => false) });
+  for (const t of graph.initializers)
+    shapes.set(t.name, { dtype: t.dtype, dims: [...t.dims], dynamic: t.dims.map(() => false) });
   const names: string[] = [];
   const seen = new Set(shapes.keys());
   for (const vi of graph.inputs) seen.add(vi.name);
-  for (const n of graph.nodes) for (const o of n.outputs) if (o && !seen.has(o)) (seen.add(o), names.push(o));
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) {
+      if (!o || seen.has(o)) continue;
+      seen.add(o);
+      names.push(o);
+    }
+  }
   const probe: Model = makeModel(
     { ...graph, outputs: names.map((name) => ({ name })), valueInfo: [] },
     { opset: model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version },
@@ -83,4 +94,3 @@ export async function probeShapes(model: Model): Promise<ShapeMap> {
   }
   return shapes;
 }
-

@@ -63,7 +63,8 @@ function outputName(model: Model, output?: string): string {
   const outs = model.graph.outputs.map((o) => o.name);
   if (outs.length === 0) throw new VergeError('E_GRAPH_INVALID', 'the model has no outputs to train');
   if (output === undefined) return outs[0]!;
-  if (!outs.includes(output)) throw new VergeError('E_BAD_ARGUMENT', `model has no output '${output}' (outputs: ${outs.join(', ')})`);
+  if (!outs.includes(output))
+    throw new VergeError('E_BAD_ARGUMENT', `model has no output '${output}' (outputs: ${outs.join(', ')})`);
   return output;
 }
 
@@ -92,7 +93,15 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
   m.graph.outputs = [];
   const g = new GraphBuilder(m.graph);
   const loss = appendLoss(g, opts.loss, out, shapes.get(out)!);
-  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), new Map([[out, loss.grad]]), candidates);
+  const grads = differentiate(
+    g,
+    forward,
+    shapes,
+    graphConstants(m.graph),
+    opsetOf(m),
+    new Map([[out, loss.grad]]),
+    candidates,
+  );
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');
@@ -110,19 +119,48 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
   const emit = (value: string, name: string) => g.op('Identity', [value], {}, { output: g.uniqueName(name) });
   for (const p of parameters) {
     const t = byName.get(p)!;
-    state.push({ input: p, output: emit(opt.updated.get(p)!, `${p}.next`), dtype: t.dtype, dims: t.dims, kind: 'param' });
+    state.push({
+      input: p,
+      output: emit(opt.updated.get(p)!, `${p}.next`),
+      dtype: t.dtype,
+      dims: t.dims,
+      kind: 'param',
+    });
   }
   for (const [b, next] of lowered.stateUpdates) {
     const t = byName.get(b)!;
     state.push({ input: b, output: emit(next, `${b}.next`), dtype: t.dtype, dims: t.dims, kind: 'buffer' });
   }
-  for (const s of opt.slots) state.push({ input: s.input, output: s.output, dtype: s.dtype, dims: s.dims, kind: 'optimizer', param: s.param, slot: s.kind });
+  for (const s of opt.slots)
+    state.push({
+      input: s.input,
+      output: s.output,
+      dtype: s.dtype,
+      dims: s.dims,
+      kind: 'optimizer',
+      param: s.param,
+      slot: s.kind,
+    });
   moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
   g.graph.outputs.push(tensorValueInfo(loss.loss, shapes.get(out)!.dtype, []));
   if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
   for (const s of state) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
-  const constants = model.graph.initializers.filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name)).map((t) => t.name);
-  return { model: m, dataInputs, labels: loss.labels, labelsDtype: loss.labelsDtype, lr, step, loss: loss.loss, correct: loss.correct, state, parameters, constants };
+  const constants = model.graph.initializers
+    .filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name))
+    .map((t) => t.name);
+  return {
+    model: m,
+    dataInputs,
+    labels: loss.labels,
+    labelsDtype: loss.labelsDtype,
+    lr,
+    step,
+    loss: loss.loss,
+    correct: loss.correct,
+    state,
+    parameters,
+    constants,
+  };
 }
 
 export interface EvalGraph {
@@ -138,7 +176,11 @@ export interface EvalGraph {
  * statistics are inputs): `withLoss` adds labels, loss and correct count; otherwise the model's
  * own outputs are computed.
  */
-export async function buildInferenceGraph(model: Model, stateNames: string[], loss?: { kind: LossKind; output?: string }): Promise<EvalGraph> {
+export async function buildInferenceGraph(
+  model: Model,
+  stateNames: string[],
+  loss?: { kind: LossKind; output?: string },
+): Promise<EvalGraph> {
   const m = cloneModel(model);
   moveToInputs(m, new Set(stateNames));
   if (!loss) return { model: m, labels: '', labelsDtype: 'float32', loss: '' };
@@ -150,4 +192,3 @@ export async function buildInferenceGraph(model: Model, stateNames: string[], lo
   if (nodes.correct) m.graph.outputs.push(tensorValueInfo(nodes.correct, 'int64', []));
   return { model: m, labels: nodes.labels, labelsDtype: nodes.labelsDtype, loss: nodes.loss, correct: nodes.correct };
 }
-

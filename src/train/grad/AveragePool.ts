@@ -14,7 +14,9 @@ export const AveragePool: GradRule = {
     const w = windowOf(c, x, c.output(0), kernel);
     const r = kernel.length;
     if (w.dilations.some((d) => d !== 1)) c.fail('dilated average pooling is not supported');
-    const floorOut = w.inSize.map((n, i) => Math.floor((n + w.pads[i]! + w.pads[i + r]! - kernel[i]!) / w.strides[i]!) + 1);
+    const floorOut = w.inSize.map(
+      (n, i) => Math.floor((n + w.pads[i]! + w.pads[i + r]! - kernel[i]!) / w.strides[i]!) + 1,
+    );
     if (floorOut.some((o, i) => o !== w.outSize[i])) c.fail('ceil_mode windows past the padded edge are not supported');
     const includePad = c.attrInt('count_include_pad', 0) === 1 || w.pads.every((p) => p === 0);
     let dy = c.op('Reshape', [c.dy(), c.ints([-1, 1, ...w.outSize])]);

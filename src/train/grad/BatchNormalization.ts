@@ -9,7 +9,13 @@ import type { GradRule } from './rule.ts';
 export const BatchNormalization: GradRule = {
   op: 'BatchNormalization',
   trainingForward: (c) => {
-    const [x, scale, bias, runMean, runVar] = [0, 1, 2, 3, 4].map((i) => c.input(i)) as [string, string, string, string, string];
+    const [x, scale, bias, runMean, runVar] = [0, 1, 2, 3, 4].map((i) => c.input(i)) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const rank = c.rank(x);
     const ch = c.dims(scale)[0]!;
     const eps = c.attrFloat('epsilon', 1e-5);
@@ -17,7 +23,10 @@ export const BatchNormalization: GradRule = {
     const axisList = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
     const axes = c.ints(axisList);
     // ReduceMean takes its axes as an input from opset 18, as an attribute before.
-    const mean_ = (v: string) => (c.opset >= 18 ? c.op('ReduceMean', [v, axes], { keepdims: 1 }) : c.op('ReduceMean', [v], { axes: axisList, keepdims: 1 }));
+    const mean_ = (v: string) =>
+      c.opset >= 18
+        ? c.op('ReduceMean', [v, axes], { keepdims: 1 })
+        : c.op('ReduceMean', [v], { axes: axisList, keepdims: 1 });
     const bcast = c.ints([1, ch, ...new Array<number>(rank - 2).fill(1)]);
     const mean = mean_(x);
     const xc = c.op('Sub', [x, mean]);

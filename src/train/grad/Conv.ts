@@ -21,7 +21,11 @@ export const Conv: GradRule = {
     let dX: string | undefined, dW: string | undefined, dB: string | undefined;
     if (c.needsGrad(0)) {
       const outputPadding = w.inSize.map(
-        (n, i) => n + w.pads[i]! + w.pads[i + r]! - ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
+        (n, i) =>
+          n +
+          w.pads[i]! +
+          w.pads[i + r]! -
+          ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
       );
       dX = c.op('ConvTranspose', [dy, wName], {
         strides: w.strides,

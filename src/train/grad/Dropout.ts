@@ -29,6 +29,12 @@ export const Dropout: GradRule = {
       if (outputs[1]) c.g.op('Identity', [mask], {}, { output: outputs[1] });
       return;
     }
-    if (outputs[1]) c.g.op('ConstantOfShape', [c.op('Shape', [x])], { value: { type: 'tensor', value: { name: 'v', dtype: 'bool', dims: [1], data: new Uint8Array([1]) } } }, { output: outputs[1] });
+    if (outputs[1])
+      c.g.op(
+        'ConstantOfShape',
+        [c.op('Shape', [x])],
+        { value: { type: 'tensor', value: { name: 'v', dtype: 'bool', dims: [1], data: new Uint8Array([1]) } } },
+        { output: outputs[1] },
+      );
   },
 };

@@ -31,7 +31,8 @@ export const Gather: GradRule = {
     // ScatterND works at any opset. Repeated or computed indices (embeddings) need reduction=add (opset 16).
     const constIdx = c.constInts(idx);
     const distinct = constIdx !== undefined && new Set(constIdx).size === constIdx.length;
-    if (!distinct && c.opset < 16) c.fail('gathering computed or repeated indices needs opset 16 (ScatterND reduction=add)');
+    if (!distinct && c.opset < 16)
+      c.fail('gathering computed or repeated indices needs opset 16 (ScatterND reduction=add)');
     let d = c.op('ScatterND', [zeros, indices, dy], distinct ? {} : { reduction: 'add' });
     if (axis !== 0) {
       const inverse = new Array<number>(r);

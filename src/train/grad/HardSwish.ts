@@ -6,7 +6,11 @@ export const HardSwish: GradRule = {
   grad: (c) => {
     const x = c.input(0);
     const mid = c.op('Add', [c.op('Mul', [x, c.scalar(1 / 3)]), c.scalar(0.5)]);
-    const slope = c.op('Where', [c.op('Less', [x, c.scalar(-3)]), c.scalar(0), c.op('Where', [c.op('Greater', [x, c.scalar(3)]), c.scalar(1), mid])]);
+    const slope = c.op('Where', [
+      c.op('Less', [x, c.scalar(-3)]),
+      c.scalar(0),
+      c.op('Where', [c.op('Greater', [x, c.scalar(3)]), c.scalar(1), mid]),
+    ]);
     return [c.op('Mul', [c.dy(), slope])];
   },
 };

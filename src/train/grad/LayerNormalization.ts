@@ -13,7 +13,10 @@ export const LayerNormalization: GradRule = {
     const eps = c.attrFloat('epsilon', 1e-5);
     const axisList = Array.from({ length: rank - axis }, (_, i) => axis + i);
     const axes = c.ints(axisList);
-    const mean_ = (v: string) => (c.opset >= 18 ? c.op('ReduceMean', [v, axes], { keepdims: 1 }) : c.op('ReduceMean', [v], { axes: axisList, keepdims: 1 }));
+    const mean_ = (v: string) =>
+      c.opset >= 18
+        ? c.op('ReduceMean', [v, axes], { keepdims: 1 })
+        : c.op('ReduceMean', [v], { axes: axisList, keepdims: 1 });
     const mean = mean_(x);
     const xc = c.op('Sub', [x, mean]);
     const std = c.op('Sqrt', [c.op('Add', [mean_(c.op('Mul', [xc, xc])), c.scalar(eps)])]);

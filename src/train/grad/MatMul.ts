@@ -58,14 +58,22 @@ function insertDim(s: ValueShape, at: number): ValueShape {
 }
 
 /** Sum a batched gradient [..., m, n] over the batch dims the operand was broadcast along. */
-function reduceBatch(c: GradContext, d: string, ySh: ValueShape, rOperand: number, operand: string, rawRank: number): string {
+function reduceBatch(
+  c: GradContext,
+  d: string,
+  ySh: ValueShape,
+  rOperand: number,
+  operand: string,
+  rawRank: number,
+): string {
   const ry = ySh.dims.length;
   const lead = ry - rOperand;
   const axes: number[] = Array.from({ length: lead }, (_, i) => i);
   if (rawRank >= 2) {
     const so = c.shape(operand);
     for (let i = 0; i < rOperand - 2; i++) {
-      if (so.dims[i] === 1 && !so.dynamic[i] && !(ySh.dims[lead + i] === 1 && !ySh.dynamic[lead + i])) axes.push(lead + i);
+      if (so.dims[i] === 1 && !so.dynamic[i] && !(ySh.dims[lead + i] === 1 && !ySh.dynamic[lead + i]))
+        axes.push(lead + i);
     }
   }
   if (axes.length === 0) return d;

@@ -16,7 +16,6 @@ import { windowOf } from './window.ts';
  * forward Conv time, pool-with-Indices + MaxUnpool ~1.6×; so Indices is the default.
  */
 
-
 function isPlain2x2(c: NodeView): boolean {
   const k = c.attrInts('kernel_shape');
   const s = c.attrInts('strides');
@@ -58,7 +57,10 @@ export const MaxPool: GradRule = {
     const kernel = c.attrInts('kernel_shape')!;
     const w = windowOf(c, x, c.output(0), kernel);
     const overlapping = w.kernel.some((k, i) => k > w.strides[i]! || (w.dilations[i]! > 1 && k > 1));
-    if (!overlapping) return [c.op('MaxUnpool', [c.dy(), indices, c.shapeOf(x)], { kernel_shape: kernel, strides: w.strides, pads: w.pads })];
+    if (!overlapping)
+      return [
+        c.op('MaxUnpool', [c.dy(), indices, c.shapeOf(x)], { kernel_shape: kernel, strides: w.strides, pads: w.pads }),
+      ];
     if (c.opset < 16) c.fail('overlapping max-pool windows need opset 16 (ScatterElements reduction=add)');
     const flat = c.ints([-1]);
     const zeros = c.op('Reshape', [c.zerosLike(x), flat]);
@@ -81,9 +83,16 @@ function spaceToDepthGrad(c: NodeView & { dy(i?: number): string }, x: string): 
   if (h % 2 || w % 2) xe = c.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]);
   const windows = c.op('Reshape', [c.op('SpaceToDepth', [xe], { blocksize: 2 }), c.ints([-1, 4, ch, ho, wo])]);
   const first = c.op('ArgMax', [windows], { axis: 1, keepdims: 0 });
-  const onehot = c.op('OneHot', [first, c.g.scalar(4, 'int64', 'grad_depth'), c.g.constFloat([0, 1], [2], 'grad_onehot', c.floatType)], { axis: 1 });
+  const onehot = c.op(
+    'OneHot',
+    [first, c.g.scalar(4, 'int64', 'grad_depth'), c.g.constFloat([0, 1], [2], 'grad_onehot', c.floatType)],
+    { axis: 1 },
+  );
   const routed = c.op('Mul', [onehot, c.op('Unsqueeze', [c.dy(), c.ints([1])])]);
-  let dx = c.op('DepthToSpace', [c.op('Reshape', [routed, c.ints([-1, 4 * ch, ho, wo])])], { blocksize: 2, mode: 'DCR' });
+  let dx = c.op('DepthToSpace', [c.op('Reshape', [routed, c.ints([-1, 4 * ch, ho, wo])])], {
+    blocksize: 2,
+    mode: 'DCR',
+  });
   if (h % 2 || w % 2) dx = c.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, h % 2, w % 2])]);
   return dx;
 }

@@ -14,7 +14,9 @@ export const Pow: GradRule = {
       const scale = constE?.length === 1 ? c.scalar(constE[0]!) : c.toFloat(e);
       dX = c.sumToShape(c.op('Mul', [c.dy(), c.op('Mul', [xe1, scale])]), x);
     }
-    const dE = c.needsGrad(1) ? c.sumToShape(c.op('Mul', [c.dy(), c.op('Mul', [c.output(0), c.op('Log', [x])])]), e) : undefined;
+    const dE = c.needsGrad(1)
+      ? c.sumToShape(c.op('Mul', [c.dy(), c.op('Mul', [c.output(0), c.op('Log', [x])])]), e)
+      : undefined;
     return [dX, dE];
   },
 };

@@ -10,7 +10,10 @@ export const Slice: GradRule = {
     const x = c.input(0);
     const sx = c.shape(x);
     const rank = sx.dims.length;
-    let starts: number[] | undefined, ends: number[] | undefined, axes: number[] | undefined, steps: number[] | undefined;
+    let starts: number[] | undefined,
+      ends: number[] | undefined,
+      axes: number[] | undefined,
+      steps: number[] | undefined;
     if (c.opset < 10) {
       starts = c.attrInts('starts');
       ends = c.attrInts('ends');
@@ -20,7 +23,8 @@ export const Slice: GradRule = {
       ends = c.constInts(c.input(2));
       axes = c.has(3) ? c.constInts(c.input(3)) : undefined;
       steps = c.has(4) ? c.constInts(c.input(4)) : undefined;
-      if (!starts || !ends || (c.has(3) && !axes) || (c.has(4) && !steps)) c.fail('slice bounds must be constants to differentiate');
+      if (!starts || !ends || (c.has(3) && !axes) || (c.has(4) && !steps))
+        c.fail('slice bounds must be constants to differentiate');
     }
     axes ??= starts!.map((_, i) => i);
     if (steps?.some((s) => s !== 1)) c.fail('only unit-step slices are differentiable');

@@ -59,7 +59,9 @@ export function convWeightGrad(
     // One Gemm per kernel offset straight from each slice: no Concat copy of the patches.
     const oT = c.op('Reshape', [c.op('Transpose', [other], { perm: [1, 0, 2] }), c.ints([otherChannels, -1])]);
     const flat = c.ints([csg, -1]);
-    const parts = slicesOf!.map((sl) => c.op('Unsqueeze', [c.op('Gemm', [oT, c.op('Reshape', [sl, flat])], { transB: 1 }), c.ints([2])]));
+    const parts = slicesOf!.map((sl) =>
+      c.op('Unsqueeze', [c.op('Gemm', [oT, c.op('Reshape', [sl, flat])], { transB: 1 }), c.ints([2])]),
+    );
     // [Co, Cs, 1] × K → [Co, Cs, K]
     return c.op('Reshape', [c.op('Concat', parts, { axis: 2 }), c.ints(weightDims)]);
   }

@@ -14,6 +14,11 @@ export interface Formulations {
 }
 
 export const formulations: Formulations = {
-  convWeight: process.env.VERGE_CONV_WGRAD === 'conv' ? 'conv' : process.env.VERGE_CONV_WGRAD === 'patch-gemms' ? 'patch-gemms' : 'patches',
+  convWeight:
+    process.env.VERGE_CONV_WGRAD === 'conv'
+      ? 'conv'
+      : process.env.VERGE_CONV_WGRAD === 'patch-gemms'
+        ? 'patch-gemms'
+        : 'patches',
   maxPool: process.env.VERGE_MAXPOOL_GRAD === 'space-to-depth' ? 'space-to-depth' : 'indices',
 };

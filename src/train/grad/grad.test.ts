@@ -61,7 +61,11 @@ async function check(op: string, c: Case): Promise<void> {
     const n = spec.dims.reduce((a, b) => a * b, 1);
     const data = fill(n, spec.fill ?? 'signed', seed++);
     g.input(name, dt, spec.dims);
-    feeds[name] = { dtype: dt, dims: spec.dims, data: dt === 'float64' ? Float64Array.from(data) : Float32Array.from(data) };
+    feeds[name] = {
+      dtype: dt,
+      dims: spec.dims,
+      data: dt === 'float64' ? Float64Array.from(data) : Float32Array.from(data),
+    };
     wrt.push(name);
     return name;
   });
@@ -74,23 +78,91 @@ async function check(op: string, c: Case): Promise<void> {
 const f32 = 'float32' as const;
 const CASES: Record<string, [string, Case][]> = {
   Conv: [
-    ['3x3 pads 1 with bias', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5] }, w: { dims: [4, 3, 3, 3] }, b: { dims: [4] } }, attrs: { pads: [1, 1, 1, 1] } }],
-    ['stride 2, asymmetric pads, dilation 2', { dtype: f32, inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] } }, attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] } }],
-    ['groups 2', { dtype: f32, inputs: { x: { dims: [2, 4, 6, 6] }, w: { dims: [6, 2, 3, 3] }, b: { dims: [6] } }, attrs: { group: 2 } }],
-    ['depthwise stride 2', { dtype: f32, inputs: { x: { dims: [1, 3, 7, 7] }, w: { dims: [3, 1, 3, 3] } }, attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] } }],
-    ['auto_pad SAME_UPPER stride 2', { dtype: f32, inputs: { x: { dims: [1, 2, 6, 5] }, w: { dims: [2, 2, 3, 3] } }, attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }],
-    ['1-D conv', { dtype: f32, inputs: { x: { dims: [2, 3, 10] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } }, attrs: { strides: [2], pads: [1, 1] } }],
+    [
+      '3x3 pads 1 with bias',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 5, 5] }, w: { dims: [4, 3, 3, 3] }, b: { dims: [4] } },
+        attrs: { pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'stride 2, asymmetric pads, dilation 2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] } },
+        attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
+      },
+    ],
+    [
+      'groups 2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 4, 6, 6] }, w: { dims: [6, 2, 3, 3] }, b: { dims: [6] } },
+        attrs: { group: 2 },
+      },
+    ],
+    [
+      'depthwise stride 2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 3, 7, 7] }, w: { dims: [3, 1, 3, 3] } },
+        attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'auto_pad SAME_UPPER stride 2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 6, 5] }, w: { dims: [2, 2, 3, 3] } },
+        attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] },
+      },
+    ],
+    [
+      '1-D conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 10] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } },
+        attrs: { strides: [2], pads: [1, 1] },
+      },
+    ],
     ['1x1 conv', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [5, 3, 1, 1] } } }],
   ],
   ConvTranspose: [
-    ['stride 2 pads 1 output_padding 1', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [3, 2, 3, 3] }, b: { dims: [2] } }, attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } }],
-    ['groups 2 dilation 2', { dtype: f32, inputs: { x: { dims: [1, 4, 3, 3] }, w: { dims: [4, 1, 2, 2] } }, attrs: { group: 2, dilations: [2, 2] } }],
+    [
+      'stride 2 pads 1 output_padding 1',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [3, 2, 3, 3] }, b: { dims: [2] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+      },
+    ],
+    [
+      'groups 2 dilation 2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 4, 3, 3] }, w: { dims: [4, 1, 2, 2] } },
+        attrs: { group: 2, dilations: [2, 2] },
+      },
+    ],
   ],
   Gemm: [
     ['plain with bias row', { inputs: { a: { dims: [3, 4] }, b: { dims: [4, 5] }, c: { dims: [5] } } }],
-    ['transA transB alpha beta', { inputs: { a: { dims: [4, 3] }, b: { dims: [5, 4] }, c: { dims: [3, 1] } }, attrs: { transA: 1, transB: 1, alpha: 0.7, beta: 1.3 } }],
-    ['transB, full C', { inputs: { a: { dims: [3, 4] }, b: { dims: [5, 4] }, c: { dims: [3, 5] } }, attrs: { transB: 1 } }],
-    ['transA only, scalar C', { inputs: { a: { dims: [4, 3] }, b: { dims: [4, 2] }, c: { dims: [] } }, attrs: { transA: 1 } }],
+    [
+      'transA transB alpha beta',
+      {
+        inputs: { a: { dims: [4, 3] }, b: { dims: [5, 4] }, c: { dims: [3, 1] } },
+        attrs: { transA: 1, transB: 1, alpha: 0.7, beta: 1.3 },
+      },
+    ],
+    [
+      'transB, full C',
+      { inputs: { a: { dims: [3, 4] }, b: { dims: [5, 4] }, c: { dims: [3, 5] } }, attrs: { transB: 1 } },
+    ],
+    [
+      'transA only, scalar C',
+      { inputs: { a: { dims: [4, 3] }, b: { dims: [4, 2] }, c: { dims: [] } }, attrs: { transA: 1 } },
+    ],
   ],
   MatMul: [
     ['2-D', { inputs: { a: { dims: [3, 4] }, b: { dims: [4, 2] } } }],
@@ -116,10 +188,28 @@ const CASES: Record<string, [string, Case][]> = {
   PRelu: [['per-channel slope', { dtype: f32, inputs: { x: { dims: [2, 3, 4] }, s: { dims: [3, 1] } } }]],
   HardSigmoid: [['', { dtype: f32, inputs: { x: { dims: [3, 4] } }, attrs: { alpha: 0.4, beta: 0.3 } }]],
   HardSwish: [['', { dtype: f32, inputs: { x: { dims: [4, 4] } } }]],
-  LayerNormalization: [['last two axes, opset 17', { dtype: f32, opset: 17, inputs: { x: { dims: [2, 3, 4] }, scale: { dims: [3, 4] }, bias: { dims: [3, 4] } }, attrs: { axis: 1 } }]],
+  LayerNormalization: [
+    [
+      'last two axes, opset 17',
+      {
+        dtype: f32,
+        opset: 17,
+        inputs: { x: { dims: [2, 3, 4] }, scale: { dims: [3, 4] }, bias: { dims: [3, 4] } },
+        attrs: { axis: 1 },
+      },
+    ],
+  ],
   Relu: [['', { inputs: { x: { dims: [3, 4] } } }]],
   LeakyRelu: [['alpha 0.1', { dtype: f32, inputs: { x: { dims: [3, 4] } }, attrs: { alpha: 0.1 } }]],
-  Clip: [['min/max inputs', { dtype: f32, inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [-0.5] }, hi: { dims: [], values: [0.55] } } }]],
+  Clip: [
+    [
+      'min/max inputs',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [-0.5] }, hi: { dims: [], values: [0.55] } },
+      },
+    ],
+  ],
   Sigmoid: [['', { inputs: { x: { dims: [3, 4] } } }]],
   Tanh: [['', { inputs: { x: { dims: [3, 4] } } }]],
   Exp: [['', { inputs: { x: { dims: [3, 4] } } }]],
@@ -138,59 +228,160 @@ const CASES: Record<string, [string, Case][]> = {
   ],
   LogSoftmax: [['axis 1', { inputs: { x: { dims: [3, 5] } }, attrs: { axis: 1 } }]],
   MaxPool: [
-    ['2x2 stride 2, odd width', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
-    ['3x2 stride 3x2 (non-overlapping: unpool path)', { dtype: f32, inputs: { x: { dims: [2, 3, 7, 5], fill: 'distinct' } }, attrs: { kernel_shape: [3, 2], strides: [3, 2] } }],
-    ['2x2 stride 2, square odd size', { dtype: f32, inputs: { x: { dims: [2, 3, 5, 5], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
-    ['3x3 stride 1 pads 1 (overlapping: scatter-add path)', { dtype: f32, inputs: { x: { dims: [1, 2, 5, 4], fill: 'distinct' } }, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
+    [
+      '2x2 stride 2, odd width',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
+    ],
+    [
+      '3x2 stride 3x2 (non-overlapping: unpool path)',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 5], fill: 'distinct' } },
+        attrs: { kernel_shape: [3, 2], strides: [3, 2] },
+      },
+    ],
+    [
+      '2x2 stride 2, square odd size',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 5, 5], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
+    ],
+    [
+      '3x3 stride 1 pads 1 (overlapping: scatter-add path)',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 5, 4], fill: 'distinct' } },
+        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+      },
+    ],
   ],
   AveragePool: [
-    ['2x2 stride 2', { dtype: f32, inputs: { x: { dims: [2, 2, 4, 5] } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
-    ['3x3 stride 2 pads 1 exclude pad', { dtype: f32, inputs: { x: { dims: [1, 2, 6, 5] } }, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }],
-    ['3x3 stride 2 pads 1 include pad', { dtype: f32, inputs: { x: { dims: [1, 2, 5, 5] } }, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 } }],
+    [
+      '2x2 stride 2',
+      { dtype: f32, inputs: { x: { dims: [2, 2, 4, 5] } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+    ],
+    [
+      '3x3 stride 2 pads 1 exclude pad',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 6, 5] } },
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      '3x3 stride 2 pads 1 include pad',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 5, 5] } },
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 },
+      },
+    ],
   ],
   GlobalAveragePool: [['', { dtype: f32, inputs: { x: { dims: [2, 3, 4, 5] } } }]],
   BatchNormalization: [
     [
       'training mode',
       {
-        inputs: { x: { dims: [4, 3, 2, 2] }, scale: { dims: [3] }, bias: { dims: [3] }, mean: { dims: [3], values: [0, 0, 0] }, var: { dims: [3], values: [1, 1, 1] } },
+        inputs: {
+          x: { dims: [4, 3, 2, 2] },
+          scale: { dims: [3] },
+          bias: { dims: [3] },
+          mean: { dims: [3], values: [0, 0, 0] },
+          var: { dims: [3], values: [1, 1, 1] },
+        },
         wrt: ['x', 'scale', 'bias'],
       },
     ],
   ],
-  Pad: [['constant, two axes', { inputs: { x: { dims: [2, 3, 4] }, p: { dims: [6], dtype: 'int64', values: [0, 1, 2, 0, 2, 1] } } }]],
+  Pad: [
+    [
+      'constant, two axes',
+      { inputs: { x: { dims: [2, 3, 4] }, p: { dims: [6], dtype: 'int64', values: [0, 1, 2, 0, 2, 1] } } },
+    ],
+  ],
   Flatten: [['axis 2', { inputs: { x: { dims: [2, 3, 2, 2] } }, attrs: { axis: 2 } }]],
   Reshape: [['', { inputs: { x: { dims: [2, 3, 4] }, s: { dims: [2], dtype: 'int64', values: [4, -1] } } }]],
   Squeeze: [['', { inputs: { x: { dims: [2, 1, 3] }, a: { dims: [1], dtype: 'int64', values: [1] } } }]],
   Unsqueeze: [['', { inputs: { x: { dims: [2, 3] }, a: { dims: [1], dtype: 'int64', values: [0] } } }]],
   Transpose: [['perm 2,0,1', { inputs: { x: { dims: [2, 3, 4] } }, attrs: { perm: [2, 0, 1] } }]],
-  Concat: [['axis 1', { inputs: { a: { dims: [2, 3] }, b: { dims: [2, 1] }, c: { dims: [2, 2] } }, attrs: { axis: 1 } }]],
-  Split: [['axis 1, three parts', { inputs: { x: { dims: [2, 6] }, s: { dims: [3], dtype: 'int64', values: [1, 2, 3] } }, attrs: { axis: 1 }, outputs: 3 }]],
+  Concat: [
+    ['axis 1', { inputs: { a: { dims: [2, 3] }, b: { dims: [2, 1] }, c: { dims: [2, 2] } }, attrs: { axis: 1 } }],
+  ],
+  Split: [
+    [
+      'axis 1, three parts',
+      {
+        inputs: { x: { dims: [2, 6] }, s: { dims: [3], dtype: 'int64', values: [1, 2, 3] } },
+        attrs: { axis: 1 },
+        outputs: 3,
+      },
+    ],
+  ],
   Slice: [
     [
       'negative start, two axes',
-      { inputs: { x: { dims: [3, 5, 4] }, st: { dims: [2], dtype: 'int64', values: [1, -3] }, en: { dims: [2], dtype: 'int64', values: [3, 100] }, ax: { dims: [2], dtype: 'int64', values: [0, 2] } } },
+      {
+        inputs: {
+          x: { dims: [3, 5, 4] },
+          st: { dims: [2], dtype: 'int64', values: [1, -3] },
+          en: { dims: [2], dtype: 'int64', values: [3, 100] },
+          ax: { dims: [2], dtype: 'int64', values: [0, 2] },
+        },
+      },
     ],
   ],
   Gather: [
-    ['embedding rows with repeats', { inputs: { emb: { dims: [5, 3] }, idx: { dims: [2, 3], dtype: 'int64', values: [0, 2, 2, 4, 0, 0] } } }],
-    ['distinct constant indices at opset 14 (plain ScatterND)', { opset: 14, inputs: { x: { dims: [4, 3] }, idx: { dims: [2], dtype: 'int64', values: [3, 1] } } }],
-    ['axis 1, scalar index', { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [2] } }, attrs: { axis: 1 } }],
+    [
+      'embedding rows with repeats',
+      { inputs: { emb: { dims: [5, 3] }, idx: { dims: [2, 3], dtype: 'int64', values: [0, 2, 2, 4, 0, 0] } } },
+    ],
+    [
+      'distinct constant indices at opset 14 (plain ScatterND)',
+      { opset: 14, inputs: { x: { dims: [4, 3] }, idx: { dims: [2], dtype: 'int64', values: [3, 1] } } },
+    ],
+    [
+      'axis 1, scalar index',
+      { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [2] } }, attrs: { axis: 1 } },
+    ],
   ],
   ReduceSum: [
-    ['axes 1, keepdims 0', { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [1], dtype: 'int64', values: [1] } }, attrs: { keepdims: 0 } }],
+    [
+      'axes 1, keepdims 0',
+      { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [1], dtype: 'int64', values: [1] } }, attrs: { keepdims: 0 } },
+    ],
     ['all axes', { inputs: { x: { dims: [2, 3] } } }],
   ],
-  ReduceMean: [['axes 0,2 keepdims 1', { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [2], dtype: 'int64', values: [0, 2] } } }]],
-  Expand: [['[3,1] → [2,3,4]', { inputs: { x: { dims: [3, 1] }, s: { dims: [3], dtype: 'int64', values: [2, 3, 4] } } }]],
+  ReduceMean: [
+    ['axes 0,2 keepdims 1', { inputs: { x: { dims: [2, 3, 4] }, a: { dims: [2], dtype: 'int64', values: [0, 2] } } }],
+  ],
+  Expand: [
+    ['[3,1] → [2,3,4]', { inputs: { x: { dims: [3, 1] }, s: { dims: [3], dtype: 'int64', values: [2, 3, 4] } } }],
+  ],
   Where: [
     [
       'broadcast branches',
-      { inputs: { c: { dims: [2, 3], dtype: 'bool', values: [1, 0, 1, 1, 0, 0] }, a: { dims: [2, 3] }, b: { dims: [3] } } },
+      {
+        inputs: {
+          c: { dims: [2, 3], dtype: 'bool', values: [1, 0, 1, 1, 0, 0] },
+          a: { dims: [2, 3] },
+          b: { dims: [3] },
+        },
+      },
     ],
   ],
   // The float32 output limits the useful FD step to float32 resolution.
-  Cast: [['float64 → float32', { inputs: { x: { dims: [2, 3] } }, attrs: { to: 1 }, tol: { eps: 1e-3, rtol: 1e-3, atol: 1e-5 } }]],
+  Cast: [
+    [
+      'float64 → float32',
+      { inputs: { x: { dims: [2, 3] } }, attrs: { to: 1 }, tol: { eps: 1e-3, rtol: 1e-3, atol: 1e-5 } },
+    ],
+  ],
   Identity: [['', { inputs: { x: { dims: [2, 3] } } }]],
   Dropout: [['ratio 0 is the identity', { dtype: f32, inputs: { x: { dims: [2, 3] }, r: { dims: [], values: [0] } } }]],
 };
@@ -210,19 +401,31 @@ describe('alternative formulations', () => {
       'MaxPool 2x2/2 via SpaceToDepth, ArgMax, OneHot, DepthToSpace',
       () => ((formulations.maxPool = 'space-to-depth'), () => (formulations.maxPool = 'indices')),
       'MaxPool',
-      { dtype: f32, inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } }, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
     ],
     [
       'Conv weight gradient as one Gemm per kernel offset',
       () => ((formulations.convWeight = 'patch-gemms'), () => (formulations.convWeight = 'patches')),
       'Conv',
-      { dtype: f32, inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 2] } }, attrs: { strides: [2, 1], pads: [1, 1, 0, 0], dilations: [1, 2] } },
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 2] } },
+        attrs: { strides: [2, 1], pads: [1, 1, 0, 0], dilations: [1, 2] },
+      },
     ],
     [
       'Conv weight gradient as a Conv over transposed tensors',
       () => ((formulations.convWeight = 'conv'), () => (formulations.convWeight = 'patches')),
       'Conv',
-      { dtype: f32, inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 3] } }, attrs: { strides: [2, 2], pads: [1, 1, 0, 0] } },
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 3] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 0, 0] },
+      },
     ],
   ];
   test.each(cases)('%s', async (_name, set, op, c) => {
