@@ -14,6 +14,8 @@ export const RECONNECT_MAX_MS = 15_000;
 /** MQTT keepalive; the broker declares the device gone (and publishes its will) after 1.5×. */
 export const KEEPALIVE_S = 30;
 export const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a clean stop waits for the broker to take the DISCONNECT. */
+export const STOP_TIMEOUT_MS = 2_000;
 
 /** "Full jitter" backoff: uniform in [0, min(max, base·2^attempt)] (AWS Architecture Blog, 2015). */
 export function backoffDelay(
@@ -149,8 +151,17 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     const wasUp = this.up;
     this.client = undefined;
     this.up = false;
-    // A clean DISCONNECT only makes sense on a live connection; otherwise close at once.
-    if (client) await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+    if (!client) return;
+    // A clean DISCONNECT only makes sense on a live connection; otherwise close at once. A broker
+    // that does not take the DISCONNECT in time gets the socket closed under it.
+    const ended = new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      ended.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (late) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
   }
 
   /** Drop the connection without a clean DISCONNECT (the broker publishes the will), as a crash would. */
