@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,7 +115,6 @@ describe('verge train / verge eval', () => {
   it('trains the PyTorch GRU fixture (lowered for training) on a sequence dataset folder', async () => {
     const dir = join(tmp, 'seq');
     const data = sequenceTask({ train: 1500, test: 400, seed: 1 });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [1500, 5, 8], data: data.train.x });
     writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [1500], data: data.train.y });
