@@ -434,6 +434,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         break;
       case 'status': {
         const s = msg as { state: 'online' | 'offline'; ts: number };
+        // a heartbeat still buffered from before the device went away must not mark it online again
+        if (s.state === 'offline') pendingHeartbeats.delete(deviceId);
         await repo.recordPresence(deviceId, s.state, Date.now());
         break;
       }
