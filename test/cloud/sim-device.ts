@@ -53,7 +53,7 @@ export async function enroll(
 export function waitFor<T>(
   fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
