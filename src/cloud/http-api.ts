@@ -27,7 +27,9 @@ import {
   RollbackRequest,
   SigningKeyResponse,
   StatusResponse,
+  TelemetrySummaryResponse,
 } from '../protocol/index.ts';
+import { summarizeTelemetry } from './telemetry.ts';
 import { parseRange } from './artifacts.ts';
 import type { ControlPlaneCore } from './control-plane.ts';
 
@@ -58,6 +60,8 @@ const errors = {
 };
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
 
+/** Default window of GET /v1/telemetry: the last hour, what an operator looks at after a rollout. */
+const TELEMETRY_SUMMARY_WINDOW_MS = 3600_000;
 /** Largest artifact accepted by upload (a model file); 4 GiB covers multi-GB LLM-class ONNX files. */
 const MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
 
@@ -300,6 +304,26 @@ export function registerRoutes(app: FastifyInstance, core: ControlPlaneCore): vo
     async (req) => {
       const body = parse(RollbackRequest, req.body);
       return core.deployments.rollback((req.params as { id: string }).id, body.reason ?? 'rolled back by operator');
+    },
+  );
+
+  app.get(
+    '/v1/telemetry',
+    {
+      config: { auth: 'read' },
+      schema: {
+        tags: ['operators'],
+        querystring: {
+          type: 'object',
+          properties: { model: { type: 'string' }, since: { type: 'string', pattern: '^[0-9]+$' } },
+        },
+        response: { 200: js(TelemetrySummaryResponse), ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query as { model?: string; since?: string };
+      const since = q.since ? Number(q.since) : Date.now() - TELEMETRY_SUMMARY_WINDOW_MS;
+      return summarizeTelemetry(core.repo, since, q.model);
     },
   );
 

@@ -605,6 +605,32 @@ export class Repository {
     );
   }
 
+  async telemetrySince(
+    since: number,
+    model?: string,
+  ): Promise<
+    {
+      device_id: string;
+      model: string;
+      version: string;
+      variant: string;
+      inferences: number;
+      errors: number;
+      latency: string;
+      results: string | null;
+    }[]
+  > {
+    return model
+      ? this.db.all(
+          'SELECT device_id, model, version, variant, inferences, errors, latency, results FROM telemetry WHERE window_end >= ? AND model = ?',
+          [since, model],
+        )
+      : this.db.all(
+          'SELECT device_id, model, version, variant, inferences, errors, latency, results FROM telemetry WHERE window_end >= ?',
+          [since],
+        );
+  }
+
   async telemetryTotals(): Promise<{ messages: number; inferences: number; errors: number }> {
     const r = await first<{ messages: number; inferences: number | null; errors: number | null }>(
       this.db,

@@ -45,6 +45,8 @@ export const HTTP_PATHS = {
   promote: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/promote`,
   rollback: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/rollback`,
   status: `${HTTP_API_ROOT}/status`,
+  /** GET ?model=&since= : inference totals and latency quantiles per model, version and variant. */
+  telemetry: `${HTTP_API_ROOT}/telemetry`,
   openapi: '/openapi.json',
   metrics: '/metrics',
   health: '/healthz',
@@ -279,5 +281,25 @@ export const StatusResponse = z.object({
   telemetry: z.object({ messages: z.number().int(), inferences: z.number().int(), errors: z.number().int() }),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
+
+export const TelemetrySummaryResponse = z.object({
+  since: EpochMs,
+  models: z.array(
+    z.object({
+      name: z.string(),
+      version: z.string(),
+      variant: z.string(),
+      devices: z.number().int(),
+      inferences: z.number().int(),
+      errors: z.number().int(),
+      error_rate: z.number(),
+      /** Upper bound of the histogram bucket holding the quantile (null when no latency was reported). */
+      p50_ms: z.number().nullable(),
+      p95_ms: z.number().nullable(),
+      results: z.record(z.string(), z.number().int()),
+    }),
+  ),
+});
+export type TelemetrySummaryResponse = z.infer<typeof TelemetrySummaryResponse>;
 
 export { AckState };

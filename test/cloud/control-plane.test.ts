@@ -18,6 +18,7 @@ import {
   type EnrollTokenResponse,
   type ModelVersion,
   type StatusResponse,
+  type TelemetrySummaryResponse,
 } from '../../src/protocol/index.ts';
 import { externalServicesSkipReason, dropSchema, MOSQUITTO_URL, PG_URL, uniqueSchema } from './services.ts';
 import { enroll, SimDevice, waitFor, PROFILE_X64 } from './sim-device.ts';
@@ -313,6 +314,18 @@ for (const backend of backends) {
       expect(final.inferences - before.inferences).toBe(10);
       expect(final.errors - before.errors).toBe(1);
       expect(after.messages).toBeLessThanOrEqual(final.messages);
+      const summary = await cloud.admin.get<TelemetrySummaryResponse>(`${HTTP_PATHS.telemetry}?model=tm`);
+      expect(summary.models).toEqual([
+        expect.objectContaining({
+          name: 'tm',
+          version: '1.0.0',
+          variant: 'fp32',
+          devices: 1,
+          inferences: 10,
+          errors: 1,
+          p50_ms: 2,
+        }),
+      ]);
       const metrics = await (await fetch(cloud.url + '/metrics')).text();
       expect(metrics).toMatch(/verge_telemetry_records_total\{result="duplicate"\} [2-9]/);
       // a message with another protocol version is dropped and counted

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { CloudClient, resolveCloud, summarize } from '../../cloud/client.ts';
-import { HTTP_PATHS, type DeploymentsResponse, type StatusResponse } from '../../protocol/index.ts';
+import {
+  HTTP_PATHS,
+  type DeploymentsResponse,
+  type StatusResponse,
+  type TelemetrySummaryResponse,
+} from '../../protocol/index.ts';
 import { emit } from '../output.ts';
 
 export function register(program: Command): void {
@@ -16,6 +21,7 @@ export function register(program: Command): void {
       const client = new CloudClient(conn);
       const status = await client.get<StatusResponse>(HTTP_PATHS.status);
       const active = (await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?active=true`)).deployments;
+      const recent = await client.get<TelemetrySummaryResponse>(HTTP_PATHS.telemetry);
       const out = {
         cloud: conn.url,
         ...status,
@@ -28,6 +34,7 @@ export function register(program: Command): void {
           devices: summarize(d),
           reason: d.reason,
         })),
+        last_hour: recent.models,
       };
       emit(opts, out, () =>
         [
@@ -38,6 +45,11 @@ export function register(program: Command): void {
           ...out.active_deployments.map(
             (d) =>
               `  ${d.id} ${d.model}@${d.version} ${d.state} (${d.strategy}): ${d.devices}${d.reason ? ` — ${d.reason}` : ''}`,
+          ),
+          ...(recent.models.length ? ['last hour:'] : []),
+          ...recent.models.map(
+            (m) =>
+              `  ${m.name}@${m.version} ${m.variant}: ${m.inferences} inferences on ${m.devices} device(s), error rate ${m.error_rate.toFixed(3)}, p50 ≤ ${m.p50_ms ?? '-'} ms, p95 ≤ ${m.p95_ms ?? '-'} ms`,
           ),
         ].join('\n'),
       );
