@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  HEARTBEAT_INTERVAL_MS,
   decodeMessage,
   deviceTopic,
   emptyHistogram,
@@ -145,6 +146,18 @@ function connectOne(url: string, c: Creds): Promise<boolean> {
           qos: 1,
           retain: true,
         });
+        // Heartbeat like a real agent (every HEARTBEAT_INTERVAL_MS, phase spread at random) so the
+        // control plane keeps counting the device online.
+        const beat = () =>
+          client.publish(
+            deviceTopic(c.id, 'heartbeat'),
+            encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
+            { qos: 0 },
+          );
+        setTimeout(
+          () => setInterval(beat, HEARTBEAT_INTERVAL_MS).unref(),
+          Math.random() * HEARTBEAT_INTERVAL_MS,
+        ).unref();
         client.publish(
           deviceTopic(c.id, 'heartbeat'),
           encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
