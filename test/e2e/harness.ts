@@ -69,6 +69,8 @@ export class TestCloud {
   async close(): Promise<void> {
     await this.cp.close().catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
+    for (const d of agentDirs) rmSync(d, { recursive: true, force: true });
+    agentDirs.clear();
   }
 
   async token(tags: Record<string, string> = {}): Promise<string> {
