@@ -2,7 +2,7 @@
  * The control plane over the real protocol: real HTTP, real MQTT (embedded aedes broker, and
  * Mosquitto + PostgreSQL when present), driven by simulated devices (sim-device.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -286,6 +286,28 @@ for (const backend of backends) {
       const rb = await cloud.admin.post<Deployment>(HTTP_PATHS.rollback(dep.id), { reason: 'test' });
       expect(rb.state).toBe('rolled_back');
       await waitFor(() => fleet.every((d) => !d.serving.has('pm')), 'model unloaded');
+    });
+
+    it('a tampered artifact is rejected by the device and the canary rolls back', async () => {
+      const d = await device('tamper', { fleet: 'tamper' });
+      const mv = await publish(cloud, 'tam', '1.0.0', 'genuine model bytes');
+      const sha = mv.variants[0]!.sha256;
+      // corrupt the stored artifact behind the registry's back (disk fault, or an attacker)
+      writeFileSync(join(cloud.dataDir, 'artifacts', sha.slice(0, 2), sha), 'tampered model bytes');
+      const dep = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'tam',
+        version: '1.0.0',
+        target: { devices: [d.id] },
+        strategy: 'canary',
+        canary_percent: 50,
+      });
+      const rolled = await waitFor(async () => {
+        const x = await deployment(cloud, dep.id);
+        return x.state === 'rolled_back' && x;
+      }, 'rollback after rejected artifact');
+      expect(rolled.devices[0]).toMatchObject({ state: 'rolled_back', error: { code: 'E_INTEGRITY' } });
+      expect(rolled.reason).toMatch(/rejected.*E_INTEGRITY/);
+      expect(d.serving.has('tam')).toBe(false);
     });
 
     it('counts telemetry once per message id (redelivery is deduplicated)', async () => {
