@@ -76,6 +76,7 @@ const after5 = accuracyAfter(5);
 const figures = {
   config: {
     model: 'seed CNN (nn cnn)',
+    input_standardization: { mean: round(standardize.mean, 4), std: round(standardize.std, 4) },
     optimizer: 'adam',
     lr: LR,
     batch: BATCH,
