@@ -303,7 +303,8 @@ for (const backend of backends) {
       });
       const rolled = await waitFor(async () => {
         const x = await deployment(cloud, dep.id);
-        return x.state === 'rolled_back' && x;
+        // the deployment turns rolled_back first, then its devices one by one
+        return x.state === 'rolled_back' && x.devices.every((y) => y.state === 'rolled_back') && x;
       }, 'rollback after rejected artifact');
       expect(rolled.devices[0]).toMatchObject({ state: 'rolled_back', error: { code: 'E_INTEGRITY' } });
       expect(rolled.reason).toMatch(/rejected.*E_INTEGRITY/);
