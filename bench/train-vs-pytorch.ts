@@ -22,10 +22,17 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 function pythonVersions(): Record<string, string> | undefined {
   try {
-    const out = execFileSync(PYTHON, ['-c', 'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSync(
+      PYTHON,
+      [
+        '-c',
+        'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))',
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     return JSON.parse(out) as Record<string, string>;
   } catch {
     return undefined;
@@ -89,7 +96,10 @@ async function main(): Promise<void> {
   const count = Math.floor(ds.train.count / BATCH) * BATCH;
   const dir = mkdtempSync(join(tmpdir(), 'verge-bench-'));
   writeFileSync(join(dir, 'x.f32'), ds.train.x.subarray(0, count * 784));
-  writeFileSync(join(dir, 'y.i64'), new Uint8Array(BigInt64Array.from(Array.from(ds.train.y.subarray(0, count), BigInt)).buffer));
+  writeFileSync(
+    join(dir, 'y.i64'),
+    new Uint8Array(BigInt64Array.from(Array.from(ds.train.y.subarray(0, count), BigInt)).buffer),
+  );
   const torchAvailable = pythonVersions() !== undefined;
   const session = await TrainingSession.create(seedCnn(), {
     loss: 'cross-entropy',
@@ -98,7 +108,13 @@ async function main(): Promise<void> {
   });
   const nBatches = count / BATCH;
   const feeds = Array.from({ length: nBatches }, (_, b) => ({
-    x: { image: { dtype: 'float32' as const, dims: [BATCH, 1, 28, 28], data: ds.train.x.subarray(b * BATCH * 784, (b + 1) * BATCH * 784) } },
+    x: {
+      image: {
+        dtype: 'float32' as const,
+        dims: [BATCH, 1, 28, 28],
+        data: ds.train.x.subarray(b * BATCH * 784, (b + 1) * BATCH * 784),
+      },
+    },
     y: { dtype: 'int32' as const, dims: [BATCH], data: ds.train.y.subarray(b * BATCH, (b + 1) * BATCH) },
   }));
   let stepIndex = 0;
@@ -113,11 +129,19 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     if (torchAvailable) {
       process.stderr.write(`round ${r + 1}/${ROUNDS}: pytorch ${STEPS} steps…\n`);
-      const out = execFileSync(PYTHON, ['-c', TORCH_SCRIPT, dir, String(THREADS), String(STEPS), String(WARMUP), String(BATCH)], {
-        encoding: 'utf8',
-      });
+      const out = execFileSync(
+        PYTHON,
+        ['-c', TORCH_SCRIPT, dir, String(THREADS), String(STEPS), String(WARMUP), String(BATCH)],
+        {
+          encoding: 'utf8',
+        },
+      );
       const t = JSON.parse(out) as { seconds: number; loss: number; peak_rss_mb: number };
-      torch.push({ samples_per_sec: (STEPS * BATCH) / t.seconds, ms_per_step: (t.seconds * 1000) / STEPS, loss: t.loss });
+      torch.push({
+        samples_per_sec: (STEPS * BATCH) / t.seconds,
+        ms_per_step: (t.seconds * 1000) / STEPS,
+        loss: t.loss,
+      });
       torchRss = Math.max(torchRss, t.peak_rss_mb);
     }
     process.stderr.write(`round ${r + 1}/${ROUNDS}: verge ${STEPS} steps…\n`);
@@ -138,15 +162,35 @@ async function main(): Promise<void> {
   const result = {
     machine: machineInfo(),
     python: pythonVersions() ?? null,
-    config: { model: 'seed CNN', batch: BATCH, optimizer: 'adam', lr: 1e-3, threads: THREADS, steps: STEPS, warmup: WARMUP, rounds: ROUNDS, data: ds.source },
-    verge: { samples_per_sec: round(vSps, 1), ms_per_step: round((BATCH * 1000) / vSps, 2), rounds: verge, peak_rss_mb: peakRssMb() },
+    config: {
+      model: 'seed CNN',
+      batch: BATCH,
+      optimizer: 'adam',
+      lr: 1e-3,
+      threads: THREADS,
+      steps: STEPS,
+      warmup: WARMUP,
+      rounds: ROUNDS,
+      data: ds.source,
+    },
+    verge: {
+      samples_per_sec: round(vSps, 1),
+      ms_per_step: round((BATCH * 1000) / vSps, 2),
+      rounds: verge,
+      peak_rss_mb: peakRssMb(),
+    },
     pytorch: torchAvailable
-      ? { samples_per_sec: round(tSps, 1), ms_per_step: round((BATCH * 1000) / tSps, 2), rounds: torch, peak_rss_mb: round(torchRss, 1) }
+      ? {
+          samples_per_sec: round(tSps, 1),
+          ms_per_step: round((BATCH * 1000) / tSps, 2),
+          rounds: torch,
+          peak_rss_mb: round(torchRss, 1),
+        }
       : { skipped: 'python3 with torch not found' },
     ratio_verge_over_pytorch: torchAvailable ? round(vSps / tSps, 3) : null,
   };
-  if (PROFILE) await profile();
-  const path = writeResult('train-vs-pytorch', result);
+  const profileResult = PROFILE ? await profile() : undefined;
+  const path = writeResult('train-vs-pytorch', profileResult ? { ...result, verge_profile: profileResult } : result);
   printTable(
     ['engine', 'samples/s', 'ms/step', 'peak RSS MB'],
     [
@@ -158,7 +202,7 @@ async function main(): Promise<void> {
   await session.release();
 
   // onnxruntime's profiler over a few steps: time per op type and the top nodes (to guide formulations).
-  async function profile(): Promise<void> {
+  async function profile(): Promise<Record<string, unknown>> {
     const { Session } = await import('../src/runtime/session.ts');
     const { readFileSync } = await import('node:fs');
     const prefix = join(tmpdir(), 'verge-train-profile');
@@ -167,17 +211,29 @@ async function main(): Promise<void> {
     const st = session.getState();
     const f = feeds[0]!;
     const fd: Record<string, import('../src/runtime/tensor.ts').TensorValue> = { ...st.tensors, ...f.x };
-    fd[session.graph.labels] = { dtype: 'int64', dims: [BATCH], data: BigInt64Array.from(Array.from(f.y.data, BigInt)) };
+    fd[session.graph.labels] = {
+      dtype: 'int64',
+      dims: [BATCH],
+      data: BigInt64Array.from(Array.from(f.y.data, BigInt)),
+    };
     fd[session.graph.lr] = { dtype: 'float32', dims: [], data: Float32Array.of(1e-3) };
     fd[session.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(1) };
     for (let i = 0; i < 30; i++) await s.run(fd);
     s.endProfiling();
     await s.release();
     const { readdirSync } = await import('node:fs');
-    const name = readdirSync(tmpdir()).filter((f) => f.startsWith('verge-train-profile') && f.endsWith('.json')).sort().at(-1);
+    const name = readdirSync(tmpdir())
+      .filter((f) => f.startsWith('verge-train-profile') && f.endsWith('.json'))
+      .sort()
+      .at(-1);
     if (!name) throw new Error('onnxruntime wrote no profile');
     const file = join(tmpdir(), name);
-    const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+    const events = JSON.parse(readFileSync(file, 'utf8')) as {
+      cat: string;
+      name: string;
+      dur: number;
+      args?: { op_name?: string };
+    }[];
     const byOp = new Map<string, number>();
     const byNode = new Map<string, number>();
     let total = 0;
@@ -188,12 +244,26 @@ async function main(): Promise<void> {
       byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
       total += e.dur;
     }
-    const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, round(v / 30 / 1000, 3), `${round((100 * v) / total, 1)}%`]);
+    const rows = [...byOp]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([k, v]) => [k, round(v / 30 / 1000, 3), `${round((100 * v) / total, 1)}%`]);
     process.stderr.write(`profile: ${round(total / 30 / 1000, 2)} ms kernel time per step\n`);
     printTable(['op', 'ms/step', 'share'], rows);
-    const nodes = [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k.replace(/_kernel_time$/, ''), round(v / 30 / 1000, 3)]);
+    const nodes = [...byNode]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([k, v]) => [k.replace(/_kernel_time$/, ''), round(v / 30 / 1000, 3)]);
     printTable(['node', 'ms/step'], nodes);
     rmSync(file, { force: true });
+    return {
+      kernel_ms_per_step: round(total / 30 / 1000, 2),
+      by_op: Object.fromEntries(
+        [...byOp]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => [k, { ms_per_step: round(v / 30 / 1000, 3), share: round(v / total, 3) }]),
+      ),
+    };
   }
 }
 
