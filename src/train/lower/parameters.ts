@@ -13,7 +13,7 @@ import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
  * Concrete shapes of named intermediate values for these feeds: the values are exposed as extra
  * graph outputs and the model is run once on onnxruntime.
  */
-export async function probeShapes(
+export async function probeValueShapes(
   model: Model,
   feeds: Record<string, TensorValue>,
   names: string[],
@@ -68,7 +68,7 @@ export async function lowerRecurrentFor(model: Model, feeds: Record<string, Tens
     .filter((n) => (n.opType === 'GRU' || n.opType === 'LSTM') && isDefaultDomain(n.domain))
     .map((n) => n.inputs[0]!);
   const graphInputs = new Set(model.graph.inputs.map((i) => i.name));
-  const shapes = await probeShapes(
+  const shapes = await probeValueShapes(
     model,
     feeds,
     xs.filter((x) => !graphInputs.has(x)),
