@@ -15,6 +15,7 @@ import {
   HEARTBEAT_TIMEOUT_MS,
   PROTOCOL_VERSION,
   decodeMessage,
+  type AckMessage,
   type ApiKeyResponse,
   type Device,
   type DeviceConfigResponse,
@@ -440,7 +441,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         break;
       }
       case 'ack':
-        await deployments.onAck(decodeMessage('ack', payload));
+        await deployments.onAck(msg as AckMessage);
         break;
       default:
         break;
