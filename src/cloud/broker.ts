@@ -9,6 +9,11 @@ import { deviceMayPublish, deviceMaySubscribe } from '../protocol/index.ts';
 
 export interface BrokerAuthority {
   service: { username: string; password: string };
+  /**
+   * false until the control plane's client has subscribed (and again from shutdown on): devices are
+   * refused meanwhile, because a QoS 1 publish the broker acknowledges with no subscriber is lost.
+   */
+  acceptingDevices(): boolean;
   /** true when the device exists, is not revoked and the password matches. */
   authenticateDevice(deviceId: string, password: string): Promise<boolean>;
 }
@@ -18,12 +23,15 @@ export interface EmbeddedBroker {
   port: number;
   /** Connected device clients (not counting the service client). */
   connectedDevices(): number;
+  /** Disconnect every device (not the service client); used first on shutdown. */
+  disconnectDevices(): void;
   /** Drop a client's connection now (used on revocation). */
   disconnect(clientId: string): void;
   close(): Promise<void>;
 }
 
 /** MQTT CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -47,6 +55,7 @@ export async function startEmbeddedBroker(
         }
         return done(authError('bad service credentials', BAD_USERNAME_OR_PASSWORD), false);
       }
+      if (!authority.acceptingDevices()) return done(authError('control plane not ready', SERVER_UNAVAILABLE), false);
       // a device may only log in under its own id, so it can neither impersonate nor kick another
       if (!username || client.id !== username)
         return done(authError('client id must equal username', NOT_AUTHORIZED), false);
@@ -79,6 +88,9 @@ export async function startEmbeddedBroker(
     url: `mqtt://${host}:${actualPort}`,
     port: actualPort,
     connectedDevices: () => Object.keys(clients).filter((id) => !serviceIds.has(id)).length,
+    disconnectDevices() {
+      for (const [id, c] of Object.entries(clients)) if (!serviceIds.has(id)) c.close();
+    },
     disconnect(clientId) {
       clients[clientId]?.close();
     },

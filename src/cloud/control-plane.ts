@@ -100,6 +100,8 @@ const DEFAULT_TICK_MS = 1000;
 const SERVICE_USERNAME = 'verge-cloud';
 /** Replicas rewrite the broker auth files this often, so one replica's enrollment reaches every file writer. */
 const AUTH_SYNC_MS = 5000;
+/** After disconnecting devices on shutdown, time for messages already routed to reach our client. */
+const SHUTDOWN_DRAIN_MS = 100;
 
 export interface ControlPlaneCore {
   repo: Repository;
@@ -199,6 +201,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await syncBrokerAuth();
   const servicePassword = newSecret('svc_');
   let broker: EmbeddedBroker | null = null;
+  /** Embedded broker admits devices only while the control plane's subscription is in place. */
+  let acceptingDevices = false;
   let messaging: CloudMessaging | null = null;
   let brokerUrl: string | null = opts.broker ?? null;
 
@@ -526,6 +530,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         broker = await startEmbeddedBroker(
           {
             service: { username: SERVICE_USERNAME, password: servicePassword },
+            acceptingDevices: () => acceptingDevices,
             async authenticateDevice(id, password) {
               const d = await repo.getDevice(id);
               return !!d && d.id === id && d.revoked_at === null && secretMatches(password, d.secret_hash);
@@ -553,6 +558,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
           if (d.revoked_at === null && (await repo.assignmentsOf(d.id)).length) await publishDesiredState(d.id);
         }
       }
+      acceptingDevices = true; // subscribed, and every retained desired state is back in place
       const host = opts.host ?? '127.0.0.1';
       await app.listen({ port: startOpts.port ?? 0, host });
       const port = (app.server.address() as { port: number }).port;
@@ -582,13 +588,17 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     async close() {
       if (ticker) clearInterval(ticker);
-      await telemetry.close().catch(() => undefined);
-      await flushHeartbeats().catch(() => undefined);
+      // devices go first, so nothing they publish is acknowledged after we stop listening
+      acceptingDevices = false;
+      broker?.disconnectDevices();
+      await new Promise((r) => setTimeout(r, SHUTDOWN_DRAIN_MS)); // let in-flight deliveries reach our client
       await messaging?.close().catch(() => undefined);
       messaging = null;
-      await app.close();
       await broker?.close();
       broker = null;
+      await telemetry.close().catch(() => undefined);
+      await flushHeartbeats().catch(() => undefined);
+      await app.close();
       await db.close();
     },
   };

@@ -232,6 +232,14 @@ export class DeploymentController {
     // only these states can change the deployment's state; evaluations are coalesced because a
     // rollout to N devices brings N acks at once
     if (changed && ['loaded', 'failed', 'rejected'].includes(ack.state)) this.scheduleEvaluate(ack.deployment_id);
+    // a device that could not take a full rollout goes back to what it ran, so its desired state
+    // (and any later rollback's "previous version") names a version it can actually serve; a
+    // canary's failure is handled by rolling the whole canary back
+    if (changed && (ack.state === 'failed' || ack.state === 'rejected')) {
+      const d = await this.repo.getDeployment(ack.deployment_id);
+      if (d && d.state !== 'canary' && d.state !== 'rolled_back' && d.state !== 'superseded')
+        await this.revertDevice(d, row);
+    }
   }
 
   private readonly scheduled = new Map<string, Promise<void>>();
@@ -389,14 +397,22 @@ export class DeploymentController {
     this.host.metrics.rollbacks.inc({ trigger });
     const released = (await this.repo.deploymentDevices(id)).filter((x) => x.released);
     await forEachLimit(released, PUBLISH_CONCURRENCY, async (x) => {
-      const changed =
-        x.previous_version !== null && x.previous_deployment !== null
-          ? await this.repo.reassignIfOwned(x.device_id, d.model, id, x.previous_version, x.previous_deployment)
-          : await this.repo.unassign(x.device_id, d.model, id);
+      await this.revertDevice(d, x);
       await this.repo.setDeviceDeploymentState(id, x.device_id, 'rolled_back', { error: x.error });
-      if (changed) await this.host.publishDesiredState(x.device_id);
     });
     return this.view(id);
+  }
+
+  /**
+   * Point one device back at what it ran before this deployment (or at nothing), if this
+   * deployment still owns its assignment. Idempotent.
+   */
+  private async revertDevice(d: DeploymentRecord, x: DeploymentDeviceRecord): Promise<void> {
+    const changed =
+      x.previous_version !== null && x.previous_deployment !== null
+        ? await this.repo.reassignIfOwned(x.device_id, d.model, d.id, x.previous_version, x.previous_deployment)
+        : await this.repo.unassign(x.device_id, d.model, d.id);
+    if (changed) await this.host.publishDesiredState(x.device_id);
   }
 
   /** Newest deployment of a model that can be rolled back. */

@@ -76,9 +76,11 @@ export class CloudMessaging {
     }
     client.on('error', () => undefined); // reconnects on its own; errors surface as failed publishes
     await subscribe();
-    // a clean session forgets subscriptions: resubscribe after every reconnect without one
+    // subscribe on every CONNACK: a clean session forgets subscriptions, and Mosquitto 2 restores a
+    // persistent session after its own restart without its shared ($share/…) subscriptions.
+    // Subscribing again is idempotent.
     client.on('connect', (ack) => {
-      if (!ack.sessionPresent) subscribe().catch(() => undefined);
+      subscribe().catch(() => undefined);
     });
     return new CloudMessaging(client);
   }
@@ -105,6 +107,10 @@ export class CloudMessaging {
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync();
+    // bounded: with the broker already gone there is nothing to flush
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.client.endAsync(), new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    if (!this.client.disconnected) this.client.end(true);
   }
 }

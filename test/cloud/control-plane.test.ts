@@ -311,6 +311,38 @@ for (const backend of backends) {
       expect(d.serving.has('tam')).toBe(false);
     });
 
+    it('a device that fails a full rollout goes back to its previous version; a later rollback does not send it to the failed one', async () => {
+      const [ok, bad] = await Promise.all([device('full', { fleet: 'full' }), device('full', { fleet: 'full' })]);
+      await publish(cloud, 'fm', '1.0.0', 'fm v1');
+      await publish(cloud, 'fm', '2.0.0', 'fm v2');
+      await publish(cloud, 'fm', '3.0.0', 'fm v3');
+      const v1 = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'fm',
+        version: '1.0.0',
+        target: { tags: { fleet: 'full' } },
+      });
+      await waitFor(async () => (await deployment(cloud, v1.id)).state === 'succeeded', 'v1 everywhere');
+      bad!.auto = { failVersions: ['2.0.0'] };
+      const v2 = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'fm',
+        version: '2.0.0',
+        target: { tags: { fleet: 'full' } },
+      });
+      await waitFor(async () => (await deployment(cloud, v2.id)).state === 'failed', 'v2 rollout failed');
+      await waitFor(() => bad!.latestDesired()?.models[0]?.version === '1.0.0', 'failing device pointed back at v1');
+      expect(ok!.serving.get('fm')?.version).toBe('2.0.0');
+      bad!.auto = {};
+      const v3 = await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'fm',
+        version: '3.0.0',
+        target: { devices: [bad!.id] },
+      });
+      expect(v3.previous_version).toBe('1.0.0');
+      await waitFor(async () => (await deployment(cloud, v3.id)).state === 'succeeded', 'v3 on the device');
+      await cloud.admin.post(HTTP_PATHS.rollback(v3.id), {});
+      await waitFor(() => bad!.serving.get('fm')?.version === '1.0.0', 'rolled back to v1, not the rejected v2');
+    });
+
     it('counts telemetry once per message id (redelivery is deduplicated)', async () => {
       const d = await device('telemetry', { fleet: 't' });
       await publish(cloud, 'tm', '1.0.0', 'tm v1');
