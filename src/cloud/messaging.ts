@@ -79,7 +79,7 @@ export class CloudMessaging {
     // subscribe on every CONNACK: a clean session forgets subscriptions, and Mosquitto 2 restores a
     // persistent session after its own restart without its shared ($share/…) subscriptions.
     // Subscribing again is idempotent.
-    client.on('connect', (ack) => {
+    client.on('connect', () => {
       subscribe().catch(() => undefined);
     });
     return new CloudMessaging(client);
