@@ -87,6 +87,13 @@ export interface ControlPlaneOptions {
    * disconnected wait for it. Default: a random id with a clean session.
    */
   instanceId?: string;
+  /**
+   * External broker with several replicas: split device messages across replicas with an MQTT 5
+   * shared subscription instead of every replica handling every message (deduplicated in the
+   * database). Less work per replica, but Mosquitto 2 does not restore shared subscriptions of a
+   * persistent session after its own restart, so messages in that gap are lost. Default false.
+   */
+  sharedSubscriptions?: boolean;
   /** Deployment re-evaluation period (timeouts, telemetry gates). */
   tickMs?: number;
   /** Fastify request logging. */
@@ -546,7 +553,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         clientId: instanceId,
         username: opts.broker ? opts.brokerUsername : SERVICE_USERNAME,
         password: opts.broker ? opts.brokerPassword : servicePassword,
-        shared: !!opts.broker,
+        external: !!opts.broker,
+        shared: !!opts.broker && !!opts.sharedSubscriptions,
         persistentSession: !!opts.broker && !!opts.instanceId,
         onMessage: (deviceId, verb, payload) => {
           handleMessage(deviceId, verb, payload).catch((e) => app.log.error(e));

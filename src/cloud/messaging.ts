@@ -1,6 +1,8 @@
 /**
  * The control plane's MQTT client: the same code against the embedded broker and an external one.
- * With several replicas on one external broker it uses shared subscriptions, so each device
+ * On an external broker it speaks MQTT 5 with a persistent session; with several replicas each
+ * replica receives every device message by default (the database deduplicates), or, opted in, a
+ * shared subscription splits them across replicas (not durable across a Mosquitto restart).
  * message is handled by exactly one replica.
  */
 import mqtt, { type MqttClient } from 'mqtt';
@@ -39,8 +41,10 @@ export class CloudMessaging {
     clientId: string;
     username?: string;
     password?: string;
-    /** Use MQTT 5 shared subscriptions (external broker, several replicas). */
-    shared: boolean;
+    /** External broker: MQTT 5 (session expiry). */
+    external: boolean;
+    /** Subscribe as a member of a shared subscription group (`$share/verge-cloud/…`). */
+    shared?: boolean;
     /** Keep the broker session across disconnects (needs a stable clientId). */
     persistentSession?: boolean;
     onMessage: DeviceMessageHandler;
@@ -49,11 +53,11 @@ export class CloudMessaging {
       clientId: opts.clientId,
       username: opts.username,
       password: opts.password,
-      protocolVersion: opts.shared ? 5 : 4,
+      protocolVersion: opts.external ? 5 : 4,
       // a persistent session keeps the subscriptions (and queues QoS 1 device messages) while
       // this replica is disconnected, e.g. across an external broker restart
       clean: !opts.persistentSession,
-      ...(opts.persistentSession && opts.shared ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
+      ...(opts.persistentSession && opts.external ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
       reconnectPeriod: RECONNECT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
     });

@@ -39,6 +39,10 @@ export function register(program: Command): void {
       hostname(),
     )
     .option(
+      '--shared-subscriptions',
+      'external broker, several replicas: split device messages across replicas ($share) instead of each handling all (not durable across a Mosquitto restart)',
+    )
+    .option(
       '--mosquitto-auth-dir <dir>',
       'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)',
     )
@@ -58,6 +62,7 @@ export function register(program: Command): void {
         mqttPort: intOption('--mqtt-port', opts.mqttPort),
         publicMqttUrl: opts.publicMqttUrl,
         mosquittoAuthDir: opts.mosquittoAuthDir,
+        sharedSubscriptions: !!opts.sharedSubscriptions,
         instanceId: opts.broker ? opts.instanceId : undefined,
         host: opts.host,
         logger: !!opts.verbose,
