@@ -142,17 +142,19 @@ describe('verge optimize', () => {
       bad,
       JSON.stringify({ name: 'x', memory_mb: 1, latency_budget_ms: 1, batch: 0, precisions: ['fp32'] }),
     );
-    const cases: [string[], RegExp][] = [
-      [['--target', 'toaster'], /E_BAD_ARGUMENT: unknown device profile 'toaster'/],
-      [['--target', bad], /E_BAD_ARGUMENT: .*field 'batch'/],
-      [['--variants', 'int3'], /E_BAD_ARGUMENT: unknown variant 'int3'/],
+    const residual = join('test/fixtures/models', 'residual_block.onnx');
+    const cases: [string, string[], RegExp][] = [
+      [model, ['--target', 'toaster'], /E_BAD_ARGUMENT: unknown device profile 'toaster'/],
+      [model, ['--target', bad], /E_BAD_ARGUMENT: .*field 'batch'/],
+      [model, ['--variants', 'int3'], /E_BAD_ARGUMENT: unknown variant 'int3'/],
+      [residual, [], /E_SHAPE_MISMATCH: .*takes samples of shape \[16, 8, 8\], the data has \[1, 28, 28\]/],
     ];
-    const results = await pool(cases, 2, ([flags]) =>
-      verge(['optimize', model, '--data', 'fashion-mnist', '--out-dir', join(tmp, 'never'), ...flags]),
+    const results = await pool(cases, 2, ([m, flags]) =>
+      verge(['optimize', m, '--data', 'fashion-mnist', '--out-dir', join(tmp, 'never'), ...flags]),
     );
     results.forEach((r, k) => {
       expect(r.code).not.toBe(0);
-      expect(oneErrorLine(r.stderr)).toMatch(cases[k]![1]);
+      expect(oneErrorLine(r.stderr)).toMatch(cases[k]![2]);
     });
     expect(existsSync(join(tmp, 'never'))).toBe(false);
   });

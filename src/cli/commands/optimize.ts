@@ -11,6 +11,7 @@ import { VergeError } from '../../errors.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel, writeFileAtomic } from '../../onnx/io.ts';
+import type { Model } from '../../onnx/ir.ts';
 import { DEVICE_PROFILES, resolveDeviceProfile } from '../../optimize/device-profiles.ts';
 import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS, measureVariants } from '../../optimize/measure.ts';
 import { buildReport, reportMarkdown, reportSvg } from '../../optimize/report.ts';
@@ -42,6 +43,29 @@ function num(flag: string, v: string, integer = false): number {
     throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
   }
   return n;
+}
+
+/** The model must take the dataset's samples: fail before minutes of building, not after. */
+function checkSampleShape(model: Model, sampleShape: number[], path: string): void {
+  const inits = new Set(model.graph.initializers.map((t) => t.name));
+  const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1) {
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${path} has ${inputs.length} inputs; verge optimize measures classifiers with one input`,
+    );
+  }
+  const t = inputs[0]!.type;
+  const dims = t?.kind === 'tensor' ? t.shape?.slice(1) : undefined;
+  if (!dims) return;
+  const fits =
+    dims.length === sampleShape.length && dims.every((d, k) => typeof d !== 'number' || d === sampleShape[k]);
+  if (!fits) {
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `${path} input '${inputs[0]!.name}' takes samples of shape [${dims.map((d) => d ?? '?').join(', ')}], the data has [${sampleShape.join(', ')}]`,
+    );
+  }
 }
 
 export function register(program: Command): void {
@@ -102,8 +126,8 @@ export function register(program: Command): void {
       const threads = num('--threads', opts.threads, true);
       const model = loadModel(input);
       const data = loadDataset(opts.data);
+      checkSampleShape(model, data.shape, input);
       note(`data: ${data.name} from ${data.source} (${data.train.count} train, ${data.test.count} test)`);
-      mkdirSync(opts.outDir, { recursive: true });
       const variants = await buildVariants(model, data, {
         only: only as VariantName[] | undefined,
         sparsity: num('--sparsity', opts.sparsity),
@@ -119,7 +143,6 @@ export function register(program: Command): void {
       for (const v of variants) {
         v.bytes = encodeModel(v.model);
         files[v.name] = `${v.name}.onnx`;
-        writeFileAtomic(join(opts.outDir, files[v.name]!), v.bytes);
       }
       const batches = [...new Set([...DEFAULT_LATENCY_BATCHES, ...(profile ? [profile.batch] : [])])].sort(
         (a, b) => a - b,
@@ -132,6 +155,9 @@ export function register(program: Command): void {
         samples: opts.samples ? num('--samples', opts.samples, true) : undefined,
         onProgress: (m) => note(`  ${m}`),
       });
+      // Written only once everything is measured: a failed run leaves no partial set of variants.
+      mkdirSync(opts.outDir, { recursive: true });
+      for (const v of variants) writeFileAtomic(join(opts.outDir, files[v.name]!), v.bytes!);
       const choice = profile ? selectVariant(measured, profile) : undefined;
       const report = buildReport(
         basename(input),
