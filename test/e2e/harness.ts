@@ -147,12 +147,16 @@ export function agentOptions(dataDir: string, extra: Partial<EdgeAgentOptions> =
   };
 }
 
+/** Agent data dirs made by startAgent; removed by TestCloud.close() (after the agents stopped). */
+const agentDirs = new Set<string>();
+
 export async function startAgent(
   cloud: TestCloud,
   name: string,
   extra: Partial<EdgeAgentOptions> = {},
 ): Promise<EdgeAgent> {
   const dataDir = mkdtempSync(join(tmpdir(), `verge-e2e-${name}-`));
+  agentDirs.add(dataDir);
   return EdgeAgent.start(
     agentOptions(dataDir, { cloudUrl: cloud.url, enrollToken: await cloud.token(), name, ...extra }),
   );
