@@ -40,7 +40,9 @@ export function progressBar(total: number, format: string): Progress {
         const fields = Object.entries(payload)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ');
-        note(`  ${value}/${total} (${Math.round((100 * value) / Math.max(1, total))}%) ${fields} [${((now - started) / 1000).toFixed(0)}s]`);
+        note(
+          `  ${value}/${total} (${Math.round((100 * value) / Math.max(1, total))}%) ${fields} [${((now - started) / 1000).toFixed(0)}s]`,
+        );
       },
       stop() {},
     };
@@ -60,9 +62,16 @@ export function progressBar(total: number, format: string): Progress {
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  // numbers right-aligned so digits line up; text (names, reasons) left-aligned so it reads
+  const numeric = header.map((_, i) =>
+    rows.every((r) => r[i] === undefined || typeof r[i] === 'number' || /^[-+]?[\d.,]+[%x]?$|^-$/.test(String(r[i]))),
+  );
   return cells
     .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+      const line = r
+        .map((c, i) => (i === 0 || !numeric[i] ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd();
       return ri === 0 ? line + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : line;
     })
     .join('\n');

@@ -37,7 +37,11 @@ describe('verge quantize', () => {
       expect(loadModel(out).graph.nodes.length).toBeGreaterThan(0);
       if (name === 'static') {
         expect(j).toMatchObject({ mode: 'static', calibration: { method: 'percentile', samples: 64 } });
-        expect(j.int8_kernels).toBe(4);
+        // QLinearConv for the second conv, QGemm ×2; the 1-channel first conv stays float (too thin for int8)
+        expect(j.int8_kernels).toBe(3);
+        expect(j.skipped).toContainEqual(
+          expect.objectContaining({ op: 'Conv', reason: expect.stringMatching(/reduction depth 9/) }),
+        );
         expect(res.stderr).toMatch(/calibrating on fashion-mnist/);
         expect(j.ratio).toBeLessThanOrEqual(0.27);
       }
@@ -52,6 +56,10 @@ describe('verge quantize', () => {
       [['quantize', join(dir, 'missing.onnx'), '--mode', 'dynamic'], /E_FILE_NOT_FOUND/],
       [['quantize', truncated, '--mode', 'dynamic'], /E_MODEL_TRUNCATED|E_MODEL_INVALID/],
       [['quantize', MODEL, '--mode', 'int3'], /E_BAD_ARGUMENT: --mode must be one of/],
+      [
+        ['quantize', MODEL, '--mode', 'static', '--min-reduction-depth', '-1'],
+        /E_BAD_ARGUMENT: --min-reduction-depth must be >= 0/,
+      ],
       [['quantize', MODEL, '--mode', 'weight-bits'], /E_BAD_ARGUMENT: --mode weight-bits needs --bits/],
       [
         ['quantize', MODEL, '--mode', 'weight-bits', '--bits', '12'],

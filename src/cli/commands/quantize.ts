@@ -9,6 +9,7 @@ import { loadModel, saveModel } from '../../onnx/io.ts';
 import {
   CALIBRATION_METHODS,
   DEFAULT_CALIBRATION_SAMPLES,
+  DEFAULT_MIN_REDUCTION_DEPTH,
   DEFAULT_QAT_STEPS,
   DEFAULT_PERCENTILE,
   executedOps,
@@ -31,6 +32,7 @@ interface QuantizeCliOptions {
   percentile: string;
   perChannel: boolean;
   activationType: string;
+  minReductionDepth: string;
   fp16Compute: string;
   fp16Io?: boolean;
   kernels: boolean;
@@ -84,6 +86,11 @@ export function register(program: Command): void {
     .option('--per-channel', 'per-channel weight scales (the default)', true)
     .option('--no-per-channel', 'one scale per weight tensor')
     .option('--activation-type <t>', 'static: activation type, uint8 (asymmetric) or int8', 'uint8')
+    .option(
+      '--min-reduction-depth <n>',
+      'static/qat: spatial Convs whose in-channels × kernel is below n stay float, where int8 is slower (0: quantize all)',
+      String(DEFAULT_MIN_REDUCTION_DEPTH),
+    )
     .option('--fp16-compute <c>', "fp16: 'cpu' (only ops onnxruntime's CPU runs in float16) or 'all'", 'cpu')
     .option('--fp16-io', 'fp16: make graph inputs/outputs float16 too (default: keep float32)')
     .option(
@@ -106,6 +113,9 @@ export function register(program: Command): void {
       const calibSamples = number('--calib-samples', opts.calibSamples, true);
       const percentile = number('--percentile', opts.percentile, false);
       const qatSteps = number('--qat-steps', opts.qatSteps, true);
+      const minReductionDepth = number('--min-reduction-depth', opts.minReductionDepth, true);
+      if (minReductionDepth < 0)
+        throw new VergeError('E_BAD_ARGUMENT', `--min-reduction-depth must be >= 0, got ${minReductionDepth}`);
       const qatLr = opts.qatLr === undefined ? undefined : number('--qat-lr', opts.qatLr, false);
       if (mode === 'qat' && opts.calib === 'random') {
         throw new VergeError(
@@ -129,6 +139,7 @@ export function register(program: Command): void {
         calibSamples,
         percentile,
         activationType,
+        minReductionDepth,
         fp16Compute,
         fp16Io: opts.fp16Io,
         qatSteps,
@@ -185,6 +196,7 @@ export function register(program: Command): void {
           );
           if (r.skipped.length > 30) lines.push(`... and ${r.skipped.length - 30} more (see --json)`);
         }
+        for (const n of (r.notes as string[] | undefined) ?? []) lines.push(`note: ${n}`);
         return lines.join('\n');
       });
     });

@@ -29,7 +29,13 @@ import {
   type QuantizeResult,
 } from './common.ts';
 import { prepareForQuantization } from './prepare.ts';
-import { applyStatic, calibrationTensors, planStatic, type StaticPlan, type StaticQuantizeOptions } from './static.ts';
+import {
+  applyStatic,
+  calibrationTensors,
+  planForOnnxRuntime,
+  type StaticPlan,
+  type StaticQuantizeOptions,
+} from './static.ts';
 import { intAttr } from '../passes/graph-index.ts';
 
 /** 2^23: float32's fraction bits; scaling by it makes the int64 round trip of detach() exact for |u| ≥ 1. */
@@ -180,8 +186,7 @@ export async function quantizeAwareTraining(
 ): Promise<QuantizeResult> {
   if (!(opts.steps > 0))
     throw new VergeError('E_BAD_ARGUMENT', `QAT needs a positive number of steps, got ${opts.steps}`);
-  const prepared = prepareForQuantization(model).model;
-  const plan = planStatic(prepared, opts);
+  const { model: prepared, plan } = planForOnnxRuntime(prepareForQuantization(model).model, opts);
   const cal = await calibrate(prepared, calibrationTensors(plan), calib, opts);
   const fq = insertFakeQuant(prepared, plan, cal.ranges, opts);
   const frozen = new Set(fq.constants);

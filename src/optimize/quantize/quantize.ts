@@ -27,6 +27,8 @@ export interface QuantizeOptions {
   calibSamples?: number;
   percentile?: number;
   activationType?: 'uint8' | 'int8';
+  /** static/qat: spatial Convs with a shorter reduction depth stay float (see StaticQuantizeOptions). */
+  minReductionDepth?: number;
   /** weight-bits: bits per weight (2–8) and scheme. */
   bits?: number;
   scheme?: WeightBitsScheme;
@@ -70,6 +72,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
         percentile: opts.percentile,
         perChannel: opts.perChannel,
         activationType: opts.activationType,
+        minReductionDepth: opts.minReductionDepth,
         onProgress: opts.onProgress,
       });
     }
@@ -93,6 +96,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
         percentile: opts.percentile,
         perChannel: opts.perChannel,
         activationType: opts.activationType,
+        minReductionDepth: opts.minReductionDepth,
         train: ds.train,
         sampleShape: ds.shape,
         steps: opts.qatSteps ?? DEFAULT_QAT_STEPS,

@@ -12,7 +12,7 @@ import { FIXTURE_MODELS_DIR } from '../../../test/fixtures/index.ts';
 import { writeNpy } from '../../data/npy.ts';
 import { calibrationFromDataset, calibrationFromSplit, randomCalibration } from './calibration-data.ts';
 import { executedOps } from './executed-ops.ts';
-import { planStatic, quantizeStatic, quantizeStaticCalibrated } from './static.ts';
+import { planForOnnxRuntime, planStatic, quantizeStatic, quantizeStaticCalibrated } from './static.ts';
 import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
 
 /** DESIGN.md targets for static int8 on the seed CNN. */
@@ -54,7 +54,12 @@ describe('static int8 (QDQ) on the seed CNN', () => {
 
   it('biases are int32 with scale = input scale × per-channel weight scale', async () => {
     const m = buildSeedCnn(3);
-    const res = await quantizeStaticCalibrated(m, randomCalibration(m, 8), { method: 'minmax', prepare: false });
+    // every Conv quantized (the first, 1-channel one would otherwise stay float: see minReductionDepth)
+    const res = await quantizeStaticCalibrated(m, randomCalibration(m, 8), {
+      method: 'minmax',
+      prepare: false,
+      minReductionDepth: 0,
+    });
     const q = res.model;
     const dqOfBias = q.graph.nodes.find((n) => n.opType === 'DequantizeLinear' && n.inputs[0] === 'conv_b_quantized')!;
     const conv = q.graph.nodes.find((n) => n.opType === 'Conv' && n.inputs[2] === dqOfBias.outputs[0])!;
@@ -120,7 +125,11 @@ describe('static int8 (QDQ) on the seed CNN', () => {
       });
       const data = calibrationFromDataset(m, dir, n);
       expect(data.samples).toBeLessThanOrEqual(n);
-      const res = await quantizeStaticCalibrated(m, data, { method: 'percentile', activationType: 'int8' });
+      const res = await quantizeStaticCalibrated(m, data, {
+        method: 'percentile',
+        activationType: 'int8',
+        minReductionDepth: 0,
+      });
       expect(res.model.graph.initializers.find((t) => t.name === 'input_zero_point')?.dtype).toBe('int8');
       const x = ds.test.x.subarray(0, 32 * 784);
       expect(cosineSimilarity(await runAll(m, x, SHAPE), await runAll(res.model, x, SHAPE))).toBeGreaterThanOrEqual(
@@ -132,9 +141,31 @@ describe('static int8 (QDQ) on the seed CNN', () => {
     }
   });
 
+  it('moves a Relu behind the MaxPool after a float Conv without changing any output', async () => {
+    const m = buildSeedCnn(5);
+    const { model: arranged, plan } = planForOnnxRuntime(m);
+    expect(arranged).not.toBe(m);
+    const ops = (g: Model) => g.graph.nodes.map((n) => n.opType);
+    expect(ops(m).slice(0, 3)).toEqual(['Conv', 'Relu', 'MaxPool']);
+    expect(ops(arranged).slice(0, 3)).toEqual(['Conv', 'MaxPool', 'Relu']);
+    expect(plan.notes.some((n) => n.includes('moved behind MaxPool'))).toBe(true);
+    // the pooled tensor keeps its name, so calibrated ranges and consumers still match
+    expect(arranged.graph.nodes[2]!.outputs[0]).toBe(m.graph.nodes[2]!.outputs[0]);
+    const x = ds.test.x.subarray(0, 16 * 784);
+    const a = await runAll(m, x, SHAPE);
+    const b = await runAll(arranged, x, SHAPE);
+    for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]!, 5);
+    // nothing to move when every Conv is quantized (the Relu folds into the first QLinearConv)
+    expect(planForOnnxRuntime(m, { minReductionDepth: 0 }).model).toBe(m);
+  });
+
+  it('a negative minimum reduction depth is refused', () => {
+    expect(() => planStatic(buildSeedCnn(1), { minReductionDepth: -1 })).toThrow(/reduction depth must be >= 0/);
+  });
+
   it('a missing calibrated range is a clear error', () => {
     const m = buildSeedCnn(1);
-    expect(() => quantizeStatic(m, {})).toThrow(/no calibrated range for tensor 'input'/);
+    expect(() => quantizeStatic(m, {})).toThrow(/no calibrated range for tensor '/);
     expect(planStatic(m).tensors.size).toBeGreaterThan(0);
   });
 });
@@ -152,11 +183,29 @@ describe.skipIf(!existsSync(TRAINED))('static int8 on the trained seed CNN fixtu
     expect(fp32).toBeGreaterThan(0.85);
     expect(fp32 - int8).toBeLessThanOrEqual(MAX_ACCURACY_DROP);
     expect(ratio).toBeLessThanOrEqual(MAX_BYTES_RATIO);
-    expect(res.report.skipped).toEqual([]);
+    // the 1-channel 3×3 first layer (reduction depth 9) stays float, everything after it is int8
+    expect(res.report.skipped.filter((s) => s.op === 'Conv')).toEqual([
+      expect.objectContaining({ node: '/net/net.0/Conv', reason: expect.stringMatching(/reduction depth 9/) }),
+    ]);
+    expect(res.report.quantized_ops).toMatchObject({ Conv: 1, Gemm: 2, MaxPool: 1 });
     const k = await executedOps(res.model);
-    expect(k.ops.QLinearConv).toBe(2);
+    expect(k.ops.QLinearConv).toBe(1);
     expect(k.ops.QGemm).toBe(2);
-    expect(k.float_compute_kernels).toBe(0);
+    expect(k.float_compute_kernels).toBe(1);
+    // with the Relu moved behind the first pool, onnxruntime quantizes once, after that pool
+    expect((res.report.notes as string[]).join('\n')).toMatch(/moved behind MaxPool/);
+    expect(k.ops.QuantizeLinear).toBe(1);
+
+    // minReductionDepth 0: every Conv in int8 (kept for users who want the smallest numerics change)
+    const all = await quantizeStaticCalibrated(m, calibrationFromSplit(m, ds.train, SHAPE, 256, 'fmnist'), {
+      method: 'minmax',
+      minReductionDepth: 0,
+    });
+    expect(all.report.skipped).toEqual([]);
+    const ka = await executedOps(all.model);
+    expect(ka.ops.QLinearConv).toBe(2);
+    expect(ka.float_compute_kernels).toBe(0);
+    expect(fp32 - (await accuracy(all.model, ds.test, SHAPE))).toBeLessThanOrEqual(MAX_ACCURACY_DROP);
   });
 
   it('percentile and entropy calibration also stay within 1 pt', async () => {
