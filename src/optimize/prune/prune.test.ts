@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, cloneModel, makeModel } from '../../onnx/builder.ts';
+import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel } from '../../onnx/io.ts';
 import type { Model, Tensor } from '../../onnx/ir.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
 import { fixturePath } from '../../../test/fixtures/index.ts';
 import { maxRelDiff, runModel, sampleImages, trainedFixture } from '../../../test/optimize/helpers.ts';
+import { maskedEquivalent } from '../../../test/optimize/prune-helpers.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, sparsityReport } from './magnitude.ts';
 import { densifySparseInitializers, toSparseInitializers } from './sparse-storage.ts';
-import { pruneFilters, type FilterPruneReport } from './structured.ts';
+import { pruneFilters } from './structured.ts';
 
 const TOLERANCE = 1e-5;
 
@@ -107,33 +108,6 @@ describe('sparse initializers', () => {
   });
 });
 
-/**
- * The model with the removed channels switched off instead of removed: producer filters and biases
- * zeroed (and a following BatchNorm's shift zeroed), so those channels are exactly 0 after ReLU.
- * A correctly rewired pruned model must compute the same function.
- */
-function maskedEquivalent(m: Model, report: FilterPruneReport): Model {
-  const out = cloneModel(m);
-  const g = out.graph;
-  for (const layer of report.layers) {
-    const node = g.nodes.find((n) => (n.name || n.outputs[0]) === layer.name)!;
-    const w = init(out, node.inputs[1]!);
-    const transB = node.attributes.transB?.value === 1;
-    const outAxis = node.opType === 'Conv' || transB ? 0 : 1;
-    const d = w.data as Float32Array;
-    const c = w.dims[outAxis]!;
-    const inner = w.dims.slice(outAxis + 1).reduce((a, b) => a * b, 1);
-    const outer = w.dims.slice(0, outAxis).reduce((a, b) => a * b, 1);
-    for (const r of layer.removed)
-      for (let o = 0; o < outer; o++) d.fill(0, (o * c + r) * inner, (o * c + r + 1) * inner);
-    if (node.inputs[2]) for (const r of layer.removed) (init(out, node.inputs[2]).data as Float32Array)[r] = 0;
-    const bn = g.nodes.find((n) => n.opType === 'BatchNormalization' && n.inputs[0] === node.outputs[0]);
-    if (bn)
-      for (const r of layer.removed) for (const k of [2, 3]) (init(out, bn.inputs[k]!).data as Float32Array)[r] = 0;
-  }
-  return out;
-}
-
 describe('structured filter pruning', () => {
   it('removes half the filters/units of the seed CNN and computes the masked function', async () => {
     const m = trainedFixture('seed_cnn_fmnist');
@@ -164,13 +138,208 @@ describe('structured filter pruning', () => {
     await expectSame(maskedEquivalent(view, v.report), v.model, { input: sampleImages(2) });
   });
 
-  it('skips a conv whose channels meet a residual Add and prunes the one before it', async () => {
+  it('residual_block: prunes conv1 and rewires conv2; the Add tied to the input and output keeps conv2 whole', async () => {
     const m = loadModel(fixturePath('residual_block'));
     const { model, report } = pruneFilters(m, { ratio: 0.5 });
-    expect(report.layers.map((l) => l.name)).toEqual(['/conv1/Conv']);
-    expect(report.skipped.find((s) => s.name === '/conv2/Conv')?.reason).toMatch(/Add/);
+    expect(report.layers.map((l) => [l.name, l.before, l.after])).toEqual([['/conv1/Conv', 16, 8]]);
+    // conv2's channels are added to the graph input and reach the graph output
+    expect(report.skipped.map((s) => s.name)).toEqual(['/conv2/Conv']);
+    expect(report.skipped[0]!.reason).toMatch(/graph (input|output)/);
+    const conv1 = m.graph.nodes.find((n) => n.name === '/conv1/Conv')!;
+    const conv2 = m.graph.nodes.find((n) => n.name === '/conv2/Conv')!;
+    expect(init(model, conv1.inputs[1]!).dims).toEqual([8, 16, 3, 3]);
+    expect(init(model, conv2.inputs[1]!).dims).toEqual([16, 8, 3, 3]);
+    // (convs without bias) conv1 filters, bn1's 4 vectors, conv2's input channels: half of each
+    const removed = 8 * 16 * 9 + 4 * 8 + 16 * 8 * 9;
+    expect(report.parametersBefore).toBe(4736);
+    expect(report.parametersAfter).toBe(4736 - removed);
     const x = new Float32Array(2 * 16 * 64).map((_, i) => Math.sin(i));
     await expectSame(maskedEquivalent(m, report), model, { input: { dtype: 'float32', dims: [2, 16, 8, 8], data: x } });
+  });
+
+  /** stem conv -> BN -> relu -> identity block -> projection block -> (+ per-channel constant) -> GAP -> Gemm */
+  function resnetLike(): Model {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['n', 3, 8, 8]);
+    let k = 0;
+    const w = (name: string, dims: number[]) =>
+      b.initializer(
+        name,
+        'float32',
+        dims,
+        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.61 + ++k * 0.13)),
+      );
+    const pos = (name: string, n: number) =>
+      b.initializer(
+        name,
+        'float32',
+        [n],
+        Array.from({ length: n }, (_, i) => 0.5 + ((i * 7) % 5) / 4),
+      );
+    const conv = (name: string, input: string, o: number, i: number, kk: number, attrs = {}) =>
+      b.op(
+        'Conv',
+        [input, w(`${name}.w`, [o, i, kk, kk]), w(`${name}.b`, [o])],
+        { pads: kk === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], ...attrs },
+        { name },
+      );
+    const bn = (name: string, input: string, c: number) =>
+      b.op(
+        'BatchNormalization',
+        [input, pos(`${name}.g`, c), w(`${name}.beta`, [c]), w(`${name}.mean`, [c]), pos(`${name}.var`, c)],
+        {},
+        { name },
+      );
+    const stem = b.op('Relu', [bn('bn0', conv('stem', x, 8, 3, 3), 8)]);
+    // identity block: stem + bn(convB(relu(convA(stem))))
+    const a1 = b.op('Relu', [conv('convA', stem, 8, 8, 3)]);
+    const add1 = b.op('Relu', [b.op('Add', [stem, bn('bnB', conv('convB', a1, 8, 8, 3), 8)], {}, { name: 'add1' })]);
+    // projection block: convE(add1) + convD(relu(convC(add1))), stride 2
+    const c1 = b.op('Relu', [conv('convC', add1, 12, 8, 3, { strides: [2, 2] })]);
+    const d1 = conv('convD', c1, 12, 12, 3);
+    const e1 = conv('convE', add1, 12, 8, 1, { strides: [2, 2] });
+    const add2 = b.op('Add', [d1, e1], {}, { name: 'add2' });
+    const shifted = b.op('Add', [add2, w('shift', [1, 12, 1, 1])], {}, { name: 'shift' });
+    const gap = b.op('GlobalAveragePool', [b.op('Relu', [shifted])]);
+    b.output(
+      b.op('Gemm', [b.op('Flatten', [gap]), w('fc.w', [5, 12]), w('fc.b', [5])], { transB: 1 }, { name: 'fc' }),
+      'float32',
+      ['n', 5],
+    );
+    return makeModel(b.graph, { opset: 17 });
+  }
+
+  it('prunes residual channel groups: same channels in every member, ranked by the summed norms, consumers of the Adds rewired', async () => {
+    const m = resnetLike();
+    const { model, report } = pruneFilters(m, { ratio: 0.5, norm: 'l2' });
+    expect(report.layers.map((l) => [l.name, l.before, l.after, l.group ?? []])).toEqual([
+      ['stem', 8, 4, ['stem', 'convB']],
+      ['convB', 8, 4, ['stem', 'convB']],
+      ['convA', 8, 4, []],
+      ['convC', 12, 6, []],
+      ['convD', 12, 6, ['convD', 'convE']],
+      ['convE', 12, 6, ['convD', 'convE']],
+    ]);
+    expect(report.skipped.map((s) => [s.name, s.reason])).toEqual([['fc', 'its channels are a graph output']]);
+    // the group's removed channels are the lowest by the sum of the members' L2 norms
+    const l2 = (t: Tensor) => {
+      const per = t.data.length / t.dims[0]!;
+      return Array.from({ length: t.dims[0]! }, (_, c) =>
+        Math.hypot(...(t.data as Float32Array).subarray(c * per, (c + 1) * per)),
+      );
+    };
+    const sum = l2(init(m, 'stem.w')).map((v, c) => v + l2(init(m, 'convB.w'))[c]!);
+    const lowest = Array.from(sum.keys())
+      .sort((p, q) => sum[p]! - sum[q]!)
+      .slice(0, 4)
+      .sort((p, q) => p - q);
+    expect(report.layers[0]!.removed).toEqual(lowest);
+    // and that is not what either member alone would pick
+    const own = (name: string) => {
+      const v = l2(init(m, name));
+      return Array.from(v.keys())
+        .sort((p, q) => v[p]! - v[q]!)
+        .slice(0, 4)
+        .sort((p, q) => p - q);
+    };
+    expect([own('stem.w'), own('convB.w')]).not.toEqual([lowest, lowest]);
+    // shapes: members lose filters, every reader of the Adds loses input channels
+    const dims = (n: string) => init(model, n).dims;
+    expect([
+      dims('stem.w'),
+      dims('convA.w'),
+      dims('convB.w'),
+      dims('convC.w'),
+      dims('convD.w'),
+      dims('convE.w'),
+    ]).toEqual([
+      [4, 3, 3, 3],
+      [4, 4, 3, 3],
+      [4, 4, 3, 3],
+      [6, 4, 3, 3],
+      [6, 6, 3, 3],
+      [6, 4, 1, 1],
+    ]);
+    expect([dims('bn0.g'), dims('bnB.mean'), dims('shift'), dims('fc.w')]).toEqual([[4], [4], [1, 6, 1, 1], [5, 6]]);
+    const floats = (mm: Model) => mm.graph.initializers.reduce((s, t) => s + t.data.length, 0);
+    expect(report.parametersBefore).toBe(floats(m));
+    expect(report.parametersAfter).toBe(floats(model));
+    const input = {
+      dtype: 'float32' as const,
+      dims: [2, 3, 8, 8],
+      data: new Float32Array(384).map((_, i) => Math.sin(i * 0.3)),
+    };
+    await expectSame(maskedEquivalent(m, report), model, { x: input });
+    // ratio 0 changes nothing
+    const same = pruneFilters(m, { ratio: 0 });
+    expect(same.report.layers).toEqual([]);
+    await expectSame(m, same.model, { x: input });
+  });
+
+  it('skips a whole residual group whose shortcut is the graph input, with the reason, and prunes the rest', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['n', 4, 6, 6]);
+    const w = (name: string, dims: number[]) =>
+      b.initializer(
+        name,
+        'float32',
+        dims,
+        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.7 + dims[0]!)),
+      );
+    const c1 = b.op('Conv', [x, w('w1', [4, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'c1' });
+    const add = b.op('Add', [x, b.op('Relu', [c1])], {}, { name: 'add' });
+    const c2 = b.op('Relu', [b.op('Conv', [add, w('w2', [6, 4, 3, 3])], {}, { name: 'c2' })]);
+    b.output(b.op('Gemm', [b.op('Flatten', [c2]), w('wg', [3, 96])], { transB: 1 }, { name: 'fc' }), 'float32', [
+      'n',
+      3,
+    ]);
+    const m = makeModel(b.graph, { opset: 17 });
+    const { model, report } = pruneFilters(m, { ratio: 0.5 });
+    expect(report.layers.map((l) => [l.name, l.after])).toEqual([['c2', 3]]);
+    expect(report.skipped.find((s) => s.name === 'c1')?.reason).toBe(
+      "graph input 'x' is added to its channels at Add 'add'",
+    );
+    expect(init(model, 'w1').dims).toEqual([4, 4, 3, 3]);
+    expect(init(model, 'w2').dims).toEqual([3, 4, 3, 3]);
+    expect(init(model, 'wg').dims).toEqual([3, 48]);
+    const input = {
+      dtype: 'float32' as const,
+      dims: [1, 4, 6, 6],
+      data: new Float32Array(144).map((_, i) => Math.cos(i)),
+    };
+    await expectSame(maskedEquivalent(m, report), model, { x: input });
+  });
+
+  it('skips a residual group with a non-prunable member (grouped Conv) and an Add behind a Concat', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['n', 2, 6, 6]);
+    const w = (name: string, dims: number[]) =>
+      b.initializer(
+        name,
+        'float32',
+        dims,
+        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i)),
+      );
+    const a = b.op('Conv', [x, w('wa', [4, 2, 1, 1])], {}, { name: 'a' });
+    const g2 = b.op('Conv', [x, w('wg2', [4, 1, 1, 1])], { group: 2 }, { name: 'grouped' });
+    const s1 = b.op('Add', [a, g2], {}, { name: 'sum' });
+    const c = b.op('Conv', [x, w('wc', [2, 2, 1, 1])], {}, { name: 'c' });
+    const d = b.op('Conv', [x, w('wd', [2, 2, 1, 1])], {}, { name: 'd' });
+    const e = b.op('Conv', [x, w('we', [4, 2, 1, 1])], {}, { name: 'e' });
+    const s2 = b.op('Add', [b.op('Concat', [c, d], { axis: 1 }), e], {}, { name: 'sum2' });
+    const head = b.op('Conv', [b.op('Concat', [s1, s2], { axis: 1 }), w('wh', [4, 8, 1, 1])], {}, { name: 'head' });
+    const tail = b.op('Conv', [b.op('Relu', [head]), w('wt', [3, 4, 1, 1])], {}, { name: 'tail' });
+    b.output(tail, 'float32', ['n', 3, 6, 6]);
+    const { model, report } = pruneFilters(makeModel(b.graph, { opset: 17 }), { ratio: 0.5 });
+    const why = Object.fromEntries(report.skipped.map((s) => [s.name, s.reason]));
+    expect(why.a).toBe("the output of Conv 'grouped' (grouped/depthwise Conv) is added to its channels at Add 'sum'");
+    expect(why.c).toMatch(/Add 'sum2' behind a Concat \(channel offset 0\)/);
+    expect(why.d).toMatch(/Add 'sum2' behind a Concat \(channel offset 2\)/);
+    expect(why.e).toMatch(/the output of Concat '.*' is added to its channels at Add 'sum2'/);
+    // only the plain conv between the two Concat-fed layers loses filters
+    expect(report.layers.map((l) => [l.name, l.after])).toEqual([['head', 2]]);
+    expect(init(model, 'wa').dims).toEqual([4, 2, 1, 1]);
+    expect(init(model, 'wt').dims).toEqual([3, 2, 1, 1]);
   });
 
   it('removes the same channels from a depthwise Conv behind a pruned layer (MobileNet blocks)', async () => {

@@ -2,9 +2,17 @@
  * Structured pruning: whole Conv filters and Gemm/MatMul units with the smallest L1 or L2 norm are
  * removed, and every consumer of those channels is rewired so the result is a smaller dense model:
  * BatchNormalization/InstanceNormalization parameters, the next Conv's input channels, the rows of
- * a Gemm/MatMul behind Flatten (channel x spatial blocks), and channel offsets through Concat.
- * A producer whose channels reach anything else (a residual Add, a graph output, a depthwise conv,
- * a reshape that mixes channels) is left whole and reported as skipped with the reason. A depthwise
+ * a Gemm/MatMul behind Flatten (channel x spatial blocks), channel offsets through Concat, per-channel
+ * constants added to them, and residual Adds.
+ *
+ * Residual Adds tie producers together: every producer whose channels meet at an Add (directly or
+ * through channel-wise ops such as BatchNorm/Relu/pooling/depthwise Conv, and through chains of
+ * Adds, as in a ResNet stage) is one channel group. A group removes the same channel indices from
+ * all its members, ranked by the members' norms summed per channel, and every consumer of the Add
+ * outputs is rewired too. A group is left whole, with the reason reported for each member found, when
+ * one of its channel paths reaches something that cannot lose channels: a graph input or output
+ * (an identity shortcut from the model input), a non-prunable producer (grouped Conv, computed
+ * weights, shared weights), a reshape that mixes channels, or an Add behind a Concat. A depthwise
  * Conv behind a pruned layer loses the same channels (MobileNet's expand -> depthwise -> project).
  */
 import { VergeError } from '../../errors.ts';
@@ -25,8 +33,11 @@ export interface FilterPruneOptions {
 }
 
 export interface FilterPruneReport {
-  /** Pruned layers; `removed` lists the original indices of the removed filters/units. */
-  layers: { name: string; op: string; before: number; after: number; removed: number[] }[];
+  /**
+   * Pruned layers; `removed` lists the original indices of the removed filters/units. Layers tied
+   * by residual Adds name their whole channel group in `group` and remove the same indices.
+   */
+  layers: { name: string; op: string; before: number; after: number; removed: number[]; group?: string[] }[];
   skipped: { name: string; op: string; reason: string }[];
   parametersBefore: number;
   parametersAfter: number;
@@ -66,8 +77,11 @@ const PER_CHANNEL_PARAMS: Record<string, number[]> = {
 };
 
 interface ChannelUse {
-  kind: 'conv-in' | 'dense-in' | 'params' | 'depthwise';
+  kind: 'conv-in' | 'dense-in' | 'params' | 'depthwise' | 'const';
   node: Node;
+  /** kind 'const': the per-channel constant added to the channels, and its channel axis. */
+  tensor?: string;
+  axis?: number;
   /** Channel offset of the producer's channels in the consumer's input (Concat). */
   offset: number;
   /** Elements per channel in a flattened input (dense-in). */
@@ -85,17 +99,62 @@ function constWeight(n: Node, k: number, index: GraphIndex): Tensor | undefined 
   return t && t.dtype === 'float32' && t.data instanceof Float32Array ? t : undefined;
 }
 
+/** State of one channel group's trace: what it found so far. */
+interface TraceContext {
+  index: GraphIndex;
+  channelsOf: (v: string) => number | undefined;
+  shapeOf: (v: string) => (number | string | null | undefined)[] | undefined;
+  /** Channels of every member of the group (the width every residual Add must have). */
+  width: number;
+  uses: ChannelUse[];
+  /** Values already traced, as `name@offset`: several members reach the same Add outputs. */
+  visited: Set<string>;
+  /** Adds already handled (all their inputs joined when first reached). */
+  adds: Set<Node>;
+  /** Non-constant inputs of residual Adds whose producers must join the group. */
+  joins: { add: Node; value: string }[];
+}
+
+function sameShape(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((d, k) => (typeof d === 'number' || typeof b[k] === 'number' ? d === b[k] : true));
+}
+
+/**
+ * A residual Add reached by channels laid out from `offset` in `value`: constants added to them are
+ * per-channel parameters to slice, other inputs must come from producers that join the group.
+ */
+function traceAdd(c: Node, value: string, offset: number, width: number, ctx: TraceContext): void {
+  const { index } = ctx;
+  if (offset !== 0 || width !== ctx.width)
+    throw new NotPrunable(`its channels reach Add '${c.name}' behind a Concat (channel offset ${offset})`);
+  const shape = ctx.shapeOf(value);
+  if (!shape || shape.length < 2) throw new NotPrunable(`shape of Add '${c.name}' input '${value}' is unknown`);
+  for (const other of c.inputs) {
+    if (!other || other === value) continue;
+    const t = index.constant(other);
+    if (t) {
+      // Broadcast against `shape`: the constant's axis aligned with channel axis 1.
+      const axis = 1 - (shape.length - t.dims.length);
+      if (axis < 0 || t.dims[axis] === 1) continue; // the same value for every channel
+      if (t.dims[axis] !== width || t.dtype !== 'float32' || !(t.data instanceof Float32Array))
+        throw new NotPrunable(`Add '${c.name}' adds a constant of shape [${t.dims.join(', ')}] to its channels`);
+      ctx.uses.push({ kind: 'const', node: c, tensor: other, axis, offset, block: 1 });
+      continue;
+    }
+    if (!sameShape(shape, ctx.shapeOf(other)))
+      throw new NotPrunable(`Add '${c.name}' broadcasts '${other}' against its channels (or its shape is unknown)`);
+    ctx.joins.push({ add: c, value: other });
+  }
+}
+
 /** Where the channels of `value` (laid out from `offset` in a tensor of `width` channels) end up. */
-function traceUses(
-  value: string,
-  offset: number,
-  width: number,
-  index: GraphIndex,
-  channelsOf: (v: string) => number | undefined,
-  uses: ChannelUse[],
-  depth = 0,
-): void {
-  if (depth > 64) throw new NotPrunable('channel path too long');
+function traceUses(value: string, offset: number, width: number, ctx: TraceContext, depth = 0): void {
+  const { index, channelsOf, uses } = ctx;
+  const key = `${value}@${offset}`;
+  if (ctx.visited.has(key)) return;
+  ctx.visited.add(key);
+  if (depth > 256) throw new NotPrunable('channel path too long');
   if (index.graphOutputs.has(value)) throw new NotPrunable('its channels are a graph output');
   const consumers = index.consumersOf(value);
   if (consumers.length === 0) throw new NotPrunable('its output is unused');
@@ -113,23 +172,29 @@ function traceUses(
       }
       if (c.opType === 'Clip' && c.inputs.slice(1).some((i) => i && !index.constant(i)))
         throw new NotPrunable(`Clip '${c.name}' has computed bounds`);
-      traceUses(c.outputs[0]!, offset, width, index, channelsOf, uses, depth + 1);
+      traceUses(c.outputs[0]!, offset, width, ctx, depth + 1);
+      continue;
+    }
+    if (c.opType === 'Add') {
+      if (ctx.adds.has(c)) continue;
+      ctx.adds.add(c);
+      traceAdd(c, value, offset, width, ctx);
+      traceUses(c.outputs[0]!, offset, width, ctx, depth + 1);
       continue;
     }
     if (c.opType === 'Conv') {
       const w = constWeight(c, 1, index);
       if (c.inputs[0] !== value || !w) throw new NotPrunable(`Conv '${c.name}' reads it as weights`);
-      const group = intAttr(c, 'group', 1);
-      if (group !== 1 && group === width && w.dims[0] === width && w.dims[1] === 1) {
+      if (isDepthwise(c, width, index)) {
         // Depthwise (one filter per channel): channel c in is channel c out, so the channel
         // disappears from this conv too and the trace continues behind it.
         if (c.inputs[2] && !constWeight(c, 2, index))
           throw new NotPrunable(`depthwise Conv '${c.name}' has a computed bias`);
         uses.push({ kind: 'depthwise', node: c, offset, block: 1 });
-        traceUses(c.outputs[0]!, offset, width, index, channelsOf, uses, depth + 1);
+        traceUses(c.outputs[0]!, offset, width, ctx, depth + 1);
         continue;
       }
-      if (group !== 1) throw new NotPrunable(`it feeds grouped Conv '${c.name}'`);
+      if (intAttr(c, 'group', 1) !== 1) throw new NotPrunable(`it feeds grouped Conv '${c.name}'`);
       uses.push({ kind: 'conv-in', node: c, offset, block: 1 });
       continue;
     }
@@ -145,7 +210,7 @@ function traceUses(
       }
       const total = channelsOf(c.outputs[0]!);
       if (total === undefined) throw new NotPrunable(`channels of Concat '${c.name}' are unknown`);
-      traceUses(c.outputs[0]!, offset + off, total, index, channelsOf, uses, depth + 1);
+      traceUses(c.outputs[0]!, offset + off, total, ctx, depth + 1);
       continue;
     }
     if (c.opType === 'Flatten' || c.opType === 'Reshape') {
@@ -167,6 +232,44 @@ function traceUses(
     }
     throw new NotPrunable(`its channels reach ${c.opType} '${c.name}'`);
   }
+}
+
+function isDepthwise(c: Node, width: number | undefined, index: GraphIndex): boolean {
+  const w = constWeight(c, 1, index);
+  const group = intAttr(c, 'group', 1);
+  return !!w && group !== 1 && (width === undefined || group === width) && w.dims[0] === group && w.dims[1] === 1;
+}
+
+/**
+ * The producers behind `value`, the other input of a residual Add: followed back through
+ * channel-wise ops, depthwise Convs and further Adds to the Conv/Gemm/MatMul layers that made
+ * the channels. Anything else there means the channels cannot be removed.
+ */
+function traceBack(value: string, add: Node, ctx: TraceContext, found: Set<Node>, seen = new Set<string>()): void {
+  if (seen.has(value)) return;
+  seen.add(value);
+  const { index } = ctx;
+  const where = `added to its channels at Add '${add.name}'`;
+  if (index.graphInputs.has(value)) throw new NotPrunable(`graph input '${value}' is ${where}`);
+  const n = index.producer.get(value);
+  if (!n) throw new NotPrunable(`'${value}' is ${where} and has no producer`);
+  const name = n.name || n.outputs[0]!;
+  if (!isDefaultDomain(n.domain)) throw new NotPrunable(`the output of ${n.domain}.${n.opType} '${name}' is ${where}`);
+  if (CHANNEL_WISE.has(n.opType) || (n.opType === 'Conv' && isDepthwise(n, undefined, index))) {
+    traceBack(n.inputs[0]!, add, ctx, found, seen);
+    return;
+  }
+  const p = asProducer(n, index);
+  if (typeof p === 'object') {
+    found.add(n);
+    return;
+  }
+  if (typeof p === 'string') throw new NotPrunable(`the output of ${n.opType} '${name}' (${p}) is ${where}`);
+  if (n.opType === 'Add') {
+    for (const i of n.inputs) if (i && !index.constant(i)) traceBack(i, add, ctx, found, seen);
+    return;
+  }
+  throw new NotPrunable(`the output of ${n.opType} '${name}' is ${where}`);
 }
 
 /** A Gemm/MatMul reading a flattened [batch, width*block] tensor. */
@@ -319,39 +422,86 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
     removals.set(tensor, byAxis);
   };
 
+  const assigned = new Set<Node>();
   for (const n of g.nodes) {
-    const p = asProducer(n, index);
-    if (p === undefined) continue;
+    if (assigned.has(n)) continue;
+    const first = asProducer(n, index);
+    if (first === undefined) continue;
     const name = n.name || n.outputs[0]!;
-    if (typeof p === 'string') {
-      report.skipped.push({ name, op: n.opType, reason: p });
+    if (typeof first === 'string') {
+      report.skipped.push({ name, op: n.opType, reason: first });
       continue;
     }
-    const uses: ChannelUse[] = [];
+    // The channel group: this producer and every producer tied to it through residual Adds.
+    const members: Producer[] = [first];
+    assigned.add(n);
+    const ctx: TraceContext = {
+      index,
+      channelsOf,
+      shapeOf: (v) => shapes.get(v),
+      width: first.channels,
+      uses: [],
+      visited: new Set(),
+      adds: new Set(),
+      joins: [],
+    };
     try {
-      if ((weightUsers.get(p.weight.name) ?? 0) > 1) throw new NotPrunable('its weights are shared with another node');
-      traceUses(p.output, 0, p.channels, index, channelsOf, uses);
-      for (const u of uses) {
-        if (u.kind !== 'params' && (weightUsers.get(u.node.inputs[1]!) ?? 0) > 1)
-          throw new NotPrunable(`consumer '${u.node.name}' shares its weights`);
+      for (let m = 0; m < members.length; m++) {
+        const p = members[m]!;
+        const pName = p.node.name || p.node.outputs[0]!;
+        if ((weightUsers.get(p.weight.name) ?? 0) > 1)
+          throw new NotPrunable(`the weights of '${pName}' are shared with another node`);
+        if (p.channels !== ctx.width)
+          throw new NotPrunable(`'${pName}' has ${p.channels} channels, its residual group ${ctx.width}`);
+        traceUses(p.output, 0, p.channels, ctx);
+        while (ctx.joins.length > 0) {
+          const j = ctx.joins.pop()!;
+          const found = new Set<Node>();
+          traceBack(j.value, j.add, ctx, found);
+          for (const f of found) {
+            if (members.some((q) => q.node === f)) continue;
+            const q = asProducer(f, index);
+            if (typeof q !== 'object') throw new NotPrunable(`'${f.name}' is not a prunable layer`);
+            members.push(q);
+            assigned.add(f);
+          }
+        }
+      }
+      for (const u of ctx.uses) {
+        const t = u.kind === 'params' ? undefined : u.kind === 'const' ? u.tensor! : u.node.inputs[1]!;
+        if (t && (weightUsers.get(t) ?? 0) > 1) throw new NotPrunable(`consumer '${u.node.name}' shares '${t}'`);
       }
     } catch (e) {
       if (!(e instanceof NotPrunable)) throw e;
-      report.skipped.push({ name, op: n.opType, reason: e.message });
+      const group =
+        members.length > 1
+          ? ` (residual group of ${members.map((q) => q.node.name || q.node.outputs[0]).join(', ')})`
+          : '';
+      for (const q of members)
+        report.skipped.push({ name: q.node.name || q.node.outputs[0]!, op: q.node.opType, reason: e.message + group });
       continue;
     }
-    const keepCount = Math.max(1, Math.round((1 - opts.ratio) * p.channels));
-    if (keepCount >= p.channels) continue;
-    const scores = channelNorms(p.weight, p.outAxis, norm);
+    const keepCount = Math.max(1, Math.round((1 - opts.ratio) * ctx.width));
+    if (keepCount >= ctx.width) continue;
+    // Rank channels by the members' norms summed per channel (one member: its own norms).
+    const scores = new Float64Array(ctx.width);
+    for (const p of members) {
+      const s = channelNorms(p.weight, p.outAxis, norm);
+      for (let c = 0; c < s.length; c++) scores[c] += norm === 'l2' ? Math.sqrt(s[c]!) : s[c]!;
+    }
     const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
-    const removed = order.slice(keepCount);
-    remove(p.weight.name, p.outAxis, removed);
-    if (p.bias) remove(p.bias.name, p.bias.dims.length - 1, removed);
-    if (p.addBias) remove(p.addBias.tensor.name, p.addBias.tensor.dims.length - 1, removed);
-    for (const u of uses) {
+    const removed = order.slice(keepCount).sort((a, b) => a - b);
+    for (const p of members) {
+      remove(p.weight.name, p.outAxis, removed);
+      if (p.bias) remove(p.bias.name, p.bias.dims.length - 1, removed);
+      if (p.addBias) remove(p.addBias.tensor.name, p.addBias.tensor.dims.length - 1, removed);
+    }
+    for (const u of ctx.uses) {
       const shifted = removed.map((c) => c + u.offset);
       if (u.kind === 'params') {
         for (const k of PER_CHANNEL_PARAMS[u.node.opType]!) remove(u.node.inputs[k]!, 0, shifted);
+      } else if (u.kind === 'const') {
+        remove(u.tensor!, u.axis!, shifted);
       } else if (u.kind === 'conv-in') {
         remove(u.node.inputs[1]!, 1, shifted);
       } else if (u.kind === 'depthwise') {
@@ -366,13 +516,17 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
         remove(w.name, inAxis, rows);
       }
     }
-    report.layers.push({
-      name,
-      op: n.opType,
-      before: p.channels,
-      after: keepCount,
-      removed: [...removed].sort((a, b) => a - b),
-    });
+    const groupNames = members.map((q) => q.node.name || q.node.outputs[0]!);
+    for (const p of members) {
+      report.layers.push({
+        name: p.node.name || p.node.outputs[0]!,
+        op: p.node.opType,
+        before: p.channels,
+        after: keepCount,
+        removed,
+        ...(members.length > 1 ? { group: groupNames } : {}),
+      });
+    }
   }
 
   g.initializers = g.initializers.map((t) => {
