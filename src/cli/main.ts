@@ -1,29 +1,32 @@
 /**
  * verge command line. Thin: each file in ./commands registers one command (or a group) with
  * commander and calls the library. Errors become one line `CODE: message` and a non-zero exit.
+ *
+ * Start-up: command modules import heavy libraries (onnxruntime, the control plane, ...), so
+ * only the invoked command's module is loaded (see ./registry.ts); help, no command and unknown
+ * commands load them all.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VergeError } from '../errors.ts';
+import { commandModulesFor } from './registry.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
+export const VERSION = process.env.npm_package_version ?? '0.1.0';
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * The verge program with the commands `argv` (user arguments, without node and script) needs
+ * registered; with no `argv`, every command.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('verge')
     .description('verge: build, train, compress, deploy and run ONNX models on edge devices')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
-  const dir = join(here, 'commands');
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .sort();
-  for (const f of files) {
-    const mod = (await import(join(dir, f))) as { register?: (p: Command) => void };
-    mod.register?.(program);
-  }
+  await commandModulesFor(
+    argv,
+    (mod) => mod.register?.(program),
+    () => program.commands,
+  );
   program.exitOverride();
   return program;
 }
@@ -45,7 +48,7 @@ export function reportError(e: unknown): number {
 
 async function main(): Promise<void> {
   try {
-    const program = await buildProgram();
+    const program = await buildProgram(process.argv.slice(2));
     await program.parseAsync(process.argv);
   } catch (e) {
     process.exitCode = reportError(e);
