@@ -97,10 +97,13 @@ export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): Lowe
   const m = cloneModel(model);
   m.graph = commuteReluMaxPool(m.graph);
   const opset = opsetOf(m);
-  const nodes = m.graph.nodes;
-  m.graph.nodes = [];
+  // Both need the complete graph: the builder must know every node and value name already taken
+  // (imported models may use names it would generate, e.g. 'mul' or 'Sub_node'), and Constant
+  // nodes are constants the rules read (a Dropout ratio).
   const g = new GraphBuilder(m.graph);
   const constants = graphConstants(m.graph);
+  const nodes = m.graph.nodes;
+  m.graph.nodes = [];
   const stateUpdates = new Map<string, string>();
   const inits = new Set(m.graph.initializers.map((t) => t.name));
   nodes.forEach((node, i) => {
