@@ -106,7 +106,10 @@ describe('fit', () => {
 
   it('trains with MSE on one-hot targets; evaluate() of the exported plain model agrees with the session', async () => {
     const s = await session({ loss: 'mse', optimizer: { kind: 'sgd', lr: 0.5, momentum: 0.9 } });
-    const r = await fit(s, data, { epochs: 2, batchSize: 32, lr: 0.5, loss: 'mse', seed: 1 });
+    // no lr given: fit runs at the session's rate
+    expect(s.learningRate).toBe(0.5);
+    const r = await fit(s, data, { epochs: 2, batchSize: 32, loss: 'mse', seed: 1 });
+    expect(r.history.map((h) => h.lr)).toEqual([0.5, 0.5]);
     expect(r.history[0]!.accuracy).toBeNull();
     const viaSession = await evaluate(s, data, data.test, { loss: 'mse' });
     const viaModel = await evaluate(s.exportModel(), data, data.test, { loss: 'mse' });

@@ -71,8 +71,8 @@ export interface FitOptions {
   shuffle?: boolean;
   seed?: number;
   /**
-   * Base learning rate fed to every step (the schedule scales it). Default 1e-3. fit always passes
-   * it, so it overrides the rate the session's optimizer was created with.
+   * Base learning rate fed to every step (the schedule scales it). Default: the session's
+   * (`session.learningRate`, the rate its optimizer was created with).
    */
   lr?: number;
   schedule?: ScheduleSpec;
@@ -341,7 +341,7 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
   const seed = opts.seed ?? 0;
   const shuffle = opts.shuffle ?? true;
   const loss = opts.loss ?? 'cross-entropy';
-  const baseLr = opts.lr ?? 1e-3;
+  const baseLr = opts.lr ?? session.learningRate;
   const shape = resolveInputShape(data, opts.inputShape);
   const inputName = sessionInput(session, opts.inputName);
 

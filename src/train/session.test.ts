@@ -108,6 +108,26 @@ describe('optimizers match torch.optim formulas (3 steps)', () => {
     expect(s.stepCount).toBe(3);
     await s.release();
   });
+
+  test('learningRate: the optimizer lr or its default, and what step() uses without one', async () => {
+    const rates: [OptimizerOptions, number][] = [
+      [{ kind: 'sgd' }, 0.01],
+      [{ kind: 'adam' }, 1e-3],
+      [{ kind: 'adamw', lr: 0.2 }, 0.2],
+      [{ kind: 'sgd', lr: 0.07, momentum: 0.9 }, 0.07],
+    ];
+    for (const [opt, want] of rates) {
+      const s = await TrainingSession.create(linear(), { loss: 'mse', optimizer: opt, threads: 1 });
+      expect(s.learningRate, opt.kind).toBe(want);
+      await s.release();
+    }
+    const opt: OptimizerOptions = { kind: 'sgd', lr: 0.07, momentum: 0.9 };
+    const s = await TrainingSession.create(linear(), { loss: 'mse', optimizer: opt, threads: 1 });
+    for (let i = 0; i < 3; i++) await s.step({ x }, t);
+    const ref = reference(opt, 3, 0.07);
+    Array.from(s.getState().tensors.w!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(ref.w[i]!, 5));
+    await s.release();
+  });
 });
 
 describe('losses', () => {

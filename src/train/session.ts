@@ -84,6 +84,13 @@ export class TrainingSession {
   get stepCount(): number {
     return this.steps;
   }
+  /**
+   * The optimizer's learning rate (its `lr`, or the optimizer's default): what step() uses when
+   * given no rate, and fit()'s base rate unless it is given one.
+   */
+  get learningRate(): number {
+    return defaultLearningRate(this.opts.optimizer);
+  }
 
   private labelFeed(labels: TensorValue, batch: number, dtype = this.graph.labelsDtype): TensorValue {
     const n = labels.data.length;
@@ -118,11 +125,7 @@ export class TrainingSession {
   }
 
   /** One optimizer step on a batch; `lr` defaults to the optimizer's learning rate. */
-  async step(
-    inputs: Record<string, TensorValue>,
-    labels: TensorValue,
-    lr = defaultLearningRate(this.opts.optimizer),
-  ): Promise<StepResult> {
+  async step(inputs: Record<string, TensorValue>, labels: TensorValue, lr = this.learningRate): Promise<StepResult> {
     const batch = this.batchOf(inputs);
     const feeds: Record<string, TensorValue> = {};
     for (const name of this.graph.dataInputs) {
