@@ -8,6 +8,13 @@
  *   saveModel(s.exportModel(), 'trained.onnx');  // plain inference ONNX with the trained weights
  *   s.getState() / s.setState(st); s.saveCheckpoint(p) / s.loadCheckpoint(p); await s.release();
  *
+ *   await fit(s, dataset, { epochs: 5, schedule: parseSchedule('cosine+warmup:100') });   // the trainer
+ *   await evaluate(s, dataset);                  // or evaluate(model, dataset): accuracy and loss
+ *
+ * Imported GRU/LSTM models are lowered to primitive ops first: lowerRecurrentFor(model, feeds)
+ * (lowerRecurrent when the sequence length is known), train the result, then
+ * transferParameters(original, trained) puts the weights back into the fused model.
+ *
  * Lower level: buildTrainingGraph (forward + loss + backward + optimizer as one ONNX model),
  * buildGradientModel / differentiate (reverse-mode autodiff), checkGradients (finite differences),
  * GRAD_RULES (one rule per op in grad/<Op>.ts).
@@ -19,6 +26,39 @@ export {
   type StepResult,
   type TrainingState,
 } from './session.ts';
+export {
+  fit,
+  evaluate,
+  holdOut,
+  encodeLabels,
+  sampleShapeFor,
+  DEFAULT_BATCH_SIZE,
+  EVAL_BATCH_SIZE,
+  type FitOptions,
+  type FitResult,
+  type FitProgress,
+  type EpochRecord,
+  type EarlyStoppingOptions,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type Monitor,
+} from './fit.ts';
+export {
+  makeSchedule,
+  parseSchedule,
+  describeSchedule,
+  DEFAULT_STEP_GAMMA,
+  type Schedule,
+  type ScheduleSpec,
+} from './schedules.ts';
+export {
+  lowerRecurrent,
+  lowerRecurrentFor,
+  hasRecurrent,
+  transferParameters,
+  probeValueShapes,
+  type LowerRecurrentOptions,
+} from './lower/index.ts';
 export {
   buildTrainingGraph,
   buildInferenceGraph,
