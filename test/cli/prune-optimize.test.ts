@@ -63,6 +63,11 @@ describe('verge prune', () => {
       [['--sparsity', 'lots'], /E_BAD_ARGUMENT: --sparsity must be a number/],
       [['--sparsity', '0.5', '--finetune-epochs', '2'], /E_BAD_ARGUMENT: --finetune-epochs needs --data/],
       [['--sparsity', '0.5', '--norm', 'l3', '--structured'], /E_BAD_ARGUMENT: --norm must be one of l1, l2/],
+      [['--sparsity', '0.5', '--finetune-epochs', '-1'], /E_BAD_ARGUMENT: --finetune-epochs must be >= 0, got -1/],
+      [
+        ['--sparsity', '0.5', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--finetune-samples', '0'],
+        /E_BAD_ARGUMENT: --finetune-samples must be >= 1, got 0/,
+      ],
     ];
     const out = join(tmp, 'never.onnx');
     const results = await pool(cases, 2, ([flags]) => verge(['prune', model, ...flags, '--out', out]));
@@ -147,6 +152,8 @@ describe('verge optimize', () => {
       [model, ['--target', 'toaster'], /E_BAD_ARGUMENT: unknown device profile 'toaster'/],
       [model, ['--target', bad], /E_BAD_ARGUMENT: .*field 'batch'/],
       [model, ['--variants', 'int3'], /E_BAD_ARGUMENT: unknown variant 'int3'/],
+      [model, ['--finetune-epochs', '1.5'], /E_BAD_ARGUMENT: --finetune-epochs must be an integer, got '1.5'/],
+      [model, ['--threads', '0'], /E_BAD_ARGUMENT: --threads must be >= 1, got 0/],
       [residual, [], /E_SHAPE_MISMATCH: .*takes samples of shape \[16, 8, 8\], the data has \[1, 28, 28\]/],
     ];
     const results = await pool(cases, 2, ([m, flags]) =>

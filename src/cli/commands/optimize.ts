@@ -18,9 +18,15 @@ import { buildReport, reportMarkdown, reportSvg } from '../../optimize/report.ts
 import { buildVariants, SWEEP_DEFAULTS, VARIANT_NAMES, type VariantName } from '../../optimize/sweep.ts';
 import { selectVariant } from '../../optimize/variants.ts';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../../optimize/quantize/calibration-data.ts';
+import {
+  addFinetuneOptions,
+  parseFinetuneOptions,
+  parseNumber as num,
+  type FinetuneCliOptions,
+} from '../finetune-options.ts';
 import { emit, note, table } from '../output.ts';
 
-interface OptimizeCliOptions {
+interface OptimizeCliOptions extends FinetuneCliOptions {
   data: string;
   target?: string;
   outDir: string;
@@ -29,20 +35,9 @@ interface OptimizeCliOptions {
   sparsity: string;
   filterRatio: string;
   bits: string;
-  finetuneEpochs: string;
-  finetuneSamples?: string;
   calibSamples: string;
-  threads: string;
   rounds: string;
   json?: boolean;
-}
-
-function num(flag: string, v: string, integer = false): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
-  }
-  return n;
 }
 
 /** The model must take the dataset's samples: fail before minutes of building, not after. */
@@ -69,7 +64,7 @@ function checkSampleShape(model: Model, sampleShape: number[], path: string): vo
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('optimize')
     .description(
       'compression sweep: build fp32/fp16/int8/pruned/n-bit variants, measure accuracy, size and latency, write them and a report',
@@ -95,9 +90,8 @@ export function register(program: Command): void {
       'structured pruning: fraction of filters/units removed per layer',
       String(SWEEP_DEFAULTS.filterRatio),
     )
-    .option('--bits <n>', 'weight-bits variant: bits per weight', String(SWEEP_DEFAULTS.bits))
-    .option('--finetune-epochs <n>', 'fine-tune the pruned variants for this many epochs (0: prune only)', '0')
-    .option('--finetune-samples <n>', 'fine-tune on at most this many training samples per epoch')
+    .option('--bits <n>', 'weight-bits variant: bits per weight', String(SWEEP_DEFAULTS.bits));
+  addFinetuneOptions(command, 'fine-tune the pruned variants for this many epochs (0: prune only)')
     .option(
       '--calib-samples <n>',
       'static int8 calibration samples from the train split',
@@ -123,7 +117,7 @@ export function register(program: Command): void {
           throw new VergeError('E_BAD_ARGUMENT', `unknown variant '${v}' (known: ${VARIANT_NAMES.join(', ')})`);
       }
       const profile = opts.target ? resolveDeviceProfile(opts.target) : undefined;
-      const threads = num('--threads', opts.threads, true);
+      const { epochs, samples, threads } = parseFinetuneOptions(opts);
       const model = loadModel(input);
       const data = loadDataset(opts.data);
       checkSampleShape(model, data.shape, input);
@@ -133,8 +127,8 @@ export function register(program: Command): void {
         sparsity: num('--sparsity', opts.sparsity),
         filterRatio: num('--filter-ratio', opts.filterRatio),
         bits: num('--bits', opts.bits, true),
-        finetuneEpochs: num('--finetune-epochs', opts.finetuneEpochs, true),
-        finetuneSamples: opts.finetuneSamples ? num('--finetune-samples', opts.finetuneSamples, true) : undefined,
+        finetuneEpochs: epochs,
+        finetuneSamples: samples,
         calibSamples: num('--calib-samples', opts.calibSamples, true),
         threads,
         onProgress: (m) => note(`  ${m}`),

@@ -20,30 +20,24 @@ import {
   type SparseIndexLayout,
 } from '../../optimize/prune/sparse-storage.ts';
 import { pruneFilters, type FilterNorm } from '../../optimize/prune/structured.ts';
+import {
+  addFinetuneOptions,
+  parseFinetuneOptions,
+  parseNumber as num,
+  type FinetuneCliOptions,
+} from '../finetune-options.ts';
 import { emit, note, progressBar, table } from '../output.ts';
 
-interface PruneCliOptions {
+interface PruneCliOptions extends FinetuneCliOptions {
   sparsity: string;
   structured?: boolean;
   norm: string;
   scope: string;
   layout: string;
-  data?: string;
-  finetuneEpochs: string;
-  finetuneSamples?: string;
   lr: string;
-  threads: string;
   seed: string;
   out: string;
   json?: boolean;
-}
-
-function num(flag: string, v: string, integer = false): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
-  }
-  return n;
 }
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
@@ -64,7 +58,7 @@ async function accuracyOf(model: Model, data: Dataset, threads: number): Promise
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('prune')
     .description(
       'prune a model: unstructured magnitude pruning (sparse initializers) or structured filter pruning (smaller dense model)',
@@ -89,13 +83,11 @@ export function register(program: Command): void {
     .option(
       '--data <name|dir>',
       'dataset to fine-tune on and to report accuracy before/after (fashion-mnist, a folder of .npy, an .npz)',
-    )
-    .option(
-      '--finetune-epochs <n>',
-      'fine-tuning epochs on --data (unstructured: gradual pruning on the polynomial schedule while training)',
-      '0',
-    )
-    .option('--finetune-samples <n>', 'fine-tune on at most this many training samples per epoch')
+    );
+  addFinetuneOptions(
+    command,
+    'fine-tuning epochs on --data (unstructured: gradual pruning on the polynomial schedule while training)',
+  )
     .option('--lr <x>', 'fine-tuning Adam learning rate', String(FINETUNE_LR))
     .option('--threads <n>', 'onnxruntime threads', '2')
     .option('--seed <s>', 'seed of the fine-tuning shuffles', '0')
@@ -111,10 +103,7 @@ export function register(program: Command): void {
       const norm = oneOf<FilterNorm>('--norm', opts.norm, ['l1', 'l2']);
       const scope = oneOf<PruneScope>('--scope', opts.scope, ['global', 'layer']);
       const layout = oneOf<SparseIndexLayout>('--layout', opts.layout, ['compact', 'int64']);
-      const epochs = num('--finetune-epochs', opts.finetuneEpochs, true);
-      const threads = num('--threads', opts.threads, true);
-      if (epochs > 0 && !opts.data)
-        throw new VergeError('E_BAD_ARGUMENT', '--finetune-epochs needs --data to train on');
+      const { epochs, samples, threads } = parseFinetuneOptions(opts);
       const bytesIn = readBytes(input).length;
       const source = densifySparseInitializers(loadModel(input));
       const data = opts.data ? loadDataset(opts.data) : undefined;
@@ -128,7 +117,7 @@ export function register(program: Command): void {
           lr: num('--lr', opts.lr),
           threads,
           seed: num('--seed', opts.seed, true),
-          maxSamples: opts.finetuneSamples ? num('--finetune-samples', opts.finetuneSamples, true) : undefined,
+          maxSamples: samples,
           onProgress: (step: number, total: number, loss: number) => {
             bar ??= progressBar(total, 'fine-tuning |{bar}| {value}/{total} steps loss {loss}');
             bar.update(step, { loss: loss.toFixed(4) });
