@@ -92,7 +92,34 @@ function maxDiff(a: TensorValue, b: TensorValue): number {
   return m;
 }
 
-/** Random configurations: every direction × cell × lbr × optional inputs appears across the seeds. */
+/** A configuration with every option off and small fixed sizes, plus `o`. */
+function config(cell: Case['cell'], o: Partial<Omit<Case, 'cell'>> = {}): Case {
+  return {
+    cell,
+    direction: 'forward',
+    lbr: 0,
+    bias: false,
+    initialH: false,
+    initialC: false,
+    peepholes: false,
+    layout: 0,
+    T: 4,
+    B: 2,
+    I: 3,
+    H: 5,
+    ...o,
+  };
+}
+
+/** Both settings of each optional input occur at least once per cell. */
+const EXPLICIT_CASES: Case[] = [
+  config('GRU', { initialH: true }),
+  config('GRU', { lbr: 1, bias: true }),
+  config('LSTM', { direction: 'bidirectional', bias: true, initialH: true, initialC: true, peepholes: true }),
+  config('LSTM'),
+];
+
+/** Random configurations (every direction × cell × lbr across the seeds), then EXPLICIT_CASES. */
 function cases(): Case[] {
   const out: Case[] = [];
   const r = rng(2024);
@@ -100,6 +127,7 @@ function cases(): Case[] {
   for (const cell of ['GRU', 'LSTM'] as const) {
     for (const direction of ['forward', 'reverse', 'bidirectional'] as const) {
       for (const lbr of cell === 'GRU' ? ([0, 1] as const) : ([0] as const)) {
+        // property order is draw order: keep it
         out.push({
           cell,
           direction,
@@ -117,64 +145,19 @@ function cases(): Case[] {
       }
     }
   }
-  // Make sure both settings of each optional input occur at least once per cell.
-  out.push({
-    cell: 'GRU',
-    direction: 'forward',
-    lbr: 0,
-    bias: false,
-    initialH: true,
-    initialC: false,
-    peepholes: false,
-    layout: 0,
-    T: 4,
-    B: 2,
-    I: 3,
-    H: 5,
-  });
-  out.push({
-    cell: 'GRU',
-    direction: 'forward',
-    lbr: 1,
-    bias: true,
-    initialH: false,
-    initialC: false,
-    peepholes: false,
-    layout: 0,
-    T: 4,
-    B: 2,
-    I: 3,
-    H: 5,
-  });
-  out.push({
-    cell: 'LSTM',
-    direction: 'bidirectional',
-    lbr: 0,
-    bias: true,
-    initialH: true,
-    initialC: true,
-    peepholes: true,
-    layout: 0,
-    T: 4,
-    B: 2,
-    I: 3,
-    H: 5,
-  });
-  out.push({
-    cell: 'LSTM',
-    direction: 'forward',
-    lbr: 0,
-    bias: false,
-    initialH: false,
-    initialC: false,
-    peepholes: false,
-    layout: 0,
-    T: 4,
-    B: 2,
-    I: 3,
-    H: 5,
-  });
-  return out;
+  return [...out, ...EXPLICIT_CASES];
+}
+
+/** [T, B, rest] ↔ [B, T, rest] for a float tensor (dims d0, d1 first). */
+function swap01(v: TensorValue): TensorValue {
+  const [d0, d1, ...more] = v.dims as [number, number, ...number[]];
+  const rest = more.reduce((a, b) => a * b, 1);
+  const src = v.data as Float32Array;
+  const dst = new Float32Array(src.length);
+  for (let a = 0; a < d0; a++)
+    for (let b = 0; b < d1; b++)
+      dst.set(src.subarray((a * d1 + b) * rest, (a * d1 + b + 1) * rest), (b * d0 + a) * rest);
+  return { dtype: 'float32', dims: [d1, d0, ...more], data: dst };
 }
 
 describe('lowerRecurrent', () => {
@@ -182,7 +165,7 @@ describe('lowerRecurrent', () => {
     cases().map(
       (c, i) =>
         [
-          `${c.cell} ${c.direction} lbr=${c.lbr} B=${c.bias} h0=${c.initialH} c0=${c.initialC} P=${c.peepholes}`,
+          `#${i} ${c.cell} ${c.direction} lbr=${c.lbr} bias=${c.bias} h0=${c.initialH} c0=${c.initialC} P=${c.peepholes} T=${c.T} B=${c.B} I=${c.I} H=${c.H}`,
           c,
           i,
         ] as const,
@@ -197,74 +180,47 @@ describe('lowerRecurrent', () => {
     for (const name of Object.keys(want)) expect(maxDiff(got[name]!, want[name]!)).toBeLessThan(TOLERANCE);
   });
 
-  it('handles layout=1 (batch first) like the layout-0 node on transposed data', async () => {
-    for (const cell of ['GRU', 'LSTM'] as const) {
-      const base: Case = {
-        cell,
+  it.each(['GRU', 'LSTM'] as const)(
+    '%s: layout=1 (batch first) equals the layout-0 node on transposed data',
+    async (cell) => {
+      const base = config(cell, {
         direction: 'bidirectional',
         lbr: 1,
         bias: true,
         initialH: true,
         initialC: true,
-        peepholes: false,
-        layout: 0,
         T: 3,
         B: 2,
         I: 4,
         H: 3,
-      };
+      });
+      const { T, B, H } = base;
       const ref = recurrentModel(base, 7);
       const batchFirst = recurrentModel({ ...base, layout: 1 }, 7);
       // Same parameters; feed batch-first data that is the transpose of the reference's.
       batchFirst.model.graph.initializers = ref.model.graph.initializers;
-      const tr = (v: TensorValue, d0: number, d1: number, rest: number): TensorValue => {
-        const src = v.data as Float32Array;
-        const dst = new Float32Array(src.length);
-        for (let a = 0; a < d0; a++)
-          for (let b = 0; b < d1; b++)
-            dst.set(src.subarray((a * d1 + b) * rest, (a * d1 + b + 1) * rest), (b * d0 + a) * rest);
-        return { dtype: 'float32', dims: [v.dims[1]!, v.dims[0]!, ...v.dims.slice(2)], data: dst };
-      };
-      const feeds: Record<string, TensorValue> = {
-        X: tr(ref.feeds.X!, 3, 2, 4),
-        initial_h: tr(ref.feeds.initial_h!, 2, 2, 3),
-      };
-      if (cell === 'LSTM') feeds.initial_c = tr(ref.feeds.initial_c!, 2, 2, 3);
+      const feeds: Record<string, TensorValue> = { X: swap01(ref.feeds.X!), initial_h: swap01(ref.feeds.initial_h!) };
+      if (cell === 'LSTM') feeds.initial_c = swap01(ref.feeds.initial_c!);
       const want = await runAll(ref.model, ref.feeds);
       const got = await runAll(lowerRecurrent(batchFirst.model), feeds);
       // Y: [T, dirs, B, H] vs [B, T, dirs, H]; compare element by element.
       const y = want.Y!.data as Float32Array;
       const yb = got.Y!.data as Float32Array;
-      expect(got.Y!.dims).toEqual([2, 3, 2, 3]);
-      for (let t = 0; t < 3; t++)
+      expect(got.Y!.dims).toEqual([B, T, 2, H]);
+      for (let t = 0; t < T; t++)
         for (let d = 0; d < 2; d++)
-          for (let b = 0; b < 2; b++)
-            for (let h = 0; h < 3; h++)
-              expect(Math.abs(yb[((b * 3 + t) * 2 + d) * 3 + h]! - y[((t * 2 + d) * 2 + b) * 3 + h]!)).toBeLessThan(
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++)
+              expect(Math.abs(yb[((b * T + t) * 2 + d) * H + h]! - y[((t * 2 + d) * B + b) * H + h]!)).toBeLessThan(
                 TOLERANCE,
               );
-      expect(maxDiff(got.Y_h!, tr(want.Y_h!, 2, 2, 3))).toBeLessThan(TOLERANCE);
-    }
-  });
+      expect(maxDiff(got.Y_h!, swap01(want.Y_h!))).toBeLessThan(TOLERANCE);
+      if (cell === 'LSTM') expect(maxDiff(got.Y_c!, swap01(want.Y_c!))).toBeLessThan(TOLERANCE);
+    },
+  );
 
   it('keeps parameter names, so trained weights transfer back into the fused model', () => {
-    const { model } = recurrentModel(
-      {
-        cell: 'GRU',
-        direction: 'forward',
-        lbr: 1,
-        bias: true,
-        initialH: false,
-        initialC: false,
-        peepholes: false,
-        layout: 0,
-        T: 2,
-        B: 1,
-        I: 2,
-        H: 2,
-      },
-      1,
-    );
+    const { model } = recurrentModel(config('GRU', { lbr: 1, bias: true, T: 2, B: 1, I: 2, H: 2 }), 1);
     const lowered = lowerRecurrent(model);
     (lowered.graph.initializers.find((t) => t.name === 'W')!.data as Float32Array).fill(0.25);
     const { model: back, copied } = transferParameters(model, lowered);
@@ -275,23 +231,7 @@ describe('lowerRecurrent', () => {
   });
 
   it('refuses what it cannot lower, with a clear error', () => {
-    const { model } = recurrentModel(
-      {
-        cell: 'GRU',
-        direction: 'forward',
-        lbr: 0,
-        bias: true,
-        initialH: false,
-        initialC: false,
-        peepholes: false,
-        layout: 0,
-        T: 2,
-        B: 1,
-        I: 2,
-        H: 2,
-      },
-      1,
-    );
+    const { model } = recurrentModel(config('GRU', { bias: true, T: 2, B: 1, I: 2, H: 2 }), 1);
     const withLens = structuredClone(model);
     withLens.graph.nodes[0]!.inputs[4] = 'X';
     expect(() => lowerRecurrent(withLens)).toThrow(/sequence_lens/);
