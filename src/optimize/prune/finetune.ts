@@ -9,9 +9,11 @@ import type { Split } from '../../data/dataset.ts';
 import { batches } from '../../data/dataset.ts';
 import type { Model } from '../../onnx/ir.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
+import { makeSchedule, type ScheduleSpec } from '../../train/schedules.ts';
 import { TrainingSession } from '../../train/session.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, type PruneScope } from './magnitude.ts';
 import { densifySparseInitializers } from './sparse-storage.ts';
+import { pruneFilters, type FilterNorm, type FilterPruneReport } from './structured.ts';
 
 /** Fine-tuning defaults: batch 64 and Adam at a tenth of its usual 1e-3 step, so the pretrained weights are adjusted, not relearned. */
 export const FINETUNE_BATCH = 64;
@@ -25,6 +27,8 @@ export interface FinetuneOptions {
   epochs: number;
   batch?: number;
   lr?: number;
+  /** Learning-rate schedule over the whole fine-tuning run from `lr` (default constant). */
+  schedule?: ScheduleSpec;
   seed?: number;
   threads?: number;
   /** Hold these weights at zero (1 = keep) after every step. */
@@ -83,9 +87,11 @@ export async function finetune(
   if (stepsPerEpoch === 0)
     throw new VergeError('E_DATA_INVALID', `fine-tuning needs at least ${batch} training samples, got ${count}`);
   const totalSteps = stepsPerEpoch * opts.epochs;
+  const lr = opts.lr ?? FINETUNE_LR;
+  const lrAt = makeSchedule(opts.schedule ?? { kind: 'constant' }, lr, totalSteps);
   const session = await TrainingSession.create(dense, {
     loss: 'cross-entropy',
-    optimizer: { kind: 'adam', lr: opts.lr ?? FINETUNE_LR },
+    optimizer: { kind: 'adam', lr },
     threads: opts.threads,
     seed: opts.seed,
   });
@@ -106,7 +112,7 @@ export async function finetune(
         }
         const x: TensorValue = { dtype: 'float32', dims: [b.count, ...sampleShape], data: b.x };
         const y: TensorValue = { dtype: 'int32', dims: [b.count], data: b.y };
-        const r = await session.step({ [input]: x }, y);
+        const r = await session.step({ [input]: x }, y, lrAt(step));
         if (masks) applyMasks(session, masks);
         lossSum += r.loss * r.count;
         correct += r.correct ?? 0;
@@ -128,4 +134,103 @@ export async function finetune(
   } finally {
     await session.release();
   }
+}
+
+export interface FilterFinetuneOptions extends Omit<FinetuneOptions, 'masks' | 'gradual'> {
+  /** Final fraction of filters/units removed from every prunable layer (of the original counts). */
+  ratio: number;
+  norm?: FilterNorm;
+  /**
+   * Intermediate ratios (of the original counts, increasing, below `ratio`) pruned to first, each
+   * followed by `stageEpochs` of fine-tuning; the final ratio gets the remaining epochs. Empty (the
+   * default): prune once, then fine-tune all `epochs`.
+   */
+  stages?: number[];
+  /** Fine-tuning epochs after each intermediate stage (default 1). */
+  stageEpochs?: number;
+}
+
+export interface FilterFinetuneResult extends FinetuneResult {
+  /** The pruning as one step from the original model: original counts and original indices. */
+  report: FilterPruneReport;
+  stages: { ratio: number; epochs: number; parameters: number }[];
+}
+
+/**
+ * Structured pruning with fine-tuning, optionally in stages (e.g. 25% -> fine-tune -> 50% ->
+ * fine-tune): each stage removes the filters with the lowest norms of the fine-tuned weights, so
+ * the network can move what the next cut removes into the filters it keeps.
+ */
+export async function pruneFiltersWithFinetune(
+  model: Model,
+  train: Split,
+  sampleShape: number[],
+  opts: FilterFinetuneOptions,
+): Promise<FilterFinetuneResult> {
+  const stages = opts.stages ?? [];
+  const stageEpochs = opts.stageEpochs ?? 1;
+  for (let i = 0; i < stages.length; i++) {
+    const r = stages[i]!;
+    if (!(r > (i ? stages[i - 1]! : 0) && r < opts.ratio))
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `pruning stages must increase and stay below the final ratio ${opts.ratio}, got [${stages.join(', ')}]`,
+      );
+  }
+  const finalEpochs = opts.epochs - stages.length * stageEpochs;
+  if (stages.length > 0 && !(finalEpochs >= 1))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `${stages.length} pruning stage(s) of ${stageEpochs} epoch(s) leave no epoch for the final ratio (${opts.epochs} epochs in all)`,
+    );
+  const { ratio: _ratio, norm, stages: _stages, stageEpochs: _se, onProgress, ...ft } = opts;
+  let current = model;
+  let first: FilterPruneReport | undefined;
+  /** Per layer: original indices still present, in order. */
+  const alive = new Map<string, number[]>();
+  const removedOf = new Map<string, number[]>();
+  const history: FinetuneResult['history'] = [];
+  const done: FilterFinetuneResult['stages'] = [];
+  let steps = 0;
+  let last: FilterPruneReport | undefined;
+  const ratios = [...stages, opts.ratio];
+  for (let i = 0; i < ratios.length; i++) {
+    const r = ratios[i]!;
+    const keep: Record<string, number> = {};
+    if (first) for (const l of first.layers) keep[l.name] = Math.max(1, Math.round((1 - r) * l.before));
+    const p = pruneFilters(current, { ratio: r, norm, keep: first ? keep : undefined });
+    first ??= p.report;
+    last = p.report;
+    for (const l of p.report.layers) {
+      const orig = alive.get(l.name) ?? Array.from({ length: l.before }, (_, k) => k);
+      const gone = new Set(l.removed);
+      removedOf.set(l.name, [...(removedOf.get(l.name) ?? []), ...l.removed.map((k) => orig[k]!)]);
+      alive.set(
+        l.name,
+        orig.filter((_, k) => !gone.has(k)),
+      );
+    }
+    const epochs = i < ratios.length - 1 ? stageEpochs : opts.epochs - stages.length * stageEpochs;
+    const r2 = await finetune(p.model, train, sampleShape, {
+      ...ft,
+      epochs,
+      seed: (opts.seed ?? 0) + 1000 * i,
+      onProgress,
+    });
+    for (const h of r2.history) history.push({ ...h, epoch: history.length + 1 });
+    steps += r2.steps;
+    current = r2.model;
+    done.push({ ratio: r, epochs, parameters: p.report.parametersAfter });
+  }
+  const report: FilterPruneReport = {
+    layers: first!.layers.map((l) => ({
+      ...l,
+      after: alive.get(l.name)!.length,
+      removed: [...removedOf.get(l.name)!].sort((a, b) => a - b),
+    })),
+    skipped: first!.skipped,
+    parametersBefore: first!.parametersBefore,
+    parametersAfter: last!.parametersAfter,
+  };
+  return { model: current, steps, history, report, stages: done };
 }

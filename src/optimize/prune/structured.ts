@@ -30,6 +30,11 @@ export interface FilterPruneOptions {
   /** Fraction of filters/units to remove from every prunable layer, in [0, 1). */
   ratio: number;
   norm?: FilterNorm;
+  /**
+   * Filters/units to keep in named layers instead of `ratio` (a residual group takes the value of
+   * its first member found): used to reach exact final counts when pruning in stages.
+   */
+  keep?: Record<string, number>;
 }
 
 export interface FilterPruneReport {
@@ -481,7 +486,8 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
         report.skipped.push({ name: q.node.name || q.node.outputs[0]!, op: q.node.opType, reason: e.message + group });
       continue;
     }
-    const keepCount = Math.max(1, Math.round((1 - opts.ratio) * ctx.width));
+    const wanted = members.map((q) => opts.keep?.[q.node.name || q.node.outputs[0]!]).find((k) => k !== undefined);
+    const keepCount = Math.min(ctx.width, Math.max(1, wanted ?? Math.round((1 - opts.ratio) * ctx.width)));
     if (keepCount >= ctx.width) continue;
     // Rank channels by the members' norms summed per channel (one member: its own norms).
     const scores = new Float64Array(ctx.width);
