@@ -32,10 +32,14 @@ function cpuFlags(): string[] {
   }
 }
 
+/**
+ * Python and torch versions of the comparison interpreter: Debian's /usr/bin/python3 (the one with
+ * python3-torch; a `python3` earlier on PATH, e.g. pyenv's, has no torch). Undefined without it.
+ */
 export function pythonVersions(): Record<string, string> | undefined {
   try {
     const out = execFileSync(
-      'python3',
+      '/usr/bin/python3',
       ['-c', 'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
