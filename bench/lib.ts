@@ -40,7 +40,10 @@ export function pythonVersions(): Record<string, string> | undefined {
   try {
     const out = execFileSync(
       '/usr/bin/python3',
-      ['-c', 'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))'],
+      [
+        '-c',
+        'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))',
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     return JSON.parse(out) as Record<string, string>;
