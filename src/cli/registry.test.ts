@@ -12,13 +12,24 @@ describe('plan', () => {
   it('loads only the file named like the command', () => {
     expect(plan(['alpha', 'x.onnx', '--json'], files)).toBe('alpha.ts');
     expect(plan(['beta', '--help'], files)).toBe('beta.ts');
+    expect(plan(['help', 'beta'], files)).toBe('beta.ts');
   });
   it('loads nothing for --version', () => {
     expect(plan(['--version'], files)).toBe('none');
     expect(plan(['-V'], files)).toBe('none');
   });
   it('loads everything for help, no command, other options and unknown names', () => {
-    for (const argv of [[], ['--help'], ['-h'], ['help'], ['help', 'alpha'], ['gamma'], ['../alpha'], ['alpha.ts']]) {
+    for (const argv of [
+      [],
+      ['--help'],
+      ['-h'],
+      ['help'],
+      ['help', '--help'],
+      ['help', 'gamma'],
+      ['gamma'],
+      ['../alpha'],
+      ['alpha.ts'],
+    ]) {
       expect(plan(argv, files), argv.join(' ')).toBe('all');
     }
     expect(plan(undefined, files)).toBe('all');
@@ -58,9 +69,14 @@ describe('commandModulesFor', () => {
     expect(await load(['beta', 'arg'])).toEqual({ loaded: ['beta.ts'], names: ['beta'] });
   });
   it('imports all when the named file does not register that command', async () => {
-    const r = await load(['group']);
-    expect(r.loaded).toEqual(['group.ts', 'alpha.ts', 'beta.ts']);
-    expect(r.names.sort()).toEqual(['alpha', 'beta', 'grouped']);
+    for (const argv of [['group'], ['help', 'group']]) {
+      const r = await load(argv);
+      expect(r.loaded).toEqual(['group.ts', 'alpha.ts', 'beta.ts']);
+      expect(r.names.sort()).toEqual(['alpha', 'beta', 'grouped']);
+    }
+  });
+  it('help <cmd> imports like <cmd>', async () => {
+    expect(await load(['help', 'alpha'])).toEqual({ loaded: ['alpha.ts'], names: ['alpha'] });
   });
   it('imports all, in file order, for help and unknown commands; none for --version', async () => {
     for (const argv of [['--help'], ['grouped'], ['nope'], []]) {

@@ -5,9 +5,10 @@
  * Loading all of them costs about a second (they import onnxruntime, the control plane, ...),
  * so a command is looked up by file name first: `verge info ...` loads only commands/info.ts.
  * When that file does not register a command of that name (a module registering several
- * commands, e.g. deploy.ts's `deployments`), when no command is named (`verge`, `verge --help`),
- * for `verge help <cmd>` and for unknown commands, every module is loaded so help lists them all
- * and commander's "unknown command" error can suggest the nearest name. `--version` loads none.
+ * commands, e.g. deploy.ts's `deployments`), when no command is named (`verge`, `verge --help`,
+ * `verge help`) and for unknown commands, every module is loaded so help lists them all and
+ * commander's "unknown command" error can suggest the nearest name. `verge help <cmd>` loads like
+ * `verge <cmd>`; `--version` loads none.
  *
  * A command module may only add its own commands (no program-level options or hooks): the
  * program an invocation sees must not depend on which other modules were loaded.
@@ -34,16 +35,24 @@ export function commandFiles(dir: string = COMMANDS_DIR): string[] {
 const VERSION_FLAGS = new Set(['-V', '--version']);
 
 /**
+ * The command an invocation names: its first argument, or for `help <cmd>` the second. Undefined
+ * when there is none (no arguments, a program option first, bare `help`).
+ */
+function commandName(argv: readonly string[]): string | undefined {
+  const name = argv[0] === 'help' ? argv[1] : argv[0];
+  return name === undefined || name.startsWith('-') ? undefined : name;
+}
+
+/**
  * The modules an invocation needs: `'none'`, `'all'`, or the one file named like the command.
  * `argv` are the user's arguments (without node and the script); undefined means all.
  */
 export function plan(argv: readonly string[] | undefined, files: readonly string[]): 'none' | 'all' | string {
   if (argv === undefined) return 'all';
-  const first = argv[0];
-  if (first === undefined) return 'all';
-  if (VERSION_FLAGS.has(first)) return 'none';
-  if (first.startsWith('-') || first === 'help') return 'all';
-  const file = `${first}.ts`;
+  if (argv[0] !== undefined && VERSION_FLAGS.has(argv[0])) return 'none';
+  const name = commandName(argv);
+  if (name === undefined) return 'all';
+  const file = `${name}.ts`;
   return files.includes(file) ? file : 'all';
 }
 
@@ -64,7 +73,7 @@ export async function commandModulesFor(
   const load = async (f: string): Promise<void> => use((await import(join(dir, f))) as CommandModule, f);
   if (p !== 'all') {
     await load(p);
-    const name = argv![0]!;
+    const name = commandName(argv!)!;
     if (registered().some((c) => c.name() === name || c.aliases().includes(name))) return;
   }
   for (const f of files) if (f !== p) await load(f);
