@@ -1,28 +1,38 @@
 /**
- * Constant folding: nodes whose inputs are all constants are evaluated once, by onnxruntime itself
- * (so every op and dtype it supports folds exactly as it would run), and replaced by initializers.
+ * Constant folding: nodes whose inputs are all constants are evaluated by onnxruntime itself (so
+ * every op and dtype it supports folds exactly as it would run) and replaced by initializers.
  * Constant nodes become initializers first.
+ *
+ * Folding is all-or-nothing per node, never per graph: the foldable nodes are evaluated together
+ * in one onnxruntime session, and when that fails (an op or dtype onnxruntime cannot run or hand
+ * back on its own, an error in one node) they are evaluated one by one, so a failing node leaves
+ * only itself and the nodes that read it unfolded. Every node left unfolded although its inputs
+ * were constant is reported with the reason.
  */
 import { cloneModel, makeTensor } from '../../onnx/builder.ts';
 import type { Attribute, Graph, Model, Node, Tensor } from '../../onnx/ir.ts';
 import { isDefaultDomain } from '../../onnx/ir.ts';
-import { byteSize } from '../../onnx/dtype.ts';
+import { byteSize, type DType } from '../../onnx/dtype.ts';
 import { Session } from '../../runtime/session.ts';
 import { eliminateDeadNodesInPlace } from './dead-code.ts';
-import { GraphIndex, subgraphCaptures } from './graph-index.ts';
+import { GraphIndex, intValues, subgraphCaptures } from './graph-index.ts';
 
-/** Ops whose output is not a function of their inputs (or that do I/O): never folded. */
-const NOT_FOLDABLE = new Set([
+/** Ops whose output is not a function of their inputs: folding would freeze one draw forever. */
+const NONDETERMINISTIC = new Set([
   'RandomNormal',
   'RandomUniform',
   'RandomNormalLike',
   'RandomUniformLike',
   'Multinomial',
   'Bernoulli',
-  'Dropout', // training_mode may come from outside; the identity pass handles the inference case
-  'If',
-  'Loop',
-  'Scan',
+]);
+
+/** Deterministic ops that are still never folded, with the reason. */
+const NEVER_FOLDED: Record<string, string> = {
+  Dropout: 'Dropout is left to remove-identities (its training mode decides what it computes)',
+};
+for (const op of ['If', 'Loop', 'Scan']) NEVER_FOLDED[op] = `${op}: control flow is not folded`;
+for (const op of [
   'SequenceConstruct',
   'SequenceEmpty',
   'SequenceInsert',
@@ -32,7 +42,9 @@ const NOT_FOLDABLE = new Set([
   'Optional',
   'OptionalGetElement',
   'OptionalHasElement',
-]);
+]) {
+  NEVER_FOLDED[op] = `${op}: sequence and optional values cannot become initializers`;
+}
 
 /**
  * A folded value larger than this that is also larger than the constants it was computed from is
@@ -46,43 +58,49 @@ export interface ConstantFoldingOptions {
   maxGrowthBytes?: number;
 }
 
+/** A node a pass left as it was although it could have applied, and why. */
+export interface SkippedNode {
+  /** The node's name, or its first output's when it has none. */
+  node: string;
+  op: string;
+  reason: string;
+}
+
 export async function foldConstants(model: Model, opts: ConstantFoldingOptions = {}): Promise<Model> {
+  return (await foldConstantsWithReport(model, opts)).model;
+}
+
+/** foldConstants, also naming the nodes with constant inputs that were not folded and why. */
+export async function foldConstantsWithReport(
+  model: Model,
+  opts: ConstantFoldingOptions = {},
+): Promise<{ model: Model; skipped: SkippedNode[] }> {
   const out = cloneModel(model);
   const g = out.graph;
   constantNodesToInitializers(g);
-  const limit = opts.maxGrowthBytes ?? FOLD_MAX_GROWTH_BYTES;
-  const excluded = new Set<Node>();
-  // A few rounds at most: each round excludes the nodes whose results were too large.
-  for (let round = 0; round < 4; round++) {
-    const plan = planFolding(g, excluded);
-    if (plan.nodes.length === 0) break;
-    const values = await evaluate(out, plan);
-    if (!values) break; // onnxruntime could not evaluate the subgraph: leave the graph as it is
-    const tooBig = plan.boundary.filter((name) => {
-      const v = values.get(name)!;
-      return tensorBytes(v) > limit && tensorBytes(v) > plan.inputBytes;
-    });
-    if (tooBig.length > 0) {
-      const index = new GraphIndex(g);
-      for (const name of tooBig) excluded.add(index.producer.get(name)!);
-      continue;
-    }
-    const folded = new Set(plan.nodes);
-    g.nodes = g.nodes.filter((n) => !folded.has(n));
-    for (const name of plan.boundary) g.initializers.push(values.get(name)!);
-    eliminateDeadNodesInPlace(g);
-    break;
-  }
-  return out;
+  eliminateDeadNodesInPlace(g); // nothing reads them: not worth evaluating (nor failing on)
+  const folder = new Folder(out, opts.maxGrowthBytes ?? FOLD_MAX_GROWTH_BYTES);
+  await folder.evaluateAll();
+  folder.keepValuesWithinLimit();
+  folder.apply();
+  const remaining = new Set(g.nodes);
+  const skipped = [...folder.skipped]
+    .filter(([n]) => remaining.has(n)) // a skipped node that nothing reads any more is gone
+    .map(([n, reason]) => ({ node: nodeName(n), op: n.opType, reason }));
+  return { model: out, skipped };
+}
+
+function nodeName(n: Node): string {
+  return n.name || n.outputs.find((o) => o) || n.opType;
 }
 
 function tensorBytes(t: Tensor): number {
-  return t.dtype === 'string'
-    ? 0
-    : byteSize(
-        t.dtype,
-        t.dims.reduce((a, b) => a * b, 1),
-      );
+  if (t.dtype === 'string') return (t.data as Uint8Array[]).reduce((s, b) => s + b.length, 0);
+  return byteSize(t.dtype, elementCount(t.dims));
+}
+
+function elementCount(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
 }
 
 /** Replace default-domain Constant nodes by initializers of the same name. */
@@ -118,72 +136,317 @@ function constantTensor(n: Node): Tensor | undefined {
   }
 }
 
-interface FoldPlan {
-  nodes: Node[];
-  /** Constant initializers the folded nodes read. */
-  inputs: Tensor[];
-  inputBytes: number;
-  /** Folded values still read by the rest of the graph (they become initializers). */
-  boundary: string[];
+/** Why a node with constant inputs is not even tried, or undefined when it is. */
+function notFoldable(n: Node): string | undefined {
+  if (!isDefaultDomain(n.domain)) return `domain '${n.domain}' is not folded`;
+  if (NONDETERMINISTIC.has(n.opType)) return `${n.opType} is nondeterministic: every run draws new values`;
+  const never = NEVER_FOLDED[n.opType];
+  if (never) return never;
+  if (subgraphCaptures(n).size > 0) return 'it reads values from its subgraphs';
+  return undefined;
 }
 
-function planFolding(g: Graph, excluded: Set<Node>): FoldPlan {
-  const index = new GraphIndex(g);
-  const constant = new Set<string>();
-  for (const t of g.initializers) if (!index.graphInputs.has(t.name)) constant.add(t.name);
-  const nodes: Node[] = [];
-  const used = new Set<string>();
-  for (const n of g.nodes) {
-    if (excluded.has(n) || !isDefaultDomain(n.domain) || NOT_FOLDABLE.has(n.opType)) continue;
-    if (subgraphCaptures(n).size > 0 || n.inputs.length === 0) continue;
-    if (!n.inputs.every((i) => !i || constant.has(i))) continue;
-    nodes.push(n);
-    for (const i of n.inputs) if (i) used.add(i);
-    for (const o of n.outputs) if (o) constant.add(o);
-  }
-  const folded = new Set(nodes);
-  const boundary: string[] = [];
-  for (const n of nodes) {
-    for (const o of n.outputs) {
-      if (!o) continue;
-      const readOutside = index.consumersOf(o).some((c) => !folded.has(c)) || index.graphOutputs.has(o);
-      if (readOutside) boundary.push(o);
+/**
+ * The folding state of one graph: which values are known constants, which nodes were evaluated,
+ * which were skipped and why. Nodes are visited once in topological order; evaluation is batched
+ * and a batch is evaluated early only where an op's output size depends on input values.
+ */
+class Folder {
+  private readonly index: GraphIndex;
+  /** Constant values: initializers (not overridable) and evaluated outputs. */
+  private readonly known = new Map<string, Tensor>();
+  private readonly original = new Set<string>();
+  /** Evaluated nodes: folded unless unfolded again by the size rule. */
+  readonly folded = new Set<Node>();
+  readonly skipped = new Map<Node, string>();
+  private readonly skippedOutputs = new Map<string, Node>();
+  private pending: Node[] = [];
+  private readonly pendingOutputs = new Set<string>();
+  private readonly sourceMemo = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly model: Model,
+    private readonly limit: number,
+  ) {
+    this.index = new GraphIndex(model.graph);
+    for (const t of model.graph.initializers) {
+      if (this.index.graphInputs.has(t.name)) continue; // overridable by the caller: not a constant
+      this.known.set(t.name, t);
+      this.original.add(t.name);
     }
   }
-  const inputs = g.initializers.filter((t) => used.has(t.name));
-  return { nodes, inputs, inputBytes: inputs.reduce((s, t) => s + tensorBytes(t), 0), boundary };
+
+  async evaluateAll(): Promise<void> {
+    for (const n of this.model.graph.nodes) {
+      const inputs = n.inputs.filter((i) => i);
+      if (inputs.length === 0) {
+        // Constants are initializers by now; what is left draws values (RandomNormal) or is odd.
+        const why = notFoldable(n);
+        if (why) this.skip(n, why);
+        continue;
+      }
+      if (!inputs.every((i) => this.isConstant(i) || this.skippedOutputs.has(i))) continue;
+      const blocked = inputs.find((i) => this.skippedOutputs.has(i));
+      if (blocked) {
+        this.skip(n, this.dependsOn(blocked));
+        continue;
+      }
+      const why = notFoldable(n);
+      if (why) {
+        this.skip(n, why);
+        continue;
+      }
+      if (SIZE_FROM_VALUES.has(n.opType)) {
+        // Its output size depends on input values: know them before deciding to evaluate it.
+        if (inputs.some((i) => this.pendingOutputs.has(i))) await this.flush();
+        const lost = inputs.find((i) => this.skippedOutputs.has(i));
+        if (lost) {
+          this.skip(n, this.dependsOn(lost));
+          continue;
+        }
+        const bytes = predictOutputBytes(n, this.known);
+        if (bytes !== undefined && this.tooLarge(bytes, n.inputs)) {
+          this.skip(n, `its output would be ${bytes} bytes, ${this.overLimit()}`);
+          continue;
+        }
+      }
+      this.pending.push(n);
+      for (const o of n.outputs) if (o) this.pendingOutputs.add(o);
+    }
+    await this.flush();
+  }
+
+  /**
+   * Values that must become initializers (read by a node left in the graph, or graph outputs)
+   * and are too large unfold their producer instead, whose inputs may then have to become
+   * initializers in turn.
+   */
+  keepValuesWithinLimit(): void {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const n of this.folded) {
+        const big = n.outputs.find(
+          (o) => o && this.materialized(o) && this.tooLarge(tensorBytes(this.known.get(o)!), [o]),
+        );
+        if (!big) continue;
+        this.folded.delete(n);
+        this.skip(n, `its output '${big}' is ${tensorBytes(this.known.get(big)!)} bytes, ${this.overLimit()}`);
+        changed = true;
+      }
+    }
+  }
+
+  /** Replace the folded nodes by initializers for the values the rest of the graph reads. */
+  apply(): void {
+    const g = this.model.graph;
+    const values: Tensor[] = [];
+    for (const n of this.folded)
+      for (const o of n.outputs) if (o && this.materialized(o)) values.push(this.known.get(o)!);
+    g.nodes = g.nodes.filter((n) => !this.folded.has(n));
+    g.initializers.push(...values);
+    eliminateDeadNodesInPlace(g);
+  }
+
+  private isConstant(name: string): boolean {
+    return this.known.has(name) || this.pendingOutputs.has(name);
+  }
+
+  /** Read by a node that stays, or a graph output. */
+  private materialized(value: string): boolean {
+    return this.index.graphOutputs.has(value) || this.index.consumersOf(value).some((c) => !this.folded.has(c));
+  }
+
+  private skip(n: Node, reason: string): void {
+    this.skipped.set(n, reason);
+    for (const o of n.outputs) if (o) this.skippedOutputs.set(o, n);
+  }
+
+  private dependsOn(value: string): string {
+    return `its input '${value}' is not folded (${nodeName(this.skippedOutputs.get(value)!)})`;
+  }
+
+  private overLimit(): string {
+    return `over the ${this.limit}-byte limit and larger than the constants it is computed from`;
+  }
+
+  /** Larger than the limit and than the initializers the values `from` are computed from. */
+  private tooLarge(bytes: number, from: readonly string[]): boolean {
+    if (bytes <= this.limit) return false;
+    const sources = new Set<string>();
+    for (const v of from) if (v) for (const s of this.sources(v)) sources.add(s);
+    let sourceBytes = 0;
+    for (const s of sources) sourceBytes += tensorBytes(this.known.get(s)!);
+    return bytes > sourceBytes;
+  }
+
+  /** The original initializers a constant value is computed from. */
+  private sources(value: string): Set<string> {
+    const memo = this.sourceMemo.get(value);
+    if (memo) return memo;
+    const out = new Set<string>();
+    if (this.original.has(value)) out.add(value);
+    else {
+      const producer = this.index.producer.get(value);
+      for (const i of producer?.inputs ?? []) if (i) for (const s of this.sources(i)) out.add(s);
+    }
+    this.sourceMemo.set(value, out);
+    return out;
+  }
+
+  /** Evaluate the pending nodes: together when possible, else one by one. */
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingOutputs.clear();
+    if (batch.length === 0) return;
+    const together = await evaluate(this.model, batch, this.known);
+    if (!('error' in together)) {
+      this.record(batch, together);
+      return;
+    }
+    for (const n of batch) {
+      const lost = n.inputs.find((i) => i && this.skippedOutputs.has(i));
+      if (lost) {
+        this.skip(n, this.dependsOn(lost));
+        continue;
+      }
+      const alone = await evaluate(this.model, [n], this.known);
+      if ('error' in alone) this.skip(n, `onnxruntime cannot evaluate it on its own: ${alone.error}`);
+      else this.record([n], alone);
+    }
+  }
+
+  private record(nodes: Node[], values: Map<string, Tensor>): void {
+    for (const n of nodes) {
+      this.folded.add(n);
+      for (const o of n.outputs) if (o) this.known.set(o, values.get(o)!);
+    }
+  }
 }
 
-async function evaluate(model: Model, plan: FoldPlan): Promise<Map<string, Tensor> | undefined> {
-  if (plan.boundary.length === 0) return new Map();
+/**
+ * Run `nodes` (topologically sorted, every input known or produced among them) in one session
+ * with graph optimizations off, fetching every output.
+ */
+async function evaluate(
+  model: Model,
+  nodes: Node[],
+  known: Map<string, Tensor>,
+): Promise<Map<string, Tensor> | { error: string }> {
+  const produced = new Set(nodes.flatMap((n) => n.outputs.filter((o) => o)));
+  const inputNames = new Set(nodes.flatMap((n) => n.inputs.filter((i) => i && !produced.has(i))));
   const sub: Model = {
     irVersion: model.irVersion,
     opsetImports: model.opsetImports,
     graph: {
       name: 'constant_folding',
-      nodes: plan.nodes,
-      initializers: plan.inputs,
+      nodes,
+      initializers: [...inputNames].map((name) => known.get(name)!),
       sparseInitializers: [],
       inputs: [],
-      outputs: plan.boundary.map((name) => ({ name })),
+      outputs: [...produced].map((name) => ({ name })),
       valueInfo: [],
     },
   };
   try {
-    // No graph optimizations: the subgraph must be evaluated as written.
+    // No graph optimizations: the nodes must be evaluated as written.
     const session = await Session.create(sub, { graphOptimization: 'disabled', threads: 1 });
     try {
       const result = await session.run({});
       const values = new Map<string, Tensor>();
-      for (const name of plan.boundary) {
-        const v = result[name]!;
+      for (const name of produced) {
+        const v = result[name];
+        if (!v) return { error: `onnxruntime returned no value for '${name}'` };
         values.set(name, { name, dtype: v.dtype, dims: [...v.dims], data: v.data, storage: 'raw' });
       }
       return values;
     } finally {
       await session.release();
     }
-  } catch {
-    return undefined;
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * Ops whose output size is set by input values (a shape, repeats, a range) rather than input
+ * sizes: a few constant bytes can ask for gigabytes. Their size is predicted before evaluating.
+ */
+const SIZE_FROM_VALUES = new Set(['ConstantOfShape', 'Expand', 'Tile', 'Range', 'OneHot', 'Pad', 'Resize', 'Upsample']);
+
+function numbers(t: Tensor | undefined): number[] | undefined {
+  if (!t) return undefined;
+  const ints = intValues(t);
+  if (ints) return ints;
+  return t.data instanceof Float32Array || t.data instanceof Float64Array ? Array.from(t.data) : undefined;
+}
+
+/** Bytes of a SIZE_FROM_VALUES node's first output from its known inputs, if it can tell. */
+export function predictOutputBytes(n: Node, known: ReadonlyMap<string, Tensor>): number | undefined {
+  const input = (k: number): Tensor | undefined => (n.inputs[k] ? known.get(n.inputs[k]!) : undefined);
+  const x = input(0);
+  let dtype: DType | undefined = x?.dtype;
+  let dims: number[] | undefined;
+  switch (n.opType) {
+    case 'ConstantOfShape': {
+      const v = n.attributes.value;
+      dtype = v?.type === 'tensor' ? v.value.dtype : 'float32';
+      dims = numbers(x);
+      break;
+    }
+    case 'Expand': {
+      const shape = numbers(input(1));
+      if (!x || !shape) return undefined;
+      const rank = Math.max(x.dims.length, shape.length);
+      const at = (s: readonly number[], k: number) => s[s.length - rank + k] ?? 1;
+      dims = Array.from({ length: rank }, (_, k) => Math.max(at(x.dims, k), at(shape, k)));
+      break;
+    }
+    case 'Tile': {
+      const repeats = numbers(input(1));
+      if (x && repeats) dims = x.dims.map((d, k) => d * (repeats[k] ?? 1));
+      break;
+    }
+    case 'Range': {
+      const [start, limit, delta] = [0, 1, 2].map((k) => numbers(input(k))?.[0]);
+      if (start !== undefined && limit !== undefined && delta) {
+        dims = [Math.max(0, Math.ceil((limit - start) / delta))];
+      }
+      break;
+    }
+    case 'OneHot': {
+      const depth = numbers(input(1))?.[0];
+      dtype = input(2)?.dtype;
+      if (x && depth !== undefined) dims = [...x.dims, depth];
+      break;
+    }
+    case 'Pad': {
+      const attr = n.attributes.pads;
+      const pads = attr?.type === 'ints' ? attr.value : numbers(input(1));
+      const axes = numbers(input(3)) ?? x?.dims.map((_, k) => k);
+      if (!x || !pads || !axes || pads.length !== 2 * axes.length) return undefined;
+      dims = [...x.dims];
+      axes.forEach((a, k) => {
+        const axis = a < 0 ? a + dims!.length : a;
+        dims![axis] = dims![axis]! + pads[k]! + pads[k + axes.length]!;
+      });
+      break;
+    }
+    case 'Resize':
+    case 'Upsample': {
+      // Upsample and opset-10 Resize: (X, scales); later Resize: (X, roi, scales, sizes).
+      const twoInputs = n.opType === 'Upsample' || n.inputs.length === 2;
+      const sizes = twoInputs ? undefined : numbers(input(3));
+      const scales = numbers(input(twoInputs ? 1 : 2));
+      if (!x) return undefined;
+      if (sizes && sizes.length === x.dims.length) dims = sizes;
+      else if (scales && scales.length === x.dims.length) dims = x.dims.map((d, k) => Math.floor(d * scales[k]!));
+      break;
+    }
+    default:
+      return undefined;
+  }
+  if (!dtype || !dims || dims.some((d) => !Number.isFinite(d) || d < 0)) return undefined;
+  return dtype === 'string' ? undefined : byteSize(dtype, elementCount(dims));
 }

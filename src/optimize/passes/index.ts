@@ -1,5 +1,10 @@
 export { foldBatchNorm } from './batchnorm-folding.ts';
-export { foldConstants, constantNodesToInitializers, FOLD_MAX_GROWTH_BYTES } from './constant-folding.ts';
+export {
+  foldConstants,
+  foldConstantsWithReport,
+  constantNodesToInitializers,
+  FOLD_MAX_GROWTH_BYTES,
+} from './constant-folding.ts';
 export { eliminateDeadNodes, removeUnusedInitializers } from './dead-code.ts';
 export { removeIdentities } from './identity-removal.ts';
 export { simplifyShapeOps, resolveReshapeTarget } from './shape-simplification.ts';
