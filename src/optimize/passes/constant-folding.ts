@@ -29,9 +29,9 @@ const NONDETERMINISTIC = new Set([
 
 /** Deterministic ops that are still never folded, with the reason. */
 const NEVER_FOLDED: Record<string, string> = {
-  Dropout: 'Dropout is left to remove-identities (its training mode decides what it computes)',
+  Dropout: 'left to remove-identities (its training mode decides what it computes)',
 };
-for (const op of ['If', 'Loop', 'Scan']) NEVER_FOLDED[op] = `${op}: control flow is not folded`;
+for (const op of ['If', 'Loop', 'Scan']) NEVER_FOLDED[op] = 'control flow is not folded';
 for (const op of [
   'SequenceConstruct',
   'SequenceEmpty',
@@ -43,7 +43,7 @@ for (const op of [
   'OptionalGetElement',
   'OptionalHasElement',
 ]) {
-  NEVER_FOLDED[op] = `${op}: sequence and optional values cannot become initializers`;
+  NEVER_FOLDED[op] = 'sequence and optional values cannot become initializers';
 }
 
 /**
@@ -139,7 +139,7 @@ function constantTensor(n: Node): Tensor | undefined {
 /** Why a node with constant inputs is not even tried, or undefined when it is. */
 function notFoldable(n: Node): string | undefined {
   if (!isDefaultDomain(n.domain)) return `domain '${n.domain}' is not folded`;
-  if (NONDETERMINISTIC.has(n.opType)) return `${n.opType} is nondeterministic: every run draws new values`;
+  if (NONDETERMINISTIC.has(n.opType)) return 'nondeterministic: every run draws new values';
   const never = NEVER_FOLDED[n.opType];
   if (never) return never;
   if (subgraphCaptures(n).size > 0) return 'it reads values from its subgraphs';
