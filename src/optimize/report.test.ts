@@ -1,40 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { VariantMeasurement } from './measure.ts';
+import type { Precision } from './measure.ts';
 import { buildReport, reportMarkdown, reportSvg } from './report.ts';
+import { measuredVariant } from './test-variants.ts';
 import { selectVariant } from './variants.ts';
 
-function m(
-  name: string,
-  precision: VariantMeasurement['precision'],
-  bytes: number,
-  accuracy: number,
-  b1: number,
-  b32: number,
-): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({
-    batch,
-    min_ms: p50,
-    p50_ms: p50,
-    p90_ms: p50,
-    mean_ms: p50,
-    runs: 10,
-    samples_per_sec: 1,
-  });
-  return {
-    name,
-    precision,
-    description: `${name} <desc>`,
-    bytes,
-    accuracy,
-    samples: 500,
-    latency: [lat(1, b1), lat(32, b32)],
-  };
-}
-
+/** Descriptions hold markup the SVG must escape; accuracy is on the report's 500 test samples. */
+const variant = (name: string, precision: Precision, bytes: number, accuracy: number, p50: Record<number, number>) =>
+  measuredVariant(name, precision, bytes, accuracy, p50, { description: `${name} <desc>`, samples: 500 });
 const measured = [
-  m('fp32', 'fp32', 400_000, 0.9, 0.2, 4),
-  m('int8-static', 'int8', 100_000, 0.895, 0.1, 1),
-  m('filters', 'fp32', 120_000, 0.88, 0.05, 2),
+  variant('fp32', 'fp32', 400_000, 0.9, { 1: 0.2, 32: 4 }),
+  variant('int8-static', 'int8', 100_000, 0.895, { 1: 0.1, 32: 1 }),
+  variant('filters', 'fp32', 120_000, 0.88, { 1: 0.05, 32: 2 }),
 ];
 
 describe('optimize report', () => {

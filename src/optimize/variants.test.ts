@@ -3,42 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEVICE_PROFILES, resolveDeviceProfile, type DeviceProfile } from './device-profiles.ts';
-import type { VariantMeasurement } from './measure.ts';
+import { measuredVariant as m } from './test-variants.ts';
 import { selectVariant } from './variants.ts';
 
-function m(
-  name: string,
-  precision: VariantMeasurement['precision'],
-  kb: number,
-  accuracy: number,
-  b1: number,
-  b32: number,
-): VariantMeasurement {
-  const lat = (batch: number, p50: number) => ({
-    batch,
-    min_ms: p50,
-    p50_ms: p50,
-    p90_ms: p50,
-    mean_ms: p50,
-    runs: 10,
-    samples_per_sec: (batch * 1000) / p50,
-  });
-  return {
-    name,
-    precision,
-    description: '',
-    bytes: kb * 1024,
-    accuracy,
-    samples: 1000,
-    latency: [lat(1, b1), lat(32, b32)],
-  };
-}
-
+const KB = 1024;
 const measured = [
-  m('fp32', 'fp32', 478, 0.889, 0.2, 3.0),
-  m('fp16', 'fp16', 240, 0.889, 0.25, 2.5),
-  m('int8-static', 'int8', 127, 0.887, 0.15, 1.2),
-  m('filters+int8', 'int8', 38, 0.875, 0.08, 0.5),
+  m('fp32', 'fp32', 478 * KB, 0.889, { 1: 0.2, 32: 3.0 }),
+  m('fp16', 'fp16', 240 * KB, 0.889, { 1: 0.25, 32: 2.5 }),
+  m('int8-static', 'int8', 127 * KB, 0.887, { 1: 0.15, 32: 1.2 }),
+  m('filters+int8', 'int8', 38 * KB, 0.875, { 1: 0.08, 32: 0.5 }),
 ];
 
 describe('selectVariant', () => {
