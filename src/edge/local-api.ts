@@ -16,7 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { VergeError, isVergeError } from '../errors.ts';
 import { allocate, type DType } from '../onnx/dtype.ts';
 import { AGENT_BINARY_HEADERS as H, PredictRequest, type JsonTensor } from '../protocol/index.ts';
-import type { TensorValue } from '../runtime/index.ts';
+import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
 
@@ -41,19 +41,11 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   E_UNSUPPORTED: 400,
 };
 
-const JSON_DTYPES: DType[] = [
-  'float32',
-  'float64',
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'bool',
-];
+/**
+ * Element types a JSON input may have: those onnxruntime takes, except float16 (its storage is raw
+ * half-precision bits, which JSON numbers are not) and string (the data must be numbers).
+ */
+const JSON_DTYPES: readonly DType[] = ORT_DTYPES.filter((d) => d !== 'float16' && d !== 'string');
 
 function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = isVergeError(e) ? e : new VergeError('E_INTERNAL', e instanceof Error ? e.message : String(e));
