@@ -186,11 +186,7 @@ class Folder {
         continue;
       }
       if (!inputs.every((i) => this.isConstant(i) || this.skippedOutputs.has(i))) continue;
-      const blocked = inputs.find((i) => this.skippedOutputs.has(i));
-      if (blocked) {
-        this.skip(n, this.dependsOn(blocked));
-        continue;
-      }
+      if (this.skipIfInputSkipped(n)) continue;
       const why = notFoldable(n);
       if (why) {
         this.skip(n, why);
@@ -199,11 +195,7 @@ class Folder {
       if (SIZE_FROM_VALUES.has(n.opType)) {
         // Its output size depends on input values: know them before deciding to evaluate it.
         if (inputs.some((i) => this.pendingOutputs.has(i))) await this.flush();
-        const lost = inputs.find((i) => this.skippedOutputs.has(i));
-        if (lost) {
-          this.skip(n, this.dependsOn(lost));
-          continue;
-        }
+        if (this.skipIfInputSkipped(n)) continue; // a producer failed in that batch
         const bytes = predictOutputBytes(n, this.known);
         if (bytes !== undefined && this.tooLarge(bytes, n.inputs)) {
           this.skip(n, `its output would be ${bytes} bytes, ${this.overLimit()}`);
@@ -262,8 +254,11 @@ class Folder {
     for (const o of n.outputs) if (o) this.skippedOutputs.set(o, n);
   }
 
-  private dependsOn(value: string): string {
-    return `its input '${value}' is not folded (${nodeName(this.skippedOutputs.get(value)!)})`;
+  /** Skip `n` when one of its inputs comes from a skipped node; true when it did. */
+  private skipIfInputSkipped(n: Node): boolean {
+    const lost = n.inputs.find((i) => i && this.skippedOutputs.has(i));
+    if (lost) this.skip(n, `its input '${lost}' is not folded (${nodeName(this.skippedOutputs.get(lost)!)})`);
+    return lost !== undefined;
   }
 
   private overLimit(): string {
@@ -306,11 +301,7 @@ class Folder {
       return;
     }
     for (const n of batch) {
-      const lost = n.inputs.find((i) => i && this.skippedOutputs.has(i));
-      if (lost) {
-        this.skip(n, this.dependsOn(lost));
-        continue;
-      }
+      if (this.skipIfInputSkipped(n)) continue;
       const alone = await evaluate(this.model, [n], this.known);
       if ('error' in alone) this.skip(n, `onnxruntime cannot evaluate it on its own: ${alone.error}`);
       else this.record([n], alone);
