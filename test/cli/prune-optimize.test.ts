@@ -30,7 +30,7 @@ describe('verge prune', () => {
     expect(loadModel(out).graph.sparseInitializers.length).toBeGreaterThan(0);
   });
 
-  it('structured with fine-tuning: smaller dense model, accuracy before/after', async () => {
+  it('structured with fine-tuning in stages: smaller dense model, accuracy before/after', async () => {
     const out = join(tmp, 's50.onnx');
     const r = await verge([
       'prune',
@@ -41,7 +41,9 @@ describe('verge prune', () => {
       '--data',
       'fashion-mnist',
       '--finetune-epochs',
-      '1',
+      '2',
+      '--stages',
+      '0.25',
       '--finetune-samples',
       '640',
       '--out',
@@ -51,7 +53,13 @@ describe('verge prune', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.layers.map((l: { after: number }) => l.after)).toEqual([16, 32, 32]);
-    expect(j.finetune.steps).toBe(10);
+    expect(j.finetune.steps).toBe(20);
+    expect(j.finetune.lr).toBe(0.001);
+    expect(j.finetune.schedule).toBe('cosine:0');
+    expect(j.finetune.stages.map((st: { ratio: number; epochs: number }) => [st.ratio, st.epochs])).toEqual([
+      [0.25, 1],
+      [0.5, 1],
+    ]);
     expect(j.accuracy_before).toBeGreaterThan(0.85);
     expect(j.accuracy_after).toBeGreaterThan(0.5);
     expect(loadModel(out).graph.sparseInitializers).toEqual([]);
@@ -63,6 +71,12 @@ describe('verge prune', () => {
       [['--sparsity', 'lots'], /E_BAD_ARGUMENT: --sparsity must be a number/],
       [['--sparsity', '0.5', '--finetune-epochs', '2'], /E_BAD_ARGUMENT: --finetune-epochs needs --data/],
       [['--sparsity', '0.5', '--norm', 'l3', '--structured'], /E_BAD_ARGUMENT: --norm must be one of l1, l2/],
+      [['--sparsity', '0.5', '--stages', '0.25'], /E_BAD_ARGUMENT: --stages applies to --structured pruning only/],
+      [
+        ['--sparsity', '0.5', '--structured', '--data', 'fashion-mnist', '--finetune-epochs', '2', '--stages', '0.6'],
+        /E_BAD_ARGUMENT: --stages must increase and stay below --sparsity 0.5, got 0.6/,
+      ],
+      [['--sparsity', '0.5', '--schedule', 'wobble'], /E_BAD_ARGUMENT: bad --schedule 'wobble'/],
       [['--sparsity', '0.5', '--finetune-epochs', '-1'], /E_BAD_ARGUMENT: --finetune-epochs must be >= 0, got -1/],
       [
         ['--sparsity', '0.5', '--data', 'fashion-mnist', '--finetune-epochs', '1', '--finetune-samples', '0'],

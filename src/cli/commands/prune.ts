@@ -12,14 +12,22 @@ import { loadModel, readBytes, writeFileAtomic } from '../../onnx/io.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { Session } from '../../runtime/session.ts';
 import { measureAccuracy } from '../../optimize/measure.ts';
-import { finetune, FINETUNE_LR, type FinetuneResult } from '../../optimize/prune/finetune.ts';
+import {
+  finetune,
+  FILTER_FINETUNE_LR,
+  FILTER_FINETUNE_SCHEDULE,
+  FINETUNE_LR,
+  pruneFiltersWithFinetune,
+  type FinetuneResult,
+} from '../../optimize/prune/finetune.ts';
 import { pruneMagnitude, pruningMasks, type PruneScope } from '../../optimize/prune/magnitude.ts';
 import {
   densifySparseInitializers,
   toSparseInitializers,
   type SparseIndexLayout,
 } from '../../optimize/prune/sparse-storage.ts';
-import { pruneFilters, type FilterNorm } from '../../optimize/prune/structured.ts';
+import { pruneFilters, type FilterNorm, type FilterPruneReport } from '../../optimize/prune/structured.ts';
+import { describeSchedule, parseSchedule } from '../../train/schedules.ts';
 import {
   addFinetuneOptions,
   parseFinetuneOptions,
@@ -34,7 +42,9 @@ interface PruneCliOptions extends FinetuneCliOptions {
   norm: string;
   scope: string;
   layout: string;
-  lr: string;
+  lr?: string;
+  schedule?: string;
+  stages?: string;
   seed: string;
   out: string;
   json?: boolean;
@@ -88,7 +98,18 @@ export function register(program: Command): void {
     command,
     'fine-tuning epochs on --data (unstructured: gradual pruning on the polynomial schedule while training)',
   )
-    .option('--lr <x>', 'fine-tuning Adam learning rate', String(FINETUNE_LR))
+    .option(
+      '--lr <x>',
+      `fine-tuning Adam learning rate (default ${FINETUNE_LR} unstructured, ${FILTER_FINETUNE_LR} structured)`,
+    )
+    .option(
+      '--schedule <s>',
+      `fine-tuning learning-rate schedule: constant | step:<steps>[:<gamma>] | cosine[:<min_lr>], +warmup:<steps> (default constant unstructured, ${describeSchedule(FILTER_FINETUNE_SCHEDULE)} structured)`,
+    )
+    .option(
+      '--stages <list>',
+      'structured: comma-separated intermediate ratios pruned first, each followed by one fine-tune epoch (e.g. 0.25)',
+    )
     .option('--threads <n>', 'onnxruntime threads', '2')
     .option('--seed <s>', 'seed of the fine-tuning shuffles', '0')
     .requiredOption('--out <file>', 'output ONNX model (written atomically)')
@@ -104,6 +125,26 @@ export function register(program: Command): void {
       const scope = oneOf<PruneScope>('--scope', opts.scope, ['global', 'layer']);
       const layout = oneOf<SparseIndexLayout>('--layout', opts.layout, ['compact', 'int64']);
       const { epochs, samples, threads } = parseFinetuneOptions(opts);
+      const lr = opts.lr !== undefined ? num('--lr', opts.lr) : undefined;
+      if (lr !== undefined && !(lr > 0)) throw new VergeError('E_BAD_ARGUMENT', `--lr must be positive, got ${lr}`);
+      const schedule = opts.schedule !== undefined ? parseSchedule(opts.schedule) : undefined;
+      const stages = (opts.stages ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+        .map((v) => num('--stages', v));
+      if (stages.length > 0 && !opts.structured)
+        throw new VergeError('E_BAD_ARGUMENT', '--stages applies to --structured pruning only');
+      if (stages.length > 0 && epochs <= stages.length)
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `--stages ${stages.join(',')} needs --finetune-epochs > ${stages.length} (one epoch per stage, then the final ratio)`,
+        );
+      if (stages.some((r, k) => !(r > (k ? stages[k - 1]! : 0) && r < sparsity)))
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `--stages must increase and stay below --sparsity ${sparsity}, got ${stages.join(',')}`,
+        );
       const bytesIn = readBytes(input).length;
       const source = densifySparseInitializers(loadModel(input));
       const data = opts.data ? loadDataset(opts.data) : undefined;
@@ -114,12 +155,14 @@ export function register(program: Command): void {
         let bar: ReturnType<typeof progressBar> | undefined;
         return {
           epochs,
-          lr: num('--lr', opts.lr),
+          lr,
+          schedule,
           threads,
           seed: num('--seed', opts.seed, true),
           maxSamples: samples,
           onProgress: (step: number, total: number, loss: number) => {
-            bar ??= progressBar(total, 'fine-tuning |{bar}| {value}/{total} steps loss {loss}');
+            // one bar per fine-tuning run (structured pruning in stages runs one per stage)
+            if (step === 1 || !bar) bar = progressBar(total, 'fine-tuning |{bar}| {value}/{total} steps loss {loss}');
             bar.update(step, { loss: loss.toFixed(4) });
             if (step === total) bar.stop();
           },
@@ -131,16 +174,25 @@ export function register(program: Command): void {
       let skipped: unknown;
       let ft: FinetuneResult | undefined;
       let achieved: number;
+      let stagesRun: unknown;
       if (opts.structured) {
-        const p = pruneFilters(source, { ratio: sparsity, norm });
-        result = p.model;
-        layers = p.report.layers.map(({ removed: _removed, ...l }) => l);
-        skipped = p.report.skipped;
-        achieved = 1 - p.report.parametersAfter / p.report.parametersBefore;
+        let report: FilterPruneReport;
         if (epochs > 0) {
-          ft = await finetune(result, data!.train, data!.shape, ftOpts());
-          result = ft.model;
+          const r = await pruneFiltersWithFinetune(source, data!.train, data!.shape, {
+            ...ftOpts(),
+            ratio: sparsity,
+            norm,
+            stages,
+          });
+          ({ report, stages: stagesRun } = r);
+          ft = r;
+          result = r.model;
+        } else {
+          ({ model: result, report } = pruneFilters(source, { ratio: sparsity, norm }));
         }
+        layers = report.layers.map(({ removed: _removed, ...l }) => l);
+        skipped = report.skipped;
+        achieved = 1 - report.parametersAfter / report.parametersBefore;
       } else {
         if (epochs > 0) {
           ft = await finetune(source, data!.train, data!.shape, { ...ftOpts(), gradual: { sparsity, scope } });
@@ -185,7 +237,18 @@ export function register(program: Command): void {
           ? { data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count } }
           : {}),
         ...(accuracyBefore !== undefined ? { accuracy_before: accuracyBefore, accuracy_after: accuracyAfter } : {}),
-        finetune: ft ? { epochs, steps: ft.steps, history: ft.history } : null,
+        finetune: ft
+          ? {
+              epochs,
+              steps: ft.steps,
+              lr: lr ?? (opts.structured ? FILTER_FINETUNE_LR : FINETUNE_LR),
+              schedule: describeSchedule(
+                schedule ?? (opts.structured ? FILTER_FINETUNE_SCHEDULE : { kind: 'constant' }),
+              ),
+              ...(stagesRun ? { stages: stagesRun } : {}),
+              history: ft.history,
+            }
+          : null,
       };
       emit(opts, summary, () => {
         const lines = [

@@ -18,6 +18,14 @@ import { pruneFilters, type FilterNorm, type FilterPruneReport } from './structu
 /** Fine-tuning defaults: batch 64 and Adam at a tenth of its usual 1e-3 step, so the pretrained weights are adjusted, not relearned. */
 export const FINETUNE_BATCH = 64;
 export const FINETUNE_LR = 1e-4;
+/**
+ * Structured pruning removes whole filters, so fine-tuning has more to re-learn: Adam at its usual
+ * 1e-3, decayed to 0 on a cosine over the run. On the seed CNN (15-epoch fixture, 91.72%), 50% of
+ * filters + 2 epochs reached 90.54% this way against 89.37% at a constant 1e-4; the unpruned
+ * fixture fine-tuned either way stays at 91.7%.
+ */
+export const FILTER_FINETUNE_LR = 1e-3;
+export const FILTER_FINETUNE_SCHEDULE: ScheduleSpec = { kind: 'cosine' };
 /** Gradual pruning reaches its final sparsity after this fraction of the steps, then trains on with fixed masks. */
 export const GRADUAL_PRUNE_FRACTION = 0.6;
 /** Steps between two mask updates during gradual pruning. */
@@ -148,6 +156,10 @@ export interface FilterFinetuneOptions extends Omit<FinetuneOptions, 'masks' | '
   stages?: number[];
   /** Fine-tuning epochs after each intermediate stage (default 1). */
   stageEpochs?: number;
+  /** Default FILTER_FINETUNE_LR (not FinetuneOptions' FINETUNE_LR). */
+  lr?: number;
+  /** Per stage run; default FILTER_FINETUNE_SCHEDULE. */
+  schedule?: ScheduleSpec;
 }
 
 export interface FilterFinetuneResult extends FinetuneResult {
@@ -159,7 +171,10 @@ export interface FilterFinetuneResult extends FinetuneResult {
 /**
  * Structured pruning with fine-tuning, optionally in stages (e.g. 25% -> fine-tune -> 50% ->
  * fine-tune): each stage removes the filters with the lowest norms of the fine-tuned weights, so
- * the network can move what the next cut removes into the filters it keeps.
+ * the network can move what the next cut removes into the filters it keeps. Measured on the seed
+ * CNN (50%, Adam 1e-3 cosine per stage, full test set): stages did not beat one cut followed by
+ * all the epochs (2 epochs: 90.16% staged 25%->50% vs 90.54% one cut; 3 epochs: 90.44% vs 90.76%),
+ * so one cut is the default.
  */
 export async function pruneFiltersWithFinetune(
   model: Model,
@@ -213,6 +228,8 @@ export async function pruneFiltersWithFinetune(
     const epochs = i < ratios.length - 1 ? stageEpochs : opts.epochs - stages.length * stageEpochs;
     const r2 = await finetune(p.model, train, sampleShape, {
       ...ft,
+      lr: opts.lr ?? FILTER_FINETUNE_LR,
+      schedule: opts.schedule ?? FILTER_FINETUNE_SCHEDULE,
       epochs,
       seed: (opts.seed ?? 0) + 1000 * i,
       onProgress,
