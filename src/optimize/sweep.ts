@@ -6,7 +6,7 @@
 import type { Dataset } from '../data/dataset.ts';
 import type { Model } from '../onnx/ir.ts';
 import { optimizeGraph } from './passes/pipeline.ts';
-import { finetune } from './prune/finetune.ts';
+import { finetune, pruneFiltersWithFinetune } from './prune/finetune.ts';
 import { pruneMagnitude } from './prune/magnitude.ts';
 import { densifySparseInitializers, toSparseInitializers } from './prune/sparse-storage.ts';
 import { pruneFilters } from './prune/structured.ts';
@@ -167,12 +167,16 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
 
   if (want.has('filters') || want.has('filters+int8')) {
     say(`structured pruning of ${ratio} of filters`);
-    const p = pruneFilters(base, { ratio, norm: 'l1' });
-    let model = p.model;
+    let { model, report } = pruneFilters(base, { ratio, norm: 'l1' });
     let history: unknown = [];
     if (epochs > 0) {
-      const r = await finetune(model, data.train, data.shape, finetuneOpts('filters'));
-      model = r.model;
+      // Structured fine-tuning's own recipe (Adam 1e-3, cosine decay; see prune/finetune.ts).
+      const r = await pruneFiltersWithFinetune(base, data.train, data.shape, {
+        ...finetuneOpts('filters'),
+        ratio,
+        norm: 'l1',
+      });
+      ({ model, report } = r);
       history = r.history;
     }
     const pct = Math.round(ratio * 100);
@@ -182,7 +186,7 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
         precision: 'fp32',
         description: `${pct}% of Conv filters / Gemm units removed (L1)${epochs ? `, ${epochs} fine-tune epoch(s)` : ', no fine-tuning'}`,
         model,
-        details: { prune: p.report, finetune_epochs: epochs, history },
+        details: { prune: report, finetune_epochs: epochs, history },
       });
     }
     if (want.has('filters+int8')) {
