@@ -155,6 +155,36 @@ describe('verge optimize', () => {
     expect(readFileSync(join(dir, 'report.svg'), 'utf8')).toContain('accuracy vs size');
   });
 
+  it('fine-tunes the filter-pruned variant (structured recipe) and writes the smaller model', async () => {
+    const dir = join(tmp, 'opt-ft');
+    const r = await verge([
+      'optimize',
+      model,
+      '--data',
+      'fashion-mnist',
+      '--out-dir',
+      dir,
+      '--variants',
+      'filters',
+      '--finetune-epochs',
+      '1',
+      '--finetune-samples',
+      '640',
+      '--samples',
+      '500',
+      '--rounds',
+      '1',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const filters = j.variants.find((v: { name: string }) => v.name === 'filters');
+    expect(filters.description).toMatch(/50% of Conv filters .* 1 fine-tune epoch/);
+    expect(filters.accuracy).toBeGreaterThan(0.8);
+    const m = loadModel(join(dir, filters.file));
+    expect(m.graph.initializers.find((t) => t.name === 'net.3.weight')!.dims).toEqual([32, 16, 3, 3]);
+  });
+
   it('rejects an unknown target and an unknown variant with one line', async () => {
     const bad = join(tmp, 'bad-profile.json');
     writeFileSync(

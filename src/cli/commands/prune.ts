@@ -78,7 +78,10 @@ export function register(program: Command): void {
       '--sparsity <f>',
       'fraction to prune, in [0, 1): of weights (unstructured) or of filters/units per layer (--structured)',
     )
-    .option('--structured', 'remove whole Conv filters and Gemm/MatMul units and rewire their consumers')
+    .option(
+      '--structured',
+      'remove whole Conv filters and Gemm/MatMul units (layers joined by residual Adds lose the same channels) and rewire their consumers',
+    )
     .option('--norm <n>', 'structured: filter ranking norm, l1 or l2', 'l1')
     .option(
       '--scope <s>',
