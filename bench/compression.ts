@@ -56,8 +56,9 @@ const variants: BuiltVariant[] = await buildVariants(source, data, {
   onProgress: log,
 });
 if (epochs > 0) {
-  // Control: the unpruned model fine-tuned the same way. The fixture was trained for 5 epochs only,
-  // so extra epochs alone can raise accuracy; the pruned variants' drop is also reported against it.
+  // Control: the unpruned model fine-tuned for as many epochs. Extra epochs alone could raise the
+  // accuracy of a fixture trained short of convergence, so the pruned variants' drop is also
+  // reported against it (the fixture is trained 15 epochs with a cosine decay: 91.7%).
   const base = variants.find((v) => v.name === 'fp32')!;
   const control = await finetune(base.model, data.train, data.shape, {
     epochs,

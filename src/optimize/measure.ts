@@ -50,7 +50,7 @@ export interface MeasureOptions {
   batches?: number[];
   /** onnxruntime intra-op threads per session (default 2: the project machines' core count). */
   threads?: number;
-  /** Rounds over all variants; each round times every variant `runsPerRound` times per batch size, interleaved. */
+  /** Rounds over all variants; each round times every variant `runsPerRound` times in a row per batch size, after one untimed run. */
   rounds?: number;
   runsPerRound?: number;
   /** Accuracy on at most this many samples (default: the whole split). */
@@ -177,14 +177,18 @@ export async function measureVariants(
         times.set(`${v.name}@${b}`, []);
       }
     }
-    // Finely interleaved: one run of each variant in turn, so a burst of load from elsewhere on
-    // the machine lands on every variant alike instead of on whichever was being timed.
+    // Interleaved in short blocks: each round runs every variant in turn, so a burst of load from
+    // elsewhere on the machine lands on every variant alike; within a block the variant runs
+    // `runs` times back to back after one untimed run, as a served model does. Timing single runs
+    // alternately instead would charge each variant for caches the others just evicted, and with
+    // several threads for the previous session's worker threads still spinning.
     for (let r = 0; r < rounds; r++) {
       opts.onProgress?.(`latency round ${r + 1}/${rounds}`);
-      for (let k = 0; k < runs; k++) {
-        for (const b of batchSizes) {
-          const x: TensorValue = { dtype: 'float32', dims: [b, ...sampleShape], data: inputsByBatch.get(b)! };
-          for (const { v, s, input } of sessions) {
+      for (const b of batchSizes) {
+        const x: TensorValue = { dtype: 'float32', dims: [b, ...sampleShape], data: inputsByBatch.get(b)! };
+        for (const { v, s, input } of sessions) {
+          await s.run({ [input]: x });
+          for (let k = 0; k < runs; k++) {
             const t0 = process.hrtime.bigint();
             await s.run({ [input]: x });
             times.get(`${v.name}@${b}`)!.push(Number(process.hrtime.bigint() - t0) / 1e6);

@@ -131,7 +131,7 @@ describe('bad input through the CLI', () => {
     const all = [...cases, ...infoCases];
     const rs = await pool(all, 2, (c) => verge(c.args()));
     all.forEach((c, i) => results.set(c.name, rs[i]!));
-  }, 600_000); // spawning the CLI costs 1-3 s of CPU each (it loads every command module)
+  }, 600_000); // spawning the CLI costs about a second of CPU each (tsx, and the invoked command module)
 
   for (const c of cases) {
     it(`${c.name} → ${c.code}`, () => {

@@ -10,11 +10,9 @@ import { defaultOpset, numel, type Graph, type Model, type Node, type Tensor } f
 
 export type QuantizeMode = 'dynamic' | 'static' | 'fp16' | 'weight-bits' | 'qat';
 
-export interface SkippedNode {
-  node: string;
-  op: string;
-  reason: string;
-}
+/** A node left in float and why: the same record the graph passes report. */
+export type { SkippedNode } from '../passes/constant-folding.ts';
+import type { SkippedNode } from '../passes/constant-folding.ts';
 
 export interface QuantizeReport {
   mode: QuantizeMode;
