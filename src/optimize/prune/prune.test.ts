@@ -13,6 +13,16 @@ import { pruneFilters } from './structured.ts';
 
 const TOLERANCE = 1e-5;
 
+/** A float32 initializer of `dims` with deterministic values f(0), f(1), ... */
+function weight(b: GraphBuilder, name: string, dims: number[], f: (i: number) => number): string {
+  return b.initializer(
+    name,
+    'float32',
+    dims,
+    Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => f(i)),
+  );
+}
+
 function init(m: Model, name: string): Tensor {
   return m.graph.initializers.find((t) => t.name === name)!;
 }
@@ -162,13 +172,7 @@ describe('structured filter pruning', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 3, 8, 8]);
     let k = 0;
-    const w = (name: string, dims: number[]) =>
-      b.initializer(
-        name,
-        'float32',
-        dims,
-        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.61 + ++k * 0.13)),
-      );
+    const w = (name: string, dims: number[]) => weight(b, name, dims, (i) => Math.cos(i * 0.61 + ++k * 0.13));
     const pos = (name: string, n: number) =>
       b.initializer(
         name,
@@ -279,13 +283,7 @@ describe('structured filter pruning', () => {
   it('skips a whole residual group whose shortcut is the graph input, with the reason, and prunes the rest', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 4, 6, 6]);
-    const w = (name: string, dims: number[]) =>
-      b.initializer(
-        name,
-        'float32',
-        dims,
-        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.7 + dims[0]!)),
-      );
+    const w = (name: string, dims: number[]) => weight(b, name, dims, (i) => Math.sin(i * 0.7 + dims[0]!));
     const c1 = b.op('Conv', [x, w('w1', [4, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'c1' });
     const add = b.op('Add', [x, b.op('Relu', [c1])], {}, { name: 'add' });
     const c2 = b.op('Relu', [b.op('Conv', [add, w('w2', [6, 4, 3, 3])], {}, { name: 'c2' })]);
@@ -313,13 +311,7 @@ describe('structured filter pruning', () => {
   it('skips a residual group with a non-prunable member (grouped Conv) and an Add behind a Concat', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 2, 6, 6]);
-    const w = (name: string, dims: number[]) =>
-      b.initializer(
-        name,
-        'float32',
-        dims,
-        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i)),
-      );
+    const w = (name: string, dims: number[]) => weight(b, name, dims, (i) => Math.cos(i));
     const a = b.op('Conv', [x, w('wa', [4, 2, 1, 1])], {}, { name: 'a' });
     const g2 = b.op('Conv', [x, w('wg2', [4, 1, 1, 1])], { group: 2 }, { name: 'grouped' });
     const s1 = b.op('Add', [a, g2], {}, { name: 'sum' });
@@ -345,13 +337,7 @@ describe('structured filter pruning', () => {
   it('removes the same channels from a depthwise Conv behind a pruned layer (MobileNet blocks)', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 2, 6, 6]);
-    const w = (name: string, dims: number[]) =>
-      b.initializer(
-        name,
-        'float32',
-        dims,
-        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.71 + dims[0]!)),
-      );
+    const w = (name: string, dims: number[]) => weight(b, name, dims, (i) => Math.sin(i * 0.71 + dims[0]!));
     const expand = b.op('Relu', [b.op('Conv', [x, w('we', [6, 2, 1, 1]), w('be', [6])])]);
     const dw = b.op('Clip', [
       b.op('Conv', [expand, w('wdw', [6, 1, 3, 3])], { group: 6, pads: [1, 1, 1, 1] }),
@@ -379,13 +365,7 @@ describe('structured filter pruning', () => {
   it('rewires channel offsets through Concat', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 2, 6, 6]);
-    const w = (name: string, dims: number[]) =>
-      b.initializer(
-        name,
-        'float32',
-        dims,
-        Array.from({ length: dims.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37 + dims[0]!)),
-      );
+    const w = (name: string, dims: number[]) => weight(b, name, dims, (i) => Math.cos(i * 0.37 + dims[0]!));
     const a = b.op('Relu', [b.op('Conv', [x, w('wa', [4, 2, 3, 3]), w('ba', [4])], { pads: [1, 1, 1, 1] })]);
     const c = b.op('Relu', [b.op('Conv', [x, w('wc', [6, 2, 1, 1])])]);
     const cat = b.op('Concat', [a, c], { axis: 1 });
