@@ -57,4 +57,19 @@ describe('optimize report', () => {
     const closed = (svg.match(/<\/(rect|circle|line|text|svg)>/g) ?? []).length;
     expect(opened).toBe(closed);
   });
+
+  it('lists the nodes each quantized variant left in float, and the quantizer notes', () => {
+    const skipped = { node: 'conv1', op: 'Conv', reason: 'reduction depth 9 (in-channels × kernel) < 24' };
+    const withDetails = buildReport('cnn.onnx', { source: 'test', test_samples: 500 }, 2, measured, {}, undefined, {
+      'int8-static': { quantize: { skipped: [skipped], notes: ["Relu 'r1' moved behind MaxPool 'p1'"] } },
+      filters: { prune: {} },
+    });
+    const q = withDetails.variants.find((v) => v.name === 'int8-static')!;
+    expect(q.left_float).toEqual([skipped]);
+    expect(q.notes).toEqual(["Relu 'r1' moved behind MaxPool 'p1'"]);
+    expect(withDetails.variants.find((v) => v.name === 'filters')).not.toHaveProperty('left_float');
+    const md = reportMarkdown(withDetails);
+    expect(md).toContain('  - left in float: `conv1` (Conv): reduction depth 9 (in-channels × kernel) < 24');
+    expect(md).toContain("  - note: Relu 'r1' moved behind MaxPool 'p1'");
+  });
 });

@@ -4,6 +4,7 @@
  */
 import type { VariantChoice } from './variants.ts';
 import type { VariantMeasurement } from './measure.ts';
+import type { SkippedNode } from './quantize/common.ts';
 
 export interface ReportVariant extends VariantMeasurement {
   file?: string;
@@ -12,6 +13,18 @@ export interface ReportVariant extends VariantMeasurement {
   accuracy_drop_pt: number;
   /** p50 latency / fp32 p50 latency, per batch size. */
   latency_ratio: Record<string, number>;
+  /** Nodes the quantizer left in float, and why (quantized variants). */
+  left_float?: SkippedNode[];
+  /** What the quantizer changed beyond the plain rewrite (e.g. a Relu moved behind a MaxPool). */
+  notes?: string[];
+}
+
+/** How a variant was made, as the sweep records it (BuiltVariant.details). */
+export type VariantDetails = Record<string, unknown>;
+
+function quantizeReportOf(d: VariantDetails | undefined): { skipped?: SkippedNode[]; notes?: string[] } {
+  const q = d?.quantize as { skipped?: SkippedNode[]; notes?: string[] } | undefined;
+  return q ?? {};
 }
 
 export interface OptimizeReport {
@@ -37,20 +50,26 @@ export function buildReport(
   measurements: VariantMeasurement[],
   files: Record<string, string> = {},
   choice?: VariantChoice,
+  details: Record<string, VariantDetails> = {},
 ): OptimizeReport {
   const ref = measurements.find((m) => m.name === 'fp32') ?? measurements[0]!;
-  const variants = measurements.map((m) => ({
-    ...m,
-    ...(files[m.name] ? { file: files[m.name] } : {}),
-    bytes_ratio: r3(m.bytes / ref.bytes),
-    accuracy_drop_pt: Math.round((ref.accuracy - m.accuracy) * 1e4) / 100,
-    latency_ratio: Object.fromEntries(
-      m.latency.map((l) => {
-        const base = ref.latency.find((x) => x.batch === l.batch);
-        return [`b${l.batch}`, base ? r3(l.p50_ms / base.p50_ms) : NaN];
-      }),
-    ),
-  }));
+  const variants = measurements.map((m) => {
+    const q = quantizeReportOf(details[m.name]);
+    return {
+      ...m,
+      ...(files[m.name] ? { file: files[m.name] } : {}),
+      ...(q.skipped?.length ? { left_float: q.skipped } : {}),
+      ...(q.notes?.length ? { notes: q.notes } : {}),
+      bytes_ratio: r3(m.bytes / ref.bytes),
+      accuracy_drop_pt: Math.round((ref.accuracy - m.accuracy) * 1e4) / 100,
+      latency_ratio: Object.fromEntries(
+        m.latency.map((l) => {
+          const base = ref.latency.find((x) => x.batch === l.batch);
+          return [`b${l.batch}`, base ? r3(l.p50_ms / base.p50_ms) : NaN];
+        }),
+      ),
+    };
+  });
   const report: OptimizeReport = { model, data, threads, reference: ref.name, variants };
   if (choice)
     report.target = {
@@ -103,7 +122,11 @@ export function reportMarkdown(r: OptimizeReport): string {
     lines.push(`| ${row.join(' | ')} |`);
   }
   lines.push('', '## Variants', '');
-  for (const v of r.variants) lines.push(`- \`${v.name}\`${v.file ? ` (${v.file})` : ''}: ${v.description}`);
+  for (const v of r.variants) {
+    lines.push(`- \`${v.name}\`${v.file ? ` (${v.file})` : ''}: ${v.description}`);
+    for (const s of v.left_float ?? []) lines.push(`  - left in float: \`${s.node}\` (${s.op}): ${s.reason}`);
+    for (const n of v.notes ?? []) lines.push(`  - note: ${n}`);
+  }
   if (r.target) {
     const p = r.target.profile;
     lines.push('', `## Target: ${p.name}`, '');

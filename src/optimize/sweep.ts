@@ -15,6 +15,7 @@ import { quantizeDynamic } from './quantize/dynamic.ts';
 import { convertToFloat16 } from './quantize/fp16.ts';
 import { quantizeStaticCalibrated } from './quantize/static.ts';
 import { quantizeWeightBits } from './quantize/weight-bits.ts';
+import type { QuantizeResult } from './quantize/common.ts';
 import { measureVariants, type MeasureOptions, type ModelVariant, type VariantMeasurement } from './measure.ts';
 
 /** The sweep's default points: the issue's acceptance configurations. */
@@ -58,10 +59,9 @@ export interface BuiltVariant extends ModelVariant {
   details: Record<string, unknown>;
 }
 
-async function staticInt8(model: Model, data: Dataset, samples: number): Promise<Model> {
+async function staticInt8(model: Model, data: Dataset, samples: number): Promise<QuantizeResult> {
   const calib = calibrationFromSplit(model, data.train, data.shape, samples, `${data.source} (train)`);
-  const { model: q } = await quantizeStaticCalibrated(model, calib, { method: 'minmax', perChannel: true });
-  return q;
+  return quantizeStaticCalibrated(model, calib, { method: 'minmax', perChannel: true });
 }
 
 /** Build the variants of the sweep (no measuring). */
@@ -110,12 +110,13 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
   }
   if (want.has('int8-static')) {
     say('static int8 (calibrating)');
+    const r = await staticInt8(base, data, calibSamples);
     out.push({
       name: 'int8-static',
       precision: 'int8',
       description: `int8 QDQ, per-channel weights, min-max calibration on ${calibSamples} training samples`,
-      model: await staticInt8(base, data, calibSamples),
-      details: {},
+      model: r.model,
+      details: { quantize: r.report },
     });
   }
 
@@ -154,13 +155,14 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
     }
     if (want.has('pruned+int8')) {
       say('static int8 of the pruned model');
-      const q = toSparseInitializers(await staticInt8(pruned, data, calibSamples));
+      const r = await staticInt8(pruned, data, calibSamples);
+      const q = toSparseInitializers(r.model);
       out.push({
         name: 'pruned+int8',
         precision: 'int8',
         description: `${pct}% sparse, then static int8; sparse int8 initializers`,
         model: q.model,
-        details: { sparse: q.report },
+        details: { quantize: r.report, sparse: q.report },
       });
     }
   }
@@ -191,12 +193,13 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
     }
     if (want.has('filters+int8')) {
       say('static int8 of the filter-pruned model');
+      const r = await staticInt8(model, data, calibSamples);
       out.push({
         name: 'filters+int8',
         precision: 'int8',
         description: `${pct}% filters removed, then static int8`,
-        model: await staticInt8(model, data, calibSamples),
-        details: {},
+        model: r.model,
+        details: { quantize: r.report },
       });
     }
   }

@@ -160,6 +160,7 @@ export function register(program: Command): void {
         measured,
         files,
         choice,
+        Object.fromEntries(variants.map((v) => [v.name, v.details])),
       );
       writeFileAtomic(join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
       writeFileAtomic(join(opts.outDir, 'report.md'), reportMarkdown(report));
