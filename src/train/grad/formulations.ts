@@ -5,20 +5,22 @@
  */
 export interface Formulations {
   /**
-   * Conv weight gradient: one Gemm over concatenated im2col patches ('patches'), one Gemm per
-   * kernel offset without the concat copy ('patch-gemms'), or a Conv over N↔C-transposed tensors.
+   * Conv weight gradient from im2col patches: 'patches' picks per convolution between one Gemm over
+   * the batch-concatenated patches ('patches-gemm': transposes src and the upstream gradient) and a
+   * batched MatMul per image summed over the batch ('patches-per-image': no big transposes; chosen
+   * when the patch rows K·C are fewer than the output positions L, as for a first conv layer).
+   * Alternatives: one Gemm per kernel offset without the concat copy ('patch-gemms'), or a Conv
+   * over N↔C-transposed tensors ('conv').
    */
-  convWeight: 'patches' | 'patch-gemms' | 'conv';
+  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms' | 'conv';
   /** MaxPool gradient: pool Indices + MaxUnpool/ScatterElements, or SpaceToDepth/ArgMax/DepthToSpace (2×2/2 only). */
   maxPool: 'indices' | 'space-to-depth';
 }
 
 export const formulations: Formulations = {
   convWeight:
-    process.env.VERGE_CONV_WGRAD === 'conv'
-      ? 'conv'
-      : process.env.VERGE_CONV_WGRAD === 'patch-gemms'
-        ? 'patch-gemms'
-        : 'patches',
+    (['conv', 'patch-gemms', 'patches-gemm', 'patches-per-image'] as const).find(
+      (v) => v === process.env.VERGE_CONV_WGRAD,
+    ) ?? 'patches',
   maxPool: process.env.VERGE_MAXPOOL_GRAD === 'space-to-depth' ? 'space-to-depth' : 'indices',
 };

@@ -418,6 +418,38 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv weight gradient as a batched MatMul per image (stride, dilation, asymmetric pads)',
+      () => ((formulations.convWeight = 'patches-per-image'), () => (formulations.convWeight = 'patches')),
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] }, b: { dims: [3] } },
+        attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
+      },
+    ],
+    [
+      'Conv weight gradient as a batched MatMul per image (1x1, 1-D)',
+      () => ((formulations.convWeight = 'patches-per-image'), () => (formulations.convWeight = 'patches')),
+      'Conv',
+      { dtype: f32, inputs: { x: { dims: [2, 3, 10] }, w: { dims: [4, 3, 1] } } },
+    ],
+    [
+      'ConvTranspose weight gradient as a batched MatMul per image',
+      () => ((formulations.convWeight = 'patches-per-image'), () => (formulations.convWeight = 'patches')),
+      'ConvTranspose',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [3, 2, 3, 3] }, b: { dims: [2] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+      },
+    ],
+    [
+      'Conv weight gradient as one Gemm over the batch (1x1)',
+      () => ((formulations.convWeight = 'patches-gemm'), () => (formulations.convWeight = 'patches')),
+      'Conv',
+      { dtype: f32, inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [5, 3, 1, 1] } } },
+    ],
+    [
       'Conv weight gradient as a Conv over transposed tensors',
       () => ((formulations.convWeight = 'conv'), () => (formulations.convWeight = 'patches')),
       'Conv',
