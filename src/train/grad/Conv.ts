@@ -5,7 +5,9 @@ import { windowOf } from './window.ts';
 
 /**
  * Conv (any spatial rank, groups, strides, pads, dilations, auto_pad).
- * dX = ConvTranspose(dY, W) with output_padding restoring the floor-dropped rows;
+ * dX = Col2Im(Wᵀ·dY) (opset 18+, groups 1, float32; formulations.convInput), else ConvTranspose(dY, W)
+ * with output_padding restoring the floor-dropped rows. Measured on the seed CNN's second conv
+ * (onnxruntime profiler, B=64): MatMul + Col2Im 3.6-4.1 ms vs ConvTranspose 5.7-6.0 ms;
  * dW = patches·dY as one batched MatMul (conv-weight.ts); dB = Σ dY over batch and space.
  */
 export const Conv: GradRule = {
@@ -27,13 +29,27 @@ export const Conv: GradRule = {
           w.pads[i + r]! -
           ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
       );
-      dX = c.op('ConvTranspose', [dy, wName], {
-        strides: w.strides,
-        dilations: w.dilations,
-        pads: w.pads,
-        group,
-        output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
-      });
+      if (formulations.convInput === 'col2im' && group === 1 && c.opset >= 18 && c.floatType === 'float32') {
+        // dX = col2im(Wᵀ · dY): one batched MatMul over the images, then Col2Im with the forward
+        // geometry (trailing rows the forward dropped get zeros, so no output_padding is needed).
+        const [m, cin] = wDims as [number, number];
+        const K = w.kernel.reduce((a, b) => a * b, 1);
+        const L = w.outSize.reduce((a, b) => a * b, 1);
+        const wT = c.op('Transpose', [c.op('Reshape', [wName, c.ints([m, cin * K])])], { perm: [1, 0] });
+        const cols = c.op('MatMul', [wT, c.op('Reshape', [dy, c.ints([0, m, L])])]);
+        dX = c.op('Col2Im', [cols, c.ints(w.inSize), c.ints(w.kernel)], {
+          strides: w.strides,
+          dilations: w.dilations,
+          pads: w.pads,
+        });
+      } else
+        dX = c.op('ConvTranspose', [dy, wName], {
+          strides: w.strides,
+          dilations: w.dilations,
+          pads: w.pads,
+          group,
+          output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
+        });
     }
     if (c.needsGrad(1)) {
       const [m, cg] = wDims as [number, number];

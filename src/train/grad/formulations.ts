@@ -13,6 +13,8 @@ export interface Formulations {
    * over N↔C-transposed tensors ('conv').
    */
   convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms' | 'conv';
+  /** Conv input gradient: Col2Im of Wᵀ·dY (where it applies) or one ConvTranspose. */
+  convInput: 'col2im' | 'conv-transpose';
   /** MaxPool gradient: pool Indices + MaxUnpool/ScatterElements, or SpaceToDepth/ArgMax/DepthToSpace (2×2/2 only). */
   maxPool: 'indices' | 'space-to-depth';
 }
@@ -22,5 +24,6 @@ export const formulations: Formulations = {
     (['conv', 'patch-gemms', 'patches-gemm', 'patches-per-image'] as const).find(
       (v) => v === process.env.VERGE_CONV_WGRAD,
     ) ?? 'patches',
+  convInput: process.env.VERGE_CONV_DGRAD === 'conv-transpose' ? 'conv-transpose' : 'col2im',
   maxPool: process.env.VERGE_MAXPOOL_GRAD === 'space-to-depth' ? 'space-to-depth' : 'indices',
 };

@@ -444,6 +444,16 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv input gradient as ConvTranspose',
+      () => ((formulations.convInput = 'conv-transpose'), () => (formulations.convInput = 'col2im')),
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] }, b: { dims: [3] } },
+        attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
+      },
+    ],
+    [
       'Conv weight gradient as one Gemm over the batch (1x1)',
       () => ((formulations.convWeight = 'patches-gemm'), () => (formulations.convWeight = 'patches')),
       'Conv',
