@@ -236,12 +236,14 @@ async function main(): Promise<void> {
     }[];
     const byOp = new Map<string, number>();
     const byNode = new Map<string, number>();
+    const nodeOp = new Map<string, string>();
     let total = 0;
     for (const e of events) {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
       const op = e.args?.op_name ?? '?';
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
       byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
+      nodeOp.set(e.name, op);
       total += e.dur;
     }
     const rows = [...byOp]
@@ -250,11 +252,11 @@ async function main(): Promise<void> {
       .map(([k, v]) => [k, round(v / 30 / 1000, 3), `${round((100 * v) / total, 1)}%`]);
     process.stderr.write(`profile: ${round(total / 30 / 1000, 2)} ms kernel time per step\n`);
     printTable(['op', 'ms/step', 'share'], rows);
-    const nodes = [...byNode]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 15)
-      .map(([k, v]) => [k.replace(/_kernel_time$/, ''), round(v / 30 / 1000, 3)]);
-    printTable(['node', 'ms/step'], nodes);
+    const topNodes = [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    printTable(
+      ['node', 'op', 'ms/step'],
+      topNodes.map(([k, v]) => [k.replace(/_kernel_time$/, ''), nodeOp.get(k) ?? '?', round(v / 30 / 1000, 3)]),
+    );
     rmSync(file, { force: true });
     return {
       kernel_ms_per_step: round(total / 30 / 1000, 2),
@@ -262,6 +264,19 @@ async function main(): Promise<void> {
         [...byOp]
           .sort((a, b) => b[1] - a[1])
           .map(([k, v]) => [k, { ms_per_step: round(v / 30 / 1000, 3), share: round(v / total, 3) }]),
+      ),
+      top_nodes: topNodes.map(([k, v]) => ({
+        node: k.replace(/_kernel_time$/, ''),
+        op: nodeOp.get(k) ?? '?',
+        ms_per_step: round(v / 30 / 1000, 3),
+      })),
+      node_counts: Object.fromEntries(
+        [
+          ...session.graph.model.graph.nodes.reduce(
+            (m, n) => m.set(n.opType, (m.get(n.opType) ?? 0) + 1),
+            new Map<string, number>(),
+          ),
+        ].sort((a, b) => b[1] - a[1]),
       ),
     };
   }
