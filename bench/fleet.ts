@@ -3,6 +3,7 @@
  * (the embedded aedes broker, and a Mosquitto process when installed).
  *
  *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto] [--name fleet]
+ *                          [--cpu-prof DIR]
  *
  * Measures (per broker): devices enrolled and connected (each its own MQTT connection and
  * credentials, spread over worker processes: one process cannot hold 10,000 client sockets next to
@@ -11,9 +12,14 @@
  * loaded → deployment succeeded), and telemetry throughput: `--messages` QoS 1 records from each
  * rollout device, timed until the control plane has stored every one (distinct ids counted in its
  * database: lost = sent − stored).
+ *
+ * `--cpu-prof DIR` writes a V8 CPU profile of the control-plane process (the cloud and, for the
+ * embedded broker, aedes) covering the telemetry phase only: DIR/fleet-<broker>.cpuprofile (open in
+ * Chrome DevTools or summarize with `npx tsx bench/fleet/profile-summary.ts FILE`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +47,7 @@ const ROLLOUT = Math.min(CONNECTED, Number(arg('rollout', '1000')));
 const MESSAGES = Number(arg('messages', '50'));
 const WORKERS = Number(arg('workers', '2'));
 const BROKERS = arg('brokers', MOSQUITTO_BIN ? 'embedded,mosquitto' : 'embedded').split(',');
+const CPU_PROF = arg('cpu-prof', '');
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,10 +110,24 @@ async function status(cp: ControlPlane): Promise<StatusResponse> {
   return inject<StatusResponse>(cp, 'GET', HTTP_PATHS.status);
 }
 
-async function duplicates(cp: ControlPlane): Promise<number> {
+/**
+ * Telemetry records stored so far (distinct message ids in the database). Polled every 50 ms while
+ * measuring, so it reads only the count (the full status reads every device row, which would cost
+ * the control plane CPU under measurement) and does not force a flush: records reach the database
+ * on the control plane's own batching schedule, as in production.
+ */
+async function storedCount(cp: ControlPlane): Promise<number> {
+  return (await cp.repo.telemetryTotals()).messages;
+}
+
+/** Counters from the control plane's /metrics: telemetry duplicates, and telemetry messages its MQTT client received. */
+async function counters(cp: ControlPlane): Promise<{ duplicates: number; received: number }> {
   const text = (await cp.app.inject({ method: 'GET', url: '/metrics' })).body;
-  const m = /verge_telemetry_records_total\{result="duplicate"\} (\d+)/.exec(text);
-  return m ? Number(m[1]) : 0;
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    duplicates: value(/verge_telemetry_records_total\{result="duplicate"\} (\d+)/),
+    received: value(/verge_mqtt_messages_total\{verb="telemetry"\} (\d+)/),
+  };
 }
 
 async function runOne(kind: string): Promise<Record<string, unknown>> {
@@ -215,8 +236,16 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     );
     const ready = await Promise.all(workers.map((w) => w.next('ready')));
     const total = ready.reduce((s, r) => s + r.messages, 0);
-    const base = (await status(cp)).telemetry.messages;
-    const dupBase = await duplicates(cp);
+    const base = await storedCount(cp);
+    const countBase = await counters(cp);
+    let profiler: Session | undefined;
+    if (CPU_PROF) {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+      await profiler.post('Profiler.start');
+    }
     const t3 = performance.now();
     workers.forEach((w) => w.proc.send({ cmd: 'go' }));
     const sent = await Promise.all(workers.map((w) => w.next('sent')));
@@ -225,7 +254,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     let lastChange = performance.now();
     const telemetryUntil = Date.now() + STEP_TIMEOUT_MS;
     while (Date.now() < telemetryUntil) {
-      const now = (await status(cp)).telemetry.messages - base;
+      const now = (await storedCount(cp)) - base;
       if (now !== stored) lastChange = performance.now();
       stored = now;
       if (stored >= total) break;
@@ -235,10 +264,20 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     }
     // Rate up to the last stored message (not up to when we gave up waiting).
     const ingestS = (lastChange - t3) / 1000;
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      mkdirSync(CPU_PROF, { recursive: true });
+      const file = join(CPU_PROF, `fleet-${kind}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      log(`[${kind}] CPU profile of the telemetry phase: ${file}`);
+    }
     const acked = sent.reduce((s, r) => s + r.acked, 0);
-    const dups = (await duplicates(cp)) - dupBase;
+    const countEnd = await counters(cp);
+    const dups = countEnd.duplicates - countBase.duplicates;
+    const received = countEnd.received - countBase.received;
     log(
-      `[${kind}] telemetry: ${total} sent, ${acked} acked by the broker in ${publishS.toFixed(1)} s, ${stored} stored by the cloud after ${ingestS.toFixed(1)} s`,
+      `[${kind}] telemetry: ${total} sent, ${acked} acked by the broker in ${publishS.toFixed(1)} s, ${received} received and ${stored} stored by the cloud after ${ingestS.toFixed(1)} s`,
     );
 
     return {
@@ -259,6 +298,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       telemetry: {
         messages: total,
         broker_acked: acked,
+        // delivered to the control plane's MQTT client (lost − (sent − received) was lost inside the cloud)
+        cloud_received: received,
         stored,
         lost: total - stored,
         duplicates: dups,

@@ -32,6 +32,40 @@ const SESSION_EXPIRY_S = 3600;
  * in the database, and the client delivers the queued message when the broker is back.
  */
 const PUBLISH_WAIT_MS = 5000;
+/**
+ * MQTT 5 Receive Maximum the service client advertises: how many QoS 1 device messages an external
+ * broker may have in flight to it, unacknowledged. Without it Mosquitto 2 sends at most
+ * max_inflight_messages (20) at a time and holds the rest in the session queue, which it caps at
+ * max_queued_messages and then DROPS (already acknowledged to the device): under a telemetry burst
+ * the queue filled long before it drained. In flight they are the broker's and ours to redeliver
+ * (persistent session), not subject to that cap; the protocol maximum lets the broker push as fast
+ * as this client reads, with TCP as the flow control.
+ */
+const RECEIVE_MAXIMUM = 65535;
+
+/**
+ * Coalesce the writes made while handling a run of packets from the broker (the PUBACK of every
+ * QoS 1 message) into one socket write. mqtt.js handles one packet per tick and flushes each
+ * PUBACK on its own, so a burst of device messages otherwise costs one write system call, and one
+ * packet for the broker to read, per acknowledgement. From the first packet handled, the socket
+ * stays corked until the next setImmediate: after the packets mqtt.js handles meanwhile (its
+ * packet loop runs on process.nextTick), so acknowledgements wait at most one event-loop turn.
+ */
+function coalesceAcks(client: MqttClient): void {
+  let corked: { uncork(): void } | null = null;
+  const uncork = () => {
+    const s = corked;
+    corked = null;
+    s?.uncork();
+  };
+  client.on('packetreceive', () => {
+    const stream = client.stream;
+    if (corked || !stream || stream.destroyed) return;
+    stream.cork();
+    corked = stream;
+    setImmediate(uncork);
+  });
+}
 
 export class CloudMessaging {
   private constructor(private readonly client: MqttClient) {}
@@ -57,15 +91,26 @@ export class CloudMessaging {
       // a persistent session keeps the subscriptions (and queues QoS 1 device messages) while
       // this replica is disconnected, e.g. across an external broker restart
       clean: !opts.persistentSession,
-      ...(opts.persistentSession && opts.external ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
+      ...(opts.external
+        ? {
+            properties: {
+              receiveMaximum: RECEIVE_MAXIMUM,
+              ...(opts.persistentSession ? { sessionExpiryInterval: SESSION_EXPIRY_S } : {}),
+            },
+          }
+        : {}),
       reconnectPeriod: RECONNECT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // mqtt.js logs several lines per packet through `debug`; even disabled, those calls were ~2%
+      // of the process under a telemetry burst. Without DEBUG set they print nothing anyway.
+      ...(process.env.DEBUG ? {} : { log: () => undefined }),
     });
     // handlers first: a resumed session delivers queued messages right after CONNACK
     client.on('message', (topic, payload) => {
       const t = parseDeviceTopic(topic);
       if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload);
     });
+    coalesceAcks(client);
     const filters = cloudSubscriptions().map((f) => (opts.shared ? sharedSubscription(SHARED_GROUP, f) : f));
     const subscribe = () => client.subscribeAsync(filters, { qos: 1 });
     try {

@@ -16,7 +16,7 @@ import type {
   ServedModel,
   TelemetryMessage,
 } from '../protocol/index.ts';
-import { first, type SqlDatabase, type SqlExecutor } from './db/sql.ts';
+import { first, type SqlDatabase, type SqlExecutor, type SqlValue } from './db/sql.ts';
 
 export interface DeviceRecord {
   id: string;
@@ -550,9 +550,12 @@ export class Repository {
 
   // ---- telemetry ----
   /**
-   * Insert records; returns those that were new (first delivery of their message id). Multi-row
-   * INSERT … ON CONFLICT DO NOTHING RETURNING id: one statement per TELEMETRY_ROWS_PER_INSERT
-   * rows (PostgreSQL pays a round trip per statement).
+   * Insert records; returns those that were new (first delivery of their message id), in one
+   * transaction. The id is the primary key and `ON CONFLICT (id) DO NOTHING` skips a known one, so a
+   * redelivery (on this replica or another) is stored and counted once.
+   * SQLite: one prepared single-row INSERT stepped per record, its change count telling new from
+   * duplicate (cheaper than multi-row statements with RETURNING). PostgreSQL: multi-row
+   * INSERT … RETURNING id, TELEMETRY_ROWS_PER_INSERT rows per statement (a round trip each).
    */
   async insertTelemetry(records: TelemetryMessage[]): Promise<TelemetryMessage[]> {
     if (records.length === 0) return [];
@@ -560,30 +563,40 @@ export class Repository {
     for (const t of records) if (!unique.has(t.id)) unique.set(t.id, t);
     const rows = [...unique.values()];
     const now = Date.now();
+    const values = (t: TelemetryMessage): SqlValue[] => [
+      t.id,
+      t.device_id,
+      t.model.name,
+      t.model.version,
+      t.model.variant,
+      t.deployment_id,
+      t.window_start,
+      t.window_end,
+      t.inferences,
+      t.errors,
+      JSON.stringify(t.latency_ms),
+      t.results ? JSON.stringify(t.results) : null,
+      now,
+    ];
+    const columns = `telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end,
+      inferences, errors, latency, results, received_at)`;
+    const one = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    if (this.db.kind === 'sqlite') {
+      return this.db.transaction(async (tx) => {
+        const changes = await tx.runEach(
+          `INSERT INTO ${columns} VALUES ${one} ON CONFLICT (id) DO NOTHING`,
+          rows.map(values),
+        );
+        return rows.filter((_, i) => changes[i]! > 0);
+      });
+    }
     return this.db.transaction(async (tx) => {
       const fresh = new Set<string>();
       for (let i = 0; i < rows.length; i += TELEMETRY_ROWS_PER_INSERT) {
         const chunk = rows.slice(i, i + TELEMETRY_ROWS_PER_INSERT);
-        const params = chunk.flatMap((t) => [
-          t.id,
-          t.device_id,
-          t.model.name,
-          t.model.version,
-          t.model.variant,
-          t.deployment_id,
-          t.window_start,
-          t.window_end,
-          t.inferences,
-          t.errors,
-          JSON.stringify(t.latency_ms),
-          t.results ? JSON.stringify(t.results) : null,
-          now,
-        ]);
         const inserted = await tx.all<{ id: string }>(
-          `INSERT INTO telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end, inferences,
-             errors, latency, results, received_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-           ON CONFLICT (id) DO NOTHING RETURNING id`,
-          params,
+          `INSERT INTO ${columns} VALUES ${chunk.map(() => one).join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`,
+          chunk.flatMap(values),
         );
         for (const r of inserted) fresh.add(r.id);
       }

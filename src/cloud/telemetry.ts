@@ -13,14 +13,23 @@ import {
 import type { ControlPlaneMetrics } from './metrics.ts';
 import type { Repository } from './repository.ts';
 
-/** Flush when this many records wait, or after FLUSH_INTERVAL_MS: bounds latency and transaction count. */
-const FLUSH_BATCH = 500;
-const FLUSH_INTERVAL_MS = 50;
+/**
+ * Flush when this many records wait, or FLUSH_INTERVAL_MS after the first one: bounds latency and
+ * transaction count. With SQLite the commit dominates (every index page a random message id dirtied
+ * is one WAL frame written; larger transactions share pages), while a flush blocks the event loop
+ * (better-sqlite3 is synchronous): 2,000 records are ~10-40 ms of work.
+ */
+const FLUSH_BATCH = 2000;
+const FLUSH_INTERVAL_MS = 100;
+/** After a failed write (database unavailable), retry this often; incoming records just buffer. */
+const RETRY_MS = 1000;
 
 export class TelemetryIngest {
   private buffer: TelemetryMessage[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  /** The last write failed: wait for the retry timer instead of flushing on every push. */
+  private failing = false;
 
   constructor(
     private readonly repo: Repository,
@@ -30,34 +39,68 @@ export class TelemetryIngest {
 
   push(msg: TelemetryMessage): void {
     this.buffer.push(msg);
-    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+    if (this.buffer.length >= FLUSH_BATCH && !this.failing) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
   }
 
-  /** Write everything buffered so far; resolves when it is in the database. */
+  /** Records waiting to be written (buffered, or put back after a failed write). */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Write everything buffered so far; resolves when it is in the database (or put back on failure). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
-    this.flushing = this.flushing.then(async () => {
+    const run = this.flushing.then(async () => {
       if (batch.length === 0) return;
+      let fresh: TelemetryMessage[];
       try {
-        const fresh = await this.repo.insertTelemetry(batch);
-        this.metrics.telemetryRecords.inc({ result: 'accepted' }, fresh.length);
-        this.metrics.telemetryRecords.inc({ result: 'duplicate' }, batch.length - fresh.length);
-        for (const t of fresh) {
-          this.metrics.inferences.inc({ model: t.model.name, version: t.model.version }, t.inferences);
-          this.metrics.inferenceErrors.inc({ model: t.model.name, version: t.model.version }, t.errors);
-        }
-        if (fresh.length) this.onFresh(fresh);
+        fresh = await this.repo.insertTelemetry(batch);
       } catch {
-        // database unavailable: put the batch back; QoS 1 redelivery is not guaranteed once acked
-        this.buffer.unshift(...batch);
-        this.timer ??= setTimeout(() => void this.flush(), 1000);
+        // database unavailable: put the batch back in front (no spread: the batch can be larger
+        // than the call-stack limit after a long outage); QoS 1 redelivery is not guaranteed once acked
+        this.buffer = batch.concat(this.buffer);
+        this.failing = true;
+        this.timer ??= setTimeout(() => void this.flush(), RETRY_MS);
+        return;
+      }
+      this.failing = false;
+      this.count(batch.length, fresh);
+      // a full batch may have built up meanwhile (pushes do not flush while the database is failing)
+      if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+      // stored and counted: a throwing listener must neither put the batch back nor stop ingestion
+      if (fresh.length) {
+        try {
+          this.onFresh(fresh);
+        } catch {
+          // the listener's own failure
+        }
       }
     });
-    return this.flushing;
+    // later flushes chain on this one whatever its outcome
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Metrics of one written batch: one counter update per (model, version), not per record. */
+  private count(received: number, fresh: TelemetryMessage[]): void {
+    this.metrics.telemetryRecords.inc({ result: 'accepted' }, fresh.length);
+    this.metrics.telemetryRecords.inc({ result: 'duplicate' }, received - fresh.length);
+    const byModel = new Map<string, { model: string; version: string; inferences: number; errors: number }>();
+    for (const t of fresh) {
+      const key = `${t.model.name}\u0000${t.model.version}`;
+      let m = byModel.get(key);
+      if (!m) byModel.set(key, (m = { model: t.model.name, version: t.model.version, inferences: 0, errors: 0 }));
+      m.inferences += t.inferences;
+      m.errors += t.errors;
+    }
+    for (const m of byModel.values()) {
+      this.metrics.inferences.inc({ model: m.model, version: m.version }, m.inferences);
+      this.metrics.inferenceErrors.inc({ model: m.model, version: m.version }, m.errors);
+    }
   }
 
   async close(): Promise<void> {

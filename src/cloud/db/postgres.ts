@@ -36,6 +36,12 @@ export class PostgresDatabase implements SqlDatabase {
       all: async <T extends Row>(sql: string, params: SqlValue[] = []) =>
         (await q.query(numbered(sql), params)).rows as T[],
       run: async (sql: string, params: SqlValue[] = []) => (await q.query(numbered(sql), params)).rowCount ?? 0,
+      runEach: async (sql: string, rows: SqlValue[][]) => {
+        const text = numbered(sql);
+        const changes: number[] = [];
+        for (const params of rows) changes.push((await q.query(text, params)).rowCount ?? 0);
+        return changes;
+      },
     };
   }
 
@@ -45,6 +51,11 @@ export class PostgresDatabase implements SqlDatabase {
 
   run(sql: string, params?: SqlValue[]): Promise<number> {
     return this.executor(this.pool).run(sql, params);
+  }
+
+  runEach(sql: string, rows: SqlValue[][]): Promise<number[]> {
+    // one client for all rows (not one pool checkout per row), in one transaction
+    return this.transaction((tx) => tx.runEach(sql, rows));
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -10,6 +10,13 @@ export interface SqlExecutor {
   all<T extends Row = Row>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Returns the number of affected rows. */
   run(sql: string, params?: SqlValue[]): Promise<number>;
+  /**
+   * Runs the one statement `sql` once per parameter row, in order; returns the affected-row count
+   * of each. SQLite: one prepared statement, synchronous steps, no promise per row (a bulk insert
+   * costs less this way than as multi-row statements). PostgreSQL: one round trip per row, so
+   * prefer multi-row statements there.
+   */
+  runEach(sql: string, rows: SqlValue[][]): Promise<number[]>;
 }
 
 export interface SqlDatabase extends SqlExecutor {

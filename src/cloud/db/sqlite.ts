@@ -38,6 +38,13 @@ export class SqliteDatabase implements SqlDatabase {
   private exec: SqlExecutor = {
     all: async <T extends Row>(sql: string, params: SqlValue[] = []) => this.stmt(sql).all(...params) as T[],
     run: async (sql: string, params: SqlValue[] = []) => this.stmt(sql).run(...params).changes,
+    runEach: async (sql: string, rows: SqlValue[][]) => {
+      const s = this.stmt(sql);
+      const changes = new Array<number>(rows.length);
+      // an array binds as the anonymous `?` parameters, without spreading it into arguments
+      for (let i = 0; i < rows.length; i++) changes[i] = s.run(rows[i]!).changes;
+      return changes;
+    },
   };
 
   async all<T extends Row = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
@@ -48,6 +55,11 @@ export class SqliteDatabase implements SqlDatabase {
   async run(sql: string, params: SqlValue[] = []): Promise<number> {
     await this.idle();
     return this.exec.run(sql, params);
+  }
+
+  async runEach(sql: string, rows: SqlValue[][]): Promise<number[]> {
+    // outside a transaction: one implicit transaction (one commit) for all rows, not one per row
+    return this.transaction((tx) => tx.runEach(sql, rows));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
