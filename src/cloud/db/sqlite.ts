@@ -1,5 +1,36 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { SqlDatabase, SqlExecutor, SqlValue, Row } from './sql.ts';
+
+/** How often the background connection checkpoints the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
+/**
+ * WAL pages after which a commit on the main connection checkpoints anyway: a safety net for when
+ * the background checkpointer is gone or cannot keep up (SQLite's default is 1,000 pages).
+ */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
+
+/**
+ * Runs in a worker thread with its own connection: PASSIVE checkpoints copy committed WAL frames
+ * into the database file (and fsync it) without blocking writers or readers, so that work is off
+ * the event loop (on the main connection, a commit that crossed SQLite's autocheckpoint threshold
+ * did it synchronously: most of the cost of a telemetry batch's commit).
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
 
 /**
  * better-sqlite3 is synchronous; wrapping it in promises keeps one interface with PostgreSQL.
@@ -12,11 +43,35 @@ export class SqliteDatabase implements SqlDatabase {
   private inTx = false;
   private waiting: (() => void)[] = [];
 
+  private checkpointer: Worker | null = null;
+
   constructor(path: string) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    if (path !== '' && path !== ':memory:') this.startCheckpointer(path);
+  }
+
+  private startCheckpointer(path: string): void {
+    const worker = new Worker(CHECKPOINTER, {
+      eval: true,
+      workerData: {
+        module: createRequire(import.meta.url).resolve('better-sqlite3'),
+        path,
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+      },
+    });
+    worker.unref();
+    const fallBack = () => {
+      // checkpoints back on the main connection, at SQLite's default threshold
+      if (this.checkpointer === worker && this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      this.checkpointer = null;
+    };
+    worker.once('error', fallBack);
+    worker.once('exit', fallBack);
+    this.checkpointer = worker;
+    this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   }
 
   private async idle(): Promise<void> {
@@ -93,6 +148,17 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     await this.txChain;
+    const worker = this.checkpointer;
+    this.checkpointer = null;
+    if (worker) {
+      // its connection closes first; the main connection, closing last, checkpoints and removes the WAL
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('close');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      await worker.terminate();
+    }
     this.db.close();
   }
 }
