@@ -67,6 +67,19 @@ function coalesceAcks(client: MqttClient): void {
   });
 }
 
+/** Parsed topics, bounded: a fleet has a few topics per device, parsed again for every message. */
+const TOPIC_CACHE_SIZE = 100_000;
+const topicCache = new Map<string, ReturnType<typeof parseDeviceTopic>>();
+function parseTopic(topic: string): ReturnType<typeof parseDeviceTopic> {
+  let t = topicCache.get(topic);
+  if (t === undefined) {
+    t = parseDeviceTopic(topic);
+    if (topicCache.size >= TOPIC_CACHE_SIZE) topicCache.clear();
+    topicCache.set(topic, t);
+  }
+  return t;
+}
+
 export class CloudMessaging {
   private constructor(private readonly client: MqttClient) {}
 
@@ -107,7 +120,7 @@ export class CloudMessaging {
     });
     // handlers first: a resumed session delivers queued messages right after CONNACK
     client.on('message', (topic, payload) => {
-      const t = parseDeviceTopic(topic);
+      const t = parseTopic(topic);
       if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload);
     });
     coalesceAcks(client);
