@@ -3,7 +3,7 @@
  * (the embedded aedes broker, and a Mosquitto process when installed).
  *
  *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto] [--name fleet]
- *                          [--cpu-prof DIR]
+ *                          [--cpu-prof DIR] [--label TEXT] [--baseline FILE]
  *
  * Measures (per broker): devices enrolled and connected (each its own MQTT connection and
  * credentials, spread over worker processes: one process cannot hold 10,000 client sockets next to
@@ -16,6 +16,9 @@
  * `--cpu-prof DIR` writes a V8 CPU profile of the control-plane process (the cloud and, for the
  * embedded broker, aedes) covering the telemetry phase only: DIR/fleet-<broker>.cpuprofile (open in
  * Chrome DevTools or summarize with `npx tsx bench/fleet/profile-summary.ts FILE`).
+ * `--label` names this run in its result; `--baseline FILE` (the result of an earlier run, e.g. of
+ * the code before a change, run just before on the same machine) is embedded in the result and its
+ * telemetry rate printed beside this one's, with the ratio.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +51,8 @@ const MESSAGES = Number(arg('messages', '50'));
 const WORKERS = Number(arg('workers', '2'));
 const BROKERS = arg('brokers', MOSQUITTO_BIN ? 'embedded,mosquitto' : 'embedded').split(',');
 const CPU_PROF = arg('cpu-prof', '');
+const LABEL = arg('label', '');
+const BASELINE = arg('baseline', '');
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -322,31 +327,80 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
   }
 }
 
+const baseline = BASELINE
+  ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as {
+      label?: string;
+      machine?: { date?: string };
+      config?: unknown;
+      results: { broker: string; telemetry: Record<string, number> }[];
+    })
+  : undefined;
 const results: Record<string, unknown>[] = [];
 for (const kind of BROKERS) results.push(await runOne(kind));
 
+const baseOf = (broker: string) => baseline?.results.find((b) => b.broker === broker)?.telemetry;
 const targets = { connected: 10_000, rollout_devices: 1_000, rollout_s: 30, msgs_per_s: 20_000 };
 const path = writeResult(arg('name', 'fleet'), {
+  ...(LABEL ? { label: LABEL } : {}),
   config: { connected: CONNECTED, rollout: ROLLOUT, messages_per_device: MESSAGES, workers: WORKERS, brokers: BROKERS },
   targets,
   results,
+  ...(baseline
+    ? {
+        baseline: {
+          label: baseline.label ?? BASELINE,
+          date: baseline.machine?.date,
+          config: baseline.config,
+          telemetry: baseline.results.map((b) => ({ broker: b.broker, ...b.telemetry })),
+        },
+        // end-to-end (stored) msgs/s of this run / the baseline's, per broker
+        msgs_per_s_vs_baseline: Object.fromEntries(
+          results.map((r: any) => {
+            const b = baseOf(r.broker);
+            return [r.broker, b?.msgs_per_s ? round(r.telemetry.msgs_per_s / b.msgs_per_s, 2) : null];
+          }),
+        ),
+      }
+    : {}),
   notes: [
     'simulated agents: real MQTT connections with per-device credentials, protocol v1 messages validated with zod; deploy handling downloads the artifact over HTTP and verifies sha256 + ed25519 signature, no onnxruntime',
     "control plane, broker and simulated agents share one 2-core machine: the agents' CPU competes with the broker and the cloud",
     'Mosquitto runs with allow_anonymous (no verge auth plugin), the embedded broker authenticates every device',
+    'msgs_per_s = stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = PUBACKed by the broker / publish time',
   ],
 });
 printTable(
-  ['broker', 'connected', 'rollout devices', 'rollout s', 'telemetry msgs', 'msgs/s', 'lost'],
-  results.map((r: any) => [
-    r.broker,
-    r.connected,
-    `${r.rollout.loaded}/${r.rollout.devices}`,
-    r.rollout.seconds,
-    r.telemetry.messages,
-    r.telemetry.msgs_per_s,
-    r.telemetry.lost,
-  ]),
+  [
+    'broker',
+    'connected',
+    'rollout devices',
+    'rollout s',
+    'telemetry msgs',
+    'into broker/s',
+    'stored/s',
+    'lost',
+    ...(baseline ? ['baseline stored/s', 'baseline lost', 'ratio'] : []),
+  ],
+  results.map((r: any) => {
+    const b = baseOf(r.broker);
+    return [
+      r.broker,
+      r.connected,
+      `${r.rollout.loaded}/${r.rollout.devices}`,
+      r.rollout.seconds,
+      r.telemetry.messages,
+      r.telemetry.broker_msgs_per_s,
+      r.telemetry.msgs_per_s,
+      r.telemetry.lost,
+      ...(baseline
+        ? [
+            b?.msgs_per_s ?? '-',
+            b?.lost ?? '-',
+            b?.msgs_per_s ? `${(r.telemetry.msgs_per_s / b.msgs_per_s).toFixed(2)}x` : '-',
+          ]
+        : []),
+    ];
+  }),
 );
 console.log(`wrote ${path}`);
 process.exit(0);

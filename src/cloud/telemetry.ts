@@ -15,12 +15,12 @@ import type { Repository } from './repository.ts';
 
 /**
  * Flush when this many records wait, or FLUSH_INTERVAL_MS after the first one: bounds latency and
- * transaction count. With SQLite the commit dominates (every index page a random message id dirtied
- * is one WAL frame written; larger transactions share pages), while a flush blocks the event loop
- * (better-sqlite3 is synchronous): 2,000 records are ~10-40 ms of work.
+ * transaction count. With SQLite the commit is a large part of the cost (each index page a random
+ * message id dirtied is one WAL frame; larger transactions share pages), while a flush blocks the
+ * event loop (better-sqlite3 is synchronous): 2,000 records are ~10-40 ms of work.
  */
 const FLUSH_BATCH = 2000;
-const FLUSH_INTERVAL_MS = 100;
+const FLUSH_INTERVAL_MS = 50;
 /** After a failed write (database unavailable), retry this often; incoming records just buffer. */
 const RETRY_MS = 1000;
 
