@@ -35,7 +35,8 @@ export interface EmbeddedBroker {
  * drains with shift(), which V8 makes O(length) once the array is large: under a burst from 1,000
  * devices that queue reached thousands of messages and draining it was the largest single cost of
  * the process (22% of CPU, bench/fleet --cpu-prof). A delivery is a socket write, so a higher limit
- * keeps the queue short without holding more than the queue held.
+ * keeps the queue short without holding more than the queue held. Measured A/B, 1,000 devices × 30
+ * QoS 1 messages (3 runs each): stored after 3.5-3.9 s with 100, 3.0-3.3 s with 5,000.
  */
 const BROKER_CONCURRENCY = 5000;
 
