@@ -367,6 +367,7 @@ const path = writeResult(arg('name', 'fleet'), {
     "control plane, broker and simulated agents share one 2-core machine: the agents' CPU competes with the broker and the cloud",
     'Mosquitto runs with allow_anonymous (no verge auth plugin), the embedded broker authenticates every device',
     'msgs_per_s = stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = PUBACKed by the broker / publish time',
+    'lost = PUBACKed by the broker to the device but never stored; messages - cloud_received of them never reached the control plane (dropped by the broker)',
   ],
 });
 printTable(
