@@ -5,9 +5,9 @@ import { windowOf } from './window.ts';
 
 /**
  * Conv (any spatial rank, groups, strides, pads, dilations, auto_pad).
- * dX = Col2Im(Wᵀ·dY) (opset 18+, groups 1, float32; formulations.convInput), else ConvTranspose(dY, W)
- * with output_padding restoring the floor-dropped rows. Measured on the seed CNN's second conv
- * (onnxruntime profiler, B=64): MatMul + Col2Im 3.6-4.1 ms vs ConvTranspose 5.7-6.0 ms;
+ * dX = ConvTranspose(dY, W) with output_padding restoring the floor-dropped rows, or (formulations
+ * .convInput = 'col2im'; opset 18+, groups 1, float32) Col2Im(Wᵀ·dY) — measured no faster in the
+ * seed CNN's training step, see formulations.ts;
  * dW = patches·dY as one batched MatMul (conv-weight.ts); dB = Σ dY over batch and space.
  */
 export const Conv: GradRule = {

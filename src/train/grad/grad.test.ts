@@ -444,13 +444,23 @@ describe('alternative formulations', () => {
       },
     ],
     [
-      'Conv input gradient as ConvTranspose',
-      () => ((formulations.convInput = 'conv-transpose'), () => (formulations.convInput = 'col2im')),
+      'Conv input gradient as Col2Im of a batched MatMul',
+      () => ((formulations.convInput = 'col2im'), () => (formulations.convInput = 'conv-transpose')),
       'Conv',
       {
         dtype: f32,
         inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] }, b: { dims: [3] } },
         attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
+      },
+    ],
+    [
+      'Conv input gradient as Col2Im (3x3 pads 1, 1-D stride 2)',
+      () => ((formulations.convInput = 'col2im'), () => (formulations.convInput = 'conv-transpose')),
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 10] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } },
+        attrs: { strides: [2], pads: [1, 1] },
       },
     ],
     [
