@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/onnx/io.ts';
@@ -63,6 +63,8 @@ export function machineInfo(): Record<string, unknown> {
     onnxruntime_node: pkgVersion('onnxruntime-node'),
     verge: pkgVersion('..') ?? '0.1.0',
     date: new Date().toISOString(),
+    // the 1/5/15-minute load averages when the result was written: a busy machine skews every ratio
+    load_average: loadavg().map((l) => round(l, 2)),
   };
 }
 
