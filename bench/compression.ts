@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { take } from '../src/data/dataset.ts';
-import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { loadModel } from '../src/onnx/io.ts';
 import { measureVariants, type VariantMeasurement } from '../src/optimize/measure.ts';
 import { executedOps } from '../src/optimize/quantize/executed-ops.ts';

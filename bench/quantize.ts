@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { encodeModel } from '../src/onnx/codec.ts';
 import { loadModel } from '../src/onnx/io.ts';
 import type { Model } from '../src/onnx/ir.ts';

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { meanStd } from '../src/data/dataset.ts';
-import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
 import { fit } from '../src/train/fit.ts';
 import { TrainingSession } from '../src/train/session.ts';

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFashionMnist } from '../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { seedCnn } from '../test/fixtures/train/models.ts';
 import { peakRssMb } from '../src/cli/output.ts';

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, parseIdx } from '../src/data/idx.ts';
-import { DEBIAN_FASHION_MNIST_DIR, REPO_SUBSET_DIR } from '../src/data/fashion-mnist.ts';
+import { DEBIAN_FASHION_MNIST_DIR, REPO_SUBSET_DIR } from '../src/data/sources/fashion-mnist.ts';
 
 const parts: [string, number][] = [
   ['train-images-idx3-ubyte', 2000],

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { buildControlPlane, CloudClient, type ControlPlane } from '../cloud/index.ts';
-import { loadFashionMnist } from '../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { EdgeAgent } from '../edge/agent.ts';
 import { parseProfileSpec } from '../edge/profile.ts';

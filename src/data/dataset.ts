@@ -3,13 +3,39 @@
  * integer class labels, already split into train and test.
  */
 import { VergeError } from '../errors.ts';
+import type { Preprocessing } from './preprocessing.ts';
 
 export interface Split {
-  /** Samples, row-major [count, ...shape], float32. */
+  /**
+   * Samples, row-major [count, ...shape], float32. Token datasets (`inputDtype: 'int64'`) keep
+   * their token ids here as exact integers (below 2^24: vocabularies are bounded far below that)
+   * and are fed to models as int64.
+   */
   x: Float32Array;
-  /** Class labels, one per sample. */
+  /** Class labels, one per sample (zeros for regression datasets). */
   y: Int32Array;
+  /** Regression targets, row-major [count, ...targetShape] (regression datasets only). */
+  targets?: Float32Array;
   count: number;
+}
+
+/** Things a source left out, grouped by reason, with the first few names. */
+export interface SkippedItems {
+  reason: string;
+  count: number;
+  /** The first few skipped items (file names, row numbers), at most MAX_SKIP_EXAMPLES. */
+  examples: string[];
+}
+
+/** What a data source read and what it skipped: every command using data reports it. */
+export interface SourceReport {
+  /** Registry name of the source that read the data ('idx', 'image-folder', ...). */
+  format: string;
+  /** Counts of what was read, e.g. {files: 4, samples: 2500}. */
+  read: Record<string, number>;
+  skipped: SkippedItems[];
+  /** Decisions the user should know about: held-out test split, imputed values, ... */
+  notes: string[];
 }
 
 export interface Dataset {
@@ -21,11 +47,23 @@ export interface Dataset {
   classes: number;
   train: Split;
   test: Split;
+  /** Class names by label index, when the source knows them (folder names, CSV label values). */
+  classNames?: string[];
+  /** 'int64': samples are token ids (Split.x holds them as exact integers). Default float32. */
+  inputDtype?: 'float32' | 'int64';
+  /** Regression datasets: the shape of one target (Split.targets); classes is then 0. */
+  targetShape?: number[];
+  /** How raw inputs become samples; saved into models trained on this data (preprocessing.ts). */
+  preprocessing?: Preprocessing;
+  /** What the source read and skipped. */
+  report?: SourceReport;
 }
 
 export interface Batch {
   x: Float32Array;
   y: Int32Array;
+  /** Regression targets of the batch (when the split has them). */
+  targets?: Float32Array;
   count: number;
 }
 
@@ -64,29 +102,43 @@ export interface BatchOptions {
 
 /** Iterate over mini-batches of a split (copies samples into fresh contiguous buffers). */
 export function* batches(split: Split, batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
-  if (!(batchSize > 0)) throw new VergeError('E_BAD_ARGUMENT', `batch size must be a positive integer, got ${batchSize}`);
+  if (!(batchSize > 0))
+    throw new VergeError('E_BAD_ARGUMENT', `batch size must be a positive integer, got ${batchSize}`);
   const n = split.count;
   const per = n === 0 ? 0 : split.x.length / n;
+  const tper = split.targets && n ? split.targets.length / n : 0;
   const order = opts.shuffle ? permutation(n, opts.seed ?? 0) : undefined;
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     if (opts.dropLast && count < batchSize) return;
     const x = new Float32Array(count * per);
     const y = new Int32Array(count);
+    const targets = split.targets ? new Float32Array(count * tper) : undefined;
     for (let i = 0; i < count; i++) {
       const idx = order ? order[start + i]! : start + i;
       x.set(split.x.subarray(idx * per, (idx + 1) * per), i * per);
       y[i] = split.y[idx]!;
+      if (targets) targets.set(split.targets!.subarray(idx * tper, (idx + 1) * tper), i * tper);
     }
-    yield { x, y, count };
+    yield { x, y, ...(targets ? { targets } : {}), count };
   }
 }
 
 /** First `count` samples of a split (views, no copy). */
 export function take(split: Split, count: number): Split {
-  const n = Math.min(count, split.count);
+  return sliceSplit(split, 0, Math.min(count, split.count));
+}
+
+/** Samples [from, to) of a split (views, no copy). */
+export function sliceSplit(split: Split, from: number, to: number): Split {
   const per = split.count === 0 ? 0 : split.x.length / split.count;
-  return { x: split.x.subarray(0, n * per), y: split.y.subarray(0, n), count: n };
+  const tper = split.targets && split.count ? split.targets.length / split.count : 0;
+  return {
+    x: split.x.subarray(from * per, to * per),
+    y: split.y.subarray(from, to),
+    ...(split.targets ? { targets: split.targets.subarray(from * tper, to * tper) } : {}),
+    count: to - from,
+  };
 }
 
 /** Standardize in place with a mean and standard deviation (e.g. computed on the train split). */

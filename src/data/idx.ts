@@ -20,7 +20,11 @@ export function parseIdx(bytes: Uint8Array, source = 'idx'): IdxArray {
   if (b.length < 4 || b[0] !== 0 || b[1] !== 0) throw new VergeError('E_DATA_INVALID', `${source} is not an IDX file`);
   const type = b[2]!;
   const rank = b[3]!;
-  if (type !== 0x08) throw new VergeError('E_DATA_INVALID', `${source}: IDX element type 0x${type.toString(16)} is not supported (only ubyte)`);
+  if (type !== 0x08)
+    throw new VergeError(
+      'E_DATA_INVALID',
+      `${source}: IDX element type 0x${type.toString(16)} is not supported (only ubyte)`,
+    );
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { trainedFixture } from '../../test/optimize/helpers.ts';
 import { measureVariants } from './measure.ts';

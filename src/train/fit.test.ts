@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../data/dataset.ts';
-import { loadFashionMnist } from '../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
 import { BatchNorm, Conv2d, Dense, Dropout, Flatten, ReLU, Sequential } from '../nn/index.ts';
 import { Session } from '../runtime/session.ts';
 import { evaluate, fit, holdOut, type FitOptions } from './fit.ts';

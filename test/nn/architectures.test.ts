@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meanStd } from '../../src/data/dataset.ts';
-import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../src/data/sources/fashion-mnist.ts';
 import { architecture, architectureNames, buildArchitecture } from '../../src/nn/index.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { fit } from '../../src/train/fit.ts';

@@ -9,7 +9,7 @@
  * Prints one JSON object.
  */
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../src/data/sources/fashion-mnist.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
 import type { Model } from '../../src/onnx/ir.ts';
 import { measureAccuracy } from '../../src/optimize/measure.ts';

@@ -37,7 +37,7 @@ export function register(program: Command): void {
       const model = loadModel(modelPath);
       const batchSize = positiveInt('--batch', opts.batch)!;
       const threads = positiveInt('--threads', opts.threads);
-      const data = loadDataset(opts.data, { limits: { train: 1, test: positiveInt('--limit', opts.limit) } });
+      const data = await loadDataset(opts.data, { limits: { train: 1, test: positiveInt('--limit', opts.limit) } });
       note(`data: ${data.name} from ${data.source}: ${data.test.count} test samples`);
       const { input, shape } = sampleShapeFor(model, data);
       const r = await evaluate(model, data, data.test, {

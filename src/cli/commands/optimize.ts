@@ -119,7 +119,7 @@ export function register(program: Command): void {
       const profile = opts.target ? resolveDeviceProfile(opts.target) : undefined;
       const { epochs, samples, threads } = parseFinetuneOptions(opts);
       const model = loadModel(input);
-      const data = loadDataset(opts.data);
+      const data = await loadDataset(opts.data);
       checkSampleShape(model, data.shape, input);
       note(`data: ${data.name} from ${data.source} (${data.train.count} train, ${data.test.count} test)`);
       const variants = await buildVariants(model, data, {

@@ -150,7 +150,7 @@ export function register(program: Command): void {
         );
       const bytesIn = readBytes(input).length;
       const source = densifySparseInitializers(loadModel(input));
-      const data = opts.data ? loadDataset(opts.data) : undefined;
+      const data = opts.data ? await loadDataset(opts.data) : undefined;
       if (data) note(`data: ${data.name} from ${data.source} (${data.train.count} train, ${data.test.count} test)`);
       const accuracyBefore = data ? await accuracyOf(source, data, threads) : undefined;
 

@@ -190,7 +190,7 @@ export function register(program: Command): void {
         throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
       checkOutPath(opts.out);
 
-      const data = loadDataset(opts.data, {
+      const data = await loadDataset(opts.data, {
         limits: { train: positiveInt('--limit', opts.limit), test: positiveInt('--limit-test', opts.limitTest) },
       });
       note(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../data/sources/fashion-mnist.ts';
 import { trainedFixture } from '../../../test/optimize/helpers.ts';
 import { finetune, pruneFiltersWithFinetune } from './finetune.ts';
 import { pruneMagnitude, pruningMasks, sparsityReport } from './magnitude.ts';

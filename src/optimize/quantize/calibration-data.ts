@@ -81,8 +81,8 @@ export function calibrationFromSplit(
 }
 
 /** Calibration batches from a dataset by name (e.g. 'fashion-mnist') or folder, using its train split. */
-export function calibrationFromDataset(model: Model, nameOrDir: string, samples: number): CalibrationData {
-  const ds = loadDataset(nameOrDir, { limits: { train: samples, test: 0 } });
+export async function calibrationFromDataset(model: Model, nameOrDir: string, samples: number): Promise<CalibrationData> {
+  const ds = await loadDataset(nameOrDir, { limits: { train: samples, test: 0 } });
   return calibrationFromSplit(model, ds.train, ds.shape, samples, `${ds.name} train (${ds.source})`);
 }
 
@@ -105,7 +105,12 @@ export function randomCalibration(model: Model, samples: number, seed = 0): Cali
 }
 
 /** `--calib <name|dir|random>` → calibration data. */
-export function resolveCalibration(model: Model, calib: string, samples: number, seed = 0): CalibrationData {
+export async function resolveCalibration(
+  model: Model,
+  calib: string,
+  samples: number,
+  seed = 0,
+): Promise<CalibrationData> {
   if (!(samples > 0) || !Number.isInteger(samples)) {
     throw new VergeError('E_BAD_ARGUMENT', `calibration samples must be a positive integer, got ${samples}`);
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../data/sources/fashion-mnist.ts';
 import { float, GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel } from '../../onnx/io.ts';

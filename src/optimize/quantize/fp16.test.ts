@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../data/sources/fashion-mnist.ts';
 import { float16BitsToNumber, numberToFloat16Bits } from '../../onnx/dtype.ts';
 import { Session } from '../../runtime/index.ts';
 import { executedOps } from './executed-ops.ts';

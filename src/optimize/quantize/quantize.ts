@@ -61,7 +61,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
           `unknown calibration method '${method}' (expected ${CALIBRATION_METHODS.join(', ')})`,
         );
       }
-      const data = resolveCalibration(
+      const data = await resolveCalibration(
         model,
         opts.calib ?? 'random',
         opts.calibSamples ?? DEFAULT_CALIBRATION_SAMPLES,
@@ -83,7 +83,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
           'E_BAD_ARGUMENT',
           'qat mode trains on labelled data: pass --calib <dataset name or folder>',
         );
-      const ds = loadDataset(source, { limits: { train: QAT_TRAIN_SAMPLES, test: 0 } });
+      const ds = await loadDataset(source, { limits: { train: QAT_TRAIN_SAMPLES, test: 0 } });
       const calib = calibrationFromSplit(
         model,
         ds.train,

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../data/sources/fashion-mnist.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
@@ -123,7 +123,7 @@ describe('static int8 (QDQ) on the seed CNN', () => {
         shape: [n],
         data: BigInt64Array.from(ds.train.y.subarray(0, n), (v) => BigInt(v)),
       });
-      const data = calibrationFromDataset(m, dir, n);
+      const data = await calibrationFromDataset(m, dir, n);
       expect(data.samples).toBeLessThanOrEqual(n);
       const res = await quantizeStaticCalibrated(m, data, {
         method: 'percentile',

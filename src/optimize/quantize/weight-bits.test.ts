@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../data/dataset.ts';
-import { loadFashionMnist } from '../../data/fashion-mnist.ts';
+import { loadFashionMnist } from '../../data/sources/fashion-mnist.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { decodeModel, encodeModel } from '../../onnx/codec.ts';
 import { Session } from '../../runtime/index.ts';

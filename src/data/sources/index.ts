@@ -1,0 +1,24 @@
+/**
+ * Registry of data sources: one file per format (STYLE.md). Adding a format = adding a file, a
+ * line here and a test beside the file (sources.test.ts checks). Detection asks each source in
+ * this order, so specific layouts come before general ones.
+ */
+import type { DataSource } from './source.ts';
+import { fashionMnist } from './fashion-mnist.ts';
+import { idx } from './idx.ts';
+import { npyFolder } from './npy-folder.ts';
+import { npz } from './npz.ts';
+
+export const DATA_SOURCES: readonly DataSource[] = [fashionMnist, idx, npyFolder, npz];
+
+export function dataSource(name: string): DataSource | undefined {
+  return DATA_SOURCES.find((s) => s.name === name);
+}
+
+/** Built-in dataset names (`--data fashion-mnist`). */
+export function builtinDatasetNames(): string[] {
+  return DATA_SOURCES.flatMap((s) => s.names ?? []);
+}
+
+export type { DataSource, DataTarget, FormatOption, SourceOptions } from './source.ts';
+export { HOLDOUT_FRACTION, MAX_CLASSES, MAX_SKIP_EXAMPLES, SourceLog, holdOutTail } from './source.ts';
