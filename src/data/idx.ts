@@ -1,5 +1,5 @@
 /** IDX file format (MNIST family), optionally gzip-compressed. */
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'fflate';
 import { VergeError } from '../errors.ts';
 
 export interface IdxArray {
