@@ -1,0 +1,113 @@
+/**
+ * learned: a convolutional autoencoder trained by `verge codec train` (x_c = encoder(x),
+ * x ≈ decoder(x_c)). The agent runs the encoder (deployed to it as a signed ONNX model), the
+ * latent is quantized to 8 bits over its [min, max] and deflated; the cloud dequantizes and runs the
+ * decoder. `--codec learned:<name>@<version>` names the codec model. No error bound is known in
+ * advance: `verge codec train` reports the reconstruction PSNR and the classifier's accuracy on
+ * decoded samples instead.
+ */
+import { deflateSync } from 'fflate';
+import { VergeError } from '../../errors.ts';
+import type { Codec, CodecContext, FloatTensor, LearnedCodecRunner } from './codec.ts';
+import {
+  dequantizeValue,
+  elementCount,
+  inflateExact,
+  numParam,
+  quantizeValue,
+  quantizer,
+  range,
+  requireFinite,
+} from './codec.ts';
+
+/** 8-bit latents: the quantization error (≤ 1/510 of the latent range) is far below the autoencoder's own. */
+export const LATENT_BITS = 8;
+const REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}@[0-9A-Za-z.+-]{1,64}$/;
+
+function checkRef(ref: string | undefined): string {
+  if (!ref || !REF_PATTERN.test(ref))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `the learned codec needs its model: learned:<name>@<version>, got '${ref ?? ''}'`,
+    );
+  return ref;
+}
+
+async function runner(ref: string, ctx: CodecContext, half: 'encode' | 'decode'): Promise<LearnedCodecRunner> {
+  const r = await ctx.learned?.(ref);
+  if (!r?.[half])
+    throw new VergeError(
+      'E_NOT_FOUND',
+      `learned codec ${ref}: its ${half === 'encode' ? 'encoder' : 'decoder'} is not available here (deploy or load ${ref} first)`,
+    );
+  return r;
+}
+
+/** The batch size of `x` for per-sample shape `sample` (a lone sample counts as a batch of one). */
+function batchOf(x: FloatTensor, sample: number[], ref: string): number {
+  const per = elementCount(sample);
+  const tail = x.dims.slice(x.dims.length - sample.length);
+  const lone = x.dims.length === sample.length;
+  const fits =
+    tail.length === sample.length &&
+    tail.every((d, i) => d === sample[i]) &&
+    (lone || x.dims.length === sample.length + 1);
+  if (!fits)
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `learned codec ${ref} encodes samples [${sample.join(', ')}]; got a tensor [${x.dims.join(', ')}]`,
+    );
+  return x.data.length / per;
+}
+
+export const learned: Codec = {
+  name: 'learned',
+  lossy: true,
+  summary: 'autoencoder: the agent sends an 8-bit latent from the encoder, the cloud decodes (verge codec train)',
+  option: 'the codec model, <name>@<version>',
+  async encode(x, option, ctx) {
+    const ref = checkRef(option);
+    const r = await runner(ref, ctx, 'encode');
+    const n = batchOf(x, r.sampleShape, ref);
+    const z = await r.encode!({ dims: [n, ...r.sampleShape], data: x.data });
+    requireFinite(z.data, `learned codec ${ref} latent`);
+    const { min, max } = range(z.data);
+    const q = quantizer(LATENT_BITS, min, max);
+    const levels = new Uint8Array(z.data.length);
+    for (let i = 0; i < levels.length; i++) levels[i] = quantizeValue(q, z.data[i]!);
+    return {
+      params: { ref, bits: LATENT_BITS, min, max, latent: z.dims.slice(1).join(',') },
+      payload: deflateSync(levels, { level: 9 }),
+      errorBound: null,
+    };
+  },
+  async decode(dims, params, payload, ctx) {
+    const ref = checkRef(typeof params.ref === 'string' ? params.ref : undefined);
+    const r = await runner(ref, ctx, 'decode');
+    if (numParam(params, 'bits', 'learned') !== LATENT_BITS)
+      throw new VergeError('E_DATA_INVALID', `learned codec frame has bits=${params.bits}; expected ${LATENT_BITS}`);
+    const latent = String(params.latent ?? '')
+      .split(',')
+      .map(Number);
+    if (latent.some((d) => !Number.isInteger(d) || d <= 0))
+      throw new VergeError('E_DATA_INVALID', `learned codec frame has latent dims '${params.latent}'`);
+    const n = dims.length === r.sampleShape.length ? 1 : (dims[0] ?? 0);
+    const expect = [n, ...r.sampleShape];
+    if (elementCount(dims) !== elementCount(expect))
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `learned codec ${ref} decodes samples [${r.sampleShape.join(', ')}]; the frame says [${dims.join(', ')}]`,
+      );
+    const q = quantizer(LATENT_BITS, numParam(params, 'min', 'learned'), numParam(params, 'max', 'learned'));
+    const levels = inflateExact(payload, n * elementCount(latent), 'learned');
+    const z = new Float32Array(levels.length);
+    for (let i = 0; i < z.length; i++) z[i] = dequantizeValue(q, levels[i]!);
+    const y = await r.decode!({ dims: [n, ...latent], data: z });
+    if (y.data.length !== elementCount(dims))
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `learned codec ${ref}: the decoder produced ${y.data.length} values, expected ${elementCount(dims)}`,
+      );
+    return y.data;
+  },
+};
