@@ -19,7 +19,14 @@ import {
 } from '../protocol/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { ControlPlaneMetrics } from './metrics.ts';
-import type { DeploymentDeviceRecord, DeploymentRecord, DeviceRecord, Repository } from './repository.ts';
+import type {
+  DeploymentDeviceRecord,
+  DeploymentRecord,
+  DeploymentRepository,
+  DeviceRecord,
+  DeviceRepository,
+  TelemetryRepository,
+} from './repositories/index.ts';
 
 /** Forward-only order of per-device states; a late or redelivered ack never moves a device back. */
 const STATE_RANK: Record<DeviceDeploymentState, number> = {
@@ -38,9 +45,12 @@ const EVALUATE_COALESCE_MS = 20;
 export const TERMINAL_DEPLOYMENT_STATES = ['succeeded', 'failed', 'rolled_back', 'superseded'] as const;
 
 export interface DeploymentHost {
-  repo: Repository;
+  deployments: DeploymentRepository;
+  devices: DeviceRepository;
+  telemetry: TelemetryRepository;
+  /** A published model version with its variants, or null. */
+  modelVersion(name: string, version: string): Promise<ModelVersion | null>;
   metrics: ControlPlaneMetrics;
-  artifactUrl(sha256: string): string;
   /** Publish the device's desired state (retained) after its assignments changed. */
   publishDesiredState(deviceId: string): Promise<void>;
 }
@@ -64,8 +74,8 @@ export class DeploymentController {
   /** Model versions read during one release, shared by its devices (a release takes milliseconds). */
   private versionMemo: Map<string, Promise<ModelVersion | null>> | null = null;
 
-  private get repo(): Repository {
-    return this.host.repo;
+  private get repo(): DeploymentRepository {
+    return this.host.deployments;
   }
 
   async create(input: unknown): Promise<Deployment> {
@@ -78,7 +88,7 @@ export class DeploymentController {
     const req = parsed.data;
     if (req.strategy === 'canary' && req.canary_percent === null)
       throw new VergeError('E_BAD_ARGUMENT', 'canary strategy needs canary_percent (1-99)');
-    const mv = await this.repo.getModelVersion(req.model, req.version, this.host.artifactUrl);
+    const mv = await this.host.modelVersion(req.model, req.version);
     if (!mv) throw new VergeError('E_NOT_FOUND', `model ${req.model}@${req.version} is not published`);
     if (mv.variants.length === 0)
       throw new VergeError('E_NOT_FOUND', `model ${req.model}@${req.version} has no artifacts`);
@@ -137,12 +147,12 @@ export class DeploymentController {
     };
     // an older active rollout of this model on these devices is replaced by this one
     const deviceIds = new Set(rows.map((r) => r.device_id));
-    for (const old of await this.repo.listDeployments({ model: req.model, active: true })) {
-      const oldDevices = await this.repo.deploymentDevices(old.id);
+    for (const old of await this.repo.list({ model: req.model, active: true })) {
+      const oldDevices = await this.repo.devices(old.id);
       if (oldDevices.some((x) => deviceIds.has(x.device_id)))
-        await this.repo.transitionDeployment(old.id, [...ACTIVE], 'superseded', `superseded by ${id}`);
+        await this.repo.transition(old.id, [...ACTIVE], 'superseded', `superseded by ${id}`);
     }
-    await this.repo.insertDeployment(record, rows);
+    await this.repo.insert(record, rows);
     this.host.metrics.deployments.inc({ strategy: req.strategy });
     await this.release(
       record,
@@ -153,7 +163,7 @@ export class DeploymentController {
   }
 
   private async resolveTarget(t: DeploymentTarget): Promise<DeviceRecord[]> {
-    const all = (await this.repo.listDevices()).filter((d) => d.revoked_at === null);
+    const all = (await this.host.devices.list()).filter((d) => d.revoked_at === null);
     let chosen = all;
     if (t.devices) {
       const byKey = new Map<string, DeviceRecord>();
@@ -174,7 +184,7 @@ export class DeploymentController {
 
   /** Point the devices' desired state at this deployment's version and publish it. */
   private async release(d: DeploymentRecord, deviceIds: string[]): Promise<void> {
-    await this.repo.releaseDevices(d.id, deviceIds);
+    await this.repo.release(d.id, deviceIds);
     this.versionMemo ??= new Map();
     try {
       await forEachLimit(deviceIds, PUBLISH_CONCURRENCY, async (dev) => {
@@ -187,10 +197,10 @@ export class DeploymentController {
   }
 
   async view(id: string): Promise<Deployment> {
-    const d = await this.repo.getDeployment(id);
+    const d = await this.repo.get(id);
     if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${id}'`);
-    const names = new Map((await this.repo.listDevices()).map((x) => [x.id, x.name]));
-    const devices = (await this.repo.deploymentDevices(id)).map((x) => ({
+    const names = new Map((await this.host.devices.list()).map((x) => [x.id, x.name]));
+    const devices = (await this.repo.devices(id)).map((x) => ({
       device_id: x.device_id,
       name: names.get(x.device_id) ?? x.device_id,
       canary: x.canary,
@@ -205,23 +215,23 @@ export class DeploymentController {
   }
 
   async list(filter: { model?: string; active?: boolean } = {}): Promise<Deployment[]> {
-    const ds = await this.repo.listDeployments(filter);
+    const ds = await this.repo.list(filter);
     return Promise.all(ds.map((d) => this.view(d.id)));
   }
 
   async onAck(ack: AckMessage): Promise<void> {
-    const row = await this.repo.deploymentDevice(ack.deployment_id, ack.device_id);
+    const row = await this.repo.device(ack.deployment_id, ack.device_id);
     if (!row) return; // unknown or foreign deployment: nothing to update
     const lower = (Object.keys(STATE_RANK) as DeviceDeploymentState[]).filter(
       (s) => STATE_RANK[s] < STATE_RANK[ack.state],
     );
-    const changed = await this.repo.setDeviceDeploymentState(ack.deployment_id, ack.device_id, ack.state, {
+    const changed = await this.repo.setDeviceState(ack.deployment_id, ack.device_id, ack.state, {
       variant: ack.variant ?? null,
       error: ack.error ?? null,
       onlyFrom: lower,
     });
     if (changed && ack.state === 'loaded' && ack.variant && ack.sha256) {
-      await this.repo.recordServedModel(ack.device_id, {
+      await this.host.devices.recordServedModel(ack.device_id, {
         name: ack.model.name,
         version: ack.model.version,
         variant: ack.variant,
@@ -236,7 +246,7 @@ export class DeploymentController {
     // (and any later rollback's "previous version") names a version it can actually serve; a
     // canary's failure is handled by rolling the whole canary back
     if (changed && (ack.state === 'failed' || ack.state === 'rejected')) {
-      const d = await this.repo.getDeployment(ack.deployment_id);
+      const d = await this.repo.get(ack.deployment_id);
       if (d && d.state !== 'canary' && d.state !== 'rolled_back' && d.state !== 'superseded')
         await this.revertDevice(d, row);
     }
@@ -259,13 +269,13 @@ export class DeploymentController {
 
   /** Re-evaluate every active deployment (timeouts, telemetry-based gates). */
   async tick(): Promise<void> {
-    for (const d of await this.repo.listDeployments({ active: true })) await this.scheduleEvaluate(d.id);
+    for (const d of await this.repo.list({ active: true })) await this.scheduleEvaluate(d.id);
   }
 
   async evaluate(id: string): Promise<void> {
-    const d = await this.repo.getDeployment(id);
+    const d = await this.repo.get(id);
     if (!d || !(ACTIVE as readonly string[]).includes(d.state)) return;
-    const devs = await this.repo.deploymentDevices(id);
+    const devs = await this.repo.devices(id);
     if (d.state === 'canary') {
       const canary = devs.filter((x) => x.canary);
       const bad = canary.find((x) => x.state === 'failed' || x.state === 'rejected');
@@ -311,7 +321,7 @@ export class DeploymentController {
     const released = devs.filter((x) => x.released);
     const bad = released.filter((x) => x.state === 'failed' || x.state === 'rejected');
     if (bad.length) {
-      await this.repo.transitionDeployment(
+      await this.repo.transition(
         id,
         ['rolling'],
         'failed',
@@ -320,7 +330,7 @@ export class DeploymentController {
       return;
     }
     if (released.length === devs.length && released.every((x) => x.state === 'loaded')) {
-      await this.repo.transitionDeployment(id, ['rolling'], 'succeeded', null);
+      await this.repo.transition(id, ['rolling'], 'succeeded', null);
     }
   }
 
@@ -329,7 +339,7 @@ export class DeploymentController {
     d: DeploymentRecord,
     deviceIds: string[],
   ): Promise<{ kind: 'pass' | 'fail' | 'pending'; reason: string }> {
-    const rows = await this.repo.telemetryFor(d.model, d.version, deviceIds, d.created_at);
+    const rows = await this.host.telemetry.forDevices(d.model, d.version, deviceIds, d.created_at);
     let inferences = 0;
     let errors = 0;
     let hist: LatencyHistogram | null = null;
@@ -355,16 +365,16 @@ export class DeploymentController {
   }
 
   async promote(id: string): Promise<Deployment> {
-    const d = await this.repo.getDeployment(id);
+    const d = await this.repo.get(id);
     if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${id}'`);
     if (d.state === 'rolling' || d.state === 'succeeded') return this.view(id);
     if (d.state !== 'canary')
       throw new VergeError('E_CONFLICT', `deployment ${id} is ${d.state}; only a canary can be promoted`);
-    const devs = await this.repo.deploymentDevices(id);
+    const devs = await this.repo.devices(id);
     const bad = devs.find((x) => x.canary && (x.state === 'failed' || x.state === 'rejected'));
     if (bad) throw new VergeError('E_CONFLICT', `canary device ${bad.device_id} ${bad.state}; roll back instead`);
     if (
-      await this.repo.transitionDeployment(
+      await this.repo.transition(
         id,
         ['canary'],
         'rolling',
@@ -385,20 +395,18 @@ export class DeploymentController {
     reason: string,
     trigger: 'operator' | 'canary-failure' | 'health-gate' | 'timeout' = 'operator',
   ): Promise<Deployment> {
-    const d = await this.repo.getDeployment(id);
+    const d = await this.repo.get(id);
     if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${id}'`);
     if (d.state === 'rolled_back') return this.view(id);
     if (d.state === 'superseded')
       throw new VergeError('E_CONFLICT', `deployment ${id} was superseded; roll back the newer one`);
-    if (
-      !(await this.repo.transitionDeployment(id, ['canary', 'rolling', 'succeeded', 'failed'], 'rolled_back', reason))
-    )
+    if (!(await this.repo.transition(id, ['canary', 'rolling', 'succeeded', 'failed'], 'rolled_back', reason)))
       return this.view(id);
     this.host.metrics.rollbacks.inc({ trigger });
-    const released = (await this.repo.deploymentDevices(id)).filter((x) => x.released);
+    const released = (await this.repo.devices(id)).filter((x) => x.released);
     await forEachLimit(released, PUBLISH_CONCURRENCY, async (x) => {
       await this.revertDevice(d, x);
-      await this.repo.setDeviceDeploymentState(id, x.device_id, 'rolled_back', { error: x.error });
+      await this.repo.setDeviceState(id, x.device_id, 'rolled_back', { error: x.error });
     });
     return this.view(id);
   }
@@ -417,7 +425,7 @@ export class DeploymentController {
 
   /** Newest deployment of a model that can be rolled back. */
   async latestFor(model: string): Promise<DeploymentRecord | null> {
-    const ds = await this.repo.listDeployments({ model });
+    const ds = await this.repo.list({ model });
     return ds.find((d) => d.state !== 'rolled_back' && d.state !== 'superseded') ?? null;
   }
 
@@ -428,7 +436,7 @@ export class DeploymentController {
     const out = [];
     for (const a of await this.repo.assignmentsOf(deviceId)) {
       const key = `${a.model}@${a.version}`;
-      const load = () => this.repo.getModelVersion(a.model, a.version, this.host.artifactUrl);
+      const load = () => this.host.modelVersion(a.model, a.version);
       let mvP = this.versionMemo?.get(key);
       if (!mvP) {
         mvP = load();

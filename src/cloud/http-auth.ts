@@ -5,8 +5,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VergeError } from '../errors.ts';
 import type { Role } from '../protocol/index.ts';
-import type { Repository } from './repository.ts';
-import { hashSecret, secretMatches } from './secrets.ts';
+import { secretMatches } from './secrets.ts';
+
+/** What authentication needs to know: the role of an API key, a device's stored credentials. */
+export interface Credentials {
+  apiKeyRole(key: string): Promise<Role | null>;
+  device(id: string): Promise<{ id: string; secret_hash: string; revoked_at: number | null } | null>;
+}
 
 /** none: public; read: any operator key; admin: admin key; device: device credentials; device-or-read: either. */
 export type AuthMode = 'none' | 'read' | 'admin' | 'device' | 'device-or-read';
@@ -32,12 +37,12 @@ export class HttpError extends VergeError {
   }
 }
 
-async function identify(req: FastifyRequest, repo: Repository): Promise<Principal> {
+async function identify(req: FastifyRequest, creds: Credentials): Promise<Principal> {
   const h = req.headers.authorization;
   if (!h) return { kind: 'anonymous' };
   const [scheme, value = ''] = h.split(' ', 2);
   if (scheme?.toLowerCase() === 'bearer') {
-    const role = await repo.apiKeyRole(hashSecret(value.trim()));
+    const role = await creds.apiKeyRole(value.trim());
     if (!role) throw new HttpError(401, 'E_AUTH', 'unknown API key');
     return { kind: 'operator', role };
   }
@@ -46,7 +51,7 @@ async function identify(req: FastifyRequest, repo: Repository): Promise<Principa
     const colon = decoded.indexOf(':');
     const id = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    const dev = colon > 0 ? await repo.getDevice(id) : null;
+    const dev = colon > 0 ? await creds.device(id) : null;
     if (!dev || dev.id !== id || !secretMatches(password, dev.secret_hash))
       throw new HttpError(401, 'E_AUTH', 'bad device credentials');
     if (dev.revoked_at !== null) throw new HttpError(403, 'E_AUTH', `device ${id} is revoked`);
@@ -55,7 +60,7 @@ async function identify(req: FastifyRequest, repo: Repository): Promise<Principa
   throw new HttpError(401, 'E_AUTH', `unsupported authorization scheme '${scheme}'`);
 }
 
-export function installAuth(app: FastifyInstance, repo: Repository): void {
+export function installAuth(app: FastifyInstance, creds: Credentials): void {
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req) => {
     const mode: AuthMode = req.routeOptions.config?.auth ?? 'none';
@@ -63,7 +68,7 @@ export function installAuth(app: FastifyInstance, repo: Repository): void {
       req.principal = { kind: 'anonymous' };
       return;
     }
-    const p = await identify(req, repo);
+    const p = await identify(req, creds);
     req.principal = p;
     if (p.kind === 'anonymous')
       throw new HttpError(401, 'E_AUTH', 'authentication required (Authorization: Bearer <api key>)');

@@ -18,7 +18,7 @@ import {
   type MessageInput,
 } from '../protocol/index.ts';
 
-export type DeviceMessageHandler = (deviceId: string, verb: DeviceVerb, payload: Buffer) => void;
+export type DeviceMessageListener = (deviceId: string, verb: DeviceVerb, payload: Buffer) => void;
 
 /** Group name of the control plane's shared subscriptions. */
 export const SHARED_GROUP = 'verge-cloud';
@@ -94,7 +94,7 @@ export class CloudMessaging {
     shared?: boolean;
     /** Keep the broker session across disconnects (needs a stable clientId). */
     persistentSession?: boolean;
-    onMessage: DeviceMessageHandler;
+    onMessage: DeviceMessageListener;
   }): Promise<CloudMessaging> {
     const client = mqtt.connect(opts.url, {
       clientId: opts.clientId,

@@ -4,10 +4,11 @@
  * the same rule the embedded broker enforces (topics.ts): a device publishes only its own
  * device→cloud verbs and reads only its own cloud→device verbs.
  */
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLOUD_TO_DEVICE_VERBS, DEVICE_TO_CLOUD_VERBS, TOPIC_ROOT } from '../protocol/index.ts';
+import type { DeviceRepository } from './repositories/index.ts';
 
 /** Mosquitto 2's `$7$` scheme (mosquitto_passwd default): PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt, 64-byte hash. */
 const PBKDF2_ITERATIONS = 101;
@@ -57,4 +58,22 @@ export function writeMosquittoAuthFiles(
   const a = writeIfChanged(join(dir, 'passwd'), passwd);
   const b = writeIfChanged(join(dir, 'acl'), mosquittoAcl(service.username));
   return a || b;
+}
+
+/**
+ * Rewrite the auth files from the device registry (every enrolled, unrevoked device). The service
+ * entry's salt is derived from its credentials, so replicas write identical files.
+ */
+export async function syncMosquittoAuth(
+  dir: string,
+  service: { username: string; password: string },
+  devices: DeviceRepository,
+): Promise<boolean> {
+  const salt = createHash('sha256').update(`${service.username}:${service.password}`).digest().subarray(0, 12);
+  const active = (await devices.list()).filter((d) => d.revoked_at === null && d.broker_hash !== null);
+  return writeMosquittoAuthFiles(
+    dir,
+    { username: service.username, passwordHash: mosquittoPasswordHash(service.password, salt) },
+    active.map((d) => ({ id: d.id, brokerHash: d.broker_hash! })),
+  );
 }

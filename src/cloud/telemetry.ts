@@ -11,7 +11,7 @@ import {
   type TelemetrySummaryResponse,
 } from '../protocol/index.ts';
 import type { ControlPlaneMetrics } from './metrics.ts';
-import type { Repository } from './repository.ts';
+import type { TelemetryRepository } from './repositories/index.ts';
 
 /**
  * Flush when this many records wait, or FLUSH_INTERVAL_MS after the first one: bounds latency and
@@ -32,7 +32,7 @@ export class TelemetryIngest {
   private failing = false;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: Pick<TelemetryRepository, 'insert'>,
     private readonly metrics: ControlPlaneMetrics,
     private readonly onFresh: (fresh: TelemetryMessage[]) => void,
   ) {}
@@ -58,7 +58,7 @@ export class TelemetryIngest {
       if (batch.length === 0) return;
       let fresh: TelemetryMessage[];
       try {
-        fresh = await this.repo.insertTelemetry(batch);
+        fresh = await this.repo.insert(batch);
       } catch {
         // database unavailable: put the batch back in front (no spread: the batch can be larger
         // than the call-stack limit after a long outage); QoS 1 redelivery is not guaranteed once acked
@@ -110,7 +110,7 @@ export class TelemetryIngest {
 
 /** Inference totals and latency quantiles per (model, version, variant) from stored records. */
 export async function summarizeTelemetry(
-  repo: Repository,
+  repo: Pick<TelemetryRepository, 'since'>,
   since: number,
   model?: string,
 ): Promise<TelemetrySummaryResponse> {
@@ -127,7 +127,7 @@ export async function summarizeTelemetry(
       results: Record<string, number>;
     }
   >();
-  for (const r of await repo.telemetrySince(since, model)) {
+  for (const r of await repo.since(since, model)) {
     const key = `${r.model}\u0000${r.version}\u0000${r.variant}`;
     let g = groups.get(key);
     if (!g) {

@@ -119,7 +119,6 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private retryAttempt = 0;
   private stopped = false;
   private readonly downloadAbort = new AbortController();
-  readonly acks: AckRecord[] = [];
 
   private constructor(
     readonly store: AgentStore,
@@ -393,7 +392,6 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       state,
       error,
     };
-    this.acks.push(rec);
     this.emit('ack', rec);
     this.enqueue('ack', {
       device_id: this.identity.device_id,
@@ -625,30 +623,6 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     }
   }
 
-  /** Resolve when `predicate` holds for an ack, or reject after `timeoutMs`. */
-  waitForAck(predicate: (a: AckRecord) => boolean, timeoutMs = 30_000): Promise<AckRecord> {
-    const found = this.acks.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.off('ack', on);
-        reject(
-          new VergeError(
-            'E_NETWORK',
-            `${this.name}: no matching ack within ${timeoutMs} ms (last: ${JSON.stringify(this.acks.at(-1) ?? null)})`,
-          ),
-        );
-      }, timeoutMs);
-      const on = (a: AckRecord): void => {
-        if (!predicate(a)) return;
-        clearTimeout(t);
-        this.off('ack', on);
-        resolve(a);
-      };
-      this.on('ack', on);
-    });
-  }
-
   /** Flush telemetry and wait until the outbox is empty (or the timeout passes). */
   async drainOutbox(timeoutMs = 10_000): Promise<boolean> {
     this.flushTelemetry();
@@ -685,21 +659,6 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         .catch(() => undefined);
     }
     await this.session?.stop();
-    await this.converging?.catch(() => undefined);
-    await this.api.close();
-    await this.served.close();
-    this.store.close();
-  }
-
-  /** Simulate a crash for fault tests: drop the MQTT connection without a goodbye and close everything without flushing. */
-  async crash(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.downloadAbort.abort();
-    this.pump?.stop();
-    await this.session?.kill();
     await this.converging?.catch(() => undefined);
     await this.api.close();
     await this.served.close();

@@ -13,9 +13,21 @@
  * `X-Verge-Output`) as raw little-endian values with the same headers; otherwise it is JSON.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { VergeError, isVergeError } from '../errors.ts';
 import { allocate, type DType } from '../onnx/dtype.ts';
-import { AGENT_BINARY_HEADERS as H, PredictRequest, type JsonTensor } from '../protocol/index.ts';
+import {
+  AGENT_API_PATHS,
+  AGENT_BINARY_HEADERS as H,
+  AgentInfoResponse,
+  ErrorResponse,
+  HealthResponse,
+  LocalModelsResponse,
+  PredictRequest,
+  PredictResponse,
+  errorReply,
+  type JsonTensor,
+} from '../protocol/index.ts';
 import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
@@ -31,16 +43,6 @@ export interface LocalApiOptions {
   logger?: boolean;
 }
 
-const HTTP_STATUS: Partial<Record<string, number>> = {
-  E_NOT_FOUND: 404,
-  E_BAD_ARGUMENT: 400,
-  E_SHAPE_MISMATCH: 400,
-  E_DTYPE_MISMATCH: 400,
-  E_INPUT_MISSING: 400,
-  E_DATA_INVALID: 400,
-  E_UNSUPPORTED: 400,
-};
-
 /**
  * Element types a JSON input may have: those onnxruntime takes, except float16 (its storage is raw
  * half-precision bits, which JSON numbers are not) and string (the data must be numbers).
@@ -48,10 +50,18 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
 const JSON_DTYPES: readonly DType[] = ORT_DTYPES.filter((d) => d !== 'float16' && d !== 'string');
 
 function sendError(reply: FastifyReply, e: unknown): FastifyReply {
-  const err = isVergeError(e) ? e : new VergeError('E_INTERNAL', e instanceof Error ? e.message : String(e));
-  const status = HTTP_STATUS[err.code] ?? (err.code === 'E_RUNTIME' ? 500 : 500);
-  return reply.code(status).send({ error: { code: err.code, message: err.message } });
+  const { status, body } = errorReply(e);
+  return reply.code(status).send(body);
 }
+
+/** zod → JSON schema for a route's response (protocol/ is the source of truth). */
+function responseSchema(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+const errorSchema = responseSchema(ErrorResponse);
+const errors = { 400: errorSchema, 404: errorSchema, 422: errorSchema, 500: errorSchema };
 
 function specFor(model: LoadedModel, name: string): TensorSpec {
   const spec = model.inputs.find((i) => i.name === name);
@@ -121,10 +131,13 @@ function jsonToTensor(model: LoadedModel, name: string, t: JsonTensor): TensorVa
   return { dtype, dims: [...t.dims], data };
 }
 
-function tensorToJson(t: TensorValue): { dims: number[]; dtype: string; data: number[] } {
-  const data: number[] = new Array(t.data.length);
+function tensorToJson(t: TensorValue): { dims: number[]; dtype: string; data: (number | null)[] } {
+  const data: (number | null)[] = new Array(t.data.length);
   const src = t.data as ArrayLike<number | bigint>;
-  for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
+  for (let i = 0; i < src.length; i++) {
+    const v = Number(src[i]);
+    data[i] = Number.isFinite(v) ? v : null; // what JSON.stringify writes for NaN and ±Infinity
+  }
   return { dims: t.dims, dtype: t.dtype, data };
 }
 
@@ -174,6 +187,38 @@ function binaryToTensor(
   return { [name]: { dtype: 'float32', dims, data } };
 }
 
+/**
+ * The model's input tensors from a predict request, by its content type: the binary form
+ * (application/octet-stream) or JSON tensors. Other encodings add a branch here.
+ */
+function requestFeeds(
+  m: LoadedModel,
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, TensorValue> {
+  const ctype = String(headers['content-type'] ?? '');
+  if (ctype.startsWith('application/octet-stream')) return binaryToTensor(m, body as Buffer, headers);
+  const parsed = PredictRequest.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`,
+    );
+  }
+  const feeds: Record<string, TensorValue> = {};
+  for (const [k, v] of Object.entries(parsed.data.inputs)) feeds[k] = jsonToTensor(m, k, v);
+  for (const spec of m.inputs) {
+    if (!(spec.name in feeds)) {
+      throw new VergeError(
+        'E_INPUT_MISSING',
+        `model '${m.name}' needs input '${spec.name}' (${spec.dtype} [${(spec.shape ?? []).map((d) => d ?? '?').join(', ')}])`,
+      );
+    }
+  }
+  return feeds;
+}
+
 export function modelSummary(m: LoadedModel): Record<string, unknown> {
   return {
     name: m.name,
@@ -195,17 +240,26 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     (_req, body, done) => done(null, body),
   );
 
-  app.get('/healthz', async () => ({ ok: true, models: served.names().length }));
-  app.get('/v1/models', async () => ({ models: served.list().map(modelSummary) }));
-  app.get('/v1/agent', async () => ({ ...(opts.agentInfo?.() ?? {}), models: served.list().map(modelSummary) }));
-  app.get('/metrics', async (_req, reply) => {
+  app.get(AGENT_API_PATHS.health, { schema: { response: { 200: responseSchema(HealthResponse) } } }, async () => ({
+    ok: true,
+    models: served.names().length,
+  }));
+  app.get(AGENT_API_PATHS.models, { schema: { response: { 200: responseSchema(LocalModelsResponse) } } }, async () => ({
+    models: served.list().map(modelSummary),
+  }));
+  app.get(AGENT_API_PATHS.agent, { schema: { response: { 200: responseSchema(AgentInfoResponse) } } }, async () => ({
+    ...(opts.agentInfo?.() ?? {}),
+    models: served.list().map(modelSummary),
+  }));
+  app.get(AGENT_API_PATHS.metrics, async (_req, reply) => {
     stats.modelsLoaded.set(served.names().length);
     reply.header('content-type', stats.registry.contentType);
     return stats.metricsText();
   });
 
   // `<name>:predict` is one path segment; the verb after the colon is parsed here rather than by the router.
-  app.post<{ Params: { target: string } }>('/v1/models/:target', async (req, reply) => {
+  const predictSchema = { response: { 200: responseSchema(PredictResponse), ...errors } };
+  app.post<{ Params: { target: string } }>(AGENT_API_PATHS.modelVerb, { schema: predictSchema }, async (req, reply) => {
     const target = req.params.target;
     const colon = target.lastIndexOf(':');
     const name = colon > 0 ? target.slice(0, colon) : target;
@@ -226,31 +280,7 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     const started = performance.now();
     let running = false;
     try {
-      let feeds: Record<string, TensorValue>;
-      const ctype = String(req.headers['content-type'] ?? '');
-      if (ctype.startsWith('application/octet-stream')) {
-        feeds = binaryToTensor(m, req.body as Buffer, req.headers);
-      } else {
-        const parsed = PredictRequest.safeParse(req.body);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          throw new VergeError(
-            'E_BAD_ARGUMENT',
-            `request body must be {"inputs": {"<input>": {"dims": [...], "data": [...]}}}${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`,
-          );
-        }
-        const body = parsed.data;
-        feeds = {};
-        for (const [k, v] of Object.entries(body.inputs)) feeds[k] = jsonToTensor(m, k, v);
-        for (const spec of m.inputs) {
-          if (!(spec.name in feeds)) {
-            throw new VergeError(
-              'E_INPUT_MISSING',
-              `model '${m.name}' needs input '${spec.name}' (${spec.dtype} [${(spec.shape ?? []).map((d) => d ?? '?').join(', ')}])`,
-            );
-          }
-        }
-      }
+      const feeds = requestFeeds(m, req.body, req.headers);
       running = true;
       const outputs = await lease.run(feeds);
       running = false;

@@ -8,6 +8,8 @@ import { z } from 'zod';
 /** Local API paths. `<name>:predict` is one path segment (Google API style custom verb). */
 export const AGENT_API_PATHS = {
   predict: (model: string) => `/v1/models/${encodeURIComponent(model)}:predict`,
+  /** Route pattern of `predict` (and of any other verb on a model): the server splits `<name>:<verb>`. */
+  modelVerb: '/v1/models/:target',
   models: '/v1/models',
   agent: '/v1/agent',
   metrics: '/metrics',
@@ -37,7 +39,8 @@ export type PredictRequest = z.infer<typeof PredictRequest>;
 export const PredictResponse = z.object({
   outputs: z.record(
     z.string(),
-    z.object({ dims: z.array(z.number().int()), dtype: z.string(), data: z.array(z.number()) }),
+    // JSON has no NaN or ±Infinity: such values are null
+    z.object({ dims: z.array(z.number().int()), dtype: z.string(), data: z.array(z.number().nullable()) }),
   ),
   model: z.object({ name: z.string(), version: z.string(), variant: z.string() }),
 });
@@ -60,3 +63,9 @@ export const LocalModel = z.object({
 });
 export const LocalModelsResponse = z.object({ models: z.array(LocalModel) });
 export type LocalModelsResponse = z.infer<typeof LocalModelsResponse>;
+
+/** GET /v1/agent: identity, connection, outbox backlog (fields may be added) and what it serves. */
+export const AgentInfoResponse = z.looseObject({ models: z.array(LocalModel) });
+export type AgentInfoResponse = z.infer<typeof AgentInfoResponse>;
+
+export const HealthResponse = z.object({ ok: z.boolean(), models: z.number().int() });

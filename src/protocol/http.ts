@@ -24,32 +24,69 @@ import {
 } from './messages.ts';
 import { HTTP_API_ROOT } from './version.ts';
 
-/** Paths, relative to the cloud's base URL. */
-export const HTTP_PATHS = {
+/**
+ * Route patterns, relative to the cloud's base URL, in the router's syntax (`:param` is one path
+ * segment). The cloud registers its routes with these; clients build URLs with HTTP_PATHS.
+ */
+export const HTTP_ROUTES = {
   enroll: `${HTTP_API_ROOT}/enroll`,
   /** GET, device auth: the device's current connection settings (broker URL may change across cloud restarts). */
   deviceConfig: `${HTTP_API_ROOT}/device`,
   signingKey: `${HTTP_API_ROOT}/signing-key`,
   /** GET with Range support; device or operator auth. */
-  artifact: (sha256: string) => `${HTTP_API_ROOT}/artifacts/${sha256}`,
+  artifact: `${HTTP_API_ROOT}/artifacts/:sha256`,
   artifacts: `${HTTP_API_ROOT}/artifacts`,
   enrollTokens: `${HTTP_API_ROOT}/enroll-tokens`,
   apiKeys: `${HTTP_API_ROOT}/api-keys`,
   devices: `${HTTP_API_ROOT}/devices`,
-  device: (id: string) => `${HTTP_API_ROOT}/devices/${encodeURIComponent(id)}`,
-  revokeDevice: (id: string) => `${HTTP_API_ROOT}/devices/${encodeURIComponent(id)}/revoke`,
+  device: `${HTTP_API_ROOT}/devices/:id`,
+  revokeDevice: `${HTTP_API_ROOT}/devices/:id/revoke`,
   models: `${HTTP_API_ROOT}/models`,
-  model: (name: string) => `${HTTP_API_ROOT}/models/${encodeURIComponent(name)}`,
+  model: `${HTTP_API_ROOT}/models/:name`,
   deployments: `${HTTP_API_ROOT}/deployments`,
-  deployment: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}`,
-  promote: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/promote`,
-  rollback: (id: string) => `${HTTP_API_ROOT}/deployments/${encodeURIComponent(id)}/rollback`,
+  deployment: `${HTTP_API_ROOT}/deployments/:id`,
+  promote: `${HTTP_API_ROOT}/deployments/:id/promote`,
+  rollback: `${HTTP_API_ROOT}/deployments/:id/rollback`,
   status: `${HTTP_API_ROOT}/status`,
   /** GET ?model=&since= : inference totals and latency quantiles per model, version and variant. */
   telemetry: `${HTTP_API_ROOT}/telemetry`,
   openapi: '/openapi.json',
   metrics: '/metrics',
   health: '/healthz',
+} as const;
+
+/** A route pattern with its `:params` filled in (URI-encoded). */
+export function fillRoute(route: string, params: Record<string, string>): string {
+  return route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, k: string) => {
+    const v = params[k];
+    if (v === undefined) throw new Error(`route ${route} needs '${k}'`);
+    return encodeURIComponent(v);
+  });
+}
+
+/** Paths, relative to the cloud's base URL (HTTP_ROUTES with their parameters filled). */
+export const HTTP_PATHS = {
+  enroll: HTTP_ROUTES.enroll,
+  deviceConfig: HTTP_ROUTES.deviceConfig,
+  signingKey: HTTP_ROUTES.signingKey,
+  artifact: (sha256: string) => fillRoute(HTTP_ROUTES.artifact, { sha256 }),
+  artifacts: HTTP_ROUTES.artifacts,
+  enrollTokens: HTTP_ROUTES.enrollTokens,
+  apiKeys: HTTP_ROUTES.apiKeys,
+  devices: HTTP_ROUTES.devices,
+  device: (id: string) => fillRoute(HTTP_ROUTES.device, { id }),
+  revokeDevice: (id: string) => fillRoute(HTTP_ROUTES.revokeDevice, { id }),
+  models: HTTP_ROUTES.models,
+  model: (name: string) => fillRoute(HTTP_ROUTES.model, { name }),
+  deployments: HTTP_ROUTES.deployments,
+  deployment: (id: string) => fillRoute(HTTP_ROUTES.deployment, { id }),
+  promote: (id: string) => fillRoute(HTTP_ROUTES.promote, { id }),
+  rollback: (id: string) => fillRoute(HTTP_ROUTES.rollback, { id }),
+  status: HTTP_ROUTES.status,
+  telemetry: HTTP_ROUTES.telemetry,
+  openapi: HTTP_ROUTES.openapi,
+  metrics: HTTP_ROUTES.metrics,
+  health: HTTP_ROUTES.health,
 } as const;
 
 export const ErrorResponse = z.object({ error: ErrorInfo });

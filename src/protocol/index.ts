@@ -7,6 +7,7 @@ export * from './version.ts';
 export * from './topics.ts';
 export * from './messages.ts';
 export * from './http.ts';
+export * from './http-errors.ts';
 export * from './signature.ts';
 export * from './variant.ts';
 export * from './agent-api.ts';

@@ -14,7 +14,7 @@ import type { SqlDatabase } from '../../src/cloud/db/sql.ts';
 import { SqliteDatabase } from '../../src/cloud/db/sqlite.ts';
 import { CloudMessaging } from '../../src/cloud/messaging.ts';
 import { ControlPlaneMetrics } from '../../src/cloud/metrics.ts';
-import { Repository } from '../../src/cloud/repository.ts';
+import { TelemetryRepository } from '../../src/cloud/repositories/index.ts';
 import { TelemetryIngest } from '../../src/cloud/telemetry.ts';
 import { deviceTopic, emptyHistogram, observeLatency, type TelemetryMessage } from '../../src/protocol/index.ts';
 import { mosquittoSkipReason, startMosquitto } from '../edge/brokers.ts';
@@ -74,24 +74,24 @@ const databases: {
 ];
 
 for (const d of databases) {
-  describe.skipIf(d.skip !== null)(`Repository.insertTelemetry over ${d.name}`, () => {
+  describe.skipIf(d.skip !== null)(`TelemetryRepository.insert over ${d.name}`, () => {
     it('stores each message id once and returns exactly the records seen for the first time', async () => {
       const { db, drop } = await d.open();
       try {
         await db.migrate(MIGRATIONS);
-        const repo = new Repository(db);
+        const repo = new TelemetryRepository(db);
         // 250 rows: more than one multi-row statement on PostgreSQL; a duplicate inside the batch
         const first = ids(250, 'a').map((id) => record(id));
-        const fresh1 = await repo.insertTelemetry([...first, record(first[7]!.id, { inferences: 99 })]);
+        const fresh1 = await repo.insert([...first, record(first[7]!.id, { inferences: 99 })]);
         expect(fresh1.map((t) => t.id)).toEqual(first.map((t) => t.id));
         expect(fresh1[7]!.inferences).toBe(2); // the first copy of a duplicated id wins
         // a redelivery of 100 known ids mixed with 50 new ones
         const again = [...first.slice(100, 200), ...ids(50, 'b').map((id) => record(id, { results: { cat: 3 } }))];
-        const fresh2 = await repo.insertTelemetry(again);
+        const fresh2 = await repo.insert(again);
         expect(fresh2.map((t) => t.id)).toEqual(ids(50, 'b'));
-        expect(await repo.insertTelemetry(again)).toEqual([]);
-        expect(await repo.telemetryTotals()).toEqual({ messages: 300, inferences: 600, errors: 300 });
-        const rows = await repo.telemetrySince(0, 'm');
+        expect(await repo.insert(again)).toEqual([]);
+        expect(await repo.totals()).toEqual({ messages: 300, inferences: 600, errors: 300 });
+        const rows = await repo.since(0, 'm');
         expect(rows).toHaveLength(300);
         const b0 = rows.find((r) => r.results !== null)!;
         expect(JSON.parse(b0.results!)).toEqual({ cat: 3 });
@@ -111,7 +111,7 @@ describe('TelemetryIngest', () => {
       () => 0,
     );
     const fresh: TelemetryMessage[] = [];
-    const repo = { insertTelemetry: insert } as unknown as Repository;
+    const repo = { insert } as unknown as TelemetryRepository;
     const ingest = new TelemetryIngest(repo, metrics, (f) => {
       for (const t of f) fresh.push(t);
     });
@@ -163,11 +163,11 @@ describe('TelemetryIngest', () => {
       () => 0,
     );
     const repo = {
-      insertTelemetry: async (batch: TelemetryMessage[]) => {
+      insert: async (batch: TelemetryMessage[]) => {
         for (const t of batch) written.push(t.id);
         return batch;
       },
-    } as unknown as Repository;
+    } as unknown as TelemetryRepository;
     const ingest = new TelemetryIngest(repo, metrics, () => {
       throw new Error('listener failed');
     });

@@ -159,7 +159,7 @@ describe('agent faults against the control plane (embedded broker + SQLite)', ()
   it('refuses an artifact whose signature does not verify, without downloading it', async () => {
     const mv = await cloud.publish('clf', '1.2.0', tinyModelBytes(3));
     const forged = Buffer.alloc(64, 7).toString('base64');
-    await cloud.cp.repo.db.run('UPDATE model_variants SET signature = ? WHERE name = ? AND version = ?', [
+    await cloud.cp.repos.db.run('UPDATE model_variants SET signature = ? WHERE name = ? AND version = ?', [
       forged,
       'clf',
       '1.2.0',

@@ -31,3 +31,22 @@ export interface SqlDatabase extends SqlExecutor {
 export async function first<T extends Row>(db: SqlExecutor, sql: string, params?: SqlValue[]): Promise<T | undefined> {
   return (await db.all<T>(sql, params))[0];
 }
+
+/** A JSON column (stored as TEXT in both dialects), or `fallback` when NULL. */
+export function jsonColumn<T>(value: unknown, fallback: T): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : fallback;
+}
+
+/** PostgreSQL 23505 / SQLite SQLITE_CONSTRAINT_UNIQUE: a concurrent insert won the race. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** `?, ?, ?` for an IN list or a VALUES row of n parameters. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+/** Rows per multi-row statement (≤ 10 columns → ≤ 2,000 parameters, under both dialects' limits). */
+export const IN_LIST_CHUNK = 200;

@@ -1,0 +1,90 @@
+/**
+ * The model registry: content-addressed artifacts (uploaded once, by sha256), model versions
+ * (immutable, semver) and their variants, each signed with the cloud's key at publish.
+ */
+import type { Readable } from 'node:stream';
+import semver from 'semver';
+import { VergeError } from '../errors.ts';
+import {
+  HTTP_PATHS,
+  signArtifact,
+  type ModelVersion,
+  type ModelsResponse,
+  type PublishModelRequest,
+} from '../protocol/index.ts';
+import type { ArtifactStore } from './artifacts.ts';
+import type { ModelRepository } from './repositories/index.ts';
+import type { SigningKey } from './secrets.ts';
+
+/** Where devices download an artifact (relative to the cloud's base URL). */
+export const artifactUrl = (sha256: string): string => HTTP_PATHS.artifact(sha256);
+
+/** `parent` lineage: `name@version`. */
+const PARENT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*@\S+$/;
+
+export class ModelRegistry {
+  constructor(
+    private readonly repo: ModelRepository,
+    readonly artifacts: ArtifactStore,
+    private readonly signingKey: SigningKey,
+  ) {}
+
+  async uploadArtifact(body: Readable): Promise<{ sha256: string; size: number }> {
+    const a = await this.artifacts.put(body);
+    await this.repo.recordArtifact(a.sha256, a.size);
+    return a;
+  }
+
+  async publish(req: PublishModelRequest): Promise<ModelVersion> {
+    const parent = req.parent ?? null;
+    if (!semver.valid(req.version))
+      throw new VergeError('E_BAD_ARGUMENT', `version '${req.version}' is not semver (like 1.2.0)`);
+    if (parent !== null && !PARENT_PATTERN.test(parent))
+      throw new VergeError('E_BAD_ARGUMENT', `parent '${parent}' must be name@version`);
+    const size = await this.repo.artifactSize(req.sha256);
+    if (size === null || !this.artifacts.has(req.sha256))
+      throw new VergeError(
+        'E_NOT_FOUND',
+        `artifact ${req.sha256} was not uploaded (POST ${HTTP_PATHS.artifacts} first)`,
+      );
+    await this.repo.upsertVersion({
+      name: req.name,
+      version: req.version,
+      parent,
+      optimization: req.optimization ?? null,
+      metrics: req.metrics ?? {},
+    });
+    await this.repo.insertVariant(req.name, req.version, {
+      variant: req.variant ?? 'fp32',
+      precision: req.precision ?? 'fp32',
+      profile: req.profile ?? null,
+      sha256: req.sha256,
+      size,
+      signature: signArtifact(req.sha256, this.signingKey.privateKey),
+      key_id: this.signingKey.keyId,
+    });
+    return (await this.version(req.name, req.version))!;
+  }
+
+  version(name: string, version: string): Promise<ModelVersion | null> {
+    return this.repo.getVersion(name, version, artifactUrl);
+  }
+
+  async list(name?: string): Promise<ModelsResponse> {
+    const byName = new Map<string, ModelVersion[]>();
+    for (const v of await this.repo.listVersions(name)) {
+      const mv = (await this.version(v.name, v.version))!;
+      byName.set(v.name, [...(byName.get(v.name) ?? []), mv]);
+    }
+    return {
+      models: [...byName.entries()].map(([n, versions]) => ({
+        name: n,
+        versions: versions.sort((a, b) => semver.compare(a.version, b.version)),
+      })),
+    };
+  }
+
+  countNames(): Promise<number> {
+    return this.repo.countNames();
+  }
+}

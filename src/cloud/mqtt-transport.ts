@@ -1,0 +1,115 @@
+/**
+ * The control plane's MQTT side, the same for both brokers: the embedded aedes broker (started
+ * here, authenticating devices against the registry) or an external broker (Mosquitto, EMQX), and
+ * the service client that subscribes to every device's messages and publishes to devices.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DeviceVerb, MessageInput } from '../protocol/index.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
+import { CloudMessaging, type DeviceMessageListener } from './messaging.ts';
+import { newSecret } from './secrets.ts';
+
+export const SERVICE_USERNAME = 'verge-cloud';
+/** After disconnecting devices on shutdown, time for messages already routed to reach our client. */
+const SHUTDOWN_DRAIN_MS = 100;
+
+export interface MqttTransportOptions {
+  /** External broker URL (`mqtt://host:port`); default: embedded aedes broker. */
+  broker?: string;
+  brokerUsername?: string;
+  brokerPassword?: string;
+  /** Embedded broker bind address and port (default 127.0.0.1, ephemeral). */
+  mqttHost?: string;
+  mqttPort?: number;
+  instanceId?: string;
+  sharedSubscriptions?: boolean;
+}
+
+export class MqttTransport {
+  private broker: EmbeddedBroker | null = null;
+  private messaging: CloudMessaging | null = null;
+  /** Embedded broker admits devices only while the control plane's subscription is in place. */
+  private accepting = false;
+  /** Broker URL (known at construction for an external broker, after start for the embedded one). */
+  url: string | null;
+  private readonly clientId: string;
+  private readonly servicePassword = newSecret('svc_');
+
+  constructor(
+    private readonly opts: MqttTransportOptions,
+    private readonly authenticateDevice: (deviceId: string, password: string) => Promise<boolean>,
+  ) {
+    this.url = opts.broker ?? null;
+    this.clientId = `${SERVICE_USERNAME}-${opts.instanceId ?? randomBytes(4).toString('hex')}`;
+  }
+
+  get external(): boolean {
+    return !!this.opts.broker;
+  }
+
+  /** Start the embedded broker (if any) and connect the subscribed service client; devices wait for acceptDevices(). */
+  async start(onMessage: DeviceMessageListener): Promise<string> {
+    const external = this.external;
+    if (!external) {
+      this.broker = await startEmbeddedBroker(
+        {
+          service: { username: SERVICE_USERNAME, password: this.servicePassword },
+          acceptingDevices: () => this.accepting,
+          authenticateDevice: this.authenticateDevice,
+        },
+        this.opts.mqttHost ?? '127.0.0.1',
+        this.opts.mqttPort ?? 0,
+      );
+      this.url = this.broker.url;
+    }
+    this.messaging = await CloudMessaging.connect({
+      url: this.url!,
+      clientId: this.clientId,
+      username: external ? this.opts.brokerUsername : SERVICE_USERNAME,
+      password: external ? this.opts.brokerPassword : this.servicePassword,
+      external,
+      shared: external && !!this.opts.sharedSubscriptions,
+      persistentSession: external && !!this.opts.instanceId,
+      onMessage,
+    });
+    return this.url!;
+  }
+
+  /** From now on the embedded broker admits devices (the subscription and retained state are in place). */
+  acceptDevices(): void {
+    this.accepting = true;
+  }
+
+  /** Publish to a device; a no-op before start (the state is in the database and is published on start). */
+  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
+    await this.messaging?.publish(deviceId, verb, msg);
+  }
+
+  async clearRetained(deviceId: string, verb: DeviceVerb): Promise<void> {
+    await this.messaging?.clearRetained(deviceId, verb);
+  }
+
+  get started(): boolean {
+    return this.messaging !== null;
+  }
+
+  /** Drop a device's connection to the embedded broker now (revocation). */
+  disconnect(deviceId: string): void {
+    this.broker?.disconnect(deviceId);
+  }
+
+  connectedDevices(): number {
+    return this.broker?.connectedDevices() ?? 0;
+  }
+
+  async close(): Promise<void> {
+    // devices go first, so nothing they publish is acknowledged after we stop listening
+    this.accepting = false;
+    this.broker?.disconnectDevices();
+    await new Promise((r) => setTimeout(r, SHUTDOWN_DRAIN_MS)); // let in-flight deliveries reach our client
+    await this.messaging?.close().catch(() => undefined);
+    this.messaging = null;
+    await this.broker?.close();
+    this.broker = null;
+  }
+}

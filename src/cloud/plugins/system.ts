@@ -1,0 +1,30 @@
+/** Unversioned endpoints: health, Prometheus metrics, the OpenAPI document; and the fleet status. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import { HTTP_ROUTES, StatusResponse } from '../../protocol/index.ts';
+import { errorResponses, js } from './schemas.ts';
+
+export interface SystemApi {
+  metrics: { registry: Registry };
+  status(): Promise<StatusResponse>;
+}
+
+export const systemRoutes: FastifyPluginAsync<{ system: SystemApi }> = async (app, { system }) => {
+  app.get(HTTP_ROUTES.health, { schema: { hide: true } }, async () => ({ ok: true }));
+
+  app.get(HTTP_ROUTES.metrics, { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', system.metrics.registry.contentType);
+    return system.metrics.registry.metrics();
+  });
+
+  app.get(HTTP_ROUTES.openapi, { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    HTTP_ROUTES.status,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['operators'], response: { 200: js(StatusResponse), ...errorResponses } },
+    },
+    async () => system.status(),
+  );
+};

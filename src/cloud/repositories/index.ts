@@ -1,0 +1,37 @@
+/**
+ * The control plane's state, one repository per aggregate over the SqlDatabase seam (SQLite or
+ * PostgreSQL). Raw SQL lives only in these files. Nothing is cached in memory, so several
+ * control-plane replicas can share one database.
+ */
+import type { SqlDatabase } from '../db/sql.ts';
+import { ApiKeyRepository } from './api-keys.ts';
+import { DeploymentRepository } from './deployments.ts';
+import { DeviceRepository } from './devices.ts';
+import { ModelRepository } from './models.ts';
+import { TelemetryRepository } from './telemetry.ts';
+
+export { ApiKeyRepository } from './api-keys.ts';
+export { DeploymentRepository, type DeploymentRecord, type DeploymentDeviceRecord } from './deployments.ts';
+export { DeviceRepository, type DeviceRecord } from './devices.ts';
+export { ModelRepository } from './models.ts';
+export { TelemetryRepository, type TelemetryRow } from './telemetry.ts';
+
+export interface Repositories {
+  db: SqlDatabase;
+  apiKeys: ApiKeyRepository;
+  devices: DeviceRepository;
+  models: ModelRepository;
+  deployments: DeploymentRepository;
+  telemetry: TelemetryRepository;
+}
+
+export function openRepositories(db: SqlDatabase): Repositories {
+  return {
+    db,
+    apiKeys: new ApiKeyRepository(db),
+    devices: new DeviceRepository(db),
+    models: new ModelRepository(db),
+    deployments: new DeploymentRepository(db),
+    telemetry: new TelemetryRepository(db),
+  };
+}

@@ -1,0 +1,96 @@
+/** The model registry's tables: uploaded artifacts, model versions and their variants. */
+import { VergeError } from '../../errors.ts';
+import type { ModelVariant, ModelVersion } from '../../protocol/index.ts';
+import { first, jsonColumn, type SqlDatabase } from '../db/sql.ts';
+
+export interface NewModelVersion {
+  name: string;
+  version: string;
+  parent: string | null;
+  optimization: string | null;
+  metrics: Record<string, number>;
+}
+
+export class ModelRepository {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async recordArtifact(sha256: string, size: number): Promise<void> {
+    await this.db.run(
+      'INSERT INTO artifacts (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, size, Date.now()],
+    );
+  }
+
+  async artifactSize(sha256: string): Promise<number | null> {
+    const r = await first<{ size: number }>(this.db, 'SELECT size FROM artifacts WHERE sha256 = ?', [sha256]);
+    return r ? Number(r.size) : null;
+  }
+
+  async upsertVersion(v: NewModelVersion): Promise<void> {
+    await this.db.run(
+      `INSERT INTO model_versions (name, version, parent, optimization, metrics, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name, version) DO NOTHING`,
+      [v.name, v.version, v.parent, v.optimization, JSON.stringify(v.metrics), Date.now()],
+    );
+  }
+
+  /** Insert a variant; identical re-publish is a no-op, a different artifact under the same name is E_CONFLICT. */
+  async insertVariant(name: string, version: string, v: Omit<ModelVariant, 'created_at' | 'url'>): Promise<void> {
+    const existing = await first<{ sha256: string }>(
+      this.db,
+      'SELECT sha256 FROM model_variants WHERE name = ? AND version = ? AND variant = ?',
+      [name, version, v.variant],
+    );
+    if (existing) {
+      if (existing.sha256 === v.sha256) return;
+      throw new VergeError(
+        'E_CONFLICT',
+        `${name}@${version} variant ${v.variant} already exists with a different artifact (versions are immutable)`,
+      );
+    }
+    await this.db.run(
+      `INSERT INTO model_variants (name, version, variant, precision, profile, sha256, size, signature, key_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version, variant) DO NOTHING`,
+      [name, version, v.variant, v.precision, v.profile, v.sha256, v.size, v.signature, v.key_id, Date.now()],
+    );
+  }
+
+  async getVersion(name: string, version: string, artifactUrl: (sha: string) => string): Promise<ModelVersion | null> {
+    const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
+    if (!r) return null;
+    const variants = await this.db.all('SELECT * FROM model_variants WHERE name = ? AND version = ? ORDER BY variant', [
+      name,
+      version,
+    ]);
+    return {
+      name,
+      version,
+      parent: (r.parent as string | null) ?? null,
+      optimization: (r.optimization as string | null) ?? null,
+      metrics: jsonColumn(r.metrics, {}),
+      created_at: Number(r.created_at),
+      variants: variants.map((x) => ({
+        variant: x.variant as string,
+        precision: x.precision as ModelVariant['precision'],
+        profile: (x.profile as string | null) ?? null,
+        sha256: x.sha256 as string,
+        size: Number(x.size),
+        url: artifactUrl(x.sha256 as string),
+        signature: x.signature as string,
+        key_id: x.key_id as string,
+        created_at: Number(x.created_at),
+      })),
+    };
+  }
+
+  async listVersions(name?: string): Promise<{ name: string; version: string }[]> {
+    return name
+      ? this.db.all('SELECT name, version FROM model_versions WHERE name = ? ORDER BY created_at', [name])
+      : this.db.all('SELECT name, version FROM model_versions ORDER BY name, created_at');
+  }
+
+  async countNames(): Promise<number> {
+    const r = await first<{ n: number }>(this.db, 'SELECT COUNT(DISTINCT name) AS n FROM model_versions');
+    return Number(r?.n ?? 0);
+  }
+}
