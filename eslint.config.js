@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // plain JavaScript entry points (bin/, bench/run.js) run under Node
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
+  {
     // Layering (DESIGN.md): only src/runtime imports onnxruntime.
     files: ['src/**/*.ts'],
     ignores: ['src/runtime/**'],

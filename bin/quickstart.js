@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: the end-to-end quickstart (src/cli/quickstart.ts), run through tsx like bin/verge.js.
-import { register } from 'tsx/esm/api';
+// `npm start [-- --once --json …]`: the end-to-end quickstart, i.e. `verge demo quickstart …`.
+import { runCli } from './launch.js';
 
-register();
-const { main } = await import('../src/cli/quickstart.ts');
-await main();
+await runCli(['demo', 'quickstart', ...process.argv.slice(2)]);

@@ -1,10 +1,11 @@
 /**
  * The `--data` flags shared by every command that reads a dataset (data, train, eval): which
- * source to use and its format options, parsed into the registry's SourceOptions.
+ * source to use and its format options, parsed into the registry's SourceOptions. Light (used by
+ * declarations): the source list comes from the data-only catalog, not the readers.
  */
 import type { Command } from 'commander';
-import type { SourceOptions } from '../data/sources/index.ts';
-import { DATA_SOURCES } from '../data/sources/index.ts';
+import type { SourceOptions } from '../data/sources/source.ts';
+import { SOURCE_CATALOG } from '../data/sources/catalog.ts';
 
 export interface DataFlags {
   format?: string;
@@ -14,13 +15,18 @@ export interface DataFlags {
 export function addDataFlags(cmd: Command): Command {
   return cmd.option(
     '--format <source>',
-    `read --data with this source instead of detecting it: ${DATA_SOURCES.map((s) => s.name).join(', ')}`,
+    `read --data with this source instead of detecting it: ${SOURCE_CATALOG.map((s) => s.name).join(', ')}`,
   );
 }
 
 /** SourceOptions from parsed flags (undefined fields are left out, so unset flags never count as given). */
 export function sourceOptionsFrom(flags: DataFlags): SourceOptions {
   return { ...(flags.format !== undefined ? { format: flags.format } : {}) };
+}
+
+/** The formats, one per line, for a command's help. */
+export function formatsHelp(): string {
+  return `\nFormats (--format NAME to force one):\n${SOURCE_CATALOG.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n')}`;
 }
 
 /** The `--data` help text: what a dataset argument may be. */

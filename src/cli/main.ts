@@ -1,32 +1,38 @@
 /**
- * verge command line. Thin: each file in ./commands registers one command (or a group) with
- * commander and calls the library. Errors become one line `CODE: message` and a non-zero exit.
- *
- * Start-up: command modules import heavy libraries (onnxruntime, the control plane, ...), so
- * only the invoked command's module is loaded (see ./registry.ts); help, no command and unknown
- * commands load them all.
+ * verge command line. Thin: ./commands declares each command (light, see ./command.ts), ./actions
+ * does the work and is imported only for the command that runs. Errors become one line
+ * `error: CODE: message` and a non-zero exit.
  */
 import { Command, CommanderError } from 'commander';
 import { VergeError } from '../errors.ts';
-import { commandModulesFor } from './registry.ts';
+import { registerCommands } from './registry.ts';
+import { VERSION } from './version.ts';
 
-export const VERSION = process.env.npm_package_version ?? '0.1.0';
+/** Exit code of a usage error (unknown command or option, bad flag value), as commander's. */
+const USAGE_EXIT = 1;
 
-/**
- * The verge program with the commands `argv` (user arguments, without node and script) needs
- * registered; with no `argv`, every command.
- */
-export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+/** A commander error message as one `error: E_BAD_ARGUMENT: …` line. */
+export function usageLine(message: string): string {
+  const line = message
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)')
+    .replace(/\s*\n\s*/g, ' ');
+  return `error: E_BAD_ARGUMENT: ${line}${line.includes('(did you mean') ? '' : ' (see --help)'}\n`;
+}
+
+/** The verge program with every command declared. */
+export async function buildProgram(): Promise<Command> {
   const program = new Command('verge')
     .description('verge: build, train, compress, deploy and run ONNX models on edge devices')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) });
-  await commandModulesFor(
-    argv,
-    (mod) => mod.register?.(program),
-    () => program.commands,
-  );
+    // `model publish --version V` is the CLI contract: without positional options commander would
+    // take it for the program's own --version flag, wherever it appears
+    .enablePositionalOptions()
+    // commander's usage errors in the house format, one line:
+    // `error: E_BAD_ARGUMENT: unknown command 'infp' (did you mean info?)`
+    .configureOutput({ outputError: (str, write) => write(usageLine(str)) });
+  await registerCommands(program);
   program.exitOverride();
   return program;
 }
@@ -34,7 +40,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
 export function reportError(e: unknown): number {
   if (e instanceof CommanderError) {
     // commander already printed its message (usage errors, --help, --version)
-    return e.exitCode;
+    return e.exitCode === 0 ? 0 : USAGE_EXIT;
   }
   if (e instanceof VergeError) {
     process.stderr.write(`error: ${e.toLine()}\n`);
@@ -46,13 +52,11 @@ export function reportError(e: unknown): number {
   return 70;
 }
 
-async function main(): Promise<void> {
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
-    const program = await buildProgram(process.argv.slice(2));
-    await program.parseAsync(process.argv);
+    const program = await buildProgram();
+    await program.parseAsync(argv as string[]);
   } catch (e) {
     process.exitCode = reportError(e);
   }
 }
-
-await main();

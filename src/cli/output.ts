@@ -3,6 +3,7 @@
  * to stderr; without it, a human-readable report goes to stdout.
  */
 import cliProgress from 'cli-progress';
+import type { DemoReporter } from '../demo/index.ts';
 
 export interface OutputOptions {
   json?: boolean;
@@ -24,39 +25,82 @@ export interface Progress {
   stop(): void;
 }
 
+/** cli-progress's own tokens; every other `{name}` in a format is a payload field. */
+const BAR_TOKENS = new Set([
+  'bar',
+  'value',
+  'total',
+  'percentage',
+  'eta',
+  'eta_formatted',
+  'duration',
+  'duration_formatted',
+]);
+/** Least interval between two progress lines when stderr is not a terminal. */
+const PLAIN_PROGRESS_INTERVAL_MS = 5000;
+
+/** Seconds as `42s`, `3m05s` or `1h02m`. */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const t = Math.round(s);
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Time left at a constant rate: `elapsed` for `done` of `total` units. */
+export function etaSeconds(elapsedS: number, done: number, total: number): number {
+  return done > 0 ? (elapsedS / done) * Math.max(0, total - done) : NaN;
+}
+
 /**
- * A progress bar on stderr. When stderr is not a terminal (CI, pipes) it prints a line at most
- * every few seconds instead of redrawing.
+ * A progress bar on stderr with an ETA. `format` is cli-progress's (`{bar}`, `{value}`, `{total}`,
+ * `{percentage}`) plus payload fields (`{loss}`) filled by `update`; fields not given yet show
+ * '-'. When stderr is not a terminal (CI, pipes) it prints a line at most every few seconds
+ * instead of redrawing.
  */
 export function progressBar(total: number, format: string): Progress {
+  const fields = [...format.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).filter((f) => !BAR_TOKENS.has(f));
+  const blank = Object.fromEntries(fields.map((f) => [f, '-']));
+  const withEta = /\{eta/.test(format) ? format : `${format} | ETA {eta_formatted}`;
   if (!process.stderr.isTTY) {
     let last = 0;
     const started = Date.now();
     return {
       update(value, payload = {}) {
         const now = Date.now();
-        if (now - last < 5000 && value < total) return;
+        if (now - last < PLAIN_PROGRESS_INTERVAL_MS && value < total) return;
         last = now;
-        const fields = Object.entries(payload)
+        const elapsed = (now - started) / 1000;
+        const shown = Object.entries({ ...blank, ...payload })
           .map(([k, v]) => `${k}=${v}`)
           .join(' ');
+        const eta = value < total ? ` ETA ${formatSeconds(etaSeconds(elapsed, value, total))}` : '';
         note(
-          `  ${value}/${total} (${Math.round((100 * value) / Math.max(1, total))}%) ${fields} [${((now - started) / 1000).toFixed(0)}s]`,
+          `  ${value}/${total} (${Math.round((100 * value) / Math.max(1, total))}%) ${shown} [${formatSeconds(elapsed)}${eta}]`,
         );
       },
       stop() {},
     };
   }
   const bar = new cliProgress.SingleBar(
-    { format, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+    { format: withEta, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0);
+  bar.start(total, 0, blank);
   return {
     update: (value, payload) => bar.update(value, payload),
     stop: () => bar.stop(),
   };
 }
+
+/** The demos' progress, on stderr: numbered steps, notes, progress bars. */
+export const stderrReporter: DemoReporter = {
+  step: (n, total, text) => note(`[${n}/${total}] ${text}`),
+  note,
+  progress: (total, label, fields = []) =>
+    progressBar(total, `  ${label} [{bar}] {value}/{total}${fields.map((f) => ` | ${f} {${f}}`).join('')}`),
+};
 
 /** Format a table of rows for human output. */
 export function table(header: string[], rows: (string | number)[][]): string {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError, type ErrorCode } from '../errors.ts';
-import { HTTP_PATHS, type Deployment } from '../protocol/index.ts';
+import { HTTP_PATHS, isTerminalDeploymentState, type Deployment } from '../protocol/index.ts';
 import { ADMIN_KEY_FILE } from './secrets.ts';
 
 export interface CloudConnection {
@@ -98,28 +98,33 @@ export class CloudClient {
 const WAIT_POLL_MS = 500;
 
 /**
- * Poll a deployment until it is final (succeeded, failed, rolled_back, superseded) or a canary
- * passed its gate and waits for a manual promote. `onProgress` gets each polled state.
+ * Poll a deployment until it is final (succeeded, failed, rolled_back, superseded), a canary
+ * passed its gate and waits for a manual promote, or `until` holds (e.g. "the canary loaded").
+ * `onProgress` gets each polled state.
  */
 export async function waitForDeployment(
   client: CloudClient,
   id: string,
-  opts: { timeoutMs: number; onProgress?: (d: Deployment) => void },
+  opts: {
+    timeoutMs: number;
+    onProgress?: (d: Deployment) => void;
+    until?: (d: Deployment) => boolean;
+    pollMs?: number;
+  },
 ): Promise<Deployment> {
   const started = Date.now();
   for (;;) {
     const d = await client.get<Deployment>(HTTP_PATHS.deployment(id));
     opts.onProgress?.(d);
-    const final = ['succeeded', 'failed', 'rolled_back', 'superseded'].includes(d.state);
     const awaitingPromote = d.state === 'canary' && d.gate_passed_at !== null && !d.auto_promote;
-    if (final || awaitingPromote) return d;
+    if (isTerminalDeploymentState(d.state) || awaitingPromote || opts.until?.(d)) return d;
     if (Date.now() - started > opts.timeoutMs) {
       throw new VergeError(
         'E_NETWORK',
         `deployment ${id} still ${d.state} after ${Math.round(opts.timeoutMs / 1000)}s (${summarize(d)})`,
       );
     }
-    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? WAIT_POLL_MS));
   }
 }
 

@@ -42,7 +42,6 @@ const STATE_RANK: Record<DeviceDeploymentState, number> = {
 const ACTIVE = ['canary', 'rolling'] as const;
 /** Ack bursts within this window cause one deployment evaluation. */
 const EVALUATE_COALESCE_MS = 20;
-export const TERMINAL_DEPLOYMENT_STATES = ['succeeded', 'failed', 'rolled_back', 'superseded'] as const;
 
 export interface DeploymentHost {
   deployments: DeploymentRepository;

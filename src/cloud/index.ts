@@ -8,4 +8,4 @@ export {
   DEFAULT_CLOUD_URL,
   type CloudConnection,
 } from './client.ts';
-export { TERMINAL_DEPLOYMENT_STATES } from './deployments.ts';
+export { TERMINAL_DEPLOYMENT_STATES } from '../protocol/index.ts';

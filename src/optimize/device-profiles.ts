@@ -11,9 +11,11 @@ import { z } from 'zod';
 import { VergeError } from '../errors.ts';
 import { readBytes } from '../onnx/io.ts';
 
-export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+import { DEVICE_PROFILES, PROFILE_PRECISIONS as PRECISIONS, type DeviceProfile } from './profiles.ts';
 
-export const DeviceProfileSchema = z.object({
+export { DEVICE_PROFILES, PRECISIONS, type DeviceProfile };
+
+export const DeviceProfileSchema: z.ZodType<DeviceProfile> = z.object({
   name: z.string().min(1),
   memory_mb: z.number().positive(),
   latency_budget_ms: z.number().positive(),
@@ -21,36 +23,6 @@ export const DeviceProfileSchema = z.object({
   precisions: z.array(z.enum(PRECISIONS)).min(1),
   description: z.string().optional(),
 });
-
-export type DeviceProfile = z.infer<typeof DeviceProfileSchema>;
-
-/** Built-in profiles; budgets sized for the seed-CNN class of models verge's quickstart ships. */
-export const DEVICE_PROFILES: Record<string, DeviceProfile> = {
-  gateway: {
-    name: 'gateway',
-    description: 'edge gateway (x86/ARM, GBs of RAM) batching requests from many sensors',
-    memory_mb: 256,
-    latency_budget_ms: 10,
-    batch: 32,
-    precisions: ['fp32', 'fp16', 'int8'],
-  },
-  camera: {
-    name: 'camera',
-    description: 'smart camera SoC: one frame at a time, a few MB for models, int8 NPU/CPU paths',
-    memory_mb: 0.25,
-    latency_budget_ms: 1,
-    batch: 1,
-    precisions: ['fp32', 'int8'],
-  },
-  'mcu-class': {
-    name: 'mcu-class',
-    description: 'microcontroller-class device: ~150 KB for weights, integer arithmetic only',
-    memory_mb: 0.15,
-    latency_budget_ms: 2,
-    batch: 1,
-    precisions: ['int8'],
-  },
-};
 
 /** A built-in profile by name, or a JSON file holding one profile. */
 export function resolveDeviceProfile(nameOrFile: string): DeviceProfile {

@@ -10,6 +10,7 @@ import { encodeModel } from '../onnx/codec.ts';
 import type { Model } from '../onnx/ir.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
+import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS } from './defaults.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
@@ -58,11 +59,7 @@ export interface MeasureOptions {
   onProgress?: (message: string) => void;
 }
 
-export const DEFAULT_LATENCY_BATCHES = [1, 32];
-/** 2 threads: the machines verge targets in its benchmarks have 2 cores. */
-export const DEFAULT_THREADS = 2;
-/** 10 rounds x 5 runs = 50 timings per variant and batch size: enough for a stable median. */
-export const DEFAULT_ROUNDS = 10;
+export { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS };
 export const DEFAULT_RUNS_PER_ROUND = 5;
 /** Accuracy is computed in batches of this size (throughput, not latency). */
 const EVAL_BATCH = 250;

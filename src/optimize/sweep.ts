@@ -17,26 +17,9 @@ import { quantizeStaticCalibrated } from './quantize/static.ts';
 import { quantizeWeightBits } from './quantize/weight-bits.ts';
 import type { QuantizeResult } from './quantize/common.ts';
 import { measureVariants, type MeasureOptions, type ModelVariant, type VariantMeasurement } from './measure.ts';
+import { SWEEP_DEFAULTS, VARIANT_NAMES, type VariantName } from './defaults.ts';
 
-/** The sweep's default points: the acceptance configurations. */
-export const SWEEP_DEFAULTS = {
-  sparsity: 0.8,
-  filterRatio: 0.5,
-  bits: 4,
-};
-
-export const VARIANT_NAMES = [
-  'fp32',
-  'fp16',
-  'int8-dynamic',
-  'int8-static',
-  'pruned',
-  'pruned+int8',
-  'filters',
-  'filters+int8',
-  'weight-bits',
-] as const;
-export type VariantName = (typeof VARIANT_NAMES)[number];
+export { SWEEP_DEFAULTS, VARIANT_NAMES, type VariantName };
 
 export interface SweepOptions {
   sparsity?: number;

@@ -257,6 +257,13 @@ export type CreateDeploymentRequest = z.input<typeof CreateDeploymentRequest>;
 
 export const DEPLOYMENT_STATES = ['canary', 'rolling', 'succeeded', 'failed', 'rolled_back', 'superseded'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+/** States a deployment never leaves. */
+export const TERMINAL_DEPLOYMENT_STATES = ['succeeded', 'failed', 'rolled_back', 'superseded'] as const;
+/** Terminal states in which the rollout did not reach its devices. */
+export const FAILED_DEPLOYMENT_STATES = ['failed', 'rolled_back'] as const;
+export function isTerminalDeploymentState(s: DeploymentState): boolean {
+  return (TERMINAL_DEPLOYMENT_STATES as readonly string[]).includes(s);
+}
 /** Per device: ack states plus pending (nothing heard yet) and rolled_back. */
 export const DEVICE_DEPLOYMENT_STATES = [
   'pending',

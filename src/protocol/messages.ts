@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
 import type { DeviceVerb } from './topics.ts';
+import { PRECISIONS } from './precisions.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
 export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'message id: 8-128 chars of [A-Za-z0-9_.:-]');
@@ -19,8 +20,7 @@ export const SemverString = z.string().min(5).max(64);
 export const EpochMs = z.number().int().nonnegative();
 export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(256));
 
-/** Numeric precisions a device can execute and a variant can be built in. */
-export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8', 'int4'] as const;
+export { PRECISIONS };
 export const Precision = z.enum(PRECISIONS);
 export type Precision = z.infer<typeof Precision>;
 

@@ -19,8 +19,9 @@ import type { Dim, Model, ValueInfo } from '../onnx/ir.ts';
 import { readBytes } from '../onnx/io.ts';
 import { describeValue, fromOrt, isOrtDType, tensor, toOrt, type TensorValue } from './tensor.ts';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
-export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from './providers.ts';
+
+export { EXECUTION_PROVIDERS, type ExecutionProvider };
 
 export interface SessionOptions {
   /** Intra-op threads (default: onnxruntime's choice, one per physical core). */

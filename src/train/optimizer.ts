@@ -9,6 +9,7 @@ import type { GraphBuilder } from '../onnx/builder.ts';
 import { dtypeCode, type DType } from '../onnx/dtype.ts';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw'];
 
 export interface OptimizerOptions {
   kind: OptimizerKind;

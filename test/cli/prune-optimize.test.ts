@@ -67,10 +67,13 @@ describe('verge prune', () => {
 
   it('bad flags fail with one line and write nothing', async () => {
     const cases: [string[], RegExp][] = [
-      [['--sparsity', '1.5'], /E_BAD_ARGUMENT: --sparsity must be in \[0, 1\)/],
+      [['--sparsity', '1.5'], /E_BAD_ARGUMENT: --sparsity must be >= 0 and < 1, got 1\.5/],
       [['--sparsity', 'lots'], /E_BAD_ARGUMENT: --sparsity must be a number/],
       [['--sparsity', '0.5', '--finetune-epochs', '2'], /E_BAD_ARGUMENT: --finetune-epochs needs --data/],
-      [['--sparsity', '0.5', '--norm', 'l3', '--structured'], /E_BAD_ARGUMENT: --norm must be one of l1, l2/],
+      [
+        ['--sparsity', '0.5', '--norm', 'l3', '--structured'],
+        /E_BAD_ARGUMENT: option '--norm <n>' argument 'l3' is invalid\. Allowed choices are l1, l2/,
+      ],
       [['--sparsity', '0.5', '--stages', '0.25'], /E_BAD_ARGUMENT: --stages applies to --structured pruning only/],
       [
         ['--sparsity', '0.5', '--structured', '--data', 'fashion-mnist', '--finetune-epochs', '2', '--stages', '0.6'],

@@ -14,18 +14,11 @@ import { TrainingSession } from '../../train/session.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, type PruneScope } from './magnitude.ts';
 import { densifySparseInitializers } from './sparse-storage.ts';
 import { pruneFilters, type FilterNorm, type FilterPruneReport } from './structured.ts';
+import { FILTER_FINETUNE_LR, FILTER_FINETUNE_SCHEDULE, FINETUNE_LR } from '../defaults.ts';
 
 /** Fine-tuning defaults: batch 64 and Adam at a tenth of its usual 1e-3 step, so the pretrained weights are adjusted, not relearned. */
 export const FINETUNE_BATCH = 64;
-export const FINETUNE_LR = 1e-4;
-/**
- * Structured pruning removes whole filters, so fine-tuning has more to re-learn: Adam at its usual
- * 1e-3, decayed to 0 on a cosine over the run. On the seed CNN (15-epoch fixture, 91.72%), 50% of
- * filters + 2 epochs reached 90.54% this way against 89.37% at a constant 1e-4; the unpruned
- * fixture fine-tuned either way stays at 91.7%.
- */
-export const FILTER_FINETUNE_LR = 1e-3;
-export const FILTER_FINETUNE_SCHEDULE: ScheduleSpec = { kind: 'cosine' };
+export { FILTER_FINETUNE_LR, FILTER_FINETUNE_SCHEDULE, FINETUNE_LR };
 /** Gradual pruning reaches its final sparsity after this fraction of the steps, then trains on with fixed masks. */
 export const GRADUAL_PRUNE_FRACTION = 0.6;
 /** Steps between two mask updates during gradual pruning. */

@@ -11,12 +11,9 @@ import { cloneModel } from '../../onnx/builder.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { Session, type TensorValue } from '../../runtime/index.ts';
 import type { ActivationRange } from './common.ts';
+import { CALIBRATION_METHODS, DEFAULT_PERCENTILE, type CalibrationMethod } from './defaults.ts';
 
-export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
-export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
-
-/** Default percentile: onnxruntime's quantization tool and NVIDIA's pytorch-quantization use 99.99. */
-export const DEFAULT_PERCENTILE = 99.99;
+export { CALIBRATION_METHODS, DEFAULT_PERCENTILE, type CalibrationMethod };
 /** Histogram resolution: TensorRT's entropy calibrator uses 2048 bins. */
 export const HISTOGRAM_BINS = 2048;
 /**

@@ -8,9 +8,9 @@ import { loadDataset } from '../../data/load-dataset.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { concreteDims, synthesizeInputs, type IOSpec, type TensorValue } from '../../runtime/index.ts';
 import type { CalibrationData } from './calibrate.ts';
+import { DEFAULT_CALIBRATION_SAMPLES } from './defaults.ts';
 
-/** Default number of calibration samples: onnxruntime's docs suggest "a few hundred"; 256 is ample for small CNNs. */
-export const DEFAULT_CALIBRATION_SAMPLES = 256;
+export { DEFAULT_CALIBRATION_SAMPLES };
 /** Samples per calibration batch when the model's batch dimension is free. */
 export const CALIBRATION_BATCH = 32;
 

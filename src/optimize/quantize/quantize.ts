@@ -13,9 +13,9 @@ import { quantizeDynamic } from './dynamic.ts';
 import { convertToFloat16 } from './fp16.ts';
 import { quantizeStaticCalibrated } from './static.ts';
 import { quantizeWeightBits, type WeightBitsScheme } from './weight-bits.ts';
+import { DEFAULT_QAT_STEPS, QUANTIZE_MODES, type QuantizeCliMode } from './defaults.ts';
 
-export const QUANTIZE_MODES = ['dynamic', 'static', 'fp16', 'weight-bits', 'qat'] as const;
-export type QuantizeCliMode = (typeof QUANTIZE_MODES)[number];
+export { QUANTIZE_MODES, DEFAULT_QAT_STEPS, type QuantizeCliMode };
 
 export interface QuantizeOptions {
   mode: QuantizeCliMode;
@@ -44,8 +44,6 @@ export interface QuantizeOptions {
   onStep?: (step: number, total: number, loss: number) => void;
 }
 
-/** Default QAT fine-tuning length: a few hundred steps recover most of the int8 loss (PyTorch's QAT tutorial fine-tunes ~1 epoch). */
-export const DEFAULT_QAT_STEPS = 300;
 /** Training samples QAT loads (steps × batch 64 would revisit them when more steps are asked). */
 const QAT_TRAIN_SAMPLES = 20_000;
 

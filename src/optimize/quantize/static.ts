@@ -30,6 +30,7 @@ import {
   type QuantParams,
   type SkippedNode,
 } from './common.ts';
+import { DEFAULT_MIN_REDUCTION_DEPTH } from './defaults.ts';
 
 export interface StaticQuantizeOptions {
   /** Per-channel weight scales (default true; needs opset >= 13, else per-tensor). */
@@ -53,8 +54,7 @@ export interface StaticQuantizeOptions {
   minReductionDepth?: number;
 }
 
-/** See {@link StaticQuantizeOptions.minReductionDepth}. */
-export const DEFAULT_MIN_REDUCTION_DEPTH = 24;
+export { DEFAULT_MIN_REDUCTION_DEPTH };
 
 /** Ops with a float weight that become QLinearConv / QGemm / QLinearMatMul. */
 const WEIGHTED_OPS = new Set(['Conv', 'Gemm', 'MatMul']);

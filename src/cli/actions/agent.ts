@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { EdgeAgent } from '../../edge/agent.ts';
+import { parseProfileSpec } from '../../edge/profile.ts';
+import { emit, note } from '../output.ts';
+
+interface AgentOptions {
+  cloud?: string;
+  enrollToken?: string;
+  name?: string;
+  dataDir?: string;
+  port?: number;
+  host: string;
+  profile?: string;
+  broker?: string;
+  threads: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** `verge agent …`: runs until SIGINT/SIGTERM. */
+export default async function agent(opts: AgentOptions): Promise<void> {
+  const cloud = opts.cloud ?? process.env.VERGE_CLOUD;
+  const dataDir = resolve(opts.dataDir ?? (opts.name ? `.verge/agent-${opts.name}` : '.verge/agent'));
+  const agent = await EdgeAgent.start({
+    dataDir,
+    cloudUrl: cloud,
+    enrollToken: opts.enrollToken,
+    name: opts.name,
+    profile: parseProfileSpec(opts.profile),
+    port: opts.port,
+    host: opts.host,
+    brokerUrl: opts.broker,
+    sessionThreads: opts.threads,
+    log: opts.quiet ? undefined : note,
+  });
+  const served = agent.served.list().map((m) => `${m.name}@${m.version} (${m.variant})`);
+  emit(
+    opts,
+    {
+      url: agent.url,
+      device_id: agent.deviceId,
+      name: agent.name,
+      data_dir: dataDir,
+      models: agent.served.names(),
+    },
+    () =>
+      [
+        `agent ${agent.name} (${agent.deviceId}) serving on ${agent.url}`,
+        `  predict: POST ${agent.url}/v1/models/<name>:predict   models: GET ${agent.url}/v1/models`,
+        `  serving: ${served.join(', ') || 'nothing yet (waiting for a deployment)'}`,
+        `  data dir: ${dataDir}`,
+      ].join('\n'),
+  );
+  await new Promise<void>((done) => {
+    const shutdown = (signal: string) => {
+      note(`[${agent.name}] ${signal}: stopping (queued telemetry is kept for the next start)`);
+      agent.stop().finally(done);
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}

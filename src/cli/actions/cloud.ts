@@ -1,0 +1,81 @@
+import { VergeError } from '../../errors.ts';
+import { buildControlPlane } from '../../cloud/index.ts';
+import { emit, note } from '../output.ts';
+
+/** Default state directory (relative to the working directory). */
+const DEFAULT_DATA_DIR = 'verge-cloud';
+
+interface CloudOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  broker?: string;
+  brokerUsername?: string;
+  brokerPassword?: string;
+  mqttPort: number;
+  mqttHost: string;
+  publicMqttUrl?: string;
+  instanceId: string;
+  sharedSubscriptions?: boolean;
+  mosquittoAuthDir?: string;
+  db?: string;
+  pgSchema: string;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+/** `verge cloud …`: runs until SIGINT/SIGTERM. */
+export default async function cloud(opts: CloudOptions): Promise<void> {
+  const dataDir = opts.dataDir ?? process.env.VERGE_CLOUD_DATA_DIR ?? DEFAULT_DATA_DIR;
+  const cp = await buildControlPlane({
+    dataDir,
+    db: opts.db,
+    pgSchema: opts.pgSchema,
+    broker: opts.broker,
+    brokerUsername: opts.brokerUsername,
+    brokerPassword: opts.brokerPassword ?? process.env.VERGE_BROKER_PASSWORD,
+    mqttHost: opts.mqttHost,
+    mqttPort: opts.mqttPort,
+    publicMqttUrl: opts.publicMqttUrl,
+    mosquittoAuthDir: opts.mosquittoAuthDir,
+    sharedSubscriptions: !!opts.sharedSubscriptions,
+    instanceId: opts.broker ? opts.instanceId : undefined,
+    host: opts.host,
+    logger: !!opts.verbose,
+  });
+  let started;
+  try {
+    started = await cp.start({ port: opts.port });
+  } catch (e) {
+    await cp.close().catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE')
+      throw new VergeError('E_NETWORK', `port already in use (${err.message}); pass --port / --mqtt-port`);
+    throw e;
+  }
+  const info = {
+    url: started.url,
+    mqtt_url: started.mqttUrl,
+    openapi: `${started.url}/openapi.json`,
+    data_dir: dataDir,
+    admin_key_file: cp.adminKeyPath,
+    db: opts.db ? 'postgres' : 'sqlite',
+    broker: opts.broker ? 'external' : 'embedded',
+  };
+  emit(opts, info, () =>
+    [
+      `verge cloud: API ${started.url}  (OpenAPI ${info.openapi}, metrics ${started.url}/metrics)`,
+      `  MQTT ${started.mqttUrl} (${info.broker}), state ${info.db} in ${dataDir}`,
+      `  admin API key: ${cp.adminKeyPath}`,
+      `  operators: export VERGE_CLOUD=${started.url} VERGE_API_KEY=$(cat ${cp.adminKeyPath})`,
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      note(`verge cloud: ${signal}, shutting down`);
+      cp.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,84 @@
+/** `verge deploy <name@version> …`: create a deployment (or promote a canary), optionally wait for it. */
+import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { VergeError } from '../../errors.ts';
+import {
+  HTTP_PATHS,
+  type CreateDeploymentRequest,
+  type Deployment,
+  type DeploymentsResponse,
+  type Precision,
+} from '../../protocol/index.ts';
+import type { RolloutStrategy } from '../commands/deploy.ts';
+import { waitAndReport } from '../deployment-report.ts';
+import type { CloudCliOptions } from '../options.ts';
+import { note } from '../output.ts';
+
+interface DeployOptions extends CloudCliOptions {
+  devices?: string[];
+  tag?: Record<string, string>;
+  profileClass?: string;
+  arch?: string;
+  precision?: Precision;
+  strategy: RolloutStrategy;
+  maxErrorRate: number;
+  maxP95Ms?: number;
+  minInferences: number;
+  gateTimeout: number;
+  autoPromote: boolean;
+  promote?: boolean;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+function parseRef(ref: string): { name: string; version: string } {
+  const at = ref.lastIndexOf('@');
+  if (at <= 0 || at === ref.length - 1)
+    throw new VergeError('E_BAD_ARGUMENT', `expected <name>@<version>, got '${ref}'`);
+  return { name: ref.slice(0, at), version: ref.slice(at + 1) };
+}
+
+function targetOf(opts: DeployOptions): CreateDeploymentRequest['target'] {
+  const target: CreateDeploymentRequest['target'] = {};
+  if (opts.devices?.length) target.devices = opts.devices;
+  if (opts.tag) target.tags = opts.tag;
+  if (opts.profileClass || opts.arch || opts.precision)
+    target.profile = { class: opts.profileClass, arch: opts.arch, precision: opts.precision };
+  if (!target.devices && !target.tags && !target.profile)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      'choose targets: --devices a,b, --tag k=v, or --profile-class/--arch/--precision',
+    );
+  return target;
+}
+
+async function promote(client: CloudClient, name: string, version: string): Promise<Deployment> {
+  const active = (
+    await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?model=${encodeURIComponent(name)}&active=true`)
+  ).deployments.find((d) => d.version === version && d.state === 'canary');
+  if (!active) throw new VergeError('E_NOT_FOUND', `no canary deployment of ${name}@${version} to promote`);
+  return client.post<Deployment>(HTTP_PATHS.promote(active.id));
+}
+
+export default async function deploy(ref: string, opts: DeployOptions): Promise<void> {
+  const { name, version } = parseRef(ref);
+  const client = new CloudClient(resolveCloud(opts));
+  if (opts.promote) return waitAndReport(client, await promote(client, name, version), opts);
+  const dep = await client.post<Deployment>(HTTP_PATHS.deployments, {
+    model: name,
+    version,
+    target: targetOf(opts),
+    ...opts.strategy,
+    health: {
+      max_error_rate: opts.maxErrorRate,
+      max_p95_ms: opts.maxP95Ms ?? null,
+      min_inferences: opts.minInferences,
+      timeout_s: opts.gateTimeout,
+    },
+    auto_promote: opts.autoPromote !== false,
+  } satisfies CreateDeploymentRequest);
+  note(
+    `deployment ${dep.id}: ${dep.devices.length} device(s), ${dep.devices.filter((d) => d.released).length} released now`,
+  );
+  await waitAndReport(client, dep, opts);
+}

@@ -1,0 +1,42 @@
+/** `verge eval <model.onnx> --data <name|dir> [--json]`: test-split accuracy and loss of a model. */
+import { loadDataset } from '../../data/load-dataset.ts';
+import { loadModel } from '../../onnx/io.ts';
+import { evaluate, sampleShapeFor } from '../../train/fit.ts';
+import type { LossKind } from '../../train/loss.ts';
+import { emit, note } from '../output.ts';
+
+interface EvalOptions {
+  data: string;
+  loss: LossKind;
+  batch: number;
+  limit?: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export default async function evaluateCommand(modelPath: string, opts: EvalOptions): Promise<void> {
+  const model = loadModel(modelPath);
+  const batchSize = opts.batch;
+  const threads = opts.threads;
+  const data = await loadDataset(opts.data, { limits: { train: 1, test: opts.limit } });
+  note(`data: ${data.name} from ${data.source}: ${data.test.count} test samples`);
+  const { input, shape } = sampleShapeFor(model, data);
+  const r = await evaluate(model, data, data.test, {
+    loss: opts.loss,
+    batchSize,
+    inputShape: shape,
+    inputName: input,
+    ...(threads ? { threads } : {}),
+  });
+  emit(
+    opts,
+    {
+      accuracy: r.accuracy,
+      loss: r.loss,
+      samples: r.samples,
+      data: { name: data.name, source: data.source, test: data.test.count },
+    },
+    () =>
+      `accuracy ${(100 * r.accuracy).toFixed(2)}%  loss ${r.loss.toFixed(4)}  on ${r.samples} test samples of ${data.name} (${data.source})`,
+  );
+}

@@ -1,0 +1,68 @@
+/** `verge model publish <file> --name N --version V …`: upload a model (variant); the cloud signs it. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import semver from 'semver';
+import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { VergeError } from '../../errors.ts';
+import { loadModel } from '../../onnx/io.ts';
+import {
+  HTTP_PATHS,
+  PRECISIONS,
+  type ArtifactUploadResponse,
+  type ModelVersion,
+  type Precision,
+} from '../../protocol/index.ts';
+import type { CloudCliOptions } from '../options.ts';
+import { emit, note } from '../output.ts';
+
+interface PublishOptions extends CloudCliOptions {
+  name: string;
+  version: string;
+  variant: string;
+  precision?: Precision;
+  profile?: string;
+  parent?: string;
+  optimization?: string;
+  metric: Record<string, string>;
+  json?: boolean;
+}
+
+function metricsOf(raw: Record<string, string>): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!Number.isFinite(Number(v)))
+      throw new VergeError('E_BAD_ARGUMENT', `--metric ${k} must be a number, got '${v}'`);
+    metrics[k] = Number(v);
+  }
+  return metrics;
+}
+
+export default async function publish(file: string, opts: PublishOptions): Promise<void> {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${file}`);
+  if (!semver.valid(opts.version))
+    throw new VergeError('E_BAD_ARGUMENT', `--version '${opts.version}' is not semver (like 1.2.0)`);
+  const precision: Precision =
+    opts.precision ?? ((PRECISIONS as readonly string[]).includes(opts.variant) ? (opts.variant as Precision) : 'fp32');
+  const metrics = metricsOf(opts.metric);
+  loadModel(file); // refuse a truncated or non-ONNX file before uploading it (throws E_NOT_ONNX, …)
+  const bytes = readFileSync(file);
+  const client = new CloudClient(resolveCloud(opts));
+  note(`uploading ${file} (${bytes.length.toLocaleString('en-US')} bytes)`);
+  const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, bytes);
+  const mv = await client.post<ModelVersion>(HTTP_PATHS.models, {
+    name: opts.name,
+    version: opts.version,
+    variant: opts.variant,
+    precision,
+    profile: opts.profile ?? null,
+    sha256: art.sha256,
+    parent: opts.parent ?? null,
+    optimization: opts.optimization ?? null,
+    metrics,
+  });
+  emit(
+    opts,
+    mv,
+    () =>
+      `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * `verge train (--arch NAME | <model.onnx>) --data <name|dir> … --out <model.onnx> [--json]`:
+ * train a built-in architecture or an imported ONNX model on onnxruntime and save the result as a
+ * plain inference model. Recurrent nodes (GRU/LSTM) of imported models are lowered to primitives
+ * for training and the trained weights are put back into the original nodes for the saved model.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { VergeError } from '../../errors.ts';
+import { meanStd } from '../../data/dataset.ts';
+import { loadDataset } from '../../data/load-dataset.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { loadModel, saveModel } from '../../onnx/io.ts';
+import { buildArchitecture } from '../../nn/architectures.ts';
+import { evaluate, fit, sampleShapeFor, type EarlyStoppingOptions, type EpochRecord } from '../../train/fit.ts';
+import { hasRecurrent } from '../../train/lower/recurrent.ts';
+import { lowerRecurrentFor, transferParameters } from '../../train/lower/parameters.ts';
+import type { LossKind } from '../../train/loss.ts';
+import type { OptimizerKind } from '../../train/optimizer.ts';
+import { parseSchedule } from '../../train/schedules.ts';
+import { TrainingSession } from '../../train/session.ts';
+import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
+
+/** Default learning rates: PyTorch's Adam default, and a common SGD starting point. */
+const DEFAULT_LR: Record<OptimizerKind, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3 };
+
+interface TrainOptions {
+  arch?: string;
+  data: string;
+  epochs?: number;
+  steps?: number;
+  batch: number;
+  optimizer: OptimizerKind;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  loss: LossKind;
+  shuffle: boolean;
+  seed: number;
+  threads?: number;
+  schedule: string;
+  freeze?: RegExp;
+  clipNorm?: number;
+  validation?: number | 'test';
+  earlyStopping?: number;
+  checkpointDir?: string;
+  resume?: boolean;
+  limit?: number;
+  limitTest?: number;
+  standardize: boolean;
+  out: string;
+  json?: boolean;
+}
+
+function checkOutPath(out: string): void {
+  const dir = dirname(resolve(out));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new VergeError('E_FILE_NOT_FOUND', `output folder ${dir} does not exist`);
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new VergeError('E_BAD_ARGUMENT', `--out ${out} is a folder; give a file name`);
+}
+
+function fmt(v: number | null, digits = 4): string {
+  return v === null ? '-' : v.toFixed(digits);
+}
+
+/** `verge train (--arch NAME | <model>) --data D … --out F` */
+export default async function train(modelPath: string | undefined, opts: TrainOptions): Promise<void> {
+  if ((modelPath === undefined) === (opts.arch === undefined)) {
+    throw new VergeError('E_BAD_ARGUMENT', 'give either --arch <name> or a model file to train, not both or neither');
+  }
+  if (opts.epochs !== undefined && opts.steps !== undefined)
+    throw new VergeError('E_BAD_ARGUMENT', 'give --epochs or --steps, not both');
+  if (opts.resume && !opts.checkpointDir) throw new VergeError('E_BAD_ARGUMENT', '--resume needs --checkpoint-dir');
+  const { optimizer, loss, epochs, steps, seed, threads, clipNorm, momentum, weightDecay, validation } = opts;
+  const batchSize = opts.batch;
+  const lr = opts.lr ?? DEFAULT_LR[optimizer];
+  const schedule = parseSchedule(opts.schedule);
+  const frozen = opts.freeze;
+  const earlyStopping: EarlyStoppingOptions | undefined =
+    opts.earlyStopping !== undefined ? { patience: opts.earlyStopping } : undefined;
+  if (modelPath !== undefined && !existsSync(modelPath))
+    throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
+  checkOutPath(opts.out);
+
+  const data = await loadDataset(opts.data, {
+    limits: { train: opts.limit, test: opts.limitTest },
+  });
+  note(
+    `data: ${data.name} from ${data.source}: ${data.train.count} train / ${data.test.count} test samples of [${data.shape.join(', ')}], ${data.classes} classes`,
+  );
+
+  let source: Model;
+  let standardize: { mean: number; std: number } | undefined;
+  if (opts.arch !== undefined) {
+    if (opts.standardize) standardize = meanStd(data.train.x);
+    source = buildArchitecture(opts.arch, {
+      inputShape: data.shape,
+      classes: data.classes,
+      seed,
+      ...(standardize ? { standardize } : {}),
+    });
+  } else source = loadModel(modelPath!);
+  const { input, shape } = sampleShapeFor(source, data);
+
+  // GRU/LSTM: train the unrolled form, save the trained weights in the original nodes.
+  let trainable = source;
+  if (hasRecurrent(source)) {
+    const per = shape.reduce((a, b) => a * b, 1);
+    const probeBatch = Math.min(2, data.train.count);
+    trainable = await lowerRecurrentFor(source, {
+      [input]: { dtype: 'float32', dims: [probeBatch, ...shape], data: data.train.x.slice(0, probeBatch * per) },
+    });
+    note('lowered GRU/LSTM nodes to primitive ops for training');
+  }
+
+  const session = await TrainingSession.create(trainable, {
+    loss,
+    optimizer: {
+      kind: optimizer,
+      lr,
+      ...(momentum !== undefined ? { momentum } : {}),
+      ...(weightDecay !== undefined ? { weightDecay } : {}),
+    },
+    ...(frozen ? { frozen: (name: string) => frozen.test(name) } : {}),
+    ...(clipNorm !== undefined ? { clipNorm } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    seed,
+  });
+  try {
+    note(
+      `training ${session.parameterNames.length} parameter tensors with ${optimizer} (lr ${lr}, ${opts.schedule}), batch ${batchSize}`,
+    );
+    let progress: ReturnType<typeof progressBar> | undefined;
+    const result = await fit(session, data, {
+      ...(steps !== undefined ? { steps } : { epochs: epochs ?? 1 }),
+      batchSize,
+      shuffle: opts.shuffle,
+      seed,
+      lr,
+      schedule,
+      loss,
+      inputShape: shape,
+      inputName: input,
+      ...(validation !== undefined ? { validation } : {}),
+      ...(earlyStopping ? { earlyStopping } : {}),
+      ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir, resume: opts.resume ?? false } : {}),
+      onProgress: (p) => {
+        progress ??= progressBar(
+          p.totalSteps,
+          'train [{bar}] {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | acc {acc} | {sps} samples/s',
+        );
+        progress.update(p.globalStep, {
+          epoch: `${p.epoch}/${p.epochs}`,
+          loss: p.loss.toFixed(4),
+          acc: p.accuracy === undefined ? '-' : p.accuracy.toFixed(4),
+          sps: Math.round(p.samplesPerSec),
+        });
+      },
+      onEpochEnd: (r: EpochRecord) => {
+        if (!process.stderr.isTTY) {
+          note(
+            `epoch ${r.epoch}: loss ${fmt(r.loss)} acc ${fmt(r.accuracy)} val_loss ${fmt(r.val_loss)} val_acc ${fmt(r.val_accuracy)} ${r.samples_per_sec} samples/s`,
+          );
+        }
+      },
+    });
+    progress?.stop();
+    if (result.stoppedEarly) note(`stopped early after epoch ${result.epochs} (best epoch ${result.bestEpoch})`);
+    const test = await evaluate(session, data, data.test, { loss, inputShape: shape, inputName: input });
+    let trained = session.exportModel();
+    if (trainable !== source) trained = transferParameters(source, trained).model;
+    const bytes = saveModel(trained, opts.out);
+    const report = {
+      epochs: result.epochs,
+      steps: result.steps,
+      samples_per_sec: result.samples_per_sec,
+      history: result.history,
+      test: { accuracy: test.accuracy, loss: test.loss, samples: test.samples },
+      peak_rss_mb: peakRssMb(),
+      data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
+      model:
+        opts.arch !== undefined ? { arch: opts.arch, ...(standardize ? { standardize } : {}) } : { file: modelPath },
+      optimizer,
+      lr,
+      batch: batchSize,
+      seed,
+      ...(result.resumedFrom ? { resumed_from_epoch: result.resumedFrom } : {}),
+      ...(result.stoppedEarly ? { stopped_early: true, best_epoch: result.bestEpoch } : {}),
+      out: opts.out,
+      bytes,
+    };
+    emit(opts, report, () =>
+      [
+        table(
+          ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'samples/s'],
+          result.history.map((h) => [
+            h.epoch,
+            fmt(h.loss),
+            fmt(h.accuracy),
+            fmt(h.val_loss),
+            fmt(h.val_accuracy),
+            h.samples_per_sec,
+          ]),
+        ),
+        `test: accuracy ${(100 * test.accuracy).toFixed(2)}% loss ${test.loss.toFixed(4)} on ${test.samples} samples`,
+        `${result.steps} steps at ${result.samples_per_sec} samples/s; peak RSS ${report.peak_rss_mb} MiB`,
+        `wrote ${opts.out} (${bytes.toLocaleString('en-US')} bytes)`,
+      ].join('\n'),
+    );
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES } from '../../demo/defaults.ts';
+import { action } from '../command.ts';
+import { integer, port, positiveInt } from '../options.ts';
+
+export function register(program: Command): void {
+  const demo = program
+    .command('demo')
+    .description('end-to-end demonstrations (`npm start` runs `verge demo quickstart`)');
+  demo
+    .command('quickstart')
+    .description(
+      "a control plane, a seed CNN trained briefly on Fashion-MNIST, its int8/fp16 variants, three edge agents with different profiles, a canary rollout promoted after its health gate, and test images through every agent's API",
+    )
+    .option('--once', 'run once, print the summary and exit (default: stay up and serve)')
+    .option(
+      '--json',
+      'print ONE JSON object {devices:[{name, model, version, variant, accuracy, p50_ms}], ...} on stdout',
+    )
+    .option('--data-dir <dir>', 'keep everything in this (new, empty) folder instead of a temporary one')
+    .option('--port <port>', 'control plane API port (default: a free one)', port('--port'))
+    .option(
+      '--train-steps <n>',
+      'optimizer steps of the brief training run',
+      positiveInt('--train-steps'),
+      DEFAULT_TRAIN_STEPS,
+    )
+    .option('--model <file.onnx>', 'deploy this Fashion-MNIST classifier ([N,1,28,28] input) instead of training one')
+    .option(
+      '--samples <n>',
+      'test images sent through each agent',
+      integer('--samples', { min: 1, max: MAX_TEST_SAMPLES }),
+      DEFAULT_TEST_SAMPLES,
+    )
+    .action(action(() => import('../actions/demo-quickstart.ts')));
+}

@@ -1,0 +1,15 @@
+/** Public API of the demos: the end-to-end quickstart as a library function. */
+export {
+  runQuickstart,
+  QUICKSTART_DEVICES,
+  MODEL_NAME,
+  MODEL_VERSION,
+  DEFAULT_TRAIN_STEPS,
+  DEFAULT_TEST_SAMPLES,
+  MAX_TEST_SAMPLES,
+  type QuickstartOptions,
+  type QuickstartSummary,
+  type QuickstartFleet,
+  type DeviceResult,
+} from './quickstart.ts';
+export { silentReporter, type DemoReporter, type DemoProgress } from './reporter.ts';

@@ -1,0 +1,305 @@
+/**
+ * The end-to-end quickstart (`npm start`) as a library function: in one process, a control plane
+ * (embedded MQTT broker, SQLite), a seed CNN trained briefly on Fashion-MNIST with verge's trainer
+ * (or a model file the caller gives), its static int8 and fp16 variants, all published and
+ * signed; three agents with different device profiles; a canary deployment gated on the canary's
+ * real inference health, then promoted; test images sent through every agent's HTTP API; a
+ * summary per device (variant, accuracy, p50 latency).
+ *
+ * Progress goes through a `DemoReporter` (the CLI prints it on stderr); nothing here prints.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildControlPlane, type ControlPlane } from '../cloud/index.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
+import { EdgeAgent } from '../edge/agent.ts';
+import { parseProfileSpec } from '../edge/profile.ts';
+import { VergeError } from '../errors.ts';
+import { loadModel } from '../onnx/io.ts';
+import type { Model } from '../onnx/ir.ts';
+import type { Deployment } from '../protocol/index.ts';
+import { canaryRollout } from './rollout.ts';
+import { QuickstartOperator, STEP_TIMEOUT_MS } from './operator.ts';
+import { evaluateAgent, localAccuracy } from './traffic.ts';
+import { makeVariants, trainSeedCnn, type TrainInfo, type Variant } from './model.ts';
+import { round, silentReporter, type DemoReporter } from './reporter.ts';
+import { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES } from './defaults.ts';
+
+export { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES };
+
+export const MODEL_NAME = 'seed-cnn';
+export const MODEL_VERSION = '1.0.0';
+/** Training samples loaded (steps × batch, rounded up): enough for one pass without repeats. */
+const TRAIN_SAMPLES = 20_000;
+/** Calibration samples for static int8 (the quantizer's own default is 256). */
+export const CALIBRATION_SAMPLES = 256;
+/** Steps the quickstart reports (`[n/7]`). */
+const TOTAL_STEPS = 7;
+
+/** The three simulated devices: name and `--profile` spec (see edge/profile.ts presets). */
+export const QUICKSTART_DEVICES = [
+  { name: 'gateway-1', profile: 'gateway', role: 'x86 gateway, fp32 only' },
+  { name: 'camera-1', profile: 'camera', role: 'smart camera, int8-capable' },
+  { name: 'sensor-1', profile: 'small', role: 'small device, 4 MB RAM' },
+] as const;
+
+export interface QuickstartOptions {
+  /** Keep everything in this new (or empty) folder instead of a temporary one. */
+  dataDir?: string;
+  /** Control plane API port (default: a free one). */
+  port?: number;
+  /** Optimizer steps of the training run. */
+  trainSteps?: number;
+  /** Test images sent through each agent. */
+  samples?: number;
+  /** Deploy this ONNX model (a Fashion-MNIST classifier taking [N,1,28,28]) instead of training one. */
+  modelFile?: string;
+}
+
+export interface DeviceResult {
+  name: string;
+  profile: string;
+  model: string;
+  version: string;
+  variant: string;
+  precision: string;
+  accuracy: number;
+  p50_ms: number;
+  p99_ms: number;
+  samples: number;
+  url: string;
+}
+
+export interface QuickstartSummary {
+  devices: DeviceResult[];
+  model: {
+    name: string;
+    version: string;
+    source: 'trained' | 'file';
+    source_note: string;
+    train?: TrainInfo;
+    test_accuracy_local: number;
+    variants: { variant: string; precision: string; bytes: number; profile: string | null; note?: string }[];
+  };
+  deployment: { id: string; strategy: string; canary: string[]; gate: string | null; state: string; seconds: number };
+  cloud: { url: string; mqtt_url: string; data_dir: string };
+  data: { source: string; test_samples: number };
+  elapsed_s: number;
+}
+
+/** A running quickstart fleet: its summary, and `stop()` to shut it down (and remove a temporary folder). */
+export interface QuickstartFleet {
+  summary: QuickstartSummary;
+  controlPlane: ControlPlane;
+  agents: EdgeAgent[];
+  stop(): Promise<void>;
+}
+
+function checkOptions(opts: QuickstartOptions): { samples: number; trainSteps: number } {
+  const samples = opts.samples ?? DEFAULT_TEST_SAMPLES;
+  const trainSteps = opts.trainSteps ?? DEFAULT_TRAIN_STEPS;
+  if (!Number.isInteger(samples) || samples < 1 || samples > MAX_TEST_SAMPLES)
+    throw new VergeError('E_BAD_ARGUMENT', `samples must be 1..${MAX_TEST_SAMPLES}, got ${samples}`);
+  if (!Number.isInteger(trainSteps) || trainSteps < 1)
+    throw new VergeError('E_BAD_ARGUMENT', `train steps must be a positive integer, got ${trainSteps}`);
+  if (opts.modelFile !== undefined && !existsSync(opts.modelFile))
+    throw new VergeError('E_FILE_NOT_FOUND', `${opts.modelFile} does not exist`);
+  return { samples, trainSteps };
+}
+
+/** The folder the fleet lives in, and whether the quickstart made it (then it removes it). */
+function baseFolder(dataDir: string | undefined): { dir: string; temporary: boolean } {
+  if (!dataDir) return { dir: mkdtempSync(join(tmpdir(), 'verge-quickstart-')), temporary: true };
+  const dir = resolve(dataDir);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new VergeError(
+      'E_CONFLICT',
+      `${dir} is not empty: give the quickstart a new folder (or omit the data dir for a temporary one)`,
+    );
+  mkdirSync(dir, { recursive: true });
+  return { dir, temporary: false };
+}
+
+/** The model to deploy: trained here, or read from the caller's file. */
+async function prepareModel(
+  opts: QuickstartOptions,
+  data: Dataset,
+  trainSteps: number,
+  report: DemoReporter,
+): Promise<{ model: Model; source: 'trained' | 'file'; note: string; train?: TrainInfo }> {
+  if (opts.modelFile !== undefined) {
+    report.step(3, TOTAL_STEPS, `using ${opts.modelFile}`);
+    return { model: loadModel(opts.modelFile), source: 'file', note: `read from ${opts.modelFile}` };
+  }
+  report.step(3, TOTAL_STEPS, `training the seed CNN for ${trainSteps} steps with verge's trainer`);
+  const { model, info } = await trainSeedCnn(data, trainSteps, report);
+  const note = `trained here by verge on onnxruntime: ${info.steps} steps, ${info.samples_per_sec} samples/s, ${info.seconds} s`;
+  return { model, source: 'trained', note, train: info };
+}
+
+async function publishVariants(op: QuickstartOperator, variants: Variant[], localAcc: number, r: DemoReporter) {
+  for (const v of variants) {
+    const derived = v.variant !== 'fp32';
+    await op.publish(MODEL_NAME, MODEL_VERSION, v, {
+      parent: derived ? `${MODEL_NAME}@${MODEL_VERSION}` : null,
+      optimization: derived ? `quantize:${v.variant}` : null,
+      metrics: derived ? {} : { test_accuracy: round(localAcc, 4) },
+    });
+    r.note(
+      `  published ${MODEL_NAME}@${MODEL_VERSION} ${v.variant.padEnd(5)} ${String(v.bytes.length).padStart(8)} bytes${v.profile ? ` (for profile '${v.profile}')` : ''}`,
+    );
+  }
+}
+
+async function startAgents(
+  op: QuickstartOperator,
+  url: string,
+  baseDir: string,
+  agents: EdgeAgent[],
+  r: DemoReporter,
+): Promise<void> {
+  for (const d of QUICKSTART_DEVICES) {
+    const agent = await EdgeAgent.start({
+      dataDir: join(baseDir, 'agents', d.name),
+      cloudUrl: url,
+      enrollToken: await op.token(),
+      name: d.name,
+      profile: parseProfileSpec(d.profile),
+      port: 0,
+      telemetryIntervalMs: 500,
+      heartbeatIntervalMs: 2000,
+      sessionThreads: 1,
+    });
+    agents.push(agent);
+    r.note(
+      `  ${d.name.padEnd(10)} ${d.role.padEnd(28)} ${agent.url}  (${agent.profile.precisions.join('+')}, ${agent.profile.memory_mb} MB)`,
+    );
+  }
+  const until = Date.now() + STEP_TIMEOUT_MS;
+  while (!agents.every((a) => a.state === 'online')) {
+    if (Date.now() > until) throw new VergeError('E_NETWORK', 'agents did not connect to the broker');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+async function measureDevices(
+  agents: EdgeAgent[],
+  variants: Variant[],
+  data: Dataset,
+  samples: number,
+  r: DemoReporter,
+) {
+  const devices: DeviceResult[] = [];
+  for (const [i, a] of agents.entries()) {
+    const m = await evaluateAgent(a, MODEL_NAME, data, samples, r);
+    devices.push({
+      name: a.name,
+      profile: QUICKSTART_DEVICES[i]!.profile,
+      model: m.model.name,
+      version: m.model.version,
+      variant: m.model.variant,
+      precision: variants.find((x) => x.variant === m.model.variant)?.precision ?? m.model.variant,
+      accuracy: round(m.accuracy, 4),
+      p50_ms: round(m.p50, 3),
+      p99_ms: round(m.p99, 3),
+      samples,
+      url: a.url,
+    });
+  }
+  for (const a of agents) a.flushTelemetry();
+  return devices;
+}
+
+/**
+ * Run the quickstart and leave the fleet up: the caller prints the summary and calls `stop()`
+ * (at once, or on Ctrl-C). On failure everything started is stopped before the error is thrown.
+ */
+export async function runQuickstart(
+  opts: QuickstartOptions = {},
+  report: DemoReporter = silentReporter,
+): Promise<QuickstartFleet> {
+  const started = performance.now();
+  const { samples, trainSteps } = checkOptions(opts);
+  const base = baseFolder(opts.dataDir);
+  let cp: ControlPlane | undefined;
+  const agents: EdgeAgent[] = [];
+  const stop = async () => {
+    for (const a of agents) await a.stop().catch(() => undefined);
+    await cp?.close().catch(() => undefined);
+    if (base.temporary) rmSync(base.dir, { recursive: true, force: true });
+  };
+  try {
+    report.step(1, TOTAL_STEPS, 'starting the control plane (embedded MQTT broker, SQLite)');
+    cp = await buildControlPlane({ dataDir: join(base.dir, 'cloud'), tickMs: 200 });
+    const { url, mqttUrl } = await cp.start({ port: opts.port ?? 0 });
+    report.note(`  API ${url}   MQTT ${mqttUrl}   admin key ${cp.adminKeyPath}`);
+    const op = new QuickstartOperator(url, cp.adminKey);
+
+    report.step(2, TOTAL_STEPS, 'loading Fashion-MNIST');
+    const train = opts.modelFile !== undefined ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES);
+    const data = loadFashionMnist({ train, test: samples });
+    report.note(`  ${data.source}: ${data.train.count} train / ${data.test.count} test images`);
+    const prepared = await prepareModel(opts, data, trainSteps, report);
+    report.note(`  model: ${prepared.note}`);
+    const localAcc = await localAccuracy(prepared.model, data, data.test.count);
+    report.note(`  local test accuracy on ${data.test.count} images: ${(localAcc * 100).toFixed(1)}%`);
+
+    report.step(4, TOTAL_STEPS, 'making variants (static int8, fp16) and publishing them, signed');
+    const variants = await makeVariants(prepared.model, data, CALIBRATION_SAMPLES);
+    await publishVariants(op, variants, localAcc, report);
+
+    report.step(5, TOTAL_STEPS, 'starting three edge agents with different device profiles');
+    await startAgents(op, url, base.dir, agents, report);
+
+    const rollout = await canaryRollout(
+      op,
+      agents,
+      data,
+      { model: MODEL_NAME, version: MODEL_VERSION },
+      report,
+      (text) => report.step(6, TOTAL_STEPS, text),
+    );
+
+    report.step(7, TOTAL_STEPS, `sending ${samples} Fashion-MNIST test images through each agent's HTTP API`);
+    const devices = await measureDevices(agents, variants, data, samples, report);
+    const summary: QuickstartSummary = {
+      devices,
+      model: {
+        name: MODEL_NAME,
+        version: MODEL_VERSION,
+        source: prepared.source,
+        source_note: prepared.note,
+        train: prepared.train,
+        test_accuracy_local: round(localAcc, 4),
+        variants: variants.map(({ variant, precision, bytes, profile, note }) => ({
+          variant,
+          precision,
+          bytes: bytes.length,
+          profile,
+          note,
+        })),
+      },
+      deployment: deploymentSummary(rollout.deployment, rollout.canary, rollout.gate, rollout.seconds),
+      cloud: { url, mqtt_url: mqttUrl, data_dir: base.dir },
+      data: { source: data.source, test_samples: samples },
+      elapsed_s: round((performance.now() - started) / 1000, 1),
+    };
+    return { summary, controlPlane: cp, agents, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function deploymentSummary(d: Deployment, canary: string[], gate: string, seconds: number) {
+  return {
+    id: d.id,
+    strategy: `canary:${d.canary_percent}`,
+    canary,
+    gate,
+    state: d.state,
+    seconds: round(seconds, 2),
+  };
+}

@@ -1,0 +1,87 @@
+/** Requests through an agent's local HTTP API, and the local reference accuracy they are compared with. */
+import type { Dataset } from '../data/dataset.ts';
+import type { EdgeAgent } from '../edge/agent.ts';
+import { VergeError } from '../errors.ts';
+import type { Model } from '../onnx/ir.ts';
+import { Session } from '../runtime/index.ts';
+import { quantile, type DemoReporter } from './reporter.ts';
+
+/** One Fashion-MNIST image per request. */
+const IMAGE_DIMS = [1, 1, 28, 28];
+const IMAGE_SIZE = 28 * 28;
+
+function argmax(scores: ArrayLike<number>, from = 0, n = scores.length): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (scores[from + j]! > scores[from + best]!) best = j;
+  return best;
+}
+
+/** Accuracy of a model on the first `n` test images, run locally (the number the agents should match). */
+export async function localAccuracy(model: Model, data: Dataset, n: number): Promise<number> {
+  const s = await Session.create(model, { threads: 2 });
+  try {
+    const x = Float32Array.from(data.test.x.subarray(0, n * IMAGE_SIZE));
+    const out = await s.run({ [s.inputNames[0]!]: { dtype: 'float32', dims: [n, 1, 28, 28], data: x } });
+    const logits = Object.values(out)[0]!.data as Float32Array;
+    const classes = logits.length / n;
+    let correct = 0;
+    for (let i = 0; i < n; i++) if (argmax(logits, i * classes, classes) === data.test.y[i]) correct++;
+    return correct / n;
+  } finally {
+    await s.release();
+  }
+}
+
+interface PredictResponse {
+  outputs?: Record<string, { data: number[] }>;
+  model?: { name: string; version: string; variant: string };
+  error?: { code: string; message: string };
+}
+
+/** POST test image `i` to the agent; the response body. */
+export async function predictImage(agent: EdgeAgent, model: string, input: string, data: Dataset, i: number) {
+  const body = JSON.stringify({
+    inputs: {
+      [input]: { dims: IMAGE_DIMS, data: Array.from(data.test.x.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)) },
+    },
+  });
+  const res = await fetch(`${agent.url}/v1/models/${model}:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const json = (await res.json()) as PredictResponse;
+  if (!res.ok || !json.outputs || !json.model)
+    throw new VergeError('E_RUNTIME', `${agent.name} answered ${res.status}: ${json.error?.message ?? 'no outputs'}`);
+  return { outputs: json.outputs, model: json.model };
+}
+
+/** The name of the served model's first input, from the agent's `GET /v1/models`. */
+export async function servedInput(agent: EdgeAgent, model: string): Promise<string> {
+  const listed = (await (await fetch(`${agent.url}/v1/models`)).json()) as {
+    models: { name: string; inputs: { name: string }[] }[];
+  };
+  const served = listed.models.find((m) => m.name === model);
+  if (!served) throw new VergeError('E_NOT_FOUND', `${agent.name} does not serve ${model}`);
+  return served.inputs[0]!.name;
+}
+
+/** Send `n` test images, one request each, through an agent's HTTP API; accuracy and client-side latency. */
+export async function evaluateAgent(agent: EdgeAgent, model: string, data: Dataset, n: number, report: DemoReporter) {
+  const input = await servedInput(agent, model);
+  const times: number[] = [];
+  let correct = 0;
+  let served = { name: '', version: '', variant: '' };
+  const bar = report.progress(n, `images via ${agent.name}`);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await predictImage(agent, model, input, data, i);
+    times.push(performance.now() - t0);
+    served = r.model;
+    if (argmax(Object.values(r.outputs)[0]!.data) === data.test.y[i]) correct++;
+    bar.update(i + 1);
+  }
+  bar.stop();
+  times.sort((a, b) => a - b);
+  return { accuracy: correct / n, p50: quantile(times, 0.5), p99: quantile(times, 0.99), model: served };
+}
