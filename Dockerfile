@@ -1,30 +1,36 @@
-# verge control plane image: `docker build -t verge .` then
+# verge image: `docker build -t verge .` then
 #   docker run -p 8080:8080 -p 1884:1884 -v verge-data:/data verge
 # The same image runs agents (`verge agent …`); the default command is the control plane.
-FROM node:20-slim
+# Two stages: the build stage compiles src/ to dist/ (TypeScript is a dev dependency); the image
+# keeps production dependencies and the compiled JavaScript only, and runs as a non-root user.
+ARG NODE_IMAGE=node:20-slim
 
-# better-sqlite3 and onnxruntime-node ship prebuilt binaries for linux-x64/arm64 glibc; the
-# toolchain is only a fallback for other platforms (npm builds from source when no prebuild fits).
+FROM ${NODE_IMAGE} AS build
+# onnxruntime-node's install script would download CUDA providers; verge uses its CPU binaries
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+# better-sqlite3 ships prebuilt binaries for linux-x64/arm64 glibc; the toolchain is a fallback
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
-
-COPY bin ./bin
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY tsconfig.json ./
+RUN npm run build && npm prune --omit=dev && npm cache clean --force
 
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     VERGE_CLOUD_DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
 VOLUME ["/data"]
 EXPOSE 8080 1884
-
 # runs as the unprivileged 'node' user of the base image
 RUN mkdir -p /data && chown node:node /data
 USER node
-
 ENTRYPOINT ["node", "bin/verge.js"]
 CMD ["cloud", "--host", "0.0.0.0", "--port", "8080", "--mqtt-host", "0.0.0.0", "--mqtt-port", "1884", "--data-dir", "/data"]
