@@ -78,6 +78,11 @@ describe('verge quantize', () => {
         /E_BAD_ARGUMENT: --calib-samples must be an integer/,
       ],
       [['quantize', MODEL, '--mode', 'qat'], /E_BAD_ARGUMENT: qat mode trains on labelled data/],
+      // no silent calibration on random data (issue 15): static needs --calib
+      [
+        ['quantize', MODEL, '--mode', 'static'],
+        /E_BAD_ARGUMENT: static int8 calibrates on samples like the model's inputs: pass --calib/,
+      ],
     ];
     const results = await pool(
       cases.map((c, i) => [...c, i] as const),

@@ -30,8 +30,7 @@ export function register(program: Command): void {
     )
     .option(
       '--calib <src>',
-      "static/qat: samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only)",
-      'random',
+      "static/qat (required): samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only; loses accuracy, see docs/compression.md)",
     )
     .addOption(choice('--calib-method <m>', 'static: calibration method', CALIBRATION_METHODS, 'minmax'))
     .option(
