@@ -5,6 +5,10 @@
  * hits both; samples/s is the median over rounds. Peak RSS of each process is reported.
  *
  *   npm run bench -- train-vs-pytorch [--steps 200] [--warmup 20] [--rounds 2] [--threads 2] [--profile]
+ *                                     [--formulations convWeight=patch-gemms,…]
+ *
+ * --formulations adds a third contender, verge with those gradient formulations (see
+ * src/train/grad/formulations.ts), timed in the same interleaved rounds as the default.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { TrainingSession } from '../src/train/session.ts';
+import { parseFormulations } from '../src/train/grad/formulations.ts';
 import { seedCnn } from '../test/fixtures/train/models.ts';
 import { peakRssMb } from '../src/cli/output.ts';
 import { machineInfo, printTable, round, writeResult } from './lib.ts';
@@ -49,6 +54,8 @@ const ROUNDS = arg('rounds', 2);
 const THREADS = arg('threads', 2);
 const BATCH = 64;
 const PROFILE = process.argv.includes('--profile');
+const FORMULATIONS_ARG = process.argv.indexOf('--formulations');
+const ALTERNATIVE = FORMULATIONS_ARG >= 0 ? process.argv[FORMULATIONS_ARG + 1]! : undefined;
 
 // The PyTorch side: the same architecture, optimizer and batches, timed the same way.
 const TORCH_SCRIPT = String.raw`
@@ -117,13 +124,23 @@ async function main(): Promise<void> {
     },
     y: { dtype: 'int32' as const, dims: [BATCH], data: ds.train.y.subarray(b * BATCH, (b + 1) * BATCH) },
   }));
+  const altSession = ALTERNATIVE
+    ? await TrainingSession.create(seedCnn(), {
+        loss: 'cross-entropy',
+        optimizer: { kind: 'adam', lr: 1e-3 },
+        threads: THREADS,
+        formulations: parseFormulations(ALTERNATIVE),
+      })
+    : undefined;
   let stepIndex = 0;
-  const vergeStep = async () => {
+  const vergeStep = async (s = session) => {
     const f = feeds[stepIndex++ % nBatches]!;
-    return session.step(f.x, f.y, 1e-3);
+    return s.step(f.x, f.y, 1e-3);
   };
   for (let i = 0; i < WARMUP; i++) await vergeStep();
+  if (altSession) for (let i = 0; i < WARMUP; i++) await vergeStep(altSession);
   const verge: RoundResult[] = [];
+  const alt: RoundResult[] = [];
   const torch: RoundResult[] = [];
   let torchRss = 0;
   for (let r = 0; r < ROUNDS; r++) {
@@ -150,6 +167,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < STEPS; i++) last = await vergeStep();
     const ms = performance.now() - t0;
     verge.push({ samples_per_sec: (STEPS * BATCH * 1000) / ms, ms_per_step: ms / STEPS, loss: last.loss });
+    if (altSession) {
+      process.stderr.write(`round ${r + 1}/${ROUNDS}: verge [${ALTERNATIVE}] ${STEPS} steps…\n`);
+      const t1 = performance.now();
+      let lastAlt = { loss: NaN };
+      for (let i = 0; i < STEPS; i++) lastAlt = await vergeStep(altSession);
+      const msAlt = performance.now() - t1;
+      alt.push({ samples_per_sec: (STEPS * BATCH * 1000) / msAlt, ms_per_step: msAlt / STEPS, loss: lastAlt.loss });
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   const median = (xs: number[]) => {
@@ -188,6 +213,16 @@ async function main(): Promise<void> {
         }
       : { skipped: 'python3 with torch not found' },
     ratio_verge_over_pytorch: torchAvailable ? round(vSps / tSps, 3) : null,
+    ...(altSession
+      ? {
+          alternative: {
+            formulations: ALTERNATIVE,
+            samples_per_sec: round(median(alt.map((r) => r.samples_per_sec)), 1),
+            rounds: alt,
+            ratio_over_default: round(median(alt.map((r) => r.samples_per_sec)) / vSps, 3),
+          },
+        }
+      : {}),
   };
   const profileResult = PROFILE ? await profile() : undefined;
   const path = writeResult('train-vs-pytorch', profileResult ? { ...result, verge_profile: profileResult } : result);
@@ -198,8 +233,14 @@ async function main(): Promise<void> {
       ['pytorch', round(tSps, 1), round((BATCH * 1000) / tSps, 2), round(torchRss, 1)],
     ],
   );
-  process.stdout.write(`ratio verge/pytorch: ${result.ratio_verge_over_pytorch}\nwrote ${path}\n`);
+  process.stdout.write(`ratio verge/pytorch: ${result.ratio_verge_over_pytorch}\n`);
+  if (altSession)
+    process.stdout.write(
+      `verge [${ALTERNATIVE}]: ${round(median(alt.map((r) => r.samples_per_sec)), 1)} samples/s (${round(median(alt.map((r) => r.samples_per_sec)) / vSps, 3)}x the default)\n`,
+    );
+  process.stdout.write(`wrote ${path}\n`);
   await session.release();
+  await altSession?.release();
 
   // onnxruntime's profiler over a few steps: time per op type and the top nodes (to guide formulations).
   async function profile(): Promise<Record<string, unknown>> {

@@ -5,6 +5,7 @@
 import { isFloat } from './dtype.ts';
 import { encodeModel } from './codec.ts';
 import { defaultOpset, isDefaultDomain, numel, type Dim, type Model, type Node, type TensorType } from './ir.ts';
+import { dataInputs } from './inputs.ts';
 import { inferShapes } from './shape/infer.ts';
 import { subgraphsOf } from './toposort.ts';
 
@@ -158,7 +159,6 @@ export function nodeMacs(node: Node, types: Map<string, TensorType>): number | u
 /** Summarise a model (see ModelInfo for what each figure counts). */
 export function modelInfo(model: Model, opts: ModelInfoOptions = {}): ModelInfo {
   const g = model.graph;
-  const initNames = new Set(g.initializers.map((t) => t.name));
   const ops: Record<string, number> = {};
   for (const n of g.nodes) {
     const key = isDefaultDomain(n.domain) ? n.opType : `${n.domain}:${n.opType}`;
@@ -188,7 +188,7 @@ export function modelInfo(model: Model, opts: ModelInfoOptions = {}): ModelInfo 
   for (const o of model.opsetImports) opsets[o.domain] = o.version;
   return {
     opset: defaultOpset(model) ?? null,
-    inputs: g.inputs.filter((v) => !initNames.has(v.name)).map((v) => summarizeValue(v.name, v.type)),
+    inputs: dataInputs(g).map((v) => summarizeValue(v.name, v.type)),
     outputs: g.outputs.map((v) => summarizeValue(v.name, v.type)),
     ops: Object.fromEntries(Object.entries(ops).sort(([a], [b]) => a.localeCompare(b))),
     nodes: g.nodes.length,

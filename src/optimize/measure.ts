@@ -7,7 +7,9 @@
 import { VergeError } from '../errors.ts';
 import type { Split } from '../data/dataset.ts';
 import { encodeModel } from '../onnx/codec.ts';
+import { singleDataInput } from '../onnx/inputs.ts';
 import type { Model } from '../onnx/ir.ts';
+import { countTop1 } from '../train/metrics.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS } from './defaults.ts';
@@ -69,23 +71,7 @@ export function serialized(v: ModelVariant): Uint8Array {
 }
 
 function dataInput(model: Model): string {
-  const inits = new Set(model.graph.initializers.map((t) => t.name));
-  const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1)
-    throw new VergeError('E_UNSUPPORTED', `measuring needs a model with one data input; this one has ${inputs.length}`);
-  return inputs[0]!.name;
-}
-
-function argmaxCorrect(logits: TensorValue, labels: Int32Array, offset: number): number {
-  const [n, c] = [logits.dims[0]!, logits.data.length / logits.dims[0]!];
-  const d = logits.data as Float32Array;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (d[i * c + k]! > d[i * c + best]!) best = k;
-    if (best === labels[offset + i]) correct++;
-  }
-  return correct;
+  return singleDataInput(model.graph, 'measuring').name;
 }
 
 /** Top-1 accuracy of a classifier session over a split. */
@@ -110,7 +96,7 @@ export async function measureAccuracy(
     const logits = out[session.outputNames[0]!]!;
     if (logits.dtype !== 'float32')
       throw new VergeError('E_DTYPE_MISMATCH', `classifier output is ${logits.dtype}, expected float32 logits`);
-    correct += argmaxCorrect(logits, split.y, start);
+    correct += countTop1(logits.data as Float32Array, split.y, logits.dims[0]!, start);
   }
   return { accuracy: n ? correct / n : 0, samples: n };
 }

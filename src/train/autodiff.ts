@@ -9,6 +9,7 @@ import { cloneModel, GraphBuilder, makeTensor, tensorValueInfo } from '../onnx/b
 import { isFloat, type DType } from '../onnx/dtype.ts';
 import type { Graph, Model, Node, Tensor } from '../onnx/ir.ts';
 import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
+import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext } from './grad/index.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
 import { probeShapes, type ShapeMap } from './shapes.ts';
@@ -93,7 +94,12 @@ export interface LoweredForward {
  * Training-mode forward: a copy of the model in which nodes that behave differently while training
  * (BatchNormalization, Dropout, MaxPool needing its argmax) are rewritten by their rules.
  */
-export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): LoweredForward {
+export function lowerForTraining(
+  model: Model,
+  shapes: ShapeMap,
+  seed = 0,
+  formulations: Readonly<Formulations> = resolveFormulations(),
+): LoweredForward {
   const m = cloneModel(model);
   m.graph = commuteReluMaxPool(m.graph);
   const opset = opsetOf(m);
@@ -128,6 +134,7 @@ export function lowerForTraining(model: Model, shapes: ShapeMap, seed = 0): Lowe
         stateUpdates.set(name, next);
       },
       seed + i,
+      formulations,
     );
     rule.trainingForward(ctx);
   });
@@ -146,6 +153,7 @@ export function differentiate(
   opset: number,
   seeds: Map<string, string>,
   wrt: readonly string[],
+  formulations: Readonly<Formulations> = resolveFormulations(),
 ): Map<string, string | undefined> {
   // Forward sweep: which values depend differentiably on a wrt name.
   const requires = new Set<string>(wrt);
@@ -185,7 +193,7 @@ export function differentiate(
         `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`,
       );
     }
-    const grads = rule.grad(new GradContext(g, node, shapes, constants, opset, dys, needs));
+    const grads = rule.grad(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
     grads.forEach((grad, i) => {
       if (grad && needs[i]) add(node.inputs[i]!, grad);
     });
@@ -208,9 +216,15 @@ export interface GradientModel {
  * inputs) given upstream gradients of the outputs as extra inputs. The training-mode forward
  * is used. This is what the finite-difference checks exercise.
  */
-export async function buildGradientModel(model: Model, wrt: readonly string[], seed = 0): Promise<GradientModel> {
+export async function buildGradientModel(
+  model: Model,
+  wrt: readonly string[],
+  seed = 0,
+  choice: Partial<Formulations> = {},
+): Promise<GradientModel> {
+  const formulations = resolveFormulations(choice);
   const shapes0 = await probeShapes(model);
-  const lowered = lowerForTraining(model, shapes0, seed);
+  const lowered = lowerForTraining(model, shapes0, seed, formulations);
   const shapes = await probeShapes(lowered.model);
   const m = lowered.model;
   const forward = [...m.graph.nodes];
@@ -225,7 +239,7 @@ export async function buildGradientModel(model: Model, wrt: readonly string[], s
     seedInputs.set(out.name, { input: name, dtype: s.dtype, dims: s.dims });
     seeds.set(out.name, name);
   }
-  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, wrt);
+  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, wrt, formulations);
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of grads) {
     if (!grad) continue;

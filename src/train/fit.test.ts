@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../data/dataset.ts';
 import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
-import { BatchNorm, Conv2d, Dense, Dropout, Flatten, ReLU, Sequential } from '../nn/index.ts';
+import { BatchNorm, Conv2d, Dense, Dropout, Embedding, Flatten, ReLU, Sequential } from '../nn/index.ts';
 import { Session } from '../runtime/session.ts';
-import { evaluate, fit, holdOut, type FitOptions } from './fit.ts';
+import { evaluate, fit, holdOut, type FitCallback, type FitOptions } from './fit.ts';
+import { ANCHOR_SUFFIX, proximalTerm } from './loss-terms.ts';
 import { TrainingSession, type TrainingSessionOptions } from './session.ts';
 
 /** Small slice of real Fashion-MNIST: enough to see learning, fast on 2 cores. */
@@ -156,6 +157,93 @@ describe('fit', () => {
       /no validation data/,
     );
     await expect(fit(s, data, { inputShape: [3, 28, 28] })).rejects.toThrow(/does not hold/);
+    await s.release();
+  });
+});
+
+describe('fit callbacks and session hooks', () => {
+  it('calls the hooks in order; onBatchBegin replaces the batch, updateTensors holds a mask, stop() ends the run', async () => {
+    const s = await session();
+    const calls: string[] = [];
+    const fed: number[] = [];
+    const w = s.parameterNames.find((n) => s.tensor(n).dims.length === 2)!;
+    const cb: FitCallback = {
+      onTrainBegin: () => void calls.push('train'),
+      onEpochBegin: (e) => void calls.push(`epoch ${e}`),
+      // an on-the-fly transform: train on the negated images (a stand-in for augmentation)
+      onBatchBegin: (b) => ({ ...b, x: b.x.map((v) => -v) }),
+      onBatchEnd: (b, r, ctx) => {
+        fed.push(b.x.reduce((a, v) => a + v, 0));
+        expect(r.count).toBe(b.count);
+        ctx.session.updateTensors([w], (v) => (v.data as Float32Array).fill(0, 0, 10));
+        if (ctx.globalStep === 25) ctx.stop('enough');
+      },
+      onEpochEnd: (r) => void calls.push(`end ${r.epoch}: ${r.steps}`),
+      onTrainEnd: (r) => void calls.push(`done ${r.steps} ${r.stopReason}`),
+    };
+    const r = await fit(s, data, { epochs: 5, batchSize: 32, seed: 1, shuffle: false, callbacks: [cb] });
+    expect(calls).toEqual(['train', 'epoch 1', 'end 1: 20', 'epoch 2', 'end 2: 5', 'done 25 enough']);
+    expect(r.stoppedEarly).toBe(true);
+    expect(fed.every((sum) => sum < 0)).toBe(true); // the transformed (negated) batches were trained on
+    expect(Array.from((s.tensor(w).data as Float32Array).subarray(0, 10))).toEqual(new Array(10).fill(0));
+    await s.release();
+  });
+
+  it('a loss term (proximal, FedProx-style) adds mu·(p − anchor) to the gradient; anchors are set between steps', async () => {
+    const mu = 0.5;
+    const lr = 0.1;
+    const opts = { loss: 'cross-entropy' as const, optimizer: { kind: 'sgd' as const, lr }, threads: 1 };
+    const plain = await TrainingSession.create(model(), opts);
+    const prox = await TrainingSession.create(model(), { ...opts, lossTerms: [proximalTerm(mu)] });
+    const p = prox.parameterNames[0]!;
+    const anchor = prox.tensor(`${p}${ANCHOR_SUFFIX}`);
+    const shifted = Float32Array.from(anchor.data as Float32Array, (v) => v + 0.25);
+    prox.setTensors({ [`${p}${ANCHOR_SUFFIX}`]: { ...anchor, data: shifted } });
+    const x = { input: { dtype: 'float32' as const, dims: [8, ...data.shape], data: data.train.x.slice(0, 8 * 784) } };
+    const y = { dtype: 'int32' as const, dims: [8], data: data.train.y.slice(0, 8) };
+    const a = await plain.step(x, y);
+    const b = await prox.step(x, y);
+    expect(b.loss).toBeCloseTo(a.loss, 6);
+    const n = (anchor.data as Float32Array).length;
+    expect(b.terms!.proximal).toBeCloseTo((mu / 2) * n * 0.25 ** 2, 2);
+    // p' = p − lr·(g + mu·(p − anchor)) = p_plain + lr·mu·0.25
+    const got = prox.tensor(p).data as Float32Array;
+    const want = plain.tensor(p).data as Float32Array;
+    for (let i = 0; i < n; i += 97) expect(got[i]! - want[i]!).toBeCloseTo(lr * mu * 0.25, 5);
+    await plain.release();
+    await prox.release();
+  });
+
+  it('feeds integer token inputs (int64) from float samples, and refuses fractional ids', async () => {
+    const n = 256;
+    const x = new Float32Array(n * 4);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < 4; t++) x[i * 4 + t] = (i * 7 + t * 3) % 8;
+      y[i] = x[i * 4]! < 4 ? 0 : 1;
+    }
+    const tokens: Dataset = {
+      name: 'tokens',
+      source: 'test',
+      shape: [4],
+      classes: 2,
+      train: { x, y, count: n },
+      test: { x, y, count: n },
+    };
+    const net = new Sequential([4], [new Embedding({ vocab: 8, dim: 4 }), new Flatten(), new Dense(2)], {
+      dtype: 'int64',
+    });
+    const s = await TrainingSession.create(net.build({ seed: 1 }), {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'adam', lr: 0.05 },
+      threads: 1,
+    });
+    expect(s.inputType(s.graph.dataInputs[0]!).dtype).toBe('int64');
+    const r = await fit(s, tokens, { epochs: 3, batchSize: 32 });
+    expect(r.history[2]!.loss).toBeLessThan(r.history[0]!.loss);
+    expect((await evaluate(s, tokens)).accuracy).toBeGreaterThan(0.9);
+    x[0] = 0.5;
+    await expect(fit(s, tokens, { epochs: 1 })).rejects.toThrow(/not a whole number/);
     await s.release();
   });
 });

@@ -11,6 +11,7 @@ import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { rng } from '../data/dataset.ts';
 import { buildGradientModel, type GradientModel } from './autodiff.ts';
+import type { Formulations } from './grad/formulations.ts';
 import { allocate } from '../onnx/dtype.ts';
 import { numel } from '../onnx/ir.ts';
 
@@ -23,6 +24,8 @@ export interface GradCheckOptions {
   /** Elements checked per tensor (a seeded random subset of larger tensors). Default 24. */
   maxElements?: number;
   seed?: number;
+  /** Gradient formulations to check (default: the defaults, see grad/formulations.ts). */
+  formulations?: Partial<Formulations>;
 }
 
 export interface GradCheckResult {
@@ -60,7 +63,7 @@ export async function checkGradients(
     m.graph.inputs.push(tensorValueInfo(t.name, t.dtype, t.dims));
     point[name] = { dtype: t.dtype, dims: [...t.dims], data: (t.data as Floats).slice() };
   }
-  const gm = await buildGradientModel(m, wrt, opts.seed ?? 0);
+  const gm = await buildGradientModel(m, wrt, opts.seed ?? 0, opts.formulations);
   const session = await Session.create(gm.model, { threads: 1 });
   try {
     const outputs = m.graph.outputs.map((o) => o.name);

@@ -9,7 +9,13 @@
  *   s.getState() / s.setState(st); s.saveCheckpoint(p) / s.loadCheckpoint(p); await s.release();
  *
  *   await fit(s, dataset, { epochs: 5, schedule: parseSchedule('cosine+warmup:100') });   // the trainer
+ *   await fit(s, dataset, { callbacks: [{ onBatchEnd: (b, r, ctx) => …, onBatchBegin: (b) => augment(b) }] });
  *   await evaluate(s, dataset);                  // or evaluate(model, dataset): accuracy and loss
+ *
+ * Between steps (callbacks): s.tensor(name), s.setTensors({...}), s.updateTensors(names, edit),
+ * s.resetOptimizer(). Extra objective terms at creation: TrainingSession.create(model, {…,
+ * lossTerms: [proximalTerm(0.01)] }) (FedProx; anchors `<param>.anchor` set with setTensors).
+ * Gradient formulations are an option too: { formulations: { convWeight: 'patches-gemm' } }.
  *
  * Imported GRU/LSTM models are lowered to primitive ops first: lowerRecurrentFor(model, feeds)
  * (lowerRecurrent when the sequence length is known), train the result, then
@@ -28,21 +34,23 @@ export {
 } from './session.ts';
 export {
   fit,
-  evaluate,
   holdOut,
-  encodeLabels,
-  sampleShapeFor,
+  splitDataset,
+  epochShuffleSeed,
   DEFAULT_BATCH_SIZE,
-  EVAL_BATCH_SIZE,
   type FitOptions,
   type FitResult,
   type FitProgress,
-  type EpochRecord,
+  type FitCallback,
+  type FitContext,
+  type FitBatch,
   type EarlyStoppingOptions,
-  type EvaluateOptions,
-  type EvaluationResult,
   type Monitor,
 } from './fit.ts';
+export type { EpochRecord } from './fit-checkpoint.ts';
+export { evaluate, EVAL_BATCH_SIZE, type EvaluateOptions, type EvaluationResult } from './evaluate.ts';
+export { encodeLabels, sampleShapeFor, sampleTensor, type SampleShape } from './feeds.ts';
+export { countTop1, top1Accuracy } from './metrics.ts';
 export {
   makeSchedule,
   parseSchedule,
@@ -84,6 +92,12 @@ export {
 } from './optimizer.ts';
 export { checkGradients, assertGradients, type GradCheckOptions, type GradCheckResult } from './gradcheck.ts';
 export { GRAD_RULES, gradRule, type GradRule } from './grad/index.ts';
-export { formulations, type Formulations } from './grad/formulations.ts';
+export {
+  DEFAULT_FORMULATIONS,
+  resolveFormulations,
+  parseFormulations,
+  type Formulations,
+} from './grad/formulations.ts';
+export { proximalTerm, ANCHOR_SUFFIX, type LossTerm, type LossTermContext, type ParameterInfo } from './loss-terms.ts';
 export { commuteReluMaxPool } from './rewrite.ts';
 export { probeShapes, type ShapeMap, type ValueShape } from './shapes.ts';

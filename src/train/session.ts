@@ -5,11 +5,14 @@
  */
 import { VergeError } from '../errors.ts';
 import { cloneModel, makeModel, makeTensor } from '../onnx/builder.ts';
-import type { Model, Tensor } from '../onnx/ir.ts';
+import type { DType } from '../onnx/dtype.ts';
+import type { Dim, Model, Tensor } from '../onnx/ir.ts';
 import { loadModel, saveModel } from '../onnx/io.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import type { LossKind } from './loss.ts';
+import type { Formulations } from './grad/formulations.ts';
+import type { LossTerm } from './loss-terms.ts';
 import { defaultLearningRate, type OptimizerOptions } from './optimizer.ts';
 import { buildInferenceGraph, buildTrainingGraph, type StateTensor, type TrainingGraph } from './training-graph.ts';
 
@@ -26,6 +29,10 @@ export interface TrainingSessionOptions {
   threads?: number;
   /** Seed of the dropout masks. */
   seed?: number;
+  /** Extra terms of the objective (FedProx's proximal term, regularizers): see loss-terms.ts. */
+  lossTerms?: readonly LossTerm[];
+  /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
+  formulations?: Partial<Formulations>;
 }
 
 export interface StepResult {
@@ -35,6 +42,8 @@ export interface StepResult {
   correct?: number;
   /** Samples in the batch. */
   count: number;
+  /** Values of the loss terms (not included in `loss`), by term name. */
+  terms?: Record<string, number>;
 }
 
 /** Everything needed to resume: parameters, running statistics, optimizer state and the step. */
@@ -45,6 +54,20 @@ export interface TrainingState {
 
 /** Metadata key marking a checkpoint file (an ONNX file whose initializers are the state). */
 export const CHECKPOINT_MARK = 'verge.checkpoint';
+
+/** Parameters and running statistics: what inference reads (not optimizer slots or term inputs). */
+function isModelState(s: StateTensor): boolean {
+  return s.kind === 'param' || s.kind === 'buffer';
+}
+
+function checkStateValue(st: StateTensor, v: TensorValue): void {
+  if (v.dims.join(',') !== st.dims.join(',') || v.dtype !== st.dtype) {
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `state '${st.input}' is ${v.dtype}[${v.dims.join(', ')}], expected ${st.dtype}[${st.dims.join(', ')}]`,
+    );
+  }
+}
 
 export class TrainingSession {
   private evalSession?: Session;
@@ -61,6 +84,11 @@ export class TrainingSession {
   ) {
     const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
     for (const s of graph.state) {
+      const term = graph.termValues.get(s.input);
+      if (term) {
+        this.state.set(s.input, { dtype: term.dtype, dims: [...term.dims], data: term.data.slice() as Tensor['data'] });
+        continue;
+      }
       const t = inits.get(s.input);
       const data = t
         ? (t.data as Float32Array).slice()
@@ -138,9 +166,12 @@ export class TrainingSession {
     feeds[this.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(this.steps + 1) };
     for (const [k, v] of this.state) feeds[k] = v;
     const out = await this.train.run(feeds);
-    for (const s of this.graph.state) this.state.set(s.input, out[s.output]!);
+    for (const s of this.graph.state) if (s.output) this.state.set(s.input, out[s.output]!);
     this.steps++;
-    return this.result(out, this.graph.loss, this.graph.correct, batch);
+    const r = this.result(out, this.graph.loss, this.graph.correct, batch);
+    const terms = Object.entries(this.graph.terms);
+    if (terms.length) r.terms = Object.fromEntries(terms.map(([k, v]) => [k, Number(out[v]!.data[0])]));
+    return r;
   }
 
   private result(
@@ -156,12 +187,57 @@ export class TrainingSession {
 
   private stateFeeds(): Record<string, TensorValue> {
     const f: Record<string, TensorValue> = {};
-    for (const s of this.graph.state) if (s.kind !== 'optimizer') f[s.input] = this.state.get(s.input)!;
+    for (const s of this.graph.state) if (isModelState(s)) f[s.input] = this.state.get(s.input)!;
     return f;
   }
 
   private modelStateNames(): string[] {
-    return this.graph.state.filter((s) => s.kind !== 'optimizer').map((s) => s.input);
+    return this.graph.state.filter(isModelState).map((s) => s.input);
+  }
+
+  /** The element type and declared dims of a data input of the training graph. */
+  inputType(name: string): { dtype: DType; shape?: Dim[] } {
+    const vi = this.graph.model.graph.inputs.find((i) => i.name === name);
+    if (!vi || !this.graph.dataInputs.includes(name) || vi.type?.kind !== 'tensor')
+      throw new VergeError('E_BAD_ARGUMENT', `the model has no data input '${name}'`);
+    return { dtype: vi.type.dtype, ...(vi.type.shape ? { shape: vi.type.shape } : {}) };
+  }
+
+  /**
+   * The current value of a state tensor (parameter, running statistic, optimizer slot, term
+   * input): a view, valid until the next step. Edit it only through updateTensors/setTensors.
+   */
+  tensor(name: string): TensorValue {
+    const v = this.state.get(name);
+    if (!v)
+      throw new VergeError('E_BAD_ARGUMENT', `no state tensor '${name}' (parameters: ${this.graph.parameters.length})`);
+    return v;
+  }
+
+  /** Replace state tensors between steps (values are copied; dtype and dims must match). */
+  setTensors(values: Record<string, TensorValue>): void {
+    const byName = new Map(this.graph.state.map((s) => [s.input, s]));
+    for (const [name, v] of Object.entries(values)) {
+      const st = byName.get(name);
+      if (!st) throw new VergeError('E_BAD_ARGUMENT', `no state tensor '${name}'`);
+      checkStateValue(st, v);
+    }
+    for (const [name, v] of Object.entries(values))
+      this.state.set(name, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() as TensorValue['data'] });
+  }
+
+  /**
+   * Rewrite state tensors in place between steps, e.g. to hold pruned weights at zero:
+   * `s.updateTensors(masks.keys(), (v, name) => zeroWhere(v.data, masks.get(name)))`.
+   */
+  updateTensors(names: Iterable<string>, edit: (value: TensorValue, name: string) => void): void {
+    for (const name of names) edit(this.tensor(name), name);
+  }
+
+  /** Zero the optimizer's moments and restart its step count (e.g. at the start of an FL round). */
+  resetOptimizer(): void {
+    for (const s of this.graph.state) if (s.kind === 'optimizer') this.state.get(s.input)!.data.fill(0 as never);
+    this.steps = 0;
   }
 
   /** Inference-mode loss/accuracy (running statistics, no dropout) with the current parameters. */
@@ -212,12 +288,7 @@ export class TrainingSession {
     for (const st of this.graph.state) {
       const v = s.tensors[st.input];
       if (!v) throw new VergeError('E_BAD_ARGUMENT', `training state lacks '${st.input}'`);
-      if (v.dims.join(',') !== st.dims.join(',') || v.dtype !== st.dtype) {
-        throw new VergeError(
-          'E_SHAPE_MISMATCH',
-          `state '${st.input}' is ${v.dtype}[${v.dims.join(', ')}], expected ${st.dtype}[${st.dims.join(', ')}]`,
-        );
-      }
+      checkStateValue(st, v);
     }
     for (const st of this.graph.state) {
       const v = s.tensors[st.input]!;

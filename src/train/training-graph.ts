@@ -8,8 +8,12 @@ import { VergeError } from '../errors.ts';
 import { cloneModel, GraphBuilder, tensorValueInfo } from '../onnx/builder.ts';
 import { isFloat, type DType } from '../onnx/dtype.ts';
 import type { Model, Tensor } from '../onnx/ir.ts';
+import { dataInputs as graphDataInputs } from '../onnx/inputs.ts';
+import type { TensorValue } from '../runtime/tensor.ts';
 import { differentiate, graphConstants, lowerForTraining, opsetOf } from './autodiff.ts';
+import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { appendLoss, type LossKind } from './loss.ts';
+import type { LossTerm, LossTermContext } from './loss-terms.ts';
 import { appendOptimizer, type OptimizerOptions, type OptimizerSlot } from './optimizer.ts';
 import { probeShapes } from './shapes.ts';
 
@@ -17,11 +21,12 @@ import { probeShapes } from './shapes.ts';
 export interface StateTensor {
   /** Graph input name (= the initializer's name for parameters and buffers). */
   input: string;
-  /** Graph output holding the value after the step. */
+  /** Graph output holding the value after the step ('' for term inputs, which the step only reads). */
   output: string;
   dtype: DType;
   dims: number[];
-  kind: 'param' | 'buffer' | 'optimizer';
+  /** param/buffer/optimizer: rewritten by every step; term: an input of a loss term, only fed. */
+  kind: 'param' | 'buffer' | 'optimizer' | 'term';
   /** For optimizer slots: the parameter they belong to. */
   param?: string;
   slot?: OptimizerSlot['kind'];
@@ -35,6 +40,10 @@ export interface TrainingGraphOptions {
   frozen?: string[] | ((param: string) => boolean);
   clipNorm?: number;
   seed?: number;
+  /** Extra terms added to the loss (regularizers, FedProx's proximal term; see loss-terms.ts). */
+  lossTerms?: readonly LossTerm[];
+  /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
+  formulations?: Partial<Formulations>;
 }
 
 export interface TrainingGraph {
@@ -47,6 +56,10 @@ export interface TrainingGraph {
   step: string;
   loss: string;
   correct?: string;
+  /** Loss term name → graph output holding its value. */
+  terms: Record<string, string>;
+  /** Initial values of the term inputs (state kind 'term'). */
+  termValues: Map<string, TensorValue>;
   state: StateTensor[];
   /** Trained parameters (initializer names), in graph order. */
   parameters: string[];
@@ -77,31 +90,71 @@ function moveToInputs(m: Model, names: Set<string>): void {
   m.graph.initializers = keep;
 }
 
+/**
+ * Emit the loss terms into the forward graph (before shapes are probed, so their values get
+ * shapes and their nodes are differentiated with the rest). Returns each term's scalar value and
+ * the term inputs the session will hold.
+ */
+function appendLossTerms(
+  m: Model,
+  source: Model,
+  parameters: string[],
+  output: string,
+  terms: readonly LossTerm[],
+): { values: Map<string, string>; inputs: StateTensor[]; feeds: Map<string, TensorValue> } {
+  const values = new Map<string, string>();
+  const inputs: StateTensor[] = [];
+  const feeds = new Map<string, TensorValue>();
+  if (terms.length === 0) return { values, inputs, feeds };
+  const g = new GraphBuilder(m.graph);
+  const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
+  const ctx: LossTermContext = {
+    g,
+    parameters: parameters.map((p) => ({ name: p, dtype: inits.get(p)!.dtype, dims: [...inits.get(p)!.dims] })),
+    output,
+    initial: (p) => {
+      const t = inits.get(p);
+      if (!t) throw new VergeError('E_BAD_ARGUMENT', `loss term: the model has no parameter '${p}'`);
+      return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorValue['data'] };
+    },
+    input: (name, value) => {
+      g.input(name, value.dtype, value.dims);
+      inputs.push({ input: name, output: '', dtype: value.dtype, dims: [...value.dims], kind: 'term' });
+      feeds.set(name, value);
+      return name;
+    },
+  };
+  for (const term of terms) {
+    if (values.has(term.name)) throw new VergeError('E_BAD_ARGUMENT', `two loss terms are named '${term.name}'`);
+    values.set(term.name, term.build(ctx));
+  }
+  return { values, inputs, feeds };
+}
+
 export async function buildTrainingGraph(model: Model, opts: TrainingGraphOptions): Promise<TrainingGraph> {
   const out = outputName(model, opts.output);
+  const formulations = resolveFormulations(opts.formulations);
   const shapes0 = await probeShapes(model);
-  const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0);
+  const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0, formulations);
   const m = lowered.model;
-  const shapes = await probeShapes(m);
-  const forward = [...m.graph.nodes];
-  const inits = new Set(m.graph.initializers.map((t) => t.name));
-  const dataInputs = m.graph.inputs.map((i) => i.name).filter((n) => !inits.has(n));
+  const dataInputs = graphDataInputs(m.graph).map((i) => i.name);
   // Only the source model's own initializers are parameters (not constants the rewrites added).
   const candidates = model.graph.initializers
     .filter((t) => isFloat(t.dtype) && !lowered.stateUpdates.has(t.name) && !isFrozen(opts.frozen, t.name))
     .map((t) => t.name);
+  const terms = appendLossTerms(m, model, candidates, out, opts.lossTerms ?? []);
+  const shapes = await probeShapes(m);
+  for (const [name, v] of terms.values) {
+    if (shapes.get(v)?.dims.length !== 0)
+      throw new VergeError('E_BAD_ARGUMENT', `loss term '${name}' must be a scalar, got dims [${shapes.get(v)?.dims}]`);
+  }
+  const forward = [...m.graph.nodes];
   m.graph.outputs = [];
   const g = new GraphBuilder(m.graph);
   const loss = appendLoss(g, opts.loss, out, shapes.get(out)!);
-  const grads = differentiate(
-    g,
-    forward,
-    shapes,
-    graphConstants(m.graph),
-    opsetOf(m),
-    new Map([[out, loss.grad]]),
-    candidates,
-  );
+  const seeds = new Map([[out, loss.grad]]);
+  for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapes.get(v)!.dtype, 'loss_term_seed'));
+  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, candidates, formulations);
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');
@@ -115,6 +168,45 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
     step,
     opts.clipNorm,
   );
+  const state = stateTensors(g, parameters, lowered.stateUpdates, opt, byName);
+  state.push(...terms.inputs);
+  moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
+  g.graph.outputs.push(tensorValueInfo(loss.loss, shapes.get(out)!.dtype, []));
+  if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
+  const termOutputs: Record<string, string> = {};
+  for (const [name, v] of terms.values) {
+    termOutputs[name] = v;
+    g.graph.outputs.push(tensorValueInfo(v, shapes.get(v)!.dtype, []));
+  }
+  for (const s of state) if (s.output) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
+  const constants = model.graph.initializers
+    .filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name))
+    .map((t) => t.name);
+  return {
+    model: m,
+    dataInputs,
+    labels: loss.labels,
+    labelsDtype: loss.labelsDtype,
+    lr,
+    step,
+    loss: loss.loss,
+    correct: loss.correct,
+    terms: termOutputs,
+    termValues: terms.feeds,
+    state,
+    parameters,
+    constants,
+  };
+}
+
+/** Parameters, running statistics and optimizer slots: read by the step and rewritten by it. */
+function stateTensors(
+  g: GraphBuilder,
+  parameters: string[],
+  stateUpdates: Map<string, string>,
+  opt: ReturnType<typeof appendOptimizer>,
+  byName: Map<string, Tensor>,
+): StateTensor[] {
   const state: StateTensor[] = [];
   const emit = (value: string, name: string) => g.op('Identity', [value], {}, { output: g.uniqueName(name) });
   for (const p of parameters) {
@@ -127,7 +219,7 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
       kind: 'param',
     });
   }
-  for (const [b, next] of lowered.stateUpdates) {
+  for (const [b, next] of stateUpdates) {
     const t = byName.get(b)!;
     state.push({ input: b, output: emit(next, `${b}.next`), dtype: t.dtype, dims: t.dims, kind: 'buffer' });
   }
@@ -141,26 +233,7 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
       param: s.param,
       slot: s.kind,
     });
-  moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
-  g.graph.outputs.push(tensorValueInfo(loss.loss, shapes.get(out)!.dtype, []));
-  if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
-  for (const s of state) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
-  const constants = model.graph.initializers
-    .filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name))
-    .map((t) => t.name);
-  return {
-    model: m,
-    dataInputs,
-    labels: loss.labels,
-    labelsDtype: loss.labelsDtype,
-    lr,
-    step,
-    loss: loss.loss,
-    correct: loss.correct,
-    state,
-    parameters,
-    constants,
-  };
+  return state;
 }
 
 export interface EvalGraph {

@@ -10,6 +10,7 @@ import { VergeError } from '../../errors.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel, writeFileAtomic } from '../../onnx/io.ts';
+import { dataInputs } from '../../onnx/inputs.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { resolveDeviceProfile } from '../../optimize/device-profiles.ts';
 import { DEFAULT_LATENCY_BATCHES, measureVariants } from '../../optimize/measure.ts';
@@ -35,8 +36,7 @@ interface OptimizeCliOptions extends FinetuneCliOptions {
 
 /** The model must take the dataset's samples: fail before minutes of building, not after. */
 function checkSampleShape(model: Model, sampleShape: number[], path: string): void {
-  const inits = new Set(model.graph.initializers.map((t) => t.name));
-  const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
+  const inputs = dataInputs(model.graph);
   if (inputs.length !== 1) {
     throw new VergeError(
       'E_UNSUPPORTED',

@@ -8,6 +8,7 @@ import { loadDataset } from '../../data/load-dataset.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel, readBytes, writeFileAtomic } from '../../onnx/io.ts';
+import { singleDataInput } from '../../onnx/inputs.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { Session } from '../../runtime/session.ts';
 import { measureAccuracy } from '../../optimize/measure.ts';
@@ -47,8 +48,7 @@ interface PruneCliOptions extends FinetuneCliOptions {
 async function accuracyOf(model: Model, data: Dataset, threads: number): Promise<number> {
   const s = await Session.create(encodeModel(model), { threads });
   try {
-    const inits = new Set(model.graph.initializers.map((t) => t.name));
-    const input = model.graph.inputs.find((i) => !inits.has(i.name))!.name;
+    const input = singleDataInput(model.graph, 'measuring accuracy').name;
     return (await measureAccuracy(s, input, data.test, data.shape)).accuracy;
   } finally {
     await s.release();

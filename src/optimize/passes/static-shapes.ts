@@ -6,6 +6,7 @@
  */
 import type { Graph, Node, Tensor } from '../../onnx/ir.ts';
 import { isDefaultDomain } from '../../onnx/ir.ts';
+import { dataInputs } from '../../onnx/inputs.ts';
 import { intAttr, intsAttr, intValues } from './graph-index.ts';
 
 export type SymDim = number | string;
@@ -93,9 +94,7 @@ export function inferStaticShapes(g: Graph): StaticShapes {
   const shapes = new Map<string, SymDim[]>();
   const values = new Map<string, SymDim[]>();
   let fresh = 0;
-  const initNames = new Set(g.initializers.map((t) => t.name));
-  for (const inp of g.inputs) {
-    if (initNames.has(inp.name)) continue;
+  for (const inp of dataInputs(g)) {
     const t = inp.type;
     if (t?.kind !== 'tensor' || !t.shape) continue;
     shapes.set(

@@ -1,15 +1,15 @@
 /**
- * Fine-tuning after pruning, on the training engine (train/TrainingSession: forward, backward and
- * Adam in one onnxruntime call per step). Unstructured pruning holds pruned weights at zero after
+ * Fine-tuning after pruning, on the training engine's one loop (train/fit, with callbacks for the
+ * masks and the pruning schedule). Unstructured pruning holds pruned weights at zero after
  * every step (keep-masks); gradual pruning raises sparsity on the polynomial schedule while training.
  * Structured pruning needs no masks: the removed filters are gone.
  */
 import { VergeError } from '../../errors.ts';
-import type { Split } from '../../data/dataset.ts';
-import { batches } from '../../data/dataset.ts';
+import { take, type Split } from '../../data/dataset.ts';
+import { singleDataInput } from '../../onnx/inputs.ts';
 import type { Model } from '../../onnx/ir.ts';
-import type { TensorValue } from '../../runtime/tensor.ts';
-import { makeSchedule, type ScheduleSpec } from '../../train/schedules.ts';
+import { fit, splitDataset, type FitCallback } from '../../train/fit.ts';
+import type { ScheduleSpec } from '../../train/schedules.ts';
 import { TrainingSession } from '../../train/session.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, type PruneScope } from './magnitude.ts';
 import { densifySparseInitializers } from './sparse-storage.ts';
@@ -47,26 +47,33 @@ export interface FinetuneResult {
   history: { epoch: number; loss: number; accuracy: number }[];
 }
 
-function dataInputName(model: Model): string {
-  const inits = new Set(model.graph.initializers.map((t) => t.name));
-  const inputs = model.graph.inputs.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1)
-    throw new VergeError(
-      'E_UNSUPPORTED',
-      `fine-tuning needs a model with one data input, this one has ${inputs.length}`,
-    );
-  return inputs[0]!.name;
-}
-
-function applyMasks(session: TrainingSession, masks: Map<string, Uint8Array>): void {
-  const state = session.getState();
-  for (const [name, mask] of masks) {
-    const v = state.tensors[name];
-    if (!v) continue;
-    const d = v.data as Float32Array;
-    for (let i = 0; i < d.length; i++) if (mask[i] === 0) d[i] = 0;
-  }
-  session.setState(state);
+/**
+ * The pruning side of fine-tuning as fit callbacks: before a step, gradual pruning recomputes the
+ * keep-masks on its schedule; after every step, pruned weights go back to zero.
+ */
+function pruningCallback(opts: FinetuneOptions): FitCallback {
+  let masks = opts.masks;
+  return {
+    onBatchBegin: (_b, ctx) => {
+      const step = ctx.globalStep;
+      const pruneUntil = Math.max(1, Math.floor(ctx.totalSteps * GRADUAL_PRUNE_FRACTION));
+      if (opts.gradual && step <= pruneUntil && step % GRADUAL_PRUNE_EVERY === 0) {
+        const target = polynomialSparsity(step, pruneUntil, opts.gradual.sparsity);
+        const pruned = pruneMagnitude(ctx.session.exportModel(), { sparsity: target, scope: opts.gradual.scope });
+        masks = pruningMasks(pruned.model);
+      }
+    },
+    onBatchEnd: (_b, _r, ctx) => {
+      if (!masks) return;
+      const trained = new Set(ctx.session.parameterNames);
+      const names = [...masks.keys()].filter((n) => trained.has(n));
+      ctx.session.updateTensors(names, (v, name) => {
+        const mask = masks!.get(name)!;
+        const d = v.data as Float32Array;
+        for (let i = 0; i < d.length; i++) if (mask[i] === 0) d[i] = 0;
+      });
+    },
+  };
 }
 
 export async function finetune(
@@ -79,59 +86,43 @@ export async function finetune(
     throw new VergeError('E_BAD_ARGUMENT', `fine-tune epochs must be a whole number >= 0, got ${opts.epochs}`);
   const dense = densifySparseInitializers(model);
   if (opts.epochs === 0) return { model: dense, steps: 0, history: [] };
-  const input = dataInputName(dense);
+  const input = singleDataInput(dense.graph, 'fine-tuning').name;
   const batch = opts.batch ?? FINETUNE_BATCH;
-  const count = Math.min(train.count, opts.maxSamples ?? Infinity);
-  const per = train.x.length / Math.max(1, train.count);
-  const split: Split = { x: train.x.subarray(0, count * per), y: train.y.subarray(0, count), count };
-  const stepsPerEpoch = Math.floor(count / batch);
-  if (stepsPerEpoch === 0)
-    throw new VergeError('E_DATA_INVALID', `fine-tuning needs at least ${batch} training samples, got ${count}`);
-  const totalSteps = stepsPerEpoch * opts.epochs;
+  const split = take(train, opts.maxSamples ?? Infinity);
+  if (split.count < batch)
+    throw new VergeError('E_DATA_INVALID', `fine-tuning needs at least ${batch} training samples, got ${split.count}`);
   const lr = opts.lr ?? FINETUNE_LR;
-  const lrAt = makeSchedule(opts.schedule ?? { kind: 'constant' }, lr, totalSteps);
   const session = await TrainingSession.create(dense, {
     loss: 'cross-entropy',
     optimizer: { kind: 'adam', lr },
     threads: opts.threads,
     seed: opts.seed,
   });
-  let masks = opts.masks;
-  const pruneUntil = Math.max(1, Math.floor(totalSteps * GRADUAL_PRUNE_FRACTION));
-  const history: FinetuneResult['history'] = [];
-  let step = 0;
   try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      for (const b of batches(split, batch, { shuffle: true, seed: (opts.seed ?? 0) + epoch, dropLast: true })) {
-        if (opts.gradual && step <= pruneUntil && step % GRADUAL_PRUNE_EVERY === 0) {
-          const target = polynomialSparsity(step, pruneUntil, opts.gradual.sparsity);
-          const pruned = pruneMagnitude(session.exportModel(), { sparsity: target, scope: opts.gradual.scope });
-          masks = pruningMasks(pruned.model);
-        }
-        const x: TensorValue = { dtype: 'float32', dims: [b.count, ...sampleShape], data: b.x };
-        const y: TensorValue = { dtype: 'int32', dims: [b.count], data: b.y };
-        const r = await session.step({ [input]: x }, y, lrAt(step));
-        if (masks) applyMasks(session, masks);
-        lossSum += r.loss * r.count;
-        correct += r.correct ?? 0;
-        seen += r.count;
-        step++;
-        opts.onProgress?.(step, totalSteps, r.loss);
-      }
-      history.push({ epoch: epoch + 1, loss: lossSum / seen, accuracy: correct / seen });
-    }
+    const progress: FitCallback = {
+      onBatchEnd: (_b, r, ctx) => opts.onProgress?.(ctx.globalStep, ctx.totalSteps, r.loss),
+    };
+    // Every step the same shape (dropLast): fine-tuning rates are tuned for full batches.
+    const r = await fit(session, splitDataset(split, sampleShape, 'fine-tuning split'), {
+      epochs: opts.epochs,
+      batchSize: batch,
+      dropLast: true,
+      seed: opts.seed ?? 0,
+      lr,
+      schedule: opts.schedule ?? { kind: 'constant' },
+      inputName: input,
+      callbacks: [pruningCallback(opts), progress],
+    });
+    const history = r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy ?? 0 }));
     if (opts.gradual) {
       // The schedule ends exactly at the target: prune the final weights once more to be sure.
       const pruned = pruneMagnitude(session.exportModel(), {
         sparsity: opts.gradual.sparsity,
         scope: opts.gradual.scope,
       });
-      return { model: pruned.model, steps: step, history };
+      return { model: pruned.model, steps: r.steps, history };
     }
-    return { model: session.exportModel(), steps: step, history };
+    return { model: session.exportModel(), steps: r.steps, history };
   } finally {
     await session.release();
   }

@@ -5,6 +5,7 @@
 import { VergeError } from '../../errors.ts';
 import type { Split } from '../../data/dataset.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
+import { dataInputs } from '../../onnx/inputs.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { concreteDims, synthesizeInputs, type IOSpec, type TensorValue } from '../../runtime/index.ts';
 import type { CalibrationData } from './calibrate.ts';
@@ -16,12 +17,9 @@ export const CALIBRATION_BATCH = 32;
 
 /** Declared non-initializer inputs of a model. */
 export function modelInputs(model: Model): IOSpec[] {
-  const inits = new Set(model.graph.initializers.map((t) => t.name));
-  return model.graph.inputs
-    .filter((i) => !inits.has(i.name))
-    .map((i) =>
-      i.type?.kind === 'tensor' ? { name: i.name, dtype: i.type.dtype, shape: i.type.shape } : { name: i.name },
-    );
+  return dataInputs(model.graph).map((i) =>
+    i.type?.kind === 'tensor' ? { name: i.name, dtype: i.type.dtype, shape: i.type.shape } : { name: i.name },
+  );
 }
 
 /** The model's single float input, or a clear error (data-driven calibration feeds one tensor). */

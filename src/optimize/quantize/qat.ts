@@ -15,10 +15,9 @@
  */
 import { VergeError } from '../../errors.ts';
 import type { Split } from '../../data/dataset.ts';
-import { batches } from '../../data/dataset.ts';
 import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
 import type { Model, Node } from '../../onnx/ir.ts';
-import { TrainingSession } from '../../train/index.ts';
+import { fit, splitDataset, TrainingSession, type FitCallback } from '../../train/index.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData } from './calibrate.ts';
 import {
   affineParams,
@@ -197,32 +196,23 @@ export async function quantizeAwareTraining(
     threads: opts.threads,
     seed: opts.seed,
   });
-  const inputName = session.graph.dataInputs[0]!;
   const history: number[] = [];
   try {
-    let step = 0;
-    for (let epoch = 0; step < opts.steps; epoch++) {
-      const before = step;
-      for (const bt of batches(opts.train, opts.batchSize ?? 64, {
-        shuffle: true,
-        seed: (opts.seed ?? 0) * 1000 + epoch,
-        dropLast: true,
-      })) {
-        if (step >= opts.steps) break;
-        const r = await session.step(
-          { [inputName]: { dtype: 'float32', dims: [bt.count, ...opts.sampleShape], data: bt.x } },
-          { dtype: 'int32', dims: [bt.count], data: bt.y },
-          opts.lr ?? QAT_DEFAULT_LR,
-        );
-        if (!Number.isFinite(r.loss))
-          throw new VergeError('E_RUNTIME', `QAT diverged: loss ${r.loss} at step ${step + 1} (lower --lr)`);
+    const record: FitCallback = {
+      onBatchEnd: (_b, r, ctx) => {
         history.push(r.loss);
-        step++;
-        opts.onStep?.(step, opts.steps, r.loss);
-      }
-      if (step === before)
-        throw new VergeError('E_DATA_INVALID', 'QAT: the training split has fewer samples than one batch');
-    }
+        opts.onStep?.(ctx.globalStep, opts.steps, r.loss);
+      },
+    };
+    await fit(session, splitDataset(opts.train, opts.sampleShape, 'QAT training split'), {
+      steps: opts.steps,
+      batchSize: opts.batchSize ?? 64,
+      dropLast: true,
+      seed: opts.seed ?? 0,
+      lr: opts.lr ?? QAT_DEFAULT_LR,
+      inputName: session.graph.dataInputs[0]!,
+      callbacks: [record],
+    });
     // trained weights back into the float graph, then the same static rewrite with the QAT ranges
     const trained = session.exportModel();
     const weights = new Map(trained.graph.initializers.map((t) => [t.name, t]));

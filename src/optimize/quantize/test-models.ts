@@ -7,6 +7,7 @@ import type { Split } from '../../data/dataset.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { Session } from '../../runtime/index.ts';
+import { top1Accuracy } from '../../train/metrics.ts';
 
 /** He-uniform random weights (fan-in scaled), so activations keep a sensible range through ReLUs. */
 function heUniform(next: () => number, n: number, fanIn: number): Float32Array {
@@ -100,12 +101,5 @@ export async function runAll(model: Model, x: Float32Array, sampleShape: number[
 /** Top-1 accuracy of a classifier on a split. */
 export async function accuracy(model: Model, split: Split, sampleShape: number[]): Promise<number> {
   const logits = await runAll(model, split.x, sampleShape);
-  const classes = logits.length / split.count;
-  let correct = 0;
-  for (let i = 0; i < split.count; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (logits[i * classes + k]! > logits[i * classes + best]!) best = k;
-    if (best === split.y[i]) correct++;
-  }
-  return correct / split.count;
+  return top1Accuracy(logits, split.y, split.count);
 }

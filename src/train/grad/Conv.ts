@@ -1,12 +1,11 @@
 import type { GradRule } from './rule.ts';
-import { convWeightGrad, convWeightGradAsConv } from './conv-weight.ts';
-import { formulations } from './formulations.ts';
+import { convWeightGrad } from './conv-weight.ts';
 import { windowOf } from './window.ts';
 
 /**
  * Conv (any spatial rank, groups, strides, pads, dilations, auto_pad).
- * dX = ConvTranspose(dY, W) with output_padding restoring the floor-dropped rows, or (formulations
- * .convInput = 'col2im'; opset 18+, groups 1, float32) Col2Im(Wᵀ·dY) — measured no faster in the
+ * dX = ConvTranspose(dY, W) with output_padding restoring the floor-dropped rows, or (formulation
+ * convInput 'col2im'; opset 18+, groups 1, float32) Col2Im(Wᵀ·dY) — measured no faster in the
  * seed CNN's training step, see formulations.ts;
  * dW = patches·dY as one batched MatMul (conv-weight.ts); dB = Σ dY over batch and space.
  */
@@ -29,7 +28,7 @@ export const Conv: GradRule = {
           w.pads[i + r]! -
           ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
       );
-      if (formulations.convInput === 'col2im' && group === 1 && c.opset >= 18 && c.floatType === 'float32') {
+      if (c.formulations.convInput === 'col2im' && group === 1 && c.opset >= 18 && c.floatType === 'float32') {
         // dX = col2im(Wᵀ · dY): one batched MatMul over the images, then Col2Im with the forward
         // geometry (trailing rows the forward dropped get zeros, so no output_padding is needed).
         const [m, cin] = wDims as [number, number];
@@ -55,10 +54,7 @@ export const Conv: GradRule = {
       const [m, cg] = wDims as [number, number];
       const L = w.outSize.reduce((a, b) => a * b, 1);
       const dy3 = c.op('Reshape', [dy, c.ints([-1, m, L])]);
-      dW =
-        formulations.convWeight === 'conv' && group === 1 && r === 2
-          ? convWeightGradAsConv(c, x, dy, w, wDims)
-          : convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
+      dW = convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
     }
     if (c.has(2) && c.needsGrad(2)) {
       dB = c.op('ReduceSum', [dy, c.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 });

@@ -1,7 +1,9 @@
 /**
  * Weight gradient of a convolution as ONE batched MatMul over patches (im2col built from strided
  * Slices). The probe of DESIGN.md found the alternative — a Conv whose "kernel" is the upstream
- * gradient — the single most expensive node of the backward pass.
+ * gradient — the single most expensive node of the backward pass (measured on the seed CNN: that
+ * Conv alone cost ~5× the patches Gemm, the 11×11 "kernel" making badly shaped GEMMs inside
+ * onnxruntime), so that formulation was removed.
  *
  * For groups g, with src [N, Cs, …] the tensor patches are cut from and other [N, Co, L]:
  *   P[g, K·Cs/g, N·L]  (slices of srcᵀ, concatenated along the channel axis: no transpose of P)
@@ -18,7 +20,6 @@
  * the one-Gemm form stays faster (4.5 vs 5.4 ms).
  */
 import type { NodeView } from './rule.ts';
-import { formulations } from './formulations.ts';
 import { kernelOffsets, type Window } from './window.ts';
 
 export function convWeightGrad(
@@ -51,7 +52,7 @@ export function convWeightGrad(
   };
   const perImage =
     group === 1 &&
-    (formulations.convWeight === 'patches-per-image' || (formulations.convWeight === 'patches' && K * csg < L));
+    (c.formulations.convWeight === 'patches-per-image' || (c.formulations.convWeight === 'patches' && K * csg < L));
   if (perImage) {
     // Patches cut from src in its own layout, P [N, K·Cs, L]; R[n] = other[n] · P[n]ᵀ as one batched
     // MatMul (onnxruntime fuses the Transpose into FusedMatMul), summed over the batch: no
@@ -76,12 +77,12 @@ export function convWeightGrad(
     // [Cs, N, L] per offset → reshape each to [g, Cs/g, N·L] then concat along axis 1 = [g, K·Cs/g, N·L]
     const slices = slicesOf;
     patches = K === 1 ? slices[0]! : '';
-    if (K > 1 && !(group === 1 && formulations.convWeight === 'patch-gemms')) {
+    if (K > 1 && !(group === 1 && c.formulations.convWeight === 'patch-gemms')) {
       const grouped = slices.map((s) => c.op('Reshape', [s, c.ints([group, csg, -1])]));
       patches = c.op('Concat', grouped, { axis: 1 });
     }
   }
-  if (group === 1 && K > 1 && formulations.convWeight === 'patch-gemms') {
+  if (group === 1 && K > 1 && c.formulations.convWeight === 'patch-gemms') {
     // One Gemm per kernel offset straight from each slice: no Concat copy of the patches.
     const oT = c.op('Reshape', [c.op('Transpose', [other], { perm: [1, 0, 2] }), c.ints([otherChannels, -1])]);
     const flat = c.ints([csg, -1]);
@@ -107,18 +108,4 @@ export function convWeightGrad(
   const R4 = c.op('Reshape', [R, c.ints([group, K, csg, cog])]);
   const T = c.op('Transpose', [R4], { perm: [0, 3, 2, 1] });
   return c.op('Reshape', [T, c.ints(weightDims)]);
-}
-
-/**
- * The alternative (formulations.convWeight = 'conv'): the weight gradient as a Conv of Xᵀ [C, N, H, W]
- * with dYᵀ [M, N, Ho, Wo] as its kernel. Measured on the seed CNN: its Conv node alone cost ~5× the
- * patches Gemm (the "kernel" is the 11×11 upstream gradient: badly shaped GEMMs inside onnxruntime).
- */
-export function convWeightGradAsConv(c: NodeView, x: string, dy: string, w: Window, weightDims: number[]): string {
-  const xT = c.op('Transpose', [x], { perm: [1, 0, 2, 3] });
-  const dyT = c.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
-  // Output spatial size may exceed the kernel when the forward dropped trailing rows: slice it.
-  let r = c.op('Conv', [xT, dyT], { strides: w.dilations, dilations: w.strides, pads: w.pads });
-  r = c.op('Slice', [r, c.ints([0, 0]), c.ints(w.kernel), c.ints([2, 3])]);
-  return c.op('Reshape', [c.op('Transpose', [r], { perm: [1, 0, 2, 3] }), c.ints(weightDims)]);
 }

@@ -1,34 +1,60 @@
 /**
- * Alternative formulations of the costliest gradients, kept selectable so bench/train-vs-pytorch
- * can measure them side by side (environment variables) and tests can check every variant.
- * Defaults are the measured winners on the seed CNN (see the rules' comments).
+ * Alternative formulations of the costliest gradients: an option of buildTrainingGraph /
+ * TrainingSession / buildGradientModel (`formulations`), so the graph depends on its arguments
+ * only, never on the shell or on another caller. Defaults are the measured winners (see each
+ * field); bench/train-vs-pytorch `--formulations k=v,…` measures any other choice side by side.
  */
+import { VergeError } from '../../errors.ts';
+
 export interface Formulations {
   /**
    * Conv weight gradient from im2col patches: 'patches' picks per convolution between one Gemm over
    * the batch-concatenated patches ('patches-gemm': transposes src and the upstream gradient) and a
    * batched MatMul per image summed over the batch ('patches-per-image': no big transposes; chosen
    * when the patch rows K·C are fewer than the output positions L, as for a first conv layer).
-   * Alternatives: one Gemm per kernel offset without the concat copy ('patch-gemms'), or a Conv
-   * over N↔C-transposed tensors ('conv').
+   * Forcing either form is kept for measurement and for the finite-difference checks of both.
+   * 'patch-gemms': one Gemm per kernel offset straight from each slice (no Concat copy).
    */
-  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms' | 'conv';
+  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
   /**
    * Conv input gradient: one ConvTranspose (default), or Col2Im of Wᵀ·dY as one batched MatMul
    * (opset 18+, groups 1, float32). Measured on the seed CNN's second conv in the whole training
    * step (onnxruntime profiler, three quiet A/B pairs): ConvTranspose 3.17-3.27 ms, MatMul + Col2Im
    * 2.7-3.6 ms; no gain, so it stays an alternative (in isolation it looked ~30% faster).
    */
-  convInput: 'col2im' | 'conv-transpose';
-  /** MaxPool gradient: pool Indices + MaxUnpool/ScatterElements, or SpaceToDepth/ArgMax/DepthToSpace (2×2/2 only). */
-  maxPool: 'indices' | 'space-to-depth';
+  convInput: 'conv-transpose' | 'col2im';
 }
 
-export const formulations: Formulations = {
-  convWeight:
-    (['conv', 'patch-gemms', 'patches-gemm', 'patches-per-image'] as const).find(
-      (v) => v === process.env.VERGE_CONV_WGRAD,
-    ) ?? 'patches',
-  convInput: process.env.VERGE_CONV_DGRAD === 'col2im' ? 'col2im' : 'conv-transpose',
-  maxPool: process.env.VERGE_MAXPOOL_GRAD === 'space-to-depth' ? 'space-to-depth' : 'indices',
+export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
+  convWeight: 'patches',
+  convInput: 'conv-transpose',
+});
+
+const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
+  convWeight: ['patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
+  convInput: ['conv-transpose', 'col2im'],
 };
+
+/** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */
+export function resolveFormulations(choice: Partial<Formulations> = {}): Readonly<Formulations> {
+  for (const [k, v] of Object.entries(choice)) {
+    const allowed = CHOICES[k as keyof Formulations] as readonly string[] | undefined;
+    if (!allowed)
+      throw new VergeError('E_BAD_ARGUMENT', `unknown formulation '${k}' (known: ${Object.keys(CHOICES).join(', ')})`);
+    if (v !== undefined && !allowed.includes(v as string))
+      throw new VergeError('E_BAD_ARGUMENT', `formulation ${k} must be one of ${allowed.join(', ')}, got '${v}'`);
+  }
+  return Object.freeze({ ...DEFAULT_FORMULATIONS, ...choice });
+}
+
+/** Parse `convWeight=patches-gemm,convInput=col2im` (benchmarks' command lines). */
+export function parseFormulations(spec: string): Partial<Formulations> {
+  const out: Record<string, string> = {};
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!k || !v) throw new VergeError('E_BAD_ARGUMENT', `formulations are given as name=value, got '${part}'`);
+    out[k.trim()] = v.trim();
+  }
+  resolveFormulations(out as Partial<Formulations>);
+  return out as Partial<Formulations>;
+}

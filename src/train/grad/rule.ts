@@ -10,6 +10,7 @@ import { makeTensor, type GraphBuilder } from '../../onnx/builder.ts';
 import { dtypeCode, isFloat, type DType } from '../../onnx/dtype.ts';
 import type { Attribute, Node, Tensor } from '../../onnx/ir.ts';
 import { isStatic, type ShapeMap, type ValueShape } from '../shapes.ts';
+import { DEFAULT_FORMULATIONS, type Formulations } from './formulations.ts';
 
 export interface GradRule {
   op: string;
@@ -27,6 +28,8 @@ export class NodeView {
     protected readonly shapes: ShapeMap,
     protected readonly constants: Map<string, Tensor>,
     readonly opset: number,
+    /** Which formulation of the costliest gradients to emit (an option of the caller, see formulations.ts). */
+    readonly formulations: Readonly<Formulations> = DEFAULT_FORMULATIONS,
   ) {}
 
   input(i: number): string {
@@ -161,8 +164,9 @@ export class GradContext extends NodeView {
     /** Upstream gradients, index-aligned with node.outputs. */
     readonly dys: (string | undefined)[],
     private readonly needs: boolean[],
+    formulations?: Readonly<Formulations>,
   ) {
-    super(g, node, shapes, constants, opset);
+    super(g, node, shapes, constants, opset, formulations);
   }
   /** Does input i need a gradient? Rules skip work (e.g. a first layer's input gradient) when not. */
   needsGrad(i: number): boolean {
@@ -194,7 +198,8 @@ export class LowerContext extends NodeView {
     /** Register `next` as the new value of initializer `name` after each step (BN running stats). */
     readonly updateState: (name: string, next: string) => void,
     readonly seed: number,
+    formulations?: Readonly<Formulations>,
   ) {
-    super(g, node, shapes, constants, opset);
+    super(g, node, shapes, constants, opset, formulations);
   }
 }
