@@ -30,8 +30,6 @@ export interface EvaluateOptions {
   output?: string;
   threads?: number;
   classes?: number;
-  /** What the loss compares the output with: the labels (default) or the input itself (autoencoders). */
-  targets?: 'labels' | 'inputs';
 }
 
 /** Mean loss of a batch computed from the model's outputs (for plain models without a loss graph). */
@@ -97,11 +95,7 @@ async function evaluateSession(
   let seen = 0;
   for (const b of batches(split, opts.batchSize ?? EVAL_BATCH_SIZE)) {
     const feeds = { [name]: sampleTensor(b.x, [b.count, ...shape], dtype, name) };
-    const targets =
-      opts.targets === 'inputs'
-        ? { dtype: 'float32' as const, dims: [b.count, ...shape], data: b.x }
-        : encodeLabels(b.y, loss, opts.classes ?? data.classes);
-    const r = await target.evaluate(feeds, targets);
+    const r = await target.evaluate(feeds, encodeLabels(b.y, loss, opts.classes ?? data.classes));
     totalLoss += r.loss * b.count;
     if (r.correct !== undefined && loss === 'cross-entropy') correct += r.correct;
     else {

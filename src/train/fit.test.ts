@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
 import { BatchNorm, Conv2d, Dense, Dropout, Embedding, Flatten, ReLU, Sequential } from '../nn/index.ts';
 import { Session } from '../runtime/session.ts';
+import { directoryCheckpoints } from './checkpoint-files.ts';
 import { evaluate, fit, holdOut, type FitCallback, type FitOptions } from './fit.ts';
 import { ANCHOR_SUFFIX, proximalTerm } from './loss-terms.ts';
 import { TrainingSession, type TrainingSessionOptions } from './session.ts';
@@ -59,16 +60,16 @@ describe('fit', () => {
   it('resuming from an epoch checkpoint continues exactly where a straight run goes', async () => {
     const straight = await run({ epochs: 3, validation: 'test' });
     const dir = join(tmp, 'ckpt');
-    const first = await run({ epochs: 2, validation: 'test', checkpointDir: dir });
+    const first = await run({ epochs: 2, validation: 'test', checkpoints: directoryCheckpoints(dir) });
     expect(first.result.history).toHaveLength(2);
     expect(readdirSync(dir).sort()).toEqual(['epoch-0002.ckpt.onnx', 'fit-state.json']);
-    const resumed = await run({ epochs: 3, validation: 'test', checkpointDir: dir, resume: true });
+    const resumed = await run({ epochs: 3, validation: 'test', checkpoints: directoryCheckpoints(dir), resume: true });
     expect(resumed.result.resumedFrom).toBe(2);
     expect(resumed.result.history.map((h) => h.val_loss)).toEqual(straight.result.history.map((h) => h.val_loss));
     expect(resumed.state.step).toBe(straight.state.step);
-    await expect(run({ epochs: 3, batchSize: 16, checkpointDir: dir, resume: true })).rejects.toThrow(
-      /cannot resume.*batchSize/,
-    );
+    await expect(
+      run({ epochs: 3, batchSize: 16, checkpoints: directoryCheckpoints(dir), resume: true }),
+    ).rejects.toThrow(/cannot resume.*batchSize/);
   });
 
   it('stops early when the monitored metric stops improving and restores the best parameters', async () => {

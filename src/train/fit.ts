@@ -5,28 +5,18 @@
  * schedules, QAT, augmentation and federated clients hook into the one loop. Same seed, same
  * data order, same history. Rendering progress is the caller's (onProgress).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { batches, permutation, type Dataset, type Split } from '../data/dataset.ts';
 import { VergeError } from '../errors.ts';
+import type { Model } from '../onnx/ir.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { evaluate, sessionInput, type EvaluationResult } from './evaluate.ts';
 import { encodeLabels, resolveInputShape, sampleTensor } from './feeds.ts';
-import {
-  BEST_FILE,
-  checkResumeConfig,
-  readCheckpointState,
-  writeCheckpoint,
-  type EpochRecord,
-  type FitCheckpointState,
-} from './fit-checkpoint.ts';
 import type { LossKind } from './loss.ts';
 import { describeSchedule, makeSchedule, type Schedule, type ScheduleSpec } from './schedules.ts';
 import type { StepResult, TrainingSession, TrainingState } from './session.ts';
 
 export { evaluate, EVAL_BATCH_SIZE, type EvaluateOptions, type EvaluationResult } from './evaluate.ts';
 export { encodeLabels, sampleShapeFor, sampleTensor, type SampleShape } from './feeds.ts';
-export type { EpochRecord } from './fit-checkpoint.ts';
 
 /** Default mini-batch size (the seed CNN's batch in DESIGN.md). */
 export const DEFAULT_BATCH_SIZE = 64;
@@ -35,6 +25,56 @@ const VALIDATION_SEED_OFFSET = 0x5eed;
 /** Shuffle seed of an epoch: seed·1000 + epoch (1-based), a different, reproducible order every epoch. */
 export function epochShuffleSeed(seed: number, epoch: number): number {
   return seed * 1000 + epoch;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number | null;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  samples_per_sec: number;
+  lr: number;
+  steps: number;
+}
+
+/** What fit saves with each epoch's checkpoint: the loop's own state and the run's configuration. */
+export interface FitCheckpointState {
+  version: 1;
+  epoch: number;
+  globalStep: number;
+  /** Where the store keeps the session checkpoint (the store's business; a file name for folders). */
+  checkpoint: string;
+  history: EpochRecord[];
+  best: { value: number; epoch: number } | null;
+  wait: number;
+  config: { batchSize: number; seed: number; shuffle: boolean; schedule: string; lr: number };
+}
+
+/**
+ * Where fit keeps per-epoch checkpoints (session.checkpointModel() plus the loop state). Folders:
+ * directoryCheckpoints(dir) in checkpoint-files.ts (Node); a browser can keep them in IndexedDB.
+ */
+export interface FitCheckpointStore {
+  /** The last saved epoch and its session checkpoint, if any. */
+  latest(): Promise<{ state: FitCheckpointState; checkpoint: Model } | undefined>;
+  /** Save an epoch; a crash must leave the previous epoch or this one complete, never half of one. */
+  save(state: FitCheckpointState, checkpoint: Model): Promise<void>;
+  /** The parameters of the best epoch so far (early stopping with restoreBest), kept across resumes. */
+  saveBest(checkpoint: Model): Promise<void>;
+  best(): Promise<Model | undefined>;
+}
+
+/** A resumed run must be configured as the checkpointed one, or it would not continue it. */
+function checkResumeConfig(saved: FitCheckpointState['config'], now: FitCheckpointState['config']): void {
+  for (const k of Object.keys(now) as (keyof typeof now)[]) {
+    if (saved[k] !== now[k]) {
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `cannot resume: the checkpoint was made with ${k}=${saved[k]}, this run has ${k}=${now[k]}`,
+      );
+    }
+  }
 }
 
 export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
@@ -139,14 +179,12 @@ export interface FitOptions {
   /** Hold out a fraction of the training split, use the test split ('test'), or a given split. */
   validation?: number | 'test' | Split;
   earlyStopping?: EarlyStoppingOptions;
-  /** Write a checkpoint after every epoch into this folder. */
-  checkpointDir?: string;
-  /** Continue from the last checkpoint in checkpointDir, if there is one. */
+  /** Save a checkpoint after every epoch here (folders: directoryCheckpoints(dir), checkpoint-files.ts). */
+  checkpoints?: FitCheckpointStore;
+  /** Continue from the store's last checkpoint, if there is one. */
   resume?: boolean;
   /** The loss the session trains (decides the label encoding). Default cross-entropy. */
   loss?: LossKind;
-  /** What the loss compares the output with: the labels (default) or the input itself (autoencoders). */
-  targets?: 'labels' | 'inputs';
   /** Per-sample shape fed to the model (default: the dataset's sample shape); same element count. */
   inputShape?: number[];
   /** Name of the model input (default: the session's first data input). */
@@ -346,14 +384,14 @@ class FitRun implements FitContext {
       await (cb[hook] as ((...a: unknown[]) => Awaitable<unknown>) | undefined)?.call(cb, ...args);
   }
 
-  resume(): void {
-    const dir = this.opts.checkpointDir;
-    if (dir) mkdirSync(dir, { recursive: true });
-    if (!dir || !this.opts.resume) return;
-    const st = readCheckpointState(dir);
-    if (!st) return;
+  async resume(): Promise<void> {
+    const store = this.opts.checkpoints;
+    if (!store || !this.opts.resume) return;
+    const latest = await store.latest();
+    if (!latest) return;
+    const st = latest.state;
     checkResumeConfig(st.config, this.plan.config);
-    this.session.loadCheckpoint(join(dir, st.checkpoint));
+    this.session.restoreCheckpoint(latest.checkpoint, `checkpoint of epoch ${st.epoch}`);
     this.history = st.history;
     this.globalStep = st.globalStep;
     this.startEpoch = st.epoch + 1;
@@ -372,11 +410,7 @@ class FitRun implements FitContext {
       session.inputType(plan.inputName).dtype,
       plan.inputName,
     );
-    const targets =
-      batch.targets ??
-      (this.opts.targets === 'inputs'
-        ? { dtype: 'float32' as const, dims: [batch.count, ...batch.shape], data: batch.x }
-        : encodeLabels(batch.y, plan.loss, this.data.classes));
+    const targets = batch.targets ?? encodeLabels(batch.y, plan.loss, this.data.classes);
     const r = await session.step({ ...batch.feeds, [plan.inputName]: x }, targets, this.lr);
     if (!Number.isFinite(r.loss)) {
       throw new VergeError(
@@ -424,7 +458,6 @@ class FitRun implements FitContext {
         loss: plan.loss,
         inputShape: plan.shape,
         inputName: plan.inputName,
-        ...(this.opts.targets ? { targets: this.opts.targets } : {}),
       });
     return {
       epoch,
@@ -439,9 +472,9 @@ class FitRun implements FitContext {
   }
 
   /** Early-stopping bookkeeping and the epoch checkpoint; true when patience ran out. */
-  closeEpoch(record: EpochRecord): boolean {
+  async closeEpoch(record: EpochRecord): Promise<boolean> {
     const es = this.opts.earlyStopping;
-    const dir = this.opts.checkpointDir;
+    const store = this.opts.checkpoints;
     if (es) {
       const v = record[this.plan.monitor];
       if (v !== null && (this.best === null || improves(this.plan.monitor, v, this.best.value, es.minDelta ?? 0))) {
@@ -449,13 +482,13 @@ class FitRun implements FitContext {
         this.wait = 0;
         if (es.restoreBest ?? true) {
           this.bestState = this.session.getState();
-          if (dir) this.session.saveCheckpoint(join(dir, BEST_FILE));
+          await store?.saveBest(this.session.checkpointModel());
         }
       } else this.wait++;
     }
-    if (dir) {
+    if (store) {
       const { best, wait, history, globalStep } = this;
-      writeCheckpoint(this.session, dir, {
+      const state: FitCheckpointState = {
         version: 1,
         epoch: record.epoch,
         globalStep,
@@ -464,15 +497,16 @@ class FitRun implements FitContext {
         best,
         wait,
         config: this.plan.config,
-      });
+      };
+      await store.save(state, this.session.checkpointModel());
     }
     return !!es && this.wait > es.patience;
   }
 
-  restoreBest(): void {
-    const dir = this.opts.checkpointDir;
-    if (this.bestState) this.session.setState(this.bestState);
-    else if (dir && existsSync(join(dir, BEST_FILE))) this.session.loadCheckpoint(join(dir, BEST_FILE));
+  async restoreBest(): Promise<void> {
+    if (this.bestState) return this.session.setState(this.bestState);
+    const best = await this.opts.checkpoints?.best();
+    if (best) this.session.restoreCheckpoint(best, 'the best checkpoint');
   }
 
   result(resumedFrom: number, patienceOut: boolean): FitResult {
@@ -493,7 +527,7 @@ class FitRun implements FitContext {
 /** Train `session` on `data`. */
 export async function fit(session: TrainingSession, data: Dataset, opts: FitOptions = {}): Promise<FitResult> {
   const run = new FitRun(session, data, opts, planFit(session, data, opts));
-  run.resume();
+  await run.resume();
   const resumedFrom = run.startEpoch - 1;
   await run.emit('onTrainBegin', run);
   let patienceOut = false;
@@ -502,10 +536,10 @@ export async function fit(session: TrainingSession, data: Dataset, opts: FitOpti
     run.history.push(record);
     opts.onEpochEnd?.(record);
     await run.emit('onEpochEnd', record, run);
-    patienceOut = run.closeEpoch(record);
+    patienceOut = await run.closeEpoch(record);
     if (patienceOut || run.stopReason) break;
   }
-  if (patienceOut && (opts.earlyStopping?.restoreBest ?? true)) run.restoreBest();
+  if (patienceOut && (opts.earlyStopping?.restoreBest ?? true)) await run.restoreBest();
   const result = run.result(resumedFrom, patienceOut);
   await run.emit('onTrainEnd', result, run);
   return result;

@@ -6,7 +6,8 @@
  *   await s.evaluate({ image: x }, labels);      // inference mode (running BN stats, no dropout)
  *   await s.predict({ image: x });               // model outputs
  *   saveModel(s.exportModel(), 'trained.onnx');  // plain inference ONNX with the trained weights
- *   s.getState() / s.setState(st); s.saveCheckpoint(p) / s.loadCheckpoint(p); await s.release();
+ *   s.getState() / s.setState(st); s.checkpointModel() / s.restoreCheckpoint(m); await s.release();
+ *   (files, Node only: saveCheckpointFile / loadCheckpointFile / directoryCheckpoints in checkpoint-files.ts)
  *
  *   await fit(s, dataset, { epochs: 5, schedule: parseSchedule('cosine+warmup:100') });   // the trainer
  *   await fit(s, dataset, { callbacks: [{ onBatchEnd: (b, r, ctx) => …, onBatchBegin: (b) => augment(b) }] });
@@ -44,10 +45,12 @@ export {
   type FitCallback,
   type FitContext,
   type FitBatch,
+  type FitCheckpointState,
+  type FitCheckpointStore,
+  type EpochRecord,
   type EarlyStoppingOptions,
   type Monitor,
 } from './fit.ts';
-export type { EpochRecord } from './fit-checkpoint.ts';
 export { evaluate, EVAL_BATCH_SIZE, type EvaluateOptions, type EvaluationResult } from './evaluate.ts';
 export { encodeLabels, sampleShapeFor, sampleTensor, type SampleShape } from './feeds.ts';
 export { countTop1, top1Accuracy } from './metrics.ts';

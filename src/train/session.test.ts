@@ -12,6 +12,7 @@ import { GraphBuilder, makeModel } from '../onnx/builder.ts';
 import { loadModel } from '../onnx/io.ts';
 import type { Model } from '../onnx/ir.ts';
 import { Session } from '../runtime/session.ts';
+import { loadCheckpointFile, saveCheckpointFile } from './checkpoint-files.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import type { OptimizerOptions } from './optimizer.ts';
 import { TrainingSession } from './session.ts';
@@ -253,7 +254,7 @@ describe('training session on PyTorch-exported models', () => {
     const b2 = fixtureBatch(8, 5);
     await s.step({ input: b1.x }, b1.y);
     const path = join(tmp, 'ckpt.onnx');
-    s.saveCheckpoint(path);
+    saveCheckpointFile(s, path);
     const continued = await s.step({ input: b2.x }, b2.y);
     const after = s.getState();
     const s2 = await TrainingSession.create(model, {
@@ -261,7 +262,7 @@ describe('training session on PyTorch-exported models', () => {
       optimizer: { kind: 'adam', lr: 1e-2 },
       threads: 1,
     });
-    s2.loadCheckpoint(path);
+    loadCheckpointFile(s2, path);
     expect(s2.stepCount).toBe(1);
     const resumed = await s2.step({ input: b2.x }, b2.y);
     expect(resumed.loss).toBeCloseTo(continued.loss, 6);
@@ -277,10 +278,10 @@ describe('training session on PyTorch-exported models', () => {
       optimizer: { kind: 'sgd' },
       threads: 1,
     });
-    expect(() => s.loadCheckpoint(join(FIXTURES, 'mlp.onnx'))).toThrow(/not a verge training checkpoint/);
+    expect(() => loadCheckpointFile(s, join(FIXTURES, 'mlp.onnx'))).toThrow(/not a verge training checkpoint/);
     const bad = join(tmp, 'bad.onnx');
     writeFileSync(bad, 'not onnx');
-    expect(() => s.loadCheckpoint(bad)).toThrow();
+    expect(() => loadCheckpointFile(s, bad)).toThrow();
     await s.release();
   });
 });

@@ -7,7 +7,6 @@ import { VergeError } from '../errors.ts';
 import { cloneModel, makeModel, makeTensor } from '../onnx/builder.ts';
 import type { DType } from '../onnx/dtype.ts';
 import type { Dim, Model, Tensor } from '../onnx/ir.ts';
-import { loadModel, saveModel } from '../onnx/io.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import type { LossKind } from './loss.ts';
@@ -297,8 +296,8 @@ export class TrainingSession {
     this.steps = s.step;
   }
 
-  /** Write the state as an ONNX file of initializers (atomic: temp file + rename). */
-  saveCheckpoint(path: string): void {
+  /** The state as a model of initializers marked as a checkpoint (what checkpoint files hold). */
+  checkpointModel(): Model {
     const s = this.getState();
     const inits: Tensor[] = Object.entries(s.tensors).map(([name, v]) => makeTensor(name, v.dtype, v.dims, v.data));
     const m = makeModel({
@@ -314,13 +313,13 @@ export class TrainingSession {
       { key: CHECKPOINT_MARK, value: '1' },
       { key: 'step', value: String(s.step) },
     ];
-    saveModel(m, path);
+    return m;
   }
 
-  loadCheckpoint(path: string): void {
-    const m = loadModel(path);
+  /** Put back a checkpointModel() (`source` names it in errors). */
+  restoreCheckpoint(m: Model, source = 'the model'): void {
     if (!m.metadataProps?.some((p) => p.key === CHECKPOINT_MARK)) {
-      throw new VergeError('E_DATA_INVALID', `${path} is not a verge training checkpoint`);
+      throw new VergeError('E_DATA_INVALID', `${source} is not a verge training checkpoint`);
     }
     const step = Number(m.metadataProps.find((p) => p.key === 'step')?.value ?? 0);
     const tensors: Record<string, TensorValue> = {};

@@ -13,6 +13,7 @@ import type { Model } from '../../onnx/ir.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
 import { buildArchitecture } from '../../nn/architectures.ts';
 import { evaluate, fit, sampleShapeFor, type EarlyStoppingOptions, type EpochRecord } from '../../train/fit.ts';
+import { directoryCheckpoints } from '../../train/checkpoint-files.ts';
 import { hasRecurrent } from '../../train/lower/recurrent.ts';
 import { lowerRecurrentFor, transferParameters } from '../../train/lower/parameters.ts';
 import type { LossKind } from '../../train/loss.ts';
@@ -144,7 +145,9 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       inputName: input,
       ...(validation !== undefined ? { validation } : {}),
       ...(earlyStopping ? { earlyStopping } : {}),
-      ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir, resume: opts.resume ?? false } : {}),
+      ...(opts.checkpointDir
+        ? { checkpoints: directoryCheckpoints(opts.checkpointDir), resume: opts.resume ?? false }
+        : {}),
       onProgress: (p) => {
         progress ??= progressBar(
           p.totalSteps,
