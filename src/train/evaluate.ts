@@ -7,7 +7,7 @@ import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
-import { encodeLabels, resolveInputShape, sampleTensor } from './feeds.ts';
+import { encodeLabels, floatTargets, resolveInputShape, sampleTensor } from './feeds.ts';
 import type { LossKind } from './loss.ts';
 import { countTop1 } from './metrics.ts';
 import type { TrainingSession } from './session.ts';
@@ -95,7 +95,10 @@ async function evaluateSession(
   let seen = 0;
   for (const b of batches(split, opts.batchSize ?? EVAL_BATCH_SIZE)) {
     const feeds = { [name]: sampleTensor(b.x, [b.count, ...shape], dtype, name) };
-    const r = await target.evaluate(feeds, encodeLabels(b.y, loss, opts.classes ?? data.classes));
+    const targets = b.targets
+      ? floatTargets(b.targets, b.count, data.targetShape)
+      : encodeLabels(b.y, loss, opts.classes ?? data.classes);
+    const r = await target.evaluate(feeds, targets);
     totalLoss += r.loss * b.count;
     if (r.correct !== undefined && loss === 'cross-entropy') correct += r.correct;
     else {

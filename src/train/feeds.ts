@@ -26,6 +26,11 @@ export function encodeLabels(y: Int32Array, loss: LossKind, classes: number): Te
   return { dtype: 'float32', dims: [y.length, classes], data: out };
 }
 
+/** Float targets of a batch as a tensor [count, ...targetShape] (default: one row per sample). */
+export function floatTargets(t: Float32Array, count: number, targetShape?: number[]): TensorValue {
+  return { dtype: 'float32', dims: [count, ...(targetShape ?? [t.length / Math.max(1, count)])], data: t };
+}
+
 /**
  * A batch of float samples as a model input of element type `dtype`: float32 shares the buffer;
  * integer inputs (token ids) take the values exactly and refuse a fractional one.

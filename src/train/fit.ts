@@ -10,7 +10,7 @@ import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { evaluate, sessionInput, type EvaluationResult } from './evaluate.ts';
-import { encodeLabels, resolveInputShape, sampleTensor } from './feeds.ts';
+import { encodeLabels, floatTargets, resolveInputShape, sampleTensor } from './feeds.ts';
 import type { LossKind } from './loss.ts';
 import { describeSchedule, makeSchedule, type Schedule, type ScheduleSpec } from './schedules.ts';
 import type { StepResult, TrainingSession, TrainingState } from './session.ts';
@@ -117,8 +117,12 @@ export interface FitBatch {
   step: number;
   /** Further inputs of a multi-input model, fed as given. */
   feeds?: Record<string, TensorValue>;
-  /** Fed to the loss instead of the encoded labels (e.g. the clean input for a denoising autoencoder). */
-  targets?: TensorValue;
+  /**
+   * Float targets [count, ...targetShape] fed to the loss instead of the encoded labels: the split's
+   * regression targets (Split.targets), or set by a callback (e.g. the clean input for a denoising
+   * autoencoder).
+   */
+  targets?: Float32Array;
 }
 
 /** What callbacks can read about the run, and `stop`. */
@@ -410,7 +414,9 @@ class FitRun implements FitContext {
       session.inputType(plan.inputName).dtype,
       plan.inputName,
     );
-    const targets = batch.targets ?? encodeLabels(batch.y, plan.loss, this.data.classes);
+    const targets = batch.targets
+      ? floatTargets(batch.targets, batch.count, this.data.targetShape)
+      : encodeLabels(batch.y, plan.loss, this.data.classes);
     const r = await session.step({ ...batch.feeds, [plan.inputName]: x }, targets, this.lr);
     if (!Number.isFinite(r.loss)) {
       throw new VergeError(
