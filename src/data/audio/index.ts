@@ -1,0 +1,5 @@
+/** Audio for speech models: WAV bytes, resampling, Kaldi-compatible MFCC and recognition features. Browser-safe. */
+export * from './wav.ts';
+export * from './resample.ts';
+export * from './mfcc.ts';
+export * from './features.ts';
