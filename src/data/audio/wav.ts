@@ -27,6 +27,9 @@ export const MIN_SAMPLE_RATE = 1000;
 export const MAX_SAMPLE_RATE = 384_000;
 export const MAX_CHANNELS = 32;
 
+/** Data-chunk sizes that mean "unknown, until the end of the stream". */
+const STREAMING_SIZES = new Set([0, 0xffffffff, 0x7ffff000, 0x7fffffff]);
+
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
@@ -53,9 +56,10 @@ function findChunks(bytes: Uint8Array, view: DataView, source: string): Chunks {
     const body = at + 8;
     if (id === 'fmt ') chunks.fmt = { offset: body, size };
     if (id === 'data') {
-      // Streaming writers leave the data size at 0 or 0xFFFFFFFF; a size past the end is a truncated file.
+      // Writers to pipes leave a placeholder size (sox, espeak-ng: 0x7FFFF000); any other size past
+      // the end is a truncated file.
       if (body + size > bytes.length) {
-        if (size === 0xffffffff || size === 0) chunks.data = { offset: body, size: bytes.length - body };
+        if (STREAMING_SIZES.has(size)) chunks.data = { offset: body, size: bytes.length - body };
         else
           throw bad(
             source,
