@@ -19,6 +19,8 @@ export interface WavFolderOptions {
   sampleRate?: number;
   maxSeconds?: number;
   limits?: { train?: number; test?: number };
+  /** Class folders in label order (default: every class folder, sorted by name). */
+  labels?: readonly string[];
 }
 
 export interface WavDataset extends Dataset {
@@ -26,6 +28,8 @@ export interface WavDataset extends Dataset {
   sampleRate: number;
   /** Files cut to maxSeconds. */
   truncated: number;
+  /** Files that are not readable WAV files: left out, with the reason. */
+  skipped: { file: string; reason: string }[];
 }
 
 function subdirs(dir: string): string[] {
@@ -54,7 +58,9 @@ export function loadWavFolder(dir: string, opts: WavFolderOptions = {}): WavData
   const path = resolve(dir);
   const split = existsSync(join(path, 'train')) && statSync(join(path, 'train')).isDirectory();
   const trainRoot = split ? join(path, 'train') : path;
-  const labels = subdirs(trainRoot).filter((c) => wavsIn(join(trainRoot, c)).length > 0);
+  const labels = opts.labels
+    ? [...opts.labels]
+    : subdirs(trainRoot).filter((c) => wavsIn(join(trainRoot, c)).length > 0);
   if (labels.length === 0)
     throw new VergeError('E_DATA_NOT_FOUND', `${dir} has no <class>/ subfolders with .wav files`);
   const files = (root: string): [string, number][] =>
@@ -73,10 +79,24 @@ export function loadWavFolder(dir: string, opts: WavFolderOptions = {}): WavData
   }
   if (opts.limits?.train !== undefined) train = spread(train, opts.limits.train);
   if (opts.limits?.test !== undefined) test = spread(test, opts.limits.test);
-  const waves = [...train, ...test].map(([f]) => waveformAt(readWavFile(f), sampleRate));
+  const skipped: { file: string; reason: string }[] = [];
+  const readable = (list: [string, number][]): [string, number, Float32Array][] =>
+    list.flatMap(([f, y]) => {
+      try {
+        return [[f, y, waveformAt(readWavFile(f), sampleRate)] as [string, number, Float32Array]];
+      } catch (e) {
+        if (!(e instanceof VergeError) || e.code !== 'E_DATA_INVALID') throw e;
+        skipped.push({ file: f, reason: e.message.replace(/^.*? is not a readable WAV file: /, '') });
+        return [];
+      }
+    });
+  const trainW = readable(train);
+  const testW = readable(test);
+  if (trainW.length === 0) throw new VergeError('E_DATA_INVALID', `${dir} has no readable .wav file for training`);
+  const waves = [...trainW, ...testW].map(([, , w]) => w);
   const longest = Math.min(maxSamples, Math.max(...waves.map((w) => w.length)));
   let truncated = 0;
-  const toSplit = (list: [string, number][], offset: number): Split => {
+  const toSplit = (list: [string, number, Float32Array][], offset: number): Split => {
     const x = new Float32Array(list.length * longest);
     const y = new Int32Array(list.length);
     list.forEach(([, label], i) => {
@@ -95,8 +115,9 @@ export function loadWavFolder(dir: string, opts: WavFolderOptions = {}): WavData
     labels,
     sampleRate,
     truncated,
-    train: toSplit(train, 0),
-    test: toSplit(test, train.length),
+    skipped,
+    train: toSplit(trainW, 0),
+    test: toSplit(testW, trainW.length),
   };
 }
 

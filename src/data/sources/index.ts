@@ -8,8 +8,10 @@ import { fashionMnist } from './fashion-mnist.ts';
 import { idx } from './idx.ts';
 import { npyFolder } from './npy-folder.ts';
 import { npz } from './npz.ts';
+import { speechDigits } from './speech-digits.ts';
+import { wavFolder } from './wav-folder.ts';
 
-export const DATA_SOURCES: readonly DataSource[] = [fashionMnist, idx, npyFolder, npz];
+export const DATA_SOURCES: readonly DataSource[] = [fashionMnist, speechDigits, idx, npyFolder, npz, wavFolder];
 
 export function dataSource(name: string): DataSource | undefined {
   return DATA_SOURCES.find((s) => s.name === name);

@@ -60,6 +60,9 @@ export interface SourceOptions {
   tokenizer?: string;
   vocabSize?: number;
   maxLength?: number;
+  /** speech-digits: voice variants (speakers) and renditions of each digit per speaker. */
+  speakers?: number;
+  repeats?: number;
 }
 
 /** Format options a source can declare (the common options apply to every source). */

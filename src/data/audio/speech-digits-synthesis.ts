@@ -11,10 +11,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { VergeError } from '../errors.ts';
-import { decodeWav, encodeWav, toMono } from './audio/wav.ts';
-import { resample } from './audio/resample.ts';
-import { rng, permutation } from './dataset.ts';
+import { VergeError } from '../../errors.ts';
+import { decodeWav, encodeWav, toMono } from './wav.ts';
+import { resample } from './resample.ts';
+import { rng, permutation } from '../dataset.ts';
 
 export const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] as const;
 /** espeak-ng's English accents (its gmw voices). */
