@@ -11,6 +11,9 @@
  * `X-Verge-Dims: 1,1,28,28` gives the shape and `X-Verge-Input` the input name (default: the model's
  * only input). With `Accept: application/octet-stream` the answer is the first output (or
  * `X-Verge-Output`) as raw little-endian values with the same headers; otherwise it is JSON.
+ *
+ * Audio form: `Content-Type: audio/wav` with a WAV file as the body, for models that take a
+ * waveform (speech recognizers): decoded and resampled by audio-request.ts.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -29,6 +32,7 @@ import {
   type JsonTensor,
 } from '../protocol/index.ts';
 import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
+import { WAV_CONTENT_TYPES, isWavContentType, wavRequestFeeds } from './audio-request.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
 
@@ -189,7 +193,8 @@ function binaryToTensor(
 
 /**
  * The model's input tensors from a predict request, by its content type: the binary form
- * (application/octet-stream) or JSON tensors. Other encodings add a branch here.
+ * (application/octet-stream), a WAV file for audio models (audio/wav), or JSON tensors. Other
+ * encodings add a branch here.
  */
 function requestFeeds(
   m: LoadedModel,
@@ -198,6 +203,7 @@ function requestFeeds(
 ): Record<string, TensorValue> {
   const ctype = String(headers['content-type'] ?? '');
   if (ctype.startsWith('application/octet-stream')) return binaryToTensor(m, body as Buffer, headers);
+  if (isWavContentType(ctype)) return wavRequestFeeds(m, body as Buffer);
   const parsed = PredictRequest.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -236,6 +242,11 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: MAX_BODY_BYTES });
   app.addContentTypeParser(
     'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser(
+    [...WAV_CONTENT_TYPES],
     { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
     (_req, body, done) => done(null, body),
   );

@@ -6,6 +6,7 @@
  */
 import { VergeError } from '../errors.ts';
 import { decodeModel } from '../onnx/codec.ts';
+import { audioInputOf, type AudioInput } from '../data/audio/model-input.ts';
 import type { Dim } from '../onnx/ir.ts';
 import { Session, type SessionOptions, type TensorValue } from '../runtime/index.ts';
 import type { DType } from '../onnx/dtype.ts';
@@ -25,6 +26,8 @@ export interface ModelIdentity {
 
 export interface LoadedModel extends ModelIdentity {
   session: Session;
+  /** Set for models that take a waveform (they accept audio/wav requests). */
+  audio?: AudioInput;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   loadedAt: number;
@@ -65,9 +68,11 @@ export async function loadModelBytes(
   const ir = decodeModel(bytes, `${id.name}@${id.version} (${id.variant})`);
   const initNames = new Set(ir.graph.initializers.map((t) => t.name));
   const session = await Session.create(bytes, opts);
+  const audio = audioInputOf(ir);
   return {
     ...id,
     session,
+    ...(audio ? { audio } : {}),
     inputs: specs(ir.graph.inputs, initNames),
     outputs: specs(ir.graph.outputs, new Set()),
     loadedAt: Date.now(),

@@ -5,6 +5,8 @@
  * past each utterance's span leave the state unchanged) -> log_likelihood [batch, words] and their
  * softmax, probabilities. Opset 17, IR 8: what ONNX 1.12's checker understands.
  */
+import { AUDIO_METADATA } from '../data/audio/model-input.ts';
+import { mfccPlan } from '../data/audio/mfcc.ts';
 import { addSpeechFrontEnd } from '../data/audio/onnx-frontend.ts';
 import { VergeError } from '../errors.ts';
 import { GraphBuilder, makeModel } from '../onnx/builder.ts';
@@ -18,13 +20,6 @@ export const RECOGNIZER_OPSET = 17;
 export const RECOGNIZER_IR_VERSION = 8;
 /** Stands for log 0 in float32 graphs: exp(LOG_ZERO - anything finite) is exactly 0, and sums of a few stay finite. */
 export const LOG_ZERO = -1e30;
-
-/** Metadata keys a serving agent reads to turn a WAV file into the model's input. */
-export const AUDIO_METADATA = {
-  input: 'verge.input',
-  sampleRate: 'verge.audio.sample_rate',
-  labels: 'verge.labels',
-} as const;
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -175,6 +170,7 @@ export function exportRecognizer(rec: WordRecognizer): Model {
   model.metadataProps = [
     { key: AUDIO_METADATA.input, value: 'audio/wav' },
     { key: AUDIO_METADATA.sampleRate, value: String(rec.sampleRate) },
+    { key: AUDIO_METADATA.minSamples, value: String(mfccPlan(rec.features.mfcc).frameLength) },
     { key: AUDIO_METADATA.labels, value: JSON.stringify(rec.labels) },
   ];
   return model;

@@ -4,11 +4,16 @@ import { loadModel } from '../../onnx/io.ts';
 import { evaluate, sampleShapeFor } from '../../train/fit.ts';
 import type { LossKind } from '../../train/loss.ts';
 import { emit, note } from '../output.ts';
+import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
+import { audioInputOf } from '../../data/audio/model-input.ts';
 
-interface EvalOptions {
+/** Audio models take seconds-long waveforms: their frame tensors are large, so smaller batches. */
+const AUDIO_EVAL_BATCH = 32;
+
+interface EvalOptions extends DataFlags {
   data: string;
   loss: LossKind;
-  batch: number;
+  batch?: number;
   limit?: number;
   threads?: number;
   json?: boolean;
@@ -16,9 +21,9 @@ interface EvalOptions {
 
 export default async function evaluateCommand(modelPath: string, opts: EvalOptions): Promise<void> {
   const model = loadModel(modelPath);
-  const batchSize = opts.batch;
+  const batchSize = opts.batch ?? (audioInputOf(model) ? AUDIO_EVAL_BATCH : 500);
   const threads = opts.threads;
-  const data = await loadDataset(opts.data, { limits: { train: 1, test: opts.limit } });
+  const data = await loadDataset(opts.data, { ...sourceOptionsFrom(opts), limits: { train: 1, test: opts.limit } });
   note(`data: ${data.name} from ${data.source}: ${data.test.count} test samples`);
   const { input, shape } = sampleShapeFor(model, data);
   const r = await evaluate(model, data, data.test, {

@@ -18,6 +18,9 @@ import {
   type TensorValue,
 } from '../../runtime/index.ts';
 import { emit, note } from '../output.ts';
+import { AUDIO_METADATA, audioInputOf, wavInput } from '../../data/audio/model-input.ts';
+import { readDataInfo } from '../../data/preprocessing.ts';
+import { loadModel, readBytes } from '../../onnx/io.ts';
 
 /** How many leading values of each output the report shows. */
 export const PREVIEW_VALUES = 8;
@@ -123,8 +126,44 @@ function writeOutputs(plan: OutPlan, outputs: Record<string, TensorValue>): stri
   return arrays.map(([p]) => p);
 }
 
+/** The top class of a classifier's first output, named when the model carries class names. */
+function prediction(
+  model: string,
+  outputs: Record<string, TensorValue>,
+): { class: number; label?: string; probability?: number } {
+  const scores = Object.values(outputs)[0]!.data as Float32Array;
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  const names = readDataInfo(loadModel(model))?.classNames;
+  const probs = outputs.probabilities?.data as Float32Array | undefined;
+  return {
+    class: best,
+    ...(names?.[best] ? { label: names[best] } : {}),
+    ...(probs ? { probability: probs[best]! } : {}),
+  };
+}
+
+/** --wav: the WAV file as the audio model's input. */
+function wavFeeds(
+  model: string,
+  file: string,
+): { feeds: Record<string, TensorValue>; sources: Record<string, string> } {
+  const audio = audioInputOf(loadModel(model));
+  if (!audio)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `${model} does not take audio (no ${AUDIO_METADATA.input} metadata); use --input`,
+    );
+  const x = wavInput(readBytes(file), audio, file);
+  return {
+    feeds: { [audio.input]: { dtype: 'float32', ...x } },
+    sources: { [audio.input]: `${file} (${(x.dims[1]! / audio.sampleRate).toFixed(2)} s at ${audio.sampleRate} Hz)` },
+  };
+}
+
 interface RunOptions {
   input?: string[];
+  wav?: string;
   random?: boolean;
   batch: number;
   seed: number;
@@ -137,9 +176,10 @@ interface RunOptions {
 
 /** `verge run <model> …` */
 export default async function run(model: string, opts: RunOptions): Promise<void> {
-  if (!opts.input?.length && !opts.random) throw new VergeError('E_BAD_ARGUMENT', 'give --input FILE.npy or --random');
-  if (opts.input?.length && opts.random)
-    throw new VergeError('E_BAD_ARGUMENT', '--input and --random exclude each other');
+  const given = [opts.input?.length, opts.random, opts.wav].filter(Boolean).length;
+  if (given === 0) throw new VergeError('E_BAD_ARGUMENT', 'give --input FILE.npy, --wav FILE.wav or --random');
+  if (given > 1) throw new VergeError('E_BAD_ARGUMENT', '--input, --wav and --random exclude each other');
+  const wav = opts.wav !== undefined ? wavFeeds(model, opts.wav) : undefined;
   const { batch, seed, threads, provider } = opts;
 
   const t0 = performance.now();
@@ -149,7 +189,9 @@ export default async function run(model: string, opts: RunOptions): Promise<void
 
   let feeds: Record<string, TensorValue>;
   let sources: Record<string, string>;
-  if (opts.random) {
+  if (wav) {
+    ({ feeds, sources } = wav);
+  } else if (opts.random) {
     feeds = session.synthesizeInputs({ batch, seed });
     sources = Object.fromEntries(Object.keys(feeds).map((k) => [k, `random (seed ${seed})`]));
   } else {
@@ -201,13 +243,18 @@ export default async function run(model: string, opts: RunOptions): Promise<void
         ];
       }),
     ),
+    ...(wav ? { prediction: prediction(model, outputs) } : {}),
     ms: Math.round(ms * 1000) / 1000,
     load_ms: Math.round(loadMs * 10) / 10,
     ...(plan ? { out: written } : {}),
   };
   if (written.length) note(`wrote ${written.join(', ')}`);
   emit(opts, report, () => {
-    const lines = [`${model}: ran in ${report.ms.toFixed(2)} ms (load ${report.load_ms} ms, ${report.provider})`];
+    const p = report.prediction;
+    const lines = p
+      ? [`prediction: ${p.label ?? p.class}${p.probability !== undefined ? ` (p = ${p.probability.toFixed(3)})` : ''}`]
+      : [];
+    lines.push(`${model}: ran in ${report.ms.toFixed(2)} ms (load ${report.load_ms} ms, ${report.provider})`);
     for (const [k, v] of Object.entries(report.inputs))
       lines.push(`  input  ${k}: ${v.dtype} ${formatShape(v.dims)} from ${v.source}`);
     for (const [k, v] of Object.entries(report.outputs)) {

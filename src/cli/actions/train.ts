@@ -21,11 +21,13 @@ import type { OptimizerKind } from '../../train/optimizer.ts';
 import { parseSchedule } from '../../train/schedules.ts';
 import { TrainingSession } from '../../train/session.ts';
 import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
+import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
+import { trainHmm, type HmmTrainFlags } from '../hmm-train.ts';
 
 /** Default learning rates: PyTorch's Adam default, and a common SGD starting point. */
 const DEFAULT_LR: Record<OptimizerKind, number> = { sgd: 0.01, adam: 1e-3, adamw: 1e-3 };
 
-interface TrainOptions {
+interface TrainOptions extends DataFlags, HmmTrainFlags {
   arch?: string;
   data: string;
   epochs?: number;
@@ -84,12 +86,22 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
   checkOutPath(opts.out);
 
+  let synth: ReturnType<typeof progressBar> | undefined;
   const data = await loadDataset(opts.data, {
+    ...sourceOptionsFrom(opts),
     limits: { train: opts.limit, test: opts.limitTest },
+    // speech-digits synthesizes on first use: minutes, so show progress
+    onProgress: (done, total) => {
+      synth ??= progressBar(total, 'data [{bar}] {value}/{total} files');
+      synth.update(done);
+    },
   });
+  synth?.stop();
   note(
     `data: ${data.name} from ${data.source}: ${data.train.count} train / ${data.test.count} test samples of [${data.shape.join(', ')}], ${data.classes} classes`,
   );
+
+  if (opts.arch === 'hmm') return trainHmm(data, opts);
 
   let source: Model;
   let standardize: { mean: number; std: number } | undefined;

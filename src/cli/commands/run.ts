@@ -14,6 +14,7 @@ export function register(program: Command): void {
       collect,
     )
     .option('--cast', "convert input files to the model's input dtypes (e.g. numpy's default float64 to float32)")
+    .option('--wav <file.wav>', "audio models (verge train --arch hmm): a WAV file, resampled to the model's rate")
     .option('--random', 'synthesize inputs from the declared input types (uniform [0,1) floats, 0/1 integers)')
     .option(
       '--batch <n>',

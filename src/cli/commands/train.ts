@@ -4,6 +4,7 @@ import { ARCHITECTURE_NAMES } from '../../nn/architecture-names.ts';
 import { LOSS_KINDS } from '../../train/loss.ts';
 import { OPTIMIZER_KINDS } from '../../train/optimizer.ts';
 import { action } from '../command.ts';
+import { addDataFlags } from '../data-options.ts';
 import { choice, nonNegativeInt, number, positiveInt } from '../options.ts';
 
 /** argParser of --validation: a fraction of the training data, or 'test'. */
@@ -25,11 +26,27 @@ export function parseRegExp(v: string): RegExp {
 }
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  const cmd = program.command('train');
+  addDataFlags(cmd);
+  cmd
     .description('train a built-in architecture (--arch) or an ONNX model on a dataset; saves a plain inference model')
     .argument('[model]', 'ONNX model to train (fine-tune) instead of --arch')
-    .addOption(choice('--arch <name>', 'built-in architecture', ARCHITECTURE_NAMES))
+    .addOption(
+      choice('--arch <name>', 'built-in architecture (hmm: one hidden Markov model per word, for speech)', [
+        ...ARCHITECTURE_NAMES,
+        'hmm',
+      ]),
+    )
+    .option(
+      '--states <n>',
+      '--arch hmm: states per word model (default 10); --epochs = EM iterations',
+      positiveInt('--states'),
+    )
+    .option('--mixtures <n>', '--arch hmm: Gaussians per state (default 2)', positiveInt('--mixtures'))
+    .addOption(choice('--covariance-type <t>', '--arch hmm: covariance of each Gaussian', ['diag', 'full'], 'diag'))
+    .addOption(
+      choice('--topology <t>', '--arch hmm: word model topology', ['left-to-right', 'ergodic'], 'left-to-right'),
+    )
     .requiredOption(
       '--data <name|dir>',
       'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz',

@@ -3,3 +3,4 @@ export * from './wav.ts';
 export * from './resample.ts';
 export * from './mfcc.ts';
 export * from './features.ts';
+export * from './model-input.ts';

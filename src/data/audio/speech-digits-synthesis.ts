@@ -40,7 +40,7 @@ export interface SpeechDigitsOptions {
   /** Fraction of the speakers held out as the test split. */
   testFraction?: number;
   seed?: number;
-  /** Cache root (default ~/.cache/verge). */
+  /** Cache root (default $XDG_CACHE_HOME/verge, else ~/.cache/verge). */
   cacheDir?: string;
   /** Called after each synthesized utterance. */
   onProgress?: (done: number, total: number) => void;
@@ -216,7 +216,8 @@ export function speechDigitsCacheDir(opts: SpeechDigitsOptions = {}): string {
     .update(JSON.stringify([RECIPE_VERSION, o.speakers, o.repeats, o.testFraction, o.seed]))
     .digest('hex')
     .slice(0, 12);
-  return join(opts.cacheDir ?? join(homedir(), '.cache', 'verge'), `speech-digits-${key}`);
+  const root = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'verge');
+  return join(root, `speech-digits-${key}`);
 }
 
 /** Build the dataset's WAV folder (or reuse the cached one) and say where it is. */
