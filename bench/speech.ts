@@ -1,0 +1,315 @@
+/**
+ * Spoken digits, side by side: the HMM recognizer (one left-to-right GMM-HMM per word, trained by
+ * EM) and a neural keyword spotter trained by verge's own trainer (`fit`, the seed CNN over the same
+ * MFCC features), on speech-digits' held-out speakers, clean and with white noise at 10 dB and 0 dB
+ * SNR: accuracy, model bytes, training time, and per-utterance latency through an agent's local API
+ * (the HMM takes the WAV file itself; the CNN takes features computed by the client). Also MFCC
+ * extraction speed as a multiple of real time on one core. Targets: HMM ≥ 90% clean; neural ≥ HMM;
+ * MFCC ≥ 100× real time.
+ *
+ *   npm run bench -- speech [--quick] [--speakers N] [--repeats N] [--epochs N] [--latency-runs N]
+ *
+ * Full run (60 speakers × 3): a few minutes to synthesize once (cached), ~3 min after that on a
+ * quiet 2-core machine. --quick: 20 speakers × 2, 3 CNN epochs.
+ */
+import { parseArgs } from 'node:util';
+import { DIGITS, buildSpeechDigits } from '../src/data/audio/speech-digits-synthesis.ts';
+import { featureOptions, speechFeatures } from '../src/data/audio/features.ts';
+import { mfcc, mfccPlan } from '../src/data/audio/mfcc.ts';
+import { loadWavFolder } from '../src/data/audio/wav-folder.ts';
+import { encodeWav } from '../src/data/audio/wav.ts';
+import { meanStd, rng, type Dataset, type Split } from '../src/data/dataset.ts';
+import { InferenceStats } from '../src/edge/inference-stats.ts';
+import { buildLocalApi } from '../src/edge/local-api.ts';
+import { ServedModels, loadModelBytes } from '../src/edge/served-models.ts';
+import { exportRecognizer } from '../src/hmm/onnx-export.ts';
+import { WordRecognizer } from '../src/hmm/recognizer.ts';
+import { buildArchitecture } from '../src/nn/architectures.ts';
+import { encodeModel } from '../src/onnx/codec.ts';
+import { evaluate, fit } from '../src/train/fit.ts';
+import { TrainingSession } from '../src/train/session.ts';
+import { printTable, round, stats, writeResult } from './lib.ts';
+
+const TARGETS = { hmm_clean_accuracy: 0.9, mfcc_realtime_factor: 100 };
+/** The CNN sees a fixed window: 1 s of frames from the start of speech (the VAD span), zero-padded. */
+const KWS_FRAMES = 100;
+const SNRS = [null, 10, 0] as const;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    speakers: { type: 'string' },
+    repeats: { type: 'string' },
+    epochs: { type: 'string' },
+    'latency-runs': { type: 'string', default: '50' },
+    seed: { type: 'string', default: '0' },
+  },
+});
+const quick = values.quick!;
+const speakers = Number(values.speakers ?? (quick ? 20 : 60));
+const repeats = Number(values.repeats ?? (quick ? 2 : 3));
+const epochs = Number(values.epochs ?? (quick ? 3 : 10));
+const latencyRuns = Number(values['latency-runs']);
+const seed = Number(values.seed);
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+// ---- data ------------------------------------------------------------------------------------
+let t = performance.now();
+const built = await buildSpeechDigits({
+  speakers,
+  repeats,
+  onProgress: (d, n) => d % 100 === 0 && log(`  synthesized ${d}/${n}`),
+});
+const synthSeconds = (performance.now() - t) / 1000;
+const data = loadWavFolder(built.dir, { labels: DIGITS });
+const per = data.shape[0]!;
+log(
+  `speech-digits: ${data.train.count} train (${built.trainSpeakers.length} speakers) / ${data.test.count} test (${built.testSpeakers.length} unseen speakers), ${built.cached ? 'cached' : `built in ${synthSeconds.toFixed(0)} s`}`,
+);
+
+/** The test split with seeded white noise at `snr` dB relative to each utterance's speech (its non-zero extent). */
+function noisy(split: Split, snr: number | null): Split {
+  if (snr === null) return split;
+  const random = rng(seed + 1000 + snr);
+  const x = new Float32Array(split.x.length);
+  for (let i = 0; i < split.count; i++) {
+    const w = split.x.subarray(i * per, (i + 1) * per);
+    let a = 0;
+    let b = per;
+    while (a < per && w[a] === 0) a++;
+    while (b > a && w[b - 1] === 0) b--;
+    const noise = Float32Array.from(
+      { length: per },
+      () => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random()),
+    );
+    let ps = 0;
+    let pn = 0;
+    for (let k = a; k < b; k++) {
+      ps += w[k]! * w[k]!;
+      pn += noise[k]! * noise[k]!;
+    }
+    // noise over the whole recording, scaled to the SNR over the speech
+    const gain = pn > 0 ? Math.sqrt(ps / pn / 10 ** (snr / 10)) : 0;
+    const out = x.subarray(i * per, (i + 1) * per);
+    for (let k = 0; k < per; k++) out[k] = w[k]! + gain * noise[k]!;
+  }
+  return { x, y: split.y, count: split.count };
+}
+const testSets = SNRS.map((snr) => ({ snr, split: noisy(data.test, snr) }));
+
+// ---- MFCC speed: one core, interleaved rounds, median ----------------------------------------
+const plan = mfccPlan();
+const speedRounds: number[] = [];
+const audioSeconds = (data.test.count * per) / data.sampleRate;
+for (let r = 0; r < 5; r++) {
+  t = performance.now();
+  for (let i = 0; i < data.test.count; i++) mfcc(data.test.x.subarray(i * per, (i + 1) * per), plan);
+  speedRounds.push(audioSeconds / ((performance.now() - t) / 1000));
+}
+const mfccRealtime = speedRounds.sort((a, b) => a - b)[2]!;
+log(`MFCC: ${mfccRealtime.toFixed(0)}× real time (median of 5 passes over ${audioSeconds.toFixed(0)} s of audio)`);
+
+// ---- HMM -----------------------------------------------------------------------------------
+t = performance.now();
+const rec = WordRecognizer.train(data.train, [...DIGITS], { random_state: seed }, (p) =>
+  log(`  HMM '${p.label}': ${p.utterances} utterances, ${p.iterations} EM iterations`),
+);
+const hmmTrainSeconds = (performance.now() - t) / 1000;
+const hmmModel = exportRecognizer(rec);
+const hmmBytes = encodeModel(hmmModel);
+const hmmAccuracy: Record<string, number> = {};
+for (const { snr, split } of testSets) {
+  let right = 0;
+  for (let i = 0; i < split.count; i++)
+    if (rec.predict(split.x.subarray(i * per, (i + 1) * per)) === split.y[i]) right++;
+  hmmAccuracy[snr === null ? 'clean' : `${snr}dB`] = right / split.count;
+}
+// the deployed form must agree: ONNX accuracy on the clean test split through onnxruntime
+const hmmOnnx = await evaluate(hmmModel, { ...featureless(data), shape: [per] }, data.test, {
+  batchSize: 32,
+  inputShape: [per],
+  inputName: 'waveform',
+});
+log(
+  `HMM: ${JSON.stringify(hmmAccuracy)} (ONNX clean ${hmmOnnx.accuracy.toFixed(4)}), trained in ${hmmTrainSeconds.toFixed(1)} s`,
+);
+
+function featureless(d: typeof data): Dataset {
+  return { name: d.name, source: d.source, shape: d.shape, classes: d.classes, train: d.train, test: d.test };
+}
+
+// ---- neural keyword spotter on the same features ---------------------------------------------
+const fopts = featureOptions();
+const dim = 39;
+function kwsFeatures(waveform: Float32Array): Float32Array {
+  const f = speechFeatures(waveform, fopts, plan);
+  const out = new Float32Array(KWS_FRAMES * dim);
+  out.set(f.data.subarray(0, Math.min(f.frames, KWS_FRAMES) * dim));
+  return out;
+}
+function featureSplit(split: Split): Split {
+  const x = new Float32Array(split.count * KWS_FRAMES * dim);
+  for (let i = 0; i < split.count; i++)
+    x.set(kwsFeatures(split.x.subarray(i * per, (i + 1) * per)), i * KWS_FRAMES * dim);
+  return { x, y: split.y, count: split.count };
+}
+const kwsTrain = featureSplit(data.train);
+const kwsTests = testSets.map(({ snr, split }) => ({ snr, split: featureSplit(split) }));
+const kwsData: Dataset = {
+  name: 'speech-digits-mfcc',
+  source: built.dir,
+  shape: [1, KWS_FRAMES, dim],
+  classes: 10,
+  train: kwsTrain,
+  test: kwsTests[0]!.split,
+};
+const standardize = meanStd(kwsTrain.x);
+const cnn = buildArchitecture('cnn', { inputShape: kwsData.shape, classes: 10, seed, standardize });
+t = performance.now();
+const session = await TrainingSession.create(cnn, {
+  loss: 'cross-entropy',
+  optimizer: { kind: 'adam', lr: 1e-3 },
+  threads: 2,
+  seed,
+});
+const fitted = await fit(session, kwsData, {
+  epochs,
+  batchSize: 64,
+  seed,
+  onEpochEnd: (r) =>
+    log(
+      `  CNN epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${(r.accuracy ?? 0).toFixed(4)} ${r.samples_per_sec} samples/s`,
+    ),
+});
+const cnnTrainSeconds = (performance.now() - t) / 1000;
+const cnnModel = session.exportModel();
+await session.release();
+const cnnBytes = encodeModel(cnnModel);
+const cnnAccuracy: Record<string, number> = {};
+for (const { snr, split } of kwsTests) {
+  const r = await evaluate(cnnModel, kwsData, split, { batchSize: 100, inputShape: kwsData.shape });
+  cnnAccuracy[snr === null ? 'clean' : `${snr}dB`] = r.accuracy;
+}
+log(
+  `CNN: ${JSON.stringify(cnnAccuracy)}, trained in ${cnnTrainSeconds.toFixed(1)} s (${fitted.samples_per_sec} samples/s)`,
+);
+
+// ---- latency per utterance through an agent's local API, interleaved --------------------------
+const served = new ServedModels();
+const api = buildLocalApi({ served, stats: new InferenceStats() });
+const id = (name: string, bytes: Uint8Array) => ({
+  name,
+  version: '1.0.0',
+  variant: 'fp32',
+  sha256: name + bytes.length,
+});
+served.swap(await loadModelBytes(id('hmm', hmmBytes), hmmBytes, { threads: 1 }));
+served.swap(await loadModelBytes(id('cnn', cnnBytes), cnnBytes, { threads: 1 }));
+const hmmMs: number[] = [];
+const cnnMs: number[] = [];
+const cnnFeatureMs: number[] = [];
+for (let r = 0; r < latencyRuns; r++) {
+  const i = r % data.test.count;
+  const w = data.test.x.subarray(i * per, (i + 1) * per);
+  const wav = encodeWav({ sampleRate: data.sampleRate, channels: [w] });
+  let s = performance.now();
+  const a = await api.inject({
+    method: 'POST',
+    url: '/v1/models/hmm:predict',
+    headers: { 'content-type': 'audio/wav' },
+    payload: Buffer.from(wav),
+  });
+  hmmMs.push(performance.now() - s);
+  s = performance.now();
+  const f = kwsFeatures(w);
+  const fms = performance.now() - s;
+  const b = await api.inject({
+    method: 'POST',
+    url: '/v1/models/cnn:predict',
+    headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': `1,1,${KWS_FRAMES},${dim}` },
+    payload: Buffer.from(f.buffer),
+  });
+  cnnMs.push(performance.now() - s);
+  cnnFeatureMs.push(fms);
+  if (a.statusCode !== 200 || b.statusCode !== 200)
+    throw new Error(`agent answered ${a.statusCode} / ${b.statusCode}: ${a.body} ${b.body}`);
+}
+await api.close();
+await served.close();
+
+const hmmLatency = stats(hmmMs);
+const cnnLatency = stats(cnnMs);
+const figures = {
+  config: {
+    speakers,
+    repeats,
+    train_utterances: data.train.count,
+    test_utterances: data.test.count,
+    train_speakers: built.trainSpeakers.length,
+    test_speakers: built.testSpeakers,
+    sample_rate: data.sampleRate,
+    features: '13 Kaldi MFCC + deltas + delta-deltas, energy VAD trim, CMN',
+    hmm: {
+      states: rec.models[0]!.n_components,
+      mixtures: 2,
+      covariance: 'diag',
+      topology: 'left-to-right',
+      init: 'uniform segments',
+    },
+    cnn: { arch: 'seed CNN (nn cnn)', input: [1, KWS_FRAMES, dim], epochs, optimizer: 'adam 1e-3', batch: 64 },
+    noise: 'seeded white Gaussian noise over the whole recording, scaled to the SNR over the speech',
+    quick,
+    seed,
+  },
+  mfcc_realtime_factor: round(mfccRealtime, 1),
+  hmm: {
+    accuracy: hmmAccuracy,
+    onnx_clean_accuracy: hmmOnnx.accuracy,
+    model_bytes: hmmBytes.length,
+    train_seconds: round(hmmTrainSeconds, 2),
+    agent_latency_ms: hmmLatency,
+    agent_input: 'the WAV file (audio/wav), front end inside the ONNX model',
+  },
+  cnn: {
+    accuracy: cnnAccuracy,
+    model_bytes: cnnBytes.length,
+    train_seconds: round(cnnTrainSeconds, 2),
+    train_samples_per_sec: fitted.samples_per_sec,
+    agent_latency_ms: cnnLatency,
+    client_feature_ms: stats(cnnFeatureMs),
+    agent_input:
+      'MFCC features [1, 1, 100, 39] computed by the client (binary float32); latency includes computing them',
+  },
+  targets: TARGETS,
+  meets_targets: {
+    hmm_clean: hmmAccuracy.clean! >= TARGETS.hmm_clean_accuracy,
+    neural_at_least_hmm: cnnAccuracy.clean! >= hmmAccuracy.clean!,
+    mfcc_speed: mfccRealtime >= TARGETS.mfcc_realtime_factor,
+  },
+};
+const path = writeResult('speech', figures);
+const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+printTable(
+  ['model', 'clean', '10 dB', '0 dB', 'bytes', 'train s', 'agent p50 ms'],
+  [
+    [
+      'HMM (6 states × 2 Gaussians)',
+      pct(hmmAccuracy.clean),
+      pct(hmmAccuracy['10dB']),
+      pct(hmmAccuracy['0dB']),
+      hmmBytes.length,
+      round(hmmTrainSeconds, 1),
+      hmmLatency.p50_ms,
+    ],
+    [
+      'CNN keyword spotter (fit)',
+      pct(cnnAccuracy.clean),
+      pct(cnnAccuracy['10dB']),
+      pct(cnnAccuracy['0dB']),
+      cnnBytes.length,
+      round(cnnTrainSeconds, 1),
+      cnnLatency.p50_ms,
+    ],
+  ],
+);
+console.log(`MFCC ${round(mfccRealtime, 0)}× real time on one core; wrote ${path}`);
