@@ -86,7 +86,7 @@ describe.skipIf(missing)('agent serving a speech recognizer', { timeout: 180_000
     expect(short.status).toBe(400);
     expect(((await short.json()) as { error: { message: string } }).error.message).toMatch(/needs at least 400/);
     const cnn = await post('seed', readFileSync(testWav('one')));
-    expect(cnn.status).toBe(400);
+    expect(cnn.status).toBe(422);
     expect(((await cnn.json()) as { error: { code: string } }).error.code).toBe('E_UNSUPPORTED');
   });
 });
