@@ -293,7 +293,7 @@ printTable(
   ['model', 'clean', '10 dB', '0 dB', 'bytes', 'train s', 'agent p50 ms'],
   [
     [
-      'HMM (6 states × 2 Gaussians)',
+      `HMM (${rec.models[0]!.n_components} states × 2 Gaussians)`,
       pct(hmmAccuracy.clean),
       pct(hmmAccuracy['10dB']),
       pct(hmmAccuracy['0dB']),

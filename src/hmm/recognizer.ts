@@ -29,9 +29,9 @@ export interface RecognizerOptions {
   features?: FeatureOptions;
 }
 
-/** Defaults for spoken words: 6 left-to-right states of 2 diagonal Gaussians, segment init. */
+/** Defaults for spoken words: 10 left-to-right states of 2 diagonal Gaussians, segment init (bench/speech: 6 states 88.3%, 8 → 89.2%, 10 → 93.3% on unseen speakers; 6 × 4 Gaussians 91.7%). */
 export const RECOGNIZER_DEFAULTS = {
-  n_components: 6,
+  n_components: 10,
   covariance_type: 'diag',
   n_mix: 2,
   topology: 'left-to-right',
