@@ -69,6 +69,7 @@ describe.skipIf(missing)('verge speech commands', { timeout: 300_000 }, () => {
       ['train', '--arch', 'hmm', '--data', 'speech-digits', '--covariance-type', 'tied', '--out', join(tmp, 'x.onnx')],
       env,
     );
-    expect(flags.stderr.trim()).toBe("error: E_BAD_ARGUMENT: --covariance-type must be one of diag, full, got 'tied'");
+    expect(flags.code).not.toBe(0);
+    expect(flags.stderr.trim()).toMatch(/^error: E_BAD_ARGUMENT: .*--covariance-type.*'tied'.*diag, full/);
   });
 });
