@@ -1,0 +1,187 @@
+/**
+ * FedAvg (McMahan et al. 2017): the global weights move by the mean of the client updates,
+ * weighted by each client's example count. Also the base of the other strategies: client
+ * sampling (fraction_fit, min_fit_clients, min_available_clients) and metric averaging live here.
+ */
+import { permutation } from '../../data/dataset.ts';
+import { VergeError } from '../../errors.ts';
+import { add, weightedMean } from '../weights.ts';
+import type {
+  AggregateEvaluateResult,
+  AggregateFitResult,
+  ClientConfig,
+  ClientInfo,
+  EvaluateInstruction,
+  EvaluateResult,
+  Failure,
+  FitInstruction,
+  FitResult,
+  Strategy,
+  StrategyState,
+} from './strategy.ts';
+
+export interface FedAvgOptions {
+  /** Fraction of the available clients asked to train each round (Flower's fraction_fit). Default 1. */
+  fractionFit?: number;
+  /** Fraction asked to evaluate (fraction_evaluate). Default 1. */
+  fractionEvaluate?: number;
+  /** At least this many train per round, whatever the fraction (min_fit_clients). Default 2. */
+  minFitClients?: number;
+  minEvaluateClients?: number;
+  /** Fewer available clients than this and the round cannot start (min_available_clients). Default 2. */
+  minAvailableClients?: number;
+  /** Sent to every training client: local_epochs, lr, batch_size, … */
+  fitConfig?: ClientConfig;
+  evaluateConfig?: ClientConfig;
+  /** Seed of client sampling (a round's sample depends on seed and round only). */
+  seed?: number;
+  /** Server-side evaluation of the global weights (Flower's evaluate_fn). */
+  evaluateFn?: Strategy['evaluate'];
+}
+
+/** Flower's defaults: everyone trains, at least two clients. */
+export const FEDAVG_DEFAULTS = {
+  fractionFit: 1,
+  fractionEvaluate: 1,
+  minFitClients: 2,
+  minEvaluateClients: 2,
+  minAvailableClients: 2,
+} as const;
+
+function fraction(name: string, v: number): number {
+  if (!(v > 0 && v <= 1)) throw new VergeError('E_BAD_ARGUMENT', `${name} must be in (0, 1], got ${v}`);
+  return v;
+}
+
+function count(name: string, v: number): number {
+  if (!(Number.isInteger(v) && v >= 1))
+    throw new VergeError('E_BAD_ARGUMENT', `${name} must be a whole number ≥ 1, got ${v}`);
+  return v;
+}
+
+/** Mean of each metric over results that report it, weighted by examples. */
+export function weightedMetrics(
+  results: readonly { examples: number; metrics: Record<string, number> }[],
+): Record<string, number> {
+  const sums = new Map<string, { s: number; w: number }>();
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.metrics)) {
+      if (!Number.isFinite(v)) continue;
+      const e = sums.get(k) ?? { s: 0, w: 0 };
+      e.s += v * r.examples;
+      e.w += r.examples;
+      sums.set(k, e);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [k, { s, w }] of sums) if (w > 0) out[k] = s / w;
+  return out;
+}
+
+export class FedAvg implements Strategy {
+  readonly name: string = 'fedavg';
+  readonly linear: boolean = true;
+  protected readonly opts: Required<Omit<FedAvgOptions, 'evaluateFn'>>;
+  readonly evaluate?: Strategy['evaluate'];
+
+  constructor(opts: FedAvgOptions = {}) {
+    this.opts = {
+      fractionFit: fraction('fraction_fit', opts.fractionFit ?? FEDAVG_DEFAULTS.fractionFit),
+      fractionEvaluate: fraction('fraction_evaluate', opts.fractionEvaluate ?? FEDAVG_DEFAULTS.fractionEvaluate),
+      minFitClients: count('min_fit_clients', opts.minFitClients ?? FEDAVG_DEFAULTS.minFitClients),
+      minEvaluateClients: count('min_evaluate_clients', opts.minEvaluateClients ?? FEDAVG_DEFAULTS.minEvaluateClients),
+      minAvailableClients: count(
+        'min_available_clients',
+        opts.minAvailableClients ?? FEDAVG_DEFAULTS.minAvailableClients,
+      ),
+      fitConfig: opts.fitConfig ?? {},
+      evaluateConfig: opts.evaluateConfig ?? {},
+      seed: opts.seed ?? 0,
+    };
+    if (opts.evaluateFn) this.evaluate = opts.evaluateFn;
+  }
+
+  get minFitClients(): number {
+    return this.opts.minFitClients;
+  }
+
+  initialize(initial: Float32Array): Float32Array {
+    return initial.slice();
+  }
+
+  /** A seeded sample of max(min, ⌊fraction·available⌋) clients (all of them when fewer are there). */
+  protected sample(round: number, clients: readonly ClientInfo[], frac: number, min: number, salt: number): string[] {
+    if (clients.length < this.opts.minAvailableClients) {
+      throw new VergeError(
+        'E_CONFLICT',
+        `${clients.length} client(s) available; the strategy needs at least ${this.opts.minAvailableClients} (min_available_clients)`,
+      );
+    }
+    const k = Math.min(clients.length, Math.max(min, Math.floor(clients.length * frac)));
+    const order = permutation(clients.length, (this.opts.seed * 7919 + round * 2 + salt) >>> 0);
+    return Array.from(order.subarray(0, k))
+      .sort((a, b) => a - b)
+      .map((i) => clients[i]!.id);
+  }
+
+  /** Config for one fitting client; FedProx adds its μ, DP its clipping norm. */
+  protected fitConfigFor(_round: number): ClientConfig {
+    return { ...this.opts.fitConfig };
+  }
+
+  configureFit(round: number, _global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[] {
+    const config = this.fitConfigFor(round);
+    return this.sample(round, clients, this.opts.fractionFit, this.opts.minFitClients, 0).map((client) => ({
+      client,
+      config: { ...config, round },
+    }));
+  }
+
+  /** The combined update of a round: FedAvg's example-weighted mean. Robust strategies override. */
+  protected combine(results: readonly FitResult[]): Float32Array {
+    return weightedMean(
+      results.map((r) => r.update),
+      results.map((r) => r.examples),
+    );
+  }
+
+  /** How the server applies the combined update (FedAvgM and FedOpt override). */
+  protected serverStep(global: Float32Array, delta: Float32Array): Float32Array {
+    return add(global, delta);
+  }
+
+  aggregateFit(
+    _round: number,
+    global: Float32Array,
+    results: readonly FitResult[],
+    _failures: readonly Failure[],
+  ): AggregateFitResult {
+    if (results.length === 0) throw new VergeError('E_CONFLICT', 'no client update to aggregate');
+    return { weights: this.serverStep(global, this.combine(results)), metrics: weightedMetrics(results) };
+  }
+
+  configureEvaluate(round: number, _global: Float32Array, clients: readonly ClientInfo[]): EvaluateInstruction[] {
+    return this.sample(round, clients, this.opts.fractionEvaluate, this.opts.minEvaluateClients, 1).map((client) => ({
+      client,
+      config: { ...this.opts.evaluateConfig, round },
+    }));
+  }
+
+  aggregateEvaluate(
+    _round: number,
+    results: readonly EvaluateResult[],
+    _failures: readonly Failure[],
+  ): AggregateEvaluateResult {
+    const withExamples = results.filter((r) => r.examples > 0);
+    if (withExamples.length === 0) return { loss: null, metrics: {} };
+    const total = withExamples.reduce((a, r) => a + r.examples, 0);
+    const loss = withExamples.reduce((a, r) => a + r.loss * r.examples, 0) / total;
+    return { loss, metrics: weightedMetrics(withExamples) };
+  }
+
+  getState(): StrategyState {
+    return {};
+  }
+
+  setState(_state: StrategyState): void {}
+}

@@ -1,0 +1,111 @@
+/**
+ * Registry of FL strategies: one file per strategy (STYLE.md), one entry here. A spec names a
+ * strategy and its main parameters: `fedavg`, `fedavgm[:β]`, `fedprox[:μ]`, `fedadam[:η]`,
+ * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `krum[:f]`, `multi-krum[:f[:m]]`.
+ * strategy.test.ts fails when an entry has no hand-computed aggregation case.
+ */
+import { VergeError } from '../../errors.ts';
+import { FedAdagrad } from './fedadagrad.ts';
+import { FedAdam } from './fedadam.ts';
+import { FedAvg, type FedAvgOptions } from './fedavg.ts';
+import { FedAvgM } from './fedavgm.ts';
+import { FedProx } from './fedprox.ts';
+import { FedYogi } from './fedyogi.ts';
+import { Krum } from './krum.ts';
+import { Median } from './median.ts';
+import type { Strategy } from './strategy.ts';
+import { TrimmedMean } from './trimmed-mean.ts';
+
+export interface StrategyEntry {
+  name: string;
+  /** One line for --help: what it does and its spec parameters. */
+  summary: string;
+  /** Spec parameters after the name, in order (for messages). */
+  params: string[];
+  create(args: number[], base: FedAvgOptions): Strategy;
+}
+
+const entry = (name: string, summary: string, params: string[], create: StrategyEntry['create']): StrategyEntry => ({
+  name,
+  summary,
+  params,
+  create,
+});
+
+export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new Map(
+  [
+    entry('fedavg', 'example-weighted mean of updates', [], (_a, b) => new FedAvg(b)),
+    entry(
+      'fedavgm',
+      'FedAvg with server momentum β (default 0.9)',
+      ['momentum'],
+      ([m], b) => new FedAvgM({ ...b, ...(m !== undefined ? { momentum: m } : {}) }),
+    ),
+    entry(
+      'fedprox',
+      'FedAvg with the proximal term μ/2·‖w − w_global‖² on clients (default μ 0.01)',
+      ['mu'],
+      ([mu], b) => new FedProx({ ...b, ...(mu !== undefined ? { mu } : {}) }),
+    ),
+    entry(
+      'fedadam',
+      'server Adam on the mean update, server lr η (default 0.01)',
+      ['server_lr'],
+      ([lr], b) => new FedAdam({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
+    ),
+    entry(
+      'fedyogi',
+      'server Yogi on the mean update, server lr η (default 0.01)',
+      ['server_lr'],
+      ([lr], b) => new FedYogi({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
+    ),
+    entry(
+      'fedadagrad',
+      'server Adagrad on the mean update, server lr η (default 0.01)',
+      ['server_lr'],
+      ([lr], b) => new FedAdagrad({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
+    ),
+    entry('median', 'coordinate-wise median of updates (robust)', [], (_a, b) => new Median(b)),
+    entry(
+      'trimmed-mean',
+      'coordinate-wise mean without the β largest and smallest (default β 0.2; robust)',
+      ['beta'],
+      ([beta], b) => new TrimmedMean({ ...b, ...(beta !== undefined ? { beta } : {}) }),
+    ),
+    entry(
+      'krum',
+      'the update closest to its n − f − 2 neighbours (default f 2; robust)',
+      ['byzantine'],
+      ([f], b) => new Krum({ ...b, ...(f !== undefined ? { byzantine: f } : {}), keep: 1 }),
+    ),
+    entry(
+      'multi-krum',
+      'mean of the m best Krum-scored updates (default f 2, m = n − f)',
+      ['byzantine', 'keep'],
+      ([f, m], b) => new Krum({ ...b, byzantine: f ?? 2, keep: m ?? 'n-f' }),
+    ),
+  ].map((e) => [e.name, e]),
+);
+
+export function strategyNames(): string[] {
+  return [...STRATEGIES.keys()];
+}
+
+/** Build a strategy from a spec like `fedprox:0.1`. */
+export function createStrategy(spec: string, base: FedAvgOptions = {}): Strategy {
+  const [name = '', ...rest] = spec.trim().toLowerCase().split(':');
+  const e = STRATEGIES.get(name);
+  if (!e) throw new VergeError('E_BAD_ARGUMENT', `unknown strategy '${name}' (known: ${strategyNames().join(', ')})`);
+  if (rest.length > e.params.length)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `strategy ${name} takes ${e.params.length ? e.params.join(', ') : 'no parameters'}; got '${spec}'`,
+    );
+  const args = rest.map((r, i) => {
+    const v = Number(r);
+    if (r === '' || !Number.isFinite(v))
+      throw new VergeError('E_BAD_ARGUMENT', `strategy ${name}: ${e.params[i]} must be a number, got '${r}'`);
+    return v;
+  });
+  return e.create(args, base);
+}

@@ -1,0 +1,159 @@
+/**
+ * Every registered strategy against a case computed by hand (the arithmetic is in the comments),
+ * and the coverage check: a strategy added to the registry without a case here fails.
+ */
+import { describe, expect, it } from 'vitest';
+import { VergeError } from '../../errors.ts';
+import { createStrategy, STRATEGIES } from './index.ts';
+import type { FitResult, Strategy } from './strategy.ts';
+
+const f32 = (...v: number[]) => Float32Array.from(v);
+const fit = (client: string, update: number[], examples = 1): FitResult => ({
+  client,
+  update: f32(...update),
+  examples,
+  metrics: { accuracy: examples / 10 },
+});
+const near = (a: Float32Array, b: number[], tol = 1e-6) => {
+  expect(a.length).toBe(b.length);
+  a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, -Math.log10(tol)));
+};
+const agg = (s: Strategy, global: number[], results: FitResult[], round = 1) =>
+  s.aggregateFit(round, f32(...global), results, []).weights;
+
+/** Two clients: Δ₁ = [1, 0] with 1 example, Δ₂ = [0, 2] with 3; global [1, 2]. */
+const TWO = [fit('a', [1, 0], 1), fit('b', [0, 2], 3)];
+/** Example-weighted mean: [(1·1 + 0·3)/4, (0·1 + 2·3)/4] = [0.25, 1.5]. */
+const MEAN = [0.25, 1.5];
+
+/** FedOpt cases start from m = 0 and v = [1, 1e-4], η = 0.1, β₁ = 0.9, β₂ = 0.99, τ = 1e-3. */
+function fedOptCase(name: string, v: (v0: number, d2: number) => number): void {
+  const s = createStrategy(`${name}:0.1`);
+  s.setState({ m: f32(0, 0), v: f32(1, 1e-4) });
+  const w = agg(s, [1, 2], TWO);
+  const expected = MEAN.map((d, i) => {
+    const m = 0.1 * d; // (1 − β₁)·Δ
+    const vi = v([1, 1e-4][i]!, d * d);
+    return [1, 2][i]! + (0.1 * m) / (Math.sqrt(vi) + 1e-3);
+  });
+  near(w, expected, 1e-5);
+}
+
+const CASES: Record<string, () => void> = {
+  fedavg: () => {
+    near(agg(createStrategy('fedavg'), [1, 2], TWO), [1.25, 3.5]); // global + [0.25, 1.5]
+  },
+  fedavgm: () => {
+    // β = 0.5, η = 1. Round 1: v = Δ̄ = [0.25, 1.5] → w = [1.25, 3.5].
+    // Round 2, same updates: v = 0.5·[0.25, 1.5] + [0.25, 1.5] = [0.375, 2.25] → w = [1.625, 5.75].
+    const s = createStrategy('fedavgm:0.5');
+    const w1 = agg(s, [1, 2], TWO);
+    near(w1, [1.25, 3.5]);
+    near(agg(s, [...w1], TWO, 2), [1.625, 5.75]);
+    expect([...s.getState().velocity!]).toEqual([0.375, 2.25]);
+  },
+  fedprox: () => {
+    const s = createStrategy('fedprox:0.1');
+    near(agg(s, [1, 2], TWO), [1.25, 3.5]); // FedAvg's aggregation
+    const ins = s.configureFit(1, f32(1, 2), [{ id: 'a' }, { id: 'b' }]);
+    expect(ins.map((i) => i.config.proximal_mu)).toEqual([0.1, 0.1]); // μ travels to every client
+  },
+  // Adam: v = 0.99·v₀ + 0.01·Δ²
+  fedadam: () => fedOptCase('fedadam', (v0, d2) => 0.99 * v0 + 0.01 * d2),
+  // Yogi: v = v₀ − 0.01·Δ²·sign(v₀ − Δ²): coordinate 0 has v₀ = 1 > 0.0625 (shrinks), 1 has 1e-4 < 2.25 (grows)
+  fedyogi: () => fedOptCase('fedyogi', (v0, d2) => v0 - 0.01 * d2 * Math.sign(v0 - d2)),
+  // Adagrad: v = v₀ + Δ²
+  fedadagrad: () => fedOptCase('fedadagrad', (v0, d2) => v0 + d2),
+  median: () => {
+    // updates [1, 0], [0, 2], [5, −1]: medians [1, 0] (examples ignored) → [1, 2] + [1, 0]
+    const r = [fit('a', [1, 0], 100), fit('b', [0, 2], 1), fit('c', [5, -1], 1)];
+    near(agg(createStrategy('median'), [1, 2], r), [2, 2]);
+    // even count: mean of the two middle values; [1, 2, 3, 4] → 2.5
+    near(
+      agg(
+        createStrategy('median'),
+        [0],
+        [1, 2, 3, 4].map((v, i) => fit(`c${i}`, [v])),
+      ),
+      [2.5],
+    );
+  },
+  'trimmed-mean': () => {
+    // β = 0.2 of 5 → drop one each end: [1, 2, 3, 4, 100] → mean(2, 3, 4) = 3; [−50, 0, 1, 2, 3] → 1
+    const r = [
+      [1, -50],
+      [2, 0],
+      [100, 1],
+      [3, 2],
+      [4, 3],
+    ].map((u, i) => fit(`c${i}`, u, 10));
+    near(agg(createStrategy('trimmed-mean:0.2'), [0, 0], r), [3, 1]);
+  },
+  krum: () => {
+    // 1-D updates 0, 1, 2, 10, 11 with f = 1 → n − f − 2 = 2 nearest. Squared distances to the two
+    // nearest: 0 → 1 + 4 = 5; 1 → 1 + 1 = 2; 2 → 1 + 4 = 5; 10 → 1 + 64 = 65; 11 → 1 + 81 = 82.
+    // Krum picks 1.
+    const r = [0, 1, 2, 10, 11].map((v, i) => fit(`c${i}`, [v]));
+    near(agg(createStrategy('krum:1'), [0], r), [1]);
+  },
+  'multi-krum': () => {
+    // same scores: the two best are 1 (2) and 0 (5, ties broken by order) → mean 0.5;
+    // default m = n − f = 4: 1, 0, 2, 10 → mean 3.25
+    const r = [0, 1, 2, 10, 11].map((v, i) => fit(`c${i}`, [v]));
+    near(agg(createStrategy('multi-krum:1:2'), [0], r), [0.5]);
+    near(agg(createStrategy('multi-krum:1'), [0], r), [3.25]);
+  },
+};
+
+describe('FL strategies', () => {
+  for (const name of STRATEGIES.keys())
+    it(`${name}: aggregation matches the hand-computed case`, () => CASES[name]?.());
+
+  it('every registered strategy has a hand-computed case', () => {
+    expect([...STRATEGIES.keys()].filter((n) => !(n in CASES))).toEqual([]);
+  });
+
+  it('aggregated metrics are example-weighted means', () => {
+    const r = createStrategy('fedavg').aggregateFit(1, f32(0, 0), TWO, []);
+    expect(r.metrics.accuracy).toBeCloseTo((0.1 * 1 + 0.3 * 3) / 4, 9);
+  });
+
+  it('samples a seeded fraction of clients, never fewer than min_fit_clients', () => {
+    const clients = Array.from({ length: 10 }, (_, i) => ({ id: `c${i}` }));
+    const s = createStrategy('fedavg', { fractionFit: 0.3, minFitClients: 4, seed: 7 });
+    const r1 = s.configureFit(1, f32(0), clients).map((i) => i.client);
+    expect(r1).toHaveLength(4);
+    expect(new Set(r1).size).toBe(4);
+    expect(s.configureFit(1, f32(0), clients).map((i) => i.client)).toEqual(r1); // deterministic
+    const r2 = s.configureFit(2, f32(0), clients).map((i) => i.client);
+    expect(r2).not.toEqual(r1); // another round, another sample
+    expect(createStrategy('fedavg', { fractionFit: 0.5 }).configureFit(1, f32(0), clients)).toHaveLength(5);
+  });
+
+  it('refuses a round with fewer clients than min_available_clients', () => {
+    const s = createStrategy('fedavg', { minAvailableClients: 3 });
+    expect(() => s.configureFit(1, f32(0), [{ id: 'a' }, { id: 'b' }])).toThrow(/at least 3/);
+  });
+
+  it('Krum refuses too few updates for its f', () => {
+    expect(() => agg(createStrategy('krum:2'), [0], [fit('a', [1]), fit('b', [2]), fit('c', [3])])).toThrow(
+      /more than f \+ 2/,
+    );
+  });
+
+  it('server-optimizer state round-trips (a resumed job continues identically)', () => {
+    const a = createStrategy('fedadam:0.1');
+    agg(a, [1, 2], TWO);
+    const b = createStrategy('fedadam:0.1');
+    b.setState(a.getState());
+    expect([...agg(b, [1, 2], TWO, 2)]).toEqual([...agg(a, [1, 2], TWO, 2)]);
+  });
+
+  it('rejects unknown strategies and malformed parameters with a clear error', () => {
+    expect(() => createStrategy('fedsgd')).toThrow(VergeError);
+    expect(() => createStrategy('fedsgd')).toThrow(/unknown strategy 'fedsgd' \(known: fedavg/);
+    expect(() => createStrategy('fedprox:abc')).toThrow(/mu must be a number/);
+    expect(() => createStrategy('median:1')).toThrow(/takes no parameters/);
+    expect(() => createStrategy('trimmed-mean:0.6')).toThrow(/\[0, 0.5\)/);
+  });
+});
