@@ -90,6 +90,36 @@ export const CommandMessage = Envelope.extend({
 });
 export type CommandMessage = z.infer<typeof CommandMessage>;
 
+/** Scalars a federated strategy sends a client (local_epochs, lr, proximal_mu, dp_clip, …). */
+export const FlClientConfig = z
+  .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.union([z.number(), z.string().max(256), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 config entries');
+
+/**
+ * cloud → device, retained: the device's current federated-learning task. `fit`: download the
+ * global model, evaluate it on the local hold-out, train, upload the update before `deadline`;
+ * `evaluate`: report the hold-out evaluation only; `cancel`: stop work on the job. A device does a
+ * (job, round) at most once; the upload carries `token` inside its signed payload (replays fail).
+ */
+export const FlTaskMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  job_id: z.string().regex(/^fl-[a-z0-9]{6,32}$/),
+  round: z.number().int().min(1).max(100_000),
+  task: z.enum(['fit', 'evaluate', 'cancel']),
+  deadline: EpochMs,
+  /** The round's global model (ONNX), content-addressed and signed like a deployment artifact. */
+  model: ArtifactRef.pick({ sha256: true, size: true, url: true, signature: true, key_id: true }).optional(),
+  /** sha256 of the weight layout (names and dims), so a client detects an incompatible model. */
+  layout: Sha256Hex.optional(),
+  config: FlClientConfig.default({}),
+  /** Update codec the client must use: none | int8 | topk:F, optionally +deflate. */
+  compress: z.string().max(32).default('none'),
+  /** Path (relative to the cloud URL) to POST the update or evaluation to. */
+  upload_path: z.string().max(256).optional(),
+  token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/).optional(),
+});
+export type FlTaskMessage = z.infer<typeof FlTaskMessage>;
+
 export const ServedModel = z.object({
   name: ModelName,
   version: SemverString,
@@ -180,6 +210,7 @@ export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
 export const MESSAGE_SCHEMAS = {
   deploy: DeployMessage,
   command: CommandMessage,
+  fl: FlTaskMessage,
   heartbeat: HeartbeatMessage,
   telemetry: TelemetryMessage,
   status: StatusMessage,

@@ -6,7 +6,7 @@ import { VergeError } from '../errors.ts';
 import { TOPIC_ROOT } from './version.ts';
 
 /** Messages the cloud sends to one device. */
-export const CLOUD_TO_DEVICE_VERBS = ['deploy', 'command'] as const;
+export const CLOUD_TO_DEVICE_VERBS = ['deploy', 'command', 'fl'] as const;
 /** Messages a device sends to the cloud. */
 export const DEVICE_TO_CLOUD_VERBS = ['heartbeat', 'telemetry', 'status', 'ack'] as const;
 
@@ -18,6 +18,8 @@ export type DeviceVerb = CloudToDeviceVerb | DeviceToCloudVerb;
  * Per verb: who publishes it, whether it is retained, and its QoS.
  * - deploy: the device's full desired state, retained so a device that (re)connects gets it at once.
  * - status: online/offline presence, retained; the agent also sets it as its MQTT last will.
+ * - fl: the device's current federated-learning task (protocol/fl.ts), retained so an agent that
+ *   (re)connects mid-round still gets it; cleared when the job ends.
  * - telemetry/ack at QoS 1: at-least-once; the cloud deduplicates by message id.
  *   A device deletes a queued record when the broker acknowledges it (PUBACK), and a broker
  *   acknowledges once it has routed the message to the subscribers present at that moment. So the
@@ -31,6 +33,7 @@ export type DeviceVerb = CloudToDeviceVerb | DeviceToCloudVerb;
 export const VERBS: Record<DeviceVerb, { from: 'cloud' | 'device'; retained: boolean; qos: 0 | 1 }> = {
   deploy: { from: 'cloud', retained: true, qos: 1 },
   command: { from: 'cloud', retained: false, qos: 1 },
+  fl: { from: 'cloud', retained: true, qos: 1 },
   heartbeat: { from: 'device', retained: false, qos: 0 },
   telemetry: { from: 'device', retained: false, qos: 1 },
   status: { from: 'device', retained: true, qos: 1 },

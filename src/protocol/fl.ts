@@ -1,0 +1,141 @@
+/**
+ * Federated learning over the fleet: HTTP paths and schemas of FL jobs (operator API), of device
+ * uploads, and the signed payload of an upload. The MQTT task message is `FlTaskMessage`
+ * (messages.ts, verb `fl`); the update body is the VFLU binary format (fl-update.ts).
+ *
+ * Upload: `POST /v1/fl/jobs/<job>/rounds/<round>/update`, device Basic auth, body = VFLU bytes,
+ * headers `x-verge-fl-token`, `x-verge-fl-examples`, `x-verge-fl-metrics` (JSON object of numbers)
+ * and `x-verge-fl-signature`: base64 ed25519, by the key the device registered with
+ * `PUT /v1/fl/device-key`, over `flUploadSignaturePayload(...)`. The payload names job, round,
+ * device, the round's token and the body's sha256, so an update cannot be replayed into another
+ * round or job, and a second upload for the same round is refused (409).
+ */
+import { z } from 'zod';
+import { DeviceIdSchema, EpochMs, ModelName, SemverString, Sha256Hex, Tags } from './messages.ts';
+import { HTTP_API_ROOT } from './version.ts';
+
+export const FL_JOB_ID_PATTERN = /^fl-[a-z0-9]{6,32}$/;
+export const FlJobId = z.string().regex(FL_JOB_ID_PATTERN, 'job id: fl-<letters and digits>');
+/** Largest update body accepted (VFLU bytes): matches MAX_UPDATE_ELEMENTS as fp32 plus the header. */
+export const MAX_FL_UPLOAD_BYTES = 256 * 1024 * 1024 + 64;
+/** Largest metrics header (JSON). */
+export const MAX_FL_METRICS_BYTES = 2048;
+
+export const FL_HEADERS = {
+  token: 'x-verge-fl-token',
+  examples: 'x-verge-fl-examples',
+  metrics: 'x-verge-fl-metrics',
+  signature: 'x-verge-fl-signature',
+} as const;
+
+export const FL_PATHS = {
+  jobs: `${HTTP_API_ROOT}/fl/jobs`,
+  job: (id: string) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}`,
+  stop: (id: string) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/stop`,
+  update: (id: string, round: number) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/rounds/${round}/update`,
+  evaluation: (id: string, round: number) =>
+    `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/rounds/${round}/evaluation`,
+  deviceKey: `${HTTP_API_ROOT}/fl/device-key`,
+} as const;
+
+/** The bytes a device signs for an upload (update or evaluation). */
+export function flUploadSignaturePayload(u: {
+  job: string;
+  round: number;
+  device: string;
+  token: string;
+  bodySha256: string;
+  examples: number;
+  metricsJson: string;
+}): Uint8Array {
+  return new TextEncoder().encode(
+    ['verge-fl-upload/v1', u.job, u.round, u.device, u.token, u.bodySha256, u.examples, u.metricsJson].join('\n'),
+  );
+}
+
+export const FlMetrics = z
+  .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.number())
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 metrics');
+
+export const RegisterFlKeyRequest = z.object({
+  /** ed25519 public key, SPKI PEM. */
+  public_key_pem: z.string().min(40).max(512),
+});
+export const RegisterFlKeyResponse = z.object({ device_id: DeviceIdSchema, key_id: z.string().max(64) });
+
+/** A device's evaluation of the round's global model on its hold-out (task `evaluate`). */
+export const FlEvaluationUpload = z.object({
+  token: z.string().max(64),
+  examples: z.number().int().nonnegative(),
+  loss: z.number(),
+  accuracy: z.number().min(0).max(1),
+  signature: z.string().max(128),
+});
+export type FlEvaluationUpload = z.infer<typeof FlEvaluationUpload>;
+
+export const CreateFlJobRequest = z
+  .object({
+    /** The starting model: a registry version (its fp32 variant) or an uploaded artifact. */
+    model: z.union([z.object({ name: ModelName, version: SemverString }), z.object({ sha256: Sha256Hex })]),
+    target: z.object({ devices: z.array(z.string().max(128)).max(10_000).optional(), tags: Tags.optional() }),
+    rounds: z.number().int().min(1).max(10_000),
+    strategy: z.string().max(64).default('fedavg'),
+    fraction_fit: z.number().gt(0).max(1).default(1),
+    min_fit_clients: z.number().int().min(1).max(10_000).default(2),
+    round_timeout_s: z.number().positive().max(86_400).default(300),
+    local_epochs: z.number().int().min(1).max(1000).default(1),
+    batch_size: z.number().int().min(1).max(65_536).default(32),
+    lr: z.number().positive().max(10).optional(),
+    compress: z.string().max(32).default('none'),
+    /** Publish the final model as this registry version (default: `<name>@<next minor>`, or fl-<job>@1.0.0). */
+    publish: z.object({ name: ModelName, version: SemverString }).optional(),
+  })
+  .refine((r) => !!r.target.devices?.length || !!r.target.tags, 'target needs devices or tags');
+export type CreateFlJobRequest = z.infer<typeof CreateFlJobRequest>;
+
+export const FL_JOB_STATES = ['running', 'completed', 'failed', 'stopped'] as const;
+export const FlJobState = z.enum(FL_JOB_STATES);
+export type FlJobState = z.infer<typeof FlJobState>;
+
+export const FlRound = z.object({
+  round: z.number().int(),
+  task: z.enum(['fit', 'evaluate']),
+  state: z.enum(['open', 'closed', 'failed']),
+  selected: z.number().int(),
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  late: z.number().int(),
+  /** Selected clients that sent nothing before the deadline. */
+  missing: z.number().int(),
+  /** Federated evaluation of the round's starting model on the clients' hold-outs. */
+  accuracy: z.number().nullable(),
+  loss: z.number().nullable(),
+  uplink_bytes: z.number().int(),
+  deadline: EpochMs,
+  closed_at: EpochMs.nullable(),
+});
+export type FlRound = z.infer<typeof FlRound>;
+
+export const FlJob = z.object({
+  id: FlJobId,
+  state: FlJobState,
+  model: z.object({ name: z.string().nullable(), version: z.string().nullable(), sha256: Sha256Hex }),
+  strategy: z.string(),
+  rounds: z.number().int(),
+  rounds_completed: z.number().int(),
+  min_fit_clients: z.number().int(),
+  fraction_fit: z.number(),
+  round_timeout_s: z.number(),
+  compress: z.string(),
+  target: z.object({ devices: z.array(z.string()).optional(), tags: Tags.optional() }),
+  final: z.object({ accuracy: z.number().nullable(), loss: z.number().nullable() }).nullable(),
+  published: z.object({ name: ModelName, version: SemverString }).nullable(),
+  error: z.string().nullable(),
+  history: z.array(FlRound),
+  created_at: EpochMs,
+  updated_at: EpochMs,
+});
+export type FlJob = z.infer<typeof FlJob>;
+
+export const FlJobsResponse = z.object({ jobs: z.array(FlJob) });
+export const FlUploadResponse = z.object({ accepted: z.boolean(), round: z.number().int() });
