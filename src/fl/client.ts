@@ -91,11 +91,15 @@ export class ClientTrainer {
   /** Load `weights` into the session with zeroed optimizer state and step 0. */
   load(weights: Float32Array): void {
     if (weights.length !== this.layout.size)
-      throw new VergeError('E_SHAPE_MISMATCH', `global weights have ${weights.length} values; the model has ${this.layout.size}`);
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `global weights have ${weights.length} values; the model has ${this.layout.size}`,
+      );
     const tensors: TrainingState['tensors'] = {};
     for (const [name, t] of Object.entries(this.template.tensors))
       tensors[name] = { dtype: t.dtype, dims: t.dims, data: new Float32Array(t.data.length) };
-    for (const s of this.managed) (tensors[s.name]!.data as Float32Array).set(weights.subarray(s.offset, s.offset + s.size));
+    for (const s of this.managed)
+      (tensors[s.name]!.data as Float32Array).set(weights.subarray(s.offset, s.offset + s.size));
     this.session.setState({ step: 0, tensors });
   }
 

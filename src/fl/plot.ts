@@ -43,9 +43,7 @@ export function accuracyChartSvg(title: string, series: PlotSeries[]): string {
     const color = COLORS[i % COLORS.length]!;
     const pts = s.points.map((p) => `${x(p.round).toFixed(1)},${y(p.accuracy * 100).toFixed(1)}`).join(' ');
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
-    out.push(
-      `<text x="${PAD.left + 10}" y="${PAD.top + 14 + 14 * i}" fill="${color}">${esc(s.label)}</text>`,
-    );
+    out.push(`<text x="${PAD.left + 10}" y="${PAD.top + 14 + 14 * i}" fill="${color}">${esc(s.label)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -108,7 +108,9 @@ function buildClients(opts: SimulationOptions, seed: number): VirtualClient[] {
     const local = selectSamples(opts.data.train, idx);
     const fraction = opts.holdout ?? 0.1;
     const { train, validation: test } =
-      fraction > 0 && local.count >= 2 ? holdOut(local, fraction, seed + k) : { train: local, validation: selectSamples(local, []) };
+      fraction > 0 && local.count >= 2
+        ? holdOut(local, fraction, seed + k)
+        : { train: local, validation: selectSamples(local, []) };
     return {
       id: `client-${String(k).padStart(3, '0')}`,
       index: k,
@@ -172,11 +174,16 @@ async function clientRound(
   const r = await fed.trainer.fit(global, c.data, config, fed.seed * 1_000_003 + round * 1009 + c.index);
   let update = r.update;
   if (c.index < (fed.opts.malicious ?? 0)) update = update.map((v) => v * MALICIOUS_SCALE);
-  if (fed.opts.secureAgg) return { result: { client: c.id, update, examples: r.examples, metrics: r.metrics }, bytes: 0 };
+  if (fed.opts.secureAgg)
+    return { result: { client: c.id, update, examples: r.examples, metrics: r.metrics }, bytes: 0 };
   const bytes = c.compressor.compress(update);
   const verdict = acceptUpdate(bytes, fed.trainer.layout.size);
-  if (!verdict.ok) return { failure: { client: c.id, reason: `${verdict.code}: ${verdict.reason}` }, bytes: bytes.length };
-  return { result: { client: c.id, update: verdict.update, examples: r.examples, metrics: r.metrics }, bytes: bytes.length };
+  if (!verdict.ok)
+    return { failure: { client: c.id, reason: `${verdict.code}: ${verdict.reason}` }, bytes: bytes.length };
+  return {
+    result: { client: c.id, update: verdict.update, examples: r.examples, metrics: r.metrics },
+    bytes: bytes.length,
+  };
 }
 
 async function fitRound(fed: Federation, round: number, global: Float32Array) {
@@ -250,7 +257,10 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
   try {
     const strategy = buildStrategy(opts, seed);
     if (opts.secureAgg && !strategy.linear)
-      throw new VergeError('E_BAD_ARGUMENT', `--secure-agg needs a mean-based strategy; '${strategy.name}' reads individual updates`);
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `--secure-agg needs a mean-based strategy; '${strategy.name}' reads individual updates`,
+      );
     const clients = buildClients(opts, seed);
     const fed: Federation = { opts, trainer, strategy, clients: new Map(clients.map((c) => [c.id, c])), seed };
     let global = strategy.initialize(trainer.initialWeights());
@@ -258,7 +268,8 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
     for (let round = 1; round <= opts.rounds; round++) {
       const started = performance.now();
       const fitted = await fitRound(fed, round, global);
-      if (fitted.results.length > 0) global = strategy.aggregateFit(round, global, fitted.results, fitted.failures).weights;
+      if (fitted.results.length > 0)
+        global = strategy.aggregateFit(round, global, fitted.results, fitted.failures).weights;
       const ev = await evaluateRound(fed, round, global);
       const report: RoundReport = {
         round,
