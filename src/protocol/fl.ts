@@ -53,6 +53,11 @@ export function flUploadSignaturePayload(u: {
   );
 }
 
+/** The canonical JSON an evaluation upload signs as its body (key order fixed). */
+export function flEvaluationBody(e: { examples: number; loss: number; accuracy: number }): string {
+  return JSON.stringify({ examples: e.examples, loss: e.loss, accuracy: e.accuracy });
+}
+
 export const FlMetrics = z
   .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.number())
   .refine((r) => Object.keys(r).length <= 32, 'at most 32 metrics');

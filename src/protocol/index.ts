@@ -11,3 +11,5 @@ export * from './http-errors.ts';
 export * from './signature.ts';
 export * from './variant.ts';
 export * from './agent-api.ts';
+export * from './fl.ts';
+export * from './fl-update.ts';

@@ -1,0 +1,505 @@
+/**
+ * The federated-learning coordinator of the control plane: the same Strategy verbs the simulator
+ * drives, over the fleet. A job opens a round by choosing devices (target tags/ids, enrolled, not
+ * revoked, online; the strategy's fraction_fit and min_fit_clients) and publishing each a retained
+ * `fl` task naming the round's global model (a signed, content-addressed ONNX artifact). Devices
+ * upload signed updates over HTTP (fl-uploads.ts). `tick()` closes a round when every selected
+ * device answered or the deadline passed — with at least min_fit_clients updates it aggregates,
+ * stores the new global model and the strategy's state as artifacts and opens the next round;
+ * with fewer the round fails and is retried. After the last round an `evaluate` round measures the
+ * final model on the devices' hold-outs, then the model is published with its lineage.
+ *
+ * All state is in the database (fl-repository.ts) and artifacts; transitions are conditional, so a
+ * restarted control plane (or another replica) picks the job up where it stood.
+ */
+import { randomBytes } from 'node:crypto';
+import semver from 'semver';
+import { VergeError } from '../errors.ts';
+import { requireUpdate } from '../fl/accept.ts';
+import { parseCompression } from '../fl/compress/index.ts';
+import { layoutDigest, modelLayout, weightsOf, withWeights } from '../fl/model-weights.ts';
+import { createStrategy } from '../fl/strategy/index.ts';
+import { decodeStrategyState, encodeStrategyState } from '../fl/strategy/state-codec.ts';
+import type { FitResult, Strategy } from '../fl/strategy/strategy.ts';
+import type { WeightLayout } from '../fl/weights.ts';
+import { decodeModel, encodeModel } from '../onnx/codec.ts';
+import type { Model } from '../onnx/ir.ts';
+import {
+  CreateFlJobRequest,
+  FL_PATHS,
+  signArtifact,
+  type FlJob,
+  type MessageInput,
+  type ModelVersion,
+  type PublishModelRequest,
+} from '../protocol/index.ts';
+import type { ArtifactStore } from './artifacts.ts';
+import type { FlJobRecord, FlParticipantRecord, FlRepository, FlRoundRecord } from './fl-repository.ts';
+import type { DeviceRecord, Repository } from './repository.ts';
+import type { SigningKey } from './secrets.ts';
+
+/** A round that fails (too few updates) is retried; this many failures in a row fail the job. */
+export const MAX_FAILED_ROUNDS = 3;
+/** A round left `closing` this long after its deadline was claimed by a replica that died: retake it. */
+const STALE_CLOSING_MS = 60_000;
+
+export interface FlHost {
+  repo: Repository;
+  fl: FlRepository;
+  artifacts: ArtifactStore;
+  signingKey: SigningKey;
+  artifactUrl(sha256: string): string;
+  /** Publish (retained) a device's FL task; null clears it. */
+  publishTask(deviceId: string, task: MessageInput<'fl'> | null): Promise<void>;
+  publishModel(req: PublishModelRequest): Promise<ModelVersion>;
+  deviceOnline(d: DeviceRecord): boolean;
+  now?: () => number;
+}
+
+/** What a job keeps besides the request: derived once at creation. */
+interface JobSpec extends CreateFlJobRequest {
+  layout_digest: string;
+  seed: number;
+  publish_as: { name: string; version: string };
+}
+
+interface Loaded {
+  model: Model;
+  layout: WeightLayout;
+}
+
+export class FlCoordinator {
+  /** Source models by sha256 (parsing a model per round is wasted work; they never change). */
+  private readonly models = new Map<string, Loaded>();
+  private ticking = false;
+
+  constructor(private readonly host: FlHost) {}
+
+  private now(): number {
+    return this.host.now?.() ?? Date.now();
+  }
+
+  private async readArtifact(sha256: string): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.host.artifacts.read(sha256)) chunks.push(c as Buffer);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  async loadModel(sha256: string): Promise<Loaded> {
+    let m = this.models.get(sha256);
+    if (!m) {
+      const model = decodeModel(await this.readArtifact(sha256), `artifact ${sha256.slice(0, 12)}`);
+      m = { model, layout: modelLayout(model) };
+      this.models.set(sha256, m);
+    }
+    return m;
+  }
+
+  private async putArtifact(bytes: Uint8Array): Promise<string> {
+    const a = await this.host.artifacts.putBytes(bytes);
+    await this.host.repo.recordArtifact(a.sha256, a.size);
+    return a.sha256;
+  }
+
+  private async resolveModel(
+    req: CreateFlJobRequest,
+  ): Promise<{ sha256: string; name: string | null; version: string | null }> {
+    if ('sha256' in req.model) {
+      if (!this.host.artifacts.has(req.model.sha256))
+        throw new VergeError('E_NOT_FOUND', `artifact ${req.model.sha256} was not uploaded (POST /v1/artifacts first)`);
+      return { sha256: req.model.sha256, name: null, version: null };
+    }
+    const { name, version } = req.model;
+    const mv = await this.host.repo.getModelVersion(name, version, this.host.artifactUrl);
+    if (!mv) throw new VergeError('E_NOT_FOUND', `no model ${name}@${version} in the registry`);
+    const fp32 = mv.variants.find((v) => v.precision === 'fp32');
+    if (!fp32) throw new VergeError('E_UNSUPPORTED', `${name}@${version} has no fp32 variant to train federatedly`);
+    return { sha256: fp32.sha256, name, version };
+  }
+
+  private publishTarget(job: string, m: { name: string | null; version: string | null }, req: CreateFlJobRequest) {
+    if (req.publish) return req.publish;
+    if (m.name && m.version) return { name: m.name, version: semver.inc(m.version, 'minor') ?? '1.0.0' };
+    return { name: job, version: '1.0.0' };
+  }
+
+  /** Validate and store a job; its first round opens on the next tick. */
+  async create(input: unknown): Promise<FlJob> {
+    const parsed = CreateFlJobRequest.safeParse(input);
+    if (!parsed.success)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `invalid FL job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    const req = parsed.data;
+    parseCompression(req.compress);
+    createStrategy(req.strategy); // fails fast on an unknown strategy or bad parameters
+    const id = `fl-${randomBytes(6).toString('hex')}`;
+    const source = await this.resolveModel(req);
+    const { layout } = await this.loadModel(source.sha256);
+    const publish = this.publishTarget(id, source, req);
+    if (await this.host.repo.getModelVersion(publish.name, publish.version, this.host.artifactUrl))
+      throw new VergeError('E_CONFLICT', `${publish.name}@${publish.version} exists; choose another publish version`);
+    if (req.target.devices)
+      for (const d of req.target.devices)
+        if (!(await this.host.repo.getDevice(d))) throw new VergeError('E_NOT_FOUND', `no device '${d}'`);
+    const spec: JobSpec = {
+      ...req,
+      layout_digest: layoutDigest(layout),
+      seed: randomBytes(4).readUInt32LE(0),
+      publish_as: publish,
+    };
+    const now = this.now();
+    await this.host.fl.insertJob({
+      id,
+      state: 'running',
+      spec: spec as unknown as Record<string, unknown>,
+      model_sha256: source.sha256,
+      model_name: source.name,
+      model_version: source.version,
+      global_sha256: source.sha256,
+      strategy_state_sha256: null,
+      current_round: 0,
+      rounds_completed: 0,
+      final: null,
+      published: null,
+      error: null,
+      created_at: now,
+    });
+    void this.tick().catch(() => undefined);
+    return this.describe(id);
+  }
+
+  private strategyOf(spec: JobSpec): Strategy {
+    return createStrategy(spec.strategy, {
+      fractionFit: spec.fraction_fit,
+      minFitClients: spec.min_fit_clients,
+      minAvailableClients: spec.min_fit_clients,
+      minEvaluateClients: 1,
+      fitConfig: {
+        local_epochs: spec.local_epochs,
+        batch_size: spec.batch_size,
+        ...(spec.lr !== undefined ? { lr: spec.lr } : {}),
+      },
+      seed: spec.seed,
+    });
+  }
+
+  private async restoreStrategy(job: FlJobRecord): Promise<Strategy> {
+    const s = this.strategyOf(job.spec as unknown as JobSpec);
+    if (job.strategy_state_sha256) s.setState(decodeStrategyState(await this.readArtifact(job.strategy_state_sha256)));
+    return s;
+  }
+
+  /** Enrolled, non-revoked, online devices the job targets. */
+  private async pool(spec: JobSpec): Promise<DeviceRecord[]> {
+    const want = spec.target.devices ? new Set(spec.target.devices) : null;
+    return (await this.host.repo.listDevices()).filter(
+      (d) =>
+        d.revoked_at === null &&
+        this.host.deviceOnline(d) &&
+        (!want || want.has(d.id) || want.has(d.name)) &&
+        (!spec.target.tags || Object.entries(spec.target.tags).every(([k, v]) => d.tags[k] === v)),
+    );
+  }
+
+  private taskFor(
+    job: FlJobRecord,
+    round: number,
+    task: 'fit' | 'evaluate',
+    deadline: number,
+    p: { device_id: string; token: string },
+    config: Record<string, number | string | boolean>,
+  ): MessageInput<'fl'> {
+    const spec = job.spec as unknown as JobSpec;
+    const size = this.host.artifacts.size(job.global_sha256);
+    return {
+      device_id: p.device_id,
+      job_id: job.id,
+      round,
+      task,
+      deadline,
+      model: {
+        sha256: job.global_sha256,
+        size,
+        url: this.host.artifactUrl(job.global_sha256),
+        signature: signArtifact(job.global_sha256, this.host.signingKey.privateKey),
+        key_id: this.host.signingKey.keyId,
+      },
+      layout: spec.layout_digest,
+      config,
+      compress: spec.compress,
+      upload_path: task === 'fit' ? FL_PATHS.update(job.id, round) : FL_PATHS.evaluation(job.id, round),
+      token: p.token,
+    };
+  }
+
+  /** Open the job's next round; false when too few devices are available yet (retried next tick). */
+  private async openRound(job: FlJobRecord, task: 'fit' | 'evaluate'): Promise<boolean> {
+    const spec = job.spec as unknown as JobSpec;
+    const devices = await this.pool(spec);
+    const round = job.current_round + 1;
+    let chosen: { id: string; config: Record<string, number | string | boolean> }[];
+    if (task === 'fit') {
+      const strategy = this.strategyOf(spec);
+      const { layout } = await this.loadModel(job.model_sha256);
+      if (devices.length < spec.min_fit_clients) return false;
+      chosen = strategy
+        .configureFit(
+          round,
+          new Float32Array(layout.size),
+          devices.map((d) => ({ id: d.id })),
+        )
+        .map((i) => ({ id: i.client, config: i.config }));
+    } else {
+      if (devices.length === 0) return false;
+      chosen = devices.map((d) => ({ id: d.id, config: { round } }));
+    }
+    const deadline = this.now() + spec.round_timeout_s * 1000;
+    const parts = chosen.map((c) => ({ device_id: c.id, token: randomBytes(18).toString('base64url') }));
+    await this.host.fl.openRound(
+      { job_id: job.id, round, task, state: 'open', model_sha256: job.global_sha256, deadline, opened_at: this.now() },
+      parts,
+    );
+    const current = (await this.host.fl.getJob(job.id))!;
+    await Promise.all(
+      parts.map((p, i) =>
+        this.host.publishTask(p.device_id, this.taskFor(current, round, task, deadline, p, chosen[i]!.config)),
+      ),
+    );
+    return true;
+  }
+
+  /** Re-send the retained task of every open round (the embedded broker forgets retained messages on restart). */
+  async republish(): Promise<void> {
+    for (const job of await this.host.fl.listJobs('running')) {
+      const r = job.current_round ? await this.host.fl.getRound(job.id, job.current_round) : null;
+      if (!r || r.state !== 'open') continue;
+      const parts = (await this.host.fl.participants(job.id, r.round)).filter((p) => p.state === 'pending');
+      const config =
+        r.task === 'fit'
+          ? this.strategyOf(job.spec as unknown as JobSpec).configureFit(
+              r.round,
+              new Float32Array(0),
+              parts.map((p) => ({ id: p.device_id })),
+            )
+          : [];
+      const cfg = new Map(config.map((c) => [c.client, c.config]));
+      for (const p of parts)
+        await this.host.publishTask(
+          p.device_id,
+          this.taskFor(job, r.round, r.task, r.deadline, p, cfg.get(p.device_id) ?? { round: r.round }),
+        );
+    }
+  }
+
+  /** Weighted mean of the clients' evaluation metrics (eval_* in fit uploads, loss/accuracy in evaluations). */
+  private evaluation(parts: FlParticipantRecord[], prefix: string): { accuracy: number | null; loss: number | null } {
+    let n = 0;
+    let acc = 0;
+    let loss = 0;
+    for (const p of parts) {
+      const e = p.metrics[`${prefix}examples`];
+      const a = p.metrics[`${prefix}accuracy`];
+      const l = p.metrics[`${prefix}loss`];
+      if (!(typeof e === 'number' && e > 0 && typeof a === 'number' && typeof l === 'number')) continue;
+      n += e;
+      acc += a * e;
+      loss += l * e;
+    }
+    return n > 0 ? { accuracy: acc / n, loss: loss / n } : { accuracy: null, loss: null };
+  }
+
+  private async aggregate(job: FlJobRecord, round: number, accepted: FlParticipantRecord[]): Promise<void> {
+    const { model, layout } = await this.loadModel(job.model_sha256);
+    const current =
+      job.global_sha256 === job.model_sha256 ? model : decodeModel(await this.readArtifact(job.global_sha256));
+    const global = weightsOf(current, layout);
+    const strategy = await this.restoreStrategy(job);
+    const results: FitResult[] = [];
+    for (const p of accepted) {
+      results.push({
+        client: p.device_id,
+        update: requireUpdate(await this.readArtifact(p.update_sha256!), layout.size),
+        examples: p.examples ?? 0,
+        metrics: p.metrics,
+      });
+    }
+    const next = strategy.aggregateFit(round, global, results, []).weights;
+    const globalSha = await this.putArtifact(encodeModel(withWeights(model, layout, next)));
+    const state = strategy.getState();
+    const stateSha = Object.keys(state).length ? await this.putArtifact(encodeStrategyState(state)) : null;
+    await this.host.fl.updateJob(job.id, ['running'], {
+      global_sha256: globalSha,
+      strategy_state_sha256: stateSha,
+      rounds_completed: job.rounds_completed + 1,
+    });
+  }
+
+  private async closeRound(job: FlJobRecord, r: FlRoundRecord): Promise<void> {
+    await this.host.fl.markMissing(job.id, r.round);
+    const parts = await this.host.fl.participants(job.id, r.round);
+    const accepted = parts.filter((p) => p.state === 'accepted');
+    const uplink = parts.reduce((a, p) => a + (p.bytes ?? 0), 0);
+    const spec = job.spec as unknown as JobSpec;
+    if (r.task === 'evaluate') {
+      const final = this.evaluation(accepted, '');
+      await this.host.fl.transitionRound(job.id, r.round, 'closing', 'closed', {
+        ...final,
+        uplink_bytes: uplink,
+        closed_at: this.now(),
+      });
+      await this.finish(job, final);
+      return;
+    }
+    const ev = this.evaluation(accepted, 'eval_');
+    if (accepted.length < spec.min_fit_clients) {
+      await this.host.fl.transitionRound(job.id, r.round, 'closing', 'failed', {
+        ...ev,
+        uplink_bytes: uplink,
+        closed_at: this.now(),
+      });
+      const rounds = await this.host.fl.listRounds(job.id);
+      const failedInARow = rounds.reverse().findIndex((x) => x.state !== 'failed');
+      if ((failedInARow < 0 ? rounds.length : failedInARow) >= MAX_FAILED_ROUNDS)
+        await this.fail(
+          job,
+          `${MAX_FAILED_ROUNDS} rounds in a row closed with fewer than ${spec.min_fit_clients} updates`,
+        );
+      return;
+    }
+    await this.aggregate(job, r.round, accepted);
+    await this.host.fl.transitionRound(job.id, r.round, 'closing', 'closed', {
+      ...ev,
+      uplink_bytes: uplink,
+      closed_at: this.now(),
+    });
+  }
+
+  private async clearTasks(job: FlJobRecord): Promise<void> {
+    const devices = new Set<string>();
+    for (const r of await this.host.fl.listRounds(job.id))
+      for (const p of await this.host.fl.participants(job.id, r.round)) devices.add(p.device_id);
+    await Promise.all([...devices].map((d) => this.host.publishTask(d, null).catch(() => undefined)));
+  }
+
+  private async fail(job: FlJobRecord, error: string): Promise<void> {
+    if (await this.host.fl.updateJob(job.id, ['running'], { state: 'failed', error })) await this.clearTasks(job);
+  }
+
+  private async finish(job: FlJobRecord, final: { accuracy: number | null; loss: number | null }): Promise<void> {
+    const j = (await this.host.fl.getJob(job.id))!;
+    const spec = j.spec as unknown as JobSpec;
+    const parent = j.model_name && j.model_version ? `${j.model_name}@${j.model_version}` : null;
+    await this.host.publishModel({
+      name: spec.publish_as.name,
+      version: spec.publish_as.version,
+      sha256: j.global_sha256,
+      parent,
+      optimization: `federated:${spec.strategy} rounds=${j.rounds_completed} job=${j.id}`.slice(0, 200),
+      metrics: {
+        ...(final.accuracy !== null ? { accuracy: final.accuracy } : {}),
+        ...(final.loss !== null ? { loss: final.loss } : {}),
+        fl_rounds: j.rounds_completed,
+      },
+    });
+    if (await this.host.fl.updateJob(j.id, ['running'], { state: 'completed', final, published: spec.publish_as }))
+      await this.clearTasks(j);
+  }
+
+  /** Advance one job: open, close, aggregate, publish — whatever its state calls for now. */
+  private async advance(job: FlJobRecord): Promise<void> {
+    const spec = job.spec as unknown as JobSpec;
+    const r = job.current_round ? await this.host.fl.getRound(job.id, job.current_round) : null;
+    if (!r || r.state === 'closed' || r.state === 'failed') {
+      // the final evaluation closed but publishing did not complete (e.g. a restart): publish now
+      if (r?.task === 'evaluate') return this.finish(job, { accuracy: r.accuracy, loss: r.loss });
+      await this.openRound(job, job.rounds_completed >= spec.rounds ? 'evaluate' : 'fit');
+      return;
+    }
+    if (r.state === 'closing') {
+      if (this.now() > r.deadline + STALE_CLOSING_MS)
+        await this.host.fl.transitionRound(job.id, r.round, 'closing', 'open');
+      return;
+    }
+    const parts = await this.host.fl.participants(job.id, r.round);
+    if (parts.some((p) => p.state === 'pending') && this.now() < r.deadline) return;
+    if (!(await this.host.fl.transitionRound(job.id, r.round, 'open', 'closing'))) return; // another replica has it
+    await this.closeRound(job, r);
+  }
+
+  /** Called every control-plane tick and after uploads. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const job of await this.host.fl.listJobs('running')) {
+        try {
+          await this.advance(job);
+        } catch (e) {
+          await this.fail(job, (e as Error).message.split('\n')[0]!);
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  async stop(id: string): Promise<FlJob> {
+    const job = await this.host.fl.getJob(id);
+    if (!job) throw new VergeError('E_NOT_FOUND', `no FL job '${id}'`);
+    if (job.state !== 'running') throw new VergeError('E_CONFLICT', `FL job ${id} is already ${job.state}`);
+    if (await this.host.fl.updateJob(id, ['running'], { state: 'stopped', error: 'stopped by operator' }))
+      await this.clearTasks(job);
+    return this.describe(id);
+  }
+
+  async describe(id: string): Promise<FlJob> {
+    const j = await this.host.fl.getJob(id);
+    if (!j) throw new VergeError('E_NOT_FOUND', `no FL job '${id}'`);
+    const spec = j.spec as unknown as JobSpec;
+    const history = [];
+    for (const r of await this.host.fl.listRounds(id)) {
+      const parts = await this.host.fl.participants(id, r.round);
+      const count = (s: string) => parts.filter((p) => p.state === s).length;
+      history.push({
+        round: r.round,
+        task: r.task,
+        state: r.state === 'closing' ? ('open' as const) : r.state,
+        selected: parts.length,
+        accepted: count('accepted'),
+        rejected: count('rejected'),
+        late: count('late'),
+        missing: count('missing'),
+        accuracy: r.accuracy,
+        loss: r.loss,
+        uplink_bytes: r.uplink_bytes,
+        deadline: r.deadline,
+        closed_at: r.closed_at,
+      });
+    }
+    return {
+      id: j.id,
+      state: j.state,
+      model: { name: j.model_name, version: j.model_version, sha256: j.model_sha256 },
+      strategy: spec.strategy,
+      rounds: spec.rounds,
+      rounds_completed: j.rounds_completed,
+      min_fit_clients: spec.min_fit_clients,
+      fraction_fit: spec.fraction_fit,
+      round_timeout_s: spec.round_timeout_s,
+      compress: spec.compress,
+      target: spec.target,
+      final: j.final,
+      published: j.published,
+      error: j.error,
+      history,
+      created_at: j.created_at,
+      updated_at: j.updated_at,
+    };
+  }
+
+  async list(): Promise<FlJob[]> {
+    return Promise.all((await this.host.fl.listJobs()).map((j) => this.describe(j.id)));
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The agent's side of federated learning: it receives `fl` tasks (retained MQTT messages), and for
+ * each (job, round) once: downloads the round's global model (content-addressed, sha256 and the
+ * cloud's signature checked like a deployment), evaluates it on the local hold-out, trains with the
+ * same ClientTrainer the simulator uses, and uploads the compressed update over HTTP with the
+ * device credential and an ed25519 signature (protocol/fl.ts). Raw data never leaves the device.
+ *
+ * Local data comes from `localData()` — the agent's `--data` today; the edge data loop's collected
+ * samples can be merged in there (the seam is that one function).
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset, Split } from '../data/dataset.ts';
+import { isVergeError, VergeError } from '../errors.ts';
+import { ClientTrainer } from '../fl/client.ts';
+import { parseCompression, UpdateCompressor } from '../fl/compress/index.ts';
+import { layoutDigest, weightsOf } from '../fl/model-weights.ts';
+import { secureRandom } from '../fl/random.ts';
+import { decodeModel } from '../onnx/codec.ts';
+import {
+  FL_HEADERS,
+  FL_PATHS,
+  flEvaluationBody,
+  flUploadSignaturePayload,
+  type ArtifactRef,
+  type FlTaskMessage,
+} from '../protocol/index.ts';
+import { holdOut } from '../train/fit.ts';
+import type { AgentIdentity } from './agent-store.ts';
+import { downloadArtifact } from './artifact-download.ts';
+import { deviceAuthHeader, joinUrl } from './enrollment.ts';
+
+/** Share of local samples held out for evaluation when the data has no test split. */
+export const LOCAL_HOLDOUT = 0.1;
+/** Upload attempts on network errors before giving the round up (the deadline bounds them too). */
+const UPLOAD_ATTEMPTS = 4;
+const KEY_FILE = 'fl-key.pem';
+const STATE_FILE = 'fl-rounds.json';
+
+export interface FlParticipantHost {
+  identity: AgentIdentity;
+  /** The agent's data dir: the upload key and the rounds done live here. */
+  dataDir: string;
+  localData: () => Promise<Dataset>;
+  /** The agent's check of an artifact signature (undefined = valid). */
+  checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): string | undefined;
+  log(line: string): void;
+  threads?: number;
+}
+
+export type FlOutcome = {
+  job: string;
+  round: number;
+  task: string;
+  result: 'uploaded' | 'skipped' | 'failed';
+  reason?: string;
+};
+
+interface JobContext {
+  trainer: ClientTrainer;
+  layout: string;
+  compressor: UpdateCompressor;
+  compress: string;
+}
+
+export class FlParticipant {
+  private readonly queue: FlTaskMessage[] = [];
+  private running?: Promise<void>;
+  private readonly jobs = new Map<string, JobContext>();
+  private data?: { dataset: Dataset; holdout: Split };
+  private key?: KeyObject;
+  private keyRegistered = false;
+  private done: Record<string, number>;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  readonly outcomes: FlOutcome[] = [];
+  onOutcome?: (o: FlOutcome) => void;
+
+  constructor(private readonly host: FlParticipantHost) {
+    const p = join(host.dataDir, STATE_FILE);
+    this.done = existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, number>) : {};
+  }
+
+  /** Take a task from the broker; work happens in order, one task at a time. */
+  onTask(task: FlTaskMessage): void {
+    if (this.stopped) return;
+    if (task.task === 'cancel') {
+      void this.releaseJob(task.job_id);
+      return;
+    }
+    this.queue.push(task);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && !this.stopped) {
+      const t = this.queue.shift()!;
+      const outcome = await this.run(t).catch((e: unknown): FlOutcome => ({
+        job: t.job_id,
+        round: t.round,
+        task: t.task,
+        result: 'failed',
+        reason: (e as Error).message,
+      }));
+      if (outcome.result !== 'skipped' || outcome.reason !== 'already done') {
+        this.host.log(
+          `FL ${outcome.job} round ${outcome.round} (${outcome.task}): ${outcome.result}${outcome.reason ? ` — ${outcome.reason}` : ''}`,
+        );
+      }
+      this.outcomes.push(outcome);
+      this.onOutcome?.(outcome);
+    }
+  }
+
+  private markDone(job: string, round: number): void {
+    this.done[job] = Math.max(this.done[job] ?? 0, round);
+    writeFileSync(join(this.host.dataDir, STATE_FILE), JSON.stringify(this.done));
+  }
+
+  private async run(t: FlTaskMessage): Promise<FlOutcome> {
+    const base = { job: t.job_id, round: t.round, task: t.task };
+    if ((this.done[t.job_id] ?? 0) >= t.round) return { ...base, result: 'skipped', reason: 'already done' };
+    if (Date.now() > t.deadline) return { ...base, result: 'skipped', reason: 'deadline passed' };
+    if (!t.model || !t.token || !t.upload_path)
+      throw new VergeError('E_PROTOCOL', 'task lacks model, token or upload path');
+    const model = await this.fetchModel(t.model);
+    const ctx = await this.context(t, model);
+    const { dataset, holdout } = await this.localData();
+    const global = weightsOf(model, ctx.trainer.layout);
+    const ev = await ctx.trainer.evaluate(global, dataset, holdout);
+    if (t.task === 'evaluate') {
+      const body = flEvaluationBody({ examples: ev.examples, loss: ev.loss, accuracy: ev.accuracy });
+      const signature = this.sign(t, new TextEncoder().encode(body), ev.examples, body);
+      await this.upload(t, JSON.stringify({ ...JSON.parse(body), token: t.token, signature }), {
+        'content-type': 'application/json',
+      });
+    } else {
+      const r = await ctx.trainer.fit(global, { ...dataset, test: holdout }, t.config, t.round);
+      const bytes = ctx.compressor.compress(r.update);
+      const metrics = JSON.stringify({
+        loss: r.metrics.loss,
+        accuracy: r.metrics.accuracy,
+        train_seconds: r.metrics.train_seconds,
+        eval_loss: ev.loss,
+        eval_accuracy: ev.accuracy,
+        eval_examples: ev.examples,
+      });
+      await this.upload(t, bytes, {
+        'content-type': 'application/octet-stream',
+        [FL_HEADERS.token]: t.token,
+        [FL_HEADERS.examples]: String(r.examples),
+        [FL_HEADERS.metrics]: metrics,
+        [FL_HEADERS.signature]: this.sign(t, bytes, r.examples, metrics),
+      });
+    }
+    this.markDone(t.job_id, t.round);
+    return { ...base, result: 'uploaded' };
+  }
+
+  private async localData(): Promise<{ dataset: Dataset; holdout: Split }> {
+    if (!this.data) {
+      const dataset = await this.host.localData();
+      if (dataset.test.count > 0) this.data = { dataset, holdout: dataset.test };
+      else {
+        const { train, validation } = holdOut(dataset.train, LOCAL_HOLDOUT, 0);
+        this.data = { dataset: { ...dataset, train }, holdout: validation };
+      }
+    }
+    return this.data;
+  }
+
+  private async context(t: FlTaskMessage, model: ReturnType<typeof decodeModel>): Promise<JobContext> {
+    let ctx = this.jobs.get(t.job_id);
+    if (!ctx) {
+      const trainer = await ClientTrainer.create(model, this.host.threads ? { threads: this.host.threads } : {});
+      ctx = {
+        trainer,
+        layout: layoutDigest(trainer.layout),
+        compress: t.compress,
+        compressor: new UpdateCompressor(parseCompression(t.compress), secureRandom()),
+      };
+      this.jobs.set(t.job_id, ctx);
+    }
+    if (t.layout && t.layout !== ctx.layout)
+      throw new VergeError('E_SHAPE_MISMATCH', `the round's model does not have this job's weight layout`);
+    return ctx;
+  }
+
+  private async fetchModel(ref: NonNullable<FlTaskMessage['model']>) {
+    const bad = this.host.checkSignature(ref);
+    if (bad) throw new VergeError('E_SIGNATURE', bad);
+    const dir = join(this.host.dataDir, 'fl-models');
+    mkdirSync(dir, { recursive: true });
+    const url = /^https?:\/\//.test(ref.url)
+      ? ref.url
+      : joinUrl(this.host.identity.cloud_url, ref.url.replace(/^\//, ''));
+    const res = await downloadArtifact(
+      {
+        url,
+        sha256: ref.sha256,
+        bytes: ref.size,
+        headers: { authorization: deviceAuthHeader(this.host.identity.device_id, this.host.identity.password) },
+        signal: this.abort.signal,
+      },
+      dir,
+    );
+    return decodeModel(new Uint8Array(readFileSync(res.path)), `FL model ${ref.sha256.slice(0, 12)}`);
+  }
+
+  private signingKey(): KeyObject {
+    if (this.key) return this.key;
+    const p = join(this.host.dataDir, KEY_FILE);
+    if (!existsSync(p)) {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      writeFileSync(p, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    }
+    this.key = createPrivateKey(readFileSync(p, 'utf8'));
+    return this.key;
+  }
+
+  private sign(t: FlTaskMessage, body: Uint8Array, examples: number, metricsJson: string): string {
+    const payload = flUploadSignaturePayload({
+      job: t.job_id,
+      round: t.round,
+      device: this.host.identity.device_id,
+      token: t.token!,
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+      examples,
+      metricsJson,
+    });
+    return sign(null, payload, this.signingKey()).toString('base64');
+  }
+
+  private auth(): Record<string, string> {
+    return { authorization: deviceAuthHeader(this.host.identity.device_id, this.host.identity.password) };
+  }
+
+  private async registerKey(): Promise<void> {
+    if (this.keyRegistered) return;
+    const pem = createPublicKey(this.signingKey()).export({ type: 'spki', format: 'pem' }).toString();
+    const res = await fetch(joinUrl(this.host.identity.cloud_url, FL_PATHS.deviceKey.replace(/^\//, '')), {
+      method: 'PUT',
+      headers: { ...this.auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ public_key_pem: pem }),
+      signal: this.abort.signal,
+    });
+    if (!res.ok)
+      throw new VergeError('E_AUTH', `FL key registration refused: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    this.keyRegistered = true;
+  }
+
+  /** Upload; a 409 (duplicate or late) is final for the round, so it counts as done. */
+  private async upload(t: FlTaskMessage, body: Uint8Array | string, headers: Record<string, string>): Promise<void> {
+    try {
+      await this.post(t, body, headers);
+    } catch (e) {
+      if (isVergeError(e) && e.code === 'E_CONFLICT') this.markDone(t.job_id, t.round);
+      throw e;
+    }
+  }
+
+  /** POST an upload; 4xx answers are final (duplicate, late, refused), network errors are retried. */
+  private async post(t: FlTaskMessage, body: Uint8Array | string, headers: Record<string, string>): Promise<void> {
+    await this.registerKey();
+    const url = joinUrl(this.host.identity.cloud_url, t.upload_path!.replace(/^\//, ''));
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'POST',
+          headers: { ...this.auth(), ...headers },
+          body,
+          signal: this.abort.signal,
+        });
+      } catch (e) {
+        if (attempt >= UPLOAD_ATTEMPTS || Date.now() > t.deadline || this.stopped)
+          throw new VergeError('E_NETWORK', `upload failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        continue;
+      }
+      if (res.ok) return;
+      const text = (await res.text()).slice(0, 300);
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+      } catch {
+        /* not JSON */
+      }
+      throw new VergeError(
+        res.status === 409 ? 'E_CONFLICT' : 'E_PROTOCOL',
+        `upload refused (${res.status}): ${message}`,
+      );
+    }
+  }
+
+  private async releaseJob(job: string): Promise<void> {
+    const ctx = this.jobs.get(job);
+    this.jobs.delete(job);
+    await ctx?.trainer.release().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+    for (const job of [...this.jobs.keys()]) await this.releaseJob(job);
+  }
+}
