@@ -89,7 +89,7 @@ export class FlUploads {
     const key = await this.host.fl.deviceKey(deviceId);
     if (!key) throw new HttpError(401, 'E_AUTH', `device ${deviceId} has no FL key (PUT /v1/fl/device-key first)`);
     const payload = flUploadSignaturePayload({ job: p.job_id, round: p.round, device: deviceId, ...u });
-    let ok = false;
+    let ok: boolean;
     try {
       ok = u.token === p.token && verify(null, payload, key.public_key_pem, Buffer.from(u.signature, 'base64'));
     } catch {
