@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { EdgeAgent } from '../../edge/agent.ts';
 import { parseProfileSpec } from '../../edge/profile.ts';
+import { chooseSource, describeDataset, loadDataset } from '../../data/load-dataset.ts';
 import { emit, note } from '../output.ts';
 
 interface AgentOptions {
@@ -13,6 +14,7 @@ interface AgentOptions {
   profile?: string;
   broker?: string;
   threads: number;
+  data?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -21,6 +23,8 @@ interface AgentOptions {
 export default async function agent(opts: AgentOptions): Promise<void> {
   const cloud = opts.cloud ?? process.env.VERGE_CLOUD;
   const dataDir = resolve(opts.dataDir ?? (opts.name ? `.verge/agent-${opts.name}` : '.verge/agent'));
+  const local = opts.data;
+  if (local) chooseSource(local); // a missing or unreadable --data fails now, not at the first FL round
   const agent = await EdgeAgent.start({
     dataDir,
     cloudUrl: cloud,
@@ -32,6 +36,16 @@ export default async function agent(opts: AgentOptions): Promise<void> {
     brokerUrl: opts.broker,
     sessionThreads: opts.threads,
     log: opts.quiet ? undefined : note,
+    ...(local
+      ? {
+          // the FL client's local dataset (collected samples of the edge data loop join here)
+          localData: async () => {
+            const ds = await loadDataset(local);
+            if (!opts.quiet) note(`FL local ${describeDataset(ds)}`);
+            return ds;
+          },
+        }
+      : {}),
   });
   const served = agent.served.list().map((m) => `${m.name}@${m.version} (${m.variant})`);
   emit(

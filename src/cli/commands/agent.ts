@@ -25,6 +25,10 @@ export function register(program: Command): void {
     )
     .option('--broker <url>', 'MQTT broker URL, overriding the one the cloud named at enrollment')
     .option('--threads <n>', 'onnxruntime threads per model session', positiveInt('--threads'), 1)
+    .option(
+      '--data <name|dir>',
+      'local training data for federated learning (any --data form; read when the first FL task arrives, never uploaded)',
+    )
     .option('--json', 'print one JSON object {url, device_id, name, data_dir} once started')
     .option('--quiet', 'no progress lines on stderr')
     .action(action(() => import('../actions/agent.ts')));

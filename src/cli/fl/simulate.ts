@@ -1,0 +1,201 @@
+/**
+ * `verge fl simulate`: a federation of virtual clients in this process (src/fl/simulation.ts),
+ * with a progress line per round (accuracy, uplink, seconds per round and ETA) on stderr, a
+ * round-by-round accuracy chart written as SVG, and with --json one object on stdout.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { meanStd } from '../../data/dataset.ts';
+import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { VergeError } from '../../errors.ts';
+import { parseCompression } from '../../fl/compress/index.ts';
+import { describePartition, parsePartition } from '../../fl/partition.ts';
+import { accuracyChartSvg } from '../../fl/plot.ts';
+import { simulate, type RoundReport } from '../../fl/simulation.ts';
+import { buildArchitecture } from '../../nn/architectures.ts';
+import type { Model } from '../../onnx/ir.ts';
+import { loadModel, saveModel, writeFileAtomic } from '../../onnx/io.ts';
+import type { OptimizerKind } from '../../train/optimizer.ts';
+import { sourceOptionsFrom } from '../data-options.ts';
+import { emit, note, peakRssMb, table } from '../output.ts';
+
+export interface SimulateFlags {
+  model?: string;
+  arch: string;
+  data: string;
+  format?: string;
+  limit?: string;
+  limitTest?: string;
+  clients: string;
+  partition: string;
+  rounds: string;
+  strategy: string;
+  fractionFit?: string;
+  minFitClients?: string;
+  localEpochs: string;
+  batch: string;
+  lr?: string;
+  clientOptimizer: string;
+  compress?: string;
+  secureAgg?: boolean;
+  drop?: string;
+  dpClip?: string;
+  dpNoise?: string;
+  dpDelta?: string;
+  malicious?: string;
+  seed: string;
+  threads?: string;
+  plot: string | false;
+  out?: string;
+  json?: boolean;
+}
+
+function number(flag: string, v: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${what}, got '${v}'`);
+  return n;
+}
+const whole = (flag: string, v: string | undefined, min = 1) =>
+  number(flag, v, (n) => Number.isInteger(n) && n >= min, `a whole number ≥ ${min}`);
+const positive = (flag: string, v: string | undefined) => number(flag, v, (n) => n > 0, 'a positive number');
+
+function checkWritable(path: string, flag: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new VergeError('E_FILE_NOT_FOUND', `${flag}: folder ${dir} does not exist`);
+}
+
+function fmtBytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`;
+}
+
+function fmtDuration(s: number): string {
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60)}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
+      : `${Math.round(s)}s`;
+}
+
+function dpOptions(f: SimulateFlags) {
+  const clip = positive('--dp-clip', f.dpClip);
+  const noise = number('--dp-noise', f.dpNoise, (n) => n >= 0, 'a number ≥ 0');
+  if ((clip === undefined) !== (noise === undefined))
+    throw new VergeError('E_BAD_ARGUMENT', 'DP needs both --dp-clip C and --dp-noise Z');
+  if (clip === undefined || noise === undefined) return undefined;
+  const delta = number('--dp-delta', f.dpDelta, (n) => n > 0 && n < 1, 'in (0, 1)');
+  return { clip, noiseMultiplier: noise, ...(delta !== undefined ? { delta } : {}) };
+}
+
+export async function runSimulate(f: SimulateFlags): Promise<void> {
+  const clients = whole('--clients', f.clients)!;
+  const rounds = whole('--rounds', f.rounds)!;
+  const partition = parsePartition(f.partition);
+  const compress = parseCompression(f.compress);
+  const dp = dpOptions(f);
+  if (f.plot) checkWritable(f.plot, '--plot');
+  if (f.out) checkWritable(f.out, '--out');
+  const optimizer = f.clientOptimizer as OptimizerKind;
+  if (!['sgd', 'adam'].includes(optimizer))
+    throw new VergeError('E_BAD_ARGUMENT', `--client-optimizer must be sgd or adam, got '${optimizer}'`);
+  const limits = {
+    ...(f.limit ? { train: whole('--limit', f.limit) } : {}),
+    ...(f.limitTest ? { test: whole('--limit-test', f.limitTest) } : {}),
+  };
+  const data = await loadDataset(f.data, { ...sourceOptionsFrom(f), limits });
+  note(describeDataset(data));
+  const seed = whole('--seed', f.seed, 0)!;
+  const model: Model = f.model
+    ? loadModel(f.model)
+    : buildArchitecture(f.arch, {
+        inputShape: data.shape,
+        classes: data.classes,
+        seed,
+        standardize: meanStd(data.train.x),
+      });
+  const lr = positive('--lr', f.lr);
+  note(
+    `federation: ${clients} clients, ${describePartition(partition)}, ${f.strategy}, ${rounds} rounds × ${f.localEpochs} local epoch(s)` +
+      `${compress.kind !== 'none' ? `, ${f.compress} updates` : ''}${f.secureAgg ? ', secure aggregation' : ''}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
+  );
+  const started = performance.now();
+  const onRound = (r: RoundReport) => {
+    const elapsed = (performance.now() - started) / 1000;
+    const per = elapsed / r.round;
+    note(
+      `round ${r.round}/${rounds}: accuracy ${(r.accuracy * 100).toFixed(2)}% loss ${r.loss.toFixed(4)}, ${r.clients} clients` +
+        `${r.failures.length ? ` (${r.failures.length} failed)` : ''}, uplink ${fmtBytes(r.uplink_bytes)}` +
+        `${r.epsilon !== undefined ? `, ε ${r.epsilon.toFixed(2)}` : ''} — ${per.toFixed(1)} s/round, ETA ${fmtDuration(per * (rounds - r.round))}`,
+    );
+  };
+  const result = await simulate({
+    model,
+    data,
+    clients,
+    partition,
+    rounds,
+    strategy: f.strategy,
+    ...(f.fractionFit ? { fractionFit: positive('--fraction-fit', f.fractionFit) } : {}),
+    ...(f.minFitClients ? { minFitClients: whole('--min-fit-clients', f.minFitClients) } : {}),
+    localEpochs: whole('--local-epochs', f.localEpochs)!,
+    batchSize: whole('--batch', f.batch)!,
+    ...(lr !== undefined ? { lr } : {}),
+    clientOptimizer:
+      optimizer === 'adam' ? { kind: 'adam', lr: lr ?? 1e-3 } : { kind: 'sgd', lr: lr ?? 0.05, momentum: 0.9 },
+    compress,
+    secureAgg: !!f.secureAgg,
+    ...(dp ? { dp } : {}),
+    malicious: whole('--malicious', f.malicious ?? '0', 0),
+    dropPerRound: whole('--drop', f.drop ?? '0', 0),
+    seed,
+    ...(f.threads ? { threads: whole('--threads', f.threads) } : {}),
+    onRound,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (f.plot)
+    writeFileAtomic(
+      f.plot,
+      accuracyChartSvg(`${result.strategy} · ${clients} clients · ${describePartition(partition)}`, [
+        { label: `${result.strategy} (test accuracy)`, points: result.rounds },
+      ]),
+    );
+  if (f.out) saveModel(result.model, f.out);
+  const report = {
+    final: result.final,
+    rounds: result.rounds.map((r) => ({ ...r, failures: r.failures.length })),
+    uplink_bytes: result.uplink_bytes,
+    uplink_bytes_fp32: result.uplink_bytes_fp32,
+    ...(result.epsilon !== undefined ? { epsilon: result.epsilon, delta: result.delta } : {}),
+    strategy: result.strategy,
+    partition: describePartition(partition),
+    compression: result.compression,
+    secure_aggregation: !!f.secureAgg,
+    clients: result.clients,
+    data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
+    seconds: Math.round(seconds * 10) / 10,
+    plot: f.plot || null,
+    out: f.out ?? null,
+    peak_rss_mb: peakRssMb(),
+  };
+  emit(f, report, () =>
+    [
+      table(
+        ['round', 'accuracy', 'loss', 'clients', 'failed', 'uplink'],
+        result.rounds.map((r) => [
+          r.round,
+          `${(r.accuracy * 100).toFixed(2)}%`,
+          r.loss.toFixed(4),
+          r.clients,
+          r.failures.length,
+          fmtBytes(r.uplink_bytes),
+        ]),
+      ),
+      `final accuracy ${(result.final.accuracy * 100).toFixed(2)}% after ${rounds} rounds in ${fmtDuration(seconds)}; uplink ${fmtBytes(result.uplink_bytes)} (${(result.uplink_bytes / Math.max(1, result.uplink_bytes_fp32)).toFixed(3)}× fp32)` +
+        (result.epsilon !== undefined ? `; (ε, δ) = (${result.epsilon.toFixed(2)}, ${result.delta})` : ''),
+      ...(f.plot ? [`accuracy chart: ${f.plot}`] : []),
+      ...(f.out ? [`final model: ${f.out}`] : []),
+    ].join('\n'),
+  );
+}
