@@ -18,8 +18,9 @@ import { SqliteDatabase } from './db/sqlite.ts';
 import { MIGRATIONS } from './db/migrations.ts';
 import { DeploymentController } from './deployments.ts';
 import { DeviceMessageRouter } from './device-messages.ts';
-import { DeviceRegistry } from './devices.ts';
+import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EnrollmentService } from './enrollment.ts';
+import { FederatedLearning } from './federated.ts';
 import { createHttpApp } from './http-app.ts';
 import { KeyService, loadOrCreateAdminKey } from './keys.ts';
 import { ControlPlaneMetrics } from './metrics.ts';
@@ -29,6 +30,7 @@ import { MqttTransport, SERVICE_USERNAME } from './mqtt-transport.ts';
 import { deploymentRoutes } from './plugins/deployments.ts';
 import { deviceRoutes } from './plugins/devices.ts';
 import { enrollmentRoutes } from './plugins/enrollment.ts';
+import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
 import { systemRoutes } from './plugins/system.ts';
@@ -94,6 +96,8 @@ export interface ControlPlane {
   repos: Repositories;
   metrics: ControlPlaneMetrics;
   deployments: DeploymentController;
+  /** Federated learning: jobs, rounds, device uploads. */
+  fl: FederatedLearning;
   signingKey: SigningKey;
   /** The admin API key in `<dataDir>/admin.key`. */
   adminKey: string;
@@ -123,6 +127,7 @@ export interface CloudServices {
   deployments: DeploymentController;
   telemetry: TelemetryIngest;
   presence: PresenceRecorder;
+  fl: FederatedLearning;
   status(): Promise<StatusResponse>;
   syncBrokerAuth(): Promise<boolean>;
   /** Publish a device's desired state (retained); a no-op until MQTT is up (start() publishes it). */
@@ -205,6 +210,20 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     if (fresh.length) void deployments.tick().catch(() => undefined);
   });
   const presence = new PresenceRecorder(repos.devices);
+  const fl = new FederatedLearning({
+    fl: repos.fl,
+    devices: repos.devices,
+    models,
+    artifacts: models.artifacts,
+    recordArtifact: (sha256, size) => repos.models.recordArtifact(sha256, size),
+    signingKey,
+    deviceOnline: (d) => deviceStatus(d) === 'online',
+    async publishTask(deviceId, task) {
+      if (!transport.started) return;
+      if (task) await transport.publish(deviceId, 'fl', task);
+      else await transport.clearRetained(deviceId, 'fl');
+    },
+  });
   const router = new DeviceMessageRouter(metrics);
   router.on('telemetry', (m) => telemetry.push(m));
   router.on('heartbeat', (m) => presence.heartbeat(m));
@@ -231,6 +250,7 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     deployments,
     telemetry,
     presence,
+    fl,
     status,
     syncBrokerAuth,
     publishDesiredState,
@@ -249,6 +269,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(deviceRoutes, { devices: s.devices });
   await app.register(modelRoutes, { models: s.models });
   await app.register(deploymentRoutes, { deployments: s.deployments });
+  await app.register(flRoutes, { fl: s.fl });
   await app.register(telemetryRoutes, {
     telemetry: { summary: (since, model) => summarizeTelemetry(s.repos.telemetry, since, model) },
   });
@@ -273,6 +294,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     repos,
     metrics: s.metrics,
     deployments: s.deployments,
+    fl: s.fl,
     signingKey,
     adminKey: admin.key,
     adminKeyPath: admin.path,
@@ -290,6 +312,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
             await s.publishDesiredState(d.id);
         }
       }
+      await s.fl.republish();
       s.transport.acceptDevices(); // subscribed, and every retained desired state is back in place
       const host = opts.host ?? '127.0.0.1';
       await app.listen({ port: startOpts.port ?? 0, host });
@@ -332,6 +355,7 @@ function startTicker(s: CloudServices, tickMs: number, onError: (e: unknown) => 
       .flush()
       .then(() => (syncAuth ? s.syncBrokerAuth() : false))
       .then(() => s.deployments.tick())
+      .then(() => s.fl.tick())
       .catch(onError)
       .finally(() => (ticking = false));
   }, tickMs);

@@ -34,8 +34,14 @@ import {
   type PublishModelRequest,
 } from '../protocol/index.ts';
 import type { ArtifactStore } from './artifacts.ts';
-import type { FlJobRecord, FlParticipantRecord, FlRepository, FlRoundRecord } from './fl-repository.ts';
-import type { DeviceRecord, Repository } from './repository.ts';
+import { artifactUrl } from './models.ts';
+import type {
+  DeviceRecord,
+  FlJobRecord,
+  FlParticipantRecord,
+  FlRepository,
+  FlRoundRecord,
+} from './repositories/index.ts';
 import type { SigningKey } from './secrets.ts';
 
 /** A round that fails (too few updates) is retried; this many failures in a row fail the job. */
@@ -44,14 +50,18 @@ export const MAX_FAILED_ROUNDS = 3;
 const STALE_CLOSING_MS = 60_000;
 
 export interface FlHost {
-  repo: Repository;
   fl: FlRepository;
+  devices: { list(): Promise<DeviceRecord[]>; get(idOrName: string): Promise<DeviceRecord | null> };
+  models: {
+    version(name: string, version: string): Promise<ModelVersion | null>;
+    publish(req: PublishModelRequest): Promise<ModelVersion>;
+  };
   artifacts: ArtifactStore;
+  /** Register an artifact written to the store (so the registry can publish it). */
+  recordArtifact(sha256: string, size: number): Promise<void>;
   signingKey: SigningKey;
-  artifactUrl(sha256: string): string;
   /** Publish (retained) a device's FL task; null clears it. */
   publishTask(deviceId: string, task: MessageInput<'fl'> | null): Promise<void>;
-  publishModel(req: PublishModelRequest): Promise<ModelVersion>;
   deviceOnline(d: DeviceRecord): boolean;
   now?: () => number;
 }
@@ -97,7 +107,7 @@ export class FlCoordinator {
 
   private async putArtifact(bytes: Uint8Array): Promise<string> {
     const a = await this.host.artifacts.putBytes(bytes);
-    await this.host.repo.recordArtifact(a.sha256, a.size);
+    await this.host.recordArtifact(a.sha256, a.size);
     return a.sha256;
   }
 
@@ -110,7 +120,7 @@ export class FlCoordinator {
       return { sha256: req.model.sha256, name: null, version: null };
     }
     const { name, version } = req.model;
-    const mv = await this.host.repo.getModelVersion(name, version, this.host.artifactUrl);
+    const mv = await this.host.models.version(name, version);
     if (!mv) throw new VergeError('E_NOT_FOUND', `no model ${name}@${version} in the registry`);
     const fp32 = mv.variants.find((v) => v.precision === 'fp32');
     if (!fp32) throw new VergeError('E_UNSUPPORTED', `${name}@${version} has no fp32 variant to train federatedly`);
@@ -138,11 +148,11 @@ export class FlCoordinator {
     const source = await this.resolveModel(req);
     const { layout } = await this.loadModel(source.sha256);
     const publish = this.publishTarget(id, source, req);
-    if (await this.host.repo.getModelVersion(publish.name, publish.version, this.host.artifactUrl))
+    if (await this.host.models.version(publish.name, publish.version))
       throw new VergeError('E_CONFLICT', `${publish.name}@${publish.version} exists; choose another publish version`);
     if (req.target.devices)
       for (const d of req.target.devices)
-        if (!(await this.host.repo.getDevice(d))) throw new VergeError('E_NOT_FOUND', `no device '${d}'`);
+        if (!(await this.host.devices.get(d))) throw new VergeError('E_NOT_FOUND', `no device '${d}'`);
     const spec: JobSpec = {
       ...req,
       layout_digest: layoutDigest(layout),
@@ -194,7 +204,7 @@ export class FlCoordinator {
   /** Enrolled, non-revoked, online devices the job targets. */
   private async pool(spec: JobSpec): Promise<DeviceRecord[]> {
     const want = spec.target.devices ? new Set(spec.target.devices) : null;
-    return (await this.host.repo.listDevices()).filter(
+    return (await this.host.devices.list()).filter(
       (d) =>
         d.revoked_at === null &&
         this.host.deviceOnline(d) &&
@@ -222,7 +232,7 @@ export class FlCoordinator {
       model: {
         sha256: job.global_sha256,
         size,
-        url: this.host.artifactUrl(job.global_sha256),
+        url: artifactUrl(job.global_sha256),
         signature: signArtifact(job.global_sha256, this.host.signingKey.privateKey),
         key_id: this.host.signingKey.keyId,
       },
@@ -391,7 +401,7 @@ export class FlCoordinator {
     const j = (await this.host.fl.getJob(job.id))!;
     const spec = j.spec as unknown as JobSpec;
     const parent = j.model_name && j.model_version ? `${j.model_name}@${j.model_version}` : null;
-    await this.host.publishModel({
+    await this.host.models.publish({
       name: spec.publish_as.name,
       version: spec.publish_as.version,
       sha256: j.global_sha256,

@@ -19,7 +19,7 @@ import {
   publicKeyId,
 } from '../protocol/index.ts';
 import type { FlCoordinator, FlHost } from './fl-coordinator.ts';
-import type { FlParticipantRecord, FlRoundRecord } from './fl-repository.ts';
+import type { FlParticipantRecord, FlRoundRecord } from './repositories/index.ts';
 import { HttpError } from './http-auth.ts';
 
 export interface UpdateHeaders {
@@ -172,7 +172,7 @@ export class FlUploads {
       throw new VergeError('E_BAD_ARGUMENT', `update refused: ${verdict.reason}`);
     }
     const stored = await this.host.artifacts.putBytes(body);
-    await this.host.repo.recordArtifact(stored.sha256, stored.size);
+    await this.host.recordArtifact(stored.sha256, stored.size);
     if (
       !(await this.host.fl.deliver(jobId, round, deviceId, {
         state: 'accepted',

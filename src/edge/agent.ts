@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Dataset } from '../data/dataset.ts';
 import { VergeError, isVergeError } from '../errors.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -39,6 +40,7 @@ import { InferenceStats } from './inference-stats.ts';
 import { buildLocalApi } from './local-api.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
+import { FlParticipant } from './fl-participant.ts';
 import { detectProfile } from './profile.ts';
 import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
 import { chooseVariant } from './variant-choice.ts';
@@ -72,6 +74,11 @@ export interface EdgeAgentOptions {
   /** Reconnect backoff bounds (tests shorten them). */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
+  /**
+   * The device's local training data for federated learning (`verge agent --data`): a loader,
+   * called once when the first FL task arrives. Without it the agent takes no FL tasks.
+   */
+  localData?: () => Promise<Dataset>;
 }
 
 export interface AckRecord {
@@ -119,6 +126,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private retryAttempt = 0;
   private stopped = false;
   private readonly downloadAbort = new AbortController();
+  /** Federated-learning participation (present when the agent has local data). */
+  readonly fl?: FlParticipant;
 
   private constructor(
     readonly store: AgentStore,
@@ -129,6 +138,15 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     super();
     this.stats = new InferenceStats({ device: identity.name });
     this.api = buildLocalApi({ served: this.served, stats: this.stats, agentInfo: () => this.info() });
+    if (opts.localData)
+      this.fl = new FlParticipant({
+        identity,
+        dataDir: opts.dataDir,
+        localData: opts.localData,
+        checkSignature: (ref) => this.checkSignature(ref),
+        log: (line) => this.log(line),
+        threads: opts.sessionThreads ?? 1,
+      });
   }
 
   get deviceId(): string {
@@ -330,6 +348,9 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         if (this.desired && msg.generation < this.desired.generation) return;
         this.desired = msg;
         void this.converge();
+      } else if (t.verb === 'fl') {
+        if (payload.length === 0) return; // retained task cleared: the job ended
+        this.fl?.onTask(decodeMessage('fl', payload));
       } else if (t.verb === 'command') {
         const cmd = decodeMessage('command', payload);
         if (cmd.command === 'revoked') {
@@ -580,7 +601,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   }
 
   /** Undefined when the variant carries a valid signature by the cloud key this agent enrolled with. */
-  private checkSignature(v: ArtifactRef): string | undefined {
+  private checkSignature(v: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): string | undefined {
     const key = this.identity.signing_key;
     const keyId = key.key_id || publicKeyId(key.public_key_pem);
     if (v.key_id !== keyId)
@@ -659,6 +680,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         .catch(() => undefined);
     }
     await this.session?.stop();
+    await this.fl?.stop();
     await this.converging?.catch(() => undefined);
     await this.api.close();
     await this.served.close();

@@ -158,9 +158,19 @@ export class FlParticipant {
     return { ...base, result: 'uploaded' };
   }
 
+  /** `p`, or a rejection as soon as the participant stops (a hung data source must not block stop()). */
+  private abortable<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new VergeError('E_NETWORK', 'stopped'));
+      if (this.abort.signal.aborted) return onAbort();
+      this.abort.signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => this.abort.signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   private async localData(): Promise<{ dataset: Dataset; holdout: Split }> {
     if (!this.data) {
-      const dataset = await this.host.localData();
+      const dataset = await this.abortable(this.host.localData());
       if (dataset.test.count > 0) this.data = { dataset, holdout: dataset.test };
       else {
         const { train, validation } = holdOut(dataset.train, LOCAL_HOLDOUT, 0);

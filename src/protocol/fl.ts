@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { DeviceIdSchema, EpochMs, ModelName, SemverString, Sha256Hex, Tags } from './messages.ts';
+import { fillRoute } from './http.ts';
 import { HTTP_API_ROOT } from './version.ts';
 
 export const FL_JOB_ID_PATTERN = /^fl-[a-z0-9]{6,32}$/;
@@ -28,14 +29,24 @@ export const FL_HEADERS = {
   signature: 'x-verge-fl-signature',
 } as const;
 
-export const FL_PATHS = {
+/** Route patterns (Fastify `:param` syntax) of the FL API. */
+export const FL_ROUTES = {
   jobs: `${HTTP_API_ROOT}/fl/jobs`,
-  job: (id: string) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}`,
-  stop: (id: string) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/stop`,
-  update: (id: string, round: number) => `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/rounds/${round}/update`,
-  evaluation: (id: string, round: number) =>
-    `${HTTP_API_ROOT}/fl/jobs/${encodeURIComponent(id)}/rounds/${round}/evaluation`,
+  job: `${HTTP_API_ROOT}/fl/jobs/:id`,
+  stop: `${HTTP_API_ROOT}/fl/jobs/:id/stop`,
+  update: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/update`,
+  evaluation: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/evaluation`,
   deviceKey: `${HTTP_API_ROOT}/fl/device-key`,
+} as const;
+
+/** The routes with their parameters filled, for clients. */
+export const FL_PATHS = {
+  jobs: FL_ROUTES.jobs,
+  job: (id: string) => fillRoute(FL_ROUTES.job, { id }),
+  stop: (id: string) => fillRoute(FL_ROUTES.stop, { id }),
+  update: (id: string, round: number) => fillRoute(FL_ROUTES.update, { id, round: String(round) }),
+  evaluation: (id: string, round: number) => fillRoute(FL_ROUTES.evaluation, { id, round: String(round) }),
+  deviceKey: FL_ROUTES.deviceKey,
 } as const;
 
 /** The bytes a device signs for an upload (update or evaluation). */

@@ -1,9 +1,9 @@
 /**
  * Federated learning over a real fleet: a control plane (embedded aedes + SQLite, and Mosquitto +
  * PostgreSQL when present) and in-process agents holding disjoint shards of a small dataset, over
- * real MQTT and HTTP. One agent crashes when its first task arrives: the round closes at its
+ * real MQTT and HTTP. One agent stops when its first task arrives: the round closes at its
  * deadline with the others. Then the control plane restarts (the job resumes from the database)
- * and the crashed agent restarts on its data dir (it rejoins the next round). The job completes,
+ * and the stopped agent restarts on its data dir (it rejoins the next round). The job completes,
  * the model is published with its lineage, passes the ONNX checker and rolls out as a canary.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ for (const backend of backends) {
           name: `fl-${k}`,
           localData: async () => {
             if (!crashOnTask) return shard(k);
-            void agent.crash(); // this device dies when its first FL task arrives, mid-round
+            void agent.stop(); // this device leaves when its first FL task arrives, mid-round
             return new Promise<Dataset>(() => undefined);
           },
         }),

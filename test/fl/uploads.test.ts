@@ -31,7 +31,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
   let job: FlJob;
 
   const token = async (device: EdgeAgent, round = 1) =>
-    (await cloud.cp.fl.repo.participant(job.id, round, device.deviceId))?.token ?? 'none-none-none-none';
+    (await cloud.cp.repos.fl.participant(job.id, round, device.deviceId))?.token ?? 'none-none-none-none';
   async function upload(
     device: EdgeAgent,
     body: Uint8Array,
@@ -99,7 +99,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
       round_timeout_s: 6,
     });
     await waitUntil(
-      async () => (await cloud.cp.fl.repo.participants(job.id, 1)).length === 2,
+      async () => (await cloud.cp.repos.fl.participants(job.id, 1)).length === 2,
       10_000,
       'round 1 to open',
     );
@@ -112,7 +112,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
 
   it('refuses each bad upload with one clear error; the round goes on with the good ones', async () => {
     const [a, b, c] = devices as [EdgeAgent, EdgeAgent, EdgeAgent];
-    const global0 = (await cloud.cp.fl.repo.getJob(job.id))!.global_sha256;
+    const global0 = (await cloud.cp.repos.fl.getJob(job.id))!.global_sha256;
 
     expect(await upload(a, update(new Float32Array(size)), { jobId: 'fl-nosuchjob' })).toMatchObject({
       status: 404,
@@ -156,11 +156,11 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     );
     const j = await cloud.admin.get<FlJob>(FL_PATHS.job(job.id));
     expect(j.history[0]).toMatchObject({ accepted: 0, rejected: 2, missing: 0 });
-    expect((await cloud.cp.fl.repo.getJob(job.id))!.global_sha256).toBe(global0);
+    expect((await cloud.cp.repos.fl.getJob(job.id))!.global_sha256).toBe(global0);
 
     // round 2 (the retry) opens; a good update goes in, and replaying it is refused
     await waitUntil(
-      async () => (await cloud.cp.fl.repo.participants(job.id, 2)).length === 2,
+      async () => (await cloud.cp.repos.fl.participants(job.id, 2)).length === 2,
       10_000,
       'round 2 to open',
     );

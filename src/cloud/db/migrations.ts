@@ -38,4 +38,22 @@ export const MIGRATIONS: string[] = [
      errors BIGINT NOT NULL, latency TEXT NOT NULL, results TEXT, received_at BIGINT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS telemetry_model ON telemetry (model, version, device_id)`,
   `CREATE INDEX IF NOT EXISTS deployments_model ON deployments (model, state)`,
+  // federated learning (repositories/fl.ts)
+  `CREATE TABLE IF NOT EXISTS fl_jobs (
+     id TEXT PRIMARY KEY, state TEXT NOT NULL, spec TEXT NOT NULL, model_sha256 TEXT NOT NULL,
+     model_name TEXT, model_version TEXT, global_sha256 TEXT NOT NULL, strategy_state_sha256 TEXT,
+     current_round INTEGER NOT NULL DEFAULT 0, rounds_completed INTEGER NOT NULL DEFAULT 0,
+     final TEXT, published TEXT, error TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS fl_rounds (
+     job_id TEXT NOT NULL, round INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL,
+     model_sha256 TEXT NOT NULL, deadline BIGINT NOT NULL, accuracy DOUBLE PRECISION, loss DOUBLE PRECISION,
+     uplink_bytes BIGINT NOT NULL DEFAULT 0, opened_at BIGINT NOT NULL, closed_at BIGINT,
+     PRIMARY KEY (job_id, round))`,
+  `CREATE TABLE IF NOT EXISTS fl_participants (
+     job_id TEXT NOT NULL, round INTEGER NOT NULL, device_id TEXT NOT NULL, token TEXT NOT NULL,
+     state TEXT NOT NULL, update_sha256 TEXT, examples BIGINT, metrics TEXT, error TEXT, bytes BIGINT,
+     received_at BIGINT, PRIMARY KEY (job_id, round, device_id))`,
+  `CREATE TABLE IF NOT EXISTS fl_device_keys (
+     device_id TEXT PRIMARY KEY, public_key_pem TEXT NOT NULL, key_id TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS fl_jobs_state ON fl_jobs (state)`,
 ];

@@ -7,12 +7,21 @@ import type { SqlDatabase } from '../db/sql.ts';
 import { ApiKeyRepository } from './api-keys.ts';
 import { DeploymentRepository } from './deployments.ts';
 import { DeviceRepository } from './devices.ts';
+import { FlRepository } from './fl.ts';
 import { ModelRepository } from './models.ts';
 import { TelemetryRepository } from './telemetry.ts';
 
 export { ApiKeyRepository } from './api-keys.ts';
 export { DeploymentRepository, type DeploymentRecord, type DeploymentDeviceRecord } from './deployments.ts';
 export { DeviceRepository, type DeviceRecord } from './devices.ts';
+export {
+  FlRepository,
+  type FlJobRecord,
+  type FlRoundRecord,
+  type FlParticipantRecord,
+  type FlJobRecordState,
+  type FlRoundState,
+} from './fl.ts';
 export { ModelRepository } from './models.ts';
 export { TelemetryRepository, type TelemetryRow } from './telemetry.ts';
 
@@ -23,6 +32,7 @@ export interface Repositories {
   models: ModelRepository;
   deployments: DeploymentRepository;
   telemetry: TelemetryRepository;
+  fl: FlRepository;
 }
 
 export function openRepositories(db: SqlDatabase): Repositories {
@@ -33,5 +43,6 @@ export function openRepositories(db: SqlDatabase): Repositories {
     models: new ModelRepository(db),
     deployments: new DeploymentRepository(db),
     telemetry: new TelemetryRepository(db),
+    fl: new FlRepository(db),
   };
 }

@@ -1,31 +1,11 @@
 /**
- * Federated-learning state of the control plane, over the same SqlDatabase seam (SQLite or
- * PostgreSQL). Jobs, rounds and per-device participation live here; weights, updates and the
+ * Federated-learning state of the control plane (tables fl_* in db/migrations.ts), over the
+ * SqlDatabase seam (SQLite or PostgreSQL). Jobs, rounds and per-device participation live here; weights, updates and the
  * strategy's server state are content-addressed artifacts named by sha256. Every transition is a
  * conditional update, so replicas sharing the database close each round once, and a restarted
  * control plane resumes a job from these rows.
  */
-import type { SqlDatabase, SqlExecutor, SqlValue } from './db/sql.ts';
-
-export const FL_MIGRATIONS: string[] = [
-  `CREATE TABLE IF NOT EXISTS fl_jobs (
-     id TEXT PRIMARY KEY, state TEXT NOT NULL, spec TEXT NOT NULL, model_sha256 TEXT NOT NULL,
-     model_name TEXT, model_version TEXT, global_sha256 TEXT NOT NULL, strategy_state_sha256 TEXT,
-     current_round INTEGER NOT NULL DEFAULT 0, rounds_completed INTEGER NOT NULL DEFAULT 0,
-     final TEXT, published TEXT, error TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS fl_rounds (
-     job_id TEXT NOT NULL, round INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL,
-     model_sha256 TEXT NOT NULL, deadline BIGINT NOT NULL, accuracy DOUBLE PRECISION, loss DOUBLE PRECISION,
-     uplink_bytes BIGINT NOT NULL DEFAULT 0, opened_at BIGINT NOT NULL, closed_at BIGINT,
-     PRIMARY KEY (job_id, round))`,
-  `CREATE TABLE IF NOT EXISTS fl_participants (
-     job_id TEXT NOT NULL, round INTEGER NOT NULL, device_id TEXT NOT NULL, token TEXT NOT NULL,
-     state TEXT NOT NULL, update_sha256 TEXT, examples BIGINT, metrics TEXT, error TEXT, bytes BIGINT,
-     received_at BIGINT, PRIMARY KEY (job_id, round, device_id))`,
-  `CREATE TABLE IF NOT EXISTS fl_device_keys (
-     device_id TEXT PRIMARY KEY, public_key_pem TEXT NOT NULL, key_id TEXT NOT NULL, created_at BIGINT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS fl_jobs_state ON fl_jobs (state)`,
-];
+import type { SqlDatabase, SqlExecutor, SqlValue } from '../db/sql.ts';
 
 export type FlJobRecordState = 'running' | 'completed' | 'failed' | 'stopped';
 export type FlRoundState = 'open' | 'closing' | 'closed' | 'failed';
@@ -136,10 +116,6 @@ function toParticipant(r: Record<string, unknown>): FlParticipantRecord {
 
 export class FlRepository {
   constructor(readonly db: SqlDatabase) {}
-
-  migrate(): Promise<void> {
-    return this.db.migrate(FL_MIGRATIONS);
-  }
 
   async insertJob(j: Omit<FlJobRecord, 'updated_at'>): Promise<void> {
     await this.db.run(

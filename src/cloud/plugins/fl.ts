@@ -1,39 +1,44 @@
 /**
- * HTTP routes of federated learning: the operator's job API (create, list, show, stop) and the
- * device uploads (key registration, updates, evaluations). Schemas come from protocol/fl.ts.
+ * Federated learning's routes: the operator's job API (create, list, show, stop) and the device
+ * uploads (key registration, updates, evaluations). Schemas come from protocol/fl.ts.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
-import { VergeError } from '../errors.ts';
+import { VergeError } from '../../errors.ts';
 import {
   CreateFlJobRequest,
-  ErrorResponse,
   FL_HEADERS,
-  FL_PATHS,
+  FL_ROUTES,
   FlJob,
   FlJobsResponse,
   FlUploadResponse,
   MAX_FL_UPLOAD_BYTES,
   RegisterFlKeyRequest,
   RegisterFlKeyResponse,
-} from '../protocol/index.ts';
-import type { FlCoordinator } from './fl-coordinator.ts';
-import type { FlUploads } from './fl-uploads.ts';
+} from '../../protocol/index.ts';
+import type { UpdateHeaders } from '../fl-uploads.ts';
+import { errorResponses as errors, js, parse } from './schemas.ts';
 
-function js(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete out.$schema;
-  return out;
+export interface FlApi {
+  create(input: unknown): Promise<FlJob>;
+  list(): Promise<FlJob[]>;
+  describe(id: string): Promise<FlJob>;
+  stop(id: string): Promise<FlJob>;
+  registerKey(deviceId: string, pem: string): Promise<{ device_id: string; key_id: string }>;
+  receiveUpdate(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    h: UpdateHeaders,
+    body: Uint8Array,
+  ): Promise<{ accepted: boolean; round: number }>;
+  receiveEvaluation(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    input: unknown,
+  ): Promise<{ accepted: boolean; round: number }>;
 }
-
-const errors = {
-  400: js(ErrorResponse),
-  401: js(ErrorResponse),
-  403: js(ErrorResponse),
-  404: js(ErrorResponse),
-  409: js(ErrorResponse),
-};
 const jobParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] };
 const roundParams = {
   type: 'object',
@@ -63,38 +68,41 @@ const header = (h: Record<string, string | string[] | undefined>, k: string): st
   return Array.isArray(v) ? v[0] : v;
 };
 
-export function registerFlRoutes(app: FastifyInstance, fl: { coordinator: FlCoordinator; uploads: FlUploads }): void {
+export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) => {
+  // updates arrive as a raw stream, read with a byte limit (readLimited)
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
   app.post(
-    FL_PATHS.jobs,
+    FL_ROUTES.jobs,
     {
       config: { auth: 'admin' },
       schema: { tags: ['federated'], body: js(CreateFlJobRequest, 'input'), response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.coordinator.create(req.body),
+    async (req) => fl.create(req.body),
   );
   app.get(
-    FL_PATHS.jobs,
+    FL_ROUTES.jobs,
     { config: { auth: 'read' }, schema: { tags: ['federated'], response: { 200: js(FlJobsResponse), ...errors } } },
-    async () => ({ jobs: await fl.coordinator.list() }),
+    async () => ({ jobs: await fl.list() }),
   );
   app.get(
-    `${FL_PATHS.jobs}/:id`,
+    FL_ROUTES.job,
     {
       config: { auth: 'read' },
       schema: { tags: ['federated'], params: jobParams, response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.coordinator.describe((req.params as { id: string }).id),
+    async (req) => fl.describe((req.params as { id: string }).id),
   );
   app.post(
-    `${FL_PATHS.jobs}/:id/stop`,
+    FL_ROUTES.stop,
     {
       config: { auth: 'admin' },
       schema: { tags: ['federated'], params: jobParams, response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.coordinator.stop((req.params as { id: string }).id),
+    async (req) => fl.stop((req.params as { id: string }).id),
   );
   app.put(
-    FL_PATHS.deviceKey,
+    FL_ROUTES.deviceKey,
     {
       config: { auth: 'device' },
       schema: {
@@ -104,13 +112,12 @@ export function registerFlRoutes(app: FastifyInstance, fl: { coordinator: FlCoor
       },
     },
     async (req) => {
-      const body = RegisterFlKeyRequest.safeParse(req.body);
-      if (!body.success) throw new VergeError('E_BAD_ARGUMENT', 'body needs public_key_pem');
-      return fl.uploads.registerKey((req.principal as { deviceId: string }).deviceId, body.data.public_key_pem);
+      const body = parse(RegisterFlKeyRequest, req.body);
+      return fl.registerKey((req.principal as { deviceId: string }).deviceId, body.public_key_pem);
     },
   );
   app.post(
-    `${FL_PATHS.jobs}/:id/rounds/:round/update`,
+    FL_ROUTES.update,
     {
       config: { auth: 'device' },
       bodyLimit: MAX_FL_UPLOAD_BYTES,
@@ -120,7 +127,7 @@ export function registerFlRoutes(app: FastifyInstance, fl: { coordinator: FlCoor
       const { id, round } = req.params as { id: string; round: string };
       const h = req.headers;
       const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
-      return fl.uploads.receiveUpdate(
+      return fl.receiveUpdate(
         id,
         Number(round),
         (req.principal as { deviceId: string }).deviceId,
@@ -135,19 +142,14 @@ export function registerFlRoutes(app: FastifyInstance, fl: { coordinator: FlCoor
     },
   );
   app.post(
-    `${FL_PATHS.jobs}/:id/rounds/:round/evaluation`,
+    FL_ROUTES.evaluation,
     {
       config: { auth: 'device' },
       schema: { tags: ['agent'], params: roundParams, response: { 200: js(FlUploadResponse), ...errors } },
     },
     async (req) => {
       const { id, round } = req.params as { id: string; round: string };
-      return fl.uploads.receiveEvaluation(
-        id,
-        Number(round),
-        (req.principal as { deviceId: string }).deviceId,
-        req.body,
-      );
+      return fl.receiveEvaluation(id, Number(round), (req.principal as { deviceId: string }).deviceId, req.body);
     },
   );
-}
+};
