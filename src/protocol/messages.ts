@@ -116,7 +116,10 @@ export const FlTaskMessage = Envelope.extend({
   compress: z.string().max(32).default('none'),
   /** Path (relative to the cloud URL) to POST the update or evaluation to. */
   upload_path: z.string().max(256).optional(),
-  token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/).optional(),
+  token: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/)
+    .optional(),
 });
 export type FlTaskMessage = z.infer<typeof FlTaskMessage>;
 
