@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { VergeError } from '../../errors.ts';
 import { createStrategy, STRATEGIES } from './index.ts';
+import { STRATEGY_NAMES } from './names.ts';
 import type { FitResult, Strategy } from './strategy.ts';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
@@ -108,6 +109,10 @@ const CASES: Record<string, () => void> = {
 describe('FL strategies', () => {
   for (const name of STRATEGIES.keys())
     it(`${name}: aggregation matches the hand-computed case`, () => CASES[name]?.());
+
+  it('the data-only name list (CLI help) equals the registry', () => {
+    expect([...STRATEGY_NAMES]).toEqual([...STRATEGIES.keys()]);
+  });
 
   it('every registered strategy has a hand-computed case', () => {
     expect([...STRATEGIES.keys()].filter((n) => !(n in CASES))).toEqual([]);

@@ -15,51 +15,38 @@ import { simulate, type RoundReport } from '../../fl/simulation.ts';
 import { buildArchitecture } from '../../nn/architectures.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { loadModel, saveModel, writeFileAtomic } from '../../onnx/io.ts';
-import type { OptimizerKind } from '../../train/optimizer.ts';
-import { sourceOptionsFrom } from '../data-options.ts';
 import { emit, note, peakRssMb, table } from '../output.ts';
 
+/** Parsed flags: numbers arrive parsed and bounded by the declaration (commands/fl.ts). */
 export interface SimulateFlags {
   model?: string;
   arch: string;
   data: string;
-  format?: string;
-  limit?: string;
-  limitTest?: string;
-  clients: string;
+  limit?: number;
+  limitTest?: number;
+  clients: number;
   partition: string;
-  rounds: string;
+  rounds: number;
   strategy: string;
-  fractionFit?: string;
-  minFitClients?: string;
-  localEpochs: string;
-  batch: string;
-  lr?: string;
-  clientOptimizer: string;
+  fractionFit?: number;
+  minFitClients?: number;
+  localEpochs: number;
+  batch: number;
+  lr?: number;
+  clientOptimizer: 'sgd' | 'adam';
   compress?: string;
   secureAgg?: boolean;
-  drop?: string;
-  dpClip?: string;
-  dpNoise?: string;
-  dpDelta?: string;
-  malicious?: string;
-  seed: string;
-  threads?: string;
+  drop: number;
+  dpClip?: number;
+  dpNoise?: number;
+  dpDelta?: number;
+  malicious: number;
+  seed: number;
+  threads?: number;
   plot: string | false;
   out?: string;
   json?: boolean;
 }
-
-function number(flag: string, v: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || !check(n))
-    throw new VergeError('E_BAD_ARGUMENT', `${flag} must be ${what}, got '${v}'`);
-  return n;
-}
-const whole = (flag: string, v: string | undefined, min = 1) =>
-  number(flag, v, (n) => Number.isInteger(n) && n >= min, `a whole number ≥ ${min}`);
-const positive = (flag: string, v: string | undefined) => number(flag, v, (n) => n > 0, 'a positive number');
 
 function checkWritable(path: string, flag: string): void {
   const dir = dirname(resolve(path));
@@ -80,33 +67,24 @@ function fmtDuration(s: number): string {
 }
 
 function dpOptions(f: SimulateFlags) {
-  const clip = positive('--dp-clip', f.dpClip);
-  const noise = number('--dp-noise', f.dpNoise, (n) => n >= 0, 'a number ≥ 0');
+  const { dpClip: clip, dpNoise: noise } = f;
   if ((clip === undefined) !== (noise === undefined))
     throw new VergeError('E_BAD_ARGUMENT', 'DP needs both --dp-clip C and --dp-noise Z');
   if (clip === undefined || noise === undefined) return undefined;
-  const delta = number('--dp-delta', f.dpDelta, (n) => n > 0 && n < 1, 'in (0, 1)');
-  return { clip, noiseMultiplier: noise, ...(delta !== undefined ? { delta } : {}) };
+  return { clip, noiseMultiplier: noise, ...(f.dpDelta !== undefined ? { delta: f.dpDelta } : {}) };
 }
 
-export async function runSimulate(f: SimulateFlags): Promise<void> {
-  const clients = whole('--clients', f.clients)!;
-  const rounds = whole('--rounds', f.rounds)!;
+/** `verge fl simulate …` */
+export default async function flSimulate(f: SimulateFlags): Promise<void> {
+  const { clients, rounds, seed } = f;
   const partition = parsePartition(f.partition);
   const compress = parseCompression(f.compress);
   const dp = dpOptions(f);
   if (f.plot) checkWritable(f.plot, '--plot');
   if (f.out) checkWritable(f.out, '--out');
-  const optimizer = f.clientOptimizer as OptimizerKind;
-  if (!['sgd', 'adam'].includes(optimizer))
-    throw new VergeError('E_BAD_ARGUMENT', `--client-optimizer must be sgd or adam, got '${optimizer}'`);
-  const limits = {
-    ...(f.limit ? { train: whole('--limit', f.limit) } : {}),
-    ...(f.limitTest ? { test: whole('--limit-test', f.limitTest) } : {}),
-  };
-  const data = await loadDataset(f.data, { ...sourceOptionsFrom(f), limits });
+  const limits = { ...(f.limit ? { train: f.limit } : {}), ...(f.limitTest ? { test: f.limitTest } : {}) };
+  const data = await loadDataset(f.data, { limits });
   note(describeDataset(data));
-  const seed = whole('--seed', f.seed, 0)!;
   const model: Model = f.model
     ? loadModel(f.model)
     : buildArchitecture(f.arch, {
@@ -115,7 +93,7 @@ export async function runSimulate(f: SimulateFlags): Promise<void> {
         seed,
         standardize: meanStd(data.train.x),
       });
-  const lr = positive('--lr', f.lr);
+  const lr = f.lr;
   note(
     `federation: ${clients} clients, ${describePartition(partition)}, ${f.strategy}, ${rounds} rounds × ${f.localEpochs} local epoch(s)` +
       `${compress.kind !== 'none' ? `, ${f.compress} updates` : ''}${f.secureAgg ? ', secure aggregation' : ''}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
@@ -137,20 +115,20 @@ export async function runSimulate(f: SimulateFlags): Promise<void> {
     partition,
     rounds,
     strategy: f.strategy,
-    ...(f.fractionFit ? { fractionFit: positive('--fraction-fit', f.fractionFit) } : {}),
-    ...(f.minFitClients ? { minFitClients: whole('--min-fit-clients', f.minFitClients) } : {}),
-    localEpochs: whole('--local-epochs', f.localEpochs)!,
-    batchSize: whole('--batch', f.batch)!,
+    ...(f.fractionFit ? { fractionFit: f.fractionFit } : {}),
+    ...(f.minFitClients ? { minFitClients: f.minFitClients } : {}),
+    localEpochs: f.localEpochs,
+    batchSize: f.batch,
     ...(lr !== undefined ? { lr } : {}),
     clientOptimizer:
-      optimizer === 'adam' ? { kind: 'adam', lr: lr ?? 1e-3 } : { kind: 'sgd', lr: lr ?? 0.05, momentum: 0.9 },
+      f.clientOptimizer === 'adam' ? { kind: 'adam', lr: lr ?? 1e-3 } : { kind: 'sgd', lr: lr ?? 0.05, momentum: 0.9 },
     compress,
     secureAgg: !!f.secureAgg,
     ...(dp ? { dp } : {}),
-    malicious: whole('--malicious', f.malicious ?? '0', 0),
-    dropPerRound: whole('--drop', f.drop ?? '0', 0),
+    malicious: f.malicious,
+    dropPerRound: f.drop,
     seed,
-    ...(f.threads ? { threads: whole('--threads', f.threads) } : {}),
+    ...(f.threads ? { threads: f.threads } : {}),
     onRound,
   });
   const seconds = (performance.now() - started) / 1000;

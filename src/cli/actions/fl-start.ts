@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { VergeError } from '../../errors.ts';
+import { readBytes } from '../../onnx/io.ts';
+import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../protocol/index.ts';
+import { followJob, jobReport, jobSummary } from '../fl-jobs.ts';
+import type { CloudCliOptions } from '../options.ts';
+import { emit, note } from '../output.ts';
+
+interface StartOptions extends CloudCliOptions {
+  devices?: string[];
+  tag?: Record<string, string>;
+  rounds: number;
+  strategy: string;
+  minClients: number;
+  fractionFit: number;
+  roundTimeout: number;
+  localEpochs: number;
+  batch: number;
+  lr?: number;
+  compress: string;
+  publish?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+function nameAtVersion(flag: string, s: string): { name: string; version: string } {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)@(\S+)$/.exec(s);
+  if (!m) throw new VergeError('E_BAD_ARGUMENT', `${flag} must be name@version, got '${s}'`);
+  return { name: m[1]!, version: m[2]! };
+}
+
+/** `verge fl start <model.onnx|name@version> (--devices a,b | --tag k=v) --rounds R …` */
+export default async function flStart(model: string, o: StartOptions): Promise<void> {
+  if (!o.devices?.length && !o.tag)
+    throw new VergeError('E_BAD_ARGUMENT', 'choose the clients with --devices a,b or --tag k=v');
+  const client = new CloudClient(resolveCloud(o));
+  let ref: { sha256: string } | { name: string; version: string };
+  if (existsSync(model))
+    ref = { sha256: (await client.upload<{ sha256: string }>(HTTP_PATHS.artifacts, readBytes(model))).sha256 };
+  else if (model.includes('@')) ref = nameAtVersion('the model', model);
+  else throw new VergeError('E_FILE_NOT_FOUND', `${model} is neither a file nor name@version`);
+  const job = await client.post<FlJob>(FL_PATHS.jobs, {
+    model: ref,
+    target: { ...(o.devices?.length ? { devices: o.devices } : {}), ...(o.tag ? { tags: o.tag } : {}) },
+    rounds: o.rounds,
+    strategy: o.strategy,
+    min_fit_clients: o.minClients,
+    fraction_fit: o.fractionFit,
+    round_timeout_s: o.roundTimeout,
+    local_epochs: o.localEpochs,
+    batch_size: o.batch,
+    ...(o.lr !== undefined ? { lr: o.lr } : {}),
+    compress: o.compress,
+    ...(o.publish ? { publish: nameAtVersion('--publish', o.publish) } : {}),
+  });
+  note(`started ${job.id}`);
+  const final = o.wait ? await followJob(client, job.id) : job;
+  emit(o, jobSummary(final), () => jobReport(final));
+  if (o.wait && final.state !== 'completed') process.exitCode = 1;
+}

@@ -1,0 +1,16 @@
+/**
+ * Names of the registered FL strategies (`--strategy`). Data only: the CLI lists them in its help
+ * without loading the strategies; strategy.test.ts checks this list equals the registry's.
+ */
+export const STRATEGY_NAMES = [
+  'fedavg',
+  'fedavgm',
+  'fedprox',
+  'fedadam',
+  'fedyogi',
+  'fedadagrad',
+  'median',
+  'trimmed-mean',
+  'krum',
+  'multi-krum',
+] as const;
