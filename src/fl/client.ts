@@ -119,6 +119,13 @@ export class ClientTrainer {
   /** One round of local training from `global` on `data.train`; config comes from the strategy. */
   async fit(global: Float32Array, data: Dataset, config: ClientConfig, seed = 0): Promise<LocalFitResult> {
     if (data.train.count === 0) throw new VergeError('E_DATA_INVALID', 'the client has no training samples');
+    // FedProx's μ/2·‖w − w_global‖² belongs in the training graph (train's loss terms); until the
+    // session has that term, refuse rather than silently train plain FedAvg
+    if (typeof config.proximal_mu === 'number' && config.proximal_mu > 0)
+      throw new VergeError(
+        'E_UNSUPPORTED',
+        'FedProx clients need the proximal loss term in the training graph, which this build lacks; use fedavg',
+      );
     const { shape } = sampleShapeFor(this.model, data, { loss: this.loss });
     this.load(global);
     const started = performance.now();

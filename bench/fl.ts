@@ -1,0 +1,210 @@
+/**
+ * Federated learning on Fashion-MNIST with the seed CNN (issue 9's benchmarks), every run through
+ * src/fl/simulation.ts in this process, side by side:
+ *   accuracy   FedAvg on 10 clients, Dirichlet α=0.3 and 2-class shards; FedProx and FedAdam on Dirichlet
+ *   compress   int8 and top-k 10% updates vs fp32 (uplink bytes, accuracy)
+ *   secagg     one round, 10 clients, 2 dropping after sharing keys: aggregate vs plain, time and bytes
+ *   dp         DP-FedAvg at three noise multipliers: accuracy vs (ε, δ)
+ *   robust     2 of 10 clients sign-flipped ×10: FedAvg, median, trimmed mean, Krum vs the clean run
+ *   scale      100 clients, 10 per round: seconds per round
+ *
+ *   npm run bench -- fl [--quick] [--only accuracy,compress,…] [--rounds R] [--limit N] [--threads N]
+ *
+ * --quick: 6,000 training / 2,000 test samples, 3 rounds (minutes); the full run uses all 60,000 /
+ * 10,000 samples and 30 rounds (hours on a 2-core machine). Writes bench/results/fl.json.
+ */
+import { parseArgs } from 'node:util';
+import { meanStd } from '../src/data/dataset.ts';
+import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
+import { parseCompression } from '../src/fl/compress/index.ts';
+import { simulate, type SimulationOptions, type SimulationResult } from '../src/fl/simulation.ts';
+import { buildArchitecture } from '../src/nn/architectures.ts';
+import { printTable, round, writeResult } from './lib.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    limit: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '0' },
+  },
+});
+const quick = values.quick!;
+const rounds = Number(values.rounds ?? (quick ? 3 : 30));
+const limit = values.limit ? Number(values.limit) : quick ? 6000 : undefined;
+const threads = Number(values.threads);
+const seed = Number(values.seed);
+const only = new Set((values.only ?? 'accuracy,compress,secagg,dp,robust,scale').split(','));
+
+const data = loadFashionMnist(limit ? { train: limit, test: quick ? 2000 : 10_000 } : {});
+const standardize = meanStd(data.train.x);
+const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed, standardize });
+process.stderr.write(
+  `fl bench: ${data.train.count}/${data.test.count} samples from ${data.source}, ${rounds} rounds\n`,
+);
+
+/** Client training of every run: 1 local epoch, SGD lr 0.05 momentum 0.9, batch 32. */
+const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
+  model,
+  data,
+  clients: 10,
+  localEpochs: 1,
+  batchSize: 32,
+  clientOptimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
+  threads,
+  seed,
+};
+const DIRICHLET = { kind: 'dirichlet', alpha: 0.3 } as const;
+
+async function run(
+  label: string,
+  o: Partial<SimulationOptions>,
+): Promise<SimulationResult & { seconds: number; label: string }> {
+  const started = performance.now();
+  const r = await simulate({
+    ...BASE,
+    partition: DIRICHLET,
+    rounds,
+    ...o,
+    onRound: (x) =>
+      process.stderr.write(
+        `  ${label} round ${x.round}: ${(x.accuracy * 100).toFixed(2)}% (${x.seconds.toFixed(1)} s)\n`,
+      ),
+  });
+  return { ...r, seconds: (performance.now() - started) / 1000, label };
+}
+
+const curve = (r: SimulationResult) => r.rounds.map((x) => round(x.accuracy, 4));
+const summary = (r: SimulationResult & { seconds: number; label: string }) => ({
+  label: r.label,
+  final_accuracy: round(r.final.accuracy, 4),
+  best_accuracy: round(Math.max(...r.rounds.map((x) => x.accuracy)), 4),
+  rounds_to_85: r.rounds.find((x) => x.accuracy >= 0.85)?.round ?? null,
+  accuracy_per_round: curve(r),
+  uplink_bytes: r.uplink_bytes,
+  uplink_vs_fp32: round(r.uplink_bytes / Math.max(1, r.uplink_bytes_fp32), 4),
+  seconds: round(r.seconds, 1),
+  seconds_per_round: round(r.seconds / r.rounds.length, 2),
+  ...(r.epsilon !== undefined ? { epsilon: round(r.epsilon, 3), delta: r.delta } : {}),
+});
+
+const figures: Record<string, unknown> = {
+  config: {
+    model: 'seed CNN (nn cnn), inputs standardized inside the model',
+    clients: 10,
+    rounds,
+    local_epochs: 1,
+    client_optimizer: 'sgd lr 0.05 momentum 0.9, batch 32, state reset every round',
+    train_samples: data.train.count,
+    test_samples: data.test.count,
+    quick,
+    threads,
+  },
+};
+const rows: (string | number)[][] = [];
+const add = (s: ReturnType<typeof summary>) =>
+  rows.push([
+    s.label,
+    `${(s.final_accuracy * 100).toFixed(2)}%`,
+    s.rounds_to_85 ?? '-',
+    s.uplink_vs_fp32,
+    s.seconds_per_round,
+  ]);
+
+if (only.has('accuracy')) {
+  const runs = [
+    await run('fedavg dirichlet:0.3', {}),
+    await run('fedavg shards:2', { partition: { kind: 'shards', perClient: 2 } }),
+    await run('fedprox:0.01 dirichlet:0.3', { strategy: 'fedprox:0.01' }),
+    await run('fedadam:0.01 dirichlet:0.3', { strategy: 'fedadam:0.01' }),
+  ].map(summary);
+  runs.forEach(add);
+  figures.accuracy = { target: 'FedAvg ≥ 85% test accuracy in ≤ 30 rounds', runs };
+}
+
+if (only.has('compress')) {
+  const fp32 = summary(await run('fp32', {}));
+  const int8 = summary(await run('int8', { compress: parseCompression('int8') }));
+  const topk = summary(await run('topk:0.1', { compress: parseCompression('topk:0.1') }));
+  [int8, topk].forEach(add);
+  figures.compress = {
+    target: 'int8 ≤ 0.3× uplink with ≤ 1 pt accuracy loss',
+    fp32,
+    int8: { ...int8, accuracy_loss_pt: round((fp32.final_accuracy - int8.final_accuracy) * 100, 2) },
+    topk_10: { ...topk, accuracy_loss_pt: round((fp32.final_accuracy - topk.final_accuracy) * 100, 2) },
+  };
+}
+
+if (only.has('secagg')) {
+  const one = { rounds: 1, dropPerRound: 2 };
+  const plain = await run('plain, 2 dropped', one);
+  const secure = await run('secure-agg, 2 dropped', { ...one, secureAgg: true });
+  let maxDiff = 0;
+  secure.weights.forEach((w, i) => (maxDiff = Math.max(maxDiff, Math.abs(w - plain.weights[i]!))));
+  const bytesOverhead = round(secure.uplink_bytes / Math.max(1, plain.uplink_bytes), 4);
+  figures.secagg = {
+    target: 'aggregate equals the plain aggregate within 1e-5',
+    max_abs_difference: maxDiff,
+    survivors: secure.rounds[0]!.clients,
+    plain_seconds: round(plain.seconds, 2),
+    secure_seconds: round(secure.seconds, 2),
+    time_overhead_seconds: round(secure.seconds - plain.seconds, 2),
+    plain_uplink_bytes: plain.uplink_bytes,
+    secure_uplink_bytes: secure.uplink_bytes,
+    bytes_overhead: bytesOverhead,
+  };
+  rows.push([
+    'secure-agg vs plain (max |Δw|)',
+    maxDiff.toExponential(2),
+    '-',
+    bytesOverhead,
+    round(secure.seconds - plain.seconds, 2),
+  ]);
+}
+
+if (only.has('dp')) {
+  // 100 clients, 20 per round (q = 0.2): client-level DP needs many clients for useful noise levels
+  const dp = [];
+  for (const z of [0.5, 1.0, 2.0]) {
+    const r = summary(
+      await run(`dp z=${z}`, {
+        clients: 100,
+        fractionFit: 0.2,
+        minFitClients: 20,
+        dp: { clip: 1, noiseMultiplier: z },
+      }),
+    );
+    add(r);
+    dp.push({ noise_multiplier: z, clip: 1, ...r });
+  }
+  figures.dp = { setup: '100 clients, 20 per round, clip 1, δ 1e-5', runs: dp };
+}
+
+if (only.has('robust')) {
+  const clean = summary(await run('fedavg clean', {}));
+  const attacked = [];
+  for (const strategy of ['fedavg', 'median', 'trimmed-mean:0.2', 'krum:2']) {
+    const r = summary(await run(`${strategy} 2 malicious`, { strategy, malicious: 2 }));
+    add(r);
+    attacked.push({ strategy, ...r, drop_vs_clean_pt: round((clean.final_accuracy - r.final_accuracy) * 100, 2) });
+  }
+  figures.robust = { attack: '2 of 10 clients send −10 × their update', clean, attacked };
+}
+
+if (only.has('scale')) {
+  const r = summary(
+    await run('100 clients, 10/round', {
+      clients: 100,
+      fractionFit: 0.1,
+      minFitClients: 10,
+      partition: { kind: 'iid' },
+    }),
+  );
+  add(r);
+  figures.scale = { setup: '100 clients, 10 per round, iid', ...r };
+}
+
+printTable(['run', 'final acc', 'rounds→85%', 'uplink ×fp32', 's/round'], rows);
+process.stderr.write(`wrote ${writeResult(quick ? 'fl-quick' : 'fl', figures)}\n`);
