@@ -51,6 +51,8 @@ export interface Dataset {
   classNames?: string[];
   /** 'int64': samples are token ids (Split.x holds them as exact integers). Default float32. */
   inputDtype?: 'float32' | 'int64';
+  /** Token datasets: ids are below this (the embedding table's row count). */
+  vocabSize?: number;
   /** Regression datasets: the shape of one target (Split.targets); classes is then 0. */
   targetShape?: number[];
   /** How raw inputs become samples; saved into models trained on this data (preprocessing.ts). */

@@ -74,7 +74,15 @@ export function chooseSource(spec: string, opts: SourceOptions = {}): { source: 
   return { source, target };
 }
 
-const COMMON_OPTIONS = new Set(['limits', 'format', 'preprocessing', 'classNames', 'cacheDir', 'onProgress']);
+const COMMON_OPTIONS = new Set([
+  'limits',
+  'format',
+  'preprocessing',
+  'classNames',
+  'cacheDir',
+  'onProgress',
+  'regression',
+]);
 
 /** Format options that were set but mean nothing to `source` (e.g. --window for an image folder). */
 function checkOptions(source: DataSource, opts: SourceOptions): void {

@@ -6,6 +6,8 @@
  */
 import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
+import type { TabularPreprocessing } from './tabular.ts';
+import type { TokenizerState } from './tokenizers/tokenizer.ts';
 
 /** The model metadata key holding DataInfo as JSON. */
 export const DATA_INFO_KEY = 'verge.data';
@@ -20,13 +22,32 @@ export interface ImagePreprocessing {
   width: number;
 }
 
+/** Sensor series: windows of `window` rows every `stride` rows over the `features` channels. */
+export interface SeriesPreprocessing {
+  kind: 'series';
+  /** Channel columns, in feature order. */
+  features: string[];
+  label: string;
+  time?: string;
+  window: number;
+  stride: number;
+}
+
+/** Text: tokenized by `tokenizer`, then cut or padded (at the start) to `length` int64 ids. */
+export interface TextPreprocessing {
+  kind: 'text';
+  tokenizer: TokenizerState;
+  length: number;
+}
+
 /** Any other kind a source registers: its own fields, carried as JSON. */
 export interface OtherPreprocessing {
   kind: string;
   [field: string]: unknown;
 }
 
-export type Preprocessing = ImagePreprocessing | OtherPreprocessing;
+export type Preprocessing =
+  ImagePreprocessing | TabularPreprocessing | SeriesPreprocessing | TextPreprocessing | OtherPreprocessing;
 
 /** What a trained model carries about its data. */
 export interface DataInfo {

@@ -2,13 +2,14 @@
 import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
 import { ReLU, ReLU6 } from './layers/activations.ts';
-import { Conv2d } from './layers/conv.ts';
+import { Conv1d, Conv2d } from './layers/conv.ts';
 import { Dense } from './layers/dense.ts';
 import { BatchNorm } from './layers/normalization.ts';
 import { GlobalAvgPool, MaxPool } from './layers/pool.ts';
-import { GRU } from './layers/recurrent.ts';
+import { Embedding } from './layers/embedding.ts';
+import { GRU, LSTM } from './layers/recurrent.ts';
 import { Standardize } from './layers/preprocessing.ts';
-import { Flatten, Reshape } from './layers/shape.ts';
+import { Flatten, Permute, Reshape } from './layers/shape.ts';
 import type { Layer, Shape } from './layer.ts';
 import { Sequential } from './network.ts';
 
@@ -21,8 +22,17 @@ export interface ArchitectureOptions {
    * Standardize inputs inside the model with these statistics (e.g. the training split's mean and
    * standard deviation), so the model still takes raw samples. Default: none.
    */
-  standardize?: { mean: number; std: number };
+  standardize?: { mean: number | number[]; std: number | number[]; axis?: 'channel' | 'last' };
+  /** Token models (text-*): the vocabulary size (embedding rows); inputs are int64 ids. */
+  vocabSize?: number;
 }
+
+/** Width of text models' token embeddings and of their recurrent/convolutional layer. */
+export const TEXT_EMBEDDING_DIM = 64;
+export const TEXT_HIDDEN = 64;
+/** text-cnn: filters and width of its 1-D convolution over token embeddings. */
+export const TEXT_CNN_FILTERS = 128;
+export const TEXT_CNN_KERNEL = 5;
 
 function pre(opts: ArchitectureOptions): Layer[] {
   return opts.standardize ? [new Standardize(opts.standardize)] : [];
@@ -112,12 +122,65 @@ export function gruClassifier(opts: ArchitectureOptions): Sequential {
   return new Sequential(inputShape, [...pre(opts), new Reshape([steps, features]), new GRU(64), new Dense(classes)]);
 }
 
+function needTokens(name: string, opts: ArchitectureOptions): [number, number] {
+  const s = opts.inputShape;
+  if (s.length !== 1 || !opts.vocabSize)
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `architecture '${name}' needs token sequences [length] with a vocabulary (text data), got samples [${s.join(', ')}]`,
+    );
+  return [s[0]!, opts.vocabSize];
+}
+
+/**
+ * Text classifiers over int64 token ids [length]: an embedding, then a recurrent layer (its last
+ * state; fused ONNX GRU/LSTM nodes, lowered for training) or a 1-D convolution with max-pooling
+ * over time, then a dense layer scoring the classes.
+ */
+function textRecurrent(name: string, cell: typeof GRU | typeof LSTM): (o: ArchitectureOptions) => Sequential {
+  return (opts) => {
+    const [, vocab] = needTokens(name, opts);
+    return new Sequential(
+      opts.inputShape,
+      [
+        new Embedding({ vocab, dim: TEXT_EMBEDDING_DIM }),
+        new cell({ units: TEXT_HIDDEN, fused: true }),
+        new Dense(opts.classes),
+      ],
+      { dtype: 'int64' },
+    );
+  };
+}
+
+export function textCnn(opts: ArchitectureOptions): Sequential {
+  const [length, vocab] = needTokens('text-cnn', opts);
+  return new Sequential(
+    opts.inputShape,
+    [
+      new Embedding({ vocab, dim: TEXT_EMBEDDING_DIM }),
+      new Permute([1, 0]),
+      new Conv1d({ filters: TEXT_CNN_FILTERS, kernel: Math.min(TEXT_CNN_KERNEL, length), padding: 'same' }),
+      new ReLU(),
+      new MaxPool({ kernel: length }),
+      new Flatten(),
+      new Dense(opts.classes),
+    ],
+    { dtype: 'int64' },
+  );
+}
+
 export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequential> = {
   cnn,
   mlp,
   'mobilenet-tiny': mobilenetTiny,
   gru: gruClassifier,
+  'text-gru': textRecurrent('text-gru', GRU),
+  'text-lstm': textRecurrent('text-lstm', LSTM),
+  'text-cnn': textCnn,
 };
+
+/** Architectures that take int64 token ids. */
+export const TOKEN_ARCHITECTURES = ['text-gru', 'text-lstm', 'text-cnn'];
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);

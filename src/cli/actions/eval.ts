@@ -1,10 +1,11 @@
 /** `verge eval <model.onnx> --data <name|dir> [--json]`: test-split accuracy and loss of a model. */
-import { loadDataset } from '../../data/load-dataset.ts';
+import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { readDataInfo } from '../../data/preprocessing.ts';
 import { loadModel } from '../../onnx/io.ts';
 import { evaluate, sampleShapeFor } from '../../train/fit.ts';
 import type { LossKind } from '../../train/loss.ts';
-import { emit, note } from '../output.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
+import { emit, note } from '../output.ts';
 import { audioInputOf } from '../../data/audio/model-input.ts';
 
 /** Audio models take seconds-long waveforms: their frame tensors are large, so smaller batches. */
@@ -23,8 +24,15 @@ export default async function evaluateCommand(modelPath: string, opts: EvalOptio
   const model = loadModel(modelPath);
   const batchSize = opts.batch ?? (audioInputOf(model) ? AUDIO_EVAL_BATCH : 500);
   const threads = opts.threads;
-  const data = await loadDataset(opts.data, { ...sourceOptionsFrom(opts), limits: { train: 1, test: opts.limit } });
-  note(`data: ${data.name} from ${data.source}: ${data.test.count} test samples`);
+  // Read the data the way the model's training data was read (tokenizer, image size, encoders).
+  const info = readDataInfo(model);
+  const data = await loadDataset(opts.data, {
+    ...sourceOptionsFrom(opts),
+    ...(info?.preprocessing ? { preprocessing: info.preprocessing } : {}),
+    ...(info?.classNames ? { classNames: info.classNames } : {}),
+    limits: { train: 1, test: opts.limit },
+  });
+  note(describeDataset(data));
   const { input, shape } = sampleShapeFor(model, data);
   const r = await evaluate(model, data, data.test, {
     loss: opts.loss,

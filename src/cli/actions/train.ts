@@ -7,8 +7,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { VergeError } from '../../errors.ts';
-import { meanStd } from '../../data/dataset.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
+import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { withDataInfo, type DataInfo } from '../../data/preprocessing.ts';
+import { standardizationFor, type Standardization } from '../../data/standardize.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
 import { buildArchitecture } from '../../nn/architectures.ts';
@@ -20,8 +22,8 @@ import type { LossKind } from '../../train/loss.ts';
 import type { OptimizerKind } from '../../train/optimizer.ts';
 import { parseSchedule } from '../../train/schedules.ts';
 import { TrainingSession } from '../../train/session.ts';
-import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
+import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
 import { trainHmm, type HmmTrainFlags } from '../hmm-train.ts';
 
 /** Default learning rates: PyTorch's Adam default, and a common SGD starting point. */
@@ -63,6 +65,33 @@ function checkOutPath(out: string): void {
     throw new VergeError('E_BAD_ARGUMENT', `--out ${out} is a folder; give a file name`);
 }
 
+/** What the model carries about its data so eval, run and the agent prepare inputs the same way. */
+function dataInfoOf(data: Dataset): DataInfo {
+  return {
+    ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
+    ...(data.classNames ? { classNames: data.classNames } : {}),
+    ...(data.targetShape ? { targetShape: data.targetShape } : {}),
+  };
+}
+
+/** Model outputs: one score per class, or the target's values for regression data. */
+function outputsOf(data: Dataset): number {
+  return data.targetShape ? data.targetShape.reduce((a, b) => a * b, 1) : data.classes;
+}
+
+/** A probe batch for lowering recurrent nodes, in the input's element type. */
+function probeFeed(
+  data: Dataset,
+  shape: number[],
+): { dtype: 'float32' | 'int64'; dims: number[]; data: Float32Array | BigInt64Array } {
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = Math.min(2, data.train.count);
+  const x = data.train.x.slice(0, n * per);
+  if (data.inputDtype === 'int64')
+    return { dtype: 'int64', dims: [n, ...shape], data: BigInt64Array.from(x, (v) => BigInt(v)) };
+  return { dtype: 'float32', dims: [n, ...shape], data: x };
+}
+
 function fmt(v: number | null, digits = 4): string {
   return v === null ? '-' : v.toFixed(digits);
 }
@@ -89,6 +118,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   let synth: ReturnType<typeof progressBar> | undefined;
   const data = await loadDataset(opts.data, {
     ...sourceOptionsFrom(opts),
+    ...(loss === 'mse' ? { regression: true } : {}),
     limits: { train: opts.limit, test: opts.limitTest },
     // speech-digits synthesizes on first use: minutes, so show progress
     onProgress: (done, total) => {
@@ -97,21 +127,20 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     },
   });
   synth?.stop();
-  note(
-    `data: ${data.name} from ${data.source}: ${data.train.count} train / ${data.test.count} test samples of [${data.shape.join(', ')}], ${data.classes} classes`,
-  );
+  note(describeDataset(data));
 
   if (opts.arch === 'hmm') return trainHmm(data, opts);
 
   let source: Model;
-  let standardize: { mean: number; std: number } | undefined;
+  let standardize: Standardization | undefined;
   if (opts.arch !== undefined) {
-    if (opts.standardize) standardize = meanStd(data.train.x);
+    if (opts.standardize) standardize = standardizationFor(data);
     source = buildArchitecture(opts.arch, {
       inputShape: data.shape,
-      classes: data.classes,
+      classes: outputsOf(data),
       seed,
       ...(standardize ? { standardize } : {}),
+      ...(data.vocabSize ? { vocabSize: data.vocabSize } : {}),
     });
   } else source = loadModel(modelPath!);
   const { input, shape } = sampleShapeFor(source, data);
@@ -119,11 +148,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   // GRU/LSTM: train the unrolled form, save the trained weights in the original nodes.
   let trainable = source;
   if (hasRecurrent(source)) {
-    const per = shape.reduce((a, b) => a * b, 1);
-    const probeBatch = Math.min(2, data.train.count);
-    trainable = await lowerRecurrentFor(source, {
-      [input]: { dtype: 'float32', dims: [probeBatch, ...shape], data: data.train.x.slice(0, probeBatch * per) },
-    });
+    trainable = await lowerRecurrentFor(source, { [input]: probeFeed(data, shape) });
     note('lowered GRU/LSTM nodes to primitive ops for training');
   }
 
@@ -185,6 +210,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     const test = await evaluate(session, data, data.test, { loss, inputShape: shape, inputName: input });
     let trained = session.exportModel();
     if (trainable !== source) trained = transferParameters(source, trained).model;
+    trained = withDataInfo(trained, dataInfoOf(data));
     const bytes = saveModel(trained, opts.out);
     const report = {
       epochs: result.epochs,

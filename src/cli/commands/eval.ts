@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LOSS_KINDS } from '../../train/loss.ts';
 import { action } from '../command.ts';
-import { addDataFlags } from '../data-options.ts';
+import { addDataFlags, DATA_HELP } from '../data-options.ts';
 import { choice, positiveInt } from '../options.ts';
 
 export function register(program: Command): void {
@@ -10,10 +10,7 @@ export function register(program: Command): void {
   cmd
     .description("measure a classifier's accuracy and loss on a dataset's test split (onnxruntime, inference mode)")
     .argument('<model>', 'ONNX model (one input taking the samples, first output = class scores)')
-    .requiredOption(
-      '--data <name|dir>',
-      'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz',
-    )
+    .requiredOption('--data <name|path>', DATA_HELP)
     .addOption(choice('--loss <name>', 'loss to report', LOSS_KINDS, 'cross-entropy'))
     .option('--batch <n>', 'evaluation batch size (default 500; 32 for audio models)', positiveInt('--batch'))
     .option('--limit <n>', 'use at most this many test samples', positiveInt('--limit'))

@@ -4,7 +4,7 @@ import { ARCHITECTURE_NAMES } from '../../nn/architecture-names.ts';
 import { LOSS_KINDS } from '../../train/loss.ts';
 import { OPTIMIZER_KINDS } from '../../train/optimizer.ts';
 import { action } from '../command.ts';
-import { addDataFlags } from '../data-options.ts';
+import { addDataFlags, DATA_HELP } from '../data-options.ts';
 import { choice, nonNegativeInt, number, positiveInt } from '../options.ts';
 
 /** argParser of --validation: a fraction of the training data, or 'test'. */
@@ -47,10 +47,7 @@ export function register(program: Command): void {
     .addOption(
       choice('--topology <t>', '--arch hmm: word model topology', ['left-to-right', 'ergodic'], 'left-to-right'),
     )
-    .requiredOption(
-      '--data <name|dir>',
-      'dataset: fashion-mnist, a folder with x.npy/y.npy (+ x_test.npy/y_test.npy), or an .npz',
-    )
+    .requiredOption('--data <name|path>', DATA_HELP)
     .option('--epochs <n>', 'epochs to train (default 1)', positiveInt('--epochs'))
     .option('--steps <n>', 'train this many optimizer steps instead of whole epochs', positiveInt('--steps'))
     .option('--batch <n>', 'mini-batch size', positiveInt('--batch'), 64)

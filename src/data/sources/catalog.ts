@@ -1,7 +1,7 @@
 /**
  * The data sources' names and one-line summaries, for help texts. Data only (no imports): the CLI
- * lists the formats without loading the readers. `test/cli/startup.test.ts` checks it lists
- * exactly the registry's sources (./index.ts) with the same summaries.
+ * lists the formats without loading the readers; each source takes its summary from here
+ * (sourceSummary), and `test/cli/startup.test.ts` checks this lists exactly the registry's sources.
  */
 export const SOURCE_CATALOG: readonly { name: string; summary: string }[] = [
   {
@@ -11,6 +11,10 @@ export const SOURCE_CATALOG: readonly { name: string; summary: string }[] = [
   {
     name: 'speech-digits',
     summary: 'spoken digits 0-9 synthesized by espeak-ng + sox (seeded, cached; test speakers unseen in training)',
+  },
+  {
+    name: 'debian-descriptions',
+    summary: 'Debian package descriptions → section (10 largest), built from `apt-cache dumpavail` and cached',
   },
   {
     name: 'idx',
@@ -23,4 +27,35 @@ export const SOURCE_CATALOG: readonly { name: string; summary: string }[] = [
   },
   { name: 'npz', summary: 'an .npz archive with arrays x and y (+ x_test, y_test)' },
   { name: 'wav-folder', summary: 'a folder of <class>/*.wav (+ train/ and test/), read as mono 16 kHz waveforms' },
+  {
+    name: 'image-folder',
+    summary:
+      'class folders of images: <class>/*.png|jpg|jpeg|webp, optionally under train/ and test/ (--image-size, --channels)',
+  },
+  {
+    name: 'text-folder',
+    summary:
+      'class folders of text: <class>/*.txt, optionally under train/ and test/ (--tokenizer, --vocab-size, --max-length)',
+  },
+  {
+    name: 'series',
+    summary:
+      'sensor series in CSV (a file or a folder of recordings): --window N [--stride S] [--time-column C] [--label C] → [window, channels]',
+  },
+  {
+    name: 'text-csv',
+    summary: "a CSV of texts and labels: --text-column (default 'text') and --label; train.csv + test.csv or one file",
+  },
+  {
+    name: 'csv',
+    summary:
+      'a CSV table (or a folder with train.csv + test.csv): --label COLUMN, numeric and categorical features, --missing impute|drop',
+  },
 ];
+
+/** The summary of a catalogued source (sources/<name>.ts uses it, so the text lives in one place). */
+export function sourceSummary(name: string): string {
+  const e = SOURCE_CATALOG.find((s) => s.name === name);
+  if (!e) throw new Error(`data source '${name}' is missing from sources/catalog.ts`);
+  return e.summary;
+}

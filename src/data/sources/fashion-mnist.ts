@@ -9,6 +9,7 @@ import { VergeError } from '../../errors.ts';
 import type { Dataset } from '../dataset.ts';
 import { idxFiles, loadIdxFolder } from './idx.ts';
 import type { DataSource } from './source.ts';
+import { sourceSummary } from './catalog.ts';
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',
@@ -76,7 +77,7 @@ export function loadFashionMnist(limits: LoadLimits = {}): Dataset {
 
 export const fashionMnist: DataSource = {
   name: 'fashion-mnist',
-  summary: 'Fashion-MNIST by name: $VERGE_DATA_DIR, /usr/share/datasets/fashion-mnist, or the repo subset',
+  summary: sourceSummary('fashion-mnist'),
   names: ['fashion-mnist'],
   claims: () => false,
   load: async (_t, opts) => loadFashionMnist(opts.limits),

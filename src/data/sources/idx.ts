@@ -9,6 +9,7 @@ import { VergeError } from '../../errors.ts';
 import type { Dataset, Split } from '../dataset.ts';
 import { parseIdx } from '../idx.ts';
 import { classCount, holdOutTail, SourceLog, unreadable, type DataSource, type DataTarget } from './source.ts';
+import { sourceSummary } from './catalog.ts';
 
 const TRAIN_PREFIXES = ['train'];
 const TEST_PREFIXES = ['t10k', 'test'];
@@ -102,8 +103,7 @@ export function loadIdxFolder(
 
 export const idx: DataSource = {
   name: 'idx',
-  summary:
-    'a folder of IDX files (MNIST family): train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz], t10k-… for test',
+  summary: sourceSummary('idx'),
   claims: (t: DataTarget) => t.isDir && idxFiles(t.entries) !== undefined,
   load: async (t, opts) => loadIdxFolder(t.path!, t.entries, opts.limits),
 };

@@ -4,14 +4,27 @@
  * this order, so specific layouts come before general ones.
  */
 import type { DataSource } from './source.ts';
+import { csv } from './csv.ts';
+import { debianDescriptions } from './debian-descriptions.ts';
 import { fashionMnist } from './fashion-mnist.ts';
 import { idx } from './idx.ts';
+import { imageFolder } from './image-folder.ts';
 import { npyFolder } from './npy-folder.ts';
 import { npz } from './npz.ts';
-import { speechDigits } from './speech-digits.ts';
-import { wavFolder } from './wav-folder.ts';
-
-export const DATA_SOURCES: readonly DataSource[] = [fashionMnist, speechDigits, idx, npyFolder, npz, wavFolder];
+export const DATA_SOURCES: readonly DataSource[] = [
+  fashionMnist,
+  speechDigits,
+  debianDescriptions,
+  idx,
+  npyFolder,
+  npz,
+  wavFolder,
+  imageFolder,
+  textFolder,
+  series,
+  textCsv,
+  csv,
+];
 
 export function dataSource(name: string): DataSource | undefined {
   return DATA_SOURCES.find((s) => s.name === name);

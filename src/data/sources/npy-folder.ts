@@ -10,6 +10,7 @@ import { float16BitsToNumber } from '../../onnx/dtype.ts';
 import type { Dataset, Split } from '../dataset.ts';
 import { readNpy, type NdArray } from '../npy.ts';
 import { classCount, holdOutTail, SourceLog, unreadable, type DataSource } from './source.ts';
+import { sourceSummary } from './catalog.ts';
 
 /** Build a dataset from arrays looked up by name ('x', 'y', 'x_test', 'y_test'). */
 export function datasetFromArrays(
@@ -101,7 +102,7 @@ function elementAsNumber(a: NdArray, i: number): number {
 
 export const npyFolder: DataSource = {
   name: 'npy-folder',
-  summary: 'a folder with x.npy and y.npy (+ x_test.npy, y_test.npy); without a test pair the last 10% is test',
+  summary: sourceSummary('npy-folder'),
   claims: (t) => t.isDir && (t.entries.includes('x.npy') || t.entries.includes('y.npy')),
   load: async (t) => {
     const dir = t.path!;

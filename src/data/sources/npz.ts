@@ -4,10 +4,11 @@ import { VergeError } from '../../errors.ts';
 import { readNpz } from '../npz.ts';
 import { datasetFromArrays } from './npy-folder.ts';
 import { SourceLog, type DataSource } from './source.ts';
+import { sourceSummary } from './catalog.ts';
 
 export const npz: DataSource = {
   name: 'npz',
-  summary: 'an .npz archive with arrays x and y (+ x_test, y_test)',
+  summary: sourceSummary('npz'),
   claims: (t) => !t.isDir && t.ext === '.npz',
   load: async (t) => {
     const all = readNpz(t.path!);

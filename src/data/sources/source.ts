@@ -38,17 +38,22 @@ export interface SourceOptions {
   cacheDir?: string;
   /** Progress of long reads (decoding thousands of files). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Read the label column as a float target (regression, `--loss mse`) where the format has one
+   * (CSV, series); formats with class labels ignore it.
+   */
+  regression?: boolean;
 
   // ---- format options (listed by the sources that use them) ----
   /** Tabular/text CSV: the label (or regression target) column. */
   label?: string;
-  /** Tabular: train on a float target (regression) instead of class labels. */
-  regression?: boolean;
   /** Tabular: what to do with rows missing values. */
   missing?: 'drop' | 'impute';
   /** Tabular: categorical columns as one-hot vectors or as a single index value. */
   categorical?: 'onehot' | 'index';
-  /** Series: the time column, window length and stride in rows. */
+  /** Tabular/series: columns to leave out (ids, free text). */
+  dropColumns?: string[];
+  /** Series: the time column, window length and stride in rows (a window makes a CSV a series). */
   timeColumn?: string;
   window?: number;
   stride?: number;
@@ -68,7 +73,7 @@ export interface SourceOptions {
 /** Format options a source can declare (the common options apply to every source). */
 export type FormatOption = Exclude<
   keyof SourceOptions,
-  'limits' | 'format' | 'preprocessing' | 'classNames' | 'cacheDir' | 'onProgress'
+  'limits' | 'format' | 'preprocessing' | 'classNames' | 'cacheDir' | 'onProgress' | 'regression'
 >;
 
 export interface DataSource {

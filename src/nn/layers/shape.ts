@@ -49,3 +49,30 @@ export class Reshape extends Layer {
     return ctx.g.op('Reshape', [x!, shape]);
   }
 }
+
+/** Reorder each sample's axes (e.g. [steps, features] → [features, steps] before a 1-D conv). */
+export class Permute extends Layer {
+  readonly kind = 'permute';
+  readonly perm: number[];
+  constructor(perm: number[], name?: string) {
+    super(name);
+    const sorted = [...perm].sort((a, b) => a - b);
+    if (!sorted.every((v, i) => v === i))
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `permute needs a permutation of 0..${perm.length - 1}, got ${shapeStr(perm)}`,
+      );
+    this.perm = perm;
+  }
+  outputShape([s]: Shape[]): Shape {
+    if (s!.length !== this.perm.length)
+      throw shapeError(this.kind, `${this.perm.length} axes for input ${shapeStr(s!)}`);
+    return this.perm.map((p) => s![p]!);
+  }
+  paramCount(): number {
+    return 0;
+  }
+  emit(ctx: BuildContext, _scope: string, [x]: string[]): string {
+    return ctx.g.op('Transpose', [x!], { perm: [0, ...this.perm.map((p) => p + 1)] });
+  }
+}
