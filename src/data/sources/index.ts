@@ -11,6 +11,12 @@ import { idx } from './idx.ts';
 import { imageFolder } from './image-folder.ts';
 import { npyFolder } from './npy-folder.ts';
 import { npz } from './npz.ts';
+import { series } from './series.ts';
+import { speechDigits } from './speech-digits.ts';
+import { textCsv } from './text-csv.ts';
+import { textFolder } from './text-folder.ts';
+import { wavFolder } from './wav-folder.ts';
+
 export const DATA_SOURCES: readonly DataSource[] = [
   fashionMnist,
   speechDigits,
