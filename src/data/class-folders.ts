@@ -85,7 +85,7 @@ export function hasClassFiles(t: DataTarget, exts: readonly string[]): boolean {
   return false;
 }
 
-function classFolders(dir: string, root: string): string[] {
+function classFolders(dir: string): string[] {
   return list(dir).filter((e) => !e.startsWith('.') && isDir(join(dir, e)));
 }
 
@@ -118,8 +118,8 @@ export function listClassFolders(
 ): ClassFolders {
   const root = t.path!;
   const roots = splitRoots(root, t.entries);
-  const names = classFolders(roots.train, root);
-  if (roots.test) for (const n of classFolders(roots.test, root)) if (!names.includes(n)) names.push(n);
+  const names = classFolders(roots.train);
+  if (roots.test) for (const n of classFolders(roots.test)) if (!names.includes(n)) names.push(n);
   if (names.length === 0)
     throw new VergeError('E_DATA_NOT_FOUND', `${t.spec} has no class folders (<class>/*${exts[0]})`);
   const classes = known ? [...known] : [...names].sort();
@@ -133,7 +133,7 @@ export function listClassFolders(
     return i;
   };
   const collect = (dir: string, into: ClassFile[], split: string): void => {
-    for (const name of classFolders(dir, root)) {
+    for (const name of classFolders(dir)) {
       const files = filesOf(join(dir, name), root, exts, log);
       if (files.length === 0)
         throw new VergeError(

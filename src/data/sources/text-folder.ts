@@ -52,14 +52,8 @@ export const textFolder: DataSource = {
   load: async (t, opts): Promise<Dataset> => {
     const log = new SourceLog('text-folder');
     const folders = listClassFolders(t, TEXT_EXTENSIONS, log, opts.classNames);
-    const train = readTexts(
-      opts.limits?.train !== undefined ? folders.train.slice(0, opts.limits.train) : folders.train,
-      log,
-    );
-    const test = readTexts(
-      opts.limits?.test !== undefined ? folders.test.slice(0, opts.limits.test) : folders.test,
-      log,
-    );
+    const train = readTexts(mixedOrder(folders.train, opts.limits?.train), log);
+    const test = readTexts(mixedOrder(folders.test, opts.limits?.test), log);
     if (train.texts.length === 0) throw new VergeError('E_DATA_INVALID', `${t.spec}: no readable training text`);
     const tok = tokenizeTexts(train, test, opts, log);
     log.read('samples', tok.train.count + tok.test.count);

@@ -79,7 +79,11 @@ export function calibrationFromSplit(
 }
 
 /** Calibration batches from a dataset by name (e.g. 'fashion-mnist') or folder, using its train split. */
-export async function calibrationFromDataset(model: Model, nameOrDir: string, samples: number): Promise<CalibrationData> {
+export async function calibrationFromDataset(
+  model: Model,
+  nameOrDir: string,
+  samples: number,
+): Promise<CalibrationData> {
   const ds = await loadDataset(nameOrDir, { limits: { train: samples, test: 0 } });
   return calibrationFromSplit(model, ds.train, ds.shape, samples, `${ds.name} train (${ds.source})`);
 }
