@@ -120,7 +120,9 @@ export class SourceLog {
     return n;
   }
   report(): SourceReport {
-    return { format: this.format, read: { ...this.counts }, skipped: [...this.skips.values()], notes: [...this.notes] };
+    // Skip reasons in a fixed (alphabetical) order: a report does not depend on the order files were read in.
+    const skipped = [...this.skips.values()].sort((a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+    return { format: this.format, read: { ...this.counts }, skipped, notes: [...this.notes] };
   }
 }
 
