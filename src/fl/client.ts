@@ -13,7 +13,8 @@ import type { Model } from '../onnx/ir.ts';
 import { evaluate, fit, sampleShapeFor } from '../train/fit.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { OptimizerOptions } from '../train/optimizer.ts';
-import { TrainingSession, type TrainingState } from '../train/session.ts';
+import { ANCHOR_SUFFIX, proximalTerm } from '../train/loss-terms.ts';
+import { TrainingSession, type TrainingSessionOptions, type TrainingState } from '../train/session.ts';
 import { clipToNorm } from './privacy/dp-fedavg.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';
@@ -28,6 +29,9 @@ export interface ClientTrainerOptions {
   optimizer?: OptimizerOptions;
   threads?: number;
 }
+
+/** Name of FedProx's loss term in the client's training graph (StepResult.terms). */
+export const PROXIMAL_TERM = 'proximal';
 
 export const DEFAULT_CLIENT_OPTIMIZER: OptimizerOptions = { kind: 'sgd', lr: 0.05, momentum: 0.9 };
 
@@ -51,36 +55,56 @@ function num(config: ClientConfig, key: string, fallback: number): number {
   return v;
 }
 
+/** One training session over the model and how its state maps onto the federated weight vector. */
+interface SessionSlot {
+  session: TrainingSession;
+  template: TrainingState;
+  /** Layout entries the session trains or updates (parameters, running statistics). */
+  managed: WeightLayout['specs'];
+  /** Proximal anchors (`<param>.anchor`) and the layout entry each is set from every round. */
+  anchors: { name: string; spec: WeightLayout['specs'][number] }[];
+}
+
+function slotOf(session: TrainingSession, layout: WeightLayout): SessionSlot {
+  const inLayout = new Map(layout.specs.map((s) => [s.name, s]));
+  const weights = session.stateTensors.filter((s) => s.kind === 'param' || s.kind === 'buffer');
+  for (const w of weights)
+    if (!inLayout.has(w.input))
+      throw new VergeError('E_UNSUPPORTED', `federated training needs float32 weights; '${w.input}' is ${w.dtype}`);
+  const anchors = session.stateTensors
+    .filter((s) => s.kind === 'term' && s.input.endsWith(ANCHOR_SUFFIX))
+    .map((s) => ({ name: s.input, spec: inLayout.get(s.input.slice(0, -ANCHOR_SUFFIX.length))! }));
+  return { session, template: session.getState(), managed: weights.map((w) => inLayout.get(w.input)!), anchors };
+}
+
 export class ClientTrainer {
   /** The federation's weight vector: every float32 initializer (model-weights.ts). */
   readonly layout: WeightLayout;
-  private readonly template: TrainingState;
-  /** Layout entries the session trains or updates (parameters, running statistics). */
-  private readonly managed: WeightLayout['specs'];
+  private readonly plain: SessionSlot;
+  /** FedProx's session: the same model with μ/2·‖w − w_global‖² in its training graph. */
+  private proximal?: { mu: number; slot: SessionSlot };
+  /** The slot last loaded (what `current` reads). */
+  private active: SessionSlot;
 
   private constructor(
     readonly model: Model,
-    readonly session: TrainingSession,
+    session: TrainingSession,
     readonly loss: LossKind,
+    private readonly sessionOptions: TrainingSessionOptions,
   ) {
     this.layout = modelLayout(model);
-    const inLayout = new Map(this.layout.specs.map((s) => [s.name, s]));
-    const weights = session.stateTensors.filter((s) => s.kind !== 'optimizer');
-    for (const w of weights)
-      if (!inLayout.has(w.input))
-        throw new VergeError('E_UNSUPPORTED', `federated training needs float32 weights; '${w.input}' is ${w.dtype}`);
-    this.managed = weights.map((w) => inLayout.get(w.input)!);
-    this.template = session.getState();
+    this.plain = slotOf(session, this.layout);
+    this.active = this.plain;
   }
 
   static async create(model: Model, opts: ClientTrainerOptions = {}): Promise<ClientTrainer> {
     const loss = opts.loss ?? 'cross-entropy';
-    const session = await TrainingSession.create(model, {
+    const sessionOptions: TrainingSessionOptions = {
       loss,
       optimizer: opts.optimizer ?? DEFAULT_CLIENT_OPTIMIZER,
       ...(opts.threads ? { threads: opts.threads } : {}),
-    });
-    return new ClientTrainer(model, session, loss);
+    };
+    return new ClientTrainer(model, await TrainingSession.create(model, sessionOptions), loss, sessionOptions);
   }
 
   /** The model's own weights, flat (round 1's global weights unless a strategy says otherwise). */
@@ -88,26 +112,48 @@ export class ClientTrainer {
     return weightsOf(this.model, this.layout);
   }
 
-  /** Load `weights` into the session with zeroed optimizer state and step 0. */
-  load(weights: Float32Array): void {
+  /**
+   * The session for proximal weight μ (0: plain). μ is a constant of the training graph, so a
+   * proximal session is built on first use and rebuilt only when a strategy changes μ.
+   */
+  private async slotFor(mu: number): Promise<SessionSlot> {
+    if (mu === 0) return this.plain;
+    if (this.proximal?.mu !== mu) {
+      const old = this.proximal;
+      this.proximal = undefined;
+      await old?.slot.session.release();
+      const session = await TrainingSession.create(this.model, {
+        ...this.sessionOptions,
+        lossTerms: [proximalTerm(mu, PROXIMAL_TERM)],
+      });
+      this.proximal = { mu, slot: slotOf(session, this.layout) };
+    }
+    return this.proximal.slot;
+  }
+
+  /** Load `weights` into a session with zeroed optimizer state and step 0 (proximal anchors = weights). */
+  load(weights: Float32Array, slot: SessionSlot = this.plain): void {
     if (weights.length !== this.layout.size)
       throw new VergeError(
         'E_SHAPE_MISMATCH',
         `global weights have ${weights.length} values; the model has ${this.layout.size}`,
       );
     const tensors: TrainingState['tensors'] = {};
-    for (const [name, t] of Object.entries(this.template.tensors))
+    for (const [name, t] of Object.entries(slot.template.tensors))
       tensors[name] = { dtype: t.dtype, dims: t.dims, data: new Float32Array(t.data.length) };
-    for (const s of this.managed)
+    for (const s of slot.managed)
       (tensors[s.name]!.data as Float32Array).set(weights.subarray(s.offset, s.offset + s.size));
-    this.session.setState({ step: 0, tensors });
+    for (const a of slot.anchors)
+      (tensors[a.name]!.data as Float32Array).set(weights.subarray(a.spec.offset, a.spec.offset + a.spec.size));
+    slot.session.setState({ step: 0, tensors });
+    this.active = slot;
   }
 
   /** The session's current weights over `base` (entries the session does not train keep base's values). */
   current(base: Float32Array): Float32Array {
-    const st = this.session.getState();
+    const st = this.active.session.getState();
     const out = base.slice();
-    for (const s of this.managed) out.set(st.tensors[s.name]!.data as Float32Array, s.offset);
+    for (const s of this.active.managed) out.set(st.tensors[s.name]!.data as Float32Array, s.offset);
     return out;
   }
 
@@ -116,20 +162,19 @@ export class ClientTrainer {
     return withWeights(this.model, this.layout, weights);
   }
 
-  /** One round of local training from `global` on `data.train`; config comes from the strategy. */
+  /**
+   * One round of local training from `global` on `data.train`; config comes from the strategy.
+   * `proximal_mu` > 0 (FedProx) trains loss + μ/2·‖w − global‖², differentiated with the loss.
+   */
   async fit(global: Float32Array, data: Dataset, config: ClientConfig, seed = 0): Promise<LocalFitResult> {
     if (data.train.count === 0) throw new VergeError('E_DATA_INVALID', 'the client has no training samples');
-    // FedProx's μ/2·‖w − w_global‖² belongs in the training graph (train's loss terms); until the
-    // session has that term, refuse rather than silently train plain FedAvg
-    if (typeof config.proximal_mu === 'number' && config.proximal_mu > 0)
-      throw new VergeError(
-        'E_UNSUPPORTED',
-        'FedProx clients need the proximal loss term in the training graph, which this build lacks; use fedavg',
-      );
+    const mu = num(config, 'proximal_mu', 0);
+    if (mu < 0) throw new VergeError('E_PROTOCOL', `client config 'proximal_mu' must be ≥ 0, got ${mu}`);
     const { shape } = sampleShapeFor(this.model, data, { loss: this.loss });
-    this.load(global);
+    const slot = await this.slotFor(mu);
+    this.load(global, slot);
     const started = performance.now();
-    const r = await fit(this.session, data, {
+    const r = await fit(slot.session, data, {
       epochs: num(config, 'local_epochs', CLIENT_DEFAULTS.localEpochs),
       batchSize: num(config, 'batch_size', CLIENT_DEFAULTS.batchSize),
       ...(config.lr !== undefined ? { lr: num(config, 'lr', 0) } : {}),
@@ -154,11 +199,12 @@ export class ClientTrainer {
   async evaluate(weights: Float32Array, data: Dataset, split: Split): Promise<LocalEvaluation> {
     this.load(weights);
     const { shape } = sampleShapeFor(this.model, data, { loss: this.loss });
-    const r = await evaluate(this.session, data, split, { loss: this.loss, inputShape: shape });
+    const r = await evaluate(this.plain.session, data, split, { loss: this.loss, inputShape: shape });
     return { loss: r.loss, accuracy: r.accuracy, examples: r.samples };
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.plain.session.release();
+    await this.proximal?.slot.session.release();
   }
 }
