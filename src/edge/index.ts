@@ -1,0 +1,29 @@
+/**
+ * edge/: the edge agent (docs/edge.md): enrolls with a control plane, keeps an MQTT session,
+ * downloads and verifies signed model artifacts, picks the variant its device profile can hold,
+ * serves predictions on a local HTTP API and reports telemetry, also while offline.
+ *
+ *   const agent = new EdgeAgent({ cloudUrl, enrollToken, dataDir, name: 'cam-1', port: 0 });
+ *   await agent.start();   …   await agent.stop();
+ */
+export {
+  EdgeAgent,
+  AGENT_VERSION,
+  TELEMETRY_INTERVAL_MS,
+  type EdgeAgentOptions,
+  type EdgeAgentEvents,
+  type AgentConnectionState,
+  type AckRecord,
+} from './agent.ts';
+export { buildLocalApi, MAX_BODY_BYTES, type LocalApiOptions } from './local-api.ts';
+export {
+  detectProfile,
+  parseProfileSpec,
+  PROFILE_PRESETS,
+  PROFILE_PRESET_NAMES,
+  type DeviceProfile,
+} from './profile.ts';
+export { chooseVariant, estimatedMemoryMb, type VariantDecision } from './variant-choice.ts';
+export { ServedModels, loadModelBytes, type LoadedModel, type TensorSpec } from './served-models.ts';
+export { downloadArtifact, sha256File, type DownloadRequest, type DownloadResult } from './artifact-download.ts';
+export { FlParticipant, type FlParticipantHost, type FlOutcome } from './fl-participant.ts';
