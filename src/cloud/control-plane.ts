@@ -6,7 +6,7 @@
  * messages a router hands to the services. The Fastify app is injectable in tests without a
  * socket; `start({port: 0})` listens for real. docs/architecture.md says how to add a resource.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { VergeError } from '../errors.ts';
@@ -19,6 +19,8 @@ import { MIGRATIONS } from './db/migrations.ts';
 import { DeploymentController } from './deployments.ts';
 import { DeviceMessageRouter } from './device-messages.ts';
 import { DeviceRegistry, deviceStatus } from './devices.ts';
+import { EdgeLoopService } from './edge-loop.ts';
+import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
 import { FederatedLearning } from './federated.ts';
 import { createHttpApp } from './http-app.ts';
@@ -29,6 +31,7 @@ import { syncMosquittoAuth } from './mosquitto-auth.ts';
 import { MqttTransport, SERVICE_USERNAME } from './mqtt-transport.ts';
 import { deploymentRoutes } from './plugins/deployments.ts';
 import { deviceRoutes } from './plugins/devices.ts';
+import { edgeLoopRoutes } from './plugins/edge-loop.ts';
 import { enrollmentRoutes } from './plugins/enrollment.ts';
 import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
@@ -98,6 +101,9 @@ export interface ControlPlane {
   deployments: DeploymentController;
   /** Federated learning: jobs, rounds, device uploads. */
   fl: FederatedLearning;
+  /** The edge data loop: policies, collected items, hosted models. */
+  edgeLoop: EdgeLoopService;
+  hosted: HostedModels;
   signingKey: SigningKey;
   /** The admin API key in `<dataDir>/admin.key`. */
   adminKey: string;
@@ -128,6 +134,8 @@ export interface CloudServices {
   telemetry: TelemetryIngest;
   presence: PresenceRecorder;
   fl: FederatedLearning;
+  edgeLoop: EdgeLoopService;
+  hosted: HostedModels;
   status(): Promise<StatusResponse>;
   syncBrokerAuth(): Promise<boolean>;
   /** Publish a device's desired state (retained); a no-op until MQTT is up (start() publishes it). */
@@ -187,6 +195,11 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
   const publishDesiredState = async (deviceId: string): Promise<void> => {
     if (!transport.started) return;
     const desired = await deployments.desiredModels(deviceId);
+    const policies = await repos.edgeLoop.policies(desired.map((d) => d.deployment_id));
+    for (const d of desired) {
+      const p = policies.get(d.deployment_id);
+      if (p) Object.assign(d, { edge_loop: p });
+    }
     const generation = await repos.devices.nextGeneration(deviceId);
     await transport.publish(deviceId, 'deploy', { device_id: deviceId, generation, models: desired });
   };
@@ -224,6 +237,27 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
       else await transport.clearRetained(deviceId, 'fl');
     },
   });
+  const hosted = new HostedModels({
+    version: (name, version) => models.version(name, version),
+    versions: async (name) => (await repos.models.listVersions(name)).map((v) => v.version),
+    readArtifact: async (sha256) => readFileSync(models.artifacts.pathOf(sha256)),
+  });
+  const edgeLoop = new EdgeLoopService({
+    repo: repos.edgeLoop,
+    async deployment(id) {
+      const d = await repos.deployments.get(id);
+      return d
+        ? { id: d.id, model: d.model, devices: (await repos.deployments.devices(id)).map((x) => x.device_id) }
+        : null;
+    },
+    publishDesiredState,
+    codecContext: { learned: (ref) => hosted.learnedDecoder(ref) },
+    async learnedCodecs() {
+      return (await repos.models.listVersions())
+        .filter((v) => v.name.endsWith('-decoder'))
+        .map((v) => `${v.name.slice(0, -'-decoder'.length)}@${v.version}`);
+    },
+  });
   const router = new DeviceMessageRouter(metrics);
   router.on('telemetry', (m) => telemetry.push(m));
   router.on('heartbeat', (m) => presence.heartbeat(m));
@@ -251,6 +285,8 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     telemetry,
     presence,
     fl,
+    edgeLoop,
+    hosted,
     status,
     syncBrokerAuth,
     publishDesiredState,
@@ -270,6 +306,10 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(modelRoutes, { models: s.models });
   await app.register(deploymentRoutes, { deployments: s.deployments });
   await app.register(flRoutes, { fl: s.fl });
+  await app.register(edgeLoopRoutes, {
+    loop: s.edgeLoop,
+    hosted: { predict: (target, body, headers) => s.hosted.predict(target, body, headers, s.edgeLoop.codecContext) },
+  });
   await app.register(telemetryRoutes, {
     telemetry: { summary: (since, model) => summarizeTelemetry(s.repos.telemetry, since, model) },
   });
@@ -295,6 +335,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     metrics: s.metrics,
     deployments: s.deployments,
     fl: s.fl,
+    edgeLoop: s.edgeLoop,
+    hosted: s.hosted,
     signingKey,
     adminKey: admin.key,
     adminKeyPath: admin.path,
@@ -336,6 +378,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await s.telemetry.close().catch(() => undefined);
       await s.presence.flush().catch(() => undefined);
       await app.close();
+      await s.hosted.close().catch(() => undefined);
       await db.close();
     },
   };

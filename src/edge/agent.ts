@@ -41,6 +41,8 @@ import { buildLocalApi } from './local-api.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
+import { AgentEdgeLoop } from './edge-loop.ts';
+import { learnedCodecModels, type LearnedCodecRunner } from '../data/codecs/index.ts';
 import { detectProfile } from './profile.ts';
 import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
 import { chooseVariant } from './variant-choice.ts';
@@ -79,6 +81,8 @@ export interface EdgeAgentOptions {
    * called once when the first FL task arrives. Without it the agent takes no FL tasks.
    */
   localData?: () => Promise<Dataset>;
+  /** Period of collected-item uploads (edge data loop; tests shorten it). */
+  uploadIntervalMs?: number;
 }
 
 export interface AckRecord {
@@ -128,6 +132,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private readonly downloadAbort = new AbortController();
   /** Federated-learning participation (present when the agent has local data). */
   readonly fl?: FlParticipant;
+  /** The edge data loop: collection, uplink, joint inference (docs/edge-loop.md). */
+  readonly loop: AgentEdgeLoop;
 
   private constructor(
     readonly store: AgentStore,
@@ -137,7 +143,21 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   ) {
     super();
     this.stats = new InferenceStats({ device: identity.name });
-    this.api = buildLocalApi({ served: this.served, stats: this.stats, agentInfo: () => this.info() });
+    this.loop = new AgentEdgeLoop({
+      db: store.db,
+      deviceId: identity.device_id,
+      password: identity.password,
+      cloudUrl: () => this.identity.cloud_url,
+      codecContext: { learned: async (ref) => this.learnedCodec(ref) },
+      log: (line) => this.log(line),
+      uploadIntervalMs: opts.uploadIntervalMs,
+    });
+    this.api = buildLocalApi({
+      served: this.served,
+      stats: this.stats,
+      agentInfo: () => this.info(),
+      afterPredict: (m, feeds, outputs) => this.loop.afterPredict(m, feeds, outputs),
+    });
     if (opts.localData)
       this.fl = new FlParticipant({
         identity,
@@ -243,6 +263,31 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       outbox_pending: this.store.db.open ? this.store.pendingCount() : 0,
       profile: this.profile,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      edge_loop: this.store.db.open ? this.loop.info() : undefined,
+    };
+  }
+
+  /** The encoder half of learned codec `name@version`, when it is deployed here as `<name>-encoder`. */
+  private learnedCodec(ref: string): LearnedCodecRunner | undefined {
+    const { encoder, version } = learnedCodecModels(ref);
+    const m = this.served.get(encoder);
+    const shape = m?.inputs[0]?.shape;
+    if (!m || m.version !== version || !shape || shape.slice(1).some((d) => typeof d !== 'number')) return undefined;
+    return {
+      ref,
+      sampleShape: shape.slice(1) as number[],
+      encode: async (x) => {
+        const lease = this.served.lease(encoder);
+        try {
+          const out = await lease.run({
+            [lease.model.inputs[0]!.name]: { dtype: 'float32', dims: x.dims, data: x.data },
+          });
+          const z = Object.values(out)[0]!;
+          return { dims: z.dims, data: z.data as Float32Array };
+        } finally {
+          lease.release();
+        }
+      },
     };
   }
 
@@ -347,6 +392,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         const msg = decodeMessage('deploy', payload);
         if (this.desired && msg.generation < this.desired.generation) return;
         this.desired = msg;
+        this.loop.applyDesired(msg.models);
         void this.converge();
       } else if (t.verb === 'fl') {
         if (payload.length === 0) return; // retained task cleared: the job ended
@@ -431,6 +477,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     hb.unref();
     tm.unref();
     this.timers.push(hb, tm);
+    this.loop.start();
   }
 
   /** Turn the inference statistics since the last call into queued telemetry records. */
@@ -681,6 +728,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     }
     await this.session?.stop();
     await this.fl?.stop();
+    await this.loop.stop();
     await this.converging?.catch(() => undefined);
     await this.api.close();
     await this.served.close();

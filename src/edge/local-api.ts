@@ -45,6 +45,15 @@ export interface LocalApiOptions {
   /** Extra facts for GET /v1/agent (device id, connection state, telemetry backlog...). */
   agentInfo?: () => Record<string, unknown>;
   logger?: boolean;
+  /**
+   * Runs after each successful local prediction (the edge data loop: offload, collection). May
+   * replace the outputs (a cloud answer); `answered_by` then goes into the response.
+   */
+  afterPredict?: (
+    m: LoadedModel,
+    feeds: Record<string, TensorValue>,
+    outputs: Record<string, TensorValue>,
+  ) => Promise<{ outputs: Record<string, TensorValue>; answered_by: 'edge' | 'cloud'; offload?: unknown }>;
 }
 
 /**
@@ -135,7 +144,7 @@ function jsonToTensor(model: LoadedModel, name: string, t: JsonTensor): TensorVa
   return { dtype, dims: [...t.dims], data };
 }
 
-function tensorToJson(t: TensorValue): { dims: number[]; dtype: string; data: (number | null)[] } {
+export function tensorToJson(t: TensorValue): { dims: number[]; dtype: string; data: (number | null)[] } {
   const data: (number | null)[] = new Array(t.data.length);
   const src = t.data as ArrayLike<number | bigint>;
   for (let i = 0; i < src.length; i++) {
@@ -196,7 +205,7 @@ function binaryToTensor(
  * (application/octet-stream), a WAV file for audio models (audio/wav), or JSON tensors. Other
  * encodings add a branch here.
  */
-function requestFeeds(
+export function requestFeeds(
   m: LoadedModel,
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
@@ -293,12 +302,17 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     try {
       const feeds = requestFeeds(m, req.body, req.headers);
       running = true;
-      const outputs = await lease.run(feeds);
+      const localOutputs = await lease.run(feeds);
       running = false;
       const ms = performance.now() - started;
+      const loop = opts.afterPredict ? await opts.afterPredict(m, feeds, localOutputs) : undefined;
+      const outputs = loop?.outputs ?? localOutputs;
       const first = Object.values(outputs)[0];
       stats.record(m, ms, true, first ? predictedClasses(first.dims, first.data as ArrayLike<number>) : undefined);
       const modelInfo = { name: m.name, version: m.version, variant: m.variant };
+      const loopInfo = loop
+        ? { answered_by: loop.answered_by, ...(loop.offload ? { offload: loop.offload } : {}) }
+        : {};
       if (String(req.headers.accept ?? '').includes('application/octet-stream')) {
         const outHeader = req.headers[H.output];
         const outName = (Array.isArray(outHeader) ? outHeader[0] : outHeader) ?? Object.keys(outputs)[0]!;
@@ -311,11 +325,12 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
           .header(H.dims, t.dims.join(','))
           .header(H.dtype, t.dtype)
           .header(H.model, `${m.name}@${m.version}#${m.variant}`);
+        if (loop) reply.header(H.answeredBy, loop.answered_by);
         return reply.send(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
       }
       const out: Record<string, ReturnType<typeof tensorToJson>> = {};
       for (const [k, v] of Object.entries(outputs)) out[k] = tensorToJson(v);
-      return { outputs: out, model: modelInfo };
+      return { outputs: out, model: modelInfo, ...loopInfo };
     } catch (e) {
       // A request refused by validation is the caller's fault; a model that fails on a valid
       // request is the model's, counts against its health, and answers 500.

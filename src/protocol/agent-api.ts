@@ -23,6 +23,8 @@ export const AGENT_BINARY_HEADERS = {
   output: 'x-verge-output',
   dtype: 'x-verge-dtype',
   model: 'x-verge-model',
+  /** Joint inference: `edge` or `cloud`. */
+  answeredBy: 'x-verge-answered-by',
 } as const;
 
 export const JsonTensor = z.object({
@@ -43,6 +45,17 @@ export const PredictResponse = z.object({
     z.object({ dims: z.array(z.number().int()), dtype: z.string(), data: z.array(z.number().nullable()) }),
   ),
   model: z.object({ name: z.string(), version: z.string(), variant: z.string() }),
+  /** Joint inference (edge-loop.ts): who produced `outputs`; absent = the edge model, no offload policy. */
+  answered_by: z.enum(['edge', 'cloud']).optional(),
+  /** Set when the request was offloaded: `ok`, or why the local answer was returned instead. */
+  offload: z
+    .object({
+      outcome: z.enum(['ok', 'timeout', 'unreachable', 'refused']),
+      ms: z.number(),
+      model: z.string(),
+      message: z.string().optional(),
+    })
+    .optional(),
 });
 export type PredictResponse = z.infer<typeof PredictResponse>;
 

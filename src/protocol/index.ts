@@ -13,3 +13,4 @@ export * from './variant.ts';
 export * from './agent-api.ts';
 export * from './fl.ts';
 export * from './fl-update.ts';
+export * from './edge-loop.ts';

@@ -65,6 +65,11 @@ export const DesiredModel = z.object({
   version: SemverString,
   /** Variants to choose from; the agent picks one for its profile (selectVariant). */
   variants: z.array(ArtifactRef).min(1),
+  /**
+   * The deployment's edge-loop policy (collection, offload): kept opaque here and parsed by
+   * protocol/edge-loop.ts, so a policy of an unknown version never blocks the deployment itself.
+   */
+  edge_loop: z.record(z.string(), z.unknown()).optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 

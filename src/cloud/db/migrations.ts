@@ -56,4 +56,15 @@ export const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS fl_device_keys (
      device_id TEXT PRIMARY KEY, public_key_pem TEXT NOT NULL, key_id TEXT NOT NULL, created_at BIGINT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS fl_jobs_state ON fl_jobs (state)`,
+  // edge data loop (repositories/edge-loop.ts)
+  `CREATE TABLE IF NOT EXISTS loop_policies (
+     deployment_id TEXT PRIMARY KEY, policy TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS loop_items (
+     device_id TEXT NOT NULL, id TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, deployment_id TEXT,
+     input TEXT NOT NULL, created_at BIGINT NOT NULL, received_at BIGINT NOT NULL, reason TEXT NOT NULL,
+     predicted INTEGER NOT NULL, top1 DOUBLE PRECISION NOT NULL, margin DOUBLE PRECISION NOT NULL,
+     entropy DOUBLE PRECISION NOT NULL, cloud_predicted INTEGER, codec TEXT NOT NULL, dims TEXT NOT NULL,
+     frame_bytes BIGINT NOT NULL, label INTEGER, label_source TEXT, frame TEXT NOT NULL,
+     PRIMARY KEY (device_id, id))`,
+  `CREATE INDEX IF NOT EXISTS loop_items_model ON loop_items (model, received_at)`,
 ];

@@ -7,6 +7,7 @@ import type { SqlDatabase } from '../db/sql.ts';
 import { ApiKeyRepository } from './api-keys.ts';
 import { DeploymentRepository } from './deployments.ts';
 import { DeviceRepository } from './devices.ts';
+import { EdgeLoopRepository } from './edge-loop.ts';
 import { FlRepository } from './fl.ts';
 import { ModelRepository } from './models.ts';
 import { TelemetryRepository } from './telemetry.ts';
@@ -22,6 +23,7 @@ export {
   type FlJobRecordState,
   type FlRoundState,
 } from './fl.ts';
+export { EdgeLoopRepository, type StoredLoopItem, type ItemQuery } from './edge-loop.ts';
 export { ModelRepository } from './models.ts';
 export { TelemetryRepository, type TelemetryRow } from './telemetry.ts';
 
@@ -33,6 +35,7 @@ export interface Repositories {
   deployments: DeploymentRepository;
   telemetry: TelemetryRepository;
   fl: FlRepository;
+  edgeLoop: EdgeLoopRepository;
 }
 
 export function openRepositories(db: SqlDatabase): Repositories {
@@ -44,5 +47,6 @@ export function openRepositories(db: SqlDatabase): Repositories {
     deployments: new DeploymentRepository(db),
     telemetry: new TelemetryRepository(db),
     fl: new FlRepository(db),
+    edgeLoop: new EdgeLoopRepository(db),
   };
 }

@@ -22,6 +22,17 @@ import {
 
 /** 8-bit latents: the quantization error (≤ 1/510 of the latent range) is far below the autoencoder's own. */
 export const LATENT_BITS = 8;
+/**
+ * The registry models of learned codec `name@version`: `verge codec train` publishes the encoder
+ * as `<name>-encoder@<version>` (deployed to agents like any model: signed, verified) and the
+ * decoder as `<name>-decoder@<version>` (loaded by the cloud).
+ */
+export function learnedCodecModels(ref: string): { encoder: string; decoder: string; version: string } {
+  const r = checkRef(ref);
+  const at = r.indexOf('@');
+  return { encoder: `${r.slice(0, at)}-encoder`, decoder: `${r.slice(0, at)}-decoder`, version: r.slice(at + 1) };
+}
+
 const REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}@[0-9A-Za-z.+-]{1,64}$/;
 
 function checkRef(ref: string | undefined): string {

@@ -1,0 +1,165 @@
+/**
+ * The edge data loop on the control plane (docs/edge-loop.md): per-deployment policies (sent to
+ * devices inside their desired state), the items devices upload (decoded once on arrival to check
+ * them, stored with their codec frame), labels from operators or the cloud model, and the export
+ * of labelled items as a dataset. Dependencies come through `EdgeLoopHost`.
+ */
+import { CODEC_NAMES, decodeTensor, encodeTensor, type CodecContext } from '../data/codecs/index.ts';
+import { VergeError, isVergeError } from '../errors.ts';
+import {
+  LabelItemsRequest,
+  SetEdgeLoopPolicyRequest,
+  decodeUploadBatch,
+  encodeUploadBatch,
+  MAX_UPLOAD_ITEMS,
+  MAX_UPLOAD_BYTES,
+  type CollectedItem,
+  type EdgeLoopPolicy,
+  type UploadResponse,
+  type UplinkCodecsResponse,
+} from '../protocol/index.ts';
+import type { EdgeLoopRepository, ItemQuery } from './repositories/index.ts';
+import { decodeCodecFrame } from '../protocol/codec-frame.ts';
+
+export interface EdgeLoopHost {
+  repo: EdgeLoopRepository;
+  /** The deployment's model and devices, or null when there is no such deployment. */
+  deployment(id: string): Promise<{ id: string; model: string; devices: string[] } | null>;
+  /** Re-send a device's desired state (it now carries the new policy). */
+  publishDesiredState(deviceId: string): Promise<void>;
+  codecContext: CodecContext;
+  /** Learned codecs (`name@version`) whose decoder is in the registry. */
+  learnedCodecs(): Promise<string[]>;
+}
+
+/** Upper bound of one item's metadata in an export page. */
+const EXPORT_META_BYTES = 4096 + 8;
+
+/** Largest page of item metadata one list request returns. */
+export const MAX_ITEMS_PAGE = 10_000;
+
+export class EdgeLoopService {
+  constructor(private readonly host: EdgeLoopHost) {}
+
+  /** How this control plane decodes frames (learned decoders from the registry). */
+  get codecContext(): CodecContext {
+    return this.host.codecContext;
+  }
+
+  async setPolicy(deploymentId: string, body: unknown): Promise<EdgeLoopPolicy> {
+    const d = await this.host.deployment(deploymentId);
+    if (!d) throw new VergeError('E_NOT_FOUND', `no deployment '${deploymentId}'`);
+    const parsed = SetEdgeLoopPolicyRequest.safeParse(body ?? {});
+    if (!parsed.success)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      );
+    const policy = parsed.data as EdgeLoopPolicy;
+    for (const spec of [...(policy.collect?.codecs ?? []), ...(policy.offload ? [policy.offload.codec] : [])]) {
+      const name = spec.split(':')[0]!;
+      if (!CODEC_NAMES.includes(name))
+        throw new VergeError('E_BAD_ARGUMENT', `unknown codec '${name}' (known: ${CODEC_NAMES.join(', ')})`);
+    }
+    await this.host.repo.setPolicy(deploymentId, policy);
+    for (const dev of d.devices) await this.host.publishDesiredState(dev).catch(() => undefined);
+    return policy;
+  }
+
+  async policy(deploymentId: string): Promise<EdgeLoopPolicy> {
+    if (!(await this.host.deployment(deploymentId)))
+      throw new VergeError('E_NOT_FOUND', `no deployment '${deploymentId}'`);
+    const p = await this.host.repo.policy(deploymentId);
+    if (!p) throw new VergeError('E_NOT_FOUND', `deployment '${deploymentId}' has no edge-loop policy`);
+    return p;
+  }
+
+  policiesFor(deploymentIds: readonly string[]): Promise<Map<string, EdgeLoopPolicy>> {
+    return this.host.repo.policies(deploymentIds);
+  }
+
+  async codecs(): Promise<UplinkCodecsResponse> {
+    return { codecs: [...CODEC_NAMES], learned: await this.host.learnedCodecs() };
+  }
+
+  /**
+   * Store an upload batch. A malformed container is refused whole (E_DATA_INVALID, nothing
+   * stored); each item's frame is decoded to check it, and an item that does not decode is
+   * refused alone, with its reason, so the agent stops resending it.
+   */
+  async receive(deviceId: string, body: Uint8Array): Promise<UploadResponse> {
+    const batch = decodeUploadBatch(body);
+    const rejected: UploadResponse['rejected'] = [];
+    const good: Parameters<EdgeLoopRepository['insertItems']>[1] = [];
+    const seen = new Set<string>();
+    for (const it of batch.items) {
+      if ('error' in it) {
+        rejected.push({ id: it.id, code: 'E_BAD_ARGUMENT', message: it.error });
+        continue;
+      }
+      if (seen.has(it.meta.id)) continue;
+      seen.add(it.meta.id);
+      try {
+        const frame = decodeCodecFrame(it.frame);
+        await decodeTensor(it.frame, this.host.codecContext);
+        good.push({ meta: it.meta, codec: frame.codec, dims: frame.dims, frame: it.frame });
+      } catch (e) {
+        const err = isVergeError(e) ? e : new VergeError('E_DATA_INVALID', (e as Error).message);
+        rejected.push({ id: it.meta.id, code: err.code, message: err.message });
+      }
+    }
+    const fresh = await this.host.repo.insertItems(deviceId, good);
+    return {
+      accepted: good.filter((g) => fresh.has(g.meta.id)).map((g) => g.meta.id),
+      duplicates: good.filter((g) => !fresh.has(g.meta.id)).map((g) => g.meta.id),
+      rejected,
+    };
+  }
+
+  async list(q: ItemQuery): Promise<{ items: CollectedItem[]; total: number }> {
+    const limit = Math.min(q.limit ?? 100, MAX_ITEMS_PAGE);
+    const items = await this.host.repo.items({ ...q, limit }, false);
+    return { items: items.map(({ frame: _f, ...rest }) => rest), total: await this.host.repo.count(q) };
+  }
+
+  async label(body: unknown): Promise<{ labelled: number; unknown: number }> {
+    const r = LabelItemsRequest.safeParse(body);
+    if (!r.success)
+      throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const n = await this.host.repo.label(r.data.labels, 'operator');
+    return { labelled: n, unknown: r.data.labels.length - n };
+  }
+
+  /**
+   * Items as a dataset page: an upload batch whose frames are the decoded inputs re-encoded
+   * lossless (so the reader needs no learned decoder) and whose metadata's `cloud_predicted`
+   * carries the label (operator label first, else the cloud model's answer).
+   */
+  async exportPage(q: ItemQuery): Promise<Uint8Array> {
+    const items = await this.host.repo.items(
+      { ...q, limit: Math.min(q.limit ?? MAX_UPLOAD_ITEMS, MAX_UPLOAD_ITEMS) },
+      true,
+    );
+    const out = [];
+    let bytes = 8;
+    for (const it of items) {
+      const t = await decodeTensor(it.frame, this.host.codecContext);
+      const {
+        device_id: _d,
+        received_at: _r,
+        codec: _c,
+        dims: _dims,
+        frame_bytes: _fb,
+        label,
+        label_source: _ls,
+        frame: _f,
+        ...meta
+      } = it;
+      const frame = (await encodeTensor('lossless', { dims: t.dims, data: t.data })).frame;
+      bytes += frame.length + EXPORT_META_BYTES;
+      if (bytes > MAX_UPLOAD_BYTES && out.length > 0) break; // the next page starts here (offset + returned count)
+      out.push({ meta: { ...meta, cloud_predicted: label ?? meta.cloud_predicted }, frame });
+    }
+    return encodeUploadBatch(out);
+  }
+}

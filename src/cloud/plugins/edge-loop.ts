@@ -1,0 +1,182 @@
+/**
+ * The edge data loop's routes (paths and schemas from protocol/edge-loop.ts): deployment policies
+ * (operator), codec negotiation and item uploads (devices), the collected items, labels and the
+ * dataset export (operator), and the cloud-hosted models' predict (devices and operators).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { VergeError } from '../../errors.ts';
+import {
+  CODEC_FRAME_CONTENT_TYPE,
+  COLLECT_REASONS,
+  CollectedItemsResponse,
+  EDGE_LOOP_ROUTES,
+  EdgeLoopPolicy,
+  HTTP_ROUTES,
+  LabelItemsRequest,
+  LabelItemsResponse,
+  MAX_UPLOAD_BYTES,
+  PredictResponse,
+  SetEdgeLoopPolicyRequest,
+  UploadResponse,
+  UplinkCodecsResponse,
+  type EdgeLoopPolicy as Policy,
+} from '../../protocol/index.ts';
+import type { ItemQuery } from '../repositories/index.ts';
+import { errorResponses as errors, idParam, js } from './schemas.ts';
+
+export interface EdgeLoopApi {
+  setPolicy(deploymentId: string, body: unknown): Promise<Policy>;
+  policy(deploymentId: string): Promise<Policy>;
+  codecs(): Promise<{ codecs: string[]; learned: string[] }>;
+  receive(deviceId: string, body: Uint8Array): Promise<UploadResponse>;
+  list(q: ItemQuery): Promise<{ items: unknown[]; total: number }>;
+  label(body: unknown): Promise<{ labelled: number; unknown: number }>;
+  exportPage(q: ItemQuery): Promise<Uint8Array>;
+}
+
+export interface HostedPredictApi {
+  predict(target: string, body: unknown, headers: Record<string, string | string[] | undefined>): Promise<unknown>;
+}
+
+/** Largest predict body on the cloud: the agent API's bound. */
+const MAX_PREDICT_BYTES = 64 * 2 ** 20;
+
+const INT = '^[0-9]{1,15}$';
+const itemQuery = {
+  type: 'object',
+  properties: {
+    model: { type: 'string', maxLength: 128 },
+    device: { type: 'string', maxLength: 64 },
+    reason: { type: 'string', enum: [...COLLECT_REASONS] },
+    labelled: { type: 'string', enum: ['true', 'false'] },
+    since: { type: 'string', pattern: INT },
+    limit: { type: 'string', pattern: INT },
+    offset: { type: 'string', pattern: INT },
+  },
+  additionalProperties: false,
+};
+
+/** The query string (strings, checked by `itemQuery`) as an ItemQuery. */
+function toItemQuery(q: Record<string, string | undefined>): ItemQuery {
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const limit = num(q.limit);
+  if (limit !== undefined && (limit < 1 || limit > 10_000))
+    throw new VergeError('E_BAD_ARGUMENT', `limit must be 1-10000, got ${limit}`);
+  return {
+    model: q.model,
+    device: q.device,
+    reason: q.reason,
+    labelled: q.labelled === undefined ? undefined : q.labelled === 'true',
+    since: num(q.since),
+    limit,
+    offset: num(q.offset),
+  };
+}
+
+export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: HostedPredictApi }> = async (
+  app,
+  { loop, hosted },
+) => {
+  // uploads and offloaded inputs are binary; bounded by each route's bodyLimit
+  app.addContentTypeParser(
+    ['application/octet-stream', CODEC_FRAME_CONTENT_TYPE],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, new Uint8Array(body as Buffer)),
+  );
+
+  app.put(
+    EDGE_LOOP_ROUTES.policy,
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['edge-loop'],
+        params: idParam,
+        body: js(SetEdgeLoopPolicyRequest, 'input'),
+        response: { 200: js(EdgeLoopPolicy), ...errors },
+      },
+    },
+    async (req) => loop.setPolicy((req.params as { id: string }).id, req.body),
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.policy,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['edge-loop'], params: idParam, response: { 200: js(EdgeLoopPolicy), ...errors } },
+    },
+    async (req) => loop.policy((req.params as { id: string }).id),
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.codecs,
+    {
+      config: { auth: 'device-or-read' },
+      schema: { tags: ['agent'], response: { 200: js(UplinkCodecsResponse), ...errors } },
+    },
+    async () => loop.codecs(),
+  );
+  app.post(
+    EDGE_LOOP_ROUTES.items,
+    {
+      config: { auth: 'device' },
+      bodyLimit: MAX_UPLOAD_BYTES,
+      schema: { tags: ['agent'], response: { 200: js(UploadResponse), ...errors } },
+    },
+    async (req) => {
+      if (!(req.body instanceof Uint8Array))
+        throw new VergeError('E_BAD_ARGUMENT', 'send the upload batch as application/octet-stream');
+      return loop.receive((req.principal as { deviceId: string }).deviceId, req.body);
+    },
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.items,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['edge-loop'], querystring: itemQuery, response: { 200: js(CollectedItemsResponse), ...errors } },
+    },
+    async (req) => loop.list(toItemQuery(req.query as Record<string, string>)),
+  );
+  app.post(
+    EDGE_LOOP_ROUTES.labels,
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['edge-loop'],
+        body: js(LabelItemsRequest, 'input'),
+        response: { 200: js(LabelItemsResponse), ...errors },
+      },
+    },
+    async (req) => loop.label(req.body),
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.export,
+    { config: { auth: 'read' }, schema: { tags: ['edge-loop'], querystring: itemQuery } },
+    async (req, reply) => {
+      const page = await loop.exportPage(toItemQuery(req.query as Record<string, string>));
+      reply.header('content-type', 'application/octet-stream');
+      return reply.send(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
+    },
+  );
+
+  // `<name>[@<version>]:predict` is one path segment, split here (as the agent's local API does)
+  app.post(
+    HTTP_ROUTES.model,
+    {
+      config: { auth: 'device-or-read' },
+      bodyLimit: MAX_PREDICT_BYTES,
+      schema: {
+        tags: ['models'],
+        params: { type: 'object', properties: { name: { type: 'string', maxLength: 256 } } },
+        response: { 200: js(PredictResponse), ...errors },
+      },
+    },
+    async (req) => {
+      const target = (req.params as { name: string }).name;
+      const colon = target.lastIndexOf(':');
+      if (colon <= 0 || target.slice(colon + 1) !== 'predict')
+        throw new VergeError(
+          'E_NOT_FOUND',
+          `unknown verb on '${target}': use POST /v1/models/<name>[@<version>]:predict`,
+        );
+      return hosted.predict(target.slice(0, colon), req.body, req.headers);
+    },
+  );
+};
