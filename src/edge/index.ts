@@ -27,3 +27,7 @@ export { chooseVariant, estimatedMemoryMb, type VariantDecision } from './varian
 export { ServedModels, loadModelBytes, type LoadedModel, type TensorSpec } from './served-models.ts';
 export { downloadArtifact, sha256File, type DownloadRequest, type DownloadResult } from './artifact-download.ts';
 export { FlParticipant, type FlParticipantHost, type FlOutcome } from './fl-participant.ts';
+export { AgentEdgeLoop, type AfterPredict, type AnsweredBy, type OffloadOutcome } from './edge-loop.ts';
+export { CollectionStore, type StoredItem, type CollectionCounts } from './collection-store.ts';
+export { collectedDataset, type CollectedDatasetOptions } from './collected-dataset.ts';
+export { outputConfidence, hardExampleReason, type PredictionConfidence } from './confidence.ts';
