@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEARTBEAT_INTERVAL_MS } from '../../src/protocol/index.ts';
 import { SimDevice } from './sim-device.ts';
 
 const run = promisify(execFile);
@@ -68,6 +69,8 @@ describe('operator CLI against `verge cloud`', () => {
     dev.auto = {};
     await dev.connect();
     await dev.subscribe();
+    // like a real agent, the device heartbeats while the CLI runs (each command can take seconds on a loaded machine)
+    const beat = setInterval(() => void dev.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
     try {
       const pub = await verge(
         ['model', 'publish', MODEL, '--name', 'seed', '--version', '1.0.0', '--metric', 'accuracy=0.9', '--json'],
@@ -97,6 +100,7 @@ describe('operator CLI against `verge cloud`', () => {
       const st = JSON.parse((await verge(['status', '--json'], env)).stdout);
       expect(st).toMatchObject({ devices: { total: 1 }, models: 1, deployments: { total: 1, active: 0 } });
     } finally {
+      clearInterval(beat);
       await dev.close();
     }
   });
