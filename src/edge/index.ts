@@ -3,8 +3,8 @@
  * downloads and verifies signed model artifacts, picks the variant its device profile can hold,
  * serves predictions on a local HTTP API and reports telemetry, also while offline.
  *
- *   const agent = new EdgeAgent({ cloudUrl, enrollToken, dataDir, name: 'cam-1', port: 0 });
- *   await agent.start();   …   await agent.stop();
+ *   const agent = await EdgeAgent.start({ cloudUrl, enrollToken, dataDir, name: 'cam-1', port: 0 });
+ *   agent.url;   …   await agent.stop();
  */
 export {
   EdgeAgent,
