@@ -8,3 +8,4 @@ export * from './toposort.ts';
 export * from './validate.ts';
 export * from './info.ts';
 export * from './shape/index.ts';
+export * from './opset-upgrade.ts';

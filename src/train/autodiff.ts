@@ -9,6 +9,8 @@ import { cloneModel, GraphBuilder, makeTensor, tensorValueInfo } from '../onnx/b
 import { isFloat, type DType } from '../onnx/dtype.ts';
 import type { Graph, Model, Node, Tensor } from '../onnx/ir.ts';
 import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
+import { upgradeOpset } from '../onnx/opset-upgrade.ts';
+import { inferValues } from '../onnx/shape/index.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext } from './grad/index.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
@@ -70,8 +72,33 @@ export function graphConstants(graph: Graph): Map<string, Tensor> {
   return m;
 }
 
+/**
+ * Constants the gradient rules may read: graphConstants plus the small integer values the shape
+ * engine resolves from static dims (slice bounds and split sizes an exporter computes with
+ * Shape/Gather/Div, as torch does for chunk() and multi-head attention).
+ */
+export function knownConstants(model: Model): Map<string, Tensor> {
+  const m = graphConstants(model.graph);
+  for (const [name, v] of inferValues(model)) {
+    if (!m.has(name)) m.set(name, makeTensor(name, 'int64', v.scalar ? [] : [v.values.length], v.values));
+  }
+  return m;
+}
+
 /** Oldest default-domain opset whose op signatures (axes/split as inputs) the rules emit. */
 export const MIN_TRAINING_OPSET = 13;
+/**
+ * Opset of every training graph: the model is raised to it first (onnx/opset-upgrade.ts), so the
+ * rules may use ScatterElements/ScatterND reduction=add (16) and axes-as-input reductions (18)
+ * whatever opset the model was exported at; the saved inference model keeps its own.
+ */
+export const TRAINING_OPSET = 18;
+
+/** The model at the opset its training graph uses (itself when already at TRAINING_OPSET or newer). */
+export function atTrainingOpset(model: Model): Model {
+  const v = defaultOpset(model) ?? DEFAULT_OPSET;
+  return v >= TRAINING_OPSET ? model : upgradeOpset(model, TRAINING_OPSET);
+}
 
 export function opsetOf(model: Model): number {
   const v = defaultOpset(model) ?? DEFAULT_OPSET;
@@ -239,7 +266,7 @@ export async function buildGradientModel(
     seedInputs.set(out.name, { input: name, dtype: s.dtype, dims: s.dims });
     seeds.set(out.name, name);
   }
-  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, wrt, formulations);
+  const grads = differentiate(g, forward, shapes, knownConstants(m), opsetOf(m), seeds, wrt, formulations);
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of grads) {
     if (!grad) continue;

@@ -72,12 +72,15 @@ export interface SampleShape {
   shape: number[];
   /** Classes the model scores (its output's last dim when static), which may exceed the dataset's. */
   classes?: number;
+  /** Set when the dataset's labels cover fewer classes than the model scores (not an error). */
+  warning?: string;
 }
 
 /**
  * The per-sample input shape a model takes for this dataset, checked: the model must have one data
  * input (float, or integer for token ids) whose non-batch dims hold exactly the dataset's sample
- * values, and (when static) an output with at least one score per class of the dataset.
+ * values, and (when static) an output with at least one score per class of the dataset (more
+ * is allowed, with a `warning`: fine-tuning on data that does not show every class).
  */
 export function sampleShapeFor(
   model: Model,
@@ -118,11 +121,27 @@ export function sampleShapeFor(
   if (!out) throw new VergeError('E_BAD_ARGUMENT', `the model has no output${opts.output ? ` '${opts.output}'` : 's'}`);
   const oshape = out.type?.kind === 'tensor' ? out.type.shape : undefined;
   const classes = oshape && oshape.length === 2 ? oshape[1] : undefined;
-  if (typeof classes === 'number' && classes !== data.classes) {
+  // The model's class count is authoritative: a small or new-task dataset may label fewer classes
+  // (a warning), but a label the model cannot score is an error.
+  let warning: string | undefined;
+  if (typeof classes === 'number' && data.targetShape && classes !== data.classes)
     throw new VergeError(
       'E_SHAPE_MISMATCH',
-      `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes}`,
+      `model output '${out.name}' has ${classes} values but ${data.name} targets have ${data.classes}`,
     );
+  if (typeof classes === 'number' && !data.targetShape) {
+    if (classes < data.classes)
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes} (labels 0–${data.classes - 1}); use a model with ${data.classes} outputs`,
+      );
+    if (classes > data.classes)
+      warning = `${data.name} labels ${data.classes} of the ${classes} classes model output '${out.name}' scores (labels 0–${data.classes - 1}); training keeps all ${classes}`;
   }
-  return { input: vi.name, shape, ...(typeof classes === 'number' ? { classes } : {}) };
+  return {
+    input: vi.name,
+    shape,
+    ...(typeof classes === 'number' ? { classes } : {}),
+    ...(warning ? { warning } : {}),
+  };
 }

@@ -193,6 +193,11 @@ export interface FitOptions {
   inputShape?: number[];
   /** Name of the model input (default: the session's first data input). */
   inputName?: string;
+  /**
+   * Classes the model scores, when more than the dataset's labels cover (sampleShapeFor's
+   * `classes`): one-hot targets of the mse loss get this width. Default: the dataset's classes.
+   */
+  classes?: number;
   callbacks?: readonly FitCallback[];
   onProgress?: (p: FitProgress) => void;
   onEpochEnd?: (r: EpochRecord) => void;
@@ -263,6 +268,7 @@ interface FitPlan {
   loss: LossKind;
   shape: number[];
   inputName: string;
+  classes: number;
   train: Split;
   validation?: Split;
   stepsPerEpoch: number;
@@ -317,6 +323,7 @@ function planFit(session: TrainingSession, data: Dataset, opts: FitOptions): Fit
     loss: opts.loss ?? 'cross-entropy',
     shape,
     inputName,
+    classes: Math.max(opts.classes ?? data.classes, data.classes),
     train,
     validation,
     stepsPerEpoch,
@@ -416,7 +423,7 @@ class FitRun implements FitContext {
     );
     const targets = batch.targets
       ? floatTargets(batch.targets, batch.count, this.data.targetShape)
-      : encodeLabels(batch.y, plan.loss, this.data.classes);
+      : encodeLabels(batch.y, plan.loss, plan.classes);
     const r = await session.step({ ...batch.feeds, [plan.inputName]: x }, targets, this.lr);
     if (!Number.isFinite(r.loss)) {
       throw new VergeError(
@@ -464,6 +471,7 @@ class FitRun implements FitContext {
         loss: plan.loss,
         inputShape: plan.shape,
         inputName: plan.inputName,
+        classes: plan.classes,
       });
     return {
       epoch,

@@ -83,6 +83,8 @@ export {
   lowerForTraining,
   NON_DIFFERENTIABLE,
   MIN_TRAINING_OPSET,
+  TRAINING_OPSET,
+  atTrainingOpset,
   type GradientModel,
 } from './autodiff.ts';
 export { appendLoss, LOSS_KINDS, type LossKind } from './loss.ts';

@@ -10,7 +10,7 @@ import { isFloat, type DType } from '../onnx/dtype.ts';
 import type { Model, Tensor } from '../onnx/ir.ts';
 import { dataInputs as graphDataInputs } from '../onnx/inputs.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
-import { differentiate, graphConstants, lowerForTraining, opsetOf } from './autodiff.ts';
+import { atTrainingOpset, differentiate, knownConstants, lowerForTraining, opsetOf } from './autodiff.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { appendLoss, type LossKind } from './loss.ts';
 import type { LossTerm, LossTermContext } from './loss-terms.ts';
@@ -131,8 +131,10 @@ function appendLossTerms(
   return { values, inputs, feeds };
 }
 
-export async function buildTrainingGraph(model: Model, opts: TrainingGraphOptions): Promise<TrainingGraph> {
-  const out = outputName(model, opts.output);
+export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptions): Promise<TrainingGraph> {
+  const out = outputName(source, opts.output);
+  // Same names, parameters and outputs as `source`; only the opset (and rewritten old-style nodes) differ.
+  const model = atTrainingOpset(source);
   const formulations = resolveFormulations(opts.formulations);
   const shapes0 = await probeShapes(model);
   const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0, formulations);
@@ -154,7 +156,7 @@ export async function buildTrainingGraph(model: Model, opts: TrainingGraphOption
   const loss = appendLoss(g, opts.loss, out, shapes.get(out)!);
   const seeds = new Map([[out, loss.grad]]);
   for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapes.get(v)!.dtype, 'loss_term_seed'));
-  const grads = differentiate(g, forward, shapes, graphConstants(m.graph), opsetOf(m), seeds, candidates, formulations);
+  const grads = differentiate(g, forward, shapes, knownConstants(m), opsetOf(m), seeds, candidates, formulations);
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');

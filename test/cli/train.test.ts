@@ -6,7 +6,8 @@ import { writeNpy } from '../../src/data/npy.ts';
 import { FIXTURE_MODELS_DIR } from '../fixtures/index.ts';
 import { pool, verge } from './cli.ts';
 import { loadModel } from '../../src/onnx/io.ts';
-import type { Model } from '../../src/onnx/ir.ts';
+import { defaultOpset, type Model } from '../../src/onnx/ir.ts';
+import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { sequenceTask } from '../nn/sequence-task.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'verge-train-cli-'));
@@ -110,6 +111,46 @@ describe('verge train / verge eval', () => {
       if (n.startsWith('fc2')) expect(after.get(n), n).not.toEqual(before.get(n));
       else expect(after.get(n), n).toEqual(before.get(n));
     }
+  });
+
+  it('fine-tunes an opset-13 export on data labelling fewer classes than it scores: a warning, not an error', async () => {
+    const dir = join(tmp, 'three-classes');
+    mkdirSync(dir);
+    const n = 48;
+    const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.013) * ((i % 784) / 784));
+    const y = Int32Array.from({ length: n }, (_, i) => i % 3);
+    writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
+    writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [n], data: y });
+    writeNpy(join(dir, 'x_test.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
+    writeNpy(join(dir, 'y_test.npy'), { dtype: 'int32', shape: [n], data: y });
+    const out = join(tmp, 'seed_cnn_3.onnx');
+    const source = join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx');
+    const r = await verge([
+      'train',
+      source,
+      '--data',
+      dir,
+      '--steps',
+      '4',
+      '--batch',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*labels 3 of the 10 classes/);
+    expect(JSON.parse(r.stdout).steps).toBe(4);
+    const saved = loadModel(out);
+    expect(defaultOpset(saved)).toBe(defaultOpset(loadModel(source)));
+    expect(defaultOpset(saved)).toBe(13);
+    const checked = checkOnnxFiles([out]);
+    if (!checked.skipped) expect(checked.failures).toEqual([]);
+    const e = await verge(['eval', out, '--data', dir, '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/warning: /);
   });
 
   it('trains the PyTorch GRU fixture (lowered for training) on a sequence dataset folder', async () => {

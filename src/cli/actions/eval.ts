@@ -33,12 +33,14 @@ export default async function evaluateCommand(modelPath: string, opts: EvalOptio
     limits: { train: 1, test: opts.limit },
   });
   note(describeDataset(data));
-  const { input, shape } = sampleShapeFor(model, data);
+  const { input, shape, classes, warning } = sampleShapeFor(model, data);
+  if (warning) note(`warning: ${warning}`);
   const r = await evaluate(model, data, data.test, {
     loss: opts.loss,
     batchSize,
     inputShape: shape,
     inputName: input,
+    ...(classes !== undefined ? { classes } : {}),
     ...(threads ? { threads } : {}),
   });
   emit(

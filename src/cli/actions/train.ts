@@ -143,7 +143,8 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       ...(data.vocabSize ? { vocabSize: data.vocabSize } : {}),
     });
   } else source = loadModel(modelPath!);
-  const { input, shape } = sampleShapeFor(source, data);
+  const { input, shape, classes, warning } = sampleShapeFor(source, data);
+  if (warning) note(`warning: ${warning}`);
 
   // GRU/LSTM: train the unrolled form, save the trained weights in the original nodes.
   let trainable = source;
@@ -180,6 +181,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       loss,
       inputShape: shape,
       inputName: input,
+      ...(classes !== undefined ? { classes } : {}),
       ...(validation !== undefined ? { validation } : {}),
       ...(earlyStopping ? { earlyStopping } : {}),
       ...(opts.checkpointDir
@@ -207,7 +209,12 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     });
     progress?.stop();
     if (result.stoppedEarly) note(`stopped early after epoch ${result.epochs} (best epoch ${result.bestEpoch})`);
-    const test = await evaluate(session, data, data.test, { loss, inputShape: shape, inputName: input });
+    const test = await evaluate(session, data, data.test, {
+      loss,
+      inputShape: shape,
+      inputName: input,
+      ...(classes !== undefined ? { classes } : {}),
+    });
     let trained = session.exportModel();
     if (trainable !== source) trained = transferParameters(source, trained).model;
     trained = withDataInfo(trained, dataInfoOf(data));

@@ -210,6 +210,22 @@ export function inferShapes(model: Model, opts: InferOptions = {}): Map<string, 
 }
 
 /**
+ * Values of the main graph's small integer tensors that inference resolved to numbers (shapes,
+ * slice bounds, split sizes computed from static dims), by value name. Entries that depend on a
+ * symbolic dim ('batch') are left out, so each one holds for every input size.
+ */
+export function inferValues(model: Model, opts: InferOptions = {}): Map<string, { values: number[]; scalar: boolean }> {
+  const opset = defaultOpset(model) ?? 1;
+  const scope = new GraphInference(opset, { trustDeclared: opts.trustDeclared ?? true }).run(model.graph);
+  const out = new Map<string, { values: number[]; scalar: boolean }>();
+  for (const [name, v] of scope.values) {
+    if (v.values.every((d): d is number => typeof d === 'number'))
+      out.set(name, { values: v.values, scalar: v.scalar });
+  }
+  return out;
+}
+
+/**
  * The model with graph.valueInfo filled with the inferred type of every intermediate value
  * (entries already present are kept). Pure: returns a new Model sharing the unchanged parts
  * (initializers, nodes) with the input.
