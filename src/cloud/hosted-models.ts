@@ -97,7 +97,7 @@ export class HostedModels {
       const t = await decodeTensor(body, codecs);
       feeds = { [input]: { dtype: 'float32', dims: t.dims, data: t.data } };
     } else {
-      feeds = requestFeeds(m, body, headers);
+      feeds = await requestFeeds(m, body, headers);
     }
     const lease = this.served.lease(`${name}@${version}`);
     try {

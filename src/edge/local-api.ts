@@ -14,6 +14,9 @@
  *
  * Audio form: `Content-Type: audio/wav` with a WAV file as the body, for models that take a
  * waveform (speech recognizers): decoded and resampled by audio-request.ts.
+ *
+ * Raw forms, for models verge trained: `image/png|jpeg|webp`, `text/plain`, `text/csv` bodies,
+ * prepared as the model's training data was (raw-request.ts); the answer adds `predictions`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -33,6 +36,7 @@ import {
 } from '../protocol/index.ts';
 import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
 import { WAV_CONTENT_TYPES, isWavContentType, wavRequestFeeds } from './audio-request.ts';
+import { IMAGE_CONTENT_TYPES, isRawContentType, rawPredictions, rawRequestFeeds } from './raw-request.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
 
@@ -202,17 +206,18 @@ function binaryToTensor(
 
 /**
  * The model's input tensors from a predict request, by its content type: the binary form
- * (application/octet-stream), a WAV file for audio models (audio/wav), or JSON tensors. Other
- * encodings add a branch here.
+ * (application/octet-stream), a WAV file for audio models (audio/wav), an image, a text or CSV
+ * rows (raw-request.ts), or JSON tensors. Other encodings add a branch here.
  */
-export function requestFeeds(
+export async function requestFeeds(
   m: LoadedModel,
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
-): Record<string, TensorValue> {
+): Promise<Record<string, TensorValue>> {
   const ctype = String(headers['content-type'] ?? '');
   if (ctype.startsWith('application/octet-stream')) return binaryToTensor(m, body as Buffer, headers);
   if (isWavContentType(ctype)) return wavRequestFeeds(m, body as Buffer);
+  if (isRawContentType(ctype)) return rawRequestFeeds(m, ctype, body);
   const parsed = PredictRequest.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -255,9 +260,12 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     (_req, body, done) => done(null, body),
   );
   app.addContentTypeParser(
-    [...WAV_CONTENT_TYPES],
+    [...WAV_CONTENT_TYPES, ...IMAGE_CONTENT_TYPES],
     { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
     (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
   );
 
   app.get(AGENT_API_PATHS.health, { schema: { response: { 200: responseSchema(HealthResponse) } } }, async () => ({
@@ -300,7 +308,7 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     const started = performance.now();
     let running = false;
     try {
-      const feeds = requestFeeds(m, req.body, req.headers);
+      const feeds = await requestFeeds(m, req.body, req.headers);
       running = true;
       const localOutputs = await lease.run(feeds);
       running = false;
@@ -330,7 +338,13 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       }
       const out: Record<string, ReturnType<typeof tensorToJson>> = {};
       for (const [k, v] of Object.entries(outputs)) out[k] = tensorToJson(v);
-      return { outputs: out, model: modelInfo, ...loopInfo };
+      const raw = isRawContentType(String(req.headers['content-type'] ?? ''));
+      return {
+        outputs: out,
+        model: modelInfo,
+        ...loopInfo,
+        ...(raw ? { predictions: rawPredictions(m, outputs) } : {}),
+      };
     } catch (e) {
       // A request refused by validation is the caller's fault; a model that fails on a valid
       // request is the model's, counts against its health, and answers 500.

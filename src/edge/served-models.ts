@@ -7,6 +7,7 @@
 import { VergeError } from '../errors.ts';
 import { decodeModel } from '../onnx/codec.ts';
 import { audioInputOf, type AudioInput } from '../data/audio/model-input.ts';
+import { readDataInfo, type DataInfo } from '../data/preprocessing.ts';
 import type { Dim } from '../onnx/ir.ts';
 import { Session, type SessionOptions, type TensorValue } from '../runtime/index.ts';
 import type { DType } from '../onnx/dtype.ts';
@@ -28,6 +29,8 @@ export interface LoadedModel extends ModelIdentity {
   session: Session;
   /** Set for models that take a waveform (they accept audio/wav requests). */
   audio?: AudioInput;
+  /** How the model's training data was prepared (verge.data): raw image/text/CSV requests use it. */
+  data?: DataInfo;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   loadedAt: number;
@@ -69,10 +72,12 @@ export async function loadModelBytes(
   const initNames = new Set(ir.graph.initializers.map((t) => t.name));
   const session = await Session.create(bytes, opts);
   const audio = audioInputOf(ir);
+  const data = readDataInfo(ir);
   return {
     ...id,
     session,
     ...(audio ? { audio } : {}),
+    ...(data ? { data } : {}),
     inputs: specs(ir.graph.inputs, initNames),
     outputs: specs(ir.graph.outputs, new Set()),
     loadedAt: Date.now(),

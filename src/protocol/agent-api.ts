@@ -56,6 +56,20 @@ export const PredictResponse = z.object({
       message: z.string().optional(),
     })
     .optional(),
+  /** Raw-data requests (an image, a text, CSV rows): per sample, the top classes or a regression model's values. */
+  predictions: z
+    .array(
+      z.object({
+        class: z.number().int().optional(),
+        label: z.string().optional(),
+        probability: z.number().optional(),
+        top: z
+          .array(z.object({ index: z.number().int(), label: z.string().optional(), probability: z.number() }))
+          .optional(),
+        value: z.array(z.number().nullable()).optional(),
+      }),
+    )
+    .optional(),
 });
 export type PredictResponse = z.infer<typeof PredictResponse>;
 

@@ -1,7 +1,10 @@
 /**
- * `verge run <model.onnx> (--input x.npy | --random) [--out y.npy] [--json]`: one inference on
- * onnxruntime with inputs from .npy/.npz files or synthesized from the declared input types.
+ * `verge run <model.onnx> (--input x.npy | --image f.png | --text "…" | --csv rows.csv | --wav f.wav
+ * | --random) [--out y.npy] [--json]`: one inference on onnxruntime with inputs from .npy/.npz
+ * files, raw data prepared the way the model's training data was (its verge.data metadata), or
+ * synthesized from the declared input types.
  */
+import { readFileSync } from 'node:fs';
 import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
@@ -19,7 +22,9 @@ import {
 } from '../../runtime/index.ts';
 import { emit, note } from '../output.ts';
 import { AUDIO_METADATA, audioInputOf, wavInput } from '../../data/audio/model-input.ts';
-import { readDataInfo } from '../../data/preprocessing.ts';
+import { readDataInfo, type DataInfo } from '../../data/preprocessing.ts';
+import { csvInput, imageInput, predictionsOf, textInput, type SamplePrediction } from '../../data/raw-input.ts';
+import type { Model } from '../../onnx/ir.ts';
 import { loadModel, readBytes } from '../../onnx/io.ts';
 
 /** How many leading values of each output the report shows. */
@@ -161,9 +166,79 @@ function wavFeeds(
   };
 }
 
+/** The one data input of a model (initializers excluded), for raw inputs. */
+function dataInput(ir: Model, model: string): { name: string; dtype?: string; shape?: (number | string | null)[] } {
+  const inits = new Set(ir.graph.initializers.map((t) => t.name));
+  const inputs = ir.graph.inputs.filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `${model} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); raw inputs need a one-input model: use --input`,
+    );
+  const i = inputs[0]!;
+  const t = i.type?.kind === 'tensor' ? i.type : undefined;
+  return {
+    name: i.name,
+    ...(t?.dtype ? { dtype: t.dtype } : {}),
+    ...(t?.shape ? { shape: t.shape.map((d) => (typeof d === 'number' || typeof d === 'string' ? d : null)) } : {}),
+  };
+}
+
+/** --image / --text / --csv: raw data as the model's input, prepared as its training data was. */
+async function rawFeeds(
+  model: string,
+  opts: RunOptions,
+): Promise<{ feeds: Record<string, TensorValue>; sources: Record<string, string>; info: DataInfo | undefined }> {
+  const ir = loadModel(model);
+  const info = readDataInfo(ir);
+  const input = dataInput(ir, model);
+  let value: TensorValue;
+  let source: string;
+  if (opts.image !== undefined) {
+    value = await imageInput(info, input, readBytes(opts.image), opts.image);
+    source = `${opts.image} (decoded to ${value.dims.slice(1).join('x')})`;
+  } else if (opts.text !== undefined) {
+    value = textInput(info, opts.text);
+    source = `${opts.text.length} text${opts.text.length > 1 ? 's' : ''} (tokenized to ${value.dims[1]} ids)`;
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(opts.csv!, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new VergeError(
+        code === 'ENOENT' ? 'E_FILE_NOT_FOUND' : 'E_FILE_UNREADABLE',
+        `${opts.csv} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
+      );
+    }
+    value = csvInput(info, text, opts.csv!);
+    source = `${opts.csv} (${value.dims[0]} ${value.dims.length === 3 ? 'windows' : 'rows'})`;
+  }
+  return { feeds: { [input.name]: value }, sources: { [input.name]: source }, info };
+}
+
+/** predictions (one per sample) and prediction (the first) for raw inputs. */
+function rawPredictions(
+  outputs: Record<string, TensorValue>,
+  info: DataInfo | undefined,
+): { prediction?: SamplePrediction; predictions?: SamplePrediction[] } {
+  const first = Object.values(outputs)[0];
+  if (!first || first.dtype === 'string') return {};
+  const predictions = predictionsOf(first as { dims: number[]; data: ArrayLike<number> }, info);
+  return { prediction: predictions[0]!, predictions };
+}
+
+function describePrediction(p: SamplePrediction): string {
+  if (p.value) return `value ${p.value.map((v) => +v.toPrecision(6)).join(', ')}`;
+  return `prediction: ${(p.top ?? []).map((c) => `${c.label ?? c.index} (p = ${c.probability.toFixed(3)})`).join(', ')}`;
+}
+
 interface RunOptions {
   input?: string[];
   wav?: string;
+  image?: string;
+  text?: string[];
+  csv?: string;
   random?: boolean;
   batch: number;
   seed: number;
@@ -176,10 +251,21 @@ interface RunOptions {
 
 /** `verge run <model> …` */
 export default async function run(model: string, opts: RunOptions): Promise<void> {
-  const given = [opts.input?.length, opts.random, opts.wav].filter(Boolean).length;
-  if (given === 0) throw new VergeError('E_BAD_ARGUMENT', 'give --input FILE.npy, --wav FILE.wav or --random');
-  if (given > 1) throw new VergeError('E_BAD_ARGUMENT', '--input, --wav and --random exclude each other');
+  const given = [opts.input?.length, opts.random, opts.wav, opts.image, opts.text?.length, opts.csv].filter(
+    (x) => x !== undefined && x !== false && x !== 0,
+  ).length;
+  if (given === 0)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      'give --input FILE.npy, --image FILE.png, --text "…", --csv ROWS.csv, --wav FILE.wav or --random',
+    );
+  if (given > 1)
+    throw new VergeError('E_BAD_ARGUMENT', '--input, --image, --text, --csv, --wav and --random exclude each other');
   const wav = opts.wav !== undefined ? wavFeeds(model, opts.wav) : undefined;
+  const raw =
+    opts.image !== undefined || opts.text !== undefined || opts.csv !== undefined
+      ? await rawFeeds(model, opts)
+      : undefined;
   const { batch, seed, threads, provider } = opts;
 
   const t0 = performance.now();
@@ -191,6 +277,8 @@ export default async function run(model: string, opts: RunOptions): Promise<void
   let sources: Record<string, string>;
   if (wav) {
     ({ feeds, sources } = wav);
+  } else if (raw) {
+    ({ feeds, sources } = raw);
   } else if (opts.random) {
     feeds = session.synthesizeInputs({ batch, seed });
     sources = Object.fromEntries(Object.keys(feeds).map((k) => [k, `random (seed ${seed})`]));
@@ -244,6 +332,7 @@ export default async function run(model: string, opts: RunOptions): Promise<void
       }),
     ),
     ...(wav ? { prediction: prediction(model, outputs) } : {}),
+    ...(raw ? rawPredictions(outputs, raw.info) : {}),
     ms: Math.round(ms * 1000) / 1000,
     load_ms: Math.round(loadMs * 10) / 10,
     ...(plan ? { out: written } : {}),
@@ -251,9 +340,13 @@ export default async function run(model: string, opts: RunOptions): Promise<void
   if (written.length) note(`wrote ${written.join(', ')}`);
   emit(opts, report, () => {
     const p = report.prediction;
-    const lines = p
-      ? [`prediction: ${p.label ?? p.class}${p.probability !== undefined ? ` (p = ${p.probability.toFixed(3)})` : ''}`]
-      : [];
+    const lines = report.predictions
+      ? report.predictions.map((q, i) => `${report.predictions!.length > 1 ? `${i}: ` : ''}${describePrediction(q)}`)
+      : p
+        ? [
+            `prediction: ${p.label ?? p.class}${p.probability !== undefined ? ` (p = ${p.probability.toFixed(3)})` : ''}`,
+          ]
+        : [];
     lines.push(`${model}: ran in ${report.ms.toFixed(2)} ms (load ${report.load_ms} ms, ${report.provider})`);
     for (const [k, v] of Object.entries(report.inputs))
       lines.push(`  input  ${k}: ${v.dtype} ${formatShape(v.dims)} from ${v.source}`);

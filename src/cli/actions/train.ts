@@ -21,6 +21,7 @@ import { lowerRecurrentFor, transferParameters } from '../../train/lower/paramet
 import type { LossKind } from '../../train/loss.ts';
 import type { OptimizerKind } from '../../train/optimizer.ts';
 import { parseSchedule } from '../../train/schedules.ts';
+import { augmenter, describeAugment, parseAugment } from '../../data/transforms/index.ts';
 import { TrainingSession } from '../../train/session.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
 import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
@@ -53,6 +54,7 @@ interface TrainOptions extends DataFlags, HmmTrainFlags {
   limit?: number;
   limitTest?: number;
   standardize: boolean;
+  augment?: string;
   out: string;
   json?: boolean;
 }
@@ -114,6 +116,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   if (modelPath !== undefined && !existsSync(modelPath))
     throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
   checkOutPath(opts.out);
+  const augmentSteps = opts.augment !== undefined ? parseAugment(opts.augment) : undefined;
 
   let synth: ReturnType<typeof progressBar> | undefined;
   const data = await loadDataset(opts.data, {
@@ -129,7 +132,21 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   synth?.stop();
   note(describeDataset(data));
 
-  if (opts.arch === 'hmm') return trainHmm(data, opts);
+  if (opts.arch === 'hmm') {
+    if (augmentSteps) throw new VergeError('E_BAD_ARGUMENT', '--augment does not apply to --arch hmm');
+    return trainHmm(data, opts);
+  }
+  const augment = augmentSteps
+    ? augmenter(augmentSteps, {
+        shape: data.shape,
+        classes: data.classes,
+        seed,
+        tokens: data.vocabSize !== undefined,
+        loss,
+        what: data.name,
+      })
+    : undefined;
+  if (augmentSteps) note(`augmentation on the fly: ${describeAugment(augmentSteps)}`);
 
   let source: Model;
   let standardize: Standardization | undefined;
@@ -184,6 +201,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       ...(classes !== undefined ? { classes } : {}),
       ...(validation !== undefined ? { validation } : {}),
       ...(earlyStopping ? { earlyStopping } : {}),
+      ...(augment ? { callbacks: [augment] } : {}),
       ...(opts.checkpointDir
         ? { checkpoints: directoryCheckpoints(opts.checkpointDir), resume: opts.resume ?? false }
         : {}),

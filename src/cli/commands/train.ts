@@ -95,6 +95,10 @@ export function register(program: Command): void {
       '--no-standardize',
       "--arch models: do not standardize inputs inside the model with the training split's mean and std",
     )
+    .option(
+      '--augment <list>',
+      'augment training batches on the fly, e.g. "flip,rotate:15,shift:0.1,cutout:8" (crop:PX, flip[:P], rotate:DEG, shift:FRACTION, zoom:FRACTION, brightness:OFFSET, contrast:FRACTION, noise:STD, cutout:PX, mixup:ALPHA with --loss mse|binary-cross-entropy); seeded by --seed',
+    )
     .option('--limit <n>', 'use at most this many training samples', positiveInt('--limit'))
     .option('--limit-test <n>', 'use at most this many test samples', positiveInt('--limit-test'))
     .requiredOption('--out <model.onnx>', 'where to write the trained inference model (atomic write)')

@@ -121,7 +121,7 @@ export async function loadCsv(t: DataTarget, opts: SourceOptions): Promise<Datas
   if (model && model.kind !== 'tabular')
     throw new VergeError('E_DATA_INVALID', `this model reads ${model.kind} data, not CSV rows`);
   const pre = model as TabularPreprocessing | undefined;
-  const train = readCsvFile(files.train, files.test ? files.train : t.spec);
+  const train = readCsvFile(files.train, files.test || t.isDir ? files.train : t.spec);
   const lines = new Map<string[], number>();
   train.rows.forEach((r, i) => lines.set(r, i + 2));
   log.read('files');

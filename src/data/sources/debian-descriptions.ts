@@ -71,7 +71,7 @@ function csvOf(pkgs: readonly DebianPackage[]): string {
   );
 }
 
-async function dumpavail(): Promise<string> {
+export async function dumpavail(): Promise<string> {
   try {
     const { stdout } = await promisify(execFile)('apt-cache', ['dumpavail'], {
       maxBuffer: MAX_DUMPAVAIL_BYTES,

@@ -249,8 +249,9 @@ export const series: DataSource = {
   name: 'series',
   summary: sourceSummary('series'),
   options: ['window', 'stride', 'timeColumn', 'label', 'dropColumns'],
+  // A window makes a CSV a series; so does a series model's preprocessing (eval, retraining).
   claims: (t, opts) =>
-    opts.window !== undefined &&
+    (opts.window !== undefined || opts.preprocessing?.kind === 'series') &&
     (t.isDir ? t.entries.some((e) => e.toLowerCase().endsWith('.csv') || e === 'train') : t.ext === '.csv'),
   load: loadSeries,
 };

@@ -78,7 +78,7 @@ function labelled(
 export async function loadTextCsv(t: DataTarget, opts: SourceOptions): Promise<Dataset> {
   const log = new SourceLog('text-csv');
   const files = csvFiles(t)!;
-  const train = readCsvFile(files.train, files.test ? files.train : t.spec);
+  const train = readCsvFile(files.train, files.test || t.isDir ? files.train : t.spec);
   log.read('files');
   const ti = columnIndex(train, opts.textColumn ?? DEFAULT_TEXT_COLUMN, '--text-column');
   const li = labelColumn(train, opts);

@@ -30,3 +30,4 @@ export function transform(name: string): Transform | undefined {
 
 export type { AugmentBatch, Transform } from './transform.ts';
 export { augmentBatch, checkAugment, describeAugment, parseAugment, type AugmentStep } from './pipeline.ts';
+export { augmenter, type AugmentableBatch, type AugmenterOptions } from './augmenter.ts';

@@ -1,0 +1,387 @@
+/**
+ * Data beyond Fashion-MNIST, measured (issue 12):
+ *  1. augmentation: the cost of each transform on seed-CNN training batches (Fashion-MNIST, batch
+ *     64) — the transform's own time per batch against a training step's, and `verge train`
+ *     samples/s with and without it (target: ≤ 15% slower);
+ *  2. image folders vs IDX: Fashion-MNIST written out as PNG class folders, the seed CNN trained
+ *     from the folders and from IDX with the same seed — accuracy (target ±0.5 pt), the first
+ *     read (decoding with sharp) and the cached read, and samples/s after the first epoch
+ *     (target ≥ 70% of IDX);
+ *  3. text: Debian package descriptions → section (10 largest sections), tokenizer (word, char,
+ *     BPE) × architecture (text-cnn, text-gru, text-lstm) trained by `verge train`, against a
+ *     TF-IDF + logistic-regression baseline (Debian python3-sklearn, this benchmark only) on the
+ *     same training texts; target: verge's best ≥ the baseline.
+ * Training goes through the real CLI (`verge train --json`), one run at a time.
+ *
+ *   npm run bench -- data [--quick] [--parts augment,images,text] [--image-train N] [--text-train N] [--epochs N]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseCsv } from '../src/data/csv-table.ts';
+import { batches, rng } from '../src/data/dataset.ts';
+import { loadDataset } from '../src/data/load-dataset.ts';
+import { debianDescriptionsFolder, dumpavail } from '../src/data/sources/debian-descriptions.ts';
+import { augmentBatch, parseAugment, TRANSFORMS } from '../src/data/transforms/index.ts';
+import { writePngFolders } from './data/png-folders.ts';
+import { printTable, round, writeResult } from './lib.ts';
+
+const TARGETS = { augment_max_overhead: 0.15, image_folder_accuracy_pt: 0.5, image_folder_throughput_ratio: 0.7 };
+/** The transform each row measures, at a typical strength (mixup needs a float-target loss). */
+const AUGMENTS = [
+  'crop:4',
+  'flip',
+  'rotate:15',
+  'shift:0.1',
+  'zoom:0.1',
+  'brightness:0.2',
+  'contrast:0.2',
+  'noise:0.05',
+  'cutout:8',
+  'mixup:0.2',
+];
+const TOKENIZERS = ['word', 'char', 'bpe'];
+const TEXT_ARCHS = ['text-cnn', 'text-gru', 'text-lstm'];
+const ROOT = join(import.meta.dirname, '..');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    parts: { type: 'string', default: 'augment,images,text' },
+    'image-train': { type: 'string' },
+    'text-train': { type: 'string' },
+    epochs: { type: 'string' },
+    seed: { type: 'string', default: '0' },
+  },
+});
+const quick = values.quick!;
+const parts = new Set(values.parts!.split(','));
+const imageTrain = Number(values['image-train'] ?? (quick ? 3000 : 10000));
+const imageTest = Math.round(imageTrain / 5);
+const textTrain = Number(values['text-train'] ?? (quick ? 3000 : 10000));
+const epochs = Number(values.epochs ?? (quick ? 2 : 3));
+const seed = Number(values.seed);
+const log = (s: string): void => void process.stderr.write(s + '\n');
+const tmp = mkdtempSync(join(tmpdir(), 'verge-bench-data-'));
+const figures: Record<string, unknown> = {
+  targets: TARGETS,
+  settings: { image_train: imageTrain, image_test: imageTest, text_train: textTrain, epochs, seed, quick },
+};
+const save = (): string => writeResult('data', figures);
+
+interface TrainReport {
+  history: { epoch: number; samples_per_sec: number }[];
+  test: { accuracy: number; loss: number };
+  samples_per_sec: number;
+}
+
+/** `verge train … --json` in a child process; wall seconds and its report. */
+function vergeTrain(args: string[]): { seconds: number; report: TrainReport } {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'verge.js'), 'train', ...args, '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const seconds = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`verge train ${args.join(' ')} failed: ${r.stderr.trim().split('\n').pop()}`);
+  return { seconds, report: JSON.parse(r.stdout) as TrainReport };
+}
+
+const lastEpochRate = (r: TrainReport): number => r.history[r.history.length - 1]!.samples_per_sec;
+
+// ---- 1. augmentation -------------------------------------------------------------------------
+if (parts.has('augment')) {
+  const fm = await loadDataset('fashion-mnist', { limits: { train: 2000, test: 500 } });
+  const common = [
+    '--arch',
+    'cnn',
+    '--data',
+    'fashion-mnist',
+    '--limit',
+    '2000',
+    '--limit-test',
+    '500',
+    '--epochs',
+    '1',
+    '--seed',
+    String(seed),
+    '--threads',
+    '2',
+    '--out',
+    join(tmp, 'aug.onnx'),
+  ];
+  // per-batch cost of each transform alone (median of 3 passes over the 2,000 samples)
+  const batchMs = (spec: string): number => {
+    const steps = parseAugment(spec);
+    const rounds: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const random = rng(seed + r);
+      let ms = 0;
+      let n = 0;
+      for (const b of batches(fm.train, 64, { shuffle: true, seed: r })) {
+        const t = performance.now();
+        augmentBatch(steps, { x: b.x, y: b.y, count: b.count, shape: fm.shape, classes: fm.classes }, random);
+        ms += performance.now() - t;
+        n++;
+      }
+      rounds.push(ms / n);
+    }
+    return rounds.sort((a, b) => a - b)[1]!;
+  };
+  const base = vergeTrain(common);
+  const baseRate = base.report.samples_per_sec;
+  const stepMs = (64 / baseRate) * 1000;
+  log(`augment: baseline ${baseRate.toFixed(0)} samples/s (${stepMs.toFixed(1)} ms per batch of 64)`);
+  const rows: Record<string, unknown>[] = [];
+  for (const spec of AUGMENTS) {
+    const ms = batchMs(spec);
+    const mixup = spec.startsWith('mixup');
+    const run = vergeTrain([...common, '--augment', spec, ...(mixup ? ['--loss', 'mse'] : [])]);
+    // the baseline again after each run: the machine's load drifts, ratios are taken side by side
+    const again = mixup ? vergeTrain([...common, '--loss', 'mse']) : vergeTrain(common);
+    const ref = again.report.samples_per_sec;
+    const row = {
+      transform: spec,
+      ms_per_batch: round(ms, 3),
+      share_of_step: round(ms / ((64 / ref) * 1000), 4),
+      samples_per_sec: round(run.report.samples_per_sec, 1),
+      baseline_samples_per_sec: round(ref, 1),
+      slowdown: round(1 - run.report.samples_per_sec / ref, 4),
+    };
+    rows.push(row);
+    log(`  ${spec}: ${ms.toFixed(2)} ms/batch, ${row.samples_per_sec} vs ${row.baseline_samples_per_sec} samples/s`);
+  }
+  const all = AUGMENTS.filter((s) => !s.startsWith('mixup')).join(',');
+  const allMs = batchMs(all);
+  figures.augmentation = {
+    what: 'seed CNN, Fashion-MNIST 2,000 training samples, 1 epoch, batch 64, 2 threads; ms_per_batch = the transform alone (median of 3 passes), share_of_step = that over a training step of the baseline run beside it',
+    baseline_samples_per_sec: round(baseRate, 1),
+    rows,
+    all_image_transforms: { spec: all, ms_per_batch: round(allMs, 3), share_of_step: round(allMs / stepMs, 4) },
+    transforms: TRANSFORMS.map((t) => t.name),
+  };
+  printTable(
+    ['transform', 'ms/batch', 'of a step', 'samples/s', 'baseline', 'slowdown'],
+    rows.map((r) => [
+      String(r.transform),
+      Number(r.ms_per_batch).toFixed(2),
+      `${(100 * Number(r.share_of_step)).toFixed(1)}%`,
+      Number(r.samples_per_sec).toFixed(0),
+      Number(r.baseline_samples_per_sec).toFixed(0),
+      `${(100 * Number(r.slowdown)).toFixed(1)}%`,
+    ]),
+  );
+  save();
+}
+
+// ---- 2. image folders vs IDX -----------------------------------------------------------------
+if (parts.has('images')) {
+  const fm = await loadDataset('fashion-mnist', { limits: { train: imageTrain, test: imageTest } });
+  const folder = join(tmp, 'fashion-png');
+  let t = performance.now();
+  await writePngFolders(fm, folder);
+  const writeSeconds = (performance.now() - t) / 1000;
+  log(`images: wrote ${fm.train.count + fm.test.count} PNGs in ${writeSeconds.toFixed(1)} s (${fm.source})`);
+  const cache = join(tmp, 'cache');
+  const trainArgs = ['--arch', 'cnn', '--epochs', String(epochs), '--seed', String(seed), '--threads', '2'];
+  // decoding alone: the first read decodes every PNG and fills the cache, the second reads the cache
+  t = performance.now();
+  await loadDataset(folder, { cacheDir: cache });
+  const firstRead = (performance.now() - t) / 1000;
+  t = performance.now();
+  await loadDataset(folder, { cacheDir: cache });
+  const cachedRead = (performance.now() - t) / 1000;
+  t = performance.now();
+  await loadDataset('fashion-mnist', { limits: { train: imageTrain, test: imageTest } });
+  const idxRead = (performance.now() - t) / 1000;
+  const idx = vergeTrain([
+    ...trainArgs,
+    '--data',
+    'fashion-mnist',
+    '--limit',
+    String(imageTrain),
+    '--limit-test',
+    String(imageTest),
+    '--out',
+    join(tmp, 'idx.onnx'),
+  ]);
+  const png = vergeTrain([...trainArgs, '--data', folder, '--cache-dir', cache, '--out', join(tmp, 'png.onnx')]);
+  const idx2 = vergeTrain([
+    ...trainArgs,
+    '--data',
+    'fashion-mnist',
+    '--limit',
+    String(imageTrain),
+    '--limit-test',
+    String(imageTest),
+    '--out',
+    join(tmp, 'idx2.onnx'),
+  ]);
+  const idxRate = (lastEpochRate(idx.report) + lastEpochRate(idx2.report)) / 2;
+  figures.image_folder_vs_idx = {
+    what: `seed CNN, Fashion-MNIST first ${imageTrain} train / ${imageTest} test samples (${fm.source}), ${epochs} epochs, batch 64, same seed; the PNG folders are train/<class>/*.png and test/<class>/*.png written by sharp; IDX ran before and after the folder run`,
+    png_write_seconds: round(writeSeconds, 1),
+    first_read_seconds: round(firstRead, 2),
+    cached_read_seconds: round(cachedRead, 2),
+    idx_read_seconds: round(idxRead, 2),
+    idx: {
+      accuracy: idx.report.test.accuracy,
+      accuracy_rerun: idx2.report.test.accuracy,
+      last_epoch_samples_per_sec: round(idxRate, 1),
+      wall_seconds: round(idx.seconds, 1),
+    },
+    image_folder: {
+      accuracy: png.report.test.accuracy,
+      last_epoch_samples_per_sec: round(lastEpochRate(png.report), 1),
+      wall_seconds: round(png.seconds, 1),
+    },
+    accuracy_difference_pt: round(100 * (png.report.test.accuracy - idx.report.test.accuracy), 2),
+    throughput_ratio_after_first_epoch: round(lastEpochRate(png.report) / idxRate, 3),
+  };
+  printTable(
+    ['source', 'accuracy', 'samples/s (last epoch)', 'wall s'],
+    [
+      ['IDX', (100 * idx.report.test.accuracy).toFixed(2), idxRate.toFixed(0), idx.seconds.toFixed(1)],
+      [
+        'PNG folders (cached)',
+        (100 * png.report.test.accuracy).toFixed(2),
+        lastEpochRate(png.report).toFixed(0),
+        png.seconds.toFixed(1),
+      ],
+    ],
+  );
+  log(
+    `images: first read (decode) ${firstRead.toFixed(1)} s, cached ${cachedRead.toFixed(2)} s, IDX ${idxRead.toFixed(2)} s`,
+  );
+  save();
+}
+
+// ---- 3. text: Debian package descriptions ----------------------------------------------------
+if (parts.has('text')) {
+  const built = debianDescriptionsFolder(await dumpavail(), join(tmp, 'debian'));
+  const read = (f: string) => parseCsv(readFileSync(join(built.dir, f), 'utf8'), f);
+  const train = read('train.csv');
+  const test = read('test.csv');
+  const col = (t: typeof train, name: string) => t.rows.map((r) => r[t.header.indexOf(name)]!);
+  // the same training texts for everyone: the first N of train.csv (packages in name order)
+  const subset = { header: train.header, rows: train.rows.slice(0, textTrain) };
+  const subsetDir = join(tmp, 'debian-subset');
+  const csvLine = (r: string[]) => r.map((v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',');
+  execFileSync('mkdir', ['-p', subsetDir]);
+  writeFileSync(join(subsetDir, 'train.csv'), [csvLine(subset.header), ...subset.rows.map(csvLine)].join('\n') + '\n');
+  writeFileSync(join(subsetDir, 'test.csv'), readFileSync(join(built.dir, 'test.csv')));
+  log(
+    `text: ${subset.rows.length} of ${train.rows.length} training descriptions, ${test.rows.length} test, 10 sections`,
+  );
+
+  // baseline: TF-IDF (word 1–2-grams) + logistic regression, on the subset and on all training texts
+  const payload = join(tmp, 'texts.json');
+  writeFileSync(
+    payload,
+    JSON.stringify({
+      train: col(train, 'text'),
+      train_y: col(train, 'section'),
+      test: col(test, 'text'),
+      test_y: col(test, 'section'),
+      subset: textTrain,
+    }),
+  );
+  const py = `
+import json, sys, time, sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+d = json.load(open(sys.argv[1]))
+out = {"sklearn": sklearn.__version__}
+for name, n in (("subset", d["subset"]), ("all", len(d["train"]))):
+    t = time.time()
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+    x = vec.fit_transform(d["train"][:n])
+    clf = LogisticRegression(max_iter=2000, C=10.0).fit(x, d["train_y"][:n])
+    acc = float((clf.predict(vec.transform(d["test"])) == __import__("numpy").array(d["test_y"])).mean())
+    out[name] = {"train": n, "accuracy": acc, "seconds": time.time() - t}
+print(json.dumps(out))
+`;
+  const baseline = JSON.parse(
+    execFileSync('/usr/bin/python3', ['-c', py, payload], { encoding: 'utf8', maxBuffer: 2 ** 26 }),
+  ) as {
+    sklearn: string;
+    subset: { accuracy: number; seconds: number };
+    all: { train: number; accuracy: number; seconds: number };
+  };
+  log(
+    `text: TF-IDF + LR ${(100 * baseline.subset.accuracy).toFixed(2)}% (${textTrain} texts), ${(100 * baseline.all.accuracy).toFixed(2)}% (all ${baseline.all.train})`,
+  );
+  const rows: Record<string, unknown>[] = [];
+  figures.text = {
+    what: `Debian package descriptions (apt-cache dumpavail synopses) → section, 10 largest sections; first ${textTrain} training texts, all ${test.rows.length} test texts (package-name hash split); verge: ${epochs} epochs, batch 64, Adam lr 2e-3, seed ${seed}; baseline: sklearn TfidfVectorizer(1-2 grams, sublinear tf) + LogisticRegression(C=10)`,
+    baseline: {
+      sklearn: baseline.sklearn,
+      accuracy: baseline.subset.accuracy,
+      seconds: round(baseline.subset.seconds, 2),
+      all_training_texts: baseline.all,
+    },
+    rows,
+  };
+  for (const tokenizer of TOKENIZERS) {
+    for (const arch of TEXT_ARCHS) {
+      const r = vergeTrain([
+        '--arch',
+        arch,
+        '--data',
+        subsetDir,
+        '--text-column',
+        'text',
+        '--label',
+        'section',
+        '--tokenizer',
+        tokenizer,
+        '--epochs',
+        String(epochs),
+        '--lr',
+        '0.002',
+        '--seed',
+        String(seed),
+        '--threads',
+        '2',
+        '--no-cache',
+        '--out',
+        join(tmp, `${tokenizer}-${arch}.onnx`),
+      ]);
+      const row = {
+        tokenizer,
+        arch,
+        accuracy: r.report.test.accuracy,
+        samples_per_sec: round(r.report.samples_per_sec, 1),
+        wall_seconds: round(r.seconds, 1),
+      };
+      rows.push(row);
+      log(
+        `  ${tokenizer} × ${arch}: ${(100 * row.accuracy).toFixed(2)}% (${row.samples_per_sec} samples/s, ${row.wall_seconds} s)`,
+      );
+      save();
+    }
+  }
+  const best = rows.reduce((a, b) => (Number(b.accuracy) > Number(a.accuracy) ? b : a));
+  (figures.text as Record<string, unknown>).best = best;
+  (figures.text as Record<string, unknown>).best_minus_baseline_pt = round(
+    100 * (Number(best.accuracy) - baseline.subset.accuracy),
+    2,
+  );
+  printTable(
+    ['tokenizer', ...TEXT_ARCHS, 'TF-IDF + LR'],
+    TOKENIZERS.map((tk) => [
+      tk,
+      ...TEXT_ARCHS.map((a) =>
+        (100 * Number(rows.find((r) => r.tokenizer === tk && r.arch === a)!.accuracy)).toFixed(2),
+      ),
+      (100 * baseline.subset.accuracy).toFixed(2),
+    ]),
+  );
+  save();
+}
+
+rmSync(tmp, { recursive: true, force: true });
+log(`wrote ${save()}`);
