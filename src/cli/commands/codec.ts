@@ -1,0 +1,49 @@
+/**
+ * `verge codec`: uplink codecs of the edge data loop (docs/edge-loop.md). `list` shows the codec
+ * registry; `train` trains a learned (autoencoder) codec and, with --publish, puts its encoder and
+ * decoder into the registry for agents and the cloud.
+ */
+import type { Command } from 'commander';
+import { action } from '../command.ts';
+import { cloudOptions, nonNegativeInt, number, positiveInt } from '../options.ts';
+
+export function register(program: Command): void {
+  const codec = program.command('codec').description('uplink codecs: list them, train a learned (autoencoder) codec');
+
+  codec
+    .command('list')
+    .description('the uplink codecs, whether they are lossy, and their option')
+    .option('--json', 'print {codecs:[{name, lossy, summary, option}]}')
+    .action(action(() => import('../actions/codec-list.ts')));
+
+  cloudOptions(
+    codec
+      .command('train')
+      .description(
+        "train a convolutional autoencoder with verge's trainer; write encoder.onnx and decoder.onnx; report bytes per sample, PSNR and a classifier's accuracy on decoded samples",
+      )
+      .option(
+        '--data <name|dir>',
+        'images [channels, height, width] in [0, 1], height and width divisible by 4',
+        'fashion-mnist',
+      )
+      .requiredOption('--latent <k>', 'latent values per sample (each sent as one byte)', positiveInt('--latent'))
+      .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), 5)
+      .option('--batch <n>', 'mini-batch size', positiveInt('--batch'), 64)
+      .option('--lr <x>', 'Adam learning rate', number('--lr', { above: 0 }), 2e-3)
+      .option('--seed <n>', 'seed of initialization and shuffling', nonNegativeInt('--seed'), 0)
+      .option('--limit <n>', 'train on the first N training samples', positiveInt('--limit'))
+      .option('--eval-samples <n>', 'test samples to measure on', positiveInt('--eval-samples'), 1000)
+      .option('--classifier <model.onnx>', "also report this classifier's accuracy on original vs decoded test samples")
+      .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+      .requiredOption('--out-dir <dir>', 'where encoder.onnx, decoder.onnx and report.json go')
+      .option(
+        '--publish <name@version>',
+        'publish the encoder as <name>-encoder@<version> and the decoder as <name>-decoder@<version> (codec spec learned:<name>@<version>)',
+      )
+      .option(
+        '--json',
+        'print {codec, latent, bytes_per_sample, raw_bytes_per_sample, ratio, psnr_db, classifier?, published?}',
+      ),
+  ).action(action(() => import('../actions/codec-train.ts')));
+}
