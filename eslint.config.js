@@ -1,5 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const ONNXRUNTIME = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'];
+const NODE_MODULES = ['node:*', ...builtinModules.filter((m) => !m.startsWith('_'))];
+/** data/ files the browser uses (parsers and types; sources that read folders are Node-only). */
+const BROWSER_DATA_FILES = ['src/data/idx.ts', 'src/data/dataset.ts', 'src/data/fashion-mnist-classes.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'bench/results/**', 'dist/**'] },
@@ -22,6 +28,22 @@ export default tseslint.config(
     ignores: ['src/runtime/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'] }],
+    },
+  },
+  {
+    // The browser path (src/web/build.ts bundles it): the layers a tab runs import no Node module.
+    // Node-only files beside them (model files, checkpoint folders) stay off that path.
+    files: ['src/onnx/**/*.ts', 'src/nn/**/*.ts', 'src/train/**/*.ts', 'src/web/app/**/*.ts', ...BROWSER_DATA_FILES],
+    ignores: ['**/*.test.ts', 'src/onnx/io.ts', 'src/train/checkpoint-files.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...NODE_MODULES, ...ONNXRUNTIME] }],
+    },
+  },
+  {
+    files: ['src/runtime/*.ts', 'src/runtime/backends/web.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...NODE_MODULES, 'onnxruntime-node'] }],
     },
   },
 );

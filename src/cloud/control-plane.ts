@@ -7,7 +7,8 @@
  * socket; `start({port: 0})` listens for real. docs/architecture.md says how to add a resource.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { VergeError } from '../errors.ts';
 import type { StatusResponse } from '../protocol/index.ts';
@@ -38,6 +39,7 @@ import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
 import { systemRoutes } from './plugins/system.ts';
 import { telemetryRoutes } from './plugins/telemetry.ts';
+import { webRoutes } from './plugins/web.ts';
 import { PresenceRecorder } from './presence.ts';
 import { openRepositories, type Repositories } from './repositories/index.ts';
 import { loadOrCreateSigningKey, secretMatches, type SigningKey } from './secrets.ts';
@@ -87,7 +89,15 @@ export interface ControlPlaneOptions {
   tickMs?: number;
   /** Fastify request logging. */
   logger?: boolean;
+  /**
+   * The built browser app (dashboard, training page) served at `/`; null: none. Default: the
+   * package's dist/web (`npm run build:web`).
+   */
+  webDir?: string | null;
 }
+
+/** dist/web of this package, from src/cloud/ and from dist/cloud/ alike. */
+export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
 /** Deployment re-evaluation period; health-gate timeouts are seconds to minutes. */
 const DEFAULT_TICK_MS = 1000;
@@ -313,6 +323,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(telemetryRoutes, {
     telemetry: { summary: (since, model) => summarizeTelemetry(s.repos.telemetry, since, model) },
   });
+  await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
   await app.ready();
   return app;
 }

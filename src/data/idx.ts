@@ -46,3 +46,25 @@ export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
   out.set(data, 4 + 4 * dims.length);
   return out;
 }
+
+/**
+ * An images/labels IDX pair as a split: pixels / 255, at most `limit` samples. Pure (no files), so
+ * a browser can use it on fetched bytes; `what` names the pair in errors.
+ */
+export function idxPairToSplit(
+  img: IdxArray,
+  lbl: IdxArray,
+  what: string,
+  limit?: number,
+): { split: { x: Float32Array; y: Int32Array; count: number }; dims: number[] } {
+  if (img.dims.length !== 3 || lbl.dims.length !== 1 || img.dims[0] !== lbl.dims[0]) {
+    throw new VergeError('E_DATA_INVALID', `${what}: images and labels do not match (dims ${img.dims} vs ${lbl.dims})`);
+  }
+  const count = Math.min(img.dims[0]!, limit ?? Infinity);
+  const per = img.dims[1]! * img.dims[2]!;
+  const x = new Float32Array(count * per);
+  for (let i = 0; i < x.length; i++) x[i] = img.data[i]! / 255;
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) y[i] = lbl.data[i]!;
+  return { split: { x, y, count }, dims: img.dims };
+}

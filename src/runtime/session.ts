@@ -1,5 +1,6 @@
 /**
- * Sessions over onnxruntime-node. The only place (with tensor.ts) that touches onnxruntime.
+ * Sessions over onnxruntime: onnxruntime-node, or onnxruntime-web in a browser (the backend seam is
+ * backend.ts; the "#ort" import picks one). The only place (with tensor.ts) that touches onnxruntime.
  * A Session is created from an IR model, model bytes or a file path; run() takes and returns
  * verge TensorValues.
  *
@@ -8,15 +9,15 @@
  * create() (no per-call decoding or allocation beyond the feeds object) to keep the overhead over
  * a bare onnxruntime session within DESIGN.md's 5%.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
+import { backend } from '#ort';
+import type { WebRuntimeOptions } from './backend.ts';
+
+export type { WebRuntimeOptions };
 import { VergeError } from '../errors.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { numberToFloat16Bits, type DType } from '../onnx/dtype.ts';
 import type { Dim, Model, ValueInfo } from '../onnx/ir.ts';
-import { readBytes } from '../onnx/io.ts';
 import { describeValue, fromOrt, isOrtDType, tensor, toOrt, type TensorValue } from './tensor.ts';
 
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from './providers.ts';
@@ -50,44 +51,24 @@ export interface IOSpec {
   shape?: Dim[];
 }
 
+/** Execution providers this host offers (onnxruntime-node's build, or the browser's). */
 export function availableProviders(): string[] {
-  try {
-    return ort.listSupportedBackends().map((b) => b.name);
-  } catch {
-    return ['cpu'];
-  }
+  return backend.availableProviders();
 }
 
-/**
- * onnxruntime-node ships CUDA's provider as separate shared libraries that its installer may or may
- * not have fetched ('bundled: false'). When they are missing, creating a session logs a native
- * error and fails; checking for the files first gives a clean E_PROVIDER_UNAVAILABLE instead.
- * Returns undefined when the binary folder cannot be located (then creation decides).
- */
-function providerLibraryMissing(ep: string): boolean | undefined {
-  try {
-    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    const bin = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-    if (!existsSync(bin)) return undefined;
-    return !readdirSync(bin).some((f) => f.includes(`onnxruntime_providers_${ep}`));
-  } catch {
-    return undefined;
-  }
+/** Browser backend set-up: where onnxruntime-web's WASM files are served, WASM threads. Node ignores it. */
+export function configureRuntime(opts: WebRuntimeOptions): void {
+  backend.configure(opts);
 }
+
+/** Which onnxruntime package runs sessions here: 'onnxruntime-node' or 'onnxruntime-web'. */
+export const runtimeBackendName: string = backend.name;
 
 /** The informative part of onnxruntime's provider failure (it prefixes source locations and lambdas). */
 function providerFailure(message: string): string {
   const first = message.split('\n')[0]!;
   const failed = /(Failed to [^.]*)/.exec(first)?.[1];
   return (failed ?? first.replace(/^.*?:\d+ /, '')).slice(0, 200);
-}
-
-/**
- * WebGPU on Linux goes through Vulkan, which needs GPU device nodes. Without /dev/dri, Dawn only
- * finds software adapters that onnxruntime rejects (after printing native warnings), so say so up front.
- */
-function webgpuDeviceMissing(): boolean {
-  return process.platform === 'linux' && !existsSync('/dev/dri');
 }
 
 function providerUnavailable(ep: string, why: string): VergeError {
@@ -106,18 +87,8 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
     );
   }
   if (ep !== 'cpu') {
-    let backend: { name: string; bundled: boolean } | undefined;
-    try {
-      backend = ort.listSupportedBackends().find((b) => b.name === ep);
-    } catch {
-      backend = undefined;
-    }
-    if (!backend) throw providerUnavailable(ep, `this onnxruntime build has ${availableProviders().join(', ')}`);
-    if (!backend.bundled && providerLibraryMissing(ep)) {
-      throw providerUnavailable(ep, `onnxruntime-node was installed without its ${ep} provider libraries`);
-    }
-    if (ep === 'webgpu' && webgpuDeviceMissing())
-      throw providerUnavailable(ep, 'this machine has no GPU device (/dev/dri)');
+    const problem = backend.providerProblem(ep);
+    if (problem) throw providerUnavailable(ep, problem);
   }
   for (const [k, v] of [
     ['threads', opts.threads],
@@ -128,7 +99,7 @@ function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptio
     }
   }
   const o: ort.InferenceSession.SessionOptions = {
-    executionProviders: [ep],
+    executionProviders: [backend.ortProvider(ep)],
     graphOptimizationLevel: opts.graphOptimization ?? 'all',
     // Fatal only: onnxruntime's errors also arrive as exceptions, which verge turns into one line;
     // its native log would add unparseable lines to stderr.
@@ -311,8 +282,9 @@ export class Session {
     let source: string;
     let ortModel: Uint8Array | string;
     if (typeof model === 'string') {
-      const bytes = readBytes(model);
-      source = basename(model);
+      const file = backend.readModelFile(model);
+      const bytes = file.bytes;
+      source = file.name;
       // Decoding first classifies truncated and non-ONNX files (E_MODEL_TRUNCATED, E_NOT_ONNX)
       // better than onnxruntime does, and gives the declared inputs for validation.
       ir = decodeModel(bytes, source);
@@ -330,13 +302,10 @@ export class Session {
     }
     let inner: ort.InferenceSession;
     try {
-      inner = await ort.InferenceSession.create(ortModel as Uint8Array, ortOptions);
+      inner = await backend.ort.InferenceSession.create(ortModel as Uint8Array, ortOptions);
     } catch (e) {
       const ep = opts.executionProvider ?? 'cpu';
-      if (
-        ep !== 'cpu' &&
-        /provider|shared library|adapter|cuda|webgpu|dawn/i.test(String((e as Error)?.message ?? e))
-      ) {
+      if (ep !== 'cpu' && backend.providerFailurePattern.test(String((e as Error)?.message ?? e))) {
         throw providerUnavailable(ep, providerFailure(String((e as Error).message)));
       }
       throw runtimeError(e, `onnxruntime cannot load ${source}`);

@@ -3,7 +3,8 @@
  * tensors. Conversions share the underlying buffer whenever onnxruntime's storage convention is
  * the same as verge's (every dtype but string), so feeding a tensor costs no copy.
  */
-import ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
+import { backend } from '#ort';
 import { VergeError } from '../errors.ts';
 import {
   allocate,
@@ -103,7 +104,7 @@ export function toOrt(v: TensorValue, what = 'tensor'): ort.Tensor {
   let data: unknown = v.data;
   if (v.dtype === 'string') data = (v.data as Uint8Array[]).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
   try {
-    return new ort.Tensor(v.dtype as 'float32', data as Float32Array, v.dims);
+    return new backend.ort.Tensor(v.dtype as 'float32', data as Float32Array, v.dims);
   } catch (e) {
     checkStorage(v, what); // gives the precise verge error when the storage is at fault
     throw new VergeError('E_RUNTIME', `${what}: ${(e as Error).message}`);

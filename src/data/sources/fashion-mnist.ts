@@ -10,19 +10,9 @@ import type { Dataset } from '../dataset.ts';
 import { idxFiles, loadIdxFolder } from './idx.ts';
 import type { DataSource } from './source.ts';
 import { sourceSummary } from './catalog.ts';
+import { FASHION_MNIST_CLASSES } from '../fashion-mnist-classes.ts';
 
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+export { FASHION_MNIST_CLASSES };
 
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** The subset shipped in the repo (2,000 train / 500 test, first samples of the original files). */

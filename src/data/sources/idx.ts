@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
 import type { Dataset, Split } from '../dataset.ts';
-import { parseIdx } from '../idx.ts';
+import { idxPairToSplit, parseIdx } from '../idx.ts';
 import { classCount, holdOutTail, SourceLog, unreadable, type DataSource, type DataTarget } from './source.ts';
 import { sourceSummary } from './catalog.ts';
 
@@ -48,16 +48,7 @@ function readFile(path: string): Uint8Array {
 export function readIdxSplit(imgPath: string, lblPath: string, limit?: number): { split: Split; dims: number[] } {
   const img = parseIdx(readFile(imgPath), imgPath);
   const lbl = parseIdx(readFile(lblPath), lblPath);
-  if (img.dims.length !== 3 || lbl.dims.length !== 1 || img.dims[0] !== lbl.dims[0]) {
-    throw new VergeError('E_DATA_INVALID', `${imgPath} and ${lblPath} do not match (dims ${img.dims} vs ${lbl.dims})`);
-  }
-  const count = Math.min(img.dims[0]!, limit ?? Infinity);
-  const per = img.dims[1]! * img.dims[2]!;
-  const x = new Float32Array(count * per);
-  for (let i = 0; i < x.length; i++) x[i] = img.data[i]! / 255;
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) y[i] = lbl.data[i]!;
-  return { split: { x, y, count }, dims: img.dims };
+  return idxPairToSplit(img, lbl, `${imgPath} and ${lblPath}`, limit);
 }
 
 /** Load an IDX folder (files named as idxFiles finds them). `name`/`label` name the dataset in reports. */

@@ -1,0 +1,42 @@
+/** Line charts over uPlot: x values and named series, redrawn as data arrives. */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+const COLORS = ['#2f6fdb', '#1f8a4c', '#b7791f', '#c53030', '#6b46c1'];
+
+export class LineChart {
+  private readonly plot: uPlot;
+  private readonly data: number[][];
+
+  constructor(el: HTMLElement, xLabel: string, series: string[], opts: { width?: number; height?: number } = {}) {
+    this.data = [[], ...series.map(() => [])];
+    this.plot = new uPlot(
+      {
+        width: opts.width ?? Math.max(320, el.clientWidth || 640),
+        height: opts.height ?? 220,
+        scales: { x: { time: false } },
+        axes: [{ label: xLabel }, {}],
+        series: [
+          { label: xLabel },
+          ...series.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2 })),
+        ],
+      },
+      this.data as uPlot.AlignedData,
+      el,
+    );
+  }
+
+  /** Append one point per series (null for a gap). */
+  push(x: number, ys: (number | null)[]): void {
+    this.data[0]!.push(x);
+    ys.forEach((y, i) => this.data[i + 1]!.push(y as number));
+    this.plot.setData(this.data as uPlot.AlignedData);
+  }
+
+  /** Replace every point. */
+  set(xs: number[], series: (number | null)[][]): void {
+    this.data.length = 0;
+    this.data.push(xs, ...(series as number[][]));
+    this.plot.setData(this.data as uPlot.AlignedData);
+  }
+}

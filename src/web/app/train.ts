@@ -1,0 +1,195 @@
+/**
+ * The in-browser training page: the seed CNN built by nn/, trained on Fashion-MNIST by train/'s
+ * fit() on onnxruntime-web, then used to classify test images, drawings and uploads — all in the
+ * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`
+ * taken from the query); `window.vergeTraining` and `body[data-state]` expose the outcome.
+ */
+import type { Dataset } from '../../data/dataset.ts';
+import { buildArchitecture } from '../../nn/architectures.ts';
+import { configureRuntime, float32, runtimeBackendName } from '../../runtime/index.ts';
+import { evaluate, fit, type EpochRecord } from '../../train/fit.ts';
+import { TrainingSession } from '../../train/session.ts';
+import { LineChart } from './chart.ts';
+import { fetchFashionMnist } from './fashion.ts';
+import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
+
+/** Test images shown (and classified) after training. */
+const GALLERY_SIZE = 12;
+/** Test samples used for the test accuracy (the whole subset test split). */
+const TEST_SAMPLES = 500;
+/** Let the page repaint at least this often while training (ms). */
+const REPAINT_MS = 100;
+
+export interface TrainingOutcome {
+  state: 'idle' | 'loading' | 'training' | 'done' | 'error';
+  backend: string;
+  threads: number | null;
+  crossOriginIsolated: boolean;
+  history: EpochRecord[];
+  samplesPerSec?: number;
+  test?: { accuracy: number; loss: number; samples: number };
+  gallery?: { label: number; predicted: number }[];
+  error?: string;
+}
+
+declare global {
+  interface Window {
+    vergeTraining: TrainingOutcome;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const query = new URLSearchParams(location.search);
+const threadsParam = query.get('threads');
+configureRuntime({
+  wasmAssets: new URL('ort/', location.href).href,
+  ...(threadsParam ? { threads: Number(threadsParam) } : {}),
+});
+
+const outcome: TrainingOutcome = {
+  state: 'idle',
+  backend: runtimeBackendName,
+  threads: threadsParam ? Number(threadsParam) : null,
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  history: [],
+};
+window.vergeTraining = outcome;
+
+function setState(state: TrainingOutcome['state'], message: string): void {
+  outcome.state = state;
+  document.body.dataset.state = state;
+  $('status').textContent = message;
+}
+
+let session: TrainingSession | null = null;
+let data: Dataset | null = null;
+
+function formField(name: string): number {
+  const input = ($('train-form') as HTMLFormElement).elements.namedItem(name) as HTMLInputElement;
+  return Number(query.get(name) ?? input.value);
+}
+
+async function train(): Promise<void> {
+  const samples = formField('samples');
+  const epochs = formField('epochs');
+  const batchSize = formField('batch');
+  const lr = formField('lr');
+  ($('train-button') as HTMLButtonElement).disabled = true;
+  setState('loading', 'Loading Fashion-MNIST…');
+  data = await fetchFashionMnist('data/fashion-mnist/', { train: samples, test: TEST_SAMPLES });
+  const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed: 0 });
+  setState('training', 'Building the training graph…');
+  await session?.release();
+  session = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr } });
+  const chart = new LineChart($('chart'), 'step', ['loss', 'accuracy']);
+  outcome.history = [];
+  let lastPaint = performance.now();
+  const result = await fit(session, data, {
+    epochs,
+    batchSize,
+    lr,
+    validation: 'test',
+    onProgress: (p) => {
+      chart.push(p.globalStep, [p.loss, p.accuracy ?? null]);
+      $('progress-bar').style.width = `${((100 * p.globalStep) / p.totalSteps).toFixed(1)}%`;
+      $('status').textContent =
+        `epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.epochSteps} · loss ${p.loss.toFixed(3)}` +
+        (p.accuracy !== undefined ? ` · accuracy ${(100 * p.accuracy).toFixed(1)}%` : '') +
+        ` · ${Math.round(p.samplesPerSec)} samples/s`;
+    },
+    onEpochEnd: (r) => {
+      outcome.history.push(r);
+      renderHistory(outcome.history);
+    },
+    callbacks: [
+      {
+        async onBatchEnd() {
+          if (performance.now() - lastPaint < REPAINT_MS) return;
+          await new Promise((r) => setTimeout(r, 0));
+          lastPaint = performance.now();
+        },
+      },
+    ],
+  });
+  const test = await evaluate(session, data);
+  outcome.samplesPerSec = result.samples_per_sec;
+  outcome.test = { accuracy: test.accuracy, loss: test.loss, samples: test.samples };
+  outcome.gallery = await renderGallery(session, data);
+  for (const id of ['classify-button', 'upload']) ($(id) as HTMLButtonElement).disabled = false;
+  ($('train-button') as HTMLButtonElement).disabled = false;
+  setState(
+    'done',
+    `Trained ${result.epochs} epoch(s), ${result.steps} steps at ${Math.round(result.samples_per_sec)} samples/s; ` +
+      `test accuracy ${(100 * test.accuracy).toFixed(1)}% on ${test.samples} images.`,
+  );
+}
+
+function renderHistory(history: EpochRecord[]): void {
+  const rows = history.map(
+    (r) =>
+      `<tr><td>${r.epoch}</td><td>${r.loss.toFixed(4)}</td><td>${pct(r.accuracy)}</td><td>${r.val_loss?.toFixed(4) ?? ''}</td>` +
+      `<td>${pct(r.val_accuracy)}</td><td>${Math.round(r.samples_per_sec)}</td></tr>`,
+  );
+  $('history').innerHTML =
+    '<tr><th>epoch</th><th>loss</th><th>accuracy</th><th>test loss</th><th>test accuracy</th><th>samples/s</th></tr>' +
+    rows.join('');
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '' : `${(100 * x).toFixed(1)}%`);
+
+async function renderGallery(s: TrainingSession, d: Dataset): Promise<{ label: number; predicted: number }[]> {
+  const n = Math.min(GALLERY_SIZE, d.test.count);
+  const per = d.test.x.length / d.test.count;
+  const x = d.test.x.slice(0, n * per);
+  const { logits } = await s.predict({ input: float32([n, ...d.shape], x) });
+  const gallery = $('gallery');
+  gallery.innerHTML = '';
+  const out: { label: number; predicted: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = (logits!.data as Float32Array).subarray(i * d.classes, (i + 1) * d.classes);
+    const predicted = row.indexOf(Math.max(...row));
+    const label = d.test.y[i]!;
+    out.push({ label, predicted });
+    const fig = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    drawSample(canvas, x.subarray(i * per, (i + 1) * per), 28, 28);
+    const cap = document.createElement('figcaption');
+    cap.className = predicted === label ? 'right' : 'wrong';
+    cap.textContent = d.classNames![predicted]!;
+    cap.title = `label: ${d.classNames![label]}`;
+    fig.append(canvas, cap);
+    gallery.append(fig);
+  }
+  return out;
+}
+
+async function showPrediction(pixels: Float32Array): Promise<void> {
+  if (!session || !data) return;
+  const ranked = await classifyPixels(session, pixels, data.shape, data.classNames!);
+  $('prediction').innerHTML = ranked
+    .slice(0, 3)
+    .map((r) => `<li>${r.name} · ${(100 * r.probability).toFixed(1)}%</li>`)
+    .join('');
+}
+
+function fail(e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  outcome.error = message;
+  ($('train-button') as HTMLButtonElement).disabled = false;
+  setState('error', `Training failed: ${message}`);
+}
+
+const pad = new PadDrawing($('pad') as HTMLCanvasElement);
+$('clear-button').addEventListener('click', () => pad.clear());
+$('classify-button').addEventListener('click', () => void showPrediction(pad.pixels(28, 28)).catch(fail));
+$('upload').addEventListener('change', async (ev) => {
+  const file = (ev.target as HTMLInputElement).files?.[0];
+  if (file) await showPrediction(await imageToPixels(file, 28, 28)).catch(fail);
+});
+$('train-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  train().catch(fail);
+});
+$('runtime-info').textContent =
+  `${runtimeBackendName} · WebAssembly${outcome.crossOriginIsolated ? ' with threads (cross-origin isolated)' : ', one thread (page not cross-origin isolated)'}`;
+if (query.get('auto') === '1') train().catch(fail);
