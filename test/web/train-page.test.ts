@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlane, type ControlPlane } from '../../src/cloud/control-plane.ts';
 import { buildWebApp, type WebBuildResult } from '../../src/web/build.ts';
-import type { TrainingOutcome } from '../../src/web/app/train.ts';
+import type { TrainingOutcome } from '../../src/web/training-outcome.ts';
 import { chromiumSkipReason, collectPageErrors, launchChromium, type LaunchedBrowser } from './chromium.ts';
 
 const skip = chromiumSkipReason();
@@ -47,7 +47,8 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     const errors = collectPageErrors(page);
     const res = await page.goto(`${url}/train.html?auto=1&samples=1024&epochs=2&batch=64`);
     expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
-    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    // a string: it runs in the page (the test's own types have no DOM)
+    await page.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, {
       timeout: 300_000,
       polling: 500,
     });
@@ -66,7 +67,7 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     const right = outcome.gallery!.filter((g) => g.label === g.predicted).length;
     expect(right).toBeGreaterThanOrEqual(4);
     expect(await page.locator('#status').textContent()).toContain('test accuracy');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
     await page.close();
   }, 400_000);
 });

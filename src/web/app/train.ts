@@ -9,6 +9,7 @@ import { buildArchitecture } from '../../nn/architectures.ts';
 import { configureRuntime, float32, runtimeBackendName } from '../../runtime/index.ts';
 import { evaluate, fit, type EpochRecord } from '../../train/fit.ts';
 import { TrainingSession } from '../../train/session.ts';
+import type { TrainingOutcome } from '../training-outcome.ts';
 import { LineChart } from './chart.ts';
 import { fetchFashionMnist } from './fashion.ts';
 import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
@@ -19,18 +20,6 @@ const GALLERY_SIZE = 12;
 const TEST_SAMPLES = 500;
 /** Let the page repaint at least this often while training (ms). */
 const REPAINT_MS = 100;
-
-export interface TrainingOutcome {
-  state: 'idle' | 'loading' | 'training' | 'done' | 'error';
-  backend: string;
-  threads: number | null;
-  crossOriginIsolated: boolean;
-  history: EpochRecord[];
-  samplesPerSec?: number;
-  test?: { accuracy: number; loss: number; samples: number };
-  gallery?: { label: number; predicted: number }[];
-  error?: string;
-}
 
 declare global {
   interface Window {

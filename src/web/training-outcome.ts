@@ -1,0 +1,14 @@
+/** What the training page (app/train.ts) exposes as `window.vergeTraining`: read by the tests and bench/browser. */
+import type { EpochRecord } from '../train/fit.ts';
+
+export interface TrainingOutcome {
+  state: 'idle' | 'loading' | 'training' | 'done' | 'error';
+  backend: string;
+  threads: number | null;
+  crossOriginIsolated: boolean;
+  history: EpochRecord[];
+  samplesPerSec?: number;
+  test?: { accuracy: number; loss: number; samples: number };
+  gallery?: { label: number; predicted: number }[];
+  error?: string;
+}
