@@ -1,0 +1,349 @@
+/**
+ * Training throughput on real architectures, verge vs PyTorch, side by side in one run: the seed
+ * CNN, mobilenet_v2, resnet18, squeezenet1_1, a GRU sequence classifier and a small transformer
+ * encoder (bench/train_models.py defines them, exports what verge trains, and times PyTorch).
+ * Same architecture, batch, optimizer (SGD lr 0.01) and seeded random batches on both sides; at
+ * each thread count, rounds alternate PyTorch / verge and samples/s is the median over rounds.
+ * verge runs each model in its own worker process so its peak RSS is the model's own, and
+ * onnxruntime's profiler names verge's top kernels per model.
+ *
+ * The PyTorch process runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this machine pins
+ * them in the environment; PyTorch's results are identical without them, and faster), recorded in
+ * the JSON.
+ *
+ *   npm run bench -- train-models [--models mobilenet_v2,resnet18] [--threads 2,1] [--steps 20]
+ *                                 [--warmup 3] [--rounds 2] [--no-profile]
+ */
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { rng } from '../src/data/dataset.ts';
+import { loadModel } from '../src/onnx/io.ts';
+import type { TensorValue } from '../src/runtime/tensor.ts';
+import { hasRecurrent } from '../src/train/lower/recurrent.ts';
+import { lowerRecurrentFor } from '../src/train/lower/parameters.ts';
+import { TrainingSession } from '../src/train/session.ts';
+import { peakRssMb } from '../src/cli/output.ts';
+import { machineInfo, printTable, pythonVersions, round, writeResult } from './lib.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SCRIPT = join(here, 'train_models.py');
+const PYTHON = '/usr/bin/python3';
+/** Pinned by this machine's environment; unset for the PyTorch process only (see the header). */
+const OPENBLAS_PINS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
+const LR = 0.01;
+const CLASSES = 10;
+/** Distinct batches cycled through (as train_models.py does). */
+const DATA_BATCHES = 4;
+const PROFILE_STEPS = 5;
+const TOP_KERNELS = 6;
+
+interface Spec {
+  shape: number[];
+  batch: number;
+  opset: number;
+  note: string;
+}
+interface RoundResult {
+  samples_per_sec: number;
+  ms_per_step: number;
+  loss: number;
+}
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const num = (name: string, def: number) => Number(flag(name) ?? def);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function torchEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of OPENBLAS_PINS) delete env[k];
+  return env;
+}
+
+function python(args: string[]): string {
+  return execFileSync(PYTHON, [SCRIPT, ...args], {
+    encoding: 'utf8',
+    env: torchEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Seeded standard-normal batches and labels (verge's side of train_models.py's data). */
+function batches(spec: Spec): { x: TensorValue; y: TensorValue }[] {
+  const r = rng(1);
+  const per = spec.shape.reduce((a, b) => a * b, 1);
+  return Array.from({ length: DATA_BATCHES }, () => {
+    const x = new Float32Array(spec.batch * per);
+    for (let i = 0; i < x.length; i++) {
+      const u = Math.max(r(), 1e-12);
+      x[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+    }
+    const y = Int32Array.from({ length: spec.batch }, () => Math.floor(r() * CLASSES));
+    return {
+      x: { dtype: 'float32', dims: [spec.batch, ...spec.shape], data: x },
+      y: { dtype: 'int32', dims: [spec.batch], data: y },
+    };
+  });
+}
+
+// ---- the verge worker: one model, one thread count; answers 'run', 'profile' and 'quit' on stdin ----
+
+async function worker(): Promise<void> {
+  const [onnx, specJson, threads, steps, warmup] = [
+    flag('onnx')!,
+    flag('spec')!,
+    num('threads', 2),
+    num('steps', 20),
+    num('warmup', 3),
+  ];
+  const spec = JSON.parse(specJson) as Spec;
+  const data = batches(spec);
+  let model = loadModel(onnx);
+  if (hasRecurrent(model)) model = await lowerRecurrentFor(model, { input: data[0]!.x });
+  const t0 = performance.now();
+  const session = await TrainingSession.create(model, {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'sgd', lr: LR },
+    threads,
+  });
+  const buildMs = performance.now() - t0;
+  let i = 0;
+  const step = () => {
+    const b = data[i++ % DATA_BATCHES]!;
+    return session.step({ input: b.x }, b.y, LR);
+  };
+  for (let k = 0; k < warmup; k++) await step();
+  const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  say({ ready: true, build_ms: round(buildMs, 0) });
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'run') {
+      const t = performance.now();
+      let last = NaN;
+      for (let k = 0; k < steps; k++) last = (await step()).loss;
+      const ms = performance.now() - t;
+      say({ samples_per_sec: (steps * spec.batch * 1000) / ms, ms_per_step: ms / steps, loss: last });
+    } else if (line === 'profile') say(await profile(session, data[0]!, threads));
+    else break;
+  }
+  say({ peak_rss_mb: peakRssMb() });
+  await session.release();
+  process.exit(0); // stdin's reader would keep the worker alive
+}
+
+/** onnxruntime's profiler over a few steps of the training graph: kernel time per op type. */
+async function profile(
+  session: TrainingSession,
+  b: { x: TensorValue; y: TensorValue },
+  threads: number,
+): Promise<Record<string, unknown>> {
+  const { Session } = await import('../src/runtime/session.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'verge-train-models-'));
+  const s = await Session.create(session.graph.model, { threads, profilePrefix: join(dir, 'p') });
+  const feeds: Record<string, TensorValue> = { ...session.getState().tensors, input: b.x };
+  feeds[session.graph.labels] = {
+    dtype: 'int64',
+    dims: b.y.dims,
+    data: BigInt64Array.from(Array.from(b.y.data as Int32Array, BigInt)),
+  };
+  feeds[session.graph.lr] = { dtype: 'float32', dims: [], data: Float32Array.of(LR) };
+  feeds[session.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(1) };
+  for (let k = 0; k < PROFILE_STEPS; k++) await s.run(feeds);
+  s.endProfiling();
+  await s.release();
+  const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+  const events = file
+    ? (JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        cat: string;
+        name: string;
+        dur: number;
+        args?: { op_name?: string };
+      }[])
+    : [];
+  rmSync(dir, { recursive: true, force: true });
+  const byOp = new Map<string, number>();
+  let total = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const op = e.args?.op_name ?? '?';
+    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    total += e.dur;
+  }
+  return {
+    kernel_ms_per_step: round(total / PROFILE_STEPS / 1000, 1),
+    top_kernels: [...byOp]
+      .sort((a, c) => c[1] - a[1])
+      .slice(0, TOP_KERNELS)
+      .map(([op, us]) => ({ op, ms_per_step: round(us / PROFILE_STEPS / 1000, 1), share: round(us / total, 3) })),
+  };
+}
+
+// ---- the coordinator ----
+
+class Worker {
+  private readonly lines: AsyncIterableIterator<string>;
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  }
+  async read<T>(): Promise<T> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('the verge worker exited early');
+    return JSON.parse(r.value) as T;
+  }
+  async ask<T>(cmd: string): Promise<T> {
+    this.child.stdin.write(`${cmd}\n`);
+    return this.read<T>();
+  }
+  async quit(): Promise<{ peak_rss_mb: number }> {
+    const r = await this.ask<{ peak_rss_mb: number }>('quit');
+    this.child.stdin.end();
+    return r;
+  }
+}
+
+function startWorker(onnx: string, spec: Spec, threads: number, steps: number, warmup: number): Worker {
+  const args = [
+    join(here, 'run.js'),
+    'train-models',
+    '--worker',
+    '--onnx',
+    onnx,
+    '--spec',
+    JSON.stringify(spec),
+    '--threads',
+    String(threads),
+    '--steps',
+    String(steps),
+    '--warmup',
+    String(warmup),
+  ];
+  return new Worker(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+async function coordinate(): Promise<void> {
+  if (!pythonVersions())
+    throw new Error('bench/train-models needs /usr/bin/python3 with python3-torch and python3-torchvision');
+  const specs = JSON.parse(python(['spec'])) as Record<string, Spec>;
+  const models = (flag('models') ?? Object.keys(specs).join(',')).split(',');
+  for (const m of models)
+    if (!specs[m]) throw new Error(`unknown model ${m} (known: ${Object.keys(specs).join(', ')})`);
+  const threadCounts = (flag('threads') ?? '2,1').split(',').map(Number);
+  const steps = num('steps', 20);
+  const warmup = num('warmup', 3);
+  const rounds = num('rounds', 2);
+  const doProfile = !process.argv.includes('--no-profile');
+  const dir = mkdtempSync(join(tmpdir(), 'verge-train-models-'));
+  const rows: Record<string, unknown>[] = [];
+  try {
+    for (const name of models) {
+      const spec = specs[name]!;
+      const onnx = join(dir, `${name}.onnx`);
+      python(['export', name, onnx]);
+      for (const threads of threadCounts) {
+        process.stderr.write(`${name}, ${threads} thread(s): building the training graph…\n`);
+        const w = startWorker(onnx, spec, threads, steps, warmup);
+        const ready = await w.read<{ build_ms: number }>();
+        const verge: RoundResult[] = [];
+        const torch: RoundResult[] = [];
+        let torchRss = 0;
+        for (let r = 0; r < rounds; r++) {
+          process.stderr.write(`${name}, ${threads} thread(s), round ${r + 1}/${rounds}: pytorch, verge…\n`);
+          const t = JSON.parse(python(['time', name, String(threads), String(steps), String(warmup)])) as {
+            seconds: number;
+            loss: number;
+            peak_rss_mb: number;
+          };
+          torch.push({
+            samples_per_sec: (steps * spec.batch) / t.seconds,
+            ms_per_step: (t.seconds * 1000) / steps,
+            loss: t.loss,
+          });
+          torchRss = Math.max(torchRss, t.peak_rss_mb);
+          verge.push(await w.ask<RoundResult>('run'));
+        }
+        const prof =
+          doProfile && threads === threadCounts[0] ? await w.ask<Record<string, unknown>>('profile') : undefined;
+        const { peak_rss_mb } = await w.quit();
+        const v = median(verge.map((x) => x.samples_per_sec));
+        const p = median(torch.map((x) => x.samples_per_sec));
+        rows.push({
+          model: name,
+          threads,
+          batch: spec.batch,
+          input: spec.shape,
+          verge_samples_per_sec: round(v, 1),
+          pytorch_samples_per_sec: round(p, 1),
+          ratio: round(v / p, 3),
+          verge_peak_rss_mb: peak_rss_mb,
+          pytorch_peak_rss_mb: round(torchRss, 1),
+          rss_ratio: round(peak_rss_mb / torchRss, 2),
+          verge_build_ms: ready.build_ms,
+          rounds: { verge, pytorch: torch },
+          ...(prof ? { verge_profile: prof } : {}),
+        });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const path = writeResult('train-models', {
+    machine: machineInfo(),
+    python: pythonVersions(),
+    config: {
+      optimizer: 'sgd',
+      lr: LR,
+      steps,
+      warmup,
+      rounds,
+      threads: threadCounts,
+      data: 'seeded standard-normal batches, 10 classes',
+      models: Object.fromEntries(models.map((m) => [m, specs[m]])),
+      pytorch_env: {
+        unset: OPENBLAS_PINS,
+        were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
+        why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
+      },
+    },
+    results: rows,
+  });
+  printTable(
+    [
+      'model',
+      'threads',
+      'verge samples/s',
+      'pytorch samples/s',
+      'ratio',
+      'verge RSS MB',
+      'pytorch RSS MB',
+      'top kernels',
+    ],
+    rows.map((r) => [
+      r.model as string,
+      r.threads as number,
+      r.verge_samples_per_sec as number,
+      r.pytorch_samples_per_sec as number,
+      r.ratio as number,
+      r.verge_peak_rss_mb as number,
+      r.pytorch_peak_rss_mb as number,
+      ((r.verge_profile as { top_kernels?: { op: string; share: number }[] } | undefined)?.top_kernels ?? [])
+        .slice(0, 3)
+        .map((k) => `${k.op} ${Math.round(k.share * 100)}%`)
+        .join(', '),
+    ]),
+  );
+  process.stdout.write(`wrote ${path}\n`);
+}
+
+if (process.argv.includes('--worker')) await worker();
+else await coordinate();
