@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/onnx/io.ts';
+import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { trainedFixturePath } from '../optimize/helpers.ts';
 import { pool, verge } from './cli.ts';
 
@@ -27,7 +28,10 @@ describe('verge prune', () => {
     expect(j.sparsity).toBeCloseTo(0.8, 3);
     expect(j.ratio).toBeLessThanOrEqual(0.35);
     expect(j.bytes_out).toBe(readFileSync(out).length);
-    expect(loadModel(out).graph.sparseInitializers.length).toBeGreaterThan(0);
+    expect(j.layout).toBe('mask'); // the default: standard ops rebuild the weights
+    expect(loadModel(out).graph.initializers.some((t) => t.name.endsWith('__m_bits'))).toBe(true);
+    const checked = checkOnnxFiles([out]);
+    if (!checked.skipped) expect(checked.failures).toEqual([]);
   });
 
   it('structured with fine-tuning in stages: smaller dense model, accuracy before/after', async () => {

@@ -10,6 +10,7 @@ import { VergeError } from '../../errors.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel, writeFileAtomic } from '../../onnx/io.ts';
+import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
 import { dataInputs } from '../../onnx/inputs.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { resolveDeviceProfile } from '../../optimize/device-profiles.ts';
@@ -61,7 +62,7 @@ export default async function optimize(input: string, opts: OptimizeCliOptions):
   const profile = opts.target ? resolveDeviceProfile(opts.target) : undefined;
   checkFinetuneOptions(opts);
   const { finetuneEpochs: epochs, finetuneSamples: samples, threads } = opts;
-  const model = loadModel(input);
+  const model = densifySparseInitializers(loadModel(input));
   const data = await loadDataset(opts.data);
   checkSampleShape(model, data.shape, input);
   note(`data: ${data.name} from ${data.source} (${data.train.count} train, ${data.test.count} test)`);

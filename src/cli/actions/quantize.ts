@@ -5,6 +5,7 @@
  */
 import { VergeError } from '../../errors.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
+import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
 import {
   executedOps,
   quantizeModel,
@@ -52,7 +53,8 @@ export default async function quantize(input: string, opts: QuantizeCliOptions):
   if (mode === 'qat' && (opts.calib === undefined || opts.calib === 'random')) {
     throw new VergeError('E_BAD_ARGUMENT', 'qat mode trains on labelled data: pass --calib <dataset name or folder>');
   }
-  const model = loadModel(input);
+  // a pruned model's masked or sparse weights become plain initializers the quantizer can read
+  const model = densifySparseInitializers(loadModel(input));
   let bar: ReturnType<typeof progressBar> | undefined;
   let stepBar: ReturnType<typeof progressBar> | undefined;
   if (mode === 'static' || mode === 'qat')

@@ -13,6 +13,7 @@ import { withDataInfo, type DataInfo } from '../../data/preprocessing.ts';
 import { standardizationFor, type Standardization } from '../../data/standardize.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
+import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
 import { buildArchitecture } from '../../nn/architectures.ts';
 import { evaluate, fit, sampleShapeFor, type EarlyStoppingOptions, type EpochRecord } from '../../train/fit.ts';
 import { directoryCheckpoints } from '../../train/checkpoint-files.ts';
@@ -159,7 +160,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       ...(standardize ? { standardize } : {}),
       ...(data.vocabSize ? { vocabSize: data.vocabSize } : {}),
     });
-  } else source = loadModel(modelPath!);
+  } else source = densifySparseInitializers(loadModel(modelPath!)); // pruned models: dense weights to train
   const { input, shape, classes, warning } = sampleShapeFor(source, data);
   if (warning) note(`warning: ${warning}`);
 

@@ -33,9 +33,9 @@ export function register(program: Command): void {
     .addOption(
       choice(
         '--layout <l>',
-        "unstructured: sparse index layout, 'compact' (int16 indices, smallest; onnxruntime loads it) or 'int64' (what the ONNX checker accepts)",
-        ['compact', 'int64'],
-        'compact',
+        "unstructured: how pruned weights are stored — 'mask' (non-zero values + a bitmask rebuilt by standard ops; standard-valid, smallest), 'int64' (ONNX sparse initializers; standard-valid, larger below ~67% sparsity) or 'compact' (int16-index sparse initializers: NON-STANDARD, the ONNX checker rejects them; onnxruntime loads them)",
+        ['mask', 'int64', 'compact'],
+        'mask',
       ),
     )
     .option(

@@ -81,30 +81,45 @@ describe('unstructured magnitude pruning', () => {
 });
 
 describe('sparse initializers', () => {
-  it('an 80%-sparse seed CNN file is <= 0.35x and onnxruntime runs it with the same outputs', async () => {
+  it('an 80%-sparse seed CNN file is <= 0.35x in the default (mask) layout, standard-valid, with the same outputs', async () => {
     const dense = trainedFixture('seed_cnn_fmnist');
     const { model: pruned } = pruneMagnitude(dense, { sparsity: 0.8 });
-    const { model: sparse, report } = toSparseInitializers(pruned);
-    // the big weights go sparse; small layers that keep more weights under one global threshold stay
-    // dense when values + indices would not save enough
+    const { model: masked, report } = toSparseInitializers(pruned);
+    // the big weights get masks; small layers that keep more weights under one global threshold stay
+    // dense when values + mask would not save enough
     expect(report.tensors.map((t) => t.name)).toEqual(expect.arrayContaining(['net.3.weight', 'net.7.weight']));
-    expect(report.tensors.find((t) => t.name === 'net.7.weight')!.chunks).toBe(4);
-    const ratio = encodeModel(sparse).length / encodeModel(dense).length;
-    console.log(`80% sparse seed CNN: ${(ratio * 100).toFixed(1)}% of the dense file`);
+    expect(masked.graph.sparseInitializers).toEqual([]);
+    const ratio = encodeModel(masked).length / encodeModel(dense).length;
+    console.log(`80% sparse seed CNN, mask layout: ${(ratio * 100).toFixed(1)}% of the dense file`);
     expect(ratio).toBeLessThanOrEqual(0.35);
     const feeds = { input: sampleImages(4) };
-    await expectSame(pruned, sparse, feeds);
-    // the int64 layout (what the ONNX checker accepts) loads too, but is bigger
+    await expectSame(pruned, masked, feeds);
+    // sparse initializers: int64 indices (checker-typed, bigger) and the opt-in int16 'compact' chunks
     const strict = toSparseInitializers(pruned, { layout: 'int64' }).model;
     await expectSame(pruned, strict, feeds);
-    expect(encodeModel(strict).length).toBeGreaterThan(encodeModel(sparse).length);
+    const compact = toSparseInitializers(pruned, { layout: 'compact' });
+    expect(compact.report.tensors.find((t) => t.name === 'net.7.weight')!.chunks).toBe(4);
+    await expectSame(pruned, compact.model, feeds);
+    expect(encodeModel(strict).length).toBeGreaterThan(encodeModel(compact.model).length);
+    expect(encodeModel(compact.model).length).toBeGreaterThan(encodeModel(masked).length);
   });
 
-  it('densify restores the pruned dense weights exactly', () => {
+  it('models below opset 11 (no CumSum) get int64 sparse initializers instead of masks', () => {
     const { model: pruned } = pruneMagnitude(trainedFixture('seed_cnn_fmnist'), { sparsity: 0.8 });
-    const back = densifySparseInitializers(toSparseInitializers(pruned).model);
+    const old = { ...pruned, opsetImports: [{ domain: '', version: 10 }] };
+    const { model } = toSparseInitializers(old);
+    expect(model.graph.sparseInitializers.length).toBeGreaterThan(0);
+    expect(model.graph.sparseInitializers.every((s) => s.indices.dtype === 'int64')).toBe(true);
+  });
+
+  it.each(['mask', 'int64', 'compact'] as const)('densify restores the pruned dense weights exactly (%s)', (layout) => {
+    const { model: pruned } = pruneMagnitude(trainedFixture('seed_cnn_fmnist'), { sparsity: 0.8 });
+    const back = densifySparseInitializers(toSparseInitializers(pruned, { layout }).model);
     expect(back.graph.sparseInitializers).toEqual([]);
     expect(back.graph.nodes.map((n) => n.opType)).toEqual(pruned.graph.nodes.map((n) => n.opType));
+    expect(back.graph.initializers.map((t) => t.name).sort()).toEqual(
+      pruned.graph.initializers.map((t) => t.name).sort(),
+    );
     for (const t of pruned.graph.initializers) {
       const u = init(back, t.name);
       expect(u.dims).toEqual(t.dims);

@@ -4,17 +4,24 @@
  * onnxruntime densifies them when it loads the model (verified for Conv, Gemm and MatMul weights;
  * it accepts int8/int16/int32/int64 indices).
  *
- * Index layout: the ONNX checker wants int64 indices, 8 bytes per non-zero, which costs more than it
- * saves below ~67% sparsity. The 'compact' layout (default) uses int16 linearized indices, splitting
- * a tensor of more than 32,767 elements into 1-D sparse chunks that a Concat + Reshape (folded away
- * by onnxruntime's constant folding at load) reassemble: 6 bytes per non-zero instead of 12.
+ * Layouts: 'mask' (default; mask-storage.ts) keeps the non-zero values and a bitmask as plain
+ * initializers that standard ops rebuild — checker-valid and the smallest above ~20% sparsity.
+ * 'int64' writes sparse initializers the ONNX checker accepts, 8 bytes of index per non-zero, which
+ * costs more than it saves below ~67% sparsity. 'compact' (opt-in, NOT standard-valid: the checker
+ * rejects its indices) uses int16 linearized indices, splitting a tensor of more than 32,767
+ * elements into 1-D sparse chunks that a Concat + Reshape (folded away by onnxruntime's constant
+ * folding at load) reassemble: 6 bytes per non-zero instead of 12.
  */
 import { VergeError } from '../../errors.ts';
 import { cloneModel, makeTensor } from '../../onnx/builder.ts';
 import type { Graph, Model, Node, SparseTensor, Tensor } from '../../onnx/ir.ts';
-import { numel } from '../../onnx/ir.ts';
+import { defaultOpset, numel } from '../../onnx/ir.ts';
+import { foldMaskedWeights, maskedBytes, maskedWeight, MASKED_MIN_OPSET } from './mask-storage.ts';
 
-export type SparseIndexLayout = 'compact' | 'int64';
+export type SparseIndexLayout = 'mask' | 'int64' | 'compact';
+export const SPARSE_LAYOUTS: readonly SparseIndexLayout[] = ['mask', 'int64', 'compact'];
+/** The layout `verge prune` writes unless told otherwise: standard-valid and the smallest. */
+export const DEFAULT_SPARSE_LAYOUT: SparseIndexLayout = 'mask';
 
 /** Largest linear index an int16 can hold: the chunk size of the compact layout. */
 export const INT16_CHUNK = 32767;
@@ -40,7 +47,10 @@ type SparseData = Float32Array | Int8Array | Uint8Array;
 export interface SparseStorageReport {
   tensors: { name: string; elements: number; nonZeros: number; chunks: number }[];
   denseBytes: number;
+  /** Bytes of sparse initializers (int64/compact layouts) … */
   sparseBytes: number;
+  /** … and of masked weights' values and bitmasks (mask layout). */
+  maskBytes: number;
 }
 
 function zerosOf(data: SparseData): number {
@@ -80,12 +90,14 @@ export function toSparseInitializers(
   model: Model,
   opts: SparseStorageOptions = {},
 ): { model: Model; report: SparseStorageReport } {
-  const layout = opts.layout ?? 'compact';
+  let layout = opts.layout ?? DEFAULT_SPARSE_LAYOUT;
+  // the mask's rebuild needs CumSum/BitShift; older models get checker-valid sparse initializers
+  if (layout === 'mask' && (defaultOpset(model) ?? 0) < MASKED_MIN_OPSET) layout = 'int64';
   const minSparsity = opts.minSparsity ?? 0;
   const out = cloneModel(model);
   const g = out.graph;
   const inputs = new Set(g.inputs.map((i) => i.name));
-  const report: SparseStorageReport = { tensors: [], denseBytes: 0, sparseBytes: 0 };
+  const report: SparseStorageReport = { tensors: [], denseBytes: 0, sparseBytes: 0, maskBytes: 0 };
   const keep: Tensor[] = [];
   const newNodes: Node[] = [];
   for (const t of g.initializers) {
@@ -103,14 +115,19 @@ export function toSparseInitializers(
     const nnz = data.length - zeros;
     const elementBytes = dtype === 'float32' ? 4 : 1;
     const indexBytes = layout === 'int64' ? 8 : 2;
-    if (
-      zeros / data.length < minSparsity ||
-      nnz * (elementBytes + indexBytes) > MAX_SPARSE_FRACTION * data.length * elementBytes
-    ) {
+    const storedBytes =
+      layout === 'mask' ? maskedBytes(data.length, nnz, elementBytes) : nnz * (elementBytes + indexBytes);
+    if (zeros / data.length < minSparsity || storedBytes > MAX_SPARSE_FRACTION * data.length * elementBytes) {
       keep.push(t);
       continue;
     }
-    if (layout === 'int64' || data.length <= INT16_CHUNK) {
+    if (layout === 'mask') {
+      const masked = maskedWeight(t);
+      keep.push(...masked.initializers);
+      newNodes.push(...masked.nodes);
+      report.tensors.push({ name: t.name, elements: data.length, nonZeros: nnz, chunks: 1 });
+      report.maskBytes += storedBytes;
+    } else if (layout === 'int64' || data.length <= INT16_CHUNK) {
       g.sparseInitializers.push(sparseChunk(t.name, dtype, sparseData, 0, data.length, [...t.dims], layout));
       report.tensors.push({ name: t.name, elements: data.length, nonZeros: nnz, chunks: 1 });
     } else {
@@ -203,6 +220,7 @@ export function sparseToDense(sp: SparseTensor): Tensor {
 export function densifySparseInitializers(model: Model): Model {
   const out = cloneModel(model);
   const g = out.graph;
+  foldMaskedWeights(g);
   if (g.sparseInitializers.length === 0) return out;
   for (const sp of g.sparseInitializers) g.initializers.push(sparseToDense(sp));
   g.sparseInitializers = [];
