@@ -1,0 +1,195 @@
+/**
+ * `verge retrain <name@version> --with-collected …`: download the version's fp32 artifact (checked
+ * against its sha256), pull the fleet's labelled collected items (src/cli/fleet-data.ts), fine-tune
+ * on them (optionally replaying original data), evaluate before and after on the collected
+ * hold-out (and the original test split with --data), and publish the result as a new version
+ * whose parent is the starting one — unless it got worse on the hold-out (--force overrides).
+ */
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import type { Dataset, Split } from '../../data/dataset.ts';
+import { take } from '../../data/dataset.ts';
+import { loadDataset } from '../../data/load-dataset.ts';
+import { VergeError } from '../../errors.ts';
+import { decodeModel, encodeModel } from '../../onnx/codec.ts';
+import { saveModel } from '../../onnx/io.ts';
+import {
+  HTTP_PATHS,
+  type ArtifactUploadResponse,
+  type ModelsResponse,
+  type ModelVersion,
+} from '../../protocol/index.ts';
+import { evaluate, fit } from '../../train/fit.ts';
+import { TrainingSession } from '../../train/session.ts';
+import { pullFleetDataset } from '../fleet-data.ts';
+import type { CloudCliOptions } from '../options.ts';
+import { emit, note, table } from '../output.ts';
+
+interface RetrainFlags extends CloudCliOptions {
+  withCollected: boolean;
+  data?: string;
+  replay?: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  version?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  out?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+function concat(a: Split, b: Split): Split {
+  const x = new Float32Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(a.count + b.count);
+  y.set(a.y);
+  y.set(b.y, a.count);
+  return { x, y, count: a.count + b.count };
+}
+
+async function download(client: CloudClient, sha256: string): Promise<Uint8Array> {
+  const res = await fetch(`${client.conn.url}${HTTP_PATHS.artifact(sha256)}`, {
+    headers: client.conn.apiKey ? { authorization: `Bearer ${client.conn.apiKey}` } : {},
+    signal: AbortSignal.timeout(300_000),
+  }).catch((e: Error) => {
+    throw new VergeError('E_NETWORK', `cannot reach the cloud at ${client.conn.url}: ${e.message}`);
+  });
+  if (!res.ok) throw new VergeError('E_NETWORK', `artifact ${sha256.slice(0, 12)}: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256)
+    throw new VergeError('E_INTEGRITY', `artifact ${sha256.slice(0, 12)} does not match its sha256`);
+  return bytes;
+}
+
+export default async function retrain(ref: string, f: RetrainFlags): Promise<void> {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})@(\S+)$/.exec(ref);
+  if (!m || !semver.valid(m[2]!))
+    throw new VergeError('E_BAD_ARGUMENT', `give the starting model as <name>@<semver>, e.g. clf@1.0.0; got '${ref}'`);
+  const [, name, version] = m as unknown as [string, string, string];
+  const next = f.version ?? semver.inc(version, 'minor')!;
+  if (!semver.valid(next)) throw new VergeError('E_BAD_ARGUMENT', `--version '${f.version}' is not semver`);
+  const client = new CloudClient(resolveCloud(f));
+  const listed = await client.get<ModelsResponse>(HTTP_PATHS.model(name));
+  const mv = listed.models[0]?.versions.find((v) => v.version === version);
+  if (!mv) throw new VergeError('E_NOT_FOUND', `no version ${version} of '${name}' in the registry`);
+  if (!f.dryRun && listed.models[0]!.versions.some((v) => v.version === next))
+    throw new VergeError('E_CONFLICT', `${name}@${next} exists already; pick another --version`);
+  const variant = mv.variants.find((v) => v.precision === 'fp32') ?? mv.variants[0];
+  if (!variant) throw new VergeError('E_NOT_FOUND', `${ref} has no variant`);
+  const start = decodeModel(await download(client, variant.sha256), ref);
+
+  const pulled = await pullFleetDataset(client, name);
+  const collected = pulled.dataset;
+  note(
+    `collected: ${pulled.labelled} labelled items of ${name} (${collected.train.count} train, ${collected.test.count} hold-out), ${pulled.unlabelled} without a label left out`,
+  );
+  if (collected.test.count === 0)
+    throw new VergeError('E_DATA_INVALID', `only ${pulled.labelled} labelled items: too few for a hold-out`);
+  let original: Dataset | undefined;
+  let train = collected.train;
+  if (f.data) {
+    original = await loadDataset(f.data);
+    if (original.shape.join() !== collected.shape.join())
+      throw new VergeError(
+        'E_SHAPE_MISMATCH',
+        `--data has samples [${original.shape.join(', ')}], the collected items [${collected.shape.join(', ')}]`,
+      );
+    train = concat(train, take(original.train, Math.min(f.replay ?? collected.train.count, original.train.count)));
+  }
+  const classes = Math.max(collected.classes, original?.classes ?? 0);
+  const trainSet: Dataset = { ...collected, classes, train };
+
+  const before = await evaluate(start, trainSet, collected.test);
+  const beforeOriginal = original ? await evaluate(start, original, original.test) : undefined;
+  const session = await TrainingSession.create(start, {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam' },
+    threads: f.threads,
+  });
+  let tuned;
+  try {
+    await fit(session, trainSet, {
+      epochs: f.epochs,
+      batchSize: f.batch,
+      lr: f.lr,
+      seed: f.seed,
+      onEpochEnd: (r) => note(`epoch ${r.epoch}/${f.epochs}: loss ${r.loss.toFixed(4)}`),
+    });
+    tuned = session.exportModel();
+  } finally {
+    await session.release();
+  }
+  const after = await evaluate(tuned, trainSet, collected.test);
+  const afterOriginal = original ? await evaluate(tuned, original, original.test) : undefined;
+  if (f.out) saveModel(tuned, f.out);
+
+  const worse = after.accuracy < before.accuracy;
+  let published: { name: string; version: string } | null = null;
+  if (!f.dryRun) {
+    if (worse && !f.force)
+      throw new VergeError(
+        'E_CONFLICT',
+        `the retrained model is worse on the collected hold-out (${(100 * after.accuracy).toFixed(2)}% vs ${(100 * before.accuracy).toFixed(2)}%); nothing published (--force publishes anyway)`,
+      );
+    const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, encodeModel(tuned));
+    const metrics: Record<string, number> = {
+      holdout_accuracy: after.accuracy,
+      holdout_accuracy_before: before.accuracy,
+      collected_train: collected.train.count,
+      collected_holdout: collected.test.count,
+      ...(afterOriginal ? { test_accuracy: afterOriginal.accuracy } : {}),
+    };
+    const pub = await client.post<ModelVersion>(HTTP_PATHS.models, {
+      name,
+      version: next,
+      sha256: art.sha256,
+      parent: ref,
+      optimization: `retrain:collected(${collected.train.count}${original ? `+replay ${train.count - collected.train.count}` : ''})`,
+      metrics,
+    });
+    published = { name: pub.name, version: pub.version };
+    note(
+      `published ${name}@${next} (parent ${ref}); roll it out with: verge deploy ${name}@${next} --strategy canary:10`,
+    );
+  }
+  const result = {
+    from: ref,
+    published,
+    samples: {
+      train: train.count,
+      collected_train: collected.train.count,
+      holdout: collected.test.count,
+      unlabelled: pulled.unlabelled,
+    },
+    holdout: { before: before.accuracy, after: after.accuracy },
+    ...(original && beforeOriginal && afterOriginal
+      ? { original: { source: original.source, before: beforeOriginal.accuracy, after: afterOriginal.accuracy } }
+      : {}),
+  };
+  emit(f, result, () =>
+    table(
+      ['evaluated on', `${ref}`, published ? `${name}@${next}` : 'retrained'],
+      [
+        [
+          `collected hold-out (${collected.test.count})`,
+          `${(100 * before.accuracy).toFixed(2)}%`,
+          `${(100 * after.accuracy).toFixed(2)}%`,
+        ],
+        ...(beforeOriginal && afterOriginal
+          ? [
+              [
+                `original test (${original!.test.count})`,
+                `${(100 * beforeOriginal.accuracy).toFixed(2)}%`,
+                `${(100 * afterOriginal.accuracy).toFixed(2)}%`,
+              ],
+            ]
+          : []),
+      ],
+    ),
+  );
+}
