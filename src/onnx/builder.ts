@@ -6,8 +6,8 @@ import { VergeError } from '../errors.ts';
 import { copyPresenceMarks } from './codec.ts';
 import { allocate, storageLength, type DType, type TensorData } from './dtype.ts';
 import {
-  DEFAULT_IR_VERSION,
   DEFAULT_OPSET,
+  irVersionForOpset,
   emptyGraph,
   type Attribute,
   type Dim,
@@ -220,9 +220,10 @@ export interface ModelOptions {
 }
 
 export function makeModel(graph: Graph, opts: ModelOptions = {}): Model {
+  const opset = opts.opset ?? DEFAULT_OPSET;
   const m: Model = {
-    irVersion: opts.irVersion ?? DEFAULT_IR_VERSION,
-    opsetImports: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }, ...(opts.extraOpsets ?? [])],
+    irVersion: opts.irVersion ?? irVersionForOpset(opset),
+    opsetImports: [{ domain: '', version: opset }, ...(opts.extraOpsets ?? [])],
     producerName: opts.producerName ?? 'verge',
     graph,
   };

@@ -154,10 +154,30 @@ export interface Model {
   configuration?: DeviceConfigurationProto[];
 }
 
-/** Latest IR version verge writes by default (ONNX 1.16+ reads it; onnxruntime 1.30 accepts it). */
-export const DEFAULT_IR_VERSION = 10;
-/** Default opset for graphs verge builds: supported by onnxruntime-node 1.30 for every op verge emits. */
-export const DEFAULT_OPSET = 21;
+/**
+ * Lowest IR version that carries a default-domain opset (ONNX's release table: opset 12–14 came
+ * with IR 7, 15–18 with IR 8, 19–20 with IR 9, 21–22 with IR 10). verge writes no newer IR version
+ * than a model's opsets need, so older ONNX tools (Debian's checker knows IR ≤ 8) read its files.
+ */
+export function irVersionForOpset(opset: number): number {
+  if (opset <= 8) return 3;
+  if (opset <= 11) return opset - 5; // 9 → 4, 10 → 5, 11 → 6
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  if (opset <= 22) return 10;
+  return 11;
+}
+
+/**
+ * Default opset of the models verge builds and writes (nn, exports): 17 is the newest that every
+ * ONNX ≥ 1.12 tool, Debian's checker included, reads, and it has every op verge's layers emit.
+ * Training graphs are verge's own and are raised to a newer opset where a gradient needs one
+ * (onnx/opset-upgrade.ts); the saved inference model keeps this one.
+ */
+export const DEFAULT_OPSET = 17;
+/** IR version of DEFAULT_OPSET (8). */
+export const DEFAULT_IR_VERSION = irVersionForOpset(DEFAULT_OPSET);
 
 export function emptyGraph(name = 'main'): Graph {
   return {

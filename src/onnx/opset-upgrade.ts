@@ -8,13 +8,13 @@
 import { VergeError } from '../errors.ts';
 import { cloneModel, GraphBuilder } from './builder.ts';
 import type { DType } from './dtype.ts';
-import { defaultOpset, isDefaultDomain, type Attribute, type Model, type Node } from './ir.ts';
+import { defaultOpset, irVersionForOpset, isDefaultDomain, type Attribute, type Model, type Node } from './ir.ts';
 import { inferShapes } from './shape/index.ts';
 
 /** Oldest opset the upgrade reads (Slice/Pad/Clip/Dropout with attributes, Softmax with flattening). */
 export const MIN_UPGRADE_OPSET = 7;
 /** IR version an opset-18+ model needs (onnxruntime refuses opset 18 with IR < 8). */
-const IR_FOR_OPSET_18 = 8;
+const IR_FOR_OPSET_18 = irVersionForOpset(18);
 
 /** Reductions whose `axes` attribute became an input at opset 18 (ReduceSum moved at 13). */
 const REDUCE_AXES_INPUT_18 = new Set([
