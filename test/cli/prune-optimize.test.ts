@@ -192,7 +192,7 @@ describe('verge optimize', () => {
     expect(m.graph.initializers.find((t) => t.name === 'net.3.weight')!.dims).toEqual([32, 16, 3, 3]);
   });
 
-  it('rejects an unknown target and an unknown variant with one line', async () => {
+  it('rejects an unknown target and an unknown variant with one line', { timeout: 600_000 }, async () => {
     const bad = join(tmp, 'bad-profile.json');
     writeFileSync(
       bad,

@@ -49,7 +49,7 @@ describe('verge quantize', () => {
     }
   });
 
-  it('bad inputs end with one clear line, a non-zero exit and no output file', async () => {
+  it('bad inputs end with one clear line, a non-zero exit and no output file', { timeout: 600_000 }, async () => {
     const truncated = join(dir, 'truncated.onnx');
     writeFileSync(truncated, readFileSync(MODEL).subarray(0, 1000));
     const cases: [string[], RegExp][] = [

@@ -189,7 +189,7 @@ describe('verge train / verge eval', () => {
     expect(JSON.parse(e.stdout).accuracy).toBeCloseTo(report.test.accuracy, 2);
   });
 
-  it('bad inputs end with one clear line and no output file', async () => {
+  it('bad inputs end with one clear line and no output file', { timeout: 600_000 }, async () => {
     const out = join(tmp, 'never.onnx');
     const cases: [string[], string, RegExp][] = [
       [
