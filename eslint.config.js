@@ -6,6 +6,14 @@ const ONNXRUNTIME = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'
 const NODE_MODULES = ['node:*', ...builtinModules.filter((m) => !m.startsWith('_'))];
 /** data/ files the browser uses (parsers and types; sources that read folders are Node-only). */
 const BROWSER_DATA_FILES = ['src/data/idx.ts', 'src/data/dataset.ts', 'src/data/fashion-mnist-classes.ts'];
+/** protocol/ files the dashboard uses (signature.ts, with node:crypto, is not among them). */
+const BROWSER_PROTOCOL_FILES = [
+  'src/protocol/http.ts',
+  'src/protocol/messages.ts',
+  'src/protocol/version.ts',
+  'src/protocol/precisions.ts',
+  'src/errors.ts',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'bench/results/**', 'dist/**'] },
@@ -33,7 +41,14 @@ export default tseslint.config(
   {
     // The browser path (src/web/build.ts bundles it): the layers a tab runs import no Node module.
     // Node-only files beside them (model files, checkpoint folders) stay off that path.
-    files: ['src/onnx/**/*.ts', 'src/nn/**/*.ts', 'src/train/**/*.ts', 'src/web/app/**/*.ts', ...BROWSER_DATA_FILES],
+    files: [
+      'src/onnx/**/*.ts',
+      'src/nn/**/*.ts',
+      'src/train/**/*.ts',
+      'src/web/app/**/*.ts',
+      ...BROWSER_DATA_FILES,
+      ...BROWSER_PROTOCOL_FILES,
+    ],
     ignores: ['**/*.test.ts', 'src/onnx/io.ts', 'src/train/checkpoint-files.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [...NODE_MODULES, ...ONNXRUNTIME] }],

@@ -48,6 +48,8 @@ export const HTTP_ROUTES = {
   promote: `${HTTP_API_ROOT}/deployments/:id/promote`,
   rollback: `${HTTP_API_ROOT}/deployments/:id/rollback`,
   status: `${HTTP_API_ROOT}/status`,
+  /** GET, any operator key: the key's role (the dashboard hides write actions from read-only keys). */
+  session: `${HTTP_API_ROOT}/session`,
   /** GET ?model=&since= : inference totals and latency quantiles per model, version and variant. */
   telemetry: `${HTTP_API_ROOT}/telemetry`,
   openapi: '/openapi.json',
@@ -83,6 +85,7 @@ export const HTTP_PATHS = {
   promote: (id: string) => fillRoute(HTTP_ROUTES.promote, { id }),
   rollback: (id: string) => fillRoute(HTTP_ROUTES.rollback, { id }),
   status: HTTP_ROUTES.status,
+  session: HTTP_ROUTES.session,
   telemetry: HTTP_ROUTES.telemetry,
   openapi: HTTP_ROUTES.openapi,
   metrics: HTTP_ROUTES.metrics,
@@ -309,6 +312,10 @@ export const DeploymentsResponse = z.object({ deployments: z.array(Deployment) }
 export type DeploymentsResponse = z.infer<typeof DeploymentsResponse>;
 
 export const RollbackRequest = z.object({ reason: z.string().max(512).optional() });
+
+/** Who the presented API key is: the dashboard's sign-in check. */
+export const SessionResponse = z.object({ role: Role, protocol_version: z.number().int() });
+export type SessionResponse = z.infer<typeof SessionResponse>;
 
 export const StatusResponse = z.object({
   protocol_version: z.number().int(),

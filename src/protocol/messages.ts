@@ -4,7 +4,6 @@
  * sender's clock in epoch milliseconds. Field names are snake_case on the wire, like the CLI's JSON.
  * Unknown fields are dropped on parse, so adding an optional field is backward compatible.
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
 import type { DeviceVerb } from './topics.ts';
@@ -236,7 +235,8 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const HEARTBEAT_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS;
 
 export function newMessageId(): string {
-  return randomUUID();
+  // the Web Crypto global (Node ≥ 19 and browsers): protocol/ stays importable by the dashboard
+  return globalThis.crypto.randomUUID();
 }
 
 /** Validate and serialize a message for `verb`; fills the envelope. Throws E_PROTOCOL on invalid input. */

@@ -23,6 +23,8 @@ export interface CloudOptions {
   db?: string;
   pgSchema?: string;
   broker?: string;
+  /** The built web app to serve at / (test/web builds one); default none. */
+  webDir?: string | null;
 }
 
 export class TestCloud {
@@ -56,6 +58,7 @@ export class TestCloud {
       instanceId: this.opts.broker ? this.instanceId : undefined,
       mqttPort: this.opts.broker ? undefined : this.mqttPort,
       tickMs: 100,
+      webDir: this.opts.webDir ?? null,
     });
     const { url } = await this.cp.start({ port: this.httpPort });
     this.url = url;

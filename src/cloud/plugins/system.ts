@@ -1,7 +1,7 @@
 /** Unversioned endpoints: health, Prometheus metrics, the OpenAPI document; and the fleet status. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import { HTTP_ROUTES, StatusResponse } from '../../protocol/index.ts';
+import { HTTP_ROUTES, PROTOCOL_VERSION, SessionResponse, StatusResponse } from '../../protocol/index.ts';
 import { errorResponses, js } from './schemas.ts';
 
 export interface SystemApi {
@@ -26,5 +26,17 @@ export const systemRoutes: FastifyPluginAsync<{ system: SystemApi }> = async (ap
       schema: { tags: ['operators'], response: { 200: js(StatusResponse), ...errorResponses } },
     },
     async () => system.status(),
+  );
+
+  app.get(
+    HTTP_ROUTES.session,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['operators'], response: { 200: js(SessionResponse), ...errorResponses } },
+    },
+    async (req): Promise<SessionResponse> => ({
+      role: (req.principal as { role: SessionResponse['role'] }).role,
+      protocol_version: PROTOCOL_VERSION,
+    }),
   );
 };

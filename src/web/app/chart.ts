@@ -8,13 +8,18 @@ export class LineChart {
   private readonly plot: uPlot;
   private readonly data: number[][];
 
-  constructor(el: HTMLElement, xLabel: string, series: string[], opts: { width?: number; height?: number } = {}) {
+  constructor(
+    el: HTMLElement,
+    xLabel: string,
+    series: string[],
+    opts: { width?: number; height?: number; time?: boolean } = {},
+  ) {
     this.data = [[], ...series.map(() => [])];
     this.plot = new uPlot(
       {
         width: opts.width ?? Math.max(320, el.clientWidth || 640),
         height: opts.height ?? 220,
-        scales: { x: { time: false } },
+        scales: { x: { time: opts.time ?? false } },
         axes: [{ label: xLabel }, {}],
         series: [
           { label: xLabel },

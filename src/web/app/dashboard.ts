@@ -1,0 +1,544 @@
+/**
+ * The fleet dashboard (served at `/` by `verge cloud`): sign in with an API key, then the fleet
+ * (devices with status, served model/version/variant, tags, last seen; search and filters), a
+ * device page with its model's live telemetry, deployments (canary progress, health gate, promote
+ * and rollback, a form to start one) and the model registry (versions, variants, lineage). Data is
+ * polled every POLL_MS; a lost control plane, a wrong key or a refused action shows as one message.
+ * Read-only keys see no write actions.
+ */
+import { html, render } from 'htm/preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import {
+  Deployment,
+  DeploymentsResponse,
+  DevicesResponse,
+  ModelsResponse,
+  SessionResponse,
+  StatusResponse,
+  TelemetrySummaryResponse,
+  type CreateDeploymentRequest,
+  type Device,
+  type Role,
+} from '../../protocol/http.ts';
+import { ApiClient, ApiError, HTTP_PATHS, isUnreachable } from './api.ts';
+import { LineChart } from './chart.ts';
+
+/** Refresh period of every page (ms). */
+const POLL_MS = 2000;
+const KEY_STORAGE = 'verge.apiKey';
+
+interface FleetData {
+  status: StatusResponse;
+  devices: Device[];
+  deployments: Deployment[];
+  models: ModelsResponse['models'];
+  telemetry: TelemetrySummaryResponse;
+  at: number;
+}
+
+type Banner = { kind: 'error' | 'info'; text: string } | null;
+
+function message(e: unknown): string {
+  if (e instanceof ApiError) return `${e.message} (${e.code})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+const ago = (t: number | null) => {
+  if (t === null) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : new Date(t).toLocaleString();
+};
+const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
+const tags = (t: Record<string, string>) => Object.entries(t).map(([k, v]) => `${k}=${v}`);
+const pill = (s: string) => html`<span class=${`pill ${s}`}>${s.replace('_', ' ')}</span>`;
+
+async function loadFleet(api: ApiClient): Promise<FleetData> {
+  const [status, devices, deployments, models, telemetry] = await Promise.all([
+    api.get(HTTP_PATHS.status, StatusResponse),
+    api.get(HTTP_PATHS.devices, DevicesResponse),
+    api.get(HTTP_PATHS.deployments, DeploymentsResponse),
+    api.get(HTTP_PATHS.models, ModelsResponse),
+    api.get(`${HTTP_PATHS.telemetry}?since=${Date.now() - 10 * 60_000}`, TelemetrySummaryResponse),
+  ]);
+  return {
+    status,
+    devices: devices.devices,
+    deployments: deployments.deployments,
+    models: models.models,
+    telemetry,
+    at: Date.now(),
+  };
+}
+
+function useRoute(): string {
+  const [route, setRoute] = useState(location.hash.slice(1) || '/fleet');
+  useEffect(() => {
+    const on = () => setRoute(location.hash.slice(1) || '/fleet');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+function Login({
+  onSignedIn,
+  initialError,
+}: {
+  onSignedIn: (api: ApiClient, role: Role) => void;
+  initialError: string | null;
+}) {
+  const [error, setError] = useState<string | null>(initialError);
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    const key = ((ev.target as HTMLFormElement).elements.namedItem('key') as HTMLInputElement).value.trim();
+    if (!key)
+      return setError(
+        'Enter an API key (admin.key in the control plane’s data folder, or one made with POST /v1/api-keys).',
+      );
+    setBusy(true);
+    const api = new ApiClient(key);
+    try {
+      const s = await api.get(HTTP_PATHS.session, SessionResponse);
+      sessionStorage.setItem(KEY_STORAGE, key);
+      onSignedIn(api, s.role);
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? 'Wrong API key: this control plane does not know it.'
+          : isUnreachable(e)
+            ? `Cannot reach the control plane at ${location.origin}; is verge cloud running?`
+            : `Sign-in failed: ${message(e)}`,
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div class="card login">
+    <h2>Sign in</h2>
+    <p class="muted">
+      Use an operator API key: <code>admin.key</code> in the control plane's data folder, or a read-only key.
+    </p>
+    ${error && html`<div class="banner error" role="alert" id="login-error">${error}</div>`}
+    <form onSubmit=${submit} class="row">
+      <label style="flex:1">API key <input name="key" type="password" autocomplete="off" style="width:100%" /></label>
+      <button type="submit" disabled=${busy}>Sign in</button>
+    </form>
+  </div>`;
+}
+
+function Stats({ d }: { d: FleetData }) {
+  const s = d.status;
+  const items: [string, number | string][] = [
+    ['devices online', `${s.devices.online} / ${s.devices.total}`],
+    ['offline', s.devices.offline],
+    ['models', s.models],
+    ['active deployments', s.deployments.active],
+    ['inferences', s.telemetry.inferences],
+    ['errors', s.telemetry.errors],
+  ];
+  return html`<div class="stats">
+    ${items.map(([k, v]) => html`<div class="stat"><b>${v}</b><span>${k}</span></div>`)}
+  </div>`;
+}
+
+function Fleet({ d }: { d: FleetData }) {
+  const [q, setQ] = useState('');
+  const [status, setStatus] = useState('');
+  const rows = d.devices.filter(
+    (dev) =>
+      (!status || dev.status === status) &&
+      (!q ||
+        [dev.name, dev.id, dev.model ?? '', dev.version ?? '', ...tags(dev.tags)].some((s) =>
+          s.toLowerCase().includes(q.toLowerCase()),
+        )),
+  );
+  return html`<${Stats} d=${d} />
+    <div class="card">
+      <h2>Devices</h2>
+      <div class="row" style="margin-bottom:.6rem">
+        <label
+          >search
+          <input
+            id="device-search"
+            value=${q}
+            onInput=${(e: Event) => setQ((e.target as HTMLInputElement).value)}
+            placeholder="name, model, tag"
+        /></label>
+        <label
+          >status
+          <select
+            id="device-status"
+            value=${status}
+            onChange=${(e: Event) => setStatus((e.target as HTMLSelectElement).value)}
+          >
+            <option value="">all</option>
+            <option>online</option>
+            <option>offline</option>
+            <option>revoked</option>
+          </select>
+        </label>
+      </div>
+      ${
+        d.devices.length === 0
+          ? html`<p class="muted">
+              No devices yet. Enroll one: <code>verge enroll-token</code>, then
+              <code>verge agent --cloud ${location.origin} --enroll-token …</code>
+            </p>`
+          : html`<table class="table" id="devices">
+              <tr>
+                <th>name</th>
+                <th>status</th>
+                <th>model</th>
+                <th>version</th>
+                <th>variant</th>
+                <th>tags</th>
+                <th>last seen</th>
+              </tr>
+              ${rows.map(
+                (dev) =>
+                  html`<tr
+                    class="clickable"
+                    data-device=${dev.name}
+                    onClick=${() => (location.hash = `/devices/${dev.id}`)}
+                  >
+                    <td><a href=${`#/devices/${dev.id}`}>${dev.name}</a></td>
+                    <td>${pill(dev.status)}</td>
+                    <td>${dev.model ?? '—'}</td>
+                    <td>${dev.version ?? '—'}</td>
+                    <td>${dev.variant ?? '—'}</td>
+                    <td>${tags(dev.tags).join(', ')}</td>
+                    <td>${ago(dev.last_seen)}</td>
+                  </tr>`,
+              )}
+            </table>`
+      }
+    </div>`;
+}
+
+function DevicePage({ d, id }: { d: FleetData; id: string }) {
+  const dev = d.devices.find((x) => x.id === id);
+  const chartEl = useRef<HTMLDivElement>(null);
+  const chart = useRef<LineChart | null>(null);
+  // telemetry is summarized per model, version and variant across the fleet: show the models this device serves
+  const served = new Set([...(dev?.models.map((m) => m.name) ?? []), ...(dev?.model ? [dev.model] : [])]);
+  const rows = d.telemetry.models.filter((m) => served.has(m.name));
+  useEffect(() => {
+    if (!chartEl.current || !dev) return;
+    chart.current ??= new LineChart(chartEl.current, 'time', ['p50 ms', 'p95 ms', 'inferences'], { time: true });
+    const m = rows[0];
+    if (m) chart.current.push(Math.round(d.at / 1000), [m.p50_ms, m.p95_ms, m.inferences]);
+  }, [d.at, dev?.id]);
+  if (!dev) return html`<div class="banner error">Device ${id} is not in this fleet.</div>`;
+  return html`<div class="card" id="device-page">
+    <h2>${dev.name} ${pill(dev.status)}</h2>
+    <dl class="kv">
+      <dt>id</dt>
+      <dd>${dev.id}</dd>
+      <dt>serving</dt>
+      <dd>${dev.models.map((m) => `${m.name}@${m.version} (${m.variant})`).join(', ') || 'nothing'}</dd>
+      <dt>profile</dt>
+      <dd>${dev.profile ? JSON.stringify(dev.profile) : '—'}</dd>
+      <dt>tags</dt>
+      <dd>${tags(dev.tags).join(', ') || '—'}</dd>
+      <dt>last seen</dt>
+      <dd>${ago(dev.last_seen)}</dd>
+      <dt>enrolled</dt>
+      <dd>${new Date(dev.enrolled_at).toLocaleString()}</dd>
+    </dl>
+    <h3>Telemetry of its models (fleet-wide, last 10 minutes)</h3>
+    <table class="table" id="device-telemetry">
+      <tr>
+        <th>model</th>
+        <th>variant</th>
+        <th>devices</th>
+        <th>inferences</th>
+        <th>error rate</th>
+        <th>p50</th>
+        <th>p95</th>
+      </tr>
+      ${rows.map(
+        (m) =>
+          html`<tr>
+            <td>${m.name}@${m.version}</td>
+            <td>${m.variant}</td>
+            <td>${m.devices}</td>
+            <td>${m.inferences}</td>
+            <td>${(100 * m.error_rate).toFixed(2)}%</td>
+            <td>${m.p50_ms ?? '—'} ms</td>
+            <td>${m.p95_ms ?? '—'} ms</td>
+          </tr>`,
+      )}
+    </table>
+    <div ref=${chartEl} id="device-chart"></div>
+  </div>`;
+}
+
+function DeployForm({ api, d, onDone }: { api: ApiClient; d: FleetData; onDone: (b: Banner) => void }) {
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    const f = (ev.target as HTMLFormElement).elements;
+    const val = (n: string) => (f.namedItem(n) as HTMLInputElement).value.trim();
+    const target = val('target');
+    const strategy = val('strategy');
+    const tag = /^([^=]+)=(.*)$/.exec(target);
+    const req: CreateDeploymentRequest = {
+      model: val('model'),
+      version: val('version'),
+      target:
+        target === '*' || !target
+          ? { devices: d.devices.map((x) => x.id) }
+          : tag
+            ? { tags: { [tag[1]!]: tag[2]! } }
+            : { devices: target.split(',').map((s) => s.trim()) },
+      strategy: strategy === 'all' ? 'all' : 'canary',
+      ...(strategy === 'all' ? {} : { canary_percent: Number(strategy) }),
+      auto_promote: (f.namedItem('auto') as HTMLInputElement).checked,
+    };
+    setBusy(true);
+    try {
+      const dep = await api.post(HTTP_PATHS.deployments, req, Deployment);
+      onDone({ kind: 'info', text: `Deployment ${dep.id} of ${dep.model}@${dep.version} started (${dep.state}).` });
+    } catch (e) {
+      onDone({ kind: 'error', text: `Deployment not started: ${message(e)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="row" id="deploy-form" onSubmit=${submit}>
+    <label
+      >model
+      <select name="model">
+        ${d.models.map((m) => html`<option>${m.name}</option>`)}
+      </select></label
+    >
+    <label>version <input name="version" placeholder="1.0.0" list="versions" /></label>
+    <datalist id="versions">
+      ${[...new Set(d.models.flatMap((m) => m.versions.map((v) => v.version)))].map((v) => html`<option value=${v} />`)}
+    </datalist>
+    <label>devices <input name="target" placeholder="* | tag k=v | a,b" value="*" /></label>
+    <label
+      >strategy
+      <select name="strategy">
+        <option value="34">canary 34%</option>
+        <option value="50">canary 50%</option>
+        <option value="all">all at once</option>
+      </select></label
+    >
+    <label>auto-promote <input name="auto" type="checkbox" /></label>
+    <button type="submit" disabled=${busy}>Deploy</button>
+  </form>`;
+}
+
+function Deployments({
+  api,
+  d,
+  role,
+  setBanner,
+}: {
+  api: ApiClient;
+  d: FleetData;
+  role: Role;
+  setBanner: (b: Banner) => void;
+}) {
+  const act = async (dep: Deployment, verb: 'promote' | 'rollback') => {
+    try {
+      const path = verb === 'promote' ? HTTP_PATHS.promote(dep.id) : HTTP_PATHS.rollback(dep.id);
+      const r = await api.post(
+        path,
+        verb === 'rollback' ? { reason: 'rolled back from the dashboard' } : {},
+        Deployment,
+      );
+      setBanner({
+        kind: 'info',
+        text: `${r.model}@${r.version}: ${verb === 'promote' ? 'promoted' : 'rolled back'} (${r.state}).`,
+      });
+    } catch (e) {
+      setBanner({ kind: 'error', text: `${verb} failed: ${message(e)}` });
+    }
+  };
+  const admin = role === 'admin';
+  return html`<div class="card">
+      <h2>New deployment</h2>
+      ${admin ? html`<${DeployForm} api=${api} d=${d} onDone=${setBanner} />` : html`<p class="muted" id="read-only-note">This API key is read-only: it can watch deployments but not start, promote or roll back any.</p>`}
+    </div>
+    <div class="card">
+      <h2>Deployments</h2>
+      ${d.deployments.length === 0 && html`<p class="muted">No deployments yet.</p>`}
+      <table class="table" id="deployments">
+        <tr>
+          <th>model</th>
+          <th>state</th>
+          <th>strategy</th>
+          <th>devices loaded</th>
+          <th>health gate</th>
+          <th>created</th>
+          <th></th>
+        </tr>
+        ${d.deployments.map((dep) => {
+          const loaded = dep.devices.filter((x) => x.state === 'loaded').length;
+          const canary = dep.devices.filter((x) => x.canary);
+          const terminal = ['succeeded', 'failed', 'rolled_back', 'superseded'].includes(dep.state);
+          return html`<tr data-deployment=${dep.id} data-state=${dep.state}>
+            <td>
+              ${dep.model}@${dep.version}${dep.previous_version ? html`<br /><span class="muted">from ${dep.previous_version}</span>` : ''}
+            </td>
+            <td>${pill(dep.state)}${dep.reason ? html`<br /><span class="muted">${dep.reason}</span>` : ''}</td>
+            <td>
+              ${dep.strategy === 'canary' ? `canary ${dep.canary_percent}% (${canary.length} device${canary.length === 1 ? '' : 's'})` : 'all'}
+            </td>
+            <td>${loaded} / ${dep.devices.length}</td>
+            <td>
+              ${dep.strategy !== 'canary' ? '—' : dep.gate_passed_at ? `passed ${ago(dep.gate_passed_at)}` : 'waiting'}
+            </td>
+            <td>${ago(dep.created_at)}</td>
+            <td>
+              ${
+                admin && !terminal
+                  ? html`${dep.state === 'canary' && html`<button class="secondary" data-action="promote" onClick=${() => act(dep, 'promote')}>Promote</button>`}
+                      <button class="danger" data-action="rollback" onClick=${() => act(dep, 'rollback')}>
+                        Roll back
+                      </button>`
+                  : ''
+              }
+            </td>
+          </tr>`;
+        })}
+      </table>
+    </div>`;
+}
+
+function Models({ d }: { d: FleetData }) {
+  if (d.models.length === 0)
+    return html`<div class="card">
+      <p class="muted">No models yet: <code>verge model publish model.onnx --name N --version V</code>.</p>
+    </div>`;
+  return html`${d.models.map(
+    (m) =>
+      html`<div class="card" data-model=${m.name}>
+        <h2>${m.name}</h2>
+        <table class="table">
+          <tr>
+            <th>version</th>
+            <th>variants</th>
+            <th>lineage</th>
+            <th>metrics</th>
+            <th>published</th>
+          </tr>
+          ${m.versions.map(
+            (v) =>
+              html`<tr>
+                <td>${v.version}</td>
+                <td>
+                  ${v.variants.map((x) => html`<div title=${`sha256 ${x.sha256} · key ${x.key_id}`}>${x.variant} · ${x.precision}${x.profile ? ` · ${x.profile}` : ''} · ${bytes(x.size)} · <code>${x.sha256.slice(0, 10)}</code> signed</div>`)}
+                </td>
+                <td>${v.parent ? `${v.parent} → ${v.optimization ?? ''}` : '—'}</td>
+                <td>
+                  ${
+                    Object.entries(v.metrics)
+                      .map(([k, x]) => `${k} ${x}`)
+                      .join(', ') || '—'
+                  }
+                </td>
+                <td>${ago(v.created_at)}</td>
+              </tr>`,
+          )}
+        </table>
+      </div>`,
+  )}`;
+}
+
+function App() {
+  const route = useRoute();
+  const [api, setApi] = useState<ApiClient | null>(null);
+  const [role, setRole] = useState<Role | null>(null);
+  const [data, setData] = useState<FleetData | null>(null);
+  const [lost, setLost] = useState<string | null>(null);
+  const [banner, setBanner] = useState<Banner>(null);
+  const [loginError, setLoginError] = useState<string | null>(null);
+
+  const signOut = useCallback((why: string | null) => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    setApi(null);
+    setRole(null);
+    setData(null);
+    setLoginError(why);
+  }, []);
+
+  useEffect(() => {
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    if (!key) return;
+    const a = new ApiClient(key);
+    a.get(HTTP_PATHS.session, SessionResponse).then(
+      (s) => (setApi(a), setRole(s.role)),
+      (e) =>
+        signOut(
+          isUnreachable(e)
+            ? `Cannot reach the control plane at ${location.origin}.`
+            : 'Your API key is no longer accepted; sign in again.',
+        ),
+    );
+  }, []);
+
+  useEffect(() => {
+    if (!api) return;
+    let stopped = false;
+    const tick = async () => {
+      try {
+        const d = await loadFleet(api);
+        if (stopped) return;
+        setData(d);
+        setLost(null);
+      } catch (e) {
+        if (stopped) return;
+        if (e instanceof ApiError && e.status === 401)
+          return signOut('Your API key is no longer accepted; sign in again.');
+        setLost(isUnreachable(e) ? `Lost contact with the control plane at ${location.origin}` : message(e));
+      }
+    };
+    void tick();
+    const t = setInterval(tick, POLL_MS);
+    return () => ((stopped = true), clearInterval(t));
+  }, [api]);
+
+  const nav = [
+    ['/fleet', 'Fleet'],
+    ['/deployments', 'Deployments'],
+    ['/models', 'Models'],
+  ];
+  const page =
+    !api || !role
+      ? null
+      : !data
+        ? html`<p class="muted">Loading the fleet…</p>`
+        : route.startsWith('/devices/')
+          ? html`<${DevicePage} d=${data} id=${decodeURIComponent(route.slice(9))} />`
+          : route === '/deployments'
+            ? html`<${Deployments} api=${api} d=${data} role=${role} setBanner=${setBanner} />`
+            : route === '/models'
+              ? html`<${Models} d=${data} />`
+              : html`<${Fleet} d=${data} />`;
+  return html`<header>
+      <a class="brand" href="#/fleet">verge</a>
+      ${api && html`<nav>${nav.map(([r, label]) => html`<a href=${`#${r}`} class=${route.startsWith(r!) ? 'active' : ''}>${label}</a>`)}<a href="train.html">Train in browser</a><a href="/openapi.json" target="_blank">API</a></nav>`}
+      <span class="right">
+        ${role && html`<span id="role">${role} key</span>`}
+        ${data && html`<span>updated ${new Date(data.at).toLocaleTimeString()}</span>`}
+        ${api && html`<button class="secondary" onClick=${() => signOut(null)}>Sign out</button>`}
+      </span>
+    </header>
+    <main>
+      ${lost && html`<div class="banner error" role="alert" id="connection-lost">${lost}${data ? ` — showing data from ${new Date(data.at).toLocaleTimeString()}` : ''}; retrying every ${POLL_MS / 1000} s.</div>`}
+      ${banner && html`<div class=${`banner ${banner.kind}`} role="status" id="action-result">${banner.text} <button class="secondary" onClick=${() => setBanner(null)}>×</button></div>`}
+      ${api && role ? page : html`<${Login} initialError=${loginError} onSignedIn=${(a: ApiClient, r: Role) => (setApi(a), setRole(r), setLoginError(null))} />`}
+    </main>`;
+}
+
+window.addEventListener('error', (e) => {
+  // never a blank page: an unexpected failure is shown where the user is looking
+  const fatal = document.getElementById('fatal')!;
+  fatal.textContent = `The dashboard hit an unexpected error: ${e.message}. Reload the page.`;
+  fatal.style.display = '';
+});
+render(html`<${App} />`, document.getElementById('app')!);
