@@ -7,12 +7,20 @@
 import { CODEC_NAMES, decodeTensor, encodeTensor, type CodecContext } from '../data/codecs/index.ts';
 import { VergeError, isVergeError } from '../errors.ts';
 import {
+  DRIFT_PSI_THRESHOLD,
+  DriftSummary,
+  DriftUploadRequest,
+  emptyDriftSummary,
+  mergeDriftSummaries,
+  psi,
+  type DriftScore,
   LabelItemsRequest,
   SetEdgeLoopPolicyRequest,
   decodeUploadBatch,
   encodeUploadBatch,
   MAX_UPLOAD_ITEMS,
   MAX_UPLOAD_BYTES,
+  EDGE_LOOP_PATHS,
   type CollectedItem,
   type EdgeLoopPolicy,
   type UploadResponse,
@@ -162,4 +170,77 @@ export class EdgeLoopService {
     }
     return encodeUploadBatch(out);
   }
+
+  /** Drift summaries from a device; each report must be about that device. */
+  async receiveDrift(deviceId: string, body: unknown): Promise<{ stored: number }> {
+    const r = DriftUploadRequest.safeParse(body);
+    if (!r.success)
+      throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (r.data.reports.some((x) => x.device_id !== deviceId))
+      throw new VergeError('E_AUTH', `a device reports drift only for itself (${deviceId})`);
+    await this.host.repo.insertDrift(r.data.reports);
+    return { stored: r.data.reports.length };
+  }
+
+  async setReference(ref: string, body: unknown): Promise<DriftSummary> {
+    const { name, version } = splitRef(ref);
+    const r = DriftSummary.safeParse(body);
+    if (!r.success)
+      throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    await this.host.repo.setReference(name, version, r.data);
+    return r.data;
+  }
+
+  async reference(ref: string): Promise<DriftSummary> {
+    const { name, version } = splitRef(ref);
+    const s = await this.host.repo.reference(name, version);
+    if (!s) throw new VergeError('E_NOT_FOUND', `no drift reference for ${name}@${version}`);
+    return s;
+  }
+
+  /**
+   * The drift score of `model` since `since`: the devices' summaries merged (for `version`, or
+   * the version most samples came from) against that version's training reference, PSI per
+   * feature and on the class mix; the score is the largest.
+   */
+  async driftScore(model: string, since: number, version?: string): Promise<DriftScore> {
+    const rows = await this.host.repo.driftSince(model, since);
+    const byVersion = new Map<string, number>();
+    for (const r of rows) byVersion.set(r.version, (byVersion.get(r.version) ?? 0) + r.summary.samples);
+    const v = version ?? [...byVersion.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (!v)
+      throw new VergeError('E_NOT_FOUND', `no drift reports of '${model}' since ${new Date(since).toISOString()}`);
+    const ref = await this.host.repo.reference(model, v);
+    if (!ref)
+      throw new VergeError(
+        'E_NOT_FOUND',
+        `no drift reference for ${model}@${v} (PUT ${EDGE_LOOP_PATHS.reference(`${model}@${v}`)}; verge retrain stores one)`,
+      );
+    const mine = rows.filter((r) => r.version === v);
+    const cur = mine.reduce((acc, r) => mergeDriftSummaries(acc, r.summary), emptyDriftSummary());
+    const p = {
+      mean: psi(ref.features.mean, cur.features.mean),
+      std: psi(ref.features.std, cur.features.std),
+      class_mix: psi(ref.class_counts, cur.class_counts),
+    };
+    const values = Object.values(p).filter((x): x is number => x !== null);
+    const score = values.length ? Math.max(...values) : null;
+    return {
+      model,
+      version: v,
+      since,
+      samples: cur.samples,
+      psi: p,
+      score,
+      threshold: DRIFT_PSI_THRESHOLD,
+      drifted: score !== null && score > DRIFT_PSI_THRESHOLD,
+      devices: new Set(mine.map((r) => r.device_id)).size,
+    };
+  }
+}
+
+function splitRef(ref: string): { name: string; version: string } {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})@([0-9A-Za-z.+-]{1,64})$/.exec(ref);
+  if (!m) throw new VergeError('E_BAD_ARGUMENT', `model reference must be <name>@<version>, got '${ref}'`);
+  return { name: m[1]!, version: m[2]! };
 }

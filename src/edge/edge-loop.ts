@@ -14,7 +14,13 @@ import { encodeTensor, type CodecContext } from '../data/codecs/index.ts';
 import { isVergeError } from '../errors.ts';
 import {
   CODEC_FRAME_CONTENT_TYPE,
+  EDGE_LOOP_PATHS,
   PredictResponse,
+  addToDriftSummary,
+  emptyDriftSummary,
+  mergeDriftSummaries,
+  type DriftReport,
+  type DriftSummary,
   parseEdgeLoopPolicy,
   type DesiredModel,
   type OffloadPolicy,
@@ -25,7 +31,7 @@ import { Collector, type ModelLoopPolicy } from './collector.ts';
 import { outputConfidence } from './confidence.ts';
 import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 import type { LoadedModel } from './served-models.ts';
-import { CollectionUplink } from './uplink.ts';
+import { CollectionUplink, UPLOAD_INTERVAL_MS } from './uplink.ts';
 
 export type AnsweredBy = 'edge' | 'cloud';
 
@@ -55,6 +61,9 @@ export class AgentEdgeLoop {
   readonly collector: Collector;
   readonly uplink: CollectionUplink;
   readonly offloadCounters = { requests: 0, ok: 0, timeout: 0, unreachable: 0, refused: 0 };
+  /** Input and class-mix summaries since the last report, per model (sent with the uploads; in memory only). */
+  private drift = new Map<string, { version: string; start: number; summary: DriftSummary }>();
+  private driftTimer?: NodeJS.Timeout;
 
   constructor(private readonly host: EdgeLoopHost) {
     this.store = new CollectionStore(host.db);
@@ -103,10 +112,64 @@ export class AgentEdgeLoop {
 
   start(): void {
     this.uplink.start();
+    this.driftTimer = setInterval(
+      () => void this.reportDrift().catch(() => undefined),
+      this.host.uploadIntervalMs ?? UPLOAD_INTERVAL_MS,
+    );
+    this.driftTimer.unref();
   }
 
   stop(): Promise<unknown> {
+    if (this.driftTimer) clearInterval(this.driftTimer);
     return this.uplink.stop();
+  }
+
+  private observeDrift(model: { name: string; version: string }, input: TensorValue, predicted: number[]): void {
+    if (!(input.data instanceof Float32Array) || predicted.length === 0) return;
+    let d = this.drift.get(model.name);
+    if (!d || d.version !== model.version) {
+      d = { version: model.version, start: Date.now(), summary: emptyDriftSummary() };
+      this.drift.set(model.name, d);
+    }
+    addToDriftSummary(d.summary, input.data, predicted.length, predicted);
+  }
+
+  /** Send the drift summaries gathered since the last report; on failure they are kept and merged into the next one. */
+  async reportDrift(): Promise<boolean> {
+    if (this.drift.size === 0) return true;
+    const taken = this.drift;
+    this.drift = new Map();
+    const now = Date.now();
+    const reports: DriftReport[] = [...taken].map(([name, d]) => ({
+      model: name,
+      version: d.version,
+      device_id: this.host.deviceId,
+      window_start: d.start,
+      window_end: now,
+      summary: d.summary,
+    }));
+    try {
+      const res = await fetch(joinUrl(this.host.cloudUrl(), EDGE_LOOP_PATHS.drift.replace(/^\//, '')), {
+        method: 'POST',
+        headers: {
+          authorization: deviceAuthHeader(this.host.deviceId, this.host.password),
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ reports }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (res.ok) return true;
+    } catch {
+      /* offline: keep them */
+    }
+    for (const [name, d] of taken) {
+      const cur = this.drift.get(name);
+      this.drift.set(
+        name,
+        cur && cur.version === d.version ? { ...d, summary: mergeDriftSummaries(d.summary, cur.summary) } : (cur ?? d),
+      );
+    }
+    return false;
   }
 
   /** After a local prediction: maybe offload, maybe collect. Never throws: the local answer stands. */
@@ -122,6 +185,11 @@ export class AgentEdgeLoop {
     const input = feeds[inputName];
     const first = Object.values(outputs)[0];
     if (!input || !first) return local;
+    this.observeDrift(
+      m,
+      input,
+      outputConfidence(first.dims, first.data as ArrayLike<number>).map((c) => c.predicted),
+    );
     let result = local;
     let offloaded: boolean[] | undefined;
     let cloudPredicted: (number | null)[] | undefined;

@@ -272,6 +272,10 @@ export const EDGE_LOOP_ROUTES = {
   labels: `${HTTP_API_ROOT}/edge-loop/labels`,
   /** Decoded items as a dataset: the upload-batch format with lossless frames (verge data pull --from-fleet). */
   export: `${HTTP_API_ROOT}/edge-loop/export`,
+  /** POST (device): drift summaries; GET (operator) ?model=&since=: the drift score. */
+  drift: `${HTTP_API_ROOT}/edge-loop/drift`,
+  /** PUT (admin) / GET: a model version's training reference (DriftSummary); `:ref` = name@version. */
+  reference: `${HTTP_API_ROOT}/edge-loop/references/:ref`,
 } as const;
 
 export const EDGE_LOOP_PATHS = {
@@ -280,4 +284,137 @@ export const EDGE_LOOP_PATHS = {
   items: EDGE_LOOP_ROUTES.items,
   labels: EDGE_LOOP_ROUTES.labels,
   export: EDGE_LOOP_ROUTES.export,
+  drift: EDGE_LOOP_ROUTES.drift,
+  reference: (ref: string) => fillRoute(EDGE_LOOP_ROUTES.reference, { ref }),
 } as const;
+
+// ---- drift ----------------------------------------------------------------------------------
+
+/**
+ * Input drift summary: histograms of two per-sample features (mean and standard deviation of the
+ * input values: brightness and contrast for images, level and spread for sensor windows) over
+ * fixed bins, and the predicted-class counts. Agents send one per model and window
+ * (POST /v1/edge-loop/drift); a model version's training reference has the same shape
+ * (PUT /v1/edge-loop/references/<name>@<version>); the cloud compares them with PSI.
+ */
+export const DRIFT_FEATURES = {
+  /** Per-sample mean over [0, 1] (inputs scaled to [0, 1], as verge's image sources load them). */
+  mean: { lo: 0, hi: 1, bins: 10 },
+  /** Per-sample standard deviation over [0, 0.5] (the largest a [0, 1] signal can have). */
+  std: { lo: 0, hi: 0.5, bins: 10 },
+} as const;
+export type DriftFeature = keyof typeof DRIFT_FEATURES;
+/** PSI above this is a significant shift (the usual credit-scoring rule of thumb: < 0.1 stable, 0.1-0.25 moderate). */
+export const DRIFT_PSI_THRESHOLD = 0.25;
+export const MAX_DRIFT_CLASSES = 1000;
+
+export const DriftSummary = z.object({
+  samples: z.number().int().nonnegative(),
+  features: z.object({
+    mean: z.array(z.number().int().nonnegative()).length(DRIFT_FEATURES.mean.bins),
+    std: z.array(z.number().int().nonnegative()).length(DRIFT_FEATURES.std.bins),
+  }),
+  class_counts: z.array(z.number().int().nonnegative()).max(MAX_DRIFT_CLASSES),
+});
+export type DriftSummary = z.infer<typeof DriftSummary>;
+
+export const DriftReport = z.object({
+  model: ModelName,
+  version: SemverString,
+  device_id: DeviceIdSchema,
+  window_start: EpochMs,
+  window_end: EpochMs,
+  summary: DriftSummary,
+});
+export type DriftReport = z.infer<typeof DriftReport>;
+export const DriftUploadRequest = z.object({ reports: z.array(DriftReport).min(1).max(100) });
+
+export const DriftScore = z.object({
+  model: z.string(),
+  version: z.string(),
+  since: EpochMs,
+  samples: z.number().int(),
+  /** PSI per feature and on the class mix; null where the reference or the window has nothing. */
+  psi: z.object({ mean: z.number().nullable(), std: z.number().nullable(), class_mix: z.number().nullable() }),
+  /** The largest PSI: the drift score. */
+  score: z.number().nullable(),
+  threshold: z.number(),
+  drifted: z.boolean(),
+  devices: z.number().int(),
+});
+export type DriftScore = z.infer<typeof DriftScore>;
+
+export function emptyDriftSummary(classes = 0): DriftSummary {
+  return {
+    samples: 0,
+    features: {
+      mean: new Array<number>(DRIFT_FEATURES.mean.bins).fill(0),
+      std: new Array<number>(DRIFT_FEATURES.std.bins).fill(0),
+    },
+    class_counts: new Array<number>(classes).fill(0),
+  };
+}
+
+function bin(f: (typeof DRIFT_FEATURES)[DriftFeature], v: number): number {
+  const k = Math.floor(((v - f.lo) / (f.hi - f.lo)) * f.bins);
+  return Math.min(f.bins - 1, Math.max(0, Number.isFinite(k) ? k : 0));
+}
+
+/** Add `count` samples of `per` values each (row-major in `x`) and their predicted classes to `s` (mutates). */
+export function addToDriftSummary(
+  s: DriftSummary,
+  x: ArrayLike<number>,
+  count: number,
+  predicted: ArrayLike<number> | null,
+): void {
+  const per = count ? x.length / count : 0;
+  for (let i = 0; i < count; i++) {
+    let sum = 0;
+    let sq = 0;
+    for (let j = 0; j < per; j++) {
+      const v = Number(x[i * per + j]);
+      sum += v;
+      sq += v * v;
+    }
+    const mean = sum / Math.max(1, per);
+    const std = Math.sqrt(Math.max(0, sq / Math.max(1, per) - mean * mean));
+    s.features.mean[bin(DRIFT_FEATURES.mean, mean)]!++;
+    s.features.std[bin(DRIFT_FEATURES.std, std)]!++;
+    const c = predicted ? Number(predicted[i]) : -1;
+    if (c >= 0 && c < MAX_DRIFT_CLASSES) {
+      while (s.class_counts.length <= c) s.class_counts.push(0);
+      s.class_counts[c]!++;
+    }
+  }
+  s.samples += count;
+}
+
+export function mergeDriftSummaries(a: DriftSummary, b: DriftSummary): DriftSummary {
+  const n = Math.max(a.class_counts.length, b.class_counts.length);
+  return {
+    samples: a.samples + b.samples,
+    features: {
+      mean: a.features.mean.map((v, i) => v + b.features.mean[i]!),
+      std: a.features.std.map((v, i) => v + b.features.std[i]!),
+    },
+    class_counts: Array.from({ length: n }, (_, i) => (a.class_counts[i] ?? 0) + (b.class_counts[i] ?? 0)),
+  };
+}
+
+/** Floor of a bin's share in PSI, so an empty bin does not make the score infinite (a common choice). */
+const PSI_EPSILON = 1e-4;
+
+/** Population stability index of `actual` against `expected` counts; null when either is empty. */
+export function psi(expected: readonly number[], actual: readonly number[]): number | null {
+  const n = Math.max(expected.length, actual.length);
+  const te = expected.reduce((a, b) => a + b, 0);
+  const ta = actual.reduce((a, b) => a + b, 0);
+  if (te === 0 || ta === 0) return null;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.max(PSI_EPSILON, (expected[i] ?? 0) / te);
+    const a = Math.max(PSI_EPSILON, (actual[i] ?? 0) / ta);
+    s += (a - e) * Math.log(a / e);
+  }
+  return s;
+}

@@ -15,7 +15,10 @@ import { VergeError } from '../../errors.ts';
 import { decodeModel, encodeModel } from '../../onnx/codec.ts';
 import { saveModel } from '../../onnx/io.ts';
 import {
+  EDGE_LOOP_PATHS,
   HTTP_PATHS,
+  addToDriftSummary,
+  emptyDriftSummary,
   type ArtifactUploadResponse,
   type ModelsResponse,
   type ModelVersion,
@@ -153,6 +156,10 @@ export default async function retrain(ref: string, f: RetrainFlags): Promise<voi
       metrics,
     });
     published = { name: pub.name, version: pub.version };
+    // the training reference drift is measured against (GET /v1/edge-loop/drift)
+    const reference = emptyDriftSummary();
+    addToDriftSummary(reference, train.x, train.count, train.y);
+    await client.request('PUT', EDGE_LOOP_PATHS.reference(`${name}@${next}`), reference);
     note(
       `published ${name}@${next} (parent ${ref}); roll it out with: verge deploy ${name}@${next} --strategy canary:10`,
     );

@@ -67,4 +67,11 @@ export const MIGRATIONS: string[] = [
      frame_bytes BIGINT NOT NULL, label INTEGER, label_source TEXT, frame TEXT NOT NULL,
      PRIMARY KEY (device_id, id))`,
   `CREATE INDEX IF NOT EXISTS loop_items_model ON loop_items (model, received_at)`,
+  `CREATE TABLE IF NOT EXISTS loop_drift (
+     device_id TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, window_start BIGINT NOT NULL,
+     window_end BIGINT NOT NULL, summary TEXT NOT NULL, received_at BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS loop_drift_model ON loop_drift (model, window_end)`,
+  `CREATE TABLE IF NOT EXISTS loop_references (
+     model TEXT NOT NULL, version TEXT NOT NULL, summary TEXT NOT NULL, updated_at BIGINT NOT NULL,
+     PRIMARY KEY (model, version))`,
 ];

@@ -9,6 +9,9 @@ import {
   CODEC_FRAME_CONTENT_TYPE,
   COLLECT_REASONS,
   CollectedItemsResponse,
+  DriftScore,
+  DriftSummary,
+  DriftUploadRequest,
   EDGE_LOOP_ROUTES,
   EdgeLoopPolicy,
   HTTP_ROUTES,
@@ -32,11 +35,18 @@ export interface EdgeLoopApi {
   list(q: ItemQuery): Promise<{ items: unknown[]; total: number }>;
   label(body: unknown): Promise<{ labelled: number; unknown: number }>;
   exportPage(q: ItemQuery): Promise<Uint8Array>;
+  receiveDrift(deviceId: string, body: unknown): Promise<{ stored: number }>;
+  setReference(ref: string, body: unknown): Promise<unknown>;
+  reference(ref: string): Promise<unknown>;
+  driftScore(model: string, since: number, version?: string): Promise<unknown>;
 }
 
 export interface HostedPredictApi {
   predict(target: string, body: unknown, headers: Record<string, string | string[] | undefined>): Promise<unknown>;
 }
+
+/** Window of GET /v1/edge-loop/drift without `since`: the last hour. */
+const DEFAULT_DRIFT_WINDOW_MS = 3600_000;
 
 /** Largest predict body on the cloud: the agent API's bound. */
 const MAX_PREDICT_BYTES = 64 * 2 ** 20;
@@ -154,6 +164,62 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
       reply.header('content-type', 'application/octet-stream');
       return reply.send(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
     },
+  );
+
+  app.post(
+    EDGE_LOOP_ROUTES.drift,
+    { config: { auth: 'device' }, schema: { tags: ['agent'], body: js(DriftUploadRequest, 'input') } },
+    async (req) => loop.receiveDrift((req.principal as { deviceId: string }).deviceId, req.body),
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.drift,
+    {
+      config: { auth: 'read' },
+      schema: {
+        tags: ['edge-loop'],
+        querystring: {
+          type: 'object',
+          properties: {
+            model: { type: 'string', maxLength: 128 },
+            version: { type: 'string', maxLength: 64 },
+            since: { type: 'string', pattern: INT },
+          },
+          required: ['model'],
+          additionalProperties: false,
+        },
+        response: { 200: js(DriftScore), ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query as { model: string; version?: string; since?: string };
+      return loop.driftScore(
+        q.model,
+        q.since === undefined ? Date.now() - DEFAULT_DRIFT_WINDOW_MS : Number(q.since),
+        q.version,
+      );
+    },
+  );
+  const refParams = { type: 'object', properties: { ref: { type: 'string', maxLength: 200 } }, required: ['ref'] };
+  app.put(
+    EDGE_LOOP_ROUTES.reference,
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['edge-loop'],
+        params: refParams,
+        body: js(DriftSummary, 'input'),
+        response: { 200: js(DriftSummary), ...errors },
+      },
+    },
+    async (req) => loop.setReference((req.params as { ref: string }).ref, req.body),
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.reference,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['edge-loop'], params: refParams, response: { 200: js(DriftSummary), ...errors } },
+    },
+    async (req) => loop.reference((req.params as { ref: string }).ref),
   );
 
   // `<name>[@<version>]:predict` is one path segment, split here (as the agent's local API does)

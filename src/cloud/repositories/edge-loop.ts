@@ -5,7 +5,13 @@
  * primary key (device_id, id) makes a re-uploaded item a no-op: stored once, whatever the retries.
  */
 import { first, jsonColumn, placeholders, type SqlDatabase, type SqlValue } from '../db/sql.ts';
-import type { CollectedItem, CollectedItemMeta, EdgeLoopPolicy } from '../../protocol/index.ts';
+import type {
+  CollectedItem,
+  CollectedItemMeta,
+  DriftReport,
+  DriftSummary,
+  EdgeLoopPolicy,
+} from '../../protocol/index.ts';
 
 export interface StoredLoopItem extends CollectedItem {
   frame: Uint8Array;
@@ -173,5 +179,48 @@ export class EdgeLoopRepository {
         ]);
     });
     return n;
+  }
+
+  async insertDrift(reports: readonly DriftReport[]): Promise<void> {
+    const now = Date.now();
+    await this.db.transaction(async (tx) => {
+      for (const r of reports)
+        await tx.run(
+          'INSERT INTO loop_drift (device_id, model, version, window_start, window_end, summary, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [r.device_id, r.model, r.version, r.window_start, r.window_end, JSON.stringify(r.summary), now],
+        );
+    });
+  }
+
+  async driftSince(
+    model: string,
+    since: number,
+  ): Promise<{ device_id: string; version: string; summary: DriftSummary }[]> {
+    const rows = await this.db.all<{ device_id: string; version: string; summary: string }>(
+      'SELECT device_id, version, summary FROM loop_drift WHERE model = ? AND window_end >= ?',
+      [model, since],
+    );
+    return rows.map((r) => ({
+      device_id: r.device_id,
+      version: r.version,
+      summary: JSON.parse(r.summary) as DriftSummary,
+    }));
+  }
+
+  async setReference(model: string, version: string, summary: DriftSummary): Promise<void> {
+    await this.db.run(
+      `INSERT INTO loop_references (model, version, summary, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model, version) DO UPDATE SET summary = excluded.summary, updated_at = excluded.updated_at`,
+      [model, version, JSON.stringify(summary), Date.now()],
+    );
+  }
+
+  async reference(model: string, version: string): Promise<DriftSummary | null> {
+    const r = await first<{ summary: string }>(
+      this.db,
+      'SELECT summary FROM loop_references WHERE model = ? AND version = ?',
+      [model, version],
+    );
+    return r ? (JSON.parse(r.summary) as DriftSummary) : null;
   }
 }

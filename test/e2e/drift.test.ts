@@ -1,0 +1,109 @@
+/**
+ * Drift monitoring on known data: PSI of Fashion-MNIST against itself stays below the threshold,
+ * a camera change (contrast loss, brightness offset, noise) crosses it; over the real control
+ * plane, an agent's summaries of unshifted then shifted requests score accordingly against the
+ * reference stored for the model version.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng, type Split } from '../../src/data/dataset.ts';
+import { loadDataset } from '../../src/data/load-dataset.ts';
+import type { EdgeAgent } from '../../src/edge/agent.ts';
+import {
+  DRIFT_PSI_THRESHOLD,
+  EDGE_LOOP_PATHS,
+  addToDriftSummary,
+  emptyDriftSummary,
+  psi,
+  type DriftScore,
+} from '../../src/protocol/index.ts';
+import { ROOT } from '../cli/cli.ts';
+import { fixturePath } from '../fixtures/index.ts';
+import { startAgent, TestCloud, waitUntil } from './harness.ts';
+
+const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
+
+/** The camera change of the edge-loop benchmark: contrast halved around 0.5, +0.15 brightness, noise σ 0.05. */
+function shifted(x: Float32Array, seed = 1): Float32Array {
+  const r = rng(seed);
+  return x.map((v) => Math.min(1, Math.max(0, 0.5 + (v - 0.5) * 0.5 + 0.15 + 0.05 * (r() + r() + r() - 1.5) * 2)));
+}
+
+function summary(s: Split, from: number, to: number, x = s.x) {
+  const out = emptyDriftSummary();
+  addToDriftSummary(out, x.subarray(from * 784, to * 784), to - from, s.y.subarray(from, to));
+  return out;
+}
+
+describe('drift score', () => {
+  it('PSI on known unshifted and shifted data', async () => {
+    const ds = await loadDataset(SUBSET);
+    const ref = summary(ds.train, 0, ds.train.count);
+    const same = summary(ds.test, 0, ds.test.count);
+    const moved = summary(ds.test, 0, ds.test.count, shifted(ds.test.x));
+    expect(psi(ref.features.mean, same.features.mean)!).toBeLessThan(0.1);
+    expect(psi(ref.features.std, same.features.std)!).toBeLessThan(0.1);
+    expect(psi(ref.class_counts, same.class_counts)!).toBeLessThan(0.1);
+    expect(
+      Math.max(psi(ref.features.mean, moved.features.mean)!, psi(ref.features.std, moved.features.std)!),
+    ).toBeGreaterThan(DRIFT_PSI_THRESHOLD);
+    expect(psi([1, 0], [0, 0])).toBeNull();
+    expect(psi([5, 5], [5, 5])).toBe(0);
+  });
+});
+
+describe('drift over the control plane (embedded broker + SQLite)', () => {
+  let cloud: TestCloud;
+  let agent: EdgeAgent;
+  beforeAll(async () => {
+    cloud = await TestCloud.start();
+    agent = await startAgent(cloud, 'cam-drift', { uploadIntervalMs: 200 });
+    await cloud.publish('clf', '1.0.0', readFileSync(fixturePath('seed_cnn_fmnist')));
+    const dep = await cloud.deploy({ model: 'clf', version: '1.0.0', target: { devices: ['cam-drift'] } });
+    await cloud.waitDeployment(dep.id, ['succeeded']);
+    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(dep.id), { collect: { upload: false } });
+    await waitUntil(() => !!agent.loop.collector.policyOf('clf'), 10_000, 'the policy');
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop().catch(() => undefined);
+    await cloud?.close();
+  });
+
+  it("scores an agent's unshifted then shifted traffic against the stored reference", async () => {
+    const ds = await loadDataset(SUBSET);
+    const send = async (x: Float32Array, n: number) => {
+      for (let at = 0; at < n; at += 50) {
+        const res = await fetch(`${agent.url}/v1/models/clf:predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
+          body: x.slice(at * 784, (at + 50) * 784),
+        });
+        expect(res.status).toBe(200);
+      }
+      expect(await agent.loop.reportDrift()).toBe(true);
+    };
+    const score = (since: number) => cloud.admin.get<DriftScore>(`${EDGE_LOOP_PATHS.drift}?model=clf&since=${since}`);
+    const t0 = Date.now();
+    await send(ds.test.x, 300);
+    await expect(score(t0)).rejects.toThrow(/no drift reference for clf@1.0.0/);
+    const ref = emptyDriftSummary();
+    addToDriftSummary(ref, ds.train.x, ds.train.count, ds.train.y);
+    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), ref);
+    const calm = await score(t0);
+    expect(calm).toMatchObject({ version: '1.0.0', samples: 300, devices: 1, drifted: false });
+    expect(calm.score!).toBeLessThan(DRIFT_PSI_THRESHOLD);
+
+    await new Promise((r) => setTimeout(r, 5));
+    const t1 = Date.now();
+    await send(shifted(ds.test.x), 300);
+    const moved = await score(t1);
+    expect(moved.samples).toBe(300);
+    expect(moved.drifted).toBe(true);
+    expect(moved.score!).toBeGreaterThan(DRIFT_PSI_THRESHOLD);
+
+    await expect(
+      cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), { samples: 1, features: { mean: [1] } }),
+    ).rejects.toThrow(/E_BAD_ARGUMENT|must/);
+  }, 120_000);
+});
