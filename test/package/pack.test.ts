@@ -1,5 +1,5 @@
 /**
- * verge as an installed package: `npm pack` (which builds dist/ through prepack), the tarball's
+ * verge as an installed package: `npm run build` + `npm pack` (what prepack does), the tarball's
  * contents, then a fresh temporary project that installs only the tarball and, under plain Node
  * (no TypeScript loader), imports every entry of the exports map, trains a tiny model, saves,
  * reloads and runs it, runs the `verge` bin, and type-checks a consumer file against the shipped
@@ -67,7 +67,10 @@ describe('npm pack → install into a fresh project → plain Node', () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'verge-pack-'));
-    const packed = JSON.parse(ok(run('npm', ['pack', '--json', '--pack-destination', work], ROOT), 'npm pack')) as {
+    // the build (what prepack runs) first: its progress lines would otherwise precede pack's JSON
+    ok(run('npm', ['run', 'build'], ROOT), 'npm run build');
+    const packArgs = ['pack', '--json', '--ignore-scripts', '--pack-destination', work];
+    const packed = JSON.parse(ok(run('npm', packArgs, ROOT), 'npm pack')) as {
       filename: string;
       files: { path: string }[];
     }[];
