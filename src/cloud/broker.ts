@@ -90,7 +90,10 @@ export async function startEmbeddedBroker(
   broker.on('clientDisconnect', (c: Client) => serviceIds.delete(c.id));
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      // a broker left open keeps the process alive: `verge cloud` on a busy port would hang
+      broker.close(() => reject(e));
+    });
     server.listen(port, host, () => resolve());
   });
   const actualPort = (server.address() as { port: number }).port;

@@ -12,7 +12,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function verge(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** With `timeoutMs`, a command still running then is killed (its code is then null). */
+export function verge(args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [VERGE_BIN, ...args], {
       cwd: ROOT,
@@ -23,8 +24,12 @@ export function verge(args: string[], env: Record<string, string> = {}): Promise
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
