@@ -47,6 +47,18 @@ export class ModelRegistry {
         'E_NOT_FOUND',
         `artifact ${req.sha256} was not uploaded (POST ${HTTP_PATHS.artifacts} first)`,
       );
+    const known = await this.version(req.name, req.version);
+    for (const [field, given] of [
+      ['parent', parent],
+      ['optimization', req.optimization ?? null],
+    ] as const) {
+      const stored = known?.[field] ?? null;
+      if (given !== null && stored !== null && given !== stored)
+        throw new VergeError(
+          'E_CONFLICT',
+          `${req.name}@${req.version} already has ${field} '${stored}'; a variant cannot change it to '${given}'`,
+        );
+    }
     await this.repo.upsertVersion({
       name: req.name,
       version: req.version,

@@ -26,10 +26,13 @@ export class ModelRepository {
     return r ? Number(r.size) : null;
   }
 
+  /** A new version, or the lineage a later variant's publish gives where the version had none. */
   async upsertVersion(v: NewModelVersion): Promise<void> {
     await this.db.run(
       `INSERT INTO model_versions (name, version, parent, optimization, metrics, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (name, version) DO NOTHING`,
+       ON CONFLICT (name, version) DO UPDATE SET
+         parent = COALESCE(model_versions.parent, excluded.parent),
+         optimization = COALESCE(model_versions.optimization, excluded.optimization)`,
       [v.name, v.version, v.parent, v.optimization, JSON.stringify(v.metrics), Date.now()],
     );
   }
