@@ -15,7 +15,7 @@ import { VergeError } from '../errors.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 /** The pages (one bundle each) under src/web/app/. */
-export const WEB_ENTRIES = ['dashboard', 'train'] as const;
+export const WEB_ENTRIES = ['dashboard', 'train', 'bench'] as const;
 /** onnxruntime-web's WebAssembly build with the WebGPU provider (JSEP) and its loader. */
 export const ORT_WASM_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
 /** Where the pages find the files (relative to the site root). */

@@ -3,7 +3,7 @@
  * Fashion-MNIST subset with fit() on onnxruntime-web (WASM), evaluates it, and classifies test
  * images — served by a real control plane with the app built by src/web/build.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,9 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     expect(right).toBeGreaterThanOrEqual(4);
     expect(await page.locator('#status').textContent()).toContain('test accuracy');
     expect(errors, errors.join('\n')).toEqual([]);
+    const shots = join(process.cwd(), '.vitest', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
     await page.close();
   }, 400_000);
 });

@@ -502,6 +502,9 @@ function App() {
     return () => ((stopped = true), clearInterval(t));
   }, [api]);
 
+  // an action's result belongs to the page it was taken on
+  useEffect(() => setBanner(null), [route]);
+
   const nav = [
     ['/fleet', 'Fleet'],
     ['/deployments', 'Deployments'],

@@ -1,0 +1,161 @@
+/**
+ * verge in the browser vs verge on Node, side by side in one run: the seed CNN's Adam training
+ * step (batch 64) and batch-1 inference latency, with onnxruntime-web (WASM) in headless Debian
+ * chromium and with onnxruntime-node, the same code (src/web/speed.ts) on the same Fashion-MNIST
+ * samples, per thread count, rounds interleaved (node, browser, node, browser …), medians reported.
+ * The page is served cross-origin isolated, so WASM threads are available.
+ *
+ *   npm run bench -- browser [--threads 1,2] [--rounds 2] [--steps 20] [--runs 100]
+ *
+ * Not measured here (issue 16 asks for it): TensorFlow.js in the same page.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Fastify from 'fastify';
+import { webRoutes } from '../src/cloud/plugins/web.ts';
+import { readIdxSplit } from '../src/data/sources/idx.ts';
+import { REPO_SUBSET_DIR } from '../src/data/sources/fashion-mnist.ts';
+import { buildWebApp } from '../src/web/build.ts';
+import { measureSpeed, type SpeedResult } from '../src/web/speed.ts';
+import { chromiumSkipReason, launchChromium } from '../test/web/chromium.ts';
+import { printTable, round, writeResult } from './lib.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1,2' },
+    rounds: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '100' },
+    batch: { type: 'string', default: '64' },
+  },
+});
+const threadCounts = args.threads.split(',').map(Number);
+const rounds = Number(args.rounds);
+const opts = { batch: Number(args.batch), steps: Number(args.steps), warmupSteps: 3, inferenceRuns: Number(args.runs) };
+
+const skip = chromiumSkipReason();
+if (skip) {
+  console.error(`bench/browser needs chromium: ${skip}`);
+  process.exit(2);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'verge-bench-browser-'));
+const web = await buildWebApp(join(dir, 'web'));
+const app = Fastify();
+await app.register(webRoutes, { webDir: web.outDir });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+const browser = await launchChromium();
+const train = readIdxSplit(
+  join(REPO_SUBSET_DIR, 'train-images-idx3-ubyte.gz'),
+  join(REPO_SUBSET_DIR, 'train-labels-idx1-ubyte.gz'),
+).split;
+
+async function inBrowser(threads: number): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+  const page = await browser.context.newPage();
+  try {
+    const q = `threads=${threads}&batch=${opts.batch}&steps=${opts.steps}&warmup=${opts.warmupSteps}&runs=${opts.inferenceRuns}`;
+    await page.goto(`${url}/bench.html?${q}`);
+    await page.waitForFunction("window.vergeBench && window.vergeBench.state !== 'running'", undefined, {
+      timeout: 600_000,
+      polling: 500,
+    });
+    const b = (await page.evaluate('window.vergeBench')) as { state: string; result?: never; error?: string };
+    if (b.state !== 'done') throw new Error(`browser run failed: ${b.error}`);
+    return b.result!;
+  } finally {
+    await page.close();
+  }
+}
+
+type Row = { side: 'web' | 'node'; threads: number; r: SpeedResult };
+const rows: Row[] = [];
+let isolated = true;
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const threads of threadCounts) {
+      const order: ('node' | 'web')[] = round % 2 ? ['web', 'node'] : ['node', 'web'];
+      for (const side of order) {
+        console.error(`round ${round + 1}/${rounds}: ${side}, ${threads} thread(s)`);
+        if (side === 'node') rows.push({ side, threads, r: await measureSpeed(train, { ...opts, threads }) });
+        else {
+          const r = await inBrowser(threads);
+          isolated &&= r.crossOriginIsolated;
+          rows.push({ side, threads, r });
+        }
+      }
+    }
+  }
+} finally {
+  await browser.close();
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const results = threadCounts.map((threads) => {
+  const pick = (side: 'web' | 'node', k: keyof SpeedResult) =>
+    median(rows.filter((x) => x.side === side && x.threads === threads).map((x) => x.r[k] as number));
+  const web = {
+    train_samples_per_sec: round(pick('web', 'train_samples_per_sec'), 1),
+    infer_b1_p50_ms: round(pick('web', 'infer_b1_p50_ms'), 3),
+    infer_b1_p99_ms: round(pick('web', 'infer_b1_p99_ms'), 3),
+  };
+  const node = {
+    train_samples_per_sec: round(pick('node', 'train_samples_per_sec'), 1),
+    infer_b1_p50_ms: round(pick('node', 'infer_b1_p50_ms'), 3),
+    infer_b1_p99_ms: round(pick('node', 'infer_b1_p99_ms'), 3),
+  };
+  return {
+    threads,
+    web,
+    node,
+    web_over_node_train: round(web.train_samples_per_sec / node.train_samples_per_sec, 3),
+    web_over_node_infer_latency: round(web.infer_b1_p50_ms / node.infer_b1_p50_ms, 3),
+  };
+});
+
+printTable(
+  [
+    'threads',
+    'web train samples/s',
+    'node train samples/s',
+    'web/node',
+    'web b1 p50 ms',
+    'node b1 p50 ms',
+    'latency web/node',
+  ],
+  results.map((r) => [
+    r.threads,
+    r.web.train_samples_per_sec,
+    r.node.train_samples_per_sec,
+    r.web_over_node_train,
+    r.web.infer_b1_p50_ms,
+    r.node.infer_b1_p50_ms,
+    r.web_over_node_infer_latency,
+  ]),
+);
+const file = writeResult('browser', {
+  model: 'seed CNN (conv32-conv64-dense64), Adam, cross-entropy',
+  batch: opts.batch,
+  steps: opts.steps,
+  rounds,
+  browser: 'Debian chromium, headless, --disable-gpu',
+  onnxruntime_web: (
+    JSON.parse(readFileSync(new URL('../node_modules/onnxruntime-web/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version,
+  cross_origin_isolated: isolated,
+  target: 'verge in the browser ≥ 30% of verge on onnxruntime-node (training samples/s)',
+  results,
+  runs: rows.map((x) => ({ side: x.side, threads: x.threads, ...x.r })),
+  not_measured: 'TensorFlow.js in the same page (issue 16)',
+});
+console.log(`wrote ${file}`);
