@@ -13,6 +13,9 @@
  *
  *   npm run bench -- train-models [--models mobilenet_v2,resnet18] [--threads 2,1] [--steps 20]
  *                                 [--warmup 3] [--rounds 2] [--no-profile]
+ *
+ * A run over all models writes bench/results/train-models.json; a run over some (--models) writes
+ * bench/results/train-models-<names>.json.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -297,7 +300,9 @@ async function coordinate(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const path = writeResult('train-models', {
+  // A run over some of the models writes its own file, so it never replaces the full table.
+  const all = models.length === Object.keys(specs).length;
+  const path = writeResult(all ? 'train-models' : `train-models-${models.join('-')}`, {
     machine: machineInfo(),
     python: pythonVersions(),
     config: {

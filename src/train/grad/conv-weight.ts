@@ -109,3 +109,41 @@ export function convWeightGrad(
   const T = c.op('Transpose', [R4], { perm: [0, 3, 2, 1] });
   return c.op('Reshape', [T, c.ints(weightDims)]);
 }
+
+/**
+ * Depthwise weight gradient (groups = channels, one input channel per group) as ONE grouped Conv
+ * whose kernel is the upstream gradient: with the batch folded into each group's input channels,
+ * dW[c, k] = Σₙ Σₒ xpad[n, c, o·s + k·d] · dY[n, c, o] is a correlation of xᵀ [1, C·N, H, W] with
+ * dYᵀ [C, N, Ho, Wo] (group C, the forward's strides as dilations and dilations as strides). It
+ * replaces K strided slices and their Concat (K·N·C·L copied twice) by onnxruntime's own im2col.
+ * Measured on mobilenet_v2 (96×96, batch 32, SGD), whole training step, 4 interleaved pairs each
+ * in two runs: 22–32% less time per step than the patches form.
+ */
+export function depthwiseWeightGrad(c: NodeView, x: string, dy: string, w: Window, weightDims: number[]): string {
+  const r = w.kernel.length;
+  const perm = [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)];
+  const channels = weightDims[0]!;
+  const xt = c.op('Reshape', [c.op('Transpose', [x], { perm }), c.ints([1, -1, ...w.inSize])]);
+  const dyt = c.op('Transpose', [dy], { perm });
+  // Output size (in + pads − dilated dY extent)/dilation + 1 may exceed the kernel when the forward
+  // dropped trailing rows (floor): the first kernel positions are the gradient.
+  const outSize = w.inSize.map(
+    (n, i) =>
+      Math.floor((n + w.pads[i]! + w.pads[i + r]! - ((w.outSize[i]! - 1) * w.strides[i]! + 1)) / w.dilations[i]!) + 1,
+  );
+  let R = c.op('Conv', [xt, dyt], {
+    group: channels,
+    pads: w.pads,
+    strides: w.dilations,
+    dilations: w.strides,
+    kernel_shape: w.outSize,
+  });
+  if (outSize.some((o, i) => o !== w.kernel[i]))
+    R = c.op('Slice', [
+      R,
+      c.ints(w.kernel.map(() => 0)),
+      c.ints(w.kernel),
+      c.ints(Array.from({ length: r }, (_, i) => i + 2)),
+    ]);
+  return c.op('Reshape', [R, c.ints(weightDims)]);
+}

@@ -112,6 +112,22 @@ const CASES: Record<string, [string, Case][]> = {
       },
     ],
     [
+      'depthwise weight gradient as one grouped Conv (stride 2, pads 1, rows dropped by the floor)',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 8, 7] }, w: { dims: [3, 1, 3, 3] }, b: { dims: [3] } },
+        attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'depthwise weight gradient as one grouped Conv (dilation 2, asymmetric pads, 1-D)',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 4, 11] }, w: { dims: [4, 1, 3] } },
+        attrs: { group: 4, dilations: [2], pads: [2, 1] },
+      },
+    ],
+    [
       'auto_pad SAME_UPPER stride 2',
       {
         dtype: f32,
