@@ -42,6 +42,8 @@ function dataFlags(args: string[]): string[] {
 }
 
 const common = ['--epochs', '8', '--seed', '1', '--threads', '1', '--no-cache', '--json'];
+/** Decoded-image caches stay in the test's folder (not the user's ~/.cache). */
+const cache = (): string => join(tmp, 'cache');
 
 interface Case {
   name: string;
@@ -111,7 +113,7 @@ describe('verge data/train/eval/run on each source', { timeout: 600_000 }, () =>
   it.each(CASES)('$name', async (c) => {
     const out = join(tmp, `${c.name.replace(/\W+/g, '-')}.onnx`);
     const described = json<{ train: number; test: number; classes: number }>(
-      await verge(['data', c.data(), ...dataFlags(c.train), '--json']),
+      await verge(['data', c.data(), ...dataFlags(c.train), '--cache-dir', cache(), '--json']),
     );
     expect(described.train).toBeGreaterThan(0);
     expect(described.test).toBeGreaterThan(0);
@@ -121,7 +123,7 @@ describe('verge data/train/eval/run on each source', { timeout: 600_000 }, () =>
     );
     models.push(out);
     const evaluated = json<{ samples: number; accuracy: number }>(
-      await verge(['eval', out, '--data', c.data(), '--json']),
+      await verge(['eval', out, '--data', c.data(), '--cache-dir', cache(), '--json']),
     );
     expect(evaluated.samples).toBe(described.test);
     expect(evaluated.accuracy).toBeCloseTo(trained.test.accuracy, 6);
@@ -173,8 +175,11 @@ describe('bad data through the CLI: one clear line', { timeout: 300_000 }, () =>
         ['data', ragged],
         /^error: E_DATA_INVALID: .*ragged\/train.csv line 3: 2 fields, but the header has 3 \(a ragged CSV row\)/,
       ],
-      [['data', empty], /^error: E_DATA_INVALID: .*nothing/],
-      [['data', files.tableFolder, '--label', 'nope'], /^error: E_DATA_INVALID: .*has no column 'nope' \(--label\)/],
+      [['data', empty, '--no-cache'], /^error: E_DATA_INVALID: .*nothing/],
+      [
+        ['data', files.tableFolder, '--label', 'nope', '--no-cache'],
+        /^error: E_DATA_INVALID: .*has no column 'nope' \(--label\)/,
+      ],
       [
         ['data', files.pngFolder, '--window', '5'],
         /^error: E_BAD_ARGUMENT: --window does not apply to image-folder data/,
