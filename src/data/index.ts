@@ -53,6 +53,7 @@ export {
   augmentBatch,
   parseAugment,
   describeAugment,
+  augmenter,
   type AugmentStep,
 } from './transforms/index.ts';
 export { TOKENIZERS, tokenizer, encoderFor } from './tokenizers/index.ts';

@@ -4,3 +4,4 @@ export * from './resample.ts';
 export * from './mfcc.ts';
 export * from './features.ts';
 export * from './model-input.ts';
+export * from './waveform-model.ts';
