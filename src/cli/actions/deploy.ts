@@ -2,7 +2,9 @@
 import { CloudClient, resolveCloud } from '../../cloud/client.ts';
 import { VergeError } from '../../errors.ts';
 import {
+  EDGE_LOOP_PATHS,
   HTTP_PATHS,
+  SetEdgeLoopPolicyRequest,
   type CreateDeploymentRequest,
   type Deployment,
   type DeploymentsResponse,
@@ -28,7 +30,65 @@ interface DeployOptions extends CloudCliOptions {
   promote?: boolean;
   wait?: boolean;
   waitTimeout?: number;
+  collect?: string;
+  collectQuotaMb?: number;
+  codecs?: string[];
+  upload?: boolean;
+  offloadTo?: string;
+  offloadBelow?: number;
+  offloadDeadlineMs?: number;
   json?: boolean;
+}
+
+/** Default offload threshold of `--offload-to` without `--offload-below`. */
+const DEFAULT_OFFLOAD_BELOW = 0.5;
+
+/** The edge-loop policy the flags ask for (validated before anything is created), or null. */
+function loopPolicy(o: DeployOptions): Record<string, unknown> | null {
+  const collecting =
+    o.collect !== undefined || o.collectQuotaMb !== undefined || o.codecs !== undefined || o.upload === false;
+  if (!collecting && o.offloadTo === undefined) {
+    if (o.offloadBelow !== undefined || o.offloadDeadlineMs !== undefined)
+      throw new VergeError('E_BAD_ARGUMENT', '--offload-below/--offload-deadline-ms need --offload-to <model>');
+    return null;
+  }
+  const collect: Record<string, unknown> = {};
+  const hard: Record<string, number> = {};
+  for (const rule of (o.collect ?? '').split(',').filter(Boolean)) {
+    const m = /^(hard|margin|entropy|rate|cap):([0-9.]+)$/.exec(rule.trim());
+    if (!m || !Number.isFinite(Number(m[2])))
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `--collect rule '${rule}': use hard:P, margin:M, entropy:E, rate:F or cap:N`,
+      );
+    const v = Number(m[2]);
+    if (m[1] === 'hard') hard.top1_below = v;
+    else if (m[1] === 'margin') hard.margin_below = v;
+    else if (m[1] === 'entropy') hard.entropy_above = v;
+    else if (m[1] === 'rate') collect.sample_rate = v;
+    else collect.per_class_cap = v;
+  }
+  collect.hard = hard;
+  if (o.collectQuotaMb !== undefined) collect.quota_mb = o.collectQuotaMb;
+  if (o.codecs !== undefined) collect.codecs = o.codecs;
+  if (o.upload === false) collect.upload = false;
+  const body = {
+    collect: collecting ? collect : null,
+    offload: o.offloadTo
+      ? {
+          model: o.offloadTo,
+          below: o.offloadBelow ?? DEFAULT_OFFLOAD_BELOW,
+          ...(o.offloadDeadlineMs !== undefined ? { deadline_ms: Math.round(o.offloadDeadlineMs) } : {}),
+        }
+      : null,
+  };
+  const r = SetEdgeLoopPolicyRequest.safeParse(body);
+  if (!r.success)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `edge-loop flags: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return body;
 }
 
 function parseRef(ref: string): { name: string; version: string } {
@@ -64,6 +124,7 @@ export default async function deploy(ref: string, opts: DeployOptions): Promise<
   const { name, version } = parseRef(ref);
   const client = new CloudClient(resolveCloud(opts));
   if (opts.promote) return waitAndReport(client, await promote(client, name, version), opts);
+  const policy = loopPolicy(opts);
   const dep = await client.post<Deployment>(HTTP_PATHS.deployments, {
     model: name,
     version,
@@ -80,5 +141,9 @@ export default async function deploy(ref: string, opts: DeployOptions): Promise<
   note(
     `deployment ${dep.id}: ${dep.devices.length} device(s), ${dep.devices.filter((d) => d.released).length} released now`,
   );
+  if (policy) {
+    await client.request('PUT', EDGE_LOOP_PATHS.policy(dep.id), policy);
+    note(`edge-loop policy set on ${dep.id}`);
+  }
   await waitAndReport(client, dep, opts);
 }

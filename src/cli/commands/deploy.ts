@@ -67,6 +67,32 @@ export function register(program: Command): void {
         'give up waiting after this many seconds (default 600)',
         number('--wait-timeout', { min: 0 }),
       )
+      .option(
+        '--collect <rules>',
+        'edge loop: collect inputs on the devices, comma-separated hard:P (top-1 below P), margin:M, entropy:E, rate:F (uniform sample), cap:N (per class)',
+      )
+      .option(
+        '--collect-quota-mb <n>',
+        'edge loop: device disk for collected items (default 64)',
+        number('--collect-quota-mb', { above: 0 }),
+      )
+      .option(
+        '--codecs <a,b>',
+        'edge loop: uplink codecs in order of preference (default quantize-delta:8,lossless)',
+        wordList,
+      )
+      .option('--no-upload', 'edge loop: keep collected items on the devices (e.g. for federated learning)')
+      .option('--offload-to <name[@version]>', 'joint inference: the cloud-hosted model uncertain requests go to')
+      .option(
+        '--offload-below <p>',
+        'joint inference: offload when the local top-1 probability is below this (default 0.5)',
+        number('--offload-below', { min: 0, max: 1 }),
+      )
+      .option(
+        '--offload-deadline-ms <ms>',
+        'joint inference: answer locally when the cloud is slower (default 500)',
+        number('--offload-deadline-ms', { above: 0 }),
+      )
       .option('--json', 'print the deployment as one JSON object'),
   ).action(action(() => import('../actions/deploy.ts')));
 }
