@@ -29,7 +29,7 @@ import { KeyService, loadOrCreateAdminKey } from './keys.ts';
 import { ControlPlaneMetrics } from './metrics.ts';
 import { ModelRegistry } from './models.ts';
 import { syncMosquittoAuth } from './mosquitto-auth.ts';
-import { MqttTransport, SERVICE_USERNAME } from './mqtt-transport.ts';
+import { MqttTransport } from './mqtt-transport.ts';
 import { deploymentRoutes } from './plugins/deployments.ts';
 import { deviceRoutes } from './plugins/devices.ts';
 import { edgeLoopRoutes } from './plugins/edge-loop.ts';
@@ -99,6 +99,9 @@ export interface ControlPlaneOptions {
 /** dist/web of this package, from src/cloud/ and from dist/cloud/ alike. */
 export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
+/** Telemetry a shutdown could not store in time (TelemetryIngest.close), read back on start. */
+const TELEMETRY_SPOOL_FILE = 'telemetry-spool.jsonl';
+
 /** Deployment re-evaluation period; health-gate timeouts are seconds to minutes. */
 const DEFAULT_TICK_MS = 1000;
 /** Replicas rewrite the broker auth files this often, so one replica's enrollment reaches every file writer. */
@@ -118,6 +121,8 @@ export interface ControlPlane {
   /** The admin API key in `<dataDir>/admin.key`. */
   adminKey: string;
   adminKeyPath: string;
+  /** The client id this process connects to the broker with. */
+  mqttClientId: string;
   /** Set after start(). */
   url: string | null;
   mqttUrl: string | null;
@@ -177,8 +182,9 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     opts.mosquittoAuthDir
       ? syncMosquittoAuth(
           opts.mosquittoAuthDir,
-          { username: opts.brokerUsername ?? SERVICE_USERNAME, password: opts.brokerPassword ?? '' },
+          { username: transport.login.username!, password: transport.login.password! },
           repos.devices,
+          repos.brokerAccounts,
         )
       : false;
   const devices = new DeviceRegistry(repos.devices, {
@@ -199,6 +205,7 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
       return { online, offline, revoked };
     },
     () => transport.connectedDevices(),
+    () => transport.disconnects,
   );
   const keys = new KeyService(repos.apiKeys, signingKey);
   const models = new ModelRegistry(repos.models, new ArtifactStore(opts.dataDir), signingKey);
@@ -228,10 +235,15 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     mqttUrl: () => opts.publicMqttUrl ?? transport.url ?? '',
     onEnrolled: async () => void (await syncBrokerAuth()),
   });
-  const telemetry = new TelemetryIngest(repos.telemetry, metrics, (fresh) => {
-    // new telemetry may decide a canary's health gate
-    if (fresh.length) void deployments.tick().catch(() => undefined);
-  });
+  const telemetry = new TelemetryIngest(
+    repos.telemetry,
+    metrics,
+    (fresh) => {
+      // new telemetry may decide a canary's health gate
+      if (fresh.length) void deployments.tick().catch(() => undefined);
+    },
+    join(opts.dataDir, TELEMETRY_SPOOL_FILE),
+  );
   const presence = new PresenceRecorder(repos.devices);
   const fl = new FederatedLearning({
     fl: repos.fl,
@@ -309,7 +321,9 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     logger: opts.logger,
     credentials: { apiKeyRole: (key) => s.keys.roleOf(key), device: (id) => s.repos.devices.get(id) },
   });
-  await app.register(systemRoutes, { system: { metrics: s.metrics, status: s.status } });
+  await app.register(systemRoutes, {
+    system: { metrics: s.metrics, status: s.status, ingestion: () => s.telemetry.health() },
+  });
   await app.register(keyRoutes, { keys: s.keys });
   await app.register(enrollmentRoutes, { enrollment: s.enrollment });
   await app.register(deviceRoutes, { devices: s.devices });
@@ -351,6 +365,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     signingKey,
     adminKey: admin.key,
     adminKeyPath: admin.path,
+    mqttClientId: s.transport.login.clientId,
     url: null,
     mqttUrl: null,
 
@@ -366,6 +381,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
         }
       }
       await s.fl.republish();
+      await s.telemetry.restoreSpool();
       s.transport.acceptDevices(); // subscribed, and every retained desired state is back in place
       const host = opts.host ?? '127.0.0.1';
       await app.listen({ port: startOpts.port ?? 0, host });

@@ -6,6 +6,7 @@
 import semver from 'semver';
 import { VergeError } from '../errors.ts';
 import {
+  isAssignedDeviceId,
   CreateDeploymentRequest,
   histogramQuantile,
   mergeHistograms,
@@ -165,11 +166,11 @@ export class DeploymentController {
     const all = (await this.host.devices.list()).filter((d) => d.revoked_at === null);
     let chosen = all;
     if (t.devices) {
+      // ids and names are separate namespaces: an id-shaped key is an id, never a name
+      // (isAssignedDeviceId), so a device named like another's id cannot capture its deployments
       const byKey = new Map<string, DeviceRecord>();
-      for (const d of all) {
-        byKey.set(d.id, d);
-        byKey.set(d.name, d);
-      }
+      for (const d of all) if (!isAssignedDeviceId(d.name)) byKey.set(d.name, d);
+      for (const d of all) byKey.set(d.id, d);
       const missing = t.devices.filter((k) => !byKey.has(k));
       if (missing.length) throw new VergeError('E_NOT_FOUND', `unknown or revoked device(s): ${missing.join(', ')}`);
       const wanted = new Set(t.devices.map((k) => byKey.get(k)!.id));

@@ -5,7 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { PROTOCOL_VERSION, errorReply } from '../protocol/index.ts';
+import { PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
 
 /** Largest JSON body by default; routes that take more (artifact upload) say so themselves. */
@@ -36,6 +36,13 @@ export async function createHttpApp(opts: { logger?: boolean; credentials: Crede
     },
   });
   installAuth(app, opts.credentials);
+  // U+0000 in any text a request carries (path, query, JSON body) is refused here, for every route
+  // and both databases: PostgreSQL cannot store it and would answer 500
+  app.addHook('preValidation', async (req) => {
+    assertNoNul(req.params, 'request path');
+    assertNoNul(req.query, 'request query');
+    if (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) assertNoNul(req.body, 'request body');
+  });
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = errorReply(err);
     if (status >= 500) app.log.error(err);

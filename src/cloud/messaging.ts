@@ -81,6 +81,9 @@ function parseTopic(topic: string): ReturnType<typeof parseDeviceTopic> {
 }
 
 export class CloudMessaging {
+  /** Connections lost since the first CONNACK (a broker restart, or someone taking over the client id). */
+  disconnects = 0;
+
   private constructor(private readonly client: MqttClient) {}
 
   static async connect(opts: {
@@ -137,6 +140,8 @@ export class CloudMessaging {
       throw new VergeError('E_NETWORK', `cannot connect to MQTT broker ${opts.url}: ${(e as Error).message}`);
     }
     client.on('error', () => undefined); // reconnects on its own; errors surface as failed publishes
+    const messaging = new CloudMessaging(client);
+    client.on('close', () => messaging.disconnects++);
     await subscribe();
     // subscribe on every CONNACK: a clean session forgets subscriptions, and Mosquitto 2 restores a
     // persistent session after its own restart without its shared ($share/…) subscriptions.
@@ -144,7 +149,7 @@ export class CloudMessaging {
     client.on('connect', () => {
       subscribe().catch(() => undefined);
     });
-    return new CloudMessaging(client);
+    return messaging;
   }
 
   async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {

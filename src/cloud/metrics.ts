@@ -5,8 +5,17 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * Distinct (model, version) label pairs per metric family. Devices name the models they report, so
+ * without a cap one device could create a series per made-up name (5,000 names → 10,000 series in
+ * one scrape); a fleet runs tens of model versions. Pairs past the cap are summed under `_other`.
+ */
+export const MAX_MODEL_SERIES = 200;
+export const OTHER_LABEL = '_other';
+
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
+  private readonly modelSeries = new Set<string>();
   readonly mqttMessages = new Counter({
     name: 'verge_mqtt_messages_total',
     help: 'device messages received, by verb',
@@ -21,7 +30,7 @@ export class ControlPlaneMetrics {
   });
   readonly telemetryRecords = new Counter({
     name: 'verge_telemetry_records_total',
-    help: 'telemetry records by result: accepted (first delivery) or duplicate (redelivery of a known message id)',
+    help: 'telemetry records by result: accepted (first delivery), duplicate (redelivery of a known message id), dead_letter (refused by the database on its own)',
     labelNames: ['result'],
     registers: [this.registry],
   });
@@ -55,7 +64,28 @@ export class ControlPlaneMetrics {
     registers: [this.registry],
   });
 
-  constructor(deviceCounts: () => Promise<Record<'online' | 'offline' | 'revoked', number>>, connected: () => number) {
+  /** Labels for a reported (model, version): itself while fewer than MAX_MODEL_SERIES pairs exist, else `_other`. */
+  modelLabels(model: string, version: string): { model: string; version: string } {
+    const key = `${model}\u0000${version}`;
+    if (this.modelSeries.has(key)) return { model, version };
+    if (this.modelSeries.size >= MAX_MODEL_SERIES) return { model: OTHER_LABEL, version: OTHER_LABEL };
+    this.modelSeries.add(key);
+    return { model, version };
+  }
+
+  constructor(
+    deviceCounts: () => Promise<Record<'online' | 'offline' | 'revoked', number>>,
+    connected: () => number,
+    serviceDisconnects: () => number = () => 0,
+  ) {
+    new Gauge({
+      name: 'verge_broker_service_disconnects',
+      help: "times this process's own broker connection was lost since start (broker restarts; a session takeover would show here)",
+      registers: [this.registry],
+      collect() {
+        this.set(serviceDisconnects());
+      },
+    });
     new Gauge({
       name: 'verge_devices',
       help: 'enrolled devices by status (from the shared database)',

@@ -3,7 +3,7 @@
  * here, authenticating devices against the registry) or an external broker (Mosquitto, EMQX), and
  * the service client that subscribes to every device's messages and publishes to devices.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { DeviceVerb, MessageInput } from '../protocol/index.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { CloudMessaging, type DeviceMessageListener } from './messaging.ts';
@@ -23,6 +23,44 @@ export interface MqttTransportOptions {
   mqttPort?: number;
   instanceId?: string;
   sharedSubscriptions?: boolean;
+  /** verge writes the external Mosquitto's auth files: this replica gets a login of its own. */
+  mosquittoAuthDir?: string;
+}
+
+/** This process's login on the broker and the client id it connects with. */
+export interface ServiceLogin {
+  username: string | undefined;
+  password: string | undefined;
+  clientId: string;
+}
+
+/**
+ * The control plane's broker login. Its client id must not be guessable: on a broker that lets a
+ * client pick any id, whoever connects with the control plane's id takes over its session.
+ * - embedded: a per-process secret; the embedded broker admits a device only as its own id.
+ * - external, auth files by verge: one login per replica (`<user>-<instance>`), whose username
+ *   Mosquitto makes the client id (`use_username_as_clientid`, written in verge.conf); the
+ *   password is --broker-password or a per-process secret registered through the database.
+ * - external, auth by the operator: the given login; the client id carries an HMAC of the password,
+ *   stable per instance (a persistent session survives restarts) but unknown to devices.
+ */
+export function serviceLogin(opts: MqttTransportOptions): ServiceLogin {
+  const random = () => randomBytes(8).toString('hex');
+  if (!opts.broker) {
+    return { username: SERVICE_USERNAME, password: newSecret('svc_'), clientId: `${SERVICE_USERNAME}-${random()}` };
+  }
+  const base = opts.brokerUsername ?? SERVICE_USERNAME;
+  const instance = (opts.instanceId ?? random())
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-')
+    .slice(0, 48);
+  if (opts.mosquittoAuthDir) {
+    const username = `${base}-${instance}`;
+    return { username, password: opts.brokerPassword ?? newSecret('svc_'), clientId: username };
+  }
+  const secret = opts.brokerPassword ?? random();
+  const tag = createHmac('sha256', secret).update(instance).digest('hex').slice(0, 16);
+  return { username: opts.brokerUsername, password: opts.brokerPassword, clientId: `${base}-${instance}-${tag}` };
 }
 
 export class MqttTransport {
@@ -32,15 +70,15 @@ export class MqttTransport {
   private accepting = false;
   /** Broker URL (known at construction for an external broker, after start for the embedded one). */
   url: string | null;
-  private readonly clientId: string;
-  private readonly servicePassword = newSecret('svc_');
+  /** This process's broker login (its username and password also go into generated auth files). */
+  readonly login: ServiceLogin;
 
   constructor(
     private readonly opts: MqttTransportOptions,
     private readonly authenticateDevice: (deviceId: string, password: string) => Promise<boolean>,
   ) {
     this.url = opts.broker ?? null;
-    this.clientId = `${SERVICE_USERNAME}-${opts.instanceId ?? randomBytes(4).toString('hex')}`;
+    this.login = serviceLogin(opts);
   }
 
   get external(): boolean {
@@ -53,7 +91,7 @@ export class MqttTransport {
     if (!external) {
       this.broker = await startEmbeddedBroker(
         {
-          service: { username: SERVICE_USERNAME, password: this.servicePassword },
+          service: { username: this.login.username!, password: this.login.password! },
           acceptingDevices: () => this.accepting,
           authenticateDevice: this.authenticateDevice,
         },
@@ -64,9 +102,9 @@ export class MqttTransport {
     }
     this.messaging = await CloudMessaging.connect({
       url: this.url!,
-      clientId: this.clientId,
-      username: external ? this.opts.brokerUsername : SERVICE_USERNAME,
-      password: external ? this.opts.brokerPassword : this.servicePassword,
+      clientId: this.login.clientId,
+      username: this.login.username,
+      password: this.login.password,
       external,
       shared: external && !!this.opts.sharedSubscriptions,
       persistentSession: external && !!this.opts.instanceId,
@@ -96,6 +134,11 @@ export class MqttTransport {
   /** Drop a device's connection to the embedded broker now (revocation). */
   disconnect(deviceId: string): void {
     this.broker?.disconnect(deviceId);
+  }
+
+  /** Times the service client lost its broker connection (0 while it has held it throughout). */
+  get disconnects(): number {
+    return this.messaging?.disconnects ?? 0;
   }
 
   connectedDevices(): number {

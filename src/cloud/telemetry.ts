@@ -3,6 +3,7 @@
  * deduplicated by message id in the database, so at-least-once delivery from agents counts once
  * even when a redelivery lands on another replica.
  */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   histogramQuantile,
   mergeHistograms,
@@ -10,6 +11,7 @@ import {
   type TelemetryMessage,
   type TelemetrySummaryResponse,
 } from '../protocol/index.ts';
+import { isRecordError } from './db/sql.ts';
 import type { ControlPlaneMetrics } from './metrics.ts';
 import type { TelemetryRepository } from './repositories/index.ts';
 
@@ -23,29 +25,71 @@ const FLUSH_BATCH = 2000;
 const FLUSH_INTERVAL_MS = 50;
 /** After a failed write (database unavailable), retry this often; incoming records just buffer. */
 const RETRY_MS = 1000;
+/** Writes failing for this long make ingestion "stalled" in /healthz (a blip of one retry does not). */
+export const INGEST_STALL_MS = 5000;
+/** On shutdown, keep retrying a failing database this long before spooling the buffer to disk. */
+export const CLOSE_DEADLINE_MS = 5000;
+
+export interface IngestHealth {
+  /** Records waiting to be written. */
+  pending: number;
+  /** Since when writes fail (epoch ms), or null. */
+  failing_since: number | null;
+  last_error: string | null;
+  /** Writes have failed for INGEST_STALL_MS or longer: acknowledged telemetry is not being stored. */
+  stalled: boolean;
+}
+
+type Store = Pick<TelemetryRepository, 'insert' | 'deadLetter'>;
+
+/** Outcome of writing one batch: what was new, what was refused alone, what is still to write. */
+interface WriteResult {
+  fresh: TelemetryMessage[];
+  written: number;
+  deadLettered: number;
+  unwritten: TelemetryMessage[];
+  error: unknown;
+}
 
 export class TelemetryIngest {
   private buffer: TelemetryMessage[] = [];
+  /** Batches taken from the buffer and not yet written (spooled with it if shutdown cannot wait). */
+  private readonly taken = new Set<TelemetryMessage[]>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  /** The last write failed: wait for the retry timer instead of flushing on every push. */
-  private failing = false;
+  private failingSince: number | null = null;
+  private lastError: string | null = null;
+  private closing = false;
 
   constructor(
-    private readonly repo: Pick<TelemetryRepository, 'insert'>,
+    private readonly repo: Store,
     private readonly metrics: ControlPlaneMetrics,
     private readonly onFresh: (fresh: TelemetryMessage[]) => void,
+    /** Where shutdown writes records it could not store in time, and start() reads them back. */
+    private readonly spoolPath?: string,
   ) {}
 
   push(msg: TelemetryMessage): void {
     this.buffer.push(msg);
-    if (this.buffer.length >= FLUSH_BATCH && !this.failing) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+    if (this.closing) return;
+    if (this.buffer.length >= FLUSH_BATCH && this.failingSince === null) void this.flush();
+    else this.timer ??= unref(setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS));
   }
 
   /** Records waiting to be written (buffered, or put back after a failed write). */
   get pending(): number {
-    return this.buffer.length;
+    let n = this.buffer.length;
+    for (const b of this.taken) n += b.length;
+    return n;
+  }
+
+  health(now = Date.now()): IngestHealth {
+    return {
+      pending: this.pending,
+      failing_since: this.failingSince,
+      last_error: this.lastError,
+      stalled: this.failingSince !== null && now - this.failingSince >= INGEST_STALL_MS,
+    };
   }
 
   /** Write everything buffered so far; resolves when it is in the database (or put back on failure). */
@@ -54,27 +98,29 @@ export class TelemetryIngest {
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
+    if (batch.length) this.taken.add(batch);
     const run = this.flushing.then(async () => {
       if (batch.length === 0) return;
-      let fresh: TelemetryMessage[];
-      try {
-        fresh = await this.repo.insert(batch);
-      } catch {
-        // database unavailable: put the batch back in front (no spread: the batch can be larger
-        // than the call-stack limit after a long outage); QoS 1 redelivery is not guaranteed once acked
-        this.buffer = batch.concat(this.buffer);
-        this.failing = true;
-        this.timer ??= setTimeout(() => void this.flush(), RETRY_MS);
-        return;
+      const r = await this.write(batch);
+      this.taken.delete(batch);
+      if (r.unwritten.length) {
+        // database unavailable: put the rest back in front (no spread: it can be larger than the
+        // call-stack limit after a long outage); QoS 1 redelivery is not guaranteed once acked
+        this.buffer = r.unwritten.concat(this.buffer);
+        this.failingSince ??= Date.now();
+        this.lastError = firstLine(r.error);
+        if (!this.closing) this.timer ??= unref(setTimeout(() => void this.flush(), RETRY_MS));
+      } else {
+        this.failingSince = null;
+        this.lastError = null;
       }
-      this.failing = false;
-      this.count(batch.length, fresh);
+      this.count(r.written, r.fresh, r.deadLettered);
       // a full batch may have built up meanwhile (pushes do not flush while the database is failing)
-      if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+      if (!r.unwritten.length && this.buffer.length >= FLUSH_BATCH && !this.closing) void this.flush();
       // stored and counted: a throwing listener must neither put the batch back nor stop ingestion
-      if (fresh.length) {
+      if (r.fresh.length) {
         try {
-          this.onFresh(fresh);
+          this.onFresh(r.fresh);
         } catch {
           // the listener's own failure
         }
@@ -85,10 +131,50 @@ export class TelemetryIngest {
     return run;
   }
 
+  /**
+   * Write one batch. A record the database refuses for its values (isRecordError) would fail every
+   * batch it rides in, forever: the batch is halved until that record stands alone, and it goes to
+   * the dead-letter table while the others are stored. Any other error means the database cannot
+   * write now: what is not yet written is handed back for a retry.
+   */
+  private async write(batch: TelemetryMessage[]): Promise<WriteResult> {
+    const r: WriteResult = { fresh: [], written: 0, deadLettered: 0, unwritten: [], error: null };
+    const todo: TelemetryMessage[][] = [batch];
+    while (todo.length) {
+      const seg = todo.pop()!;
+      try {
+        for (const t of await this.repo.insert(seg)) r.fresh.push(t);
+        r.written += seg.length;
+        continue;
+      } catch (caught) {
+        let e = caught;
+        if (isRecordError(e) && seg.length > 1) {
+          const mid = seg.length >>> 1;
+          todo.push(seg.slice(mid), seg.slice(0, mid)); // first half first: keeps arrival order
+          continue;
+        }
+        if (isRecordError(e)) {
+          try {
+            await this.repo.deadLetter([{ record: seg[0]!, error: firstLine(e) }]);
+            r.deadLettered++;
+            continue;
+          } catch (e2) {
+            e = e2;
+          }
+        }
+        r.error = e;
+        r.unwritten = seg.concat(...todo.reverse());
+        return r;
+      }
+    }
+    return r;
+  }
+
   /** Metrics of one written batch: one counter update per (model, version), not per record. */
-  private count(received: number, fresh: TelemetryMessage[]): void {
+  private count(received: number, fresh: TelemetryMessage[], deadLettered: number): void {
     this.metrics.telemetryRecords.inc({ result: 'accepted' }, fresh.length);
     this.metrics.telemetryRecords.inc({ result: 'duplicate' }, received - fresh.length);
+    if (deadLettered) this.metrics.telemetryRecords.inc({ result: 'dead_letter' }, deadLettered);
     const byModel = new Map<string, { model: string; version: string; inferences: number; errors: number }>();
     for (const t of fresh) {
       const key = `${t.model.name}\u0000${t.model.version}`;
@@ -98,14 +184,77 @@ export class TelemetryIngest {
       m.errors += t.errors;
     }
     for (const m of byModel.values()) {
-      this.metrics.inferences.inc({ model: m.model, version: m.version }, m.inferences);
-      this.metrics.inferenceErrors.inc({ model: m.model, version: m.version }, m.errors);
+      this.metrics.inferences.inc(this.metrics.modelLabels(m.model, m.version), m.inferences);
+      this.metrics.inferenceErrors.inc(this.metrics.modelLabels(m.model, m.version), m.errors);
     }
   }
 
-  async close(): Promise<void> {
+  /** Records a previous shutdown spooled: buffered again (the spool is rewritten by the next close). */
+  async restoreSpool(): Promise<number> {
+    if (!this.spoolPath || !existsSync(this.spoolPath)) return 0;
+    const lines = readFileSync(this.spoolPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
+    for (const l of lines) this.push(JSON.parse(l) as TelemetryMessage);
     await this.flush();
+    if (this.pending === 0) rmSync(this.spoolPath, { force: true });
+    return lines.length;
   }
+
+  /**
+   * Stop: write what is buffered, retrying a failing database until `deadlineMs`; what is still
+   * unwritten then goes to the spool file (0600), which the next start reads back. Never hangs:
+   * a write still running at the deadline is spooled too (its records are deduplicated by id if
+   * it commits after all). Returns how many records were spooled.
+   */
+  async close(deadlineMs = CLOSE_DEADLINE_MS): Promise<number> {
+    this.closing = true;
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      const left = until - Date.now();
+      if (left <= 0) break;
+      const done = await withTimeout(this.flush(), left);
+      if (done && this.pending === 0) {
+        if (this.spoolPath) rmSync(this.spoolPath, { force: true });
+        return 0;
+      }
+      if (!done) break;
+      await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, until - Date.now()))));
+    }
+    const rest = [...this.taken].flat().concat(this.buffer);
+    if (!this.spoolPath || rest.length === 0) return 0;
+    const tmp = `${this.spoolPath}.tmp`;
+    writeFileSync(tmp, rest.map((t) => JSON.stringify(t)).join('\n') + '\n', { mode: 0o600 });
+    renameSync(tmp, this.spoolPath);
+    return rest.length;
+  }
+}
+
+function unref(t: NodeJS.Timeout): NodeJS.Timeout {
+  t.unref();
+  return t;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .slice(0, 512);
+}
+
+/** true when p settled within ms. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 /** Inference totals and latency quantiles per (model, version, variant) from stored records. */

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import {
   ArtifactRef,
+  ASSIGNED_DEVICE_ID,
   DeviceIdSchema,
   DeviceProfile,
   EpochMs,
@@ -108,7 +109,10 @@ export type SigningKeyResponse = z.infer<typeof SigningKeyResponse>;
 export const EnrollRequest = z.object({
   token: z.string().min(16).max(256),
   /** Human name shown by `verge devices`; unique per fleet. */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'name: letters, digits, _ . - (max 64)'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'name: letters, digits, _ . - (max 64)')
+    .refine((n) => !ASSIGNED_DEVICE_ID.test(n), 'name: dev-<12 hex digits> is the form of device ids, not names'),
   profile: DeviceProfile,
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;

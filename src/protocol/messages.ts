@@ -8,11 +8,21 @@ import { z } from 'zod';
 import { VergeError } from '../errors.ts';
 import type { DeviceVerb } from './topics.ts';
 import { PRECISIONS } from './precisions.ts';
+import { assertNoNul } from './text-safety.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
 export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'message id: 8-128 chars of [A-Za-z0-9_.:-]');
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256: 64 lowercase hex digits');
 export const DeviceIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{2,63}$/);
+/**
+ * The shape of the ids the control plane assigns (`dev-` and 12 hex digits). Device names may not
+ * take it, so a name can never be mistaken for another device's id: ids and names are separate
+ * namespaces, and a target or path segment of this shape always means an id.
+ */
+export const ASSIGNED_DEVICE_ID = /^dev-[0-9a-f]{12}$/;
+export function isAssignedDeviceId(s: string): boolean {
+  return ASSIGNED_DEVICE_ID.test(s);
+}
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'model name: letters, digits, _ . -');
 /** Semantic version (validated with `semver` by the registry; the schema only bounds the shape). */
 export const SemverString = z.string().min(5).max(64);
@@ -248,17 +258,22 @@ export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V
       'E_PROTOCOL',
       `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
     );
-  return Buffer.from(JSON.stringify(parsed.data));
+  const text = JSON.stringify(parsed.data);
+  if (text.includes('\\u0000')) assertNoNul(parsed.data, `invalid ${verb} message`);
+  return Buffer.from(text);
 }
 
 /** Parse and validate a received payload for `verb`. Throws E_PROTOCOL (bad JSON, wrong version, bad shape). */
 export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | string): MessageOf<V> {
   let json: unknown;
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   try {
-    json = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new VergeError('E_PROTOCOL', `${verb} message is not JSON`);
   }
+  // JSON can carry U+0000 only as the escape \u0000: walk the value only when that text occurs
+  if (text.includes('\\u0000')) assertNoNul(json, `invalid ${verb} message`);
   const v = (json as { v?: unknown } | null)?.v;
   if (v !== PROTOCOL_VERSION) {
     throw new VergeError(

@@ -71,7 +71,7 @@ describe.skipIf(mosquittoMissing !== null)('generated Mosquitto auth files (exte
     // wait for the broker to accept the service login
     await waitFor(async () => {
       const c = await mqtt
-        .connectAsync(brokerUrl, { username: 'verge-cloud', password: servicePassword, reconnectPeriod: 0 }, false)
+        .connectAsync(brokerUrl, { username: cp.mqttClientId, password: servicePassword, reconnectPeriod: 0 }, false)
         .catch(() => null);
       await c?.endAsync();
       return c !== null;

@@ -5,6 +5,8 @@
 export const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS api_keys (
      key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS broker_accounts (
+     username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS enroll_tokens (
      token_hash TEXT PRIMARY KEY, tags TEXT NOT NULL, expires_at BIGINT NOT NULL,
      used_at BIGINT, device_id TEXT, created_at BIGINT NOT NULL)`,
@@ -36,6 +38,9 @@ export const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY, device_id TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, variant TEXT NOT NULL,
      deployment_id TEXT, window_start BIGINT NOT NULL, window_end BIGINT NOT NULL, inferences BIGINT NOT NULL,
      errors BIGINT NOT NULL, latency TEXT NOT NULL, results TEXT, received_at BIGINT NOT NULL)`,
+  // telemetry records the database refused on their own (telemetry.ts): kept for inspection, never retried
+  `CREATE TABLE IF NOT EXISTS telemetry_dead_letter (
+     id TEXT NOT NULL, device_id TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL, received_at BIGINT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS telemetry_model ON telemetry (model, version, device_id)`,
   `CREATE INDEX IF NOT EXISTS deployments_model ON deployments (model, state)`,
   // federated learning (repositories/fl.ts)

@@ -43,6 +43,20 @@ export function isUniqueViolation(e: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/**
+ * An error caused by the values of one statement, not by the database: PostgreSQL SQLSTATE classes
+ * 22 (data exception, e.g. 22021 for U+0000 in TEXT) and 23 (integrity constraint); SQLite's
+ * constraint, mismatch, range and too-big errors. Retrying such a statement fails the same way, so
+ * a batch holding it must be split; any other error (connection lost, disk full, missing table)
+ * concerns every statement and is worth retrying as a whole.
+ */
+export function isRecordError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  if (/^2[23][0-9A-Z]{3}$/.test(code)) return true;
+  return /^SQLITE_(CONSTRAINT|MISMATCH|RANGE|TOOBIG)/.test(code);
+}
+
 /** `?, ?, ?` for an IN list or a VALUES row of n parameters. */
 export function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');

@@ -2,15 +2,21 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import { HTTP_ROUTES, PROTOCOL_VERSION, SessionResponse, StatusResponse } from '../../protocol/index.ts';
+import type { IngestHealth } from '../telemetry.ts';
 import { errorResponses, js } from './schemas.ts';
 
 export interface SystemApi {
   metrics: { registry: Registry };
   status(): Promise<StatusResponse>;
+  /** Telemetry ingestion: a database that refuses writes makes the process unhealthy (503). */
+  ingestion(): IngestHealth;
 }
 
 export const systemRoutes: FastifyPluginAsync<{ system: SystemApi }> = async (app, { system }) => {
-  app.get(HTTP_ROUTES.health, { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get(HTTP_ROUTES.health, { schema: { hide: true } }, async (_req, reply) => {
+    const ingestion = system.ingestion();
+    return reply.code(ingestion.stalled ? 503 : 200).send({ ok: !ingestion.stalled, ingestion });
+  });
 
   app.get(HTTP_ROUTES.metrics, { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', system.metrics.registry.contentType);

@@ -3,7 +3,7 @@
  * and creates the device in one transaction).
  */
 import { VergeError } from '../../errors.ts';
-import type { DeviceProfile, ServedModel } from '../../protocol/index.ts';
+import { isAssignedDeviceId, type DeviceProfile, type ServedModel } from '../../protocol/index.ts';
 import { first, isUniqueViolation, jsonColumn, type SqlDatabase, type SqlExecutor } from '../db/sql.ts';
 
 export interface DeviceRecord {
@@ -110,12 +110,11 @@ export class DeviceRepository {
   }
 
   // ---- devices ----
+  /** An id-shaped key names an id only; anything else names a name only (isAssignedDeviceId). */
   private async getWith(ex: SqlExecutor, idOrName: string): Promise<DeviceRecord | null> {
-    const r = await first(ex, 'SELECT * FROM devices WHERE id = ? OR name = ? ORDER BY (id = ?) DESC', [
-      idOrName,
-      idOrName,
-      idOrName,
-    ]);
+    const r = isAssignedDeviceId(idOrName)
+      ? await first(ex, 'SELECT * FROM devices WHERE id = ?', [idOrName])
+      : await first(ex, 'SELECT * FROM devices WHERE name = ?', [idOrName]);
     return r ? toDevice(r) : null;
   }
 

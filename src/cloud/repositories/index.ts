@@ -5,6 +5,7 @@
  */
 import type { SqlDatabase } from '../db/sql.ts';
 import { ApiKeyRepository } from './api-keys.ts';
+import { BrokerAccountRepository } from './broker-accounts.ts';
 import { DeploymentRepository } from './deployments.ts';
 import { DeviceRepository } from './devices.ts';
 import { EdgeLoopRepository } from './edge-loop.ts';
@@ -13,6 +14,7 @@ import { ModelRepository } from './models.ts';
 import { TelemetryRepository } from './telemetry.ts';
 
 export { ApiKeyRepository } from './api-keys.ts';
+export { BrokerAccountRepository, type BrokerAccount } from './broker-accounts.ts';
 export { DeploymentRepository, type DeploymentRecord, type DeploymentDeviceRecord } from './deployments.ts';
 export { DeviceRepository, type DeviceRecord } from './devices.ts';
 export {
@@ -30,6 +32,7 @@ export { TelemetryRepository, type TelemetryRow } from './telemetry.ts';
 export interface Repositories {
   db: SqlDatabase;
   apiKeys: ApiKeyRepository;
+  brokerAccounts: BrokerAccountRepository;
   devices: DeviceRepository;
   models: ModelRepository;
   deployments: DeploymentRepository;
@@ -42,6 +45,7 @@ export function openRepositories(db: SqlDatabase): Repositories {
   return {
     db,
     apiKeys: new ApiKeyRepository(db),
+    brokerAccounts: new BrokerAccountRepository(db),
     devices: new DeviceRepository(db),
     models: new ModelRepository(db),
     deployments: new DeploymentRepository(db),

@@ -5,6 +5,9 @@ import { first, placeholders, type SqlDatabase, type SqlValue } from '../db/sql.
 /** 100 rows × 13 columns = 1,300 parameters: well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const TELEMETRY_ROWS_PER_INSERT = 100;
 
+/** Dead-lettered payloads are kept for a person to read, not whole: a message is bounded well below this anyway. */
+const DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024;
+
 export type TelemetryRow = {
   device_id: string;
   model: string;
@@ -78,6 +81,34 @@ export class TelemetryRepository {
       }
       return rows.filter((t) => fresh.has(t.id));
     });
+  }
+
+  /**
+   * Keep records the database refused on their own (see TelemetryIngest), with the reason. The
+   * payload is JSON, in which U+0000 is the six-character escape, so any store holds it; it is cut
+   * at DEAD_LETTER_PAYLOAD_CHARS.
+   */
+  async deadLetter(records: { record: TelemetryMessage; error: string }[]): Promise<void> {
+    const now = Date.now();
+    const clean = (x: string, max: number) => x.split('\u0000').join('\\u0000').slice(0, max);
+    for (const { record, error } of records)
+      await this.db.run(
+        'INSERT INTO telemetry_dead_letter (id, device_id, payload, error, received_at) VALUES (?, ?, ?, ?, ?)',
+        [
+          clean(String(record.id), 128),
+          clean(String(record.device_id), 64),
+          JSON.stringify(record).slice(0, DEAD_LETTER_PAYLOAD_CHARS),
+          clean(error, 1024),
+          now,
+        ],
+      );
+  }
+
+  async deadLetters(limit = 100): Promise<{ id: string; device_id: string; payload: string; error: string }[]> {
+    return this.db.all(
+      'SELECT id, device_id, payload, error FROM telemetry_dead_letter ORDER BY received_at DESC LIMIT ?',
+      [limit],
+    );
   }
 
   /** Records of one model version from some devices since a time (a canary's health gate). */
