@@ -6,6 +6,7 @@
  * messages a router hands to the services. The Fastify app is injectable in tests without a
  * socket; `start({port: 0})` listens for real. docs/architecture.md says how to add a resource.
  */
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -348,6 +349,13 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const repos = openRepositories(db);
   const signingKey = loadOrCreateSigningKey(opts.dataDir);
   const admin = loadOrCreateAdminKey(opts.dataDir);
+  // verge writes the broker's accounts and none was given: a password derived from the admin key
+  // is secret and the same across restarts (the broker knows it without a reload)
+  if (opts.mosquittoAuthDir && !opts.brokerPassword)
+    opts = {
+      ...opts,
+      brokerPassword: createHmac('sha256', admin.key).update('verge broker login').digest('base64url'),
+    };
   const s = createServices(opts, repos, signingKey);
   await s.keys.registerAdminKey(admin.key);
   await s.syncBrokerAuth();

@@ -42,7 +42,8 @@ export interface ServiceLogin {
  *   Mosquitto makes the client id (`use_username_as_clientid`, written in verge.conf); the
  *   password is --broker-password or a per-process secret registered through the database.
  * - external, auth by the operator: the given login; the client id carries an HMAC of the password,
- *   stable per instance (a persistent session survives restarts) but unknown to devices.
+ *   stable per instance (a persistent session survives restarts) but unknown to devices. With no
+ *   instance id the id is random (a clean session, as before).
  */
 export function serviceLogin(opts: MqttTransportOptions): ServiceLogin {
   const random = () => randomBytes(8).toString('hex');
@@ -58,8 +59,11 @@ export function serviceLogin(opts: MqttTransportOptions): ServiceLogin {
     const username = `${base}-${instance}`;
     return { username, password: opts.brokerPassword ?? newSecret('svc_'), clientId: username };
   }
-  const secret = opts.brokerPassword ?? random();
-  const tag = createHmac('sha256', secret).update(instance).digest('hex').slice(0, 16);
+  // without a password the broker authenticates nobody, so there is no secret to hide the id
+  // behind; it stays stable per instance (a persistent session survives restarts)
+  if (!opts.brokerPassword)
+    return { username: opts.brokerUsername, password: undefined, clientId: `${base}-${instance}` };
+  const tag = createHmac('sha256', opts.brokerPassword).update(instance).digest('hex').slice(0, 16);
   return { username: opts.brokerUsername, password: opts.brokerPassword, clientId: `${base}-${instance}-${tag}` };
 }
 

@@ -19,9 +19,10 @@ export function findNulString(value: unknown, path = '$', depth = 0): string | n
     }
     return null;
   }
-  // parsed JSON only: a raw body (artifact bytes, a stream) is not text and may be cyclic
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) return null;
+  // plain records only (JSON objects; null-prototype maps such as parsed paths and queries): a raw
+  // body (artifact bytes, a stream) is not text and may be cyclic
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) return null;
   for (const [k, v] of Object.entries(value)) {
     if (k.includes('\u0000')) return `${path} key ${JSON.stringify(k)}`;
     const p = findNulString(v, `${path}.${k}`, depth + 1);
