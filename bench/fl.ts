@@ -8,11 +8,16 @@
  *   robust     2 of 10 clients sign-flipped ×10: FedAvg, median, trimmed mean, Krum vs the clean run
  *   scale      100 clients, 10 per round: seconds per round
  *
- *   npm run bench -- fl [--quick] [--only accuracy,compress,…] [--rounds R] [--limit N] [--threads N]
+ *   npm run bench -- fl [--quick] [--only accuracy,compress,…] [--rounds R] [--side-rounds R]
+ *                       [--limit N] [--test N] [--threads N] [--name fl]
  *
  * --quick: 6,000 training / 2,000 test samples, 3 rounds (minutes); the full run uses all 60,000 /
- * 10,000 samples and 30 rounds (hours on a 2-core machine). Writes bench/results/fl.json.
+ * 10,000 samples and 30 rounds (hours on a 2-core machine). --limit/--test/--side-rounds make a
+ * reduced run (the JSON's config says which). The FedAvg Dirichlet run of `accuracy` is also the
+ * fp32 baseline of `compress` and the clean run of `robust` (same options, computed once). The
+ * result file is rewritten after every section with the load averages so far.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { meanStd } from '../src/data/dataset.ts';
 import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
@@ -27,6 +32,9 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string' },
     limit: { type: 'string' },
+    test: { type: 'string' },
+    'side-rounds': { type: 'string' },
+    name: { type: 'string' },
     threads: { type: 'string', default: '2' },
     seed: { type: 'string', default: '0' },
   },
@@ -34,11 +42,14 @@ const { values } = parseArgs({
 const quick = values.quick!;
 const rounds = Number(values.rounds ?? (quick ? 3 : 30));
 const limit = values.limit ? Number(values.limit) : quick ? 6000 : undefined;
+const sideRounds = Number(values['side-rounds'] ?? rounds);
+const testCount = values.test ? Number(values.test) : quick ? 2000 : 10_000;
+const resultName = values.name ?? (quick ? 'fl-quick' : 'fl');
 const threads = Number(values.threads);
 const seed = Number(values.seed);
 const only = new Set((values.only ?? 'accuracy,compress,secagg,dp,robust,scale').split(','));
 
-const data = loadFashionMnist(limit ? { train: limit, test: quick ? 2000 : 10_000 } : {});
+const data = loadFashionMnist(limit || values.test ? { train: limit ?? 60_000, test: testCount } : {});
 const standardize = meanStd(data.train.x);
 const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed, standardize });
 process.stderr.write(
@@ -101,7 +112,22 @@ const figures: Record<string, unknown> = {
     test_samples: data.test.count,
     quick,
     threads,
+    side_rounds: sideRounds,
+    reduced: data.train.count < 60_000 || data.test.count < 10_000 || rounds < 30 || sideRounds < rounds,
   },
+};
+const loads: { section: string; load_average: number[]; at: string }[] = [
+  { section: 'start', load_average: loadavg().map((l) => round(l, 2)), at: new Date().toISOString() },
+];
+/** Rewrite the result file after each section: a long run that is stopped keeps what it measured. */
+function checkpoint(section: string): void {
+  loads.push({ section, load_average: loadavg().map((l) => round(l, 2)), at: new Date().toISOString() });
+  writeResult(resultName, { ...figures, load_averages: loads });
+}
+let fedavgDirichlet: Awaited<ReturnType<typeof run>> | undefined;
+const baseline = async (label: string) => {
+  fedavgDirichlet ??= await run(label, {});
+  return { ...fedavgDirichlet, label };
 };
 const rows: (string | number)[][] = [];
 const add = (s: ReturnType<typeof summary>) =>
@@ -115,17 +141,18 @@ const add = (s: ReturnType<typeof summary>) =>
 
 if (only.has('accuracy')) {
   const runs = [
-    await run('fedavg dirichlet:0.3', {}),
+    await baseline('fedavg dirichlet:0.3'),
     await run('fedavg shards:2', { partition: { kind: 'shards', perClient: 2 } }),
     await run('fedprox:0.01 dirichlet:0.3', { strategy: 'fedprox:0.01' }),
     await run('fedadam:0.01 dirichlet:0.3', { strategy: 'fedadam:0.01' }),
   ].map(summary);
   runs.forEach(add);
   figures.accuracy = { target: 'FedAvg ≥ 85% test accuracy in ≤ 30 rounds', runs };
+  checkpoint('accuracy');
 }
 
 if (only.has('compress')) {
-  const fp32 = summary(await run('fp32', {}));
+  const fp32 = summary(await baseline('fp32'));
   const int8 = summary(await run('int8', { compress: parseCompression('int8') }));
   const topk = summary(await run('topk:0.1', { compress: parseCompression('topk:0.1') }));
   [int8, topk].forEach(add);
@@ -135,6 +162,7 @@ if (only.has('compress')) {
     int8: { ...int8, accuracy_loss_pt: round((fp32.final_accuracy - int8.final_accuracy) * 100, 2) },
     topk_10: { ...topk, accuracy_loss_pt: round((fp32.final_accuracy - topk.final_accuracy) * 100, 2) },
   };
+  checkpoint('compress');
 }
 
 if (only.has('secagg')) {
@@ -162,6 +190,7 @@ if (only.has('secagg')) {
     bytesOverhead,
     round(secure.seconds - plain.seconds, 2),
   ]);
+  checkpoint('secagg');
 }
 
 if (only.has('dp')) {
@@ -171,6 +200,9 @@ if (only.has('dp')) {
     const r = summary(
       await run(`dp z=${z}`, {
         clients: 100,
+        // iid: 100 Dirichlet(0.3) shards of a reduced training set leave clients with too few samples
+        partition: { kind: 'iid' },
+        rounds: sideRounds,
         fractionFit: 0.2,
         minFitClients: 20,
         dp: { clip: 1, noiseMultiplier: z },
@@ -179,32 +211,38 @@ if (only.has('dp')) {
     add(r);
     dp.push({ noise_multiplier: z, clip: 1, ...r });
   }
-  figures.dp = { setup: '100 clients, 20 per round, clip 1, δ 1e-5', runs: dp };
+  figures.dp = { setup: `100 clients (iid), 20 per round, clip 1, δ 1e-5, ${sideRounds} rounds`, runs: dp };
+  checkpoint('dp');
 }
 
 if (only.has('robust')) {
-  const clean = summary(await run('fedavg clean', {}));
+  const side = { rounds: sideRounds };
+  const clean = summary(sideRounds === rounds ? await baseline('fedavg clean') : await run('fedavg clean', side));
   const attacked = [];
   for (const strategy of ['fedavg', 'median', 'trimmed-mean:0.2', 'krum:2']) {
-    const r = summary(await run(`${strategy} 2 malicious`, { strategy, malicious: 2 }));
+    const r = summary(await run(`${strategy} 2 malicious`, { ...side, strategy, malicious: 2 }));
     add(r);
     attacked.push({ strategy, ...r, drop_vs_clean_pt: round((clean.final_accuracy - r.final_accuracy) * 100, 2) });
   }
-  figures.robust = { attack: '2 of 10 clients send −10 × their update', clean, attacked };
+  figures.robust = { attack: '2 of 10 clients send −10 × their update', rounds: sideRounds, clean, attacked };
+  checkpoint('robust');
 }
 
 if (only.has('scale')) {
   const r = summary(
     await run('100 clients, 10/round', {
       clients: 100,
+      rounds: sideRounds,
       fractionFit: 0.1,
       minFitClients: 10,
       partition: { kind: 'iid' },
     }),
   );
   add(r);
-  figures.scale = { setup: '100 clients, 10 per round, iid', ...r };
+  figures.scale = { setup: `100 clients, 10 per round, iid, ${sideRounds} rounds`, ...r };
+  checkpoint('scale');
 }
 
 printTable(['run', 'final acc', 'rounds→85%', 'uplink ×fp32', 's/round'], rows);
-process.stderr.write(`wrote ${writeResult(quick ? 'fl-quick' : 'fl', figures)}\n`);
+checkpoint('end');
+process.stderr.write(`wrote bench/results/${resultName}.json\n`);

@@ -23,6 +23,7 @@ export function jobSummary(j: FlJob): Record<string, unknown> {
     final: j.final,
     published: j.published,
     error: j.error,
+    ...(j.privacy ? { epsilon: j.privacy.epsilon, delta: j.privacy.delta } : {}),
     history: j.history,
   };
 }
@@ -47,6 +48,10 @@ export function jobReport(j: FlJob): string {
           pct(h.accuracy),
         ]),
       ),
+    );
+  if (j.privacy)
+    lines.push(
+      `privacy spent: ε = ${j.privacy.epsilon.toFixed(3)} at δ = ${j.privacy.delta} (clip ${j.privacy.clip}, noise ×${j.privacy.noise_multiplier})`,
     );
   if (j.final?.accuracy != null) lines.push(`final accuracy on the devices' hold-outs: ${pct(j.final.accuracy)}`);
   if (j.published)

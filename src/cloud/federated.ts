@@ -3,7 +3,7 @@
  * fl-coordinator.ts) and the device uploads (fl-uploads.ts) behind the interface the plugin
  * (plugins/fl.ts) calls, plus the periodic `tick()` and `republish()` after (re)connecting MQTT.
  */
-import type { FlJob } from '../protocol/index.ts';
+import type { FlJob, SecAggUploadPhase } from '../protocol/index.ts';
 import { FlCoordinator, type FlHost } from './fl-coordinator.ts';
 import { FlUploads, type UpdateHeaders } from './fl-uploads.ts';
 import type { FlApi } from './plugins/fl.ts';
@@ -34,6 +34,16 @@ export class FederatedLearning implements FlApi {
   }
   receiveUpdate(jobId: string, round: number, deviceId: string, h: UpdateHeaders, body: Uint8Array) {
     return this.uploads.receiveUpdate(jobId, round, deviceId, h, body);
+  }
+  receiveSecAgg(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    phase: SecAggUploadPhase,
+    h: UpdateHeaders,
+    body: Uint8Array,
+  ) {
+    return this.uploads.receiveSecAgg(jobId, round, deviceId, phase, h, body);
   }
   receiveEvaluation(jobId: string, round: number, deviceId: string, input: unknown) {
     return this.uploads.receiveEvaluation(jobId, round, deviceId, input);

@@ -18,6 +18,9 @@ import { VergeError } from '../errors.ts';
 import { requireUpdate } from '../fl/accept.ts';
 import { parseCompression } from '../fl/compress/index.ts';
 import { layoutDigest, modelLayout, weightsOf, withWeights } from '../fl/model-weights.ts';
+import { DEFAULT_DP_DELTA, DpFedAvg } from '../fl/privacy/dp-fedavg.ts';
+import { RdpAccountant } from '../fl/privacy/rdp.ts';
+import { secureRandom } from '../fl/random.ts';
 import { createStrategy } from '../fl/strategy/index.ts';
 import { decodeStrategyState, encodeStrategyState } from '../fl/strategy/state-codec.ts';
 import type { FitResult, Strategy } from '../fl/strategy/strategy.ts';
@@ -29,6 +32,7 @@ import {
   FL_PATHS,
   signArtifact,
   type FlJob,
+  type FlSecAggTask,
   type MessageInput,
   type ModelVersion,
   type PublishModelRequest,
@@ -43,6 +47,7 @@ import type {
   FlRoundRecord,
 } from './repositories/index.ts';
 import type { SigningKey } from './secrets.ts';
+import { SecureRounds, type SecureSum } from './fl-secure-rounds.ts';
 
 /** A round that fails (too few updates) is retried; this many failures in a row fail the job. */
 export const MAX_FAILED_ROUNDS = 3;
@@ -71,6 +76,8 @@ interface JobSpec extends CreateFlJobRequest {
   layout_digest: string;
   seed: number;
   publish_as: { name: string; version: string };
+  /** DP jobs: the devices the job can draw from (the accountant's population; q = m / this). */
+  dp_population?: number;
 }
 
 interface Loaded {
@@ -82,8 +89,16 @@ export class FlCoordinator {
   /** Source models by sha256 (parsing a model per round is wasted work; they never change). */
   private readonly models = new Map<string, Loaded>();
   private ticking = false;
+  /** The four phases of secure-aggregation rounds (fl-secure-rounds.ts). */
+  readonly secure: SecureRounds;
 
-  constructor(private readonly host: FlHost) {}
+  constructor(private readonly host: FlHost) {
+    this.secure = new SecureRounds({
+      fl: host.fl,
+      readArtifact: (sha) => this.readArtifact(sha),
+      now: () => this.now(),
+    });
+  }
 
   private now(): number {
     return this.host.now?.() ?? Date.now();
@@ -143,7 +158,21 @@ export class FlCoordinator {
       );
     const req = parsed.data;
     parseCompression(req.compress);
-    createStrategy(req.strategy); // fails fast on an unknown strategy or bad parameters
+    const strategy = createStrategy(req.strategy); // fails fast on an unknown strategy or bad parameters
+    if (req.dp && !strategy.linear)
+      throw new VergeError('E_BAD_ARGUMENT', `DP needs a mean-based strategy; '${strategy.name}' is not one`);
+    if (req.secure_agg && !strategy.linear)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `secure aggregation needs a mean-based strategy; '${strategy.name}' reads individual updates`,
+      );
+    if (req.secure_agg && req.compress !== 'none')
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        'secure aggregation masks dense updates; it cannot be combined with compress',
+      );
+    if (req.secure_agg && req.min_fit_clients < 2)
+      throw new VergeError('E_BAD_ARGUMENT', 'secure aggregation needs min_fit_clients ≥ 2');
     const id = `fl-${randomBytes(6).toString('hex')}`;
     const source = await this.resolveModel(req);
     const { layout } = await this.loadModel(source.sha256);
@@ -158,6 +187,7 @@ export class FlCoordinator {
       layout_digest: layoutDigest(layout),
       seed: randomBytes(4).readUInt32LE(0),
       publish_as: publish,
+      ...(req.dp ? { dp_population: Math.max(req.min_fit_clients, await this.targetCount(req)) } : {}),
     };
     const now = this.now();
     await this.host.fl.insertJob({
@@ -180,7 +210,44 @@ export class FlCoordinator {
     return this.describe(id);
   }
 
+  /** Enrolled, non-revoked devices the job targets, online or not (the DP population). */
+  private async targetCount(req: CreateFlJobRequest): Promise<number> {
+    const want = req.target.devices ? new Set(req.target.devices) : null;
+    return (await this.host.devices.list()).filter(
+      (d) =>
+        d.revoked_at === null &&
+        (!want || want.has(d.id) || want.has(d.name)) &&
+        (!req.target.tags || Object.entries(req.target.tags).every(([k, v]) => d.tags[k] === v)),
+    ).length;
+  }
+
   private strategyOf(spec: JobSpec): Strategy {
+    const inner = this.innerStrategyOf(spec);
+    if (!spec.dp) return inner;
+    return new DpFedAvg(inner, {
+      clip: spec.dp.clip,
+      noiseMultiplier: spec.dp.noise_multiplier,
+      population: spec.dp_population ?? spec.min_fit_clients,
+      ...(spec.dp.delta !== undefined ? { delta: spec.dp.delta } : {}),
+      random: secureRandom(),
+    });
+  }
+
+  /**
+   * The RDP accountant of a DP job replayed from its closed training rounds (one sampled-Gaussian
+   * step each, q = contributors / population): restarts lose nothing, and no state is stored.
+   */
+  private async replayAccountant(job: FlJobRecord, spec: JobSpec, acc: RdpAccountant): Promise<void> {
+    if (!spec.dp) return;
+    const population = spec.dp_population ?? spec.min_fit_clients;
+    for (const r of await this.host.fl.listRounds(job.id)) {
+      if (r.task !== 'fit' || r.state !== 'closed') continue;
+      const m = (await this.host.fl.participants(job.id, r.round)).filter((p) => p.state === 'accepted').length;
+      acc.step(Math.min(1, m / population), spec.dp.noise_multiplier);
+    }
+  }
+
+  private innerStrategyOf(spec: JobSpec): Strategy {
     return createStrategy(spec.strategy, {
       fractionFit: spec.fraction_fit,
       minFitClients: spec.min_fit_clients,
@@ -198,6 +265,7 @@ export class FlCoordinator {
   private async restoreStrategy(job: FlJobRecord): Promise<Strategy> {
     const s = this.strategyOf(job.spec as unknown as JobSpec);
     if (job.strategy_state_sha256) s.setState(decodeStrategyState(await this.readArtifact(job.strategy_state_sha256)));
+    if (s instanceof DpFedAvg) await this.replayAccountant(job, job.spec as unknown as JobSpec, s.accountant);
     return s;
   }
 
@@ -220,6 +288,7 @@ export class FlCoordinator {
     deadline: number,
     p: { device_id: string; token: string },
     config: Record<string, number | string | boolean>,
+    secagg?: FlSecAggTask,
   ): MessageInput<'fl'> {
     const spec = job.spec as unknown as JobSpec;
     const size = this.host.artifacts.size(job.global_sha256);
@@ -241,6 +310,7 @@ export class FlCoordinator {
       compress: spec.compress,
       upload_path: task === 'fit' ? FL_PATHS.update(job.id, round) : FL_PATHS.evaluation(job.id, round),
       token: p.token,
+      ...(secagg ? { secagg } : {}),
     };
   }
 
@@ -267,14 +337,38 @@ export class FlCoordinator {
     }
     const deadline = this.now() + spec.round_timeout_s * 1000;
     const parts = chosen.map((c) => ({ device_id: c.id, token: randomBytes(18).toString('base64url') }));
+    const secure =
+      task === 'fit' && spec.secure_agg
+        ? SecureRounds.params(
+            job.id,
+            round,
+            parts.map((p) => p.device_id),
+            (await this.loadModel(job.model_sha256)).layout.size,
+            !!spec.dp,
+          )
+        : null;
     await this.host.fl.openRound(
       { job_id: job.id, round, task, state: 'open', model_sha256: job.global_sha256, deadline, opened_at: this.now() },
       parts,
     );
+    const sa = secure
+      ? (await this.secure.open(job.id, round, secure, deadline), await this.secure.get(job.id, round))
+      : null;
     const current = (await this.host.fl.getJob(job.id))!;
     await Promise.all(
-      parts.map((p, i) =>
-        this.host.publishTask(p.device_id, this.taskFor(current, round, task, deadline, p, chosen[i]!.config)),
+      parts.map(async (p, i) =>
+        this.host.publishTask(
+          p.device_id,
+          this.taskFor(
+            current,
+            round,
+            task,
+            deadline,
+            p,
+            chosen[i]!.config,
+            sa ? await this.secure.taskPart(sa, p.device_id) : undefined,
+          ),
+        ),
       ),
     );
     return true;
@@ -285,6 +379,11 @@ export class FlCoordinator {
     for (const job of await this.host.fl.listJobs('running')) {
       const r = job.current_round ? await this.host.fl.getRound(job.id, job.current_round) : null;
       if (!r || r.state !== 'open') continue;
+      const sa = r.task === 'fit' ? await this.secure.get(job.id, r.round) : null;
+      if (sa && sa.phase !== 'advertise') {
+        await this.publishPhase(job, r.round, await this.secure.members(sa), true);
+        continue;
+      }
       const parts = (await this.host.fl.participants(job.id, r.round)).filter((p) => p.state === 'pending');
       const config =
         r.task === 'fit'
@@ -298,8 +397,33 @@ export class FlCoordinator {
       for (const p of parts)
         await this.host.publishTask(
           p.device_id,
-          this.taskFor(job, r.round, r.task, r.deadline, p, cfg.get(p.device_id) ?? { round: r.round }),
+          this.taskFor(
+            job,
+            r.round,
+            r.task,
+            r.deadline,
+            p,
+            cfg.get(p.device_id) ?? { round: r.round },
+            sa ? await this.secure.taskPart(sa, p.device_id) : undefined,
+          ),
         );
+    }
+  }
+
+  /** Send the current phase of a secure round to `devices` (those that have not answered it, with `pendingOnly`). */
+  private async publishPhase(job: FlJobRecord, round: number, devices: string[], pendingOnly = false): Promise<void> {
+    const sa = (await this.secure.get(job.id, round))!;
+    const answered = pendingOnly
+      ? new Set((await this.host.fl.secAggMessages(job.id, round, sa.phase)).map((m) => m.device_id))
+      : new Set<string>();
+    for (const d of devices) {
+      if (answered.has(d)) continue;
+      const p = await this.host.fl.participant(job.id, round, d);
+      if (!p) continue;
+      await this.host.publishTask(
+        d,
+        this.taskFor(job, round, 'fit', sa.phase_deadline, p, {}, await this.secure.taskPart(sa, d)),
+      );
     }
   }
 
@@ -320,21 +444,41 @@ export class FlCoordinator {
     return n > 0 ? { accuracy: acc / n, loss: loss / n } : { accuracy: null, loss: null };
   }
 
-  private async aggregate(job: FlJobRecord, round: number, accepted: FlParticipantRecord[]): Promise<void> {
+  /** The accepted updates as strategy inputs: one per device, or the secure round's one sum. */
+  private async fitResults(accepted: FlParticipantRecord[], size: number, sum: SecureSum | null): Promise<FitResult[]> {
+    if (sum)
+      return [
+        {
+          client: 'secure-aggregate',
+          update: sum.mean,
+          examples: accepted.reduce((a, p) => a + (p.examples ?? 0), 0),
+          metrics: {},
+          contributors: sum.survivors.length,
+        },
+      ];
+    const results: FitResult[] = [];
+    for (const p of accepted)
+      results.push({
+        client: p.device_id,
+        update: requireUpdate(await this.readArtifact(p.update_sha256!), size),
+        examples: p.examples ?? 0,
+        metrics: p.metrics,
+      });
+    return results;
+  }
+
+  private async aggregate(
+    job: FlJobRecord,
+    round: number,
+    accepted: FlParticipantRecord[],
+    sum: SecureSum | null,
+  ): Promise<void> {
     const { model, layout } = await this.loadModel(job.model_sha256);
     const current =
       job.global_sha256 === job.model_sha256 ? model : decodeModel(await this.readArtifact(job.global_sha256));
     const global = weightsOf(current, layout);
     const strategy = await this.restoreStrategy(job);
-    const results: FitResult[] = [];
-    for (const p of accepted) {
-      results.push({
-        client: p.device_id,
-        update: requireUpdate(await this.readArtifact(p.update_sha256!), layout.size),
-        examples: p.examples ?? 0,
-        metrics: p.metrics,
-      });
-    }
+    const results = await this.fitResults(accepted, layout.size, sum);
     const next = strategy.aggregateFit(round, global, results, []).weights;
     const globalSha = await this.putArtifact(encodeModel(withWeights(model, layout, next)));
     const state = strategy.getState();
@@ -363,10 +507,19 @@ export class FlCoordinator {
       return;
     }
     const ev = this.evaluation(accepted, 'eval_');
-    if (accepted.length < spec.min_fit_clients) {
+    // a secure round aggregates the masked inputs' sum; it fails if the phases left too few devices
+    const sa = spec.secure_agg ? await this.secure.get(job.id, r.round) : null;
+    let sum: SecureSum | null = null;
+    let secureUplink = 0;
+    if (sa) {
+      for (const phase of ['advertise', 'share', 'unmask'] as const)
+        for (const m of await this.host.fl.secAggMessages(job.id, r.round, phase)) secureUplink += m.bytes;
+      if (accepted.length >= spec.min_fit_clients) sum = await this.secure.sum(sa).catch(() => null);
+    }
+    if (accepted.length < spec.min_fit_clients || (sa && !sum)) {
       await this.host.fl.transitionRound(job.id, r.round, 'closing', 'failed', {
         ...ev,
-        uplink_bytes: uplink,
+        uplink_bytes: uplink + secureUplink,
         closed_at: this.now(),
       });
       const rounds = await this.host.fl.listRounds(job.id);
@@ -378,10 +531,10 @@ export class FlCoordinator {
         );
       return;
     }
-    await this.aggregate(job, r.round, accepted);
+    await this.aggregate(job, r.round, accepted, sum);
     await this.host.fl.transitionRound(job.id, r.round, 'closing', 'closed', {
       ...ev,
-      uplink_bytes: uplink,
+      uplink_bytes: uplink + secureUplink,
       closed_at: this.now(),
     });
   }
@@ -432,8 +585,15 @@ export class FlCoordinator {
         await this.host.fl.transitionRound(job.id, r.round, 'closing', 'open');
       return;
     }
-    const parts = await this.host.fl.participants(job.id, r.round);
-    if (parts.some((p) => p.state === 'pending') && this.now() < r.deadline) return;
+    const sa = r.task === 'fit' && spec.secure_agg ? await this.secure.get(job.id, r.round) : null;
+    if (sa) {
+      const step = await this.secure.step(sa, spec.round_timeout_s * 1000);
+      if (step === 'wait') return;
+      if (step !== 'close') return this.publishPhase(job, r.round, step.next);
+    } else {
+      const parts = await this.host.fl.participants(job.id, r.round);
+      if (parts.some((p) => p.state === 'pending') && this.now() < r.deadline) return;
+    }
     if (!(await this.host.fl.transitionRound(job.id, r.round, 'open', 'closing'))) return; // another replica has it
     await this.closeRound(job, r);
   }
@@ -488,6 +648,9 @@ export class FlCoordinator {
         closed_at: r.closed_at,
       });
     }
+    const acc = spec.dp ? new RdpAccountant() : null;
+    if (acc) await this.replayAccountant(j, spec, acc);
+    const delta = spec.dp?.delta ?? DEFAULT_DP_DELTA;
     return {
       id: j.id,
       state: j.state,
@@ -499,10 +662,20 @@ export class FlCoordinator {
       fraction_fit: spec.fraction_fit,
       round_timeout_s: spec.round_timeout_s,
       compress: spec.compress,
+      secure_agg: !!spec.secure_agg,
       target: spec.target,
       final: j.final,
       published: j.published,
       error: j.error,
+      privacy:
+        acc && spec.dp
+          ? {
+              epsilon: acc.rounds > 0 ? acc.epsilon(delta).epsilon : 0,
+              delta,
+              clip: spec.dp.clip,
+              noise_multiplier: spec.dp.noise_multiplier,
+            }
+          : null,
       history,
       created_at: j.created_at,
       updated_at: j.updated_at,

@@ -17,6 +17,7 @@ import {
   flEvaluationBody,
   flUploadSignaturePayload,
   publicKeyId,
+  type SecAggUploadPhase,
 } from '../protocol/index.ts';
 import type { FlCoordinator, FlHost } from './fl-coordinator.ts';
 import type { FlParticipantRecord, FlRoundRecord } from './repositories/index.ts';
@@ -187,6 +188,73 @@ export class FlUploads {
       throw new VergeError('E_CONFLICT', `duplicate upload: ${deviceId} already answered round ${round} of ${jobId}`);
     }
     this.counters.accepted++;
+    void this.coordinator.tick().catch(() => undefined);
+    return { accepted: true, round };
+  }
+
+  /**
+   * A secure-aggregation message (advertise, share, mask, unmask), signed like an update. Only the
+   * round's current phase, from a member of it, before the phase deadline, once. A masked input is
+   * stored as an artifact and makes the device a contributor of the round (participant accepted,
+   * no update stored).
+   */
+  async receiveSecAgg(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    phase: SecAggUploadPhase,
+    h: UpdateHeaders,
+    body: Uint8Array,
+  ): Promise<{ accepted: boolean; round: number }> {
+    const { r, p } = await this.seat(jobId, round, deviceId);
+    const sa = r.task === 'fit' ? await this.coordinator.secure.get(jobId, round) : null;
+    if (!sa) throw new VergeError('E_BAD_ARGUMENT', `round ${round} of ${jobId} is not a secure-aggregation round`);
+    const examples = Number(h.examples);
+    if (!(Number.isInteger(examples) && examples >= 0))
+      throw new VergeError('E_BAD_ARGUMENT', `x-verge-fl-examples must be a whole number, got '${h.examples}'`);
+    const { json, metrics } = this.parseMetrics(h.metrics);
+    await this.checkSignature(p, deviceId, {
+      token: h.token ?? '',
+      bodySha256: sha256Hex(body),
+      examples,
+      metricsJson: json,
+      signature: h.signature ?? '',
+    });
+    if (r.state !== 'open') {
+      this.counters.late++;
+      throw new VergeError('E_CONFLICT', `round ${round} of ${jobId} is closed; secure-aggregation message discarded`);
+    }
+    const checked = await this.coordinator.secure.check(sa, deviceId, phase, body);
+    let stored = checked.json!;
+    if (checked.masked) {
+      const a = await this.host.artifacts.putBytes(checked.masked);
+      await this.host.recordArtifact(a.sha256, a.size);
+      stored = a.sha256;
+    }
+    const fresh = await this.host.fl.putSecAggMessage({
+      job_id: jobId,
+      round,
+      device_id: deviceId,
+      phase,
+      body: stored,
+      bytes: body.length,
+      received_at: Date.now(),
+    });
+    if (!fresh) {
+      this.counters.duplicate++;
+      throw new VergeError('E_CONFLICT', `duplicate upload: ${deviceId} already sent '${phase}' for round ${round}`);
+    }
+    if (phase === 'mask') {
+      await this.host.fl.deliver(jobId, round, deviceId, {
+        state: 'accepted',
+        update_sha256: null,
+        examples,
+        metrics,
+        error: null,
+        bytes: body.length,
+      });
+      this.counters.accepted++;
+    }
     void this.coordinator.tick().catch(() => undefined);
     return { accepted: true, round };
   }

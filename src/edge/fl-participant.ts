@@ -29,6 +29,7 @@ import {
 import { holdOut } from '../train/fit.ts';
 import type { AgentIdentity } from './agent-store.ts';
 import { downloadArtifact } from './artifact-download.ts';
+import { SecureParties } from './fl-secure-party.ts';
 import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 
 /** Share of local samples held out for evaluation when the data has no test split. */
@@ -53,6 +54,8 @@ export type FlOutcome = {
   job: string;
   round: number;
   task: string;
+  /** Secure rounds: the phase answered (advertise, share, mask, unmask). */
+  phase?: string;
   result: 'uploaded' | 'skipped' | 'failed';
   reason?: string;
 };
@@ -68,6 +71,7 @@ export class FlParticipant {
   private readonly queue: FlTaskMessage[] = [];
   private running?: Promise<void>;
   private readonly jobs = new Map<string, JobContext>();
+  private readonly secure = new SecureParties();
   private data?: { dataset: Dataset; holdout: Split };
   private key?: KeyObject;
   private keyRegistered = false;
@@ -119,11 +123,14 @@ export class FlParticipant {
   }
 
   private async run(t: FlTaskMessage): Promise<FlOutcome> {
-    const base = { job: t.job_id, round: t.round, task: t.task };
+    const base = { job: t.job_id, round: t.round, task: t.task, ...(t.secagg ? { phase: t.secagg.phase } : {}) };
     if ((this.done[t.job_id] ?? 0) >= t.round) return { ...base, result: 'skipped', reason: 'already done' };
     if (Date.now() > t.deadline) return { ...base, result: 'skipped', reason: 'deadline passed' };
     if (!t.model || !t.token || !t.upload_path)
       throw new VergeError('E_PROTOCOL', 'task lacks model, token or upload path');
+    if (t.secagg && this.secure.answered(t.job_id, t.round, t.secagg.phase))
+      return { ...base, result: 'skipped', reason: 'already done' };
+    if (t.secagg && t.secagg.phase !== 'advertise') return this.securePhase(t, base);
     const model = await this.fetchModel(t.model);
     const ctx = await this.context(t, model);
     const { dataset, holdout } = await this.localData();
@@ -137,7 +144,6 @@ export class FlParticipant {
       });
     } else {
       const r = await ctx.trainer.fit(global, { ...dataset, test: holdout }, t.config, t.round);
-      const bytes = ctx.compressor.compress(r.update);
       const metrics = JSON.stringify({
         loss: r.metrics.loss,
         accuracy: r.metrics.accuracy,
@@ -146,6 +152,13 @@ export class FlParticipant {
         eval_accuracy: ev.accuracy,
         eval_examples: ev.examples,
       });
+      if (t.secagg) {
+        // secure round: the update stays here; only public keys go out now, the masked input later
+        const body = this.secure.advertise(t.job_id, t.round, t.secagg, r.update, r.examples, metrics);
+        await this.postSigned(t, t.secagg.path, body, r.examples, metrics, 'application/json');
+        return { ...base, result: 'uploaded' };
+      }
+      const bytes = ctx.compressor.compress(r.update);
       await this.upload(t, bytes, {
         'content-type': 'application/octet-stream',
         [FL_HEADERS.token]: t.token,
@@ -156,6 +169,38 @@ export class FlParticipant {
     }
     this.markDone(t.job_id, t.round);
     return { ...base, result: 'uploaded' };
+  }
+
+  /** A later phase of a secure round: answer it from the state the advertise phase kept. */
+  private async securePhase(t: FlTaskMessage, base: Omit<FlOutcome, 'result'>): Promise<FlOutcome> {
+    const s = t.secagg!;
+    if (!this.secure.has(t.job_id, t.round))
+      return { ...base, result: 'skipped', reason: 'not a party of this secure round (restarted?)' };
+    const a = await this.secure.answer(t.job_id, t.round, s);
+    await this.postSigned(t, s.path, a.body, a.examples, a.metrics, a.contentType);
+    if (s.phase === 'unmask') {
+      this.secure.forget(t.job_id, t.round);
+      this.markDone(t.job_id, t.round);
+    }
+    return { ...base, result: 'uploaded' };
+  }
+
+  /** POST a signed secure-aggregation message (signed like an update: token, body sha256, examples, metrics). */
+  private async postSigned(
+    t: FlTaskMessage,
+    path: string,
+    body: Uint8Array,
+    examples: number,
+    metrics: string,
+    contentType: string,
+  ): Promise<void> {
+    await this.upload({ ...t, upload_path: path }, body, {
+      'content-type': contentType === 'application/json' ? 'application/octet-stream' : contentType,
+      [FL_HEADERS.token]: t.token!,
+      [FL_HEADERS.examples]: String(examples),
+      [FL_HEADERS.metrics]: metrics,
+      [FL_HEADERS.signature]: this.sign(t, body, examples, metrics),
+    });
   }
 
   /** `p`, or a rejection as soon as the participant stops (a hung data source must not block stop()). */
@@ -305,6 +350,7 @@ export class FlParticipant {
   }
 
   private async releaseJob(job: string): Promise<void> {
+    this.secure.forget(job);
     const ctx = this.jobs.get(job);
     this.jobs.delete(job);
     await ctx?.trainer.release().catch(() => undefined);

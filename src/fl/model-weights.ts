@@ -8,6 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { VergeError } from '../errors.ts';
 import { cloneModel } from '../onnx/builder.ts';
 import type { Model } from '../onnx/ir.ts';
+import { withMinimumIrVersion } from '../onnx/ir-version.ts';
 import { layoutKey, makeLayout, type WeightLayout } from './weights.ts';
 
 export function modelLayout(model: Model): WeightLayout {
@@ -36,7 +37,10 @@ export function weightsOf(model: Model, layout: WeightLayout): Float32Array {
   return out;
 }
 
-/** A copy of `model` whose layout initializers hold `weights`. */
+/**
+ * A copy of `model` whose layout initializers hold `weights`, declaring the lowest IR version its
+ * opsets need (every model federated learning writes goes through here).
+ */
 export function withWeights(model: Model, layout: WeightLayout, weights: Float32Array): Model {
   if (weights.length !== layout.size)
     throw new VergeError('E_SHAPE_MISMATCH', `weights have ${weights.length} values; the model has ${layout.size}`);
@@ -46,5 +50,5 @@ export function withWeights(model: Model, layout: WeightLayout, weights: Float32
     const s = bySpec.get(t.name);
     return s ? { ...t, data: weights.slice(s.offset, s.offset + s.size), storage: 'raw' as const } : t;
   });
-  return m;
+  return withMinimumIrVersion(m);
 }

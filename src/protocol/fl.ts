@@ -37,6 +37,7 @@ export const FL_ROUTES = {
   update: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/update`,
   evaluation: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/evaluation`,
   deviceKey: `${HTTP_API_ROOT}/fl/device-key`,
+  secagg: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/secagg/:phase`,
 } as const;
 
 /** The routes with their parameters filled, for clients. */
@@ -47,7 +48,32 @@ export const FL_PATHS = {
   update: (id: string, round: number) => fillRoute(FL_ROUTES.update, { id, round: String(round) }),
   evaluation: (id: string, round: number) => fillRoute(FL_ROUTES.evaluation, { id, round: String(round) }),
   deviceKey: FL_ROUTES.deviceKey,
+  secagg: (id: string, round: number, phase: SecAggUploadPhase) =>
+    fillRoute(FL_ROUTES.secagg, { id, round: String(round), phase }),
 } as const;
+
+/**
+ * Secure-aggregation uploads (`POST …/secagg/<phase>`, device auth, signed like an update over the
+ * body's sha256): `advertise`, `share` and `unmask` bodies are JSON (schemas below), `mask` is the
+ * masked input as raw little-endian uint32 values (length × 4 bytes).
+ */
+export const SECAGG_UPLOAD_PHASES = ['advertise', 'share', 'mask', 'unmask'] as const;
+export type SecAggUploadPhase = (typeof SECAGG_UPLOAD_PHASES)[number];
+const B64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
+const Party = z.number().int().min(1).max(255);
+/** A Shamir share: 32 secret bytes and the x coordinate, base64. */
+const ShareB64 = z.string().regex(/^[A-Za-z0-9+/]{44}$/, '33-byte share, base64');
+export const SecAggAdvertise = z.object({ encryption_key: B64Key, mask_key: B64Key });
+export const SecAggShares = z.object({
+  bundles: z.array(z.object({ to: Party, bundle: z.string().max(512) })).max(255),
+});
+export const SecAggUnmask = z.object({
+  mask_key_shares: z.array(z.object({ of: Party, share: ShareB64 })).max(255),
+  seed_shares: z.array(z.object({ of: Party, share: ShareB64 })).max(255),
+});
+export type SecAggAdvertise = z.infer<typeof SecAggAdvertise>;
+export type SecAggShares = z.infer<typeof SecAggShares>;
+export type SecAggUnmask = z.infer<typeof SecAggUnmask>;
 
 /** The bytes a device signs for an upload (update or evaluation). */
 export function flUploadSignaturePayload(u: {
@@ -103,6 +129,23 @@ export const CreateFlJobRequest = z
     batch_size: z.number().int().min(1).max(65_536).default(32),
     lr: z.number().positive().max(10).optional(),
     compress: z.string().max(32).default('none'),
+    /**
+     * Client-level differential privacy (DP-FedAvg): devices clip their update to L2 norm `clip`,
+     * the server adds N(0, (noise_multiplier·clip/m)²) to the mean of m updates; the job reports (ε, δ).
+     */
+    dp: z
+      .object({
+        clip: z.number().positive().max(1e6),
+        noise_multiplier: z.number().positive().max(1000),
+        delta: z.number().gt(0).lt(1).optional(),
+      })
+      .optional(),
+    /**
+     * Secure aggregation (Bonawitz et al. 2017): the server receives masked updates only and learns
+     * their weighted sum, recovered even if some devices drop after sharing keys. Mean-based
+     * strategies only; updates travel dense (no --compress).
+     */
+    secure_agg: z.boolean().default(false),
     /** Publish the final model as this registry version (default: `<name>@<next minor>`, or fl-<job>@1.0.0). */
     publish: z.object({ name: ModelName, version: SemverString }).optional(),
   })
@@ -143,10 +186,16 @@ export const FlJob = z.object({
   fraction_fit: z.number(),
   round_timeout_s: z.number(),
   compress: z.string(),
+  secure_agg: z.boolean().optional(),
   target: z.object({ devices: z.array(z.string()).optional(), tags: Tags.optional() }),
   final: z.object({ accuracy: z.number().nullable(), loss: z.number().nullable() }).nullable(),
   published: z.object({ name: ModelName, version: SemverString }).nullable(),
   error: z.string().nullable(),
+  /** DP jobs: the privacy spent so far (RDP accountant over the closed training rounds). */
+  privacy: z
+    .object({ epsilon: z.number(), delta: z.number(), clip: z.number(), noise_multiplier: z.number() })
+    .nullable()
+    .optional(),
   history: z.array(FlRound),
   created_at: EpochMs,
   updated_at: EpochMs,

@@ -109,6 +109,51 @@ export const FlClientConfig = z
   .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.union([z.number(), z.string().max(256), z.boolean()]))
   .refine((r) => Object.keys(r).length <= 32, 'at most 32 config entries');
 
+/** Base64 of a 32-byte X25519 public key. */
+const X25519Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
+/** The largest secure-aggregation round (GF(2⁸) Shamir shares: 255 holders). */
+export const SECAGG_MAX_PARTIES = 255;
+const SecAggIndex = z.number().int().min(1).max(SECAGG_MAX_PARTIES);
+
+/**
+ * The secure-aggregation part of a `fit` task (Bonawitz et al. 2017), one phase at a time; the
+ * retained task is re-sent with the next phase. `advertise`: train, then POST two public keys;
+ * `share`: POST sealed Shamir shares for every peer of `roster`; `mask`: open the `inbox` bundles,
+ * POST the masked input; `unmask`: POST the shares that remove the masks of `survivors`' sum.
+ */
+export const FlSecAggTask = z.object({
+  phase: z.enum(['advertise', 'share', 'mask', 'unmask']),
+  /** This device's party number (the sign of a pairwise mask follows it). */
+  index: SecAggIndex,
+  /** Binds keys, bundles and masks to this job and round. */
+  context: z.string().max(160),
+  threshold: z.number().int().min(2).max(SECAGG_MAX_PARTIES),
+  /** Fixed-point fraction bits and clipping bound of input values. */
+  bits: z.number().int().min(1).max(30),
+  bound: z.number().positive().max(1e6),
+  /** Values each party contributes: the update plus its weight. */
+  length: z
+    .number()
+    .int()
+    .min(2)
+    .max(64 * 1024 * 1024),
+  /** A party's weight is min(examples, weight_cap)/weight_cap, or 1 when `uniform` (DP). */
+  weight_cap: z.number().int().positive(),
+  uniform: z.boolean(),
+  roster: z
+    .array(z.object({ index: SecAggIndex, encryption_key: X25519Key, mask_key: X25519Key }))
+    .max(SECAGG_MAX_PARTIES)
+    .optional(),
+  inbox: z
+    .array(z.object({ from: SecAggIndex, bundle: z.string().max(512) }))
+    .max(SECAGG_MAX_PARTIES)
+    .optional(),
+  survivors: z.array(SecAggIndex).max(SECAGG_MAX_PARTIES).optional(),
+  /** Path (relative to the cloud URL) to POST this phase's message to. */
+  path: z.string().max(256),
+});
+export type FlSecAggTask = z.infer<typeof FlSecAggTask>;
+
 /**
  * cloud → device, retained: the device's current federated-learning task. `fit`: download the
  * global model, evaluate it on the local hold-out, train, upload the update before `deadline`;
@@ -134,6 +179,8 @@ export const FlTaskMessage = Envelope.extend({
     .string()
     .regex(/^[A-Za-z0-9_-]{16,64}$/)
     .optional(),
+  /** Secure aggregation: the update never leaves the device unmasked (see FlSecAggTask). */
+  secagg: FlSecAggTask.optional(),
 });
 export type FlTaskMessage = z.infer<typeof FlTaskMessage>;
 

@@ -79,17 +79,19 @@ describe('verge fl simulate', () => {
     const plot = join(dir, 'never.svg');
     const base = ['fl', 'simulate', '--data', dir, '--model', join(dir, 'blob.onnx'), '--plot', plot];
     const cases: [string[], RegExp][] = [
-      [['--partition', 'zipf'], /E_BAD_ARGUMENT: --partition must be iid, shards:N or dirichlet:A/],
-      [['--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both --dp-clip C and --dp-noise Z/],
-      [['--secure-agg', '--strategy', 'median'], /E_BAD_ARGUMENT: --secure-agg needs a mean-based strategy/],
-      [['--data', join(dir, 'missing')], /E_DATA_NOT_FOUND/],
+      [[...base, '--partition', 'zipf'], /E_BAD_ARGUMENT: --partition must be iid, shards:N or dirichlet:A/],
+      [[...base, '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both --dp-clip C and --dp-noise Z/],
+      [[...base, '--secure-agg', '--strategy', 'median'], /E_BAD_ARGUMENT: --secure-agg needs a mean-based strategy/],
+      [[...base, '--data', join(dir, 'missing')], /E_DATA_NOT_FOUND/],
+      // fl start checks its flags before it contacts the cloud
+      [['fl', 'start', join(dir, 'blob.onnx'), '--devices', 'a', '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both/],
     ];
-    const results = await pool(cases, 2, ([args]) => verge([...base, ...args, '--rounds', '1']));
+    const results = await pool(cases, 2, ([args]) => verge([...args, '--rounds', '1']));
     results.forEach((r, i) => {
       expect(r.code, cases[i]![0].join(' ')).not.toBe(0);
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(cases[i]![1]);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     });
     expect(existsSync(plot)).toBe(false);
-  });
+  }, 300_000);
 });

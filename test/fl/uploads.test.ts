@@ -96,7 +96,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
       target: { devices: [devices[0]!.deviceId, devices[1]!.deviceId] },
       rounds: 2,
       min_fit_clients: 2,
-      round_timeout_s: 6,
+      round_timeout_s: 20, // generous: the test's requests must land before it on a loaded box
     });
     await waitUntil(
       async () => (await cloud.cp.repos.fl.participants(job.id, 1)).length === 2,
@@ -151,7 +151,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     // nothing valid arrived: the round closes at its deadline as failed and the global model is unchanged
     await waitUntil(
       async () => (await cloud.admin.get<FlJob>(FL_PATHS.job(job.id))).history[0]?.state === 'failed',
-      20_000,
+      60_000,
       'round 1 to fail',
     );
     const j = await cloud.admin.get<FlJob>(FL_PATHS.job(job.id));
@@ -179,7 +179,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     // b stays silent: the round closes at its deadline, b's later upload is late and counted
     await waitUntil(
       async () => (await cloud.admin.get<FlJob>(FL_PATHS.job(job.id))).history[1]?.state !== 'open',
-      20_000,
+      60_000,
       'round 2 to close',
     );
     expect(await upload(b, good, { round: 2 })).toMatchObject({

@@ -19,6 +19,10 @@ interface StartOptions extends CloudCliOptions {
   batch: number;
   lr?: number;
   compress: string;
+  secureAgg?: boolean;
+  dpClip?: number;
+  dpNoise?: number;
+  dpDelta?: number;
   publish?: string;
   wait?: boolean;
   json?: boolean;
@@ -34,6 +38,10 @@ function nameAtVersion(flag: string, s: string): { name: string; version: string
 export default async function flStart(model: string, o: StartOptions): Promise<void> {
   if (!o.devices?.length && !o.tag)
     throw new VergeError('E_BAD_ARGUMENT', 'choose the clients with --devices a,b or --tag k=v');
+  if ((o.dpClip === undefined) !== (o.dpNoise === undefined))
+    throw new VergeError('E_BAD_ARGUMENT', 'DP needs both --dp-clip C and --dp-noise Z');
+  if (o.dpDelta !== undefined && o.dpClip === undefined)
+    throw new VergeError('E_BAD_ARGUMENT', '--dp-delta needs --dp-clip and --dp-noise');
   const client = new CloudClient(resolveCloud(o));
   let ref: { sha256: string } | { name: string; version: string };
   if (existsSync(model))
@@ -52,6 +60,12 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     batch_size: o.batch,
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     compress: o.compress,
+    ...(o.secureAgg ? { secure_agg: true } : {}),
+    ...(o.dpClip !== undefined && o.dpNoise !== undefined
+      ? {
+          dp: { clip: o.dpClip, noise_multiplier: o.dpNoise, ...(o.dpDelta !== undefined ? { delta: o.dpDelta } : {}) },
+        }
+      : {}),
     ...(o.publish ? { publish: nameAtVersion('--publish', o.publish) } : {}),
   });
   note(`started ${job.id}`);

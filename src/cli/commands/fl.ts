@@ -107,6 +107,17 @@ function start(fl: Command): void {
       .option('--batch <n>', 'local mini-batch size', positiveInt('--batch'), 32)
       .option('--lr <x>', 'client learning rate', number('--lr', { above: 0 }))
       .option('--compress <spec>', 'update compression: none | int8 | topk:F (+deflate)', 'none')
+      .option(
+        '--secure-agg',
+        'secure aggregation: devices send masked updates, the cloud only learns their sum (survives dropouts)',
+      )
+      .option('--dp-clip <c>', 'DP-FedAvg: devices clip each update to this L2 norm', number('--dp-clip', { above: 0 }))
+      .option(
+        '--dp-noise <z>',
+        'DP-FedAvg: noise multiplier (server adds N(0, (z·clip/m)²) to the mean); the job reports (ε, δ)',
+        number('--dp-noise', { above: 0 }),
+      )
+      .option('--dp-delta <d>', 'δ of the reported (ε, δ) (default 1e-5)', number('--dp-delta', { above: 0, below: 1 }))
       .option('--publish <name@version>', 'publish the result as this version (default: next minor of the source)')
       .option('--wait', 'follow the job round by round until it ends')
       .option('--json', 'print {job, state, rounds_completed, final:{accuracy}, published:{name, version}, history}'),

@@ -79,4 +79,12 @@ export const MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS loop_references (
      model TEXT NOT NULL, version TEXT NOT NULL, summary TEXT NOT NULL, updated_at BIGINT NOT NULL,
      PRIMARY KEY (model, version))`,
+  // secure aggregation: one row per secure round (its phase and parameters) and per device message
+  `CREATE TABLE IF NOT EXISTS fl_secagg_rounds (
+     job_id TEXT NOT NULL, round INTEGER NOT NULL, phase TEXT NOT NULL, params TEXT NOT NULL,
+     phase_deadline BIGINT NOT NULL, PRIMARY KEY (job_id, round))`,
+  `CREATE TABLE IF NOT EXISTS fl_secagg_messages (
+     job_id TEXT NOT NULL, round INTEGER NOT NULL, device_id TEXT NOT NULL, phase TEXT NOT NULL,
+     body TEXT NOT NULL, bytes BIGINT NOT NULL, received_at BIGINT NOT NULL,
+     PRIMARY KEY (job_id, round, device_id, phase))`,
 ];

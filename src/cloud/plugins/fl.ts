@@ -15,6 +15,8 @@ import {
   MAX_FL_UPLOAD_BYTES,
   RegisterFlKeyRequest,
   RegisterFlKeyResponse,
+  SECAGG_UPLOAD_PHASES,
+  type SecAggUploadPhase,
 } from '../../protocol/index.ts';
 import type { UpdateHeaders } from '../fl-uploads.ts';
 import { errorResponses as errors, js, parse } from './schemas.ts';
@@ -29,6 +31,14 @@ export interface FlApi {
     jobId: string,
     round: number,
     deviceId: string,
+    h: UpdateHeaders,
+    body: Uint8Array,
+  ): Promise<{ accepted: boolean; round: number }>;
+  receiveSecAgg(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    phase: SecAggUploadPhase,
     h: UpdateHeaders,
     body: Uint8Array,
   ): Promise<{ accepted: boolean; round: number }>;
@@ -131,6 +141,40 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
         id,
         Number(round),
         (req.principal as { deviceId: string }).deviceId,
+        {
+          token: header(h, FL_HEADERS.token),
+          examples: header(h, FL_HEADERS.examples),
+          metrics: header(h, FL_HEADERS.metrics),
+          signature: header(h, FL_HEADERS.signature),
+        },
+        body,
+      );
+    },
+  );
+  app.post(
+    FL_ROUTES.secagg,
+    {
+      config: { auth: 'device' },
+      bodyLimit: MAX_FL_UPLOAD_BYTES,
+      schema: {
+        tags: ['agent'],
+        params: {
+          ...roundParams,
+          properties: { ...roundParams.properties, phase: { type: 'string', enum: [...SECAGG_UPLOAD_PHASES] } },
+          required: ['id', 'round', 'phase'],
+        },
+        response: { 200: js(FlUploadResponse), ...errors },
+      },
+    },
+    async (req) => {
+      const { id, round, phase } = req.params as { id: string; round: string; phase: SecAggUploadPhase };
+      const h = req.headers;
+      const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
+      return fl.receiveSecAgg(
+        id,
+        Number(round),
+        (req.principal as { deviceId: string }).deviceId,
+        phase,
         {
           token: header(h, FL_HEADERS.token),
           examples: header(h, FL_HEADERS.examples),

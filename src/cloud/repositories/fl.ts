@@ -114,6 +114,31 @@ function toParticipant(r: Record<string, unknown>): FlParticipantRecord {
   };
 }
 
+export type SecAggPhase = 'advertise' | 'share' | 'mask' | 'unmask';
+
+/** A secure round: its current phase, fixed parameters and party numbers (params, JSON). */
+export interface FlSecAggRoundRecord {
+  job_id: string;
+  round: number;
+  phase: SecAggPhase;
+  params: Record<string, unknown>;
+  phase_deadline: number;
+}
+
+/**
+ * One device's message of one phase. `body` is the JSON the device sent (keys, sealed bundles,
+ * shares) or, for `mask`, the sha256 of the masked input's artifact: nothing here is unmasked.
+ */
+export interface FlSecAggMessageRecord {
+  job_id: string;
+  round: number;
+  device_id: string;
+  phase: SecAggPhase;
+  body: string;
+  bytes: number;
+  received_at: number;
+}
+
 export class FlRepository {
   constructor(readonly db: SqlDatabase) {}
 
@@ -286,6 +311,62 @@ export class FlRepository {
       [Date.now(), jobId, round, deviceId],
     );
     return n === 1;
+  }
+
+  async openSecAggRound(r: FlSecAggRoundRecord): Promise<void> {
+    await this.db.run(
+      'INSERT INTO fl_secagg_rounds (job_id, round, phase, params, phase_deadline) VALUES (?, ?, ?, ?, ?)',
+      [r.job_id, r.round, r.phase, JSON.stringify(r.params), r.phase_deadline],
+    );
+  }
+
+  async secAggRound(jobId: string, round: number): Promise<FlSecAggRoundRecord | null> {
+    const rows = await this.db.all('SELECT * FROM fl_secagg_rounds WHERE job_id = ? AND round = ?', [jobId, round]);
+    const r = rows[0];
+    return r
+      ? {
+          job_id: r.job_id as string,
+          round: Number(r.round),
+          phase: r.phase as SecAggPhase,
+          params: json(r.params, {}),
+          phase_deadline: Number(r.phase_deadline),
+        }
+      : null;
+  }
+
+  /** Conditional phase change (one replica moves the round on). */
+  async advanceSecAgg(jobId: string, round: number, from: SecAggPhase, to: SecAggPhase, deadline: number) {
+    const n = await this.db.run(
+      'UPDATE fl_secagg_rounds SET phase = ?, phase_deadline = ? WHERE job_id = ? AND round = ? AND phase = ?',
+      [to, deadline, jobId, round, from],
+    );
+    return n === 1;
+  }
+
+  /** Store a device's message; false when it already sent one for this phase. */
+  async putSecAggMessage(m: FlSecAggMessageRecord): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO fl_secagg_messages (job_id, round, device_id, phase, body, bytes, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, round, device_id, phase) DO NOTHING`,
+      [m.job_id, m.round, m.device_id, m.phase, m.body, m.bytes, m.received_at],
+    );
+    return n === 1;
+  }
+
+  async secAggMessages(jobId: string, round: number, phase: SecAggPhase): Promise<FlSecAggMessageRecord[]> {
+    const rows = await this.db.all(
+      'SELECT * FROM fl_secagg_messages WHERE job_id = ? AND round = ? AND phase = ? ORDER BY device_id',
+      [jobId, round, phase],
+    );
+    return rows.map((r) => ({
+      job_id: r.job_id as string,
+      round: Number(r.round),
+      device_id: r.device_id as string,
+      phase: r.phase as SecAggPhase,
+      body: r.body as string,
+      bytes: Number(r.bytes),
+      received_at: Number(r.received_at),
+    }));
   }
 
   async deviceKey(deviceId: string): Promise<{ public_key_pem: string; key_id: string } | null> {

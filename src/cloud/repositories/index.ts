@@ -24,6 +24,9 @@ export {
   type FlParticipantRecord,
   type FlJobRecordState,
   type FlRoundState,
+  type FlSecAggRoundRecord,
+  type FlSecAggMessageRecord,
+  type SecAggPhase,
 } from './fl.ts';
 export { EdgeLoopRepository, type StoredLoopItem, type ItemQuery } from './edge-loop.ts';
 export { ModelRepository } from './models.ts';

@@ -1,0 +1,58 @@
+/**
+ * The lowest IR version a model can declare: what its default-domain opset needs (ONNX's release
+ * table, onnx/helper.py VERSION_TABLE) and what the features it uses need. Writing that version,
+ * not the newest, lets older readers — the ONNX 1.12 checker reads IR ≤ 8 — open every model
+ * whose opset they know.
+ */
+import type { DType } from './dtype.ts';
+import { isDefaultDomain, type Model } from './ir.ts';
+
+/** [first opset, IR version it needs], from ONNX's release table (1.0 … 1.18). */
+const IR_FOR_OPSET: readonly (readonly [number, number])[] = [
+  [1, 3],
+  [9, 4],
+  [10, 5],
+  [11, 6],
+  [12, 7],
+  [15, 8],
+  [19, 9],
+  [21, 10],
+  [23, 11],
+];
+
+/** IR versions that introduced element types (float8: IR 9, 4-bit ints: IR 10, float4/e8m0: IR 11). */
+function irForDtype(d: DType): number {
+  if (d === 'float4e2m1' || d === 'float8e8m0' || d === 'int2' || d === 'uint2') return 11;
+  if (d === 'int4' || d === 'uint4') return 10;
+  if (d.startsWith('float8')) return 9;
+  return 3;
+}
+
+/** The IR version the default-domain opset `opset` needs. */
+export function irVersionForOpset(opset: number): number {
+  let ir = 3;
+  for (const [first, v] of IR_FOR_OPSET) if (opset >= first) ir = v;
+  return ir;
+}
+
+/** The lowest IR version `model` can declare (its opset, and the IR features and types it uses). */
+export function minimumIrVersion(model: Model): number {
+  let ir = 3;
+  for (const o of model.opsetImports) if (isDefaultDomain(o.domain)) ir = Math.max(ir, irVersionForOpset(o.version));
+  const g = model.graph;
+  // IR 4: initializers need not be graph inputs; 6: sparse initializers; 7: training info; 8: functions
+  const inputs = new Set(g.inputs.map((i) => i.name));
+  if (g.initializers.some((t) => !inputs.has(t.name))) ir = Math.max(ir, 4);
+  if (g.sparseInitializers.length > 0) ir = Math.max(ir, 6);
+  if (model.trainingInfo?.length) ir = Math.max(ir, 7);
+  if (model.functions?.length) ir = Math.max(ir, 8);
+  for (const t of g.initializers) ir = Math.max(ir, irForDtype(t.dtype));
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo])
+    if (v.type?.kind === 'tensor') ir = Math.max(ir, irForDtype(v.type.dtype));
+  return ir;
+}
+
+/** `model` declaring its lowest IR version (a shallow copy; the graph is shared). */
+export function withMinimumIrVersion(model: Model): Model {
+  return { ...model, irVersion: minimumIrVersion(model) };
+}
