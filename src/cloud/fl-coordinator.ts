@@ -377,37 +377,61 @@ export class FlCoordinator {
   /** Re-send the retained task of every open round (the embedded broker forgets retained messages on restart). */
   async republish(): Promise<void> {
     for (const job of await this.host.fl.listJobs('running')) {
-      const r = job.current_round ? await this.host.fl.getRound(job.id, job.current_round) : null;
-      if (!r || r.state !== 'open') continue;
-      const sa = r.task === 'fit' ? await this.secure.get(job.id, r.round) : null;
-      if (sa && sa.phase !== 'advertise') {
-        await this.publishPhase(job, r.round, await this.secure.members(sa), true);
-        continue;
-      }
-      const parts = (await this.host.fl.participants(job.id, r.round)).filter((p) => p.state === 'pending');
-      const config =
-        r.task === 'fit'
-          ? this.strategyOf(job.spec as unknown as JobSpec).configureFit(
-              r.round,
-              new Float32Array(0),
-              parts.map((p) => ({ id: p.device_id })),
-            )
-          : [];
-      const cfg = new Map(config.map((c) => [c.client, c.config]));
-      for (const p of parts)
-        await this.host.publishTask(
-          p.device_id,
-          this.taskFor(
-            job,
-            r.round,
-            r.task,
-            r.deadline,
-            p,
-            cfg.get(p.device_id) ?? { round: r.round },
-            sa ? await this.secure.taskPart(sa, p.device_id) : undefined,
-          ),
-        );
+      // one job's trouble must not stop the control plane from starting; the ticker retries it
+      await this.republishJob(job).catch(() => undefined);
     }
+  }
+
+  /**
+   * The client config of a training round: the strategy's, asked over ALL the round's participants
+   * (at least min_fit_clients when it opened; the pending ones alone may be fewer than a strategy
+   * accepts). Strategies give every client of a round the same config.
+   */
+  private roundConfig(spec: JobSpec, round: number, devices: string[]): Record<string, number | string | boolean> {
+    try {
+      const ins = this.strategyOf(spec).configureFit(
+        round,
+        new Float32Array(0),
+        devices.map((id) => ({ id })),
+      );
+      return ins[0]?.config ?? { round };
+    } catch {
+      return {
+        local_epochs: spec.local_epochs,
+        batch_size: spec.batch_size,
+        ...(spec.lr !== undefined ? { lr: spec.lr } : {}),
+        ...(spec.dp ? { dp_clip: spec.dp.clip } : {}),
+      };
+    }
+  }
+
+  private async republishJob(job: FlJobRecord): Promise<void> {
+    const r = job.current_round ? await this.host.fl.getRound(job.id, job.current_round) : null;
+    if (!r || r.state !== 'open') return;
+    const sa = r.task === 'fit' ? await this.secure.get(job.id, r.round) : null;
+    if (sa && sa.phase !== 'advertise') return this.publishPhase(job, r.round, await this.secure.members(sa), true);
+    const all = await this.host.fl.participants(job.id, r.round);
+    const config =
+      r.task === 'fit'
+        ? this.roundConfig(
+            job.spec as unknown as JobSpec,
+            r.round,
+            all.map((p) => p.device_id),
+          )
+        : { round: r.round };
+    for (const p of all.filter((x) => x.state === 'pending'))
+      await this.host.publishTask(
+        p.device_id,
+        this.taskFor(
+          job,
+          r.round,
+          r.task,
+          r.deadline,
+          p,
+          config,
+          sa ? await this.secure.taskPart(sa, p.device_id) : undefined,
+        ),
+      );
   }
 
   /** Send the current phase of a secure round to `devices` (those that have not answered it, with `pendingOnly`). */
