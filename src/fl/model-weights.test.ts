@@ -28,7 +28,8 @@ describe('withWeights', () => {
   });
 
   it('keeps IR 10 for an opset-21 model (what its opset needs)', () => {
-    const cnn = buildArchitecture('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
+    const built = buildArchitecture('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
+    const cnn = { ...built, opsetImports: [{ domain: '', version: 21 }] };
     const layout = modelLayout(cnn);
     expect(withWeights(cnn, layout, weightsOf(cnn, layout)).irVersion).toBe(10);
   });

@@ -1,24 +1,12 @@
 /**
- * The lowest IR version a model can declare: what its default-domain opset needs (ONNX's release
- * table, onnx/helper.py VERSION_TABLE) and what the features it uses need. Writing that version,
+ * The lowest IR version a model can declare: what its default-domain opset needs (irVersionForOpset,
+ * ONNX's release table) and what the features it uses need (initializers outside the inputs, sparse
+ * initializers, training info, functions, newer element types). Writing that version,
  * not the newest, lets older readers — the ONNX 1.12 checker reads IR ≤ 8 — open every model
  * whose opset they know.
  */
 import type { DType } from './dtype.ts';
-import { isDefaultDomain, type Model } from './ir.ts';
-
-/** [first opset, IR version it needs], from ONNX's release table (1.0 … 1.18). */
-const IR_FOR_OPSET: readonly (readonly [number, number])[] = [
-  [1, 3],
-  [9, 4],
-  [10, 5],
-  [11, 6],
-  [12, 7],
-  [15, 8],
-  [19, 9],
-  [21, 10],
-  [23, 11],
-];
+import { irVersionForOpset, isDefaultDomain, type Model } from './ir.ts';
 
 /** IR versions that introduced element types (float8: IR 9, 4-bit ints: IR 10, float4/e8m0: IR 11). */
 function irForDtype(d: DType): number {
@@ -26,13 +14,6 @@ function irForDtype(d: DType): number {
   if (d === 'int4' || d === 'uint4') return 10;
   if (d.startsWith('float8')) return 9;
   return 3;
-}
-
-/** The IR version the default-domain opset `opset` needs. */
-export function irVersionForOpset(opset: number): number {
-  let ir = 3;
-  for (const [first, v] of IR_FOR_OPSET) if (opset >= first) ir = v;
-  return ir;
 }
 
 /** The lowest IR version `model` can declare (its opset, and the IR features and types it uses). */

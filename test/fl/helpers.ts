@@ -37,9 +37,13 @@ export function blobDataset(train = 800, test = 400): Dataset {
 
 /**
  * At opset 17, what the Debian ONNX 1.12 checker validates (Gemm and Relu are older), but declaring
- * the builder's IR 10: the models federated learning writes from it must come down to IR 8.
+ * IR 10: the models federated learning writes from it must come down to IR 8.
  */
 export function blobModel(seed = 0): Model {
   const m = new Sequential([BLOB_DIM], [new Dense(16), new ReLU(), new Dense(BLOB_CLASSES)]).build({ seed });
-  return { ...m, opsetImports: m.opsetImports.map((o) => (o.domain === '' ? { ...o, version: 17 } : o)) };
+  return {
+    ...m,
+    irVersion: 10,
+    opsetImports: m.opsetImports.map((o) => (o.domain === '' ? { ...o, version: 17 } : o)),
+  };
 }
