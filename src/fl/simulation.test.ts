@@ -74,6 +74,16 @@ describe('fl simulate', () => {
     }
   });
 
+  it('a client whose training diverges is a failure of the round; the federation goes on', async () => {
+    const opts = { ...base(), rounds: 2, lr: 1e12 };
+    const r = await simulate(opts);
+    expect(r.rounds).toHaveLength(2);
+    expect(r.rounds[0]!.clients).toBe(0);
+    expect(r.rounds[0]!.failures.map((f) => f.reason)).toEqual(Array(4).fill(expect.stringMatching(/^E_/)));
+    // nothing to aggregate: the global model is untouched
+    expect([...r.weights]).toEqual([...weightsOf(opts.model, modelLayout(opts.model))]);
+  });
+
   it('int8 updates cost about a quarter of the fp32 bytes', async () => {
     const r = await simulate({ ...base(), rounds: 1, compress: parseCompression('int8') });
     expect(r.uplink_bytes / r.uplink_bytes_fp32).toBeLessThan(0.3);

@@ -7,7 +7,7 @@
  * a server-side evaluation of the global model on the test split.
  */
 import type { Dataset } from '../data/dataset.ts';
-import { VergeError } from '../errors.ts';
+import { isVergeError, VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
 import { holdOut } from '../train/fit.ts';
 import type { OptimizerOptions } from '../train/optimizer.ts';
@@ -171,7 +171,15 @@ async function clientRound(
   global: Float32Array,
   config: ClientConfig,
 ): Promise<{ result?: FitResult; failure?: Failure; bytes: number }> {
-  const r = await fed.trainer.fit(global, c.data, config, fed.seed * 1_000_003 + round * 1009 + c.index);
+  let r;
+  try {
+    r = await fed.trainer.fit(global, c.data, config, fed.seed * 1_000_003 + round * 1009 + c.index);
+  } catch (e) {
+    // a client whose training fails (e.g. diverges on a poisoned global model) is a failure of the
+    // round, as over the fleet; the federation goes on
+    if (!isVergeError(e)) throw e;
+    return { failure: { client: c.id, reason: `${e.code}: ${e.message}` }, bytes: 0 };
+  }
   let update = r.update;
   if (c.index < (fed.opts.malicious ?? 0)) update = update.map((v) => v * MALICIOUS_SCALE);
   if (fed.opts.secureAgg)
