@@ -155,7 +155,7 @@ export class FlParticipant {
       if (t.secagg) {
         // secure round: the update stays here; only public keys go out now, the masked input later
         const body = this.secure.advertise(t.job_id, t.round, t.secagg, r.update, r.examples, metrics);
-        await this.postSigned(t, t.secagg.path, body, r.examples, metrics, 'application/json');
+        await this.postSigned(t, t.secagg.path, body, r.examples, metrics);
         return { ...base, result: 'uploaded' };
       }
       const bytes = ctx.compressor.compress(r.update);
@@ -177,7 +177,7 @@ export class FlParticipant {
     if (!this.secure.has(t.job_id, t.round))
       return { ...base, result: 'skipped', reason: 'not a party of this secure round (restarted?)' };
     const a = await this.secure.answer(t.job_id, t.round, s);
-    await this.postSigned(t, s.path, a.body, a.examples, a.metrics, a.contentType);
+    await this.postSigned(t, s.path, a.body, a.examples, a.metrics);
     if (s.phase === 'unmask') {
       this.secure.forget(t.job_id, t.round);
       this.markDone(t.job_id, t.round);
@@ -192,10 +192,10 @@ export class FlParticipant {
     body: Uint8Array,
     examples: number,
     metrics: string,
-    contentType: string,
   ): Promise<void> {
+    // every phase's body travels as raw bytes (JSON or the masked uint32 vector): the route reads it with a limit
     await this.upload({ ...t, upload_path: path }, body, {
-      'content-type': contentType === 'application/json' ? 'application/octet-stream' : contentType,
+      'content-type': 'application/octet-stream',
       [FL_HEADERS.token]: t.token!,
       [FL_HEADERS.examples]: String(examples),
       [FL_HEADERS.metrics]: metrics,

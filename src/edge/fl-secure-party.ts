@@ -72,11 +72,11 @@ export class SecureParties {
     job: string,
     round: number,
     s: FlSecAggTask,
-  ): Promise<{ body: Uint8Array; examples: number; metrics: string; contentType: string }> {
+  ): Promise<{ body: Uint8Array; examples: number; metrics: string }> {
     const p = this.parties.get(this.key(job, round));
     if (!p)
       throw new VergeError('E_PROTOCOL', `no secure-aggregation state for ${job} round ${round} (agent restarted?)`);
-    const meta = { examples: p.examples, metrics: p.metrics, contentType: 'application/octet-stream' };
+    const meta = { examples: p.examples, metrics: p.metrics };
     let body: Uint8Array;
     if (s.phase === 'share') {
       const roster = (s.roster ?? []).map((r) => ({
