@@ -73,7 +73,7 @@ describe('verge fl simulate', () => {
     expect(readFileSync(plot, 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<polyline/);
     const check = checkOnnxFiles([out]);
     if (!check.skipped) expect(check.failures).toEqual([]);
-  });
+  }, 300_000);
 
   it('bad flags end with one clear line and write nothing', async () => {
     const plot = join(dir, 'never.svg');

@@ -34,7 +34,7 @@ describe('DP-FedAvg over the fleet (embedded broker + SQLite)', () => {
     cloud = await TestCloud.start();
     await cloud.publish('blobnet', '1.0.0', encodeModel(model));
     devices = await handDevices(cloud, ['dp-a', 'dp-b', 'dp-c']);
-  });
+  }, 300_000); // a control plane and three agents start slowly on a loaded 2-core box
   afterAll(async () => {
     for (const d of devices ?? []) await d.agent.stop().catch(() => undefined);
     await cloud?.close();
@@ -101,5 +101,5 @@ describe('DP-FedAvg over the fleet (embedded broker + SQLite)', () => {
     const j = await cloud.admin.get<FlJob>(FL_PATHS.job(job.id));
     expect(j.privacy!.epsilon).toBeCloseTo(acc.epsilon(1e-5).epsilon, 9);
     expect(j.privacy!.epsilon).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
