@@ -55,7 +55,13 @@ let data: Dataset | null = null;
 
 function formField(name: string): number {
   const input = ($('train-form') as HTMLFormElement).elements.namedItem(name) as HTMLInputElement;
-  return Number(query.get(name) ?? input.value);
+  return Number(input.value);
+}
+
+// options given in the query show in the form (and are what Train uses)
+for (const name of ['samples', 'epochs', 'batch', 'lr']) {
+  const v = query.get(name);
+  if (v !== null) (($('train-form') as HTMLFormElement).elements.namedItem(name) as HTMLInputElement).value = v;
 }
 
 async function train(): Promise<void> {
