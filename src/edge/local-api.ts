@@ -254,6 +254,9 @@ export function modelSummary(m: LoadedModel): Record<string, unknown> {
 export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
   const { served, stats } = opts;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: MAX_BODY_BYTES });
+  // what Fastify itself refuses (invalid JSON, body too large, unsupported type) answers in the one
+  // error shape too, like every route does
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.addContentTypeParser(
     'application/octet-stream',
     { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
