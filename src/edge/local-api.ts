@@ -271,6 +271,26 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     done(null, body),
   );
 
+  // framework refusals (invalid JSON, unsupported media type, body too large) and unknown routes
+  // answer in verge's error shape like everything else
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]} (see GET /)` },
+    }),
+  );
+  // `GET /` points to the API instead of a 404
+  app.get('/', async () => ({
+    name: 'verge agent',
+    api: {
+      predict: 'POST /v1/models/<name>:predict',
+      models: `GET ${AGENT_API_PATHS.models}`,
+      agent: `GET ${AGENT_API_PATHS.agent}`,
+      health: `GET ${AGENT_API_PATHS.health}`,
+      metrics: `GET ${AGENT_API_PATHS.metrics}`,
+    },
+    docs: 'docs/edge.md in the verge package',
+  }));
   app.get(AGENT_API_PATHS.health, { schema: { response: { 200: responseSchema(HealthResponse) } } }, async () => ({
     ok: true,
     models: served.names().length,

@@ -90,6 +90,33 @@ describe('local inference API', () => {
     expect(windows.every((w) => w.errors === 0)).toBe(true);
   });
 
+  it("answers an unsupported media type, invalid JSON and GET / in verge's error shape", async () => {
+    const media = await api.inject({
+      method: 'POST',
+      url: '/v1/models/seed:predict',
+      headers: { 'content-type': 'text/csv' },
+      payload: '1,2,3',
+    });
+    expect(media.statusCode).toBeGreaterThanOrEqual(400);
+    expect(media.statusCode).toBeLessThan(500);
+    expect(Object.keys(media.json())).toEqual(['error']);
+    expect(Object.keys(media.json().error).sort()).toEqual(['code', 'message']);
+    expect(media.json().error.code).toMatch(/^E_[A-Z_]+$/);
+    const broken = await api.inject({
+      method: 'POST',
+      url: '/v1/models/seed:predict',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"inputs": ',
+    });
+    expect(broken.statusCode).toBe(400);
+    expect(Object.keys(broken.json())).toEqual(['error']);
+    expect(Object.keys(broken.json().error).sort()).toEqual(['code', 'message']);
+    expect(broken.json().error.code).toMatch(/^E_[A-Z_]+$/);
+    const root = await api.inject({ method: 'GET', url: '/' });
+    expect(root.statusCode).not.toBe(404); // points to the API
+    expect(root.body).toMatch(/\/v1\/models/);
+  });
+
   it('lists models and exposes Prometheus metrics', async () => {
     const list = (await api.inject({ method: 'GET', url: '/v1/models' })).json();
     expect(list.models).toHaveLength(1);
