@@ -271,9 +271,7 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     done(null, body),
   );
 
-  // framework refusals (invalid JSON, unsupported media type, body too large) and unknown routes
-  // answer in verge's error shape like everything else
-  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  // unknown routes answer in the one error shape too
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({
       error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]} (see GET /)` },
