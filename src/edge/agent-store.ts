@@ -8,7 +8,7 @@
  * A restarted agent serves its last good models from here before it has talked to the cloud.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError } from '../errors.ts';
 import type { EnrollResponse } from '../protocol/index.ts';
@@ -41,6 +41,9 @@ export interface OutboxRow {
   qos: 0 | 1;
 }
 
+/** agent.db holds the device's credentials: readable by the agent's user only. */
+const SECRET_FILE_MODE = 0o600;
+
 export class AgentStore {
   readonly db: Database.Database;
   readonly artifactsDir: string;
@@ -53,7 +56,11 @@ export class AgentStore {
       this.downloadsDir = join(dataDir, 'downloads');
       mkdirSync(this.artifactsDir, { recursive: true });
       mkdirSync(this.downloadsDir, { recursive: true });
-      this.db = new Database(join(dataDir, 'agent.db'));
+      const file = join(dataDir, 'agent.db');
+      this.db = new Database(file);
+      // the device's broker password and keys are in here: owner only. SQLite gives the -wal and
+      // -shm files it creates the database file's mode; existing ones (older agents) are fixed too
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, SECRET_FILE_MODE);
     } catch (e) {
       throw new VergeError('E_FILE_UNREADABLE', `cannot open agent data dir ${dataDir}: ${(e as Error).message}`);
     }
