@@ -235,7 +235,8 @@ function startWorker(onnx: string, spec: Spec, threads: number, steps: number, w
 }
 
 async function coordinate(): Promise<void> {
-  if (!pythonVersions())
+  const pyVersions = pythonVersions();
+  if (!pyVersions)
     throw new Error('bench/train-models needs /usr/bin/python3 with python3-torch and python3-torchvision');
   const specs = JSON.parse(python(['spec'])) as Record<string, Spec>;
   const models = (flag('models') ?? Object.keys(specs).join(',')).split(',');
@@ -248,6 +249,31 @@ async function coordinate(): Promise<void> {
   const doProfile = !process.argv.includes('--no-profile');
   const dir = mkdtempSync(join(tmpdir(), 'verge-train-models-'));
   const rows: Record<string, unknown>[] = [];
+  // Written after every row, so a run cut short keeps what it measured.
+  const save = (): string => {
+    // A run over some of the models writes its own file, so it never replaces the full table.
+    const all = models.length === Object.keys(specs).length;
+    return writeResult(all ? 'train-models' : `train-models-${models.join('-')}`, {
+      machine: machineInfo(),
+      python: pyVersions,
+      config: {
+        optimizer: 'sgd',
+        lr: LR,
+        steps,
+        warmup,
+        rounds,
+        threads: threadCounts,
+        data: 'seeded standard-normal batches, 10 classes',
+        models: Object.fromEntries(models.map((m) => [m, specs[m]])),
+        pytorch_env: {
+          unset: OPENBLAS_PINS,
+          were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
+          why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
+        },
+      },
+      results: rows,
+    });
+  };
   try {
     for (const name of models) {
       const spec = specs[name]!;
@@ -295,33 +321,13 @@ async function coordinate(): Promise<void> {
           rounds: { verge, pytorch: torch },
           ...(prof ? { verge_profile: prof } : {}),
         });
+        save();
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // A run over some of the models writes its own file, so it never replaces the full table.
-  const all = models.length === Object.keys(specs).length;
-  const path = writeResult(all ? 'train-models' : `train-models-${models.join('-')}`, {
-    machine: machineInfo(),
-    python: pythonVersions(),
-    config: {
-      optimizer: 'sgd',
-      lr: LR,
-      steps,
-      warmup,
-      rounds,
-      threads: threadCounts,
-      data: 'seeded standard-normal batches, 10 classes',
-      models: Object.fromEntries(models.map((m) => [m, specs[m]])),
-      pytorch_env: {
-        unset: OPENBLAS_PINS,
-        were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
-        why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
-      },
-    },
-    results: rows,
-  });
+  const path = save();
   printTable(
     [
       'model',
