@@ -3,8 +3,8 @@
  * bookworm base and Node's official binary, then one container runs the control plane and two
  * more run agents that enroll, receive a deployment and answer a prediction over their HTTP API.
  * Host networking on ephemeral ports; podman with runc and cgroupfs (crun and the cgroup v2
- * controllers are refused on these machines). Skipped, with the reason, where podman, runc or
- * debootstrap is missing or the user is not root — except under CI=true, where that fails.
+ * controllers are refused on these machines). Opt-in (VERGE_CONTAINER_TEST=1, see below); then
+ * skipped, with the reason, where podman, runc or debootstrap is missing or the user is not root.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,8 +30,19 @@ function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'building the base with debootstrap needs root';
   return undefined;
 }
-const skipReason = missing();
-if (skipReason && process.env.CI === 'true') throw new Error(`required tool missing under CI: ${skipReason}`);
+/**
+ * Opt-in: a first build runs debootstrap (a network fetch from Debian's mirror) and builds a 325 MB
+ * image, 10–30 minutes on these 2-core machines, which does not fit the 30-minute CI budget beside
+ * the rest of the suite. `VERGE_CONTAINER_TEST=1 npx vitest run test/package/container.test.ts`
+ * runs it; with the opt-in set, a missing tool fails under CI=true.
+ */
+const OPT_IN = process.env.VERGE_CONTAINER_TEST === '1';
+const toolsMissing = missing();
+if (OPT_IN && toolsMissing && process.env.CI === 'true')
+  throw new Error(`required tool missing under CI: ${toolsMissing}`);
+const skipReason = OPT_IN
+  ? toolsMissing
+  : 'opt-in (builds the image with debootstrap + podman, 10–30 min): set VERGE_CONTAINER_TEST=1';
 
 function podman(args: string[], timeout = 120_000): SpawnSyncReturns<string> {
   return spawnSync('podman', [...PODMAN, ...args], { encoding: 'utf8', timeout, maxBuffer: 64 * 2 ** 20 });
