@@ -47,18 +47,14 @@ export class ModelRegistry {
         'E_NOT_FOUND',
         `artifact ${req.sha256} was not uploaded (POST ${HTTP_PATHS.artifacts} first)`,
       );
-    const known = await this.version(req.name, req.version);
-    for (const [field, given] of [
-      ['parent', parent],
-      ['optimization', req.optimization ?? null],
-    ] as const) {
-      const stored = known?.[field] ?? null;
-      if (given !== null && stored !== null && given !== stored)
-        throw new VergeError(
-          'E_CONFLICT',
-          `${req.name}@${req.version} already has ${field} '${stored}'; a variant cannot change it to '${given}'`,
-        );
-    }
+    // A version has one parent: a variant may add it where none was recorded, never change it. The
+    // optimization differs per variant (int8, fp16 of one version), so the first recorded is kept.
+    const stored = (await this.version(req.name, req.version))?.parent ?? null;
+    if (parent !== null && stored !== null && parent !== stored)
+      throw new VergeError(
+        'E_CONFLICT',
+        `${req.name}@${req.version} already has parent '${stored}'; a variant cannot change it to '${parent}'`,
+      );
     await this.repo.upsertVersion({
       name: req.name,
       version: req.version,

@@ -49,6 +49,10 @@ describe.each([
       await expect(
         publish('fp16 bytes', { variant: 'fp16', precision: 'fp16', parent: 'other@1.0.0' }),
       ).rejects.toThrow(/E_CONFLICT|already has parent 'cnn@1.0.0'/);
+      // variants of one version differ in optimization (the quickstart publishes int8 and fp16 of 1.0.0)
+      const fp16 = await publish('fp16 bytes', { variant: 'fp16', precision: 'fp16', optimization: 'quantize:fp16' });
+      expect(fp16.variants.map((v) => v.variant).sort()).toEqual(['fp16', 'fp32', 'int8']);
+      expect(fp16).toMatchObject({ parent: 'cnn@1.0.0', optimization: 'quantize:static-int8' });
     } finally {
       await cp.close();
       if (schema) await dropSchema(schema);
