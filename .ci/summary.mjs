@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 try {
   const r = JSON.parse(readFileSync('.vitest/report.json', 'utf8'));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`);
+  console.log(
+    `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`,
+  );
 } catch (e) {
   console.log(`tests: could not read .vitest/report.json (${e.message})`);
 }

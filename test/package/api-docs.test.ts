@@ -33,7 +33,10 @@ it('typedoc builds the API reference of every package entry without warnings', (
     }
     const classes = readdirSync(join(out, 'classes'));
     for (const c of ['TrainingSession', 'EdgeAgent', 'FedAvg', 'Sequential'])
-      expect(classes.some((f) => f.endsWith(`.${c}.html`)), `no page for ${c}`).toBe(true);
+      expect(
+        classes.some((f) => f.endsWith(`.${c}.html`)),
+        `no page for ${c}`,
+      ).toBe(true);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
