@@ -143,6 +143,19 @@ export function sliceSplit(split: Split, from: number, to: number): Split {
   };
 }
 
+/** The samples at `idx` as their own split (copied; used for hold-outs and client shards). */
+export function selectSamples(split: Split, idx: ArrayLike<number>): Split {
+  const per = split.count === 0 ? 0 : split.x.length / split.count;
+  const x = new Float32Array(idx.length * per);
+  const y = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const j = idx[i]!;
+    x.set(split.x.subarray(j * per, (j + 1) * per), i * per);
+    y[i] = split.y[j]!;
+  }
+  return { x, y, count: idx.length };
+}
+
 /** Standardize in place with a mean and standard deviation (e.g. computed on the train split). */
 export function normalize(split: Split, mean: number, std: number): void {
   const x = split.x;

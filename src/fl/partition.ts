@@ -6,8 +6,7 @@
  * - `dirichlet:A`: per class, proportions over clients drawn from Dirichlet(A); small A (0.1–0.5)
  *   is strongly skewed (Hsu et al. 2019). Redrawn until every client has MIN_CLIENT_SAMPLES.
  */
-import { permutation } from '../data/dataset.ts';
-import type { Split } from '../data/dataset.ts';
+import { permutation, selectSamples } from '../data/dataset.ts';
 import { VergeError } from '../errors.ts';
 import { dirichlet, seededRandom } from './random.ts';
 
@@ -121,18 +120,8 @@ export function partitionIndices(labels: Int32Array, clients: number, spec: Part
   return parts.map((p) => Uint32Array.from(p).sort());
 }
 
-/** The samples of `idx` as their own split (copied). */
-export function selectSamples(split: Split, idx: ArrayLike<number>): Split {
-  const per = split.count === 0 ? 0 : split.x.length / split.count;
-  const x = new Float32Array(idx.length * per);
-  const y = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    const j = idx[i]!;
-    x.set(split.x.subarray(j * per, (j + 1) * per), i * per);
-    y[i] = split.y[j]!;
-  }
-  return { x, y, count: idx.length };
-}
+/** The samples of an index list as their own split (data/dataset.ts; re-exported for FL callers). */
+export { selectSamples };
 
 /** Per-client class histogram (for reports and tests). */
 export function classCounts(labels: Int32Array, idx: ArrayLike<number>, classes: number): number[] {

@@ -5,7 +5,7 @@
  * schedules, QAT, augmentation and federated clients hook into the one loop. Same seed, same
  * data order, same history. Rendering progress is the caller's (onProgress).
  */
-import { batches, permutation, type Dataset, type Split } from '../data/dataset.ts';
+import { batches, permutation, selectSamples, type Dataset, type Split } from '../data/dataset.ts';
 import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/ir.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
@@ -219,18 +219,6 @@ export interface FitResult {
   resumedFrom: number;
 }
 
-function subset(split: Split, idx: ArrayLike<number>): Split {
-  const per = split.count === 0 ? 0 : split.x.length / split.count;
-  const x = new Float32Array(idx.length * per);
-  const y = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    const j = idx[i]!;
-    x.set(split.x.subarray(j * per, (j + 1) * per), i * per);
-    y[i] = split.y[j]!;
-  }
-  return { x, y, count: idx.length };
-}
-
 /** Split off a seeded random `fraction` of the training split for validation. */
 export function holdOut(split: Split, fraction: number, seed: number): { train: Split; validation: Split } {
   if (!(fraction > 0 && fraction < 1))
@@ -242,7 +230,7 @@ export function holdOut(split: Split, fraction: number, seed: number): { train: 
   const p = permutation(n, seed + VALIDATION_SEED_OFFSET);
   const valIdx = Array.from(p.subarray(n - k)).sort((a, b) => a - b);
   const trainIdx = Array.from(p.subarray(0, n - k)).sort((a, b) => a - b);
-  return { train: subset(split, trainIdx), validation: subset(split, valIdx) };
+  return { train: selectSamples(split, trainIdx), validation: selectSamples(split, valIdx) };
 }
 
 /** A Dataset over one labelled split (what fine-tuning and QAT train on): no test split, classes from the labels. */
