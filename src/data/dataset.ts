@@ -146,14 +146,17 @@ export function sliceSplit(split: Split, from: number, to: number): Split {
 /** The samples at `idx` as their own split (copied; used for hold-outs and client shards). */
 export function selectSamples(split: Split, idx: ArrayLike<number>): Split {
   const per = split.count === 0 ? 0 : split.x.length / split.count;
+  const tper = split.targets && split.count ? split.targets.length / split.count : 0;
   const x = new Float32Array(idx.length * per);
   const y = new Int32Array(idx.length);
+  const targets = split.targets ? new Float32Array(idx.length * tper) : undefined;
   for (let i = 0; i < idx.length; i++) {
     const j = idx[i]!;
     x.set(split.x.subarray(j * per, (j + 1) * per), i * per);
     y[i] = split.y[j]!;
+    targets?.set(split.targets!.subarray(j * tper, (j + 1) * tper), i * tper);
   }
-  return { x, y, count: idx.length };
+  return { x, y, ...(targets ? { targets } : {}), count: idx.length };
 }
 
 /** Standardize in place with a mean and standard deviation (e.g. computed on the train split). */

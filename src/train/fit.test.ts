@@ -248,3 +248,25 @@ describe('fit callbacks and session hooks', () => {
     await s.release();
   });
 });
+
+describe('holdOut', () => {
+  it('keeps regression targets paired with their samples in both parts', () => {
+    // sample i: x = [i, -i], target = [10i, 10i+1]
+    const count = 6;
+    const x = new Float32Array(count * 2);
+    const targets = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      x.set([i, -i], i * 2);
+      targets.set([i * 10, i * 10 + 1], i * 2);
+    }
+    const { train, validation } = holdOut({ x, y: new Int32Array(count), targets, count }, 0.34, 7);
+    expect(train.count + validation.count).toBe(count);
+    for (const part of [train, validation]) {
+      expect(part.targets?.length).toBe(part.count * 2);
+      for (let i = 0; i < part.count; i++) {
+        const sample = part.x[i * 2]!;
+        expect(Array.from(part.targets!.subarray(i * 2, i * 2 + 2))).toEqual([sample * 10, sample * 10 + 1]);
+      }
+    }
+  });
+});
