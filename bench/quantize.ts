@@ -17,11 +17,11 @@ import {
   calibrationFromSplit,
   convertToFloat16,
   executedOps,
+  measureAccuracy,
   quantizeDynamic,
   quantizeStaticCalibrated,
   quantizeWeightBits,
 } from '../src/optimize/index.ts';
-import { accuracy } from '../src/optimize/quantize/test-models.ts';
 import { Session } from '../src/runtime/index.ts';
 import { FIXTURE_MODELS_DIR } from '../test/fixtures/index.ts';
 import { printTable, quantile, round, stats, writeResult } from './lib.ts';
@@ -111,9 +111,9 @@ for (const batch of [1, 32]) {
   }
 }
 const base = { bytes: encodeModel(fp32).length, acc: 0, b1: 0, b32: 0, b32p10: 0, kernel: 0 };
-for (const [name, m] of variants) {
+for (const [i, [name, m]] of variants.entries()) {
   const bytes = encodeModel(m).length;
-  const acc = await accuracy(m, ds.test, SHAPE);
+  const { accuracy: acc } = await measureAccuracy(sessions[i]!, 'input', ds.test, SHAPE);
   const b1 = stats(latency[name]![1]!).p50_ms;
   const b32 = stats(latency[name]![32]!).p50_ms;
   // p10: the machine is shared, so the quiet runs tell the kernels' own speed best

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Precision } from './measure.ts';
 import { buildReport, reportMarkdown, reportSvg } from './report.ts';
-import { measuredVariant } from './test-variants.ts';
+import { measuredVariant } from '../../test/optimize/measured-variants.ts';
 import { selectVariant } from './variants.ts';
 
 /** Descriptions hold markup the SVG must escape; accuracy is on the report's 500 test samples. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEVICE_PROFILES, resolveDeviceProfile, type DeviceProfile } from './device-profiles.ts';
-import { measuredVariant as m } from './test-variants.ts';
+import { measuredVariant as m } from '../../test/optimize/measured-variants.ts';
 import { selectVariant } from './variants.ts';
 
 const KB = 1024;

@@ -99,6 +99,12 @@ describe('npm pack → install into a fresh project → plain Node', () => {
         (f.endsWith('.ts') && !f.endsWith('.d.ts')),
     );
     expect(unwanted).toEqual([]);
+    // test support lives in test/ (docs/architecture.md, "Where tests go"): no helper module named
+    // for tests compiles into dist/ (src/optimize/test-variants.ts once did)
+    const testSupport = files.filter((f) =>
+      /(^|\/)(test|tests|testing|test-[^/]*|[^/]*[-_.]test|[^/]*-helpers?|helpers?)(\/|\.(m?js|d\.ts)$)/.test(f),
+    );
+    expect(testSupport).toEqual([]);
   });
 
   it(

@@ -8,7 +8,7 @@ import { loadModel } from '../../onnx/io.ts';
 import { FIXTURE_MODELS_DIR } from '../../../test/fixtures/index.ts';
 import { quantizeDynamic } from './dynamic.ts';
 import { executedOps } from './executed-ops.ts';
-import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
+import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
 
 const MIN_COSINE = 0.99;
 const SHAPE = [1, 28, 28];

@@ -5,7 +5,7 @@ import { Session } from '../../runtime/index.ts';
 import { executedOps } from './executed-ops.ts';
 import { convertToFloat16, ORT_CPU_FP16_OPS } from './fp16.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
-import { buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
+import { buildSeedCnn, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
 
 const SHAPE = [1, 28, 28];
 

@@ -13,7 +13,7 @@ import { executedOps } from './executed-ops.ts';
 import { roundHalfEven } from './common.ts';
 import { insertFakeQuant, quantizeAwareTraining } from './qat.ts';
 import { calibrationTensors, planForOnnxRuntime, planStatic, quantizeStaticCalibrated } from './static.ts';
-import { accuracy, cosineSimilarity, runAll } from './test-models.ts';
+import { accuracy, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
 
 const TRAINED = join(FIXTURE_MODELS_DIR, 'seed_cnn_fmnist.onnx');
 const SHAPE = [1, 28, 28];

@@ -13,7 +13,7 @@ import { writeNpy } from '../../data/npy.ts';
 import { calibrationFromDataset, calibrationFromSplit, randomCalibration } from './calibration-data.ts';
 import { executedOps } from './executed-ops.ts';
 import { planForOnnxRuntime, planStatic, quantizeStatic, quantizeStaticCalibrated } from './static.ts';
-import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
+import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
 
 /** DESIGN.md targets for static int8 on the seed CNN. */
 const MAX_BYTES_RATIO = 0.27;

@@ -11,7 +11,7 @@ import { randomCalibration } from './calibration-data.ts';
 import { quantizeDynamic } from './dynamic.ts';
 import { executedOps } from './executed-ops.ts';
 import { quantizeStaticCalibrated } from './static.ts';
-import { cosineSimilarity } from './test-models.ts';
+import { cosineSimilarity } from '../../../test/optimize/quantize-models.ts';
 
 const MIN_COSINE = 0.99;
 /** Random calibration samples per model: enough for stable min-max ranges on random inputs. */

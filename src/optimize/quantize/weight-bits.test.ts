@@ -5,7 +5,7 @@ import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { decodeModel, encodeModel } from '../../onnx/codec.ts';
 import { Session } from '../../runtime/index.ts';
 import { packBits, quantizeWeightBits, quantizeWeightCodes, unpackBits } from './weight-bits.ts';
-import { buildSeedCnn, cosineSimilarity, runAll } from './test-models.ts';
+import { buildSeedCnn, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
 
 describe('bit packing', () => {
   it('packBits/unpackBits round-trip every width 2..8 (odd counts too)', () => {

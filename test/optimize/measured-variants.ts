@@ -1,9 +1,9 @@
 /**
- * Test support (not part of the optimize API, not exported by index.ts): measured variants as
+ * Test support (lives in test/, never in src: the optimize tests' shared helpers): measured variants as
  * measureVariants would report them, with made-up figures, for the report and variant-selection
  * tests.
  */
-import type { LatencyStats, Precision, VariantMeasurement } from './measure.ts';
+import type { LatencyStats, Precision, VariantMeasurement } from '../../src/optimize/measure.ts';
 
 /**
  * A measured variant whose every latency statistic at a batch size is the p50 given for it

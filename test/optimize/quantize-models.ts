@@ -1,13 +1,14 @@
 /**
- * Small models and measurements the quantization tests (and quick scripts) share: the seed CNN of
- * DESIGN.md with seeded random weights, cosine similarity, and classification accuracy.
+ * Test support (lives in test/, never in src): small models and measurements the quantization tests
+ * share — the seed CNN of DESIGN.md with seeded random weights, cosine similarity, and
+ * classification accuracy.
  */
-import { rng } from '../../data/dataset.ts';
-import type { Split } from '../../data/dataset.ts';
-import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { Session } from '../../runtime/index.ts';
-import { top1Accuracy } from '../../train/metrics.ts';
+import { rng } from '../../src/data/dataset.ts';
+import type { Split } from '../../src/data/dataset.ts';
+import { GraphBuilder, makeModel } from '../../src/onnx/builder.ts';
+import type { Model } from '../../src/onnx/ir.ts';
+import { Session } from '../../src/runtime/index.ts';
+import { top1Accuracy } from '../../src/train/metrics.ts';
 
 /** He-uniform random weights (fan-in scaled), so activations keep a sensible range through ReLUs. */
 function heUniform(next: () => number, n: number, fanIn: number): Float32Array {
