@@ -578,6 +578,12 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     }
     const current = this.served.get(m.name);
     if (current && current.sha256 === chosen.sha256) {
+      // Same bytes under another version or deployment: keep the session, take the new identity, so
+      // telemetry, /metrics and collected items name the version this deployment asked for.
+      if (current.version !== m.version || current.variant !== chosen.variant) {
+        this.served.relabel(m.name, { version: m.version, variant: chosen.variant, sha256: chosen.sha256 });
+        this.log(`serving ${m.name}@${m.version} (${chosen.variant}): same bytes as ${current.version}`);
+      }
       const active = this.store.activeModels().find((a) => a.name === m.name);
       if (active?.deployment_id !== m.deployment_id) {
         this.store.activate({

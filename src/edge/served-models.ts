@@ -139,6 +139,20 @@ export class ServedModels {
     return old?.model;
   }
 
+  /**
+   * Serve the current model `name` under another identity with the same bytes (same sha256: a
+   * re-release or a rollback to an equal version) without reloading its session. Requests leased
+   * before keep the identity they started with; later ones are measured and reported under the new.
+   */
+  relabel(name: string, id: Omit<ModelIdentity, 'name'>): LoadedModel | undefined {
+    const entry = this.current.get(name);
+    if (!entry) return undefined;
+    if (entry.model.sha256 !== id.sha256)
+      throw new VergeError('E_CONFLICT', `cannot relabel ${name}: sha256 ${id.sha256} is not the served bytes`);
+    entry.model = { ...entry.model, version: id.version, variant: id.variant };
+    return entry.model;
+  }
+
   /** Stop serving `name` (its session closes when idle). */
   remove(name: string): void {
     const old = this.current.get(name);
