@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { deviceMayPublish, deviceMaySubscribe } from '../protocol/index.ts';
+import { MAX_MQTT_PACKET_BYTES, deviceMayPublish, deviceMaySubscribe } from '../protocol/index.ts';
 
 export interface BrokerAuthority {
   service: { username: string; password: string };
@@ -45,6 +45,29 @@ const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
+/** The parts of mqtt-packet's parser (one per aedes client) the packet cap hooks into. */
+interface PacketParser {
+  packet: { length: number };
+  _parseLength(): boolean;
+  _emitError(err: Error): void;
+}
+
+/**
+ * Refuse any packet whose announced length exceeds `maxBytes`, before its body is buffered: aedes
+ * has no such limit, and its parser would otherwise hold up to MQTT's 256 MB per packet in memory
+ * and hand a multi-megabyte message to the control plane. The client gets an error and is closed.
+ */
+function capPacketSize(client: Client, maxBytes: number): void {
+  const parser = (client as unknown as { _parser: PacketParser })._parser;
+  const parseLength = parser._parseLength;
+  parser._parseLength = function (this: PacketParser) {
+    if (!parseLength.call(this)) return false;
+    if (this.packet.length <= maxBytes) return true;
+    this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds the ${maxBytes}-byte limit`));
+    return false;
+  };
+}
+
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -53,6 +76,7 @@ export async function startEmbeddedBroker(
   authority: BrokerAuthority,
   host = '127.0.0.1',
   port = 0,
+  maxPacketBytes = MAX_MQTT_PACKET_BYTES,
 ): Promise<EmbeddedBroker> {
   const serviceIds = new Set<string>();
   const broker = await Aedes.createBroker({
@@ -88,7 +112,9 @@ export async function startEmbeddedBroker(
     },
   });
   broker.on('clientDisconnect', (c: Client) => serviceIds.delete(c.id));
-  const server: Server = createServer(broker.handle);
+  const server: Server = createServer((conn) => {
+    capPacketSize(broker.handle(conn), maxPacketBytes);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => {
       // a broker left open keeps the process alive: `verge cloud` on a busy port would hang

@@ -336,7 +336,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     hosted: { predict: (target, body, headers) => s.hosted.predict(target, body, headers, s.edgeLoop.codecContext) },
   });
   await app.register(telemetryRoutes, {
-    telemetry: { summary: (since, model) => summarizeTelemetry(s.repos.telemetry, since, model) },
+    telemetry: { summary: (since, model, page) => summarizeTelemetry(s.repos.telemetry, since, model, page) },
   });
   await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
   await app.ready();

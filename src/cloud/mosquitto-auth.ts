@@ -7,7 +7,7 @@
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLOUD_TO_DEVICE_VERBS, DEVICE_TO_CLOUD_VERBS, TOPIC_ROOT } from '../protocol/index.ts';
+import { CLOUD_TO_DEVICE_VERBS, DEVICE_TO_CLOUD_VERBS, MAX_MQTT_PACKET_BYTES, TOPIC_ROOT } from '../protocol/index.ts';
 import type { BrokerAccountRepository, DeviceRepository } from './repositories/index.ts';
 
 /** Mosquitto 2's `$7$` scheme (mosquitto_passwd default): PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt, 64-byte hash. */
@@ -51,6 +51,8 @@ export function mosquittoConf(dir: string): string {
     `acl_file ${join(dir, 'acl')}`,
     '# the client id is the username: nobody can take over another client (or the control plane) by its id',
     'use_username_as_clientid true',
+    '# no device message is larger than this (protocol/limits.ts); bigger packets are refused unread',
+    `max_packet_size ${MAX_MQTT_PACKET_BYTES}`,
     '',
   ].join('\n');
 }

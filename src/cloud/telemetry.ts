@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   histogramQuantile,
+  MAX_RESULT_KEYS,
   mergeHistograms,
   type LatencyHistogram,
   type TelemetryMessage,
@@ -258,10 +259,28 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** Inference totals and latency quantiles per (model, version, variant) from stored records. */
+/** Key under which a summary sums the result classes beyond MAX_RESULT_KEYS. */
+export const OTHER_RESULTS_KEY = '_other';
+
+export interface SummaryPage {
+  /** Groups (model, version, variant) to return, most inferences first; TELEMETRY_PAGE_MAX at most. */
+  limit: number;
+  offset: number;
+}
+/** Groups one GET /v1/telemetry answers by default and at most. */
+export const TELEMETRY_PAGE_DEFAULT = 100;
+export const TELEMETRY_PAGE_MAX = 1000;
+
+/**
+ * Totals and latency quantiles per (model, version, variant) since a time, one page of groups.
+ * Each group's result classes are bounded too: the MAX_RESULT_KEYS first seen, the rest summed
+ * under `_other`, so many devices with distinct classes cannot grow an answer without bound.
+ */
 export async function summarizeTelemetry(
   repo: Pick<TelemetryRepository, 'since'>,
   since: number,
   model?: string,
+  page: SummaryPage = { limit: TELEMETRY_PAGE_DEFAULT, offset: 0 },
 ): Promise<TelemetrySummaryResponse> {
   const groups = new Map<
     string,
@@ -301,13 +320,17 @@ export async function summarizeTelemetry(
     } catch {
       // a record with other bucket bounds: counted, but not in the quantiles
     }
-    for (const [k, v] of Object.entries(r.results ? (JSON.parse(r.results) as Record<string, number>) : {}))
-      g.results[k] = (g.results[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.results ? (JSON.parse(r.results) as Record<string, number>) : {})) {
+      const key = k in g.results || Object.keys(g.results).length < MAX_RESULT_KEYS ? k : OTHER_RESULTS_KEY;
+      g.results[key] = (g.results[key] ?? 0) + v;
+    }
   }
   const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  const sorted = [...groups.values()].sort((a, b) => b.inferences - a.inferences);
   return {
     since,
-    models: [...groups.values()].map((g) => ({
+    total: sorted.length,
+    models: sorted.slice(page.offset, page.offset + Math.min(page.limit, TELEMETRY_PAGE_MAX)).map((g) => ({
       name: g.name,
       version: g.version,
       variant: g.variant,

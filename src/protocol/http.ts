@@ -23,6 +23,7 @@ import {
   Tags,
   AckState,
 } from './messages.ts';
+import { MAX_MODEL_METRICS, MAX_TARGET_DEVICES, maxEntries } from './limits.ts';
 import { HTTP_API_ROOT } from './version.ts';
 
 /**
@@ -195,7 +196,10 @@ export const PublishModelRequest = z.object({
   parent: z.string().max(200).nullable().default(null),
   /** Lineage: what was applied to the parent (e.g. `quantize:static-int8`, `prune:0.8`). */
   optimization: z.string().max(200).nullable().default(null),
-  metrics: z.record(z.string().max(64), z.number()).default({}),
+  metrics: z
+    .record(z.string().max(64), z.number())
+    .refine(...maxEntries(MAX_MODEL_METRICS, 'metrics'))
+    .default({}),
 });
 export type PublishModelRequest = z.input<typeof PublishModelRequest>;
 
@@ -219,12 +223,12 @@ export type ModelsResponse = z.infer<typeof ModelsResponse>;
 
 export const DeploymentTarget = z
   .object({
-    devices: z.array(z.string()).optional(),
+    devices: z.array(z.string().max(64)).max(MAX_TARGET_DEVICES).optional(),
     tags: Tags.optional(),
     profile: z
       .object({
-        class: z.string().optional(),
-        arch: z.string().optional(),
+        class: z.string().max(64).optional(),
+        arch: z.string().max(32).optional(),
         precision: Precision.optional(),
         min_memory_mb: z.number().int().optional(),
       })
@@ -339,6 +343,8 @@ export type StatusResponse = z.infer<typeof StatusResponse>;
 
 export const TelemetrySummaryResponse = z.object({
   since: EpochMs,
+  /** Groups (model, version, variant) in the window; `models` is one page of them (?limit=&offset=), most inferences first. */
+  total: z.number().int(),
   models: z.array(
     z.object({
       name: z.string(),

@@ -6,6 +6,7 @@
 export * from './version.ts';
 export * from './topics.ts';
 export * from './messages.ts';
+export * from './limits.ts';
 export * from './text-safety.ts';
 export * from './http.ts';
 export * from './http-errors.ts';

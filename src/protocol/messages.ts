@@ -6,8 +6,19 @@
  */
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
-import type { DeviceVerb } from './topics.ts';
+import { DEVICE_TO_CLOUD_VERBS, type DeviceVerb } from './topics.ts';
 import { PRECISIONS } from './precisions.ts';
+import {
+  MAX_ACCELERATORS,
+  MAX_DESIRED_MODELS,
+  MAX_DEVICE_MESSAGE_BYTES,
+  MAX_MODEL_VARIANTS,
+  MAX_MQTT_PACKET_BYTES,
+  MAX_RESULT_KEYS,
+  MAX_SERVED_MODELS,
+  MAX_TAGS,
+  maxEntries,
+} from './limits.ts';
 import { assertNoNul } from './text-safety.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
@@ -27,7 +38,9 @@ export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 
 /** Semantic version (validated with `semver` by the registry; the schema only bounds the shape). */
 export const SemverString = z.string().min(5).max(64);
 export const EpochMs = z.number().int().nonnegative();
-export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(256));
+export const Tags = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(256))
+  .refine(...maxEntries(MAX_TAGS, 'tags'));
 
 export { PRECISIONS };
 export const Precision = z.enum(PRECISIONS);
@@ -48,8 +61,8 @@ export const DeviceProfile = z.object({
   platform: z.string().max(32),
   cpu: z.object({ model: z.string().max(128), cores: z.number().int().positive() }),
   memory_mb: z.number().int().positive(),
-  precisions: z.array(Precision).min(1),
-  accelerators: z.array(z.string().max(64)).default([]),
+  precisions: z.array(Precision).min(1).max(PRECISIONS.length),
+  accelerators: z.array(z.string().max(64)).max(MAX_ACCELERATORS).default([]),
 });
 export type DeviceProfile = z.infer<typeof DeviceProfile>;
 
@@ -73,12 +86,12 @@ export const DesiredModel = z.object({
   name: ModelName,
   version: SemverString,
   /** Variants to choose from; the agent picks one for its profile (selectVariant). */
-  variants: z.array(ArtifactRef).min(1),
+  variants: z.array(ArtifactRef).min(1).max(MAX_MODEL_VARIANTS),
   /**
    * The deployment's edge-loop policy (collection, offload): kept opaque here and parsed by
    * protocol/edge-loop.ts, so a policy of an unknown version never blocks the deployment itself.
    */
-  edge_loop: z.record(z.string(), z.unknown()).optional(),
+  edge_loop: z.record(z.string().max(64), z.unknown()).optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 
@@ -90,7 +103,7 @@ export type DesiredModel = z.infer<typeof DesiredModel>;
 export const DeployMessage = Envelope.extend({
   device_id: DeviceIdSchema,
   generation: z.number().int().nonnegative(),
-  models: z.array(DesiredModel),
+  models: z.array(DesiredModel).max(MAX_DESIRED_MODELS),
 });
 export type DeployMessage = z.infer<typeof DeployMessage>;
 
@@ -198,7 +211,7 @@ export const HeartbeatMessage = Envelope.extend({
   device_id: DeviceIdSchema,
   uptime_s: z.number().nonnegative(),
   profile: DeviceProfile,
-  models: z.array(ServedModel),
+  models: z.array(ServedModel).max(MAX_SERVED_MODELS),
   /** Telemetry records waiting in the agent's offline queue. */
   queue_depth: z.number().int().nonnegative().default(0),
   agent_version: z.string().max(64).optional(),
@@ -266,7 +279,10 @@ export const TelemetryMessage = Envelope.extend({
   errors: z.number().int().nonnegative(),
   latency_ms: LatencyHistogram,
   /** Result summary, e.g. predicted class → count. */
-  results: z.record(z.string().max(64), z.number().int().nonnegative()).optional(),
+  results: z
+    .record(z.string().max(64), z.number().int().nonnegative())
+    .refine(...maxEntries(MAX_RESULT_KEYS, 'result keys'))
+    .optional(),
 });
 export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
 
@@ -296,6 +312,17 @@ export function newMessageId(): string {
   return globalThis.crypto.randomUUID();
 }
 
+/** Largest payload of a `verb` message in bytes: device → cloud messages are small, deploy messages may be larger. */
+export function maxMessageBytes(verb: DeviceVerb): number {
+  return (DEVICE_TO_CLOUD_VERBS as readonly string[]).includes(verb) ? MAX_DEVICE_MESSAGE_BYTES : MAX_MQTT_PACKET_BYTES;
+}
+
+function assertMessageSize(verb: DeviceVerb, bytes: number): void {
+  const max = maxMessageBytes(verb);
+  if (bytes > max)
+    throw new VergeError('E_PROTOCOL', `${verb} message has ${bytes} bytes; at most ${max} are accepted`);
+}
+
 /** Validate and serialize a message for `verb`; fills the envelope. Throws E_PROTOCOL on invalid input. */
 export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V>): Buffer {
   const full = { v: PROTOCOL_VERSION, id: newMessageId(), ts: Date.now(), ...msg };
@@ -307,12 +334,16 @@ export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V
     );
   const text = JSON.stringify(parsed.data);
   if (text.includes('\\u0000')) assertNoNul(parsed.data, `invalid ${verb} message`);
-  return Buffer.from(text);
+  const out = Buffer.from(text);
+  assertMessageSize(verb, out.length);
+  return out;
 }
 
 /** Parse and validate a received payload for `verb`. Throws E_PROTOCOL (bad JSON, wrong version, bad shape). */
 export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | string): MessageOf<V> {
   let json: unknown;
+  // size first: a bounded schema still has to parse what it is given
+  assertMessageSize(verb, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   try {
     json = JSON.parse(text);

@@ -4,58 +4,33 @@
  * here against a real Mosquitto (a private one on a free port) configured only with what the
  * control plane generates (`verge.conf` in its auth directory), over SQLite.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
-import { emptyHistogram, encodeMessage, HTTP_PATHS, type EnrollTokenResponse } from '../../src/protocol/index.ts';
-import { SimDevice, waitFor } from '../cloud/sim-device.ts';
-import { freePort, MOSQUITTO_BIN, mosquittoSkipReason } from '../edge/brokers.ts';
-import { metricValue } from './harness.ts';
+import { emptyHistogram, encodeMessage } from '../../src/protocol/index.ts';
+import { waitFor } from '../cloud/sim-device.ts';
+import { mosquittoSkipReason } from '../edge/brokers.ts';
+import { metricValue, startMosquittoCloud, type MosquittoCloud } from './harness.ts';
 
 const skip = mosquittoSkipReason();
 if (skip) console.warn(`[skip] ${skip}`);
 
 describe.skipIf(skip !== undefined)('control-plane session takeover on an external Mosquitto', () => {
-  let dir: string;
-  let broker: ChildProcess;
-  let cp: ControlPlane;
-  let url: string;
-  let brokerUrl: string;
+  let m: MosquittoCloud;
   const attackers: MqttClient[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'verge-takeover-'));
-    const port = await freePort();
-    brokerUrl = `mqtt://127.0.0.1:${port}`;
-    cp = await buildControlPlane({
-      dataDir: join(dir, 'data'),
-      broker: brokerUrl,
-      mosquittoAuthDir: join(dir, 'auth'),
-      instanceId: 'replica-a',
-      tickMs: 100,
-    });
-    // the broker's whole security configuration is what the control plane generated
-    writeFileSync(
-      join(dir, 'mosquitto.conf'),
-      [`listener ${port} 127.0.0.1`, 'persistence false', 'user root', ''].join('\n') +
-        readFileSync(join(dir, 'auth', 'verge.conf'), 'utf8'),
-    );
-    broker = spawn(MOSQUITTO_BIN!, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    url = (await waitFor(() => cp.start({ port: 0 }).catch(() => null), 'control plane connected', 30_000)).url;
+    m = await startMosquittoCloud('verge-takeover-');
   }, 60_000);
 
   afterAll(async () => {
     for (const a of attackers) a.end(true);
-    await cp?.close();
-    broker?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await m?.close();
   });
 
   it('writes use_username_as_clientid into the broker config and gives the control plane its own login', () => {
+    const { cp, dir } = m;
     const conf = readFileSync(join(dir, 'auth', 'verge.conf'), 'utf8');
     expect(conf).toMatch(/^use_username_as_clientid true$/m);
     expect(conf).toMatch(/^allow_anonymous false$/m);
@@ -64,11 +39,9 @@ describe.skipIf(skip !== undefined)('control-plane session takeover on an extern
   });
 
   it("a device connecting with the control plane's or another device's client id takes over neither", async () => {
-    const admin = new CloudClient({ url, apiKey: cp.adminKey });
-    const token = async () => (await admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, {})).token;
-    const attacker = await SimDevice.create(url, await token(), 'takeover-attacker');
-    const victim = await SimDevice.create(url, await token(), 'takeover-victim');
-    broker.kill('SIGHUP'); // reload the password file with the new devices
+    const { cp, brokerUrl } = m;
+    const attacker = await m.enroll('takeover-attacker');
+    const victim = await m.enroll('takeover-victim');
     await waitFor(
       () =>
         victim.connect().then(

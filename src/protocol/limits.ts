@@ -1,0 +1,37 @@
+/**
+ * Size limits of the wire: every list, record and string a peer sends is bounded, so one device
+ * (or one request) cannot make the control plane parse, store or aggregate an unbounded amount.
+ * Receivers check the byte size first (before JSON.parse), then the schemas bound each field.
+ */
+
+/**
+ * Largest MQTT packet the embedded broker accepts and `max_packet_size` of the generated Mosquitto
+ * configuration. The largest message verge itself sends is a deploy message: MAX_DESIRED_MODELS ×
+ * MAX_MODEL_VARIANTS artifact refs of ≤ ~600 bytes ≈ 0.6 MB.
+ */
+export const MAX_MQTT_PACKET_BYTES = 1024 * 1024;
+/**
+ * Largest device → cloud message (heartbeat, telemetry, status, ack). The largest honest one is a
+ * heartbeat with MAX_SERVED_MODELS models (~16 KB) or a telemetry record with MAX_RESULT_KEYS
+ * result classes (~18 KB); 64 KiB leaves room for long strings within their caps.
+ */
+export const MAX_DEVICE_MESSAGE_BYTES = 64 * 1024;
+/** Result classes one telemetry record may report (classifiers beyond this sum the rest themselves). */
+export const MAX_RESULT_KEYS = 256;
+/** Models one agent may report serving in a heartbeat, and may be asked to serve by a deploy message. */
+export const MAX_SERVED_MODELS = 32;
+export const MAX_DESIRED_MODELS = MAX_SERVED_MODELS;
+/** Variants of one model version (precisions × profiles; an optimize sweep makes ~10). */
+export const MAX_MODEL_VARIANTS = 32;
+/** Tags on a device or in a target; metrics of a model version. */
+export const MAX_TAGS = 64;
+export const MAX_MODEL_METRICS = 64;
+/** Devices one deployment or FL job may name explicitly (larger fleets are targeted by tags). */
+export const MAX_TARGET_DEVICES = 10_000;
+/** Accelerators and precisions an agent may list in its profile. */
+export const MAX_ACCELERATORS = 16;
+
+/** A refinement message for a record with more than `max` entries. */
+export function maxEntries(max: number, what: string): [(r: Record<string, unknown>) => boolean, string] {
+  return [(r) => Object.keys(r).length <= max, `at most ${max} ${what}`];
+}
