@@ -27,6 +27,9 @@ export type ErrorCode =
   | 'E_SIGNATURE'
   | 'E_INTEGRITY'
   | 'E_PROTOCOL'
+  | 'E_OVERLOADED'
+  | 'E_TOO_LARGE'
+  | 'E_TIMEOUT'
   | 'E_INTERNAL';
 
 export class VergeError extends Error {
@@ -77,6 +80,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_SIGNATURE: 422,
   E_INTEGRITY: 422,
   E_PROTOCOL: 400,
+  // load shedding: too many requests at once (retry later), a request over a size cap, a deadline missed
+  E_OVERLOADED: 429,
+  E_TOO_LARGE: 413,
+  E_TIMEOUT: 503,
   E_INTERNAL: 500,
 };
 

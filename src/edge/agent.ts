@@ -37,7 +37,7 @@ import { AgentStore, type ActiveModel, type AgentIdentity } from './agent-store.
 import { downloadArtifact } from './artifact-download.ts';
 import { deviceAuthHeader, enroll, joinUrl } from './enrollment.ts';
 import { InferenceStats } from './inference-stats.ts';
-import { buildLocalApi } from './local-api.ts';
+import { buildLocalApi, type PredictLimits } from './local-api.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
@@ -71,6 +71,8 @@ export interface EdgeAgentOptions {
   telemetryIntervalMs?: number;
   /** onnxruntime intra-op threads per model session (default 1: several agents share a host in tests and the quickstart). */
   sessionThreads?: number;
+  /** Caps and load shedding of the local predict API (defaults: DEFAULT_PREDICT_LIMITS in local-api.ts). */
+  predictLimits?: Partial<PredictLimits>;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   /** Reconnect backoff bounds (tests shorten them). */
@@ -157,6 +159,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       stats: this.stats,
       agentInfo: () => this.info(),
       afterPredict: (m, feeds, outputs) => this.loop.afterPredict(m, feeds, outputs),
+      limits: opts.predictLimits,
     });
     if (opts.localData)
       this.fl = new FlParticipant({

@@ -18,7 +18,9 @@
  * Raw forms, for models verge trained: `image/png|jpeg|webp`, `text/plain`, `text/csv` bodies,
  * prepared as the model's training data was (raw-request.ts); the answer adds `predictions`.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { createServer } from 'node:http';
+import { availableParallelism } from 'node:os';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { VergeError, isVergeError } from '../errors.ts';
 import { allocate, type DType } from '../onnx/dtype.ts';
@@ -38,10 +40,42 @@ import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
 import { WAV_CONTENT_TYPES, isWavContentType, wavRequestFeeds } from './audio-request.ts';
 import { IMAGE_CONTENT_TYPES, isRawContentType, rawPredictions, rawRequestFeeds } from './raw-request.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
+import { PredictAdmission, type SlotRelease } from './predict-admission.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
 
 /** Largest request body: a batch of 256 RGB 224×224 float32 images as JSON is ~150 MB; 64 MB covers binary ones and JSON batches of small images. */
 export const MAX_BODY_BYTES = 64 * 2 ** 20;
+
+/**
+ * What one predict request may cost the agent. A 21,000-sample batch once took 37 s and 2-3 GB
+ * and froze every other request; these bound a request's size and the number in flight.
+ */
+export interface PredictLimits {
+  /** Largest first dimension (batch) of any input. */
+  maxBatch: number;
+  /** Largest number of values over all inputs of one request (4 Mi float32 = 16 MiB). */
+  maxValues: number;
+  /** Predictions running at once. */
+  concurrency: number;
+  /** Requests waiting for a slot; beyond this the agent answers 429 E_OVERLOADED at once. */
+  queue: number;
+  /** Deadline of a request from arrival to answer (waiting included): 503 E_TIMEOUT. */
+  timeoutMs: number;
+  /** The whole request (headers and body) must arrive within this; a slower client is cut off. */
+  receiveTimeoutMs: number;
+  maxBodyBytes: number;
+}
+export const DEFAULT_PREDICT_LIMITS: Readonly<PredictLimits> = {
+  maxBatch: 1024,
+  maxValues: 4 * 2 ** 20,
+  concurrency: Math.max(1, Math.min(4, availableParallelism())),
+  queue: 32,
+  timeoutMs: 30_000,
+  receiveTimeoutMs: 30_000,
+  maxBodyBytes: MAX_BODY_BYTES,
+};
+/** Seconds a 429 answer asks the client to wait (Retry-After). */
+const RETRY_AFTER_S = 1;
 
 export interface LocalApiOptions {
   served: ServedModels;
@@ -58,6 +92,8 @@ export interface LocalApiOptions {
     feeds: Record<string, TensorValue>,
     outputs: Record<string, TensorValue>,
   ) => Promise<{ outputs: Record<string, TensorValue>; answered_by: 'edge' | 'cloud'; offload?: unknown }>;
+  /** Request caps and load shedding (defaults: DEFAULT_PREDICT_LIMITS). */
+  limits?: Partial<PredictLimits>;
 }
 
 /**
@@ -253,21 +289,60 @@ export function modelSummary(m: LoadedModel): Record<string, unknown> {
 
 export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
   const { served, stats } = opts;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: MAX_BODY_BYTES });
+  const limits: PredictLimits = { ...DEFAULT_PREDICT_LIMITS, ...opts.limits };
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: limits.maxBodyBytes,
+    // Node checks requestTimeout every connectionsCheckingInterval (30 s by default): check often
+    // enough that a client trickling its body is cut off close to the limit
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: limits.receiveTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, limits.receiveTimeoutMs),
+        },
+        handler,
+      ),
+  });
+  const admission = new PredictAdmission(limits.concurrency, limits.queue);
+  const slots = new WeakMap<FastifyRequest, { release?: SlotRelease; deadline: number }>();
+  /** The request's slot, now owned by the caller (who releases it when the work ends). */
+  const takeSlot = (req: FastifyRequest): SlotRelease => {
+    const s = slots.get(req);
+    const release = s?.release ?? (() => undefined);
+    if (s) s.release = undefined;
+    return release;
+  };
+  // a predict request takes its slot before its body is read: a refused one costs no buffering
+  app.addHook('onRequest', async (req) => {
+    if (req.method !== 'POST' || !req.url.startsWith(AGENT_API_PATHS.models + '/')) return;
+    const deadline = Date.now() + limits.timeoutMs;
+    slots.set(req, { deadline });
+    const release = await admission.acquire(limits.timeoutMs);
+    slots.set(req, { deadline, release });
+  });
+  // a request answered before its handler ran (bad body, 404) or abandoned gives its slot back
+  const giveBack = async (req: FastifyRequest) => takeSlot(req)();
+  app.addHook('onResponse', giveBack);
+  app.addHook('onRequestAbort', giveBack);
+  app.addHook('onSend', async (req, reply) => {
+    if (reply.statusCode === 429) reply.header('retry-after', String(RETRY_AFTER_S));
+  });
+
   // what Fastify itself refuses (invalid JSON, body too large, unsupported type) answers in the one
   // error shape too, like every route does
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.addContentTypeParser(
     'application/octet-stream',
-    { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+    { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes },
     (_req, body, done) => done(null, body),
   );
   app.addContentTypeParser(
     [...WAV_CONTENT_TYPES, ...IMAGE_CONTENT_TYPES],
-    { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+    { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes },
     (_req, body, done) => done(null, body),
   );
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: limits.maxBodyBytes }, (_req, body, done) =>
     done(null, body),
   );
 
@@ -306,30 +381,27 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     return stats.metricsText();
   });
 
-  // `<name>:predict` is one path segment; the verb after the colon is parsed here rather than by the router.
-  const predictSchema = { response: { 200: responseSchema(PredictResponse), ...errors } };
-  app.post<{ Params: { target: string } }>(AGENT_API_PATHS.modelVerb, { schema: predictSchema }, async (req, reply) => {
-    const target = req.params.target;
+  /** One prediction, start to end; never throws (an error is an answer too). */
+  async function predict(target: string, body: unknown, headers: FastifyRequest['headers']): Promise<PredictAnswer> {
     const colon = target.lastIndexOf(':');
     const name = colon > 0 ? target.slice(0, colon) : target;
     const verb = colon > 0 ? target.slice(colon + 1) : '';
-    if (verb !== 'predict') {
-      return sendError(
-        reply,
+    if (verb !== 'predict')
+      return errorAnswer(
         new VergeError('E_NOT_FOUND', `unknown verb '${verb || '(none)'}': use POST /v1/models/${name}:predict`),
       );
-    }
     let lease;
     try {
       lease = served.lease(name);
     } catch (e) {
-      return sendError(reply, e);
+      return errorAnswer(e);
     }
     const m = lease.model;
     const started = performance.now();
     let running = false;
     try {
-      const feeds = await requestFeeds(m, req.body, req.headers);
+      const feeds = await requestFeeds(m, body, headers);
+      checkRequestSize(feeds, limits);
       running = true;
       const localOutputs = await lease.run(feeds);
       running = false;
@@ -342,29 +414,36 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       const loopInfo = loop
         ? { answered_by: loop.answered_by, ...(loop.offload ? { offload: loop.offload } : {}) }
         : {};
-      if (String(req.headers.accept ?? '').includes('application/octet-stream')) {
-        const outHeader = req.headers[H.output];
+      if (String(headers.accept ?? '').includes('application/octet-stream')) {
+        const outHeader = headers[H.output];
         const outName = (Array.isArray(outHeader) ? outHeader[0] : outHeader) ?? Object.keys(outputs)[0]!;
         const t = outputs[outName];
         if (!t) throw new VergeError('E_NOT_FOUND', `model '${m.name}' has no output '${outName}'`);
         const view = t.data as Float32Array;
-        reply
-          .header('content-type', 'application/octet-stream')
-          .header(H.output, outName)
-          .header(H.dims, t.dims.join(','))
-          .header(H.dtype, t.dtype)
-          .header(H.model, `${m.name}@${m.version}#${m.variant}`);
-        if (loop) reply.header(H.answeredBy, loop.answered_by);
-        return reply.send(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
+        return {
+          kind: 'binary',
+          headers: {
+            'content-type': 'application/octet-stream',
+            [H.output]: outName,
+            [H.dims]: t.dims.join(','),
+            [H.dtype]: t.dtype,
+            [H.model]: `${m.name}@${m.version}#${m.variant}`,
+            ...(loop ? { [H.answeredBy]: loop.answered_by } : {}),
+          },
+          body: Buffer.from(view.buffer, view.byteOffset, view.byteLength),
+        };
       }
       const out: Record<string, ReturnType<typeof tensorToJson>> = {};
       for (const [k, v] of Object.entries(outputs)) out[k] = tensorToJson(v);
-      const raw = isRawContentType(String(req.headers['content-type'] ?? ''));
+      const raw = isRawContentType(String(headers['content-type'] ?? ''));
       return {
-        outputs: out,
-        model: modelInfo,
-        ...loopInfo,
-        ...(raw ? { predictions: rawPredictions(m, outputs) } : {}),
+        kind: 'json',
+        body: {
+          outputs: out,
+          model: modelInfo,
+          ...loopInfo,
+          ...(raw ? { predictions: rawPredictions(m, outputs) } : {}),
+        },
       };
     } catch (e) {
       // A request refused by validation is the caller's fault; a model that fails on a valid
@@ -372,12 +451,69 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
       if (running) {
         stats.record(m, performance.now() - started, false);
         const err = isVergeError(e) ? e : new VergeError('E_RUNTIME', String(e));
-        return reply.code(500).send({ error: { code: err.code, message: err.message } });
+        return { kind: 'error', status: 500, body: { error: { code: err.code, message: err.message } } };
       }
-      return sendError(reply, e);
+      return errorAnswer(e);
     } finally {
       lease.release();
     }
+  }
+
+  // `<name>:predict` is one path segment; the verb after the colon is parsed here rather than by the router.
+  const predictSchema = { response: { 200: responseSchema(PredictResponse), ...errors } };
+  app.post<{ Params: { target: string } }>(AGENT_API_PATHS.modelVerb, { schema: predictSchema }, async (req, reply) => {
+    const release = takeSlot(req);
+    const work = predict(req.params.target, req.body, req.headers);
+    work.then(release, release); // a run outlives a timed-out answer: its slot frees when it ends
+    const left = (slots.get(req)?.deadline ?? Date.now() + limits.timeoutMs) - Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new VergeError('E_TIMEOUT', `prediction not done within ${limits.timeoutMs} ms`)),
+        Math.max(0, left),
+      );
+    });
+    try {
+      const answer = await Promise.race([work, deadline]);
+      if (answer.kind === 'error') return reply.code(answer.status).send(answer.body);
+      if (answer.kind === 'binary') {
+        for (const [k, v] of Object.entries(answer.headers)) reply.header(k, v);
+        return reply.send(answer.body);
+      }
+      return answer.body;
+    } catch (e) {
+      return sendError(reply, e);
+    } finally {
+      clearTimeout(timer);
+    }
   });
   return app;
+}
+
+type PredictAnswer =
+  | { kind: 'json'; body: Record<string, unknown> }
+  | { kind: 'binary'; headers: Record<string, string>; body: Buffer }
+  | { kind: 'error'; status: number; body: ErrorResponse };
+
+function errorAnswer(e: unknown): PredictAnswer {
+  const { status, body } = errorReply(e);
+  return { kind: 'error', status, body };
+}
+
+/** Refuse inputs over the batch or value caps before they reach onnxruntime. */
+function checkRequestSize(feeds: Record<string, TensorValue>, limits: PredictLimits): void {
+  let values = 0;
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t.dims.length > 1 && t.dims[0]! > limits.maxBatch)
+      throw new VergeError(
+        'E_TOO_LARGE',
+        `input '${name}' has a batch of ${t.dims[0]}; at most ${limits.maxBatch} per request`,
+      );
+    values += t.data.length;
+  }
+  if (values > limits.maxValues)
+    throw new VergeError(
+      'E_TOO_LARGE',
+      `the request has ${values} input values; at most ${limits.maxValues} per request`,
+    );
 }

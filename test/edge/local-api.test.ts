@@ -7,7 +7,8 @@ import { failingModelBytes, seedCnnBytes, sha256, tinyModelBytes } from './model
 
 const served = new ServedModels();
 const stats = new InferenceStats();
-const api = buildLocalApi({ served, stats });
+// a queue for the 80 concurrent requests of the swap test (the default sheds load past 32 waiting)
+const api = buildLocalApi({ served, stats, limits: { queue: 100 } });
 const input = readNpy(fixturePath('seed_cnn.input.npy'));
 const expected = readNpy(fixturePath('seed_cnn.output.npy'));
 

@@ -14,6 +14,10 @@ interface AgentOptions {
   profile?: string;
   broker?: string;
   threads: number;
+  maxBatch?: number;
+  maxConcurrent?: number;
+  maxQueue?: number;
+  predictTimeout?: number;
   data?: string;
   json?: boolean;
   quiet?: boolean;
@@ -35,6 +39,12 @@ export default async function agent(opts: AgentOptions): Promise<void> {
     host: opts.host,
     brokerUrl: opts.broker,
     sessionThreads: opts.threads,
+    predictLimits: {
+      ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+      ...(opts.maxConcurrent !== undefined ? { concurrency: opts.maxConcurrent } : {}),
+      ...(opts.maxQueue !== undefined ? { queue: opts.maxQueue } : {}),
+      ...(opts.predictTimeout !== undefined ? { timeoutMs: opts.predictTimeout } : {}),
+    },
     log: opts.quiet ? undefined : note,
     ...(local
       ? {

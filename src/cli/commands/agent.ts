@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../command.ts';
-import { port, positiveInt } from '../options.ts';
+import { nonNegativeInt, port, positiveInt } from '../options.ts';
 import { PROFILE_PRESET_NAMES } from '../../edge/profile-presets.ts';
 
 export function register(program: Command): void {
@@ -28,6 +28,26 @@ export function register(program: Command): void {
     .option(
       '--data <name|dir>',
       'local training data for federated learning (any --data form; read when the first FL task arrives, never uploaded)',
+    )
+    .option(
+      '--max-batch <n>',
+      'largest batch (first dimension) one predict request may send (default 1024)',
+      positiveInt('--max-batch'),
+    )
+    .option(
+      '--max-concurrent <n>',
+      'predictions running at once (default: cores, at most 4)',
+      positiveInt('--max-concurrent'),
+    )
+    .option(
+      '--max-queue <n>',
+      'predict requests waiting for a slot; beyond this the API answers 429 with Retry-After (default 32)',
+      nonNegativeInt('--max-queue'),
+    )
+    .option(
+      '--predict-timeout <ms>',
+      'deadline of a predict request, waiting included: 503 E_TIMEOUT after it (default 30000)',
+      positiveInt('--predict-timeout'),
     )
     .option('--json', 'print one JSON object {url, device_id, name, data_dir} once started')
     .option('--quiet', 'no progress lines on stderr')
