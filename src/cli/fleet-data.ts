@@ -22,6 +22,8 @@ export interface FleetPull {
   /** Items fetched with a label / skipped for having none. */
   labelled: number;
   unlabelled: number;
+  /** The collected item ids of each split, in sample order. */
+  ids: { train: string[]; test: string[] };
 }
 
 async function page(client: CloudClient, model: string, offset: number): Promise<Uint8Array> {
@@ -108,5 +110,6 @@ export async function pullFleetDataset(
     },
     labelled: ids.length,
     unlabelled,
+    ids: { train: train.map((i) => ids[i]!), test: test.map((i) => ids[i]!) },
   };
 }

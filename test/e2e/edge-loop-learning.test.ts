@@ -118,6 +118,33 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     });
     expect(labelled).toEqual({ labelled: N, unknown: 0 });
 
+    // verge data pull --from-fleet: the labelled items as a data folder verge's loaders read
+    const pulledDir = join(cloud.dataDir, 'pulled');
+    const cloudFlags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const pull = await verge(['data', 'pull', '--from-fleet', 'clf', '--out', pulledDir, ...cloudFlags, '--json']);
+    expect(pull.code, pull.stderr).toBe(0);
+    const pj = JSON.parse(pull.stdout);
+    expect([pj.train + pj.test, pj.unlabelled, pj.shape]).toEqual([N, 10, [1, 28, 28]]);
+    const ds = await loadDataset(pulledDir);
+    expect([ds.train.count, ds.test.count]).toEqual([pj.train, pj.test]);
+    const manifest = JSON.parse(readFileSync(join(pulledDir, 'fleet.json'), 'utf8'));
+    const byId = new Map(mine.map((it, i) => [it.id, { label: data.test.y[i]!, x: it.data }]));
+    for (const [split, ids] of [
+      [ds.train, manifest.train.ids],
+      [ds.test, manifest.test.ids],
+    ] as const) {
+      (ids as string[]).forEach((id, k) => {
+        const want = byId.get(id)!;
+        expect(split.y[k]).toBe(want.label); // the operator's label
+        // quantize-delta:8 on the uplink: within half a step of [0, 1] / 255
+        expect(maxAbsError(want.x, split.x.subarray(k * 784, (k + 1) * 784))).toBeLessThan(0.5 / 255 + 1e-6);
+      });
+    }
+    const again = await verge(['data', 'pull', '--from-fleet', 'clf', '--out', pulledDir, ...cloudFlags]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/E_CONFLICT: .* holds .*x\.npy.* already; give another --out or --force/);
+
     const r = await verge([
       'retrain',
       'clf@1.0.0',
@@ -169,5 +196,5 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(pattern);
     }
-  }, 120_000);
+  }, 300_000); // four CLI starts: ~30 s each at load 17 on 2 cores
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../command.ts';
 import { addDataFlags, formatsHelp } from '../data-options.ts';
-import { positiveInt } from '../options.ts';
+import { cloudOptions, positiveInt } from '../options.ts';
 
 export function register(program: Command): void {
   const cmd = program
@@ -19,4 +19,21 @@ export function register(program: Command): void {
       'print one JSON object: {name, source, format, train, test, shape, classes, class_names, read, skipped, notes, cleaning}',
     )
     .action(action(() => import('../actions/data.ts')));
+
+  // edge data loop (docs/edge-loop.md); a dataset folder literally named 'pull' is read as ./pull
+  cloudOptions(
+    cmd
+      .command('pull')
+      .description(
+        "write the labelled items a model's fleet collected (edge data loop) as a data folder that verge data/train/retrain read",
+      )
+      .requiredOption(
+        '--from-fleet <model>',
+        'the model whose collected items to pull (labels: operator, else cloud model)',
+      )
+      .requiredOption('--out <dir>', 'folder for x.npy, y.npy, x_test.npy, y_test.npy (hold-out) and fleet.json')
+      .option('--limit <n>', 'pull at most this many items', positiveInt('--limit'))
+      .option('--force', 'replace a pull already in --out')
+      .option('--json', 'print {out, model, train, test, unlabelled, shape, classes, files}'),
+  ).action(action(() => import('../actions/data-pull.ts')));
 }
