@@ -22,6 +22,7 @@ import { DeploymentController } from './deployments.ts';
 import { DeviceMessageRouter } from './device-messages.ts';
 import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EdgeLoopService } from './edge-loop.ts';
+import type { UploadLimits } from './edge-loop-limits.ts';
 import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
 import { FederatedLearning } from './federated.ts';
@@ -95,6 +96,8 @@ export interface ControlPlaneOptions {
    * package's dist/web (`npm run build:web`).
    */
   webDir?: string | null;
+  /** Per-device bounds on edge-loop uploads (rate and stored bytes; default DEFAULT_UPLOAD_LIMITS). */
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 /** dist/web of this package, from src/cloud/ and from dist/cloud/ alike. */
@@ -275,6 +278,7 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     },
     publishDesiredState,
     codecContext: { learned: (ref) => hosted.learnedDecoder(ref) },
+    uploadLimits: opts.uploadLimits,
     async learnedCodecs() {
       return (await repos.models.listVersions())
         .filter((v) => v.name.endsWith('-decoder'))

@@ -5,7 +5,7 @@
  * of labelled items as a dataset. Dependencies come through `EdgeLoopHost`.
  */
 import { CODEC_NAMES, decodeTensor, encodeTensor, type CodecContext } from '../data/codecs/index.ts';
-import { VergeError, isVergeError } from '../errors.ts';
+import { VergeError, fmtInt, isVergeError } from '../errors.ts';
 import {
   DRIFT_PSI_THRESHOLD,
   DriftSummary,
@@ -28,6 +28,13 @@ import {
 } from '../protocol/index.ts';
 import type { EdgeLoopRepository, ItemQuery } from './repositories/index.ts';
 import { decodeCodecFrame } from '../protocol/codec-frame.ts';
+import {
+  QUOTA_RETRY_AFTER_S,
+  UploadRateLimiter,
+  checkUploadLimits,
+  type UploadLimits,
+  type UploadRefusal,
+} from './edge-loop-limits.ts';
 
 export interface EdgeLoopHost {
   repo: EdgeLoopRepository;
@@ -38,6 +45,18 @@ export interface EdgeLoopHost {
   codecContext: CodecContext;
   /** Learned codecs (`name@version`) whose decoder is in the registry. */
   learnedCodecs(): Promise<string[]>;
+  /** Per-device upload bounds (default DEFAULT_UPLOAD_LIMITS). */
+  uploadLimits?: Partial<UploadLimits>;
+}
+
+/** An upload refused for the device's rate or quota: answered 429 with Retry-After. */
+export class UploadRefusedError extends VergeError {
+  constructor(
+    r: UploadRefusal,
+    readonly retryAfterS = r.retryAfterS,
+  ) {
+    super(r.error.code, r.error.message);
+  }
 }
 
 /** Upper bound of one item's metadata in an export page. */
@@ -47,7 +66,24 @@ const EXPORT_META_BYTES = 4096 + 8;
 export const MAX_ITEMS_PAGE = 10_000;
 
 export class EdgeLoopService {
-  constructor(private readonly host: EdgeLoopHost) {}
+  private readonly uploads: UploadRateLimiter;
+
+  constructor(private readonly host: EdgeLoopHost) {
+    this.uploads = new UploadRateLimiter(checkUploadLimits(host.uploadLimits));
+  }
+
+  get uploadLimits(): UploadLimits {
+    return this.uploads.limits;
+  }
+
+  /**
+   * Before an upload's body is read: refuse a device over its batch or byte rate. `bytes` is the
+   * announced content-length (null when the request has none: charged once the body is read).
+   */
+  admitUpload(deviceId: string, bytes: number | null): void {
+    const r = this.uploads.take(deviceId, bytes ?? 0);
+    if (r) throw new UploadRefusedError(r);
+  }
 
   /** How this control plane decodes frames (learned decoders from the registry). */
   get codecContext(): CodecContext {
@@ -95,7 +131,8 @@ export class EdgeLoopService {
    * stored); each item's frame is decoded to check it, and an item that does not decode is
    * refused alone, with its reason, so the agent stops resending it.
    */
-  async receive(deviceId: string, body: Uint8Array): Promise<UploadResponse> {
+  async receive(deviceId: string, body: Uint8Array, charged = true): Promise<UploadResponse> {
+    if (!charged) this.uploads.charge(deviceId, body.length);
     const batch = decodeUploadBatch(body);
     const rejected: UploadResponse['rejected'] = [];
     const good: Parameters<EdgeLoopRepository['insertItems']>[1] = [];
@@ -115,6 +152,19 @@ export class EdgeLoopService {
         const err = isVergeError(e) ? e : new VergeError('E_DATA_INVALID', (e as Error).message);
         rejected.push({ id: it.meta.id, code: err.code, message: err.message });
       }
+    }
+    if (good.length) {
+      const quota = this.uploads.limits.storedBytesPerDevice;
+      const stored = await this.host.repo.storedBytes(deviceId);
+      const adding = good.reduce((a, g) => a + g.frame.length, 0);
+      if (stored + adding > quota)
+        throw new UploadRefusedError({
+          retryAfterS: QUOTA_RETRY_AFTER_S,
+          error: new VergeError(
+            'E_OVERLOADED',
+            `device ${deviceId} has ${fmtInt(stored)} bytes of collected items stored, quota ${fmtInt(quota)}: this batch of ${fmtInt(adding)} is refused (items stay on the device)`,
+          ),
+        });
     }
     const fresh = await this.host.repo.insertItems(deviceId, good);
     return {

@@ -29,6 +29,8 @@ export const UPLOAD_INTERVAL_MS = 5_000;
 export const UPLOAD_BATCHES_PER_TICK = 4;
 /** One upload request may take this long before it counts as failed (and is retried). */
 export const UPLOAD_TIMEOUT_MS = 30_000;
+/** Longest pause a 429's Retry-After can impose (a wrong header must not silence a device for days). */
+const MAX_RETRY_AFTER_S = 3600;
 /** Re-ask the cloud for its codecs this often (a learned decoder may be added). */
 const NEGOTIATION_TTL_MS = 5 * 60_000;
 /** Header bytes of a batch and of each item, besides metadata and frame. */
@@ -61,8 +63,10 @@ export class CollectionUplink {
   private running?: Promise<UploadReport>;
   private negotiated?: { at: number; codecs: Set<string>; learned: Set<string> };
   private stopped = false;
-  /** Totals since start (reported in GET /v1/agent). */
-  readonly totals = { batches: 0, items: 0, bytes: 0, raw_bytes: 0, failures: 0 };
+  /** The cloud answered 429 (rate or storage quota): no upload before this time. */
+  private pausedUntil = 0;
+  /** Totals since start (reported in GET /v1/agent); `throttled` = 429 answers. */
+  readonly totals = { batches: 0, items: 0, bytes: 0, raw_bytes: 0, failures: 0, throttled: 0 };
 
   constructor(
     private readonly host: UplinkHost,
@@ -130,6 +134,10 @@ export class CollectionUplink {
   private async tick(): Promise<UploadReport> {
     const report: UploadReport = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, bytes: 0 };
     if (this.stopped) return report;
+    if (Date.now() < this.pausedUntil) {
+      report.error = `the cloud asked to wait until ${new Date(this.pausedUntil).toISOString()}`;
+      return report;
+    }
     const batchItems = Math.min(this.opts.batchItems ?? MAX_UPLOAD_ITEMS, MAX_UPLOAD_ITEMS);
     let after = 0;
     for (let b = 0; b < (this.opts.batchesPerTick ?? UPLOAD_BATCHES_PER_TICK) && !this.stopped; b++) {
@@ -223,6 +231,13 @@ export class CollectionUplink {
         msg = (JSON.parse(text) as { error: { code: string; message: string } }).error.message;
       } catch {
         /* not an error body */
+      }
+      if (res.status === 429) {
+        // over the cloud's rate or storage quota for this device: wait as told (items stay queued)
+        const s = Number(res.headers.get('retry-after'));
+        this.pausedUntil = Date.now() + 1000 * Math.min(Number.isFinite(s) && s > 0 ? s : 60, MAX_RETRY_AFTER_S);
+        this.totals.throttled++;
+        this.host.log(`uploads paused for ${Math.round((this.pausedUntil - Date.now()) / 1000)} s: ${msg}`);
       }
       // 4xx other than auth: this batch itself is refused; the items stay pending (a newer cloud may take them)
       return { ...out, error: `upload refused: ${msg}` };

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
+import { buildControlPlane, CloudClient, type ControlPlane, type ControlPlaneOptions } from '../../src/cloud/index.ts';
 import { EdgeAgent, type EdgeAgentOptions } from '../../src/edge/agent.ts';
 import { parseProfileSpec } from '../../src/edge/profile.ts';
 import {
@@ -25,6 +25,8 @@ export interface CloudOptions {
   broker?: string;
   /** The built web app to serve at / (test/web builds one); default none. */
   webDir?: string | null;
+  /** Per-device edge-loop upload bounds (default: the control plane's). */
+  uploadLimits?: ControlPlaneOptions['uploadLimits'];
 }
 
 export class TestCloud {
@@ -59,6 +61,7 @@ export class TestCloud {
       mqttPort: this.opts.broker ? undefined : this.mqttPort,
       tickMs: 100,
       webDir: this.opts.webDir ?? null,
+      uploadLimits: this.opts.uploadLimits,
     });
     const { url } = await this.cp.start({ port: this.httpPort });
     this.url = url;

@@ -3,7 +3,7 @@
  * (operator), codec negotiation and item uploads (devices), the collected items, labels and the
  * dataset export (operator), and the cloud-hosted models' predict (devices and operators).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { VergeError } from '../../errors.ts';
 import {
   CODEC_FRAME_CONTENT_TYPE,
@@ -31,7 +31,9 @@ export interface EdgeLoopApi {
   setPolicy(deploymentId: string, body: unknown): Promise<Policy>;
   policy(deploymentId: string): Promise<Policy>;
   codecs(): Promise<{ codecs: string[]; learned: string[] }>;
-  receive(deviceId: string, body: Uint8Array): Promise<UploadResponse>;
+  /** Throws (E_OVERLOADED, with `retryAfterS`) when the device is over its upload rate. */
+  admitUpload(deviceId: string, bytes: number | null): void;
+  receive(deviceId: string, body: Uint8Array, charged?: boolean): Promise<UploadResponse>;
   list(q: ItemQuery): Promise<{ items: unknown[]; total: number }>;
   label(body: unknown): Promise<{ labelled: number; unknown: number }>;
   exportPage(q: ItemQuery): Promise<Uint8Array>;
@@ -43,6 +45,13 @@ export interface EdgeLoopApi {
 
 export interface HostedPredictApi {
   predict(target: string, body: unknown, headers: Record<string, string | string[] | undefined>): Promise<unknown>;
+}
+
+/** A refusal that says when to retry carries Retry-After (seconds) on its 429. */
+function withRetryAfter(reply: FastifyReply, e: unknown): unknown {
+  const s = (e as { retryAfterS?: unknown }).retryAfterS;
+  if (typeof s === 'number') reply.header('retry-after', String(s));
+  return e;
 }
 
 /** Window of GET /v1/edge-loop/drift without `since`: the last hour. */
@@ -129,11 +138,27 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
       config: { auth: 'device' },
       bodyLimit: MAX_UPLOAD_BYTES,
       schema: { tags: ['agent'], response: { 200: js(UploadResponse), ...errors } },
+      // the device's upload rate is checked before its body is read (auth ran in onRequest)
+      preParsing: async (req, reply, payload) => {
+        if (req.principal?.kind !== 'device') return payload;
+        const len = Number(req.headers['content-length']);
+        try {
+          loop.admitUpload(req.principal.deviceId, Number.isFinite(len) ? len : null);
+        } catch (e) {
+          throw withRetryAfter(reply, e);
+        }
+        return payload;
+      },
     },
-    async (req) => {
+    async (req, reply) => {
       if (!(req.body instanceof Uint8Array))
         throw new VergeError('E_BAD_ARGUMENT', 'send the upload batch as application/octet-stream');
-      return loop.receive((req.principal as { deviceId: string }).deviceId, req.body);
+      const announced = req.headers['content-length'] !== undefined;
+      try {
+        return await loop.receive((req.principal as { deviceId: string }).deviceId, req.body, announced);
+      } catch (e) {
+        throw withRetryAfter(reply, e);
+      }
     },
   );
   app.get(

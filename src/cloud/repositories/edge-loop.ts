@@ -157,6 +157,16 @@ export class EdgeLoopRepository {
     return rows.map((r) => toItem(r, withFrames));
   }
 
+  /** Frame bytes of the items stored for a device (its upload quota counts these). */
+  async storedBytes(deviceId: string): Promise<number> {
+    const r = await first<{ n: unknown }>(
+      this.db,
+      'SELECT COALESCE(SUM(frame_bytes), 0) AS n FROM loop_items WHERE device_id = ?',
+      [deviceId],
+    );
+    return Number(r?.n ?? 0);
+  }
+
   async count(q: ItemQuery): Promise<number> {
     const w = this.where(q);
     const r = await first<{ n: number }>(this.db, `SELECT COUNT(*) AS n FROM loop_items ${w.sql}`, w.params);
