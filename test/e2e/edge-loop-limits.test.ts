@@ -7,23 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeAgent } from '../../src/edge/agent.ts';
-import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import { EDGE_LOOP_PATHS, type CollectedItem } from '../../src/protocol/index.ts';
 import { tinyModelBytes } from '../edge/models.ts';
-import { startAgent, TestCloud, waitUntil } from './harness.ts';
+import { deviceUpload, startAgent, TestCloud, waitUntil } from './harness.ts';
 
 const LIMITS = { batchesPerMinute: 3, bytesPerMinute: 2 * 2 ** 20, storedBytesPerDevice: 20_000 };
-
-function upload(url: string, agent: EdgeAgent, body: Uint8Array): Promise<Response> {
-  return fetch(`${url}${EDGE_LOOP_PATHS.items}`, {
-    method: 'POST',
-    headers: {
-      authorization: deviceAuthHeader(agent.deviceId, agent.identity.password),
-      'content-type': 'application/octet-stream',
-    },
-    body,
-  });
-}
 
 /** A predict request with a noisy image: its lossless frame is ~3 KB (a constant image deflates to bytes). */
 async function predictNoise(agent: EdgeAgent, seed: number): Promise<void> {
@@ -45,7 +33,8 @@ describe('edge-loop upload limits on the control plane (embedded broker + SQLite
   beforeAll(async () => {
     cloud = await TestCloud.start({ uploadLimits: LIMITS });
     for (const name of ['flood-batches', 'flood-bytes']) agents.push(await startAgent(cloud, name));
-    agents.push(await startAgent(cloud, 'cam-quota', { uploadIntervalMs: 150 }));
+    // uploads only when the test says (uploadNow): one batch per step, whatever the machine's speed
+    agents.push(await startAgent(cloud, 'cam-quota', { uploadIntervalMs: 3_600_000 }));
   }, 60_000);
   afterAll(async () => {
     for (const a of agents) await a.stop().catch(() => undefined);
@@ -55,21 +44,21 @@ describe('edge-loop upload limits on the control plane (embedded broker + SQLite
   it('more batches per minute than allowed: 429 E_OVERLOADED with Retry-After; other devices unaffected', async () => {
     const [flood, other] = agents as [EdgeAgent, EdgeAgent];
     for (let i = 0; i < LIMITS.batchesPerMinute; i++)
-      expect((await upload(cloud.url, flood, new Uint8Array(9))).status).toBe(400); // garbage, but admitted
-    const res = await upload(cloud.url, flood, new Uint8Array(9));
+      expect((await deviceUpload(cloud.url, flood, new Uint8Array(9))).status).toBe(400); // garbage, but admitted
+    const res = await deviceUpload(cloud.url, flood, new Uint8Array(9));
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await res.json()) as { error: unknown }).error).toEqual({
       code: 'E_OVERLOADED',
       message: expect.stringMatching(/sends more than 3 upload batches per minute; retry in \d+ s/),
     });
-    expect((await upload(cloud.url, other, new Uint8Array(9))).status).toBe(400); // its own budget
+    expect((await deviceUpload(cloud.url, other, new Uint8Array(9))).status).toBe(400); // its own budget
   }, 30_000);
 
   it('more bytes per minute than allowed: refused on content-length, before the body is read', async () => {
     const flood = agents[1]!;
-    expect((await upload(cloud.url, flood, new Uint8Array(15 * 2 ** 20))).status).toBe(400);
-    const res = await upload(cloud.url, flood, new Uint8Array(3 * 2 ** 20));
+    expect((await deviceUpload(cloud.url, flood, new Uint8Array(15 * 2 ** 20))).status).toBe(400);
+    const res = await deviceUpload(cloud.url, flood, new Uint8Array(3 * 2 ** 20));
     expect(res.status).toBe(429);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
       /sends more than 2,097,152 upload bytes per minute/,
@@ -89,17 +78,17 @@ describe('edge-loop upload limits on the control plane (embedded broker + SQLite
       (await cloud.admin.get<{ items: CollectedItem[] }>(`${EDGE_LOOP_PATHS.items}?model=clf&limit=100`)).items;
 
     for (let i = 0; i < 4; i++) await predictNoise(agent, i);
-    await waitUntil(async () => (await stored()).length === 4, 15_000, 'four items in the cloud');
+    expect((await agent.loop.uplink.uploadNow()).accepted).toBe(4);
     const used = (await stored()).reduce((a, i) => a + i.frame_bytes, 0);
     expect(used).toBeGreaterThan(8000);
     expect(used).toBeLessThan(LIMITS.storedBytesPerDevice);
 
     for (let i = 4; i < 10; i++) await predictNoise(agent, i);
-    await waitUntil(() => agent.loop.uplink.totals.throttled > 0, 15_000, 'a 429 from the cloud');
-    const kept = await stored(); // batches that fitted landed; the one over the quota was refused whole
-    expect(kept.length).toBeLessThan(10);
-    expect(kept.reduce((a, i) => a + i.frame_bytes, 0)).toBeLessThanOrEqual(LIMITS.storedBytesPerDevice);
-    expect(agent.loop.store.counts()).toMatchObject({ items: 10, pending: 10 - kept.length, uploaded: kept.length });
+    const refused = await agent.loop.uplink.uploadNow();
+    expect(refused.error).toMatch(/has [\d,]+ bytes of collected items stored, quota 20,000/);
+    expect(agent.loop.uplink.totals.throttled).toBe(1);
+    expect((await stored()).length).toBe(4); // the batch over the quota was refused whole
+    expect(agent.loop.store.counts()).toMatchObject({ items: 10, pending: 6, uploaded: 4 });
     const report = await agent.loop.uplink.uploadNow(); // paused: sends nothing until Retry-After
     expect([report.sent, report.error]).toEqual([0, expect.stringMatching(/the cloud asked to wait until/)]);
   }, 60_000);

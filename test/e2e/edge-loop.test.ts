@@ -22,7 +22,7 @@ import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import { tinyModelBytes } from '../edge/models.ts';
 import { dropSchema, externalServicesSkipReason, PG_URL, uniqueSchema } from '../cloud/services.ts';
 import { mosquittoSkipReason, startMosquitto, type TestBroker } from '../edge/brokers.ts';
-import { agentOptions, predict, startAgent, TestCloud, waitUntil } from './harness.ts';
+import { agentOptions, deviceUpload, predict, startAgent, TestCloud, waitUntil } from './harness.ts';
 
 /**
  * tinyModelBytes(1) on a constant image v: logits 0.784·v·(k+1) for class k, so the top-1
@@ -218,14 +218,3 @@ for (const backend of backends)
       }, 30_000);
     },
   );
-
-function deviceUpload(url: string, agent: EdgeAgent, body: Uint8Array): Promise<Response> {
-  return fetch(`${url}${EDGE_LOOP_PATHS.items}`, {
-    method: 'POST',
-    headers: {
-      authorization: deviceAuthHeader(agent.deviceId, agent.identity.password),
-      'content-type': 'application/octet-stream',
-    },
-    body,
-  });
-}

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { buildControlPlane, CloudClient, type ControlPlane, type ControlPlaneOptions } from '../../src/cloud/index.ts';
 import { EdgeAgent, type EdgeAgentOptions } from '../../src/edge/agent.ts';
 import { parseProfileSpec } from '../../src/edge/profile.ts';
+import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import {
+  EDGE_LOOP_PATHS,
   HTTP_PATHS,
   type CreateDeploymentRequest,
   type Deployment,
@@ -181,4 +183,16 @@ export async function predict(
     body: JSON.stringify({ inputs: { input: { dims: [batch, 1, 28, 28], data: new Array(batch * 784).fill(value) } } }),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/** POST an edge-loop upload batch (any bytes) with the agent's device credentials. */
+export function deviceUpload(url: string, agent: EdgeAgent, body: Uint8Array): Promise<Response> {
+  return fetch(`${url}${EDGE_LOOP_PATHS.items}`, {
+    method: 'POST',
+    headers: {
+      authorization: deviceAuthHeader(agent.deviceId, agent.identity.password),
+      'content-type': 'application/octet-stream',
+    },
+    body,
+  });
 }
