@@ -62,6 +62,8 @@ export interface ControlPlaneOptions {
   /** Credentials of the control plane on an external broker. */
   brokerUsername?: string;
   brokerPassword?: string;
+  /** Deadline of a JSON request body in ms (default 30 s, http-app.ts BODY_TIMEOUT_MS). */
+  httpBodyTimeoutMs?: number;
   /** Embedded broker bind address and port (default 127.0.0.1, ephemeral). */
   mqttHost?: string;
   mqttPort?: number;
@@ -324,6 +326,7 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
 async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<FastifyInstance> {
   const app = await createHttpApp({
     logger: opts.logger,
+    bodyTimeoutMs: opts.httpBodyTimeoutMs,
     credentials: { apiKeyRole: (key) => s.keys.roleOf(key), device: (id) => s.repos.devices.get(id) },
   });
   await app.register(systemRoutes, {

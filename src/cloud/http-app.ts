@@ -8,10 +8,30 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
 
-/** Largest JSON body by default; routes that take more (artifact upload) say so themselves. */
-const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * Largest JSON body by default; routes that take more (artifact, FL and edge-loop uploads) say so
+ * themselves. The largest JSON verge sends is a drift upload (100 reports, ≤ ~600 KB).
+ */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Largest body of the unauthenticated enrollment route (a token, a name and a profile: ~1 KB). */
+export const ENROLL_BODY_LIMIT = 64 * 1024;
+/**
+ * A request body must have arrived this long after its headers, else the connection is closed (a
+ * client trickling its body held a socket and its buffer forever). Upload routes set their own
+ * `config.bodyTimeoutMs`.
+ */
+export const BODY_TIMEOUT_MS = 30_000;
+/** Body deadline of the binary upload routes (artifacts up to GBs over a slow link). */
+export const UPLOAD_BODY_TIMEOUT_MS = 30 * 60_000;
 
-export async function createHttpApp(opts: { logger?: boolean; credentials: Credentials }): Promise<FastifyInstance> {
+export interface HttpAppOptions {
+  logger?: boolean;
+  credentials: Credentials;
+  /** Deadline of a JSON body (default BODY_TIMEOUT_MS; tests shorten it). */
+  bodyTimeoutMs?: number;
+}
+
+export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   // Ajv must not coerce or fill defaults: zod (parse in each handler) is the authority, and Ajv's
   // coercion would turn an explicit null into '' before zod sees it
   const app = Fastify({
@@ -36,6 +56,19 @@ export async function createHttpApp(opts: { logger?: boolean; credentials: Crede
     },
   });
   installAuth(app, opts.credentials);
+  // runs after authentication (onRequest), so only the enrollment route reads an unauthenticated body
+  app.addHook('preParsing', async (req, reply, payload) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.raw.complete) return payload;
+    const ms = req.routeOptions.config?.bodyTimeoutMs ?? opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+    const timer = setTimeout(() => req.raw.destroy(), ms);
+    timer.unref();
+    const done = () => clearTimeout(timer);
+    payload.once('end', done);
+    payload.once('close', done);
+    payload.once('error', done);
+    reply.raw.once('close', done);
+    return payload;
+  });
   // U+0000 in any text a request carries (path, query, JSON body) is refused here, for every route
   // and both databases: PostgreSQL cannot store it and would answer 500
   app.addHook('preValidation', async (req) => {

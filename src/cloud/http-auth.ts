@@ -20,6 +20,8 @@ export type Principal = { kind: 'operator'; role: Role } | { kind: 'device'; dev
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
+    /** How long the body may take to arrive (http-app.ts BODY_TIMEOUT_MS by default). */
+    bodyTimeoutMs?: number;
   }
   interface FastifyRequest {
     principal: Principal;

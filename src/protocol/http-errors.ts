@@ -14,8 +14,8 @@ export interface ErrorReply {
 /**
  * A VergeError keeps its code (and a `statusCode` it carries, e.g. 403 for an E_AUTH that is a
  * refusal rather than missing credentials); a request the HTTP framework refused (schema
- * validation, bad JSON, body too large: a `statusCode` below 500) is E_BAD_ARGUMENT with that
- * status; anything else is E_INTERNAL 500 with the first line of its message.
+ * validation, bad JSON: a `statusCode` below 500) is E_BAD_ARGUMENT with that status (a body
+ * too large: E_TOO_LARGE, 413); anything else is E_INTERNAL 500 with the first line of its message.
  */
 export function errorReply(err: unknown): ErrorReply {
   if (isVergeError(err)) {
@@ -26,6 +26,7 @@ export function errorReply(err: unknown): ErrorReply {
   const e = err as { validation?: unknown; statusCode?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e?.validation) return { status: 400, body: { error: { code: 'E_BAD_ARGUMENT', message } } };
+  if (e?.statusCode === 413) return { status: 413, body: { error: { code: 'E_TOO_LARGE', message } } };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
     return { status: e.statusCode, body: { error: { code: 'E_BAD_ARGUMENT', message } } };
   return { status: 500, body: { error: { code: 'E_INTERNAL', message: message.split('\n')[0] || 'internal error' } } };

@@ -25,6 +25,7 @@ import {
   type EdgeLoopPolicy as Policy,
 } from '../../protocol/index.ts';
 import type { ItemQuery } from '../repositories/index.ts';
+import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
 import { errorResponses as errors, idParam, js } from './schemas.ts';
 
 export interface EdgeLoopApi {
@@ -135,7 +136,7 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
   app.post(
     EDGE_LOOP_ROUTES.items,
     {
-      config: { auth: 'device' },
+      config: { auth: 'device', bodyTimeoutMs: UPLOAD_BODY_TIMEOUT_MS },
       bodyLimit: MAX_UPLOAD_BYTES,
       schema: { tags: ['agent'], response: { 200: js(UploadResponse), ...errors } },
       // the device's upload rate is checked before its body is read (auth ran in onRequest)
@@ -251,7 +252,7 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
   app.post(
     HTTP_ROUTES.model,
     {
-      config: { auth: 'device-or-read' },
+      config: { auth: 'device-or-read', bodyTimeoutMs: UPLOAD_BODY_TIMEOUT_MS },
       bodyLimit: MAX_PREDICT_BYTES,
       schema: {
         tags: ['models'],

@@ -8,6 +8,7 @@ import {
   EnrollTokenResponse,
   HTTP_ROUTES,
 } from '../../protocol/index.ts';
+import { ENROLL_BODY_LIMIT } from '../http-app.ts';
 import { errorResponses, js, parse } from './schemas.ts';
 
 export interface EnrollmentApi {
@@ -20,6 +21,7 @@ export const enrollmentRoutes: FastifyPluginAsync<{ enrollment: EnrollmentApi }>
   app.post(
     HTTP_ROUTES.enroll,
     {
+      bodyLimit: ENROLL_BODY_LIMIT,
       schema: {
         tags: ['agent'],
         body: js(EnrollRequest, 'input'),

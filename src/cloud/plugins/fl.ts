@@ -19,6 +19,7 @@ import {
   type SecAggUploadPhase,
 } from '../../protocol/index.ts';
 import type { UpdateHeaders } from '../fl-uploads.ts';
+import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
 import { errorResponses as errors, js, parse } from './schemas.ts';
 
 export interface FlApi {
@@ -129,7 +130,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
   app.post(
     FL_ROUTES.update,
     {
-      config: { auth: 'device' },
+      config: { auth: 'device', bodyTimeoutMs: UPLOAD_BODY_TIMEOUT_MS },
       bodyLimit: MAX_FL_UPLOAD_BYTES,
       schema: { tags: ['agent'], params: roundParams, response: { 200: js(FlUploadResponse), ...errors } },
     },
@@ -154,7 +155,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
   app.post(
     FL_ROUTES.secagg,
     {
-      config: { auth: 'device' },
+      config: { auth: 'device', bodyTimeoutMs: UPLOAD_BODY_TIMEOUT_MS },
       bodyLimit: MAX_FL_UPLOAD_BYTES,
       schema: {
         tags: ['agent'],

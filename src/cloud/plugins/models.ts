@@ -13,6 +13,7 @@ import {
   PublishModelRequest,
 } from '../../protocol/index.ts';
 import { parseRange } from '../artifacts.ts';
+import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
 import { errorResponses, js, parse } from './schemas.ts';
 
 export interface ArtifactReader {
@@ -72,7 +73,7 @@ export const modelRoutes: FastifyPluginAsync<{ models: ModelApi }> = async (app,
   app.post(
     HTTP_ROUTES.artifacts,
     {
-      config: { auth: 'admin' },
+      config: { auth: 'admin', bodyTimeoutMs: UPLOAD_BODY_TIMEOUT_MS },
       bodyLimit: MAX_ARTIFACT_BYTES,
       schema: { tags: ['models'], response: { 200: js(ArtifactUploadResponse), ...errorResponses } },
     },
