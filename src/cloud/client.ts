@@ -2,6 +2,7 @@
  * Operator-side HTTP client of the control plane, used by the CLI commands. Finds the cloud via
  * --cloud / VERGE_CLOUD and the key via --api-key / VERGE_API_KEY / <data-dir>/admin.key.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError, type ErrorCode } from '../errors.ts';
@@ -91,6 +92,21 @@ export class CloudClient {
   }
   upload<T>(path: string, bytes: Uint8Array): Promise<T> {
     return this.request<T>('POST', path, undefined, { raw: bytes });
+  }
+
+  /** An artifact's bytes (`GET /v1/artifacts/<sha256>`), checked against its sha256. */
+  async download(sha256: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Uint8Array> {
+    const res = await fetch(`${this.conn.url}${HTTP_PATHS.artifact(sha256)}`, {
+      headers: this.conn.apiKey ? { authorization: `Bearer ${this.conn.apiKey}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    }).catch((e: Error) => {
+      throw new VergeError('E_NETWORK', `cannot reach the cloud at ${this.conn.url}: ${e.message}`);
+    });
+    if (!res.ok) throw new VergeError('E_NETWORK', `artifact ${sha256.slice(0, 12)}: HTTP ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (createHash('sha256').update(bytes).digest('hex') !== sha256)
+      throw new VergeError('E_INTEGRITY', `artifact ${sha256.slice(0, 12)} does not match its sha256`);
+    return bytes;
   }
 }
 

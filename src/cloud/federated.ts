@@ -1,11 +1,10 @@
 /**
  * Federated learning as one control-plane service: the coordinator (jobs and rounds,
- * fl-coordinator.ts) and the device uploads (fl-uploads.ts) behind the interface the plugin
- * (plugins/fl.ts) calls, plus the periodic `tick()` and `republish()` after (re)connecting MQTT.
+ * fl-coordinator.ts) and the device uploads (fl-uploads.ts), which the routes (plugins/fl.ts) call,
+ * plus the periodic `tick()` and `republish()` after (re)connecting MQTT.
  */
-import type { FlJob, SecAggUploadPhase } from '../protocol/index.ts';
 import { FlCoordinator, type FlHost } from './fl-coordinator.ts';
-import { FlUploads, type UpdateHeaders } from './fl-uploads.ts';
+import { FlUploads } from './fl-uploads.ts';
 import type { FlApi } from './plugins/fl.ts';
 
 export class FederatedLearning implements FlApi {
@@ -17,37 +16,6 @@ export class FederatedLearning implements FlApi {
     this.uploads = new FlUploads(host, this.coordinator);
   }
 
-  create(input: unknown): Promise<FlJob> {
-    return this.coordinator.create(input);
-  }
-  list(): Promise<FlJob[]> {
-    return this.coordinator.list();
-  }
-  describe(id: string): Promise<FlJob> {
-    return this.coordinator.describe(id);
-  }
-  stop(id: string): Promise<FlJob> {
-    return this.coordinator.stop(id);
-  }
-  registerKey(deviceId: string, pem: string): Promise<{ device_id: string; key_id: string }> {
-    return this.uploads.registerKey(deviceId, pem);
-  }
-  receiveUpdate(jobId: string, round: number, deviceId: string, h: UpdateHeaders, body: Uint8Array) {
-    return this.uploads.receiveUpdate(jobId, round, deviceId, h, body);
-  }
-  receiveSecAgg(
-    jobId: string,
-    round: number,
-    deviceId: string,
-    phase: SecAggUploadPhase,
-    h: UpdateHeaders,
-    body: Uint8Array,
-  ) {
-    return this.uploads.receiveSecAgg(jobId, round, deviceId, phase, h, body);
-  }
-  receiveEvaluation(jobId: string, round: number, deviceId: string, input: unknown) {
-    return this.uploads.receiveEvaluation(jobId, round, deviceId, input);
-  }
   /** Close due rounds, aggregate, open the next ones (the control plane's ticker). */
   tick(): Promise<void> {
     return this.coordinator.tick();

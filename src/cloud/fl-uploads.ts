@@ -136,16 +136,16 @@ export class FlUploads {
     return { json, metrics: m.data };
   }
 
-  async receiveUpdate(
-    jobId: string,
-    round: number,
+  /**
+   * The headers of a binary upload (an update or a secure-aggregation message) checked, and its
+   * signature verified over them and the body: its example count and metrics.
+   */
+  private async authenticate(
+    p: FlParticipantRecord,
     deviceId: string,
     h: UpdateHeaders,
     body: Uint8Array,
-  ): Promise<{ accepted: boolean; round: number }> {
-    const { r, p } = await this.seat(jobId, round, deviceId);
-    if (r.task !== 'fit')
-      throw new VergeError('E_BAD_ARGUMENT', `round ${round} of ${jobId} is an evaluation round; POST its evaluation`);
+  ): Promise<{ examples: number; metrics: Record<string, number> }> {
     const examples = Number(h.examples);
     if (!(Number.isInteger(examples) && examples >= 0))
       throw new VergeError('E_BAD_ARGUMENT', `x-verge-fl-examples must be a whole number, got '${h.examples}'`);
@@ -157,6 +157,20 @@ export class FlUploads {
       metricsJson: json,
       signature: h.signature ?? '',
     });
+    return { examples, metrics };
+  }
+
+  async receiveUpdate(
+    jobId: string,
+    round: number,
+    deviceId: string,
+    h: UpdateHeaders,
+    body: Uint8Array,
+  ): Promise<{ accepted: boolean; round: number }> {
+    const { r, p } = await this.seat(jobId, round, deviceId);
+    if (r.task !== 'fit')
+      throw new VergeError('E_BAD_ARGUMENT', `round ${round} of ${jobId} is an evaluation round; POST its evaluation`);
+    const { examples, metrics } = await this.authenticate(p, deviceId, h, body);
     await this.checkOpen(r, p);
     const { layout } = await this.coordinator.loadModel((await this.host.fl.getJob(jobId))!.model_sha256);
     const verdict = acceptUpdate(body, layout.size);
@@ -209,17 +223,7 @@ export class FlUploads {
     const { r, p } = await this.seat(jobId, round, deviceId);
     const sa = r.task === 'fit' ? await this.coordinator.secure.get(jobId, round) : null;
     if (!sa) throw new VergeError('E_BAD_ARGUMENT', `round ${round} of ${jobId} is not a secure-aggregation round`);
-    const examples = Number(h.examples);
-    if (!(Number.isInteger(examples) && examples >= 0))
-      throw new VergeError('E_BAD_ARGUMENT', `x-verge-fl-examples must be a whole number, got '${h.examples}'`);
-    const { json, metrics } = this.parseMetrics(h.metrics);
-    await this.checkSignature(p, deviceId, {
-      token: h.token ?? '',
-      bodySha256: sha256Hex(body),
-      examples,
-      metricsJson: json,
-      signature: h.signature ?? '',
-    });
+    const { examples, metrics } = await this.authenticate(p, deviceId, h, body);
     if (r.state !== 'open') {
       this.counters.late++;
       throw new VergeError('E_CONFLICT', `round ${round} of ${jobId} is closed; secure-aggregation message discarded`);

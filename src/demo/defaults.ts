@@ -6,3 +6,7 @@ export const DEFAULT_TRAIN_STEPS = 300;
 export const DEFAULT_TEST_SAMPLES = 500;
 /** Most test images the quickstart sends through each agent (one HTTP request each). */
 export const MAX_TEST_SAMPLES = 10_000;
+/** FedAvg rounds of the quickstart's federated round trip (0 skips it). */
+export const DEFAULT_FL_ROUNDS = 3;
+/** Most rounds the quickstart runs (it must stay a quick demonstration). */
+export const MAX_FL_ROUNDS = 20;

@@ -7,9 +7,12 @@ export {
   DEFAULT_TRAIN_STEPS,
   DEFAULT_TEST_SAMPLES,
   MAX_TEST_SAMPLES,
+  DEFAULT_FL_ROUNDS,
+  MAX_FL_ROUNDS,
   type QuickstartOptions,
   type QuickstartSummary,
   type QuickstartFleet,
   type DeviceResult,
 } from './quickstart.ts';
+export type { FederatedSummary } from './federated.ts';
 export { silentReporter, type DemoReporter, type DemoProgress } from './reporter.ts';

@@ -30,6 +30,19 @@ export interface Variant {
   note?: string;
 }
 
+/** A variant as summaries report it (its size, not its bytes). */
+export interface VariantSummary {
+  variant: string;
+  precision: string;
+  bytes: number;
+  profile: string | null;
+  note?: string;
+}
+
+export function variantSummary({ variant, precision, bytes, profile, note }: Variant): VariantSummary {
+  return { variant, precision, bytes: bytes.length, profile, note };
+}
+
 /** Train the seed CNN for `steps` Adam steps with verge's trainer on onnxruntime. */
 export async function trainSeedCnn(
   data: Dataset,

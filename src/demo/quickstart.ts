@@ -3,8 +3,10 @@
  * (embedded MQTT broker, SQLite), a seed CNN trained briefly on Fashion-MNIST with verge's trainer
  * (or a model file the caller gives), its static int8 and fp16 variants, all published and
  * signed; three agents with different device profiles; a canary deployment gated on the canary's
- * real inference health, then promoted; test images sent through every agent's HTTP API; a
- * summary per device (variant, accuracy, p50 latency).
+ * real inference health, then promoted; a federated round trip (the agents fine-tune the model on
+ * their own non-IID images, the result is published as the next version and rolled out the same
+ * way); test images sent through every agent's HTTP API; a summary per device (variant, accuracy,
+ * p50 latency).
  *
  * Progress goes through a `DemoReporter` (the CLI prints it on stderr); nothing here prints.
  */
@@ -19,24 +21,35 @@ import { parseProfileSpec } from '../edge/profile.ts';
 import { VergeError } from '../errors.ts';
 import { loadModel } from '../onnx/io.ts';
 import type { Model } from '../onnx/ir.ts';
-import type { Deployment } from '../protocol/index.ts';
-import { canaryRollout } from './rollout.ts';
+import { canaryRollout, rolloutSummary, type RolloutSummary } from './rollout.ts';
+import { deviceShards, federatedRoundTrip, FL_SAMPLES, type FederatedSummary } from './federated.ts';
 import { QuickstartOperator, STEP_TIMEOUT_MS } from './operator.ts';
 import { evaluateAgent, localAccuracy } from './traffic.ts';
-import { makeVariants, trainSeedCnn, type TrainInfo, type Variant } from './model.ts';
+import {
+  makeVariants,
+  trainSeedCnn,
+  variantSummary,
+  type TrainInfo,
+  type Variant,
+  type VariantSummary,
+} from './model.ts';
 import { round, silentReporter, type DemoReporter } from './reporter.ts';
-import { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES } from './defaults.ts';
+import {
+  DEFAULT_FL_ROUNDS,
+  DEFAULT_TEST_SAMPLES,
+  DEFAULT_TRAIN_STEPS,
+  MAX_FL_ROUNDS,
+  MAX_TEST_SAMPLES,
+} from './defaults.ts';
 
-export { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES };
+export { DEFAULT_FL_ROUNDS, DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_FL_ROUNDS, MAX_TEST_SAMPLES };
 
 export const MODEL_NAME = 'seed-cnn';
 export const MODEL_VERSION = '1.0.0';
-/** Training samples loaded (steps × batch, rounded up): enough for one pass without repeats. */
+/** Training samples for the central run (steps × batch, rounded up): enough for one pass without repeats. */
 const TRAIN_SAMPLES = 20_000;
 /** Calibration samples for static int8 (the quantizer's own default is 256). */
 export const CALIBRATION_SAMPLES = 256;
-/** Steps the quickstart reports (`[n/7]`). */
-const TOTAL_STEPS = 7;
 
 /** The three simulated devices: name and `--profile` spec (see edge/profile.ts presets). */
 export const QUICKSTART_DEVICES = [
@@ -56,6 +69,8 @@ export interface QuickstartOptions {
   samples?: number;
   /** Deploy this ONNX model (a Fashion-MNIST classifier taking [N,1,28,28]) instead of training one. */
   modelFile?: string;
+  /** FedAvg rounds of the federated round trip (0 skips it). */
+  flRounds?: number;
 }
 
 export interface DeviceResult {
@@ -81,9 +96,11 @@ export interface QuickstartSummary {
     source_note: string;
     train?: TrainInfo;
     test_accuracy_local: number;
-    variants: { variant: string; precision: string; bytes: number; profile: string | null; note?: string }[];
+    variants: VariantSummary[];
   };
-  deployment: { id: string; strategy: string; canary: string[]; gate: string | null; state: string; seconds: number };
+  deployment: RolloutSummary;
+  /** The federated round trip (absent with flRounds 0): the devices now serve its published version. */
+  federated?: FederatedSummary;
   cloud: { url: string; mqtt_url: string; data_dir: string };
   data: { source: string; test_samples: number };
   elapsed_s: number;
@@ -97,16 +114,19 @@ export interface QuickstartFleet {
   stop(): Promise<void>;
 }
 
-function checkOptions(opts: QuickstartOptions): { samples: number; trainSteps: number } {
+function checkOptions(opts: QuickstartOptions): { samples: number; trainSteps: number; flRounds: number } {
   const samples = opts.samples ?? DEFAULT_TEST_SAMPLES;
   const trainSteps = opts.trainSteps ?? DEFAULT_TRAIN_STEPS;
+  const flRounds = opts.flRounds ?? DEFAULT_FL_ROUNDS;
+  if (!Number.isInteger(flRounds) || flRounds < 0 || flRounds > MAX_FL_ROUNDS)
+    throw new VergeError('E_BAD_ARGUMENT', `federated rounds must be 0..${MAX_FL_ROUNDS}, got ${flRounds}`);
   if (!Number.isInteger(samples) || samples < 1 || samples > MAX_TEST_SAMPLES)
     throw new VergeError('E_BAD_ARGUMENT', `samples must be 1..${MAX_TEST_SAMPLES}, got ${samples}`);
   if (!Number.isInteger(trainSteps) || trainSteps < 1)
     throw new VergeError('E_BAD_ARGUMENT', `train steps must be a positive integer, got ${trainSteps}`);
   if (opts.modelFile !== undefined && !existsSync(opts.modelFile))
     throw new VergeError('E_FILE_NOT_FOUND', `${opts.modelFile} does not exist`);
-  return { samples, trainSteps };
+  return { samples, trainSteps, flRounds };
 }
 
 /** The folder the fleet lives in, and whether the quickstart made it (then it removes it). */
@@ -128,12 +148,13 @@ async function prepareModel(
   data: Dataset,
   trainSteps: number,
   report: DemoReporter,
+  announce: (text: string) => void,
 ): Promise<{ model: Model; source: 'trained' | 'file'; note: string; train?: TrainInfo }> {
   if (opts.modelFile !== undefined) {
-    report.step(3, TOTAL_STEPS, `using ${opts.modelFile}`);
+    announce(`using ${opts.modelFile}`);
     return { model: loadModel(opts.modelFile), source: 'file', note: `read from ${opts.modelFile}` };
   }
-  report.step(3, TOTAL_STEPS, `training the seed CNN for ${trainSteps} steps with verge's trainer`);
+  announce(`training the seed CNN for ${trainSteps} steps with verge's trainer`);
   const { model, info } = await trainSeedCnn(data, trainSteps, report);
   const note = `trained here by verge on onnxruntime: ${info.steps} steps, ${info.samples_per_sec} samples/s, ${info.seconds} s`;
   return { model, source: 'trained', note, train: info };
@@ -158,9 +179,11 @@ async function startAgents(
   url: string,
   baseDir: string,
   agents: EdgeAgent[],
+  shards: Dataset[] | null,
   r: DemoReporter,
 ): Promise<void> {
-  for (const d of QUICKSTART_DEVICES) {
+  for (const [k, d] of QUICKSTART_DEVICES.entries()) {
+    const shard = shards?.[k];
     const agent = await EdgeAgent.start({
       dataDir: join(baseDir, 'agents', d.name),
       cloudUrl: url,
@@ -171,6 +194,8 @@ async function startAgents(
       telemetryIntervalMs: 500,
       heartbeatIntervalMs: 2000,
       sessionThreads: 1,
+      // the device's own training images for federated learning (they never leave it)
+      ...(shard ? { localData: async () => shard } : {}),
     });
     agents.push(agent);
     r.note(
@@ -186,7 +211,7 @@ async function startAgents(
 
 async function measureDevices(
   agents: EdgeAgent[],
-  variants: Variant[],
+  variants: VariantSummary[],
   data: Dataset,
   samples: number,
   r: DemoReporter,
@@ -221,8 +246,11 @@ export async function runQuickstart(
   report: DemoReporter = silentReporter,
 ): Promise<QuickstartFleet> {
   const started = performance.now();
-  const { samples, trainSteps } = checkOptions(opts);
+  const { samples, trainSteps, flRounds } = checkOptions(opts);
   const base = baseFolder(opts.dataDir);
+  const total = flRounds > 0 ? 8 : 7;
+  let n = 0;
+  const step = (text: string) => report.step(++n, total, text);
   let cp: ControlPlane | undefined;
   const agents: EdgeAgent[] = [];
   const stop = async () => {
@@ -231,39 +259,51 @@ export async function runQuickstart(
     if (base.temporary) rmSync(base.dir, { recursive: true, force: true });
   };
   try {
-    report.step(1, TOTAL_STEPS, 'starting the control plane (embedded MQTT broker, SQLite)');
+    step('starting the control plane (embedded MQTT broker, SQLite)');
     cp = await buildControlPlane({ dataDir: join(base.dir, 'cloud'), tickMs: 200 });
     const { url, mqttUrl } = await cp.start({ port: opts.port ?? 0 });
     report.note(`  API ${url}   MQTT ${mqttUrl}   admin key ${cp.adminKeyPath}`);
     const op = new QuickstartOperator(url, cp.adminKey);
 
-    report.step(2, TOTAL_STEPS, 'loading Fashion-MNIST');
-    const train = opts.modelFile !== undefined ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES);
-    const data = loadFashionMnist({ train, test: samples });
-    report.note(`  ${data.source}: ${data.train.count} train / ${data.test.count} test images`);
-    const prepared = await prepareModel(opts, data, trainSteps, report);
+    step('loading Fashion-MNIST');
+    const central = opts.modelFile !== undefined ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES);
+    const loaded = loadFashionMnist({ train: central + (flRounds > 0 ? FL_SAMPLES : 0), test: samples });
+    const split = flRounds > 0 ? deviceShards(loaded, QUICKSTART_DEVICES.length, central) : null;
+    const data = split?.central ?? loaded;
+    report.note(
+      `  ${data.source}: ${data.train.count} train / ${data.test.count} test images` +
+        (split ? `; ${split.shards.map((d) => d.train.count).join(' + ')} more held by the devices` : ''),
+    );
+    const prepared = await prepareModel(opts, data, trainSteps, report, step);
     report.note(`  model: ${prepared.note}`);
     const localAcc = await localAccuracy(prepared.model, data, data.test.count);
     report.note(`  local test accuracy on ${data.test.count} images: ${(localAcc * 100).toFixed(1)}%`);
 
-    report.step(4, TOTAL_STEPS, 'making variants (static int8, fp16) and publishing them, signed');
+    step('making variants (static int8, fp16) and publishing them, signed');
     const variants = await makeVariants(prepared.model, data, CALIBRATION_SAMPLES);
     await publishVariants(op, variants, localAcc, report);
 
-    report.step(5, TOTAL_STEPS, 'starting three edge agents with different device profiles');
-    await startAgents(op, url, base.dir, agents, report);
+    step('starting three edge agents with different device profiles');
+    await startAgents(op, url, base.dir, agents, split?.shards ?? null, report);
 
-    const rollout = await canaryRollout(
-      op,
-      agents,
-      data,
-      { model: MODEL_NAME, version: MODEL_VERSION },
-      report,
-      (text) => report.step(6, TOTAL_STEPS, text),
-    );
+    const rollout = await canaryRollout(op, agents, data, { model: MODEL_NAME, version: MODEL_VERSION }, report, step);
 
-    report.step(7, TOTAL_STEPS, `sending ${samples} Fashion-MNIST test images through each agent's HTTP API`);
-    const devices = await measureDevices(agents, variants, data, samples, report);
+    const federated = split
+      ? await federatedRoundTrip(
+          op,
+          agents,
+          split.shards,
+          data,
+          { name: MODEL_NAME, version: MODEL_VERSION, localAccuracy: localAcc },
+          { rounds: flRounds, calibrationSamples: CALIBRATION_SAMPLES },
+          report,
+          step,
+        )
+      : undefined;
+
+    step(`sending ${samples} Fashion-MNIST test images through each agent's HTTP API`);
+    const served = federated?.variants ?? variants.map(variantSummary);
+    const devices = await measureDevices(agents, served, data, samples, report);
     const summary: QuickstartSummary = {
       devices,
       model: {
@@ -273,15 +313,10 @@ export async function runQuickstart(
         source_note: prepared.note,
         train: prepared.train,
         test_accuracy_local: round(localAcc, 4),
-        variants: variants.map(({ variant, precision, bytes, profile, note }) => ({
-          variant,
-          precision,
-          bytes: bytes.length,
-          profile,
-          note,
-        })),
+        variants: variants.map(variantSummary),
       },
-      deployment: deploymentSummary(rollout.deployment, rollout.canary, rollout.gate, rollout.seconds),
+      deployment: rolloutSummary(rollout),
+      ...(federated ? { federated } : {}),
       cloud: { url, mqtt_url: mqttUrl, data_dir: base.dir },
       data: { source: data.source, test_samples: samples },
       elapsed_s: round((performance.now() - started) / 1000, 1),
@@ -291,15 +326,4 @@ export async function runQuickstart(
     await stop();
     throw e;
   }
-}
-
-function deploymentSummary(d: Deployment, canary: string[], gate: string, seconds: number) {
-  return {
-    id: d.id,
-    strategy: `canary:${d.canary_percent}`,
-    canary,
-    gate,
-    state: d.state,
-    seconds: round(seconds, 2),
-  };
 }

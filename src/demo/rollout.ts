@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { EdgeAgent } from '../edge/agent.ts';
 import { HTTP_PATHS, type Deployment } from '../protocol/index.ts';
 import { QUICKSTART_TAGS, STEP_TIMEOUT_MS, type QuickstartOperator } from './operator.ts';
-import type { DemoReporter } from './reporter.ts';
+import { round, type DemoReporter } from './reporter.ts';
 import { predictImage, servedInput } from './traffic.ts';
 
 /** One device of three is the canary (ceil(3 × 33%) = 1). */
@@ -28,6 +28,27 @@ async function canaryTraffic(agents: EdgeAgent[], model: string, data: Dataset):
     for (let i = 0; i < CANARY_REQUESTS; i++) await predictImage(a, model, input, data, i % data.test.count);
     a.flushTelemetry();
   }
+}
+
+/** A rollout as the quickstart's summary reports it. */
+export interface RolloutSummary {
+  id: string;
+  strategy: string;
+  canary: string[];
+  gate: string | null;
+  state: string;
+  seconds: number;
+}
+
+export function rolloutSummary(r: RolloutResult): RolloutSummary {
+  return {
+    id: r.deployment.id,
+    strategy: `canary:${r.deployment.canary_percent}`,
+    canary: r.canary,
+    gate: r.gate,
+    state: r.deployment.state,
+    seconds: round(r.seconds, 2),
+  };
 }
 
 export async function canaryRollout(

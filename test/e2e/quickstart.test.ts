@@ -1,8 +1,9 @@
 /**
  * `npm start -- --once --json` as a user runs it (a child process through bin/quickstart.js), with
  * a shorter training run and fewer test images to stay within the test budget. The full default
- * run is what `npm start` does; this test checks the contract and that every device really serves
- * the deployed model.
+ * run is what `npm start` does; this test checks the contract, that the federated round trip ran
+ * over the three agents and was published with its lineage, and that every device really serves
+ * the federated version after its canary rollout.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('npm start -- --once --json', () => {
-  it('prints one JSON object: three devices serving the deployed version, each as accurate as the model', async () => {
+  it('prints one JSON object: a federated round trip, then three devices serving its version, each as accurate as the model', async () => {
     const child = spawn(
       process.execPath,
       [join(ROOT, 'bin', 'quickstart.js'), '--once', '--json', '--train-steps', '80', '--samples', '150'],
@@ -29,16 +30,29 @@ describe('npm start -- --once --json', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1); // exactly one JSON object on stdout; progress went to stderr
     const s = JSON.parse(lines[0]!);
-    expect(stderr).toMatch(/\[7\/7\]/);
+    expect(stderr).toMatch(/\[8\/8\]/);
+
+    // the federated round trip: every round closed with the three devices' updates, the result was
+    // published as the next version with its lineage, and rolled out through the canary
+    const fl = s.federated;
+    expect(fl.rounds).toBe(3);
+    expect(fl.devices).toHaveLength(3);
+    for (const d of fl.devices) expect(d.samples).toBeGreaterThan(0);
+    expect(fl.published).toMatchObject({ name: 'seed-cnn', version: '1.1.0', parent: 'seed-cnn@1.0.0' });
+    expect(fl.published.optimization).toMatch(/^federated:fedavg rounds=3 job=/);
+    expect(fl.holdout_accuracy).toHaveLength(4); // the starting model, then after each round
+    expect(fl.uplink_bytes).toBeGreaterThan(0);
+    expect(fl.deployment.state).toBe('succeeded');
+    expect(fl.test_accuracy_local).toBeGreaterThan(0.3);
 
     expect(s.devices.length).toBeGreaterThanOrEqual(3);
     for (const d of s.devices) {
-      expect(d).toMatchObject({ model: 'seed-cnn', version: '1.0.0' });
+      expect(d).toMatchObject({ model: 'seed-cnn', version: '1.1.0' });
       expect(typeof d.variant).toBe('string');
       expect(d.p50_ms).toBeGreaterThan(0);
       // Every device classifies the test images about as well as the model did locally (the int8
       // and fp16 variants may move a few images); far above chance (10%).
-      expect(Math.abs(d.accuracy - s.model.test_accuracy_local)).toBeLessThan(0.05);
+      expect(Math.abs(d.accuracy - fl.test_accuracy_local)).toBeLessThan(0.05);
       expect(d.accuracy).toBeGreaterThan(0.3);
     }
     const byName = Object.fromEntries(s.devices.map((d: { name: string; variant: string }) => [d.name, d.variant]));
@@ -49,5 +63,5 @@ describe('npm start -- --once --json', () => {
     expect(s.deployment.state).toBe('succeeded');
     expect(s.deployment.canary).toHaveLength(1);
     expect(s.model.source).toBe('trained');
-  }, 180_000);
+  }, 300_000);
 });

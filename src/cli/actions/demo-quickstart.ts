@@ -10,24 +10,39 @@ interface QuickstartCliOptions {
   trainSteps: number;
   model?: string;
   samples: number;
+  flRounds: number;
 }
 
 function humanSummary(s: QuickstartSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const fl = s.federated;
+  const served = fl ? `${fl.published.name}@${fl.published.version}` : `${s.model.name}@${s.model.version}`;
+  const variants = fl?.variants ?? s.model.variants;
+  const rollout = (d: QuickstartSummary['deployment']) =>
+    `${d.strategy} (canary ${d.canary.join(', ')}) → gate passed → promoted → ${d.state} in ${d.seconds} s`;
+  const held = fl ? fl.holdout_accuracy.filter((a): a is number => a !== null) : [];
   return [
     '',
-    `verge quickstart: ${s.model.name}@${s.model.version} on ${s.devices.length} devices (${s.elapsed_s} s)`,
-    `  model:  ${s.model.source_note}`,
-    `  rollout: ${s.deployment.strategy} (canary ${s.deployment.canary.join(', ')}) → gate passed → promoted → ${s.deployment.state} in ${s.deployment.seconds} s`,
-    `  data:   ${s.data.test_samples} test images from ${s.data.source}; local accuracy before deployment ${pct(s.model.test_accuracy_local)}`,
+    `verge quickstart: ${served} on ${s.devices.length} devices (${s.elapsed_s} s)`,
+    `  model:  ${s.model.name}@${s.model.version} ${s.model.source_note}`,
+    `  rollout: ${rollout(s.deployment)}`,
+    ...(fl
+      ? [
+          `  federated: job ${fl.job}, ${fl.rounds} ${fl.strategy} rounds over ${fl.devices.map((d) => d.samples).join('/')} device images (${fl.partition}) in ${fl.job_seconds} s, ${fl.uplink_bytes} update bytes up`,
+          `           device hold-out accuracy ${held.map(pct).join(' → ')}; local test accuracy ${pct(fl.test_accuracy_local_before)} → ${pct(fl.test_accuracy_local)}`,
+          `           published ${served} (parent ${fl.published.parent}); rollout ${rollout(fl.deployment)}`,
+        ]
+      : []),
+    `  data:   ${s.data.test_samples} test images from ${s.data.source}; local accuracy before deployment ${pct(fl?.test_accuracy_local ?? s.model.test_accuracy_local)}`,
     '',
     table(
-      ['device', 'profile', 'variant', 'bytes', 'accuracy', 'p50 ms', 'p99 ms'],
+      ['device', 'profile', 'version', 'variant', 'bytes', 'accuracy', 'p50 ms', 'p99 ms'],
       s.devices.map((d) => [
         d.name,
         d.profile,
+        d.version,
         d.variant,
-        s.model.variants.find((v) => v.variant === d.variant)?.bytes ?? '',
+        variants.find((v) => v.variant === d.variant)?.bytes ?? '',
         pct(d.accuracy),
         d.p50_ms.toFixed(2),
         d.p99_ms.toFixed(2),
@@ -67,6 +82,7 @@ export default async function quickstart(opts: QuickstartCliOptions): Promise<vo
       trainSteps: opts.trainSteps,
       samples: opts.samples,
       modelFile: opts.model,
+      flRounds: opts.flRounds,
     },
     stderrReporter,
   );

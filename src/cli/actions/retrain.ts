@@ -5,7 +5,6 @@
  * hold-out (and the original test split with --data), and publish the result as a new version
  * whose parent is the starting one — unless it got worse on the hold-out (--force overrides).
  */
-import { createHash } from 'node:crypto';
 import semver from 'semver';
 import { CloudClient, resolveCloud } from '../../cloud/client.ts';
 import type { Dataset, Split } from '../../data/dataset.ts';
@@ -55,20 +54,6 @@ function concat(a: Split, b: Split): Split {
   return { x, y, count: a.count + b.count };
 }
 
-async function download(client: CloudClient, sha256: string): Promise<Uint8Array> {
-  const res = await fetch(`${client.conn.url}${HTTP_PATHS.artifact(sha256)}`, {
-    headers: client.conn.apiKey ? { authorization: `Bearer ${client.conn.apiKey}` } : {},
-    signal: AbortSignal.timeout(300_000),
-  }).catch((e: Error) => {
-    throw new VergeError('E_NETWORK', `cannot reach the cloud at ${client.conn.url}: ${e.message}`);
-  });
-  if (!res.ok) throw new VergeError('E_NETWORK', `artifact ${sha256.slice(0, 12)}: HTTP ${res.status}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (createHash('sha256').update(bytes).digest('hex') !== sha256)
-    throw new VergeError('E_INTEGRITY', `artifact ${sha256.slice(0, 12)} does not match its sha256`);
-  return bytes;
-}
-
 export default async function retrain(ref: string, f: RetrainFlags): Promise<void> {
   const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})@(\S+)$/.exec(ref);
   if (!m || !semver.valid(m[2]!))
@@ -84,7 +69,7 @@ export default async function retrain(ref: string, f: RetrainFlags): Promise<voi
     throw new VergeError('E_CONFLICT', `${name}@${next} exists already; pick another --version`);
   const variant = mv.variants.find((v) => v.precision === 'fp32') ?? mv.variants[0];
   if (!variant) throw new VergeError('E_NOT_FOUND', `${ref} has no variant`);
-  const start = decodeModel(await download(client, variant.sha256), ref);
+  const start = decodeModel(await client.download(variant.sha256, 300_000), ref);
 
   const pulled = await pullFleetDataset(client, name);
   const collected = pulled.dataset;

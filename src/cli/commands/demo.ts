@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_STEPS, MAX_TEST_SAMPLES } from '../../demo/defaults.ts';
+import {
+  DEFAULT_FL_ROUNDS,
+  DEFAULT_TEST_SAMPLES,
+  DEFAULT_TRAIN_STEPS,
+  MAX_FL_ROUNDS,
+  MAX_TEST_SAMPLES,
+} from '../../demo/defaults.ts';
 import { action } from '../command.ts';
 import { integer, port, positiveInt } from '../options.ts';
 
@@ -10,7 +16,7 @@ export function register(program: Command): void {
   demo
     .command('quickstart')
     .description(
-      "a control plane, a seed CNN trained briefly on Fashion-MNIST, its int8/fp16 variants, three edge agents with different profiles, a canary rollout promoted after its health gate, and test images through every agent's API",
+      "a control plane, a seed CNN trained briefly on Fashion-MNIST, its int8/fp16 variants, three edge agents with different profiles, a canary rollout promoted after its health gate, a federated round trip (the agents fine-tune the model on their own non-IID images; the result is published as the next version and rolled out), and test images through every agent's API",
     )
     .option('--once', 'run once, print the summary and exit (default: stay up and serve)')
     .option(
@@ -31,6 +37,12 @@ export function register(program: Command): void {
       'test images sent through each agent',
       integer('--samples', { min: 1, max: MAX_TEST_SAMPLES }),
       DEFAULT_TEST_SAMPLES,
+    )
+    .option(
+      '--fl-rounds <n>',
+      'FedAvg rounds of the federated round trip over the three agents (0 skips it)',
+      integer('--fl-rounds', { min: 0, max: MAX_FL_ROUNDS }),
+      DEFAULT_FL_ROUNDS,
     )
     .action(action(() => import('../actions/demo-quickstart.ts')));
 }

@@ -18,37 +18,15 @@ import {
   SECAGG_UPLOAD_PHASES,
   type SecAggUploadPhase,
 } from '../../protocol/index.ts';
-import type { UpdateHeaders } from '../fl-uploads.ts';
+import type { FlCoordinator } from '../fl-coordinator.ts';
+import type { FlUploads, UpdateHeaders } from '../fl-uploads.ts';
 import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
 import { errorResponses as errors, js, parse } from './schemas.ts';
 
+/** What the routes call: the coordinator's job API and the device uploads (cloud/federated.ts). */
 export interface FlApi {
-  create(input: unknown): Promise<FlJob>;
-  list(): Promise<FlJob[]>;
-  describe(id: string): Promise<FlJob>;
-  stop(id: string): Promise<FlJob>;
-  registerKey(deviceId: string, pem: string): Promise<{ device_id: string; key_id: string }>;
-  receiveUpdate(
-    jobId: string,
-    round: number,
-    deviceId: string,
-    h: UpdateHeaders,
-    body: Uint8Array,
-  ): Promise<{ accepted: boolean; round: number }>;
-  receiveSecAgg(
-    jobId: string,
-    round: number,
-    deviceId: string,
-    phase: SecAggUploadPhase,
-    h: UpdateHeaders,
-    body: Uint8Array,
-  ): Promise<{ accepted: boolean; round: number }>;
-  receiveEvaluation(
-    jobId: string,
-    round: number,
-    deviceId: string,
-    input: unknown,
-  ): Promise<{ accepted: boolean; round: number }>;
+  coordinator: Pick<FlCoordinator, 'create' | 'list' | 'describe' | 'stop'>;
+  uploads: Pick<FlUploads, 'registerKey' | 'receiveUpdate' | 'receiveSecAgg' | 'receiveEvaluation'>;
 }
 const jobParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] };
 const roundParams = {
@@ -74,10 +52,19 @@ async function readLimited(body: unknown, limit: number): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-const header = (h: Record<string, string | string[] | undefined>, k: string): string | undefined => {
-  const v = h[k];
-  return Array.isArray(v) ? v[0] : v;
-};
+/** The signed-upload headers (protocol/fl.ts FL_HEADERS) of a request. */
+function uploadHeaders(h: Record<string, string | string[] | undefined>): UpdateHeaders {
+  const header = (k: string): string | undefined => {
+    const v = h[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  return {
+    token: header(FL_HEADERS.token),
+    examples: header(FL_HEADERS.examples),
+    metrics: header(FL_HEADERS.metrics),
+    signature: header(FL_HEADERS.signature),
+  };
+}
 
 export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) => {
   // updates arrive as a raw stream, read with a byte limit (readLimited)
@@ -89,12 +76,12 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
       config: { auth: 'admin' },
       schema: { tags: ['federated'], body: js(CreateFlJobRequest, 'input'), response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.create(req.body),
+    async (req) => fl.coordinator.create(req.body),
   );
   app.get(
     FL_ROUTES.jobs,
     { config: { auth: 'read' }, schema: { tags: ['federated'], response: { 200: js(FlJobsResponse), ...errors } } },
-    async () => ({ jobs: await fl.list() }),
+    async () => ({ jobs: await fl.coordinator.list() }),
   );
   app.get(
     FL_ROUTES.job,
@@ -102,7 +89,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
       config: { auth: 'read' },
       schema: { tags: ['federated'], params: jobParams, response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.describe((req.params as { id: string }).id),
+    async (req) => fl.coordinator.describe((req.params as { id: string }).id),
   );
   app.post(
     FL_ROUTES.stop,
@@ -110,7 +97,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
       config: { auth: 'admin' },
       schema: { tags: ['federated'], params: jobParams, response: { 200: js(FlJob), ...errors } },
     },
-    async (req) => fl.stop((req.params as { id: string }).id),
+    async (req) => fl.coordinator.stop((req.params as { id: string }).id),
   );
   app.put(
     FL_ROUTES.deviceKey,
@@ -124,7 +111,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const body = parse(RegisterFlKeyRequest, req.body);
-      return fl.registerKey((req.principal as { deviceId: string }).deviceId, body.public_key_pem);
+      return fl.uploads.registerKey((req.principal as { deviceId: string }).deviceId, body.public_key_pem);
     },
   );
   app.post(
@@ -136,18 +123,12 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const { id, round } = req.params as { id: string; round: string };
-      const h = req.headers;
       const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
-      return fl.receiveUpdate(
+      return fl.uploads.receiveUpdate(
         id,
         Number(round),
         (req.principal as { deviceId: string }).deviceId,
-        {
-          token: header(h, FL_HEADERS.token),
-          examples: header(h, FL_HEADERS.examples),
-          metrics: header(h, FL_HEADERS.metrics),
-          signature: header(h, FL_HEADERS.signature),
-        },
+        uploadHeaders(req.headers),
         body,
       );
     },
@@ -169,19 +150,13 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const { id, round, phase } = req.params as { id: string; round: string; phase: SecAggUploadPhase };
-      const h = req.headers;
       const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
-      return fl.receiveSecAgg(
+      return fl.uploads.receiveSecAgg(
         id,
         Number(round),
         (req.principal as { deviceId: string }).deviceId,
         phase,
-        {
-          token: header(h, FL_HEADERS.token),
-          examples: header(h, FL_HEADERS.examples),
-          metrics: header(h, FL_HEADERS.metrics),
-          signature: header(h, FL_HEADERS.signature),
-        },
+        uploadHeaders(req.headers),
         body,
       );
     },
@@ -194,7 +169,12 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const { id, round } = req.params as { id: string; round: string };
-      return fl.receiveEvaluation(id, Number(round), (req.principal as { deviceId: string }).deviceId, req.body);
+      return fl.uploads.receiveEvaluation(
+        id,
+        Number(round),
+        (req.principal as { deviceId: string }).deviceId,
+        req.body,
+      );
     },
   );
 };
