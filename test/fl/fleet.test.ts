@@ -12,21 +12,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
-import { partitionIndices, selectSamples } from '../../src/fl/partition.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob, type ModelsResponse } from '../../src/protocol/index.ts';
-import { dropSchema, externalServicesSkipReason, MOSQUITTO_URL, PG_URL, uniqueSchema } from '../cloud/services.ts';
+import { closeFleet, deviceShards, FLEET_BACKENDS, waitOnline } from './fleet-support.ts';
 import { agentOptions, TestCloud, waitUntil, type CloudOptions } from '../e2e/harness.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { blobDataset, blobModel } from './helpers.ts';
 
 const data = blobDataset(600, 300);
-const shards = partitionIndices(data.train.y, 3, { kind: 'dirichlet', alpha: 1 }, 5);
-const shard = (k: number): Dataset => ({
-  ...data,
-  train: selectSamples(data.train, shards[k]!),
-  test: { x: new Float32Array(0), y: new Int32Array(0), count: 0 },
-});
+const shards = deviceShards(data, 3, 5);
+const shard = (k: number): Dataset => shards[k]!;
 
 async function waitJob(cloud: TestCloud, id: string, states: FlJob['state'][], timeoutMs: number): Promise<FlJob> {
   let job = await cloud.admin.get<FlJob>(FL_PATHS.job(id));
@@ -38,16 +33,7 @@ async function waitJob(cloud: TestCloud, id: string, states: FlJob['state'][], t
   return job;
 }
 
-const backends: { name: string; opts: () => Promise<CloudOptions | null> }[] = [
-  { name: 'embedded broker + SQLite', opts: async () => ({}) },
-  {
-    name: 'Mosquitto + PostgreSQL',
-    opts: async () =>
-      (await externalServicesSkipReason()) ? null : { db: PG_URL, pgSchema: uniqueSchema(), broker: MOSQUITTO_URL },
-  },
-];
-
-for (const backend of backends) {
+for (const backend of FLEET_BACKENDS) {
   describe(`federated job over the fleet (${backend.name})`, () => {
     let cloud: TestCloud | undefined;
     const agents: EdgeAgent[] = [];
@@ -80,21 +66,11 @@ for (const backend of backends) {
         dirs.push(mkdtempSync(join(tmpdir(), `verge-fl-agent-${k}-`)));
         await start(k, k === 2);
       }
-      await waitUntil(
-        async () =>
-          (await cloud!.admin.get<{ devices: { status: string }[] }>(HTTP_PATHS.devices)).devices.filter(
-            (d) => d.status === 'online',
-          ).length === 3,
-        20_000,
-        'three devices online',
-      );
+      await waitOnline(cloud!, 3, 20_000);
     });
 
     afterAll(async () => {
-      for (const a of agents) await a.stop().catch(() => undefined);
-      await cloud?.close();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      if (opts?.pgSchema) await dropSchema(opts.pgSchema);
+      await closeFleet(agents, cloud, dirs, opts);
     });
 
     it('runs rounds past a dropped client, resumes after a control-plane restart, lets the restarted agent rejoin, publishes with lineage', async (ctx) => {

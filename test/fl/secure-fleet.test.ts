@@ -8,39 +8,25 @@
  * input it stored is indistinguishable from ring noise (an unmasked input would decode within
  * ±bound everywhere).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
-import { partitionIndices, selectSamples } from '../../src/fl/partition.ts';
 import { decodeFixed } from '../../src/fl/secagg/fixed-point.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../src/protocol/index.ts';
-import { dropSchema, externalServicesSkipReason, MOSQUITTO_URL, PG_URL, uniqueSchema } from '../cloud/services.ts';
+import { closeFleet, deviceShards, FLEET_BACKENDS, waitOnline } from './fleet-support.ts';
 import { agentOptions, TestCloud, waitUntil, type CloudOptions } from '../e2e/harness.ts';
 import { blobDataset, blobModel } from './helpers.ts';
 
 const AGENTS = 4;
 const data = blobDataset(800, 200);
-const shards = partitionIndices(data.train.y, AGENTS, { kind: 'dirichlet', alpha: 1 }, 7);
-const shard = (k: number): Dataset => ({
-  ...data,
-  train: selectSamples(data.train, shards[k]!),
-  test: { x: new Float32Array(0), y: new Int32Array(0), count: 0 },
-});
+const shards = deviceShards(data, AGENTS, 7);
+const shard = (k: number): Dataset => shards[k]!;
 
-const backends: { name: string; opts: () => Promise<CloudOptions | null> }[] = [
-  { name: 'embedded broker + SQLite', opts: async () => ({}) },
-  {
-    name: 'Mosquitto + PostgreSQL',
-    opts: async () =>
-      (await externalServicesSkipReason()) ? null : { db: PG_URL, pgSchema: uniqueSchema(), broker: MOSQUITTO_URL },
-  },
-];
-
-for (const backend of backends) {
+for (const backend of FLEET_BACKENDS) {
   describe(`secure aggregation over the fleet (${backend.name})`, () => {
     let cloud: TestCloud | undefined;
     let opts: CloudOptions | null = null;
@@ -69,21 +55,11 @@ for (const backend of backends) {
       leaver.fl!.onOutcome = (o) => {
         if (o.round === 1 && o.phase === 'share' && o.result === 'uploaded') void leaver.stop();
       };
-      await waitUntil(
-        async () =>
-          (await cloud!.admin.get<{ devices: { status: string }[] }>(HTTP_PATHS.devices)).devices.filter(
-            (d) => d.status === 'online',
-          ).length === AGENTS,
-        30_000,
-        'agents online',
-      );
+      await waitOnline(cloud!, AGENTS, 30_000);
     });
 
     afterAll(async () => {
-      for (const a of agents) await a.stop().catch(() => undefined);
-      await cloud?.close();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      if (opts?.pgSchema) await dropSchema(opts.pgSchema);
+      await closeFleet(agents, cloud, dirs, opts);
     });
 
     it('aggregates the masked sum past a device that dropped after sharing keys; no update is stored', async (ctx) => {
