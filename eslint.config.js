@@ -9,6 +9,7 @@ const BROWSER_DATA_FILES = ['src/data/idx.ts', 'src/data/dataset.ts', 'src/data/
 /** protocol/ files the dashboard uses (signature.ts, with node:crypto, is not among them). */
 const BROWSER_PROTOCOL_FILES = [
   'src/protocol/http.ts',
+  'src/protocol/fl.ts',
   'src/protocol/messages.ts',
   'src/protocol/version.ts',
   'src/protocol/precisions.ts',
@@ -55,7 +56,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/runtime/*.ts', 'src/runtime/backends/web.ts'],
+    files: ['src/runtime/*.ts', 'src/runtime/backends/web*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [...NODE_MODULES, 'onnxruntime-node'] }],

@@ -2,8 +2,10 @@
  * verge in the browser vs verge on Node, side by side in one run: the seed CNN's Adam training
  * step (batch 64) and batch-1 inference latency, with onnxruntime-web (WASM) in headless Debian
  * chromium and with onnxruntime-node, the same code (src/web/speed.ts) on the same Fashion-MNIST
- * samples, per thread count, rounds interleaved (node, browser, node, browser …), medians reported.
- * The page is served cross-origin isolated, so WASM threads are available.
+ * samples, per thread count, rounds interleaved (order rotated each round), medians reported.
+ * Both builds of the app are measured: `cpu` (onnxruntime-web/wasm, what verge ships by default)
+ * and `webgpu` (the JSEP build, here on its WebAssembly provider: headless chromium has no GPU).
+ * The pages are served cross-origin isolated, so WASM threads are available.
  *
  *   npm run bench -- browser [--threads 1,2] [--rounds 2] [--steps 20] [--runs 100]
  *
@@ -17,7 +19,7 @@ import Fastify from 'fastify';
 import { webRoutes } from '../src/cloud/plugins/web.ts';
 import { readIdxSplit } from '../src/data/sources/idx.ts';
 import { REPO_SUBSET_DIR } from '../src/data/sources/fashion-mnist.ts';
-import { buildWebApp } from '../src/web/build.ts';
+import { buildWebApp, ORT_FLAVORS, type OrtFlavor } from '../src/web/build.ts';
 import { measureSpeed, type SpeedResult } from '../src/web/speed.ts';
 import { chromiumSkipReason, launchChromium } from '../test/web/chromium.ts';
 import { printTable, round, writeResult } from './lib.ts';
@@ -47,18 +49,25 @@ const median = (xs: number[]) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'verge-bench-browser-'));
-const web = await buildWebApp(join(dir, 'web'));
-const app = Fastify();
-await app.register(webRoutes, { webDir: web.outDir });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+const flavors = Object.keys(ORT_FLAVORS) as OrtFlavor[];
+const servers: { close(): Promise<void> }[] = [];
+const urls = {} as Record<OrtFlavor, string>;
+for (const f of flavors) {
+  const web = await buildWebApp(join(dir, f), { ort: f });
+  const app = Fastify();
+  await app.register(webRoutes, { webDir: web.outDir });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  servers.push(app);
+  urls[f] = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+}
 const browser = await launchChromium();
 const train = readIdxSplit(
   join(REPO_SUBSET_DIR, 'train-images-idx3-ubyte.gz'),
   join(REPO_SUBSET_DIR, 'train-labels-idx1-ubyte.gz'),
 ).split;
 
-async function inBrowser(threads: number): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+async function inBrowser(flavor: OrtFlavor, threads: number): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+  const url = urls[flavor];
   const page = await browser.context.newPage();
   try {
     const q = `threads=${threads}&batch=${opts.batch}&steps=${opts.steps}&warmup=${opts.warmupSteps}&runs=${opts.inferenceRuns}`;
@@ -75,18 +84,20 @@ async function inBrowser(threads: number): Promise<SpeedResult & { crossOriginIs
   }
 }
 
-type Row = { side: 'web' | 'node'; threads: number; r: SpeedResult };
+type Side = 'node' | OrtFlavor;
+type Row = { side: Side; threads: number; r: SpeedResult };
 const rows: Row[] = [];
+const sides: Side[] = ['node', ...flavors];
 let isolated = true;
 try {
   for (let round = 0; round < rounds; round++) {
     for (const threads of threadCounts) {
-      const order: ('node' | 'web')[] = round % 2 ? ['web', 'node'] : ['node', 'web'];
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
       for (const side of order) {
         console.error(`round ${round + 1}/${rounds}: ${side}, ${threads} thread(s)`);
         if (side === 'node') rows.push({ side, threads, r: await measureSpeed(train, { ...opts, threads }) });
         else {
-          const r = await inBrowser(threads);
+          const r = await inBrowser(side, threads);
           isolated &&= r.crossOriginIsolated;
           rows.push({ side, threads, r });
         }
@@ -95,28 +106,28 @@ try {
   }
 } finally {
   await browser.close();
-  await app.close();
+  for (const s of servers) await s.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
 const results = threadCounts.map((threads) => {
-  const pick = (side: 'web' | 'node', k: keyof SpeedResult) =>
+  const pick = (side: Side, k: keyof SpeedResult) =>
     median(rows.filter((x) => x.side === side && x.threads === threads).map((x) => x.r[k] as number));
-  const web = {
-    train_samples_per_sec: round(pick('web', 'train_samples_per_sec'), 1),
-    infer_b1_p50_ms: round(pick('web', 'infer_b1_p50_ms'), 3),
-    infer_b1_p99_ms: round(pick('web', 'infer_b1_p99_ms'), 3),
-  };
-  const node = {
-    train_samples_per_sec: round(pick('node', 'train_samples_per_sec'), 1),
-    infer_b1_p50_ms: round(pick('node', 'infer_b1_p50_ms'), 3),
-    infer_b1_p99_ms: round(pick('node', 'infer_b1_p99_ms'), 3),
-  };
+  const figures = (side: Side) => ({
+    train_samples_per_sec: round(pick(side, 'train_samples_per_sec'), 1),
+    infer_b1_p50_ms: round(pick(side, 'infer_b1_p50_ms'), 3),
+    infer_b1_p99_ms: round(pick(side, 'infer_b1_p99_ms'), 3),
+  });
+  const web = figures('cpu');
+  const webJsep = figures('webgpu');
+  const node = figures('node');
   return {
     threads,
     web,
+    web_jsep_build: webJsep,
     node,
     web_over_node_train: round(web.train_samples_per_sec / node.train_samples_per_sec, 3),
+    web_jsep_over_node_train: round(webJsep.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_over_node_infer_latency: round(web.infer_b1_p50_ms / node.infer_b1_p50_ms, 3),
   };
 });
@@ -124,21 +135,23 @@ const results = threadCounts.map((threads) => {
 printTable(
   [
     'threads',
-    'web train samples/s',
-    'node train samples/s',
+    'web (cpu build) train/s',
+    'web (jsep build) train/s',
+    'node train/s',
     'web/node',
+    'jsep/node',
     'web b1 p50 ms',
     'node b1 p50 ms',
-    'latency web/node',
   ],
   results.map((r) => [
     r.threads,
     r.web.train_samples_per_sec,
+    r.web_jsep_build.train_samples_per_sec,
     r.node.train_samples_per_sec,
     r.web_over_node_train,
+    r.web_jsep_over_node_train,
     r.web.infer_b1_p50_ms,
     r.node.infer_b1_p50_ms,
-    r.web_over_node_infer_latency,
   ]),
 );
 const file = writeResult('browser', {
@@ -154,6 +167,10 @@ const file = writeResult('browser', {
   ).version,
   cross_origin_isolated: isolated,
   target: 'verge in the browser ≥ 30% of verge on onnxruntime-node (training samples/s)',
+  builds: {
+    cpu: 'onnxruntime-web/wasm (ort-wasm-simd-threaded.wasm): what `npm run build:web` ships',
+    webgpu: 'onnxruntime-web with JSEP (ort-wasm-simd-threaded.jsep.wasm, Asyncify), run on its WASM provider',
+  },
   results,
   runs: rows.map((x) => ({ side: x.side, threads: x.threads, ...x.r })),
   not_measured: 'TensorFlow.js in the same page (issue 16)',

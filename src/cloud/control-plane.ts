@@ -23,6 +23,7 @@ import { DeviceMessageRouter } from './device-messages.ts';
 import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EdgeLoopService } from './edge-loop.ts';
 import type { UploadLimits } from './edge-loop-limits.ts';
+import { FleetEvents, announceWrites } from './fleet-events.ts';
 import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
 import { FederatedLearning } from './federated.ts';
@@ -36,6 +37,7 @@ import { deploymentRoutes } from './plugins/deployments.ts';
 import { deviceRoutes } from './plugins/devices.ts';
 import { edgeLoopRoutes } from './plugins/edge-loop.ts';
 import { enrollmentRoutes } from './plugins/enrollment.ts';
+import { eventRoutes } from './plugins/events.ts';
 import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
@@ -47,6 +49,7 @@ import { openRepositories, type Repositories } from './repositories/index.ts';
 import { loadOrCreateSigningKey, secretMatches, type SigningKey } from './secrets.ts';
 import { fleetStatus } from './status.ts';
 import { TelemetryIngest, summarizeTelemetry } from './telemetry.ts';
+import { deviceTelemetrySeries, seriesQuery } from './telemetry-series.ts';
 
 export { ENROLL_TOKEN_TTL_S } from './enrollment.ts';
 
@@ -157,6 +160,8 @@ export interface CloudServices {
   fl: FederatedLearning;
   edgeLoop: EdgeLoopService;
   hosted: HostedModels;
+  /** Change notifications for live views (GET /v1/events). */
+  events: FleetEvents;
   status(): Promise<StatusResponse>;
   syncBrokerAuth(): Promise<boolean>;
   /** Publish a device's desired state (retained); a no-op until MQTT is up (start() publishes it). */
@@ -179,7 +184,12 @@ async function openDatabase(opts: ControlPlaneOptions): Promise<SqlDatabase> {
 }
 
 /** Construct the services; each gets its dependencies through a small host interface. */
-function createServices(opts: ControlPlaneOptions, repos: Repositories, signingKey: SigningKey): CloudServices {
+function createServices(
+  opts: ControlPlaneOptions,
+  repos: Repositories,
+  signingKey: SigningKey,
+  events: FleetEvents,
+): CloudServices {
   const transport = new MqttTransport(opts, async (id, password) => {
     const d = await repos.devices.get(id);
     return !!d && d.id === id && d.revoked_at === null && secretMatches(password, d.secret_hash);
@@ -316,6 +326,7 @@ function createServices(opts: ControlPlaneOptions, repos: Repositories, signingK
     fl,
     edgeLoop,
     hosted,
+    events,
     status,
     syncBrokerAuth,
     publishDesiredState,
@@ -343,8 +354,15 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     hosted: { predict: (target, body, headers) => s.hosted.predict(target, body, headers, s.edgeLoop.codecContext) },
   });
   await app.register(telemetryRoutes, {
-    telemetry: { summary: (since, model, page) => summarizeTelemetry(s.repos.telemetry, since, model, page) },
+    telemetry: {
+      summary: (since, model, page) => summarizeTelemetry(s.repos.telemetry, since, model, page),
+      deviceSeries: async (device, q) =>
+        deviceTelemetrySeries((await s.devices.get(device)).id, seriesQuery(q), (...a) =>
+          s.repos.telemetry.ofDevice(...a),
+        ),
+    },
   });
+  await app.register(eventRoutes, { events: s.events });
   await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
   await app.ready();
   return app;
@@ -353,7 +371,8 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
 export async function buildControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   mkdirSync(opts.dataDir, { recursive: true });
   const db = await openDatabase(opts);
-  const repos = openRepositories(db);
+  const events = new FleetEvents();
+  const repos = announceWrites(openRepositories(db), events);
   const signingKey = loadOrCreateSigningKey(opts.dataDir);
   const admin = loadOrCreateAdminKey(opts.dataDir);
   // verge writes the broker's accounts and none was given: a password derived from the admin key
@@ -363,7 +382,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...opts,
       brokerPassword: createHmac('sha256', admin.key).update('verge broker login').digest('base64url'),
     };
-  const s = createServices(opts, repos, signingKey);
+  const s = createServices(opts, repos, signingKey, events);
   await s.keys.registerAdminKey(admin.key);
   await s.syncBrokerAuth();
   const app = await createApp(opts, s);
@@ -420,6 +439,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await s.telemetry.close().catch(() => undefined);
       await s.presence.flush().catch(() => undefined);
       await app.close();
+      s.events.close();
       await s.hosted.close().catch(() => undefined);
       await db.close();
     },

@@ -54,6 +54,10 @@ export const HTTP_ROUTES = {
   session: `${HTTP_API_ROOT}/session`,
   /** GET ?model=&since= : inference totals and latency quantiles per model, version and variant. */
   telemetry: `${HTTP_API_ROOT}/telemetry`,
+  /** GET ?since=&bucket_s= : one device's telemetry as a time series (DeviceTelemetryResponse). */
+  deviceTelemetry: `${HTTP_API_ROOT}/devices/:id/telemetry`,
+  /** GET, any operator key: server-sent events (`text/event-stream`) saying what changed (FleetEvent). */
+  events: `${HTTP_API_ROOT}/events`,
   openapi: '/openapi.json',
   metrics: '/metrics',
   health: '/healthz',
@@ -89,6 +93,8 @@ export const HTTP_PATHS = {
   status: HTTP_ROUTES.status,
   session: HTTP_ROUTES.session,
   telemetry: HTTP_ROUTES.telemetry,
+  deviceTelemetry: (id: string) => fillRoute(HTTP_ROUTES.deviceTelemetry, { id }),
+  events: HTTP_ROUTES.events,
   openapi: HTTP_ROUTES.openapi,
   metrics: HTTP_ROUTES.metrics,
   health: HTTP_ROUTES.health,
@@ -362,5 +368,48 @@ export const TelemetrySummaryResponse = z.object({
   ),
 });
 export type TelemetrySummaryResponse = z.infer<typeof TelemetrySummaryResponse>;
+
+/** Bounds of GET /v1/devices/:id/telemetry: a window of at most a day, in at most this many buckets. */
+export const DEVICE_TELEMETRY_MAX_WINDOW_MS = 24 * 3600_000;
+export const DEVICE_TELEMETRY_MAX_BUCKETS = 360;
+
+/** One time bucket of one device's telemetry (all its models). */
+export const DeviceTelemetryPoint = z.object({
+  /** Bucket start (epoch ms); a record counts in the bucket its window ends in. */
+  t: EpochMs,
+  inferences: z.number().int(),
+  errors: z.number().int(),
+  /** Inferences per second over the bucket. */
+  throughput: z.number(),
+  /** Upper bounds of the histogram buckets holding the quantiles; null without latency reports. */
+  p50_ms: z.number().nullable(),
+  p99_ms: z.number().nullable(),
+  /** Class mix: result label → count. */
+  results: z.record(z.string(), z.number().int()),
+});
+export type DeviceTelemetryPoint = z.infer<typeof DeviceTelemetryPoint>;
+
+export const DeviceTelemetryResponse = z.object({
+  device_id: z.string(),
+  since: EpochMs,
+  until: EpochMs,
+  bucket_ms: z.number().int().positive(),
+  /** The model versions the records came from. */
+  models: z.array(z.object({ name: z.string(), version: z.string(), variant: z.string() })),
+  /** Buckets with at least one record, oldest first. */
+  points: z.array(DeviceTelemetryPoint),
+});
+export type DeviceTelemetryResponse = z.infer<typeof DeviceTelemetryResponse>;
+
+/**
+ * Live updates (GET /v1/events, `text/event-stream`): each event is `event: fleet` with one
+ * FleetEvent as `data`, sent after the change is stored, so a client re-reading the resource sees
+ * it. Comment lines (`: ping`) keep idle streams open through proxies.
+ */
+export const FLEET_EVENT_NAME = 'fleet';
+export const FLEET_TOPICS = ['devices', 'deployments', 'models', 'telemetry', 'fl'] as const;
+export type FleetTopic = (typeof FLEET_TOPICS)[number];
+export const FleetEvent = z.object({ topic: z.enum(FLEET_TOPICS), at: EpochMs });
+export type FleetEvent = z.infer<typeof FleetEvent>;
 
 export { AckState };

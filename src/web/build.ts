@@ -9,15 +9,24 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:f
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { VergeError } from '../errors.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 /** The pages (one bundle each) under src/web/app/. */
 export const WEB_ENTRIES = ['dashboard', 'train', 'bench'] as const;
-/** onnxruntime-web's WebAssembly build with the WebGPU provider (JSEP) and its loader. */
-export const ORT_WASM_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
+/**
+ * onnxruntime-web builds the app can ship: `cpu` is the WebAssembly provider alone
+ * (`onnxruntime-web/wasm`, runtime/backends/web-cpu.ts), `webgpu` adds the WebGPU provider (JSEP,
+ * compiled with Asyncify, which makes its CPU kernels about half as fast: bench/browser).
+ */
+export const ORT_FLAVORS = {
+  cpu: { files: ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'], backend: 'web-cpu.ts' },
+  webgpu: { files: ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'], backend: 'web.ts' },
+} as const;
+export type OrtFlavor = keyof typeof ORT_FLAVORS;
+export const DEFAULT_ORT_FLAVOR: OrtFlavor = 'cpu';
 /** Where the pages find the files (relative to the site root). */
 export const ORT_ASSETS_PATH = 'ort/';
 export const FASHION_DATA_PATH = 'data/fashion-mnist/';
@@ -31,7 +40,11 @@ export interface WebBuildResult {
 }
 
 /** Build the app into `outDir` (replaced). Fails with E_INTERNAL when a browser bundle cannot be made. */
-export async function buildWebApp(outDir: string, opts: { minify?: boolean } = {}): Promise<WebBuildResult> {
+export async function buildWebApp(
+  outDir: string,
+  opts: { minify?: boolean; ort?: OrtFlavor } = {},
+): Promise<WebBuildResult> {
+  const flavor = ORT_FLAVORS[opts.ort ?? DEFAULT_ORT_FLAVOR];
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, ORT_ASSETS_PATH), { recursive: true });
   mkdirSync(join(outDir, FASHION_DATA_PATH), { recursive: true });
@@ -53,6 +66,7 @@ export async function buildWebApp(outDir: string, opts: { minify?: boolean } = {
       metafile: true,
       logLevel: 'silent',
       loader: { '.css': 'css' },
+      plugins: [runtimeBackend(join(REPO, 'src', 'runtime', 'backends', flavor.backend))],
     }));
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? [];
@@ -64,8 +78,7 @@ export async function buildWebApp(outDir: string, opts: { minify?: boolean } = {
   }
   // the package exports each WASM file by name (its package.json is not exported)
   const require = createRequire(import.meta.url);
-  for (const f of ORT_WASM_FILES)
-    copyFileSync(require.resolve(`onnxruntime-web/${f}`), join(outDir, ORT_ASSETS_PATH, f));
+  for (const f of flavor.files) copyFileSync(require.resolve(`onnxruntime-web/${f}`), join(outDir, ORT_ASSETS_PATH, f));
   for (const f of readdirSync(join(HERE, 'static'))) copyFileSync(join(HERE, 'static', f), join(outDir, f));
   const subset = join(REPO, 'data', 'fashion-mnist-subset');
   if (existsSync(subset))
@@ -75,10 +88,25 @@ export async function buildWebApp(outDir: string, opts: { minify?: boolean } = {
   return { outDir, inputs: Object.keys(metafile.inputs), bytes };
 }
 
-// `tsx src/web/build.ts <outDir>` (npm run build:web)
+/** The runtime's `#ort` import resolves to the chosen browser backend. */
+function runtimeBackend(file: string): Plugin {
+  return {
+    name: 'verge-runtime-backend',
+    setup: (b) => void b.onResolve({ filter: /^#ort$/ }, () => ({ path: file })),
+  };
+}
+
+// `tsx src/web/build.ts [outDir] [--ort cpu|webgpu]` (npm run build:web)
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const out = resolve(process.argv[2] ?? join(REPO, 'dist', 'web'));
-  buildWebApp(out).then(
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--ort');
+  const ort = at >= 0 ? args.splice(at, 2)[1] : DEFAULT_ORT_FLAVOR;
+  if (!(ort! in ORT_FLAVORS)) {
+    console.error(`error: E_BAD_ARGUMENT: --ort must be ${Object.keys(ORT_FLAVORS).join(' or ')}, got '${ort}'`);
+    process.exit(1);
+  }
+  const out = resolve(args[0] ?? join(REPO, 'dist', 'web'));
+  buildWebApp(out, { ort: ort as OrtFlavor }).then(
     (r) => console.log(`built ${Object.keys(r.bytes).length} bundles into ${out}`),
     (e: Error) => {
       console.error(`error: ${e.message}`);

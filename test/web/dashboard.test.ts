@@ -2,7 +2,8 @@
  * The fleet dashboard in Debian's chromium against a real control plane with three real agents:
  * sign in (a wrong key first), watch the devices appear, deploy a missing version (refused with
  * the server's message), deploy, run a canary and promote it, roll another back, open a device
- * page with telemetry, sign in read-only (no write buttons), and lose the control plane (a clear
+ * page with its telemetry charts, sign in read-only (no write buttons), mint an enrollment token
+ * whose command enrolls a device, see the federated page, and lose the control plane (a clear
  * banner, the last data kept). Screenshots of each page go to .vitest/screenshots/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type { EdgeAgent } from '../../src/edge/agent.ts';
 import { HTTP_PATHS, type ApiKeyResponse } from '../../src/protocol/index.ts';
 import { buildWebApp } from '../../src/web/build.ts';
 import { predict, startAgent, TestCloud } from '../e2e/harness.ts';
+import { enroll } from '../cloud/sim-device.ts';
 import { seedCnnBytes } from '../edge/models.ts';
 import { chromiumSkipReason, collectPageErrors, launchChromium, type LaunchedBrowser } from './chromium.ts';
 
@@ -66,6 +68,7 @@ describe.skipIf(skip !== null)('fleet dashboard (chromium, real control plane an
     await page.locator('#devices').waitFor({ timeout: UI_MS });
     await expect.poll(() => page.locator('#devices tr[data-device] .pill.online').count(), { timeout: UI_MS }).toBe(3);
     expect(await page.locator('#role').textContent()).toContain('admin');
+    await expect.poll(() => page.locator('#live').textContent(), { timeout: UI_MS }).toContain('live');
     await page.fill('#device-search', 'cam-2');
     await expect.poll(() => page.locator('#devices tr[data-device]').count(), { timeout: UI_MS }).toBe(1);
     await page.fill('#device-search', '');
@@ -132,7 +135,9 @@ describe.skipIf(skip !== null)('fleet dashboard (chromium, real control plane an
       });
     void rows;
     expect(await page.locator('#device-telemetry').textContent()).toContain('seed-cnn@');
-    await page.waitForTimeout(4500); // two more polls: the chart gets points
+    // the device's own series: the charts have drawn their points
+    for (const chart of ['#device-chart', '#device-load-chart', '#device-mix-chart'])
+      await page.locator(`${chart} canvas`).waitFor({ timeout: UI_MS });
     await shot('device');
   }, 120_000);
 
@@ -152,12 +157,40 @@ describe.skipIf(skip !== null)('fleet dashboard (chromium, real control plane an
     await other.close();
   }, 120_000);
 
+  it('mints an enrollment token whose command enrolls a device, and shows the federated page', async () => {
+    await page.click('nav >> text=Enroll');
+    await page.fill('#enroll-form input[name=tags]', 'site lab');
+    await page.click('#enroll-form button[type=submit]');
+    await expect
+      .poll(() => page.locator('#action-result').textContent(), { timeout: UI_MS })
+      .toContain('not key=value');
+    await page.fill('#enroll-form input[name=tags]', 'site=lab');
+    await page.click('#enroll-form button[type=submit]');
+    await expect
+      .poll(() => page.locator('#enroll-tokens').textContent(), { timeout: UI_MS })
+      .toContain('--enroll-token');
+    await shot('enroll');
+    const command = (await page.locator('#enroll-tokens code').first().textContent())!;
+    const token = /--enroll-token (\S+)/.exec(command)![1]!;
+    expect(command).toContain(`--cloud ${cloud.url}`);
+    const enrolled = await enroll(cloud.url, token, 'from-the-ui');
+    expect(enrolled.status).toBe(200);
+    expect(enrolled.body.tags).toEqual({ site: 'lab' });
+    await page.click('nav >> text=Fleet');
+    await expect.poll(() => page.locator('#devices tr[data-device]').count(), { timeout: UI_MS }).toBe(4);
+
+    await page.click('nav >> text=Federated');
+    await page.locator('#fl-empty').waitFor({ timeout: UI_MS });
+    expect(await page.locator('#fl-empty').textContent()).toContain('verge fl start');
+  }, 120_000);
+
   it('says so when the control plane goes away, keeping the last data', async () => {
     await page.click('nav >> text=Fleet');
     await cloud.down();
     await page.locator('#connection-lost').waitFor({ timeout: UI_MS });
     expect(await page.locator('#connection-lost').textContent()).toContain('Lost contact with the control plane');
-    expect(await page.locator('#devices tr[data-device]').count()).toBe(3);
+    expect(await page.locator('#devices tr[data-device]').count()).toBe(4);
+    expect(await page.locator('#live').textContent()).toContain('polling');
     await shot('cloud-gone');
     // the browser logs each refused poll as a failed resource load; nothing else went wrong
     expect(errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|status of 40[14]/.test(e))).toEqual(

@@ -45,4 +45,21 @@ export function register(program: Command): void {
       DEFAULT_FL_ROUNDS,
     )
     .action(action(() => import('../actions/demo-quickstart.ts')));
+  demo
+    .command('browser')
+    .description(
+      "serve verge's browser app and open its training page: the seed CNN is built, trained on Fashion-MNIST and used to classify drawings inside the tab (onnxruntime-web, WASM threads)",
+    )
+    .option('--port <port>', 'HTTP port (default: a free one)', port('--port'), 0)
+    .option('--host <addr>', 'bind address', '127.0.0.1')
+    .option('--web-dir <dir>', 'the built app (default: the package’s dist/web; built there when missing)')
+    .option('--once', 'check that the pages are served (cross-origin isolated) and exit')
+    .option(
+      '--headless',
+      'train in the page inside headless Debian chromium (/usr/bin/chromium), print the outcome and exit',
+    )
+    .option('--samples <n>', 'training samples (--headless)', integer('--samples', { min: 64, max: 2000 }), 1024)
+    .option('--epochs <n>', 'epochs (--headless)', integer('--epochs', { min: 1, max: 20 }), 2)
+    .option('--json', 'print ONE JSON object {url, train_url, ...} on stdout')
+    .action(action(() => import('../actions/demo-browser.ts')));
 }

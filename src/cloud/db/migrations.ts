@@ -87,4 +87,6 @@ export const MIGRATIONS: string[] = [
      job_id TEXT NOT NULL, round INTEGER NOT NULL, device_id TEXT NOT NULL, phase TEXT NOT NULL,
      body TEXT NOT NULL, bytes BIGINT NOT NULL, received_at BIGINT NOT NULL,
      PRIMARY KEY (job_id, round, device_id, phase))`,
+  // one device's telemetry over time (GET /v1/devices/:id/telemetry, the dashboard's device page)
+  `CREATE INDEX IF NOT EXISTS telemetry_device ON telemetry (device_id, window_end)`,
 ];

@@ -30,7 +30,7 @@ export {
 } from './fl.ts';
 export { EdgeLoopRepository, type StoredLoopItem, type ItemQuery } from './edge-loop.ts';
 export { ModelRepository } from './models.ts';
-export { TelemetryRepository, type TelemetryRow } from './telemetry.ts';
+export { TelemetryRepository, type TelemetryRow, type DeviceTelemetryRow } from './telemetry.ts';
 
 export interface Repositories {
   db: SqlDatabase;

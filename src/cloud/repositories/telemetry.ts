@@ -21,6 +21,8 @@ export type TelemetryRow = {
   results: string | null;
 };
 
+export type DeviceTelemetryRow = TelemetryRow & { window_end: number };
+
 const COLUMNS = `telemetry (id, device_id, model, version, variant, deployment_id, window_start, window_end,
       inferences, errors, latency, results, received_at)`;
 const ONE_ROW = `(${placeholders(13)})`;
@@ -132,6 +134,15 @@ export class TelemetryRepository {
     return model
       ? this.db.all<TelemetryRow>(`${select} AND model = ?`, [since, model])
       : this.db.all<TelemetryRow>(select, [since]);
+  }
+
+  /** One device's records whose window ends in [since, until], oldest first, at most `limit`. */
+  async ofDevice(deviceId: string, since: number, until: number, limit: number): Promise<DeviceTelemetryRow[]> {
+    return this.db.all<DeviceTelemetryRow>(
+      `SELECT device_id, model, version, variant, inferences, errors, latency, results, window_end FROM telemetry
+       WHERE device_id = ? AND window_end >= ? AND window_end <= ? ORDER BY window_end LIMIT ?`,
+      [deviceId, since, until, limit],
+    );
   }
 
   async totals(): Promise<{ messages: number; inferences: number; errors: number }> {

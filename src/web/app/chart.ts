@@ -38,10 +38,11 @@ export class LineChart {
     this.plot.setData(this.data as uPlot.AlignedData);
   }
 
-  /** Replace every point. */
-  set(xs: number[], series: (number | null)[][]): void {
+  /** Replace every point; `xRange` fixes the x axis (a time window) instead of fitting the points. */
+  set(xs: number[], series: (number | null)[][], xRange?: [number, number]): void {
     this.data.length = 0;
     this.data.push(xs, ...(series as number[][]));
     this.plot.setData(this.data as uPlot.AlignedData);
+    if (xRange) this.plot.setScale('x', { min: xRange[0], max: xRange[1] });
   }
 }

@@ -1,13 +1,16 @@
 /**
  * The fleet dashboard (served at `/` by `verge cloud`): sign in with an API key, then the fleet
  * (devices with status, served model/version/variant, tags, last seen; search and filters), a
- * device page with its model's live telemetry, deployments (canary progress, health gate, promote
- * and rollback, a form to start one) and the model registry (versions, variants, lineage). Data is
- * polled every POLL_MS; a lost control plane, a wrong key or a refused action shows as one message.
- * Read-only keys see no write actions.
+ * device page with its own telemetry series (device-page.ts), deployments (canary progress, health
+ * gate, promote and rollback, a form to start one), the model registry (versions, variants,
+ * lineage), enrollment tokens (enroll-page.ts) and federated jobs (fl-page.ts). Live: the control
+ * plane's event stream (live.ts) triggers a re-read on each change, with a slow poll beside it (and a
+ * fast one while the stream is down). A lost control plane, a wrong key or a refused action shows as
+ * one message. Read-only keys see no write actions. Device-provided strings are rendered as text.
  */
 import { html, render } from 'htm/preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { FL_PATHS, FlJobsResponse, type FlJob } from '../../protocol/fl.ts';
 import {
   Deployment,
   DeploymentsResponse,
@@ -15,16 +18,23 @@ import {
   ModelsResponse,
   SessionResponse,
   StatusResponse,
-  TelemetrySummaryResponse,
   type CreateDeploymentRequest,
   type Device,
   type Role,
 } from '../../protocol/http.ts';
 import { ApiClient, ApiError, HTTP_PATHS, isUnreachable } from './api.ts';
-import { LineChart } from './chart.ts';
+import { DevicePage } from './device-page.ts';
+import { EnrollPage } from './enroll-page.ts';
+import { FlPage } from './fl-page.ts';
+import { ago, bytes, message, pill, tags, type Banner } from './format.ts';
+import { openLiveStream } from './live.ts';
 
-/** Refresh period of every page (ms). */
+/** Re-read period while the live stream is down (ms). */
 const POLL_MS = 2000;
+/** Re-read period while live: derived states (a silent device turning offline, "last seen") change without events. */
+const LIVE_POLL_MS = 15_000;
+/** Events within this period cause one re-read. */
+const EVENT_REFRESH_MS = 300;
 const KEY_STORAGE = 'verge.apiKey';
 
 interface FleetData {
@@ -32,40 +42,24 @@ interface FleetData {
   devices: Device[];
   deployments: Deployment[];
   models: ModelsResponse['models'];
-  telemetry: TelemetrySummaryResponse;
+  flJobs: FlJob[];
   at: number;
 }
 
-type Banner = { kind: 'error' | 'info'; text: string } | null;
-
-function message(e: unknown): string {
-  if (e instanceof ApiError) return `${e.message} (${e.code})`;
-  return e instanceof Error ? e.message : String(e);
-}
-
-const ago = (t: number | null) => {
-  if (t === null) return 'never';
-  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : new Date(t).toLocaleString();
-};
-const bytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
-const tags = (t: Record<string, string>) => Object.entries(t).map(([k, v]) => `${k}=${v}`);
-const pill = (s: string) => html`<span class=${`pill ${s}`}>${s.replace('_', ' ')}</span>`;
-
 async function loadFleet(api: ApiClient): Promise<FleetData> {
-  const [status, devices, deployments, models, telemetry] = await Promise.all([
+  const [status, devices, deployments, models, fl] = await Promise.all([
     api.get(HTTP_PATHS.status, StatusResponse),
     api.get(HTTP_PATHS.devices, DevicesResponse),
     api.get(HTTP_PATHS.deployments, DeploymentsResponse),
     api.get(HTTP_PATHS.models, ModelsResponse),
-    api.get(`${HTTP_PATHS.telemetry}?since=${Date.now() - 10 * 60_000}`, TelemetrySummaryResponse),
+    api.get(FL_PATHS.jobs, FlJobsResponse),
   ]);
   return {
     status,
     devices: devices.devices,
     deployments: deployments.deployments,
     models: models.models,
-    telemetry,
+    flJobs: fl.jobs,
     at: Date.now(),
   };
 }
@@ -214,64 +208,6 @@ function Fleet({ d }: { d: FleetData }) {
             </table>`
       }
     </div>`;
-}
-
-function DevicePage({ d, id }: { d: FleetData; id: string }) {
-  const dev = d.devices.find((x) => x.id === id);
-  const chartEl = useRef<HTMLDivElement>(null);
-  const chart = useRef<LineChart | null>(null);
-  // telemetry is summarized per model, version and variant across the fleet: show the models this device serves
-  const served = new Set([...(dev?.models.map((m) => m.name) ?? []), ...(dev?.model ? [dev.model] : [])]);
-  const rows = d.telemetry.models.filter((m) => served.has(m.name));
-  useEffect(() => {
-    if (!chartEl.current || !dev) return;
-    chart.current ??= new LineChart(chartEl.current, 'time', ['p50 ms', 'p95 ms', 'inferences'], { time: true });
-    const m = rows[0];
-    if (m) chart.current.push(Math.round(d.at / 1000), [m.p50_ms, m.p95_ms, m.inferences]);
-  }, [d.at, dev?.id]);
-  if (!dev) return html`<div class="banner error">Device ${id} is not in this fleet.</div>`;
-  return html`<div class="card" id="device-page">
-    <h2>${dev.name} ${pill(dev.status)}</h2>
-    <dl class="kv">
-      <dt>id</dt>
-      <dd>${dev.id}</dd>
-      <dt>serving</dt>
-      <dd>${dev.models.map((m) => `${m.name}@${m.version} (${m.variant})`).join(', ') || 'nothing'}</dd>
-      <dt>profile</dt>
-      <dd>${dev.profile ? JSON.stringify(dev.profile) : '—'}</dd>
-      <dt>tags</dt>
-      <dd>${tags(dev.tags).join(', ') || '—'}</dd>
-      <dt>last seen</dt>
-      <dd>${ago(dev.last_seen)}</dd>
-      <dt>enrolled</dt>
-      <dd>${new Date(dev.enrolled_at).toLocaleString()}</dd>
-    </dl>
-    <h3>Telemetry of its models (fleet-wide, last 10 minutes)</h3>
-    <table class="table" id="device-telemetry">
-      <tr>
-        <th>model</th>
-        <th>variant</th>
-        <th>devices</th>
-        <th>inferences</th>
-        <th>error rate</th>
-        <th>p50</th>
-        <th>p95</th>
-      </tr>
-      ${rows.map(
-        (m) =>
-          html`<tr>
-            <td>${m.name}@${m.version}</td>
-            <td>${m.variant}</td>
-            <td>${m.devices}</td>
-            <td>${m.inferences}</td>
-            <td>${(100 * m.error_rate).toFixed(2)}%</td>
-            <td>${m.p50_ms ?? '—'} ms</td>
-            <td>${m.p95_ms ?? '—'} ms</td>
-          </tr>`,
-      )}
-    </table>
-    <div ref=${chartEl} id="device-chart"></div>
-  </div>`;
 }
 
 function DeployForm({ api, d, onDone }: { api: ApiClient; d: FleetData; onDone: (b: Banner) => void }) {
@@ -457,6 +393,7 @@ function App() {
   const [lost, setLost] = useState<string | null>(null);
   const [banner, setBanner] = useState<Banner>(null);
   const [loginError, setLoginError] = useState<string | null>(null);
+  const [live, setLive] = useState(false);
 
   const signOut = useCallback((why: string | null) => {
     sessionStorage.removeItem(KEY_STORAGE);
@@ -484,10 +421,18 @@ function App() {
   useEffect(() => {
     if (!api) return;
     let stopped = false;
-    const tick = async () => {
+    let isLive = false;
+    let poll: ReturnType<typeof setTimeout> | undefined;
+    let soon: ReturnType<typeof setTimeout> | null = null;
+    // re-reads can overlap (an event during a poll): only a newer one may replace the data
+    let started = 0;
+    let shown = 0;
+    const refresh = async () => {
+      const seq = ++started;
       try {
         const d = await loadFleet(api);
-        if (stopped) return;
+        if (stopped || seq < shown) return;
+        shown = seq;
         setData(d);
         setLost(null);
       } catch (e) {
@@ -497,9 +442,25 @@ function App() {
         setLost(isUnreachable(e) ? `Lost contact with the control plane at ${location.origin}` : message(e));
       }
     };
-    void tick();
-    const t = setInterval(tick, POLL_MS);
-    return () => ((stopped = true), clearInterval(t));
+    const loop = async () => {
+      await refresh();
+      if (!stopped) poll = setTimeout(loop, isLive ? LIVE_POLL_MS : POLL_MS);
+    };
+    const onChange = () => {
+      soon ??= setTimeout(() => ((soon = null), void refresh()), EVENT_REFRESH_MS);
+    };
+    const stream = openLiveStream(api.apiKey, onChange, (l) => {
+      isLive = l;
+      setLive(l);
+      if (l) onChange(); // what changed while the stream was down
+    });
+    void loop();
+    return () => {
+      stopped = true;
+      clearTimeout(poll);
+      if (soon) clearTimeout(soon);
+      stream.close();
+    };
   }, [api]);
 
   // an action's result belongs to the page it was taken on
@@ -509,6 +470,8 @@ function App() {
     ['/fleet', 'Fleet'],
     ['/deployments', 'Deployments'],
     ['/models', 'Models'],
+    ['/enroll', 'Enroll'],
+    ['/fl', 'Federated'],
   ];
   const page =
     !api || !role
@@ -516,17 +479,26 @@ function App() {
       : !data
         ? html`<p class="muted">Loading the fleet…</p>`
         : route.startsWith('/devices/')
-          ? html`<${DevicePage} d=${data} id=${decodeURIComponent(route.slice(9))} />`
+          ? html`<${DevicePage}
+              api=${api}
+              device=${data.devices.find((x) => x.id === decodeURIComponent(route.slice(9)))}
+              at=${data.at}
+            />`
           : route === '/deployments'
             ? html`<${Deployments} api=${api} d=${data} role=${role} setBanner=${setBanner} />`
             : route === '/models'
               ? html`<${Models} d=${data} />`
-              : html`<${Fleet} d=${data} />`;
+              : route === '/enroll'
+                ? html`<${EnrollPage} api=${api} role=${role} setBanner=${setBanner} />`
+                : route === '/fl'
+                  ? html`<${FlPage} api=${api} jobs=${data.flJobs} role=${role} setBanner=${setBanner} />`
+                  : html`<${Fleet} d=${data} />`;
   return html`<header>
       <a class="brand" href="#/fleet">verge</a>
       ${api && html`<nav>${nav.map(([r, label]) => html`<a href=${`#${r}`} class=${route.startsWith(r!) ? 'active' : ''}>${label}</a>`)}<a href="train.html">Train in browser</a><a href="/openapi.json" target="_blank">API</a></nav>`}
       <span class="right">
         ${role && html`<span id="role">${role} key</span>`}
+        ${api && html`<span id="live" class=${live ? 'live' : 'polling'} title=${live ? 'updates as the control plane reports changes' : `re-reading every ${POLL_MS / 1000} s until the event stream is back`}>${live ? '● live' : 'polling'}</span>`}
         ${data && html`<span>updated ${new Date(data.at).toLocaleTimeString()}</span>`}
         ${api && html`<button class="secondary" onClick=${() => signOut(null)}>Sign out</button>`}
       </span>
