@@ -12,7 +12,7 @@ import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
 import { upgradeOpset } from '../onnx/opset-upgrade.ts';
 import { inferValues } from '../onnx/shape/index.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
-import { GradContext, gradRule, LowerContext } from './grad/index.ts';
+import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
 import { probeShapes, type ShapeMap } from './shapes.ts';
 
@@ -115,6 +115,8 @@ export interface LoweredForward {
   model: Model;
   /** initializer name → value holding its new contents after a training step (BN running stats). */
   stateUpdates: Map<string, string>;
+  /** Initializers read as fixed buffers, never parameters (running stats of BN with trainBatchNorm false). */
+  buffers: Set<string>;
 }
 
 /**
@@ -126,6 +128,7 @@ export function lowerForTraining(
   shapes: ShapeMap,
   seed = 0,
   formulations: Readonly<Formulations> = resolveFormulations(),
+  modes: Readonly<TrainingModes> = {},
 ): LoweredForward {
   const m = cloneModel(model);
   m.graph = commuteReluMaxPool(m.graph);
@@ -138,6 +141,7 @@ export function lowerForTraining(
   const nodes = m.graph.nodes;
   m.graph.nodes = [];
   const stateUpdates = new Map<string, string>();
+  const buffers = new Set<string>();
   const inits = new Set(m.graph.initializers.map((t) => t.name));
   nodes.forEach((node, i) => {
     const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
@@ -162,10 +166,14 @@ export function lowerForTraining(
       },
       seed + i,
       formulations,
+      modes,
+      (name) => {
+        if (inits.has(name)) buffers.add(name);
+      },
     );
     rule.trainingForward(ctx);
   });
-  return { model: m, stateUpdates };
+  return { model: m, stateUpdates, buffers };
 }
 
 /**
@@ -248,10 +256,11 @@ export async function buildGradientModel(
   wrt: readonly string[],
   seed = 0,
   choice: Partial<Formulations> = {},
+  modes: Readonly<TrainingModes> = {},
 ): Promise<GradientModel> {
   const formulations = resolveFormulations(choice);
   const shapes0 = await probeShapes(model);
-  const lowered = lowerForTraining(model, shapes0, seed, formulations);
+  const lowered = lowerForTraining(model, shapes0, seed, formulations, modes);
   const shapes = await probeShapes(lowered.model);
   const m = lowered.model;
   const forward = [...m.graph.nodes];

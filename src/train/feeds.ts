@@ -133,7 +133,7 @@ export function sampleShapeFor(
     if (classes < data.classes)
       throw new VergeError(
         'E_SHAPE_MISMATCH',
-        `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes} (labels 0–${data.classes - 1}); use a model with ${data.classes} outputs`,
+        `model output '${out.name}' scores ${classes} classes but ${data.name} has ${data.classes} (labels 0–${data.classes - 1}); use a model with ${data.classes} outputs (verge train --num-classes ${data.classes} replaces its head)`,
       );
     if (classes > data.classes)
       warning = `${data.name} labels ${data.classes} of the ${classes} classes model output '${out.name}' scores (labels 0–${data.classes - 1}); training keeps all ${classes}`;

@@ -15,9 +15,11 @@ import { loadModel, saveModel } from '../onnx/io.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { fixtureSkipReason } from '../../test/fixtures/index.ts';
-import { ensureFinetuneFixture, FINETUNE_FAMILIES } from '../../test/fixtures/finetune.ts';
+import { ensureFinetuneFixture, FINETUNE_FAMILIES, HEAD_FAMILIES } from '../../test/fixtures/finetune.ts';
 import { checkOnnxFiles } from '../../test/fixtures/onnx-checker.ts';
 import { TRAINING_OPSET } from './autodiff.ts';
+import { resolveFrozen } from './freeze.ts';
+import { replaceHead } from './head.ts';
 import { hasRecurrent } from './lower/recurrent.ts';
 import { lowerRecurrentFor, transferParameters } from './lower/parameters.ts';
 import { TrainingSession } from './session.ts';
@@ -113,4 +115,78 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       }
     },
   );
+});
+
+/**
+ * Transfer learning as users do it: a fresh head for 5 classes (`--num-classes 5`), the backbone
+ * frozen (`--freeze backbone`), BatchNorm in training mode (`--train-bn`, the default) or with fixed
+ * running statistics (`--no-train-bn`). The head starts from PyTorch's own initial values so one SGD
+ * step can be compared; frozen parameters must stay bit-identical and get no gradient graph.
+ */
+describe.each(HEAD_FAMILIES)('transfer learning on %s (new head, frozen backbone)', (name) => {
+  for (const [mode, trainBatchNorm] of [
+    ['train_bn', true],
+    ['eval_bn', false],
+  ] as const)
+    test(`BatchNorm ${mode}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
+      const skip = fixtureSkipReason();
+      if (skip) return ctx.skip(skip);
+      const f = ensureFinetuneFixture(name)!;
+      const source = loadModel(f.model);
+      const expected = loadModel(f.expected);
+      const byName = new Map(expected.graph.initializers.map((t) => [t.name, t]));
+      const meta = Object.fromEntries((expected.metadataProps ?? []).map((p) => [p.key, p.value]));
+      const classes = Number(meta.head_classes);
+      const lr = Number(meta.sgd_lr);
+      const { model: replaced, head } = replaceHead(source, classes, { seed: 1 });
+      // PyTorch's initial head values, so that one step is comparable.
+      const init = (n: string) => byName.get(`head/init/${n}`)!;
+      const model = {
+        ...replaced,
+        graph: {
+          ...replaced.graph,
+          initializers: replaced.graph.initializers.map((t) =>
+            t.name === head.weight || t.name === head.bias
+              ? { ...t, data: init(t.name).data, dims: [...init(t.name).dims] }
+              : t,
+          ),
+        },
+      };
+      const { frozen, trainable } = resolveFrozen(model, 'backbone');
+      expect(trainable.sort()).toEqual([head.weight, head.bias].sort());
+      const s = await TrainingSession.create(model, {
+        loss: 'cross-entropy',
+        optimizer: { kind: 'sgd', lr },
+        frozen,
+        trainBatchNorm,
+        threads: 2,
+      });
+      try {
+        // No gradient graph for the backbone: nothing differentiates a convolution's input.
+        const ops = new Set(s.graph.model.graph.nodes.map((n) => n.opType));
+        expect(ops.has('ConvTranspose')).toBe(false);
+        expect(s.parameterNames.slice().sort()).toEqual(trainable.sort());
+        const r = await s.step({ input: value(byName.get('input')!) }, value(byName.get('head/labels')!), lr);
+        expect(r.loss).toBeCloseTo(Number(meta[`head_loss_${mode}`]), 4);
+        const state = s.getState().tensors;
+        const exported = new Map(s.exportModel().graph.initializers.map((t) => [t.name, t]));
+        let compared = 0;
+        for (const [key, want] of byName) {
+          if (!key.startsWith(`head/${mode}/`)) continue;
+          const param = key.slice(`head/${mode}/`.length);
+          const got = (state[param]?.data ?? exported.get(param)?.data) as Float32Array;
+          const b = want.data as Float32Array;
+          let d = 0;
+          for (let i = 0; i < b.length; i++) d = Math.max(d, Math.abs(got[i]! - b[i]!));
+          expect(d, param).toBeLessThan(PARITY_TOLERANCE);
+          compared++;
+        }
+        expect(compared).toBeGreaterThanOrEqual(2);
+        const before = new Map(source.graph.initializers.map((t) => [t.name, t]));
+        for (const p of frozen) expect(exported.get(p)!.data, p).toEqual(before.get(p)!.data);
+        if (!trainBatchNorm) expect(s.stateTensors.filter((t) => t.kind === 'buffer')).toEqual([]);
+      } finally {
+        await s.release();
+      }
+    });
 });

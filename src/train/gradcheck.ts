@@ -12,6 +12,7 @@ import type { TensorValue } from '../runtime/tensor.ts';
 import { rng } from '../data/dataset.ts';
 import { buildGradientModel, type GradientModel } from './autodiff.ts';
 import type { Formulations } from './grad/formulations.ts';
+import type { TrainingModes } from './grad/rule.ts';
 import { allocate } from '../onnx/dtype.ts';
 import { numel } from '../onnx/ir.ts';
 
@@ -26,6 +27,8 @@ export interface GradCheckOptions {
   seed?: number;
   /** Gradient formulations to check (default: the defaults, see grad/formulations.ts). */
   formulations?: Partial<Formulations>;
+  /** Training modes of the forward (BatchNorm with fixed statistics; see grad/rule.ts). */
+  modes?: TrainingModes;
 }
 
 export interface GradCheckResult {
@@ -63,7 +66,7 @@ export async function checkGradients(
     m.graph.inputs.push(tensorValueInfo(t.name, t.dtype, t.dims));
     point[name] = { dtype: t.dtype, dims: [...t.dims], data: (t.data as Floats).slice() };
   }
-  const gm = await buildGradientModel(m, wrt, opts.seed ?? 0, opts.formulations);
+  const gm = await buildGradientModel(m, wrt, opts.seed ?? 0, opts.formulations, opts.modes);
   const session = await Session.create(gm.model, { threads: 1 });
   try {
     const outputs = m.graph.outputs.map((o) => o.name);

@@ -18,6 +18,9 @@
  * lossTerms: [proximalTerm(0.01)] }) (FedProx; anchors `<param>.anchor` set with setTensors).
  * Gradient formulations are an option too: { formulations: { convWeight: 'patches-gemm' } }.
  *
+ * Transfer learning: const { model: m } = replaceHead(model, 5); const { frozen } = resolveFrozen(m, 'backbone');
+ * TrainingSession.create(m, { …, frozen, trainBatchNorm: false })   // fresh head, fixed backbone and BN stats
+ *
  * Imported GRU/LSTM models are lowered to primitive ops first: lowerRecurrentFor(model, feeds)
  * (lowerRecurrent when the sequence length is known), train the result, then
  * transferParameters(original, trained) puts the weights back into the fused model.
@@ -105,4 +108,7 @@ export {
 } from './grad/formulations.ts';
 export { proximalTerm, ANCHOR_SUFFIX, type LossTerm, type LossTermContext, type ParameterInfo } from './loss-terms.ts';
 export { commuteReluMaxPool } from './rewrite.ts';
+export { findHead, replaceHead, type ClassifierHead, type ReplaceHeadOptions } from './head.ts';
+export { resolveFrozen, parameterNames, type FreezeSpec, type FrozenParameters } from './freeze.ts';
+export type { TrainingModes } from './grad/rule.ts';
 export { probeShapes, type ShapeMap, type ValueShape } from './shapes.ts';

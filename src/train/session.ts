@@ -32,6 +32,12 @@ export interface TrainingSessionOptions {
   lossTerms?: readonly LossTerm[];
   /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
   formulations?: Partial<Formulations>;
+  /**
+   * BatchNormalization while training: batch statistics with the running statistics updated and
+   * saved (true, the default, PyTorch's model.train()), or the running statistics, fixed (false:
+   * eval-mode BN, what Keras does for a frozen layer; steadier on small fine-tuning sets).
+   */
+  trainBatchNorm?: boolean;
 }
 
 export interface StepResult {

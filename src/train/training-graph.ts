@@ -44,6 +44,11 @@ export interface TrainingGraphOptions {
   lossTerms?: readonly LossTerm[];
   /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
   formulations?: Partial<Formulations>;
+  /**
+   * BatchNormalization in training mode (batch statistics, running statistics updated: the
+   * default) or as at inference (running statistics, fixed). See grad/rule.ts TrainingModes.
+   */
+  trainBatchNorm?: boolean;
 }
 
 export interface TrainingGraph {
@@ -137,12 +142,20 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const model = atTrainingOpset(source);
   const formulations = resolveFormulations(opts.formulations);
   const shapes0 = await probeShapes(model);
-  const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0, formulations);
+  const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0, formulations, {
+    trainBatchNorm: opts.trainBatchNorm ?? true,
+  });
   const m = lowered.model;
   const dataInputs = graphDataInputs(m.graph).map((i) => i.name);
   // Only the source model's own initializers are parameters (not constants the rewrites added).
   const candidates = model.graph.initializers
-    .filter((t) => isFloat(t.dtype) && !lowered.stateUpdates.has(t.name) && !isFrozen(opts.frozen, t.name))
+    .filter(
+      (t) =>
+        isFloat(t.dtype) &&
+        !lowered.stateUpdates.has(t.name) &&
+        !lowered.buffers.has(t.name) &&
+        !isFrozen(opts.frozen, t.name),
+    )
     .map((t) => t.name);
   const terms = appendLossTerms(m, model, candidates, out, opts.lossTerms ?? []);
   const shapes = await probeShapes(m);

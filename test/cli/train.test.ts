@@ -153,6 +153,57 @@ describe('verge train / verge eval', () => {
     expect(e.stderr).toMatch(/warning: /);
   });
 
+  it('transfer learning: --num-classes replaces the head, --freeze backbone trains only it', async () => {
+    const dir = join(tmp, 'new-task');
+    mkdirSync(dir);
+    const n = 48;
+    const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.cos(i * 0.011) * ((i % 784) / 784));
+    const y = Int32Array.from({ length: n }, (_, i) => i % 3);
+    writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
+    writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [n], data: y });
+    const out = join(tmp, 'seed_cnn_new_head.onnx');
+    const source = join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx');
+    const r = await verge([
+      'train',
+      source,
+      '--data',
+      dir,
+      '--num-classes',
+      '3',
+      '--freeze',
+      'backbone',
+      '--no-train-bn',
+      '--steps',
+      '4',
+      '--batch',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/replaced the classifier head \(Gemm '.*', \d+ → 10\) with a fresh \d+ → 3 layer/);
+    expect(r.stderr).not.toMatch(/warning/);
+    const report = JSON.parse(r.stdout);
+    expect(report.head).toEqual(expect.objectContaining({ op: 'Gemm', previous_classes: 10, classes: 3 }));
+    expect(report.trained_parameters).toBe(2);
+    expect(report.frozen_parameters).toBeGreaterThan(0);
+    expect(report.train_bn).toBe(false);
+    const before = new Map(loadModel(source).graph.initializers.map((t) => [t.name, t]));
+    const saved = loadModel(out);
+    expect(defaultOpset(saved)).toBe(defaultOpset(loadModel(source)));
+    for (const t of saved.graph.initializers) {
+      if (t.name === report.head.weight || t.name === report.head.bias) expect(t.dims).toContain(3);
+      else expect(t.data, t.name).toEqual(before.get(t.name)!.data);
+    }
+    const checked = checkOnnxFiles([out]);
+    if (!checked.skipped) expect(checked.failures).toEqual([]);
+    const e = await verge(['eval', out, '--data', dir, '--json']);
+    expect(e.code, e.stderr).toBe(0);
+  });
+
   it('trains the PyTorch GRU fixture (lowered for training) on a sequence dataset folder', async () => {
     const dir = join(tmp, 'seq');
     const data = sequenceTask({ train: 1500, test: 400, seed: 1 });
@@ -191,6 +242,7 @@ describe('verge train / verge eval', () => {
 
   it('bad inputs end with one clear line and no output file', { timeout: 600_000 }, async () => {
     const out = join(tmp, 'never.onnx');
+    const seedCnn = join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx');
     const cases: [string[], string, RegExp][] = [
       [
         ['train', '--arch', 'resnet9000', '--data', 'fashion-mnist', '--limit', '10', '--out', out],
@@ -242,6 +294,26 @@ describe('verge train / verge eval', () => {
         /input 'input'/,
       ],
       [['eval', join(tmp, 'nope.onnx'), '--data', 'fashion-mnist'], 'E_FILE_NOT_FOUND', /does not exist/],
+      [
+        ['train', seedCnn, '--data', 'fashion-mnist', '--limit', '10', '--freeze', '^layer9\\.', '--out', out],
+        'E_BAD_ARGUMENT',
+        /--freeze \/\^layer9\\\.\/ matches none of the model's \d+ parameter tensors \(names look like: /,
+      ],
+      [
+        ['train', seedCnn, '--data', 'fashion-mnist', '--limit', '10', '--freeze', '(', '--out', out],
+        'E_BAD_ARGUMENT',
+        /--freeze takes 'backbone' or a regular expression/,
+      ],
+      [
+        ['train', seedCnn, '--data', 'fashion-mnist', '--limit', '10', '--num-classes', '4', '--out', out],
+        'E_SHAPE_MISMATCH',
+        /scores 4 classes but .* has 10/,
+      ],
+      [
+        ['train', '--arch', 'cnn', '--data', 'fashion-mnist', '--num-classes', '4', '--out', out],
+        'E_BAD_ARGUMENT',
+        /--num-classes replaces the head of a model file/,
+      ],
     ];
     const results = await pool(cases, 2, ([args]) => verge(args));
     cases.forEach(([args, code, message], i) => {
@@ -271,6 +343,8 @@ describe('verge train / verge eval', () => {
       '--threads',
       '--schedule',
       '--freeze',
+      '--num-classes',
+      '--no-train-bn',
       '--limit',
       '--out',
       '--json',

@@ -24,6 +24,8 @@ import type { OptimizerKind } from '../../train/optimizer.ts';
 import { parseSchedule } from '../../train/schedules.ts';
 import { augmenter, describeAugment, parseAugment } from '../../data/transforms/index.ts';
 import { TrainingSession } from '../../train/session.ts';
+import { resolveFrozen, type FreezeSpec } from '../../train/freeze.ts';
+import { replaceHead, type ClassifierHead } from '../../train/head.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
 import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
 import { trainHmm, type HmmTrainFlags } from '../hmm-train.ts';
@@ -46,7 +48,9 @@ interface TrainOptions extends DataFlags, HmmTrainFlags {
   seed: number;
   threads?: number;
   schedule: string;
-  freeze?: RegExp;
+  numClasses?: number;
+  freeze?: FreezeSpec;
+  trainBn: boolean;
   clipNorm?: number;
   validation?: number | 'test';
   earlyStopping?: number;
@@ -111,7 +115,11 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   const batchSize = opts.batch;
   const lr = opts.lr ?? DEFAULT_LR[optimizer];
   const schedule = parseSchedule(opts.schedule);
-  const frozen = opts.freeze;
+  if (opts.numClasses !== undefined && opts.arch !== undefined)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      "--num-classes replaces the head of a model file; --arch models are built for the data's classes",
+    );
   const earlyStopping: EarlyStoppingOptions | undefined =
     opts.earlyStopping !== undefined ? { patience: opts.earlyStopping } : undefined;
   if (modelPath !== undefined && !existsSync(modelPath))
@@ -161,6 +169,15 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       ...(data.vocabSize ? { vocabSize: data.vocabSize } : {}),
     });
   } else source = densifySparseInitializers(loadModel(modelPath!)); // pruned models: dense weights to train
+  let head: { replaced: ClassifierHead; classes: number } | undefined;
+  if (opts.numClasses !== undefined) {
+    const r = replaceHead(source, opts.numClasses, { seed });
+    source = r.model;
+    head = { replaced: r.head, classes: opts.numClasses };
+    note(
+      `replaced the classifier head (${r.head.op} '${r.head.node}', ${r.head.features} → ${r.head.classes}) with a fresh ${r.head.features} → ${opts.numClasses} layer`,
+    );
+  }
   const { input, shape, classes, warning } = sampleShapeFor(source, data);
   if (warning) note(`warning: ${warning}`);
 
@@ -169,6 +186,13 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   if (hasRecurrent(source)) {
     trainable = await lowerRecurrentFor(source, { [input]: probeFeed(data, shape) });
     note('lowered GRU/LSTM nodes to primitive ops for training');
+  }
+  const freeze = opts.freeze ? resolveFrozen(trainable, opts.freeze) : undefined;
+  if (freeze) {
+    const shown = freeze.trainable.length <= 4 ? `: ${freeze.trainable.join(', ')}` : '';
+    note(
+      `frozen ${freeze.frozen.length} of ${freeze.frozen.length + freeze.trainable.length} parameter tensors; training ${freeze.trainable.length}${shown}`,
+    );
   }
 
   const session = await TrainingSession.create(trainable, {
@@ -179,7 +203,8 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       ...(momentum !== undefined ? { momentum } : {}),
       ...(weightDecay !== undefined ? { weightDecay } : {}),
     },
-    ...(frozen ? { frozen: (name: string) => frozen.test(name) } : {}),
+    ...(freeze ? { frozen: freeze.frozen } : {}),
+    trainBatchNorm: opts.trainBn,
     ...(clipNorm !== undefined ? { clipNorm } : {}),
     ...(threads !== undefined ? { threads } : {}),
     seed,
@@ -248,6 +273,21 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       data: { name: data.name, source: data.source, train: data.train.count, test: data.test.count },
       model:
         opts.arch !== undefined ? { arch: opts.arch, ...(standardize ? { standardize } : {}) } : { file: modelPath },
+      ...(head
+        ? {
+            head: {
+              op: head.replaced.op,
+              node: head.replaced.node,
+              weight: head.replaced.weight,
+              ...(head.replaced.bias ? { bias: head.replaced.bias } : {}),
+              previous_classes: head.replaced.classes,
+              classes: head.classes,
+            },
+          }
+        : {}),
+      ...(freeze ? { frozen_parameters: freeze.frozen.length } : {}),
+      trained_parameters: session.parameterNames.length,
+      train_bn: opts.trainBn,
       optimizer,
       lr,
       batch: batchSize,

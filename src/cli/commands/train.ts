@@ -16,12 +16,16 @@ export function parseValidation(v: string): number | 'test' {
   return f;
 }
 
-/** argParser of --freeze: a regular expression. */
-export function parseRegExp(v: string): RegExp {
+/** argParser of --freeze: 'backbone' (everything but the classifier head) or a regular expression. */
+export function parseFreeze(v: string): 'backbone' | RegExp {
+  if (v === 'backbone') return v;
   try {
     return new RegExp(v);
   } catch (e) {
-    throw new VergeError('E_BAD_ARGUMENT', `--freeze is not a valid regular expression: ${(e as Error).message}`);
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--freeze takes 'backbone' or a regular expression over parameter names: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -74,9 +78,18 @@ export function register(program: Command): void {
       'constant',
     )
     .option(
-      '--freeze <regex>',
-      'keep parameters whose names match this regular expression fixed (e.g. fine-tune only the head)',
-      parseRegExp,
+      '--num-classes <n>',
+      "model file: replace its classifier head (the last Gemm/MatMul/Conv) with a fresh layer for n classes, initialized as PyTorch's nn.Linear (seeded by --seed)",
+      positiveInt('--num-classes'),
+    )
+    .option(
+      '--freeze <backbone|regex>',
+      "keep parameters fixed: 'backbone' = all but the classifier head, or those whose names match a regular expression (e.g. '^(layer1|layer2)\\.'); frozen parameters get no gradients and no optimizer state",
+      parseFreeze,
+    )
+    .option(
+      '--no-train-bn',
+      'BatchNormalization keeps its running statistics fixed and normalizes with them, as at inference (default: batch statistics, running statistics updated and saved, as PyTorch model.train())',
     )
     .option('--clip-norm <x>', 'clip gradients to this global L2 norm', number('--clip-norm', { above: 0 }))
     .option(

@@ -5,6 +5,8 @@ import type { GradRule } from './rule.ts';
  * normalize with the batch's statistics and update the running statistics as PyTorch does —
  * running = momentum_onnx·running + (1 − momentum_onnx)·batch, with the UNBIASED batch variance
  * (n/(n−1)), so a model trained here matches one trained in PyTorch.
+ * With `modes.trainBatchNorm` false it normalizes with the running statistics, which stay fixed
+ * buffers (eval-mode BN): y = x·k + (bias − mean·k), k = scale/√(var + ε); scale and bias still train.
  */
 export const BatchNormalization: GradRule = {
   op: 'BatchNormalization',
@@ -19,6 +21,18 @@ export const BatchNormalization: GradRule = {
     const rank = c.rank(x);
     const ch = c.dims(scale)[0]!;
     const eps = c.attrFloat('epsilon', 1e-5);
+    if (c.modes.trainBatchNorm === false) {
+      if (c.node.outputs.slice(1).some(Boolean))
+        c.fail('a BatchNormalization with running-statistics outputs cannot run with fixed statistics');
+      c.fixBuffer(runMean);
+      c.fixBuffer(runVar);
+      const perChannel = c.ints([1, ch, ...new Array<number>(rank - 2).fill(1)]);
+      const k = c.op('Div', [scale, c.op('Sqrt', [c.op('Add', [runVar, c.scalar(eps)])])]);
+      const shift = c.op('Sub', [bias, c.op('Mul', [runMean, k])]);
+      const scaled = c.op('Mul', [x, c.op('Reshape', [k, perChannel])]);
+      c.g.op('Add', [scaled, c.op('Reshape', [shift, perChannel])], {}, { output: c.output(0) });
+      return;
+    }
     const momentum = c.attrFloat('momentum', 0.9);
     const axisList = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
     const axes = c.ints(axisList);

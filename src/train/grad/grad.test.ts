@@ -11,6 +11,7 @@ import type { TensorValue } from '../../runtime/tensor.ts';
 import { buildGradientModel } from '../autodiff.ts';
 import { assertGradients, type GradCheckOptions } from '../gradcheck.ts';
 import type { Formulations } from './formulations.ts';
+import type { TrainingModes } from './rule.ts';
 import { GRAD_RULES } from './index.ts';
 
 type Fill = 'signed' | 'positive' | 'distinct';
@@ -30,6 +31,7 @@ interface Case {
   wrt?: string[];
   tol?: GradCheckOptions;
   formulations?: Partial<Formulations>;
+  modes?: TrainingModes;
 }
 
 function fill(n: number, how: Fill, seed: number): number[] {
@@ -73,7 +75,7 @@ async function check(op: string, c: Case): Promise<void> {
   const outs = g.node(op, names, c.attrs ?? {}, { outputs: c.outputs ?? 1 });
   for (const o of outs) g.output(o);
   const model = makeModel(g.graph, { opset: c.opset });
-  await assertGradients(model, feeds, c.wrt ?? wrt, { ...c.tol, formulations: c.formulations });
+  await assertGradients(model, feeds, c.wrt ?? wrt, { ...c.tol, formulations: c.formulations, modes: c.modes });
 }
 
 const f32 = 'float32' as const;
@@ -313,6 +315,20 @@ const CASES: Record<string, [string, Case][]> = {
           var: { dims: [3], values: [1, 1, 1] },
         },
         wrt: ['x', 'scale', 'bias'],
+      },
+    ],
+    [
+      'fixed running statistics (trainBatchNorm false)',
+      {
+        inputs: {
+          x: { dims: [4, 3, 2, 2] },
+          scale: { dims: [3] },
+          bias: { dims: [3] },
+          mean: { dims: [3], values: [0.1, -0.2, 0.3] },
+          var: { dims: [3], values: [0.5, 1, 2] },
+        },
+        wrt: ['x', 'scale', 'bias'],
+        modes: { trainBatchNorm: false },
       },
     ],
   ],

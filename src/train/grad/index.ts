@@ -117,4 +117,4 @@ export function gradRule(op: string): GradRule | undefined {
 }
 
 export type { GradRule } from './rule.ts';
-export { GradContext, LowerContext, NodeView } from './rule.ts';
+export { GradContext, LowerContext, NodeView, type TrainingModes } from './rule.ts';

@@ -187,6 +187,16 @@ export class GradContext extends NodeView {
   }
 }
 
+/** How layers that behave differently while training run: an option of the caller. */
+export interface TrainingModes {
+  /**
+   * BatchNormalization normalizes with the batch's statistics and updates its running statistics
+   * (true, the default: PyTorch's model.train()), or normalizes with its running statistics, which
+   * stay fixed, as at inference (false: PyTorch's eval-mode BN, Keras' frozen BN).
+   */
+  trainBatchNorm?: boolean;
+}
+
 /** Context for training-mode rewrites: may add state that the training step updates. */
 export class LowerContext extends NodeView {
   constructor(
@@ -199,6 +209,9 @@ export class LowerContext extends NodeView {
     readonly updateState: (name: string, next: string) => void,
     readonly seed: number,
     formulations?: Readonly<Formulations>,
+    readonly modes: Readonly<TrainingModes> = {},
+    /** Register initializer `name` as a fixed buffer: read, never trained (frozen BN running stats). */
+    readonly fixBuffer: (name: string) => void = () => {},
   ) {
     super(g, node, shapes, constants, opset, formulations);
   }
