@@ -15,7 +15,12 @@ import { loadModel, saveModel } from '../onnx/io.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { fixtureSkipReason } from '../../test/fixtures/index.ts';
-import { ensureFinetuneFixture, FINETUNE_FAMILIES, HEAD_FAMILIES } from '../../test/fixtures/finetune.ts';
+import {
+  ensureFinetuneFixture,
+  FINETUNE_FAMILIES,
+  HEAD_FAMILIES,
+  type FinetuneFamily,
+} from '../../test/fixtures/finetune.ts';
 import { checkOnnxFiles } from '../../test/fixtures/onnx-checker.ts';
 import { TRAINING_OPSET } from './autodiff.ts';
 import { resolveFrozen } from './freeze.ts';
@@ -45,6 +50,18 @@ function opHistogram(m: Model): Record<string, number> {
   return h;
 }
 
+/** A family's exported model and PyTorch's reference tensors and metadata. */
+function loadFamily(name: FinetuneFamily) {
+  const f = ensureFinetuneFixture(name)!;
+  const expected = loadModel(f.expected);
+  return {
+    f,
+    source: loadModel(f.model),
+    byName: new Map(expected.graph.initializers.map((t) => [t.name, t])),
+    meta: Object.fromEntries((expected.metadataProps ?? []).map((p) => [p.key, p.value])),
+  };
+}
+
 describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
   test(
     'one SGD step equals PyTorch, loss decreases, the saved model keeps its opset',
@@ -52,11 +69,7 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
     async (ctx) => {
       const skip = fixtureSkipReason();
       if (skip) return ctx.skip(skip);
-      const f = ensureFinetuneFixture(name)!;
-      const source = loadModel(f.model);
-      const expected = loadModel(f.expected);
-      const byName = new Map(expected.graph.initializers.map((t) => [t.name, t]));
-      const meta = Object.fromEntries((expected.metadataProps ?? []).map((p) => [p.key, p.value]));
+      const { f, source, byName, meta } = loadFamily(name);
       const input = value(byName.get('input')!);
       const labels = value(byName.get('labels')!);
       const lr = Number(meta.sgd_lr);
@@ -131,11 +144,7 @@ describe.each(HEAD_FAMILIES)('transfer learning on %s (new head, frozen backbone
     test(`BatchNorm ${mode}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
       const skip = fixtureSkipReason();
       if (skip) return ctx.skip(skip);
-      const f = ensureFinetuneFixture(name)!;
-      const source = loadModel(f.model);
-      const expected = loadModel(f.expected);
-      const byName = new Map(expected.graph.initializers.map((t) => [t.name, t]));
-      const meta = Object.fromEntries((expected.metadataProps ?? []).map((p) => [p.key, p.value]));
+      const { source, byName, meta } = loadFamily(name);
       const classes = Number(meta.head_classes);
       const lr = Number(meta.sgd_lr);
       const { model: replaced, head } = replaceHead(source, classes, { seed: 1 });

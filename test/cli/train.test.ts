@@ -19,6 +19,20 @@ function oneErrorLine(stderr: string, code: string): void {
   expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
 }
 
+/** A folder of 48 28×28 images (x.npy, y.npy) labelled 0–2, with the same as a test split if asked. */
+function threeClassImages(name: string, withTest: boolean): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir);
+  const n = 48;
+  const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.013) * ((i % 784) / 784));
+  const y = Int32Array.from({ length: n }, (_, i) => i % 3);
+  for (const suffix of withTest ? ['', '_test'] : ['']) {
+    writeNpy(join(dir, `x${suffix}.npy`), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
+    writeNpy(join(dir, `y${suffix}.npy`), { dtype: 'int32', shape: [n], data: y });
+  }
+  return dir;
+}
+
 describe('verge train / verge eval', () => {
   it('trains --arch mlp on Fashion-MNIST, writes a plain model that verge eval scores the same', async () => {
     const out = join(tmp, 'mlp.onnx');
@@ -114,15 +128,7 @@ describe('verge train / verge eval', () => {
   });
 
   it('fine-tunes an opset-13 export on data labelling fewer classes than it scores: a warning, not an error', async () => {
-    const dir = join(tmp, 'three-classes');
-    mkdirSync(dir);
-    const n = 48;
-    const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.013) * ((i % 784) / 784));
-    const y = Int32Array.from({ length: n }, (_, i) => i % 3);
-    writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
-    writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [n], data: y });
-    writeNpy(join(dir, 'x_test.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
-    writeNpy(join(dir, 'y_test.npy'), { dtype: 'int32', shape: [n], data: y });
+    const dir = threeClassImages('three-classes', true);
     const out = join(tmp, 'seed_cnn_3.onnx');
     const source = join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx');
     const r = await verge([
@@ -154,13 +160,7 @@ describe('verge train / verge eval', () => {
   });
 
   it('transfer learning: --num-classes replaces the head, --freeze backbone trains only it', async () => {
-    const dir = join(tmp, 'new-task');
-    mkdirSync(dir);
-    const n = 48;
-    const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.cos(i * 0.011) * ((i % 784) / 784));
-    const y = Int32Array.from({ length: n }, (_, i) => i % 3);
-    writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [n, 1, 28, 28], data: x });
-    writeNpy(join(dir, 'y.npy'), { dtype: 'int32', shape: [n], data: y });
+    const dir = threeClassImages('new-task', false);
     const out = join(tmp, 'seed_cnn_new_head.onnx');
     const source = join(FIXTURE_MODELS_DIR, 'seed_cnn.onnx');
     const r = await verge([
