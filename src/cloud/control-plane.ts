@@ -297,6 +297,7 @@ function createServices(
         .map((v) => `${v.name.slice(0, -'-decoder'.length)}@${v.version}`);
     },
   });
+  edgeLoop.registerMetrics(metrics.registry);
   const router = new DeviceMessageRouter(metrics);
   router.on('telemetry', (m) => telemetry.push(m));
   router.on('heartbeat', (m) => presence.heartbeat(m));

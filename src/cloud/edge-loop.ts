@@ -13,6 +13,7 @@ import {
   emptyDriftSummary,
   mergeDriftSummaries,
   psi,
+  type DriftOverview,
   type DriftScore,
   LabelItemsRequest,
   SetEdgeLoopPolicyRequest,
@@ -28,6 +29,7 @@ import {
 } from '../protocol/index.ts';
 import type { EdgeLoopRepository, ItemQuery } from './repositories/index.ts';
 import { decodeCodecFrame } from '../protocol/codec-frame.ts';
+import { Gauge, type Registry } from 'prom-client';
 import {
   QUOTA_RETRY_AFTER_S,
   UploadRateLimiter,
@@ -58,6 +60,10 @@ export class UploadRefusedError extends VergeError {
     super(r.error.code, r.error.message);
   }
 }
+
+/** Window of the drift gauges on /metrics, and how long one computation of it serves scrapes. */
+export const DRIFT_METRICS_WINDOW_MS = 3600_000;
+export const DRIFT_METRICS_TTL_MS = 15_000;
 
 /** Upper bound of one item's metadata in an export page. */
 const EXPORT_META_BYTES = 4096 + 8;
@@ -268,13 +274,15 @@ export class EdgeLoopService {
       );
     const mine = rows.filter((r) => r.version === v);
     const cur = mine.reduce((acc, r) => mergeDriftSummaries(acc, r.summary), emptyDriftSummary());
-    const p = {
-      mean: psi(ref.features.mean, cur.features.mean),
-      std: psi(ref.features.std, cur.features.std),
-      class_mix: psi(ref.class_counts, cur.class_counts),
-    };
-    const values = Object.values(p).filter((x): x is number => x !== null);
-    const score = values.length ? Math.max(...values) : null;
+    const { psi: p, score } = scoreAgainst(ref, cur);
+    const perDevice = new Map<string, DriftSummary>();
+    for (const r of mine)
+      perDevice.set(r.device_id, mergeDriftSummaries(perDevice.get(r.device_id) ?? emptyDriftSummary(), r.summary));
+    const byDevice = [...perDevice].map(([device_id, summary]) => {
+      const s = scoreAgainst(ref, summary).score;
+      return { device_id, samples: summary.samples, score: s, drifted: s !== null && s > DRIFT_PSI_THRESHOLD };
+    });
+    byDevice.sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || a.device_id.localeCompare(b.device_id));
     return {
       model,
       version: v,
@@ -284,9 +292,92 @@ export class EdgeLoopService {
       score,
       threshold: DRIFT_PSI_THRESHOLD,
       drifted: score !== null && score > DRIFT_PSI_THRESHOLD,
-      devices: new Set(mine.map((r) => r.device_id)).size,
+      devices: perDevice.size,
+      by_device: byDevice,
     };
   }
+
+  /** Every model with drift reports since `since`: scored against its reference, or why not. */
+  async driftOverview(since: number): Promise<DriftOverview> {
+    const out: DriftOverview = { since, models: [], unscored: [] };
+    for (const model of await this.host.repo.driftModels(since)) {
+      try {
+        out.models.push(await this.driftScore(model, since));
+      } catch (e) {
+        if (!isVergeError(e) || e.code !== 'E_NOT_FOUND') throw e;
+        const rows = await this.host.repo.driftSince(model, since);
+        const byVersion = new Map<string, number>();
+        for (const r of rows) byVersion.set(r.version, (byVersion.get(r.version) ?? 0) + r.summary.samples);
+        for (const [version, samples] of byVersion) out.unscored.push({ model, version, samples, reason: e.message });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drift on the control plane's Prometheus registry: PSI per feature and the score, samples and
+   * drifted devices per (model, version) over the last DRIFT_METRICS_WINDOW_MS, computed at most
+   * once per DRIFT_METRICS_TTL_MS (a scrape does not re-read the window each time).
+   */
+  registerMetrics(registry: Registry): void {
+    let cached: { at: number; value: Promise<DriftOverview> } | undefined;
+    const overview = () => {
+      if (!cached || Date.now() - cached.at > DRIFT_METRICS_TTL_MS) {
+        const value = this.driftOverview(Date.now() - DRIFT_METRICS_WINDOW_MS);
+        cached = { at: Date.now(), value };
+        value.catch(() => (cached = undefined));
+      }
+      return cached.value;
+    };
+    new Gauge({
+      name: 'verge_drift_psi',
+      help: 'edge-loop input drift over the last hour: PSI against the version reference, per feature (mean, std, class_mix) and the score (their max); > 0.25 = drifted',
+      labelNames: ['model', 'version', 'feature'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const m of (await overview().catch(() => null))?.models ?? []) {
+          const l = { model: m.model, version: m.version };
+          for (const [feature, v] of Object.entries({ ...m.psi, score: m.score }))
+            if (v !== null) this.set({ ...l, feature }, v);
+        }
+      },
+    });
+    new Gauge({
+      name: 'verge_drift_samples',
+      help: 'inputs summarised in the drift window (last hour), per model and version',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const o = await overview().catch(() => null);
+        for (const m of o?.models ?? []) this.set({ model: m.model, version: m.version }, m.samples);
+        for (const u of o?.unscored ?? []) this.set({ model: u.model, version: u.version }, u.samples);
+      },
+    });
+    new Gauge({
+      name: 'verge_drift_devices_drifted',
+      help: 'devices whose own inputs score above the drift threshold (last hour), per model and version',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const m of (await overview().catch(() => null))?.models ?? [])
+          this.set({ model: m.model, version: m.version }, m.by_device?.filter((d) => d.drifted).length ?? 0);
+      },
+    });
+  }
+}
+
+/** PSI of `cur` against `ref` per feature and on the class mix; the score is the largest. */
+function scoreAgainst(ref: DriftSummary, cur: DriftSummary): { psi: DriftScore['psi']; score: number | null } {
+  const p = {
+    mean: psi(ref.features.mean, cur.features.mean),
+    std: psi(ref.features.std, cur.features.std),
+    class_mix: psi(ref.class_counts, cur.class_counts),
+  };
+  const values = Object.values(p).filter((x): x is number => x !== null);
+  return { psi: p, score: values.length ? Math.max(...values) : null };
 }
 
 function splitRef(ref: string): { name: string; version: string } {

@@ -274,6 +274,8 @@ export const EDGE_LOOP_ROUTES = {
   export: `${HTTP_API_ROOT}/edge-loop/export`,
   /** POST (device): drift summaries; GET (operator) ?model=&since=: the drift score. */
   drift: `${HTTP_API_ROOT}/edge-loop/drift`,
+  /** GET (operator) ?since=: the drift score of every model that reported (verge status shows it). */
+  driftModels: `${HTTP_API_ROOT}/edge-loop/drift/models`,
   /** PUT (admin) / GET: a model version's training reference (DriftSummary); `:ref` = name@version. */
   reference: `${HTTP_API_ROOT}/edge-loop/references/:ref`,
 } as const;
@@ -285,6 +287,7 @@ export const EDGE_LOOP_PATHS = {
   labels: EDGE_LOOP_ROUTES.labels,
   export: EDGE_LOOP_ROUTES.export,
   drift: EDGE_LOOP_ROUTES.drift,
+  driftModels: EDGE_LOOP_ROUTES.driftModels,
   reference: (ref: string) => fillRoute(EDGE_LOOP_ROUTES.reference, { ref }),
 } as const;
 
@@ -341,8 +344,30 @@ export const DriftScore = z.object({
   threshold: z.number(),
   drifted: z.boolean(),
   devices: z.number().int(),
+  /** The same score per device (its own summaries against the reference), most drifted first. */
+  by_device: z
+    .array(
+      z.object({
+        device_id: DeviceIdSchema,
+        samples: z.number().int(),
+        score: z.number().nullable(),
+        drifted: z.boolean(),
+      }),
+    )
+    .optional(),
 });
 export type DriftScore = z.infer<typeof DriftScore>;
+
+/** GET /v1/edge-loop/drift/models: every model with drift reports in the window, scored or why not. */
+export const DriftOverview = z.object({
+  since: EpochMs,
+  models: z.array(DriftScore),
+  /** Models with reports but no reference to compare with (PUT a reference; verge retrain stores one). */
+  unscored: z.array(
+    z.object({ model: z.string(), version: z.string(), samples: z.number().int(), reason: z.string() }),
+  ),
+});
+export type DriftOverview = z.infer<typeof DriftOverview>;
 
 export function emptyDriftSummary(classes = 0): DriftSummary {
   return {

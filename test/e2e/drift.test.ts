@@ -16,9 +16,10 @@ import {
   addToDriftSummary,
   emptyDriftSummary,
   psi,
+  type DriftOverview,
   type DriftScore,
 } from '../../src/protocol/index.ts';
-import { ROOT } from '../cli/cli.ts';
+import { ROOT, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
 import { startAgent, TestCloud, waitUntil } from './harness.ts';
 
@@ -101,6 +102,36 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
     expect(moved.samples).toBe(300);
     expect(moved.drifted).toBe(true);
     expect(moved.score!).toBeGreaterThan(DRIFT_PSI_THRESHOLD);
+    expect(moved.by_device).toEqual([{ device_id: agent.deviceId, samples: 300, score: moved.score, drifted: true }]);
+
+    // the same score in the fleet overview, on the control plane's /metrics and in `verge status`
+    const overview = await cloud.admin.get<DriftOverview>(`${EDGE_LOOP_PATHS.driftModels}?since=${t1}`);
+    expect(overview.models.map((m) => [m.model, m.score, m.drifted])).toEqual([['clf', moved.score, true]]);
+    expect(overview.unscored).toEqual([]);
+    const hour = await cloud.admin.get<DriftOverview>(EDGE_LOOP_PATHS.driftModels); // calm + shifted, last hour
+    const m = hour.models[0]!;
+    expect(m.samples).toBe(600);
+    const metrics = await (await fetch(`${cloud.url}/metrics`)).text();
+    const gauge = (feature: string) =>
+      Number(
+        new RegExp(`^verge_drift_psi\\{model="clf",version="1\\.0\\.0",feature="${feature}"\\} (\\S+)$`, 'm').exec(
+          metrics,
+        )?.[1],
+      );
+    expect(gauge('score')).toBeCloseTo(m.score!, 9);
+    expect(gauge('mean')).toBeCloseTo(m.psi.mean!, 9);
+    expect(metrics).toMatch(/^verge_drift_samples\{model="clf",version="1\.0\.0"\} 600$/m);
+    expect(metrics).toMatch(
+      new RegExp(
+        `^verge_drift_devices_drifted\\{model="clf",version="1\\.0\\.0"\\} ${m.by_device![0]!.drifted ? 1 : 0}$`,
+        'm',
+      ),
+    );
+    const cli = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const human = await verge(['status', ...cli]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(`clf@1.0.0: ${m.score!.toFixed(3)}${m.drifted ? ' DRIFTED' : ''} (mean`);
+    expect(human.stdout).toMatch(/over 600 inputs from 1 device\(s\)/);
 
     await expect(
       cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), { samples: 1, features: { mean: [1] } }),

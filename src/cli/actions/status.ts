@@ -1,6 +1,8 @@
 import { CloudClient, resolveCloud, summarize } from '../../cloud/client.ts';
 import {
+  EDGE_LOOP_PATHS,
   HTTP_PATHS,
+  type DriftOverview,
   type DeploymentsResponse,
   type StatusResponse,
   type TelemetrySummaryResponse,
@@ -15,6 +17,8 @@ export default async function status(opts: CloudCliOptions & { json?: boolean })
   const status = await client.get<StatusResponse>(HTTP_PATHS.status);
   const active = (await client.get<DeploymentsResponse>(`${HTTP_PATHS.deployments}?active=true`)).deployments;
   const recent = await client.get<TelemetrySummaryResponse>(HTTP_PATHS.telemetry);
+  // edge-loop drift of the last hour (a cloud without the route: none shown)
+  const drift = await client.get<DriftOverview>(EDGE_LOOP_PATHS.driftModels).catch(() => null);
   const out = {
     cloud: conn.url,
     ...status,
@@ -28,6 +32,7 @@ export default async function status(opts: CloudCliOptions & { json?: boolean })
       reason: d.reason,
     })),
     last_hour: recent.models,
+    drift: drift ? { models: drift.models.map(({ by_device: _d, ...m }) => m), unscored: drift.unscored } : null,
   };
   emit(opts, out, () =>
     [
@@ -44,6 +49,15 @@ export default async function status(opts: CloudCliOptions & { json?: boolean })
         (m) =>
           `  ${m.name}@${m.version} ${m.variant}: ${m.inferences} inferences on ${m.devices} device(s), error rate ${m.error_rate.toFixed(3)}, p50 ≤ ${m.p50_ms ?? '-'} ms, p95 ≤ ${m.p95_ms ?? '-'} ms`,
       ),
+      ...(drift && drift.models.length + drift.unscored.length
+        ? ['input drift, last hour (PSI; > 0.25 = drifted):']
+        : []),
+      ...(drift?.models ?? []).map((m) => {
+        const drifted = m.by_device?.filter((d) => d.drifted).length ?? 0;
+        const f = (v: number | null) => (v === null ? '-' : v.toFixed(3));
+        return `  ${m.model}@${m.version}: ${f(m.score)}${m.drifted ? ' DRIFTED' : ''} (mean ${f(m.psi.mean)}, std ${f(m.psi.std)}, class mix ${f(m.psi.class_mix)}) over ${m.samples} inputs from ${m.devices} device(s), ${drifted} drifted`;
+      }),
+      ...(drift?.unscored ?? []).map((u) => `  ${u.model}@${u.version}: ${u.samples} inputs, no score: ${u.reason}`),
     ].join('\n'),
   );
 }

@@ -9,6 +9,7 @@ import {
   CODEC_FRAME_CONTENT_TYPE,
   COLLECT_REASONS,
   CollectedItemsResponse,
+  DriftOverview,
   DriftScore,
   DriftSummary,
   DriftUploadRequest,
@@ -42,6 +43,7 @@ export interface EdgeLoopApi {
   setReference(ref: string, body: unknown): Promise<unknown>;
   reference(ref: string): Promise<unknown>;
   driftScore(model: string, since: number, version?: string): Promise<unknown>;
+  driftOverview(since: number): Promise<unknown>;
 }
 
 export interface HostedPredictApi {
@@ -223,6 +225,25 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
         q.since === undefined ? Date.now() - DEFAULT_DRIFT_WINDOW_MS : Number(q.since),
         q.version,
       );
+    },
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.driftModels,
+    {
+      config: { auth: 'read' },
+      schema: {
+        tags: ['edge-loop'],
+        querystring: {
+          type: 'object',
+          properties: { since: { type: 'string', pattern: INT } },
+          additionalProperties: false,
+        },
+        response: { 200: js(DriftOverview), ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query as { since?: string };
+      return loop.driftOverview(q.since === undefined ? Date.now() - DEFAULT_DRIFT_WINDOW_MS : Number(q.since));
     },
   );
   const refParams = { type: 'object', properties: { ref: { type: 'string', maxLength: 200 } }, required: ['ref'] };

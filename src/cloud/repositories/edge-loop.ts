@@ -202,6 +202,15 @@ export class EdgeLoopRepository {
     });
   }
 
+  /** Models with drift reports whose window ended at or after `since`. */
+  async driftModels(since: number): Promise<string[]> {
+    const rows = await this.db.all<{ model: string }>(
+      'SELECT DISTINCT model FROM loop_drift WHERE window_end >= ? ORDER BY model',
+      [since],
+    );
+    return rows.map((r) => r.model);
+  }
+
   async driftSince(
     model: string,
     since: number,
