@@ -11,6 +11,8 @@ import { VergeError } from '../errors.ts';
 
 export class ArtifactStore {
   readonly root: string;
+  /** Artifacts whose bytes were hashed since this process started, by `size:mtime` of the file then. */
+  private readonly verifiedAs = new Map<string, string>();
   constructor(dataDir: string) {
     this.root = join(dataDir, 'artifacts');
     mkdirSync(join(this.root, 'tmp'), { recursive: true });
@@ -54,6 +56,27 @@ export class ArtifactStore {
   async putBytes(bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
     const { Readable } = await import('node:stream');
     return this.put(Readable.from([Buffer.from(bytes)]));
+  }
+
+  /**
+   * Whether the stored bytes still hash to their name: hashed once per process (and again when the
+   * file's size or mtime changes), so an artifact altered or damaged on disk is never served. A
+   * mismatching file is moved aside to `<sha256>.corrupt`: it then reads as missing.
+   */
+  async verify(sha256: string): Promise<boolean> {
+    const path = this.pathOf(sha256);
+    const st = statSync(path);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    if (this.verifiedAs.get(sha256) === stamp) return true;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    if (hash.digest('hex') === sha256) {
+      this.verifiedAs.set(sha256, stamp);
+      return true;
+    }
+    this.verifiedAs.delete(sha256);
+    renameSync(path, `${path}.corrupt`);
+    return false;
   }
 
   read(sha256: string, range?: { start: number; end: number }): Readable {

@@ -41,6 +41,7 @@ import { eventRoutes } from './plugins/events.ts';
 import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
+import { deviceMayDownload } from './artifact-access.ts';
 import { systemRoutes } from './plugins/system.ts';
 import { telemetryRoutes } from './plugins/telemetry.ts';
 import { webRoutes } from './plugins/web.ts';
@@ -347,7 +348,16 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(keyRoutes, { keys: s.keys });
   await app.register(enrollmentRoutes, { enrollment: s.enrollment });
   await app.register(deviceRoutes, { devices: s.devices });
-  await app.register(modelRoutes, { models: s.models });
+  await app.register(modelRoutes, {
+    models: {
+      artifacts: s.models.artifacts,
+      uploadArtifact: (body) => s.models.uploadArtifact(body),
+      publish: (req) => s.models.publish(req),
+      list: (name) => s.models.list(name),
+      deviceMayDownload: (deviceId, sha256) =>
+        deviceMayDownload({ desired: (id) => s.deployments.desiredModels(id), fl: s.repos.fl }, deviceId, sha256),
+    },
+  });
   await app.register(deploymentRoutes, { deployments: s.deployments });
   await app.register(flRoutes, { fl: s.fl });
   await app.register(edgeLoopRoutes, {

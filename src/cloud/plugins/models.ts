@@ -19,11 +19,15 @@ import { errorResponses, js, parse } from './schemas.ts';
 export interface ArtifactReader {
   has(sha256: string): boolean;
   size(sha256: string): number;
+  /** false when the stored bytes no longer hash to their name (the file is then set aside). */
+  verify(sha256: string): Promise<boolean>;
   read(sha256: string, range?: { start: number; end: number }): Readable;
 }
 
 export interface ModelApi {
   artifacts: ArtifactReader;
+  /** Whether a device may download an artifact (artifact-access.ts); operators may download any. */
+  deviceMayDownload(deviceId: string, sha256: string): Promise<boolean>;
   uploadArtifact(body: Readable): Promise<{ sha256: string; size: number }>;
   publish(req: PublishModelRequest): Promise<ModelVersion>;
   list(name?: string): Promise<ModelsResponse>;
@@ -47,7 +51,15 @@ export const modelRoutes: FastifyPluginAsync<{ models: ModelApi }> = async (app,
     { config: { auth: 'device-or-read' }, schema: { tags: ['agent'], params: sha256Param } },
     async (req, reply) => {
       const { sha256 } = req.params as { sha256: string };
-      if (!models.artifacts.has(sha256)) throw new VergeError('E_NOT_FOUND', `no artifact ${sha256}`);
+      const p = req.principal;
+      const allowed = p.kind !== 'device' || (await models.deviceMayDownload(p.deviceId, sha256));
+      // the same answer as for a missing artifact: a device learns nothing of what it may not fetch
+      if (!allowed || !models.artifacts.has(sha256)) throw new VergeError('E_NOT_FOUND', `no artifact ${sha256}`);
+      if (!(await models.artifacts.verify(sha256)))
+        throw Object.assign(
+          new VergeError('E_INTEGRITY', `artifact ${sha256} is damaged on the server (set aside); publish it again`),
+          { statusCode: 500 },
+        );
       const size = models.artifacts.size(sha256);
       const range = parseRange(req.headers.range, size);
       reply
