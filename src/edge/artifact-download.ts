@@ -49,6 +49,19 @@ export async function sha256File(path: string): Promise<string> {
  * deleted so the next attempt starts clean) and E_NETWORK when the server cannot be reached.
  */
 export async function downloadArtifact(req: DownloadRequest, dir: string): Promise<DownloadResult> {
+  try {
+    return await downloadOnce(req, dir);
+  } catch (e) {
+    // a partial file left by an earlier attempt may itself be what is corrupt (a disk fault, a
+    // server that changed mid-way): it was deleted, so one fresh download decides. Only a fresh
+    // download that does not match is the artifact's fault (and final for the deployment)
+    if (e instanceof VergeError && e.code === 'E_INTEGRITY' && (e as { resumed?: boolean }).resumed)
+      return downloadOnce(req, dir);
+    throw e;
+  }
+}
+
+async function downloadOnce(req: DownloadRequest, dir: string): Promise<DownloadResult> {
   const sha = req.sha256.toLowerCase();
   if (!SHA256_HEX.test(sha))
     throw new VergeError('E_BAD_ARGUMENT', `artifact digest '${req.sha256}' is not a sha256 hex string`);
@@ -129,7 +142,7 @@ export async function downloadArtifact(req: DownloadRequest, dir: string): Promi
     } catch (e) {
       if (e instanceof VergeError) {
         safeUnlink(part);
-        throw e;
+        throw Object.assign(e, { resumed: resumedFrom > 0 });
       }
       // Keep the partial file: the next attempt resumes from it.
       throw new VergeError(
@@ -141,9 +154,12 @@ export async function downloadArtifact(req: DownloadRequest, dir: string): Promi
   const digest = hash.digest('hex');
   if (digest !== sha || (total !== undefined && received !== total)) {
     safeUnlink(part);
-    throw new VergeError(
-      'E_INTEGRITY',
-      `artifact from ${req.url} is corrupt: sha256 ${digest.slice(0, 12)}…, ${fmtInt(received)} bytes; expected ${sha.slice(0, 12)}…${total !== undefined ? `, ${fmtInt(total)} bytes` : ''}`,
+    throw Object.assign(
+      new VergeError(
+        'E_INTEGRITY',
+        `artifact from ${req.url} is corrupt: sha256 ${digest.slice(0, 12)}…, ${fmtInt(received)} bytes; expected ${sha.slice(0, 12)}…${total !== undefined ? `, ${fmtInt(total)} bytes` : ''}`,
+      ),
+      { resumed: resumedFrom > 0 },
     );
   }
   renameSync(part, done);

@@ -424,6 +424,12 @@ for (const backend of backends) {
     it('a revoked device is disconnected, refused by the broker, and refused over HTTP', async () => {
       const d = await device('revoked', {}, { auto: false });
       await publish(cloud, 'rm', '1.0.0', 'rm v1');
+      // deployed to it: a device downloads only what is deployed to it (test/security/artifact-access.test.ts)
+      await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+        model: 'rm',
+        version: '1.0.0',
+        target: { devices: [d.id] },
+      });
       const mv = await cloud.admin.get<{ models: { versions: ModelVersion[] }[] }>(HTTP_PATHS.model('rm'));
       const url = cloud.url + mv.models[0]!.versions[0]!.variants[0]!.url;
       expect((await fetch(url, { headers: { authorization: d.authHeader } })).status).toBe(200);

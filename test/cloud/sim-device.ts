@@ -213,7 +213,11 @@ export class SimDevice {
       parts.push(Buffer.from(await b.arrayBuffer()));
     } else {
       const r = await fetch(url, { headers: { authorization: this.authHeader } });
-      if (r.status !== 200) throw new Error(`download answered ${r.status}`);
+      if (r.status !== 200) {
+        // the cloud's own refusal (e.g. E_INTEGRITY for an artifact damaged on the server) is the ack's code
+        const body = (await r.json().catch(() => null)) as { error?: { code?: string } } | null;
+        throw Object.assign(new Error(`download answered ${r.status}`), { code: body?.error?.code });
+      }
       parts.push(Buffer.from(await r.arrayBuffer()));
     }
     const bytes = Buffer.concat(parts);

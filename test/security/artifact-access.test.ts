@@ -1,11 +1,14 @@
 /**
  * Finding 12 (low): any device could download any artifact, including models never deployed to
- * it, and the cloud served artifacts without re-checking their hash. Attacked here on the real
- * control plane (SQLite, embedded broker) with enrolled devices over HTTP.
+ * it; the cloud served artifacts without re-checking their hash; a corrupt partial download
+ * failed a deployment for good instead of restarting the download. Attacked here on the real
+ * control plane (SQLite, embedded broker) with enrolled devices over HTTP and the agent's downloader.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { downloadArtifact } from '../../src/edge/artifact-download.ts';
 import { HTTP_PATHS, type Deployment, type ModelVersion } from '../../src/protocol/index.ts';
 import { startCloud, type Cloud } from './harness.ts';
 
@@ -72,5 +75,31 @@ describe('artifact downloads', () => {
     expect(existsSync(file)).toBe(false);
     const resumed = await fetch(cloud.url + ref.url, { headers: { authorization: dev.authHeader, range: 'bytes=4-' } });
     expect(resumed.status).toBe(404);
+  });
+
+  it('a corrupt partial download is restarted from scratch, not a final failure', async () => {
+    const cloud = await startCloud('sqlite');
+    clouds.push(cloud);
+    const dev = await cloud.device('art-partial');
+    const content = 'model bytes, resumed from a damaged partial file '.repeat(100);
+    const mv = await publish(cloud, 'partial-model', content);
+    await cloud.admin.post<Deployment>(HTTP_PATHS.deployments, {
+      model: 'partial-model',
+      version: '1.0.0',
+      target: { devices: [dev.id] },
+    });
+    const ref = mv.variants[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'verge-partial-'));
+    try {
+      // what a disk fault (or an earlier server) left: the right length so far, the wrong bytes
+      writeFileSync(join(dir, `${ref.sha256}.part`), Buffer.alloc(1000, 0x41));
+      const got = await downloadArtifact(
+        { url: cloud.url + ref.url, sha256: ref.sha256, bytes: ref.size, headers: { authorization: dev.authHeader } },
+        dir,
+      );
+      expect(readFileSync(got.path, 'utf8')).toBe(content);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
