@@ -159,6 +159,23 @@ export function selectSamples(split: Split, idx: ArrayLike<number>): Split {
   return { x, y, ...(targets ? { targets } : {}), count: idx.length };
 }
 
+/** The samples of `a`, then those of `b`, as one split (same sample shape; copied). */
+export function concatSplits(a: Split, b: Split): Split {
+  const x = new Float32Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(a.count + b.count);
+  y.set(a.y);
+  y.set(b.y, a.count);
+  let targets: Float32Array | undefined;
+  if (a.targets && b.targets) {
+    targets = new Float32Array(a.targets.length + b.targets.length);
+    targets.set(a.targets);
+    targets.set(b.targets, a.targets.length);
+  }
+  return { x, y, ...(targets ? { targets } : {}), count: a.count + b.count };
+}
+
 /** Standardize in place with a mean and standard deviation (e.g. computed on the train split). */
 export function normalize(split: Split, mean: number, std: number): void {
   const x = split.x;

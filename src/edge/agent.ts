@@ -41,6 +41,8 @@ import { buildLocalApi, type PredictLimits } from './local-api.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
+import { flLocalData } from './fl-local-data.ts';
+import type { CollectedDatasetOptions } from './collected-dataset.ts';
 import { AgentEdgeLoop } from './edge-loop.ts';
 import { learnedCodecModels, type LearnedCodecRunner } from '../data/codecs/index.ts';
 import { detectProfile } from './profile.ts';
@@ -83,6 +85,11 @@ export interface EdgeAgentOptions {
    * called once when the first FL task arrives. Without it the agent takes no FL tasks.
    */
   localData?: () => Promise<Dataset>;
+  /**
+   * Federated learning also (or only) on the items this agent collected (edge data loop;
+   * `verge agent --fl-collected`): src/edge/fl-local-data.ts joins them with `localData`.
+   */
+  flCollected?: CollectedDatasetOptions;
   /** Period of collected-item uploads (edge data loop; tests shorten it). */
   uploadIntervalMs?: number;
 }
@@ -161,11 +168,11 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       afterPredict: (m, feeds, outputs) => this.loop.afterPredict(m, feeds, outputs),
       limits: opts.predictLimits,
     });
-    if (opts.localData)
+    if (opts.localData || opts.flCollected)
       this.fl = new FlParticipant({
         identity,
         dataDir: opts.dataDir,
-        localData: opts.localData,
+        localData: () => flLocalData({ data: opts.localData, collected: opts.flCollected, store: this.loop.store }),
         checkSignature: (ref) => this.checkSignature(ref),
         log: (line) => this.log(line),
         threads: opts.sessionThreads ?? 1,

@@ -5,8 +5,8 @@
  * same ClientTrainer the simulator uses, and uploads the compressed update over HTTP with the
  * device credential and an ed25519 signature (protocol/fl.ts). Raw data never leaves the device.
  *
- * Local data comes from `localData()` — the agent's `--data` today; the edge data loop's collected
- * samples can be merged in there (the seam is that one function).
+ * Local data comes from `localData()` — the agent's `--data`, the items it collected through the
+ * edge data loop (`--fl-collected`), or both (fl-local-data.ts); read once per job.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -228,6 +228,7 @@ export class FlParticipant {
   private async context(t: FlTaskMessage, model: ReturnType<typeof decodeModel>): Promise<JobContext> {
     let ctx = this.jobs.get(t.job_id);
     if (!ctx) {
+      this.data = undefined; // read the local data again for a new job (collected items grow)
       const trainer = await ClientTrainer.create(model, this.host.threads ? { threads: this.host.threads } : {});
       ctx = {
         trainer,

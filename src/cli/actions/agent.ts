@@ -19,6 +19,7 @@ interface AgentOptions {
   maxQueue?: number;
   predictTimeout?: number;
   data?: string;
+  flCollected?: boolean | string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -46,9 +47,12 @@ export default async function agent(opts: AgentOptions): Promise<void> {
       ...(opts.predictTimeout !== undefined ? { timeoutMs: opts.predictTimeout } : {}),
     },
     log: opts.quiet ? undefined : note,
+    ...(opts.flCollected
+      ? { flCollected: typeof opts.flCollected === 'string' ? { model: opts.flCollected } : {} }
+      : {}),
     ...(local
       ? {
-          // the FL client's local dataset (collected samples of the edge data loop join here)
+          // the FL client's local dataset (with --fl-collected, the collected items join it)
           localData: async () => {
             const ds = await loadDataset(local);
             if (!opts.quiet) note(`FL local ${describeDataset(ds)}`);

@@ -7,8 +7,8 @@
  */
 import semver from 'semver';
 import { CloudClient, resolveCloud } from '../../cloud/client.ts';
-import type { Dataset, Split } from '../../data/dataset.ts';
-import { take } from '../../data/dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
+import { concatSplits, take } from '../../data/dataset.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { VergeError } from '../../errors.ts';
 import { decodeModel, encodeModel } from '../../onnx/codec.ts';
@@ -44,16 +44,6 @@ interface RetrainFlags extends CloudCliOptions {
   json?: boolean;
 }
 
-function concat(a: Split, b: Split): Split {
-  const x = new Float32Array(a.x.length + b.x.length);
-  x.set(a.x);
-  x.set(b.x, a.x.length);
-  const y = new Int32Array(a.count + b.count);
-  y.set(a.y);
-  y.set(b.y, a.count);
-  return { x, y, count: a.count + b.count };
-}
-
 export default async function retrain(ref: string, f: RetrainFlags): Promise<void> {
   const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})@(\S+)$/.exec(ref);
   if (!m || !semver.valid(m[2]!))
@@ -87,7 +77,10 @@ export default async function retrain(ref: string, f: RetrainFlags): Promise<voi
         'E_SHAPE_MISMATCH',
         `--data has samples [${original.shape.join(', ')}], the collected items [${collected.shape.join(', ')}]`,
       );
-    train = concat(train, take(original.train, Math.min(f.replay ?? collected.train.count, original.train.count)));
+    train = concatSplits(
+      train,
+      take(original.train, Math.min(f.replay ?? collected.train.count, original.train.count)),
+    );
   }
   const classes = Math.max(collected.classes, original?.classes ?? 0);
   const trainSet: Dataset = { ...collected, classes, train };

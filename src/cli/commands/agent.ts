@@ -30,6 +30,10 @@ export function register(program: Command): void {
       'local training data for federated learning (any --data form; read when the first FL task arrives, never uploaded)',
     )
     .option(
+      '--fl-collected [model]',
+      "train federated rounds on the items this agent collected (edge data loop; labels: the cloud model's answers where offloaded, else the device model's own predictions), only those of [model] if given; joined with --data when both are given",
+    )
+    .option(
       '--max-batch <n>',
       'largest batch (first dimension) one predict request may send (default 1024)',
       positiveInt('--max-batch'),
