@@ -30,6 +30,8 @@ interface Case {
   B: number;
   I: number;
   H: number;
+  /** Model opset (default 14); 18 changes Split's signature, which the unrolled steps use. */
+  opset?: number;
 }
 
 function randomArray(n: number, r: () => number, scale = 1): Float32Array {
@@ -71,7 +73,7 @@ function recurrentModel(c: Case, seed: number): { model: Model; feeds: Record<st
   if (c.layout) attrs.layout = 1;
   g.node(c.cell, inputs, attrs, { outputs });
   for (const o of outputs) g.output(o, 'float32');
-  return { model: makeModel(g.graph, { opset: 14 }), feeds };
+  return { model: makeModel(g.graph, { opset: c.opset ?? 14 }), feeds };
 }
 
 async function runAll(model: Model, feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
@@ -117,6 +119,7 @@ const EXPLICIT_CASES: Case[] = [
   config('GRU', { lbr: 1, bias: true }),
   config('LSTM', { direction: 'bidirectional', bias: true, initialH: true, initialC: true, peepholes: true }),
   config('LSTM'),
+  config('GRU', { direction: 'bidirectional', bias: true, opset: 18 }),
 ];
 
 /** Random configurations (every direction × cell × lbr across the seeds), then EXPLICIT_CASES. */

@@ -64,7 +64,7 @@ function hiddenSize(graph: Graph, node: Node, gates: number): number {
   );
 }
 
-function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurrentOptions): void {
+function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurrentOptions, opset: number): void {
   const op = node.opType;
   const what = `${op} node '${node.name}'`;
   const input = (i: number): string | undefined => (node.inputs[i] ? node.inputs[i] : undefined);
@@ -104,6 +104,7 @@ function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurre
       direction,
       linearBeforeReset: (attrInt(node, 'linear_before_reset') ?? 0) !== 0,
       ...(activations ? { activations } : {}),
+      opset,
     },
     {
       X: node.inputs[0]!,
@@ -135,7 +136,7 @@ export function lowerRecurrent(model: Model, opts: LowerRecurrentOptions = {}): 
   const g = new GraphBuilder(graph);
   graph.nodes = [];
   for (const node of original) {
-    if (RECURRENT_OPS.has(node.opType) && isDefaultDomain(node.domain)) lowerNode(g, graph, node, opts);
+    if (RECURRENT_OPS.has(node.opType) && isDefaultDomain(node.domain)) lowerNode(g, graph, node, opts, opset);
     else graph.nodes.push(node);
   }
   return out;
