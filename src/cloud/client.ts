@@ -90,6 +90,9 @@ export class CloudClient {
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body);
   }
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
   upload<T>(path: string, bytes: Uint8Array): Promise<T> {
     return this.request<T>('POST', path, undefined, { raw: bytes });
   }

@@ -4,7 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiKeyResponse, Role, SigningKeyResponse } from '../protocol/index.ts';
+import { VergeError } from '../errors.ts';
+import type { ApiKeyInfo, ApiKeyResponse, Role, SigningKeyResponse } from '../protocol/index.ts';
 import type { ApiKeyRepository } from './repositories/index.ts';
 import { ADMIN_KEY_FILE, hashSecret, newSecret, type SigningKey } from './secrets.ts';
 
@@ -19,15 +20,38 @@ export function loadOrCreateAdminKey(dataDir: string): { key: string; path: stri
   return { key: readFileSync(path, 'utf8').trim(), path };
 }
 
+/** Characters of a key's sha256 that name it in listings (48 bits: ids of one fleet's keys do not collide). */
+const API_KEY_ID_CHARS = 12;
+export const apiKeyId = (keyHash: string): string => keyHash.slice(0, API_KEY_ID_CHARS);
+
 export class KeyService {
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly signingKey: SigningKey,
   ) {}
 
-  /** Register the admin key (idempotent: every replica does it at start). */
+  /**
+   * Register the admin key (idempotent: every replica does it at start, all reading one admin.key).
+   * A replaced admin.key revokes the key it held before: the old file's key stops working.
+   */
   async registerAdminKey(key: string): Promise<void> {
-    await this.apiKeys.ensure(hashSecret(key), 'admin', ADMIN_KEY_FILE);
+    const hash = hashSecret(key);
+    await this.apiKeys.ensure(hash, 'admin', ADMIN_KEY_FILE);
+    await this.apiKeys.revokeNamedExcept(ADMIN_KEY_FILE, hash);
+  }
+
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    return (await this.apiKeys.list()).map((k) => ({
+      id: apiKeyId(k.key_hash),
+      role: k.role,
+      name: k.name,
+      created_at: k.created_at,
+    }));
+  }
+
+  /** Revoke the key with this id: requests with it answer 401 from now on. */
+  async revokeApiKey(id: string): Promise<void> {
+    if ((await this.apiKeys.revoke(id)) === 0) throw new VergeError('E_NOT_FOUND', `no API key with id ${id}`);
   }
 
   signingKeyResponse(): SigningKeyResponse {
@@ -36,8 +60,9 @@ export class KeyService {
 
   async createApiKey(role: Role, name: string | null): Promise<ApiKeyResponse> {
     const key = newSecret('vk_');
-    await this.apiKeys.insert(hashSecret(key), role, name);
-    return { key, role, name };
+    const hash = hashSecret(key);
+    await this.apiKeys.insert(hash, role, name);
+    return { id: apiKeyId(hash), key, role, name };
   }
 
   /** The role of a presented API key, or null when it is unknown. */

@@ -40,6 +40,8 @@ export const HTTP_ROUTES = {
   artifacts: `${HTTP_API_ROOT}/artifacts`,
   enrollTokens: `${HTTP_API_ROOT}/enroll-tokens`,
   apiKeys: `${HTTP_API_ROOT}/api-keys`,
+  /** DELETE, admin: revoke an API key by its id (GET /v1/api-keys lists ids, never keys). */
+  apiKey: `${HTTP_API_ROOT}/api-keys/:id`,
   devices: `${HTTP_API_ROOT}/devices`,
   device: `${HTTP_API_ROOT}/devices/:id`,
   revokeDevice: `${HTTP_API_ROOT}/devices/:id/revoke`,
@@ -81,6 +83,7 @@ export const HTTP_PATHS = {
   artifacts: HTTP_ROUTES.artifacts,
   enrollTokens: HTTP_ROUTES.enrollTokens,
   apiKeys: HTTP_ROUTES.apiKeys,
+  apiKey: (id: string) => fillRoute(HTTP_ROUTES.apiKey, { id }),
   devices: HTTP_ROUTES.devices,
   device: (id: string) => fillRoute(HTTP_ROUTES.device, { id }),
   revokeDevice: (id: string) => fillRoute(HTTP_ROUTES.revokeDevice, { id }),
@@ -148,8 +151,14 @@ export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
 export const CreateApiKeyRequest = z.object({ role: Role, name: z.string().max(64).optional() });
-export const ApiKeyResponse = z.object({ key: z.string(), role: Role, name: z.string().nullable() });
+/** An API key's public id: the first 12 hex digits of its sha256 (the key itself is never stored). */
+export const ApiKeyId = z.string().regex(/^[0-9a-f]{12}$/, 'api key id: 12 hex digits');
+export const ApiKeyResponse = z.object({ id: ApiKeyId, key: z.string(), role: Role, name: z.string().nullable() });
 export type ApiKeyResponse = z.infer<typeof ApiKeyResponse>;
+export const ApiKeyInfo = z.object({ id: ApiKeyId, role: Role, name: z.string().nullable(), created_at: EpochMs });
+export type ApiKeyInfo = z.infer<typeof ApiKeyInfo>;
+export const ApiKeysResponse = z.object({ keys: z.array(ApiKeyInfo) });
+export type ApiKeysResponse = z.infer<typeof ApiKeysResponse>;
 
 export const CreateEnrollTokenRequest = z.object({
   tags: Tags.default({}),
