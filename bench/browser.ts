@@ -5,16 +5,18 @@
  * samples, per thread count, rounds interleaved (order rotated each round), medians reported.
  * Both builds of the app are measured: `cpu` (onnxruntime-web/wasm, what verge ships by default)
  * and `webgpu` (the JSEP build, here on its WebAssembly provider: headless chromium has no GPU).
- * The pages are served cross-origin isolated, so WASM threads are available.
+ * The pages are served cross-origin isolated, so WASM threads are available. TensorFlow.js 4.x
+ * trains the same model on the same samples and batch in the same browser (bench/browser-tfjs,
+ * backends cpu and webgl; its wasm backend cannot train a CNN), fewer steps as it is far slower.
  *
  *   npm run bench -- browser [--threads 1,2] [--rounds 2] [--steps 20] [--runs 100]
- *
- * Not measured here (issue 16 asks for it): TensorFlow.js in the same page.
+ *                            [--tfjs-backends cpu,webgl] [--tfjs-steps 3]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
 import Fastify from 'fastify';
 import { webRoutes } from '../src/cloud/plugins/web.ts';
 import { readIdxSplit } from '../src/data/sources/idx.ts';
@@ -31,6 +33,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '20' },
     runs: { type: 'string', default: '100' },
     batch: { type: 'string', default: '64' },
+    'tfjs-backends': { type: 'string', default: 'cpu,webgl' },
+    'tfjs-steps': { type: 'string', default: '3' },
   },
 });
 const threadCounts = args.threads.split(',').map(Number);
@@ -60,6 +64,36 @@ for (const f of flavors) {
   servers.push(app);
   urls[f] = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 }
+// the TF.js page sits beside verge's (same origin, same data files, same isolation headers)
+const tfjsBackends = args['tfjs-backends'].split(',').filter(Boolean);
+const tfjsSteps = Number(args['tfjs-steps']);
+await build({
+  entryPoints: [join(import.meta.dirname, 'browser-tfjs', 'page.ts')],
+  outfile: join(dir, 'cpu', 'assets', 'tfjs-bench.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  logLevel: 'silent',
+});
+copyFileSync(join(import.meta.dirname, 'browser-tfjs', 'page.html'), join(dir, 'cpu', 'tfjs-bench.html'));
+
+type TfjsResult = { backend: string; train_samples_per_sec: number; infer_b1_p50_ms: number; final_loss: number };
+async function inTfjs(backend: string): Promise<TfjsResult | { error: string }> {
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(`${urls.cpu}/tfjs-bench.html?backend=${backend}&batch=${opts.batch}&steps=${tfjsSteps}&warmup=1`);
+    await page.waitForFunction("window.tfjsBench && window.tfjsBench.state !== 'running'", undefined, {
+      timeout: 900_000,
+      polling: 1000,
+    });
+    const b = (await page.evaluate('window.tfjsBench')) as { state: string; result?: TfjsResult; error?: string };
+    return b.state === 'done' ? b.result! : { error: b.error ?? 'failed' };
+  } finally {
+    await page.close();
+  }
+}
 const browser = await launchChromium();
 const train = readIdxSplit(
   join(REPO_SUBSET_DIR, 'train-images-idx3-ubyte.gz'),
@@ -87,6 +121,7 @@ async function inBrowser(flavor: OrtFlavor, threads: number): Promise<SpeedResul
 type Side = 'node' | OrtFlavor;
 type Row = { side: Side; threads: number; r: SpeedResult };
 const rows: Row[] = [];
+const tfjsRuns: { backend: string; r: TfjsResult | { error: string } }[] = [];
 const sides: Side[] = ['node', ...flavors];
 let isolated = true;
 try {
@@ -102,6 +137,10 @@ try {
           rows.push({ side, threads, r });
         }
       }
+    }
+    for (const backend of tfjsBackends) {
+      console.error(`round ${round + 1}/${rounds}: TensorFlow.js ${backend}`);
+      tfjsRuns.push({ backend, r: await inTfjs(backend) });
     }
   }
 } finally {
@@ -154,6 +193,31 @@ printTable(
     r.node.infer_b1_p50_ms,
   ]),
 );
+const tfjs = Object.fromEntries(
+  tfjsBackends.map((backend) => {
+    const ok = tfjsRuns.filter((x) => x.backend === backend && !('error' in x.r)).map((x) => x.r as TfjsResult);
+    if (ok.length === 0)
+      return [backend, { error: (tfjsRuns.find((x) => x.backend === backend)?.r as { error: string }).error }];
+    return [
+      backend,
+      {
+        train_samples_per_sec: round(median(ok.map((x) => x.train_samples_per_sec)), 2),
+        infer_b1_p50_ms: round(median(ok.map((x) => x.infer_b1_p50_ms)), 3),
+      },
+    ];
+  }),
+) as Record<string, { train_samples_per_sec: number; infer_b1_p50_ms: number } | { error: string }>;
+const tfjsFastest = Math.max(...Object.values(tfjs).map((x) => ('error' in x ? 0 : x.train_samples_per_sec)));
+const vergeWebBest = Math.max(...results.map((r) => r.web.train_samples_per_sec));
+const webOverTfjs = tfjsFastest > 0 ? round(vergeWebBest / tfjsFastest, 1) : null;
+printTable(
+  ['TensorFlow.js backend', 'train samples/s', 'b1 p50 ms'],
+  Object.entries(tfjs).map(([b, x]) =>
+    'error' in x ? [b, x.error, ''] : [b, x.train_samples_per_sec, x.infer_b1_p50_ms],
+  ),
+);
+console.log(`verge in the browser / TensorFlow.js's fastest training backend: ${webOverTfjs ?? 'n/a'}×`);
+
 const file = writeResult('browser', {
   model: 'seed CNN (conv32-conv64-dense64), Adam, cross-entropy',
   batch: opts.batch,
@@ -173,6 +237,18 @@ const file = writeResult('browser', {
   },
   results,
   runs: rows.map((x) => ({ side: x.side, threads: x.threads, ...x.r })),
-  not_measured: 'TensorFlow.js in the same page (issue 16)',
+  tfjs: {
+    version: (
+      JSON.parse(
+        readFileSync(new URL('../node_modules/@tensorflow/tfjs-core/package.json', import.meta.url), 'utf8'),
+      ) as { version: string }
+    ).version,
+    steps: tfjsSteps,
+    note: 'same model, batch and samples, in the same chromium; its wasm backend cannot train a CNN (no Conv2DBackpropFilter); webgl needs a GPU context, headless chromium here runs with --disable-gpu',
+    backends: tfjs,
+    runs: tfjsRuns,
+  },
+  verge_web_over_tfjs_fastest_train: webOverTfjs,
+  target_tfjs: 'verge in the browser ≥ 20× TensorFlow.js’s fastest training backend there',
 });
 console.log(`wrote ${file}`);
