@@ -106,7 +106,7 @@ export class AgentEdgeLoop {
     this.collector.setPolicies(next);
     for (const [name, p] of next)
       this.host.log(
-        `edge-loop policy of ${name}: ${p.policy.collect ? `collect (sample ${p.policy.collect.sample_rate}, hard ${JSON.stringify(p.policy.collect.hard)}, quota ${p.policy.collect.quota_mb} MB)` : 'no collection'}${p.policy.offload ? `, offload below ${p.policy.offload.below} to ${p.policy.offload.model}` : ''}`,
+        `edge-loop policy of ${name}: ${p.policy.collect ? `collect (sample ${p.policy.collect.sample_rate}, hard ${JSON.stringify(p.policy.collect.hard)}, quota ${p.policy.collect.quota_mb} MB)` : 'no collection'}${p.policy.offload ? `, offload below ${p.policy.offload.below}${p.policy.offload.margin_below !== undefined ? ` or margin below ${p.policy.offload.margin_below}` : ''} to ${p.policy.offload.model}` : ''}`,
       );
   }
 
@@ -195,7 +195,8 @@ export class AgentEdgeLoop {
     let cloudPredicted: (number | null)[] | undefined;
     if (policy.offload) {
       const conf = outputConfidence(first.dims, first.data as ArrayLike<number>);
-      if (conf.some((c) => c.top1 < policy.offload!.below)) {
+      const { below, margin_below: marginBelow } = policy.offload;
+      if (conf.some((c) => c.top1 < below || (marginBelow !== undefined && c.margin < marginBelow))) {
         result = await this.offload(policy.offload, inputName, input, local);
         offloaded = conf.map(() => true);
         if (result.answered_by === 'cloud') {

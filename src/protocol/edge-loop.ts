@@ -80,6 +80,12 @@ export const OffloadPolicy = z.object({
   model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}(@[0-9A-Za-z.+-]{1,64})?$/, 'model: name[@version]'),
   /** Offload when the local top-1 probability is below this. */
   below: z.number().min(0).max(1),
+  /**
+   * Also offload when the margin between the two most probable classes is below this (measured
+   * to rank hard inputs a little better than top-1 at the same offload budget: docs/edge-loop.md).
+   * Agents older than this field ignore it and offload on `below` alone.
+   */
+  margin_below: z.number().min(0).max(1).optional(),
   /** Answer locally (flagged) when the cloud has not answered within this. */
   deadline_ms: z.number().int().min(1).max(60_000).default(DEFAULT_OFFLOAD_DEADLINE_MS),
   /** How the input travels to the cloud. */

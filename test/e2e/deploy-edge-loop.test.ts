@@ -53,6 +53,8 @@ describe('verge deploy with edge-loop flags', () => {
       'big@2.0.0',
       '--offload-below',
       '0.55',
+      '--offload-margin-below',
+      '0.3',
       '--wait',
       '--json',
       ...auth,
@@ -70,7 +72,7 @@ describe('verge deploy with edge-loop flags', () => {
         upload: true,
         codecs: ['quantize-delta:6', 'lossless'],
       },
-      offload: { model: 'big@2.0.0', below: 0.55, deadline_ms: 500, codec: 'lossless' },
+      offload: { model: 'big@2.0.0', below: 0.55, margin_below: 0.3, deadline_ms: 500, codec: 'lossless' },
     });
     await waitUntil(() => agent.loop.collector.policyOf('clf')?.policy.offload?.below === 0.55, 10_000, 'the policy');
   }, 120_000);

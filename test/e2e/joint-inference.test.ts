@@ -107,6 +107,39 @@ describe('joint inference over the embedded broker + SQLite', () => {
     expect(item).toMatchObject({ reason: 'top1', predicted: 9, cloud_predicted: 9, uploaded_at: null });
   });
 
+  it('a margin rule: inputs whose top two classes are close go to the cloud, whatever their top-1', async () => {
+    // tinyModelBytes(1): margin = p9 − p8 ≈ 0.11 at HARD, ≈ 0.96 at EASY; below: 0 = top-1 never offloads
+    const policy = { model: 'big@2.0.0', below: 0, margin_below: 0.5, deadline_ms: 3000, codec: 'quantize-delta:8' };
+    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(depId), { offload: policy, collect: { upload: false } });
+    await waitUntil(
+      () => agent.loop.collector.policyOf('small')?.policy.offload?.margin_below === 0.5,
+      10_000,
+      'the margin policy',
+    );
+    expect((await predict(agent, 'small', 1, HARD)).body.answered_by).toBe('cloud');
+    expect((await predict(agent, 'small', 1, EASY)).body.answered_by).toBe('edge');
+    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(depId), {
+      offload: { ...policy, below: 0, margin_below: 0.05 },
+      collect: { upload: false },
+    });
+    await waitUntil(
+      () => agent.loop.collector.policyOf('small')?.policy.offload?.margin_below === 0.05,
+      10_000,
+      'a margin below every input',
+    );
+    expect((await predict(agent, 'small', 1, HARD)).body.answered_by).toBe('edge');
+    // back to the top-1 policy of the other cases
+    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(depId), {
+      offload: { model: 'big@2.0.0', below: 0.6, deadline_ms: 3000, codec: 'quantize-delta:8' },
+      collect: { hard: { top1_below: 0.6 }, upload: false },
+    });
+    await waitUntil(
+      () => agent.loop.collector.policyOf('small')?.policy.offload?.margin_below === undefined,
+      10_000,
+      'the top-1 policy again',
+    );
+  });
+
   it('cloud slower than the deadline: the local answer, flagged timeout', async () => {
     const proxy = await delayingProxy(cloud.url, 1500);
     const dataDir = agent.store.dataDir;

@@ -36,6 +36,7 @@ interface DeployOptions extends CloudCliOptions {
   upload?: boolean;
   offloadTo?: string;
   offloadBelow?: number;
+  offloadMarginBelow?: number;
   offloadDeadlineMs?: number;
   json?: boolean;
 }
@@ -48,8 +49,11 @@ function loopPolicy(o: DeployOptions): Record<string, unknown> | null {
   const collecting =
     o.collect !== undefined || o.collectQuotaMb !== undefined || o.codecs !== undefined || o.upload === false;
   if (!collecting && o.offloadTo === undefined) {
-    if (o.offloadBelow !== undefined || o.offloadDeadlineMs !== undefined)
-      throw new VergeError('E_BAD_ARGUMENT', '--offload-below/--offload-deadline-ms need --offload-to <model>');
+    if (o.offloadBelow !== undefined || o.offloadMarginBelow !== undefined || o.offloadDeadlineMs !== undefined)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        '--offload-below/--offload-margin-below/--offload-deadline-ms need --offload-to <model>',
+      );
     return null;
   }
   const collect: Record<string, unknown> = {};
@@ -77,7 +81,9 @@ function loopPolicy(o: DeployOptions): Record<string, unknown> | null {
     offload: o.offloadTo
       ? {
           model: o.offloadTo,
-          below: o.offloadBelow ?? DEFAULT_OFFLOAD_BELOW,
+          // with only a margin rule, top-1 does not offload by itself
+          below: o.offloadBelow ?? (o.offloadMarginBelow !== undefined ? 0 : DEFAULT_OFFLOAD_BELOW),
+          ...(o.offloadMarginBelow !== undefined ? { margin_below: o.offloadMarginBelow } : {}),
           ...(o.offloadDeadlineMs !== undefined ? { deadline_ms: Math.round(o.offloadDeadlineMs) } : {}),
         }
       : null,

@@ -89,6 +89,11 @@ export function register(program: Command): void {
         number('--offload-below', { min: 0, max: 1 }),
       )
       .option(
+        '--offload-margin-below <m>',
+        'joint inference: offload when the top-1 minus runner-up probability is below this (alone, or with --offload-below)',
+        number('--offload-margin-below', { min: 0, max: 1 }),
+      )
+      .option(
         '--offload-deadline-ms <ms>',
         'joint inference: answer locally when the cloud is slower (default 500)',
         number('--offload-deadline-ms', { above: 0 }),
