@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import layers from './scripts/eslint-layers.js';
 
 const ONNXRUNTIME = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'];
 const NODE_MODULES = ['node:*', ...builtinModules.filter((m) => !m.startsWith('_'))];
@@ -16,6 +17,12 @@ const BROWSER_PROTOCOL_FILES = [
   'src/errors.ts',
 ];
 
+/** Layers whose index.ts also exports Node-only modules: the browser path imports their browser.ts. */
+const NODE_ONLY_ENTRIES = {
+  regex: '(^|/)(onnx|data|protocol|train)/index\\.ts$',
+  message: "on the browser path import the layer's browser.ts (its index.ts also exports Node-only modules)",
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'bench/results/**', 'dist/**'] },
   js.configs.recommended,
@@ -30,6 +37,13 @@ export default tseslint.config(
     // plain JavaScript entry points (bin/, bench/run.js) run under Node
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
+  {
+    // Layering (DESIGN.md, docs/architecture.md): other layers only through src/<layer>/index.ts
+    // (or its browser.ts), and only layers below (scripts/eslint-layers.js).
+    files: ['src/**/*.ts'],
+    plugins: { verge: layers },
+    rules: { 'verge/layers': 'error' },
   },
   {
     // Layering (DESIGN.md): only src/runtime imports onnxruntime.
@@ -52,7 +66,10 @@ export default tseslint.config(
     ],
     ignores: ['**/*.test.ts', 'src/onnx/io.ts', 'src/train/checkpoint-files.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...NODE_MODULES, ...ONNXRUNTIME] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: [...NODE_MODULES, ...ONNXRUNTIME] }, NODE_ONLY_ENTRIES] },
+      ],
     },
   },
   {

@@ -11,8 +11,15 @@
  *
  * The sigmoid output assumes samples in [0, 1] (images as verge's data sources load them).
  */
-import type { Dataset, Split } from '../data/dataset.ts';
-import { decodeTensor, encodeTensor, psnr, type CodecContext, type FloatTensor } from '../data/codecs/index.ts';
+import {
+  type Dataset,
+  type Split,
+  decodeTensor,
+  encodeTensor,
+  psnr,
+  type CodecContext,
+  type FloatTensor,
+} from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import {
   Conv2d,
@@ -26,10 +33,9 @@ import {
   type BuildContext,
   type Shape,
 } from '../nn/index.ts';
-import type { Model } from '../onnx/ir.ts';
+import type { Model } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
-import { fit } from '../train/fit.ts';
-import { TrainingSession } from '../train/session.ts';
+import { fit, TrainingSession } from '../train/index.ts';
 
 /** 2× upsampling by a learned 4×4 transposed convolution (stride 2, pads 1): [C, H, W] → [F, 2H, 2W]. */
 class ConvTranspose2x extends Layer {

@@ -2,7 +2,7 @@
  * Printing a deployment's outcome, shared by `verge deploy` and `verge rollback`: the report, and
  * the exit code (3 when a rollout ended failed or rolled back, unless a rollback was asked for).
  */
-import { CloudClient, summarize, waitForDeployment } from '../cloud/client.ts';
+import { CloudClient, summarize, waitForDeployment } from '../cloud/index.ts';
 import { FAILED_DEPLOYMENT_STATES, type Deployment } from '../protocol/index.ts';
 import { emit, note } from './output.ts';
 

@@ -2,7 +2,7 @@
  * What `verge fl start|status|stop` share: how a job is reported (JSON summary, human table) and
  * `--wait`'s round-by-round follow-up on stderr.
  */
-import type { CloudClient } from '../cloud/client.ts';
+import type { CloudClient } from '../cloud/index.ts';
 import { FL_PATHS, type FlJob } from '../protocol/index.ts';
 import { note, table } from './output.ts';
 

@@ -5,10 +5,8 @@
  * Dataset whose test split is a stable hash of the item id (the hold-out `verge retrain` compares
  * versions on). Shared by `verge retrain --with-collected` and the edge-loop bench.
  */
-import type { CloudClient } from '../cloud/client.ts';
-import { decodeTensor } from '../data/codecs/index.ts';
-import type { Dataset, Split } from '../data/dataset.ts';
-import { inTestSplit } from '../data/hash-split.ts';
+import type { CloudClient } from '../cloud/index.ts';
+import { decodeTensor, type Dataset, type Split, inTestSplit } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import { EDGE_LOOP_PATHS, MAX_UPLOAD_ITEMS, decodeUploadBatch } from '../protocol/index.ts';
 

@@ -3,14 +3,19 @@
  * dataset (speech-digits, a WAV folder), exported as one ONNX model that takes raw waveforms, and
  * evaluated through onnxruntime exactly as `verge eval` will.
  */
-import type { Dataset } from '../data/dataset.ts';
-import { withDataInfo } from '../data/preprocessing.ts';
+import { type Dataset, withDataInfo } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import { COVARIANCE_TYPES, TOPOLOGIES, type CovarianceType, type Topology } from '../hmm/index.ts';
-import { exportRecognizer } from '../hmm/onnx-export.ts';
-import { RECOGNIZER_DEFAULTS, WordRecognizer } from '../hmm/recognizer.ts';
-import { saveModel } from '../onnx/io.ts';
-import { evaluate } from '../train/fit.ts';
+import {
+  COVARIANCE_TYPES,
+  TOPOLOGIES,
+  type CovarianceType,
+  type Topology,
+  exportRecognizer,
+  RECOGNIZER_DEFAULTS,
+  WordRecognizer,
+} from '../hmm/index.ts';
+import { saveModel } from '../onnx/index.ts';
+import { evaluate } from '../train/index.ts';
 import { emit, note, peakRssMb, table } from './output.ts';
 
 export interface HmmTrainFlags {

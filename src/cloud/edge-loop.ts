@@ -4,7 +4,7 @@
  * them, stored with their codec frame), labels from operators or the cloud model, and the export
  * of labelled items as a dataset. Dependencies come through `EdgeLoopHost`.
  */
-import { CODEC_NAMES, decodeTensor, encodeTensor, type CodecContext } from '../data/codecs/index.ts';
+import { CODEC_NAMES, decodeTensor, encodeTensor, type CodecContext } from '../data/browser.ts';
 import { VergeError, fmtInt, isVergeError } from '../errors.ts';
 import {
   DRIFT_PSI_THRESHOLD,
@@ -28,7 +28,7 @@ import {
   type UplinkCodecsResponse,
 } from '../protocol/index.ts';
 import type { EdgeLoopRepository, ItemQuery } from './repositories/index.ts';
-import { decodeCodecFrame } from '../protocol/codec-frame.ts';
+import { decodeCodecFrame } from '../protocol/browser.ts';
 import { Gauge, type Registry } from 'prom-client';
 import {
   QUOTA_RETRY_AFTER_S,

@@ -15,18 +15,25 @@
 import { randomBytes } from 'node:crypto';
 import semver from 'semver';
 import { VergeError } from '../errors.ts';
-import { requireUpdate } from '../fl/accept.ts';
-import { parseCompression } from '../fl/compress/index.ts';
-import { layoutDigest, modelLayout, weightsOf, withWeights } from '../fl/model-weights.ts';
-import { DEFAULT_DP_DELTA, DpFedAvg } from '../fl/privacy/dp-fedavg.ts';
-import { RdpAccountant } from '../fl/privacy/rdp.ts';
-import { secureRandom } from '../fl/random.ts';
-import { createStrategy } from '../fl/strategy/index.ts';
-import { decodeStrategyState, encodeStrategyState } from '../fl/strategy/state-codec.ts';
-import type { FitResult, Strategy } from '../fl/strategy/strategy.ts';
-import type { WeightLayout } from '../fl/weights.ts';
-import { decodeModel, encodeModel } from '../onnx/codec.ts';
-import type { Model } from '../onnx/ir.ts';
+import {
+  requireUpdate,
+  parseCompression,
+  layoutDigest,
+  modelLayout,
+  weightsOf,
+  withWeights,
+  DEFAULT_DP_DELTA,
+  DpFedAvg,
+  RdpAccountant,
+  secureRandom,
+  createStrategy,
+  decodeStrategyState,
+  encodeStrategyState,
+  type FitResult,
+  type Strategy,
+  type WeightLayout,
+} from '../fl/index.ts';
+import { decodeModel, encodeModel, type Model } from '../onnx/browser.ts';
 import {
   CreateFlJobRequest,
   FL_PATHS,

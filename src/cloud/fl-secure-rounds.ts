@@ -15,10 +15,17 @@
  * database, so a restarted control plane continues the phase where it stood.
  */
 import { VergeError } from '../errors.ts';
-import { fractionBits } from '../fl/secagg/fixed-point.ts';
-import type { AdvertiseKeys, SecAggParams, ShareKeys, UnmaskShares } from '../fl/secagg/messages.ts';
-import { SECAGG_BOUND, SECAGG_MAX_CLIENTS, SECAGG_WEIGHT_CAP } from '../fl/secagg/round.ts';
-import { SecAggServer } from '../fl/secagg/server.ts';
+import {
+  fractionBits,
+  type AdvertiseKeys,
+  type SecAggParams,
+  type ShareKeys,
+  type UnmaskShares,
+  SECAGG_BOUND,
+  SECAGG_MAX_CLIENTS,
+  SECAGG_WEIGHT_CAP,
+  SecAggServer,
+} from '../fl/index.ts';
 import {
   FL_PATHS,
   SecAggAdvertise,

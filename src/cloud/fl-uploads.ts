@@ -9,7 +9,7 @@
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { VergeError } from '../errors.ts';
-import { acceptUpdate } from '../fl/accept.ts';
+import { acceptUpdate } from '../fl/index.ts';
 import {
   FlEvaluationUpload,
   FlMetrics,

@@ -7,9 +7,8 @@
  * At most MAX_HOSTED_MODELS sessions stay open; the least recently used one is released.
  */
 import semver from 'semver';
-import { decodeTensor, learnedCodecModels, type CodecContext, type LearnedCodecRunner } from '../data/codecs/index.ts';
-import { requestFeeds, tensorToJson } from '../edge/local-api.ts';
-import { ServedModels, loadModelBytes, type LoadedModel } from '../edge/served-models.ts';
+import { decodeTensor, learnedCodecModels, type CodecContext, type LearnedCodecRunner } from '../data/browser.ts';
+import { requestFeeds, tensorToJson, ServedModels, loadModelBytes, type LoadedModel } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
 import { CODEC_FRAME_CONTENT_TYPE, type ModelVersion, type PredictResponse } from '../protocol/index.ts';
 import type { TensorValue } from '../runtime/index.ts';

@@ -9,3 +9,5 @@ export {
   type CloudConnection,
 } from './client.ts';
 export { TERMINAL_DEPLOYMENT_STATES } from '../protocol/index.ts';
+export { DEFAULT_WEB_DIR } from './control-plane.ts';
+export { ISOLATION_HEADERS, webRoutes } from './plugins/web.ts';

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { VergeError } from '../errors.ts';
-import { storageCtor, type DType, type NumericArray } from '../onnx/dtype.ts';
-import { writeFileAtomic } from '../onnx/io.ts';
+import { storageCtor, type DType, type NumericArray } from '../onnx/browser.ts';
+import { writeFileAtomic } from '../onnx/index.ts';
 
 export interface NdArray {
   dtype: DType;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { VergeError } from '../errors.ts';
-import { writeFileAtomic } from '../onnx/io.ts';
+import { writeFileAtomic } from '../onnx/index.ts';
 import { encodeNpy, parseNpy, type NdArray } from './npy.ts';
 
 const ZIP_MAGIC = [0x50, 0x4b]; // "PK"

@@ -5,7 +5,7 @@
  * Pure data (JSON), no Node imports: browsers read it too.
  */
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
+import type { Model } from '../onnx/browser.ts';
 import type { TabularPreprocessing } from './tabular.ts';
 import type { TokenizerState } from './tokenizers/tokenizer.ts';
 

@@ -5,7 +5,7 @@
  * texts and CSV rows need nothing else.
  */
 import { VergeError } from '../errors.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import type { TensorValue } from '../runtime/index.ts';
 import { columnIndex, isMissing, parseCsv, parseNumber, type CsvTable } from './csv-table.ts';
 import { imageTensor } from './image-decode.ts';
 import type { DataInfo, ImagePreprocessing, SeriesPreprocessing, TextPreprocessing } from './preprocessing.ts';

@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { DEFAULT_WEB_DIR } from '../cloud/control-plane.ts';
-import { ISOLATION_HEADERS, webRoutes } from '../cloud/plugins/web.ts';
+import { DEFAULT_WEB_DIR, ISOLATION_HEADERS, webRoutes } from '../cloud/index.ts';
 import { VergeError } from '../errors.ts';
 import type { TrainingOutcome } from '../web/training-outcome.ts';
 

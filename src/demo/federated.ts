@@ -8,12 +8,11 @@
  * Bounded: a few rounds of a few hundred images per device, each round closing at a deadline even
  * if a device never answers (then with the others), the whole job under FL_JOB_TIMEOUT_MS.
  */
-import type { Dataset, Split } from '../data/dataset.ts';
-import { selectSamples } from '../data/dataset.ts';
-import type { EdgeAgent } from '../edge/agent.ts';
+import { type Dataset, type Split, selectSamples } from '../data/browser.ts';
+import type { EdgeAgent } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
-import { classCounts, partitionIndices } from '../fl/partition.ts';
-import { decodeModel } from '../onnx/codec.ts';
+import { classCounts, partitionIndices } from '../fl/index.ts';
+import { decodeModel } from '../onnx/browser.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob, type ModelsResponse } from '../protocol/index.ts';
 import { makeVariants, variantSummary, type Variant, type VariantSummary } from './model.ts';
 import { QUICKSTART_TAGS, type QuickstartOperator } from './operator.ts';

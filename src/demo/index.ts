@@ -16,3 +16,4 @@ export {
 } from './quickstart.ts';
 export type { FederatedSummary } from './federated.ts';
 export { silentReporter, type DemoReporter, type DemoProgress } from './reporter.ts';
+export { isolationHeadersPresent, runInHeadlessChromium, serveBrowserDemo } from './browser.ts';

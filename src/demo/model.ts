@@ -1,8 +1,7 @@
 /** The quickstart's model: the seed CNN trained briefly, and its int8 and fp16 variants. */
-import type { Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/browser.ts';
 import { buildArchitecture } from '../nn/index.ts';
-import { encodeModel } from '../onnx/codec.ts';
-import type { Model } from '../onnx/ir.ts';
+import { encodeModel, type Model } from '../onnx/browser.ts';
 import { calibrationFromSplit, convertToFloat16, quantizeStaticCalibrated } from '../optimize/index.ts';
 import type { Precision } from '../protocol/index.ts';
 import { fit, TrainingSession } from '../train/index.ts';

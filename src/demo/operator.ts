@@ -1,5 +1,5 @@
 /** The quickstart's operator: the control plane's HTTP API, as `verge` commands use it. */
-import { CloudClient, waitForDeployment } from '../cloud/client.ts';
+import { CloudClient, waitForDeployment } from '../cloud/index.ts';
 import { VergeError } from '../errors.ts';
 import {
   FAILED_DEPLOYMENT_STATES,

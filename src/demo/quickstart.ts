@@ -14,13 +14,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildControlPlane, type ControlPlane } from '../cloud/index.ts';
-import type { Dataset } from '../data/dataset.ts';
-import { loadFashionMnist } from '../data/sources/fashion-mnist.ts';
-import { EdgeAgent } from '../edge/agent.ts';
-import { parseProfileSpec } from '../edge/profile.ts';
+import type { Dataset } from '../data/browser.ts';
+import { loadFashionMnist } from '../data/index.ts';
+import { EdgeAgent, parseProfileSpec } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
-import { loadModel } from '../onnx/io.ts';
-import type { Model } from '../onnx/ir.ts';
+import { loadModel } from '../onnx/index.ts';
+import type { Model } from '../onnx/browser.ts';
 import { canaryRollout, rolloutSummary, type RolloutSummary } from './rollout.ts';
 import { deviceShards, federatedRoundTrip, FL_SAMPLES, type FederatedSummary } from './federated.ts';
 import { QuickstartOperator, STEP_TIMEOUT_MS } from './operator.ts';

@@ -1,6 +1,6 @@
 /** The quickstart's rollout: a canary on one device of three, gated on its real inference health, then promoted. */
-import type { Dataset } from '../data/dataset.ts';
-import type { EdgeAgent } from '../edge/agent.ts';
+import type { Dataset } from '../data/browser.ts';
+import type { EdgeAgent } from '../edge/index.ts';
 import { HTTP_PATHS, type Deployment } from '../protocol/index.ts';
 import { QUICKSTART_TAGS, STEP_TIMEOUT_MS, type QuickstartOperator } from './operator.ts';
 import { round, type DemoReporter } from './reporter.ts';

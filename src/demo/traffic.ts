@@ -1,8 +1,8 @@
 /** Requests through an agent's local HTTP API, and the local reference accuracy they are compared with. */
-import type { Dataset } from '../data/dataset.ts';
-import type { EdgeAgent } from '../edge/agent.ts';
+import type { Dataset } from '../data/browser.ts';
+import type { EdgeAgent } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
+import type { Model } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
 import { quantile, type DemoReporter } from './reporter.ts';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Dataset } from '../data/dataset.ts';
+import { type Dataset, learnedCodecModels, type LearnedCodecRunner } from '../data/browser.ts';
 import { VergeError, isVergeError } from '../errors.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -44,7 +44,6 @@ import { FlParticipant } from './fl-participant.ts';
 import { flLocalData } from './fl-local-data.ts';
 import type { CollectedDatasetOptions } from './collected-dataset.ts';
 import { AgentEdgeLoop } from './edge-loop.ts';
-import { learnedCodecModels, type LearnedCodecRunner } from '../data/codecs/index.ts';
 import { detectProfile } from './profile.ts';
 import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
 import { chooseVariant } from './variant-choice.ts';

@@ -2,7 +2,7 @@
  * `Content-Type: audio/wav` predict requests: the body is a WAV file, decoded, mixed to mono and
  * resampled to the rate the model declares (data/audio/model-input.ts), then fed to its waveform input.
  */
-import { wavInput } from '../data/audio/model-input.ts';
+import { wavInput } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import type { TensorValue } from '../runtime/index.ts';
 import type { LoadedModel } from './served-models.ts';

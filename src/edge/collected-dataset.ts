@@ -5,8 +5,7 @@
  * (pseudo-labels: say so when reporting accuracy on them). Train/test membership is a stable hash
  * of the item id, so a growing collection never moves an item from test into train.
  */
-import type { Dataset, Split } from '../data/dataset.ts';
-import { inTestSplit } from '../data/hash-split.ts';
+import { type Dataset, type Split, inTestSplit } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import type { CollectionStore } from './collection-store.ts';
 

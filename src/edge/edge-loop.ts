@@ -10,7 +10,7 @@
  * 3. uplink: a CollectionUplink sends kept items to the cloud in the background.
  */
 import type Database from 'better-sqlite3';
-import { encodeTensor, type CodecContext } from '../data/codecs/index.ts';
+import { encodeTensor, type CodecContext } from '../data/browser.ts';
 import { isVergeError } from '../errors.ts';
 import {
   CODEC_FRAME_CONTENT_TYPE,

@@ -3,7 +3,7 @@
  * collected through the edge data loop (`--fl-collected`), or both joined (same sample shape;
  * train with train, hold-out with hold-out). Read when the first FL task arrives; never uploaded.
  */
-import { concatSplits, type Dataset } from '../data/dataset.ts';
+import { concatSplits, type Dataset } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import { collectedDataset, type CollectedDatasetOptions } from './collected-dataset.ts';
 import type { CollectionStore } from './collection-store.ts';

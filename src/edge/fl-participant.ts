@@ -11,13 +11,17 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset, Split } from '../data/dataset.ts';
+import type { Dataset, Split } from '../data/browser.ts';
 import { isVergeError, VergeError } from '../errors.ts';
-import { ClientTrainer } from '../fl/client.ts';
-import { parseCompression, UpdateCompressor } from '../fl/compress/index.ts';
-import { layoutDigest, weightsOf } from '../fl/model-weights.ts';
-import { secureRandom } from '../fl/random.ts';
-import { decodeModel } from '../onnx/codec.ts';
+import {
+  ClientTrainer,
+  parseCompression,
+  UpdateCompressor,
+  layoutDigest,
+  weightsOf,
+  secureRandom,
+} from '../fl/index.ts';
+import { decodeModel } from '../onnx/browser.ts';
 import {
   FL_HEADERS,
   FL_PATHS,
@@ -26,7 +30,7 @@ import {
   type ArtifactRef,
   type FlTaskMessage,
 } from '../protocol/index.ts';
-import { holdOut } from '../train/fit.ts';
+import { holdOut } from '../train/index.ts';
 import type { AgentIdentity } from './agent-store.ts';
 import { downloadArtifact } from './artifact-download.ts';
 import { SecureParties } from './fl-secure-party.ts';

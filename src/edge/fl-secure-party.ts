@@ -6,7 +6,7 @@
  * that round, which the protocol recovers from.
  */
 import { VergeError } from '../errors.ts';
-import { SecAggClient } from '../fl/secagg/client.ts';
+import { SecAggClient } from '../fl/index.ts';
 import type { FlSecAggTask } from '../protocol/index.ts';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');

@@ -31,3 +31,4 @@ export { AgentEdgeLoop, type AfterPredict, type AnsweredBy, type OffloadOutcome 
 export { CollectionStore, type StoredItem, type CollectionCounts } from './collection-store.ts';
 export { collectedDataset, type CollectedDatasetOptions } from './collected-dataset.ts';
 export { outputConfidence, hardExampleReason, type PredictionConfidence } from './confidence.ts';
+export { requestFeeds, tensorToJson } from './local-api.ts';

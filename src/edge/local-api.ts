@@ -23,7 +23,7 @@ import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { VergeError, isVergeError } from '../errors.ts';
-import { allocate, type DType } from '../onnx/dtype.ts';
+import { allocate, type DType } from '../onnx/browser.ts';
 import {
   AGENT_API_PATHS,
   AGENT_BINARY_HEADERS as H,

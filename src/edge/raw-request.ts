@@ -6,7 +6,7 @@
  * the model's windows). The answer adds `predictions`: the top classes per sample (names from the
  * model) or a regression model's values.
  */
-import { csvInput, imageInput, predictionsOf, textInput, type SamplePrediction } from '../data/raw-input.ts';
+import { csvInput, imageInput, predictionsOf, textInput, type SamplePrediction } from '../data/index.ts';
 import { VergeError } from '../errors.ts';
 import type { TensorValue } from '../runtime/index.ts';
 import type { LoadedModel } from './served-models.ts';

@@ -5,12 +5,9 @@
  * fails or drops a request.
  */
 import { VergeError } from '../errors.ts';
-import { decodeModel } from '../onnx/codec.ts';
-import { audioInputOf, type AudioInput } from '../data/audio/model-input.ts';
-import { readDataInfo, type DataInfo } from '../data/preprocessing.ts';
-import type { Dim } from '../onnx/ir.ts';
+import { decodeModel, type Dim, type DType } from '../onnx/browser.ts';
+import { audioInputOf, type AudioInput, readDataInfo, type DataInfo } from '../data/browser.ts';
 import { Session, type SessionOptions, type TensorValue } from '../runtime/index.ts';
-import type { DType } from '../onnx/dtype.ts';
 
 export interface TensorSpec {
   name: string;

@@ -9,7 +9,7 @@
  * and uses, per item, the first codec of the model's policy that the cloud decodes and the agent
  * can encode; `lossless` is always possible.
  */
-import { encodeTensor, type CodecContext } from '../data/codecs/index.ts';
+import { encodeTensor, type CodecContext } from '../data/browser.ts';
 import { VergeError, isVergeError } from '../errors.ts';
 import {
   EDGE_LOOP_PATHS,

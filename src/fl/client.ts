@@ -7,14 +7,21 @@
  * loading the global weights and fresh optimizer state before each fit, so onnxruntime sessions
  * are built once per process, not once per client.
  */
-import type { Dataset, Split } from '../data/dataset.ts';
+import type { Dataset, Split } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
-import { evaluate, fit, sampleShapeFor } from '../train/fit.ts';
-import type { LossKind } from '../train/loss.ts';
-import type { OptimizerOptions } from '../train/optimizer.ts';
-import { ANCHOR_SUFFIX, proximalTerm } from '../train/loss-terms.ts';
-import { TrainingSession, type TrainingSessionOptions, type TrainingState } from '../train/session.ts';
+import type { Model } from '../onnx/browser.ts';
+import {
+  evaluate,
+  fit,
+  sampleShapeFor,
+  type LossKind,
+  type OptimizerOptions,
+  ANCHOR_SUFFIX,
+  proximalTerm,
+  TrainingSession,
+  type TrainingSessionOptions,
+  type TrainingState,
+} from '../train/index.ts';
 import { clipToNorm } from './privacy/dp-fedavg.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';

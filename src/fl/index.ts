@@ -71,3 +71,13 @@ export {
 export { acceptUpdate, requireUpdate, type UpdateVerdict } from './accept.ts';
 export { modelLayout, weightsOf, withWeights, layoutDigest } from './model-weights.ts';
 export { accuracyChartSvg, type PlotSeries } from './plot.ts';
+export { fractionBits } from './secagg/fixed-point.ts';
+export { type AdvertiseKeys, type SecAggParams, type ShareKeys, type UnmaskShares } from './secagg/messages.ts';
+export { SECAGG_BOUND, SECAGG_WEIGHT_CAP } from './secagg/round.ts';
+export { SecAggServer } from './secagg/server.ts';
+export { RdpAccountant } from './privacy/rdp.ts';
+export { secureRandom } from './random.ts';
+export { decodeStrategyState, encodeStrategyState } from './strategy/state-codec.ts';
+export { type FitResult } from './strategy/strategy.ts';
+export { type WeightLayout } from './weights.ts';
+export { SecAggClient } from './secagg/client.ts';

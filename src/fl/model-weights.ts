@@ -6,9 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { VergeError } from '../errors.ts';
-import { cloneModel } from '../onnx/builder.ts';
-import type { Model } from '../onnx/ir.ts';
-import { withMinimumIrVersion } from '../onnx/ir-version.ts';
+import { cloneModel, type Model, withMinimumIrVersion } from '../onnx/browser.ts';
 import { layoutKey, makeLayout, type WeightLayout } from './weights.ts';
 
 export function modelLayout(model: Model): WeightLayout {

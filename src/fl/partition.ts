@@ -6,7 +6,7 @@
  * - `dirichlet:A`: per class, proportions over clients drawn from Dirichlet(A); small A (0.1–0.5)
  *   is strongly skewed (Hsu et al. 2019). Redrawn until every client has MIN_CLIENT_SAMPLES.
  */
-import { permutation, selectSamples } from '../data/dataset.ts';
+import { permutation, selectSamples } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import { dirichlet, seededRandom } from './random.ts';
 

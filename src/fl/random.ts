@@ -4,7 +4,7 @@
  * same partition and the same simulated noise everywhere. Not for secrets or real DP noise on
  * devices: those use `secureGaussian`.
  */
-import { rng } from '../data/dataset.ts';
+import { rng } from '../data/browser.ts';
 
 export interface RandomSource {
   uniform(): number;

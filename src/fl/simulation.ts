@@ -6,12 +6,11 @@
  * codec and the server's acceptance gate → aggregateFit → configureEvaluate/aggregateEvaluate, plus
  * a server-side evaluation of the global model on the test split.
  */
-import type { Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/browser.ts';
 import { isVergeError, VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
-import { holdOut } from '../train/fit.ts';
-import type { OptimizerOptions } from '../train/optimizer.ts';
-import { fp32UpdateBytes } from '../protocol/fl-update.ts';
+import type { Model } from '../onnx/browser.ts';
+import { holdOut, type OptimizerOptions } from '../train/index.ts';
+import { fp32UpdateBytes } from '../protocol/browser.ts';
 import { acceptUpdate } from './accept.ts';
 import { ClientTrainer } from './client.ts';
 import { describeCompression, UpdateCompressor, type CompressionSpec } from './compress/index.ts';

@@ -4,7 +4,7 @@
  * `sample`, and the parameters `startprob_`, `transmat_` with `n_components`, `n_iter`, `tol`,
  * `params`, `init_params`, `random_state`. Subclasses supply the emission densities.
  */
-import { rng } from '../data/dataset.ts';
+import { rng } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import { asMatrix, logSumExp, rowSlice, type Matrix, type Observations } from './matrix.ts';
 

@@ -6,3 +6,5 @@ export * from './gaussian-hmm.ts';
 export * from './gmm-hmm.ts';
 export * from './init.ts';
 export * from './kmeans.ts';
+export { exportRecognizer } from './onnx-export.ts';
+export { RECOGNIZER_DEFAULTS, WordRecognizer } from './recognizer.ts';

@@ -1,5 +1,5 @@
 /** Seeded k-means (k-means++ seeding, Lloyd iterations): HMM mean initialization, as hmmlearn's. */
-import { rng } from '../data/dataset.ts';
+import { rng } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import type { Matrix } from './matrix.ts';
 

@@ -5,12 +5,9 @@
  * past each utterance's span leave the state unchanged) -> log_likelihood [batch, words] and their
  * softmax, probabilities. Opset 17, IR 8: what ONNX 1.12's checker understands.
  */
-import { AUDIO_METADATA } from '../data/audio/model-input.ts';
-import { mfccPlan } from '../data/audio/mfcc.ts';
-import { addSpeechFrontEnd } from '../data/audio/onnx-frontend.ts';
+import { AUDIO_METADATA, mfccPlan, addSpeechFrontEnd } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import { GraphBuilder, makeModel } from '../onnx/builder.ts';
-import { emptyGraph, type Model } from '../onnx/ir.ts';
+import { GraphBuilder, makeModel, emptyGraph, type Model } from '../onnx/browser.ts';
 import { GMMHMM } from './gmm-hmm.ts';
 import type { GaussianSet } from './gaussian.ts';
 import { cholesky, invertLower } from './matrix.ts';

@@ -2,9 +2,15 @@
  * Isolated-word recognition: one HMM per word over speech features, classification by maximum
  * likelihood. `scores` is the TypeScript reference the exported ONNX model must match.
  */
-import { featureDim, featureOptions, speechFeatures, type FeatureOptions } from '../data/audio/features.ts';
-import { mfccPlan, type MfccPlan } from '../data/audio/mfcc.ts';
-import type { Split } from '../data/dataset.ts';
+import {
+  featureDim,
+  featureOptions,
+  speechFeatures,
+  type FeatureOptions,
+  mfccPlan,
+  type MfccPlan,
+  type Split,
+} from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
 import type { Topology } from './base.ts';
 import { GaussianHMM } from './gaussian-hmm.ts';

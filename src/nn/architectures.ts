@@ -1,6 +1,6 @@
 /** Built-in architectures, by name, for `verge train --arch` and examples. */
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
+import type { Model } from '../onnx/browser.ts';
 import { ReLU, ReLU6 } from './layers/activations.ts';
 import { Conv1d, Conv2d } from './layers/conv.ts';
 import { Dense } from './layers/dense.ts';

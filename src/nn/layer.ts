@@ -4,8 +4,7 @@
  * SymbolicTensor records an edge of the (functional) network; nothing is computed until build().
  */
 import { VergeError } from '../errors.ts';
-import type { DType } from '../onnx/dtype.ts';
-import { makeTensor, type GraphBuilder } from '../onnx/builder.ts';
+import { type DType, makeTensor, type GraphBuilder } from '../onnx/browser.ts';
 import { initValues, type Fans, type InitName, type Uniform } from './init.ts';
 
 /** Shape of one sample (the batch dimension is implicit and symbolic). */

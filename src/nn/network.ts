@@ -4,11 +4,9 @@
  * ONNX model with a symbolic 'batch' leading dimension on every input and output; a single input
  * is named 'input' and a single output 'logits'.
  */
-import { rng } from '../data/dataset.ts';
+import { rng } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import { GraphBuilder, makeModel } from '../onnx/builder.ts';
-import type { DType } from '../onnx/dtype.ts';
-import type { Model } from '../onnx/ir.ts';
+import { GraphBuilder, makeModel, type DType, type Model } from '../onnx/browser.ts';
 import { Layer, SymbolicTensor, shapeStr, type BuildContext, type Shape } from './layer.ts';
 
 export const DEFAULT_INPUT_NAME = 'input';

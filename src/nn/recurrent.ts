@@ -8,8 +8,7 @@
  * drop straight back into a fused GRU/LSTM node.
  */
 import { VergeError } from '../errors.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
-import { DEFAULT_OPSET } from '../onnx/ir.ts';
+import { type GraphBuilder, DEFAULT_OPSET } from '../onnx/browser.ts';
 
 export type RecurrentCell = 'GRU' | 'LSTM';
 export type RecurrentDirection = 'forward' | 'reverse' | 'bidirectional';

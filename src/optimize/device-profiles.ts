@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
-import { readBytes } from '../onnx/io.ts';
+import { readBytes } from '../onnx/index.ts';
 
 import { DEVICE_PROFILES, PROFILE_PRECISIONS as PRECISIONS, type DeviceProfile } from './profiles.ts';
 

@@ -5,13 +5,10 @@
  * Shared by `verge optimize` and bench/compression.
  */
 import { VergeError } from '../errors.ts';
-import type { Split } from '../data/dataset.ts';
-import { encodeModel } from '../onnx/codec.ts';
-import { singleDataInput } from '../onnx/inputs.ts';
-import type { Model } from '../onnx/ir.ts';
-import { countTop1 } from '../train/metrics.ts';
-import { Session } from '../runtime/session.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import type { Split } from '../data/browser.ts';
+import { encodeModel, singleDataInput, type Model } from '../onnx/browser.ts';
+import { countTop1 } from '../train/index.ts';
+import { Session, type TensorValue } from '../runtime/index.ts';
 import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS } from './defaults.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';

@@ -3,8 +3,8 @@
  * dynamic and static int8, unstructured and structured pruning with optional fine-tuning, the
  * combinations with int8, weight-only n-bit), then measure them all side by side.
  */
-import type { Dataset } from '../data/dataset.ts';
-import type { Model } from '../onnx/ir.ts';
+import type { Dataset } from '../data/browser.ts';
+import type { Model } from '../onnx/browser.ts';
 import { optimizeGraph } from './passes/pipeline.ts';
 import { finetune, pruneFiltersWithFinetune } from './prune/finetune.ts';
 import { pruneMagnitude } from './prune/magnitude.ts';

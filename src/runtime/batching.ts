@@ -4,7 +4,7 @@
  * caller's buffers (no copy); outputs are copied once into the concatenated result.
  */
 import { VergeError } from '../errors.ts';
-import { allocate, type TensorData } from '../onnx/dtype.ts';
+import { allocate, type TensorData } from '../onnx/browser.ts';
 import type { Session } from './session.ts';
 import type { TensorValue } from './tensor.ts';
 

@@ -15,9 +15,15 @@ import type { WebRuntimeOptions } from './backend.ts';
 
 export type { WebRuntimeOptions };
 import { VergeError } from '../errors.ts';
-import { decodeModel, encodeModel } from '../onnx/codec.ts';
-import { numberToFloat16Bits, type DType } from '../onnx/dtype.ts';
-import type { Dim, Model, ValueInfo } from '../onnx/ir.ts';
+import {
+  decodeModel,
+  encodeModel,
+  numberToFloat16Bits,
+  type DType,
+  type Dim,
+  type Model,
+  type ValueInfo,
+} from '../onnx/browser.ts';
 import { describeValue, fromOrt, isOrtDType, tensor, toOrt, type TensorValue } from './tensor.ts';
 
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from './providers.ts';

@@ -14,7 +14,7 @@ import {
   storageLength,
   type DType,
   type TensorData,
-} from '../onnx/dtype.ts';
+} from '../onnx/browser.ts';
 
 /** A runtime value: what sessions take and return. Same storage conventions as IR tensors. */
 export interface TensorValue {

@@ -12,8 +12,7 @@
  * TFLite's own scale and zero point (so values are rounded where TFLite rounds them), and quantized
  * graph inputs/outputs keep their integer types.
  */
-import type { GraphBuilder } from '../onnx/builder.ts';
-import { float16BitsToNumber, type DType } from '../onnx/dtype.ts';
+import { type GraphBuilder, float16BitsToNumber, type DType } from '../onnx/browser.ts';
 import { VergeError } from '../errors.ts';
 import type { TfliteModel, TfliteSubgraph, TfliteTensor } from './read.ts';
 import { ACTIVATION, TENSOR_TYPE } from './schema.ts';

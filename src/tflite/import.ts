@@ -4,8 +4,7 @@
  * and outputs keep TFLite's names, shapes and element types (int8 stays int8). Operators verge
  * does not convert are listed, all at once, in one E_UNSUPPORTED error.
  */
-import { GraphBuilder, makeModel } from '../onnx/builder.ts';
-import type { Model } from '../onnx/ir.ts';
+import { GraphBuilder, makeModel, type Model } from '../onnx/browser.ts';
 import { VergeError } from '../errors.ts';
 import { ImportContext, onnxDtype } from './context.ts';
 import { TFLITE_IMPORTERS, type TfliteImporter } from './ops/index.ts';

@@ -5,12 +5,23 @@
  * result runs on a stock onnxruntime build.
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel, GraphBuilder, makeTensor, tensorValueInfo } from '../onnx/builder.ts';
-import { isFloat, type DType } from '../onnx/dtype.ts';
-import type { Graph, Model, Node, Tensor } from '../onnx/ir.ts';
-import { defaultOpset, DEFAULT_OPSET, isDefaultDomain } from '../onnx/ir.ts';
-import { upgradeOpset } from '../onnx/opset-upgrade.ts';
-import { inferValues } from '../onnx/shape/index.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  makeTensor,
+  tensorValueInfo,
+  isFloat,
+  type DType,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+  defaultOpset,
+  DEFAULT_OPSET,
+  isDefaultDomain,
+  upgradeOpset,
+  inferValues,
+} from '../onnx/browser.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
 import { commuteReluMaxPool } from './rewrite.ts';

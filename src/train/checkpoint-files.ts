@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError } from '../errors.ts';
-import { loadModel, saveModel, writeFileAtomic } from '../onnx/io.ts';
-import type { Model } from '../onnx/ir.ts';
+import { loadModel, saveModel, writeFileAtomic } from '../onnx/index.ts';
+import type { Model } from '../onnx/browser.ts';
 import type { FitCheckpointState, FitCheckpointStore } from './fit.ts';
 import type { TrainingSession } from './session.ts';
 

@@ -2,11 +2,10 @@
  * `evaluate`: accuracy and mean loss over a split, in inference mode, of a TrainingSession (its
  * current parameters) or of a plain model run on onnxruntime.
  */
-import { batches, type Dataset, type Split } from '../data/dataset.ts';
+import { batches, type Dataset, type Split } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
-import { Session } from '../runtime/session.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import type { Model } from '../onnx/browser.ts';
+import { Session, type TensorValue } from '../runtime/index.ts';
 import { encodeLabels, floatTargets, resolveInputShape, sampleTensor } from './feeds.ts';
 import type { LossKind } from './loss.ts';
 import { countTop1 } from './metrics.ts';

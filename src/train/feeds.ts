@@ -3,12 +3,10 @@
  * dataset (checked), samples converted to the input's element type (float images, int64 token
  * ids), and labels encoded for the loss.
  */
-import type { Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import type { DType } from '../onnx/dtype.ts';
-import { singleDataInput } from '../onnx/inputs.ts';
-import type { Model } from '../onnx/ir.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import { type DType, singleDataInput, type Model } from '../onnx/browser.ts';
+import type { TensorValue } from '../runtime/index.ts';
 import type { LossKind } from './loss.ts';
 
 /** Element types a dataset's float samples can be fed as (integer types: token ids, indices). */

@@ -5,10 +5,10 @@
  * schedules, QAT, augmentation and federated clients hook into the one loop. Same seed, same
  * data order, same history. Rendering progress is the caller's (onProgress).
  */
-import { batches, permutation, selectSamples, type Dataset, type Split } from '../data/dataset.ts';
+import { batches, permutation, selectSamples, type Dataset, type Split } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import type { Model } from '../onnx/ir.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import type { Model } from '../onnx/browser.ts';
+import type { TensorValue } from '../runtime/index.ts';
 import { evaluate, sessionInput, type EvaluationResult } from './evaluate.ts';
 import { encodeLabels, floatTargets, resolveInputShape, sampleTensor } from './feeds.ts';
 import type { LossKind } from './loss.ts';

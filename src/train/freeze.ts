@@ -5,8 +5,7 @@
  * network only they depend on) and the optimizer keeps no state for them.
  */
 import { VergeError } from '../errors.ts';
-import { isFloat } from '../onnx/dtype.ts';
-import { isDefaultDomain, type Model } from '../onnx/ir.ts';
+import { isFloat, isDefaultDomain, type Model } from '../onnx/browser.ts';
 import { findHead } from './head.ts';
 
 export type FreezeSpec = 'backbone' | RegExp;

@@ -5,16 +5,12 @@
  * graphs (ops onnxruntime has no double kernel for) still check to ~1e-3.
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel, tensorValueInfo } from '../onnx/builder.ts';
-import type { Model } from '../onnx/ir.ts';
-import { Session } from '../runtime/session.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
-import { rng } from '../data/dataset.ts';
+import { cloneModel, tensorValueInfo, type Model, allocate, numel } from '../onnx/browser.ts';
+import { Session, type TensorValue } from '../runtime/index.ts';
+import { rng } from '../data/browser.ts';
 import { buildGradientModel, type GradientModel } from './autodiff.ts';
 import type { Formulations } from './grad/formulations.ts';
 import type { TrainingModes } from './grad/rule.ts';
-import { allocate } from '../onnx/dtype.ts';
-import { numel } from '../onnx/ir.ts';
 
 export interface GradCheckOptions {
   /** Finite-difference step. Default 1e-3 (float32 graphs) / 1e-6 (float64). */

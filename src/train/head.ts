@@ -6,12 +6,17 @@
  * from the output through parameter-free ops (Flatten, pooling, activations, Dropout, …).
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel } from '../onnx/builder.ts';
-import { isFloat } from '../onnx/dtype.ts';
-import { isDefaultDomain, type Model, type Node, type Tensor } from '../onnx/ir.ts';
-import { inferShapes } from '../onnx/shape/index.ts';
-import { rng } from '../data/dataset.ts';
-import { initValues } from '../nn/init.ts';
+import {
+  cloneModel,
+  isFloat,
+  isDefaultDomain,
+  type Model,
+  type Node,
+  type Tensor,
+  inferShapes,
+} from '../onnx/browser.ts';
+import { rng } from '../data/browser.ts';
+import { initValues } from '../nn/index.ts';
 
 /** Ops between the head and the scores that carry no parameters and keep the class axis. */
 const PASS_THROUGH: ReadonlySet<string> = new Set([

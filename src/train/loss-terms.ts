@@ -6,9 +6,8 @@
  * steps with `session.setTensors`). The step minimises loss + Σ terms; StepResult.loss stays the
  * data loss, and each term's value is reported in StepResult.terms.
  */
-import type { GraphBuilder } from '../onnx/builder.ts';
-import type { DType } from '../onnx/dtype.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import type { GraphBuilder, DType } from '../onnx/browser.ts';
+import type { TensorValue } from '../runtime/index.ts';
 
 export interface ParameterInfo {
   /** Initializer name, which is also the parameter's value name in the training graph. */

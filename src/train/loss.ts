@@ -5,13 +5,11 @@
  * the number of correct predictions so the trainer reports accuracy without a second pass.
  */
 import { VergeError } from '../errors.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
-import { dtypeCode, type DType } from '../onnx/dtype.ts';
-import type { Dim } from '../onnx/ir.ts';
+import { type GraphBuilder, dtypeCode, type DType, type Dim } from '../onnx/browser.ts';
 import type { ValueShape } from './shapes.ts';
+import { LOSS_KINDS, type LossKind } from './names.ts';
 
-export type LossKind = 'cross-entropy' | 'binary-cross-entropy' | 'mse';
-export const LOSS_KINDS: readonly LossKind[] = ['cross-entropy', 'binary-cross-entropy', 'mse'];
+export { LOSS_KINDS, type LossKind } from './names.ts';
 
 export interface LossNodes {
   /** Graph input taking the labels. */

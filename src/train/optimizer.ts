@@ -5,11 +5,10 @@
  * so a step here matches a step there.
  */
 import { VergeError } from '../errors.ts';
-import type { GraphBuilder } from '../onnx/builder.ts';
-import { dtypeCode, type DType } from '../onnx/dtype.ts';
+import { type GraphBuilder, dtypeCode, type DType } from '../onnx/browser.ts';
+import type { OptimizerKind } from './names.ts';
 
-export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['sgd', 'adam', 'adamw'];
+export { OPTIMIZER_KINDS, type OptimizerKind } from './names.ts';
 
 export interface OptimizerOptions {
   kind: OptimizerKind;

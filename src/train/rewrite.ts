@@ -5,8 +5,7 @@
  * Pooling first lets the ReLU mask and its gradient run on the pooled tensor — a quarter of the
  * size for 2×2 pools — instead of the full convolution output.
  */
-import type { Graph, Node } from '../onnx/ir.ts';
-import { isDefaultDomain } from '../onnx/ir.ts';
+import { type Graph, type Node, isDefaultDomain } from '../onnx/browser.ts';
 
 export function commuteReluMaxPool(graph: Graph): Graph {
   const consumers = new Map<string, Node[]>();

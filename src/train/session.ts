@@ -4,11 +4,8 @@
  * optimizer state as tensors between steps: a step is one Session.run and a swap of references.
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel, makeModel, makeTensor } from '../onnx/builder.ts';
-import type { DType } from '../onnx/dtype.ts';
-import type { Dim, Model, Tensor } from '../onnx/ir.ts';
-import { Session } from '../runtime/session.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import { cloneModel, makeModel, makeTensor, type DType, type Dim, type Model, type Tensor } from '../onnx/browser.ts';
+import { Session, type TensorValue } from '../runtime/index.ts';
 import type { LossKind } from './loss.ts';
 import type { Formulations } from './grad/formulations.ts';
 import type { LossTerm } from './loss-terms.ts';

@@ -5,13 +5,8 @@
  * probing covers every op onnxruntime runs without a shape-inference table of our own.
  */
 import { VergeError } from '../errors.ts';
-import type { DType } from '../onnx/dtype.ts';
-import { allocate } from '../onnx/dtype.ts';
-import { makeModel } from '../onnx/builder.ts';
-import type { Graph, Model } from '../onnx/ir.ts';
-import { isDefaultDomain } from '../onnx/ir.ts';
-import { Session } from '../runtime/session.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import { type DType, allocate, makeModel, type Graph, type Model, isDefaultDomain } from '../onnx/browser.ts';
+import { Session, type TensorValue } from '../runtime/index.ts';
 
 /** The two sizes given to symbolic dimensions; > 1 so a broadcast dim (1) is never confused with them. */
 export const PROBE_SIZES = [2, 3] as const;

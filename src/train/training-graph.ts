@@ -5,11 +5,17 @@
  * graph; learning rate and step count are scalar inputs so schedules need no rebuild either.
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel, GraphBuilder, tensorValueInfo } from '../onnx/builder.ts';
-import { isFloat, type DType } from '../onnx/dtype.ts';
-import type { Model, Tensor } from '../onnx/ir.ts';
-import { dataInputs as graphDataInputs } from '../onnx/inputs.ts';
-import type { TensorValue } from '../runtime/tensor.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  tensorValueInfo,
+  isFloat,
+  type DType,
+  type Model,
+  type Tensor,
+  dataInputs as graphDataInputs,
+} from '../onnx/browser.ts';
+import type { TensorValue } from '../runtime/index.ts';
 import { atTrainingOpset, differentiate, knownConstants, lowerForTraining, opsetOf } from './autodiff.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { appendLoss, type LossKind } from './loss.ts';

@@ -4,11 +4,10 @@
  * one onnxruntime call per batch) on Fashion-MNIST samples, and inference latency of the trained
  * model at batch 1. DOM-free and Node-free.
  */
-import type { Split } from '../data/dataset.ts';
-import { buildArchitecture } from '../nn/architectures.ts';
+import type { Split } from '../data/browser.ts';
+import { buildArchitecture } from '../nn/index.ts';
 import { float32, Session, runtimeBackendName } from '../runtime/index.ts';
-import { encodeLabels } from '../train/feeds.ts';
-import { TrainingSession } from '../train/session.ts';
+import { encodeLabels, TrainingSession } from '../train/browser.ts';
 
 export interface SpeedOptions {
   batch: number;

@@ -1,5 +1,5 @@
 /** What the training page (app/train.ts) exposes as `window.vergeTraining`: read by the tests and bench/browser. */
-import type { EpochRecord } from '../train/fit.ts';
+import type { EpochRecord } from '../train/browser.ts';
 
 export interface TrainingOutcome {
   state: 'idle' | 'loading' | 'training' | 'done' | 'error';

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { EdgeAgent } from '../../edge/agent.ts';
-import { parseProfileSpec } from '../../edge/profile.ts';
-import { chooseSource, describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { EdgeAgent, parseProfileSpec } from '../../edge/index.ts';
+import { chooseSource, describeDataset, loadDataset } from '../../data/index.ts';
 import { emit, note } from '../output.ts';
 
 interface AgentOptions {

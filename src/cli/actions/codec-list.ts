@@ -1,5 +1,5 @@
 /** `verge codec list`: the uplink codec registry (src/data/codecs). */
-import { CODECS } from '../../data/codecs/index.ts';
+import { CODECS } from '../../data/browser.ts';
 import { emit, table } from '../output.ts';
 
 export default function codecList(opts: { json?: boolean }): void {

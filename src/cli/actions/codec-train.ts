@@ -7,12 +7,12 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
-import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
-import { learnedCodecModels } from '../../data/codecs/index.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import { describeDataset, loadDataset } from '../../data/index.ts';
+import { learnedCodecModels } from '../../data/browser.ts';
 import { VergeError } from '../../errors.ts';
-import { encodeModel } from '../../onnx/codec.ts';
-import { loadModel, saveModel, writeFileAtomic } from '../../onnx/io.ts';
+import { encodeModel } from '../../onnx/browser.ts';
+import { loadModel, saveModel, writeFileAtomic } from '../../onnx/index.ts';
 import { HTTP_PATHS, type ArtifactUploadResponse } from '../../protocol/index.ts';
 import { Session } from '../../runtime/index.ts';
 import { measureCodec, sessionCodecContext, trainAutoencoder, type CodecReport } from '../codec-train.ts';

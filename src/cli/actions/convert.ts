@@ -2,7 +2,7 @@
  * `verge convert <in> --out <out.onnx>`: re-serialize an ONNX model through the IR (lossless), or
  * convert a TensorFlow Lite model (.tflite) to ONNX. The output is written atomically.
  */
-import { readBytes, loadModel, saveModel } from '../../onnx/io.ts';
+import { readBytes, loadModel, saveModel } from '../../onnx/index.ts';
 import { isTflite, tfliteToOnnx } from '../../tflite/index.ts';
 import { basename } from 'node:path';
 import { emit } from '../output.ts';

@@ -7,10 +7,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
-import { writeNpy } from '../../data/npy.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import { writeNpy } from '../../data/index.ts';
 import { VergeError } from '../../errors.ts';
-import { writeFileAtomic } from '../../onnx/io.ts';
+import { writeFileAtomic } from '../../onnx/index.ts';
 import { COLLECTED_HOLDOUT_FRACTION, pullFleetDataset } from '../fleet-data.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note } from '../output.ts';

@@ -1,6 +1,6 @@
 /** `verge data <name|path> [--json]`: what a dataset holds, where it was read from, what was skipped, and cleaning checks. */
-import { inspectDataset } from '../../data/cleaning.ts';
-import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { inspectDataset } from '../../data/browser.ts';
+import { describeDataset, loadDataset } from '../../data/index.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
 import { emit } from '../output.ts';
 

@@ -1,5 +1,5 @@
 /** `verge demo browser`: serve the browser app and say where its training page is; --headless trains in chromium. */
-import { isolationHeadersPresent, runInHeadlessChromium, serveBrowserDemo } from '../../demo/browser.ts';
+import { isolationHeadersPresent, runInHeadlessChromium, serveBrowserDemo } from '../../demo/index.ts';
 import { VergeError } from '../../errors.ts';
 import { emit, note } from '../output.ts';
 

@@ -1,5 +1,5 @@
 /** `verge deploy <name@version> …`: create a deployment (or promote a canary), optionally wait for it. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
 import {
   EDGE_LOOP_PATHS,

@@ -1,5 +1,5 @@
 /** `verge deployments [model]`: deployment history, newest first. */
-import { CloudClient, resolveCloud, summarize } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud, summarize } from '../../cloud/index.ts';
 import { HTTP_PATHS, type DeploymentsResponse } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, table } from '../output.ts';

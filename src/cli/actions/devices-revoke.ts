@@ -1,5 +1,5 @@
 /** `verge devices revoke <device>`: its credentials stop working at the broker and over HTTP. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type Device } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit } from '../output.ts';

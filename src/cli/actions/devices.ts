@@ -1,5 +1,5 @@
 /** `verge devices`: enrolled devices, their status and what they serve. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type DevicesResponse } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, table } from '../output.ts';

@@ -1,5 +1,5 @@
 /** `verge enroll-token [--tag k=v] [--ttl s]`: a one-time device enrollment token. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type EnrollTokenResponse } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit } from '../output.ts';

@@ -1,12 +1,10 @@
 /** `verge eval <model.onnx> --data <name|dir> [--json]`: test-split accuracy and loss of a model. */
-import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
-import { readDataInfo } from '../../data/preprocessing.ts';
-import { loadModel } from '../../onnx/io.ts';
-import { evaluate, sampleShapeFor } from '../../train/fit.ts';
-import type { LossKind } from '../../train/loss.ts';
+import { describeDataset, loadDataset } from '../../data/index.ts';
+import { readDataInfo, audioInputOf } from '../../data/browser.ts';
+import { loadModel } from '../../onnx/index.ts';
+import { evaluate, sampleShapeFor, type LossKind } from '../../train/index.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
 import { emit, note } from '../output.ts';
-import { audioInputOf } from '../../data/audio/model-input.ts';
 
 /** Audio models take seconds-long waveforms: their frame tensors are large, so smaller batches. */
 const AUDIO_EVAL_BATCH = 32;

@@ -5,16 +5,20 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { meanStd } from '../../data/dataset.ts';
-import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
+import { meanStd } from '../../data/browser.ts';
+import { describeDataset, loadDataset } from '../../data/index.ts';
 import { VergeError } from '../../errors.ts';
-import { parseCompression } from '../../fl/compress/index.ts';
-import { describePartition, parsePartition } from '../../fl/partition.ts';
-import { accuracyChartSvg } from '../../fl/plot.ts';
-import { simulate, type RoundReport } from '../../fl/simulation.ts';
-import { buildArchitecture } from '../../nn/architectures.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { loadModel, saveModel, writeFileAtomic } from '../../onnx/io.ts';
+import {
+  parseCompression,
+  describePartition,
+  parsePartition,
+  accuracyChartSvg,
+  simulate,
+  type RoundReport,
+} from '../../fl/index.ts';
+import { buildArchitecture } from '../../nn/index.ts';
+import type { Model } from '../../onnx/browser.ts';
+import { loadModel, saveModel, writeFileAtomic } from '../../onnx/index.ts';
 import { emit, note, peakRssMb, table } from '../output.ts';
 
 /** Parsed flags: numbers arrive parsed and bounded by the declaration (commands/fl.ts). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
-import { readBytes } from '../../onnx/io.ts';
+import { readBytes } from '../../onnx/index.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../protocol/index.ts';
 import { followJob, jobReport, jobSummary } from '../fl-jobs.ts';
 import type { CloudCliOptions } from '../options.ts';

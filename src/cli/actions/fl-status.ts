@@ -1,4 +1,4 @@
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { FL_PATHS, type FlJob } from '../../protocol/index.ts';
 import { jobReport, jobSummary, jobsTable } from '../fl-jobs.ts';
 import type { CloudCliOptions } from '../options.ts';

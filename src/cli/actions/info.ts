@@ -2,9 +2,8 @@
  * `verge info <model.onnx> [--json]`: a model's interface, op histogram, parameter count, size and
  * multiply-accumulate estimate, from the IR alone (no runtime).
  */
-import { modelInfo, type ModelInfo, type TensorSummary } from '../../onnx/info.ts';
-import { readBytes } from '../../onnx/io.ts';
-import { decodeModel } from '../../onnx/codec.ts';
+import { modelInfo, type ModelInfo, type TensorSummary, decodeModel } from '../../onnx/browser.ts';
+import { readBytes } from '../../onnx/index.ts';
 import { basename } from 'node:path';
 import { emit, table } from '../output.ts';
 

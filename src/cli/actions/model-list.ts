@@ -1,5 +1,5 @@
 /** `verge model list [name]`: models, versions and variants. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type ModelsResponse } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, table } from '../output.ts';

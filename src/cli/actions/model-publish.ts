@@ -1,9 +1,9 @@
 /** `verge model publish <file> --name N --version V …`: upload a model (variant); the cloud signs it. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import semver from 'semver';
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
-import { loadModel } from '../../onnx/io.ts';
+import { loadModel } from '../../onnx/index.ts';
 import {
   HTTP_PATHS,
   PRECISIONS,

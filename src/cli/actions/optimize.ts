@@ -7,17 +7,21 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
-import { encodeModel } from '../../onnx/codec.ts';
-import { loadModel, writeFileAtomic } from '../../onnx/io.ts';
-import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
-import { dataInputs } from '../../onnx/inputs.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { resolveDeviceProfile } from '../../optimize/device-profiles.ts';
-import { DEFAULT_LATENCY_BATCHES, measureVariants } from '../../optimize/measure.ts';
-import { buildReport, reportMarkdown, reportSvg } from '../../optimize/report.ts';
-import { buildVariants, type VariantName } from '../../optimize/sweep.ts';
-import { selectVariant } from '../../optimize/variants.ts';
+import { loadDataset } from '../../data/index.ts';
+import { encodeModel, dataInputs, type Model } from '../../onnx/browser.ts';
+import { loadModel, writeFileAtomic } from '../../onnx/index.ts';
+import {
+  densifySparseInitializers,
+  resolveDeviceProfile,
+  DEFAULT_LATENCY_BATCHES,
+  measureVariants,
+  buildReport,
+  reportMarkdown,
+  reportSvg,
+  buildVariants,
+  type VariantName,
+  selectVariant,
+} from '../../optimize/index.ts';
 import { checkFinetuneOptions, type FinetuneCliOptions } from '../finetune-options.ts';
 import { emit, note, table } from '../output.ts';
 

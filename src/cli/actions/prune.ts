@@ -4,30 +4,30 @@
  * smaller dense model; optional fine-tuning on a dataset, with accuracy before and after.
  */
 import { VergeError } from '../../errors.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
-import type { Dataset } from '../../data/dataset.ts';
-import { encodeModel } from '../../onnx/codec.ts';
-import { loadModel, readBytes, writeFileAtomic } from '../../onnx/io.ts';
-import { singleDataInput } from '../../onnx/inputs.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { Session } from '../../runtime/session.ts';
-import { measureAccuracy } from '../../optimize/measure.ts';
+import { loadDataset } from '../../data/index.ts';
+import type { Dataset } from '../../data/browser.ts';
+import { encodeModel, singleDataInput, type Model } from '../../onnx/browser.ts';
+import { loadModel, readBytes, writeFileAtomic } from '../../onnx/index.ts';
+import { Session } from '../../runtime/index.ts';
 import {
+  measureAccuracy,
   finetune,
   FILTER_FINETUNE_LR,
   FILTER_FINETUNE_SCHEDULE,
   FINETUNE_LR,
   pruneFiltersWithFinetune,
   type FinetuneResult,
-} from '../../optimize/prune/finetune.ts';
-import { pruneMagnitude, pruningMasks, type PruneScope } from '../../optimize/prune/magnitude.ts';
-import {
+  pruneMagnitude,
+  pruningMasks,
+  type PruneScope,
   densifySparseInitializers,
   toSparseInitializers,
   type SparseIndexLayout,
-} from '../../optimize/prune/sparse-storage.ts';
-import { pruneFilters, type FilterNorm, type FilterPruneReport } from '../../optimize/prune/structured.ts';
-import { describeSchedule, parseSchedule } from '../../train/schedules.ts';
+  pruneFilters,
+  type FilterNorm,
+  type FilterPruneReport,
+} from '../../optimize/index.ts';
+import { describeSchedule, parseSchedule } from '../../train/index.ts';
 import { checkFinetuneOptions, type FinetuneCliOptions } from '../finetune-options.ts';
 import { emit, note, progressBar, table } from '../output.ts';
 

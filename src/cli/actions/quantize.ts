@@ -4,9 +4,9 @@
  * (static/dynamic) the kernels onnxruntime actually runs.
  */
 import { VergeError } from '../../errors.ts';
-import { loadModel, saveModel } from '../../onnx/io.ts';
-import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
+import { loadModel, saveModel } from '../../onnx/index.ts';
 import {
+  densifySparseInitializers,
   executedOps,
   quantizeModel,
   type CalibrationMethod,

@@ -6,13 +6,12 @@
  * whose parent is the starting one — unless it got worse on the hold-out (--force overrides).
  */
 import semver from 'semver';
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
-import type { Dataset } from '../../data/dataset.ts';
-import { concatSplits, take } from '../../data/dataset.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import { type Dataset, concatSplits, take } from '../../data/browser.ts';
+import { loadDataset } from '../../data/index.ts';
 import { VergeError } from '../../errors.ts';
-import { decodeModel, encodeModel } from '../../onnx/codec.ts';
-import { saveModel } from '../../onnx/io.ts';
+import { decodeModel, encodeModel } from '../../onnx/browser.ts';
+import { saveModel } from '../../onnx/index.ts';
 import {
   EDGE_LOOP_PATHS,
   HTTP_PATHS,
@@ -22,8 +21,7 @@ import {
   type ModelsResponse,
   type ModelVersion,
 } from '../../protocol/index.ts';
-import { evaluate, fit } from '../../train/fit.ts';
-import { TrainingSession } from '../../train/session.ts';
+import { evaluate, fit, TrainingSession } from '../../train/index.ts';
 import { pullFleetDataset } from '../fleet-data.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note, table } from '../output.ts';

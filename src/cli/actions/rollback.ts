@@ -1,5 +1,5 @@
 /** `verge rollback [name[@version]] [--deployment id]`: roll a deployment back; exits 0 when it is rolled back. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
 import { HTTP_PATHS, type Deployment, type DeploymentsResponse } from '../../protocol/index.ts';
 import { reportDeployment } from '../deployment-report.ts';

@@ -4,13 +4,22 @@
  * files, raw data prepared the way the model's training data was (its verge.data metadata), or
  * synthesized from the declared input types.
  */
-import { readFileSync } from 'node:fs';
-import { existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
-import { readNpy, writeNpy, type NdArray } from '../../data/npy.ts';
-import { readNpz, writeNpz } from '../../data/npz.ts';
-import type { NumericArray } from '../../onnx/dtype.ts';
+import {
+  readNpy,
+  writeNpy,
+  type NdArray,
+  readNpz,
+  writeNpz,
+  csvInput,
+  imageInput,
+  predictionsOf,
+  textInput,
+  type SamplePrediction,
+} from '../../data/index.ts';
+import type { NumericArray, Model } from '../../onnx/browser.ts';
 import {
   Session,
   formatShape,
@@ -21,11 +30,8 @@ import {
   type TensorValue,
 } from '../../runtime/index.ts';
 import { emit, note } from '../output.ts';
-import { AUDIO_METADATA, audioInputOf, wavInput } from '../../data/audio/model-input.ts';
-import { readDataInfo, type DataInfo } from '../../data/preprocessing.ts';
-import { csvInput, imageInput, predictionsOf, textInput, type SamplePrediction } from '../../data/raw-input.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { loadModel, readBytes } from '../../onnx/io.ts';
+import { AUDIO_METADATA, audioInputOf, wavInput, readDataInfo, type DataInfo } from '../../data/browser.ts';
+import { loadModel, readBytes } from '../../onnx/index.ts';
 
 /** How many leading values of each output the report shows. */
 export const PREVIEW_VALUES = 8;

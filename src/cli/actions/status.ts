@@ -1,4 +1,4 @@
-import { CloudClient, resolveCloud, summarize } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud, summarize } from '../../cloud/index.ts';
 import {
   EDGE_LOOP_PATHS,
   HTTP_PATHS,

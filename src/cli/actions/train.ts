@@ -7,25 +7,40 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { VergeError } from '../../errors.ts';
-import type { Dataset } from '../../data/dataset.ts';
-import { describeDataset, loadDataset } from '../../data/load-dataset.ts';
-import { withDataInfo, type DataInfo } from '../../data/preprocessing.ts';
-import { standardizationFor, type Standardization } from '../../data/standardize.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { loadModel, saveModel } from '../../onnx/io.ts';
-import { densifySparseInitializers } from '../../optimize/prune/sparse-storage.ts';
-import { buildArchitecture } from '../../nn/architectures.ts';
-import { evaluate, fit, sampleShapeFor, type EarlyStoppingOptions, type EpochRecord } from '../../train/fit.ts';
-import { directoryCheckpoints } from '../../train/checkpoint-files.ts';
-import { hasRecurrent } from '../../train/lower/recurrent.ts';
-import { lowerRecurrentFor, transferParameters } from '../../train/lower/parameters.ts';
-import type { LossKind } from '../../train/loss.ts';
-import type { OptimizerKind } from '../../train/optimizer.ts';
-import { parseSchedule } from '../../train/schedules.ts';
-import { augmenter, describeAugment, parseAugment } from '../../data/transforms/index.ts';
-import { TrainingSession } from '../../train/session.ts';
-import { resolveFrozen, type FreezeSpec } from '../../train/freeze.ts';
-import { replaceHead, type ClassifierHead } from '../../train/head.ts';
+import {
+  type Dataset,
+  withDataInfo,
+  type DataInfo,
+  standardizationFor,
+  type Standardization,
+  augmenter,
+  describeAugment,
+  parseAugment,
+} from '../../data/browser.ts';
+import { describeDataset, loadDataset } from '../../data/index.ts';
+import type { Model } from '../../onnx/browser.ts';
+import { loadModel, saveModel } from '../../onnx/index.ts';
+import { densifySparseInitializers } from '../../optimize/index.ts';
+import { buildArchitecture } from '../../nn/index.ts';
+import {
+  evaluate,
+  fit,
+  sampleShapeFor,
+  type EarlyStoppingOptions,
+  type EpochRecord,
+  directoryCheckpoints,
+  hasRecurrent,
+  lowerRecurrentFor,
+  transferParameters,
+  type LossKind,
+  type OptimizerKind,
+  parseSchedule,
+  TrainingSession,
+  resolveFrozen,
+  type FreezeSpec,
+  replaceHead,
+  type ClassifierHead,
+} from '../../train/index.ts';
 import { sourceOptionsFrom, type DataFlags } from '../data-options.ts';
 import { emit, note, peakRssMb, progressBar, table } from '../output.ts';
 import { trainHmm, type HmmTrainFlags } from '../hmm-train.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { LOSS_KINDS } from '../../train/loss.ts';
+import { LOSS_KINDS } from '../../train/names.ts';
 import { action } from '../command.ts';
 import { addDataFlags, DATA_HELP } from '../data-options.ts';
 import { choice, positiveInt } from '../options.ts';

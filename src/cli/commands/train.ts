@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { VergeError } from '../../errors.ts';
 import { ARCHITECTURE_NAMES } from '../../nn/architecture-names.ts';
-import { LOSS_KINDS } from '../../train/loss.ts';
-import { OPTIMIZER_KINDS } from '../../train/optimizer.ts';
+import { LOSS_KINDS, OPTIMIZER_KINDS } from '../../train/names.ts';
 import { action } from '../command.ts';
 import { addDataFlags, DATA_HELP } from '../data-options.ts';
 import { choice, nonNegativeInt, number, positiveInt } from '../options.ts';

@@ -4,7 +4,7 @@
  * turn a WAV file into that input with these. Browser-safe.
  */
 import { VergeError } from '../../errors.ts';
-import type { Model } from '../../onnx/ir.ts';
+import type { Model } from '../../onnx/browser.ts';
 import { decodeWav, waveformAt } from './wav.ts';
 
 export const AUDIO_METADATA = {

@@ -7,7 +7,7 @@
  * Batches of different lengths work: each utterance's span is moved to frame 0 and `mask` marks its
  * valid frames (1) and the padding after them (0); features past the span are 0.
  */
-import type { GraphBuilder } from '../../onnx/builder.ts';
+import type { GraphBuilder } from '../../onnx/browser.ts';
 import { energyFloor, type FeatureOptions } from './features.ts';
 import { LOG_FLOOR, mfccPlan } from './mfcc.ts';
 

@@ -1,5 +1,5 @@
 /** Reading WAV files from disk (Node only; everything else in src/data/audio is browser-safe). */
-import { readBytes } from '../../onnx/io.ts';
+import { readBytes } from '../../onnx/index.ts';
 import { decodeWav, waveformAt, type Audio } from './wav.ts';
 
 export function readWavFile(path: string): Audio {

@@ -8,8 +8,7 @@
  * the same there. Browser-safe.
  */
 import { VergeError } from '../../errors.ts';
-import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
-import { emptyGraph, type Model } from '../../onnx/ir.ts';
+import { GraphBuilder, makeModel, emptyGraph, type Model } from '../../onnx/browser.ts';
 import { withDataInfo } from '../preprocessing.ts';
 import type { FeatureOptions } from './features.ts';
 import { mfccPlan } from './mfcc.ts';

@@ -9,7 +9,7 @@
  */
 import { inflateSync } from 'fflate';
 import { VergeError, fmtInt } from '../../errors.ts';
-import type { CodecParams } from '../../protocol/codec-frame.ts';
+import type { CodecParams } from '../../protocol/browser.ts';
 
 export type { CodecParams };
 

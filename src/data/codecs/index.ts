@@ -7,7 +7,7 @@
  *   const back = await decodeTensor(enc.frame, ctx);   // { dims, data }
  */
 import { VergeError } from '../../errors.ts';
-import { decodeCodecFrame, encodeCodecFrame, frameElements } from '../../protocol/codec-frame.ts';
+import { decodeCodecFrame, encodeCodecFrame, frameElements } from '../../protocol/browser.ts';
 import type { Codec, CodecContext, FloatTensor } from './codec.ts';
 import { learned } from './learned.ts';
 import { lossless } from './lossless.ts';

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
-import { float16BitsToNumber } from '../../onnx/dtype.ts';
+import { float16BitsToNumber } from '../../onnx/browser.ts';
 import type { Dataset, Split } from '../dataset.ts';
 import { readNpy, type NdArray } from '../npy.ts';
 import { classCount, holdOutTail, SourceLog, unreadable, type DataSource } from './source.ts';

@@ -5,7 +5,7 @@
  * `decompress`, which takes the bytes exactly as they travel.
  */
 import { VergeError } from '../../errors.ts';
-import { decodeUpdate, encodeUpdate, type EncodedUpdate } from '../../protocol/fl-update.ts';
+import { decodeUpdate, encodeUpdate, type EncodedUpdate } from '../../protocol/browser.ts';
 import type { RandomSource } from '../random.ts';
 import { dequantizeInt8, quantizeInt8 } from './int8.ts';
 import { densify, ErrorFeedback } from './topk.ts';

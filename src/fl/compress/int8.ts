@@ -4,7 +4,7 @@
  * unbiased (E[q·scale] = x), so quantization noise averages out across clients and rounds instead
  * of biasing the model (Alistarh et al. 2017, QSGD).
  */
-import type { EncodedUpdate } from '../../protocol/fl-update.ts';
+import type { EncodedUpdate } from '../../protocol/browser.ts';
 import type { RandomSource } from '../random.ts';
 
 /** Values per scale: 1,024 keeps the scale overhead at 0.4% and limits one outlier's reach. */

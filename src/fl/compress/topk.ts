@@ -3,7 +3,7 @@
  * Compression"): send only the k largest-magnitude values of (update + residual) and keep what was
  * not sent as the residual for the next round, so every coordinate eventually gets through.
  */
-import type { EncodedUpdate } from '../../protocol/fl-update.ts';
+import type { EncodedUpdate } from '../../protocol/browser.ts';
 
 /** The k-th largest |value| (k ≥ 1), by sorting a copy of the magnitudes. */
 function threshold(v: Float32Array, k: number): number {

@@ -3,7 +3,7 @@
  * weighted by each client's example count. Also the base of the other strategies: client
  * sampling (fraction_fit, min_fit_clients, min_available_clients) and metric averaging live here.
  */
-import { permutation } from '../../data/dataset.ts';
+import { permutation } from '../../data/browser.ts';
 import { VergeError } from '../../errors.ts';
 import { add, weightedMean } from '../weights.ts';
 import type {

@@ -1,6 +1,6 @@
 /** Element-wise activations and Softmax. */
 import { VergeError } from '../../errors.ts';
-import { float } from '../../onnx/builder.ts';
+import { float } from '../../onnx/browser.ts';
 import { Layer, fixedConstant, type BuildContext, type Shape } from '../layer.ts';
 
 export type ActivationName = 'relu' | 'relu6' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'linear';

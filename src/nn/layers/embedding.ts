@@ -1,6 +1,6 @@
 /** Embedding: integer ids -> rows of a learned table (ONNX Gather on axis 0). */
 import { VergeError } from '../../errors.ts';
-import type { DType } from '../../onnx/dtype.ts';
+import type { DType } from '../../onnx/browser.ts';
 import { Layer, type BuildContext, type Shape } from '../layer.ts';
 
 export interface EmbeddingOptions {

@@ -5,7 +5,7 @@
  * training_mode=true.
  */
 import { VergeError } from '../../errors.ts';
-import { float } from '../../onnx/builder.ts';
+import { float } from '../../onnx/browser.ts';
 import { Layer, shapeError, shapeStr, type BuildContext, type Shape } from '../layer.ts';
 
 export interface BatchNormOptions {

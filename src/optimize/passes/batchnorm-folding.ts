@@ -4,8 +4,15 @@
  *   y = s * (conv(x, W) + B - mean) + beta,  s = gamma / sqrt(var + eps)
  *     = conv(x, W * s[c]) + (B - mean) * s + beta
  */
-import { cloneModel, makeTensor } from '../../onnx/builder.ts';
-import { isDefaultDomain, type Graph, type Model, type Node, type Tensor } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  makeTensor,
+  isDefaultDomain,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+} from '../../onnx/browser.ts';
 import { eliminateDeadNodesInPlace } from './dead-code.ts';
 import { floatAttr, GraphIndex, intAttr, replaceUses } from './graph-index.ts';
 

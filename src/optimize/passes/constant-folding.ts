@@ -9,11 +9,19 @@
  * only itself and the nodes that read it unfolded. Every node left unfolded although its inputs
  * were constant is reported with the reason.
  */
-import { cloneModel, makeTensor } from '../../onnx/builder.ts';
-import type { Attribute, Graph, Model, Node, Tensor } from '../../onnx/ir.ts';
-import { isDefaultDomain } from '../../onnx/ir.ts';
-import { byteSize, type DType } from '../../onnx/dtype.ts';
-import { Session } from '../../runtime/session.ts';
+import {
+  cloneModel,
+  makeTensor,
+  type Attribute,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+  isDefaultDomain,
+  byteSize,
+  type DType,
+} from '../../onnx/browser.ts';
+import { Session } from '../../runtime/index.ts';
 import { eliminateDeadNodesInPlace } from './dead-code.ts';
 import { GraphIndex, intValues, subgraphCaptures } from './graph-index.ts';
 

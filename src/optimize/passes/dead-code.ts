@@ -2,8 +2,7 @@
  * Dead-node elimination: keep only the nodes that graph outputs depend on, then drop initializers
  * (dense and sparse), value infos and initializer-backed inputs that nothing uses any more.
  */
-import { cloneModel } from '../../onnx/builder.ts';
-import type { Graph, Model } from '../../onnx/ir.ts';
+import { cloneModel, type Graph, type Model } from '../../onnx/browser.ts';
 import { subgraphCaptures } from './graph-index.ts';
 
 export function eliminateDeadNodes(model: Model): Model {

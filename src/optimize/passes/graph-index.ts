@@ -2,7 +2,7 @@
  * Lookups every pass needs over one graph: which node produces a value, which nodes consume it,
  * which values are initializers. Built once per pass over the pass's own (cloned) graph.
  */
-import type { Graph, Node, Tensor } from '../../onnx/ir.ts';
+import type { Graph, Node, Tensor } from '../../onnx/browser.ts';
 
 export class GraphIndex {
   readonly producer = new Map<string, Node>();

@@ -2,8 +2,7 @@
  * Identity and inference-mode Dropout removal: both pass their input through unchanged at
  * inference, so their consumers can read the input directly.
  */
-import { cloneModel } from '../../onnx/builder.ts';
-import { isDefaultDomain, type Graph, type Model, type Node } from '../../onnx/ir.ts';
+import { cloneModel, isDefaultDomain, type Graph, type Model, type Node } from '../../onnx/browser.ts';
 import { GraphIndex, replaceUses, subgraphCaptures } from './graph-index.ts';
 
 export function removeIdentities(model: Model): Model {

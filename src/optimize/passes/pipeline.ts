@@ -4,7 +4,7 @@
  * sequences them and counts.
  */
 import { VergeError } from '../../errors.ts';
-import type { Model } from '../../onnx/ir.ts';
+import type { Model } from '../../onnx/browser.ts';
 import { foldBatchNorm } from './batchnorm-folding.ts';
 import { foldConstantsWithReport, type SkippedNode } from './constant-folding.ts';
 import { eliminateDeadNodes } from './dead-code.ts';

@@ -6,10 +6,7 @@
  * - Any other computed shape value that is fully static becomes an initializer.
  * The chains that fed them become dead and are removed.
  */
-import { cloneModel, makeTensor } from '../../onnx/builder.ts';
-import { dtypeCode } from '../../onnx/dtype.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { isDefaultDomain } from '../../onnx/ir.ts';
+import { cloneModel, makeTensor, dtypeCode, type Model, isDefaultDomain } from '../../onnx/browser.ts';
 import { constantNodesToInitializers } from './constant-folding.ts';
 import { eliminateDeadNodesInPlace } from './dead-code.ts';
 import { GraphIndex, intAttr } from './graph-index.ts';

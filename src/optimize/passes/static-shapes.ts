@@ -4,9 +4,7 @@
  * names one runtime value, so Shape(x)[0] can be matched with x's first dim even when the batch
  * size is dynamic. Ops it does not know give unknown shapes: callers must then leave things alone.
  */
-import type { Graph, Node, Tensor } from '../../onnx/ir.ts';
-import { isDefaultDomain } from '../../onnx/ir.ts';
-import { dataInputs } from '../../onnx/inputs.ts';
+import { type Graph, type Node, type Tensor, isDefaultDomain, dataInputs } from '../../onnx/browser.ts';
 import { intAttr, intsAttr, intValues } from './graph-index.ts';
 
 export type SymDim = number | string;

@@ -5,12 +5,9 @@
  * Structured pruning needs no masks: the removed filters are gone.
  */
 import { VergeError } from '../../errors.ts';
-import { take, type Split } from '../../data/dataset.ts';
-import { singleDataInput } from '../../onnx/inputs.ts';
-import type { Model } from '../../onnx/ir.ts';
-import { fit, splitDataset, type FitCallback } from '../../train/fit.ts';
-import type { ScheduleSpec } from '../../train/schedules.ts';
-import { TrainingSession } from '../../train/session.ts';
+import { take, type Split } from '../../data/browser.ts';
+import { singleDataInput, type Model } from '../../onnx/browser.ts';
+import { fit, splitDataset, type FitCallback, type ScheduleSpec, TrainingSession } from '../../train/index.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, type PruneScope } from './magnitude.ts';
 import { densifySparseInitializers } from './sparse-storage.ts';
 import { pruneFilters, type FilterNorm, type FilterPruneReport } from './structured.ts';

@@ -3,9 +3,7 @@
  * zero, either with one threshold over all layers (global) or to the same sparsity in each layer.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel } from '../../onnx/builder.ts';
-import type { Model, Tensor } from '../../onnx/ir.ts';
-import { isDefaultDomain } from '../../onnx/ir.ts';
+import { cloneModel, type Model, type Tensor, isDefaultDomain } from '../../onnx/browser.ts';
 
 export type PruneScope = 'global' | 'layer';
 

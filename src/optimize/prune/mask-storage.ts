@@ -10,8 +10,7 @@
  * 80% sparsity — and, unlike sparse initializers with int16 indices, the ONNX checker accepts it
  * (sparse initializers need int64 indices there: 12 bytes per non-zero, 0.6× at 80%).
  */
-import { makeTensor } from '../../onnx/builder.ts';
-import type { Graph, Node, Tensor } from '../../onnx/ir.ts';
+import { makeTensor, type Graph, type Node, type Tensor } from '../../onnx/browser.ts';
 
 /** Marks the nodes that rebuild a masked weight (so densify can fold them). */
 export const MASKED_WEIGHT_DOC = 'verge: rebuilds a pruned weight from its mask and values';

@@ -13,9 +13,17 @@
  * folding at load) reassemble: 6 bytes per non-zero instead of 12.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, makeTensor } from '../../onnx/builder.ts';
-import type { Graph, Model, Node, SparseTensor, Tensor } from '../../onnx/ir.ts';
-import { defaultOpset, numel } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  makeTensor,
+  type Graph,
+  type Model,
+  type Node,
+  type SparseTensor,
+  type Tensor,
+  defaultOpset,
+  numel,
+} from '../../onnx/browser.ts';
 import { foldMaskedWeights, maskedBytes, maskedWeight, MASKED_MIN_OPSET } from './mask-storage.ts';
 
 export type SparseIndexLayout = 'mask' | 'int64' | 'compact';

@@ -16,9 +16,15 @@
  * Conv behind a pruned layer loses the same channels (MobileNet's expand -> depthwise -> project).
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, makeTensor } from '../../onnx/builder.ts';
-import type { Graph, Model, Node, Tensor } from '../../onnx/ir.ts';
-import { isDefaultDomain } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  makeTensor,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+  isDefaultDomain,
+} from '../../onnx/browser.ts';
 import { GraphIndex, intAttr, intValues } from '../passes/graph-index.ts';
 import { simplifyShapeOps } from '../passes/shape-simplification.ts';
 import { inferStaticShapes } from '../passes/static-shapes.ts';

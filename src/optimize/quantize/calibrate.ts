@@ -7,8 +7,7 @@
  *   |x| histogram loses the least information (KL divergence).
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel } from '../../onnx/builder.ts';
-import type { Model } from '../../onnx/ir.ts';
+import { cloneModel, type Model } from '../../onnx/browser.ts';
 import { Session, type TensorValue } from '../../runtime/index.ts';
 import type { ActivationRange } from './common.ts';
 import { CALIBRATION_METHODS, DEFAULT_PERCENTILE, type CalibrationMethod } from './defaults.ts';

@@ -3,10 +3,9 @@
  * data/'s loadDataset), or random inputs made up from the model's declared input types.
  */
 import { VergeError } from '../../errors.ts';
-import type { Split } from '../../data/dataset.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
-import { dataInputs } from '../../onnx/inputs.ts';
-import type { Model } from '../../onnx/ir.ts';
+import type { Split } from '../../data/browser.ts';
+import { loadDataset } from '../../data/index.ts';
+import { dataInputs, type Model } from '../../onnx/browser.ts';
 import { concreteDims, synthesizeInputs, type IOSpec, type TensorValue } from '../../runtime/index.ts';
 import type { CalibrationData } from './calibrate.ts';
 import { DEFAULT_CALIBRATION_SAMPLES } from './defaults.ts';

@@ -4,9 +4,17 @@
  * byte accounting.
  */
 import { VergeError } from '../../errors.ts';
-import { encodeModel } from '../../onnx/codec.ts';
-import { dtypeFromCode, type DType } from '../../onnx/dtype.ts';
-import { defaultOpset, numel, type Graph, type Model, type Node, type Tensor } from '../../onnx/ir.ts';
+import {
+  encodeModel,
+  dtypeFromCode,
+  type DType,
+  defaultOpset,
+  numel,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+} from '../../onnx/browser.ts';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'fp16' | 'weight-bits' | 'qat';
 

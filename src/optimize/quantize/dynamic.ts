@@ -7,8 +7,15 @@
  * No calibration data is needed.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
-import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  defaultOpset,
+  numel,
+  type Graph,
+  type Model,
+  type Node,
+} from '../../onnx/browser.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
 import {

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '../../onnx/io.ts';
-import type { Model } from '../../onnx/ir.ts';
+import { loadModel } from '../../onnx/index.ts';
+import type { Model } from '../../onnx/browser.ts';
 import { Session } from '../../runtime/index.ts';
 import { countOps } from './common.ts';
 

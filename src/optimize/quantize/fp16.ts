@@ -5,9 +5,17 @@
  * Graph inputs and outputs stay float32 unless asked, with Casts at the boundary.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
-import { numberToFloat16Bits, type DType } from '../../onnx/dtype.ts';
-import { defaultOpset, type Graph, type Model, type Node, type Tensor } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  numberToFloat16Bits,
+  type DType,
+  defaultOpset,
+  type Graph,
+  type Model,
+  type Node,
+  type Tensor,
+} from '../../onnx/browser.ts';
 import { countOps, inferElementTypes, modelBytes, nodeLabel, type QuantizeResult, type SkippedNode } from './common.ts';
 
 /**

@@ -4,8 +4,7 @@
  * and BatchNormalization folds into the preceding Conv/Gemm — otherwise a BatchNormalization would
  * sit between Conv and its quantized output and keep both in float.
  */
-import { cloneModel } from '../../onnx/builder.ts';
-import type { Model } from '../../onnx/ir.ts';
+import { cloneModel, type Model } from '../../onnx/browser.ts';
 import { constantNodesToInitializers, eliminateDeadNodes, foldBatchNorm, removeIdentities } from '../passes/index.ts';
 
 export interface PrepareReport {

@@ -14,9 +14,8 @@
  * bits) and off by < 2^-23 below, i.e. below float32 resolution of a quantization step.
  */
 import { VergeError } from '../../errors.ts';
-import type { Split } from '../../data/dataset.ts';
-import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
-import type { Model, Node } from '../../onnx/ir.ts';
+import type { Split } from '../../data/browser.ts';
+import { cloneModel, GraphBuilder, type Model, type Node } from '../../onnx/browser.ts';
 import { fit, splitDataset, TrainingSession, type FitCallback } from '../../train/index.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData } from './calibrate.ts';
 import {

@@ -3,9 +3,9 @@
  * sweep: mode + options in, quantized model + report out.
  */
 import { VergeError } from '../../errors.ts';
-import type { Model } from '../../onnx/ir.ts';
+import type { Model } from '../../onnx/browser.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.ts';
-import { loadDataset } from '../../data/load-dataset.ts';
+import { loadDataset } from '../../data/index.ts';
 import { calibrationFromSplit, DEFAULT_CALIBRATION_SAMPLES, resolveCalibration } from './calibration-data.ts';
 import { quantizeAwareTraining } from './qat.ts';
 import type { QuantizeMode, QuantizeResult } from './common.ts';

@@ -10,8 +10,15 @@
  * planned tensors), apply (pure rewrite given the ranges).
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
-import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  defaultOpset,
+  numel,
+  type Graph,
+  type Model,
+  type Node,
+} from '../../onnx/browser.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData, type CalibrationResult } from './calibrate.ts';

@@ -12,8 +12,15 @@
  * Cast→Sub→Mul. Everything is constant, so onnxruntime folds it once at load and runs float32.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel, GraphBuilder } from '../../onnx/builder.ts';
-import { defaultOpset, numel, type Graph, type Model, type Node } from '../../onnx/ir.ts';
+import {
+  cloneModel,
+  GraphBuilder,
+  defaultOpset,
+  numel,
+  type Graph,
+  type Model,
+  type Node,
+} from '../../onnx/browser.ts';
 import { GraphIndex, intAttr } from '../passes/graph-index.ts';
 import { countOps, float32Data, modelBytes, nodeLabel, type QuantizeResult, type SkippedNode } from './common.ts';
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { readBytes } from '../../onnx/io.ts';
+import { readBytes } from '../../onnx/index.ts';
 import type { RuntimeBackend } from '../backend.ts';
 
 function availableProviders(): string[] {

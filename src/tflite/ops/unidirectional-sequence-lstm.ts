@@ -6,7 +6,7 @@
  * projection and layer normalization have no ONNX LSTM equivalent and are refused by name.
  */
 import { VergeError } from '../../errors.ts';
-import { float } from '../../onnx/builder.ts';
+import { float } from '../../onnx/browser.ts';
 import type { ImportContext } from '../context.ts';
 import type { TfliteOperator } from '../read.ts';
 import { ACTIVATION, UNIDIRECTIONAL_SEQUENCE_LSTM_OPTIONS as O } from '../schema.ts';

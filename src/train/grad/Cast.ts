@@ -1,4 +1,4 @@
-import { dtypeCode, isFloat } from '../../onnx/dtype.ts';
+import { dtypeCode, isFloat } from '../../onnx/browser.ts';
 import type { GradRule } from './rule.ts';
 
 /** Float→float casts pass the gradient back in the input's type; casts from integers get none. */

@@ -6,9 +6,16 @@
  * `trainingForward` that rewrites the node into primitives, whose gradients come from other rules.
  */
 import { VergeError } from '../../errors.ts';
-import { makeTensor, type GraphBuilder } from '../../onnx/builder.ts';
-import { dtypeCode, isFloat, type DType } from '../../onnx/dtype.ts';
-import type { Attribute, Node, Tensor } from '../../onnx/ir.ts';
+import {
+  makeTensor,
+  type GraphBuilder,
+  dtypeCode,
+  isFloat,
+  type DType,
+  type Attribute,
+  type Node,
+  type Tensor,
+} from '../../onnx/browser.ts';
 import { isStatic, type ShapeMap, type ValueShape } from '../shapes.ts';
 import { DEFAULT_FORMULATIONS, type Formulations } from './formulations.ts';
 

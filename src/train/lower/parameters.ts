@@ -3,10 +3,8 @@
  * trained parameters from a lowered model back into the original (fused) one.
  */
 import { VergeError } from '../../errors.ts';
-import { cloneModel } from '../../onnx/builder.ts';
-import { isDefaultDomain, type Dim, type Model } from '../../onnx/ir.ts';
-import { Session } from '../../runtime/session.ts';
-import type { TensorValue } from '../../runtime/tensor.ts';
+import { cloneModel, isDefaultDomain, type Dim, type Model } from '../../onnx/browser.ts';
+import { Session, type TensorValue } from '../../runtime/index.ts';
 import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
 
 /**

@@ -7,9 +7,16 @@
  * input_forget, activation_alpha/beta. Parameter initializers keep their names.
  */
 import { VergeError } from '../../errors.ts';
-import { GraphBuilder, cloneModel } from '../../onnx/builder.ts';
-import { isDefaultDomain, type Dim, type Graph, type Model, type Node } from '../../onnx/ir.ts';
-import { emitRecurrent, type RecurrentDirection } from '../../nn/recurrent.ts';
+import {
+  GraphBuilder,
+  cloneModel,
+  isDefaultDomain,
+  type Dim,
+  type Graph,
+  type Model,
+  type Node,
+} from '../../onnx/browser.ts';
+import { emitRecurrent, type RecurrentDirection } from '../../nn/index.ts';
 
 export interface LowerRecurrentOptions {
   /** Sequence length to unroll to, when the model does not state it. */

@@ -4,7 +4,7 @@
  * act on (wrong key, unreachable cloud, the server's own `{error: {code, message}}`).
  */
 import type { z } from 'zod';
-import { ErrorResponse, HTTP_PATHS } from '../../protocol/http.ts';
+import { ErrorResponse, HTTP_PATHS } from '../../protocol/browser.ts';
 
 export class ApiError extends Error {
   constructor(

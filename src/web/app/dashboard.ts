@@ -10,8 +10,10 @@
  */
 import { html, render } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { FL_PATHS, FlJobsResponse, type FlJob } from '../../protocol/fl.ts';
 import {
+  FL_PATHS,
+  FlJobsResponse,
+  type FlJob,
   Deployment,
   DeploymentsResponse,
   DevicesResponse,
@@ -21,7 +23,7 @@ import {
   type CreateDeploymentRequest,
   type Device,
   type Role,
-} from '../../protocol/http.ts';
+} from '../../protocol/browser.ts';
 import { ApiClient, ApiError, HTTP_PATHS, isUnreachable } from './api.ts';
 import { DevicePage } from './device-page.ts';
 import { EnrollPage } from './enroll-page.ts';

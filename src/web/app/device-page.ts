@@ -6,7 +6,7 @@
  */
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { DeviceTelemetryResponse, type Device } from '../../protocol/http.ts';
+import { DeviceTelemetryResponse, type Device } from '../../protocol/browser.ts';
 import { ApiClient, HTTP_PATHS } from './api.ts';
 import { LineChart } from './chart.ts';
 import { ago, message, pill, tags } from './format.ts';

@@ -5,7 +5,7 @@
  */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { EnrollTokenResponse, type Role } from '../../protocol/http.ts';
+import { EnrollTokenResponse, type Role } from '../../protocol/browser.ts';
 import { ApiClient, HTTP_PATHS } from './api.ts';
 import { message, tags, type Banner } from './format.ts';
 

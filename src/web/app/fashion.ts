@@ -1,7 +1,5 @@
 /** Fashion-MNIST fetched from the page's own server (the subset the web build copies next to it). */
-import type { Dataset } from '../../data/dataset.ts';
-import { FASHION_MNIST_CLASSES } from '../../data/fashion-mnist-classes.ts';
-import { idxPairToSplit, parseIdx } from '../../data/idx.ts';
+import { type Dataset, FASHION_MNIST_CLASSES, idxPairToSplit, parseIdx } from '../../data/browser.ts';
 import { VergeError } from '../../errors.ts';
 
 const FILES = {

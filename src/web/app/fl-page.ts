@@ -6,8 +6,7 @@
  */
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { FL_PATHS, FlJob, type FlRound } from '../../protocol/fl.ts';
-import type { Role } from '../../protocol/http.ts';
+import { FL_PATHS, FlJob, type FlRound, type Role } from '../../protocol/browser.ts';
 import { ApiClient } from './api.ts';
 import { LineChart } from './chart.ts';
 import { ago, bytes, message, pill, type Banner } from './format.ts';

@@ -5,7 +5,7 @@
  * handed on; a dropped stream reconnects after RECONNECT_MS, and `onState` says whether the view
  * is live (the dashboard polls faster meanwhile).
  */
-import { FLEET_EVENT_NAME, FleetEvent, HTTP_PATHS } from '../../protocol/http.ts';
+import { FLEET_EVENT_NAME, FleetEvent, HTTP_PATHS } from '../../protocol/browser.ts';
 
 /** Wait before reconnecting a dropped stream. */
 const RECONNECT_MS = 3000;

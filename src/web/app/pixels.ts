@@ -1,6 +1,6 @@
 /** Images in and out of the 28×28 grayscale form the CNN takes: drawing pad, uploads, previews. */
 import { float32 } from '../../runtime/index.ts';
-import type { TrainingSession } from '../../train/session.ts';
+import type { TrainingSession } from '../../train/browser.ts';
 
 /** Paint a [h, w] sample in [0, 1] onto a canvas (white on black, like Fashion-MNIST). */
 export function drawSample(canvas: HTMLCanvasElement, x: Float32Array, h: number, w: number): void {

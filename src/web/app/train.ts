@@ -4,11 +4,10 @@
  * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`
  * taken from the query); `window.vergeTraining` and `body[data-state]` expose the outcome.
  */
-import type { Dataset } from '../../data/dataset.ts';
-import { buildArchitecture } from '../../nn/architectures.ts';
+import type { Dataset } from '../../data/browser.ts';
+import { buildArchitecture } from '../../nn/index.ts';
 import { configureRuntime, float32, runtimeBackendName } from '../../runtime/index.ts';
-import { evaluate, fit, type EpochRecord } from '../../train/fit.ts';
-import { TrainingSession } from '../../train/session.ts';
+import { evaluate, fit, type EpochRecord, TrainingSession } from '../../train/browser.ts';
 import type { TrainingOutcome } from '../training-outcome.ts';
 import { LineChart } from './chart.ts';
 import { fetchFashionMnist } from './fashion.ts';
