@@ -9,7 +9,6 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   deviceTopic,
-  emptyHistogram,
   HTTP_PATHS,
   MAX_MQTT_PACKET_BYTES,
   MAX_RESULT_KEYS,
@@ -18,28 +17,17 @@ import {
 } from '../../src/protocol/index.ts';
 import { PROFILE_X64, waitFor, type SimDevice } from '../cloud/sim-device.ts';
 import { mosquittoSkipReason } from '../edge/brokers.ts';
-import { metricValue, startCloud, startMosquittoCloud, type Cloud, type MosquittoCloud } from './harness.ts';
+import {
+  metricValue,
+  startCloud,
+  startMosquittoCloud,
+  telemetryRecord,
+  type Cloud,
+  type MosquittoCloud,
+} from './harness.ts';
 
-function telemetry(d: SimDevice, i: number, extra: Partial<TelemetryMessage> = {}): TelemetryMessage {
-  const latency_ms = emptyHistogram();
-  latency_ms.counts[2] = 1;
-  latency_ms.count = 1;
-  latency_ms.sum = 1;
-  return {
-    v: 1,
-    id: `${d.id}-s-${String(i).padStart(6, '0')}`,
-    ts: Date.now(),
-    device_id: d.id,
-    window_start: Date.now() - 1000,
-    window_end: Date.now(),
-    model: { name: 'size-model', version: '1.0.0', variant: 'fp32' },
-    deployment_id: null,
-    inferences: 1,
-    errors: 0,
-    latency_ms,
-    ...extra,
-  };
-}
+const telemetry = (d: SimDevice, i: number, extra: Partial<TelemetryMessage> = {}): TelemetryMessage =>
+  telemetryRecord(d, i, { tag: 's', model: { name: 'size-model', version: '1.0.0', variant: 'fp32' }, ...extra });
 
 /** `n` distinct result classes, `class-000001` → 1 … (the 400k-key message of the review is ~4.7 MB). */
 function manyResults(n: number, prefix = 'class'): Record<string, number> {

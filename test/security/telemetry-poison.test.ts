@@ -11,30 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlaneMetrics } from '../../src/cloud/metrics.ts';
 import { TelemetryRepository } from '../../src/cloud/repositories/index.ts';
 import { TelemetryIngest } from '../../src/cloud/telemetry.ts';
-import { emptyHistogram, encodeMessage, HTTP_PATHS, type TelemetryMessage } from '../../src/protocol/index.ts';
+import { encodeMessage, HTTP_PATHS, type TelemetryMessage } from '../../src/protocol/index.ts';
 import { PG_URL } from '../cloud/services.ts';
 import { waitFor, type SimDevice } from '../cloud/sim-device.ts';
-import { DATABASES, metricValue, startCloud, type Cloud } from './harness.ts';
+import { DATABASES, metricValue, startCloud, telemetryRecord, type Cloud } from './harness.ts';
 
-function telemetryOf(d: SimDevice, i: number, variant = 'fp32'): TelemetryMessage {
-  const latency_ms = emptyHistogram();
-  latency_ms.counts[2] = 1;
-  latency_ms.count = 1;
-  latency_ms.sum = 1;
-  return {
-    v: 1,
-    id: `${d.id}-t-${String(i).padStart(5, '0')}`,
-    ts: Date.now(),
-    device_id: d.id,
-    window_start: Date.now() - 1000,
-    window_end: Date.now(),
-    model: { name: 'victim-model', version: '1.0.0', variant },
-    deployment_id: null,
-    inferences: 1,
-    errors: 0,
-    latency_ms,
-  };
-}
+const telemetryOf = (d: SimDevice, i: number, variant = 'fp32'): TelemetryMessage =>
+  telemetryRecord(d, i, { model: { name: 'victim-model', version: '1.0.0', variant } });
 
 const clouds: Cloud[] = [];
 afterEach(async () => {
