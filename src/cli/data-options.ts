@@ -99,15 +99,15 @@ export function addDataFlags(cmd: Command): Command {
     .option('--time-column <name>', 'sensor series: order rows by this column (default: time, timestamp, t, date)')
     .option('--text-column <name>', "text CSV: the column holding the text (default 'text')")
     .addOption(
-      choice('--tokenizer <kind>', 'text: words, characters or learned subwords (default word)', [
-        'word',
-        'char',
-        'bpe',
-      ]),
+      choice(
+        '--tokenizer <kind>',
+        'text: words, characters, learned subwords, or words + word pairs (ngram, for text-bow) (default word)',
+        ['word', 'char', 'bpe', 'ngram'],
+      ),
     )
     .option(
       '--vocab-size <n>',
-      'text: the most frequent tokens kept (default word 20000, char 256, bpe 8000)',
+      'text: the most frequent tokens kept (default word 20000, char 256, bpe 8000, ngram 50000)',
       integer('--vocab-size', { min: 3, max: 1_000_000 }),
     )
     .option(

@@ -6,7 +6,7 @@
  *   for (const b of batches(ds.train, 64, { shuffle: true, seed: 0 })) …
  *
  * Arrays: readNpy/writeNpy, readNpz/writeNpz, parseIdx. Audio: decodeWav, mfcc, speechFeatures.
- * Augmentation: parseAugment('flip,rotate:10') + augmentBatch. Text: tokenizer('word'|'char'|'bpe').
+ * Augmentation: parseAugment('flip,rotate:10') + augmentBatch. Text: tokenizer('word'|'char'|'bpe'|'ngram').
  * Uplink codecs (edge → cloud samples): encodeTensor/decodeTensor over CODECS.
  */
 export * from './browser.ts';

@@ -3,4 +3,15 @@
  * help without building a network. `architectures.ts` maps each name to its builder; a test
  * checks both lists agree.
  */
-export const ARCHITECTURE_NAMES = ['cnn', 'mlp', 'mobilenet-tiny', 'gru', 'text-gru', 'text-lstm', 'text-cnn'] as const;
+export const ARCHITECTURE_NAMES = [
+  'cnn',
+  'mlp',
+  'mobilenet-tiny',
+  'gru',
+  'text-gru',
+  'text-lstm',
+  'text-cnn',
+  'text-bow',
+  'kws-cnn',
+  'kws-dscnn',
+] as const;

@@ -6,7 +6,7 @@ import { Conv1d, Conv2d } from './layers/conv.ts';
 import { Dense } from './layers/dense.ts';
 import { BatchNorm } from './layers/normalization.ts';
 import { GlobalAvgPool, MaxPool } from './layers/pool.ts';
-import { Embedding } from './layers/embedding.ts';
+import { Embedding, EmbeddingBag } from './layers/embedding.ts';
 import { GRU, LSTM } from './layers/recurrent.ts';
 import { Standardize } from './layers/preprocessing.ts';
 import { Flatten, Permute, Reshape } from './layers/shape.ts';
@@ -169,6 +169,71 @@ export function textCnn(opts: ArchitectureOptions): Sequential {
   );
 }
 
+/**
+ * text-bow: fastText's classifier — the mean of the tokens' embeddings (padding ignored, order
+ * ignored), then a dense layer. Fast to train; with the `ngram` tokenizer (words and word pairs)
+ * a learned bag of n-grams, the neural counterpart of TF-IDF + a linear classifier.
+ */
+export function textBow(opts: ArchitectureOptions): Sequential {
+  const [, vocab] = needTokens('text-bow', opts);
+  return new Sequential(
+    opts.inputShape,
+    [new EmbeddingBag({ vocab, dim: TEXT_EMBEDDING_DIM }), new Dense(opts.classes)],
+    { dtype: 'int64' },
+  );
+}
+
+function needFeatures(name: string, s: Shape): void {
+  if (s.length !== 3 || s[0] !== 1)
+    throw new VergeError(
+      'E_SHAPE_MISMATCH',
+      `architecture '${name}' needs speech feature windows [1, frames, features] (train it on audio: speech-digits or a WAV folder), got [${s.join(', ')}]`,
+    );
+}
+
+function convBnRelu(layers: Layer[], opts: ConstructorParameters<typeof Conv2d>[0]): void {
+  layers.push(
+    new Conv2d({ useBias: false, kernelInit: 'he-normal', padding: 'same', ...opts }),
+    new BatchNorm(),
+    new ReLU(),
+  );
+}
+
+/**
+ * Keyword spotters over speech feature windows [1, frames, coefficients] (MFCC + deltas): both end
+ * in global average pooling, so a word is recognized wherever it sits in the window.
+ * kws-cnn: three 3×3 conv + BatchNorm + ReLU stages (32, 64, 64 filters, 2×2 max-pooling between).
+ */
+export function kwsCnn(opts: ArchitectureOptions): Sequential {
+  needFeatures('kws-cnn', opts.inputShape);
+  const layers: Layer[] = pre(opts);
+  convBnRelu(layers, { filters: 32, kernel: 3 });
+  layers.push(new MaxPool(2));
+  convBnRelu(layers, { filters: 64, kernel: 3 });
+  layers.push(new MaxPool(2));
+  convBnRelu(layers, { filters: 64, kernel: 3 });
+  layers.push(new GlobalAvgPool(), new Dense(opts.classes));
+  return new Sequential(opts.inputShape, layers);
+}
+
+/**
+ * kws-dscnn: the depthwise-separable CNN of "Hello Edge" (Zhang et al. 2017, DS-CNN S): a 10×4
+ * stride-2 convolution of 64 filters over time × coefficients, four blocks of 3×3 depthwise +
+ * 1×1 pointwise convolutions (each with BatchNorm and ReLU), global average pooling, dense.
+ */
+export function kwsDsCnn(opts: ArchitectureOptions): Sequential {
+  needFeatures('kws-dscnn', opts.inputShape);
+  const layers: Layer[] = pre(opts);
+  const width = 64;
+  convBnRelu(layers, { filters: width, kernel: [10, 4], stride: 2 });
+  for (let i = 0; i < 4; i++) {
+    convBnRelu(layers, { filters: width, kernel: 3, groups: width });
+    convBnRelu(layers, { filters: width, kernel: 1 });
+  }
+  layers.push(new GlobalAvgPool(), new Dense(opts.classes));
+  return new Sequential(opts.inputShape, layers);
+}
+
 export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequential> = {
   cnn,
   mlp,
@@ -177,10 +242,16 @@ export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequentia
   'text-gru': textRecurrent('text-gru', GRU),
   'text-lstm': textRecurrent('text-lstm', LSTM),
   'text-cnn': textCnn,
+  'text-bow': textBow,
+  'kws-cnn': kwsCnn,
+  'kws-dscnn': kwsDsCnn,
 };
 
+/** Architectures over speech feature windows: `verge train` feeds them audio through kws.ts. */
+export const SPEECH_ARCHITECTURES = ['kws-cnn', 'kws-dscnn'];
+
 /** Architectures that take int64 token ids. */
-export const TOKEN_ARCHITECTURES = ['text-gru', 'text-lstm', 'text-cnn'];
+export const TOKEN_ARCHITECTURES = ['text-gru', 'text-lstm', 'text-cnn', 'text-bow'];
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);

@@ -29,11 +29,14 @@ describe('built-in architectures', () => {
 
   it('unknown names fail with the list of known ones', () => {
     expect(() => buildArchitecture('vgg', { inputShape: [1, 28, 28], classes: 10 })).toThrow(
-      /unknown architecture 'vgg' \(known: cnn, mlp, mobilenet-tiny, gru, text-gru, text-lstm, text-cnn\)/,
+      /unknown architecture 'vgg' \(known: cnn, mlp, mobilenet-tiny, gru, text-gru, text-lstm, text-cnn, text-bow, kws-cnn, kws-dscnn\)/,
     );
     expect(() => buildArchitecture('cnn', { inputShape: [784], classes: 10 })).toThrow(/needs image samples/);
     expect(() => buildArchitecture('text-cnn', { inputShape: [1, 28, 28], classes: 10 })).toThrow(
       /needs token sequences/,
+    );
+    expect(() => buildArchitecture('kws-dscnn', { inputShape: [3, 28, 28], classes: 10 })).toThrow(
+      /needs speech feature windows \[1, frames, features\]/,
     );
   });
 

@@ -13,6 +13,7 @@ import {
   Dense,
   Dropout,
   Embedding,
+  EmbeddingBag,
   Flatten,
   GELU,
   GlobalAvgPool,
@@ -255,6 +256,24 @@ describe('nn layers on onnxruntime vs JS references', () => {
     const want = new Float32Array(24);
     [0, 9, 3, 3, 1, 0].forEach((id, i) => want.set(table.subarray(id * 4, id * 4 + 4), i * 4));
     expectClose(y, { dims: [2, 3, 4], data: want });
+  });
+
+  it('EmbeddingBag: the mean of the non-padding rows (zeros for an all-padding text)', async () => {
+    const ids = input([4], { dtype: 'int64' });
+    const bag = new EmbeddingBag({ vocab: 10, dim: 3 });
+    const model = new Network({ inputs: ids, outputs: bag.apply(ids) }).build({ seed: 2 });
+    const y = await run(model, {
+      input: {
+        dtype: 'int64',
+        dims: [3, 4],
+        data: BigInt64Array.from([0n, 0n, 9n, 3n, 5n, 5n, 5n, 2n, 0n, 0n, 0n, 0n]),
+      },
+    });
+    const table = f32(init(model, 'embeddingbag_1.weight'));
+    const row = (id: number) => Array.from(table.subarray(id * 3, id * 3 + 3));
+    const mean = (rows: number[][]) => rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
+    const want = [...mean([row(9), row(3)]), ...mean([row(5), row(5), row(5), row(2)]), 0, 0, 0];
+    expectClose(y, { dims: [3, 3], data: Float32Array.from(want) });
   });
 
   it('functional networks: two inputs, residual Add, Concat', async () => {

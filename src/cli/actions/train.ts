@@ -16,12 +16,13 @@ import {
   augmenter,
   describeAugment,
   parseAugment,
+  kwsData,
 } from '../../data/browser.ts';
 import { describeDataset, loadDataset } from '../../data/index.ts';
 import type { Model } from '../../onnx/browser.ts';
 import { loadModel, saveModel } from '../../onnx/index.ts';
 import { densifySparseInitializers } from '../../optimize/index.ts';
-import { buildArchitecture } from '../../nn/index.ts';
+import { buildArchitecture, SPEECH_ARCHITECTURES } from '../../nn/index.ts';
 import {
   evaluate,
   fit,
@@ -143,7 +144,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   const augmentSteps = opts.augment !== undefined ? parseAugment(opts.augment) : undefined;
 
   let synth: ReturnType<typeof progressBar> | undefined;
-  const data = await loadDataset(opts.data, {
+  const loaded = await loadDataset(opts.data, {
     ...sourceOptionsFrom(opts),
     ...(loss === 'mse' ? { regression: true } : {}),
     limits: { train: opts.limit, test: opts.limitTest },
@@ -154,12 +155,19 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     },
   });
   synth?.stop();
-  note(describeDataset(data));
+  note(describeDataset(loaded));
 
   if (opts.arch === 'hmm') {
     if (augmentSteps) throw new VergeError('E_BAD_ARGUMENT', '--augment does not apply to --arch hmm');
-    return trainHmm(data, opts);
+    return trainHmm(loaded, opts);
   }
+  // keyword spotters (kws-*) train on speech feature windows and are saved behind the speech front end
+  const kws = opts.arch !== undefined && SPEECH_ARCHITECTURES.includes(opts.arch) ? kwsData(loaded) : undefined;
+  const data = kws?.dataset ?? loaded;
+  if (kws)
+    note(
+      `speech features: windows [${data.shape.join(', ')}] (frames × MFCC + deltas), per-coefficient standardization`,
+    );
   const augment = augmentSteps
     ? augmenter(augmentSteps, {
         shape: data.shape,
@@ -175,7 +183,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   let source: Model;
   let standardize: Standardization | undefined;
   if (opts.arch !== undefined) {
-    if (opts.standardize) standardize = standardizationFor(data);
+    if (opts.standardize) standardize = kws ? kws.standardize : standardizationFor(data);
     source = buildArchitecture(opts.arch, {
       inputShape: data.shape,
       classes: outputsOf(data),
@@ -276,7 +284,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     });
     let trained = session.exportModel();
     if (trainable !== source) trained = transferParameters(source, trained).model;
-    trained = withDataInfo(trained, dataInfoOf(data));
+    trained = kws ? kws.deploy(trained) : withDataInfo(trained, dataInfoOf(data));
     const bytes = saveModel(trained, opts.out);
     const report = {
       epochs: result.epochs,

@@ -5,3 +5,4 @@ export * from './mfcc.ts';
 export * from './features.ts';
 export * from './model-input.ts';
 export * from './waveform-model.ts';
+export * from './kws.ts';

@@ -2,10 +2,11 @@
 import { VergeError } from '../../errors.ts';
 import { bpe } from './bpe.ts';
 import { char } from './char.ts';
+import { ngram } from './ngram.ts';
 import type { Tokenizer, TokenizerState } from './tokenizer.ts';
 import { word } from './word.ts';
 
-export const TOKENIZERS: readonly Tokenizer[] = [word, char, bpe];
+export const TOKENIZERS: readonly Tokenizer[] = [word, char, bpe, ngram];
 
 export function tokenizer(name: string): Tokenizer {
   const t = TOKENIZERS.find((k) => k.name === name);

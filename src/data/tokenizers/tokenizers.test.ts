@@ -20,6 +20,12 @@ const CASES: Record<string, (state: TokenizerState, encode: (t: string) => numbe
     expect(encode('a  \n d').map((i) => state.vocab[i])).toEqual(['a', ' ', 'd']);
     expect(encode('ж')).toEqual([OOV_ID]);
   },
+  ngram: (state, encode) => {
+    const tokens = (t: string) => encode(t).map((i) => state.vocab[i]);
+    // words in order, each known pair right after its second word; unknown pair left out
+    expect(tokens('Low LOWER cost')).toEqual(['low', 'lower', 'low lower', 'cost', 'lower cost']);
+    expect(tokens('lowish low newest')).toEqual(['<unk>', 'low', 'newest']);
+  },
   bpe: (state, encode) => {
     expect(state.merges!.length).toBeGreaterThan(5);
     const pieces = (t: string) => encode(t).map((i) => state.vocab[i]);
@@ -55,6 +61,6 @@ describe('tokenizers', () => {
     fitLength([7, 8, 9], 2, f);
     expect(Array.from(f)).toEqual([7, 8]);
     expect(() => tokenizer('word').train(TEXTS, { vocabSize: 2 })).toThrow(/vocabulary size/);
-    expect(() => tokenizer('sentencepiece')).toThrow(/unknown tokenizer 'sentencepiece' \(known: word, char, bpe\)/);
+    expect(() => tokenizer('sentencepiece')).toThrow(/unknown tokenizer 'sentencepiece' \(known: word, char, bpe, ngram\)/);
   });
 });

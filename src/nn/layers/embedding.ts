@@ -1,7 +1,7 @@
 /** Embedding: integer ids -> rows of a learned table (ONNX Gather on axis 0). */
 import { VergeError } from '../../errors.ts';
 import type { DType } from '../../onnx/browser.ts';
-import { Layer, type BuildContext, type Shape } from '../layer.ts';
+import { fixedConstant, Layer, shapeError, shapeStr, type BuildContext, type Shape } from '../layer.ts';
 
 export interface EmbeddingOptions {
   vocab: number;
@@ -33,5 +33,46 @@ export class Embedding extends Layer {
     // N(0, 1) rows, PyTorch's nn.Embedding default; fans chosen so he-normal's std is 1.
     const table = this.param(ctx, scope, 'weight', [this.vocab, this.dim], 'he-normal', { fanIn: 2, fanOut: this.dim });
     return ctx.g.op('Gather', [table, ids!], { axis: 0 });
+  }
+}
+
+/**
+ * Embedding bag (PyTorch's nn.EmbeddingBag mode='mean' with padding_idx 0, fastText's input
+ * layer): int64 ids [length] → the mean of the rows of the non-padding ids, [dim]. Word order is
+ * ignored: with word and word-pair tokens it is a learned, dense bag-of-n-grams. A text of only
+ * padding gives zeros. Padding is id 0 (tokenizers' PAD_ID).
+ */
+export class EmbeddingBag extends Layer {
+  readonly kind = 'embeddingbag';
+  readonly vocab: number;
+  readonly dim: number;
+  constructor(opts: EmbeddingOptions) {
+    super(opts.name);
+    if (!(opts.vocab > 0 && opts.dim > 0))
+      throw new VergeError('E_BAD_ARGUMENT', `embedding bag vocab and dim must be positive`);
+    this.vocab = opts.vocab;
+    this.dim = opts.dim;
+  }
+  outputShape([s]: Shape[]): Shape {
+    if (!s || s.length !== 1) throw shapeError(this.kind, `expects token ids [length], got ${shapeStr(s ?? [])}`);
+    return [this.dim];
+  }
+  paramCount(): number {
+    return this.vocab * this.dim;
+  }
+  emit(ctx: BuildContext, scope: string, [ids]: string[]): string {
+    const g = ctx.g;
+    // small uniform rows (fastText's 1/dim scale): a mean of many N(0,1) rows would start large
+    const table = this.param(ctx, scope, 'weight', [this.vocab, this.dim], 'glorot-uniform', {
+      fanIn: this.dim,
+      fanOut: this.dim,
+    });
+    const rows = g.op('Gather', [table, ids!], { axis: 0 }); // [B, L, D]
+    const mask = g.op('Cast', [g.op('Greater', [ids!, g.constInt64([0], [])])], { to: 1 }); // [B, L] float32
+    const one = fixedConstant(g, `${scope}.one`, [1]);
+    const count = g.op('Max', [g.op('ReduceSum', [mask, g.constInt64([1])], { keepdims: 1 }), one]); // [B, 1]
+    const masked = g.op('Mul', [rows, g.op('Unsqueeze', [mask, g.constInt64([2])])]);
+    const sum = g.op('ReduceSum', [masked, g.constInt64([1])], { keepdims: 0 }); // [B, D]
+    return g.op('Div', [sum, count]);
   }
 }
