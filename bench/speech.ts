@@ -9,17 +9,19 @@
  * Targets: HMM ≥ 90% clean; neural ≥ HMM; MFCC ≥ 100× real time.
  *
  *   npm run bench -- speech [--quick] [--speakers N] [--repeats N] [--epochs N] [--latency-runs N] [--kws-noise LO:HI|none]
+ *     [--kws-arch cnn|kws-cnn|kws-dscnn] [--kws-lr X] [--kws-batch N] [--kws-standardize coefficient|global]
  *
  * Full run (60 speakers × 3): a few minutes to synthesize once (cached), ~3 min after that on a
  * quiet 2-core machine. --quick: 20 speakers × 2, 3 CNN epochs.
  */
 import { parseArgs } from 'node:util';
 import { DIGITS, buildSpeechDigits } from '../src/data/audio/speech-digits-synthesis.ts';
-import { featureOptions, speechFeatures } from '../src/data/audio/features.ts';
+import { featureOptions } from '../src/data/audio/features.ts';
 import { mfcc, mfccPlan } from '../src/data/audio/mfcc.ts';
 import { loadWavFolder } from '../src/data/audio/wav-folder.ts';
 import { encodeWav } from '../src/data/audio/wav.ts';
 import { meanStd, rng, type Dataset, type Split } from '../src/data/dataset.ts';
+import { kwsData, kwsWindow, kwsWindows, withWhiteNoise } from '../src/data/audio/kws.ts';
 import { InferenceStats } from '../src/edge/inference-stats.ts';
 import { buildLocalApi } from '../src/edge/local-api.ts';
 import { ServedModels, loadModelBytes } from '../src/edge/served-models.ts';
@@ -49,6 +51,12 @@ const { values } = parseArgs({
     'kws-noise': { type: 'string', default: '0:20' },
     // on-the-fly augmentation of the keyword spotter's feature windows (--augment syntax), e.g. 'cutout:12'
     'kws-augment': { type: 'string' },
+    // the keyword spotter: an architecture name (cnn = the seed CNN, kws-cnn, kws-dscnn), its Adam lr and batch
+    'kws-arch': { type: 'string', default: 'cnn' },
+    'kws-lr': { type: 'string', default: '0.001' },
+    'kws-batch': { type: 'string', default: '64' },
+    // 'coefficient': one mean/std per MFCC coefficient over speech frames (kws.ts); 'global': one over everything
+    'kws-standardize': { type: 'string', default: 'coefficient' },
     seed: { type: 'string', default: '0' },
   },
 });
@@ -59,6 +67,10 @@ const epochs = Number(values.epochs ?? (quick ? 3 : 10));
 const latencyRuns = Number(values['latency-runs']);
 const kwsNoise = values['kws-noise'] === 'none' ? null : values['kws-noise']!.split(':').map(Number);
 const seed = Number(values.seed);
+const kwsArch = values['kws-arch']!;
+const kwsLr = Number(values['kws-lr']);
+const kwsBatch = Number(values['kws-batch']);
+const kwsStandardize = values['kws-standardize']!;
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
 // ---- data ------------------------------------------------------------------------------------
@@ -78,35 +90,9 @@ log(
 /** The test split with seeded white noise at `snr` dB relative to each utterance's speech (its non-zero extent). */
 function noisy(split: Split, snr: number | null): Split {
   if (snr === null) return split;
-  return withNoise(split, () => snr, rng(seed + 1000 + snr));
+  return withWhiteNoise(split, per, () => snr, rng(seed + 1000 + snr));
 }
 
-/** Every utterance of `split` with white noise at `snrOf(i)` dB over its speech. */
-function withNoise(split: Split, snrOf: (i: number) => number, random: () => number): Split {
-  const x = new Float32Array(split.x.length);
-  for (let i = 0; i < split.count; i++) {
-    const w = split.x.subarray(i * per, (i + 1) * per);
-    let a = 0;
-    let b = per;
-    while (a < per && w[a] === 0) a++;
-    while (b > a && w[b - 1] === 0) b--;
-    const noise = Float32Array.from(
-      { length: per },
-      () => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random()),
-    );
-    let ps = 0;
-    let pn = 0;
-    for (let k = a; k < b; k++) {
-      ps += w[k]! * w[k]!;
-      pn += noise[k]! * noise[k]!;
-    }
-    // noise over the whole recording, scaled to the SNR over the speech
-    const gain = pn > 0 ? Math.sqrt(ps / pn / 10 ** (snrOf(i) / 10)) : 0;
-    const out = x.subarray(i * per, (i + 1) * per);
-    for (let k = 0; k < per; k++) out[k] = w[k]! + gain * noise[k]!;
-  }
-  return { x, y: split.y, count: split.count };
-}
 const testSets = SNRS.map((snr) => ({ snr, split: noisy(data.test, snr) }));
 
 // ---- MFCC speed: one core, interleaved rounds, median ----------------------------------------
@@ -151,70 +137,47 @@ function featureless(d: typeof data): Dataset {
 }
 
 // ---- neural keyword spotter on the same features ---------------------------------------------
+// the windows, noise copies and per-coefficient standardization `verge train --arch kws-*` uses (data/audio/kws.ts)
 const fopts = featureOptions();
 const dim = 39;
-function kwsFeatures(waveform: Float32Array): Float32Array {
-  const f = speechFeatures(waveform, fopts, plan);
-  const out = new Float32Array(KWS_FRAMES * dim);
-  out.set(f.data.subarray(0, Math.min(f.frames, KWS_FRAMES) * dim));
-  return out;
-}
-function featureSplit(split: Split): Split {
-  const x = new Float32Array(split.count * KWS_FRAMES * dim);
-  for (let i = 0; i < split.count; i++)
-    x.set(kwsFeatures(split.x.subarray(i * per, (i + 1) * per)), i * KWS_FRAMES * dim);
-  return { x, y: split.y, count: split.count };
-}
-/**
- * Noise augmentation for the keyword spotter: the training utterances plus one copy of each with
- * white noise at a uniform random SNR in the --kws-noise range (a different random stream from the
- * test noise). The HMM trains on the training utterances alone.
- */
-function kwsTrainingSplit(): Split {
-  const clean = featureSplit(data.train);
-  if (!kwsNoise) return clean;
-  const [lo, hi] = kwsNoise as [number, number];
-  const snrRandom = rng(seed + 77);
-  const copies = featureSplit(withNoise(data.train, () => lo + (hi - lo) * snrRandom(), rng(seed + 78)));
-  const x = new Float32Array(clean.x.length * 2);
-  x.set(clean.x);
-  x.set(copies.x, clean.x.length);
-  const y = new Int32Array(clean.count * 2);
-  y.set(clean.y);
-  y.set(copies.y, clean.count);
-  return { x, y, count: clean.count * 2 };
-}
-const kwsTrain = kwsTrainingSplit();
-const kwsTests = testSets.map(({ snr, split }) => ({ snr, split: featureSplit(split) }));
-const kwsData: Dataset = {
-  name: 'speech-digits-mfcc',
-  source: built.dir,
-  shape: [1, KWS_FRAMES, dim],
+const kws = kwsData(
+  { ...featureless(data), preprocessing: { kind: 'audio', sampleRate: data.sampleRate, samples: per } },
+  {
+    frames: KWS_FRAMES,
+    features: fopts,
+    seed,
+    ...(kwsNoise ? { noiseSnr: kwsNoise as [number, number] } : {}),
+  },
+);
+const kwsFeatures = (waveform: Float32Array): Float32Array => kwsWindow(waveform, KWS_FRAMES, fopts, plan);
+const kwsTrain = kws.dataset.train;
+const kwsTests = testSets.map(({ snr, split }) => ({ snr, split: kwsWindows(split, per, KWS_FRAMES, fopts) }));
+const kwsData_: Dataset = { ...kws.dataset, test: kwsTests[0]!.split };
+const cnn = buildArchitecture(kwsArch, {
+  inputShape: kwsData_.shape,
   classes: 10,
-  train: kwsTrain,
-  test: kwsTests[0]!.split,
-};
-const standardize = meanStd(kwsTrain.x);
-const cnn = buildArchitecture('cnn', { inputShape: kwsData.shape, classes: 10, seed, standardize });
+  seed,
+  standardize: kwsStandardize === 'global' ? meanStd(kwsTrain.x) : kws.standardize,
+});
 t = performance.now();
 const session = await TrainingSession.create(cnn, {
   loss: 'cross-entropy',
-  optimizer: { kind: 'adam', lr: 1e-3 },
+  optimizer: { kind: 'adam', lr: kwsLr },
   threads: 2,
   seed,
 });
 const kwsAugment = values['kws-augment']
   ? augmenter(parseAugment(values['kws-augment']), {
-      shape: kwsData.shape,
+      shape: kwsData_.shape,
       classes: 10,
       seed,
       loss: 'cross-entropy',
       what: 'MFCC windows',
     })
   : undefined;
-const fitted = await fit(session, kwsData, {
+const fitted = await fit(session, kwsData_, {
   epochs,
-  batchSize: 64,
+  batchSize: kwsBatch,
   seed,
   ...(kwsAugment ? { callbacks: [kwsAugment] } : {}),
   onEpochEnd: (r) =>
@@ -235,7 +198,7 @@ const cnnModel = withSpeechFrontEnd(cnnFeatureModel, {
 const cnnBytes = encodeModel(cnnModel);
 const cnnAccuracy: Record<string, number> = {};
 for (const { snr, split } of kwsTests) {
-  const r = await evaluate(cnnFeatureModel, kwsData, split, { batchSize: 100, inputShape: kwsData.shape });
+  const r = await evaluate(cnnFeatureModel, kwsData_, split, { batchSize: 100, inputShape: kwsData_.shape });
   cnnAccuracy[snr === null ? 'clean' : `${snr}dB`] = r.accuracy;
 }
 // the deployed form (waveform in) on the clean test split through onnxruntime
@@ -312,11 +275,13 @@ const figures = {
       init: 'uniform segments',
     },
     cnn: {
-      arch: 'seed CNN (nn cnn) behind the ONNX speech front end',
+      arch: `${kwsArch === 'cnn' ? 'seed CNN (nn cnn)' : kwsArch} behind the ONNX speech front end`,
+      standardize:
+        kwsStandardize === 'global' ? 'one mean/std over all values' : 'per MFCC coefficient over speech frames',
       features: [1, KWS_FRAMES, dim],
       epochs,
-      optimizer: 'adam 1e-3',
-      batch: 64,
+      optimizer: `adam ${kwsLr}`,
+      batch: kwsBatch,
       train_utterances: kwsTrain.count,
       feature_augmentation: values['kws-augment'] ?? 'none',
       noise_augmentation: kwsNoise
@@ -368,7 +333,7 @@ printTable(
       hmmLatency.p50_ms,
     ],
     [
-      'CNN keyword spotter (fit)',
+      `${kwsArch} keyword spotter (fit)`,
       pct(cnnAccuracy.clean),
       pct(cnnAccuracy['10dB']),
       pct(cnnAccuracy['0dB']),
