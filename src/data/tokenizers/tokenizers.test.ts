@@ -61,6 +61,8 @@ describe('tokenizers', () => {
     fitLength([7, 8, 9], 2, f);
     expect(Array.from(f)).toEqual([7, 8]);
     expect(() => tokenizer('word').train(TEXTS, { vocabSize: 2 })).toThrow(/vocabulary size/);
-    expect(() => tokenizer('sentencepiece')).toThrow(/unknown tokenizer 'sentencepiece' \(known: word, char, bpe, ngram\)/);
+    expect(() => tokenizer('sentencepiece')).toThrow(
+      /unknown tokenizer 'sentencepiece' \(known: word, char, bpe, ngram\)/,
+    );
   });
 });
