@@ -9,7 +9,7 @@
  */
 import { VergeError } from '../../errors.ts';
 import type { Model } from '../../onnx/browser.ts';
-import { rng, type Dataset, type Split } from '../dataset.ts';
+import { concatSplits, rng, type Dataset, type Split } from '../dataset.ts';
 import { withDataInfo } from '../preprocessing.ts';
 import type { Standardization } from '../standardize.ts';
 import { featureDim, featureOptions, speechFeatures, type FeatureOptions } from './features.ts';
@@ -95,17 +95,6 @@ export function withWhiteNoise(split: Split, per: number, snrOf: (i: number) => 
   return { x, y: split.y, count: split.count };
 }
 
-/** Splits laid end to end. */
-function concat(a: Split, b: Split): Split {
-  const x = new Float32Array(a.x.length + b.x.length);
-  x.set(a.x);
-  x.set(b.x, a.x.length);
-  const y = new Int32Array(a.count + b.count);
-  y.set(a.y);
-  y.set(b.y, a.count);
-  return { x, y, count: a.count + b.count };
-}
-
 /**
  * Per-coefficient statistics over the frames that hold speech (a window's zero padding would pull
  * every mean toward 0 and shrink the spread of the coefficients that matter).
@@ -158,7 +147,7 @@ export function kwsData(data: Dataset, opts: KwsOptions = {}): KwsData {
     const seed = opts.seed ?? 0;
     const snrRandom = rng(seed + 77);
     const noisy = withWhiteNoise(data.train, per, () => lo + (hi - lo) * snrRandom(), rng(seed + 78));
-    train = concat(train, kwsWindows(noisy, per, frames, features));
+    train = concatSplits(train, kwsWindows(noisy, per, frames, features));
   }
   const dataset: Dataset = {
     name: `${data.name} (speech features)`,
