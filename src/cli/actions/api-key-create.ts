@@ -1,5 +1,5 @@
 /** `verge api-key create`: a new operator API key, printed once. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type ApiKeyResponse, type Role } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit } from '../output.ts';

@@ -1,5 +1,5 @@
 /** `verge api-key list`: operator API keys by id, role and name (never the keys). */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS, type ApiKeysResponse } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, table } from '../output.ts';

@@ -1,5 +1,5 @@
 /** `verge api-key revoke <id>`: requests with that key are refused from now on. */
-import { CloudClient, resolveCloud } from '../../cloud/client.ts';
+import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { HTTP_PATHS } from '../../protocol/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit } from '../output.ts';
