@@ -99,15 +99,15 @@ export interface ControlPlaneOptions {
   logger?: boolean;
   /**
    * The built browser app (dashboard, training page) served at `/`; null: none. Default: the
-   * package's dist/web (`npm run build:web`).
+   * package's dist/app (`npm run build:web`).
    */
   webDir?: string | null;
   /** Per-device bounds on edge-loop uploads (rate and stored bytes; default DEFAULT_UPLOAD_LIMITS). */
   uploadLimits?: Partial<UploadLimits>;
 }
 
-/** dist/web of this package, from src/cloud/ and from dist/cloud/ alike. */
-export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web');
+/** dist/app (the built web app) of this package, from src/cloud/ and from dist/cloud/ alike. */
+export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/app');
 
 /** Telemetry a shutdown could not store in time (TelemetryIngest.close), read back on start. */
 const TELEMETRY_SPOOL_FILE = 'telemetry-spool.jsonl';

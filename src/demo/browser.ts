@@ -15,7 +15,7 @@ import type { TrainingOutcome } from '../web/training-outcome.ts';
 export const TRAIN_PAGE = 'train.html';
 
 export interface BrowserDemoOptions {
-  /** The built app (default: the package's dist/web). */
+  /** The built app (default: the package's dist/app). */
   webDir?: string;
   host?: string;
   /** 0 = a free port. */

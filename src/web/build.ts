@@ -105,7 +105,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`error: E_BAD_ARGUMENT: --ort must be ${Object.keys(ORT_FLAVORS).join(' or ')}, got '${ort}'`);
     process.exit(1);
   }
-  const out = resolve(args[0] ?? join(REPO, 'dist', 'web'));
+  const out = resolve(args[0] ?? join(REPO, 'dist', 'app'));
   buildWebApp(out, { ort: ort as OrtFlavor }).then(
     (r) => console.log(`built ${Object.keys(r.bytes).length} bundles into ${out}`),
     (e: Error) => {

@@ -14,7 +14,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerLock } from './consumer-lock.ts';
 
@@ -105,6 +105,24 @@ describe('npm pack → install into a fresh project → plain Node', () => {
       /(^|\/)(test|tests|testing|test-[^/]*|[^/]*[-_.]test|[^/]*-helpers?|helpers?)(\/|\.(m?js|d\.ts)$)/.test(f),
     );
     expect(testSupport).toEqual([]);
+  });
+
+  it('ships every module its own JavaScript imports (relative static and dynamic imports resolve)', () => {
+    // the web app's build once emptied dist/web after tsc had compiled src/web there, so the
+    // installed `verge demo browser` imported ../web/build.js that the tarball did not carry
+    const shipped = new Set(files);
+    const missing: string[] = [];
+    for (const f of files.filter((p) => /^(dist|bin)\/.*\.m?js$/.test(p) && !p.startsWith('dist/app/'))) {
+      // block comments and whole-line comments out: they show import examples (`../actions/<name>.ts`)
+      const text = readFileSync(join(ROOT, f), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
+      for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)) {
+        const target = posix.normalize(posix.join(posix.dirname(f), m[2]));
+        if (!shipped.has(target)) missing.push(`${f} imports ${m[2]}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it(

@@ -52,7 +52,7 @@ export function register(program: Command): void {
     )
     .option('--port <port>', 'HTTP port (default: a free one)', port('--port'), 0)
     .option('--host <addr>', 'bind address', '127.0.0.1')
-    .option('--web-dir <dir>', 'the built app (default: the package’s dist/web; built there when missing)')
+    .option('--web-dir <dir>', 'the built app (default: the package’s dist/app; built there when missing)')
     .option('--once', 'check that the pages are served (cross-origin isolated) and exit')
     .option(
       '--headless',
