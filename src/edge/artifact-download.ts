@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { VergeError, fmtInt } from '../errors.ts';
+import { errorInfo } from './http-error.ts';
 
 export interface DownloadRequest {
   url: string;
@@ -108,8 +109,7 @@ async function downloadOnce(req: DownloadRequest, dir: string): Promise<Download
   } else {
     // the control plane re-hashes what it serves: a damaged stored artifact answers 500 E_INTEGRITY
     // (and is set aside, so a retry would only find 404): that is the artifact's integrity failing
-    const said = await serverErrorCode(res);
-    if (said === 'E_INTEGRITY')
+    if ((await errorInfo(res))?.code === 'E_INTEGRITY')
       throw new VergeError('E_INTEGRITY', `the server refused ${req.url}: its stored copy does not match its digest`);
     const code = res.status === 401 || res.status === 403 ? 'E_AUTH' : res.status === 404 ? 'E_NOT_FOUND' : 'E_NETWORK';
     throw new VergeError(code, `download of ${req.url} failed: HTTP ${res.status}`);
@@ -175,20 +175,5 @@ function safeUnlink(path: string): void {
     unlinkSync(path);
   } catch {
     /* already gone */
-  }
-}
-
-/** The `error.code` of an error answer in the house shape (bodies over 64 KiB or not JSON: none). */
-async function serverErrorCode(res: Response): Promise<string | undefined> {
-  const length = Number(res.headers.get('content-length') ?? 'NaN');
-  if (!(res.headers.get('content-type') ?? '').includes('json') || !(length <= 65_536)) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  try {
-    const body = (await res.json()) as { error?: { code?: unknown } };
-    return typeof body?.error?.code === 'string' ? body.error.code : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -3,6 +3,7 @@
  * (protocol EnrollRequest/EnrollResponse over HTTP). Done once; the answer is kept in the data dir.
  */
 import { VergeError } from '../errors.ts';
+import { errorInfo } from './http-error.ts';
 import { EnrollResponse, HTTP_PATHS, type DeviceProfile } from '../protocol/index.ts';
 
 /** One try at enrollment; the cloud may be starting, so a caller can retry on E_NETWORK. */
@@ -13,12 +14,7 @@ export function joinUrl(base: string, path: string): string {
 }
 
 async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    return body.error?.message ?? `HTTP ${res.status}`;
-  } catch {
-    return `HTTP ${res.status}`;
-  }
+  return (await errorInfo(res))?.message ?? `HTTP ${res.status}`;
 }
 
 export async function enroll(
