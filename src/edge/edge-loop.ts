@@ -18,7 +18,6 @@ import {
   PredictResponse,
   addToDriftSummary,
   emptyDriftSummary,
-  mergeDriftSummaries,
   type DriftReport,
   type DriftSummary,
   parseEdgeLoopPolicy,
@@ -29,6 +28,7 @@ import type { TensorValue } from '../runtime/index.ts';
 import { CollectionStore } from './collection-store.ts';
 import { Collector, type ModelLoopPolicy } from './collector.ts';
 import { outputConfidence } from './confidence.ts';
+import { DriftStore, MAX_DRIFT_ROWS } from './drift-store.ts';
 import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 import type { LoadedModel } from './served-models.ts';
 import { CollectionUplink, UPLOAD_INTERVAL_MS } from './uplink.ts';
@@ -61,12 +61,18 @@ export class AgentEdgeLoop {
   readonly collector: Collector;
   readonly uplink: CollectionUplink;
   readonly offloadCounters = { requests: 0, ok: 0, timeout: 0, unreachable: 0, refused: 0 };
-  /** Input and class-mix summaries since the last report, per model (sent with the uploads; in memory only). */
+  /** Drift summaries not yet delivered (agent.db: they survive restarts and outages). */
+  readonly driftStore: DriftStore;
+  /** Input and class-mix summaries since the last fold into driftStore, per model. */
   private drift = new Map<string, { version: string; start: number; summary: DriftSummary }>();
   private driftTimer?: NodeJS.Timeout;
+  private driftChain: Promise<unknown> = Promise.resolve();
+  private driftTick = false;
+  readonly driftCounters = { reports: 0, failed: 0, dropped_windows: 0 };
 
   constructor(private readonly host: EdgeLoopHost) {
     this.store = new CollectionStore(host.db);
+    this.driftStore = new DriftStore(host.db);
     this.collector = new Collector(this.store, host.db, host.random);
     this.uplink = new CollectionUplink(
       {
@@ -112,43 +118,81 @@ export class AgentEdgeLoop {
 
   start(): void {
     this.uplink.start();
-    this.driftTimer = setInterval(
-      () => void this.reportDrift().catch(() => undefined),
-      this.host.uploadIntervalMs ?? UPLOAD_INTERVAL_MS,
-    );
+    this.driftTimer = setInterval(() => {
+      if (this.driftTick) return; // the previous tick's report is still waiting for the cloud
+      this.driftTick = true;
+      void this.reportDrift()
+        .catch(() => undefined)
+        .finally(() => (this.driftTick = false));
+    }, this.host.uploadIntervalMs ?? UPLOAD_INTERVAL_MS);
     this.driftTimer.unref();
   }
 
-  stop(): Promise<unknown> {
+  async stop(): Promise<unknown> {
     if (this.driftTimer) clearInterval(this.driftTimer);
+    // a report in flight keeps its rows (sendingUpTo); what is in memory goes to agent.db
+    try {
+      if (this.host.db.open) this.flushDrift();
+    } catch (e) {
+      this.host.log(`cannot keep the drift summaries: ${(e as Error).message}`);
+    }
     return this.uplink.stop();
+  }
+
+  /** Fold the in-memory drift summaries into agent.db. */
+  flushDrift(): void {
+    if (this.drift.size === 0) return;
+    const now = Date.now();
+    const windows = [...this.drift].map(([model, d]) => ({
+      model,
+      version: d.version,
+      start: d.start,
+      end: now,
+      summary: d.summary,
+    }));
+    this.drift = new Map();
+    const { dropped } = this.driftStore.add(windows);
+    if (dropped > 0) {
+      this.driftCounters.dropped_windows += dropped;
+      this.host.log(`drift: ${dropped} undelivered window(s) dropped (more than ${MAX_DRIFT_ROWS} pending)`);
+    }
   }
 
   private observeDrift(model: { name: string; version: string }, input: TensorValue, predicted: number[]): void {
     if (!(input.data instanceof Float32Array) || predicted.length === 0) return;
     let d = this.drift.get(model.name);
     if (!d || d.version !== model.version) {
+      if (d) this.flushDrift(); // keep the previous version's window (reported on its own)
       d = { version: model.version, start: Date.now(), summary: emptyDriftSummary() };
       this.drift.set(model.name, d);
     }
     addToDriftSummary(d.summary, input.data, predicted.length, predicted);
   }
 
-  /** Send the drift summaries gathered since the last report; on failure they are kept and merged into the next one. */
-  async reportDrift(): Promise<boolean> {
-    if (this.drift.size === 0) return true;
-    const taken = this.drift;
-    this.drift = new Map();
-    const now = Date.now();
-    const reports: DriftReport[] = [...taken].map(([name, d]) => ({
-      model: name,
-      version: d.version,
-      device_id: this.host.deviceId,
-      window_start: d.start,
-      window_end: now,
-      summary: d.summary,
-    }));
+  /**
+   * Send the drift summaries not delivered yet (those in agent.db, after folding in the ones in
+   * memory); they are deleted only once the cloud accepted them. Reports run one after another,
+   * so the one a call starts includes everything observed before the call.
+   */
+  reportDrift(): Promise<boolean> {
+    const run = this.driftChain.then(() => this.sendDrift());
+    this.driftChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendDrift(): Promise<boolean> {
+    this.flushDrift();
+    const pending = this.driftStore.take();
+    if (pending.length === 0) return true;
     try {
+      const reports: DriftReport[] = pending.map((p) => ({
+        model: p.model,
+        version: p.version,
+        device_id: this.host.deviceId,
+        window_start: p.window_start,
+        window_end: p.window_end,
+        summary: p.summary,
+      }));
       const res = await fetch(joinUrl(this.host.cloudUrl(), EDGE_LOOP_PATHS.drift.replace(/^\//, '')), {
         method: 'POST',
         headers: {
@@ -158,17 +202,23 @@ export class AgentEdgeLoop {
         body: JSON.stringify({ reports }),
         signal: AbortSignal.timeout(30_000),
       });
-      if (res.ok) return true;
+      if (res.ok) {
+        this.driftStore.delivered(pending.map((p) => p.seq));
+        this.driftCounters.reports++;
+        return true;
+      }
+      if (res.status === 400 || res.status === 413) {
+        // the cloud will never take these (malformed): dropping them keeps later windows flowing
+        this.driftStore.delivered(pending.map((p) => p.seq));
+        this.driftCounters.dropped_windows += pending.length;
+        this.host.log(`drift: the cloud refused ${pending.length} window(s) with HTTP ${res.status}; dropped`);
+      }
     } catch {
-      /* offline: keep them */
+      /* offline: they stay in agent.db */
+    } finally {
+      this.driftStore.released();
     }
-    for (const [name, d] of taken) {
-      const cur = this.drift.get(name);
-      this.drift.set(
-        name,
-        cur && cur.version === d.version ? { ...d, summary: mergeDriftSummaries(d.summary, cur.summary) } : (cur ?? d),
-      );
-    }
+    this.driftCounters.failed++;
     return false;
   }
 
@@ -285,6 +335,7 @@ export class AgentEdgeLoop {
       collector: this.collector.counters,
       uplink: this.uplink.totals,
       offload: this.offloadCounters,
+      drift: { ...this.driftCounters, pending: this.driftStore.counts() },
     };
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng, type Split } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
-import type { EdgeAgent } from '../../src/edge/agent.ts';
+import { EdgeAgent } from '../../src/edge/agent.ts';
 import {
   DRIFT_PSI_THRESHOLD,
   EDGE_LOOP_PATHS,
@@ -21,7 +21,7 @@ import {
 } from '../../src/protocol/index.ts';
 import { ROOT, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
-import { startAgent, TestCloud, waitUntil } from './harness.ts';
+import { agentOptions, startAgent, TestCloud, waitUntil } from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
 
@@ -71,17 +71,22 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
     await cloud?.close();
   });
 
+  /** `n` samples of `x` through the agent's real HTTP API, 50 per request. */
+  const predictAll = async (x: Float32Array, n: number) => {
+    for (let at = 0; at < n; at += 50) {
+      const res = await fetch(`${agent.url}/v1/models/clf:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
+        body: x.slice(at * 784, (at + 50) * 784),
+      });
+      expect(res.status).toBe(200);
+    }
+  };
+
   it("scores an agent's unshifted then shifted traffic against the stored reference", async () => {
     const ds = await loadDataset(SUBSET);
     const send = async (x: Float32Array, n: number) => {
-      for (let at = 0; at < n; at += 50) {
-        const res = await fetch(`${agent.url}/v1/models/clf:predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
-          body: x.slice(at * 784, (at + 50) * 784),
-        });
-        expect(res.status).toBe(200);
-      }
+      await predictAll(x, n);
       expect(await agent.loop.reportDrift()).toBe(true);
     };
     const score = (since: number) => cloud.admin.get<DriftScore>(`${EDGE_LOOP_PATHS.drift}?model=clf&since=${since}`);
@@ -136,5 +141,30 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
     await expect(
       cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), { samples: 1, features: { mean: [1] } }),
     ).rejects.toThrow(/E_BAD_ARGUMENT|must/);
+  }, 120_000);
+
+  it('summaries taken while the cloud is down survive an agent restart and are delivered once', async () => {
+    const ds = await loadDataset(SUBSET);
+    const x = shifted(ds.test.x, 7);
+    await new Promise((r) => setTimeout(r, 5));
+    const t2 = Date.now();
+    await cloud.down();
+    await predictAll(x, 200);
+    expect(await agent.loop.reportDrift()).toBe(false); // the tick: folded into agent.db, not delivered
+    expect(agent.loop.driftStore.counts()).toEqual({ windows: 1, samples: 200 });
+    await predictAll(x.subarray(200 * 784), 100); // in memory only until the agent stops
+
+    const dataDir = agent.store.dataDir;
+    await agent.stop();
+    agent = await EdgeAgent.start(agentOptions(dataDir, { uploadIntervalMs: 60_000 }));
+    expect(agent.loop.driftStore.counts()).toEqual({ windows: 1, samples: 300 });
+    await predictAll(x.subarray(300 * 784), 50); // the restarted agent adds to the same window
+
+    await cloud.up();
+    expect(await agent.loop.reportDrift()).toBe(true);
+    expect(agent.loop.driftStore.counts()).toEqual({ windows: 0, samples: 0 });
+    expect(await agent.loop.reportDrift()).toBe(true); // nothing left: nothing sent twice
+    const after = await cloud.admin.get<DriftScore>(`${EDGE_LOOP_PATHS.drift}?model=clf&since=${t2}`);
+    expect(after).toMatchObject({ version: '1.0.0', samples: 350, devices: 1, drifted: true });
   }, 120_000);
 });
