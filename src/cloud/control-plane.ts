@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { VergeError } from '../errors.ts';
-import type { StatusResponse } from '../protocol/index.ts';
+import { signArtifact, type StatusResponse } from '../protocol/index.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { PostgresDatabase } from './db/postgres.ts';
 import type { SqlDatabase } from './db/sql.ts';
@@ -47,7 +47,8 @@ import { telemetryRoutes } from './plugins/telemetry.ts';
 import { webRoutes } from './plugins/web.ts';
 import { PresenceRecorder } from './presence.ts';
 import { openRepositories, type Repositories } from './repositories/index.ts';
-import { loadOrCreateSigningKey, secretMatches, type SigningKey } from './secrets.ts';
+import { secretMatches, type SigningKey } from './secrets.ts';
+import { SigningKeyring } from './signing-keys.ts';
 import { fleetStatus } from './status.ts';
 import { TelemetryIngest, summarizeTelemetry } from './telemetry.ts';
 import { deviceTelemetrySeries, seriesQuery } from './telemetry-series.ts';
@@ -55,8 +56,15 @@ import { deviceTelemetrySeries, seriesQuery } from './telemetry-series.ts';
 export { ENROLL_TOKEN_TTL_S } from './enrollment.ts';
 
 export interface ControlPlaneOptions {
-  /** Holds the SQLite file, artifacts, the signing key and admin.key. */
+  /** Holds the SQLite file, artifacts, the signing keys and admin.key. */
   dataDir: string;
+  /**
+   * Create a new signing key when the active one's file is missing although the database has
+   * devices or models (`verge cloud --init`); without it that start fails (signing-keys.ts).
+   */
+  init?: boolean;
+  /** One-line notices of the start (a key created by --init). */
+  log?: (line: string) => void;
   /** `postgres://…` for PostgreSQL; default SQLite at `<dataDir>/verge.db`. */
   db?: string;
   /** PostgreSQL schema for all tables (tests use a unique one per run). Default `public`. */
@@ -167,6 +175,7 @@ export interface CloudServices {
   syncBrokerAuth(): Promise<boolean>;
   /** Publish a device's desired state (retained); a no-op until MQTT is up (start() publishes it). */
   publishDesiredState(deviceId: string): Promise<void>;
+  republishDesiredStates(): Promise<void>;
 }
 
 async function openDatabase(opts: ControlPlaneOptions): Promise<SqlDatabase> {
@@ -188,7 +197,7 @@ async function openDatabase(opts: ControlPlaneOptions): Promise<SqlDatabase> {
 function createServices(
   opts: ControlPlaneOptions,
   repos: Repositories,
-  signingKey: SigningKey,
+  signingKey: SigningKeyring,
   events: FleetEvents,
 ): CloudServices {
   const transport = new MqttTransport(opts, async (id, password) => {
@@ -224,7 +233,13 @@ function createServices(
     () => transport.connectedDevices(),
     () => transport.disconnects,
   );
-  const keys = new KeyService(repos.apiKeys, signingKey);
+  const keys = new KeyService(repos.apiKeys, signingKey, async () => {
+    // a rotation: what was signed with an older key is signed again with the active one (devices
+    // enrolled from now on trust only it); every device is told the key set changed
+    await repos.models.resignVariants(signingKey.keyId, (sha256) => signArtifact(sha256, signingKey.privateKey));
+    await republishDesiredStates();
+    await fl.republish();
+  });
   const models = new ModelRegistry(repos.models, new ArtifactStore(opts.dataDir), signingKey);
   const publishDesiredState = async (deviceId: string): Promise<void> => {
     if (!transport.started) return;
@@ -235,7 +250,19 @@ function createServices(
       if (p) Object.assign(d, { edge_loop: p });
     }
     const generation = await repos.devices.nextGeneration(deviceId);
-    await transport.publish(deviceId, 'deploy', { device_id: deviceId, generation, models: desired });
+    await transport.publish(deviceId, 'deploy', {
+      device_id: deviceId,
+      generation,
+      models: desired,
+      key_set: signingKey.keySet().seq,
+    });
+  };
+  /** Every device with assignments gets its desired state again (start, key rotation). */
+  const republishDesiredStates = async (): Promise<void> => {
+    for (const d of await repos.devices.list()) {
+      if (d.revoked_at === null && (await repos.deployments.assignmentsOf(d.id)).length)
+        await publishDesiredState(d.id);
+    }
   };
   const deployments: DeploymentController = new DeploymentController({
     deployments: repos.deployments,
@@ -332,6 +359,7 @@ function createServices(
     status,
     syncBrokerAuth,
     publishDesiredState,
+    republishDesiredStates,
   };
 }
 
@@ -384,7 +412,16 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const db = await openDatabase(opts);
   const events = new FleetEvents();
   const repos = announceWrites(openRepositories(db), events);
-  const signingKey = loadOrCreateSigningKey(opts.dataDir);
+  let signingKey: SigningKeyring;
+  try {
+    const fleetExists =
+      (await db.all('SELECT 1 FROM devices LIMIT 1')).length > 0 ||
+      (await db.all('SELECT 1 FROM model_variants LIMIT 1')).length > 0;
+    signingKey = SigningKeyring.open(opts.dataDir, { init: opts.init, fleetExists, log: opts.log });
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
   const admin = loadOrCreateAdminKey(opts.dataDir);
   // verge writes the broker's accounts and none was given: a password derived from the admin key
   // is secret and the same across restarts (the broker knows it without a reload)
@@ -418,13 +455,8 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const mqttUrl = await s.transport.start((deviceId, verb, payload) => {
         s.router.handle(deviceId, verb, payload).catch((e) => app.log.error(e));
       });
-      if (!s.transport.external) {
-        // the embedded broker keeps retained messages in memory: re-publish every desired state
-        for (const d of await repos.devices.list()) {
-          if (d.revoked_at === null && (await repos.deployments.assignmentsOf(d.id)).length)
-            await s.publishDesiredState(d.id);
-        }
-      }
+      // the embedded broker keeps retained messages in memory: re-publish every desired state
+      if (!s.transport.external) await s.republishDesiredStates();
       await s.fl.republish();
       await s.telemetry.restoreSpool();
       s.transport.acceptDevices(); // subscribed, and every retained desired state is back in place

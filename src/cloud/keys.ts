@@ -5,9 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError } from '../errors.ts';
-import type { ApiKeyInfo, ApiKeyResponse, Role, SigningKeyResponse } from '../protocol/index.ts';
+import type { ApiKeyInfo, ApiKeyResponse, Role, SigningKeyResponse, SigningKeySet } from '../protocol/index.ts';
 import type { ApiKeyRepository } from './repositories/index.ts';
-import { ADMIN_KEY_FILE, hashSecret, newSecret, type SigningKey } from './secrets.ts';
+import { ADMIN_KEY_FILE, hashSecret, newSecret } from './secrets.ts';
+import type { SigningKeyring } from './signing-keys.ts';
 
 /** The admin key file: read it if present, else create it exclusively (replicas on one volume agree). */
 export function loadOrCreateAdminKey(dataDir: string): { key: string; path: string } {
@@ -27,7 +28,9 @@ export const apiKeyId = (keyHash: string): string => keyHash.slice(0, API_KEY_ID
 export class KeyService {
   constructor(
     private readonly apiKeys: ApiKeyRepository,
-    private readonly signingKey: SigningKey,
+    private readonly signingKey: SigningKeyring,
+    /** After a rotation or revocation: re-sign stored artifacts, tell devices (control-plane.ts). */
+    private readonly afterKeyChange: () => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -56,6 +59,24 @@ export class KeyService {
 
   signingKeyResponse(): SigningKeyResponse {
     return { algorithm: 'ed25519', key_id: this.signingKey.keyId, public_key_pem: this.signingKey.publicKeyPem };
+  }
+
+  signingKeySet(): SigningKeySet {
+    return this.signingKey.keySet();
+  }
+
+  /** `verge keys rotate`: a new active key, endorsed by the old one; stored artifacts are re-signed with it. */
+  async rotateSigningKey(): Promise<SigningKeySet> {
+    this.signingKey.rotate();
+    await this.afterKeyChange();
+    return this.signingKey.keySet();
+  }
+
+  /** `verge keys revoke <id>`: devices refuse artifacts signed by that key once they fetch the set. */
+  async revokeSigningKey(keyId: string): Promise<SigningKeySet> {
+    this.signingKey.revoke(keyId);
+    await this.afterKeyChange();
+    return this.signingKey.keySet();
   }
 
   async createApiKey(role: Role, name: string | null): Promise<ApiKeyResponse> {

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError } from '../errors.ts';
-import type { EnrollResponse } from '../protocol/index.ts';
+import type { EnrollResponse, KeyTrust } from '../protocol/index.ts';
 
 export interface AgentIdentity {
   device_id: string;
@@ -116,6 +116,16 @@ export class AgentStore {
 
   saveIdentity(id: AgentIdentity): void {
     this.setKv('identity', JSON.stringify(id));
+  }
+
+  /** The signing keys this device trusts (signature.ts KeyTrust); undefined until a key set was first applied. */
+  keyTrust(): KeyTrust | undefined {
+    const raw = this.getKv('signing_keys');
+    return raw ? (JSON.parse(raw) as KeyTrust) : undefined;
+  }
+
+  saveKeyTrust(t: KeyTrust): void {
+    this.setKv('signing_keys', JSON.stringify(t));
   }
 
   /** Highest deploy generation fully applied (retained re-deliveries of it are no-ops). */

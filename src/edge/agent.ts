@@ -24,8 +24,6 @@ import {
   deviceTopic,
   encodeMessage,
   parseDeviceTopic,
-  publicKeyId,
-  verifyArtifactSignature,
   type AckState,
   type ArtifactRef,
   type DeployMessage,
@@ -45,6 +43,7 @@ import { flLocalData } from './fl-local-data.ts';
 import type { CollectedDatasetOptions } from './collected-dataset.ts';
 import { AgentEdgeLoop } from './edge-loop.ts';
 import { detectProfile } from './profile.ts';
+import { AgentKeyTrust } from './signing-keys.ts';
 import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
 import { chooseVariant } from './variant-choice.ts';
 
@@ -142,6 +141,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   readonly fl?: FlParticipant;
   /** The edge data loop: collection, uplink, joint inference (docs/edge-loop.md). */
   readonly loop: AgentEdgeLoop;
+  /** The cloud signing keys this device trusts (enrollment's, then rotations it verified). */
+  readonly keys: AgentKeyTrust;
 
   private constructor(
     readonly store: AgentStore,
@@ -151,6 +152,14 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   ) {
     super();
     this.stats = new InferenceStats({ device: identity.name });
+    this.keys = new AgentKeyTrust({
+      cloudUrl: () => this.identity.cloud_url,
+      authorization: () => deviceAuthHeader(this.identity.device_id, this.identity.password),
+      enrolledKey: identity.signing_key,
+      load: () => store.keyTrust(),
+      save: (t) => store.saveKeyTrust(t),
+      log: (line) => this.log(line),
+    });
     this.loop = new AgentEdgeLoop({
       db: store.db,
       deviceId: identity.device_id,
@@ -172,7 +181,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         identity,
         dataDir: opts.dataDir,
         localData: () => flLocalData({ data: opts.localData, collected: opts.flCollected, store: this.loop.store }),
-        checkSignature: (ref) => this.checkSignature(ref),
+        checkSignature: (ref) => this.keys.check(ref),
         log: (line) => this.log(line),
         threads: opts.sessionThreads ?? 1,
       });
@@ -555,7 +564,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private async applyDesired(d: DeployMessage): Promise<boolean> {
     let complete = true;
     for (const m of d.models) {
-      const outcome = await this.applyModel(m);
+      const outcome = await this.applyModel(m, d.key_set);
       if (outcome === 'retry') complete = false;
     }
     const wanted = new Set(d.models.map((m) => m.name));
@@ -570,7 +579,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     return complete;
   }
 
-  private async applyModel(m: DesiredModel): Promise<'ok' | 'final' | 'retry'> {
+  private async applyModel(m: DesiredModel, keySetSeq?: number): Promise<'ok' | 'final' | 'retry'> {
     const dep = { deployment_id: m.deployment_id, name: m.name, version: m.version };
     const { chosen, reasons } = chooseVariant(m.variants, this.profile);
     if (!chosen) {
@@ -610,7 +619,15 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     this.log(`deploying ${m.name}@${m.version}: variant ${chosen.variant} (${chosen.precision}, ${chosen.size} bytes)`);
 
     // Signature first: it covers the digest, so a wrong one is refused before any byte is fetched.
-    const sigError = this.checkSignature(chosen);
+    let sigError: string | undefined;
+    try {
+      sigError = await this.keys.check(chosen, keySetSeq);
+    } catch (e) {
+      const message = (e as Error).message;
+      this.log(`cannot verify ${m.name}@${m.version} yet: ${message}`);
+      this.ack(dep, 'failed', chosen, { code: 'E_NETWORK', message });
+      return 'retry';
+    }
     if (sigError) {
       this.stats.artifactsRejected.inc({ reason: 'signature' });
       this.log(`REJECTED ${m.name}@${m.version} (${chosen.variant}): ${sigError}`);
@@ -660,18 +677,6 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     this.ack(dep, 'loaded', chosen);
     this.emit('swapped', loaded);
     return 'ok';
-  }
-
-  /** Undefined when the variant carries a valid signature by the cloud key this agent enrolled with. */
-  private checkSignature(v: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): string | undefined {
-    const key = this.identity.signing_key;
-    const keyId = key.key_id || publicKeyId(key.public_key_pem);
-    if (v.key_id !== keyId)
-      return `artifact ${v.sha256.slice(0, 12)} is signed with key ${v.key_id}, not the cloud key ${keyId} this device enrolled with`;
-    if (!verifyArtifactSignature(v.sha256, v.signature, key.public_key_pem)) {
-      return `signature of artifact ${v.sha256.slice(0, 12)} does not verify against the cloud key ${keyId}`;
-    }
-    return undefined;
   }
 
   private async download(v: ArtifactRef): Promise<void> {

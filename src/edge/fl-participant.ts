@@ -48,8 +48,8 @@ export interface FlParticipantHost {
   /** The agent's data dir: the upload key and the rounds done live here. */
   dataDir: string;
   localData: () => Promise<Dataset>;
-  /** The agent's check of an artifact signature (undefined = valid). */
-  checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): string | undefined;
+  /** The agent's check of an artifact signature (undefined = valid; fetches the key set when the key is new). */
+  checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): Promise<string | undefined>;
   log(line: string): void;
   threads?: number;
 }
@@ -248,7 +248,7 @@ export class FlParticipant {
   }
 
   private async fetchModel(ref: NonNullable<FlTaskMessage['model']>) {
-    const bad = this.host.checkSignature(ref);
+    const bad = await this.host.checkSignature(ref);
     if (bad) throw new VergeError('E_SIGNATURE', bad);
     const dir = join(this.host.dataDir, 'fl-models');
     mkdirSync(dir, { recursive: true });

@@ -35,6 +35,12 @@ export const HTTP_ROUTES = {
   /** GET, device auth: the device's current connection settings (broker URL may change across cloud restarts). */
   deviceConfig: `${HTTP_API_ROOT}/device`,
   signingKey: `${HTTP_API_ROOT}/signing-key`,
+  /** GET, device or operator auth: the signing key set (rotations and revocations, each signed). */
+  signingKeys: `${HTTP_API_ROOT}/signing-keys`,
+  /** POST, admin: make a new signing key active, vouched for by the current one. */
+  rotateSigningKey: `${HTTP_API_ROOT}/signing-keys/rotate`,
+  /** DELETE, admin: revoke a retired signing key by its id. */
+  signingKeyById: `${HTTP_API_ROOT}/signing-keys/:id`,
   /** GET with Range support; device or operator auth. */
   artifact: `${HTTP_API_ROOT}/artifacts/:sha256`,
   artifacts: `${HTTP_API_ROOT}/artifacts`,
@@ -79,6 +85,9 @@ export const HTTP_PATHS = {
   enroll: HTTP_ROUTES.enroll,
   deviceConfig: HTTP_ROUTES.deviceConfig,
   signingKey: HTTP_ROUTES.signingKey,
+  signingKeys: HTTP_ROUTES.signingKeys,
+  rotateSigningKey: HTTP_ROUTES.rotateSigningKey,
+  signingKeyById: (id: string) => fillRoute(HTTP_ROUTES.signingKeyById, { id }),
   artifact: (sha256: string) => fillRoute(HTTP_ROUTES.artifact, { sha256 }),
   artifacts: HTTP_ROUTES.artifacts,
   enrollTokens: HTTP_ROUTES.enrollTokens,
@@ -115,6 +124,36 @@ export const SigningKeyResponse = z.object({
   public_key_pem: z.string(),
 });
 export type SigningKeyResponse = z.infer<typeof SigningKeyResponse>;
+
+/** A signing key's id: the first 16 hex digits of the sha256 of its SPKI DER (publicKeyId). */
+export const SigningKeyId = z.string().regex(/^[0-9a-f]{16}$/, 'signing key id: 16 hex digits');
+/** A base64 ed25519 signature. */
+const Ed25519Signature = z.string().max(128);
+/** The most keys a set lists (one rotation a day for most of a year; revoked keys stay listed). */
+export const MAX_SIGNING_KEYS = 256;
+
+/**
+ * One key of the signing key set. `endorsed_by`: the key that was active when this one was made
+ * active signed `keyEndorsementPayload` (absent on a fleet's first key, which devices get at
+ * enrollment). `revoked`: a key of the set signed `keyRevocationPayload` — devices refuse this key
+ * from then on (signature.ts applyKeySet says what a device trusts).
+ */
+export const SigningKeyEntry = z.object({
+  key_id: SigningKeyId,
+  public_key_pem: z.string().max(512),
+  created_at: EpochMs,
+  endorsed_by: z.object({ key_id: SigningKeyId, signature: Ed25519Signature }).optional(),
+  revoked: z.object({ at: EpochMs, by: SigningKeyId, signature: Ed25519Signature }).optional(),
+});
+export type SigningKeyEntry = z.infer<typeof SigningKeyEntry>;
+
+/** GET /v1/signing-keys: every key the cloud has signed with; `seq` grows with each rotation and revocation. */
+export const SigningKeySet = z.object({
+  seq: z.number().int().nonnegative(),
+  active: SigningKeyId,
+  keys: z.array(SigningKeyEntry).min(1).max(MAX_SIGNING_KEYS),
+});
+export type SigningKeySet = z.infer<typeof SigningKeySet>;
 
 export const EnrollRequest = z.object({
   token: z.string().min(16).max(256),

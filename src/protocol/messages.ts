@@ -104,6 +104,11 @@ export const DeployMessage = Envelope.extend({
   device_id: DeviceIdSchema,
   generation: z.number().int().nonnegative(),
   models: z.array(DesiredModel).max(MAX_DESIRED_MODELS),
+  /**
+   * `seq` of the cloud's signing key set (GET /v1/signing-keys) when this was sent: a device whose
+   * copy is older fetches the set before verifying, so it learns rotations and revocations first.
+   */
+  key_set: z.number().int().nonnegative().optional(),
 });
 export type DeployMessage = z.infer<typeof DeployMessage>;
 

@@ -21,6 +21,7 @@ interface CloudOptions {
   db?: string;
   pgSchema: string;
   verbose?: boolean;
+  init?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +43,8 @@ export default async function cloud(opts: CloudOptions): Promise<void> {
     instanceId: opts.broker ? opts.instanceId : undefined,
     host: opts.host,
     logger: !!opts.verbose,
+    init: !!opts.init,
+    log: note,
   });
   let started;
   try {

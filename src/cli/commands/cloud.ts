@@ -39,6 +39,10 @@ export function register(program: Command): void {
     )
     .option('--db <url>', 'postgres://user@host:port/db for PostgreSQL; default SQLite in the data dir')
     .option('--pg-schema <name>', 'PostgreSQL schema for the tables', 'public')
+    .option(
+      '--init',
+      'create a new signing key if the active one is missing although devices or models exist (they then refuse new artifacts until re-enrolled)',
+    )
     .option('--verbose', 'log every HTTP request')
     .option('--json', 'print one JSON object {url, mqtt_url, …} once started')
     .action(action(() => import('../actions/cloud.ts')));

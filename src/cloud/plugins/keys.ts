@@ -6,7 +6,9 @@ import {
   ApiKeysResponse,
   CreateApiKeyRequest,
   HTTP_ROUTES,
+  SigningKeyId,
   SigningKeyResponse,
+  SigningKeySet,
   type ApiKeyInfo,
   type Role,
 } from '../../protocol/index.ts';
@@ -14,6 +16,9 @@ import { errorResponses, idParam, js, parse } from './schemas.ts';
 
 export interface KeyApi {
   signingKeyResponse(): SigningKeyResponse;
+  signingKeySet(): SigningKeySet;
+  rotateSigningKey(): Promise<SigningKeySet>;
+  revokeSigningKey(keyId: string): Promise<SigningKeySet>;
   createApiKey(role: Role, name: string | null): Promise<ApiKeyResponse>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
   revokeApiKey(id: string): Promise<void>;
@@ -24,6 +29,33 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyApi }> = async (app, { key
     HTTP_ROUTES.signingKey,
     { schema: { tags: ['agent'], response: { 200: js(SigningKeyResponse) } } },
     async () => keys.signingKeyResponse(),
+  );
+
+  app.get(
+    HTTP_ROUTES.signingKeys,
+    {
+      config: { auth: 'device-or-read' },
+      schema: { tags: ['agent'], response: { 200: js(SigningKeySet), ...errorResponses } },
+    },
+    async () => keys.signingKeySet(),
+  );
+
+  app.post(
+    HTTP_ROUTES.rotateSigningKey,
+    {
+      config: { auth: 'admin' },
+      schema: { tags: ['operators'], response: { 200: js(SigningKeySet), ...errorResponses } },
+    },
+    async () => keys.rotateSigningKey(),
+  );
+
+  app.delete(
+    HTTP_ROUTES.signingKeyById,
+    {
+      config: { auth: 'admin' },
+      schema: { tags: ['operators'], params: idParam, response: { 200: js(SigningKeySet), ...errorResponses } },
+    },
+    async (req) => keys.revokeSigningKey(parse(SigningKeyId, (req.params as { id: string }).id)),
   );
 
   app.post(

@@ -58,6 +58,25 @@ export class ModelRepository {
     );
   }
 
+  /**
+   * Re-sign every variant not signed by `keyId` (after a key rotation), so versions published
+   * before it verify with the new key — also on devices enrolled after it, which trust only that key.
+   * Returns how many artifacts were re-signed.
+   */
+  async resignVariants(keyId: string, signatureOf: (sha256: string) => string): Promise<number> {
+    const rows = await this.db.all<{ sha256: string }>('SELECT DISTINCT sha256 FROM model_variants WHERE key_id <> ?', [
+      keyId,
+    ]);
+    for (const r of rows)
+      await this.db.run('UPDATE model_variants SET signature = ?, key_id = ? WHERE sha256 = ? AND key_id <> ?', [
+        signatureOf(r.sha256),
+        keyId,
+        r.sha256,
+        keyId,
+      ]);
+    return rows.length;
+  }
+
   async getVersion(name: string, version: string, artifactUrl: (sha: string) => string): Promise<ModelVersion | null> {
     const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
     if (!r) return null;
