@@ -16,10 +16,18 @@ const BROWSER_PROTOCOL_FILES = [
   'src/protocol/precisions.ts',
   'src/errors.ts',
 ];
+/** edge/ files a browser tab runs as an FL device (src/web/app/fl-device.ts, through edge/browser.ts). */
+const BROWSER_EDGE_FILES = [
+  'src/edge/browser.ts',
+  'src/edge/enrollment.ts',
+  'src/edge/http-error.ts',
+  'src/edge/fl-participant.ts',
+  'src/edge/fl-secure-party.ts',
+];
 
 /** Layers whose index.ts also exports Node-only modules: the browser path imports their browser.ts. */
 const NODE_ONLY_ENTRIES = {
-  regex: '(^|/)(onnx|data|protocol|train)/index\\.ts$',
+  regex: '(^|/)(onnx|data|protocol|train|edge)/index\\.ts$',
   message: "on the browser path import the layer's browser.ts (its index.ts also exports Node-only modules)",
 };
 
@@ -60,7 +68,9 @@ export default tseslint.config(
       'src/onnx/**/*.ts',
       'src/nn/**/*.ts',
       'src/train/**/*.ts',
+      'src/fl/**/*.ts',
       'src/web/app/**/*.ts',
+      ...BROWSER_EDGE_FILES,
       ...BROWSER_DATA_FILES,
       ...BROWSER_PROTOCOL_FILES,
     ],

@@ -41,6 +41,7 @@ import { eventRoutes } from './plugins/events.ts';
 import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
+import { mqttWebSocketRoutes } from './plugins/mqtt-ws.ts';
 import { deviceMayDownload } from './artifact-access.ts';
 import { systemRoutes } from './plugins/system.ts';
 import { telemetryRoutes } from './plugins/telemetry.ts';
@@ -402,6 +403,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     },
   });
   await app.register(eventRoutes, { events: s.events });
+  await app.register(mqttWebSocketRoutes, { brokerUrl: () => s.transport.url });
   await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
   await app.ready();
   return app;

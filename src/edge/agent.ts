@@ -39,6 +39,7 @@ import { buildLocalApi, type PredictLimits } from './local-api.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
+import { nodeFlPlatform } from './fl-node-platform.ts';
 import { flLocalData } from './fl-local-data.ts';
 import type { CollectedDatasetOptions } from './collected-dataset.ts';
 import { AgentEdgeLoop } from './edge-loop.ts';
@@ -179,7 +180,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     if (opts.localData || opts.flCollected)
       this.fl = new FlParticipant({
         identity,
-        dataDir: opts.dataDir,
+        platform: nodeFlPlatform(opts.dataDir),
         localData: () => flLocalData({ data: opts.localData, collected: opts.flCollected, store: this.loop.store }),
         checkSignature: (ref) => this.keys.check(ref),
         log: (line) => this.log(line),

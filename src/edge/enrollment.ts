@@ -4,7 +4,7 @@
  */
 import { VergeError } from '../errors.ts';
 import { errorInfo } from './http-error.ts';
-import { EnrollResponse, HTTP_PATHS, type DeviceProfile } from '../protocol/index.ts';
+import { EnrollResponse, HTTP_PATHS, type DeviceProfile } from '../protocol/browser.ts';
 
 /** One try at enrollment; the cloud may be starting, so a caller can retry on E_NETWORK. */
 export const ENROLL_TIMEOUT_MS = 15_000;
@@ -57,5 +57,6 @@ export async function enroll(
 
 /** HTTP Basic credentials a device sends for artifacts (protocol/http.ts). */
 export function deviceAuthHeader(deviceId: string, password: string): string {
-  return `Basic ${Buffer.from(`${deviceId}:${password}`).toString('base64')}`;
+  // btoa: the same in a browser tab (src/web/app/fl-device.ts); ids and passwords are ASCII
+  return `Basic ${btoa(`${deviceId}:${password}`)}`;
 }

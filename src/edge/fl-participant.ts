@@ -8,9 +8,8 @@
  * Local data comes from `localData()` — the agent's `--data`, the items it collected through the
  * edge data loop (`--fl-collected`), or both (fl-local-data.ts); read once per job.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Dataset, Split } from '../data/browser.ts';
 import { isVergeError, VergeError } from '../errors.ts';
 import {
@@ -29,10 +28,8 @@ import {
   flUploadSignaturePayload,
   type ArtifactRef,
   type FlTaskMessage,
-} from '../protocol/index.ts';
-import { holdOut } from '../train/index.ts';
-import type { AgentIdentity } from './agent-store.ts';
-import { downloadArtifact } from './artifact-download.ts';
+} from '../protocol/browser.ts';
+import { holdOut } from '../train/browser.ts';
 import { SecureParties } from './fl-secure-party.ts';
 import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 
@@ -40,13 +37,44 @@ import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 export const LOCAL_HOLDOUT = 0.1;
 /** Upload attempts on network errors before giving the round up (the deadline bounds them too). */
 const UPLOAD_ATTEMPTS = 4;
-const KEY_FILE = 'fl-key.pem';
-const STATE_FILE = 'fl-rounds.json';
+
+/**
+ * What a participant needs from where it runs: the agent's files and node:crypto
+ * (fl-node-platform.ts), or a browser tab's storage and WebCrypto-free ed25519 (src/web/app).
+ */
+export interface FlPlatform {
+  /** The highest round done per job, as last saved (a restarted participant does not redo a round). */
+  loadRounds(): Record<string, number>;
+  saveRounds(done: Record<string, number>): void;
+  /** The participant's ed25519 upload key, made on first use and kept. */
+  uploadKey(): FlUploadKey;
+  /** Fetch an artifact, refusing it unless its size and sha256 match; its bytes. */
+  download(req: {
+    url: string;
+    sha256: string;
+    bytes: number;
+    headers: Record<string, string>;
+    signal: AbortSignal;
+  }): Promise<Uint8Array>;
+}
+
+export interface FlUploadKey {
+  /** SPKI PEM of the public key (registered with PUT /v1/fl/device-key). */
+  publicKeyPem: string;
+  /** base64 ed25519 signature of `payload`. */
+  sign(payload: Uint8Array): string;
+}
+
+/** The device this participant speaks for (an agent's identity has more). */
+export interface FlIdentity {
+  device_id: string;
+  password: string;
+  cloud_url: string;
+}
 
 export interface FlParticipantHost {
-  identity: AgentIdentity;
-  /** The agent's data dir: the upload key and the rounds done live here. */
-  dataDir: string;
+  identity: FlIdentity;
+  platform: FlPlatform;
   localData: () => Promise<Dataset>;
   /** The agent's check of an artifact signature (undefined = valid; fetches the key set when the key is new). */
   checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): Promise<string | undefined>;
@@ -77,7 +105,7 @@ export class FlParticipant {
   private readonly jobs = new Map<string, JobContext>();
   private readonly secure = new SecureParties();
   private data?: { dataset: Dataset; holdout: Split };
-  private key?: KeyObject;
+  private key?: FlUploadKey;
   private keyRegistered = false;
   private done: Record<string, number>;
   private stopped = false;
@@ -86,8 +114,7 @@ export class FlParticipant {
   onOutcome?: (o: FlOutcome) => void;
 
   constructor(private readonly host: FlParticipantHost) {
-    const p = join(host.dataDir, STATE_FILE);
-    this.done = existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, number>) : {};
+    this.done = host.platform.loadRounds();
   }
 
   /** Take a task from the broker; work happens in order, one task at a time. */
@@ -123,7 +150,7 @@ export class FlParticipant {
 
   private markDone(job: string, round: number): void {
     this.done[job] = Math.max(this.done[job] ?? 0, round);
-    writeFileSync(join(this.host.dataDir, STATE_FILE), JSON.stringify(this.done));
+    this.host.platform.saveRounds(this.done);
   }
 
   private async run(t: FlTaskMessage): Promise<FlOutcome> {
@@ -250,33 +277,21 @@ export class FlParticipant {
   private async fetchModel(ref: NonNullable<FlTaskMessage['model']>) {
     const bad = await this.host.checkSignature(ref);
     if (bad) throw new VergeError('E_SIGNATURE', bad);
-    const dir = join(this.host.dataDir, 'fl-models');
-    mkdirSync(dir, { recursive: true });
     const url = /^https?:\/\//.test(ref.url)
       ? ref.url
       : joinUrl(this.host.identity.cloud_url, ref.url.replace(/^\//, ''));
-    const res = await downloadArtifact(
-      {
-        url,
-        sha256: ref.sha256,
-        bytes: ref.size,
-        headers: { authorization: deviceAuthHeader(this.host.identity.device_id, this.host.identity.password) },
-        signal: this.abort.signal,
-      },
-      dir,
-    );
-    return decodeModel(new Uint8Array(readFileSync(res.path)), `FL model ${ref.sha256.slice(0, 12)}`);
+    const bytes = await this.host.platform.download({
+      url,
+      sha256: ref.sha256,
+      bytes: ref.size,
+      headers: this.auth(),
+      signal: this.abort.signal,
+    });
+    return decodeModel(bytes, `FL model ${ref.sha256.slice(0, 12)}`);
   }
 
-  private signingKey(): KeyObject {
-    if (this.key) return this.key;
-    const p = join(this.host.dataDir, KEY_FILE);
-    if (!existsSync(p)) {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      writeFileSync(p, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    }
-    this.key = createPrivateKey(readFileSync(p, 'utf8'));
-    return this.key;
+  private signingKey(): FlUploadKey {
+    return (this.key ??= this.host.platform.uploadKey());
   }
 
   private sign(t: FlTaskMessage, body: Uint8Array, examples: number, metricsJson: string): string {
@@ -285,11 +300,11 @@ export class FlParticipant {
       round: t.round,
       device: this.host.identity.device_id,
       token: t.token!,
-      bodySha256: createHash('sha256').update(body).digest('hex'),
+      bodySha256: bytesToHex(sha256(body)),
       examples,
       metricsJson,
     });
-    return sign(null, payload, this.signingKey()).toString('base64');
+    return this.signingKey().sign(payload);
   }
 
   private auth(): Record<string, string> {
@@ -298,7 +313,7 @@ export class FlParticipant {
 
   private async registerKey(): Promise<void> {
     if (this.keyRegistered) return;
-    const pem = createPublicKey(this.signingKey()).export({ type: 'spki', format: 'pem' }).toString();
+    const pem = this.signingKey().publicKeyPem;
     const res = await fetch(joinUrl(this.host.identity.cloud_url, FL_PATHS.deviceKey.replace(/^\//, '')), {
       method: 'PUT',
       headers: { ...this.auth(), 'content-type': 'application/json' },
@@ -330,7 +345,8 @@ export class FlParticipant {
         res = await fetch(url, {
           method: 'POST',
           headers: { ...this.auth(), ...headers },
-          body,
+          // the DOM's BodyInit wants ArrayBuffer-backed bytes, which these are (never a SharedArrayBuffer)
+          body: body as string | Uint8Array<ArrayBuffer>,
           signal: this.abort.signal,
         });
       } catch (e) {

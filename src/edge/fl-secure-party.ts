@@ -7,7 +7,7 @@
  */
 import { VergeError } from '../errors.ts';
 import { SecAggClient } from '../fl/index.ts';
-import type { FlSecAggTask } from '../protocol/index.ts';
+import type { FlSecAggTask } from '../protocol/browser.ts';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));

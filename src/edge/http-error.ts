@@ -3,7 +3,7 @@
  * ErrorResponse), read by the agent's HTTP clients (enrollment, artifact downloads): the fields
  * that are strings, or undefined for any other body. Bounded: a body announced over 64 KiB is not read.
  */
-import type { ErrorResponse } from '../protocol/index.ts';
+import type { ErrorResponse } from '../protocol/browser.ts';
 
 const MAX_ERROR_BODY_BYTES = 65_536;
 

@@ -26,7 +26,8 @@ export {
 export { chooseVariant, estimatedMemoryMb, type VariantDecision } from './variant-choice.ts';
 export { ServedModels, loadModelBytes, type LoadedModel, type TensorSpec } from './served-models.ts';
 export { downloadArtifact, sha256File, type DownloadRequest, type DownloadResult } from './artifact-download.ts';
-export { FlParticipant, type FlParticipantHost, type FlOutcome } from './fl-participant.ts';
+export * from './browser.ts';
+export { nodeFlPlatform } from './fl-node-platform.ts';
 export { AgentEdgeLoop, type AfterPredict, type AnsweredBy, type OffloadOutcome } from './edge-loop.ts';
 export { CollectionStore, type StoredItem, type CollectionCounts } from './collection-store.ts';
 export { collectedDataset, type CollectedDatasetOptions } from './collected-dataset.ts';

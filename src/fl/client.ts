@@ -21,7 +21,7 @@ import {
   TrainingSession,
   type TrainingSessionOptions,
   type TrainingState,
-} from '../train/index.ts';
+} from '../train/browser.ts';
 import { clipToNorm } from './privacy/dp-fedavg.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';

@@ -9,7 +9,7 @@
 import type { Dataset } from '../data/browser.ts';
 import { isVergeError, VergeError } from '../errors.ts';
 import type { Model } from '../onnx/browser.ts';
-import { holdOut, type OptimizerOptions } from '../train/index.ts';
+import { holdOut, type OptimizerOptions } from '../train/browser.ts';
 import { fp32UpdateBytes } from '../protocol/browser.ts';
 import { acceptUpdate } from './accept.ts';
 import { ClientTrainer } from './client.ts';

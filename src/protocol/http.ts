@@ -66,6 +66,12 @@ export const HTTP_ROUTES = {
   deviceTelemetry: `${HTTP_API_ROOT}/devices/:id/telemetry`,
   /** GET, any operator key: server-sent events (`text/event-stream`) saying what changed (FleetEvent). */
   events: `${HTTP_API_ROOT}/events`,
+  /**
+   * GET with `Upgrade: websocket` (subprotocol `mqtt`): MQTT over WebSocket, bridged to the control
+   * plane's broker, for devices that cannot open a TCP socket (a browser tab). The broker
+   * authenticates the MQTT CONNECT with the device's credentials, as on its TCP port.
+   */
+  mqtt: `${HTTP_API_ROOT}/mqtt`,
   openapi: '/openapi.json',
   metrics: '/metrics',
   health: '/healthz',
@@ -107,6 +113,7 @@ export const HTTP_PATHS = {
   telemetry: HTTP_ROUTES.telemetry,
   deviceTelemetry: (id: string) => fillRoute(HTTP_ROUTES.deviceTelemetry, { id }),
   events: HTTP_ROUTES.events,
+  mqtt: HTTP_ROUTES.mqtt,
   openapi: HTTP_ROUTES.openapi,
   metrics: HTTP_ROUTES.metrics,
   health: HTTP_ROUTES.health,

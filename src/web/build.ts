@@ -66,6 +66,7 @@ export async function buildWebApp(
       metafile: true,
       logLevel: 'silent',
       loader: { '.css': 'css' },
+      inject: [join(HERE, 'buffer-global.ts')],
       plugins: [runtimeBackend(join(REPO, 'src', 'runtime', 'backends', flavor.backend))],
     }));
   } catch (e) {

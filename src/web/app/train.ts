@@ -3,13 +3,17 @@
  * fit() on onnxruntime-web, then used to classify test images, drawings and uploads — all in the
  * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`
  * taken from the query); `window.vergeTraining` and `body[data-state]` expose the outcome.
+ * The last card enrolls the tab as a federated-learning device (fl-device.ts); `?fl_token=T`
+ * (with `fl_name`, `fl_samples`) joins on load, `window.vergeFl` exposes its rounds.
  */
 import type { Dataset } from '../../data/browser.ts';
 import { buildArchitecture } from '../../nn/index.ts';
 import { configureRuntime, float32, runtimeBackendName } from '../../runtime/index.ts';
 import { evaluate, fit, type EpochRecord, TrainingSession } from '../../train/browser.ts';
 import type { TrainingOutcome } from '../training-outcome.ts';
+import type { FlOutcome } from '../../edge/browser.ts';
 import { LineChart } from './chart.ts';
+import { BrowserFlDevice, type FlDeviceState } from './fl-device.ts';
 import { fetchFashionMnist } from './fashion.ts';
 import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
 
@@ -23,6 +27,7 @@ const REPAINT_MS = 100;
 declare global {
   interface Window {
     vergeTraining: TrainingOutcome;
+    vergeFl: { state: FlDeviceState | 'idle'; detail?: string; deviceId?: string; outcomes: FlOutcome[] };
   }
 }
 
@@ -187,3 +192,82 @@ $('train-form').addEventListener('submit', (ev) => {
 $('runtime-info').textContent =
   `${runtimeBackendName} · WebAssembly${outcome.crossOriginIsolated ? ' with threads (cross-origin isolated)' : ', one thread (page not cross-origin isolated)'}`;
 if (query.get('auto') === '1') train().catch(fail);
+
+// ---- the tab as a federated-learning device -------------------------------------------------
+window.vergeFl = { state: 'idle', outcomes: [] };
+let flDevice: BrowserFlDevice | null = null;
+
+function flField(name: string): HTMLInputElement {
+  return ($('fl-form') as HTMLFormElement).elements.namedItem(name) as HTMLInputElement;
+}
+
+function renderFlOutcomes(): void {
+  const rows = window.vergeFl.outcomes.map((o) => {
+    const tr = document.createElement('tr');
+    for (const v of [o.job, String(o.round), o.task, o.result, o.reason ?? '']) {
+      const td = document.createElement('td');
+      td.textContent = v; // device-independent, but never markup
+      tr.append(td);
+    }
+    return tr;
+  });
+  const head = document.createElement('tr');
+  head.innerHTML = '<th>job</th><th>round</th><th>task</th><th>result</th><th></th>';
+  $('fl-outcomes').replaceChildren(head, ...rows);
+}
+
+async function joinFl(): Promise<void> {
+  const samples = Number(flField('samples').value);
+  ($('fl-button') as HTMLButtonElement).disabled = true;
+  const status = (s: FlDeviceState | 'idle', detail?: string) => {
+    window.vergeFl.state = s;
+    window.vergeFl.detail = detail;
+    window.vergeFl.deviceId = flDevice?.identity?.device_id;
+    const id = window.vergeFl.deviceId ? ` as ${window.vergeFl.deviceId}` : '';
+    const text: Record<string, string> = {
+      enrolling: 'Enrolling this tab…',
+      connecting: `Enrolled${id}; connecting to the fleet…`,
+      online: `Online${id}: waiting for federated rounds (the tab must stay open).`,
+      offline: `Connection lost${id}; retrying…`,
+      revoked: 'This tab was revoked by the control plane.',
+      stopped: 'Left the fleet.',
+      error: 'Could not join',
+    };
+    $('fl-status').textContent = `${text[s] ?? s}${detail ? ` — ${detail}` : ''}`;
+  };
+  flDevice = new BrowserFlDevice({
+    cloudUrl: new URL('./', location.href).href,
+    token: flField('token').value.trim(),
+    name: flField('name').value.trim(),
+    data: () => fetchFashionMnist('data/fashion-mnist/', { train: samples, test: TEST_SAMPLES }),
+    storage: sessionStorage,
+    ...(threadsParam ? { threads: Number(threadsParam) } : {}),
+    onState: status,
+    onOutcome: (o) => {
+      window.vergeFl.outcomes.push(o);
+      renderFlOutcomes();
+    },
+    log: (line) => console.log(`[verge fl] ${line}`),
+  });
+  try {
+    await flDevice.start();
+  } catch (e) {
+    flDevice = null;
+    ($('fl-button') as HTMLButtonElement).disabled = false;
+    status('error', e instanceof Error ? e.message : String(e));
+  }
+}
+
+$('fl-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!flDevice) void joinFl();
+});
+for (const [param, field] of [
+  ['fl_token', 'token'],
+  ['fl_name', 'name'],
+  ['fl_samples', 'samples'],
+] as const) {
+  const v = query.get(param);
+  if (v !== null) flField(field).value = v;
+}
+if (query.get('fl_token')) void joinFl();

@@ -1,0 +1,16 @@
+/**
+ * edge/'s browser-safe part: what a browser tab needs to be a federated-learning device
+ * (src/web/app/fl-device.ts) — enrollment, the device's HTTP credential and the FL participant,
+ * which runs on a platform the tab provides (FlPlatform). index.ts re-exports all of it with the
+ * Node-only agent.
+ */
+export { enroll, deviceAuthHeader, joinUrl } from './enrollment.ts';
+export {
+  FlParticipant,
+  LOCAL_HOLDOUT,
+  type FlParticipantHost,
+  type FlOutcome,
+  type FlPlatform,
+  type FlUploadKey,
+  type FlIdentity,
+} from './fl-participant.ts';
