@@ -152,7 +152,8 @@ export class BrowserFlDevice {
       identity: cloud,
       platform: tabFlPlatform(id, this.opts.storage),
       localData: this.opts.data,
-      checkSignature: (ref) => checkArtifactSignature(identity.signing_key, ref),
+      // the enrollment key only: a tab does not follow signing-key rotations (the agent does: edge/signing-keys.ts)
+      checkSignature: async (ref) => checkArtifactSignature(identity.signing_key, ref),
       log: (line) => this.opts.log?.(line),
       ...(this.opts.threads ? { threads: this.opts.threads } : {}),
     });
