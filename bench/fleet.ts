@@ -151,6 +151,9 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       broker: broker?.url,
       instanceId: broker ? `bench-${process.pid}` : undefined,
       tickMs: 250,
+      // 10,000 enrollments from one address, as fast as the cloud takes them: the per-address
+      // limit of unauthenticated requests (rate-limit.ts) would pace them at 20/s
+      rateLimits: { anonymousPerSecond: 1e6, anonymousBurst: 1e6 },
     });
     const { url, mqttUrl } = await cp.start({ port: 0 });
     log(`[${kind}] control plane ${url}, broker ${mqttUrl}`);

@@ -23,6 +23,7 @@ import { DeviceMessageRouter } from './device-messages.ts';
 import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EdgeLoopService } from './edge-loop.ts';
 import type { UploadLimits } from './edge-loop-limits.ts';
+import { checkRateLimits, type RateLimits } from './rate-limit.ts';
 import { FleetEvents, announceWrites } from './fleet-events.ts';
 import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
@@ -113,6 +114,8 @@ export interface ControlPlaneOptions {
   webDir?: string | null;
   /** Per-device bounds on edge-loop uploads (rate and stored bytes; default DEFAULT_UPLOAD_LIMITS). */
   uploadLimits?: Partial<UploadLimits>;
+  /** HTTP requests per API key / device / address (default DEFAULT_RATE_LIMITS); false: unlimited. */
+  rateLimits?: Partial<RateLimits> | false;
 }
 
 /** dist/app (the built web app) of this package, from src/cloud/ and from dist/cloud/ alike. */
@@ -369,6 +372,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   const app = await createHttpApp({
     logger: opts.logger,
     bodyTimeoutMs: opts.httpBodyTimeoutMs,
+    rateLimits: opts.rateLimits === false ? null : checkRateLimits(opts.rateLimits),
     credentials: { apiKeyRole: (key) => s.keys.roleOf(key), device: (id) => s.repos.devices.get(id) },
   });
   await app.register(systemRoutes, {
@@ -410,6 +414,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
 }
 
 export async function buildControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  if (opts.rateLimits !== false) checkRateLimits(opts.rateLimits); // a bad limit fails before anything opens
   mkdirSync(opts.dataDir, { recursive: true });
   const db = await openDatabase(opts);
   const events = new FleetEvents();

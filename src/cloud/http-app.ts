@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
+import { installRateLimit, type RateLimits } from './rate-limit.ts';
 
 /**
  * Largest JSON body by default; routes that take more (artifact, FL and edge-loop uploads) say so
@@ -29,6 +30,8 @@ export interface HttpAppOptions {
   credentials: Credentials;
   /** Deadline of a JSON body (default BODY_TIMEOUT_MS; tests shorten it). */
   bodyTimeoutMs?: number;
+  /** Per-caller request rates (rate-limit.ts); null: none. */
+  rateLimits: RateLimits | null;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
@@ -56,6 +59,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
     },
   });
   installAuth(app, opts.credentials);
+  if (opts.rateLimits) installRateLimit(app, opts.rateLimits);
   // runs after authentication (onRequest), so only the enrollment route reads an unauthenticated body
   app.addHook('preParsing', async (req, reply, payload) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.raw.complete) return payload;

@@ -8,6 +8,9 @@ import { EnrollResponse, HTTP_PATHS, type DeviceProfile } from '../protocol/brow
 
 /** One try at enrollment; the cloud may be starting, so a caller can retry on E_NETWORK. */
 export const ENROLL_TIMEOUT_MS = 15_000;
+/** How long enrollment keeps waiting out 429 answers, and the longest single wait it accepts. */
+const ENROLL_THROTTLED_MAX_MS = 120_000;
+const ENROLL_RETRY_AFTER_MAX_S = 30;
 
 export function joinUrl(base: string, path: string): string {
   return new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
@@ -30,19 +33,26 @@ export async function enroll(
     throw new VergeError('E_BAD_ARGUMENT', `--cloud '${cloudUrl}' is not a URL (e.g. http://127.0.0.1:8470)`);
   }
   let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, name, profile }),
-      signal: AbortSignal.timeout(ENROLL_TIMEOUT_MS),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new VergeError(
-      'E_NETWORK',
-      `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
-    );
+  for (const until = Date.now() + ENROLL_THROTTLED_MAX_MS; ;) {
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, name, profile }),
+        signal: AbortSignal.timeout(ENROLL_TIMEOUT_MS),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new VergeError(
+        'E_NETWORK',
+        `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
+      );
+    }
+    // the cloud's per-address rate limit (many devices enrolling behind one address): wait as told
+    if (res.status !== 429 || Date.now() >= until) break;
+    const waitS = Math.min(Math.max(Number(res.headers.get('retry-after')) || 1, 1), ENROLL_RETRY_AFTER_MAX_S);
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, Math.min(waitS * 1000, Math.max(0, until - Date.now()))));
   }
   if (res.status === 401 || res.status === 403)
     throw new VergeError('E_AUTH', `enrollment refused: ${await errorMessage(res)}`);
