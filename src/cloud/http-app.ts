@@ -4,8 +4,9 @@
  * code → status map. Resources are plugins registered on it (control-plane.ts).
  */
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
+import { HTTP_ROUTES, PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
 import { installRateLimit, type RateLimits } from './rate-limit.ts';
 
@@ -57,6 +58,16 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
         },
       },
     },
+  });
+  // Swagger UI at /docs: its files come from the npm package; the page's CSP allows this origin only
+  // (no CDN, no validator badge), inline styles being how swagger-ui lays itself out. It reads the
+  // same document as /openapi.json; "Authorize" takes an operator key (bearer) or device credentials.
+  await app.register(swaggerUi, {
+    routePrefix: HTTP_ROUTES.docs,
+    uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'self'; img-src 'self' data:; " +
+      "font-src 'self' data:; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'; connect-src 'self'",
   });
   installAuth(app, opts.credentials);
   if (opts.rateLimits) installRateLimit(app, opts.rateLimits);

@@ -73,6 +73,8 @@ export const HTTP_ROUTES = {
    */
   mqtt: `${HTTP_API_ROOT}/mqtt`,
   openapi: '/openapi.json',
+  /** Swagger UI over /openapi.json (files served from the npm package). */
+  docs: '/docs',
   metrics: '/metrics',
   health: '/healthz',
 } as const;
@@ -115,6 +117,7 @@ export const HTTP_PATHS = {
   events: HTTP_ROUTES.events,
   mqtt: HTTP_ROUTES.mqtt,
   openapi: HTTP_ROUTES.openapi,
+  docs: HTTP_ROUTES.docs,
   metrics: HTTP_ROUTES.metrics,
   health: HTTP_ROUTES.health,
 } as const;

@@ -35,7 +35,7 @@ export const webRoutes: FastifyPluginAsync<{ webDir: string | null }> = async (a
       .send(
         `<!doctype html><title>verge</title><h1>verge control plane</h1><p>The dashboard is not built (${escapeHtml(why)}). ` +
           'Build it with <code>npm run build:web</code> and restart <code>verge cloud</code>. The API is at ' +
-          '<a href="/openapi.json">/openapi.json</a>.</p>',
+          '<a href="/docs">/docs</a> (Swagger UI; the document: <a href="/openapi.json">/openapi.json</a>).</p>',
       ),
   );
 };

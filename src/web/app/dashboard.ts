@@ -497,7 +497,7 @@ function App() {
                   : html`<${Fleet} d=${data} />`;
   return html`<header>
       <a class="brand" href="#/fleet">verge</a>
-      ${api && html`<nav>${nav.map(([r, label]) => html`<a href=${`#${r}`} class=${route.startsWith(r!) ? 'active' : ''}>${label}</a>`)}<a href="train.html">Train in browser</a><a href="/openapi.json" target="_blank">API</a></nav>`}
+      ${api && html`<nav>${nav.map(([r, label]) => html`<a href=${`#${r}`} class=${route.startsWith(r!) ? 'active' : ''}>${label}</a>`)}<a href="train.html">Train in browser</a><a href="/docs" target="_blank">API</a></nav>`}
       <span class="right">
         ${role && html`<span id="role">${role} key</span>`}
         ${api && html`<span id="live" class=${live ? 'live' : 'polling'} title=${live ? 'updates as the control plane reports changes' : `re-reading every ${POLL_MS / 1000} s until the event stream is back`}>${live ? '● live' : 'polling'}</span>`}
