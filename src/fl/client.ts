@@ -22,10 +22,9 @@ import {
   type TrainingSessionOptions,
   type TrainingState,
 } from '../train/browser.ts';
-import { clipToNorm } from './privacy/dp-fedavg.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';
-import { firstNonFinite, subtract, type WeightLayout } from './weights.ts';
+import { clipToNorm, firstNonFinite, subtract, type WeightLayout } from './weights.ts';
 
 /** What a client does when a config leaves it open: one local epoch of batch 32 (Flower's examples). */
 export const CLIENT_DEFAULTS = { localEpochs: 1, batchSize: 32 } as const;

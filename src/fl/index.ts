@@ -36,7 +36,7 @@ export { FedAdagrad } from './strategy/fedadagrad.ts';
 export { Median } from './strategy/median.ts';
 export { TrimmedMean } from './strategy/trimmed-mean.ts';
 export { Krum, krumScores, type KrumOptions } from './strategy/krum.ts';
-export { DpFedAvg, clipToNorm, DEFAULT_DP_DELTA, type DpOptions } from './privacy/dp-fedavg.ts';
+export { DpFedAvg, DEFAULT_DP_DELTA, type DpOptions } from './privacy/dp-fedavg.ts';
 export { epsilonFromRdp, rdpSampledGaussian } from './privacy/rdp.ts';
 export {
   simulate,
@@ -79,5 +79,5 @@ export { RdpAccountant } from './privacy/rdp.ts';
 export { secureRandom } from './random.ts';
 export { decodeStrategyState, encodeStrategyState } from './strategy/state-codec.ts';
 export { type FitResult } from './strategy/strategy.ts';
-export { type WeightLayout } from './weights.ts';
+export { clipToNorm, type WeightLayout } from './weights.ts';
 export { SecAggClient } from './secagg/client.ts';

@@ -89,6 +89,15 @@ export function l2norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
+/** Scale `v` so its L2 norm is at most `clip` (in place); returns the factor applied. */
+export function clipToNorm(v: Float32Array, clip: number): number {
+  const n = l2norm(v);
+  if (n <= clip || n === 0) return 1;
+  const f = clip / n;
+  for (let i = 0; i < v.length; i++) v[i]! *= f;
+  return f;
+}
+
 /** Weighted mean of vectors (float64 accumulation); weights need not sum to 1. */
 export function weightedMean(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
   if (vectors.length === 0) throw new VergeError('E_BAD_ARGUMENT', 'nothing to average');

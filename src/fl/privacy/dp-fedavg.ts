@@ -10,18 +10,15 @@
 import { VergeError } from '../../errors.ts';
 import type { RandomSource } from '../random.ts';
 import type {
-  AggregateEvaluateResult,
   AggregateFitResult,
   ClientInfo,
-  EvaluateInstruction,
-  EvaluateResult,
   Failure,
   FitInstruction,
   FitResult,
   Strategy,
-  StrategyState,
 } from '../strategy/strategy.ts';
-import { l2norm } from '../weights.ts';
+import { StrategyWrapper } from '../strategy/wrapper.ts';
+import { clipToNorm } from '../weights.ts';
 import { RdpAccountant } from './rdp.ts';
 
 /** δ reported with ε unless given: well below 1/N for federations up to 10⁵ clients. */
@@ -38,26 +35,17 @@ export interface DpOptions {
   random: RandomSource;
 }
 
-/** Scale `v` so its L2 norm is at most `clip` (in place); returns the factor applied. */
-export function clipToNorm(v: Float32Array, clip: number): number {
-  const n = l2norm(v);
-  if (n <= clip || n === 0) return 1;
-  const f = clip / n;
-  for (let i = 0; i < v.length; i++) v[i]! *= f;
-  return f;
-}
-
-export class DpFedAvg implements Strategy {
+export class DpFedAvg extends StrategyWrapper {
   readonly name: string;
   readonly linear = true;
   readonly accountant = new RdpAccountant();
   readonly delta: number;
-  readonly evaluate?: Strategy['evaluate'];
 
   constructor(
-    readonly inner: Strategy,
+    inner: Strategy,
     readonly opts: DpOptions,
   ) {
+    super(inner);
     if (!inner.linear)
       throw new VergeError('E_BAD_ARGUMENT', `DP-FedAvg needs a mean-based strategy; '${inner.name}' is not one`);
     if (!(opts.clip > 0)) throw new VergeError('E_BAD_ARGUMENT', `--dp-clip must be > 0, got ${opts.clip}`);
@@ -65,14 +53,9 @@ export class DpFedAvg implements Strategy {
       throw new VergeError('E_BAD_ARGUMENT', `--dp-noise must be ≥ 0, got ${opts.noiseMultiplier}`);
     this.name = `dp-${inner.name}`;
     this.delta = opts.delta ?? DEFAULT_DP_DELTA;
-    if (inner.evaluate) this.evaluate = inner.evaluate.bind(inner);
   }
 
-  initialize(initial: Float32Array): Float32Array {
-    return this.inner.initialize(initial);
-  }
-
-  configureFit(round: number, global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[] {
+  override configureFit(round: number, global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[] {
     return this.inner
       .configureFit(round, global, clients)
       .map((i) => ({ client: i.client, config: { ...i.config, dp_clip: this.opts.clip } }));
@@ -83,7 +66,7 @@ export class DpFedAvg implements Strategy {
     return (this.opts.noiseMultiplier * this.opts.clip) / m;
   }
 
-  aggregateFit(
+  override aggregateFit(
     round: number,
     global: Float32Array,
     results: readonly FitResult[],
@@ -113,28 +96,8 @@ export class DpFedAvg implements Strategy {
     return { weights: r.weights, metrics: { ...r.metrics, epsilon, noise_std: std } };
   }
 
-  configureEvaluate(round: number, global: Float32Array, clients: readonly ClientInfo[]): EvaluateInstruction[] {
-    return this.inner.configureEvaluate(round, global, clients);
-  }
-
-  aggregateEvaluate(
-    round: number,
-    results: readonly EvaluateResult[],
-    failures: readonly Failure[],
-  ): AggregateEvaluateResult {
-    return this.inner.aggregateEvaluate(round, results, failures);
-  }
-
   /** (ε, δ) spent so far. */
   privacy(): { epsilon: number; delta: number; rounds: number } {
     return { epsilon: this.accountant.epsilon(this.delta).epsilon, delta: this.delta, rounds: this.accountant.rounds };
-  }
-
-  getState(): StrategyState {
-    return this.inner.getState();
-  }
-
-  setState(state: StrategyState): void {
-    this.inner.setState(state);
   }
 }

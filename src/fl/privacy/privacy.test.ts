@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../random.ts';
 import { createStrategy } from '../strategy/index.ts';
-import { clipToNorm, DpFedAvg } from './dp-fedavg.ts';
+import { clipToNorm } from '../weights.ts';
+import { DpFedAvg } from './dp-fedavg.ts';
 import { epsilonFromRdp, rdpSampledGaussian, RdpAccountant } from './rdp.ts';
 
 describe('RDP accountant', () => {

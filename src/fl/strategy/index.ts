@@ -1,7 +1,10 @@
 /**
  * Registry of FL strategies: one file per strategy (STYLE.md), one entry here. A spec names a
  * strategy and its main parameters: `fedavg`, `fedavgm[:β]`, `fedprox[:μ]`, `fedadam[:η]`,
- * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `krum[:f]`, `multi-krum[:f[:m]]`.
+ * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `krum[:f]`, `multi-krum[:f[:m]]`;
+ * Modifiers after `+`, applied to the updates in the order written before the strategy aggregates:
+ * `+clip[:K]` norm-bounds each update to K × the round's median norm (norm-bound.ts), `+bucket[:s]`
+ * averages random buckets of s updates (bucketing.ts). E.g. `median+bucket`, `trimmed-mean:0.2+clip`.
  * strategy.test.ts fails when an entry has no hand-computed aggregation case.
  */
 import { VergeError } from '../../errors.ts';
@@ -13,6 +16,8 @@ import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
 import { Krum } from './krum.ts';
 import { Median } from './median.ts';
+import { DEFAULT_NORM_BOUND, NormBounded } from './norm-bound.ts';
+import { Bucketed, DEFAULT_BUCKET_SIZE } from './bucketing.ts';
 import type { Strategy } from './strategy.ts';
 import { TrimmedMean } from './trimmed-mean.ts';
 
@@ -91,9 +96,37 @@ export function strategyNames(): string[] {
   return [...STRATEGIES.keys()];
 }
 
-/** Build a strategy from a spec like `fedprox:0.1`. */
+/** Build a strategy from a spec like `fedprox:0.1` or `trimmed-mean:0.2+clip`. */
 export function createStrategy(spec: string, base: FedAvgOptions = {}): Strategy {
-  const [name = '', ...rest] = spec.trim().toLowerCase().split(':');
+  const [main = '', ...modifiers] = spec.trim().toLowerCase().split('+');
+  let strategy = baseStrategy(main, base);
+  // the first modifier written sees the updates first, so it wraps outermost
+  for (const m of modifiers.reverse()) {
+    const [mod = '', arg, ...more] = m.split(':');
+    const known = MODIFIERS[mod];
+    if (!known || more.length > 0)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `unknown strategy modifier '+${m}' in '${spec}' (known: ${Object.keys(MODIFIERS)
+          .map((k) => `+${k}[:${MODIFIERS[k]!.param}]`)
+          .join(', ')})`,
+      );
+    const value = arg === undefined ? known.default : Number(arg);
+    if (arg === '' || !Number.isFinite(value))
+      throw new VergeError('E_BAD_ARGUMENT', `+${mod}:${known.param}: ${known.param} must be a number, got '${arg}'`);
+    strategy = known.wrap(strategy, value);
+  }
+  return strategy;
+}
+
+/** Strategy modifiers: wrappers that transform the round's updates before the strategy aggregates. */
+const MODIFIERS: Record<string, { param: string; default: number; wrap(s: Strategy, v: number): Strategy }> = {
+  clip: { param: 'K', default: DEFAULT_NORM_BOUND, wrap: (s, k) => new NormBounded(s, k) },
+  bucket: { param: 's', default: DEFAULT_BUCKET_SIZE, wrap: (s, size) => new Bucketed(s, size) },
+};
+
+function baseStrategy(spec: string, base: FedAvgOptions): Strategy {
+  const [name = '', ...rest] = spec.split(':');
   const e = STRATEGIES.get(name);
   if (!e) throw new VergeError('E_BAD_ARGUMENT', `unknown strategy '${name}' (known: ${strategyNames().join(', ')})`);
   if (rest.length > e.params.length)

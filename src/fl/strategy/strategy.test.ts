@@ -154,6 +154,56 @@ describe('FL strategies', () => {
     expect([...agg(b, [1, 2], TWO, 2)]).toEqual([...agg(a, [1, 2], TWO, 2)]);
   });
 
+  it('+clip bounds every update to K × the median update norm before the inner strategy aggregates', () => {
+    // norms 5, 1, 2 → median 2. K = 1: [3, 4] → [1.2, 1.6]; mean of [1.2, 1.6], [0, 1], [0, −2] = [0.4, 0.2]
+    const r = [fit('a', [3, 4]), fit('b', [0, 1]), fit('c', [0, -2])];
+    const s = createStrategy('fedavg+clip');
+    expect(s.name).toBe('fedavg+clip');
+    expect(s.linear).toBe(false); // needs individual updates: no secure aggregation, no DP
+    const out = s.aggregateFit(1, f32(0, 0), r, []);
+    near(out.weights, [0.4, 0.2]);
+    expect(out.metrics.norm_bound).toBeCloseTo(2, 6);
+    expect(out.metrics.norm_clipped).toBe(1);
+    expect([...r[0]!.update]).toEqual([3, 4]); // the results themselves are not modified
+    // K = 2: bound 4 → [2.4, 3.2]; mean [0.8, 2.2 / 3]
+    near(agg(createStrategy('fedavg+clip:2'), [0, 0], r), [0.8, 2.2 / 3]);
+    // wraps robust strategies too: median of the clipped [1.2, 0, 0] and [1.6, 1, −2] → [0, 1]
+    near(agg(createStrategy('median+clip'), [1, 1], r), [1, 2]);
+    expect(createStrategy('trimmed-mean:0.2+clip').name).toBe('trimmed-mean+clip');
+    expect(() => createStrategy('fedavg+clip:0')).toThrow(/K .* must be a number > 0/);
+    expect(() => createStrategy('fedavg+clip:x')).toThrow(/K must be a number, got 'x'/);
+    expect(() => createStrategy('fedavg+boost')).toThrow(/unknown strategy modifier '\+boost'/);
+  });
+
+  it('+bucket averages random buckets of s updates, then the inner strategy aggregates the bucket means', () => {
+    // 4 updates, s = 2 → 2 buckets of 2 whatever the shuffle: the median of 2 bucket means is their mean,
+    // and every bucketing of 4 into 2 + 2 has the same mean of means when each bucket holds 2 examples
+    const r = [fit('a', [1], 1), fit('b', [3], 1), fit('c', [5], 1), fit('d', [100], 1)];
+    const s = createStrategy('median+bucket');
+    expect(s.name).toBe('median+bucket');
+    expect(s.linear).toBe(false);
+    const out = s.aggregateFit(1, f32(0), r, []);
+    near(out.weights, [(1 + 3 + 5 + 100) / 4], 1e-5);
+    expect(out.metrics.buckets).toBe(2);
+    expect(out.metrics.accuracy).toBeCloseTo(0.1, 9); // the clients' metrics, not the buckets'
+    // s = 1: buckets of one → the plain median [3, 5] → 4
+    near(agg(createStrategy('median+bucket:1'), [0], r), [4]);
+    // buckets are example-weighted means: s = 4 → one bucket, (1·1 + 3·3) / 4 = 2.5
+    near(agg(createStrategy('median+bucket:4'), [0], [fit('a', [1], 1), fit('b', [3], 3)]), [2.5]);
+    // the shuffle depends on the round only: the same round gives the same result
+    const five = [0, 1, 2, 10, 11].map((v, i) => fit(`c${i}`, [v]));
+    expect([...agg(createStrategy('median+bucket'), [0], five, 3)]).toEqual([
+      ...agg(createStrategy('median+bucket'), [0], five, 3),
+    ]);
+    // modifiers apply in the order written: clip, then bucket
+    expect(createStrategy('median+clip+bucket').name).toBe('median+clip+bucket');
+    // clip first: [100] is cut to the median norm 5 before bucketing → mean of 1, 3, 5, 5 = 3.5
+    near(agg(createStrategy('median+clip+bucket'), [0], r), [3.5], 1e-5);
+    // bucket first: two bucket means; the (upper) median of two norms is the larger, nothing is clipped
+    near(agg(createStrategy('median+bucket+clip'), [0], r), [27.25], 1e-5);
+    expect(() => createStrategy('median+bucket:0')).toThrow(/whole number ≥ 1/);
+  });
+
   it('rejects unknown strategies and malformed parameters with a clear error', () => {
     expect(() => createStrategy('fedsgd')).toThrow(VergeError);
     expect(() => createStrategy('fedsgd')).toThrow(/unknown strategy 'fedsgd' \(known: fedavg/);
