@@ -10,7 +10,7 @@ import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
 import { buildGradientModel, lowerForTraining } from './autodiff.ts';
 import { TrainingSession } from './session.ts';
-import { probeShapes } from './shapes.ts';
+import { inferValueShapes } from './shapes.ts';
 
 const C = 3;
 const X: TensorValue = {
@@ -74,7 +74,7 @@ function expectWellFormed(m: Model): void {
 describe('lowerForTraining with names like the generated ones', () => {
   test('the lowered graph defines every name once', async () => {
     const model = bnModel('');
-    const { model: lowered, stateUpdates } = lowerForTraining(model, await probeShapes(model));
+    const { model: lowered, stateUpdates } = lowerForTraining(model, inferValueShapes(model));
     expectWellFormed(lowered);
     expect([...stateUpdates.keys()].sort()).toEqual(['running_mean', 'running_var']);
     // the untouched nodes keep their names, the rewritten BatchNormalization is gone
@@ -153,7 +153,7 @@ describe('lowerForTraining with names like the generated ones', () => {
       { name: 'drop', opType: 'Dropout', domain: '', inputs: ['h', 'ratio'], outputs: ['y'], attributes: {} },
     );
     const model = makeModel(g, { opset: 17 });
-    const { model: lowered } = lowerForTraining(model, await probeShapes(model));
+    const { model: lowered } = lowerForTraining(model, inferValueShapes(model));
     expectWellFormed(lowered);
     expect(lowered.graph.nodes.some((n) => n.opType === 'Dropout')).toBe(false);
     // the keep-mask is scaled by 1 / (1 - 0.25)

@@ -25,7 +25,7 @@ import {
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
-import { probeShapes, type ShapeMap } from './shapes.ts';
+import { inferValueShapes, shapeOf, type ShapeMap } from './shapes.ts';
 
 /** Ops whose outputs carry no gradient (integer, boolean or piecewise-constant results). */
 export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
@@ -270,16 +270,16 @@ export async function buildGradientModel(
   modes: Readonly<TrainingModes> = {},
 ): Promise<GradientModel> {
   const formulations = resolveFormulations(choice);
-  const shapes0 = await probeShapes(model);
+  const shapes0 = inferValueShapes(model);
   const lowered = lowerForTraining(model, shapes0, seed, formulations, modes);
-  const shapes = await probeShapes(lowered.model);
+  const shapes = inferValueShapes(lowered.model);
   const m = lowered.model;
   const forward = [...m.graph.nodes];
   const g = new GraphBuilder(m.graph);
   const seedInputs: GradientModel['seedInputs'] = new Map();
   const seeds = new Map<string, string>();
   for (const out of m.graph.outputs) {
-    const s = shapes.get(out.name)!;
+    const s = shapeOf(shapes, out.name);
     const decl = out.type?.kind === 'tensor' ? out.type.shape : undefined;
     const name = g.uniqueName(`${out.name}_grad`);
     g.graph.inputs.push(tensorValueInfo(name, s.dtype, decl ?? s.dims));
@@ -290,7 +290,7 @@ export async function buildGradientModel(
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of grads) {
     if (!grad) continue;
-    const s = shapes.get(w)!;
+    const s = shapeOf(shapes, w);
     const name = g.op('Identity', [grad], {}, { output: g.uniqueName(`${w}_grad`) });
     g.graph.outputs.push(tensorValueInfo(name, s.dtype));
     gradOutputs.set(w, name);

@@ -43,7 +43,6 @@ export {
   lowerRecurrentFor,
   hasRecurrent,
   transferParameters,
-  probeValueShapes,
   type LowerRecurrentOptions,
 } from './lower/index.ts';
 export {
@@ -84,4 +83,4 @@ export { commuteReluMaxPool } from './rewrite.ts';
 export { findHead, replaceHead, type ClassifierHead, type ReplaceHeadOptions } from './head.ts';
 export { resolveFrozen, parameterNames, type FreezeSpec, type FrozenParameters } from './freeze.ts';
 export type { TrainingModes } from './grad/rule.ts';
-export { probeShapes, type ShapeMap, type ValueShape } from './shapes.ts';
+export { inferValueShapes, shapeOf, SYMBOLIC_SIZES, type ShapeMap, type ValueShape } from './shapes.ts';

@@ -1,33 +1,45 @@
 /**
- * Shapes of every value of a forward graph, learned by running it once on onnxruntime at two
- * sizes of its symbolic dimensions. Gradient rules need ranks and static sizes (to pick the
+ * Shapes of every value of a forward graph, from onnx/shape inference (the one shape engine) run
+ * at two sizes of its symbolic dimensions. Gradient rules need ranks and static sizes (to pick the
  * reduction axes of a broadcast gradient, the output padding of a transposed convolution, …);
- * probing covers every op onnxruntime runs without a shape-inference table of our own.
+ * a dim that differs between the two runs follows the symbolic input sizes (e.g. the batch).
  */
 import { VergeError } from '../errors.ts';
-import { type DType, allocate, makeModel, type Graph, type Model, isDefaultDomain } from '../onnx/browser.ts';
-import { Session, type TensorValue } from '../runtime/index.ts';
+import { type DType, type Dim, type Graph, type Model, inferShapes } from '../onnx/browser.ts';
 
 /** The two sizes given to symbolic dimensions; > 1 so a broadcast dim (1) is never confused with them. */
-export const PROBE_SIZES = [2, 3] as const;
+export const SYMBOLIC_SIZES = [2, 3] as const;
 
 export interface ValueShape {
   dtype: DType;
-  /** Sizes at the first probe. */
+  /** Sizes at the first symbolic size. */
   dims: number[];
   /** dynamic[i]: dimension i changed with the symbolic input sizes (e.g. follows the batch). */
   dynamic: boolean[];
 }
 
+/** Values whose shape inference could not decide (an op without a shape rule, a data-dependent size) are absent. */
 export type ShapeMap = Map<string, ValueShape>;
 
 export function isStatic(s: ValueShape): boolean {
   return !s.dynamic.some(Boolean);
 }
 
-function probeFeeds(graph: Graph, size: number): Record<string, TensorValue> {
+/** The shape of `name`, or a clear error when inference could not decide it. */
+export function shapeOf(shapes: ShapeMap, name: string): ValueShape {
+  const s = shapes.get(name);
+  if (!s) {
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `the shape of '${name}' could not be inferred (an op on its path has no rule in src/onnx/shape/ops, or its size depends on data)`,
+    );
+  }
+  return s;
+}
+
+function inputShapes(graph: Graph, size: number): Map<string, Dim[]> {
   const inits = new Set(graph.initializers.map((t) => t.name));
-  const feeds: Record<string, TensorValue> = {};
+  const shapes = new Map<string, Dim[]>();
   for (const vi of graph.inputs) {
     if (inits.has(vi.name)) continue;
     const t = vi.type;
@@ -37,55 +49,30 @@ function probeFeeds(graph: Graph, size: number): Record<string, TensorValue> {
         `graph input '${vi.name}' has no declared shape; training needs one (symbolic dims allowed)`,
       );
     }
-    const dims = t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : size));
-    const n = dims.reduce((a, b) => a * b, 1);
-    const data = allocate(t.dtype, n);
-    if (data instanceof Float32Array || data instanceof Float64Array)
-      for (let i = 0; i < n; i++) data[i] = ((i * 7919) % 17) / 17 - 0.4;
-    feeds[vi.name] = { dtype: t.dtype, dims, data };
+    shapes.set(
+      vi.name,
+      t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : size)),
+    );
   }
-  return feeds;
+  return shapes;
 }
 
-/** Run `graph` at both probe sizes and record dtype and dims of every value. */
-export async function probeShapes(model: Model): Promise<ShapeMap> {
-  const graph = model.graph;
+function numeric(shape: readonly Dim[] | undefined): shape is number[] {
+  return !!shape && shape.every((d) => typeof d === 'number');
+}
+
+/** Infer dtype and dims of every value of `model` at both symbolic sizes. */
+export function inferValueShapes(model: Model): ShapeMap {
+  const [a, b] = SYMBOLIC_SIZES.map((size) =>
+    inferShapes(model, { trustDeclared: false, inputShapes: inputShapes(model.graph, size) }),
+  ) as [ReturnType<typeof inferShapes>, ReturnType<typeof inferShapes>];
   const shapes: ShapeMap = new Map();
-  for (const t of graph.initializers)
-    shapes.set(t.name, { dtype: t.dtype, dims: [...t.dims], dynamic: t.dims.map(() => false) });
-  const names: string[] = [];
-  const seen = new Set(shapes.keys());
-  for (const vi of graph.inputs) seen.add(vi.name);
-  for (const n of graph.nodes) {
-    for (const o of n.outputs) {
-      if (!o || seen.has(o)) continue;
-      seen.add(o);
-      names.push(o);
-    }
-  }
-  const probe: Model = makeModel(
-    { ...graph, outputs: names.map((name) => ({ name })), valueInfo: [] },
-    { opset: model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version },
-  );
-  probe.opsetImports = model.opsetImports;
-  probe.irVersion = Math.max(model.irVersion, 7);
-  const results: Record<string, TensorValue>[] = [];
-  const session = await Session.create(probe, { threads: 1, graphOptimization: 'disabled' });
-  try {
-    for (const size of PROBE_SIZES) {
-      const feeds = probeFeeds(graph, size);
-      const out = await session.run(feeds);
-      for (const [k, v] of Object.entries(feeds)) out[k] = v;
-      results.push(out);
-    }
-  } finally {
-    await session.release();
-  }
-  const [a, b] = results as [Record<string, TensorValue>, Record<string, TensorValue>];
-  for (const [name, va] of Object.entries(a)) {
-    const vb = b[name]!;
-    const dynamic = va.dims.map((d, i) => vb.dims.length !== va.dims.length || vb.dims[i] !== d);
-    shapes.set(name, { dtype: va.dtype, dims: [...va.dims], dynamic });
+  for (const [name, ta] of a) {
+    const tb = b.get(name);
+    if (!numeric(ta.shape) || !numeric(tb?.shape) || tb.dtype !== ta.dtype) continue;
+    const sb = tb.shape;
+    const dynamic = ta.shape.map((d, i) => sb.length !== ta.shape!.length || sb[i] !== d);
+    shapes.set(name, { dtype: ta.dtype, dims: [...ta.shape], dynamic });
   }
   return shapes;
 }

@@ -21,7 +21,7 @@ import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { appendLoss, type LossKind } from './loss.ts';
 import type { LossTerm, LossTermContext } from './loss-terms.ts';
 import { appendOptimizer, type OptimizerOptions, type OptimizerSlot } from './optimizer.ts';
-import { probeShapes } from './shapes.ts';
+import { inferValueShapes, shapeOf } from './shapes.ts';
 
 /** One tensor the training step reads and rewrites. */
 export interface StateTensor {
@@ -147,7 +147,7 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   // Same names, parameters and outputs as `source`; only the opset (and rewritten old-style nodes) differ.
   const model = atTrainingOpset(source);
   const formulations = resolveFormulations(opts.formulations);
-  const shapes0 = await probeShapes(model);
+  const shapes0 = inferValueShapes(model);
   const lowered = lowerForTraining(model, shapes0, opts.seed ?? 0, formulations, {
     trainBatchNorm: opts.trainBatchNorm ?? true,
   });
@@ -164,17 +164,18 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     )
     .map((t) => t.name);
   const terms = appendLossTerms(m, model, candidates, out, opts.lossTerms ?? []);
-  const shapes = await probeShapes(m);
+  const shapes = inferValueShapes(m);
   for (const [name, v] of terms.values) {
-    if (shapes.get(v)?.dims.length !== 0)
-      throw new VergeError('E_BAD_ARGUMENT', `loss term '${name}' must be a scalar, got dims [${shapes.get(v)?.dims}]`);
+    const dims = shapeOf(shapes, v).dims;
+    if (dims.length !== 0)
+      throw new VergeError('E_BAD_ARGUMENT', `loss term '${name}' must be a scalar, got dims [${dims}]`);
   }
   const forward = [...m.graph.nodes];
   m.graph.outputs = [];
   const g = new GraphBuilder(m.graph);
-  const loss = appendLoss(g, opts.loss, out, shapes.get(out)!);
+  const loss = appendLoss(g, opts.loss, out, shapeOf(shapes, out));
   const seeds = new Map([[out, loss.grad]]);
-  for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapes.get(v)!.dtype, 'loss_term_seed'));
+  for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapeOf(shapes, v).dtype, 'loss_term_seed'));
   const grads = differentiate(g, forward, shapes, knownConstants(m), opsetOf(m), seeds, candidates, formulations);
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
@@ -192,12 +193,12 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const state = stateTensors(g, parameters, lowered.stateUpdates, opt, byName);
   state.push(...terms.inputs);
   moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
-  g.graph.outputs.push(tensorValueInfo(loss.loss, shapes.get(out)!.dtype, []));
+  g.graph.outputs.push(tensorValueInfo(loss.loss, shapeOf(shapes, out).dtype, []));
   if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
   const termOutputs: Record<string, string> = {};
   for (const [name, v] of terms.values) {
     termOutputs[name] = v;
-    g.graph.outputs.push(tensorValueInfo(v, shapes.get(v)!.dtype, []));
+    g.graph.outputs.push(tensorValueInfo(v, shapeOf(shapes, v).dtype, []));
   }
   for (const s of state) if (s.output) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
   const constants = model.graph.initializers
@@ -279,10 +280,10 @@ export async function buildInferenceGraph(
   moveToInputs(m, new Set(stateNames));
   if (!loss) return { model: m, labels: '', labelsDtype: 'float32', loss: '' };
   const out = outputName(model, loss.output);
-  const shapes = await probeShapes(model);
+  const shapes = inferValueShapes(model);
   const g = new GraphBuilder(m.graph);
-  const nodes = appendLoss(g, loss.kind, out, shapes.get(out)!, false);
-  m.graph.outputs = [tensorValueInfo(nodes.loss, shapes.get(out)!.dtype, [])];
+  const nodes = appendLoss(g, loss.kind, out, shapeOf(shapes, out), false);
+  m.graph.outputs = [tensorValueInfo(nodes.loss, shapeOf(shapes, out).dtype, [])];
   if (nodes.correct) m.graph.outputs.push(tensorValueInfo(nodes.correct, 'int64', []));
   return { model: m, labels: nodes.labels, labelsDtype: nodes.labelsDtype, loss: nodes.loss, correct: nodes.correct };
 }

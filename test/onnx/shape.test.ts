@@ -10,7 +10,7 @@ import { decodeModel, encodeModel } from '../../src/onnx/codec.ts';
 import { GraphBuilder, makeModel, ints } from '../../src/onnx/builder.ts';
 import type { Dim, Model, TensorType } from '../../src/onnx/ir.ts';
 import { loadModel } from '../../src/onnx/io.ts';
-import { inferShapes, shapeRuleOps, withValueInfo } from '../../src/onnx/shape/index.ts';
+import { inferShapes, inferValues, shapeRuleOps, withValueInfo } from '../../src/onnx/shape/index.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { isOrtDType, type TensorValue } from '../../src/runtime/tensor.ts';
 import {
@@ -351,6 +351,39 @@ describe('op rules', () => {
     expect(t.get(mm)).toEqual({ kind: 'tensor', dtype: 'int32', shape: [1, 4] });
     expect(t.get(dq)).toEqual({ kind: 'tensor', dtype: 'float32', shape: [1, 8] });
     expect(dyn.map((o) => t.get(o)?.shape)).toEqual([[1, 8], [], []]);
+  });
+
+  it('Einsum with an ellipsis: the unnamed dims broadcast and lead an implicit output', () => {
+    const einsum = (eq: string, ...shapes: Dim[][]) => {
+      const b = new GraphBuilder();
+      shapes.forEach((s, i) => b.input(`x${i}`, 'float32', s));
+      b.node(
+        'Einsum',
+        shapes.map((_, i) => `x${i}`),
+        { equation: eq } as never,
+        { outputs: ['y'] },
+      );
+      return shapeOf(inferShapes(makeModel(b.graph, { opset: 12 }), { trustDeclared: false }), 'y');
+    };
+    expect(einsum('...ii ->...i', [3, 5, 5])).toEqual([3, 5]);
+    expect(einsum('...ij,...jk', ['n', 1, 2, 3], [4, 3, 6])).toEqual(['n', 4, 2, 6]);
+    expect(einsum('ij...->j', [2, 3, 7, 7])).toEqual([3]);
+  });
+
+  it('inputShapes replaces the declared input shapes; an initializer that is also an input is not a constant', () => {
+    const b = new GraphBuilder();
+    b.input('x', 'float32', ['batch', 12]);
+    const target = b.constInt64([3, 4], [2], 'target');
+    b.node('Reshape', ['x', target], {}, { outputs: ['y'] });
+    b.node('Shape', ['x'], {}, { outputs: ['s'] });
+    const model = makeModel(b.graph);
+    const given = new Map<string, Dim[]>([['x', [2, 6]]]);
+    expect(shapeOf(inferShapes(model, { trustDeclared: false }), 'y')).toEqual([3, 4]);
+    expect(shapeOf(inferShapes(model, { trustDeclared: false, inputShapes: given }), 's')).toEqual([2]);
+    expect(inferValues(model, { trustDeclared: false, inputShapes: given }).get('s')?.values).toEqual([2, 6]);
+    // a caller may feed another target: its rank is known, its values are not
+    model.graph.inputs.push({ name: target, type: { kind: 'tensor', dtype: 'int64', shape: [2] } });
+    expect(shapeOf(inferShapes(model, { trustDeclared: false }), 'y')).toEqual([null, null]);
   });
 
   it('unknown ops and malformed nodes give unknown, never an exception', () => {

@@ -7,6 +7,7 @@
  */
 import {
   defaultOpset,
+  type Dim,
   isDefaultDomain,
   numel,
   type Graph,
@@ -26,6 +27,11 @@ export interface InferOptions {
    * initializers alone (how the conformance test checks the rules).
    */
   trustDeclared?: boolean;
+  /**
+   * Shapes for main-graph inputs in place of the declared ones (dtype stays the declared one):
+   * e.g. concrete sizes for symbolic dims, or distinct symbols for unknown ones.
+   */
+  inputShapes?: ReadonlyMap<string, readonly Dim[]>;
 }
 
 /** Largest integer tensor whose values are tracked (shapes and axes are tiny). */
@@ -89,7 +95,7 @@ function declaredTypes(graph: Graph): Map<string, TensorType> {
 class GraphInference {
   constructor(
     private readonly opset: number,
-    private readonly opts: Required<InferOptions>,
+    private readonly opts: { trustDeclared: boolean },
   ) {}
 
   /** Infer a graph; `inputTypes` override the declared input types (subgraphs). Returns its scope. */
@@ -101,8 +107,11 @@ class GraphInference {
       const t = given ? refine(given, declared) : declared;
       if (t) scope.types.set(v.name, t);
     });
+    const fed = new Set(graph.inputs.map((v) => v.name));
     for (const t of graph.initializers) {
       scope.types.set(t.name, { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] });
+      // An initializer that is also a graph input is a default value a caller may override.
+      if (fed.has(t.name)) continue;
       scope.constants.set(t.name, t);
       const v = tensorValue(t);
       if (v) scope.values.set(t.name, v);
@@ -204,9 +213,29 @@ class GraphInference {
  * number, a symbol such as 'batch', or null when unknown).
  */
 export function inferShapes(model: Model, opts: InferOptions = {}): Map<string, TensorType> {
+  return inferShapesAndValues(model, opts).types;
+}
+
+/**
+ * inferShapes and the values of the main graph's small integer tensors (shapes, axes, sizes)
+ * that inference tracked, symbolic entries included: Shape(x) of x: ['batch', 3] has values
+ * ['batch', 3], so a computed Reshape target can be matched with the dims of its data.
+ */
+export function inferShapesAndValues(
+  model: Model,
+  opts: InferOptions = {},
+): { types: Map<string, TensorType>; values: Map<string, SymbolicValue> } {
   const opset = defaultOpset(model) ?? 1;
-  const scope = new GraphInference(opset, { trustDeclared: opts.trustDeclared ?? true }).run(model.graph);
-  return scope.types;
+  const engine = new GraphInference(opset, { trustDeclared: opts.trustDeclared ?? true });
+  const given = opts.inputShapes;
+  const inputTypes = given
+    ? model.graph.inputs.map((v): TensorType | undefined => {
+        const shape = given.get(v.name);
+        return shape && v.type?.kind === 'tensor' ? { ...v.type, shape: [...shape] } : undefined;
+      })
+    : undefined;
+  const scope = engine.run(model.graph, undefined, inputTypes);
+  return { types: scope.types, values: scope.values };
 }
 
 /**
@@ -215,10 +244,8 @@ export function inferShapes(model: Model, opts: InferOptions = {}): Map<string, 
  * symbolic dim ('batch') are left out, so each one holds for every input size.
  */
 export function inferValues(model: Model, opts: InferOptions = {}): Map<string, { values: number[]; scalar: boolean }> {
-  const opset = defaultOpset(model) ?? 1;
-  const scope = new GraphInference(opset, { trustDeclared: opts.trustDeclared ?? true }).run(model.graph);
   const out = new Map<string, { values: number[]; scalar: boolean }>();
-  for (const [name, v] of scope.values) {
+  for (const [name, v] of inferShapesAndValues(model, opts).values) {
     if (v.values.every((d): d is number => typeof d === 'number'))
       out.set(name, { values: v.values, scalar: v.scalar });
   }

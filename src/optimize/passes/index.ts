@@ -8,6 +8,5 @@ export {
 export { eliminateDeadNodes, removeUnusedInitializers } from './dead-code.ts';
 export { removeIdentities } from './identity-removal.ts';
 export { simplifyShapeOps, resolveReshapeTarget } from './shape-simplification.ts';
-export { inferStaticShapes, type StaticShapes, type SymDim } from './static-shapes.ts';
 export { GraphIndex } from './graph-index.ts';
 export * from './pipeline.ts';

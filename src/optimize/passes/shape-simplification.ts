@@ -6,20 +6,44 @@
  * - Any other computed shape value that is fully static becomes an initializer.
  * The chains that fed them become dead and are removed.
  */
-import { cloneModel, makeTensor, dtypeCode, type Model, isDefaultDomain } from '../../onnx/browser.ts';
+import {
+  cloneModel,
+  dataInputs,
+  inferShapesAndValues,
+  isDefaultDomain,
+  makeTensor,
+  type Dim,
+  type Model,
+} from '../../onnx/browser.ts';
 import { constantNodesToInitializers } from './constant-folding.ts';
 import { eliminateDeadNodesInPlace } from './dead-code.ts';
 import { GraphIndex, intAttr } from './graph-index.ts';
-import { inferStaticShapes, type SymDim } from './static-shapes.ts';
 
-const INT64_CODE = dtypeCode('int64');
+/**
+ * Shapes and tracked integer values of every value (onnx/shape). Unknown dims of the graph
+ * inputs get distinct symbols ('?0', '?1', ...) so that a dim read with Shape(x)[i] is recognised
+ * as x's dim i; declared value_info is not trusted (passes may have changed shapes).
+ */
+export function symbolicShapes(model: Model): ReturnType<typeof inferShapesAndValues> {
+  let fresh = 0;
+  const inputShapes = new Map<string, Dim[]>();
+  for (const inp of dataInputs(model.graph)) {
+    const t = inp.type;
+    if (t?.kind === 'tensor' && t.shape)
+      inputShapes.set(
+        inp.name,
+        t.shape.map((d) => (d === null || d === '' ? `?${fresh++}` : d)),
+      );
+  }
+  return inferShapesAndValues(model, { trustDeclared: false, inputShapes });
+}
 
 export function simplifyShapeOps(model: Model): Model {
   const out = cloneModel(model);
   const g = out.graph;
   // Exporters write shape constants (gather indices, the -1 of a flatten) as Constant nodes.
   constantNodesToInitializers(g);
-  const { shapes, values } = inferStaticShapes(g);
+  const { types, values } = symbolicShapes(out);
   const index = new GraphIndex(g);
   const used = new Set<string>([
     ...g.initializers.map((t) => t.name),
@@ -37,8 +61,8 @@ export function simplifyShapeOps(model: Model): Model {
     if (!isDefaultDomain(n.domain) || n.opType !== 'Reshape') continue;
     const target = n.inputs[1];
     if (!target || index.constant(target) || !index.producer.has(target)) continue;
-    const val = values.get(target);
-    const data = shapes.get(n.inputs[0]!);
+    const val = values.get(target)?.values;
+    const data = types.get(n.inputs[0]!)?.shape;
     if (!val) continue;
     const resolved = resolveReshapeTarget(val, data, intAttr(n, 'allowzero', 0) === 1);
     if (!resolved) continue;
@@ -53,16 +77,16 @@ export function simplifyShapeOps(model: Model): Model {
     for (let k = 0; k < n.inputs.length; k++) {
       const name = n.inputs[k]!;
       if (!name || index.constant(name) || !index.producer.has(name)) continue;
-      const val = values.get(name);
-      const shape = shapes.get(name);
+      const val = values.get(name)?.values;
+      const type = types.get(name);
+      const shape = type?.shape;
       if (!val || !shape || !val.every((d) => typeof d === 'number') || shape.some((d) => typeof d !== 'number'))
         continue;
-      const producer = index.producer.get(name)!;
-      if (producer.opType === 'Constant') continue;
-      // Tracked values are int64 shape values; a Cast to another type is left to constant folding.
-      if (producer.opType === 'Cast' && intAttr(producer, 'to', INT64_CODE) !== INT64_CODE) continue;
+      if (index.producer.get(name)!.opType === 'Constant') continue;
+      // Tracked values are integer shape values; anything else is left to constant folding.
+      if (type.dtype !== 'int64' && type.dtype !== 'int32') continue;
       const constName = fresh(`${name}_static`);
-      g.initializers.push(makeTensor(constName, 'int64', shape as number[], val as number[]));
+      g.initializers.push(makeTensor(constName, type.dtype, shape as number[], val as number[]));
       n.inputs[k] = constName;
       changed = true;
     }
@@ -73,14 +97,14 @@ export function simplifyShapeOps(model: Model): Model {
 
 /** A constant Reshape target equivalent to `val` for data of shape `data`, or undefined. */
 export function resolveReshapeTarget(
-  val: SymDim[],
-  data: SymDim[] | undefined,
+  val: readonly Dim[],
+  data: readonly Dim[] | undefined,
   allowZero: boolean,
 ): number[] | undefined {
   const out: (number | undefined)[] = val.map((d, k) => {
     if (typeof d === 'number') return d;
-    // Same symbol at the same position of the data: "copy this dim" is what 0 means.
-    if (!allowZero && data && data[k] === d) return 0;
+    // Same symbol at the same position of the data: "copy this dim" is what 0 means (null: unknown).
+    if (!allowZero && data && typeof d === 'string' && data[k] === d) return 0;
     return undefined;
   });
   const unknown = out.filter((d) => d === undefined).length;

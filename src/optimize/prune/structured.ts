@@ -18,6 +18,7 @@
 import { VergeError } from '../../errors.ts';
 import {
   cloneModel,
+  inferShapes,
   makeTensor,
   type Graph,
   type Model,
@@ -27,7 +28,6 @@ import {
 } from '../../onnx/browser.ts';
 import { GraphIndex, intAttr, intValues } from '../passes/graph-index.ts';
 import { simplifyShapeOps } from '../passes/shape-simplification.ts';
-import { inferStaticShapes } from '../passes/static-shapes.ts';
 import { checkSparsity } from './magnitude.ts';
 
 export type FilterNorm = 'l1' | 'l2';
@@ -413,9 +413,9 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
   const out = simplifyShapeOps(cloneModel(model));
   const g = out.graph;
   const index = new GraphIndex(g);
-  const { shapes } = inferStaticShapes(g);
+  const shapes = inferShapes(out, { trustDeclared: false });
   const channelsOf = (v: string): number | undefined => {
-    const s = shapes.get(v);
+    const s = shapes.get(v)?.shape;
     return s && typeof s[1] === 'number' ? s[1] : undefined;
   };
   const weightUsers = new Map<string, number>();
@@ -449,7 +449,7 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
     const ctx: TraceContext = {
       index,
       channelsOf,
-      shapeOf: (v) => shapes.get(v),
+      shapeOf: (v) => shapes.get(v)?.shape,
       width: first.channels,
       uses: [],
       visited: new Set(),

@@ -6,11 +6,10 @@
 import { VergeError } from '../../errors.ts';
 import {
   encodeModel,
-  dtypeFromCode,
+  inferShapes,
   type DType,
   defaultOpset,
   numel,
-  type Graph,
   type Model,
   type Node,
   type Tensor,
@@ -160,71 +159,14 @@ export function ensureOpsetImport(model: Model, domain: string, version: number)
   else if (found.version < version) found.version = version;
 }
 
-// Outputs whose element type differs from the first input's.
-const FIXED_OUTPUT_TYPE: Record<string, DType> = {
-  Shape: 'int64',
-  Size: 'int64',
-  NonZero: 'int64',
-  ArgMax: 'int64',
-  ArgMin: 'int64',
-  Equal: 'bool',
-  Greater: 'bool',
-  GreaterOrEqual: 'bool',
-  Less: 'bool',
-  LessOrEqual: 'bool',
-  Not: 'bool',
-  And: 'bool',
-  Or: 'bool',
-  Xor: 'bool',
-  IsNaN: 'bool',
-  IsInf: 'bool',
-  DynamicQuantizeLinear: 'uint8',
-  MatMulInteger: 'int32',
-  ConvInteger: 'int32',
-};
-
 /**
- * Element type of every value in a graph, inferred forward from inputs, initializers and simple
- * per-op rules (most ops output their first input's type). Good enough to tell float activations
- * from shapes, indices and masks, which is all the quantizers need; unknown values are absent.
+ * Element type of every value of the main graph that onnx/shape inference decides (inputs,
+ * initializers, node outputs; declared types fill what it cannot). The quantizers use it to tell
+ * float activations from shapes, indices and masks; unknown values are absent.
  */
-export function inferElementTypes(graph: Graph): Map<string, DType> {
+export function inferElementTypes(model: Model): Map<string, DType> {
   const types = new Map<string, DType>();
-  for (const i of graph.inputs) if (i.type?.kind === 'tensor') types.set(i.name, i.type.dtype);
-  for (const t of graph.initializers) types.set(t.name, t.dtype);
-  for (const s of graph.sparseInitializers) types.set(s.values.name, s.values.dtype);
-  for (const v of [...graph.valueInfo, ...graph.outputs])
-    if (v.type?.kind === 'tensor') types.set(v.name, v.type.dtype);
-  for (const n of graph.nodes) {
-    const first = n.inputs[0] ? types.get(n.inputs[0]) : undefined;
-    let out: DType | undefined;
-    const to = n.attributes.to;
-    if (n.opType === 'Cast' && to?.type === 'int') out = dtypeFromCode(to.value);
-    else if (n.opType === 'Constant') {
-      const v = n.attributes.value;
-      if (v?.type === 'tensor') out = v.value.dtype;
-      else if (n.attributes.value_float || n.attributes.value_floats) out = 'float32';
-      else if (n.attributes.value_int || n.attributes.value_ints) out = 'int64';
-    } else if (n.opType === 'ConstantOfShape') {
-      const v = n.attributes.value;
-      out = v?.type === 'tensor' ? v.value.dtype : 'float32';
-    } else if (n.opType === 'Where') out = n.inputs[1] ? types.get(n.inputs[1]) : undefined;
-    else if (n.opType === 'DequantizeLinear' || n.opType === 'DynamicQuantizeLinear')
-      out = n.opType === 'DequantizeLinear' ? 'float32' : 'uint8';
-    else if (n.opType === 'QuantizeLinear') out = n.inputs[2] ? (types.get(n.inputs[2]) ?? 'uint8') : 'uint8';
-    else out = FIXED_OUTPUT_TYPE[n.opType] ?? first;
-    const o0 = n.outputs[0];
-    if (o0 && out && !types.has(o0)) types.set(o0, out);
-    // Multi-output ops (Split, TopK values, MaxPool indices...) — type the rest like input 0, except
-    // known index outputs.
-    for (let k = 1; k < n.outputs.length; k++) {
-      const o = n.outputs[k];
-      if (!o || types.has(o)) continue;
-      if ((n.opType === 'MaxPool' || n.opType === 'TopK') && k === 1) types.set(o, 'int64');
-      else if (n.opType === 'DynamicQuantizeLinear') types.set(o, k === 1 ? 'float32' : 'uint8');
-      else if (first && n.opType === 'Split') types.set(o, first);
-    }
-  }
+  for (const [name, t] of inferShapes(model)) types.set(name, t.dtype);
   return types;
 }
 

@@ -66,7 +66,7 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
   const out = cloneModel(model);
   const g = out.graph;
   const idx = new GraphIndex(g);
-  const types = inferElementTypes(g);
+  const types = inferElementTypes(out);
   const b = new GraphBuilder(scratch(g));
   for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs, n.name]) if (v) b.uniqueName(v);
   for (const t of g.initializers) b.uniqueName(t.name);

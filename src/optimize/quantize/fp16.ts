@@ -80,7 +80,7 @@ export function convertToFloat16(model: Model, opts: Fp16Options = {}): Quantize
   const fp16Ops = compute === 'all' ? undefined : new Set(compute === 'cpu' ? ORT_CPU_FP16_OPS : compute);
   const out = cloneModel(model);
   const g = out.graph;
-  const types = inferElementTypes(g);
+  const types = inferElementTypes(out);
   const isFloat32 = (v: string | undefined) => !!v && (types.get(v) === 'float32' || types.get(v) === 'float64');
   const b = new GraphBuilder(scratch(g));
   for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs, n.name]) if (v) b.uniqueName(v);

@@ -123,7 +123,7 @@ export function planStatic(model: Model, opts: StaticQuantizeOptions = {}): Stat
     notes.push(`opset ${opset} < 13 has no per-axis DequantizeLinear: weights quantized per tensor`);
   }
   const idx = new GraphIndex(g);
-  const types = inferElementTypes(g);
+  const types = inferElementTypes(model);
   const allowed = new Set(opts.opTypes ?? STATIC_QUANTIZABLE_OPS);
   const excluded = new Set(opts.excludeNodes ?? []);
   const minDepth = opts.minReductionDepth ?? DEFAULT_MIN_REDUCTION_DEPTH;

@@ -77,9 +77,13 @@ export class NodeView {
     return this.constInts(name);
   }
   shape(name: string): ValueShape {
-    const s = this.shapes.get(name);
-    if (!s) throw new VergeError('E_INTERNAL', `no shape known for '${name}' (node ${this.node.name})`);
-    return s;
+    if (!this.shapes.has(name)) {
+      throw new VergeError(
+        'E_UNSUPPORTED',
+        `no shape inferred for '${name}' (node ${this.node.name}): an op before it has no rule in src/onnx/shape/ops, or its size depends on data`,
+      );
+    }
+    return this.shapes.get(name)!;
   }
   rank(name: string): number {
     return this.shape(name).dims.length;

@@ -21,7 +21,7 @@ import { emitRecurrent, type RecurrentDirection } from '../../nn/index.ts';
 export interface LowerRecurrentOptions {
   /** Sequence length to unroll to, when the model does not state it. */
   sequenceLength?: number;
-  /** Known shapes of values (e.g. from probeValueShapes), consulted before the graph's value infos. */
+  /** Known shapes of values (e.g. inferred for a sample batch), consulted before the graph's value infos. */
   shapes?: Record<string, Dim[]>;
 }
 

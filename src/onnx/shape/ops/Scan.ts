@@ -1,18 +1,20 @@
-import type { Dim, TensorType } from '../../ir.ts';
+import type { Dim, Graph, TensorType } from '../../ir.ts';
 import { axis as normAxis } from '../dims.ts';
-import { tensorType, type ShapeRule } from '../rule.ts';
+import { tensorType, type ShapeContext, type ShapeRule } from '../rule.ts';
 
 /**
  * Scan (opset >= 9): N state inputs then M scan inputs; the body sees the states and one slice of
  * each scan input (its scan axis removed) and returns N states and K per-iteration outputs, which
  * are stacked along scan_output_axes (default 0) with the sequence length.
- * Opset 8's batched form (sequence_lens first) is left unknown.
+ * Opset 8's batched form: sequence_lens (optional) first, every state and scan input has a leading
+ * batch dim and scan inputs scan along axis 1; outputs keep the batch dim (scan outputs [batch, seq, ...]).
  */
 export const Scan: ShapeRule = {
   op: 'Scan',
   infer: (ctx) => {
     const body = ctx.attr('body');
-    if (body?.type !== 'graph' || ctx.opset < 9) return undefined;
+    if (body?.type !== 'graph') return undefined;
+    if (ctx.opset < 9) return scan8(ctx, body.value);
     const m = ctx.int('num_scan_inputs', 0);
     const n = ctx.node.inputs.length - m;
     const inAxes = ctx.ints('scan_input_axes') ?? new Array<number>(m).fill(0);
@@ -47,3 +49,25 @@ export const Scan: ShapeRule = {
     });
   },
 };
+
+/** Opset 8 Scan: inputs [sequence_lens?, states [B, ...], scan inputs [B, S, ...]]. */
+function scan8(ctx: ShapeContext, body: Graph): (TensorType | undefined)[] {
+  const m = ctx.int('num_scan_inputs', 0);
+  const n = ctx.node.inputs.length - 1 - m;
+  const drop = (i: number, k: number): TensorType | undefined => {
+    const t = ctx.input(i);
+    return t?.shape && t.shape.length >= k ? tensorType(t.dtype, t.shape.slice(k)) : t && tensorType(t.dtype);
+  };
+  const inputs: (TensorType | undefined)[] = [];
+  for (let i = 0; i < n; i++) inputs.push(drop(1 + i, 1));
+  for (let j = 0; j < m; j++) inputs.push(drop(1 + n + j, 2));
+  const first = ctx.shape(1 + n);
+  const batch: Dim = first?.[0] ?? ctx.shape(1)?.[0] ?? null;
+  const seq: Dim = first?.[1] ?? null;
+  const outs = ctx.subgraph(body, inputs);
+  return ctx.node.outputs.map((_, i) => {
+    const t = outs[i];
+    if (!t?.shape) return i < n ? (ctx.input(1 + i) ?? (t && tensorType(t.dtype))) : t && tensorType(t.dtype);
+    return tensorType(t.dtype, i < n ? [batch, ...t.shape] : [batch, seq, ...t.shape]);
+  });
+}
