@@ -7,6 +7,7 @@ import semver from 'semver';
 import { VergeError } from '../errors.ts';
 import {
   HTTP_PATHS,
+  MAX_REPORT_BYTES,
   signArtifact,
   type ModelVersion,
   type ModelsResponse,
@@ -55,6 +56,8 @@ export class ModelRegistry {
         'E_CONFLICT',
         `${req.name}@${req.version} already has parent '${stored}'; a variant cannot change it to '${parent}'`,
       );
+    const report = req.report_sha256 ?? null;
+    if (report !== null) await this.checkReport(report);
     await this.repo.upsertVersion({
       name: req.name,
       version: req.version,
@@ -71,7 +74,28 @@ export class ModelRegistry {
       signature: signArtifact(req.sha256, this.signingKey.privateKey),
       key_id: this.signingKey.keyId,
     });
+    if (report !== null) await this.repo.setReport(req.name, req.version, report);
     return (await this.version(req.name, req.version))!;
+  }
+
+  /** An optimize report must be an uploaded SVG of at most MAX_REPORT_BYTES. */
+  private async checkReport(sha256: string): Promise<void> {
+    const size = await this.repo.artifactSize(sha256);
+    if (size === null || !this.artifacts.has(sha256))
+      throw new VergeError('E_NOT_FOUND', `report ${sha256} was not uploaded (POST ${HTTP_PATHS.artifacts} first)`);
+    if (size > MAX_REPORT_BYTES)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `report of ${size} bytes exceeds ${MAX_REPORT_BYTES} (an SVG from verge optimize)`,
+      );
+    const chunks: Buffer[] = [];
+    for await (const c of this.artifacts.read(sha256)) chunks.push(c as Buffer);
+    const head = Buffer.concat(chunks).toString('utf8', 0, 512).trimStart();
+    if (!/^(<\?xml[^>]*>\s*)?<svg[\s>]/.test(head))
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `report ${sha256.slice(0, 12)}… is not an SVG (verge optimize writes report.svg)`,
+      );
   }
 
   version(name: string, version: string): Promise<ModelVersion | null> {

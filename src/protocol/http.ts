@@ -264,6 +264,11 @@ export const PublishModelRequest = z.object({
     .record(z.string().max(64), z.number())
     .refine(...maxEntries(MAX_MODEL_METRICS, 'metrics'))
     .default({}),
+  /**
+   * The `verge optimize` report of this version (its report.svg), an uploaded artifact of at most
+   * MAX_REPORT_BYTES: the dashboard shows it with the version. Given once; the same again is a no-op.
+   */
+  report_sha256: Sha256Hex.nullable().default(null),
 });
 export type PublishModelRequest = z.input<typeof PublishModelRequest>;
 
@@ -278,8 +283,12 @@ export const ModelVersion = z.object({
   metrics: z.record(z.string(), z.number()),
   variants: z.array(ModelVariant),
   created_at: EpochMs,
+  /** sha256 of the version's optimize report (SVG; GET /v1/artifacts/<sha256>), when one was published. */
+  report_sha256: Sha256Hex.nullable().optional(),
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;
+/** Largest optimize report (SVG) a version may carry. */
+export const MAX_REPORT_BYTES = 1024 * 1024;
 export const ModelsResponse = z.object({
   models: z.array(z.object({ name: ModelName, versions: z.array(ModelVersion) })),
 });

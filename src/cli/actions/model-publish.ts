@@ -6,6 +6,7 @@ import { VergeError } from '../../errors.ts';
 import { loadModel } from '../../onnx/index.ts';
 import {
   HTTP_PATHS,
+  MAX_REPORT_BYTES,
   PRECISIONS,
   type ArtifactUploadResponse,
   type ModelVersion,
@@ -23,6 +24,7 @@ interface PublishOptions extends CloudCliOptions {
   parent?: string;
   optimization?: string;
   metric: Record<string, string>;
+  report?: string;
   json?: boolean;
 }
 
@@ -36,6 +38,14 @@ function metricsOf(raw: Record<string, string>): Record<string, number> {
   return metrics;
 }
 
+/** The optimize report to publish with the version: an SVG file within the registry's bound. */
+function readReport(path: string): Buffer {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${path}`);
+  if (statSync(path).size > MAX_REPORT_BYTES)
+    throw new VergeError('E_BAD_ARGUMENT', `--report ${path} exceeds ${MAX_REPORT_BYTES} bytes`);
+  return readFileSync(path);
+}
+
 export default async function publish(file: string, opts: PublishOptions): Promise<void> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${file}`);
   if (!semver.valid(opts.version))
@@ -45,6 +55,7 @@ export default async function publish(file: string, opts: PublishOptions): Promi
   const metrics = metricsOf(opts.metric);
   loadModel(file); // refuse a truncated or non-ONNX file before uploading it (throws E_NOT_ONNX, …)
   const bytes = readFileSync(file);
+  const report = opts.report ? readReport(opts.report) : null;
   const client = new CloudClient(resolveCloud(opts));
   note(`uploading ${file} (${bytes.length.toLocaleString('en-US')} bytes)`);
   const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, bytes);
@@ -58,6 +69,7 @@ export default async function publish(file: string, opts: PublishOptions): Promi
     parent: opts.parent ?? null,
     optimization: opts.optimization ?? null,
     metrics,
+    report_sha256: report ? (await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, report)).sha256 : null,
   });
   emit(
     opts,

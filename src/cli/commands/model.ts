@@ -21,6 +21,10 @@ export function register(program: Command): void {
       .option('--parent <name@version>', 'lineage: the model this one was derived from')
       .option('--optimization <what>', 'lineage: what was applied to the parent (e.g. quantize:static-int8)')
       .option('--metric <k=v>', 'metric to record, e.g. accuracy=0.91 (repeatable)', keyValue('--metric'), {})
+      .option(
+        '--report <report.svg>',
+        "the version's optimize report (report.svg of verge optimize), shown by the dashboard",
+      )
       .option('--json', 'print the model version as one JSON object'),
   ).action(action(() => import('../actions/model-publish.ts')));
 

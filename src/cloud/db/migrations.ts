@@ -89,4 +89,7 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (job_id, round, device_id, phase))`,
   // one device's telemetry over time (GET /v1/devices/:id/telemetry, the dashboard's device page)
   `CREATE INDEX IF NOT EXISTS telemetry_device ON telemetry (device_id, window_end)`,
+  // a model version's optimize report (an SVG artifact), shown by the dashboard
+  `CREATE TABLE IF NOT EXISTS model_reports (
+     name TEXT NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (name, version))`,
 ];

@@ -77,6 +77,23 @@ export class ModelRepository {
     return rows.length;
   }
 
+  /** Attach the version's optimize report; the same again is a no-op, a different one E_CONFLICT. */
+  async setReport(name: string, version: string, sha256: string): Promise<void> {
+    const existing = await first<{ sha256: string }>(
+      this.db,
+      'SELECT sha256 FROM model_reports WHERE name = ? AND version = ?',
+      [name, version],
+    );
+    if (existing) {
+      if (existing.sha256 === sha256) return;
+      throw new VergeError(
+        'E_CONFLICT',
+        `${name}@${version} already has an optimize report (${existing.sha256.slice(0, 12)}…)`,
+      );
+    }
+    await this.db.run('INSERT INTO model_reports (name, version, sha256) VALUES (?, ?, ?)', [name, version, sha256]);
+  }
+
   async getVersion(name: string, version: string, artifactUrl: (sha: string) => string): Promise<ModelVersion | null> {
     const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
     if (!r) return null;
@@ -84,9 +101,15 @@ export class ModelRepository {
       name,
       version,
     ]);
+    const report = await first<{ sha256: string }>(
+      this.db,
+      'SELECT sha256 FROM model_reports WHERE name = ? AND version = ?',
+      [name, version],
+    );
     return {
       name,
       version,
+      report_sha256: report?.sha256 ?? null,
       parent: (r.parent as string | null) ?? null,
       optimization: (r.optimization as string | null) ?? null,
       metrics: jsonColumn(r.metrics, {}),

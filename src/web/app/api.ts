@@ -34,6 +34,21 @@ export class ApiClient {
     return this.request('POST', path, schema, body);
   }
 
+  /**
+   * An artifact's bytes as an object URL of `type` (revoke it when done); an SVG shown through
+   * <img> this way is an image only: its scripts, if any, never run.
+   */
+  async objectUrl(path: string, type: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { headers: { authorization: `Bearer ${this.apiKey}` } });
+    } catch {
+      throw new ApiError('E_NETWORK', `cannot reach the control plane at ${this.base}`, 0);
+    }
+    if (!res.ok) throw new ApiError('E_PROTOCOL', `GET ${path}: HTTP ${res.status}`, res.status);
+    return URL.createObjectURL(new Blob([await res.arrayBuffer()], { type }));
+  }
+
   private async request<S extends z.ZodType>(
     method: string,
     path: string,

@@ -347,7 +347,37 @@ function Deployments({
     </div>`;
 }
 
-function Models({ d }: { d: FleetData }) {
+/** A version's optimize report (the SVG `verge optimize` wrote, published with the version). */
+function OptimizeReport({
+  api,
+  name,
+  version,
+  sha256,
+}: {
+  api: ApiClient;
+  name: string;
+  version: string;
+  sha256: string;
+}) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let made: string | null = null;
+    api
+      .objectUrl(HTTP_PATHS.artifact(sha256), 'image/svg+xml')
+      .then((u) => setUrl((made = u)))
+      .catch((e: unknown) => setError(message(e)));
+    return () => {
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [api, sha256]);
+  if (error) return html`<p class="muted">optimize report not shown: ${error}</p>`;
+  return url
+    ? html`<img class="report" src=${url} alt=${`optimize report of ${name}@${version}`} />`
+    : html`<p class="muted">loading the optimize report…</p>`;
+}
+
+function Models({ d, api }: { d: FleetData; api: ApiClient }) {
   if (d.models.length === 0)
     return html`<div class="card">
       <p class="muted">No models yet: <code>verge model publish model.onnx --name N --version V</code>.</p>
@@ -367,20 +397,29 @@ function Models({ d }: { d: FleetData }) {
           ${m.versions.map(
             (v) =>
               html`<tr>
-                <td>${v.version}</td>
-                <td>
-                  ${v.variants.map((x) => html`<div title=${`sha256 ${x.sha256} · key ${x.key_id}`}>${x.variant} · ${x.precision}${x.profile ? ` · ${x.profile}` : ''} · ${bytes(x.size)} · <code>${x.sha256.slice(0, 10)}</code> signed</div>`)}
-                </td>
-                <td>${v.parent ? `${v.parent} → ${v.optimization ?? ''}` : '—'}</td>
-                <td>
-                  ${
-                    Object.entries(v.metrics)
-                      .map(([k, x]) => `${k} ${x}`)
-                      .join(', ') || '—'
-                  }
-                </td>
-                <td>${ago(v.created_at)}</td>
-              </tr>`,
+                  <td>${v.version}</td>
+                  <td>
+                    ${v.variants.map((x) => html`<div title=${`sha256 ${x.sha256} · key ${x.key_id}`}>${x.variant} · ${x.precision}${x.profile ? ` · ${x.profile}` : ''} · ${bytes(x.size)} · <code>${x.sha256.slice(0, 10)}</code> signed</div>`)}
+                  </td>
+                  <td>${v.parent ? `${v.parent} → ${v.optimization ?? ''}` : '—'}</td>
+                  <td>
+                    ${
+                      Object.entries(v.metrics)
+                        .map(([k, x]) => `${k} ${x}`)
+                        .join(', ') || '—'
+                    }
+                  </td>
+                  <td>${ago(v.created_at)}</td>
+                </tr>
+                ${
+                  v.report_sha256
+                    ? html`<tr class="report-row" data-report=${v.version}>
+                        <td colspan="5">
+                          <${OptimizeReport} api=${api} name=${m.name} version=${v.version} sha256=${v.report_sha256} />
+                        </td>
+                      </tr>`
+                    : ''
+                }`,
           )}
         </table>
       </div>`,
@@ -489,7 +528,7 @@ function App() {
           : route === '/deployments'
             ? html`<${Deployments} api=${api} d=${data} role=${role} setBanner=${setBanner} />`
             : route === '/models'
-              ? html`<${Models} d=${data} />`
+              ? html`<${Models} d=${data} api=${api} />`
               : route === '/enroll'
                 ? html`<${EnrollPage} api=${api} role=${role} setBanner=${setBanner} />`
                 : route === '/fl'
