@@ -3,71 +3,34 @@
  * `means_` [K, M, d], `covars_` [K, M, d] (diag) or [K, M, d, d] (full).
  */
 import { VergeError } from '../errors.ts';
-import { BaseHMM, type BaseHMMOptions } from './base.ts';
-import {
-  COVARIANCE_TYPES,
-  accumulate,
-  checkCovars,
-  emptyStats,
-  logDensities,
-  reestimate,
-  type CovarianceType,
-  type GaussianSet,
-} from './gaussian.ts';
-import { sampleGaussian } from './gaussian-hmm.ts';
-import { INIT_METHODS, initialCovars, segmentFrames, type InitMethod } from './init.ts';
+import { accumulate, checkCovars, emptyStats, reestimate } from './gaussian.ts';
+import { GaussianEmissionHMM, sampleGaussian, type GaussianEmissionOptions } from './gaussian-emissions.ts';
+import { initialCovars, segmentFrames } from './init.ts';
 import { kmeans } from './kmeans.ts';
 import { logSumExp, type Matrix } from './matrix.ts';
 
-export interface GMMHMMOptions extends BaseHMMOptions {
+export interface GMMHMMOptions extends GaussianEmissionOptions {
   n_mix?: number;
-  covariance_type?: CovarianceType;
-  min_covar?: number;
-  covars_prior?: number;
-  init_method?: InitMethod;
 }
 
-export class GMMHMM extends BaseHMM {
+export class GMMHMM extends GaussianEmissionHMM {
   n_mix: number;
-  covariance_type: CovarianceType;
-  min_covar: number;
-  covars_prior: number;
-  init_method: InitMethod;
   weights_: Float64Array = new Float64Array(0);
-  means_: Float64Array = new Float64Array(0);
-  covars_: Float64Array = new Float64Array(0);
-  private features = 0;
 
   constructor(opts: GMMHMMOptions = {}) {
     super(opts, 'stmcw');
     this.n_mix = opts.n_mix ?? 1;
     if (!(Number.isInteger(this.n_mix) && this.n_mix >= 1))
       throw new VergeError('E_BAD_ARGUMENT', `n_mix must be a positive integer, got ${opts.n_mix}`);
-    this.covariance_type = opts.covariance_type ?? 'diag';
-    if (!COVARIANCE_TYPES.includes(this.covariance_type))
-      throw new VergeError('E_BAD_ARGUMENT', `covariance_type must be one of ${COVARIANCE_TYPES.join(', ')}`);
-    this.min_covar = opts.min_covar ?? 1e-3;
-    this.covars_prior = opts.covars_prior ?? 1e-2;
-    this.init_method = opts.init_method ?? 'kmeans';
-    if (!INIT_METHODS.includes(this.init_method))
-      throw new VergeError('E_BAD_ARGUMENT', `init_method must be one of ${INIT_METHODS.join(', ')}`);
   }
 
-  get n_features(): number {
-    return this.features || this.means_.length / (this.n_components * this.n_mix);
-  }
-
-  /** All K·M mixture components as one Gaussian set (views of means_ and covars_). */
-  gaussians(): GaussianSet {
-    const n = this.n_components * this.n_mix;
-    return { n, d: this.n_features, type: this.covariance_type, means: this.means_, covars: this.covars_ };
+  protected get componentsPerState(): number {
+    return this.n_mix;
   }
 
   /** log w_km + log N(x_t | component km): [T, K·M]. */
   componentLogProb(X: Matrix): Float64Array {
-    if (X.cols !== this.n_features)
-      throw new VergeError('E_SHAPE_MISMATCH', `observations have ${X.cols} features, the model ${this.n_features}`);
-    const c = logDensities(X, this.gaussians());
+    const c = this.componentDensities(X);
     const n = this.n_components * this.n_mix;
     for (let t = 0; t < X.rows; t++) for (let j = 0; j < n; j++) c[t * n + j]! += Math.log(this.weights_[j]!);
     return c;

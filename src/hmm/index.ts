@@ -2,6 +2,7 @@
 export * from './matrix.ts';
 export * from './gaussian.ts';
 export * from './base.ts';
+export * from './gaussian-emissions.ts';
 export * from './gaussian-hmm.ts';
 export * from './gmm-hmm.ts';
 export * from './init.ts';
