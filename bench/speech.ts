@@ -1,7 +1,8 @@
 /**
  * Spoken digits, side by side: the HMM recognizer (one left-to-right GMM-HMM per word, trained by
- * EM) and a neural keyword spotter trained by verge's own trainer (`fit`, the seed CNN over the same
- * MFCC features, with a noise-augmented copy of every training utterance), on speech-digits'
+ * EM) and a neural keyword spotter trained by verge's own trainer (`fit`; default kws-cnn, the
+ * temporal CNN, over the same MFCC features, with a noise-augmented copy of every training
+ * utterance, random time shifts of the windows and a cosine learning rate), on speech-digits'
  * held-out speakers, clean and with white noise at 10 dB and 0 dB SNR: accuracy, model bytes,
  * training time, and per-utterance latency through an agent's local API — both models take the WAV
  * file (`audio/wav`): the CNN is exported behind the same ONNX speech front end as the HMM
@@ -9,7 +10,8 @@
  * Targets: HMM ≥ 90% clean; neural ≥ HMM; MFCC ≥ 100× real time.
  *
  *   npm run bench -- speech [--quick] [--speakers N] [--repeats N] [--epochs N] [--latency-runs N] [--kws-noise LO:HI|none]
- *     [--kws-arch cnn|kws-cnn|kws-dscnn] [--kws-lr X] [--kws-batch N] [--kws-standardize coefficient|global]
+ *     [--kws-arch cnn|kws-cnn|kws-dscnn] [--kws-lr X] [--kws-schedule SPEC] [--kws-batch N] [--kws-augment LIST|none]
+ *     [--kws-standardize coefficient|global]
  *
  * Full run (60 speakers × 3): a few minutes to synthesize once (cached), ~3 min after that on a
  * quiet 2-core machine. --quick: 20 speakers × 2, 3 CNN epochs.
@@ -32,6 +34,7 @@ import { augmenter, parseAugment } from '../src/data/transforms/index.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
 import { encodeModel } from '../src/onnx/codec.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
+import { parseSchedule } from '../src/train/schedules.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { printTable, round, stats, writeResult } from './lib.ts';
 
@@ -49,11 +52,12 @@ const { values } = parseArgs({
     'latency-runs': { type: 'string', default: '50' },
     // one extra copy of every training utterance with white noise at a random SNR in this range (dB); 'none' to turn off
     'kws-noise': { type: 'string', default: '0:20' },
-    // on-the-fly augmentation of the keyword spotter's feature windows (--augment syntax), e.g. 'cutout:12'
-    'kws-augment': { type: 'string' },
-    // the keyword spotter: an architecture name (cnn = the seed CNN, kws-cnn, kws-dscnn), its Adam lr and batch
-    'kws-arch': { type: 'string', default: 'cnn' },
-    'kws-lr': { type: 'string', default: '0.001' },
+    // on-the-fly augmentation of the keyword spotter's feature windows (--augment syntax; 'none' for none)
+    'kws-augment': { type: 'string', default: 'timeshift:8' },
+    // the keyword spotter: an architecture name (cnn = the seed CNN, kws-cnn, kws-dscnn), its Adam lr, schedule and batch
+    'kws-arch': { type: 'string', default: 'kws-cnn' },
+    'kws-lr': { type: 'string', default: '0.003' },
+    'kws-schedule': { type: 'string', default: 'cosine' },
     'kws-batch': { type: 'string', default: '64' },
     // 'coefficient': one mean/std per MFCC coefficient over speech frames (kws.ts); 'global': one over everything
     'kws-standardize': { type: 'string', default: 'coefficient' },
@@ -69,6 +73,8 @@ const kwsNoise = values['kws-noise'] === 'none' ? null : values['kws-noise']!.sp
 const seed = Number(values.seed);
 const kwsArch = values['kws-arch']!;
 const kwsLr = Number(values['kws-lr']);
+const kwsSchedule = parseSchedule(values['kws-schedule']!);
+const kwsAugmentSpec = values['kws-augment'] === 'none' ? undefined : values['kws-augment'];
 const kwsBatch = Number(values['kws-batch']);
 const kwsStandardize = values['kws-standardize']!;
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -166,8 +172,8 @@ const session = await TrainingSession.create(cnn, {
   threads: 2,
   seed,
 });
-const kwsAugment = values['kws-augment']
-  ? augmenter(parseAugment(values['kws-augment']), {
+const kwsAugment = kwsAugmentSpec
+  ? augmenter(parseAugment(kwsAugmentSpec), {
       shape: kwsData_.shape,
       classes: 10,
       seed,
@@ -179,6 +185,7 @@ const fitted = await fit(session, kwsData_, {
   epochs,
   batchSize: kwsBatch,
   seed,
+  schedule: kwsSchedule,
   ...(kwsAugment ? { callbacks: [kwsAugment] } : {}),
   onEpochEnd: (r) =>
     log(
@@ -281,9 +288,10 @@ const figures = {
       features: [1, KWS_FRAMES, dim],
       epochs,
       optimizer: `adam ${kwsLr}`,
+      schedule: values['kws-schedule'],
       batch: kwsBatch,
       train_utterances: kwsTrain.count,
-      feature_augmentation: values['kws-augment'] ?? 'none',
+      feature_augmentation: kwsAugmentSpec ?? 'none',
       noise_augmentation: kwsNoise
         ? `one copy of each training utterance with white noise at a uniform SNR in ${kwsNoise[0]}..${kwsNoise[1]} dB`
         : 'none',

@@ -25,6 +25,8 @@ export interface ArchitectureOptions {
   standardize?: { mean: number | number[]; std: number | number[]; axis?: 'channel' | 'last' };
   /** Token models (text-*): the vocabulary size (embedding rows); inputs are int64 ids. */
   vocabSize?: number;
+  /** text-bow: a fixed weight per token id (e.g. inverse document frequencies); the bag is their weighted mean. */
+  tokenWeights?: readonly number[];
 }
 
 /** Width of text models' token embeddings and of their recurrent/convolutional layer. */
@@ -178,7 +180,14 @@ export function textBow(opts: ArchitectureOptions): Sequential {
   const [, vocab] = needTokens('text-bow', opts);
   return new Sequential(
     opts.inputShape,
-    [new EmbeddingBag({ vocab, dim: TEXT_EMBEDDING_DIM }), new Dense(opts.classes)],
+    [
+      new EmbeddingBag({
+        vocab,
+        dim: TEXT_EMBEDDING_DIM,
+        ...(opts.tokenWeights ? { weights: opts.tokenWeights } : {}),
+      }),
+      new Dense(opts.classes),
+    ],
     { dtype: 'int64' },
   );
 }
@@ -199,19 +208,32 @@ function convBnRelu(layers: Layer[], opts: ConstructorParameters<typeof Conv2d>[
   );
 }
 
+/** kws-cnn: filters of each temporal convolution. */
+export const KWS_CNN_WIDTH = 64;
+
 /**
  * Keyword spotters over speech feature windows [1, frames, coefficients] (MFCC + deltas): both end
  * in global average pooling, so a word is recognized wherever it sits in the window.
- * kws-cnn: three 3×3 conv + BatchNorm + ReLU stages (32, 64, 64 filters, 2×2 max-pooling between).
+ * kws-cnn: a temporal CNN (the idea of TC-ResNet, Choi et al. 2019): the coefficients are the
+ * channels and the convolutions run over time only — three 1-D convolutions of 64 filters
+ * (kernels 5, 5, 3; BatchNorm + ReLU; 2× max-pooling between). A 2-D kernel sliding along the
+ * coefficient axis would treat c1 and c2 (or a cepstrum and its delta) as interchangeable positions.
  */
 export function kwsCnn(opts: ArchitectureOptions): Sequential {
   needFeatures('kws-cnn', opts.inputShape);
-  const layers: Layer[] = pre(opts);
-  convBnRelu(layers, { filters: 32, kernel: 3 });
+  const [, frames, coefficients] = opts.inputShape as [number, number, number];
+  const layers: Layer[] = [...pre(opts), new Reshape([frames, coefficients]), new Permute([1, 0])];
+  const conv = (kernel: number) =>
+    layers.push(
+      new Conv1d({ filters: KWS_CNN_WIDTH, kernel, padding: 'same', useBias: false, kernelInit: 'he-normal' }),
+      new BatchNorm(),
+      new ReLU(),
+    );
+  conv(5);
   layers.push(new MaxPool(2));
-  convBnRelu(layers, { filters: 64, kernel: 3 });
+  conv(5);
   layers.push(new MaxPool(2));
-  convBnRelu(layers, { filters: 64, kernel: 3 });
+  conv(3);
   layers.push(new GlobalAvgPool(), new Dense(opts.classes));
   return new Sequential(opts.inputShape, layers);
 }

@@ -17,6 +17,7 @@ import {
   describeAugment,
   parseAugment,
   kwsData,
+  inverseDocumentFrequencies,
 } from '../../data/browser.ts';
 import { describeDataset, loadDataset } from '../../data/index.ts';
 import type { Model } from '../../onnx/browser.ts';
@@ -76,6 +77,8 @@ interface TrainOptions extends DataFlags, HmmTrainFlags {
   limitTest?: number;
   standardize: boolean;
   augment?: string;
+  noiseSnr?: [number, number];
+  tokenWeights: 'idf' | 'none';
   out: string;
   json?: boolean;
 }
@@ -142,6 +145,12 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     throw new VergeError('E_FILE_NOT_FOUND', `${modelPath} does not exist`);
   checkOutPath(opts.out);
   const augmentSteps = opts.augment !== undefined ? parseAugment(opts.augment) : undefined;
+  const speech = opts.arch !== undefined && SPEECH_ARCHITECTURES.includes(opts.arch);
+  if (opts.noiseSnr && !speech)
+    throw new VergeError('E_BAD_ARGUMENT', '--noise-snr applies to the keyword spotters (--arch kws-*) only');
+  const idf = opts.tokenWeights === 'idf';
+  if (idf && opts.arch !== 'text-bow')
+    throw new VergeError('E_BAD_ARGUMENT', '--token-weights idf applies to --arch text-bow only');
 
   let synth: ReturnType<typeof progressBar> | undefined;
   const loaded = await loadDataset(opts.data, {
@@ -162,11 +171,11 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
     return trainHmm(loaded, opts);
   }
   // keyword spotters (kws-*) train on speech feature windows and are saved behind the speech front end
-  const kws = opts.arch !== undefined && SPEECH_ARCHITECTURES.includes(opts.arch) ? kwsData(loaded) : undefined;
+  const kws = speech ? kwsData(loaded, { seed, ...(opts.noiseSnr ? { noiseSnr: opts.noiseSnr } : {}) }) : undefined;
   const data = kws?.dataset ?? loaded;
   if (kws)
     note(
-      `speech features: windows [${data.shape.join(', ')}] (frames × MFCC + deltas), per-coefficient standardization`,
+      `speech features: windows [${data.shape.join(', ')}] (frames × MFCC + deltas), per-coefficient standardization${opts.noiseSnr ? `; + a white-noise copy of each training utterance at ${opts.noiseSnr[0]}..${opts.noiseSnr[1]} dB SNR (${data.train.count} windows)` : ''}`,
     );
   const augment = augmentSteps
     ? augmenter(augmentSteps, {
@@ -190,6 +199,7 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
       seed,
       ...(standardize ? { standardize } : {}),
       ...(data.vocabSize ? { vocabSize: data.vocabSize } : {}),
+      ...(idf && data.vocabSize ? { tokenWeights: inverseDocumentFrequencies(data.train, data.vocabSize) } : {}),
     });
   } else source = densifySparseInitializers(loadModel(modelPath!)); // pruned models: dense weights to train
   let head: { replaced: ClassifierHead; classes: number } | undefined;

@@ -15,6 +15,19 @@ export function parseValidation(v: string): number | 'test' {
   return f;
 }
 
+/** argParser of --noise-snr: a range of signal-to-noise ratios in dB, `LO:HI` (or one value). */
+export function parseSnrRange(v: string): [number, number] {
+  const parts = v.split(':');
+  const [lo, hi] = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
+  const range: [number, number] = [lo!, hi ?? lo!];
+  if (parts.length > 2 || !range.every((x) => Number.isFinite(x) && Math.abs(x) <= 100) || range[0] > range[1])
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--noise-snr takes LO:HI in dB (e.g. 0:20; each within -100..100, LO <= HI), got '${v}'`,
+    );
+  return range;
+}
+
 /** argParser of --freeze: 'backbone' (everything but the classifier head) or a regular expression. */
 export function parseFreeze(v: string): 'backbone' | RegExp {
   if (v === 'backbone') return v;
@@ -110,6 +123,19 @@ export function register(program: Command): void {
     .option(
       '--augment <list>',
       'augment training batches on the fly, e.g. "flip,rotate:15,shift:0.1,cutout:8" (crop:PX, flip[:P], rotate:DEG, shift:FRACTION, zoom:FRACTION, brightness:OFFSET, contrast:FRACTION, noise:STD, cutout:PX, mixup:ALPHA with --loss mse|binary-cross-entropy); seeded by --seed',
+    )
+    .addOption(
+      choice(
+        '--token-weights <kind>',
+        "--arch text-bow: weigh each token in the bag — 'idf': by its inverse document frequency over the training texts (TF-IDF's weighting, kept in the model), 'none': a plain mean",
+        ['idf', 'none'],
+        'none',
+      ),
+    )
+    .option(
+      '--noise-snr <lo:hi>',
+      '--arch kws-*: add a copy of every training utterance with white noise at a random SNR in this range of dB (e.g. 0:20), for robustness to noisy audio',
+      parseSnrRange,
     )
     .option('--limit <n>', 'use at most this many training samples', positiveInt('--limit'))
     .option('--limit-test <n>', 'use at most this many test samples', positiveInt('--limit-test'))

@@ -8,6 +8,7 @@ import { mixup } from './mixup.ts';
 import { noise } from './noise.ts';
 import { rotate } from './rotate.ts';
 import { shift } from './shift.ts';
+import { timeshift } from './timeshift.ts';
 import type { Transform } from './transform.ts';
 import { zoom } from './zoom.ts';
 
@@ -17,6 +18,7 @@ export const TRANSFORMS: readonly Transform[] = [
   rotate,
   shift,
   zoom,
+  timeshift,
   brightness,
   contrast,
   noise,

@@ -52,6 +52,12 @@ export function checkAugment(steps: readonly AugmentStep[], shape: readonly numb
       'E_BAD_ARGUMENT',
       `--augment: ${img.map((s) => s.transform.name).join(', ')} need image samples [channels, height, width]; ${what} has samples [${shape.join(', ')}] (brightness, contrast, noise and mixup work on any data)`,
     );
+  const rows = steps.filter((s) => s.transform.rows);
+  if (rows.length && shape.length !== 2 && shape.length !== 3)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--augment: ${rows.map((s) => s.transform.name).join(', ')} need samples with a time axis ([time, features] or [channels, time, features]); ${what} has samples [${shape.join(', ')}]`,
+    );
 }
 
 /** Bilinear resampling of one image through the inverse map `inv` (output pixel → source point), zero outside. */
@@ -90,12 +96,17 @@ export function augmentBatch(steps: readonly AugmentStep[], batch: AugmentBatch,
   const n = batch.count;
   const per = n ? batch.x.length / n : 0;
   const isImage = batch.shape.length === 3;
-  const [channels, height, width] = isImage ? (batch.shape as [number, number, number]) : [0, 0, 0];
+  // samples with rows (images, [time, features] windows) are given to pixel transforms as planes
+  const [channels, height, width] = isImage
+    ? (batch.shape as [number, number, number])
+    : batch.shape.length === 2
+      ? [1, batch.shape[0]!, batch.shape[1]!]
+      : [0, 0, 0];
   const affine = steps.filter((s) => s.transform.kind === 'affine');
   const pixel = steps.filter((s) => s.transform.kind === 'pixel');
   const tmp = new Float32Array(height * width);
   for (let i = 0; i < n; i++) {
-    const img: Image | undefined = isImage ? { x: batch.x, offset: i * per, channels, height, width } : undefined;
+    const img: Image | undefined = channels ? { x: batch.x, offset: i * per, channels, height, width } : undefined;
     if (img && affine.length) {
       let m: Affine = [...IDENTITY];
       for (const s of affine)

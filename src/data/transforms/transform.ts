@@ -49,6 +49,12 @@ interface BaseTransform {
   arg: TransformArg;
   /** Needs image samples [channels, height, width]. */
   imageOnly: boolean;
+  /**
+   * Needs rows: samples [rows, width] or [channels, rows, width] (series windows, speech feature
+   * windows, images); pixel transforms then get the sample's geometry as an Image (channels 1 for
+   * [rows, width]).
+   */
+  rows?: boolean;
 }
 
 export interface AffineTransform extends BaseTransform {

@@ -44,6 +44,23 @@ const CASES: Record<string, () => void> = {
     expect(b.x[12]).toBeCloseTo(13, 5);
     expect(b.x[0]).not.toBeCloseTo(1, 2);
   },
+  timeshift: () => {
+    // a [time 4, features 2] window: r = 0.75, N = 2 → floor(0.75·5) − 2 = one row later, zeros in front
+    const series = (shape: number[]): AugmentBatch => ({
+      x: Float32Array.from({ length: 8 }, (_, i) => i + 1),
+      y: Int32Array.of(0),
+      count: 1,
+      shape,
+      classes: 2,
+    });
+    expect(Array.from(run('timeshift:2', series([4, 2])).x)).toEqual([0, 0, 1, 2, 3, 4, 5, 6]);
+    // r = 0 → two rows earlier; a speech window [1, frames, coefficients] moves the same way
+    expect(Array.from(run('timeshift:2', series([1, 4, 2]), 0).x)).toEqual([5, 6, 7, 8, 0, 0, 0, 0]);
+    expect(Array.from(run('timeshift:9', series([4, 2]), 0).x)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => checkAugment(parseAugment('timeshift:2'), [20])).toThrow(
+      /timeshift need samples with a time axis .*\[20\]/,
+    );
+  },
   brightness: () => {
     const b = run('brightness:0.2', image(2));
     expect(Array.from(b.x)).toEqual([1.1, 2.1, 3.1, 4.1].map(Math.fround));
@@ -111,7 +128,7 @@ describe('transforms', () => {
 
   it('rejects unknown names, bad numbers and image transforms on other data', () => {
     expect(() => parseAugment('flip,blur:2')).toThrow(
-      "--augment: unknown transform 'blur' (known: crop, flip, rotate, shift, zoom, brightness, contrast, noise, cutout, mixup)",
+      "--augment: unknown transform 'blur' (known: crop, flip, rotate, shift, zoom, timeshift, brightness, contrast, noise, cutout, mixup)",
     );
     expect(() => parseAugment('rotate:400')).toThrow(
       "--augment: rotate takes one number (degrees) in 0..180, got 'rotate:400'",
