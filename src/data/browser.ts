@@ -53,3 +53,4 @@ export { inTestSplit } from './hash-split.ts';
 export { addSpeechFrontEnd } from './audio/onnx-frontend.ts';
 export { standardizationFor, type Standardization } from './standardize.ts';
 export { concatSplits } from './dataset.ts';
+export { inverseDocumentFrequencies } from './text-dataset.ts';

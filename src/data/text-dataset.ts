@@ -98,3 +98,23 @@ export function textEncoder(p: TextPreprocessing): (text: string) => BigInt64Arr
     return out;
   };
 }
+
+/**
+ * Inverse document frequency of every token id over a token split (scikit-learn's smooth idf:
+ * ln((1 + texts) / (1 + texts holding the id)) + 1), padding (id 0) weighing 0 — the weights of
+ * TF-IDF, for `text-bow`'s weighted bag (`--token-weights idf`).
+ */
+export function inverseDocumentFrequencies(split: Split, vocab: number): number[] {
+  const df = new Float64Array(vocab);
+  const length = split.count ? split.x.length / split.count : 0;
+  const seen = new Int32Array(vocab).fill(-1);
+  for (let i = 0; i < split.count; i++)
+    for (let k = i * length; k < (i + 1) * length; k++) {
+      const id = split.x[k]!;
+      if (id > 0 && id < vocab && seen[id] !== i) {
+        seen[id] = i;
+        df[id]!++;
+      }
+    }
+  return Array.from(df, (d, id) => (id === 0 ? 0 : Math.log((1 + split.count) / (1 + d)) + 1));
+}

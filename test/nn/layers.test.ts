@@ -276,6 +276,34 @@ describe('nn layers on onnxruntime vs JS references', () => {
     expectClose(y, { dims: [3, 3], data: Float32Array.from(want) });
   });
 
+  it('EmbeddingBag with token weights: the weighted mean Σ w·row / Σ w (weights fixed, not parameters)', async () => {
+    const ids = input([4], { dtype: 'int64' });
+    const weights = [0, 1, 2, 0.5, 1, 3, 1, 1, 1, 4];
+    const bag = new EmbeddingBag({ vocab: 10, dim: 3, weights });
+    const model = new Network({ inputs: ids, outputs: bag.apply(ids) }).build({ seed: 2 });
+    expect(model.graph.initializers.filter((t) => t.dtype === 'float32').map((t) => t.name)).toEqual([
+      'embeddingbag_1.weight',
+    ]);
+    const y = await run(model, {
+      input: {
+        dtype: 'int64',
+        dims: [3, 4],
+        data: BigInt64Array.from([0n, 0n, 9n, 3n, 5n, 5n, 5n, 2n, 0n, 0n, 0n, 0n]),
+      },
+    });
+    const table = f32(init(model, 'embeddingbag_1.weight'));
+    const row = (id: number) => Array.from(table.subarray(id * 3, id * 3 + 3));
+    const weighted = (idsIn: number[]) => {
+      const total = idsIn.reduce((a, id) => a + weights[id]!, 0);
+      return [0, 1, 2].map((k) => idsIn.reduce((a, id) => a + weights[id]! * row(id)[k]!, 0) / total);
+    };
+    const want = [...weighted([9, 3]), ...weighted([5, 5, 5, 2]), 0, 0, 0];
+    expectClose(y, { dims: [3, 3], data: Float32Array.from(want) });
+    expect(() => new EmbeddingBag({ vocab: 10, dim: 3, weights: [1, 2] })).toThrow(
+      /token weights must be 10 finite non-negative numbers, got 2/,
+    );
+  });
+
   it('functional networks: two inputs, residual Add, Concat', async () => {
     const a = input([4], { name: 'a' });
     const b = input([4], { name: 'b' });

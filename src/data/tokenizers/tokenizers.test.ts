@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encoderFor, fitLength, OOV_ID, PAD_ID, TOKENIZERS, tokenizer } from './index.ts';
 import type { TokenizerState } from './tokenizer.ts';
+import { inverseDocumentFrequencies } from '../text-dataset.ts';
 
 const TEXTS = [
   'The lowest price, the LOWER cost!',
@@ -64,5 +65,13 @@ describe('tokenizers', () => {
     expect(() => tokenizer('sentencepiece')).toThrow(
       /unknown tokenizer 'sentencepiece' \(known: word, char, bpe, ngram\)/,
     );
+  });
+
+  it('inverse document frequencies: scikit-learn smooth idf per id, counted once per text, padding 0', () => {
+    // three texts of length 4 (padded at the start): id 2 in all three (twice in one), id 3 in one, id 4 in none
+    const x = Float32Array.from([0, 0, 2, 2, 0, 2, 3, 1, 2, 1, 1, 1]);
+    const idf = inverseDocumentFrequencies({ x, y: new Int32Array(3), count: 3 }, 5);
+    const want = [0, Math.log(4 / 3) + 1, Math.log(4 / 4) + 1, Math.log(4 / 2) + 1, Math.log(4 / 1) + 1];
+    idf.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
   });
 });
