@@ -9,6 +9,7 @@
  */
 import { Option, type Command } from 'commander';
 import { VergeError } from '../errors.ts';
+import { readFileSync, statSync } from 'node:fs';
 
 export interface NumberBounds {
   /** Smallest allowed value (inclusive). */
@@ -114,7 +115,10 @@ export function choice(flags: string, description: string, values: readonly stri
 export function cloudOptions(command: Command): Command {
   return command
     .option('--cloud <url>', 'control plane URL (or VERGE_CLOUD)')
-    .option('--api-key <key>', 'API key (or VERGE_API_KEY)')
+    .option('--api-key <key>', 'API key (or VERGE_API_KEY; shown by `ps` to every user: prefer --api-key-file)')
+    .option('--api-key-file <path>', 'read the API key from this file (first line)', (p: string) =>
+      readSecretFile(p, '--api-key-file'),
+    )
     .option('--data-dir <dir>', "read the admin key from a local cloud's data dir");
 }
 
@@ -122,5 +126,29 @@ export function cloudOptions(command: Command): Command {
 export interface CloudCliOptions {
   cloud?: string;
   apiKey?: string;
+  /** The key read from --api-key-file (the option's parser reads the file). */
+  apiKeyFile?: string;
   dataDir?: string;
+}
+
+/** Largest secret file read (a password, key or URL; a wrong path to a big file is refused, not read). */
+const MAX_SECRET_FILE_BYTES = 4096;
+
+/**
+ * A secret from a file (`--…-file` options): the process list shows argv to every user, a file is
+ * readable by whom its mode allows. The first line, without its line break; empty or too large is refused.
+ */
+export function readSecretFile(path: string, what: string): string {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_SECRET_FILE_BYTES)
+      throw new VergeError('E_BAD_ARGUMENT', `${what}: ${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof VergeError) throw e;
+    throw new VergeError('E_FILE_NOT_FOUND', `${what}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const secret = text.split(/\r?\n/, 1)[0]!;
+  if (!secret) throw new VergeError('E_BAD_ARGUMENT', `${what}: ${path} is empty`);
+  return secret;
 }

@@ -19,10 +19,16 @@ export const DEFAULT_CLOUD_URL = 'http://127.0.0.1:8080';
 /** Per-request timeout: long enough for a large upload's response, short enough to report a hung cloud. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
-export function resolveCloud(opts: { cloud?: string; apiKey?: string; dataDir?: string }): CloudConnection {
+export function resolveCloud(opts: {
+  cloud?: string;
+  apiKey?: string;
+  /** The key read from a file (`--api-key-file`). */
+  apiKeyFile?: string;
+  dataDir?: string;
+}): CloudConnection {
   const url = (opts.cloud ?? process.env.VERGE_CLOUD ?? DEFAULT_CLOUD_URL).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(url)) throw new VergeError('E_BAD_ARGUMENT', `--cloud must be an http(s) URL, got '${url}'`);
-  let apiKey = opts.apiKey ?? process.env.VERGE_API_KEY ?? null;
+  let apiKey = opts.apiKey ?? opts.apiKeyFile ?? process.env.VERGE_API_KEY ?? null;
   const dataDir = opts.dataDir ?? process.env.VERGE_CLOUD_DATA_DIR;
   if (!apiKey && dataDir) {
     const p = join(dataDir, ADMIN_KEY_FILE);

@@ -6,6 +6,8 @@ import { emit, note } from '../output.ts';
 interface AgentOptions {
   cloud?: string;
   enrollToken?: string;
+  /** The token read from --enroll-token-file. */
+  enrollTokenFile?: string;
   name?: string;
   dataDir?: string;
   port?: number;
@@ -32,7 +34,7 @@ export default async function agent(opts: AgentOptions): Promise<void> {
   const agent = await EdgeAgent.start({
     dataDir,
     cloudUrl: cloud,
-    enrollToken: opts.enrollToken,
+    enrollToken: opts.enrollToken ?? opts.enrollTokenFile,
     name: opts.name,
     profile: parseProfileSpec(opts.profile),
     port: opts.port,

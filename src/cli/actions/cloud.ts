@@ -12,6 +12,8 @@ interface CloudOptions {
   broker?: string;
   brokerUsername?: string;
   brokerPassword?: string;
+  /** The password read from --broker-password-file. */
+  brokerPasswordFile?: string;
   mqttPort: number;
   mqttHost: string;
   publicMqttUrl?: string;
@@ -26,15 +28,43 @@ interface CloudOptions {
 }
 
 /** `verge cloud …`: runs until SIGINT/SIGTERM. */
+/** Secrets never come from argv, which `ps` shows every user of the machine: files or the environment. */
+function refuseSecretsOnArgv(opts: CloudOptions): void {
+  if (opts.brokerPassword !== undefined)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      '--broker-password would show the password to every user of this machine (ps): use --broker-password-file or VERGE_BROKER_PASSWORD',
+    );
+  if (opts.db && /^postgres(ql)?:\/\//.test(opts.db)) {
+    let password = '';
+    try {
+      password = new URL(opts.db).password;
+    } catch {
+      // not a URL: openDatabase reports it
+    }
+    if (password)
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        '--db carries a password, which ps shows to every user of this machine: give it in PGPASSWORD or ~/.pgpass',
+      );
+  }
+}
+
+function brokerPassword(opts: CloudOptions): string | undefined {
+  return opts.brokerPasswordFile ?? process.env.VERGE_BROKER_PASSWORD;
+}
+
 export default async function cloud(opts: CloudOptions): Promise<void> {
   const dataDir = opts.dataDir ?? process.env.VERGE_CLOUD_DATA_DIR ?? DEFAULT_DATA_DIR;
+  refuseSecretsOnArgv(opts);
+  const password = brokerPassword(opts);
   const cp = await buildControlPlane({
     dataDir,
     db: opts.db,
     pgSchema: opts.pgSchema,
     broker: opts.broker,
     brokerUsername: opts.brokerUsername,
-    brokerPassword: opts.brokerPassword ?? process.env.VERGE_BROKER_PASSWORD,
+    brokerPassword: password,
     mqttHost: opts.mqttHost,
     mqttPort: opts.mqttPort,
     publicMqttUrl: opts.publicMqttUrl,

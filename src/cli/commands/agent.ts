@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../command.ts';
-import { nonNegativeInt, port, positiveInt } from '../options.ts';
+import { nonNegativeInt, port, positiveInt, readSecretFile } from '../options.ts';
 import { PROFILE_PRESET_NAMES } from '../../edge/profile-presets.ts';
 
 export function register(program: Command): void {
@@ -12,6 +12,9 @@ export function register(program: Command): void {
     )
     .option('--cloud <url>', 'control plane URL (default: $VERGE_CLOUD; needed for the first start)')
     .option('--enroll-token <token>', 'one-time enrollment token from `verge enroll-token` (first start only)')
+    .option('--enroll-token-file <path>', 'read the enrollment token from this file (not shown by `ps`)', (p: string) =>
+      readSecretFile(p, '--enroll-token-file'),
+    )
     .option('--name <name>', 'device name shown by `verge devices` (default: host name)')
     .option(
       '--data-dir <dir>',

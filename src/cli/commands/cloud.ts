@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { action } from '../command.ts';
-import { port } from '../options.ts';
+import { port, readSecretFile } from '../options.ts';
 
 /** Default HTTP port of `verge cloud` (and of VERGE_CLOUD when unset). */
 const DEFAULT_PORT = 8080;
@@ -20,7 +20,12 @@ export function register(program: Command): void {
     )
     .option('--broker <url>', 'external MQTT broker (mqtt://host:port); default: embedded broker')
     .option('--broker-username <u>', 'control-plane username on the external broker')
-    .option('--broker-password <p>', 'control-plane password on the external broker (or VERGE_BROKER_PASSWORD)')
+    .option(
+      '--broker-password-file <path>',
+      'read the control-plane password on the external broker from this file (or VERGE_BROKER_PASSWORD)',
+      (p: string) => readSecretFile(p, '--broker-password-file'),
+    )
+    .addOption(new Option('--broker-password <p>').hideHelp()) // refused: `ps` shows argv to every user
     .option('--mqtt-port <port>', 'embedded broker port (0 = ephemeral)', port('--mqtt-port'), DEFAULT_MQTT_PORT)
     .option('--mqtt-host <addr>', 'embedded broker bind address', '127.0.0.1')
     .option('--public-mqtt-url <url>', 'broker URL handed to devices at enrollment (default: the broker URL)')
@@ -37,7 +42,10 @@ export function register(program: Command): void {
       '--mosquitto-auth-dir <dir>',
       'with an external Mosquitto: write its password_file and acl_file here (reload it with SIGHUP)',
     )
-    .option('--db <url>', 'postgres://user@host:port/db for PostgreSQL; default SQLite in the data dir')
+    .option(
+      '--db <url>',
+      'postgres://user@host:port/db for PostgreSQL (password in PGPASSWORD or ~/.pgpass, never in the URL); default SQLite in the data dir',
+    )
     .option('--pg-schema <name>', 'PostgreSQL schema for the tables', 'public')
     .option(
       '--init',
