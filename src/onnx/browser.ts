@@ -10,6 +10,7 @@ export * from './builder.ts';
 export * from './toposort.ts';
 export * from './validate.ts';
 export * from './info.ts';
+export * from './weights.ts';
 export * from './shape/index.ts';
 export * from './opset-upgrade.ts';
 export { withMinimumIrVersion } from './ir-version.ts';

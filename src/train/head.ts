@@ -10,6 +10,8 @@ import {
   cloneModel,
   isFloat,
   isDefaultDomain,
+  inChannelAxis,
+  outChannelAxis,
   type Model,
   type Node,
   type Tensor,
@@ -95,18 +97,15 @@ export function findHead(model: Model, output?: string): ClassifierHead {
     if (n.opType === 'MatMul') {
       const w = constant(n.inputs[1]);
       if (!w || w.dims.length !== 2) return notFound(`${describeNode(n)} has no constant 2-D weight`);
-      return head(n, 'MatMul', w, 1, w.dims[0]!, bias);
+      return head(n, 'MatMul', w, outChannelAxis(n, 2)!, w.dims[inChannelAxis(n, 2)!]!, bias);
     }
     if (bias !== undefined) return notFound(`the bias Add is not fed by a MatMul`);
     if (n.opType === 'Gemm') {
       const w = constant(n.inputs[1]);
       if (!w || w.dims.length !== 2) return notFound(`${describeNode(n)} has no constant weight`);
-      const a = n.attributes.transB;
-      const transB = a?.type === 'int' ? a.value : 0;
-      const axis = transB ? 0 : 1;
       const c = n.inputs[2] ? constant(n.inputs[2]) : undefined;
       if (n.inputs[2] && !c) return notFound(`${describeNode(n)} has a computed bias`);
-      return head(n, 'Gemm', w, axis, w.dims[1 - axis]!, c?.name);
+      return head(n, 'Gemm', w, outChannelAxis(n, 2)!, w.dims[inChannelAxis(n, 2)!]!, c?.name);
     }
     if (n.opType === 'Conv') {
       const w = constant(n.inputs[1]);
@@ -116,7 +115,7 @@ export function findHead(model: Model, output?: string): ClassifierHead {
       const c = n.inputs[2] ? constant(n.inputs[2]) : undefined;
       if (n.inputs[2] && !c) return notFound(`${describeNode(n)} has a computed bias`);
       const fanIn = w.dims.slice(1).reduce((x, y) => x * y, 1);
-      return head(n, 'Conv', w, 0, fanIn, c?.name);
+      return head(n, 'Conv', w, outChannelAxis(n, w.dims.length)!, fanIn, c?.name);
     }
     if (!PASS_THROUGH.has(n.opType)) return notFound(`it comes from ${describeNode(n)}`);
     value = n.inputs[0]!;

@@ -9,8 +9,8 @@ function key(domain: string, op: string): string {
   return `${domain}::${op}`;
 }
 
-/** Add (or replace) a rule; domain '' is ai.onnx. */
-export function registerShapeRule(rule: ShapeRule): void {
+/** Add a rule; domain '' is ai.onnx. Not exported: the rules are the files in ops/ and contrib/ (no global mutation). */
+function registerShapeRule(rule: ShapeRule): void {
   rules.set(key(rule.domain ?? '', rule.op), rule);
 }
 

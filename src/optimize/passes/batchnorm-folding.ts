@@ -8,6 +8,7 @@ import {
   cloneModel,
   makeTensor,
   isDefaultDomain,
+  outChannelAxis,
   type Graph,
   type Model,
   type Node,
@@ -69,9 +70,9 @@ function floatArray(t: Tensor): Float32Array | Float64Array | undefined {
 interface Target {
   producer: Node;
   params: BnParams;
-  /** Output channels and, for Gemm, whether weights are [N, K] (transB) or [K, N]. */
+  /** Output channels, and the weight axis holding them (0: Conv, Gemm [N, K] with transB; 1: Gemm [K, N]). */
   channels: number;
-  transB: boolean;
+  outAxis: number;
 }
 
 function foldTarget(bn: Node, index: GraphIndex): Target | undefined {
@@ -86,18 +87,19 @@ function foldTarget(bn: Node, index: GraphIndex): Target | undefined {
   const bias = producer.inputs[2] ? index.constant(producer.inputs[2]) : undefined;
   if (producer.inputs[2] && (!bias || !floatArray(bias))) return undefined;
   if (producer.opType === 'Conv') {
-    if (w.dims[0] !== params.scale.length) return undefined;
+    const outAxis = outChannelAxis(producer, w.dims.length)!;
+    if (w.dims[outAxis] !== params.scale.length) return undefined;
     if (bias && bias.data.length !== params.scale.length) return undefined;
-    return { producer, params, channels: w.dims[0]!, transB: false };
+    return { producer, params, channels: w.dims[outAxis]!, outAxis };
   }
   if (producer.opType === 'Gemm') {
     if (w.dims.length !== 2 || intAttr(producer, 'transA', 0) !== 0) return undefined;
-    const transB = intAttr(producer, 'transB', 0) === 1;
-    const n = transB ? w.dims[0]! : w.dims[1]!;
+    const outAxis = outChannelAxis(producer, 2)!;
+    const n = w.dims[outAxis]!;
     if (n !== params.scale.length) return undefined;
     // C must be per-output (shape [N] or [1, N]) or a scalar to be folded with BN's shift.
     if (bias && bias.data.length !== n && bias.data.length !== 1) return undefined;
-    return { producer, params, channels: n, transB };
+    return { producer, params, channels: n, outAxis };
   }
   return undefined;
 }
@@ -107,7 +109,7 @@ function fold(g: Graph, index: GraphIndex, bn: Node, t: Target): void {
   const w = index.constant(producer.inputs[1]!)!;
   const wData = w.data as Float32Array;
   const newW = new Float32Array(wData.length);
-  if (producer.opType === 'Conv' || t.transB) {
+  if (t.outAxis === 0) {
     const per = wData.length / channels;
     for (let c = 0; c < channels; c++)
       for (let k = 0; k < per; k++) newW[c * per + k] = wData[c * per + k]! * params.scale[c]!;

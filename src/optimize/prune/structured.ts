@@ -19,7 +19,9 @@ import { VergeError } from '../../errors.ts';
 import {
   cloneModel,
   inferShapes,
+  inChannelAxis,
   makeTensor,
+  outChannelAxis,
   type Graph,
   type Model,
   type Node,
@@ -300,7 +302,7 @@ function traceDense(
   if (d.opType === 'Gemm' && intAttr(d, 'transA', 0) !== 0)
     throw new NotPrunable(`Gemm '${d.name}' transposes its input`);
   if (w.dims.length !== 2) throw new NotPrunable(`${d.opType} '${d.name}' has a ${w.dims.length}-D weight`);
-  const k = d.opType === 'Gemm' && intAttr(d, 'transB', 0) === 1 ? w.dims[1]! : w.dims[0]!;
+  const k = w.dims[inChannelAxis(d, 2)!]!;
   const block = knownBlock ?? k / width;
   if (!Number.isInteger(block) || block * width !== k)
     throw new NotPrunable(`${d.opType} '${d.name}' input size ${k} is not a multiple of ${width} channels`);
@@ -327,19 +329,20 @@ function asProducer(n: Node, index: GraphIndex): Producer | string | undefined {
     if (intAttr(n, 'group', 1) !== 1) return 'grouped/depthwise Conv';
     const bias = n.inputs[2] ? constWeight(n, 2, index) : undefined;
     if (n.inputs[2] && !bias) return 'bias is not constant';
-    return { node: n, weight: w, outAxis: 0, channels: w.dims[0]!, bias, output: n.outputs[0]! };
+    const outAxis = outChannelAxis(n, w.dims.length)!;
+    return { node: n, weight: w, outAxis, channels: w.dims[outAxis]!, bias, output: n.outputs[0]! };
   }
   if (n.opType === 'Gemm') {
     if (!w || w.dims.length !== 2) return 'weights are not a constant 2-D float32 tensor';
-    const transB = intAttr(n, 'transB', 0) === 1;
-    const units = transB ? w.dims[0]! : w.dims[1]!;
+    const outAxis = outChannelAxis(n, 2)!;
+    const units = w.dims[outAxis]!;
     const bias = n.inputs[2] ? constWeight(n, 2, index) : undefined;
     if (n.inputs[2] && (!bias || (bias.data.length !== units && bias.data.length !== 1)))
       return 'bias is not a constant per-unit vector';
     return {
       node: n,
       weight: w,
-      outAxis: transB ? 0 : 1,
+      outAxis,
       channels: units,
       bias: bias && bias.data.length === units ? bias : undefined,
       output: n.outputs[0]!,
@@ -349,7 +352,8 @@ function asProducer(n: Node, index: GraphIndex): Producer | string | undefined {
     if (!w || w.dims.length !== 2) return undefined;
     const out = n.outputs[0]!;
     const add = index.soleConsumer(out);
-    const units = w.dims[1]!;
+    const outAxis = outChannelAxis(n, 2)!;
+    const units = w.dims[outAxis]!;
     if (add?.opType === 'Add') {
       const other = add.inputs[0] === out ? add.inputs[1]! : add.inputs[0]!;
       const b = index.constant(other);
@@ -357,14 +361,14 @@ function asProducer(n: Node, index: GraphIndex): Producer | string | undefined {
         return {
           node: n,
           weight: w,
-          outAxis: 1,
+          outAxis,
           channels: units,
           addBias: { node: add, tensor: b },
           output: add.outputs[0]!,
         };
       }
     }
-    return { node: n, weight: w, outAxis: 1, channels: units, output: out };
+    return { node: n, weight: w, outAxis, channels: units, output: out };
   }
   return undefined;
 }
@@ -522,7 +526,7 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
         depthwise.add(u.node);
       } else {
         const w = index.constant(u.node.inputs[1]!)!;
-        const inAxis = u.node.opType === 'Gemm' && intAttr(u.node, 'transB', 0) === 1 ? 1 : 0;
+        const inAxis = inChannelAxis(u.node, 2)!;
         const rows: number[] = [];
         for (const c of shifted) for (let b = 0; b < u.block; b++) rows.push(c * u.block + b);
         remove(w.name, inAxis, rows);

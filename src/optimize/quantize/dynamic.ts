@@ -12,6 +12,7 @@ import {
   GraphBuilder,
   defaultOpset,
   numel,
+  outChannelAxis,
   type Graph,
   type Model,
   type Node,
@@ -210,7 +211,7 @@ function problem(n: Node, idx: GraphIndex, inputType: string | undefined): strin
   if (bias) {
     const bt = idx.constant(bias);
     if (!bt || bt.dtype !== 'float32') return 'bias is not a constant float32 initializer';
-    const outChannels = n.opType === 'Conv' ? w.dims[0]! : intAttr(n, 'transB', 0) ? w.dims[0]! : w.dims[1]!;
+    const outChannels = w.dims[outChannelAxis(n, w.dims.length)!]!;
     if (n.opType === 'Conv' && numel(bt.dims) !== outChannels) return 'Conv bias is not one value per output channel';
   }
   return undefined;

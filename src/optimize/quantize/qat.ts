@@ -15,7 +15,7 @@
  */
 import { VergeError } from '../../errors.ts';
 import type { Split } from '../../data/browser.ts';
-import { cloneModel, GraphBuilder, type Model, type Node } from '../../onnx/browser.ts';
+import { cloneModel, GraphBuilder, outChannelAxis, type Model, type Node } from '../../onnx/browser.ts';
 import { fit, splitDataset, TrainingSession, type FitCallback } from '../../train/index.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData } from './calibrate.ts';
 import {
@@ -34,7 +34,6 @@ import {
   type StaticPlan,
   type StaticQuantizeOptions,
 } from './static.ts';
-import { intAttr } from '../passes/graph-index.ts';
 
 /** 2^23: float32's fraction bits; scaling by it makes the int64 round trip of detach() exact for |u| ≥ 1. */
 const DETACH_SCALE = 2 ** 23;
@@ -125,13 +124,7 @@ export function insertFakeQuant(
       // per-channel symmetric int8 weights, scale = max|w| / 127 of the current weights
       const w = orig.inputs[1]!;
       const rank = g.initializers.find((t) => t.name === w)!.dims.length;
-      const axis = !plan.perChannel
-        ? undefined
-        : orig.opType === 'Conv'
-          ? 0
-          : orig.opType === 'Gemm' && intAttr(orig, 'transB', 0)
-            ? 0
-            : 1;
+      const axis = plan.perChannel ? outChannelAxis(orig, rank) : undefined;
       const axes = Array.from({ length: rank }, (_, k) => k).filter((k) => k !== axis);
       const absmax = op('ReduceMax', [op('Abs', [detach(w)])], { axes, keepdims: 1 });
       const scale = op('Max', [

@@ -15,6 +15,7 @@ import {
   GraphBuilder,
   defaultOpset,
   numel,
+  outChannelAxis,
   type Graph,
   type Model,
   type Node,
@@ -227,7 +228,7 @@ function weightedProblem(
   const b = n.inputs[2];
   if (b && n.opType !== 'MatMul') {
     const bt = idx.constant(b);
-    const outChannels = n.opType === 'Conv' ? w.dims[0]! : intAttr(n, 'transB', 0) ? w.dims[0]! : w.dims[1]!;
+    const outChannels = w.dims[outChannelAxis(n, w.dims.length)!]!;
     if (!bt || bt.dtype !== 'float32') return 'bias is not a constant float32 initializer';
     if (numel(bt.dims) !== outChannels || bt.dims.filter((d) => d !== 1).length > 1)
       return 'bias is not one value per output channel';
@@ -321,13 +322,6 @@ function rootOf(plan: StaticPlan, t: string): string {
   return cur;
 }
 
-/** Weight channel axis for per-channel scales: output channels of Conv, columns (N) of Gemm/MatMul. */
-function weightAxis(n: Node): number {
-  if (n.opType === 'Conv') return 0;
-  if (n.opType === 'Gemm') return intAttr(n, 'transB', 0) ? 0 : 1;
-  return 1;
-}
-
 /**
  * Rewrite `model` into QDQ form given calibrated `ranges` for the plan's tensors. Pure: the input
  * model is not modified.
@@ -412,7 +406,7 @@ export function applyStatic(
       weightsQuantized++;
       const wName = orig.inputs[1]!;
       const w = idx.constant(wName)!;
-      const axis = plan.perChannel ? weightAxis(orig) : undefined;
+      const axis = plan.perChannel ? outChannelAxis(orig, w.dims.length) : undefined;
       const { q, scales } = quantizeSymmetricInt8(float32Data(w)!, w.dims, axis);
       const perAxis = axis !== undefined;
       const sdims = perAxis ? [scales.length] : [];

@@ -16,12 +16,14 @@ import {
   cloneModel,
   GraphBuilder,
   defaultOpset,
+  layoutAxis,
   numel,
+  weightLayout,
   type Graph,
   type Model,
   type Node,
 } from '../../onnx/browser.ts';
-import { GraphIndex, intAttr } from '../passes/graph-index.ts';
+import { GraphIndex } from '../passes/graph-index.ts';
 import { countOps, float32Data, modelBytes, nodeLabel, type QuantizeResult, type SkippedNode } from './common.ts';
 
 export type WeightBitsScheme = 'fixed-point' | 'affine';
@@ -36,15 +38,6 @@ export interface WeightBitsOptions {
   /** 'auto' (default): UINT4 for 4-bit when opset >= 21; 'packed': always the bit stream. */
   storage?: 'auto' | 'packed';
 }
-
-/** Which input of which op is a weight, and its output-channel axis. */
-const WEIGHT_INPUTS: Record<string, (n: Node) => { input: number; axis: number }[]> = {
-  Conv: () => [{ input: 1, axis: 0 }],
-  ConvTranspose: () => [{ input: 1, axis: 1 }],
-  Gemm: (n) => [{ input: 1, axis: intAttr(n, 'transB', 0) ? 0 : 1 }],
-  MatMul: () => [{ input: 1, axis: -1 }],
-  Gather: () => [{ input: 0, axis: 0 }],
-};
 
 /** UINT4 initializers and Cast from them: ONNX opset 21. */
 const UINT4_OPSET = 21;
@@ -166,22 +159,19 @@ export function quantizeWeightBits(model: Model, opts: WeightBitsOptions): Quant
   const skipped: SkippedNode[] = [];
   const quantizedNodes: Node[] = [];
   g.nodes.forEach((n, i) => {
-    const rule = WEIGHT_INPUTS[n.opType];
-    if (!rule || n.domain !== '') return;
-    for (const { input, axis } of rule(n)) {
-      const name = n.inputs[input];
-      const t = name ? idx.constant(name) : undefined;
-      if (!name || !t) continue;
-      if (t.dtype !== 'float32') {
-        skipped.push({ node: nodeLabel(n, i), op: n.opType, reason: `weight is ${t.dtype}, not float32` });
-        continue;
-      }
-      const ax = axis < 0 ? t.dims.length + axis : axis;
-      const prev = axisOf.get(name);
-      if (prev !== undefined && prev !== ax) axisOf.set(name, -1);
-      else axisOf.set(name, ax);
-      quantizedNodes.push(n);
+    const layout = weightLayout(n);
+    const name = layout && n.inputs[layout.weight];
+    const t = name ? idx.constant(name) : undefined;
+    if (!layout || !name || !t) return;
+    if (t.dtype !== 'float32') {
+      skipped.push({ node: nodeLabel(n, i), op: n.opType, reason: `weight is ${t.dtype}, not float32` });
+      return;
     }
+    const ax = layoutAxis(layout.outAxis, t.dims.length);
+    const prev = axisOf.get(name);
+    if (prev !== undefined && prev !== ax) axisOf.set(name, -1);
+    else axisOf.set(name, ax);
+    quantizedNodes.push(n);
   });
 
   const rename = new Map<string, string>();
