@@ -82,7 +82,7 @@ export async function pullFleetDataset(
   if (!shape || ids.length === 0)
     throw new VergeError(
       'E_DATA_INVALID',
-      `the fleet has no labelled collected items of '${model}' (${unlabelled} without a label: label them with POST ${EDGE_LOOP_PATHS.labels}, or offload to a cloud model)`,
+      `the fleet has no labelled collected items of '${model}' (${unlabelled} without a label: label them with 'verge label set', or offload to a cloud model)`,
     );
   const per = shape.reduce((a, b) => a * b, 1);
   const split = (idx: number[]): Split => {

@@ -16,6 +16,8 @@ import {
   type DriftOverview,
   type DriftScore,
   LabelItemsRequest,
+  MAX_UNKNOWN_NAMED,
+  type LabelItemsResponse,
   SetEdgeLoopPolicyRequest,
   decodeUploadBatch,
   encodeUploadBatch,
@@ -186,12 +188,17 @@ export class EdgeLoopService {
     return { items: items.map(({ frame: _f, ...rest }) => rest), total: await this.host.repo.count(q) };
   }
 
-  async label(body: unknown): Promise<{ labelled: number; unknown: number }> {
+  /** Operator labels; items not found (or not of `model`) are named in `unknown_items` and change nothing. */
+  async label(body: unknown): Promise<LabelItemsResponse> {
     const r = LabelItemsRequest.safeParse(body);
     if (!r.success)
       throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const n = await this.host.repo.label(r.data.labels, 'operator');
-    return { labelled: n, unknown: r.data.labels.length - n };
+    const unknown = await this.host.repo.label(r.data.labels, 'operator', r.data.model);
+    return {
+      labelled: r.data.labels.length - unknown.length,
+      unknown: unknown.length,
+      unknown_items: unknown.slice(0, MAX_UNKNOWN_NAMED),
+    };
   }
 
   /**

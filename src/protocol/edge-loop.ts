@@ -261,14 +261,27 @@ export const CollectedItem = CollectedItemMeta.extend({
 export type CollectedItem = z.infer<typeof CollectedItem>;
 export const CollectedItemsResponse = z.object({ items: z.array(CollectedItem), total: z.number().int() });
 
+/** Labels given in one request at most (`verge label set --file` sends larger files in several). */
+export const MAX_LABELS_PER_REQUEST = 10_000;
+/** Unknown items named in a LabelItemsResponse at most (all are counted). */
+export const MAX_UNKNOWN_NAMED = 100;
+
 export const LabelItemsRequest = z.object({
   labels: z
     .array(z.object({ device_id: DeviceIdSchema, id: ItemId, label: z.number().int().min(0).max(1_000_000) }))
     .min(1)
-    .max(10_000),
+    .max(MAX_LABELS_PER_REQUEST),
+  /** Only label items of this model; the others count as unknown (a guard against a wrong item list). */
+  model: ModelName.optional(),
 });
 export type LabelItemsRequest = z.infer<typeof LabelItemsRequest>;
-export const LabelItemsResponse = z.object({ labelled: z.number().int(), unknown: z.number().int() });
+export const LabelItemsResponse = z.object({
+  labelled: z.number().int(),
+  unknown: z.number().int(),
+  /** The first MAX_UNKNOWN_NAMED items that were not found (or not of `model`). */
+  unknown_items: z.array(z.object({ device_id: z.string(), id: z.string() })).optional(),
+});
+export type LabelItemsResponse = z.infer<typeof LabelItemsResponse>;
 
 /** Route patterns of the loop's API. */
 export const EDGE_LOOP_ROUTES = {

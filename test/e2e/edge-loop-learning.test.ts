@@ -116,7 +116,7 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     const labelled = await cloud.admin.post<{ labelled: number; unknown: number }>(EDGE_LOOP_PATHS.labels, {
       labels: mine.map((it, i) => ({ device_id: agent.deviceId, id: it.id, label: data.test.y[i]! })),
     });
-    expect(labelled).toEqual({ labelled: N, unknown: 0 });
+    expect(labelled).toEqual({ labelled: N, unknown: 0, unknown_items: [] });
 
     // verge data pull --from-fleet: the labelled items as a data folder verge's loaders read
     const pulledDir = join(cloud.dataDir, 'pulled');

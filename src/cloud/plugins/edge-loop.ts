@@ -37,7 +37,7 @@ export interface EdgeLoopApi {
   admitUpload(deviceId: string, bytes: number | null): void;
   receive(deviceId: string, body: Uint8Array, charged?: boolean): Promise<UploadResponse>;
   list(q: ItemQuery): Promise<{ items: unknown[]; total: number }>;
-  label(body: unknown): Promise<{ labelled: number; unknown: number }>;
+  label(body: unknown): Promise<LabelItemsResponse>;
   exportPage(q: ItemQuery): Promise<Uint8Array>;
   receiveDrift(deviceId: string, body: unknown): Promise<{ stored: number }>;
   setReference(ref: string, body: unknown): Promise<unknown>;
@@ -71,6 +71,7 @@ const itemQuery = {
     device: { type: 'string', maxLength: 64 },
     reason: { type: 'string', enum: [...COLLECT_REASONS] },
     labelled: { type: 'string', enum: ['true', 'false'] },
+    order: { type: 'string', enum: ['received', 'hardest'] },
     since: { type: 'string', pattern: INT },
     limit: { type: 'string', pattern: INT },
     offset: { type: 'string', pattern: INT },
@@ -89,6 +90,7 @@ function toItemQuery(q: Record<string, string | undefined>): ItemQuery {
     device: q.device,
     reason: q.reason,
     labelled: q.labelled === undefined ? undefined : q.labelled === 'true',
+    order: q.order as ItemQuery['order'],
     since: num(q.since),
     limit,
     offset: num(q.offset),

@@ -23,6 +23,8 @@ export interface ItemQuery {
   /** Only items with a label (operator or cloud model). */
   labelled?: boolean;
   reason?: string;
+  /** 'received' (default): oldest first; 'hardest': lowest top-1 probability first. */
+  order?: 'received' | 'hardest';
   since?: number;
   limit?: number;
   offset?: number;
@@ -143,7 +145,7 @@ export class EdgeLoopRepository {
       cond.push('received_at >= ?');
       params.push(q.since);
     }
-    if (q.labelled) cond.push('label IS NOT NULL');
+    if (q.labelled !== undefined) cond.push(q.labelled ? 'label IS NOT NULL' : 'label IS NULL');
     return { sql: cond.length ? `WHERE ${cond.join(' AND ')}` : '', params };
   }
 
@@ -151,7 +153,7 @@ export class EdgeLoopRepository {
     const w = this.where(q);
     const rows = await this.db.all(
       `SELECT ${ITEM_COLUMNS}${withFrames ? ', frame' : ''} FROM loop_items ${w.sql}
-       ORDER BY received_at, device_id, id LIMIT ? OFFSET ?`,
+       ORDER BY ${q.order === 'hardest' ? 'top1, ' : ''}received_at, device_id, id LIMIT ? OFFSET ?`,
       [...w.params, q.limit ?? 1000, q.offset ?? 0],
     );
     return rows.map((r) => toItem(r, withFrames));
@@ -174,21 +176,23 @@ export class EdgeLoopRepository {
   }
 
   /** Set labels; returns how many items were found. */
+  /** Set labels; returns the (device, id) pairs that matched no item (of `model`, when given). */
   async label(
     labels: readonly { device_id: string; id: string; label: number }[],
     source: 'operator' | 'cloud-model',
-  ): Promise<number> {
-    let n = 0;
+    model?: string,
+  ): Promise<{ device_id: string; id: string }[]> {
+    const unknown: { device_id: string; id: string }[] = [];
     await this.db.transaction(async (tx) => {
-      for (const l of labels)
-        n += await tx.run('UPDATE loop_items SET label = ?, label_source = ? WHERE device_id = ? AND id = ?', [
-          l.label,
-          source,
-          l.device_id,
-          l.id,
-        ]);
+      for (const l of labels) {
+        const n = await tx.run(
+          `UPDATE loop_items SET label = ?, label_source = ? WHERE device_id = ? AND id = ?${model !== undefined ? ' AND model = ?' : ''}`,
+          [l.label, source, l.device_id, l.id, ...(model !== undefined ? [model] : [])],
+        );
+        if (n === 0) unknown.push({ device_id: l.device_id, id: l.id });
+      }
     });
-    return n;
+    return unknown;
   }
 
   async insertDrift(reports: readonly DriftReport[]): Promise<void> {
