@@ -23,6 +23,7 @@ import {
 } from '../../protocol/index.ts';
 import { evaluate, fit, TrainingSession } from '../../train/index.ts';
 import { pullFleetDataset } from '../fleet-data.ts';
+import { canaryAfterRetrain, retrainDue, type TriggerDecision } from '../retrain-trigger.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note, table } from '../output.ts';
 
@@ -39,17 +40,48 @@ interface RetrainFlags extends CloudCliOptions {
   dryRun?: boolean;
   out?: string;
   threads?: number;
+  whenDrifted?: boolean;
+  driftThreshold: number;
+  driftWindowH: number;
+  cooldownH: number;
+  minLabelled: number;
+  rollout?: number;
   json?: boolean;
 }
 
-export default async function retrain(ref: string, f: RetrainFlags): Promise<void> {
-  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})@(\S+)$/.exec(ref);
-  if (!m || !semver.valid(m[2]!))
-    throw new VergeError('E_BAD_ARGUMENT', `give the starting model as <name>@<semver>, e.g. clf@1.0.0; got '${ref}'`);
-  const [, name, version] = m as unknown as [string, string, string];
-  const next = f.version ?? semver.inc(version, 'minor')!;
-  if (!semver.valid(next)) throw new VergeError('E_BAD_ARGUMENT', `--version '${f.version}' is not semver`);
+export default async function retrain(spec: string, f: RetrainFlags): Promise<void> {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?:@(\S+))?$/.exec(spec);
+  if (!m || (m[2] !== undefined && !semver.valid(m[2])) || (m[2] === undefined && !f.whenDrifted))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `give the starting model as <name>@<semver>, e.g. clf@1.0.0 (or <name> with --when-drifted); got '${spec}'`,
+    );
+  if (f.rollout !== undefined && f.dryRun)
+    throw new VergeError('E_BAD_ARGUMENT', '--rollout deploys what is published; --dry-run publishes nothing');
+  if (f.version !== undefined && !semver.valid(f.version))
+    throw new VergeError('E_BAD_ARGUMENT', `--version '${f.version}' is not semver`);
+  const name = m[1]!;
   const client = new CloudClient(resolveCloud(f));
+  let trigger: TriggerDecision | undefined;
+  if (f.whenDrifted) {
+    trigger = await retrainDue(client, name, {
+      threshold: f.driftThreshold,
+      windowMs: f.driftWindowH * 3600_000,
+      cooldownMs: f.cooldownH * 3600_000,
+      minLabelled: f.minLabelled,
+    });
+    if (!trigger.due) {
+      const { reason, drift } = trigger;
+      emit(f, { from: null, published: null, triggered: false, reason, drift }, () => `not retraining: ${reason}`);
+      return;
+    }
+    note(
+      `retraining: ${name}@${trigger.version} drifted (score ${trigger.drift.score!.toFixed(3)} > ${f.driftThreshold} over ${trigger.drift.samples} inputs), ${trigger.labelled} labelled items`,
+    );
+  }
+  const version = m[2] ?? (trigger?.due ? trigger.version : '');
+  const ref = `${name}@${version}`;
+  const next = f.version ?? semver.inc(version, 'minor')!;
   const listed = await client.get<ModelsResponse>(HTTP_PATHS.model(name));
   const mv = listed.models[0]?.versions.find((v) => v.version === version);
   if (!mv) throw new VergeError('E_NOT_FOUND', `no version ${version} of '${name}' in the registry`);
@@ -109,6 +141,7 @@ export default async function retrain(ref: string, f: RetrainFlags): Promise<voi
 
   const worse = after.accuracy < before.accuracy;
   let published: { name: string; version: string } | null = null;
+  let deployment: { id: string; state: string; devices: number } | null = null;
   if (!f.dryRun) {
     if (worse && !f.force)
       throw new VergeError(
@@ -136,13 +169,23 @@ export default async function retrain(ref: string, f: RetrainFlags): Promise<voi
     const reference = emptyDriftSummary();
     addToDriftSummary(reference, train.x, train.count, train.y);
     await client.request('PUT', EDGE_LOOP_PATHS.reference(`${name}@${next}`), reference);
-    note(
-      `published ${name}@${next} (parent ${ref}); roll it out with: verge deploy ${name}@${next} --strategy canary:10`,
-    );
+    if (f.rollout === undefined)
+      note(
+        `published ${name}@${next} (parent ${ref}); roll it out with: verge deploy ${name}@${next} --strategy canary:10`,
+      );
+    else {
+      const dep = await canaryAfterRetrain(client, name, version, next, f.rollout);
+      deployment = { id: dep.id, state: dep.state, devices: dep.devices.length };
+      note(
+        `published ${name}@${next} (parent ${ref}); canary deployment ${dep.id} (${f.rollout}% of ${dep.devices.length} device(s)); watch it with: verge deployments`,
+      );
+    }
   }
   const result = {
     from: ref,
     published,
+    ...(trigger ? { triggered: true, drift: trigger.drift } : {}),
+    ...(f.rollout !== undefined ? { deployment } : {}),
     samples: {
       train: train.count,
       collected_train: collected.train.count,
