@@ -14,7 +14,8 @@
  *     adds ngram × text-bow and the baseline on all ~34k training texts.
  * Training goes through the real CLI (`verge train --json`), one run at a time.
  *
- *   npm run bench -- data [--quick] [--parts augment,images,text] [--image-train N] [--text-train N] [--epochs N] [--text-full] [--text-missing]
+ *   npm run bench -- data [--quick] [--parts augment,images,text] [--image-train N] [--text-train N] [--epochs N] [--text-full]
+ *     [--text-full-weights idf|none] [--text-missing]
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,8 @@ const { values } = parseArgs({
     'text-full': { type: 'boolean', default: false },
     // reuse the text cells of the last data.json with the same training size and recipe
     'text-missing': { type: 'boolean', default: false },
+    // --text-full's text-bow: weigh tokens in the bag by their inverse document frequency ('idf') or not ('none')
+    'text-full-weights': { type: 'string', default: 'none' },
   },
 });
 const quick = values.quick!;
@@ -375,10 +378,12 @@ print(json.dumps(out))
     // the best recipe on every training text (the subset is a quick, under-trained comparison)
     const recipe = { epochs: 5, lr: 0.01 };
     log(`text: ngram × text-bow on all ${train.rows.length} training texts, ${recipe.epochs} epochs, cosine schedule…`);
+    const weights = values['text-full-weights']!;
     full = {
       train_texts: train.rows.length,
       schedule: 'cosine',
-      ...textRun(built.dir, 'ngram', 'text-bow', recipe, ['--schedule', 'cosine']),
+      token_weights: weights,
+      ...textRun(built.dir, 'ngram', 'text-bow', recipe, ['--schedule', 'cosine', '--token-weights', weights]),
     };
     text.all_training_texts = full;
     log(`  all texts: ngram × text-bow ${(100 * Number(full.accuracy)).toFixed(2)}%`);
