@@ -4,7 +4,7 @@
  * the whole file, and only a file whose sha256 matches the expected digest is moved into place.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, renameSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +32,21 @@ export interface DownloadResult {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/**
+ * Free space a download must leave on the agent's disk: its database (identity, outbox, telemetry)
+ * keeps working, so a model too large for the disk fails its deployment instead of the agent.
+ */
+export const DISK_RESERVE_BYTES = 8 * 1024 * 1024;
+
+/** Bytes available to this process on the file system of `dir` (null when it cannot be told). */
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
 
 async function hashFile(path: string): Promise<ReturnType<typeof createHash>> {
   const h = createHash('sha256');
@@ -72,6 +87,17 @@ async function downloadOnce(req: DownloadRequest, dir: string): Promise<Download
   if (req.bytes !== undefined && have > req.bytes) {
     unlinkSync(part);
     have = 0;
+  }
+  if (req.bytes !== undefined) {
+    // before the first byte: a disk filled by a download is what crashed the agent in a loop
+    const free = freeBytes(dir);
+    const missing = req.bytes - have;
+    if (free !== null && free < missing + DISK_RESERVE_BYTES)
+      throw new VergeError(
+        'E_TOO_LARGE',
+        `artifact ${sha.slice(0, 12)} needs ${fmtInt(missing)} more bytes in ${dir}, which has ${fmtInt(free)} free ` +
+          `(${fmtInt(DISK_RESERVE_BYTES)} stay free for the agent's database); free space and the deployment is retried`,
+      );
   }
   const resumedFrom = have;
   const headers: Record<string, string> = { ...(req.headers ?? {}) };
