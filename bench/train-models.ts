@@ -12,7 +12,7 @@
  * the JSON.
  *
  *   npm run bench -- train-models [--models mobilenet_v2,resnet18] [--threads 2,1] [--steps 20]
- *                                 [--warmup 3] [--rounds 2] [--no-profile]
+ *                                 [--warmup 3] [--rounds 2] [--no-profile] [--formulations k=v,…]
  *
  * A run over all models writes bench/results/train-models.json; a run over some (--models) writes
  * bench/results/train-models-<names>.json.
@@ -28,6 +28,7 @@ import { loadModel } from '../src/onnx/io.ts';
 import type { TensorValue } from '../src/runtime/tensor.ts';
 import { hasRecurrent } from '../src/train/lower/recurrent.ts';
 import { lowerRecurrentFor } from '../src/train/lower/parameters.ts';
+import { parseFormulations } from '../src/train/grad/formulations.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { peakRssMb } from '../src/cli/output.ts';
 import { machineInfo, printTable, pythonVersions, round, writeResult } from './lib.ts';
@@ -119,6 +120,7 @@ async function worker(): Promise<void> {
     loss: 'cross-entropy',
     optimizer: { kind: 'sgd', lr: LR },
     threads,
+    formulations: parseFormulations(flag('formulations') ?? ''),
   });
   const buildMs = performance.now() - t0;
   let i = 0;
@@ -230,6 +232,7 @@ function startWorker(onnx: string, spec: Spec, threads: number, steps: number, w
     String(steps),
     '--warmup',
     String(warmup),
+    ...(flag('formulations') ? ['--formulations', flag('formulations')!] : []),
   ];
   return new Worker(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
 }
@@ -263,6 +266,7 @@ async function coordinate(): Promise<void> {
         warmup,
         rounds,
         threads: threadCounts,
+        formulations: flag('formulations') ?? 'defaults',
         data: 'seeded standard-normal batches, 10 classes',
         models: Object.fromEntries(models.map((m) => [m, specs[m]])),
         pytorch_env: {

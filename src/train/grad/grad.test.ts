@@ -228,6 +228,11 @@ const CASES: Record<string, [string, Case][]> = {
         inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [-0.5] }, hi: { dims: [], values: [0.55] } },
       },
     ],
+    ['min only (ReLU-like)', { dtype: f32, inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [0.3] } } }],
+    [
+      'max only',
+      { dtype: f32, inputs: { x: { dims: [3, 4] }, _lo: { dims: [] }, hi: { dims: [], values: [-0.3] } } },
+    ],
   ],
   Sigmoid: [['', { inputs: { x: { dims: [3, 4] } } }]],
   Tanh: [['', { inputs: { x: { dims: [3, 4] } } }]],
