@@ -22,17 +22,25 @@ export interface Formulations {
    * step (onnxruntime profiler, three quiet A/B pairs): ConvTranspose 3.17-3.27 ms, MatMul + Col2Im
    * 2.7-3.6 ms; no gain, so it stays an alternative (in isolation it looked ~30% faster).
    */
-  convInput: 'conv-transpose' | 'col2im';
+  convInput: 'conv-transpose' | 'col2im' | 'flipped-conv';
+  /**
+   * Depthwise Conv input gradient: ConvTranspose, or (stride 1) a depthwise Conv of dY with the
+   * flipped kernel — onnxruntime's ConvTranspose runs one tiny GEMM + col2im per image and channel.
+   * Strided depthwise convs always use ConvTranspose (a zero-interleaved dY was measured slower).
+   */
+  depthwiseInput: 'conv-transpose' | 'flipped-conv';
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   convWeight: 'patches',
-  convInput: 'conv-transpose',
+  convInput: 'flipped-conv',
+  depthwiseInput: 'flipped-conv',
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
   convWeight: ['patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
-  convInput: ['conv-transpose', 'col2im'],
+  convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
+  depthwiseInput: ['conv-transpose', 'flipped-conv'],
 };
 
 /** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */

@@ -495,6 +495,46 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv input gradient as a Conv with the flipped, transposed kernel (groups 2, dilation, asymmetric pads)',
+      { convInput: 'flipped-conv' },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 4, 7, 6] }, w: { dims: [6, 2, 3, 2] }, b: { dims: [6] } },
+        attrs: { group: 2, dilations: [2, 1], pads: [2, 0, 2, 1] },
+      },
+    ],
+    [
+      'Conv input gradient as a flipped-kernel Conv falls back to ConvTranspose (stride 2; pads wider than the kernel)',
+      { convInput: 'flipped-conv' },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 6, 5] }, w: { dims: [4, 3, 3, 3] } },
+        attrs: { strides: [2, 1], pads: [1, 3, 1, 0] },
+      },
+    ],
+    [
+      'depthwise input gradient as ConvTranspose (stride 1)',
+      { depthwiseInput: 'conv-transpose' },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 6, 5] }, w: { dims: [3, 1, 3, 3] }, b: { dims: [3] } },
+        attrs: { group: 3, pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'depthwise input gradient as a flipped-kernel Conv (3x3 pads 1; pads wider than the kernel fall back)',
+      { depthwiseInput: 'flipped-conv' },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 6, 5] }, w: { dims: [3, 1, 3, 3] } },
+        attrs: { group: 3, pads: [1, 3, 1, 0] },
+      },
+    ],
+    [
       'Conv weight gradient as one Gemm over the batch (1x1)',
       { convWeight: 'patches-gemm' },
       'Conv',
@@ -502,6 +542,24 @@ describe('alternative formulations', () => {
     ],
   ];
   test.each(cases)('%s', (_name, formulations, op, c) => check(op, { ...c, formulations }));
+  test('the flipped-kernel input gradient is a Conv (no ConvTranspose) where it applies', async () => {
+    const ops = async (group: number, strides: number[], choice: Partial<Formulations>, pads = [1, 1, 1, 1]) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [2, 4, 6, 6]);
+      const w = g.initializer('w', 'float32', [4, 4 / group, 3, 3], new Array<number>((16 / group) * 9).fill(0.1));
+      g.output(g.op('Conv', ['x', w], { group, strides, pads }));
+      const gm = await buildGradientModel(makeModel(g.graph), ['x'], 0, choice);
+      return gm.model.graph.nodes.map((n) => n.opType);
+    };
+    expect(await ops(4, [1, 1], {})).not.toContain('ConvTranspose');
+    expect(await ops(4, [2, 2], {})).toContain('ConvTranspose');
+    expect(await ops(4, [1, 1], { depthwiseInput: 'conv-transpose' })).toContain('ConvTranspose');
+    expect(await ops(1, [1, 1], { convInput: 'flipped-conv' })).not.toContain('ConvTranspose');
+    expect(await ops(1, [1, 1], { convInput: 'conv-transpose' })).toContain('ConvTranspose');
+    // An unpadded conv (the seed CNN's) keeps ConvTranspose: its flipped Conv would pad by 2.
+    expect(await ops(1, [1, 1], {}, [0, 0, 0, 0])).toContain('ConvTranspose');
+    expect(await ops(1, [1, 1], {})).not.toContain('ConvTranspose');
+  });
   test('an unknown formulation or choice is refused', async () => {
     const { resolveFormulations } = await import('./formulations.ts');
     expect(() => resolveFormulations({ convWeight: 'conv' } as never)).toThrow(/convWeight must be one of/);
