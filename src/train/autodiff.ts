@@ -24,6 +24,7 @@ import {
 } from '../onnx/browser.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
+import type { CompositeGrad } from './grad/rule.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
 import { inferValueShapes, shapeOf, type ShapeMap } from './shapes.ts';
 
@@ -128,6 +129,15 @@ export interface LoweredForward {
   stateUpdates: Map<string, string>;
   /** Initializers read as fixed buffers, never parameters (running stats of BN with trainBatchNorm false). */
   buffers: Set<string>;
+  /** Rewrites differentiated as one unit (LowerContext.composite): see differentiate. */
+  composites: Composite[];
+}
+
+/** Nodes a training-mode rewrite emitted for `node`, differentiated together by `grad`. */
+export interface Composite {
+  node: Node;
+  members: Node[];
+  grad: CompositeGrad;
 }
 
 /**
@@ -153,6 +163,7 @@ export function lowerForTraining(
   m.graph.nodes = [];
   const stateUpdates = new Map<string, string>();
   const buffers = new Set<string>();
+  const composites: Composite[] = [];
   const inits = new Set(m.graph.initializers.map((t) => t.name));
   nodes.forEach((node, i) => {
     const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
@@ -182,9 +193,11 @@ export function lowerForTraining(
         if (inits.has(name)) buffers.add(name);
       },
     );
+    const start = m.graph.nodes.length;
     rule.trainingForward(ctx);
+    if (ctx.compositeGrad) composites.push({ node, members: m.graph.nodes.slice(start), grad: ctx.compositeGrad });
   });
-  return { model: m, stateUpdates, buffers };
+  return { model: m, stateUpdates, buffers, composites };
 }
 
 /**
@@ -200,7 +213,17 @@ export function differentiate(
   seeds: Map<string, string>,
   wrt: readonly string[],
   formulations: Readonly<Formulations> = resolveFormulations(),
+  composites: readonly Composite[] = [],
 ): Map<string, string | undefined> {
+  // A composite is differentiated once, where the backward sweep meets its last node; its other
+  // nodes are skipped.
+  const compositeAt = new Map<Node, Composite>();
+  const inComposite = new Set<Node>();
+  for (const c of composites) {
+    if (c.members.length === 0) continue;
+    compositeAt.set(c.members[c.members.length - 1]!, c);
+    for (const n of c.members) inComposite.add(n);
+  }
   // Forward sweep: which values depend differentiably on a wrt name.
   const requires = new Set<string>(wrt);
   for (const n of forward) {
@@ -226,13 +249,34 @@ export function differentiate(
   };
   for (const [v, grad] of seeds) add(v, grad);
   for (let k = forward.length - 1; k >= 0; k--) {
-    const node = forward[k]!;
+    const member = forward[k]!;
+    const composite = compositeAt.get(member);
+    if (!composite && inComposite.has(member)) continue;
+    const node = composite ? composite.node : member;
     if (NON_DIFFERENTIABLE.has(node.opType)) continue;
     const needs = node.inputs.map((i) => !!i && requires.has(i));
     if (!needs.some(Boolean)) continue;
     const dys = node.outputs.map((o) => (o ? total(o) : undefined));
+    if (composite) {
+      // Values inside the composite must not receive gradient from elsewhere: its rule ignores them.
+      const own = new Set(node.outputs);
+      for (const n of composite.members)
+        for (const o of n.outputs)
+          if (o && !own.has(o) && contributions.get(o)?.length)
+            throw new VergeError(
+              'E_INTERNAL',
+              `${node.opType} node '${node.name}': its training rewrite's value '${o}' is read outside it`,
+            );
+    }
     if (!dys.some(Boolean)) continue;
     const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
+    if (composite) {
+      const grads = composite.grad(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
+      grads.forEach((grad, i) => {
+        if (grad && needs[i]) add(node.inputs[i]!, grad);
+      });
+      continue;
+    }
     if (!rule?.grad) {
       throw new VergeError(
         'E_NO_GRADIENT',
@@ -286,7 +330,17 @@ export async function buildGradientModel(
     seedInputs.set(out.name, { input: name, dtype: s.dtype, dims: s.dims });
     seeds.set(out.name, name);
   }
-  const grads = differentiate(g, forward, shapes, knownConstants(m), opsetOf(m), seeds, wrt, formulations);
+  const grads = differentiate(
+    g,
+    forward,
+    shapes,
+    knownConstants(m),
+    opsetOf(m),
+    seeds,
+    wrt,
+    formulations,
+    lowered.composites,
+  );
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of grads) {
     if (!grad) continue;

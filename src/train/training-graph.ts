@@ -176,7 +176,17 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const loss = appendLoss(g, opts.loss, out, shapeOf(shapes, out));
   const seeds = new Map([[out, loss.grad]]);
   for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapeOf(shapes, v).dtype, 'loss_term_seed'));
-  const grads = differentiate(g, forward, shapes, knownConstants(m), opsetOf(m), seeds, candidates, formulations);
+  const grads = differentiate(
+    g,
+    forward,
+    shapes,
+    knownConstants(m),
+    opsetOf(m),
+    seeds,
+    candidates,
+    formulations,
+    lowered.composites,
+  );
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');

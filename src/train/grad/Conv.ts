@@ -1,6 +1,7 @@
-import type { GradRule, NodeView } from './rule.ts';
+import type { GradRule, LowerContext, NodeView } from './rule.ts';
 import { convWeightGrad, depthwiseWeightGrad } from './conv-weight.ts';
-import { windowOf, type Window } from './window.ts';
+import type { Formulations } from './formulations.ts';
+import { kernelOffsets, windowOf, type Window } from './window.ts';
 
 /**
  * Conv (any spatial rank, groups, strides, pads, dilations, auto_pad).
@@ -17,6 +18,9 @@ import { windowOf, type Window } from './window.ts';
  */
 export const Conv: GradRule = {
   op: 'Conv',
+  trainingForward: (c) => {
+    if (!batchedConv(c)) c.g.graph.nodes.push(c.node);
+  },
   grad: (c) => {
     const [x, wName] = [c.input(0), c.input(1)];
     const y = c.output(0);
@@ -36,7 +40,8 @@ export const Conv: GradRule = {
       );
       const depthwise = group > 1 && wDims[1] === 1 && wDims[0] === group;
       const form = depthwise ? c.formulations.depthwiseInput : c.formulations.convInput;
-      const flipped = form === 'flipped-conv' ? flippedKernelConv(c, dy, wName, wDims, w, group, outputPadding) : undefined;
+      const flipped =
+        form === 'flipped-conv' ? flippedKernelConv(c, dy, wName, wDims, w, group, outputPadding) : undefined;
       if (flipped) dX = flipped;
       else if (form === 'col2im' && group === 1 && c.opset >= 18 && c.floatType === 'float32') {
         // dX = col2im(Wᵀ · dY): one batched MatMul over the images, then Col2Im with the forward
@@ -109,7 +114,10 @@ function flippedKernelConv(
     // [g·M/g, C/g, k…] → [g, C/g, M/g, k…] → [C, M/g, k…]
     const spatial = Array.from({ length: r }, (_, i) => i + 3);
     const w5 = c.op('Reshape', [wName, c.ints([group, mg, cg, ...w.kernel])]);
-    wt = c.op('Reshape', [c.op('Transpose', [w5], { perm: [0, 2, 1, ...spatial] }), c.ints([cg * group, mg, ...w.kernel])]);
+    wt = c.op('Reshape', [
+      c.op('Transpose', [w5], { perm: [0, 2, 1, ...spatial] }),
+      c.ints([cg * group, mg, ...w.kernel]),
+    ]);
   }
   const axes = Array.from({ length: r }, (_, i) => i + 2);
   if (w.kernel.some((k) => k > 1))
@@ -121,4 +129,80 @@ function flippedKernelConv(
       c.ints(axes.map(() => -1)),
     ]);
   return c.op('Conv', [dy, wt], { dilations: w.dilations, pads, group, kernel_shape: w.kernel });
+}
+
+/** Largest output size per image (positions L) at which a group-1 conv trains as batch-wide GEMMs. */
+const BATCHED_CONV_MAX_L: Readonly<Record<Formulations['batchedConv'], number>> = {
+  off: 0,
+  upto4: 4,
+  upto16: 16,
+  upto64: 64,
+};
+
+/**
+ * A group-1 Conv with few output positions per image (resnet18's last stages at 64×64: 2×2, 4×4)
+ * rewritten for training as im2col over the WHOLE batch and one GEMM, differentiated as one unit.
+ * onnxruntime's Conv and ConvTranspose run one GEMM per image whose columns are the image's L
+ * positions: with L = 4 a 16-lane kernel is a quarter used and the weights are re-read per image.
+ * Here: P [C·K, N·L] (channel-major patches of the padded input, batch folded into the columns),
+ * Y = W[M, C·K]·P (+ bias); backward dW = dY·Pᵀ (the forward's patches, already in W's layout),
+ * dX = Col2Im(Wᵀ·dY), dB = Σ dY. Returns false (node left as is) when the conv does not qualify.
+ */
+function batchedConv(c: LowerContext): boolean {
+  const maxL = BATCHED_CONV_MAX_L[c.formulations.batchedConv];
+  if (maxL === 0 || c.attrInt('group', 1) !== 1 || c.floatType !== 'float32' || c.opset < 18) return false;
+  const [x, wName, bias] = [c.input(0), c.input(1), c.has(2) ? c.input(2) : undefined];
+  const y = c.output(0);
+  const sx = c.shape(x);
+  const sy = c.shape(y);
+  if (sx.dims.length < 3 || sx.dynamic.some((d, i) => d && i > 0) || sy.dynamic.some((d, i) => d && i > 0))
+    return false;
+  const wDims = c.dims(wName);
+  const w = windowOf(c, x, y, wDims.slice(2));
+  const L = w.outSize.reduce((a, b) => a * b, 1);
+  if (L > maxL) return false;
+  const r = w.kernel.length;
+  const [m, cin] = wDims as [number, number];
+  const offsets = kernelOffsets(w.kernel);
+  const K = offsets.length;
+  const spatial = Array.from({ length: r }, (_, i) => i + 2);
+  const swap = [1, 0, ...spatial];
+  // Xᵀ [C, N, spatial…], padded; one (strided) slice per kernel offset → P [C·K, N·L], channel-major.
+  let t = c.op('Transpose', [x], { perm: swap });
+  if (w.pads.some((p) => p !== 0))
+    t = c.op('Pad', [t, c.ints([0, 0, ...w.pads.slice(0, r), 0, 0, ...w.pads.slice(r)])]);
+  const plain = K === 1 && w.strides.every((s) => s === 1) && w.pads.every((p) => p === 0);
+  const cols = c.ints([cin, 1, -1]);
+  const parts = plain
+    ? [t]
+    : offsets.map((o) => {
+        const starts = o.map((k, i) => k * w.dilations[i]!);
+        const ends = starts.map((s0, i) => s0 + (w.outSize[i]! - 1) * w.strides[i]! + 1);
+        return c.op('Slice', [t, c.ints(starts), c.ints(ends), c.ints(spatial), c.ints(w.strides)]);
+      });
+  const flat = parts.map((v) => c.op('Reshape', [v, cols]));
+  const P = c.op('Reshape', [flat.length === 1 ? flat[0]! : c.op('Concat', flat, { axis: 1 }), c.ints([cin * K, -1])]);
+  const W2 = c.op('Reshape', [wName, c.ints([m, cin * K])]);
+  const Y2 = bias ? c.op('Gemm', [W2, P, c.op('Reshape', [bias, c.ints([m, 1])])]) : c.op('Gemm', [W2, P]);
+  // [M, N·L] → [M, N, out…] → [N, M, out…]
+  const Y4 = c.op('Reshape', [Y2, c.ints([m, -1, ...w.outSize])]);
+  c.g.op('Transpose', [Y4], { perm: swap }, { output: y });
+  c.composite((g) => {
+    const dy2 = g.op('Reshape', [g.op('Transpose', [g.dy()], { perm: swap }), g.ints([m, -1])]);
+    let dX: string | undefined, dW: string | undefined, dB: string | undefined;
+    if (g.needsGrad(0)) {
+      // Wᵀ·dY [C·K, N·L] → [N, C·K, L] → Col2Im with the forward geometry.
+      const colsT = g.op('Gemm', [W2, dy2], { transA: 1 });
+      const perImage = g.op('Transpose', [g.op('Reshape', [colsT, g.ints([cin * K, -1, L])])], { perm: [1, 0, 2] });
+      dX = g.op('Col2Im', [perImage, g.ints(w.inSize), g.ints(w.kernel)], {
+        strides: w.strides,
+        dilations: w.dilations,
+        pads: w.pads,
+      });
+    }
+    if (g.needsGrad(1)) dW = g.op('Reshape', [g.op('Gemm', [dy2, P], { transB: 1 }), g.ints(wDims)]);
+    if (bias && g.needsGrad(2)) dB = g.op('ReduceSum', [dy2, g.ints([1])], { keepdims: 0 });
+    return [dX, dW, dB];
+  });
+  return true;
 }

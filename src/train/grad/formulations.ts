@@ -29,18 +29,25 @@ export interface Formulations {
    * Strided depthwise convs always use ConvTranspose (a zero-interleaved dY was measured slower).
    */
   depthwiseInput: 'conv-transpose' | 'flipped-conv';
+  /**
+   * Group-1 convs with at most 4/16/64 output positions per image train as im2col over the whole
+   * batch and one GEMM per direction (Conv.ts batchedConv), or never ('off').
+   */
+  batchedConv: 'off' | 'upto4' | 'upto16' | 'upto64';
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   convWeight: 'patches',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
+  batchedConv: 'upto16',
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
   convWeight: ['patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
   convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
+  batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
 };
 
 /** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */

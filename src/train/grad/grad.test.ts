@@ -229,10 +229,7 @@ const CASES: Record<string, [string, Case][]> = {
       },
     ],
     ['min only (ReLU-like)', { dtype: f32, inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [0.3] } } }],
-    [
-      'max only',
-      { dtype: f32, inputs: { x: { dims: [3, 4] }, _lo: { dims: [] }, hi: { dims: [], values: [-0.3] } } },
-    ],
+    ['max only', { dtype: f32, inputs: { x: { dims: [3, 4] }, _lo: { dims: [] }, hi: { dims: [], values: [-0.3] } } }],
   ],
   Sigmoid: [['', { inputs: { x: { dims: [3, 4] } } }]],
   Tanh: [['', { inputs: { x: { dims: [3, 4] } } }]],
@@ -535,6 +532,39 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv trained as batch-wide im2col + GEMM (stride 2, asymmetric pads, dilation 2, bias)',
+      { batchedConv: 'upto64' },
+      'Conv',
+      {
+        dtype: f32,
+        opset: 18,
+        inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] }, b: { dims: [3] } },
+        attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
+      },
+    ],
+    [
+      'Conv trained as batch-wide im2col + GEMM (1x1 stride 2)',
+      { batchedConv: 'upto64' },
+      'Conv',
+      {
+        dtype: f32,
+        opset: 18,
+        inputs: { x: { dims: [3, 4, 5, 5] }, w: { dims: [2, 4, 1, 1] } },
+        attrs: { strides: [2, 2] },
+      },
+    ],
+    [
+      'Conv trained as batch-wide im2col + GEMM (1-D, pads 1, rows dropped by the floor)',
+      { batchedConv: 'upto4' },
+      'Conv',
+      {
+        dtype: f32,
+        opset: 18,
+        inputs: { x: { dims: [2, 3, 8] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } },
+        attrs: { strides: [3], pads: [1, 1] },
+      },
+    ],
+    [
       'Conv weight gradient as one Gemm over the batch (1x1)',
       { convWeight: 'patches-gemm' },
       'Conv',
@@ -559,6 +589,20 @@ describe('alternative formulations', () => {
     // An unpadded conv (the seed CNN's) keeps ConvTranspose: its flipped Conv would pad by 2.
     expect(await ops(1, [1, 1], {}, [0, 0, 0, 0])).toContain('ConvTranspose');
     expect(await ops(1, [1, 1], {})).not.toContain('ConvTranspose');
+  });
+  test('a conv with few output positions trains as batch-wide GEMMs (no Conv left), others keep their Conv', async () => {
+    const ops = async (hw: number, choice: Partial<Formulations>) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [2, 4, hw, hw]);
+      const w = g.initializer('w', 'float32', [4, 4, 3, 3], new Array<number>(144).fill(0.1));
+      g.output(g.op('Conv', ['x', w], { pads: [1, 1, 1, 1] }));
+      const gm = await buildGradientModel(makeModel(g.graph, { opset: 18 }), ['x', w], 0, choice);
+      return gm.model.graph.nodes.map((n) => n.opType);
+    };
+    expect(await ops(4, {})).not.toContain('Conv');
+    expect(await ops(4, {})).toContain('Col2Im');
+    expect(await ops(5, {})).toContain('Conv');
+    expect(await ops(4, { batchedConv: 'off' })).toContain('Conv');
   });
   test('an unknown formulation or choice is refused', async () => {
     const { resolveFormulations } = await import('./formulations.ts');

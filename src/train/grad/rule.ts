@@ -208,8 +208,13 @@ export interface TrainingModes {
   trainBatchNorm?: boolean;
 }
 
+/** Gradient of a composite: given a GradContext over the ORIGINAL node (its inputs, outputs, dys). */
+export type CompositeGrad = (ctx: GradContext) => (string | undefined)[];
+
 /** Context for training-mode rewrites: may add state that the training step updates. */
 export class LowerContext extends NodeView {
+  /** Set by `composite()`: the emitted nodes are differentiated as one, by this rule. */
+  compositeGrad?: CompositeGrad;
   constructor(
     g: GraphBuilder,
     node: Node,
@@ -225,5 +230,13 @@ export class LowerContext extends NodeView {
     readonly fixBuffer: (name: string) => void = () => {},
   ) {
     super(g, node, shapes, constants, opset, formulations);
+  }
+  /**
+   * Differentiate the nodes this rewrite emits as ONE unit with `grad` (which may read any value
+   * the rewrite computed, e.g. a normalized input or im2col patches) instead of through each
+   * primitive's rule: a fused formula that keeps fewer tensors alive or computes less.
+   */
+  composite(grad: CompositeGrad): void {
+    this.compositeGrad = grad;
   }
 }
