@@ -320,6 +320,34 @@ const CASES: Record<string, [string, Case][]> = {
       },
     ],
     [
+      'training mode, rank 3 (BatchNorm1d over a sequence), gradient of x and scale only',
+      {
+        inputs: {
+          x: { dims: [3, 2, 5] },
+          scale: { dims: [2] },
+          bias: { dims: [2] },
+          mean: { dims: [2], values: [0, 0] },
+          var: { dims: [2], values: [1, 1] },
+        },
+        attrs: { epsilon: 1e-3 },
+        wrt: ['x', 'scale'],
+      },
+    ],
+    [
+      'training mode, float32, rank 2',
+      {
+        dtype: f32,
+        inputs: {
+          x: { dims: [6, 4] },
+          scale: { dims: [4] },
+          bias: { dims: [4] },
+          mean: { dims: [4], values: [0, 0, 0, 0] },
+          var: { dims: [4], values: [1, 1, 1, 1] },
+        },
+        wrt: ['x', 'scale', 'bias'],
+      },
+    ],
+    [
       'fixed running statistics (trainBatchNorm false)',
       {
         inputs: {
