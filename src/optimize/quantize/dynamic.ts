@@ -19,6 +19,7 @@ import {
 } from '../../onnx/browser.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
+import { QUANTIZABLE_OPS } from './ops.ts';
 import {
   countOps,
   float32Data,
@@ -40,7 +41,7 @@ export interface DynamicQuantizeOptions {
   prepare?: boolean;
 }
 
-export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = ['MatMul', 'Gemm', 'Conv'];
+export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = QUANTIZABLE_OPS.filter((r) => r.dynamic).map((r) => r.op);
 /**
  * Measured with bench/quantize (seed CNN, B=32, one thread): onnxruntime's ConvInteger runs about
  * 12× slower than its float Conv, while DynamicQuantizeMatMul is on par with float Gemm. Dynamic Conv

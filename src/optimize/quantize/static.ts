@@ -22,6 +22,7 @@ import {
 } from '../../onnx/browser.ts';
 import { GraphIndex, floatAttr, intAttr } from '../passes/graph-index.ts';
 import { prepareForQuantization } from './prepare.ts';
+import { opsWithRole } from './ops.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData, type CalibrationResult } from './calibrate.ts';
 import {
   affineParams,
@@ -64,17 +65,11 @@ export interface StaticQuantizeOptions {
 
 export { DEFAULT_MIN_REDUCTION_DEPTH };
 
-/** Ops with a float weight that become QLinearConv / QGemm / QLinearMatMul. */
-const WEIGHTED_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
-/** Ops whose own int8 kernels onnxruntime fuses from DQ→op→Q (QLinearAdd, QLinearAveragePool, ...). */
-const ARITHMETIC_OPS = new Set(['Add', 'Mul', 'AveragePool', 'GlobalAveragePool', 'Concat']);
-/**
- * Ops that only move or select values: onnxruntime drops the Q/DQ pair around them and runs them
- * on int8 directly, which needs the output to share the input's scale and zero point.
- */
-const PASS_THROUGH_OPS = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze']);
-/** Activations folded into the preceding quantized node: a zero point at the range's bottom clips like ReLU. */
-const FOLDABLE_ACTIVATIONS = new Set(['Relu', 'Clip']);
+// The op sets of each role, from the quantizable-op records (ops.ts).
+const WEIGHTED_OPS = opsWithRole('weighted');
+const ARITHMETIC_OPS = opsWithRole('arithmetic');
+const PASS_THROUGH_OPS = opsWithRole('pass-through');
+const FOLDABLE_ACTIVATIONS = opsWithRole('activation');
 
 export const STATIC_QUANTIZABLE_OPS: readonly string[] = [
   ...WEIGHTED_OPS,
