@@ -185,7 +185,10 @@ function batchedConv(c: LowerContext): boolean {
   const W2 = c.op('Reshape', [wName, c.ints([m, cin * K])]);
   const Y2 = bias ? c.op('Gemm', [W2, P, c.op('Reshape', [bias, c.ints([m, 1])])]) : c.op('Gemm', [W2, P]);
   // [M, N·L] → [M, N, out…] → [N, M, out…]
-  const Y4 = c.op('Reshape', [Y2, c.ints([m, -1, ...w.outSize])]);
+  // The batch taken from x's shape (not -1) keeps a symbolic batch dim symbolic for the shape
+  // engine, so values computed from y's shape downstream (shufflenet's channel split) stay known.
+  const batch = sx.dynamic[0] ? c.op('Slice', [c.op('Shape', [x]), c.ints([0]), c.ints([1])]) : c.ints([sx.dims[0]!]);
+  const Y4 = c.op('Reshape', [Y2, c.op('Concat', [c.ints([m]), batch, c.ints(w.outSize)], { axis: 0 })]);
   c.g.op('Transpose', [Y4], { perm: swap }, { output: y });
   c.composite((g) => {
     const dy2 = g.op('Reshape', [g.op('Transpose', [g.dy()], { perm: swap }), g.ints([m, -1])]);
