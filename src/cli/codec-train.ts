@@ -10,6 +10,12 @@
  *   decoder: Dense(32·H/4·W/4) ReLU · Reshape · ConvT(16, 4×4, ×2) ReLU · ConvT(C, 4×4, ×2) Sigmoid → [C, H, W]
  *
  * The sigmoid output assumes samples in [0, 1] (images as verge's data sources load them).
+ *
+ * Task-aware training (`--task-classifier M`): MSE alone reconstructs blurry images a classifier
+ * misreads. With a classifier, the training graph also runs it — frozen, its weights constants —
+ * on the input and on the reconstruction, and adds weight · T² · KL(softmax(c(x)/T) ‖
+ * softmax(c(x̂)/T)) to the objective (knowledge distillation through the decoder): the decoder
+ * learns to keep what the classifier looks at. The classifier never ships with the codec halves.
  */
 import {
   type Dataset,
@@ -33,9 +39,9 @@ import {
   type BuildContext,
   type Shape,
 } from '../nn/index.ts';
-import type { Model } from '../onnx/browser.ts';
+import { dataInputs, type Model, type Node } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
-import { fit, TrainingSession } from '../train/index.ts';
+import { fit, TrainingSession, type LossTerm } from '../train/index.ts';
 
 /** 2× upsampling by a learned 4×4 transposed convolution (stride 2, pads 1): [C, H, W] → [F, 2H, 2W]. */
 class ConvTranspose2x extends Layer {
@@ -67,14 +73,102 @@ export interface CodecTrainOptions {
   lr: number;
   seed: number;
   threads?: number;
-  onEpoch?: (epoch: number, loss: number) => void;
+  /** Train against this classifier's outputs too (task-aware loss; see the header). */
+  task?: TaskLossOptions;
+  onEpoch?: (epoch: number, loss: number, task?: number) => void;
+}
+
+export interface TaskLossOptions {
+  classifier: Model;
+  /** Weight of the KL term beside the reconstruction MSE. */
+  weight: number;
+  /** Softmax temperature of both distributions. */
+  temperature: number;
+}
+
+/** Prefixes of the frozen classifier copies in the training graph. */
+const TASK_PARAM = 'task_clf/';
+const TASK_ON_INPUT = 'task_ref/';
+const TASK_ON_DECODED = 'task_dec/';
+
+/**
+ * The autoencoder with the classifier appended twice (on the input and on the reconstruction),
+ * sharing one set of weights (prefixed, to be frozen). The reconstruction stays the first output.
+ */
+export function withTaskClassifier(ae: Model, classifier: Model): { model: Model; onInput: string; onDecoded: string } {
+  const aeIn = dataInputs(ae.graph)[0]!.name;
+  const recon = ae.graph.outputs[0]!.name;
+  const clsIns = dataInputs(classifier.graph);
+  const clsOut = classifier.graph.outputs[0]?.name;
+  if (clsIns.length !== 1 || !clsOut)
+    throw new VergeError('E_BAD_ARGUMENT', 'the task classifier must have one data input and an output (its logits)');
+  const clsIn = clsIns[0]!.name;
+  const params = new Set(classifier.graph.initializers.map((t) => t.name));
+  const copy = (prefix: string, source: string): Node[] =>
+    classifier.graph.nodes.map((n) => ({
+      ...n,
+      name: `${prefix}${n.name}`,
+      inputs: n.inputs.map((i) =>
+        i === '' ? '' : i === clsIn ? source : params.has(i) ? `${TASK_PARAM}${i}` : `${prefix}${i}`,
+      ),
+      outputs: n.outputs.map((o) => (o === '' ? '' : `${prefix}${o}`)),
+    }));
+  const opset = (m: Model) =>
+    m.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? CODEC_OPSET;
+  if (opset(classifier) > opset(ae))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `the task classifier is at opset ${opset(classifier)}, newer than the autoencoder's ${opset(ae)}`,
+    );
+  return {
+    model: {
+      ...ae,
+      graph: {
+        ...ae.graph,
+        nodes: [...ae.graph.nodes, ...copy(TASK_ON_INPUT, aeIn), ...copy(TASK_ON_DECODED, recon)],
+        initializers: [
+          ...ae.graph.initializers,
+          ...classifier.graph.initializers.map((t) => ({ ...t, name: `${TASK_PARAM}${t.name}` })),
+        ],
+        outputs: [
+          ...ae.graph.outputs,
+          { ...classifier.graph.outputs[0]!, name: `${TASK_ON_INPUT}${clsOut}` },
+          { ...classifier.graph.outputs[0]!, name: `${TASK_ON_DECODED}${clsOut}` },
+        ],
+      },
+    },
+    onInput: `${TASK_ON_INPUT}${clsOut}`,
+    onDecoded: `${TASK_ON_DECODED}${clsOut}`,
+  };
+}
+
+/** weight · T² · mean over the batch of KL(softmax(teacher/T) ‖ softmax(student/T)). */
+export function distillationTerm(teacher: string, student: string, weight: number, temperature: number): LossTerm {
+  return {
+    name: 'task',
+    build: ({ g }) => {
+      const t = g.scalar(temperature, 'float32', 'task_temperature');
+      const logP = g.op('LogSoftmax', [g.op('Div', [teacher, t])], { axis: -1 });
+      const logQ = g.op('LogSoftmax', [g.op('Div', [student, t])], { axis: -1 });
+      const kl = g.op(
+        'ReduceSum',
+        [g.op('Mul', [g.op('Exp', [logP]), g.op('Sub', [logP, logQ])]), g.constInt64([-1], [1], 'task_axes')],
+        {
+          keepdims: 0,
+        },
+      );
+      const mean = g.op('ReduceMean', [kl], { keepdims: 0 });
+      return g.op('Mul', [mean, g.scalar(weight * temperature * temperature, 'float32', 'task_weight')]);
+    },
+  };
 }
 
 export interface LearnedCodecModels {
   encoder: Model;
   decoder: Model;
   sampleShape: number[];
-  history: { epoch: number; loss: number }[];
+  /** Per epoch: the reconstruction MSE and, with a task classifier, the mean weighted KL term. */
+  history: { epoch: number; loss: number; task?: number }[];
 }
 
 function layersFor(shape: number[], latent: number): { encoder: Layer[]; decoder: Layer[] } {
@@ -134,13 +228,23 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
   if (!Number.isInteger(opts.latent) || opts.latent < 1)
     throw new VergeError('E_BAD_ARGUMENT', `--latent must be a positive integer, got ${opts.latent}`);
   const { encoder, decoder } = layersFor(data.shape, opts.latent);
-  const full = new Sequential(data.shape, [...encoder, ...decoder]).build({ seed: opts.seed });
-  const session = await TrainingSession.create(full, {
+  const ae = new Sequential(data.shape, [...encoder, ...decoder]).build({ seed: opts.seed });
+  const task = opts.task ? withTaskClassifier(ae, opts.task.classifier) : undefined;
+  const session = await TrainingSession.create(task?.model ?? ae, {
     loss: 'mse',
+    output: ae.graph.outputs[0]!.name,
     optimizer: { kind: 'adam' },
     threads: opts.threads,
+    ...(task && opts.task
+      ? {
+          frozen: (p: string) => p.startsWith(TASK_PARAM),
+          lossTerms: [distillationTerm(task.onInput, task.onDecoded, opts.task.weight, opts.task.temperature)],
+        }
+      : {}),
   });
-  const history: { epoch: number; loss: number }[] = [];
+  const history: { epoch: number; loss: number; task?: number }[] = [];
+  let taskSum = 0;
+  let taskCount = 0;
   try {
     await fit(session, data, {
       epochs: opts.epochs,
@@ -148,10 +252,20 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
       lr: opts.lr,
       seed: opts.seed,
       loss: 'mse',
-      callbacks: [{ onBatchBegin: (b) => ({ ...b, targets: b.x }) }],
+      callbacks: [
+        {
+          onBatchBegin: (b) => ({ ...b, targets: b.x }),
+          onBatchEnd: (_b, r) => {
+            taskSum += (r.terms?.task ?? 0) * r.count;
+            taskCount += r.count;
+          },
+        },
+      ],
       onEpochEnd: (r) => {
-        history.push({ epoch: r.epoch, loss: r.loss });
-        opts.onEpoch?.(r.epoch, r.loss);
+        const taskMean = task ? taskSum / Math.max(1, taskCount) : undefined;
+        taskSum = taskCount = 0;
+        history.push({ epoch: r.epoch, loss: r.loss, ...(taskMean !== undefined ? { task: taskMean } : {}) });
+        opts.onEpoch?.(r.epoch, r.loss, taskMean);
       },
     });
     const trained = session.exportModel();

@@ -28,27 +28,15 @@ describe('verge codec', () => {
     ]);
   });
 
+  /** A short `codec train` on the subset, measured with the seed classifier. */
+  const trainArgs = (out: string, extra: string[] = []) => [
+    ...['codec', 'train', '--data', SUBSET, '--latent', '24', '--epochs', '2', '--eval-samples', '100'],
+    ...['--classifier', fixturePath('seed_cnn_fmnist'), ...extra, '--out-dir', out, '--threads', '1', '--json'],
+  ];
+
   it('train writes encoder and decoder, and measures the codec on decoded samples', async (ctx) => {
     const out = join(dir, 'ae');
-    const r = await verge([
-      'codec',
-      'train',
-      '--data',
-      SUBSET,
-      '--latent',
-      '24',
-      '--epochs',
-      '2',
-      '--eval-samples',
-      '100',
-      '--classifier',
-      fixturePath('seed_cnn_fmnist'),
-      '--out-dir',
-      out,
-      '--threads',
-      '1',
-      '--json',
-    ]);
+    const r = await verge(trainArgs(out));
     expect(r.stderr).toMatch(/epoch 2\/2: reconstruction mse/);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout);
@@ -65,6 +53,22 @@ describe('verge codec', () => {
     expect(check.failures).toEqual([]);
   }, 300_000);
 
+  it('train --task-weight trains against the frozen classifier; the halves pass the checker', async (ctx) => {
+    const out = join(dir, 'ae-task');
+    const r = await verge(trainArgs(out, ['--task-weight', '0.05']));
+    expect(r.stderr).toMatch(/epoch 2\/2: reconstruction mse \d\.\d+, task term \d\.\d+/);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.loss).toEqual({ mse: 1, task: 0.05, temperature: 2 });
+    expect(rep.bytes_per_sample).toBeLessThan(3136 / 10);
+    // the task term trades pixels for what the classifier uses: above a constant grey image (~8 dB)
+    expect(rep.psnr_db).toBeGreaterThan(8);
+    expect(rep.classifier.accuracy_decoded).toBeGreaterThan(0.1);
+    const check = checkOnnxFiles([join(out, 'encoder.onnx'), join(out, 'decoder.onnx')]);
+    if (check.skipped) return ctx.skip(check.skipped);
+    expect(check.failures).toEqual([]);
+  }, 300_000);
+
   it('bad flags: one line each', async () => {
     const cases: [string[], RegExp][] = [
       [['codec', 'train', '--latent', '0', '--out-dir', dir], /--latent/],
@@ -75,6 +79,10 @@ describe('verge codec', () => {
       [
         ['codec', 'train', '--latent', '8', '--out-dir', dir, '--classifier', join(dir, 'missing.onnx')],
         /missing\.onnx/,
+      ],
+      [
+        ['codec', 'train', '--latent', '8', '--out-dir', dir, '--task-weight', '0.1'],
+        /E_BAD_ARGUMENT: --task-weight trains against a classifier: give it with --classifier/,
       ],
     ];
     for (const [args, pattern] of cases) {

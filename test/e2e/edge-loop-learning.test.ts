@@ -196,5 +196,5 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(pattern);
     }
-  }, 300_000); // four CLI starts: ~30 s each at load 17 on 2 cores
+  }, 600_000); // four CLI starts: ~30 s each at load 17, ~60 s at load 30 on 2 cores
 });

@@ -117,7 +117,7 @@ describe('verge label (embedded broker + SQLite)', () => {
     expect(human.stdout).toMatch(new RegExp(`${dev}/item-hard-0001 .* 0\\.310 .* 5 \\(operator\\)`));
     expect(human.stdout).toContain('1-2 of 4');
     expect(none.stdout).toContain("no unlabelled collected items of 'clf'");
-  }, 400_000);
+  }, 600_000); // CLI starts: ~300 s at load 30 on 2 cores
 
   it('bad input: one line, non-zero exit, nothing changed by a refused command', async () => {
     const dev = agent.deviceId;
@@ -159,5 +159,5 @@ describe('verge label (embedded broker + SQLite)', () => {
     expect(runs[4]!.stderr).toMatch(/no labels given/);
     // the refused commands changed nothing, the partly-known one labelled only its clf item
     expect(await cloudLabels()).toEqual({ ...before, 'item-hard-0001': [1, 'operator'] });
-  }, 400_000);
+  }, 600_000); // CLI starts: ~300 s at load 30 on 2 cores
 });

@@ -29,6 +29,8 @@ interface CodecTrainFlags extends CloudCliOptions {
   limit?: number;
   evalSamples: number;
   classifier?: string;
+  taskWeight?: number;
+  taskTemperature: number;
   threads?: number;
   outDir: string;
   publish?: string;
@@ -48,7 +50,10 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
       );
     ref = f.publish;
   }
-  if (f.classifier !== undefined) loadModel(f.classifier); // a missing or broken file fails before training
+  if (f.taskWeight !== undefined && f.classifier === undefined)
+    throw new VergeError('E_BAD_ARGUMENT', '--task-weight trains against a classifier: give it with --classifier');
+  // a missing or broken file fails before training
+  const classifier = f.classifier !== undefined ? loadModel(f.classifier) : undefined;
   if (existsSync(f.outDir) && !statSync(f.outDir).isDirectory())
     throw new VergeError('E_BAD_ARGUMENT', `--out-dir ${f.outDir} is a file`);
   const data = await loadDataset(f.data, f.limit !== undefined ? { limits: { train: f.limit } } : {});
@@ -61,9 +66,12 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
     lr: f.lr,
     seed: f.seed,
     threads: f.threads,
-    onEpoch: (e, loss) =>
+    ...(f.taskWeight !== undefined && classifier
+      ? { task: { classifier, weight: f.taskWeight, temperature: f.taskTemperature } }
+      : {}),
+    onEpoch: (e, loss, task) =>
       note(
-        `epoch ${e}/${f.epochs}: reconstruction mse ${loss.toFixed(5)} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+        `epoch ${e}/${f.epochs}: reconstruction mse ${loss.toFixed(5)}${task !== undefined ? `, task term ${task.toFixed(4)}` : ''} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
       ),
   });
   mkdirSync(f.outDir, { recursive: true });
@@ -104,7 +112,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
         name,
         version: names.version,
         sha256: art.sha256,
-        optimization: `codec-train:latent=${f.latent}`,
+        optimization: `codec-train:latent=${f.latent}${f.taskWeight !== undefined ? `,task=${f.taskWeight}` : ''}`,
         metrics,
       });
     }
@@ -116,6 +124,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
     data: data.source,
     latent: f.latent,
     epochs: f.epochs,
+    loss: f.taskWeight !== undefined ? { mse: 1, task: f.taskWeight, temperature: f.taskTemperature } : { mse: 1 },
     final_mse: models.history.at(-1)?.loss ?? null,
     ...report,
     psnr_db: Number.isFinite(report.psnr_db) ? report.psnr_db : null,
