@@ -138,7 +138,8 @@ async function worker(): Promise<void> {
       for (let k = 0; k < steps; k++) last = (await step()).loss;
       const ms = performance.now() - t;
       say({ samples_per_sec: (steps * spec.batch * 1000) / ms, ms_per_step: ms / steps, loss: last });
-    } else if (line === 'profile') say(await profile(session, data[0]!, threads));
+    } else if (line === 'rss') say({ peak_rss_mb: peakRssMb() });
+    else if (line === 'profile') say(await profile(session, data[0]!, threads));
     else break;
   }
   say({ peak_rss_mb: peakRssMb() });
@@ -305,9 +306,11 @@ async function coordinate(): Promise<void> {
           torchRss = Math.max(torchRss, t.peak_rss_mb);
           verge.push(await w.ask<RoundResult>('run'));
         }
+        // Peak RSS of the training alone: the profiling session below is a second copy of the graph.
+        const { peak_rss_mb } = await w.ask<{ peak_rss_mb: number }>('rss');
         const prof =
           doProfile && threads === threadCounts[0] ? await w.ask<Record<string, unknown>>('profile') : undefined;
-        const { peak_rss_mb } = await w.quit();
+        await w.quit();
         const v = median(verge.map((x) => x.samples_per_sec));
         const p = median(torch.map((x) => x.samples_per_sec));
         rows.push({
