@@ -107,11 +107,8 @@ class GraphInference {
       const t = given ? refine(given, declared) : declared;
       if (t) scope.types.set(v.name, t);
     });
-    const fed = new Set(graph.inputs.map((v) => v.name));
     for (const t of graph.initializers) {
       scope.types.set(t.name, { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] });
-      // An initializer that is also a graph input is a default value a caller may override.
-      if (fed.has(t.name)) continue;
       scope.constants.set(t.name, t);
       const v = tensorValue(t);
       if (v) scope.values.set(t.name, v);

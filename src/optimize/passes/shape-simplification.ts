@@ -35,7 +35,13 @@ export function symbolicShapes(model: Model): ReturnType<typeof inferShapesAndVa
         t.shape.map((d) => (d === null || d === '' ? `?${fresh++}` : d)),
       );
   }
-  return inferShapesAndValues(model, { trustDeclared: false, inputShapes });
+  // An initializer that is also a graph input is a default a caller may override: not a constant here.
+  const fed = new Set(model.graph.inputs.map((v) => v.name));
+  const initializers = model.graph.initializers.filter((t) => !fed.has(t.name));
+  return inferShapesAndValues(
+    { ...model, graph: { ...model.graph, initializers } },
+    { trustDeclared: false, inputShapes },
+  );
 }
 
 export function simplifyShapeOps(model: Model): Model {
