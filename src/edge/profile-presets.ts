@@ -5,7 +5,7 @@
 import type { DeviceProfile } from '../protocol/index.ts';
 
 /** Named presets for simulated devices: `--profile gateway`, or `--profile camera,memory_mb=512`. */
-export const PROFILE_PRESETS: Record<string, Partial<DeviceProfile>> = {
+export const PROFILE_PRESETS: Readonly<Record<string, Readonly<Partial<DeviceProfile>>>> = deepFreeze({
   // A mains-powered x86 gateway that runs full precision only, like an industrial PC without
   // tuned int8 kernels.
   gateway: { class: 'gateway', arch: 'x64', memory_mb: 8192, precisions: ['fp32'] },
@@ -26,6 +26,15 @@ export const PROFILE_PRESETS: Record<string, Partial<DeviceProfile>> = {
     cpu: { model: 'Cortex-M7 (simulated)', cores: 1 },
     precisions: ['fp32', 'fp16', 'int8'],
   },
-};
+});
 
 export const PROFILE_PRESET_NAMES = Object.keys(PROFILE_PRESETS);
+
+/** Freezes a plain data tree (objects and arrays), so a preset cannot be changed for every caller. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -39,7 +39,11 @@ export interface ClientTrainerOptions {
 /** Name of FedProx's loss term in the client's training graph (StepResult.terms). */
 export const PROXIMAL_TERM = 'proximal';
 
-export const DEFAULT_CLIENT_OPTIMIZER: OptimizerOptions = { kind: 'sgd', lr: 0.05, momentum: 0.9 };
+export const DEFAULT_CLIENT_OPTIMIZER: Readonly<OptimizerOptions> = Object.freeze({
+  kind: 'sgd',
+  lr: 0.05,
+  momentum: 0.9,
+});
 
 export interface LocalFitResult {
   update: Float32Array;

@@ -256,7 +256,7 @@ export function kwsDsCnn(opts: ArchitectureOptions): Sequential {
   return new Sequential(opts.inputShape, layers);
 }
 
-export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequential> = {
+export const ARCHITECTURES: Readonly<Record<string, (o: ArchitectureOptions) => Sequential>> = Object.freeze({
   cnn,
   mlp,
   'mobilenet-tiny': mobilenetTiny,
@@ -267,13 +267,13 @@ export const ARCHITECTURES: Record<string, (o: ArchitectureOptions) => Sequentia
   'text-bow': textBow,
   'kws-cnn': kwsCnn,
   'kws-dscnn': kwsDsCnn,
-};
+});
 
 /** Architectures over speech feature windows: `verge train` feeds them audio through kws.ts. */
-export const SPEECH_ARCHITECTURES = ['kws-cnn', 'kws-dscnn'];
+export const SPEECH_ARCHITECTURES: readonly string[] = Object.freeze(['kws-cnn', 'kws-dscnn']);
 
 /** Architectures that take int64 token ids. */
-export const TOKEN_ARCHITECTURES = ['text-gru', 'text-lstm', 'text-cnn', 'text-bow'];
+export const TOKEN_ARCHITECTURES: readonly string[] = Object.freeze(['text-gru', 'text-lstm', 'text-cnn', 'text-bow']);
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);

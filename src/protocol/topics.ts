@@ -30,15 +30,17 @@ export type DeviceVerb = CloudToDeviceVerb | DeviceToCloudVerb;
  *   Mosquitto 2 restores a persistent session after its own restart (CONNACK sessionPresent=1)
  *   but not the session's shared `$share/…` subscriptions: subscribe again on every CONNACK.
  */
-export const VERBS: Record<DeviceVerb, { from: 'cloud' | 'device'; retained: boolean; qos: 0 | 1 }> = {
-  deploy: { from: 'cloud', retained: true, qos: 1 },
-  command: { from: 'cloud', retained: false, qos: 1 },
-  fl: { from: 'cloud', retained: true, qos: 1 },
-  heartbeat: { from: 'device', retained: false, qos: 0 },
-  telemetry: { from: 'device', retained: false, qos: 1 },
-  status: { from: 'device', retained: true, qos: 1 },
-  ack: { from: 'device', retained: false, qos: 1 },
-};
+export const VERBS: Readonly<
+  Record<DeviceVerb, Readonly<{ from: 'cloud' | 'device'; retained: boolean; qos: 0 | 1 }>>
+> = Object.freeze({
+  deploy: Object.freeze({ from: 'cloud', retained: true, qos: 1 }),
+  command: Object.freeze({ from: 'cloud', retained: false, qos: 1 }),
+  fl: Object.freeze({ from: 'cloud', retained: true, qos: 1 }),
+  heartbeat: Object.freeze({ from: 'device', retained: false, qos: 0 }),
+  telemetry: Object.freeze({ from: 'device', retained: false, qos: 1 }),
+  status: Object.freeze({ from: 'device', retained: true, qos: 1 }),
+  ack: Object.freeze({ from: 'device', retained: false, qos: 1 }),
+});
 
 /** Device ids are topic-safe: no `/`, `+`, `#`, no spaces. Assigned by the cloud at enrollment. */
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;

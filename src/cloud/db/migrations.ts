@@ -2,7 +2,7 @@
  * Control-plane tables, in the SQL subset SQLite and PostgreSQL share (TEXT, BIGINT, INTEGER,
  * DOUBLE PRECISION; JSON kept as TEXT; booleans as 0/1). Idempotent: replicas run them at start.
  */
-export const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = Object.freeze([
   `CREATE TABLE IF NOT EXISTS api_keys (
      key_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT, created_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS broker_accounts (
@@ -92,4 +92,4 @@ export const MIGRATIONS: string[] = [
   // a model version's optimize report (an SVG artifact), shown by the dashboard
   `CREATE TABLE IF NOT EXISTS model_reports (
      name TEXT NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (name, version))`,
-];
+]);

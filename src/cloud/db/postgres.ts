@@ -73,7 +73,7 @@ export class PostgresDatabase implements SqlDatabase {
     }
   }
 
-  async migrate(statements: string[]): Promise<void> {
+  async migrate(statements: readonly string[]): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -24,7 +24,7 @@ export interface SqlDatabase extends SqlExecutor {
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Apply the DDL statements once, safely when several replicas start at the same time. */
-  migrate(statements: string[]): Promise<void>;
+  migrate(statements: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 

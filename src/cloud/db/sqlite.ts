@@ -140,7 +140,7 @@ export class SqliteDatabase implements SqlDatabase {
     return result;
   }
 
-  async migrate(statements: string[]): Promise<void> {
+  async migrate(statements: readonly string[]): Promise<void> {
     this.db.transaction(() => {
       for (const s of statements) this.db.exec(s);
     })();

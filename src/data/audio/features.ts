@@ -30,7 +30,7 @@ export interface FeatureOptions {
  * Defaults for isolated words: 35 dB below the loudest frame catches the weak consonants of
  * "six"/"seven" and drops silence; -60 dBFS keeps digital silence and hiss out of the span.
  */
-export const DEFAULT_VAD: VadOptions = { relativeDb: 35, floorDbfs: -60 };
+export const DEFAULT_VAD: Readonly<VadOptions> = Object.freeze({ relativeDb: 35, floorDbfs: -60 });
 
 export function featureOptions(
   options: Partial<Omit<FeatureOptions, 'mfcc'>> & { mfcc?: Partial<MfccOptions> } = {},

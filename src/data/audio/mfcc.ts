@@ -26,7 +26,7 @@ export interface MfccOptions {
 }
 
 /** Kaldi's and torchaudio's defaults (16 kHz, 25 ms / 10 ms, 23 mel bins, 13 cepstra, lifter 22). */
-export const KALDI_MFCC_DEFAULTS: MfccOptions = {
+export const KALDI_MFCC_DEFAULTS: Readonly<MfccOptions> = Object.freeze({
   sampleRate: 16000,
   frameLengthMs: 25,
   frameShiftMs: 10,
@@ -38,7 +38,7 @@ export const KALDI_MFCC_DEFAULTS: MfccOptions = {
   highFreq: 0,
   numCeps: 13,
   cepstralLifter: 22,
-};
+});
 
 /** float32 machine epsilon: Kaldi's floor under energies before taking logs. */
 export const LOG_FLOOR = 1.1920928955078125e-7;

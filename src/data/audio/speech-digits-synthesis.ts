@@ -46,7 +46,7 @@ export interface SpeechDigitsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const SPEECH_DIGITS_DEFAULTS = { speakers: 100, repeats: 3, testFraction: 0.2, seed: 0 } as const;
+export const SPEECH_DIGITS_DEFAULTS = Object.freeze({ speakers: 100, repeats: 3, testFraction: 0.2, seed: 0 } as const);
 
 export interface SpeechDigitsBuild {
   dir: string;

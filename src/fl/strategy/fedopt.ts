@@ -16,7 +16,7 @@ export interface FedOptOptions extends FedAvgOptions {
   tau?: number;
 }
 
-export const FEDOPT_DEFAULTS = { serverLr: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 } as const;
+export const FEDOPT_DEFAULTS = Object.freeze({ serverLr: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 } as const);
 
 export abstract class FedOpt extends FedAvg {
   readonly serverLr: number;
