@@ -269,21 +269,14 @@ export function differentiate(
             );
     }
     if (!dys.some(Boolean)) continue;
-    const rule = isDefaultDomain(node.domain) ? gradRule(node.opType) : undefined;
-    if (composite) {
-      const grads = composite.grad(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
-      grads.forEach((grad, i) => {
-        if (grad && needs[i]) add(node.inputs[i]!, grad);
-      });
-      continue;
-    }
-    if (!rule?.grad) {
+    const gradOf = composite ? composite.grad : isDefaultDomain(node.domain) ? gradRule(node.opType)?.grad : undefined;
+    if (!gradOf) {
       throw new VergeError(
         'E_NO_GRADIENT',
         `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`,
       );
     }
-    const grads = rule.grad(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
+    const grads = gradOf(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
     grads.forEach((grad, i) => {
       if (grad && needs[i]) add(node.inputs[i]!, grad);
     });
