@@ -28,6 +28,7 @@ export const Conv: GradRule = {
     const w = windowOf(c, x, y, wDims.slice(2));
     const r = w.kernel.length;
     const group = c.attrInt('group', 1);
+    const depthwise = group > 1 && wDims[1] === 1 && wDims[0] === group;
     const dy = c.dy();
     let dX: string | undefined, dW: string | undefined, dB: string | undefined;
     if (c.needsGrad(0)) {
@@ -38,7 +39,6 @@ export const Conv: GradRule = {
           w.pads[i + r]! -
           ((w.outSize[i]! - 1) * w.strides[i]! + w.dilations[i]! * (w.kernel[i]! - 1) + 1),
       );
-      const depthwise = group > 1 && wDims[1] === 1 && wDims[0] === group;
       const form = depthwise ? c.formulations.depthwiseInput : c.formulations.convInput;
       const flipped =
         form === 'flipped-conv' ? flippedKernelConv(c, dy, wName, wDims, w, group, outputPadding) : undefined;
@@ -65,8 +65,7 @@ export const Conv: GradRule = {
           output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
         });
     }
-    if (c.needsGrad(1) && group > 1 && wDims[1] === 1 && wDims[0] === group)
-      dW = depthwiseWeightGrad(c, x, dy, w, wDims);
+    if (c.needsGrad(1) && depthwise) dW = depthwiseWeightGrad(c, x, dy, w, wDims);
     else if (c.needsGrad(1)) {
       const [m, cg] = wDims as [number, number];
       const L = w.outSize.reduce((a, b) => a * b, 1);
