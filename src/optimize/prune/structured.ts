@@ -17,7 +17,6 @@
  */
 import { VergeError } from '../../errors.ts';
 import {
-  cloneModel,
   inferShapes,
   inChannelAxis,
   makeTensor,
@@ -414,7 +413,7 @@ export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: M
   checkSparsity(opts.ratio);
   const norm = opts.norm ?? 'l1';
   // Computed flatten shapes must be constants before channel paths can be followed through them.
-  const out = simplifyShapeOps(cloneModel(model));
+  const out = simplifyShapeOps(model);
   const g = out.graph;
   const index = new GraphIndex(g);
   const shapes = inferShapes(out, { trustDeclared: false });
