@@ -258,9 +258,13 @@ describe('nn layers on onnxruntime vs JS references', () => {
     expectClose(y, { dims: [2, 3, 4], data: want });
   });
 
-  it('EmbeddingBag: the mean of the non-padding rows (zeros for an all-padding text)', async () => {
+  /**
+   * An EmbeddingBag (vocab 10, dim 3) over three texts of 4 ids — [9, 3], [5, 5, 5, 2] and only
+   * padding — and what it should give: Σ w·row / Σ w of each text's ids (w = 1 unweighted), zeros.
+   */
+  async function bagOfThreeTexts(weights?: number[]) {
     const ids = input([4], { dtype: 'int64' });
-    const bag = new EmbeddingBag({ vocab: 10, dim: 3 });
+    const bag = new EmbeddingBag({ vocab: 10, dim: 3, ...(weights ? { weights } : {}) });
     const model = new Network({ inputs: ids, outputs: bag.apply(ids) }).build({ seed: 2 });
     const y = await run(model, {
       input: {
@@ -271,34 +275,26 @@ describe('nn layers on onnxruntime vs JS references', () => {
     });
     const table = f32(init(model, 'embeddingbag_1.weight'));
     const row = (id: number) => Array.from(table.subarray(id * 3, id * 3 + 3));
-    const mean = (rows: number[][]) => rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
-    const want = [...mean([row(9), row(3)]), ...mean([row(5), row(5), row(5), row(2)]), 0, 0, 0];
-    expectClose(y, { dims: [3, 3], data: Float32Array.from(want) });
+    const w = (id: number) => weights?.[id] ?? 1;
+    const weighted = (idsIn: number[]) => {
+      const total = idsIn.reduce((a, id) => a + w(id), 0);
+      return [0, 1, 2].map((k) => idsIn.reduce((a, id) => a + w(id) * row(id)[k]!, 0) / total);
+    };
+    const want = [...weighted([9, 3]), ...weighted([5, 5, 5, 2]), 0, 0, 0];
+    return { model, y, want: { dims: [3, 3], data: Float32Array.from(want) } };
+  }
+
+  it('EmbeddingBag: the mean of the non-padding rows (zeros for an all-padding text)', async () => {
+    const { y, want } = await bagOfThreeTexts();
+    expectClose(y, want);
   });
 
   it('EmbeddingBag with token weights: the weighted mean Σ w·row / Σ w (weights fixed, not parameters)', async () => {
-    const ids = input([4], { dtype: 'int64' });
-    const weights = [0, 1, 2, 0.5, 1, 3, 1, 1, 1, 4];
-    const bag = new EmbeddingBag({ vocab: 10, dim: 3, weights });
-    const model = new Network({ inputs: ids, outputs: bag.apply(ids) }).build({ seed: 2 });
+    const { model, y, want } = await bagOfThreeTexts([0, 1, 2, 0.5, 1, 3, 1, 1, 1, 4]);
     expect(model.graph.initializers.filter((t) => t.dtype === 'float32').map((t) => t.name)).toEqual([
       'embeddingbag_1.weight',
     ]);
-    const y = await run(model, {
-      input: {
-        dtype: 'int64',
-        dims: [3, 4],
-        data: BigInt64Array.from([0n, 0n, 9n, 3n, 5n, 5n, 5n, 2n, 0n, 0n, 0n, 0n]),
-      },
-    });
-    const table = f32(init(model, 'embeddingbag_1.weight'));
-    const row = (id: number) => Array.from(table.subarray(id * 3, id * 3 + 3));
-    const weighted = (idsIn: number[]) => {
-      const total = idsIn.reduce((a, id) => a + weights[id]!, 0);
-      return [0, 1, 2].map((k) => idsIn.reduce((a, id) => a + weights[id]! * row(id)[k]!, 0) / total);
-    };
-    const want = [...weighted([9, 3]), ...weighted([5, 5, 5, 2]), 0, 0, 0];
-    expectClose(y, { dims: [3, 3], data: Float32Array.from(want) });
+    expectClose(y, want);
     expect(() => new EmbeddingBag({ vocab: 10, dim: 3, weights: [1, 2] })).toThrow(
       /token weights must be 10 finite non-negative numbers, got 2/,
     );
