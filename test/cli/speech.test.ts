@@ -2,11 +2,12 @@
  * The speech workflow through the real CLI: train an HMM recognizer or a neural keyword spotter,
  * evaluate it, run it on a WAV file.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SMALL_SPEECH_DIGITS, SPEECH_XDG_CACHE, smallSpeechDigits, speechToolsMissing } from '../fixtures/speech.ts';
+import type { SpeechDigitsBuild } from '../../src/data/audio/speech-digits-synthesis.ts';
 import { verge } from './cli.ts';
 
 const missing = speechToolsMissing();
@@ -17,32 +18,36 @@ const env = { XDG_CACHE_HOME: SPEECH_XDG_CACHE };
 const KWS_EPOCHS = 15;
 const small = ['--speakers', String(SMALL_SPEECH_DIGITS.speakers), '--repeats', String(SMALL_SPEECH_DIGITS.repeats)];
 
+/** `verge train --arch ARCH --data speech-digits` (the small build) with `flags`, `--out out --json`: it succeeds. */
+async function trainSpeech(arch: string, out: string, flags: string[]) {
+  const t = await verge(
+    ['train', '--arch', arch, '--data', 'speech-digits', ...small, ...flags, '--out', out, '--json'],
+    env,
+  );
+  expect(t.stderr).not.toMatch(/at .*\.ts:\d+/);
+  expect(t.code).toBe(0);
+  return t;
+}
+
+/**
+ * The saved model evaluates on the held-out speaker to train's test accuracy, and runs on the first
+ * training speaker's recording of `word`: `verge run --wav --json`'s output.
+ */
+async function evalAndRun(built: SpeechDigitsBuild, out: string, testAccuracy: number, word: string): Promise<unknown> {
+  const e = await verge(['eval', out, '--data', 'speech-digits', ...small, '--json'], env);
+  expect(e.code).toBe(0);
+  expect((JSON.parse(e.stdout) as { accuracy: number }).accuracy).toBeCloseTo(testAccuracy, 6);
+  const speaker = built.trainSpeakers[0]!;
+  const r = await verge(['run', out, '--wav', join(built.dir, 'train', word, `${speaker}-0.wav`), '--json'], env);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
 describe.skipIf(missing)('verge speech commands', { timeout: 300_000 }, () => {
   it('train --arch hmm, eval and run --wav agree, with --json', async () => {
     const built = await smallSpeechDigits();
     const out = join(tmp, 'digits.onnx');
-    const t = await verge(
-      [
-        'train',
-        '--arch',
-        'hmm',
-        '--data',
-        'speech-digits',
-        ...small,
-        '--states',
-        '4',
-        '--mixtures',
-        '1',
-        '--epochs',
-        '4',
-        '--out',
-        out,
-        '--json',
-      ],
-      env,
-    );
-    expect(t.stderr).not.toMatch(/at .*\.ts:\d+/);
-    expect(t.code).toBe(0);
+    const t = await trainSpeech('hmm', out, ['--states', '4', '--mixtures', '1', '--epochs', '4']);
     const trained = JSON.parse(t.stdout) as {
       test: { accuracy: number; samples: number };
       model: { arch: string };
@@ -52,15 +57,7 @@ describe.skipIf(missing)('verge speech commands', { timeout: 300_000 }, () => {
     expect(trained.history).toHaveLength(10);
     expect(trained.test.samples).toBe(10);
 
-    const e = await verge(['eval', out, '--data', 'speech-digits', ...small, '--json'], env);
-    expect(e.code).toBe(0);
-    expect((JSON.parse(e.stdout) as { accuracy: number }).accuracy).toBeCloseTo(trained.test.accuracy, 6);
-
-    const speaker = (JSON.parse(readFileSync(join(built.dir, 'manifest.json'), 'utf8')) as { trainSpeakers: string[] })
-      .trainSpeakers[0]!;
-    const r = await verge(['run', out, '--wav', join(built.dir, 'train', 'three', `${speaker}-0.wav`), '--json'], env);
-    expect(r.code).toBe(0);
-    const ran = JSON.parse(r.stdout) as {
+    const ran = (await evalAndRun(built, out, trained.test.accuracy, 'three')) as {
       prediction: { label: string; probability: number };
       outputs: { log_likelihood: { dims: number[] } };
     };
@@ -83,34 +80,20 @@ describe.skipIf(missing)('verge speech commands', { timeout: 300_000 }, () => {
     async () => {
       const built = await smallSpeechDigits();
       const out = join(tmp, 'kws.onnx');
-      const t = await verge(
-        [
-          'train',
-          '--arch',
-          'kws-cnn',
-          '--data',
-          'speech-digits',
-          ...small,
-          '--epochs',
-          String(KWS_EPOCHS),
-          '--batch',
-          '16',
-          '--lr',
-          '0.003',
-          '--noise-snr',
-          '10:30',
-          '--augment',
-          'timeshift:5',
-          '--threads',
-          '1',
-          '--out',
-          out,
-          '--json',
-        ],
-        env,
-      );
-      expect(t.stderr).not.toMatch(/at .*\.ts:\d+/);
-      expect(t.code).toBe(0);
+      const t = await trainSpeech('kws-cnn', out, [
+        '--epochs',
+        String(KWS_EPOCHS),
+        '--batch',
+        '16',
+        '--lr',
+        '0.003',
+        '--noise-snr',
+        '10:30',
+        '--augment',
+        'timeshift:5',
+        '--threads',
+        '1',
+      ]);
       expect(t.stderr).toMatch(/white-noise copy of each training utterance at 10\.\.30 dB SNR \(100 windows\)/);
       const trained = JSON.parse(t.stdout) as {
         test: { accuracy: number; samples: number };
@@ -124,18 +107,9 @@ describe.skipIf(missing)('verge speech commands', { timeout: 300_000 }, () => {
       expect(last.accuracy).toBeGreaterThan(0.5);
 
       // the saved model takes the waveform: eval on the held-out speaker gives train's test accuracy
-      const e = await verge(['eval', out, '--data', 'speech-digits', ...small, '--json'], env);
-      expect(e.code).toBe(0);
-      expect((JSON.parse(e.stdout) as { accuracy: number }).accuracy).toBeCloseTo(trained.test.accuracy, 6);
-      const speaker = (
-        JSON.parse(readFileSync(join(built.dir, 'manifest.json'), 'utf8')) as { trainSpeakers: string[] }
-      ).trainSpeakers[0]!;
-      const r = await verge(
-        ['run', out, '--wav', join(built.dir, 'train', 'seven', `${speaker}-0.wav`), '--json'],
-        env,
-      );
-      expect(r.code).toBe(0);
-      const ran = JSON.parse(r.stdout) as { outputs: { probabilities: { dims: number[] } } };
+      const ran = (await evalAndRun(built, out, trained.test.accuracy, 'seven')) as {
+        outputs: { probabilities: { dims: number[] } };
+      };
       expect(ran.outputs.probabilities.dims).toEqual([1, 10]);
 
       const notSpeech = await verge(
