@@ -38,8 +38,8 @@ export class Embedding extends Layer {
 
 export interface EmbeddingBagOptions extends EmbeddingOptions {
   /**
-   * A fixed weight per token id (e.g. inverse document frequencies, tokenWeights in
-   * data/tokenizers): the bag is then the weighted mean Σ w_id·row_id / Σ w_id — TF-IDF's
+   * A fixed weight per token id (e.g. inverse document frequencies, inverseDocumentFrequencies in
+   * data/text-dataset.ts): the bag is then the weighted mean Σ w_id·row_id / Σ w_id — TF-IDF's
    * weighting, in the graph as a constant (not trained). Default: every token weighs 1.
    */
   weights?: readonly number[];
