@@ -125,6 +125,8 @@ export const COLLECT_REASONS = ['sample', 'top1', 'margin', 'entropy', 'offload'
 export const CollectReason = z.enum(COLLECT_REASONS);
 export type CollectReason = z.infer<typeof CollectReason>;
 export const ItemId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'item id: 8-64 chars of [A-Za-z0-9_-]');
+/** Largest class index an item's prediction or label may carry. */
+export const MAX_CLASS_INDEX = 1_000_000;
 
 /** One collected input as the device saw it: what was predicted, how sure, and why it was kept. */
 export const CollectedItemMeta = z.object({
@@ -135,12 +137,12 @@ export const CollectedItemMeta = z.object({
   input: z.string().max(256),
   created_at: EpochMs,
   reason: CollectReason,
-  predicted: z.number().int().min(0).max(1_000_000),
+  predicted: z.number().int().min(0).max(MAX_CLASS_INDEX),
   top1: z.number().min(0).max(1),
   margin: z.number().min(0).max(1),
   entropy: z.number().min(0),
   /** The cloud model's answer, when the item was offloaded. */
-  cloud_predicted: z.number().int().min(0).max(1_000_000).nullable().default(null),
+  cloud_predicted: z.number().int().min(0).max(MAX_CLASS_INDEX).nullable().default(null),
 });
 export type CollectedItemMeta = z.infer<typeof CollectedItemMeta>;
 
@@ -268,7 +270,7 @@ export const MAX_UNKNOWN_NAMED = 100;
 
 export const LabelItemsRequest = z.object({
   labels: z
-    .array(z.object({ device_id: DeviceIdSchema, id: ItemId, label: z.number().int().min(0).max(1_000_000) }))
+    .array(z.object({ device_id: DeviceIdSchema, id: ItemId, label: z.number().int().min(0).max(MAX_CLASS_INDEX) }))
     .min(1)
     .max(MAX_LABELS_PER_REQUEST),
   /** Only label items of this model; the others count as unknown (a guard against a wrong item list). */

@@ -9,7 +9,10 @@ import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
 import {
   EDGE_LOOP_PATHS,
+  ItemId,
+  MAX_CLASS_INDEX,
   MAX_LABELS_PER_REQUEST,
+  isDeviceId,
   type LabelItemsRequest,
   type LabelItemsResponse,
 } from '../../protocol/index.ts';
@@ -19,20 +22,20 @@ import { emit, note } from '../output.ts';
 /** Bounds of --file: lines and bytes. */
 const MAX_FILE_LINES = 1_000_000;
 const MAX_FILE_BYTES = 128 * 2 ** 20;
-/** The protocol's bounds, checked here so a bad line is named (the API answers for a whole request). */
-const DEVICE_ID = /^[a-z0-9][a-z0-9-]{2,63}$/;
-const ITEM_ID = /^[A-Za-z0-9_-]{8,64}$/;
-const MAX_LABEL = 1_000_000;
 /** Unknown items a failure message names at most. */
 const NAMED = 5;
 
 type Label = LabelItemsRequest['labels'][number];
 
+/** The protocol's bounds, checked here so a bad line is named (the API answers for a whole request). */
 function parseLabel(where: string, device: string, id: string, label: string): Label {
-  if (!DEVICE_ID.test(device)) throw new VergeError('E_BAD_ARGUMENT', `${where}: '${device}' is not a device id`);
-  if (!ITEM_ID.test(id)) throw new VergeError('E_BAD_ARGUMENT', `${where}: '${id}' is not an item id`);
-  if (!/^[0-9]{1,7}$/.test(label) || Number(label) > MAX_LABEL)
-    throw new VergeError('E_BAD_ARGUMENT', `${where}: the label must be a class index 0-${MAX_LABEL}, got '${label}'`);
+  if (!isDeviceId(device)) throw new VergeError('E_BAD_ARGUMENT', `${where}: '${device}' is not a device id`);
+  if (!ItemId.safeParse(id).success) throw new VergeError('E_BAD_ARGUMENT', `${where}: '${id}' is not an item id`);
+  if (!/^[0-9]{1,7}$/.test(label) || Number(label) > MAX_CLASS_INDEX)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `${where}: the label must be a class index 0-${MAX_CLASS_INDEX}, got '${label}'`,
+    );
   return { device_id: device, id, label: Number(label) };
 }
 
