@@ -175,7 +175,6 @@ export class EdgeLoopRepository {
     return Number(r?.n ?? 0);
   }
 
-  /** Set labels; returns how many items were found. */
   /** Set labels; returns the (device, id) pairs that matched no item (of `model`, when given). */
   async label(
     labels: readonly { device_id: string; id: string; label: number }[],
