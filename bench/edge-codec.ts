@@ -13,12 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureCodec, sessionCodecContext, trainAutoencoder } from '../src/cli/codec-train.ts';
+import { measureCodec, sessionCodecContext, trainAutoencoder, type CodecReport } from '../src/cli/codec-train.ts';
 import { take } from '../src/data/dataset.ts';
 import { loadDataset } from '../src/data/load-dataset.ts';
 import { decodeModel } from '../src/onnx/codec.ts';
 import { Session } from '../src/runtime/index.ts';
-import { printTable, round, writeResult } from './lib.ts';
+import { codecFigures, printTable, round, writeResult } from './lib.ts';
 
 const full = process.argv.includes('--full');
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -34,18 +34,8 @@ const train = { ...data, train: take(data.train, SIZES.train) };
 const evalSplit = take(data.test, SIZES.eval);
 
 const rows: Record<string, unknown>[] = [];
-const row = (codec: string, loss: string, r: Awaited<ReturnType<typeof measureCodec>>['report'], extra = {}) =>
-  rows.push({
-    codec,
-    loss,
-    bytes_per_sample: round(r.bytes_per_sample, 1),
-    ratio_vs_float32: round(r.ratio, 2),
-    psnr_db: Number.isFinite(r.psnr_db) ? round(r.psnr_db, 2) : null,
-    accuracy_original: round(r.classifier!.accuracy_original, 4),
-    accuracy_decoded: round(r.classifier!.accuracy_decoded, 4),
-    drop_pts: round(r.classifier!.drop_pts, 2),
-    ...extra,
-  });
+const row = (codec: string, loss: string, r: CodecReport, extra = {}) =>
+  rows.push({ codec, loss, ...codecFigures(r), ...extra });
 
 for (const spec of ['quantize-delta:8', 'quantize-delta:4'])
   row(spec, '-', (await measureCodec(spec, evalSplit, [1, 28, 28], { learned: async () => undefined }, cloud)).report);

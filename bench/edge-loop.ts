@@ -32,7 +32,7 @@ import { Session } from '../src/runtime/index.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { decodeModel } from '../src/onnx/codec.ts';
-import { printTable, round, stats, writeResult } from './lib.ts';
+import { codecFigures, printTable, round, stats, writeResult } from './lib.ts';
 
 const full = process.argv.includes('--full');
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -226,15 +226,7 @@ const evalSplit = take(data.test, SIZES.codecEval);
 const codecs = [];
 for (const spec of ['lossless', 'quantize-delta:8', 'quantize-delta:4', 'learned:bench-ae@1.0.0']) {
   const { report } = await measureCodec(spec, evalSplit, [1, 28, 28], ctx, cloud);
-  codecs.push({
-    codec: spec,
-    bytes_per_sample: round(report.bytes_per_sample, 1),
-    ratio_vs_float32: round(report.ratio, 2),
-    psnr_db: Number.isFinite(report.psnr_db) ? round(report.psnr_db, 2) : null,
-    accuracy_original: round(report.classifier!.accuracy_original, 4),
-    accuracy_decoded: round(report.classifier!.accuracy_decoded, 4),
-    drop_pts: round(report.classifier!.drop_pts, 2),
-  });
+  codecs.push({ codec: spec, ...codecFigures(report) });
 }
 await release();
 await cloud.release();

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CodecReport } from '../src/cli/codec-train.ts';
 import { writeFileAtomic } from '../src/onnx/io.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,6 +99,18 @@ export function writeResult(name: string, figures: Record<string, unknown>): str
   const path = join(RESULTS_DIR, `${name}.json`);
   writeFileAtomic(path, JSON.stringify({ benchmark: name, machine: machineInfo(), ...figures }, null, 2) + '\n');
   return path;
+}
+
+/** A codec's figures as the edge benchmarks record them (measureCodec with a classifier). */
+export function codecFigures(r: CodecReport) {
+  return {
+    bytes_per_sample: round(r.bytes_per_sample, 1),
+    ratio_vs_float32: round(r.ratio, 2),
+    psnr_db: Number.isFinite(r.psnr_db) ? round(r.psnr_db, 2) : null,
+    accuracy_original: round(r.classifier!.accuracy_original, 4),
+    accuracy_decoded: round(r.classifier!.accuracy_decoded, 4),
+    drop_pts: round(r.classifier!.drop_pts, 2),
+  };
 }
 
 /** Print a plain table to stdout. */
