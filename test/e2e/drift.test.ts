@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rng, type Split } from '../../src/data/dataset.ts';
+import type { Split } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import {
@@ -21,15 +21,9 @@ import {
 } from '../../src/protocol/index.ts';
 import { ROOT, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
-import { agentOptions, startAgent, TestCloud, waitUntil } from './harness.ts';
+import { agentOptions, cameraShift, deployWithLoopPolicy, predictBatches, startAgent, TestCloud } from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
-
-/** The camera change of the edge-loop benchmark: contrast halved around 0.5, +0.15 brightness, noise σ 0.05. */
-function shifted(x: Float32Array, seed = 1): Float32Array {
-  const r = rng(seed);
-  return x.map((v) => Math.min(1, Math.max(0, 0.5 + (v - 0.5) * 0.5 + 0.15 + 0.05 * (r() + r() + r() - 1.5) * 2)));
-}
 
 function summary(s: Split, from: number, to: number, x = s.x) {
   const out = emptyDriftSummary();
@@ -42,7 +36,7 @@ describe('drift score', () => {
     const ds = await loadDataset(SUBSET);
     const ref = summary(ds.train, 0, ds.train.count);
     const same = summary(ds.test, 0, ds.test.count);
-    const moved = summary(ds.test, 0, ds.test.count, shifted(ds.test.x));
+    const moved = summary(ds.test, 0, ds.test.count, cameraShift(ds.test.x, 1));
     expect(psi(ref.features.mean, same.features.mean)!).toBeLessThan(0.1);
     expect(psi(ref.features.std, same.features.std)!).toBeLessThan(0.1);
     expect(psi(ref.class_counts, same.class_counts)!).toBeLessThan(0.1);
@@ -60,28 +54,16 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
   beforeAll(async () => {
     cloud = await TestCloud.start();
     agent = await startAgent(cloud, 'cam-drift', { uploadIntervalMs: 200 });
-    await cloud.publish('clf', '1.0.0', readFileSync(fixturePath('seed_cnn_fmnist')));
-    const dep = await cloud.deploy({ model: 'clf', version: '1.0.0', target: { devices: ['cam-drift'] } });
-    await cloud.waitDeployment(dep.id, ['succeeded']);
-    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(dep.id), { collect: { upload: false } });
-    await waitUntil(() => !!agent.loop.collector.policyOf('clf'), 10_000, 'the policy');
+    await deployWithLoopPolicy(cloud, agent, 'clf', readFileSync(fixturePath('seed_cnn_fmnist')), {
+      collect: { upload: false },
+    });
   }, 60_000);
   afterAll(async () => {
     await agent?.stop().catch(() => undefined);
     await cloud?.close();
   });
 
-  /** `n` samples of `x` through the agent's real HTTP API, 50 per request. */
-  const predictAll = async (x: Float32Array, n: number) => {
-    for (let at = 0; at < n; at += 50) {
-      const res = await fetch(`${agent.url}/v1/models/clf:predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
-        body: x.slice(at * 784, (at + 50) * 784),
-      });
-      expect(res.status).toBe(200);
-    }
-  };
+  const predictAll = (x: Float32Array, n: number) => predictBatches(agent, 'clf', x, n);
 
   it("scores an agent's unshifted then shifted traffic against the stored reference", async () => {
     const ds = await loadDataset(SUBSET);
@@ -102,7 +84,7 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
 
     await new Promise((r) => setTimeout(r, 5));
     const t1 = Date.now();
-    await send(shifted(ds.test.x), 300);
+    await send(cameraShift(ds.test.x, 1), 300);
     const moved = await score(t1);
     expect(moved.samples).toBe(300);
     expect(moved.drifted).toBe(true);
@@ -145,7 +127,7 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
 
   it('summaries taken while the cloud is down survive an agent restart and are delivered once', async () => {
     const ds = await loadDataset(SUBSET);
-    const x = shifted(ds.test.x, 7);
+    const x = cameraShift(ds.test.x, 7);
     await new Promise((r) => setTimeout(r, 5));
     const t2 = Date.now();
     await cloud.down();

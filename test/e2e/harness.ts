@@ -6,7 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { buildControlPlane, CloudClient, type ControlPlane, type ControlPlaneOptions } from '../../src/cloud/index.ts';
+import { rng } from '../../src/data/dataset.ts';
 import { EdgeAgent, type EdgeAgentOptions } from '../../src/edge/agent.ts';
 import { parseProfileSpec } from '../../src/edge/profile.ts';
 import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
@@ -183,6 +185,43 @@ export async function predict(
     body: JSON.stringify({ inputs: { input: { dims: [batch, 1, 28, 28], data: new Array(batch * 784).fill(value) } } }),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/**
+ * Publish `bytes` as `name`@1.0.0, deploy it to `agent` alone and wait until that succeeded, then
+ * set the deployment's edge-loop `policy` and wait until the agent holds it.
+ */
+export async function deployWithLoopPolicy(
+  cloud: TestCloud,
+  agent: EdgeAgent,
+  name: string,
+  bytes: Uint8Array,
+  policy: unknown,
+): Promise<Deployment> {
+  await cloud.publish(name, '1.0.0', bytes);
+  const dep = await cloud.deploy({ model: name, version: '1.0.0', target: { devices: [agent.name] } });
+  await cloud.waitDeployment(dep.id, ['succeeded']);
+  await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(dep.id), policy);
+  await waitUntil(() => !!agent.loop.collector.policyOf(name), 10_000, 'the policy');
+  return dep;
+}
+
+/** `n` Fashion-MNIST-shaped samples of `x` through the agent's real HTTP API, 50 per request. */
+export async function predictBatches(agent: { url: string }, model: string, x: Float32Array, n: number): Promise<void> {
+  for (let at = 0; at < n; at += 50) {
+    const res = await fetch(`${agent.url}/v1/models/${model}:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
+      body: x.slice(at * 784, (at + 50) * 784),
+    });
+    expect(res.status).toBe(200);
+  }
+}
+
+/** The edge-loop benchmark's camera change: contrast halved around 0.5, +0.15 brightness, noise σ 0.05. */
+export function cameraShift(x: Float32Array, seed: number): Float32Array {
+  const r = rng(seed);
+  return x.map((v) => Math.min(1, Math.max(0, 0.5 + (v - 0.5) * 0.5 + 0.15 + 0.05 * (r() + r() + r() - 1.5) * 2)));
 }
 
 /** POST an edge-loop upload batch (any bytes) with the agent's device credentials. */

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rng, type Dataset } from '../../src/data/dataset.ts';
+import type { Dataset } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
 import type { EdgeAgent } from '../../src/edge/agent.ts';
 import {
@@ -21,15 +21,9 @@ import {
 } from '../../src/protocol/index.ts';
 import { ROOT, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
-import { startAgent, TestCloud, waitUntil } from './harness.ts';
+import { cameraShift, deployWithLoopPolicy, predictBatches, startAgent, TestCloud, waitUntil } from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
-
-/** The benchmark's camera change: contrast halved, +0.15 brightness, noise σ 0.05. */
-function shifted(x: Float32Array, seed = 3): Float32Array {
-  const r = rng(seed);
-  return x.map((v) => Math.min(1, Math.max(0, 0.5 + (v - 0.5) * 0.5 + 0.15 + 0.05 * (r() + r() + r() - 1.5) * 2)));
-}
 
 describe('retraining triggered by drift (embedded broker + SQLite)', () => {
   let cloud: TestCloud;
@@ -43,14 +37,11 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
     cloud = await TestCloud.start();
     flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
     agent = await startAgent(cloud, 'cam-trigger', { uploadIntervalMs: 150 });
-    await cloud.publish('clf', '1.0.0', readFileSync(fixturePath('seed_cnn_fmnist')));
-    const dep = await cloud.deploy({ model: 'clf', version: '1.0.0', target: { devices: ['cam-trigger'] } });
-    depId = dep.id;
-    await cloud.waitDeployment(dep.id, ['succeeded']);
-    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(dep.id), {
-      collect: { sample_rate: 1, codecs: ['quantize-delta:8'] },
-    });
-    await waitUntil(() => !!agent.loop.collector.policyOf('clf'), 10_000, 'the policy');
+    depId = (
+      await deployWithLoopPolicy(cloud, agent, 'clf', readFileSync(fixturePath('seed_cnn_fmnist')), {
+        collect: { sample_rate: 1, codecs: ['quantize-delta:8'] },
+      })
+    ).id;
     const ref = emptyDriftSummary();
     addToDriftSummary(ref, data.train.x, data.train.count, data.train.y);
     await cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), ref);
@@ -62,14 +53,7 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
 
   /** `n` samples through the agent's HTTP API (50 per request), then the drift report. */
   const traffic = async (x: Float32Array, n: number) => {
-    for (let at = 0; at < n; at += 50) {
-      const res = await fetch(`${agent.url}/v1/models/clf:predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', 'x-verge-dims': '50,1,28,28' },
-        body: x.slice(at * 784, (at + 50) * 784),
-      });
-      expect(res.status).toBe(200);
-    }
+    await predictBatches(agent, 'clf', x, n);
     expect(await agent.loop.reportDrift()).toBe(true);
   };
   const due = async (...extra: string[]) => {
@@ -91,7 +75,7 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
     expect(calm).toMatchObject({ triggered: false, published: null });
     expect(calm.reason).toMatch(/^clf@1\.0\.0 is not drifted: score 0\.\d+ <= 0\.25 over 100 inputs$/);
 
-    await traffic(shifted(data.test.x), 300);
+    await traffic(cameraShift(data.test.x, 3), 300);
     await waitUntil(() => agent.loop.store.counts().pending === 0, 30_000, 'all items uploaded');
     const unlabelled = await due('--min-labelled', '200');
     expect(unlabelled.triggered).toBe(false);
