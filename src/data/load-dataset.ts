@@ -116,14 +116,14 @@ export async function loadDataset(spec: string, opts: LoadDatasetOptions = {}): 
 /**
  * The line every command that uses data prints (DESIGN.md: report which source and how many
  * samples), e.g. `data: fashion-mnist from /usr/share/datasets/fashion-mnist (60,000 train / 10,000 test)`.
- * Skipped items follow on their own lines.
+ * Skipped items follow on their own lines. `testOnly` (for commands that read only the test split,
+ * such as `verge eval`) leaves out the train count, which would be the loader's limit, not the data's.
  */
-export function describeDataset(ds: Dataset): string {
+export function describeDataset(ds: Dataset, opts: { testOnly?: boolean } = {}): string {
   const n = (x: number): string => x.toLocaleString('en-US');
   const what = ds.targetShape ? `regression target [${ds.targetShape.join(', ')}]` : `${ds.classes} classes`;
-  const lines = [
-    `data: ${ds.name} from ${ds.source} (${n(ds.train.count)} train / ${n(ds.test.count)} test, shape [${ds.shape.join(', ')}], ${what})`,
-  ];
+  const counts = opts.testOnly ? `${n(ds.test.count)} test` : `${n(ds.train.count)} train / ${n(ds.test.count)} test`;
+  const lines = [`data: ${ds.name} from ${ds.source} (${counts}, shape [${ds.shape.join(', ')}], ${what})`];
   for (const s of ds.report?.skipped ?? [])
     lines.push(
       `  skipped ${n(s.count)}: ${s.reason} (${s.examples.join(', ')}${s.count > s.examples.length ? ', …' : ''})`,

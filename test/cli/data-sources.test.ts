@@ -122,10 +122,13 @@ describe('verge data/train/eval/run on each source', { timeout: 600_000 }, () =>
       await verge(['train', '--data', c.data(), ...c.train, ...common, '--out', out]),
     );
     models.push(out);
-    const evaluated = json<{ samples: number; accuracy: number }>(
-      await verge(['eval', out, '--data', c.data(), '--cache-dir', cache(), '--json']),
-    );
+    const evalRun = await verge(['eval', out, '--data', c.data(), '--cache-dir', cache(), '--json']);
+    const evaluated = json<{ samples: number; accuracy: number }>(evalRun);
     expect(evaluated.samples).toBe(described.test);
+    // eval reads only the test split: its data line gives that count, not the loader's train limit.
+    expect(evalRun.stderr).toMatch(
+      new RegExp(`^data: .* \\(${described.test.toLocaleString('en-US')} test, shape`, 'm'),
+    );
     expect(evaluated.accuracy).toBeCloseTo(trained.test.accuracy, 6);
     expect(evaluated.accuracy).toBeGreaterThanOrEqual(0.75);
     const { args, labels } = c.run();

@@ -57,7 +57,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
   if (existsSync(f.outDir) && !statSync(f.outDir).isDirectory())
     throw new VergeError('E_BAD_ARGUMENT', `--out-dir ${f.outDir} is a file`);
   const data = await loadDataset(f.data, f.limit !== undefined ? { limits: { train: f.limit } } : {});
-  note(`data: ${describeDataset(data)}`);
+  note(describeDataset(data));
   const started = Date.now();
   const models = await trainAutoencoder(data, {
     latent: f.latent,

@@ -30,7 +30,7 @@ export default async function evaluateCommand(modelPath: string, opts: EvalOptio
     ...(info?.classNames ? { classNames: info.classNames } : {}),
     limits: { train: 1, test: opts.limit },
   });
-  note(describeDataset(data));
+  note(describeDataset(data, { testOnly: true }));
   const { input, shape, classes, warning } = sampleShapeFor(model, data);
   if (warning) note(`warning: ${warning}`);
   const r = await evaluate(model, data, data.test, {
