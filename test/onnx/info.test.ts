@@ -5,11 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel } from '../../src/onnx/codec.ts';
 import { modelInfo, type ModelInfo } from '../../src/onnx/info.ts';
 import { GraphBuilder, makeModel, makeTensor } from '../../src/onnx/builder.ts';
+import { saveModel } from '../../src/onnx/io.ts';
 import {
   SMALL_FIXTURES,
   TORCHVISION_FIXTURES,
@@ -61,6 +63,23 @@ describe('verge info on PyTorch fixtures', () => {
     expect(out).toMatch(/4,736 parameters/);
     expect(out).toMatch(/BatchNormalization\s+2/);
     expect(out).toMatch(/input\s+input\s+float32\s+\[batch, 16, 8, 8\]/);
+  });
+
+  it('the human output of a quantized model names its integer weights beside the float parameters', () => {
+    const b = new GraphBuilder();
+    b.input('x', 'float32', ['batch', 64]);
+    b.graph.initializers.push(makeTensor('w_q', 'int8', [64, 32]), makeTensor('w_scale', 'float32', [], [0.02]));
+    const w = b.op('DequantizeLinear', ['w_q', 'w_scale']);
+    b.output(b.op('MatMul', ['x', w]));
+    const dir = mkdtempSync(join(tmpdir(), 'verge-info-'));
+    try {
+      const path = join(dir, 'int8.onnx');
+      saveModel(makeModel(b.graph, { opset: 17 }), path);
+      const out = execFileSync(process.execPath, [VERGE, 'info', path], { encoding: 'utf8' });
+      expect(out).toMatch(/, 1 float parameters \+ 2,048 integer weights \(2\.0 k in all\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('bad files fail with one line and a non-zero exit', () => {

@@ -33,7 +33,13 @@ export function formatInfo(path: string, info: ModelInfo): string {
     `  opset ${info.opset ?? 'none'}${otherOpsets.length ? ` (+ ${otherOpsets.join(', ')})` : ''}, IR version ${info.irVersion}` +
       (info.producer ? `, produced by ${info.producer}` : ''),
   );
-  lines.push(`  ${fmt(info.bytes)} bytes, ${fmt(info.parameters)} parameters (${approx(info.parameters)})`);
+  // A quantized model keeps most weights in integer initializers: name them, or the float count alone misleads.
+  const integerWeights = info.initializerElements - info.parameters;
+  const weights =
+    integerWeights > info.parameters
+      ? `${fmt(info.parameters)} float parameters + ${fmt(integerWeights)} integer weights (${approx(info.initializerElements)} in all)`
+      : `${fmt(info.parameters)} parameters (${approx(info.parameters)})`;
+  lines.push(`  ${fmt(info.bytes)} bytes, ${weights}`);
   lines.push(
     `  ${fmt(info.macs)} multiply-accumulates per sample (${approx(info.macs, 'MAC')})` +
       (info.macsUnknownNodes ? `; ${info.macsUnknownNodes} more node(s) whose MACs are unknown (not counted)` : ''),
