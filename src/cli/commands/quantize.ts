@@ -30,7 +30,7 @@ export function register(program: Command): void {
     )
     .option(
       '--calib <src>',
-      "static/qat (required): samples to calibrate (and, for qat, train) on — a dataset name (fashion-mnist), a folder of x.npy / an .npz, or 'random' (static only; loses accuracy, see docs/compression.md)",
+      "static/qat (required): samples to calibrate (and, for qat, train) on — any dataset `--data` takes (a built-in name such as fashion-mnist, an image/text folder, a CSV, a folder of x.npy / an .npz; `verge data --help` lists the formats), or 'random' (static only; loses accuracy, see docs/compression.md)",
     )
     .addOption(choice('--calib-method <m>', 'static: calibration method', CALIBRATION_METHODS, 'minmax'))
     .option(
