@@ -36,6 +36,7 @@ import { downloadArtifact } from './artifact-download.ts';
 import { deviceAuthHeader, enroll, joinUrl } from './enrollment.ts';
 import { InferenceStats } from './inference-stats.ts';
 import { buildLocalApi, type PredictLimits } from './local-api.ts';
+import { checkApiBinding } from './local-api-auth.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
@@ -65,7 +66,10 @@ export interface EdgeAgentOptions {
   profile?: DeviceProfile;
   /** Local API port (0 = any free port; default: the port of the last run, else any). */
   port?: number;
+  /** Local API bind address (default 127.0.0.1); any other address needs `apiToken`. */
   host?: string;
+  /** Bearer token the local API requires (local-api-auth.ts); without it, loopback callers only. */
+  apiToken?: string;
   /** Use this broker instead of the one the cloud named at enrollment. */
   brokerUrl?: string;
   heartbeatIntervalMs?: number;
@@ -176,6 +180,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       agentInfo: () => this.info(),
       afterPredict: (m, feeds, outputs) => this.loop.afterPredict(m, feeds, outputs),
       limits: opts.predictLimits,
+      apiToken: opts.apiToken,
     });
     if (opts.localData || opts.flCollected)
       this.fl = new FlParticipant({
@@ -206,6 +211,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
    * fails; once enrolled, an unreachable cloud or broker just means "offline, retrying".
    */
   static async start(opts: EdgeAgentOptions): Promise<EdgeAgent> {
+    checkApiBinding(opts.host ?? '127.0.0.1', opts.apiToken);
     const profile = opts.profile ?? detectProfile();
     // Enroll before touching the disk, so a refused or unreachable first start leaves nothing behind.
     let enrolled: AgentIdentity | undefined;

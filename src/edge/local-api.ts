@@ -40,6 +40,7 @@ import { ORT_DTYPES, type TensorValue } from '../runtime/index.ts';
 import { WAV_CONTENT_TYPES, isWavContentType, wavRequestFeeds } from './audio-request.ts';
 import { IMAGE_CONTENT_TYPES, isRawContentType, rawPredictions, rawRequestFeeds } from './raw-request.ts';
 import { predictedClasses, type InferenceStats } from './inference-stats.ts';
+import { localApiGuard } from './local-api-auth.ts';
 import { PredictAdmission, type SlotRelease } from './predict-admission.ts';
 import type { LoadedModel, ServedModels, TensorSpec } from './served-models.ts';
 
@@ -94,6 +95,8 @@ export interface LocalApiOptions {
   ) => Promise<{ outputs: Record<string, TensorValue>; answered_by: 'edge' | 'cloud'; offload?: unknown }>;
   /** Request caps and load shedding (defaults: DEFAULT_PREDICT_LIMITS). */
   limits?: Partial<PredictLimits>;
+  /** Bearer token every route but /healthz requires (local-api-auth.ts); none: loopback callers only. */
+  apiToken?: string;
 }
 
 /**
@@ -313,6 +316,9 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
     if (s) s.release = undefined;
     return release;
   };
+  // who may call: checked first, so a refused caller takes no slot and sends no body
+  const guard = localApiGuard(opts.apiToken);
+  app.addHook('onRequest', async (req) => guard(req));
   // a predict request takes its slot before its body is read: a refused one costs no buffering
   app.addHook('onRequest', async (req) => {
     if (req.method !== 'POST' || !req.url.startsWith(AGENT_API_PATHS.models + '/')) return;

@@ -12,6 +12,8 @@ interface AgentOptions {
   dataDir?: string;
   port?: number;
   host: string;
+  /** The token read from --api-token-file. */
+  apiTokenFile?: string;
   profile?: string;
   broker?: string;
   threads: number;
@@ -39,6 +41,7 @@ export default async function agent(opts: AgentOptions): Promise<void> {
     profile: parseProfileSpec(opts.profile),
     port: opts.port,
     host: opts.host,
+    apiToken: opts.apiTokenFile,
     brokerUrl: opts.broker,
     sessionThreads: opts.threads,
     predictLimits: {
@@ -76,6 +79,7 @@ export default async function agent(opts: AgentOptions): Promise<void> {
       [
         `agent ${agent.name} (${agent.deviceId}) serving on ${agent.url}`,
         `  predict: POST ${agent.url}/v1/models/<name>:predict   models: GET ${agent.url}/v1/models`,
+        ...(opts.apiTokenFile ? ['  auth: Authorization: Bearer <the token in --api-token-file>'] : []),
         `  serving: ${served.join(', ') || 'nothing yet (waiting for a deployment)'}`,
         `  data dir: ${dataDir}`,
       ].join('\n'),

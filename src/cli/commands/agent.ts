@@ -21,7 +21,16 @@ export function register(program: Command): void {
       'identity, models and telemetry queue (default: ./.verge/agent or ./.verge/agent-<name>)',
     )
     .option('--port <port>', 'local API port (default: the port of the previous run, else a free one)', port('--port'))
-    .option('--host <addr>', 'local API bind address', '127.0.0.1')
+    .option(
+      '--host <addr>',
+      'local API bind address; an address other than loopback needs --api-token-file',
+      '127.0.0.1',
+    )
+    .option(
+      '--api-token-file <path>',
+      'require `Authorization: Bearer <token>` on the local API (all but /healthz); the token is the first line of this file, at least 22 characters (e.g. `openssl rand -hex 32`)',
+      (p: string) => readSecretFile(p, '--api-token-file'),
+    )
     .option(
       '--profile <spec>',
       `device profile: a preset (${PROFILE_PRESET_NAMES.join(', ')}) and/or k=v pairs, e.g. "camera,memory_mb=512" or "precisions=int8+fp32" (default: detected from this host)`,
