@@ -23,7 +23,7 @@ import { DeviceMessageRouter } from './device-messages.ts';
 import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EdgeLoopService } from './edge-loop.ts';
 import type { UploadLimits } from './edge-loop-limits.ts';
-import { checkRateLimits, type RateLimits } from './rate-limit.ts';
+import { checkRateLimits, RequestRateLimiter, takeAnonymous, type RateLimits } from './rate-limit.ts';
 import { FleetEvents, announceWrites } from './fleet-events.ts';
 import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
@@ -369,10 +369,13 @@ function createServices(
 
 /** The HTTP app with one plugin per resource, each given the service interface it needs. */
 async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<FastifyInstance> {
+  const rateLimits = opts.rateLimits === false ? null : checkRateLimits(opts.rateLimits);
+  const rateLimiter = new RequestRateLimiter();
   const app = await createHttpApp({
     logger: opts.logger,
     bodyTimeoutMs: opts.httpBodyTimeoutMs,
-    rateLimits: opts.rateLimits === false ? null : checkRateLimits(opts.rateLimits),
+    rateLimits,
+    rateLimiter,
     credentials: { apiKeyRole: (key) => s.keys.roleOf(key), device: (id) => s.repos.devices.get(id) },
   });
   await app.register(systemRoutes, {
@@ -407,7 +410,10 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     },
   });
   await app.register(eventRoutes, { events: s.events });
-  await app.register(mqttWebSocketRoutes, { brokerUrl: () => s.transport.url });
+  await app.register(mqttWebSocketRoutes, {
+    brokerUrl: () => s.transport.url,
+    ...(rateLimits ? { admit: (address: string) => takeAnonymous(rateLimiter, rateLimits, address) } : {}),
+  });
   await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
   await app.ready();
   return app;

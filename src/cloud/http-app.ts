@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HTTP_ROUTES, PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
-import { installRateLimit, type RateLimits } from './rate-limit.ts';
+import { installRateLimit, type RateLimits, type RequestRateLimiter } from './rate-limit.ts';
 
 /**
  * Largest JSON body by default; routes that take more (artifact, FL and edge-loop uploads) say so
@@ -33,6 +33,8 @@ export interface HttpAppOptions {
   bodyTimeoutMs?: number;
   /** Per-caller request rates (rate-limit.ts); null: none. */
   rateLimits: RateLimits | null;
+  /** The buckets, when other entrances (WebSocket upgrades) share them. */
+  rateLimiter?: RequestRateLimiter;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
@@ -70,7 +72,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
       "font-src 'self' data:; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'; connect-src 'self'",
   });
   installAuth(app, opts.credentials);
-  if (opts.rateLimits) installRateLimit(app, opts.rateLimits);
+  if (opts.rateLimits) installRateLimit(app, opts.rateLimits, opts.rateLimiter);
   // runs after authentication (onRequest), so only the enrollment route reads an unauthenticated body
   app.addHook('preParsing', async (req, reply, payload) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.raw.complete) return payload;

@@ -1,7 +1,8 @@
 /**
  * Request rate limits of the control plane's HTTP API: a token bucket per caller — per API key
  * for operators, per device for devices (whatever address they come from), per client address for
- * unauthenticated routes (enrollment, the signing key, the web app, health and metrics). Over its
+ * unauthenticated routes (enrollment, the signing key, the web app, health and metrics, and the
+ * WebSocket upgrades of `/v1/mqtt`, which bypass Fastify's hooks: plugins/mqtt-ws.ts). Over its
  * rate a caller gets 429 `E_OVERLOADED` with `Retry-After` (seconds) in the house error body,
  * before its body is read; other callers are not affected. Runs after authentication, so a caller
  * is limited as who it proved to be; failed authentications are not counted (every secret is 256
@@ -98,12 +99,25 @@ function callerOf(req: FastifyRequest, l: RateLimits): { key: string; perSecond:
     return { key: `o:${key}`, perSecond: l.operatorPerSecond, burst: l.operatorBurst };
   }
   if (p?.kind === 'device') return { key: `d:${p.deviceId}`, perSecond: l.devicePerSecond, burst: l.deviceBurst };
-  return { key: `a:${req.ip}`, perSecond: l.anonymousPerSecond, burst: l.anonymousBurst };
+  return { key: anonymousKey(req.ip), perSecond: l.anonymousPerSecond, burst: l.anonymousBurst };
+}
+
+const anonymousKey = (address: string) => `a:${address}`;
+
+/**
+ * Take one unauthenticated request of `address` outside Fastify's hooks (a WebSocket upgrade):
+ * the same bucket as that address's HTTP requests. 0 when allowed, else the seconds to wait.
+ */
+export function takeAnonymous(limiter: RequestRateLimiter, l: RateLimits, address: string): number {
+  return limiter.take(anonymousKey(address), l.anonymousPerSecond, l.anonymousBurst);
 }
 
 /** Install after authentication (installAuth): hooks run in order, so the principal is known. */
-export function installRateLimit(app: FastifyInstance, limits: RateLimits): RequestRateLimiter {
-  const limiter = new RequestRateLimiter();
+export function installRateLimit(
+  app: FastifyInstance,
+  limits: RateLimits,
+  limiter = new RequestRateLimiter(),
+): RequestRateLimiter {
   app.addHook('onRequest', async (req, reply) => {
     const c = callerOf(req, limits);
     const wait = limiter.take(c.key, c.perSecond, c.burst);
