@@ -54,7 +54,7 @@ export function isVergeError(e: unknown): e is VergeError {
  * answers with. A Record, so a new code does not compile until its status is chosen here.
  * 4xx: the request (or what it names) is at fault; 5xx: the server or something it depends on.
  */
-export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   E_FILE_NOT_FOUND: 500, // a server-side file; a resource the caller names missing is E_NOT_FOUND
   E_FILE_UNREADABLE: 500,
   E_MODEL_TRUNCATED: 422,
@@ -85,7 +85,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_TOO_LARGE: 413,
   E_TIMEOUT: 503,
   E_INTERNAL: 500,
-};
+});
 
 /** HTTP status for an error code (500 for a code unknown at run time). */
 export function httpStatusOf(code: string): number {

@@ -21,11 +21,11 @@ export interface UploadLimits {
   storedBytesPerDevice: number;
 }
 
-export const DEFAULT_UPLOAD_LIMITS: Readonly<UploadLimits> = {
+export const DEFAULT_UPLOAD_LIMITS: Readonly<UploadLimits> = Object.freeze({
   batchesPerMinute: 120,
   bytesPerMinute: 64 * 2 ** 20,
   storedBytesPerDevice: 1024 * 2 ** 20,
-};
+});
 
 /** How long a device over its storage quota is told to wait before trying again. */
 export const QUOTA_RETRY_AFTER_S = 600;

@@ -27,14 +27,14 @@ export interface RateLimits {
   anonymousBurst: number;
 }
 
-export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = {
+export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
   operatorPerSecond: 100,
   operatorBurst: 1000,
   devicePerSecond: 20,
   deviceBurst: 300,
   anonymousPerSecond: 20,
   anonymousBurst: 200,
-};
+});
 
 /** Callers tracked at most; beyond it refilled buckets are dropped (and, if none is, all of them). */
 const MAX_TRACKED = 100_000;

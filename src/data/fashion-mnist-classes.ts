@@ -1,5 +1,5 @@
 /** Fashion-MNIST's class names by label (no file access: browsers use it too). */
-export const FASHION_MNIST_CLASSES = [
+export const FASHION_MNIST_CLASSES = Object.freeze([
   'T-shirt/top',
   'Trouser',
   'Pullover',
@@ -10,4 +10,4 @@ export const FASHION_MNIST_CLASSES = [
   'Sneaker',
   'Bag',
   'Ankle boot',
-];
+]);

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { VergeError } from '../errors.ts';
 import type { ImagePreprocessing } from './preprocessing.ts';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'] as const;
+export const IMAGE_EXTENSIONS = Object.freeze(['.png', '.jpg', '.jpeg', '.webp'] as const);
 /** Largest side accepted when no size is given (images are resized to the first image's size). */
 export const MAX_IMAGE_SIDE = 4096;
 /** sharp's guard against decompression bombs: at most this many input pixels per image. */

@@ -39,7 +39,7 @@ const TO_DESCR: Partial<Record<DType, string>> = Object.fromEntries(
   Object.entries(FROM_DESCR).map(([d, t]) => [t, (d.endsWith('1') ? '|' : '<') + d]),
 );
 
-export const NPY_DTYPES = Object.values(FROM_DESCR);
+export const NPY_DTYPES = Object.freeze(Object.values(FROM_DESCR));
 
 function invalid(source: string, why: string): VergeError {
   return new VergeError('E_DATA_INVALID', `${source}: ${why}`);

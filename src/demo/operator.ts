@@ -11,7 +11,7 @@ import {
 import type { Variant } from './model.ts';
 
 /** Tag every quickstart device enrolls with; the deployment targets it. */
-export const QUICKSTART_TAGS = { site: 'quickstart' };
+export const QUICKSTART_TAGS = Object.freeze({ site: 'quickstart' });
 /** How long the quickstart waits for any rollout step before giving up. */
 export const STEP_TIMEOUT_MS = 60_000;
 /** Poll period while waiting for a rollout step: the quickstart's steps take a second or less. */

@@ -10,6 +10,7 @@
  *
  * Progress goes through a `DemoReporter` (the CLI prints it on stderr); nothing here prints.
  */
+import { deepFreeze } from '../frozen.ts';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,11 +52,11 @@ const TRAIN_SAMPLES = 20_000;
 export const CALIBRATION_SAMPLES = 256;
 
 /** The three simulated devices: name and `--profile` spec (see edge/profile.ts presets). */
-export const QUICKSTART_DEVICES = [
+export const QUICKSTART_DEVICES = deepFreeze([
   { name: 'gateway-1', profile: 'gateway', role: 'x86 gateway, fp32 only' },
   { name: 'camera-1', profile: 'camera', role: 'smart camera, int8-capable' },
   { name: 'sensor-1', profile: 'small', role: 'small device, 4 MB RAM' },
-] as const;
+] as const);
 
 export interface QuickstartOptions {
   /** Keep everything in this new (or empty) folder instead of a temporary one. */

@@ -14,10 +14,10 @@ export interface DemoReporter {
   progress(total: number, label: string, fields?: readonly string[]): DemoProgress;
 }
 
-const noProgress: DemoProgress = { update() {}, stop() {} };
+const noProgress: DemoProgress = Object.freeze({ update() {}, stop() {} });
 
 /** A reporter that reports nothing (library use, tests). */
-export const silentReporter: DemoReporter = { step() {}, note() {}, progress: () => noProgress };
+export const silentReporter: DemoReporter = Object.freeze({ step() {}, note() {}, progress: () => noProgress });
 
 export function round(x: number, digits = 3): number {
   const f = 10 ** digits;

@@ -7,7 +7,7 @@ import { VergeError } from '../errors.ts';
 import type { TensorValue } from '../runtime/index.ts';
 import type { LoadedModel } from './served-models.ts';
 
-export const WAV_CONTENT_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave'] as const;
+export const WAV_CONTENT_TYPES = Object.freeze(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave'] as const);
 
 export function isWavContentType(contentType: string): boolean {
   const base = contentType.split(';')[0]!.trim().toLowerCase();

@@ -66,7 +66,7 @@ export interface PredictLimits {
   receiveTimeoutMs: number;
   maxBodyBytes: number;
 }
-export const DEFAULT_PREDICT_LIMITS: Readonly<PredictLimits> = {
+export const DEFAULT_PREDICT_LIMITS: Readonly<PredictLimits> = Object.freeze({
   maxBatch: 1024,
   maxValues: 4 * 2 ** 20,
   concurrency: Math.max(1, Math.min(4, availableParallelism())),
@@ -74,7 +74,7 @@ export const DEFAULT_PREDICT_LIMITS: Readonly<PredictLimits> = {
   timeoutMs: 30_000,
   receiveTimeoutMs: 30_000,
   maxBodyBytes: MAX_BODY_BYTES,
-};
+});
 /** Seconds a 429 answer asks the client to wait (Retry-After). */
 const RETRY_AFTER_S = 1;
 

@@ -1,11 +1,13 @@
 /**
  * Device-profile presets for simulated devices (`verge agent --profile camera`). Data only, no
- * imports at run time: the CLI lists the names in its help without loading the agent.
+ * imports at run time but the freezing helper: the CLI lists the names in its help without loading
+ * the agent.
  */
+import { deepFreeze, type DeepReadonly } from '../frozen.ts';
 import type { DeviceProfile } from '../protocol/index.ts';
 
 /** Named presets for simulated devices: `--profile gateway`, or `--profile camera,memory_mb=512`. */
-export const PROFILE_PRESETS: Readonly<Record<string, Readonly<Partial<DeviceProfile>>>> = deepFreeze({
+export const PROFILE_PRESETS: DeepReadonly<Record<string, Partial<DeviceProfile>>> = deepFreeze({
   // A mains-powered x86 gateway that runs full precision only, like an industrial PC without
   // tuned int8 kernels.
   gateway: { class: 'gateway', arch: 'x64', memory_mb: 8192, precisions: ['fp32'] },
@@ -28,13 +30,4 @@ export const PROFILE_PRESETS: Readonly<Record<string, Readonly<Partial<DevicePro
   },
 });
 
-export const PROFILE_PRESET_NAMES = Object.keys(PROFILE_PRESETS);
-
-/** Freezes a plain data tree (objects and arrays), so a preset cannot be changed for every caller. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
+export const PROFILE_PRESET_NAMES = Object.freeze(Object.keys(PROFILE_PRESETS));

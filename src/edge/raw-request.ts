@@ -11,9 +11,9 @@ import { VergeError } from '../errors.ts';
 import type { TensorValue } from '../runtime/index.ts';
 import type { LoadedModel } from './served-models.ts';
 
-export const IMAGE_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
-export const TEXT_CONTENT_TYPES = ['text/plain', 'text/csv'] as const;
-export const RAW_CONTENT_TYPES = [...IMAGE_CONTENT_TYPES, ...TEXT_CONTENT_TYPES] as const;
+export const IMAGE_CONTENT_TYPES = Object.freeze(['image/png', 'image/jpeg', 'image/webp'] as const);
+export const TEXT_CONTENT_TYPES = Object.freeze(['text/plain', 'text/csv'] as const);
+export const RAW_CONTENT_TYPES = Object.freeze([...IMAGE_CONTENT_TYPES, ...TEXT_CONTENT_TYPES] as const);
 
 function baseType(contentType: string): string {
   return contentType.split(';')[0]!.trim().toLowerCase();

@@ -27,7 +27,7 @@ import { modelLayout, weightsOf, withWeights } from './model-weights.ts';
 import { clipToNorm, firstNonFinite, subtract, type WeightLayout } from './weights.ts';
 
 /** What a client does when a config leaves it open: one local epoch of batch 32 (Flower's examples). */
-export const CLIENT_DEFAULTS = { localEpochs: 1, batchSize: 32 } as const;
+export const CLIENT_DEFAULTS = Object.freeze({ localEpochs: 1, batchSize: 32 } as const);
 
 export interface ClientTrainerOptions {
   loss?: LossKind;

@@ -9,7 +9,7 @@ import { VergeError } from '../errors.ts';
 import { asMatrix, logSumExp, rowSlice, type Matrix, type Observations } from './matrix.ts';
 
 export type Topology = 'ergodic' | 'left-to-right';
-export const TOPOLOGIES: readonly Topology[] = ['ergodic', 'left-to-right'];
+export const TOPOLOGIES: readonly Topology[] = Object.freeze(['ergodic', 'left-to-right']);
 
 export interface BaseHMMOptions {
   n_components?: number;

@@ -7,7 +7,7 @@ import { VergeError } from '../errors.ts';
 import { cholesky, type Matrix } from './matrix.ts';
 
 export type CovarianceType = 'diag' | 'full';
-export const COVARIANCE_TYPES: readonly CovarianceType[] = ['diag', 'full'];
+export const COVARIANCE_TYPES: readonly CovarianceType[] = Object.freeze(['diag', 'full']);
 
 const LOG_2PI = Math.log(2 * Math.PI);
 

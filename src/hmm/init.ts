@@ -10,7 +10,7 @@ import { meanAndCovariance, type Matrix } from './matrix.ts';
  * states in time (the usual start for left-to-right word models).
  */
 export type InitMethod = 'kmeans' | 'segments';
-export const INIT_METHODS: readonly InitMethod[] = ['kmeans', 'segments'];
+export const INIT_METHODS: readonly InitMethod[] = Object.freeze(['kmeans', 'segments']);
 
 /** Frames of each state under a uniform segmentation of every sequence into n parts. */
 export function segmentFrames(sequences: Matrix[], n: number): Matrix[] {

@@ -36,7 +36,7 @@ export interface RecognizerOptions {
 }
 
 /** Defaults for spoken words: 10 left-to-right states of 2 diagonal Gaussians, segment init (bench/speech: 6 states 88.3%, 8 → 89.2%, 10 → 93.3% on unseen speakers; 6 × 4 Gaussians 91.7%). */
-export const RECOGNIZER_DEFAULTS = {
+export const RECOGNIZER_DEFAULTS = Object.freeze({
   n_components: 10,
   covariance_type: 'diag',
   n_mix: 2,
@@ -45,7 +45,7 @@ export const RECOGNIZER_DEFAULTS = {
   n_iter: 20,
   tol: 1e-3,
   random_state: 0,
-} as const;
+} as const);
 
 export interface TrainProgress {
   word: number;

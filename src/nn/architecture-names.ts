@@ -3,7 +3,7 @@
  * help without building a network. `architectures.ts` maps each name to its builder; a test
  * checks both lists agree.
  */
-export const ARCHITECTURE_NAMES = [
+export const ARCHITECTURE_NAMES = Object.freeze([
   'cnn',
   'mlp',
   'mobilenet-tiny',
@@ -14,4 +14,4 @@ export const ARCHITECTURE_NAMES = [
   'text-bow',
   'kws-cnn',
   'kws-dscnn',
-] as const;
+] as const);

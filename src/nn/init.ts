@@ -6,7 +6,7 @@ import { VergeError } from '../errors.ts';
 
 export type InitName = 'torch' | 'he-uniform' | 'he-normal' | 'glorot-uniform' | 'glorot-normal' | 'zeros' | 'ones';
 
-export const INIT_NAMES: readonly InitName[] = [
+export const INIT_NAMES: readonly InitName[] = Object.freeze([
   'torch',
   'he-uniform',
   'he-normal',
@@ -14,7 +14,7 @@ export const INIT_NAMES: readonly InitName[] = [
   'glorot-normal',
   'zeros',
   'ones',
-];
+]);
 
 /** Fan-in and fan-out of a weight, as PyTorch and Keras compute them (receptive field times channels). */
 export interface Fans {

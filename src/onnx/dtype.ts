@@ -7,7 +7,7 @@
  * - string: Uint8Array[] (one byte string per element)
  */
 
-export const DTYPES = {
+export const DTYPES = Object.freeze({
   float32: 1,
   uint8: 2,
   int8: 3,
@@ -34,7 +34,7 @@ export const DTYPES = {
   float8e8m0: 24,
   uint2: 25,
   int2: 26,
-} as const;
+} as const);
 
 export type DType = keyof typeof DTYPES;
 

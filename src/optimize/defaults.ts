@@ -5,13 +5,13 @@
 import type { ScheduleSpec } from '../train/index.ts';
 
 /** The sweep's default points: the acceptance configurations. */
-export const SWEEP_DEFAULTS = {
+export const SWEEP_DEFAULTS = Object.freeze({
   sparsity: 0.8,
   filterRatio: 0.5,
   bits: 4,
-};
+});
 
-export const VARIANT_NAMES = [
+export const VARIANT_NAMES = Object.freeze([
   'fp32',
   'fp16',
   'int8-dynamic',
@@ -21,10 +21,10 @@ export const VARIANT_NAMES = [
   'filters',
   'filters+int8',
   'weight-bits',
-] as const;
+] as const);
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
-export const DEFAULT_LATENCY_BATCHES = [1, 32];
+export const DEFAULT_LATENCY_BATCHES = Object.freeze([1, 32]);
 /** 2 threads: the machines verge targets in its benchmarks have 2 cores. */
 export const DEFAULT_THREADS = 2;
 /** 10 rounds x 5 runs = 50 timings per variant and batch size: enough for a stable median. */
@@ -39,4 +39,4 @@ export const FINETUNE_LR = 1e-4;
  * fixture fine-tuned either way stays at 91.7%.
  */
 export const FILTER_FINETUNE_LR = 1e-3;
-export const FILTER_FINETUNE_SCHEDULE: ScheduleSpec = { kind: 'cosine' };
+export const FILTER_FINETUNE_SCHEDULE: ScheduleSpec = Object.freeze({ kind: 'cosine' });

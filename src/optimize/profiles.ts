@@ -1,21 +1,22 @@
 /**
  * Built-in device profiles: what a class of edge device can afford. Data only (no imports at run
- * time), so the CLI lists the names in its help without loading the optimizer.
+ * time but the freezing helper), so the CLI lists the names in its help without loading the optimizer.
  */
+import { deepFreeze } from '../frozen.ts';
 
-export const PROFILE_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export const PROFILE_PRECISIONS = Object.freeze(['fp32', 'fp16', 'int8'] as const);
 
 export interface DeviceProfile {
   name: string;
   memory_mb: number;
   latency_budget_ms: number;
   batch: number;
-  precisions: (typeof PROFILE_PRECISIONS)[number][];
+  precisions: readonly (typeof PROFILE_PRECISIONS)[number][];
   description?: string;
 }
 
 /** Built-in profiles; budgets sized for the seed-CNN class of models verge's quickstart ships. */
-export const DEVICE_PROFILES: Record<string, DeviceProfile> = {
+export const DEVICE_PROFILES: Readonly<Record<string, Readonly<DeviceProfile>>> = deepFreeze({
   gateway: {
     name: 'gateway',
     description: 'edge gateway (x86/ARM, GBs of RAM) batching requests from many sensors',
@@ -40,4 +41,4 @@ export const DEVICE_PROFILES: Record<string, DeviceProfile> = {
     batch: 1,
     precisions: ['int8'],
   },
-};
+});

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Local API paths. `<name>:predict` is one path segment (Google API style custom verb). */
-export const AGENT_API_PATHS = {
+export const AGENT_API_PATHS = Object.freeze({
   predict: (model: string) => `/v1/models/${encodeURIComponent(model)}:predict`,
   /** Route pattern of `predict` (and of any other verb on a model): the server splits `<name>:<verb>`. */
   modelVerb: '/v1/models/:target',
@@ -14,10 +14,10 @@ export const AGENT_API_PATHS = {
   agent: '/v1/agent',
   metrics: '/metrics',
   health: '/healthz',
-} as const;
+} as const);
 
 /** Binary form: raw little-endian float32 body, shape and names in headers. */
-export const AGENT_BINARY_HEADERS = {
+export const AGENT_BINARY_HEADERS = Object.freeze({
   dims: 'x-verge-dims',
   input: 'x-verge-input',
   output: 'x-verge-output',
@@ -25,7 +25,7 @@ export const AGENT_BINARY_HEADERS = {
   model: 'x-verge-model',
   /** Joint inference: `edge` or `cloud`. */
   answeredBy: 'x-verge-answered-by',
-} as const;
+} as const);
 
 export const JsonTensor = z.object({
   dims: z.array(z.number().int().nonnegative()).max(16),

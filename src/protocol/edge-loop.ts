@@ -16,6 +16,7 @@
  *           count × ( u32 m  item metadata (m bytes of JSON, CollectedItemMeta)
  *                     u32 f  the input as one codec frame (codec-frame.ts) )
  */
+import { deepFreeze } from '../frozen.ts';
 import { z } from 'zod';
 import { VergeError, fmtInt } from '../errors.ts';
 import { CODEC_NAME_PATTERN } from './codec-frame.ts';
@@ -34,7 +35,7 @@ export const EDGE_LOOP_POLICY_VERSION = 1 as const;
 /** Default device disk quota for collected items (raw float32 inputs plus metadata). */
 export const DEFAULT_COLLECT_QUOTA_MB = 64;
 /** Codec preference when a policy names none: 8-bit quantize-delta (≤ 1/510 of the range off), else lossless. */
-export const DEFAULT_UPLINK_CODECS = ['quantize-delta:8', 'lossless'] as const;
+export const DEFAULT_UPLINK_CODECS = Object.freeze(['quantize-delta:8', 'lossless'] as const);
 /** Wait for the cloud model before answering locally, when the policy gives none. */
 export const DEFAULT_OFFLOAD_DEADLINE_MS = 500;
 
@@ -121,7 +122,7 @@ export function parseEdgeLoopPolicy(raw: unknown): EdgeLoopPolicy {
 
 // ---- collected items and their upload ---------------------------------------------------------
 
-export const COLLECT_REASONS = ['sample', 'top1', 'margin', 'entropy', 'offload'] as const;
+export const COLLECT_REASONS = Object.freeze(['sample', 'top1', 'margin', 'entropy', 'offload'] as const);
 export const CollectReason = z.enum(COLLECT_REASONS);
 export type CollectReason = z.infer<typeof CollectReason>;
 export const ItemId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'item id: 8-64 chars of [A-Za-z0-9_-]');
@@ -249,7 +250,7 @@ export const UplinkCodecsResponse = z.object({
 });
 export type UplinkCodecsResponse = z.infer<typeof UplinkCodecsResponse>;
 
-export const LABEL_SOURCES = ['operator', 'cloud-model', 'device'] as const;
+export const LABEL_SOURCES = Object.freeze(['operator', 'cloud-model', 'device'] as const);
 
 export const CollectedItem = CollectedItemMeta.extend({
   device_id: DeviceIdSchema,
@@ -286,7 +287,7 @@ export const LabelItemsResponse = z.object({
 export type LabelItemsResponse = z.infer<typeof LabelItemsResponse>;
 
 /** Route patterns of the loop's API. */
-export const EDGE_LOOP_ROUTES = {
+export const EDGE_LOOP_ROUTES = Object.freeze({
   policy: `${HTTP_API_ROOT}/deployments/:id/edge-loop`,
   codecs: `${HTTP_API_ROOT}/edge-loop/codecs`,
   items: `${HTTP_API_ROOT}/edge-loop/items`,
@@ -299,9 +300,9 @@ export const EDGE_LOOP_ROUTES = {
   driftModels: `${HTTP_API_ROOT}/edge-loop/drift/models`,
   /** PUT (admin) / GET: a model version's training reference (DriftSummary); `:ref` = name@version. */
   reference: `${HTTP_API_ROOT}/edge-loop/references/:ref`,
-} as const;
+} as const);
 
-export const EDGE_LOOP_PATHS = {
+export const EDGE_LOOP_PATHS = Object.freeze({
   policy: (id: string) => fillRoute(EDGE_LOOP_ROUTES.policy, { id }),
   codecs: EDGE_LOOP_ROUTES.codecs,
   items: EDGE_LOOP_ROUTES.items,
@@ -310,7 +311,7 @@ export const EDGE_LOOP_PATHS = {
   drift: EDGE_LOOP_ROUTES.drift,
   driftModels: EDGE_LOOP_ROUTES.driftModels,
   reference: (ref: string) => fillRoute(EDGE_LOOP_ROUTES.reference, { ref }),
-} as const;
+} as const);
 
 // ---- drift ----------------------------------------------------------------------------------
 
@@ -321,12 +322,12 @@ export const EDGE_LOOP_PATHS = {
  * (POST /v1/edge-loop/drift); a model version's training reference has the same shape
  * (PUT /v1/edge-loop/references/<name>@<version>); the cloud compares them with PSI.
  */
-export const DRIFT_FEATURES = {
+export const DRIFT_FEATURES = deepFreeze({
   /** Per-sample mean over [0, 1] (inputs scaled to [0, 1], as verge's image sources load them). */
   mean: { lo: 0, hi: 1, bins: 10 },
   /** Per-sample standard deviation over [0, 0.5] (the largest a [0, 1] signal can have). */
   std: { lo: 0, hi: 0.5, bins: 10 },
-} as const;
+} as const);
 export type DriftFeature = keyof typeof DRIFT_FEATURES;
 /** PSI above this is a significant shift (the usual credit-scoring rule of thumb: < 0.1 stable, 0.1-0.25 moderate). */
 export const DRIFT_PSI_THRESHOLD = 0.25;

@@ -22,15 +22,15 @@ export const MAX_FL_UPLOAD_BYTES = 256 * 1024 * 1024 + 64;
 /** Largest metrics header (JSON). */
 export const MAX_FL_METRICS_BYTES = 2048;
 
-export const FL_HEADERS = {
+export const FL_HEADERS = Object.freeze({
   token: 'x-verge-fl-token',
   examples: 'x-verge-fl-examples',
   metrics: 'x-verge-fl-metrics',
   signature: 'x-verge-fl-signature',
-} as const;
+} as const);
 
 /** Route patterns (Fastify `:param` syntax) of the FL API. */
-export const FL_ROUTES = {
+export const FL_ROUTES = Object.freeze({
   jobs: `${HTTP_API_ROOT}/fl/jobs`,
   job: `${HTTP_API_ROOT}/fl/jobs/:id`,
   stop: `${HTTP_API_ROOT}/fl/jobs/:id/stop`,
@@ -38,10 +38,10 @@ export const FL_ROUTES = {
   evaluation: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/evaluation`,
   deviceKey: `${HTTP_API_ROOT}/fl/device-key`,
   secagg: `${HTTP_API_ROOT}/fl/jobs/:id/rounds/:round/secagg/:phase`,
-} as const;
+} as const);
 
 /** The routes with their parameters filled, for clients. */
-export const FL_PATHS = {
+export const FL_PATHS = Object.freeze({
   jobs: FL_ROUTES.jobs,
   job: (id: string) => fillRoute(FL_ROUTES.job, { id }),
   stop: (id: string) => fillRoute(FL_ROUTES.stop, { id }),
@@ -50,14 +50,14 @@ export const FL_PATHS = {
   deviceKey: FL_ROUTES.deviceKey,
   secagg: (id: string, round: number, phase: SecAggUploadPhase) =>
     fillRoute(FL_ROUTES.secagg, { id, round: String(round), phase }),
-} as const;
+} as const);
 
 /**
  * Secure-aggregation uploads (`POST …/secagg/<phase>`, device auth, signed like an update over the
  * body's sha256): `advertise`, `share` and `unmask` bodies are JSON (schemas below), `mask` is the
  * masked input as raw little-endian uint32 values (length × 4 bytes).
  */
-export const SECAGG_UPLOAD_PHASES = ['advertise', 'share', 'mask', 'unmask'] as const;
+export const SECAGG_UPLOAD_PHASES = Object.freeze(['advertise', 'share', 'mask', 'unmask'] as const);
 export type SecAggUploadPhase = (typeof SECAGG_UPLOAD_PHASES)[number];
 const B64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
 const Party = z.number().int().min(1).max(255);
@@ -152,7 +152,7 @@ export const CreateFlJobRequest = z
   .refine((r) => !!r.target.devices?.length || !!r.target.tags, 'target needs devices or tags');
 export type CreateFlJobRequest = z.infer<typeof CreateFlJobRequest>;
 
-export const FL_JOB_STATES = ['running', 'completed', 'failed', 'stopped'] as const;
+export const FL_JOB_STATES = Object.freeze(['running', 'completed', 'failed', 'stopped'] as const);
 export const FlJobState = z.enum(FL_JOB_STATES);
 export type FlJobState = z.infer<typeof FlJobState>;
 

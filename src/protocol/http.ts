@@ -30,7 +30,7 @@ import { HTTP_API_ROOT } from './version.ts';
  * Route patterns, relative to the cloud's base URL, in the router's syntax (`:param` is one path
  * segment). The cloud registers its routes with these; clients build URLs with HTTP_PATHS.
  */
-export const HTTP_ROUTES = {
+export const HTTP_ROUTES = Object.freeze({
   enroll: `${HTTP_API_ROOT}/enroll`,
   /** GET, device auth: the device's current connection settings (broker URL may change across cloud restarts). */
   deviceConfig: `${HTTP_API_ROOT}/device`,
@@ -77,7 +77,7 @@ export const HTTP_ROUTES = {
   docs: '/docs',
   metrics: '/metrics',
   health: '/healthz',
-} as const;
+} as const);
 
 /** A route pattern with its `:params` filled in (URI-encoded). */
 export function fillRoute(route: string, params: Record<string, string>): string {
@@ -89,7 +89,7 @@ export function fillRoute(route: string, params: Record<string, string>): string
 }
 
 /** Paths, relative to the cloud's base URL (HTTP_ROUTES with their parameters filled). */
-export const HTTP_PATHS = {
+export const HTTP_PATHS = Object.freeze({
   enroll: HTTP_ROUTES.enroll,
   deviceConfig: HTTP_ROUTES.deviceConfig,
   signingKey: HTTP_ROUTES.signingKey,
@@ -120,7 +120,7 @@ export const HTTP_PATHS = {
   docs: HTTP_ROUTES.docs,
   metrics: HTTP_ROUTES.metrics,
   health: HTTP_ROUTES.health,
-} as const;
+} as const);
 
 export const ErrorResponse = z.object({ error: ErrorInfo });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -195,7 +195,7 @@ export type DeviceConfigResponse = z.infer<typeof DeviceConfigResponse>;
 
 // ---- operator API ---------------------------------------------------------------------------
 
-export const ROLES = ['admin', 'read-only'] as const;
+export const ROLES = Object.freeze(['admin', 'read-only'] as const);
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
@@ -223,7 +223,7 @@ export type CreateEnrollTokenRequest = z.input<typeof CreateEnrollTokenRequest>;
 export const EnrollTokenResponse = z.object({ token: z.string(), expires_at: EpochMs, tags: Tags });
 export type EnrollTokenResponse = z.infer<typeof EnrollTokenResponse>;
 
-export const DEVICE_STATUSES = ['online', 'offline', 'revoked'] as const;
+export const DEVICE_STATUSES = Object.freeze(['online', 'offline', 'revoked'] as const);
 export const Device = z.object({
   id: DeviceIdSchema,
   name: z.string(),
@@ -326,7 +326,7 @@ export const HealthGate = z.object({
 });
 export type HealthGate = z.infer<typeof HealthGate>;
 
-export const STRATEGIES = ['all', 'canary'] as const;
+export const STRATEGIES = Object.freeze(['all', 'canary'] as const);
 export const CreateDeploymentRequest = z.object({
   model: ModelName,
   version: SemverString,
@@ -339,21 +339,28 @@ export const CreateDeploymentRequest = z.object({
 });
 export type CreateDeploymentRequest = z.input<typeof CreateDeploymentRequest>;
 
-export const DEPLOYMENT_STATES = ['canary', 'rolling', 'succeeded', 'failed', 'rolled_back', 'superseded'] as const;
+export const DEPLOYMENT_STATES = Object.freeze([
+  'canary',
+  'rolling',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'superseded',
+] as const);
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 /** States a deployment never leaves. */
-export const TERMINAL_DEPLOYMENT_STATES = ['succeeded', 'failed', 'rolled_back', 'superseded'] as const;
+export const TERMINAL_DEPLOYMENT_STATES = Object.freeze(['succeeded', 'failed', 'rolled_back', 'superseded'] as const);
 /** Terminal states in which the rollout did not reach its devices. */
-export const FAILED_DEPLOYMENT_STATES = ['failed', 'rolled_back'] as const;
+export const FAILED_DEPLOYMENT_STATES = Object.freeze(['failed', 'rolled_back'] as const);
 export function isTerminalDeploymentState(s: DeploymentState): boolean {
   return (TERMINAL_DEPLOYMENT_STATES as readonly string[]).includes(s);
 }
 /** Per device: ack states plus pending (nothing heard yet) and rolled_back. */
-export const DEVICE_DEPLOYMENT_STATES = [
+export const DEVICE_DEPLOYMENT_STATES = Object.freeze([
   'pending',
   ...(['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const),
   'rolled_back',
-] as const;
+] as const);
 export type DeviceDeploymentState = (typeof DEVICE_DEPLOYMENT_STATES)[number];
 
 export const DeploymentDevice = z.object({
@@ -474,7 +481,7 @@ export type DeviceTelemetryResponse = z.infer<typeof DeviceTelemetryResponse>;
  * it. Comment lines (`: ping`) keep idle streams open through proxies.
  */
 export const FLEET_EVENT_NAME = 'fleet';
-export const FLEET_TOPICS = ['devices', 'deployments', 'models', 'telemetry', 'fl'] as const;
+export const FLEET_TOPICS = Object.freeze(['devices', 'deployments', 'models', 'telemetry', 'fl'] as const);
 export type FleetTopic = (typeof FLEET_TOPICS)[number];
 export const FleetEvent = z.object({ topic: z.enum(FLEET_TOPICS), at: EpochMs });
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -113,7 +113,7 @@ export const DeployMessage = Envelope.extend({
 export type DeployMessage = z.infer<typeof DeployMessage>;
 
 /** cloud → device, not retained: one-off instructions. */
-export const COMMANDS = ['revoked', 'resync', 'report'] as const;
+export const COMMANDS = Object.freeze(['revoked', 'resync', 'report'] as const);
 export const CommandMessage = Envelope.extend({
   device_id: DeviceIdSchema,
   /** revoked: credentials were revoked, stop reconnecting; resync: re-send status and acks; report: send a heartbeat now. */
@@ -232,7 +232,14 @@ export const StatusMessage = Envelope.extend({
 export type StatusMessage = z.infer<typeof StatusMessage>;
 
 /** Progress of one device on one deployment, in order; `failed` and `rejected` are final. */
-export const ACK_STATES = ['received', 'downloading', 'verified', 'loaded', 'failed', 'rejected'] as const;
+export const ACK_STATES = Object.freeze([
+  'received',
+  'downloading',
+  'verified',
+  'loaded',
+  'failed',
+  'rejected',
+] as const);
 export const AckState = z.enum(ACK_STATES);
 export type AckState = z.infer<typeof AckState>;
 
@@ -258,7 +265,9 @@ export type AckMessage = z.infer<typeof AckMessage>;
  * wire: counts[i] = observations in (bounds[i-1], bounds[i]], counts[bounds.length] = above the
  * last bound). Range chosen to cover ~0.1 ms int8 MLPs to multi-second cold loads.
  */
-export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
+export const LATENCY_BUCKETS_MS = Object.freeze([
+  0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+] as const);
 
 export const LatencyHistogram = z
   .object({
@@ -292,7 +301,7 @@ export const TelemetryMessage = Envelope.extend({
 export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
 
 /** Schema per verb, for encode/decode. */
-export const MESSAGE_SCHEMAS = {
+export const MESSAGE_SCHEMAS = Object.freeze({
   deploy: DeployMessage,
   command: CommandMessage,
   fl: FlTaskMessage,
@@ -300,7 +309,7 @@ export const MESSAGE_SCHEMAS = {
   telemetry: TelemetryMessage,
   status: StatusMessage,
   ack: AckMessage,
-} as const satisfies Record<DeviceVerb, z.ZodType>;
+} as const satisfies Record<DeviceVerb, z.ZodType>);
 
 export type MessageOf<V extends DeviceVerb> = z.infer<(typeof MESSAGE_SCHEMAS)[V]>;
 /** What a sender fills in; `v`, `id`, `ts` default when absent. */

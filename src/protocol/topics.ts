@@ -6,9 +6,9 @@ import { VergeError } from '../errors.ts';
 import { TOPIC_ROOT } from './version.ts';
 
 /** Messages the cloud sends to one device. */
-export const CLOUD_TO_DEVICE_VERBS = ['deploy', 'command', 'fl'] as const;
+export const CLOUD_TO_DEVICE_VERBS = Object.freeze(['deploy', 'command', 'fl'] as const);
 /** Messages a device sends to the cloud. */
-export const DEVICE_TO_CLOUD_VERBS = ['heartbeat', 'telemetry', 'status', 'ack'] as const;
+export const DEVICE_TO_CLOUD_VERBS = Object.freeze(['heartbeat', 'telemetry', 'status', 'ack'] as const);
 
 export type CloudToDeviceVerb = (typeof CLOUD_TO_DEVICE_VERBS)[number];
 export type DeviceToCloudVerb = (typeof DEVICE_TO_CLOUD_VERBS)[number];

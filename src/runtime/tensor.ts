@@ -28,7 +28,7 @@ export interface TensorValue {
  * int4/uint4 are not among them: onnxruntime-common declares them, but the 1.30 node binding
  * rejects them at run time ("Tensor.type is not supported"); models use them only inside.
  */
-export const ORT_DTYPES = [
+export const ORT_DTYPES = Object.freeze([
   'float32',
   'float64',
   'float16',
@@ -42,7 +42,7 @@ export const ORT_DTYPES = [
   'uint64',
   'bool',
   'string',
-] as const satisfies readonly DType[];
+] as const satisfies readonly DType[]);
 
 export type OrtDType = (typeof ORT_DTYPES)[number];
 

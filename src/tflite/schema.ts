@@ -14,24 +14,43 @@ export const TFLITE_FILE_IDENTIFIER = 'TFL3';
 export const TFLITE_SCHEMA_VERSION = 3;
 
 /** Field slots, by table (schema.fbs field order). */
-export const MODEL = { version: 0, operatorCodes: 1, subgraphs: 2, description: 3, buffers: 4 } as const;
-export const OPERATOR_CODE = { deprecatedBuiltinCode: 0, customCode: 1, version: 2, builtinCode: 3 } as const;
-export const SUBGRAPH = { tensors: 0, inputs: 1, outputs: 2, operators: 3, name: 4 } as const;
-export const TENSOR = { shape: 0, type: 1, buffer: 2, name: 3, quantization: 4, isVariable: 5, sparsity: 6 } as const;
-export const QUANTIZATION = { min: 0, max: 1, scale: 2, zeroPoint: 3, quantizedDimension: 6 } as const;
-export const OPERATOR = { opcodeIndex: 0, inputs: 1, outputs: 2, builtinOptionsType: 3, builtinOptions: 4 } as const;
-export const BUFFER = { data: 0, offset: 1, size: 2 } as const;
+export const MODEL = Object.freeze({ version: 0, operatorCodes: 1, subgraphs: 2, description: 3, buffers: 4 } as const);
+export const OPERATOR_CODE = Object.freeze({
+  deprecatedBuiltinCode: 0,
+  customCode: 1,
+  version: 2,
+  builtinCode: 3,
+} as const);
+export const SUBGRAPH = Object.freeze({ tensors: 0, inputs: 1, outputs: 2, operators: 3, name: 4 } as const);
+export const TENSOR = Object.freeze({
+  shape: 0,
+  type: 1,
+  buffer: 2,
+  name: 3,
+  quantization: 4,
+  isVariable: 5,
+  sparsity: 6,
+} as const);
+export const QUANTIZATION = Object.freeze({ min: 0, max: 1, scale: 2, zeroPoint: 3, quantizedDimension: 6 } as const);
+export const OPERATOR = Object.freeze({
+  opcodeIndex: 0,
+  inputs: 1,
+  outputs: 2,
+  builtinOptionsType: 3,
+  builtinOptions: 4,
+} as const);
+export const BUFFER = Object.freeze({ data: 0, offset: 1, size: 2 } as const);
 
 /** Options tables, field slots. */
-export const CONV_2D_OPTIONS = {
+export const CONV_2D_OPTIONS = Object.freeze({
   padding: 0,
   strideW: 1,
   strideH: 2,
   activation: 3,
   dilationW: 4,
   dilationH: 5,
-} as const;
-export const DEPTHWISE_CONV_2D_OPTIONS = {
+} as const);
+export const DEPTHWISE_CONV_2D_OPTIONS = Object.freeze({
   padding: 0,
   strideW: 1,
   strideH: 2,
@@ -39,19 +58,31 @@ export const DEPTHWISE_CONV_2D_OPTIONS = {
   activation: 4,
   dilationW: 5,
   dilationH: 6,
-} as const;
-export const POOL_2D_OPTIONS = { padding: 0, strideW: 1, strideH: 2, filterW: 3, filterH: 4, activation: 5 } as const;
-export const FULLY_CONNECTED_OPTIONS = { activation: 0, weightsFormat: 1, keepNumDims: 2 } as const;
+} as const);
+export const POOL_2D_OPTIONS = Object.freeze({
+  padding: 0,
+  strideW: 1,
+  strideH: 2,
+  filterW: 3,
+  filterH: 4,
+  activation: 5,
+} as const);
+export const FULLY_CONNECTED_OPTIONS = Object.freeze({ activation: 0, weightsFormat: 1, keepNumDims: 2 } as const);
 /** AddOptions, MulOptions, SubOptions: the fused activation comes first. */
-export const ELEMENTWISE_OPTIONS = { activation: 0 } as const;
-export const RESHAPE_OPTIONS = { newShape: 0 } as const;
-export const SOFTMAX_OPTIONS = { beta: 0 } as const;
-export const CONCATENATION_OPTIONS = { axis: 0, activation: 1 } as const;
-export const REDUCER_OPTIONS = { keepDims: 0 } as const;
-export const UNIDIRECTIONAL_SEQUENCE_LSTM_OPTIONS = { activation: 0, cellClip: 1, projClip: 2, timeMajor: 3 } as const;
+export const ELEMENTWISE_OPTIONS = Object.freeze({ activation: 0 } as const);
+export const RESHAPE_OPTIONS = Object.freeze({ newShape: 0 } as const);
+export const SOFTMAX_OPTIONS = Object.freeze({ beta: 0 } as const);
+export const CONCATENATION_OPTIONS = Object.freeze({ axis: 0, activation: 1 } as const);
+export const REDUCER_OPTIONS = Object.freeze({ keepDims: 0 } as const);
+export const UNIDIRECTIONAL_SEQUENCE_LSTM_OPTIONS = Object.freeze({
+  activation: 0,
+  cellClip: 1,
+  projClip: 2,
+  timeMajor: 3,
+} as const);
 
 /** BuiltinOperator codes of the operators verge converts. */
-export const BUILTIN = {
+export const BUILTIN = Object.freeze({
   ADD: 0,
   AVERAGE_POOL_2D: 1,
   CONCATENATION: 2,
@@ -71,11 +102,11 @@ export const BUILTIN = {
   MEAN: 40,
   UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
   QUANTIZE: 114,
-} as const;
+} as const);
 export type BuiltinName = keyof typeof BUILTIN;
 
 /** BuiltinOptions union member indices of the options tables verge writes. */
-export const OPTIONS_TYPE = {
+export const OPTIONS_TYPE = Object.freeze({
   Conv2DOptions: 1,
   DepthwiseConv2DOptions: 2,
   Pool2DOptions: 5,
@@ -87,10 +118,10 @@ export const OPTIONS_TYPE = {
   MulOptions: 21,
   PadOptions: 22,
   ReducerOptions: 27,
-} as const;
+} as const);
 
 /** TensorType codes. */
-export const TENSOR_TYPE = {
+export const TENSOR_TYPE = Object.freeze({
   FLOAT32: 0,
   FLOAT16: 1,
   INT32: 2,
@@ -100,10 +131,10 @@ export const TENSOR_TYPE = {
   BOOL: 6,
   INT16: 7,
   INT8: 9,
-} as const;
+} as const);
 
-export const PADDING = { SAME: 0, VALID: 1 } as const;
-export const ACTIVATION = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4 } as const;
+export const PADDING = Object.freeze({ SAME: 0, VALID: 1 } as const);
+export const ACTIVATION = Object.freeze({ NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4 } as const);
 
 /** BuiltinOperator names by code (0-126), for messages naming operators verge does not convert. */
 const BUILTIN_NAMES: readonly string[] = [

@@ -4,6 +4,7 @@
  * contributions of values read by several nodes. Everything emitted is standard ONNX, so the
  * result runs on a stock onnxruntime build.
  */
+import { FrozenSet } from '../frozen.ts';
 import { VergeError } from '../errors.ts';
 import {
   cloneModel,
@@ -29,7 +30,7 @@ import { commuteReluMaxPool } from './rewrite.ts';
 import { inferValueShapes, shapeOf, type ShapeMap } from './shapes.ts';
 
 /** Ops whose outputs carry no gradient (integer, boolean or piecewise-constant results). */
-export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
+export const NON_DIFFERENTIABLE: ReadonlySet<string> = new FrozenSet([
   'Shape',
   'Size',
   'ArgMax',

@@ -24,7 +24,7 @@ export interface OptimizerOptions {
 }
 
 /** PyTorch's defaults for Adam/AdamW. */
-export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+export const ADAM_DEFAULTS = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const);
 export const ADAMW_DEFAULT_WEIGHT_DECAY = 0.01;
 
 export interface ParamGrad {

@@ -8,7 +8,7 @@ import { VergeError } from '../errors.ts';
 import { type DType, type Dim, type Graph, type Model, inferShapes } from '../onnx/browser.ts';
 
 /** The two sizes given to symbolic dimensions; > 1 so a broadcast dim (1) is never confused with them. */
-export const SYMBOLIC_SIZES = [2, 3] as const;
+export const SYMBOLIC_SIZES = Object.freeze([2, 3] as const);
 
 export interface ValueShape {
   dtype: DType;

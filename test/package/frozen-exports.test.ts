@@ -1,53 +1,168 @@
 /**
- * Issue 17: nothing mutable is exported. The library's exported tables and defaults are frozen, so
- * one caller cannot change what verge computes for every other caller in the process.
+ * Issue 17: nothing mutable is exported. Every layer's public API (src/<layer>/index.ts, and the
+ * package entry src/index.ts) is walked: each exported value, the static properties of exported
+ * functions and classes, and everything reachable from them; then every other module of the
+ * library layers, for the tables their files export to each other. The rule (src/frozen.ts):
+ *
+ * - a plain object or array is frozen (so, walked from the export, frozen all the way down);
+ * - a keyed registry is a FrozenMap/FrozenSet (read-only view; its keys and values are walked);
+ *   a bare Map, Set or WeakMap is refused (`Object.freeze` leaves `set` working);
+ * - a class instance is allowed only if its API cannot change it: zod schemas (methods return new
+ *   schemas) and RegExps without the g/y flags (no `lastIndex` state). Any other instance fails
+ *   here, so exporting a new kind of object is a decision made in this file.
+ *
+ * Functions are code, not data: their closures are not reachable from here. A module namespace
+ * (`import * as ort`) cannot be changed by its importers; the module itself is walked if it is ours.
+ * Another package's module object (onnxruntime-node's, held by the runtime backend) is that
+ * package's, not verge's.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/cloud/db/migrations.ts';
-import { DEFAULT_VAD } from '../../src/data/audio/features.ts';
-import { KALDI_MFCC_DEFAULTS } from '../../src/data/audio/mfcc.ts';
-import { SPEECH_DIGITS_DEFAULTS } from '../../src/data/audio/speech-digits-synthesis.ts';
-import { PROFILE_PRESETS } from '../../src/edge/profile-presets.ts';
-import { DEFAULT_CLIENT_OPTIMIZER } from '../../src/fl/client.ts';
-import { FEDOPT_DEFAULTS } from '../../src/fl/strategy/fedopt.ts';
-import { ARCHITECTURES, SPEECH_ARCHITECTURES, TOKEN_ARCHITECTURES } from '../../src/nn/architectures.ts';
-import { VERBS } from '../../src/protocol/topics.ts';
+import ortNode from 'onnxruntime-node';
+import { z } from 'zod';
+import { FrozenMap, FrozenSet } from '../../src/frozen.ts';
+import { ROOT } from '../cli/cli.ts';
 
-const tables: Record<string, object> = {
-  ARCHITECTURES,
-  SPEECH_ARCHITECTURES,
-  TOKEN_ARCHITECTURES,
-  PROFILE_PRESETS,
-  VERBS,
-  MIGRATIONS,
-  DEFAULT_CLIENT_OPTIMIZER,
-  FEDOPT_DEFAULTS,
-  DEFAULT_VAD,
-  KALDI_MFCC_DEFAULTS,
-  SPEECH_DIGITS_DEFAULTS,
-};
+const SRC = join(ROOT, 'src');
+/** src/index.ts and every src/<layer>/index.ts (a new layer is covered without editing this list). */
+const ENTRIES = [
+  'index.ts',
+  ...readdirSync(SRC, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(SRC, d.name, 'index.ts')))
+    .map((d) => `${d.name}/index.ts`),
+];
 
-/** Every object and array reachable from value (functions are code, not data). */
-function* tree(value: unknown, path: string): Generator<[string, object]> {
-  if (value === null || typeof value !== 'object') return;
-  yield [path, value];
-  for (const [k, v] of Object.entries(value)) yield* tree(v, `${path}.${k}`);
+/**
+ * Every non-test module of the library layers and src/*.ts. Not the applications: web/ (the browser
+ * app) and cli/ (commander declarations are Command instances built once per process).
+ */
+const MODULES = readdirSync(SRC, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+  .filter((f) => !/^(web|cli)\//.test(f) && f !== 'index.ts' && !ENTRIES.includes(f))
+  .sort();
+
+const FOREIGN = new Set<unknown>([ortNode]);
+
+/** Function properties every function has; not data an export carries. */
+const FUNCTION_OWN = new Set(['length', 'name', 'prototype', 'caller', 'arguments']);
+
+function isPlainData(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
-describe('exported tables and defaults', () => {
-  it.each(Object.keys(tables))('%s is frozen all the way down', (name) => {
-    const unfrozen = [...tree(tables[name], name)].filter(([, v]) => !Object.isFrozen(v)).map(([p]) => p);
-    expect(unfrozen).toEqual([]);
+/** Own data properties (accessors are code), enumerable or not, symbols included. */
+function children(value: object): [string, unknown][] {
+  return Reflect.ownKeys(value).flatMap((k): [string, unknown][] => {
+    if (typeof value === 'function' && FUNCTION_OWN.has(String(k))) return [];
+    const d = Object.getOwnPropertyDescriptor(value, k);
+    return d && 'value' in d ? [[String(k), d.value]] : [];
+  });
+}
+
+/** The paths of everything mutable reachable from value, with why. */
+function mutableParts(value: unknown, path: string, seen: WeakSet<object>, out: string[]): string[] {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return out;
+  if (seen.has(value)) return out;
+  seen.add(value);
+  if ((value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Module' || FOREIGN.has(value)) return out;
+  if (typeof value === 'function') {
+    for (const [k, v] of children(value)) mutableParts(v, `${path}.${k}`, seen, out);
+  } else if (isPlainData(value)) {
+    if (!Object.isFrozen(value)) out.push(`${path} (not frozen)`);
+    for (const [k, v] of children(value)) mutableParts(v, `${path}.${k}`, seen, out);
+  } else if (value instanceof FrozenMap) {
+    for (const [k, v] of value) {
+      mutableParts(k, `${path}<key ${String(k)}>`, seen, out);
+      mutableParts(v, `${path}.get(${String(k)})`, seen, out);
+    }
+  } else if (value instanceof FrozenSet) {
+    for (const v of value) mutableParts(v, `${path}.has(${String(v)})`, seen, out);
+  } else if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet) {
+    out.push(`${path} (a ${value.constructor.name}: export a FrozenMap/FrozenSet from src/frozen.ts)`);
+  } else if (value instanceof RegExp) {
+    if (value.global || value.sticky) out.push(`${path} (a RegExp with lastIndex state: drop the g/y flag)`);
+  } else if (!(value instanceof z.ZodType)) {
+    out.push(`${path} (an instance of ${value.constructor?.name ?? '?'}: not known to be immutable)`);
+  }
+  return out;
+}
+
+async function exportsOf(entry: string): Promise<Record<string, unknown>> {
+  return (await import(join(SRC, entry))) as Record<string, unknown>;
+}
+
+describe('nothing mutable is exported', () => {
+  it('covers the package entry and every layer', () => {
+    expect(ENTRIES).toEqual(expect.arrayContaining(['index.ts', 'protocol/index.ts', 'cloud/index.ts']));
+    expect(ENTRIES.length).toBeGreaterThanOrEqual(14);
   });
 
-  it('a change is refused, not applied for everyone', () => {
+  it.each(ENTRIES)(
+    'src/%s: every exported table is frozen all the way down',
+    async (entry) => {
+      const seen = new WeakSet<object>();
+      const found: string[] = [];
+      for (const [name, value] of Object.entries(await exportsOf(entry))) mutableParts(value, name, seen, found);
+      expect(found).toEqual([]);
+    },
+    120_000,
+  );
+
+  it('every other module of the library layers exports nothing mutable', async () => {
+    expect(MODULES.length).toBeGreaterThan(300);
+    const seen = new WeakSet<object>();
+    const found: string[] = [];
+    for (const f of MODULES)
+      for (const [name, value] of Object.entries(await exportsOf(f))) mutableParts(value, `${f}:${name}`, seen, found);
+    expect(found).toEqual([]);
+  }, 300_000);
+
+  it('the walk finds what it is meant to find', () => {
+    const seen = new WeakSet<object>();
+    const tables = {
+      flat: Object.freeze(['a']),
+      nested: Object.freeze({ inner: { x: 1 } }),
+      map: new Map([['k', 1]]),
+      frozenMap: new FrozenMap([['k', { x: 1 }]]),
+      set: new Set([1]),
+      regexp: /a/g,
+      instance: new Date(0),
+      fn: Object.assign(() => 0, { table: [1] }),
+    };
+    expect(mutableParts(Object.freeze(tables), 'T', seen, []).sort()).toEqual(
+      [
+        'T.nested.inner (not frozen)',
+        'T.map (a Map: export a FrozenMap/FrozenSet from src/frozen.ts)',
+        'T.frozenMap.get(k) (not frozen)',
+        'T.set (a Set: export a FrozenMap/FrozenSet from src/frozen.ts)',
+        'T.regexp (a RegExp with lastIndex state: drop the g/y flag)',
+        'T.instance (an instance of Date: not known to be immutable)',
+        'T.fn.table (not frozen)',
+      ].sort(),
+    );
+  });
+
+  it('a change is refused, not applied for everyone', async () => {
+    const { KALDI_MFCC_DEFAULTS, TOKENIZERS } = await import('../../src/data/index.ts');
+    const { VERBS, HTTP_ROUTES } = await import('../../src/protocol/index.ts');
+    const { GRAD_RULES } = await import('../../src/train/index.ts');
     expect(() => {
       (KALDI_MFCC_DEFAULTS as { numCeps: number }).numCeps = 40;
     }).toThrow(TypeError);
     expect(KALDI_MFCC_DEFAULTS.numCeps).toBe(13);
-    expect(() => (TOKEN_ARCHITECTURES as string[]).push('cnn')).toThrow(TypeError);
+    expect(() => (TOKENIZERS as unknown[]).push({})).toThrow(TypeError);
     expect(() => {
       (VERBS.deploy as { qos: number }).qos = 0;
     }).toThrow(TypeError);
+    expect(() => {
+      (HTTP_ROUTES as { enroll: string }).enroll = '/elsewhere';
+    }).toThrow(TypeError);
+    // a registry view has no set/delete, and its map is not reachable
+    expect((GRAD_RULES as unknown as Map<string, unknown>).set).toBeUndefined();
+    expect(() => (GRAD_RULES as unknown as Map<string, unknown>).set('Relu', {})).toThrow(TypeError);
+    expect(Object.keys(GRAD_RULES)).toEqual([]);
   });
 });

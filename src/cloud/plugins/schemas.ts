@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { VergeError } from '../../errors.ts';
+import { deepFreeze } from '../../frozen.ts';
 import { ErrorResponse } from '../../protocol/index.ts';
 
 /** zod → JSON schema (draft-07, what Fastify's Ajv speaks). */
@@ -24,15 +25,16 @@ export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
   return r.data;
 }
 
-const errorSchema = js(ErrorResponse);
+/** Shared by every route, so frozen: Fastify, Ajv and the OpenAPI generator only read it. */
+const errorSchema = deepFreeze(js(ErrorResponse));
 /** Error responses every authenticated route may give. */
-export const errorResponses = {
+export const errorResponses = Object.freeze({
   400: errorSchema,
   401: errorSchema,
   403: errorSchema,
   404: errorSchema,
   409: errorSchema,
-};
+});
 
 /** `:id` path parameter. */
-export const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
+export const idParam = deepFreeze({ type: 'object', properties: { id: { type: 'string' } }, required: ['id'] });

@@ -10,10 +10,10 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 
 /** Cross-origin isolation: SharedArrayBuffer (WASM threads) needs both. */
-export const ISOLATION_HEADERS = {
+export const ISOLATION_HEADERS = Object.freeze({
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-embedder-policy': 'require-corp',
-} as const;
+} as const);
 
 export const webRoutes: FastifyPluginAsync<{ webDir: string | null }> = async (app, { webDir }) => {
   if (webDir && existsSync(join(webDir, 'assets'))) {

@@ -7,14 +7,14 @@ import { VergeError } from '../../errors.ts';
 import type { Model } from '../../onnx/browser.ts';
 import { decodeWav, waveformAt } from './wav.ts';
 
-export const AUDIO_METADATA = {
+export const AUDIO_METADATA = Object.freeze({
   /** 'audio/wav' on models whose input is a waveform. */
   input: 'verge.input',
   sampleRate: 'verge.audio.sample_rate',
   /** Shortest waveform the model's front end accepts (one analysis frame). */
   minSamples: 'verge.audio.min_samples',
   labels: 'verge.labels',
-} as const;
+} as const);
 
 export interface AudioInput {
   /** The graph input that takes [batch, samples] float32. */

@@ -16,9 +16,20 @@ import { decodeWav, encodeWav, toMono } from './wav.ts';
 import { resample } from './resample.ts';
 import { rng, permutation } from '../dataset.ts';
 
-export const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] as const;
+export const DIGITS = Object.freeze([
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+] as const);
 /** espeak-ng's English accents (its gmw voices). */
-export const ACCENTS = [
+export const ACCENTS = Object.freeze([
   'en-gb',
   'en-us',
   'en-gb-scotland',
@@ -27,7 +38,7 @@ export const ACCENTS = [
   'en-gb-x-gbcwmd',
   'en-029',
   'en-us-nyc',
-] as const;
+] as const);
 export const SPEECH_DIGITS_RATE = 16000;
 /** Bump when the synthesis recipe changes, so caches of the old recipe are not reused. */
 const RECIPE_VERSION = 1;

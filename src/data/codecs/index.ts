@@ -6,6 +6,7 @@
  *   enc.frame            // the bytes that travel (protocol/codec-frame.ts), enc.errorBound
  *   const back = await decodeTensor(enc.frame, ctx);   // { dims, data }
  */
+import { deepFreeze } from '../../frozen.ts';
 import { VergeError } from '../../errors.ts';
 import { decodeCodecFrame, encodeCodecFrame, frameElements } from '../../protocol/browser.ts';
 import type { Codec, CodecContext, FloatTensor } from './codec.ts';
@@ -13,13 +14,13 @@ import { learned } from './learned.ts';
 import { lossless } from './lossless.ts';
 import { quantizeDelta } from './quantize-delta.ts';
 
-export const CODECS: Readonly<Record<string, Codec>> = {
+export const CODECS: Readonly<Record<string, Codec>> = deepFreeze({
   [lossless.name]: lossless,
   [quantizeDelta.name]: quantizeDelta,
   [learned.name]: learned,
-};
+});
 
-export const CODEC_NAMES: readonly string[] = Object.keys(CODECS);
+export const CODEC_NAMES: readonly string[] = Object.freeze(Object.keys(CODECS));
 
 export function getCodec(name: string): Codec {
   const c = Object.prototype.hasOwnProperty.call(CODECS, name) ? CODECS[name] : undefined;

@@ -1,9 +1,12 @@
 /**
- * The data sources' names and one-line summaries, for help texts. Data only (no imports): the CLI
- * lists the formats without loading the readers; each source takes its summary from here
- * (sourceSummary), and `test/cli/startup.test.ts` checks this lists exactly the registry's sources.
+ * The data sources' names and one-line summaries, for help texts. Data only (no imports but the
+ * freezing helper): the CLI lists the formats without loading the readers; each source takes its
+ * summary from here (sourceSummary), and `test/cli/startup.test.ts` checks this lists exactly the
+ * registry's sources.
  */
-export const SOURCE_CATALOG: readonly { name: string; summary: string }[] = [
+import { deepFreeze } from '../../frozen.ts';
+
+export const SOURCE_CATALOG: readonly { readonly name: string; readonly summary: string }[] = deepFreeze([
   {
     name: 'fashion-mnist',
     summary: 'Fashion-MNIST by name: $VERGE_DATA_DIR, /usr/share/datasets/fashion-mnist, or the repo subset',
@@ -51,7 +54,7 @@ export const SOURCE_CATALOG: readonly { name: string; summary: string }[] = [
     summary:
       'a CSV table (or a folder with train.csv + test.csv): --label COLUMN, numeric and categorical features, --missing impute|drop',
   },
-];
+]);
 
 /** The summary of a catalogued source (sources/<name>.ts uses it, so the text lives in one place). */
 export function sourceSummary(name: string): string {

@@ -59,7 +59,7 @@ export function loadFashionMnist(limits: LoadLimits = {}): Dataset {
   return {
     ...ds,
     classes: FASHION_MNIST_CLASSES.length,
-    classNames: FASHION_MNIST_CLASSES,
+    classNames: [...FASHION_MNIST_CLASSES],
     preprocessing: { kind: 'image', channels: 1, height: 28, width: 28 },
     report: { ...ds.report!, format: 'fashion-mnist' },
   };

@@ -3,6 +3,7 @@
  * line here and a test beside the file (sources.test.ts checks). Detection asks each source in
  * this order, so specific layouts come before general ones.
  */
+import { deepFreeze } from '../../frozen.ts';
 import type { DataSource } from './source.ts';
 import { csv } from './csv.ts';
 import { debianDescriptions } from './debian-descriptions.ts';
@@ -17,7 +18,7 @@ import { textCsv } from './text-csv.ts';
 import { textFolder } from './text-folder.ts';
 import { wavFolder } from './wav-folder.ts';
 
-export const DATA_SOURCES: readonly DataSource[] = [
+export const DATA_SOURCES: readonly DataSource[] = deepFreeze([
   fashionMnist,
   speechDigits,
   debianDescriptions,
@@ -30,7 +31,7 @@ export const DATA_SOURCES: readonly DataSource[] = [
   series,
   textCsv,
   csv,
-];
+]);
 
 export function dataSource(name: string): DataSource | undefined {
   return DATA_SOURCES.find((s) => s.name === name);

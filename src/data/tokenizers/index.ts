@@ -1,12 +1,13 @@
 /** Registry of tokenizers: one file per kind (STYLE.md); tokenizers.test.ts checks each has a case. */
 import { VergeError } from '../../errors.ts';
+import { deepFreeze } from '../../frozen.ts';
 import { bpe } from './bpe.ts';
 import { char } from './char.ts';
 import { ngram } from './ngram.ts';
 import type { Tokenizer, TokenizerState } from './tokenizer.ts';
 import { word } from './word.ts';
 
-export const TOKENIZERS: readonly Tokenizer[] = [word, char, bpe, ngram];
+export const TOKENIZERS: readonly Tokenizer[] = deepFreeze([word, char, bpe, ngram]);
 
 export function tokenizer(name: string): Tokenizer {
   const t = TOKENIZERS.find((k) => k.name === name);

@@ -1,4 +1,5 @@
 /** Registry of transforms: one file per transform (STYLE.md); transforms.test.ts checks each has a case. */
+import { deepFreeze } from '../../frozen.ts';
 import { brightness } from './brightness.ts';
 import { contrast } from './contrast.ts';
 import { crop } from './crop.ts';
@@ -12,7 +13,7 @@ import { timeshift } from './timeshift.ts';
 import type { Transform } from './transform.ts';
 import { zoom } from './zoom.ts';
 
-export const TRANSFORMS: readonly Transform[] = [
+export const TRANSFORMS: readonly Transform[] = deepFreeze([
   crop,
   flip,
   rotate,
@@ -24,7 +25,7 @@ export const TRANSFORMS: readonly Transform[] = [
   noise,
   cutout,
   mixup,
-];
+]);
 
 export function transform(name: string): Transform | undefined {
   return TRANSFORMS.find((t) => t.name === name);

@@ -10,7 +10,7 @@ import { VergeError } from '../../errors.ts';
 /** A 2-D affine map in pixel coordinates: [a, b, c, d, e, f] sends (x, y) to (a·x + b·y + c, d·x + e·y + f). */
 export type Affine = [number, number, number, number, number, number];
 
-export const IDENTITY: Affine = [1, 0, 0, 0, 1, 0];
+export const IDENTITY: Readonly<Affine> = Object.freeze<Affine>([1, 0, 0, 0, 1, 0]);
 
 /** One sample's view for per-image transforms: planar [channels, height, width] at `offset`. */
 export interface Image {

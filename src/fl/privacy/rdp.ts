@@ -10,7 +10,7 @@
 import { VergeError } from '../../errors.ts';
 
 /** Orders tracked: dense where the optimum usually sits, sparse up to 256 for tiny ε. */
-export const RDP_ORDERS: readonly number[] = [
+export const RDP_ORDERS: readonly number[] = Object.freeze([
   ...Array.from({ length: 63 }, (_, i) => i + 2),
   72,
   80,
@@ -19,7 +19,7 @@ export const RDP_ORDERS: readonly number[] = [
   160,
   192,
   256,
-];
+]);
 
 function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;

@@ -40,13 +40,13 @@ export interface FedAvgOptions {
 }
 
 /** Flower's defaults: everyone trains, at least two clients. */
-export const FEDAVG_DEFAULTS = {
+export const FEDAVG_DEFAULTS = Object.freeze({
   fractionFit: 1,
   fractionEvaluate: 1,
   minFitClients: 2,
   minEvaluateClients: 2,
   minAvailableClients: 2,
-} as const;
+} as const);
 
 function fraction(name: string, v: number): number {
   if (!(v > 0 && v <= 1)) throw new VergeError('E_BAD_ARGUMENT', `${name} must be in (0, 1], got ${v}`);

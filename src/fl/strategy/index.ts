@@ -7,6 +7,7 @@
  * averages random buckets of s updates (bucketing.ts). E.g. `median+bucket`, `trimmed-mean:0.2+clip`.
  * strategy.test.ts fails when an entry has no hand-computed aggregation case.
  */
+import { deepFreeze, FrozenMap } from '../../frozen.ts';
 import { VergeError } from '../../errors.ts';
 import { FedAdagrad } from './fedadagrad.ts';
 import { FedAdam } from './fedadam.ts';
@@ -22,22 +23,27 @@ import type { Strategy } from './strategy.ts';
 import { TrimmedMean } from './trimmed-mean.ts';
 
 export interface StrategyEntry {
-  name: string;
+  readonly name: string;
   /** One line for --help: what it does and its spec parameters. */
-  summary: string;
+  readonly summary: string;
   /** Spec parameters after the name, in order (for messages). */
-  params: string[];
+  readonly params: readonly string[];
   create(args: number[], base: FedAvgOptions): Strategy;
 }
 
-const entry = (name: string, summary: string, params: string[], create: StrategyEntry['create']): StrategyEntry => ({
+const entry = (
+  name: string,
+  summary: string,
+  params: readonly string[],
+  create: StrategyEntry['create'],
+): StrategyEntry => ({
   name,
   summary,
   params,
   create,
 });
 
-export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new Map(
+export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new FrozenMap(
   [
     entry('fedavg', 'example-weighted mean of updates', [], (_a, b) => new FedAvg(b)),
     entry(
@@ -89,7 +95,7 @@ export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new Map(
       ['byzantine', 'keep'],
       ([f, m], b) => new Krum({ ...b, byzantine: f ?? 2, keep: m ?? 'n-f' }),
     ),
-  ].map((e) => [e.name, e]),
+  ].map((e) => [e.name, deepFreeze(e)]),
 );
 
 export function strategyNames(): string[] {

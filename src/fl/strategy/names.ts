@@ -2,7 +2,7 @@
  * Names of the registered FL strategies (`--strategy`). Data only: the CLI lists them in its help
  * without loading the strategies; strategy.test.ts checks this list equals the registry's.
  */
-export const STRATEGY_NAMES = [
+export const STRATEGY_NAMES = Object.freeze([
   'fedavg',
   'fedavgm',
   'fedprox',
@@ -13,4 +13,4 @@ export const STRATEGY_NAMES = [
   'trimmed-mean',
   'krum',
   'multi-krum',
-] as const;
+] as const);

@@ -4,7 +4,7 @@ import { float } from '../../onnx/browser.ts';
 import { Layer, fixedConstant, type BuildContext, type Shape } from '../layer.ts';
 
 export type ActivationName = 'relu' | 'relu6' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'linear';
-export const ACTIVATION_NAMES: readonly ActivationName[] = [
+export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze([
   'relu',
   'relu6',
   'leaky-relu',
@@ -13,7 +13,7 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = [
   'gelu',
   'softmax',
   'linear',
-];
+]);
 
 abstract class Elementwise extends Layer {
   outputShape([s]: Shape[]): Shape {

@@ -1,4 +1,5 @@
 /** Registry of shape rules by (domain, op type). */
+import { deepFreeze } from '../../frozen.ts';
 import * as contrib from './contrib/index.ts';
 import * as ops from './ops/index.ts';
 import type { ShapeRule } from './rule.ts';
@@ -14,7 +15,9 @@ function registerShapeRule(rule: ShapeRule): void {
   rules.set(key(rule.domain ?? '', rule.op), rule);
 }
 
-for (const rule of [...Object.values(ops), ...Object.values(contrib)] as ShapeRule[]) registerShapeRule(rule);
+// frozen: the rule records are exported by their files (nothing mutable exported)
+for (const rule of [...Object.values(ops), ...Object.values(contrib)] as ShapeRule[])
+  registerShapeRule(deepFreeze(rule));
 
 export function ruleFor(domain: string, op: string): ShapeRule | undefined {
   return rules.get(key(domain === 'ai.onnx' ? '' : domain, op));

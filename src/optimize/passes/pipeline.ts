@@ -16,16 +16,16 @@ export type PassOutput = Model | { model: Model; skipped: SkippedNode[] };
 export type GraphPass = (model: Model) => PassOutput | Promise<PassOutput>;
 
 /** The passes by name, in the default order (shape simplification exposes constants to folding). */
-export const GRAPH_PASSES = {
+export const GRAPH_PASSES = Object.freeze({
   'remove-identities': removeIdentities,
   'simplify-shapes': simplifyShapeOps,
   'fold-constants': (m: Model) => foldConstantsWithReport(m),
   'fold-batchnorm': foldBatchNorm,
   'eliminate-dead-nodes': eliminateDeadNodes,
-} satisfies Record<string, GraphPass>;
+} satisfies Record<string, GraphPass>);
 
 export type GraphPassName = keyof typeof GRAPH_PASSES;
-export const DEFAULT_PASSES = Object.keys(GRAPH_PASSES) as GraphPassName[];
+export const DEFAULT_PASSES = Object.freeze(Object.keys(GRAPH_PASSES) as GraphPassName[]);
 
 export interface PassResult {
   pass: GraphPassName;

@@ -27,7 +27,7 @@ import {
 import { foldMaskedWeights, maskedBytes, maskedWeight, MASKED_MIN_OPSET } from './mask-storage.ts';
 
 export type SparseIndexLayout = 'mask' | 'int64' | 'compact';
-export const SPARSE_LAYOUTS: readonly SparseIndexLayout[] = ['mask', 'int64', 'compact'];
+export const SPARSE_LAYOUTS: readonly SparseIndexLayout[] = Object.freeze(['mask', 'int64', 'compact']);
 /** The layout `verge prune` writes unless told otherwise: standard-valid and the smallest. */
 export const DEFAULT_SPARSE_LAYOUT: SparseIndexLayout = 'mask';
 

@@ -3,6 +3,7 @@
  * point from a range, per-channel symmetric weights), element-type inference over a graph, and
  * byte accounting.
  */
+import { deepFreeze } from '../../frozen.ts';
 import { VergeError } from '../../errors.ts';
 import {
   encodeModel,
@@ -51,10 +52,10 @@ export interface QuantParams {
 }
 
 /** Integer limits of the quantized element types verge emits. */
-export const QRANGE: Record<'uint8' | 'int8', { lo: number; hi: number }> = {
+export const QRANGE: Record<'uint8' | 'int8', { lo: number; hi: number }> = deepFreeze({
   uint8: { lo: 0, hi: 255 },
   int8: { lo: -128, hi: 127 },
-};
+});
 
 /**
  * Smallest scale verge emits: a constant tensor (range of width 0) would otherwise give scale 0,

@@ -3,11 +3,11 @@
  * CLI declares its flags from these without loading the quantizer.
  */
 
-export const QUANTIZE_MODES = ['dynamic', 'static', 'fp16', 'weight-bits', 'qat'] as const;
+export const QUANTIZE_MODES = Object.freeze(['dynamic', 'static', 'fp16', 'weight-bits', 'qat'] as const);
 export type QuantizeCliMode = (typeof QUANTIZE_MODES)[number];
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
-export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = Object.freeze(['minmax', 'percentile', 'entropy']);
 
 /** Default percentile: onnxruntime's quantization tool and NVIDIA's pytorch-quantization use 99.99. */
 export const DEFAULT_PERCENTILE = 99.99;

@@ -41,7 +41,9 @@ export interface DynamicQuantizeOptions {
   prepare?: boolean;
 }
 
-export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = QUANTIZABLE_OPS.filter((r) => r.dynamic).map((r) => r.op);
+export const DYNAMIC_QUANTIZABLE_OPS: readonly string[] = Object.freeze(
+  QUANTIZABLE_OPS.filter((r) => r.dynamic).map((r) => r.op),
+);
 /**
  * Measured with bench/quantize (seed CNN, B=32, one thread): onnxruntime's ConvInteger runs about
  * 12× slower than its float Conv, while DynamicQuantizeMatMul is on par with float Gemm. Dynamic Conv

@@ -12,7 +12,7 @@ import { Session } from '../../runtime/index.ts';
 import { countOps } from './common.ts';
 
 /** Op types whose presence in the optimized graph means integer arithmetic. */
-export const INT8_KERNELS: readonly string[] = [
+export const INT8_KERNELS: readonly string[] = Object.freeze([
   'QLinearConv',
   'QLinearMatMul',
   'QGemm',
@@ -28,7 +28,7 @@ export const INT8_KERNELS: readonly string[] = [
   'MatMulIntegerToFloat',
   'DynamicQuantizeMatMul',
   'NhwcQLinearConv',
-];
+]);
 
 export interface ExecutedOps {
   ops: Record<string, number>;

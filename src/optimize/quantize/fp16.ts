@@ -24,7 +24,7 @@ import { countOps, inferElementTypes, modelBytes, nodeLabel, type QuantizeResult
  * the Casts onnxruntime inserts when it has no float16 kernel). Arithmetic (Conv, MatMul, Gemm,
  * Add, Relu, pooling, ...) has no float16 CPU kernel there, so those stay float32.
  */
-export const ORT_CPU_FP16_OPS: readonly string[] = [
+export const ORT_CPU_FP16_OPS: readonly string[] = Object.freeze([
   'Reshape',
   'Flatten',
   'Concat',
@@ -38,7 +38,7 @@ export const ORT_CPU_FP16_OPS: readonly string[] = [
   'Max',
   'Min',
   'LayerNormalization',
-];
+]);
 
 /** Ops that are never converted: they carry shapes/indices, or their float inputs are parameters. */
 const NEVER_FP16 = new Set([

@@ -71,12 +71,12 @@ const ARITHMETIC_OPS = opsWithRole('arithmetic');
 const PASS_THROUGH_OPS = opsWithRole('pass-through');
 const FOLDABLE_ACTIVATIONS = opsWithRole('activation');
 
-export const STATIC_QUANTIZABLE_OPS: readonly string[] = [
+export const STATIC_QUANTIZABLE_OPS: readonly string[] = Object.freeze([
   ...WEIGHTED_OPS,
   ...ARITHMETIC_OPS,
   ...PASS_THROUGH_OPS,
   ...FOLDABLE_ACTIVATIONS,
-];
+]);
 
 /** How one activation tensor is quantized: with its own calibrated range, or sharing another's. */
 type TensorPlan = { own: true } | { sameAs: string };

@@ -48,7 +48,7 @@ function providerProblem(ep: string): string | undefined {
   return undefined;
 }
 
-export const backend: RuntimeBackend = {
+export const backend: RuntimeBackend = Object.freeze<RuntimeBackend>({
   name: 'onnxruntime-node',
   ort,
   availableProviders,
@@ -57,4 +57,4 @@ export const backend: RuntimeBackend = {
   providerFailurePattern: /provider|shared library|adapter|cuda|webgpu|dawn/i,
   configure: () => undefined,
   readModelFile: (path) => ({ bytes: readBytes(path), name: basename(path) }),
-};
+});

@@ -15,7 +15,7 @@ function hasWebGpu(): boolean {
 /** A browser backend over one onnxruntime-web build; `webgpu`: the build includes the WebGPU provider. */
 export function webBackend(ort: typeof ortWeb, build: { webgpu: boolean }): RuntimeBackend {
   const webgpu = () => build.webgpu && hasWebGpu();
-  return {
+  return Object.freeze<RuntimeBackend>({
     name: 'onnxruntime-web',
     ort,
     availableProviders: () => (webgpu() ? ['cpu', 'webgpu'] : ['cpu']),
@@ -44,5 +44,5 @@ export function webBackend(ort: typeof ortWeb, build: { webgpu: boolean }): Runt
         `a browser cannot open model files by path (${path}); fetch the file and pass its bytes`,
       );
     },
-  };
+  });
 }

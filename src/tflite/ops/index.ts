@@ -2,6 +2,7 @@
  * The TFLite operators verge converts to ONNX, one file each. Adding an operator = a file here,
  * a line below, and a case in test/tflite/ops.test.ts (which fails for an operator without one).
  */
+import { deepFreeze } from '../../frozen.ts';
 import type { TfliteImporter } from './op.ts';
 import { logistic, relu, relu6, tanh } from './activations.ts';
 import { concatenation } from './concatenation.ts';
@@ -17,7 +18,7 @@ import { reshape } from './reshape.ts';
 import { softmax } from './softmax.ts';
 import { unidirectionalSequenceLstm } from './unidirectional-sequence-lstm.ts';
 
-export const TFLITE_IMPORTERS: readonly TfliteImporter[] = [
+export const TFLITE_IMPORTERS: readonly TfliteImporter[] = deepFreeze([
   add,
   averagePool2d,
   concatenation,
@@ -37,6 +38,6 @@ export const TFLITE_IMPORTERS: readonly TfliteImporter[] = [
   softmax,
   tanh,
   unidirectionalSequenceLstm,
-];
+]);
 
 export type { TfliteImporter } from './op.ts';

@@ -1,4 +1,5 @@
 /** Registry of gradient rules: one file per ONNX op (STYLE.md). Adding an op = adding a file + a line here. */
+import { deepFreeze, FrozenMap } from '../../frozen.ts';
 import type { GradRule } from './rule.ts';
 import { Abs } from './Abs.ts';
 import { Add } from './Add.ts';
@@ -54,7 +55,7 @@ import { Transpose } from './Transpose.ts';
 import { Unsqueeze } from './Unsqueeze.ts';
 import { Where } from './Where.ts';
 
-export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
+export const GRAD_RULES: ReadonlyMap<string, GradRule> = new FrozenMap(
   [
     Abs,
     Add,
@@ -109,7 +110,7 @@ export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
     Transpose,
     Unsqueeze,
     Where,
-  ].map((r) => [r.op, r]),
+  ].map((r) => [r.op, deepFreeze(r)]),
 );
 
 export function gradRule(op: string): GradRule | undefined {
