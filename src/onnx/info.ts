@@ -8,6 +8,7 @@ import { defaultOpset, isDefaultDomain, numel, type Dim, type Model, type Node, 
 import { dataInputs } from './inputs.ts';
 import { inferShapes } from './shape/infer.ts';
 import { subgraphsOf } from './toposort.ts';
+import { computeLayout, layoutAxis } from './weights.ts';
 
 export interface TensorSummary {
   name: string;
@@ -74,26 +75,6 @@ function concrete(shape: Dim[] | undefined): number[] | undefined {
   return shape?.map((d) => (typeof d === 'number' ? d : 1));
 }
 
-/** Weight input of the conv-like ops whose MACs are counted. */
-const CONV_WEIGHT: Record<string, number> = {
-  Conv: 1,
-  ConvInteger: 1,
-  QLinearConv: 3,
-  'com.microsoft:FusedConv': 1,
-};
-/** B input of the matrix-product ops whose MACs are counted (transB, where present, transposes it). */
-const MATMUL_B: Record<string, number> = {
-  MatMul: 1,
-  MatMulInteger: 1,
-  QLinearMatMul: 3,
-  Gemm: 1,
-  'com.microsoft:FusedGemm': 1,
-  'com.microsoft:QGemm': 3,
-  'com.microsoft:FusedMatMul': 1,
-  'com.microsoft:DynamicQuantizeMatMul': 1,
-  'com.microsoft:MatMulIntegerToFloat': 1,
-};
-
 const COMPUTE_OP_TYPES = new Set([
   'Conv',
   'ConvTranspose',
@@ -111,25 +92,18 @@ export function nodeMacs(node: Node, types: Map<string, TensorType>): number | u
   const key = isDefaultDomain(node.domain) ? node.opType : `${node.domain}:${node.opType}`;
   const shape = (name: string | undefined) => (name ? concrete(types.get(name)?.shape) : undefined);
   const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
-  const attrInt = (name: string, fallback: number) => {
-    const a = node.attributes[name];
-    return a?.type === 'int' ? a.value : fallback;
-  };
-  if (key in CONV_WEIGHT) {
-    const w = shape(node.inputs[CONV_WEIGHT[key]!]);
+  // Conv, Gemm, MatMul and their integer, QLinear and fused forms: the weight layout table
+  const layout = computeLayout(node);
+  if (layout && layout.like !== 'ConvTranspose' && layout.like !== 'Gather') {
+    const w = shape(node.inputs[layout.weight]);
     const y = shape(node.outputs[0]);
-    if (!w || !y) return undefined;
-    // each output element: C_in/group * kernel multiply-accumulates (W is [C_out, C_in/group, k...])
-    return prod(y) * prod(w.slice(1));
-  }
-  if (key in MATMUL_B) {
-    const b = shape(node.inputs[MATMUL_B[key]!]);
-    const y = shape(node.outputs[0]);
-    if (!b || !y || b.length === 0) return undefined;
-    // the contracted length K, read from B (rows, or columns when transB)
-    if (b.length === 1) return prod(y) * b[0]!;
-    const k = attrInt('transB', 0) ? b[b.length - 1]! : b[b.length - 2]!;
-    return prod(y) * k;
+    if (!w || !y || w.length === 0) return undefined;
+    // Conv: each output element takes C_in/group * kernel products (all of W but its output axis)
+    const out = layoutAxis(layout.outAxis, w.length);
+    if (layout.like === 'Conv') return prod(y) * prod(w.filter((_, i) => i !== out));
+    // a matrix product: K, the contracted length of B (its input-channel axis; a vector B is all K)
+    if (w.length === 1) return prod(y) * w[0]!;
+    return prod(y) * w[layoutAxis(layout.inAxis!, w.length)]!;
   }
   switch (key) {
     case 'ConvTranspose': {

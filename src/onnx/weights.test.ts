@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Node } from './ir.ts';
-import { inChannelAxis, outChannelAxis, weightedOps, weightLayout } from './weights.ts';
+import { computeLayout, inChannelAxis, outChannelAxis, weightedOps, weightLayout } from './weights.ts';
 
 const node = (opType: string, attributes: Node['attributes'] = {}, domain = ''): Node => ({
   name: opType,
@@ -29,5 +29,22 @@ describe('weight layouts', () => {
     expect(weightLayout(node('toString'))).toBeUndefined();
     expect(outChannelAxis(node('Conv', {}, 'com.microsoft'), 4)).toBeUndefined();
     expect(weightedOps().sort()).toEqual(['Conv', 'ConvTranspose', 'Gather', 'Gemm', 'MatMul']);
+  });
+
+  it("gives the integer, QLinear and fused forms their float op's layout, with the weight where it is", () => {
+    const transB = { transB: { type: 'int', value: 1 } } as const;
+    expect(computeLayout(node('Conv'))).toEqual({ weight: 1, outAxis: 0, inAxis: 1, bias: 2, like: 'Conv' });
+    expect(computeLayout(node('ConvInteger'))).toEqual({ weight: 1, outAxis: 0, inAxis: 1, like: 'Conv' });
+    expect(computeLayout(node('QLinearConv'))).toEqual({ weight: 3, outAxis: 0, inAxis: 1, like: 'Conv' });
+    expect(computeLayout(node('MatMulInteger'))).toEqual({ weight: 1, outAxis: -1, inAxis: -2, like: 'MatMul' });
+    expect(computeLayout(node('QLinearMatMul'))).toMatchObject({ weight: 3, inAxis: -2 });
+    expect(computeLayout(node('QGemm', {}, 'com.microsoft'))).toMatchObject({ weight: 3, outAxis: 1, inAxis: 0 });
+    expect(computeLayout(node('QGemm', transB, 'com.microsoft'))).toMatchObject({ weight: 3, outAxis: 0, inAxis: 1 });
+    // FusedMatMul with transB: B is [..., N, K]
+    expect(computeLayout(node('FusedMatMul', transB, 'com.microsoft'))).toMatchObject({ outAxis: -2, inAxis: -1 });
+    // forms are not rewritten by the passes, and other domains' ops are not forms
+    expect(weightLayout(node('MatMulInteger'))).toBeUndefined();
+    expect(computeLayout(node('QGemm'))).toBeUndefined();
+    expect(computeLayout(node('Relu'))).toBeUndefined();
   });
 });

@@ -3,8 +3,11 @@
  * channels (units) and which the input channels (the contracted length), and which input is the
  * per-output-channel bias. The one table every pass that scales, slices or quantizes weights per
  * channel reads (quantizers, QAT, structured pruning, BatchNorm folding, head replacement).
- * Adding a weighted op = adding its row here.
+ * Adding a weighted op = adding its row here. The integer, QLinear and fused forms of these ops
+ * (FORMS) keep their float op's layout with the weight at another input; modelInfo reads their
+ * contracted length for MACs, and dynamic quantization the axis of the weight it emits.
  */
+import { deepFreeze } from '../frozen.ts';
 import { isDefaultDomain, type Node } from './ir.ts';
 
 export interface WeightLayout {
@@ -31,16 +34,54 @@ const LAYOUTS: Readonly<Record<string, (n: Node) => Readonly<WeightLayout>>> = O
   // B: [K, N], or [N, K] with transB
   Gemm: (n) =>
     transB(n) ? { weight: 1, outAxis: 0, inAxis: 1, bias: 2 } : { weight: 1, outAxis: 1, inAxis: 0, bias: 2 },
-  // B: [..., K, N]
-  MatMul: () => ({ weight: 1, outAxis: -1, inAxis: -2 }),
+  // B: [..., K, N], or [..., N, K] with transB (com.microsoft FusedMatMul, through FORMS)
+  MatMul: (n) => (transB(n) ? { weight: 1, outAxis: -2, inAxis: -1 } : { weight: 1, outAxis: -1, inAxis: -2 }),
   // an embedding table: one row per id
   Gather: () => ({ weight: 0, outAxis: 0 }),
+});
+
+/** The float op a form computes as (its row of LAYOUTS), and the input holding its weight. */
+export interface WeightForm {
+  like: 'Conv' | 'Gemm' | 'MatMul';
+  weight: number;
+}
+
+/**
+ * Integer, QLinear and com.microsoft fused forms of the table's ops, by op type (`domain:op` outside
+ * the default domain). verge's passes do not rewrite them (weightLayout leaves them out).
+ */
+const FORMS: Readonly<Record<string, Readonly<WeightForm>>> = deepFreeze({
+  ConvInteger: { like: 'Conv', weight: 1 },
+  QLinearConv: { like: 'Conv', weight: 3 },
+  'com.microsoft:FusedConv': { like: 'Conv', weight: 1 },
+  MatMulInteger: { like: 'MatMul', weight: 1 },
+  QLinearMatMul: { like: 'MatMul', weight: 3 },
+  'com.microsoft:FusedMatMul': { like: 'MatMul', weight: 1 },
+  'com.microsoft:DynamicQuantizeMatMul': { like: 'MatMul', weight: 1 },
+  'com.microsoft:MatMulIntegerToFloat': { like: 'MatMul', weight: 1 },
+  'com.microsoft:FusedGemm': { like: 'Gemm', weight: 1 },
+  'com.microsoft:QGemm': { like: 'Gemm', weight: 3 },
 });
 
 /** The weight layout of a default-domain node, or undefined for ops without a weight. */
 export function weightLayout(n: Node): Readonly<WeightLayout> | undefined {
   if (!isDefaultDomain(n.domain)) return undefined;
   return Object.hasOwn(LAYOUTS, n.opType) ? LAYOUTS[n.opType]!(n) : undefined;
+}
+
+/**
+ * The layout of any op that multiplies by a weight: the table's ops and their forms (FORMS), with
+ * `like`, the float op it computes as. A form's bias input is not given (each form puts it
+ * elsewhere; nothing reads it).
+ */
+export function computeLayout(n: Node): (Readonly<WeightLayout> & { like: string }) | undefined {
+  const own = weightLayout(n);
+  if (own) return { ...own, like: n.opType };
+  const key = isDefaultDomain(n.domain) ? n.opType : `${n.domain}:${n.opType}`;
+  const form = Object.hasOwn(FORMS, key) ? FORMS[key]! : undefined;
+  if (!form) return undefined;
+  const { weight: _w, bias: _b, ...axes } = LAYOUTS[form.like]!(n);
+  return { ...axes, weight: form.weight, like: form.like };
 }
 
 /** Ops with a row in the table. */

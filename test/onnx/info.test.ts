@@ -144,4 +144,43 @@ describe('modelInfo counting rules', () => {
     expect(info.macsUnknownNodes).toBe(2);
     expect(info.ops).toEqual({ 'com.microsoft.nchwc:Conv': 1, MatMul: 1 });
   });
+
+  it('reads the contracted length of every matrix-product form from the weight layout table', () => {
+    // y [2, 6] = x [2, 5] · B, B stored [5, 6], or [6, 5] where transB is set: K = 5 in every case
+    const b = new GraphBuilder();
+    b.input('x', 'float32', [2, 5]);
+    b.input('xq', 'uint8', [2, 5]);
+    const wKN = b.initializer('w_kn', 'float32', [5, 6]);
+    const wNK = b.initializer('w_nk', 'float32', [6, 5]);
+    const qKN = b.initializer('q_kn', 'int8', [5, 6]);
+    const qNK = b.initializer('q_nk', 'int8', [6, 5]);
+    const s = b.initializer('s', 'float32', [], [1]);
+    const z = b.initializer('z', 'uint8', [], [0]);
+    const zi = b.initializer('zi', 'int8', [], [0]);
+    const transB = { transB: 1 };
+    const outs = [
+      b.op('Gemm', ['x', wKN]),
+      b.op('Gemm', ['x', wNK], transB),
+      b.op('MatMulInteger', ['xq', qKN, z, zi]),
+      b.op('FusedMatMul', ['x', wNK], transB, { domain: 'com.microsoft' }),
+      b.op('QGemm', ['xq', s, z, qNK, s, zi], transB, { domain: 'com.microsoft' }),
+      b.op('QLinearMatMul', ['xq', s, z, qKN, s, zi, s, z]),
+    ];
+    for (const o of outs) b.output(o);
+    const model = makeModel(b.graph, { opset: 17, extraOpsets: [{ domain: 'com.microsoft', version: 1 }] });
+    const info = modelInfo(model);
+    expect(info.macsUnknownNodes).toBe(0);
+    expect(info.macs).toBe(outs.length * 2 * 6 * 5);
+  });
+
+  it('counts a Conv form over all of its weight but the output channels', () => {
+    const b = new GraphBuilder();
+    b.input('xq', 'uint8', [1, 4, 6, 6]);
+    const w = b.initializer('w', 'int8', [8, 2, 3, 3]);
+    const z = b.initializer('z', 'uint8', [], [0]);
+    b.output(b.op('ConvInteger', ['xq', w, z], { group: 2 }));
+    const info = modelInfo(makeModel(b.graph, { opset: 17 }));
+    // y [1, 8, 4, 4]; each output element: C_in/group (2) · 3 · 3
+    expect(info.macs).toBe(8 * 4 * 4 * 2 * 3 * 3);
+  });
 });

@@ -6,6 +6,7 @@ import { float, GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel } from '../../onnx/io.ts';
 import { FIXTURE_MODELS_DIR } from '../../../test/fixtures/index.ts';
+import { float32Data } from './common.ts';
 import { quantizeDynamic } from './dynamic.ts';
 import { executedOps } from './executed-ops.ts';
 import { accuracy, buildSeedCnn, cosineSimilarity, runAll } from '../../../test/optimize/quantize-models.ts';
@@ -64,6 +65,44 @@ describe('dynamic int8', () => {
     expect(cosineSimilarity(await runAll(m, x0, [12]), await runAll(res.model, x0, [12]))).toBeGreaterThanOrEqual(
       MIN_COSINE,
     );
+  });
+
+  it('per channel, one scale per output unit of the weight the integer op reads (onnx/weights.ts)', () => {
+    // y [., N=3] from x [., K=5]: Gemm with transB stores B [N, K] and is rewritten to MatMulInteger
+    // over B transposed to [K, N]; MatMul stores B [K, N]; Conv W is [M, C, k, k]. Each scale is
+    // the max |w| of its unit / 127 — a scale per K row (the wrong axis) would differ in count and value.
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['batch', 5]);
+    const rows = [
+      [1, -2, 0.5, 0, 0.25],
+      [0.1, 0.2, -0.3, 0.4, 0.05],
+      [6, 0, 0, 0, -1],
+    ]; // [N, K]
+    const wNK = b.initializer('w_nk', 'float32', [3, 5], rows.flat());
+    const wKN = b.initializer(
+      'w_kn',
+      'float32',
+      [5, 3],
+      [0, 1, 2, 3, 4].flatMap((k) => rows.map((r) => r[k]!)),
+    );
+    b.output(b.op('Gemm', [x, wNK], { transB: 1 }), 'float32');
+    b.output(b.op('MatMul', [x, wKN]), 'float32');
+    const img = b.input('img', 'float32', ['batch', 2, 4, 4]);
+    const wc = b.initializer('wc', 'float32', [3, 2, 1, 1], [1, -4, 0.5, 0.5, 2, 3]);
+    b.output(b.op('Conv', [img, wc]), 'float32');
+    const res = quantizeDynamic(makeModel(b.graph, { opset: 17 }), { perChannel: true });
+    expect(res.report.quantized_ops).toEqual({ Gemm: 1, MatMul: 1, Conv: 1 });
+    const scale = (name: string) => {
+      const t = res.model.graph.initializers.find((i) => i.name === `${name}_scale`)!;
+      return { dims: t.dims, data: [...float32Data(t)!] };
+    };
+    const perUnit = [2, 0.4, 6].map((m) => Math.fround(m / 127));
+    for (const w of ['w_nk', 'w_kn']) {
+      expect(scale(w).dims).toEqual([3]);
+      expect(scale(w).data).toEqual(perUnit.map((v) => expect.closeTo(v, 9)));
+    }
+    expect(scale('wc').dims).toEqual([1, 3, 1, 1]);
+    expect(scale('wc').data).toEqual([4, 0.5, 3].map((m) => expect.closeTo(m / 127, 9)));
   });
 
   it('reports what it cannot quantize', () => {

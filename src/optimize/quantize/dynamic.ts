@@ -9,8 +9,10 @@
 import { VergeError } from '../../errors.ts';
 import {
   cloneModel,
+  computeLayout,
   GraphBuilder,
   defaultOpset,
+  layoutAxis,
   numel,
   outChannelAxis,
   type Graph,
@@ -130,7 +132,10 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       wdata = t;
       wdims = [K, N];
     }
-    const axis = perChannel ? (n.opType === 'Conv' ? 0 : 1) : undefined;
+    // the integer op emitted, and its weight's output-channel axis in the layout table (Gemm's B
+    // is [K, N] by now, as MatMulInteger reads it)
+    const intOp = n.opType === 'Conv' ? 'ConvInteger' : 'MatMulInteger';
+    const axis = perChannel ? integerWeightAxis(intOp, wdims.length) : undefined;
     const { q, scales } = quantizeSymmetricInt8(wdata, wdims, axis);
     const channels = scales.length;
     const wq = b.initializer(`${wName}_quantized`, 'int8', wdims, q);
@@ -141,12 +146,12 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
     const [xq, xs, xz] = quantizeActivation(n.inputs[0]!);
     let acc: string;
     let scaleShape: number[];
-    if (n.opType === 'Conv') {
-      acc = emit('ConvInteger', [xq, wq, xz, wz], n.attributes);
+    if (intOp === 'ConvInteger') {
+      acc = emit(intOp, [xq, wq, xz, wz], n.attributes);
       // per-channel scales broadcast over [N, M, spatial...]
       scaleShape = perChannel ? [1, channels, ...new Array(wdims.length - 2).fill(1)] : [];
     } else {
-      acc = emit('MatMulInteger', [xq, wq, xz, wz]);
+      acc = emit(intOp, [xq, wq, xz, wz]);
       scaleShape = perChannel ? [channels] : [];
     }
     let alpha = n.opType === 'Gemm' ? floatAttr(n, 'alpha', 1) : 1;
@@ -196,6 +201,12 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       ...(prepared.report ? { prepare: prepared.report } : {}),
     },
   };
+}
+
+/** The output-channel axis of the weight of a ConvInteger/MatMulInteger node (onnx/weights.ts). */
+function integerWeightAxis(opType: 'ConvInteger' | 'MatMulInteger', rank: number): number {
+  const layout = computeLayout({ name: '', opType, domain: '', inputs: [], outputs: [], attributes: {} })!;
+  return layoutAxis(layout.outAxis, rank);
 }
 
 function scratch(g: Graph): Graph {
