@@ -10,4 +10,11 @@ export {
 } from './client.ts';
 export { TERMINAL_DEPLOYMENT_STATES } from '../protocol/index.ts';
 export { DEFAULT_WEB_DIR } from './control-plane.ts';
-export { ISOLATION_HEADERS, webRoutes } from './plugins/web.ts';
+export {
+  installedOrtWeb,
+  ISOLATION_HEADERS,
+  ORT_ASSETS_PATH,
+  ORT_BUILD_MANIFEST,
+  ORT_WEB_FILES,
+  webRoutes,
+} from './plugins/web.ts';

@@ -1,15 +1,17 @@
 /**
  * Builds verge's browser app (the fleet dashboard and the in-browser training page) into a folder
  * of static files that `verge cloud` serves at `/`: esbuild bundles src/web/app/*.ts for browsers
- * (the "browser" condition selects the onnxruntime-web runtime backend), and onnxruntime-web's
- * WebAssembly files and the Fashion-MNIST subset are copied from the npm package and the repo, so
- * the pages never load anything from a CDN. Node-only (build time); `npm run build:web`.
+ * (the "browser" condition selects the onnxruntime-web runtime backend), and the Fashion-MNIST
+ * subset is copied from the repo. onnxruntime-web's WebAssembly files are not copied: the server
+ * (cloud/plugins/web.ts) serves them at ort/ from the installed package, checked against the
+ * version recorded here. The pages never load anything from a CDN. Node-only (build time);
+ * `npm run build:web`.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { installedOrtWeb, ORT_BUILD_MANIFEST } from '../cloud/index.ts';
 import { VergeError } from '../errors.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -18,17 +20,16 @@ const REPO = resolve(HERE, '../..');
 export const WEB_ENTRIES = ['dashboard', 'train', 'bench'] as const;
 /**
  * onnxruntime-web builds the app can ship: `cpu` is the WebAssembly provider alone
- * (`onnxruntime-web/wasm`, runtime/backends/web-cpu.ts), `webgpu` adds the WebGPU provider (JSEP,
- * compiled with Asyncify, which makes its CPU kernels about half as fast: bench/browser).
+ * (`onnxruntime-web/wasm`, runtime/backends/web-cpu.ts; it loads ort-wasm-simd-threaded.mjs/.wasm),
+ * `webgpu` adds the WebGPU provider (JSEP, compiled with Asyncify, which makes its CPU kernels about
+ * half as fast: bench/browser; it loads the .jsep.mjs/.wasm pair). The server has both pairs.
  */
 export const ORT_FLAVORS = {
-  cpu: { files: ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'], backend: 'web-cpu.ts' },
-  webgpu: { files: ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'], backend: 'web.ts' },
+  cpu: { backend: 'web-cpu.ts' },
+  webgpu: { backend: 'web.ts' },
 } as const;
 export type OrtFlavor = keyof typeof ORT_FLAVORS;
 export const DEFAULT_ORT_FLAVOR: OrtFlavor = 'cpu';
-/** Where the pages find the files (relative to the site root). */
-export const ORT_ASSETS_PATH = 'ort/';
 export const FASHION_DATA_PATH = 'data/fashion-mnist/';
 
 export interface WebBuildResult {
@@ -46,7 +47,6 @@ export async function buildWebApp(
 ): Promise<WebBuildResult> {
   const flavor = ORT_FLAVORS[opts.ort ?? DEFAULT_ORT_FLAVOR];
   rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(join(outDir, ORT_ASSETS_PATH), { recursive: true });
   mkdirSync(join(outDir, FASHION_DATA_PATH), { recursive: true });
   let metafile: Metafile;
   try {
@@ -77,9 +77,9 @@ export async function buildWebApp(
       first ? `browser bundle: ${first.text}${first.location ? ` (${first.location.file})` : ''}` : String(e),
     );
   }
-  // the package exports each WASM file by name (its package.json is not exported)
-  const require = createRequire(import.meta.url);
-  for (const f of flavor.files) copyFileSync(require.resolve(`onnxruntime-web/${f}`), join(outDir, ORT_ASSETS_PATH, f));
+  const ort = installedOrtWeb();
+  if (!ort) throw new VergeError('E_INTERNAL', 'onnxruntime-web is not installed');
+  writeFileSync(join(outDir, ORT_BUILD_MANIFEST), `${JSON.stringify({ onnxruntimeWeb: ort.version })}\n`);
   for (const f of readdirSync(join(HERE, 'static'))) copyFileSync(join(HERE, 'static', f), join(outDir, f));
   const subset = join(REPO, 'data', 'fashion-mnist-subset');
   if (existsSync(subset))

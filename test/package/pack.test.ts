@@ -99,6 +99,8 @@ describe('npm pack → install into a fresh project → plain Node', () => {
         (f.endsWith('.ts') && !f.endsWith('.d.ts')),
     );
     expect(unwanted).toEqual([]);
+    // onnxruntime-web's WASM binaries (14–28 MB each) are served from the installed package
+    expect(files.filter((f) => f.endsWith('.wasm'))).toEqual([]);
     // test support lives in test/ (docs/architecture.md, "Where tests go"): no helper module named
     // for tests compiles into dist/ (src/optimize/test-variants.ts once did)
     const testSupport = files.filter((f) =>
@@ -165,6 +167,7 @@ describe('npm pack → install into a fresh project → plain Node', () => {
         parameters: number;
         outputDims: number[];
         loaders: string[];
+        browserApp: { built: boolean; page: number; wasm: number; wasmType: string; wasmBytes: number };
       };
       expect(out.loaders).toEqual([]);
       for (const l of REQUIRED_ENTRIES) expect(out.entries[l], `verge-edge/${l} exports nothing`).toBeGreaterThan(0);
@@ -172,6 +175,10 @@ describe('npm pack → install into a fresh project → plain Node', () => {
       expect(out.parameters).toBe(4 * 8 + 8 + 8 * 2 + 2);
       expect(out.outputDims).toEqual([2, 2]);
       expect(out.accuracy).toBeGreaterThan(0.9); // two well-separated blobs
+      // the installed package's browser app: built into the tarball, its WASM from onnxruntime-web
+      expect(out.browserApp).toMatchObject({ built: false, page: 200, wasm: 200 });
+      expect(out.browserApp.wasmType).toMatch(/application\/wasm/);
+      expect(out.browserApp.wasmBytes).toBeGreaterThan(1e6);
 
       const bin = join(project, 'node_modules', '.bin', 'verge');
       const version = ok(run(bin, ['--version'], project, { NODE_OPTIONS: '' }), 'verge --version');

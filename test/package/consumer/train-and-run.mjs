@@ -1,6 +1,9 @@
 // Runs in a fresh project where only the packed verge-edge tarball is installed, under plain Node
 // (no TypeScript loader): imports every entry of the exports map, trains a tiny model on a
-// separable two-class problem, saves it, reloads it and runs it. Prints one JSON line.
+// separable two-class problem, saves it, reloads it and runs it; serves the browser app as
+// `verge demo browser` does and fetches its training page and onnxruntime-web's WASM binary (which
+// the tarball does not carry: the server takes it from the installed onnxruntime-web). Prints one
+// JSON line.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ import {
   loadModel,
   modelInfo,
 } from 'verge-edge';
+import { serveBrowserDemo } from 'verge-edge/demo';
 
 const ENTRIES = [
   'nn',
@@ -66,6 +70,18 @@ const x = data.test.x.subarray(0, 8);
 const out = await infer.run({ input: { dtype: 'float32', dims: [2, 4], data: x.subarray(0, 8) } });
 await infer.release();
 const logits = Object.values(out)[0];
+
+const demo = await serveBrowserDemo();
+const page = await fetch(demo.trainUrl);
+const wasm = await fetch(`${demo.url}/ort/ort-wasm-simd-threaded.wasm`);
+const browserApp = {
+  built: demo.built,
+  page: page.status,
+  wasm: wasm.status,
+  wasmType: wasm.headers.get('content-type'),
+  wasmBytes: (await wasm.arrayBuffer()).byteLength,
+};
+await demo.close();
 console.log(
   JSON.stringify({
     entries,
@@ -73,6 +89,7 @@ console.log(
     saved: existsSync(file),
     parameters: modelInfo(loadModel(file)).parameters,
     outputDims: logits.dims,
+    browserApp,
     node: process.version,
     loaders: process.execArgv,
   }),
