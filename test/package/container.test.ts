@@ -136,6 +136,10 @@ describe.skipIf(skipReason !== undefined)(
       });
       const client = new CloudClient({ url, apiKey });
       await until('the API', () => client.get(HTTP_PATHS.health));
+      // the browser app, its WebAssembly runtime served from the image's onnxruntime-web
+      expect((await fetch(`${url}/train.html`)).status).toBe(200);
+      const wasm = await fetch(`${url}/ort/ort-wasm-simd-threaded.wasm`);
+      expect([wasm.status, wasm.headers.get('content-type')]).toEqual([200, 'application/wasm']);
 
       for (const [name, port] of [
         ['edge-a', a1],
