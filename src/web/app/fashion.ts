@@ -40,7 +40,7 @@ export async function fetchFashionMnist(
     source: base,
     shape: [1, train.dims[1]!, train.dims[2]!],
     classes: FASHION_MNIST_CLASSES.length,
-    classNames: FASHION_MNIST_CLASSES,
+    classNames: [...FASHION_MNIST_CLASSES],
     train: train.split,
     test: test.split,
   };

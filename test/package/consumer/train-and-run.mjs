@@ -4,6 +4,7 @@
 // `verge demo browser` does and fetches its training page and onnxruntime-web's WASM binary (which
 // the tarball does not carry: the server takes it from the installed onnxruntime-web). Prints one
 // JSON line.
+/* global fetch */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
