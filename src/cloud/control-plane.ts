@@ -197,7 +197,11 @@ async function openDatabase(opts: ControlPlaneOptions): Promise<SqlDatabase> {
   return db;
 }
 
-/** Construct the services; each gets its dependencies through a small host interface. */
+/**
+ * Construct the services; each gets its dependencies through a small host interface.
+ * Long because: wiring only: one constructor per service with its host interface, and the
+ * device-message routing; no logic of its own.
+ */
 function createServices(
   opts: ControlPlaneOptions,
   repos: Repositories,

@@ -290,6 +290,10 @@ export function modelSummary(m: LoadedModel): Record<string, unknown> {
   };
 }
 
+/**
+ * Long because: the agent's Fastify app in one closure, as Fastify plugins are written: hooks
+ * (auth, admission), body parsers and a dozen routes of a few lines each over the served models.
+ */
 export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
   const { served, stats } = opts;
   const limits: PredictLimits = { ...DEFAULT_PREDICT_LIMITS, ...opts.limits };

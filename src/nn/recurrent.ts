@@ -54,6 +54,11 @@ export interface RecurrentOutputs {
 
 const SUPPORTED_ACTIVATIONS = ['Sigmoid', 'Tanh', 'Relu'];
 
+/**
+ * Long because: the one GRU/LSTM lowering: checks, then the constants and helpers that
+ * runDirection (the unrolled cell of one direction, ~100 lines) shares, then the outputs;
+ * splitting it would pass those helpers around.
+ */
 export function emitRecurrent(
   g: GraphBuilder,
   spec: RecurrentSpec,

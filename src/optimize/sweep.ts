@@ -47,7 +47,10 @@ async function staticInt8(model: Model, data: Dataset, samples: number): Promise
   return quantizeStaticCalibrated(model, calib, { method: 'minmax', perChannel: true });
 }
 
-/** Build the variants of the sweep (no measuring). */
+/**
+ * Build the variants of the sweep (no measuring).
+ * Long because: one independent `if (want.has(…))` block per variant of the sweep, each short.
+ */
 export async function buildVariants(source: Model, data: Dataset, opts: SweepOptions = {}): Promise<BuiltVariant[]> {
   const want = new Set<VariantName>(opts.only ?? VARIANT_NAMES);
   const say = opts.onProgress ?? (() => {});

@@ -55,7 +55,12 @@ async function accuracyOf(model: Model, data: Dataset, threads: number): Promise
   }
 }
 
-/** `verge prune <in> --sparsity F … --out F` */
+/**
+ * `verge prune <in> --sparsity F … --out F`
+ * Long because: the steps of `verge prune` in order (flag checks, data, accuracy before,
+ * structured or unstructured pruning with fine-tuning, accuracy after, check, write, report);
+ * naming those steps as functions is still to do.
+ */
 export default async function prune(input: string, opts: PruneCliOptions): Promise<void> {
   const { sparsity, norm, scope, layout, lr, threads } = opts;
   checkFinetuneOptions(opts);

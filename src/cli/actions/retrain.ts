@@ -49,6 +49,11 @@ interface RetrainFlags extends CloudCliOptions {
   json?: boolean;
 }
 
+/**
+ * Long because: the steps of `verge retrain` in order (drift trigger, source version, fleet data,
+ * accuracy before, fine-tuning, accuracy after, publish, rollout), each reading what the ones
+ * before made; naming those steps as functions is still to do.
+ */
 export default async function retrain(spec: string, f: RetrainFlags): Promise<void> {
   const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?:@(\S+))?$/.exec(spec);
   if (!m || (m[2] !== undefined && !semver.valid(m[2])) || (m[2] === undefined && !f.whenDrifted))

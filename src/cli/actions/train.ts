@@ -122,7 +122,12 @@ function fmt(v: number | null, digits = 4): string {
   return v === null ? '-' : v.toFixed(digits);
 }
 
-/** `verge train (--arch NAME | <model>) --data D … --out F` */
+/**
+ * `verge train (--arch NAME | <model>) --data D … --out F`
+ * Long because: the steps of `verge train` in order (flag checks, data, model and head, recurrent
+ * lowering, session, fit, save, report), each reading what the ones before made; naming those
+ * steps as functions is still to do.
+ */
 export default async function train(modelPath: string | undefined, opts: TrainOptions): Promise<void> {
   if ((modelPath === undefined) === (opts.arch === undefined)) {
     throw new VergeError('E_BAD_ARGUMENT', 'give either --arch <name> or a model file to train, not both or neither');

@@ -97,6 +97,10 @@ function toItemQuery(q: Record<string, string | undefined>): ItemQuery {
   };
 }
 
+/**
+ * Long because: a Fastify plugin declaring the edge loop's routes (uploads, items, labels,
+ * policies, drift, hosted predict), each a schema and a handler of a few lines.
+ */
 export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: HostedPredictApi }> = async (
   app,
   { loop, hosted },

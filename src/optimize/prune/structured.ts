@@ -408,7 +408,12 @@ function complement(n: number, removed: Set<number>): number[] {
   return keep;
 }
 
-/** Remove the lowest-norm `ratio` of filters/units of every prunable layer. Pure. */
+/**
+ * Remove the lowest-norm `ratio` of filters/units of every prunable layer. Pure.
+ * Long because: one walk deciding the filters each prunable layer loses and following them into
+ * the consumers, over the shared removal map, shapes and weight-user counts; the per-layer
+ * decision is the loop body.
+ */
 export function pruneFilters(model: Model, opts: FilterPruneOptions): { model: Model; report: FilterPruneReport } {
   checkSparsity(opts.ratio);
   const norm = opts.norm ?? 'l1';

@@ -120,66 +120,7 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       nodes.push(n);
       return;
     }
-    const wName = n.inputs[1]!;
-    const w = idx.constant(wName)!;
-    let wdata = float32Data(w)!;
-    let wdims = w.dims;
-    // Gemm with transB: MatMulInteger wants B as [K, N], so transpose the constant once here.
-    if (n.opType === 'Gemm' && intAttr(n, 'transB', 0)) {
-      const [N, K] = wdims as [number, number];
-      const t = new Float32Array(wdata.length);
-      for (let r = 0; r < N; r++) for (let c = 0; c < K; c++) t[c * N + r] = wdata[r * K + c]!;
-      wdata = t;
-      wdims = [K, N];
-    }
-    // the integer op emitted, and its weight's output-channel axis in the layout table (Gemm's B
-    // is [K, N] by now, as MatMulInteger reads it)
-    const intOp = n.opType === 'Conv' ? 'ConvInteger' : 'MatMulInteger';
-    const axis = perChannel ? integerWeightAxis(intOp, wdims.length) : undefined;
-    const { q, scales } = quantizeSymmetricInt8(wdata, wdims, axis);
-    const channels = scales.length;
-    const wq = b.initializer(`${wName}_quantized`, 'int8', wdims, q);
-    // Symmetric weights: every zero point is 0, so one scalar serves all channels (ConvInteger
-    // in onnxruntime only accepts a scalar weight zero point); per-channel scales apply after.
-    const wz = b.initializer(`${wName}_zero_point`, 'int8', []);
-    replaced.add(wName);
-    const [xq, xs, xz] = quantizeActivation(n.inputs[0]!);
-    let acc: string;
-    let scaleShape: number[];
-    if (intOp === 'ConvInteger') {
-      acc = emit(intOp, [xq, wq, xz, wz], n.attributes);
-      // per-channel scales broadcast over [N, M, spatial...]
-      scaleShape = perChannel ? [1, channels, ...new Array(wdims.length - 2).fill(1)] : [];
-    } else {
-      acc = emit(intOp, [xq, wq, xz, wz]);
-      scaleShape = perChannel ? [channels] : [];
-    }
-    let alpha = n.opType === 'Gemm' ? floatAttr(n, 'alpha', 1) : 1;
-    const wsData = alpha === 1 ? scales : scales.map((s) => s * alpha);
-    alpha = 1;
-    const ws = b.initializer(`${wName}_scale`, 'float32', scaleShape, wsData);
-    // Pattern onnxruntime's MatMulIntegerToFloat fusion looks for: Cast(int32→float) × (x_scale × w_scale).
-    const scale = emit('Mul', [xs, ws]);
-    const accF = emit('Cast', [acc], { to: { type: 'int', value: 1 } });
-    const biasName = n.opType === 'MatMul' ? undefined : n.inputs[2];
-    const y = n.outputs[0]!;
-    if (!biasName) {
-      emit('Mul', [accF, scale], {}, y);
-    } else {
-      const scaled = emit('Mul', [accF, scale]);
-      const bias = idx.constant(biasName)!;
-      const bdata = float32Data(bias)!;
-      const beta = n.opType === 'Gemm' ? floatAttr(n, 'beta', 1) : 1;
-      const bdims = n.opType === 'Conv' ? [1, bdata.length, ...new Array(wdims.length - 2).fill(1)] : bias.dims;
-      const bName = b.initializer(
-        `${biasName}_bias`,
-        'float32',
-        bdims,
-        beta === 1 ? Float32Array.from(bdata) : bdata.map((v) => v * beta),
-      );
-      replaced.add(biasName);
-      emit('Add', [scaled, bName], {}, y);
-    }
+    rewriteWeighted(n, { b, idx, perChannel, replaced, emit, quantizeActivation });
     quantized.push(n);
   });
 
@@ -201,6 +142,88 @@ export function quantizeDynamic(input: Model, opts: DynamicQuantizeOptions = {})
       ...(prepared.report ? { prepare: prepared.report } : {}),
     },
   };
+}
+
+/** What rewriting one node needs from quantizeDynamic: its builder, index and output lists. */
+interface RewriteContext {
+  b: GraphBuilder;
+  idx: GraphIndex;
+  perChannel: boolean;
+  /** Float initializers the rewrite replaces (dropped when nothing else reads them). */
+  replaced: Set<string>;
+  emit(op: string, inputs: string[], attrs?: Node['attributes'], outName?: string): string;
+  /** The DynamicQuantizeLinear outputs [q, scale, zero point] of an activation (one per activation). */
+  quantizeActivation(x: string): [string, string, string];
+}
+
+/**
+ * Emits the integer form of one Conv/Gemm/MatMul with a constant float32 weight: the weight as int8
+ * (symmetric, per channel or per tensor), ConvInteger/MatMulInteger over the quantized activation,
+ * the rescale by x_scale × w_scale (alpha folded in) and the bias (beta folded in), writing the
+ * node's output name.
+ */
+function rewriteWeighted(n: Node, ctx: RewriteContext): void {
+  const { b, idx, perChannel, replaced, emit } = ctx;
+  const wName = n.inputs[1]!;
+  const w = idx.constant(wName)!;
+  let wdata = float32Data(w)!;
+  let wdims = w.dims;
+  // Gemm with transB: MatMulInteger wants B as [K, N], so transpose the constant once here.
+  if (n.opType === 'Gemm' && intAttr(n, 'transB', 0)) {
+    const [N, K] = wdims as [number, number];
+    const t = new Float32Array(wdata.length);
+    for (let r = 0; r < N; r++) for (let c = 0; c < K; c++) t[c * N + r] = wdata[r * K + c]!;
+    wdata = t;
+    wdims = [K, N];
+  }
+  // the integer op emitted, and its weight's output-channel axis in the layout table (Gemm's B
+  // is [K, N] by now, as MatMulInteger reads it)
+  const intOp = n.opType === 'Conv' ? 'ConvInteger' : 'MatMulInteger';
+  const axis = perChannel ? integerWeightAxis(intOp, wdims.length) : undefined;
+  const { q, scales } = quantizeSymmetricInt8(wdata, wdims, axis);
+  const channels = scales.length;
+  const wq = b.initializer(`${wName}_quantized`, 'int8', wdims, q);
+  // Symmetric weights: every zero point is 0, so one scalar serves all channels (ConvInteger
+  // in onnxruntime only accepts a scalar weight zero point); per-channel scales apply after.
+  const wz = b.initializer(`${wName}_zero_point`, 'int8', []);
+  replaced.add(wName);
+  const [xq, xs, xz] = ctx.quantizeActivation(n.inputs[0]!);
+  let acc: string;
+  let scaleShape: number[];
+  if (intOp === 'ConvInteger') {
+    acc = emit(intOp, [xq, wq, xz, wz], n.attributes);
+    // per-channel scales broadcast over [N, M, spatial...]
+    scaleShape = perChannel ? [1, channels, ...new Array(wdims.length - 2).fill(1)] : [];
+  } else {
+    acc = emit(intOp, [xq, wq, xz, wz]);
+    scaleShape = perChannel ? [channels] : [];
+  }
+  let alpha = n.opType === 'Gemm' ? floatAttr(n, 'alpha', 1) : 1;
+  const wsData = alpha === 1 ? scales : scales.map((s) => s * alpha);
+  alpha = 1;
+  const ws = b.initializer(`${wName}_scale`, 'float32', scaleShape, wsData);
+  // Pattern onnxruntime's MatMulIntegerToFloat fusion looks for: Cast(int32→float) × (x_scale × w_scale).
+  const scale = emit('Mul', [xs, ws]);
+  const accF = emit('Cast', [acc], { to: { type: 'int', value: 1 } });
+  const biasName = n.opType === 'MatMul' ? undefined : n.inputs[2];
+  const y = n.outputs[0]!;
+  if (!biasName) {
+    emit('Mul', [accF, scale], {}, y);
+  } else {
+    const scaled = emit('Mul', [accF, scale]);
+    const bias = idx.constant(biasName)!;
+    const bdata = float32Data(bias)!;
+    const beta = n.opType === 'Gemm' ? floatAttr(n, 'beta', 1) : 1;
+    const bdims = n.opType === 'Conv' ? [1, bdata.length, ...new Array(wdims.length - 2).fill(1)] : bias.dims;
+    const bName = b.initializer(
+      `${biasName}_bias`,
+      'float32',
+      bdims,
+      beta === 1 ? Float32Array.from(bdata) : bdata.map((v) => v * beta),
+    );
+    replaced.add(biasName);
+    emit('Add', [scaled, bName], {}, y);
+  }
 }
 
 /** The output-channel axis of the weight of a ConvInteger/MatMulInteger node (onnx/weights.ts). */

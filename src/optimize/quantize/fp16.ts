@@ -71,7 +71,12 @@ function toHalf(t: Tensor, name: string): Tensor {
   return { name, dtype: 'float16', dims: [...t.dims], data: h, storage: 'raw' };
 }
 
-/** float16 conversion. Pure. */
+/**
+ * float16 conversion. Pure.
+ * Long because: one pass over the nodes deciding each value's precision, with the caches it shares
+ * (casts, float16 copies of initializers) in the closure; the per-node decision is the forEach
+ * body.
+ */
 export function convertToFloat16(model: Model, opts: Fp16Options = {}): QuantizeResult {
   const opset = defaultOpset(model) ?? 0;
   if (opset < 6)

@@ -320,6 +320,8 @@ function rootOf(plan: StaticPlan, t: string): string {
 /**
  * Rewrite `model` into QDQ form given calibrated `ranges` for the plan's tensors. Pure: the input
  * model is not modified.
+ * Long because: the QDQ rewrite in one pass, with the per-tensor Q/DQ parameters it shares in the
+ * closure; the per-node rewrite is the forEach body.
  */
 export function applyStatic(
   model: Model,

@@ -426,6 +426,10 @@ function Models({ d, api }: { d: FleetData; api: ApiClient }) {
   )}`;
 }
 
+/**
+ * Long because: the dashboard's top component: its state hooks and the page per route, in one
+ * render function as Preact components are written.
+ */
 function App() {
   const route = useRoute();
   const [api, setApi] = useState<ApiClient | null>(null);
