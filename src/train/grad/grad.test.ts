@@ -274,6 +274,22 @@ const CASES: Record<string, [string, Case][]> = {
       },
     ],
     [
+      '1-D, kernel 3 stride 3, trailing element dropped',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 10], fill: 'distinct' } },
+        attrs: { kernel_shape: [3], strides: [3] },
+      },
+    ],
+    [
+      '3-D 2x1x2 stride 2x1x2',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 4, 3, 5], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 1, 2], strides: [2, 1, 2] },
+      },
+    ],
+    [
       '3x3 stride 1 pads 1 (overlapping: scatter-add path)',
       {
         dtype: f32,
@@ -474,6 +490,36 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'MaxPool 2x2 stride 2 from a first-maximum mask of its output (odd width: last column dropped)',
+      { maxPool: 'mask' },
+      'MaxPool',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 5, 7], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
+    ],
+    [
+      'MaxPool 1-D kernel 3 from a first-maximum mask',
+      { maxPool: 'mask' },
+      'MaxPool',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 10], fill: 'distinct' } },
+        attrs: { kernel_shape: [3], strides: [3] },
+      },
+    ],
+    [
+      'MaxPool 3-D 2x1x2 from a first-maximum mask',
+      { maxPool: 'mask' },
+      'MaxPool',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [1, 2, 4, 3, 5], fill: 'distinct' } },
+        attrs: { kernel_shape: [2, 1, 2], strides: [2, 1, 2] },
+      },
+    ],
+    [
       'Conv weight gradient as a batched MatMul per image (stride, dilation, asymmetric pads)',
       { convWeight: 'patches-per-image' },
       'Conv',
@@ -632,10 +678,50 @@ describe('alternative formulations', () => {
     expect(await ops(5, {})).toContain('Conv');
     expect(await ops(4, { batchedConv: 'off' })).toContain('Conv');
   });
+  test('MaxPool with tied maxima: the FIRST maximum of each window (row-major) takes the gradient, as in PyTorch', async () => {
+    // Values from {0, 1, 2}: most windows hold tied maxima, where finite differences say nothing.
+    const [n, ch, h, w] = [2, 3, 7, 6];
+    const size = n * ch * h * w;
+    const r = rng(5);
+    const x = Float32Array.from({ length: size }, () => Math.floor(r() * 3));
+    const ho = Math.floor(h / 2);
+    const wo = w / 2;
+    const dy = Float32Array.from({ length: n * ch * ho * wo }, (_, i) => 1 + i);
+    // PyTorch's CPU max_pool2d: scan the window row by row, take a value when `val > maxval`.
+    const want = new Float32Array(size);
+    for (let p = 0; p < n * ch; p++)
+      for (let i = 0; i < ho; i++)
+        for (let j = 0; j < wo; j++) {
+          let best = -1;
+          for (let a = 0; a < 2; a++)
+            for (let b = 0; b < 2; b++) {
+              const at = p * h * w + (2 * i + a) * w + 2 * j + b;
+              if (best < 0 || x[at]! > x[best]!) best = at;
+            }
+          want[best] += dy[p * ho * wo + i * wo + j]!;
+        }
+    const { Session } = await import('../../runtime/session.ts');
+    for (const maxPool of ['mask', 'indices'] as const) {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [n, ch, h, w]);
+      g.output(g.op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }));
+      const gm = await buildGradientModel(makeModel(g.graph), ['x'], 0, { maxPool });
+      const ops = gm.model.graph.nodes.map((node) => node.opType);
+      expect(ops.includes('MaxUnpool'), maxPool).toBe(maxPool === 'indices');
+      const s = await Session.create(gm.model);
+      const [seed] = [...gm.seedInputs.values()];
+      const out = await s.run({
+        x: { dtype: 'float32', dims: [n, ch, h, w], data: x },
+        [seed!.input]: { dtype: 'float32', dims: [n, ch, ho, wo], data: dy },
+      });
+      expect(Array.from(out[gm.gradOutputs.get('x')!]!.data as Float32Array), maxPool).toEqual(Array.from(want));
+      await s.release();
+    }
+  });
   test('an unknown formulation or choice is refused', async () => {
     const { resolveFormulations } = await import('./formulations.ts');
     expect(() => resolveFormulations({ convWeight: 'conv' } as never)).toThrow(/convWeight must be one of/);
-    expect(() => resolveFormulations({ maxPool: 'indices' } as never)).toThrow(/unknown formulation 'maxPool'/);
+    expect(() => resolveFormulations({ avgPool: 'indices' } as never)).toThrow(/unknown formulation 'avgPool'/);
   });
 });
 
