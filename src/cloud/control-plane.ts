@@ -335,7 +335,8 @@ function createServices(
   });
   edgeLoop.registerMetrics(metrics.registry);
   const router = new DeviceMessageRouter(metrics);
-  router.on('telemetry', (m) => telemetry.push(m));
+  // resolves once stored: the embedded broker acknowledges telemetry only then (broker.ts)
+  router.on('telemetry', (m) => telemetry.pushDurable(m));
   router.on('heartbeat', (m) => presence.heartbeat(m));
   router.on('status', (m) => presence.status(m));
   router.on('ack', (m) => deployments.onAck(m));
@@ -469,9 +470,12 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     mqttUrl: null,
 
     async start(startOpts = {}) {
-      const mqttUrl = await s.transport.start((deviceId, verb, payload) => {
-        s.router.handle(deviceId, verb, payload).catch((e) => app.log.error(e));
-      });
+      const mqttUrl = await s.transport.start((deviceId, verb, payload) =>
+        s.router.handle(deviceId, verb, payload).catch((e) => {
+          app.log.error(e);
+          throw e;
+        }),
+      );
       // the embedded broker keeps retained messages in memory: re-publish every desired state
       if (!s.transport.external) await s.republishDesiredStates();
       await s.fl.republish();

@@ -18,7 +18,8 @@ import {
   type MessageInput,
 } from '../protocol/index.ts';
 
-export type DeviceMessageListener = (deviceId: string, verb: DeviceVerb, payload: Buffer) => void;
+/** Handles one device message; settles once it is handled (telemetry: durably stored). */
+export type DeviceMessageListener = (deviceId: string, verb: DeviceVerb, payload: Buffer) => Promise<void>;
 
 /** Group name of the control plane's shared subscriptions. */
 export const SHARED_GROUP = 'verge-cloud';
@@ -97,6 +98,8 @@ export class CloudMessaging {
     shared?: boolean;
     /** Keep the broker session across disconnects (needs a stable clientId). */
     persistentSession?: boolean;
+    /** Device verbs not to subscribe to (the embedded broker hands them over in process). */
+    skipVerbs?: readonly DeviceVerb[];
     onMessage: DeviceMessageListener;
   }): Promise<CloudMessaging> {
     const client = mqtt.connect(opts.url, {
@@ -124,10 +127,12 @@ export class CloudMessaging {
     // handlers first: a resumed session delivers queued messages right after CONNACK
     client.on('message', (topic, payload) => {
       const t = parseTopic(topic);
-      if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload);
+      if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload).catch(() => undefined);
     });
     coalesceAcks(client);
-    const filters = cloudSubscriptions().map((f) => (opts.shared ? sharedSubscription(SHARED_GROUP, f) : f));
+    const filters = cloudSubscriptions(opts.skipVerbs).map((f) =>
+      opts.shared ? sharedSubscription(SHARED_GROUP, f) : f,
+    );
     const subscribe = () => client.subscribeAsync(filters, { qos: 1 });
     try {
       await new Promise<void>((resolve, reject) => {

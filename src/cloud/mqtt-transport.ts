@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DeviceVerb, MessageInput } from '../protocol/index.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
+import { IN_PROCESS_VERBS, startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { CloudMessaging, type DeviceMessageListener } from './messaging.ts';
 import { newSecret } from './secrets.ts';
 
@@ -98,6 +98,7 @@ export class MqttTransport {
           service: { username: this.login.username!, password: this.login.password! },
           acceptingDevices: () => this.accepting,
           authenticateDevice: this.authenticateDevice,
+          deliver: onMessage,
         },
         this.opts.mqttHost ?? '127.0.0.1',
         this.opts.mqttPort ?? 0,
@@ -112,6 +113,8 @@ export class MqttTransport {
       external,
       shared: external && !!this.opts.sharedSubscriptions,
       persistentSession: external && !!this.opts.instanceId,
+      // the embedded broker hands these to onMessage itself, before acknowledging them
+      skipVerbs: external ? [] : IN_PROCESS_VERBS,
       onMessage,
     });
     return this.url!;

@@ -61,6 +61,8 @@ export class TelemetryIngest {
   private failingSince: number | null = null;
   private lastError: string | null = null;
   private closing = false;
+  /** Records whose push awaits durability (pushDurable), settled once stored, dead-lettered or spooled. */
+  private readonly waiting = new Map<TelemetryMessage, { resolve(): void; reject(e: Error): void }>();
 
   constructor(
     private readonly repo: Store,
@@ -75,6 +77,28 @@ export class TelemetryIngest {
     if (this.closing) return;
     if (this.buffer.length >= FLUSH_BATCH && this.failingSince === null) void this.flush();
     else this.timer ??= unref(setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS));
+  }
+
+  /**
+   * push, resolving once the record is durable: in the database (or its dead-letter table), or in
+   * the spool file at shutdown. The embedded broker acknowledges a device's telemetry only then, so
+   * a kill -9 loses nothing a device saw acknowledged (finding 8 of issue 14).
+   */
+  pushDurable(msg: TelemetryMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(msg, { resolve, reject });
+      this.push(msg);
+    });
+  }
+
+  private settle(records: Iterable<TelemetryMessage>): void {
+    if (this.waiting.size === 0) return;
+    for (const m of records) {
+      const w = this.waiting.get(m);
+      if (!w) continue;
+      this.waiting.delete(m);
+      w.resolve();
+    }
   }
 
   /** Records waiting to be written (buffered, or put back after a failed write). */
@@ -104,6 +128,11 @@ export class TelemetryIngest {
       if (batch.length === 0) return;
       const r = await this.write(batch);
       this.taken.delete(batch);
+      if (r.unwritten.length === 0) this.settle(batch);
+      else if (this.waiting.size) {
+        const left = new Set(r.unwritten);
+        this.settle(batch.filter((m) => !left.has(m)));
+      }
       if (r.unwritten.length) {
         // database unavailable: put the rest back in front (no spread: it can be larger than the
         // call-stack limit after a long outage); QoS 1 redelivery is not guaranteed once acked
@@ -225,11 +254,20 @@ export class TelemetryIngest {
       await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, until - Date.now()))));
     }
     const rest = [...this.taken].flat().concat(this.buffer);
-    if (!this.spoolPath || rest.length === 0) return 0;
+    if (!this.spoolPath || rest.length === 0) return this.abandon();
     const tmp = `${this.spoolPath}.tmp`;
     writeFileSync(tmp, rest.map((t) => JSON.stringify(t)).join('\n') + '\n', { mode: 0o600 });
     renameSync(tmp, this.spoolPath);
+    this.settle(rest);
     return rest.length;
+  }
+
+  /** Closing with records neither stored nor spooled: their pushes fail (the broker does not acknowledge them). */
+  private abandon(): 0 {
+    for (const w of this.waiting.values())
+      w.reject(new Error('telemetry not stored: the control plane is shutting down'));
+    this.waiting.clear();
+    return 0;
   }
 }
 

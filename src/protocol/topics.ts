@@ -64,8 +64,8 @@ export function deviceSubscriptions(deviceId: string): string[] {
  * Wildcard subscriptions of the control plane: one per device→cloud verb. With several replicas on
  * an external broker, use `sharedSubscription` so each message is handled by one replica.
  */
-export function cloudSubscriptions(): string[] {
-  return DEVICE_TO_CLOUD_VERBS.map((verb) => `${TOPIC_ROOT}/dev/+/${verb}`);
+export function cloudSubscriptions(skip: readonly DeviceVerb[] = []): string[] {
+  return DEVICE_TO_CLOUD_VERBS.filter((verb) => !skip.includes(verb)).map((verb) => `${TOPIC_ROOT}/dev/+/${verb}`);
 }
 
 /** MQTT 5 / Mosquitto shared subscription: `$share/<group>/<filter>`. */

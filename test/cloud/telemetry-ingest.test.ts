@@ -216,7 +216,9 @@ describe.skipIf(mosquittoSkip !== undefined)('CloudMessaging on Mosquitto', () =
         clientId: `verge-cloud-burst-${process.pid}`,
         external: true,
         persistentSession: true,
-        onMessage: (deviceId, verb, payload) => received.add(`${deviceId}/${verb}/${payload.toString()}`),
+        onMessage: async (deviceId, verb, payload) => {
+          received.add(`${deviceId}/${verb}/${payload.toString()}`);
+        },
       });
       const perDevice = 150;
       for (let i = 0; i < 100; i++)

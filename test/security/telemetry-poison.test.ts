@@ -124,8 +124,13 @@ describe.skipIf(pgCase.skip !== null)('a database that refuses every write (Post
     try {
       // every insert now fails for a reason that is not the record's (42P01 undefined table)
       await admin.query(`ALTER TABLE ${cloud.schema}.telemetry RENAME TO telemetry_away`);
+      // sent at once, as an agent's outbox does; none may be acknowledged while it cannot be stored
+      let acked = 0;
       for (let i = 0; i < 30; i++)
-        await honest.publish('telemetry', {} as never, encodeMessage('telemetry', telemetryOf(honest, i)));
+        void honest.publish('telemetry', {} as never, encodeMessage('telemetry', telemetryOf(honest, i))).then(
+          () => acked++,
+          () => undefined,
+        );
       const stalled = await waitFor(
         async () => {
           const r = await fetch(cloud.url + '/healthz');
@@ -135,20 +140,24 @@ describe.skipIf(pgCase.skip !== null)('a database that refuses every write (Post
         30_000,
       );
       expect(stalled.ok).toBe(false);
-      expect(stalled.ingestion.pending).toBe(30);
+      const pending = stalled.ingestion.pending as number;
+      expect(pending).toBeGreaterThan(0);
       expect(String(stalled.ingestion.last_error)).toMatch(/telemetry/);
+      expect(acked).toBe(0);
       // SIGTERM path: close returns within its deadline although the database still refuses
       const t0 = Date.now();
       await cloud.close(true);
       expect(Date.now() - t0).toBeLessThan(20_000);
       const spool = join(cloud.dataDir, 'telemetry-spool.jsonl');
       expect(existsSync(spool)).toBe(true);
-      expect(readFileSync(spool, 'utf8').trim().split('\n')).toHaveLength(30);
+      const spooled = readFileSync(spool, 'utf8').trim().split('\n').length;
+      expect(spooled).toBeGreaterThanOrEqual(pending);
+      expect(acked).toBe(0);
       // the database is back: the next start stores what the last one spooled
       await admin.query(`ALTER TABLE ${cloud.schema}.telemetry_away RENAME TO telemetry`);
       const next = await startCloud('postgres', { reuse: { dataDir: cloud.dataDir, schema: cloud.schema } });
       clouds.push(next);
-      expect((await next.cp.repos.telemetry.totals()).messages).toBe(30);
+      expect((await next.cp.repos.telemetry.totals()).messages).toBe(spooled);
       expect(existsSync(spool)).toBe(false);
     } finally {
       await admin.end();
