@@ -83,6 +83,23 @@ export default tseslint.config(
     },
   },
   {
+    // CLI actions never import each other (docs/architecture.md): shared CLI code is a module of src/cli/.
+    // (A later no-restricted-imports replaces an earlier one's options: onnxruntime stays refused here.)
+    files: ['src/cli/actions/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ONNXRUNTIME, message: 'only src/runtime imports onnxruntime' },
+            { group: ['./*'], message: 'an action does not import another action: move the shared code to src/cli/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/runtime/*.ts', 'src/runtime/backends/web*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {

@@ -46,13 +46,6 @@ export function featureWidth(cols: readonly FeatureColumn[]): number {
   return cols.reduce((n, c) => n + (c.kind === 'categorical' && c.encoding === 'onehot' ? c.categories.length : 1), 0);
 }
 
-/** Names of the encoded features (`color=red` for one-hot entries). */
-export function featureNames(cols: readonly FeatureColumn[]): string[] {
-  return cols.flatMap((c) =>
-    c.kind === 'categorical' && c.encoding === 'onehot' ? c.categories.map((k) => `${c.name}=${k}`) : [c.name],
-  );
-}
-
 /** Fit encoders for the columns at `indices` from the training rows. */
 export function fitColumns(
   header: readonly string[],

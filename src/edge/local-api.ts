@@ -358,9 +358,7 @@ export function buildLocalApi(opts: LocalApiOptions): FastifyInstance {
 
   // unknown routes answer in the one error shape too
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]} (see GET /)` },
-    }),
+    sendError(reply, new VergeError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]} (see GET /)`)),
   );
   // `GET /` points to the API instead of a 404
   app.get('/', async () => ({

@@ -52,14 +52,6 @@ export function flatten(layout: WeightLayout, tensors: Record<string, ArrayLike<
   return out;
 }
 
-/** Views of each tensor inside the vector (no copy). */
-export function unflatten(layout: WeightLayout, vector: Float32Array): Record<string, Float32Array> {
-  checkLength(layout, vector, 'weights');
-  const out: Record<string, Float32Array> = {};
-  for (const s of layout.specs) out[s.name] = vector.subarray(s.offset, s.offset + s.size);
-  return out;
-}
-
 export function checkLength(layout: WeightLayout, v: Float32Array, what: string): void {
   if (v.length !== layout.size)
     throw new VergeError('E_SHAPE_MISMATCH', `${what} has ${v.length} values; the model has ${layout.size}`);

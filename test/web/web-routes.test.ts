@@ -55,7 +55,7 @@ describe('web app routes', () => {
     await app.register(webRoutes, { webDir: dir });
     const res = await app.inject({ method: 'GET', url: `/ort/${ORT_WEB_FILES[1]}` });
     expect(res.statusCode).toBe(503);
-    expect(res.json().error.code).toBe('E_UNSUPPORTED');
+    expect(res.json().error.code).toBe('E_PROVIDER_UNAVAILABLE');
     expect(res.json().error.message).toMatch(/built with onnxruntime-web 0\.0\.1 but .* installed/);
     expect((await app.inject({ method: 'GET', url: '/' })).statusCode).toBe(200);
     rmSync(join(dir, ORT_BUILD_MANIFEST));

@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
+import { VergeError } from '../../errors.ts';
+import { errorReply } from '../../protocol/index.ts';
 
 /** Cross-origin isolation: SharedArrayBuffer (WASM threads) needs both. */
 export const ISOLATION_HEADERS = Object.freeze({
@@ -87,9 +89,9 @@ async function ortAssets(app: Parameters<FastifyPluginAsync>[0], webDir: string)
       ? `the app was built with onnxruntime-web ${built} but ${ort.version} is installed: rebuild it (npm run build:web)`
       : undefined;
   if (problem || !ort) {
-    app.get(`/${ORT_ASSETS_PATH}*`, { schema: { hide: true } }, async (_req, reply) =>
-      reply.code(503).send({ error: { code: 'E_UNSUPPORTED', message: problem } }),
-    );
+    // the browser's runtime is missing on this server: its status comes from the one code → status map
+    const { status, body } = errorReply(new VergeError('E_PROVIDER_UNAVAILABLE', problem!));
+    app.get(`/${ORT_ASSETS_PATH}*`, { schema: { hide: true } }, async (_req, reply) => reply.code(status).send(body));
     return;
   }
   await app.register(fastifyStatic, {

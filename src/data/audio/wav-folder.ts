@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { VergeError, fmtInt } from '../../errors.ts';
+import { VergeError } from '../../errors.ts';
 import type { Dataset, Split } from '../dataset.ts';
 import { readWavFile } from './wav-file.ts';
 import { waveformAt } from './wav.ts';
@@ -125,8 +125,4 @@ export function loadWavFolder(dir: string, opts: WavFolderOptions = {}): WavData
 function spread<T>(list: T[], n: number): T[] {
   if (n >= list.length) return list;
   return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!);
-}
-
-export function describeWavDataset(ds: WavDataset): string {
-  return `${fmtInt(ds.train.count)} train / ${fmtInt(ds.test.count)} test waveforms of ${(ds.shape[0]! / ds.sampleRate).toFixed(2)} s at ${ds.sampleRate} Hz, ${ds.classes} classes${ds.truncated ? ` (${ds.truncated} files cut to ${(ds.shape[0]! / ds.sampleRate).toFixed(1)} s)` : ''}`;
 }

@@ -3,7 +3,7 @@
  * `train-labels-idx1-ubyte`, and `t10k-…` (or `test-…`) for the test split, each optionally
  * gzip-compressed. Images become float32 in [0, 1], shape [1, rows, cols].
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VergeError } from '../../errors.ts';
 import type { Dataset, Split } from '../dataset.ts';
@@ -98,15 +98,3 @@ export const idx: DataSource = {
   claims: (t: DataTarget) => t.isDir && idxFiles(t.entries) !== undefined,
   load: async (t, opts) => loadIdxFolder(t.path!, t.entries, opts.limits),
 };
-
-/** True when `dir` exists and holds an IDX training pair. */
-export function isIdxFolder(dir: string): boolean {
-  if (!existsSync(dir)) return false;
-  return (
-    idxFiles(
-      ['train', 't10k', 'test']
-        .flatMap((p) => ['images-idx3', 'labels-idx1'].flatMap((k) => [`${p}-${k}-ubyte`, `${p}-${k}-ubyte.gz`]))
-        .filter((f) => existsSync(join(dir, f))),
-    ) !== undefined
-  );
-}

@@ -84,20 +84,3 @@ export function windowOut(
   if (ceilMode && (out - 1) * stride >= input + padBegin) out--;
   return out;
 }
-
-/** Resolve auto_pad for one axis: [padBegin, padEnd] (SAME_* pads so that out = ceil(in / stride)). */
-export function autoPads(
-  autoPad: string,
-  input: Dim,
-  kernel: Dim,
-  stride: number,
-  dilation: number,
-): [number, number] | undefined {
-  if (autoPad === 'VALID') return [0, 0];
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') return undefined;
-  if (!known(input) || !known(kernel)) return undefined;
-  const out = Math.ceil(input / stride);
-  const total = Math.max(0, (out - 1) * stride + dilation * (kernel - 1) + 1 - input);
-  const small = Math.floor(total / 2);
-  return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
-}

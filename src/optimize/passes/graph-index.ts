@@ -94,16 +94,6 @@ export function floatAttr(node: Node, name: string, dflt: number): number {
   if (!a) return dflt;
   return a.type === 'float' || a.type === 'int' ? a.value : dflt;
 }
-export function stringAttr(node: Node, name: string, dflt: string): string {
-  const a = node.attributes[name];
-  return a && a.type === 'string' ? a.value : dflt;
-}
-
-/** Values of a float initializer as float64 numbers, or undefined for other types. */
-export function floatValues(t: Tensor): Float32Array | Float64Array | undefined {
-  if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data;
-  return undefined;
-}
 
 /** Integer values of an int64/int32 initializer as JS numbers. */
 export function intValues(t: Tensor): number[] | undefined {
