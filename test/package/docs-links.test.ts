@@ -38,3 +38,27 @@ describe.each(DOCS.map((d) => [relative(ROOT, d), d]))('%s', (_name, file) => {
     expect(missing).toEqual([]);
   });
 });
+
+/** Every file under these folders, repository-relative (for names the docs give relative to a folder). */
+function filesUnder(...dirs: string[]): string[] {
+  return dirs.flatMap((d) =>
+    readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' }).map((f) => `${d}/${f.split('\\').join('/')}`),
+  );
+}
+
+describe('docs/architecture.md', () => {
+  it('names only files that exist (paths from the root, or relative to the folder it is describing)', () => {
+    const text = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    const files = filesUnder('src', 'test', 'scripts', 'bench');
+    // `.d.ts` is an extension, not a file
+    const named = [...text.matchAll(/`([\w./-]+\.(?:ts|js|json))`/g)]
+      .map((m) => m[1]!)
+      .filter((n) => !n.startsWith('.'));
+    expect(named.length).toBeGreaterThan(60);
+    const fromRoot = (n: string) => /^(src|test|scripts|bench|bin)\//.test(n) || /^[\w.-]+\.json$/.test(n);
+    const missing = named.filter((n) =>
+      fromRoot(n) ? !existsSync(join(ROOT, n)) : !files.some((f) => f.endsWith(`/${n}`)),
+    );
+    expect(missing).toEqual([]);
+  });
+});
