@@ -37,7 +37,7 @@ export interface BrokerAuthority {
  * the process under a flood lost 896 of 61,504 acknowledged records (finding 8 of issue 14). The
  * control plane's client does not subscribe to these verbs on the embedded broker.
  */
-export const IN_PROCESS_VERBS: readonly DeviceVerb[] = ['telemetry'];
+export const IN_PROCESS_VERBS: readonly DeviceVerb[] = Object.freeze(['telemetry']);
 
 export interface EmbeddedBroker {
   url: string;
