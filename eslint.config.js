@@ -11,6 +11,7 @@ const BROWSER_DATA_FILES = ['src/data/idx.ts', 'src/data/dataset.ts', 'src/data/
 const BROWSER_PROTOCOL_FILES = [
   'src/protocol/http.ts',
   'src/protocol/fl.ts',
+  'src/protocol/key-trust.ts',
   'src/protocol/messages.ts',
   'src/protocol/version.ts',
   'src/protocol/precisions.ts',
@@ -23,6 +24,7 @@ const BROWSER_EDGE_FILES = [
   'src/edge/http-error.ts',
   'src/edge/fl-participant.ts',
   'src/edge/fl-secure-party.ts',
+  'src/edge/signing-keys.ts',
 ];
 
 /** Layers whose index.ts also exports Node-only modules: the browser path imports their browser.ts. */

@@ -40,7 +40,7 @@ export interface OpenKeyringOptions {
 }
 
 const publicPem = (k: KeyObject): string => createPublicKey(k).export({ type: 'spki', format: 'pem' }).toString();
-const signB64 = (payload: Buffer, k: KeyObject): string => sign(null, payload, k).toString('base64');
+const signB64 = (payload: Uint8Array, k: KeyObject): string => sign(null, payload, k).toString('base64');
 
 /** The signing key set and the active private key; satisfies SigningKey with whatever key is active now. */
 export class SigningKeyring implements SigningKey {

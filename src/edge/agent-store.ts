@@ -118,7 +118,7 @@ export class AgentStore {
     this.setKv('identity', JSON.stringify(id));
   }
 
-  /** The signing keys this device trusts (signature.ts KeyTrust); undefined until a key set was first applied. */
+  /** The signing keys this device trusts (protocol key-trust.ts KeyTrust); undefined until a key set was first applied. */
   keyTrust(): KeyTrust | undefined {
     const raw = this.getKv('signing_keys');
     return raw ? (JSON.parse(raw) as KeyTrust) : undefined;

@@ -1,7 +1,8 @@
 /**
- * The signing keys an agent trusts. Enrollment hands it one key; a rotation is learned from the
+ * The signing keys a device trusts (an agent, and a browser tab through edge/browser.ts: nothing
+ * here is Node-only). Enrollment hands it one key; a rotation is learned from the
  * cloud's key set (GET /v1/signing-keys over the device's authenticated channel) and accepted only
- * along endorsements from a key already trusted (protocol signature.ts applyKeySet) — so a key set
+ * along endorsements from a key already trusted (protocol key-trust.ts applyKeySet) — so a key set
  * served by anyone who does not hold a trusted key adds nothing. A revoked key is refused for good.
  * The set is fetched when an artifact names a key not trusted yet, or a deploy message says the
  * cloud's set is newer than the copy here (`key_set`).
@@ -9,15 +10,14 @@
 import { VergeError } from '../errors.ts';
 import {
   applyKeySet,
+  artifactTrustProblem,
   HTTP_PATHS,
   initialKeyTrust,
   SigningKeySet,
-  trustedKey,
-  verifyArtifactSignature,
   type ArtifactRef,
   type KeyTrust,
   type SigningKeyResponse,
-} from '../protocol/index.ts';
+} from '../protocol/browser.ts';
 import { joinUrl } from './enrollment.ts';
 import { errorInfo } from './http-error.ts';
 
@@ -59,14 +59,7 @@ export class AgentKeyTrust {
     const stale = keySetSeq !== undefined && keySetSeq > t.seq;
     const unknown = !t.keys[ref.key_id] && !t.revoked.includes(ref.key_id);
     if (stale || (unknown && Date.now() - this.lastFetch >= UNKNOWN_KEY_REFETCH_MS)) t = await this.refresh();
-    const what = `artifact ${ref.sha256.slice(0, 12)}`;
-    if (t.revoked.includes(ref.key_id)) return `${what} is signed with key ${ref.key_id}, which the cloud revoked`;
-    const pem = trustedKey(t, ref.key_id);
-    if (!pem)
-      return `${what} is signed with key ${ref.key_id}, not a key this device trusts (${Object.keys(t.keys).join(', ')})`;
-    if (!verifyArtifactSignature(ref.sha256, ref.signature, pem))
-      return `signature of ${what} does not verify against the cloud key ${ref.key_id}`;
-    return undefined;
+    return artifactTrustProblem(t, ref);
   }
 
   /** Fetch the cloud's key set and apply it; one fetch at a time. */

@@ -1,5 +1,5 @@
 /**
- * protocol/'s public API without its Node-only module (signature.ts: node:crypto): what the
+ * protocol/'s public API without its Node-only module (signature.ts: node:crypto signing): what the
  * browser path (the dashboard) and other layers import. index.ts re-exports all of it.
  */
 export * from './version.ts';
@@ -13,5 +13,6 @@ export * from './variant.ts';
 export * from './agent-api.ts';
 export * from './fl.ts';
 export * from './fl-update.ts';
+export * from './key-trust.ts';
 export * from './edge-loop.ts';
 export { decodeCodecFrame, encodeCodecFrame, frameElements, type CodecParams } from './codec-frame.ts';

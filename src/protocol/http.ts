@@ -146,7 +146,7 @@ export const MAX_SIGNING_KEYS = 256;
  * One key of the signing key set. `endorsed_by`: the key that was active when this one was made
  * active signed `keyEndorsementPayload` (absent on a fleet's first key, which devices get at
  * enrollment). `revoked`: a key of the set signed `keyRevocationPayload` — devices refuse this key
- * from then on (signature.ts applyKeySet says what a device trusts).
+ * from then on (key-trust.ts applyKeySet says what a device trusts).
  */
 export const SigningKeyEntry = z.object({
   key_id: SigningKeyId,

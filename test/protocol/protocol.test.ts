@@ -14,8 +14,13 @@ import {
   histogramQuantile,
   observeLatency,
   parseDeviceTopic,
+  artifactSignaturePayload,
+  artifactTrustProblem,
+  initialKeyTrust,
   publicKeyId,
+  publicKeyPemId,
   selectVariant,
+  verifyEd25519,
   signArtifact,
   verifyArtifactSignature,
   type ArtifactRef,
@@ -109,6 +114,44 @@ describe('signatures and variants', () => {
     expect(verifyArtifactSignature('cd'.repeat(32), sig, pem)).toBe(false);
     expect(verifyArtifactSignature(sha, sig, other)).toBe(false);
     expect(publicKeyId(pem)).toMatch(/^[0-9a-f]{16}$/);
+  });
+  it('checks what a device trusts without node:crypto (key-trust.ts) exactly as node:crypto does', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const otherPem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(publicKeyPemId(pem)).toBe(publicKeyId(pem));
+    for (let i = 0; i < 20; i++) {
+      const sha = (i.toString(16).padStart(2, '0') + 'ab').repeat(16);
+      const sig = signArtifact(sha, privateKey);
+      const flipped = Buffer.from(sig, 'base64');
+      flipped[i % 64]! ^= 1 << (i % 8);
+      for (const [s, key] of [
+        [sig, pem],
+        [sig, otherPem],
+        [flipped.toString('base64'), pem],
+      ] as const)
+        expect(verifyEd25519(artifactSignaturePayload(sha), s, key)).toBe(verifyArtifactSignature(sha, s, key));
+    }
+    // not an ed25519 key, not base64, not a PEM: refused, never thrown
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' });
+    const sha = 'ab'.repeat(32);
+    const sig = signArtifact(sha, privateKey);
+    for (const bad of [ec.toString(), 'garbage', pem.replace(/\n[^-]+\n/, '\n!!!!\n')])
+      expect(verifyEd25519(artifactSignaturePayload(sha), sig, bad)).toBe(false);
+    expect(() => publicKeyPemId(ec.toString())).toThrow();
+    // the device's check: trusted key, other key, revoked key, bad signature
+    const trust = initialKeyTrust({ public_key_pem: pem });
+    const id = publicKeyId(pem);
+    expect(artifactTrustProblem(trust, { sha256: sha, signature: sig, key_id: id })).toBeUndefined();
+    expect(artifactTrustProblem(trust, { sha256: sha, signature: sig, key_id: 'f'.repeat(16) })).toMatch(
+      /not a key this device trusts/,
+    );
+    expect(artifactTrustProblem({ ...trust, revoked: [id] }, { sha256: sha, signature: sig, key_id: id })).toMatch(
+      /revoked/,
+    );
+    expect(artifactTrustProblem(trust, { sha256: 'cd'.repeat(32), signature: sig, key_id: id })).toMatch(
+      /does not verify/,
+    );
   });
   it('selects the variant for a profile', () => {
     const ref = (

@@ -113,7 +113,7 @@ describe('signing key rotation (finding 7)', () => {
     const idA = publicKeyId(pem(attacker));
     const honest = generateKeyPairSync('ed25519');
     const idH = publicKeyId(pem(honest));
-    const s = (payload: Buffer, k: typeof k1) => sign(null, payload, k.privateKey).toString('base64');
+    const s = (payload: Uint8Array, k: typeof k1) => sign(null, payload, k.privateKey).toString('base64');
     const entry = { created_at: 1 };
     const forged = applyKeySet(trust, {
       seq: 9,

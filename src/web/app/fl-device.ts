@@ -6,14 +6,24 @@
  * model (sha256 and the cloud's ed25519 signature), evaluates and trains it with fl/'s ClientTrainer
  * on onnxruntime-web, compresses and uploads the update signed, over HTTP. This file provides only
  * what differs in a tab (FlPlatform): ed25519 by @noble/curves with the key in sessionStorage,
- * downloads by fetch into memory, rounds done in sessionStorage. Raw data never leaves the tab.
+ * downloads by fetch into memory, rounds done in sessionStorage. The signing keys it trusts are
+ * edge/'s AgentKeyTrust (the agent's): enrollment's key, then the cloud's rotations along
+ * endorsements by a trusted key, kept in sessionStorage. Raw data never leaves the tab.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Dataset } from '../../data/browser.ts';
-import { FlParticipant, enroll, type FlOutcome, type FlPlatform, type FlUploadKey } from '../../edge/browser.ts';
+import {
+  AgentKeyTrust,
+  FlParticipant,
+  deviceAuthHeader,
+  enroll,
+  type FlOutcome,
+  type FlPlatform,
+  type FlUploadKey,
+} from '../../edge/browser.ts';
 import { VergeError } from '../../errors.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -23,9 +33,9 @@ import {
   deviceTopic,
   encodeMessage,
   parseDeviceTopic,
-  type ArtifactRef,
   type DeviceProfile,
   type EnrollResponse,
+  type KeyTrust,
 } from '../../protocol/browser.ts';
 
 /** DER prefix of an ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
@@ -34,33 +44,11 @@ const ED25519_SPKI_PREFIX = hexToBytes('302a300506032b6570032100');
 export const MAX_TAB_MODEL_BYTES = 64 * 1024 * 1024;
 
 const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
-const unb64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 function spkiPem(publicKey: Uint8Array): string {
   const der = new Uint8Array([...ED25519_SPKI_PREFIX, ...publicKey]);
   const body = b64(der).replace(/(.{64})/g, '$1\n');
   return `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`;
-}
-
-function spkiDer(pem: string): Uint8Array {
-  return unb64(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''));
-}
-
-/** The cloud's artifact-signature check (protocol/signature.ts), without node:crypto. */
-export function checkArtifactSignature(
-  key: EnrollResponse['signing_key'],
-  ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>,
-): string | undefined {
-  const der = spkiDer(key.public_key_pem);
-  const keyId = key.key_id || bytesToHex(sha256(der)).slice(0, 16);
-  if (ref.key_id !== keyId) return `artifact ${ref.sha256.slice(0, 12)} is signed with key ${ref.key_id}, not ${keyId}`;
-  let ok: boolean;
-  try {
-    ok = ed25519.verify(unb64(ref.signature), hexToBytes(ref.sha256), der.subarray(ED25519_SPKI_PREFIX.length));
-  } catch {
-    ok = false;
-  }
-  return ok ? undefined : `signature of artifact ${ref.sha256.slice(0, 12)} does not verify against the cloud key`;
 }
 
 /** The tab's FlPlatform: state in `storage` under the device's id, downloads in memory. */
@@ -148,12 +136,23 @@ export class BrowserFlDevice {
     this.identity = identity;
     const id = identity.device_id;
     const cloud = { device_id: id, password: identity.credentials.password, cloud_url: this.opts.cloudUrl };
+    const trustKey = `verge.fl.${id}.key-trust`;
+    const keys = new AgentKeyTrust({
+      cloudUrl: () => this.opts.cloudUrl,
+      authorization: () => deviceAuthHeader(id, identity.credentials.password),
+      enrolledKey: identity.signing_key,
+      load: () => {
+        const saved = this.opts.storage.getItem(trustKey);
+        return saved ? (JSON.parse(saved) as KeyTrust) : undefined;
+      },
+      save: (t) => this.opts.storage.setItem(trustKey, JSON.stringify(t)),
+      log: (line) => this.opts.log?.(line),
+    });
     this.participant = new FlParticipant({
       identity: cloud,
       platform: tabFlPlatform(id, this.opts.storage),
       localData: this.opts.data,
-      // the enrollment key only: a tab does not follow signing-key rotations (the agent does: edge/signing-keys.ts)
-      checkSignature: async (ref) => checkArtifactSignature(identity.signing_key, ref),
+      checkSignature: (ref) => keys.check(ref),
       log: (line) => this.opts.log?.(line),
       ...(this.opts.threads ? { threads: this.opts.threads } : {}),
     });
