@@ -1,36 +1,5 @@
-/** Registry of transforms: one file per transform (STYLE.md); transforms.test.ts checks each has a case. */
-import { deepFreeze } from '../../frozen.ts';
-import { brightness } from './brightness.ts';
-import { contrast } from './contrast.ts';
-import { crop } from './crop.ts';
-import { cutout } from './cutout.ts';
-import { flip } from './flip.ts';
-import { mixup } from './mixup.ts';
-import { noise } from './noise.ts';
-import { rotate } from './rotate.ts';
-import { shift } from './shift.ts';
-import { timeshift } from './timeshift.ts';
-import type { Transform } from './transform.ts';
-import { zoom } from './zoom.ts';
-
-export const TRANSFORMS: readonly Transform[] = deepFreeze([
-  crop,
-  flip,
-  rotate,
-  shift,
-  zoom,
-  timeshift,
-  brightness,
-  contrast,
-  noise,
-  cutout,
-  mixup,
-]);
-
-export function transform(name: string): Transform | undefined {
-  return TRANSFORMS.find((t) => t.name === name);
-}
-
+/** Transforms and augmentation: the registry (registry.ts), the pipeline over it, and the augmenter. */
+export { TRANSFORMS, transform } from './registry.ts';
 export type { AugmentBatch, Transform } from './transform.ts';
 export { augmentBatch, checkAugment, describeAugment, parseAugment, type AugmentStep } from './pipeline.ts';
 export { augmenter, type AugmentableBatch, type AugmenterOptions } from './augmenter.ts';

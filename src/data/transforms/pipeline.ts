@@ -5,7 +5,7 @@
  * (mixup). The random stream is the caller's (one per training step), so runs repeat exactly.
  */
 import { VergeError } from '../../errors.ts';
-import { TRANSFORMS, transform } from './index.ts';
+import { TRANSFORMS, transform } from './registry.ts';
 import { compose, IDENTITY, invert, type Affine, type AugmentBatch, type Image, type Transform } from './transform.ts';
 
 export interface AugmentStep {
