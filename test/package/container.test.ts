@@ -110,7 +110,7 @@ describe.skipIf(skipReason !== undefined)(
       const uid = ['--entrypoint', '/usr/local/bin/node', TAG, '-p', 'process.getuid()'];
       expect(podman(['run', '--rm', ...RUN, ...uid]).stdout.trim()).toBe('10001');
       expect(imageMb).toBeGreaterThan(0);
-      expect(imageMb).toBeLessThan(600); // Node + onnxruntime's linux-x64 CPU library + verge
+      expect(imageMb).toBeLessThan(400); // 237 MB: Node 99, onnxruntime's linux-x64 CPU library 46, libvips 19, verge
       const version = podman(['run', '--rm', ...RUN, TAG, '--version']);
       expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     });
