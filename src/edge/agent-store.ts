@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { VergeError } from '../errors.ts';
+import { DiskReserve } from './disk-reserve.ts';
 import type { EnrollResponse, KeyTrust } from '../protocol/index.ts';
 
 export interface AgentIdentity {
@@ -48,6 +49,8 @@ export class AgentStore {
   readonly db: Database.Database;
   readonly artifactsDir: string;
   readonly downloadsDir: string;
+  /** Space released on SQLITE_FULL so the oldest telemetry can make room (disk-reserve.ts). */
+  private readonly reserve: DiskReserve;
 
   constructor(readonly dataDir: string) {
     try {
@@ -64,6 +67,7 @@ export class AgentStore {
     } catch (e) {
       throw new VergeError('E_FILE_UNREADABLE', `cannot open agent data dir ${dataDir}: ${(e as Error).message}`);
     }
+    this.reserve = new DiskReserve(join(dataDir, 'disk-reserve'));
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a committed row survives a crash or kill of the agent (the WAL is in
     // the OS before commit returns); only a power cut can drop the last commits. FULL would
@@ -222,10 +226,32 @@ export class AgentStore {
 
   // ---- outbox: at-least-once delivery of telemetry and acks ------------------------------------
 
-  enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, topic, payload, qos, Date.now());
+  /**
+   * Queue a message. On a full disk (SQLITE_FULL: something else took the space) the reserve file
+   * is released and the oldest queued telemetry deleted to make room — acks are kept, they settle
+   * deployments — and the insert retried; when nothing can be freed the message itself is refused. Never throws SQLITE_FULL:
+   * serving must not stop because telemetry cannot be kept.
+   */
+  enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1): EnqueueResult {
+    const insert = () =>
+      this.db
+        .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, topic, payload, qos, Date.now());
+    if (attempt(insert)) {
+      this.reserve.take(); // once the disk has room again (at most once a minute)
+      return { dropped: 0, refused: false };
+    }
+    // full: the reserve gives SQLite room to delete, then the oldest telemetry makes room
+    this.reserve.release();
+    let dropped = 0;
+    attempt(() => {
+      dropped = this.db
+        .prepare(
+          `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE topic LIKE '%/telemetry' ORDER BY seq LIMIT ?)`,
+        )
+        .run(DISK_FULL_DROP_ROWS).changes;
+    });
+    return { dropped, refused: !(dropped > 0 && attempt(insert)) };
   }
 
   /** Oldest pending rows with seq > afterSeq. */
@@ -253,5 +279,25 @@ export class AgentStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** What a full disk cost one enqueue: telemetry rows deleted to make room, and whether the message itself was refused. */
+export interface EnqueueResult {
+  dropped: number;
+  refused: boolean;
+}
+
+/** Telemetry rows deleted at once when the disk is full: frees a few pages for the new row. */
+const DISK_FULL_DROP_ROWS = 64;
+
+/** Run a write; false when the disk is full (SQLITE_FULL), any other error is thrown. */
+function attempt(write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'SQLITE_FULL') return false;
+    throw e;
   }
 }

@@ -54,6 +54,8 @@ export const AGENT_VERSION = '0.1.0';
 export const TELEMETRY_INTERVAL_MS = 5_000;
 /** Download attempts per deployment before the agent acks `failed` (the next deploy or reconnect retries). */
 export const DOWNLOAD_ATTEMPTS = 5;
+/** At most one "disk full" line per this period (every telemetry window would log otherwise). */
+const DISK_FULL_LOG_MS = 60_000;
 
 export interface EdgeAgentOptions {
   /** Where identity, models and the outbox live; a restart with the same dir resumes. */
@@ -141,6 +143,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private retryTimer?: NodeJS.Timeout;
   private retryAttempt = 0;
   private stopped = false;
+  private diskFullLoggedAt = 0;
   private readonly downloadAbort = new AbortController();
   /** Federated-learning participation (present when the agent has local data). */
   readonly fl?: FlParticipant;
@@ -465,7 +468,17 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   private enqueue<V extends 'telemetry' | 'ack'>(verb: V, msg: MessageInput<V>): void {
     const id = randomUUID();
     const payload = encodeMessage(verb, { ...msg, id } as MessageInput<V>);
-    this.store.enqueue(id, deviceTopic(this.identity.device_id, verb), payload, 1);
+    const full = this.store.enqueue(id, deviceTopic(this.identity.device_id, verb), payload, 1);
+    if (full.dropped || full.refused) {
+      if (full.dropped) this.stats.outboxDropped.inc({ verb: 'telemetry' }, full.dropped);
+      if (full.refused) this.stats.outboxDropped.inc({ verb });
+      if (Date.now() - this.diskFullLoggedAt > DISK_FULL_LOG_MS) {
+        this.diskFullLoggedAt = Date.now();
+        this.log(
+          `disk full: ${full.dropped} oldest telemetry records dropped${full.refused ? `, this ${verb} not queued` : ''} (verge_agent_outbox_dropped_total)`,
+        );
+      }
+    }
     this.stats.telemetryPending.set(this.store.pendingCount());
     this.pump?.kick();
   }

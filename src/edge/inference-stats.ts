@@ -34,6 +34,7 @@ export class InferenceStats {
   readonly modelsLoaded: Gauge;
   readonly telemetryPending: Gauge;
   readonly artifactsRejected: Counter<'reason'>;
+  readonly outboxDropped: Counter<'verb'>;
   private windows = new Map<string, InferenceWindow>();
   private windowStart = Date.now();
 
@@ -60,6 +61,12 @@ export class InferenceStats {
     this.telemetryPending = new Gauge({
       name: 'verge_agent_outbox_pending',
       help: 'Telemetry and acks queued locally, not yet acknowledged by the broker',
+      registers: [this.registry],
+    });
+    this.outboxDropped = new Counter({
+      name: 'verge_agent_outbox_dropped_total',
+      help: 'Telemetry (oldest first) and messages dropped because the disk was full (SQLITE_FULL)',
+      labelNames: ['verb'],
       registers: [this.registry],
     });
     this.artifactsRejected = new Counter({

@@ -6,23 +6,17 @@
  * stays, and the agent keeps serving its model and sending telemetry. Needs root for the mount
  * (skipped with the reason otherwise).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import { tinyModelBytes } from '../edge/models.ts';
 import { agentOptions, predict, TestCloud } from '../e2e/harness.ts';
+import { smallDisk } from './small-disk.ts';
 
-const mountPoint = mkdtempSync(join(tmpdir(), 'verge-diskfull-'));
-let mountSkip: string | null = null;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-} catch (e) {
-  mountSkip = `cannot mount a 16 MiB tmpfs (needs root): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-  rmSync(mountPoint, { recursive: true, force: true });
-}
+const disk = smallDisk('verge-diskfull-');
+const mountPoint = disk.path;
+const mountSkip = disk.skip;
 
 describe.skipIf(mountSkip !== null)(
   `disk full on the agent (finding 5)${mountSkip ? ` (skipped: ${mountSkip})` : ''}`,
@@ -36,8 +30,7 @@ describe.skipIf(mountSkip !== null)(
     afterAll(async () => {
       await agent?.stop().catch(() => undefined);
       await cloud?.close();
-      execFileSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
+      disk.unmount();
     });
 
     it('a model larger than the free disk fails its deployment, not the agent', async () => {
