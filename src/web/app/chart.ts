@@ -3,6 +3,8 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 const COLORS = ['#2f6fdb', '#1f8a4c', '#b7791f', '#c53030', '#6b46c1'];
+/** Tick steps for an axis of whole numbers. */
+const INTEGER_INCREMENTS = Object.freeze([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000]);
 
 export class LineChart {
   private readonly plot: uPlot;
@@ -12,18 +14,32 @@ export class LineChart {
     el: HTMLElement,
     xLabel: string,
     series: string[],
-    opts: { width?: number; height?: number; time?: boolean } = {},
+    /**
+     * `integerX`: x ticks on whole numbers only (rounds, steps); `rightSeries`: this series on its
+     * own scale with an axis on the right (a loss beside an accuracy %).
+     */
+    opts: { width?: number; height?: number; time?: boolean; integerX?: boolean; rightSeries?: string } = {},
   ) {
     this.data = [[], ...series.map(() => [])];
+    const right = opts.rightSeries;
     this.plot = new uPlot(
       {
         width: opts.width ?? Math.max(320, el.clientWidth || 640),
         height: opts.height ?? 220,
         scales: { x: { time: opts.time ?? false } },
-        axes: [{ label: xLabel }, {}],
+        axes: [
+          { label: xLabel, ...(opts.integerX ? { incrs: [...INTEGER_INCREMENTS] } : {}) },
+          {},
+          ...(right ? [{ scale: right, side: 1, label: right, grid: { show: false } }] : []),
+        ],
         series: [
           { label: xLabel },
-          ...series.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2 })),
+          ...series.map((label, i) => ({
+            label,
+            stroke: COLORS[i % COLORS.length],
+            width: 2,
+            ...(label === right ? { scale: right } : {}),
+          })),
         ],
       },
       this.data as uPlot.AlignedData,

@@ -18,7 +18,11 @@ function AccuracyChart({ rounds }: { rounds: FlRound[] }) {
   const chart = useRef<LineChart | null>(null);
   useEffect(() => {
     if (!el.current) return;
-    chart.current ??= new LineChart(el.current, 'round', ['accuracy %', 'loss'], { height: 180 });
+    chart.current ??= new LineChart(el.current, 'round', ['accuracy %', 'loss'], {
+      height: 180,
+      integerX: true,
+      rightSeries: 'loss',
+    });
     const evaluated = rounds.filter((r) => r.accuracy !== null);
     chart.current.set(
       evaluated.map((r) => r.round),
