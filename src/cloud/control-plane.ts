@@ -327,6 +327,7 @@ function createServices(
     publishDesiredState,
     codecContext: { learned: (ref) => hosted.learnedDecoder(ref) },
     uploadLimits: opts.uploadLimits,
+    classCount: (name, version) => hosted.classCount(name, version),
     async learnedCodecs() {
       return (await repos.models.listVersions())
         .filter((v) => v.name.endsWith('-decoder'))

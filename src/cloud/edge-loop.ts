@@ -49,6 +49,11 @@ export interface EdgeLoopHost {
   codecContext: CodecContext;
   /** Learned codecs (`name@version`) whose decoder is in the registry. */
   learnedCodecs(): Promise<string[]>;
+  /**
+   * The number of classes model `name@version` predicts (its output's last dimension), or null
+   * when the registry cannot say (no such version, a dynamic output size).
+   */
+  classCount(name: string, version: string): Promise<number | null>;
   /** Per-device upload bounds (default DEFAULT_UPLOAD_LIMITS). */
   uploadLimits?: Partial<UploadLimits>;
 }
@@ -193,12 +198,35 @@ export class EdgeLoopService {
     const r = LabelItemsRequest.safeParse(body);
     if (!r.success)
       throw new VergeError('E_BAD_ARGUMENT', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    await this.checkClasses(r.data.labels);
     const unknown = await this.host.repo.label(r.data.labels, 'operator', r.data.model);
     return {
       labelled: r.data.labels.length - unknown.length,
       unknown: unknown.length,
       unknown_items: unknown.slice(0, MAX_UNKNOWN_NAMED),
     };
+  }
+
+  /**
+   * Every label must be a class of the model version its item was collected with (a label past the
+   * classifier's outputs would break retraining later): the whole request is refused, naming the
+   * first such label, and nothing is labelled. Items not found are left to `label` (unknown_items).
+   */
+  private async checkClasses(labels: readonly { device_id: string; id: string; label: number }[]): Promise<void> {
+    const versions = await this.host.repo.itemVersions(labels);
+    const classes = new Map<string, Promise<number | null>>();
+    for (const l of labels) {
+      const v = versions.get(`${l.device_id}/${l.id}`);
+      if (!v) continue;
+      const ref = `${v.model}@${v.version}`;
+      if (!classes.has(ref)) classes.set(ref, this.host.classCount(v.model, v.version));
+      const k = await classes.get(ref)!;
+      if (k !== null && l.label >= k)
+        throw new VergeError(
+          'E_BAD_ARGUMENT',
+          `${l.device_id}/${l.id}: label ${l.label} is not a class of ${ref} (classes 0-${k - 1}); nothing labelled`,
+        );
+    }
   }
 
   /**

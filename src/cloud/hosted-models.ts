@@ -109,6 +109,13 @@ export class HostedModels {
     }
   }
 
+  /** Classes `name@version` predicts: its first output's last dimension (null if unknown or dynamic). */
+  async classCount(name: string, version: string): Promise<number | null> {
+    if (!(await this.host.version(name, version))) return null;
+    const k = (await this.model(name, version)).outputs[0]?.shape?.at(-1);
+    return typeof k === 'number' && k > 0 ? k : null;
+  }
+
   /** The decoder half of learned codec `name@version` (`<name>-decoder` in the registry), or undefined. */
   async learnedDecoder(ref: string): Promise<LearnedCodecRunner | undefined> {
     const { decoder, version } = learnedCodecModels(ref);

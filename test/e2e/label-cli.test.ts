@@ -2,9 +2,10 @@
  * `verge label list|set` against a real control plane: items a real device uploaded are listed
  * unlabelled and hardest first, labelled from pairs and from a CSV file, and the labels are what
  * the cloud exports for training. Bad input (malformed pair, bad file line, unknown item, an item
- * of another model) fails with one line and a non-zero exit; a refused pair changes nothing.
+ * of another model, a class the model does not have) fails with one line and a non-zero exit; a
+ * refused pair changes nothing.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTensor } from '../../src/data/codecs/index.ts';
@@ -35,6 +36,8 @@ describe('verge label (embedded broker + SQLite)', () => {
     cloud = await TestCloud.start();
     agent = await startAgent(cloud, 'cam-label');
     flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    // clf@1.0.0 in the registry: a 10-class classifier, so labels 10 and up are not its classes
+    await cloud.publish('clf', '1.0.0', readFileSync('test/fixtures/models/seed_cnn_fmnist.onnx'));
     const frame = (await encodeTensor('lossless', { dims: [1, 4], data: Float32Array.of(0, 0.25, 0.5, 1) })).frame;
     const meta = (id: string, model: string, top1: number) => ({
       id,
@@ -139,6 +142,7 @@ describe('verge label (embedded broker + SQLite)', () => {
           ...flags,
         ],
         ['label', 'set', 'clf', ...flags],
+        ['label', 'set', 'clf', `${dev}/item-hard-0002=3`, `${dev}/item-hard-0001=10`, ...flags],
       ],
       2,
       (a) => verge(a),
@@ -157,6 +161,13 @@ describe('verge label (embedded broker + SQLite)', () => {
       ),
     );
     expect(runs[4]!.stderr).toMatch(/no labels given/);
+    expect(runs[5]!.stderr).toContain(
+      `${dev}/item-hard-0001: label 10 is not a class of clf@1.0.0 (classes 0-9); nothing labelled`,
+    );
+    // the API refuses it the same way (400), whoever calls it
+    await expect(
+      cloud.admin.post(EDGE_LOOP_PATHS.labels, { labels: [{ device_id: dev, id: 'item-easy-0001', label: 12 }] }),
+    ).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
     // the refused commands changed nothing, the partly-known one labelled only its clf item
     expect(await cloudLabels()).toEqual({ ...before, 'item-hard-0001': [1, 'operator'] });
   }, 600_000); // CLI starts: ~300 s at load 30 on 2 cores

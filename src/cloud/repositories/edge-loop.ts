@@ -59,6 +59,9 @@ function toItem(r: ItemRow, withFrame: boolean): StoredLoopItem {
   };
 }
 
+/** Item keys per lookup query: 2 parameters each, far below SQLite's and PostgreSQL's bounds. */
+const ITEM_KEYS_PER_QUERY = 500;
+
 export class EdgeLoopRepository {
   constructor(private readonly db: SqlDatabase) {}
 
@@ -173,6 +176,22 @@ export class EdgeLoopRepository {
     const w = this.where(q);
     const r = await first<{ n: number }>(this.db, `SELECT COUNT(*) AS n FROM loop_items ${w.sql}`, w.params);
     return Number(r?.n ?? 0);
+  }
+
+  /** The model and version of each of these items that exists, keyed `device_id/id`. */
+  async itemVersions(
+    keys: readonly { device_id: string; id: string }[],
+  ): Promise<Map<string, { model: string; version: string }>> {
+    const out = new Map<string, { model: string; version: string }>();
+    for (let at = 0; at < keys.length; at += ITEM_KEYS_PER_QUERY) {
+      const chunk = keys.slice(at, at + ITEM_KEYS_PER_QUERY);
+      const rows = await this.db.all<{ device_id: string; id: string; model: string; version: string }>(
+        `SELECT device_id, id, model, version FROM loop_items WHERE ${chunk.map(() => '(device_id = ? AND id = ?)').join(' OR ')}`,
+        chunk.flatMap((k) => [k.device_id, k.id]),
+      );
+      for (const r of rows) out.set(`${r.device_id}/${r.id}`, { model: r.model, version: r.version });
+    }
+    return out;
   }
 
   /** Set labels; returns the (device, id) pairs that matched no item (of `model`, when given). */
