@@ -1,14 +1,15 @@
 /**
- * What the fleet collected, as a dataset on the operator's machine: pages of the control plane's
- * export (GET /v1/edge-loop/export, lossless frames of the decoded inputs, the label in
+ * What the fleet collected, as a dataset (on the operator's machine, or in the control plane):
+ * pages of the control plane's export (GET /v1/edge-loop/export, lossless frames of the decoded inputs, the label in
  * `cloud_predicted`: an operator's label first, else the cloud model's answer) turned into a
  * Dataset whose test split is a stable hash of the item id (the hold-out `verge retrain` compares
- * versions on). Shared by `verge retrain --with-collected` and the edge-loop bench.
+ * versions on). Shared by `verge retrain --with-collected`, `verge data pull --from-fleet`, the
+ * control plane's retrain scheduler and the edge-loop bench.
  */
-import type { CloudClient } from '../cloud/index.ts';
 import { decodeTensor, type Dataset, type Split, inTestSplit } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
-import { EDGE_LOOP_PATHS, MAX_UPLOAD_ITEMS, decodeUploadBatch } from '../protocol/index.ts';
+import { decodeUploadBatch } from '../protocol/index.ts';
+import type { RetrainBackend } from './retrain-backend.ts';
 
 /** Items held out to compare the retrained model with the current one. */
 export const COLLECTED_HOLDOUT_FRACTION = 0.2;
@@ -24,29 +25,8 @@ export interface FleetPull {
   ids: { train: string[]; test: string[] };
 }
 
-async function page(client: CloudClient, model: string, offset: number): Promise<Uint8Array> {
-  const url = `${client.conn.url}${EDGE_LOOP_PATHS.export}?model=${encodeURIComponent(model)}&limit=${MAX_UPLOAD_ITEMS}&offset=${offset}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      headers: client.conn.apiKey ? { authorization: `Bearer ${client.conn.apiKey}` } : {},
-      signal: AbortSignal.timeout(120_000),
-    });
-  } catch (e) {
-    throw new VergeError('E_NETWORK', `cannot reach the cloud at ${client.conn.url}: ${(e as Error).message}`);
-  }
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new VergeError(
-      res.status === 401 || res.status === 403 ? 'E_AUTH' : 'E_NETWORK',
-      `collected items of '${model}': ${body.error?.message ?? `HTTP ${res.status}`}`,
-    );
-  }
-  return new Uint8Array(await res.arrayBuffer());
-}
-
 export async function pullFleetDataset(
-  client: CloudClient,
+  backend: RetrainBackend,
   model: string,
   opts: { classes?: number; limit?: number } = {},
 ): Promise<FleetPull> {
@@ -57,7 +37,7 @@ export async function pullFleetDataset(
   let shape: number[] | undefined;
   let unlabelled = 0;
   for (let offset = 0; ids.length + unlabelled < limit;) {
-    const { items } = decodeUploadBatch(await page(client, model, offset));
+    const { items } = decodeUploadBatch(await backend.exportPage(model, offset));
     if (items.length === 0) break;
     offset += items.length;
     for (const it of items) {
@@ -100,7 +80,7 @@ export async function pullFleetDataset(
   return {
     dataset: {
       name: `fleet:${model}`,
-      source: `${client.conn.url} (collected items of ${model})`,
+      source: `${backend.where} (collected items of ${model})`,
       shape,
       classes: opts.classes ?? Math.max(...ys) + 1,
       train: split(train),

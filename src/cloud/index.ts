@@ -18,3 +18,14 @@ export {
   ORT_WEB_FILES,
   webRoutes,
 } from './plugins/web.ts';
+export { httpRetrainBackend, type RetrainBackend } from './retrain-backend.ts';
+export { COLLECTED_HOLDOUT_FRACTION, MAX_PULLED_ITEMS, pullFleetDataset, type FleetPull } from './fleet-dataset.ts';
+export {
+  canaryAfterRetrain,
+  retrainDue,
+  retrainFromCollected,
+  type DriftTrigger,
+  type RetrainOptions,
+  type RetrainResult,
+  type TriggerDecision,
+} from './retrain.ts';

@@ -1,17 +1,22 @@
 /**
  * `verge data pull --from-fleet <model> --out <dir>`: the labelled items the fleet collected for
- * `model` (src/cli/fleet-data.ts: the control plane's export, labels from an operator first, else
+ * `model` (src/cloud/fleet-dataset.ts: the control plane's export, labels from an operator first, else
  * the cloud model) written as a NumPy data folder — x.npy/y.npy (train) and x_test.npy/y_test.npy
  * (the stable hold-out `verge retrain` compares on) — plus fleet.json (where it came from, item
  * ids per split). `verge data|train|retrain --data <dir>` read it like any npy folder.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import {
+  COLLECTED_HOLDOUT_FRACTION,
+  CloudClient,
+  httpRetrainBackend,
+  pullFleetDataset,
+  resolveCloud,
+} from '../../cloud/index.ts';
 import { writeNpy } from '../../data/index.ts';
 import { VergeError } from '../../errors.ts';
 import { writeFileAtomic } from '../../onnx/index.ts';
-import { COLLECTED_HOLDOUT_FRACTION, pullFleetDataset } from '../fleet-data.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note } from '../output.ts';
 
@@ -36,7 +41,7 @@ export default async function dataPull(f: PullFlags): Promise<void> {
       throw new VergeError('E_CONFLICT', `${out} holds ${clash.join(', ')} already; give another --out or --force`);
   }
   const client = new CloudClient(resolveCloud(f));
-  const pulled = await pullFleetDataset(client, f.fromFleet, { limit: f.limit });
+  const pulled = await pullFleetDataset(httpRetrainBackend(client), f.fromFleet, { limit: f.limit });
   const ds = pulled.dataset;
   note(
     `pulled ${pulled.labelled} labelled items of ${f.fromFleet} (${ds.train.count} train, ${ds.test.count} hold-out); ${pulled.unlabelled} without a label left out`,
