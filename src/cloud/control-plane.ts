@@ -24,6 +24,8 @@ import { DeviceRegistry, deviceStatus } from './devices.ts';
 import { EdgeLoopService } from './edge-loop.ts';
 import type { UploadLimits } from './edge-loop-limits.ts';
 import { checkRateLimits, RequestRateLimiter, takeAnonymous, type RateLimits } from './rate-limit.ts';
+import { serviceRetrainBackend } from './retrain-backend.ts';
+import { RetrainScheduler, checkAutoRetrain, type AutoRetrainPolicy } from './retrain-scheduler.ts';
 import { FleetEvents, announceWrites } from './fleet-events.ts';
 import { HostedModels } from './hosted-models.ts';
 import { EnrollmentService } from './enrollment.ts';
@@ -116,6 +118,12 @@ export interface ControlPlaneOptions {
   uploadLimits?: Partial<UploadLimits>;
   /** HTTP requests per API key / device / address (default DEFAULT_RATE_LIMITS); false: unlimited. */
   rateLimits?: Partial<RateLimits> | false;
+  /**
+   * Retrain drifted models and roll them out as canaries without an operator
+   * (retrain-scheduler.ts; true: DEFAULT_AUTO_RETRAIN). Default off: a run trains on this
+   * process's cores and publishes and deploys on its own.
+   */
+  autoRetrain?: Partial<AutoRetrainPolicy> | boolean;
 }
 
 /** dist/app (the built web app) of this package, from src/cloud/ and from dist/cloud/ alike. */
@@ -139,6 +147,8 @@ export interface ControlPlane {
   /** The edge data loop: policies, collected items, hosted models. */
   edgeLoop: EdgeLoopService;
   hosted: HostedModels;
+  /** Retraining on drift without an operator (off unless `autoRetrain`). */
+  retrain: RetrainScheduler;
   signingKey: SigningKey;
   /** The admin API key in `<dataDir>/admin.key`. */
   adminKey: string;
@@ -175,6 +185,7 @@ export interface CloudServices {
   hosted: HostedModels;
   /** Change notifications for live views (GET /v1/events). */
   events: FleetEvents;
+  retrain: RetrainScheduler;
   status(): Promise<StatusResponse>;
   syncBrokerAuth(): Promise<boolean>;
   /** Publish a device's desired state (retained); a no-op until MQTT is up (start() publishes it). */
@@ -335,6 +346,14 @@ function createServices(
     },
   });
   edgeLoop.registerMetrics(metrics.registry);
+  const retrain = new RetrainScheduler(
+    {
+      backend: serviceRetrainBackend({ models, deployments, edgeLoop, repos }),
+      driftModels: (since) => repos.edgeLoop.driftModels(since),
+      log: opts.log ?? (() => undefined),
+    },
+    opts.autoRetrain ? checkAutoRetrain(opts.autoRetrain === true ? {} : opts.autoRetrain) : null,
+  );
   const router = new DeviceMessageRouter(metrics);
   // resolves once stored: the embedded broker acknowledges telemetry only then (broker.ts)
   router.on('telemetry', (m) => telemetry.pushDurable(m));
@@ -366,6 +385,7 @@ function createServices(
     edgeLoop,
     hosted,
     events,
+    retrain,
     status,
     syncBrokerAuth,
     publishDesiredState,
@@ -405,6 +425,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(edgeLoopRoutes, {
     loop: s.edgeLoop,
     hosted: { predict: (target, body, headers) => s.hosted.predict(target, body, headers, s.edgeLoop.codecContext) },
+    retrain: s.retrain,
   });
   await app.register(telemetryRoutes, {
     telemetry: {
@@ -427,6 +448,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
 
 export async function buildControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   if (opts.rateLimits !== false) checkRateLimits(opts.rateLimits); // a bad limit fails before anything opens
+  if (opts.autoRetrain) checkAutoRetrain(opts.autoRetrain === true ? {} : opts.autoRetrain);
   mkdirSync(opts.dataDir, { recursive: true });
   const db = await openDatabase(opts);
   const events = new FleetEvents();
@@ -463,6 +485,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     fl: s.fl,
     edgeLoop: s.edgeLoop,
     hosted: s.hosted,
+    retrain: s.retrain,
     signingKey,
     adminKey: admin.key,
     adminKeyPath: admin.path,
@@ -488,6 +511,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       cp.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
       cp.mqttUrl = mqttUrl;
       ticker = startTicker(s, opts.tickMs ?? DEFAULT_TICK_MS, (e) => app.log.error(e));
+      s.retrain.start();
       return { url: cp.url, mqttUrl };
     },
 
@@ -500,6 +524,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     async close() {
       if (ticker) clearInterval(ticker);
+      await s.retrain.stop();
       await s.transport.close();
       await s.telemetry.close().catch(() => undefined);
       await s.presence.flush().catch(() => undefined);

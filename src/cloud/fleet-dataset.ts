@@ -1,9 +1,9 @@
 /**
- * What the fleet collected, as a dataset (on the operator's machine, or in the control plane):
- * pages of the control plane's export (GET /v1/edge-loop/export, lossless frames of the decoded inputs, the label in
- * `cloud_predicted`: an operator's label first, else the cloud model's answer) turned into a
- * Dataset whose test split is a stable hash of the item id (the hold-out `verge retrain` compares
- * versions on). Shared by `verge retrain --with-collected`, `verge data pull --from-fleet`, the
+ * What the fleet collected, as a dataset (on the operator's machine or in the control plane): pages
+ * of the control plane's export (GET /v1/edge-loop/export, lossless frames of the decoded inputs,
+ * the label in `cloud_predicted`: an operator's label first, else the cloud model's answer) turned
+ * into a Dataset whose test split is a stable hash of the item id (the hold-out `verge retrain`
+ * compares versions on). Shared by `verge retrain --with-collected`, `verge data pull --from-fleet`, the
  * control plane's retrain scheduler and the edge-loop bench.
  */
 import { decodeTensor, type Dataset, type Split, inTestSplit } from '../data/browser.ts';

@@ -20,7 +20,13 @@ import {
   type ModelsResponse,
   type PublishModelRequest,
 } from '../protocol/index.ts';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { CloudClient } from './client.ts';
+import type { DeploymentController } from './deployments.ts';
+import type { EdgeLoopService } from './edge-loop.ts';
+import type { ModelRegistry } from './models.ts';
+import type { Repositories } from './repositories/index.ts';
 
 export interface RetrainBackend {
   /** Where the data lives, for a dataset's `source` (the control plane's URL). */
@@ -100,4 +106,32 @@ async function exportPage(client: CloudClient, model: string, offset: number): P
     );
   }
   return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The backend over this process's services (the control plane's retrain scheduler). */
+export function serviceRetrainBackend(s: {
+  models: ModelRegistry;
+  deployments: DeploymentController;
+  edgeLoop: EdgeLoopService;
+  repos: Repositories;
+}): RetrainBackend {
+  return {
+    where: 'this control plane',
+    versions: async (name) => (await s.models.list(name)).models[0]?.versions ?? [],
+    download: async (sha256) => {
+      if (!(await s.models.artifacts.verify(sha256)))
+        throw new VergeError('E_INTEGRITY', `artifact ${sha256.slice(0, 12)} does not match its sha256`);
+      return new Uint8Array(await readFile(s.models.artifacts.pathOf(sha256)));
+    },
+    exportPage: (model, offset) => s.edgeLoop.exportPage({ model, limit: MAX_UPLOAD_ITEMS, offset }),
+    drift: (model, since) => s.edgeLoop.driftScore(model, since),
+    labelledCount: (model) => s.repos.edgeLoop.count({ model, labelled: true }),
+    uploadArtifact: async (bytes) => (await s.models.uploadArtifact(Readable.from([Buffer.from(bytes)]))).sha256,
+    publish: (req) => s.models.publish(req),
+    setReference: async (ref, summary) => void (await s.edgeLoop.setReference(ref, summary)),
+    deployments: (model) => s.deployments.list({ model }),
+    policy: (id) => s.repos.edgeLoop.policy(id),
+    deploy: (req) => s.deployments.create(req),
+    setPolicy: async (id, policy) => void (await s.edgeLoop.setPolicy(id, policy)),
+  };
 }

@@ -138,6 +138,8 @@ export interface RetrainOptions {
   /** Canary percentage of a rollout to the drifted deployment's target (none when undefined). */
   rollout?: number;
   log?: (line: string) => void;
+  /** Aborts the run after the current training step (the control plane closing); nothing is published. */
+  signal?: AbortSignal;
 }
 
 export interface RetrainResult {
@@ -259,7 +261,10 @@ async function fineTune(start: Model, data: Dataset, o: RetrainOptions, log: (li
       lr: o.lr,
       seed: o.seed,
       onEpochEnd: (r) => log(`epoch ${r.epoch}/${o.epochs}: loss ${r.loss.toFixed(4)}`),
+      callbacks: [{ onBatchBegin: (_b, ctx) => void (o.signal?.aborted && ctx.stop('aborted')) }],
     });
+    if (o.signal?.aborted)
+      throw new VergeError('E_TIMEOUT', 'the retraining run was aborted (the control plane is closing)');
     return session.exportModel();
   } finally {
     await session.release();

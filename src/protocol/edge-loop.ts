@@ -298,6 +298,8 @@ export const EDGE_LOOP_ROUTES = Object.freeze({
   drift: `${HTTP_API_ROOT}/edge-loop/drift`,
   /** GET (operator) ?since=: the drift score of every model that reported (verge status shows it). */
   driftModels: `${HTTP_API_ROOT}/edge-loop/drift/models`,
+  /** GET (operator): the control plane's retrain scheduler — policy, decisions, runs (RetrainSchedulerStatus). */
+  retrain: `${HTTP_API_ROOT}/edge-loop/retrain`,
   /** PUT (admin) / GET: a model version's training reference (DriftSummary); `:ref` = name@version. */
   reference: `${HTTP_API_ROOT}/edge-loop/references/:ref`,
 } as const);
@@ -310,6 +312,7 @@ export const EDGE_LOOP_PATHS = Object.freeze({
   export: EDGE_LOOP_ROUTES.export,
   drift: EDGE_LOOP_ROUTES.drift,
   driftModels: EDGE_LOOP_ROUTES.driftModels,
+  retrain: EDGE_LOOP_ROUTES.retrain,
   reference: (ref: string) => fillRoute(EDGE_LOOP_ROUTES.reference, { ref }),
 } as const);
 
@@ -390,6 +393,52 @@ export const DriftOverview = z.object({
   ),
 });
 export type DriftOverview = z.infer<typeof DriftOverview>;
+
+/**
+ * GET /v1/edge-loop/retrain: the control plane's retrain scheduler (`verge cloud --auto-retrain`;
+ * off: `enabled` false, `policy` null). `decisions`: the latest policy decision per drifted model;
+ * `runs`: the newest runs first (what was published and rolled out, or why a run failed).
+ */
+export const RetrainSchedulerStatus = z.object({
+  enabled: z.boolean(),
+  policy: z
+    .object({
+      drift_threshold: z.number(),
+      window_s: z.number(),
+      cooldown_s: z.number(),
+      min_labelled: z.number().int(),
+      canary_percent: z.number(),
+      interval_s: z.number(),
+      max_runs_per_day: z.number().int(),
+      epochs: z.number().int(),
+    })
+    .nullable(),
+  last_check: EpochMs.nullable(),
+  running: z.object({ model: z.string(), from: z.string(), started_at: EpochMs }).nullable(),
+  decisions: z.array(
+    z.object({
+      model: z.string(),
+      at: EpochMs,
+      due: z.boolean(),
+      version: z.string().nullable(),
+      score: z.number().nullable(),
+      reason: z.string(),
+    }),
+  ),
+  runs: z.array(
+    z.object({
+      model: z.string(),
+      from: z.string(),
+      started_at: EpochMs,
+      finished_at: EpochMs.nullable(),
+      published: z.string().nullable(),
+      deployment: z.string().nullable(),
+      holdout: z.object({ before: z.number(), after: z.number() }).nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export type RetrainSchedulerStatus = z.infer<typeof RetrainSchedulerStatus>;
 
 export function emptyDriftSummary(classes = 0): DriftSummary {
   return {

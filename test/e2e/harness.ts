@@ -31,6 +31,8 @@ export interface CloudOptions {
   webDir?: string | null;
   /** Per-device edge-loop upload bounds (default: the control plane's). */
   uploadLimits?: ControlPlaneOptions['uploadLimits'];
+  /** The control plane's retrain scheduler (default off). */
+  autoRetrain?: ControlPlaneOptions['autoRetrain'];
 }
 
 export class TestCloud {
@@ -66,6 +68,7 @@ export class TestCloud {
       tickMs: 100,
       webDir: this.opts.webDir ?? null,
       uploadLimits: this.opts.uploadLimits,
+      autoRetrain: this.opts.autoRetrain,
     });
     const { url } = await this.cp.start({ port: this.httpPort });
     this.url = url;

@@ -1,5 +1,6 @@
 import { VergeError } from '../../errors.ts';
 import { buildControlPlane } from '../../cloud/index.ts';
+import { EDGE_LOOP_PATHS } from '../../protocol/index.ts';
 import { emit, note } from '../output.ts';
 
 /** Default state directory (relative to the working directory). */
@@ -24,6 +25,11 @@ interface CloudOptions {
   pgSchema: string;
   verbose?: boolean;
   init?: boolean;
+  autoRetrain?: boolean;
+  autoRetrainThreshold: number;
+  autoRetrainCooldownH: number;
+  autoRetrainMinLabelled: number;
+  autoRetrainCanary: number;
   json?: boolean;
 }
 
@@ -75,6 +81,14 @@ export default async function cloud(opts: CloudOptions): Promise<void> {
     logger: !!opts.verbose,
     init: !!opts.init,
     log: note,
+    autoRetrain: opts.autoRetrain
+      ? {
+          threshold: opts.autoRetrainThreshold,
+          cooldownMs: opts.autoRetrainCooldownH * 3600_000,
+          minLabelled: opts.autoRetrainMinLabelled,
+          canaryPercent: opts.autoRetrainCanary,
+        }
+      : false,
   });
   let started;
   try {
@@ -94,12 +108,14 @@ export default async function cloud(opts: CloudOptions): Promise<void> {
     admin_key_file: cp.adminKeyPath,
     db: opts.db ? 'postgres' : 'sqlite',
     broker: opts.broker ? 'external' : 'embedded',
+    auto_retrain: cp.retrain.enabled,
   };
   emit(opts, info, () =>
     [
       `verge cloud: API ${started.url}  (OpenAPI ${info.openapi}, metrics ${started.url}/metrics)`,
       `  MQTT ${started.mqttUrl} (${info.broker}), state ${info.db} in ${dataDir}`,
       `  admin API key: ${cp.adminKeyPath}`,
+      `  auto-retrain: ${cp.retrain.enabled ? 'on' : 'off'} (GET ${EDGE_LOOP_PATHS.retrain})`,
       `  operators: export VERGE_CLOUD=${started.url} VERGE_API_KEY=$(cat ${cp.adminKeyPath})`,
     ].join('\n'),
   );

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { action } from '../command.ts';
-import { port, readSecretFile } from '../options.ts';
+import { number, port, positiveInt, readSecretFile } from '../options.ts';
 
 /** Default HTTP port of `verge cloud` (and of VERGE_CLOUD when unset). */
 const DEFAULT_PORT = 8080;
@@ -50,6 +50,34 @@ export function register(program: Command): void {
     .option(
       '--init',
       'create a new signing key if the active one is missing although devices or models exist (they then refuse new artifacts until re-enrolled)',
+    )
+    .option(
+      '--auto-retrain',
+      'retrain drifted models here and roll them out as canaries, without an operator (the policy of verge retrain --when-drifted, checked every minute, one run at a time, at most 4 a day; off by default)',
+    )
+    .option(
+      '--auto-retrain-threshold <psi>',
+      'drift score (PSI) above which a model is retrained',
+      number('--auto-retrain-threshold', { above: 0 }),
+      0.25,
+    )
+    .option(
+      '--auto-retrain-cooldown-h <hours>',
+      'no new run within N hours of a retrained version or a failed run',
+      number('--auto-retrain-cooldown-h', { min: 0 }),
+      24,
+    )
+    .option(
+      '--auto-retrain-min-labelled <n>',
+      'labelled collected items a run needs',
+      positiveInt('--auto-retrain-min-labelled'),
+      100,
+    )
+    .option(
+      '--auto-retrain-canary <pct>',
+      'canary percentage of the rollout of a retrained version',
+      number('--auto-retrain-canary', { above: 0, max: 100 }),
+      10,
     )
     .option('--verbose', 'log every HTTP request')
     .option('--json', 'print one JSON object {url, mqtt_url, …} once started')

@@ -20,6 +20,7 @@ import {
   LabelItemsResponse,
   MAX_UPLOAD_BYTES,
   PredictResponse,
+  RetrainSchedulerStatus,
   SetEdgeLoopPolicyRequest,
   UploadResponse,
   UplinkCodecsResponse,
@@ -44,6 +45,11 @@ export interface EdgeLoopApi {
   reference(ref: string): Promise<unknown>;
   driftScore(model: string, since: number, version?: string): Promise<unknown>;
   driftOverview(since: number): Promise<unknown>;
+}
+
+/** The control plane's retrain scheduler (retrain-scheduler.ts), as the API shows it. */
+export interface RetrainStatusApi {
+  status(): RetrainSchedulerStatus;
 }
 
 export interface HostedPredictApi {
@@ -99,12 +105,14 @@ function toItemQuery(q: Record<string, string | undefined>): ItemQuery {
 
 /**
  * Long because: a Fastify plugin declaring the edge loop's routes (uploads, items, labels,
- * policies, drift, hosted predict), each a schema and a handler of a few lines.
+ * policies, drift, the retrain scheduler's status, hosted predict), each a schema and a handler of
+ * a few lines.
  */
-export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: HostedPredictApi }> = async (
-  app,
-  { loop, hosted },
-) => {
+export const edgeLoopRoutes: FastifyPluginAsync<{
+  loop: EdgeLoopApi;
+  hosted: HostedPredictApi;
+  retrain: RetrainStatusApi;
+}> = async (app, { loop, hosted, retrain }) => {
   // uploads and offloaded inputs are binary; bounded by each route's bodyLimit
   app.addContentTypeParser(
     ['application/octet-stream', CODEC_FRAME_CONTENT_TYPE],
@@ -251,6 +259,14 @@ export const edgeLoopRoutes: FastifyPluginAsync<{ loop: EdgeLoopApi; hosted: Hos
       const q = req.query as { since?: string };
       return loop.driftOverview(q.since === undefined ? Date.now() - DEFAULT_DRIFT_WINDOW_MS : Number(q.since));
     },
+  );
+  app.get(
+    EDGE_LOOP_ROUTES.retrain,
+    {
+      config: { auth: 'read' },
+      schema: { tags: ['edge-loop'], response: { 200: js(RetrainSchedulerStatus), ...errors } },
+    },
+    async () => retrain.status(),
   );
   const refParams = { type: 'object', properties: { ref: { type: 'string', maxLength: 200 } }, required: ['ref'] };
   app.put(
