@@ -8,7 +8,6 @@
  * Everything it decided and ran is in GET /v1/edge-loop/retrain. Off by default: a control plane
  * started without the option never trains, whatever the drift.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.ts';
@@ -17,8 +16,6 @@ import type { EdgeAgent } from '../../src/edge/agent.ts';
 import {
   EDGE_LOOP_PATHS,
   HTTP_PATHS,
-  addToDriftSummary,
-  emptyDriftSummary,
   type EdgeLoopPolicy,
   type ModelsResponse,
   type RetrainSchedulerStatus,
@@ -26,8 +23,15 @@ import {
 import { ROOT } from '../cli/cli.ts';
 import { dropSchema, PG_URL, postgresAvailable, uniqueSchema } from '../cloud/services.ts';
 import { mosquittoSkipReason, startMosquitto, type TestBroker } from '../edge/brokers.ts';
-import { fixturePath } from '../fixtures/index.ts';
-import { cameraShift, deployWithLoopPolicy, predictBatches, startAgent, TestCloud, waitUntil } from './harness.ts';
+import {
+  cameraShift,
+  deployDriftWatched,
+  labelCollected,
+  predictBatches,
+  startAgent,
+  TestCloud,
+  waitUntil,
+} from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
 const pgSkip = await postgresAvailable();
@@ -56,14 +60,7 @@ describe.skipIf(skip !== null)(
         autoRetrain: { intervalMs: 300, minLabelled: 200, epochs: 1, canaryPercent: 50 },
       });
       agent = await startAgent(cloud, 'cam-auto', { uploadIntervalMs: 150 });
-      depId = (
-        await deployWithLoopPolicy(cloud, agent, 'clf', readFileSync(fixturePath('seed_cnn_fmnist')), {
-          collect: { sample_rate: 1, codecs: ['quantize-delta:8'] },
-        })
-      ).id;
-      const ref = emptyDriftSummary();
-      addToDriftSummary(ref, data.train.x, data.train.count, data.train.y);
-      await cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), ref);
+      depId = (await deployDriftWatched(cloud, agent, data.train)).id;
     }, 120_000);
     afterAll(async () => {
       await agent?.stop().catch(() => undefined);
@@ -106,14 +103,8 @@ describe.skipIf(skip !== null)(
       expect((await status()).runs).toEqual([]);
 
       // the operator labels what the device collected (100 calm, then 300 shifted); nothing else
-      const items = agent.loop.store.all('clf');
-      expect(items).toHaveLength(400);
-      const labels = items.map((it, i) => ({
-        device_id: agent.deviceId,
-        id: it.id,
-        label: data.test.y[i < 100 ? i : i - 100]!,
-      }));
-      await cloud.admin.post(EDGE_LOOP_PATHS.labels, { labels, model: 'clf' });
+      expect(agent.loop.store.all('clf')).toHaveLength(400);
+      await labelCollected(cloud, agent, data.test.y, 100);
 
       let run: RetrainSchedulerStatus['runs'][number] | undefined;
       await waitUntil(async () => !!(run = (await status()).runs[0]), 600_000, 'the scheduler to finish a run');

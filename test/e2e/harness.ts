@@ -3,18 +3,20 @@
  * external broker + PostgreSQL), real edge agents (EdgeAgent, in-process or as `verge agent`
  * processes), talking real HTTP and MQTT on ephemeral ports.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { buildControlPlane, CloudClient, type ControlPlane, type ControlPlaneOptions } from '../../src/cloud/index.ts';
-import { rng } from '../../src/data/dataset.ts';
+import { rng, type Split } from '../../src/data/dataset.ts';
 import { EdgeAgent, type EdgeAgentOptions } from '../../src/edge/agent.ts';
 import { parseProfileSpec } from '../../src/edge/profile.ts';
 import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import {
   EDGE_LOOP_PATHS,
   HTTP_PATHS,
+  addToDriftSummary,
+  emptyDriftSummary,
   type CreateDeploymentRequest,
   type Deployment,
   type EnrollTokenResponse,
@@ -22,6 +24,7 @@ import {
   type StatusResponse,
 } from '../../src/protocol/index.ts';
 import { freePort } from '../edge/brokers.ts';
+import { fixturePath } from '../fixtures/index.ts';
 
 export interface CloudOptions {
   db?: string;
@@ -237,4 +240,31 @@ export function deviceUpload(url: string, agent: EdgeAgent, body: Uint8Array): P
     },
     body,
   });
+}
+
+/**
+ * The drift tests' set-up: the Fashion-MNIST seed CNN as `clf@1.0.0` on `agent`, collecting every
+ * input (quantize-delta:8), with `train` as its drift reference.
+ */
+export async function deployDriftWatched(cloud: TestCloud, agent: EdgeAgent, train: Split): Promise<Deployment> {
+  const dep = await deployWithLoopPolicy(cloud, agent, 'clf', readFileSync(fixturePath('seed_cnn_fmnist')), {
+    collect: { sample_rate: 1, codecs: ['quantize-delta:8'] },
+  });
+  const ref = emptyDriftSummary();
+  addToDriftSummary(ref, train.x, train.count, train.y);
+  await cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), ref);
+  return dep;
+}
+
+/**
+ * An operator labels what `agent` collected for clf with the true labels: the first `calm` items
+ * were test samples 0…calm-1, the rest test samples 0… again (shifted).
+ */
+export async function labelCollected(cloud: TestCloud, agent: EdgeAgent, y: Int32Array, calm: number): Promise<void> {
+  const labels = agent.loop.store.all('clf').map((it, i) => ({
+    device_id: agent.deviceId,
+    id: it.id,
+    label: y[i < calm ? i : i - calm]!,
+  }));
+  await cloud.admin.post(EDGE_LOOP_PATHS.labels, { labels, model: 'clf' });
 }

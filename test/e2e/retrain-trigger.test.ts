@@ -5,23 +5,22 @@
  * labelled them, it retrains, publishes 1.1.0 with lineage and rolls it out as a canary to the
  * drifted deployment's target with its edge-loop policy; right after, the cooldown holds.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
 import type { EdgeAgent } from '../../src/edge/agent.ts';
-import {
-  EDGE_LOOP_PATHS,
-  HTTP_PATHS,
-  addToDriftSummary,
-  emptyDriftSummary,
-  type EdgeLoopPolicy,
-  type ModelsResponse,
-} from '../../src/protocol/index.ts';
+import { EDGE_LOOP_PATHS, HTTP_PATHS, type EdgeLoopPolicy, type ModelsResponse } from '../../src/protocol/index.ts';
 import { ROOT, verge } from '../cli/cli.ts';
-import { fixturePath } from '../fixtures/index.ts';
-import { cameraShift, deployWithLoopPolicy, predictBatches, startAgent, TestCloud, waitUntil } from './harness.ts';
+import {
+  cameraShift,
+  deployDriftWatched,
+  labelCollected,
+  predictBatches,
+  startAgent,
+  TestCloud,
+  waitUntil,
+} from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
 
@@ -37,14 +36,7 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
     cloud = await TestCloud.start();
     flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
     agent = await startAgent(cloud, 'cam-trigger', { uploadIntervalMs: 150 });
-    depId = (
-      await deployWithLoopPolicy(cloud, agent, 'clf', readFileSync(fixturePath('seed_cnn_fmnist')), {
-        collect: { sample_rate: 1, codecs: ['quantize-delta:8'] },
-      })
-    ).id;
-    const ref = emptyDriftSummary();
-    addToDriftSummary(ref, data.train.x, data.train.count, data.train.y);
-    await cloud.admin.request('PUT', EDGE_LOOP_PATHS.reference('clf@1.0.0'), ref);
+    depId = (await deployDriftWatched(cloud, agent, data.train)).id;
   }, 120_000);
   afterAll(async () => {
     await agent?.stop().catch(() => undefined);
@@ -83,14 +75,8 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
     expect(unlabelled.drift).toMatchObject({ version: '1.0.0', drifted: true, samples: 400 });
 
     // the operator labels what the device collected (in collection order: 100 calm, then 300 shifted)
-    const items = agent.loop.store.all('clf');
-    expect(items).toHaveLength(400);
-    const labels = items.map((it, i) => ({
-      device_id: agent.deviceId,
-      id: it.id,
-      label: data.test.y[i < 100 ? i : i - 100]!,
-    }));
-    await cloud.admin.post(EDGE_LOOP_PATHS.labels, { labels, model: 'clf' });
+    expect(agent.loop.store.all('clf')).toHaveLength(400);
+    await labelCollected(cloud, agent, data.test.y, 100);
 
     const run = await due(
       '--min-labelled',
