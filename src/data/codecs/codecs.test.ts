@@ -9,6 +9,7 @@ import { encodeCodecFrame } from '../../protocol/codec-frame.ts';
 import { rng } from '../dataset.ts';
 import type { CodecContext, FloatTensor, LearnedCodecRunner } from './codec.ts';
 import { CODECS, decodeTensor, encodeTensor, maxAbsError, psnr } from './index.ts';
+import { roundOutward } from './learned.ts';
 
 function image(n: number, seed = 1): FloatTensor {
   // Smooth images with noise, in [0, 1], like camera frames.
@@ -143,6 +144,26 @@ describe('codec registry', () => {
     expect(qd.frame.length).toBeLessThan(raw / 4);
     expect(ln.frame.length).toBeLessThan(raw / 4);
   });
+});
+
+test('learned frames carry the latent range as short decimals that still bound it', () => {
+  const r = rng(5);
+  for (let i = 0; i < 2000; i++) {
+    const v = (r() - 0.5) * 10 ** (r() * 12 - 6);
+    const lo = roundOutward(v, 6, -1);
+    const hi = roundOutward(v, 6, 1);
+    expect(lo).toBeLessThanOrEqual(v);
+    expect(hi).toBeGreaterThanOrEqual(v);
+    expect(Math.max(v - lo, hi - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-5);
+    expect(
+      JSON.stringify(lo)
+        .replace(/^-|e.*$|\./g, '')
+        .replace(/^0+/, '').length,
+    ).toBeLessThanOrEqual(6);
+  }
+  expect([roundOutward(-7.123456789, 6, -1), roundOutward(8.98765432, 6, 1), roundOutward(0, 6, 1)]).toEqual([
+    -7.12346, 8.98766, 0,
+  ]);
 });
 
 describe('codec bad input', () => {

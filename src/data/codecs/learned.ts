@@ -33,6 +33,22 @@ export function learnedCodecModels(ref: string): { encoder: string; decoder: str
   return { encoder: `${r.slice(0, at)}-encoder`, decoder: `${r.slice(0, at)}-decoder`, version: r.slice(at + 1) };
 }
 
+/**
+ * Significant digits of the latent range in a frame: the range then costs ~8 bytes of JSON instead
+ * of ~18 (a 128-value latent frame is ~260 bytes), and widening it by ≤ 1e-6 of its magnitude
+ * changes the 8-bit step by far less than the step's own 1/510 of the range.
+ */
+const RANGE_DIGITS = 6;
+
+/** `v` to `digits` significant decimals, rounded down (dir −1) or up (+1), so it still bounds `v`. */
+export function roundOutward(v: number, digits: number, dir: -1 | 1): number {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const unit = 10 ** (Math.floor(Math.log10(Math.abs(v))) - digits + 1);
+  let r = Number(((dir < 0 ? Math.floor(v / unit) : Math.ceil(v / unit)) * unit).toPrecision(digits + 1));
+  if (dir < 0 ? r > v : r < v) r = Number((r + dir * unit).toPrecision(digits + 1));
+  return r;
+}
+
 const REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}@[0-9A-Za-z.+-]{1,64}$/;
 
 function checkRef(ref: string | undefined): string {
@@ -82,7 +98,10 @@ export const learned: Codec = {
     const n = batchOf(x, r.sampleShape, ref);
     const z = await r.encode!({ dims: [n, ...r.sampleShape], data: x.data });
     requireFinite(z.data, `learned codec ${ref} latent`);
-    const { min, max } = range(z.data);
+    const r0 = range(z.data);
+    // the range travels as short decimals (JSON in every frame) widened to still hold every value
+    const min = roundOutward(r0.min, RANGE_DIGITS, -1);
+    const max = roundOutward(r0.max, RANGE_DIGITS, 1);
     const q = quantizer(LATENT_BITS, min, max);
     const levels = new Uint8Array(z.data.length);
     for (let i = 0; i < levels.length; i++) levels[i] = quantizeValue(q, z.data[i]!);
