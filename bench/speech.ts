@@ -11,7 +11,7 @@
  *
  *   npm run bench -- speech [--quick] [--speakers N] [--repeats N] [--epochs N] [--latency-runs N] [--kws-noise LO:HI|none]
  *     [--kws-arch cnn|kws-cnn|kws-dscnn] [--kws-lr X] [--kws-schedule SPEC] [--kws-batch N] [--kws-augment LIST|none]
- *     [--kws-standardize coefficient|global]
+ *     [--kws-standardize coefficient|global] [--seeds 0,1,2] [--name NAME]
  *
  * Full run (60 speakers × 3): a few minutes to synthesize once (cached), ~3 min after that on a
  * quiet 2-core machine. --quick: 20 speakers × 2, 3 CNN epochs.
@@ -62,6 +62,10 @@ const { values } = parseArgs({
     // 'coefficient': one mean/std per MFCC coefficient over speech frames (kws.ts); 'global': one over everything
     'kws-standardize': { type: 'string', default: 'coefficient' },
     seed: { type: 'string', default: '0' },
+    // train both models once per seed (comma-separated, e.g. 0,1,2): accuracy as mean ± spread; latency from the first
+    seeds: { type: 'string' },
+    // bench/results/<name>.json (default speech), e.g. to run seeds side by side in separate processes
+    name: { type: 'string', default: 'speech' },
   },
 });
 const quick = values.quick!;
@@ -70,7 +74,10 @@ const repeats = Number(values.repeats ?? (quick ? 2 : 3));
 const epochs = Number(values.epochs ?? (quick ? 3 : 10));
 const latencyRuns = Number(values['latency-runs']);
 const kwsNoise = values['kws-noise'] === 'none' ? null : values['kws-noise']!.split(':').map(Number);
-const seed = Number(values.seed);
+const seeds = (values.seeds ?? values.seed!).split(',').map(Number);
+if (seeds.some((x) => !Number.isInteger(x)))
+  throw new Error(`--seeds: whole numbers separated by commas, got ${values.seeds}`);
+const seed = seeds[0]!;
 const kwsArch = values['kws-arch']!;
 const kwsLr = Number(values['kws-lr']);
 const kwsSchedule = parseSchedule(values['kws-schedule']!);
@@ -114,110 +121,149 @@ const mfccRealtime = speedRounds.sort((a, b) => a - b)[2]!;
 log(`MFCC: ${mfccRealtime.toFixed(0)}× real time (median of 5 passes over ${audioSeconds.toFixed(0)} s of audio)`);
 
 // ---- HMM -----------------------------------------------------------------------------------
-t = performance.now();
-const rec = WordRecognizer.train(data.train, [...DIGITS], { random_state: seed }, (p) =>
-  log(`  HMM '${p.label}': ${p.utterances} utterances, ${p.iterations} EM iterations`),
-);
-const hmmTrainSeconds = (performance.now() - t) / 1000;
-const hmmModel = exportRecognizer(rec);
-const hmmBytes = encodeModel(hmmModel);
-const hmmAccuracy: Record<string, number> = {};
-for (const { snr, split } of testSets) {
-  let right = 0;
-  for (let i = 0; i < split.count; i++)
-    if (rec.predict(split.x.subarray(i * per, (i + 1) * per)) === split.y[i]) right++;
-  hmmAccuracy[snr === null ? 'clean' : `${snr}dB`] = right / split.count;
-}
-// the deployed form must agree: ONNX accuracy on the clean test split through onnxruntime
-const hmmOnnx = await evaluate(hmmModel, { ...featureless(data), shape: [per] }, data.test, {
-  batchSize: 32,
-  inputShape: [per],
-  inputName: 'waveform',
-});
-log(
-  `HMM: ${JSON.stringify(hmmAccuracy)} (ONNX clean ${hmmOnnx.accuracy.toFixed(4)}), trained in ${hmmTrainSeconds.toFixed(1)} s`,
-);
+type Accuracy = Record<string, number>;
+const snrKey = (snr: number | null): string => (snr === null ? 'clean' : `${snr}dB`);
 
 function featureless(d: typeof data): Dataset {
   return { name: d.name, source: d.source, shape: d.shape, classes: d.classes, train: d.train, test: d.test };
+}
+
+/** One HMM recognizer trained with this seed (k-means of the mixtures): accuracy per SNR, the deployed form's. */
+async function trainHmm(s: number) {
+  const start = performance.now();
+  const rec = WordRecognizer.train(data.train, [...DIGITS], { random_state: s }, (p) =>
+    log(`  HMM '${p.label}': ${p.utterances} utterances, ${p.iterations} EM iterations`),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const model = exportRecognizer(rec);
+  const accuracy: Accuracy = {};
+  for (const { snr, split } of testSets) {
+    let right = 0;
+    for (let i = 0; i < split.count; i++)
+      if (rec.predict(split.x.subarray(i * per, (i + 1) * per)) === split.y[i]) right++;
+    accuracy[snrKey(snr)] = right / split.count;
+  }
+  // the deployed form must agree: ONNX accuracy on the clean test split through onnxruntime
+  const onnx = await evaluate(model, { ...featureless(data), shape: [per] }, data.test, {
+    batchSize: 32,
+    inputShape: [per],
+    inputName: 'waveform',
+  });
+  log(
+    `HMM seed ${s}: ${JSON.stringify(accuracy)} (ONNX clean ${onnx.accuracy.toFixed(4)}), trained in ${seconds.toFixed(1)} s`,
+  );
+  return { rec, bytes: encodeModel(model), accuracy, onnxAccuracy: onnx.accuracy, seconds };
 }
 
 // ---- neural keyword spotter on the same features ---------------------------------------------
 // the windows, noise copies and per-coefficient standardization `verge train --arch kws-*` uses (data/audio/kws.ts)
 const fopts = featureOptions();
 const dim = 39;
-const kws = kwsData(
-  { ...featureless(data), preprocessing: { kind: 'audio', sampleRate: data.sampleRate, samples: per } },
-  {
-    frames: KWS_FRAMES,
-    features: fopts,
-    seed,
-    ...(kwsNoise ? { noiseSnr: kwsNoise as [number, number] } : {}),
-  },
-);
 const kwsFeatures = (waveform: Float32Array): Float32Array => kwsWindow(waveform, KWS_FRAMES, fopts, plan);
-const kwsTrain = kws.dataset.train;
 const kwsTests = testSets.map(({ snr, split }) => ({ snr, split: kwsWindows(split, per, KWS_FRAMES, fopts) }));
-const kwsData_: Dataset = { ...kws.dataset, test: kwsTests[0]!.split };
-const cnn = buildArchitecture(kwsArch, {
-  inputShape: kwsData_.shape,
-  classes: 10,
-  seed,
-  standardize: kwsStandardize === 'global' ? meanStd(kwsTrain.x) : kws.standardize,
-});
-t = performance.now();
-const session = await TrainingSession.create(cnn, {
-  loss: 'cross-entropy',
-  optimizer: { kind: 'adam', lr: kwsLr },
-  threads: 2,
-  seed,
-});
-const kwsAugment = kwsAugmentSpec
-  ? augmenter(parseAugment(kwsAugmentSpec), {
-      shape: kwsData_.shape,
-      classes: 10,
-      seed,
-      loss: 'cross-entropy',
-      what: 'MFCC windows',
-    })
-  : undefined;
-const fitted = await fit(session, kwsData_, {
-  epochs,
-  batchSize: kwsBatch,
-  seed,
-  schedule: kwsSchedule,
-  ...(kwsAugment ? { callbacks: [kwsAugment] } : {}),
-  onEpochEnd: (r) =>
-    log(
-      `  CNN epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${(r.accuracy ?? 0).toFixed(4)} ${r.samples_per_sec} samples/s`,
-    ),
-});
-const cnnTrainSeconds = (performance.now() - t) / 1000;
-const cnnFeatureModel = session.exportModel();
-await session.release();
-// deployable like the HMM: the ONNX speech front end in front of the CNN, so agents take the WAV file
-const cnnModel = withSpeechFrontEnd(cnnFeatureModel, {
-  features: fopts,
-  frames: KWS_FRAMES,
-  sampleRate: data.sampleRate,
-  labels: [...DIGITS],
-});
-const cnnBytes = encodeModel(cnnModel);
-const cnnAccuracy: Record<string, number> = {};
-for (const { snr, split } of kwsTests) {
-  const r = await evaluate(cnnFeatureModel, kwsData_, split, { batchSize: 100, inputShape: kwsData_.shape });
-  cnnAccuracy[snr === null ? 'clean' : `${snr}dB`] = r.accuracy;
-}
-// the deployed form (waveform in) on the clean test split through onnxruntime
-const cnnOnnx = await evaluate(cnnModel, { ...featureless(data), shape: [per] }, data.test, {
-  batchSize: 32,
-  inputShape: [per],
-  inputName: 'waveform',
-});
-log(
-  `CNN: ${JSON.stringify(cnnAccuracy)}, trained in ${cnnTrainSeconds.toFixed(1)} s (${fitted.samples_per_sec} samples/s)`,
-);
 
+/** One keyword spotter trained by `fit` with this seed (initialization, noise copies, shuffling, augmentation). */
+async function trainKws(s: number) {
+  const kws = kwsData(
+    { ...featureless(data), preprocessing: { kind: 'audio', sampleRate: data.sampleRate, samples: per } },
+    { frames: KWS_FRAMES, features: fopts, seed: s, ...(kwsNoise ? { noiseSnr: kwsNoise as [number, number] } : {}) },
+  );
+  const kwsData_: Dataset = { ...kws.dataset, test: kwsTests[0]!.split };
+  const cnn = buildArchitecture(kwsArch, {
+    inputShape: kwsData_.shape,
+    classes: 10,
+    seed: s,
+    standardize: kwsStandardize === 'global' ? meanStd(kws.dataset.train.x) : kws.standardize,
+  });
+  const start = performance.now();
+  const session = await TrainingSession.create(cnn, {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam', lr: kwsLr },
+    threads: 2,
+    seed: s,
+  });
+  const augment = kwsAugmentSpec
+    ? augmenter(parseAugment(kwsAugmentSpec), {
+        shape: kwsData_.shape,
+        classes: 10,
+        seed: s,
+        loss: 'cross-entropy',
+        what: 'MFCC windows',
+      })
+    : undefined;
+  const fitted = await fit(session, kwsData_, {
+    epochs,
+    batchSize: kwsBatch,
+    seed: s,
+    schedule: kwsSchedule,
+    ...(augment ? { callbacks: [augment] } : {}),
+    onEpochEnd: (r) =>
+      log(
+        `  CNN epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${(r.accuracy ?? 0).toFixed(4)} ${r.samples_per_sec} samples/s`,
+      ),
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const featureModel = session.exportModel();
+  await session.release();
+  // deployable like the HMM: the ONNX speech front end in front of the CNN, so agents take the WAV file
+  const model = withSpeechFrontEnd(featureModel, {
+    features: fopts,
+    frames: KWS_FRAMES,
+    sampleRate: data.sampleRate,
+    labels: [...DIGITS],
+  });
+  const accuracy: Accuracy = {};
+  for (const { snr, split } of kwsTests) {
+    const r = await evaluate(featureModel, kwsData_, split, { batchSize: 100, inputShape: kwsData_.shape });
+    accuracy[snrKey(snr)] = r.accuracy;
+  }
+  // the deployed form (waveform in) on the clean test split through onnxruntime
+  const onnx = await evaluate(model, { ...featureless(data), shape: [per] }, data.test, {
+    batchSize: 32,
+    inputShape: [per],
+    inputName: 'waveform',
+  });
+  log(
+    `CNN seed ${s}: ${JSON.stringify(accuracy)}, trained in ${seconds.toFixed(1)} s (${fitted.samples_per_sec} samples/s)`,
+  );
+  return {
+    bytes: encodeModel(model),
+    accuracy,
+    onnxAccuracy: onnx.accuracy,
+    seconds,
+    samplesPerSec: fitted.samples_per_sec,
+    trainUtterances: kws.dataset.train.count,
+  };
+}
+
+const hmmRuns: Awaited<ReturnType<typeof trainHmm>>[] = [];
+const cnnRuns: Awaited<ReturnType<typeof trainKws>>[] = [];
+for (const s of seeds) {
+  hmmRuns.push(await trainHmm(s));
+  cnnRuns.push(await trainKws(s));
+}
+/** Mean, sample standard deviation, min and max of each SNR's accuracy over the seeds. */
+function acrossSeeds(runs: { accuracy: Accuracy }[]) {
+  return Object.fromEntries(
+    testSets.map(({ snr }) => {
+      const v = runs.map((r) => r.accuracy[snrKey(snr)]!);
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+      return [snrKey(snr), { mean: round(mean, 4), sd: round(sd, 4), min: Math.min(...v), max: Math.max(...v) }];
+    }),
+  ) as Record<string, { mean: number; sd: number; min: number; max: number }>;
+}
+const hmmAcross = acrossSeeds(hmmRuns);
+const cnnAcross = acrossSeeds(cnnRuns);
+const meanAccuracy = (a: typeof hmmAcross): Accuracy =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.mean]));
+const hmmAccuracy = meanAccuracy(hmmAcross);
+const cnnAccuracy = meanAccuracy(cnnAcross);
+const meanOf = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+// the models served for latency: the first seed's
+const rec = hmmRuns[0]!.rec;
+const hmmBytes = hmmRuns[0]!.bytes;
+const cnnBytes = cnnRuns[0]!.bytes;
 // ---- latency per utterance through an agent's local API, interleaved --------------------------
 const served = new ServedModels();
 const api = buildLocalApi({ served, stats: new InferenceStats() });
@@ -290,7 +336,7 @@ const figures = {
       optimizer: `adam ${kwsLr}`,
       schedule: values['kws-schedule'],
       batch: kwsBatch,
-      train_utterances: kwsTrain.count,
+      train_utterances: cnnRuns[0]!.trainUtterances,
       feature_augmentation: kwsAugmentSpec ?? 'none',
       noise_augmentation: kwsNoise
         ? `one copy of each training utterance with white noise at a uniform SNR in ${kwsNoise[0]}..${kwsNoise[1]} dB`
@@ -298,23 +344,28 @@ const figures = {
     },
     noise: 'seeded white Gaussian noise over the whole recording, scaled to the SNR over the speech',
     quick,
-    seed,
+    seeds,
   },
   mfcc_realtime_factor: round(mfccRealtime, 1),
   hmm: {
+    // mean over the seeds; across_seeds: mean, sd, min, max; per_seed: each run
     accuracy: hmmAccuracy,
-    onnx_clean_accuracy: hmmOnnx.accuracy,
+    across_seeds: hmmAcross,
+    per_seed: hmmRuns.map((r, i) => ({ seed: seeds[i], accuracy: r.accuracy, onnx_clean_accuracy: r.onnxAccuracy })),
+    onnx_clean_accuracy: meanOf(hmmRuns.map((r) => r.onnxAccuracy)),
     model_bytes: hmmBytes.length,
-    train_seconds: round(hmmTrainSeconds, 2),
+    train_seconds: round(meanOf(hmmRuns.map((r) => r.seconds)), 2),
     agent_latency_ms: hmmLatency,
     agent_input: 'the WAV file (audio/wav), front end inside the ONNX model',
   },
   cnn: {
     accuracy: cnnAccuracy,
+    across_seeds: cnnAcross,
+    per_seed: cnnRuns.map((r, i) => ({ seed: seeds[i], accuracy: r.accuracy, onnx_clean_accuracy: r.onnxAccuracy })),
     model_bytes: cnnBytes.length,
-    train_seconds: round(cnnTrainSeconds, 2),
-    onnx_clean_accuracy: cnnOnnx.accuracy,
-    train_samples_per_sec: fitted.samples_per_sec,
+    train_seconds: round(meanOf(cnnRuns.map((r) => r.seconds)), 2),
+    onnx_clean_accuracy: meanOf(cnnRuns.map((r) => r.onnxAccuracy)),
+    train_samples_per_sec: round(meanOf(cnnRuns.map((r) => r.samplesPerSec)), 1),
     agent_latency_ms: cnnLatency,
     typescript_feature_ms: stats(cnnFeatureMs),
     agent_input: 'the WAV file (audio/wav), front end inside the ONNX model (the same as the HMM)',
@@ -323,32 +374,37 @@ const figures = {
   meets_targets: {
     hmm_clean: hmmAccuracy.clean! >= TARGETS.hmm_clean_accuracy,
     neural_at_least_hmm: cnnAccuracy.clean! >= hmmAccuracy.clean!,
+    neural_at_least_hmm_every_seed: cnnRuns.every((r, i) => r.accuracy.clean! >= hmmRuns[i]!.accuracy.clean!),
     mfcc_speed: mfccRealtime >= TARGETS.mfcc_realtime_factor,
   },
 };
-const path = writeResult('speech', figures);
+const path = writeResult(values.name!, figures);
 const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+/** "mean% ± sd" over the seeds (just the figure for one seed). */
+const cell = (a: typeof hmmAcross, key: string): string =>
+  seeds.length > 1 ? `${pct(a[key]!.mean)} ± ${(100 * a[key]!.sd).toFixed(1)}` : pct(a[key]!.mean);
 printTable(
   ['model', 'clean', '10 dB', '0 dB', 'bytes', 'train s', 'agent p50 ms'],
   [
     [
       `HMM (${rec.models[0]!.n_components} states × 2 Gaussians)`,
-      pct(hmmAccuracy.clean),
-      pct(hmmAccuracy['10dB']),
-      pct(hmmAccuracy['0dB']),
+      cell(hmmAcross, 'clean'),
+      cell(hmmAcross, '10dB'),
+      cell(hmmAcross, '0dB'),
       hmmBytes.length,
-      round(hmmTrainSeconds, 1),
+      round(meanOf(hmmRuns.map((r) => r.seconds)), 1),
       hmmLatency.p50_ms,
     ],
     [
       `${kwsArch} keyword spotter (fit)`,
-      pct(cnnAccuracy.clean),
-      pct(cnnAccuracy['10dB']),
-      pct(cnnAccuracy['0dB']),
+      cell(cnnAcross, 'clean'),
+      cell(cnnAcross, '10dB'),
+      cell(cnnAcross, '0dB'),
       cnnBytes.length,
-      round(cnnTrainSeconds, 1),
+      round(meanOf(cnnRuns.map((r) => r.seconds)), 1),
       cnnLatency.p50_ms,
     ],
   ],
 );
+if (seeds.length > 1) console.log(`accuracy: mean ± sample sd over seeds ${seeds.join(', ')}; per seed in the JSON`);
 console.log(`MFCC ${round(mfccRealtime, 0)}× real time on one core; wrote ${path}`);
