@@ -152,8 +152,9 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       instanceId: broker ? `bench-${process.pid}` : undefined,
       tickMs: 250,
       // 10,000 enrollments from one address, as fast as the cloud takes them: the per-address
-      // limit of unauthenticated requests (rate-limit.ts) would pace them at 20/s
-      rateLimits: { anonymousPerSecond: 1e6, anonymousBurst: 1e6 },
+      // limit of unauthenticated requests (rate-limit.ts) would pace them at 20/s, and the admin
+      // key's (burst 1,000) would refuse the 10,000 enrollment tokens it creates first
+      rateLimits: { anonymousPerSecond: 1e6, anonymousBurst: 1e6, operatorPerSecond: 1e6, operatorBurst: 1e6 },
     });
     const { url, mqttUrl } = await cp.start({ port: 0 });
     log(`[${kind}] control plane ${url}, broker ${mqttUrl}`);
