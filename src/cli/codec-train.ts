@@ -41,7 +41,7 @@ import {
 } from '../nn/index.ts';
 import { dataInputs, type Model, type Node } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
-import { fit, TrainingSession, type LossTerm } from '../train/index.ts';
+import { countTop1, fit, TrainingSession, type LossTerm } from '../train/index.ts';
 
 /** 2× upsampling by a learned 4×4 transposed convolution (stride 2, pads 1): [C, H, W] → [F, 2H, 2W]. */
 class ConvTranspose2x extends Layer {
@@ -366,13 +366,7 @@ export async function accuracy(s: Session, x: Float32Array, y: Int32Array, shape
     const out = await s.run({
       [s.inputNames[0]!]: { dtype: 'float32', dims: [n, ...shape], data: x.slice(at * per, (at + n) * per) },
     });
-    const logits = Object.values(out)[0]!;
-    const k = logits.data.length / n;
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (Number(logits.data[i * k + c]) > Number(logits.data[i * k + best])) best = c;
-      if (best === y[at + i]) correct++;
-    }
+    correct += countTop1(Object.values(out)[0]!.data as ArrayLike<number>, y, n, at);
   }
   return correct / Math.max(1, y.length);
 }

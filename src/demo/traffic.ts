@@ -4,17 +4,12 @@ import type { EdgeAgent } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
+import { countTop1, top1Accuracy } from '../train/index.ts';
 import { quantile, type DemoReporter } from './reporter.ts';
 
 /** One Fashion-MNIST image per request. */
 const IMAGE_DIMS = [1, 1, 28, 28];
 const IMAGE_SIZE = 28 * 28;
-
-function argmax(scores: ArrayLike<number>, from = 0, n = scores.length): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (scores[from + j]! > scores[from + best]!) best = j;
-  return best;
-}
 
 /** Accuracy of a model on the first `n` test images, run locally (the number the agents should match). */
 export async function localAccuracy(model: Model, data: Dataset, n: number): Promise<number> {
@@ -23,10 +18,7 @@ export async function localAccuracy(model: Model, data: Dataset, n: number): Pro
     const x = Float32Array.from(data.test.x.subarray(0, n * IMAGE_SIZE));
     const out = await s.run({ [s.inputNames[0]!]: { dtype: 'float32', dims: [n, 1, 28, 28], data: x } });
     const logits = Object.values(out)[0]!.data as Float32Array;
-    const classes = logits.length / n;
-    let correct = 0;
-    for (let i = 0; i < n; i++) if (argmax(logits, i * classes, classes) === data.test.y[i]) correct++;
-    return correct / n;
+    return top1Accuracy(logits, data.test.y, n);
   } finally {
     await s.release();
   }
@@ -78,7 +70,7 @@ export async function evaluateAgent(agent: EdgeAgent, model: string, data: Datas
     const r = await predictImage(agent, model, input, data, i);
     times.push(performance.now() - t0);
     served = r.model;
-    if (argmax(Object.values(r.outputs)[0]!.data) === data.test.y[i]) correct++;
+    correct += countTop1(Object.values(r.outputs)[0]!.data, data.test.y, 1, i);
     bar.update(i + 1);
   }
   bar.stop();
