@@ -39,4 +39,4 @@ export const FINETUNE_LR = 1e-4;
  * fixture fine-tuned either way stays at 91.7%.
  */
 export const FILTER_FINETUNE_LR = 1e-3;
-export const FILTER_FINETUNE_SCHEDULE: ScheduleSpec = Object.freeze({ kind: 'cosine' });
+export const FILTER_FINETUNE_SCHEDULE: Readonly<ScheduleSpec> = Object.freeze({ kind: 'cosine' });

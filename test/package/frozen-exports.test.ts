@@ -15,9 +15,15 @@
  * (`import * as ort`) cannot be changed by its importers; the module itself is walked if it is ours.
  * Another package's module object (onnxruntime-node's, held by the runtime backend) is that
  * package's, not verge's.
+ *
+ * Readonly by type too: for every data property and array element reachable from a layer's
+ * index.ts, a generated file assigns it to itself, and the type checker must refuse each assignment
+ * (TS2540 read-only property, TS2542 readonly index).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import ortNode from 'onnxruntime-node';
 import { z } from 'zod';
@@ -90,6 +96,27 @@ function mutableParts(value: unknown, path: string, seen: WeakSet<object>, out: 
   return out;
 }
 
+const access = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`);
+
+/** `x.p = x.p;` for each data property, `x[0] = x[0];` for each array, reachable from value. */
+function selfAssignments(value: unknown, expr: string, seen: WeakSet<object>, out: string[]): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof FrozenMap) {
+    for (const [k, v] of value)
+      if (typeof k === 'string') selfAssignments(v, `${expr}.get(${JSON.stringify(k)})!`, seen, out);
+  } else if (Array.isArray(value)) {
+    if (value.length > 0) out.push(`  ${expr}[0] = ${expr}[0];`);
+    value.forEach((v, i) => selfAssignments(v, `${expr}[${i}]`, seen, out));
+  } else if (isPlainData(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'function') continue;
+      out.push(`  ${expr}${access(k)} = ${expr}${access(k)};`);
+      selfAssignments(v, `${expr}${access(k)}`, seen, out);
+    }
+  }
+}
+
 async function exportsOf(entry: string): Promise<Record<string, unknown>> {
   return (await import(join(SRC, entry))) as Record<string, unknown>;
 }
@@ -118,6 +145,42 @@ describe('nothing mutable is exported', () => {
     for (const f of MODULES)
       for (const [name, value] of Object.entries(await exportsOf(f))) mutableParts(value, `${f}:${name}`, seen, found);
     expect(found).toEqual([]);
+  }, 300_000);
+
+  it('every table reachable from the public API is readonly by type', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verge-readonly-'));
+    try {
+      const file = join(dir, 'assign.ts');
+      const layers = ENTRIES.filter((e) => e !== 'index.ts').map((e) => e.split('/')[0]!);
+      const statements: string[] = [];
+      for (const layer of layers)
+        for (const [name, value] of Object.entries(await exportsOf(`${layer}/index.ts`)))
+          selfAssignments(value, `L_${layer}.${name}`, new WeakSet(), statements);
+      const imports = layers.map((l) => `import * as L_${l} from ${JSON.stringify(join(SRC, l, 'index.ts'))};`);
+      writeFileSync(file, [...imports, 'export function never(): void {', ...statements, '}', ''].join('\n'));
+      expect(statements.length).toBeGreaterThan(500);
+      const config = ts.getParsedCommandLineOfConfigFile(
+        join(ROOT, 'tsconfig.json'),
+        {},
+        {
+          ...ts.sys,
+          onUnRecoverableConfigFileDiagnostic: () => undefined,
+        },
+      )!;
+      const program = ts.createProgram([file], { ...config.options, noEmit: true });
+      const sf = program.getSourceFile(file)!;
+      const refused = new Set(
+        program
+          .getSemanticDiagnostics(sf)
+          .filter((d) => d.code === 2540 || d.code === 2542)
+          .map((d) => sf.getLineAndCharacterOfPosition(d.start!).line),
+      );
+      const first = imports.length + 1;
+      const writable = statements.filter((_, i) => !refused.has(first + i)).map((st) => st.split(' = ')[0]);
+      expect(writable).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it('the walk finds what it is meant to find', () => {

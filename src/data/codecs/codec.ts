@@ -46,12 +46,12 @@ export interface CodecContext {
 
 export interface Codec {
   /** Registry name, as in the codec frame and `--codec name[:option]`. */
-  name: string;
-  lossy: boolean;
+  readonly name: string;
+  readonly lossy: boolean;
   /** One line for `verge codec list`. */
-  summary: string;
+  readonly summary: string;
   /** What the `:option` part means, e.g. 'bits (1-16, default 8)'. */
-  option?: string;
+  readonly option?: string;
   encode(x: FloatTensor, option: string | undefined, ctx: CodecContext): Promise<Encoded>;
   decode(dims: number[], params: CodecParams, payload: Uint8Array, ctx: CodecContext): Promise<Float32Array>;
 }

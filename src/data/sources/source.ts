@@ -78,13 +78,13 @@ export type FormatOption = Exclude<
 
 export interface DataSource {
   /** Registry name, also the file name: 'idx' lives in sources/idx.ts. */
-  name: string;
+  readonly name: string;
   /** One line for `--help` and docs: what this source reads. */
-  summary: string;
+  readonly summary: string;
   /** Built-in dataset names this source answers to (no path involved). */
-  names?: readonly string[];
+  readonly names?: readonly string[];
   /** Format options this source understands. */
-  options?: readonly FormatOption[];
+  readonly options?: readonly FormatOption[];
   /** Whether this source reads `target`: cheap checks only (extension, folder listing, magic bytes). */
   claims(target: DataTarget, opts: SourceOptions): boolean;
   /** Read the target. The result carries a `report`; limits may be applied here or by the caller. */

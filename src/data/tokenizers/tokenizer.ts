@@ -32,10 +32,10 @@ export interface TokenizerTrainOptions {
 
 export interface Tokenizer {
   /** Registry name, also the file name: 'word' lives in tokenizers/word.ts. */
-  name: string;
-  summary: string;
+  readonly name: string;
+  readonly summary: string;
   /** Default vocabulary size for this kind. */
-  defaultVocabSize: number;
+  readonly defaultVocabSize: number;
   train(texts: readonly string[], opts: TokenizerTrainOptions): TokenizerState;
   /** A reusable encoder for a trained state (may cache per word). */
   encoder(state: TokenizerState): (text: string) => number[];

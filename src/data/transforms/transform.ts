@@ -35,42 +35,42 @@ export interface AugmentBatch {
 
 export interface TransformArg {
   /** Value when the spec gives none (`flip`), and the accepted range. */
-  default: number;
-  min: number;
-  max: number;
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
   /** Meaning of the number, for --help and errors. */
-  unit: string;
+  readonly unit: string;
 }
 
 interface BaseTransform {
   /** Registry name, also the file name: 'rotate' lives in transforms/rotate.ts. */
-  name: string;
-  summary: string;
-  arg: TransformArg;
+  readonly name: string;
+  readonly summary: string;
+  readonly arg: TransformArg;
   /** Needs image samples [channels, height, width]. */
-  imageOnly: boolean;
+  readonly imageOnly: boolean;
   /**
    * Needs rows: samples [rows, width] or [channels, rows, width] (series windows, speech feature
    * windows, images); pixel transforms then get the sample's geometry as an Image (channels 1 for
    * [rows, width]).
    */
-  rows?: boolean;
+  readonly rows?: boolean;
 }
 
 export interface AffineTransform extends BaseTransform {
-  kind: 'affine';
+  readonly kind: 'affine';
   /** This transform's map for one image (centre-relative maps use width/height), drawing from `rng`. */
   matrix(arg: number, rng: () => number, width: number, height: number): Affine;
 }
 
 export interface PixelTransform extends BaseTransform {
-  kind: 'pixel';
+  readonly kind: 'pixel';
   /** Change one sample in place (`per` values at `offset`; images also get their geometry). */
   apply(arg: number, rng: () => number, x: Float32Array, offset: number, per: number, image?: Image): void;
 }
 
 export interface BatchTransform extends BaseTransform {
-  kind: 'batch';
+  readonly kind: 'batch';
   apply(arg: number, rng: () => number, batch: AugmentBatch): void;
 }
 

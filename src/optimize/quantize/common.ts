@@ -52,7 +52,7 @@ export interface QuantParams {
 }
 
 /** Integer limits of the quantized element types verge emits. */
-export const QRANGE: Record<'uint8' | 'int8', { lo: number; hi: number }> = deepFreeze({
+export const QRANGE: Readonly<Record<'uint8' | 'int8', { readonly lo: number; readonly hi: number }>> = deepFreeze({
   uint8: { lo: 0, hi: 255 },
   int8: { lo: -128, hi: 127 },
 });

@@ -5,7 +5,7 @@ import type { BuiltinName } from '../schema.ts';
 
 export interface TfliteImporter {
   /** The TFLite builtin operator. */
-  builtin: BuiltinName;
+  readonly builtin: BuiltinName;
   /** Emit ONNX nodes computing the operator's outputs and `ctx.define` them. */
   convert(ctx: ImportContext, op: TfliteOperator): void;
 }

@@ -20,7 +20,7 @@ import { isStatic, type ShapeMap, type ValueShape } from '../shapes.ts';
 import { DEFAULT_FORMULATIONS, type Formulations } from './formulations.ts';
 
 export interface GradRule {
-  op: string;
+  readonly op: string;
   /** Gradients of the inputs (index-aligned with node.inputs; undefined = none / not needed). */
   grad?: (ctx: GradContext) => (string | undefined)[];
   /** Training-mode forward: emit replacement nodes producing node.outputs. */
