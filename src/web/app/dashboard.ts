@@ -13,6 +13,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import {
   FL_PATHS,
   FlJobsResponse,
+  isTerminalDeploymentState,
   type FlJob,
   Deployment,
   DeploymentsResponse,
@@ -317,7 +318,7 @@ function Deployments({
         ${d.deployments.map((dep) => {
           const loaded = dep.devices.filter((x) => x.state === 'loaded').length;
           const canary = dep.devices.filter((x) => x.canary);
-          const terminal = ['succeeded', 'failed', 'rolled_back', 'superseded'].includes(dep.state);
+          const terminal = isTerminalDeploymentState(dep.state);
           return html`<tr data-deployment=${dep.id} data-state=${dep.state}>
             <td>
               ${dep.model}@${dep.version}${dep.previous_version ? html`<br /><span class="muted">from ${dep.previous_version}</span>` : ''}
