@@ -33,14 +33,35 @@ function cpuFlags(): string[] {
   }
 }
 
+/** Debian's python3, the one with python3-torch (a `python3` earlier on PATH, e.g. pyenv's, has no torch). */
+export const PYTHON = '/usr/bin/python3';
+
 /**
- * Python and torch versions of the comparison interpreter: Debian's /usr/bin/python3 (the one with
- * python3-torch; a `python3` earlier on PATH, e.g. pyenv's, has no torch). Undefined without it.
+ * Pinned by this machine's environment. The PyTorch baselines run without them (the brief: same
+ * results, much faster here): pass `env: torchEnv()` to the python process and record
+ * `pytorch_env: pytorchEnvRecord()` in the result.
  */
+export const OPENBLAS_PINS = Object.freeze(['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const);
+
+export function torchEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of OPENBLAS_PINS) delete env[k];
+  return env;
+}
+
+export function pytorchEnvRecord(): Record<string, unknown> {
+  return {
+    unset: OPENBLAS_PINS,
+    were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
+    why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
+  };
+}
+
+/** Python and torch versions of the comparison interpreter (PYTHON). Undefined without it. */
 export function pythonVersions(): Record<string, string> | undefined {
   try {
     const out = execFileSync(
-      '/usr/bin/python3',
+      PYTHON,
       [
         '-c',
         'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))',

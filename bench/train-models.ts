@@ -31,13 +31,19 @@ import { lowerRecurrentFor } from '../src/train/lower/parameters.ts';
 import { parseFormulations } from '../src/train/grad/formulations.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { peakRssMb } from '../src/cli/output.ts';
-import { machineInfo, printTable, pythonVersions, round, writeResult } from './lib.ts';
+import {
+  PYTHON,
+  machineInfo,
+  printTable,
+  pythonVersions,
+  pytorchEnvRecord,
+  round,
+  torchEnv,
+  writeResult,
+} from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCRIPT = join(here, 'train_models.py');
-const PYTHON = '/usr/bin/python3';
-/** Pinned by this machine's environment; unset for the PyTorch process only (see the header). */
-const OPENBLAS_PINS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
 const LR = 0.01;
 const CLASSES = 10;
 /** Distinct batches cycled through (as train_models.py does). */
@@ -67,12 +73,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function torchEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of OPENBLAS_PINS) delete env[k];
-  return env;
 }
 
 function python(args: string[]): string {
@@ -270,11 +270,7 @@ async function coordinate(): Promise<void> {
         formulations: flag('formulations') ?? 'defaults',
         data: 'seeded standard-normal batches, 10 classes',
         models: Object.fromEntries(models.map((m) => [m, specs[m]])),
-        pytorch_env: {
-          unset: OPENBLAS_PINS,
-          were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
-          why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
-        },
+        pytorch_env: pytorchEnvRecord(),
       },
       results: rows,
     });

@@ -2,7 +2,8 @@
  * Training throughput, verge vs PyTorch, side by side in one run: DESIGN.md's seed CNN, batch 64,
  * Adam (lr 1e-3), 2 threads each, the same Fashion-MNIST batches and the same number of timed
  * steps after a warm-up. Rounds alternate (PyTorch, verge, PyTorch, verge, …) so machine noise
- * hits both; samples/s is the median over rounds. Peak RSS of each process is reported.
+ * hits both; samples/s is the median over rounds. Peak RSS of each process is reported. PyTorch runs
+ * with the machine's OpenBLAS pins unset (bench/lib.ts torchEnv; recorded as pytorch_env).
  *
  *   npm run bench -- train-vs-pytorch [--steps 200] [--warmup 20] [--rounds 2] [--threads 2] [--profile]
  *                                     [--formulations convWeight=patch-gemms,…]
@@ -11,7 +12,6 @@
  * src/train/grad/formulations.ts), timed in the same interleaved rounds as the default.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,29 +20,16 @@ import { TrainingSession } from '../src/train/session.ts';
 import { parseFormulations } from '../src/train/grad/formulations.ts';
 import { seedCnn } from '../test/fixtures/train/models.ts';
 import { peakRssMb } from '../src/cli/output.ts';
-import { machineInfo, printTable, round, writeResult } from './lib.ts';
-
-/** Debian's python3 carries python3-torch; a pyenv shim earlier on PATH may not. */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-function pythonVersions(): Record<string, string> | undefined {
-  try {
-    const out = execFileSync(
-      PYTHON,
-      [
-        '-c',
-        'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))',
-      ],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
-    return JSON.parse(out) as Record<string, string>;
-  } catch {
-    return undefined;
-  }
-}
+import {
+  PYTHON,
+  machineInfo,
+  printTable,
+  pythonVersions,
+  pytorchEnvRecord,
+  round,
+  torchEnv,
+  writeResult,
+} from './lib.ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -149,9 +136,7 @@ async function main(): Promise<void> {
       const out = execFileSync(
         PYTHON,
         ['-c', TORCH_SCRIPT, dir, String(THREADS), String(STEPS), String(WARMUP), String(BATCH)],
-        {
-          encoding: 'utf8',
-        },
+        { encoding: 'utf8', env: torchEnv() },
       );
       const t = JSON.parse(out) as { seconds: number; loss: number; peak_rss_mb: number };
       torch.push({
@@ -198,6 +183,7 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       data: ds.source,
     },
+    pytorch_env: torchAvailable ? pytorchEnvRecord() : null,
     verge: {
       samples_per_sec: round(vSps, 1),
       ms_per_step: round((BATCH * 1000) / vSps, 2),
