@@ -121,10 +121,8 @@ export class CollectionUplink {
     for (const spec of this.host.codecsFor(model) ?? []) {
       const [name, option] = [spec.split(':')[0]!, spec.split(':').slice(1).join(':')];
       if (!cloud.codecs.has(name)) continue;
-      if (
-        name === 'learned' &&
-        (!cloud.learned.has(option) || !(await this.host.codecContext.learned?.(option))?.encode)
-      )
+      const ref = name === 'learned' ? option.replace(/:[0-9]+$/, '') : ''; // learned:<ref>[:bits]
+      if (name === 'learned' && (!cloud.learned.has(ref) || !(await this.host.codecContext.learned?.(ref))?.encode))
         continue;
       return spec;
     }

@@ -2,7 +2,7 @@
  * The learning half of the edge data loop over the real control plane (embedded broker +
  * SQLite) with real Fashion-MNIST images and the trained seed classifier:
  * - a learned codec: its encoder deployed to the agent like any model (signed, verified), items
- *   uploaded as 8-bit latents and decoded in the cloud by the decoder from the registry;
+ *   uploaded as 6-bit latents (`learned:ae@1.0.0:6`) and decoded in the cloud by the decoder from the registry;
  * - collected items labelled by an operator, `verge retrain clf@1.0.0 --with-collected`
  *   publishing clf@1.1.0 with lineage, which the usual canary rollout then deploys;
  * - bad input to retrain ends with one line.
@@ -74,7 +74,7 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     await cloud.waitDeployment(enc.id, ['succeeded']);
     expect((await cloud.admin.get<{ learned: string[] }>(EDGE_LOOP_PATHS.codecs)).learned).toEqual(['ae@1.0.0']);
     await cloud.admin.request('PUT', EDGE_LOOP_PATHS.policy(depId), {
-      collect: { sample_rate: 1, codecs: ['learned:ae@1.0.0', 'lossless'] },
+      collect: { sample_rate: 1, codecs: ['learned:ae@1.0.0:6', 'lossless'] }, // 6-bit latents
     });
     await waitUntil(() => !!agent.loop.collector.policyOf('clf'), 10_000, 'the policy');
     for (let i = 0; i < 10; i++) await classify(agent, data.test.x.subarray(i * 784, (i + 1) * 784));
@@ -89,10 +89,10 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     });
     for (const e of decodeUploadBatch(new Uint8Array(await page.arrayBuffer())).items) {
       if ('error' in e) throw new Error(e.error);
-      // the cloud's decoding = decoder(8-bit latent of encoder(x)), as the same halves compute it here
+      // the cloud's decoding = decoder(6-bit latent of encoder(x)), as the same halves compute it here
       const decoded = (await decodeTensor(e.frame)).data;
       const original = agent.loop.store.get(e.meta.id)!.data;
-      const here = await encodeTensor('learned:ae@1.0.0', { dims: [1, 1, 28, 28], data: original }, local.ctx);
+      const here = await encodeTensor('learned:ae@1.0.0:6', { dims: [1, 1, 28, 28], data: original }, local.ctx);
       expect(maxAbsError((await decodeTensor(here.frame, local.ctx)).data, decoded)).toBeLessThan(1e-5);
       expect(psnr(original, decoded)).toBeGreaterThan(5); // a 1-epoch autoencoder: far from good, far from noise
     }

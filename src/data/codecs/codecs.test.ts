@@ -115,6 +115,17 @@ const CASES: Record<string, Case[]> = {
         expect(psnr(x.data, y)).toBeGreaterThan(20);
       },
     },
+    {
+      spec: 'learned:pool@1.0.0:4',
+      input: image(4),
+      async check(x, y) {
+        // 4-bit latents: within half a 4-bit step (1/15 of the latent range, here ≤ 1) of decoder(latent)
+        const r = poolRunner();
+        const exact = (await r.decode!(await r.encode!(x))).data;
+        expect(maxAbsError(exact, y)).toBeLessThanOrEqual(1 / 15 / 2 + 1e-6);
+        expect(maxAbsError(exact, y)).toBeGreaterThan(1 / 255 / 2);
+      },
+    },
   ],
 };
 
@@ -181,6 +192,20 @@ describe('codec bad input', () => {
     });
     await expect(encodeTensor('learned:nope', image(1), ctx)).rejects.toMatchObject({ code: 'E_BAD_ARGUMENT' });
     await expect(encodeTensor('learned:other@1.0.0', image(1), ctx)).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(encodeTensor('learned:pool@1.0.0:9', image(1), ctx)).rejects.toThrow(/latent bits must be 1-8/);
+    // fewer latent bits: fewer bytes; a frame whose levels exceed its bits is refused
+    const [b8, b4] = [
+      await encodeTensor('learned:pool@1.0.0', image(1), ctx),
+      await encodeTensor('learned:pool@1.0.0:4', image(1), ctx),
+    ];
+    expect(b4.frame.length).toBeLessThan(b8.frame.length);
+    const over = encodeCodecFrame({
+      codec: 'learned',
+      params: { ref: 'pool@1.0.0', bits: 4, min: 0, max: 1, latent: '196' },
+      dims: [1, 1, 28, 28],
+      payload: deflateSync(new Uint8Array(196).fill(16)),
+    });
+    await expect(decodeTensor(over, ctx)).rejects.toThrow(/level 16 exceeds 4-bit latents/);
     await expect(
       encodeTensor('learned:pool@1.0.0', { dims: [1, 3, 28, 28], data: new Float32Array(3 * 784) }, ctx),
     ).rejects.toMatchObject({

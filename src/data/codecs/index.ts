@@ -73,4 +73,4 @@ export async function decodeTensor(
 
 export type { Codec, CodecContext, Encoded, FloatTensor, LearnedCodecRunner } from './codec.ts';
 export { psnr, maxAbsError } from './codec.ts';
-export { LATENT_BITS, learnedCodecModels } from './learned.ts';
+export { LATENT_BITS, learnedCodecModels, parseLearnedOption } from './learned.ts';

@@ -1,8 +1,9 @@
 /**
  * learned: a convolutional autoencoder trained by `verge codec train` (x_c = encoder(x),
  * x ≈ decoder(x_c)). The agent runs the encoder (deployed to it as a signed ONNX model), the
- * latent is quantized to 8 bits over its [min, max] and deflated; the cloud dequantizes and runs the
- * decoder. `--codec learned:<name>@<version>` names the codec model. No error bound is known in
+ * latent is quantized to 8 bits (or `:bits`, 1-8) over its [min, max] and deflated (deflate's
+ * Huffman codes make fewer levels fewer bytes); the cloud dequantizes and runs the decoder.
+ * `--codec learned:<name>@<version>[:bits]` names the codec model. No error bound is known in
  * advance: `verge codec train` reports the reconstruction PSNR and the classifier's accuracy on
  * decoded samples instead.
  */
@@ -22,6 +23,16 @@ import {
 
 /** 8-bit latents: the quantization error (≤ 1/510 of the latent range) is far below the autoencoder's own. */
 export const LATENT_BITS = 8;
+
+/** `<name>@<version>[:bits]` → the codec model's reference and the latent bits (default LATENT_BITS). */
+export function parseLearnedOption(option: string | undefined): { ref: string; bits: number } {
+  const colon = option?.lastIndexOf(':') ?? -1;
+  if (colon < 0) return { ref: checkRef(option), bits: LATENT_BITS };
+  const bits = option!.slice(colon + 1);
+  if (!/^[1-8]$/.test(bits))
+    throw new VergeError('E_BAD_ARGUMENT', `learned codec latent bits must be 1-8, got '${bits}'`);
+  return { ref: checkRef(option!.slice(0, colon)), bits: Number(bits) };
+}
 /**
  * The registry models of learned codec `name@version`: `verge codec train` publishes the encoder
  * as `<name>-encoder@<version>` (deployed to agents like any model: signed, verified) and the
@@ -91,9 +102,9 @@ export const learned: Codec = {
   name: 'learned',
   lossy: true,
   summary: 'autoencoder: the agent sends an 8-bit latent from the encoder, the cloud decodes (verge codec train)',
-  option: 'the codec model, <name>@<version>',
+  option: 'the codec model, <name>@<version>[:latent bits 1-8, default 8]',
   async encode(x, option, ctx) {
-    const ref = checkRef(option);
+    const { ref, bits } = parseLearnedOption(option);
     const r = await runner(ref, ctx, 'encode');
     const n = batchOf(x, r.sampleShape, ref);
     const z = await r.encode!({ dims: [n, ...r.sampleShape], data: x.data });
@@ -102,11 +113,11 @@ export const learned: Codec = {
     // the range travels as short decimals (JSON in every frame) widened to still hold every value
     const min = roundOutward(r0.min, RANGE_DIGITS, -1);
     const max = roundOutward(r0.max, RANGE_DIGITS, 1);
-    const q = quantizer(LATENT_BITS, min, max);
+    const q = quantizer(bits, min, max);
     const levels = new Uint8Array(z.data.length);
     for (let i = 0; i < levels.length; i++) levels[i] = quantizeValue(q, z.data[i]!);
     return {
-      params: { ref, bits: LATENT_BITS, min, max, latent: z.dims.slice(1).join(',') },
+      params: { ref, bits, min, max, latent: z.dims.slice(1).join(',') },
       payload: deflateSync(levels, { level: 9 }),
       errorBound: null,
     };
@@ -114,8 +125,9 @@ export const learned: Codec = {
   async decode(dims, params, payload, ctx) {
     const ref = checkRef(typeof params.ref === 'string' ? params.ref : undefined);
     const r = await runner(ref, ctx, 'decode');
-    if (numParam(params, 'bits', 'learned') !== LATENT_BITS)
-      throw new VergeError('E_DATA_INVALID', `learned codec frame has bits=${params.bits}; expected ${LATENT_BITS}`);
+    const bits = numParam(params, 'bits', 'learned');
+    if (!Number.isInteger(bits) || bits < 1 || bits > LATENT_BITS)
+      throw new VergeError('E_DATA_INVALID', `learned codec frame has bits=${params.bits}; expected 1-${LATENT_BITS}`);
     const latent = String(params.latent ?? '')
       .split(',')
       .map(Number);
@@ -128,10 +140,14 @@ export const learned: Codec = {
         'E_SHAPE_MISMATCH',
         `learned codec ${ref} decodes samples [${r.sampleShape.join(', ')}]; the frame says [${dims.join(', ')}]`,
       );
-    const q = quantizer(LATENT_BITS, numParam(params, 'min', 'learned'), numParam(params, 'max', 'learned'));
+    const q = quantizer(bits, numParam(params, 'min', 'learned'), numParam(params, 'max', 'learned'));
     const levels = inflateExact(payload, n * elementCount(latent), 'learned');
     const z = new Float32Array(levels.length);
-    for (let i = 0; i < z.length; i++) z[i] = dequantizeValue(q, levels[i]!);
+    for (let i = 0; i < z.length; i++) {
+      if (levels[i]! > q.levels)
+        throw new VergeError('E_DATA_INVALID', `learned codec frame: level ${levels[i]} exceeds ${bits}-bit latents`);
+      z[i] = dequantizeValue(q, levels[i]!);
+    }
     const y = await r.decode!({ dims: [n, ...latent], data: z });
     if (y.data.length !== elementCount(dims))
       throw new VergeError(
