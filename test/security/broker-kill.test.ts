@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, expect, it } from 'vitest';
+import type { DeviceVerb } from '../../src/protocol/index.ts';
+import { IN_PROCESS_VERBS, startEmbeddedBroker } from '../../src/cloud/broker.ts';
 import { CloudClient } from '../../src/cloud/index.ts';
 import { enroll } from '../../src/edge/enrollment.ts';
 import {
@@ -126,3 +128,52 @@ it('kill -9 under a telemetry flood loses no acknowledged message', async () => 
     `${lost.length} of ${acked.length} acknowledged records lost (${sent} sent, ${stored.size} stored)`,
   ).toEqual([]);
 }, 180_000);
+
+it('telemetry handed over in process is acknowledged after deliver() and not routed on', async () => {
+  // routing it would only reach nobody (the control plane does not subscribe to it), and under
+  // a 10,000-device flood aedes' queue drained such deliveries by recursion until the stack overflowed
+  expect(IN_PROCESS_VERBS).toContain('telemetry');
+  const delivered: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const service = { username: 'svc', password: 'svc-password-0123456789' };
+  const broker = await startEmbeddedBroker({
+    service,
+    acceptingDevices: () => true,
+    authenticateDevice: async () => true,
+    deliver: async (deviceId: string, verb: DeviceVerb) => {
+      await gate;
+      delivered.push(`${deviceId}/${verb}`);
+    },
+  });
+  const listener = await mqtt.connectAsync(broker.url, { ...service, clientId: 'svc', reconnectPeriod: 0 });
+  const device = await mqtt.connectAsync(broker.url, {
+    clientId: 'dev-0123456789ab',
+    username: 'dev-0123456789ab',
+    password: 'x',
+    reconnectPeriod: 0,
+  });
+  try {
+    const routed: string[] = [];
+    listener.on('message', (topic) => routed.push(topic));
+    await listener.subscribeAsync(['verge/v1/dev/+/telemetry', 'verge/v1/dev/+/heartbeat'], { qos: 1 });
+    let acked = 0;
+    const sends = Array.from({ length: 10 }, () =>
+      device
+        .publishAsync(deviceTopic('dev-0123456789ab', 'telemetry'), Buffer.from('{}'), { qos: 1 })
+        .then(() => acked++),
+    );
+    await sleep(300);
+    expect(acked).toBe(0); // not acknowledged before deliver() settled
+    release();
+    await Promise.all(sends);
+    expect(delivered).toHaveLength(10);
+    await device.publishAsync(deviceTopic('dev-0123456789ab', 'heartbeat'), Buffer.from('{}'), { qos: 1 });
+    await waitUntil(() => routed.length > 0, 5000, 'the heartbeat routed');
+    expect(routed).toEqual([deviceTopic('dev-0123456789ab', 'heartbeat')]); // no telemetry routed
+  } finally {
+    device.end(true);
+    listener.end(true);
+    await broker.close();
+  }
+});
