@@ -1,7 +1,8 @@
 /**
  * Registry of FL strategies: one file per strategy (STYLE.md), one entry here. A spec names a
  * strategy and its main parameters: `fedavg`, `fedavgm[:β]`, `fedprox[:μ]`, `fedadam[:η]`,
- * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `krum[:f]`, `multi-krum[:f[:m]]`;
+ * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `meamed[:f]`, `krum[:f]`,
+ * `multi-krum[:f[:m]]`;
  * Modifiers after `+`, applied to the updates in the order written before the strategy aggregates:
  * `+clip[:K]` norm-bounds each update to K × the round's median norm (norm-bound.ts), `+bucket[:s]`
  * averages random buckets of s updates (bucketing.ts). E.g. `median+bucket`, `trimmed-mean:0.2+clip`.
@@ -16,6 +17,7 @@ import { FedAvgM } from './fedavgm.ts';
 import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
 import { Krum } from './krum.ts';
+import { MeanAroundMedian } from './mean-around-median.ts';
 import { Median } from './median.ts';
 import { DEFAULT_NORM_BOUND, NormBounded } from './norm-bound.ts';
 import { Bucketed, DEFAULT_BUCKET_SIZE } from './bucketing.ts';
@@ -82,6 +84,12 @@ export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new FrozenMap(
       'coordinate-wise mean without the β largest and smallest (default β 0.2; robust)',
       ['beta'],
       ([beta], b) => new TrimmedMean({ ...b, ...(beta !== undefined ? { beta } : {}) }),
+    ),
+    entry(
+      'meamed',
+      'coordinate-wise mean of the n − f values closest to the median (default f 2; robust)',
+      ['byzantine'],
+      ([f], b) => new MeanAroundMedian({ ...b, ...(f !== undefined ? { byzantine: f } : {}) }),
     ),
     entry(
       'krum',

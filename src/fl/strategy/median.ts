@@ -20,14 +20,17 @@ export function coordinateWise(results: readonly FitResult[], reduce: (sorted: F
   return out;
 }
 
+/** Median of a sorted column: the middle value, or the mean of the two middle ones. */
+export function medianOfSorted(s: Float64Array): number {
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
 export class Median extends FedAvg {
   override readonly name = 'median';
   override readonly linear = false;
 
   protected override combine(results: readonly FitResult[]): Float32Array {
-    return coordinateWise(results, (s) => {
-      const h = s.length >> 1;
-      return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-    });
+    return coordinateWise(results, medianOfSorted);
   }
 }

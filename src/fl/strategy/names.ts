@@ -11,6 +11,7 @@ export const STRATEGY_NAMES = Object.freeze([
   'fedadagrad',
   'median',
   'trimmed-mean',
+  'meamed',
   'krum',
   'multi-krum',
 ] as const);

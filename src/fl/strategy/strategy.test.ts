@@ -90,6 +90,40 @@ const CASES: Record<string, () => void> = {
     ].map((u, i) => fit(`c${i}`, u, 10));
     near(agg(createStrategy('trimmed-mean:0.2'), [0, 0], r), [3, 1]);
   },
+  meamed: () => {
+    // f = 1 of 5: median of [1, 2, 3, 4, 100] is 3, the farthest value (100) goes → mean(1, 2, 3, 4) = 2.5
+    // (trimmed mean would also drop the honest 1); [−50, 0, 1, 2, 3]: median 1, −50 goes → mean 1.5
+    const r = [
+      [1, -50],
+      [2, 0],
+      [100, 1],
+      [3, 2],
+      [4, 3],
+    ].map((u, i) => fit(`c${i}`, u, 10));
+    near(agg(createStrategy('meamed:1'), [0, 0], r), [2.5, 1.5]);
+    // f = 2 (default): median 3 → keep the 3 closest [2, 3, 4] → 3; [0, 1, 2] → 1
+    near(agg(createStrategy('meamed'), [0, 0], r), [3, 1]);
+    // even n = 4, f = 1: [0, 1, 2, 10] median 1.5 → drop 10 → mean(0, 1, 2) = 1; tie |0−1.5| = |3−1.5| drops the upper end
+    near(
+      agg(
+        createStrategy('meamed:1'),
+        [0],
+        [0, 1, 2, 10].map((v, i) => fit(`c${i}`, [v])),
+      ),
+      [1],
+    );
+    near(
+      agg(
+        createStrategy('meamed:1'),
+        [0],
+        [0, 1, 2, 3].map((v, i) => fit(`c${i}`, [v])),
+      ),
+      [1],
+    );
+    expect(() =>
+      agg(createStrategy('meamed:2'), [0], [fit('a', [0]), fit('b', [1]), fit('c', [2]), fit('d', [3])]),
+    ).toThrow(/needs more than 2f = 4 updates, got 4/);
+  },
   krum: () => {
     // 1-D updates 0, 1, 2, 10, 11 with f = 1 → n − f − 2 = 2 nearest. Squared distances to the two
     // nearest: 0 → 1 + 4 = 5; 1 → 1 + 1 = 2; 2 → 1 + 4 = 5; 10 → 1 + 64 = 65; 11 → 1 + 81 = 82.
