@@ -164,8 +164,8 @@ try {
   const listed = await op.get<ModelsResponse>(HTTP_PATHS.model(done.published!.name));
   const mv = listed.models[0]!.versions.find((v) => v.version === done.published!.version)!;
   const published = decodeModel(await op.download(mv.variants[0]!.sha256));
-  const testAccuracy = await localAccuracy(published, data, data.test.count);
-  const startAccuracy = await localAccuracy(model, data, data.test.count);
+  const testAccuracy = await localAccuracy(published, data, data.test.count).then((a) => a.accuracy);
+  const startAccuracy = await localAccuracy(model, data, data.test.count).then((a) => a.accuracy);
 
   const path = writeResult(values.name!, {
     config: {

@@ -22,7 +22,7 @@ import { VergeError } from '../errors.ts';
 import { loadModel } from '../onnx/index.ts';
 import type { Model } from '../onnx/browser.ts';
 import { canaryRollout, rolloutSummary, type RolloutSummary } from './rollout.ts';
-import { deviceShards, federatedRoundTrip, FL_SAMPLES, type FederatedSummary } from './federated.ts';
+import { deviceShards, federatedRoundTrip, FL_NEW_CLASS, FL_SAMPLES, type FederatedSummary } from './federated.ts';
 import { QuickstartOperator, STEP_TIMEOUT_MS } from './operator.ts';
 import { evaluateAgent, localAccuracy } from './traffic.ts';
 import {
@@ -272,11 +272,15 @@ export async function runQuickstart(
     const data = split?.central ?? loaded;
     report.note(
       `  ${data.source}: ${data.train.count} train / ${data.test.count} test images` +
-        (split ? `; ${split.shards.map((d) => d.train.count).join(' + ')} more held by the devices` : ''),
+        (split
+          ? `; ${split.shards.map((d) => d.train.count).join(' + ')} more held by the devices` +
+            ` (only they hold class ${FL_NEW_CLASS}${data.classNames?.[FL_NEW_CLASS] ? ` '${data.classNames[FL_NEW_CLASS]}'` : ''})`
+          : ''),
     );
     const prepared = await prepareModel(opts, data, trainSteps, report, step);
     report.note(`  model: ${prepared.note}`);
-    const localAcc = await localAccuracy(prepared.model, data, data.test.count);
+    const startAccuracy = await localAccuracy(prepared.model, data, data.test.count);
+    const localAcc = startAccuracy.accuracy;
     report.note(`  local test accuracy on ${data.test.count} images: ${(localAcc * 100).toFixed(1)}%`);
 
     step('making variants (static int8, fp16) and publishing them, signed');
@@ -294,7 +298,7 @@ export async function runQuickstart(
           agents,
           split.shards,
           data,
-          { name: MODEL_NAME, version: MODEL_VERSION, localAccuracy: localAcc },
+          { name: MODEL_NAME, version: MODEL_VERSION, accuracy: startAccuracy },
           { rounds: flRounds, calibrationSamples: CALIBRATION_SAMPLES },
           report,
           step,

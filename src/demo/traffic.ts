@@ -11,14 +11,31 @@ import { quantile, type DemoReporter } from './reporter.ts';
 const IMAGE_DIMS = [1, 1, 28, 28];
 const IMAGE_SIZE = 28 * 28;
 
+/** A model's accuracy on the first `n` test images, overall and per class (null: no image of the class). */
+export interface LocalAccuracy {
+  accuracy: number;
+  perClass: (number | null)[];
+}
+
 /** Accuracy of a model on the first `n` test images, run locally (the number the agents should match). */
-export async function localAccuracy(model: Model, data: Dataset, n: number): Promise<number> {
+export async function localAccuracy(model: Model, data: Dataset, n: number): Promise<LocalAccuracy> {
   const s = await Session.create(model, { threads: 2 });
   try {
     const x = Float32Array.from(data.test.x.subarray(0, n * IMAGE_SIZE));
     const out = await s.run({ [s.inputNames[0]!]: { dtype: 'float32', dims: [n, 1, 28, 28], data: x } });
     const logits = Object.values(out)[0]!.data as Float32Array;
-    return top1Accuracy(logits, data.test.y, n);
+    const classes = logits.length / n;
+    const seen = new Array<number>(classes).fill(0);
+    const right = new Array<number>(classes).fill(0);
+    for (let i = 0; i < n; i++) {
+      const y = data.test.y[i]!;
+      seen[y]!++;
+      right[y]! += countTop1(logits.subarray(i * classes, (i + 1) * classes), data.test.y, 1, i);
+    }
+    return {
+      accuracy: top1Accuracy(logits, data.test.y, n),
+      perClass: seen.map((c, k) => (c ? right[k]! / c : null)),
+    };
   } finally {
     await s.release();
   }

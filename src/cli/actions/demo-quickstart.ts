@@ -15,6 +15,7 @@ interface QuickstartCliOptions {
 
 function humanSummary(s: QuickstartSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const pctOrNa = (x: number | null) => (x === null ? 'n/a' : pct(x));
   const fl = s.federated;
   const served = fl ? `${fl.published.name}@${fl.published.version}` : `${s.model.name}@${s.model.version}`;
   const variants = fl?.variants ?? s.model.variants;
@@ -30,6 +31,7 @@ function humanSummary(s: QuickstartSummary): string {
       ? [
           `  federated: job ${fl.job}, ${fl.rounds} ${fl.strategy} rounds over ${fl.devices.map((d) => d.samples).join('/')} device images (${fl.partition}) in ${fl.job_seconds} s, ${fl.uplink_bytes} update bytes up`,
           `           device hold-out accuracy ${held.map(pct).join(' → ')}; local test accuracy ${pct(fl.test_accuracy_local_before)} → ${pct(fl.test_accuracy_local)}`,
+          `           class ${fl.new_class.index}${fl.new_class.name ? ` '${fl.new_class.name}'` : ''} (only on the devices, ${fl.new_class.device_samples} images): ${pctOrNa(fl.new_class.test_accuracy_before)} → ${pctOrNa(fl.new_class.test_accuracy)} of its test images`,
           `           published ${served} (parent ${fl.published.parent}); rollout ${rollout(fl.deployment)}`,
         ]
       : []),
