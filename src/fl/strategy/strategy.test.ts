@@ -40,6 +40,15 @@ function fedOptCase(name: string, v: (v0: number, d2: number) => number): void {
   near(w, expected, 1e-5);
 }
 
+/** Five 2-D updates, one outlier per coordinate: [1, 2, 100, 3, 4] and [−50, 0, 1, 2, 3]. */
+const OUTLIERS = [
+  [1, -50],
+  [2, 0],
+  [100, 1],
+  [3, 2],
+  [4, 3],
+].map((u, i) => fit(`c${i}`, u, 10));
+
 const CASES: Record<string, () => void> = {
   fedavg: () => {
     near(agg(createStrategy('fedavg'), [1, 2], TWO), [1.25, 3.5]); // global + [0.25, 1.5]
@@ -81,25 +90,13 @@ const CASES: Record<string, () => void> = {
   },
   'trimmed-mean': () => {
     // β = 0.2 of 5 → drop one each end: [1, 2, 3, 4, 100] → mean(2, 3, 4) = 3; [−50, 0, 1, 2, 3] → 1
-    const r = [
-      [1, -50],
-      [2, 0],
-      [100, 1],
-      [3, 2],
-      [4, 3],
-    ].map((u, i) => fit(`c${i}`, u, 10));
+    const r = OUTLIERS;
     near(agg(createStrategy('trimmed-mean:0.2'), [0, 0], r), [3, 1]);
   },
   meamed: () => {
     // f = 1 of 5: median of [1, 2, 3, 4, 100] is 3, the farthest value (100) goes → mean(1, 2, 3, 4) = 2.5
     // (trimmed mean would also drop the honest 1); [−50, 0, 1, 2, 3]: median 1, −50 goes → mean 1.5
-    const r = [
-      [1, -50],
-      [2, 0],
-      [100, 1],
-      [3, 2],
-      [4, 3],
-    ].map((u, i) => fit(`c${i}`, u, 10));
+    const r = OUTLIERS;
     near(agg(createStrategy('meamed:1'), [0, 0], r), [2.5, 1.5]);
     // f = 2 (default): median 3 → keep the 3 closest [2, 3, 4] → 3; [0, 1, 2] → 1
     near(agg(createStrategy('meamed'), [0, 0], r), [3, 1]);
