@@ -7,3 +7,5 @@ export { TFLITE_IMPORTERS, type TfliteImporter } from './ops/index.ts';
 export function isTflite(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && String.fromCharCode(bytes[4]!, bytes[5]!, bytes[6]!, bytes[7]!) === 'TFL3';
 }
+export { onnxToTflite, unexportableOperators, type TfliteExportOptions } from './export.ts';
+export { writeTflite, type TfliteGraphOut, type TfliteTensorOut, type TfliteOperatorOut } from './write.ts';

@@ -1,0 +1,402 @@
+/**
+ * ONNX operators verge exports to TFLite builtins, one record each (the mirror of ./ops/). Adding
+ * an operator = a record here; test/tflite/export.test.ts round-trips models through them.
+ */
+import { VergeError } from '../errors.ts';
+import { deepFreeze } from '../frozen.ts';
+import type { Attribute, Node } from '../onnx/browser.ts';
+import { NHWC_FROM_NCHW, type ExportContext } from './export-context.ts';
+import {
+  ACTIVATION,
+  BUILTIN,
+  CONCATENATION_OPTIONS,
+  CONV_2D_OPTIONS,
+  DEPTHWISE_CONV_2D_OPTIONS,
+  ELEMENTWISE_OPTIONS,
+  FULLY_CONNECTED_OPTIONS,
+  OPTIONS_TYPE,
+  PADDING,
+  POOL_2D_OPTIONS,
+  REDUCER_OPTIONS,
+  RESHAPE_OPTIONS,
+  SOFTMAX_OPTIONS,
+} from './schema.ts';
+
+export interface TfliteExporter {
+  /** The ONNX operator (default domain). */
+  readonly onnx: string;
+  export(ctx: ExportContext, node: Node): void;
+}
+
+function attr(node: Node, name: string): Attribute | undefined {
+  return node.attributes[name];
+}
+function intAttr(node: Node, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a && a.type === 'int' ? a.value : fallback;
+}
+function intsAttr(node: Node, name: string): number[] | undefined {
+  const a = attr(node, name);
+  return a && a.type === 'ints' ? a.value : undefined;
+}
+function floatAttr(node: Node, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a && a.type === 'float' ? a.value : fallback;
+}
+function unsupported(node: Node, why: string): VergeError {
+  return new VergeError('E_UNSUPPORTED', `${node.opType} '${node.name || node.outputs[0]}': ${why}`);
+}
+function imageInput(ctx: ExportContext, node: Node) {
+  const x = ctx.value(node.inputs[0]!);
+  if (!x.nhwc) throw unsupported(node, 'TFLite export needs a 4-D image input (N, C, H, W)');
+  return x;
+}
+const int8 = (slot: number, value: number) => ({ slot, kind: 'int8' as const, value });
+const int32 = (slot: number, value: number) => ({ slot, kind: 'int32' as const, value });
+
+/**
+ * TFLite's SAME or VALID for ONNX pads, or undefined when neither matches (TF SAME pads the
+ * total (ceil(in/stride) - 1)·stride + (kernel - 1)·dilation + 1 - in, the odd one at the end).
+ */
+function tflitePadding(node: Node, input: number[], kernel: number[], strides: number[], dilations: number[]) {
+  const autoPad = attr(node, 'auto_pad');
+  const mode = autoPad?.type === 'string' ? autoPad.value : 'NOTSET';
+  if (mode === 'VALID') return PADDING.VALID;
+  if (mode === 'SAME_UPPER') return PADDING.SAME;
+  const pads = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+  if (mode === 'NOTSET' && pads.every((p) => p === 0)) return PADDING.VALID;
+  const same = input.map((size, i) => {
+    const total = Math.max(
+      0,
+      (Math.ceil(size / strides[i]!) - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - size,
+    );
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  });
+  if (mode === 'NOTSET' && same.every(([b, e], i) => pads[i] === b && pads[i + 2] === e)) return PADDING.SAME;
+  return undefined;
+}
+
+function window(node: Node, input: number[]) {
+  const kernel = intsAttr(node, 'kernel_shape')!;
+  const strides = intsAttr(node, 'strides') ?? [1, 1];
+  const dilations = intsAttr(node, 'dilations') ?? [1, 1];
+  return { kernel, strides, dilations, padding: tflitePadding(node, input.slice(2), kernel, strides, dilations) };
+}
+
+/** Conv → CONV_2D (group 1) or DEPTHWISE_CONV_2D (group = input channels). Other pads: a PAD first. */
+const conv: TfliteExporter = {
+  onnx: 'Conv',
+  export(ctx, node) {
+    let x = imageInput(ctx, node).index;
+    const xShape = ctx.shape(node.inputs[0]!);
+    const w = ctx.constant(node.inputs[1]!);
+    const [outC, inPerGroup, kh, kw] = w.dims as [number, number, number, number];
+    const group = intAttr(node, 'group', 1);
+    const win = window(node, xShape);
+    win.kernel = [kh, kw];
+    let padding = win.padding;
+    if (padding === undefined) {
+      const p = intsAttr(node, 'pads')!;
+      const paddings = ctx.intConstant(`${node.outputs[0]}_paddings`, [4, 2], [0, 0, p[0]!, p[2]!, p[1]!, p[3]!, 0, 0]);
+      const padded = ctx.scratch(`${node.outputs[0]}_padded`, [
+        xShape[0]!,
+        xShape[2]! + p[0]! + p[2]!,
+        xShape[3]! + p[1]! + p[3]!,
+        xShape[1]!,
+      ]);
+      ctx.emit(BUILTIN.PAD, [x, paddings], [padded], { type: OPTIONS_TYPE.PadOptions, fields: [] });
+      x = padded;
+      padding = PADDING.VALID;
+    }
+    const bias = node.inputs[2]
+      ? ctx.permutedConstant(node.inputs[2])
+      : ctx.floatConstant(`${node.outputs[0]}_bias`, [outC], new Float32Array(outC));
+    const common = [int8(0, padding), int32(1, win.strides[1]!), int32(2, win.strides[0]!)];
+    const y = ctx.define(node.outputs[0]!, true);
+    if (group === 1) {
+      const weights = ctx.permutedConstant(node.inputs[1]!, [0, 2, 3, 1]);
+      const fields = [
+        ...common,
+        int8(CONV_2D_OPTIONS.activation, ACTIVATION.NONE),
+        int32(CONV_2D_OPTIONS.dilationW, win.dilations[1]!),
+        int32(CONV_2D_OPTIONS.dilationH, win.dilations[0]!),
+      ];
+      ctx.emit(
+        BUILTIN.CONV_2D,
+        [x, weights, bias],
+        [y],
+        { type: OPTIONS_TYPE.Conv2DOptions, fields },
+        CONV_2D_OPTIONS.activation,
+      );
+    } else if (group === xShape[1] && inPerGroup === 1) {
+      const weights = ctx.permutedConstant(node.inputs[1]!, [1, 2, 3, 0]);
+      const O = DEPTHWISE_CONV_2D_OPTIONS;
+      const fields = [
+        ...common,
+        int32(O.depthMultiplier, outC / group),
+        int8(O.activation, ACTIVATION.NONE),
+        int32(O.dilationW, win.dilations[1]!),
+        int32(O.dilationH, win.dilations[0]!),
+      ];
+      ctx.emit(
+        BUILTIN.DEPTHWISE_CONV_2D,
+        [x, weights, bias],
+        [y],
+        { type: OPTIONS_TYPE.DepthwiseConv2DOptions, fields },
+        O.activation,
+      );
+    } else throw unsupported(node, `grouped convolution (group ${group}) other than depthwise`);
+  },
+};
+
+function pool(onnx: 'MaxPool' | 'AveragePool', builtin: number): TfliteExporter {
+  return {
+    onnx,
+    export(ctx, node) {
+      const x = imageInput(ctx, node).index;
+      const win = window(node, ctx.shape(node.inputs[0]!));
+      if (intAttr(node, 'ceil_mode', 0) !== 0 || win.dilations.some((d) => d !== 1))
+        throw unsupported(node, 'ceil_mode and dilations have no TFLite equivalent');
+      if (win.padding === undefined || (win.padding === PADDING.SAME && intAttr(node, 'count_include_pad', 0) !== 0))
+        throw unsupported(node, 'pads other than TFLite SAME/VALID (excluding padding from averages)');
+      const O = POOL_2D_OPTIONS;
+      const fields = [
+        int8(O.padding, win.padding),
+        int32(O.strideW, win.strides[1]!),
+        int32(O.strideH, win.strides[0]!),
+        int32(O.filterW, win.kernel[1]!),
+        int32(O.filterH, win.kernel[0]!),
+        int8(O.activation, ACTIVATION.NONE),
+      ];
+      const y = ctx.define(node.outputs[0]!, true);
+      ctx.emit(builtin, [x], [y], { type: OPTIONS_TYPE.Pool2DOptions, fields }, O.activation);
+    },
+  };
+}
+
+/** MEAN over NHWC axes (constant int32 axes tensor). */
+function mean(ctx: ExportContext, node: Node, x: { index: number; nhwc: boolean }, axes: number[], keep: boolean) {
+  const rank = ctx.shape(node.inputs[0]!).length;
+  const norm = axes.map((a) => (a < 0 ? a + rank : a));
+  const tflAxes = x.nhwc ? norm.map((a) => NHWC_FROM_NCHW.indexOf(a)) : norm;
+  // without keepdims an NHWC mean keeps NHWC's dim order: fine only if it equals NCHW's
+  const rest = (x.nhwc ? [...NHWC_FROM_NCHW] : []).filter((d) => !norm.includes(d));
+  if (x.nhwc && !keep && rest.some((d, i) => i > 0 && d < rest[i - 1]!))
+    throw unsupported(node, 'a mean that leaves channels before spatial dims');
+  const axesT = ctx.intConstant(`${node.outputs[0]}_axes`, [tflAxes.length], tflAxes);
+  const y = ctx.define(node.outputs[0]!, x.nhwc && keep);
+  ctx.emit(BUILTIN.MEAN, [x.index, axesT], [y], {
+    type: OPTIONS_TYPE.ReducerOptions,
+    fields: [{ slot: REDUCER_OPTIONS.keepDims, kind: 'bool', value: keep }],
+  });
+}
+
+const reduceMean: TfliteExporter = {
+  onnx: 'ReduceMean',
+  export(ctx, node) {
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? ctx.ints(node.inputs[1]) : [...Array(rank).keys()]);
+    mean(ctx, node, ctx.value(node.inputs[0]!), axes, intAttr(node, 'keepdims', 1) === 1);
+  },
+};
+
+const globalAveragePool: TfliteExporter = {
+  onnx: 'GlobalAveragePool',
+  export: (ctx, node) => mean(ctx, node, imageInput(ctx, node), [2, 3], true),
+};
+
+/** Gemm (alpha = beta = 1, no transA) and MatMul by a constant → FULLY_CONNECTED with [out, in] weights. */
+function fullyConnected(onnx: 'Gemm' | 'MatMul'): TfliteExporter {
+  return {
+    onnx,
+    export(ctx, node) {
+      if (floatAttr(node, 'alpha', 1) !== 1 || floatAttr(node, 'beta', 1) !== 1 || intAttr(node, 'transA', 0) !== 0)
+        throw unsupported(node, 'alpha, beta and transA other than 1, 1, 0');
+      const x = ctx.value(node.inputs[0]!, { flattened: true });
+      if (ctx.shape(node.inputs[0]!).length !== 2) throw unsupported(node, 'only 2-D inputs are exported');
+      const w = ctx.constant(node.inputs[1]!);
+      // ONNX B is [in, out] unless transB: TFLite wants [out, in]
+      const transB = onnx === 'Gemm' && intAttr(node, 'transB', 0) === 1;
+      let { values, shape } = transB ? { values: w.values, shape: w.dims } : permuteConst(w.values, w.dims, [1, 0]);
+      if (x.flatFrom) ({ values, shape } = hwcColumns(values, shape, x.flatFrom));
+      const weights = ctx.floatConstant(node.inputs[1]!, shape, values);
+      const inputs = [x.index, weights];
+      if (node.inputs[2]) {
+        const c = ctx.constant(node.inputs[2]);
+        if (c.values.length !== shape[0]) throw unsupported(node, 'a bias other than one value per output');
+        inputs.push(ctx.floatConstant(node.inputs[2], [shape[0]!], c.values));
+      }
+      const O = FULLY_CONNECTED_OPTIONS;
+      const fields = [int8(O.activation, ACTIVATION.NONE), int8(O.weightsFormat, 0)];
+      const y = ctx.define(node.outputs[0]!, false);
+      ctx.emit(
+        BUILTIN.FULLY_CONNECTED,
+        inputs,
+        [y],
+        { type: OPTIONS_TYPE.FullyConnectedOptions, fields },
+        O.activation,
+      );
+    },
+  };
+}
+
+function permuteConst(values: Float32Array, shape: number[], perm: number[]) {
+  const out = new Float32Array(values.length);
+  const [r, c] = shape as [number, number];
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = values[i * c + j]!;
+  return { values: out, shape: perm.map((p) => shape[p]!) };
+}
+
+/** Reorder the columns of [out, C·H·W] weights (CHW order) to HWC order, for an NHWC flattening. */
+function hwcColumns(values: Float32Array, shape: number[], [c, h, w]: [number, number, number]) {
+  const [out, n] = shape as [number, number];
+  const r = new Float32Array(values.length);
+  for (let o = 0; o < out; o++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) r[o * n + (y * w + x) * c + ch] = values[o * n + (ch * h + y) * w + x]!;
+  return { values: r, shape };
+}
+
+/** Flatten / Reshape (constant shape) → RESHAPE; an NHWC image flattens in HWC order (see export-context.ts). */
+function reshapeTo(ctx: ExportContext, node: Node): void {
+  const x = ctx.value(node.inputs[0]!);
+  const inShape = ctx.shape(node.inputs[0]!);
+  const out = ctx.shape(node.outputs[0]!);
+  const spatial = x.nhwc && (inShape[2] !== 1 || inShape[3] !== 1);
+  if (spatial && (out.length !== 2 || out[0] !== inShape[0]))
+    throw unsupported(node, 'reshaping an image other than flattening it per sample');
+  const shapeT = ctx.intConstant(`${node.outputs[0]}_shape`, [out.length], out);
+  const flatFrom = spatial ? ([inShape[1]!, inShape[2]!, inShape[3]!] as [number, number, number]) : undefined;
+  const y = ctx.define(node.outputs[0]!, false, flatFrom ? { flatFrom } : {});
+  ctx.emit(BUILTIN.RESHAPE, [x.index, shapeT], [y], {
+    type: OPTIONS_TYPE.ReshapeOptions,
+    fields: [{ slot: RESHAPE_OPTIONS.newShape, kind: 'int32Vector', value: out }],
+  });
+}
+
+/** Add / Mul: a constant operand beside an NHWC image is broadcast to rank 4 and permuted. */
+function binary(onnx: 'Add' | 'Mul', builtin: number, options: number): TfliteExporter {
+  return {
+    onnx,
+    export(ctx, node) {
+      const computed = node.inputs.filter((i) => !ctx.isConstant(i)).map((i) => ctx.value(i));
+      const nhwc = computed.some((v) => v.nhwc);
+      if (computed.some((v) => v.nhwc !== nhwc)) throw unsupported(node, 'mixing image and non-image operands');
+      const inputs = node.inputs.map((i) => {
+        if (!ctx.isConstant(i) || !nhwc) return ctx.value(i).index;
+        const dims = ctx.shape(i);
+        const rank4 = [...Array<number>(4 - dims.length).fill(1), ...dims];
+        return ctx.permutedConstant(i, [...NHWC_FROM_NCHW], rank4);
+      });
+      const y = ctx.define(node.outputs[0]!, nhwc);
+      const fields = [int8(ELEMENTWISE_OPTIONS.activation, ACTIVATION.NONE)];
+      ctx.emit(builtin, inputs, [y], { type: options, fields }, ELEMENTWISE_OPTIONS.activation);
+    },
+  };
+}
+
+function unary(onnx: string, builtin: number): TfliteExporter {
+  return {
+    onnx,
+    export(ctx, node) {
+      const x = ctx.value(node.inputs[0]!);
+      const y = ctx.define(node.outputs[0]!, x.nhwc);
+      ctx.emit(builtin, [x.index], [y]);
+    },
+  };
+}
+
+const relu: TfliteExporter = {
+  onnx: 'Relu',
+  export(ctx, node) {
+    if (!ctx.fuseRelu(node.inputs[0]!, node.outputs[0]!)) unary('Relu', BUILTIN.RELU).export(ctx, node);
+  },
+};
+
+const softmax: TfliteExporter = {
+  onnx: 'Softmax',
+  export(ctx, node) {
+    const x = ctx.value(node.inputs[0]!);
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const a = intAttr(node, 'axis', -1);
+    const axis = a < 0 ? a + rank : a;
+    // TFLite's softmax runs over the last axis: NCHW's channels are NHWC's last
+    if (axis !== (x.nhwc ? 1 : rank - 1))
+      throw unsupported(node, `softmax over axis ${a}, not the last (channel) axis`);
+    const y = ctx.define(node.outputs[0]!, x.nhwc);
+    const fields = [{ slot: SOFTMAX_OPTIONS.beta, kind: 'float32' as const, value: 1 }];
+    ctx.emit(BUILTIN.SOFTMAX, [x.index], [y], { type: OPTIONS_TYPE.SoftmaxOptions, fields });
+  },
+};
+
+const concat: TfliteExporter = {
+  onnx: 'Concat',
+  export(ctx, node) {
+    const xs = node.inputs.map((i) => ctx.value(i));
+    const nhwc = xs[0]!.nhwc;
+    if (xs.some((v) => v.nhwc !== nhwc)) throw unsupported(node, 'mixing image and non-image operands');
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const a = intAttr(node, 'axis', 0);
+    const axis = nhwc ? NHWC_FROM_NCHW.indexOf(a < 0 ? a + rank : a) : a < 0 ? a + rank : a;
+    const y = ctx.define(node.outputs[0]!, nhwc);
+    const O = CONCATENATION_OPTIONS;
+    const fields = [int32(O.axis, axis), int8(O.activation, ACTIVATION.NONE)];
+    ctx.emit(
+      BUILTIN.CONCATENATION,
+      xs.map((v) => v.index),
+      [y],
+      { type: OPTIONS_TYPE.ConcatenationOptions, fields },
+      O.activation,
+    );
+  },
+};
+
+const pad: TfliteExporter = {
+  onnx: 'Pad',
+  export(ctx, node) {
+    const mode = attr(node, 'mode');
+    if (mode?.type === 'string' && mode.value !== 'constant') throw unsupported(node, `mode '${mode.value}'`);
+    const value = node.inputs[2] ? ctx.constant(node.inputs[2]).values[0] : floatAttr(node, 'value', 0);
+    if (value !== 0) throw unsupported(node, 'a pad value other than 0');
+    const x = ctx.value(node.inputs[0]!);
+    const p = intsAttr(node, 'pads') ?? ctx.ints(node.inputs[1]!);
+    const rank = p.length / 2;
+    if (p.some((v) => v < 0)) throw unsupported(node, 'negative pads (cropping)');
+    const order = x.nhwc ? [...NHWC_FROM_NCHW] : [...Array(rank).keys()];
+    const paddings = ctx.intConstant(
+      `${node.outputs[0]}_paddings`,
+      [rank, 2],
+      order.flatMap((d) => [p[d]!, p[d + rank]!]),
+    );
+    const y = ctx.define(node.outputs[0]!, x.nhwc);
+    ctx.emit(BUILTIN.PAD, [x.index, paddings], [y], { type: OPTIONS_TYPE.PadOptions, fields: [] });
+  },
+};
+
+const identity = (onnx: string): TfliteExporter => ({
+  onnx,
+  export: (ctx, node) => ctx.alias(node.outputs[0]!, node.inputs[0]!),
+});
+
+export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
+  conv,
+  pool('MaxPool', BUILTIN.MAX_POOL_2D),
+  pool('AveragePool', BUILTIN.AVERAGE_POOL_2D),
+  globalAveragePool,
+  reduceMean,
+  fullyConnected('Gemm'),
+  fullyConnected('MatMul'),
+  { onnx: 'Flatten', export: reshapeTo },
+  { onnx: 'Reshape', export: reshapeTo },
+  binary('Add', BUILTIN.ADD, OPTIONS_TYPE.AddOptions),
+  binary('Mul', BUILTIN.MUL, OPTIONS_TYPE.MulOptions),
+  relu,
+  unary('Sigmoid', BUILTIN.LOGISTIC),
+  unary('Tanh', BUILTIN.TANH),
+  softmax,
+  concat,
+  pad,
+  identity('Identity'),
+  identity('Dropout'),
+]);

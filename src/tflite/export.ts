@@ -1,0 +1,108 @@
+/**
+ * ONNX → TFLite: `onnxToTflite(model)` writes a float32 ONNX model (verge-built CNNs and MLPs:
+ * the operators of ./export-ops.ts) as a .tflite flatbuffer. 4-D image inputs become NHWC (see
+ * ./export-context.ts); the symbolic batch dim is fixed (TFLite tensors have static shapes).
+ * Quantized / non-float models and operators verge does not export are refused in one
+ * E_UNSUPPORTED line naming them all.
+ */
+import { VergeError } from '../errors.ts';
+import { defaultOpset, inferShapes, isDefaultDomain, toposort, type Dim, type Model } from '../onnx/browser.ts';
+import { ExportContext } from './export-context.ts';
+import { TFLITE_EXPORTERS, type TfliteExporter } from './export-ops.ts';
+import { writeTflite } from './write.ts';
+
+export interface TfliteExportOptions {
+  /** The size of a symbolic batch dim (default 1). */
+  batch?: number;
+  /** Names the model in errors. */
+  source?: string;
+}
+
+const BY_OP = new Map<string, TfliteExporter>(TFLITE_EXPORTERS.map((e) => [e.onnx, e]));
+/** Operators that make a model quantized rather than float. */
+const QUANTIZED_OPS = /^(QuantizeLinear|DequantizeLinear|DynamicQuantizeLinear|QLinear.*|.*Integer)$/;
+
+/** ONNX operators of the model verge cannot export to TFLite (each once, `domain::op` outside ONNX's). */
+export function unexportableOperators(model: Model): string[] {
+  const names = new Set<string>();
+  for (const n of model.graph.nodes) {
+    if (!isDefaultDomain(n.domain)) names.add(`${n.domain}::${n.opType}`);
+    else if (!BY_OP.has(n.opType)) names.add(n.opType);
+  }
+  return [...names];
+}
+
+/** Why the model is not a float32 model (undefined when it is). */
+function nonFloat(model: Model): string | undefined {
+  const g = model.graph;
+  const quantOps = [...new Set(g.nodes.filter((n) => QUANTIZED_OPS.test(n.opType)).map((n) => n.opType))];
+  const types = new Set(
+    g.initializers
+      .filter((t) => t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'int32')
+      .map((t) => t.dtype),
+  );
+  for (const v of [...g.inputs, ...g.outputs])
+    if (v.type?.kind === 'tensor' && v.type.dtype !== 'float32') types.add(v.type.dtype);
+  const why = [...quantOps, ...[...types].map((t) => `${t} tensors`)];
+  return why.length ? why.join(', ') : undefined;
+}
+
+function inputShapes(model: Model, batch: number): Map<string, Dim[]> {
+  const initializers = new Set(model.graph.initializers.map((t) => t.name));
+  const shapes = new Map<string, Dim[]>();
+  for (const v of model.graph.inputs) {
+    if (initializers.has(v.name)) continue;
+    const shape = v.type?.kind === 'tensor' ? v.type.shape : undefined;
+    if (!shape) throw new VergeError('E_UNSUPPORTED', `input '${v.name}' has no shape; TFLite needs static shapes`);
+    shapes.set(
+      v.name,
+      shape.map((d, i) => {
+        if (typeof d === 'number') return d;
+        if (i === 0) return batch;
+        throw new VergeError(
+          'E_UNSUPPORTED',
+          `input '${v.name}' has a dynamic dim ${i} ('${d}'); TFLite needs static shapes`,
+        );
+      }),
+    );
+  }
+  return shapes;
+}
+
+export function onnxToTflite(model: Model, opts: TfliteExportOptions = {}): Uint8Array {
+  const source = opts.source ?? 'model.onnx';
+  const notFloat = nonFloat(model);
+  if (notFloat)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${source} is not a float32 model (${notFloat}); verge exports float32 models to TFLite`,
+    );
+  const missing = unexportableOperators(model);
+  if (missing.length)
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${source} uses ONNX operators verge cannot export to TFLite: ${missing.join(', ')}`,
+    );
+  const shapes = inputShapes(model, opts.batch ?? 1);
+  const ctx = new ExportContext(model, inferShapes(model, { inputShapes: shapes }));
+  const inputs = [...shapes.keys()].map((name) => ctx.define(name, ctx.shape(name).length === 4));
+  try {
+    for (const node of toposort(model.graph)) BY_OP.get(node.opType)!.export(ctx, node);
+  } catch (e) {
+    if (e instanceof VergeError) throw new VergeError(e.code, `${source}: ${e.message}`);
+    throw e;
+  }
+  const outputs = model.graph.outputs.map((o) => {
+    const v = ctx.value(o.name, { flattened: true });
+    ctx.tensors[v.index]!.name = o.name;
+    return v.index;
+  });
+  return writeTflite({
+    name: model.graph.name || 'main',
+    description: `verge export (ONNX opset ${defaultOpset(model) ?? '?'}${model.producerName ? `, ${model.producerName}` : ''})`,
+    tensors: ctx.tensors,
+    inputs,
+    outputs,
+    operators: ctx.operators,
+  });
+}
