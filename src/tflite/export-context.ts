@@ -109,12 +109,22 @@ export class ExportContext {
     });
   }
 
-  /** A float32 constant of an initializer, permuted by `perm` (NCHW → NHWC and the like). */
-  permutedConstant(name: string, perm?: number[], shape?: number[]): number {
+  /** A float32 constant of an initializer (its values mapped by `map`), permuted by `perm` (NCHW → NHWC and the like). */
+  permutedConstant(name: string, perm?: number[], shape?: number[], map?: (v: number) => number): number {
     const c = this.constant(name);
     const dims = shape ?? c.dims;
-    const p = perm ? permute(c.values, dims, perm) : { values: c.values, shape: dims };
+    const values = map ? c.values.map(map) : c.values;
+    const p = perm ? permute(values, dims, perm) : { values, shape: dims };
     return this.floatConstant(name, p.shape, p.values);
+  }
+
+  /**
+   * A per-channel constant for an operand whose ONNX channel dim is 1: shape [1, 1, 1, C] beside an
+   * NHWC image, [C, 1, …] (ONNX broadcasting) beside a value of rank `rank` otherwise.
+   */
+  channelConstant(name: string, values: Float32Array, nhwc: boolean, rank: number): number {
+    const shape = nhwc ? [1, 1, 1, values.length] : [values.length, ...Array<number>(Math.max(0, rank - 2)).fill(1)];
+    return this.floatConstant(name, shape, values);
   }
 
   /** A computed float32 tensor for ONNX value `name`, stored NHWC when `nhwc`. */

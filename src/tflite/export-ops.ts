@@ -275,19 +275,28 @@ function reshapeTo(ctx: ExportContext, node: Node): void {
   });
 }
 
-/** Add / Mul: a constant operand beside an NHWC image is broadcast to rank 4 and permuted. */
-function binary(onnx: 'Add' | 'Mul', builtin: number, options: number): TfliteExporter {
+/**
+ * Add / Mul, and Sub / Div by a constant (as ADD of −c, MUL by 1/c): a constant operand beside an
+ * NHWC image is broadcast to rank 4 and permuted.
+ */
+function binary(onnx: string, builtin: number, options: number, map?: (v: number) => number): TfliteExporter {
   return {
     onnx,
     export(ctx, node) {
+      if (map && !ctx.isConstant(node.inputs[1]!)) throw unsupported(node, 'only by a constant second operand');
       const computed = node.inputs.filter((i) => !ctx.isConstant(i)).map((i) => ctx.value(i));
       const nhwc = computed.some((v) => v.nhwc);
       if (computed.some((v) => v.nhwc !== nhwc)) throw unsupported(node, 'mixing image and non-image operands');
-      const inputs = node.inputs.map((i) => {
-        if (!ctx.isConstant(i) || !nhwc) return ctx.value(i).index;
+      const inputs = node.inputs.map((i, k) => {
+        if (!ctx.isConstant(i) || (!nhwc && !map)) return ctx.value(i).index;
         const dims = ctx.shape(i);
-        const rank4 = [...Array<number>(4 - dims.length).fill(1), ...dims];
-        return ctx.permutedConstant(i, [...NHWC_FROM_NCHW], rank4);
+        const rank4 = [...Array<number>(Math.max(0, 4 - dims.length)).fill(1), ...dims];
+        return ctx.permutedConstant(
+          i,
+          nhwc ? [...NHWC_FROM_NCHW] : undefined,
+          nhwc ? rank4 : dims,
+          k === 1 ? map : undefined,
+        );
       });
       const y = ctx.define(node.outputs[0]!, nhwc);
       const fields = [int8(ELEMENTWISE_OPTIONS.activation, ACTIVATION.NONE)];
@@ -306,6 +315,43 @@ function unary(onnx: string, builtin: number): TfliteExporter {
     },
   };
 }
+
+/** BatchNormalization (inference, constant statistics) → MUL by γ/√(σ²+ε), ADD of β − μ·γ/√(σ²+ε). */
+const batchNormalization: TfliteExporter = {
+  onnx: 'BatchNormalization',
+  export(ctx, node) {
+    if (intAttr(node, 'training_mode', 0) !== 0 || node.outputs.length > 1)
+      throw unsupported(node, 'training mode (running statistics outputs)');
+    const x = ctx.value(node.inputs[0]!);
+    const [gamma, beta, mu, variance] = node.inputs.slice(1, 5).map((i) => ctx.constant(i).values);
+    const eps = floatAttr(node, 'epsilon', 1e-5);
+    const scale = gamma!.map((g, c) => g / Math.sqrt(variance![c]! + eps));
+    const shift = beta!.map((b, c) => b - mu![c]! * scale[c]!);
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const out = node.outputs[0]!;
+    const y = ctx.define(out, x.nhwc);
+    const scaled = ctx.scratch(`${out}_scaled`, ctx.tensors[y]!.shape);
+    const none = (type: number) => ({ type, fields: [int8(ELEMENTWISE_OPTIONS.activation, ACTIVATION.NONE)] });
+    const s = ctx.channelConstant(`${out}_scale`, scale, x.nhwc, rank);
+    ctx.emit(BUILTIN.MUL, [x.index, s], [scaled], none(OPTIONS_TYPE.MulOptions));
+    const b = ctx.channelConstant(`${out}_shift`, shift, x.nhwc, rank);
+    ctx.emit(BUILTIN.ADD, [scaled, b], [y], none(OPTIONS_TYPE.AddOptions), ELEMENTWISE_OPTIONS.activation);
+  },
+};
+
+/** Clip to [0, 6] → RELU6, to [0, ∞) → RELU (bounds as attributes or constant inputs). */
+const clip: TfliteExporter = {
+  onnx: 'Clip',
+  export(ctx, node) {
+    const bound = (i: number, name: string, fallback: number) =>
+      node.inputs[i] ? ctx.constant(node.inputs[i]).values[0]! : floatAttr(node, name, fallback);
+    const lo = bound(1, 'min', -Infinity);
+    const hi = bound(2, 'max', Infinity);
+    if (lo !== 0 || (hi !== 6 && hi !== Infinity))
+      throw unsupported(node, `clip to [${lo}, ${hi}] (TFLite: [0, 6] or [0, ∞))`);
+    unary('Clip', hi === 6 ? BUILTIN.RELU6 : BUILTIN.RELU).export(ctx, node);
+  },
+};
 
 const relu: TfliteExporter = {
   onnx: 'Relu',
@@ -391,6 +437,10 @@ export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
   { onnx: 'Reshape', export: reshapeTo },
   binary('Add', BUILTIN.ADD, OPTIONS_TYPE.AddOptions),
   binary('Mul', BUILTIN.MUL, OPTIONS_TYPE.MulOptions),
+  binary('Sub', BUILTIN.ADD, OPTIONS_TYPE.AddOptions, (v) => -v),
+  binary('Div', BUILTIN.MUL, OPTIONS_TYPE.MulOptions, (v) => 1 / v),
+  batchNormalization,
+  clip,
   relu,
   unary('Sigmoid', BUILTIN.LOGISTIC),
   unary('Tanh', BUILTIN.TANH),

@@ -1,12 +1,21 @@
 /**
- * ONNX → TFLite: `onnxToTflite(model)` writes a float32 ONNX model (verge-built CNNs and MLPs:
- * the operators of ./export-ops.ts) as a .tflite flatbuffer. 4-D image inputs become NHWC (see
+ * ONNX → TFLite: `onnxToTflite(model)` writes a float32 ONNX model (verge-built CNNs and MLPs —
+ * cnn, mlp, mobilenet-tiny, kws-dscnn; the operators of ./export-ops.ts) as a .tflite flatbuffer. 4-D image inputs become NHWC (see
  * ./export-context.ts); the symbolic batch dim is fixed (TFLite tensors have static shapes).
  * Quantized / non-float models and operators verge does not export are refused in one
  * E_UNSUPPORTED line naming them all.
  */
 import { VergeError } from '../errors.ts';
-import { defaultOpset, inferShapes, isDefaultDomain, toposort, type Dim, type Model } from '../onnx/browser.ts';
+import {
+  defaultOpset,
+  inferShapes,
+  isDefaultDomain,
+  toposort,
+  type Dim,
+  type Model,
+  type Node,
+  type Tensor,
+} from '../onnx/browser.ts';
 import { ExportContext } from './export-context.ts';
 import { TFLITE_EXPORTERS, type TfliteExporter } from './export-ops.ts';
 import { writeTflite } from './write.ts';
@@ -69,8 +78,23 @@ function inputShapes(model: Model, batch: number): Map<string, Dim[]> {
   return shapes;
 }
 
-export function onnxToTflite(model: Model, opts: TfliteExportOptions = {}): Uint8Array {
+/** The model with its Constant nodes (tensor `value`) made initializers: TFLite has only constant tensors. */
+function constantsAsInitializers(model: Model): Model {
+  const g = model.graph;
+  const isTensorConstant = (n: Node) =>
+    n.opType === 'Constant' && isDefaultDomain(n.domain) && n.attributes.value?.type === 'tensor';
+  const made = g.nodes.filter(isTensorConstant).map((n) => {
+    const t = n.attributes.value!.value as Tensor;
+    return { ...t, name: n.outputs[0]! };
+  });
+  if (made.length === 0) return model;
+  const nodes = g.nodes.filter((n) => !isTensorConstant(n));
+  return { ...model, graph: { ...g, nodes, initializers: [...g.initializers, ...made] } };
+}
+
+export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): Uint8Array {
   const source = opts.source ?? 'model.onnx';
+  const model = constantsAsInitializers(original);
   const notFloat = nonFloat(model);
   if (notFloat)
     throw new VergeError(

@@ -1,6 +1,6 @@
 /**
  * ONNX → TFLite export (`verge export --format tflite`): verge-built float models (the seed CNN,
- * an MLP, a CNN using every exported operator) are written as .tflite, read back by verge's own
+ * an MLP, a CNN using every exported operator, built-in architectures) are written as .tflite, read back by verge's own
  * TFLite importer and run on onnxruntime beside the original ONNX model (max abs difference ≤
  * 1e-4), and run by Arm NN's TFLite executor (Debian python3-pyarmnn), an independent reader of
  * the file, against the same bar. Quantized models and unknown operators give one error line.
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../../src/data/dataset.ts';
 import { readNpy, writeNpy } from '../../src/data/npy.ts';
+import { buildArchitecture } from '../../src/nn/architectures.ts';
 import { GraphBuilder, makeModel } from '../../src/onnx/builder.ts';
 import type { Model } from '../../src/onnx/ir.ts';
 import { saveModel } from '../../src/onnx/io.ts';
@@ -121,7 +122,25 @@ const CASES: [string, () => Model, number[], number][] = [
   ['seed CNN', () => seedCnn(1), [1, 28, 28], 0],
   ['MLP', mlp, [20], 0],
   ['operator zoo CNN', zooCnn, [3, 16, 16], 1],
+  // built-in architectures with in-model standardization (Constant, Sub, Div/Mul), BatchNormalization, Clip (ReLU6)
+  [
+    'mobilenet-tiny',
+    () => arch('mobilenet-tiny', [3, 32, 32], { mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] }),
+    [3, 32, 32],
+    0,
+  ],
+  ['kws-dscnn', () => arch('kws-dscnn', [1, 49, 40], { mean: 0.1, std: 2 }), [1, 49, 40], 0],
+  ['mlp architecture', () => arch('mlp', [1, 28, 28], { mean: 0.5, std: 0.25 }), [1, 28, 28], 0],
 ];
+
+function arch(name: string, inputShape: number[], standardize: { mean: number | number[]; std: number | number[] }) {
+  return buildArchitecture(name, {
+    inputShape,
+    classes: 10,
+    seed: 5,
+    standardize: { ...standardize, axis: 'channel' },
+  });
+}
 
 describe('TFLite export', () => {
   for (const [name, build, sample, separateRelus] of CASES) {

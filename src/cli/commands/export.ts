@@ -6,7 +6,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description(
-      'export an ONNX model to another format: TFLite (.tflite) for float32 CNNs/MLPs (Conv, depthwise Conv, Max/AveragePool, GlobalAveragePool, Gemm/MatMul, Add, Mul, Flatten/Reshape, Relu (fused), Sigmoid, Tanh, Softmax, Concat, Pad, ReduceMean); 4-D inputs become NHWC',
+      'export an ONNX model to another format: TFLite (.tflite) for float32 CNNs/MLPs (Conv, depthwise Conv, Max/AveragePool, GlobalAveragePool, Gemm/MatMul, Add, Mul, Sub/Div by a constant, BatchNormalization, Flatten/Reshape, Relu (fused), Clip (ReLU6), Sigmoid, Tanh, Softmax, Concat, Pad, ReduceMean, Constant); 4-D inputs become NHWC',
     )
     .argument('<in>', 'input ONNX model (float32; quantized models are refused)')
     .addOption(choice('--format <f>', 'output format', ['tflite']).makeOptionMandatory())
