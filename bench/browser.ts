@@ -24,7 +24,7 @@ import { REPO_SUBSET_DIR } from '../src/data/sources/fashion-mnist.ts';
 import { buildWebApp, ORT_FLAVORS, type OrtFlavor } from '../src/web/build.ts';
 import { measureSpeed, type SpeedResult } from '../src/web/speed.ts';
 import { chromiumSkipReason, launchChromium } from '../test/web/chromium.ts';
-import { printTable, round, writeResult } from './lib.ts';
+import { median, printTable, round, writeResult } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,11 +46,6 @@ if (skip) {
   console.error(`bench/browser needs chromium: ${skip}`);
   process.exit(2);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'verge-bench-browser-'));
 const flavors = Object.keys(ORT_FLAVORS) as OrtFlavor[];

@@ -34,6 +34,7 @@ import { peakRssMb } from '../src/cli/output.ts';
 import {
   PYTHON,
   machineInfo,
+  median,
   printTable,
   pythonVersions,
   pytorchEnvRecord,
@@ -68,12 +69,6 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const num = (name: string, def: number) => Number(flag(name) ?? def);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function python(args: string[]): string {
   return execFileSync(PYTHON, [SCRIPT, ...args], {

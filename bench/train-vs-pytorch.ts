@@ -23,6 +23,7 @@ import { peakRssMb } from '../src/cli/output.ts';
 import {
   PYTHON,
   machineInfo,
+  median,
   printTable,
   pythonVersions,
   pytorchEnvRecord,
@@ -162,11 +163,6 @@ async function main(): Promise<void> {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   const vSps = median(verge.map((r) => r.samples_per_sec));
   const tSps = torchAvailable ? median(torch.map((r) => r.samples_per_sec)) : NaN;
   const result = {
