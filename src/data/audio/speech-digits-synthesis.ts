@@ -41,7 +41,7 @@ export const ACCENTS = Object.freeze([
 ] as const);
 export const SPEECH_DIGITS_RATE = 16000;
 /** Bump when the synthesis recipe changes, so caches of the old recipe are not reused. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface SpeechDigitsOptions {
   /** Voice variants (speakers) to use, at most all espeak-ng has (~100). */
@@ -214,7 +214,9 @@ async function synthesize(u: Utterance, noises: Float32Array[]): Promise<Uint8Ar
   const effects = ['tempo', '-s', String(u.tempo)];
   if (u.reverb) effects.push('reverb', String(u.reverb));
   effects.push('norm', '-3');
-  const processed = await run('sox', ['-t', 'wav', '-', '-t', 'wav', '-b', '16', '-', ...effects], spoken);
+  // -R: sox dithers the 16-bit output with a random seed per run otherwise, and the same recipe would give
+  // different audio (and different trained models) on every build
+  const processed = await run('sox', ['-R', '-t', 'wav', '-', '-t', 'wav', '-b', '16', '-', ...effects], spoken);
   const audio = decodeWav(processed, `${u.speaker}/${DIGITS[u.digit]}`);
   let x = resample(toMono(audio), audio.sampleRate, SPEECH_DIGITS_RATE);
   if (u.snr !== null) x = mixAtSnr(x, noises[Math.floor(u.noiseOffset * 1000) % noises.length]!, u.snr, u.noiseOffset);
