@@ -141,9 +141,10 @@ export class ExportContext {
     return this.addTensor({ name, shape, type: TENSOR_TYPE.FLOAT32 });
   }
 
-  /** `to` is the same TFLite tensor as `from` (Identity, Dropout, a fused activation). */
-  alias(to: string, from: string): void {
-    this.values.set(to, this.value(from, { flattened: true }));
+  /** `to` is the same TFLite tensor as `from` (Identity, Dropout, a fused activation, a Transpose TFLite's layout makes a no-op). */
+  alias(to: string, from: string, nhwc?: boolean): void {
+    const v = this.value(from, { flattened: true });
+    this.values.set(to, nhwc === undefined ? v : { ...v, nhwc });
   }
 
   /**

@@ -263,7 +263,8 @@ function reshapeTo(ctx: ExportContext, node: Node): void {
   const x = ctx.value(node.inputs[0]!);
   const inShape = ctx.shape(node.inputs[0]!);
   const out = ctx.shape(node.outputs[0]!);
-  const spatial = x.nhwc && (inShape[2] !== 1 || inShape[3] !== 1);
+  // one channel, or 1×1 pixels: NHWC and NCHW hold the values in the same order
+  const spatial = x.nhwc && inShape[1] !== 1 && (inShape[2] !== 1 || inShape[3] !== 1);
   if (spatial && (out.length !== 2 || out[0] !== inShape[0]))
     throw unsupported(node, 'reshaping an image other than flattening it per sample');
   const shapeT = ctx.intConstant(`${node.outputs[0]}_shape`, [out.length], out);
@@ -420,6 +421,32 @@ const pad: TfliteExporter = {
   },
 };
 
+/**
+ * Transpose → TRANSPOSE (or nothing, when the permutation is the identity in TFLite's layout): the
+ * permutation is composed with the layouts of input and output — an NHWC input is permuted from
+ * its stored order, and a 4-D output is stored NHWC like every 4-D value (so convolutions can follow).
+ */
+const transpose: TfliteExporter = {
+  onnx: 'Transpose',
+  export(ctx, node) {
+    const x = ctx.value(node.inputs[0]!);
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const perm = intsAttr(node, 'perm') ?? [...Array(rank).keys()].reverse();
+    const layout = (nhwc: boolean) => (nhwc ? [...NHWC_FROM_NCHW] : [...Array(rank).keys()]);
+    const inLayout = layout(x.nhwc);
+    const nhwc = rank === 4;
+    // stored output dim i = ONNX output dim layout(nhwc)[i] = ONNX input dim perm[…] = stored input dim q[i]
+    const q = layout(nhwc).map((d) => inLayout.indexOf(perm[d]!));
+    if (q.every((d, i) => d === i)) {
+      ctx.alias(node.outputs[0]!, node.inputs[0]!, nhwc);
+      return;
+    }
+    const permT = ctx.intConstant(`${node.outputs[0]}_perm`, [rank], q);
+    const y = ctx.define(node.outputs[0]!, nhwc);
+    ctx.emit(BUILTIN.TRANSPOSE, [x.index, permT], [y], { type: OPTIONS_TYPE.TransposeOptions, fields: [] });
+  },
+};
+
 const identity = (onnx: string): TfliteExporter => ({
   onnx,
   export: (ctx, node) => ctx.alias(node.outputs[0]!, node.inputs[0]!),
@@ -447,6 +474,7 @@ export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
   softmax,
   concat,
   pad,
+  transpose,
   identity('Identity'),
   identity('Dropout'),
 ]);

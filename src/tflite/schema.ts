@@ -99,6 +99,7 @@ export const BUILTIN = Object.freeze({
   SOFTMAX: 25,
   TANH: 28,
   PAD: 34,
+  TRANSPOSE: 39,
   MEAN: 40,
   UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
   QUANTIZE: 114,
@@ -117,6 +118,7 @@ export const OPTIONS_TYPE = Object.freeze({
   ReshapeOptions: 17,
   MulOptions: 21,
   PadOptions: 22,
+  TransposeOptions: 26,
   ReducerOptions: 27,
 } as const);
 

@@ -95,6 +95,34 @@ function zooCnn(): Model {
   return makeModel(g.graph);
 }
 
+/**
+ * Transposes in both layouts: of the NHWC image (H ↔ W before a convolution, then to [N, H, W, C]
+ * before a Flatten) and of a plain 3-D value ([N, 4, 5] → [N, 5, 4]) — TRANSPOSE operators in the file.
+ */
+function transposeNet(): Model {
+  const r = rng(5);
+  const g = new GraphBuilder();
+  g.input('image', 'float32', ['batch', 3, 8, 6]);
+  const init = (dims: number[]) =>
+    g.initializer(
+      'p',
+      'float32',
+      dims,
+      weights(
+        r,
+        dims.reduce((a, b) => a * b, 1),
+      ),
+    );
+  let x = g.op('Transpose', ['image'], { perm: [0, 1, 3, 2] });
+  x = g.op('Relu', [g.op('Conv', [x, init([4, 3, 3, 3]), init([4])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })]);
+  x = g.op('Transpose', [x], { perm: [0, 2, 3, 1] });
+  x = g.op('Gemm', [g.op('Flatten', [x], { axis: 1 }), init([20, 6 * 8 * 4]), init([20])], { transB: 1 });
+  x = g.op('Transpose', [g.op('Reshape', [x, g.constInt64([-1, 4, 5])])], { perm: [0, 2, 1] });
+  x = g.op('Gemm', [g.op('Flatten', [x], { axis: 1 }), init([3, 20])], { transB: 1 });
+  g.output(g.op('Softmax', [x], { axis: 1 }, { output: 'probs' }), 'float32', ['batch', 3]);
+  return makeModel(g.graph);
+}
+
 /** NCHW → NHWC of one [C, H, W] sample (the exported model's image input). */
 function toNhwc(x: Float32Array, [c, h, w]: number[]): Float32Array {
   const out = new Float32Array(x.length);
@@ -122,6 +150,7 @@ const CASES: [string, () => Model, number[], number][] = [
   ['seed CNN', () => seedCnn(1), [1, 28, 28], 0],
   ['MLP', mlp, [20], 0],
   ['operator zoo CNN', zooCnn, [3, 16, 16], 1],
+  ['transposes', transposeNet, [3, 8, 6], 0],
   // built-in architectures with in-model standardization (Constant, Sub, Div/Mul), BatchNormalization, Clip (ReLU6)
   [
     'mobilenet-tiny',
@@ -151,6 +180,7 @@ describe('TFLite export', () => {
       writeFileSync(file, bytes);
       const ops = readTflite(bytes).subgraphs[0]!.operators.map((o) => builtinName(o.builtin));
       expect(ops.filter((o) => o === 'RELU')).toHaveLength(separateRelus);
+      if (name === 'transposes') expect(ops.filter((o) => o === 'TRANSPOSE')).toHaveLength(3);
       const image = sample.length === 3;
       const r = rng(11);
       const n = 4;

@@ -79,6 +79,7 @@ describe('TFLite import', () => {
         'RELU',
         'RELU6',
         'TANH',
+        'TRANSPOSE', // round-tripped by test/tflite/export.test.ts (verge writes it, Arm NN runs it)
       ].sort(),
     );
   });

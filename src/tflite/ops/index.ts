@@ -16,6 +16,7 @@ import { averagePool2d, maxPool2d } from './pool-2d.ts';
 import { dequantize, quantize } from './quantize.ts';
 import { reshape } from './reshape.ts';
 import { softmax } from './softmax.ts';
+import { transpose } from './transpose.ts';
 import { unidirectionalSequenceLstm } from './unidirectional-sequence-lstm.ts';
 
 export const TFLITE_IMPORTERS: readonly TfliteImporter[] = deepFreeze([
@@ -37,6 +38,7 @@ export const TFLITE_IMPORTERS: readonly TfliteImporter[] = deepFreeze([
   reshape,
   softmax,
   tanh,
+  transpose,
   unidirectionalSequenceLstm,
 ]);
 
