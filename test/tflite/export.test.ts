@@ -55,12 +55,9 @@ function mlp(): Model {
   return makeModel(g.graph);
 }
 
-/** A CNN through every exported image operator: SAME/VALID/explicit pads, depthwise, both pools, Add/Mul by constants, Concat, Pad, means. */
-function zooCnn(): Model {
-  const r = rng(3);
-  const g = new GraphBuilder();
-  g.input('image', 'float32', ['batch', 3, 16, 16]);
-  const init = (dims: number[]) =>
+/** Random float32 initializers of the given dims in `g`. */
+function randomInit(g: GraphBuilder, r: () => number) {
+  return (dims: number[]) =>
     g.initializer(
       'p',
       'float32',
@@ -70,6 +67,14 @@ function zooCnn(): Model {
         dims.reduce((a, b) => a * b, 1),
       ),
     );
+}
+
+/** A CNN through every exported image operator: SAME/VALID/explicit pads, depthwise, both pools, Add/Mul by constants, Concat, Pad, means. */
+function zooCnn(): Model {
+  const r = rng(3);
+  const g = new GraphBuilder();
+  g.input('image', 'float32', ['batch', 3, 16, 16]);
+  const init = randomInit(g, r);
   let x = g.op('Relu', [
     g.op('Conv', ['image', init([8, 3, 3, 3]), init([8])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
   ]);
@@ -103,16 +108,7 @@ function transposeNet(): Model {
   const r = rng(5);
   const g = new GraphBuilder();
   g.input('image', 'float32', ['batch', 3, 8, 6]);
-  const init = (dims: number[]) =>
-    g.initializer(
-      'p',
-      'float32',
-      dims,
-      weights(
-        r,
-        dims.reduce((a, b) => a * b, 1),
-      ),
-    );
+  const init = randomInit(g, r);
   let x = g.op('Transpose', ['image'], { perm: [0, 1, 3, 2] });
   x = g.op('Relu', [g.op('Conv', [x, init([4, 3, 3, 3]), init([4])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })]);
   x = g.op('Transpose', [x], { perm: [0, 2, 3, 1] });
