@@ -45,6 +45,12 @@ function invalid(source: string, why: string): VergeError {
   return new VergeError('E_DATA_INVALID', `${source}: ${why}`);
 }
 
+/** Header text shown in an error: quoted and escaped, so a hostile header stays on the error's one line. */
+function quoted(text: string, max = 80): string {
+  const t = text.slice(0, max);
+  return /^[\x20-\x7e]*$/.test(t) ? `'${t}'` : JSON.stringify(t);
+}
+
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -62,7 +68,7 @@ function parseHeader(text: string, source: string): Header {
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
     if (/'descr'\s*:\s*\[/.test(text)) throw invalid(source, 'structured (record) arrays are not supported');
-    throw invalid(source, `malformed .npy header: ${text.trim().slice(0, 80)}`);
+    throw invalid(source, `malformed .npy header: ${quoted(text.trim())}`);
   }
   const shape = shapeText
     .split(',')
@@ -70,7 +76,7 @@ function parseHeader(text: string, source: string): Header {
     .filter((s) => s.length > 0)
     .map((s) => {
       const n = Number(s.replace(/L$/, ''));
-      if (!Number.isInteger(n) || n < 0) throw invalid(source, `bad dimension '${s}' in .npy header`);
+      if (!Number.isInteger(n) || n < 0) throw invalid(source, `bad dimension ${quoted(s)} in .npy header`);
       return n;
     });
   return { descr, fortran: fortran === 'True', shape };
@@ -92,7 +98,7 @@ function dtypeOfDescr(descr: string, source: string): { dtype: DType; bigEndian:
     const what = m ? kind[m[2]!] : undefined;
     throw new VergeError(
       'E_UNSUPPORTED',
-      `${source}: dtype '${descr}'${what ? ` (${what})` : ''} is not supported; use one of ${Object.values(TO_DESCR).join(' ')}`,
+      `${source}: dtype ${quoted(descr)}${what ? ` (${what})` : ''} is not supported; use one of ${Object.values(TO_DESCR).join(' ')}`,
     );
   }
   return { dtype, bigEndian: m[1] === '>' };

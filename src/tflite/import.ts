@@ -45,14 +45,20 @@ export function tfliteToOnnx(bytes: Uint8Array, source = 'model.tflite'): Model 
     const q = t.quantization;
     ctx.define(i, q && dtype !== 'float32' ? ctx.dequantize(name, dtype, q.scale, q.zeroPoint, 0, t.name) : name);
   }
-  for (const op of graph.operators) {
+  graph.operators.forEach((op, k) => {
     try {
       BY_CODE.get(op.builtin)!.convert(ctx, op);
     } catch (e) {
       if (e instanceof VergeError) throw new VergeError(e.code, `${source}: ${builtinName(op.builtin)}: ${e.message}`);
-      throw e;
+      // The converters read what a well-formed file holds (an operator's inputs, a weight's rank):
+      // one that holds less (a corrupt or hand-made file) is the file's fault, said as such.
+      throw new VergeError(
+        'E_MODEL_INVALID',
+        `${source}: operator ${k} (${builtinName(op.builtin)}) is malformed: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
-  }
+  });
   for (const o of graph.outputs) {
     const t = ctx.tensor(o);
     const dtype = onnxDtype(t);

@@ -74,29 +74,36 @@ export class FlatTable {
     const o = this.field(slot);
     return o ? (this.bb.__string(this.pos + o) as string) : undefined;
   }
-  /** Start (absolute byte offset) and length of a vector field; undefined when absent. */
-  vector(slot: number): { start: number; length: number } | undefined {
+  /**
+   * Start (absolute byte offset) and length of a vector field of `itemBytes`-byte items; undefined
+   * when absent. The flatbuffers runtime reads past the end of the file as zeros, so a corrupt
+   * length would otherwise make up to MAX_ITEMS items (per vector, per table) out of nothing.
+   */
+  vector(slot: number, itemBytes: number): { start: number; length: number } | undefined {
     const o = this.field(slot);
     if (!o) return undefined;
     const length = this.bb.__vector_len(this.pos + o);
     if (length > MAX_ITEMS) throw invalid(`a vector of ${length} items`);
-    return { start: this.bb.__vector(this.pos + o), length };
+    const start = this.bb.__vector(this.pos + o);
+    if (start < 0 || start + length * itemBytes > this.bb.capacity())
+      throw invalid(`a vector of ${length} items at byte ${start} runs past the end of the file`);
+    return { start, length };
   }
   int32Vector(slot: number): number[] {
-    const v = this.vector(slot);
+    const v = this.vector(slot, 4);
     return v ? Array.from({ length: v.length }, (_, i) => this.bb.readInt32(v.start + 4 * i)) : [];
   }
   float32Vector(slot: number): number[] {
-    const v = this.vector(slot);
+    const v = this.vector(slot, 4);
     return v ? Array.from({ length: v.length }, (_, i) => this.bb.readFloat32(v.start + 4 * i)) : [];
   }
   int64Vector(slot: number): number[] {
-    const v = this.vector(slot);
+    const v = this.vector(slot, 8);
     return v ? Array.from({ length: v.length }, (_, i) => Number(this.bb.readInt64(v.start + 8 * i))) : [];
   }
   /** The tables of a vector-of-tables field. */
   tables(slot: number): FlatTable[] {
-    const v = this.vector(slot);
+    const v = this.vector(slot, 4);
     return v ? Array.from({ length: v.length }, (_, i) => this.tableAt(v.start + 4 * i)) : [];
   }
   /** A table-typed (or union) field. */
@@ -109,7 +116,7 @@ export class FlatTable {
   }
   /** The raw bytes of a [ubyte] field (a view into the file). */
   bytes(slot: number): Uint8Array {
-    const v = this.vector(slot);
+    const v = this.vector(slot, 1);
     return v ? this.bb.bytes().subarray(v.start, v.start + v.length) : new Uint8Array(0);
   }
 }
