@@ -4,13 +4,20 @@
  * the decoders of learned uplink codecs. Loaded on first use from the registry (the fp32 variant
  * when there is one) through the agent's own serving code (edge/served-models.ts, edge/local-api.ts
  * request parsing), so an answer from the cloud is computed exactly as an agent would compute it.
+ * A learned-codec frame for a model that `verge codec train --adapt-classifier` adapted to that
+ * codec (`<codec>-classifier@<v>`, parent the requested model) is answered by the adapted model.
  * At most MAX_HOSTED_MODELS sessions stay open; the least recently used one is released.
  */
 import semver from 'semver';
 import { decodeTensor, learnedCodecModels, type CodecContext, type LearnedCodecRunner } from '../data/browser.ts';
 import { requestFeeds, tensorToJson, ServedModels, loadModelBytes, type LoadedModel } from '../edge/index.ts';
 import { VergeError } from '../errors.ts';
-import { CODEC_FRAME_CONTENT_TYPE, type ModelVersion, type PredictResponse } from '../protocol/index.ts';
+import {
+  CODEC_FRAME_CONTENT_TYPE,
+  decodeCodecFrame,
+  type ModelVersion,
+  type PredictResponse,
+} from '../protocol/index.ts';
 import type { TensorValue } from '../runtime/index.ts';
 
 /** Open sessions at once: a few classifiers and codec decoders; each holds its weights in memory. */
@@ -84,16 +91,19 @@ export class HostedModels {
     headers: Record<string, string | string[] | undefined>,
     codecs: CodecContext,
   ): Promise<PredictResponse> {
-    const { name, version } = await this.resolve(target);
+    const requested = await this.resolve(target);
+    const frame = String(headers['content-type'] ?? '').startsWith(CODEC_FRAME_CONTENT_TYPE);
+    if (frame && !(body instanceof Uint8Array))
+      throw new VergeError('E_BAD_ARGUMENT', 'send the codec frame as the body');
+    const { name, version } = (frame && (await this.adaptedFor(requested, body as Uint8Array))) || requested;
     const m = await this.model(name, version);
     let feeds: Record<string, TensorValue>;
-    if (String(headers['content-type'] ?? '').startsWith(CODEC_FRAME_CONTENT_TYPE)) {
+    if (frame) {
       const raw = headers['x-verge-input'];
       const input = (Array.isArray(raw) ? raw[0] : raw) ?? m.inputs[0]?.name;
       if (!input || !m.inputs.some((i) => i.name === input))
         throw new VergeError('E_INPUT_MISSING', `model '${name}' has no input '${input}'`);
-      if (!(body instanceof Uint8Array)) throw new VergeError('E_BAD_ARGUMENT', 'send the codec frame as the body');
-      const t = await decodeTensor(body, codecs);
+      const t = await decodeTensor(body as Uint8Array, codecs);
       feeds = { [input]: { dtype: 'float32', dims: t.dims, data: t.data } };
     } else {
       feeds = await requestFeeds(m, body, headers);
@@ -107,6 +117,37 @@ export class HostedModels {
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * The classifier `verge codec train --adapt-classifier` fine-tuned for the frame's learned codec
+   * (`<codec>-classifier@<codec version>`), when it adapts exactly the requested model (its
+   * parent); else undefined and the requested model answers. Malformed frames are left to the
+   * decoder to refuse.
+   */
+  private async adaptedFor(
+    requested: { name: string; version: string },
+    frame: Uint8Array,
+  ): Promise<{ name: string; version: string } | undefined> {
+    let ref: unknown;
+    try {
+      const f = decodeCodecFrame(frame);
+      if (f.codec !== 'learned') return undefined;
+      ref = f.params.ref;
+    } catch {
+      return undefined;
+    }
+    if (typeof ref !== 'string') return undefined;
+    let adapted: { classifier: string; version: string };
+    try {
+      adapted = learnedCodecModels(ref);
+    } catch {
+      return undefined;
+    }
+    const mv = await this.host.version(adapted.classifier, adapted.version);
+    return mv?.parent === `${requested.name}@${requested.version}`
+      ? { name: adapted.classifier, version: adapted.version }
+      : undefined;
   }
 
   /** Classes `name@version` predicts: its first output's last dimension (null if unknown or dynamic). */

@@ -46,7 +46,13 @@ export {
 export * from './audio/index.ts';
 export { FASHION_MNIST_CLASSES } from './fashion-mnist-classes.ts';
 export { selectSamples } from './dataset.ts';
-export { learnedCodecModels, type CodecContext, type FloatTensor, type LearnedCodecRunner } from './codecs/index.ts';
+export {
+  LATENT_BITS,
+  learnedCodecModels,
+  type CodecContext,
+  type FloatTensor,
+  type LearnedCodecRunner,
+} from './codecs/index.ts';
 export { type SourceOptions } from './sources/source.ts';
 export { type DataInfo } from './preprocessing.ts';
 export { inTestSplit } from './hash-split.ts';

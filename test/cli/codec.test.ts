@@ -84,6 +84,11 @@ describe('verge codec', () => {
         ['codec', 'train', '--latent', '8', '--out-dir', dir, '--task-weight', '0.1'],
         /E_BAD_ARGUMENT: --task-weight trains against a classifier: give it with --classifier/,
       ],
+      [
+        ['codec', 'train', '--latent', '8', '--out-dir', dir, '--adapt-classifier'],
+        /E_BAD_ARGUMENT: --adapt-classifier fine-tunes the --classifier: give it/,
+      ],
+      [['codec', 'train', '--latent', '8', '--out-dir', dir, '--latent-bits', '9'], /--latent-bits/],
     ];
     for (const [args, pattern] of cases) {
       const r = await verge(args);

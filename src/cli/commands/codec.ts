@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { action } from '../command.ts';
-import { cloudOptions, nonNegativeInt, number, positiveInt } from '../options.ts';
+import { cloudOptions, integer, nonNegativeInt, number, positiveInt } from '../options.ts';
 
 export function register(program: Command): void {
   const codec = program.command('codec').description('uplink codecs: list them, train a learned (autoencoder) codec');
@@ -46,6 +46,19 @@ export function register(program: Command): void {
         number('--task-temperature', { above: 0 }),
         2,
       )
+      .option(
+        '--latent-bits <b>',
+        'bits per latent value in the frames measured (and decoded for --adapt-classifier); deploy the codec as learned:<name>@<version>:<b>',
+        integer('--latent-bits', { min: 1, max: 8 }),
+        8,
+      )
+      .option(
+        '--adapt-classifier',
+        "after training, fine-tune the --classifier on the training samples plus their decoded copies; write classifier.onnx and report its accuracy on the test samples; with --publish, publish it as <name>-classifier@<version> (parent: the registry version of the --classifier file), which the cloud then answers this codec's offloaded frames for that model with",
+      )
+      // defaults: codec-adapt.ts ADAPT_DEFAULTS (not imported here: commands load lazily, without the trainer)
+      .option('--adapt-epochs <n>', 'epochs of --adapt-classifier', positiveInt('--adapt-epochs'), 2)
+      .option('--adapt-lr <x>', 'Adam learning rate of --adapt-classifier', number('--adapt-lr', { above: 0 }), 1e-4)
       .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
       .requiredOption('--out-dir <dir>', 'where encoder.onnx, decoder.onnx and report.json go')
       .option(
@@ -54,7 +67,7 @@ export function register(program: Command): void {
       )
       .option(
         '--json',
-        'print {codec, latent, bytes_per_sample, raw_bytes_per_sample, ratio, psnr_db, classifier?, published?}',
+        'print {codec, latent, latent_bits, bytes_per_sample, raw_bytes_per_sample, ratio, psnr_db, classifier?, adapted_classifier?, published?}',
       ),
   ).action(action(() => import('../actions/codec-train.ts')));
 }

@@ -35,13 +35,26 @@ export function parseLearnedOption(option: string | undefined): { ref: string; b
 }
 /**
  * The registry models of learned codec `name@version`: `verge codec train` publishes the encoder
- * as `<name>-encoder@<version>` (deployed to agents like any model: signed, verified) and the
- * decoder as `<name>-decoder@<version>` (loaded by the cloud).
+ * as `<name>-encoder@<version>` (deployed to agents like any model: signed, verified), the
+ * decoder as `<name>-decoder@<version>` (loaded by the cloud) and, with --adapt-classifier, the
+ * cloud classifier fine-tuned on decoded inputs as `<name>-classifier@<version>` (its parent the
+ * classifier it adapts; the cloud answers this codec's frames for that parent with it).
  */
-export function learnedCodecModels(ref: string): { encoder: string; decoder: string; version: string } {
+export function learnedCodecModels(ref: string): {
+  encoder: string;
+  decoder: string;
+  classifier: string;
+  version: string;
+} {
   const r = checkRef(ref);
   const at = r.indexOf('@');
-  return { encoder: `${r.slice(0, at)}-encoder`, decoder: `${r.slice(0, at)}-decoder`, version: r.slice(at + 1) };
+  const name = r.slice(0, at);
+  return {
+    encoder: `${name}-encoder`,
+    decoder: `${name}-decoder`,
+    classifier: `${name}-classifier`,
+    version: r.slice(at + 1),
+  };
 }
 
 /**
