@@ -3,7 +3,8 @@
  * Devices log in with client id = username = device id and the password from enrollment; the
  * control plane's own client uses a per-process service credential.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import {
   MAX_MQTT_PACKET_BYTES,
@@ -27,6 +28,14 @@ export interface BrokerAuthority {
    * only once this settles fulfilled. Without it those verbs are routed like any other.
    */
   deliver?(deviceId: string, verb: DeviceVerb, payload: Buffer): Promise<void>;
+}
+
+/** MQTTS (tls.ts): the listener's options, and whether devices must present their client certificate. */
+export interface BrokerTls {
+  options: TlsOptions;
+  requireClientCert: boolean;
+  /** The device a connection's verified client certificate names (tls.ts peerDevice). */
+  peerDevice(conn: unknown): string | null;
 }
 
 /**
@@ -98,6 +107,7 @@ export async function startEmbeddedBroker(
   host = '127.0.0.1',
   port = 0,
   maxPacketBytes = MAX_MQTT_PACKET_BYTES,
+  tls: BrokerTls | null = null,
 ): Promise<EmbeddedBroker> {
   const serviceIds = new Set<string>();
   /** Packets deliver() took (IN_PROCESS_VERBS): acknowledged, and not routed further. */
@@ -117,6 +127,9 @@ export async function startEmbeddedBroker(
       // a device may only log in under its own id, so it can neither impersonate nor kick another
       if (!username || client.id !== username)
         return done(authError('client id must equal username', NOT_AUTHORIZED), false);
+      // mTLS: the password alone does not admit a device; the certificate issued to it must come too
+      if (tls?.requireClientCert && tls.peerDevice(client.conn) !== username)
+        return done(authError('client certificate of this device required', NOT_AUTHORIZED), false);
       authority.authenticateDevice(username, pass).then(
         (ok) =>
           ok ? done(null, true) : done(authError('bad credentials or revoked device', BAD_USERNAME_OR_PASSWORD), false),
@@ -158,9 +171,8 @@ export async function startEmbeddedBroker(
     if (!handedOver.delete(packet)) return publish(packet, client, done);
     (typeof client === 'function' ? client : done)?.();
   };
-  const server: Server = createServer((conn) => {
-    capPacketSize(broker.handle(conn), maxPacketBytes);
-  });
+  const accept = (conn: Socket) => capPacketSize(broker.handle(conn), maxPacketBytes);
+  const server: Server = tls ? createTlsServer(tls.options, accept) : createServer(accept);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => {
       // a broker left open keeps the process alive: `verge cloud` on a busy port would hang
@@ -171,7 +183,7 @@ export async function startEmbeddedBroker(
   const actualPort = (server.address() as { port: number }).port;
   const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
   return {
-    url: `mqtt://${host}:${actualPort}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${host}:${actualPort}`,
     port: actualPort,
     connectedDevices: () => Object.keys(clients).filter((id) => !serviceIds.has(id)).length,
     disconnectDevices() {

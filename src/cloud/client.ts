@@ -12,6 +12,8 @@ import { ADMIN_KEY_FILE } from './secrets.ts';
 export interface CloudConnection {
   url: string;
   apiKey: string | null;
+  /** HTTP client (e.g. one trusting a private CA); default: global fetch (NODE_EXTRA_CA_CERTS applies). */
+  fetch?: typeof fetch;
 }
 
 /** Default API URL of a local `verge cloud` (its default --port). */
@@ -58,7 +60,7 @@ export class CloudClient {
     }
     let res: Response;
     try {
-      res = await fetch(this.conn.url + path, {
+      res = await (this.conn.fetch ?? fetch)(this.conn.url + path, {
         method,
         headers,
         body: payload,
@@ -105,7 +107,7 @@ export class CloudClient {
 
   /** An artifact's bytes (`GET /v1/artifacts/<sha256>`), checked against its sha256. */
   async download(sha256: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Uint8Array> {
-    const res = await fetch(`${this.conn.url}${HTTP_PATHS.artifact(sha256)}`, {
+    const res = await (this.conn.fetch ?? fetch)(`${this.conn.url}${HTTP_PATHS.artifact(sha256)}`, {
       headers: this.conn.apiKey ? { authorization: `Bearer ${this.conn.apiKey}` } : {},
       signal: AbortSignal.timeout(timeoutMs),
     }).catch((e: Error) => {

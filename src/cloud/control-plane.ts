@@ -54,6 +54,7 @@ import { openRepositories, type Repositories } from './repositories/index.ts';
 import { secretMatches, type SigningKey } from './secrets.ts';
 import { SigningKeyring } from './signing-keys.ts';
 import { fleetStatus } from './status.ts';
+import { loadCloudTls, type CloudTls, type CloudTlsOptions } from './tls.ts';
 import { TelemetryIngest, summarizeTelemetry } from './telemetry.ts';
 import { deviceTelemetrySeries, seriesQuery } from './telemetry-series.ts';
 
@@ -78,6 +79,10 @@ export interface ControlPlaneOptions {
   /** Credentials of the control plane on an external broker. */
   brokerUsername?: string;
   brokerPassword?: string;
+  /** PEM CA file the control plane verifies an external `mqtts://` broker against (default: the system's). */
+  brokerCaFile?: string;
+  /** HTTPS, MQTTS and WSS (tls.ts); absent: plain HTTP and MQTT. */
+  tls?: CloudTlsOptions;
   /** Deadline of a JSON request body in ms (default 30 s, http-app.ts BODY_TIMEOUT_MS). */
   httpBodyTimeoutMs?: number;
   /** Embedded broker bind address and port (default 127.0.0.1, ephemeral). */
@@ -155,6 +160,8 @@ export interface ControlPlane {
   adminKeyPath: string;
   /** The client id this process connects to the broker with. */
   mqttClientId: string;
+  /** The private CA's certificate file agents verify this control plane with (`--tls-auto`); null without TLS. */
+  caFile: string | null;
   /** Set after start(). */
   url: string | null;
   mqttUrl: string | null;
@@ -218,8 +225,9 @@ function createServices(
   repos: Repositories,
   signingKey: SigningKeyring,
   events: FleetEvents,
+  tls: CloudTls | null,
 ): CloudServices {
-  const transport = new MqttTransport(opts, async (id, password) => {
+  const transport = new MqttTransport({ ...opts, tls }, async (id, password) => {
     const d = await repos.devices.get(id);
     return !!d && d.id === id && d.revoked_at === null && secretMatches(password, d.secret_hash);
   });
@@ -297,6 +305,7 @@ function createServices(
     signingKey: () => keys.signingKeyResponse(),
     mqttUrl: () => opts.publicMqttUrl ?? transport.url ?? '',
     onEnrolled: async () => void (await syncBrokerAuth()),
+    ...(tls ? { issueClientCertificate: (id: string, pem: string) => tls.issueClientCertificate(id, pem) } : {}),
   });
   const telemetry = new TelemetryIngest(
     repos.telemetry,
@@ -394,7 +403,7 @@ function createServices(
 }
 
 /** The HTTP app with one plugin per resource, each given the service interface it needs. */
-async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<FastifyInstance> {
+async function createApp(opts: ControlPlaneOptions, s: CloudServices, tls: CloudTls | null): Promise<FastifyInstance> {
   const rateLimits = opts.rateLimits === false ? null : checkRateLimits(opts.rateLimits);
   const rateLimiter = new RequestRateLimiter();
   const app = await createHttpApp({
@@ -402,7 +411,12 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
     bodyTimeoutMs: opts.httpBodyTimeoutMs,
     rateLimits,
     rateLimiter,
-    credentials: { apiKeyRole: (key) => s.keys.roleOf(key), device: (id) => s.repos.devices.get(id) },
+    credentials: {
+      apiKeyRole: (key) => s.keys.roleOf(key),
+      device: (id) => s.repos.devices.get(id),
+      requireClientCert: !!tls?.requireClientCert,
+    },
+    https: tls?.serverOptions(),
   });
   await app.register(systemRoutes, {
     system: { metrics: s.metrics, status: s.status, ingestion: () => s.telemetry.health() },
@@ -439,6 +453,7 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices): Promise<F
   await app.register(eventRoutes, { events: s.events });
   await app.register(mqttWebSocketRoutes, {
     brokerUrl: () => s.transport.url,
+    brokerTls: s.transport.clientTls(),
     ...(rateLimits ? { admit: (address: string) => takeAnonymous(rateLimiter, rateLimits, address) } : {}),
   });
   await app.register(webRoutes, { webDir: opts.webDir === undefined ? DEFAULT_WEB_DIR : opts.webDir });
@@ -471,10 +486,17 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...opts,
       brokerPassword: createHmac('sha256', admin.key).update('verge broker login').digest('base64url'),
     };
-  const s = createServices(opts, repos, signingKey, events);
+  let tls: CloudTls | null;
+  try {
+    tls = loadCloudTls(opts.dataDir, opts.tls ?? {});
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+  const s = createServices(opts, repos, signingKey, events, tls);
   await s.keys.registerAdminKey(admin.key);
   await s.syncBrokerAuth();
-  const app = await createApp(opts, s);
+  const app = await createApp(opts, s, tls);
 
   let ticker: NodeJS.Timeout | null = null;
   const cp: ControlPlane = {
@@ -490,6 +512,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
     adminKey: admin.key,
     adminKeyPath: admin.path,
     mqttClientId: s.transport.login.clientId,
+    caFile: tls?.caFile ?? null,
     url: null,
     mqttUrl: null,
 
@@ -508,7 +531,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const host = opts.host ?? '127.0.0.1';
       await app.listen({ port: startOpts.port ?? 0, host });
       const port = (app.server.address() as { port: number }).port;
-      cp.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+      cp.url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
       cp.mqttUrl = mqttUrl;
       ticker = startTicker(s, opts.tickMs ?? DEFAULT_TICK_MS, (e) => app.log.error(e));
       s.retrain.start();

@@ -29,6 +29,8 @@ export interface EnrollmentHost {
   mqttUrl(): string;
   /** After a device was created: let the broker admit it (external broker auth files). */
   onEnrolled(deviceId: string): Promise<void>;
+  /** A client certificate for the device's public key (a control plane serving TLS); absent: none issued. */
+  issueClientCertificate?(deviceId: string, publicKeyPem: string): string;
 }
 
 export class EnrollmentService {
@@ -44,8 +46,14 @@ export class EnrollmentService {
 
   async enroll(req: EnrollRequest): Promise<EnrollResponse> {
     const password = newSecret('');
+    const id = `dev-${randomBytes(6).toString('hex')}`;
+    // issued first: a bad key is refused before the token is spent
+    const clientCertificate =
+      req.client_public_key && this.host.issueClientCertificate
+        ? this.host.issueClientCertificate(id, req.client_public_key)
+        : undefined;
     const dev = await this.host.devices.enroll(hashSecret(req.token), {
-      id: `dev-${randomBytes(6).toString('hex')}`,
+      id,
       name: req.name,
       secretHash: hashSecret(password),
       brokerHash: mosquittoPasswordHash(password),
@@ -61,6 +69,7 @@ export class EnrollmentService {
       mqtt_url: this.host.mqttUrl(),
       signing_key: this.host.signingKey(),
       protocol_version: PROTOCOL_VERSION,
+      ...(clientCertificate ? { client_certificate: clientCertificate } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HTTP_ROUTES, PROTOCOL_VERSION, assertNoNul, errorReply } from '../protocol/index.ts';
 import { installAuth, type Credentials } from './http-auth.ts';
@@ -35,16 +36,22 @@ export interface HttpAppOptions {
   rateLimits: RateLimits | null;
   /** The buckets, when other entrances (WebSocket upgrades) share them. */
   rateLimiter?: RequestRateLimiter;
+  /** Serve HTTPS (and WSS) with these options (tls.ts); absent: plain HTTP. */
+  https?: TlsOptions;
 }
 
 export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   // Ajv must not coerce or fill defaults: zod (parse in each handler) is the authority, and Ajv's
   // coercion would turn an explicit null into '' before zod sees it
-  const app = Fastify({
+  const options = {
     logger: opts.logger ?? false,
     bodyLimit: DEFAULT_BODY_LIMIT,
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false } },
-  });
+  };
+  // the routes do not depend on the server type; only its TLS socket differs (http-auth.ts reads it)
+  const app = (opts.https
+    ? Fastify({ ...options, https: opts.https })
+    : Fastify(options)) as unknown as FastifyInstance;
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -6,11 +6,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VergeError } from '../errors.ts';
 import type { Role } from '../protocol/index.ts';
 import { secretMatches } from './secrets.ts';
+import { peerDevice } from './tls.ts';
 
 /** What authentication needs to know: the role of an API key, a device's stored credentials. */
 export interface Credentials {
   apiKeyRole(key: string): Promise<Role | null>;
   device(id: string): Promise<{ id: string; secret_hash: string; revoked_at: number | null } | null>;
+  /**
+   * Devices must also present the client certificate issued to them at enrollment (mTLS, tls.ts):
+   * a stolen password alone does not authenticate.
+   */
+  requireClientCert?: boolean;
 }
 
 /** none: public; read: any operator key; admin: admin key; device: device credentials; device-or-read: either. */
@@ -57,6 +63,8 @@ async function identify(req: FastifyRequest, creds: Credentials): Promise<Princi
     if (!dev || dev.id !== id || !secretMatches(password, dev.secret_hash))
       throw new HttpError(401, 'E_AUTH', 'bad device credentials');
     if (dev.revoked_at !== null) throw new HttpError(403, 'E_AUTH', `device ${id} is revoked`);
+    if (creds.requireClientCert && peerDevice(req.raw.socket) !== id)
+      throw new HttpError(401, 'E_AUTH', `device ${id} must present its client certificate (issued at enrollment)`);
     return { kind: 'device', deviceId: id };
   }
   throw new HttpError(401, 'E_AUTH', `unsupported authorization scheme '${scheme}'`);

@@ -100,6 +100,8 @@ export class CloudMessaging {
     persistentSession?: boolean;
     /** Device verbs not to subscribe to (the embedded broker hands them over in process). */
     skipVerbs?: readonly DeviceVerb[];
+    /** For an `mqtts://` URL: the CA to verify the broker with, and whether to (mqtt-transport.ts). */
+    tls?: { ca?: string; rejectUnauthorized: boolean };
     onMessage: DeviceMessageListener;
   }): Promise<CloudMessaging> {
     const client = mqtt.connect(opts.url, {
@@ -120,6 +122,7 @@ export class CloudMessaging {
         : {}),
       reconnectPeriod: RECONNECT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      ...(opts.tls ?? {}),
       // mqtt.js logs several lines per packet through `debug`; even disabled, those calls were ~2%
       // of the process under a telemetry burst. Without DEBUG set they print nothing anyway.
       ...(process.env.DEBUG ? {} : { log: () => undefined }),

@@ -4,10 +4,12 @@
  * the service client that subscribes to every device's messages and publishes to devices.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { DeviceVerb, MessageInput } from '../protocol/index.ts';
 import { IN_PROCESS_VERBS, startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { CloudMessaging, type DeviceMessageListener } from './messaging.ts';
 import { newSecret } from './secrets.ts';
+import { peerDevice, type CloudTls } from './tls.ts';
 
 export const SERVICE_USERNAME = 'verge-cloud';
 /** After disconnecting devices on shutdown, time for messages already routed to reach our client. */
@@ -25,6 +27,21 @@ export interface MqttTransportOptions {
   sharedSubscriptions?: boolean;
   /** verge writes the external Mosquitto's auth files: this replica gets a login of its own. */
   mosquittoAuthDir?: string;
+  /** The embedded broker serves MQTTS (tls.ts); absent or null: plain MQTT. */
+  tls?: CloudTls | null;
+  /** PEM CA file of an external `mqtts://` broker (default: the system's CAs). */
+  brokerCaFile?: string;
+}
+
+/** How the control plane's own clients (service client, WebSocket bridge) verify the broker. */
+export interface BrokerClientTls {
+  ca?: string;
+  /**
+   * false for the embedded broker only: its clients are this process, connecting to its own
+   * listener over a local route (the server certificate may name public host names only); an
+   * external broker is always verified.
+   */
+  rejectUnauthorized: boolean;
 }
 
 /** This process's login on the broker and the client id it connects with. */
@@ -102,6 +119,14 @@ export class MqttTransport {
         },
         this.opts.mqttHost ?? '127.0.0.1',
         this.opts.mqttPort ?? 0,
+        undefined,
+        this.opts.tls
+          ? {
+              options: this.opts.tls.serverOptions(),
+              requireClientCert: this.opts.tls.requireClientCert,
+              peerDevice,
+            }
+          : null,
       );
       this.url = this.broker.url;
     }
@@ -115,9 +140,19 @@ export class MqttTransport {
       persistentSession: external && !!this.opts.instanceId,
       // the embedded broker hands these to onMessage itself, before acknowledging them
       skipVerbs: external ? [] : IN_PROCESS_VERBS,
+      tls: this.clientTls(),
       onMessage,
     });
     return this.url!;
+  }
+
+  /** TLS options of this process's own connections to the broker (embedded or external). */
+  clientTls(): BrokerClientTls {
+    if (!this.external) return { rejectUnauthorized: false };
+    return {
+      rejectUnauthorized: true,
+      ...(this.opts.brokerCaFile ? { ca: readFileSync(this.opts.brokerCaFile, 'utf8') } : {}),
+    };
   }
 
   /** From now on the embedded broker admits devices (the subscription and retained state are in place). */

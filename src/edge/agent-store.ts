@@ -23,6 +23,9 @@ export interface AgentIdentity {
   signing_key: EnrollResponse['signing_key'];
   tags: Record<string, string>;
   enrolled_at: number;
+  /** mTLS: the certificate the cloud issued at enrollment and this device's private key (PEM). */
+  client_certificate?: string;
+  client_key?: string;
 }
 
 /** A model the agent serves (or served last): enough to reload it offline and to report it. */

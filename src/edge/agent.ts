@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type Dataset, learnedCodecModels, type LearnedCodecRunner } from '../data/browser.ts';
 import { VergeError, isVergeError } from '../errors.ts';
@@ -37,6 +37,7 @@ import { deviceAuthHeader, enroll, joinUrl } from './enrollment.ts';
 import { InferenceStats } from './inference-stats.ts';
 import { buildLocalApi, type PredictLimits } from './local-api.ts';
 import { checkApiBinding } from './local-api-auth.ts';
+import { CloudChannel } from './cloud-channel.ts';
 import { MqttSession, backoffDelay } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
@@ -54,6 +55,8 @@ export const AGENT_VERSION = '0.1.0';
 export const TELEMETRY_INTERVAL_MS = 5_000;
 /** Download attempts per deployment before the agent acks `failed` (the next deploy or reconnect retries). */
 export const DOWNLOAD_ATTEMPTS = 5;
+/** RSA size of the key pair behind the client certificate (NIST SP 800-57: 112-bit strength beyond 2030). */
+const CLIENT_KEY_BITS = 2048;
 /** At most one "disk full" line per this period (every telemetry window would log otherwise). */
 const DISK_FULL_LOG_MS = 60_000;
 
@@ -74,6 +77,10 @@ export interface EdgeAgentOptions {
   apiToken?: string;
   /** Use this broker instead of the one the cloud named at enrollment. */
   brokerUrl?: string;
+  /** PEM CA file the cloud's and broker's TLS certificates must chain to (default: the system's CAs). */
+  caFile?: string;
+  /** Allow http:// and mqtt:// to a host other than loopback (cloud-channel.ts; default: refused). */
+  allowPlaintext?: boolean;
   heartbeatIntervalMs?: number;
   telemetryIntervalMs?: number;
   /** onnxruntime intra-op threads per model session (default 1: several agents share a host in tests and the quickstart). */
@@ -157,11 +164,14 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     readonly identity: AgentIdentity,
     readonly profile: DeviceProfile,
     private readonly opts: EdgeAgentOptions,
+    private readonly channel: CloudChannel,
   ) {
     super();
     this.stats = new InferenceStats({ device: identity.name });
+    const cloudFetch = channel.fetch;
     this.keys = new AgentKeyTrust({
       cloudUrl: () => this.identity.cloud_url,
+      fetch: cloudFetch,
       authorization: () => deviceAuthHeader(this.identity.device_id, this.identity.password),
       enrolledKey: identity.signing_key,
       load: () => store.keyTrust(),
@@ -173,6 +183,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       deviceId: identity.device_id,
       password: identity.password,
       cloudUrl: () => this.identity.cloud_url,
+      fetch: cloudFetch,
       codecContext: { learned: async (ref) => this.learnedCodec(ref) },
       log: (line) => this.log(line),
       uploadIntervalMs: opts.uploadIntervalMs,
@@ -188,7 +199,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     if (opts.localData || opts.flCollected)
       this.fl = new FlParticipant({
         identity,
-        platform: nodeFlPlatform(opts.dataDir),
+        platform: nodeFlPlatform(opts.dataDir, cloudFetch),
+        fetch: cloudFetch,
         localData: () => flLocalData({ data: opts.localData, collected: opts.flCollected, store: this.loop.store }),
         checkSignature: (ref) => this.keys.check(ref),
         log: (line) => this.log(line),
@@ -215,6 +227,9 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
    */
   static async start(opts: EdgeAgentOptions): Promise<EdgeAgent> {
     checkApiBinding(opts.host ?? '127.0.0.1', opts.apiToken);
+    const channel = new CloudChannel({ caFile: opts.caFile, allowPlaintext: opts.allowPlaintext });
+    if (opts.cloudUrl) channel.check(opts.cloudUrl, '--cloud');
+    if (opts.brokerUrl) channel.check(opts.brokerUrl, '--broker');
     const profile = opts.profile ?? detectProfile();
     // Enroll before touching the disk, so a refused or unreachable first start leaves nothing behind.
     let enrolled: AgentIdentity | undefined;
@@ -225,18 +240,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
           `${opts.dataDir} holds no enrolled agent: give --cloud URL and --enroll-token T`,
         );
       }
-      const name = sanitizeName(opts.name ?? hostname());
-      const res = await enroll(opts.cloudUrl, opts.enrollToken, name, profile);
-      enrolled = {
-        device_id: res.device_id,
-        name: res.name,
-        password: res.credentials.password,
-        mqtt_url: res.mqtt_url,
-        cloud_url: opts.cloudUrl,
-        signing_key: res.signing_key,
-        tags: res.tags,
-        enrolled_at: Date.now(),
-      };
+      enrolled = await enrollAgent(opts, opts.cloudUrl, opts.enrollToken, profile, channel);
     }
     const store = new AgentStore(opts.dataDir);
     try {
@@ -250,7 +254,13 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         identity = { ...identity!, cloud_url: opts.cloudUrl };
         store.saveIdentity(identity);
       }
-      const agent = new EdgeAgent(store, identity!, profile, opts);
+      // what an earlier start saved is held to the same rule (a copied data dir, an old enrollment)
+      channel.check(identity!.cloud_url, 'the enrolled cloud URL');
+      if (!opts.brokerUrl) channel.check(identity!.mqtt_url, 'the broker URL from enrollment');
+      const client = identity!.client_certificate
+        ? { cert: identity!.client_certificate, key: identity!.client_key! }
+        : undefined;
+      const agent = new EdgeAgent(store, identity!, profile, opts, channel.withClientCertificate(client));
       await agent.loadLastGood();
       await agent.listen();
       agent.connect();
@@ -382,6 +392,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       },
       baseDelayMs: this.opts.reconnectBaseMs,
       maxDelayMs: this.opts.reconnectMaxMs,
+      tls: this.channel.mqttTls(),
     });
     this.session = session;
     this.pump = new OutboxPump(this.store, (topic, payload, qos) => session.publish(topic, payload, qos));
@@ -711,6 +722,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
             bytes: v.size,
             headers: { authorization: deviceAuthHeader(this.identity.device_id, this.identity.password) },
             signal: this.downloadAbort.signal,
+            fetch: this.channel.fetch,
             onProgress: (received, total) => {
               if (Date.now() - lastLogged > 2000 && total) {
                 lastLogged = Date.now();
@@ -772,6 +784,47 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     await this.converging?.catch(() => undefined);
     await this.api.close();
     await this.served.close();
+    await this.channel.close();
     this.store.close();
   }
+}
+
+/**
+ * First start: trade the token for an identity. Over HTTPS the agent sends a public key of a key
+ * pair it generated and keeps the client certificate the cloud issues for it (mTLS).
+ */
+async function enrollAgent(
+  opts: EdgeAgentOptions,
+  cloudUrl: string,
+  token: string,
+  profile: DeviceProfile,
+  channel: CloudChannel,
+): Promise<AgentIdentity> {
+  const name = sanitizeName(opts.name ?? hostname());
+  const keyPair = cloudUrl.startsWith('https:')
+    ? generateKeyPairSync('rsa', {
+        modulusLength: CLIENT_KEY_BITS,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      })
+    : undefined;
+  const res = await enroll(cloudUrl, token, name, profile, {
+    fetch: channel.fetch,
+    clientPublicKey: keyPair?.publicKey,
+  });
+  // the broker URL comes from the cloud: a plaintext one to another host is refused like --broker
+  if (!opts.brokerUrl) channel.check(res.mqtt_url, 'the broker URL the cloud named at enrollment');
+  return {
+    device_id: res.device_id,
+    name: res.name,
+    password: res.credentials.password,
+    mqtt_url: res.mqtt_url,
+    cloud_url: cloudUrl,
+    signing_key: res.signing_key,
+    tags: res.tags,
+    enrolled_at: Date.now(),
+    ...(res.client_certificate && keyPair
+      ? { client_certificate: res.client_certificate, client_key: keyPair.privateKey }
+      : {}),
+  };
 }

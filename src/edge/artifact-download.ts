@@ -20,6 +20,8 @@ export interface DownloadRequest {
   bytes?: number;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
+  fetch?: typeof fetch;
   /** Called as bytes arrive (total = expected size when known). */
   onProgress?: (received: number, total: number | undefined) => void;
 }
@@ -105,7 +107,7 @@ async function downloadOnce(req: DownloadRequest, dir: string): Promise<Download
 
   let res: Response;
   try {
-    res = await fetch(req.url, { headers, signal: req.signal });
+    res = await (req.fetch ?? fetch)(req.url, { headers, signal: req.signal });
   } catch (e) {
     if (req.signal?.aborted) throw new VergeError('E_NETWORK', `download of ${req.url} aborted`);
     throw new VergeError(

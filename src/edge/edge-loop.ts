@@ -49,6 +49,8 @@ export interface EdgeLoopHost {
   deviceId: string;
   password: string;
   cloudUrl: () => string;
+  /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
+  fetch?: typeof fetch;
   codecContext: CodecContext;
   log: (line: string) => void;
   uploadIntervalMs?: number;
@@ -77,6 +79,7 @@ export class AgentEdgeLoop {
     this.uplink = new CollectionUplink(
       {
         cloudUrl: host.cloudUrl,
+        ...(host.fetch ? { fetch: host.fetch } : {}),
         deviceId: host.deviceId,
         password: host.password,
         store: this.store,
@@ -193,15 +196,18 @@ export class AgentEdgeLoop {
         window_end: p.window_end,
         summary: p.summary,
       }));
-      const res = await fetch(joinUrl(this.host.cloudUrl(), EDGE_LOOP_PATHS.drift.replace(/^\//, '')), {
-        method: 'POST',
-        headers: {
-          authorization: deviceAuthHeader(this.host.deviceId, this.host.password),
-          'content-type': 'application/json',
+      const res = await (this.host.fetch ?? fetch)(
+        joinUrl(this.host.cloudUrl(), EDGE_LOOP_PATHS.drift.replace(/^\//, '')),
+        {
+          method: 'POST',
+          headers: {
+            authorization: deviceAuthHeader(this.host.deviceId, this.host.password),
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ reports }),
+          signal: AbortSignal.timeout(30_000),
         },
-        body: JSON.stringify({ reports }),
-        signal: AbortSignal.timeout(30_000),
-      });
+      );
       if (res.ok) {
         this.driftStore.delivered(pending.map((p) => p.seq));
         this.driftCounters.reports++;
@@ -288,16 +294,19 @@ export class AgentEdgeLoop {
     }
     let res: Response;
     try {
-      res = await fetch(joinUrl(this.host.cloudUrl(), `v1/models/${encodeURIComponent(p.model)}:predict`), {
-        method: 'POST',
-        headers: {
-          authorization: deviceAuthHeader(this.host.deviceId, this.host.password),
-          'content-type': CODEC_FRAME_CONTENT_TYPE,
-          'x-verge-input': inputName,
+      res = await (this.host.fetch ?? fetch)(
+        joinUrl(this.host.cloudUrl(), `v1/models/${encodeURIComponent(p.model)}:predict`),
+        {
+          method: 'POST',
+          headers: {
+            authorization: deviceAuthHeader(this.host.deviceId, this.host.password),
+            'content-type': CODEC_FRAME_CONTENT_TYPE,
+            'x-verge-input': inputName,
+          },
+          body: frame,
+          signal: AbortSignal.timeout(p.deadline_ms),
         },
-        body: frame,
-        signal: AbortSignal.timeout(p.deadline_ms),
-      });
+      );
     } catch (e) {
       const name = (e as Error).name;
       return name === 'TimeoutError' || name === 'AbortError'

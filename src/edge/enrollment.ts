@@ -25,6 +25,7 @@ export async function enroll(
   token: string,
   name: string,
   profile: DeviceProfile,
+  via: { fetch?: typeof fetch; clientPublicKey?: string } = {},
 ): Promise<EnrollResponse> {
   let url: string;
   try {
@@ -35,18 +36,27 @@ export async function enroll(
   let res: Response;
   for (const until = Date.now() + ENROLL_THROTTLED_MAX_MS; ;) {
     try {
-      res = await fetch(url, {
+      res = await (via.fetch ?? fetch)(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token, name, profile }),
+        body: JSON.stringify({
+          token,
+          name,
+          profile,
+          ...(via.clientPublicKey ? { client_public_key: via.clientPublicKey } : {}),
+        }),
         signal: AbortSignal.timeout(ENROLL_TIMEOUT_MS),
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new VergeError(
-        'E_NETWORK',
-        `cannot reach the cloud at ${cloudUrl} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
-      );
+      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      // a certificate the agent does not trust is an attack or a missing --ca, not an outage
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(why))
+        throw new VergeError(
+          'E_AUTH',
+          `the cloud at ${cloudUrl} presented a certificate this agent does not trust (${why}); give the CA that issued it with --ca`,
+        );
+      throw new VergeError('E_NETWORK', `cannot reach the cloud at ${cloudUrl} (${why})`);
     }
     // the cloud's per-address rate limit (many devices enrolling behind one address): wait as told
     if (res.status !== 429 || Date.now() >= until) break;

@@ -12,7 +12,7 @@ import type { FlPlatform } from './fl-participant.ts';
 const KEY_FILE = 'fl-key.pem';
 const STATE_FILE = 'fl-rounds.json';
 
-export function nodeFlPlatform(dataDir: string): FlPlatform {
+export function nodeFlPlatform(dataDir: string, cloudFetch?: typeof fetch): FlPlatform {
   const state = join(dataDir, STATE_FILE);
   return {
     loadRounds: () => (existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as Record<string, number>) : {}),
@@ -32,7 +32,7 @@ export function nodeFlPlatform(dataDir: string): FlPlatform {
     async download(req) {
       const dir = join(dataDir, 'fl-models');
       mkdirSync(dir, { recursive: true });
-      const res = await downloadArtifact(req, dir);
+      const res = await downloadArtifact(cloudFetch ? { ...req, fetch: cloudFetch } : req, dir);
       return new Uint8Array(readFileSync(res.path));
     },
   };

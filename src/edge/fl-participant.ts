@@ -80,6 +80,8 @@ export interface FlParticipantHost {
   checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): Promise<string | undefined>;
   log(line: string): void;
   threads?: number;
+  /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
+  fetch?: typeof fetch;
 }
 
 export type FlOutcome = {
@@ -314,12 +316,15 @@ export class FlParticipant {
   private async registerKey(): Promise<void> {
     if (this.keyRegistered) return;
     const pem = this.signingKey().publicKeyPem;
-    const res = await fetch(joinUrl(this.host.identity.cloud_url, FL_PATHS.deviceKey.replace(/^\//, '')), {
-      method: 'PUT',
-      headers: { ...this.auth(), 'content-type': 'application/json' },
-      body: JSON.stringify({ public_key_pem: pem }),
-      signal: this.abort.signal,
-    });
+    const res = await (this.host.fetch ?? fetch)(
+      joinUrl(this.host.identity.cloud_url, FL_PATHS.deviceKey.replace(/^\//, '')),
+      {
+        method: 'PUT',
+        headers: { ...this.auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ public_key_pem: pem }),
+        signal: this.abort.signal,
+      },
+    );
     if (!res.ok)
       throw new VergeError('E_AUTH', `FL key registration refused: ${res.status} ${(await res.text()).slice(0, 200)}`);
     this.keyRegistered = true;
@@ -342,7 +347,7 @@ export class FlParticipant {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
-        res = await fetch(url, {
+        res = await (this.host.fetch ?? fetch)(url, {
           method: 'POST',
           headers: { ...this.auth(), ...headers },
           // the DOM's BodyInit wants ArrayBuffer-backed bytes, which these are (never a SharedArrayBuffer)

@@ -38,6 +38,8 @@ export interface MqttSessionOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   keepaliveS?: number;
+  /** For mqtts:// and wss://: the CA to verify the broker with and the client certificate (cloud-channel.ts). */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: true };
 }
 
 export interface MqttSessionEvents {
@@ -79,6 +81,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       connectTimeout: CONNECT_TIMEOUT_MS,
       keepalive: this.opts.keepaliveS ?? KEEPALIVE_S,
       will: this.opts.will,
+      ...(this.opts.tls ?? {}),
     };
     const client = mqtt.connect(this.opts.url, o);
     this.client = client;

@@ -29,6 +29,8 @@ const UNKNOWN_KEY_REFETCH_MS = 10_000;
 
 export interface KeyTrustHost {
   cloudUrl(): string;
+  /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
+  fetch?: typeof fetch;
   authorization(): string;
   enrolledKey: SigningKeyResponse;
   load(): KeyTrust | undefined;
@@ -75,7 +77,7 @@ export class AgentKeyTrust {
     const url = joinUrl(this.host.cloudUrl(), HTTP_PATHS.signingKeys.replace(/^\//, ''));
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await (this.host.fetch ?? fetch)(url, {
         headers: { authorization: this.host.authorization() },
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });

@@ -39,6 +39,8 @@ const ITEM_META_ESTIMATE = 600;
 
 export interface UplinkHost {
   cloudUrl: () => string;
+  /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
+  fetch?: typeof fetch;
   deviceId: string;
   password: string;
   store: CollectionStore;
@@ -106,7 +108,7 @@ export class CollectionUplink {
 
   private async negotiate(): Promise<{ codecs: Set<string>; learned: Set<string> }> {
     if (this.negotiated && Date.now() - this.negotiated.at < NEGOTIATION_TTL_MS) return this.negotiated;
-    const res = await fetch(this.url(EDGE_LOOP_PATHS.codecs), {
+    const res = await (this.host.fetch ?? fetch)(this.url(EDGE_LOOP_PATHS.codecs), {
       headers: this.headers(),
       signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
     });
@@ -213,7 +215,7 @@ export class CollectionUplink {
     const body = encodeUploadBatch(items);
     let res: Response;
     try {
-      res = await fetch(this.url(EDGE_LOOP_PATHS.items), {
+      res = await (this.host.fetch ?? fetch)(this.url(EDGE_LOOP_PATHS.items), {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/octet-stream' }),
         body,

@@ -23,7 +23,13 @@ import {
   Tags,
   AckState,
 } from './messages.ts';
-import { MAX_MODEL_METRICS, MAX_TARGET_DEVICES, maxEntries } from './limits.ts';
+import {
+  MAX_CERTIFICATE_PEM,
+  MAX_CLIENT_PUBLIC_KEY_PEM,
+  MAX_MODEL_METRICS,
+  MAX_TARGET_DEVICES,
+  maxEntries,
+} from './limits.ts';
 import { HTTP_API_ROOT } from './version.ts';
 
 /**
@@ -173,6 +179,11 @@ export const EnrollRequest = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'name: letters, digits, _ . - (max 64)')
     .refine((n) => !ASSIGNED_DEVICE_ID.test(n), 'name: dev-<12 hex digits> is the form of device ids, not names'),
   profile: DeviceProfile,
+  /**
+   * The device's own RSA public key (SPKI PEM): a control plane serving TLS answers with a client
+   * certificate for it (mTLS); the private key never leaves the device.
+   */
+  client_public_key: z.string().max(MAX_CLIENT_PUBLIC_KEY_PEM).optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 
@@ -186,11 +197,13 @@ export const EnrollResponse = z.object({
   mqtt_url: z.string(),
   signing_key: SigningKeyResponse,
   protocol_version: z.number().int(),
+  /** PEM client certificate `CN=<device_id>` for `client_public_key` (a control plane serving TLS). */
+  client_certificate: z.string().max(MAX_CERTIFICATE_PEM).optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
 /** GET /v1/device (device auth): what enrollment returned, minus the password. */
-export const DeviceConfigResponse = EnrollResponse.omit({ credentials: true });
+export const DeviceConfigResponse = EnrollResponse.omit({ credentials: true, client_certificate: true });
 export type DeviceConfigResponse = z.infer<typeof DeviceConfigResponse>;
 
 // ---- operator API ---------------------------------------------------------------------------

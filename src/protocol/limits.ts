@@ -30,6 +30,10 @@ export const MAX_MODEL_METRICS = 64;
 export const MAX_TARGET_DEVICES = 10_000;
 /** Accelerators and precisions an agent may list in its profile. */
 export const MAX_ACCELERATORS = 16;
+/** A device's public key at enrollment: a 4096-bit RSA SPKI PEM is ~800 characters. */
+export const MAX_CLIENT_PUBLIC_KEY_PEM = 2048;
+/** A client certificate the cloud issues (~1.1 KB for a 2048-bit key, ~1.7 KB for 4096). */
+export const MAX_CERTIFICATE_PEM = 8192;
 
 /** A refinement message for a record with more than `max` entries. */
 export function maxEntries(max: number, what: string): [(r: Record<string, unknown>) => boolean, string] {

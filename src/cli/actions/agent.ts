@@ -16,6 +16,8 @@ interface AgentOptions {
   apiTokenFile?: string;
   profile?: string;
   broker?: string;
+  ca?: string;
+  allowPlaintext?: boolean;
   threads: number;
   maxBatch?: number;
   maxConcurrent?: number;
@@ -43,6 +45,8 @@ export default async function agent(opts: AgentOptions): Promise<void> {
     host: opts.host,
     apiToken: opts.apiTokenFile,
     brokerUrl: opts.broker,
+    caFile: opts.ca,
+    allowPlaintext: !!opts.allowPlaintext,
     sessionThreads: opts.threads,
     predictLimits: {
       ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),

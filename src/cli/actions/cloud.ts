@@ -15,6 +15,12 @@ interface CloudOptions {
   brokerPassword?: string;
   /** The password read from --broker-password-file. */
   brokerPasswordFile?: string;
+  brokerCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsAuto?: boolean;
+  tlsName?: string[];
+  requireClientCert?: boolean;
   mqttPort: number;
   mqttHost: string;
   publicMqttUrl?: string;
@@ -71,6 +77,14 @@ export default async function cloud(opts: CloudOptions): Promise<void> {
     broker: opts.broker,
     brokerUsername: opts.brokerUsername,
     brokerPassword: password,
+    brokerCaFile: opts.brokerCa,
+    tls: {
+      certFile: opts.tlsCert,
+      keyFile: opts.tlsKey,
+      auto: !!opts.tlsAuto,
+      names: opts.tlsName,
+      requireClientCert: !!opts.requireClientCert,
+    },
     mqttHost: opts.mqttHost,
     mqttPort: opts.mqttPort,
     publicMqttUrl: opts.publicMqttUrl,
@@ -109,14 +123,17 @@ export default async function cloud(opts: CloudOptions): Promise<void> {
     db: opts.db ? 'postgres' : 'sqlite',
     broker: opts.broker ? 'external' : 'embedded',
     auto_retrain: cp.retrain.enabled,
+    ca_file: cp.caFile,
   };
   emit(opts, info, () =>
     [
       `verge cloud: API ${started.url}  (OpenAPI ${info.openapi}, metrics ${started.url}/metrics)`,
       `  MQTT ${started.mqttUrl} (${info.broker}), state ${info.db} in ${dataDir}`,
       `  admin API key: ${cp.adminKeyPath}`,
+      ...(cp.caFile && opts.tlsAuto ? [`  TLS: private CA ${cp.caFile} (agents: verge agent --ca ${cp.caFile})`] : []),
       `  auto-retrain: ${cp.retrain.enabled ? 'on' : 'off'} (GET ${EDGE_LOOP_PATHS.retrain})`,
-      `  operators: export VERGE_CLOUD=${started.url} VERGE_API_KEY=$(cat ${cp.adminKeyPath})`,
+      `  operators: export VERGE_CLOUD=${started.url} VERGE_API_KEY=$(cat ${cp.adminKeyPath})` +
+        (cp.caFile && opts.tlsAuto ? ` NODE_EXTRA_CA_CERTS=${cp.caFile}` : ''),
     ].join('\n'),
   );
   await new Promise<void>((resolve) => {

@@ -36,6 +36,14 @@ export function register(program: Command): void {
       `device profile: a preset (${PROFILE_PRESET_NAMES.join(', ')}) and/or k=v pairs, e.g. "camera,memory_mb=512" or "precisions=int8+fp32" (default: detected from this host)`,
     )
     .option('--broker <url>', 'MQTT broker URL, overriding the one the cloud named at enrollment')
+    .option(
+      '--ca <file>',
+      "PEM CA certificate the cloud's and broker's TLS certificates must chain to, e.g. the cloud's <data-dir>/tls/ca-cert.pem (default: the system CAs)",
+    )
+    .option(
+      '--allow-plaintext',
+      'allow http:// and mqtt:// to a host other than loopback (refused by default: the password, tokens and models would cross the network in clear)',
+    )
     .option('--threads <n>', 'onnxruntime threads per model session', positiveInt('--threads'), 1)
     .option(
       '--data <name|dir>',

@@ -26,6 +26,25 @@ export function register(program: Command): void {
       (p: string) => readSecretFile(p, '--broker-password-file'),
     )
     .addOption(new Option('--broker-password <p>').hideHelp()) // refused: `ps` shows argv to every user
+    .option(
+      '--broker-ca <file>',
+      'PEM CA certificate to verify an external mqtts:// broker with (default: the system CAs)',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS, MQTTS and WSS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--tls-auto',
+      'serve HTTPS, MQTTS and WSS with a certificate from a private CA created in <data-dir>/tls on first start (agents: --ca <data-dir>/tls/ca-cert.pem)',
+    )
+    .option(
+      '--tls-name <name>',
+      'with --tls-auto: another DNS name or IP address devices reach this host by (repeatable; loopback, the host name and interface addresses are always in)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--require-client-cert',
+      'mTLS: devices must also present the client certificate issued to them at enrollment (HTTPS device routes and MQTTS; browser tabs cannot, so /v1/mqtt devices are refused)',
+    )
     .option('--mqtt-port <port>', 'embedded broker port (0 = ephemeral)', port('--mqtt-port'), DEFAULT_MQTT_PORT)
     .option('--mqtt-host <addr>', 'embedded broker bind address', '127.0.0.1')
     .option('--public-mqtt-url <url>', 'broker URL handed to devices at enrollment (default: the broker URL)')

@@ -12,7 +12,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -28,6 +28,8 @@ const BROKER_CONNECT_TIMEOUT_MS = 10_000;
 export interface MqttWsOptions {
   /** The broker's URL (`mqtt://` or `mqtts://`), null before the control plane started it. */
   brokerUrl: () => string | null;
+  /** How to verify an `mqtts://` broker (mqtt-transport.ts clientTls). */
+  brokerTls?: { ca?: string; rejectUnauthorized: boolean };
   /** The request rate of an unauthenticated address (rate-limit.ts): 0 admits, else seconds to wait. */
   admit?: (address: string) => number;
 }
@@ -49,12 +51,13 @@ function refuse(socket: Duplex, status: 404 | 429 | 503, text: string, retryAfte
   );
 }
 
-function brokerSocket(url: string): Socket {
+function brokerSocket(url: string, verify: MqttWsOptions['brokerTls']): Socket {
   const u = new URL(url);
   const host = u.hostname === '0.0.0.0' || u.hostname === '' ? '127.0.0.1' : u.hostname;
   const tls = u.protocol === 'mqtts:';
   const port = Number(u.port) || (tls ? 8883 : 1883);
-  return tls ? tlsConnect({ host, port, servername: host }) : tcpConnect({ host, port });
+  if (!tls) return tcpConnect({ host, port });
+  return tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(verify ?? {}) });
 }
 
 export const mqttWebSocketRoutes: FastifyPluginAsync<MqttWsOptions> = async (app, opts) => {
@@ -89,7 +92,7 @@ export const mqttWebSocketRoutes: FastifyPluginAsync<MqttWsOptions> = async (app
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client = createWebSocketStream(ws);
-      const broker = brokerSocket(url);
+      const broker = brokerSocket(url, opts.brokerTls);
       const timer = setTimeout(() => broker.destroy(new Error('broker connect timeout')), BROKER_CONNECT_TIMEOUT_MS);
       broker.once('connect', () => clearTimeout(timer));
       broker.once('secureConnect', () => clearTimeout(timer));
