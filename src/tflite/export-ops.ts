@@ -25,6 +25,12 @@ import {
 export interface TfliteExporter {
   /** The ONNX operator (default domain). */
   readonly onnx: string;
+  /**
+   * TFLite runs it on int8 tensors (a quantized model's quantized node exports as an int8
+   * operator); 'same-scale': only when input and output share their quantization (TFLite's and
+   * Arm NN's int8 pools require it), else it runs float between DEQUANTIZE and QUANTIZE.
+   */
+  readonly int8?: boolean | 'same-scale';
   export(ctx: ExportContext, node: Node): void;
 }
 
@@ -86,6 +92,7 @@ function window(node: Node, input: number[]) {
 /** Conv → CONV_2D (group 1) or DEPTHWISE_CONV_2D (group = input channels). Other pads: a PAD first. */
 const conv: TfliteExporter = {
   onnx: 'Conv',
+  int8: true,
   export(ctx, node) {
     let x = imageInput(ctx, node).index;
     const xShape = ctx.shape(node.inputs[0]!);
@@ -98,19 +105,21 @@ const conv: TfliteExporter = {
     if (padding === undefined) {
       const p = intsAttr(node, 'pads')!;
       const paddings = ctx.intConstant(`${node.outputs[0]}_paddings`, [4, 2], [0, 0, p[0]!, p[2]!, p[1]!, p[3]!, 0, 0]);
-      const padded = ctx.scratch(`${node.outputs[0]}_padded`, [
-        xShape[0]!,
-        xShape[2]! + p[0]! + p[2]!,
-        xShape[3]! + p[1]! + p[3]!,
-        xShape[1]!,
-      ]);
+      const padded = ctx.scratch(
+        `${node.outputs[0]}_padded`,
+        [xShape[0]!, xShape[2]! + p[0]! + p[2]!, xShape[3]! + p[1]! + p[3]!, xShape[1]!],
+        x,
+      );
       ctx.emit(BUILTIN.PAD, [x, paddings], [padded], { type: OPTIONS_TYPE.PadOptions, fields: [] });
       x = padded;
       padding = PADDING.VALID;
     }
+    // TFLite's int8 kernels take the bias as int32 at scale input × weight: none rather than a guessed one
     const bias = node.inputs[2]
-      ? ctx.permutedConstant(node.inputs[2])
-      : ctx.floatConstant(`${node.outputs[0]}_bias`, [outC], new Float32Array(outC));
+      ? [ctx.permutedConstant(node.inputs[2])]
+      : ctx.int8
+        ? []
+        : [ctx.floatConstant(`${node.outputs[0]}_bias`, [outC], new Float32Array(outC))];
     const common = [int8(0, padding), int32(1, win.strides[1]!), int32(2, win.strides[0]!)];
     const y = ctx.define(node.outputs[0]!, true);
     if (group === 1) {
@@ -123,7 +132,7 @@ const conv: TfliteExporter = {
       ];
       ctx.emit(
         BUILTIN.CONV_2D,
-        [x, weights, bias],
+        [x, weights, ...bias],
         [y],
         { type: OPTIONS_TYPE.Conv2DOptions, fields },
         CONV_2D_OPTIONS.activation,
@@ -140,7 +149,7 @@ const conv: TfliteExporter = {
       ];
       ctx.emit(
         BUILTIN.DEPTHWISE_CONV_2D,
-        [x, weights, bias],
+        [x, weights, ...bias],
         [y],
         { type: OPTIONS_TYPE.DepthwiseConv2DOptions, fields },
         O.activation,
@@ -152,6 +161,7 @@ const conv: TfliteExporter = {
 function pool(onnx: 'MaxPool' | 'AveragePool', builtin: number): TfliteExporter {
   return {
     onnx,
+    int8: 'same-scale',
     export(ctx, node) {
       const x = imageInput(ctx, node).index;
       const win = window(node, ctx.shape(node.inputs[0]!));
@@ -193,6 +203,7 @@ function mean(ctx: ExportContext, node: Node, x: { index: number; nhwc: boolean 
 
 const reduceMean: TfliteExporter = {
   onnx: 'ReduceMean',
+  int8: true,
   export(ctx, node) {
     const rank = ctx.shape(node.inputs[0]!).length;
     const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? ctx.ints(node.inputs[1]) : [...Array(rank).keys()]);
@@ -202,6 +213,7 @@ const reduceMean: TfliteExporter = {
 
 const globalAveragePool: TfliteExporter = {
   onnx: 'GlobalAveragePool',
+  int8: true,
   export: (ctx, node) => mean(ctx, node, imageInput(ctx, node), [2, 3], true),
 };
 
@@ -209,6 +221,7 @@ const globalAveragePool: TfliteExporter = {
 function fullyConnected(onnx: 'Gemm' | 'MatMul'): TfliteExporter {
   return {
     onnx,
+    int8: true,
     export(ctx, node) {
       if (floatAttr(node, 'alpha', 1) !== 1 || floatAttr(node, 'beta', 1) !== 1 || intAttr(node, 'transA', 0) !== 0)
         throw unsupported(node, 'alpha, beta and transA other than 1, 1, 0');
@@ -219,12 +232,13 @@ function fullyConnected(onnx: 'Gemm' | 'MatMul'): TfliteExporter {
       const transB = onnx === 'Gemm' && intAttr(node, 'transB', 0) === 1;
       let { values, shape } = transB ? { values: w.values, shape: w.dims } : permuteConst(w.values, w.dims, [1, 0]);
       if (x.flatFrom) ({ values, shape } = hwcColumns(values, shape, x.flatFrom));
-      const weights = ctx.floatConstant(node.inputs[1]!, shape, values);
+      // int8: one weight scale (the largest of per-channel ones; Arm NN 22 and TFLite's converter take one), bias to match
+      const weights = ctx.floatConstant(node.inputs[1]!, shape, values, { perTensor: true });
       const inputs = [x.index, weights];
       if (node.inputs[2]) {
         const c = ctx.constant(node.inputs[2]);
         if (c.values.length !== shape[0]) throw unsupported(node, 'a bias other than one value per output');
-        inputs.push(ctx.floatConstant(node.inputs[2], [shape[0]!], c.values));
+        inputs.push(ctx.floatConstant(node.inputs[2], [shape[0]!], c.values, { perTensor: true }));
       }
       const O = FULLY_CONNECTED_OPTIONS;
       const fields = [int8(O.activation, ACTIVATION.NONE), int8(O.weightsFormat, 0)];
@@ -343,6 +357,7 @@ const batchNormalization: TfliteExporter = {
 /** Clip to [0, 6] → RELU6, to [0, ∞) → RELU (bounds as attributes or constant inputs). */
 const clip: TfliteExporter = {
   onnx: 'Clip',
+  int8: true,
   export(ctx, node) {
     const bound = (i: number, name: string, fallback: number) =>
       node.inputs[i] ? ctx.constant(node.inputs[i]).values[0]! : floatAttr(node, name, fallback);
@@ -356,6 +371,7 @@ const clip: TfliteExporter = {
 
 const relu: TfliteExporter = {
   onnx: 'Relu',
+  int8: true,
   export(ctx, node) {
     if (!ctx.fuseRelu(node.inputs[0]!, node.outputs[0]!)) unary('Relu', BUILTIN.RELU).export(ctx, node);
   },
@@ -379,6 +395,7 @@ const softmax: TfliteExporter = {
 
 const concat: TfliteExporter = {
   onnx: 'Concat',
+  int8: true,
   export(ctx, node) {
     const xs = node.inputs.map((i) => ctx.value(i));
     const nhwc = xs[0]!.nhwc;
@@ -401,6 +418,7 @@ const concat: TfliteExporter = {
 
 const pad: TfliteExporter = {
   onnx: 'Pad',
+  int8: true,
   export(ctx, node) {
     const mode = attr(node, 'mode');
     if (mode?.type === 'string' && mode.value !== 'constant') throw unsupported(node, `mode '${mode.value}'`);
@@ -428,6 +446,7 @@ const pad: TfliteExporter = {
  */
 const transpose: TfliteExporter = {
   onnx: 'Transpose',
+  int8: true,
   export(ctx, node) {
     const x = ctx.value(node.inputs[0]!);
     const rank = ctx.shape(node.inputs[0]!).length;
@@ -449,6 +468,7 @@ const transpose: TfliteExporter = {
 
 const identity = (onnx: string): TfliteExporter => ({
   onnx,
+  int8: true,
   export: (ctx, node) => ctx.alias(node.outputs[0]!, node.inputs[0]!),
 });
 
@@ -460,10 +480,10 @@ export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
   reduceMean,
   fullyConnected('Gemm'),
   fullyConnected('MatMul'),
-  { onnx: 'Flatten', export: reshapeTo },
-  { onnx: 'Reshape', export: reshapeTo },
-  binary('Add', BUILTIN.ADD, OPTIONS_TYPE.AddOptions),
-  binary('Mul', BUILTIN.MUL, OPTIONS_TYPE.MulOptions),
+  { onnx: 'Flatten', int8: true, export: reshapeTo },
+  { onnx: 'Reshape', int8: true, export: reshapeTo },
+  { ...binary('Add', BUILTIN.ADD, OPTIONS_TYPE.AddOptions), int8: true },
+  { ...binary('Mul', BUILTIN.MUL, OPTIONS_TYPE.MulOptions), int8: true },
   binary('Sub', BUILTIN.ADD, OPTIONS_TYPE.AddOptions, (v) => -v),
   binary('Div', BUILTIN.MUL, OPTIONS_TYPE.MulOptions, (v) => 1 / v),
   batchNormalization,

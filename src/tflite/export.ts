@@ -2,8 +2,11 @@
  * ONNX → TFLite: `onnxToTflite(model)` writes a float32 ONNX model (verge-built CNNs and MLPs —
  * cnn, mlp, mobilenet-tiny, kws-dscnn; the operators of ./export-ops.ts) as a .tflite flatbuffer. 4-D image inputs become NHWC (see
  * ./export-context.ts); the symbolic batch dim is fixed (TFLite tensors have static shapes).
- * Quantized / non-float models and operators verge does not export are refused in one
- * E_UNSUPPORTED line naming them all.
+ * A static int8 (QDQ) model becomes an int8 TFLite model (./export-quant.ts): its quantized
+ * operators run on int8 tensors with the model's scales and zero points (per channel for
+ * convolutions), float inputs/outputs are QUANTIZEd/DEQUANTIZEd at the edges, and operators it left
+ * float stay float. Other quantized forms (dynamic, QLinear*) and operators verge does not export
+ * are refused in one E_UNSUPPORTED line naming them all.
  */
 import { VergeError } from '../errors.ts';
 import {
@@ -17,6 +20,7 @@ import {
   type Tensor,
 } from '../onnx/browser.ts';
 import { ExportContext } from './export-context.ts';
+import { isQdq, readQdq, type QdqModel } from './export-quant.ts';
 import { TFLITE_EXPORTERS, type TfliteExporter } from './export-ops.ts';
 import { writeTflite } from './write.ts';
 
@@ -30,6 +34,8 @@ export interface TfliteExportOptions {
 const BY_OP = new Map<string, TfliteExporter>(TFLITE_EXPORTERS.map((e) => [e.onnx, e]));
 /** Operators that make a model quantized rather than float. */
 const QUANTIZED_OPS = /^(QuantizeLinear|DequantizeLinear|DynamicQuantizeLinear|QLinear.*|.*Integer)$/;
+/** Quantized operators other than QDQ pairs (operator-level int8: dynamic quantization, QLinear kernels). */
+const OTHER_QUANTIZED_OPS = /^(DynamicQuantizeLinear|QLinear.*|.*Integer)$/;
 
 /** ONNX operators of the model verge cannot export to TFLite (each once, `domain::op` outside ONNX's). */
 export function unexportableOperators(model: Model): string[] {
@@ -41,10 +47,10 @@ export function unexportableOperators(model: Model): string[] {
   return [...names];
 }
 
-/** Why the model is not a float32 model (undefined when it is). */
-function nonFloat(model: Model): string | undefined {
+/** Why the model is not a float32 model (undefined when it is): `ops` or non-float tensors. */
+function nonFloat(model: Model, ops: RegExp): string | undefined {
   const g = model.graph;
-  const quantOps = [...new Set(g.nodes.filter((n) => QUANTIZED_OPS.test(n.opType)).map((n) => n.opType))];
+  const quantOps = [...new Set(g.nodes.filter((n) => ops.test(n.opType)).map((n) => n.opType))];
   const types = new Set(
     g.initializers
       .filter((t) => t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'int32')
@@ -94,12 +100,19 @@ function constantsAsInitializers(model: Model): Model {
 
 export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): Uint8Array {
   const source = opts.source ?? 'model.onnx';
-  const model = constantsAsInitializers(original);
-  const notFloat = nonFloat(model);
+  let model = constantsAsInitializers(original);
+  // a static int8 (QDQ) model: its float graph, and the int8 parameters of its tensors
+  let quant: Omit<QdqModel, 'model'> | undefined;
+  if (isQdq(model) && !model.graph.nodes.some((n) => OTHER_QUANTIZED_OPS.test(n.opType))) {
+    const q = readQdq(model, source);
+    model = q.model;
+    quant = { constants: q.constants, activations: q.activations };
+  }
+  const notFloat = nonFloat(model, QUANTIZED_OPS);
   if (notFloat)
     throw new VergeError(
       'E_UNSUPPORTED',
-      `${source} is not a float32 model (${notFloat}); verge exports float32 models to TFLite`,
+      `${source} is not a float32 or QDQ int8 model (${notFloat}); verge exports float32 models and static int8 (QuantizeLinear/DequantizeLinear) models to TFLite`,
     );
   const missing = unexportableOperators(model);
   if (missing.length)
@@ -108,10 +121,15 @@ export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): U
       `${source} uses ONNX operators verge cannot export to TFLite: ${missing.join(', ')}`,
     );
   const shapes = inputShapes(model, opts.batch ?? 1);
-  const ctx = new ExportContext(model, inferShapes(model, { inputShapes: shapes }));
-  const inputs = [...shapes.keys()].map((name) => ctx.define(name, ctx.shape(name).length === 4));
+  const ctx = new ExportContext(model, inferShapes(model, { inputShapes: shapes }), quant);
+  const inputs = [...shapes.keys()].map((name) => ctx.defineInput(name, ctx.shape(name).length === 4));
   try {
-    for (const node of toposort(model.graph)) BY_OP.get(node.opType)!.export(ctx, node);
+    for (const node of toposort(model.graph)) {
+      const exporter = BY_OP.get(node.opType)!;
+      ctx.begin(node, exporter.int8 ?? false);
+      exporter.export(ctx, node);
+      ctx.end();
+    }
   } catch (e) {
     if (e instanceof VergeError) throw new VergeError(e.code, `${source}: ${e.message}`);
     throw e;

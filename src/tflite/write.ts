@@ -9,6 +9,7 @@ import {
   MODEL,
   OPERATOR,
   OPERATOR_CODE,
+  QUANTIZATION,
   SUBGRAPH,
   TENSOR,
   TFLITE_FILE_IDENTIFIER,
@@ -34,6 +35,8 @@ export interface TfliteTensorOut {
   type: number;
   /** Constant data (little-endian bytes); absent for computed tensors. */
   data?: Uint8Array;
+  /** Quantization of an int8 / int32 tensor: real = scale · (q − zero point), per channel along `quantizedDimension` when more than one. */
+  quantization?: { scale: number[]; zeroPoint: number[]; quantizedDimension: number };
 }
 
 export interface TfliteOperatorOut {
@@ -73,6 +76,20 @@ function bytesVector(b: Builder, data: Uint8Array): number {
   return b.endVector();
 }
 
+function quantizationTable(b: Builder, q: NonNullable<TfliteTensorOut['quantization']>): number {
+  b.startVector(4, q.scale.length, 4);
+  for (let i = q.scale.length - 1; i >= 0; i--) b.addFloat32(q.scale[i]!);
+  const scale = b.endVector();
+  b.startVector(8, q.zeroPoint.length, 8);
+  for (let i = q.zeroPoint.length - 1; i >= 0; i--) b.addInt64(BigInt(q.zeroPoint[i]!));
+  const zeroPoint = b.endVector();
+  b.startObject(7);
+  b.addFieldOffset(QUANTIZATION.scale, scale, 0);
+  b.addFieldOffset(QUANTIZATION.zeroPoint, zeroPoint, 0);
+  b.addFieldInt32(QUANTIZATION.quantizedDimension, q.quantizedDimension, 0);
+  return b.endObject();
+}
+
 function optionsTable(b: Builder, o: TfliteOptions): number {
   const vectors = o.fields.map((f) => (f.kind === 'int32Vector' ? int32s(b, f.value) : 0));
   b.startObject(Math.max(0, ...o.fields.map((f) => f.slot + 1)));
@@ -109,11 +126,13 @@ export function writeTflite(g: TfliteGraphOut): Uint8Array {
     }
     const name = b.createString(t.name);
     const shape = int32s(b, t.shape);
+    const quantization = t.quantization ? quantizationTable(b, t.quantization) : 0;
     b.startObject(7);
     b.addFieldOffset(TENSOR.shape, shape, 0);
     b.addFieldInt8(TENSOR.type, t.type, 0);
     b.addFieldInt32(TENSOR.buffer, buffer, 0);
     b.addFieldOffset(TENSOR.name, name, 0);
+    if (quantization) b.addFieldOffset(TENSOR.quantization, quantization, 0);
     return b.endObject();
   });
   const operators = g.operators.map((op) => {

@@ -1,6 +1,6 @@
 /**
- * `verge export <in.onnx> --format tflite --out <model.tflite>`: write a float32 ONNX model as a
- * TensorFlow Lite flatbuffer (src/tflite/export.ts). The output is written atomically.
+ * `verge export <in.onnx> --format tflite --out <model.tflite>`: write a float32 (or static int8
+ * QDQ) ONNX model as a TensorFlow Lite flatbuffer (src/tflite/export.ts). The output is written atomically.
  */
 import { basename } from 'node:path';
 import { loadModel, readBytes, writeFileAtomic } from '../../onnx/index.ts';
