@@ -40,7 +40,7 @@ const UPLOAD_ATTEMPTS = 4;
 
 /**
  * What a participant needs from where it runs: the agent's files and node:crypto
- * (fl-node-platform.ts), or a browser tab's storage and WebCrypto-free ed25519 (src/web/app).
+ * (fl-node-platform.ts), or a browser tab's IndexedDB and WebCrypto keys (src/web/app/device-store.ts).
  */
 export interface FlPlatform {
   /** The highest round done per job, as last saved (a restarted participant does not redo a round). */
@@ -61,8 +61,8 @@ export interface FlPlatform {
 export interface FlUploadKey {
   /** SPKI PEM of the public key (registered with PUT /v1/fl/device-key). */
   publicKeyPem: string;
-  /** base64 ed25519 signature of `payload`. */
-  sign(payload: Uint8Array): string;
+  /** base64 ed25519 signature of `payload` (a tab's WebCrypto key signs asynchronously). */
+  sign(payload: Uint8Array): string | Promise<string>;
 }
 
 /** The device this participant speaks for (an agent's identity has more). */
@@ -171,7 +171,7 @@ export class FlParticipant {
     const ev = await ctx.trainer.evaluate(global, dataset, holdout);
     if (t.task === 'evaluate') {
       const body = flEvaluationBody({ examples: ev.examples, loss: ev.loss, accuracy: ev.accuracy });
-      const signature = this.sign(t, new TextEncoder().encode(body), ev.examples, body);
+      const signature = await this.sign(t, new TextEncoder().encode(body), ev.examples, body);
       await this.upload(t, JSON.stringify({ ...JSON.parse(body), token: t.token, signature }), {
         'content-type': 'application/json',
       });
@@ -192,12 +192,13 @@ export class FlParticipant {
         return { ...base, result: 'uploaded' };
       }
       const bytes = ctx.compressor.compress(r.update);
+      const signature = await this.sign(t, bytes, r.examples, metrics);
       await this.upload(t, bytes, {
         'content-type': 'application/octet-stream',
         [FL_HEADERS.token]: t.token,
         [FL_HEADERS.examples]: String(r.examples),
         [FL_HEADERS.metrics]: metrics,
-        [FL_HEADERS.signature]: this.sign(t, bytes, r.examples, metrics),
+        [FL_HEADERS.signature]: signature,
       });
     }
     this.markDone(t.job_id, t.round);
@@ -227,12 +228,13 @@ export class FlParticipant {
     metrics: string,
   ): Promise<void> {
     // every phase's body travels as raw bytes (JSON or the masked uint32 vector): the route reads it with a limit
+    const signature = await this.sign(t, body, examples, metrics);
     await this.upload({ ...t, upload_path: path }, body, {
       'content-type': 'application/octet-stream',
       [FL_HEADERS.token]: t.token!,
       [FL_HEADERS.examples]: String(examples),
       [FL_HEADERS.metrics]: metrics,
-      [FL_HEADERS.signature]: this.sign(t, body, examples, metrics),
+      [FL_HEADERS.signature]: signature,
     });
   }
 
@@ -296,7 +298,7 @@ export class FlParticipant {
     return (this.key ??= this.host.platform.uploadKey());
   }
 
-  private sign(t: FlTaskMessage, body: Uint8Array, examples: number, metricsJson: string): string {
+  private async sign(t: FlTaskMessage, body: Uint8Array, examples: number, metricsJson: string): Promise<string> {
     const payload = flUploadSignaturePayload({
       job: t.job_id,
       round: t.round,

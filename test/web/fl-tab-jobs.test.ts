@@ -138,11 +138,16 @@ describe.skipIf(skip !== null)('a browser tab in federated jobs: key rotation, s
       [2, 'fit', 1],
       [3, 'evaluate', 1],
     ]);
-    // what the tab now trusts (sessionStorage, under its device id): both keys, the new one learned
+    // what the tab now trusts (kept with its device in IndexedDB): both keys, the new one learned
     const deviceId = ((await page.evaluate('window.vergeFl')) as TabFl).deviceId!;
-    const trust = JSON.parse(
-      (await page.evaluate(`sessionStorage.getItem('verge.fl.${deviceId}.key-trust')`)) as string,
-    ) as KeyTrust;
+    const trust = (await page.evaluate(`new Promise((resolve, reject) => {
+      const open = indexedDB.open('verge-device');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const get = open.result.transaction('devices').objectStore('devices').get('${deviceId}');
+        get.onsuccess = () => resolve(get.result.keyTrust);
+      };
+    })`)) as KeyTrust;
     expect(Object.keys(trust.keys).sort()).toEqual([before.active, rotated.active].sort());
     expect(trust.seq).toBe(rotated.seq);
     expect(errors, errors.join('\n')).toEqual([]);

@@ -3,7 +3,9 @@
  * the training page enrolls the tab with a one-time token, joins the fleet over MQTT on a WebSocket
  * (/v1/mqtt), is counted online, and takes part in a real FL job — downloads and verifies the
  * round's model, trains it with fl/'s ClientTrainer on onnxruntime-web, uploads its signed update,
- * answers the evaluation round — and the job publishes the federated model with lineage.
+ * answers the evaluation round — and the job publishes the federated model with lineage. The
+ * enrolled device is kept in IndexedDB (no readable secret): a new tab resumes it without a token,
+ * and its second job's uploads verify against the upload key the control plane pinned in the first.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,4 +133,104 @@ describe.skipIf(skip !== null)('a browser tab joins a federated job (chromium, r
     await page.locator('#fl-card').screenshot({ path: join(SHOTS, 'train-fl.png') });
     expect(errors, errors.join('\n')).toEqual([]);
   }, 600_000);
+
+  it('a closed tab is the same device when reopened: kept in IndexedDB, no readable secret, its pinned upload key', async () => {
+    const deviceId = (await tabFl()).deviceId!;
+    expect(deviceId).toMatch(/^dev-/);
+    await page.close(); // sessionStorage dies with the tab; what is kept must not
+    page = await browser.context.newPage();
+    errors = collectPageErrors(page);
+    await page.goto(`${cloud.url}/train.html?fl_samples=${TAB_SAMPLES}&threads=1`); // no token
+    await page.waitForFunction("window.vergeFl && window.vergeFl.state === 'online'", undefined, { timeout: 60_000 });
+    expect(await tabFl()).toMatchObject({ deviceId, resumed: true });
+    expect(await page.locator('#fl-status').textContent()).toContain(deviceId);
+    const devices = (await cloud.admin.get<DevicesResponse>(HTTP_PATHS.devices)).devices;
+    expect(devices.filter((d) => d.name === 'tab-1').map((d) => d.id)).toEqual([deviceId]);
+
+    // what the browser keeps: the password sealed, both keys non-extractable CryptoKeys
+    const kept = (await page.evaluate(`new Promise((resolve, reject) => {
+      const open = indexedDB.open('verge-device');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const get = open.result.transaction('devices').objectStore('devices').getAll();
+        get.onsuccess = async () => {
+          const r = get.result[0];
+          const exported = await crypto.subtle.exportKey('pkcs8', r.uploadKey.privateKey).then(() => 'exported', (e) => e.name);
+          const sealExport = await crypto.subtle.exportKey('raw', r.sealKey).then(() => 'exported', (e) => e.name);
+          resolve({
+            count: get.result.length,
+            deviceId: r.identity.device_id,
+            credentials: r.identity.credentials,
+            sealKey: { type: r.sealKey.type, extractable: r.sealKey.extractable, algorithm: r.sealKey.algorithm.name },
+            privateKey: { type: r.uploadKey.privateKey.type, extractable: r.uploadKey.privateKey.extractable, algorithm: r.uploadKey.privateKey.algorithm.name },
+            exported, sealExport,
+            sealedBytes: r.sealedPassword.data.byteLength,
+          });
+        };
+      };
+    })`)) as Record<string, unknown>;
+    expect(kept).toMatchObject({
+      count: 1,
+      deviceId,
+      credentials: { username: deviceId }, // no password field
+      sealKey: { type: 'secret', extractable: false, algorithm: 'AES-GCM' },
+      privateKey: { type: 'private', extractable: false, algorithm: 'Ed25519' },
+      exported: 'InvalidAccessError',
+      sealExport: 'InvalidAccessError',
+    });
+    expect(kept.sealedBytes).toBeGreaterThan(16); // ciphertext + GCM tag
+    expect(JSON.stringify(kept)).not.toMatch(/password/);
+
+    // a second job: the resumed tab's update verifies against the FL key pinned in the first job
+    // (a new key would be refused: "already registered a different FL key")
+    const job = await cloud.admin.post<FlJob>(FL_PATHS.jobs, {
+      model: { name: 'seed-cnn', version: '1.1.0' },
+      target: { tags: { kind: 'browser' } },
+      rounds: 1,
+      strategy: 'fedavg',
+      min_fit_clients: 1,
+      round_timeout_s: 240,
+      batch_size: 32,
+      lr: 0.002,
+      local_epochs: 1,
+    });
+    let done = job;
+    await waitUntil(
+      async () => ['completed', 'failed'].includes((done = await cloud.admin.get<FlJob>(FL_PATHS.job(job.id))).state),
+      420_000,
+      'the second job to end',
+    );
+    const fl = await tabFl();
+    expect(done.error, `${JSON.stringify(fl.outcomes)}\n${errors.join('\n')}`).toBeNull();
+    expect(done.history[0]).toMatchObject({ round: 1, task: 'fit', state: 'closed', accepted: 1 });
+    expect((await cloud.cp.repos.fl.participants(job.id, 1))[0]).toMatchObject({
+      device_id: deviceId,
+      state: 'accepted',
+    });
+    expect(errors, errors.join('\n')).toEqual([]);
+  }, 600_000);
+
+  it('a device revoked while its tab was closed: the reopened tab is refused, says so and forgets it', async () => {
+    const deviceId = (await tabFl()).deviceId!;
+    await page.close();
+    await cloud.admin.post(HTTP_PATHS.revokeDevice(deviceId), {});
+    page = await browser.context.newPage();
+    errors = collectPageErrors(page);
+    await page.goto(`${cloud.url}/train.html?threads=1`);
+    await page.waitForFunction("window.vergeFl && window.vergeFl.state === 'revoked'", undefined, { timeout: 60_000 });
+    expect(await page.locator('#fl-status').textContent()).toMatch(
+      /revoked by the control plane\. — the control plane refused this device’s credentials; enroll again/,
+    );
+    const count = () =>
+      page.evaluate(`new Promise((resolve) => {
+        const open = indexedDB.open('verge-device');
+        open.onsuccess = () => { const c = open.result.transaction('devices').objectStore('devices').count(); c.onsuccess = () => resolve(c.result); };
+      })`);
+    await waitUntil(async () => (await count()) === 0, 10_000, 'the kept device forgotten');
+    await page.reload();
+    await page.waitForFunction('window.vergeFl', undefined, { timeout: 30_000 });
+    // nothing to resume and no token: the tab stays out of the fleet
+    expect((await tabFl()).state).toBe('idle');
+    expect(await page.locator('#fl-status').textContent()).toBe('Not joined.');
+  }, 120_000);
 });

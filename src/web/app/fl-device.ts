@@ -5,14 +5,14 @@
  * every `fl` task to edge/'s FlParticipant — the agent's own participant: it verifies the round's
  * model (sha256 and the cloud's ed25519 signature), evaluates and trains it with fl/'s ClientTrainer
  * on onnxruntime-web, compresses and uploads the update signed, over HTTP. This file provides only
- * what differs in a tab (FlPlatform): ed25519 by @noble/curves with the key in sessionStorage,
- * downloads by fetch into memory, rounds done in sessionStorage. The signing keys it trusts are
- * edge/'s AgentKeyTrust (the agent's): enrollment's key, then the cloud's rotations along
- * endorsements by a trusted key, kept in sessionStorage. Raw data never leaves the tab.
+ * what differs in a tab (FlPlatform): the device kept in IndexedDB by device-store.ts (password
+ * sealed, upload key a non-extractable WebCrypto Ed25519 key), so a reloaded or reopened tab resumes
+ * as the same device without a new token; downloads by fetch into memory. The signing keys it trusts
+ * are edge/'s AgentKeyTrust (the agent's): enrollment's key, then the cloud's rotations along
+ * endorsements by a trusted key, kept with the device. Raw data never leaves the tab.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Dataset } from '../../data/browser.ts';
 import {
@@ -22,7 +22,6 @@ import {
   enroll,
   type FlOutcome,
   type FlPlatform,
-  type FlUploadKey,
 } from '../../edge/browser.ts';
 import { VergeError } from '../../errors.ts';
 import {
@@ -35,38 +34,25 @@ import {
   parseDeviceTopic,
   type DeviceProfile,
   type EnrollResponse,
-  type KeyTrust,
 } from '../../protocol/browser.ts';
+import type { DeviceStore, StoredDevice } from './device-store.ts';
 
-/** DER prefix of an ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
-const ED25519_SPKI_PREFIX = hexToBytes('302a300506032b6570032100');
 /** Largest FL model a tab downloads (the seed CNN is ~0.4 MB; a tab's memory is not a server's). */
 export const MAX_TAB_MODEL_BYTES = 64 * 1024 * 1024;
 
-const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
-
-function spkiPem(publicKey: Uint8Array): string {
-  const der = new Uint8Array([...ED25519_SPKI_PREFIX, ...publicKey]);
-  const body = b64(der).replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`;
-}
-
-/** The tab's FlPlatform: state in `storage` under the device's id, downloads in memory. */
-export function tabFlPlatform(deviceId: string, storage: Storage): FlPlatform {
-  const roundsKey = `verge.fl.${deviceId}.rounds`;
-  const keyKey = `verge.fl.${deviceId}.key`;
+/**
+ * The tab's FlPlatform over its stored device: rounds done kept in memory and written through to
+ * the store (FlPlatform's calls are synchronous), the stored upload key, downloads in memory.
+ */
+export function tabFlPlatform(device: StoredDevice, persist: (rounds: Record<string, number>) => void): FlPlatform {
+  let rounds = { ...device.rounds };
   return {
-    loadRounds: () => JSON.parse(storage.getItem(roundsKey) ?? '{}') as Record<string, number>,
-    saveRounds: (done) => storage.setItem(roundsKey, JSON.stringify(done)),
-    uploadKey(): FlUploadKey {
-      let secret = storage.getItem(keyKey);
-      if (!secret) {
-        secret = bytesToHex(ed25519.utils.randomSecretKey());
-        storage.setItem(keyKey, secret);
-      }
-      const sk = hexToBytes(secret);
-      return { publicKeyPem: spkiPem(ed25519.getPublicKey(sk)), sign: (payload) => b64(ed25519.sign(payload, sk)) };
+    loadRounds: () => ({ ...rounds }),
+    saveRounds: (done) => {
+      rounds = { ...done };
+      persist(rounds);
     },
+    uploadKey: () => device.uploadKey,
     async download(req) {
       if (req.bytes > MAX_TAB_MODEL_BYTES)
         throw new VergeError('E_TOO_LARGE', `model of ${req.bytes} bytes exceeds this tab's ${MAX_TAB_MODEL_BYTES}`);
@@ -104,11 +90,14 @@ export type FlDeviceState = 'enrolling' | 'connecting' | 'online' | 'offline' | 
 export interface FlDeviceOptions {
   /** The control plane's base URL (the page's origin when served by `verge cloud`). */
   cloudUrl: string;
-  token: string;
-  name: string;
+  /** Where the enrolled device is kept; a device kept for `cloudUrl` is resumed instead of enrolling. */
+  store: DeviceStore;
+  /** One-time enrollment token: enrolls a new device (kept, and resumed by later pages); without one
+   * the newest device kept for `cloudUrl` is resumed. */
+  token?: string;
+  name?: string;
   /** The tab's local data: its train split is trained on, its test split is the hold-out. */
   data: () => Promise<Dataset>;
-  storage: Storage;
   threads?: number;
   onState?: (state: FlDeviceState, detail?: string) => void;
   onOutcome?: (o: FlOutcome) => void;
@@ -123,6 +112,9 @@ export class BrowserFlDevice {
   private readonly startedAt = Date.now();
   private readonly profile = tabProfile();
   identity?: EnrollResponse;
+  /** True when start() resumed a device kept from an earlier page of this browser. */
+  resumed = false;
+  private releaseLock?: () => void;
 
   constructor(private readonly opts: FlDeviceOptions) {}
 
@@ -130,27 +122,59 @@ export class BrowserFlDevice {
     this.opts.onState?.(s, detail);
   }
 
+  /** A new device enrolled with the token (and kept), or the device kept for this control plane. */
+  private async device(): Promise<StoredDevice> {
+    const { store, cloudUrl, token, name } = this.opts;
+    if (token) {
+      this.state('enrolling');
+      return store.save(cloudUrl, await enroll(cloudUrl, token, name ?? 'browser-tab', this.profile));
+    }
+    const kept = await store.load(cloudUrl);
+    if (!kept) throw new VergeError('E_BAD_ARGUMENT', 'this browser keeps no device: enter an enrollment token');
+    this.resumed = true;
+    return kept;
+  }
+
+  /**
+   * Only one page runs a device at a time (two would take the same MQTT client id from each other):
+   * a Web Lock per device id, held until the page closes or the device stops.
+   */
+  private async claim(deviceId: string): Promise<void> {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks) return;
+    const held = await new Promise<boolean>((resolve) => {
+      void locks.request(`verge-device-${deviceId}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise<void>((release) => (this.releaseLock = release)) : undefined;
+      });
+    });
+    if (!held) throw new VergeError('E_CONFLICT', `device ${deviceId} is running in another tab of this browser`);
+  }
+
   async start(): Promise<void> {
-    this.state('enrolling');
-    const identity = await enroll(this.opts.cloudUrl, this.opts.token, this.opts.name, this.profile);
-    this.identity = identity;
+    const device = await this.device();
+    const identity = device.identity;
     const id = identity.device_id;
-    const cloud = { device_id: id, password: identity.credentials.password, cloud_url: this.opts.cloudUrl };
-    const trustKey = `verge.fl.${id}.key-trust`;
+    await this.claim(id);
+    this.identity = identity;
+    const { store, cloudUrl } = this.opts;
+    const cloud = { device_id: id, password: identity.credentials.password, cloud_url: cloudUrl };
+    const persist = (patch: Parameters<DeviceStore['update']>[1]) =>
+      void store.update(id, patch).catch((e: Error) => this.opts.log?.(`cannot save device state: ${e.message}`));
     const keys = new AgentKeyTrust({
-      cloudUrl: () => this.opts.cloudUrl,
+      cloudUrl: () => cloudUrl,
       authorization: () => deviceAuthHeader(id, identity.credentials.password),
       enrolledKey: identity.signing_key,
-      load: () => {
-        const saved = this.opts.storage.getItem(trustKey);
-        return saved ? (JSON.parse(saved) as KeyTrust) : undefined;
+      load: () => device.keyTrust,
+      save: (t) => {
+        device.keyTrust = t;
+        persist({ keyTrust: t });
       },
-      save: (t) => this.opts.storage.setItem(trustKey, JSON.stringify(t)),
       log: (line) => this.opts.log?.(line),
     });
     this.participant = new FlParticipant({
       identity: cloud,
-      platform: tabFlPlatform(id, this.opts.storage),
+      platform: tabFlPlatform(device, (rounds) => persist({ rounds })),
       localData: this.opts.data,
       checkSignature: (ref) => keys.check(ref),
       log: (line) => this.opts.log?.(line),
@@ -189,8 +213,15 @@ export class BrowserFlDevice {
         this.state('online');
       });
     });
-    client.on('close', () => this.state('offline', 'connection to the control plane lost; retrying'));
-    client.on('error', (e) => this.opts.log?.(`MQTT: ${e.message}`));
+    client.on('close', () => {
+      if (this.client === client) this.state('offline', 'connection to the control plane lost; retrying');
+    });
+    client.on('error', (e) => {
+      // 4: bad user name or password, 5: not authorized — the device was revoked or deleted
+      const code = (e as Error & { code?: number }).code;
+      if (code === 4 || code === 5) void this.revoked('the control plane refused this device’s credentials');
+      else this.opts.log?.(`MQTT: ${e.message}`);
+    });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS);
   }
@@ -217,12 +248,22 @@ export class BrowserFlDevice {
         t.verb === 'command' &&
         decodeMessage('command', payload as Parameters<typeof decodeMessage>[1]).command === 'revoked'
       ) {
-        this.state('revoked', 'this tab was revoked by the control plane');
-        void this.stop();
+        void this.revoked('this tab was revoked by the control plane');
       }
     } catch (e) {
       this.opts.log?.(`ignoring a ${t.verb} message: ${(e as Error).message}`);
     }
+  }
+
+  /** Revoked: forget the kept device (a new token enrolls the tab again) and leave. */
+  private async revoked(why: string): Promise<void> {
+    if (this.identity) await this.opts.store.forget(this.identity.device_id).catch(() => undefined);
+    this.state('revoked', `${why}; enroll again with a new token`);
+    clearInterval(this.heartbeatTimer);
+    await this.participant?.stop();
+    this.client?.end(true);
+    this.client = undefined;
+    this.releaseLock?.();
   }
 
   async stop(): Promise<void> {
@@ -242,6 +283,7 @@ export class BrowserFlDevice {
       ).catch(() => undefined);
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     }
+    this.releaseLock?.();
     this.state('stopped');
   }
 }

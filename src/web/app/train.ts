@@ -13,6 +13,7 @@ import { evaluate, fit, type EpochRecord, TrainingSession } from '../../train/br
 import type { TrainingOutcome } from '../training-outcome.ts';
 import type { FlOutcome } from '../../edge/browser.ts';
 import { LineChart } from './chart.ts';
+import { DeviceStore } from './device-store.ts';
 import { BrowserFlDevice, type FlDeviceState } from './fl-device.ts';
 import { fetchFashionMnist } from './fashion.ts';
 import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
@@ -27,7 +28,14 @@ const REPAINT_MS = 100;
 declare global {
   interface Window {
     vergeTraining: TrainingOutcome;
-    vergeFl: { state: FlDeviceState | 'idle'; detail?: string; deviceId?: string; outcomes: FlOutcome[] };
+    vergeFl: {
+      state: FlDeviceState | 'idle';
+      detail?: string;
+      deviceId?: string;
+      /** The device was kept from an earlier page (no token used). */
+      resumed?: boolean;
+      outcomes: FlOutcome[];
+    };
   }
 }
 
@@ -216,52 +224,71 @@ function renderFlOutcomes(): void {
   $('fl-outcomes').replaceChildren(head, ...rows);
 }
 
+const flCloud = new URL('./', location.href).href;
+let flStore: Promise<DeviceStore> | null = null;
+const deviceStore = () => (flStore ??= DeviceStore.open());
+
+function flStatus(s: FlDeviceState | 'idle', detail?: string): void {
+  window.vergeFl.state = s;
+  window.vergeFl.detail = detail;
+  window.vergeFl.deviceId = flDevice?.identity?.device_id;
+  window.vergeFl.resumed = flDevice?.resumed;
+  const id = window.vergeFl.deviceId ? ` as ${window.vergeFl.deviceId}` : '';
+  const text: Record<string, string> = {
+    enrolling: 'Enrolling this tab…',
+    connecting: `${flDevice?.resumed ? 'Resumed the device kept in this browser' : 'Enrolled'}${id}; connecting to the fleet…`,
+    online: `Online${id}: waiting for federated rounds (the tab must stay open).`,
+    offline: `Connection lost${id}; retrying…`,
+    revoked: 'This tab was revoked by the control plane.',
+    stopped: 'Left the fleet.',
+    error: 'Could not join',
+  };
+  $('fl-status').textContent = `${text[s] ?? s}${detail ? ` — ${detail}` : ''}`;
+  ($('fl-forget') as HTMLButtonElement).hidden = !(flDevice?.identity && s !== 'revoked');
+}
+
 async function joinFl(): Promise<void> {
   const samples = Number(flField('samples').value);
   ($('fl-button') as HTMLButtonElement).disabled = true;
-  const status = (s: FlDeviceState | 'idle', detail?: string) => {
-    window.vergeFl.state = s;
-    window.vergeFl.detail = detail;
-    window.vergeFl.deviceId = flDevice?.identity?.device_id;
-    const id = window.vergeFl.deviceId ? ` as ${window.vergeFl.deviceId}` : '';
-    const text: Record<string, string> = {
-      enrolling: 'Enrolling this tab…',
-      connecting: `Enrolled${id}; connecting to the fleet…`,
-      online: `Online${id}: waiting for federated rounds (the tab must stay open).`,
-      offline: `Connection lost${id}; retrying…`,
-      revoked: 'This tab was revoked by the control plane.',
-      stopped: 'Left the fleet.',
-      error: 'Could not join',
-    };
-    $('fl-status').textContent = `${text[s] ?? s}${detail ? ` — ${detail}` : ''}`;
-  };
-  flDevice = new BrowserFlDevice({
-    cloudUrl: new URL('./', location.href).href,
-    token: flField('token').value.trim(),
-    name: flField('name').value.trim(),
-    data: () => fetchFashionMnist('data/fashion-mnist/', { train: samples, test: TEST_SAMPLES }),
-    storage: sessionStorage,
-    ...(threadsParam ? { threads: Number(threadsParam) } : {}),
-    onState: status,
-    onOutcome: (o) => {
-      window.vergeFl.outcomes.push(o);
-      renderFlOutcomes();
-    },
-    log: (line) => console.log(`[verge fl] ${line}`),
-  });
   try {
+    flDevice = new BrowserFlDevice({
+      cloudUrl: flCloud,
+      store: await deviceStore(),
+      token: flField('token').value.trim() || undefined,
+      name: flField('name').value.trim(),
+      data: () => fetchFashionMnist('data/fashion-mnist/', { train: samples, test: TEST_SAMPLES }),
+      ...(threadsParam ? { threads: Number(threadsParam) } : {}),
+      onState: flStatus,
+      onOutcome: (o) => {
+        window.vergeFl.outcomes.push(o);
+        renderFlOutcomes();
+      },
+      log: (line) => console.log(`[verge fl] ${line}`),
+    });
     await flDevice.start();
   } catch (e) {
     flDevice = null;
     ($('fl-button') as HTMLButtonElement).disabled = false;
-    status('error', e instanceof Error ? e.message : String(e));
+    flStatus('error', e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Leave the fleet and forget the kept device: the next join needs a new token. */
+async function forgetFl(): Promise<void> {
+  const id = flDevice?.identity?.device_id;
+  await flDevice?.stop();
+  flDevice = null;
+  if (id) await (await deviceStore()).forget(id);
+  ($('fl-button') as HTMLButtonElement).disabled = false;
+  flStatus('idle');
+  $('fl-status').textContent = `This browser no longer keeps ${id ?? 'the device'}.`;
 }
 
 $('fl-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!flDevice) void joinFl();
 });
+$('fl-forget').addEventListener('click', () => void forgetFl().catch(fail));
 for (const [param, field] of [
   ['fl_token', 'token'],
   ['fl_name', 'name'],
@@ -270,4 +297,13 @@ for (const [param, field] of [
   const v = query.get(param);
   if (v !== null) flField(field).value = v;
 }
-if (query.get('fl_token')) void joinFl();
+// a device kept from an earlier page resumes on load; otherwise a token in the query enrolls
+void deviceStore()
+  .then((store) => store.load(flCloud))
+  .then((kept) => {
+    if (kept || query.get('fl_token')) void joinFl();
+  })
+  .catch((e: Error) => {
+    if (query.get('fl_token')) void joinFl();
+    else console.log(`[verge fl] no device store: ${e.message}`);
+  });
