@@ -1,7 +1,8 @@
 /**
  * Federated learning on Fashion-MNIST with the seed CNN (issue 9's benchmarks), every run through
  * src/fl/simulation.ts in this process, side by side:
- *   accuracy   FedAvg on 10 clients, Dirichlet α=0.3 and 2-class shards; FedProx and FedAdam on Dirichlet
+ *   accuracy   FedAvg on 10 clients, Dirichlet α=0.3 and 2-class shards; FedProx, FedAdam and FedYogi on
+ *              Dirichlet (same seed, partition and rounds: side by side)
  *   compress   int8 and top-k 10% updates vs fp32 (uplink bytes, accuracy)
  *   secagg     one round, 10 clients, 2 dropping after sharing keys: aggregate vs plain, time and bytes
  *   dp         DP-FedAvg at three noise multipliers: accuracy vs (ε, δ)
@@ -60,7 +61,7 @@ const threads = Number(values.threads);
 const seed = Number(values.seed);
 const only = new Set((values.only ?? 'accuracy,compress,secagg,dp,robust,scale').split(','));
 /** Runs of the accuracy section (all by default): a long full-size run can be one of them. */
-const accuracyRuns = new Set((values['accuracy-runs'] ?? 'fedavg,shards,fedprox,fedadam').split(','));
+const accuracyRuns = new Set((values['accuracy-runs'] ?? 'fedavg,shards,fedprox,fedadam,fedyogi').split(','));
 
 const data = loadFashionMnist(limit || values.test ? { train: limit ?? 60_000, test: testCount } : {});
 const standardize = meanStd(data.train.x);
@@ -168,6 +169,7 @@ if (only.has('accuracy')) {
     done.push(await run('fedavg shards:2', { partition: { kind: 'shards', perClient: 2 } }));
   if (accuracyRuns.has('fedprox')) done.push(await run('fedprox:0.01 dirichlet:0.3', { strategy: 'fedprox:0.01' }));
   if (accuracyRuns.has('fedadam')) done.push(await run('fedadam:0.01 dirichlet:0.3', { strategy: 'fedadam:0.01' }));
+  if (accuracyRuns.has('fedyogi')) done.push(await run('fedyogi:0.01 dirichlet:0.3', { strategy: 'fedyogi:0.01' }));
   const runs = done.map(summary);
   runs.forEach(add);
   figures.accuracy = { target: 'FedAvg ≥ 85% test accuracy in ≤ 30 rounds', runs };
