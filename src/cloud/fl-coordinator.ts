@@ -1,7 +1,8 @@
 /**
  * The federated-learning coordinator of the control plane: the same Strategy verbs the simulator
  * drives, over the fleet. A job opens a round by choosing devices (target tags/ids, enrolled, not
- * revoked, online; the strategy's fraction_fit and min_fit_clients) and publishing each a retained
+ * revoked, online; the strategy's fraction_fit and min_fit_clients; waiting, bounded by the round
+ * timeout, for min_available_clients of them to be online) and publishing each a retained
  * `fl` task naming the round's global model (a signed, content-addressed ONNX artifact). Devices
  * upload signed updates over HTTP (fl-uploads.ts). `tick()` closes a round when every selected
  * device answered or the deadline passed — with at least min_fit_clients updates it aggregates,
@@ -61,6 +62,23 @@ export const MAX_FAILED_ROUNDS = 3;
 /** A round left `closing` this long after its deadline was claimed by a replica that died: retake it. */
 const STALE_CLOSING_MS = 60_000;
 
+/**
+ * Whether a round may open with `online` target devices: never below `floor` (min_fit_clients, or 1
+ * for the evaluation); below `want` (min_available_clients) only once `timeoutMs` passed since
+ * `since` — the round waits for devices that are coming (back) online, but not forever.
+ */
+export function roundMayOpen(p: {
+  online: number;
+  floor: number;
+  want: number;
+  since: number;
+  now: number;
+  timeoutMs: number;
+}): boolean {
+  if (p.online < p.floor) return false;
+  return p.online >= p.want || p.now >= p.since + p.timeoutMs;
+}
+
 export interface FlHost {
   fl: FlRepository;
   devices: { list(): Promise<DeviceRecord[]>; get(idOrName: string): Promise<DeviceRecord | null> };
@@ -98,8 +116,11 @@ export class FlCoordinator {
   private ticking = false;
   /** The four phases of secure-aggregation rounds (fl-secure-rounds.ts). */
   readonly secure: SecureRounds;
+  /** A round waiting for min_available_clients counts its wait from here at the earliest (devices reconnect after a restart). */
+  private readonly startedAt: number;
 
   constructor(private readonly host: FlHost) {
+    this.startedAt = host.now?.() ?? Date.now();
     this.secure = new SecureRounds({
       fl: host.fl,
       readArtifact: (sha) => this.readArtifact(sha),
@@ -180,6 +201,7 @@ export class FlCoordinator {
       );
     if (req.secure_agg && req.min_fit_clients < 2)
       throw new VergeError('E_BAD_ARGUMENT', 'secure aggregation needs min_fit_clients ≥ 2');
+    checkMinAvailable(req);
     const id = `fl-${randomBytes(6).toString('hex')}`;
     const source = await this.resolveModel(req);
     const { layout } = await this.loadModel(source.sha256);
@@ -258,6 +280,8 @@ export class FlCoordinator {
     return createStrategy(spec.strategy, {
       fractionFit: spec.fraction_fit,
       minFitClients: spec.min_fit_clients,
+      // the coordinator waits for min_available_clients itself (openRound); past that wait a round may
+      // open with fewer, so the strategy's own check is the floor
       minAvailableClients: spec.min_fit_clients,
       minEvaluateClients: 1,
       fitConfig: {
@@ -321,16 +345,28 @@ export class FlCoordinator {
     };
   }
 
-  /** Open the job's next round; false when too few devices are available yet (retried next tick). */
-  private async openRound(job: FlJobRecord, task: 'fit' | 'evaluate'): Promise<boolean> {
+  /**
+   * Open the job's next round; false when too few devices are available yet (retried next tick).
+   * `since`: when the round became due (the previous round's close, or the job's creation).
+   */
+  private async openRound(job: FlJobRecord, task: 'fit' | 'evaluate', since: number): Promise<boolean> {
     const spec = job.spec as unknown as JobSpec;
     const devices = await this.pool(spec);
     const round = job.current_round + 1;
+    const floor = task === 'fit' ? spec.min_fit_clients : 1;
+    const may = roundMayOpen({
+      online: devices.length,
+      floor,
+      want: Math.max(floor, spec.min_available_clients ?? floor),
+      since: Math.max(since, this.startedAt),
+      now: this.now(),
+      timeoutMs: spec.round_timeout_s * 1000,
+    });
+    if (!may) return false;
     let chosen: { id: string; config: Record<string, number | string | boolean> }[];
     if (task === 'fit') {
       const strategy = this.strategyOf(spec);
       const { layout } = await this.loadModel(job.model_sha256);
-      if (devices.length < spec.min_fit_clients) return false;
       chosen = strategy
         .configureFit(
           round,
@@ -339,7 +375,6 @@ export class FlCoordinator {
         )
         .map((i) => ({ id: i.client, config: i.config }));
     } else {
-      if (devices.length === 0) return false;
       chosen = devices.map((d) => ({ id: d.id, config: { round } }));
     }
     const deadline = this.now() + spec.round_timeout_s * 1000;
@@ -608,7 +643,11 @@ export class FlCoordinator {
     if (!r || r.state === 'closed' || r.state === 'failed') {
       // the final evaluation closed but publishing did not complete (e.g. a restart): publish now
       if (r?.task === 'evaluate') return this.finish(job, { accuracy: r.accuracy, loss: r.loss });
-      await this.openRound(job, job.rounds_completed >= spec.rounds ? 'evaluate' : 'fit');
+      await this.openRound(
+        job,
+        job.rounds_completed >= spec.rounds ? 'evaluate' : 'fit',
+        r?.closed_at ?? job.created_at,
+      );
       return;
     }
     if (r.state === 'closing') {
@@ -690,6 +729,7 @@ export class FlCoordinator {
       rounds: spec.rounds,
       rounds_completed: j.rounds_completed,
       min_fit_clients: spec.min_fit_clients,
+      min_available_clients: spec.min_available_clients ?? spec.min_fit_clients,
       fraction_fit: spec.fraction_fit,
       round_timeout_s: spec.round_timeout_s,
       compress: spec.compress,
@@ -716,4 +756,21 @@ export class FlCoordinator {
   async list(): Promise<FlJob[]> {
     return Promise.all((await this.host.fl.listJobs()).map((j) => this.describe(j.id)));
   }
+}
+
+/** min_available_clients must be reachable: not below min_fit_clients, not above the named devices. */
+function checkMinAvailable(req: CreateFlJobRequest): void {
+  const want = req.min_available_clients;
+  if (want === undefined) return;
+  if (want < req.min_fit_clients)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `min_available_clients (${want}) is below min_fit_clients (${req.min_fit_clients})`,
+    );
+  const named = req.target.devices?.length;
+  if (named !== undefined && want > named)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `min_available_clients (${want}) is more than the ${named} target device(s)`,
+    );
 }

@@ -124,6 +124,15 @@ export const CreateFlJobRequest = z
     strategy: z.string().max(64).default('fedavg'),
     fraction_fit: z.number().gt(0).max(1).default(1),
     min_fit_clients: z.number().int().min(1).max(10_000).default(2),
+    /**
+     * Flower's min_available_clients: a round opens only when this many target devices are online,
+     * waiting for them at most round_timeout_s (counted from the previous round's close, the job's
+     * creation or the control plane's start, whichever is latest); after that it opens with the
+     * devices online if they are ≥ min_fit_clients. Applies to the final evaluation too. Optional
+     * (added within protocol v1): absent = min_fit_clients for training and 1 for the evaluation,
+     * i.e. no extra wait (the behaviour before the field existed).
+     */
+    min_available_clients: z.number().int().min(1).max(10_000).optional(),
     round_timeout_s: z.number().positive().max(86_400).default(300),
     local_epochs: z.number().int().min(1).max(1000).default(1),
     batch_size: z.number().int().min(1).max(65_536).default(32),
@@ -183,6 +192,8 @@ export const FlJob = z.object({
   rounds: z.number().int(),
   rounds_completed: z.number().int(),
   min_fit_clients: z.number().int(),
+  /** What training rounds wait for (min_fit_clients when the request had none); absent from older control planes. */
+  min_available_clients: z.number().int().optional(),
   fraction_fit: z.number(),
   round_timeout_s: z.number(),
   compress: z.string(),

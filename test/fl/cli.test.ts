@@ -85,6 +85,10 @@ describe('verge fl simulate', () => {
       [[...base, '--data', join(dir, 'missing')], /E_DATA_NOT_FOUND/],
       // fl start checks its flags before it contacts the cloud
       [['fl', 'start', join(dir, 'blob.onnx'), '--devices', 'a', '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both/],
+      [
+        ['fl', 'start', join(dir, 'blob.onnx'), '--devices', 'a,b,c', '--min-clients', '3', '--min-available', '2'],
+        /E_BAD_ARGUMENT: --min-available \(2\) is below --min-clients \(3\)/,
+      ],
     ];
     const results = await pool(cases, 2, ([args]) => verge([...args, '--rounds', '1']));
     results.forEach((r, i) => {

@@ -35,7 +35,7 @@ export async function handDevices(cloud: TestCloud, names: string[]): Promise<Ha
       (await cloud.admin.get<{ devices: { status: string }[] }>(HTTP_PATHS.devices)).devices.filter(
         (d) => d.status === 'online',
       ).length >= names.length,
-    20_000,
+    60_000,
     'devices online',
   );
   return out;

@@ -3,7 +3,8 @@
  * PostgreSQL when present) and in-process agents holding disjoint shards of a small dataset, over
  * real MQTT and HTTP. One agent stops when its first task arrives: the round closes at its
  * deadline with the others. Then the control plane restarts (the job resumes from the database)
- * and the stopped agent restarts on its data dir (it rejoins the next round). The job completes,
+ * and the stopped agent restarts on its data dir (it rejoins the next round, which waits for it:
+ * min_available_clients 3). The job completes,
  * the model is published with its lineage, passes the ONNX checker and rolls out as a canary.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,9 @@ for (const backend of FLEET_BACKENDS) {
         rounds: 3,
         strategy: 'fedavg',
         min_fit_clients: 2,
+        // rounds wait (≤ round_timeout_s) for all three devices: round 2 waits for the restarted agent
+        // instead of racing its reconnect after the control plane's restart
+        min_available_clients: 3,
         round_timeout_s: 60, // generous: agents build training sessions on a loaded 2-core box
         local_epochs: 2,
         batch_size: 16,

@@ -72,7 +72,7 @@ for (const backend of FLEET_BACKENDS) {
         strategy: 'fedavg',
         secure_agg: true,
         min_fit_clients: 2,
-        round_timeout_s: 40, // generous: agents build training sessions on a loaded 2-core box
+        round_timeout_s: 60, // generous: agents build training sessions on a loaded 2-core box
         local_epochs: 2,
         batch_size: 16,
         lr: 0.1,

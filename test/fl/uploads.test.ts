@@ -88,7 +88,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
         (await cloud.admin.get<{ devices: { status: string }[] }>(HTTP_PATHS.devices)).devices.every(
           (d) => d.status === 'online',
         ),
-      20_000,
+      60_000,
       'devices online',
     );
     job = await cloud.admin.post<FlJob>(FL_PATHS.jobs, {
@@ -96,14 +96,14 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
       target: { devices: [devices[0]!.deviceId, devices[1]!.deviceId] },
       rounds: 2,
       min_fit_clients: 2,
-      round_timeout_s: 20, // generous: the test's requests must land before it on a loaded box
+      round_timeout_s: 45, // generous: the test's requests must land before it on a loaded box
     });
     await waitUntil(
       async () => (await cloud.cp.repos.fl.participants(job.id, 1)).length === 2,
-      10_000,
+      60_000,
       'round 1 to open',
     );
-  });
+  }, 300_000); // a control plane and three agents start slowly on a loaded 2-core box
 
   afterAll(async () => {
     for (const d of devices) await d.stop().catch(() => undefined);
@@ -161,7 +161,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     // round 2 (the retry) opens; a good update goes in, and replaying it is refused
     await waitUntil(
       async () => (await cloud.cp.repos.fl.participants(job.id, 2)).length === 2,
-      10_000,
+      60_000,
       'round 2 to open',
     );
     const good = update(new Float32Array(size).fill(0.001));
@@ -179,7 +179,7 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     // b stays silent: the round closes at its deadline, b's later upload is late and counted
     await waitUntil(
       async () => (await cloud.admin.get<FlJob>(FL_PATHS.job(job.id))).history[1]?.state !== 'open',
-      60_000,
+      120_000,
       'round 2 to close',
     );
     expect(await upload(b, good, { round: 2 })).toMatchObject({
@@ -188,5 +188,5 @@ describe('FL uploads refuse bad input and attacks (embedded broker + SQLite)', (
     });
     const after = await cloud.admin.get<FlJob>(FL_PATHS.job(job.id));
     expect(after.history[1]).toMatchObject({ accepted: 1, late: 1 });
-  });
+  }, 300_000);
 });

@@ -13,6 +13,7 @@ interface StartOptions extends CloudCliOptions {
   rounds: number;
   strategy: string;
   minClients: number;
+  minAvailable?: number;
   fractionFit: number;
   roundTimeout: number;
   localEpochs: number;
@@ -42,6 +43,11 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     throw new VergeError('E_BAD_ARGUMENT', 'DP needs both --dp-clip C and --dp-noise Z');
   if (o.dpDelta !== undefined && o.dpClip === undefined)
     throw new VergeError('E_BAD_ARGUMENT', '--dp-delta needs --dp-clip and --dp-noise');
+  if (o.minAvailable !== undefined && o.minAvailable < o.minClients)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `--min-available (${o.minAvailable}) is below --min-clients (${o.minClients})`,
+    );
   const client = new CloudClient(resolveCloud(o));
   let ref: { sha256: string } | { name: string; version: string };
   if (existsSync(model))
@@ -54,6 +60,7 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     rounds: o.rounds,
     strategy: o.strategy,
     min_fit_clients: o.minClients,
+    ...(o.minAvailable !== undefined ? { min_available_clients: o.minAvailable } : {}),
     fraction_fit: o.fractionFit,
     round_timeout_s: o.roundTimeout,
     local_epochs: o.localEpochs,

@@ -92,6 +92,11 @@ function start(fl: Command): void {
       .option('--strategy <spec>', STRATEGY_HELP, 'fedavg')
       .option('--min-clients <n>', 'a round needs this many updates (min_fit_clients)', positiveInt('--min-clients'), 2)
       .option(
+        '--min-available <n>',
+        'open a round only when this many target devices are online, waiting at most --round-timeout, then with those online (min_available_clients; default --min-clients)',
+        positiveInt('--min-available'),
+      )
+      .option(
         '--fraction-fit <f>',
         'fraction of available devices asked per round',
         number('--fraction-fit', { above: 0, max: 1 }),

@@ -1,0 +1,117 @@
+/**
+ * min_available_clients (Flower's name): a round opens only when that many target devices are
+ * online, waiting at most the job's round timeout, then with the devices online (never fewer than
+ * min_fit_clients). The rule itself (roundMayOpen) against hand-worked cases, then over a real
+ * control plane (embedded broker + SQLite) with three agents, one of them stopped and restarted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roundMayOpen } from '../../src/cloud/fl-coordinator.ts';
+import { EdgeAgent } from '../../src/edge/agent.ts';
+import { encodeModel } from '../../src/onnx/codec.ts';
+import { FL_PATHS, type FlJob } from '../../src/protocol/index.ts';
+import { agentOptions, TestCloud, waitUntil } from '../e2e/harness.ts';
+import { waitOnline } from './fleet-support.ts';
+import { blobModel } from './helpers.ts';
+
+describe('roundMayOpen', () => {
+  const at = (online: number, now: number) =>
+    roundMayOpen({ online, floor: 2, want: 3, since: 1000, now, timeoutMs: 500 });
+
+  it('waits for min_available_clients until the timeout, never opens below the floor', () => {
+    expect(at(3, 1000)).toBe(true); // all wanted devices online: at once
+    expect(at(2, 1000)).toBe(false); // two of three: wait…
+    expect(at(2, 1499)).toBe(false);
+    expect(at(2, 1500)).toBe(true); // …until the timeout, then open with the two
+    expect(at(1, 1_000_000)).toBe(false); // below min_fit_clients: never
+    // without min_available_clients (want = floor) nothing changes: open as soon as the floor is met
+    expect(roundMayOpen({ online: 2, floor: 2, want: 2, since: 1000, now: 1000, timeoutMs: 500 })).toBe(true);
+  });
+});
+
+describe('min_available_clients over the fleet (embedded broker + SQLite)', () => {
+  let cloud: TestCloud;
+  const dirs = [0, 1, 2].map((k) => mkdtempSync(join(tmpdir(), `verge-fl-avail-${k}-`)));
+  const agents: EdgeAgent[] = [];
+  const start = async (k: number, enroll: boolean) =>
+    (agents[k] = await EdgeAgent.start(
+      agentOptions(dirs[k]!, {
+        cloudUrl: cloud.url,
+        name: `avail-${k}`,
+        ...(enroll ? { enrollToken: await cloud.token() } : {}),
+      }),
+    ));
+
+  beforeAll(async () => {
+    cloud = await TestCloud.start();
+    await cloud.publish('blobnet', '1.0.0', encodeModel(blobModel(5)));
+    for (let k = 0; k < 3; k++) await start(k, true);
+    await waitOnline(cloud, 3, 60_000);
+    await agents[2]!.stop(); // offline (it says so) until restarted on its data dir
+    await waitOnline(cloud, 2, 60_000);
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop().catch(() => undefined);
+    await cloud?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const job = (minAvailable: number | undefined, timeoutS: number, version: string) =>
+    cloud.admin.post<FlJob>(FL_PATHS.jobs, {
+      model: { name: 'blobnet', version: '1.0.0' },
+      target: { devices: agents.map((a) => a.deviceId) },
+      rounds: 1,
+      min_fit_clients: 2,
+      ...(minAvailable !== undefined ? { min_available_clients: minAvailable } : {}),
+      round_timeout_s: timeoutS,
+      publish: { name: 'blobnet', version },
+    });
+  const selected = async (id: string) => (await cloud.cp.repos.fl.participants(id, 1)).length;
+
+  it('refuses a min_available_clients below min_fit_clients or above the named devices', async () => {
+    const bad = (body: Record<string, unknown>) =>
+      cloud.admin
+        .post(FL_PATHS.jobs, {
+          model: { name: 'blobnet', version: '1.0.0' },
+          target: { devices: agents.map((a) => a.deviceId) },
+          rounds: 1,
+          ...body,
+        })
+        .then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        );
+    expect(await bad({ min_fit_clients: 3, min_available_clients: 2 })).toMatch(
+      /min_available_clients \(2\) is below min_fit_clients \(3\)/,
+    );
+    expect(await bad({ min_available_clients: 4 })).toMatch(/min_available_clients \(4\) is more than the 3 target/);
+  });
+
+  it('a round waits for the third device, opens with all three when it is back; a short timeout opens with two', async () => {
+    const waiting = await job(3, 600, '2.0.0');
+    expect(waiting.min_available_clients).toBe(3);
+    const plain = await job(undefined, 600, '2.1.0');
+    expect(plain.min_available_clients).toBe(2); // no extra wait: today's behaviour
+    const short = await job(3, 2, '2.2.0');
+
+    // without min_available_clients the round opens at once with the two online devices
+    await waitUntil(async () => (await selected(plain.id)) === 2, 60_000, 'the plain job to open with 2');
+    // with a 2 s timeout the round gives up waiting for the third and opens with two, not before 2 s
+    await waitUntil(async () => (await selected(short.id)) === 2, 60_000, 'the short-timeout job to open with 2');
+    const j = (await cloud.cp.repos.fl.getJob(short.id))!;
+    const r1 = (await cloud.cp.repos.fl.getRound(short.id, 1))!;
+    expect(r1.opened_at - j.created_at).toBeGreaterThanOrEqual(2000);
+    // the tick that opened those also looked at the waiting job (created first): still no round
+    expect(await selected(waiting.id)).toBe(0);
+    expect((await cloud.admin.get<FlJob>(FL_PATHS.job(waiting.id))).history).toEqual([]);
+    for (const id of [plain.id, short.id]) await cloud.admin.post(FL_PATHS.stop(id), {}).catch(() => undefined);
+
+    // the third device comes back: the waiting job's round 1 opens with all three
+    await start(2, false);
+    await waitUntil(async () => (await selected(waiting.id)) === 3, 120_000, 'the waiting job to open with 3');
+    await cloud.admin.post(FL_PATHS.stop(waiting.id), {});
+  }, 300_000);
+});
