@@ -16,12 +16,13 @@ import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
+import { buildControlPlane, CloudClient, waitForDeployment, type ControlPlane } from '../../src/cloud/index.ts';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/cloud/certificates.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import { CloudChannel } from '../../src/edge/cloud-channel.ts';
 import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
-import { HTTP_PATHS, type EnrollTokenResponse } from '../../src/protocol/index.ts';
+import { HTTP_PATHS, type Deployment, type EnrollTokenResponse } from '../../src/protocol/index.ts';
+import { seedCnnBytes } from '../edge/models.ts';
 import { agentOptions, sleep, waitUntil } from '../e2e/harness.ts';
 
 function networkAddress(): string | undefined {
@@ -192,6 +193,28 @@ describe.skipIf(!LAN)('TLS: the agent refuses a man in the middle', () => {
   }, 120_000);
 });
 
+describe('TLS: WSS', () => {
+  it('an agent joins through /v1/mqtt over WSS, verified against the private CA', async () => {
+    const cloud = await TlsCloud.start();
+    let agent: EdgeAgent | undefined;
+    try {
+      agent = await EdgeAgent.start(
+        agentOptions(cloud.agentDir('wss'), {
+          cloudUrl: cloud.url,
+          enrollToken: await cloud.token(),
+          name: 'wss',
+          caFile: cloud.caFile,
+          brokerUrl: `${cloud.url.replace(/^https/, 'wss')}${HTTP_PATHS.mqtt}`,
+        }),
+      );
+      await waitUntil(() => agent!.state === 'online', 60_000, 'the agent online over WSS');
+    } finally {
+      await agent?.stop();
+      await cloud.close();
+    }
+  }, 120_000);
+});
+
 describe.skipIf(!LAN)('TLS: no plaintext downgrade', () => {
   it('a plain http:// cloud on another host is refused before a byte is sent', async () => {
     const plain = await recorder(LAN!);
@@ -322,8 +345,19 @@ describe('TLS: mTLS required (--require-client-cert)', () => {
     expect(await tryHttp(id, password, other)).toBe(401);
   }, 60_000);
 
-  it('with its own certificate the device is served (control)', async () => {
+  it('with its own certificate the device is served (control): a deployment downloads and loads over mTLS', async () => {
     const own = { cert: a.identity.client_certificate!, key: a.identity.client_key! };
     expect(await tryHttp(a.identity.device_id, a.identity.password, own)).toBe(200);
-  }, 60_000);
+    const admin = cloud.admin();
+    const { sha256 } = await admin.upload<{ sha256: string }>(HTTP_PATHS.artifacts, seedCnnBytes());
+    await admin.post(HTTP_PATHS.models, { name: 'seed', version: '1.0.0', sha256 });
+    const dep = await admin.post<Deployment>(HTTP_PATHS.deployments, {
+      model: 'seed',
+      version: '1.0.0',
+      target: { devices: ['mtls-a', 'mtls-b'] },
+    });
+    const done = await waitForDeployment(admin, dep.id, { timeoutMs: 90_000, pollMs: 200 });
+    expect(done.state).toBe('succeeded');
+    expect(a.served.names()).toContain('seed');
+  }, 120_000);
 });
