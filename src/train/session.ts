@@ -5,9 +5,10 @@
  */
 import { VergeError } from '../errors.ts';
 import { cloneModel, makeModel, makeTensor, type DType, type Dim, type Model, type Tensor } from '../onnx/browser.ts';
-import { Session, type TensorValue } from '../runtime/index.ts';
+import { Session, nchwcBlockSize, type TensorValue } from '../runtime/index.ts';
 import type { LossKind } from './loss.ts';
-import type { Formulations } from './grad/formulations.ts';
+import { resolveFormulations, type Formulations } from './grad/formulations.ts';
+import { convsToNchwc } from './lower/nchwc.ts';
 import type { LossTerm } from './loss-terms.ts';
 import { defaultLearningRate, type OptimizerOptions } from './optimizer.ts';
 import { buildInferenceGraph, buildTrainingGraph, type StateTensor, type TrainingGraph } from './training-graph.ts';
@@ -100,9 +101,13 @@ export class TrainingSession {
   }
 
   static async create(model: Model, opts: TrainingSessionOptions): Promise<TrainingSession> {
-    const graph = await buildTrainingGraph(model, opts);
+    // NCHWc only where this onnxruntime has its kernels (the gradient rules pick forms for it).
+    const block = resolveFormulations(opts.formulations).convLayout === 'nchwc' ? await nchwcBlockSize() : 1;
+    const formulations = { ...opts.formulations, convLayout: block > 1 ? ('nchwc' as const) : ('nchw' as const) };
+    const graph = await buildTrainingGraph(model, { ...opts, formulations });
     if (graph.parameters.length === 0)
       throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
+    convsToNchwc(graph.model, block);
     const train = await Session.create(graph.model, { threads: opts.threads });
     return new TrainingSession(model, graph, train, opts);
   }

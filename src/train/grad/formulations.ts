@@ -44,6 +44,13 @@ export interface Formulations {
    * (pool-sized operands, no broadcast) measured 1.6–3× the Indices pool + MaxUnpool in isolation.
    */
   maxPool: 'mask' | 'indices';
+  /**
+   * Layout of the training graph's 3×3-class convolutions (forward and input gradients; see
+   * lower/nchwc.ts): onnxruntime's blocked NCHWc kernels where this onnxruntime has them ('nchwc',
+   * the default; a TrainingSession asks the runtime for the block size, and on onnxruntime-web or
+   * a CPU without AVX2 the graph keeps plain Convs), or always plain NCHW Convs ('nchw').
+   */
+  convLayout: 'nchwc' | 'nchw';
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
@@ -52,6 +59,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   depthwiseInput: 'flipped-conv',
   batchedConv: 'upto16',
   maxPool: 'indices',
+  convLayout: 'nchwc',
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
@@ -60,6 +68,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
   batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
   maxPool: ['indices', 'mask'],
+  convLayout: ['nchwc', 'nchw'],
 };
 
 /** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */
