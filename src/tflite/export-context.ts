@@ -82,6 +82,11 @@ export class ExportContext {
     return s;
   }
 
+  /** The value is read by a node or is a graph output. */
+  used(name: string): boolean {
+    return (this.uses.get(name) ?? 0) > 0 || this.graphOutputs.has(name);
+  }
+
   isConstant(name: string): boolean {
     return this.initializers.has(name);
   }
@@ -264,8 +269,16 @@ export class ExportContext {
     this.mode = 'float';
   }
 
-  /** A graph input: a float32 tensor, QUANTIZEd when the quantized model stores it int8. */
-  defineInput(name: string, nhwc: boolean): number {
+  /**
+   * A graph input: a float32 tensor, QUANTIZEd when the quantized model stores it int8; integer
+   * inputs (token ids, read by Gather) become int32, the index type every TFLite reader takes.
+   */
+  defineInput(name: string, nhwc: boolean, integer = false): number {
+    if (integer) {
+      const index = this.addTensor({ name, shape: this.shape(name), type: TENSOR_TYPE.INT32 });
+      this.values.set(name, { index, nhwc: false });
+      return index;
+    }
     const index = this.define(name, nhwc);
     if (this.pending.length) {
       this.tensors[index]!.name = this.uniqueName(name);

@@ -6,6 +6,7 @@ import { VergeError } from '../errors.ts';
 import { deepFreeze } from '../frozen.ts';
 import type { Attribute, Node } from '../onnx/browser.ts';
 import { NHWC_FROM_NCHW, type ExportContext } from './export-context.ts';
+import { RECURRENT_EXPORTERS } from './export-recurrent.ts';
 import {
   ACTIVATION,
   BUILTIN,
@@ -466,6 +467,26 @@ const transpose: TfliteExporter = {
   },
 };
 
+/** Gather (an embedding lookup: constant rows, int ids) → GATHER; constant indices become int32. */
+const gather: TfliteExporter = {
+  onnx: 'Gather',
+  export(ctx, node) {
+    const data = ctx.value(node.inputs[0]!);
+    if (data.nhwc) throw unsupported(node, 'gathering from an image');
+    const rank = ctx.shape(node.inputs[0]!).length;
+    const a = intAttr(node, 'axis', 0);
+    const idx = node.inputs[1]!;
+    const indices = ctx.isConstant(idx)
+      ? ctx.intConstant(`${idx}_int32`, ctx.shape(idx), ctx.ints(idx))
+      : ctx.value(idx).index;
+    const y = ctx.define(node.outputs[0]!, false);
+    ctx.emit(BUILTIN.GATHER, [data.index, indices], [y], {
+      type: OPTIONS_TYPE.GatherOptions,
+      fields: [int32(0, a < 0 ? a + rank : a)],
+    });
+  },
+};
+
 const identity = (onnx: string): TfliteExporter => ({
   onnx,
   int8: true,
@@ -495,6 +516,8 @@ export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
   concat,
   pad,
   transpose,
+  gather,
+  ...RECURRENT_EXPORTERS,
   identity('Identity'),
   identity('Dropout'),
 ]);

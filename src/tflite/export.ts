@@ -57,9 +57,19 @@ function nonFloat(model: Model, ops: RegExp): string | undefined {
       .map((t) => t.dtype),
   );
   for (const v of [...g.inputs, ...g.outputs])
-    if (v.type?.kind === 'tensor' && v.type.dtype !== 'float32') types.add(v.type.dtype);
+    if (v.type?.kind === 'tensor' && v.type.dtype !== 'float32' && !isTokenInput(model, v.name))
+      types.add(v.type.dtype);
   const why = [...quantOps, ...[...types].map((t) => `${t} tensors`)];
   return why.length ? why.join(', ') : undefined;
+}
+
+/** An int64/int32 graph input read only as Gather indices (token ids): exported as an int32 input. */
+function isTokenInput(model: Model, name: string): boolean {
+  const g = model.graph;
+  const v = g.inputs.find((i) => i.name === name);
+  if (!v || v.type?.kind !== 'tensor' || (v.type.dtype !== 'int64' && v.type.dtype !== 'int32')) return false;
+  const readers = g.nodes.filter((n) => n.inputs.includes(name));
+  return readers.length > 0 && readers.every((n) => n.opType === 'Gather' && n.inputs.indexOf(name) === 1);
 }
 
 function inputShapes(model: Model, batch: number): Map<string, Dim[]> {
@@ -122,7 +132,9 @@ export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): U
     );
   const shapes = inputShapes(model, opts.batch ?? 1);
   const ctx = new ExportContext(model, inferShapes(model, { inputShapes: shapes }), quant);
-  const inputs = [...shapes.keys()].map((name) => ctx.defineInput(name, ctx.shape(name).length === 4));
+  const inputs = [...shapes.keys()].map((name) =>
+    ctx.defineInput(name, ctx.shape(name).length === 4, isTokenInput(model, name)),
+  );
   try {
     for (const node of toposort(model.graph)) {
       const exporter = BY_OP.get(node.opType)!;

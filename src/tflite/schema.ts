@@ -99,9 +99,11 @@ export const BUILTIN = Object.freeze({
   SOFTMAX: 25,
   TANH: 28,
   PAD: 34,
+  GATHER: 36,
   TRANSPOSE: 39,
   MEAN: 40,
   UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
+  SLICE: 65,
   QUANTIZE: 114,
 } as const);
 export type BuiltinName = keyof typeof BUILTIN;
@@ -118,6 +120,7 @@ export const OPTIONS_TYPE = Object.freeze({
   ReshapeOptions: 17,
   MulOptions: 21,
   PadOptions: 22,
+  GatherOptions: 23,
   TransposeOptions: 26,
   ReducerOptions: 27,
 } as const);

@@ -10,11 +10,13 @@ import { conv2d } from './conv-2d.ts';
 import { depthwiseConv2d } from './depthwise-conv-2d.ts';
 import { add, mul } from './elementwise.ts';
 import { fullyConnected } from './fully-connected.ts';
+import { gather } from './gather.ts';
 import { mean } from './mean.ts';
 import { pad } from './pad.ts';
 import { averagePool2d, maxPool2d } from './pool-2d.ts';
 import { dequantize, quantize } from './quantize.ts';
 import { reshape } from './reshape.ts';
+import { slice } from './slice.ts';
 import { softmax } from './softmax.ts';
 import { transpose } from './transpose.ts';
 import { unidirectionalSequenceLstm } from './unidirectional-sequence-lstm.ts';
@@ -27,6 +29,7 @@ export const TFLITE_IMPORTERS: readonly TfliteImporter[] = deepFreeze([
   depthwiseConv2d,
   dequantize,
   fullyConnected,
+  gather,
   logistic,
   maxPool2d,
   mean,
@@ -36,6 +39,7 @@ export const TFLITE_IMPORTERS: readonly TfliteImporter[] = deepFreeze([
   relu,
   relu6,
   reshape,
+  slice,
   softmax,
   tanh,
   transpose,
