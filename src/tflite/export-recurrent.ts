@@ -190,7 +190,7 @@ function gru(ctx: ExportContext, node: Node): void {
   defineLastState(ctx, node, h!);
 }
 
-export const RECURRENT_EXPORTERS = [
-  { onnx: 'LSTM', export: lstm },
-  { onnx: 'GRU', export: gru },
-] as const;
+export const RECURRENT_EXPORTERS = Object.freeze([
+  Object.freeze({ onnx: 'LSTM', export: lstm }),
+  Object.freeze({ onnx: 'GRU', export: gru }),
+]);
