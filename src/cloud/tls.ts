@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { VergeError } from '../errors.ts';
 import {
   certificateCovers,
@@ -102,8 +102,24 @@ function loadOrIssueServer(dir: string, ca: CertAndKey, names: readonly string[]
   return server;
 }
 
+/** The operator's certificate and key, checked to belong together (else OpenSSL's error at listen). */
+function givenServerCertificate(certFile: string, keyFile: string): CertAndKey {
+  const cert = readPem(certFile, '--tls-cert');
+  const key = readPem(keyFile, '--tls-key');
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (e) {
+    throw new VergeError('E_BAD_ARGUMENT', `--tls-cert/--tls-key: ${(e as Error).message}`);
+  }
+  if (!matches) throw new VergeError('E_BAD_ARGUMENT', `--tls-key ${keyFile} is not the key of --tls-cert ${certFile}`);
+  return { cert, key };
+}
+
 /** The TLS material of `verge cloud`, or null without TLS options. */
 export function loadCloudTls(dataDir: string, opts: CloudTlsOptions): CloudTls | null {
+  if (!opts.auto && opts.names?.length)
+    throw new VergeError('E_BAD_ARGUMENT', '--tls-name names the certificate --tls-auto issues: add --tls-auto');
   if (!opts.certFile && !opts.keyFile && !opts.auto) {
     if (opts.requireClientCert)
       throw new VergeError('E_BAD_ARGUMENT', '--require-client-cert needs TLS: --tls-auto or --tls-cert/--tls-key');
@@ -121,7 +137,7 @@ export function loadCloudTls(dataDir: string, opts: CloudTlsOptions): CloudTls |
   const ca = loadOrCreateCa(dir);
   const server = opts.auto
     ? loadOrIssueServer(dir, ca, [...localNames(), ...(opts.names ?? [])])
-    : { cert: readPem(opts.certFile!, '--tls-cert'), key: readPem(opts.keyFile!, '--tls-key') };
+    : givenServerCertificate(opts.certFile!, opts.keyFile!);
   return {
     server,
     caFile: join(dir, 'ca-cert.pem'),

@@ -9,7 +9,7 @@
  *   device's certificate) are refused by the broker and by the device HTTP routes.
  * The attackers listen on this host's network address (not loopback), as they would on a LAN.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlane, CloudClient, waitForDeployment, type ControlPlane } from '../../src/cloud/index.ts';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/cloud/certificates.ts';
+import { loadCloudTls, type CloudTlsOptions } from '../../src/cloud/tls.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import { CloudChannel } from '../../src/edge/cloud-channel.ts';
 import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
@@ -360,4 +361,30 @@ describe('TLS: mTLS required (--require-client-cert)', () => {
     expect(done.state).toBe('succeeded');
     expect(a.served.names()).toContain('seed');
   }, 120_000);
+});
+
+describe('TLS options', () => {
+  it('refuses what cannot work, in one line, before anything listens', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verge-tls-opts-'));
+    try {
+      const own = issueServerCertificate(createCertificateAuthority('own PKI'), ['cloud.example']);
+      const other = issueServerCertificate(createCertificateAuthority('other'), ['cloud.example']);
+      writeFileSync(join(dir, 'cert.pem'), own.cert);
+      writeFileSync(join(dir, 'key.pem'), own.key);
+      writeFileSync(join(dir, 'other-key.pem'), other.key);
+      const bad = (opts: CloudTlsOptions) => () => loadCloudTls(join(dir, 'data'), opts);
+      expect(bad({ requireClientCert: true })).toThrow(/--require-client-cert needs TLS/);
+      expect(bad({ names: ['x.example'] })).toThrow(/add --tls-auto/);
+      expect(bad({ certFile: join(dir, 'cert.pem') })).toThrow(/go together/);
+      expect(bad({ certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'other-key.pem') })).toThrow(/is not the key/);
+      expect(bad({ certFile: join(dir, 'nope.pem'), keyFile: join(dir, 'key.pem') })).toThrow(/ENOENT/);
+      const tls = loadCloudTls(join(dir, 'data'), { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') });
+      expect(tls!.server.cert).toBe(own.cert);
+      // the private CA is made all the same: it issues the devices' client certificates
+      expect(existsSync(tls!.caFile)).toBe(true);
+      expect(statSync(join(dir, 'data', 'tls', 'ca-key.pem')).mode & 0o077).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
