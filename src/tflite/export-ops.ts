@@ -55,6 +55,8 @@ function unsupported(node: Node, why: string): VergeError {
 }
 function imageInput(ctx: ExportContext, node: Node) {
   const x = ctx.value(node.inputs[0]!);
+  if (ctx.shape(node.inputs[0]!).length === 3)
+    throw unsupported(node, 'a 1-D operation (3-D input N, C, L) is not exported to TFLite yet');
   if (!x.nhwc) throw unsupported(node, 'TFLite export needs a 4-D image input (N, C, H, W)');
   return x;
 }

@@ -344,6 +344,11 @@ describe('TFLite export', () => {
     expect(rq.stderr).toMatch(
       /^error: E_UNSUPPORTED: q\.onnx is not a float32 or QDQ int8 model \(DynamicQuantizeLinear, DequantizeLinear\)[^\n]*\n$/,
     );
+    // kws-cnn: 1-D convolutions over time (after the Reshape and Transpose, which do export)
+    const kws = buildArchitecture('kws-cnn', { inputShape: [1, 49, 40], classes: 10, seed: 5 });
+    expect(() => onnxToTflite(kws, { source: 'kws-cnn.onnx' })).toThrow(
+      /^kws-cnn\.onnx: Conv '[^']+': a 1-D operation \(3-D input N, C, L\) is not exported to TFLite yet$/,
+    );
     const ru = await verge(['export', uPath, '--format', 'tflite', '--out', join(tmp, 'never.tflite')]);
     expect(ru.code).toBe(1);
     expect(ru.stderr).toMatch(
