@@ -4,7 +4,9 @@
  * chromium and with onnxruntime-node, the same code (src/web/speed.ts) on the same Fashion-MNIST
  * samples, per thread count, rounds interleaved (order rotated each round), medians reported.
  * Both builds of the app are measured: `cpu` (onnxruntime-web/wasm, what verge ships by default)
- * and `webgpu` (the JSEP build, here on its WebAssembly provider: headless chromium has no GPU).
+ * and `webgpu` (the JSEP build, here on its WebAssembly provider: headless chromium has no GPU);
+ * the `cpu` build also with the training loop in a dedicated worker instead of the page's main
+ * thread (`cpu-worker`, bench.html?worker=1).
  * The pages are served cross-origin isolated, so WASM threads are available. TensorFlow.js 4.x
  * trains the same model on the same samples and batch in the same browser (bench/browser-tfjs,
  * backends cpu and webgl; its wasm backend cannot train a CNN), fewer steps as it is far slower.
@@ -95,11 +97,18 @@ const train = readIdxSplit(
   join(REPO_SUBSET_DIR, 'train-labels-idx1-ubyte.gz'),
 ).split;
 
-async function inBrowser(flavor: OrtFlavor, threads: number): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+async function inBrowser(
+  flavor: OrtFlavor,
+  threads: number,
+  worker: boolean,
+  o: Pick<typeof opts, 'steps' | 'warmupSteps' | 'inferenceRuns'> = opts,
+): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
   const url = urls[flavor];
   const page = await browser.context.newPage();
   try {
-    const q = `threads=${threads}&batch=${opts.batch}&steps=${opts.steps}&warmup=${opts.warmupSteps}&runs=${opts.inferenceRuns}`;
+    const q =
+      `threads=${threads}&batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
+      (worker ? '&worker=1' : '');
     await page.goto(`${url}/bench.html?${q}`);
     await page.waitForFunction("window.vergeBench && window.vergeBench.state !== 'running'", undefined, {
       timeout: 600_000,
@@ -113,13 +122,17 @@ async function inBrowser(flavor: OrtFlavor, threads: number): Promise<SpeedResul
   }
 }
 
-type Side = 'node' | OrtFlavor;
+type Side = 'node' | OrtFlavor | 'cpu-worker';
 type Row = { side: Side; threads: number; r: SpeedResult };
 const rows: Row[] = [];
 const tfjsRuns: { backend: string; r: TfjsResult | { error: string } }[] = [];
-const sides: Side[] = ['node', ...flavors];
+const sides: Side[] = ['node', ...flavors, 'cpu-worker'];
 let isolated = true;
 try {
+  // one untimed page per build first: chromium compiles onnxruntime's 14 MB of WebAssembly on the
+  // first page (~3 s of background TurboFan CPU here, ~1 s on later pages, which reuse the cached
+  // code), which would otherwise land in whichever side runs first
+  for (const f of flavors) await inBrowser(f, 1, false, { steps: 1, warmupSteps: 1, inferenceRuns: 1 });
   for (let round = 0; round < rounds; round++) {
     for (const threads of threadCounts) {
       const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
@@ -127,7 +140,7 @@ try {
         console.error(`round ${round + 1}/${rounds}: ${side}, ${threads} thread(s)`);
         if (side === 'node') rows.push({ side, threads, r: await measureSpeed(train, { ...opts, threads }) });
         else {
-          const r = await inBrowser(side, threads);
+          const r = await inBrowser(side === 'cpu-worker' ? 'cpu' : side, threads, side === 'cpu-worker');
           isolated &&= r.crossOriginIsolated;
           rows.push({ side, threads, r });
         }
@@ -154,13 +167,16 @@ const results = threadCounts.map((threads) => {
   });
   const web = figures('cpu');
   const webJsep = figures('webgpu');
+  const webWorker = figures('cpu-worker');
   const node = figures('node');
   return {
     threads,
     web,
     web_jsep_build: webJsep,
+    web_in_worker: webWorker,
     node,
     web_over_node_train: round(web.train_samples_per_sec / node.train_samples_per_sec, 3),
+    web_worker_over_node_train: round(webWorker.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_jsep_over_node_train: round(webJsep.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_over_node_infer_latency: round(web.infer_b1_p50_ms / node.infer_b1_p50_ms, 3),
   };
@@ -171,8 +187,10 @@ printTable(
     'threads',
     'web (cpu build) train/s',
     'web (jsep build) train/s',
+    'web (worker) train/s',
     'node train/s',
     'web/node',
+    'worker/node',
     'jsep/node',
     'web b1 p50 ms',
     'node b1 p50 ms',
@@ -181,8 +199,10 @@ printTable(
     r.threads,
     r.web.train_samples_per_sec,
     r.web_jsep_build.train_samples_per_sec,
+    r.web_in_worker.train_samples_per_sec,
     r.node.train_samples_per_sec,
     r.web_over_node_train,
+    r.web_worker_over_node_train,
     r.web_jsep_over_node_train,
     r.web.infer_b1_p50_ms,
     r.node.infer_b1_p50_ms,
@@ -229,6 +249,7 @@ const file = writeResult('browser', {
   builds: {
     cpu: 'onnxruntime-web/wasm (ort-wasm-simd-threaded.wasm): what `npm run build:web` ships',
     webgpu: 'onnxruntime-web with JSEP (ort-wasm-simd-threaded.jsep.wasm, Asyncify), run on its WASM provider',
+    'cpu-worker': 'the cpu build with the training loop in a dedicated worker (bench.html?worker=1)',
   },
   results,
   runs: rows.map((x) => ({ side: x.side, threads: x.threads, ...x.r })),
