@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VergeError } from '../errors.ts';
+import { warnSecretsOnArgv } from './options.ts';
 import { registerCommands } from './registry.ts';
 import { VERSION } from './version.ts';
 
@@ -31,7 +32,8 @@ export async function buildProgram(): Promise<Command> {
     .enablePositionalOptions()
     // commander's usage errors in the house format, one line:
     // `error: E_BAD_ARGUMENT: unknown command 'infp' (did you mean info?)`
-    .configureOutput({ outputError: (str, write) => write(usageLine(str)) });
+    .configureOutput({ outputError: (str, write) => write(usageLine(str)) })
+    .hook('preAction', (_program, command) => warnSecretsOnArgv(command));
   await registerCommands(program);
   program.exitOverride();
   return program;

@@ -131,6 +131,24 @@ export interface CloudCliOptions {
   dataDir?: string;
 }
 
+/** Options whose value is a secret, and where else the secret can come from. */
+const SECRET_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  apiKey: '--api-key-file or VERGE_API_KEY',
+  enrollToken: '--enroll-token-file',
+});
+
+/**
+ * One stderr line per secret given on the command line, which `ps` shows to every user of the
+ * machine. Still accepted (scripts and quickstarts use it on single-user machines), but said.
+ */
+export function warnSecretsOnArgv(command: Command, write = (line: string) => process.stderr.write(line)): void {
+  for (const option of command.options) {
+    const instead = SECRET_OPTIONS[option.attributeName()];
+    if (instead && command.getOptionValueSource(option.attributeName()) === 'cli')
+      write(`warning: ${option.long} shows the secret to every user of this machine (ps): use ${instead}\n`);
+  }
+}
+
 /** Largest secret file read (a password, key or URL; a wrong path to a big file is refused, not read). */
 const MAX_SECRET_FILE_BYTES = 4096;
 
