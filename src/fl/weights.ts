@@ -103,3 +103,13 @@ export function weightedMean(vectors: readonly Float32Array[], weights: readonly
   });
   return Float32Array.from(acc);
 }
+
+/** Squared L2 distance of two vectors of the same length. */
+export function squaredDistance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    s += d * d;
+  }
+  return s;
+}

@@ -5,7 +5,8 @@
  * `multi-krum[:f[:m]]`;
  * Modifiers after `+`, applied to the updates in the order written before the strategy aggregates:
  * `+clip[:K]` norm-bounds each update to K × the round's median norm (norm-bound.ts), `+bucket[:s]`
- * averages random buckets of s updates (bucketing.ts). E.g. `median+bucket`, `trimmed-mean:0.2+clip`.
+ * averages random buckets of s updates (bucketing.ts), `+nnm[:f]` replaces each update by the mean of
+ * its n − f nearest (nnm.ts). E.g. `median+bucket`, `trimmed-mean:0.2+clip`.
  * strategy.test.ts fails when an entry has no hand-computed aggregation case.
  */
 import { deepFreeze, FrozenMap } from '../../frozen.ts';
@@ -16,6 +17,7 @@ import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import { FedAvgM } from './fedavgm.ts';
 import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
+import { DEFAULT_NNM_BYZANTINE, NearestNeighbourMixed } from './nnm.ts';
 import { Krum } from './krum.ts';
 import { MeanAroundMedian } from './mean-around-median.ts';
 import { Median } from './median.ts';
@@ -137,6 +139,7 @@ export function createStrategy(spec: string, base: FedAvgOptions = {}): Strategy
 const MODIFIERS: Record<string, { param: string; default: number; wrap(s: Strategy, v: number): Strategy }> = {
   clip: { param: 'K', default: DEFAULT_NORM_BOUND, wrap: (s, k) => new NormBounded(s, k) },
   bucket: { param: 's', default: DEFAULT_BUCKET_SIZE, wrap: (s, size) => new Bucketed(s, size) },
+  nnm: { param: 'f', default: DEFAULT_NNM_BYZANTINE, wrap: (s, f) => new NearestNeighbourMixed(s, f) },
 };
 
 function baseStrategy(spec: string, base: FedAvgOptions): Strategy {

@@ -4,7 +4,7 @@
  * tolerate; Krum takes the best-scored update, Multi-Krum averages the m best.
  */
 import { VergeError } from '../../errors.ts';
-import { weightedMean } from '../weights.ts';
+import { squaredDistance as sqDist, weightedMean } from '../weights.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import type { FitResult } from './strategy.ts';
 
@@ -13,15 +13,6 @@ export interface KrumOptions extends FedAvgOptions {
   byzantine?: number;
   /** Updates averaged: 1 = Krum, > 1 = Multi-Krum, 'n-f' = Multi-Krum with all but f. Default 1. */
   keep?: number | 'n-f';
-}
-
-function sqDist(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return s;
 }
 
 /** Krum scores of the updates (lower is more central). */

@@ -235,6 +235,24 @@ describe('FL strategies', () => {
     expect(() => createStrategy('median+bucket:0')).toThrow(/whole number ≥ 1/);
   });
 
+  it('+nnm replaces each update by the mean of its n − f nearest, then the inner strategy aggregates', () => {
+    // [0], [1], [2], [100], f = 1 → 3 nearest each: 0, 1 and 2 mix to 1; 100 mixes with 2 and 1 to 103 / 3
+    const r = [fit('a', [0]), fit('b', [1]), fit('c', [2]), fit('d', [100])];
+    const s = createStrategy('median+nnm:1');
+    expect(s.name).toBe('median+nnm');
+    expect(s.linear).toBe(false);
+    near(agg(s, [0], r), [1]); // median of 1, 1, 1, 34.33 (the plain median is 1.5)
+    near(agg(createStrategy('median'), [0], r), [1.5]);
+    near(agg(createStrategy('fedavg+nnm:1'), [0], r), [(1 + 1 + 1 + 103 / 3) / 4], 1e-5);
+    // f = 0: every update mixes with all → all equal the plain mean (unweighted)
+    near(agg(createStrategy('median+nnm:0'), [0], r), [103 / 4], 1e-5);
+    // 2-D: distances are L2 over the whole update, ties broken by order
+    near(agg(createStrategy('median+nnm:1'), [0, 0], [fit('a', [0, 0]), fit('b', [0, 2]), fit('c', [9, 9])]), [0, 1]);
+    expect([...r[3]!.update]).toEqual([100]); // the results themselves are not modified
+    expect(() => agg(createStrategy('median+nnm:4'), [0], r)).toThrow(/needs more than 4 updates, got 4/);
+    expect(() => createStrategy('median+nnm:1.5')).toThrow(/whole number ≥ 0/);
+  });
+
   it('rejects unknown strategies and malformed parameters with a clear error', () => {
     expect(() => createStrategy('fedsgd')).toThrow(VergeError);
     expect(() => createStrategy('fedsgd')).toThrow(/unknown strategy 'fedsgd' \(known: fedavg/);
