@@ -1,5 +1,7 @@
 /** Spawn the real CLI (`node bin/verge.js ...`) and collect its exit code and streams. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,4 +47,17 @@ export async function pool<T, R>(items: readonly T[], limit: number, f: (item: T
   });
   await Promise.all(workers);
   return out;
+}
+
+/**
+ * A secret in a 0600 file for the `--…-file` options (`--api-key-file`, `--enroll-token-file`):
+ * a secret on argv makes verge print a warning line, which bad-input tests would count as a second
+ * line. Removed when the test process exits.
+ */
+export function secretFile(secret: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'verge-secret-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'secret');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return path;
 }

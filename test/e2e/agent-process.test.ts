@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { secretFile } from '../cli/cli.ts';
 import { seedCnnBytes, sha256 } from '../edge/models.ts';
 import { predict, TestCloud, waitUntil } from './harness.ts';
 
@@ -100,7 +101,14 @@ describe('verge agent bad input', () => {
       const cases: [string[], RegExp][] = [
         [['--data-dir', join(base, 'a')], /^error: E_BAD_ARGUMENT: .* holds no enrolled agent/],
         [
-          ['--data-dir', join(base, 'b'), '--cloud', 'http://127.0.0.1:9', '--enroll-token', 'et_0123456789abcdef'],
+          [
+            '--data-dir',
+            join(base, 'b'),
+            '--cloud',
+            'http://127.0.0.1:9',
+            '--enroll-token-file',
+            secretFile('et_0123456789abcdef'),
+          ],
           /^error: E_NETWORK: cannot reach the cloud/,
         ],
       ];

@@ -23,7 +23,7 @@ import {
   type PredictResponse,
 } from '../../src/protocol/index.ts';
 import { Session } from '../../src/runtime/index.ts';
-import { ROOT, verge } from '../cli/cli.ts';
+import { ROOT, secretFile, verge } from '../cli/cli.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { fixturePath } from '../fixtures/index.ts';
 import { TestCloud } from './harness.ts';
@@ -40,7 +40,7 @@ describe('verge codec train --adapt-classifier: published, and used by the cloud
     data = await loadDataset(SUBSET);
     cloud = await TestCloud.start();
     await cloud.publish('clf', '1.0.0', readFileSync(fixturePath('seed_cnn_fmnist')));
-    flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    flags = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
   }, 60_000);
   afterAll(async () => {
     await cloud?.close();

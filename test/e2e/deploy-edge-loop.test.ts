@@ -11,7 +11,7 @@ import {
   type DeploymentsResponse,
   type EdgeLoopPolicy,
 } from '../../src/protocol/index.ts';
-import { verge } from '../cli/cli.ts';
+import { secretFile, verge } from '../cli/cli.ts';
 import { tinyModelBytes } from '../edge/models.ts';
 import { startAgent, TestCloud, waitUntil } from './harness.ts';
 
@@ -29,7 +29,7 @@ describe('verge deploy with edge-loop flags', () => {
   });
 
   it('--collect and --offload-to set the policy, which reaches the agent', async () => {
-    const auth = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const auth = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     const bad = await verge(['deploy', 'clf@1.0.0', '--devices', 'cam-flags', '--collect', 'hard:0.6,nope:1', ...auth]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

@@ -19,7 +19,7 @@ import {
   type DriftOverview,
   type DriftScore,
 } from '../../src/protocol/index.ts';
-import { ROOT, verge } from '../cli/cli.ts';
+import { ROOT, secretFile, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
 import { agentOptions, cameraShift, deployWithLoopPolicy, predictBatches, startAgent, TestCloud } from './harness.ts';
 
@@ -114,7 +114,7 @@ describe('drift over the control plane (embedded broker + SQLite)', () => {
         'm',
       ),
     );
-    const cli = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const cli = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     const human = await verge(['status', ...cli]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(`clf@1.0.0: ${m.score!.toFixed(3)}${m.drifted ? ' DRIFTED' : ''} (mean`);

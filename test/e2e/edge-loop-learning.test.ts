@@ -24,7 +24,7 @@ import {
   type ModelsResponse,
 } from '../../src/protocol/index.ts';
 import { decodeTensor } from '../../src/data/codecs/index.ts';
-import { ROOT, verge } from '../cli/cli.ts';
+import { ROOT, secretFile, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
 import { readFileSync } from 'node:fs';
 import { startAgent, TestCloud, waitUntil } from './harness.ts';
@@ -120,7 +120,7 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
 
     // verge data pull --from-fleet: the labelled items as a data folder verge's loaders read
     const pulledDir = join(cloud.dataDir, 'pulled');
-    const cloudFlags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const cloudFlags = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     const pull = await verge(['data', 'pull', '--from-fleet', 'clf', '--out', pulledDir, ...cloudFlags, '--json']);
     expect(pull.code, pull.stderr).toBe(0);
     const pj = JSON.parse(pull.stdout);
@@ -156,8 +156,8 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
       '1',
       '--cloud',
       cloud.url,
-      '--api-key',
-      cloud.cp.adminKey,
+      '--api-key-file',
+      secretFile(cloud.cp.adminKey),
       '--json',
     ]);
     expect(r.stderr).toMatch(/collected: 80 labelled items of clf .* 10 without a label left out/);
@@ -184,7 +184,7 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
   }, 600_000); // three CLI starts and a fine-tuning run: over 300 s at load 30 on 2 cores
 
   it('bad input to retrain: one line', async () => {
-    const base = ['--with-collected', '--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    const base = ['--with-collected', '--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     for (const [args, pattern] of [
       [['retrain', 'clf', ...base], /E_BAD_ARGUMENT: give the starting model as <name>@<semver>/],
       [['retrain', 'clf@9.0.0', ...base], /E_NOT_FOUND: no version 9.0.0 of 'clf'/],

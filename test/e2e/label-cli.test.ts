@@ -16,7 +16,7 @@ import {
   type CollectedItem,
   type UploadResponse,
 } from '../../src/protocol/index.ts';
-import { pool, verge } from '../cli/cli.ts';
+import { pool, secretFile, verge } from '../cli/cli.ts';
 import { deviceUpload, startAgent, TestCloud } from './harness.ts';
 
 /** Item ids and the device model's top-1 of each (the hardest is 'item-hard-0001'). */
@@ -35,7 +35,7 @@ describe('verge label (embedded broker + SQLite)', () => {
   beforeAll(async () => {
     cloud = await TestCloud.start();
     agent = await startAgent(cloud, 'cam-label');
-    flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    flags = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     // clf@1.0.0 in the registry: a 10-class classifier, so labels 10 and up are not its classes
     await cloud.publish('clf', '1.0.0', readFileSync('test/fixtures/models/seed_cnn_fmnist.onnx'));
     const frame = (await encodeTensor('lossless', { dims: [1, 4], data: Float32Array.of(0, 0.25, 0.5, 1) })).frame;

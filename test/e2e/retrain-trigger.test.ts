@@ -11,7 +11,7 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
 import type { EdgeAgent } from '../../src/edge/agent.ts';
 import { EDGE_LOOP_PATHS, HTTP_PATHS, type EdgeLoopPolicy, type ModelsResponse } from '../../src/protocol/index.ts';
-import { ROOT, verge } from '../cli/cli.ts';
+import { ROOT, secretFile, verge } from '../cli/cli.ts';
 import {
   cameraShift,
   deployDriftWatched,
@@ -34,7 +34,7 @@ describe('retraining triggered by drift (embedded broker + SQLite)', () => {
   beforeAll(async () => {
     data = await loadDataset(SUBSET);
     cloud = await TestCloud.start();
-    flags = ['--cloud', cloud.url, '--api-key', cloud.cp.adminKey];
+    flags = ['--cloud', cloud.url, '--api-key-file', secretFile(cloud.cp.adminKey)];
     agent = await startAgent(cloud, 'cam-trigger', { uploadIntervalMs: 150 });
     depId = (await deployDriftWatched(cloud, agent, data.train)).id;
   }, 120_000);

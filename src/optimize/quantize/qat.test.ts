@@ -92,7 +92,8 @@ describe.skipIf(!existsSync(TRAINED))('QAT on the trained seed CNN', () => {
     const qat = await accuracy(res.model, ds.test, SHAPE);
     console.log(`QAT (30 steps): float ${fp32} -> qat int8 ${qat}; ${JSON.stringify(res.report.qat)}`);
     expect(res.report.mode).toBe('qat');
-    expect(fp32 - qat).toBeLessThanOrEqual(0.005);
+    // at most 5 of the 1,000 test images lost (compared in images: 0.005 is not exact in floating point)
+    expect(Math.round((fp32 - qat) * ds.test.count)).toBeLessThanOrEqual(5);
     // the 1-channel first conv stays float (minReductionDepth), the second runs int8
     expect((await executedOps(res.model)).ops.QLinearConv).toBe(1);
     // the weights really changed: the int8 weights differ from those of static quantization
