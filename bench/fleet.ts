@@ -16,9 +16,10 @@
  * rollout device, timed until the control plane has stored every one (distinct ids counted in its
  * database: lost = sent − stored).
  *
- * `--cpu-prof DIR` writes a V8 CPU profile of the control-plane process (the cloud and, for the
- * embedded broker, aedes) covering the telemetry phase only: DIR/fleet-<broker>.cpuprofile (open in
- * Chrome DevTools or summarize with `npx tsx bench/fleet/profile-summary.ts FILE`).
+ * `--cpu-prof DIR` writes V8 CPU profiles of the control-plane process (the cloud and, for the
+ * embedded broker, aedes): DIR/fleet-<broker>-connect.cpuprofile covers the connect phase,
+ * DIR/fleet-<broker>.cpuprofile the telemetry phase (open in Chrome DevTools or summarize with
+ * `npx tsx bench/fleet/profile-summary.ts FILE`).
  * `--label` names this run in its result; `--baseline FILE` (the result of an earlier run, e.g. of
  * the code before a change, run just before on the same machine) is embedded in the result and its
  * telemetry rate printed beside this one's, with the ratio.
@@ -139,6 +140,27 @@ async function counters(cp: ControlPlane): Promise<{ duplicates: number; receive
   };
 }
 
+/** With --cpu-prof: start sampling this process (the control plane and, embedded, the broker). */
+async function startProfile(): Promise<Session | undefined> {
+  if (!CPU_PROF) return undefined;
+  const profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+  await profiler.post('Profiler.start');
+  return profiler;
+}
+
+async function stopProfile(profiler: Session | undefined, name: string, what: string): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  mkdirSync(CPU_PROF, { recursive: true });
+  const file = join(CPU_PROF, `${name}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  log(`${what}: ${file}`);
+}
+
 async function runOne(kind: string): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'verge-bench-fleet-'));
   let broker: TestBroker | undefined;
@@ -185,6 +207,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
 
     // connect
     for (let w = 0; w < WORKERS; w++) workers.push(await startWorker());
+    const connectProfiler = await startProfile();
     const t1 = performance.now();
     workers.forEach((w, i) =>
       w.proc.send({
@@ -197,6 +220,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     );
     const conn = await Promise.all(workers.map((w) => w.next('connected')));
     const connectS = (performance.now() - t1) / 1000;
+    await stopProfile(connectProfiler, `fleet-${kind}-connect`, `[${kind}] CPU profile of the connect phase`);
     const connected = conn.reduce((a, c) => a + c.ok, 0);
     log(
       `[${kind}] ${connected} connected (${conn.reduce((a, c) => a + c.failed, 0)} failed) in ${connectS.toFixed(1)} s`,
@@ -251,14 +275,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const total = ready.reduce((s, r) => s + r.messages, 0);
     const base = await storedCount(cp);
     const countBase = await counters(cp);
-    let profiler: Session | undefined;
-    if (CPU_PROF) {
-      profiler = new Session();
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-      await profiler.post('Profiler.start');
-    }
+    const profiler = await startProfile();
     const t3 = performance.now();
     workers.forEach((w) => w.proc.send({ cmd: 'go' }));
     const sent = await Promise.all(workers.map((w) => w.next('sent')));
@@ -277,14 +294,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     }
     // Rate up to the last stored message (not up to when we gave up waiting).
     const ingestS = (lastChange - t3) / 1000;
-    if (profiler) {
-      const { profile } = await profiler.post('Profiler.stop');
-      profiler.disconnect();
-      mkdirSync(CPU_PROF, { recursive: true });
-      const file = join(CPU_PROF, `fleet-${kind}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
-      log(`[${kind}] CPU profile of the telemetry phase: ${file}`);
-    }
+    await stopProfile(profiler, `fleet-${kind}`, `[${kind}] CPU profile of the telemetry phase`);
     const acked = sent.reduce((s, r) => s + r.acked, 0);
     const countEnd = await counters(cp);
     const dups = countEnd.duplicates - countBase.duplicates;

@@ -4,6 +4,7 @@
  * control plane's own client uses a per-process service credential.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import {
@@ -98,6 +99,47 @@ function capPacketSize(client: Client, maxBytes: number): void {
   };
 }
 
+/** The parts of aedes' persistence (aedes-persistence, in memory) the retained index wraps. */
+interface RetainedStore {
+  storeRetained(packet: PublishPacket, cb?: (err: Error | null) => void): unknown;
+  createRetainedStreamCombi(patterns: string[]): Readable;
+}
+
+const isWildcard = (pattern: string) => pattern.includes('+') || pattern.includes('#');
+
+/**
+ * Answer the retained messages of a subscription to one exact topic from a map, not a scan. The
+ * in-memory persistence finds them by testing every retained topic against the pattern, so each
+ * device's SUBSCRIBE to its own deploy topic cost one match per retained message of the fleet
+ * (every device's retained status and desired state): O(n) per connect, O(n²) for the fleet — the
+ * largest cost of connecting 10,000 devices (bench/fleet --cpu-prof). A pattern without wildcards
+ * matches exactly one topic, so a map keyed by topic, kept beside the store, gives the same answer;
+ * wildcard patterns (the control plane's own subscriptions) still go to the store.
+ */
+function indexRetained(store: RetainedStore): void {
+  const byTopic = new Map<string, PublishPacket>();
+  const storeRetained = store.storeRetained.bind(store);
+  const combi = store.createRetainedStreamCombi.bind(store);
+  store.storeRetained = (packet, cb) => {
+    // the same rule as the store: an empty payload clears the topic's retained message
+    if (packet.payload.length === 0) byTopic.delete(packet.topic);
+    else byTopic.set(packet.topic, { ...packet });
+    return storeRetained(packet, cb);
+  };
+  store.createRetainedStreamCombi = (patterns) => {
+    const exact = patterns.filter((p) => !isWildcard(p));
+    const wild = patterns.filter(isWildcard);
+    const hits = [...new Set(exact)].flatMap((t) => byTopic.get(t) ?? []);
+    if (wild.length === 0) return Readable.from(hits);
+    return Readable.from(
+      (async function* () {
+        yield* hits;
+        yield* combi(wild);
+      })(),
+    );
+  };
+}
+
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -158,6 +200,7 @@ export async function startEmbeddedBroker(
       callback(null, deviceMaySubscribe(client.id, sub.topic) ? sub : null);
     },
   });
+  indexRetained((broker as unknown as { persistence: RetainedStore }).persistence);
   broker.on('clientDisconnect', (c: Client) => serviceIds.delete(c.id));
   // A message handed over in process has no subscriber left to route to. Routing it anyway costs
   // a trip through mqemitter, whose queue, once over BROKER_CONCURRENCY, drains deliveries that
