@@ -229,15 +229,17 @@ function fullyConnected(onnx: 'Gemm' | 'MatMul'): TfliteExporter {
       if (floatAttr(node, 'alpha', 1) !== 1 || floatAttr(node, 'beta', 1) !== 1 || intAttr(node, 'transA', 0) !== 0)
         throw unsupported(node, 'alpha, beta and transA other than 1, 1, 0');
       const x = ctx.value(node.inputs[0]!, { flattened: true });
-      if (ctx.shape(node.inputs[0]!).length !== 2) throw unsupported(node, 'only 2-D inputs are exported');
+      const xShape = ctx.shape(node.inputs[0]!);
+      if (xShape.length !== 2 && (onnx === 'Gemm' || x.nhwc)) throw unsupported(node, 'only 2-D inputs are exported');
       const w = ctx.constant(node.inputs[1]!);
       // ONNX B is [in, out] unless transB: TFLite wants [out, in]
       const transB = onnx === 'Gemm' && intAttr(node, 'transB', 0) === 1;
       let { values, shape } = transB ? { values: w.values, shape: w.dims } : permuteConst(w.values, w.dims, [1, 0]);
       if (x.flatFrom) ({ values, shape } = hwcColumns(values, shape, x.flatFrom));
-      // int8: one weight scale (the largest of per-channel ones; Arm NN 22 and TFLite's converter take one), bias to match
+      // int8: one weight scale (the largest of per-channel ones; Arm NN 20.08 and TFLite's converter take one), bias to match
       const weights = ctx.floatConstant(node.inputs[1]!, shape, values, { perTensor: true });
-      const inputs = [x.index, weights];
+      const inputs = [xShape.length === 2 ? x.index : rows(ctx, node, x.index, xShape)];
+      inputs.push(weights);
       if (node.inputs[2]) {
         const c = ctx.constant(node.inputs[2]);
         if (c.values.length !== shape[0]) throw unsupported(node, 'a bias other than one value per output');
@@ -246,15 +248,38 @@ function fullyConnected(onnx: 'Gemm' | 'MatMul'): TfliteExporter {
       const O = FULLY_CONNECTED_OPTIONS;
       const fields = [int8(O.activation, ACTIVATION.NONE), int8(O.weightsFormat, 0)];
       const y = ctx.define(node.outputs[0]!, false);
+      // a batched MatMul [.., T, in]: FULLY_CONNECTED over [.. · T, in] rows, reshaped back
+      const rowsOut =
+        xShape.length === 2 ? y : ctx.scratch(`${node.outputs[0]}_rows`, [inputs0Rows(xShape), shape[0]!], y);
       ctx.emit(
         BUILTIN.FULLY_CONNECTED,
         inputs,
-        [y],
+        [rowsOut],
         { type: OPTIONS_TYPE.FullyConnectedOptions, fields },
         O.activation,
       );
+      if (rowsOut !== y) emitReshape(ctx, rowsOut, y, ctx.shape(node.outputs[0]!));
     },
   };
+}
+
+const inputs0Rows = (shape: number[]) => shape.slice(0, -1).reduce((a, b) => a * b, 1);
+
+/** RESHAPE tensor `x` into tensor `y` of ONNX shape `shape`. */
+function emitReshape(ctx: ExportContext, x: number, y: number, shape: number[]): void {
+  const shapeT = ctx.intConstant(`${ctx.tensors[y]!.name}_shape`, [shape.length], shape);
+  ctx.emit(BUILTIN.RESHAPE, [x, shapeT], [y], {
+    type: OPTIONS_TYPE.ReshapeOptions,
+    fields: [{ slot: RESHAPE_OPTIONS.newShape, kind: 'int32Vector', value: shape }],
+  });
+}
+
+/** The [.. · T, in] rows of a [.., T, in] input, for a FULLY_CONNECTED. */
+function rows(ctx: ExportContext, node: Node, x: number, shape: number[]): number {
+  const flat = [inputs0Rows(shape), shape[shape.length - 1]!];
+  const y = ctx.scratch(`${node.outputs[0]}_in_rows`, flat, x);
+  emitReshape(ctx, x, y, flat);
+  return y;
 }
 
 function permuteConst(values: Float32Array, shape: number[], perm: number[]) {
@@ -284,14 +309,81 @@ function reshapeTo(ctx: ExportContext, node: Node): void {
   const spatial = x.nhwc && inShape[1] !== 1 && (inShape[2] !== 1 || inShape[3] !== 1);
   if (spatial && (out.length !== 2 || out[0] !== inShape[0]))
     throw unsupported(node, 'reshaping an image other than flattening it per sample');
-  const shapeT = ctx.intConstant(`${node.outputs[0]}_shape`, [out.length], out);
   const flatFrom = spatial ? ([inShape[1]!, inShape[2]!, inShape[3]!] as [number, number, number]) : undefined;
   const y = ctx.define(node.outputs[0]!, false, flatFrom ? { flatFrom } : {});
-  ctx.emit(BUILTIN.RESHAPE, [x.index, shapeT], [y], {
-    type: OPTIONS_TYPE.ReshapeOptions,
-    fields: [{ slot: RESHAPE_OPTIONS.newShape, kind: 'int32Vector', value: out }],
-  });
+  emitReshape(ctx, x.index, y, out);
 }
+
+/** SLICE of `x` (ONNX shape `dims`, not an image) from `begin` into ONNX value `out`. */
+function emitSlice(ctx: ExportContext, x: number, begin: number[], out: string): void {
+  const size = ctx.shape(out);
+  const b = ctx.intConstant(`${out}_begin`, [begin.length], begin);
+  const sz = ctx.intConstant(`${out}_size`, [size.length], size);
+  ctx.emit(BUILTIN.SLICE, [x, b, sz], [ctx.define(out, false)]);
+}
+
+/** A computed value that is not an NHWC image (slicing and splitting keep ONNX's layout). */
+function plainInput(ctx: ExportContext, node: Node) {
+  const x = ctx.value(node.inputs[0]!);
+  if (x.nhwc) throw unsupported(node, 'slicing or splitting a 4-D (image) value');
+  return { index: x.index, dims: ctx.shape(node.inputs[0]!) };
+}
+
+/** Slice (steps 1; starts clamped, negative from the end) → SLICE with the output's size. */
+const slice: TfliteExporter = {
+  onnx: 'Slice',
+  export(ctx, node) {
+    const x = plainInput(ctx, node);
+    const starts = ctx.ints(node.inputs[1]!);
+    const axes = node.inputs[3] ? ctx.ints(node.inputs[3]) : starts.map((_, i) => i);
+    if (node.inputs[4] && ctx.ints(node.inputs[4]).some((st) => st !== 1))
+      throw unsupported(node, 'steps other than 1');
+    const begin = x.dims.map(() => 0);
+    axes.forEach((a, k) => {
+      const axis = a < 0 ? a + x.dims.length : a;
+      const dim = x.dims[axis]!;
+      begin[axis] = Math.min(Math.max(starts[k]! < 0 ? starts[k]! + dim : starts[k]!, 0), dim);
+    });
+    emitSlice(ctx, x.index, begin, node.outputs[0]!);
+  },
+};
+
+/** Split → one SLICE per output (the sizes are the outputs' inferred shapes). */
+const split: TfliteExporter = {
+  onnx: 'Split',
+  export(ctx, node) {
+    const x = plainInput(ctx, node);
+    const a = intAttr(node, 'axis', 0);
+    const axis = a < 0 ? a + x.dims.length : a;
+    let offset = 0;
+    for (const out of node.outputs) {
+      const begin = x.dims.map((_, d) => (d === axis ? offset : 0));
+      offset += ctx.shape(out)[axis]!;
+      emitSlice(ctx, x.index, begin, out);
+    }
+  },
+};
+
+/**
+ * Sub: by a constant, an ADD of −c; of two computed values, a − b as ADD(a, MUL(b, −1)) (SUB is
+ * not among the operators verge reads back).
+ */
+const subByConstant = binary('Sub', BUILTIN.ADD, OPTIONS_TYPE.AddOptions, (v) => -v);
+const sub: TfliteExporter = {
+  onnx: 'Sub',
+  export(ctx, node) {
+    if (ctx.isConstant(node.inputs[1]!)) return subByConstant.export(ctx, node);
+    const [a, b] = node.inputs.map((i) => ctx.value(i!));
+    if (a!.nhwc !== b!.nhwc) throw unsupported(node, 'mixing image and non-image operands');
+    const minusOne = ctx.floatConstant(`${node.outputs[0]}_minus_one`, [1], new Float32Array([-1]));
+    const negated = ctx.scratch(`${node.outputs[0]}_negated`, ctx.tensors[b!.index]!.shape);
+    const fields = () => [int8(ELEMENTWISE_OPTIONS.activation, ACTIVATION.NONE)];
+    ctx.emit(BUILTIN.MUL, [b!.index, minusOne], [negated], { type: OPTIONS_TYPE.MulOptions, fields: fields() });
+    const y = ctx.define(node.outputs[0]!, a!.nhwc);
+    const options = { type: OPTIONS_TYPE.AddOptions, fields: fields() };
+    ctx.emit(BUILTIN.ADD, [a!.index, negated], [y], options, ELEMENTWISE_OPTIONS.activation);
+  },
+};
 
 /**
  * Add / Mul, and Sub / Div by a constant (as ADD of −c, MUL by 1/c): a constant operand beside an
@@ -507,7 +599,9 @@ export const TFLITE_EXPORTERS: readonly TfliteExporter[] = deepFreeze([
   { onnx: 'Reshape', int8: true, export: reshapeTo },
   { ...binary('Add', BUILTIN.ADD, OPTIONS_TYPE.AddOptions), int8: true },
   { ...binary('Mul', BUILTIN.MUL, OPTIONS_TYPE.MulOptions), int8: true },
-  binary('Sub', BUILTIN.ADD, OPTIONS_TYPE.AddOptions, (v) => -v),
+  sub,
+  slice,
+  split,
   binary('Div', BUILTIN.MUL, OPTIONS_TYPE.MulOptions, (v) => 1 / v),
   batchNormalization,
   clip,

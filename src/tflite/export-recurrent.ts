@@ -2,9 +2,12 @@
  * ONNX LSTM and GRU (forward, default activations) → TFLite, unrolled over the (static) time steps
  * into SLICE (the step's input), FULLY_CONNECTED (one per gate for the input, one per gate for the
  * previous hidden state), ADD, MUL, LOGISTIC and TANH. TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM would
- * be one operator, but Arm NN 22's TFLite parser does not read it and TFLite has no GRU builtin;
- * these operators every reader runs. The last hidden state (Y_h) is what verge's sequence models
- * use; the full sequence (Y) and the cell state (Y_c) are refused when a model reads them.
+ * be one operator, but Arm NN 20.08's TFLite parser (Debian's libarmnn22) does not read it and
+ * TFLite has no GRU builtin; these operators every reader runs. The last hidden state (Y_h) is
+ * what verge's sequence models use; the full sequence (Y) and the cell state (Y_c) are refused
+ * when a model reads them. (verge's GRU/LSTM layers that are not fused — the `gru` architecture —
+ * are primitive ops already: ./export-fold.ts folds their parameter slicing, ./export-ops.ts
+ * exports the rest.)
  *
  * ONNX gate order: LSTM i, o, f, c (W [1, 4H, D], R [1, 4H, H], B [1, 8H] = Wb then Rb); GRU
  * z, r, h (W [1, 3H, D], B [1, 6H]); GRU's linear_before_reset 1 is r ⊙ (R_h·h + Rb_h), 0 is

@@ -20,6 +20,7 @@ import {
   type Tensor,
 } from '../onnx/browser.ts';
 import { ExportContext } from './export-context.ts';
+import { foldFloatConstants } from './export-fold.ts';
 import { isQdq, readQdq, type QdqModel } from './export-quant.ts';
 import { TFLITE_EXPORTERS, type TfliteExporter } from './export-ops.ts';
 import { writeTflite } from './write.ts';
@@ -131,7 +132,10 @@ export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): U
       `${source} uses ONNX operators verge cannot export to TFLite: ${missing.join(', ')}`,
     );
   const shapes = inputShapes(model, opts.batch ?? 1);
-  const ctx = new ExportContext(model, inferShapes(model, { inputShapes: shapes }), quant);
+  const types = inferShapes(model, { inputShapes: shapes });
+  // a float model's weights computed from initializers (verge's unrolled GRU/LSTM) become constants
+  if (!quant) model = foldFloatConstants(model, types);
+  const ctx = new ExportContext(model, types, quant);
   const inputs = [...shapes.keys()].map((name) =>
     ctx.defineInput(name, ctx.shape(name).length === 4, isTokenInput(model, name)),
   );

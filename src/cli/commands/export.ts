@@ -6,7 +6,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description(
-      'export an ONNX model to another format: TFLite (.tflite) for float32 CNNs/MLPs (Conv, depthwise Conv, Max/AveragePool, GlobalAveragePool, Gemm/MatMul, Add, Mul, Sub/Div by a constant, BatchNormalization, Flatten/Reshape, Transpose, Gather, LSTM/GRU (unrolled), Relu (fused), Clip (ReLU6), Sigmoid, Tanh, Softmax, Concat, Pad, ReduceMean, Constant) and their static int8 (QDQ, `verge quantize --mode static`) forms as int8 TFLite; 4-D inputs become NHWC',
+      'export an ONNX model to another format: TFLite (.tflite) for float32 CNNs/MLPs (Conv, depthwise Conv, Max/AveragePool, GlobalAveragePool, Gemm/MatMul, Add, Mul, Sub, Div by a constant, BatchNormalization, Flatten/Reshape, Transpose, Slice/Split, Gather, LSTM/GRU (fused nodes, or the unrolled layers of --arch gru), Relu (fused), Clip (ReLU6), Sigmoid, Tanh, Softmax, Concat, Pad, ReduceMean, Constant) and their static int8 (QDQ, `verge quantize --mode static`) forms as int8 TFLite; 4-D inputs become NHWC',
     )
     .argument('<in>', 'input ONNX model (float32, or static int8 QDQ; dynamic/QLinear quantization is refused)')
     .addOption(choice('--format <f>', 'output format', ['tflite']).makeOptionMandatory())
