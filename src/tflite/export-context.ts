@@ -58,6 +58,8 @@ export class ExportContext {
   private mode: ExportMode = 'float';
   /** Outputs of a float operator that the quantized model stores int8: QUANTIZEd at `end`. */
   private pending: { name: string; from: number; nhwc: boolean; extra: Partial<ExportValue> }[] = [];
+  /** The float32 constant tensors made, by name (see floatConstant). */
+  private readonly floatConstants = new Map<string, { shape: number[]; values: Float32Array; index: number }[]>();
   /** DEQUANTIZE results by int8 tensor index (one per tensor). */
   private readonly dequantized = new Map<number, number>();
 
@@ -128,8 +130,15 @@ export class ExportContext {
    */
   floatConstant(name: string, shape: number[], values: Float32Array, opts: ConstantOptions = {}): number {
     if (this.mode === 'int8') return this.quantizedConstant(name, shape, values, opts);
+    // one tensor per constant: a weight read at every unrolled step (a recurrent matrix) is stored once
+    const made = this.floatConstants
+      .get(name)
+      ?.find((c) => c.shape.join() === shape.join() && c.values.every((v, i) => Object.is(v, values[i])));
+    if (made) return made.index;
     const data = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-    return this.addTensor({ name, shape, type: TENSOR_TYPE.FLOAT32, data });
+    const index = this.addTensor({ name, shape, type: TENSOR_TYPE.FLOAT32, data });
+    this.floatConstants.set(name, [...(this.floatConstants.get(name) ?? []), { shape, values, index }]);
+    return index;
   }
 
   private quantizedConstant(name: string, shape: number[], values: Float32Array, opts: ConstantOptions) {

@@ -41,13 +41,14 @@ class Unroller {
   /** x·Wᵀ (+ b): W [H, in] rows `rows` of a stacked [G·H, in] matrix. */
   fc(x: number, w: Float32Array, inFeatures: number, gate: number, bias?: Float32Array): number {
     const H = this.hidden;
+    // named by gate (and equal values): every step reads the one tensor (ExportContext.floatConstant)
     const weights = this.ctx.floatConstant(
-      `${this.node.name}_w${this.k}`,
+      `${this.node.name}_w${gate}_${inFeatures}`,
       [H, inFeatures],
       w.slice(gate * H * inFeatures, (gate + 1) * H * inFeatures),
     );
     const inputs = [x, weights];
-    if (bias) inputs.push(this.ctx.floatConstant(`${this.node.name}_b${this.k}`, [H], bias));
+    if (bias) inputs.push(this.ctx.floatConstant(`${this.node.name}_b${gate}`, [H], bias));
     const y = this.tensor('fc');
     const fields = [
       int8(FULLY_CONNECTED_OPTIONS.activation, ACTIVATION.NONE),

@@ -247,12 +247,27 @@ async function differences(name: string, model: Model, bytes: Uint8Array, sample
 const operatorNames = (bytes: Uint8Array) =>
   readTflite(bytes).subgraphs[0]!.operators.map((o) => builtinName(o.builtin));
 
+const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+/**
+ * The float32 constants of the .tflite hold about as many values as the model's float32
+ * initializers (a few more: Constant nodes, constants broadcast to an image's rank), not one copy
+ * per unrolled step of a recurrent weight.
+ */
+function expectWeightsOnce(model: Model, bytes: Uint8Array): void {
+  const t = readTflite(bytes).subgraphs[0]!;
+  const stored = t.tensors.filter((x) => x.buffer > 0 && x.type === TENSOR_TYPE.FLOAT32);
+  const initializers = model.graph.initializers.filter((x) => x.dtype === 'float32');
+  const bound = 1.05 * initializers.reduce((n, x) => n + count(x.dims), 0) + 64;
+  expect(stored.reduce((n, x) => n + count(x.shape), 0)).toBeLessThanOrEqual(bound);
+}
+
 describe('TFLite export', () => {
   for (const [name, build, sample, separateRelus] of CASES) {
     it(`${name}: exported .tflite re-imported by verge and run by Arm NN matches the ONNX model (≤ ${TOLERANCE})`, async (ctx) => {
       const model = build();
       const bytes = onnxToTflite(model, { source: `${name}.onnx` });
       const ops = operatorNames(bytes);
+      expectWeightsOnce(model, bytes);
       expect(ops.filter((o) => o === 'RELU')).toHaveLength(separateRelus);
       if (name === 'transposes') expect(ops.filter((o) => o === 'TRANSPOSE')).toHaveLength(3);
       const d = await differences(name, model, bytes, sample);
@@ -270,6 +285,7 @@ describe('TFLite export', () => {
       expect(model.graph.nodes.map((n) => n.opType)).toContain(cell.toUpperCase());
       const bytes = onnxToTflite(model, { source: `${cell}.onnx` });
       expect(operatorNames(bytes).filter((o) => o === 'SLICE')).toHaveLength(8);
+      expectWeightsOnce(model, bytes);
       const d = await differences(cell, model, bytes, [8, 6]);
       console.log(`${cell}: verge re-import ${d.reimport}, Arm NN ${d.armnn ?? d.skip}`);
       expect(d.reimport).toBeLessThanOrEqual(TOLERANCE);
