@@ -115,6 +115,9 @@ describe('TFLite import', () => {
     ['hello_world_float', 1e-4],
     ['hello_world_int8', 1],
     ['micro_speech_quantized', 1],
+    // depthwise int8 convolutions with per-channel weights and biases (armnn_reference.py hands
+    // Arm NN the 1-D biases with quantized_dimension 0, the only axis they have)
+    ['person_detect', 1],
   ] as const) {
     it(`${name} matches Arm NN's TFLite executor (max difference ≤ ${tolerance})`, async (ctx) => {
       const s = await Session.create(load(name), { threads: 1 });
