@@ -8,7 +8,7 @@ import { ARCHITECTURE_NAMES } from '../../nn/architecture-names.ts';
 import { action } from '../command.ts';
 import { choice, cloudOptions, keyValue, nonNegativeInt, number, positiveInt, wordList } from '../options.ts';
 
-const STRATEGY_HELP = `aggregation: ${STRATEGY_NAMES.join(', ')} (parameters after ':', e.g. fedprox:0.01, trimmed-mean:0.2, krum:2; '+clip[:K]' bounds each update to K × the median update norm first, '+bucket[:s]' averages random buckets of s, '+nnm[:f]' mixes each update with its n − f nearest)`;
+const STRATEGY_HELP = `aggregation: ${STRATEGY_NAMES.join(', ')} (parameters after ':', e.g. fedprox:0.01, trimmed-mean:0.2, krum:2, fedadam:0.03:0.001 (server lr η, τ); '+clip[:K]' bounds each update to K × the median update norm first, '+bucket[:s]' averages random buckets of s, '+nnm[:f]' mixes each update with its n − f nearest)`;
 
 function simulate(fl: Command): void {
   fl.command('simulate')

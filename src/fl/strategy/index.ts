@@ -1,7 +1,7 @@
 /**
  * Registry of FL strategies: one file per strategy (STYLE.md), one entry here. A spec names a
- * strategy and its main parameters: `fedavg`, `fedavgm[:β]`, `fedprox[:μ]`, `fedadam[:η]`,
- * `fedyogi[:η]`, `fedadagrad[:η]`, `median`, `trimmed-mean[:β]`, `meamed[:f]`, `krum[:f]`,
+ * strategy and its main parameters: `fedavg`, `fedavgm[:β]`, `fedprox[:μ]`, `fedadam[:η[:τ]]`,
+ * `fedyogi[:η[:τ]]`, `fedadagrad[:η[:τ]]`, `median`, `trimmed-mean[:β]`, `meamed[:f]`, `krum[:f]`,
  * `multi-krum[:f[:m]]`;
  * Modifiers after `+`, applied to the updates in the order written before the strategy aggregates:
  * `+clip[:K]` norm-bounds each update to K × the round's median norm (norm-bound.ts), `+bucket[:s]`
@@ -15,6 +15,7 @@ import { FedAdagrad } from './fedadagrad.ts';
 import { FedAdam } from './fedadam.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import { FedAvgM } from './fedavgm.ts';
+import { FEDOPT_DEFAULTS, type FedOptOptions } from './fedopt.ts';
 import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
 import { DEFAULT_NNM_BYZANTINE, NearestNeighbourMixed } from './nnm.ts';
@@ -47,6 +48,16 @@ const entry = (
   create,
 });
 
+/** A server optimizer (fedopt.ts): spec parameters server lr η and adaptivity τ. */
+const fedOptEntry = (name: string, what: string, Opt: new (o: FedOptOptions) => Strategy): StrategyEntry =>
+  entry(
+    name,
+    `${what} on the mean update, server lr η (default ${FEDOPT_DEFAULTS.serverLr}), τ (default ${FEDOPT_DEFAULTS.tau})`,
+    ['server_lr', 'tau'],
+    ([lr, tau], b) =>
+      new Opt({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}), ...(tau !== undefined ? { tau } : {}) }),
+  );
+
 export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new FrozenMap(
   [
     entry('fedavg', 'example-weighted mean of updates', [], (_a, b) => new FedAvg(b)),
@@ -62,24 +73,9 @@ export const STRATEGIES: ReadonlyMap<string, StrategyEntry> = new FrozenMap(
       ['mu'],
       ([mu], b) => new FedProx({ ...b, ...(mu !== undefined ? { mu } : {}) }),
     ),
-    entry(
-      'fedadam',
-      'server Adam on the mean update, server lr η (default 0.01)',
-      ['server_lr'],
-      ([lr], b) => new FedAdam({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
-    ),
-    entry(
-      'fedyogi',
-      'server Yogi on the mean update, server lr η (default 0.01)',
-      ['server_lr'],
-      ([lr], b) => new FedYogi({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
-    ),
-    entry(
-      'fedadagrad',
-      'server Adagrad on the mean update, server lr η (default 0.01)',
-      ['server_lr'],
-      ([lr], b) => new FedAdagrad({ ...b, ...(lr !== undefined ? { serverLr: lr } : {}) }),
-    ),
+    fedOptEntry('fedadam', 'server Adam', FedAdam),
+    fedOptEntry('fedyogi', 'server Yogi', FedYogi),
+    fedOptEntry('fedadagrad', 'server Adagrad', FedAdagrad),
     entry('median', 'coordinate-wise median of updates (robust)', [], (_a, b) => new Median(b)),
     entry(
       'trimmed-mean',

@@ -27,17 +27,22 @@ const TWO = [fit('a', [1, 0], 1), fit('b', [0, 2], 3)];
 /** Example-weighted mean: [(1·1 + 0·3)/4, (0·1 + 2·3)/4] = [0.25, 1.5]. */
 const MEAN = [0.25, 1.5];
 
-/** FedOpt cases start from m = 0 and v = [1, 1e-4], η = 0.1, β₁ = 0.9, β₂ = 0.99, τ = 1e-3. */
+/**
+ * FedOpt cases start from m = 0 and v = [1, 1e-4], η = 0.1, β₁ = 0.9, β₂ = 0.99, with τ given in the
+ * spec (`name:η:τ`): 1e-3 and 0.5 (where τ dominates the denominator of coordinate 1).
+ */
 function fedOptCase(name: string, v: (v0: number, d2: number) => number): void {
-  const s = createStrategy(`${name}:0.1`);
-  s.setState({ m: f32(0, 0), v: f32(1, 1e-4) });
-  const w = agg(s, [1, 2], TWO);
-  const expected = MEAN.map((d, i) => {
-    const m = 0.1 * d; // (1 − β₁)·Δ
-    const vi = v([1, 1e-4][i]!, d * d);
-    return [1, 2][i]! + (0.1 * m) / (Math.sqrt(vi) + 1e-3);
-  });
-  near(w, expected, 1e-5);
+  for (const tau of [1e-3, 0.5]) {
+    const s = createStrategy(`${name}:0.1:${tau}`);
+    s.setState({ m: f32(0, 0), v: f32(1, 1e-4) });
+    const w = agg(s, [1, 2], TWO);
+    const expected = MEAN.map((d, i) => {
+      const m = 0.1 * d; // (1 − β₁)·Δ
+      const vi = v([1, 1e-4][i]!, d * d);
+      return [1, 2][i]! + (0.1 * m) / (Math.sqrt(vi) + tau);
+    });
+    near(w, expected, 1e-5);
+  }
 }
 
 /** Five 2-D updates, one outlier per coordinate: [1, 2, 100, 3, 4] and [−50, 0, 1, 2, 3]. */
@@ -258,6 +263,8 @@ describe('FL strategies', () => {
     expect(() => createStrategy('fedsgd')).toThrow(/unknown strategy 'fedsgd' \(known: fedavg/);
     expect(() => createStrategy('fedprox:abc')).toThrow(/mu must be a number/);
     expect(() => createStrategy('median:1')).toThrow(/takes no parameters/);
+    expect(() => createStrategy('fedadam:0.1:0')).toThrow(/tau must be > 0/);
+    expect(() => createStrategy('fedyogi:0.1:0.001:1')).toThrow(/takes server_lr, tau/);
     expect(() => createStrategy('trimmed-mean:0.6')).toThrow(/\[0, 0.5\)/);
   });
 });
