@@ -7,7 +7,7 @@
  * socket; `start({port: 0})` listens for real. docs/architecture.md says how to add a resource.
  */
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -45,7 +45,7 @@ import { flRoutes } from './plugins/fl.ts';
 import { keyRoutes } from './plugins/keys.ts';
 import { modelRoutes } from './plugins/models.ts';
 import { mqttWebSocketRoutes } from './plugins/mqtt-ws.ts';
-import { deviceMayDownload } from './artifact-access.ts';
+import { deviceMayDownload, wrappedArtifactKey } from './artifact-access.ts';
 import { systemRoutes } from './plugins/system.ts';
 import { telemetryRoutes } from './plugins/telemetry.ts';
 import { webRoutes } from './plugins/web.ts';
@@ -334,7 +334,7 @@ function createServices(
   const hosted = new HostedModels({
     version: (name, version) => models.version(name, version),
     versions: async (name) => (await repos.models.listVersions(name)).map((v) => v.version),
-    readArtifact: async (sha256) => readFileSync(models.artifacts.pathOf(sha256)),
+    readArtifact: (sha256) => models.modelBytes(sha256),
   });
   const edgeLoop = new EdgeLoopService({
     repo: repos.edgeLoop,
@@ -432,6 +432,17 @@ async function createApp(opts: ControlPlaneOptions, s: CloudServices, tls: Cloud
       list: (name) => s.models.list(name),
       deviceMayDownload: (deviceId, sha256) =>
         deviceMayDownload({ desired: (id) => s.deployments.desiredModels(id), fl: s.repos.fl }, deviceId, sha256),
+      artifactKey: (deviceId, sha256) =>
+        wrappedArtifactKey(
+          {
+            desired: (id) => s.deployments.desiredModels(id),
+            fl: s.repos.fl,
+            contentKey: (sha) => s.models.contentKey(sha),
+            deviceKey: (id) => s.repos.devices.encryptionKey(id),
+          },
+          deviceId,
+          sha256,
+        ),
     },
   });
   await app.register(deploymentRoutes, { deployments: s.deployments });

@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   type CreateEnrollTokenRequest,
   type DeviceConfigResponse,
+  type DeviceEncryptionKey,
   type EnrollRequest,
   type EnrollResponse,
   type EnrollTokenResponse,
@@ -58,6 +59,7 @@ export class EnrollmentService {
       secretHash: hashSecret(password),
       brokerHash: mosquittoPasswordHash(password),
       profile: req.profile,
+      ...(req.encryption_public_key ? { encryptionKey: req.encryption_public_key } : {}),
     });
     this.host.metrics.enrollments.inc();
     await this.host.onEnrolled(dev.id);
@@ -71,6 +73,16 @@ export class EnrollmentService {
       protocol_version: PROTOCOL_VERSION,
       ...(clientCertificate ? { client_certificate: clientCertificate } : {}),
     };
+  }
+
+  /** PUT /v1/device/encryption-key: an agent enrolled without an X25519 key registers it once. */
+  async registerEncryptionKey(deviceId: string, publicKey: string): Promise<DeviceEncryptionKey> {
+    if (!(await this.host.devices.registerEncryptionKey(deviceId, publicKey)))
+      throw new VergeError(
+        'E_CONFLICT',
+        `device ${deviceId} already registered another encryption key (the first registration stays; re-enroll to change it)`,
+      );
+    return { public_key: publicKey };
   }
 
   async deviceConfig(deviceId: string): Promise<DeviceConfigResponse> {

@@ -6,6 +6,11 @@ import type { Readable } from 'node:stream';
 import semver from 'semver';
 import { VergeError } from '../errors.ts';
 import {
+  artifactDecipher,
+  CONTENT_KEY_BYTES,
+  decryptArtifact,
+  ENCRYPTED_HEADER_BYTES,
+  ENCRYPTION_OVERHEAD_BYTES,
   HTTP_PATHS,
   MAX_REPORT_BYTES,
   signArtifact,
@@ -58,6 +63,10 @@ export class ModelRegistry {
       );
     const report = req.report_sha256 ?? null;
     if (report !== null) await this.checkReport(report);
+    if (req.encryption_key !== undefined) {
+      await this.checkContentKey(req.sha256, size, Buffer.from(req.encryption_key, 'base64'));
+      await this.repo.setContentKey(req.sha256, req.encryption_key);
+    }
     await this.repo.upsertVersion({
       name: req.name,
       version: req.version,
@@ -76,6 +85,51 @@ export class ModelRegistry {
     });
     if (report !== null) await this.repo.setReport(req.name, req.version, report);
     return (await this.version(req.name, req.version))!;
+  }
+
+  /**
+   * A confidential variant's key must open its artifact (the GCM tag checks out), or every device
+   * would fail on it. Streamed: the plaintext is discarded as it is produced, never stored.
+   */
+  private async checkContentKey(sha256: string, size: number, key: Buffer): Promise<void> {
+    const refuse = (why: string) =>
+      new VergeError('E_BAD_ARGUMENT', `encryption_key does not open artifact ${sha256.slice(0, 12)}…: ${why}`);
+    if (key.length !== CONTENT_KEY_BYTES) throw refuse(`a content key has ${CONTENT_KEY_BYTES} bytes`);
+    if (size < ENCRYPTION_OVERHEAD_BYTES) throw refuse('it is not an encrypted artifact (too short)');
+    const slice = async (start: number, end: number): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      for await (const c of this.artifacts.read(sha256, { start, end })) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    };
+    const tagStart = size - (ENCRYPTION_OVERHEAD_BYTES - ENCRYPTED_HEADER_BYTES);
+    let decipher;
+    try {
+      decipher = artifactDecipher(key, await slice(0, ENCRYPTED_HEADER_BYTES - 1), await slice(tagStart, size - 1));
+    } catch (e) {
+      throw refuse((e as Error).message);
+    }
+    try {
+      if (tagStart > ENCRYPTED_HEADER_BYTES)
+        for await (const c of this.artifacts.read(sha256, { start: ENCRYPTED_HEADER_BYTES, end: tagStart - 1 }))
+          decipher.update(c as Buffer);
+      decipher.final();
+    } catch {
+      throw refuse('wrong key or altered bytes');
+    }
+  }
+
+  /** The content key (base64) of a confidential artifact; null for a plain one. */
+  contentKey(sha256: string): Promise<string | null> {
+    return this.repo.contentKey(sha256);
+  }
+
+  /** A model's ONNX bytes for the cloud's own use (hosted inference, retraining): decrypted when confidential. */
+  async modelBytes(sha256: string): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.artifacts.read(sha256)) chunks.push(c as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const key = await this.repo.contentKey(sha256);
+    return key === null ? bytes : decryptArtifact(bytes, Buffer.from(key, 'base64'));
   }
 
   /** An optimize report must be an uploaded SVG of at most MAX_REPORT_BYTES. */

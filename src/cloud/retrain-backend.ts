@@ -20,7 +20,6 @@ import {
   type ModelsResponse,
   type PublishModelRequest,
 } from '../protocol/index.ts';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { CloudClient } from './client.ts';
 import type { DeploymentController } from './deployments.ts';
@@ -121,7 +120,7 @@ export function serviceRetrainBackend(s: {
     download: async (sha256) => {
       if (!(await s.models.artifacts.verify(sha256)))
         throw new VergeError('E_INTEGRITY', `artifact ${sha256.slice(0, 12)} does not match its sha256`);
-      return new Uint8Array(await readFile(s.models.artifacts.pathOf(sha256)));
+      return s.models.modelBytes(sha256);
     },
     exportPage: (model, offset) => s.edgeLoop.exportPage({ model, limit: MAX_UPLOAD_ITEMS, offset }),
     drift: (model, since) => s.edgeLoop.driftScore(model, since),

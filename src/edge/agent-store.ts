@@ -3,7 +3,8 @@
  *   agent.db              SQLite: identity (from enrollment), models being served, the deploy
  *                         generation applied, and the outbox (telemetry and acks not yet
  *                         acknowledged by the broker)
- *   artifacts/<sha>.onnx  verified model artifacts, content-addressed
+ *   artifacts/<sha>.onnx  verified model artifacts, content-addressed (a confidential model's is
+ *                         its ciphertext: artifact-keys.ts opens it in memory)
  *   downloads/            partial downloads (<sha>.part), resumed by the next attempt
  * A restarted agent serves its last good models from here before it has talked to the cloud.
  */
@@ -26,6 +27,12 @@ export interface AgentIdentity {
   /** mTLS: the certificate the cloud issued at enrollment and this device's private key (PEM). */
   client_certificate?: string;
   client_key?: string;
+  /**
+   * Confidential artifacts: this device's X25519 private key (PKCS#8 PEM), generated at enrollment
+   * or on the first start of an agent enrolled before; `registered` once the cloud holds its public key.
+   */
+  encryption_key?: string;
+  encryption_key_registered?: boolean;
 }
 
 /** A model the agent serves (or served last): enough to reload it offline and to report it. */
@@ -85,6 +92,7 @@ export class AgentStore {
       CREATE TABLE IF NOT EXISTS model_history (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,
         variant TEXT NOT NULL, sha256 TEXT NOT NULL, deployment_id TEXT, activated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS artifact_keys (sha256 TEXT PRIMARY KEY, wrapped TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
         payload BLOB NOT NULL, qos INTEGER NOT NULL, created_at INTEGER NOT NULL);
@@ -133,6 +141,21 @@ export class AgentStore {
 
   saveKeyTrust(t: KeyTrust): void {
     this.setKv('signing_keys', JSON.stringify(t));
+  }
+
+  /** A confidential artifact's content key as the cloud wrapped it to this device (WrappedArtifactKey JSON). */
+  wrappedKey(sha256: string): unknown {
+    const r = this.db.prepare('SELECT wrapped FROM artifact_keys WHERE sha256 = ?').get(sha256) as
+      { wrapped: string } | undefined;
+    return r ? (JSON.parse(r.wrapped) as unknown) : undefined;
+  }
+
+  saveWrappedKey(sha256: string, wrapped: unknown): void {
+    this.db
+      .prepare(
+        'INSERT INTO artifact_keys (sha256, wrapped) VALUES (?, ?) ON CONFLICT(sha256) DO UPDATE SET wrapped = excluded.wrapped',
+      )
+      .run(sha256, JSON.stringify(wrapped));
   }
 
   /** Highest deploy generation fully applied (retained re-deliveries of it are no-ops). */
@@ -199,6 +222,7 @@ export class AgentStore {
   }
 
   dropArtifact(sha256: string): void {
+    this.db.prepare('DELETE FROM artifact_keys WHERE sha256 = ?').run(sha256);
     try {
       unlinkSync(this.artifactPath(sha256));
     } catch {

@@ -30,9 +30,13 @@ import {
   type DesiredModel,
   type DeviceProfile,
   type MessageInput,
+  deviceEncryptionPublicKey,
+  generateDeviceEncryptionKey,
+  WrappedArtifactKey,
 } from '../protocol/index.ts';
 import { AgentStore, type ActiveModel, type AgentIdentity } from './agent-store.ts';
 import { downloadArtifact } from './artifact-download.ts';
+import { AgentArtifactKeys } from './artifact-keys.ts';
 import { deviceAuthHeader, enroll, joinUrl } from './enrollment.ts';
 import { InferenceStats } from './inference-stats.ts';
 import { buildLocalApi, type PredictLimits } from './local-api.ts';
@@ -158,6 +162,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   readonly loop: AgentEdgeLoop;
   /** The cloud signing keys this device trusts (enrollment's, then rotations it verified). */
   readonly keys: AgentKeyTrust;
+  /** Content keys of confidential artifacts, wrapped to this device's X25519 key. */
+  private readonly artifactKeys: AgentArtifactKeys;
 
   private constructor(
     readonly store: AgentStore,
@@ -177,6 +183,27 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       load: () => store.keyTrust(),
       save: (t) => store.saveKeyTrust(t),
       log: (line) => this.log(line),
+    });
+    let keyRegistered = !!identity.encryption_key_registered;
+    this.artifactKeys = new AgentArtifactKeys({
+      deviceId: identity.device_id,
+      cloudUrl: () => this.identity.cloud_url,
+      fetch: cloudFetch,
+      authorization: () => deviceAuthHeader(this.identity.device_id, this.identity.password),
+      key: {
+        publicKey: deviceEncryptionPublicKey(identity.encryption_key!),
+        privateKeyPem: identity.encryption_key!,
+      },
+      registered: () => keyRegistered,
+      markRegistered: () => {
+        keyRegistered = true;
+        store.saveIdentity({ ...(store.identity() ?? this.identity), encryption_key_registered: true });
+      },
+      wrappedKey: (sha) => {
+        const w = WrappedArtifactKey.safeParse(store.wrappedKey(sha));
+        return w.success ? w.data : undefined;
+      },
+      saveWrappedKey: (sha, w) => store.saveWrappedKey(sha, w),
     });
     this.loop = new AgentEdgeLoop({
       db: store.db,
@@ -252,6 +279,11 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       } else if (opts.cloudUrl && opts.cloudUrl !== identity!.cloud_url) {
         // The cloud moved (new address, same control plane): keep the identity, follow the URL.
         identity = { ...identity!, cloud_url: opts.cloudUrl };
+        store.saveIdentity(identity);
+      }
+      if (!identity!.encryption_key) {
+        // enrolled before confidential artifacts: a key now, registered when first needed
+        identity = { ...identity!, encryption_key: generateDeviceEncryptionKey().privateKeyPem };
         store.saveIdentity(identity);
       }
       // what an earlier start saved is held to the same rule (a copied data dir, an old enrollment)
@@ -340,11 +372,16 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       this.store.dropArtifact(m.sha256);
       return undefined;
     }
+    let model: Uint8Array | undefined;
     try {
-      return await loadModelBytes(m, bytes, { threads: this.opts.sessionThreads ?? 1 });
+      // a confidential model is decrypted here, in memory only (the stored file stays ciphertext)
+      model = this.artifactKeys.open(m.sha256, bytes);
+      return await loadModelBytes(m, model, { threads: this.opts.sessionThreads ?? 1 });
     } catch (e) {
       this.log(`cannot load stored ${m.name}@${m.version}: ${(e as Error).message}`);
       return undefined;
+    } finally {
+      if (model && model !== bytes) model.fill(0); // onnxruntime holds its own copy now
     }
   }
 
@@ -666,6 +703,10 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       return 'final';
     }
 
+    if (chosen.encryption) {
+      const keyFailure = await this.fetchContentKey(dep, chosen);
+      if (keyFailure) return keyFailure;
+    }
     if (!this.store.hasArtifact(chosen.sha256)) {
       this.ack(dep, 'downloading', chosen);
       try {
@@ -708,6 +749,22 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     this.ack(dep, 'loaded', chosen);
     this.emit('swapped', loaded);
     return 'ok';
+  }
+
+  /** A confidential variant's content key, wrapped to this device; undefined when it is here. */
+  private async fetchContentKey(
+    dep: { deployment_id: string; name: string; version: string },
+    chosen: ArtifactRef,
+  ): Promise<'final' | 'retry' | undefined> {
+    try {
+      await this.artifactKeys.ensure(chosen.sha256);
+      return undefined;
+    } catch (e) {
+      const err = isVergeError(e) ? e : new VergeError('E_NETWORK', (e as Error).message);
+      this.log(`no content key for ${dep.name}@${dep.version} (${chosen.variant}): ${err.message}`);
+      this.ack(dep, 'failed', chosen, { code: err.code, message: err.message });
+      return err.code === 'E_NETWORK' ? 'retry' : 'final';
+    }
   }
 
   private async download(v: ArtifactRef): Promise<void> {
@@ -808,9 +865,11 @@ async function enrollAgent(
         privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
       })
     : undefined;
+  const encryption = generateDeviceEncryptionKey();
   const res = await enroll(cloudUrl, token, name, profile, {
     fetch: channel.fetch,
     clientPublicKey: keyPair?.publicKey,
+    encryptionPublicKey: encryption.publicKey,
   });
   // the broker URL comes from the cloud: a plaintext one to another host is refused like --broker
   if (!opts.brokerUrl) channel.check(res.mqtt_url, 'the broker URL the cloud named at enrollment');
@@ -823,6 +882,8 @@ async function enrollAgent(
     signing_key: res.signing_key,
     tags: res.tags,
     enrolled_at: Date.now(),
+    encryption_key: encryption.privateKeyPem,
+    encryption_key_registered: true,
     ...(res.client_certificate && keyPair
       ? { client_certificate: res.client_certificate, client_key: keyPair.privateKey }
       : {}),

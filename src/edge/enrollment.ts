@@ -25,7 +25,7 @@ export async function enroll(
   token: string,
   name: string,
   profile: DeviceProfile,
-  via: { fetch?: typeof fetch; clientPublicKey?: string } = {},
+  via: { fetch?: typeof fetch; clientPublicKey?: string; encryptionPublicKey?: string } = {},
 ): Promise<EnrollResponse> {
   let url: string;
   try {
@@ -44,6 +44,7 @@ export async function enroll(
           name,
           profile,
           ...(via.clientPublicKey ? { client_public_key: via.clientPublicKey } : {}),
+          ...(via.encryptionPublicKey ? { encryption_public_key: via.encryptionPublicKey } : {}),
         }),
         signal: AbortSignal.timeout(ENROLL_TIMEOUT_MS),
       });

@@ -22,6 +22,7 @@ import {
   Sha256Hex,
   Tags,
   AckState,
+  X25519Key,
 } from './messages.ts';
 import {
   MAX_CERTIFICATE_PEM,
@@ -47,8 +48,15 @@ export const HTTP_ROUTES = Object.freeze({
   rotateSigningKey: `${HTTP_API_ROOT}/signing-keys/rotate`,
   /** DELETE, admin: revoke a retired signing key by its id. */
   signingKeyById: `${HTTP_API_ROOT}/signing-keys/:id`,
+  /**
+   * PUT, device auth: register the device's X25519 public key for confidential artifacts (agents
+   * enrolled before they had one); the first registration wins (enrollment may carry it instead).
+   */
+  deviceEncryptionKey: `${HTTP_API_ROOT}/device/encryption-key`,
   /** GET with Range support; device or operator auth. */
   artifact: `${HTTP_API_ROOT}/artifacts/:sha256`,
+  /** GET, device auth: a confidential artifact's content key wrapped to this device (WrappedArtifactKey). */
+  artifactKey: `${HTTP_API_ROOT}/artifacts/:sha256/key`,
   artifacts: `${HTTP_API_ROOT}/artifacts`,
   enrollTokens: `${HTTP_API_ROOT}/enroll-tokens`,
   apiKeys: `${HTTP_API_ROOT}/api-keys`,
@@ -102,7 +110,9 @@ export const HTTP_PATHS = Object.freeze({
   signingKeys: HTTP_ROUTES.signingKeys,
   rotateSigningKey: HTTP_ROUTES.rotateSigningKey,
   signingKeyById: (id: string) => fillRoute(HTTP_ROUTES.signingKeyById, { id }),
+  deviceEncryptionKey: HTTP_ROUTES.deviceEncryptionKey,
   artifact: (sha256: string) => fillRoute(HTTP_ROUTES.artifact, { sha256 }),
+  artifactKey: (sha256: string) => fillRoute(HTTP_ROUTES.artifactKey, { sha256 }),
   artifacts: HTTP_ROUTES.artifacts,
   enrollTokens: HTTP_ROUTES.enrollTokens,
   apiKeys: HTTP_ROUTES.apiKeys,
@@ -184,6 +194,12 @@ export const EnrollRequest = z.object({
    * certificate for it (mTLS); the private key never leaves the device.
    */
   client_public_key: z.string().max(MAX_CLIENT_PUBLIC_KEY_PEM).optional(),
+  /**
+   * The device's X25519 public key (raw, base64): confidential artifacts' content keys are wrapped
+   * to it (artifact-crypto.ts). Optional: agents enrolled without it register it later
+   * (PUT /v1/device/encryption-key).
+   */
+  encryption_public_key: X25519Key.optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 
@@ -201,6 +217,27 @@ export const EnrollResponse = z.object({
   client_certificate: z.string().max(MAX_CERTIFICATE_PEM).optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+/** PUT /v1/device/encryption-key: the device's X25519 public key (raw, base64). */
+export const DeviceEncryptionKey = z.object({ public_key: X25519Key });
+export type DeviceEncryptionKey = z.infer<typeof DeviceEncryptionKey>;
+
+/**
+ * GET /v1/artifacts/<sha256>/key: a confidential artifact's 32-byte content key wrapped to the
+ * asking device (artifact-crypto.ts wrapArtifactKey): an ephemeral X25519 key agreed with the
+ * device's, HKDF-SHA256 bound to the artifact and the device id, AES-256-GCM over the key.
+ */
+export const WrappedArtifactKey = z.object({
+  algorithm: z.literal('x25519-hkdf-sha256-aes-256-gcm'),
+  sha256: Sha256Hex,
+  device_id: DeviceIdSchema,
+  ephemeral_public_key: X25519Key,
+  /** base64 of the 12-byte GCM nonce */
+  nonce: z.string().regex(/^[A-Za-z0-9+/]{16}$/, '12-byte nonce, base64'),
+  /** base64 of the 32-byte wrapped key followed by its 16-byte GCM tag */
+  wrapped_key: z.string().regex(/^[A-Za-z0-9+/]{64}$/, '48 bytes, base64'),
+});
+export type WrappedArtifactKey = z.infer<typeof WrappedArtifactKey>;
 
 /** GET /v1/device (device auth): what enrollment returned, minus the password. */
 export const DeviceConfigResponse = EnrollResponse.omit({ credentials: true, client_certificate: true });
@@ -282,6 +319,13 @@ export const PublishModelRequest = z.object({
    * MAX_REPORT_BYTES: the dashboard shows it with the version. Given once; the same again is a no-op.
    */
   report_sha256: Sha256Hex.nullable().default(null),
+  /**
+   * A confidential variant: the uploaded artifact is the ciphertext `encryptArtifact` made
+   * (artifact-crypto.ts) and this is its 32-byte content key (base64). The cloud checks that the key
+   * opens the artifact, keeps it, and gives it only to devices the variant is deployed to, wrapped
+   * to each device's key (GET /v1/artifacts/<sha256>/key).
+   */
+  encryption_key: X25519Key.optional(),
 });
 export type PublishModelRequest = z.input<typeof PublishModelRequest>;
 

@@ -5,3 +5,4 @@
  */
 export * from './browser.ts';
 export * from './signature.ts';
+export * from './artifact-crypto.ts';

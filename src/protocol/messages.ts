@@ -78,6 +78,12 @@ export const ArtifactRef = z.object({
   /** base64 ed25519 signature over the 32 raw bytes of the sha256 digest (see signature.ts). */
   signature: z.string().max(128),
   key_id: z.string().max(64),
+  /**
+   * A confidential variant: the artifact is AES-256-GCM ciphertext (artifact-crypto.ts); the device
+   * asks GET /v1/artifacts/<sha256>/key for its content key, wrapped to the device's X25519 key.
+   * Absent: the artifact is the plain ONNX file.
+   */
+  encryption: z.literal('aes-256-gcm').optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
@@ -127,8 +133,8 @@ export const FlClientConfig = z
   .record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.union([z.number(), z.string().max(256), z.boolean()]))
   .refine((r) => Object.keys(r).length <= 32, 'at most 32 config entries');
 
-/** Base64 of a 32-byte X25519 public key. */
-const X25519Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
+/** Base64 of a 32-byte X25519 public key (or of any 32-byte key: an artifact's content key). */
+export const X25519Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
 /** The largest secure-aggregation round (GF(2⁸) Shamir shares: 255 holders). */
 export const SECAGG_MAX_PARTIES = 255;
 const SecAggIndex = z.number().int().min(1).max(SECAGG_MAX_PARTIES);

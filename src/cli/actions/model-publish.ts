@@ -1,10 +1,16 @@
-/** `verge model publish <file> --name N --version V …`: upload a model (variant); the cloud signs it. */
+/**
+ * `verge model publish <file> --name N --version V …`: upload a model (variant); the cloud signs it.
+ * `--encrypt`: the file is encrypted here under a new content key (protocol artifact-crypto.ts) and
+ * only the ciphertext is uploaded; the cloud keeps the key and hands it, wrapped, to the devices
+ * the version is deployed to.
+ */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import semver from 'semver';
 import { CloudClient, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
 import { loadModel } from '../../onnx/index.ts';
 import {
+  encryptArtifact,
   HTTP_PATHS,
   MAX_REPORT_BYTES,
   PRECISIONS,
@@ -25,6 +31,7 @@ interface PublishOptions extends CloudCliOptions {
   optimization?: string;
   metric: Record<string, string>;
   report?: string;
+  encrypt?: boolean;
   json?: boolean;
 }
 
@@ -54,10 +61,12 @@ export default async function publish(file: string, opts: PublishOptions): Promi
     opts.precision ?? ((PRECISIONS as readonly string[]).includes(opts.variant) ? (opts.variant as Precision) : 'fp32');
   const metrics = metricsOf(opts.metric);
   loadModel(file); // refuse a truncated or non-ONNX file before uploading it (throws E_NOT_ONNX, …)
-  const bytes = readFileSync(file);
+  const plain = readFileSync(file);
+  const sealed = opts.encrypt ? encryptArtifact(plain) : null;
+  const bytes = sealed?.bytes ?? plain;
   const report = opts.report ? readReport(opts.report) : null;
   const client = new CloudClient(resolveCloud(opts));
-  note(`uploading ${file} (${bytes.length.toLocaleString('en-US')} bytes)`);
+  note(`uploading ${file} (${bytes.length.toLocaleString('en-US')} bytes${sealed ? ', encrypted' : ''})`);
   const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, bytes);
   const mv = await client.post<ModelVersion>(HTTP_PATHS.models, {
     name: opts.name,
@@ -70,11 +79,12 @@ export default async function publish(file: string, opts: PublishOptions): Promi
     optimization: opts.optimization ?? null,
     metrics,
     report_sha256: report ? (await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, report)).sha256 : null,
+    ...(sealed ? { encryption_key: sealed.key.toString('base64') } : {}),
   });
   emit(
     opts,
     mv,
     () =>
-      `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
+      `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed${sealed ? ', encrypted' : ''}; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
   );
 }

@@ -25,6 +25,10 @@ export function register(program: Command): void {
         '--report <report.svg>',
         "the version's optimize report (report.svg of verge optimize), shown by the dashboard",
       )
+      .option(
+        '--encrypt',
+        'confidential variant: upload only AES-256-GCM ciphertext; the cloud keeps the key and gives it, wrapped per device (X25519), only to devices the version is deployed to',
+      )
       .option('--json', 'print the model version as one JSON object'),
   ).action(action(() => import('../actions/model-publish.ts')));
 

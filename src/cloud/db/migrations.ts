@@ -92,4 +92,10 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   // a model version's optimize report (an SVG artifact), shown by the dashboard
   `CREATE TABLE IF NOT EXISTS model_reports (
      name TEXT NOT NULL, version TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (name, version))`,
+  // confidential artifacts (protocol/artifact-crypto.ts): the content key of each encrypted artifact
+  // (base64), and each device's X25519 public key the content keys are wrapped to
+  `CREATE TABLE IF NOT EXISTS artifact_keys (
+     sha256 TEXT PRIMARY KEY, content_key TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS device_encryption_keys (
+     device_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 ]);

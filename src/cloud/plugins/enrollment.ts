@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import {
   CreateEnrollTokenRequest,
   DeviceConfigResponse,
+  DeviceEncryptionKey,
   EnrollRequest,
   EnrollResponse,
   EnrollTokenResponse,
@@ -15,6 +16,7 @@ export interface EnrollmentApi {
   createToken(req: CreateEnrollTokenRequest): Promise<EnrollTokenResponse>;
   enroll(req: EnrollRequest): Promise<EnrollResponse>;
   deviceConfig(deviceId: string): Promise<DeviceConfigResponse>;
+  registerEncryptionKey(deviceId: string, publicKey: string): Promise<DeviceEncryptionKey>;
 }
 
 export const enrollmentRoutes: FastifyPluginAsync<{ enrollment: EnrollmentApi }> = async (app, { enrollment }) => {
@@ -38,6 +40,23 @@ export const enrollmentRoutes: FastifyPluginAsync<{ enrollment: EnrollmentApi }>
       schema: { tags: ['agent'], response: { 200: js(DeviceConfigResponse), ...errorResponses } },
     },
     async (req) => enrollment.deviceConfig((req.principal as { deviceId: string }).deviceId),
+  );
+
+  app.put(
+    HTTP_ROUTES.deviceEncryptionKey,
+    {
+      config: { auth: 'device' },
+      schema: {
+        tags: ['agent'],
+        body: js(DeviceEncryptionKey, 'input'),
+        response: { 200: js(DeviceEncryptionKey), ...errorResponses },
+      },
+    },
+    async (req) =>
+      enrollment.registerEncryptionKey(
+        (req.principal as { deviceId: string }).deviceId,
+        parse(DeviceEncryptionKey, req.body).public_key,
+      ),
   );
 
   app.post(

@@ -11,6 +11,7 @@ import {
   ModelVersion,
   ModelsResponse,
   PublishModelRequest,
+  WrappedArtifactKey,
 } from '../../protocol/index.ts';
 import { parseRange } from '../artifacts.ts';
 import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
@@ -28,6 +29,8 @@ export interface ModelApi {
   artifacts: ArtifactReader;
   /** Whether a device may download an artifact (artifact-access.ts); operators may download any. */
   deviceMayDownload(deviceId: string, sha256: string): Promise<boolean>;
+  /** A confidential artifact's content key wrapped to a device it is deployed to (artifact-access.ts). */
+  artifactKey(deviceId: string, sha256: string): Promise<WrappedArtifactKey>;
   uploadArtifact(body: Readable): Promise<{ sha256: string; size: number }>;
   publish(req: PublishModelRequest): Promise<ModelVersion>;
   list(name?: string): Promise<ModelsResponse>;
@@ -80,6 +83,20 @@ export const modelRoutes: FastifyPluginAsync<{ models: ModelApi }> = async (app,
       reply.header('content-length', size);
       return reply.send(models.artifacts.read(sha256));
     },
+  );
+
+  app.get(
+    HTTP_ROUTES.artifactKey,
+    {
+      config: { auth: 'device' },
+      schema: {
+        tags: ['agent'],
+        params: sha256Param,
+        response: { 200: js(WrappedArtifactKey), ...errorResponses },
+      },
+    },
+    async (req) =>
+      models.artifactKey((req.principal as { deviceId: string }).deviceId, (req.params as { sha256: string }).sha256),
   );
 
   app.post(

@@ -28,6 +28,8 @@ export interface NewDevice {
   secretHash: string;
   brokerHash: string;
   profile: DeviceProfile;
+  /** The device's X25519 public key (raw, base64) for confidential artifacts, when it sent one. */
+  encryptionKey?: string;
 }
 
 export interface Heartbeat {
@@ -106,6 +108,12 @@ export class DeviceRepository {
        VALUES (?, ?, ?, ?, ?, 'offline', '[]', 0, ?, ?)`,
       [device.id, device.name, device.secretHash, tok.tags, JSON.stringify(device.profile), now, device.brokerHash],
     );
+    if (device.encryptionKey)
+      await tx.run('INSERT INTO device_encryption_keys (device_id, public_key, created_at) VALUES (?, ?, ?)', [
+        device.id,
+        device.encryptionKey,
+        now,
+      ]);
     return (await this.getWith(tx, device.id))!;
   }
 
@@ -161,6 +169,28 @@ export class DeviceRepository {
       models.push(served);
       await tx.run('UPDATE devices SET models = ? WHERE id = ?', [JSON.stringify(models), id]);
     });
+  }
+
+  /** The device's X25519 public key (raw, base64), or null when it registered none. */
+  async encryptionKey(id: string): Promise<string | null> {
+    const r = await first<{ public_key: string }>(
+      this.db,
+      'SELECT public_key FROM device_encryption_keys WHERE device_id = ?',
+      [id],
+    );
+    return r?.public_key ?? null;
+  }
+
+  /**
+   * Register the device's X25519 public key; the first registration wins (a stolen password cannot
+   * replace the key content keys are wrapped to). False when the device already has another key.
+   */
+  async registerEncryptionKey(id: string, publicKey: string): Promise<boolean> {
+    await this.db.run(
+      'INSERT INTO device_encryption_keys (device_id, public_key, created_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO NOTHING',
+      [id, publicKey, Date.now()],
+    );
+    return (await this.encryptionKey(id)) === publicKey;
   }
 
   /** Atomically bump and return the device's desired-state generation. */

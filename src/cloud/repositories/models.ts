@@ -26,6 +26,22 @@ export class ModelRepository {
     return r ? Number(r.size) : null;
   }
 
+  /** Keep the content key of an encrypted artifact (first one wins: a sha256 names one ciphertext). */
+  async setContentKey(sha256: string, keyB64: string): Promise<void> {
+    await this.db.run(
+      'INSERT INTO artifact_keys (sha256, content_key, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, keyB64, Date.now()],
+    );
+  }
+
+  /** The content key (base64) of an encrypted artifact; null for a plain one. */
+  async contentKey(sha256: string): Promise<string | null> {
+    const r = await first<{ content_key: string }>(this.db, 'SELECT content_key FROM artifact_keys WHERE sha256 = ?', [
+      sha256,
+    ]);
+    return r?.content_key ?? null;
+  }
+
   /** A new version, or the lineage a later variant's publish gives where the version had none. */
   async upsertVersion(v: NewModelVersion): Promise<void> {
     await this.db.run(
@@ -97,10 +113,11 @@ export class ModelRepository {
   async getVersion(name: string, version: string, artifactUrl: (sha: string) => string): Promise<ModelVersion | null> {
     const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
     if (!r) return null;
-    const variants = await this.db.all('SELECT * FROM model_variants WHERE name = ? AND version = ? ORDER BY variant', [
-      name,
-      version,
-    ]);
+    const variants = await this.db.all(
+      `SELECT v.*, k.sha256 AS encrypted FROM model_variants v LEFT JOIN artifact_keys k ON k.sha256 = v.sha256
+       WHERE v.name = ? AND v.version = ? ORDER BY v.variant`,
+      [name, version],
+    );
     const report = await first<{ sha256: string }>(
       this.db,
       'SELECT sha256 FROM model_reports WHERE name = ? AND version = ?',
@@ -123,6 +140,7 @@ export class ModelRepository {
         url: artifactUrl(x.sha256 as string),
         signature: x.signature as string,
         key_id: x.key_id as string,
+        ...(x.encrypted ? { encryption: 'aes-256-gcm' as const } : {}),
         created_at: Number(x.created_at),
       })),
     };
