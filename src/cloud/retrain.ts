@@ -23,6 +23,8 @@ import { decodeModel, encodeModel, type Model } from '../onnx/browser.ts';
 import {
   addToDriftSummary,
   emptyDriftSummary,
+  encryptArtifact,
+  isEncryptedArtifact,
   type CreateDeploymentRequest,
   type Deployment,
   type DriftScore,
@@ -166,7 +168,13 @@ export async function retrainFromCollected(backend: RetrainBackend, o: RetrainOp
     throw new VergeError('E_CONFLICT', `${name}@${next} exists already; pick another --version`);
   const variant = mv.variants.find((v) => v.precision === 'fp32') ?? mv.variants[0];
   if (!variant) throw new VergeError('E_NOT_FOUND', `${ref} has no variant`);
-  const start = decodeModel(await backend.download(variant.sha256), ref);
+  const startBytes = await backend.download(variant.sha256);
+  if (isEncryptedArtifact(startBytes))
+    throw new VergeError(
+      'E_UNSUPPORTED',
+      `${ref} is confidential: an operator key downloads only its ciphertext; the control plane's own retrain scheduler (verge cloud --auto-retrain) can retrain it`,
+    );
+  const start = decodeModel(startBytes, ref);
 
   const pulled = await pullFleetDataset(backend, name);
   const collected = pulled.dataset;
@@ -204,11 +212,14 @@ export async function retrainFromCollected(backend: RetrainBackend, o: RetrainOp
         'E_CONFLICT',
         `the retrained model is worse on the collected hold-out (${(100 * after.accuracy).toFixed(2)}% vs ${(100 * before.accuracy).toFixed(2)}%); nothing published (--force publishes anyway)`,
       );
-    const sha256 = await backend.uploadArtifact(encodeModel(tuned));
+    // a confidential model's retrained version stays confidential (under a new content key)
+    const sealed = variant.encryption ? encryptArtifact(encodeModel(tuned)) : null;
+    const sha256 = await backend.uploadArtifact(sealed?.bytes ?? encodeModel(tuned));
     const pub = await backend.publish({
       name,
       version: next,
       sha256,
+      ...(sealed ? { encryption_key: sealed.key.toString('base64') } : {}),
       parent: ref,
       optimization: `retrain:collected(${collected.train.count}${original ? `+replay ${train.count - collected.train.count}` : ''})`,
       metrics: {
