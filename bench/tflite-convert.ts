@@ -2,8 +2,9 @@
  * `npm run bench -- tflite-convert [--samples N]`: converts every TFLite model of
  * test/fixtures/tflite to ONNX and reports, per model, the conversion time, the ONNX nodes, and the
  * max |difference| of the outputs from Arm NN's TFLite executor (python3-pyarmnn, CpuRef) on N
- * deterministic random inputs — where Arm NN can run the model — plus hello_world's error from
- * sin(x). Integer outputs are compared in their quantized units. Full run: about a minute.
+ * deterministic random inputs — where Arm NN can run the model; trained_lstm (an LSTM Arm NN 20.08
+ * cannot parse) against a NumPy run of TFLite's kernel semantics, lstm_reference.py — plus
+ * hello_world's error from sin(x). Integer outputs are compared in their quantized units. Full run: about a minute.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +17,9 @@ import { printTable, round, writeResult } from './lib.ts';
 
 const DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'tflite');
 const MODELS = ['hello_world_float', 'hello_world_int8', 'micro_speech_quantized', 'person_detect', 'trained_lstm'];
+/** Models Arm NN 20.08 cannot run, with a NumPy run of TFLite's kernel semantics instead. */
+const NUMPY_REFERENCES: Record<string, string> = { trained_lstm: 'lstm_reference.py' };
+type Comparison = { max_abs_diff: number; units: string } | { unavailable: string };
 const samplesArg = process.argv.indexOf('--samples');
 const SAMPLES = samplesArg > 0 ? Number(process.argv[samplesArg + 1]) : 32;
 const tmp = mkdtempSync(join(tmpdir(), 'verge-bench-tflite-'));
@@ -61,40 +65,41 @@ for (const name of MODELS) {
   const inPath = join(tmp, `${name}.in.npy`);
   const outPath = join(tmp, `${name}.out.npy`);
   writeNpy(inPath, { dtype: x.int8 ? 'int8' : 'float32', shape: [SAMPLES, x.per], data: x.data });
-  const ref = spawnSync(
-    '/usr/bin/python3',
-    [join(DIR, 'armnn_reference.py'), join(DIR, `${name}.tflite`), inPath, outPath],
-    {
+  // the max |difference| from a reference executor script of test/fixtures/tflite
+  const compare = (script: string): Comparison => {
+    const ref = spawnSync('/usr/bin/python3', [join(DIR, script), join(DIR, `${name}.tflite`), inPath, outPath], {
       encoding: 'utf8',
-    },
-  );
-  let armnn: { max_abs_diff: number; units: string } | { unavailable: string };
-  if (ref.status === 0) {
+    });
+    if (ref.status !== 0) return { unavailable: ref.stderr.trim().split('\n').pop() ?? `exit ${ref.status}` };
     const y = readNpy(outPath).data;
     let worst = 0;
     ours.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - Number(y[i])))));
-    armnn = { max_abs_diff: round(worst, 6), units: x.int8 ? 'int8 steps' : 'float' };
-  } else armnn = { unavailable: ref.stderr.trim().split('\n').pop() ?? `exit ${ref.status}` };
+    return { max_abs_diff: round(worst, 7), units: x.int8 ? 'int8 steps' : 'float' };
+  };
+  const armnn = compare('armnn_reference.py');
+  const numpy = NUMPY_REFERENCES[name] ? compare(NUMPY_REFERENCES[name]) : undefined;
   rows.push({
     model: name,
     input: `${x.spec.dtype}[${(x.spec.shape as number[]).join(',')}]`,
     onnx_nodes: model.graph.nodes.length,
     convert_ms: round(convertMs, 1),
     armnn,
+    ...(numpy ? { numpy_reference: { script: NUMPY_REFERENCES[name], ...numpy } } : {}),
     ...(sinError !== undefined ? { max_error_vs_sin: round(sinError, 4) } : {}),
   });
 }
 rmSync(tmp, { recursive: true, force: true });
+const shown = (c: Comparison) =>
+  'max_abs_diff' in c ? `${c.max_abs_diff} ${c.units}` : `n/a: ${c.unavailable.slice(0, 60)}`;
 printTable(
-  ['model', 'input', 'nodes', 'convert ms', 'vs Arm NN'],
+  ['model', 'input', 'nodes', 'convert ms', 'vs reference'],
   rows.map((r) => [
     r.model as string,
     r.input as string,
     r.onnx_nodes as number,
     r.convert_ms as number,
-    'max_abs_diff' in (r.armnn as object)
-      ? `${(r.armnn as { max_abs_diff: number }).max_abs_diff} ${(r.armnn as { units: string }).units}`
-      : `n/a: ${(r.armnn as { unavailable: string }).unavailable.slice(0, 60)}`,
+    shown((r.numpy_reference as Comparison | undefined) ?? (r.armnn as Comparison)) +
+      (r.numpy_reference ? ' (NumPy reference)' : ''),
   ]),
 );
 console.log(

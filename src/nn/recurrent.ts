@@ -22,6 +22,11 @@ export interface RecurrentSpec {
   direction: RecurrentDirection;
   /** GRU only: apply the reset gate after the recurrent matmul (PyTorch's form). */
   linearBeforeReset?: boolean;
+  /**
+   * LSTM only: clamp the cell state to [−cellClip, cellClip] after each update — TFLite's
+   * `cell_clip` (ONNX's `clip` attribute is another thing: it clips the gates' pre-activations).
+   */
+  cellClip?: number;
   /** ONNX `activations` attribute: per direction [f, g] (GRU) or [f, g, h] (LSTM). Default Sigmoid/Tanh. */
   activations?: string[];
   /** Default-domain opset of the graph emitted into (Split's signature changed at 18). Default DEFAULT_OPSET. */
@@ -103,6 +108,10 @@ export function emitRecurrent(
   const reshape = (x: string, shape: number[], output?: string): string =>
     g.op('Reshape', [x, ints(shape)], {}, output ? { output } : {});
   const act = (name: string, x: string): string => g.op(name, [x]);
+  const cellClip =
+    spec.cellClip && spec.cell === 'LSTM'
+      ? { lo: g.scalar(-spec.cellClip, 'float32', 'rnn_clip'), hi: g.scalar(spec.cellClip, 'float32', 'rnn_clip') }
+      : undefined;
   const seqAxis = spec.layout === 0 ? 0 : 1;
   const stateAxis = spec.layout === 0 ? 0 : 1;
 
@@ -205,7 +214,8 @@ export function emitRecurrent(
         const iGate = act(f, iPre);
         const cand = act(gAct, cPre);
         const ic = g.op('Mul', [iGate, cand]);
-        const c = cPrev ? g.op('Add', [g.op('Mul', [act(f, fPre), cPrev]), ic]) : ic;
+        let c = cPrev ? g.op('Add', [g.op('Mul', [act(f, fPre), cPrev]), ic]) : ic;
+        if (cellClip) c = g.op('Clip', [c, cellClip.lo, cellClip.hi]);
         if (peep) oPre = g.op('Add', [oPre, g.op('Mul', [peep.o, c])]);
         const oGate = act(f, oPre);
         hPrev = g.op('Mul', [oGate, act(hAct!, c)]);

@@ -3,10 +3,13 @@
  * forget, cell, output) for the input and the recurrent weights; ONNX stacks them as W [1, 4H, in],
  * R [1, 4H, H] in the order i, o, f, c, with B [1, 8H] (input biases, then recurrent ones: zero
  * here, TFLite has one bias per gate). Peepholes map to P [1, 3H] (i, o, f). CIFG (no input gate),
- * projection and layer normalization have no ONNX LSTM equivalent and are refused by name.
+ * projection and layer normalization have no ONNX LSTM equivalent and are refused by name. A
+ * cell clip (TFLite clamps the cell state after each step) has none either — ONNX's `clip` clamps
+ * the gates' pre-activations, 5e-4 apart on trained_lstm — so such an LSTM is unrolled into
+ * standard ops instead (nn's emitRecurrent with `cellClip`).
  */
 import { VergeError } from '../../errors.ts';
-import { float } from '../../onnx/browser.ts';
+import { emitRecurrent, type RecurrentSpec } from '../../nn/index.ts';
 import type { ImportContext } from '../context.ts';
 import type { TfliteOperator } from '../read.ts';
 import { ACTIVATION, UNIDIRECTIONAL_SEQUENCE_LSTM_OPTIONS as O } from '../schema.ts';
@@ -68,13 +71,20 @@ export const unidirectionalSequenceLstm: TfliteImporter = {
       ? b.initializer('lstm_P', 'float32', [1, 3 * hidden], stacked(ctx, op, PEEPHOLES))
       : '';
     const timeMajor = o?.bool(O.timeMajor) ?? false;
+    const cellClip = o?.float32(O.cellClip) ?? 0;
+    if (cellClip > 0) {
+      // TFLite clamps the cell state; ONNX LSTM's `clip` clamps the gates' inputs: unrolled ops instead
+      const seqLen = ctx.tensor(op.inputs[0]!).shape[timeMajor ? 0 : 1]!;
+      const spec = { cell: 'LSTM' as const, hidden, seqLen, layout: timeMajor ? 0 : 1, direction: 'forward' as const };
+      const io = { X: ctx.value(op.inputs[0]!), W, R, B, ...(peep ? { P: peep } : {}) };
+      const { Y } = emitRecurrent(b, { ...spec, cellClip } as RecurrentSpec, io, { Y: true });
+      // Y: [T, 1, B, H] (time-major) or [B, T, 1, H]: drop the directions axis
+      ctx.define(op.outputs[0]!, b.op('Squeeze', [Y!, b.constInt64([timeMajor ? 1 : 2])]));
+      return;
+    }
     let x = ctx.value(op.inputs[0]!);
     if (!timeMajor) x = b.op('Transpose', [x], { perm: [1, 0, 2] });
-    const cellClip = o?.float32(O.cellClip) ?? 0;
-    const [y] = b.node('LSTM', [x, W, R, B, '', '', '', ...(peep ? [peep] : [])], {
-      hidden_size: hidden,
-      ...(cellClip > 0 ? { clip: float(cellClip) } : {}),
-    });
+    const [y] = b.node('LSTM', [x, W, R, B, '', '', '', ...(peep ? [peep] : [])], { hidden_size: hidden });
     let out = b.op('Squeeze', [y!, b.constInt64([1])]);
     if (!timeMajor) out = b.op('Transpose', [out], { perm: [1, 0, 2] });
     ctx.define(op.outputs[0]!, out);
