@@ -133,8 +133,9 @@ export function onnxToTflite(original: Model, opts: TfliteExportOptions = {}): U
     );
   const shapes = inputShapes(model, opts.batch ?? 1);
   const types = inferShapes(model, { inputShapes: shapes });
-  // a float model's weights computed from initializers (verge's unrolled GRU/LSTM) become constants
-  if (!quant) model = foldFloatConstants(model, types);
+  // weights computed from initializers (verge's unrolled GRU/LSTM) become constants; in a
+  // quantized model such a folded constant is quantized afresh (symmetric, per tensor)
+  model = foldFloatConstants(model, types);
   const ctx = new ExportContext(model, types, quant);
   const inputs = [...shapes.keys()].map((name) =>
     ctx.defineInput(name, ctx.shape(name).length === 4, isTokenInput(model, name)),

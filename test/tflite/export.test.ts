@@ -179,12 +179,14 @@ const CASES: [string, () => Model, number[], number][] = [
  * of its own steps; the bar is in output quantization steps.
  */
 const QUANTIZED_STEPS = 4;
-const QUANTIZED_CASES: [string, () => Model, number[], 'uint8' | 'int8'][] = [
+const QUANTIZED_CASES: [string, () => Model, number[], 'uint8' | 'int8', boolean?][] = [
   ['seed CNN', () => seedCnn(1), [1, 28, 28], 'uint8'],
   ['operator zoo CNN', zooCnn, [3, 16, 16], 'int8'],
   ['mobilenet-tiny', () => arch('mobilenet-tiny', [3, 32, 32], { mean: 0.5, std: 0.25 }), [3, 32, 32], 'uint8'],
   ['kws-dscnn', () => arch('kws-dscnn', [1, 49, 40], { mean: 0.1, std: 2 }), [1, 49, 40], 'int8'],
   ['MLP', mlp, [20], 'uint8'],
+  // the unrolled GRU's weights: int8 through Slice/Transpose, folded and quantized afresh per tensor
+  ['gru architecture', () => arch('gru', [1, 12, 10], { mean: 0.5, std: 0.25 }), [1, 12, 10], 'int8', true],
 ];
 
 function arch(name: string, inputShape: number[], standardize: { mean: number | number[]; std: number | number[] }) {
@@ -309,7 +311,7 @@ describe('TFLite export', () => {
     }, 180_000);
   }
 
-  for (const [name, build, sample, activationType] of QUANTIZED_CASES) {
+  for (const [name, build, sample, activationType, recurrent] of QUANTIZED_CASES) {
     it(`${name}, static int8 (${activationType} activations): the int8 .tflite matches the ONNX int8 model within ${QUANTIZED_STEPS} output quantization steps`, async (ctx) => {
       const float = build();
       const q = await quantizeStaticCalibrated(float, randomCalibration(float, 16, 3), {
@@ -326,7 +328,11 @@ describe('TFLite export', () => {
       expect(ops).toContain('QUANTIZE');
       expect(ops).toContain('DEQUANTIZE');
       const weighted = t.operators.filter((o) => ['CONV_2D', 'FULLY_CONNECTED'].includes(builtinName(o.builtin)));
-      expect(weighted.every((o) => t.tensors[o.inputs[1]!]!.type === TENSOR_TYPE.INT8)).toBe(true);
+      const int8Weighted = weighted.filter((o) => t.tensors[o.inputs[1]!]!.type === TENSOR_TYPE.INT8);
+      // most of an unrolled recurrence stays float in the int8 model (here 1 of 13 FULLY_CONNECTED is int8)
+      if (recurrent) expect(int8Weighted.length).toBeGreaterThan(0);
+      else expect(int8Weighted).toHaveLength(weighted.length);
+      console.log(`${name} int8: ${int8Weighted.length} of ${weighted.length} weighted operators int8`);
       // the step of the last int8 value (the logits; a float Softmax may follow)
       const last = t.operators.filter((o) => builtinName(o.builtin) === 'DEQUANTIZE').pop()!;
       const step = t.tensors[last.inputs[0]!]!.quantization!.scale[0]!;
