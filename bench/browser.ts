@@ -11,10 +11,18 @@
  * trains the same model on the same samples and batch in the same browser (bench/browser-tfjs,
  * backends cpu and webgl; its wasm backend cannot train a CNN), fewer steps as it is far slower.
  *
- *   npm run bench -- browser [--threads 1,2] [--rounds 2] [--steps 20] [--runs 100]
- *                            [--tfjs-backends cpu,webgl] [--tfjs-steps 3]
+ * Besides samples/s (wall clock), each side's CPU time per training step is recorded: the Node
+ * process's own (process.cpuUsage), and for a browser side every process of the chromium this
+ * bench launched (from /proc) — the work a step costs, which other work on a loaded machine
+ * disturbs far less than the wall clock (threads that spin while they wait show up here).
+ * `--threads default` runs each side at its runtime's own choice (onnxruntime-web: ceil(cores/2)
+ * up to 4 when cross-origin isolated, what verge's training page uses; onnxruntime-node: one per
+ * physical core).
+ *
+ *   npm run bench -- browser [--threads 1,2,default] [--rounds 2] [--steps 20] [--runs 100]
+ *                            [--tfjs-backends cpu,webgl] [--tfjs-steps 3] [--name browser]
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,16 +38,27 @@ import { median, printTable, round, writeResult } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
-    threads: { type: 'string', default: '1,2' },
+    threads: { type: 'string', default: '1,2,default' },
     rounds: { type: 'string', default: '2' },
     steps: { type: 'string', default: '20' },
     runs: { type: 'string', default: '100' },
     batch: { type: 'string', default: '64' },
     'tfjs-backends': { type: 'string', default: 'cpu,webgl' },
     'tfjs-steps': { type: 'string', default: '3' },
+    name: { type: 'string', default: 'browser' },
   },
 });
-const threadCounts = args.threads.split(',').map(Number);
+/** A thread count, or 'default': the runtime's own choice. */
+type Threads = number | 'default';
+const threadCounts: Threads[] = args.threads.split(',').map((t) => {
+  if (t === 'default') return t;
+  const n = Number(t);
+  if (!(Number.isInteger(n) && n >= 1)) {
+    console.error(`bench/browser: --threads takes thread counts or 'default', got '${t}'`);
+    process.exit(2);
+  }
+  return n;
+});
 const rounds = Number(args.rounds);
 const opts = { batch: Number(args.batch), steps: Number(args.steps), warmupSteps: 3, inferenceRuns: Number(args.runs) };
 
@@ -97,33 +116,96 @@ const train = readIdxSplit(
   join(REPO_SUBSET_DIR, 'train-labels-idx1-ubyte.gz'),
 ).split;
 
+/** CPU time (ms) used so far by the processes this bench started (chromium's), from /proc; NaN without it. */
+function childrenCpuMs(): number {
+  if (!existsSync('/proc/self/stat')) return NaN;
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // fields after the command name: state ppid … utime (12th) stime (13th)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    ticks.set(pid, Number(f[11]) + Number(f[12]));
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let sum = 0;
+  const todo = [...(children.get(process.pid) ?? [])];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    sum += ticks.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return (sum * 1000) / CLOCK_TICKS;
+}
+/** USER_HZ: the unit of /proc's CPU times (100 on Linux everywhere verge runs). */
+const CLOCK_TICKS = 100;
+
+/** CPU ms per timed step, read by the `onTimed` hook of measureSpeed with `read`. */
+function cpuMeter(read: () => number) {
+  let start = NaN;
+  let end = NaN;
+  return {
+    mark: (phase: 'start' | 'end') => {
+      if (phase === 'start') start = read();
+      else end = read();
+    },
+    perStep: (steps: number) => (end - start) / steps,
+  };
+}
+const nodeCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+type Measured = SpeedResult & { cpu_ms_per_step: number };
+
+async function inNode(threads: Threads): Promise<Measured> {
+  const cpu = cpuMeter(nodeCpuMs);
+  const r = await measureSpeed(train, { ...opts, ...(threads === 'default' ? {} : { threads }), onTimed: cpu.mark });
+  return { ...r, cpu_ms_per_step: cpu.perStep(opts.steps) };
+}
+
 async function inBrowser(
   flavor: OrtFlavor,
-  threads: number,
+  threads: Threads,
   worker: boolean,
   o: Pick<typeof opts, 'steps' | 'warmupSteps' | 'inferenceRuns'> = opts,
-): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+): Promise<Measured & { crossOriginIsolated: boolean }> {
   const url = urls[flavor];
   const page = await browser.context.newPage();
+  const cpu = cpuMeter(childrenCpuMs);
   try {
+    await page.exposeFunction('vergeBenchMark', cpu.mark);
     const q =
-      `threads=${threads}&batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
+      `batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
+      (threads === 'default' ? '' : `&threads=${threads}`) +
       (worker ? '&worker=1' : '');
     await page.goto(`${url}/bench.html?${q}`);
     await page.waitForFunction("window.vergeBench && window.vergeBench.state !== 'running'", undefined, {
       timeout: 600_000,
       polling: 500,
     });
-    const b = (await page.evaluate('window.vergeBench')) as { state: string; result?: never; error?: string };
+    const b = (await page.evaluate('window.vergeBench')) as {
+      state: string;
+      result?: SpeedResult & { crossOriginIsolated: boolean };
+      error?: string;
+    };
     if (b.state !== 'done') throw new Error(`browser run failed: ${b.error}`);
-    return b.result!;
+    return { ...b.result!, cpu_ms_per_step: cpu.perStep(o.steps) };
   } finally {
     await page.close();
   }
 }
 
 type Side = 'node' | OrtFlavor | 'cpu-worker';
-type Row = { side: Side; threads: number; r: SpeedResult };
+type Row = { side: Side; threads: Threads; r: Measured };
 const rows: Row[] = [];
 const tfjsRuns: { backend: string; r: TfjsResult | { error: string } }[] = [];
 const sides: Side[] = ['node', ...flavors, 'cpu-worker'];
@@ -138,7 +220,7 @@ try {
       const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
       for (const side of order) {
         console.error(`round ${round + 1}/${rounds}: ${side}, ${threads} thread(s)`);
-        if (side === 'node') rows.push({ side, threads, r: await measureSpeed(train, { ...opts, threads }) });
+        if (side === 'node') rows.push({ side, threads, r: await inNode(threads) });
         else {
           const r = await inBrowser(side === 'cpu-worker' ? 'cpu' : side, threads, side === 'cpu-worker');
           isolated &&= r.crossOriginIsolated;
@@ -158,12 +240,14 @@ try {
 }
 
 const results = threadCounts.map((threads) => {
-  const pick = (side: Side, k: keyof SpeedResult) =>
+  const pick = (side: Side, k: keyof Measured) =>
     median(rows.filter((x) => x.side === side && x.threads === threads).map((x) => x.r[k] as number));
   const figures = (side: Side) => ({
     train_samples_per_sec: round(pick(side, 'train_samples_per_sec'), 1),
     infer_b1_p50_ms: round(pick(side, 'infer_b1_p50_ms'), 3),
     infer_b1_p99_ms: round(pick(side, 'infer_b1_p99_ms'), 3),
+    train_step_ms_min: round(pick(side, 'train_step_ms_min'), 1),
+    cpu_ms_per_step: round(pick(side, 'cpu_ms_per_step'), 1),
   });
   const web = figures('cpu');
   const webJsep = figures('webgpu');
@@ -179,6 +263,7 @@ const results = threadCounts.map((threads) => {
     web_worker_over_node_train: round(webWorker.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_jsep_over_node_train: round(webJsep.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_over_node_infer_latency: round(web.infer_b1_p50_ms / node.infer_b1_p50_ms, 3),
+    web_over_node_cpu_per_step: round(web.cpu_ms_per_step / node.cpu_ms_per_step, 3),
   };
 });
 
@@ -194,6 +279,9 @@ printTable(
     'jsep/node',
     'web b1 p50 ms',
     'node b1 p50 ms',
+    'CPU ms/step web',
+    'worker',
+    'node',
   ],
   results.map((r) => [
     r.threads,
@@ -206,6 +294,9 @@ printTable(
     r.web_jsep_over_node_train,
     r.web.infer_b1_p50_ms,
     r.node.infer_b1_p50_ms,
+    r.web.cpu_ms_per_step,
+    r.web_in_worker.cpu_ms_per_step,
+    r.node.cpu_ms_per_step,
   ]),
 );
 const tfjs = Object.fromEntries(
@@ -233,7 +324,7 @@ printTable(
 );
 console.log(`verge in the browser / TensorFlow.js's fastest training backend: ${webOverTfjs ?? 'n/a'}×`);
 
-const file = writeResult('browser', {
+const file = writeResult(args.name, {
   model: 'seed CNN (conv32-conv64-dense64), Adam, cross-entropy',
   batch: opts.batch,
   steps: opts.steps,
@@ -245,6 +336,10 @@ const file = writeResult('browser', {
     }
   ).version,
   cross_origin_isolated: isolated,
+  threads_default:
+    "'default': the runtime's own thread count (onnxruntime-web: min(4, ceil(cores / 2)) when cross-origin isolated, what the training page uses; onnxruntime-node: one per physical core)",
+  cpu_ms_per_step:
+    'CPU time per timed training step: node, the Node process (process.cpuUsage); web, every process of the chromium the bench launched (/proc, so the browser and GPU processes too); robust to other load, includes threads spinning while they wait',
   target: 'verge in the browser ≥ 30% of verge on onnxruntime-node (training samples/s)',
   builds: {
     cpu: 'onnxruntime-web/wasm (ort-wasm-simd-threaded.wasm): what `npm run build:web` ships',

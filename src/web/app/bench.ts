@@ -1,8 +1,11 @@
 /**
  * bench/browser's page: runs src/web/speed.ts on onnxruntime-web in this tab with the options in
- * the query (`batch`, `steps`, `warmup`, `runs`, `threads`) and exposes `window.vergeBench`
- * ({state, result | error}) for the harness; `worker=1` runs it in a dedicated worker
- * (bench-worker.ts) instead of the page's main thread. Also usable by hand: open bench.html?steps=20.
+ * the query (`batch`, `steps`, `warmup`, `runs`, `threads`; without `threads`, onnxruntime-web's
+ * default, what the training page uses) and exposes `window.vergeBench` ({state, result | error})
+ * for the harness; `worker=1` runs it in a dedicated worker (bench-worker.ts) instead of the page's
+ * main thread. When the harness exposes `window.vergeBenchMark`, it is awaited right before and
+ * after the timed training steps (the harness reads the browser's CPU time then). Also usable by
+ * hand: open bench.html?steps=20.
  */
 import { configureRuntime } from '../../runtime/index.ts';
 import { measureSpeed, type SpeedOptions, type SpeedResult } from '../speed.ts';
@@ -12,15 +15,17 @@ declare global {
   interface Window {
     vergeBench: {
       state: 'running' | 'done' | 'error';
-      result?: SpeedResult & { threads: number; crossOriginIsolated: boolean };
+      /** threads: null when onnxruntime-web chose (no `threads` in the query). */
+      result?: SpeedResult & { threads: number | null; crossOriginIsolated: boolean; hardwareConcurrency: number };
       error?: string;
     };
+    vergeBenchMark?: (phase: 'start' | 'end') => Promise<void>;
   }
 }
 
 const q = new URLSearchParams(location.search);
 const num = (k: string, d: number) => Number(q.get(k) ?? d);
-const threads = num('threads', 1);
+const threads = q.has('threads') ? num('threads', 1) : undefined;
 const inWorker = q.get('worker') === '1';
 const wasmAssets = new URL('ort/', location.href).href;
 const speed: SpeedOptions = {
@@ -29,7 +34,9 @@ const speed: SpeedOptions = {
   warmupSteps: num('warmup', 3),
   inferenceRuns: num('runs', 100),
 };
-if (!inWorker) configureRuntime({ wasmAssets, threads });
+const mark = (phase: 'start' | 'end') => window.vergeBenchMark?.(phase);
+if (!inWorker) configureRuntime({ wasmAssets, ...(threads ? { threads } : {}) });
+const hardwareConcurrency = navigator.hardwareConcurrency;
 window.vergeBench = { state: 'running' };
 const out = document.getElementById('out')!;
 out.textContent = 'running…';
@@ -38,28 +45,39 @@ async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean
   const w = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
   const job = { wasmAssets, data: new URL('data/fashion-mnist/', location.href).href, threads, speed };
   return new Promise((resolve, reject) => {
-    w.onmessage = (e: MessageEvent<{ result?: SpeedResult; crossOriginIsolated?: boolean; error?: string }>) => {
+    type Reply = { result?: SpeedResult; crossOriginIsolated?: boolean; error?: string; mark?: 'start' | 'end' };
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      const phase = e.data.mark;
+      if (phase) {
+        void Promise.resolve(mark(phase)).then(() => w.postMessage({ marked: phase }));
+        return;
+      }
       w.terminate();
       if (e.data.result) resolve({ ...e.data.result, crossOriginIsolated: e.data.crossOriginIsolated === true });
       else reject(new Error(e.data.error ?? 'worker failed'));
     };
     w.onerror = (e) => reject(new Error(e.message));
-    w.postMessage(job);
+    w.postMessage({ ...job, marks: typeof window.vergeBenchMark === 'function' });
   });
 }
 
 async function main(): Promise<void> {
   if (inWorker) {
     const r = await viaWorker();
-    window.vergeBench = { state: 'done', result: { ...r, threads } };
+    window.vergeBench = { state: 'done', result: { ...r, threads: threads ?? null, hardwareConcurrency } };
     out.textContent = JSON.stringify(window.vergeBench.result, null, 2);
     return;
   }
   const data = await fetchFashionMnist('data/fashion-mnist/', { test: 1 });
-  const r = await measureSpeed(data.train, speed);
+  const r = await measureSpeed(data.train, { ...speed, onTimed: mark });
   window.vergeBench = {
     state: 'done',
-    result: { ...r, threads, crossOriginIsolated: globalThis.crossOriginIsolated === true },
+    result: {
+      ...r,
+      threads: threads ?? null,
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      hardwareConcurrency,
+    },
   };
   out.textContent = JSON.stringify(window.vergeBench.result, null, 2);
 }
