@@ -108,7 +108,10 @@ const WRITERS: { name: string; args: string[]; outDir?: boolean }[] = [
     .map((f) => ({ name: `convert-${f.replace('.tflite', '')}`, args: ['convert', join(TFLITE_DIR, f)] })),
 ];
 /** Writers that build a model with verge's layer API: they write verge's default opset. */
-const BUILDERS = [{ name: 'train-arch', args: ['train', '--arch', 'cnn', ...FM, '--steps', '3'] }];
+const BUILDERS = ['cnn', 'mlp', 'gru'].map((arch) => ({
+  name: `train-arch-${arch}`,
+  args: ['train', '--arch', arch, ...FM, '--steps', '3'],
+}));
 
 function outputsOf(w: { name: string; outDir?: boolean }): string[] {
   if (!w.outDir) return [join(tmp, `${w.name}.onnx`)];
