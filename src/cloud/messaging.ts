@@ -68,6 +68,44 @@ function coalesceAcks(client: MqttClient): void {
   });
 }
 
+type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (e?: Error) => void, ...rest: unknown[]) => void;
+
+/**
+ * A device message's PUBACK to an external broker waits until the control plane holds the message
+ * (its `onMessage` settled: telemetry stored or dead-lettered), so a kill -9 of the control plane
+ * loses nothing the broker counts as delivered: the broker sends what was never acknowledged again
+ * to the persistent session when the control plane is back (telemetry ids deduplicate). mqtt.js
+ * sends the PUBACK right after the 'message' event and reads the next packet only once that send
+ * returned, so waiting in its hooks (handleMessage, customHandleAcks) would handle one message
+ * per database write; the PUBACK packet itself is held instead (`_sendPacket`, the one method
+ * mqtt.js sends it through), in arrival order (MQTT 4.6), and dropped when the connection it
+ * belongs to is gone (its packet id may be reused on the next one: the broker resends anyway).
+ */
+function ackWhenHeld(client: MqttClient): (messageId: number | undefined, held: Promise<void>) => void {
+  const pending = new Map<number, { held: Promise<void>; stream: unknown }>();
+  const target = client as unknown as { _sendPacket: SendPacket };
+  const send = target._sendPacket.bind(client);
+  let order: Promise<void> = Promise.resolve();
+  target._sendPacket = (packet, cb, ...rest) => {
+    const p = packet.cmd === 'puback' && packet.messageId !== undefined ? pending.get(packet.messageId) : undefined;
+    if (!p) return send(packet, cb, ...rest);
+    pending.delete(packet.messageId!);
+    cb?.(); // mqtt.js goes on with the next packet now
+    // a message that could not be kept stays unacknowledged: the broker sends it again on reconnect
+    order = order
+      .then(() => p.held)
+      .then(
+        () => {
+          if (client.stream === p.stream && client.connected) send(packet, undefined, ...rest);
+        },
+        () => undefined,
+      );
+  };
+  return (messageId, held) => {
+    if (messageId !== undefined) pending.set(messageId, { held, stream: client.stream });
+  };
+}
+
 /** Parsed topics, bounded: a fleet has a few topics per device, parsed again for every message. */
 const TOPIC_CACHE_SIZE = 100_000;
 const topicCache = new Map<string, ReturnType<typeof parseDeviceTopic>>();
@@ -127,10 +165,14 @@ export class CloudMessaging {
       // of the process under a telemetry burst. Without DEBUG set they print nothing anyway.
       ...(process.env.DEBUG ? {} : { log: () => undefined }),
     });
+    const holdAck = opts.external ? ackWhenHeld(client) : undefined;
     // handlers first: a resumed session delivers queued messages right after CONNACK
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       const t = parseTopic(topic);
-      if (t && VERBS[t.verb].from === 'device') opts.onMessage(t.deviceId, t.verb, payload).catch(() => undefined);
+      if (!t || VERBS[t.verb].from !== 'device') return;
+      const held = opts.onMessage(t.deviceId, t.verb, payload);
+      held.catch(() => undefined);
+      if (holdAck && packet.qos === 1) holdAck(packet.messageId, held);
     });
     coalesceAcks(client);
     const filters = cloudSubscriptions(opts.skipVerbs).map((f) =>

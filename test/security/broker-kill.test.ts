@@ -17,17 +17,10 @@ import { afterAll, expect, it } from 'vitest';
 import type { DeviceVerb } from '../../src/protocol/index.ts';
 import { IN_PROCESS_VERBS, startEmbeddedBroker } from '../../src/cloud/broker.ts';
 import { CloudClient } from '../../src/cloud/index.ts';
-import { enroll } from '../../src/edge/enrollment.ts';
-import {
-  HTTP_PATHS,
-  deviceTopic,
-  emptyHistogram,
-  encodeMessage,
-  type EnrollTokenResponse,
-} from '../../src/protocol/index.ts';
-import { PROFILE_X64 } from '../cloud/sim-device.ts';
+import { deviceTopic } from '../../src/protocol/index.ts';
 import { freePort } from '../edge/brokers.ts';
 import { sleep, waitUntil } from '../e2e/harness.ts';
+import { connectFloodDevices, startTelemetryFlood } from './telemetry-flood.ts';
 
 const DEVICES = 16;
 const WINDOW = 64; // OUTBOX_WINDOW of the agent
@@ -59,58 +52,17 @@ it('kill -9 under a telemetry flood loses no acknowledged message', async () => 
   );
   const admin = new CloudClient({ url, apiKey: readFileSync(join(dir, 'admin.key'), 'utf8').trim() });
 
-  const clients: mqtt.MqttClient[] = [];
-  const ids: string[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    const { token } = await admin.post<EnrollTokenResponse>(HTTP_PATHS.enrollTokens, {});
-    const e = await enroll(url, token, `flood-${i}`, PROFILE_X64);
-    const c = await mqtt.connectAsync(e.mqtt_url, {
-      clientId: e.device_id,
-      username: e.credentials.username,
-      password: e.credentials.password,
-      reconnectPeriod: 0,
-      clean: true,
-    });
-    c.on('error', () => undefined);
-    clients.push(c);
-    ids.push(e.device_id);
-  }
-
-  const acked: string[] = [];
-  let sent = 0;
-  let stop = false;
-  const flood = async (c: mqtt.MqttClient, deviceId: string) => {
-    const topic = deviceTopic(deviceId, 'telemetry');
-    const one = async () => {
-      while (!stop && c.connected) {
-        const payload = encodeMessage('telemetry', {
-          device_id: deviceId,
-          window_start: Date.now() - 1000,
-          window_end: Date.now(),
-          model: { name: 'flood', version: '1.0.0', variant: 'fp32' },
-          inferences: 1,
-          errors: 0,
-          latency_ms: emptyHistogram(),
-        });
-        sent++;
-        try {
-          await c.publishAsync(topic, payload, { qos: 1 });
-        } catch {
-          return; // the broker is gone: this one was never acknowledged
-        }
-        acked.push((JSON.parse(payload.toString()) as { id: string }).id);
-      }
-    };
-    await Promise.all(Array.from({ length: WINDOW }, one));
-  };
-  const running = clients.map((c, i) => flood(c, ids[i]!));
+  const devices = await connectFloodDevices(admin, url, DEVICES, 'flood');
+  const flood = startTelemetryFlood(devices, WINDOW);
+  const { acked } = flood;
   await sleep(FLOOD_MS);
   const ackedBeforeKill = acked.length;
   proc.kill('SIGKILL');
   await new Promise((r) => proc!.once('exit', r));
-  stop = true;
-  for (const c of clients) c.end(true);
-  await Promise.all(running);
+  const stopping = flood.stop();
+  for (const d of devices) d.client.end(true);
+  await stopping;
+  const sent = flood.sent();
   // acknowledgements that arrived before the kill was seen are all that may count
   expect(ackedBeforeKill, `acked ${ackedBeforeKill} of ${sent} sent`).toBeGreaterThan(500);
 
