@@ -31,6 +31,12 @@ export interface RuntimeBackend {
    * isolated page). Call before the first session; onnxruntime-node ignores it.
    */
   configure(opts: WebRuntimeOptions): void;
+  /**
+   * WebAssembly threads onnxruntime-web runs its sessions with: the configured count, or its own
+   * choice (min(4, ⌈cores / 2⌉) on a cross-origin-isolated page, else 1), known once the first
+   * session exists; undefined before that and on Node.
+   */
+  webThreads(): number | undefined;
   /** Model bytes of a file path (Node); a browser has no file paths and throws E_UNSUPPORTED. */
   readModelFile(path: string): { bytes: Uint8Array; name: string };
 }

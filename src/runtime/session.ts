@@ -67,6 +67,14 @@ export function configureRuntime(opts: WebRuntimeOptions): void {
   backend.configure(opts);
 }
 
+/**
+ * WebAssembly threads onnxruntime-web runs sessions with (configured, or its own choice), known
+ * once the first session exists; undefined before that and on Node.
+ */
+export function webRuntimeThreads(): number | undefined {
+  return backend.webThreads();
+}
+
 /** Which onnxruntime package runs sessions here: 'onnxruntime-node' or 'onnxruntime-web'. */
 export const runtimeBackendName: string = backend.name;
 

@@ -4,6 +4,7 @@ import type { EpochRecord } from '../train/browser.ts';
 export interface TrainingOutcome {
   state: 'idle' | 'loading' | 'training' | 'done' | 'error';
   backend: string;
+  /** WebAssembly threads: ?threads=, or onnxruntime-web's choice once training started (null before). */
   threads: number | null;
   crossOriginIsolated: boolean;
   history: EpochRecord[];

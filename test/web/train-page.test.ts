@@ -57,6 +57,11 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     expect(outcome.state).toBe('done');
     expect(outcome.backend).toBe('onnxruntime-web');
     expect(outcome.crossOriginIsolated).toBe(true);
+    // no ?threads=: the page reports the thread count onnxruntime-web chose (⌈cores / 2⌉, at most 4)
+    const cores = (await page.evaluate('navigator.hardwareConcurrency')) as number;
+    const chosen = Math.min(4, Math.ceil(cores / 2));
+    expect(outcome.threads).toBe(chosen);
+    expect(await page.locator('#runtime-info').textContent()).toContain(`WebAssembly, ${chosen} thread`);
     expect(outcome.history).toHaveLength(2);
     // learning happened: the second epoch's loss is below the first's, and the held-out accuracy
     // is far above chance (10%) — 2 epochs on 1,024 samples reach ~70% with onnxruntime-node

@@ -56,5 +56,6 @@ export const backend: RuntimeBackend = Object.freeze<RuntimeBackend>({
   ortProvider: (ep) => ep,
   providerFailurePattern: /provider|shared library|adapter|cuda|webgpu|dawn/i,
   configure: () => undefined,
+  webThreads: () => undefined,
   readModelFile: (path) => ({ bytes: readBytes(path), name: basename(path) }),
 });

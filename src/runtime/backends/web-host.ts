@@ -38,6 +38,10 @@ export function webBackend(ort: typeof ortWeb, build: { webgpu: boolean }): Runt
         ort.env.wasm.numThreads = opts.threads;
       }
     },
+    webThreads: () => {
+      const n = ort.env.wasm.numThreads;
+      return typeof n === 'number' && n >= 1 ? n : undefined;
+    },
     readModelFile: (path) => {
       throw new VergeError(
         'E_UNSUPPORTED',

@@ -1,10 +1,10 @@
 /**
  * bench.html's worker (`?worker=1`): the same src/web/speed.ts run as the page's, in a dedicated
  * worker instead of the page's main thread (onnxruntime-web starts its WebAssembly threads from
- * here). Posts back `{result, crossOriginIsolated}` or `{error}`; with `marks`, posts `{mark}`
+ * here). Posts back `{result, crossOriginIsolated, threads}` or `{error}`; with `marks`, posts `{mark}`
  * before and after the timed steps and waits for the page's `{marked}` (bench.ts's vergeBenchMark).
  */
-import { configureRuntime } from '../../runtime/index.ts';
+import { configureRuntime, webRuntimeThreads } from '../../runtime/index.ts';
 import { measureSpeed, type SpeedOptions } from '../speed.ts';
 import { fetchFashionMnist } from './fashion.ts';
 
@@ -36,7 +36,12 @@ scope.onmessage = (e) => {
   fetchFashionMnist(j.data, { test: 1 })
     .then((d) => measureSpeed(d.train, { ...j.speed, ...(j.marks ? { onTimed: mark } : {}) }))
     .then(
-      (result) => scope.postMessage({ result, crossOriginIsolated: globalThis.crossOriginIsolated === true }),
+      (result) =>
+        scope.postMessage({
+          result,
+          crossOriginIsolated: globalThis.crossOriginIsolated === true,
+          threads: webRuntimeThreads(),
+        }),
       (err: Error) => scope.postMessage({ error: err.message }),
     );
 };

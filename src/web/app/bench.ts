@@ -7,7 +7,7 @@
  * after the timed training steps (the harness reads the browser's CPU time then). Also usable by
  * hand: open bench.html?steps=20.
  */
-import { configureRuntime } from '../../runtime/index.ts';
+import { configureRuntime, webRuntimeThreads } from '../../runtime/index.ts';
 import { measureSpeed, type SpeedOptions, type SpeedResult } from '../speed.ts';
 import { fetchFashionMnist } from './fashion.ts';
 
@@ -15,7 +15,7 @@ declare global {
   interface Window {
     vergeBench: {
       state: 'running' | 'done' | 'error';
-      /** threads: null when onnxruntime-web chose (no `threads` in the query). */
+      /** threads: the WebAssembly threads the run used (the query's, or onnxruntime-web's choice). */
       result?: SpeedResult & { threads: number | null; crossOriginIsolated: boolean; hardwareConcurrency: number };
       error?: string;
     };
@@ -41,11 +41,17 @@ window.vergeBench = { state: 'running' };
 const out = document.getElementById('out')!;
 out.textContent = 'running…';
 
-async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean }> {
+async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean; threads: number | null }> {
   const w = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
   const job = { wasmAssets, data: new URL('data/fashion-mnist/', location.href).href, threads, speed };
   return new Promise((resolve, reject) => {
-    type Reply = { result?: SpeedResult; crossOriginIsolated?: boolean; error?: string; mark?: 'start' | 'end' };
+    type Reply = {
+      result?: SpeedResult;
+      crossOriginIsolated?: boolean;
+      threads?: number;
+      error?: string;
+      mark?: 'start' | 'end';
+    };
     w.onmessage = (e: MessageEvent<Reply>) => {
       const phase = e.data.mark;
       if (phase) {
@@ -53,7 +59,12 @@ async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean
         return;
       }
       w.terminate();
-      if (e.data.result) resolve({ ...e.data.result, crossOriginIsolated: e.data.crossOriginIsolated === true });
+      if (e.data.result)
+        resolve({
+          ...e.data.result,
+          crossOriginIsolated: e.data.crossOriginIsolated === true,
+          threads: e.data.threads ?? threads ?? null,
+        });
       else reject(new Error(e.data.error ?? 'worker failed'));
     };
     w.onerror = (e) => reject(new Error(e.message));
@@ -64,7 +75,7 @@ async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean
 async function main(): Promise<void> {
   if (inWorker) {
     const r = await viaWorker();
-    window.vergeBench = { state: 'done', result: { ...r, threads: threads ?? null, hardwareConcurrency } };
+    window.vergeBench = { state: 'done', result: { ...r, hardwareConcurrency } };
     out.textContent = JSON.stringify(window.vergeBench.result, null, 2);
     return;
   }
@@ -74,7 +85,7 @@ async function main(): Promise<void> {
     state: 'done',
     result: {
       ...r,
-      threads: threads ?? null,
+      threads: webRuntimeThreads() ?? threads ?? null,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
       hardwareConcurrency,
     },

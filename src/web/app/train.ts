@@ -8,7 +8,7 @@
  */
 import type { Dataset } from '../../data/browser.ts';
 import { buildArchitecture } from '../../nn/index.ts';
-import { configureRuntime, float32, runtimeBackendName } from '../../runtime/index.ts';
+import { configureRuntime, float32, runtimeBackendName, webRuntimeThreads } from '../../runtime/index.ts';
 import { evaluate, fit, type EpochRecord, TrainingSession } from '../../train/browser.ts';
 import type { TrainingOutcome } from '../training-outcome.ts';
 import type { FlOutcome } from '../../edge/browser.ts';
@@ -88,6 +88,8 @@ async function train(): Promise<void> {
   setState('training', 'Building the training graph…');
   await session?.release();
   session = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr } });
+  outcome.threads = webRuntimeThreads() ?? outcome.threads;
+  showRuntimeInfo();
   const chart = new LineChart($('chart'), 'step', ['loss', 'accuracy']);
   outcome.history = [];
   let lastPaint = performance.now();
@@ -197,8 +199,15 @@ $('train-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   train().catch(fail);
 });
-$('runtime-info').textContent =
-  `${runtimeBackendName} · WebAssembly${outcome.crossOriginIsolated ? ' with threads (cross-origin isolated)' : ', one thread (page not cross-origin isolated)'}`;
+/** The runtime line: the thread count once known (?threads=, or onnxruntime-web's choice at the first session). */
+function showRuntimeInfo(): void {
+  const n = outcome.threads;
+  const threads = n === null ? 'threads: onnxruntime-web chooses' : `${n} thread${n === 1 ? '' : 's'}`;
+  $('runtime-info').textContent = outcome.crossOriginIsolated
+    ? `${runtimeBackendName} · WebAssembly, ${threads} (cross-origin isolated)`
+    : `${runtimeBackendName} · WebAssembly, one thread (page not cross-origin isolated)`;
+}
+showRuntimeInfo();
 if (query.get('auto') === '1') train().catch(fail);
 
 // ---- the tab as a federated-learning device -------------------------------------------------
