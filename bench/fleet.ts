@@ -140,6 +140,12 @@ async function counters(cp: ControlPlane): Promise<{ duplicates: number; receive
   };
 }
 
+/** CPU seconds (user + system) this process used since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 /** With --cpu-prof: start sampling this process (the control plane and, embedded, the broker). */
 async function startProfile(): Promise<Session | undefined> {
   if (!CPU_PROF) return undefined;
@@ -208,6 +214,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     // connect
     for (let w = 0; w < WORKERS; w++) workers.push(await startWorker());
     const connectProfiler = await startProfile();
+    const cpu1 = process.cpuUsage();
     const t1 = performance.now();
     workers.forEach((w, i) =>
       w.proc.send({
@@ -220,6 +227,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     );
     const conn = await Promise.all(workers.map((w) => w.next('connected')));
     const connectS = (performance.now() - t1) / 1000;
+    const connectCpuS = cpuSeconds(cpu1);
     await stopProfile(connectProfiler, `fleet-${kind}-connect`, `[${kind}] CPU profile of the connect phase`);
     const connected = conn.reduce((a, c) => a + c.ok, 0);
     log(
@@ -276,6 +284,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const base = await storedCount(cp);
     const countBase = await counters(cp);
     const profiler = await startProfile();
+    const cpu3 = process.cpuUsage();
     const t3 = performance.now();
     workers.forEach((w) => w.proc.send({ cmd: 'go' }));
     const sent = await Promise.all(workers.map((w) => w.next('sent')));
@@ -294,6 +303,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     }
     // Rate up to the last stored message (not up to when we gave up waiting).
     const ingestS = (lastChange - t3) / 1000;
+    const telemetryCpuS = cpuSeconds(cpu3);
     await stopProfile(profiler, `fleet-${kind}`, `[${kind}] CPU profile of the telemetry phase`);
     const acked = sent.reduce((s, r) => s + r.acked, 0);
     const countEnd = await counters(cp);
@@ -310,6 +320,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       enroll_s: round(enrollS, 1),
       connected,
       connect_s: round(connectS, 1),
+      // CPU time of this process (the control plane and, embedded, the broker) per device connected
+      cloud_cpu_ms_per_connect: round((connectCpuS * 1000) / Math.max(1, connected), 2),
       cloud_online: online,
       rollout: {
         devices: dep.devices.length,
@@ -331,6 +343,9 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         broker_msgs_per_s: Math.round(acked / publishS),
         end_to_end_s: round(ingestS, 2),
         msgs_per_s: Math.round(stored / ingestS),
+        // CPU time of this process per stored message: what the wall-clock rate would be bounded by
+        // on a core of its own (1e6 / this), less sensitive to the machine's load than msgs_per_s
+        cloud_cpu_us_per_msg: round((telemetryCpuS * 1e6) / Math.max(1, stored), 1),
       },
     };
   } finally {
@@ -385,6 +400,7 @@ const path = writeResult(arg('name', 'fleet'), {
     "control plane, broker and simulated agents share one 2-core machine: the agents' CPU competes with the broker and the cloud",
     'Mosquitto runs with allow_anonymous (no verge auth plugin), the embedded broker authenticates every device',
     'msgs_per_s = stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = PUBACKed by the broker / publish time',
+    "cloud_cpu_us_per_msg / cloud_cpu_ms_per_connect: CPU time (user + system) of the bench's own process — the control plane and, for the embedded broker, aedes; not Mosquitto's nor the simulated agents' — per stored message / per connected device",
     'lost = PUBACKed by the broker to the device but never stored; messages - cloud_received of them never reached the control plane (dropped by the broker)',
   ],
 });

@@ -228,8 +228,8 @@ function createServices(
   tls: CloudTls | null,
 ): CloudServices {
   const transport = new MqttTransport({ ...opts, tls }, async (id, password) => {
-    const d = await repos.devices.get(id);
-    return !!d && d.id === id && d.revoked_at === null && secretMatches(password, d.secret_hash);
+    const d = await repos.devices.credentials(id);
+    return !!d && d.revoked_at === null && secretMatches(password, d.secret_hash);
   });
   const syncBrokerAuth = async (): Promise<boolean> =>
     opts.mosquittoAuthDir

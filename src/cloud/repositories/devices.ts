@@ -131,6 +131,19 @@ export class DeviceRepository {
     return this.getWith(this.db, idOrName);
   }
 
+  /**
+   * What a login is checked against, by id only (a name never logs in): the password hash and the
+   * revocation time, without decoding the row's JSON columns (one read per MQTT CONNECT).
+   */
+  async credentials(id: string): Promise<{ secret_hash: string; revoked_at: number | null } | null> {
+    const r = await first<{ secret_hash: string; revoked_at: number | null }>(
+      this.db,
+      'SELECT secret_hash, revoked_at FROM devices WHERE id = ?',
+      [id],
+    );
+    return r ? { secret_hash: r.secret_hash, revoked_at: r.revoked_at ?? null } : null;
+  }
+
   async list(): Promise<DeviceRecord[]> {
     return (await this.db.all('SELECT * FROM devices ORDER BY name')).map(toDevice);
   }
