@@ -57,18 +57,41 @@ export function pytorchEnvRecord(): Record<string, unknown> {
   };
 }
 
-/** Python and torch versions of the comparison interpreter (PYTHON). Undefined without it. */
-export function pythonVersions(): Record<string, string> | undefined {
+/**
+ * Python and torch versions of the comparison interpreter (PYTHON), and what PyTorch computes a
+ * convolution's training step with: one Conv2d forward + backward under oneDNN's verbose log gives
+ * the kernels (e.g. 'jit:avx512_core') and their data types, so a result says whether PyTorch ran
+ * float32 (not bf16 on AMX) — the same precision as verge. Undefined without python/torch.
+ */
+export function pythonVersions(): Record<string, unknown> | undefined {
+  const script = String.raw`
+import json, sys, torch
+conv = torch.nn.Conv2d(16, 16, 3)
+conv(torch.randn(2, 16, 8, 8, requires_grad=True)).sum().backward()
+cfg = torch.__config__.show()
+cap = [l.split(':', 1)[1].strip() for l in cfg.splitlines() if 'CPU capability usage' in l]
+print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__,
+                  "mkldnn": torch.backends.mkldnn.is_available(), "aten_cpu_capability": cap[0] if cap else None}))`;
   try {
-    const out = execFileSync(
-      PYTHON,
-      [
-        '-c',
-        'import json,torch,sys; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__}))',
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    return JSON.parse(out) as Record<string, string>;
+    const out = execFileSync(PYTHON, ['-c', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...torchEnv(), ONEDNN_VERBOSE: '1', DNNL_VERBOSE: '1' },
+    });
+    const lines = out.trim().split('\n');
+    const info = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    // onednn_verbose,exec,cpu,convolution,<impl>,<prop_kind>,src_f32::… wei_f32::…
+    const convs = new Set<string>();
+    let isa: string | undefined;
+    for (const l of lines) {
+      const f = l.split(',');
+      if (f[1] === 'info' && f[3]?.startsWith('isa:')) isa = f[3].slice(4);
+      if (f[1] === 'exec' && f[3] === 'convolution')
+        convs.add(
+          `${f[5]} ${f[4]} ${[...(f[6] ?? '').matchAll(/(src|wei|dst)_(\w+?):/g)].map((m) => `${m[1]} ${m[2]}`).join(' ')}`,
+        );
+    }
+    return { ...info, onednn_isa: isa ?? null, conv_kernels: [...convs] };
   } catch {
     return undefined;
   }

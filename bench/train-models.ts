@@ -13,9 +13,16 @@
  *
  *   npm run bench -- train-models [--models mobilenet_v2,resnet18] [--threads 2,1] [--steps 20]
  *                                 [--warmup 3] [--rounds 2] [--no-profile] [--formulations k=v,…]
+ *                                 [--alternative k=v,…] [--no-pytorch] [--name result-name]
+ *
+ * --alternative adds a contender: verge with those gradient formulations (on top of --formulations),
+ * in its own worker, timed in the same interleaved rounds (PyTorch, verge, alternative); the row
+ * gets alt_samples_per_sec and alt_over_default. Each verge round also reports the worker's CPU time
+ * per step (cpu_ms_per_step): on a loaded machine it moves less than wall time. --no-pytorch skips
+ * the PyTorch side (a formulation A/B only).
  *
  * A run over all models writes bench/results/train-models.json; a run over some (--models) writes
- * bench/results/train-models-<names>.json.
+ * bench/results/train-models-<names>.json; --name writes bench/results/<name>.json.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -61,6 +68,7 @@ interface Spec {
 interface RoundResult {
   samples_per_sec: number;
   ms_per_step: number;
+  cpu_ms_per_step?: number;
   loss: number;
 }
 
@@ -129,10 +137,17 @@ async function worker(): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'run') {
       const t = performance.now();
+      const cpu0 = process.cpuUsage();
       let last = NaN;
       for (let k = 0; k < steps; k++) last = (await step()).loss;
       const ms = performance.now() - t;
-      say({ samples_per_sec: (steps * spec.batch * 1000) / ms, ms_per_step: ms / steps, loss: last });
+      const cpu = process.cpuUsage(cpu0);
+      say({
+        samples_per_sec: (steps * spec.batch * 1000) / ms,
+        ms_per_step: ms / steps,
+        cpu_ms_per_step: (cpu.user + cpu.system) / 1000 / steps,
+        loss: last,
+      });
     } else if (line === 'rss') say({ peak_rss_mb: peakRssMb() });
     else if (line === 'profile') say(await profile(session, data[0]!, threads));
     else break;
@@ -213,7 +228,14 @@ class Worker {
   }
 }
 
-function startWorker(onnx: string, spec: Spec, threads: number, steps: number, warmup: number): Worker {
+function startWorker(
+  onnx: string,
+  spec: Spec,
+  threads: number,
+  steps: number,
+  warmup: number,
+  formulations: string | undefined,
+): Worker {
   const args = [
     join(here, 'run.js'),
     'train-models',
@@ -228,7 +250,7 @@ function startWorker(onnx: string, spec: Spec, threads: number, steps: number, w
     String(steps),
     '--warmup',
     String(warmup),
-    ...(flag('formulations') ? ['--formulations', flag('formulations')!] : []),
+    ...(formulations ? ['--formulations', formulations] : []),
   ];
   return new Worker(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
 }
@@ -246,13 +268,17 @@ async function coordinate(): Promise<void> {
   const warmup = num('warmup', 3);
   const rounds = num('rounds', 2);
   const doProfile = !process.argv.includes('--no-profile');
+  const withTorch = !process.argv.includes('--no-pytorch');
+  // The alternative's formulations apply on top of --formulations (later keys win).
+  const alternative = flag('alternative');
+  const altFormulations = alternative ? [flag('formulations'), alternative].filter(Boolean).join(',') : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'verge-train-models-'));
   const rows: Record<string, unknown>[] = [];
   // Written after every row, so a run cut short keeps what it measured.
   const save = (): string => {
     // A run over some of the models writes its own file, so it never replaces the full table.
     const all = models.length === Object.keys(specs).length;
-    return writeResult(all ? 'train-models' : `train-models-${models.join('-')}`, {
+    return writeResult(flag('name') ?? (all ? 'train-models' : `train-models-${models.join('-')}`), {
       machine: machineInfo(),
       python: pyVersions,
       config: {
@@ -263,6 +289,8 @@ async function coordinate(): Promise<void> {
         rounds,
         threads: threadCounts,
         formulations: flag('formulations') ?? 'defaults',
+        ...(alternative ? { alternative } : {}),
+        ...(withTorch ? {} : { pytorch: 'skipped (--no-pytorch)' }),
         data: 'seeded standard-normal batches, 10 classes',
         models: Object.fromEntries(models.map((m) => [m, specs[m]])),
         pytorch_env: pytorchEnvRecord(),
@@ -277,13 +305,21 @@ async function coordinate(): Promise<void> {
       python(['export', name, onnx]);
       for (const threads of threadCounts) {
         process.stderr.write(`${name}, ${threads} thread(s): building the training graph…\n`);
-        const w = startWorker(onnx, spec, threads, steps, warmup);
+        const w = startWorker(onnx, spec, threads, steps, warmup, flag('formulations'));
         const ready = await w.read<{ build_ms: number }>();
+        const alt = altFormulations ? startWorker(onnx, spec, threads, steps, warmup, altFormulations) : undefined;
+        if (alt) await alt.read<{ build_ms: number }>();
         const verge: RoundResult[] = [];
+        const altRounds: RoundResult[] = [];
         const torch: RoundResult[] = [];
         let torchRss = 0;
         for (let r = 0; r < rounds; r++) {
-          process.stderr.write(`${name}, ${threads} thread(s), round ${r + 1}/${rounds}: pytorch, verge…\n`);
+          process.stderr.write(
+            `${name}, ${threads} thread(s), round ${r + 1}/${rounds}: ${withTorch ? 'pytorch, ' : ''}verge${alt ? ', alternative' : ''}…\n`,
+          );
+          verge.push(await w.ask<RoundResult>('run'));
+          if (alt) altRounds.push(await alt.ask<RoundResult>('run'));
+          if (!withTorch) continue;
           const t = JSON.parse(python(['time', name, String(threads), String(steps), String(warmup)])) as {
             seconds: number;
             loss: number;
@@ -295,8 +331,9 @@ async function coordinate(): Promise<void> {
             loss: t.loss,
           });
           torchRss = Math.max(torchRss, t.peak_rss_mb);
-          verge.push(await w.ask<RoundResult>('run'));
         }
+        const altRss = alt ? (await alt.ask<{ peak_rss_mb: number }>('rss')).peak_rss_mb : undefined;
+        await alt?.quit();
         // Peak RSS of the training alone: the profiling session below is a second copy of the graph.
         const { peak_rss_mb } = await w.ask<{ peak_rss_mb: number }>('rss');
         const prof =
@@ -304,6 +341,8 @@ async function coordinate(): Promise<void> {
         await w.quit();
         const v = median(verge.map((x) => x.samples_per_sec));
         const p = median(torch.map((x) => x.samples_per_sec));
+        const a = median(altRounds.map((x) => x.samples_per_sec));
+        const cpu = (rs: RoundResult[]) => round(median(rs.map((x) => x.cpu_ms_per_step ?? NaN)), 2);
         rows.push({
           model: name,
           threads,
@@ -316,7 +355,17 @@ async function coordinate(): Promise<void> {
           pytorch_peak_rss_mb: round(torchRss, 1),
           rss_ratio: round(peak_rss_mb / torchRss, 2),
           verge_build_ms: ready.build_ms,
-          rounds: { verge, pytorch: torch },
+          verge_cpu_ms_per_step: cpu(verge),
+          ...(alt
+            ? {
+                alt_samples_per_sec: round(a, 1),
+                alt_over_default: round(a / v, 3),
+                alt_cpu_ms_per_step: cpu(altRounds),
+                alt_cpu_over_default: round(cpu(altRounds) / cpu(verge), 3),
+                alt_peak_rss_mb: altRss,
+              }
+            : {}),
+          rounds: { verge, pytorch: torch, ...(alt ? { alternative: altRounds } : {}) },
           ...(prof ? { verge_profile: prof } : {}),
         });
         save();
