@@ -26,6 +26,7 @@ import {
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
 import type { CompositeGrad } from './grad/rule.ts';
+import { importNchwcDomain } from './lower/nchwc.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
 import { inferValueShapes, shapeOf, type ShapeMap } from './shapes.ts';
 
@@ -335,6 +336,7 @@ export async function buildGradientModel(
     formulations,
     lowered.composites,
   );
+  importNchwcDomain(m);
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of grads) {
     if (!grad) continue;

@@ -103,7 +103,11 @@ export class TrainingSession {
   static async create(model: Model, opts: TrainingSessionOptions): Promise<TrainingSession> {
     // NCHWc only where this onnxruntime has its kernels (the gradient rules pick forms for it).
     const block = resolveFormulations(opts.formulations).convLayout === 'nchwc' ? await nchwcBlockSize() : 1;
-    const formulations = { ...opts.formulations, convLayout: block > 1 ? ('nchwc' as const) : ('nchw' as const) };
+    const formulations = {
+      ...opts.formulations,
+      convLayout: block > 1 ? ('nchwc' as const) : ('nchw' as const),
+      nchwcBlock: block === 8 || block === 16 ? block : 0,
+    } as const;
     const graph = await buildTrainingGraph(model, { ...opts, formulations });
     if (graph.parameters.length === 0)
       throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');

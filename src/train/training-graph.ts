@@ -22,6 +22,7 @@ import { appendLoss, type LossKind } from './loss.ts';
 import type { LossTerm, LossTermContext } from './loss-terms.ts';
 import { appendOptimizer, type OptimizerOptions, type OptimizerSlot } from './optimizer.ts';
 import { inferValueShapes, shapeOf } from './shapes.ts';
+import { importNchwcDomain } from './lower/nchwc.ts';
 
 /** One tensor the training step reads and rewrites. */
 export interface StateTensor {
@@ -187,6 +188,7 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     formulations,
     lowered.composites,
   );
+  importNchwcDomain(m);
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');

@@ -1,5 +1,5 @@
 import type { GradRule, LowerContext, NodeView } from './rule.ts';
-import { convWeightGrad, depthwiseWeightGrad } from './conv-weight.ts';
+import { convWeightGrad, depthwiseWeightGrad, nchwcWeightGrad, tallWeightGemm } from './conv-weight.ts';
 import type { Formulations } from './formulations.ts';
 import { kernelOffsets, windowOf, type Window } from './window.ts';
 
@@ -69,8 +69,20 @@ export const Conv: GradRule = {
     else if (c.needsGrad(1)) {
       const [m, cg] = wDims as [number, number];
       const L = w.outSize.reduce((a, b) => a * b, 1);
-      const dy3 = c.op('Reshape', [dy, c.ints([-1, m, L])]);
-      dW = convWeightGrad(c, x, cg * group, dy3, m, group, w, w.pads, w.outSize, wDims);
+      dW =
+        (group === 1 ? nchwcWeightGrad(c, x, dy, w, wDims) : undefined) ??
+        convWeightGrad(
+          c,
+          x,
+          cg * group,
+          c.op('Reshape', [dy, c.ints([-1, m, L])]),
+          m,
+          group,
+          w,
+          w.pads,
+          w.outSize,
+          wDims,
+        );
     }
     if (c.has(2) && c.needsGrad(2)) {
       dB = c.op('ReduceSum', [dy, c.ints([0, ...Array.from({ length: r }, (_, i) => i + 2)])], { keepdims: 0 });
@@ -209,7 +221,13 @@ function batchedConv(c: LowerContext): boolean {
         pads: w.pads,
       });
     }
-    if (g.needsGrad(1)) dW = g.op('Reshape', [g.op('Gemm', [dy2, P], { transB: 1 }), g.ints(wDims)]);
+    if (g.needsGrad(1)) {
+      // dW = dY·Pᵀ [M, C·K], or transposed from P·dYᵀ when C·K > M (formulation weightGemm).
+      const R = tallWeightGemm(g, cin * K, m)
+        ? g.op('Transpose', [g.op('Gemm', [P, dy2], { transB: 1 })], { perm: [1, 0] })
+        : g.op('Gemm', [dy2, P], { transB: 1 });
+      dW = g.op('Reshape', [R, g.ints(wDims)]);
+    }
     if (bias && g.needsGrad(2)) dB = g.op('ReduceSum', [dy2, g.ints([1])], { keepdims: 0 });
     return [dX, dW, dB];
   });

@@ -14,8 +14,14 @@ export interface Formulations {
    * when the patch rows K·C are fewer than the output positions L, as for a first conv layer).
    * Forcing either form is kept for measurement and for the finite-difference checks of both.
    * 'patch-gemms': one Gemm per kernel offset straight from each slice (no Concat copy).
+   * 'nchwc-conv' (the default): group-1 2-D stride-1 convs (kernel > 1×1, output channels a
+   * multiple of 4) get dW as ONE convolution in onnxruntime's NCHWc layout, Xᵀ ⋆ dYᵀ with the batch
+   * (padded to the block) as its channels (conv-weight.ts nchwcWeightGrad); other convs, and any
+   * conv without NCHWc kernels (nchwcBlock 0), as 'patches'. Measured against 'patches' (whole
+   * training step, bench/train-models --alternative, 2 threads, 4 interleaved rounds, CPU time per
+   * step, load ~27): seed CNN 0.907×, resnet18 (64×64, B=32) 0.913×, every resnet18 round faster.
    */
-  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
+  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms' | 'nchwc-conv';
   /**
    * Conv input gradient: one ConvTranspose (default), or Col2Im of Wᵀ·dY as one batched MatMul
    * (opset 18+, groups 1, float32). Measured on the seed CNN's second conv in the whole training
@@ -51,24 +57,47 @@ export interface Formulations {
    * a CPU without AVX2 the graph keeps plain Convs), or always plain NCHW Convs ('nchw').
    */
   convLayout: 'nchwc' | 'nchw';
+  /**
+   * Orientation of the one-Gemm conv weight gradient (conv-weight.ts, and the batch-wide convs of
+   * Conv.ts): 'tall' computes Rᵀ = P·dYᵀ [K·C, M] when the patch rows K·C outnumber the output
+   * channels M (then one small transpose to the weight's layout), 'as-weight' always R = dY·Pᵀ
+   * [M, K·C]. MLAS runs a long-K GEMM faster with the larger side as its rows. Measured in
+   * isolation (onnxruntime profiler, 2 threads, this Xeon, load ~22, fastest of 40 runs): the seed
+   * CNN's conv2 [64, 288]·K 7,744 2.32 → 1.82 ms; resnet18-like [512, 4,608]·128 5.57 → 2.14 ms,
+   * [128, 1,152]·2,048 6.93 → 1.98 ms, [256, 2,304]·512 unchanged; [144, 24] the other way round
+   * 0.58 → 1.14 ms (hence only when K·C > M). In the whole training step (bench/train-models
+   * --alternative, CPU time, 4 interleaved rounds, load ~33) no difference: seed CNN and resnet18
+   * 'as-weight' 0.992× and 0.999× of 'tall' — so 'as-weight' stays the default.
+   */
+  weightGemm: 'tall' | 'as-weight';
+  /**
+   * Block size of onnxruntime's NCHWc kernels for the graph's own NCHWc nodes (convWeight
+   * 'nchwc-conv'): not a choice but a property of the runtime, set by TrainingSession from the probe
+   * (runtime nchwcBlockSize: 16 with AVX-512, 8 with AVX2); 0 (the default) emits no NCHWc node.
+   */
+  nchwcBlock: 0 | 8 | 16;
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
-  convWeight: 'patches',
+  convWeight: 'nchwc-conv',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
   batchedConv: 'upto16',
   maxPool: 'indices',
   convLayout: 'nchwc',
+  weightGemm: 'as-weight',
+  nchwcBlock: 0,
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
-  convWeight: ['patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
+  convWeight: ['nchwc-conv', 'patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
   convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
   batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
   maxPool: ['indices', 'mask'],
   convLayout: ['nchwc', 'nchw'],
+  weightGemm: ['as-weight', 'tall'],
+  nchwcBlock: [0, 8, 16],
 };
 
 /** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */

@@ -605,9 +605,9 @@ describe('alternative formulations', () => {
         attrs: { group: 3, pads: [1, 3, 1, 0] },
       },
     ],
-    [
-      'Conv trained as batch-wide im2col + GEMM (stride 2, asymmetric pads, dilation 2, bias)',
-      { batchedConv: 'upto64' },
+    ...(['as-weight', 'tall'] as const).map((weightGemm): [string, Partial<Formulations>, string, Case] => [
+      `Conv trained as batch-wide im2col + GEMM (stride 2, asymmetric pads, dilation 2, bias; weightGemm ${weightGemm})`,
+      { batchedConv: 'upto64', weightGemm },
       'Conv',
       {
         dtype: f32,
@@ -615,7 +615,7 @@ describe('alternative formulations', () => {
         inputs: { x: { dims: [2, 2, 9, 8] }, w: { dims: [3, 2, 3, 2] }, b: { dims: [3] } },
         attrs: { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] },
       },
-    ],
+    ]),
     [
       'Conv trained as batch-wide im2col + GEMM (1x1 stride 2)',
       { batchedConv: 'upto64' },
@@ -636,6 +636,46 @@ describe('alternative formulations', () => {
         opset: 18,
         inputs: { x: { dims: [2, 3, 8] }, w: { dims: [4, 3, 3] }, b: { dims: [4] } },
         attrs: { strides: [3], pads: [1, 1] },
+      },
+    ],
+    ...(['as-weight', 'tall'] as const).map((weightGemm): [string, Partial<Formulations>, string, Case] => [
+      `Conv weight gradient as one Gemm, weightGemm ${weightGemm} (patch rows 18 > 4 output channels)`,
+      { convWeight: 'patches-gemm', weightGemm },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [4, 3, 3, 2] }, b: { dims: [4] } },
+        attrs: { strides: [2, 1], pads: [1, 1, 0, 0] },
+      },
+    ]),
+    [
+      'ConvTranspose weight gradient as one tall Gemm (groups 1)',
+      { convWeight: 'patches-gemm', weightGemm: 'tall' },
+      'ConvTranspose',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 4, 4] }, w: { dims: [3, 2, 3, 3] }, b: { dims: [2] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+      },
+    ],
+    [
+      'Conv weight gradient as one NCHWc convolution (3x3 pads 1, batch 3 padded to the block, bias)',
+      { convWeight: 'nchwc-conv', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 5, 6, 7] }, w: { dims: [8, 5, 3, 3] }, b: { dims: [8] } },
+        attrs: { pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'Conv weight gradient as one NCHWc convolution (3x2 asymmetric pads, 20 output channels: padded block)',
+      { convWeight: 'nchwc-conv', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 6] }, w: { dims: [20, 3, 3, 2] } },
+        attrs: { pads: [2, 0, 1, 1] },
       },
     ],
     [

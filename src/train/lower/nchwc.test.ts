@@ -8,6 +8,7 @@ import { rng } from '../../data/dataset.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import type { Model } from '../../onnx/ir.ts';
 import { nchwcBlockSize } from '../../runtime/nchwc.ts';
+import type { Formulations } from '../grad/formulations.ts';
 import { TrainingSession } from '../session.ts';
 import { buildTrainingGraph } from '../training-graph.ts';
 import { NCHWC_DOMAIN, convsToNchwc } from './nchwc.ts';
@@ -44,6 +45,20 @@ function convNet(): Model {
   return makeModel(g.graph, { opset: 17 });
 }
 
+/** convNet's training sessions (Adam, 1 thread), one per formulation choice. */
+function adamSessions(choices: Partial<Formulations>[]): Promise<TrainingSession[]> {
+  return Promise.all(
+    choices.map((formulations) =>
+      TrainingSession.create(convNet(), {
+        loss: 'cross-entropy',
+        optimizer: { kind: 'adam', lr: 0.01 },
+        threads: 1,
+        formulations,
+      }),
+    ),
+  );
+}
+
 describe('convolutions in NCHWc', () => {
   test('rewrites 3×3 group-1 convs with ≥ block input channels and depthwise convs, nothing else', async () => {
     const graph = await buildTrainingGraph(convNet(), {
@@ -77,16 +92,7 @@ describe('convolutions in NCHWc', () => {
       },
     };
     const y = { dtype: 'int32' as const, dims: [6], data: Int32Array.from([0, 1, 2, 0, 1, 2]) };
-    const sessions = await Promise.all(
-      (['nchwc', 'nchw'] as const).map((convLayout) =>
-        TrainingSession.create(convNet(), {
-          loss: 'cross-entropy',
-          optimizer: { kind: 'adam', lr: 0.01 },
-          threads: 1,
-          formulations: { convLayout },
-        }),
-      ),
-    );
+    const sessions = await adamSessions([{ convLayout: 'nchwc' }, { convLayout: 'nchw' }]);
     const [a, b] = sessions as [TrainingSession, TrainingSession];
     const blocked = a.graph.model.graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN).length;
     // Where this onnxruntime has NCHWc kernels (x86 with AVX2) the graph uses them; elsewhere it is plain.
@@ -108,6 +114,40 @@ describe('convolutions in NCHWc', () => {
       }
     }
     expect(maxMove).toBeGreaterThan(0.01);
+    expect(maxDiff).toBeLessThan(1e-5);
+    await Promise.all(sessions.map((s) => s.release()));
+  });
+
+  test('conv weight gradients as NCHWc convolutions: steps equal the patches steps at any batch', async () => {
+    const block = await nchwcBlockSize();
+    const r = rng(9);
+    const sessions = await adamSessions([{ convWeight: 'nchwc-conv' }, { convWeight: 'patches' }]);
+    const [a, b] = sessions as [TrainingSession, TrainingSession];
+    const weightConvs = a.graph.model.graph.nodes.filter(
+      (n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv',
+    ).length;
+    const plainConvs = b.graph.model.graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+    // c1 and c2 (3×3, group 1, stride 1) get their weight gradient as an NCHWc Conv where the
+    // runtime has the kernels; elsewhere the graph keeps the patches.
+    expect(weightConvs - plainConvs).toBe(block > 1 ? 2 : 0);
+    // Batches of 6, 16 and 17 images: the batch padded to the block with zero images, or not at all.
+    for (const n of [6, 16, 17]) {
+      const x = {
+        x: {
+          dtype: 'float32' as const,
+          dims: [n, 4, 10, 10],
+          data: Float32Array.from({ length: n * 400 }, () => r() - 0.5),
+        },
+      };
+      const y = { dtype: 'int32' as const, dims: [n], data: Int32Array.from({ length: n }, (_, i) => i % 3) };
+      const [la, lb] = [await a.step(x, y), await b.step(x, y)];
+      expect(Math.abs(la.loss - lb.loss)).toBeLessThan(1e-5);
+    }
+    let maxDiff = 0;
+    for (const p of a.parameterNames) {
+      const [pa, pb] = [a.tensor(p).data as Float32Array, b.tensor(p).data as Float32Array];
+      for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
+    }
     expect(maxDiff).toBeLessThan(1e-5);
     await Promise.all(sessions.map((s) => s.release()));
   });

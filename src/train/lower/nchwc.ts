@@ -92,6 +92,15 @@ function emitNchwc(g: GraphBuilder, p: ConvPlan, block: number): void {
   g.op('ReorderOutput', [y], { channels: p.outChannels }, { domain: NCHWC_DOMAIN, output: n.outputs[0]! });
 }
 
+/** Declare the NCHWc domain in `model` when a node of the graph (e.g. a gradient rule's) uses it. */
+export function importNchwcDomain(model: Model): void {
+  if (
+    model.graph.nodes.some((n) => n.domain === NCHWC_DOMAIN) &&
+    !model.opsetImports.some((o) => o.domain === NCHWC_DOMAIN)
+  )
+    model.opsetImports.push({ domain: NCHWC_DOMAIN, version: 1 });
+}
+
 /**
  * Rewrite the Conv nodes of `model` (edited in place) that run faster in NCHWc with block size
  * `block` (onnxruntime's, see runtime nchwcBlockSize). Returns how many were rewritten.
