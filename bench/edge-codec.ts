@@ -12,15 +12,25 @@
  *
  * Quick by default (20,000 training images, 5 epochs, 2,000 test images: a loaded 2-core box);
  * --full trains on all 60,000 and measures on 10,000.
+ *
+ * Further options: --val N holds out the last N training images (never trained on; with --train
+ * ≤ 60,000 − N) and reports the figures on them too, to choose settings by instead of the test
+ * images; --losses mse+task (the objectives to train, default both); --task-weight W, --lr X;
+ * --adapt-epochs N, --adapt-lr X, --adapt-data both|decoded (fine-tune on the originals and their
+ * decoded copies, or on the decoded copies only); --save DIR writes each codec's encoder, decoder
+ * and adapted classifier there, --from DIR measures those halves again without training (the
+ * decoded training images are cached in DIR); --baselines 0 skips the quantize-delta rows;
+ * --name X writes bench/results/edge-codec-X.json.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADAPT_DEFAULTS, adaptClassifier, measureAdapted } from '../src/cli/codec-adapt.ts';
 import { measureCodec, sessionCodecContext, trainAutoencoder, type CodecReport } from '../src/cli/codec-train.ts';
-import { take } from '../src/data/dataset.ts';
+import { sliceSplit, take } from '../src/data/dataset.ts';
 import { loadDataset } from '../src/data/load-dataset.ts';
-import { decodeModel } from '../src/onnx/codec.ts';
+import { decodeModel, encodeModel } from '../src/onnx/codec.ts';
+import type { Model } from '../src/onnx/browser.ts';
 import { Session } from '../src/runtime/index.ts';
 import { codecFigures, printTable, round, writeResult } from './lib.ts';
 
@@ -29,11 +39,17 @@ const flag = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 };
+const opt = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SIZES = {
   train: flag('train', full ? 60_000 : 20_000),
   epochs: flag('epochs', 5),
   eval: flag('eval', full ? 10_000 : 2000),
+  /** The last `val` training images are held out (never trained on) to choose settings by, not the test set. */
+  val: flag('val', 0),
 };
 /**
  * Latent 224 at 5 bits: session 6's scratch runs found latent 224 more accurate than 128 and the
@@ -41,49 +57,98 @@ const SIZES = {
  */
 const LATENT = flag('latent', 224);
 const BITS = flag('bits', 5);
-const TASK = { weight: 0.05, temperature: 2 };
-const TRAIN = { batchSize: 64, lr: 2e-3, seed: 0, threads: 1 };
-const ADAPT = { ...ADAPT_DEFAULTS, seed: 0, threads: 1 };
+const TASK = { weight: flag('task-weight', 0.05), temperature: 2 };
+const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1 };
+const ADAPT = {
+  ...ADAPT_DEFAULTS,
+  epochs: flag('adapt-epochs', ADAPT_DEFAULTS.epochs),
+  lr: flag('adapt-lr', ADAPT_DEFAULTS.lr),
+  seed: 0,
+  threads: 1,
+  /** `--adapt-data decoded`: fine-tune on the decoded copies only (the cloud answers raw inputs with the original model). */
+  originals: opt('adapt-data') !== 'decoded',
+};
+/** Which objectives to train (`--losses mse+task` skips the MSE-only row). */
+const LOSSES = (opt('losses') ?? 'mse,mse+task').split(',') as ('mse' | 'mse+task')[];
+/** `--save DIR`: write each learned codec's encoder, decoder (and adapted classifier) there. */
+const SAVE = opt('save');
+/** `--from DIR`: take each learned codec's encoder and decoder from an earlier `--save DIR` run instead of training. */
+const FROM = opt('from');
+/** `--baselines 0` skips the quantize-delta rows. */
+const BASELINES = flag('baselines', 1) !== 0;
+/** `--name X` writes bench/results/edge-codec-X.json. */
+const NAME = opt('name');
 
 const data = await loadDataset('fashion-mnist');
 const clsBytes = readFileSync(join(here, '..', 'test', 'fixtures', 'models', 'seed_cnn_fmnist.onnx'));
 const cloud = await Session.create(clsBytes, { threads: 1 });
 const train = { ...data, train: take(data.train, SIZES.train) };
 const evalSplit = take(data.test, SIZES.eval);
+const valSplit = SIZES.val > 0 ? sliceSplit(data.train, data.train.count - SIZES.val, data.train.count) : undefined;
+if (valSplit && SIZES.train > data.train.count - SIZES.val)
+  throw new Error(`--val ${SIZES.val} overlaps the ${SIZES.train} training images`);
+const save = (ref: string, file: string, m: Model) => {
+  if (!SAVE) return;
+  mkdirSync(join(SAVE, ref), { recursive: true });
+  writeFileSync(join(SAVE, ref, file), encodeModel(m));
+};
 
 const rows: Record<string, unknown>[] = [];
 const row = (codec: string, loss: string, r: CodecReport, extra = {}) =>
   rows.push({ codec, loss, ...codecFigures(r), ...extra });
 
-for (const spec of ['quantize-delta:8', 'quantize-delta:4'])
+for (const spec of BASELINES ? ['quantize-delta:8', 'quantize-delta:4'] : [])
   row(spec, '-', (await measureCodec(spec, evalSplit, [1, 28, 28], { learned: async () => undefined }, cloud)).report);
 
-for (const loss of ['mse', 'mse+task'] as const) {
-  console.error(`training the learned codec (${loss}, latent ${LATENT}, ${SIZES.epochs} epochs on ${SIZES.train}) …`);
+for (const loss of LOSSES) {
+  console.error(
+    FROM
+      ? `the learned codec (${loss}) from ${FROM}`
+      : `training the learned codec (${loss}, latent ${LATENT}, ${SIZES.epochs} epochs on ${SIZES.train}) …`,
+  );
   const t0 = performance.now();
-  const ae = await trainAutoencoder(train, {
-    latent: LATENT,
-    epochs: SIZES.epochs,
-    ...TRAIN,
-    ...(loss === 'mse+task' ? { task: { classifier: decodeModel(clsBytes), ...TASK } } : {}),
-    onEpoch: (e, l, t) =>
-      console.error(`  epoch ${e}: mse ${l.toFixed(5)}${t !== undefined ? `, task ${t.toFixed(4)}` : ''}`),
-  });
-  const trainS = (performance.now() - t0) / 1000;
   const ref = `bench-${loss === 'mse' ? 'mse' : 'task'}@1.0.0`;
+  const ae = FROM
+    ? {
+        encoder: decodeModel(readFileSync(join(FROM, ref, 'encoder.onnx'))),
+        decoder: decodeModel(readFileSync(join(FROM, ref, 'decoder.onnx'))),
+        sampleShape: data.shape,
+        history: [],
+      }
+    : await trainAutoencoder(train, {
+        latent: LATENT,
+        epochs: SIZES.epochs,
+        ...TRAIN,
+        ...(loss === 'mse+task' ? { task: { classifier: decodeModel(clsBytes), ...TASK } } : {}),
+        onEpoch: (e, l, t) =>
+          console.error(`  epoch ${e}: mse ${l.toFixed(5)}${t !== undefined ? `, task ${t.toFixed(4)}` : ''}`),
+      });
+  const trainS = (performance.now() - t0) / 1000;
   const spec = `learned:${ref}:${BITS}`;
   const { ctx, release } = await sessionCodecContext(ref, ae);
+  save(ref, 'encoder.onnx', ae.encoder);
+  save(ref, 'decoder.onnx', ae.decoder);
   const measured = await measureCodec(spec, evalSplit, [1, 28, 28], ctx, cloud);
+  const val = valSplit ? await measureCodec(spec, valSplit, [1, 28, 28], ctx, cloud) : undefined;
   let adapted = {};
   if (loss === 'mse+task') {
-    console.error(`adapting the cloud CNN: ${ADAPT.epochs} epochs on ${SIZES.train} originals + decoded …`);
+    console.error(
+      `adapting the cloud CNN: ${ADAPT.epochs} epochs on ${SIZES.train} ${ADAPT.originals ? 'originals + ' : ''}decoded …`,
+    );
     const t1 = performance.now();
-    const decodedTrain = (await measureCodec(spec, train.train, [1, 28, 28], ctx)).decoded;
+    // the decoded training images, cached beside the saved halves (they depend on them, the bits and the count)
+    const cache = FROM && join(FROM, ref, `decoded-train-${BITS}-${SIZES.train}.f32`);
+    const decodedTrain =
+      cache && existsSync(cache)
+        ? new Float32Array(new Uint8Array(readFileSync(cache)).buffer)
+        : (await measureCodec(spec, train.train, [1, 28, 28], ctx)).decoded;
+    if (cache && !existsSync(cache)) writeFileSync(cache, new Uint8Array(decodedTrain.buffer));
     const decodeS = (performance.now() - t1) / 1000;
     const model = await adaptClassifier(decodeModel(clsBytes), train, decodedTrain, {
       ...ADAPT,
       onEpoch: (e, l) => console.error(`  epoch ${e}: loss ${l.toFixed(4)}`),
     });
+    save(ref, 'classifier.onnx', model);
     const s = await Session.create(model, { threads: 1 });
     const r = await measureAdapted(
       s,
@@ -92,8 +157,14 @@ for (const loss of ['mse', 'mse+task'] as const) {
       [1, 28, 28],
       measured.report.classifier!.accuracy_original,
     );
+    const rv = val
+      ? await measureAdapted(s, valSplit!, val.decoded, [1, 28, 28], val.report.classifier!.accuracy_original)
+      : undefined;
     await s.release();
     adapted = {
+      ...(rv
+        ? { val_adapted_accuracy_decoded: round(rv.accuracy_decoded, 4), val_adapted_drop_pts: round(rv.drop_pts, 2) }
+        : {}),
       adapted_accuracy_original: round(r.accuracy_original, 4),
       adapted_accuracy_decoded: round(r.accuracy_decoded, 4),
       adapted_drop_pts: round(r.drop_pts, 2),
@@ -104,7 +175,13 @@ for (const loss of ['mse', 'mse+task'] as const) {
   row(spec, loss, measured.report, {
     latent: LATENT,
     latent_bits: BITS,
-    final_mse: round(ae.history.at(-1)!.loss, 5),
+    ...(FROM ? { codec_from: FROM } : { final_mse: round(ae.history.at(-1)!.loss, 5) }),
+    ...(val
+      ? {
+          val_accuracy_decoded: round(val.report.classifier!.accuracy_decoded, 4),
+          val_drop_pts: round(val.report.classifier!.drop_pts, 2),
+        }
+      : {}),
     train_seconds: round(trainS, 1),
     ...adapted,
   });
@@ -112,12 +189,18 @@ for (const loss of ['mse', 'mse+task'] as const) {
 }
 await cloud.release();
 
-const path = writeResult('edge-codec', {
+const path = writeResult(NAME ? `edge-codec-${NAME}` : 'edge-codec', {
   mode: full ? 'full' : 'quick',
   data: data.source,
   training: { images: SIZES.train, epochs: SIZES.epochs, ...TRAIN, latent: LATENT, latent_bits: BITS, task: TASK },
-  adapt_classifier: { ...ADAPT, data: 'the training images + their decoded copies (same labels)' },
+  adapt_classifier: {
+    ...ADAPT,
+    data: ADAPT.originals
+      ? 'the training images + their decoded copies (same labels)'
+      : 'the decoded copies of the training images (their labels)',
+  },
   eval_images: SIZES.eval,
+  ...(SIZES.val ? { val_images: `the last ${SIZES.val} training images (never trained on)` } : {}),
   classifier:
     'test/fixtures/models/seed_cnn_fmnist.onnx (the cloud model), frozen; adapted_*: that model fine-tuned by --adapt-classifier (adapted_drop_pts: the frozen model on originals minus the adapted one on decoded)',
   codecs: rows,

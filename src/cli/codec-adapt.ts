@@ -27,6 +27,8 @@ export interface AdaptOptions {
   batchSize: number;
   seed: number;
   threads?: number;
+  /** Train on the originals too (default), or on the decoded copies only. */
+  originals?: boolean;
   onEpoch?: (epoch: number, loss: number) => void;
 }
 
@@ -55,7 +57,7 @@ export async function adaptClassifier(
   try {
     await fit(
       session,
-      { ...data, train: concatSplits(data.train, decoded) },
+      { ...data, train: o.originals === false ? decoded : concatSplits(data.train, decoded) },
       {
         epochs: o.epochs,
         batchSize: o.batchSize,

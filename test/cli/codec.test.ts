@@ -40,8 +40,10 @@ describe('verge codec', () => {
     expect(r.stderr).toMatch(/epoch 2\/2: reconstruction mse/);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout);
-    expect(rep).toMatchObject({ codec: 'learned:codec@0.0.0', latent: 24, samples: 100, raw_bytes_per_sample: 3136 });
-    // 24 one-byte latents plus the frame header: far below raw float32
+    // 5-bit latents by default: the spec to deploy names them
+    expect(rep).toMatchObject({ codec: 'learned:codec@0.0.0:5', latent: 24, latent_bits: 5, samples: 100 });
+    expect(rep.raw_bytes_per_sample).toBe(3136);
+    // 24 five-bit latents, deflated, plus the frame header: far below raw float32
     expect(rep.bytes_per_sample).toBeLessThan(3136 / 10);
     expect(rep.psnr_db).toBeGreaterThan(10); // better than a constant grey image (~ 8 dB on this data)
     expect(rep.classifier.accuracy_original).toBeGreaterThan(0.7);
