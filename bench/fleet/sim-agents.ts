@@ -255,4 +255,6 @@ process.on('message', async (m: FromParent) => {
     process.exit(0);
   }
 });
+// the parent gone (it crashed or was killed): stop, rather than keep thousands of clients reconnecting
+process.on('disconnect', () => process.exit(0));
 send({ ev: 'up' });
