@@ -84,7 +84,13 @@ describe('operator CLI against `verge cloud`', () => {
       });
       expect(dep.code, dep.stderr).toBe(0);
       expect(JSON.parse(dep.stdout)).toMatchObject({ state: 'succeeded', model: 'seed', version: '1.0.0' });
-      const list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
+      // the deployment succeeds on the device's ack; what it serves reaches `devices` with its next
+      // status message, which may come a moment later on a loaded machine
+      let list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
+      for (let i = 0; i < 60 && list.devices[0]?.model !== 'seed'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
+      }
       expect(list.devices[0]).toMatchObject({
         name: 'cli-device',
         status: 'online',
