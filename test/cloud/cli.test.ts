@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_INTERVAL_MS } from '../../src/protocol/index.ts';
+import { waitUntil } from '../e2e/harness.ts';
 import { SimDevice } from './sim-device.ts';
 
 const run = promisify(execFile);
@@ -86,11 +87,12 @@ describe('operator CLI against `verge cloud`', () => {
       expect(JSON.parse(dep.stdout)).toMatchObject({ state: 'succeeded', model: 'seed', version: '1.0.0' });
       // the deployment succeeds on the device's ack; what it serves reaches `devices` with its next
       // status message, which may come a moment later on a loaded machine
-      let list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
-      for (let i = 0; i < 60 && list.devices[0]?.model !== 'seed'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        list = JSON.parse((await verge(['devices', '--json'], env)).stdout);
-      }
+      let list = { devices: [] as Record<string, unknown>[] };
+      await waitUntil(
+        async () => (list = JSON.parse((await verge(['devices', '--json'], env)).stdout)).devices[0]?.model === 'seed',
+        30_000,
+        'the device to report the deployed model',
+      ).catch(() => undefined); // the assertion below says what it reports instead
       expect(list.devices[0]).toMatchObject({
         name: 'cli-device',
         status: 'online',
