@@ -6,7 +6,9 @@
  * Both builds of the app are measured: `cpu` (onnxruntime-web/wasm, what verge ships by default)
  * and `webgpu` (the JSEP build, here on its WebAssembly provider: headless chromium has no GPU);
  * the `cpu` build also with the training loop in a dedicated worker instead of the page's main
- * thread (`cpu-worker`, bench.html?worker=1).
+ * thread (`cpu-worker`, bench.html?worker=1). A browser side uses N cores (`--threads N`) as the
+ * training page does: N data-parallel replicas of one WebAssembly thread each (src/web/app/replicas.ts);
+ * `cpu-intra-op` is the cpu build with one session on N onnxruntime-web threads instead.
  * The pages are served cross-origin isolated, so WASM threads are available. TensorFlow.js 4.x
  * trains the same model on the same samples and batch in the same browser (bench/browser-tfjs,
  * backends cpu and webgl; its wasm backend cannot train a CNN), fewer steps as it is far slower.
@@ -15,9 +17,9 @@
  * process's own (process.cpuUsage), and for a browser side every process of the chromium this
  * bench launched (from /proc) — the work a step costs, which other work on a loaded machine
  * disturbs far less than the wall clock (threads that spin while they wait show up here).
- * `--threads default` runs each side at its runtime's own choice (onnxruntime-web: ceil(cores/2)
- * up to 4 when cross-origin isolated, what verge's training page uses; onnxruntime-node: one per
- * physical core).
+ * `--threads default` runs each side at its own choice (the web: what verge's training page uses,
+ * min(4, cores) replicas; cpu-intra-op: onnxruntime-web's ceil(cores/2) threads up to 4 when
+ * cross-origin isolated; onnxruntime-node: one per physical core).
  *
  *   npm run bench -- browser [--threads 1,2,default] [--rounds 2] [--steps 20] [--runs 100]
  *                            [--tfjs-backends cpu,webgl] [--tfjs-steps 3] [--name browser]
@@ -172,10 +174,22 @@ async function inNode(threads: Threads): Promise<Measured> {
   return { ...r, cpu_ms_per_step: cpu.perStep(opts.steps) };
 }
 
+/**
+ * How a browser side uses N cores: 'replicas', N data-parallel replicas of one WebAssembly thread
+ * each (the page's session and N − 1 workers; 'default': the training page's choice), or
+ * 'intra-op', one session with N onnxruntime-web threads ('default': onnxruntime-web's count).
+ */
+type WebParallelism = 'replicas' | 'intra-op';
+function parallelismQuery(threads: Threads, how: WebParallelism): string {
+  if (how === 'intra-op') return threads === 'default' ? '&replicas=1' : `&replicas=1&threads=${threads}`;
+  return threads === 'default' ? '' : `&replicas=${threads}&threads=1`;
+}
+
 async function inBrowser(
   flavor: OrtFlavor,
   threads: Threads,
   worker: boolean,
+  how: WebParallelism,
   o: Pick<typeof opts, 'steps' | 'warmupSteps' | 'inferenceRuns'> = opts,
 ): Promise<Measured & { crossOriginIsolated: boolean }> {
   const url = urls[flavor];
@@ -185,7 +199,7 @@ async function inBrowser(
     await page.exposeFunction('vergeBenchMark', cpu.mark);
     const q =
       `batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
-      (threads === 'default' ? '' : `&threads=${threads}`) +
+      parallelismQuery(threads, how) +
       (worker ? '&worker=1' : '');
     await page.goto(`${url}/bench.html?${q}`);
     await page.waitForFunction("window.vergeBench && window.vergeBench.state !== 'running'", undefined, {
@@ -204,17 +218,17 @@ async function inBrowser(
   }
 }
 
-type Side = 'node' | OrtFlavor | 'cpu-worker';
+type Side = 'node' | OrtFlavor | 'cpu-worker' | 'cpu-intra-op';
 type Row = { side: Side; threads: Threads; r: Measured };
 const rows: Row[] = [];
 const tfjsRuns: { backend: string; r: TfjsResult | { error: string } }[] = [];
-const sides: Side[] = ['node', ...flavors, 'cpu-worker'];
+const sides: Side[] = ['node', ...flavors, 'cpu-worker', 'cpu-intra-op'];
 let isolated = true;
 try {
   // one untimed page per build first: chromium compiles onnxruntime's 14 MB of WebAssembly on the
   // first page (~3 s of background TurboFan CPU here, ~1 s on later pages, which reuse the cached
   // code), which would otherwise land in whichever side runs first
-  for (const f of flavors) await inBrowser(f, 1, false, { steps: 1, warmupSteps: 1, inferenceRuns: 1 });
+  for (const f of flavors) await inBrowser(f, 1, false, 'replicas', { steps: 1, warmupSteps: 1, inferenceRuns: 1 });
   for (let round = 0; round < rounds; round++) {
     for (const threads of threadCounts) {
       const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
@@ -222,7 +236,9 @@ try {
         console.error(`round ${round + 1}/${rounds}: ${side}, ${threads} thread(s)`);
         if (side === 'node') rows.push({ side, threads, r: await inNode(threads) });
         else {
-          const r = await inBrowser(side === 'cpu-worker' ? 'cpu' : side, threads, side === 'cpu-worker');
+          const flavor = side === 'cpu-worker' || side === 'cpu-intra-op' ? 'cpu' : side;
+          const how = side === 'cpu-intra-op' ? 'intra-op' : 'replicas';
+          const r = await inBrowser(flavor, threads, side === 'cpu-worker', how);
           isolated &&= r.crossOriginIsolated;
           rows.push({ side, threads, r });
         }
@@ -248,17 +264,21 @@ const results = threadCounts.map((threads) => {
     infer_b1_p99_ms: round(pick(side, 'infer_b1_p99_ms'), 3),
     train_step_ms_min: round(pick(side, 'train_step_ms_min'), 1),
     cpu_ms_per_step: round(pick(side, 'cpu_ms_per_step'), 1),
+    replicas: pick(side, 'replicas'),
   });
   const web = figures('cpu');
   const webJsep = figures('webgpu');
   const webWorker = figures('cpu-worker');
+  const webIntraOp = figures('cpu-intra-op');
   const node = figures('node');
   return {
     threads,
     web,
     web_jsep_build: webJsep,
     web_in_worker: webWorker,
+    web_intra_op_threads: webIntraOp,
     node,
+    web_intra_op_over_node_train: round(webIntraOp.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_over_node_train: round(web.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_worker_over_node_train: round(webWorker.train_samples_per_sec / node.train_samples_per_sec, 3),
     web_jsep_over_node_train: round(webJsep.train_samples_per_sec / node.train_samples_per_sec, 3),
@@ -273,14 +293,17 @@ printTable(
     'web (cpu build) train/s',
     'web (jsep build) train/s',
     'web (worker) train/s',
+    'web intra-op threads',
     'node train/s',
     'web/node',
     'worker/node',
     'jsep/node',
+    'intra-op/node',
     'web b1 p50 ms',
     'node b1 p50 ms',
     'CPU ms/step web',
     'worker',
+    'intra-op',
     'node',
   ],
   results.map((r) => [
@@ -288,14 +311,17 @@ printTable(
     r.web.train_samples_per_sec,
     r.web_jsep_build.train_samples_per_sec,
     r.web_in_worker.train_samples_per_sec,
+    r.web_intra_op_threads.train_samples_per_sec,
     r.node.train_samples_per_sec,
     r.web_over_node_train,
     r.web_worker_over_node_train,
     r.web_jsep_over_node_train,
+    r.web_intra_op_over_node_train,
     r.web.infer_b1_p50_ms,
     r.node.infer_b1_p50_ms,
     r.web.cpu_ms_per_step,
     r.web_in_worker.cpu_ms_per_step,
+    r.web_intra_op_threads.cpu_ms_per_step,
     r.node.cpu_ms_per_step,
   ]),
 );
@@ -336,8 +362,10 @@ const file = writeResult(args.name, {
     }
   ).version,
   cross_origin_isolated: isolated,
+  threads:
+    "N cores: node, N intra-op threads; web (cpu, jsep, worker), N data-parallel replicas of one WebAssembly thread each (the page's session and N - 1 workers: src/web/app/replicas.ts); web intra-op, one session with N onnxruntime-web threads (before data parallelism)",
   threads_default:
-    "'default': the runtime's own thread count (onnxruntime-web: min(4, ceil(cores / 2)) when cross-origin isolated, what the training page uses; onnxruntime-node: one per physical core)",
+    "'default': each side's own choice (web: what the training page uses, min(4, cores) replicas of one thread; web intra-op: onnxruntime-web's min(4, ceil(cores / 2)) threads when cross-origin isolated; onnxruntime-node: one thread per physical core)",
   cpu_ms_per_step:
     'CPU time per timed training step: node, the Node process (process.cpuUsage); web, every process of the chromium the bench launched (/proc, so the browser and GPU processes too); robust to other load, includes threads spinning while they wait',
   target: 'verge in the browser ≥ 30% of verge on onnxruntime-node (training samples/s)',
@@ -345,9 +373,16 @@ const file = writeResult(args.name, {
     cpu: 'onnxruntime-web/wasm (ort-wasm-simd-threaded.wasm): what `npm run build:web` ships',
     webgpu: 'onnxruntime-web with JSEP (ort-wasm-simd-threaded.jsep.wasm, Asyncify), run on its WASM provider',
     'cpu-worker': 'the cpu build with the training loop in a dedicated worker (bench.html?worker=1)',
+    'cpu-intra-op': "the cpu build, one session with onnxruntime-web's intra-op threads (replicas=1)",
   },
   results,
-  runs: rows.map((x) => ({ side: x.side, threads: x.threads, ...x.r })),
+  // threads: the row's setting; wasm_threads: the WebAssembly threads per session the page reported
+  runs: rows.map((x) => ({
+    ...x.r,
+    side: x.side,
+    threads: x.threads,
+    wasm_threads: (x.r as { threads?: number }).threads,
+  })),
   tfjs: {
     version: (
       JSON.parse(

@@ -27,6 +27,7 @@ export {
   type EarlyStoppingOptions,
   type Monitor,
 } from './fit.ts';
+export { shardRanges, dataParallelProblem, type GradientReplicas, type GraphRunner } from './data-parallel.ts';
 export { evaluate, EVAL_BATCH_SIZE, type EvaluateOptions, type EvaluationResult } from './evaluate.ts';
 export { encodeLabels, sampleShapeFor, sampleTensor, type SampleShape } from './feeds.ts';
 export { countTop1, top1Accuracy } from './metrics.ts';
@@ -51,6 +52,7 @@ export {
   type TrainingGraph,
   type TrainingGraphOptions,
   type StateTensor,
+  type UpdateGraph,
 } from './training-graph.ts';
 export {
   differentiate,

@@ -18,6 +18,8 @@
  * s.resetOptimizer(). Extra objective terms at creation: TrainingSession.create(model, {…,
  * lossTerms: [proximalTerm(0.01)] }) (FedProx; anchors `<param>.anchor` set with setTensors).
  * Gradient formulations are an option too: { formulations: { convWeight: 'patches-gemm' } }.
+ * Data parallelism: { replicas } (GradientReplicas: runners of the gradient graph in other threads,
+ * e.g. web workers) cuts every batch between them; same step as one session on the whole batch.
  *
  * Transfer learning: const { model: m } = replaceHead(model, 5); const { frozen } = resolveFrozen(m, 'backbone');
  * TrainingSession.create(m, { …, frozen, trainBatchNorm: false })   // fresh head, fixed backbone and BN stats

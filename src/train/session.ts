@@ -4,8 +4,25 @@
  * optimizer state as tensors between steps: a step is one Session.run and a swap of references.
  */
 import { VergeError } from '../errors.ts';
-import { cloneModel, makeModel, makeTensor, type DType, type Dim, type Model, type Tensor } from '../onnx/browser.ts';
+import {
+  cloneModel,
+  encodeModel,
+  makeModel,
+  makeTensor,
+  type DType,
+  type Dim,
+  type Model,
+  type Tensor,
+} from '../onnx/browser.ts';
 import { Session, nchwcBlockSize, type TensorValue } from '../runtime/index.ts';
+import {
+  combineShards,
+  dataParallelProblem,
+  shardRanges,
+  sliceRows,
+  type GradientReplicas,
+  type GraphRunner,
+} from './data-parallel.ts';
 import type { LossKind } from './loss.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { convsToNchwc } from './lower/nchwc.ts';
@@ -36,6 +53,15 @@ export interface TrainingSessionOptions {
    * eval-mode BN, what Keras does for a frozen layer; steadier on small fine-tuning sets).
    */
   trainBatchNorm?: boolean;
+  /**
+   * Data parallelism: every step's batch is cut by rows between this session and the runners
+   * `replicas` starts (e.g. one web worker each: src/web/app/replicas.ts), which compute their
+   * shards' gradients at the same time; the gradients are combined into the whole batch's and the
+   * optimizer update runs once, here. A step computes what one session computes on the whole
+   * batch (up to float rounding). Refused (E_UNSUPPORTED) for models whose step depends on the
+   * whole batch (BatchNormalization in training mode) or draws random masks (Dropout).
+   */
+  replicas?: GradientReplicas;
 }
 
 export interface StepResult {
@@ -84,6 +110,8 @@ export class TrainingSession {
     readonly graph: TrainingGraph,
     private readonly train: Session,
     private readonly opts: TrainingSessionOptions,
+    /** Data parallelism: the optimizer update's session and the replicas' runners. */
+    private readonly parallel?: { update: Session; runners: GraphRunner[] },
   ) {
     const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
     for (const s of graph.state) {
@@ -108,12 +136,24 @@ export class TrainingSession {
       convLayout: block > 1 ? ('nchwc' as const) : ('nchw' as const),
       nchwcBlock: block === 8 || block === 16 ? block : 0,
     } as const;
-    const graph = await buildTrainingGraph(model, { ...opts, formulations });
+    const graph = await buildTrainingGraph(model, { ...opts, formulations, separateUpdate: !!opts.replicas });
     if (graph.parameters.length === 0)
       throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
     convsToNchwc(graph.model, block);
+    if (opts.replicas) {
+      const problem = dataParallelProblem(graph);
+      if (problem) throw new VergeError('E_UNSUPPORTED', `data-parallel training cannot split this model: ${problem}`);
+    }
     const train = await Session.create(graph.model, { threads: opts.threads });
-    return new TrainingSession(model, graph, train, opts);
+    if (!opts.replicas) return new TrainingSession(model, graph, train, opts);
+    const update = await Session.create(graph.update!.model, { threads: opts.threads });
+    const runners = await opts.replicas.start(encodeModel(graph.model));
+    return new TrainingSession(model, graph, train, opts, { update, runners });
+  }
+
+  /** Sessions computing each step's gradients: 1, or 1 + the replicas' runners (data parallelism). */
+  get replicaCount(): number {
+    return 1 + (this.parallel?.runners.length ?? 0);
   }
 
   /** Trained parameter names (initializers of the source model). */
@@ -173,16 +213,57 @@ export class TrainingSession {
       feeds[name] = v;
     }
     feeds[this.graph.labels] = this.labelFeed(labels, batch);
-    feeds[this.graph.lr] = { dtype: 'float32', dims: [], data: Float32Array.of(lr) };
-    feeds[this.graph.step] = { dtype: 'float32', dims: [], data: Float32Array.of(this.steps + 1) };
-    for (const [k, v] of this.state) feeds[k] = v;
-    const out = await this.train.run(feeds);
+    const lrFeed: TensorValue = { dtype: 'float32', dims: [], data: Float32Array.of(lr) };
+    const stepFeed: TensorValue = { dtype: 'float32', dims: [], data: Float32Array.of(this.steps + 1) };
+    let out: Record<string, TensorValue>;
+    if (this.parallel) out = await this.parallelStep(feeds, batch, lrFeed, stepFeed);
+    else {
+      feeds[this.graph.lr] = lrFeed;
+      feeds[this.graph.step] = stepFeed;
+      for (const [k, v] of this.state) feeds[k] = v;
+      out = await this.train.run(feeds);
+    }
     for (const s of this.graph.state) if (s.output) this.state.set(s.input, out[s.output]!);
     this.steps++;
     const r = this.result(out, this.graph.loss, this.graph.correct, batch);
     const terms = Object.entries(this.graph.terms);
     if (terms.length) r.terms = Object.fromEntries(terms.map(([k, v]) => [k, Number(out[v]!.data[0])]));
     return r;
+  }
+
+  /**
+   * One data-parallel step: shard k of the batch's rows goes to runner k (the replicas first, so
+   * they run while this thread computes shard 0), the shards' gradients are combined, and the
+   * update session applies them. Returns the outputs of both models by name.
+   */
+  private async parallelStep(
+    data: Record<string, TensorValue>,
+    batch: number,
+    lr: TensorValue,
+    step: TensorValue,
+  ): Promise<Record<string, TensorValue>> {
+    const { update, runners } = this.parallel!;
+    const state: Record<string, TensorValue> = {};
+    for (const s of this.graph.state) if (s.kind !== 'optimizer') state[s.input] = this.state.get(s.input)!;
+    const shards = shardRanges(batch, 1 + runners.length);
+    const shardFeeds = ([start, end]: [number, number]) => {
+      const f: Record<string, TensorValue> = { ...state };
+      for (const k in data) f[k] = sliceRows(data[k]!, batch, start, end);
+      return f;
+    };
+    const remote = shards.slice(1).map((r, k) => runners[k]!.run(shardFeeds(r)));
+    const own = await this.train.run(shardFeeds(shards[0]!));
+    const outs = [own, ...(await Promise.all(remote))];
+    const combined = combineShards(
+      outs,
+      shards.map(([a, b]) => b - a),
+      this.graph,
+    );
+    const feeds: Record<string, TensorValue> = { [this.graph.lr]: lr, [this.graph.step]: step };
+    for (const s of this.graph.state)
+      if (s.kind === 'param' || s.kind === 'optimizer') feeds[s.input] = this.state.get(s.input)!;
+    for (const g of this.graph.update!.grads.values()) feeds[g] = combined[g]!;
+    return { ...combined, ...(await update.run(feeds)) };
   }
 
   private result(
@@ -346,6 +427,10 @@ export class TrainingSession {
 
   async release(): Promise<void> {
     await this.train.release();
+    if (this.parallel) {
+      await this.parallel.update.release();
+      for (const r of this.parallel.runners) await r.release();
+    }
     await this.evalSession?.release();
     await this.predictSession?.release();
   }

@@ -56,6 +56,20 @@ export interface TrainingGraphOptions {
    * default) or as at inference (running statistics, fixed). See grad/rule.ts TrainingModes.
    */
   trainBatchNorm?: boolean;
+  /**
+   * Emit the optimizer update as a second model (`TrainingGraph.update`) that takes the gradients
+   * this graph outputs, instead of in this graph: data-parallel training (session.ts) runs this
+   * graph on shards of a batch and the update once, on the combined gradients.
+   */
+  separateUpdate?: boolean;
+}
+
+/** The optimizer update as its own model (TrainingGraphOptions.separateUpdate). */
+export interface UpdateGraph {
+  /** Inputs: parameters, `grads`, optimizer slots, lr, step; outputs: the next parameters and slots. */
+  model: Model;
+  /** Parameter → the training graph's output holding its gradient (the update model's input of that name). */
+  grads: Map<string, string>;
 }
 
 export interface TrainingGraph {
@@ -77,6 +91,11 @@ export interface TrainingGraph {
   parameters: string[];
   /** Float initializers left constant (frozen, or no gradient reaches them). */
   constants: string[];
+  /**
+   * With `separateUpdate`: the optimizer update (the parameters' and slots' next values are its
+   * outputs; `lr` and `step` its inputs, not this model's).
+   */
+  update?: UpdateGraph;
 }
 
 function isFrozen(frozen: TrainingGraphOptions['frozen'], name: string): boolean {
@@ -192,17 +211,37 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const parameters = candidates.filter((p) => grads.get(p));
   const lr = g.uniqueName('learning_rate');
   const step = g.uniqueName('step');
-  g.graph.inputs.push(tensorValueInfo(lr, 'float32', []), tensorValueInfo(step, 'float32', []));
   const byName = new Map(m.graph.initializers.map((t) => [t.name, t]));
-  const opt = appendOptimizer(
-    g,
-    parameters.map((p) => ({ name: p, grad: grads.get(p)!, dtype: byName.get(p)!.dtype, dims: byName.get(p)!.dims })),
-    opts.optimizer,
-    lr,
-    step,
-    opts.clipNorm,
-  );
-  const state = stateTensors(g, parameters, lowered.stateUpdates, opt, byName);
+  const paramGrads = parameters.map((p) => ({
+    name: p,
+    grad: grads.get(p)!,
+    dtype: byName.get(p)!.dtype,
+    dims: byName.get(p)!.dims,
+  }));
+  // the optimizer goes into this graph, or (separateUpdate) into its own over gradient outputs
+  let update: UpdateGraph | undefined;
+  let og = g;
+  if (opts.separateUpdate) {
+    const exposed = new Map<string, string>();
+    for (const p of paramGrads) {
+      p.grad = g.op('Identity', [p.grad], {}, { output: g.uniqueName(`${p.name}.grad`) });
+      g.graph.outputs.push(tensorValueInfo(p.grad, p.dtype, p.dims));
+      exposed.set(p.name, p.grad);
+    }
+    og = new GraphBuilder();
+    // names distinct from this graph's: a step reads the outputs of both models by name
+    for (const n of [...namesOf(m), lr, step]) og.uniqueName(n);
+    for (const p of paramGrads)
+      og.graph.inputs.push(tensorValueInfo(p.name, p.dtype, p.dims), tensorValueInfo(p.grad, p.dtype, p.dims));
+    og.graph.name = `${m.graph.name || 'model'}_update`;
+    update = {
+      model: { irVersion: m.irVersion, opsetImports: [...m.opsetImports], producerName: 'verge', graph: og.graph },
+      grads: exposed,
+    };
+  }
+  og.graph.inputs.push(tensorValueInfo(lr, 'float32', []), tensorValueInfo(step, 'float32', []));
+  const opt = appendOptimizer(og, paramGrads, opts.optimizer, lr, step, opts.clipNorm);
+  const state = stateTensors(og, g, parameters, lowered.stateUpdates, opt, byName);
   state.push(...terms.inputs);
   moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
   g.graph.outputs.push(tensorValueInfo(loss.loss, shapeOf(shapes, out).dtype, []));
@@ -212,7 +251,11 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     termOutputs[name] = v;
     g.graph.outputs.push(tensorValueInfo(v, shapeOf(shapes, v).dtype, []));
   }
-  for (const s of state) if (s.output) g.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
+  for (const s of state)
+    if (s.output) {
+      const into = update && s.kind !== 'buffer' ? og : g;
+      into.graph.outputs.push(tensorValueInfo(s.output, s.dtype, s.dims));
+    }
   const constants = model.graph.initializers
     .filter((t) => isFloat(t.dtype) && !parameters.includes(t.name) && !lowered.stateUpdates.has(t.name))
     .map((t) => t.name);
@@ -230,11 +273,27 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     state,
     parameters,
     constants,
+    ...(update ? { update } : {}),
   };
 }
 
-/** Parameters, running statistics and optimizer slots: read by the step and rewritten by it. */
+/** Every value and node name of a model's graph. */
+function namesOf(m: Model): string[] {
+  const g = m.graph;
+  return [
+    ...g.inputs.map((v) => v.name),
+    ...g.outputs.map((v) => v.name),
+    ...g.initializers.map((t) => t.name),
+    ...g.nodes.flatMap((n) => [n.name ?? '', ...n.outputs]),
+  ].filter(Boolean);
+}
+
+/**
+ * Parameters, running statistics and optimizer slots: read by the step and rewritten by it. The
+ * parameters' next values are emitted where the optimizer is (`og`), the statistics' in `g`.
+ */
 function stateTensors(
+  og: GraphBuilder,
   g: GraphBuilder,
   parameters: string[],
   stateUpdates: Map<string, string>,
@@ -242,12 +301,13 @@ function stateTensors(
   byName: Map<string, Tensor>,
 ): StateTensor[] {
   const state: StateTensor[] = [];
-  const emit = (value: string, name: string) => g.op('Identity', [value], {}, { output: g.uniqueName(name) });
+  const emit = (b: GraphBuilder, value: string, name: string) =>
+    b.op('Identity', [value], {}, { output: b.uniqueName(name) });
   for (const p of parameters) {
     const t = byName.get(p)!;
     state.push({
       input: p,
-      output: emit(opt.updated.get(p)!, `${p}.next`),
+      output: emit(og, opt.updated.get(p)!, `${p}.next`),
       dtype: t.dtype,
       dims: t.dims,
       kind: 'param',
@@ -255,7 +315,7 @@ function stateTensors(
   }
   for (const [b, next] of stateUpdates) {
     const t = byName.get(b)!;
-    state.push({ input: b, output: emit(next, `${b}.next`), dtype: t.dtype, dims: t.dims, kind: 'buffer' });
+    state.push({ input: b, output: emit(g, next, `${b}.next`), dtype: t.dtype, dims: t.dims, kind: 'buffer' });
   }
   for (const s of opt.slots)
     state.push({

@@ -17,7 +17,7 @@ import { VergeError } from '../errors.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 /** The pages (one bundle each) under src/web/app/. */
-export const WEB_ENTRIES = ['dashboard', 'train', 'bench', 'bench-worker'] as const;
+export const WEB_ENTRIES = ['dashboard', 'train', 'bench', 'bench-worker', 'replica-worker'] as const;
 /**
  * onnxruntime-web builds the app can ship: `cpu` is the WebAssembly provider alone
  * (`onnxruntime-web/wasm`, runtime/backends/web-cpu.ts; it loads ort-wasm-simd-threaded.mjs/.wasm),

@@ -7,7 +7,7 @@
 import type { Split } from '../data/browser.ts';
 import { buildArchitecture } from '../nn/index.ts';
 import { float32, Session, runtimeBackendName } from '../runtime/index.ts';
-import { encodeLabels, TrainingSession } from '../train/browser.ts';
+import { encodeLabels, TrainingSession, type GradientReplicas } from '../train/browser.ts';
 
 export interface SpeedOptions {
   batch: number;
@@ -18,6 +18,8 @@ export interface SpeedOptions {
   inferenceRuns: number;
   /** Intra-op threads on Node; on the web the page configures WASM threads before this runs. */
   threads?: number;
+  /** Data-parallel replicas besides this thread's session (the page's workers: app/replicas.ts). */
+  replicas?: GradientReplicas;
   /**
    * Called (and awaited) right before the first and right after the last timed training step,
    * outside the timing: bench/browser reads the CPU time the processes used in between.
@@ -27,6 +29,8 @@ export interface SpeedOptions {
 
 export interface SpeedResult {
   backend: string;
+  /** Sessions computing each step's gradients (1 without data parallelism). */
+  replicas: number;
   train_samples_per_sec: number;
   train_step_ms_p50: number;
   /** The fastest timed step: the one least disturbed by other work on a loaded machine. */
@@ -49,6 +53,7 @@ export async function measureSpeed(train: Split, opts: SpeedOptions): Promise<Sp
     loss: 'cross-entropy',
     optimizer: { kind: 'adam', lr: 1e-3 },
     ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
   });
   const per = 28 * 28;
   const batches = Math.floor(train.count / opts.batch);
@@ -75,6 +80,7 @@ export async function measureSpeed(train: Split, opts: SpeedOptions): Promise<Sp
   const trainSec = (now() - t0) / 1000;
   await opts.onTimed?.('end');
 
+  const replicas = session.replicaCount;
   const infer = await Session.create(session.exportModel(), opts.threads ? { threads: opts.threads } : {});
   const one = { input: float32([1, 1, 28, 28], train.x.slice(0, per)) };
   for (let i = 0; i < 10; i++) await infer.run(one);
@@ -88,6 +94,7 @@ export async function measureSpeed(train: Split, opts: SpeedOptions): Promise<Sp
   await session.release();
   return {
     backend: runtimeBackendName,
+    replicas,
     train_samples_per_sec: (opts.steps * opts.batch) / trainSec,
     train_step_ms_p50: quantile(stepMs, 0.5),
     train_step_ms_min: Math.min(...stepMs),

@@ -6,6 +6,8 @@ export interface TrainingOutcome {
   backend: string;
   /** WebAssembly threads: ?threads=, or onnxruntime-web's choice once training started (null before). */
   threads: number | null;
+  /** Data-parallel replicas computing each batch's gradients (the page's session and its workers). */
+  replicas: number;
   crossOriginIsolated: boolean;
   history: EpochRecord[];
   samplesPerSec?: number;

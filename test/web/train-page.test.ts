@@ -57,11 +57,16 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     expect(outcome.state).toBe('done');
     expect(outcome.backend).toBe('onnxruntime-web');
     expect(outcome.crossOriginIsolated).toBe(true);
-    // no ?threads=: the page reports the thread count onnxruntime-web chose (⌈cores / 2⌉, at most 4)
+    // no ?replicas= nor ?threads=: one data-parallel replica per core (at most 4), each on one
+    // WebAssembly thread; on one core, one session on onnxruntime-web's own thread count
     const cores = (await page.evaluate('navigator.hardwareConcurrency')) as number;
-    const chosen = Math.min(4, Math.ceil(cores / 2));
-    expect(outcome.threads).toBe(chosen);
-    expect(await page.locator('#runtime-info').textContent()).toContain(`WebAssembly, ${chosen} thread`);
+    const replicas = Math.min(4, cores);
+    expect(outcome.replicas).toBe(replicas);
+    const threads = replicas > 1 ? 1 : Math.min(4, Math.ceil(cores / 2));
+    expect(outcome.threads).toBe(threads);
+    expect(await page.locator('#runtime-info').textContent()).toContain(
+      replicas > 1 ? `${replicas} data-parallel replicas (workers) of 1 thread` : `WebAssembly, ${threads} thread`,
+    );
     expect(outcome.history).toHaveLength(2);
     // learning happened: the second epoch's loss is below the first's, and the held-out accuracy
     // is far above chance (10%) — 2 epochs on 1,024 samples reach ~70% with onnxruntime-node
@@ -78,4 +83,41 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
     await page.close();
   }, 400_000);
+
+  it('trains the same with 2 data-parallel replicas (a worker) as with 1', async () => {
+    const run = async (replicas: number) => {
+      const page = await browser.context.newPage();
+      const errors = collectPageErrors(page);
+      await page.goto(`${url}/train.html?auto=1&samples=256&epochs=2&batch=64&replicas=${replicas}&threads=1`);
+      await page.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, {
+        timeout: 300_000,
+        polling: 500,
+      });
+      const outcome = (await page.evaluate('window.vergeTraining')) as TrainingOutcome;
+      expect(outcome.error, errors.join('\n')).toBeUndefined();
+      expect(outcome.replicas).toBe(replicas);
+      expect(errors, errors.join('\n')).toEqual([]);
+      await page.close();
+      return outcome;
+    };
+    const one = await run(1);
+    const two = await run(2);
+    // 8 Adam steps: the same losses (each batch cut 32/32 between the page and the worker, the
+    // gradients combined) up to float rounding; a wrong combination is off by far more
+    for (let e = 0; e < 2; e++) {
+      expect(two.history[e]!.loss).toBeCloseTo(one.history[e]!.loss, 4);
+      expect(two.history[e]!.accuracy).toBeCloseTo(one.history[e]!.accuracy!, 4);
+    }
+    expect(two.test!.loss).toBeCloseTo(one.test!.loss, 3);
+  }, 400_000);
+
+  it('refuses a bad ?replicas= with one line', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${url}/train.html?auto=1&replicas=0`);
+    await page.waitForFunction("document.body.dataset.state === 'error'", undefined, { timeout: 60_000 });
+    expect(await page.locator('#status').textContent()).toMatch(
+      /^Cannot train: replicas must be an integer from 1 to 64/,
+    );
+    await page.close();
+  }, 120_000);
 });

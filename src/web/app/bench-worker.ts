@@ -7,12 +7,15 @@
 import { configureRuntime, webRuntimeThreads } from '../../runtime/index.ts';
 import { measureSpeed, type SpeedOptions } from '../speed.ts';
 import { fetchFashionMnist } from './fashion.ts';
+import { workerReplicas } from './replicas.ts';
 
 interface Job {
   wasmAssets: string;
   data: string;
   /** Absent: onnxruntime-web's default. */
   threads?: number;
+  /** Data-parallel replicas, this worker's session included (the others: workers it starts). */
+  replicas: number;
   speed: SpeedOptions;
   marks: boolean;
 }
@@ -34,7 +37,13 @@ scope.onmessage = (e) => {
   const j = e.data;
   configureRuntime({ wasmAssets: j.wasmAssets, ...(j.threads ? { threads: j.threads } : {}) });
   fetchFashionMnist(j.data, { test: 1 })
-    .then((d) => measureSpeed(d.train, { ...j.speed, ...(j.marks ? { onTimed: mark } : {}) }))
+    .then((d) =>
+      measureSpeed(d.train, {
+        ...j.speed,
+        ...(j.marks ? { onTimed: mark } : {}),
+        ...(j.replicas > 1 ? { replicas: workerReplicas(j.replicas - 1, j.wasmAssets) } : {}),
+      }),
+    )
     .then(
       (result) =>
         scope.postMessage({

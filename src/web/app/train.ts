@@ -1,8 +1,10 @@
 /**
  * The in-browser training page: the seed CNN built by nn/, trained on Fashion-MNIST by train/'s
  * fit() on onnxruntime-web, then used to classify test images, drawings and uploads — all in the
- * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`
- * taken from the query); `window.vergeTraining` and `body[data-state]` expose the outcome.
+ * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`,
+ * `replicas` taken from the query); `window.vergeTraining` and `body[data-state]` expose the
+ * outcome. Training is data-parallel: the page's session and replicas − 1 workers each compute the
+ * gradients of a share of every batch (replicas.ts; default one replica per core, at most 4).
  * The last card enrolls the tab as a federated-learning device (fl-device.ts); `?fl_token=T`
  * (with `fl_name`, `fl_samples`) joins on load, `window.vergeFl` exposes its rounds.
  */
@@ -17,6 +19,7 @@ import { DeviceStore } from './device-store.ts';
 import { BrowserFlDevice, type FlDeviceState } from './fl-device.ts';
 import { fetchFashionMnist } from './fashion.ts';
 import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
+import { trainingParallelism, workerReplicas } from './replicas.ts';
 
 /** Test images shown (and classified) after training. */
 const GALLERY_SIZE = 12;
@@ -42,15 +45,26 @@ declare global {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const query = new URLSearchParams(location.search);
 const threadsParam = query.get('threads');
-configureRuntime({
-  wasmAssets: new URL('ort/', location.href).href,
-  ...(threadsParam ? { threads: Number(threadsParam) } : {}),
-});
+const replicasParam = query.get('replicas');
+const wasmAssets = new URL('ort/', location.href).href;
+let parallel: ReturnType<typeof trainingParallelism>;
+let badQuery: string | undefined;
+try {
+  parallel = trainingParallelism({
+    ...(threadsParam ? { threads: Number(threadsParam) } : {}),
+    ...(replicasParam ? { replicas: Number(replicasParam) } : {}),
+  });
+} catch (e) {
+  badQuery = (e as Error).message;
+  parallel = trainingParallelism({ replicas: 1 });
+}
+configureRuntime({ wasmAssets, ...(parallel.threads ? { threads: parallel.threads } : {}) });
 
 const outcome: TrainingOutcome = {
   state: 'idle',
   backend: runtimeBackendName,
-  threads: threadsParam ? Number(threadsParam) : null,
+  threads: parallel.threads ?? null,
+  replicas: parallel.replicas,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
   history: [],
 };
@@ -87,8 +101,13 @@ async function train(): Promise<void> {
   const model = buildArchitecture('cnn', { inputShape: data.shape, classes: data.classes, seed: 0 });
   setState('training', 'Building the training graph…');
   await session?.release();
-  session = await TrainingSession.create(model, { loss: 'cross-entropy', optimizer: { kind: 'adam', lr } });
+  session = await TrainingSession.create(model, {
+    loss: 'cross-entropy',
+    optimizer: { kind: 'adam', lr },
+    ...(parallel.replicas > 1 ? { replicas: workerReplicas(parallel.replicas - 1, wasmAssets) } : {}),
+  });
   outcome.threads = webRuntimeThreads() ?? outcome.threads;
+  outcome.replicas = session.replicaCount;
   showRuntimeInfo();
   const chart = new LineChart($('chart'), 'step', ['loss', 'accuracy']);
   outcome.history = [];
@@ -199,16 +218,25 @@ $('train-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   train().catch(fail);
 });
-/** The runtime line: the thread count once known (?threads=, or onnxruntime-web's choice at the first session). */
+/**
+ * The runtime line: data-parallel replicas and the thread count once known (?threads=, or
+ * onnxruntime-web's choice at the first session).
+ */
 function showRuntimeInfo(): void {
   const n = outcome.threads;
+  const r = outcome.replicas;
+  const replicas = r > 1 ? `${r} data-parallel replicas (workers) of ` : '';
   const threads = n === null ? 'threads: onnxruntime-web chooses' : `${n} thread${n === 1 ? '' : 's'}`;
   $('runtime-info').textContent = outcome.crossOriginIsolated
-    ? `${runtimeBackendName} · WebAssembly, ${threads} (cross-origin isolated)`
-    : `${runtimeBackendName} · WebAssembly, one thread (page not cross-origin isolated)`;
+    ? `${runtimeBackendName} · WebAssembly, ${replicas}${threads} (cross-origin isolated)`
+    : `${runtimeBackendName} · WebAssembly, ${replicas}one thread (page not cross-origin isolated)`;
 }
 showRuntimeInfo();
-if (query.get('auto') === '1') train().catch(fail);
+if (badQuery) {
+  ($('train-button') as HTMLButtonElement).disabled = true;
+  outcome.error = badQuery;
+  setState('error', `Cannot train: ${badQuery}`);
+} else if (query.get('auto') === '1') train().catch(fail);
 
 // ---- the tab as a federated-learning device -------------------------------------------------
 window.vergeFl = { state: 'idle', outcomes: [] };
