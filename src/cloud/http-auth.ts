@@ -70,6 +70,16 @@ async function identify(req: FastifyRequest, creds: Credentials): Promise<Princi
   throw new HttpError(401, 'E_AUTH', `unsupported authorization scheme '${scheme}'`);
 }
 
+/**
+ * The device a request authenticated as, for routes with `auth: 'device'` (the hook refused
+ * anything else before the handler runs); anything else here is a route declared wrongly.
+ */
+export function requestDeviceId(req: FastifyRequest): string {
+  const p = req.principal;
+  if (p?.kind !== 'device') throw new HttpError(403, 'E_AUTH', 'this route is for devices');
+  return p.deviceId;
+}
+
 export function installAuth(app: FastifyInstance, creds: Credentials): void {
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req) => {

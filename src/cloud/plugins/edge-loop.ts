@@ -28,6 +28,7 @@ import {
 } from '../../protocol/index.ts';
 import type { ItemQuery } from '../repositories/index.ts';
 import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
+import { requestDeviceId } from '../http-auth.ts';
 import { errorResponses as errors, idParam, js } from './schemas.ts';
 
 export interface EdgeLoopApi {
@@ -172,7 +173,7 @@ export const edgeLoopRoutes: FastifyPluginAsync<{
         throw new VergeError('E_BAD_ARGUMENT', 'send the upload batch as application/octet-stream');
       const announced = req.headers['content-length'] !== undefined;
       try {
-        return await loop.receive((req.principal as { deviceId: string }).deviceId, req.body, announced);
+        return await loop.receive(requestDeviceId(req), req.body, announced);
       } catch (e) {
         throw withRetryAfter(reply, e);
       }
@@ -211,7 +212,7 @@ export const edgeLoopRoutes: FastifyPluginAsync<{
   app.post(
     EDGE_LOOP_ROUTES.drift,
     { config: { auth: 'device' }, schema: { tags: ['agent'], body: js(DriftUploadRequest, 'input') } },
-    async (req) => loop.receiveDrift((req.principal as { deviceId: string }).deviceId, req.body),
+    async (req) => loop.receiveDrift(requestDeviceId(req), req.body),
   );
   app.get(
     EDGE_LOOP_ROUTES.drift,

@@ -10,6 +10,7 @@ import {
   HTTP_ROUTES,
 } from '../../protocol/index.ts';
 import { ENROLL_BODY_LIMIT } from '../http-app.ts';
+import { requestDeviceId } from '../http-auth.ts';
 import { errorResponses, js, parse } from './schemas.ts';
 
 export interface EnrollmentApi {
@@ -39,7 +40,7 @@ export const enrollmentRoutes: FastifyPluginAsync<{ enrollment: EnrollmentApi }>
       config: { auth: 'device' },
       schema: { tags: ['agent'], response: { 200: js(DeviceConfigResponse), ...errorResponses } },
     },
-    async (req) => enrollment.deviceConfig((req.principal as { deviceId: string }).deviceId),
+    async (req) => enrollment.deviceConfig(requestDeviceId(req)),
   );
 
   app.put(
@@ -53,10 +54,7 @@ export const enrollmentRoutes: FastifyPluginAsync<{ enrollment: EnrollmentApi }>
       },
     },
     async (req) =>
-      enrollment.registerEncryptionKey(
-        (req.principal as { deviceId: string }).deviceId,
-        parse(DeviceEncryptionKey, req.body).public_key,
-      ),
+      enrollment.registerEncryptionKey(requestDeviceId(req), parse(DeviceEncryptionKey, req.body).public_key),
   );
 
   app.post(

@@ -21,6 +21,7 @@ import {
 import type { FlCoordinator } from '../fl-coordinator.ts';
 import type { FlUploads, UpdateHeaders } from '../fl-uploads.ts';
 import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
+import { requestDeviceId } from '../http-auth.ts';
 import { errorResponses as errors, js, parse } from './schemas.ts';
 
 /** What the routes call: the coordinator's job API and the device uploads (cloud/federated.ts). */
@@ -111,7 +112,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const body = parse(RegisterFlKeyRequest, req.body);
-      return fl.uploads.registerKey((req.principal as { deviceId: string }).deviceId, body.public_key_pem);
+      return fl.uploads.registerKey(requestDeviceId(req), body.public_key_pem);
     },
   );
   app.post(
@@ -124,13 +125,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     async (req) => {
       const { id, round } = req.params as { id: string; round: string };
       const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
-      return fl.uploads.receiveUpdate(
-        id,
-        Number(round),
-        (req.principal as { deviceId: string }).deviceId,
-        uploadHeaders(req.headers),
-        body,
-      );
+      return fl.uploads.receiveUpdate(id, Number(round), requestDeviceId(req), uploadHeaders(req.headers), body);
     },
   );
   app.post(
@@ -151,14 +146,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     async (req) => {
       const { id, round, phase } = req.params as { id: string; round: string; phase: SecAggUploadPhase };
       const body = await readLimited(req.body, MAX_FL_UPLOAD_BYTES);
-      return fl.uploads.receiveSecAgg(
-        id,
-        Number(round),
-        (req.principal as { deviceId: string }).deviceId,
-        phase,
-        uploadHeaders(req.headers),
-        body,
-      );
+      return fl.uploads.receiveSecAgg(id, Number(round), requestDeviceId(req), phase, uploadHeaders(req.headers), body);
     },
   );
   app.post(
@@ -169,12 +157,7 @@ export const flRoutes: FastifyPluginAsync<{ fl: FlApi }> = async (app, { fl }) =
     },
     async (req) => {
       const { id, round } = req.params as { id: string; round: string };
-      return fl.uploads.receiveEvaluation(
-        id,
-        Number(round),
-        (req.principal as { deviceId: string }).deviceId,
-        req.body,
-      );
+      return fl.uploads.receiveEvaluation(id, Number(round), requestDeviceId(req), req.body);
     },
   );
 };

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.ts';
 import { parseRange } from '../artifacts.ts';
 import { UPLOAD_BODY_TIMEOUT_MS } from '../http-app.ts';
+import { requestDeviceId } from '../http-auth.ts';
 import { errorResponses, js, parse } from './schemas.ts';
 
 export interface ArtifactReader {
@@ -95,8 +96,7 @@ export const modelRoutes: FastifyPluginAsync<{ models: ModelApi }> = async (app,
         response: { 200: js(WrappedArtifactKey), ...errorResponses },
       },
     },
-    async (req) =>
-      models.artifactKey((req.principal as { deviceId: string }).deviceId, (req.params as { sha256: string }).sha256),
+    async (req) => models.artifactKey(requestDeviceId(req), (req.params as { sha256: string }).sha256),
   );
 
   app.post(
