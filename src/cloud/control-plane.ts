@@ -56,6 +56,7 @@ import { SigningKeyring } from './signing-keys.ts';
 import { fleetStatus } from './status.ts';
 import { loadCloudTls, type CloudTls, type CloudTlsOptions } from './tls.ts';
 import { TelemetryIngest, summarizeTelemetry } from './telemetry.ts';
+import { TelemetryReceipts } from './telemetry-receipts.ts';
 import { deviceTelemetrySeries, seriesQuery } from './telemetry-series.ts';
 
 export { ENROLL_TOKEN_TTL_S } from './enrollment.ts';
@@ -186,6 +187,8 @@ export interface CloudServices {
   models: ModelRegistry;
   deployments: DeploymentController;
   telemetry: TelemetryIngest;
+  /** Receipts of stored telemetry to the devices that asked (telemetry-receipts.ts). */
+  receipts: TelemetryReceipts;
   presence: PresenceRecorder;
   fl: FederatedLearning;
   edgeLoop: EdgeLoopService;
@@ -364,8 +367,15 @@ function createServices(
     opts.autoRetrain ? checkAutoRetrain(opts.autoRetrain === true ? {} : opts.autoRetrain) : null,
   );
   const router = new DeviceMessageRouter(metrics);
-  // resolves once stored: the embedded broker acknowledges telemetry only then (broker.ts)
-  router.on('telemetry', (m) => telemetry.pushDurable(m));
+  const receipts = new TelemetryReceipts((deviceId, ids) =>
+    transport.publish(deviceId, 'command', { device_id: deviceId, command: 'receipt', telemetry: ids }, 0),
+  );
+  // resolves once stored: the embedded broker acknowledges telemetry only then (broker.ts), and
+  // a record that asks for it is named in a receipt to its device (telemetry-receipts.ts)
+  router.on('telemetry', async (m) => {
+    await telemetry.pushDurable(m);
+    if (m.receipt) receipts.add(m.device_id, m.id);
+  });
   router.on('heartbeat', (m) => presence.heartbeat(m));
   router.on('status', (m) => presence.status(m));
   router.on('ack', (m) => deployments.onAck(m));
@@ -389,6 +399,7 @@ function createServices(
     models,
     deployments,
     telemetry,
+    receipts,
     presence,
     fl,
     edgeLoop,
@@ -561,6 +572,7 @@ export async function buildControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await s.retrain.stop();
       await s.transport.close();
       await s.telemetry.close().catch(() => undefined);
+      s.receipts.close(); // after the transport: nothing is sent, the devices resend what was not named
       await s.presence.flush().catch(() => undefined);
       await app.close();
       s.events.close();

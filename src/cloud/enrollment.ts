@@ -71,6 +71,7 @@ export class EnrollmentService {
       mqtt_url: this.host.mqttUrl(),
       signing_key: this.host.signingKey(),
       protocol_version: PROTOCOL_VERSION,
+      telemetry_receipts: true,
       ...(clientCertificate ? { client_certificate: clientCertificate } : {}),
     };
   }
@@ -95,6 +96,7 @@ export class EnrollmentService {
       mqtt_url: this.host.mqttUrl(),
       signing_key: this.host.signingKey(),
       protocol_version: PROTOCOL_VERSION,
+      telemetry_receipts: true,
     };
   }
 }

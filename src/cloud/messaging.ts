@@ -202,10 +202,11 @@ export class CloudMessaging {
     return messaging;
   }
 
-  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
+  /** Publish to a device at the verb's QoS, or `qos` (a receipt goes at 0: losing one costs a resend). */
+  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>, qos?: 0 | 1): Promise<void> {
     const spec = VERBS[verb];
     const sent = this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), {
-      qos: spec.qos,
+      qos: qos ?? spec.qos,
       retain: spec.retained,
     });
     sent.catch(() => undefined);

@@ -37,6 +37,24 @@ export function mosquittoAcl(serviceUsernames: string[]): string {
 export const MOSQUITTO_CONF_FILE = 'verge.conf';
 
 /**
+ * Messages Mosquitto may hold for one client before it drops new ones. Mosquitto 2.0 counts
+ * against `max_queued_messages` (default 1,000) not only a disconnected session's queue but also
+ * the messages it has not yet managed to write to a connected client that reads slower than the
+ * fleet publishes — whatever that client's MQTT 5 Receive Maximum — and drops what is over it
+ * after it acknowledged it to the device. Measured (docs/cloud.md "Load"): a control plane behind
+ * Mosquitto storing a 50,000-message burst from 1,000 devices lost 25,982 with 10,000 and none with
+ * 1,000,000. A million ~0.6 KB telemetry messages is ~0.6 GB of broker memory at worst: minutes
+ * of a 10,000-device fleet while the control plane restarts or catches up. What a broker drops
+ * anyway (a smaller limit, a crash) the agents send again: telemetry receipts (protocol.md).
+ */
+export const MOSQUITTO_MAX_QUEUED_MESSAGES = 1_000_000;
+
+/** mosquitto.conf lines verge recommends for delivery to the control plane (verge.conf, deploy/k8s/mosquitto.yaml, bench/fleet). */
+export const MOSQUITTO_CONFIG: readonly string[] = Object.freeze([
+  `max_queued_messages ${MOSQUITTO_MAX_QUEUED_MESSAGES}`,
+]);
+
+/**
  * Mosquitto settings for the generated files, to copy into mosquitto.conf after its `listener`
  * line (Mosquitto 2.0 applies such options read through `include_dir` to an extra default
  * listener on 1883, so copy rather than include). `use_username_as_clientid` is what stops session
@@ -53,6 +71,9 @@ export function mosquittoConf(dir: string): string {
     'use_username_as_clientid true',
     '# no device message is larger than this (protocol/limits.ts); bigger packets are refused unread',
     `max_packet_size ${MAX_MQTT_PACKET_BYTES}`,
+    '# what Mosquitto may hold for the control plane while it catches up or restarts; beyond it,',
+    '# Mosquitto drops messages it already acknowledged (the agents then send them again)',
+    ...MOSQUITTO_CONFIG,
     '',
   ].join('\n');
 }

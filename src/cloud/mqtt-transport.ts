@@ -161,8 +161,8 @@ export class MqttTransport {
   }
 
   /** Publish to a device; a no-op before start (the state is in the database and is published on start). */
-  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>): Promise<void> {
-    await this.messaging?.publish(deviceId, verb, msg);
+  async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>, qos?: 0 | 1): Promise<void> {
+    await this.messaging?.publish(deviceId, verb, msg, qos);
   }
 
   async clearRetained(deviceId: string, verb: DeviceVerb): Promise<void> {

@@ -33,6 +33,8 @@ export interface AgentIdentity {
    */
   encryption_key?: string;
   encryption_key_registered?: boolean;
+  /** The cloud said at enrollment that it sends telemetry receipts (EnrollResponse.telemetry_receipts). */
+  telemetry_receipts?: boolean;
 }
 
 /** A model the agent serves (or served last): enough to reload it offline and to report it. */
@@ -50,6 +52,8 @@ export interface OutboxRow {
   topic: string;
   payload: Buffer;
   qos: 0 | 1;
+  /** 1: a telemetry record that asked for a receipt: kept after the PUBACK until the cloud names it. */
+  receipt: 0 | 1;
 }
 
 /** agent.db holds the device's credentials: readable by the agent's user only. */
@@ -97,6 +101,10 @@ export class AgentStore {
         seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
         payload BLOB NOT NULL, qos INTEGER NOT NULL, created_at INTEGER NOT NULL);
     `);
+    // rows queued by an agent before telemetry receipts asked for none
+    const outboxColumns = this.db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+    if (!outboxColumns.some((c) => c.name === 'receipt'))
+      this.db.exec('ALTER TABLE outbox ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0');
   }
 
   private getKv(key: string): string | undefined {
@@ -259,11 +267,13 @@ export class AgentStore {
    * deployments — and the insert retried; when nothing can be freed the message itself is refused. Never throws SQLITE_FULL:
    * serving must not stop because telemetry cannot be kept.
    */
-  enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1): EnqueueResult {
+  enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1, receipt = false): EnqueueResult {
     const insert = () =>
       this.db
-        .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(id, topic, payload, qos, Date.now());
+        .prepare(
+          'INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at, receipt) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(id, topic, payload, qos, Date.now(), receipt ? 1 : 0);
     if (attempt(insert)) {
       this.reserve.take(); // once the disk has room again (at most once a minute)
       return { dropped: 0, refused: false };
@@ -284,7 +294,7 @@ export class AgentStore {
   /** Oldest pending rows with seq > afterSeq. */
   pending(limit: number, afterSeq = 0): OutboxRow[] {
     return this.db
-      .prepare('SELECT seq, id, topic, payload, qos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+      .prepare('SELECT seq, id, topic, payload, qos, receipt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(afterSeq, limit) as OutboxRow[];
   }
 
@@ -298,6 +308,18 @@ export class AgentStore {
     this.db.transaction(() => {
       for (const s of seqs) del.run(s);
     })();
+  }
+
+  /**
+   * Whether this device's cloud sends telemetry receipts: said at enrollment, or a receipt came.
+   * Then a record no receipt named is sent again; otherwise (an older cloud) the PUBACK settles it.
+   */
+  cloudSendsReceipts(): boolean {
+    return this.identity()?.telemetry_receipts === true || this.getKv('telemetry_receipts') === '1';
+  }
+
+  markCloudSendsReceipts(): void {
+    if (this.getKv('telemetry_receipts') !== '1') this.setKv('telemetry_receipts', '1');
   }
 
   pendingCount(): number {

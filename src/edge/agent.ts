@@ -87,6 +87,8 @@ export interface EdgeAgentOptions {
   allowPlaintext?: boolean;
   heartbeatIntervalMs?: number;
   telemetryIntervalMs?: number;
+  /** Resend a telemetry record no receipt named after this long (default RECEIPT_TIMEOUT_MS, outbox-pump.ts). */
+  receiptTimeoutMs?: number;
   /** onnxruntime intra-op threads per model session (default 1: several agents share a host in tests and the quickstart). */
   sessionThreads?: number;
   /** Caps and load shedding of the local predict API (defaults: DEFAULT_PREDICT_LIMITS in local-api.ts). */
@@ -331,6 +333,9 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       broker: this.brokerUrl,
       connection: this.state,
       outbox_pending: this.store.db.open ? this.store.pendingCount() : 0,
+      // of them: taken by the broker, not yet named in a receipt of the cloud (sent again after a timeout)
+      outbox_awaiting_receipt: this.pump?.awaitingReceipt ?? 0,
+      outbox_resent: this.pump?.resent ?? 0,
       profile: this.profile,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       edge_loop: this.store.db.open ? this.loop.info() : undefined,
@@ -432,7 +437,13 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       tls: this.channel.mqttTls(),
     });
     this.session = session;
-    this.pump = new OutboxPump(this.store, (topic, payload, qos) => session.publish(topic, payload, qos));
+    this.pump = new OutboxPump(
+      this.store,
+      (topic, payload, qos) => session.publish(topic, payload, qos),
+      undefined,
+      this.store,
+      this.opts.receiptTimeoutMs,
+    );
     this.pump.on('delivered', () => this.stats.telemetryPending.set(this.store.pendingCount()));
     session.on('connected', () => {
       this.state = 'online';
@@ -482,6 +493,8 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
           this.state = 'revoked';
           void this.session?.stop();
           this.emit('revoked');
+        } else if (cmd.command === 'receipt') {
+          this.pump?.receipt(cmd.telemetry ?? []);
         } else if (cmd.command === 'report') {
           this.heartbeat();
         } else if (cmd.command === 'resync') {
@@ -515,8 +528,10 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
   /** Queue a message for at-least-once delivery (survives restarts and outages). */
   private enqueue<V extends 'telemetry' | 'ack'>(verb: V, msg: MessageInput<V>): void {
     const id = randomUUID();
-    const payload = encodeMessage(verb, { ...msg, id } as MessageInput<V>);
-    const full = this.store.enqueue(id, deviceTopic(this.identity.device_id, verb), payload, 1);
+    // telemetry stays queued until the cloud's receipt names it (outbox-pump.ts)
+    const receipt = verb === 'telemetry';
+    const payload = encodeMessage(verb, { ...msg, id, ...(receipt ? { receipt } : {}) } as MessageInput<V>);
+    const full = this.store.enqueue(id, deviceTopic(this.identity.device_id, verb), payload, 1, receipt);
     if (full.dropped || full.refused) {
       if (full.dropped) this.stats.outboxDropped.inc({ verb: 'telemetry' }, full.dropped);
       if (full.refused) this.stats.outboxDropped.inc({ verb });
@@ -884,6 +899,7 @@ async function enrollAgent(
     enrolled_at: Date.now(),
     encryption_key: encryption.privateKeyPem,
     encryption_key_registered: true,
+    ...(res.telemetry_receipts ? { telemetry_receipts: true } : {}),
     ...(res.client_certificate && keyPair
       ? { client_certificate: res.client_certificate, client_key: keyPair.privateKey }
       : {}),

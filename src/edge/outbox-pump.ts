@@ -4,6 +4,12 @@
  * delete each row only when the broker acknowledged it. A disconnect (or an agent restart)
  * leaves unacknowledged rows in the table; they are sent again after the next connect, so a row
  * may arrive twice and the cloud deduplicates on the message id.
+ *
+ * End to end: a telemetry row that asked for a receipt (`receipt: true`) stays after the PUBACK
+ * until the cloud's `receipt` command names it as stored — a broker's PUBACK does not mean the
+ * cloud has it (a broker may drop a full session queue). A row no receipt named within
+ * RECEIPT_TIMEOUT_MS is sent again when the cloud is known to send receipts, and settled by its
+ * PUBACK alone otherwise (an older cloud). The rows stay in SQLite meanwhile: a restart resends them.
  */
 import { EventEmitter } from 'node:events';
 import type { OutboxRow } from './agent-store.ts';
@@ -12,6 +18,19 @@ import type { OutboxRow } from './agent-store.ts';
 export const OUTBOX_WINDOW = 64;
 /** Wait before retrying a row whose publish failed on a live connection. */
 export const OUTBOX_RETRY_MS = 1000;
+/**
+ * A row the broker acknowledged but no receipt named this long after is sent again. Long enough
+ * for a loaded control plane to store a backlog (resends add to its load), short enough that a
+ * dropped record is not late by much more than a telemetry window.
+ */
+export const RECEIPT_TIMEOUT_MS = 30_000;
+
+/** How often rows waiting for a receipt are checked against the timeout. */
+const RECEIPT_CHECK_MS = 5000;
+/** Longest wait for a receipt before a resend (the wait doubles per resend of a row). */
+const RECEIPT_MAX_WAIT_MS = 10 * 60_000;
+/** Receipts remembered for rows whose PUBACK is still being handled. */
+const EARLY_RECEIPTS_MAX = 10_000;
 
 export interface OutboxSource {
   pending(limit: number, afterSeq?: number): OutboxRow[];
@@ -20,6 +39,12 @@ export interface OutboxSource {
 }
 
 export type Publish = (topic: string, payload: Buffer, qos: 0 | 1) => Promise<void>;
+
+/** Where the pump learns whether the cloud sends receipts, and records that it does. */
+export interface ReceiptState {
+  cloudSendsReceipts(): boolean;
+  markCloudSendsReceipts(): void;
+}
 
 export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained: [] }> {
   private online = false;
@@ -30,14 +55,81 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
   /** Acknowledged rows not yet deleted: deletes are batched into one transaction per tick. */
   private readonly acked = new Set<number>();
   private flushScheduled = false;
+  /** Rows the broker acknowledged that wait for the cloud's receipt: seq → id and when. */
+  private readonly awaiting = new Map<number, { id: string; due: number }>();
+  /** Times each row was sent again: its next wait doubles (a record the cloud never stores is not resent every 30 s). */
+  private readonly resends = new Map<number, number>();
+  private readonly awaitingIds = new Map<string, number>();
+  /** Ids a receipt named before their PUBACK was handled (bounded). */
+  private readonly early = new Set<string>();
+  private receiptTimer?: NodeJS.Timeout;
+  private receiptsKnown: boolean;
   delivered = 0;
+  /** Rows sent again because no receipt named them in time. */
+  resent = 0;
 
   constructor(
     private readonly source: OutboxSource,
     private readonly publish: Publish,
     private readonly window = OUTBOX_WINDOW,
+    private readonly receipts?: ReceiptState,
+    private readonly receiptTimeoutMs = RECEIPT_TIMEOUT_MS,
   ) {
     super();
+    this.receiptsKnown = receipts?.cloudSendsReceipts() ?? false;
+  }
+
+  /** Rows acknowledged by the broker that wait for a receipt. */
+  get awaitingReceipt(): number {
+    return this.awaiting.size;
+  }
+
+  /** The cloud's receipt: these telemetry ids are stored, their rows can go. */
+  receipt(ids: readonly string[]): void {
+    if (!this.receiptsKnown) {
+      this.receiptsKnown = true;
+      this.receipts?.markCloudSendsReceipts();
+    }
+    for (const id of ids) {
+      const seq = this.awaitingIds.get(id);
+      if (seq === undefined) {
+        if (this.early.size >= EARLY_RECEIPTS_MAX) this.early.clear();
+        this.early.add(id);
+        continue;
+      }
+      this.awaitingIds.delete(id);
+      this.awaiting.delete(seq);
+      this.settled(seq, id);
+    }
+  }
+
+  /** The row is done with: deleted in the next batch. */
+  private settled(seq: number, id: string): void {
+    this.resends.delete(seq);
+    this.acked.add(seq);
+    this.scheduleFlush();
+    this.delivered++;
+    this.emit('delivered', id);
+  }
+
+  /** Rows no receipt named within the timeout: resend (the cloud sends receipts) or settle (it does not). */
+  private checkReceipts(): void {
+    const now = Date.now();
+    let resend = Infinity;
+    for (const [seq, a] of this.awaiting) {
+      if (a.due > now) continue;
+      this.awaiting.delete(seq);
+      this.awaitingIds.delete(a.id);
+      if (this.receiptsKnown) {
+        this.resent++;
+        this.resends.set(seq, (this.resends.get(seq) ?? 0) + 1);
+        resend = Math.min(resend, seq);
+      } else this.settled(seq, a.id);
+    }
+    if (resend !== Infinity) {
+      this.cursor = Math.min(this.cursor, resend - 1);
+      this.kick();
+    }
   }
 
   /** The session is (re)connected: start over from the oldest unacknowledged row. */
@@ -62,21 +154,38 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
 
   private pump(): void {
     while (this.online && this.inflight.size < this.window) {
-      const rows = this.source
-        .pending(this.window - this.inflight.size, this.cursor)
-        .filter((r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq));
-      if (rows.length === 0) break;
+      const batch = this.source.pending(this.window - this.inflight.size, this.cursor);
+      if (batch.length === 0) break;
+      const rows = batch.filter(
+        (r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq) && !this.awaiting.has(r.seq),
+      );
+      if (rows.length === 0) {
+        // in flight, done, or waiting for a receipt (possibly many): look further
+        this.cursor = batch[batch.length - 1]!.seq;
+        continue;
+      }
       for (const row of rows) {
         this.cursor = Math.max(this.cursor, row.seq);
         this.inflight.add(row.seq);
         const gen = this.generation;
         this.publish(row.topic, Buffer.from(row.payload), row.qos).then(
           () => {
-            // Acknowledged by the broker: safe to forget, whatever happened to the connection since.
-            this.acked.add(row.seq);
-            this.scheduleFlush();
-            this.delivered++;
-            this.emit('delivered', row.id);
+            if (this.acked.has(row.seq)) {
+              // settled meanwhile (a receipt named an earlier copy)
+            } else if (row.receipt && this.receipts && !this.early.delete(row.id)) {
+              // the broker has it; the cloud's receipt settles it (or the timeout sends it again)
+              const wait = Math.min(RECEIPT_MAX_WAIT_MS, this.receiptTimeoutMs * 2 ** (this.resends.get(row.seq) ?? 0));
+              this.awaiting.set(row.seq, { id: row.id, due: Date.now() + wait });
+              this.awaitingIds.set(row.id, row.seq);
+              this.receiptTimer ??= setInterval(
+                () => this.checkReceipts(),
+                Math.max(50, Math.min(RECEIPT_CHECK_MS, this.receiptTimeoutMs / 4)),
+              );
+              this.receiptTimer.unref?.();
+            } else {
+              // Acknowledged by the broker: safe to forget, whatever happened to the connection since.
+              this.settled(row.seq, row.id);
+            }
             if (gen !== this.generation) return;
             this.inflight.delete(row.seq);
             this.pump();
@@ -123,5 +232,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
     this.online = false;
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.receiptTimer) clearInterval(this.receiptTimer);
+    this.receiptTimer = undefined;
   }
 }

@@ -215,6 +215,11 @@ export const EnrollResponse = z.object({
   protocol_version: z.number().int(),
   /** PEM client certificate `CN=<device_id>` for `client_public_key` (a control plane serving TLS). */
   client_certificate: z.string().max(MAX_CERTIFICATE_PEM).optional(),
+  /**
+   * The cloud answers telemetry that asks for it with a `receipt` command once stored: the device
+   * keeps a record until then and sends it again when none comes (absent: an older cloud).
+   */
+  telemetry_receipts: z.boolean().optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 

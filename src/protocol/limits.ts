@@ -16,6 +16,11 @@ export const MAX_MQTT_PACKET_BYTES = 1024 * 1024;
  * result classes (~18 KB); 64 KiB leaves room for long strings within their caps.
  */
 export const MAX_DEVICE_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Telemetry message ids one receipt command names (≤ 128 characters each: ≤ 128 KiB). The cloud
+ * sends more in several commands.
+ */
+export const MAX_RECEIPT_IDS = 1000;
 /** Result classes one telemetry record may report (classifiers beyond this sum the rest themselves). */
 export const MAX_RESULT_KEYS = 256;
 /** Models one agent may report serving in a heartbeat, and may be asked to serve by a deploy message. */

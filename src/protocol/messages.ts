@@ -14,6 +14,7 @@ import {
   MAX_DEVICE_MESSAGE_BYTES,
   MAX_MODEL_VARIANTS,
   MAX_MQTT_PACKET_BYTES,
+  MAX_RECEIPT_IDS,
   MAX_RESULT_KEYS,
   MAX_SERVED_MODELS,
   MAX_TAGS,
@@ -119,12 +120,17 @@ export const DeployMessage = Envelope.extend({
 export type DeployMessage = z.infer<typeof DeployMessage>;
 
 /** cloud → device, not retained: one-off instructions. */
-export const COMMANDS = Object.freeze(['revoked', 'resync', 'report'] as const);
+export const COMMANDS = Object.freeze(['revoked', 'resync', 'report', 'receipt'] as const);
 export const CommandMessage = Envelope.extend({
   device_id: DeviceIdSchema,
-  /** revoked: credentials were revoked, stop reconnecting; resync: re-send status and acks; report: send a heartbeat now. */
+  /**
+   * revoked: credentials were revoked, stop reconnecting; resync: re-send status and acks; report:
+   * send a heartbeat now; receipt: the telemetry records `telemetry` (message ids) are stored — the
+   * device may delete them (sent at QoS 0 to devices whose records asked for it, `receipt: true`).
+   */
   command: z.enum(COMMANDS),
   reason: z.string().max(512).optional(),
+  telemetry: z.array(MessageId).max(MAX_RECEIPT_IDS).optional(),
 });
 export type CommandMessage = z.infer<typeof CommandMessage>;
 
@@ -287,7 +293,10 @@ export type LatencyHistogram = z.infer<typeof LatencyHistogram>;
 
 /**
  * device → cloud, QoS 1, at least once (queued offline by the agent; the cloud counts each `id`
- * once). One record covers one model over one window.
+ * once). One record covers one model over one window. With `receipt: true` the device keeps the
+ * record after the broker's PUBACK until the cloud's `receipt` command names it as stored, and
+ * sends it again when none comes: end to end, so no broker setting or failure between the two can
+ * lose it (docs/security.md, finding 8).
  */
 export const TelemetryMessage = Envelope.extend({
   device_id: DeviceIdSchema,
@@ -303,6 +312,8 @@ export const TelemetryMessage = Envelope.extend({
     .record(z.string().max(64), z.number().int().nonnegative())
     .refine(...maxEntries(MAX_RESULT_KEYS, 'result keys'))
     .optional(),
+  /** Ask the cloud for a receipt once the record is stored (the sender keeps it until then). */
+  receipt: z.boolean().optional(),
 });
 export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
 

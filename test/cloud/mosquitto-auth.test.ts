@@ -4,14 +4,14 @@
  * another device's topics, and is refused after revocation + reload (SIGHUP).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlane, CloudClient, type ControlPlane } from '../../src/cloud/index.ts';
-import { mosquittoPasswordHash } from '../../src/cloud/mosquitto-auth.ts';
+import { MOSQUITTO_CONF_FILE, MOSQUITTO_CONFIG, mosquittoPasswordHash } from '../../src/cloud/mosquitto-auth.ts';
 import {
   HTTP_PATHS,
   deviceTopic,
@@ -84,6 +84,17 @@ describe.skipIf(mosquittoMissing !== null)('generated Mosquitto auth files (exte
     await cp?.close();
     broker?.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verge.conf and the k8s manifest carry the recommended delivery settings (MOSQUITTO_CONFIG)', () => {
+    const conf = readFileSync(join(dir, 'auth', MOSQUITTO_CONF_FILE), 'utf8').split('\n');
+    const manifest = readFileSync(join(import.meta.dirname, '../../deploy/k8s/mosquitto.yaml'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const line of MOSQUITTO_CONFIG) {
+      expect(conf).toContain(line);
+      expect(manifest).toContain(line);
+    }
   });
 
   it('hashes passwords in the mosquitto_passwd $7$ format', () => {

@@ -88,7 +88,12 @@ export async function startAedes(onPublish?: (topic: string, payload: Buffer) =>
   };
 }
 
-export async function startMosquitto(): Promise<TestBroker> {
+/**
+ * A private Mosquitto on a free port. `config` replaces the default delivery settings
+ * (`max_queued_messages 10000`) with other mosquitto.conf lines, e.g. verge's recommended ones
+ * (MOSQUITTO_CONFIG in src/cloud/mosquitto-auth.ts).
+ */
+export async function startMosquitto(config: string[] = ['max_queued_messages 10000']): Promise<TestBroker> {
   if (!MOSQUITTO_BIN) throw new Error('mosquitto is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'verge-mosq-'));
   // Started as root, mosquitto drops to its own user; it must still be able to save its state here.
@@ -103,7 +108,7 @@ export async function startMosquitto(): Promise<TestBroker> {
       'persistence true',
       `persistence_location ${dir}/`,
       'log_dest none',
-      'max_queued_messages 10000',
+      ...config,
       '',
     ].join('\n'),
   );
