@@ -33,7 +33,10 @@ import { fileURLToPath } from 'node:url';
 import { buildControlPlane, type ControlPlane } from '../src/cloud/index.ts';
 import { HTTP_PATHS, type Deployment, type EnrollResponse, type StatusResponse } from '../src/protocol/index.ts';
 import { MOSQUITTO_BIN, startMosquitto, type TestBroker } from '../test/edge/brokers.ts';
+import mqtt from 'mqtt';
+import { MOSQUITTO_CONFIG } from '../src/cloud/mosquitto-auth.ts';
 import { printTable, round, writeResult } from './lib.ts';
+import { RECEIPT_TIMEOUT_MS } from '../src/edge/outbox-pump.ts';
 import { SIM_PROFILE } from './fleet/sim-profile.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,8 +44,11 @@ const ARTIFACT = join(here, '..', 'test', 'fixtures', 'models', 'seed_cnn.onnx')
 /** Enrollment requests in flight at once (HTTP handlers injected into the control plane). */
 const ENROLL_CONCURRENCY = 64;
 const STEP_TIMEOUT_MS = 300_000;
-/** No new telemetry stored for this long (after the devices finished publishing) = the rest is lost. */
-const STALL_MS = 15_000;
+/**
+ * No new telemetry stored for this long (after the devices finished publishing) = the rest is lost.
+ * Longer than the agents' receipt timeout: what a broker dropped is sent again after it.
+ */
+const STALL_MS = RECEIPT_TIMEOUT_MS + 15_000;
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -167,13 +173,25 @@ async function stopProfile(profiler: Session | undefined, name: string, what: st
   log(`${what}: ${file}`);
 }
 
+/** Mosquitto's count of dropped messages, as its $SYS tree publishes it (sys_interval). */
+async function sysCounters(url: string): Promise<{ dropped(): number; close(): void }> {
+  const c = await mqtt.connectAsync(url, { clientId: `bench-sys-${process.pid}`, reconnectPeriod: 0 });
+  let dropped = 0;
+  c.on('message', (_t, p) => (dropped = Number(p.toString())));
+  await c.subscribeAsync('$SYS/broker/publish/messages/dropped');
+  return { dropped: () => dropped, close: () => void c.end(true) };
+}
+
 async function runOne(kind: string): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'verge-bench-fleet-'));
   let broker: TestBroker | undefined;
   const workers: Worker[] = [];
   let cp: ControlPlane | undefined;
   try {
-    if (kind === 'mosquitto') broker = await startMosquitto();
+    // verge's recommended delivery settings (the lines verge.conf carries), and $SYS every second
+    // so the bench can read how many messages Mosquitto dropped
+    if (kind === 'mosquitto') broker = await startMosquitto([...MOSQUITTO_CONFIG, 'sys_interval 1']);
+    const brokerSys = broker ? await sysCounters(broker.url) : undefined;
     cp = await buildControlPlane({
       dataDir,
       broker: broker?.url,
@@ -282,6 +300,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const ready = await Promise.all(workers.map((w) => w.next('ready')));
     const total = ready.reduce((s, r) => s + r.messages, 0);
     const base = await storedCount(cp);
+    const droppedBase = brokerSys?.dropped() ?? 0;
     const countBase = await counters(cp);
     const profiler = await startProfile();
     const cpu3 = process.cpuUsage();
@@ -306,7 +325,16 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const telemetryCpuS = cpuSeconds(cpu3);
     await stopProfile(profiler, `fleet-${kind}`, `[${kind}] CPU profile of the telemetry phase`);
     const acked = sent.reduce((s, r) => s + r.acked, 0);
+    // every record receipted by the cloud (the workers resent what no receipt named in time)
+    const receipted = await Promise.all(
+      workers.map((w) =>
+        Promise.race([w.next('receipted'), sleep(10_000).then(() => ({ receipts: 0, resent: 0, timedOut: true }))]),
+      ),
+    );
     const countEnd = await counters(cp);
+    await sleep(brokerSys ? 1500 : 0); // the next $SYS publication
+    const brokerDropped = brokerSys ? brokerSys.dropped() - droppedBase : null;
+    brokerSys?.close();
     const dups = countEnd.duplicates - countBase.duplicates;
     const received = countEnd.received - countBase.received;
     log(
@@ -338,6 +366,12 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         stored,
         lost: total - stored,
         duplicates: dups,
+        // QoS 1/2 messages the broker dropped meanwhile ($SYS/broker/publish/messages/dropped; Mosquitto only)
+        broker_dropped: brokerDropped,
+        // receipt commands the devices got, and records they sent again for want of one (what the broker dropped)
+        receipts: receipted.reduce((a, r) => a + r.receipts, 0),
+        resent: receipted.reduce((a, r) => a + r.resent, 0),
+        all_receipted: receipted.every((r) => !r.timedOut),
         publish_s: round(publishS, 2),
         // devices → broker (PUBACKed), before the control plane's ingestion
         broker_msgs_per_s: Math.round(acked / publishS),
@@ -375,7 +409,14 @@ const baseOf = (broker: string) => baseline?.results.find((b) => b.broker === br
 const targets = { connected: 10_000, rollout_devices: 1_000, rollout_s: 30, msgs_per_s: 20_000 };
 const path = writeResult(arg('name', 'fleet'), {
   ...(LABEL ? { label: LABEL } : {}),
-  config: { connected: CONNECTED, rollout: ROLLOUT, messages_per_device: MESSAGES, workers: WORKERS, brokers: BROKERS },
+  config: {
+    connected: CONNECTED,
+    rollout: ROLLOUT,
+    messages_per_device: MESSAGES,
+    workers: WORKERS,
+    brokers: BROKERS,
+    ...(BROKERS.includes('mosquitto') ? { mosquitto_config: MOSQUITTO_CONFIG } : {}),
+  },
   targets,
   results,
   ...(baseline
@@ -402,6 +443,7 @@ const path = writeResult(arg('name', 'fleet'), {
     'msgs_per_s = stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = PUBACKed by the broker / publish time',
     "cloud_cpu_us_per_msg / cloud_cpu_ms_per_connect: CPU time (user + system) of the bench's own process — the control plane and, for the embedded broker, aedes; not Mosquitto's nor the simulated agents' — per stored message / per connected device",
     'lost = PUBACKed by the broker to the device but never stored; messages - cloud_received of them never reached the control plane (dropped by the broker)',
+    `telemetry asks for receipts (receipt: true): a simulated agent keeps each record until the cloud's receipt command names it and sends it again after ${RECEIPT_TIMEOUT_MS / 1000} s without one, as the agent's outbox does (resent = records sent again; end_to_end_s includes the wait)`,
   ],
 });
 printTable(

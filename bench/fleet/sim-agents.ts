@@ -7,7 +7,7 @@
  * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}]}, telemetry
  * {perAgent, only?: ids}, go, stop. Replies: connected, ready, sent, stopped.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -19,6 +19,7 @@ import {
   selectVariant,
   verifyArtifactSignature,
 } from '../../src/protocol/index.ts';
+import { RECEIPT_TIMEOUT_MS } from '../../src/edge/outbox-pump.ts';
 import { SIM_PROFILE } from './sim-profile.ts';
 
 interface Creds {
@@ -43,7 +44,7 @@ const send = (m: unknown) => process.send!(m);
 const clients = new Map<string, MqttClient>();
 let cloudUrl = '';
 let publicKeyPem = '';
-let prepared: { client: MqttClient; topic: string; payloads: Buffer[] }[] = [];
+let prepared: { client: MqttClient; topic: string; payloads: Buffer[]; ids: string[] }[] = [];
 let downloadsActive = 0;
 const downloadQueue: (() => void)[] = [];
 
@@ -118,6 +119,43 @@ async function onDeploy(client: MqttClient, c: Creds, payload: Buffer): Promise<
   }
 }
 
+/**
+ * Telemetry kept until the cloud's receipt names it, as the agent's outbox does (outbox-pump.ts):
+ * id → what to send again when no receipt came within RECEIPT_TIMEOUT_MS.
+ */
+const unreceipted = new Map<string, { client: MqttClient; topic: string; payload: Buffer; due: number }>();
+const receiptStats = { receipts: 0, resent: 0 };
+let receiptWaiter: (() => void) | null = null;
+
+function onCommand(payload: Buffer): void {
+  const cmd = decodeMessage('command', payload);
+  if (cmd.command !== 'receipt') return;
+  receiptStats.receipts++;
+  for (const id of cmd.telemetry ?? []) unreceipted.delete(id);
+  if (unreceipted.size === 0) receiptWaiter?.();
+}
+
+/** Resolve once every record sent is receipted, sending again what was not in time. */
+function allReceipted(): Promise<void> {
+  if (unreceipted.size === 0) return Promise.resolve();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const m of unreceipted.values()) {
+      if (m.due > now) continue;
+      m.due = now + RECEIPT_TIMEOUT_MS;
+      receiptStats.resent++;
+      m.client.publish(m.topic, m.payload, { qos: 1 });
+    }
+  }, 1000);
+  return new Promise<void>((resolve) => {
+    receiptWaiter = () => {
+      clearInterval(timer);
+      receiptWaiter = null;
+      resolve();
+    };
+  });
+}
+
 function connectOne(url: string, c: Creds): Promise<boolean> {
   return new Promise((resolve) => {
     const client = mqtt.connect(url, {
@@ -141,7 +179,8 @@ function connectOne(url: string, c: Creds): Promise<boolean> {
     }, CONNECT_TIMEOUT_MS);
     client.once('connect', () => {
       clearTimeout(timer);
-      client.subscribe(deviceTopic(c.id, 'deploy'), { qos: 1 }, () => {
+      // deploy (desired state) and command (receipts of stored telemetry, among others), as an agent
+      client.subscribe([deviceTopic(c.id, 'deploy'), deviceTopic(c.id, 'command')], { qos: 1 }, () => {
         client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), {
           qos: 1,
           retain: true,
@@ -177,6 +216,7 @@ function connectOne(url: string, c: Creds): Promise<boolean> {
     });
     client.on('message', (topic, payload) => {
       if (topic.endsWith('/deploy')) onDeploy(client, c, payload).catch(() => undefined);
+      else if (topic.endsWith('/command')) onCommand(payload);
     });
     clients.set(c.id, client);
   });
@@ -212,9 +252,12 @@ process.on('message', async (m: FromParent) => {
       const client = clients.get(id);
       if (!client) continue;
       const payloads: Buffer[] = [];
+      const ids: string[] = [];
       for (let k = 0; k < m.perAgent; k++) {
+        ids.push(randomUUID());
         payloads.push(
           encodeMessage('telemetry', {
+            id: ids[k],
             device_id: id,
             window_start: now,
             window_end: now + 1000,
@@ -222,10 +265,11 @@ process.on('message', async (m: FromParent) => {
             inferences: 1,
             errors: 0,
             latency_ms: hist,
+            receipt: true,
           }),
         );
       }
-      prepared.push({ client, topic: deviceTopic(id, 'telemetry'), payloads });
+      prepared.push({ client, topic: deviceTopic(id, 'telemetry'), payloads, ids });
     }
     send({ ev: 'ready', messages: prepared.reduce((a, p) => a + p.payloads.length, 0) });
   } else if (m.cmd === 'go') {
@@ -238,8 +282,12 @@ process.on('message', async (m: FromParent) => {
           new Promise<void>((resolve) => {
             let left = p.payloads.length;
             if (left === 0) return resolve();
-            for (const payload of p.payloads) {
+            for (const [k, payload] of p.payloads.entries()) {
+              const id = p.ids[k]!;
+              unreceipted.set(id, { client: p.client, topic: p.topic, payload, due: Infinity });
               p.client.publish(p.topic, payload, { qos: 1 }, (err) => {
+                const m = unreceipted.get(id);
+                if (m) m.due = Date.now() + RECEIPT_TIMEOUT_MS;
                 if (err) errors++;
                 else acked++;
                 if (--left === 0) resolve();
@@ -249,6 +297,8 @@ process.on('message', async (m: FromParent) => {
       ),
     );
     send({ ev: 'sent', acked, errors, seconds: (performance.now() - t0) / 1000 });
+    await allReceipted();
+    send({ ev: 'receipted', ...receiptStats, seconds: (performance.now() - t0) / 1000 });
   } else if (m.cmd === 'stop') {
     await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => undefined)));
     send({ ev: 'stopped' });
