@@ -9,7 +9,8 @@
  * until the cloud's `receipt` command names it as stored — a broker's PUBACK does not mean the
  * cloud has it (a broker may drop a full session queue). A row no receipt named within
  * RECEIPT_TIMEOUT_MS is sent again when the cloud is known to send receipts, and settled by its
- * PUBACK alone otherwise (an older cloud). The rows stay in SQLite meanwhile: a restart resends them.
+ * PUBACK alone otherwise (an older cloud). The rows stay in SQLite meanwhile: a reconnect or a
+ * restart sends them again at once.
  */
 import { EventEmitter } from 'node:events';
 import type { OutboxRow } from './agent-store.ts';
@@ -132,11 +133,20 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
     }
   }
 
-  /** The session is (re)connected: start over from the oldest unacknowledged row. */
+  /**
+   * The session is (re)connected: start over from the oldest unacknowledged row. Rows that waited
+   * for a receipt go again too: a receipt sent while the session was down is lost (QoS 0, clean
+   * session), e.g. for the last records a control plane stored while shutting down.
+   */
   connected(): void {
     this.online = true;
     this.generation++;
     this.inflight.clear();
+    if (this.receiptsKnown) {
+      this.resent += this.awaiting.size;
+      this.awaiting.clear();
+      this.awaitingIds.clear();
+    }
     this.cursor = 0;
     this.pump();
   }

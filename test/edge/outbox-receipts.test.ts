@@ -67,6 +67,20 @@ it('without a receipt, a row is sent again (doubling the wait) until one comes',
   store.close();
 });
 
+it('after a reconnect, rows waiting for a receipt are sent again at once (a receipt sent meanwhile is lost)', async () => {
+  const { store, pump, published, queue } = setup(true, 60_000);
+  queue('tel-00000001', true);
+  pump.connected();
+  await waitUntil(() => pump.awaitingReceipt === 1, 5000, 'acknowledged, waiting for the receipt');
+  pump.disconnected();
+  pump.connected();
+  await waitUntil(() => published.length === 2, 5000, 'sent again after the reconnect');
+  pump.receipt(['tel-00000001']);
+  await waitUntil(() => store.pendingCount() === 0, 5000, 'deleted after the receipt');
+  pump.stop();
+  store.close();
+});
+
 it('an older cloud that sends no receipts: the PUBACK settles the row after the timeout, nothing is resent', async () => {
   const { store, pump, published, queue } = setup(false, 200);
   queue('tel-00000001', true);
