@@ -21,6 +21,11 @@
  * and adapted classifier there, --from DIR measures those halves again without training (the
  * decoded training images are cached in DIR); --baselines 0 skips the quantize-delta rows;
  * --name X writes bench/results/edge-codec-X.json.
+ *
+ * Codec variants: --width N (filter multiplier, default 1), --task-temperature T (default 2),
+ * --joint S (train the cloud CNN's copy on the reconstructions together with the codec, at S × the
+ * codec's learning rate: the `joint_*` figures; a following adaptation starts from that CNN);
+ * --adapt-epochs 0 skips the adaptation (to compare codecs quickly on --val).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,8 +62,13 @@ const SIZES = {
  */
 const LATENT = flag('latent', 224);
 const BITS = flag('bits', 5);
-const TASK = { weight: flag('task-weight', 0.05), temperature: 2 };
-const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1 };
+const JOINT = opt('joint') !== undefined ? flag('joint', 0) : undefined;
+const TASK = {
+  weight: flag('task-weight', 0.05),
+  temperature: flag('task-temperature', 2),
+  ...(JOINT !== undefined ? { joint: JOINT } : {}),
+};
+const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1, width: flag('width', 1) };
 const ADAPT = {
   ...ADAPT_DEFAULTS,
   epochs: flag('adapt-epochs', ADAPT_DEFAULTS.epochs),
@@ -93,6 +103,29 @@ const save = (ref: string, file: string, m: Model) => {
   writeFileSync(join(SAVE, ref, file), encodeModel(m));
 };
 
+/** The jointly trained cloud CNN on the decoded test (and --val) images: the `joint_*` figures. */
+async function measureJoint(
+  model: Model,
+  test: { report: CodecReport; decoded: Float32Array },
+  val?: { report: CodecReport; decoded: Float32Array; split: typeof evalSplit },
+): Promise<Record<string, number>> {
+  const s = await Session.create(model, { threads: 1 });
+  try {
+    const r = await measureAdapted(s, evalSplit, test.decoded, [1, 28, 28], test.report.classifier!.accuracy_original);
+    const rv = val
+      ? await measureAdapted(s, val.split, val.decoded, [1, 28, 28], val.report.classifier!.accuracy_original)
+      : undefined;
+    return {
+      ...(rv ? { val_joint_accuracy_decoded: round(rv.accuracy_decoded, 4) } : {}),
+      joint_accuracy_original: round(r.accuracy_original, 4),
+      joint_accuracy_decoded: round(r.accuracy_decoded, 4),
+      joint_drop_pts: round(r.drop_pts, 2),
+    };
+  } finally {
+    await s.release();
+  }
+}
+
 const rows: Record<string, unknown>[] = [];
 const row = (codec: string, loss: string, r: CodecReport, extra = {}) =>
   rows.push({ codec, loss, ...codecFigures(r), ...extra });
@@ -108,12 +141,14 @@ for (const loss of LOSSES) {
   );
   const t0 = performance.now();
   const ref = `bench-${loss === 'mse' ? 'mse' : 'task'}@1.0.0`;
+  const fromJoint = FROM && existsSync(join(FROM, ref, 'joint-classifier.onnx'));
   const ae = FROM
     ? {
         encoder: decodeModel(readFileSync(join(FROM, ref, 'encoder.onnx'))),
         decoder: decodeModel(readFileSync(join(FROM, ref, 'decoder.onnx'))),
         sampleShape: data.shape,
         history: [],
+        ...(fromJoint ? { classifier: decodeModel(readFileSync(join(FROM, ref, 'joint-classifier.onnx'))) } : {}),
       }
     : await trainAutoencoder(train, {
         latent: LATENT,
@@ -128,10 +163,14 @@ for (const loss of LOSSES) {
   const { ctx, release } = await sessionCodecContext(ref, ae);
   save(ref, 'encoder.onnx', ae.encoder);
   save(ref, 'decoder.onnx', ae.decoder);
+  if (ae.classifier) save(ref, 'joint-classifier.onnx', ae.classifier);
   const measured = await measureCodec(spec, evalSplit, [1, 28, 28], ctx, cloud);
   const val = valSplit ? await measureCodec(spec, valSplit, [1, 28, 28], ctx, cloud) : undefined;
+  const joint = ae.classifier
+    ? await measureJoint(ae.classifier, measured, val && valSplit ? { ...val, split: valSplit } : undefined)
+    : {};
   let adapted = {};
-  if (loss === 'mse+task') {
+  if (loss === 'mse+task' && ADAPT.epochs > 0) {
     console.error(
       `adapting the cloud CNN: ${ADAPT.epochs} epochs on ${SIZES.train} ${ADAPT.originals ? 'originals + ' : ''}decoded …`,
     );
@@ -144,7 +183,7 @@ for (const loss of LOSSES) {
         : (await measureCodec(spec, train.train, [1, 28, 28], ctx)).decoded;
     if (cache && !existsSync(cache)) writeFileSync(cache, new Uint8Array(decodedTrain.buffer));
     const decodeS = (performance.now() - t1) / 1000;
-    const model = await adaptClassifier(decodeModel(clsBytes), train, decodedTrain, {
+    const model = await adaptClassifier(ae.classifier ?? decodeModel(clsBytes), train, decodedTrain, {
       ...ADAPT,
       onEpoch: (e, l) => console.error(`  epoch ${e}: loss ${l.toFixed(4)}`),
     });
@@ -183,6 +222,7 @@ for (const loss of LOSSES) {
         }
       : {}),
     train_seconds: round(trainS, 1),
+    ...joint,
     ...adapted,
   });
   await release();
@@ -193,16 +233,20 @@ const path = writeResult(NAME ? `edge-codec-${NAME}` : 'edge-codec', {
   mode: full ? 'full' : 'quick',
   data: data.source,
   training: { images: SIZES.train, epochs: SIZES.epochs, ...TRAIN, latent: LATENT, latent_bits: BITS, task: TASK },
-  adapt_classifier: {
-    ...ADAPT,
-    data: ADAPT.originals
-      ? 'the training images + their decoded copies (same labels)'
-      : 'the decoded copies of the training images (their labels)',
-  },
+  adapt_classifier:
+    ADAPT.epochs > 0
+      ? {
+          ...ADAPT,
+          from: JOINT !== undefined ? 'the jointly trained cloud CNN' : 'the cloud CNN',
+          data: ADAPT.originals
+            ? 'the training images + their decoded copies (same labels)'
+            : 'the decoded copies of the training images (their labels)',
+        }
+      : 'not run (--adapt-epochs 0)',
   eval_images: SIZES.eval,
   ...(SIZES.val ? { val_images: `the last ${SIZES.val} training images (never trained on)` } : {}),
   classifier:
-    'test/fixtures/models/seed_cnn_fmnist.onnx (the cloud model), frozen; adapted_*: that model fine-tuned by --adapt-classifier (adapted_drop_pts: the frozen model on originals minus the adapted one on decoded)',
+    'test/fixtures/models/seed_cnn_fmnist.onnx (the cloud model), frozen; joint_*: its copy trained with the codec (--joint); adapted_*: that model fine-tuned by --adapt-classifier (adapted_drop_pts / joint_drop_pts: the frozen model on originals minus the adapted / joint one on decoded)',
   codecs: rows,
   target: 'learned codec >= 10x smaller than raw float32 with <= 1 pt accuracy loss on decoded samples',
 });
@@ -216,6 +260,7 @@ printTable(
     'acc orig',
     'acc decoded',
     'drop pts',
+    'joint: decoded',
     'adapted: decoded',
     'drop pts',
   ],
@@ -228,6 +273,7 @@ printTable(
     Number(r.accuracy_original),
     Number(r.accuracy_decoded),
     Number(r.drop_pts),
+    r.joint_accuracy_decoded === undefined ? '-' : Number(r.joint_accuracy_decoded),
     r.adapted_accuracy_decoded === undefined ? '-' : Number(r.adapted_accuracy_decoded),
     r.adapted_drop_pts === undefined ? '-' : Number(r.adapted_drop_pts),
   ]),

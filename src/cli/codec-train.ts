@@ -16,6 +16,14 @@
  * on the input and on the reconstruction, and adds weight · T² · KL(softmax(c(x)/T) ‖
  * softmax(c(x̂)/T)) to the objective (knowledge distillation through the decoder): the decoder
  * learns to keep what the classifier looks at. The classifier never ships with the codec halves.
+ *
+ * Joint training (`task.joint`): the copy that reads the reconstruction is trained too, beside the
+ * codec — the cloud answers the codec's frames with a classifier adapted to them anyway
+ * (`--adapt-classifier`), so the decoder and that classifier learn each other instead of the
+ * decoder fitting a fixed reader. The copy's weights are the frozen ones plus `joint` × a trained
+ * offset that starts at zero, so Adam moves them at `joint` × the codec's learning rate (a
+ * fine-tuning rate) while the copy on the input stays the fixed teacher. The trained copy is
+ * returned as `classifier` (same graph as the given one, new weights).
  */
 import {
   type Dataset,
@@ -39,7 +47,7 @@ import {
   type BuildContext,
   type Shape,
 } from '../nn/index.ts';
-import { dataInputs, type Model, type Node } from '../onnx/browser.ts';
+import { dataInputs, isFloat, type Model, type Node, type Tensor } from '../onnx/browser.ts';
 import { Session } from '../runtime/index.ts';
 import { countTop1, fit, TrainingSession, type LossTerm } from '../train/index.ts';
 
@@ -68,6 +76,8 @@ class ConvTranspose2x extends Layer {
 
 export interface CodecTrainOptions {
   latent: number;
+  /** Filter multiplier of the convolutions (1: 16 and 32 filters each way). */
+  width?: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -84,18 +94,90 @@ export interface TaskLossOptions {
   weight: number;
   /** Softmax temperature of both distributions. */
   temperature: number;
+  /**
+   * Train the classifier copy on the reconstruction too, at this multiple of the codec's learning
+   * rate (see the header); the trained copy comes back as LearnedCodecModels.classifier.
+   */
+  joint?: number;
 }
 
 /** Prefixes of the frozen classifier copies in the training graph. */
 const TASK_PARAM = 'task_clf/';
 const TASK_ON_INPUT = 'task_ref/';
 const TASK_ON_DECODED = 'task_dec/';
+/** Joint training: the trained offsets of the copy on the reconstruction (not frozen). */
+const TASK_DELTA = 'task_delta/';
+const JOINT_SCALE = `${TASK_PARAM}joint_scale`;
+
+/**
+ * Joint training's weights of the copy on the reconstruction: for each float parameter p,
+ * `<TASK_ON_DECODED>w/p` = frozen p + scale · trained offset (zeros to start).
+ */
+function jointWeights(
+  classifier: Model,
+  scale: number,
+): { nodes: Node[]; initializers: Tensor[]; names: Map<string, string> } {
+  const params = classifier.graph.initializers.filter((t) => isFloat(t.dtype));
+  const bad = params.find((t) => t.dtype !== 'float32');
+  if (bad)
+    throw new VergeError('E_BAD_ARGUMENT', `joint training needs a float32 classifier; '${bad.name}' is ${bad.dtype}`);
+  const names = new Map(params.map((t) => [t.name, `${TASK_ON_DECODED}w/${t.name}`]));
+  const node = (op: string, inputs: string[], output: string): Node => ({
+    name: output,
+    opType: op,
+    domain: '',
+    inputs,
+    outputs: [output],
+    attributes: {},
+  });
+  return {
+    names,
+    nodes: params.flatMap((t) => [
+      node('Mul', [`${TASK_DELTA}${t.name}`, JOINT_SCALE], `${names.get(t.name)!}.offset`),
+      node('Add', [`${TASK_PARAM}${t.name}`, `${names.get(t.name)!}.offset`], names.get(t.name)!),
+    ]),
+    initializers: [
+      { name: JOINT_SCALE, dtype: 'float32', dims: [], data: Float32Array.of(scale) },
+      ...params.map((t) => ({
+        name: `${TASK_DELTA}${t.name}`,
+        dtype: 'float32' as const,
+        dims: [...t.dims],
+        data: new Float32Array(t.data.length),
+      })),
+    ],
+  };
+}
+
+/** The classifier with joint training's weights: frozen p + scale · the trained offset of p. */
+export function jointClassifier(classifier: Model, trained: Model, scale: number): Model {
+  const offsets = new Map(trained.graph.initializers.map((t) => [t.name, t]));
+  const s = Math.fround(scale);
+  return {
+    ...classifier,
+    graph: {
+      ...classifier.graph,
+      initializers: classifier.graph.initializers.map((t) => {
+        const d = offsets.get(`${TASK_DELTA}${t.name}`);
+        if (!d) return t;
+        const w = t.data as Float32Array;
+        const o = d.data as Float32Array;
+        // written raw, whatever the file held
+        const { storage: _storage, externalData: _external, ...rest } = t;
+        return { ...rest, data: Float32Array.from(w, (v, i) => v + Math.fround(s * o[i]!)) };
+      }),
+    },
+  };
+}
 
 /**
  * The autoencoder with the classifier appended twice (on the input and on the reconstruction),
  * sharing one set of weights (prefixed, to be frozen). The reconstruction stays the first output.
  */
-export function withTaskClassifier(ae: Model, classifier: Model): { model: Model; onInput: string; onDecoded: string } {
+export function withTaskClassifier(
+  ae: Model,
+  classifier: Model,
+  joint?: number,
+): { model: Model; onInput: string; onDecoded: string } {
   const aeIn = dataInputs(ae.graph)[0]!.name;
   const recon = ae.graph.outputs[0]!.name;
   const clsIns = dataInputs(classifier.graph);
@@ -104,12 +186,13 @@ export function withTaskClassifier(ae: Model, classifier: Model): { model: Model
     throw new VergeError('E_BAD_ARGUMENT', 'the task classifier must have one data input and an output (its logits)');
   const clsIn = clsIns[0]!.name;
   const params = new Set(classifier.graph.initializers.map((t) => t.name));
-  const copy = (prefix: string, source: string): Node[] =>
+  const trained = joint !== undefined ? jointWeights(classifier, joint) : undefined;
+  const copy = (prefix: string, source: string, own?: Map<string, string>): Node[] =>
     classifier.graph.nodes.map((n) => ({
       ...n,
       name: `${prefix}${n.name}`,
       inputs: n.inputs.map((i) =>
-        i === '' ? '' : i === clsIn ? source : params.has(i) ? `${TASK_PARAM}${i}` : `${prefix}${i}`,
+        i === '' ? '' : i === clsIn ? source : (own?.get(i) ?? (params.has(i) ? `${TASK_PARAM}${i}` : `${prefix}${i}`)),
       ),
       outputs: n.outputs.map((o) => (o === '' ? '' : `${prefix}${o}`)),
     }));
@@ -125,10 +208,16 @@ export function withTaskClassifier(ae: Model, classifier: Model): { model: Model
       ...ae,
       graph: {
         ...ae.graph,
-        nodes: [...ae.graph.nodes, ...copy(TASK_ON_INPUT, aeIn), ...copy(TASK_ON_DECODED, recon)],
+        nodes: [
+          ...ae.graph.nodes,
+          ...copy(TASK_ON_INPUT, aeIn),
+          ...(trained?.nodes ?? []),
+          ...copy(TASK_ON_DECODED, recon, trained?.names),
+        ],
         initializers: [
           ...ae.graph.initializers,
           ...classifier.graph.initializers.map((t) => ({ ...t, name: `${TASK_PARAM}${t.name}` })),
+          ...(trained?.initializers ?? []),
         ],
         outputs: [
           ...ae.graph.outputs,
@@ -169,29 +258,34 @@ export interface LearnedCodecModels {
   sampleShape: number[];
   /** Per epoch: the reconstruction MSE and, with a task classifier, the mean weighted KL term. */
   history: { epoch: number; loss: number; task?: number }[];
+  /** Joint training (TaskLossOptions.joint): the classifier trained on the reconstructions. */
+  classifier?: Model;
 }
 
-function layersFor(shape: number[], latent: number): { encoder: Layer[]; decoder: Layer[] } {
+function layersFor(shape: number[], latent: number, width = 1): { encoder: Layer[]; decoder: Layer[] } {
   const [c, h, w] = shape as [number, number, number];
   if (shape.length !== 3 || h % 4 !== 0 || w % 4 !== 0)
     throw new VergeError(
       'E_SHAPE_MISMATCH',
       `the learned codec trains on images [channels, height, width] with height and width divisible by 4; the data has samples [${shape.join(', ')}]`,
     );
+  if (!Number.isInteger(width) || width < 1)
+    throw new VergeError('E_BAD_ARGUMENT', `the codec's width must be a positive integer, got ${width}`);
+  const [f1, f2] = [16 * width, 32 * width];
   return {
     encoder: [
-      new Conv2d({ filters: 16, kernel: 3, stride: 2, padding: 'same', name: 'enc_conv1' }),
+      new Conv2d({ filters: f1, kernel: 3, stride: 2, padding: 'same', name: 'enc_conv1' }),
       new ReLU(),
-      new Conv2d({ filters: 32, kernel: 3, stride: 2, padding: 'same', name: 'enc_conv2' }),
+      new Conv2d({ filters: f2, kernel: 3, stride: 2, padding: 'same', name: 'enc_conv2' }),
       new ReLU(),
       new Flatten(),
       new Dense({ units: latent, name: 'enc_latent' }),
     ],
     decoder: [
-      new Dense({ units: 32 * (h / 4) * (w / 4), name: 'dec_dense' }),
+      new Dense({ units: f2 * (h / 4) * (w / 4), name: 'dec_dense' }),
       new ReLU(),
-      new Reshape([32, h / 4, w / 4]),
-      new ConvTranspose2x(16, 'dec_up1'),
+      new Reshape([f2, h / 4, w / 4]),
+      new ConvTranspose2x(f1, 'dec_up1'),
       new ReLU(),
       new ConvTranspose2x(c, 'dec_up2'),
       new Sigmoid(),
@@ -227,9 +321,9 @@ function withTrained(half: Model, trained: Model): Model {
 export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): Promise<LearnedCodecModels> {
   if (!Number.isInteger(opts.latent) || opts.latent < 1)
     throw new VergeError('E_BAD_ARGUMENT', `--latent must be a positive integer, got ${opts.latent}`);
-  const { encoder, decoder } = layersFor(data.shape, opts.latent);
+  const { encoder, decoder } = layersFor(data.shape, opts.latent, opts.width);
   const ae = new Sequential(data.shape, [...encoder, ...decoder]).build({ seed: opts.seed });
-  const task = opts.task ? withTaskClassifier(ae, opts.task.classifier) : undefined;
+  const task = opts.task ? withTaskClassifier(ae, opts.task.classifier, opts.task.joint) : undefined;
   const session = await TrainingSession.create(task?.model ?? ae, {
     loss: 'mse',
     output: ae.graph.outputs[0]!.name,
@@ -280,6 +374,9 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
       ),
       sampleShape: data.shape,
       history,
+      ...(opts.task?.joint !== undefined
+        ? { classifier: jointClassifier(opts.task.classifier, trained, opts.task.joint) }
+        : {}),
     };
   } finally {
     await session.release();

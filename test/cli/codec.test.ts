@@ -2,12 +2,13 @@
  * `verge codec list|train` through the real CLI: a small autoencoder trained on the repo's
  * Fashion-MNIST subset, its two halves written and checked by the ONNX checker, its report
  * measured through the learned codec (bytes per sample, PSNR, the seed classifier on decoded
- * samples); bad flags end with one line.
+ * samples); `--width 2` doubles the filters; bad flags end with one line.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../../src/onnx/codec.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { fixturePath } from '../fixtures/index.ts';
 import { ROOT, verge } from './cli.ts';
@@ -71,6 +72,24 @@ describe('verge codec', () => {
     expect(check.failures).toEqual([]);
   }, 300_000);
 
+  it('train --width 2 trains a wider codec; the halves pass the checker', async (ctx) => {
+    const out = join(dir, 'ae-wide');
+    const r = await verge(trainArgs(out, ['--task-weight', '0.05', '--width', '2']));
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep).toMatchObject({ width: 2, latent: 24 });
+    expect(rep.bytes_per_sample).toBeLessThan(3136 / 10);
+    expect(rep.classifier.accuracy_decoded).toBeGreaterThan(0.1);
+    // twice the filters: 32 in the encoder's first convolution, 32 out of the decoder's first upsampling
+    const dims = (file: string, name: string) =>
+      decodeModel(readFileSync(join(out, file))).graph.initializers.find((t) => t.name === name)?.dims;
+    expect(dims('encoder.onnx', 'enc_conv1.weight')).toEqual([32, 1, 3, 3]);
+    expect(dims('decoder.onnx', 'dec_up1.weight')).toEqual([64, 32, 4, 4]);
+    const check = checkOnnxFiles([join(out, 'encoder.onnx'), join(out, 'decoder.onnx')]);
+    if (check.skipped) return ctx.skip(check.skipped);
+    expect(check.failures).toEqual([]);
+  }, 300_000);
+
   it('bad flags: one line each', async () => {
     const cases: [string[], RegExp][] = [
       [['codec', 'train', '--latent', '0', '--out-dir', dir], /--latent/],
@@ -91,6 +110,7 @@ describe('verge codec', () => {
         /E_BAD_ARGUMENT: --adapt-classifier fine-tunes the --classifier: give it/,
       ],
       [['codec', 'train', '--latent', '8', '--out-dir', dir, '--latent-bits', '9'], /--latent-bits/],
+      [['codec', 'train', '--latent', '8', '--out-dir', dir, '--width', '0'], /--width/],
     ];
     for (const [args, pattern] of cases) {
       const r = await verge(args);

@@ -36,6 +36,7 @@ interface CodecTrainFlags extends CloudCliOptions {
   classifier?: string;
   taskWeight?: number;
   taskTemperature: number;
+  width: number;
   adaptClassifier?: boolean;
   adaptEpochs: number;
   adaptLr: number;
@@ -146,7 +147,7 @@ async function publishAll(
   adapted: Adapted | undefined,
 ): Promise<{ encoder: string; decoder: string; classifier?: string }> {
   const names = learnedCodecModels(ref);
-  const optimization = `codec-train:latent=${f.latent}${f.taskWeight !== undefined ? `,task=${f.taskWeight}` : ''}`;
+  const optimization = `codec-train:latent=${f.latent}${f.width !== 1 ? `,width=${f.width}` : ''}${f.taskWeight !== undefined ? `,task=${f.taskWeight}` : ''}`;
   const metrics = {
     latent: f.latent,
     bytes_per_sample: report.bytes_per_sample,
@@ -204,6 +205,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
   const started = Date.now();
   const models = await trainAutoencoder(data, {
     latent: f.latent,
+    width: f.width,
     epochs: f.epochs,
     batchSize: f.batch,
     lr: f.lr,
@@ -245,6 +247,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
     data: data.source,
     latent: f.latent,
     latent_bits: f.latentBits,
+    width: f.width,
     epochs: f.epochs,
     loss: f.taskWeight !== undefined ? { mse: 1, task: f.taskWeight, temperature: f.taskTemperature } : { mse: 1 },
     final_mse: models.history.at(-1)?.loss ?? null,

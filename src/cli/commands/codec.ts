@@ -32,6 +32,12 @@ export function register(program: Command): void {
         'latent values per sample (each sent with --latent-bits bits, then deflated; 224 measured best on Fashion-MNIST)',
         positiveInt('--latent'),
       )
+      .option(
+        '--width <n>',
+        'filter multiplier of the convolutions (1: 16 and 32 filters each way)',
+        positiveInt('--width'),
+        1,
+      )
       .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), 5)
       .option('--batch <n>', 'mini-batch size', positiveInt('--batch'), 64)
       .option('--lr <x>', 'Adam learning rate', number('--lr', { above: 0 }), 2e-3)
