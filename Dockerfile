@@ -16,6 +16,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+# `npm run build`: tsc, scripts/dist-package.mjs (dist/package.json), the browser app (src/web/build.ts,
+# which copies the Fashion-MNIST subset for the in-tab training page)
+COPY scripts/dist-package.mjs ./scripts/
+COPY data/fashion-mnist-subset ./data/fashion-mnist-subset
 COPY src ./src
 RUN npm run build && npm prune --omit=dev && npm cache clean --force
 
@@ -26,6 +30,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# the fallback dataset the package ships (`--data fashion-mnist` without Debian's package)
+COPY --from=build /app/data ./data
 COPY bin ./bin
 VOLUME ["/data"]
 EXPOSE 8080 1884

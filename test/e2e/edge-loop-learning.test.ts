@@ -26,7 +26,8 @@ import {
 import { decodeTensor } from '../../src/data/codecs/index.ts';
 import { ROOT, secretFile, verge } from '../cli/cli.ts';
 import { fixturePath } from '../fixtures/index.ts';
-import { readFileSync } from 'node:fs';
+import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { startAgent, TestCloud, waitUntil } from './harness.ts';
 
 const SUBSET = join(ROOT, 'data', 'fashion-mnist-subset');
@@ -145,6 +146,7 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toMatch(/E_CONFLICT: .* holds .*x\.npy.* already; give another --out or --force/);
 
+    const tuned = join(cloud.dataDir, 'clf-1.1.0.onnx');
     const r = await verge([
       'retrain',
       'clf@1.0.0',
@@ -154,6 +156,8 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
       '--force',
       '--threads',
       '1',
+      '--out',
+      tuned,
       '--cloud',
       cloud.url,
       '--api-key-file',
@@ -171,6 +175,15 @@ describe('edge data loop: learned codec and retraining (embedded broker + SQLite
     expect(v.parent).toBe('clf@1.0.0');
     expect(v.optimization).toMatch(/^retrain:collected\(\d+\)$/);
     expect(v.metrics.holdout_accuracy).toBeCloseTo(out.holdout.after, 6);
+    // what retrain writes (--out) and what it publishes pass the official ONNX checker
+    const published = join(cloud.dataDir, 'clf-1.1.0.published.onnx');
+    const res = await fetch(`${cloud.url}${v.variants[0]!.url}`, {
+      headers: { authorization: `Bearer ${cloud.cp.adminKey}` },
+    });
+    expect(res.status).toBe(200);
+    writeFileSync(published, new Uint8Array(await res.arrayBuffer()));
+    const check = checkOnnxFiles([tuned, published]);
+    if (!check.skipped) expect(check.failures).toEqual([]);
 
     const canary = await cloud.deploy({
       model: 'clf',

@@ -1,18 +1,27 @@
 /**
  * Every model file verge writes passes the official ONNX checker (`onnx.checker.check_model`,
  * full_check, Debian's python3-onnx 1.12) and carries no newer IR version than its opsets need.
- * One run of each writer as a user runs it — train (an architecture, fine-tuning an import),
- * quantize (each mode), prune (unstructured in the default layout, structured), optimize (every
- * variant of the sweep), fl simulate, convert (ONNX and .tflite) — then one checker pass over all
- * the files.
+ * One run of each writer as a user runs it — train (every built-in architecture but the speech
+ * ones, fine-tuning an import, the per-epoch checkpoints of --checkpoint-dir), quantize (each mode),
+ * prune (unstructured in the default layout, structured), optimize (every variant of the sweep),
+ * fl simulate, convert (ONNX and .tflite) — then one checker pass over all the files.
+ *
+ * Writers that need more than a file to run are checked where they run: `verge retrain --out` and
+ * the version it publishes (test/e2e/edge-loop-learning.test.ts), `verge codec train` and
+ * `--adapt-classifier` (test/cli/codec.test.ts, test/e2e/codec-adapt.test.ts), the federated
+ * global model of a fleet job (test/fl/fleet.test.ts), `--arch hmm` (src/hmm/recognizer.test.ts),
+ * `--arch kws-cnn|kws-dscnn` (src/data/audio/kws.test.ts), the TFLite importer on every tflite-micro
+ * model (test/tflite/import.test.ts).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARCHITECTURE_NAMES } from '../../src/nn/architecture-names.ts';
 import { loadModel } from '../../src/onnx/io.ts';
 import { DEFAULT_OPSET, defaultOpset } from '../../src/onnx/ir.ts';
 import { pool, verge, ROOT } from '../cli/cli.ts';
+import { writeDataFiles } from '../fixtures/data-files.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 
 /** The newest default-domain opset Debian's checker (ONNX 1.12) knows. */
@@ -42,9 +51,19 @@ const tmp = mkdtempSync(join(tmpdir(), 'verge-writers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const FM = ['--data', 'fashion-mnist', '--limit', '512', '--limit-test', '256'];
+/** A writer: its command line, and where it writes besides `--out <name>.onnx`. */
+interface Writer {
+  name: string;
+  args: string[];
+  /** `--out-dir <tmp>/<name>` instead of `--out`: every .onnx file in it. */
+  outDir?: boolean;
+  /** `--checkpoint-dir <tmp>/<name>`: its .onnx checkpoints too. */
+  checkpoints?: boolean;
+}
 /** Writers over an imported model (opset 13): what every verge version must keep checker-valid. */
-const WRITERS: { name: string; args: string[]; outDir?: boolean }[] = [
+const WRITERS: Writer[] = [
   { name: 'train-finetune', args: ['train', SEED_CNN, ...FM, '--steps', '3'] },
+  { name: 'train-checkpoints', args: ['train', SEED_CNN, ...FM, '--epochs', '1'], checkpoints: true },
   { name: 'quantize-dynamic', args: ['quantize', SEED_CNN, '--mode', 'dynamic'] },
   {
     name: 'quantize-static',
@@ -107,22 +126,38 @@ const WRITERS: { name: string; args: string[]; outDir?: boolean }[] = [
     .filter((f) => f.endsWith('.tflite'))
     .map((f) => ({ name: `convert-${f.replace('.tflite', '')}`, args: ['convert', join(TFLITE_DIR, f)] })),
 ];
-/** Writers that build a model with verge's layer API: they write verge's default opset. */
-const BUILDERS = ['cnn', 'mlp', 'gru'].map((arch) => ({
-  name: `train-arch-${arch}`,
-  args: ['train', '--arch', arch, ...FM, '--steps', '3'],
-}));
-
-function outputsOf(w: { name: string; outDir?: boolean }): string[] {
-  if (!w.outDir) return [join(tmp, `${w.name}.onnx`)];
-  return readdirSync(join(tmp, w.name))
-    .filter((f) => f.endsWith('.onnx'))
-    .map((f) => join(tmp, w.name, f));
+/** The speech architectures train on recorded audio: checked in src/data/audio/kws.test.ts. */
+const SPEECH = ['kws-cnn', 'kws-dscnn'];
+/**
+ * Writers that build a model with verge's layer API (every built-in architecture: images on
+ * Fashion-MNIST, token models on a text folder): they write verge's default opset.
+ */
+function builders(textFolder: string): Writer[] {
+  return ARCHITECTURE_NAMES.filter((arch) => !SPEECH.includes(arch)).map((arch) => ({
+    name: `train-arch-${arch}`,
+    args: ['train', '--arch', arch, ...(arch.startsWith('text-') ? ['--data', textFolder] : FM), '--steps', '3'],
+  }));
 }
 
-async function runWriters(ws: { name: string; args: string[]; outDir?: boolean }[]): Promise<string[]> {
+function onnxFilesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.onnx'))
+    .map((f) => join(dir, f));
+}
+
+function outputsOf(w: Writer): string[] {
+  if (w.outDir) return onnxFilesIn(join(tmp, w.name));
+  const out = [join(tmp, `${w.name}.onnx`)];
+  if (!w.checkpoints) return out;
+  const ckpts = onnxFilesIn(join(tmp, w.name));
+  expect(ckpts.length, `${w.name}: checkpoint files`).toBeGreaterThan(0);
+  return [...out, ...ckpts];
+}
+
+async function runWriters(ws: Writer[]): Promise<string[]> {
   await pool(ws, 2, async (w) => {
     const dest = w.outDir ? ['--out-dir', join(tmp, w.name)] : ['--out', join(tmp, `${w.name}.onnx`)];
+    if (w.checkpoints) dest.push('--checkpoint-dir', join(tmp, w.name));
     if (w.outDir) mkdirSync(join(tmp, w.name), { recursive: true });
     const r = await verge([...w.args, ...dest, '--json']);
     if (r.code !== 0)
@@ -156,7 +191,10 @@ describe('every writer: ONNX checker (full_check) and IR version', () => {
 
   it.skipIf(DEFAULT_OPSET > CHECKER_MAX_OPSET)(
     `models built by the layer API pass too (verge's default opset ${DEFAULT_OPSET}; runs when ≤ the checker's ${CHECKER_MAX_OPSET})`,
-    async () => expectStandardValid(await runWriters(BUILDERS)),
-    600_000,
+    async () => {
+      const files = await writeDataFiles(join(tmp, 'data'));
+      expectStandardValid(await runWriters(builders(files.textFolder)));
+    },
+    900_000,
   );
 });

@@ -14,7 +14,7 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,3 +196,54 @@ describe.skipIf(skipReason !== undefined)(
     }, 1_500_000);
   },
 );
+
+/**
+ * The repository's Dockerfile (a build with a normal registry: node:20-slim, npm ci, npm run build)
+ * cannot be built here, so this checks what it can without a daemon: its build stage copies every
+ * file `npm run build` reads, and .dockerignore keeps none of them out. It once lacked
+ * scripts/dist-package.mjs (the build failed) and, with `data` ignored, the Fashion-MNIST subset the
+ * in-tab training page serves.
+ */
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  /** Paths the build stage copies from the context (COPY without --from, before the second FROM). */
+  const copied = dockerfile
+    .split(/^FROM /m)[1]!
+    .split('\n')
+    .filter((l) => /^COPY (?!--from)/.test(l))
+    .flatMap((l) => l.trim().split(/\s+/).slice(1, -1));
+  /** Whether .dockerignore keeps `path` out of the build context (its patterns in order, `!` re-includes). */
+  const excluded = (path: string) =>
+    ignored.reduce((out, pattern) => {
+      const neg = pattern.startsWith('!');
+      const p = neg ? pattern.slice(1) : pattern;
+      const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`);
+      return re.test(path) ? !neg : out;
+    }, false);
+
+  it('copies what `npm run build` reads into its build stage, and .dockerignore lets it through', () => {
+    const needed = [
+      'package.json',
+      'package-lock.json',
+      'src',
+      // `node <file>` steps of the build scripts
+      ...[scripts.build!, scripts['build:web']!].flatMap((s) => [...s.matchAll(/\bnode (\S+)/g)].map((m) => m[1]!)),
+      // `tsc -p <config>` and the config it extends
+      ...[...scripts.build!.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]!),
+      'tsconfig.json',
+      // the browser app's build copies the Fashion-MNIST subset (src/web/build.ts)
+      'data/fashion-mnist-subset',
+    ];
+    const covered = (f: string) =>
+      copied.some((c) => f === c.replace(/\/$/, '') || f.startsWith(c.replace(/\/?$/, '/')));
+    expect(needed.filter((f) => !covered(f))).toEqual([]);
+    expect(needed.filter(excluded)).toEqual([]);
+    expect(needed.every((f) => existsSync(join(ROOT, f)))).toBe(true);
+  });
+});
