@@ -5,8 +5,33 @@ import layers from './scripts/eslint-layers.js';
 
 const ONNXRUNTIME = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'];
 const NODE_MODULES = ['node:*', ...builtinModules.filter((m) => !m.startsWith('_'))];
-/** data/ files the browser uses (parsers and types; sources that read folders are Node-only). */
-const BROWSER_DATA_FILES = ['src/data/idx.ts', 'src/data/dataset.ts', 'src/data/fashion-mnist-classes.ts'];
+/**
+ * data/ and optimize/ modules that need Node (files, folders, child processes, sharp): every other
+ * module of those layers is on the browser path (their browser.ts) and imports nothing Node-only.
+ */
+const NODE_ONLY_FILES = [
+  'src/data/index.ts',
+  'src/data/sources/*.ts', // the file-system sources (catalog.ts, the names alone, is checked below)
+  'src/data/load-dataset.ts',
+  'src/data/class-folders.ts',
+  'src/data/decoded-cache.ts',
+  'src/data/image-decode.ts',
+  'src/data/raw-input.ts',
+  'src/data/npy.ts',
+  'src/data/npz.ts',
+  'src/data/audio/wav-file.ts',
+  'src/data/audio/wav-folder.ts',
+  'src/data/audio/speech-digits-synthesis.ts',
+  'src/optimize/index.ts',
+  'src/optimize/quantize/index.ts',
+  'src/optimize/quantize/calibration-data.ts',
+  'src/optimize/quantize/executed-ops.ts',
+  'src/optimize/quantize/quantize.ts',
+  'src/optimize/device-profiles.ts',
+  'src/optimize/measure.ts',
+  'src/optimize/sweep.ts',
+];
+const BROWSER_DATA_FILES = ['src/data/**/*.ts', 'src/data/sources/catalog.ts', 'src/optimize/**/*.ts'];
 /** protocol/ files the dashboard uses (signature.ts, with node:crypto, is not among them). */
 const BROWSER_PROTOCOL_FILES = [
   'src/protocol/http.ts',
@@ -29,7 +54,7 @@ const BROWSER_EDGE_FILES = [
 
 /** Layers whose index.ts also exports Node-only modules: the browser path imports their browser.ts. */
 const NODE_ONLY_ENTRIES = {
-  regex: '(^|/)(onnx|data|protocol|train|edge)/index\\.ts$',
+  regex: '(^|/)(onnx|data|protocol|train|edge|optimize)/index\\.ts$',
   message: "on the browser path import the layer's browser.ts (its index.ts also exports Node-only modules)",
 };
 
@@ -64,8 +89,10 @@ export default tseslint.config(
     },
   },
   {
-    // The browser path (src/web/build.ts bundles it): the layers a tab runs import no Node module.
-    // Node-only files beside them (model files, checkpoint folders) stay off that path.
+    // The browser path (src/web/build.ts bundles it; test/web/browser-layers.test.ts bundles each
+    // layer's browser entry): onnx, nn, train, data (but its file-system sources) and optimize
+    // import no Node module. Node-only files beside them (model files, checkpoint folders, dataset
+    // sources, child processes) stay off that path.
     files: [
       'src/onnx/**/*.ts',
       'src/nn/**/*.ts',
@@ -76,7 +103,13 @@ export default tseslint.config(
       ...BROWSER_DATA_FILES,
       ...BROWSER_PROTOCOL_FILES,
     ],
-    ignores: ['**/*.test.ts', 'src/onnx/io.ts', 'src/train/checkpoint-files.ts'],
+    ignores: [
+      '**/*.test.ts',
+      'src/onnx/io.ts',
+      'src/train/checkpoint-files.ts',
+      ...NODE_ONLY_FILES.filter((f) => f !== 'src/data/sources/*.ts'),
+      'src/data/sources/!(catalog).ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

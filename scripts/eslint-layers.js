@@ -35,7 +35,7 @@ export const LAYER_ORDER = [
 
 const RANK = new Map(LAYER_ORDER.flatMap((entry, rank) => [entry].flat().map((layer) => [layer, rank])));
 /** Layers with a browser.ts beside index.ts (their index.ts also exports Node-only modules). */
-const BROWSER_ENTRY = new Set(['onnx', 'data', 'protocol', 'train', 'edge']);
+const BROWSER_ENTRY = new Set(['onnx', 'data', 'protocol', 'train', 'edge', 'optimize']);
 /**
  * Application folders, not library layers: no index.ts and no package entry. web/ is the browser
  * app and its build (esbuild, a development dependency, loaded only when building); the layers

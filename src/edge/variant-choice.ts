@@ -3,17 +3,13 @@
  * share (supported precision, profile class, then preference); the agent adds what only it can
  * judge: whether the session will fit in the memory it can give a model.
  */
-import { selectVariant, type ArtifactRef, type DeviceProfile } from '../protocol/index.ts';
+import { MODEL_MEMORY_SHARE, selectVariant, type ArtifactRef, type DeviceProfile } from '../protocol/index.ts';
 
 /**
- * Share of device memory one model may take. The rest is the OS, the agent and the application;
- * a quarter is the usual rule of thumb for co-resident inference on embedded Linux.
- */
-export const MODEL_MEMORY_SHARE = 0.25;
-/**
  * Resident memory of an onnxruntime CPU session relative to the model file: the initializers,
- * their pre-packed copies for Conv/Gemm, and the activation arena. 3× bounds what small CNNs
- * (seed CNN, fp32 and int8) show; large models come closer to 2×.
+ * their pre-packed copies for Conv/Gemm, and the activation arena. An estimate made before
+ * loading (`verge optimize` measures the loaded memory instead); the device's budget for it is
+ * MODEL_MEMORY_SHARE of its memory (protocol/device-classes.ts).
  */
 export const SESSION_MEMORY_FACTOR = 3;
 

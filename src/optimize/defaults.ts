@@ -2,7 +2,7 @@
  * The optimizer's named defaults (sweep points, measurement settings, fine-tuning rates). Data
  * only, no imports at run time: the CLI declares its flags from these without loading the optimizer.
  */
-import type { ScheduleSpec } from '../train/index.ts';
+import type { ScheduleSpec } from '../train/browser.ts';
 
 /** The sweep's default points: the acceptance configurations. */
 export const SWEEP_DEFAULTS = Object.freeze({

@@ -1,19 +1,11 @@
 /**
- * Device profiles: what a class of edge device can afford. A profile is a memory budget for the
- * model, a latency budget at a batch size, and the arithmetic the device runs.
- *
- * Latency budgets are checked against latency MEASURED on the machine running the sweep, so a
- * profile's budget is meaningful for that hardware (run `verge optimize` on, or like, the target).
- * The memory budget is compared with the variant's measured file bytes (its weights), which
- * dominate the memory of the small models verge ships to devices.
+ * Device profiles from the command line: a built-in name (profiles.ts) or a JSON file holding one
+ * profile, checked field by field. Node only (reads the file).
  */
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
 import { readBytes } from '../onnx/index.ts';
-
-import { DEVICE_PROFILES, PROFILE_PRECISIONS as PRECISIONS, type DeviceProfile } from './profiles.ts';
-
-export { DEVICE_PROFILES, PRECISIONS, type DeviceProfile };
+import { DEVICE_PROFILES, PRECISIONS, type DeviceProfile } from './profiles.ts';
 
 export const DeviceProfileSchema: z.ZodType<DeviceProfile> = z.object({
   name: z.string().min(1),

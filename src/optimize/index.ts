@@ -1,9 +1,6 @@
-// Public API of the optimize layer. Each area adds its own line.
+// Public API of the optimize layer: browser.ts (what runs in a browser too) and the Node-only modules.
+export * from './browser.ts';
 export * from './quantize/index.ts';
-export * from './passes/index.ts';
-export * from './prune/index.ts';
 export * from './measure.ts';
 export * from './device-profiles.ts';
-export * from './variants.ts';
-export * from './report.ts';
 export * from './sweep.ts';

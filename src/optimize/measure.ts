@@ -1,14 +1,15 @@
 /**
- * Measuring model variants: accuracy on a labelled split, bytes of the serialized file, and latency
- * at several batch sizes. Latency of all variants is measured side by side (round-robin over the
- * variants, several rounds), so machine noise hits every variant alike and ratios stay meaningful.
- * Shared by `verge optimize` and bench/compression.
+ * Measuring model variants: accuracy on a labelled split (and which samples each got right, for
+ * paired comparisons), bytes of the serialized file, the memory its session takes when loaded,
+ * and latency at several batch sizes. Latency of all variants is measured side by side
+ * (round-robin over the variants, several rounds), so machine noise hits every variant alike and
+ * ratios stay meaningful. Shared by `verge optimize` and bench/compression.
  */
 import { VergeError } from '../errors.ts';
 import type { Split } from '../data/browser.ts';
 import { encodeModel, singleDataInput, type Model } from '../onnx/browser.ts';
-import { countTop1 } from '../train/index.ts';
-import { Session, type TensorValue } from '../runtime/index.ts';
+import { countTop1 } from '../train/browser.ts';
+import { measureLoadedMemory, Session, type TensorValue } from '../runtime/index.ts';
 import { DEFAULT_LATENCY_BATCHES, DEFAULT_ROUNDS, DEFAULT_THREADS } from './defaults.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -40,8 +41,15 @@ export interface VariantMeasurement {
   precision: Precision;
   description: string;
   bytes: number;
+  /**
+   * Resident memory its onnxruntime session takes once run at each measured batch size
+   * (measureLoadedMemory; empty when not measured) — what a device must hold, unlike `bytes`.
+   */
+  loaded: { batch: number; bytes: number }[];
   accuracy: number;
   samples: number;
+  /** Which of the first `samples` test samples it classified right (1), for paired significance tests; not reported. */
+  correct?: Uint8Array;
   latency: LatencyStats[];
 }
 
@@ -55,6 +63,8 @@ export interface MeasureOptions {
   runsPerRound?: number;
   /** Accuracy on at most this many samples (default: the whole split). */
   samples?: number;
+  /** Measure each variant's loaded memory (a child process per variant; default true). */
+  loadedMemory?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -78,9 +88,10 @@ export async function measureAccuracy(
   split: Split,
   sampleShape: number[],
   limit?: number,
-): Promise<{ accuracy: number; samples: number }> {
+): Promise<{ accuracy: number; samples: number; correct: Uint8Array }> {
   const n = Math.min(split.count, limit ?? Infinity);
   const per = sampleShape.reduce((a, b) => a * b, 1);
+  const right = new Uint8Array(n);
   let correct = 0;
   for (let start = 0; start < n; start += EVAL_BATCH) {
     const b = Math.min(EVAL_BATCH, n - start);
@@ -93,9 +104,14 @@ export async function measureAccuracy(
     const logits = out[session.outputNames[0]!]!;
     if (logits.dtype !== 'float32')
       throw new VergeError('E_DTYPE_MISMATCH', `classifier output is ${logits.dtype}, expected float32 logits`);
-    correct += countTop1(logits.data as Float32Array, split.y, logits.dims[0]!, start);
+    const scores = logits.data as Float32Array;
+    const classes = scores.length / b;
+    for (let i = 0; i < b; i++) {
+      right[start + i] = countTop1(scores.subarray(i * classes, (i + 1) * classes), split.y, 1, start + i);
+      correct += right[start + i]!;
+    }
   }
-  return { accuracy: n ? correct / n : 0, samples: n };
+  return { accuracy: n ? correct / n : 0, samples: n, correct: right };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -136,14 +152,32 @@ export async function measureVariants(
     return x;
   };
   const inputsByBatch = new Map(batchSizes.map((b) => [b, feedsFor(b)]));
-  const sessions: { v: ModelVariant; s: Session; input: string; bytes: number }[] = [];
+  const sessions: {
+    v: ModelVariant;
+    s: Session;
+    input: string;
+    bytes: number;
+    loaded: VariantMeasurement['loaded'];
+  }[] = [];
   try {
     for (const v of variants) {
       const bytes = serialized(v);
-      const s = await Session.create(bytes, { threads: opts.threads ?? DEFAULT_THREADS });
-      sessions.push({ v, s, input: dataInput(v.model), bytes: bytes.length });
+      const threads = opts.threads ?? DEFAULT_THREADS;
+      const s = await Session.create(bytes, { threads });
+      const entry = {
+        v,
+        s,
+        input: dataInput(v.model),
+        bytes: bytes.length,
+        loaded: [] as VariantMeasurement['loaded'],
+      };
+      sessions.push(entry);
+      if (opts.loadedMemory ?? true) {
+        opts.onProgress?.(`loaded memory of ${v.name}`);
+        entry.loaded = await measureLoadedMemory(bytes, s.inputs, batchSizes, { threads });
+      }
     }
-    const accuracy = new Map<string, { accuracy: number; samples: number }>();
+    const accuracy = new Map<string, { accuracy: number; samples: number; correct: Uint8Array }>();
     for (const { v, s, input } of sessions) {
       opts.onProgress?.(`accuracy of ${v.name}`);
       accuracy.set(v.name, await measureAccuracy(s, input, test, sampleShape, opts.samples));
@@ -176,11 +210,12 @@ export async function measureVariants(
         }
       }
     }
-    return sessions.map(({ v, bytes }) => ({
+    return sessions.map(({ v, bytes, loaded }) => ({
       name: v.name,
       precision: v.precision,
       description: v.description,
       bytes,
+      loaded,
       ...accuracy.get(v.name)!,
       latency: batchSizes.map((b) => latencyStats(b, times.get(`${v.name}@${b}`)!)),
     }));

@@ -16,12 +16,18 @@ const measured = [
 describe('optimize report', () => {
   const choice = selectVariant(measured, {
     name: 'camera',
-    memory_mb: 0.25,
+    memory_mb: 2, // 0.5 MB for a loaded model; the made-up variants take 3× their file loaded
     latency_budget_ms: 1,
     batch: 1,
     precisions: ['fp32', 'int8'],
   });
   const r = buildReport('cnn.onnx', { source: 'test', test_samples: 500 }, 2, measured, { fp32: 'fp32.onnx' }, choice);
+
+  it('reports no per-sample outcomes (they are for the significance test only)', () => {
+    const withOutcomes = measured.map((v) => ({ ...v, correct: new Uint8Array(500) }));
+    const rr = buildReport('cnn.onnx', { source: 'test', test_samples: 500 }, 2, withOutcomes);
+    expect(rr.variants.every((v) => !('correct' in v))).toBe(true);
+  });
 
   it('computes ratios to fp32 and accuracy drops in points', () => {
     const q = r.variants.find((v) => v.name === 'int8-static')!;
@@ -37,10 +43,11 @@ describe('optimize report', () => {
     const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---'));
     expect(rows).toHaveLength(1 + measured.length);
     expect(md).toContain(
-      '| **int8-static** (selected) | int8 | 97.7 | 0.250 | 89.50 | 0.50 | 0.100 | 0.500 | 1.000 | 0.250 |',
+      '| **int8-static** (selected) | int8 | 97.7 | 0.250 | 0.29 (B=1), 0.29 (B=32) | 89.50 | 0.50 | 0.100 | 0.500 | 1.000 | 0.250 |',
     );
     expect(md).toContain('## Target: camera');
-    expect(md).toMatch(/- fp32: .*memory budget/);
+    expect(md).toMatch(/- fp32: 1\.144 MB loaded at batch 1 exceeds the 0\.500 MB budget/);
+    expect(md).toContain("Budget: 0.50 MB of loaded memory (25% of the device's 2 MB)");
   });
 
   it('draws two panels with one point per variant, escaping text', () => {

@@ -2,11 +2,13 @@
  * The `verge optimize` report: one JSON document (every measured figure, ratios to fp32), a
  * Markdown table and an SVG plot with two panels (accuracy vs size, accuracy vs latency).
  */
+import { MODEL_MEMORY_SHARE } from '../protocol/browser.ts';
+import { modelMemoryBudget } from './profiles.ts';
 import type { VariantChoice } from './variants.ts';
 import type { VariantMeasurement } from './measure.ts';
 import type { SkippedNode } from './quantize/common.ts';
 
-export interface ReportVariant extends VariantMeasurement {
+export interface ReportVariant extends Omit<VariantMeasurement, 'correct'> {
   file?: string;
   bytes_ratio: number;
   /** fp32 accuracy minus this variant's, in percentage points. */
@@ -53,7 +55,7 @@ export function buildReport(
   details: Record<string, VariantDetails> = {},
 ): OptimizeReport {
   const ref = measurements.find((m) => m.name === 'fp32') ?? measurements[0]!;
-  const variants = measurements.map((m) => {
+  const variants = measurements.map(({ correct: _perSample, ...m }) => {
     const q = quantizeReportOf(details[m.name]);
     return {
       ...m,
@@ -85,6 +87,10 @@ function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)}`;
 }
 
+function mb(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(2);
+}
+
 export function reportMarkdown(r: OptimizeReport): string {
   const batches = r.variants[0]?.latency.map((l) => l.batch) ?? [];
   const sel = r.target?.selected;
@@ -100,6 +106,7 @@ export function reportMarkdown(r: OptimizeReport): string {
     'precision',
     'KB',
     '× bytes',
+    'loaded MB',
     'accuracy %',
     'drop (pt)',
     ...batches.flatMap((b) => [`B=${b} ms`, `× B=${b}`]),
@@ -112,6 +119,7 @@ export function reportMarkdown(r: OptimizeReport): string {
       v.precision,
       kb(v.bytes),
       v.bytes_ratio.toFixed(3),
+      v.loaded.length ? v.loaded.map((l) => `${mb(l.bytes)} (B=${l.batch})`).join(', ') : '—',
       (v.accuracy * 100).toFixed(2),
       v.accuracy_drop_pt.toFixed(2),
       ...batches.flatMap((b) => {
@@ -131,7 +139,7 @@ export function reportMarkdown(r: OptimizeReport): string {
     const p = r.target.profile;
     lines.push('', `## Target: ${p.name}`, '');
     lines.push(
-      `Budget: ${p.memory_mb} MB, ${p.latency_budget_ms} ms at batch ${p.batch}, precisions ${p.precisions.join('/')}.`,
+      `Budget: ${mb(modelMemoryBudget(p))} MB of loaded memory (${MODEL_MEMORY_SHARE * 100}% of the device's ${p.memory_mb} MB), ${p.latency_budget_ms} ms at batch ${p.batch}, precisions ${p.precisions.join('/')}.`,
       '',
     );
     lines.push(

@@ -10,6 +10,7 @@ export * from './text-safety.ts';
 export * from './http.ts';
 export * from './http-errors.ts';
 export * from './variant.ts';
+export * from './device-classes.ts';
 export * from './agent-api.ts';
 export * from './fl.ts';
 export * from './fl-update.ts';

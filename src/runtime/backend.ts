@@ -39,6 +39,19 @@ export interface RuntimeBackend {
   webThreads(): number | undefined;
   /** Model bytes of a file path (Node); a browser has no file paths and throws E_UNSUPPORTED. */
   readModelFile(path: string): { bytes: Uint8Array; name: string };
+  /**
+   * Bytes of resident memory a session of `model` holds after each run of `runs` (in order; zeros
+   * of the given dtypes and dims), in a process of its own (Node); a browser cannot measure it and
+   * throws E_UNSUPPORTED.
+   */
+  loadedMemory(model: Uint8Array, runs: readonly FeedSpec[][], threads: number): Promise<number[]>;
+}
+
+/** An input to make up: zeros of a dtype and dims. */
+export interface FeedSpec {
+  name: string;
+  dtype: string;
+  dims: number[];
 }
 
 export interface WebRuntimeOptions {

@@ -215,6 +215,33 @@ export function concreteDims(spec: IOSpec, batch = 1): number[] {
   });
 }
 
+/**
+ * The memory a session of `model` takes once loaded and run on batches of each size: the resident
+ * bytes it adds after running at that batch (weights, their pre-packed copies, its thread pool,
+ * the activation arena), measured in a process of its own — what a device must hold for the
+ * model, which its file size does not say. Node only (a browser throws E_UNSUPPORTED).
+ */
+export async function measureLoadedMemory(
+  model: Uint8Array,
+  inputs: readonly IOSpec[],
+  batches: readonly number[],
+  opts: { threads?: number } = {},
+): Promise<{ batch: number; bytes: number }[]> {
+  const sorted = [...new Set(batches)].sort((a, b) => a - b);
+  const runs = sorted.map((b) =>
+    inputs.map((spec) => {
+      if (!spec.dtype)
+        throw new VergeError(
+          'E_UNSUPPORTED',
+          `input '${spec.name}' is not a tensor; verge cannot make up a value for it`,
+        );
+      return { name: spec.name, dtype: spec.dtype, dims: concreteDims(spec, b) };
+    }),
+  );
+  const grown = await backend.loadedMemory(model, runs, opts.threads ?? 1);
+  return sorted.map((batch, i) => ({ batch, bytes: grown[i]! }));
+}
+
 /** Inputs made up from the declared input types (for warm-up, `verge run --random`, benchmarks). */
 export function synthesizeInputs(specs: readonly IOSpec[], opts: SynthesizeOptions = {}): Record<string, TensorValue> {
   const next = rng(opts.seed ?? 0);

@@ -10,7 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { installedOrtWeb, ORT_BUILD_MANIFEST } from '../cloud/index.ts';
 import { VergeError } from '../errors.ts';
 
@@ -48,35 +48,15 @@ export async function buildWebApp(
   const flavor = ORT_FLAVORS[opts.ort ?? DEFAULT_ORT_FLAVOR];
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, FASHION_DATA_PATH), { recursive: true });
-  let metafile: Metafile;
-  try {
-    ({ metafile } = await build({
-      entryPoints: WEB_ENTRIES.map((e) => join(HERE, 'app', `${e}.ts`)),
-      outdir: join(outDir, 'assets'),
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      // onnxruntime-web then loads its WASM loader from ORT_ASSETS_PATH instead of inlining it, so
-      // its worker threads start from that file rather than from verge's bundle
-      conditions: ['onnxruntime-web-use-extern-wasm'],
-      minify: opts.minify ?? true,
-      sourcemap: 'linked',
-      metafile: true,
-      logLevel: 'silent',
-      loader: { '.css': 'css' },
-      inject: [join(HERE, 'buffer-global.ts')],
-      plugins: [runtimeBackend(join(REPO, 'src', 'runtime', 'backends', flavor.backend))],
-    }));
-  } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? [];
-    const first = errors[0];
-    throw new VergeError(
-      'E_INTERNAL',
-      first ? `browser bundle: ${first.text}${first.location ? ` (${first.location.file})` : ''}` : String(e),
-    );
-  }
+  const { metafile } = await bundle({
+    ...browserOptions(flavor.backend),
+    entryPoints: WEB_ENTRIES.map((e) => join(HERE, 'app', `${e}.ts`)),
+    outdir: join(outDir, 'assets'),
+    splitting: true,
+    minify: opts.minify ?? true,
+    sourcemap: 'linked',
+    loader: { '.css': 'css' },
+  });
   const ort = installedOrtWeb();
   if (!ort) throw new VergeError('E_INTERNAL', 'onnxruntime-web is not installed');
   writeFileSync(join(outDir, ORT_BUILD_MANIFEST), `${JSON.stringify({ onnxruntimeWeb: ort.version })}\n`);
@@ -87,6 +67,52 @@ export async function buildWebApp(
   const bytes: Record<string, number> = {};
   for (const [file, out] of Object.entries(metafile.outputs)) bytes[file.slice(file.indexOf('assets/'))] = out.bytes;
   return { outDir, inputs: Object.keys(metafile.inputs), bytes };
+}
+
+/** How verge bundles for browsers: ESM for es2022, the runtime's browser backend, no Node module. */
+function browserOptions(backend: string): BuildOptions {
+  return {
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    // onnxruntime-web then loads its WASM loader from ORT_ASSETS_PATH instead of inlining it, so
+    // its worker threads start from that file rather than from verge's bundle
+    conditions: ['onnxruntime-web-use-extern-wasm'],
+    metafile: true,
+    logLevel: 'silent',
+    inject: [join(HERE, 'buffer-global.ts')],
+    plugins: [runtimeBackend(join(REPO, 'src', 'runtime', 'backends', backend))],
+  };
+}
+
+/** esbuild's build, its first error as one E_INTERNAL line. */
+async function bundle(options: BuildOptions): Promise<{ metafile: Metafile }> {
+  try {
+    const r = await build(options);
+    return { metafile: r.metafile! };
+  } catch (e) {
+    const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? [];
+    const first = errors[0];
+    throw new VergeError(
+      'E_INTERNAL',
+      first ? `browser bundle: ${first.text}${first.location ? ` (${first.location.file})` : ''}` : String(e),
+    );
+  }
+}
+
+/**
+ * Bundle one module for browsers (in memory, nothing written) and list every input esbuild took
+ * in: a module on the browser path that reaches a Node module fails with E_INTERNAL naming it.
+ */
+export async function browserBundleInputs(entry: string): Promise<string[]> {
+  const { metafile } = await bundle({
+    ...browserOptions(ORT_FLAVORS[DEFAULT_ORT_FLAVOR].backend),
+    entryPoints: [entry],
+    write: false,
+    outdir: 'out',
+  });
+  return Object.keys(metafile.inputs);
 }
 
 /** The runtime's `#ort` import resolves to the chosen browser backend. */

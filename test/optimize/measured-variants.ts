@@ -7,7 +7,8 @@ import type { LatencyStats, Precision, VariantMeasurement } from '../../src/opti
 
 /**
  * A measured variant whose every latency statistic at a batch size is the p50 given for it
- * (`{1: 0.2, 32: 3}`: p50 0.2 ms at batch 1, 3 ms at batch 32), over 10 runs.
+ * (`{1: 0.2, 32: 3}`: p50 0.2 ms at batch 1, 3 ms at batch 32), over 10 runs, and whose loaded
+ * memory at each of those batch sizes is 3× its file (unless `extra.loaded` says otherwise).
  */
 export function measuredVariant(
   name: string,
@@ -15,7 +16,7 @@ export function measuredVariant(
   bytes: number,
   accuracy: number,
   p50ByBatch: Record<number, number>,
-  extra: Partial<Pick<VariantMeasurement, 'description' | 'samples'>> = {},
+  extra: Partial<Pick<VariantMeasurement, 'description' | 'samples' | 'loaded' | 'correct'>> = {},
 ): VariantMeasurement {
   const latency = Object.entries(p50ByBatch).map(([b, p50]): LatencyStats => ({
     batch: Number(b),
@@ -26,5 +27,6 @@ export function measuredVariant(
     runs: 10,
     samples_per_sec: (Number(b) * 1000) / p50,
   }));
-  return { name, precision, description: '', bytes, accuracy, samples: 1000, latency, ...extra };
+  const loaded = latency.map((l) => ({ batch: l.batch, bytes: 3 * bytes }));
+  return { name, precision, description: '', bytes, loaded, accuracy, samples: 1000, latency, ...extra };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../command.ts';
 import { nonNegativeInt, port, positiveInt, readSecretFile } from '../options.ts';
-import { PROFILE_PRESET_NAMES } from '../../edge/profile-presets.ts';
+import { DEVICE_CLASS_NAMES as PROFILE_PRESET_NAMES } from '../../protocol/device-classes.ts';
 
 export function register(program: Command): void {
   program

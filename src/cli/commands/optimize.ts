@@ -7,7 +7,7 @@ import {
   type VariantName,
 } from '../../optimize/defaults.ts';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../../optimize/quantize/defaults.ts';
-import { DEVICE_PROFILES } from '../../optimize/profiles.ts';
+import { DEVICE_CLASS_NAMES, MODEL_MEMORY_SHARE } from '../../protocol/device-classes.ts';
 import { VergeError } from '../../errors.ts';
 import { action } from '../command.ts';
 import { addFinetuneOptions } from '../finetune-options.ts';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     )
     .option(
       '--target <profile>',
-      `device profile to select a variant for: ${Object.keys(DEVICE_PROFILES).join(', ')}, or a .json file {name, memory_mb, latency_budget_ms, batch, precisions}`,
+      `device profile to select a variant for (the same devices as verge agent --profile): ${DEVICE_CLASS_NAMES.join(', ')}, or a .json file {name, memory_mb, latency_budget_ms, batch, precisions}; a variant fits when its loaded memory (measured) is at most ${MODEL_MEMORY_SHARE * 100}% of memory_mb`,
     )
     .option(
       '--samples <n>',

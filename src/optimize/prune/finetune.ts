@@ -7,7 +7,7 @@
 import { VergeError } from '../../errors.ts';
 import { take, type Split } from '../../data/browser.ts';
 import { singleDataInput, type Model } from '../../onnx/browser.ts';
-import { fit, splitDataset, type FitCallback, type ScheduleSpec, TrainingSession } from '../../train/index.ts';
+import { fit, splitDataset, type FitCallback, type ScheduleSpec, TrainingSession } from '../../train/browser.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, type PruneScope } from './magnitude.ts';
 import { densifySparseInitializers } from './sparse-storage.ts';
 import { pruneFilters, type FilterNorm, type FilterPruneReport } from './structured.ts';

@@ -16,7 +16,7 @@
 import { VergeError } from '../../errors.ts';
 import type { Split } from '../../data/browser.ts';
 import { cloneModel, GraphBuilder, outChannelAxis, type Model, type Node } from '../../onnx/browser.ts';
-import { fit, splitDataset, TrainingSession, type FitCallback } from '../../train/index.ts';
+import { fit, splitDataset, TrainingSession, type FitCallback } from '../../train/browser.ts';
 import { calibrate, type CalibrateOptions, type CalibrationData } from './calibrate.ts';
 import {
   affineParams,

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { readBytes } from '../../onnx/index.ts';
 import type { RuntimeBackend } from '../backend.ts';
+import { loadedMemory } from './node-memory.ts';
 
 function availableProviders(): string[] {
   try {
@@ -58,4 +59,5 @@ export const backend: RuntimeBackend = Object.freeze<RuntimeBackend>({
   configure: () => undefined,
   webThreads: () => undefined,
   readModelFile: (path) => ({ bytes: readBytes(path), name: basename(path) }),
+  loadedMemory,
 });

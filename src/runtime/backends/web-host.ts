@@ -48,5 +48,8 @@ export function webBackend(ort: typeof ortWeb, build: { webgpu: boolean }): Runt
         `a browser cannot open model files by path (${path}); fetch the file and pass its bytes`,
       );
     },
+    loadedMemory: () => {
+      throw new VergeError('E_UNSUPPORTED', 'a browser cannot measure the memory a session takes');
+    },
   });
 }
