@@ -1,15 +1,22 @@
 /**
  * The dashboard in Debian's chromium against a real control plane and a simulated device over real
- * MQTT: it goes live on the event stream and shows a change before its next poll could have; and a
+ * MQTT: it goes live on the event stream and shows a change before its next poll could have; a
  * hostile device's strings (a device name planted in the database, profile fields and result labels
- * it reports itself, tags of its token) are shown as text, never run as markup.
+ * it reports itself, tags of its token) are shown as text, never run as markup; and a key revoked
+ * while its page is open sends that page back to sign-in with a clear message.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyHistogram, HTTP_PATHS, observeLatency, type EnrollTokenResponse } from '../../src/protocol/index.ts';
+import {
+  emptyHistogram,
+  HTTP_PATHS,
+  observeLatency,
+  type ApiKeyResponse,
+  type EnrollTokenResponse,
+} from '../../src/protocol/index.ts';
 import { buildWebApp } from '../../src/web/build.ts';
 import { SimDevice, PROFILE_X64 } from '../cloud/sim-device.ts';
 import { TestCloud } from '../e2e/harness.ts';
@@ -110,5 +117,26 @@ describe.skipIf(skip !== null)('dashboard: live updates and hostile device strin
     expect(await page.evaluate('window.__xss')).toBeUndefined();
     expect(await page.locator('img[src=x], img[src=y], iframe, svg[onload], #app script').count()).toBe(0);
     expect(errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  }, 120_000);
+  it('sends a page whose key was revoked back to sign-in, saying so (no blank page)', async () => {
+    const ro = await cloud.admin.post<ApiKeyResponse>(HTTP_PATHS.apiKeys, { role: 'read-only', name: 'revoked-soon' });
+    const other = await browser.context.newPage();
+    const otherErrors = collectPageErrors(other);
+    await other.goto(cloud.url);
+    await other.evaluate('sessionStorage.clear()');
+    await other.reload();
+    await other.fill('input[name=key]', ro.key);
+    await other.click('button[type=submit]');
+    await other.locator('#devices').waitFor({ timeout: UI_MS });
+    await cloud.admin.request('DELETE', HTTP_PATHS.apiKey(ro.id));
+    await expect
+      .poll(() => other.locator('#login-error').textContent(), { timeout: UI_MS })
+      .toContain('Your API key is no longer accepted; sign in again.');
+    expect(await other.locator('#devices').count()).toBe(0);
+    expect(await other.locator('input[name=key]').count()).toBe(1);
+    await other.screenshot({ path: join(SHOTS, 'dashboard-key-revoked.png'), fullPage: true });
+    // the browser logs the refused requests as failed loads; nothing else went wrong
+    expect(otherErrors.filter((e) => !/Failed to load resource|status of 401/.test(e))).toEqual([]);
+    await other.close();
   }, 120_000);
 });
