@@ -27,6 +27,7 @@ import {
   DpFedAvg,
   RdpAccountant,
   secureRandom,
+  DEFAULT_CLIENT_OPTIMIZER,
   createStrategy,
   decodeStrategyState,
   encodeStrategyState,
@@ -103,6 +104,17 @@ interface JobSpec extends CreateFlJobRequest {
   publish_as: { name: string; version: string };
   /** DP jobs: the devices the job can draw from (the accountant's population; q = m / this). */
   dp_population?: number;
+}
+
+/** The devices' training config of a job (a decaying rate starts from the devices' default when no lr is set). */
+function fitConfigOf(spec: JobSpec): Record<string, number> {
+  const lr = spec.lr ?? (spec.lr_decay !== undefined && spec.lr_decay < 1 ? DEFAULT_CLIENT_OPTIMIZER.lr : undefined);
+  return {
+    local_epochs: spec.local_epochs,
+    ...(spec.local_steps !== undefined ? { local_steps: spec.local_steps } : {}),
+    batch_size: spec.batch_size,
+    ...(lr !== undefined ? { lr } : {}),
+  };
 }
 
 interface Loaded {
@@ -284,11 +296,8 @@ export class FlCoordinator {
       // open with fewer, so the strategy's own check is the floor
       minAvailableClients: spec.min_fit_clients,
       minEvaluateClients: 1,
-      fitConfig: {
-        local_epochs: spec.local_epochs,
-        batch_size: spec.batch_size,
-        ...(spec.lr !== undefined ? { lr: spec.lr } : {}),
-      },
+      fitConfig: fitConfigOf(spec),
+      ...(spec.lr_decay !== undefined ? { clientLrDecay: spec.lr_decay } : {}),
       seed: spec.seed,
     });
   }
@@ -438,12 +447,7 @@ export class FlCoordinator {
       );
       return ins[0]?.config ?? { round };
     } catch {
-      return {
-        local_epochs: spec.local_epochs,
-        batch_size: spec.batch_size,
-        ...(spec.lr !== undefined ? { lr: spec.lr } : {}),
-        ...(spec.dp ? { dp_clip: spec.dp.clip } : {}),
-      };
+      return { ...fitConfigOf(spec), ...(spec.dp ? { dp_clip: spec.dp.clip } : {}) };
     }
   }
 
@@ -636,6 +640,20 @@ export class FlCoordinator {
       await this.clearTasks(j);
   }
 
+  /**
+   * True while a selected device may still answer: one is pending and not revoked. A device revoked
+   * mid-round can no longer upload (its credential is refused), so it does not hold the round to its
+   * deadline; it counts as missing when the round closes. Stops at the first live pending device.
+   */
+  private async awaitsDevice(parts: readonly FlParticipantRecord[]): Promise<boolean> {
+    for (const p of parts) {
+      if (p.state !== 'pending') continue;
+      const d = await this.host.devices.get(p.device_id);
+      if (d && d.revoked_at === null) return true;
+    }
+    return false;
+  }
+
   /** Advance one job: open, close, aggregate, publish — whatever its state calls for now. */
   private async advance(job: FlJobRecord): Promise<void> {
     const spec = job.spec as unknown as JobSpec;
@@ -662,7 +680,7 @@ export class FlCoordinator {
       if (step !== 'close') return this.publishPhase(job, r.round, step.next);
     } else {
       const parts = await this.host.fl.participants(job.id, r.round);
-      if (parts.some((p) => p.state === 'pending') && this.now() < r.deadline) return;
+      if (this.now() < r.deadline && (await this.awaitsDevice(parts))) return;
     }
     if (!(await this.host.fl.transitionRound(job.id, r.round, 'open', 'closing'))) return; // another replica has it
     await this.closeRound(job, r);

@@ -12,6 +12,7 @@ import { VergeError } from '../errors.ts';
 import type { Model } from '../onnx/browser.ts';
 import {
   evaluate,
+  findHead,
   fit,
   sampleShapeFor,
   type LossKind,
@@ -34,6 +35,12 @@ export interface ClientTrainerOptions {
   /** The client optimizer; its state is reset every round. Default SGD, lr 0.05, momentum 0.9. */
   optimizer?: OptimizerOptions;
   threads?: number;
+  /**
+   * Keep the classifier head (the output layer's weight and bias) fixed at the model's values:
+   * clients train and send the body only (FedBABU, Oh et al. 2022). On label-skewed clients the
+   * head is what local training biases most toward the client's own classes.
+   */
+  freezeHead?: boolean;
 }
 
 /** Name of FedProx's loss term in the client's training graph (StepResult.terms). */
@@ -109,10 +116,12 @@ export class ClientTrainer {
 
   static async create(model: Model, opts: ClientTrainerOptions = {}): Promise<ClientTrainer> {
     const loss = opts.loss ?? 'cross-entropy';
+    const head = opts.freezeHead ? findHead(model) : undefined;
     const sessionOptions: TrainingSessionOptions = {
       loss,
       optimizer: opts.optimizer ?? DEFAULT_CLIENT_OPTIMIZER,
       ...(opts.threads ? { threads: opts.threads } : {}),
+      ...(head ? { frozen: [head.weight, ...(head.bias ? [head.bias] : [])] } : {}),
     };
     return new ClientTrainer(model, await TrainingSession.create(model, sessionOptions), loss, sessionOptions);
   }
@@ -173,8 +182,10 @@ export class ClientTrainer {
   }
 
   /**
-   * One round of local training from `global` on `data.train`; config comes from the strategy.
-   * `proximal_mu` > 0 (FedProx) trains loss + μ/2·‖w − global‖², differentiated with the loss.
+   * One round of local training from `global` on `data.train`; config comes from the strategy:
+   * `local_epochs` or `local_steps`, `batch_size`, `lr` (the round's rate: a server-side schedule
+   * sends a new one each round). `proximal_mu` > 0 (FedProx) trains loss + μ/2·‖w − global‖²,
+   * differentiated with the loss.
    */
   async fit(global: Float32Array, data: Dataset, config: ClientConfig, seed = 0): Promise<LocalFitResult> {
     if (data.train.count === 0) throw new VergeError('E_DATA_INVALID', 'the client has no training samples');
@@ -184,8 +195,14 @@ export class ClientTrainer {
     const slot = await this.slotFor(mu);
     this.load(global, slot);
     const started = performance.now();
+    const steps = num(config, 'local_steps', 0);
+    if (!(Number.isInteger(steps) && steps >= 0))
+      throw new VergeError('E_PROTOCOL', `client config 'local_steps' must be a whole number ≥ 0, got ${steps}`);
     const r = await fit(slot.session, data, {
       epochs: num(config, 'local_epochs', CLIENT_DEFAULTS.localEpochs),
+      // local_steps > 0: that many optimizer steps instead of whole epochs (the data reshuffled each
+      // epoch it takes), so a client's work per round does not grow with its data
+      ...(steps > 0 ? { steps } : {}),
       batchSize: num(config, 'batch_size', CLIENT_DEFAULTS.batchSize),
       ...(config.lr !== undefined ? { lr: num(config, 'lr', 0) } : {}),
       seed,

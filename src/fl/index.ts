@@ -45,7 +45,13 @@ export {
   type SimulationResult,
   type RoundReport,
 } from './simulation.ts';
-export { ClientTrainer, CLIENT_DEFAULTS, type ClientTrainerOptions, type LocalFitResult } from './client.ts';
+export {
+  ClientTrainer,
+  CLIENT_DEFAULTS,
+  DEFAULT_CLIENT_OPTIMIZER,
+  type ClientTrainerOptions,
+  type LocalFitResult,
+} from './client.ts';
 export {
   parsePartition,
   describePartition,

@@ -4,6 +4,7 @@ import { ClientTrainer } from './client.ts';
 import { parseCompression } from './compress/index.ts';
 import { modelLayout, weightsOf } from './model-weights.ts';
 import { simulate, type SimulationOptions } from './simulation.ts';
+import { findHead } from '../train/browser.ts';
 
 const base = (): SimulationOptions => ({
   model: blobModel(),
@@ -69,6 +70,57 @@ describe('fl simulate', () => {
       const plain = await trainer.fit(global, data, { local_epochs: 3, batch_size: 16 }, 1);
       expect(Math.hypot(...plain.update)).toBeCloseTo(norms[0]!, 5);
       await expect(trainer.fit(global, data, { proximal_mu: -1 })).rejects.toThrow(/proximal_mu' must be ≥ 0/);
+    } finally {
+      await trainer.release();
+    }
+  });
+
+  it('local_steps trains that many steps (a whole epoch when it is one); drift is reported per round', async () => {
+    const trainer = await ClientTrainer.create(blobModel(), { optimizer: { kind: 'sgd', lr: 0.1 }, threads: 1 });
+    try {
+      const global = trainer.initialWeights();
+      const data = blobDataset(200, 40); // 200 samples, batch 16: 13 steps per epoch
+      const update = async (config: Record<string, number>) => [
+        ...(await trainer.fit(global, data, { batch_size: 16, ...config }, 1)).update,
+      ];
+      expect(await update({ local_steps: 13 })).toEqual(await update({ local_epochs: 1 }));
+      expect(await update({ local_steps: 26 })).toEqual(await update({ local_epochs: 2 }));
+      expect(await update({ local_steps: 3 })).not.toEqual(await update({ local_epochs: 1 }));
+      await expect(trainer.fit(global, data, { local_steps: 1.5 })).rejects.toThrow(
+        /local_steps' must be a whole number/,
+      );
+    } finally {
+      await trainer.release();
+    }
+    const r = await simulate({ ...base(), rounds: 2, localSteps: 5, lrDecay: 0.5 });
+    for (const x of r.rounds) {
+      expect(x.drift!.update_norm).toBeGreaterThan(0);
+      // the norm of a mean is at most the mean of the norms
+      expect(x.drift!.aggregate_norm).toBeLessThanOrEqual(x.drift!.update_norm * (1 + 1e-6));
+    }
+    await expect(simulate({ ...base(), lrDecay: 0 })).rejects.toThrow(/--lr-decay must be in \(0, 1\]/);
+  });
+
+  it('freezeHead: the client trains the body only; the head of every update is zero', async () => {
+    const model = blobModel();
+    const trainer = await ClientTrainer.create(model, {
+      optimizer: { kind: 'sgd', lr: 0.1 },
+      threads: 1,
+      freezeHead: true,
+    });
+    try {
+      const head = findHead(model);
+      const global = trainer.initialWeights();
+      const r = await trainer.fit(global, blobDataset(200, 40), { local_steps: 5, batch_size: 16 }, 1);
+      let headAbs = 0;
+      let bodyAbs = 0;
+      for (const s of trainer.layout.specs) {
+        const part = r.update.subarray(s.offset, s.offset + s.size).reduce((a, v) => a + Math.abs(v), 0);
+        if (s.name === head.weight || s.name === head.bias) headAbs += part;
+        else bodyAbs += part;
+      }
+      expect(headAbs).toBe(0);
+      expect(bodyAbs).toBeGreaterThan(0);
     } finally {
       await trainer.release();
     }

@@ -12,12 +12,13 @@ import type { Model } from '../onnx/browser.ts';
 import { holdOut, type OptimizerOptions } from '../train/browser.ts';
 import { fp32UpdateBytes } from '../protocol/browser.ts';
 import { acceptUpdate } from './accept.ts';
-import { ClientTrainer } from './client.ts';
+import { ClientTrainer, DEFAULT_CLIENT_OPTIMIZER } from './client.ts';
 import { describeCompression, UpdateCompressor, type CompressionSpec } from './compress/index.ts';
 import { partitionIndices, selectSamples, type PartitionSpec } from './partition.ts';
 import { DpFedAvg } from './privacy/dp-fedavg.ts';
 import { seededRandom } from './random.ts';
 import { secureAggregate } from './secagg/round.ts';
+import { l2norm, weightedMean } from './weights.ts';
 import { createStrategy } from './strategy/index.ts';
 import type { ClientConfig, EvaluateResult, Failure, FitResult, Strategy } from './strategy/strategy.ts';
 
@@ -33,10 +34,16 @@ export interface SimulationOptions {
   minFitClients?: number;
   fractionEvaluate?: number;
   localEpochs?: number;
+  /** Local optimizer steps per round instead of epochs (the same work for every client, whatever its data). */
+  localSteps?: number;
   batchSize?: number;
   /** Client learning rate (default: the client optimizer's). */
   lr?: number;
+  /** Round r's client lr is lr · lrDecay^(r − 1), sent in the fit config (default 1: constant). */
+  lrDecay?: number;
   clientOptimizer?: OptimizerOptions;
+  /** Clients keep the classifier head fixed and train the body only (ClientTrainerOptions.freezeHead). */
+  freezeHead?: boolean;
   compress?: CompressionSpec;
   secureAgg?: boolean;
   dp?: { clip: number; noiseMultiplier: number; delta?: number };
@@ -69,6 +76,12 @@ export interface RoundReport {
   uplink_bytes_fp32: number;
   seconds: number;
   epsilon?: number;
+  /**
+   * Client drift of the round (plain rounds): the example-weighted mean L2 norm of the client
+   * updates and the norm of their weighted mean. Their ratio is 1 when every client moves the same
+   * way and falls toward 0 as clients pull apart (what many local steps on skewed labels do).
+   */
+  drift?: { update_norm: number; aggregate_norm: number };
 }
 
 export interface SimulationResult {
@@ -120,10 +133,14 @@ function buildClients(opts: SimulationOptions, seed: number): VirtualClient[] {
 }
 
 function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
+  const decay = opts.lrDecay ?? 1;
+  // a decaying rate needs its base in the config: the client optimizer's own when no lr is given
+  const lr = opts.lr ?? (decay < 1 ? (opts.clientOptimizer?.lr ?? DEFAULT_CLIENT_OPTIMIZER.lr) : undefined);
   const fitConfig: ClientConfig = {
     local_epochs: opts.localEpochs ?? 1,
+    ...(opts.localSteps !== undefined ? { local_steps: opts.localSteps } : {}),
     batch_size: opts.batchSize ?? 32,
-    ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
+    ...(lr !== undefined ? { lr } : {}),
   };
   const base = {
     fractionFit: opts.fractionFit ?? 1,
@@ -132,6 +149,7 @@ function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
     minEvaluateClients: Math.min(2, opts.clients),
     minAvailableClients: Math.min(2, opts.clients),
     fitConfig,
+    clientLrDecay: decay,
     seed,
   };
   const inner = createStrategy(opts.strategy ?? 'fedavg', base);
@@ -156,6 +174,9 @@ function validate(opts: SimulationOptions): void {
   whole('--malicious', opts.malicious, 0);
   whole('--drop', opts.dropPerRound, 0);
   whole('--local-epochs', opts.localEpochs, 1);
+  whole('--local-steps', opts.localSteps, 1);
+  if (opts.lrDecay !== undefined && !(opts.lrDecay > 0 && opts.lrDecay <= 1))
+    throw new VergeError('E_BAD_ARGUMENT', `--lr-decay must be in (0, 1], got ${opts.lrDecay}`);
   if ((opts.malicious ?? 0) > opts.clients)
     throw new VergeError('E_BAD_ARGUMENT', `--malicious ${opts.malicious} exceeds --clients ${opts.clients}`);
   if (opts.secureAgg && opts.compress && opts.compress.kind !== 'none')
@@ -193,6 +214,17 @@ async function clientRound(
   };
 }
 
+/** Mean client update norm and the norm of the example-weighted mean update (RoundReport.drift). */
+function driftOf(results: readonly FitResult[]): { update_norm: number; aggregate_norm: number } {
+  const total = results.reduce((a, r) => a + r.examples, 0);
+  const mean = weightedMean(
+    results.map((r) => r.update),
+    results.map((r) => r.examples),
+  );
+  const updateNorm = results.reduce((a, r) => a + l2norm(r.update) * r.examples, 0) / total;
+  return { update_norm: updateNorm, aggregate_norm: l2norm(mean) };
+}
+
 async function fitRound(fed: Federation, round: number, global: Float32Array) {
   const infos = [...fed.clients.values()].map((c) => ({ id: c.id, examples: c.data.train.count }));
   const instructions = fed.strategy.configureFit(round, global, infos);
@@ -218,7 +250,14 @@ async function fitRound(fed: Federation, round: number, global: Float32Array) {
       delivered++;
     }
   }
-  if (!fed.opts.secureAgg) return { results, failures, uplink, uplinkFp32: delivered * fp32UpdateBytes(global.length) };
+  if (!fed.opts.secureAgg)
+    return {
+      results,
+      failures,
+      uplink,
+      uplinkFp32: delivered * fp32UpdateBytes(global.length),
+      ...(results.length > 0 ? { drift: driftOf(results) } : {}),
+    };
   const secure = await secureAggregate(results, {
     context: `simulation/${fed.seed}/round-${round}`,
     dropAfterSharing: drop,
@@ -260,6 +299,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
   const trainer = await ClientTrainer.create(opts.model, {
     ...(opts.clientOptimizer ? { optimizer: opts.clientOptimizer } : {}),
     ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.freezeHead ? { freezeHead: true } : {}),
   });
   try {
     const strategy = buildStrategy(opts, seed);
@@ -288,6 +328,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
         uplink_bytes: fitted.uplink,
         uplink_bytes_fp32: fitted.uplinkFp32,
         seconds: (performance.now() - started) / 1000,
+        ...('drift' in fitted && fitted.drift ? { drift: fitted.drift } : {}),
         ...(strategy instanceof DpFedAvg ? { epsilon: strategy.privacy().epsilon } : {}),
       };
       rounds.push(report);

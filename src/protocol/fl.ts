@@ -137,6 +137,16 @@ export const CreateFlJobRequest = z
     local_epochs: z.number().int().min(1).max(1000).default(1),
     batch_size: z.number().int().min(1).max(65_536).default(32),
     lr: z.number().positive().max(10).optional(),
+    /**
+     * Local optimizer steps per round instead of local_epochs (the same work for every device,
+     * whatever its data). Optional (added within protocol v1): absent = whole epochs.
+     */
+    local_steps: z.number().int().min(1).max(1_000_000).optional(),
+    /**
+     * Round-indexed client learning rate: round r's devices train at lr · lr_decay^(r − 1) (lr
+     * absent: the devices' default 0.05). Optional (added within protocol v1): absent = constant.
+     */
+    lr_decay: z.number().gt(0).max(1).optional(),
     compress: z.string().max(32).default('none'),
     /**
      * Client-level differential privacy (DP-FedAvg): devices clip their update to L2 norm `clip`,

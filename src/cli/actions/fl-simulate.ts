@@ -35,8 +35,12 @@ export interface SimulateFlags {
   fractionFit?: number;
   minFitClients?: number;
   localEpochs: number;
+  localSteps?: number;
   batch: number;
   lr?: number;
+  lrDecay?: number;
+  momentum?: number;
+  freezeHead?: boolean;
   clientOptimizer: 'sgd' | 'adam';
   compress?: string;
   secureAgg?: boolean;
@@ -99,7 +103,7 @@ export default async function flSimulate(f: SimulateFlags): Promise<void> {
       });
   const lr = f.lr;
   note(
-    `federation: ${clients} clients, ${describePartition(partition)}, ${f.strategy}, ${rounds} rounds × ${f.localEpochs} local epoch(s)` +
+    `federation: ${clients} clients, ${describePartition(partition)}, ${f.strategy}, ${rounds} rounds × ${f.localSteps ? `${f.localSteps} local steps` : `${f.localEpochs} local epoch(s)`}` +
       `${compress.kind !== 'none' ? `, ${f.compress} updates` : ''}${f.secureAgg ? ', secure aggregation' : ''}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
   );
   const started = performance.now();
@@ -122,10 +126,15 @@ export default async function flSimulate(f: SimulateFlags): Promise<void> {
     ...(f.fractionFit ? { fractionFit: f.fractionFit } : {}),
     ...(f.minFitClients ? { minFitClients: f.minFitClients } : {}),
     localEpochs: f.localEpochs,
+    ...(f.localSteps ? { localSteps: f.localSteps } : {}),
     batchSize: f.batch,
     ...(lr !== undefined ? { lr } : {}),
+    ...(f.lrDecay !== undefined ? { lrDecay: f.lrDecay } : {}),
+    ...(f.freezeHead ? { freezeHead: true } : {}),
     clientOptimizer:
-      f.clientOptimizer === 'adam' ? { kind: 'adam', lr: lr ?? 1e-3 } : { kind: 'sgd', lr: lr ?? 0.05, momentum: 0.9 },
+      f.clientOptimizer === 'adam'
+        ? { kind: 'adam', lr: lr ?? 1e-3 }
+        : { kind: 'sgd', lr: lr ?? 0.05, momentum: f.momentum ?? 0.9 },
     compress,
     secureAgg: !!f.secureAgg,
     ...(dp ? { dp } : {}),

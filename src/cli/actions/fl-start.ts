@@ -17,8 +17,10 @@ interface StartOptions extends CloudCliOptions {
   fractionFit: number;
   roundTimeout: number;
   localEpochs: number;
+  localSteps?: number;
   batch: number;
   lr?: number;
+  lrDecay?: number;
   compress: string;
   secureAgg?: boolean;
   dpClip?: number;
@@ -64,8 +66,10 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     fraction_fit: o.fractionFit,
     round_timeout_s: o.roundTimeout,
     local_epochs: o.localEpochs,
+    ...(o.localSteps !== undefined ? { local_steps: o.localSteps } : {}),
     batch_size: o.batch,
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
+    ...(o.lrDecay !== undefined ? { lr_decay: o.lrDecay } : {}),
     compress: o.compress,
     ...(o.secureAgg ? { secure_agg: true } : {}),
     ...(o.dpClip !== undefined && o.dpNoise !== undefined

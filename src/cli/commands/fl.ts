@@ -35,8 +35,20 @@ function simulate(fl: Command): void {
       positiveInt('--min-fit-clients'),
     )
     .option('--local-epochs <e>', 'local epochs per round', positiveInt('--local-epochs'), 1)
+    .option(
+      '--local-steps <k>',
+      'local optimizer steps per round instead of epochs (the same work per client, whatever its data)',
+      positiveInt('--local-steps'),
+    )
     .option('--batch <n>', 'local mini-batch size', positiveInt('--batch'), 32)
     .option('--lr <x>', 'client learning rate (default 0.05 for sgd, 1e-3 for adam)', number('--lr', { above: 0 }))
+    .option(
+      '--lr-decay <g>',
+      "round r's clients train at lr × g^(r − 1) (sent in the fit config; default 1)",
+      number('--lr-decay', { above: 0, max: 1 }),
+    )
+    .option('--momentum <m>', 'client SGD momentum (default 0.9)', number('--momentum', { min: 0, below: 1 }))
+    .option('--freeze-head', 'clients keep the classifier head fixed and train the body only (label-skewed clients)')
     .addOption(
       choice(
         '--client-optimizer <name>',
@@ -109,8 +121,14 @@ function start(fl: Command): void {
         300,
       )
       .option('--local-epochs <e>', 'local epochs per round', positiveInt('--local-epochs'), 1)
+      .option('--local-steps <k>', 'local optimizer steps per round instead of epochs', positiveInt('--local-steps'))
       .option('--batch <n>', 'local mini-batch size', positiveInt('--batch'), 32)
       .option('--lr <x>', 'client learning rate', number('--lr', { above: 0 }))
+      .option(
+        '--lr-decay <g>',
+        "round r's devices train at lr × g^(r − 1) (default 1)",
+        number('--lr-decay', { above: 0, max: 1 }),
+      )
       .option('--compress <spec>', 'update compression: none | int8 | topk:F (+deflate)', 'none')
       .option(
         '--secure-agg',

@@ -171,6 +171,26 @@ describe('FL strategies', () => {
     expect(createStrategy('fedavg', { fractionFit: 0.5 }).configureFit(1, f32(0), clients)).toHaveLength(5);
   });
 
+  it('a round-indexed client lr: round r is sent lr · decay^(r − 1), through FedProx too', () => {
+    const lrOf = (s: ReturnType<typeof createStrategy>, round: number) =>
+      s.configureFit(round, f32(0), [{ id: 'a' }, { id: 'b' }])[0]!.config.lr as number;
+    const fitConfig = { lr: 0.08, local_steps: 50 };
+    const s = createStrategy('fedavg', { fitConfig, clientLrDecay: 0.5 });
+    expect([1, 2, 3, 4].map((r) => lrOf(s, r))).toEqual([0.08, 0.04, 0.02, 0.01]);
+    expect(s.configureFit(3, f32(0), [{ id: 'a' }, { id: 'b' }])[0]!.config).toMatchObject({
+      local_steps: 50,
+      round: 3,
+    });
+    const prox = createStrategy('fedprox:0.1', { fitConfig, clientLrDecay: 0.5 });
+    expect(prox.configureFit(2, f32(0), [{ id: 'a' }, { id: 'b' }])[0]!.config).toMatchObject({
+      lr: 0.04,
+      proximal_mu: 0.1,
+    });
+    expect(lrOf(createStrategy('fedavg', { fitConfig }), 30)).toBe(0.08); // no decay: constant
+    expect(() => createStrategy('fedavg', { clientLrDecay: 0.9 })).toThrow(/needs the base client lr/);
+    expect(() => createStrategy('fedavg', { fitConfig, clientLrDecay: 1.5 })).toThrow(/must be in \(0, 1\]/);
+  });
+
   it('refuses a round with fewer clients than min_available_clients', () => {
     const s = createStrategy('fedavg', { minAvailableClients: 3 });
     expect(() => s.configureFit(1, f32(0), [{ id: 'a' }, { id: 'b' }])).toThrow(/at least 3/);
