@@ -1,10 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { encodeModel } from '../../onnx/codec.ts';
-import { loadModel } from '../../onnx/io.ts';
+import { loadModel, saveModel } from '../../onnx/io.ts';
 import type { Model, Tensor } from '../../onnx/ir.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
 import { fixturePath } from '../../../test/fixtures/index.ts';
+import { checkOnnxFiles } from '../../../test/fixtures/onnx-checker.ts';
 import { maxRelDiff, runModel, sampleImages, trainedFixture } from '../../../test/optimize/helpers.ts';
 import { maskedEquivalent } from '../../../test/optimize/prune-helpers.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, sparsityReport } from './magnitude.ts';
@@ -102,6 +106,20 @@ describe('sparse initializers', () => {
     await expectSame(pruned, compact.model, feeds);
     expect(encodeModel(strict).length).toBeGreaterThan(encodeModel(compact.model).length);
     expect(encodeModel(compact.model).length).toBeGreaterThan(encodeModel(masked).length);
+    // what `verge prune --help` says of each layout: only 'mask' passes ONNX 1.12's full_check
+    const dir = mkdtempSync(join(tmpdir(), 'verge-layouts-'));
+    try {
+      const files = { mask: masked, int64: strict, compact: compact.model };
+      for (const [name, m] of Object.entries(files)) saveModel(m, join(dir, `${name}.onnx`));
+      const checked = checkOnnxFiles(Object.keys(files).map((n) => join(dir, `${n}.onnx`)));
+      if (!checked.skipped) {
+        expect(checked.failures.map((f) => f.slice(dir.length + 1, f.indexOf('.onnx')))).toEqual(['int64', 'compact']);
+        expect(checked.failures[0]).toMatch(/sparse_tensor\(float\)/);
+        expect(checked.failures[1]).toMatch(/INT64/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('models below opset 11 (no CumSum) get int64 sparse initializers instead of masks', () => {

@@ -6,8 +6,10 @@
  *
  * Layouts: 'mask' (default; mask-storage.ts) keeps the non-zero values and a bitmask as plain
  * initializers that standard ops rebuild — checker-valid and the smallest above ~20% sparsity.
- * 'int64' writes sparse initializers the ONNX checker accepts, 8 bytes of index per non-zero, which
- * costs more than it saves below ~67% sparsity. 'compact' (opt-in, NOT standard-valid: the checker
+ * 'int64' writes ONNX sparse initializers with int64 indices, 8 bytes of index per non-zero, which
+ * costs more than it saves below ~67% sparsity; onnxruntime loads them, but ONNX 1.12's full_check
+ * fails them in shape inference (a sparse_tensor input of Gemm), so it is opt-in too — except for
+ * models below opset 11 (no CumSum for the mask's rebuild), which get it by default. 'compact' (opt-in, NOT standard-valid: the checker
  * rejects its indices) uses int16 linearized indices, splitting a tensor of more than 32,767
  * elements into 1-D sparse chunks that a Concat + Reshape (folded away by onnxruntime's constant
  * folding at load) reassemble: 6 bytes per non-zero instead of 12.
