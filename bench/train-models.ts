@@ -19,7 +19,9 @@
  * in its own worker, timed in the same interleaved rounds (PyTorch, verge, alternative); the row
  * gets alt_samples_per_sec and alt_over_default. Each verge round also reports the worker's CPU time
  * per step (cpu_ms_per_step): on a loaded machine it moves less than wall time. --no-pytorch skips
- * the PyTorch side (a formulation A/B only).
+ * the PyTorch side (a formulation A/B only). The profile (at the first thread count, unless
+ * --no-profile) lists verge's top op types and top nodes (onnxruntime's profiler) and PyTorch's top
+ * ops by self CPU time (torch.autograd.profiler) over the same steps: the per-kernel comparison.
  *
  * A run over all models writes bench/results/train-models.json; a run over some (--models) writes
  * bench/results/train-models-<names>.json; --name writes bench/results/<name>.json.
@@ -58,6 +60,7 @@ const CLASSES = 10;
 const DATA_BATCHES = 4;
 const PROFILE_STEPS = 5;
 const TOP_KERNELS = 6;
+const TOP_NODES = 12;
 
 interface Spec {
   shape: number[];
@@ -183,24 +186,39 @@ async function profile(
         cat: string;
         name: string;
         dur: number;
-        args?: { op_name?: string };
+        args?: { op_name?: string; output_type_shape?: Record<string, number[]>[] };
       }[])
     : [];
   rmSync(dir, { recursive: true, force: true });
   const byOp = new Map<string, number>();
+  // Per node: op, output shape and time (which layer and direction a kernel belongs to).
+  const byNode = new Map<string, { op: string; output: number[]; us: number }>();
   let total = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
     const op = e.args?.op_name ?? '?';
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const seen = byNode.get(node) ?? {
+      op,
+      output: Object.values(e.args?.output_type_shape?.[0] ?? {})[0] ?? [],
+      us: 0,
+    };
+    seen.us += e.dur;
+    byNode.set(node, seen);
     total += e.dur;
   }
+  const ms = (us: number) => round(us / PROFILE_STEPS / 1000, 2);
   return {
     kernel_ms_per_step: round(total / PROFILE_STEPS / 1000, 1),
     top_kernels: [...byOp]
       .sort((a, c) => c[1] - a[1])
       .slice(0, TOP_KERNELS)
       .map(([op, us]) => ({ op, ms_per_step: round(us / PROFILE_STEPS / 1000, 1), share: round(us / total, 3) })),
+    top_nodes: [...byNode]
+      .sort((a, c) => c[1].us - a[1].us)
+      .slice(0, TOP_NODES)
+      .map(([node, v]) => ({ node, op: v.op, output: v.output, ms_per_step: ms(v.us), share: round(v.us / total, 3) })),
   };
 }
 
@@ -339,6 +357,11 @@ async function coordinate(): Promise<void> {
         const prof =
           doProfile && threads === threadCounts[0] ? await w.ask<Record<string, unknown>>('profile') : undefined;
         await w.quit();
+        // PyTorch's own profiler on the same steps: the per-kernel side of the comparison.
+        const torchProf =
+          prof && withTorch
+            ? (JSON.parse(python(['profile', name, String(threads), String(PROFILE_STEPS)])) as Record<string, unknown>)
+            : undefined;
         const v = median(verge.map((x) => x.samples_per_sec));
         const p = median(torch.map((x) => x.samples_per_sec));
         const a = median(altRounds.map((x) => x.samples_per_sec));
@@ -367,6 +390,7 @@ async function coordinate(): Promise<void> {
             : {}),
           rounds: { verge, pytorch: torch, ...(alt ? { alternative: altRounds } : {}) },
           ...(prof ? { verge_profile: prof } : {}),
+          ...(torchProf ? { pytorch_profile: torchProf } : {}),
         });
         save();
       }

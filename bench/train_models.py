@@ -4,6 +4,8 @@
   train_models.py spec                               JSON: {name: {shape, batch, opset, note}}
   train_models.py export NAME OUT.onnx               the model verge trains (same seed, eval-mode export)
   train_models.py time NAME THREADS STEPS WARMUP     JSON: {seconds, loss, peak_rss_mb}
+  train_models.py profile NAME THREADS STEPS         JSON: {ms_per_step, top_ops: [{op, ms_per_step}]}
+                                                     (torch.autograd.profiler, self CPU time per op)
 
 Every model is the same architecture on both sides: BatchNorm and Dropout are replaced by
 Identity before export and before PyTorch trains (an eval-mode export folds BatchNorm into the
@@ -95,6 +97,25 @@ def data(name):
     return x, y, batch
 
 
+def stepper(name, threads):
+    """One SGD training step of model NAME on its seeded batches, at THREADS threads."""
+    torch.set_num_threads(threads)
+    model = build(name).train()
+    x, y, batch = data(name)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    lossf = nn.CrossEntropyLoss()
+
+    def step(i):
+        j = (i % DATA_BATCHES) * batch
+        opt.zero_grad()
+        loss = lossf(model(x[j:j + batch]), y[j:j + batch])
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "spec":
@@ -106,22 +127,24 @@ def main():
         torch.onnx.export(model, x[:2], out, input_names=["input"], output_names=["logits"],
                           opset_version=SPECS[name][3], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
                           do_constant_folding=True)
+    elif cmd == "profile":
+        name, threads, steps = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        step = stepper(name, threads)
+        for i in range(3):
+            step(i)
+        with torch.autograd.profiler.profile() as prof:
+            for i in range(steps):
+                step(i)
+        ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+        total = sum(e.self_cpu_time_total for e in ops)
+        print(json.dumps({
+            "ms_per_step": round(total / steps / 1000, 2),
+            "top_ops": [{"op": e.key, "ms_per_step": round(e.self_cpu_time_total / steps / 1000, 2),
+                         "calls_per_step": e.count / steps} for e in ops[:14]],
+        }))
     elif cmd == "time":
         name, threads, steps, warmup = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        torch.set_num_threads(threads)
-        model = build(name).train()
-        x, y, batch = data(name)
-        opt = torch.optim.SGD(model.parameters(), lr=LR)
-        lossf = nn.CrossEntropyLoss()
-
-        def step(i):
-            j = (i % DATA_BATCHES) * batch
-            opt.zero_grad()
-            loss = lossf(model(x[j:j + batch]), y[j:j + batch])
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = stepper(name, threads)
         for i in range(warmup):
             step(i)
         t = time.perf_counter()

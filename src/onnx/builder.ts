@@ -112,6 +112,11 @@ export class GraphBuilder {
       if (n.name) this.used.add(n.name);
       for (const o of n.outputs) this.used.add(o);
       for (const i of n.inputs) this.used.add(i);
+      // Values of subgraphs (If/Loop bodies) share the model's one namespace (SSA).
+      for (const a of Object.values(n.attributes)) {
+        if (a.type === 'graph') this.collectNames(a.value);
+        else if (a.type === 'graphs') for (const sub of a.value) this.collectNames(sub);
+      }
     }
   }
 

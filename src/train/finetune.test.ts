@@ -23,6 +23,7 @@ import {
 } from '../../test/fixtures/finetune.ts';
 import { checkOnnxFiles } from '../../test/fixtures/onnx-checker.ts';
 import { TRAINING_OPSET } from './autodiff.ts';
+import type { Formulations } from './grad/formulations.ts';
 import { resolveFrozen } from './freeze.ts';
 import { replaceHead } from './head.ts';
 import { hasRecurrent } from './lower/recurrent.ts';
@@ -62,6 +63,31 @@ function loadFamily(name: FinetuneFamily) {
   };
 }
 
+/** One SGD step of `s` on the family's batch equals PyTorch's (every parameter compared); returns the step. */
+async function expectSgdStepParity(s: TrainingSession, { f, byName, meta }: ReturnType<typeof loadFamily>) {
+  const lr = Number(meta.sgd_lr);
+  const first = await s.step({ input: value(byName.get('input')!) }, value(byName.get('labels')!), lr);
+  expect(first.loss).toBeCloseTo(Number(meta.loss_sgd), 4);
+  const state = s.getState().tensors;
+  const compared: string[] = [];
+  for (const [key, want] of byName) {
+    if (!key.startsWith('sgd/')) continue;
+    const param = key.slice(4);
+    const got = state[param];
+    expect(got, `state has ${param}`).toBeDefined();
+    const a = got!.data as Float32Array;
+    const b = want.data as Float32Array;
+    expect(a.length).toBe(b.length);
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    const bound = Math.max(PARITY_TOLERANCE, FLOAT32_NOISE_FACTOR * (f.meta.float32_noise[param] ?? 0));
+    expect(d, param).toBeLessThan(bound);
+    compared.push(param);
+  }
+  for (const p of s.parameterNames) expect(compared, `PyTorch reference for ${p}`).toContain(p);
+  return first;
+}
+
 describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
   test(
     'one SGD step equals PyTorch, loss decreases, the saved model keeps its opset',
@@ -70,7 +96,8 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       const skip = fixtureSkipReason();
       if (skip && process.env.CI === 'true') throw new Error(skip);
       if (skip) return ctx.skip(skip);
-      const { f, source, byName, meta } = loadFamily(name);
+      const family = loadFamily(name);
+      const { f, source, byName, meta } = family;
       const input = value(byName.get('input')!);
       const labels = value(byName.get('labels')!);
       const lr = Number(meta.sgd_lr);
@@ -84,25 +111,7 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       });
       try {
         expect(defaultOpset(s.graph.model)).toBe(Math.max(f.meta.opset, TRAINING_OPSET));
-        const first = await s.step({ input }, labels, lr);
-        expect(first.loss).toBeCloseTo(Number(meta.loss_sgd), 4);
-        const state = s.getState().tensors;
-        const compared: string[] = [];
-        for (const [key, want] of byName) {
-          if (!key.startsWith('sgd/')) continue;
-          const param = key.slice(4);
-          const got = state[param];
-          expect(got, `state has ${param}`).toBeDefined();
-          const a = got!.data as Float32Array;
-          const b = want.data as Float32Array;
-          expect(a.length).toBe(b.length);
-          let d = 0;
-          for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-          const bound = Math.max(PARITY_TOLERANCE, FLOAT32_NOISE_FACTOR * (f.meta.float32_noise[param] ?? 0));
-          expect(d, param).toBeLessThan(bound);
-          compared.push(param);
-        }
-        for (const p of s.parameterNames) expect(compared, `PyTorch reference for ${p}`).toContain(p);
+        const first = await expectSgdStepParity(s, family);
 
         let last = first.loss;
         for (let i = 0; i < EXTRA_STEPS; i++) last = (await s.step({ input }, labels, lr)).loss;
@@ -129,6 +138,34 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       }
     },
   );
+});
+
+/**
+ * Gradient formulations that are not the default (src/train/grad/formulations.ts) on the
+ * architectures they apply to: one SGD step equals PyTorch's as well.
+ */
+describe.each([
+  ['resnet18', { maxPool: 'slices' }],
+  ['squeezenet1_1', { maxPool: 'slices' }],
+  ['mobilenet_v2', { depthwiseWeight: 'nchwc-stacked' }],
+] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
+  test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
+    const skip = fixtureSkipReason();
+    if (skip && process.env.CI === 'true') throw new Error(skip);
+    if (skip) return ctx.skip(skip);
+    const family = loadFamily(name);
+    const s = await TrainingSession.create(family.source, {
+      loss: 'cross-entropy',
+      optimizer: { kind: 'sgd', lr: Number(family.meta.sgd_lr) },
+      threads: 2,
+      formulations,
+    });
+    try {
+      await expectSgdStepParity(s, family);
+    } finally {
+      await s.release();
+    }
+  });
 });
 
 /**

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { loadModel } from '../onnx/io.ts';
 import type { Tensor } from '../onnx/ir.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
+import type { Formulations } from './grad/formulations.ts';
 import { TrainingSession } from './session.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/train');
@@ -55,11 +56,23 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe.each(['seed_cnn', 'mlp', 'bn_cnn'])('one step on %s matches PyTorch', (name) => {
+// The seed CNN also with each MaxPool gradient formulation (grad/formulations.ts).
+describe.each([
+  ['seed_cnn', {}],
+  ['mlp', {}],
+  ['bn_cnn', {}],
+  ['seed_cnn', { maxPool: 'slices' }],
+  ['seed_cnn', { maxPool: 'indices' }],
+] as [string, Partial<Formulations>][])('one step on %s %o matches PyTorch', (name, formulations) => {
   test.each(['sgd', 'adam'] as const)('%s', async (kind) => {
     const f = fixture(name);
     const lr = Number(f.meta[`${kind}_lr`]);
-    const s = await TrainingSession.create(f.model, { loss: 'cross-entropy', optimizer: { kind, lr }, threads: 1 });
+    const s = await TrainingSession.create(f.model, {
+      loss: 'cross-entropy',
+      optimizer: { kind, lr },
+      threads: 1,
+      formulations,
+    });
     const r = await s.step({ input: f.input }, f.labels, lr);
     if (kind === 'sgd') expect(r.loss).toBeCloseTo(Number(f.meta.loss_sgd), 4);
     const state = s.getState().tensors;

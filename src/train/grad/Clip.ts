@@ -20,6 +20,6 @@ export const Clip: GradRule = {
       mask = mask ? c.op('And', [mask, m]) : m;
     }
     if (!mask) return [c.dy()];
-    return [c.op('Mul', [c.dy(), c.toFloat(mask)])];
+    return [c.maskGrad(mask)];
   },
 };

@@ -1,5 +1,11 @@
 import type { GradRule, LowerContext, NodeView } from './rule.ts';
-import { convWeightGrad, depthwiseWeightGrad, nchwcWeightGrad, tallWeightGemm } from './conv-weight.ts';
+import {
+  convWeightGrad,
+  depthwiseWeightGrad,
+  nchwcDepthwiseWeightGrad,
+  nchwcWeightGrad,
+  tallWeightGemm,
+} from './conv-weight.ts';
 import type { Formulations } from './formulations.ts';
 import { kernelOffsets, windowOf, type Window } from './window.ts';
 
@@ -65,7 +71,8 @@ export const Conv: GradRule = {
           output_padding: outputPadding.some((p) => p !== 0) ? outputPadding : undefined,
         });
     }
-    if (c.needsGrad(1) && depthwise) dW = depthwiseWeightGrad(c, x, dy, w, wDims);
+    if (c.needsGrad(1) && depthwise)
+      dW = nchwcDepthwiseWeightGrad(c, x, dy, w, wDims) ?? depthwiseWeightGrad(c, x, dy, w, wDims);
     else if (c.needsGrad(1)) {
       const [m, cg] = wDims as [number, number];
       const L = w.outSize.reduce((a, b) => a * b, 1);

@@ -1,3 +1,4 @@
+import { isFloat } from '../../onnx/browser.ts';
 import type { GradContext, GradRule, NodeView } from './rule.ts';
 import { windowOf, type Window } from './window.ts';
 
@@ -82,10 +83,103 @@ function maskGrad(c: GradContext, w: Window): string {
 }
 
 /**
+ * Pools whose gradient formulation maxPool 'slices' computes (slicesGrad): 2-D float, one stride for both
+ * axes and no larger than the kernel, no dilation, static spatial sizes, Indices not asked for by
+ * the model. Decided from the attributes and the input's shape (see tilingWindow).
+ */
+function slicesPool(c: NodeView): boolean {
+  if (c.formulations.maxPool !== 'slices' || c.output(1)) return false;
+  const kernel = c.attrInts('kernel_shape')!;
+  const strides = c.attrInts('strides') ?? [1, 1];
+  const dilations = c.attrInts('dilations') ?? [1, 1];
+  const sx = c.shape(c.input(0));
+  return (
+    kernel.length === 2 &&
+    isFloat(sx.dtype) &&
+    !sx.dynamic.slice(2).some(Boolean) &&
+    strides[0] === strides[1] &&
+    kernel.every((k) => k >= strides[0]!) &&
+    dilations.every((d) => d === 1)
+  );
+}
+
+/**
+ * Gradient of a 2-D max-pool from its plain output y (formulation maxPool 'slices'; any kernel,
+ * pads and ceil_mode, overlapping windows too), with pool-sized operands only:
+ * - window offset (i, j) is the strided slice x_ij [N, C, Ho, Wo] of x (padded with −∞, which never
+ *   equals a maximum); in row-major offset order, g_ij = Where(x_ij = y, r, 0) and r −= g_ij, the
+ *   last offset taking the rest, so the FIRST maximum of each window gets dY — PyTorch's rule
+ *   (`val > maxval` scanning row by row), ties included; a window whose maximum is NaN passes its
+ *   gradient to its last element;
+ * - dX = Σ g_ij placed at (s·h + i, s·w + j): the offsets with the same residues (i mod s, j mod s)
+ *   land on the same sub-grid, where they are summed shifted by (⌊i/s⌋, ⌊j/s⌋) (Pad + Sum; nothing
+ *   to sum when windows tile); the s² sub-grids, Concat'ed in DCR order, interleave by one
+ *   DepthToSpace; then the pads are cropped (Slice) and rows no window reached get zeros (Pad).
+ * Replaces the Indices pool (onnxruntime's scalar kernel) + MaxUnpool / ScatterElements.
+ */
+function slicesGrad(c: GradContext, w: Window): string {
+  const x = c.input(0);
+  const y = c.output(0);
+  const dtype = c.dtype(x);
+  const [kh, kw] = w.kernel as [number, number];
+  const s = w.strides[0]!;
+  const [h, wd] = w.inSize as [number, number];
+  const [ho, wo] = w.outSize as [number, number];
+  const [pt, pl] = w.pads as [number, number];
+  // x padded with −∞ over every window (pads, and ceil_mode's partial windows).
+  const padB = Math.max(0, (ho - 1) * s + kh - h - pt);
+  const padR = Math.max(0, (wo - 1) * s + kw - wd - pl);
+  const xp =
+    pt || pl || padB || padR
+      ? c.op('Pad', [x, c.ints([0, 0, pt, pl, 0, 0, padB, padR]), c.g.scalar(-Infinity, dtype, 'grad_c')])
+      : x;
+  const zero = c.g.scalar(0, dtype, 'grad_c');
+  const axes = c.ints([2, 3]);
+  const steps = c.ints([s, s]);
+  const g = new Map<string, string>();
+  let rest = c.dy();
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      if (i === kh - 1 && j === kw - 1) {
+        g.set(`${i},${j}`, rest);
+        continue;
+      }
+      const xk = c.op('Slice', [xp, c.ints([i, j]), c.ints([i + (ho - 1) * s + 1, j + (wo - 1) * s + 1]), axes, steps]);
+      const gk = c.op('Where', [c.op('Equal', [xk, y]), rest, zero]);
+      g.set(`${i},${j}`, gk);
+      rest = c.op('Sub', [rest, gk]);
+    }
+  // Sub-grid (a, b) holds rows s·u + a, columns s·v + b of the padded canvas, u < Ho + U, v < Wo + V.
+  const [U, V] = [Math.ceil(kh / s) - 1, Math.ceil(kw / s) - 1];
+  const grids: string[] = [];
+  for (let a = 0; a < s; a++)
+    for (let b = 0; b < s; b++) {
+      const terms: string[] = [];
+      for (let i = a; i < kh; i += s)
+        for (let j = b; j < kw; j += s) {
+          const [u, v] = [(i - a) / s, (j - b) / s];
+          const gij = g.get(`${i},${j}`)!;
+          terms.push(U || V ? c.op('Pad', [gij, c.ints([0, 0, u, v, 0, 0, U - u, V - v])]) : gij);
+        }
+      grids.push(terms.length === 1 ? terms[0]! : c.op('Sum', terms));
+    }
+  let dx =
+    s === 1 ? grids[0]! : c.op('DepthToSpace', [c.op('Concat', grids, { axis: 1 })], { blocksize: s, mode: 'DCR' });
+  // Canvas rows s·(Ho + U) from padded row 0: keep [pt, pt + H), zeros where the canvas ends early.
+  const [ch, cw] = [s * (ho + U), s * (wo + V)];
+  const [endH, endW] = [Math.min(pt + h, ch), Math.min(pl + wd, cw)];
+  if (pt || pl || endH < ch || endW < cw) dx = c.op('Slice', [dx, c.ints([pt, pl]), c.ints([endH, endW]), axes]);
+  if (pt + h > ch || pl + wd > cw)
+    dx = c.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, Math.max(0, pt + h - ch), Math.max(0, pl + wd - cw)])]);
+  return dx;
+}
+
+/**
  * MaxPool: the training forward asks the pool for its argmax Indices (flat over N·C·H·W) and the
  * gradient goes to those positions: MaxUnpool (one op) when windows cannot overlap, else
  * ScatterElements with reduction=add (overlapping windows may pick the same element twice).
- * Tiling pools under formulation maxPool 'mask' keep the plain forward instead (maskGrad).
+ * Under formulation maxPool 'slices' (2-D pools, see slicesPool) or 'mask' (tiling pools) the
+ * forward stays the plain pool instead (slicesGrad, maskGrad).
  * A SpaceToDepth/ArgMax/OneHot/DepthToSpace backward for 2×2/2 pools that keeps the plain forward
  * was measured on the seed CNN (onnxruntime profiler): ~3× the forward Conv time against ~1.6× for
  * pool-with-Indices + MaxUnpool, so it was removed.
@@ -94,7 +188,7 @@ export const MaxPool: GradRule = {
   op: 'MaxPool',
   trainingForward: (c) => {
     const n = c.node;
-    if (n.outputs[1] || tilingWindow(c)) {
+    if (n.outputs[1] || tilingWindow(c) || slicesPool(c)) {
       c.g.graph.nodes.push(n);
       return;
     }
@@ -108,6 +202,7 @@ export const MaxPool: GradRule = {
     const indices = c.output(1);
     if (!indices) {
       const tiling = tilingWindow(c);
+      if (slicesPool(c)) return [slicesGrad(c, windowOf(c, x, c.output(0), c.attrInts('kernel_shape')!))];
       if (tiling) return [maskGrad(c, tiling)];
       c.fail('internal: MaxPool indices missing from the training forward');
     }

@@ -19,6 +19,7 @@
  * training step ~0.5 ms saved: no 0.4 ms Transpose of dY); on its second conv (K·Cs = 288 > L = 121)
  * the one-Gemm form stays faster (4.5 vs 5.4 ms).
  */
+import { emptyGraph, tensorValueInfo, type Graph } from '../../onnx/browser.ts';
 import { NCHWC_DOMAIN } from '../lower/nchwc.ts';
 import type { NodeView } from './rule.ts';
 import { kernelOffsets, type Window } from './window.ts';
@@ -32,8 +33,9 @@ import { kernelOffsets, type Window } from './window.ts';
  * B_n, B_o] from ReorderInput(dY) [N, O/B, h, w, B_o] and one transpose that moves 16-float runs.
  * No im2col: the K slices and their Concat (K·N·C·L floats copied twice) are gone. Measured on the
  * seed CNN's conv2 in isolation (2 threads, CPU time, load ~34): 8.4 vs 17.4 ms for the patches Gemm.
- * Undefined where it does not apply (strides or dilations, 1×1 kernels, output channels not a
- * multiple of 4, no NCHWc block): the caller uses the patches.
+ * Formulation 'nchwc-strided' also takes strided convs (dYᵀ dilated by the stride).
+ * Undefined where it does not apply (dilations, 1×1 kernels, output channels not a multiple of 4,
+ * no NCHWc block; strides unless 'nchwc-strided'): the caller uses the patches.
  */
 export function nchwcWeightGrad(
   c: NodeView,
@@ -44,45 +46,70 @@ export function nchwcWeightGrad(
 ): string | undefined {
   const block = c.formulations.nchwcBlock;
   const [o, , kh, kw] = weightDims as [number, number, number, number];
+  const form = c.formulations.convWeight;
   if (
-    c.formulations.convWeight !== 'nchwc-conv' ||
+    (form !== 'nchwc-conv' && form !== 'nchwc-strided') ||
     block <= 1 ||
     w.kernel.length !== 2 ||
     c.floatType !== 'float32' ||
     o % 4 !== 0 ||
     kh * kw <= 1 ||
-    w.strides.some((v) => v !== 1) ||
+    (form === 'nchwc-conv' && w.strides.some((v) => v !== 1)) ||
     w.dilations.some((v) => v !== 1)
   )
     return undefined;
   const [h, wd] = w.outSize as [number, number];
-  const sx = c.shape(x);
-  let xp = x;
-  let dyp = dy;
-  if (sx.dynamic[0] || sx.dims[0]! % block !== 0) {
-    // Pad the batch to a multiple of the block: (block − N mod block) mod block zero images.
-    const n = c.op('Slice', [c.op('Shape', [x]), c.ints([0]), c.ints([1])]);
-    const b = c.ints([block]);
-    const extra = c.op('Mod', [c.op('Sub', [b, c.op('Mod', [n, b])]), b]);
-    const pads = c.op('Concat', [c.ints([0, 0, 0, 0]), extra, c.ints([0, 0, 0])], { axis: 0 });
-    xp = c.op('Pad', [x, pads]);
-    dyp = c.op('Pad', [dy, pads]);
-  }
   const op = Math.ceil(o / block) * block;
-  const nchwc = (type: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
+  const nchwc = nchwcOp(c);
+  const emit = (xp: string, dyp: string): string => {
+    const input = nchwc('ReorderInput', [c.op('Transpose', [xp], { perm: [1, 0, 2, 3] })]);
+    // ReorderInput(dY) [N, O/B, h, w, B] → [N/B, B, O/B, h, w, B] → [O/B, N/B, h, w, B_n, B_o]
+    let filter = c.op('Reshape', [nchwc('ReorderInput', [dyp]), c.ints([-1, block, op / block, h, wd, block])]);
+    filter = c.op('Transpose', [filter], { perm: [2, 0, 3, 4, 1, 5] });
+    filter = c.op('Reshape', [filter, c.ints([op, -1, h, wd])]);
+    // A strided forward reads x every s-th position: the same correlation with dYᵀ dilated by s.
+    const r = nchwc('Conv', [input, filter], { kernel_shape: [h, wd], pads: w.pads, dilations: w.strides, group: 1 });
+    // [C, O, kh', kw'] (kh' > kh when the forward dropped trailing rows) → [O, C, kh, kw]
+    const dW = c.op('Transpose', [nchwc('ReorderOutput', [r], { channels: o })], { perm: [1, 0, 2, 3] });
+    const outSize = w.inSize.map((n, i) => n + w.pads[i]! + w.pads[i + 2]! - (w.outSize[i]! - 1) * w.strides[i]!);
+    if (outSize.every((s, i) => s === w.kernel[i])) return dW;
+    return c.op('Slice', [dW, c.ints([0, 0]), c.ints(w.kernel), c.ints([2, 3])]);
+  };
+  const sx = c.shape(x);
+  if (!sx.dynamic[0] && sx.dims[0]! % block === 0) return emit(x, dy);
+  // Pad the batch to a multiple of the block: (block − N mod block) mod block zero images.
+  const n = c.op('Slice', [c.op('Shape', [x]), c.ints([0]), c.ints([1])]);
+  const b = c.ints([block]);
+  const rest = c.op('Mod', [n, b]);
+  const padded = () => {
+    const pads = c.op('Concat', [c.ints([0, 0, 0, 0]), c.op('Mod', [c.op('Sub', [b, rest]), b]), c.ints([0, 0, 0])], {
+      axis: 0,
+    });
+    return emit(c.op('Pad', [x, pads]), c.op('Pad', [dy, pads]));
+  };
+  if (!sx.dynamic[0] || c.formulations.batchPad === 'always') return padded();
+  // A symbolic batch: pad only when it is not a multiple of the block (a Pad by zero still copies).
+  return c.op('If', [c.op('Equal', [rest, c.ints([0])])], {
+    then_branch: branch(c, () => emit(x, dy), weightDims),
+    else_branch: branch(c, padded, weightDims),
+  });
+}
+
+/**
+ * The nodes `emit` appends, moved into a subgraph of If with its result as the one output (names
+ * stay unique in the whole model; constants stay in the outer graph, read from the outer scope).
+ */
+function branch(c: NodeView, emit: () => string, dims: number[]): Graph {
+  const start = c.g.graph.nodes.length;
+  const out = emit();
+  const nodes = c.g.graph.nodes.splice(start);
+  return { ...emptyGraph(c.g.uniqueName('branch')), nodes, outputs: [tensorValueInfo(out, c.floatType, dims)] };
+}
+
+/** An emitter of com.microsoft.nchwc nodes (ReorderInput, Conv, ReorderOutput) into c's graph. */
+function nchwcOp(c: NodeView) {
+  return (type: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
     c.g.op(type, inputs, attrs, { domain: NCHWC_DOMAIN });
-  const input = nchwc('ReorderInput', [c.op('Transpose', [xp], { perm: [1, 0, 2, 3] })]);
-  // ReorderInput(dY) [N, O/B, h, w, B] → [N/B, B, O/B, h, w, B] → [O/B, N/B, h, w, B_n, B_o]
-  let filter = c.op('Reshape', [nchwc('ReorderInput', [dyp]), c.ints([-1, block, op / block, h, wd, block])]);
-  filter = c.op('Transpose', [filter], { perm: [2, 0, 3, 4, 1, 5] });
-  filter = c.op('Reshape', [filter, c.ints([op, -1, h, wd])]);
-  const r = nchwc('Conv', [input, filter], { kernel_shape: [h, wd], pads: w.pads, group: 1 });
-  // [C, O, kh', kw'] (kh' > kh when the forward dropped trailing rows) → [O, C, kh, kw]
-  let dW = c.op('Transpose', [nchwc('ReorderOutput', [r], { channels: o })], { perm: [1, 0, 2, 3] });
-  const outSize = w.inSize.map((n, i) => n + w.pads[i]! + w.pads[i + 2]! - w.outSize[i]! + 1);
-  if (outSize.some((s, i) => s !== w.kernel[i]))
-    dW = c.op('Slice', [dW, c.ints([0, 0]), c.ints(w.kernel), c.ints([2, 3])]);
-  return dW;
 }
 
 /**
@@ -122,7 +149,7 @@ export function convWeightGrad(
     const ends = starts.map((s, i) => s + (patchSize[i]! - 1) * w.strides[i]! + 1);
     return c.op('Slice', [v, c.ints(starts), c.ints(ends), c.ints(spatialAxes), c.ints(w.strides)]);
   };
-  const auto = c.formulations.convWeight === 'patches' || c.formulations.convWeight === 'nchwc-conv';
+  const auto = ['patches', 'nchwc-conv', 'nchwc-strided'].includes(c.formulations.convWeight);
   const perImage = group === 1 && (c.formulations.convWeight === 'patches-per-image' || (auto && K * csg < L));
   if (perImage) {
     // Patches cut from src in its own layout, P [N, K·Cs, L]; R[n] = other[n] · P[n]ᵀ as one batched
@@ -186,6 +213,70 @@ export function convWeightGrad(
   const R4 = c.op('Reshape', [R, c.ints([group, K, csg, cog])]);
   const T = c.op('Transpose', [R4], { perm: [0, 3, 2, 1] });
   return c.op('Reshape', [T, c.ints(weightDims)]);
+}
+
+/**
+ * Depthwise weight gradient as ONE depthwise convolution in onnxruntime's NCHWc layout (formulation
+ * depthwiseWeight 'nchwc-stacked'): dW[c, i, j] = Σₙ Σₕ,w xpad[n, c, s·h + i, s·w + j] · dY[n, c, h, w]
+ * is a per-channel correlation of the images stacked along the rows with dY stacked the same way.
+ * Each padded image gets R rows (its padded height rounded up to a multiple of the stride s, extra
+ * rows zero): x' [1, C, N·R, Wp]; dY's images get R/s rows each (Ho of them dY, the rest zero) and
+ * the last image's zero rows are dropped, so kernel row n·R/s + h (dilated by s) meets x' row
+ * n·R + s·h + i: image n's own rows for every output row i < kh — the zero rows keep images apart.
+ * The filter is ReorderInput(dY') itself (the depthwise NCHWc filter layout [C/B, kh', kw', B]);
+ * channels C static, the batch only in the kernel's height (no kernel_shape attribute: taken from
+ * the filter), so a symbolic batch is fine. onnxruntime's grouped Conv instead im2col-copies
+ * K·N·C·L floats per step. 2-D, dilation 1, C a multiple of 4; else undefined (the grouped Conv).
+ */
+export function nchwcDepthwiseWeightGrad(
+  c: NodeView,
+  x: string,
+  dy: string,
+  w: Window,
+  weightDims: number[],
+): string | undefined {
+  const block = c.formulations.nchwcBlock;
+  const channels = weightDims[0]!;
+  if (
+    c.formulations.depthwiseWeight !== 'nchwc-stacked' ||
+    block <= 1 ||
+    w.kernel.length !== 2 ||
+    c.floatType !== 'float32' ||
+    channels % 4 !== 0 ||
+    w.dilations.some((v) => v !== 1)
+  )
+    return undefined;
+  const [sh, sw] = w.strides as [number, number];
+  const [h, wd] = w.inSize as [number, number];
+  const [ho, wo] = w.outSize as [number, number];
+  const [pt, pl, pb, pr] = w.pads as [number, number, number, number];
+  const hp = h + pt + pb;
+  const rows = Math.ceil(hp / sh) * sh;
+  const wp = wd + pl + pr;
+  const cp = Math.ceil(channels / block) * block;
+  const nchwc = nchwcOp(c);
+  // x' [1, C, N·R, Wp]: images one under the other, each padded (and to R rows).
+  const xt = c.op('Pad', [
+    c.op('Transpose', [x], { perm: [1, 0, 2, 3] }),
+    c.ints([0, 0, pt, pl, 0, 0, pb + rows - hp, pr]),
+  ]);
+  const input = nchwc('ReorderInput', [c.op('Reshape', [xt, c.ints([1, channels, -1, wp])])]);
+  // dY' [1, C, (N−1)·R/s + Ho, Wo]: each image's rows followed by R/s − Ho zero rows, the last's dropped.
+  const gap = rows / sh - ho;
+  let dyt = c.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
+  if (gap > 0) dyt = c.op('Pad', [dyt, c.ints([0, 0, 0, 0, 0, 0, gap, 0])]);
+  dyt = c.op('Reshape', [dyt, c.ints([1, channels, -1, wo])]);
+  if (gap > 0) dyt = c.op('Slice', [dyt, c.ints([0]), c.ints([-gap]), c.ints([2])]);
+  const filter = c.op('Reshape', [nchwc('ReorderInput', [dyt]), c.ints([cp, 1, -1, wo])]);
+  const r = nchwc('Conv', [input, filter], { group: cp, dilations: [sh, sw] });
+  // Output rows R − (Ho−1)·s ≥ kh and columns Wp − (Wo−1)·s ≥ kw: the first kh × kw are dW.
+  const dW = c.op('Slice', [
+    nchwc('ReorderOutput', [r], { channels }),
+    c.ints([0, 0]),
+    c.ints(w.kernel),
+    c.ints([2, 3]),
+  ]);
+  return c.op('Reshape', [dW, c.ints(weightDims)]);
 }
 
 /**

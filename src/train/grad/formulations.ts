@@ -14,14 +14,18 @@ export interface Formulations {
    * when the patch rows K·C are fewer than the output positions L, as for a first conv layer).
    * Forcing either form is kept for measurement and for the finite-difference checks of both.
    * 'patch-gemms': one Gemm per kernel offset straight from each slice (no Concat copy).
-   * 'nchwc-conv' (the default): group-1 2-D stride-1 convs (kernel > 1×1, output channels a
+   * 'nchwc-conv': group-1 2-D stride-1 convs (kernel > 1×1, output channels a
    * multiple of 4) get dW as ONE convolution in onnxruntime's NCHWc layout, Xᵀ ⋆ dYᵀ with the batch
    * (padded to the block) as its channels (conv-weight.ts nchwcWeightGrad); other convs, and any
    * conv without NCHWc kernels (nchwcBlock 0), as 'patches'. Measured against 'patches' (whole
    * training step, bench/train-models --alternative, 2 threads, 4 interleaved rounds, CPU time per
    * step, load ~27): seed CNN 0.907×, resnet18 (64×64, B=32) 0.913×, every resnet18 round faster.
+   * 'nchwc-strided' (the default) also takes strided convs (dYᵀ dilated by the stride: resnet18's
+   * 7×7/2 stem and stride-2 3×3s, mobilenet_v2's stem) instead of K strided slices; resnet18 vs
+   * 'nchwc-conv' (4 interleaved rounds, CPU time, load ~23): 0.973×, 3 of 4 rounds faster, peak
+   * RSS −13 MB (ab-resnet18-nchwc-strided.json).
    */
-  convWeight: 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms' | 'nchwc-conv';
+  convWeight: 'nchwc-strided' | 'nchwc-conv' | 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
   /**
    * Conv input gradient: one ConvTranspose (default), or Col2Im of Wᵀ·dY as one batched MatMul
    * (opset 18+, groups 1, float32). Measured on the seed CNN's second conv in the whole training
@@ -36,6 +40,16 @@ export interface Formulations {
    */
   depthwiseInput: 'conv-transpose' | 'flipped-conv';
   /**
+   * Depthwise Conv weight gradient: one grouped Conv whose kernel is dY ('grouped-conv': onnxruntime
+   * im2col-copies K·N·C·L floats), or one depthwise NCHWc Conv over the images stacked along the
+   * rows ('nchwc-stacked', conv-weight.ts nchwcDepthwiseWeightGrad; needs the NCHWc block).
+   * mobilenet_v2 (96×96, B=32, SGD, 2 threads, 4 interleaved rounds, CPU time, load ~23):
+   * 'nchwc-stacked' 0.981× (ab-mobilenet-dw-stacked.json) — its convs run 2–4× faster than the
+   * grouped ones (profiler), but the transposes, row pads and reorders that stack the images eat
+   * most of it; within noise, so the grouped Conv stays the default.
+   */
+  depthwiseWeight: 'grouped-conv' | 'nchwc-stacked';
+  /**
    * Group-1 convs with at most 4/16/64 output positions per image train as im2col over the whole
    * batch and one GEMM per direction (Conv.ts batchedConv), or never ('off').
    */
@@ -48,8 +62,15 @@ export interface Formulations {
    * 'mask' 168 ms vs 68 ms at 2 threads — onnxruntime's Equal/Where over the window-split 6-D view
    * broadcast one element at a time; Resize-upsampled and strided-slice forms of the same mask
    * (pool-sized operands, no broadcast) measured 1.6–3× the Indices pool + MaxUnpool in isolation.
+   * 'slices' (MaxPool.ts slicesGrad): any 2-D pool (overlapping, padded, ceil_mode) from the plain
+   * pool and strided slices of its input at the pooled size, first maximum of each window by a
+   * Where/Sub chain, sub-grids summed and interleaved by DepthToSpace: no Indices, no
+   * ScatterElements. Measured against 'indices' (bench/train-models --alternative, 2 threads,
+   * interleaved rounds, CPU time per step, load 19–27): seed CNN 1.34× (ab-seed-maxpool-slices.json),
+   * resnet18 1.01× (ab-resnet18-maxpool-slices.json) — onnxruntime's ~14 small element-wise passes
+   * per 2×2 pool cost more than its scalar Indices kernel, so 'indices' stays the default.
    */
-  maxPool: 'mask' | 'indices';
+  maxPool: 'mask' | 'indices' | 'slices';
   /**
    * Layout of the training graph's 3×3-class convolutions (forward and input gradients; see
    * lower/nchwc.ts): onnxruntime's blocked NCHWc kernels where this onnxruntime has them ('nchwc',
@@ -71,6 +92,18 @@ export interface Formulations {
    */
   weightGemm: 'tall' | 'as-weight';
   /**
+   * NCHWc weight gradients with a symbolic batch, which must be padded to the block: 'if' (the
+   * default) pads only when the batch is not a multiple of the block (an If over the two forms; a
+   * Pad by zero rows still copies x and dY), 'always' pads every step. Seed CNN (batch 64, 2
+   * threads, 5 interleaved rounds, CPU time per step, load ~22): 'always' 1.072× of 'if'
+   * (ab-seed-batchpad-always.json).
+   */
+  batchPad: 'if' | 'always';
+  /**
+   * Activation gradients (Relu, Clip): dY · Cast(mask) ('mul') or Where(mask, dY, 0) ('where').
+   */
+  activationMask: 'mul' | 'where';
+  /**
    * Block size of onnxruntime's NCHWc kernels for the graph's own NCHWc nodes (convWeight
    * 'nchwc-conv'): not a choice but a property of the runtime, set by TrainingSession from the probe
    * (runtime nchwcBlockSize: 16 with AVX-512, 8 with AVX2); 0 (the default) emits no NCHWc node.
@@ -79,24 +112,30 @@ export interface Formulations {
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
-  convWeight: 'nchwc-conv',
+  convWeight: 'nchwc-strided',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
+  depthwiseWeight: 'grouped-conv',
   batchedConv: 'upto16',
   maxPool: 'indices',
   convLayout: 'nchwc',
   weightGemm: 'as-weight',
+  activationMask: 'mul',
+  batchPad: 'if',
   nchwcBlock: 0,
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
-  convWeight: ['nchwc-conv', 'patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
+  convWeight: ['nchwc-strided', 'nchwc-conv', 'patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
   convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
+  depthwiseWeight: ['grouped-conv', 'nchwc-stacked'],
   batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
-  maxPool: ['indices', 'mask'],
+  maxPool: ['indices', 'slices', 'mask'],
   convLayout: ['nchwc', 'nchw'],
   weightGemm: ['as-weight', 'tall'],
+  activationMask: ['mul', 'where'],
+  batchPad: ['if', 'always'],
   nchwcBlock: [0, 8, 16],
 };
 

@@ -499,6 +499,24 @@ describe('alternative formulations', () => {
         attrs: { kernel_shape: [2, 2], strides: [2, 2] },
       },
     ],
+    ...(
+      [
+        ['2x2 stride 2 (odd height and width: a row and a column no window reads)', [2, 2], [2, 2], [0, 0, 0, 0], 0],
+        ['3x3 stride 3', [3, 3], [3, 3], [0, 0, 0, 0], 0],
+        ['3x3 stride 2 pads 1 (overlapping, resnet)', [3, 3], [2, 2], [1, 1, 1, 1], 0],
+        ['3x3 stride 2 ceil_mode (overlapping, squeezenet)', [3, 3], [2, 2], [0, 0, 0, 0], 1],
+        ['3x2 stride 1 asymmetric pads', [3, 2], [1, 1], [1, 0, 0, 1], 0],
+      ] as [string, number[], number[], number[], number][]
+    ).map(([name, kernel, strides, pads, ceil]): [string, Partial<Formulations>, string, Case] => [
+      `MaxPool ${name} from strided slices of its input (no Indices)`,
+      { maxPool: 'slices' },
+      'MaxPool',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 7, 9], fill: 'distinct' } },
+        attrs: { kernel_shape: kernel, strides, pads, ceil_mode: ceil },
+      },
+    ]),
     [
       'MaxPool 1-D kernel 3 from a first-maximum mask',
       { maxPool: 'mask' },
@@ -679,6 +697,66 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv weight gradient as one NCHWc convolution, strided (3x3 stride 2 pads 1, odd size: a row dropped)',
+      { convWeight: 'nchwc-strided', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 5, 9, 8] }, w: { dims: [8, 5, 3, 3] }, b: { dims: [8] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
+      'Conv weight gradient as one NCHWc convolution, strided (5x3 strides 3x2, asymmetric pads, 20 outputs)',
+      { convWeight: 'nchwc-strided', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 13, 9] }, w: { dims: [20, 3, 5, 3] } },
+        attrs: { strides: [3, 2], pads: [2, 0, 1, 1] },
+      },
+    ],
+    [
+      'depthwise weight gradient as one NCHWc depthwise Conv over stacked images (3x3 pads 1, batch 3)',
+      { depthwiseWeight: 'nchwc-stacked', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 8, 6, 7] }, w: { dims: [8, 1, 3, 3] }, b: { dims: [8] } },
+        attrs: { pads: [1, 1, 1, 1], group: 8 },
+      },
+    ],
+    [
+      'depthwise weight gradient as one NCHWc depthwise Conv over stacked images (stride 2, odd sizes, 20 channels)',
+      { depthwiseWeight: 'nchwc-stacked', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 20, 7, 9] }, w: { dims: [20, 1, 3, 3] } },
+        attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 20 },
+      },
+    ],
+    [
+      'depthwise weight gradient as one NCHWc depthwise Conv over stacked images (5x3, strides 3x2, asymmetric pads)',
+      { depthwiseWeight: 'nchwc-stacked', nchwcBlock: 16 },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 4, 11, 8] }, w: { dims: [4, 1, 5, 3] } },
+        attrs: { pads: [2, 0, 0, 1], strides: [3, 2], group: 4 },
+      },
+    ],
+    ['Relu gradient as Where(mask, dY, 0)', { activationMask: 'where' }, 'Relu', { inputs: { x: { dims: [3, 4] } } }],
+    [
+      'Clip gradient as Where(mask, dY, 0)',
+      { activationMask: 'where' },
+      'Clip',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [3, 4] }, lo: { dims: [], values: [-0.5] }, hi: { dims: [], values: [0.55] } },
+      },
+    ],
+    [
       'Conv weight gradient as one Gemm over the batch (1x1)',
       { convWeight: 'patches-gemm' },
       'Conv',
@@ -704,6 +782,34 @@ describe('alternative formulations', () => {
     expect(await ops(1, [1, 1], {}, [0, 0, 0, 0])).toContain('ConvTranspose');
     expect(await ops(1, [1, 1], {})).not.toContain('ConvTranspose');
   });
+  test('nchwc-strided computes a strided conv weight gradient as an NCHWc Conv, nchwc-conv leaves it to the patches', async () => {
+    const nchwcConvs = async (strides: number[], convWeight: Formulations['convWeight']) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [2, 4, 9, 9]);
+      const w = g.initializer('w', 'float32', [8, 4, 3, 3], new Array<number>(288).fill(0.1));
+      g.output(g.op('Conv', ['x', w], { strides, pads: [1, 1, 1, 1] }));
+      const gm = await buildGradientModel(makeModel(g.graph), [w], 0, { convWeight, nchwcBlock: 16 });
+      return gm.model.graph.nodes.filter((n) => n.opType === 'Conv' && n.domain === 'com.microsoft.nchwc').length;
+    };
+    expect(await nchwcConvs([2, 2], 'nchwc-strided')).toBe(1);
+    expect(await nchwcConvs([2, 2], 'nchwc-conv')).toBe(0);
+    expect(await nchwcConvs([1, 1], 'nchwc-conv')).toBe(1);
+  });
+  test('MaxPool slices: 2-D pools keep the plain forward (no Indices, no MaxUnpool/ScatterElements), others the Indices', async () => {
+    const ops = async (kernel: number[], strides: number[], pads?: number[]) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', kernel.length === 2 ? [2, 3, 6, 6] : [2, 3, 6]);
+      g.output(g.op('MaxPool', ['x'], { kernel_shape: kernel, strides, ...(pads ? { pads } : {}) }));
+      const gm = await buildGradientModel(makeModel(g.graph, { opset: 18 }), ['x'], 0, { maxPool: 'slices' });
+      return gm.model.graph.nodes.map((n) => n.opType);
+    };
+    const indexFree = (o: string[]) => !o.includes('MaxUnpool') && !o.includes('ScatterElements');
+    expect(await ops([2, 2], [2, 2])).toContain('DepthToSpace');
+    expect(indexFree(await ops([2, 2], [2, 2]))).toBe(true);
+    expect(indexFree(await ops([3, 3], [2, 2], [1, 1, 1, 1]))).toBe(true);
+    expect(await ops([2, 1], [2, 1])).toContain('MaxUnpool');
+    expect(await ops([2], [2])).toContain('MaxUnpool');
+  });
   test('a conv with few output positions trains as batch-wide GEMMs (no Conv left), others keep their Conv', async () => {
     const ops = async (hw: number, choice: Partial<Formulations>) => {
       const g = new GraphBuilder();
@@ -718,46 +824,56 @@ describe('alternative formulations', () => {
     expect(await ops(5, {})).toContain('Conv');
     expect(await ops(4, { batchedConv: 'off' })).toContain('Conv');
   });
-  test('MaxPool with tied maxima: the FIRST maximum of each window (row-major) takes the gradient, as in PyTorch', async () => {
-    // Values from {0, 1, 2}: most windows hold tied maxima, where finite differences say nothing.
-    const [n, ch, h, w] = [2, 3, 7, 6];
-    const size = n * ch * h * w;
-    const r = rng(5);
-    const x = Float32Array.from({ length: size }, () => Math.floor(r() * 3));
-    const ho = Math.floor(h / 2);
-    const wo = w / 2;
-    const dy = Float32Array.from({ length: n * ch * ho * wo }, (_, i) => 1 + i);
-    // PyTorch's CPU max_pool2d: scan the window row by row, take a value when `val > maxval`.
-    const want = new Float32Array(size);
-    for (let p = 0; p < n * ch; p++)
-      for (let i = 0; i < ho; i++)
-        for (let j = 0; j < wo; j++) {
-          let best = -1;
-          for (let a = 0; a < 2; a++)
-            for (let b = 0; b < 2; b++) {
-              const at = p * h * w + (2 * i + a) * w + 2 * j + b;
-              if (best < 0 || x[at]! > x[best]!) best = at;
-            }
-          want[best] += dy[p * ho * wo + i * wo + j]!;
-        }
-    const { Session } = await import('../../runtime/session.ts');
-    for (const maxPool of ['mask', 'indices'] as const) {
-      const g = new GraphBuilder();
-      g.input('x', 'float32', [n, ch, h, w]);
-      g.output(g.op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [2, 2] }));
-      const gm = await buildGradientModel(makeModel(g.graph), ['x'], 0, { maxPool });
-      const ops = gm.model.graph.nodes.map((node) => node.opType);
-      expect(ops.includes('MaxUnpool'), maxPool).toBe(maxPool === 'indices');
-      const s = await Session.create(gm.model);
-      const [seed] = [...gm.seedInputs.values()];
-      const out = await s.run({
-        x: { dtype: 'float32', dims: [n, ch, h, w], data: x },
-        [seed!.input]: { dtype: 'float32', dims: [n, ch, ho, wo], data: dy },
-      });
-      expect(Array.from(out[gm.gradOutputs.get('x')!]!.data as Float32Array), maxPool).toEqual(Array.from(want));
-      await s.release();
-    }
-  });
+  // Values from {0, 1, 2}: most windows hold tied maxima, where finite differences say nothing.
+  test.each([
+    ['2x2 stride 2', [2, 2], 2, [0, 0, 0, 0], 0, ['mask', 'indices', 'slices']],
+    ['3x3 stride 2 pads 1', [3, 3], 2, [1, 1, 1, 1], 0, ['indices', 'slices']],
+    ['3x3 stride 2 ceil_mode', [3, 3], 2, [0, 0, 0, 0], 1, ['indices', 'slices']],
+  ] as [string, number[], number, number[], number, Formulations['maxPool'][]][])(
+    'MaxPool %s with tied maxima: the FIRST maximum of each window (row-major) takes the gradient, as in PyTorch',
+    async (_name, [kh, kw], st, pads, ceil, forms) => {
+      const [n, ch, h, w] = [2, 3, 7, 6];
+      const size = n * ch * h * w;
+      const r = rng(5);
+      const x = Float32Array.from({ length: size }, () => Math.floor(r() * 3));
+      const out = (len: number, k: number, p0: number, p1: number) => {
+        const o = (ceil ? Math.ceil : Math.floor)((len + p0 + p1 - k) / st) + 1;
+        return ceil && (o - 1) * st >= len + p0 ? o - 1 : o;
+      };
+      const [ho, wo] = [out(h, kh!, pads[0]!, pads[2]!), out(w, kw!, pads[1]!, pads[3]!)];
+      const dy = Float32Array.from({ length: n * ch * ho * wo }, (_, i) => 1 + i);
+      // PyTorch's CPU max_pool2d: scan the window (clamped to the input) row by row, take a value when `val > maxval`.
+      const want = new Float32Array(size);
+      for (let p = 0; p < n * ch; p++)
+        for (let i = 0; i < ho; i++)
+          for (let j = 0; j < wo; j++) {
+            let best = -1;
+            for (let a = Math.max(0, i * st - pads[0]!); a < Math.min(h, i * st - pads[0]! + kh!); a++)
+              for (let b = Math.max(0, j * st - pads[1]!); b < Math.min(w, j * st - pads[1]! + kw!); b++) {
+                const at = p * h * w + a * w + b;
+                if (best < 0 || x[at]! > x[best]!) best = at;
+              }
+            want[best] += dy[p * ho * wo + i * wo + j]!;
+          }
+      const { Session } = await import('../../runtime/session.ts');
+      for (const maxPool of forms) {
+        const g = new GraphBuilder();
+        g.input('x', 'float32', [n, ch, h, w]);
+        g.output(g.op('MaxPool', ['x'], { kernel_shape: [kh!, kw!], strides: [st, st], pads, ceil_mode: ceil }));
+        const gm = await buildGradientModel(makeModel(g.graph, { opset: 18 }), ['x'], 0, { maxPool });
+        const ops = gm.model.graph.nodes.map((node) => node.opType);
+        expect(ops.includes('MaxUnpool') || ops.includes('ScatterElements'), maxPool).toBe(maxPool === 'indices');
+        const s = await Session.create(gm.model);
+        const [seed] = [...gm.seedInputs.values()];
+        const res = await s.run({
+          x: { dtype: 'float32', dims: [n, ch, h, w], data: x },
+          [seed!.input]: { dtype: 'float32', dims: [n, ch, ho, wo], data: dy },
+        });
+        expect(Array.from(res[gm.gradOutputs.get('x')!]!.data as Float32Array), maxPool).toEqual(Array.from(want));
+        await s.release();
+      }
+    },
+  );
   test('an unknown formulation or choice is refused', async () => {
     const { resolveFormulations } = await import('./formulations.ts');
     expect(() => resolveFormulations({ convWeight: 'conv' } as never)).toThrow(/convWeight must be one of/);

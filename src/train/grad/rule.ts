@@ -189,6 +189,14 @@ export class GradContext extends NodeView {
     if (d) return d;
     return this.zerosLike(this.output(i));
   }
+  /**
+   * dY where the boolean `mask` holds, 0 elsewhere (activation gradients): dY · Cast(mask), or
+   * Where(mask, dY, 0) under formulation activationMask 'where' (one pass fewer, no float mask).
+   */
+  maskGrad(mask: string, dy = this.dy()): string {
+    if (this.formulations.activationMask === 'where') return this.op('Where', [mask, dy, this.scalar(0)]);
+    return this.op('Mul', [dy, this.toFloat(mask)]);
+  }
   hasDy(i: number): boolean {
     return !!this.dys[i];
   }

@@ -6,15 +6,18 @@
 import { describe, expect, test } from 'vitest';
 import { rng } from '../../data/dataset.ts';
 import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
-import type { Model } from '../../onnx/ir.ts';
+import type { Graph, Model } from '../../onnx/ir.ts';
 import { nchwcBlockSize } from '../../runtime/nchwc.ts';
 import type { Formulations } from '../grad/formulations.ts';
 import { TrainingSession } from '../session.ts';
 import { buildTrainingGraph } from '../training-graph.ts';
 import { NCHWC_DOMAIN, convsToNchwc } from './nchwc.ts';
 
-/** [N, 4, 10, 10] → 3×3 conv to 24 → depthwise 3×3 stride 2 → 3×3 conv to 20 → 1×1 conv to 16 → pool → Gemm. */
-function convNet(): Model {
+/**
+ * [N, 4, 10, 10] → 3×3 conv to 24 → depthwise 3×3 stride 2 → 3×3 conv to 20 (stride 2 when
+ * `strided`) → 1×1 conv to 16 → pool → Gemm.
+ */
+function convNet(strided = false): Model {
   const r = rng(3);
   const w = (dims: number[]) => Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (r() - 0.5) * 0.4);
   const g = new GraphBuilder();
@@ -33,7 +36,7 @@ function convNet(): Model {
     ]);
   let h = conv('x', 'c1', [24, 4, 3, 3], { pads: [1, 1, 1, 1] });
   h = conv(h, 'dw', [24, 1, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2], group: 24 });
-  h = conv(h, 'c2', [20, 24, 3, 3], { pads: [1, 1, 1, 1] });
+  h = conv(h, 'c2', [20, 24, 3, 3], { pads: [1, 1, 1, 1], ...(strided ? { strides: [2, 2] } : {}) });
   h = conv(h, 'pw', [16, 20, 1, 1], {});
   h = g.op('Flatten', [g.op('GlobalAveragePool', [h])]);
   const y = g.op('Gemm', [
@@ -45,11 +48,22 @@ function convNet(): Model {
   return makeModel(g.graph, { opset: 17 });
 }
 
+/** NCHWc Conv nodes of `graph` and its subgraphs; an If counts its then branch. */
+function nchwcConvs(graph: Graph): number {
+  let count = 0;
+  for (const n of graph.nodes) {
+    if (n.domain === NCHWC_DOMAIN && n.opType === 'Conv') count++;
+    const then = n.attributes.then_branch;
+    if (then?.type === 'graph') count += nchwcConvs(then.value);
+  }
+  return count;
+}
+
 /** convNet's training sessions (Adam, 1 thread), one per formulation choice. */
-function adamSessions(choices: Partial<Formulations>[]): Promise<TrainingSession[]> {
+function adamSessions(choices: Partial<Formulations>[], strided = false): Promise<TrainingSession[]> {
   return Promise.all(
     choices.map((formulations) =>
-      TrainingSession.create(convNet(), {
+      TrainingSession.create(convNet(strided), {
         loss: 'cross-entropy',
         optimizer: { kind: 'adam', lr: 0.01 },
         threads: 1,
@@ -118,37 +132,58 @@ describe('convolutions in NCHWc', () => {
     await Promise.all(sessions.map((s) => s.release()));
   });
 
-  test('conv weight gradients as NCHWc convolutions: steps equal the patches steps at any batch', async () => {
-    const block = await nchwcBlockSize();
-    const r = rng(9);
-    const sessions = await adamSessions([{ convWeight: 'nchwc-conv' }, { convWeight: 'patches' }]);
-    const [a, b] = sessions as [TrainingSession, TrainingSession];
-    const weightConvs = a.graph.model.graph.nodes.filter(
-      (n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv',
-    ).length;
-    const plainConvs = b.graph.model.graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
-    // c1 and c2 (3×3, group 1, stride 1) get their weight gradient as an NCHWc Conv where the
-    // runtime has the kernels; elsewhere the graph keeps the patches.
-    expect(weightConvs - plainConvs).toBe(block > 1 ? 2 : 0);
-    // Batches of 6, 16 and 17 images: the batch padded to the block with zero images, or not at all.
-    for (const n of [6, 16, 17]) {
-      const x = {
-        x: {
-          dtype: 'float32' as const,
-          dims: [n, 4, 10, 10],
-          data: Float32Array.from({ length: n * 400 }, () => r() - 0.5),
-        },
-      };
-      const y = { dtype: 'int32' as const, dims: [n], data: Int32Array.from({ length: n }, (_, i) => i % 3) };
-      const [la, lb] = [await a.step(x, y), await b.step(x, y)];
-      expect(Math.abs(la.loss - lb.loss)).toBeLessThan(1e-5);
-    }
-    let maxDiff = 0;
-    for (const p of a.parameterNames) {
-      const [pa, pb] = [a.tensor(p).data as Float32Array, b.tensor(p).data as Float32Array];
-      for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
-    }
-    expect(maxDiff).toBeLessThan(1e-5);
-    await Promise.all(sessions.map((s) => s.release()));
-  });
+  // Weight gradients as NCHWc convolutions, each against the form it replaces, with how many
+  // weight gradients move to NCHWc: c1 and c2 (3×3, group 1, stride 1); with c2 strided (3×3
+  // outputs, so batch-wide GEMMs turned off), c1 and c2 under 'nchwc-strided'; the depthwise conv's
+  // under 'nchwc-stacked'.
+  test.each([
+    ['convWeight nchwc-conv', { convWeight: 'nchwc-conv' }, { convWeight: 'patches' }, false, 2],
+    [
+      'convWeight nchwc-strided (strided c2, not batch-wide)',
+      { convWeight: 'nchwc-strided', batchedConv: 'off' },
+      { convWeight: 'patches', batchedConv: 'off' },
+      true,
+      2,
+    ],
+    [
+      'depthwiseWeight nchwc-stacked',
+      { depthwiseWeight: 'nchwc-stacked' },
+      { depthwiseWeight: 'grouped-conv' },
+      false,
+      1,
+    ],
+  ] as [string, Partial<Formulations>, Partial<Formulations>, boolean, number][])(
+    'weight gradients as NCHWc convolutions (%s): steps equal the plain steps at any batch',
+    async (_name, choice, plain, strided, moved) => {
+      const block = await nchwcBlockSize();
+      const r = rng(9);
+      const sessions = await adamSessions([choice, plain], strided);
+      const [a, b] = sessions as [TrainingSession, TrainingSession];
+      // Counted in If branches too (a symbolic batch is padded to the block only when it must be).
+      const weightConvs = nchwcConvs(a.graph.model.graph);
+      const plainConvs = nchwcConvs(b.graph.model.graph);
+      // Where the runtime has no NCHWc kernels the graph keeps the plain forms.
+      expect(weightConvs - plainConvs).toBe(block > 1 ? moved : 0);
+      // Batches of 6, 16 and 17 images: the batch padded to the block with zero images, or not at all.
+      for (const n of [6, 16, 17]) {
+        const x = {
+          x: {
+            dtype: 'float32' as const,
+            dims: [n, 4, 10, 10],
+            data: Float32Array.from({ length: n * 400 }, () => r() - 0.5),
+          },
+        };
+        const y = { dtype: 'int32' as const, dims: [n], data: Int32Array.from({ length: n }, (_, i) => i % 3) };
+        const [la, lb] = [await a.step(x, y), await b.step(x, y)];
+        expect(Math.abs(la.loss - lb.loss)).toBeLessThan(1e-5);
+      }
+      let maxDiff = 0;
+      for (const p of a.parameterNames) {
+        const [pa, pb] = [a.tensor(p).data as Float32Array, b.tensor(p).data as Float32Array];
+        for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
+      }
+      expect(maxDiff).toBeLessThan(1e-5);
+      await Promise.all(sessions.map((s) => s.release()));
+    },
+  );
 });

@@ -20,7 +20,14 @@
  * kernel saves) and inputs of fewer than B channels (a first layer over 1 or 3 channels) no faster.
  * Those keep the plain Conv.
  */
-import { GraphBuilder, isDefaultDomain, type Attribute, type Model, type Node } from '../../onnx/browser.ts';
+import {
+  GraphBuilder,
+  isDefaultDomain,
+  type Attribute,
+  type Graph,
+  type Model,
+  type Node,
+} from '../../onnx/browser.ts';
 import { inferValueShapes, type ShapeMap } from '../shapes.ts';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
@@ -92,12 +99,17 @@ function emitNchwc(g: GraphBuilder, p: ConvPlan, block: number): void {
   g.op('ReorderOutput', [y], { channels: p.outChannels }, { domain: NCHWC_DOMAIN, output: n.outputs[0]! });
 }
 
+/** Does `graph` or one of its subgraphs (If branches of gradient rules) hold an NCHWc node? */
+function usesNchwc(graph: Graph): boolean {
+  return graph.nodes.some(
+    (n) =>
+      n.domain === NCHWC_DOMAIN || Object.values(n.attributes).some((a) => a.type === 'graph' && usesNchwc(a.value)),
+  );
+}
+
 /** Declare the NCHWc domain in `model` when a node of the graph (e.g. a gradient rule's) uses it. */
 export function importNchwcDomain(model: Model): void {
-  if (
-    model.graph.nodes.some((n) => n.domain === NCHWC_DOMAIN) &&
-    !model.opsetImports.some((o) => o.domain === NCHWC_DOMAIN)
-  )
+  if (usesNchwc(model.graph) && !model.opsetImports.some((o) => o.domain === NCHWC_DOMAIN))
     model.opsetImports.push({ domain: NCHWC_DOMAIN, version: 1 });
 }
 
