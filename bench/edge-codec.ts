@@ -22,7 +22,7 @@
  * decoded training images are cached in DIR); --baselines 0 skips the quantize-delta rows;
  * --name X writes bench/results/edge-codec-X.json.
  *
- * Codec variants: --width N (filter multiplier, default 1), --task-temperature T (default 2),
+ * Codec variants: --width N (filter multiplier, default 2 as `verge codec train`'s), --task-temperature T (default 2),
  * --joint S (train the cloud CNN's copy on the reconstructions together with the codec, at S × the
  * codec's learning rate: the `joint_*` figures; a following adaptation starts from that CNN);
  * --adapt-epochs 0 skips the adaptation (to compare codecs quickly on --val).
@@ -68,7 +68,7 @@ const TASK = {
   temperature: flag('task-temperature', 2),
   ...(JOINT !== undefined ? { joint: JOINT } : {}),
 };
-const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1, width: flag('width', 1) };
+const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1, width: flag('width', 2) };
 const ADAPT = {
   ...ADAPT_DEFAULTS,
   epochs: flag('adapt-epochs', ADAPT_DEFAULTS.epochs),

@@ -2,7 +2,7 @@
  * `verge codec list|train` through the real CLI: a small autoencoder trained on the repo's
  * Fashion-MNIST subset, its two halves written and checked by the ONNX checker, its report
  * measured through the learned codec (bytes per sample, PSNR, the seed classifier on decoded
- * samples); `--width 2` doubles the filters; bad flags end with one line.
+ * samples); `--width` sets the filters (default 2), `--adapt-data decoded`; bad flags end with one line.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ describe('verge codec', () => {
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout);
     // 5-bit latents by default: the spec to deploy names them
-    expect(rep).toMatchObject({ codec: 'learned:codec@0.0.0:5', latent: 24, latent_bits: 5, samples: 100 });
+    expect(rep).toMatchObject({ codec: 'learned:codec@0.0.0:5', latent: 24, latent_bits: 5, width: 2, samples: 100 });
     expect(rep.raw_bytes_per_sample).toBe(3136);
     // 24 five-bit latents, deflated, plus the frame header: far below raw float32
     expect(rep.bytes_per_sample).toBeLessThan(3136 / 10);
@@ -72,20 +72,26 @@ describe('verge codec', () => {
     expect(check.failures).toEqual([]);
   }, 300_000);
 
-  it('train --width 2 trains a wider codec; the halves pass the checker', async (ctx) => {
-    const out = join(dir, 'ae-wide');
-    const r = await verge(trainArgs(out, ['--task-weight', '0.05', '--width', '2']));
+  it('train --width 1 trains a narrower codec; --adapt-data decoded adapts on decoded copies only', async (ctx) => {
+    const out = join(dir, 'ae-narrow');
+    const adapt = ['--adapt-classifier', '--adapt-epochs', '1', '--adapt-data', 'decoded'];
+    const r = await verge(trainArgs(out, ['--task-weight', '0.05', '--width', '1', ...adapt]));
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout);
-    expect(rep).toMatchObject({ width: 2, latent: 24 });
+    expect(rep).toMatchObject({ width: 1, latent: 24 });
+    expect(rep.adapted_classifier).toMatchObject({ epochs: 1, data: 'decoded' });
+    expect(rep.adapted_classifier.accuracy_decoded).toBeGreaterThan(0.1);
     expect(rep.bytes_per_sample).toBeLessThan(3136 / 10);
     expect(rep.classifier.accuracy_decoded).toBeGreaterThan(0.1);
-    // twice the filters: 32 in the encoder's first convolution, 32 out of the decoder's first upsampling
-    const dims = (file: string, name: string) =>
-      decodeModel(readFileSync(join(out, file))).graph.initializers.find((t) => t.name === name)?.dims;
-    expect(dims('encoder.onnx', 'enc_conv1.weight')).toEqual([32, 1, 3, 3]);
-    expect(dims('decoder.onnx', 'dec_up1.weight')).toEqual([64, 32, 4, 4]);
-    const check = checkOnnxFiles([join(out, 'encoder.onnx'), join(out, 'decoder.onnx')]);
+    // half the default filters: 16 in the encoder's first convolution, 16 out of the decoder's first upsampling
+    const dims = (at: string, file: string, name: string) =>
+      decodeModel(readFileSync(join(at, file))).graph.initializers.find((t) => t.name === name)?.dims;
+    expect(dims(out, 'encoder.onnx', 'enc_conv1.weight')).toEqual([16, 1, 3, 3]);
+    expect(dims(out, 'decoder.onnx', 'dec_up1.weight')).toEqual([32, 16, 4, 4]);
+    // the default (width 2), trained by the first test
+    expect(dims(join(dir, 'ae'), 'encoder.onnx', 'enc_conv1.weight')).toEqual([32, 1, 3, 3]);
+    expect(dims(join(dir, 'ae'), 'decoder.onnx', 'dec_up1.weight')).toEqual([64, 32, 4, 4]);
+    const check = checkOnnxFiles(['encoder.onnx', 'decoder.onnx', 'classifier.onnx'].map((f) => join(out, f)));
     if (check.skipped) return ctx.skip(check.skipped);
     expect(check.failures).toEqual([]);
   }, 300_000);
@@ -111,6 +117,7 @@ describe('verge codec', () => {
       ],
       [['codec', 'train', '--latent', '8', '--out-dir', dir, '--latent-bits', '9'], /--latent-bits/],
       [['codec', 'train', '--latent', '8', '--out-dir', dir, '--width', '0'], /--width/],
+      [['codec', 'train', '--latent', '8', '--out-dir', dir, '--adapt-data', 'raw'], /--adapt-data/],
     ];
     for (const [args, pattern] of cases) {
       const r = await verge(args);

@@ -40,6 +40,7 @@ interface CodecTrainFlags extends CloudCliOptions {
   adaptClassifier?: boolean;
   adaptEpochs: number;
   adaptLr: number;
+  adaptData: 'both' | 'decoded';
   threads?: number;
   outDir: string;
   publish?: string;
@@ -101,6 +102,7 @@ async function adaptAndMeasure(
   const model = await adaptClassifier(classifier, data, decodedTrain, {
     epochs: f.adaptEpochs,
     lr: f.adaptLr,
+    originals: f.adaptData !== 'decoded',
     batchSize: f.batch,
     seed: f.seed,
     threads: f.threads,
@@ -164,7 +166,7 @@ async function publishAll(
             name: names.classifier,
             model: adapted.model,
             parent: adapted.parent,
-            optimization: `codec-adapt:${spec},epochs=${f.adaptEpochs},lr=${f.adaptLr}`,
+            optimization: `codec-adapt:${spec},epochs=${f.adaptEpochs},lr=${f.adaptLr}${f.adaptData === 'decoded' ? ',data=decoded' : ''}`,
             metrics: {
               accuracy_original: adapted.report.accuracy_original,
               accuracy_decoded: adapted.report.accuracy_decoded,
@@ -259,6 +261,7 @@ export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
             ...adapted.report,
             epochs: f.adaptEpochs,
             lr: f.adaptLr,
+            data: f.adaptData,
             path: adapted.path,
             ...(adapted.parent ? { parent: adapted.parent } : {}),
           },
