@@ -27,7 +27,9 @@ export const OUTBOX_RETRY_MS = 1000;
 export const RECEIPT_TIMEOUT_MS = 30_000;
 
 /** How often rows waiting for a receipt are checked against the timeout. */
-const RECEIPT_CHECK_MS = 5000;
+const RECEIPT_CHECK_MS = 1000;
+/** A row not named while a later one was is sent again after this long (the wait doubles per resend). */
+export const RECEIPT_GAP_MS = 5000;
 /** Longest wait for a receipt before a resend (the wait doubles per resend of a row). */
 const RECEIPT_MAX_WAIT_MS = 10 * 60_000;
 /** Receipts remembered for rows whose PUBACK is still being handled. */
@@ -57,7 +59,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
   private readonly acked = new Set<number>();
   private flushScheduled = false;
   /** Rows the broker acknowledged that wait for the cloud's receipt: seq → id and when. */
-  private readonly awaiting = new Map<number, { id: string; due: number }>();
+  private readonly awaiting = new Map<number, { id: string; at: number; wait: number }>();
   /** Times each row was sent again: its next wait doubles (a record the cloud never stores is not resent every 30 s). */
   private readonly resends = new Map<number, number>();
   private readonly awaitingIds = new Map<string, number>();
@@ -65,6 +67,9 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
   private readonly early = new Set<string>();
   private receiptTimer?: NodeJS.Timeout;
   private receiptsKnown: boolean;
+  /** When the last receipt came, and the highest row it (or an earlier one) named. */
+  private lastReceiptAt = 0;
+  private receiptHigh = 0;
   delivered = 0;
   /** Rows sent again because no receipt named them in time. */
   resent = 0;
@@ -91,8 +96,15 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
       this.receiptsKnown = true;
       this.receipts?.markCloudSendsReceipts();
     }
+    const now = Date.now();
+    // the first receipt after a silence: the cloud is back, what waits is due a whole wait from now
+    // (not its doubled one: rows resent while the cloud was down would wait longer and longer)
+    if (now - this.lastReceiptAt >= this.receiptTimeoutMs)
+      for (const a of this.awaiting.values()) a.wait = this.receiptTimeoutMs;
+    this.lastReceiptAt = now;
     for (const id of ids) {
       const seq = this.awaitingIds.get(id);
+      if (seq !== undefined && seq > this.receiptHigh) this.receiptHigh = seq;
       if (seq === undefined) {
         if (this.early.size >= EARLY_RECEIPTS_MAX) this.early.clear();
         this.early.add(id);
@@ -113,12 +125,22 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
     this.emit('delivered', id);
   }
 
-  /** Rows no receipt named within the timeout: resend (the cloud sends receipts) or settle (it does not). */
+  /**
+   * Rows whose receipt is overdue: resend (the cloud sends receipts) or settle (it does not). A
+   * row is overdue when the cloud sent this device no receipt for a whole wait since the row was
+   * taken (the cloud is down, or the row was its last), or when a later row was named and this one
+   * not for RECEIPT_GAP_MS (it was dropped: a device's records reach the control plane in order).
+   * A control plane that is merely behind keeps naming rows in order, so its backlog is not sent
+   * again. Both waits double per resend of a row.
+   */
   private checkReceipts(): void {
     const now = Date.now();
     let resend = Infinity;
     for (const [seq, a] of this.awaiting) {
-      if (a.due > now) continue;
+      const quiet = now - Math.max(a.at, this.lastReceiptAt) >= a.wait;
+      const gap =
+        seq < this.receiptHigh && now - a.at >= Math.min(a.wait, RECEIPT_GAP_MS * (a.wait / this.receiptTimeoutMs));
+      if (!quiet && !gap) continue;
       this.awaiting.delete(seq);
       this.awaitingIds.delete(a.id);
       if (this.receiptsKnown) {
@@ -185,7 +207,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
             } else if (row.receipt && this.receipts && !this.early.delete(row.id)) {
               // the broker has it; the cloud's receipt settles it (or the timeout sends it again)
               const wait = Math.min(RECEIPT_MAX_WAIT_MS, this.receiptTimeoutMs * 2 ** (this.resends.get(row.seq) ?? 0));
-              this.awaiting.set(row.seq, { id: row.id, due: Date.now() + wait });
+              this.awaiting.set(row.seq, { id: row.id, at: Date.now(), wait });
               this.awaitingIds.set(row.id, row.seq);
               this.receiptTimer ??= setInterval(
                 () => this.checkReceipts(),

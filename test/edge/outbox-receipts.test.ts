@@ -81,6 +81,36 @@ it('after a reconnect, rows waiting for a receipt are sent again at once (a rece
   store.close();
 });
 
+it('a row not named while a later one was is sent again after the gap wait (it was dropped)', async () => {
+  const { store, pump, published, queue } = setup(true, 60_000);
+  queue('tel-00000001', true);
+  queue('tel-00000002', true);
+  pump.connected();
+  await waitUntil(() => pump.awaitingReceipt === 2, 5000, 'both acknowledged');
+  pump.receipt(['tel-00000002']);
+  await waitUntil(() => published.length === 3, 15_000, 'the first row sent again');
+  expect(published[2]).toBe('tel-00000001');
+  pump.stop();
+  store.close();
+});
+
+it('a control plane that is behind but names rows in order gets no resends, even past the timeout', async () => {
+  const { store, pump, published, queue } = setup(true, 3000);
+  const ids = Array.from({ length: 8 }, (_, i) => `tel-0000000${i}`);
+  for (const id of ids) queue(id, true);
+  pump.connected();
+  await waitUntil(() => pump.awaitingReceipt === ids.length, 5000, 'all acknowledged');
+  for (const id of ids) {
+    await new Promise((r) => setTimeout(r, 500)); // one receipt per 500 ms: the last comes 4 s after its PUBACK
+    pump.receipt([id]);
+  }
+  await waitUntil(() => store.pendingCount() === 0, 5000, 'all deleted');
+  expect(published.length).toBe(ids.length);
+  expect(pump.resent).toBe(0);
+  pump.stop();
+  store.close();
+});
+
 it('an older cloud that sends no receipts: the PUBACK settles the row after the timeout, nothing is resent', async () => {
   const { store, pump, published, queue } = setup(false, 200);
   queue('tel-00000001', true);
