@@ -45,10 +45,16 @@ export function nchwcWeightGrad(
   weightDims: number[],
 ): string | undefined {
   const block = c.formulations.nchwcBlock;
-  const [o, , kh, kw] = weightDims as [number, number, number, number];
+  const [o, cin, kh, kw] = weightDims as [number, number, number, number];
   const form = c.formulations.convWeight;
   if (
-    (form !== 'nchwc-conv' && form !== 'nchwc-strided') ||
+    (form !== 'nchwc-conv' && form !== 'nchwc-strided' && form !== 'nchwc-deep') ||
+    // 'nchwc-deep': stride-1 convs with fewer patch rows than output positions (a first layer over
+    // 1–3 channels) keep the per-image patches, which read dY once instead of reordering it into an
+    // NCHWc filter (strided ones keep the NCHWc form: their patches are strided-slice copies).
+    (form === 'nchwc-deep' &&
+      w.strides.every((v) => v === 1) &&
+      kh * kw * cin < w.outSize.reduce((a, b) => a * b, 1)) ||
     block <= 1 ||
     w.kernel.length !== 2 ||
     c.floatType !== 'float32' ||
@@ -149,7 +155,7 @@ export function convWeightGrad(
     const ends = starts.map((s, i) => s + (patchSize[i]! - 1) * w.strides[i]! + 1);
     return c.op('Slice', [v, c.ints(starts), c.ints(ends), c.ints(spatialAxes), c.ints(w.strides)]);
   };
-  const auto = ['patches', 'nchwc-conv', 'nchwc-strided'].includes(c.formulations.convWeight);
+  const auto = ['patches', 'nchwc-conv', 'nchwc-strided', 'nchwc-deep'].includes(c.formulations.convWeight);
   const perImage = group === 1 && (c.formulations.convWeight === 'patches-per-image' || (auto && K * csg < L));
   if (perImage) {
     // Patches cut from src in its own layout, P [N, K·Cs, L]; R[n] = other[n] · P[n]ᵀ as one batched

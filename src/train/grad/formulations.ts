@@ -20,12 +20,18 @@ export interface Formulations {
    * conv without NCHWc kernels (nchwcBlock 0), as 'patches'. Measured against 'patches' (whole
    * training step, bench/train-models --alternative, 2 threads, 4 interleaved rounds, CPU time per
    * step, load ~27): seed CNN 0.907×, resnet18 (64×64, B=32) 0.913×, every resnet18 round faster.
-   * 'nchwc-strided' (the default) also takes strided convs (dYᵀ dilated by the stride: resnet18's
+   * 'nchwc-strided' also takes strided convs (dYᵀ dilated by the stride: resnet18's
    * 7×7/2 stem and stride-2 3×3s, mobilenet_v2's stem) instead of K strided slices; resnet18 vs
    * 'nchwc-conv' (4 interleaved rounds, CPU time, load ~23): 0.973×, 3 of 4 rounds faster, peak
    * RSS −13 MB (ab-resnet18-nchwc-strided.json).
+   * 'nchwc-deep' (the default) is 'nchwc-strided' except for stride-1 convs with fewer patch rows
+   * K·C than output positions (a first layer over 1–3 channels), which keep the per-image patches:
+   * reordering their large dY into an NCHWc filter (a 64-byte-run transpose) cost more than the
+   * patches' batched MatMul. Seed CNN vs 'nchwc-strided' (5 interleaved rounds, CPU time, load ~17):
+   * 0.937×, every round faster in wall time, RSS −8 MB (ab-seed-nchwc-deep.json).
    */
-  convWeight: 'nchwc-strided' | 'nchwc-conv' | 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
+  convWeight:
+    'nchwc-strided' | 'nchwc-deep' | 'nchwc-conv' | 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
   /**
    * Conv input gradient: one ConvTranspose (default), or Col2Im of Wᵀ·dY as one batched MatMul
    * (opset 18+, groups 1, float32). Measured on the seed CNN's second conv in the whole training
@@ -100,7 +106,10 @@ export interface Formulations {
    */
   batchPad: 'if' | 'always';
   /**
-   * Activation gradients (Relu, Clip): dY · Cast(mask) ('mul') or Where(mask, dY, 0) ('where').
+   * Activation gradients (Relu, Clip): dY · Cast(mask) ('mul', the default) or Where(mask, dY, 0)
+   * ('where': one pass fewer, but onnxruntime's Where is slower than Cast + Mul). mobilenet_v2
+   * (ReLU6 everywhere; 96×96, B=32, SGD, 2 threads, 4 interleaved rounds, CPU time, load ~26):
+   * 'where' 1.099×, peak RSS +45 MB (ab-mobilenet-activation-where.json).
    */
   activationMask: 'mul' | 'where';
   /**
@@ -112,7 +121,7 @@ export interface Formulations {
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
-  convWeight: 'nchwc-strided',
+  convWeight: 'nchwc-deep',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
   depthwiseWeight: 'grouped-conv',
@@ -126,7 +135,15 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
 });
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
-  convWeight: ['nchwc-strided', 'nchwc-conv', 'patches', 'patches-gemm', 'patches-per-image', 'patch-gemms'],
+  convWeight: [
+    'nchwc-strided',
+    'nchwc-deep',
+    'nchwc-conv',
+    'patches',
+    'patches-gemm',
+    'patches-per-image',
+    'patch-gemms',
+  ],
   convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
   depthwiseWeight: ['grouped-conv', 'nchwc-stacked'],

@@ -795,6 +795,20 @@ describe('alternative formulations', () => {
     expect(await nchwcConvs([2, 2], 'nchwc-conv')).toBe(0);
     expect(await nchwcConvs([1, 1], 'nchwc-conv')).toBe(1);
   });
+  test("nchwc-deep leaves a first layer's weight gradient (patch rows < output positions) to the per-image patches", async () => {
+    const nchwcConvs = async (channels: number, convWeight: Formulations['convWeight']) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [16, channels, 10, 10]);
+      const w = g.initializer('w', 'float32', [8, channels, 3, 3], new Array<number>(72 * channels).fill(0.1));
+      g.output(g.op('Conv', ['x', w], {}));
+      const gm = await buildGradientModel(makeModel(g.graph), [w], 0, { convWeight, nchwcBlock: 16 });
+      return gm.model.graph.nodes.filter((n) => n.opType === 'Conv' && n.domain === 'com.microsoft.nchwc').length;
+    };
+    // 9 patch rows < 64 output positions: patches; 9·8 = 72 ≥ 64: NCHWc.
+    expect(await nchwcConvs(1, 'nchwc-deep')).toBe(0);
+    expect(await nchwcConvs(1, 'nchwc-strided')).toBe(1);
+    expect(await nchwcConvs(8, 'nchwc-deep')).toBe(1);
+  });
   test('MaxPool slices: 2-D pools keep the plain forward (no Indices, no MaxUnpool/ScatterElements), others the Indices', async () => {
     const ops = async (kernel: number[], strides: number[], pads?: number[]) => {
       const g = new GraphBuilder();
