@@ -25,6 +25,20 @@ import type { NodeView } from './rule.ts';
 import { kernelOffsets, type Window } from './window.ts';
 
 /**
+ * What both NCHWc weight-gradient forms need: an NCHWc block, a 2-D float32 conv without
+ * dilation, and a channel count (output channels, or a depthwise conv's channels) a multiple of 4.
+ */
+function nchwcApplies(c: NodeView, w: Window, channels: number): boolean {
+  return (
+    c.formulations.nchwcBlock > 1 &&
+    w.kernel.length === 2 &&
+    c.floatType === 'float32' &&
+    channels % 4 === 0 &&
+    w.dilations.every((v) => v === 1)
+  );
+}
+
+/**
  * Weight gradient of a group-1, stride-1 2-D convolution as ONE convolution in onnxruntime's
  * NCHWc layout (formulation convWeight 'nchwc-conv'): dW[o, c, i, j] = Σₙ Σₕ,w xpad[n, c, h+i, w+j] ·
  * dY[n, o, h, w] is a correlation of Xᵀ (batch C, channels N) with dYᵀ (O filters of N channels,
@@ -55,13 +69,9 @@ export function nchwcWeightGrad(
     (form === 'nchwc-deep' &&
       w.strides.every((v) => v === 1) &&
       kh * kw * cin < w.outSize.reduce((a, b) => a * b, 1)) ||
-    block <= 1 ||
-    w.kernel.length !== 2 ||
-    c.floatType !== 'float32' ||
-    o % 4 !== 0 ||
+    !nchwcApplies(c, w, o) ||
     kh * kw <= 1 ||
-    (form === 'nchwc-conv' && w.strides.some((v) => v !== 1)) ||
-    w.dilations.some((v) => v !== 1)
+    (form === 'nchwc-conv' && w.strides.some((v) => v !== 1))
   )
     return undefined;
   const [h, wd] = w.outSize as [number, number];
@@ -243,15 +253,7 @@ export function nchwcDepthwiseWeightGrad(
 ): string | undefined {
   const block = c.formulations.nchwcBlock;
   const channels = weightDims[0]!;
-  if (
-    c.formulations.depthwiseWeight !== 'nchwc-stacked' ||
-    block <= 1 ||
-    w.kernel.length !== 2 ||
-    c.floatType !== 'float32' ||
-    channels % 4 !== 0 ||
-    w.dilations.some((v) => v !== 1)
-  )
-    return undefined;
+  if (c.formulations.depthwiseWeight !== 'nchwc-stacked' || !nchwcApplies(c, w, channels)) return undefined;
   const [sh, sw] = w.strides as [number, number];
   const [h, wd] = w.inSize as [number, number];
   const [ho, wo] = w.outSize as [number, number];
