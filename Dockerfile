@@ -16,9 +16,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
-# `npm run build`: tsc, scripts/dist-package.mjs (dist/package.json), the browser app (src/web/build.ts,
-# which copies the Fashion-MNIST subset for the in-tab training page)
-COPY scripts/dist-package.mjs ./scripts/
+# `npm run build`: tsc, scripts/dist-package.mjs (dist/package.json), scripts/bundle-cli.mjs (the CLI as
+# a few ES modules), the browser app (src/web/build.ts, which copies the Fashion-MNIST subset for the
+# in-tab training page)
+COPY scripts/dist-package.mjs scripts/bundle-cli.mjs ./scripts/
 COPY data/fashion-mnist-subset ./data/fashion-mnist-subset
 COPY src ./src
 RUN npm run build && npm prune --omit=dev && npm cache clean --force

@@ -185,6 +185,16 @@ describe('npm pack → install into a fresh project → plain Node', () => {
       expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
       const help = ok(run(bin, ['--help'], project, { NODE_OPTIONS: '' }), 'verge --help');
       expect(help).toMatch(/train/);
+      // the bin is a bundle (scripts/bundle-cli.mjs): a command's work is a chunk loaded when it runs,
+      // and onnxruntime-node stays a package import
+      copyFileSync(join(ROOT, 'test', 'fixtures', 'models', 'seed_cnn_fmnist.onnx'), join(project, 'seed.onnx'));
+      const info = ok(run(bin, ['info', 'seed.onnx'], project, { NODE_OPTIONS: '' }), 'verge info');
+      expect(info).toMatch(/121,930 parameters/);
+      const quantize = run(bin, ['quantize', 'seed.onnx', '--mode', 'dynamic', '--out', 'q.onnx'], project, {
+        NODE_OPTIONS: '',
+      });
+      ok(quantize, 'verge quantize');
+      expect(existsSync(join(project, 'q.onnx'))).toBe(true);
     },
     HEAVY_TIMEOUT_MS,
   );

@@ -15,8 +15,20 @@ import { FASHION_MNIST_CLASSES } from '../fashion-mnist-classes.ts';
 export { FASHION_MNIST_CLASSES };
 
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+const SUBSET = join('data', 'fashion-mnist-subset');
+
+/**
+ * The package folder holding data/fashion-mnist-subset, found upwards from this module: src/data/sources
+ * in a checkout, dist/data/sources in the compiled package, dist/cli in the bundled CLI.
+ */
+function subsetDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) if (existsSync(join(dir, SUBSET))) return join(dir, SUBSET);
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../..', SUBSET);
+}
+
 /** The subset shipped in the repo (2,000 train / 500 test, first samples of the original files). */
-export const REPO_SUBSET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../data/fashion-mnist-subset');
+export const REPO_SUBSET_DIR = subsetDir();
 
 function listing(dir: string): string[] {
   try {
