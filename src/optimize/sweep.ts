@@ -134,7 +134,7 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
       out.push({
         name: 'pruned',
         precision: 'fp32',
-        description: `${pct}% magnitude sparsity (global), sparse initializers${epochs ? `, gradual + ${epochs} fine-tune epoch(s)` : ', no fine-tuning'}`,
+        description: `${pct}% magnitude sparsity (global), ${sparse.report.stored === 'dense' ? 'stored dense (opset below 9)' : `${sparse.report.stored} layout`}${epochs ? `, gradual + ${epochs} fine-tune epoch(s)` : ', no fine-tuning'}`,
         model: sparse.model,
         details: { sparsity, finetune_epochs: epochs, history, sparse: sparse.report },
       });
@@ -146,7 +146,7 @@ export async function buildVariants(source: Model, data: Dataset, opts: SweepOpt
       out.push({
         name: 'pruned+int8',
         precision: 'int8',
-        description: `${pct}% sparse, then static int8; sparse int8 initializers`,
+        description: `${pct}% sparse, then static int8; ${q.report.stored === 'dense' ? 'stored dense (opset below 9)' : `int8 weights in the ${q.report.stored} layout`}`,
         model: q.model,
         details: { quantize: r.report, sparse: q.report },
       });

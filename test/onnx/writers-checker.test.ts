@@ -3,7 +3,8 @@
  * full_check, Debian's python3-onnx 1.12) and carries no newer IR version than its opsets need.
  * One run of each writer as a user runs it — train (every built-in architecture but the speech
  * ones, fine-tuning an import, the per-epoch checkpoints of --checkpoint-dir), quantize (each mode),
- * prune (unstructured in the default layout, structured), optimize (every variant of the sweep),
+ * prune (unstructured in the default layout — at the import's opset 13 and at opsets 9 and 10,
+ * where no CumSum rebuilds the mask —, structured), optimize (every variant of the sweep),
  * fl simulate, convert (ONNX and .tflite) — then one checker pass over all the files.
  *
  * Writers that need more than a file to run are checked where they run: `verge retrain --out` and
@@ -18,11 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHITECTURE_NAMES } from '../../src/nn/architecture-names.ts';
-import { loadModel } from '../../src/onnx/io.ts';
+import { loadModel, saveModel } from '../../src/onnx/io.ts';
 import { DEFAULT_OPSET, defaultOpset } from '../../src/onnx/ir.ts';
 import { pool, verge, ROOT } from '../cli/cli.ts';
 import { writeDataFiles } from '../fixtures/data-files.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
+import { atOpset } from '../optimize/prune-helpers.ts';
 
 /** The newest default-domain opset Debian's checker (ONNX 1.12) knows. */
 const CHECKER_MAX_OPSET = 17;
@@ -49,6 +51,13 @@ const SEED_CNN = join(ROOT, 'test', 'fixtures', 'models', 'seed_cnn_fmnist.onnx'
 const TFLITE_DIR = join(ROOT, 'test', 'fixtures', 'tflite');
 const tmp = mkdtempSync(join(tmpdir(), 'verge-writers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The seed CNN declared at an older opset (its Conv, Relu, MaxPool, Flatten and Gemm mean the same there). */
+function seedCnnAtOpset(opset: number): string {
+  const path = join(tmp, `seed_cnn_opset${opset}.onnx`);
+  saveModel(atOpset(loadModel(SEED_CNN), opset), path);
+  return path;
+}
 
 const FM = ['--data', 'fashion-mnist', '--limit', '512', '--limit-test', '256'];
 /** A writer: its command line, and where it writes besides `--out <name>.onnx`. */
@@ -87,6 +96,9 @@ const WRITERS: Writer[] = [
     ],
   },
   { name: 'prune', args: ['prune', SEED_CNN, '--sparsity', '0.8'] },
+  // below opset 11 the default layout once wrote int64 sparse initializers, which the checker fails
+  { name: 'prune-opset9', args: ['prune', seedCnnAtOpset(9), '--sparsity', '0.8'] },
+  { name: 'prune-opset10', args: ['prune', seedCnnAtOpset(10), '--sparsity', '0.8'] },
   { name: 'prune-structured', args: ['prune', SEED_CNN, '--sparsity', '0.5', '--structured'] },
   {
     name: 'optimize',

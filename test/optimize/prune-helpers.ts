@@ -1,6 +1,10 @@
-/** Shared by the structured-pruning tests: the "switched off" reference a pruned model must equal. */
+/**
+ * Shared by the pruning tests: the "switched off" reference a pruned model must equal, and the
+ * seed CNN declared at an older opset.
+ */
 import { cloneModel } from '../../src/onnx/builder.ts';
 import type { Model, Tensor } from '../../src/onnx/ir.ts';
+import { withMinimumIrVersion } from '../../src/onnx/ir-version.ts';
 import type { FilterPruneReport } from '../../src/optimize/prune/structured.ts';
 
 /** Ops a zero channel passes through as a zero channel (with zeroed per-channel shifts). */
@@ -62,4 +66,22 @@ export function maskedEquivalent(m: Model, report: FilterPruneReport): Model {
     walk(node.outputs[0]!, layer.removed);
   }
   return out;
+}
+
+/**
+ * A model of Conv, Relu, MaxPool, Flatten and Gemm (the seed CNN) declared at an older default
+ * opset, with its lowest IR version: those ops mean the same from opset 8 on, except MaxPool's
+ * `ceil_mode` (opset 10), dropped below 10 when it is the default 0.
+ */
+export function atOpset(m: Model, opset: number): Model {
+  const out = cloneModel(m);
+  out.opsetImports = [{ domain: '', version: opset }];
+  if (opset < 10)
+    for (const n of out.graph.nodes) {
+      const ceil = n.attributes.ceil_mode;
+      if (n.opType !== 'MaxPool' || !ceil) continue;
+      if (ceil.type !== 'int' || ceil.value !== 0) throw new Error(`${n.name}: ceil_mode needs opset 10`);
+      delete n.attributes.ceil_mode;
+    }
+  return withMinimumIrVersion(out);
 }

@@ -150,7 +150,10 @@ export default async function prune(input: string, opts: PruneCliOptions): Promi
     }));
   }
   const accuracyAfter = data ? await accuracyOf(result, data, threads) : undefined;
-  const stored = opts.structured ? result : toSparseInitializers(result, { layout }).model;
+  const sparse = opts.structured ? undefined : toSparseInitializers(result, { layout });
+  const stored = sparse?.model ?? result;
+  const storage = sparse?.report;
+  if (storage?.note) note(`note: ${storage.note}`);
   const bytes = encodeModel(stored);
   // Check onnxruntime loads what we are about to write before writing it.
   await (await Session.create(bytes, { threads: 1 })).release();
@@ -161,7 +164,12 @@ export default async function prune(input: string, opts: PruneCliOptions): Promi
     mode: opts.structured ? 'structured' : 'unstructured',
     ...(opts.structured
       ? { norm, parameters_removed: Math.round(achieved * 1e4) / 1e4 }
-      : { scope, layout, sparsity: Math.round(achieved * 1e4) / 1e4 }),
+      : {
+          scope,
+          layout: storage!.stored,
+          ...(storage!.note ? { layout_note: storage!.note } : {}),
+          sparsity: Math.round(achieved * 1e4) / 1e4,
+        }),
     target_sparsity: sparsity,
     bytes_in: bytesIn,
     bytes_out: bytes.length,
@@ -186,7 +194,7 @@ export default async function prune(input: string, opts: PruneCliOptions): Promi
       `wrote ${opts.out}: ${bytes.length} bytes (${(summary.ratio * 100).toFixed(1)}% of ${bytesIn})`,
       opts.structured
         ? `structured (${norm}): ${(achieved * 100).toFixed(1)}% of parameters removed`
-        : `unstructured (${scope}): ${(achieved * 100).toFixed(1)}% of prunable weights are zero, stored as sparse initializers (${layout})`,
+        : `unstructured (${scope}): ${(achieved * 100).toFixed(1)}% of prunable weights are zero, ${storage!.stored === 'dense' ? 'stored dense (the model opset cannot rebuild a mask)' : `stored in the ${storage!.stored} layout`}`,
     ];
     if (opts.structured) {
       lines.push(

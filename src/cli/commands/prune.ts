@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .addOption(
       choice(
         '--layout <l>',
-        "unstructured: how pruned weights are stored — 'mask' (non-zero values + a bitmask rebuilt by standard ops; standard-valid, smallest), 'int64' (ONNX sparse initializers with int64 indices, larger below ~67% sparsity; onnxruntime loads them, but ONNX 1.12's checker (full_check) fails them in shape inference: a sparse_tensor input of Gemm) or 'compact' (int16-index sparse initializers: NON-STANDARD, the ONNX checker rejects them; onnxruntime loads them)",
+        "unstructured: how pruned weights are stored — 'mask' (non-zero values + a bitmask rebuilt by standard ops; standard-valid, smallest; opset ≥ 9 — below it pruned weights stay dense), 'int64' (ONNX sparse initializers with int64 indices, larger below ~67% sparsity; onnxruntime loads them, but ONNX 1.12's checker (full_check) fails them in shape inference: a sparse_tensor input of Gemm) or 'compact' (int16-index sparse initializers: NON-STANDARD, the ONNX checker rejects them; onnxruntime loads them)",
         ['mask', 'int64', 'compact'],
         'mask',
       ),

@@ -6,11 +6,12 @@ import { GraphBuilder, makeModel } from '../../onnx/builder.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { loadModel, saveModel } from '../../onnx/io.ts';
 import type { Model, Tensor } from '../../onnx/ir.ts';
+import { withMinimumIrVersion } from '../../onnx/ir-version.ts';
 import type { TensorValue } from '../../runtime/tensor.ts';
 import { fixturePath } from '../../../test/fixtures/index.ts';
 import { checkOnnxFiles } from '../../../test/fixtures/onnx-checker.ts';
 import { maxRelDiff, runModel, sampleImages, trainedFixture } from '../../../test/optimize/helpers.ts';
-import { maskedEquivalent } from '../../../test/optimize/prune-helpers.ts';
+import { atOpset, maskedEquivalent } from '../../../test/optimize/prune-helpers.ts';
 import { polynomialSparsity, pruneMagnitude, pruningMasks, sparsityReport } from './magnitude.ts';
 import { densifySparseInitializers, toSparseInitializers } from './sparse-storage.ts';
 import { pruneFilters } from './structured.ts';
@@ -122,12 +123,44 @@ describe('sparse initializers', () => {
     }
   });
 
-  it('models below opset 11 (no CumSum) get int64 sparse initializers instead of masks', () => {
-    const { model: pruned } = pruneMagnitude(trainedFixture('seed_cnn_fmnist'), { sparsity: 0.8 });
-    const old = { ...pruned, opsetImports: [{ domain: '', version: 10 }] };
-    const { model } = toSparseInitializers(old);
-    expect(model.graph.sparseInitializers.length).toBeGreaterThan(0);
-    expect(model.graph.sparseInitializers.every((s) => s.indices.dtype === 'int64')).toBe(true);
+  it('opsets 9 and 10 (no CumSum) rebuild masks with NonZero + Scatter: same outputs, <= 0.35x, checker-valid; below 9 the weights stay dense', async () => {
+    const dense = trainedFixture('seed_cnn_fmnist');
+    const { model: pruned } = pruneMagnitude(dense, { sparsity: 0.8 });
+    const feeds = { input: sampleImages(4) };
+    const dir = mkdtempSync(join(tmpdir(), 'verge-old-opsets-'));
+    try {
+      const files: string[] = [];
+      for (const v of [9, 10]) {
+        const { model, report } = toSparseInitializers(atOpset(pruned, v));
+        expect(report.stored).toBe('mask');
+        expect(model.graph.sparseInitializers).toEqual([]);
+        const ops = model.graph.nodes.map((n) => n.opType);
+        expect(ops).toEqual(expect.arrayContaining(['NonZero', 'Scatter', 'ConstantOfShape']));
+        expect(ops).not.toEqual(expect.arrayContaining(['CumSum']));
+        const ratio = encodeModel(model).length / encodeModel(atOpset(dense, v)).length;
+        console.log(`80% sparse seed CNN at opset ${v}, mask layout: ${(ratio * 100).toFixed(1)}% of the dense file`);
+        expect(ratio).toBeLessThanOrEqual(0.35);
+        await expectSame(atOpset(pruned, v), model, feeds);
+        // densify (before fine-tuning or quantizing) gets the exact pruned weights back
+        const back = densifySparseInitializers(model);
+        for (const t of pruned.graph.initializers)
+          expect(Array.from(init(back, t.name).data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+        expect(back.graph.nodes.map((n) => n.opType)).toEqual(pruned.graph.nodes.map((n) => n.opType));
+        files.push(join(dir, `opset${v}.onnx`));
+        saveModel(withMinimumIrVersion(model), files.at(-1)!);
+      }
+      const { model: old, report } = toSparseInitializers(atOpset(pruned, 8));
+      expect(report.stored).toBe('dense');
+      expect(report.note).toMatch(/opset 8 .*stay dense/);
+      expect(old.graph.sparseInitializers).toEqual([]);
+      expect(old.graph.nodes.map((n) => n.opType)).toEqual(pruned.graph.nodes.map((n) => n.opType));
+      files.push(join(dir, 'opset8.onnx'));
+      saveModel(withMinimumIrVersion(old), files.at(-1)!);
+      const checked = checkOnnxFiles(files);
+      if (!checked.skipped) expect(checked.failures).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each(['mask', 'int64', 'compact'] as const)('densify restores the pruned dense weights exactly (%s)', (layout) => {

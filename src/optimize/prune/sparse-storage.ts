@@ -5,14 +5,16 @@
  * it accepts int8/int16/int32/int64 indices).
  *
  * Layouts: 'mask' (default; mask-storage.ts) keeps the non-zero values and a bitmask as plain
- * initializers that standard ops rebuild — checker-valid and the smallest above ~20% sparsity.
- * 'int64' writes ONNX sparse initializers with int64 indices, 8 bytes of index per non-zero, which
- * costs more than it saves below ~67% sparsity; onnxruntime loads them, but ONNX 1.12's full_check
- * fails them in shape inference (a sparse_tensor input of Gemm), so it is opt-in too — except for
- * models below opset 11 (no CumSum for the mask's rebuild), which get it by default. 'compact' (opt-in, NOT standard-valid: the checker
- * rejects its indices) uses int16 linearized indices, splitting a tensor of more than 32,767
- * elements into 1-D sparse chunks that a Concat + Reshape (folded away by onnxruntime's constant
- * folding at load) reassemble: 6 bytes per non-zero instead of 12.
+ * initializers that standard ops rebuild (opset ≥ 11 with CumSum, opsets 9–10 with NonZero and
+ * Scatter) — checker-valid and the smallest above ~20% sparsity. Below opset 9 no standard op can
+ * rebuild it, and the default writes pruned weights dense (zeros and all: the file does not shrink,
+ * and the report says so — `stored: 'dense'`) rather than a file the checker rejects.
+ * 'int64' (opt-in) writes ONNX sparse initializers with int64 indices, 8 bytes of index per
+ * non-zero, which costs more than it saves below ~67% sparsity; onnxruntime loads them, but ONNX
+ * 1.12's full_check fails them in shape inference (a sparse_tensor input of Gemm). 'compact'
+ * (opt-in, NOT standard-valid: the checker rejects its indices) uses int16 linearized indices,
+ * splitting a tensor of more than 32,767 elements into 1-D sparse chunks that a Concat + Reshape
+ * (folded away by onnxruntime's constant folding at load) reassemble: 6 bytes per non-zero instead of 12.
  */
 import { VergeError } from '../../errors.ts';
 import {
@@ -54,7 +56,16 @@ export interface SparseStorageOptions {
 
 type SparseData = Float32Array | Int8Array | Uint8Array;
 
+/**
+ * How the pruned weights were written: the layout asked for, or 'dense' when the model's opset has
+ * no standard ops to rebuild a mask (below MASKED_MIN_OPSET) and the default layout was asked for.
+ */
+export type SparseStorage = SparseIndexLayout | 'dense';
+
 export interface SparseStorageReport {
+  stored: SparseStorage;
+  /** Why the weights were not stored in the layout asked for (absent when they were). */
+  note?: string;
   tensors: { name: string; elements: number; nonZeros: number; chunks: number }[];
   denseBytes: number;
   /** Bytes of sparse initializers (int64/compact layouts) … */
@@ -100,14 +111,21 @@ export function toSparseInitializers(
   model: Model,
   opts: SparseStorageOptions = {},
 ): { model: Model; report: SparseStorageReport } {
-  let layout = opts.layout ?? DEFAULT_SPARSE_LAYOUT;
-  // the mask's rebuild needs CumSum/BitShift; older models get checker-valid sparse initializers
-  if (layout === 'mask' && (defaultOpset(model) ?? 0) < MASKED_MIN_OPSET) layout = 'int64';
+  const layout = opts.layout ?? DEFAULT_SPARSE_LAYOUT;
+  const opset = defaultOpset(model) ?? 0;
+  if (layout === 'mask' && opset < MASKED_MIN_OPSET) {
+    // int64 sparse initializers would load, but fail the ONNX checker: a standard-valid file first
+    const note = `opset ${opset} has no ops to rebuild a masked weight (NonZero, Scatter: opset ${MASKED_MIN_OPSET}); pruned weights stay dense (--layout int64 stores them as ONNX sparse initializers, which ONNX 1.12's checker fails)`;
+    return {
+      model: cloneModel(model),
+      report: { stored: 'dense', note, tensors: [], denseBytes: 0, sparseBytes: 0, maskBytes: 0 },
+    };
+  }
   const minSparsity = opts.minSparsity ?? 0;
   const out = cloneModel(model);
   const g = out.graph;
   const inputs = new Set(g.inputs.map((i) => i.name));
-  const report: SparseStorageReport = { tensors: [], denseBytes: 0, sparseBytes: 0, maskBytes: 0 };
+  const report: SparseStorageReport = { stored: layout, tensors: [], denseBytes: 0, sparseBytes: 0, maskBytes: 0 };
   const keep: Tensor[] = [];
   const newNodes: Node[] = [];
   for (const t of g.initializers) {
@@ -132,7 +150,7 @@ export function toSparseInitializers(
       continue;
     }
     if (layout === 'mask') {
-      const masked = maskedWeight(t);
+      const masked = maskedWeight(t, opset);
       keep.push(...masked.initializers);
       newNodes.push(...masked.nodes);
       report.tensors.push({ name: t.name, elements: data.length, nonZeros: nnz, chunks: 1 });
