@@ -26,7 +26,7 @@ import {
 } from 'verge-edge';
 import { loadFashionMnist } from 'verge-edge/data';
 import { quantizeModel } from 'verge-edge/optimize';
-import { buildControlPlane, CloudClient, waitForDeployment } from 'verge-edge/cloud';
+import { buildControlPlane, CloudClient, measurePublishedMemory, waitForDeployment } from 'verge-edge/cloud';
 import { EdgeAgent } from 'verge-edge/edge';
 import { HTTP_PATHS, type Deployment, type EnrollTokenResponse } from 'verge-edge/protocol';
 
@@ -73,7 +73,10 @@ for (const [variant, precision, file] of [
   ['fp32', 'fp32', fp32File],
   ['int8', 'int8', int8File],
 ] as const) {
-  const { sha256 } = await client.upload<{ sha256: string }>(HTTP_PATHS.artifacts, readFileSync(file));
+  const bytes = readFileSync(file);
+  const { sha256 } = await client.upload<{ sha256: string }>(HTTP_PATHS.artifacts, bytes);
+  // the memory its session takes once loaded: agents check it against their budget (as `verge model publish` does)
+  const loaded = await measurePublishedMemory(bytes, console.warn);
   await client.post(HTTP_PATHS.models, {
     name: 'fmnist-cnn',
     version: '1.0.0',
@@ -81,6 +84,7 @@ for (const [variant, precision, file] of [
     precision,
     sha256,
     optimization: variant === 'int8' ? 'quantize:static-int8' : null,
+    ...(loaded ? { loaded_memory: loaded } : {}),
   });
 }
 console.log(`published fmnist-cnn@1.0.0 (fp32, int8) to ${url}`);

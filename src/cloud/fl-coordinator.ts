@@ -47,7 +47,7 @@ import {
   type PublishModelRequest,
 } from '../protocol/index.ts';
 import type { ArtifactStore } from './artifacts.ts';
-import { artifactUrl } from './models.ts';
+import { artifactUrl, measurePublishedMemory } from './models.ts';
 import type {
   DeviceRecord,
   FlJobRecord,
@@ -624,6 +624,8 @@ export class FlCoordinator {
     const j = (await this.host.fl.getJob(job.id))!;
     const spec = j.spec as unknown as JobSpec;
     const parent = j.model_name && j.model_version ? `${j.model_name}@${j.model_version}` : null;
+    // the global model's loaded memory, for the agents' budget check (absent when it cannot be measured: they estimate)
+    const loaded = await measurePublishedMemory(await this.readArtifact(j.global_sha256), () => undefined);
     await this.host.models.publish({
       name: spec.publish_as.name,
       version: spec.publish_as.version,
@@ -635,6 +637,7 @@ export class FlCoordinator {
         ...(final.loss !== null ? { loss: final.loss } : {}),
         fl_rounds: j.rounds_completed,
       },
+      ...(loaded ? { loaded_memory: loaded } : {}),
     });
     if (await this.host.fl.updateJob(j.id, ['running'], { state: 'completed', final, published: spec.publish_as }))
       await this.clearTasks(j);

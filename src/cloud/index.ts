@@ -19,6 +19,7 @@ export {
   webRoutes,
 } from './plugins/web.ts';
 export { httpRetrainBackend, type RetrainBackend } from './retrain-backend.ts';
+export { measurePublishedMemory, PUBLISHED_MEMORY_BATCHES } from './models.ts';
 export { COLLECTED_HOLDOUT_FRACTION, MAX_PULLED_ITEMS, pullFleetDataset, type FleetPull } from './fleet-dataset.ts';
 export {
   canaryAfterRetrain,

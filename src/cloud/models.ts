@@ -14,13 +14,35 @@ import {
   HTTP_PATHS,
   MAX_REPORT_BYTES,
   signArtifact,
+  type LoadedMemory,
   type ModelVersion,
   type ModelsResponse,
   type PublishModelRequest,
 } from '../protocol/index.ts';
+import { measureModelMemory } from '../runtime/index.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import type { ModelRepository } from './repositories/index.ts';
 import type { SigningKey } from './secrets.ts';
+
+/** Batch sizes a publisher measures a variant's loaded memory at: a served request is one sample. */
+export const PUBLISHED_MEMORY_BATCHES: readonly number[] = Object.freeze([1]);
+
+/**
+ * The loaded memory to publish with a variant (protocol LoadedMemory), measured here on its plain
+ * ONNX bytes (a child process; about a second for a small model). Undefined — and why, to `warn` —
+ * when it cannot be measured: the variant is then published without it and agents estimate.
+ */
+export async function measurePublishedMemory(
+  model: Uint8Array,
+  warn: (why: string) => void,
+): Promise<LoadedMemory | undefined> {
+  try {
+    return await measureModelMemory(model, PUBLISHED_MEMORY_BATCHES);
+  } catch (e) {
+    warn(`loaded memory not measured (agents will estimate it from the file size): ${(e as Error).message}`);
+    return undefined;
+  }
+}
 
 /** Where devices download an artifact (relative to the cloud's base URL). */
 export const artifactUrl = (sha256: string): string => HTTP_PATHS.artifact(sha256);
@@ -84,6 +106,7 @@ export class ModelRegistry {
       key_id: this.signingKey.keyId,
     });
     if (report !== null) await this.repo.setReport(req.name, req.version, report);
+    if (req.loaded_memory !== undefined) await this.repo.setLoadedMemory(req.sha256, req.loaded_memory);
     return (await this.version(req.name, req.version))!;
   }
 

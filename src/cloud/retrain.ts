@@ -31,6 +31,7 @@ import {
 } from '../protocol/index.ts';
 import { evaluate, fit, TrainingSession } from '../train/index.ts';
 import { pullFleetDataset } from './fleet-dataset.ts';
+import { measurePublishedMemory } from './models.ts';
 import type { RetrainBackend } from './retrain-backend.ts';
 
 export interface DriftTrigger {
@@ -213,12 +214,15 @@ export async function retrainFromCollected(backend: RetrainBackend, o: RetrainOp
         `the retrained model is worse on the collected hold-out (${(100 * after.accuracy).toFixed(2)}% vs ${(100 * before.accuracy).toFixed(2)}%); nothing published (--force publishes anyway)`,
       );
     // a confidential model's retrained version stays confidential (under a new content key)
-    const sealed = variant.encryption ? encryptArtifact(encodeModel(tuned)) : null;
-    const sha256 = await backend.uploadArtifact(sealed?.bytes ?? encodeModel(tuned));
+    const plain = encodeModel(tuned);
+    const sealed = variant.encryption ? encryptArtifact(plain) : null;
+    const sha256 = await backend.uploadArtifact(sealed?.bytes ?? plain);
+    const loaded = await measurePublishedMemory(plain, log);
     const pub = await backend.publish({
       name,
       version: next,
       sha256,
+      ...(loaded ? { loaded_memory: loaded } : {}),
       ...(sealed ? { encryption_key: sealed.key.toString('base64') } : {}),
       parent: ref,
       optimization: `retrain:collected(${collected.train.count}${original ? `+replay ${train.count - collected.train.count}` : ''})`,

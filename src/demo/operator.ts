@@ -1,5 +1,5 @@
 /** The quickstart's operator: the control plane's HTTP API, as `verge` commands use it. */
-import { CloudClient, waitForDeployment } from '../cloud/index.ts';
+import { CloudClient, measurePublishedMemory, waitForDeployment } from '../cloud/index.ts';
 import { VergeError } from '../errors.ts';
 import {
   FAILED_DEPLOYMENT_STATES,
@@ -19,7 +19,11 @@ const POLL_MS = 100;
 
 export class QuickstartOperator {
   readonly client: CloudClient;
-  constructor(url: string, apiKey: string) {
+  constructor(
+    url: string,
+    apiKey: string,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {
     this.client = new CloudClient({ url, apiKey });
   }
 
@@ -34,6 +38,8 @@ export class QuickstartOperator {
     meta: { parent: string | null; optimization: string | null; metrics: Record<string, number> },
   ): Promise<ModelVersion> {
     const a = await this.client.upload<{ sha256: string }>(HTTP_PATHS.artifacts, v.bytes);
+    // as `verge model publish` does: the agents check the measured loaded memory against their budget
+    const loaded = await measurePublishedMemory(v.bytes, this.warn);
     return this.client.post<ModelVersion>(HTTP_PATHS.models, {
       name,
       version,
@@ -41,6 +47,7 @@ export class QuickstartOperator {
       precision: v.precision,
       profile: v.profile,
       sha256: a.sha256,
+      ...(loaded ? { loaded_memory: loaded } : {}),
       ...meta,
     });
   }

@@ -163,13 +163,14 @@ async function prepareModel(
 async function publishVariants(op: QuickstartOperator, variants: Variant[], localAcc: number, r: DemoReporter) {
   for (const v of variants) {
     const derived = v.variant !== 'fp32';
-    await op.publish(MODEL_NAME, MODEL_VERSION, v, {
+    const mv = await op.publish(MODEL_NAME, MODEL_VERSION, v, {
       parent: derived ? `${MODEL_NAME}@${MODEL_VERSION}` : null,
       optimization: derived ? `quantize:${v.variant}` : null,
       metrics: derived ? {} : { test_accuracy: round(localAcc, 4) },
     });
+    const loaded = mv.variants.find((x) => x.variant === v.variant)?.loaded_memory?.[0];
     r.note(
-      `  published ${MODEL_NAME}@${MODEL_VERSION} ${v.variant.padEnd(5)} ${String(v.bytes.length).padStart(8)} bytes${v.profile ? ` (for profile '${v.profile}')` : ''}`,
+      `  published ${MODEL_NAME}@${MODEL_VERSION} ${v.variant.padEnd(5)} ${String(v.bytes.length).padStart(8)} bytes${loaded ? `, ${(loaded.bytes / 2 ** 20).toFixed(2)} MB loaded` : ''}${v.profile ? ` (for profile '${v.profile}')` : ''}`,
     );
   }
 }
@@ -263,7 +264,7 @@ export async function runQuickstart(
     cp = await buildControlPlane({ dataDir: join(base.dir, 'cloud'), tickMs: 200 });
     const { url, mqttUrl } = await cp.start({ port: opts.port ?? 0 });
     report.note(`  API ${url}   MQTT ${mqttUrl}   admin key ${cp.adminKeyPath}`);
-    const op = new QuickstartOperator(url, cp.adminKey);
+    const op = new QuickstartOperator(url, cp.adminKey, (m) => report.note(`  warning: ${m}`));
 
     step('loading Fashion-MNIST');
     const central = opts.modelFile !== undefined ? CALIBRATION_SAMPLES : Math.max(TRAIN_SAMPLES, CALIBRATION_SAMPLES);

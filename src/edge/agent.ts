@@ -52,7 +52,7 @@ import { AgentEdgeLoop } from './edge-loop.ts';
 import { detectProfile } from './profile.ts';
 import { AgentKeyTrust } from './signing-keys.ts';
 import { ServedModels, loadModelBytes, type LoadedModel } from './served-models.ts';
-import { chooseVariant } from './variant-choice.ts';
+import { chooseVariant, variantMemory } from './variant-choice.ts';
 
 export const AGENT_VERSION = '0.1.0';
 /** Telemetry window: how often inference statistics become a queued telemetry record. */
@@ -699,7 +699,10 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       return 'ok';
     }
     this.ack(dep, 'received', chosen);
-    this.log(`deploying ${m.name}@${m.version}: variant ${chosen.variant} (${chosen.precision}, ${chosen.size} bytes)`);
+    const need = variantMemory(chosen);
+    this.log(
+      `deploying ${m.name}@${m.version}: variant ${chosen.variant} (${chosen.precision}, ${chosen.size} bytes, ${need.mb.toFixed(2)} MB loaded, ${need.measured ? 'measured' : 'estimated'})`,
+    );
 
     // Signature first: it covers the digest, so a wrong one is refused before any byte is fetched.
     let sigError: string | undefined;

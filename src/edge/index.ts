@@ -23,7 +23,14 @@ export {
   PROFILE_PRESET_NAMES,
   type DeviceProfile,
 } from './profile.ts';
-export { chooseVariant, estimatedMemoryMb, type VariantDecision } from './variant-choice.ts';
+export {
+  chooseVariant,
+  estimatedMemoryMb,
+  SESSION_MEMORY_FACTOR,
+  variantMemory,
+  type VariantDecision,
+  type VariantMemory,
+} from './variant-choice.ts';
 export { ServedModels, loadModelBytes, type LoadedModel, type TensorSpec } from './served-models.ts';
 export { downloadArtifact, sha256File, type DownloadRequest, type DownloadResult } from './artifact-download.ts';
 export * from './browser.ts';

@@ -16,6 +16,7 @@ import {
   DeviceProfile,
   EpochMs,
   ErrorInfo,
+  LoadedMemory,
   ModelName,
   Precision,
   SemverString,
@@ -331,6 +332,12 @@ export const PublishModelRequest = z.object({
    * to each device's key (GET /v1/artifacts/<sha256>/key).
    */
   encryption_key: X25519Key.optional(),
+  /**
+   * The variant's loaded memory as the publisher measured it (`verge model publish` does, on the
+   * plain model, unless told not to). Kept with the artifact and sent to devices with the variant;
+   * absent, agents estimate it from the file size.
+   */
+  loaded_memory: LoadedMemory.optional(),
 });
 export type PublishModelRequest = z.input<typeof PublishModelRequest>;
 

@@ -7,7 +7,7 @@
 /**
  * Largest MQTT packet the embedded broker accepts and `max_packet_size` of the generated Mosquitto
  * configuration. The largest message verge itself sends is a deploy message: MAX_DESIRED_MODELS ×
- * MAX_MODEL_VARIANTS artifact refs of ≤ ~600 bytes ≈ 0.6 MB.
+ * MAX_MODEL_VARIANTS artifact refs of ≤ ~750 bytes (with MAX_LOADED_MEMORY_POINTS) ≈ 0.75 MB.
  */
 export const MAX_MQTT_PACKET_BYTES = 1024 * 1024;
 /**
@@ -28,6 +28,8 @@ export const MAX_SERVED_MODELS = 32;
 export const MAX_DESIRED_MODELS = MAX_SERVED_MODELS;
 /** Variants of one model version (precisions × profiles; an optimize sweep makes ~10). */
 export const MAX_MODEL_VARIANTS = 32;
+/** Batch sizes a variant's measured loaded memory may be given for (`verge optimize` measures 1, 32 and the target's). */
+export const MAX_LOADED_MEMORY_POINTS = 4;
 /** Tags on a device or in a target; metrics of a model version. */
 export const MAX_TAGS = 64;
 export const MAX_MODEL_METRICS = 64;

@@ -12,6 +12,7 @@ import {
   MAX_ACCELERATORS,
   MAX_DESIRED_MODELS,
   MAX_DEVICE_MESSAGE_BYTES,
+  MAX_LOADED_MEMORY_POINTS,
   MAX_MODEL_VARIANTS,
   MAX_MQTT_PACKET_BYTES,
   MAX_RECEIPT_IDS,
@@ -67,6 +68,29 @@ export const DeviceProfile = z.object({
 });
 export type DeviceProfile = z.infer<typeof DeviceProfile>;
 
+/**
+ * The memory a variant takes on a device: the resident bytes an onnxruntime session of it adds once
+ * loaded and run on a batch of `batch` (weights, their pre-packed copies, the activation arena),
+ * measured by whoever published it (runtime's measureLoadedMemory) — what the agent checks against
+ * its memory budget. The file size does not say it: fp16 loads as large as fp32 on a CPU, a pruned
+ * or n-bit model is rebuilt dense.
+ */
+export const LoadedMemory = z
+  .array(
+    z.object({
+      batch: z.number().int().positive().max(65_536),
+      bytes: z
+        .number()
+        .int()
+        .nonnegative()
+        .max(2 ** 48),
+    }),
+  )
+  .min(1)
+  .max(MAX_LOADED_MEMORY_POINTS)
+  .refine((a) => new Set(a.map((p) => p.batch)).size === a.length, 'loaded_memory: one entry per batch size');
+export type LoadedMemory = z.infer<typeof LoadedMemory>;
+
 /** One downloadable variant of a model version. `url` is relative to the cloud's base URL. */
 export const ArtifactRef = z.object({
   variant: z.string().max(64),
@@ -85,6 +109,8 @@ export const ArtifactRef = z.object({
    * Absent: the artifact is the plain ONNX file.
    */
   encryption: z.literal('aes-256-gcm').optional(),
+  /** Measured loaded memory (see LoadedMemory). Absent: not measured — the agent then estimates it from `size`. */
+  loaded_memory: LoadedMemory.optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 

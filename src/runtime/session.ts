@@ -242,6 +242,21 @@ export async function measureLoadedMemory(
   return sorted.map((batch, i) => ({ batch, bytes: grown[i]! }));
 }
 
+/**
+ * The loaded memory of a model file for publishing it (protocol LoadedMemory): measureLoadedMemory
+ * at each batch size, with inputs made up from the types the model declares. Node only.
+ */
+export async function measureModelMemory(
+  model: Uint8Array,
+  batches: readonly number[] = [1],
+  opts: { threads?: number } = {},
+): Promise<{ batch: number; bytes: number }[]> {
+  const probe = await Session.create(model, { threads: 1 });
+  const inputs = probe.inputs;
+  await probe.release();
+  return measureLoadedMemory(model, inputs, batches, opts);
+}
+
 /** Inputs made up from the declared input types (for warm-up, `verge run --random`, benchmarks). */
 export function synthesizeInputs(specs: readonly IOSpec[], opts: SynthesizeOptions = {}): Record<string, TensorValue> {
   const next = rng(opts.seed ?? 0);

@@ -111,7 +111,9 @@ describe('operator CLI against `verge cloud`', () => {
       clearInterval(beat);
       await dev.close();
     }
-  });
+    // eight CLI runs (plus publish's loaded-memory measurement in a child process): over the default
+    // 120 s at load ~45 on 2 cores (2026-12-03)
+  }, 300_000);
 
   it('reports an unreachable cloud in one line', async () => {
     const down = await verge(['devices'], { VERGE_CLOUD: 'http://127.0.0.1:1', VERGE_API_KEY: 'x' });

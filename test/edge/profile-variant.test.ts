@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectProfile, parseProfileSpec } from '../../src/edge/profile.ts';
-import { chooseVariant, estimatedMemoryMb } from '../../src/edge/variant-choice.ts';
+import { chooseVariant, estimatedMemoryMb, variantMemory } from '../../src/edge/variant-choice.ts';
 import { backoffDelay, RECONNECT_MAX_MS } from '../../src/edge/mqtt-session.ts';
 import type { ArtifactRef } from '../../src/protocol/index.ts';
 
@@ -51,10 +51,45 @@ describe('variant choice', () => {
     expect(estimatedMemoryMb(488_857)).toBeGreaterThan(1);
     const d = chooseVariant(VARIANTS, tiny);
     expect(d.chosen).toBeNull();
-    expect(d.reasons.join('; ')).toMatch(/fp32 needs ~1\.40 MB, budget 1\.00 MB/);
+    expect(d.reasons.join('; ')).toMatch(
+      /fp32 needs ~1\.40 MB \(estimated: 3× its file; not measured\), budget 1\.00 MB/,
+    );
     expect(chooseVariant(VARIANTS, parseProfileSpec('gateway,memory_mb=4,precisions=fp32+int8')).chosen?.variant).toBe(
       'int8',
     );
+  });
+});
+
+describe('variant choice by measured loaded memory', () => {
+  const MB = 2 ** 20;
+  const measured = (r: ArtifactRef, ...points: [batch: number, mb: number][]): ArtifactRef => ({
+    ...r,
+    loaded_memory: points.map(([batch, mb]) => ({ batch, bytes: Math.round(mb * MB) })),
+  });
+  const small = parseProfileSpec('gateway,memory_mb=4,precisions=fp32'); // budget 1 MB
+
+  it('refuses a variant whose file is small but whose measured loaded memory exceeds the budget', () => {
+    // 4-bit weights: a 70 kB file (the estimate: 0.2 MB) that onnxruntime rebuilds dense when it loads it
+    const bits = ref('w4', 'fp32', 70_000);
+    expect(chooseVariant([bits], small).chosen?.variant).toBe('w4'); // the estimate lets it through…
+    const d = chooseVariant([measured(bits, [1, 6.6])], small); // …the measurement does not
+    expect(d.chosen).toBeNull();
+    expect(d.reasons).toEqual(['w4 needs 6.60 MB loaded (measured at batch 1), budget 1.00 MB']);
+    expect(variantMemory(measured(bits, [1, 6.6]))).toMatchObject({ measured: true, batch: 1 });
+    expect(variantMemory(measured(bits, [1, 6.6])).mb).toBeCloseTo(6.6, 5);
+  });
+
+  it('accepts a variant whose file is large but whose measured loaded memory fits', () => {
+    const big = ref('fp32', 'fp32', 500_000); // the estimate: 1.43 MB > 1 MB
+    expect(chooseVariant([big], small).chosen).toBeNull();
+    expect(chooseVariant([measured(big, [1, 0.9])], small).chosen?.variant).toBe('fp32');
+  });
+
+  it('takes the smallest batch measured, and falls back to the estimate only without a measurement', () => {
+    const v = measured(ref('fp32', 'fp32', 500_000), [32, 4.63], [1, 0.8]);
+    expect(variantMemory(v)).toMatchObject({ measured: true, batch: 1 });
+    expect(variantMemory(v).mb).toBeCloseTo(0.8, 5);
+    expect(variantMemory(ref('fp32', 'fp32', 500_000))).toEqual({ mb: estimatedMemoryMb(500_000), measured: false });
   });
 });
 

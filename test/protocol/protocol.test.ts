@@ -2,8 +2,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  ArtifactRef as ArtifactRefSchema,
   CreateDeploymentRequest,
   EnrollResponse,
+  MAX_DESIRED_MODELS,
+  MAX_LOADED_MEMORY_POINTS,
+  MAX_MODEL_VARIANTS,
+  MAX_MQTT_PACKET_BYTES,
+  PublishModelRequest,
   PROTOCOL_VERSION,
   decodeMessage,
   deviceMayPublish,
@@ -180,5 +186,55 @@ describe('signatures and variants', () => {
     expect(selectVariant(vs, { precisions: ['fp32', 'int8'], class: 'edge-large' })?.variant).toBe('big');
     expect(selectVariant([ref('int8', 'int8', 1)], { precisions: ['fp32'] })).toBeNull();
     expect(profile.precisions).toContain('fp32');
+  });
+
+  it("carries a variant's measured loaded memory, bounded: one entry per batch, at most MAX_LOADED_MEMORY_POINTS", () => {
+    const base = {
+      variant: 'fp32',
+      precision: 'fp32' as const,
+      sha256: 'a'.repeat(64),
+      size: 489_362,
+      url: '/v1/artifacts/x',
+      signature: 's'.repeat(88),
+      key_id: 'k'.repeat(16),
+    };
+    const loaded = [
+      { batch: 1, bytes: 1_572_864 },
+      { batch: 32, bytes: 4_854_000 },
+    ];
+    expect(ArtifactRefSchema.parse({ ...base, loaded_memory: loaded }).loaded_memory).toEqual(loaded);
+    expect(ArtifactRefSchema.parse(base).loaded_memory).toBeUndefined(); // absent: not measured
+    const refused = [
+      [],
+      [
+        { batch: 1, bytes: 1 },
+        { batch: 1, bytes: 2 },
+      ],
+      [{ batch: 0, bytes: 1 }],
+      [{ batch: 1, bytes: -1 }],
+      [{ batch: 1, bytes: 1.5 }],
+      Array.from({ length: MAX_LOADED_MEMORY_POINTS + 1 }, (_, i) => ({ batch: i + 1, bytes: 1 })),
+    ];
+    for (const bad of refused) expect(ArtifactRefSchema.safeParse({ ...base, loaded_memory: bad }).success).toBe(false);
+    const req = { name: 'm', version: '1.0.0', sha256: 'a'.repeat(64), loaded_memory: loaded };
+    expect(PublishModelRequest.parse(req).loaded_memory).toEqual(loaded);
+    // the largest deploy message verge sends still fits the broker's packet limit
+    const full = Array.from({ length: MAX_LOADED_MEMORY_POINTS }, (_, i) => ({ batch: 2 ** i, bytes: 2 ** 40 }));
+    const variants = Array.from({ length: MAX_MODEL_VARIANTS }, (_, i) => ({
+      ...base,
+      variant: `variant-${i}`.padEnd(64, 'x'),
+      profile: 'p'.repeat(64),
+      url: `/v1/artifacts/${'a'.repeat(64)}`,
+      encryption: 'aes-256-gcm' as const,
+      loaded_memory: full,
+    }));
+    const models = Array.from({ length: MAX_DESIRED_MODELS }, (_, i) => ({
+      deployment_id: `dep-${i}`.padEnd(64, '0'),
+      name: `model-${i}`.padEnd(128, 'm'),
+      version: '1.0.0-rc.1',
+      variants,
+    }));
+    const msg = encodeMessage('deploy', { device_id: 'dev-0123456789ab', generation: 1, models, key_set: 1 });
+    expect(msg.length).toBeLessThan(MAX_MQTT_PACKET_BYTES);
   });
 });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import { CloudClient, measurePublishedMemory, resolveCloud } from '../../cloud/index.ts';
 import { type Dataset, describeDataset, loadDataset } from '../../data/index.ts';
 import { type CodecContext, LATENT_BITS, learnedCodecModels } from '../../data/browser.ts';
 import { VergeError } from '../../errors.ts';
@@ -126,11 +126,14 @@ async function publishModels(
   models: { name: string; model: Model; optimization: string; metrics: Record<string, number>; parent?: string }[],
 ): Promise<void> {
   for (const m of models) {
-    const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, encodeModel(m.model));
+    const bytes = encodeModel(m.model);
+    const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, bytes);
+    const loaded = await measurePublishedMemory(bytes, (why) => note(`warning: ${m.name}: ${why}`));
     await client.post(HTTP_PATHS.models, {
       name: m.name,
       version,
       sha256: art.sha256,
+      ...(loaded ? { loaded_memory: loaded } : {}),
       optimization: m.optimization,
       metrics: m.metrics,
       ...(m.parent ? { parent: m.parent } : {}),

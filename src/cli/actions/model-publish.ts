@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import semver from 'semver';
-import { CloudClient, resolveCloud } from '../../cloud/index.ts';
+import { CloudClient, measurePublishedMemory, resolveCloud } from '../../cloud/index.ts';
 import { VergeError } from '../../errors.ts';
 import { loadModel } from '../../onnx/index.ts';
 import {
@@ -32,6 +32,8 @@ interface PublishOptions extends CloudCliOptions {
   metric: Record<string, string>;
   report?: string;
   encrypt?: boolean;
+  /** false with --no-loaded-memory (measured unless false) */
+  loadedMemory?: boolean;
   json?: boolean;
 }
 
@@ -53,6 +55,8 @@ function readReport(path: string): Buffer {
   return readFileSync(path);
 }
 
+const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(2);
+
 export default async function publish(file: string, opts: PublishOptions): Promise<void> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new VergeError('E_FILE_NOT_FOUND', `no such file: ${file}`);
   if (!semver.valid(opts.version))
@@ -68,6 +72,9 @@ export default async function publish(file: string, opts: PublishOptions): Promi
   const client = new CloudClient(resolveCloud(opts));
   note(`uploading ${file} (${bytes.length.toLocaleString('en-US')} bytes${sealed ? ', encrypted' : ''})`);
   const art = await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, bytes);
+  const loaded =
+    opts.loadedMemory !== false ? await measurePublishedMemory(plain, (why) => note(`warning: ${why}`)) : undefined;
+  if (loaded) note(`loaded memory (measured at batch ${loaded[0]!.batch}): ${mb(loaded[0]!.bytes)} MB`);
   const mv = await client.post<ModelVersion>(HTTP_PATHS.models, {
     name: opts.name,
     version: opts.version,
@@ -80,11 +87,12 @@ export default async function publish(file: string, opts: PublishOptions): Promi
     metrics,
     report_sha256: report ? (await client.upload<ArtifactUploadResponse>(HTTP_PATHS.artifacts, report)).sha256 : null,
     ...(sealed ? { encryption_key: sealed.key.toString('base64') } : {}),
+    ...(loaded ? { loaded_memory: loaded } : {}),
   });
   emit(
     opts,
     mv,
     () =>
-      `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed${sealed ? ', encrypted' : ''}; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
+      `published ${mv.name}@${mv.version} variant ${opts.variant} (${precision}) sha256 ${art.sha256.slice(0, 12)}… signed${sealed ? ', encrypted' : ''}${loaded ? `, ${mb(loaded[0]!.bytes)} MB loaded` : ', loaded memory not measured'}; variants: ${mv.variants.map((v) => v.variant).join(', ')}`,
   );
 }

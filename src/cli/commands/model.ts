@@ -29,6 +29,10 @@ export function register(program: Command): void {
         '--encrypt',
         'confidential variant: upload only AES-256-GCM ciphertext; the cloud keeps the key and gives it, wrapped per device (X25519), only to devices the version is deployed to',
       )
+      .option(
+        '--no-loaded-memory',
+        "publish without measuring the variant's loaded memory (measured by default: onnxruntime in a child process, about a second; agents check it against their memory budget, and without it estimate it from the file size)",
+      )
       .option('--json', 'print the model version as one JSON object'),
   ).action(action(() => import('../actions/model-publish.ts')));
 

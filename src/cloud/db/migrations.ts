@@ -98,4 +98,8 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
      sha256 TEXT PRIMARY KEY, content_key TEXT NOT NULL, created_at BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS device_encryption_keys (
      device_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+  // the loaded memory a publisher measured for an artifact (protocol LoadedMemory, JSON): sent to
+  // devices with every variant of that artifact, for their memory budget check
+  `CREATE TABLE IF NOT EXISTS artifact_memory (
+     sha256 TEXT PRIMARY KEY, loaded TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 ]);

@@ -1,6 +1,6 @@
 /** The model registry's tables: uploaded artifacts, model versions and their variants. */
 import { VergeError } from '../../errors.ts';
-import type { ModelVariant, ModelVersion } from '../../protocol/index.ts';
+import type { LoadedMemory, ModelVariant, ModelVersion } from '../../protocol/index.ts';
 import { first, jsonColumn, type SqlDatabase } from '../db/sql.ts';
 
 export interface NewModelVersion {
@@ -40,6 +40,18 @@ export class ModelRepository {
       sha256,
     ]);
     return r?.content_key ?? null;
+  }
+
+  /**
+   * Keep the loaded memory measured for an artifact. The first measurement stays: a variant's record
+   * does not change once devices may have chosen by it, and a re-measurement differs by noise.
+   */
+  async setLoadedMemory(sha256: string, loaded: LoadedMemory): Promise<void> {
+    const sorted = [...loaded].sort((a, b) => a.batch - b.batch);
+    await this.db.run(
+      'INSERT INTO artifact_memory (sha256, loaded, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING',
+      [sha256, JSON.stringify(sorted), Date.now()],
+    );
   }
 
   /** A new version, or the lineage a later variant's publish gives where the version had none. */
@@ -114,7 +126,8 @@ export class ModelRepository {
     const r = await first(this.db, 'SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, version]);
     if (!r) return null;
     const variants = await this.db.all(
-      `SELECT v.*, k.sha256 AS encrypted FROM model_variants v LEFT JOIN artifact_keys k ON k.sha256 = v.sha256
+      `SELECT v.*, k.sha256 AS encrypted, m.loaded AS loaded FROM model_variants v
+       LEFT JOIN artifact_keys k ON k.sha256 = v.sha256 LEFT JOIN artifact_memory m ON m.sha256 = v.sha256
        WHERE v.name = ? AND v.version = ? ORDER BY v.variant`,
       [name, version],
     );
@@ -141,6 +154,7 @@ export class ModelRepository {
         signature: x.signature as string,
         key_id: x.key_id as string,
         ...(x.encrypted ? { encryption: 'aes-256-gcm' as const } : {}),
+        ...(x.loaded ? { loaded_memory: jsonColumn<LoadedMemory>(x.loaded, []) } : {}),
         created_at: Number(x.created_at),
       })),
     };
