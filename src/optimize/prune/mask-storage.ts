@@ -71,23 +71,34 @@ export function maskedWeight(t: Tensor, opset: number): { initializers: Tensor[]
   return opset >= MASKED_GATHER_MIN_OPSET ? gatherRebuild(t) : scatterRebuild(t);
 }
 
-/** Opset ≥ 11: the rank of each kept bit (CumSum) gathers its value from [0, values…]. */
-function gatherRebuild(t: Tensor): { initializers: Tensor[]; nodes: Node[] } {
+/**
+ * What both rebuilds store: the values (named `${p}_<valuesName>`, after `lead` zeros), the bitmask,
+ * and the shapes that turn it into a column and a flat vector and the result into `t`'s dims.
+ */
+function maskInitializers(t: Tensor, valuesName: string, lead: 0 | 1): { p: string; n: number; stored: Tensor[] } {
   const data = t.data as Values;
   const p = `${t.name}__m`;
-  const n = data.length;
-  const values = nonZeroValues(data, 1);
-  const initializers = [
-    makeTensor(`${p}_values`, t.dtype, [values.length], values),
-    makeTensor(`${p}_bits`, 'uint8', [Math.ceil(n / 8)], packMask(data)),
+  const values = nonZeroValues(data, lead);
+  const stored = [
+    makeTensor(`${p}_${valuesName}`, t.dtype, [values.length], values),
+    makeTensor(`${p}_bits`, 'uint8', [Math.ceil(data.length / 8)], packMask(data)),
     makeTensor(`${p}_col`, 'int64', [2], [-1, 1]),
+    makeTensor(`${p}_flat`, 'int64', [1], [-1]),
+    makeTensor(`${p}_dims`, 'int64', [t.dims.length], t.dims),
+  ];
+  return { p, n: data.length, stored };
+}
+
+/** Opset ≥ 11: the rank of each kept bit (CumSum) gathers its value from [0, values…]. */
+function gatherRebuild(t: Tensor): { initializers: Tensor[]; nodes: Node[] } {
+  const { p, n, stored } = maskInitializers(t, 'values', 1);
+  const initializers = [
+    ...stored,
     makeTensor(`${p}_shifts`, 'uint8', [8], [0, 1, 2, 3, 4, 5, 6, 7]),
     makeTensor(`${p}_two`, 'uint8', [], [2]),
-    makeTensor(`${p}_flat`, 'int64', [1], [-1]),
     makeTensor(`${p}_start`, 'int64', [1], [0]),
     makeTensor(`${p}_end`, 'int64', [1], [n]),
     makeTensor(`${p}_axis`, 'int32', [], [0]),
-    makeTensor(`${p}_dims`, 'int64', [t.dims.length], t.dims),
   ];
   const nodes = [
     node(`${p}_column`, 'Reshape', [`${p}_bits`, `${p}_col`], `${p}_bytes`),
@@ -112,19 +123,12 @@ function gatherRebuild(t: Tensor): { initializers: Tensor[]; nodes: Node[] } {
  * zero, so every position is below n.
  */
 function scatterRebuild(t: Tensor): { initializers: Tensor[]; nodes: Node[] } {
-  const data = t.data as Values;
-  const p = `${t.name}__m`;
-  const n = data.length;
-  const values = nonZeroValues(data, 0);
+  const { p, n, stored } = maskInitializers(t, 'nonzeros', 0);
   const initializers = [
-    makeTensor(`${p}_nonzeros`, t.dtype, [values.length], values),
-    makeTensor(`${p}_bits`, 'uint8', [Math.ceil(n / 8)], packMask(data)),
-    makeTensor(`${p}_col`, 'int64', [2], [-1, 1]),
+    ...stored,
     makeTensor(`${p}_powers`, 'int32', [8], [1, 2, 4, 8, 16, 32, 64, 128]),
     makeTensor(`${p}_two`, 'int32', [], [2]),
-    makeTensor(`${p}_flat`, 'int64', [1], [-1]),
     makeTensor(`${p}_n`, 'int64', [1], [n]),
-    makeTensor(`${p}_dims`, 'int64', [t.dims.length], t.dims),
   ];
   const zero = makeTensor(`${p}_zero`, t.dtype, [1], [0]);
   const nodes = [
