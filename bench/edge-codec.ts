@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- edge-codec [--full] [--train N] [--epochs N] [--eval N] [--latent K] [--bits B]`:
+ * `npm run bench -- edge-codec [--full] [--seed S] [--train N] [--epochs N] [--eval N] [--latent K] [--bits B]`:
  * the learned uplink codec's accuracy against compression (docs/edge-loop.md, "Codecs"),
  * MSE-trained against task-aware (MSE + the frozen cloud classifier's KL between original and
  * decoded inputs, src/cli/codec-train.ts), beside the quantize-delta codecs. Each learned codec is
@@ -10,8 +10,12 @@
  * CNN fine-tuned on the training images plus their decoded copies, measured on the same held-out
  * images (what the control plane answers offloaded frames with).
  *
- * Quick by default (20,000 training images, 5 epochs, 2,000 test images: a loaded 2-core box);
- * --full trains on all 60,000 and measures on 10,000.
+ * Every setting defaults to the measured recipe, `verge codec train`'s defaults (src/cli/codec-recipe.ts:
+ * latent 224, 5-bit latents, width 2, 4 epochs, task weight 0.05 at T 2; the adaptation 2 epochs at
+ * 1e-4 on the decoded copies only). Quick by default (20,000 training images, 2,000 test images: a
+ * loaded 2-core box); --full trains on the first 55,000 training images, holds out the last 5,000
+ * (--val) and measures on all 10,000 test images (the split the recipe was measured on). --seed S
+ * (default 0) seeds the codec's initialization and the shuffling of both trainings.
  *
  * Further options: --val N holds out the last N training images (never trained on; with --train
  * ≤ 60,000 − N) and reports the figures on them too, to choose settings by instead of the test
@@ -22,15 +26,17 @@
  * decoded training images are cached in DIR); --baselines 0 skips the quantize-delta rows;
  * --name X writes bench/results/edge-codec-X.json.
  *
- * Codec variants: --width N (filter multiplier, default 2 as `verge codec train`'s), --task-temperature T (default 2),
+ * Codec variants: --width N (filter multiplier), --task-temperature T,
  * --joint S (train the cloud CNN's copy on the reconstructions together with the codec, at S × the
  * codec's learning rate: the `joint_*` figures; a following adaptation starts from that CNN);
  * --adapt-epochs 0 skips the adaptation (to compare codecs quickly on --val).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADAPT_DEFAULTS, adaptClassifier, measureAdapted } from '../src/cli/codec-adapt.ts';
+import { CODEC_RECIPE as R } from '../src/cli/codec-recipe.ts';
 import { measureCodec, sessionCodecContext, trainAutoencoder, type CodecReport } from '../src/cli/codec-train.ts';
 import { sliceSplit, take } from '../src/data/dataset.ts';
 import { loadDataset } from '../src/data/load-dataset.ts';
@@ -50,34 +56,33 @@ const opt = (name: string): string | undefined => {
 };
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SIZES = {
-  train: flag('train', full ? 60_000 : 20_000),
-  epochs: flag('epochs', 5),
+  train: flag('train', full ? 55_000 : 20_000),
+  epochs: flag('epochs', R.epochs),
   eval: flag('eval', full ? 10_000 : 2000),
   /** The last `val` training images are held out (never trained on) to choose settings by, not the test set. */
-  val: flag('val', 0),
+  val: flag('val', full ? 5000 : 0),
 };
-/**
- * Latent 224 at 5 bits: session 6's scratch runs found latent 224 more accurate than 128 and the
- * 5-bit latents as accurate as 8-bit ones (frames ≈ 12× smaller than float32).
- */
-const LATENT = flag('latent', 224);
-const BITS = flag('bits', 5);
+const LATENT = flag('latent', R.latent);
+const BITS = flag('bits', R.latentBits);
+const SEED = flag('seed', 0);
 const JOINT = opt('joint') !== undefined ? flag('joint', 0) : undefined;
 const TASK = {
-  weight: flag('task-weight', 0.05),
-  temperature: flag('task-temperature', 2),
+  weight: flag('task-weight', R.task.weight),
+  temperature: flag('task-temperature', R.task.temperature),
   ...(JOINT !== undefined ? { joint: JOINT } : {}),
 };
-const TRAIN = { batchSize: 64, lr: flag('lr', 2e-3), seed: 0, threads: 1, width: flag('width', 2) };
+const TRAIN = { batchSize: R.batchSize, lr: flag('lr', R.lr), seed: SEED, threads: 1, width: flag('width', R.width) };
 const ADAPT = {
   ...ADAPT_DEFAULTS,
   epochs: flag('adapt-epochs', ADAPT_DEFAULTS.epochs),
   lr: flag('adapt-lr', ADAPT_DEFAULTS.lr),
-  seed: 0,
+  seed: SEED,
   threads: 1,
-  /** `--adapt-data decoded`: fine-tune on the decoded copies only (the cloud answers raw inputs with the original model). */
-  originals: opt('adapt-data') !== 'decoded',
+  /** `--adapt-data both|decoded`: the originals too, or the decoded copies only (the cloud answers raw inputs with the original model). */
+  originals: (opt('adapt-data') ?? R.adapt.data) === 'both',
 };
+if (!['both', 'decoded'].includes(opt('adapt-data') ?? R.adapt.data))
+  throw new Error(`--adapt-data must be both or decoded, got ${opt('adapt-data')}`);
 /** Which objectives to train (`--losses mse+task` skips the MSE-only row). */
 const LOSSES = (opt('losses') ?? 'mse,mse+task').split(',') as ('mse' | 'mse+task')[];
 /** `--save DIR`: write each learned codec's encoder, decoder (and adapted classifier) there. */
@@ -88,6 +93,12 @@ const FROM = opt('from');
 const BASELINES = flag('baselines', 1) !== 0;
 /** `--name X` writes bench/results/edge-codec-X.json. */
 const NAME = opt('name');
+
+/** The load average at each stage: these runs share 2 cores with other work; the result says how much. */
+const loads: { at: string; what: string; load_average: number[] }[] = [];
+const mark = (what: string) =>
+  loads.push({ at: new Date().toISOString(), what, load_average: loadavg().map((l) => round(l, 2)) });
+mark('start');
 
 const data = await loadDataset('fashion-mnist');
 const clsBytes = readFileSync(join(here, '..', 'test', 'fixtures', 'models', 'seed_cnn_fmnist.onnx'));
@@ -155,8 +166,10 @@ for (const loss of LOSSES) {
         epochs: SIZES.epochs,
         ...TRAIN,
         ...(loss === 'mse+task' ? { task: { classifier: decodeModel(clsBytes), ...TASK } } : {}),
-        onEpoch: (e, l, t) =>
-          console.error(`  epoch ${e}: mse ${l.toFixed(5)}${t !== undefined ? `, task ${t.toFixed(4)}` : ''}`),
+        onEpoch: (e, l, t) => {
+          mark(`${loss} codec epoch ${e}`);
+          console.error(`  epoch ${e}: mse ${l.toFixed(5)}${t !== undefined ? `, task ${t.toFixed(4)}` : ''}`);
+        },
       });
   const trainS = (performance.now() - t0) / 1000;
   const spec = `learned:${ref}:${BITS}`;
@@ -171,6 +184,17 @@ for (const loss of LOSSES) {
     : {};
   let adapted = {};
   if (loss === 'mse+task' && ADAPT.epochs > 0) {
+    // the frozen figures are kept if the run is stopped during the adaptation
+    writeFigures(
+      {
+        codec: spec,
+        ...codecFigures(measured.report),
+        ...(val ? { val_accuracy_decoded: round(val.report.classifier!.accuracy_decoded, 4) } : {}),
+        train_seconds: round(trainS, 1),
+        ...joint,
+      },
+      'adapting',
+    );
     console.error(
       `adapting the cloud CNN: ${ADAPT.epochs} epochs on ${SIZES.train} ${ADAPT.originals ? 'originals + ' : ''}decoded …`,
     );
@@ -185,7 +209,10 @@ for (const loss of LOSSES) {
     const decodeS = (performance.now() - t1) / 1000;
     const model = await adaptClassifier(ae.classifier ?? decodeModel(clsBytes), train, decodedTrain, {
       ...ADAPT,
-      onEpoch: (e, l) => console.error(`  epoch ${e}: loss ${l.toFixed(4)}`),
+      onEpoch: (e, l) => {
+        mark(`adaptation epoch ${e}`);
+        console.error(`  epoch ${e}: loss ${l.toFixed(4)}`);
+      },
     });
     save(ref, 'classifier.onnx', model);
     const s = await Session.create(model, { threads: 1 });
@@ -228,28 +255,36 @@ for (const loss of LOSSES) {
   await release();
 }
 await cloud.release();
+mark('end');
+const path = writeFigures();
 
-const path = writeResult(NAME ? `edge-codec-${NAME}` : 'edge-codec', {
-  mode: full ? 'full' : 'quick',
-  data: data.source,
-  training: { images: SIZES.train, epochs: SIZES.epochs, ...TRAIN, latent: LATENT, latent_bits: BITS, task: TASK },
-  adapt_classifier:
-    ADAPT.epochs > 0
-      ? {
-          ...ADAPT,
-          from: JOINT !== undefined ? 'the jointly trained cloud CNN' : 'the cloud CNN',
-          data: ADAPT.originals
-            ? 'the training images + their decoded copies (same labels)'
-            : 'the decoded copies of the training images (their labels)',
-        }
-      : 'not run (--adapt-epochs 0)',
-  eval_images: SIZES.eval,
-  ...(SIZES.val ? { val_images: `the last ${SIZES.val} training images (never trained on)` } : {}),
-  classifier:
-    'test/fixtures/models/seed_cnn_fmnist.onnx (the cloud model), frozen; joint_*: its copy trained with the codec (--joint); adapted_*: that model fine-tuned by --adapt-classifier (adapted_drop_pts / joint_drop_pts: the frozen model on originals minus the adapted / joint one on decoded)',
-  codecs: rows,
-  target: 'learned codec >= 10x smaller than raw float32 with <= 1 pt accuracy loss on decoded samples',
-});
+/** Write the result; `current` (at `stage`): the row being measured, kept in `in_progress` while the run goes on. */
+function writeFigures(current?: Record<string, unknown>, stage?: string): string {
+  return writeResult(NAME ? `edge-codec-${NAME}` : 'edge-codec', {
+    mode: full ? 'full' : 'quick',
+    seed: SEED,
+    data: data.source,
+    training: { images: SIZES.train, epochs: SIZES.epochs, ...TRAIN, latent: LATENT, latent_bits: BITS, task: TASK },
+    adapt_classifier:
+      ADAPT.epochs > 0
+        ? {
+            ...ADAPT,
+            from: JOINT !== undefined ? 'the jointly trained cloud CNN' : 'the cloud CNN',
+            data: ADAPT.originals
+              ? 'the training images + their decoded copies (same labels)'
+              : 'the decoded copies of the training images (their labels)',
+          }
+        : 'not run (--adapt-epochs 0)',
+    eval_images: SIZES.eval,
+    ...(SIZES.val ? { val_images: `the last ${SIZES.val} training images (never trained on)` } : {}),
+    classifier:
+      'test/fixtures/models/seed_cnn_fmnist.onnx (the cloud model), frozen; joint_*: its copy trained with the codec (--joint); adapted_*: that model fine-tuned by --adapt-classifier (adapted_drop_pts / joint_drop_pts: the frozen model on originals minus the adapted / joint one on decoded)',
+    codecs: rows,
+    target: 'learned codec >= 10x smaller than raw float32 with <= 1 pt accuracy loss on decoded samples',
+    load_averages: loads,
+    ...(current ? { in_progress: { stage, ...current } } : {}),
+  });
+}
 printTable(
   [
     'codec',

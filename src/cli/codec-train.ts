@@ -6,8 +6,10 @@
  * frames, their bytes per sample against raw float32, the reconstruction PSNR, and optionally a
  * classifier's accuracy on original vs decoded test samples.
  *
- *   encoder: Conv(16, 3×3, /2) ReLU · Conv(32, 3×3, /2) ReLU · Flatten · Dense(K)          → latent [K]
- *   decoder: Dense(32·H/4·W/4) ReLU · Reshape · ConvT(16, 4×4, ×2) ReLU · ConvT(C, 4×4, ×2) Sigmoid → [C, H, W]
+ *   encoder: Conv(16w, 3×3, /2) ReLU · Conv(32w, 3×3, /2) ReLU · Flatten · Dense(K)          → latent [K]
+ *   decoder: Dense(32w·H/4·W/4) ReLU · Reshape · ConvT(16w, 4×4, ×2) ReLU · ConvT(C, 4×4, ×2) Sigmoid → [C, H, W]
+ *
+ * (w: the width, default 2). Options left unset take the measured recipe's values (codec-recipe.ts).
  *
  * The sigmoid output assumes samples in [0, 1] (images as verge's data sources load them).
  *
@@ -35,6 +37,7 @@ import {
   type FloatTensor,
 } from '../data/browser.ts';
 import { VergeError } from '../errors.ts';
+import { CODEC_RECIPE } from './codec-recipe.ts';
 import {
   Conv2d,
   Dense,
@@ -74,14 +77,15 @@ class ConvTranspose2x extends Layer {
   }
 }
 
+/** Unset fields take the measured recipe's values (codec-recipe.ts), as `verge codec train` does. */
 export interface CodecTrainOptions {
   latent: number;
-  /** Filter multiplier of the convolutions (1: 16 and 32 filters each way). */
+  /** Filter multiplier of the convolutions (1: 16 and 32 filters each way; default 2). */
   width?: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
   threads?: number;
   /** Train against this classifier's outputs too (task-aware loss; see the header). */
   task?: TaskLossOptions;
@@ -90,10 +94,10 @@ export interface CodecTrainOptions {
 
 export interface TaskLossOptions {
   classifier: Model;
-  /** Weight of the KL term beside the reconstruction MSE. */
-  weight: number;
-  /** Softmax temperature of both distributions. */
-  temperature: number;
+  /** Weight of the KL term beside the reconstruction MSE (default 0.05). */
+  weight?: number;
+  /** Softmax temperature of both distributions (default 2). */
+  temperature?: number;
   /**
    * Train the classifier copy on the reconstruction too, at this multiple of the codec's learning
    * rate (see the header); the trained copy comes back as LearnedCodecModels.classifier.
@@ -262,7 +266,7 @@ export interface LearnedCodecModels {
   classifier?: Model;
 }
 
-function layersFor(shape: number[], latent: number, width = 1): { encoder: Layer[]; decoder: Layer[] } {
+function layersFor(shape: number[], latent: number, width: number): { encoder: Layer[]; decoder: Layer[] } {
   const [c, h, w] = shape as [number, number, number];
   if (shape.length !== 3 || h % 4 !== 0 || w % 4 !== 0)
     throw new VergeError(
@@ -321,8 +325,9 @@ function withTrained(half: Model, trained: Model): Model {
 export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): Promise<LearnedCodecModels> {
   if (!Number.isInteger(opts.latent) || opts.latent < 1)
     throw new VergeError('E_BAD_ARGUMENT', `--latent must be a positive integer, got ${opts.latent}`);
-  const { encoder, decoder } = layersFor(data.shape, opts.latent, opts.width);
-  const ae = new Sequential(data.shape, [...encoder, ...decoder]).build({ seed: opts.seed });
+  const { epochs = CODEC_RECIPE.epochs, batchSize = CODEC_RECIPE.batchSize, lr = CODEC_RECIPE.lr, seed = 0 } = opts;
+  const { encoder, decoder } = layersFor(data.shape, opts.latent, opts.width ?? CODEC_RECIPE.width);
+  const ae = new Sequential(data.shape, [...encoder, ...decoder]).build({ seed });
   const task = opts.task ? withTaskClassifier(ae, opts.task.classifier, opts.task.joint) : undefined;
   const session = await TrainingSession.create(task?.model ?? ae, {
     loss: 'mse',
@@ -332,7 +337,14 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
     ...(task && opts.task
       ? {
           frozen: (p: string) => p.startsWith(TASK_PARAM),
-          lossTerms: [distillationTerm(task.onInput, task.onDecoded, opts.task.weight, opts.task.temperature)],
+          lossTerms: [
+            distillationTerm(
+              task.onInput,
+              task.onDecoded,
+              opts.task.weight ?? CODEC_RECIPE.task.weight,
+              opts.task.temperature ?? CODEC_RECIPE.task.temperature,
+            ),
+          ],
         }
       : {}),
   });
@@ -341,10 +353,10 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
   let taskCount = 0;
   try {
     await fit(session, data, {
-      epochs: opts.epochs,
-      batchSize: opts.batchSize,
-      lr: opts.lr,
-      seed: opts.seed,
+      epochs,
+      batchSize,
+      lr,
+      seed,
       loss: 'mse',
       callbacks: [
         {
@@ -364,14 +376,8 @@ export async function trainAutoencoder(data: Dataset, opts: CodecTrainOptions): 
     });
     const trained = session.exportModel();
     return {
-      encoder: withTrained(
-        new Sequential(data.shape, encoder).build({ seed: opts.seed, name: 'codec-encoder' }),
-        trained,
-      ),
-      decoder: withTrained(
-        new Sequential([opts.latent], decoder).build({ seed: opts.seed, name: 'codec-decoder' }),
-        trained,
-      ),
+      encoder: withTrained(new Sequential(data.shape, encoder).build({ seed, name: 'codec-encoder' }), trained),
+      decoder: withTrained(new Sequential([opts.latent], decoder).build({ seed, name: 'codec-decoder' }), trained),
       sampleShape: data.shape,
       history,
       ...(opts.task?.joint !== undefined

@@ -68,6 +68,8 @@ describe('verge codec train --adapt-classifier: published, and used by the cloud
     const r = await verge([
       ...['codec', 'train', '--data', SUBSET, '--limit', '1000', '--latent', '16', '--latent-bits', '6'],
       ...['--epochs', '2', '--eval-samples', '300', '--classifier', fixturePath('seed_cnn_fmnist')],
+      // MSE only and adapted on originals + decoded copies (not the recipe's defaults): the figures below
+      ...['--task-weight', '0', '--adapt-data', 'both'],
       ...['--adapt-classifier', '--adapt-epochs', '3', '--adapt-lr', '5e-4', '--publish', 'ae@1.0.0'],
       ...['--out-dir', out, '--threads', '1', '--json', ...flags],
     ]);

@@ -19,6 +19,7 @@ import { loadModel, saveModel, writeFileAtomic } from '../../onnx/index.ts';
 import { HTTP_PATHS, type ArtifactUploadResponse, type ModelsResponse } from '../../protocol/index.ts';
 import { Session } from '../../runtime/index.ts';
 import { adaptClassifier, measureAdapted, type AdaptedReport } from '../codec-adapt.ts';
+import { CODEC_RECIPE } from '../codec-recipe.ts';
 import { measureCodec, sessionCodecContext, trainAutoencoder, type CodecReport } from '../codec-train.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note, table } from '../output.ts';
@@ -192,10 +193,20 @@ async function publishAll(
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export default async function codecTrain(f: CodecTrainFlags): Promise<void> {
-  const ref = codecRef(f);
-  if (f.taskWeight !== undefined && f.classifier === undefined)
+/**
+ * The task term's weight: --task-weight, else the recipe's with a --classifier; 0 (MSE only) is
+ * undefined.
+ */
+function taskWeightOf(f: CodecTrainFlags): number | undefined {
+  if (f.taskWeight !== undefined && f.taskWeight > 0 && f.classifier === undefined)
     throw new VergeError('E_BAD_ARGUMENT', '--task-weight trains against a classifier: give it with --classifier');
+  const w = f.taskWeight ?? (f.classifier !== undefined ? CODEC_RECIPE.task.weight : 0);
+  return w > 0 ? w : undefined;
+}
+
+export default async function codecTrain(flags: CodecTrainFlags): Promise<void> {
+  const f = { ...flags, taskWeight: taskWeightOf(flags) };
+  const ref = codecRef(f);
   if (f.adaptClassifier && f.classifier === undefined)
     throw new VergeError('E_BAD_ARGUMENT', '--adapt-classifier fine-tunes the --classifier: give it');
   // a missing or broken file fails before training
