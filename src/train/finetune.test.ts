@@ -154,7 +154,7 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
 describe.each([
   ['resnet18', { maxPool: 'slices' }],
   ['squeezenet1_1', { maxPool: 'slices' }],
-  ['mobilenet_v2', { depthwiseWeight: 'nchwc-stacked' }],
+  ['mobilenet_v2', { depthwiseWeight: 'grouped-conv' }],
 ] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
   test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
     const skip = fixtureSkipReason();

@@ -46,15 +46,17 @@ export interface Formulations {
    */
   depthwiseInput: 'conv-transpose' | 'flipped-conv';
   /**
-   * Depthwise Conv weight gradient: one grouped Conv whose kernel is dY ('grouped-conv': onnxruntime
-   * im2col-copies K·N·C·L floats), or one depthwise NCHWc Conv over the images stacked along the
-   * rows ('nchwc-stacked', conv-weight.ts nchwcDepthwiseWeightGrad; needs the NCHWc block).
-   * mobilenet_v2 (96×96, B=32, SGD, 2 threads, 4 interleaved rounds, CPU time, load ~23):
-   * 'nchwc-stacked' 0.981× (ab-mobilenet-dw-stacked.json) — its convs run 2–4× faster than the
-   * grouped ones (profiler), but the transposes, row pads and reorders that stack the images eat
-   * most of it; within noise, so the grouped Conv stays the default.
+   * Depthwise Conv weight gradient: one depthwise NCHWc Conv over the images stacked along the rows
+   * ('nchwc-stacked', the default; conv-weight.ts nchwcDepthwiseWeightGrad; without the NCHWc block,
+   * or where it does not apply, the grouped Conv), or one grouped Conv whose kernel is dY
+   * ('grouped-conv': onnxruntime im2col-copies K·N·C·L floats). mobilenet_v2 (96×96, B=32, SGD,
+   * 2 threads, 4 interleaved rounds, CPU time per step): on the AVX-512 Xeon (block 16, load ~23)
+   * 'nchwc-stacked' 0.981× of 'grouped-conv' (ab-mobilenet-dw-stacked.json: its convs 2–4× faster,
+   * the stacking copies eat most of it); on the AVX2 EPYC (block 8), where the grouped Conv's
+   * im2col GEMMs are its largest nodes, 0.852× at load 5–25 (ab-amd-mobilenet-dw-stacked.json) and
+   * 0.792× at load ~40 (ab-amd-mobilenet-dw-stacked-2.json), every round lower in both.
    */
-  depthwiseWeight: 'grouped-conv' | 'nchwc-stacked';
+  depthwiseWeight: 'nchwc-stacked' | 'grouped-conv';
   /**
    * Group-1 convs with at most 4/16/64 output positions per image train as im2col over the whole
    * batch and one GEMM per direction (Conv.ts batchedConv), or never ('off').
@@ -124,7 +126,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   convWeight: 'nchwc-deep',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
-  depthwiseWeight: 'grouped-conv',
+  depthwiseWeight: 'nchwc-stacked',
   batchedConv: 'upto16',
   maxPool: 'indices',
   convLayout: 'nchwc',
@@ -146,7 +148,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   ],
   convInput: ['conv-transpose', 'col2im', 'flipped-conv'],
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
-  depthwiseWeight: ['grouped-conv', 'nchwc-stacked'],
+  depthwiseWeight: ['nchwc-stacked', 'grouped-conv'],
   batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
   maxPool: ['indices', 'slices', 'mask'],
   convLayout: ['nchwc', 'nchw'],
