@@ -21,22 +21,31 @@
  * min(4, cores) replicas; cpu-intra-op: onnxruntime-web's ceil(cores/2) threads up to 4 when
  * cross-origin isolated; onnxruntime-node: one per physical core).
  *
- *   npm run bench -- browser [--threads 1,2,default] [--rounds 2] [--steps 20] [--runs 100]
+ *   npm run bench -- browser [--threads 1,2,default] [--rounds 2] [--steps 20] [--warmup 50] [--runs 100]
  *                            [--tfjs-backends cpu,webgl] [--tfjs-steps 3] [--name browser]
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import Fastify from 'fastify';
-import { webRoutes } from '../src/cloud/plugins/web.ts';
 import { readIdxSplit } from '../src/data/sources/idx.ts';
 import { REPO_SUBSET_DIR } from '../src/data/sources/fashion-mnist.ts';
-import { buildWebApp, ORT_FLAVORS, type OrtFlavor } from '../src/web/build.ts';
+import { ORT_FLAVORS, type OrtFlavor } from '../src/web/build.ts';
 import { measureSpeed, type SpeedResult } from '../src/web/speed.ts';
 import { chromiumSkipReason, launchChromium } from '../test/web/chromium.ts';
+import { cpuMeter, nodeCpuMs, runBenchPage, serveWebApps } from './browser/pages.ts';
 import { median, printTable, round, writeResult } from './lib.ts';
+
+/**
+ * Untimed steps before the timed ones, on every side: a new page's first ~25 steps run partly on
+ * V8's baseline WebAssembly code while its optimizing tier compiles onnxruntime's hot functions in
+ * the background (bench/results/browser-configs-a2.json: ~40 ms of CPU per step on another thread
+ * over steps 4–23, 2× the samples/s after 40 warm-up steps than after 3). Training runs for
+ * hundreds of steps, so the timed steps measure the steady state; `warmup_samples_per_sec` keeps
+ * the first steps' rate.
+ */
+const WARMUP_STEPS = 50;
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +53,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     steps: { type: 'string', default: '20' },
     runs: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: String(WARMUP_STEPS) },
     batch: { type: 'string', default: '64' },
     'tfjs-backends': { type: 'string', default: 'cpu,webgl' },
     'tfjs-steps': { type: 'string', default: '3' },
@@ -62,7 +72,12 @@ const threadCounts: Threads[] = args.threads.split(',').map((t) => {
   return n;
 });
 const rounds = Number(args.rounds);
-const opts = { batch: Number(args.batch), steps: Number(args.steps), warmupSteps: 3, inferenceRuns: Number(args.runs) };
+const opts = {
+  batch: Number(args.batch),
+  steps: Number(args.steps),
+  warmupSteps: Number(args.warmup),
+  inferenceRuns: Number(args.runs),
+};
 
 const skip = chromiumSkipReason();
 if (skip) {
@@ -72,16 +87,8 @@ if (skip) {
 
 const dir = mkdtempSync(join(tmpdir(), 'verge-bench-browser-'));
 const flavors = Object.keys(ORT_FLAVORS) as OrtFlavor[];
-const servers: { close(): Promise<void> }[] = [];
-const urls = {} as Record<OrtFlavor, string>;
-for (const f of flavors) {
-  const web = await buildWebApp(join(dir, f), { ort: f });
-  const app = Fastify();
-  await app.register(webRoutes, { webDir: web.outDir });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  servers.push(app);
-  urls[f] = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-}
+const served = await serveWebApps(dir, flavors);
+const urls = served.urls;
 // the TF.js page sits beside verge's (same origin, same data files, same isolation headers)
 const tfjsBackends = args['tfjs-backends'].split(',').filter(Boolean);
 const tfjsSteps = Number(args['tfjs-steps']);
@@ -118,54 +125,6 @@ const train = readIdxSplit(
   join(REPO_SUBSET_DIR, 'train-labels-idx1-ubyte.gz'),
 ).split;
 
-/** CPU time (ms) used so far by the processes this bench started (chromium's), from /proc; NaN without it. */
-function childrenCpuMs(): number {
-  if (!existsSync('/proc/self/stat')) return NaN;
-  const children = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // fields after the command name: state ppid … utime (12th) stime (13th)
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    ticks.set(pid, Number(f[11]) + Number(f[12]));
-    const ppid = Number(f[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  let sum = 0;
-  const todo = [...(children.get(process.pid) ?? [])];
-  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
-    sum += ticks.get(pid) ?? 0;
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return (sum * 1000) / CLOCK_TICKS;
-}
-/** USER_HZ: the unit of /proc's CPU times (100 on Linux everywhere verge runs). */
-const CLOCK_TICKS = 100;
-
-/** CPU ms per timed step, read by the `onTimed` hook of measureSpeed with `read`. */
-function cpuMeter(read: () => number) {
-  let start = NaN;
-  let end = NaN;
-  return {
-    mark: (phase: 'start' | 'end') => {
-      if (phase === 'start') start = read();
-      else end = read();
-    },
-    perStep: (steps: number) => (end - start) / steps,
-  };
-}
-const nodeCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 type Measured = SpeedResult & { cpu_ms_per_step: number };
 
 async function inNode(threads: Threads): Promise<Measured> {
@@ -192,30 +151,11 @@ async function inBrowser(
   how: WebParallelism,
   o: Pick<typeof opts, 'steps' | 'warmupSteps' | 'inferenceRuns'> = opts,
 ): Promise<Measured & { crossOriginIsolated: boolean }> {
-  const url = urls[flavor];
-  const page = await browser.context.newPage();
-  const cpu = cpuMeter(childrenCpuMs);
-  try {
-    await page.exposeFunction('vergeBenchMark', cpu.mark);
-    const q =
-      `batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
-      parallelismQuery(threads, how) +
-      (worker ? '&worker=1' : '');
-    await page.goto(`${url}/bench.html?${q}`);
-    await page.waitForFunction("window.vergeBench && window.vergeBench.state !== 'running'", undefined, {
-      timeout: 600_000,
-      polling: 500,
-    });
-    const b = (await page.evaluate('window.vergeBench')) as {
-      state: string;
-      result?: SpeedResult & { crossOriginIsolated: boolean };
-      error?: string;
-    };
-    if (b.state !== 'done') throw new Error(`browser run failed: ${b.error}`);
-    return { ...b.result!, cpu_ms_per_step: cpu.perStep(o.steps) };
-  } finally {
-    await page.close();
-  }
+  const q =
+    `batch=${opts.batch}&steps=${o.steps}&warmup=${o.warmupSteps}&runs=${o.inferenceRuns}` +
+    parallelismQuery(threads, how) +
+    (worker ? '&worker=1' : '');
+  return runBenchPage(browser, urls[flavor], q, o.steps);
 }
 
 type Side = 'node' | OrtFlavor | 'cpu-worker' | 'cpu-intra-op';
@@ -251,7 +191,7 @@ try {
   }
 } finally {
   await browser.close();
-  for (const s of servers) await s.close();
+  await served.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -260,6 +200,7 @@ const results = threadCounts.map((threads) => {
     median(rows.filter((x) => x.side === side && x.threads === threads).map((x) => x.r[k] as number));
   const figures = (side: Side) => ({
     train_samples_per_sec: round(pick(side, 'train_samples_per_sec'), 1),
+    warmup_samples_per_sec: round(pick(side, 'warmup_samples_per_sec'), 1),
     infer_b1_p50_ms: round(pick(side, 'infer_b1_p50_ms'), 3),
     infer_b1_p99_ms: round(pick(side, 'infer_b1_p99_ms'), 3),
     train_step_ms_min: round(pick(side, 'train_step_ms_min'), 1),
@@ -354,6 +295,9 @@ const file = writeResult(args.name, {
   model: 'seed CNN (conv32-conv64-dense64), Adam, cross-entropy',
   batch: opts.batch,
   steps: opts.steps,
+  warmup_steps: opts.warmupSteps,
+  warmup_note:
+    "untimed steps first on every side; warmup_samples_per_sec is their rate (on the web: V8 still compiling onnxruntime's hot WebAssembly with its optimizing tier)",
   rounds,
   browser: 'Debian chromium, headless, --disable-gpu',
   onnxruntime_web: (

@@ -29,7 +29,7 @@ import {
   type ArtifactRef,
   type FlTaskMessage,
 } from '../protocol/browser.ts';
-import { holdOut } from '../train/browser.ts';
+import { holdOut, type GradientReplicas } from '../train/browser.ts';
 import { SecureParties } from './fl-secure-party.ts';
 import { deviceAuthHeader, joinUrl } from './enrollment.ts';
 
@@ -80,6 +80,8 @@ export interface FlParticipantHost {
   checkSignature(ref: Pick<ArtifactRef, 'sha256' | 'signature' | 'key_id'>): Promise<string | undefined>;
   log(line: string): void;
   threads?: number;
+  /** Data-parallel replicas for local training (a browser tab's web workers); default one session. */
+  replicas?: GradientReplicas;
   /** HTTP to the cloud (cloud-channel.ts: the agent's CA and client certificate); default: global fetch. */
   fetch?: typeof fetch;
 }
@@ -264,7 +266,10 @@ export class FlParticipant {
     let ctx = this.jobs.get(t.job_id);
     if (!ctx) {
       this.data = undefined; // read the local data again for a new job (collected items grow)
-      const trainer = await ClientTrainer.create(model, this.host.threads ? { threads: this.host.threads } : {});
+      const trainer = await ClientTrainer.create(model, {
+        ...(this.host.threads ? { threads: this.host.threads } : {}),
+        ...(this.host.replicas ? { replicas: this.host.replicas } : {}),
+      });
       ctx = {
         trainer,
         layout: layoutDigest(trainer.layout),

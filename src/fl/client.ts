@@ -22,6 +22,7 @@ import {
   TrainingSession,
   type TrainingSessionOptions,
   type TrainingState,
+  type GradientReplicas,
 } from '../train/browser.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';
@@ -35,6 +36,8 @@ export interface ClientTrainerOptions {
   /** The client optimizer; its state is reset every round. Default SGD, lr 0.05, momentum 0.9. */
   optimizer?: OptimizerOptions;
   threads?: number;
+  /** Data-parallel replicas (TrainingSessionOptions.replicas): a browser tab's web workers. */
+  replicas?: GradientReplicas;
   /**
    * Keep the classifier head (the output layer's weight and bias) fixed at the model's values:
    * clients train and send the body only (FedBABU, Oh et al. 2022). On label-skewed clients the
@@ -121,6 +124,7 @@ export class ClientTrainer {
       loss,
       optimizer: opts.optimizer ?? DEFAULT_CLIENT_OPTIMIZER,
       ...(opts.threads ? { threads: opts.threads } : {}),
+      ...(opts.replicas ? { replicas: opts.replicas } : {}),
       ...(head ? { frozen: [head.weight, ...(head.bias ? [head.bias] : [])] } : {}),
     };
     return new ClientTrainer(model, await TrainingSession.create(model, sessionOptions), loss, sessionOptions);

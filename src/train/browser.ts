@@ -27,7 +27,14 @@ export {
   type EarlyStoppingOptions,
   type Monitor,
 } from './fit.ts';
-export { shardRanges, dataParallelProblem, type GradientReplicas, type GraphRunner } from './data-parallel.ts';
+export {
+  shardRanges,
+  shardRows,
+  MAX_OWN_SHARE,
+  dataParallelProblem,
+  type GradientReplicas,
+  type GraphRunner,
+} from './data-parallel.ts';
 export { evaluate, EVAL_BATCH_SIZE, type EvaluateOptions, type EvaluationResult } from './evaluate.ts';
 export { encodeLabels, sampleShapeFor, sampleTensor, type SampleShape } from './feeds.ts';
 export { countTop1, top1Accuracy } from './metrics.ts';

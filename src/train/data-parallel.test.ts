@@ -9,13 +9,17 @@ import { buildArchitecture, Dense, Dropout, Sequential } from '../nn/index.ts';
 import type { Model } from '../onnx/ir.ts';
 import { Session } from '../runtime/session.ts';
 import type { TensorValue } from '../runtime/tensor.ts';
-import { shardRanges, type GradientReplicas } from './data-parallel.ts';
+import { shardRanges, shardRows, type GradientReplicas } from './data-parallel.ts';
 import { proximalTerm } from './loss-terms.ts';
 import { TrainingSession, type TrainingSessionOptions } from './session.ts';
 
 /** `count` runners: plain sessions over the gradient model, in this process. */
-function localReplicas(count: number): GradientReplicas & { started: number } {
+function localReplicas(
+  count: number,
+  extra: Pick<GradientReplicas, 'ownShare' | 'optional'> = {},
+): GradientReplicas & { started: number } {
   const r = {
+    ...extra,
     started: 0,
     start: async (bytes: Uint8Array) => {
       const runners = [];
@@ -66,6 +70,28 @@ describe('data-parallel training', () => {
     expect(shardRanges(1, 3)).toEqual([[0, 1]]);
   });
 
+  test('weighted shards: rows in proportion, largest remainders first, empty shards kept', () => {
+    expect(shardRows(10, [1, 1, 1])).toEqual([
+      [0, 4],
+      [4, 7],
+      [7, 10],
+    ]);
+    // 10·1/3 = 3.33 → 3, 10·2/3 = 6.67 → 7
+    expect(shardRows(10, [0.5, 1])).toEqual([
+      [0, 3],
+      [3, 10],
+    ]);
+    // 64·0.8/1.8 = 28.4 → 28; 35.6 → 36
+    expect(shardRows(64, [0.8, 1])).toEqual([
+      [0, 28],
+      [28, 64],
+    ]);
+    expect(shardRows(1, [0.5, 1])).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
+  });
+
   const cnn = buildArchitecture('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 0 });
   const cases: [string, TrainingSessionOptions][] = [
     ['Adam (the training page)', { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 2e-3 } }],
@@ -109,6 +135,43 @@ describe('data-parallel training', () => {
       expect(moved).toBeGreaterThan(1e-3);
     }, 120_000);
   }
+
+  const adam: TrainingSessionOptions = { loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 2e-3 } };
+  // ownShare 0.5: rows 3 (session) / 7 (runner); 0.05: the session's shard is empty, the runner
+  // computes all 10 rows and the session only updates
+  for (const ownShare of [0.5, 0.05]) {
+    test(`uneven shards (ownShare ${ownShare}) = one session on the batch`, async () => {
+      const steps = 2;
+      const one = await train(cnn, adam, steps);
+      const two = await train(cnn, { ...adam, replicas: localReplicas(1, { ownShare }) }, steps);
+      expect(two.replicas).toBe(2);
+      for (let i = 0; i < steps; i++) {
+        expect(two.results[i]!.loss).toBeCloseTo(one.results[i]!.loss, 5);
+        expect(two.results[i]!.correct).toBe(one.results[i]!.correct);
+      }
+      for (const [k, v] of Object.entries(one.state.tensors))
+        expect(maxAbsDiff(two.state.tensors[k]!, v), k).toBeLessThan(2e-5);
+    }, 120_000);
+  }
+
+  test('a share out of range is refused before any work', async () => {
+    for (const ownShare of [0, -1, Number.NaN, 17]) {
+      const replicas = localReplicas(1, { ownShare });
+      await expect(TrainingSession.create(cnn, { ...adam, replicas })).rejects.toThrow(/E_BAD_ARGUMENT|ownShare/);
+      expect(replicas.started).toBe(0);
+    }
+  });
+
+  test('optional replicas: a model that cannot be split trains on the session alone', async () => {
+    const bn = buildArchitecture('mobilenet-tiny', { inputShape: [1, 28, 28], classes: 10, seed: 0 });
+    const replicas = localReplicas(1, { optional: true });
+    const s = await TrainingSession.create(bn, { ...adam, replicas });
+    expect(s.replicaCount).toBe(1);
+    expect(replicas.started).toBe(0);
+    const b = batches(1)[0]!;
+    expect(Number.isFinite((await s.step({ input: b.x }, b.y)).loss)).toBe(true);
+    await s.release();
+  }, 120_000);
 
   test('refused for steps that depend on the whole batch or draw random masks', async () => {
     const bn = buildArchitecture('mobilenet-tiny', { inputShape: [1, 28, 28], classes: 10, seed: 0 });

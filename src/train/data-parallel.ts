@@ -23,20 +23,54 @@ export interface GraphRunner {
  */
 export interface GradientReplicas {
   start(model: Uint8Array): Promise<GraphRunner[]>;
+  /**
+   * Rows the session's own thread takes for every row one runner takes (default 1: equal shards).
+   * The session's thread also combines the shards' gradients and runs the optimizer update, so a
+   * share below 1 can even out the threads' work. Must be > 0.
+   */
+  ownShare?: number;
+  /**
+   * true: a model whose step cannot be cut by rows (dataParallelProblem) trains on the session
+   * alone (replicaCount 1) instead of being refused; the runners are then never started.
+   */
+  optional?: boolean;
+}
+
+/** Largest ownShare accepted: beyond it the runners would get (almost) no rows. */
+export const MAX_OWN_SHARE = 16;
+
+/**
+ * Row ranges [start, end) of one shard per weight (rows in proportion to the weights, rounded by
+ * largest remainder, ties to the earlier shard; a shard may be empty).
+ */
+export function shardRows(rows: number, weights: readonly number[]): [number, number][] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (rows * w) / total);
+  const counts = exact.map(Math.floor);
+  let left = rows - counts.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, k) => ({ k, frac: x - counts[k]! })).sort((a, b) => b.frac - a.frac || a.k - b.k);
+  for (const { k } of order) {
+    if (left-- <= 0) break;
+    counts[k]!++;
+  }
+  let at = 0;
+  return counts.map((n) => {
+    const r: [number, number] = [at, at + n];
+    at += n;
+    return r;
+  });
 }
 
 /** Row ranges [start, end) of `shards` near-equal shards of `rows` rows (empty shards dropped). */
 export function shardRanges(rows: number, shards: number): [number, number][] {
-  const out: [number, number][] = [];
-  const base = Math.floor(rows / shards);
-  const extra = rows % shards;
-  let at = 0;
-  for (let k = 0; k < shards; k++) {
-    const n = base + (k < extra ? 1 : 0);
-    if (n > 0) out.push([at, at + n]);
-    at += n;
-  }
-  return out;
+  return shardRows(rows, new Array<number>(shards).fill(1)).filter(([a, b]) => b > a);
+}
+
+/** The shard weights of a step: the session's own share first, then 1 per runner (checked). */
+export function shardWeights(runners: number, ownShare = 1): number[] {
+  if (!(Number.isFinite(ownShare) && ownShare > 0 && ownShare <= MAX_OWN_SHARE))
+    throw new VergeError('E_BAD_ARGUMENT', `ownShare must be > 0 and ≤ ${MAX_OWN_SHARE}, got ${ownShare}`);
+  return [ownShare, ...new Array<number>(runners).fill(1)];
 }
 
 /** Rows [start, end) of a batch-first tensor (a view, no copy). */

@@ -18,7 +18,8 @@ import { Session, nchwcBlockSize, type TensorValue } from '../runtime/index.ts';
 import {
   combineShards,
   dataParallelProblem,
-  shardRanges,
+  shardRows,
+  shardWeights,
   sliceRows,
   type GradientReplicas,
   type GraphRunner,
@@ -110,8 +111,8 @@ export class TrainingSession {
     readonly graph: TrainingGraph,
     private readonly train: Session,
     private readonly opts: TrainingSessionOptions,
-    /** Data parallelism: the optimizer update's session and the replicas' runners. */
-    private readonly parallel?: { update: Session; runners: GraphRunner[] },
+    /** Data parallelism: the optimizer update's session, the replicas' runners, the session's share of rows. */
+    private readonly parallel?: { update: Session; runners: GraphRunner[]; ownShare: number },
   ) {
     const inits = new Map(source.graph.initializers.map((t) => [t.name, t]));
     for (const s of graph.state) {
@@ -136,19 +137,26 @@ export class TrainingSession {
       convLayout: block > 1 ? ('nchwc' as const) : ('nchw' as const),
       nchwcBlock: block === 8 || block === 16 ? block : 0,
     } as const;
-    const graph = await buildTrainingGraph(model, { ...opts, formulations, separateUpdate: !!opts.replicas });
+    if (opts.replicas) shardWeights(0, opts.replicas.ownShare); // refuses a bad share before any work
+    let graph = await buildTrainingGraph(model, { ...opts, formulations, separateUpdate: !!opts.replicas });
+    let replicas = opts.replicas;
+    if (replicas) {
+      const problem = dataParallelProblem(graph);
+      if (problem && !replicas.optional)
+        throw new VergeError('E_UNSUPPORTED', `data-parallel training cannot split this model: ${problem}`);
+      if (problem) {
+        replicas = undefined;
+        graph = await buildTrainingGraph(model, { ...opts, formulations, separateUpdate: false });
+      }
+    }
     if (graph.parameters.length === 0)
       throw new VergeError('E_BAD_ARGUMENT', 'nothing to train: no parameter receives a gradient (all frozen?)');
     convsToNchwc(graph.model, block);
-    if (opts.replicas) {
-      const problem = dataParallelProblem(graph);
-      if (problem) throw new VergeError('E_UNSUPPORTED', `data-parallel training cannot split this model: ${problem}`);
-    }
     const train = await Session.create(graph.model, { threads: opts.threads });
-    if (!opts.replicas) return new TrainingSession(model, graph, train, opts);
+    if (!replicas) return new TrainingSession(model, graph, train, opts);
     const update = await Session.create(graph.update!.model, { threads: opts.threads });
-    const runners = await opts.replicas.start(encodeModel(graph.model));
-    return new TrainingSession(model, graph, train, opts, { update, runners });
+    const runners = await replicas.start(encodeModel(graph.model));
+    return new TrainingSession(model, graph, train, opts, { update, runners, ownShare: replicas.ownShare ?? 1 });
   }
 
   /** Sessions computing each step's gradients: 1, or 1 + the replicas' runners (data parallelism). */
@@ -232,9 +240,10 @@ export class TrainingSession {
   }
 
   /**
-   * One data-parallel step: shard k of the batch's rows goes to runner k (the replicas first, so
-   * they run while this thread computes shard 0), the shards' gradients are combined, and the
-   * update session applies them. Returns the outputs of both models by name.
+   * One data-parallel step: shard 0 of the batch's rows is this session's, shard k + 1 goes to
+   * runner k (the replicas are called first, so they run while this thread computes its shard;
+   * an empty shard is not run), the shards' gradients are combined, and the update session
+   * applies them. Returns the outputs of both models by name.
    */
   private async parallelStep(
     data: Record<string, TensorValue>,
@@ -242,21 +251,22 @@ export class TrainingSession {
     lr: TensorValue,
     step: TensorValue,
   ): Promise<Record<string, TensorValue>> {
-    const { update, runners } = this.parallel!;
+    const { update, runners, ownShare } = this.parallel!;
     const state: Record<string, TensorValue> = {};
     for (const s of this.graph.state) if (s.kind !== 'optimizer') state[s.input] = this.state.get(s.input)!;
-    const shards = shardRanges(batch, 1 + runners.length);
+    const shards = shardRows(batch, shardWeights(runners.length, ownShare));
     const shardFeeds = ([start, end]: [number, number]) => {
       const f: Record<string, TensorValue> = { ...state };
       for (const k in data) f[k] = sliceRows(data[k]!, batch, start, end);
       return f;
     };
-    const remote = shards.slice(1).map((r, k) => runners[k]!.run(shardFeeds(r)));
-    const own = await this.train.run(shardFeeds(shards[0]!));
-    const outs = [own, ...(await Promise.all(remote))];
+    const used = shards.filter(([a, b]) => b > a);
+    const remote = shards.slice(1).flatMap((r, k) => (r[1] > r[0] ? [runners[k]!.run(shardFeeds(r))] : []));
+    const own = shards[0]![1] > shards[0]![0] ? [await this.train.run(shardFeeds(shards[0]!))] : [];
+    const outs = [...own, ...(await Promise.all(remote))];
     const combined = combineShards(
       outs,
-      shards.map(([a, b]) => b - a),
+      used.map(([a, b]) => b - a),
       this.graph,
     );
     const feeds: Record<string, TensorValue> = { [this.graph.lr]: lr, [this.graph.step]: step };

@@ -33,8 +33,11 @@ export function chromiumMissing(): string | null {
   return existsSync(CHROMIUM_PATH) ? null : `chromium not installed at ${CHROMIUM_PATH} (apt-get install chromium)`;
 }
 
-/** Launch headless chromium with a fresh user-data dir (removed on close). */
-export async function launchChromium(): Promise<LaunchedBrowser> {
+/**
+ * Launch headless chromium with a fresh user-data dir (removed on close); `args`: more command-line
+ * flags (bench/browser-configs's experiments, e.g. `--js-flags=…`).
+ */
+export async function launchChromium(opts: { args?: readonly string[] } = {}): Promise<LaunchedBrowser> {
   const missing = chromiumMissing();
   if (missing) throw new VergeError('E_UNSUPPORTED', missing);
   let chromium: typeof import('playwright-core').chromium;
@@ -48,7 +51,7 @@ export async function launchChromium(): Promise<LaunchedBrowser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...(opts.args ?? [])],
     viewport: { width: 1280, height: 860 },
   });
   return {

@@ -13,6 +13,12 @@ export interface SpeedOptions {
   batch: number;
   /** Timed training steps (after `warmupSteps`). */
   steps: number;
+  /**
+   * Untimed steps first. On the web, the first ~25 steps of a page run partly on V8's baseline
+   * WebAssembly code while its optimizing compiler works through onnxruntime's hot functions on
+   * another thread (bench/results/browser-configs-a2.json: ~40 ms of CPU per step on chromium's
+   * ThreadPoolForegroundWorker over steps 4–23, ~4 after step 40).
+   */
   warmupSteps: number;
   /** Timed batch-1 inference runs (after 10 warm-up runs). */
   inferenceRuns: number;
@@ -32,6 +38,11 @@ export interface SpeedResult {
   /** Sessions computing each step's gradients (1 without data parallelism). */
   replicas: number;
   train_samples_per_sec: number;
+  /**
+   * Samples/s over the warm-up steps (the first steps of a new session): on the web they run while
+   * V8 is still compiling onnxruntime's hot WebAssembly functions with its optimizing tier.
+   */
+  warmup_samples_per_sec: number;
   train_step_ms_p50: number;
   /** The fastest timed step: the one least disturbed by other work on a loaded machine. */
   train_step_ms_min: number;
@@ -63,10 +74,12 @@ export async function measureSpeed(train: Split, opts: SpeedOptions): Promise<Sp
     const y = train.y.subarray(b * opts.batch, (b + 1) * opts.batch);
     return { inputs: { input: float32([opts.batch, 1, 28, 28], x) }, labels: encodeLabels(y, 'cross-entropy', 10) };
   };
+  const warm0 = now();
   for (let i = 0; i < opts.warmupSteps; i++) {
     const f = feed(i);
     await session.step(f.inputs, f.labels);
   }
+  const warmupSec = (now() - warm0) / 1000;
   const stepMs: number[] = [];
   let loss = NaN;
   await opts.onTimed?.('start');
@@ -96,6 +109,7 @@ export async function measureSpeed(train: Split, opts: SpeedOptions): Promise<Sp
     backend: runtimeBackendName,
     replicas,
     train_samples_per_sec: (opts.steps * opts.batch) / trainSec,
+    warmup_samples_per_sec: opts.warmupSteps > 0 ? (opts.warmupSteps * opts.batch) / warmupSec : NaN,
     train_step_ms_p50: quantile(stepMs, 0.5),
     train_step_ms_min: Math.min(...stepMs),
     infer_b1_p50_ms: quantile(inferMs, 0.5),

@@ -2,7 +2,8 @@
  * A browser tab as a federated-learning client, in Debian's chromium against a real control plane:
  * the training page enrolls the tab with a one-time token, joins the fleet over MQTT on a WebSocket
  * (/v1/mqtt), is counted online, and takes part in a real FL job — downloads and verifies the
- * round's model, trains it with fl/'s ClientTrainer on onnxruntime-web, uploads its signed update,
+ * round's model, trains it with fl/'s ClientTrainer on onnxruntime-web (data-parallel: the page's
+ * session and a replica worker), uploads its signed update,
  * answers the evaluation round — and the job publishes the federated model with lineage. The
  * enrolled device is kept in IndexedDB (no readable secret): a new tab resumes it without a token,
  * and its second job's uploads verify against the upload key the control plane pinned in the first.
@@ -74,7 +75,14 @@ describe.skipIf(skip !== null)('a browser tab joins a federated job (chromium, r
 
   it('enrolls, is online, trains a round and evaluates; the job publishes the federated model', async () => {
     const token = await cloud.token({ kind: 'browser' });
-    await page.goto(`${cloud.url}/train.html?fl_token=${token}&fl_name=tab-1&fl_samples=${TAB_SAMPLES}&threads=1`);
+    // the round trains data-parallel as the page does: the page's session and one replica worker
+    const replicaWorkers: string[] = [];
+    page.on('worker', (w) => {
+      if (/replica-worker/.test(w.url())) replicaWorkers.push(w.url());
+    });
+    await page.goto(
+      `${cloud.url}/train.html?fl_token=${token}&fl_name=tab-1&fl_samples=${TAB_SAMPLES}&threads=1&replicas=2`,
+    );
     await page.waitForFunction("window.vergeFl && window.vergeFl.state === 'online'", undefined, { timeout: 60_000 });
     const deviceId = (await tabFl()).deviceId!;
     expect(deviceId).toMatch(/^dev-/);
@@ -117,6 +125,7 @@ describe.skipIf(skip !== null)('a browser tab joins a federated job (chromium, r
     expect(seat).toMatchObject({ device_id: deviceId, state: 'accepted', examples: TAB_SAMPLES });
     expect(seat.metrics.eval_examples).toBe(500);
     expect(seat.metrics.train_seconds).toBeGreaterThan(0);
+    expect(replicaWorkers).toHaveLength(1);
     expect(fl.outcomes.filter((o) => o.job === job.id).map((o) => [o.round, o.task, o.result])).toEqual([
       [1, 'fit', 'uploaded'],
       [2, 'evaluate', 'uploaded'],

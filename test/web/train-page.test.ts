@@ -84,11 +84,13 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
     await page.close();
   }, 400_000);
 
-  it('trains the same with 2 data-parallel replicas (a worker) as with 1', async () => {
-    const run = async (replicas: number) => {
+  it('trains the same with 2 data-parallel replicas (a worker) as with 1, in equal and uneven shards', async () => {
+    const run = async (replicas: number, share = '') => {
       const page = await browser.context.newPage();
       const errors = collectPageErrors(page);
-      await page.goto(`${url}/train.html?auto=1&samples=256&epochs=2&batch=64&replicas=${replicas}&threads=1`);
+      await page.goto(
+        `${url}/train.html?auto=1&samples=256&epochs=2&batch=64&replicas=${replicas}&threads=1${share && `&share=${share}`}`,
+      );
       await page.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, {
         timeout: 300_000,
         polling: 500,
@@ -101,23 +103,28 @@ describe.skipIf(skip !== null)('training in a browser tab (chromium, onnxruntime
       return outcome;
     };
     const one = await run(1);
-    const two = await run(2);
-    // 8 Adam steps: the same losses (each batch cut 32/32 between the page and the worker, the
-    // gradients combined) up to float rounding; a wrong combination is off by far more
-    for (let e = 0; e < 2; e++) {
-      expect(two.history[e]!.loss).toBeCloseTo(one.history[e]!.loss, 4);
-      expect(two.history[e]!.accuracy).toBeCloseTo(one.history[e]!.accuracy!, 4);
+    // 8 Adam steps: the same losses (each batch cut 32/32, or 24/40 with share 0.6, between the
+    // page and the worker, the gradients combined) up to float rounding; a wrong combination is
+    // off by far more
+    for (const two of [await run(2), await run(2, '0.6')]) {
+      for (let e = 0; e < 2; e++) {
+        expect(two.history[e]!.loss).toBeCloseTo(one.history[e]!.loss, 4);
+        expect(two.history[e]!.accuracy).toBeCloseTo(one.history[e]!.accuracy!, 4);
+      }
+      expect(two.test!.loss).toBeCloseTo(one.test!.loss, 3);
     }
-    expect(two.test!.loss).toBeCloseTo(one.test!.loss, 3);
-  }, 400_000);
+  }, 600_000);
 
-  it('refuses a bad ?replicas= with one line', async () => {
+  it('refuses a bad ?replicas= or ?share= with one line', async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${url}/train.html?auto=1&replicas=0`);
-    await page.waitForFunction("document.body.dataset.state === 'error'", undefined, { timeout: 60_000 });
-    expect(await page.locator('#status').textContent()).toMatch(
-      /^Cannot train: replicas must be an integer from 1 to 64/,
-    );
+    for (const [query, line] of [
+      ['replicas=0', /^Cannot train: replicas must be an integer from 1 to 64/],
+      ['share=0', /^Cannot train: share must be a number above 0 and at most 16, got 0$/],
+    ] as const) {
+      await page.goto(`${url}/train.html?auto=1&${query}`);
+      await page.waitForFunction("document.body.dataset.state === 'error'", undefined, { timeout: 60_000 });
+      expect(await page.locator('#status').textContent()).toMatch(line);
+    }
     await page.close();
   }, 120_000);
 });

@@ -16,6 +16,8 @@ interface Job {
   threads?: number;
   /** Data-parallel replicas, this worker's session included (the others: workers it starts). */
   replicas: number;
+  /** The rows this worker's session takes per row of a replica worker (GradientReplicas.ownShare). */
+  ownShare: number;
   speed: SpeedOptions;
   marks: boolean;
 }
@@ -41,7 +43,7 @@ scope.onmessage = (e) => {
       measureSpeed(d.train, {
         ...j.speed,
         ...(j.marks ? { onTimed: mark } : {}),
-        ...(j.replicas > 1 ? { replicas: workerReplicas(j.replicas - 1, j.wasmAssets) } : {}),
+        ...(j.replicas > 1 ? { replicas: workerReplicas(j.replicas - 1, j.wasmAssets, { ownShare: j.ownShare }) } : {}),
       }),
     )
     .then(

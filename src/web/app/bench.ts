@@ -1,6 +1,6 @@
 /**
  * bench/browser's page: runs src/web/speed.ts on onnxruntime-web in this tab with the options in
- * the query (`batch`, `steps`, `warmup`, `runs`, `replicas`, `threads`; without them, what the
+ * the query (`batch`, `steps`, `warmup`, `runs`, `replicas`, `threads`, `share`; without them, what the
  * training page uses: replicas.ts's trainingParallelism) and exposes `window.vergeBench` ({state, result | error})
  * for the harness; `worker=1` runs it in a dedicated worker (bench-worker.ts) instead of the page's
  * main thread. When the harness exposes `window.vergeBenchMark`, it is awaited right before and
@@ -10,7 +10,7 @@
 import { configureRuntime, webRuntimeThreads } from '../../runtime/index.ts';
 import { measureSpeed, type SpeedOptions, type SpeedResult } from '../speed.ts';
 import { fetchFashionMnist } from './fashion.ts';
-import { trainingParallelism, workerReplicas } from './replicas.ts';
+import { parallelismFromQuery, workerReplicas } from './replicas.ts';
 
 declare global {
   interface Window {
@@ -27,10 +27,7 @@ declare global {
 const q = new URLSearchParams(location.search);
 const num = (k: string, d: number) => Number(q.get(k) ?? d);
 // the training page's defaults unless the query says (replicas: data-parallel workers, replicas.ts)
-const { replicas, threads } = trainingParallelism({
-  ...(q.has('threads') ? { threads: num('threads', 1) } : {}),
-  ...(q.has('replicas') ? { replicas: num('replicas', 1) } : {}),
-});
+const { replicas, threads, ownShare } = parallelismFromQuery(q);
 const inWorker = q.get('worker') === '1';
 const wasmAssets = new URL('ort/', location.href).href;
 const speed: SpeedOptions = {
@@ -48,7 +45,14 @@ out.textContent = 'running…';
 
 async function viaWorker(): Promise<SpeedResult & { crossOriginIsolated: boolean; threads: number | null }> {
   const w = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
-  const job = { wasmAssets, data: new URL('data/fashion-mnist/', location.href).href, threads, replicas, speed };
+  const job = {
+    wasmAssets,
+    data: new URL('data/fashion-mnist/', location.href).href,
+    threads,
+    replicas,
+    ownShare,
+    speed,
+  };
   return new Promise((resolve, reject) => {
     type Reply = {
       result?: SpeedResult;
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
   const r = await measureSpeed(data.train, {
     ...speed,
     onTimed: mark,
-    ...(replicas > 1 ? { replicas: workerReplicas(replicas - 1, wasmAssets) } : {}),
+    ...(replicas > 1 ? { replicas: workerReplicas(replicas - 1, wasmAssets, { ownShare }) } : {}),
   });
   window.vergeBench = {
     state: 'done',

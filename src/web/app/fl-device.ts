@@ -35,6 +35,7 @@ import {
   type DeviceProfile,
   type EnrollResponse,
 } from '../../protocol/browser.ts';
+import type { GradientReplicas } from '../../train/browser.ts';
 import type { DeviceStore, StoredDevice } from './device-store.ts';
 
 /** Largest FL model a tab downloads (the seed CNN is ~0.4 MB; a tab's memory is not a server's). */
@@ -99,6 +100,8 @@ export interface FlDeviceOptions {
   /** The tab's local data: its train split is trained on, its test split is the hold-out. */
   data: () => Promise<Dataset>;
   threads?: number;
+  /** Data-parallel replicas of the rounds' training (replicas.ts's workerReplicas); default one session. */
+  replicas?: GradientReplicas;
   onState?: (state: FlDeviceState, detail?: string) => void;
   onOutcome?: (o: FlOutcome) => void;
   log?: (line: string) => void;
@@ -179,6 +182,7 @@ export class BrowserFlDevice {
       checkSignature: (ref) => keys.check(ref),
       log: (line) => this.opts.log?.(line),
       ...(this.opts.threads ? { threads: this.opts.threads } : {}),
+      ...(this.opts.replicas ? { replicas: this.opts.replicas } : {}),
     });
     this.participant.onOutcome = (o) => this.opts.onOutcome?.(o);
     this.state('connecting');

@@ -8,7 +8,7 @@
  * shared memory), so this also runs on pages that cannot have WASM threads.
  */
 import type { TensorValue } from '../../runtime/index.ts';
-import type { GradientReplicas, GraphRunner } from '../../train/browser.ts';
+import { MAX_OWN_SHARE, type GradientReplicas, type GraphRunner } from '../../train/browser.ts';
 
 /** Replicas (the page's session included) unless asked otherwise: one per logical core, at most 4. */
 export const MAX_DEFAULT_REPLICAS = 4;
@@ -19,18 +19,38 @@ export function defaultReplicas(): number {
 }
 
 /**
- * How a page trains, from its query: `replicas` (sessions computing each batch's gradients, the
- * page's included; default defaultReplicas()) and `threads` (onnxruntime-web's WebAssembly threads
- * per session; default 1 with several replicas, else onnxruntime-web's own choice).
+ * Rows the page's session takes per row a worker takes (GradientReplicas.ownShare): the page's
+ * thread also combines the gradients and runs the update. 1 until measured otherwise.
  */
-export function trainingParallelism(q: { threads?: number; replicas?: number }): {
+export const DEFAULT_OWN_SHARE = 1;
+
+/** How a page trains: see trainingParallelism. */
+export interface TrainingParallelism {
   replicas: number;
   threads: number | undefined;
-} {
+  ownShare: number;
+}
+
+/**
+ * How a page trains, from its query: `replicas` (sessions computing each batch's gradients, the
+ * page's included; default defaultReplicas()), `threads` (onnxruntime-web's WebAssembly threads
+ * per session; default 1 with several replicas, else onnxruntime-web's own choice) and `share`
+ * (the page's rows per worker's row; default DEFAULT_OWN_SHARE).
+ */
+export function trainingParallelism(q: { threads?: number; replicas?: number; share?: number }): TrainingParallelism {
   const replicas = q.replicas ?? defaultReplicas();
   if (!(Number.isInteger(replicas) && replicas >= 1 && replicas <= 64))
     throw new Error(`replicas must be an integer from 1 to 64, got ${q.replicas}`);
-  return { replicas, threads: q.threads ?? (replicas > 1 ? 1 : undefined) };
+  const ownShare = q.share ?? DEFAULT_OWN_SHARE;
+  if (!(Number.isFinite(ownShare) && ownShare > 0 && ownShare <= MAX_OWN_SHARE))
+    throw new Error(`share must be a number above 0 and at most ${MAX_OWN_SHARE}, got ${q.share}`);
+  return { replicas, threads: q.threads ?? (replicas > 1 ? 1 : undefined), ownShare };
+}
+
+/** trainingParallelism from a page's query string (`?replicas=2&threads=1&share=0.8`). */
+export function parallelismFromQuery(query: URLSearchParams): TrainingParallelism {
+  const num = (k: string) => (query.has(k) ? { [k]: Number(query.get(k)) } : {});
+  return trainingParallelism({ ...num('threads'), ...num('replicas'), ...num('share') });
 }
 
 interface Reply {
@@ -97,10 +117,16 @@ class WorkerRunner implements GraphRunner {
 
 /**
  * `count` replica workers (count ≥ 0; the page's session is one more replica). `wasmAssets`: where
- * onnxruntime-web's files are served, as for configureRuntime.
+ * onnxruntime-web's files are served, as for configureRuntime. `ownShare` and `optional`: as
+ * GradientReplicas's.
  */
-export function workerReplicas(count: number, wasmAssets: string): GradientReplicas {
+export function workerReplicas(
+  count: number,
+  wasmAssets: string,
+  opts: Pick<GradientReplicas, 'ownShare' | 'optional'> = {},
+): GradientReplicas {
   return {
+    ...opts,
     start: async (model) => {
       const runners: WorkerRunner[] = [];
       try {

@@ -2,11 +2,12 @@
  * The in-browser training page: the seed CNN built by nn/, trained on Fashion-MNIST by train/'s
  * fit() on onnxruntime-web, then used to classify test images, drawings and uploads — all in the
  * tab. `?auto=1` starts training on load (with `samples`, `epochs`, `batch`, `lr`, `threads`,
- * `replicas` taken from the query); `window.vergeTraining` and `body[data-state]` expose the
+ * `replicas`, `share` taken from the query); `window.vergeTraining` and `body[data-state]` expose the
  * outcome. Training is data-parallel: the page's session and replicas − 1 workers each compute the
  * gradients of a share of every batch (replicas.ts; default one replica per core, at most 4).
- * The last card enrolls the tab as a federated-learning device (fl-device.ts); `?fl_token=T`
- * (with `fl_name`, `fl_samples`) joins on load, `window.vergeFl` exposes its rounds.
+ * The last card enrolls the tab as a federated-learning device (fl-device.ts), whose rounds train
+ * data-parallel the same way; `?fl_token=T` (with `fl_name`, `fl_samples`) joins on load,
+ * `window.vergeFl` exposes its rounds.
  */
 import type { Dataset } from '../../data/browser.ts';
 import { buildArchitecture } from '../../nn/index.ts';
@@ -19,7 +20,7 @@ import { DeviceStore } from './device-store.ts';
 import { BrowserFlDevice, type FlDeviceState } from './fl-device.ts';
 import { fetchFashionMnist } from './fashion.ts';
 import { classifyPixels, drawSample, imageToPixels, PadDrawing } from './pixels.ts';
-import { trainingParallelism, workerReplicas } from './replicas.ts';
+import { parallelismFromQuery, trainingParallelism, workerReplicas } from './replicas.ts';
 
 /** Test images shown (and classified) after training. */
 const GALLERY_SIZE = 12;
@@ -45,15 +46,11 @@ declare global {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const query = new URLSearchParams(location.search);
 const threadsParam = query.get('threads');
-const replicasParam = query.get('replicas');
 const wasmAssets = new URL('ort/', location.href).href;
 let parallel: ReturnType<typeof trainingParallelism>;
 let badQuery: string | undefined;
 try {
-  parallel = trainingParallelism({
-    ...(threadsParam ? { threads: Number(threadsParam) } : {}),
-    ...(replicasParam ? { replicas: Number(replicasParam) } : {}),
-  });
+  parallel = parallelismFromQuery(query);
 } catch (e) {
   badQuery = (e as Error).message;
   parallel = trainingParallelism({ replicas: 1 });
@@ -104,7 +101,9 @@ async function train(): Promise<void> {
   session = await TrainingSession.create(model, {
     loss: 'cross-entropy',
     optimizer: { kind: 'adam', lr },
-    ...(parallel.replicas > 1 ? { replicas: workerReplicas(parallel.replicas - 1, wasmAssets) } : {}),
+    ...(parallel.replicas > 1
+      ? { replicas: workerReplicas(parallel.replicas - 1, wasmAssets, { ownShare: parallel.ownShare }) }
+      : {}),
   });
   outcome.threads = webRuntimeThreads() ?? outcome.threads;
   outcome.replicas = session.replicaCount;
@@ -295,6 +294,15 @@ async function joinFl(): Promise<void> {
       name: flField('name').value.trim(),
       data: () => fetchFashionMnist('data/fashion-mnist/', { train: samples, test: TEST_SAMPLES }),
       ...(threadsParam ? { threads: Number(threadsParam) } : {}),
+      // the tab's rounds train data-parallel like the page (a model that cannot be split: one session)
+      ...(parallel.replicas > 1
+        ? {
+            replicas: workerReplicas(parallel.replicas - 1, wasmAssets, {
+              ownShare: parallel.ownShare,
+              optional: true,
+            }),
+          }
+        : {}),
       onState: flStatus,
       onOutcome: (o) => {
         window.vergeFl.outcomes.push(o);
