@@ -17,7 +17,8 @@
  *                       [--robust-strategies S,S] [--robust-clean S,S] [--robust-partition P]
  *                       [--dp-noise Z,Z] [--dp-per-round M]
  *                       [--local-epochs E | --local-steps K] [--lr X] [--momentum M] [--lr-decay G] [--batch B]
- *                       [--freeze-head]
+ *                       [--weight-decay W]
+ *                       [--freeze-head] [--restricted-softmax A] [--logit-calibration T]
  *
  * --quick: 6,000 training / 2,000 test samples, 3 rounds (minutes); the full run uses all 60,000 /
  * 10,000 samples and 30 rounds (hours on a 2-core machine). --limit/--test/--side-rounds make a
@@ -62,6 +63,9 @@ const { values } = parseArgs({
     'lr-decay': { type: 'string', default: '1' },
     batch: { type: 'string', default: '32' },
     'freeze-head': { type: 'boolean', default: false },
+    'weight-decay': { type: 'string', default: '0' },
+    'restricted-softmax': { type: 'string' },
+    'logit-calibration': { type: 'string' },
   },
 });
 const quick = values.quick!;
@@ -106,9 +110,12 @@ const RECIPE = {
   localSteps: values['local-steps'] ? Number(values['local-steps']) : undefined,
   lr: Number(values.lr),
   momentum: Number(values.momentum),
+  weightDecay: Number(values['weight-decay']),
   lrDecay: Number(values['lr-decay']),
   batch: Number(values.batch),
   freezeHead: values['freeze-head']!,
+  restrictedSoftmax: values['restricted-softmax'] !== undefined ? Number(values['restricted-softmax']) : undefined,
+  logitCalibration: values['logit-calibration'] !== undefined ? Number(values['logit-calibration']) : undefined,
 };
 const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
   model,
@@ -117,17 +124,26 @@ const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
   localEpochs: RECIPE.localEpochs,
   ...(RECIPE.localSteps !== undefined ? { localSteps: RECIPE.localSteps } : {}),
   batchSize: RECIPE.batch,
-  clientOptimizer: { kind: 'sgd', lr: RECIPE.lr, momentum: RECIPE.momentum },
+  clientOptimizer: {
+    kind: 'sgd',
+    lr: RECIPE.lr,
+    momentum: RECIPE.momentum,
+    ...(RECIPE.weightDecay > 0 ? { weightDecay: RECIPE.weightDecay } : {}),
+  },
   lr: RECIPE.lr,
   lrDecay: RECIPE.lrDecay,
   freezeHead: RECIPE.freezeHead,
+  ...(RECIPE.restrictedSoftmax !== undefined ? { restrictedSoftmax: RECIPE.restrictedSoftmax } : {}),
+  ...(RECIPE.logitCalibration !== undefined ? { logitCalibration: RECIPE.logitCalibration } : {}),
   threads,
   seed,
 };
 const recipeText =
   `${RECIPE.localSteps !== undefined ? `${RECIPE.localSteps} local steps` : `${RECIPE.localEpochs} local epoch(s)`}, ` +
-  `sgd lr ${RECIPE.lr}${RECIPE.lrDecay < 1 ? ` × ${RECIPE.lrDecay}^(round − 1)` : ''} momentum ${RECIPE.momentum}, ` +
-  `batch ${RECIPE.batch}, state reset every round${RECIPE.freezeHead ? ', classifier head frozen (body only)' : ''}`;
+  `sgd lr ${RECIPE.lr}${RECIPE.lrDecay < 1 ? ` × ${RECIPE.lrDecay}^(round − 1)` : ''} momentum ${RECIPE.momentum}${RECIPE.weightDecay > 0 ? ` weight decay ${RECIPE.weightDecay}` : ''}, ` +
+  `batch ${RECIPE.batch}, state reset every round${RECIPE.freezeHead ? ', classifier head frozen (body only)' : ''}` +
+  `${RECIPE.restrictedSoftmax !== undefined ? `, restricted softmax α ${RECIPE.restrictedSoftmax} (FedRS)` : ''}` +
+  `${RECIPE.logitCalibration !== undefined ? `, logit calibration τ ${RECIPE.logitCalibration} (FedLC-style)` : ''}`;
 const DIRICHLET = { kind: 'dirichlet', alpha: 0.3 } as const;
 
 async function run(
@@ -135,7 +151,12 @@ async function run(
   o: Partial<SimulationOptions>,
 ): Promise<SimulationResult & { seconds: number; label: string }> {
   const started = performance.now();
-  const progress = { label, accuracy_per_round: [] as number[], seconds_per_round: [] as number[] };
+  const progress: NonNullable<typeof inProgress> = {
+    label,
+    accuracy_per_round: [],
+    seconds_per_round: [],
+    drift_ratio_per_round: [],
+  };
   const r = await simulate({
     ...BASE,
     partition: DIRICHLET,
@@ -149,6 +170,7 @@ async function run(
       // a long run that is stopped keeps its curve so far (the section's figures replace it)
       progress.accuracy_per_round.push(round(x.accuracy, 4));
       progress.seconds_per_round.push(round(x.seconds, 1));
+      if (x.drift) progress.drift_ratio_per_round.push(round(x.drift.aggregate_norm / x.drift.update_norm, 3));
       inProgress = progress;
       checkpoint(`${label} round ${x.round}`);
     },
@@ -212,7 +234,9 @@ const figures: Record<string, unknown> = {
 const loads: { section: string; load_average: number[]; at: string }[] = [
   { section: 'start', load_average: loadavg().map((l) => round(l, 2)), at: new Date().toISOString() },
 ];
-let inProgress: { label: string; accuracy_per_round: number[]; seconds_per_round: number[] } | undefined;
+let inProgress:
+  | { label: string; accuracy_per_round: number[]; seconds_per_round: number[]; drift_ratio_per_round: number[] }
+  | undefined;
 /** Rewrite the result file after each section: a long run that is stopped keeps what it measured. */
 function checkpoint(section: string): void {
   loads.push({ section, load_average: loadavg().map((l) => round(l, 2)), at: new Date().toISOString() });

@@ -114,6 +114,8 @@ function fitConfigOf(spec: JobSpec): Record<string, number> {
     ...(spec.local_steps !== undefined ? { local_steps: spec.local_steps } : {}),
     batch_size: spec.batch_size,
     ...(lr !== undefined ? { lr } : {}),
+    ...(spec.restricted_softmax !== undefined ? { restricted_softmax: spec.restricted_softmax } : {}),
+    ...(spec.logit_calibration !== undefined ? { logit_calibration: spec.logit_calibration } : {}),
   };
 }
 

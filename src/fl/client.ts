@@ -18,6 +18,8 @@ import {
   type LossKind,
   type OptimizerOptions,
   ANCHOR_SUFFIX,
+  LOGIT_OFFSET,
+  LOGIT_SCALE,
   proximalTerm,
   TrainingSession,
   type TrainingSessionOptions,
@@ -25,6 +27,7 @@ import {
   type GradientReplicas,
 } from '../train/browser.ts';
 import type { ClientConfig } from './strategy/strategy.ts';
+import { labelCounts, labelSkewFromConfig, logitAdjustment, type LabelSkewCorrection } from './label-skew.ts';
 import { modelLayout, weightsOf, withWeights } from './model-weights.ts';
 import { clipToNorm, firstNonFinite, subtract, type WeightLayout } from './weights.ts';
 
@@ -83,7 +86,12 @@ interface SessionSlot {
   managed: WeightLayout['specs'];
   /** Proximal anchors (`<param>.anchor`) and the layout entry each is set from every round. */
   anchors: { name: string; spec: WeightLayout['specs'][number] }[];
+  /** The session's loss reads logits · LOGIT_SCALE + LOGIT_OFFSET (label-skew corrections). */
+  logitAdjust: boolean;
 }
+
+/** Per-class logit scale and offset loaded into a logit-adjusting session. */
+type LogitAdjustment = ReturnType<typeof logitAdjustment>;
 
 function slotOf(session: TrainingSession, layout: WeightLayout): SessionSlot {
   const inLayout = new Map(layout.specs.map((s) => [s.name, s]));
@@ -94,15 +102,24 @@ function slotOf(session: TrainingSession, layout: WeightLayout): SessionSlot {
   const anchors = session.stateTensors
     .filter((s) => s.kind === 'term' && s.input.endsWith(ANCHOR_SUFFIX))
     .map((s) => ({ name: s.input, spec: inLayout.get(s.input.slice(0, -ANCHOR_SUFFIX.length))! }));
-  return { session, template: session.getState(), managed: weights.map((w) => inLayout.get(w.input)!), anchors };
+  return {
+    session,
+    template: session.getState(),
+    managed: weights.map((w) => inLayout.get(w.input)!),
+    anchors,
+    logitAdjust: session.stateTensors.some((s) => s.input === LOGIT_SCALE),
+  };
 }
 
 export class ClientTrainer {
   /** The federation's weight vector: every float32 initializer (model-weights.ts). */
   readonly layout: WeightLayout;
   private readonly plain: SessionSlot;
-  /** FedProx's session: the same model with μ/2·‖w − w_global‖² in its training graph. */
-  private proximal?: { mu: number; slot: SessionSlot };
+  /**
+   * The session of a non-plain objective: FedProx's μ/2·‖w − w_global‖² in its training graph
+   * and/or a label-skew correction's logit adjustment (key: `<μ>/<adjust>`).
+   */
+  private special?: { key: string; slot: SessionSlot };
   /** The slot last loaded (what `current` reads). */
   private active: SessionSlot;
 
@@ -136,26 +153,32 @@ export class ClientTrainer {
   }
 
   /**
-   * The session for proximal weight μ (0: plain). μ is a constant of the training graph, so a
-   * proximal session is built on first use and rebuilt only when a strategy changes μ.
+   * The session for proximal weight μ (0: none) with or without the logit adjustment of label-skew
+   * corrections. Both are part of the training graph, so such a session is built on first use and
+   * rebuilt only when a strategy changes μ or the correction is switched on or off.
    */
-  private async slotFor(mu: number): Promise<SessionSlot> {
-    if (mu === 0) return this.plain;
-    if (this.proximal?.mu !== mu) {
-      const old = this.proximal;
-      this.proximal = undefined;
+  private async slotFor(mu: number, logitAdjust: boolean): Promise<SessionSlot> {
+    if (mu === 0 && !logitAdjust) return this.plain;
+    const key = `${mu}/${logitAdjust}`;
+    if (this.special?.key !== key) {
+      const old = this.special;
+      this.special = undefined;
       await old?.slot.session.release();
       const session = await TrainingSession.create(this.model, {
         ...this.sessionOptions,
-        lossTerms: [proximalTerm(mu, PROXIMAL_TERM)],
+        ...(mu > 0 ? { lossTerms: [proximalTerm(mu, PROXIMAL_TERM)] } : {}),
+        ...(logitAdjust ? { logitAdjust } : {}),
       });
-      this.proximal = { mu, slot: slotOf(session, this.layout) };
+      this.special = { key, slot: slotOf(session, this.layout) };
     }
-    return this.proximal.slot;
+    return this.special.slot;
   }
 
-  /** Load `weights` into a session with zeroed optimizer state and step 0 (proximal anchors = weights). */
-  load(weights: Float32Array, slot: SessionSlot = this.plain): void {
+  /**
+   * Load `weights` into a session with zeroed optimizer state and step 0 (proximal anchors =
+   * weights; a logit-adjusting session gets `adjust`, or scale 1 and offset 0).
+   */
+  load(weights: Float32Array, slot: SessionSlot = this.plain, adjust?: LogitAdjustment): void {
     if (weights.length !== this.layout.size)
       throw new VergeError(
         'E_SHAPE_MISMATCH',
@@ -168,6 +191,12 @@ export class ClientTrainer {
       (tensors[s.name]!.data as Float32Array).set(weights.subarray(s.offset, s.offset + s.size));
     for (const a of slot.anchors)
       (tensors[a.name]!.data as Float32Array).set(weights.subarray(a.spec.offset, a.spec.offset + a.spec.size));
+    if (slot.logitAdjust) {
+      const scale = tensors[LOGIT_SCALE]!.data as Float32Array;
+      if (adjust) scale.set(adjust.scale);
+      else scale.fill(1);
+      if (adjust) (tensors[LOGIT_OFFSET]!.data as Float32Array).set(adjust.offset);
+    }
     slot.session.setState({ step: 0, tensors });
     this.active = slot;
   }
@@ -189,15 +218,17 @@ export class ClientTrainer {
    * One round of local training from `global` on `data.train`; config comes from the strategy:
    * `local_epochs` or `local_steps`, `batch_size`, `lr` (the round's rate: a server-side schedule
    * sends a new one each round). `proximal_mu` > 0 (FedProx) trains loss + μ/2·‖w − global‖²,
-   * differentiated with the loss.
+   * differentiated with the loss. `restricted_softmax` / `logit_calibration` (label-skew.ts) adjust
+   * the logits inside the loss from this client's own label counts.
    */
   async fit(global: Float32Array, data: Dataset, config: ClientConfig, seed = 0): Promise<LocalFitResult> {
     if (data.train.count === 0) throw new VergeError('E_DATA_INVALID', 'the client has no training samples');
     const mu = num(config, 'proximal_mu', 0);
     if (mu < 0) throw new VergeError('E_PROTOCOL', `client config 'proximal_mu' must be ≥ 0, got ${mu}`);
     const { shape } = sampleShapeFor(this.model, data, { loss: this.loss });
-    const slot = await this.slotFor(mu);
-    this.load(global, slot);
+    const correction = labelSkewFromConfig(config);
+    const slot = await this.slotFor(mu, !!correction);
+    this.load(global, slot, correction && this.adjustmentFor(slot, data, correction));
     const started = performance.now();
     const steps = num(config, 'local_steps', 0);
     if (!(Number.isInteger(steps) && steps >= 0))
@@ -226,6 +257,12 @@ export class ClientTrainer {
     return { update, examples: data.train.count, metrics };
   }
 
+  /** The logit adjustment of `correction` for this client's training labels. */
+  private adjustmentFor(slot: SessionSlot, data: Dataset, correction: LabelSkewCorrection): LogitAdjustment {
+    const classes = slot.template.tensors[LOGIT_SCALE]!.dims[0]!;
+    return logitAdjustment(labelCounts(data.train.y, classes), correction);
+  }
+
   /** Accuracy and loss of `weights` on a split (the client's hold-out, or the server's test set). */
   async evaluate(weights: Float32Array, data: Dataset, split: Split): Promise<LocalEvaluation> {
     this.load(weights);
@@ -236,6 +273,6 @@ export class ClientTrainer {
 
   async release(): Promise<void> {
     await this.plain.session.release();
-    await this.proximal?.slot.session.release();
+    await this.special?.slot.session.release();
   }
 }

@@ -44,6 +44,10 @@ export interface SimulationOptions {
   clientOptimizer?: OptimizerOptions;
   /** Clients keep the classifier head fixed and train the body only (ClientTrainerOptions.freezeHead). */
   freezeHead?: boolean;
+  /** FedRS's α: clients scale the logits of classes they lack by α in their loss (label-skew.ts). */
+  restrictedSoftmax?: number;
+  /** FedLC-style τ: clients lower class c's logit by τ·n_c^(−1/4) in their loss (label-skew.ts). */
+  logitCalibration?: number;
   compress?: CompressionSpec;
   secureAgg?: boolean;
   dp?: { clip: number; noiseMultiplier: number; delta?: number };
@@ -141,6 +145,8 @@ function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
     ...(opts.localSteps !== undefined ? { local_steps: opts.localSteps } : {}),
     batch_size: opts.batchSize ?? 32,
     ...(lr !== undefined ? { lr } : {}),
+    ...(opts.restrictedSoftmax !== undefined ? { restricted_softmax: opts.restrictedSoftmax } : {}),
+    ...(opts.logitCalibration !== undefined ? { logit_calibration: opts.logitCalibration } : {}),
   };
   const base = {
     fractionFit: opts.fractionFit ?? 1,
@@ -177,6 +183,10 @@ function validate(opts: SimulationOptions): void {
   whole('--local-steps', opts.localSteps, 1);
   if (opts.lrDecay !== undefined && !(opts.lrDecay > 0 && opts.lrDecay <= 1))
     throw new VergeError('E_BAD_ARGUMENT', `--lr-decay must be in (0, 1], got ${opts.lrDecay}`);
+  if (opts.restrictedSoftmax !== undefined && !(opts.restrictedSoftmax >= 0 && opts.restrictedSoftmax <= 1))
+    throw new VergeError('E_BAD_ARGUMENT', `--restricted-softmax must be in [0, 1], got ${opts.restrictedSoftmax}`);
+  if (opts.logitCalibration !== undefined && !(opts.logitCalibration >= 0 && Number.isFinite(opts.logitCalibration)))
+    throw new VergeError('E_BAD_ARGUMENT', `--logit-calibration must be ≥ 0, got ${opts.logitCalibration}`);
   if ((opts.malicious ?? 0) > opts.clients)
     throw new VergeError('E_BAD_ARGUMENT', `--malicious ${opts.malicious} exceeds --clients ${opts.clients}`);
   if (opts.secureAgg && opts.compress && opts.compress.kind !== 'none')

@@ -147,6 +147,14 @@ export const CreateFlJobRequest = z
      * absent: the devices' default 0.05). Optional (added within protocol v1): absent = constant.
      */
     lr_decay: z.number().gt(0).max(1).optional(),
+    /**
+     * Client-side label-skew corrections, sent in the fit config (src/fl/label-skew.ts): FedRS's
+     * restricted softmax α (a device scales the logits of classes it has no sample of by α in its
+     * loss) and a FedLC-style logit calibration τ (class c's logit lowered by τ·n_c^(−1/4)).
+     * Optional (added within protocol v1): absent = off; a device on an older verge ignores them.
+     */
+    restricted_softmax: z.number().min(0).max(1).optional(),
+    logit_calibration: z.number().min(0).max(100).optional(),
     compress: z.string().max(32).default('none'),
     /**
      * Client-level differential privacy (DP-FedAvg): devices clip their update to L2 norm `clip`,

@@ -56,6 +56,8 @@ export {
 export {
   buildTrainingGraph,
   buildInferenceGraph,
+  LOGIT_SCALE,
+  LOGIT_OFFSET,
   type TrainingGraph,
   type TrainingGraphOptions,
   type StateTensor,

@@ -49,6 +49,11 @@ export interface TrainingSessionOptions {
   /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
   formulations?: Partial<Formulations>;
   /**
+   * Per-class logit scale and offset inside the loss (term tensors LOGIT_SCALE / LOGIT_OFFSET, set
+   * with setTensors): see TrainingGraphOptions.logitAdjust.
+   */
+  logitAdjust?: boolean;
+  /**
    * BatchNormalization while training: batch statistics with the running statistics updated and
    * saved (true, the default, PyTorch's model.train()), or the running statistics, fixed (false:
    * eval-mode BN, what Keras does for a frozen layer; steadier on small fine-tuning sets).

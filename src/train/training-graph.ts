@@ -18,10 +18,10 @@ import {
 import type { TensorValue } from '../runtime/index.ts';
 import { atTrainingOpset, differentiate, knownConstants, lowerForTraining, opsetOf } from './autodiff.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
-import { appendLoss, type LossKind } from './loss.ts';
+import { appendLoss, type LossKind, type LossNodes } from './loss.ts';
 import type { LossTerm, LossTermContext } from './loss-terms.ts';
 import { appendOptimizer, type OptimizerOptions, type OptimizerSlot } from './optimizer.ts';
-import { inferValueShapes, shapeOf } from './shapes.ts';
+import { inferValueShapes, shapeOf, type ValueShape } from './shapes.ts';
 import { importNchwcDomain } from './lower/nchwc.ts';
 
 /** One tensor the training step reads and rewrites. */
@@ -51,6 +51,14 @@ export interface TrainingGraphOptions {
   lossTerms?: readonly LossTerm[];
   /** Gradient formulations (default: the measured winners, see grad/formulations.ts). */
   formulations?: Partial<Formulations>;
+  /**
+   * Per-class logit adjustment inside the loss (cross-entropy on [batch, classes] only): the loss
+   * reads output · scale + offset, where scale and offset are [classes] tensors the session holds
+   * (term inputs `LOGIT_SCALE`, `LOGIT_OFFSET`; 1 and 0 until set with session.setTensors), and the
+   * gradient flows through the scale. Federated clients' label-skew corrections use it (FedRS's
+   * restricted softmax, FedLC-style calibration: src/fl/label-skew.ts). Inference is unchanged.
+   */
+  logitAdjust?: boolean;
   /**
    * BatchNormalization in training mode (batch statistics, running statistics updated: the
    * default) or as at inference (running statistics, fixed). See grad/rule.ts TrainingModes.
@@ -96,6 +104,49 @@ export interface TrainingGraph {
    * outputs; `lr` and `step` its inputs, not this model's).
    */
   update?: UpdateGraph;
+}
+
+/** Term inputs of `logitAdjust`: the per-class scale and offset of the logits the loss reads. */
+export const LOGIT_SCALE = 'logit_scale';
+export const LOGIT_OFFSET = 'logit_offset';
+
+/**
+ * The loss on `out` and its gradient with respect to `out`; with `adjust`, the loss on
+ * out · scale + offset (scale, offset: [classes] term inputs) and d loss/d out = d loss/d adjusted · scale.
+ */
+function appendAdjustedLoss(
+  g: GraphBuilder,
+  kind: LossKind,
+  out: string,
+  s: ValueShape,
+  adjust: boolean,
+): { loss: LossNodes; grad: string; inputs: StateTensor[]; feeds: Map<string, TensorValue> } {
+  if (!adjust) {
+    const loss = appendLoss(g, kind, out, s);
+    return { loss, grad: loss.grad, inputs: [], feeds: new Map() };
+  }
+  if (
+    kind !== 'cross-entropy' ||
+    s.dims.length !== 2 ||
+    s.dynamic[1] ||
+    !(s.dtype === 'float32' || s.dtype === 'float64')
+  )
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      'logit adjustment needs a cross-entropy loss on float [batch, classes] logits',
+    );
+  const dims = [s.dims[1]!];
+  const values = (v: number) => new (s.dtype === 'float64' ? Float64Array : Float32Array)(dims[0]!).fill(v);
+  const feeds = new Map<string, TensorValue>([
+    [LOGIT_SCALE, { dtype: s.dtype, dims, data: values(1) }],
+    [LOGIT_OFFSET, { dtype: s.dtype, dims, data: values(0) }],
+  ]);
+  const inputs = [...feeds.keys()].map((name): StateTensor => {
+    g.input(name, s.dtype, dims);
+    return { input: name, output: '', dtype: s.dtype, dims, kind: 'term' };
+  });
+  const loss = appendLoss(g, kind, g.op('Add', [g.op('Mul', [out, LOGIT_SCALE]), LOGIT_OFFSET]), s);
+  return { loss, grad: g.op('Mul', [loss.grad, LOGIT_SCALE]), inputs, feeds };
 }
 
 function isFrozen(frozen: TrainingGraphOptions['frozen'], name: string): boolean {
@@ -193,8 +244,9 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const forward = [...m.graph.nodes];
   m.graph.outputs = [];
   const g = new GraphBuilder(m.graph);
-  const loss = appendLoss(g, opts.loss, out, shapeOf(shapes, out));
-  const seeds = new Map([[out, loss.grad]]);
+  const adjusted = appendAdjustedLoss(g, opts.loss, out, shapeOf(shapes, out), !!opts.logitAdjust);
+  const loss = adjusted.loss;
+  const seeds = new Map([[out, adjusted.grad]]);
   for (const v of terms.values.values()) seeds.set(v, g.scalar(1, shapeOf(shapes, v).dtype, 'loss_term_seed'));
   const grads = differentiate(
     g,
@@ -242,7 +294,7 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   og.graph.inputs.push(tensorValueInfo(lr, 'float32', []), tensorValueInfo(step, 'float32', []));
   const opt = appendOptimizer(og, paramGrads, opts.optimizer, lr, step, opts.clipNorm);
   const state = stateTensors(og, g, parameters, lowered.stateUpdates, opt, byName);
-  state.push(...terms.inputs);
+  state.push(...terms.inputs, ...adjusted.inputs);
   moveToInputs(m, new Set([...parameters, ...lowered.stateUpdates.keys()]));
   g.graph.outputs.push(tensorValueInfo(loss.loss, shapeOf(shapes, out).dtype, []));
   if (loss.correct) g.graph.outputs.push(tensorValueInfo(loss.correct, 'int64', []));
@@ -269,7 +321,7 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     loss: loss.loss,
     correct: loss.correct,
     terms: termOutputs,
-    termValues: terms.feeds,
+    termValues: new Map([...terms.feeds, ...adjusted.feeds]),
     state,
     parameters,
     constants,

@@ -83,6 +83,8 @@ describe('verge fl simulate', () => {
       [[...base, '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both --dp-clip C and --dp-noise Z/],
       [[...base, '--secure-agg', '--strategy', 'median'], /E_BAD_ARGUMENT: --secure-agg needs a mean-based strategy/],
       [[...base, '--data', join(dir, 'missing')], /E_DATA_NOT_FOUND/],
+      [[...base, '--restricted-softmax', '1.5'], /--restricted-softmax/],
+      [[...base, '--logit-calibration', '-1'], /--logit-calibration/],
       // fl start checks its flags before it contacts the cloud
       [['fl', 'start', join(dir, 'blob.onnx'), '--devices', 'a', '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both/],
       [

@@ -41,6 +41,8 @@ export interface SimulateFlags {
   lrDecay?: number;
   momentum?: number;
   freezeHead?: boolean;
+  restrictedSoftmax?: number;
+  logitCalibration?: number;
   clientOptimizer: 'sgd' | 'adam';
   compress?: string;
   secureAgg?: boolean;
@@ -131,6 +133,8 @@ export default async function flSimulate(f: SimulateFlags): Promise<void> {
     ...(lr !== undefined ? { lr } : {}),
     ...(f.lrDecay !== undefined ? { lrDecay: f.lrDecay } : {}),
     ...(f.freezeHead ? { freezeHead: true } : {}),
+    ...(f.restrictedSoftmax !== undefined ? { restrictedSoftmax: f.restrictedSoftmax } : {}),
+    ...(f.logitCalibration !== undefined ? { logitCalibration: f.logitCalibration } : {}),
     clientOptimizer:
       f.clientOptimizer === 'adam'
         ? { kind: 'adam', lr: lr ?? 1e-3 }

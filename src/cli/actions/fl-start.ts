@@ -21,6 +21,8 @@ interface StartOptions extends CloudCliOptions {
   batch: number;
   lr?: number;
   lrDecay?: number;
+  restrictedSoftmax?: number;
+  logitCalibration?: number;
   compress: string;
   secureAgg?: boolean;
   dpClip?: number;
@@ -70,6 +72,8 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     batch_size: o.batch,
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     ...(o.lrDecay !== undefined ? { lr_decay: o.lrDecay } : {}),
+    ...(o.restrictedSoftmax !== undefined ? { restricted_softmax: o.restrictedSoftmax } : {}),
+    ...(o.logitCalibration !== undefined ? { logit_calibration: o.logitCalibration } : {}),
     compress: o.compress,
     ...(o.secureAgg ? { secure_agg: true } : {}),
     ...(o.dpClip !== undefined && o.dpNoise !== undefined

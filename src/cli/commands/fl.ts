@@ -10,8 +10,23 @@ import { choice, cloudOptions, keyValue, nonNegativeInt, number, positiveInt, wo
 
 const STRATEGY_HELP = `aggregation: ${STRATEGY_NAMES.join(', ')} (parameters after ':', e.g. fedprox:0.01, trimmed-mean:0.2, krum:2, fedadam:0.03:0.001 (server lr η, τ); '+clip[:K]' bounds each update to K × the median update norm first, '+bucket[:s]' averages random buckets of s, '+nnm[:f]' mixes each update with its n − f nearest)`;
 
+/** The clients' label-skew corrections (src/fl/label-skew.ts), sent in the fit config: simulate and start. */
+function labelSkewOptions(c: Command, who: string): Command {
+  return c
+    .option(
+      '--restricted-softmax <a>',
+      `FedRS: ${who} scale the logits of classes they have no sample of by a in their loss (label skew; 1 = off)`,
+      number('--restricted-softmax', { min: 0, max: 1 }),
+    )
+    .option(
+      '--logit-calibration <t>',
+      `FedLC-style: ${who} lower class c's logit by t·n_c^(-1/4) in their loss, classes they lack left out (0 = off)`,
+      number('--logit-calibration', { min: 0, max: 100 }),
+    );
+}
+
 function simulate(fl: Command): void {
-  fl.command('simulate')
+  labelSkewOptions(fl.command('simulate'), 'clients')
     .description(
       'simulate K clients in this process: partitioned data, local training, aggregation and evaluation per round',
     )
@@ -94,8 +109,7 @@ function simulate(fl: Command): void {
 
 function start(fl: Command): void {
   cloudOptions(
-    fl
-      .command('start')
+    labelSkewOptions(fl.command('start'), 'devices')
       .description('start a federated job on the fleet; the final model is published to the registry')
       .argument('<model>', 'model.onnx (uploaded) or name@version from the registry (its fp32 variant)')
       .option('--devices <a,b>', 'device names or ids', wordList)
