@@ -4,22 +4,32 @@
  * download + sha256 + ed25519 verification → acks, telemetry at QoS 1). No onnxruntime: a
  * simulated agent does the protocol work of a device, not the inference.
  *
+ * The session and the outbox are the agent's own code: MqttSession (src/edge/mqtt-session.ts:
+ * keepalive, will, exponential reconnect backoff with jitter) and OutboxPump
+ * (src/edge/outbox-pump.ts: acks and telemetry at QoS 1 with a window in flight, telemetry kept
+ * until the cloud's receipt names it and sent again by the agent's rule) over an in-memory outbox
+ * where the agent has SQLite — so the bench cannot drift from what agents do.
+ *
  * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}]}, telemetry
- * {perAgent, only?: ids}, go, stop. Replies: connected, ready, sent, stopped.
+ * {perAgent, only?: ids}, go, stop. Replies: connected, ready, sent, receipted, stopped.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import {
   HEARTBEAT_INTERVAL_MS,
   decodeMessage,
+  deviceSubscriptions,
   deviceTopic,
   emptyHistogram,
   encodeMessage,
   observeLatency,
   selectVariant,
   verifyArtifactSignature,
+  type DeviceVerb,
+  type MessageInput,
 } from '../../src/protocol/index.ts';
-import { RECEIPT_TIMEOUT_MS } from '../../src/edge/outbox-pump.ts';
+import { MqttSession } from '../../src/edge/mqtt-session.ts';
+import { OutboxPump } from '../../src/edge/outbox-pump.ts';
+import { MemoryOutbox } from './memory-outbox.ts';
 import { SIM_PROFILE } from './sim-profile.ts';
 
 interface Creds {
@@ -35,18 +45,17 @@ type FromParent =
 
 /** Connections being opened at once per worker: aedes and Mosquitto both accept bursts of this size. */
 const CONNECT_CONCURRENCY = 250;
-/** Give up waiting for one connection after this long (it keeps retrying in the background). */
+/** Count a device as failed after this long without a session (it keeps retrying in the background, with the agent's backoff). */
 const CONNECT_TIMEOUT_MS = 60_000;
 /** Artifact downloads at once per worker: bounds memory (each holds one artifact). */
 const DOWNLOAD_CONCURRENCY = 64;
 
 const send = (m: unknown) => process.send!(m);
-const clients = new Map<string, MqttClient>();
 let cloudUrl = '';
 let publicKeyPem = '';
-let prepared: { client: MqttClient; topic: string; payloads: Buffer[]; ids: string[] }[] = [];
 let downloadsActive = 0;
 const downloadQueue: (() => void)[] = [];
+const receiptStats = { receipts: 0 };
 
 async function withDownloadSlot<T>(fn: () => Promise<T>): Promise<T> {
   if (downloadsActive >= DOWNLOAD_CONCURRENCY) await new Promise<void>((r) => downloadQueue.push(r));
@@ -59,168 +68,190 @@ async function withDownloadSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function ack(
-  client: MqttClient,
-  c: Creds,
-  deploymentId: string,
-  model: { name: string; version: string },
-  state: 'received' | 'verified' | 'loaded' | 'rejected' | 'failed',
-  extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {},
-): void {
-  client.publish(
-    deviceTopic(c.id, 'ack'),
-    encodeMessage('ack', { device_id: c.id, deployment_id: deploymentId, model, state, ...extra }),
-    { qos: 1 },
-  );
+const ID_KEY = Buffer.from('"id":"');
+/** A payload's message id, read from its JSON without parsing the rest (encodeMessage writes `id` near the start). */
+function messageId(payload: Buffer): string {
+  const start = payload.indexOf(ID_KEY) + ID_KEY.length;
+  return payload.toString('latin1', start, payload.indexOf(0x22, start));
 }
 
-async function onDeploy(client: MqttClient, c: Creds, payload: Buffer): Promise<void> {
-  if (payload.length === 0) return;
-  const msg = decodeMessage('deploy', payload);
-  for (const m of msg.models) {
-    const model = { name: m.name, version: m.version };
-    const v = selectVariant(m.variants, SIM_PROFILE);
-    if (!v) {
-      ack(client, c, m.deployment_id, model, 'failed', { error: { code: 'E_UNSUPPORTED', message: 'no variant' } });
-      continue;
-    }
-    ack(client, c, m.deployment_id, model, 'received', { variant: v.variant, sha256: v.sha256 });
-    try {
-      const bytes = await withDownloadSlot(async () => {
-        const res = await fetch(new URL(v.url, cloudUrl), {
-          headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` },
-        });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        return Buffer.from(await res.arrayBuffer());
-      });
-      const digest = createHash('sha256').update(bytes).digest('hex');
-      if (digest !== v.sha256) {
-        ack(client, c, m.deployment_id, model, 'rejected', {
-          variant: v.variant,
-          error: { code: 'E_INTEGRITY', message: 'sha256 mismatch' },
-        });
+/** One simulated device: the agent's session and outbox, and what it does with deploy and command messages. */
+class SimAgent {
+  readonly session: MqttSession;
+  readonly outbox = new MemoryOutbox();
+  readonly pump: OutboxPump;
+  /** Ids whose first PUBACK came (a resent copy is not counted again). */
+  private readonly acked = new Set<string>();
+  onFirstAck: (id: string) => void = () => undefined;
+  /** Deployments this device already loaded: a reconnect delivers the retained desired state again. */
+  private readonly loaded = new Set<string>();
+  private heartbeatTimer?: NodeJS.Timeout;
+
+  constructor(
+    brokerUrl: string,
+    readonly creds: Creds,
+  ) {
+    const id = creds.id;
+    this.session = new MqttSession({
+      url: brokerUrl,
+      clientId: id,
+      username: id,
+      password: creds.password,
+      subscriptions: deviceSubscriptions(id),
+      will: {
+        topic: deviceTopic(id, 'status'),
+        payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }),
+        qos: 1,
+        retain: true,
+      },
+    });
+    this.pump = new OutboxPump(
+      this.outbox,
+      (topic, payload, qos) =>
+        this.session.publish(topic, payload, qos).then(() => {
+          const mid = messageId(payload);
+          if (!this.acked.has(mid)) {
+            this.acked.add(mid);
+            this.onFirstAck(mid);
+          }
+        }),
+      undefined,
+      // enrollment said the cloud sends receipts (EnrollResponse.telemetry_receipts)
+      { cloudSendsReceipts: () => true, markCloudSendsReceipts: () => undefined },
+    );
+    this.session.on('connected', () => {
+      void this.session
+        .publish(deviceTopic(id, 'status'), encodeMessage('status', { device_id: id, state: 'online' }), 1, true)
+        .catch(() => undefined);
+      this.heartbeat();
+      this.pump.connected();
+    });
+    this.session.on('disconnected', () => this.pump.disconnected());
+    this.session.on('message', (topic, payload) => {
+      if (topic.endsWith('/deploy')) this.onDeploy(payload).catch(() => undefined);
+      else if (topic.endsWith('/command')) this.onCommand(payload);
+    });
+  }
+
+  start(): void {
+    this.session.start();
+    // heartbeat like a real agent (every HEARTBEAT_INTERVAL_MS, phase spread at random) so the
+    // control plane keeps counting the device online
+    setTimeout(() => {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS);
+      this.heartbeatTimer.unref();
+    }, Math.random() * HEARTBEAT_INTERVAL_MS).unref();
+  }
+
+  private heartbeat(): void {
+    if (!this.session.connected) return;
+    const id = this.creds.id;
+    this.session
+      .publish(
+        deviceTopic(id, 'heartbeat'),
+        encodeMessage('heartbeat', { device_id: id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
+        0,
+      )
+      .catch(() => undefined);
+  }
+
+  /** Queue a message in the outbox, as the agent does for acks and telemetry (QoS 1, sent by the pump). */
+  private queue<V extends DeviceVerb>(verb: V, msg: MessageInput<V>): void {
+    const payload = encodeMessage(verb, msg);
+    this.outbox.enqueue(messageId(payload), deviceTopic(this.creds.id, verb), payload, false);
+    this.pump.kick();
+  }
+
+  private onCommand(payload: Buffer): void {
+    const cmd = decodeMessage('command', payload);
+    if (cmd.command !== 'receipt') return;
+    receiptStats.receipts++;
+    this.pump.receipt(cmd.telemetry ?? []);
+  }
+
+  private ack(
+    deploymentId: string,
+    model: { name: string; version: string },
+    state: 'received' | 'verified' | 'loaded' | 'rejected' | 'failed',
+    extra: { variant?: string; sha256?: string; error?: { code: string; message: string } } = {},
+  ): void {
+    this.queue('ack', { device_id: this.creds.id, deployment_id: deploymentId, model, state, ...extra });
+  }
+
+  private async onDeploy(payload: Buffer): Promise<void> {
+    if (payload.length === 0) return;
+    const c = this.creds;
+    const msg = decodeMessage('deploy', payload);
+    for (const m of msg.models) {
+      if (this.loaded.has(m.deployment_id)) continue;
+      const model = { name: m.name, version: m.version };
+      const v = selectVariant(m.variants, SIM_PROFILE);
+      if (!v) {
+        this.ack(m.deployment_id, model, 'failed', { error: { code: 'E_UNSUPPORTED', message: 'no variant' } });
         continue;
       }
-      if (!verifyArtifactSignature(v.sha256, v.signature, publicKeyPem)) {
-        ack(client, c, m.deployment_id, model, 'rejected', {
-          variant: v.variant,
-          error: { code: 'E_SIGNATURE', message: 'bad signature' },
+      this.ack(m.deployment_id, model, 'received', { variant: v.variant, sha256: v.sha256 });
+      try {
+        const bytes = await withDownloadSlot(async () => {
+          const res = await fetch(new URL(v.url, cloudUrl), {
+            headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` },
+          });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          return Buffer.from(await res.arrayBuffer());
         });
-        continue;
+        const digest = createHash('sha256').update(bytes).digest('hex');
+        if (digest !== v.sha256) {
+          this.ack(m.deployment_id, model, 'rejected', {
+            variant: v.variant,
+            error: { code: 'E_INTEGRITY', message: 'sha256 mismatch' },
+          });
+          continue;
+        }
+        if (!verifyArtifactSignature(v.sha256, v.signature, publicKeyPem)) {
+          this.ack(m.deployment_id, model, 'rejected', {
+            variant: v.variant,
+            error: { code: 'E_SIGNATURE', message: 'bad signature' },
+          });
+          continue;
+        }
+        this.loaded.add(m.deployment_id);
+        this.ack(m.deployment_id, model, 'verified', { variant: v.variant, sha256: v.sha256 });
+        this.ack(m.deployment_id, model, 'loaded', { variant: v.variant, sha256: v.sha256 });
+      } catch (e) {
+        this.ack(m.deployment_id, model, 'failed', {
+          variant: v.variant,
+          error: { code: 'E_NETWORK', message: (e as Error).message },
+        });
       }
-      ack(client, c, m.deployment_id, model, 'verified', { variant: v.variant, sha256: v.sha256 });
-      ack(client, c, m.deployment_id, model, 'loaded', { variant: v.variant, sha256: v.sha256 });
-    } catch (e) {
-      ack(client, c, m.deployment_id, model, 'failed', {
-        variant: v.variant,
-        error: { code: 'E_NETWORK', message: (e as Error).message },
-      });
     }
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.pump.stop();
+    await this.session.stop();
   }
 }
 
-/**
- * Telemetry kept until the cloud's receipt names it, as the agent's outbox does (outbox-pump.ts):
- * id → what to send again when no receipt came within RECEIPT_TIMEOUT_MS.
- */
-const unreceipted = new Map<string, { client: MqttClient; topic: string; payload: Buffer; due: number }>();
-const receiptStats = { receipts: 0, resent: 0 };
-let receiptWaiter: (() => void) | null = null;
+const agents = new Map<string, SimAgent>();
 
-function onCommand(payload: Buffer): void {
-  const cmd = decodeMessage('command', payload);
-  if (cmd.command !== 'receipt') return;
-  receiptStats.receipts++;
-  for (const id of cmd.telemetry ?? []) unreceipted.delete(id);
-  if (unreceipted.size === 0) receiptWaiter?.();
-}
-
-/** Resolve once every record sent is receipted, sending again what was not in time. */
-function allReceipted(): Promise<void> {
-  if (unreceipted.size === 0) return Promise.resolve();
-  const timer = setInterval(() => {
-    const now = Date.now();
-    for (const m of unreceipted.values()) {
-      if (m.due > now) continue;
-      m.due = now + RECEIPT_TIMEOUT_MS;
-      receiptStats.resent++;
-      m.client.publish(m.topic, m.payload, { qos: 1 });
-    }
-  }, 1000);
-  return new Promise<void>((resolve) => {
-    receiptWaiter = () => {
-      clearInterval(timer);
-      receiptWaiter = null;
-      resolve();
-    };
-  });
-}
-
+/** Start one agent; true once its session is up (subscribed), false after CONNECT_TIMEOUT_MS or a refusal. */
 function connectOne(url: string, c: Creds): Promise<boolean> {
+  const agent = new SimAgent(url, c);
+  agents.set(c.id, agent);
   return new Promise((resolve) => {
-    const client = mqtt.connect(url, {
-      clientId: c.id,
-      username: c.id,
-      password: c.password,
-      clean: true,
-      protocolVersion: 4,
-      keepalive: 120,
-      reconnectPeriod: 2000,
-      connectTimeout: 60_000,
-    });
-    let settled = false;
-    // A connection that is neither accepted nor refused within the timeout counts as failed (it
-    // keeps retrying in the background) so one stuck client cannot stall the whole fleet.
-    const timer = setTimeout(() => {
-      if (!settled) {
-        settled = true;
-        resolve(false);
-      }
-    }, CONNECT_TIMEOUT_MS);
-    client.once('connect', () => {
+    const timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
+    const done = (ok: boolean) => {
       clearTimeout(timer);
-      // deploy (desired state) and command (receipts of stored telemetry, among others), as an agent
-      client.subscribe([deviceTopic(c.id, 'deploy'), deviceTopic(c.id, 'command')], { qos: 1 }, () => {
-        client.publish(deviceTopic(c.id, 'status'), encodeMessage('status', { device_id: c.id, state: 'online' }), {
-          qos: 1,
-          retain: true,
-        });
-        // Heartbeat like a real agent (every HEARTBEAT_INTERVAL_MS, phase spread at random) so the
-        // control plane keeps counting the device online.
-        const beat = () =>
-          client.publish(
-            deviceTopic(c.id, 'heartbeat'),
-            encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
-            { qos: 0 },
-          );
-        setTimeout(
-          () => setInterval(beat, HEARTBEAT_INTERVAL_MS).unref(),
-          Math.random() * HEARTBEAT_INTERVAL_MS,
-        ).unref();
-        client.publish(
-          deviceTopic(c.id, 'heartbeat'),
-          encodeMessage('heartbeat', { device_id: c.id, uptime_s: 0, profile: SIM_PROFILE, models: [] }),
-          { qos: 0 },
-        );
-        if (!settled) {
-          settled = true;
-          resolve(true);
-        }
-      });
-    });
-    client.on('error', () => {
-      if (!settled) {
-        settled = true;
-        resolve(false);
-      }
-    });
-    client.on('message', (topic, payload) => {
-      if (topic.endsWith('/deploy')) onDeploy(client, c, payload).catch(() => undefined);
-      else if (topic.endsWith('/command')) onCommand(payload);
-    });
-    clients.set(c.id, client);
+      resolve(ok);
+    };
+    agent.session.once('connected', () => done(true));
+    agent.session.once('refused', () => done(false));
+    agent.start();
   });
 }
+
+let prepared: { agent: SimAgent; topic: string; payloads: Buffer[] }[] = [];
 
 process.on('message', async (m: FromParent) => {
   if (m.cmd === 'init') {
@@ -249,15 +280,13 @@ process.on('message', async (m: FromParent) => {
     const hist = emptyHistogram();
     observeLatency(hist, 1.2);
     for (const id of m.only) {
-      const client = clients.get(id);
-      if (!client) continue;
+      const agent = agents.get(id);
+      if (!agent) continue;
       const payloads: Buffer[] = [];
-      const ids: string[] = [];
       for (let k = 0; k < m.perAgent; k++) {
-        ids.push(randomUUID());
         payloads.push(
           encodeMessage('telemetry', {
-            id: ids[k],
+            id: randomUUID(),
             device_id: id,
             window_start: now,
             window_end: now + 1000,
@@ -269,38 +298,40 @@ process.on('message', async (m: FromParent) => {
           }),
         );
       }
-      prepared.push({ client, topic: deviceTopic(id, 'telemetry'), payloads, ids });
+      prepared.push({ agent, topic: deviceTopic(id, 'telemetry'), payloads });
     }
     send({ ev: 'ready', messages: prepared.reduce((a, p) => a + p.payloads.length, 0) });
   } else if (m.cmd === 'go') {
     const t0 = performance.now();
+    const total = prepared.reduce((n, p) => n + p.payloads.length, 0);
     let acked = 0;
-    let errors = 0;
-    await Promise.all(
-      prepared.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            let left = p.payloads.length;
-            if (left === 0) return resolve();
-            for (const [k, payload] of p.payloads.entries()) {
-              const id = p.ids[k]!;
-              unreceipted.set(id, { client: p.client, topic: p.topic, payload, due: Infinity });
-              p.client.publish(p.topic, payload, { qos: 1 }, (err) => {
-                const m = unreceipted.get(id);
-                if (m) m.due = Date.now() + RECEIPT_TIMEOUT_MS;
-                if (err) errors++;
-                else acked++;
-                if (--left === 0) resolve();
-              });
-            }
-          }),
-      ),
-    );
-    send({ ev: 'sent', acked, errors, seconds: (performance.now() - t0) / 1000 });
-    await allReceipted();
-    send({ ev: 'receipted', ...receiptStats, seconds: (performance.now() - t0) / 1000 });
+    let drained = 0;
+    let allAcked = () => {};
+    let allDrained = () => {};
+    const sent = new Promise<void>((resolve) => (allAcked = resolve));
+    // every record stored and named in a receipt: each outbox is empty
+    const receipted = new Promise<void>((resolve) => (allDrained = resolve));
+    if (total === 0) {
+      allAcked();
+      allDrained();
+    }
+    for (const { agent, topic, payloads } of prepared) {
+      agent.onFirstAck = () => {
+        if (++acked === total) allAcked();
+      };
+      agent.pump.once('drained', () => {
+        if (++drained === prepared.length) allDrained();
+      });
+      for (const payload of payloads) agent.outbox.enqueue(messageId(payload), topic, payload, true);
+      agent.pump.kick();
+    }
+    await sent;
+    send({ ev: 'sent', acked, errors: 0, seconds: (performance.now() - t0) / 1000 });
+    await receipted;
+    const resent = prepared.reduce((n, p) => n + p.agent.pump.resent, 0);
+    send({ ev: 'receipted', ...receiptStats, resent, seconds: (performance.now() - t0) / 1000 });
   } else if (m.cmd === 'stop') {
-    await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => undefined)));
+    await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
     send({ ev: 'stopped' });
     process.exit(0);
   }
