@@ -40,14 +40,25 @@ export interface BrokerTls {
 }
 
 /**
- * Verbs the embedded broker hands to the control plane in process, from its authorizePublish hook,
- * and acknowledges only once handled — for telemetry, once stored. aedes sends the PUBACK of a
- * QoS 1 message before routing it, so a message routed to the control plane's client was
- * acknowledged while it still sat in memory (broker queue, socket, ingest buffer): a kill -9 of
- * the process under a flood lost 896 of 61,504 acknowledged records (finding 8 of issue 14). The
- * control plane's client does not subscribe to these verbs on the embedded broker.
+ * Verbs the embedded broker hands to the control plane in process, from its authorizePublish hook
+ * (every device → cloud verb; a will message, the device's `offline` status, goes the same way).
+ * aedes sends the PUBACK of a QoS 1 message before routing it, so a message routed to the control
+ * plane's client was acknowledged while it still sat in memory (broker queue, socket, ingest
+ * buffer): a kill -9 of the process under a flood lost 896 of 61,504 acknowledged records (finding
+ * 8 of issue 14). Routed, each message also cost a second MQTT trip through the process (aedes
+ * writes it to the control plane's own client over loopback, which parses it and acknowledges it)
+ * and depended on that one connection keeping up: at 10,000 devices on a loaded machine the
+ * control plane saw 1,632 of 7,332 connected devices online and a rollout stopped at 258 of 1,000
+ * loaded (bench/results/fleet-10k-receipts-embedded.json). The control plane's client subscribes to
+ * none of these verbs on the embedded broker.
  */
-export const IN_PROCESS_VERBS: readonly DeviceVerb[] = Object.freeze(['telemetry']);
+export const IN_PROCESS_VERBS: readonly DeviceVerb[] = Object.freeze(['telemetry', 'ack', 'status', 'heartbeat']);
+/**
+ * Of those, the verbs acknowledged only once handled: telemetry once stored, a deployment ack once
+ * recorded (a device whose ack fails is disconnected and sends it again). Status and heartbeats are
+ * acknowledged on receipt, as before: the latest one counts, and a device repeats them.
+ */
+const ACK_WHEN_HANDLED: readonly DeviceVerb[] = Object.freeze(['telemetry', 'ack']);
 
 export interface EmbeddedBroker {
   url: string;
@@ -58,6 +69,11 @@ export interface EmbeddedBroker {
   disconnectDevices(): void;
   /** Drop a client's connection now (used on revocation). */
   disconnect(clientId: string): void;
+  /**
+   * Publish to devices from this process: routed (and retained) by the broker like a message from
+   * the control plane's client, without a trip through that client's loopback connection.
+   */
+  publish(topic: string, payload: Buffer, qos: 0 | 1, retain: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -224,9 +240,15 @@ export async function startEmbeddedBroker(
         return callback(new Error(`device ${client.id} may not publish to ${packet.topic}`));
       const verb = authority.deliver ? parseDeviceTopic(packet.topic)?.verb : undefined;
       if (!verb || !IN_PROCESS_VERBS.includes(verb)) return callback(null);
-      // not acknowledged (the device keeps it and sends it again) unless handled
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      authority.deliver!(client.id, verb, payload).then(
+      const handled = authority.deliver!(client.id, verb, payload);
+      if (!ACK_WHEN_HANDLED.includes(verb)) {
+        handled.catch(() => undefined); // the handler logs its own failures
+        handedOver.add(packet);
+        return callback(null);
+      }
+      // not acknowledged (the device keeps it and sends it again) unless handled
+      handled.then(
         () => {
           handedOver.add(packet);
           callback(null);
@@ -246,7 +268,8 @@ export async function startEmbeddedBroker(
   // A message handed over in process has no subscriber left to route to. Routing it anyway costs
   // a trip through mqemitter, whose queue, once over BROKER_CONCURRENCY, drains deliveries that
   // complete synchronously (no subscriber) by recursion: 50,000 telemetry messages from 10,000
-  // devices overflowed the stack (bench/fleet). After the PUBACK, aedes publishes; skip it here.
+  // devices overflowed the stack (bench/fleet). After the PUBACK, aedes publishes; skip it here
+  // (a device's retained status is therefore not kept by the broker: nothing subscribes to it).
   type Done = (err?: Error) => void;
   type AedesPublish = (packet: PublishPacket, client?: Client | null | Done, done?: Done) => void;
   const routed = broker as unknown as { publish: AedesPublish };
@@ -276,6 +299,12 @@ export async function startEmbeddedBroker(
     disconnect(clientId) {
       clients[clientId]?.close();
     },
+    publish: (topic, payload, qos, retain) =>
+      new Promise<void>((resolve, reject) =>
+        publish({ cmd: 'publish', topic, payload, qos, retain, dup: false } as PublishPacket, null, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      ),
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of Object.values(clients)) c.close();

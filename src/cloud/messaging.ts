@@ -178,7 +178,8 @@ export class CloudMessaging {
     const filters = cloudSubscriptions(opts.skipVerbs).map((f) =>
       opts.shared ? sharedSubscription(SHARED_GROUP, f) : f,
     );
-    const subscribe = () => client.subscribeAsync(filters, { qos: 1 });
+    // on the embedded broker every device verb comes in process (broker.ts): nothing to subscribe to
+    const subscribe = async () => void (filters.length ? await client.subscribeAsync(filters, { qos: 1 }) : undefined);
     try {
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());

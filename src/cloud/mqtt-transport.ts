@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { DeviceVerb, MessageInput } from '../protocol/index.ts';
+import { deviceTopic, encodeMessage, VERBS, type DeviceVerb, type MessageInput } from '../protocol/index.ts';
 import { IN_PROCESS_VERBS, startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { CloudMessaging, type DeviceMessageListener } from './messaging.ts';
 import { newSecret } from './secrets.ts';
@@ -160,13 +160,23 @@ export class MqttTransport {
     this.accepting = true;
   }
 
-  /** Publish to a device; a no-op before start (the state is in the database and is published on start). */
+  /**
+   * Publish to a device; a no-op before start (the state is in the database and is published on
+   * start). The embedded broker takes it in process (broker.ts): receipts, desired states and
+   * commands to a large fleet would otherwise each cross the service client's loopback connection.
+   */
   async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>, qos?: 0 | 1): Promise<void> {
-    await this.messaging?.publish(deviceId, verb, msg, qos);
+    if (!this.messaging) return;
+    if (!this.broker) return this.messaging.publish(deviceId, verb, msg, qos);
+    const spec = VERBS[verb];
+    await this.broker.publish(deviceTopic(deviceId, verb), encodeMessage(verb, msg), qos ?? spec.qos, spec.retained);
   }
 
   async clearRetained(deviceId: string, verb: DeviceVerb): Promise<void> {
-    await this.messaging?.clearRetained(deviceId, verb);
+    if (!this.messaging) return;
+    // an empty retained payload deletes the retained message (MQTT 3.1.1 §3.3.1.3)
+    if (this.broker) return this.broker.publish(deviceTopic(deviceId, verb), Buffer.alloc(0), 1, true);
+    await this.messaging.clearRetained(deviceId, verb);
   }
 
   get started(): boolean {
