@@ -353,7 +353,10 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     // every record receipted by the cloud (the workers resent what no receipt named in time)
     const receipted = await Promise.all(
       workers.map((w) =>
-        Promise.race([w.next('receipted'), sleep(10_000).then(() => ({ receipts: 0, resent: 0, timedOut: true }))]),
+        Promise.race([
+          w.next('receipted'),
+          sleep(10_000).then(() => ({ receipts: 0, resent: 0, cpuSeconds: NaN, timedOut: true })),
+        ]),
       ),
     );
     const countEnd = await counters(cp);
@@ -413,6 +416,9 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         cloud_cpu_us_per_msg_net: round(((telemetryCpuS - idleCpuPerS * phaseS) * 1e6) / Math.max(1, stored), 1),
         // CPU time / wall time of the process over the phase (near 1: one core saturated, the rate is CPU-bound)
         cloud_cpu_share: round(telemetryCpuS / phaseS, 2),
+        // CPU time of the simulated agents' processes per stored message, from the first publish to
+        // the last receipt: on one machine they compete with the broker and the cloud for the cores
+        agents_cpu_us_per_msg: round((receipted.reduce((a, r) => a + r.cpuSeconds, 0) * 1e6) / Math.max(1, stored), 1),
       },
     };
   } finally {

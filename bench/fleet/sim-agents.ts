@@ -303,6 +303,7 @@ process.on('message', async (m: FromParent) => {
     send({ ev: 'ready', messages: prepared.reduce((a, p) => a + p.payloads.length, 0) });
   } else if (m.cmd === 'go') {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const total = prepared.reduce((n, p) => n + p.payloads.length, 0);
     let acked = 0;
     let drained = 0;
@@ -329,7 +330,14 @@ process.on('message', async (m: FromParent) => {
     send({ ev: 'sent', acked, errors: 0, seconds: (performance.now() - t0) / 1000 });
     await receipted;
     const resent = prepared.reduce((n, p) => n + p.agent.pump.resent, 0);
-    send({ ev: 'receipted', ...receiptStats, resent, seconds: (performance.now() - t0) / 1000 });
+    const cpu = process.cpuUsage(cpu0);
+    send({
+      ev: 'receipted',
+      ...receiptStats,
+      resent,
+      seconds: (performance.now() - t0) / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    });
   } else if (m.cmd === 'stop') {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
     send({ ev: 'stopped' });
