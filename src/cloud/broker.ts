@@ -59,6 +59,23 @@ export const IN_PROCESS_VERBS: readonly DeviceVerb[] = Object.freeze(['telemetry
  * acknowledged on receipt, as before: the latest one counts, and a device repeats them.
  */
 const ACK_WHEN_HANDLED: readonly DeviceVerb[] = Object.freeze(['telemetry', 'ack']);
+/** Messages of one device handed over and not yet acknowledged while aedes reads on (4× the agent's OUTBOX_WINDOW). */
+const MAX_UNACKED_IN_PROCESS = 256;
+/** Per client: messages handed over in process whose PUBACK is pending. */
+const inProcessUnacked = new WeakMap<Client, number>();
+
+/**
+ * PUBACK a device's QoS 1 message once it is handled, on the connection it came by (a new
+ * connection may reuse the packet id; the device sends the message again there anyway). The same
+ * four bytes in MQTT 3.1.1 and 5 (reason code 0 omitted); corked to the next tick, so the
+ * acknowledgements of one stored batch leave in one write per device.
+ */
+function sendPuback(client: Client, conn: Client['conn'], messageId: number): void {
+  if (client.conn !== conn || conn.destroyed || !(client as unknown as { connected: boolean }).connected) return;
+  conn.cork();
+  conn.write(Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]));
+  process.nextTick(() => conn.uncork());
+}
 
 export interface EmbeddedBroker {
   url: string;
@@ -247,13 +264,33 @@ export async function startEmbeddedBroker(
         handedOver.add(packet);
         return callback(null);
       }
-      // not acknowledged (the device keeps it and sends it again) unless handled
+      // Not acknowledged (the device keeps it and sends it again) unless handled. The PUBACK is
+      // this hook's, not aedes': aedes reads a client's next packets only once every packet it is
+      // handling is done, so waiting here held the device's PINGREQs behind the database — under
+      // load longer than the keepalive, and the device reconnected and sent its whole window again.
+      // Up to MAX_UNACKED_IN_PROCESS per device aedes reads on (the agent has OUTBOX_WINDOW in
+      // flight); beyond, it waits as before, so a device ignoring the window cannot grow memory.
+      handedOver.add(packet);
+      const messageId = packet.qos === 1 ? packet.messageId : undefined;
+      packet.qos = 0; // aedes sends no PUBACK for it
+      const conn = client.conn;
+      const unacked = (inProcessUnacked.get(client) ?? 0) + 1;
+      inProcessUnacked.set(client, unacked);
+      const settle = () => inProcessUnacked.set(client, (inProcessUnacked.get(client) ?? 1) - 1);
+      const waits = unacked > MAX_UNACKED_IN_PROCESS;
+      if (!waits) callback(null);
       handled.then(
         () => {
-          handedOver.add(packet);
-          callback(null);
+          settle();
+          if (messageId !== undefined) sendPuback(client, conn, messageId);
+          if (waits) callback(null);
         },
-        (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
+        (e: unknown) => {
+          settle();
+          // the device sends it again after reconnecting
+          if (waits) callback(e instanceof Error ? e : new Error(String(e)));
+          else client.close();
+        },
       );
     },
     authorizeSubscribe(client, sub, callback) {
