@@ -17,7 +17,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   HEARTBEAT_INTERVAL_MS,
   decodeMessage,
-  deviceSubscriptions,
   deviceTopic,
   emptyHistogram,
   encodeMessage,
@@ -27,7 +26,7 @@ import {
   type DeviceVerb,
   type MessageInput,
 } from '../../src/protocol/index.ts';
-import { MqttSession } from '../../src/edge/mqtt-session.ts';
+import { MqttSession, deviceSessionOptions } from '../../src/edge/mqtt-session.ts';
 import { OutboxPump } from '../../src/edge/outbox-pump.ts';
 import { MemoryOutbox } from './memory-outbox.ts';
 import { SIM_PROFILE } from './sim-profile.ts';
@@ -92,19 +91,7 @@ class SimAgent {
     readonly creds: Creds,
   ) {
     const id = creds.id;
-    this.session = new MqttSession({
-      url: brokerUrl,
-      clientId: id,
-      username: id,
-      password: creds.password,
-      subscriptions: deviceSubscriptions(id),
-      will: {
-        topic: deviceTopic(id, 'status'),
-        payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }),
-        qos: 1,
-        retain: true,
-      },
-    });
+    this.session = new MqttSession(deviceSessionOptions(brokerUrl, id, creds.password));
     this.pump = new OutboxPump(
       this.outbox,
       (topic, payload, qos) =>

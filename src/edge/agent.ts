@@ -20,7 +20,6 @@ import { VergeError, isVergeError } from '../errors.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
   decodeMessage,
-  deviceSubscriptions,
   deviceTopic,
   encodeMessage,
   parseDeviceTopic,
@@ -42,7 +41,7 @@ import { InferenceStats } from './inference-stats.ts';
 import { buildLocalApi, type PredictLimits } from './local-api.ts';
 import { checkApiBinding } from './local-api-auth.ts';
 import { CloudChannel } from './cloud-channel.ts';
-import { MqttSession, backoffDelay } from './mqtt-session.ts';
+import { MqttSession, backoffDelay, deviceSessionOptions } from './mqtt-session.ts';
 import { OutboxPump } from './outbox-pump.ts';
 import { FlParticipant } from './fl-participant.ts';
 import { nodeFlPlatform } from './fl-node-platform.ts';
@@ -421,17 +420,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
     const id = this.identity.device_id;
     this.state = 'connecting';
     const session = new MqttSession({
-      url: this.brokerUrl,
-      clientId: id,
-      username: id,
-      password: this.identity.password,
-      subscriptions: deviceSubscriptions(id),
-      will: {
-        topic: deviceTopic(id, 'status'),
-        payload: encodeMessage('status', { device_id: id, state: 'offline', reason: 'connection lost' }),
-        qos: 1,
-        retain: true,
-      },
+      ...deviceSessionOptions(this.brokerUrl, id, this.identity.password),
       baseDelayMs: this.opts.reconnectBaseMs,
       maxDelayMs: this.opts.reconnectMaxMs,
       tls: this.channel.mqttTls(),

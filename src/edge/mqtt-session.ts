@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { deviceSubscriptions, deviceTopic, encodeMessage } from '../protocol/index.ts';
 
 /** First reconnect delay cap; doubles per failed attempt up to RECONNECT_MAX_MS. */
 export const RECONNECT_BASE_MS = 250;
@@ -40,6 +41,26 @@ export interface MqttSessionOptions {
   keepaliveS?: number;
   /** For mqtts:// and wss://: the CA to verify the broker with and the client certificate (cloud-channel.ts). */
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: true };
+}
+
+/**
+ * A device's session: its own login (client id = username = device id), its cloud → device topics,
+ * and an `offline` status as its will (the broker publishes it when the connection is lost).
+ */
+export function deviceSessionOptions(url: string, deviceId: string, password: string): MqttSessionOptions {
+  return {
+    url,
+    clientId: deviceId,
+    username: deviceId,
+    password,
+    subscriptions: deviceSubscriptions(deviceId),
+    will: {
+      topic: deviceTopic(deviceId, 'status'),
+      payload: encodeMessage('status', { device_id: deviceId, state: 'offline', reason: 'connection lost' }),
+      qos: 1,
+      retain: true,
+    },
+  };
 }
 
 export interface MqttSessionEvents {
