@@ -213,6 +213,44 @@ function boundDeliveryNesting(mq: MessageEmitter): void {
   };
 }
 
+/** Hand a QoS 1 device message over in process and PUBACK it only once `handled` settles. */
+function handOverUntilHandled(
+  client: Client,
+  packet: PublishPacket,
+  handled: Promise<void>,
+  callback: (error?: Error | null) => void,
+  handedOver: WeakSet<object>,
+): void {
+  // Not acknowledged (the device keeps it and sends it again) unless handled. The PUBACK is
+  // this hook's, not aedes': aedes reads a client's next packets only once every packet it is
+  // handling is done, so waiting here held the device's PINGREQs behind the database — under
+  // load longer than the keepalive, and the device reconnected and sent its whole window again.
+  // Up to MAX_UNACKED_IN_PROCESS per device aedes reads on (the agent has OUTBOX_WINDOW in
+  // flight); beyond, it waits as before, so a device ignoring the window cannot grow memory.
+  handedOver.add(packet);
+  const messageId = packet.qos === 1 ? packet.messageId : undefined;
+  packet.qos = 0; // aedes sends no PUBACK for it
+  const conn = client.conn;
+  const unacked = (inProcessUnacked.get(client) ?? 0) + 1;
+  inProcessUnacked.set(client, unacked);
+  const settle = () => inProcessUnacked.set(client, (inProcessUnacked.get(client) ?? 1) - 1);
+  const waits = unacked > MAX_UNACKED_IN_PROCESS;
+  if (!waits) callback(null);
+  handled.then(
+    () => {
+      settle();
+      if (messageId !== undefined) sendPuback(client, conn, messageId);
+      if (waits) callback(null);
+    },
+    (e: unknown) => {
+      settle();
+      // the device sends it again after reconnecting
+      if (waits) callback(e instanceof Error ? e : new Error(String(e)));
+      else client.close();
+    },
+  );
+}
+
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -264,34 +302,7 @@ export async function startEmbeddedBroker(
         handedOver.add(packet);
         return callback(null);
       }
-      // Not acknowledged (the device keeps it and sends it again) unless handled. The PUBACK is
-      // this hook's, not aedes': aedes reads a client's next packets only once every packet it is
-      // handling is done, so waiting here held the device's PINGREQs behind the database — under
-      // load longer than the keepalive, and the device reconnected and sent its whole window again.
-      // Up to MAX_UNACKED_IN_PROCESS per device aedes reads on (the agent has OUTBOX_WINDOW in
-      // flight); beyond, it waits as before, so a device ignoring the window cannot grow memory.
-      handedOver.add(packet);
-      const messageId = packet.qos === 1 ? packet.messageId : undefined;
-      packet.qos = 0; // aedes sends no PUBACK for it
-      const conn = client.conn;
-      const unacked = (inProcessUnacked.get(client) ?? 0) + 1;
-      inProcessUnacked.set(client, unacked);
-      const settle = () => inProcessUnacked.set(client, (inProcessUnacked.get(client) ?? 1) - 1);
-      const waits = unacked > MAX_UNACKED_IN_PROCESS;
-      if (!waits) callback(null);
-      handled.then(
-        () => {
-          settle();
-          if (messageId !== undefined) sendPuback(client, conn, messageId);
-          if (waits) callback(null);
-        },
-        (e: unknown) => {
-          settle();
-          // the device sends it again after reconnecting
-          if (waits) callback(e instanceof Error ? e : new Error(String(e)));
-          else client.close();
-        },
-      );
+      handOverUntilHandled(client, packet, handled, callback, handedOver);
     },
     authorizeSubscribe(client, sub, callback) {
       if (serviceIds.has(client.id)) return callback(null, sub);
