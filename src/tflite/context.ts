@@ -128,7 +128,14 @@ export class ImportContext {
     let name: string;
     if (q && (c.dtype === 'int8' || c.dtype === 'uint8' || c.dtype === 'int32' || c.dtype === 'int16')) {
       const raw = this.b.initializer(`${t.name}_quantized`, c.dtype, shape, values as Int8Array);
-      const axis = layout && q.scale.length > 1 ? layout.indexOf(q.quantizedDimension) : q.quantizedDimension;
+      // a per-channel 1-D constant (a bias) has one axis, whatever quantized_dimension its file names
+      // (person_detect's biases carry their weights' 3): DequantizeLinear's axis must lie within the rank
+      const axis =
+        shape.length === 1
+          ? 0
+          : layout && q.scale.length > 1
+            ? layout.indexOf(q.quantizedDimension)
+            : q.quantizedDimension;
       name = this.dequantize(raw, c.dtype, q.scale, q.zeroPoint, axis, t.name);
     } else {
       name = this.b.initializer(t.name, c.dtype, shape, values as Float32Array);

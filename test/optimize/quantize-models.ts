@@ -3,6 +3,7 @@
  * share — the seed CNN of DESIGN.md with seeded random weights, cosine similarity, and
  * classification accuracy.
  */
+import { readFileSync } from 'node:fs';
 import { rng } from '../../src/data/dataset.ts';
 import type { Split } from '../../src/data/dataset.ts';
 import { GraphBuilder, makeModel } from '../../src/onnx/builder.ts';
@@ -104,3 +105,18 @@ export async function accuracy(model: Model, split: Split, sampleShape: number[]
   const logits = await runAll(model, split.x, sampleShape);
   return top1Accuracy(logits, split.y, split.count);
 }
+
+/**
+ * Whether onnxruntime's fused int8 kernels saturate on this host: x86 without VNNI (AVX2 only, or
+ * AVX-512 without VNNI) adds u8 × s8 product pairs in int16. Tests that measure int8 accuracy quantize
+ * with `reduceRange` (7-bit weights) there, as a user deploying to such a CPU should.
+ */
+export const HOST_INT8_SATURATES: boolean = (() => {
+  if (process.arch !== 'x64') return false;
+  try {
+    const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+    return !flags.some((f) => f === 'avx512_vnni' || f === 'avx_vnni' || f === 'amx_int8');
+  } catch {
+    return false;
+  }
+})();

@@ -133,8 +133,14 @@ function toNhwc(x: Float32Array, [c, h, w]: number[]): Float32Array {
 
 type Sample = Float32Array | Int32Array | BigInt64Array;
 
+/**
+ * What a model computes by its definition: onnxruntime with graph optimizations off evaluates QDQ
+ * int8 models as written (DequantizeLinear -> float op -> QuantizeLinear) instead of fusing them into
+ * integer kernels, whose u8 x s8 products saturate on x86 without VNNI (AVX2 only: the session-10 AMD
+ * machine was 5-14 output steps off Arm NN fused, 1-2 unfused; AVX-512 VNNI does not saturate).
+ */
 async function outputs(model: Model | string, samples: Sample[], dims: number[]): Promise<number[][][]> {
-  const s = await Session.create(model, { threads: 1 });
+  const s = await Session.create(model, { threads: 1, graphOptimization: 'disabled' });
   const all = [];
   for (const data of samples) {
     const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'int64';

@@ -125,7 +125,10 @@ describe('TFLite import', () => {
     const script = reference ?? 'armnn_reference.py';
     const executor = reference ? 'a NumPy reference' : "Arm NN's TFLite executor";
     it(`${name} matches ${executor} (max difference ≤ ${tolerance})`, async (ctx) => {
-      const s = await Session.create(load(name), { threads: 1 });
+      // the converted model as defined (QDQ evaluated in float, not fused into integer kernels, whose
+      // u8 x s8 products saturate on x86 without VNNI: 17 and 8 steps off Arm NN fused on the AVX2-only
+      // session-10 machine); unfused, onnxruntime also checks every DequantizeLinear axis
+      const s = await Session.create(load(name), { threads: 1, graphOptimization: 'disabled' });
       const n = 8;
       const x = inputs(s, n);
       const ours = await runAll(s, x, n);

@@ -27,6 +27,7 @@ interface QuantizeCliOptions {
   perChannel: boolean;
   activationType: 'uint8' | 'int8';
   minReductionDepth: number;
+  reduceRange?: boolean;
   fp16Compute: 'cpu' | 'all';
   fp16Io?: boolean;
   kernels: boolean;
@@ -39,6 +40,8 @@ interface QuantizeCliOptions {
 export default async function quantize(input: string, opts: QuantizeCliOptions): Promise<void> {
   const { mode, calibMethod, scheme, activationType, fp16Compute, bits, calibSamples, percentile } = opts;
   const { qatSteps, minReductionDepth, qatLr } = opts;
+  if (opts.reduceRange && mode !== 'static')
+    throw new VergeError('E_BAD_ARGUMENT', `--reduce-range applies to --mode static, not ${mode}`);
   if (mode === 'weight-bits' && bits === undefined)
     throw new VergeError('E_BAD_ARGUMENT', '--mode weight-bits needs --bits N (2 to 8)');
   if (mode === 'static' && opts.calib === undefined)
@@ -71,6 +74,7 @@ export default async function quantize(input: string, opts: QuantizeCliOptions):
     percentile,
     activationType,
     minReductionDepth,
+    reduceRange: opts.reduceRange,
     fp16Compute,
     fp16Io: opts.fp16Io,
     qatSteps,

@@ -61,6 +61,10 @@ export function register(program: Command): void {
       nonNegativeInt('--min-reduction-depth'),
       DEFAULT_MIN_REDUCTION_DEPTH,
     )
+    .option(
+      '--reduce-range',
+      "static: 7-bit weights, for x86 CPUs without VNNI (AVX2 only) where onnxruntime's int8 kernels saturate with 8-bit weights (docs/compression.md)",
+    )
     .addOption(
       choice(
         '--fp16-compute <c>',

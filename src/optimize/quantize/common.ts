@@ -95,13 +95,21 @@ export interface ChannelQuantized {
 export const INT8_SYMMETRIC_MAX = 127;
 
 /**
+ * Largest magnitude of reduced-range (7-bit) int8 weights: onnxruntime's u8 × s8 kernels on x86
+ * without VNNI (AVX2, AVX-512 without VNNI) add pairs of products in int16 with saturation, which
+ * 255 · 127 · 2 overflows and 255 · 63 · 2 does not.
+ */
+export const INT8_REDUCED_MAX = 63;
+
+/**
  * Symmetric int8 quantization of a weight tensor along `axis` (per channel) or as a whole
- * (axis undefined): scale = max|w| / 127, zero point 0.
+ * (axis undefined): scale = max|w| / `max` (127, or {@link INT8_REDUCED_MAX}), zero point 0.
  */
 export function quantizeSymmetricInt8(
   data: Float32Array,
   dims: readonly number[],
   axis: number | undefined,
+  max: number = INT8_SYMMETRIC_MAX,
 ): ChannelQuantized {
   const channels = axis === undefined ? 1 : dims[axis]!;
   const inner = axis === undefined ? data.length : numel(dims.slice(axis + 1));
@@ -112,12 +120,12 @@ export function quantizeSymmetricInt8(
     if (a > absmax[c]!) absmax[c] = a;
   }
   const scales = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) scales[c] = absmax[c]! > 0 ? absmax[c]! / INT8_SYMMETRIC_MAX : 1;
+  for (let c = 0; c < channels; c++) scales[c] = absmax[c]! > 0 ? absmax[c]! / max : 1;
   const q = new Int8Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
     const v = roundHalfEven(data[i]! / scales[c]!);
-    q[i] = Math.max(-INT8_SYMMETRIC_MAX, Math.min(INT8_SYMMETRIC_MAX, v));
+    q[i] = Math.max(-max, Math.min(max, v));
   }
   return { q, scales };
 }

@@ -29,6 +29,8 @@ export interface QuantizeOptions {
   activationType?: 'uint8' | 'int8';
   /** static/qat: spatial Convs with a shorter reduction depth stay float (see StaticQuantizeOptions). */
   minReductionDepth?: number;
+  /** static: 7-bit weights for x86 CPUs without VNNI (see StaticQuantizeOptions.reduceRange). */
+  reduceRange?: boolean;
   /** weight-bits: bits per weight (2–8) and scheme. */
   bits?: number;
   scheme?: WeightBitsScheme;
@@ -71,6 +73,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
         perChannel: opts.perChannel,
         activationType: opts.activationType,
         minReductionDepth: opts.minReductionDepth,
+        reduceRange: opts.reduceRange,
         onProgress: opts.onProgress,
       });
     }
