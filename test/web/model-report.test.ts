@@ -23,7 +23,8 @@ const errorLines = (stderr: string) =>
   stderr
     .trim()
     .split('\n')
-    .filter((l) => !l.startsWith('uploading '));
+    // progress notes before the outcome: the upload, and the loaded memory measured for the variant
+    .filter((l) => !l.startsWith('uploading ') && !l.startsWith('loaded memory '));
 /** An <img>'s natural width once loaded (0 before); runs in the page. */
 const naturalWidth = (el: unknown) => {
   const img = el as { complete: boolean; naturalWidth: number };
