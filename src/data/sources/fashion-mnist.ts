@@ -22,9 +22,10 @@ const SUBSET = join('data', 'fashion-mnist-subset');
  * in a checkout, dist/data/sources in the compiled package, dist/cli in the bundled CLI.
  */
 function subsetDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 4; up++, dir = dirname(dir)) if (existsSync(join(dir, SUBSET))) return join(dir, SUBSET);
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../..', SUBSET);
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here, up = 0; up < 4; up++, dir = dirname(dir))
+    if (existsSync(join(dir, SUBSET))) return join(dir, SUBSET);
+  return resolve(here, '../../..', SUBSET);
 }
 
 /** The subset shipped in the repo (2,000 train / 500 test, first samples of the original files). */
