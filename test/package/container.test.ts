@@ -7,7 +7,7 @@
  *
  * Opt-in (VERGE_CONTAINER_TEST=1): .ci/run sets it and runs this file beside the suite, with
  * VERGE_CONTAINER_PACKAGE naming the tarball it packed from its `npm run build` before the suite
- * started (the suite's pack test rebuilds dist/ in place); without it the script builds and packs
+ * started (the suite's pack test checks the same tarball); without it the script builds and packs
  * first. Skipped, with the reason,
  * where podman, runc or apt-get/dpkg-deb is missing or the user is not root; under CI=true with the
  * opt-in set, a missing tool fails.
