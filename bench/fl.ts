@@ -19,12 +19,15 @@
  *                       [--local-epochs E | --local-steps K] [--lr X] [--momentum M] [--lr-decay G] [--batch B]
  *                       [--weight-decay W]
  *                       [--freeze-head] [--restricted-softmax A] [--logit-calibration T]
+ *                       [--checkpoint FILE] [--resume FILE]
  *
  * --quick: 6,000 training / 2,000 test samples, 3 rounds (minutes); the full run uses all 60,000 /
  * 10,000 samples and 30 rounds (hours on a 2-core machine). --limit/--test/--side-rounds make a
  * reduced run (the JSON's config says which). The FedAvg Dirichlet run of `accuracy` is also the
  * fp32 baseline of `compress` and the clean run of `robust` (same options, computed once). The
- * result file is rewritten after every section with the load averages so far.
+ * result file is rewritten after every section with the load averages so far. With one accuracy run
+ * (`--only accuracy --accuracy-runs X`), --checkpoint FILE keeps the run's state after every round and
+ * --resume FILE continues a stopped run from it (bench/fl-checkpoint.ts): the same run, in pieces.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -36,6 +39,7 @@ import { createStrategy } from '../src/fl/strategy/index.ts';
 import { FEDOPT_DEFAULTS } from '../src/fl/strategy/fedopt.ts';
 import { simulate, type SimulationOptions, type SimulationResult } from '../src/fl/simulation.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
+import { readCheckpoint, writeCheckpoint, type CheckpointKey, type Resumed } from './fl-checkpoint.ts';
 import { printTable, round, writeResult } from './lib.ts';
 
 const { values } = parseArgs({
@@ -66,6 +70,8 @@ const { values } = parseArgs({
     'weight-decay': { type: 'string', default: '0' },
     'restricted-softmax': { type: 'string' },
     'logit-calibration': { type: 'string' },
+    checkpoint: { type: 'string' },
+    resume: { type: 'string' },
   },
 });
 const quick = values.quick!;
@@ -92,6 +98,10 @@ const ACCURACY_STRATEGIES: Record<string, string> = {
 // a bad spec fails here, not after the runs before it
 for (const spec of accuracyRuns)
   if (spec !== 'fedavg' && spec !== 'shards') createStrategy(ACCURACY_STRATEGIES[spec] ?? spec);
+if ((values.checkpoint || values.resume) && !(only.size === 1 && only.has('accuracy') && accuracyRuns.length === 1)) {
+  process.stderr.write('fl bench: --checkpoint and --resume need one run: --only accuracy --accuracy-runs X\n');
+  process.exit(2);
+}
 
 const data = loadFashionMnist(limit || values.test ? { train: limit ?? 60_000, test: testCount } : {});
 const standardize = meanStd(data.train.x);
@@ -146,23 +156,55 @@ const recipeText =
   `${RECIPE.logitCalibration !== undefined ? `, logit calibration τ ${RECIPE.logitCalibration} (FedLC-style)` : ''}`;
 const DIRICHLET = { kind: 'dirichlet', alpha: 0.3 } as const;
 
+/** A stopped run's checkpoint (--resume), checked against this run's label and recipe. */
+function resumeOf(key: CheckpointKey): Resumed | undefined {
+  if (!values.resume) return undefined;
+  const resumed = readCheckpoint(values.resume, key);
+  figures.config = { ...(figures.config as object), resumed_after_round: resumed.afterRound };
+  process.stderr.write(`  ${key.label}: resuming after round ${resumed.afterRound} (${values.resume})\n`);
+  return resumed;
+}
+
 async function run(
   label: string,
   o: Partial<SimulationOptions>,
 ): Promise<SimulationResult & { seconds: number; label: string }> {
   const started = performance.now();
+  const key: CheckpointKey = {
+    label,
+    recipe: recipeText,
+    train_samples: data.train.count,
+    test_samples: data.test.count,
+    seed,
+  };
+  const resumed = resumeOf(key);
+  const before = resumed?.rounds ?? [];
+  const seconds = () => (resumed?.seconds ?? 0) + (performance.now() - started) / 1000;
+  const reports = [...before];
   const progress: NonNullable<typeof inProgress> = {
     label,
-    accuracy_per_round: [],
-    seconds_per_round: [],
-    drift_ratio_per_round: [],
+    accuracy_per_round: before.map((x) => round(x.accuracy, 4)),
+    seconds_per_round: before.map((x) => round(x.seconds, 1)),
+    drift_ratio_per_round: before.flatMap((x) =>
+      x.drift ? [round(x.drift.aggregate_norm / x.drift.update_norm, 3)] : [],
+    ),
   };
   const r = await simulate({
     ...BASE,
     partition: DIRICHLET,
     rounds,
     ...o,
+    ...(resumed
+      ? {
+          model: resumed.model,
+          resume: { afterRound: resumed.afterRound, strategyState: resumed.strategyState },
+        }
+      : {}),
+    ...(values.checkpoint
+      ? { onCheckpoint: (c) => writeCheckpoint(values.checkpoint!, key, c, reports, seconds()) }
+      : {}),
     onRound: (x) => {
+      reports.push(x);
       process.stderr.write(
         `  ${label} round ${x.round}: ${(x.accuracy * 100).toFixed(2)}% (${x.seconds.toFixed(1)} s)` +
           `${x.drift ? ` drift ${(x.drift.aggregate_norm / x.drift.update_norm).toFixed(3)} ‖Δ‖ ${x.drift.update_norm.toFixed(2)}` : ''}\n`,
@@ -176,7 +218,15 @@ async function run(
     },
   });
   inProgress = undefined;
-  return { ...r, seconds: (performance.now() - started) / 1000, label };
+  const sum = (f: (x: (typeof before)[number]) => number) => before.reduce((a, x) => a + f(x), 0);
+  return {
+    ...r,
+    rounds: [...before, ...r.rounds],
+    uplink_bytes: r.uplink_bytes + sum((x) => x.uplink_bytes),
+    uplink_bytes_fp32: r.uplink_bytes_fp32 + sum((x) => x.uplink_bytes_fp32),
+    seconds: seconds(),
+    label,
+  };
 }
 
 const curve = (r: SimulationResult) => r.rounds.map((x) => round(x.accuracy, 4));

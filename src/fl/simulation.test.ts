@@ -3,7 +3,7 @@ import { blobDataset, blobModel } from '../../test/fl/helpers.ts';
 import { ClientTrainer } from './client.ts';
 import { parseCompression } from './compress/index.ts';
 import { modelLayout, weightsOf } from './model-weights.ts';
-import { simulate, type SimulationOptions } from './simulation.ts';
+import { simulate, type SimulationCheckpoint, type SimulationOptions } from './simulation.ts';
 import { findHead } from '../train/browser.ts';
 
 const base = (): SimulationOptions => ({
@@ -20,6 +20,30 @@ const base = (): SimulationOptions => ({
 });
 
 describe('fl simulate', () => {
+  it('a run resumed from its round-1 checkpoint ends where the run in one go ends (server state included)', async () => {
+    // FedAvgM keeps a server momentum, and the decaying client lr depends on the round: both must carry over
+    const opts = { ...base(), strategy: 'fedavgm:0.9', lrDecay: 0.8 };
+    const checkpoints: SimulationCheckpoint[] = [];
+    const whole = await simulate({ ...opts, onCheckpoint: (c) => checkpoints.push(c) });
+    expect(checkpoints.map((c) => c.round)).toEqual([1, 2, 3]);
+    const after1 = checkpoints[0]!;
+    const resumed = await simulate({
+      ...opts,
+      model: after1.model(),
+      resume: { afterRound: 1, strategyState: after1.strategyState },
+    });
+    expect(resumed.rounds.map((x) => x.round)).toEqual([2, 3]);
+    expect([...resumed.weights]).toEqual([...whole.weights]);
+    expect(resumed.rounds.map((x) => x.accuracy)).toEqual(whole.rounds.slice(1).map((x) => x.accuracy));
+    // without the server momentum the continuation differs: the state is what makes it exact
+    const stateless = await simulate({ ...opts, model: after1.model(), resume: { afterRound: 1 } });
+    expect([...stateless.weights]).not.toEqual([...whole.weights]);
+    await expect(simulate({ ...opts, compress: parseCompression('int8'), resume: { afterRound: 1 } })).rejects.toThrow(
+      /cannot be resumed/,
+    );
+    await expect(simulate({ ...opts, resume: { afterRound: 3 } })).rejects.toThrow(/below 3/);
+  });
+
   it('FedAvg learns across non-IID clients and reports every round', async () => {
     const reports: number[] = [];
     const r = await simulate({ ...base(), onRound: (x) => reports.push(x.round) });

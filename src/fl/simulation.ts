@@ -20,7 +20,7 @@ import { seededRandom } from './random.ts';
 import { secureAggregate } from './secagg/round.ts';
 import { l2norm, weightedMean } from './weights.ts';
 import { createStrategy } from './strategy/index.ts';
-import type { ClientConfig, EvaluateResult, Failure, FitResult, Strategy } from './strategy/strategy.ts';
+import type { ClientConfig, EvaluateResult, Failure, FitResult, Strategy, StrategyState } from './strategy/strategy.ts';
 
 export interface SimulationOptions {
   model: Model;
@@ -62,6 +62,23 @@ export interface SimulationOptions {
   onRound?: (r: RoundReport) => void;
   /** Called after each client's local fit (progress within a round). */
   onClient?: (round: number, done: number, total: number) => void;
+  /**
+   * Continue a stopped run: `model` holds the global weights after round `afterRound` and
+   * `strategyState` the strategy's state then (`Strategy.getState`; FedAvg has none). Rounds
+   * afterRound + 1 … rounds run as they would have in one go (each client's local seed, the lr
+   * schedule and the sampling depend on the round only). Not with --compress or DP: their state
+   * (error feedback, rounding streams, the accountant, the noise stream) is not checkpointed.
+   */
+  resume?: { afterRound: number; strategyState?: StrategyState };
+  /** Called after each round: what `resume` needs to continue from there. */
+  onCheckpoint?: (c: SimulationCheckpoint) => void;
+}
+
+export interface SimulationCheckpoint {
+  round: number;
+  strategyState: StrategyState;
+  /** The global model after this round (built on demand). */
+  model: () => Model;
 }
 
 /** The attack of the robustness benchmark: the update reversed and blown up (Baruch et al. style). */
@@ -191,6 +208,16 @@ function validate(opts: SimulationOptions): void {
     throw new VergeError('E_BAD_ARGUMENT', `--malicious ${opts.malicious} exceeds --clients ${opts.clients}`);
   if (opts.secureAgg && opts.compress && opts.compress.kind !== 'none')
     throw new VergeError('E_BAD_ARGUMENT', '--secure-agg masks dense updates; it cannot be combined with --compress');
+  if (opts.resume) {
+    const after = opts.resume.afterRound;
+    if (!(Number.isInteger(after) && after >= 0 && after < opts.rounds))
+      throw new VergeError(
+        'E_BAD_ARGUMENT',
+        `resume after round ${after}: must be a whole number below ${opts.rounds}`,
+      );
+    if ((opts.compress && opts.compress.kind !== 'none') || opts.dp)
+      throw new VergeError('E_BAD_ARGUMENT', 'a run with --compress or DP cannot be resumed (its state is not kept)');
+  }
 }
 
 /** One client's local round, uploaded through the codec and the server's gate. */
@@ -321,8 +348,9 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
     const clients = buildClients(opts, seed);
     const fed: Federation = { opts, trainer, strategy, clients: new Map(clients.map((c) => [c.id, c])), seed };
     let global = strategy.initialize(trainer.initialWeights());
+    if (opts.resume) strategy.setState(opts.resume.strategyState ?? {});
     const rounds: RoundReport[] = [];
-    for (let round = 1; round <= opts.rounds; round++) {
+    for (let round = (opts.resume?.afterRound ?? 0) + 1; round <= opts.rounds; round++) {
       const started = performance.now();
       const fitted = await fitRound(fed, round, global);
       if (fitted.results.length > 0)
@@ -343,6 +371,8 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
       };
       rounds.push(report);
       opts.onRound?.(report);
+      const after = global;
+      opts.onCheckpoint?.({ round, strategyState: strategy.getState(), model: () => trainer.exportModel(after) });
     }
     const last = rounds[rounds.length - 1]!;
     const privacy = strategy instanceof DpFedAvg ? strategy.privacy() : undefined;
