@@ -62,12 +62,14 @@ export function nchwcWeightGrad(
   const [o, cin, kh, kw] = weightDims as [number, number, number, number];
   const form = c.formulations.convWeight;
   if (
-    (form !== 'nchwc-conv' && form !== 'nchwc-strided' && form !== 'nchwc-deep') ||
+    (form !== 'nchwc-conv' && form !== 'nchwc-strided' && form !== 'nchwc-deep' && form !== 'nchwc-deep-strided') ||
     // 'nchwc-deep': stride-1 convs with fewer patch rows than output positions (a first layer over
     // 1–3 channels) keep the per-image patches, which read dY once instead of reordering it into an
-    // NCHWc filter (strided ones keep the NCHWc form: their patches are strided-slice copies).
-    (form === 'nchwc-deep' &&
-      w.strides.every((v) => v === 1) &&
+    // NCHWc filter (strided ones keep the NCHWc form: their patches are strided-slice copies);
+    // 'nchwc-deep-strided' leaves strided ones with at most 3×3 kernel offsets (9 slices) to the
+    // per-image patches too (a 7×7 stem's 49 strided slices cost more than the NCHWc Conv).
+    (((form === 'nchwc-deep' && w.strides.every((v) => v === 1)) ||
+      (form === 'nchwc-deep-strided' && (w.strides.every((v) => v === 1) || kh * kw <= 9))) &&
       kh * kw * cin < w.outSize.reduce((a, b) => a * b, 1)) ||
     !nchwcApplies(c, w, o) ||
     kh * kw <= 1 ||
@@ -165,7 +167,9 @@ export function convWeightGrad(
     const ends = starts.map((s, i) => s + (patchSize[i]! - 1) * w.strides[i]! + 1);
     return c.op('Slice', [v, c.ints(starts), c.ints(ends), c.ints(spatialAxes), c.ints(w.strides)]);
   };
-  const auto = ['patches', 'nchwc-conv', 'nchwc-strided', 'nchwc-deep'].includes(c.formulations.convWeight);
+  const auto = ['patches', 'nchwc-conv', 'nchwc-strided', 'nchwc-deep', 'nchwc-deep-strided'].includes(
+    c.formulations.convWeight,
+  );
   const perImage = group === 1 && (c.formulations.convWeight === 'patches-per-image' || (auto && K * csg < L));
   if (perImage) {
     // Patches cut from src in its own layout, P [N, K·Cs, L]; R[n] = other[n] · P[n]ᵀ as one batched

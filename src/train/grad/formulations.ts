@@ -24,14 +24,32 @@ export interface Formulations {
    * 7×7/2 stem and stride-2 3×3s, mobilenet_v2's stem) instead of K strided slices; resnet18 vs
    * 'nchwc-conv' (4 interleaved rounds, CPU time, load ~23): 0.973×, 3 of 4 rounds faster, peak
    * RSS −13 MB (ab-resnet18-nchwc-strided.json).
-   * 'nchwc-deep' (the default) is 'nchwc-strided' except for stride-1 convs with fewer patch rows
+   * 'nchwc-deep' is 'nchwc-strided' except for stride-1 convs with fewer patch rows
    * K·C than output positions (a first layer over 1–3 channels), which keep the per-image patches:
    * reordering their large dY into an NCHWc filter (a 64-byte-run transpose) cost more than the
    * patches' batched MatMul. Seed CNN vs 'nchwc-strided' (5 interleaved rounds, CPU time, load ~17):
    * 0.937×, every round faster in wall time, RSS −8 MB (ab-seed-nchwc-deep.json).
+   * 'nchwc-deep-strided' (the default) also gives the per-image patches to STRIDED convs with
+   * K·C < L and at most 3×3 kernel offsets: the 3×3/2 stems of squeezenet1_1 and mobilenet_v2 over
+   * 3 channels (27 patch rows, 2,209 and 2,304 positions). In isolation (bench/conv-stem-grad:
+   * forward + dW at batch 32, 2 threads, CPU time, medians of 21–41 interleaved runs, this AVX2 EPYC
+   * at load 13–15) the per-image patches take 0.71–0.82× the NCHWc Conv's time on squeezenet's stem
+   * and 0.78–0.91× on mobilenet_v2's in four runs (ab-amd-stem-grad*.json); resnet18's 7×7/2 stem
+   * (49 strided slices) 0.91–1.12×, three of four slower, so kernels above 3×3 stay NCHWc. Whole
+   * training step (bench/train-models --alternative, interleaved rounds, CPU time per step):
+   * squeezenet1_1 0.968× (5 rounds, 3 lower, load ~13; ab-amd-stem-patches.json), mobilenet_v2
+   * 0.905× (3 rounds, all lower, load ~20, more than its stem's ~2% share of the step: partly
+   * the load; ab-amd-stem-patches-mobilenet.json); resnet18 unchanged (7×7 stem).
    */
   convWeight:
-    'nchwc-strided' | 'nchwc-deep' | 'nchwc-conv' | 'patches' | 'patches-gemm' | 'patches-per-image' | 'patch-gemms';
+    | 'nchwc-deep-strided'
+    | 'nchwc-strided'
+    | 'nchwc-deep'
+    | 'nchwc-conv'
+    | 'patches'
+    | 'patches-gemm'
+    | 'patches-per-image'
+    | 'patch-gemms';
   /**
    * Conv input gradient: one ConvTranspose (default), or Col2Im of Wᵀ·dY as one batched MatMul
    * (opset 18+, groups 1, float32). Measured on the seed CNN's second conv in the whole training
@@ -76,7 +94,9 @@ export interface Formulations {
    * ScatterElements. Measured against 'indices' (bench/train-models --alternative, 2 threads,
    * interleaved rounds, CPU time per step, load 19–27): seed CNN 1.34× (ab-seed-maxpool-slices.json),
    * resnet18 1.01× (ab-resnet18-maxpool-slices.json) — onnxruntime's ~14 small element-wise passes
-   * per 2×2 pool cost more than its scalar Indices kernel, so 'indices' stays the default.
+   * per 2×2 pool cost more than its scalar Indices kernel, so 'indices' stays the default. On
+   * squeezenet1_1's overlapping 3×3/2 ceil_mode pools (this AVX2 EPYC, 5 interleaved rounds, CPU
+   * time, load ~10): 'slices' 1.48×, every round slower (ab-amd-squeezenet-maxpool-slices.json).
    */
   maxPool: 'mask' | 'indices' | 'slices';
   /**
@@ -123,7 +143,7 @@ export interface Formulations {
 }
 
 export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
-  convWeight: 'nchwc-deep',
+  convWeight: 'nchwc-deep-strided',
   convInput: 'flipped-conv',
   depthwiseInput: 'flipped-conv',
   depthwiseWeight: 'nchwc-stacked',
@@ -138,6 +158,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
 
 const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] } = {
   convWeight: [
+    'nchwc-deep-strided',
     'nchwc-strided',
     'nchwc-deep',
     'nchwc-conv',

@@ -725,6 +725,16 @@ describe('alternative formulations', () => {
       },
     ],
     [
+      'Conv weight gradient of a strided first layer (3 channels, 3x3 stride 2 pads 1, a column dropped; 27 patch rows < 56 positions) as per-image patches under nchwc-deep-strided',
+      { convWeight: 'nchwc-deep-strided', nchwcBlock: NCHWC_BLOCK },
+      'Conv',
+      {
+        dtype: f32,
+        inputs: { x: { dims: [2, 3, 15, 14] }, w: { dims: [8, 3, 3, 3] }, b: { dims: [8] } },
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+    [
       'depthwise weight gradient as one NCHWc depthwise Conv over stacked images (3x3 pads 1, batch 3)',
       { depthwiseWeight: 'nchwc-stacked', nchwcBlock: NCHWC_BLOCK },
       'Conv',
@@ -820,6 +830,22 @@ describe('alternative formulations', () => {
     expect(await nchwcConvs(1, 'nchwc-deep')).toBe(0);
     expect(await nchwcConvs(1, 'nchwc-strided')).toBe(1);
     expect(await nchwcConvs(8, 'nchwc-deep')).toBe(1);
+  });
+  test('nchwc-deep-strided leaves a strided 3x3 first layer to the per-image patches, nchwc-deep keeps it NCHWc', async () => {
+    const nchwcConvs = async (channels: number, k: number, convWeight: Formulations['convWeight']) => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [16, channels, 40, 40]);
+      const w = g.initializer('w', 'float32', [8, channels, k, k], new Array<number>(8 * channels * k * k).fill(0.1));
+      g.output(g.op('Conv', ['x', w], { strides: [2, 2], pads: [1, 1, 1, 1] }));
+      const gm = await buildGradientModel(makeModel(g.graph), [w], 0, { convWeight, nchwcBlock: 16 });
+      return gm.model.graph.nodes.filter((n) => n.opType === 'Conv' && n.domain === 'com.microsoft.nchwc').length;
+    };
+    // 20×20 = 400 output positions: 27 patch rows (3 channels, 3×3) → patches; 9·64 = 576 ≥ 400 → NCHWc;
+    // a 7×7 kernel (49 strided slices, 147 rows < 400) stays NCHWc.
+    expect(await nchwcConvs(3, 3, 'nchwc-deep-strided')).toBe(0);
+    expect(await nchwcConvs(3, 3, 'nchwc-deep')).toBe(1);
+    expect(await nchwcConvs(64, 3, 'nchwc-deep-strided')).toBe(1);
+    expect(await nchwcConvs(3, 7, 'nchwc-deep-strided')).toBe(1);
   });
   test('MaxPool slices: 2-D pools keep the plain forward (no Indices, no MaxUnpool/ScatterElements), others the Indices', async () => {
     const ops = async (kernel: number[], strides: number[], pads?: number[]) => {
