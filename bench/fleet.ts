@@ -18,7 +18,8 @@
  *
  * `--cpu-prof DIR` writes V8 CPU profiles of the control-plane process (the cloud and, for the
  * embedded broker, aedes): DIR/fleet-<broker>-connect.cpuprofile covers the connect phase,
- * DIR/fleet-<broker>.cpuprofile the telemetry phase (open in Chrome DevTools or summarize with
+ * DIR/fleet-<broker>-idle.cpuprofile the idle fleet before it (`--idle-s` seconds, connected, nothing
+ * sent), DIR/fleet-<broker>.cpuprofile the telemetry phase (open in Chrome DevTools or summarize with
  * `npx tsx bench/fleet/profile-summary.ts FILE`).
  * `--label` names this run in its result; `--baseline FILE` (the result of an earlier run, e.g. of
  * the code before a change, run just before on the same machine) is embedded in the result and its
@@ -49,8 +50,6 @@ const STEP_TIMEOUT_MS = 300_000;
  * Longer than the agents' receipt timeout: what a broker dropped is sent again after it.
  */
 const STALL_MS = RECEIPT_TIMEOUT_MS + 15_000;
-/** The control plane's idle CPU (fleet connected, no telemetry) is measured this long before the telemetry phase. */
-const IDLE_MS = 3000;
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,6 +64,8 @@ const WORKERS = Number(arg('workers', '2'));
 const BROKERS = arg('brokers', MOSQUITTO_BIN ? 'embedded,mosquitto' : 'embedded').split(',');
 const CPU_PROF = arg('cpu-prof', '');
 const LABEL = arg('label', '');
+/** The control plane's idle CPU (fleet connected, no telemetry) is measured this long before the telemetry phase. */
+const IDLE_MS = Number(arg('idle-s', '3')) * 1000;
 const BASELINE = arg('baseline', '');
 
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -319,6 +320,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const countBase = await counters(cp);
     // the process's CPU while the fleet is idle (heartbeats of every connected device, the ticker,
     // this loop's polling): the telemetry phase pays it too, for as long as it lasts
+    const idleProfiler = await startProfile();
     const cpuIdle = process.cpuUsage();
     const tIdle = performance.now();
     while (performance.now() - tIdle < IDLE_MS) {
@@ -326,6 +328,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       await sleep(50);
     }
     const idleCpuPerS = cpuSeconds(cpuIdle) / ((performance.now() - tIdle) / 1000);
+    await stopProfile(idleProfiler, `fleet-${kind}-idle`, `[${kind}] CPU profile of the idle fleet`);
     const profiler = await startProfile();
     const cpu3 = process.cpuUsage();
     const t3 = performance.now();

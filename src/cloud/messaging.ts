@@ -106,19 +106,6 @@ function ackWhenHeld(client: MqttClient): (messageId: number | undefined, held: 
   };
 }
 
-/** Parsed topics, bounded: a fleet has a few topics per device, parsed again for every message. */
-const TOPIC_CACHE_SIZE = 100_000;
-const topicCache = new Map<string, ReturnType<typeof parseDeviceTopic>>();
-function parseTopic(topic: string): ReturnType<typeof parseDeviceTopic> {
-  let t = topicCache.get(topic);
-  if (t === undefined) {
-    t = parseDeviceTopic(topic);
-    if (topicCache.size >= TOPIC_CACHE_SIZE) topicCache.clear();
-    topicCache.set(topic, t);
-  }
-  return t;
-}
-
 export class CloudMessaging {
   /** Connections lost since the first CONNACK (a broker restart, or someone taking over the client id). */
   disconnects = 0;
@@ -168,7 +155,7 @@ export class CloudMessaging {
     const holdAck = opts.external ? ackWhenHeld(client) : undefined;
     // handlers first: a resumed session delivers queued messages right after CONNACK
     client.on('message', (topic, payload, packet) => {
-      const t = parseTopic(topic);
+      const t = parseDeviceTopic(topic);
       if (!t || VERBS[t.verb].from !== 'device') return;
       const held = opts.onMessage(t.deviceId, t.verb, payload);
       held.catch(() => undefined);

@@ -21,6 +21,7 @@ import {
   MAX_TAGS,
   maxEntries,
 } from './limits.ts';
+import { compileFastPath, FAIL, type FastPath } from './fast-parse.ts';
 import { assertNoNul } from './text-safety.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
@@ -365,6 +366,16 @@ export const MESSAGE_SCHEMAS = Object.freeze({
   ack: AckMessage,
 } as const satisfies Record<DeviceVerb, z.ZodType>);
 
+/**
+ * Per verb, the schema compiled to a fast path for received JSON (fast-parse.ts): it accepts only
+ * what the schema accepts, with the same output, and leaves everything else to zod. null: zod only.
+ */
+const FAST_PATHS: Readonly<Record<DeviceVerb, FastPath | null>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(MESSAGE_SCHEMAS).map(([verb, schema]) => [verb, compileFastPath(schema)]),
+  ) as Record<DeviceVerb, FastPath | null>,
+);
+
 export type MessageOf<V extends DeviceVerb> = z.infer<(typeof MESSAGE_SCHEMAS)[V]>;
 /** What a sender fills in; `v`, `id`, `ts` default when absent. */
 export type MessageInput<V extends DeviceVerb> = Omit<z.input<(typeof MESSAGE_SCHEMAS)[V]>, 'v' | 'id' | 'ts'> &
@@ -427,6 +438,9 @@ export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | s
       `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`,
     );
   }
+  const fast = FAST_PATHS[verb]?.(json) ?? FAIL;
+  if (fast !== FAIL) return fast as MessageOf<V>;
+  // refused by the fast path (or none): zod decides, and says why
   const parsed = MESSAGE_SCHEMAS[verb].safeParse(json);
   if (!parsed.success)
     throw new VergeError(

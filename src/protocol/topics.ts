@@ -73,15 +73,28 @@ export function sharedSubscription(group: string, filter: string): string {
   return `$share/${group}/${filter}`;
 }
 
-/** Parse a verge device topic; null when the topic is not one. */
-export function parseDeviceTopic(topic: string): { deviceId: string; verb: DeviceVerb } | null {
+/**
+ * Device topics parsed so far (valid ones only, bounded): a fleet has a few topics per device, and
+ * every message from it has its topic parsed for the ACL and again for routing (~3% of the control
+ * plane's CPU under a telemetry burst, more with an idle fleet's heartbeats).
+ */
+const TOPIC_CACHE_SIZE = 100_000;
+const parsedTopics = new Map<string, Readonly<{ deviceId: string; verb: DeviceVerb }>>();
+
+/** Parse a verge device topic; null when the topic is not one. The result is shared (frozen). */
+export function parseDeviceTopic(topic: string): Readonly<{ deviceId: string; verb: DeviceVerb }> | null {
+  const known = parsedTopics.get(topic);
+  if (known) return known;
   const prefix = `${TOPIC_ROOT}/dev/`;
   if (!topic.startsWith(prefix)) return null;
   const rest = topic.slice(prefix.length).split('/');
   if (rest.length !== 2) return null;
   const [deviceId, verb] = rest as [string, string];
   if (!isDeviceId(deviceId) || !(verb in VERBS)) return null;
-  return { deviceId, verb: verb as DeviceVerb };
+  const parsed = Object.freeze({ deviceId, verb: verb as DeviceVerb });
+  if (parsedTopics.size >= TOPIC_CACHE_SIZE) parsedTopics.clear();
+  parsedTopics.set(topic, parsed);
+  return parsed;
 }
 
 /**
