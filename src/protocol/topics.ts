@@ -90,7 +90,7 @@ export function parseDeviceTopic(topic: string): Readonly<{ deviceId: string; ve
   const rest = topic.slice(prefix.length).split('/');
   if (rest.length !== 2) return null;
   const [deviceId, verb] = rest as [string, string];
-  if (!isDeviceId(deviceId) || !(verb in VERBS)) return null;
+  if (!isDeviceId(deviceId) || !Object.hasOwn(VERBS, verb)) return null; // not an inherited name (`constructor`)
   const parsed = Object.freeze({ deviceId, verb: verb as DeviceVerb });
   if (parsedTopics.size >= TOPIC_CACHE_SIZE) parsedTopics.clear();
   parsedTopics.set(topic, parsed);

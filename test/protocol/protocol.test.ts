@@ -47,6 +47,8 @@ describe('topics and ACL rule', () => {
     expect(parseDeviceTopic('verge/v1/dev/dev-abc/telemetry')).toEqual({ deviceId: 'dev-abc', verb: 'telemetry' });
     expect(parseDeviceTopic('verge/v1/dev/+/telemetry')).toBeNull();
     expect(parseDeviceTopic('verge/v1/dev/dev-abc/nope')).toBeNull();
+    expect(parseDeviceTopic('verge/v1/dev/dev-abc/constructor')).toBeNull();
+    expect(parseDeviceTopic('verge/v1/dev/dev-abc/__proto__')).toBeNull();
     expect(() => deviceTopic('a/b', 'deploy')).toThrow(/invalid device id/);
   });
   it('lets a device use only its own topics in the right direction', () => {
