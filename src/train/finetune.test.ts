@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultOpset, type Model, type Tensor } from '../onnx/ir.ts';
 import { loadModel, saveModel } from '../onnx/io.ts';
 import { Session } from '../runtime/session.ts';
@@ -17,6 +17,7 @@ import type { TensorValue } from '../runtime/tensor.ts';
 import { fixtureSkipReason } from '../../test/fixtures/index.ts';
 import {
   ensureFinetuneFixture,
+  ensureFinetuneFixtures,
   FINETUNE_FAMILIES,
   HEAD_FAMILIES,
   type FinetuneFamily,
@@ -47,6 +48,10 @@ const EXTRA_STEPS = 3;
 
 const tmp = mkdtempSync(join(tmpdir(), 'verge-finetune-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+// Every family's fixture in one Python process (torch imported once) before the first case needs one.
+beforeAll(() => {
+  if (!fixtureSkipReason()) ensureFinetuneFixtures(FINETUNE_FAMILIES);
+}, 3_600_000);
 
 const value = (t: Tensor): TensorValue => ({ dtype: t.dtype, dims: [...t.dims], data: t.data });
 
