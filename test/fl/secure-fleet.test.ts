@@ -72,7 +72,9 @@ for (const backend of FLEET_BACKENDS) {
         strategy: 'fedavg',
         secure_agg: true,
         min_fit_clients: 2,
-        round_timeout_s: 60, // generous: agents build training sessions on a loaded 2-core box
+        // the leaver's masked input is awaited this long (idle CI time): 30 s stays generous for
+        // agents building training sessions on a loaded 2-core box (both backends pass at load ~12)
+        round_timeout_s: 30,
         local_epochs: 2,
         batch_size: 16,
         lr: 0.1,
