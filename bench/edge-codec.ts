@@ -11,7 +11,7 @@
  * images (what the control plane answers offloaded frames with).
  *
  * Every setting defaults to the measured recipe, `verge codec train`'s defaults (src/cli/codec-recipe.ts:
- * latent 224, 5-bit latents, width 2, 4 epochs, task weight 0.05 at T 2; the adaptation 2 epochs at
+ * latent 224, 5-bit latents, width 2, 8 epochs, task weight 0.05 at T 2; the adaptation 2 epochs at
  * 1e-4 on the decoded copies only). Quick by default (20,000 training images, 2,000 test images: a
  * loaded 2-core box); --full trains on the first 55,000 training images, holds out the last 5,000
  * (--val) and measures on all 10,000 test images (the split the recipe was measured on). --seed S

@@ -46,7 +46,7 @@ describe('verge codec', () => {
     const recipe: [string, string][] = [
       ['--latent <k>', '224'],
       ['--width <n>', '2'],
-      ['--epochs <n>', '4'],
+      ['--epochs <n>', '8'],
       ['--lr <x>', '0.002'],
       ['--latent-bits <b>', '5'],
       ['--task-temperature <T>', '2'],
