@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodecReport } from '../src/cli/codec-train.ts';
 import { writeFileAtomic } from '../src/onnx/io.ts';
+import { hostCpuFlags } from '../test/host-cpu.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = join(here, 'results');
@@ -23,15 +24,8 @@ function pkgVersion(name: string): string | undefined {
   }
 }
 
-function cpuFlags(): string[] {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(' ') ?? [];
-    return flags.filter((f) => /^(avx|avx2|avx512f|avx512_vnni|avx_vnni|fma|amx_int8)$/.test(f));
-  } catch {
-    return [];
-  }
-}
+/** The host's vector and int8 instruction-set flags (what the kernels onnxruntime picks depend on). */
+const cpuFlags = () => hostCpuFlags().filter((f) => /^(avx|avx2|avx512f|avx512_vnni|avx_vnni|fma|amx_int8)$/.test(f));
 
 /** Debian's python3, the one with python3-torch (a `python3` earlier on PATH, e.g. pyenv's, has no torch). */
 export const PYTHON = '/usr/bin/python3';

@@ -26,6 +26,7 @@ import {
   type DeviceVerb,
   type MessageInput,
 } from '../../src/protocol/index.ts';
+import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import { MqttSession, deviceSessionOptions } from '../../src/edge/mqtt-session.ts';
 import { OutboxPump } from '../../src/edge/outbox-pump.ts';
 import { MemoryOutbox } from './memory-outbox.ts';
@@ -181,7 +182,7 @@ class SimAgent {
       try {
         const bytes = await withDownloadSlot(async () => {
           const res = await fetch(new URL(v.url, cloudUrl), {
-            headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.password}`).toString('base64')}` },
+            headers: { authorization: deviceAuthHeader(c.id, c.password) },
           });
           if (!res.ok) throw new Error(`HTTP ${res.status}`);
           return Buffer.from(await res.arrayBuffer());

@@ -17,7 +17,7 @@
  * message stand. A schema using anything outside the subset gets no fast path at all
  * (`compileFastPath` returns null). Inputs must come from JSON.parse (no `undefined`, no
  * symbols, no prototypes but Object's and Array's): `undefined` means an absent key here.
- * test/protocol/fast-parse.test.ts checks both directions against zod on generated messages.
+ * test/fuzz/fast-parse.test.ts checks both directions against zod on generated messages.
  */
 import type { z } from 'zod';
 

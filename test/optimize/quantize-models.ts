@@ -3,13 +3,13 @@
  * share — the seed CNN of DESIGN.md with seeded random weights, cosine similarity, and
  * classification accuracy.
  */
-import { readFileSync } from 'node:fs';
 import { rng } from '../../src/data/dataset.ts';
 import type { Split } from '../../src/data/dataset.ts';
 import { GraphBuilder, makeModel } from '../../src/onnx/builder.ts';
 import type { Model } from '../../src/onnx/ir.ts';
 import { Session } from '../../src/runtime/index.ts';
 import { top1Accuracy } from '../../src/train/metrics.ts';
+import { hostCpuFlags } from '../host-cpu.ts';
 
 /** He-uniform random weights (fan-in scaled), so activations keep a sensible range through ReLUs. */
 function heUniform(next: () => number, n: number, fanIn: number): Float32Array {
@@ -113,10 +113,7 @@ export async function accuracy(model: Model, split: Split, sampleShape: number[]
  */
 export const HOST_INT8_SATURATES: boolean = (() => {
   if (process.arch !== 'x64') return false;
-  try {
-    const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
-    return !flags.some((f) => f === 'avx512_vnni' || f === 'avx_vnni' || f === 'amx_int8');
-  } catch {
-    return false;
-  }
+  const flags = hostCpuFlags();
+  // no flags read (not Linux): assume VNNI, as before
+  return flags.length > 0 && !flags.some((f) => f === 'avx512_vnni' || f === 'avx_vnni' || f === 'amx_int8');
 })();
