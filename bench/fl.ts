@@ -37,7 +37,7 @@ import { parseCompression } from '../src/fl/compress/index.ts';
 import { describePartition, parsePartition } from '../src/fl/partition.ts';
 import { createStrategy } from '../src/fl/strategy/index.ts';
 import { FEDOPT_DEFAULTS } from '../src/fl/strategy/fedopt.ts';
-import { simulate, type SimulationOptions, type SimulationResult } from '../src/fl/simulation.ts';
+import { simulate, type RoundReport, type SimulationOptions, type SimulationResult } from '../src/fl/simulation.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointKey, type Resumed } from './fl-checkpoint.ts';
 import { printTable, round, writeResult } from './lib.ts';
@@ -156,6 +156,9 @@ const recipeText =
   `${RECIPE.logitCalibration !== undefined ? `, logit calibration τ ${RECIPE.logitCalibration} (FedLC-style)` : ''}`;
 const DIRICHLET = { kind: 'dirichlet', alpha: 0.3 } as const;
 
+/** ‖weighted mean update‖ / mean ‖update‖ of a round: 1 when the clients agree, ~1/√K for unrelated directions. */
+const driftRatio = (d: NonNullable<RoundReport['drift']>) => d.aggregate_norm / d.update_norm;
+
 /** A stopped run's checkpoint (--resume), checked against this run's label and recipe. */
 function resumeOf(key: CheckpointKey): Resumed | undefined {
   if (!values.resume) return undefined;
@@ -180,15 +183,21 @@ async function run(
   const resumed = resumeOf(key);
   const before = resumed?.rounds ?? [];
   const seconds = () => (resumed?.seconds ?? 0) + (performance.now() - started) / 1000;
-  const reports = [...before];
+  const reports: RoundReport[] = [];
   const progress: NonNullable<typeof inProgress> = {
     label,
-    accuracy_per_round: before.map((x) => round(x.accuracy, 4)),
-    seconds_per_round: before.map((x) => round(x.seconds, 1)),
-    drift_ratio_per_round: before.flatMap((x) =>
-      x.drift ? [round(x.drift.aggregate_norm / x.drift.update_norm, 3)] : [],
-    ),
+    accuracy_per_round: [],
+    seconds_per_round: [],
+    drift_ratio_per_round: [],
   };
+  // a long run that is stopped keeps its curve so far (the section's figures replace it)
+  const record = (x: RoundReport) => {
+    reports.push(x);
+    progress.accuracy_per_round.push(round(x.accuracy, 4));
+    progress.seconds_per_round.push(round(x.seconds, 1));
+    if (x.drift) progress.drift_ratio_per_round.push(round(driftRatio(x.drift), 3));
+  };
+  before.forEach(record);
   const r = await simulate({
     ...BASE,
     partition: DIRICHLET,
@@ -204,15 +213,11 @@ async function run(
       ? { onCheckpoint: (c) => writeCheckpoint(values.checkpoint!, key, c, reports, seconds()) }
       : {}),
     onRound: (x) => {
-      reports.push(x);
       process.stderr.write(
         `  ${label} round ${x.round}: ${(x.accuracy * 100).toFixed(2)}% (${x.seconds.toFixed(1)} s)` +
-          `${x.drift ? ` drift ${(x.drift.aggregate_norm / x.drift.update_norm).toFixed(3)} ‖Δ‖ ${x.drift.update_norm.toFixed(2)}` : ''}\n`,
+          `${x.drift ? ` drift ${driftRatio(x.drift).toFixed(3)} ‖Δ‖ ${x.drift.update_norm.toFixed(2)}` : ''}\n`,
       );
-      // a long run that is stopped keeps its curve so far (the section's figures replace it)
-      progress.accuracy_per_round.push(round(x.accuracy, 4));
-      progress.seconds_per_round.push(round(x.seconds, 1));
-      if (x.drift) progress.drift_ratio_per_round.push(round(x.drift.aggregate_norm / x.drift.update_norm, 3));
+      record(x);
       inProgress = progress;
       checkpoint(`${label} round ${x.round}`);
     },
@@ -253,7 +258,7 @@ const summary = (r: SimulationResult & { seconds: number; label: string }) => ({
   // client drift per round: ‖weighted mean update‖ / mean ‖update‖ (1 = clients agree)
   ...(r.rounds.every((x) => x.drift)
     ? {
-        drift_ratio_per_round: r.rounds.map((x) => round(x.drift!.aggregate_norm / x.drift!.update_norm, 3)),
+        drift_ratio_per_round: r.rounds.map((x) => round(driftRatio(x.drift!), 3)),
         update_norm_per_round: r.rounds.map((x) => round(x.drift!.update_norm, 3)),
       }
     : {}),
