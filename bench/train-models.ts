@@ -17,9 +17,12 @@
  *
  * --alternative adds a contender: verge with those gradient formulations (on top of --formulations),
  * in its own worker, timed in the same interleaved rounds (PyTorch, verge, alternative); the row
- * gets alt_samples_per_sec and alt_over_default. Each verge round also reports the worker's CPU time
- * per step (cpu_ms_per_step): on a loaded machine it moves less than wall time. --no-pytorch skips
- * the PyTorch side (a formulation A/B only). The profile (at the first thread count, unless
+ * gets alt_samples_per_sec and alt_over_default. Several contenders are separated by ';'
+ * (`--alternative 'convLayout=nchw;maxPool=slices'`): each in its own worker, all in the same
+ * rounds (verge's contenders take turns going first), listed in the row's `alternatives` (the
+ * alt_* fields are the first one's). Each verge round also reports the worker's CPU time per step
+ * (cpu_ms_per_step): on a loaded machine it moves less than wall time. --no-pytorch skips the
+ * PyTorch side (a formulation A/B only). The profile (at the first thread count, unless
  * --no-profile) lists verge's top op types and top nodes (onnxruntime's profiler) and PyTorch's top
  * ops by self CPU time (torch.autograd.profiler) over the same steps: the per-kernel comparison.
  *
@@ -38,6 +41,7 @@ import type { TensorValue } from '../src/runtime/tensor.ts';
 import { hasRecurrent } from '../src/train/lower/recurrent.ts';
 import { lowerRecurrentFor } from '../src/train/lower/parameters.ts';
 import { parseFormulations } from '../src/train/grad/formulations.ts';
+import { nchwcBlockSize } from '../src/runtime/nchwc.ts';
 import { TrainingSession } from '../src/train/session.ts';
 import { peakRssMb } from '../src/cli/output.ts';
 import {
@@ -289,7 +293,9 @@ async function coordinate(): Promise<void> {
   const withTorch = !process.argv.includes('--no-pytorch');
   // The alternative's formulations apply on top of --formulations (later keys win).
   const alternative = flag('alternative');
-  const altFormulations = alternative ? [flag('formulations'), alternative].filter(Boolean).join(',') : undefined;
+  const altSpecs = (alternative ?? '').split(';').filter(Boolean);
+  const altFormulations = altSpecs.map((a) => [flag('formulations'), a].filter(Boolean).join(','));
+  const block = await nchwcBlockSize();
   const dir = mkdtempSync(join(tmpdir(), 'verge-train-models-'));
   const rows: Record<string, unknown>[] = [];
   // Written after every row, so a run cut short keeps what it measured.
@@ -307,6 +313,8 @@ async function coordinate(): Promise<void> {
         rounds,
         threads: threadCounts,
         formulations: flag('formulations') ?? 'defaults',
+        // The defaults depend on it (grad/formulations.ts BLOCK_DEFAULTS).
+        nchwc_block: block,
         ...(alternative ? { alternative } : {}),
         ...(withTorch ? {} : { pytorch: 'skipped (--no-pytorch)' }),
         data: 'seeded standard-normal batches, 10 classes',
@@ -325,18 +333,23 @@ async function coordinate(): Promise<void> {
         process.stderr.write(`${name}, ${threads} thread(s): building the training graph…\n`);
         const w = startWorker(onnx, spec, threads, steps, warmup, flag('formulations'));
         const ready = await w.read<{ build_ms: number }>();
-        const alt = altFormulations ? startWorker(onnx, spec, threads, steps, warmup, altFormulations) : undefined;
-        if (alt) await alt.read<{ build_ms: number }>();
+        const alts = altFormulations.map((f) => startWorker(onnx, spec, threads, steps, warmup, f));
+        for (const alt of alts) await alt.read<{ build_ms: number }>();
         const verge: RoundResult[] = [];
-        const altRounds: RoundResult[] = [];
+        const altRounds: RoundResult[][] = alts.map(() => []);
         const torch: RoundResult[] = [];
         let torchRss = 0;
         for (let r = 0; r < rounds; r++) {
           process.stderr.write(
-            `${name}, ${threads} thread(s), round ${r + 1}/${rounds}: ${withTorch ? 'pytorch, ' : ''}verge${alt ? ', alternative' : ''}…\n`,
+            `${name}, ${threads} thread(s), round ${r + 1}/${rounds}: ${withTorch ? 'pytorch, ' : ''}verge${alts.length ? `, ${alts.length} alternative(s)` : ''}…\n`,
           );
-          verge.push(await w.ask<RoundResult>('run'));
-          if (alt) altRounds.push(await alt.ask<RoundResult>('run'));
+          // verge's contenders take turns going first: none always runs right after another's round.
+          const workers = [w, ...alts];
+          const results = [verge, ...altRounds];
+          for (let j = 0; j < workers.length; j++) {
+            const k = (j + r) % workers.length;
+            results[k]!.push(await workers[k]!.ask<RoundResult>('run'));
+          }
           if (!withTorch) continue;
           const t = JSON.parse(python(['time', name, String(threads), String(steps), String(warmup)])) as {
             seconds: number;
@@ -350,8 +363,11 @@ async function coordinate(): Promise<void> {
           });
           torchRss = Math.max(torchRss, t.peak_rss_mb);
         }
-        const altRss = alt ? (await alt.ask<{ peak_rss_mb: number }>('rss')).peak_rss_mb : undefined;
-        await alt?.quit();
+        const altRss: number[] = [];
+        for (const alt of alts) {
+          altRss.push((await alt.ask<{ peak_rss_mb: number }>('rss')).peak_rss_mb);
+          await alt.quit();
+        }
         // Peak RSS of the training alone: the profiling session below is a second copy of the graph.
         const { peak_rss_mb } = await w.ask<{ peak_rss_mb: number }>('rss');
         const prof =
@@ -364,8 +380,19 @@ async function coordinate(): Promise<void> {
             : undefined;
         const v = median(verge.map((x) => x.samples_per_sec));
         const p = median(torch.map((x) => x.samples_per_sec));
-        const a = median(altRounds.map((x) => x.samples_per_sec));
         const cpu = (rs: RoundResult[]) => round(median(rs.map((x) => x.cpu_ms_per_step ?? NaN)), 2);
+        const contenders = altRounds.map((rs, k) => {
+          const a = median(rs.map((x) => x.samples_per_sec));
+          return {
+            formulations: altSpecs[k]!,
+            samples_per_sec: round(a, 1),
+            over_default: round(a / v, 3),
+            cpu_ms_per_step: cpu(rs),
+            cpu_over_default: round(cpu(rs) / cpu(verge), 3),
+            peak_rss_mb: altRss[k]!,
+          };
+        });
+        const first = contenders[0];
         rows.push({
           model: name,
           threads,
@@ -379,16 +406,21 @@ async function coordinate(): Promise<void> {
           rss_ratio: round(peak_rss_mb / torchRss, 2),
           verge_build_ms: ready.build_ms,
           verge_cpu_ms_per_step: cpu(verge),
-          ...(alt
+          ...(first
             ? {
-                alt_samples_per_sec: round(a, 1),
-                alt_over_default: round(a / v, 3),
-                alt_cpu_ms_per_step: cpu(altRounds),
-                alt_cpu_over_default: round(cpu(altRounds) / cpu(verge), 3),
-                alt_peak_rss_mb: altRss,
+                alt_samples_per_sec: first.samples_per_sec,
+                alt_over_default: first.over_default,
+                alt_cpu_ms_per_step: first.cpu_ms_per_step,
+                alt_cpu_over_default: first.cpu_over_default,
+                alt_peak_rss_mb: first.peak_rss_mb,
+                alternatives: contenders,
               }
             : {}),
-          rounds: { verge, pytorch: torch, ...(alt ? { alternative: altRounds } : {}) },
+          rounds: {
+            verge,
+            pytorch: torch,
+            ...(first ? { alternatives: altRounds } : {}),
+          },
           ...(prof ? { verge_profile: prof } : {}),
           ...(torchProf ? { pytorch_profile: torchProf } : {}),
         });

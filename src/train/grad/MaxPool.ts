@@ -5,11 +5,13 @@ import { windowOf, type Window } from './window.ts';
 /**
  * Windows that tile the input without overlap or padding (kernel = stride, no dilation or pads, no
  * partial window at the end: rows past the last window are dropped): the pool's gradient can then
- * be computed from its plain output, without the argmax Indices. Decided from the attributes and
- * the input's shape only (the training forward may have renamed the output: commuteReluMaxPool).
+ * be computed from its plain output, without the argmax Indices (formulations 'mask', and
+ * 'space-to-depth' for square 2-D windows). Decided from the attributes and the input's shape only
+ * (the training forward may have renamed the output: commuteReluMaxPool).
  */
 function tilingWindow(c: NodeView): Window | undefined {
-  if (c.formulations.maxPool !== 'mask') return undefined;
+  const form = c.formulations.maxPool;
+  if (form !== 'mask' && form !== 'space-to-depth') return undefined;
   const kernel = c.attrInts('kernel_shape')!;
   const r = kernel.length;
   const strides = c.attrInts('strides') ?? new Array<number>(r).fill(1);
@@ -30,6 +32,7 @@ function tilingWindow(c: NodeView): Window | undefined {
   if (ceil && inSize.some((n, i) => n % kernel[i]! !== 0)) return undefined;
   const outSize = inSize.map((n, i) => Math.floor(n / kernel[i]!));
   if (outSize.some((o) => o === 0)) return undefined;
+  if (form === 'space-to-depth' && (r !== 2 || kernel[0] !== kernel[1] || !isFloat(sx.dtype))) return undefined;
   return {
     kernel,
     strides,
@@ -80,6 +83,46 @@ function maskGrad(c: GradContext, w: Window): string {
   if (!cropped) return dx;
   const pads = [0, 0, ...crop.map(() => 0), 0, 0, ...crop.map((s, i) => w.inSize[i]! - s)];
   return c.op('Pad', [dx, c.ints(pads)]);
+}
+
+/**
+ * Gradient of a tiling 2-D max-pool with a square k×k window from its output y (formulation maxPool
+ * 'space-to-depth'): SpaceToDepth puts window element (i, j) of every window in channel block
+ * i·k + j, so x reads as [N, K, C·Ho·Wo] (K = k² offsets) and y as [N, 1, C·Ho·Wo] — every
+ * comparison broadcasts over a long contiguous run, which onnxruntime's element-wise kernels
+ * vectorize (the 'mask' form's 6-D view broadcasts runs of k elements). Offsets equal to y score
+ * K − (i·k + j) (0 elsewhere), ReduceMax over the offsets picks the FIRST maximum in row-major order
+ * (PyTorch's rule, ties included), dY goes to the offset whose score that is, and DepthToSpace (DCR,
+ * SpaceToDepth's inverse) puts it back. A window whose maximum is NaN passes no gradient.
+ */
+function depthGrad(c: GradContext, w: Window): string {
+  const x = c.input(0);
+  const dtype = c.dtype(x);
+  const k = w.kernel[0]!;
+  const K = k * k;
+  const crop = w.outSize.map((o) => o * k);
+  const cropped = crop.some((s, i) => s !== w.inSize[i]);
+  const xc = cropped ? c.op('Slice', [x, c.ints([0, 0]), c.ints(crop), c.ints([2, 3])]) : x;
+  // 0 copies N from the input (the batch may be symbolic).
+  const offsets = c.op('Reshape', [c.op('SpaceToDepth', [xc], { blocksize: k }), c.ints([0, K, -1])]);
+  const perWindow = c.ints([0, 1, -1]);
+  const priority = c.g.initializer(
+    'maxpool_first',
+    dtype,
+    [1, K, 1],
+    Array.from({ length: K }, (_, i) => K - i),
+  );
+  const zero = c.g.scalar(0, dtype, 'grad_c');
+  const score = c.op('Where', [c.op('Equal', [offsets, c.op('Reshape', [c.output(0), perWindow])]), priority, zero]);
+  const first =
+    c.opset >= 18
+      ? c.op('ReduceMax', [score, c.ints([1])], { keepdims: 1 })
+      : c.op('ReduceMax', [score], { axes: [1], keepdims: 1 });
+  const dxs = c.op('Where', [c.op('Equal', [first, priority]), c.op('Reshape', [c.dy(), perWindow]), zero]);
+  const [ho, wo] = w.outSize as [number, number];
+  const dx = c.op('DepthToSpace', [c.op('Reshape', [dxs, c.ints([0, -1, ho, wo])])], { blocksize: k, mode: 'DCR' });
+  if (!cropped) return dx;
+  return c.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, w.inSize[0]! - crop[0]!, w.inSize[1]! - crop[1]!])]);
 }
 
 /**
@@ -178,8 +221,9 @@ function slicesGrad(c: GradContext, w: Window): string {
  * MaxPool: the training forward asks the pool for its argmax Indices (flat over N·C·H·W) and the
  * gradient goes to those positions: MaxUnpool (one op) when windows cannot overlap, else
  * ScatterElements with reduction=add (overlapping windows may pick the same element twice).
- * Under formulation maxPool 'slices' (2-D pools, see slicesPool) or 'mask' (tiling pools) the
- * forward stays the plain pool instead (slicesGrad, maskGrad).
+ * Under formulation maxPool 'slices' (2-D pools, see slicesPool), 'mask' (tiling pools) or
+ * 'space-to-depth' (tiling square 2-D pools) the forward stays the plain pool instead (slicesGrad,
+ * maskGrad, depthGrad).
  * A SpaceToDepth/ArgMax/OneHot/DepthToSpace backward for 2×2/2 pools that keeps the plain forward
  * was measured on the seed CNN (onnxruntime profiler): ~3× the forward Conv time against ~1.6× for
  * pool-with-Indices + MaxUnpool, so it was removed.
@@ -203,7 +247,7 @@ export const MaxPool: GradRule = {
     if (!indices) {
       const tiling = tilingWindow(c);
       if (slicesPool(c)) return [slicesGrad(c, windowOf(c, x, c.output(0), c.attrInts('kernel_shape')!))];
-      if (tiling) return [maskGrad(c, tiling)];
+      if (tiling) return [c.formulations.maxPool === 'space-to-depth' ? depthGrad(c, tiling) : maskGrad(c, tiling)];
       c.fail('internal: MaxPool indices missing from the training forward');
     }
     if (c.attrInt('storage_order', 0) !== 0) c.fail('storage_order=1 is not supported');

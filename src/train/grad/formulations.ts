@@ -98,7 +98,7 @@ export interface Formulations {
    * squeezenet1_1's overlapping 3×3/2 ceil_mode pools (this AVX2 EPYC, 5 interleaved rounds, CPU
    * time, load ~10): 'slices' 1.48×, every round slower (ab-amd-squeezenet-maxpool-slices.json).
    */
-  maxPool: 'mask' | 'indices' | 'slices';
+  maxPool: 'mask' | 'indices' | 'slices' | 'space-to-depth';
   /**
    * Layout of the training graph's 3×3-class convolutions (forward and input gradients; see
    * lower/nchwc.ts): onnxruntime's blocked NCHWc kernels where this onnxruntime has them ('nchwc',
@@ -171,7 +171,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   depthwiseInput: ['conv-transpose', 'flipped-conv'],
   depthwiseWeight: ['nchwc-stacked', 'grouped-conv'],
   batchedConv: ['off', 'upto4', 'upto16', 'upto64'],
-  maxPool: ['indices', 'slices', 'mask'],
+  maxPool: ['indices', 'slices', 'mask', 'space-to-depth'],
   convLayout: ['nchwc', 'nchw'],
   weightGemm: ['as-weight', 'tall'],
   activationMask: ['mul', 'where'],
@@ -179,7 +179,21 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   nchwcBlock: [0, 8, 16],
 };
 
-/** The defaults with `choice` applied, checked (a typo fails instead of silently measuring the default). */
+/**
+ * Defaults that depend on onnxruntime's NCHWc block, i.e. on the machine the graph is built for
+ * (TrainingSession passes the probed block as `nchwcBlock`): where the winner measured on one block
+ * loses on the other, the block's own measured winner. Anything the caller chooses still wins.
+ */
+const BLOCK_DEFAULTS: { readonly [B in Formulations['nchwcBlock']]: Readonly<Partial<Formulations>> } = {
+  0: {},
+  8: {},
+  16: {},
+};
+
+/**
+ * The defaults (for `choice.nchwcBlock`'s block: BLOCK_DEFAULTS) with `choice` applied, checked (a
+ * typo fails instead of silently measuring the default).
+ */
 export function resolveFormulations(choice: Partial<Formulations> = {}): Readonly<Formulations> {
   for (const [k, v] of Object.entries(choice)) {
     const allowed = CHOICES[k as keyof Formulations] as readonly string[] | undefined;
@@ -188,7 +202,7 @@ export function resolveFormulations(choice: Partial<Formulations> = {}): Readonl
     if (v !== undefined && !allowed.includes(v as string))
       throw new VergeError('E_BAD_ARGUMENT', `formulation ${k} must be one of ${allowed.join(', ')}, got '${v}'`);
   }
-  return Object.freeze({ ...DEFAULT_FORMULATIONS, ...choice });
+  return Object.freeze({ ...DEFAULT_FORMULATIONS, ...BLOCK_DEFAULTS[choice.nchwcBlock ?? 0], ...choice });
 }
 
 /** Parse `convWeight=patches-gemm,convInput=col2im` (benchmarks' command lines). */

@@ -509,6 +509,17 @@ describe('alternative formulations', () => {
     ],
     ...(
       [
+        ['2x2 stride 2 (odd height and width: a row and a column no window reads)', [2, 5, 7, 9], 2],
+        ['3x3 stride 3', [2, 3, 9, 6], 3],
+      ] as [string, number[], number][]
+    ).map(([name, dims, k]): [string, Partial<Formulations>, string, Case] => [
+      `MaxPool ${name} from SpaceToDepth offsets of its input (no Indices)`,
+      { maxPool: 'space-to-depth' },
+      'MaxPool',
+      { dtype: f32, inputs: { x: { dims, fill: 'distinct' } }, attrs: { kernel_shape: [k, k], strides: [k, k] } },
+    ]),
+    ...(
+      [
         ['2x2 stride 2 (odd height and width: a row and a column no window reads)', [2, 2], [2, 2], [0, 0, 0, 0], 0],
         ['3x3 stride 3', [3, 3], [3, 3], [0, 0, 0, 0], 0],
         ['3x3 stride 2 pads 1 (overlapping, resnet)', [3, 3], [2, 2], [1, 1, 1, 1], 0],
@@ -878,7 +889,7 @@ describe('alternative formulations', () => {
   });
   // Values from {0, 1, 2}: most windows hold tied maxima, where finite differences say nothing.
   test.each([
-    ['2x2 stride 2', [2, 2], 2, [0, 0, 0, 0], 0, ['mask', 'indices', 'slices']],
+    ['2x2 stride 2', [2, 2], 2, [0, 0, 0, 0], 0, ['mask', 'indices', 'slices', 'space-to-depth']],
     ['3x3 stride 2 pads 1', [3, 3], 2, [1, 1, 1, 1], 0, ['indices', 'slices']],
     ['3x3 stride 2 ceil_mode', [3, 3], 2, [0, 0, 0, 0], 1, ['indices', 'slices']],
   ] as [string, number[], number, number[], number, Formulations['maxPool'][]][])(
