@@ -63,6 +63,7 @@ describe.each([
   ['bn_cnn', {}],
   ['seed_cnn', { maxPool: 'slices' }],
   ['seed_cnn', { maxPool: 'indices' }],
+  ['seed_cnn', { maxPool: 'space-to-depth' }],
 ] as [string, Partial<Formulations>][])('one step on %s %o matches PyTorch', (name, formulations) => {
   test.each(['sgd', 'adam'] as const)('%s', async (kind) => {
     const f = fixture(name);
