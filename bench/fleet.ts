@@ -20,14 +20,15 @@
  * embedded broker, aedes): DIR/fleet-<broker>-connect.cpuprofile covers the connect phase,
  * DIR/fleet-<broker>-idle.cpuprofile the idle fleet before it (`--idle-s` seconds, connected, nothing
  * sent), DIR/fleet-<broker>.cpuprofile the telemetry phase (open in Chrome DevTools or summarize with
- * `npx tsx bench/fleet/profile-summary.ts FILE`).
+ * `npx tsx bench/fleet/profile-summary.ts FILE`), and DIR/fleet-<broker>-agents-<i>.cpuprofile each
+ * simulated-agent worker's telemetry phase (first publish to last receipt).
  * `--label` names this run in its result; `--baseline FILE` (the result of an earlier run, e.g. of
  * the code before a change, run just before on the same machine) is embedded in the result and its
  * telemetry rate printed beside this one's, with the ratio.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,7 @@ import { MOSQUITTO_CONFIG } from '../src/cloud/mosquitto-auth.ts';
 import { printTable, round, writeResult } from './lib.ts';
 import { RECEIPT_TIMEOUT_MS } from '../src/edge/outbox-pump.ts';
 import { SIM_PROFILE } from './fleet/sim-profile.ts';
+import { startCpuProfile, writeCpuProfile } from './fleet/cpu-profile.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ARTIFACT = join(here, '..', 'test', 'fixtures', 'models', 'seed_cnn.onnx');
@@ -166,22 +168,13 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 
 /** With --cpu-prof: start sampling this process (the control plane and, embedded, the broker). */
 async function startProfile(): Promise<Session | undefined> {
-  if (!CPU_PROF) return undefined;
-  const profiler = new Session();
-  profiler.connect();
-  await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-  await profiler.post('Profiler.start');
-  return profiler;
+  return CPU_PROF ? startCpuProfile() : undefined;
 }
 
 async function stopProfile(profiler: Session | undefined, name: string, what: string): Promise<void> {
   if (!profiler) return;
-  const { profile } = await profiler.post('Profiler.stop');
-  profiler.disconnect();
-  mkdirSync(CPU_PROF, { recursive: true });
   const file = join(CPU_PROF, `${name}.cpuprofile`);
-  writeFileSync(file, JSON.stringify(profile));
+  await writeCpuProfile(profiler, file);
   log(`${what}: ${file}`);
 }
 
@@ -332,7 +325,12 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const profiler = await startProfile();
     const cpu3 = process.cpuUsage();
     const t3 = performance.now();
-    workers.forEach((w) => w.proc.send({ cmd: 'go' }));
+    workers.forEach((w, i) =>
+      w.proc.send({
+        cmd: 'go',
+        cpuProfile: CPU_PROF ? join(CPU_PROF, `fleet-${kind}-agents-${i}.cpuprofile`) : undefined,
+      }),
+    );
     const sent = await Promise.all(workers.map((w) => w.next('sent')));
     const publishS = (performance.now() - t3) / 1000;
     let stored = 0;

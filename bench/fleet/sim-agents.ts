@@ -11,7 +11,8 @@
  * where the agent has SQLite — so the bench cannot drift from what agents do.
  *
  * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}]}, telemetry
- * {perAgent, only?: ids}, go, stop. Replies: connected, ready, sent, receipted, stopped.
+ * {perAgent, only?: ids}, go {cpuProfile?: file}, stop. Replies: connected, ready, sent, receipted, stopped.
+ * With `cpuProfile`, the telemetry phase (first publish to last receipt) is sampled into that file.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
@@ -29,6 +30,7 @@ import {
 import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import { MqttSession, deviceSessionOptions } from '../../src/edge/mqtt-session.ts';
 import { OutboxPump } from '../../src/edge/outbox-pump.ts';
+import { startCpuProfile, writeCpuProfile } from './cpu-profile.ts';
 import { MemoryOutbox } from './memory-outbox.ts';
 import { SIM_PROFILE } from './sim-profile.ts';
 
@@ -40,7 +42,7 @@ interface Creds {
 type FromParent =
   | { cmd: 'init'; brokerUrl: string; cloudUrl: string; publicKeyPem: string; agents: Creds[] }
   | { cmd: 'telemetry'; perAgent: number; only: string[] }
-  | { cmd: 'go' }
+  | { cmd: 'go'; cpuProfile?: string }
   | { cmd: 'stop' };
 
 /** Connections being opened at once per worker: aedes and Mosquitto both accept bursts of this size. */
@@ -80,9 +82,9 @@ class SimAgent {
   readonly session: MqttSession;
   readonly outbox = new MemoryOutbox();
   readonly pump: OutboxPump;
-  /** Ids whose first PUBACK came (a resent copy is not counted again). */
-  private readonly acked = new Set<string>();
-  onFirstAck: (id: string) => void = () => undefined;
+  /** Payloads whose first PUBACK came (the pump sends a row's own payload again: a resent copy is not counted again). */
+  private readonly acked = new WeakSet<Buffer>();
+  onFirstAck: () => void = () => undefined;
   /** Deployments this device already loaded: a reconnect delivers the retained desired state again. */
   private readonly loaded = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
@@ -97,10 +99,9 @@ class SimAgent {
       this.outbox,
       (topic, payload, qos) =>
         this.session.publish(topic, payload, qos).then(() => {
-          const mid = messageId(payload);
-          if (!this.acked.has(mid)) {
-            this.acked.add(mid);
-            this.onFirstAck(mid);
+          if (!this.acked.has(payload)) {
+            this.acked.add(payload);
+            this.onFirstAck();
           }
         }),
       undefined,
@@ -290,6 +291,7 @@ process.on('message', async (m: FromParent) => {
     }
     send({ ev: 'ready', messages: prepared.reduce((a, p) => a + p.payloads.length, 0) });
   } else if (m.cmd === 'go') {
+    const profiler = m.cpuProfile ? await startCpuProfile() : undefined;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const total = prepared.reduce((n, p) => n + p.payloads.length, 0);
@@ -319,6 +321,7 @@ process.on('message', async (m: FromParent) => {
     await receipted;
     const resent = prepared.reduce((n, p) => n + p.agent.pump.resent, 0);
     const cpu = process.cpuUsage(cpu0);
+    if (profiler) await writeCpuProfile(profiler, m.cpuProfile!);
     send({
       ev: 'receipted',
       ...receiptStats,

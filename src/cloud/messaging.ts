@@ -190,13 +190,23 @@ export class CloudMessaging {
     return messaging;
   }
 
-  /** Publish to a device at the verb's QoS, or `qos` (a receipt goes at 0: losing one costs a resend). */
+  /**
+   * Publish to a device at the verb's QoS, or `qos` (a receipt goes at 0: losing one costs a resend).
+   * QoS 0 is handed to the client and not waited for: nothing acknowledges it, and a completion
+   * callback per message made mqtt.js add a 'drain' listener to the socket for each message
+   * written beyond its buffer — hundreds when a receipts flush publishes to every device at once
+   * (MaxListenersExceededWarning), each with a timer of its own here.
+   */
   async publish<V extends DeviceVerb>(deviceId: string, verb: V, msg: MessageInput<V>, qos?: 0 | 1): Promise<void> {
     const spec = VERBS[verb];
-    const sent = this.client.publishAsync(deviceTopic(deviceId, verb), encodeMessage(verb, msg), {
-      qos: qos ?? spec.qos,
-      retain: spec.retained,
-    });
+    const topic = deviceTopic(deviceId, verb);
+    const payload = encodeMessage(verb, msg);
+    const options = { qos: qos ?? spec.qos, retain: spec.retained };
+    if (options.qos === 0) {
+      this.client.publish(topic, payload, options);
+      return;
+    }
+    const sent = this.client.publishAsync(topic, payload, options);
     sent.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([sent, new Promise<void>((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);

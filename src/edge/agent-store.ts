@@ -107,14 +107,29 @@ export class AgentStore {
       this.db.exec('ALTER TABLE outbox ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0');
   }
 
+  /**
+   * Prepared statements by SQL text, for the statements run per message (the outbox's, the kv's):
+   * compiling one costs more than running it, and the outbox pump reads and deletes rows per record.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   private getKv(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.stmt('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   private setKv(key: string, value: string): void {
-    this.db
-      .prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(key, value);
+    this.stmt('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      key,
+      value,
+    );
   }
 
   /** Whether `dataDir` holds an enrolled identity, without creating anything. */
@@ -269,11 +284,9 @@ export class AgentStore {
    */
   enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1, receipt = false): EnqueueResult {
     const insert = () =>
-      this.db
-        .prepare(
-          'INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at, receipt) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(id, topic, payload, qos, Date.now(), receipt ? 1 : 0);
+      this.stmt(
+        'INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at, receipt) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(id, topic, payload, qos, Date.now(), receipt ? 1 : 0);
     if (attempt(insert)) {
       this.reserve.take(); // once the disk has room again (at most once a minute)
       return { dropped: 0, refused: false };
@@ -293,18 +306,19 @@ export class AgentStore {
 
   /** Oldest pending rows with seq > afterSeq. */
   pending(limit: number, afterSeq = 0): OutboxRow[] {
-    return this.db
-      .prepare('SELECT seq, id, topic, payload, qos, receipt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(afterSeq, limit) as OutboxRow[];
+    return this.stmt('SELECT seq, id, topic, payload, qos, receipt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(
+      afterSeq,
+      limit,
+    ) as OutboxRow[];
   }
 
   delivered(seq: number): void {
-    this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(seq);
+    this.stmt('DELETE FROM outbox WHERE seq = ?').run(seq);
   }
 
   /** Delete many delivered rows in one transaction. */
   deliveredMany(seqs: readonly number[]): void {
-    const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
+    const del = this.stmt('DELETE FROM outbox WHERE seq = ?');
     this.db.transaction(() => {
       for (const s of seqs) del.run(s);
     })();
@@ -323,7 +337,7 @@ export class AgentStore {
   }
 
   pendingCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
   close(): void {

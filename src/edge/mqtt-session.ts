@@ -103,6 +103,9 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       keepalive: this.opts.keepaliveS ?? KEEPALIVE_S,
       will: this.opts.will,
       ...(this.opts.tls ?? {}),
+      // mqtt.js calls its `debug` logger several times per packet, with arguments, even when it
+      // prints nothing: a cost per message on a small device. Without DEBUG set it prints nothing anyway.
+      ...(process.env.DEBUG ? {} : { log: () => undefined }),
     };
     const client = mqtt.connect(this.opts.url, o);
     this.client = client;

@@ -49,11 +49,17 @@ export interface ReceiptState {
   markCloudSendsReceipts(): void;
 }
 
-export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained: [] }> {
+export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed: [rows: number]; drained: [] }> {
   private online = false;
   private generation = 0;
   private readonly inflight = new Set<number>();
   private cursor = 0;
+  /**
+   * The source has no row after the cursor: its last read returned fewer rows than asked, and
+   * nothing was queued (kick) nor the cursor moved back since. A freed window slot (every PUBACK)
+   * then reads nothing: on the agent that read is an SQL query per acknowledged record.
+   */
+  private atEnd = false;
   private retryTimer?: NodeJS.Timeout;
   /** Acknowledged rows not yet deleted: deletes are batched into one transaction per tick. */
   private readonly acked = new Set<number>();
@@ -150,7 +156,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
       } else this.settled(seq, a.id);
     }
     if (resend !== Infinity) {
-      this.cursor = Math.min(this.cursor, resend - 1);
+      this.rewind(resend - 1);
       this.kick();
     }
   }
@@ -169,7 +175,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
       this.awaiting.clear();
       this.awaitingIds.clear();
     }
-    this.cursor = 0;
+    this.rewind(0);
     this.pump();
   }
 
@@ -179,14 +185,24 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
     this.inflight.clear();
   }
 
-  /** New rows were queued. */
+  /** New rows were queued (every enqueue must be followed by a kick: the pump reads the source only then). */
   kick(): void {
+    this.atEnd = false;
     if (this.online) this.pump();
   }
 
+  /** Read again from after `seq` (rows up to the cursor are due again). */
+  private rewind(seq: number): void {
+    this.cursor = Math.min(this.cursor, seq);
+    this.atEnd = false;
+  }
+
   private pump(): void {
-    while (this.online && this.inflight.size < this.window) {
-      const batch = this.source.pending(this.window - this.inflight.size, this.cursor);
+    while (this.online && this.inflight.size < this.window && !this.atEnd) {
+      const limit = this.window - this.inflight.size;
+      const batch = this.source.pending(limit, this.cursor);
+      // fewer than asked: these are the last rows (each is sent or skipped below, the cursor passes them)
+      if (batch.length < limit) this.atEnd = true;
       if (batch.length === 0) break;
       const rows = batch.filter(
         (r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq) && !this.awaiting.has(r.seq),
@@ -200,7 +216,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
         this.cursor = Math.max(this.cursor, row.seq);
         this.inflight.add(row.seq);
         const gen = this.generation;
-        this.publish(row.topic, Buffer.from(row.payload), row.qos).then(
+        this.publish(row.topic, row.payload, row.qos).then(
           () => {
             if (this.acked.has(row.seq)) {
               // settled meanwhile (a receipt named an earlier copy)
@@ -225,7 +241,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
           () => {
             if (gen !== this.generation) return; // the reconnect resends it
             this.inflight.delete(row.seq);
-            this.cursor = Math.min(this.cursor, row.seq - 1);
+            this.rewind(row.seq - 1);
             if (!this.retryTimer) {
               this.retryTimer = setTimeout(() => {
                 this.retryTimer = undefined;
@@ -256,6 +272,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; drained:
       return; // store closed: the rows are sent again after restart, and deduplicated
     }
     for (const s of seqs) this.acked.delete(s);
+    this.emit('flushed', seqs.length);
     if (this.inflight.size === 0 && this.source.pendingCount() === 0) this.emit('drained');
   }
 

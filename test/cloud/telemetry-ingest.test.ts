@@ -1,8 +1,10 @@
 /**
  * Telemetry ingestion pieces on their own: the repository's deduplicating insert (SQLite, and
  * PostgreSQL when present), TelemetryIngest's buffering across database failures, and the service
- * MQTT client under a burst larger than an external broker's session queue.
+ * MQTT client under a burst larger than an external broker's session queue and sending a receipts
+ * flush (QoS 0 to many devices at once).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +18,15 @@ import { CloudMessaging } from '../../src/cloud/messaging.ts';
 import { ControlPlaneMetrics } from '../../src/cloud/metrics.ts';
 import { TelemetryRepository } from '../../src/cloud/repositories/index.ts';
 import { TelemetryIngest } from '../../src/cloud/telemetry.ts';
-import { deviceTopic, emptyHistogram, observeLatency, type TelemetryMessage } from '../../src/protocol/index.ts';
-import { mosquittoSkipReason, startMosquitto } from '../edge/brokers.ts';
+import {
+  deviceTopic,
+  emptyHistogram,
+  observeLatency,
+  TOPIC_ROOT,
+  type TelemetryMessage,
+} from '../../src/protocol/index.ts';
+import { waitUntil } from '../e2e/harness.ts';
+import { mosquittoSkipReason, startAedes, startMosquitto } from '../edge/brokers.ts';
 import { dropSchema, PG_URL, postgresAvailable, uniqueSchema } from './services.ts';
 
 const dirs: string[] = [];
@@ -243,6 +252,54 @@ describe.skipIf(mosquittoSkip !== undefined)('CloudMessaging on Mosquitto', () =
       expect(received.size).toBe(total);
     } finally {
       await Promise.all(devices.map((c) => c.endAsync().catch(() => undefined)));
+      await messaging?.close();
+      await broker.close();
+    }
+  }, 60_000);
+});
+
+describe('CloudMessaging publishing at QoS 0', () => {
+  it('a receipts flush to 1,500 devices at once: every receipt arrives, without a socket listener per message', async () => {
+    // A receipts flush (telemetry-receipts.ts) publishes to every device in one synchronous loop.
+    // Each QoS 0 publish waited for its write callback, and mqtt.js hangs that callback on the
+    // socket's 'drain' event once its buffer is full: one listener per receipt beyond ~16 kB
+    // (MaxListenersExceededWarning past 1,000 on Mosquitto in bench/fleet), each with a timer here.
+    const broker = await startAedes();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    let messaging: CloudMessaging | undefined;
+    const sub = await mqtt.connectAsync(broker.url, { clientId: `receipts-sub-${process.pid}`, reconnectPeriod: 0 });
+    try {
+      let received = 0;
+      sub.on('message', () => received++);
+      await sub.subscribeAsync(`${TOPIC_ROOT}/dev/+/command`, { qos: 0 });
+      messaging = await CloudMessaging.connect({
+        url: broker.url,
+        clientId: `verge-cloud-receipts-${process.pid}`,
+        external: false,
+        onMessage: async () => undefined,
+      });
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      const devices = 1500; // mqtt.js warns past 1,000 listeners on its socket
+      await Promise.all(
+        Array.from({ length: devices }, (_, i) =>
+          messaging!.publish(
+            `dev-receipts-${i}`,
+            'command',
+            { device_id: `dev-receipts-${i}`, command: 'receipt', telemetry: ids },
+            0,
+          ),
+        ),
+      );
+      await waitUntil(() => received === devices, 30_000, 'every receipt delivered');
+      await new Promise((r) => setTimeout(r, 50)); // warnings are emitted on a later tick
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await sub.endAsync().catch(() => undefined);
       await messaging?.close();
       await broker.close();
     }
