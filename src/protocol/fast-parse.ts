@@ -15,8 +15,9 @@
  * dropped, defaults filled in); anything else — invalid, or merely unusual (a `__proto__` key, a
  * refinement that is async) — returns FAIL, and the caller asks zod, whose verdict and error
  * message stand. A schema using anything outside the subset gets no fast path at all
- * (`compileFastPath` returns null). Inputs must come from JSON.parse (no `undefined`, no
- * symbols, no prototypes but Object's and Array's): `undefined` means an absent key here.
+ * (`compileFastPath` returns null). Inputs come from JSON.parse (decodeMessage) or are plain
+ * values built by code (encodeMessage): `undefined` means an absent key here, which zod keeps as an
+ * `undefined` key — the same once serialized, and encodeMessage serializes what it validates.
  * test/fuzz/fast-parse.test.ts checks both directions against zod on generated messages.
  */
 import type { z } from 'zod';
