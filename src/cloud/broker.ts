@@ -64,17 +64,40 @@ const MAX_UNACKED_IN_PROCESS = 256;
 /** Per client: messages handed over in process whose PUBACK is pending. */
 const inProcessUnacked = new WeakMap<Client, number>();
 
+/** PUBACK packet ids waiting for the next tick, per connection (in the order their messages were handled). */
+const pubacks = new Map<Client['conn'], number[]>();
+
+/** Write the PUBACKs gathered this tick: one buffer, one write per connection. */
+function flushPubacks(): void {
+  for (const [conn, ids] of pubacks) {
+    if (conn.destroyed) continue;
+    const buf = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      buf[4 * i] = 0x40;
+      buf[4 * i + 1] = 0x02;
+      buf[4 * i + 2] = id >> 8;
+      buf[4 * i + 3] = id & 0xff;
+    }
+    conn.write(buf);
+  }
+  pubacks.clear();
+}
+
 /**
  * PUBACK a device's QoS 1 message once it is handled, on the connection it came by (a new
  * connection may reuse the packet id; the device sends the message again there anyway). The same
- * four bytes in MQTT 3.1.1 and 5 (reason code 0 omitted); corked to the next tick, so the
- * acknowledgements of one stored batch leave in one write per device.
+ * four bytes in MQTT 3.1.1 and 5 (reason code 0 omitted); gathered until the next tick, so the
+ * acknowledgements of one stored batch leave in one buffer and one write per device.
  */
 function sendPuback(client: Client, conn: Client['conn'], messageId: number): void {
   if (client.conn !== conn || conn.destroyed || !(client as unknown as { connected: boolean }).connected) return;
-  conn.cork();
-  conn.write(Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]));
-  process.nextTick(() => conn.uncork());
+  const ids = pubacks.get(conn);
+  if (ids) ids.push(messageId);
+  else {
+    if (pubacks.size === 0) process.nextTick(flushPubacks);
+    pubacks.set(conn, [messageId]);
+  }
 }
 
 export interface EmbeddedBroker {
