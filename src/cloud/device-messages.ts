@@ -21,7 +21,7 @@ export class DeviceMessageRouter {
 
   /** One message from the broker; `deviceId` and `verb` come from its topic. */
   async handle(deviceId: string, verb: DeviceVerb, payload: Buffer): Promise<void> {
-    this.metrics.mqttMessages.inc({ verb });
+    this.metrics.messageReceived(verb);
     if (payload.length === 0) return; // a cleared retained message
     let msg;
     try {

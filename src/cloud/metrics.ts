@@ -16,12 +16,27 @@ export const OTHER_LABEL = '_other';
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
   private readonly modelSeries = new Set<string>();
+  /**
+   * Device messages received per verb since the last collection: counted in a plain map (one
+   * increment per message, many thousands a second under load) and added to the counter when it
+   * is read (prom-client hashes and validates the labels on every inc).
+   */
+  private readonly received = new Map<string, number>();
   readonly mqttMessages = new Counter({
     name: 'verge_mqtt_messages_total',
     help: 'device messages received, by verb',
     labelNames: ['verb'],
     registers: [this.registry],
+    collect: () => {
+      for (const [verb, n] of this.received) this.mqttMessages.inc({ verb }, n);
+      this.received.clear();
+    },
   });
+
+  /** One device message of `verb` received (verge_mqtt_messages_total). */
+  messageReceived(verb: string): void {
+    this.received.set(verb, (this.received.get(verb) ?? 0) + 1);
+  }
   readonly rejectedMessages = new Counter({
     name: 'verge_messages_rejected_total',
     help: 'device messages dropped as invalid (bad JSON, wrong protocol version, bad shape, topic/device mismatch)',
