@@ -59,6 +59,21 @@ export interface OutboxRow {
 /** agent.db holds the device's credentials: readable by the agent's user only. */
 const SECRET_FILE_MODE = 0o600;
 
+function prepareStatements(db: Database.Database) {
+  return {
+    getKv: db.prepare('SELECT value FROM kv WHERE key = ?'),
+    setKv: db.prepare(
+      'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ),
+    enqueue: db.prepare(
+      'INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at, receipt) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    pending: db.prepare('SELECT seq, id, topic, payload, qos, receipt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+    delivered: db.prepare('DELETE FROM outbox WHERE seq = ?'),
+    pendingCount: db.prepare('SELECT COUNT(*) AS n FROM outbox'),
+  };
+}
+
 export class AgentStore {
   readonly db: Database.Database;
   readonly artifactsDir: string;
@@ -105,31 +120,18 @@ export class AgentStore {
     const outboxColumns = this.db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
     if (!outboxColumns.some((c) => c.name === 'receipt'))
       this.db.exec('ALTER TABLE outbox ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0');
+    this.sql = prepareStatements(this.db);
   }
 
-  /**
-   * Prepared statements by SQL text, for the statements run per message (the outbox's, the kv's):
-   * compiling one costs more than running it, and the outbox pump reads and deletes rows per record.
-   */
-  private readonly statements = new Map<string, Database.Statement>();
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
+  /** The statements run per message (the outbox pump reads and deletes rows per record), compiled once. */
+  private readonly sql: ReturnType<typeof prepareStatements>;
 
   private getKv(key: string): string | undefined {
-    return (this.stmt('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.sql.getKv.get(key) as { value: string } | undefined)?.value;
   }
 
   private setKv(key: string, value: string): void {
-    this.stmt('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
-      key,
-      value,
-    );
+    this.sql.setKv.run(key, value);
   }
 
   /** Whether `dataDir` holds an enrolled identity, without creating anything. */
@@ -283,10 +285,7 @@ export class AgentStore {
    * serving must not stop because telemetry cannot be kept.
    */
   enqueue(id: string, topic: string, payload: Buffer, qos: 0 | 1 = 1, receipt = false): EnqueueResult {
-    const insert = () =>
-      this.stmt(
-        'INSERT OR IGNORE INTO outbox (id, topic, payload, qos, created_at, receipt) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(id, topic, payload, qos, Date.now(), receipt ? 1 : 0);
+    const insert = () => this.sql.enqueue.run(id, topic, payload, qos, Date.now(), receipt ? 1 : 0);
     if (attempt(insert)) {
       this.reserve.take(); // once the disk has room again (at most once a minute)
       return { dropped: 0, refused: false };
@@ -306,19 +305,16 @@ export class AgentStore {
 
   /** Oldest pending rows with seq > afterSeq. */
   pending(limit: number, afterSeq = 0): OutboxRow[] {
-    return this.stmt('SELECT seq, id, topic, payload, qos, receipt FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(
-      afterSeq,
-      limit,
-    ) as OutboxRow[];
+    return this.sql.pending.all(afterSeq, limit) as OutboxRow[];
   }
 
   delivered(seq: number): void {
-    this.stmt('DELETE FROM outbox WHERE seq = ?').run(seq);
+    this.sql.delivered.run(seq);
   }
 
   /** Delete many delivered rows in one transaction. */
   deliveredMany(seqs: readonly number[]): void {
-    const del = this.stmt('DELETE FROM outbox WHERE seq = ?');
+    const del = this.sql.delivered;
     this.db.transaction(() => {
       for (const s of seqs) del.run(s);
     })();
@@ -337,7 +333,7 @@ export class AgentStore {
   }
 
   pendingCount(): number {
-    return (this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    return (this.sql.pendingCount.get() as { n: number }).n;
   }
 
   close(): void {
