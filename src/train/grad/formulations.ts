@@ -97,6 +97,10 @@ export interface Formulations {
    * per 2×2 pool cost more than its scalar Indices kernel, so 'indices' stays the default. On
    * squeezenet1_1's overlapping 3×3/2 ceil_mode pools (this AVX2 EPYC, 5 interleaved rounds, CPU
    * time, load ~10): 'slices' 1.48×, every round slower (ab-amd-squeezenet-maxpool-slices.json).
+   * 'space-to-depth' (MaxPool.ts depthGrad): tiling square 2-D pools from SpaceToDepth offsets
+   * compared with the output over long contiguous runs (no 6-D broadcast); seed CNN on the Zen 5
+   * EPYC (block 16, 2 threads, 5 interleaved rounds, CPU time per step, load ~12): 1.134×
+   * (ab-zen5-seed.json) — onnxruntime's SpaceToDepth/DepthToSpace are single-threaded Eigen shuffles.
    */
   maxPool: 'mask' | 'indices' | 'slices' | 'space-to-depth';
   /**
