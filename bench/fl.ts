@@ -187,6 +187,7 @@ async function run(
   const progress: NonNullable<typeof inProgress> = {
     label,
     accuracy_per_round: [],
+    holdout_accuracy_per_round: [],
     seconds_per_round: [],
     drift_ratio_per_round: [],
   };
@@ -194,6 +195,7 @@ async function run(
   const record = (x: RoundReport) => {
     reports.push(x);
     progress.accuracy_per_round.push(round(x.accuracy, 4));
+    if (x.client_accuracy !== null) progress.holdout_accuracy_per_round.push(round(x.client_accuracy, 4));
     progress.seconds_per_round.push(round(x.seconds, 1));
     if (x.drift) progress.drift_ratio_per_round.push(round(driftRatio(x.drift), 3));
   };
@@ -215,6 +217,7 @@ async function run(
     onRound: (x) => {
       process.stderr.write(
         `  ${label} round ${x.round}: ${(x.accuracy * 100).toFixed(2)}% (${x.seconds.toFixed(1)} s)` +
+          `${x.client_accuracy !== null ? ` hold-out ${(x.client_accuracy * 100).toFixed(2)}%` : ''}` +
           `${x.drift ? ` drift ${driftRatio(x.drift).toFixed(3)} ‖Δ‖ ${x.drift.update_norm.toFixed(2)}` : ''}\n`,
       );
       record(x);
@@ -254,6 +257,11 @@ const summary = (r: SimulationResult & { seconds: number; label: string }) => ({
   last5_mean: round(meanOf(curve(r).slice(-5)), 4),
   rounds_to_85: r.rounds.find((x) => x.accuracy >= 0.85)?.round ?? null,
   accuracy_per_round: curve(r),
+  // the clients' held-out 10% of their training images (federated evaluation): a choice between recipes is made
+  // on it, not on the test set
+  ...(r.rounds.every((x) => x.client_accuracy !== null)
+    ? { holdout_accuracy_per_round: r.rounds.map((x) => round(x.client_accuracy!, 4)) }
+    : {}),
   ...oscillation(curve(r)),
   // client drift per round: ‖weighted mean update‖ / mean ‖update‖ (1 = clients agree)
   ...(r.rounds.every((x) => x.drift)
@@ -290,7 +298,13 @@ const loads: { section: string; load_average: number[]; at: string }[] = [
   { section: 'start', load_average: loadavg().map((l) => round(l, 2)), at: new Date().toISOString() },
 ];
 let inProgress:
-  | { label: string; accuracy_per_round: number[]; seconds_per_round: number[]; drift_ratio_per_round: number[] }
+  | {
+      label: string;
+      accuracy_per_round: number[];
+      holdout_accuracy_per_round: number[];
+      seconds_per_round: number[];
+      drift_ratio_per_round: number[];
+    }
   | undefined;
 /** Rewrite the result file after each section: a long run that is stopped keeps what it measured. */
 function checkpoint(section: string): void {
