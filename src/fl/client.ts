@@ -193,9 +193,10 @@ export class ClientTrainer {
       (tensors[a.name]!.data as Float32Array).set(weights.subarray(a.spec.offset, a.spec.offset + a.spec.size));
     if (slot.logitAdjust) {
       const scale = tensors[LOGIT_SCALE]!.data as Float32Array;
-      if (adjust) scale.set(adjust.scale);
-      else scale.fill(1);
-      if (adjust) (tensors[LOGIT_OFFSET]!.data as Float32Array).set(adjust.offset);
+      if (adjust) {
+        scale.set(adjust.scale);
+        (tensors[LOGIT_OFFSET]!.data as Float32Array).set(adjust.offset);
+      } else scale.fill(1);
     }
     slot.session.setState({ step: 0, tensors });
     this.active = slot;
