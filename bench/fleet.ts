@@ -75,7 +75,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Worker {
   proc: ChildProcess;
-  next(ev: string): Promise<any>;
+  /** The worker's next `ev` message; rejects when the worker exits first or after `timeoutMs`. */
+  next(ev: string, timeoutMs?: number): Promise<any>;
 }
 
 function startWorker(): Promise<Worker> {
@@ -83,27 +84,43 @@ function startWorker(): Promise<Worker> {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const waiting = new Map<string, (m: any) => void>();
+  const waiting = new Map<string, { resolve: (m: any) => void; reject: (e: Error) => void }>();
   const early = new Map<string, any>();
   proc.on('message', (m: any) => {
     if (m.ev === 'progress') return log(`  worker ${proc.pid}: ${m.ok} connected, ${m.failed} failed`);
     const w = waiting.get(m.ev);
     if (w) {
       waiting.delete(m.ev);
-      w(m);
+      w.resolve(m);
     } else early.set(m.ev, m);
+  });
+  // one exit listener for every wait (was one more per awaited event)
+  proc.once('exit', (code) => {
+    for (const [ev, w] of waiting) w.reject(new Error(`fleet worker exited (${code}) while waiting for '${ev}'`));
+    waiting.clear();
   });
   const worker: Worker = {
     proc,
-    next: (ev) =>
+    next: (ev, timeoutMs) =>
       new Promise((resolve, reject) => {
         if (early.has(ev)) {
           const m = early.get(ev);
           early.delete(ev);
           return resolve(m);
         }
-        waiting.set(ev, resolve);
-        proc.once('exit', (code) => reject(new Error(`fleet worker exited (${code}) while waiting for '${ev}'`)));
+        if (proc.exitCode !== null) return reject(new Error(`fleet worker exited (${proc.exitCode}) before '${ev}'`));
+        const timer =
+          timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                waiting.delete(ev);
+                reject(new Error(`fleet worker ${proc.pid}: no '${ev}' within ${timeoutMs / 1000} s`));
+              }, timeoutMs);
+        const done = () => clearTimeout(timer);
+        waiting.set(ev, {
+          resolve: (m) => (done(), resolve(m)),
+          reject: (e) => (done(), reject(e)),
+        });
       }),
   };
   return worker.next('up').then(() => worker);
@@ -331,7 +348,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         cpuProfile: CPU_PROF ? join(CPU_PROF, `fleet-${kind}-agents-${i}.cpuprofile`) : undefined,
       }),
     );
-    const sent = await Promise.all(workers.map((w) => w.next('sent')));
+    // a rollout agent that never connected never acknowledges its records: bounded, not a hang
+    const sent = await Promise.all(workers.map((w) => w.next('sent', STEP_TIMEOUT_MS)));
     const publishS = (performance.now() - t3) / 1000;
     let stored = 0;
     let lastChange = performance.now();
