@@ -404,23 +404,29 @@ function assertMessageSize(verb: DeviceVerb, bytes: number): void {
 }
 
 /**
+ * `value` checked against `verb`'s schema: the fast path's output where it accepts; refused by it
+ * (or none), zod decides, and says why. Throws E_PROTOCOL.
+ */
+function validated<V extends DeviceVerb>(verb: V, value: unknown): MessageOf<V> {
+  const fast = FAST_PATHS[verb]?.(value) ?? FAIL;
+  if (fast !== FAIL) return fast as MessageOf<V>;
+  const parsed = MESSAGE_SCHEMAS[verb].safeParse(value);
+  if (!parsed.success)
+    throw new VergeError(
+      'E_PROTOCOL',
+      `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
+    );
+  return parsed.data as MessageOf<V>;
+}
+
+/**
  * Validate and serialize a message for `verb`; fills the envelope. Throws E_PROTOCOL on invalid input.
  * Validated through the fast path too (zod when it does not accept): what it accepts serializes
  * as zod's output does (test/fuzz/fast-parse.test.ts, on values as code builds them) — a fleet's
  * heartbeats and the control plane's receipts are encoded many times a second.
  */
 export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V>): Buffer {
-  const full = { v: PROTOCOL_VERSION, id: newMessageId(), ts: Date.now(), ...msg };
-  let data = FAST_PATHS[verb]?.(full) ?? FAIL;
-  if (data === FAIL) {
-    const parsed = MESSAGE_SCHEMAS[verb].safeParse(full);
-    if (!parsed.success)
-      throw new VergeError(
-        'E_PROTOCOL',
-        `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
-      );
-    data = parsed.data;
-  }
+  const data = validated(verb, { v: PROTOCOL_VERSION, id: newMessageId(), ts: Date.now(), ...msg });
   const text = JSON.stringify(data);
   if (text.includes('\\u0000')) assertNoNul(data, `invalid ${verb} message`);
   const out = Buffer.from(text);
@@ -448,16 +454,7 @@ export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | s
       `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`,
     );
   }
-  const fast = FAST_PATHS[verb]?.(json) ?? FAIL;
-  if (fast !== FAIL) return fast as MessageOf<V>;
-  // refused by the fast path (or none): zod decides, and says why
-  const parsed = MESSAGE_SCHEMAS[verb].safeParse(json);
-  if (!parsed.success)
-    throw new VergeError(
-      'E_PROTOCOL',
-      `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
-    );
-  return parsed.data as MessageOf<V>;
+  return validated(verb, json);
 }
 
 /** Empty histogram with the standard buckets. */
