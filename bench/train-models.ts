@@ -313,7 +313,7 @@ async function coordinate(): Promise<void> {
         rounds,
         threads: threadCounts,
         formulations: flag('formulations') ?? 'defaults',
-        // The defaults depend on it (grad/formulations.ts BLOCK_DEFAULTS).
+        // onnxruntime's NCHWc block: the NCHWc gradient forms are built for it.
         nchwc_block: block,
         ...(alternative ? { alternative } : {}),
         ...(withTorch ? {} : { pytorch: 'skipped (--no-pytorch)' }),

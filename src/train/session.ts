@@ -136,10 +136,10 @@ export class TrainingSession {
 
   static async create(model: Model, opts: TrainingSessionOptions): Promise<TrainingSession> {
     // NCHWc only where this onnxruntime has its kernels (the gradient rules pick forms for it) and
-    // the layout is chosen, by the caller or by the defaults measured for this block.
+    // the layout is chosen (by the caller or the defaults).
     const probed = await nchwcBlockSize();
     const runtimeBlock = probed === 8 || probed === 16 ? probed : 0;
-    const layout = resolveFormulations({ ...opts.formulations, nchwcBlock: runtimeBlock }).convLayout;
+    const layout = resolveFormulations(opts.formulations).convLayout;
     const block = layout === 'nchwc' && runtimeBlock > 0 ? runtimeBlock : 1;
     const formulations = {
       ...opts.formulations,

@@ -184,19 +184,9 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
 };
 
 /**
- * Defaults that depend on onnxruntime's NCHWc block, i.e. on the machine the graph is built for
- * (TrainingSession passes the probed block as `nchwcBlock`): where the winner measured on one block
- * loses on the other, the block's own measured winner. Anything the caller chooses still wins.
- */
-const BLOCK_DEFAULTS: { readonly [B in Formulations['nchwcBlock']]: Readonly<Partial<Formulations>> } = {
-  0: {},
-  8: {},
-  16: {},
-};
-
-/**
- * The defaults (for `choice.nchwcBlock`'s block: BLOCK_DEFAULTS) with `choice` applied, checked (a
- * typo fails instead of silently measuring the default).
+ * The defaults with `choice` applied, checked (a typo fails instead of silently measuring the
+ * default). The defaults are the same for NCHWc blocks 8 and 16: every block-dependent choice was
+ * measured on both (session 12's block-16 A/Bs kept each block-8 winner).
  */
 export function resolveFormulations(choice: Partial<Formulations> = {}): Readonly<Formulations> {
   for (const [k, v] of Object.entries(choice)) {
@@ -206,7 +196,7 @@ export function resolveFormulations(choice: Partial<Formulations> = {}): Readonl
     if (v !== undefined && !allowed.includes(v as string))
       throw new VergeError('E_BAD_ARGUMENT', `formulation ${k} must be one of ${allowed.join(', ')}, got '${v}'`);
   }
-  return Object.freeze({ ...DEFAULT_FORMULATIONS, ...BLOCK_DEFAULTS[choice.nchwcBlock ?? 0], ...choice });
+  return Object.freeze({ ...DEFAULT_FORMULATIONS, ...choice });
 }
 
 /** Parse `convWeight=patches-gemm,convInput=col2im` (benchmarks' command lines). */
