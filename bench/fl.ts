@@ -16,7 +16,8 @@
  *                       [--limit N] [--test N] [--threads N] [--name fl] [--accuracy-runs fedavg,shards,…]
  *                       [--robust-strategies S,S] [--robust-clean S,S] [--robust-partition P]
  *                       [--dp-noise Z,Z] [--dp-per-round M]
- *                       [--local-epochs E | --local-steps K] [--lr X] [--momentum M] [--lr-decay G] [--batch B]
+ *                       [--local-epochs E | --local-steps K] [--lr X] [--momentum M] [--lr-decay G] [--lr-min F]
+ *                       [--batch B]
  *                       [--weight-decay W]
  *                       [--freeze-head] [--restricted-softmax A] [--logit-calibration T]
  *                       [--checkpoint FILE] [--resume FILE]
@@ -65,6 +66,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.05' },
     momentum: { type: 'string', default: '0.9' },
     'lr-decay': { type: 'string', default: '1' },
+    'lr-min': { type: 'string' },
     batch: { type: 'string', default: '32' },
     'freeze-head': { type: 'boolean', default: false },
     'weight-decay': { type: 'string', default: '0' },
@@ -113,7 +115,7 @@ process.stderr.write(
 /**
  * The client recipe of every run (the flags; default 1 local epoch, SGD lr 0.05 momentum 0.9, batch
  * 32, constant rate). --local-steps K trains K steps per round instead of epochs; --lr-decay G sends
- * round r's clients lr · G^(r − 1) in the fit config. Optimizer state is reset every round.
+ * round r's clients lr · G^(r − 1) in the fit config, --lr-min F floors it: max(F, lr · G^(r − 1)). Optimizer state is reset every round.
  */
 const RECIPE = {
   localEpochs: Number(values['local-epochs']),
@@ -122,6 +124,7 @@ const RECIPE = {
   momentum: Number(values.momentum),
   weightDecay: Number(values['weight-decay']),
   lrDecay: Number(values['lr-decay']),
+  lrMin: values['lr-min'] !== undefined ? Number(values['lr-min']) : undefined,
   batch: Number(values.batch),
   freezeHead: values['freeze-head']!,
   restrictedSoftmax: values['restricted-softmax'] !== undefined ? Number(values['restricted-softmax']) : undefined,
@@ -142,6 +145,7 @@ const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
   },
   lr: RECIPE.lr,
   lrDecay: RECIPE.lrDecay,
+  ...(RECIPE.lrMin !== undefined ? { lrMin: RECIPE.lrMin } : {}),
   freezeHead: RECIPE.freezeHead,
   ...(RECIPE.restrictedSoftmax !== undefined ? { restrictedSoftmax: RECIPE.restrictedSoftmax } : {}),
   ...(RECIPE.logitCalibration !== undefined ? { logitCalibration: RECIPE.logitCalibration } : {}),
@@ -150,7 +154,8 @@ const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
 };
 const recipeText =
   `${RECIPE.localSteps !== undefined ? `${RECIPE.localSteps} local steps` : `${RECIPE.localEpochs} local epoch(s)`}, ` +
-  `sgd lr ${RECIPE.lr}${RECIPE.lrDecay < 1 ? ` × ${RECIPE.lrDecay}^(round − 1)` : ''} momentum ${RECIPE.momentum}${RECIPE.weightDecay > 0 ? ` weight decay ${RECIPE.weightDecay}` : ''}, ` +
+  `sgd lr ${RECIPE.lr}${RECIPE.lrDecay < 1 ? ` × ${RECIPE.lrDecay}^(round − 1)` : ''}` +
+  `${RECIPE.lrMin !== undefined ? ` (floor ${RECIPE.lrMin})` : ''} momentum ${RECIPE.momentum}${RECIPE.weightDecay > 0 ? ` weight decay ${RECIPE.weightDecay}` : ''}, ` +
   `batch ${RECIPE.batch}, state reset every round${RECIPE.freezeHead ? ', classifier head frozen (body only)' : ''}` +
   `${RECIPE.restrictedSoftmax !== undefined ? `, restricted softmax α ${RECIPE.restrictedSoftmax} (FedRS)` : ''}` +
   `${RECIPE.logitCalibration !== undefined ? `, logit calibration τ ${RECIPE.logitCalibration} (FedLC-style)` : ''}`;
@@ -286,6 +291,7 @@ const figures: Record<string, unknown> = {
     ...(RECIPE.localSteps !== undefined ? { local_steps: RECIPE.localSteps } : {}),
     client_optimizer: recipeText,
     client_lr_decay: RECIPE.lrDecay,
+    ...(RECIPE.lrMin !== undefined ? { client_lr_min: RECIPE.lrMin } : {}),
     train_samples: data.train.count,
     test_samples: data.test.count,
     quick,

@@ -31,6 +31,7 @@ import {
   createStrategy,
   decodeStrategyState,
   encodeStrategyState,
+  type FedAvgOptions,
   type FitResult,
   type Strategy,
   type WeightLayout,
@@ -107,7 +108,7 @@ interface JobSpec extends CreateFlJobRequest {
 }
 
 /** The devices' training config of a job (a decaying rate starts from the devices' default when no lr is set). */
-function fitConfigOf(spec: JobSpec): Record<string, number> {
+function fitConfigOf(spec: CreateFlJobRequest): Record<string, number> {
   const lr = spec.lr ?? (spec.lr_decay !== undefined && spec.lr_decay < 1 ? DEFAULT_CLIENT_OPTIMIZER.lr : undefined);
   return {
     local_epochs: spec.local_epochs,
@@ -116,6 +117,15 @@ function fitConfigOf(spec: JobSpec): Record<string, number> {
     ...(lr !== undefined ? { lr } : {}),
     ...(spec.restricted_softmax !== undefined ? { restricted_softmax: spec.restricted_softmax } : {}),
     ...(spec.logit_calibration !== undefined ? { logit_calibration: spec.logit_calibration } : {}),
+  };
+}
+
+/** A job's client config and lr schedule as strategy options (the strategy checks them: at creation and per round). */
+function clientScheduleOf(spec: CreateFlJobRequest): FedAvgOptions {
+  return {
+    fitConfig: fitConfigOf(spec),
+    ...(spec.lr_decay !== undefined ? { clientLrDecay: spec.lr_decay } : {}),
+    ...(spec.lr_min !== undefined ? { clientLrMin: spec.lr_min } : {}),
   };
 }
 
@@ -200,7 +210,8 @@ export class FlCoordinator {
       );
     const req = parsed.data;
     parseCompression(req.compress);
-    const strategy = createStrategy(req.strategy); // fails fast on an unknown strategy or bad parameters
+    // fails fast on an unknown strategy, bad parameters or a bad lr schedule
+    const strategy = createStrategy(req.strategy, clientScheduleOf(req));
     if (req.dp && !strategy.linear)
       throw new VergeError('E_BAD_ARGUMENT', `DP needs a mean-based strategy; '${strategy.name}' is not one`);
     if (req.secure_agg && !strategy.linear)
@@ -298,8 +309,7 @@ export class FlCoordinator {
       // open with fewer, so the strategy's own check is the floor
       minAvailableClients: spec.min_fit_clients,
       minEvaluateClients: 1,
-      fitConfig: fitConfigOf(spec),
-      ...(spec.lr_decay !== undefined ? { clientLrDecay: spec.lr_decay } : {}),
+      ...clientScheduleOf(spec),
       seed: spec.seed,
     });
   }

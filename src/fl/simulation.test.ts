@@ -123,6 +123,8 @@ describe('fl simulate', () => {
       expect(x.drift!.aggregate_norm).toBeLessThanOrEqual(x.drift!.update_norm * (1 + 1e-6));
     }
     await expect(simulate({ ...base(), lrDecay: 0 })).rejects.toThrow(/--lr-decay must be in \(0, 1\]/);
+    // the floor is checked against the base rate (the client optimizer's 0.1 here) before any round
+    await expect(simulate({ ...base(), lrDecay: 0.9, lrMin: 0.2 })).rejects.toThrow(/above the base client lr 0.1/);
   });
 
   it('freezeHead: the client trains the body only; the head of every update is zero', async () => {

@@ -41,6 +41,8 @@ export interface SimulationOptions {
   lr?: number;
   /** Round r's client lr is lr · lrDecay^(r − 1), sent in the fit config (default 1: constant). */
   lrDecay?: number;
+  /** Floor of the decaying rate: round r's client lr is max(lrMin, lr · lrDecay^(r − 1)) (default: none). */
+  lrMin?: number;
   clientOptimizer?: OptimizerOptions;
   /** Clients keep the classifier head fixed and train the body only (ClientTrainerOptions.freezeHead). */
   freezeHead?: boolean;
@@ -173,6 +175,7 @@ function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
     minAvailableClients: Math.min(2, opts.clients),
     fitConfig,
     clientLrDecay: decay,
+    ...(opts.lrMin !== undefined ? { clientLrMin: opts.lrMin } : {}),
     seed,
   };
   const inner = createStrategy(opts.strategy ?? 'fedavg', base);

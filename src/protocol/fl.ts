@@ -148,6 +148,11 @@ export const CreateFlJobRequest = z
      */
     lr_decay: z.number().gt(0).max(1).optional(),
     /**
+     * Floor of the decaying rate: round r's devices train at max(lr_min, lr · lr_decay^(r − 1)); needs
+     * lr_decay < 1 and lr_min ≤ lr. Optional (added within protocol v1): absent = no floor.
+     */
+    lr_min: z.number().positive().max(10).optional(),
+    /**
      * Client-side label-skew corrections, sent in the fit config (src/fl/label-skew.ts): FedRS's
      * restricted softmax α (a device scales the logits of classes it has no sample of by α in its
      * loss) and a FedLC-style logit calibration τ (class c's logit lowered by τ·n_c^(−1/4)).

@@ -71,23 +71,32 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
     });
   const selected = async (id: string) => (await cloud.cp.repos.fl.participants(id, 1)).length;
 
+  /** The error message of a refused job (or 'accepted'). */
+  const bad = (body: Record<string, unknown>) =>
+    cloud.admin
+      .post(FL_PATHS.jobs, {
+        model: { name: 'blobnet', version: '1.0.0' },
+        target: { devices: agents.map((a) => a.deviceId) },
+        rounds: 1,
+        ...body,
+      })
+      .then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
+
   it('refuses a min_available_clients below min_fit_clients or above the named devices', async () => {
-    const bad = (body: Record<string, unknown>) =>
-      cloud.admin
-        .post(FL_PATHS.jobs, {
-          model: { name: 'blobnet', version: '1.0.0' },
-          target: { devices: agents.map((a) => a.deviceId) },
-          rounds: 1,
-          ...body,
-        })
-        .then(
-          () => 'accepted',
-          (e: Error) => e.message,
-        );
     expect(await bad({ min_fit_clients: 3, min_available_clients: 2 })).toMatch(
       /min_available_clients \(2\) is below min_fit_clients \(3\)/,
     );
     expect(await bad({ min_available_clients: 4 })).toMatch(/min_available_clients \(4\) is more than the 3 target/);
+  });
+
+  it('refuses a bad client lr floor when the job is created, not at its first round', async () => {
+    expect(await bad({ lr_min: 0.01 })).toMatch(/lr floor \(lr_min\) needs a client lr decay below 1/);
+    // no lr: the devices' default 0.05 is the base of the decay
+    expect(await bad({ lr_decay: 0.9, lr_min: 0.1 })).toMatch(/lr_min 0.1\) is above the base client lr 0.05/);
+    expect(await bad({ lr: 0.2, lr_decay: 0.9, lr_min: 0 })).toMatch(/lr_min must be > 0/);
   });
 
   it('a round waits for the third device, opens with all three when it is back; a short timeout opens with two', async () => {

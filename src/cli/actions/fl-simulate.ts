@@ -39,6 +39,7 @@ export interface SimulateFlags {
   batch: number;
   lr?: number;
   lrDecay?: number;
+  lrMin?: number;
   momentum?: number;
   freezeHead?: boolean;
   restrictedSoftmax?: number;
@@ -132,6 +133,7 @@ export default async function flSimulate(f: SimulateFlags): Promise<void> {
     batchSize: f.batch,
     ...(lr !== undefined ? { lr } : {}),
     ...(f.lrDecay !== undefined ? { lrDecay: f.lrDecay } : {}),
+    ...(f.lrMin !== undefined ? { lrMin: f.lrMin } : {}),
     ...(f.freezeHead ? { freezeHead: true } : {}),
     ...(f.restrictedSoftmax !== undefined ? { restrictedSoftmax: f.restrictedSoftmax } : {}),
     ...(f.logitCalibration !== undefined ? { logitCalibration: f.logitCalibration } : {}),

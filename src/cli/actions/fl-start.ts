@@ -21,6 +21,7 @@ interface StartOptions extends CloudCliOptions {
   batch: number;
   lr?: number;
   lrDecay?: number;
+  lrMin?: number;
   restrictedSoftmax?: number;
   logitCalibration?: number;
   compress: string;
@@ -72,6 +73,7 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     batch_size: o.batch,
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     ...(o.lrDecay !== undefined ? { lr_decay: o.lrDecay } : {}),
+    ...(o.lrMin !== undefined ? { lr_min: o.lrMin } : {}),
     ...(o.restrictedSoftmax !== undefined ? { restricted_softmax: o.restrictedSoftmax } : {}),
     ...(o.logitCalibration !== undefined ? { logit_calibration: o.logitCalibration } : {}),
     compress: o.compress,

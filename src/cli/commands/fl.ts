@@ -9,6 +9,7 @@ import { action } from '../command.ts';
 import { choice, cloudOptions, keyValue, nonNegativeInt, number, positiveInt, wordList } from '../options.ts';
 
 const STRATEGY_HELP = `aggregation: ${STRATEGY_NAMES.join(', ')} (parameters after ':', e.g. fedprox:0.01, trimmed-mean:0.2, krum:2, fedadam:0.03:0.001 (server lr η, τ); '+clip[:K]' bounds each update to K × the median update norm first, '+bucket[:s]' averages random buckets of s, '+nnm[:f]' mixes each update with its n − f nearest)`;
+const LR_MIN_HELP = 'floor of the decaying client lr: round r trains at max(x, lr × g^(r − 1)) (needs --lr-decay < 1)';
 
 /** The clients' label-skew corrections (src/fl/label-skew.ts), sent in the fit config: simulate and start. */
 function labelSkewOptions(c: Command, who: string): Command {
@@ -62,6 +63,7 @@ function simulate(fl: Command): void {
       "round r's clients train at lr × g^(r − 1) (sent in the fit config; default 1)",
       number('--lr-decay', { above: 0, max: 1 }),
     )
+    .option('--lr-min <x>', LR_MIN_HELP, number('--lr-min', { above: 0 }))
     .option('--momentum <m>', 'client SGD momentum (default 0.9)', number('--momentum', { min: 0, below: 1 }))
     .option('--freeze-head', 'clients keep the classifier head fixed and train the body only (label-skewed clients)')
     .addOption(
@@ -143,6 +145,7 @@ function start(fl: Command): void {
         "round r's devices train at lr × g^(r − 1) (default 1)",
         number('--lr-decay', { above: 0, max: 1 }),
       )
+      .option('--lr-min <x>', LR_MIN_HELP, number('--lr-min', { above: 0 }))
       .option('--compress <spec>', 'update compression: none | int8 | topk:F (+deflate)', 'none')
       .option(
         '--secure-agg',

@@ -39,6 +39,12 @@ export interface FedAvgOptions {
    * Default 1 (a constant rate).
    */
   clientLrDecay?: number;
+  /**
+   * Floor of the decaying client rate: round r's lr is max(clientLrMin, lr · clientLrDecay^(r − 1)), so a
+   * fast decay can leave the high-rate rounds early without spending the rate before the job ends.
+   * Needs a decay below 1 and at most the base lr. Default: no floor.
+   */
+  clientLrMin?: number;
   evaluateConfig?: ClientConfig;
   /** Seed of client sampling (a round's sample depends on seed and round only). */
   seed?: number;
@@ -64,6 +70,26 @@ function count(name: string, v: number): number {
   if (!(Number.isInteger(v) && v >= 1))
     throw new VergeError('E_BAD_ARGUMENT', `${name} must be a whole number ≥ 1, got ${v}`);
   return v;
+}
+
+/** Round r's client lr (r from 1): max(min, lr · decay^(r − 1)). */
+function scheduledLr(lr: number, round: number, decay: number, min = 0): number {
+  return Math.max(min, lr * decay ** (round - 1));
+}
+
+/** The client lr schedule's parameters (base lr from the fit config, decay, optional floor), or a clear error. */
+function checkLrSchedule(lr: unknown, decay: number, min: number | undefined): void {
+  if (!(decay > 0 && decay <= 1))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr decay must be in (0, 1], got ${decay}`);
+  if (decay < 1 && typeof lr !== 'number')
+    throw new VergeError('E_BAD_ARGUMENT', 'a client lr decay needs the base client lr in the fit config');
+  if (min === undefined) return;
+  if (!(min > 0 && Number.isFinite(min)))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min) must be > 0, got ${min}`);
+  if (decay === 1)
+    throw new VergeError('E_BAD_ARGUMENT', 'a client lr floor (lr_min) needs a client lr decay below 1 (lr_decay)');
+  if (min > (lr as number))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min ${min}) is above the base client lr ${lr}`);
 }
 
 /** Mean of each metric over results that report it, weighted by examples. */
@@ -103,14 +129,11 @@ export class FedAvg implements Strategy {
       ),
       fitConfig: opts.fitConfig ?? {},
       clientLrDecay: opts.clientLrDecay ?? 1,
+      clientLrMin: opts.clientLrMin ?? 0,
       evaluateConfig: opts.evaluateConfig ?? {},
       seed: opts.seed ?? 0,
     };
-    const decay = this.opts.clientLrDecay;
-    if (!(decay > 0 && decay <= 1))
-      throw new VergeError('E_BAD_ARGUMENT', `the client lr decay must be in (0, 1], got ${decay}`);
-    if (decay < 1 && typeof this.opts.fitConfig.lr !== 'number')
-      throw new VergeError('E_BAD_ARGUMENT', 'a client lr decay needs the base client lr in the fit config');
+    checkLrSchedule(this.opts.fitConfig.lr, this.opts.clientLrDecay, opts.clientLrMin);
     if (opts.evaluateFn) this.evaluate = opts.evaluateFn;
   }
 
@@ -137,11 +160,11 @@ export class FedAvg implements Strategy {
       .map((i) => clients[i]!.id);
   }
 
-  /** Config for one fitting client (round r's lr after the decay); FedProx adds its μ, DP its clipping norm. */
+  /** Config for one fitting client (round r's scheduled lr); FedProx adds its μ, DP its clipping norm. */
   protected fitConfigFor(round: number): ClientConfig {
     const config = { ...this.opts.fitConfig };
     const decay = this.opts.clientLrDecay;
-    if (decay < 1) config.lr = (config.lr as number) * decay ** (round - 1);
+    if (decay < 1) config.lr = scheduledLr(config.lr as number, round, decay, this.opts.clientLrMin);
     return config;
   }
 

@@ -191,6 +191,27 @@ describe('FL strategies', () => {
     expect(() => createStrategy('fedavg', { fitConfig, clientLrDecay: 1.5 })).toThrow(/must be in \(0, 1\]/);
   });
 
+  it('a floored client lr: round r is sent max(min, lr · decay^(r − 1)); a bad floor is refused', () => {
+    const lrOf = (s: ReturnType<typeof createStrategy>, round: number) =>
+      s.configureFit(round, f32(0), [{ id: 'a' }, { id: 'b' }])[0]!.config.lr as number;
+    const fitConfig = { lr: 0.08, local_epochs: 2 };
+    // 0.08, 0.04, 0.02, then 0.01 would be below the floor 0.015: held there for every later round
+    const s = createStrategy('fedavg', { fitConfig, clientLrDecay: 0.5, clientLrMin: 0.015 });
+    expect([1, 2, 3, 4, 5, 30].map((r) => lrOf(s, r))).toEqual([0.08, 0.04, 0.02, 0.015, 0.015, 0.015]);
+    // 0.05 · 0.85^(r − 1) with a floor of 0.003 (the session-13 bench recipe): hand-computed rounds
+    const b = createStrategy('fedprox:0.01', { fitConfig: { lr: 0.05 }, clientLrDecay: 0.85, clientLrMin: 0.003 });
+    expect(lrOf(b, 1)).toBe(0.05);
+    expect(lrOf(b, 11)).toBeCloseTo(0.0098437202, 9); // 0.85^10 = 0.1968744…
+    expect(lrOf(b, 18)).toBeCloseTo(0.0031556712, 9); // 0.85^17 = 0.0631134…: above the floor
+    expect(lrOf(b, 19)).toBe(0.003); // 0.05 · 0.85^18 = 0.0026823 < 0.003
+    expect(lrOf(b, 30)).toBe(0.003);
+    expect(() => createStrategy('fedavg', { fitConfig, clientLrMin: 0.01 })).toThrow(/needs a client lr decay below 1/);
+    expect(() => createStrategy('fedavg', { fitConfig, clientLrDecay: 0.9, clientLrMin: 0.1 })).toThrow(
+      /lr_min 0.1\) is above the base client lr 0.08/,
+    );
+    expect(() => createStrategy('fedavg', { fitConfig, clientLrDecay: 0.9, clientLrMin: 0 })).toThrow(/must be > 0/);
+  });
+
   it('refuses a round with fewer clients than min_available_clients', () => {
     const s = createStrategy('fedavg', { minAvailableClients: 3 });
     expect(() => s.configureFit(1, f32(0), [{ id: 'a' }, { id: 'b' }])).toThrow(/at least 3/);
