@@ -38,23 +38,29 @@ export const PYTHON = '/usr/bin/python3';
 export const OPENBLAS_PINS = Object.freeze(['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const);
 
 /**
- * PyTorch's CPU tuning guide ("switch memory allocator") and Intel's launcher run training under
- * jemalloc, with this configuration (the launcher's: freed pages are kept for reuse). Under
- * glibc's malloc PyTorch's large activation buffers go back to the kernel and are faulted in again
- * each step (seed CNN: ~2,700 minor faults and 20-40 ms of system time per step on session 13's
- * VM) - or not, depending on how glibc's dynamic mmap threshold moved early in the process: that is
- * the 2x spread between PyTorch processes. Under jemalloc: no faults per step, no spread from it.
+ * PyTorch at its best on this machine (session 13's measurements, docs/training.md):
+ * - jemalloc, as PyTorch's CPU tuning guide ("switch memory allocator") and Intel's launcher run
+ *   training, freed pages kept for reuse (the launcher's configuration, without its background
+ *   thread: nothing to purge). Under glibc's malloc PyTorch's large activation buffers go back to
+ *   the kernel and are faulted in again each step (seed CNN: ~2,700 minor faults, 20-40 ms of
+ *   system time per step) - or not, depending on how glibc's dynamic mmap threshold moved early in
+ *   the process: a 2x spread between PyTorch processes.
+ * - OPENBLAS_NUM_THREADS=1: Debian's OpenBLAS is the pthreads build, whose threads busy-wait
+ *   beside PyTorch's OpenMP threads (OpenBLAS's advice for an already multi-threaded program);
+ *   with them the GRU's and the transformer's steps spread 10-600 ms, without them 10-35 ms.
  */
 export const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
-export const JEMALLOC_CONF =
-  'oversize_threshold:1,background_thread:true,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1';
+export const JEMALLOC_CONF = 'oversize_threshold:1,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1';
 const hasJemalloc = (): boolean => existsSync(JEMALLOC);
+const torchSettings = (): Record<string, string> => ({
+  OPENBLAS_NUM_THREADS: '1',
+  ...(hasJemalloc() ? { LD_PRELOAD: JEMALLOC, MALLOC_CONF: JEMALLOC_CONF } : {}),
+});
 
 export function torchEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of OPENBLAS_PINS) delete env[k];
-  if (hasJemalloc()) Object.assign(env, { LD_PRELOAD: JEMALLOC, MALLOC_CONF: JEMALLOC_CONF });
-  return env;
+  return { ...env, ...torchSettings() };
 }
 
 export function pytorchEnvRecord(): Record<string, unknown> {
@@ -62,11 +68,10 @@ export function pytorchEnvRecord(): Record<string, unknown> {
     unset: OPENBLAS_PINS,
     were: Object.fromEntries(OPENBLAS_PINS.map((k) => [k, process.env[k] ?? null])),
     why: "this machine pins OpenBLAS in the environment; PyTorch's results are identical without the pins and its speed is its best",
-    allocator: hasJemalloc()
-      ? { LD_PRELOAD: JEMALLOC, MALLOC_CONF: JEMALLOC_CONF }
-      : `glibc malloc (${JEMALLOC} not installed: PyTorch's side may spread ~2x between processes)`,
-    allocator_why:
-      "PyTorch's CPU tuning guide: jemalloc reuses freed memory; under glibc PyTorch faults its activation buffers in again every step",
+    set: torchSettings(),
+    ...(hasJemalloc() ? {} : { allocator: `glibc malloc (${JEMALLOC} not installed: PyTorch may spread ~2x)` }),
+    set_why:
+      "PyTorch's CPU tuning guide: jemalloc reuses freed memory (under glibc PyTorch faults its activation buffers in again every step); OpenBLAS's pthreads busy-wait beside PyTorch's OpenMP threads",
   };
 }
 

@@ -8,9 +8,9 @@
  * onnxruntime's profiler names verge's top kernels per model.
  *
  * The PyTorch process runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this machine pins
- * them in the environment; PyTorch's results are identical without them, and faster) and under
- * jemalloc (PyTorch's CPU tuning guide; under glibc's malloc its steps page-fault and spread ~2x
- * between processes): bench/lib.ts torchEnv, recorded in the JSON as pytorch_env.
+ * them in the environment; PyTorch's results are identical without them, and faster), under
+ * jemalloc and with OpenBLAS single-threaded (PyTorch at its best here; without them its steps
+ * page-fault and spread ~2x between processes): bench/lib.ts torchEnv, recorded as pytorch_env.
  *
  *   npm run bench -- train-models [--models mobilenet_v2,resnet18] [--threads 2,1] [--steps 20]
  *                                 [--warmup 3] [--rounds 2] [--no-profile] [--formulations k=v,…]

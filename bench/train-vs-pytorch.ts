@@ -3,7 +3,7 @@
  * Adam (lr 1e-3), 2 threads each, the same Fashion-MNIST batches and the same number of timed
  * steps after a warm-up. Rounds alternate (PyTorch, verge, PyTorch, verge, …) so machine noise
  * hits both; samples/s is the median over rounds. Peak RSS of each process is reported. PyTorch runs
- * with the machine's OpenBLAS pins unset and under jemalloc (bench/lib.ts torchEnv; recorded as pytorch_env).
+ * with the machine's OpenBLAS pins unset, under jemalloc, OpenBLAS single-threaded (bench/lib.ts torchEnv; recorded as pytorch_env).
  *
  *   npm run bench -- train-vs-pytorch [--steps 200] [--warmup 20] [--rounds 2] [--threads 2] [--profile]
  *                                     [--formulations convWeight=patch-gemms,…]
