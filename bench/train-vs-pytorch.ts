@@ -6,8 +6,10 @@
  * with the machine's OpenBLAS pins unset, under jemalloc, OpenBLAS single-threaded (bench/lib.ts torchEnv; recorded as pytorch_env).
  *
  *   npm run bench -- train-vs-pytorch [--steps 200] [--warmup 20] [--rounds 2] [--threads 2] [--profile]
+ *                                     [--name result-name]
  *                                     [--formulations convWeight=patch-gemms,…]
  *
+ * --name writes bench/results/<name>.json instead of train-vs-pytorch.json.
  * --formulations adds a third contender, verge with those gradient formulations (see
  * src/train/grad/formulations.ts), timed in the same interleaved rounds as the default.
  */
@@ -44,6 +46,8 @@ const BATCH = 64;
 const PROFILE = process.argv.includes('--profile');
 const FORMULATIONS_ARG = process.argv.indexOf('--formulations');
 const ALTERNATIVE = FORMULATIONS_ARG >= 0 ? process.argv[FORMULATIONS_ARG + 1]! : undefined;
+const NAME_ARG = process.argv.indexOf('--name');
+const NAME = NAME_ARG >= 0 ? process.argv[NAME_ARG + 1]! : 'train-vs-pytorch';
 
 // The PyTorch side: the same architecture, optimizer and batches, timed the same way.
 const TORCH_SCRIPT = String.raw`
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
       : {}),
   };
   const profileResult = PROFILE ? await profile() : undefined;
-  const path = writeResult('train-vs-pytorch', profileResult ? { ...result, verge_profile: profileResult } : result);
+  const path = writeResult(NAME, profileResult ? { ...result, verge_profile: profileResult } : result);
   printTable(
     ['engine', 'samples/s', 'ms/step', 'peak RSS MB'],
     [
