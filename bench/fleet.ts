@@ -3,7 +3,7 @@
  * (the embedded aedes broker, and a Mosquitto process when installed).
  *
  *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto] [--name fleet]
- *                          [--cpu-prof DIR] [--label TEXT] [--baseline FILE] [--quick]
+ *                          [--cpu-prof DIR] [--label TEXT] [--baseline FILE] [--mosquitto-conf 'LINE;LINE'] [--quick]
  *
  * `--quick`: 1,000 agents, rollout to all of them, 20 messages each (~1-2 min per broker on 2 cores);
  * the full run (10,000 agents) takes ~10-15 min per broker.
@@ -69,6 +69,11 @@ const LABEL = arg('label', '');
 /** The control plane's idle CPU (fleet connected, no telemetry) is measured this long before the telemetry phase. */
 const IDLE_MS = Number(arg('idle-s', '3')) * 1000;
 const BASELINE = arg('baseline', '');
+/** Extra mosquitto.conf lines for this run, ';'-separated (an A/B of a broker setting), after verge's recommended ones. */
+const MOSQUITTO_EXTRA = arg('mosquitto-conf', '')
+  .split(';')
+  .map((l) => l.trim())
+  .filter(Boolean);
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -183,6 +188,22 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
+/**
+ * CPU seconds a process has used (user, system), from /proc/PID/stat (fields 14 and 15, in clock
+ * ticks: 100 per second on Linux); NaN when it cannot be read (not Linux, process gone).
+ */
+function processCpu(pid: number | undefined): { user: number; system: number } {
+  try {
+    if (pid === undefined) throw new Error('no process');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // the command name (field 2) is in parentheses and may hold spaces: count fields after it
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  } catch {
+    return { user: NaN, system: NaN };
+  }
+}
+
 /** With --cpu-prof: start sampling this process (the control plane and, embedded, the broker). */
 async function startProfile(): Promise<Session | undefined> {
   return CPU_PROF ? startCpuProfile() : undefined;
@@ -212,7 +233,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
   try {
     // verge's recommended delivery settings (the lines verge.conf carries), and $SYS every second
     // so the bench can read how many messages Mosquitto dropped
-    if (kind === 'mosquitto') broker = await startMosquitto([...MOSQUITTO_CONFIG, 'sys_interval 1']);
+    if (kind === 'mosquitto')
+      broker = await startMosquitto([...MOSQUITTO_CONFIG, ...MOSQUITTO_EXTRA, 'sys_interval 1']);
     const brokerSys = broker ? await sysCounters(broker.url) : undefined;
     cp = await buildControlPlane({
       dataDir,
@@ -225,7 +247,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       rateLimits: { anonymousPerSecond: 1e6, anonymousBurst: 1e6, operatorPerSecond: 1e6, operatorBurst: 1e6 },
     });
     const { url, mqttUrl } = await cp.start({ port: 0 });
-    log(`[${kind}] control plane ${url}, broker ${mqttUrl}`);
+    log(`[${kind}] control plane ${url}, broker ${mqttUrl}${broker?.pid ? ` (Mosquitto pid ${broker.pid})` : ''}`);
 
     // enroll
     const t0 = performance.now();
@@ -332,15 +354,21 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     // this loop's polling): the telemetry phase pays it too, for as long as it lasts
     const idleProfiler = await startProfile();
     const cpuIdle = process.cpuUsage();
+    const brokerCpuIdle = processCpu(broker?.pid);
     const tIdle = performance.now();
     while (performance.now() - tIdle < IDLE_MS) {
       await storedCount(cp);
       await sleep(50);
     }
     const idleCpuPerS = cpuSeconds(cpuIdle) / ((performance.now() - tIdle) / 1000);
+    const brokerCpuIdleEnd = processCpu(broker?.pid);
+    const brokerIdleCpuPerS =
+      (brokerCpuIdleEnd.user + brokerCpuIdleEnd.system - brokerCpuIdle.user - brokerCpuIdle.system) /
+      ((performance.now() - tIdle) / 1000);
     await stopProfile(idleProfiler, `fleet-${kind}-idle`, `[${kind}] CPU profile of the idle fleet`);
     const profiler = await startProfile();
     const cpu3 = process.cpuUsage();
+    const brokerCpu3 = processCpu(broker?.pid);
     const t3 = performance.now();
     workers.forEach((w, i) =>
       w.proc.send({
@@ -365,7 +393,11 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     }
     // Rate up to the last stored message (not up to when we gave up waiting).
     const ingestS = (lastChange - t3) / 1000;
-    const telemetryCpuS = cpuSeconds(cpu3);
+    const telemetryCpu = process.cpuUsage(cpu3);
+    const telemetryCpuS = (telemetryCpu.user + telemetryCpu.system) / 1e6;
+    const brokerCpuEnd = processCpu(broker?.pid);
+    const brokerCpuS = brokerCpuEnd.user + brokerCpuEnd.system - brokerCpu3.user - brokerCpu3.system;
+    const brokerSystemS = brokerCpuEnd.system - brokerCpu3.system;
     const phaseS = (performance.now() - t3) / 1000;
     await stopProfile(profiler, `fleet-${kind}`, `[${kind}] CPU profile of the telemetry phase`);
     const acked = sent.reduce((s, r) => s + r.acked, 0);
@@ -374,7 +406,13 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
       workers.map((w) =>
         Promise.race([
           w.next('receipted'),
-          sleep(10_000).then(() => ({ receipts: 0, resent: 0, cpuSeconds: NaN, timedOut: true })),
+          sleep(10_000).then(() => ({
+            receipts: 0,
+            resent: 0,
+            cpuSeconds: NaN,
+            systemCpuSeconds: NaN,
+            timedOut: true,
+          })),
         ]),
       ),
     );
@@ -387,6 +425,11 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const received = countEnd.received - countBase.received;
     log(
       `[${kind}] telemetry: ${total} sent, ${acked} acked by the broker in ${publishS.toFixed(1)} s, ${received} received and ${stored} stored by the cloud after ${ingestS.toFixed(1)} s`,
+    );
+    const agentsCpuS = receipted.reduce((a, r) => a + r.cpuSeconds, 0);
+    const perMsg = (cpuS: number) => ((cpuS * 1e6) / Math.max(1, stored)).toFixed(1);
+    log(
+      `[${kind}] CPU per stored message: control plane ${perMsg(telemetryCpuS)} µs, agents ${perMsg(agentsCpuS)} µs${broker ? `, Mosquitto ${perMsg(brokerCpuS)} µs` : ''}`,
     );
 
     return {
@@ -437,7 +480,21 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         cloud_cpu_share: round(telemetryCpuS / phaseS, 2),
         // CPU time of the simulated agents' processes per stored message, from the first publish to
         // the last receipt: on one machine they compete with the broker and the cloud for the cores
-        agents_cpu_us_per_msg: round((receipted.reduce((a, r) => a + r.cpuSeconds, 0) * 1e6) / Math.max(1, stored), 1),
+        // Mosquitto's own CPU time (its process, /proc/PID/stat, 10 ms resolution) per stored message over
+        // the same phase, and without its idle CPU (the fleet's heartbeats and keepalives); null for the
+        // embedded broker, whose cost is in cloud_cpu_us_per_msg
+        broker_cpu_us_per_msg: broker ? round((brokerCpuS * 1e6) / Math.max(1, stored), 1) : null,
+        broker_cpu_us_per_msg_net: broker
+          ? round(((brokerCpuS - brokerIdleCpuPerS * phaseS) * 1e6) / Math.max(1, stored), 1)
+          : null,
+        agents_cpu_us_per_msg: round((agentsCpuS * 1e6) / Math.max(1, stored), 1),
+        // share of each process's CPU time spent in the kernel (system calls, loopback TCP): what
+        // user-space changes cannot remove
+        system_cpu_share: {
+          cloud: round(telemetryCpu.system / 1e6 / telemetryCpuS, 2),
+          agents: round(receipted.reduce((a, r) => a + (r.systemCpuSeconds ?? NaN), 0) / agentsCpuS, 2),
+          broker: broker ? round(brokerSystemS / brokerCpuS, 2) : null,
+        },
       },
     };
   } finally {
@@ -473,7 +530,7 @@ const path = writeResult(arg('name', 'fleet'), {
     messages_per_device: MESSAGES,
     workers: WORKERS,
     brokers: BROKERS,
-    ...(BROKERS.includes('mosquitto') ? { mosquitto_config: MOSQUITTO_CONFIG } : {}),
+    ...(BROKERS.includes('mosquitto') ? { mosquitto_config: [...MOSQUITTO_CONFIG, ...MOSQUITTO_EXTRA] } : {}),
   },
   targets,
   results,

@@ -328,6 +328,7 @@ process.on('message', async (m: FromParent) => {
       resent,
       seconds: (performance.now() - t0) / 1000,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      systemCpuSeconds: cpu.system / 1e6,
     });
   } else if (m.cmd === 'stop') {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));

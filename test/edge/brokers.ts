@@ -21,6 +21,8 @@ export interface TestBroker {
   /** Bring it back on the same port. */
   start(): Promise<void>;
   close(): Promise<void>;
+  /** The broker's process id while it runs (Mosquitto; undefined for the in-process aedes). */
+  readonly pid?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -132,6 +134,9 @@ export async function startMosquitto(config: string[] = ['max_queued_messages 10
     kind: 'mosquitto',
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return proc?.pid;
+    },
     stop: down,
     start: up,
     close: async () => {
