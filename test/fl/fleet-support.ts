@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import type { Dataset } from '../../src/data/dataset.ts';
 import type { EdgeAgent } from '../../src/edge/agent.ts';
 import { partitionIndices, selectSamples } from '../../src/fl/partition.ts';
-import { HTTP_PATHS } from '../../src/protocol/index.ts';
+import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../src/protocol/index.ts';
 import { dropSchema, externalServicesSkipReason, MOSQUITTO_URL, PG_URL, uniqueSchema } from '../cloud/services.ts';
 import { waitUntil, type CloudOptions, type TestCloud } from '../e2e/harness.ts';
 
@@ -47,4 +47,20 @@ export async function closeFleet(
   await cloud?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   if (opts?.pgSchema) await dropSchema(opts.pgSchema);
+}
+
+/** Wait until FL job `id` is in one of `states`; the timeout error shows its rounds so far. */
+export async function waitJob(
+  cloud: TestCloud,
+  id: string,
+  states: FlJob['state'][],
+  timeoutMs: number,
+): Promise<FlJob> {
+  let job = await cloud.admin.get<FlJob>(FL_PATHS.job(id));
+  await waitUntil(
+    async () => states.includes((job = await cloud.admin.get<FlJob>(FL_PATHS.job(id))).state),
+    timeoutMs,
+    `FL job ${id} to be ${states.join('/')} (${JSON.stringify(job?.history.map((h) => [h.round, h.state, h.accepted, h.missing]))})`,
+  );
+  return job;
 }

@@ -15,7 +15,7 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob, type ModelsResponse } from '../../src/protocol/index.ts';
-import { closeFleet, deviceShards, FLEET_BACKENDS, waitOnline } from './fleet-support.ts';
+import { closeFleet, deviceShards, FLEET_BACKENDS, waitJob, waitOnline } from './fleet-support.ts';
 import { agentOptions, TestCloud, waitUntil, type CloudOptions } from '../e2e/harness.ts';
 import { checkOnnxFiles } from '../fixtures/onnx-checker.ts';
 import { blobDataset, blobModel } from './helpers.ts';
@@ -23,16 +23,6 @@ import { blobDataset, blobModel } from './helpers.ts';
 const data = blobDataset(600, 300);
 const shards = deviceShards(data, 3, 5);
 const shard = (k: number): Dataset => shards[k]!;
-
-async function waitJob(cloud: TestCloud, id: string, states: FlJob['state'][], timeoutMs: number): Promise<FlJob> {
-  let job = await cloud.admin.get<FlJob>(FL_PATHS.job(id));
-  await waitUntil(
-    async () => states.includes((job = await cloud.admin.get<FlJob>(FL_PATHS.job(id))).state),
-    timeoutMs,
-    `FL job ${id} to be ${states.join('/')} (${JSON.stringify(job?.history.map((h) => [h.round, h.state, h.accepted, h.missing]))})`,
-  );
-  return job;
-}
 
 for (const backend of FLEET_BACKENDS) {
   describe(`federated job over the fleet (${backend.name})`, () => {

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roundMayOpen } from '../../src/cloud/fl-coordinator.ts';
 import { EdgeAgent } from '../../src/edge/agent.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
-import { FL_PATHS, type FlJob } from '../../src/protocol/index.ts';
+import { FL_PATHS, type FlJob, type FlTaskMessage } from '../../src/protocol/index.ts';
 import { agentOptions, TestCloud, waitUntil } from '../e2e/harness.ts';
-import { waitOnline } from './fleet-support.ts';
-import { blobModel } from './helpers.ts';
+import { deviceShards, waitJob, waitOnline } from './fleet-support.ts';
+import { blobDataset, blobModel } from './helpers.ts';
 
 describe('roundMayOpen', () => {
   const at = (online: number, now: number) =>
@@ -35,11 +35,13 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
   let cloud: TestCloud;
   const dirs = [0, 1, 2].map((k) => mkdtempSync(join(tmpdir(), `verge-fl-avail-${k}-`)));
   const agents: EdgeAgent[] = [];
+  const shards = deviceShards(blobDataset(600, 300), 3, 3);
   const start = async (k: number, enroll: boolean) =>
     (agents[k] = await EdgeAgent.start(
       agentOptions(dirs[k]!, {
         cloudUrl: cloud.url,
         name: `avail-${k}`,
+        localData: async () => shards[k]!, // the devices take part in training (the lr schedule's test)
         ...(enroll ? { enrollToken: await cloud.token() } : {}),
       }),
     ));
@@ -122,5 +124,43 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
     await start(2, false);
     await waitUntil(async () => (await selected(waiting.id)) === 3, 120_000, 'the waiting job to open with 3');
     await cloud.admin.post(FL_PATHS.stop(waiting.id), {});
+  }, 300_000);
+
+  it("each round's tasks carry the scheduled client lr: decayed by lr_decay, held at the lr_min floor", async () => {
+    // what the devices receive over the broker, before they act on it
+    const lrs = new Map<number, Set<number>>();
+    for (const a of agents.slice(0, 2)) {
+      const fl = a.fl!;
+      const onTask = fl.onTask.bind(fl);
+      fl.onTask = (t: FlTaskMessage) => {
+        if (t.task === 'fit' && typeof t.config?.lr === 'number')
+          lrs.set(t.round, (lrs.get(t.round) ?? new Set()).add(t.config.lr));
+        onTask(t);
+      };
+    }
+    const created = await cloud.admin.post<FlJob>(FL_PATHS.jobs, {
+      model: { name: 'blobnet', version: '1.0.0' },
+      target: { devices: agents.slice(0, 2).map((a) => a.deviceId) },
+      rounds: 3,
+      min_fit_clients: 2,
+      round_timeout_s: 120,
+      local_steps: 2,
+      lr: 0.08,
+      lr_decay: 0.5,
+      lr_min: 0.03,
+      publish: { name: 'blobnet', version: '3.0.0' },
+    });
+    const done = await waitJob(cloud, created.id, ['completed', 'failed'], 240_000);
+    expect(done.state, done.error ?? '').toBe('completed');
+    // rounds 1–3: 0.08, 0.08·0.5 = 0.04, then max(0.03, 0.08·0.25 = 0.02) = 0.03; one rate per round
+    expect([...lrs.keys()].sort()).toEqual([1, 2, 3]);
+    for (const [round, want] of [
+      [1, 0.08],
+      [2, 0.04],
+      [3, 0.03],
+    ] as const) {
+      expect([...lrs.get(round)!]).toHaveLength(1);
+      expect([...lrs.get(round)!][0]).toBeCloseTo(want, 12);
+    }
   }, 300_000);
 });

@@ -13,10 +13,11 @@ import type { EdgeAgent } from '../../src/edge/agent.ts';
 import { encodeModel } from '../../src/onnx/codec.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../src/protocol/index.ts';
 import { startAgent, TestCloud, waitUntil, type CloudOptions } from '../e2e/harness.ts';
-import { closeFleet, deviceShards, FLEET_BACKENDS, waitOnline } from './fleet-support.ts';
+import { closeFleet, deviceShards, FLEET_BACKENDS, waitJob, waitOnline } from './fleet-support.ts';
 import { blobDataset, blobModel } from './helpers.ts';
 
 const shards = deviceShards(blobDataset(600, 300), 3, 7);
+const ENDED: FlJob['state'][] = ['completed', 'failed'];
 
 for (const backend of FLEET_BACKENDS) {
   describe(`a revoked device is excluded from a federated job (${backend.name})`, () => {
@@ -48,15 +49,6 @@ for (const backend of FLEET_BACKENDS) {
       await closeFleet(agents, cloud, [], opts);
     });
 
-    const waitJob = async (id: string, timeoutMs: number): Promise<FlJob> => {
-      let job = await cloud!.admin.get<FlJob>(FL_PATHS.job(id));
-      await waitUntil(
-        async () => ['completed', 'failed'].includes((job = await cloud!.admin.get<FlJob>(FL_PATHS.job(id))).state),
-        timeoutMs,
-        `FL job ${id} to end (${JSON.stringify(job.history.map((h) => [h.round, h.state, h.selected, h.accepted]))})`,
-      );
-      return job;
-    };
     const selected = async (job: string, round: number) =>
       (await cloud!.cp.repos.fl.participants(job, round)).map((p) => p.device_id).sort();
 
@@ -79,7 +71,7 @@ for (const backend of FLEET_BACKENDS) {
         });
 
       // first job: x takes part like the others (and registers its upload key)
-      const first = await waitJob((await job(1, '1.1.0')).id, 180_000);
+      const first = await waitJob(cloud!, (await job(1, '1.1.0')).id, ENDED, 180_000);
       expect(first.state).toBe('completed');
       expect(first.history[0]).toMatchObject({ task: 'fit', selected: 3, accepted: 3 });
 
@@ -107,7 +99,7 @@ for (const backend of FLEET_BACKENDS) {
       const outcome = x.fl!.outcomes.find((o) => o.job === second.id && o.round === 1)!;
       expect(outcome.reason).toMatch(new RegExp(`upload refused \\(403\\): device ${x.deviceId} is revoked`));
 
-      const done = await waitJob(second.id, 180_000);
+      const done = await waitJob(cloud!, second.id, ENDED, 180_000);
       expect(done.error).toBeNull();
       expect(done.state).toBe('completed');
       // round 1 closed with a and b, long before its deadline; x counts as missing
