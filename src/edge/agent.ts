@@ -833,6 +833,9 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       /* store may be unusable; nothing more to save */
     }
     this.pump?.stop();
+    // no further FL work from here (a task queued while the offline status goes out would still run and
+    // upload: a round phase from a device that is leaving); awaited once the session is down
+    const flStopped = this.fl?.stop();
     if (this.session?.connected) {
       await this.session
         .publish(
@@ -844,7 +847,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
         .catch(() => undefined);
     }
     await this.session?.stop();
-    await this.fl?.stop();
+    await flStopped;
     await this.loop.stop();
     await this.converging?.catch(() => undefined);
     await this.api.close();
