@@ -37,7 +37,7 @@ import { HTTP_PATHS, type Deployment, type EnrollResponse, type StatusResponse }
 import { MOSQUITTO_BIN, startMosquitto, type TestBroker } from '../test/edge/brokers.ts';
 import mqtt from 'mqtt';
 import { MOSQUITTO_CONFIG } from '../src/cloud/mosquitto-auth.ts';
-import { printTable, round, writeResult } from './lib.ts';
+import { CLOCK_TICKS, printTable, procStatFields, round, writeResult } from './lib.ts';
 import { RECEIPT_TIMEOUT_MS } from '../src/edge/outbox-pump.ts';
 import { SIM_PROFILE } from './fleet/sim-profile.ts';
 import { startCpuProfile, writeCpuProfile } from './fleet/cpu-profile.ts';
@@ -188,20 +188,10 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-/**
- * CPU seconds a process has used (user, system), from /proc/PID/stat (fields 14 and 15, in clock
- * ticks: 100 per second on Linux); NaN when it cannot be read (not Linux, process gone).
- */
+/** CPU seconds a process has used (user, system), from /proc/PID/stat; NaN when it cannot be read. */
 function processCpu(pid: number | undefined): { user: number; system: number } {
-  try {
-    if (pid === undefined) throw new Error('no process');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // the command name (field 2) is in parentheses and may hold spaces: count fields after it
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
-  } catch {
-    return { user: NaN, system: NaN };
-  }
+  const f = pid === undefined ? undefined : procStatFields(`/proc/${pid}/stat`);
+  return f ? { user: Number(f[11]) / CLOCK_TICKS, system: Number(f[12]) / CLOCK_TICKS } : { user: NaN, system: NaN };
 }
 
 /** With --cpu-prof: start sampling this process (the control plane and, embedded, the broker). */

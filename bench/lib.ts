@@ -30,6 +30,22 @@ const cpuFlags = () => hostCpuFlags().filter((f) => /^(avx|avx2|avx512f|avx512_v
 /** Debian's python3, the one with python3-torch (a `python3` earlier on PATH, e.g. pyenv's, has no torch). */
 export const PYTHON = '/usr/bin/python3';
 
+/** USER_HZ: the unit of /proc's CPU times (100 on Linux everywhere verge runs). */
+export const CLOCK_TICKS = 100;
+
+/**
+ * Fields after the command name of a /proc stat line (the name, in parentheses, may hold spaces):
+ * state ppid … utime (12th) stime (13th); undefined when it cannot be read (not Linux, process gone).
+ */
+export function procStatFields(path: string): string[] | undefined {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Pinned by this machine's environment. The PyTorch baselines run without them (the brief: same
  * results, much faster here): pass `env: torchEnv()` to the python process and record

@@ -11,6 +11,7 @@ import type { LaunchedBrowser } from '../../src/web/chromium.ts';
 import { webRoutes } from '../../src/cloud/plugins/web.ts';
 import { buildWebApp, type OrtFlavor } from '../../src/web/build.ts';
 import type { SpeedResult } from '../../src/web/speed.ts';
+import { CLOCK_TICKS, procStatFields } from '../lib.ts';
 
 /** The app built under `dir` once per onnxruntime-web flavor, each served on its own port. */
 export async function serveWebApps(
@@ -35,25 +36,12 @@ export async function serveWebApps(
   };
 }
 
-/** USER_HZ: the unit of /proc's CPU times (100 on Linux everywhere verge runs). */
-const CLOCK_TICKS = 100;
-
-/** Fields after the command name of a /proc stat line: state ppid … utime (12th) stime (13th). */
-function statFields(path: string): string[] | undefined {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined; // exited meanwhile
-  }
-}
-
 /** The processes this process started, transitively (chromium's), by pid. */
 function descendants(): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(`/proc/${entry}/stat`);
+    const f = procStatFields(`/proc/${entry}/stat`);
     if (!f) continue;
     const ppid = Number(f[1]);
     children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
@@ -72,7 +60,7 @@ export function childrenCpuMs(): number {
   if (!existsSync('/proc/self/stat')) return NaN;
   let ticks = 0;
   for (const pid of descendants()) {
-    const f = statFields(`/proc/${pid}/stat`);
+    const f = procStatFields(`/proc/${pid}/stat`);
     if (f) ticks += Number(f[11]) + Number(f[12]);
   }
   return (ticks * 1000) / CLOCK_TICKS;
@@ -101,7 +89,7 @@ export function threadTicks(): Map<string, { label: string; ticks: number }> {
       continue;
     }
     for (const tid of tids) {
-      const f = statFields(`/proc/${pid}/task/${tid}/stat`);
+      const f = procStatFields(`/proc/${pid}/task/${tid}/stat`);
       if (!f) continue;
       let name = '?';
       try {
