@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -21,19 +20,12 @@ import {
   type ModelVersion,
 } from '../../src/protocol/index.ts';
 import { SimDevice, waitFor } from './sim-device.ts';
+import { freePort } from '../edge/brokers.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const mosquittoMissing = spawnSync(MOSQUITTO, ['-h']).error ? `${MOSQUITTO} not installed` : null;
 if (mosquittoMissing && process.env.CI === 'true') throw new Error(`required under CI: ${mosquittoMissing}`);
 if (mosquittoMissing) console.warn(`[skip] ${mosquittoMissing}`);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe.skipIf(mosquittoMissing !== null)('generated Mosquitto auth files (external broker ACLs)', () => {
   let dir: string;

@@ -23,7 +23,7 @@ import {
   type ModelVersion,
   type StatusResponse,
 } from '../../src/protocol/index.ts';
-import { freePort } from '../edge/brokers.ts';
+import { freePort, retryWhilePortTaken } from '../edge/brokers.ts';
 import { fixturePath } from '../fixtures/index.ts';
 
 export interface CloudOptions {
@@ -60,6 +60,13 @@ export class TestCloud {
 
   /** Start (again) on the same ports and data dir: a restart, as agents see it. */
   async up(): Promise<void> {
+    await retryWhilePortTaken(
+      () => this.startOnce(),
+      () => this.cp.close(),
+    );
+  }
+
+  private async startOnce(): Promise<void> {
     this.cp = await buildControlPlane({
       dataDir: this.dataDir,
       db: this.opts.db,

@@ -25,12 +25,52 @@ export interface TestBroker {
   readonly pid?: number;
 }
 
+/**
+ * Ports for servers a test starts, stops and starts again on the same port, drawn at random below
+ * the kernel's ephemeral range (32768–60999 by default). A port the kernel hands out meanwhile —
+ * another test's `listen(0)` or the local end of any outgoing connection — comes from that range,
+ * so it cannot take a port from here while its server is down (CI failed on exactly that: a
+ * restarted control plane found its port taken). Only other draws from here can collide, and a
+ * drawn port is checked free by binding it.
+ */
+const RESTARTABLE_PORTS = { low: 20_000, high: 32_000 } as const;
+
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = RESTARTABLE_PORTS.low + Math.floor(Math.random() * (RESTARTABLE_PORTS.high - RESTARTABLE_PORTS.low));
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+    if (attempt > 100) throw new Error(`no free port in ${RESTARTABLE_PORTS.low}-${RESTARTABLE_PORTS.high}`);
+  }
+}
+
+/** How long a restart on the same port waits for the port to be free again. */
+const PORT_RETRY_MS = 20_000;
+
+/**
+ * Run `start` (which listens on a fixed port) until it does not fail with EADDRINUSE. A server
+ * restarted on its old port may find it taken meanwhile by another test's client connection (its
+ * local port is drawn from the same ephemeral range as the listeners'); that lasts as long as the
+ * connection, so it is tried again for a while. `undo` releases what a failed attempt holds.
+ */
+export async function retryWhilePortTaken<T>(start: () => Promise<T>, undo?: () => Promise<void>): Promise<T> {
+  const until = Date.now() + PORT_RETRY_MS;
+  for (;;) {
+    try {
+      return await start();
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EADDRINUSE' || Date.now() > until) throw e;
+      await undo?.().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -60,10 +100,13 @@ export async function startAedes(onPublish?: (topic: string, payload: Buffer) =>
     if (onPublish)
       broker.on('publish', (packet, client) => client && onPublish(packet.topic, packet.payload as Buffer));
     const s = createServer(broker.handle);
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve());
-    });
+    await retryWhilePortTaken(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen(port, '127.0.0.1', () => resolve());
+        }),
+    );
     port = (s.address() as { port: number }).port;
     server = s;
   };
@@ -115,10 +158,19 @@ export async function startMosquitto(config: string[] = ['max_queued_messages 10
     ].join('\n'),
   );
   let proc: ChildProcess | undefined;
-  const up = async () => {
-    proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
-    await waitForPort(port);
-  };
+  // mosquitto exits at once when it cannot bind: that exit, before the port answers, is EADDRINUSE
+  const up = () =>
+    retryWhilePortTaken(async () => {
+      const p = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
+      proc = p;
+      const exited = new Promise<never>((_, reject) =>
+        p.once('exit', () =>
+          reject(Object.assign(new Error(`mosquitto exited on 127.0.0.1:${port}`), { code: 'EADDRINUSE' })),
+        ),
+      );
+      exited.catch(() => undefined); // a later exit (stop) is not an error
+      await Promise.race([waitForPort(port), exited]);
+    });
   const down = async () => {
     const p = proc;
     proc = undefined;

@@ -15,11 +15,11 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudClient, waitForDeployment } from '../../src/cloud/index.ts';
 import { HTTP_PATHS, type Deployment, type EnrollTokenResponse } from '../../src/protocol/index.ts';
+import { freePort } from '../edge/brokers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TAG = 'localhost/verge:test';
@@ -46,17 +46,6 @@ const skipReason = OPT_IN
 
 function podman(args: string[], timeout = 120_000): SpawnSyncReturns<string> {
   return spawnSync('podman', [...PODMAN, ...args], { encoding: 'utf8', timeout, maxBuffer: 64 * 2 ** 20 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Generous: each container's Node start takes ~50 s at load 30 on 2 cores. */
