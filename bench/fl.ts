@@ -17,7 +17,7 @@
  *                       [--robust-strategies S,S] [--robust-clean S,S] [--robust-partition P]
  *                       [--dp-noise Z,Z] [--dp-per-round M]
  *                       [--local-epochs E | --local-steps K] [--lr X] [--momentum M] [--lr-decay G] [--lr-min F]
- *                       [--batch B]
+ *                       [--lr-schedule exp|cosine] [--batch B]
  *                       [--weight-decay W]
  *                       [--freeze-head] [--restricted-softmax A] [--logit-calibration T]
  *                       [--checkpoint FILE] [--resume FILE]
@@ -37,6 +37,7 @@ import { loadFashionMnist } from '../src/data/sources/fashion-mnist.ts';
 import { parseCompression } from '../src/fl/compress/index.ts';
 import { describePartition, parsePartition } from '../src/fl/partition.ts';
 import { createStrategy } from '../src/fl/strategy/index.ts';
+import type { ClientLrSchedule } from '../src/fl/strategy/names.ts';
 import { FEDOPT_DEFAULTS } from '../src/fl/strategy/fedopt.ts';
 import { simulate, type RoundReport, type SimulationOptions, type SimulationResult } from '../src/fl/simulation.ts';
 import { buildArchitecture } from '../src/nn/architectures.ts';
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     momentum: { type: 'string', default: '0.9' },
     'lr-decay': { type: 'string', default: '1' },
     'lr-min': { type: 'string' },
+    'lr-schedule': { type: 'string', default: 'exp' },
     batch: { type: 'string', default: '32' },
     'freeze-head': { type: 'boolean', default: false },
     'weight-decay': { type: 'string', default: '0' },
@@ -115,7 +117,9 @@ process.stderr.write(
 /**
  * The client recipe of every run (the flags; default 1 local epoch, SGD lr 0.05 momentum 0.9, batch
  * 32, constant rate). --local-steps K trains K steps per round instead of epochs; --lr-decay G sends
- * round r's clients lr · G^(r − 1) in the fit config, --lr-min F floors it: max(F, lr · G^(r − 1)). Optimizer state is reset every round.
+ * round r's clients lr · G^(r − 1) in the fit config, --lr-min F floors it: max(F, lr · G^(r − 1)); --lr-schedule cosine sends
+ * F + (lr − F) · (1 + cos(π (r − 1) / R)) / 2 instead (F default 0, R the run's rounds). Optimizer state is reset
+ * every round.
  */
 const RECIPE = {
   localEpochs: Number(values['local-epochs']),
@@ -125,6 +129,7 @@ const RECIPE = {
   weightDecay: Number(values['weight-decay']),
   lrDecay: Number(values['lr-decay']),
   lrMin: values['lr-min'] !== undefined ? Number(values['lr-min']) : undefined,
+  lrSchedule: values['lr-schedule'] as ClientLrSchedule,
   batch: Number(values.batch),
   freezeHead: values['freeze-head']!,
   restrictedSoftmax: values['restricted-softmax'] !== undefined ? Number(values['restricted-softmax']) : undefined,
@@ -146,6 +151,7 @@ const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
   lr: RECIPE.lr,
   lrDecay: RECIPE.lrDecay,
   ...(RECIPE.lrMin !== undefined ? { lrMin: RECIPE.lrMin } : {}),
+  ...(RECIPE.lrSchedule !== 'exp' ? { lrSchedule: RECIPE.lrSchedule } : {}),
   freezeHead: RECIPE.freezeHead,
   ...(RECIPE.restrictedSoftmax !== undefined ? { restrictedSoftmax: RECIPE.restrictedSoftmax } : {}),
   ...(RECIPE.logitCalibration !== undefined ? { logitCalibration: RECIPE.logitCalibration } : {}),
@@ -155,7 +161,8 @@ const BASE: Omit<SimulationOptions, 'partition' | 'rounds'> = {
 const recipeText =
   `${RECIPE.localSteps !== undefined ? `${RECIPE.localSteps} local steps` : `${RECIPE.localEpochs} local epoch(s)`}, ` +
   `sgd lr ${RECIPE.lr}${RECIPE.lrDecay < 1 ? ` × ${RECIPE.lrDecay}^(round − 1)` : ''}` +
-  `${RECIPE.lrMin !== undefined ? ` (floor ${RECIPE.lrMin})` : ''} momentum ${RECIPE.momentum}${RECIPE.weightDecay > 0 ? ` weight decay ${RECIPE.weightDecay}` : ''}, ` +
+  `${RECIPE.lrSchedule === 'cosine' ? ` cosine-annealed to ${RECIPE.lrMin ?? 0} over the run's rounds` : ''}` +
+  `${RECIPE.lrMin !== undefined && RECIPE.lrSchedule !== 'cosine' ? ` (floor ${RECIPE.lrMin})` : ''} momentum ${RECIPE.momentum}${RECIPE.weightDecay > 0 ? ` weight decay ${RECIPE.weightDecay}` : ''}, ` +
   `batch ${RECIPE.batch}, state reset every round${RECIPE.freezeHead ? ', classifier head frozen (body only)' : ''}` +
   `${RECIPE.restrictedSoftmax !== undefined ? `, restricted softmax α ${RECIPE.restrictedSoftmax} (FedRS)` : ''}` +
   `${RECIPE.logitCalibration !== undefined ? `, logit calibration τ ${RECIPE.logitCalibration} (FedLC-style)` : ''}`;
@@ -269,6 +276,9 @@ const summary = (r: SimulationResult & { seconds: number; label: string }) => ({
     : {}),
   ...oscillation(curve(r)),
   // client drift per round: ‖weighted mean update‖ / mean ‖update‖ (1 = clients agree)
+  ...(r.rounds.every((x) => x.client_lr !== undefined)
+    ? { client_lr_per_round: r.rounds.map((x) => round(x.client_lr!, 6)) }
+    : {}),
   ...(r.rounds.every((x) => x.drift)
     ? {
         drift_ratio_per_round: r.rounds.map((x) => round(driftRatio(x.drift!), 3)),
@@ -292,6 +302,7 @@ const figures: Record<string, unknown> = {
     client_optimizer: recipeText,
     client_lr_decay: RECIPE.lrDecay,
     ...(RECIPE.lrMin !== undefined ? { client_lr_min: RECIPE.lrMin } : {}),
+    client_lr_schedule: RECIPE.lrSchedule,
     train_samples: data.train.count,
     test_samples: data.test.count,
     quick,

@@ -107,9 +107,10 @@ interface JobSpec extends CreateFlJobRequest {
   dp_population?: number;
 }
 
-/** The devices' training config of a job (a decaying rate starts from the devices' default when no lr is set). */
+/** The devices' training config of a job (a scheduled rate starts from the devices' default when no lr is set). */
 function fitConfigOf(spec: CreateFlJobRequest): Record<string, number> {
-  const lr = spec.lr ?? (spec.lr_decay !== undefined && spec.lr_decay < 1 ? DEFAULT_CLIENT_OPTIMIZER.lr : undefined);
+  const scheduled = (spec.lr_decay !== undefined && spec.lr_decay < 1) || spec.lr_schedule === 'cosine';
+  const lr = spec.lr ?? (scheduled ? DEFAULT_CLIENT_OPTIMIZER.lr : undefined);
   return {
     local_epochs: spec.local_epochs,
     ...(spec.local_steps !== undefined ? { local_steps: spec.local_steps } : {}),
@@ -126,6 +127,7 @@ function clientScheduleOf(spec: CreateFlJobRequest): FedAvgOptions {
     fitConfig: fitConfigOf(spec),
     ...(spec.lr_decay !== undefined ? { clientLrDecay: spec.lr_decay } : {}),
     ...(spec.lr_min !== undefined ? { clientLrMin: spec.lr_min } : {}),
+    ...(spec.lr_schedule !== undefined ? { clientLrSchedule: spec.lr_schedule, clientLrRounds: spec.rounds } : {}),
   };
 }
 
@@ -446,21 +448,11 @@ export class FlCoordinator {
   }
 
   /**
-   * The client config of a training round: the strategy's, asked over ALL the round's participants
-   * (at least min_fit_clients when it opened; the pending ones alone may be fewer than a strategy
-   * accepts). Strategies give every client of a round the same config.
+   * The client config of a training round, as the strategy gave it when the round opened (the round's
+   * scheduled lr, FedProx's μ, DP's clipping norm: they depend on the round only, not on who takes part).
    */
-  private roundConfig(spec: JobSpec, round: number, devices: string[]): Record<string, number | string | boolean> {
-    try {
-      const ins = this.strategyOf(spec).configureFit(
-        round,
-        new Float32Array(0),
-        devices.map((id) => ({ id })),
-      );
-      return ins[0]?.config ?? { round };
-    } catch {
-      return { ...fitConfigOf(spec), ...(spec.dp ? { dp_clip: spec.dp.clip } : {}) };
-    }
+  private roundConfig(spec: JobSpec, round: number): Record<string, number | string | boolean> {
+    return this.strategyOf(spec).fitConfig(round);
   }
 
   private async republishJob(job: FlJobRecord): Promise<void> {
@@ -469,14 +461,7 @@ export class FlCoordinator {
     const sa = r.task === 'fit' ? await this.secure.get(job.id, r.round) : null;
     if (sa && sa.phase !== 'advertise') return this.publishPhase(job, r.round, await this.secure.members(sa), true);
     const all = await this.host.fl.participants(job.id, r.round);
-    const config =
-      r.task === 'fit'
-        ? this.roundConfig(
-            job.spec as unknown as JobSpec,
-            r.round,
-            all.map((p) => p.device_id),
-          )
-        : { round: r.round };
+    const config = r.task === 'fit' ? this.roundConfig(job.spec as unknown as JobSpec, r.round) : { round: r.round };
     for (const p of all.filter((x) => x.state === 'pending'))
       await this.host.publishTask(
         p.device_id,

@@ -25,7 +25,7 @@ export type {
   AggregateEvaluateResult,
 } from './strategy/strategy.ts';
 export { STRATEGIES, strategyNames, createStrategy, type StrategyEntry } from './strategy/index.ts';
-export { STRATEGY_NAMES } from './strategy/names.ts';
+export { CLIENT_LR_SCHEDULES, STRATEGY_NAMES, type ClientLrSchedule } from './strategy/names.ts';
 export { FedAvg, FEDAVG_DEFAULTS, weightedMetrics, type FedAvgOptions } from './strategy/fedavg.ts';
 export { FedAvgM } from './strategy/fedavgm.ts';
 export { FedProx, FEDPROX_DEFAULT_MU } from './strategy/fedprox.ts';

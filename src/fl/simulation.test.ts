@@ -125,6 +125,11 @@ describe('fl simulate', () => {
     await expect(simulate({ ...base(), lrDecay: 0 })).rejects.toThrow(/--lr-decay must be in \(0, 1\]/);
     // the floor is checked against the base rate (the client optimizer's 0.1 here) before any round
     await expect(simulate({ ...base(), lrDecay: 0.9, lrMin: 0.2 })).rejects.toThrow(/above the base client lr 0.1/);
+    // the cosine schedule anneals over the run's rounds from the client optimizer's 0.1 (R = 2: 0.1, then 0.05)
+    const cos = await simulate({ ...base(), rounds: 2, localSteps: 2, lrSchedule: 'cosine' });
+    expect(cos.rounds.map((x) => x.client_lr)).toEqual([0.1, expect.closeTo(0.05, 12)]);
+    expect(r.rounds.map((x) => x.client_lr)).toEqual([0.1, 0.05]); // the decay above: 0.1 · 0.5^(r − 1)
+    await expect(simulate({ ...base(), lrSchedule: 'cosine', lrDecay: 0.9 })).rejects.toThrow(/takes no lr decay/);
   });
 
   it('freezeHead: the client trains the body only; the head of every update is zero', async () => {

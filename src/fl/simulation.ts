@@ -20,6 +20,7 @@ import { seededRandom } from './random.ts';
 import { secureAggregate } from './secagg/round.ts';
 import { l2norm, weightedMean } from './weights.ts';
 import { createStrategy } from './strategy/index.ts';
+import type { ClientLrSchedule } from './strategy/names.ts';
 import type { ClientConfig, EvaluateResult, Failure, FitResult, Strategy, StrategyState } from './strategy/strategy.ts';
 
 export interface SimulationOptions {
@@ -43,6 +44,11 @@ export interface SimulationOptions {
   lrDecay?: number;
   /** Floor of the decaying rate: round r's client lr is max(lrMin, lr · lrDecay^(r − 1)) (default: none). */
   lrMin?: number;
+  /**
+   * Shape of the client rate: 'exp' (default; lr · lrDecay^(r − 1)) or 'cosine' (lr to lrMin, default 0, over
+   * `rounds`: FedAvgOptions.clientLrSchedule).
+   */
+  lrSchedule?: ClientLrSchedule;
   clientOptimizer?: OptimizerOptions;
   /** Clients keep the classifier head fixed and train the body only (ClientTrainerOptions.freezeHead). */
   freezeHead?: boolean;
@@ -98,6 +104,8 @@ export interface RoundReport {
   uplink_bytes: number;
   uplink_bytes_fp32: number;
   seconds: number;
+  /** The client lr the round's fit config carried (absent when the config has none: the clients' default). */
+  client_lr?: number;
   epsilon?: number;
   /**
    * Client drift of the round (plain rounds): the example-weighted mean L2 norm of the client
@@ -157,8 +165,9 @@ function buildClients(opts: SimulationOptions, seed: number): VirtualClient[] {
 
 function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
   const decay = opts.lrDecay ?? 1;
-  // a decaying rate needs its base in the config: the client optimizer's own when no lr is given
-  const lr = opts.lr ?? (decay < 1 ? (opts.clientOptimizer?.lr ?? DEFAULT_CLIENT_OPTIMIZER.lr) : undefined);
+  const scheduled = decay < 1 || opts.lrSchedule === 'cosine';
+  // a scheduled rate needs its base in the config: the client optimizer's own when no lr is given
+  const lr = opts.lr ?? (scheduled ? (opts.clientOptimizer?.lr ?? DEFAULT_CLIENT_OPTIMIZER.lr) : undefined);
   const fitConfig: ClientConfig = {
     local_epochs: opts.localEpochs ?? 1,
     ...(opts.localSteps !== undefined ? { local_steps: opts.localSteps } : {}),
@@ -176,6 +185,7 @@ function buildStrategy(opts: SimulationOptions, seed: number): Strategy {
     fitConfig,
     clientLrDecay: decay,
     ...(opts.lrMin !== undefined ? { clientLrMin: opts.lrMin } : {}),
+    ...(opts.lrSchedule !== undefined ? { clientLrSchedule: opts.lrSchedule, clientLrRounds: opts.rounds } : {}),
     seed,
   };
   const inner = createStrategy(opts.strategy ?? 'fedavg', base);
@@ -268,6 +278,8 @@ function driftOf(results: readonly FitResult[]): { update_norm: number; aggregat
 async function fitRound(fed: Federation, round: number, global: Float32Array) {
   const infos = [...fed.clients.values()].map((c) => ({ id: c.id, examples: c.data.train.count }));
   const instructions = fed.strategy.configureFit(round, global, infos);
+  const lr = instructions[0]?.config.lr;
+  const clientLr = typeof lr === 'number' ? { clientLr: lr } : {};
   const drop = new Set(
     instructions.slice(0, Math.min(fed.opts.dropPerRound ?? 0, instructions.length)).map((i) => i.client),
   );
@@ -292,6 +304,7 @@ async function fitRound(fed: Federation, round: number, global: Float32Array) {
   }
   if (!fed.opts.secureAgg)
     return {
+      ...clientLr,
       results,
       failures,
       uplink,
@@ -312,6 +325,7 @@ async function fitRound(fed: Federation, round: number, global: Float32Array) {
     contributors: secure.survivors.length,
   };
   return {
+    ...clientLr,
     results: [aggregated],
     failures,
     uplink: secure.uplinkBytes,
@@ -369,6 +383,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationResul
         uplink_bytes: fitted.uplink,
         uplink_bytes_fp32: fitted.uplinkFp32,
         seconds: (performance.now() - started) / 1000,
+        ...(fitted.clientLr !== undefined ? { client_lr: fitted.clientLr } : {}),
         ...('drift' in fitted && fitted.drift ? { drift: fitted.drift } : {}),
         ...(strategy instanceof DpFedAvg ? { epsilon: strategy.privacy().epsilon } : {}),
       };

@@ -149,9 +149,15 @@ export const CreateFlJobRequest = z
     lr_decay: z.number().gt(0).max(1).optional(),
     /**
      * Floor of the decaying rate: round r's devices train at max(lr_min, lr · lr_decay^(r − 1)); needs
-     * lr_decay < 1 and lr_min ≤ lr. Optional (added within protocol v1): absent = no floor.
+     * lr_decay < 1 or the cosine schedule, and lr_min ≤ lr. Optional (added within protocol v1): absent = no floor.
      */
     lr_min: z.number().positive().max(10).optional(),
+    /**
+     * Shape of the client rate over the job's rounds R: 'exp' (the lr_decay above) or 'cosine': round r's
+     * devices train at lr_min + (lr − lr_min) · (1 + cos(π (r − 1) / R)) / 2 (lr_min absent: 0; takes no
+     * lr_decay). The server computes each round's rate. Optional (added within protocol v1): absent = 'exp'.
+     */
+    lr_schedule: z.enum(['exp', 'cosine']).optional(),
     /**
      * Client-side label-skew corrections, sent in the fit config (src/fl/label-skew.ts): FedRS's
      * restricted softmax α (a device scales the logits of classes it has no sample of by α in its

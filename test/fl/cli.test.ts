@@ -85,6 +85,11 @@ describe('verge fl simulate', () => {
       [[...base, '--data', join(dir, 'missing')], /E_DATA_NOT_FOUND/],
       [[...base, '--restricted-softmax', '1.5'], /--restricted-softmax/],
       [[...base, '--logit-calibration', '-1'], /--logit-calibration/],
+      [[...base, '--lr-schedule', 'linear'], /--lr-schedule.*Allowed choices are exp, cosine/],
+      [
+        [...base, '--lr-schedule', 'cosine', '--lr-decay', '0.9'],
+        /E_BAD_ARGUMENT: a cosine client lr schedule takes no lr decay/,
+      ],
       // fl start checks its flags before it contacts the cloud
       [['fl', 'start', join(dir, 'blob.onnx'), '--devices', 'a', '--dp-clip', '1'], /E_BAD_ARGUMENT: DP needs both/],
       [

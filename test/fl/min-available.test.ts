@@ -94,11 +94,17 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
     expect(await bad({ min_available_clients: 4 })).toMatch(/min_available_clients \(4\) is more than the 3 target/);
   });
 
-  it('refuses a bad client lr floor when the job is created, not at its first round', async () => {
+  it('refuses a bad client lr floor or schedule when the job is created, not at its first round', async () => {
     expect(await bad({ lr_min: 0.01 })).toMatch(/lr floor \(lr_min\) needs a client lr decay below 1/);
     // no lr: the devices' default 0.05 is the base of the decay
     expect(await bad({ lr_decay: 0.9, lr_min: 0.1 })).toMatch(/lr_min 0.1\) is above the base client lr 0.05/);
     expect(await bad({ lr: 0.2, lr_decay: 0.9, lr_min: 0 })).toMatch(/lr_min must be > 0/);
+    // the cosine schedule: no decay beside it, a floor at most the base rate (the devices' 0.05 here), a known shape
+    expect(await bad({ lr_schedule: 'cosine', lr_decay: 0.9 })).toMatch(/cosine client lr schedule takes no lr decay/);
+    expect(await bad({ lr_schedule: 'cosine', lr_min: 0.06 })).toMatch(
+      /lr_min 0.06\) is above the base client lr 0.05/,
+    );
+    expect(await bad({ lr_schedule: 'linear' })).toMatch(/lr_schedule/);
   });
 
   it('a round waits for the third device, opens with all three when it is back; a short timeout opens with two', async () => {
@@ -126,18 +132,24 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
     await cloud.admin.post(FL_PATHS.stop(waiting.id), {});
   }, 300_000);
 
-  it("each round's tasks carry the scheduled client lr: decayed by lr_decay, held at the lr_min floor", async () => {
-    // what the devices receive over the broker, before they act on it
-    const lrs = new Map<number, Set<number>>();
-    for (const a of agents.slice(0, 2)) {
-      const fl = a.fl!;
-      const onTask = fl.onTask.bind(fl);
-      fl.onTask = (t: FlTaskMessage) => {
-        if (t.task === 'fit' && typeof t.config?.lr === 'number')
-          lrs.set(t.round, (lrs.get(t.round) ?? new Set()).add(t.config.lr));
-        onTask(t);
-      };
+  /** The client lr each round's fit tasks carried (as the devices received them over the broker) in a 3-round job. */
+  const lrs = new Map<number, Set<number>>();
+  let watching = false;
+  const scheduledRates = async (schedule: Record<string, unknown>, version: string) => {
+    if (!watching) {
+      // what the devices receive over the broker, before they act on it
+      for (const a of agents.slice(0, 2)) {
+        const fl = a.fl!;
+        const onTask = fl.onTask.bind(fl);
+        fl.onTask = (t: FlTaskMessage) => {
+          if (t.task === 'fit' && typeof t.config?.lr === 'number')
+            lrs.set(t.round, (lrs.get(t.round) ?? new Set()).add(t.config.lr));
+          onTask(t);
+        };
+      }
+      watching = true;
     }
+    lrs.clear();
     const created = await cloud.admin.post<FlJob>(FL_PATHS.jobs, {
       model: { name: 'blobnet', version: '1.0.0' },
       target: { devices: agents.slice(0, 2).map((a) => a.deviceId) },
@@ -145,22 +157,27 @@ describe('min_available_clients over the fleet (embedded broker + SQLite)', () =
       min_fit_clients: 2,
       round_timeout_s: 120,
       local_steps: 2,
-      lr: 0.08,
-      lr_decay: 0.5,
-      lr_min: 0.03,
-      publish: { name: 'blobnet', version: '3.0.0' },
+      ...schedule,
+      publish: { name: 'blobnet', version },
     });
     const done = await waitJob(cloud, created.id, ['completed', 'failed'], 240_000);
     expect(done.state, done.error ?? '').toBe('completed');
-    // rounds 1–3: 0.08, 0.08·0.5 = 0.04, then max(0.03, 0.08·0.25 = 0.02) = 0.03; one rate per round
     expect([...lrs.keys()].sort()).toEqual([1, 2, 3]);
-    for (const [round, want] of [
-      [1, 0.08],
-      [2, 0.04],
-      [3, 0.03],
-    ] as const) {
-      expect([...lrs.get(round)!]).toHaveLength(1);
-      expect([...lrs.get(round)!][0]).toBeCloseTo(want, 12);
-    }
+    return [1, 2, 3].map((round) => {
+      expect([...lrs.get(round)!]).toHaveLength(1); // one rate per round
+      return [...lrs.get(round)!][0]!;
+    });
+  };
+
+  it("each round's tasks carry the scheduled client lr: decayed by lr_decay, held at the lr_min floor", async () => {
+    const rates = await scheduledRates({ lr: 0.08, lr_decay: 0.5, lr_min: 0.03 }, '3.0.0');
+    // rounds 1–3: 0.08, 0.08·0.5 = 0.04, then max(0.03, 0.08·0.25 = 0.02) = 0.03
+    [0.08, 0.04, 0.03].forEach((want, i) => expect(rates[i]).toBeCloseTo(want, 12));
+  }, 300_000);
+
+  it("lr_schedule cosine: each round's tasks carry lr_min + (lr − lr_min)(1 + cos(π(r − 1)/R))/2 over the job's R", async () => {
+    const rates = await scheduledRates({ lr: 0.08, lr_min: 0.02, lr_schedule: 'cosine' }, '3.1.0');
+    // R = 3: cos 0, π/3, 2π/3 → 0.02 + 0.06 × (1, 3/4, 1/4)
+    [0.08, 0.065, 0.035].forEach((want, i) => expect(rates[i]).toBeCloseTo(want, 12));
   }, 300_000);
 });

@@ -14,6 +14,7 @@ import {
   parsePartition,
   accuracyChartSvg,
   simulate,
+  type ClientLrSchedule,
   type RoundReport,
 } from '../../fl/index.ts';
 import { buildArchitecture } from '../../nn/index.ts';
@@ -40,6 +41,7 @@ export interface SimulateFlags {
   lr?: number;
   lrDecay?: number;
   lrMin?: number;
+  lrSchedule?: ClientLrSchedule;
   momentum?: number;
   freezeHead?: boolean;
   restrictedSoftmax?: number;
@@ -134,6 +136,7 @@ export default async function flSimulate(f: SimulateFlags): Promise<void> {
     ...(lr !== undefined ? { lr } : {}),
     ...(f.lrDecay !== undefined ? { lrDecay: f.lrDecay } : {}),
     ...(f.lrMin !== undefined ? { lrMin: f.lrMin } : {}),
+    ...(f.lrSchedule !== undefined ? { lrSchedule: f.lrSchedule } : {}),
     ...(f.freezeHead ? { freezeHead: true } : {}),
     ...(f.restrictedSoftmax !== undefined ? { restrictedSoftmax: f.restrictedSoftmax } : {}),
     ...(f.logitCalibration !== undefined ? { logitCalibration: f.logitCalibration } : {}),

@@ -4,6 +4,7 @@ import { VergeError } from '../../errors.ts';
 import { readBytes } from '../../onnx/index.ts';
 import { FL_PATHS, HTTP_PATHS, type FlJob } from '../../protocol/index.ts';
 import { followJob, jobReport, jobSummary } from '../fl-jobs.ts';
+import type { ClientLrSchedule } from '../../fl/index.ts';
 import type { CloudCliOptions } from '../options.ts';
 import { emit, note } from '../output.ts';
 
@@ -22,6 +23,7 @@ interface StartOptions extends CloudCliOptions {
   lr?: number;
   lrDecay?: number;
   lrMin?: number;
+  lrSchedule?: ClientLrSchedule;
   restrictedSoftmax?: number;
   logitCalibration?: number;
   compress: string;
@@ -74,6 +76,7 @@ export default async function flStart(model: string, o: StartOptions): Promise<v
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     ...(o.lrDecay !== undefined ? { lr_decay: o.lrDecay } : {}),
     ...(o.lrMin !== undefined ? { lr_min: o.lrMin } : {}),
+    ...(o.lrSchedule !== undefined ? { lr_schedule: o.lrSchedule } : {}),
     ...(o.restrictedSoftmax !== undefined ? { restricted_softmax: o.restrictedSoftmax } : {}),
     ...(o.logitCalibration !== undefined ? { logit_calibration: o.logitCalibration } : {}),
     compress: o.compress,

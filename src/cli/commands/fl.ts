@@ -3,13 +3,16 @@
  * `status` and `stop` drive jobs over the fleet through the control plane.
  */
 import type { Command } from 'commander';
-import { STRATEGY_NAMES } from '../../fl/strategy/names.ts';
+import { CLIENT_LR_SCHEDULES, STRATEGY_NAMES } from '../../fl/strategy/names.ts';
 import { ARCHITECTURE_NAMES } from '../../nn/architecture-names.ts';
 import { action } from '../command.ts';
 import { choice, cloudOptions, keyValue, nonNegativeInt, number, positiveInt, wordList } from '../options.ts';
 
 const STRATEGY_HELP = `aggregation: ${STRATEGY_NAMES.join(', ')} (parameters after ':', e.g. fedprox:0.01, trimmed-mean:0.2, krum:2, fedadam:0.03:0.001 (server lr η, τ); '+clip[:K]' bounds each update to K × the median update norm first, '+bucket[:s]' averages random buckets of s, '+nnm[:f]' mixes each update with its n − f nearest)`;
-const LR_MIN_HELP = 'floor of the decaying client lr: round r trains at max(x, lr × g^(r − 1)) (needs --lr-decay < 1)';
+const LR_MIN_HELP =
+  'floor of the scheduled client lr: round r trains at max(x, lr × g^(r − 1)) (needs --lr-decay < 1), or the end of --lr-schedule cosine';
+const LR_SCHEDULE_HELP =
+  "shape of the client lr over the job's R rounds: exp (lr × g^(r − 1), default) or cosine (lr_min + (lr − lr_min)(1 + cos(π(r − 1)/R))/2, lr_min default 0)";
 
 /** The clients' label-skew corrections (src/fl/label-skew.ts), sent in the fit config: simulate and start. */
 function labelSkewOptions(c: Command, who: string): Command {
@@ -64,6 +67,7 @@ function simulate(fl: Command): void {
       number('--lr-decay', { above: 0, max: 1 }),
     )
     .option('--lr-min <x>', LR_MIN_HELP, number('--lr-min', { above: 0 }))
+    .addOption(choice('--lr-schedule <shape>', LR_SCHEDULE_HELP, CLIENT_LR_SCHEDULES))
     .option('--momentum <m>', 'client SGD momentum (default 0.9)', number('--momentum', { min: 0, below: 1 }))
     .option('--freeze-head', 'clients keep the classifier head fixed and train the body only (label-skewed clients)')
     .addOption(
@@ -146,6 +150,7 @@ function start(fl: Command): void {
         number('--lr-decay', { above: 0, max: 1 }),
       )
       .option('--lr-min <x>', LR_MIN_HELP, number('--lr-min', { above: 0 }))
+      .addOption(choice('--lr-schedule <shape>', LR_SCHEDULE_HELP, CLIENT_LR_SCHEDULES))
       .option('--compress <spec>', 'update compression: none | int8 | topk:F (+deflate)', 'none')
       .option(
         '--secure-agg',

@@ -11,6 +11,7 @@ import { VergeError } from '../../errors.ts';
 import type { RandomSource } from '../random.ts';
 import type {
   AggregateFitResult,
+  ClientConfig,
   ClientInfo,
   Failure,
   FitInstruction,
@@ -59,6 +60,10 @@ export class DpFedAvg extends StrategyWrapper {
     return this.inner
       .configureFit(round, global, clients)
       .map((i) => ({ client: i.client, config: { ...i.config, dp_clip: this.opts.clip } }));
+  }
+
+  override fitConfig(round: number): ClientConfig {
+    return { ...this.inner.fitConfig(round), dp_clip: this.opts.clip };
   }
 
   /** Standard deviation of the noise on the mean of m clipped updates. */

@@ -97,6 +97,7 @@ describe('DP-FedAvg', () => {
       random: seededRandom(1),
     });
     expect(dp.configureFit(1, new Float32Array(1), [{ id: 'a' }, { id: 'b' }])[0]!.config.dp_clip).toBe(1);
+    expect(dp.fitConfig(3)).toEqual({ round: 3, dp_clip: 1 }); // the round's config without sampling (fleet republish)
     expect(
       () =>
         new DpFedAvg(createStrategy('median'), { clip: 1, noiseMultiplier: 1, population: 2, random: seededRandom(1) }),

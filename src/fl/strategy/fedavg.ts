@@ -6,6 +6,7 @@
 import { permutation } from '../../data/browser.ts';
 import { VergeError } from '../../errors.ts';
 import { add, weightedMean } from '../weights.ts';
+import { CLIENT_LR_SCHEDULES, type ClientLrSchedule } from './names.ts';
 import type {
   AggregateEvaluateResult,
   AggregateFitResult,
@@ -45,6 +46,16 @@ export interface FedAvgOptions {
    * Needs a decay below 1 and at most the base lr. Default: no floor.
    */
   clientLrMin?: number;
+  /**
+   * Shape of the client rate over the rounds: 'exp' (default) is the decay above; 'cosine' anneals
+   * from lr to clientLrMin (default 0) over the job's `clientLrRounds` R: round r's lr is
+   * min + (lr − min) · (1 + cos(π (r − 1) / R)) / 2 (SGDR's cosine with one step per round, Loshchilov &
+   * Hutter 2017): round 1 trains at lr and round R just above min, so no round is spent at a zero rate.
+   * Needs `fitConfig.lr` and R, and takes no decay.
+   */
+  clientLrSchedule?: ClientLrSchedule;
+  /** The job's total rounds R, which a cosine schedule anneals over (rounds after R keep round R's rate). */
+  clientLrRounds?: number;
   evaluateConfig?: ClientConfig;
   /** Seed of client sampling (a round's sample depends on seed and round only). */
   seed?: number;
@@ -72,24 +83,66 @@ function count(name: string, v: number): number {
   return v;
 }
 
-/** Round r's client lr (r from 1): max(min, lr · decay^(r − 1)). */
-function scheduledLr(lr: number, round: number, decay: number, min = 0): number {
-  return Math.max(min, lr * decay ** (round - 1));
+/** The client lr schedule of a strategy: shape, base lr (fit config), decay, floor, the job's rounds. */
+interface LrSchedule {
+  shape: ClientLrSchedule;
+  lr: unknown;
+  decay: number;
+  min: number | undefined;
+  rounds: number | undefined;
 }
 
-/** The client lr schedule's parameters (base lr from the fit config, decay, optional floor), or a clear error. */
-function checkLrSchedule(lr: unknown, decay: number, min: number | undefined): void {
-  if (!(decay > 0 && decay <= 1))
-    throw new VergeError('E_BAD_ARGUMENT', `the client lr decay must be in (0, 1], got ${decay}`);
-  if (decay < 1 && typeof lr !== 'number')
-    throw new VergeError('E_BAD_ARGUMENT', 'a client lr decay needs the base client lr in the fit config');
-  if (min === undefined) return;
-  if (!(min > 0 && Number.isFinite(min)))
-    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min) must be > 0, got ${min}`);
-  if (decay === 1)
-    throw new VergeError('E_BAD_ARGUMENT', 'a client lr floor (lr_min) needs a client lr decay below 1 (lr_decay)');
-  if (min > (lr as number))
-    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min ${min}) is above the base client lr ${lr}`);
+/**
+ * Round r's client lr (r from 1), or undefined for a constant rate (the fit config's own lr, if any):
+ * exp max(min, lr · decay^(r − 1)); cosine min + (lr − min) · (1 + cos(π (r − 1) / R)) / 2.
+ */
+function scheduledLr(s: LrSchedule, round: number): number | undefined {
+  const lr = s.lr as number;
+  const min = s.min ?? 0;
+  if (s.shape === 'cosine') {
+    const r = Math.min(round, s.rounds!);
+    return min + ((lr - min) * (1 + Math.cos((Math.PI * (r - 1)) / s.rounds!))) / 2;
+  }
+  return s.decay < 1 ? Math.max(min, lr * s.decay ** (round - 1)) : undefined;
+}
+
+/** The cosine schedule's own needs: the job's rounds, no decay. */
+function checkCosine(s: LrSchedule): void {
+  if (s.rounds === undefined || !(Number.isInteger(s.rounds) && s.rounds >= 1))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `a cosine client lr schedule needs the job's rounds (a whole number ≥ 1), got ${s.rounds}`,
+    );
+  if (s.decay !== 1)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      'a cosine client lr schedule takes no lr decay (lr_decay); drop one of them',
+    );
+}
+
+/** The client lr schedule's parameters, or a clear error (at strategy creation: simulate, fleet job creation). */
+function checkLrSchedule(s: LrSchedule): void {
+  if (!(CLIENT_LR_SCHEDULES as readonly string[]).includes(s.shape))
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      `unknown client lr schedule '${s.shape}' (expected ${CLIENT_LR_SCHEDULES.join(' or ')})`,
+    );
+  if (!(s.decay > 0 && s.decay <= 1))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr decay must be in (0, 1], got ${s.decay}`);
+  const scheduled = s.shape === 'cosine' || s.decay < 1;
+  if (scheduled && !(typeof s.lr === 'number' && s.lr > 0))
+    throw new VergeError('E_BAD_ARGUMENT', 'a client lr schedule needs the base client lr (> 0) in the fit config');
+  if (s.shape === 'cosine') checkCosine(s);
+  if (s.min === undefined) return;
+  if (!(s.min > 0 && Number.isFinite(s.min)))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min) must be > 0, got ${s.min}`);
+  if (!scheduled)
+    throw new VergeError(
+      'E_BAD_ARGUMENT',
+      'a client lr floor (lr_min) needs a client lr decay below 1 (lr_decay) or a cosine schedule',
+    );
+  if (s.min > (s.lr as number))
+    throw new VergeError('E_BAD_ARGUMENT', `the client lr floor (lr_min ${s.min}) is above the base client lr ${s.lr}`);
 }
 
 /** Mean of each metric over results that report it, weighted by examples. */
@@ -116,6 +169,7 @@ export class FedAvg implements Strategy {
   readonly linear: boolean = true;
   protected readonly opts: Required<Omit<FedAvgOptions, 'evaluateFn'>>;
   readonly evaluate?: Strategy['evaluate'];
+  private readonly lrSchedule: LrSchedule;
 
   constructor(opts: FedAvgOptions = {}) {
     this.opts = {
@@ -130,10 +184,19 @@ export class FedAvg implements Strategy {
       fitConfig: opts.fitConfig ?? {},
       clientLrDecay: opts.clientLrDecay ?? 1,
       clientLrMin: opts.clientLrMin ?? 0,
+      clientLrSchedule: opts.clientLrSchedule ?? 'exp',
+      clientLrRounds: opts.clientLrRounds ?? 0,
       evaluateConfig: opts.evaluateConfig ?? {},
       seed: opts.seed ?? 0,
     };
-    checkLrSchedule(this.opts.fitConfig.lr, this.opts.clientLrDecay, opts.clientLrMin);
+    this.lrSchedule = {
+      shape: this.opts.clientLrSchedule,
+      lr: this.opts.fitConfig.lr,
+      decay: this.opts.clientLrDecay,
+      min: opts.clientLrMin,
+      rounds: opts.clientLrRounds,
+    };
+    checkLrSchedule(this.lrSchedule);
     if (opts.evaluateFn) this.evaluate = opts.evaluateFn;
   }
 
@@ -163,16 +226,20 @@ export class FedAvg implements Strategy {
   /** Config for one fitting client (round r's scheduled lr); FedProx adds its μ, DP its clipping norm. */
   protected fitConfigFor(round: number): ClientConfig {
     const config = { ...this.opts.fitConfig };
-    const decay = this.opts.clientLrDecay;
-    if (decay < 1) config.lr = scheduledLr(config.lr as number, round, decay, this.opts.clientLrMin);
+    const lr = scheduledLr(this.lrSchedule, round);
+    if (lr !== undefined) config.lr = lr;
     return config;
   }
 
+  fitConfig(round: number): ClientConfig {
+    return { ...this.fitConfigFor(round), round };
+  }
+
   configureFit(round: number, _global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[] {
-    const config = this.fitConfigFor(round);
+    const config = this.fitConfig(round);
     return this.sample(round, clients, this.opts.fractionFit, this.opts.minFitClients, 0).map((client) => ({
       client,
-      config: { ...config, round },
+      config: { ...config },
     }));
   }
 

@@ -15,3 +15,7 @@ export const STRATEGY_NAMES = Object.freeze([
   'krum',
   'multi-krum',
 ] as const);
+
+/** Shapes of the round-indexed client rate (`--lr-schedule`, FedAvgOptions.clientLrSchedule). */
+export const CLIENT_LR_SCHEDULES = Object.freeze(['exp', 'cosine'] as const);
+export type ClientLrSchedule = (typeof CLIENT_LR_SCHEDULES)[number];

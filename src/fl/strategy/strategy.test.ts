@@ -212,6 +212,45 @@ describe('FL strategies', () => {
     expect(() => createStrategy('fedavg', { fitConfig, clientLrDecay: 0.9, clientLrMin: 0 })).toThrow(/must be > 0/);
   });
 
+  it("a cosine client lr over the job's R rounds: min + (lr − min)(1 + cos(π(r − 1)/R))/2; bad input refused", () => {
+    const two = [{ id: 'a' }, { id: 'b' }];
+    const lrOf = (s: ReturnType<typeof createStrategy>, round: number) =>
+      s.configureFit(round, f32(0), two)[0]!.config.lr as number;
+    const fitConfig = { lr: 0.05, local_epochs: 2 };
+    const s = createStrategy('fedavg', { fitConfig, clientLrSchedule: 'cosine', clientLrRounds: 30 });
+    expect(lrOf(s, 1)).toBe(0.05);
+    expect(lrOf(s, 16)).toBeCloseTo(0.025, 12); // cos(π/2) = 0: half way
+    expect(lrOf(s, 21)).toBeCloseTo(0.0125, 12); // cos(2π/3) = −1/2
+    expect(lrOf(s, 30)).toBeCloseTo(0.000136953, 9); // 0.05 (1 − cos(π/30)) / 2: the last round still trains
+    expect(lrOf(s, 31)).toBe(lrOf(s, 30)); // past R: round R's rate
+    // with a floor, over 3 rounds: cos 0, π/3, 2π/3 → 0.002 + 0.048 × (1, 3/4, 1/4)
+    const m = createStrategy('fedprox:0.01', {
+      fitConfig,
+      clientLrSchedule: 'cosine',
+      clientLrRounds: 3,
+      clientLrMin: 0.002,
+    });
+    [0.05, 0.038, 0.014].forEach((lr, i) => expect(lrOf(m, i + 1)).toBeCloseTo(lr, 12));
+    expect(m.fitConfig(2)).toEqual(m.configureFit(2, f32(0), two)[0]!.config); // the round's config, no sampling
+    expect(m.fitConfig(2)).toMatchObject({ round: 2, proximal_mu: 0.01, local_epochs: 2 });
+    const cosine = { fitConfig, clientLrSchedule: 'cosine' as const };
+    expect(() => createStrategy('fedavg', cosine)).toThrow(/^a cosine client lr schedule needs the job's rounds/);
+    expect(() => createStrategy('fedavg', { ...cosine, clientLrRounds: 2.5 })).toThrow(/whole number ≥ 1\), got 2.5$/);
+    expect(() => createStrategy('fedavg', { ...cosine, clientLrRounds: 30, clientLrDecay: 0.9 })).toThrow(
+      /takes no lr decay/,
+    );
+    expect(() => createStrategy('fedavg', { ...cosine, clientLrRounds: 30, clientLrMin: 0.06 })).toThrow(
+      /lr_min 0.06\) is above the base client lr 0.05/,
+    );
+    expect(() => createStrategy('fedavg', { clientLrSchedule: 'cosine', clientLrRounds: 30 })).toThrow(
+      /needs the base client lr/,
+    );
+    const linear = { fitConfig, clientLrSchedule: 'linear' as unknown as 'exp' };
+    expect(() => createStrategy('fedavg', linear)).toThrow(
+      /^unknown client lr schedule 'linear' \(expected exp or cosine\)$/,
+    );
+  });
+
   it('refuses a round with fewer clients than min_available_clients', () => {
     const s = createStrategy('fedavg', { minAvailableClients: 3 });
     expect(() => s.configureFit(1, f32(0), [{ id: 'a' }, { id: 'b' }])).toThrow(/at least 3/);

@@ -82,6 +82,11 @@ export interface Strategy {
   /** Global weights of round 1 (default: the model's own). */
   initialize(initial: Float32Array): Float32Array;
   configureFit(round: number, global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[];
+  /**
+   * The config every fitting client of round `round` gets (configureFit's, without sampling: the lr
+   * schedule, FedProx's μ and DP's clipping norm depend on the round only).
+   */
+  fitConfig(round: number): ClientConfig;
   aggregateFit(
     round: number,
     global: Float32Array,

@@ -6,6 +6,7 @@ import { VergeError } from '../../errors.ts';
 import type {
   AggregateEvaluateResult,
   AggregateFitResult,
+  ClientConfig,
   ClientInfo,
   EvaluateInstruction,
   EvaluateResult,
@@ -39,6 +40,10 @@ export abstract class StrategyWrapper implements Strategy {
 
   configureFit(round: number, global: Float32Array, clients: readonly ClientInfo[]): FitInstruction[] {
     return this.inner.configureFit(round, global, clients);
+  }
+
+  fitConfig(round: number): ClientConfig {
+    return this.inner.fitConfig(round);
   }
 
   aggregateFit(
