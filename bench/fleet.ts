@@ -3,7 +3,7 @@
  * (the embedded aedes broker, and a Mosquitto process when installed).
  *
  *   npm run bench -- fleet [--connected 10000] [--rollout 1000] [--messages 50] [--workers 2] [--brokers embedded,mosquitto] [--name fleet]
- *                          [--cpu-prof DIR] [--label TEXT] [--baseline FILE] [--mosquitto-conf 'LINE;LINE'] [--quick]
+ *                          [--cpu-prof DIR] [--label TEXT] [--baseline FILE] [--mosquitto-conf 'LINE;LINE'] [--batch N] [--quick]
  *
  * `--quick`: 1,000 agents, rollout to all of them, 20 messages each (~1-2 min per broker on 2 cores);
  * the full run (10,000 agents) takes ~10-15 min per broker.
@@ -14,7 +14,10 @@
  * `--rollout` devices (deploy → every device downloaded, verified sha256 + signature, acked
  * loaded → deployment succeeded), and telemetry throughput: `--messages` QoS 1 records from each
  * rollout device, timed until the control plane has stored every one (distinct ids counted in its
- * database: lost = sent − stored).
+ * database: lost = sent − stored). Records are what is counted: with batches (`--batch N`, the
+ * agents' own bound on telemetry records per MQTT message; 1 = one record per message, as before
+ * batches; default the protocol's MAX_TELEMETRY_BATCH) one MQTT message carries several, and the
+ * result gives records/s and MQTT messages/s separately, with the messages' size distribution.
  *
  * `--cpu-prof DIR` writes V8 CPU profiles of the control-plane process (the cloud and, for the
  * embedded broker, aedes): DIR/fleet-<broker>-connect.cpuprofile covers the connect phase,
@@ -38,7 +41,7 @@ import { MOSQUITTO_BIN, startMosquitto, type TestBroker } from '../test/edge/bro
 import mqtt from 'mqtt';
 import { MOSQUITTO_CONFIG } from '../src/cloud/mosquitto-auth.ts';
 import { CLOCK_TICKS, printTable, procStatFields, round, writeResult } from './lib.ts';
-import { RECEIPT_TIMEOUT_MS } from '../src/edge/outbox-pump.ts';
+import { OUTBOX_BATCH, RECEIPT_TIMEOUT_MS } from '../src/edge/outbox-pump.ts';
 import { SIM_PROFILE } from './fleet/sim-profile.ts';
 import { startCpuProfile, writeCpuProfile } from './fleet/cpu-profile.ts';
 
@@ -70,6 +73,8 @@ const LABEL = arg('label', '');
 const IDLE_MS = Number(arg('idle-s', '3')) * 1000;
 const BASELINE = arg('baseline', '');
 /** Extra mosquitto.conf lines for this run, ';'-separated (an A/B of a broker setting), after verge's recommended ones. */
+/** The simulated agents' own bound on telemetry records per MQTT message (1: no batches). */
+const BATCH = Number(arg('batch', String(OUTBOX_BATCH)));
 const MOSQUITTO_EXTRA = arg('mosquitto-conf', '')
   .split(';')
   .map((l) => l.trim())
@@ -242,6 +247,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     // enroll
     const t0 = performance.now();
     const creds: { id: string; password: string }[] = [];
+    let cloudBatch = 1;
     for (let i = 0; i < CONNECTED; i += ENROLL_CONCURRENCY) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(ENROLL_CONCURRENCY, CONNECTED - i) }, async (_, k) => {
@@ -254,6 +260,7 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
             name: `sim-${n}`,
             profile: SIM_PROFILE,
           });
+          cloudBatch = e.telemetry_batch ?? 1;
           return { id: e.device_id, password: e.credentials.password };
         }),
       );
@@ -275,6 +282,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         cloudUrl: url,
         publicKeyPem: cp!.signingKey.publicKeyPem,
         agents: creds.filter((_, k) => k % WORKERS === i),
+        batch: BATCH,
+        cloudBatch,
       }),
     );
     const conn = await Promise.all(workers.map((w) => w.next('connected')));
@@ -419,7 +428,17 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
     const agentsCpuS = receipted.reduce((a, r) => a + r.cpuSeconds, 0);
     const perMsg = (cpuS: number) => ((cpuS * 1e6) / Math.max(1, stored)).toFixed(1);
     log(
-      `[${kind}] CPU per stored message: control plane ${perMsg(telemetryCpuS)} µs, agents ${perMsg(agentsCpuS)} µs${broker ? `, Mosquitto ${perMsg(brokerCpuS)} µs` : ''}`,
+      `[${kind}] CPU per stored record: control plane ${perMsg(telemetryCpuS)} µs, agents ${perMsg(agentsCpuS)} µs${broker ? `, Mosquitto ${perMsg(brokerCpuS)} µs` : ''}`,
+    );
+    // telemetry MQTT messages the agents sent, by the records each carried (resends included)
+    const sizes: Record<string, number> = {};
+    for (const r of receipted)
+      for (const [k, n] of Object.entries((r.messageSizes ?? {}) as Record<string, number>))
+        sizes[k] = (sizes[k] ?? 0) + n;
+    const mqttSent = Object.values(sizes).reduce((a, n) => a + n, 0);
+    const recordsSent = Object.entries(sizes).reduce((a, [k, n]) => a + Number(k) * n, 0);
+    log(
+      `[${kind}] ${mqttSent} telemetry MQTT messages for ${recordsSent} records (${(recordsSent / Math.max(1, mqttSent)).toFixed(1)} per message); ${Math.round(stored / ingestS)} records/s, ${Math.round(received / ingestS)} MQTT messages/s into the cloud`,
     );
 
     return {
@@ -458,7 +477,16 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         // devices → broker (PUBACKed), before the control plane's ingestion
         broker_msgs_per_s: Math.round(acked / publishS),
         end_to_end_s: round(ingestS, 2),
+        // telemetry RECORDS stored per second end to end (the name is kept from before batches,
+        // when a record was a message; records_per_s says the same)
         msgs_per_s: Math.round(stored / ingestS),
+        records_per_s: Math.round(stored / ingestS),
+        // telemetry MQTT messages: sent by the agents (resends included), received by the cloud,
+        // per second end to end; the messages by the records each carried
+        mqtt_messages_sent: mqttSent,
+        mqtt_messages_per_s: Math.round(received / ingestS),
+        records_per_mqtt_message: round(recordsSent / Math.max(1, mqttSent), 2),
+        batch_sizes: sizes,
         // CPU time of this process per stored message: what the wall-clock rate would be bounded by
         // on a core of its own (1e6 / this), less sensitive to the machine's load than msgs_per_s
         cloud_cpu_us_per_msg: round((telemetryCpuS * 1e6) / Math.max(1, stored), 1),
@@ -474,6 +502,8 @@ async function runOne(kind: string): Promise<Record<string, unknown>> {
         // the same phase, and without its idle CPU (the fleet's heartbeats and keepalives); null for the
         // embedded broker, whose cost is in cloud_cpu_us_per_msg
         broker_cpu_us_per_msg: broker ? round((brokerCpuS * 1e6) / Math.max(1, stored), 1) : null,
+        // the same per telemetry MQTT message the cloud received (what a broker's cost scales with)
+        broker_cpu_us_per_mqtt_msg: broker ? round((brokerCpuS * 1e6) / Math.max(1, received), 1) : null,
         broker_cpu_us_per_msg_net: broker
           ? round(((brokerCpuS - brokerIdleCpuPerS * phaseS) * 1e6) / Math.max(1, stored), 1)
           : null,
@@ -518,6 +548,8 @@ const path = writeResult(arg('name', 'fleet'), {
     connected: CONNECTED,
     rollout: ROLLOUT,
     messages_per_device: MESSAGES,
+    // the agents' own bound on telemetry records per MQTT message (1: no batches)
+    batch: BATCH,
     workers: WORKERS,
     brokers: BROKERS,
     ...(BROKERS.includes('mosquitto') ? { mosquitto_config: [...MOSQUITTO_CONFIG, ...MOSQUITTO_EXTRA] } : {}),
@@ -545,7 +577,8 @@ const path = writeResult(arg('name', 'fleet'), {
     'simulated agents: real MQTT connections with per-device credentials, protocol v1 messages validated with zod; deploy handling downloads the artifact over HTTP and verifies sha256 + ed25519 signature, no onnxruntime',
     "control plane, broker and simulated agents share one 2-core machine: the agents' CPU competes with the broker and the cloud",
     'Mosquitto runs with allow_anonymous (no verge auth plugin), the embedded broker authenticates every device',
-    'msgs_per_s = stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = PUBACKed by the broker / publish time',
+    'msgs_per_s (= records_per_s) = telemetry RECORDS stored / time from the first publish to the last record stored (end to end); broker_msgs_per_s = records PUBACKed by the broker / publish time; mqtt_messages_per_s = telemetry MQTT messages the cloud received / the same end-to-end time (with batches one message carries several records: batch_sizes = messages sent by records each)',
+    'every *_cpu_us_per_msg is CPU time per stored RECORD; broker_cpu_us_per_mqtt_msg is per MQTT message',
     "cloud_cpu_us_per_msg / cloud_cpu_ms_per_connect: CPU time (user + system) of the bench's own process — the control plane and, for the embedded broker, aedes; not Mosquitto's nor the simulated agents' — per stored message / per connected device",
     'lost = PUBACKed by the broker to the device but never stored; messages - cloud_received of them never reached the control plane (dropped by the broker)',
     `telemetry asks for receipts (receipt: true): a simulated agent keeps each record until the cloud's receipt command names it and sends it again after ${RECEIPT_TIMEOUT_MS / 1000} s without one, as the agent's outbox does (resent = records sent again; end_to_end_s includes the wait)`,
@@ -557,9 +590,10 @@ printTable(
     'connected',
     'rollout devices',
     'rollout s',
-    'telemetry msgs',
+    'records',
     'into broker/s',
-    'stored/s',
+    'stored rec/s',
+    'MQTT msg/s',
     'lost',
     ...(baseline ? ['baseline stored/s', 'baseline lost', 'ratio'] : []),
   ],
@@ -573,6 +607,7 @@ printTable(
       r.telemetry.messages,
       r.telemetry.broker_msgs_per_s,
       r.telemetry.msgs_per_s,
+      r.telemetry.mqtt_messages_per_s,
       r.telemetry.lost,
       ...(baseline
         ? [

@@ -10,7 +10,7 @@
  * until the cloud's receipt names it and sent again by the agent's rule) over an in-memory outbox
  * where the agent has SQLite — so the bench cannot drift from what agents do.
  *
- * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}]}, telemetry
+ * Messages from the parent: init {brokerUrl, cloudUrl, agents:[{id, password}], batch, cloudBatch}, telemetry
  * {perAgent, only?: ids}, go {cpuProfile?: file}, stop. Replies: connected, ready, sent, receipted, stopped.
  * With `cpuProfile`, the telemetry phase (first publish to last receipt) is sampled into that file.
  */
@@ -40,7 +40,17 @@ interface Creds {
 }
 
 type FromParent =
-  | { cmd: 'init'; brokerUrl: string; cloudUrl: string; publicKeyPem: string; agents: Creds[] }
+  | {
+      cmd: 'init';
+      brokerUrl: string;
+      cloudUrl: string;
+      publicKeyPem: string;
+      agents: Creds[];
+      /** The agents' own bound on telemetry records per MQTT message (1: no batches). */
+      batch: number;
+      /** What enrollment said the cloud accepts (EnrollResponse.telemetry_batch; 1: none). */
+      cloudBatch: number;
+    }
   | { cmd: 'telemetry'; perAgent: number; only: string[] }
   | { cmd: 'go'; cpuProfile?: string }
   | { cmd: 'stop' };
@@ -82,7 +92,7 @@ class SimAgent {
   readonly session: MqttSession;
   readonly outbox = new MemoryOutbox();
   readonly pump: OutboxPump;
-  /** Payloads whose first PUBACK came (the pump sends a row's own payload again: a resent copy is not counted again). */
+  /** Rows whose first PUBACK came (a resent row is not counted again). */
   private readonly acked = new WeakSet<Buffer>();
   onFirstAck: () => void = () => undefined;
   /** Deployments this device already loaded: a reconnect delivers the retained desired state again. */
@@ -92,22 +102,33 @@ class SimAgent {
   constructor(
     brokerUrl: string,
     readonly creds: Creds,
+    batch: number,
+    cloudBatch: number,
   ) {
     const id = creds.id;
     this.session = new MqttSession(deviceSessionOptions(brokerUrl, id, creds.password));
     this.pump = new OutboxPump(
       this.outbox,
-      (topic, payload, qos) =>
-        this.session.publish(topic, payload, qos).then(() => {
-          if (!this.acked.has(payload)) {
-            this.acked.add(payload);
-            this.onFirstAck();
-          }
-        }),
+      (topic, payload, qos) => this.session.publish(topic, payload, qos),
       undefined,
-      // enrollment said the cloud sends receipts (EnrollResponse.telemetry_receipts)
-      { cloudSendsReceipts: () => true, markCloudSendsReceipts: () => undefined },
+      // enrollment said the cloud sends receipts (EnrollResponse.telemetry_receipts) and how many
+      // records a telemetry message may carry (telemetry_batch); receipts say it again
+      {
+        cloudSendsReceipts: () => true,
+        markCloudSendsReceipts: () => undefined,
+        cloudTelemetryBatch: () => cloudBatch,
+        markCloudTelemetryBatch: () => undefined,
+      },
+      undefined,
+      batch,
     );
+    this.pump.on('published', (rows) => {
+      for (const r of rows)
+        if (!this.acked.has(r.payload)) {
+          this.acked.add(r.payload);
+          this.onFirstAck();
+        }
+    });
     this.session.on('connected', () => {
       void this.session
         .publish(deviceTopic(id, 'status'), encodeMessage('status', { device_id: id, state: 'online' }), 1, true)
@@ -155,7 +176,7 @@ class SimAgent {
     const cmd = decodeMessage('command', payload);
     if (cmd.command !== 'receipt') return;
     receiptStats.receipts++;
-    this.pump.receipt(cmd.telemetry ?? []);
+    this.pump.receipt(cmd.telemetry ?? [], cmd.telemetry_batch);
   }
 
   private ack(
@@ -225,8 +246,8 @@ class SimAgent {
 const agents = new Map<string, SimAgent>();
 
 /** Start one agent; true once its session is up (subscribed), false after CONNECT_TIMEOUT_MS or a refusal. */
-function connectOne(url: string, c: Creds): Promise<boolean> {
-  const agent = new SimAgent(url, c);
+function connectOne(url: string, c: Creds, batch: number, cloudBatch: number): Promise<boolean> {
+  const agent = new SimAgent(url, c, batch, cloudBatch);
   agents.set(c.id, agent);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
@@ -254,7 +275,7 @@ process.on('message', async (m: FromParent) => {
     let next = 0;
     const lane = async () => {
       while (next < m.agents.length) {
-        if (await connectOne(m.brokerUrl, m.agents[next++]!)) ok++;
+        if (await connectOne(m.brokerUrl, m.agents[next++]!, m.batch, m.cloudBatch)) ok++;
         else failed++;
         if ((ok + failed) % 2000 === 0) send({ ev: 'progress', ok, failed });
       }
@@ -307,6 +328,7 @@ process.on('message', async (m: FromParent) => {
       allDrained();
     }
     for (const { agent, topic, payloads } of prepared) {
+      agent.pump.messageSizes.clear(); // the rollout's acks: counted are the telemetry phase's messages
       agent.onFirstAck = () => {
         if (++acked === total) allAcked();
       };
@@ -320,12 +342,17 @@ process.on('message', async (m: FromParent) => {
     send({ ev: 'sent', acked, errors: 0, seconds: (performance.now() - t0) / 1000 });
     await receipted;
     const resent = prepared.reduce((n, p) => n + p.agent.pump.resent, 0);
+    // telemetry MQTT messages by the records each carried (resends included)
+    const messageSizes: Record<number, number> = {};
+    for (const p of prepared)
+      for (const [size, n] of p.agent.pump.messageSizes) messageSizes[size] = (messageSizes[size] ?? 0) + n;
     const cpu = process.cpuUsage(cpu0);
     if (profiler) await writeCpuProfile(profiler, m.cpuProfile!);
     send({
       ev: 'receipted',
       ...receiptStats,
       resent,
+      messageSizes,
       seconds: (performance.now() - t0) / 1000,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       systemCpuSeconds: cpu.system / 1e6,

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { VergeError } from '../errors.ts';
-import { signArtifact, type StatusResponse } from '../protocol/index.ts';
+import { MAX_TELEMETRY_BATCH, signArtifact, type StatusResponse } from '../protocol/index.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { PostgresDatabase } from './db/postgres.ts';
 import type { SqlDatabase } from './db/sql.ts';
@@ -367,8 +367,14 @@ function createServices(
     opts.autoRetrain ? checkAutoRetrain(opts.autoRetrain === true ? {} : opts.autoRetrain) : null,
   );
   const router = new DeviceMessageRouter(metrics);
+  // every receipt says this cloud takes batched telemetry: agents enrolled with an older one learn it
   const receipts = new TelemetryReceipts((deviceId, ids) =>
-    transport.publish(deviceId, 'command', { device_id: deviceId, command: 'receipt', telemetry: ids }, 0),
+    transport.publish(
+      deviceId,
+      'command',
+      { device_id: deviceId, command: 'receipt', telemetry: ids, telemetry_batch: MAX_TELEMETRY_BATCH },
+      0,
+    ),
   );
   // resolves once stored: the embedded broker acknowledges telemetry only then (broker.ts), and
   // a record that asks for it is named in a receipt to its device (telemetry-receipts.ts)

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { VergeError } from '../errors.ts';
 import {
+  MAX_TELEMETRY_BATCH,
   PROTOCOL_VERSION,
   type CreateEnrollTokenRequest,
   type DeviceConfigResponse,
@@ -72,6 +73,7 @@ export class EnrollmentService {
       signing_key: this.host.signingKey(),
       protocol_version: PROTOCOL_VERSION,
       telemetry_receipts: true,
+      telemetry_batch: MAX_TELEMETRY_BATCH,
       ...(clientCertificate ? { client_certificate: clientCertificate } : {}),
     };
   }
@@ -97,6 +99,7 @@ export class EnrollmentService {
       signing_key: this.host.signingKey(),
       protocol_version: PROTOCOL_VERSION,
       telemetry_receipts: true,
+      telemetry_batch: MAX_TELEMETRY_BATCH,
     };
   }
 }

@@ -35,6 +35,8 @@ export interface AgentIdentity {
   encryption_key_registered?: boolean;
   /** The cloud said at enrollment that it sends telemetry receipts (EnrollResponse.telemetry_receipts). */
   telemetry_receipts?: boolean;
+  /** Telemetry records per message the cloud said at enrollment it accepts (EnrollResponse.telemetry_batch). */
+  telemetry_batch?: number;
 }
 
 /** A model the agent serves (or served last): enough to reload it offline and to report it. */
@@ -330,6 +332,19 @@ export class AgentStore {
 
   markCloudSendsReceipts(): void {
     if (this.getKv('telemetry_receipts') !== '1') this.setKv('telemetry_receipts', '1');
+  }
+
+  /**
+   * Telemetry records per message this device's cloud accepts: as its last receipt said, else as
+   * enrollment said; 1 (no batches) when neither did.
+   */
+  cloudTelemetryBatch(): number {
+    const n = Number(this.getKv('telemetry_batch') ?? this.identity()?.telemetry_batch ?? 1);
+    return Number.isSafeInteger(n) && n >= 1 ? n : 1;
+  }
+
+  markCloudTelemetryBatch(records: number): void {
+    if (this.getKv('telemetry_batch') !== String(records)) this.setKv('telemetry_batch', String(records));
   }
 
   pendingCount(): number {

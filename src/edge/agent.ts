@@ -88,6 +88,11 @@ export interface EdgeAgentOptions {
   telemetryIntervalMs?: number;
   /** Resend a telemetry record no receipt named after this long (default RECEIPT_TIMEOUT_MS, outbox-pump.ts). */
   receiptTimeoutMs?: number;
+  /**
+   * Telemetry records one MQTT message may carry at most (default OUTBOX_BATCH; 1: one record per
+   * message). The cloud's own bound applies too: a cloud that did not say it takes batches gets none.
+   */
+  telemetryBatch?: number;
   /** onnxruntime intra-op threads per model session (default 1: several agents share a host in tests and the quickstart). */
   sessionThreads?: number;
   /** Caps and load shedding of the local predict API (defaults: DEFAULT_PREDICT_LIMITS in local-api.ts). */
@@ -432,6 +437,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
       undefined,
       this.store,
       this.opts.receiptTimeoutMs,
+      this.opts.telemetryBatch,
     );
     // once per batch of deleted rows (a COUNT(*) of the outbox per delivered row cost more than the delivery)
     this.pump.on('flushed', () => this.stats.telemetryPending.set(this.store.pendingCount()));
@@ -484,7 +490,7 @@ export class EdgeAgent extends EventEmitter<EdgeAgentEvents> {
           void this.session?.stop();
           this.emit('revoked');
         } else if (cmd.command === 'receipt') {
-          this.pump?.receipt(cmd.telemetry ?? []);
+          this.pump?.receipt(cmd.telemetry ?? [], cmd.telemetry_batch);
         } else if (cmd.command === 'report') {
           this.heartbeat();
         } else if (cmd.command === 'resync') {
@@ -896,6 +902,7 @@ async function enrollAgent(
     encryption_key: encryption.privateKeyPem,
     encryption_key_registered: true,
     ...(res.telemetry_receipts ? { telemetry_receipts: true } : {}),
+    ...(res.telemetry_batch ? { telemetry_batch: res.telemetry_batch } : {}),
     ...(res.client_certificate && keyPair
       ? { client_certificate: res.client_certificate, client_key: keyPair.privateKey }
       : {}),

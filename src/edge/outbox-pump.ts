@@ -11,12 +11,31 @@
  * RECEIPT_TIMEOUT_MS is sent again when the cloud is known to send receipts, and settled by its
  * PUBACK alone otherwise (an older cloud). The rows stay in SQLite meanwhile: a reconnect or a
  * restart sends them again at once.
+ *
+ * Batches: when several telemetry rows are pending and the cloud said it accepts batches
+ * (`telemetry_batch` at enrollment or in a receipt), up to that many of them (and at most
+ * OUTBOX_BATCH, within MAX_DEVICE_MESSAGE_BYTES) go in one TelemetryBatchMessage: one MQTT packet
+ * and one PUBACK instead of one each. The PUBACK settles (or sets waiting for its receipt) every
+ * row of the packet; receipts, resends and the cloud's deduplication stay per record id. One row
+ * pending is sent alone, as it is: no wait for more (no linger timer), no added latency.
  */
 import { EventEmitter } from 'node:events';
+import {
+  encodeTelemetryBatch,
+  MAX_DEVICE_MESSAGE_BYTES,
+  MAX_TELEMETRY_BATCH,
+  parseDeviceTopic,
+  TELEMETRY_BATCH_ENVELOPE_BYTES,
+} from '../protocol/index.ts';
 import type { OutboxRow } from './agent-store.ts';
 
-/** Messages in flight at once: enough to keep a loopback or LAN link busy, small enough to bound re-sends after a drop. */
+/**
+ * MQTT messages in flight at once: enough to keep a loopback or LAN link busy, small enough to
+ * bound re-sends after a drop (with batches ≤ OUTBOX_WINDOW × OUTBOX_BATCH rows, ≤ 4 MiB).
+ */
 export const OUTBOX_WINDOW = 64;
+/** Telemetry rows one message carries at most (the cloud's own bound may be lower). */
+export const OUTBOX_BATCH = MAX_TELEMETRY_BATCH;
 /** Wait before retrying a row whose publish failed on a live connection. */
 export const OUTBOX_RETRY_MS = 1000;
 /**
@@ -43,16 +62,27 @@ export interface OutboxSource {
 
 export type Publish = (topic: string, payload: Buffer, qos: 0 | 1) => Promise<void>;
 
-/** Where the pump learns whether the cloud sends receipts, and records that it does. */
+/** Where the pump learns whether the cloud sends receipts (and takes batches), and records it. */
 export interface ReceiptState {
   cloudSendsReceipts(): boolean;
   markCloudSendsReceipts(): void;
+  /** Telemetry records per message the cloud said it accepts; 1 (or absent): no batches. */
+  cloudTelemetryBatch?(): number;
+  markCloudTelemetryBatch?(records: number): void;
 }
 
-export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed: [rows: number]; drained: [] }> {
+export class OutboxPump extends EventEmitter<{
+  delivered: [id: string];
+  flushed: [rows: number];
+  drained: [];
+  /** The broker acknowledged a message carrying these rows. */
+  published: [rows: readonly OutboxRow[]];
+}> {
   private online = false;
   private generation = 0;
+  /** Rows in flight, and the messages carrying them. */
   private readonly inflight = new Set<number>();
+  private packets = 0;
   private cursor = 0;
   /**
    * The source has no row after the cursor: its last read returned fewer rows than asked, and
@@ -76,9 +106,13 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
   /** When the last receipt came, and the highest row it (or an earlier one) named. */
   private lastReceiptAt = 0;
   private receiptHigh = 0;
+  /** Telemetry records per message the cloud accepts (1: it takes no batches). */
+  private cloudBatch: number;
   delivered = 0;
   /** Rows sent again because no receipt named them in time. */
   resent = 0;
+  /** Messages sent, by the rows each carried (resends included). */
+  readonly messageSizes = new Map<number, number>();
 
   constructor(
     private readonly source: OutboxSource,
@@ -86,9 +120,12 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
     private readonly window = OUTBOX_WINDOW,
     private readonly receipts?: ReceiptState,
     private readonly receiptTimeoutMs = RECEIPT_TIMEOUT_MS,
+    /** This agent's own bound on rows per message (1: never batch). */
+    private readonly batch = OUTBOX_BATCH,
   ) {
     super();
     this.receiptsKnown = receipts?.cloudSendsReceipts() ?? false;
+    this.cloudBatch = receipts?.cloudTelemetryBatch?.() ?? 1;
   }
 
   /** Rows acknowledged by the broker that wait for a receipt. */
@@ -96,11 +133,18 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
     return this.awaiting.size;
   }
 
-  /** The cloud's receipt: these telemetry ids are stored, their rows can go. */
-  receipt(ids: readonly string[]): void {
+  /**
+   * The cloud's receipt: these telemetry ids are stored, their rows can go. `telemetryBatch`: the
+   * records per message it accepts, as the receipt said (absent: none — an older cloud).
+   */
+  receipt(ids: readonly string[], telemetryBatch = 1): void {
     if (!this.receiptsKnown) {
       this.receiptsKnown = true;
       this.receipts?.markCloudSendsReceipts();
+    }
+    if (telemetryBatch !== this.cloudBatch) {
+      this.cloudBatch = telemetryBatch;
+      this.receipts?.markCloudTelemetryBatch?.(telemetryBatch);
     }
     const now = Date.now();
     // the first receipt after a silence: the cloud is back, what waits is due a whole wait from now
@@ -170,6 +214,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
     this.online = true;
     this.generation++;
     this.inflight.clear();
+    this.packets = 0;
     if (this.receiptsKnown) {
       this.resent += this.awaiting.size;
       this.awaiting.clear();
@@ -183,6 +228,7 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
     this.online = false;
     this.generation++;
     this.inflight.clear();
+    this.packets = 0;
   }
 
   /** New rows were queued (every enqueue must be followed by a kick: the pump reads the source only then). */
@@ -198,60 +244,109 @@ export class OutboxPump extends EventEmitter<{ delivered: [id: string]; flushed:
   }
 
   private pump(): void {
-    while (this.online && this.inflight.size < this.window && !this.atEnd) {
-      const limit = this.window - this.inflight.size;
-      const batch = this.source.pending(limit, this.cursor);
-      // fewer than asked: these are the last rows (each is sent or skipped below, the cursor passes them)
-      if (batch.length < limit) this.atEnd = true;
-      if (batch.length === 0) break;
-      const rows = batch.filter(
-        (r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq) && !this.awaiting.has(r.seq),
-      );
-      if (rows.length === 0) {
-        // in flight, done, or waiting for a receipt (possibly many): look further
-        this.cursor = batch[batch.length - 1]!.seq;
-        continue;
+    while (this.online && this.packets < this.window && !this.atEnd) {
+      const max = Math.max(1, Math.min(this.batch, this.cloudBatch, MAX_TELEMETRY_BATCH) | 0);
+      const limit = Math.max(max, this.window - this.packets);
+      const read = this.source.pending(limit, this.cursor);
+      if (read.length === 0) {
+        this.atEnd = true;
+        break;
       }
-      for (const row of rows) {
-        this.cursor = Math.max(this.cursor, row.seq);
-        this.inflight.add(row.seq);
-        const gen = this.generation;
-        this.publish(row.topic, row.payload, row.qos).then(
-          () => {
-            if (this.acked.has(row.seq)) {
-              // settled meanwhile (a receipt named an earlier copy)
-            } else if (row.receipt && this.receipts && !this.early.delete(row.id)) {
-              // the broker has it; the cloud's receipt settles it (or the timeout sends it again)
-              const wait = Math.min(RECEIPT_MAX_WAIT_MS, this.receiptTimeoutMs * 2 ** (this.resends.get(row.seq) ?? 0));
-              this.awaiting.set(row.seq, { id: row.id, at: Date.now(), wait });
-              this.awaitingIds.set(row.id, row.seq);
-              this.receiptTimer ??= setInterval(
-                () => this.checkReceipts(),
-                Math.max(50, Math.min(RECEIPT_CHECK_MS, this.receiptTimeoutMs / 4)),
-              );
-              this.receiptTimer.unref?.();
-            } else {
-              // Acknowledged by the broker: safe to forget, whatever happened to the connection since.
-              this.settled(row.seq, row.id);
-            }
-            if (gen !== this.generation) return;
-            this.inflight.delete(row.seq);
-            this.pump();
-          },
-          () => {
-            if (gen !== this.generation) return; // the reconnect resends it
-            this.inflight.delete(row.seq);
-            this.rewind(row.seq - 1);
-            if (!this.retryTimer) {
-              this.retryTimer = setTimeout(() => {
-                this.retryTimer = undefined;
-                this.kick();
-              }, OUTBOX_RETRY_MS);
-              this.retryTimer.unref?.();
-            }
-          },
+      const rows = read.filter((r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq) && !this.awaiting.has(r.seq));
+      let i = 0;
+      while (i < rows.length && this.packets < this.window) {
+        const n = this.packable(rows, i, max);
+        this.send(rows.slice(i, i + n));
+        i += n;
+      }
+      if (i < rows.length) {
+        // the window is full: the rest is read again when a message is acknowledged
+        this.cursor = Math.max(this.cursor, rows[i - 1]!.seq);
+        break;
+      }
+      // every row read is sent, in flight, done or waiting for a receipt: look further
+      this.cursor = Math.max(this.cursor, read[read.length - 1]!.seq);
+      // fewer than asked: these were the last rows
+      if (read.length < limit) this.atEnd = true;
+    }
+  }
+
+  /** How many of `rows` from `i` go in one message: consecutive telemetry rows of one topic, within the bounds. */
+  private packable(rows: readonly OutboxRow[], i: number, max: number): number {
+    const first = rows[i]!;
+    if (max === 1 || first.qos !== 1 || parseDeviceTopic(first.topic)?.verb !== 'telemetry') return 1;
+    let n = 1;
+    let bytes = TELEMETRY_BATCH_ENVELOPE_BYTES + first.payload.length;
+    while (n < max && i + n < rows.length) {
+      const r = rows[i + n]!;
+      if (r.topic !== first.topic || r.qos !== 1) break;
+      bytes += r.payload.length + 1;
+      if (bytes > MAX_DEVICE_MESSAGE_BYTES) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** Publish `rows` as one message (one row as it is, several as a telemetry batch). */
+  private send(rows: OutboxRow[]): void {
+    const first = rows[0]!;
+    let payload = first.payload;
+    if (rows.length > 1) {
+      try {
+        payload = encodeTelemetryBatch(
+          parseDeviceTopic(first.topic)!.deviceId,
+          rows.map((r) => r.payload),
         );
+      } catch {
+        rows = [first]; // not expected (the bounds are checked above): the row alone, as before batches
       }
+    }
+    for (const r of rows) this.inflight.add(r.seq);
+    this.packets++;
+    this.messageSizes.set(rows.length, (this.messageSizes.get(rows.length) ?? 0) + 1);
+    const gen = this.generation;
+    this.publish(first.topic, payload, first.qos).then(
+      () => {
+        for (const r of rows) this.acknowledged(r);
+        this.emit('published', rows);
+        if (gen !== this.generation) return;
+        this.packets--;
+        for (const r of rows) this.inflight.delete(r.seq);
+        this.pump();
+      },
+      () => {
+        if (gen !== this.generation) return; // the reconnect resends them
+        this.packets--;
+        for (const r of rows) this.inflight.delete(r.seq);
+        this.rewind(first.seq - 1);
+        if (!this.retryTimer) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.kick();
+          }, OUTBOX_RETRY_MS);
+          this.retryTimer.unref?.();
+        }
+      },
+    );
+  }
+
+  /** The broker acknowledged the message carrying `row`. */
+  private acknowledged(row: OutboxRow): void {
+    if (this.acked.has(row.seq)) {
+      // settled meanwhile (a receipt named an earlier copy)
+    } else if (row.receipt && this.receipts && !this.early.delete(row.id)) {
+      // the broker has it; the cloud's receipt settles it (or the timeout sends it again)
+      const wait = Math.min(RECEIPT_MAX_WAIT_MS, this.receiptTimeoutMs * 2 ** (this.resends.get(row.seq) ?? 0));
+      this.awaiting.set(row.seq, { id: row.id, at: Date.now(), wait });
+      this.awaitingIds.set(row.id, row.seq);
+      this.receiptTimer ??= setInterval(
+        () => this.checkReceipts(),
+        Math.max(50, Math.min(RECEIPT_CHECK_MS, this.receiptTimeoutMs / 4)),
+      );
+      this.receiptTimer.unref?.();
+    } else {
+      // Acknowledged by the broker: safe to forget, whatever happened to the connection since.
+      this.settled(row.seq, row.id);
     }
   }
 

@@ -8,7 +8,7 @@
  * and an issues array per node, a closure per check); this compiler walks a schema's definition
  * once and builds one plain function per node for the subset of zod the protocol uses (objects
  * that strip unknown keys, strings with length and regex checks, finite numbers with integer and
- * bound checks, literals, enums, booleans, arrays, records, optional, nullable, default, and
+ * bound checks, literals, enums, booleans, unknown, arrays, records, optional, nullable, default, and
  * refinements — called exactly as zod calls them).
  *
  * It only ever says yes: a value it accepts, zod accepts, with the same output (unknown keys
@@ -197,6 +197,9 @@ function compile(node: Node): FastPath {
       return withChecks(def, (x) => (typeof x === 'number' && Number.isFinite(x) ? x : FAIL));
     case 'boolean':
       return withChecks(def, (x) => (typeof x === 'boolean' ? x : FAIL));
+    case 'unknown':
+      // anything, as is (zod returns the value itself): a batch's records, checked one by one later
+      return withChecks(def, (x) => x);
     case 'literal':
     case 'enum': {
       const values = node._zod.values;

@@ -30,6 +30,7 @@ import {
   MAX_CLIENT_PUBLIC_KEY_PEM,
   MAX_MODEL_METRICS,
   MAX_TARGET_DEVICES,
+  MAX_TELEMETRY_BATCH,
   maxEntries,
 } from './limits.ts';
 import { HTTP_API_ROOT } from './version.ts';
@@ -221,6 +222,11 @@ export const EnrollResponse = z.object({
    * keeps a record until then and sends it again when none comes (absent: an older cloud).
    */
   telemetry_receipts: z.boolean().optional(),
+  /**
+   * The cloud accepts batched telemetry (TelemetryBatchMessage) of up to this many records; absent:
+   * one record per message (an older cloud). Receipts repeat it (CommandMessage.telemetry_batch).
+   */
+  telemetry_batch: z.number().int().min(1).max(MAX_TELEMETRY_BATCH).optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 

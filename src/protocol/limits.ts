@@ -21,6 +21,12 @@ export const MAX_DEVICE_MESSAGE_BYTES = 64 * 1024;
  * sends more in several commands.
  */
 export const MAX_RECEIPT_IDS = 1000;
+/**
+ * Telemetry records one batched telemetry message may carry (protocol/messages.ts
+ * TelemetryBatchMessage); the message as a whole stays within MAX_DEVICE_MESSAGE_BYTES. A typical
+ * record is ~600 bytes: 100 of them are ~60 KiB, about what the byte bound admits anyway.
+ */
+export const MAX_TELEMETRY_BATCH = 100;
 /** Result classes one telemetry record may report (classifiers beyond this sum the rest themselves). */
 export const MAX_RESULT_KEYS = 256;
 /** Models one agent may report serving in a heartbeat, and may be asked to serve by a deploy message. */

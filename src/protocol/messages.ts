@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { VergeError } from '../errors.ts';
-import { DEVICE_TO_CLOUD_VERBS, type DeviceVerb } from './topics.ts';
+import { DEVICE_TO_CLOUD_VERBS, isDeviceId, type DeviceVerb } from './topics.ts';
 import { PRECISIONS } from './precisions.ts';
 import {
   MAX_ACCELERATORS,
@@ -19,6 +19,7 @@ import {
   MAX_RESULT_KEYS,
   MAX_SERVED_MODELS,
   MAX_TAGS,
+  MAX_TELEMETRY_BATCH,
   maxEntries,
 } from './limits.ts';
 import { compileFastPath, FAIL, type FastPath } from './fast-parse.ts';
@@ -158,6 +159,11 @@ export const CommandMessage = Envelope.extend({
   command: z.enum(COMMANDS),
   reason: z.string().max(512).optional(),
   telemetry: z.array(MessageId).max(MAX_RECEIPT_IDS).optional(),
+  /**
+   * receipt: the cloud accepts batched telemetry (TelemetryBatchMessage) of up to this many
+   * records. Absent: it does not (an older cloud) — the device sends one record per message.
+   */
+  telemetry_batch: z.number().int().min(1).max(MAX_TELEMETRY_BATCH).optional(),
 });
 export type CommandMessage = z.infer<typeof CommandMessage>;
 
@@ -355,6 +361,22 @@ export const TelemetryMessage = Envelope.extend({
 });
 export type TelemetryMessage = z.infer<typeof TelemetryMessage>;
 
+/**
+ * device → cloud on the `telemetry` topic, QoS 1: several telemetry records in one MQTT message
+ * (one packet, one PUBACK, instead of one each), sent only to a cloud that said it accepts them
+ * (`telemetry_batch` at enrollment or in a receipt). Each record is a complete TelemetryMessage
+ * with its own `id`: the cloud validates, deduplicates, stores and names in receipts each one on
+ * its own — an invalid record is refused alone, the others are stored. The message as a whole is
+ * bounded by MAX_DEVICE_MESSAGE_BYTES and MAX_TELEMETRY_BATCH records; a message with a `records`
+ * key is a batch, one without is a single record (decodeTelemetry).
+ */
+export const TelemetryBatchMessage = Envelope.extend({
+  device_id: DeviceIdSchema,
+  /** TelemetryMessage each, checked one by one (decodeTelemetry). */
+  records: z.array(z.unknown()).min(1).max(MAX_TELEMETRY_BATCH),
+});
+export type TelemetryBatchMessage = z.infer<typeof TelemetryBatchMessage>;
+
 /** Schema per verb, for encode/decode. */
 export const MESSAGE_SCHEMAS = Object.freeze({
   deploy: DeployMessage,
@@ -404,19 +426,21 @@ function assertMessageSize(verb: DeviceVerb, bytes: number): void {
 }
 
 /**
- * `value` checked against `verb`'s schema: the fast path's output where it accepts; refused by it
- * (or none), zod decides, and says why. Throws E_PROTOCOL.
+ * `value` checked against `schema`: the fast path's output where it accepts; refused by it (or
+ * none), zod decides, and says why. Throws E_PROTOCOL.
  */
-function validated<V extends DeviceVerb>(verb: V, value: unknown): MessageOf<V> {
-  const fast = FAST_PATHS[verb]?.(value) ?? FAIL;
-  if (fast !== FAIL) return fast as MessageOf<V>;
-  const parsed = MESSAGE_SCHEMAS[verb].safeParse(value);
+function checked<T>(schema: z.ZodType, fast: FastPath | null, value: unknown, what: string): T {
+  const out = fast?.(value) ?? FAIL;
+  if (out !== FAIL) return out as T;
+  const parsed = schema.safeParse(value);
   if (!parsed.success)
-    throw new VergeError(
-      'E_PROTOCOL',
-      `invalid ${verb} message: ${z.prettifyError(parsed.error).split('\n').join('; ')}`,
-    );
-  return parsed.data as MessageOf<V>;
+    throw new VergeError('E_PROTOCOL', `invalid ${what}: ${z.prettifyError(parsed.error).split('\n').join('; ')}`);
+  return parsed.data as T;
+}
+
+/** `value` checked against `verb`'s schema (see checked). */
+function validated<V extends DeviceVerb>(verb: V, value: unknown): MessageOf<V> {
+  return checked<MessageOf<V>>(MESSAGE_SCHEMAS[verb], FAST_PATHS[verb], value, `${verb} message`);
 }
 
 /**
@@ -434,28 +458,106 @@ export function encodeMessage<V extends DeviceVerb>(verb: V, msg: MessageInput<V
   return out;
 }
 
-/** Parse and validate a received payload for `verb`. Throws E_PROTOCOL (bad JSON, wrong version, bad shape). */
-export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | string): MessageOf<V> {
-  let json: unknown;
+/** A received payload parsed as JSON: bounded first, then parsed. Throws E_PROTOCOL. */
+function parsePayload(verb: DeviceVerb, payload: Buffer | string): { json: unknown; text: string } {
   // size first: a bounded schema still has to parse what it is given
   assertMessageSize(verb, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   try {
-    json = JSON.parse(text);
+    return { json: JSON.parse(text) as unknown, text };
   } catch {
     throw new VergeError('E_PROTOCOL', `${verb} message is not JSON`);
   }
-  // JSON can carry U+0000 only as the escape \u0000: walk the value only when that text occurs
-  if (text.includes('\\u0000')) assertNoNul(json, `invalid ${verb} message`);
+}
+
+function assertVersion(json: unknown, what: string): void {
   const v = (json as { v?: unknown } | null)?.v;
-  if (v !== PROTOCOL_VERSION) {
-    throw new VergeError(
-      'E_PROTOCOL',
-      `${verb} message has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`,
-    );
-  }
+  if (v !== PROTOCOL_VERSION)
+    throw new VergeError('E_PROTOCOL', `${what} has protocol version ${String(v)}, expected ${PROTOCOL_VERSION}`);
+}
+
+/** `json` as a `verb` message; `nul`: its text holds a \u0000 escape. Throws E_PROTOCOL. */
+function messageOf<V extends DeviceVerb>(verb: V, json: unknown, nul: boolean): MessageOf<V> {
+  if (nul) assertNoNul(json, `invalid ${verb} message`);
+  assertVersion(json, `${verb} message`);
   return validated(verb, json);
 }
+
+/** Parse and validate a received payload for `verb`. Throws E_PROTOCOL (bad JSON, wrong version, bad shape). */
+export function decodeMessage<V extends DeviceVerb>(verb: V, payload: Buffer | string): MessageOf<V> {
+  const { json, text } = parsePayload(verb, payload);
+  // JSON can carry U+0000 only as the escape \u0000: walk the value only when that text occurs
+  return messageOf(verb, json, text.includes('\\u0000'));
+}
+
+/** A received telemetry message: its valid records, and why each invalid one was refused. */
+export interface DecodedTelemetry {
+  records: TelemetryMessage[];
+  /** One line per refused record of a batch (a single record that is invalid throws instead). */
+  refused: string[];
+  /** It was a TelemetryBatchMessage. */
+  batch: boolean;
+}
+
+const TELEMETRY_BATCH_FAST = compileFastPath(TelemetryBatchMessage);
+
+/**
+ * Parse a payload of the `telemetry` topic: one TelemetryMessage, or a TelemetryBatchMessage whose
+ * records are checked one by one — an invalid record (a bad field, a NUL, another device's id) is
+ * refused alone. Throws E_PROTOCOL when the message as a whole is invalid (size, JSON, version,
+ * envelope, or a single record).
+ */
+export function decodeTelemetry(payload: Buffer | string): DecodedTelemetry {
+  const { json, text } = parsePayload('telemetry', payload);
+  const nul = text.includes('\\u0000');
+  if (json === null || typeof json !== 'object' || !Object.hasOwn(json, 'records'))
+    return { records: [messageOf('telemetry', json, nul)], refused: [], batch: false };
+  assertVersion(json, 'telemetry batch');
+  const batch = checked<TelemetryBatchMessage>(TelemetryBatchMessage, TELEMETRY_BATCH_FAST, json, 'telemetry batch');
+  const records: TelemetryMessage[] = [];
+  const refused: string[] = [];
+  for (const [i, r] of batch.records.entries()) {
+    try {
+      const m = messageOf('telemetry', r, nul);
+      if (m.device_id !== batch.device_id) throw new VergeError('E_PROTOCOL', `record of device ${m.device_id}`);
+      records.push(m);
+    } catch (e) {
+      refused.push(`record ${i}: ${(e as Error).message}`);
+    }
+  }
+  return { records, refused, batch: true };
+}
+
+/** Bytes a TelemetryBatchMessage adds around its records at most (envelope, brackets; one comma per record). */
+export const TELEMETRY_BATCH_ENVELOPE_BYTES = 200;
+
+/**
+ * A TelemetryBatchMessage of `deviceId` carrying `records`, each the payload of a telemetry message
+ * as encodeMessage wrote it (validated then: put together as they are, not encoded again). Throws
+ * E_PROTOCOL beyond MAX_TELEMETRY_BATCH records or MAX_DEVICE_MESSAGE_BYTES.
+ */
+export function encodeTelemetryBatch(deviceId: string, records: readonly Buffer[]): Buffer {
+  if (!isDeviceId(deviceId)) throw new VergeError('E_PROTOCOL', `invalid device id '${deviceId}'`);
+  if (records.length < 1 || records.length > MAX_TELEMETRY_BATCH)
+    throw new VergeError(
+      'E_PROTOCOL',
+      `a telemetry batch has 1 to ${MAX_TELEMETRY_BATCH} records, not ${records.length}`,
+    );
+  const head = Buffer.from(
+    `{"v":${PROTOCOL_VERSION},"id":"${newMessageId()}","ts":${Date.now()},"device_id":"${deviceId}","records":[`,
+  );
+  const parts: Buffer[] = [head];
+  for (const [i, r] of records.entries()) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(r);
+  }
+  parts.push(TAIL);
+  const out = Buffer.concat(parts);
+  assertMessageSize('telemetry', out.length);
+  return out;
+}
+const COMMA = Buffer.from(',');
+const TAIL = Buffer.from(']}');
 
 /** Empty histogram with the standard buckets. */
 export function emptyHistogram(): LatencyHistogram {

@@ -17,12 +17,14 @@ import {
   MESSAGE_SCHEMAS,
   decodeCodecFrame,
   decodeMessage,
+  decodeTelemetry,
   decodeUpdate,
   decodeUploadBatch,
   encodeCodecFrame,
   encodeUpdate,
   encodeUploadBatch,
   parseEdgeLoopPolicy,
+  TelemetryMessage,
   type DeviceVerb,
 } from '../../src/protocol/index.ts';
 import { decodesOrRefuses, fuzzParams, HANG_MS, mutate, mutations } from './fuzz.ts';
@@ -91,6 +93,38 @@ describe('fuzz: protocol decoders', () => {
         decodesOrRefuses(() => decodeMessage(verb, Buffer.from(JSON.stringify(json) ?? '')), ['E_PROTOCOL']);
       }),
       fuzzParams(1500),
+    );
+  });
+
+  it('decodeTelemetry: edited telemetry batches decode record by record or are E_PROTOCOL', () => {
+    // a batch of generated records (some valid, of the batch's device), then edited as a whole
+    const record = arbitraryOf(TelemetryMessage);
+    const batch = fc.record({
+      v: fc.constant(1),
+      id: fc.constant('batch-00000001'),
+      ts: fc.nat(),
+      device_id: fc.constant('dev-0123456789ab'),
+      records: fc.array(
+        fc.oneof(
+          record.map((r) => ({ ...(r as object), device_id: 'dev-0123456789ab' })),
+          record,
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        { minLength: 1, maxLength: 8 },
+      ),
+    });
+    fc.assert(
+      fc.property(batch, fc.array(jsonEdit, { maxLength: 3 }), (value, edits) => {
+        const json = edits.length ? editJson(value, edits) : value;
+        const r = decodesOrRefuses(() => decodeTelemetry(Buffer.from(JSON.stringify(json) ?? '')), ['E_PROTOCOL']);
+        if (!r) return;
+        for (const m of r.records) {
+          expect(TelemetryMessage.safeParse(m).success).toBe(true);
+          if (r.batch) expect(m.device_id).toBe((json as { device_id: string }).device_id);
+        }
+        if (r.batch) expect(r.records.length + r.refused.length).toBe((json as { records: unknown[] }).records.length);
+      }),
+      fuzzParams(800),
     );
   });
 

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlaneMetrics } from '../../src/cloud/metrics.ts';
 import { TelemetryRepository } from '../../src/cloud/repositories/index.ts';
 import { TelemetryIngest } from '../../src/cloud/telemetry.ts';
-import { encodeMessage, HTTP_PATHS, type TelemetryMessage } from '../../src/protocol/index.ts';
+import { encodeMessage, encodeTelemetryBatch, HTTP_PATHS, type TelemetryMessage } from '../../src/protocol/index.ts';
 import { PG_URL } from '../cloud/services.ts';
 import { waitFor, type SimDevice } from '../cloud/sim-device.ts';
 import { DATABASES, metricValue, startCloud, telemetryRecord, type Cloud } from './harness.ts';
@@ -53,6 +53,34 @@ for (const db of DATABASES) {
       const health = await fetch(cloud.url + '/healthz');
       expect(health.status).toBe(200);
       expect(((await health.json()) as { ingestion: { pending: number } }).ingestion.pending).toBe(0);
+    });
+
+    it("a poison record inside a telemetry batch is refused alone; the batch's other records are stored", async () => {
+      const cloud = await startCloud(db.kind);
+      clouds.push(cloud);
+      const attacker = await cloud.device('batch-attacker');
+      const honest = await cloud.device('batch-honest');
+      const raw = (m: unknown) => Buffer.from(JSON.stringify(m));
+      // a batch as a device sends it (records = telemetry messages as JSON), with three bad ones
+      // among valid records of its own: a NUL, an invalid field, another device's id
+      const records = [
+        raw(telemetryOf(attacker, 0)),
+        raw(telemetryOf(attacker, 1, 'x\u0000')),
+        raw(telemetryOf(attacker, 2)),
+        raw({ ...telemetryOf(attacker, 3), inferences: -1 }),
+        raw({ ...telemetryOf(attacker, 4), device_id: honest.id }),
+        raw(telemetryOf(attacker, 5)),
+      ];
+      await attacker.publish('telemetry', {} as never, encodeTelemetryBatch(attacker.id, records));
+      for (let i = 0; i < 20; i++)
+        await honest.publish('telemetry', {} as never, encodeMessage('telemetry', telemetryOf(honest, i)));
+      await waitFor(async () => {
+        await cloud.cp.flush();
+        return (await cloud.cp.repos.telemetry.totals()).messages === 23;
+      }, 'the 3 valid records of the batch and the 20 honest ones stored');
+      expect(await cloud.cp.repos.telemetry.ofDevice(attacker.id, 0, Date.now() + 60_000, 100)).toHaveLength(3);
+      expect(await metricValue(cloud.cp, 'verge_messages_rejected_total', { verb: 'telemetry' })).toBe(3);
+      expect((await cloud.cp.repos.telemetry.deadLetters()).length).toBe(0);
     });
 
     it('a NUL in an HTTP request is a 400 with the error shape, not a 500', async () => {
