@@ -31,7 +31,7 @@ import { deviceAuthHeader } from '../../src/edge/enrollment.ts';
 import { MqttSession, deviceSessionOptions } from '../../src/edge/mqtt-session.ts';
 import { OutboxPump } from '../../src/edge/outbox-pump.ts';
 import { startCpuProfile, writeCpuProfile } from './cpu-profile.ts';
-import { MemoryOutbox } from './memory-outbox.ts';
+import { MemoryOutbox } from '../../test/edge/memory-outbox.ts';
 import { SIM_PROFILE } from './sim-profile.ts';
 
 interface Creds {

@@ -25,6 +25,7 @@ import {
   type EnrollResponse,
   type MessageInput,
   type DeviceVerb,
+  type TelemetryMessage,
 } from '../../src/protocol/index.ts';
 
 export const PROFILE_X64: DeviceProfile = {
@@ -280,4 +281,31 @@ export class SimDevice {
     await this.client?.endAsync(true).catch(() => undefined);
     this.client = null;
   }
+}
+
+/** One telemetry record of `d` (one 1 ms inference of `model`), with id `<device>-<tag>-<i>`; `extra` overrides fields. */
+export function telemetryRecord(
+  d: { id: string },
+  i: number,
+  extra: Partial<TelemetryMessage> & { tag?: string } = {},
+): TelemetryMessage {
+  const { tag = 't', ...fields } = extra;
+  const latency_ms = emptyHistogram();
+  latency_ms.counts[2] = 1;
+  latency_ms.count = 1;
+  latency_ms.sum = 1;
+  return {
+    v: 1,
+    id: `${d.id}-${tag}-${String(i).padStart(6, '0')}`,
+    ts: Date.now(),
+    device_id: d.id,
+    window_start: Date.now() - 1000,
+    window_end: Date.now(),
+    model: { name: 'victim-model', version: '1.0.0', variant: 'fp32' },
+    deployment_id: null,
+    inferences: 1,
+    errors: 0,
+    latency_ms,
+    ...fields,
+  };
 }

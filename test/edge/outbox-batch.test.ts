@@ -6,23 +6,21 @@
  * test/edge/outbox-broker.test.ts and test/cloud/telemetry-batch.test.ts.
  */
 import { expect, it } from 'vitest';
-import type { OutboxRow } from '../../src/edge/agent-store.ts';
-import { OutboxPump, type OutboxSource, type ReceiptState } from '../../src/edge/outbox-pump.ts';
+import { OutboxPump, type ReceiptState } from '../../src/edge/outbox-pump.ts';
 import {
   decodeTelemetry,
   deviceTopic,
-  emptyHistogram,
   encodeMessage,
   MAX_DEVICE_MESSAGE_BYTES,
   newMessageId,
 } from '../../src/protocol/index.ts';
+import { telemetryRecord } from '../cloud/sim-device.ts';
+import { MemoryOutbox } from './memory-outbox.ts';
 
 const DEV = 'dev-0123456789ab';
 const TOPIC = deviceTopic(DEV, 'telemetry');
 
-class Outbox implements OutboxSource {
-  rows: OutboxRow[] = [];
-  private seq = 0;
+class Outbox extends MemoryOutbox {
   telemetry(n: number, opts: { receipt?: boolean; resultKeys?: number } = {}): string[] {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -31,42 +29,19 @@ class Outbox implements OutboxSource {
         ? Object.fromEntries(Array.from({ length: opts.resultKeys }, (_, k) => [`class-${k}-${'x'.repeat(40)}`, k]))
         : undefined;
       const payload = encodeMessage('telemetry', {
+        ...telemetryRecord({ id: DEV }, i),
         id,
-        device_id: DEV,
-        window_start: 1,
-        window_end: 2,
-        model: { name: 'm', version: '1.0.0', variant: 'fp32' },
-        inferences: 1,
-        errors: 0,
-        latency_ms: emptyHistogram(),
         ...(results ? { results } : {}),
         ...(opts.receipt ? { receipt: true } : {}),
       });
-      this.rows.push({ seq: ++this.seq, id, topic: TOPIC, payload, qos: 1, receipt: opts.receipt ? 1 : 0 });
+      this.enqueue(id, TOPIC, payload, opts.receipt === true);
       ids.push(id);
     }
     return ids;
   }
   ack(): void {
-    const payload = Buffer.from(`ack-${this.seq + 1}`);
-    this.rows.push({
-      seq: ++this.seq,
-      id: `ack-${this.seq}`,
-      topic: deviceTopic(DEV, 'ack'),
-      payload,
-      qos: 1,
-      receipt: 0,
-    });
-  }
-  pending(limit: number, afterSeq = 0): OutboxRow[] {
-    return this.rows.filter((r) => r.seq > afterSeq).slice(0, limit);
-  }
-  deliveredMany(seqs: readonly number[]): void {
-    const done = new Set(seqs);
-    this.rows = this.rows.filter((r) => !done.has(r.seq));
-  }
-  pendingCount(): number {
-    return this.rows.length;
+    const id = `ack-${this.rows.length + 1}`;
+    this.enqueue(id, deviceTopic(DEV, 'ack'), Buffer.from(id), false);
   }
 }
 

@@ -8,12 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildControlPlane, CloudClient, type ControlPlane, type ControlPlaneOptions } from '../../src/cloud/index.ts';
-import {
-  emptyHistogram,
-  HTTP_PATHS,
-  type EnrollTokenResponse,
-  type TelemetryMessage,
-} from '../../src/protocol/index.ts';
+import { HTTP_PATHS, type EnrollTokenResponse } from '../../src/protocol/index.ts';
 import { dropSchema, PG_URL, postgresAvailable, uniqueSchema } from '../cloud/services.ts';
 import { SimDevice, waitFor } from '../cloud/sim-device.ts';
 import { freePort, MOSQUITTO_BIN } from '../edge/brokers.ts';
@@ -154,29 +149,4 @@ export async function startMosquittoCloud(prefix: string, instanceId = 'replica-
   };
 }
 
-/** One telemetry record of `d` (one 1 ms inference of `model`), with id `<device>-<tag>-<i>`; `extra` overrides fields. */
-export function telemetryRecord(
-  d: { id: string },
-  i: number,
-  extra: Partial<TelemetryMessage> & { tag?: string } = {},
-): TelemetryMessage {
-  const { tag = 't', ...fields } = extra;
-  const latency_ms = emptyHistogram();
-  latency_ms.counts[2] = 1;
-  latency_ms.count = 1;
-  latency_ms.sum = 1;
-  return {
-    v: 1,
-    id: `${d.id}-${tag}-${String(i).padStart(6, '0')}`,
-    ts: Date.now(),
-    device_id: d.id,
-    window_start: Date.now() - 1000,
-    window_end: Date.now(),
-    model: { name: 'victim-model', version: '1.0.0', variant: 'fp32' },
-    deployment_id: null,
-    inferences: 1,
-    errors: 0,
-    latency_ms,
-    ...fields,
-  };
-}
+export { telemetryRecord } from '../cloud/sim-device.ts';

@@ -1,14 +1,15 @@
 /**
  * A simulated agent's outbox in memory: the OutboxSource the agent's own OutboxPump
- * (src/edge/outbox-pump.ts) reads, so the bench's agents publish, wait for receipts and resend
- * by the agent's rule itself, not a copy of it. The agent keeps the same rows in SQLite.
+ * (src/edge/outbox-pump.ts) reads, so the bench's agents (bench/fleet/sim-agents.ts) publish, wait
+ * for receipts and resend by the agent's rule itself, not a copy of it, and the pump's unit tests
+ * drive it without SQLite. The agent keeps the same rows in SQLite.
  */
 import type { OutboxRow } from '../../src/edge/agent-store.ts';
 import type { OutboxSource } from '../../src/edge/outbox-pump.ts';
 
 export class MemoryOutbox implements OutboxSource {
   /** Pending rows in seq order (a device's few dozen records: a linear scan is cheap). */
-  private rows: OutboxRow[] = [];
+  rows: OutboxRow[] = [];
   private seq = 0;
 
   enqueue(id: string, topic: string, payload: Buffer, receipt: boolean): void {
