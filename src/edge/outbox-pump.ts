@@ -271,20 +271,28 @@ export class OutboxPump extends EventEmitter<{
     }
   }
 
-  /** How many of `rows` from `i` go in one message: consecutive telemetry rows of one topic, within the bounds. */
+  /**
+   * How many of `rows` from `i` go in one message: consecutive telemetry rows of one topic, within
+   * the bounds. A row sent again for want of a receipt goes alone: whatever refused it as part of a
+   * batch (a cloud downgraded since it said it takes them) still takes it as a single record.
+   */
   private packable(rows: readonly OutboxRow[], i: number, max: number): number {
     const first = rows[i]!;
-    if (max === 1 || first.qos !== 1 || parseDeviceTopic(first.topic)?.verb !== 'telemetry') return 1;
+    if (max === 1 || this.batchable(first) === false) return 1;
     let n = 1;
     let bytes = TELEMETRY_BATCH_ENVELOPE_BYTES + first.payload.length;
     while (n < max && i + n < rows.length) {
       const r = rows[i + n]!;
-      if (r.topic !== first.topic || r.qos !== 1) break;
+      if (r.topic !== first.topic || !this.batchable(r)) break;
       bytes += r.payload.length + 1;
       if (bytes > MAX_DEVICE_MESSAGE_BYTES) break;
       n++;
     }
     return n;
+  }
+
+  private batchable(r: OutboxRow): boolean {
+    return r.qos === 1 && !this.resends.has(r.seq) && parseDeviceTopic(r.topic)?.verb === 'telemetry';
   }
 
   /** Publish `rows` as one message (one row as it is, several as a telemetry batch). */
