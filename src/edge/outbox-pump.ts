@@ -29,11 +29,14 @@ import {
 } from '../protocol/index.ts';
 import type { OutboxRow } from './agent-store.ts';
 
-/**
- * MQTT messages in flight at once: enough to keep a loopback or LAN link busy, small enough to
- * bound re-sends after a drop (with batches ≤ OUTBOX_WINDOW × OUTBOX_BATCH rows, ≤ 4 MiB).
- */
+/** MQTT messages in flight at once: enough to keep a loopback or LAN link busy, small enough to bound re-sends after a drop. */
 export const OUTBOX_WINDOW = 64;
+/**
+ * Payload bytes in flight at once (a message more may start below it): with batches of up to
+ * 64 KiB, 64 messages could hold 4 MiB of one device's backlog in the broker's and the cloud's
+ * buffers; 1 MiB is ~1,700 typical records per round trip, still far more than a LAN needs.
+ */
+export const OUTBOX_WINDOW_BYTES = 1024 * 1024;
 /** Telemetry rows one message carries at most (the cloud's own bound may be lower). */
 export const OUTBOX_BATCH = MAX_TELEMETRY_BATCH;
 /** Wait before retrying a row whose publish failed on a live connection. */
@@ -83,6 +86,7 @@ export class OutboxPump extends EventEmitter<{
   /** Rows in flight, and the messages carrying them. */
   private readonly inflight = new Set<number>();
   private packets = 0;
+  private bytes = 0;
   private cursor = 0;
   /**
    * The source has no row after the cursor: its last read returned fewer rows than asked, and
@@ -215,6 +219,7 @@ export class OutboxPump extends EventEmitter<{
     this.generation++;
     this.inflight.clear();
     this.packets = 0;
+    this.bytes = 0;
     if (this.receiptsKnown) {
       this.resent += this.awaiting.size;
       this.awaiting.clear();
@@ -229,6 +234,7 @@ export class OutboxPump extends EventEmitter<{
     this.generation++;
     this.inflight.clear();
     this.packets = 0;
+    this.bytes = 0;
   }
 
   /** New rows were queued (every enqueue must be followed by a kick: the pump reads the source only then). */
@@ -244,7 +250,7 @@ export class OutboxPump extends EventEmitter<{
   }
 
   private pump(): void {
-    while (this.online && this.packets < this.window && !this.atEnd) {
+    while (this.online && this.windowOpen() && !this.atEnd) {
       const max = Math.max(1, Math.min(this.batch, this.cloudBatch, MAX_TELEMETRY_BATCH) | 0);
       const limit = Math.max(max, this.window - this.packets);
       const read = this.source.pending(limit, this.cursor);
@@ -254,7 +260,7 @@ export class OutboxPump extends EventEmitter<{
       }
       const rows = read.filter((r) => !this.inflight.has(r.seq) && !this.acked.has(r.seq) && !this.awaiting.has(r.seq));
       let i = 0;
-      while (i < rows.length && this.packets < this.window) {
+      while (i < rows.length && this.windowOpen()) {
         const n = this.packable(rows, i, max);
         this.send(rows.slice(i, i + n));
         i += n;
@@ -269,6 +275,10 @@ export class OutboxPump extends EventEmitter<{
       // fewer than asked: these were the last rows
       if (read.length < limit) this.atEnd = true;
     }
+  }
+
+  private windowOpen(): boolean {
+    return this.packets < this.window && this.bytes < OUTBOX_WINDOW_BYTES;
   }
 
   /**
@@ -311,6 +321,7 @@ export class OutboxPump extends EventEmitter<{
     }
     for (const r of rows) this.inflight.add(r.seq);
     this.packets++;
+    this.bytes += payload.length;
     this.messageSizes.set(rows.length, (this.messageSizes.get(rows.length) ?? 0) + 1);
     const gen = this.generation;
     this.publish(first.topic, payload, first.qos).then(
@@ -319,12 +330,14 @@ export class OutboxPump extends EventEmitter<{
         this.emit('published', rows);
         if (gen !== this.generation) return;
         this.packets--;
+        this.bytes -= payload.length;
         for (const r of rows) this.inflight.delete(r.seq);
         this.pump();
       },
       () => {
         if (gen !== this.generation) return; // the reconnect resends them
         this.packets--;
+        this.bytes -= payload.length;
         for (const r of rows) this.inflight.delete(r.seq);
         this.rewind(first.seq - 1);
         if (!this.retryTimer) {

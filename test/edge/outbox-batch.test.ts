@@ -6,7 +6,7 @@
  * test/edge/outbox-broker.test.ts and test/cloud/telemetry-batch.test.ts.
  */
 import { expect, it } from 'vitest';
-import { OutboxPump, type ReceiptState } from '../../src/edge/outbox-pump.ts';
+import { OUTBOX_WINDOW_BYTES, OutboxPump, type ReceiptState } from '../../src/edge/outbox-pump.ts';
 import {
   decodeTelemetry,
   deviceTopic,
@@ -138,6 +138,25 @@ it('a message stays within MAX_DEVICE_MESSAGE_BYTES: large records make smaller 
   expect(sent.length).toBeGreaterThan(3);
   expect(Math.max(...sent.map((p) => idsOf(p).length))).toBeGreaterThan(1);
   expect(sent.flatMap(idsOf)).toEqual(ids);
+  pump.stop();
+});
+
+it('bytes in flight are bounded (OUTBOX_WINDOW_BYTES), not only messages', async () => {
+  const outbox = new Outbox();
+  const sent: Buffer[] = [];
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const pump = new OutboxPump(outbox, (_t, p) => (sent.push(p), held), 64, cloud(100));
+  outbox.telemetry(400, { resultKeys: 200 }); // ~10 KB each, ~4 MB in all
+  pump.connected();
+  const inFlight = sent.reduce((a, p) => a + p.length, 0);
+  expect(sent.length).toBeLessThan(64);
+  expect(inFlight).toBeGreaterThanOrEqual(OUTBOX_WINDOW_BYTES);
+  expect(inFlight - sent.at(-1)!.length).toBeLessThan(OUTBOX_WINDOW_BYTES);
+  const done = drained(pump);
+  release();
+  await done;
+  expect(sent.reduce((a, p) => a + idsOf(p).length, 0)).toBe(400);
   pump.stop();
 });
 
