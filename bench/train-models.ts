@@ -125,13 +125,14 @@ async function worker(): Promise<void> {
   const spec = JSON.parse(specJson) as Spec;
   const data = batches(spec);
   let model = loadModel(onnx);
-  if (hasRecurrent(model)) model = await lowerRecurrentFor(model, { input: data[0]!.x });
+  const formulations = parseFormulations(flag('formulations') ?? '');
+  if (hasRecurrent(model)) model = await lowerRecurrentFor(model, { input: data[0]!.x }, formulations);
   const t0 = performance.now();
   const session = await TrainingSession.create(model, {
     loss: 'cross-entropy',
     optimizer: { kind: 'sgd', lr: LR },
     threads,
-    formulations: parseFormulations(flag('formulations') ?? ''),
+    formulations,
   });
   const buildMs = performance.now() - t0;
   let i = 0;

@@ -124,7 +124,8 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       const lr = Number(meta.sgd_lr);
       expect(defaultOpset(source)).toBe(f.meta.opset);
 
-      const trainable = hasRecurrent(source) ? await lowerRecurrentFor(source, { input }) : source;
+      // The default formulations: PyTorch's GRU stays one node (fused gradient), LSTM is unrolled.
+      const trainable = hasRecurrent(source) ? await lowerRecurrentFor(source, { input }, {}) : source;
       const s = await TrainingSession.create(trainable, {
         loss: 'cross-entropy',
         optimizer: { kind: 'sgd', lr },
@@ -169,13 +170,17 @@ describe.each([
   ['resnet18', { maxPool: 'slices' }],
   ['squeezenet1_1', { maxPool: 'slices' }],
   ['mobilenet_v2', { depthwiseWeight: 'grouped-conv' }],
+  ['gru', { gru: 'unrolled' }],
 ] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
   test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
     const skip = fixtureSkipReason();
     if (skip && process.env.CI === 'true') throw new Error(skip);
     if (skip) return ctx.skip(skip);
     const family = loadFamily(name);
-    const s = await TrainingSession.create(family.source, {
+    const { source } = family;
+    const input = value(family.byName.get('input')!);
+    const trainable = hasRecurrent(source) ? await lowerRecurrentFor(source, { input }, formulations) : source;
+    const s = await TrainingSession.create(trainable, {
       loss: 'cross-entropy',
       optimizer: { kind: 'sgd', lr: Number(family.meta.sgd_lr) },
       threads: 2,

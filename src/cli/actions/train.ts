@@ -219,11 +219,14 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   const { input, shape, classes, warning } = sampleShapeFor(source, data);
   if (warning) note(`warning: ${warning}`);
 
-  // GRU/LSTM: train the unrolled form, save the trained weights in the original nodes.
+  // GRU/LSTM: train the unrolled form (PyTorch-style GRUs stay fused: the default formulations),
+  // save the trained weights in the original nodes.
   let trainable = source;
   if (hasRecurrent(source)) {
-    trainable = await lowerRecurrentFor(source, { [input]: probeFeed(data, shape) });
-    note('lowered GRU/LSTM nodes to primitive ops for training');
+    trainable = await lowerRecurrentFor(source, { [input]: probeFeed(data, shape) }, {});
+    const fused = trainable.graph.nodes.filter((n) => n.opType === 'GRU').length;
+    if (trainable !== source) note('lowered GRU/LSTM nodes to primitive ops for training');
+    if (fused > 0) note(`training ${fused} GRU node${fused > 1 ? 's' : ''} with the fused GRU gradient`);
   }
   const freeze = opts.freeze ? resolveFrozen(trainable, opts.freeze) : undefined;
   if (freeze) {

@@ -139,6 +139,15 @@ export interface Formulations {
    */
   activationMask: 'mul' | 'where';
   /**
+   * GRU nodes (PyTorch's form: linear_before_reset 1, layout 0, default activations, fixed
+   * sequence length): differentiated as one op ('fused', the default: onnxruntime's GRU kernel
+   * forward, gates of all steps recomputed at once from Y, four nodes per step backward; GRU.ts),
+   * or lowered to primitives and differentiated through them ('unrolled', lower/recurrent.ts:
+   * ~2,400 nodes for the 50-step GRU of bench/train-models). The lowering (lowerRecurrent,
+   * lowerRecurrentFor) reads this choice. MEASURED below.
+   */
+  gru: 'fused' | 'unrolled';
+  /**
    * Block size of onnxruntime's NCHWc kernels for the graph's own NCHWc nodes (convWeight
    * 'nchwc-conv'): not a choice but a property of the runtime, set by TrainingSession from the probe
    * (runtime nchwcBlockSize: 16 with AVX-512, 8 with AVX2); 0 (the default) emits no NCHWc node.
@@ -157,6 +166,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   weightGemm: 'as-weight',
   activationMask: 'mul',
   batchPad: 'if',
+  gru: 'fused',
   nchwcBlock: 0,
 });
 
@@ -180,6 +190,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   weightGemm: ['as-weight', 'tall'],
   activationMask: ['mul', 'where'],
   batchPad: ['if', 'always'],
+  gru: ['fused', 'unrolled'],
   nchwcBlock: [0, 8, 16],
 };
 

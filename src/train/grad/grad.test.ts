@@ -400,6 +400,64 @@ const CASES: Record<string, [string, Case][]> = {
   Concat: [
     ['axis 1', { inputs: { a: { dims: [2, 3] }, b: { dims: [2, 1] }, c: { dims: [2, 2] } }, attrs: { axis: 1 } }],
   ],
+  // onnxruntime's GRU is float32 only. The fused gradient (grad/GRU.ts): PyTorch's form.
+  GRU: [
+    [
+      'forward, linear_before_reset, bias and initial state',
+      {
+        inputs: {
+          x: { dims: [4, 2, 3] },
+          w: { dims: [1, 6, 3] },
+          r: { dims: [1, 6, 2] },
+          b: { dims: [1, 12] },
+          _lens: { dims: [] },
+          h0: { dims: [1, 2, 2] },
+        },
+        attrs: { hidden_size: 2, linear_before_reset: 1 },
+        outputs: 2,
+        dtype: f32,
+      },
+    ],
+    [
+      'reverse, no bias, zero initial state',
+      {
+        inputs: { x: { dims: [3, 2, 3] }, w: { dims: [1, 6, 3] }, r: { dims: [1, 6, 2] } },
+        attrs: { hidden_size: 2, linear_before_reset: 1, direction: 'reverse' },
+        outputs: 2,
+        dtype: f32,
+      },
+    ],
+    [
+      'bidirectional, one step',
+      {
+        inputs: {
+          x: { dims: [1, 2, 3] },
+          w: { dims: [2, 6, 3] },
+          r: { dims: [2, 6, 2] },
+          b: { dims: [2, 12] },
+          _lens: { dims: [] },
+          h0: { dims: [2, 2, 2] },
+        },
+        attrs: { hidden_size: 2, linear_before_reset: 1, direction: 'bidirectional' },
+        outputs: 2,
+        dtype: f32,
+      },
+    ],
+    [
+      'bidirectional, three steps',
+      {
+        inputs: {
+          x: { dims: [3, 2, 3] },
+          w: { dims: [2, 6, 3] },
+          r: { dims: [2, 6, 2] },
+          b: { dims: [2, 12] },
+        },
+        attrs: { hidden_size: 2, linear_before_reset: 1, direction: 'bidirectional' },
+        outputs: 2,
+        dtype: f32,
+      },
+    ],
+  ],
   Split: [
     [
       'axis 1, three parts',

@@ -19,6 +19,7 @@ import { Flatten } from './Flatten.ts';
 import { Gather } from './Gather.ts';
 import { Gelu } from './Gelu.ts';
 import { Gemm } from './Gemm.ts';
+import { GRU } from './GRU.ts';
 import { GlobalAveragePool } from './GlobalAveragePool.ts';
 import { HardSigmoid } from './HardSigmoid.ts';
 import { HardSwish } from './HardSwish.ts';
@@ -75,6 +76,7 @@ export const GRAD_RULES: ReadonlyMap<string, GradRule> = new FrozenMap(
     Gather,
     Gelu,
     Gemm,
+    GRU,
     GlobalAveragePool,
     HardSigmoid,
     HardSwish,

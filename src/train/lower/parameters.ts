@@ -5,6 +5,7 @@
 import { VergeError } from '../../errors.ts';
 import { cloneModel, inferShapes, isDefaultDomain, type Dim, type Model } from '../../onnx/browser.ts';
 import type { TensorValue } from '../../runtime/index.ts';
+import type { Formulations } from '../grad/formulations.ts';
 import { hasRecurrent, lowerRecurrent } from './recurrent.ts';
 
 /**
@@ -35,9 +36,14 @@ export function transferParameters(target: Model, source: Model): { model: Model
  * lowerRecurrent for a model whose recurrent inputs have no declared sequence length (e.g. a
  * PyTorch export, where GRU reads a Transpose output): their shapes are inferred (onnx/shape) with
  * the graph inputs shaped like `feeds` (a sample batch shaped like the real data), then the nodes
- * are lowered. (Async: it ran the model on onnxruntime before; callers await it.)
+ * are lowered — except the GRUs the fused gradient takes when the training's `formulations` are
+ * given (see lowerRecurrent). (Async: it ran the model on onnxruntime before; callers await it.)
  */
-export async function lowerRecurrentFor(model: Model, feeds: Record<string, TensorValue>): Promise<Model> {
+export async function lowerRecurrentFor(
+  model: Model,
+  feeds: Record<string, TensorValue>,
+  formulations?: Partial<Formulations>,
+): Promise<Model> {
   if (!hasRecurrent(model)) return model;
   const xs = model.graph.nodes
     .filter((n) => (n.opType === 'GRU' || n.opType === 'LSTM') && isDefaultDomain(n.domain))
@@ -49,5 +55,5 @@ export async function lowerRecurrentFor(model: Model, feeds: Record<string, Tens
     const shape = types.get(x)?.shape;
     if (shape?.every((d) => typeof d === 'number')) shapes[x] = shape;
   }
-  return lowerRecurrent(model, { shapes });
+  return lowerRecurrent(model, { shapes, ...(formulations ? { formulations } : {}) });
 }

@@ -10,6 +10,7 @@ import { VergeError } from '../../errors.ts';
 import {
   GraphBuilder,
   cloneModel,
+  inferShapes,
   isDefaultDomain,
   type Dim,
   type Graph,
@@ -17,12 +18,20 @@ import {
   type Node,
 } from '../../onnx/browser.ts';
 import { emitRecurrent, type RecurrentDirection } from '../../nn/index.ts';
+import { resolveFormulations, type Formulations } from '../grad/formulations.ts';
+import { fusedGruUnsupported } from '../grad/GRU.ts';
 
 export interface LowerRecurrentOptions {
   /** Sequence length to unroll to, when the model does not state it. */
   sequenceLength?: number;
   /** Known shapes of values (e.g. inferred for a sample batch), consulted before the graph's value infos. */
   shapes?: Record<string, Dim[]>;
+  /**
+   * Gradient formulations of the training this lowering prepares: given, with `gru: 'fused'` (the
+   * default formulation), GRU nodes that grad/GRU.ts differentiates as one op stay GRU nodes.
+   * Absent: every node is lowered.
+   */
+  formulations?: Partial<Formulations>;
 }
 
 const MIN_LOWERING_OPSET = 10;
@@ -126,9 +135,31 @@ function lowerNode(g: GraphBuilder, graph: Graph, node: Node, opts: LowerRecurre
   );
 }
 
-/** Rewrite every GRU/LSTM node of the main graph into primitive ops. Returns a new model. */
+/**
+ * GRU nodes the fused gradient takes (formulation gru 'fused'): its conditions, with the sequence
+ * length fixed by the graph itself (the training graph's shapes come from the declared inputs).
+ */
+function fusedGrus(model: Model, opts: LowerRecurrentOptions): Set<Node> {
+  const keep = new Set<Node>();
+  const grus = model.graph.nodes.filter((n) => n.opType === 'GRU' && isDefaultDomain(n.domain));
+  if (grus.length === 0 || !opts.formulations || resolveFormulations(opts.formulations).gru !== 'fused') return keep;
+  const types = inferShapes(model, { trustDeclared: false });
+  for (const n of grus) {
+    const t = types.get(n.inputs[0]!)?.shape?.[0];
+    if (!fusedGruUnsupported(n, typeof t === 'number' ? t : undefined)) keep.add(n);
+  }
+  return keep;
+}
+
+/**
+ * Rewrite the GRU/LSTM nodes of the main graph into primitive ops, except the GRUs the fused
+ * gradient takes (opts.formulations). Returns a new model (the model itself when nothing changes).
+ */
 export function lowerRecurrent(model: Model, opts: LowerRecurrentOptions = {}): Model {
   if (!hasRecurrent(model)) return model;
+  const kept = fusedGrus(model, opts);
+  if (model.graph.nodes.every((n) => kept.has(n) || !RECURRENT_OPS.has(n.opType) || !isDefaultDomain(n.domain)))
+    return model;
   const opset = model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version ?? 0;
   // Slice with tensor inputs (what the unrolled cells use) exists from opset 10; raising a model's
   // opset would change the meaning of its other ops, so older models are refused instead.
@@ -140,10 +171,12 @@ export function lowerRecurrent(model: Model, opts: LowerRecurrentOptions = {}): 
   const out = cloneModel(model);
   const graph = out.graph;
   const original = graph.nodes;
+  const keptAt = new Set(model.graph.nodes.flatMap((n, i) => (kept.has(n) ? [i] : [])));
   const g = new GraphBuilder(graph);
   graph.nodes = [];
-  for (const node of original) {
-    if (RECURRENT_OPS.has(node.opType) && isDefaultDomain(node.domain)) lowerNode(g, graph, node, opts, opset);
+  for (const [i, node] of original.entries()) {
+    if (RECURRENT_OPS.has(node.opType) && isDefaultDomain(node.domain) && !keptAt.has(i))
+      lowerNode(g, graph, node, opts, opset);
     else graph.nodes.push(node);
   }
   return out;
