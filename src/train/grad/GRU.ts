@@ -83,23 +83,22 @@ function directionGrad(c: GradContext, d: number, dirs: number, reverse: boolean
   const hPrev =
     T === 1 ? h0 : c.op('Concat', reverse ? [slice(Y, 1, T, 0), h0] : [h0, slice(Y, 0, T - 1, 0)], { axis: 0 });
 
-  // Gates of every step at once.
-  let xw = c.op('MatMul', [X, c.op('Transpose', [W], { perm: [1, 0] })]);
-  let hr = c.op('MatMul', [hPrev, c.op('Transpose', [R], { perm: [1, 0] })]);
-  if (B) {
-    xw = c.op('Add', [xw, slice(B, 0, 3 * H, 0)]);
-    hr = c.op('Add', [hr, slice(B, 3 * H, 6 * H, 0)]);
-  }
-  const [xzr, xn] = split(xw, [2 * H, H], 2) as [string, string];
-  const [hzr, hn] = split(hr, [2 * H, H], 2) as [string, string];
-  const [z, r] = split(c.op('Sigmoid', [c.op('Add', [xzr, hzr])]), [H, H], 2) as [string, string];
+  // Gates of every step at once, as [T·B, ·] Gemms whose C input adds the bias in the same pass.
+  const gemm = (v: string, w: string, bias: string | undefined) =>
+    c.op('Gemm', bias ? [v, w, bias] : [v, w], { transB: 1 });
+  const xw = gemm(reshape(X, [-1, I]), W, B && slice(B, 0, 3 * H, 0));
+  const hr = gemm(reshape(hPrev, [-1, H]), R, B && slice(B, 3 * H, 6 * H, 0));
+  const [xzr, xn] = split(xw, [2 * H, H], 1) as [string, string];
+  const [hzr, hn] = split(hr, [2 * H, H], 1) as [string, string];
+  const [z, r] = split(c.op('Sigmoid', [c.op('Add', [xzr, hzr])]), [H, H], 1) as [string, string];
   const n = c.op('Tanh', [c.op('Add', [xn, mul(r, hn)])]);
   const omz = sub(one, z);
   const a = mul(omz, sub(one, mul(n, n)));
-  const bz = mul(mul(sub(hPrev, n), z), omz);
+  // (h_prev − n)·z = h − n: one Mul fewer, from Y.
+  const bz = mul(sub(reshape(Y, [-1, H]), n), omz);
   const ar = mul(a, r);
   const br = mul(mul(ar, hn), sub(one, r));
-  const K = reshape(c.op('Concat', [bz, br, a, ar, z], { axis: 2 }), [T, -1, K_ROWS, H]);
+  const K = reshape(c.op('Concat', [bz, br, a, ar, z], { axis: 1 }), [T, -1, K_ROWS, H]);
   const Ks = T === 1 ? [K] : split(K, new Array<number>(T).fill(1), 0);
 
   // R5 = [R_z; R_r; 0; R_h; I]: one Gemm gives [dz̃, dr̃, dñ, dñ·r, dh·z] · R5 = dh_prev.

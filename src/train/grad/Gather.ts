@@ -13,6 +13,18 @@ export const Gather: GradRule = {
     const r = c.rank(data);
     const q = c.rank(idx);
     const axis = c.axis(c.attrInt('axis', 0), r);
+    const constIdx = c.constInts(idx);
+    const sx = c.shape(data);
+    if (q === 0 && constIdx && !sx.dynamic[axis]) {
+      // One constant position (a sequence model's last step, out[:, -1]; a CLS token): dY padded
+      // with zeros along the axis — one pass, where zeros + transposes + ScatterND took five.
+      const dim = sx.dims[axis]!;
+      const i = constIdx[0]! < 0 ? constIdx[0]! + dim : constIdx[0]!;
+      const pads = new Array<number>(2 * r).fill(0);
+      pads[axis] = i;
+      pads[axis + r] = dim - i - 1;
+      return [c.op('Pad', [c.op('Unsqueeze', [c.dy(), c.ints([axis])]), c.ints(pads)]), undefined];
+    }
     let dy = c.dy();
     let zeros: string;
     const perm = [axis, ...Array.from({ length: r }, (_, i) => i).filter((i) => i !== axis)];
@@ -29,7 +41,6 @@ export const Gather: GradRule = {
     const indices = c.op('Unsqueeze', [idx, c.ints([-1])]);
     // Constant, distinct indices (a lowered RNN picking time steps) need no accumulation: a plain
     // ScatterND works at any opset. Repeated or computed indices (embeddings) need reduction=add (opset 16).
-    const constIdx = c.constInts(idx);
     const distinct = constIdx !== undefined && new Set(constIdx).size === constIdx.length;
     if (!distinct && c.opset < 16)
       c.fail('gathering computed or repeated indices needs opset 16 (ScatterND reduction=add)');

@@ -494,6 +494,11 @@ const CASES: Record<string, [string, Case][]> = {
       'axis 1, scalar index',
       { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [2] } }, attrs: { axis: 1 } },
     ],
+    [
+      'axis 1, negative scalar index (out[:, -1])',
+      { inputs: { x: { dims: [2, 4, 3] }, idx: { dims: [], dtype: 'int64', values: [-1] } }, attrs: { axis: 1 } },
+    ],
+    ['axis 0, scalar index', { inputs: { x: { dims: [4, 3] }, idx: { dims: [], dtype: 'int64', values: [0] } } }],
   ],
   ReduceSum: [
     [
