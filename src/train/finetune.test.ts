@@ -124,7 +124,7 @@ describe.each(FINETUNE_FAMILIES)('fine-tuning %s', (name) => {
       const lr = Number(meta.sgd_lr);
       expect(defaultOpset(source)).toBe(f.meta.opset);
 
-      // The default formulations: PyTorch's GRU stays one node (fused gradient), LSTM is unrolled.
+      // The default formulations (GRU and LSTM unrolled); gru 'fused' below.
       const trainable = hasRecurrent(source) ? await lowerRecurrentFor(source, { input }, {}) : source;
       const s = await TrainingSession.create(trainable, {
         loss: 'cross-entropy',
@@ -170,7 +170,7 @@ describe.each([
   ['resnet18', { maxPool: 'slices' }],
   ['squeezenet1_1', { maxPool: 'slices' }],
   ['mobilenet_v2', { depthwiseWeight: 'grouped-conv' }],
-  ['gru', { gru: 'unrolled' }],
+  ['gru', { gru: 'fused' }],
 ] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
   test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
     const skip = fixtureSkipReason();

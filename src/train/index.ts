@@ -25,8 +25,8 @@
  * TrainingSession.create(m, { …, frozen, trainBatchNorm: false })   // fresh head, fixed backbone and BN stats
  *
  * Imported GRU/LSTM models are lowered to primitive ops first: lowerRecurrentFor(model, feeds,
- * formulations) (lowerRecurrent when the sequence length is known) — PyTorch-style GRUs stay one
- * node, differentiated by grad/GRU.ts (formulation gru 'fused') — train the result, then
+ * formulations) (lowerRecurrent when the sequence length is known; with formulation gru 'fused'
+ * PyTorch-style GRUs stay one node, differentiated by grad/GRU.ts), train the result, then
  * transferParameters(original, trained) puts the weights back into the fused model.
  *
  * Lower level: buildTrainingGraph (forward + loss + backward + optimizer as one ONNX model),

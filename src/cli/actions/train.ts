@@ -219,8 +219,8 @@ export default async function train(modelPath: string | undefined, opts: TrainOp
   const { input, shape, classes, warning } = sampleShapeFor(source, data);
   if (warning) note(`warning: ${warning}`);
 
-  // GRU/LSTM: train the unrolled form (PyTorch-style GRUs stay fused: the default formulations),
-  // save the trained weights in the original nodes.
+  // GRU/LSTM: train the unrolled form (with the default formulations: gru 'unrolled'), save the
+  // trained weights in the original nodes.
   let trainable = source;
   if (hasRecurrent(source)) {
     trainable = await lowerRecurrentFor(source, { [input]: probeFeed(data, shape) }, {});

@@ -2,14 +2,15 @@
  * GRU differentiated as one op (formulation `gru: 'fused'`): the forward stays onnxruntime's GRU
  * kernel, and the backward recomputes every step's gates at once from Y (all hidden states are
  * known after the forward, so the gate pre-activations of all steps are two batched MatMuls), then
- * runs the only sequential part, dh_{t−1} = f(dh_t), as four nodes per step. The unrolled lowering
- * (lower/recurrent.ts) costs ~45 primitive nodes per step forward and backward, whose per-node
- * overhead dominated a GRU training step (session 13's profile: Mul, Split, Sum, Add, Pad).
+ * runs the only sequential part, dh_{t−1} = f(dh_t), as four nodes per step, where the unrolled
+ * lowering (lower/recurrent.ts) emits ~45 primitive nodes per step forward and backward. An
+ * alternative, not the default: it measured slower (formulations.ts, gru) — onnxruntime runs the
+ * unrolled graph's small kernels cheaply, and this form does more multiply-adds.
  *
  * Covered: PyTorch's form — linear_before_reset 1, layout 0, Sigmoid/Tanh activations, no
  * sequence_lens or clip, a sequence length fixed in the graph; forward, reverse, bidirectional;
- * optional B and initial_h. `fusedGruSupported` says whether a node qualifies; the others are
- * lowered to primitives as before.
+ * optional B and initial_h. `fusedGruUnsupported` says why a node does not qualify; such nodes are
+ * lowered to primitives.
  *
  * Per direction, with gates in ONNX order (z, r, h) and a_t = (1 − z)(1 − n²):
  *   dz̃ = dh·(h_prev − n)·z(1 − z)    dr̃ = dh·a·(Rh·h_prev + Rbh)·r(1 − r)    dñ = dh·a

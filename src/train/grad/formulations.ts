@@ -140,11 +140,19 @@ export interface Formulations {
   activationMask: 'mul' | 'where';
   /**
    * GRU nodes (PyTorch's form: linear_before_reset 1, layout 0, default activations, fixed
-   * sequence length): differentiated as one op ('fused', the default: onnxruntime's GRU kernel
-   * forward, gates of all steps recomputed at once from Y, four nodes per step backward; GRU.ts),
-   * or lowered to primitives and differentiated through them ('unrolled', lower/recurrent.ts:
-   * ~2,400 nodes for the 50-step GRU of bench/train-models). The lowering (lowerRecurrent,
-   * lowerRecurrentFor) reads this choice. MEASURED below.
+   * sequence length): lowered to primitives and differentiated through them ('unrolled', the
+   * default; lower/recurrent.ts: 2,405 nodes for the 50-step GRU of bench/train-models), or
+   * differentiated as one op ('fused': onnxruntime's GRU kernel forward, the gates of all steps
+   * recomputed at once from Y, four nodes per step backward; GRU.ts: 311 nodes). The lowering
+   * (lowerRecurrent, lowerRecurrentFor) reads this choice. Measured on that GRU (B=64, H=64,
+   * T=50; SGD; the same training graphs run interleaved in one process, 7 rounds of 10 steps, this
+   * Zen 5 VM with one niced FL run beside, load ~1.2): 'fused' 5.74 vs 5.34 ms per step at 1
+   * thread, 8.9-10.0 vs 6.9-8.3 ms at 2 threads; bench/train-models --alternative (2 threads,
+   * 5 rounds, load ~1.7) 'unrolled' 1.09× the fused samples/s. Fewer nodes did not pay: onnxruntime
+   * runs the unrolled graph's ~2,200 small kernels at ~2.4 µs each, while the fused form does
+   * ~50% more multiply-adds (the gates' recomputation, the 5-block recurrent Gemm) and ORT's GRU
+   * kernel forward took ~1.5 ms of the step alone. Under heavier load (4-9) the fused form measured
+   * 0.85-0.92× at 1 thread: node-heavy graphs suffer more from preemption.
    */
   gru: 'fused' | 'unrolled';
   /**
@@ -166,7 +174,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   weightGemm: 'as-weight',
   activationMask: 'mul',
   batchPad: 'if',
-  gru: 'fused',
+  gru: 'unrolled',
   nchwcBlock: 0,
 });
 
@@ -190,7 +198,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   weightGemm: ['as-weight', 'tall'],
   activationMask: ['mul', 'where'],
   batchPad: ['if', 'always'],
-  gru: ['fused', 'unrolled'],
+  gru: ['unrolled', 'fused'],
   nchwcBlock: [0, 8, 16],
 };
 

@@ -247,19 +247,20 @@ describe('lowerRecurrent', () => {
 
 describe('lowerRecurrent for training (formulations given)', () => {
   const gruOps = (m: Model) => m.graph.nodes.filter((n) => n.opType === 'GRU').length;
-  it("keeps PyTorch's GRU for the fused gradient, lowers what it does not cover and everything under 'unrolled'", () => {
+  it("gru 'fused' keeps PyTorch's GRU, lowers what it does not cover; the default lowers everything", () => {
+    const fused = { formulations: { gru: 'fused' as const } };
     const torchForm = recurrentModel(config('GRU', { lbr: 1, bias: true, T: 3, B: 2, I: 2, H: 2 }), 1).model;
-    expect(lowerRecurrent(torchForm, { formulations: {} })).toBe(torchForm);
-    expect(gruOps(lowerRecurrent(torchForm, { formulations: { gru: 'unrolled' } }))).toBe(0);
+    expect(lowerRecurrent(torchForm, fused)).toBe(torchForm);
+    expect(gruOps(lowerRecurrent(torchForm, { formulations: {} }))).toBe(0);
     expect(gruOps(lowerRecurrent(torchForm))).toBe(0); // no formulations: the plain lowering pass
     const resetFirst = recurrentModel(config('GRU', { lbr: 0, bias: true, T: 3, B: 2, I: 2, H: 2 }), 1).model;
-    expect(gruOps(lowerRecurrent(resetFirst, { formulations: {} }))).toBe(0);
+    expect(gruOps(lowerRecurrent(resetFirst, fused))).toBe(0);
     const lstm = recurrentModel(config('LSTM', { bias: true, T: 3, B: 2, I: 2, H: 2 }), 1).model;
-    expect(hasRecurrent(lowerRecurrent(lstm, { formulations: {} }))).toBe(false);
+    expect(hasRecurrent(lowerRecurrent(lstm, fused))).toBe(false);
     // A sequence length the graph does not fix (the probe's shapes fix it for the unrolling only).
     const dynamic = structuredClone(torchForm);
     dynamic.graph.inputs[0]!.type = { kind: 'tensor', dtype: 'float32', shape: ['seq', 'batch', 2] };
-    expect(gruOps(lowerRecurrent(dynamic, { formulations: {}, sequenceLength: 3 }))).toBe(0);
+    expect(gruOps(lowerRecurrent(dynamic, { ...fused, sequenceLength: 3 }))).toBe(0);
   });
 });
 

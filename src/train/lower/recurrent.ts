@@ -27,9 +27,9 @@ export interface LowerRecurrentOptions {
   /** Known shapes of values (e.g. inferred for a sample batch), consulted before the graph's value infos. */
   shapes?: Record<string, Dim[]>;
   /**
-   * Gradient formulations of the training this lowering prepares: given, with `gru: 'fused'` (the
-   * default formulation), GRU nodes that grad/GRU.ts differentiates as one op stay GRU nodes.
-   * Absent: every node is lowered.
+   * Gradient formulations of the training this lowering prepares: given, with `gru: 'fused'`, GRU
+   * nodes that grad/GRU.ts differentiates as one op stay GRU nodes. Absent (or the default 'unrolled'):
+   * every node is lowered.
    */
   formulations?: Partial<Formulations>;
 }
