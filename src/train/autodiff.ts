@@ -25,7 +25,8 @@ import {
 } from '../onnx/browser.ts';
 import { resolveFormulations, type Formulations } from './grad/formulations.ts';
 import { GradContext, gradRule, LowerContext, type TrainingModes } from './grad/index.ts';
-import type { CompositeGrad } from './grad/rule.ts';
+import type { CompositeGrad, NodeView } from './grad/rule.ts';
+import { padToInput, sliceWindows, type SliceWindow } from './grad/Slice.ts';
 import { importNchwcDomain } from './lower/nchwc.ts';
 import { commuteReluMaxPool } from './rewrite.ts';
 import { inferValueShapes, shapeOf, type ShapeMap } from './shapes.ts';
@@ -202,6 +203,35 @@ export function lowerForTraining(
   return { model: m, stateUpdates, buffers, composites };
 }
 
+/** The gradient of one single-axis Slice of a value, held back until the value's gradient is summed. */
+interface SlicePiece {
+  view: NodeView;
+  window: SliceWindow;
+  dy: string;
+}
+
+/**
+ * The gradients of slices of one value: slices along one axis that lie end to end (a GRU's gates,
+ * attention's q/k/v) give ONE Concat of their gradients (padded if they do not cover the axis),
+ * where each slice's own rule would give a zero-padded full-size tensor and then a Sum of them.
+ */
+function joinSlices(g: GraphBuilder, pieces: readonly SlicePiece[]): string[] {
+  const axis = pieces[0]!.window.axis;
+  if (pieces.length > 1 && pieces.every((p) => p.window.axis === axis)) {
+    const sorted = [...pieces].sort((a, b) => a.window.start - b.window.start);
+    if (sorted.every((p, i) => i === 0 || p.window.start === sorted[i - 1]!.window.end)) {
+      const first = sorted[0]!;
+      const joined = g.op(
+        'Concat',
+        sorted.map((p) => p.dy),
+        { axis },
+      );
+      return [padToInput(first.view, joined, [{ ...first.window, end: sorted[sorted.length - 1]!.window.end }])];
+    }
+  }
+  return pieces.map((p) => padToInput(p.view, p.dy, [p.window]));
+}
+
 /**
  * Emit the backward pass into `g`. `seeds` maps forward values to their (already emitted)
  * gradients; returns the gradient of each `wrt` name (undefined when no gradient reaches it).
@@ -236,12 +266,18 @@ export function differentiate(
     }
   }
   const contributions = new Map<string, string[]>();
+  const slicePieces = new Map<string, SlicePiece[]>();
   const add = (name: string, grad: string) => {
     const list = contributions.get(name);
     if (list) list.push(grad);
     else contributions.set(name, [grad]);
   };
   const total = (name: string): string | undefined => {
+    const pieces = slicePieces.get(name);
+    if (pieces) {
+      slicePieces.delete(name);
+      for (const grad of joinSlices(g, pieces)) add(name, grad);
+    }
     const list = contributions.get(name);
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return list[0];
@@ -264,7 +300,7 @@ export function differentiate(
       const own = new Set(node.outputs);
       for (const n of composite.members)
         for (const o of n.outputs)
-          if (o && !own.has(o) && contributions.get(o)?.length)
+          if (o && !own.has(o) && (contributions.get(o)?.length || slicePieces.has(o)))
             throw new VergeError(
               'E_INTERNAL',
               `${node.opType} node '${node.name}': its training rewrite's value '${o}' is read outside it`,
@@ -278,7 +314,16 @@ export function differentiate(
         `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node ${node.name || node.outputs[0]})`,
       );
     }
-    const grads = gradOf(new GradContext(g, node, shapes, constants, opset, dys, needs, formulations));
+    const ctx = new GradContext(g, node, shapes, constants, opset, dys, needs, formulations);
+    if (!composite && node.opType === 'Slice' && isDefaultDomain(node.domain) && needs[0]) {
+      const windows = sliceWindows(ctx);
+      if (windows.length === 1) {
+        const x = node.inputs[0]!;
+        slicePieces.set(x, [...(slicePieces.get(x) ?? []), { view: ctx, window: windows[0]!, dy: dys[0]! }]);
+        continue;
+      }
+    }
+    const grads = gradOf(ctx);
     grads.forEach((grad, i) => {
       if (grad && needs[i]) add(node.inputs[i]!, grad);
     });

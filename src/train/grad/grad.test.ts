@@ -1007,6 +1007,75 @@ describe('alternative formulations', () => {
   });
 });
 
+describe('slices of one value: autodiff joins their gradients', () => {
+  /** x [3, 6] → one Slice per window along `axis`, each scaled differently, each an output. */
+  function slicedModel(windows: [number, number][], axis: number) {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float64', [3, 6]);
+    windows.forEach(([s, e], i) => {
+      const part = g.op('Slice', [x, g.constInt64([s]), g.constInt64([e]), g.constInt64([axis])]);
+      g.output(g.op('Mul', [part, g.constFloat([i + 1.5], [], 'k', 'float64')]));
+    });
+    return makeModel(g.graph, { opset: 18 });
+  }
+  const x: TensorValue = { dtype: 'float64', dims: [3, 6], data: Float64Array.from(fill(18, 'signed', 3)) };
+  test.each([
+    [
+      'tiling the axis: one Concat',
+      [
+        [0, 2],
+        [2, 5],
+        [5, 6],
+      ] as [number, number][],
+      1,
+      0,
+    ],
+    [
+      'end to end, not covering: a Concat, padded once',
+      [
+        [1, 3],
+        [3, 4],
+      ] as [number, number][],
+      1,
+      1,
+    ],
+    [
+      'with a gap: padded each',
+      [
+        [0, 2],
+        [3, 6],
+      ] as [number, number][],
+      1,
+      2,
+    ],
+    [
+      'overlapping: padded each',
+      [
+        [0, 4],
+        [2, 6],
+      ] as [number, number][],
+      1,
+      2,
+    ],
+    [
+      'along axis 0',
+      [
+        [0, 1],
+        [1, 3],
+      ] as [number, number][],
+      0,
+      0,
+    ],
+  ])('%s', async (_name, windows, axis, pads) => {
+    const model = slicedModel(windows, axis);
+    await assertGradients(model, { x }, ['x']);
+    const { model: gm } = await buildGradientModel(model, ['x']);
+    const ops = gm.graph.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === 'Pad').length).toBe(pads);
+    expect(ops.includes('Concat')).toBe(pads < 2);
+  });
+});
+
 describe('training-mode rewrites', () => {
   test('Dropout: the gradient is the scaled keep-mask of the same step', async () => {
     const g = new GraphBuilder();
