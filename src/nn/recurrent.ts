@@ -144,15 +144,18 @@ export function emitRecurrent(
     // Input projections of all time steps in one MatMul, cut into steps by one Split: its gradient
     // is one Concat, where T Slices would give T zero-padded full-sequence tensors to sum (measured:
     // 76% of a GRU training step's kernel time, bench/train-models).
+    // Time-major (layout 0): split [T·B, G·H] rows, so every step is [B, G·H] with no Reshape per
+    // step (nor one per step in the gradient).
     let xw = g.op('MatMul', [io.X, wT]);
     if (xBias) xw = g.op('Add', [xw, xBias]);
+    const flat = spec.layout === 0 && T > 1;
     const xSteps =
       T === 1
         ? [xw]
         : g.node(
             'Split',
-            [xw],
-            { axis: seqAxis, ...((spec.opset ?? DEFAULT_OPSET) >= 18 ? { num_outputs: T } : {}) },
+            [flat ? reshape(xw, [-1, G * H]) : xw],
+            { axis: flat ? 0 : seqAxis, ...((spec.opset ?? DEFAULT_OPSET) >= 18 ? { num_outputs: T } : {}) },
             { outputs: T },
           );
     let hPrev = io.initialH ? reshape(slice(io.initialH, d, d + 1, stateAxis), [-1, H]) : undefined;
@@ -171,7 +174,7 @@ export function emitRecurrent(
     const hs = new Array<string>(T);
     for (let step = 0; step < T; step++) {
       const t = reverse ? T - 1 - step : step;
-      const xt = reshape(xSteps[t]!, [-1, G * H]);
+      const xt = flat ? xSteps[t]! : reshape(xSteps[t]!, [-1, G * H]);
       if (spec.cell === 'GRU') {
         const xzr = slice(xt, 0, 2 * H, 1);
         const xh = slice(xt, 2 * H, 3 * H, 1);
@@ -234,13 +237,17 @@ export function emitRecurrent(
 
   if (want.Y) {
     const stepShape = spec.layout === 0 ? [1, 1, -1, H] : [-1, 1, 1, H];
+    const yName = nd === 1 && outName(want.Y) ? { output: outName(want.Y)! } : {};
     const perDirY = results.map((res) =>
-      g.op(
-        'Concat',
-        res.hs.map((h) => reshape(h, stepShape)),
-        { axis: seqAxis },
-        nd === 1 && outName(want.Y) ? { output: outName(want.Y)! } : {},
-      ),
+      spec.layout === 0
+        ? // [B, H] steps stacked as rows, one Reshape to [T, 1, B, H] (one per step otherwise).
+          g.op('Reshape', [g.op('Concat', res.hs, { axis: 0 }), ints([T, 1, -1, H])], {}, yName)
+        : g.op(
+            'Concat',
+            res.hs.map((h) => reshape(h, stepShape)),
+            { axis: seqAxis },
+            yName,
+          ),
     );
     out.Y =
       nd === 1
