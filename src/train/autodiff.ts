@@ -233,6 +233,25 @@ function joinSlices(g: GraphBuilder, pieces: readonly SlicePiece[]): string[] {
 }
 
 /**
+ * a + Neg(b) as Sub(a, b) when the Neg was emitted by this backward pass for that contribution
+ * alone (Sub's rule gives −dY to its second input: h = h̃ + z·(h_prev − h̃) in an unrolled GRU step):
+ * one node fewer. Undefined when the pair is not of that form.
+ */
+function subtraction(g: GraphBuilder, pair: [string, string], firstEmitted: number): string | undefined {
+  const nodes = g.graph.nodes;
+  for (const k of [0, 1]) {
+    const at = nodes.findLastIndex((n) => n.outputs.includes(pair[k]!));
+    const neg = at >= firstEmitted ? nodes[at]! : undefined;
+    if (neg?.opType !== 'Neg' || !isDefaultDomain(neg.domain)) continue;
+    const out = neg.outputs[0]!;
+    if (nodes.some((n) => n.inputs.includes(out)) || g.graph.outputs.some((o) => o.name === out)) continue;
+    nodes.splice(at, 1);
+    return g.op('Sub', [pair[1 - k]!, neg.inputs[0]!]);
+  }
+  return undefined;
+}
+
+/**
  * Emit the backward pass into `g`. `seeds` maps forward values to their (already emitted)
  * gradients; returns the gradient of each `wrt` name (undefined when no gradient reaches it).
  */
@@ -265,6 +284,7 @@ export function differentiate(
       if (o && (!s || isFloat(s.dtype))) requires.add(o);
     }
   }
+  const firstEmitted = g.graph.nodes.length;
   const contributions = new Map<string, string[]>();
   const slicePieces = new Map<string, SlicePiece[]>();
   const add = (name: string, grad: string) => {
@@ -281,6 +301,11 @@ export function differentiate(
     const list = contributions.get(name);
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return list[0];
+    const difference = list.length === 2 ? subtraction(g, list as [string, string], firstEmitted) : undefined;
+    if (difference) {
+      contributions.set(name, [difference]);
+      return difference;
+    }
     const sum = g.op('Sum', list);
     contributions.set(name, [sum]);
     return sum;

@@ -1076,6 +1076,23 @@ describe('slices of one value: autodiff joins their gradients', () => {
   });
 });
 
+describe('sums of contributions', () => {
+  test('x + z·(w − x): the −dY that Sub gives x is subtracted, no Neg node', async () => {
+    const g = new GraphBuilder();
+    const [x, z, w] = ['x', 'z', 'w'].map((n) => g.input(n, 'float64', [2, 3])) as [string, string, string];
+    g.output(g.op('Add', [x, g.op('Mul', [z, g.op('Sub', [w, x])])]));
+    const model = makeModel(g.graph, { opset: 18 });
+    const feed = (seed: number): TensorValue => ({
+      dtype: 'float64',
+      dims: [2, 3],
+      data: Float64Array.from(fill(6, 'signed', seed)),
+    });
+    await assertGradients(model, { x: feed(1), z: feed(2), w: feed(3) }, ['x', 'z', 'w']);
+    const { model: gm } = await buildGradientModel(model, ['x', 'z', 'w']);
+    expect(gm.graph.nodes.some((n) => n.opType === 'Neg')).toBe(false);
+  });
+});
+
 describe('training-mode rewrites', () => {
   test('Dropout: the gradient is the scaled keep-mask of the same step', async () => {
     const g = new GraphBuilder();

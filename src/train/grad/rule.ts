@@ -159,6 +159,8 @@ export class NodeView {
       if (xIsOne && !yIsOne) axes.push(i);
     }
     if (axes.length === 0) return dy;
+    // Only leading axes (a bias added to a batch): one ReduceSum without the kept dims to squeeze.
+    if (axes.length === lead) return this.op('ReduceSum', [dy, this.ints(axes)], { keepdims: 0 });
     let r = this.op('ReduceSum', [dy, this.ints(axes)], { keepdims: 1 });
     if (lead > 0) r = this.op('Squeeze', [r, this.ints(Array.from({ length: lead }, (_, i) => i))]);
     return r;
