@@ -233,6 +233,23 @@ function joinSlices(g: GraphBuilder, pieces: readonly SlicePiece[]): string[] {
 }
 
 /**
+ * MatMul nodes A [m, k] · W [k, n] (both 2-D) whose W several such nodes read (an unrolled GRU/LSTM
+ * reads its recurrent weight once per step): under formulation sharedWeight 'stacked' their
+ * dW = Σ Aᵢᵀ·dYᵢ is one Gemm over the stacked rows, where each node's own rule gives a small Gemm
+ * and the contributions a Sum.
+ */
+function sharedWeightMatMuls(forward: readonly Node[], shapes: ShapeMap): Set<Node> {
+  const byWeight = new Map<string, Node[]>();
+  for (const n of forward) {
+    if (n.opType !== 'MatMul' || !isDefaultDomain(n.domain)) continue;
+    const [a, w] = n.inputs as [string, string];
+    if (shapes.get(a)?.dims.length !== 2 || shapes.get(w)?.dims.length !== 2) continue;
+    byWeight.set(w, [...(byWeight.get(w) ?? []), n]);
+  }
+  return new Set([...byWeight.values()].filter((ns) => ns.length > 1).flat());
+}
+
+/**
  * a + Neg(b) as Sub(a, b) when the Neg was emitted by this backward pass for that contribution
  * alone (Sub's rule gives −dY to its second input: h = h̃ + z·(h_prev − h̃) in an unrolled GRU step):
  * one node fewer. Undefined when the pair is not of that form.
@@ -285,6 +302,8 @@ export function differentiate(
     }
   }
   const firstEmitted = g.graph.nodes.length;
+  const sharedWeights = formulations.sharedWeight === 'stacked' ? sharedWeightMatMuls(forward, shapes) : new Set();
+  const weightPieces = new Map<string, { a: string; dy: string }[]>();
   const contributions = new Map<string, string[]>();
   const slicePieces = new Map<string, SlicePiece[]>();
   const add = (name: string, grad: string) => {
@@ -297,6 +316,12 @@ export function differentiate(
     if (pieces) {
       slicePieces.delete(name);
       for (const grad of joinSlices(g, pieces)) add(name, grad);
+    }
+    const uses = weightPieces.get(name);
+    if (uses) {
+      weightPieces.delete(name);
+      const cat = (vs: string[]) => (vs.length === 1 ? vs[0]! : g.op('Concat', vs, { axis: 0 }));
+      add(name, g.op('Gemm', [cat(uses.map((u) => u.a)), cat(uses.map((u) => u.dy))], { transA: 1 }));
     }
     const list = contributions.get(name);
     if (!list || list.length === 0) return undefined;
@@ -325,7 +350,7 @@ export function differentiate(
       const own = new Set(node.outputs);
       for (const n of composite.members)
         for (const o of n.outputs)
-          if (o && !own.has(o) && (contributions.get(o)?.length || slicePieces.has(o)))
+          if (o && !own.has(o) && (contributions.get(o)?.length || slicePieces.has(o) || weightPieces.has(o)))
             throw new VergeError(
               'E_INTERNAL',
               `${node.opType} node '${node.name}': its training rewrite's value '${o}' is read outside it`,
@@ -347,6 +372,16 @@ export function differentiate(
         slicePieces.set(x, [...(slicePieces.get(x) ?? []), { view: ctx, window: windows[0]!, dy: dys[0]! }]);
         continue;
       }
+    }
+    if (!composite && sharedWeights.has(node) && needs[1]) {
+      // dW of a weight several 2-D MatMuls read (an unrolled RNN's recurrent weight), formulation
+      // sharedWeight 'stacked': held back and computed once over all of them; the rule gives dA only.
+      const w = node.inputs[1]!;
+      weightPieces.set(w, [...(weightPieces.get(w) ?? []), { a: node.inputs[0]!, dy: dys[0]! }]);
+      if (!needs[0]) continue;
+      const [dA] = gradOf(new GradContext(g, node, shapes, constants, opset, dys, [true, false], formulations));
+      if (dA) add(node.inputs[0]!, dA);
+      continue;
     }
     const grads = gradOf(ctx);
     grads.forEach((grad, i) => {

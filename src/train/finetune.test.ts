@@ -171,6 +171,7 @@ describe.each([
   ['squeezenet1_1', { maxPool: 'slices' }],
   ['mobilenet_v2', { depthwiseWeight: 'grouped-conv' }],
   ['gru', { gru: 'fused' }],
+  ['gru', { sharedWeight: 'stacked' }],
 ] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
   test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
     const skip = fixtureSkipReason();

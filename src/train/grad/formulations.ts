@@ -156,6 +156,15 @@ export interface Formulations {
    */
   gru: 'fused' | 'unrolled';
   /**
+   * The gradient of a weight that several 2-D MatMuls read (an unrolled GRU/LSTM's recurrent
+   * weight, once per step): a Gemm per MatMul and a Sum ('per-use', the default), or one Gemm
+   * over all uses' rows stacked ('stacked': two Concats, one parallelizable GEMM instead of T small
+   * ones). Bench GRU, callgrind (valgrind runs onnxruntime's AVX2 path, 1 thread): 'stacked'
+   * 92.7M vs 70.3M instructions per step; at 2 threads under load (~4) inconclusive (median 12.0
+   * vs 13.1 ms, best 6.7 vs 11.5). MEASURED in the quiet window: see docs/training.md.
+   */
+  sharedWeight: 'per-use' | 'stacked';
+  /**
    * Block size of onnxruntime's NCHWc kernels for the graph's own NCHWc nodes (convWeight
    * 'nchwc-conv'): not a choice but a property of the runtime, set by TrainingSession from the probe
    * (runtime nchwcBlockSize: 16 with AVX-512, 8 with AVX2); 0 (the default) emits no NCHWc node.
@@ -175,6 +184,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   activationMask: 'mul',
   batchPad: 'if',
   gru: 'unrolled',
+  sharedWeight: 'per-use',
   nchwcBlock: 0,
 });
 
@@ -199,6 +209,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   activationMask: ['mul', 'where'],
   batchPad: ['if', 'always'],
   gru: ['unrolled', 'fused'],
+  sharedWeight: ['per-use', 'stacked'],
   nchwcBlock: [0, 8, 16],
 };
 

@@ -1093,6 +1093,27 @@ describe('sums of contributions', () => {
   });
 });
 
+describe("a weight read by several 2-D MatMuls (formulation sharedWeight 'stacked')", () => {
+  test('its gradient is one Gemm over the stacked rows (an unrolled RNN step by step)', async () => {
+    const g = new GraphBuilder();
+    const w = g.input('w', 'float64', [3, 3]);
+    let h = g.input('h0', 'float64', [2, 3]);
+    for (let t = 0; t < 3; t++) h = g.op('Tanh', [g.op('MatMul', [h, w])]);
+    g.output(h);
+    const model = makeModel(g.graph, { opset: 18 });
+    const feed = (dims: number[], seed: number): TensorValue => ({
+      dtype: 'float64',
+      dims,
+      data: Float64Array.from(fill(dims[0]! * dims[1]!, 'signed', seed)),
+    });
+    const formulations = { sharedWeight: 'stacked' as const };
+    await assertGradients(model, { w: feed([3, 3], 1), h0: feed([2, 3], 2) }, ['w', 'h0'], { formulations });
+    const { model: gm } = await buildGradientModel(model, ['w', 'h0'], 0, formulations);
+    expect(gm.graph.nodes.filter((n) => n.opType === 'Gemm' && n.attributes.transA).length).toBe(1);
+    expect(gm.graph.nodes.some((n) => n.opType === 'Sum')).toBe(false);
+  });
+});
+
 describe('training-mode rewrites', () => {
   test('Dropout: the gradient is the scaled keep-mask of the same step', async () => {
     const g = new GraphBuilder();
