@@ -172,6 +172,7 @@ describe.each([
   ['mobilenet_v2', { depthwiseWeight: 'grouped-conv' }],
   ['gru', { gru: 'fused' }],
   ['gru', { sharedWeight: 'stacked' }],
+  ['transformer', { layerNorm: 'primitives' }],
 ] as [FinetuneFamily, Partial<Formulations>][])('formulations on %s', (name, formulations) => {
   test(`${JSON.stringify(formulations)}: one SGD step equals PyTorch`, { timeout: 600_000 }, async (ctx) => {
     const skip = fixtureSkipReason();

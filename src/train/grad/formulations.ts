@@ -165,6 +165,13 @@ export interface Formulations {
    */
   sharedWeight: 'per-use' | 'stacked';
   /**
+   * LayerNormalization's gradient: one composite, dX = (g − mean(g) − x̂·mean(g·x̂))/std with
+   * g = dY·γ ('composite', the default: 11 nodes, no Expand), or through the primitives of its
+   * training forward ('primitives'). Bench transformer (5 LayerNorms): MEASURED in the quiet
+   * window, see docs/training.md.
+   */
+  layerNorm: 'composite' | 'primitives';
+  /**
    * Block size of onnxruntime's NCHWc kernels for the graph's own NCHWc nodes (convWeight
    * 'nchwc-conv'): not a choice but a property of the runtime, set by TrainingSession from the probe
    * (runtime nchwcBlockSize: 16 with AVX-512, 8 with AVX2); 0 (the default) emits no NCHWc node.
@@ -185,6 +192,7 @@ export const DEFAULT_FORMULATIONS: Readonly<Formulations> = Object.freeze({
   batchPad: 'if',
   gru: 'unrolled',
   sharedWeight: 'per-use',
+  layerNorm: 'composite',
   nchwcBlock: 0,
 });
 
@@ -210,6 +218,7 @@ const CHOICES: { readonly [K in keyof Formulations]: readonly Formulations[K][] 
   batchPad: ['if', 'always'],
   gru: ['unrolled', 'fused'],
   sharedWeight: ['per-use', 'stacked'],
+  layerNorm: ['composite', 'primitives'],
   nchwcBlock: [0, 8, 16],
 };
 

@@ -225,6 +225,20 @@ const CASES: Record<string, [string, Case][]> = {
         attrs: { axis: 1 },
       },
     ],
+    [
+      'last axis, opset 18, through the primitives (formulation layerNorm)',
+      {
+        dtype: f32,
+        opset: 18,
+        inputs: { x: { dims: [2, 3, 4] }, scale: { dims: [4] }, bias: { dims: [4] } },
+        attrs: { axis: -1 },
+        formulations: { layerNorm: 'primitives' },
+      },
+    ],
+    [
+      'last axis, opset 18, no bias',
+      { dtype: f32, opset: 18, inputs: { x: { dims: [2, 3, 4] }, scale: { dims: [4] } }, attrs: { axis: -1 } },
+    ],
   ],
   Relu: [['', { inputs: { x: { dims: [3, 4] } } }]],
   LeakyRelu: [['alpha 0.1', { dtype: f32, inputs: { x: { dims: [3, 4] } }, attrs: { alpha: 0.1 } }]],
