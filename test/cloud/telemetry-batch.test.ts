@@ -124,7 +124,8 @@ async function burst(cp: ControlPlane, d: SimDevice, mqttUrl: string): Promise<v
     return (await cp.repos.telemetry.totals()).messages === BURST + 2;
   }, 'the new batch record and the single record stored');
   await waitFor(() => agent.receipted.has(extra) && agent.receipted.has(single), 'their receipts');
-  expect(await metricValue(cp, 'verge_telemetry_records_total', { result: 'duplicate' })).toBe(60);
+  // 20 + 20 + 20 repeated ids (more only if a reconnect made the agent resend what waited for a receipt)
+  expect(await metricValue(cp, 'verge_telemetry_records_total', { result: 'duplicate' })).toBeGreaterThanOrEqual(60);
   expect(await metricValue(cp, 'verge_messages_rejected_total', { verb: 'telemetry' })).toBe(0);
 }
 
