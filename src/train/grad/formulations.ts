@@ -152,23 +152,28 @@ export interface Formulations {
    * runs the unrolled graph's ~2,200 small kernels at ~2.4 µs each, while the fused form does
    * ~50% more multiply-adds (the gates' recomputation, the 5-block recurrent Gemm) and ORT's GRU
    * kernel forward took ~1.5 ms of the step alone. Under heavier load (4-9) the fused form measured
-   * 0.85-0.92× at 1 thread: node-heavy graphs suffer more from preemption.
+   * 0.85-0.92× at 1 thread: node-heavy graphs suffer more from preemption. In the quiet window
+   * (2 threads, 5 interleaved rounds, train-models-session14-gru-ab.json), against the unrolled
+   * graph after session 14's autodiff changes (1,796 nodes): 'fused' 0.726× the samples/s,
+   * 1.43× the CPU time per step.
    */
   gru: 'fused' | 'unrolled';
   /**
    * The gradient of a weight that several 2-D MatMuls read (an unrolled GRU/LSTM's recurrent
    * weight, once per step): a Gemm per MatMul and a Sum ('per-use', the default), or one Gemm
-   * over all uses' rows stacked ('stacked': two Concats, one parallelizable GEMM instead of T small
-   * ones). Bench GRU, callgrind (valgrind runs onnxruntime's AVX2 path, 1 thread): 'stacked'
-   * 92.7M vs 70.3M instructions per step; at 2 threads under load (~4) inconclusive (median 12.0
-   * vs 13.1 ms, best 6.7 vs 11.5). MEASURED in the quiet window: see docs/training.md.
+   * over all uses' rows stacked ('stacked': two Concats, one GEMM instead of T small ones). Bench
+   * GRU: callgrind (valgrind runs onnxruntime's AVX2 path, 1 thread) 92.7M vs 70.3M instructions
+   * per step; bench/train-models --alternative in the quiet window (2 threads, 5 interleaved
+   * rounds, load ~1.5 from the bench itself; train-models-session14-gru-ab.json) 0.958× the
+   * samples/s, 1.046× the CPU time per step.
    */
   sharedWeight: 'per-use' | 'stacked';
   /**
    * LayerNormalization's gradient: one composite, dX = (g − mean(g) − x̂·mean(g·x̂))/std with
    * g = dY·γ ('composite', the default: 11 nodes, no Expand), or through the primitives of its
-   * training forward ('primitives'). Bench transformer (5 LayerNorms): MEASURED in the quiet
-   * window, see docs/training.md.
+   * training forward ('primitives'). Bench transformer (5 LayerNorms; 505 vs 560 nodes), quiet
+   * window, 2 threads, 5 interleaved rounds (train-models-session14-transformer-ab.json):
+   * 'primitives' 0.947× the samples/s, 1.163× the CPU time per step.
    */
   layerNorm: 'composite' | 'primitives';
   /**
